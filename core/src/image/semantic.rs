@@ -1,0 +1,344 @@
+//! Checks on the model that need the whole image: states, peers, names, queues, backlogs.
+//! Each rule names the kernel behaviour it stands for (see `../shared/reference/af_unix.md`).
+
+use super::{field_range, Image, Sock, UnixAddr, MAX_DGRAM_QLEN};
+use crate::diag::{Code, Diagnostic};
+use crate::wire::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn sock_field(s: &Sock<'_>, name: &str) -> std::ops::Range<usize> {
+    field_range(s.offset, &SOCKET_LAYOUT, name)
+}
+
+fn at(code: Code, s: &Sock<'_>, field: &str, msg: String) -> Diagnostic {
+    Diagnostic::new(code, sock_field(s, field), msg).record(s.record).objref(s.objref)
+}
+
+fn type_name(t: u16) -> &'static str {
+    match t {
+        SOCK_STREAM => "stream",
+        SOCK_DGRAM => "dgram",
+        SOCK_SEQPACKET => "seqpacket",
+        _ => "other",
+    }
+}
+
+/// Run every whole-image check.
+pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
+    let embryos: BTreeMap<i32, (i32, i32)> = img
+        .sockets
+        .values()
+        .flat_map(|l| l.pending.iter().map(move |p| (p.embryo, (l.objref, p.client))))
+        .collect();
+    let mut referenced: BTreeSet<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
+    for s in img.sockets.values() {
+        check_socket(img, s, embryos.get(&s.objref).copied(), out);
+        if s.peer() != 0 {
+            referenced.insert(s.peer());
+        }
+        for m in &s.queue {
+            referenced.insert(m.sender);
+        }
+        for p in &s.pending {
+            referenced.insert(p.embryo);
+            referenced.insert(p.client);
+        }
+    }
+    check_pending(img, out);
+    check_names(img, out);
+    for s in img.sockets.values() {
+        if !referenced.contains(&s.objref) {
+            out.push(at(
+                Code::UnusedSocket,
+                s,
+                "family",
+                format!("socket {} is not reached by any fd, peer, queue or pending connection", s.objref),
+            ));
+        }
+    }
+}
+
+fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, out: &mut Vec<Diagnostic>) {
+    let c = &s.common;
+    let o = s.objref;
+    if c.common_state != c.state {
+        out.push(at(
+            Code::StateMismatch,
+            s,
+            "common_state",
+            format!("socket {o}: sock_common.state {} differs from sock.state {} (one kernel field)", c.common_state, c.state),
+        ));
+    }
+    if c.shutdown & !SHUTDOWN_MASK != 0 {
+        out.push(at(Code::BadShutdown, s, "shutdown", format!("socket {o}: shutdown {:#x} has bits outside RCV|SEND", c.shutdown)));
+    }
+    if c.family != AF_UNIX {
+        return; // INET sockets: only the address checks of the record (issue: INET support).
+    }
+    if !matches!(c.sock_type, SOCK_STREAM | SOCK_DGRAM | SOCK_SEQPACKET) {
+        out.push(at(Code::UnsupportedType, s, "sock_type", format!("AF_UNIX socket {o} has type {}", c.sock_type)));
+        return;
+    }
+    let Some(u) = &s.unix else {
+        return; // reported as socket-without-family
+    };
+    let ty = type_name(c.sock_type);
+    // socket.state vs sk_state (the reviewer's check): Linux-CR's sock_cptrst_verify + unix_precheck.
+    if !matches!(c.state, TCP_ESTABLISHED | TCP_CLOSE | TCP_LISTEN) {
+        out.push(at(
+            Code::StateMismatch,
+            s,
+            "state",
+            format!("AF_UNIX socket {o} has sk_state {}; only ESTABLISHED, CLOSE and LISTEN exist", c.state),
+        ));
+        return;
+    }
+    let embryo = embryo_of.is_some();
+    let ss_ok = match (c.socket_state, c.state) {
+        (SS_CONNECTED, TCP_ESTABLISHED) => !embryo,
+        (SS_CONNECTED, _) => false,
+        (SS_CONNECTING, TCP_ESTABLISHED) => embryo,
+        (SS_UNCONNECTED, _) => !embryo,
+        _ => false,
+    };
+    if !ss_ok {
+        let why = if embryo {
+            "an embryo (pending connection) is SS_CONNECTING + TCP_ESTABLISHED".to_string()
+        } else if c.socket_state == SS_CONNECTING {
+            "SS_CONNECTING is only for embryos named by RS_PENDING".to_string()
+        } else {
+            format!("socket.state {} does not agree with sk_state {}", c.socket_state, c.state)
+        };
+        out.push(at(Code::StateMismatch, s, "socket_state", format!("socket {o}: {why}")));
+    }
+    if c.state == TCP_LISTEN {
+        if !s.is_connection_oriented() {
+            out.push(at(Code::StateType, s, "state", format!("{ty} socket {o} is LISTEN; only stream and seqpacket sockets listen (EOPNOTSUPP)")));
+        }
+        if !u.laddr.is_named() {
+            out.push(at(Code::StateType, s, "state", format!("socket {o} listens without a name (listen() on an unbound socket is EINVAL)")));
+        }
+        if u.peer != 0 {
+            out.push(at(Code::StateMismatch, s, "state", format!("listening socket {o} has a peer ({})", u.peer)));
+        }
+        if !s.queue.is_empty() {
+            out.push(
+                Diagnostic::new(
+                    Code::ListenerWithData,
+                    s.queue[0].offset..s.queue[0].offset + SOCKET_BUFFER_LAYOUT.size,
+                    format!("listening socket {o} has {} queued messages; a listener's queue holds only connections", s.queue.len()),
+                )
+                .objref(o),
+            );
+        }
+        let admits = s.effective_backlog() + 1;
+        if s.pending.len() as i64 > admits {
+            out.push(at(
+                Code::BacklogExceeded,
+                s,
+                "backlog",
+                format!(
+                    "listener {o} has {} pending connections but backlog {} admits {admits}; the restore raises it to {} first",
+                    s.pending.len(),
+                    c.backlog,
+                    s.pending.len() - 1
+                ),
+            ));
+        }
+    } else if !s.pending.is_empty() {
+        out.push(
+            Diagnostic::new(
+                Code::BadPending,
+                s.pending[0].offset..s.pending[0].offset + RS_PENDING_LAYOUT.size,
+                format!("socket {o} has pending connections but is not listening"),
+            )
+            .objref(o),
+        );
+    }
+
+    // Peers.
+    let peer = img.sockets.get(&u.peer);
+    if s.is_connection_oriented() && c.state == TCP_ESTABLISHED {
+        if u.peer == o {
+            out.push(at(Code::SelfConnectedStream, s, "state", format!("{ty} socket {o} is its own peer; only dgram sockets connect to themselves")));
+        } else if u.peer == 0 {
+            if !(u.has(UNIX_PEER_GONE) || u.has(UNIX_EXTERNAL_PEER)) || (u.has(UNIX_PEER_GONE) && c.shutdown != SHUTDOWN_MASK) {
+                out.push(at(
+                    Code::PeerGone,
+                    s,
+                    "state",
+                    format!("ESTABLISHED {ty} socket {o} has no peer; a closed peer leaves PEER_GONE and shutdown 3 (found flags {:#x}, shutdown {})", u.flags, c.shutdown),
+                ));
+            }
+        } else if let Some(p) = peer {
+            if p.peer() != o {
+                out.push(at(
+                    Code::PeerNotMutual,
+                    s,
+                    "state",
+                    format!("ESTABLISHED {ty} socket {o} names {} as peer, but {}'s peer is {}", u.peer, u.peer, p.peer()),
+                ));
+            } else if p.common.sock_type != c.sock_type {
+                out.push(at(Code::PeerNotMutual, s, "sock_type", format!("socket {o} ({ty}) is connected to {} of another type", u.peer)));
+            }
+        }
+    } else if s.is_connection_oriented() && u.peer != 0 {
+        out.push(at(Code::StateMismatch, s, "state", format!("{ty} socket {o} has peer {} but is not ESTABLISHED", u.peer)));
+    }
+    if c.sock_type == SOCK_DGRAM && u.peer != 0 {
+        if c.state != TCP_ESTABLISHED {
+            out.push(at(Code::StateMismatch, s, "state", format!("dgram socket {o} is connected to {} but not ESTABLISHED", u.peer)));
+        }
+        if let Some(p) = peer {
+            if p.common.sock_type != SOCK_DGRAM {
+                out.push(at(Code::PeerNotMutual, s, "sock_type", format!("dgram socket {o} is connected to {} of another type", u.peer)));
+            }
+        }
+    }
+    if u.has(UNIX_PEER_GONE) && u.peer != 0 {
+        out.push(at(Code::PeerGone, s, "state", format!("socket {o} carries PEER_GONE but names peer {}", u.peer)));
+    }
+    if u.has(UNIX_AUTOBIND) && !u.laddr.is_autobind_shape() {
+        out.push(at(Code::BadAddress, s, "family", format!("socket {o} is marked AUTOBIND but its name {} is not 5 hex digits", u.laddr.display())));
+    }
+    if u.has(UNIX_ACCEPTED) && !u.laddr.is_named() {
+        out.push(at(Code::BadAddress, s, "family", format!("accepted socket {o} has no name; it inherits its listener's")));
+    }
+
+    // Queue.
+    let mut from_others = 0i64;
+    for m in &s.queue {
+        let range = m.offset..m.offset + SOCKET_BUFFER_LAYOUT.size;
+        let sender = img.sockets.get(&m.sender);
+        if s.is_connection_oriented() {
+            let expected = u.peer;
+            let ok = if m.sender == 0 { u.peer == 0 } else { m.sender == expected };
+            if !ok {
+                out.push(
+                    Diagnostic::new(
+                        Code::BadSender,
+                        range.clone(),
+                        format!("{ty} socket {o} holds a message from {} but its peer is {expected}", m.sender),
+                    )
+                    .objref(o),
+                );
+            }
+        } else if let Some(snd) = sender {
+            if snd.common.sock_type != SOCK_DGRAM || snd.common.family != AF_UNIX {
+                out.push(Diagnostic::new(Code::BadSender, range.clone(), format!("dgram socket {o} holds a message from non-dgram socket {}", m.sender)).objref(o));
+            }
+        }
+        if c.sock_type != SOCK_STREAM {
+            if let Some(snd) = sender {
+                let limit = snd.sndbuf_bytes() - 32;
+                if m.data.len() as i64 > limit {
+                    out.push(
+                        Diagnostic::new(
+                            Code::DgramTooLarge,
+                            range.clone(),
+                            format!(
+                                "a {}-byte message from socket {} exceeds its sndbuf {} - 32 = {limit} bytes by {}",
+                                m.data.len(),
+                                m.sender,
+                                snd.sndbuf_bytes(),
+                                m.data.len() as i64 - limit
+                            ),
+                        )
+                        .objref(o),
+                    );
+                }
+            }
+        }
+        if c.sock_type == SOCK_DGRAM && m.sender != o && (m.sender == 0 || sender.is_none_or(|snd| snd.peer() != o)) {
+            from_others += 1;
+        }
+    }
+    // unix_dgram_sendmsg: the receiver's qlen limit applies unless sender is itself or its peer.
+    let qlen_limit = if c.backlog < 0 { MAX_DGRAM_QLEN } else { i64::from(c.backlog) };
+    if c.sock_type == SOCK_DGRAM && from_others > qlen_limit + 1 {
+        out.push(at(
+            Code::DgramQueueFull,
+            s,
+            "backlog",
+            format!("dgram socket {o} holds {from_others} datagrams from other sockets, its max_ack_backlog {qlen_limit} admits {}", qlen_limit + 1),
+        ));
+    }
+}
+
+fn check_pending(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
+    let held: BTreeSet<i32> = img.fd_holders().into_keys().collect();
+    let mut seen = BTreeSet::new();
+    for l in img.sockets.values() {
+        for p in &l.pending {
+            let range = p.offset..p.offset + RS_PENDING_LAYOUT.size;
+            let mut bad = |msg: String| out.push(Diagnostic::new(Code::BadPending, range.clone(), msg).objref(l.objref));
+            if !l.is_listener() {
+                continue; // reported on the socket
+            }
+            if !seen.insert(p.embryo) {
+                bad(format!("embryo {} is pending twice", p.embryo));
+                continue;
+            }
+            let Some(e) = img.sockets.get(&p.embryo) else { continue };
+            if e.common.sock_type != l.common.sock_type || e.common.family != AF_UNIX {
+                bad(format!("embryo {} is not of its listener {}'s type", p.embryo, l.objref));
+            }
+            if held.contains(&p.embryo) {
+                bad(format!("embryo {} has an fd: a pending connection has not been accepted yet", p.embryo));
+            }
+            if e.laddr() != l.laddr() {
+                bad(format!("embryo {} must carry its listener's name {}", p.embryo, l.laddr().map_or(String::new(), UnixAddr::display)));
+            }
+            if e.peer() != p.client {
+                bad(format!("embryo {}'s peer is {}, RS_PENDING says client {}", p.embryo, e.peer(), p.client));
+            }
+            if p.client != 0 {
+                if let Some(c) = img.sockets.get(&p.client) {
+                    if c.peer() != p.embryo {
+                        bad(format!("client {}'s peer is {}, not its embryo {}", p.client, c.peer(), p.embryo));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_names(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
+    let embryos = img.embryos();
+    let mut paths: BTreeMap<Vec<u8>, i32> = BTreeMap::new();
+    let mut abstracts: BTreeMap<(u16, Vec<u8>), i32> = BTreeMap::new();
+    for s in img.sockets.values() {
+        let Some(u) = &s.unix else { continue };
+        // Accepted sockets and embryos share the listener's name without holding it.
+        if u.has(UNIX_ACCEPTED) || embryos.contains(&s.objref) {
+            continue;
+        }
+        match &u.laddr {
+            UnixAddr::Path(p) if u.has(UNIX_LINKED) => {
+                let full = match (&u.cwd, p.first()) {
+                    (Some(cwd), Some(&c)) if c != b'/' => [cwd.as_slice(), b"/", p.as_slice()].concat(),
+                    _ => p.clone(),
+                };
+                if let Some(prev) = paths.insert(full.clone(), s.objref) {
+                    out.push(at(
+                        Code::DuplicatePath,
+                        s,
+                        "family",
+                        format!("sockets {prev} and {} are both bound to {}", s.objref, crate::bstr::escape(&full)),
+                    ));
+                }
+            }
+            UnixAddr::Abstract(a) => {
+                if let Some(prev) = abstracts.insert((s.common.sock_type, a.clone()), s.objref) {
+                    out.push(at(
+                        Code::DuplicateAbstract,
+                        s,
+                        "family",
+                        format!("{} sockets {prev} and {} both hold {}", type_name(s.common.sock_type), s.objref, u.laddr.display()),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}

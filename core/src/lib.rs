@@ -1,0 +1,26 @@
+//! `resocket-core`: the pure, I/O-free heart of resocket.
+//!
+//! * [`wire`] — the Linux-CR record stream: framing iterator, one checked zero-copy view per
+//!   record type (`new_checked` + accessors that cannot panic) and a plain `Repr` with
+//!   `parse`/`emit` for each.
+//! * [`image`] — the socket-level model of an image (sockets by objref, fd tables, queues with
+//!   message boundaries, pending connections) and the reader that builds it while validating.
+//! * [`diag`] — diagnostics: stable code, severity, byte range, record, message, help.
+//! * [`text`] — the lossless JSON text form of the record stream (`decode`/`encode`).
+//! * [`scenario`] — the readable, high-level scenario form, and the writer that turns a model
+//!   into canonical image bytes.
+//! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
+//!
+//! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
+//! `wasm32-unknown-unknown`.
+
+pub mod bstr;
+pub mod diag;
+pub mod image;
+pub mod scenario;
+pub mod synth;
+pub mod text;
+pub mod wire;
+
+pub use diag::{Code, Diagnostic, Severity};
+pub use image::{load, Image, Report};

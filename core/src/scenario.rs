@@ -1,0 +1,618 @@
+//! The readable scenario form: sockets described by what a person sees (names, peers, queued
+//! messages, pending connections), and the writer that turns it into canonical image bytes in
+//! Linux-CR record order. Fixtures are written in this form (`fixtures/src/valid/*.json`).
+//!
+//! ```json
+//! { "description": "stream socketpair with data both ways",
+//!   "sockets": [
+//!     { "name": "a", "type": "stream", "pair": "b", "queue": [ { "data": "from b" } ] },
+//!     { "name": "b", "type": "stream", "pair": "a", "queue": [ { "data": "from a" } ] } ] }
+//! ```
+//!
+//! Derived, so a scenario cannot contradict itself: sk_state and socket.state from the role,
+//! an accepted socket's and an embryo's name (their listener's), `raddr` (the peer's name),
+//! ESTABLISHED on a dgram receiver that another socket connected to, and objrefs.
+
+use crate::bstr;
+use crate::wire::{self, *};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Default `sk_sndbuf`/`sk_rcvbuf` of a new AF_UNIX socket (`net.core.wmem_default`).
+pub const DEFAULT_BUF: i32 = 212_992;
+
+/// A scenario.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// uts release recorded in the header.
+    #[serde(default = "default_release")]
+    pub kernel: String,
+    /// Checkpoint time (seconds since the epoch) recorded in the header.
+    #[serde(default)]
+    pub time: u64,
+    /// Processes and their fds. Absent: one process (pid 1000) holds every socket that is not
+    /// an embryo or `"no_fd"`, at fds 3, 4, 5… in scenario order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSpec>,
+    /// The sockets.
+    pub sockets: Vec<SockSpec>,
+}
+
+fn default_release() -> String {
+    "6.18.44".into()
+}
+
+/// A process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    /// Its pid.
+    pub pid: i32,
+    /// fd number → socket name.
+    pub fds: BTreeMap<i32, String>,
+    /// fds with `FD_CLOEXEC`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cloexec: Vec<i32>,
+}
+
+/// One socket.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SockSpec {
+    /// Unique name within the scenario.
+    pub name: String,
+    /// `unix` (default), `inet` or `inet6`.
+    #[serde(default = "default_family")]
+    pub family: String,
+    /// `stream`, `dgram` or `seqpacket`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Own name: `/abs/path`, `rel/path` (needs `cwd`), `@abstract` (bstr escapes allowed), or for
+    /// INET `a.b.c.d:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// Directory of a relative path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// The name was chosen by autobind.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub autobind: bool,
+    /// The path was unlinked after bind (default: still linked).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlinked: bool,
+    /// Listening with this backlog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<i16>,
+    /// Not-yet-accepted connections, accept order (listeners only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingSpec>,
+    /// Connected to this socket by `connect()` (stream: the accepted end; dgram: any socket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// Created by `socketpair()` with this socket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
+    /// Returned by `accept()` on this listener (its name is the listener's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_from: Option<String>,
+    /// The stream peer has closed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub peer_gone: bool,
+    /// `rd`, `wr` or `rdwr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown: Option<String>,
+    /// `sk_sndbuf` in bytes (default 212992).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sndbuf: Option<i32>,
+    /// `sk_rcvbuf` in bytes (default 212992).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rcvbuf: Option<i32>,
+    /// Receive queue, head first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue: Vec<MsgSpec>,
+    /// Held by no fd (for example only in flight).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_fd: bool,
+}
+
+fn default_family() -> String {
+    "unix".into()
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A pending connection.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingSpec {
+    /// The connecting socket; absent when it has closed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// What the client sent before accept (it waits on the embryo).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<MsgSpec>,
+}
+
+/// A queued message.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MsgSpec {
+    /// Sender (default: the receiver's peer; required for unconnected dgram receivers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Payload in the bstr spelling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Payload in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    /// Payload of this many `x` bytes (large fixtures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+    /// Sockets whose files travel with the message (SCM_RIGHTS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rights: Vec<String>,
+}
+
+impl MsgSpec {
+    fn payload(&self) -> Result<Vec<u8>, String> {
+        match (&self.data, &self.hex, self.repeat) {
+            (Some(d), None, None) => bstr::unescape(d).map_err(|e| e.to_string()),
+            (None, Some(h), None) => bstr::unhex(h).map_err(|e| e.to_string()),
+            (None, None, Some(n)) if n <= 1 << 28 => Ok(vec![b'x'; n as usize]),
+            (None, None, None) => Ok(Vec::new()),
+            _ => Err("a message has exactly one of data, hex, repeat (≤ 256 MiB)".into()),
+        }
+    }
+}
+
+/// Why a scenario cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("scenario: {0}")]
+pub struct ScenarioError(pub String);
+
+fn fail<T>(msg: impl Into<String>) -> Result<T, ScenarioError> {
+    Err(ScenarioError(msg.into()))
+}
+
+/// The resolved role of one socket (embryos included).
+#[derive(Debug, Clone)]
+struct Node {
+    family: u16,
+    ty: u16,
+    addr: Addr,
+    cwd: Option<Vec<u8>>,
+    flags: u32,
+    listen: Option<i16>,
+    peer: Option<usize>,
+    pair: bool,
+    embryo: bool,
+    shutdown: u8,
+    sndbuf: i32,
+    rcvbuf: i32,
+    queue: Vec<(Option<usize>, Vec<u8>, Vec<usize>)>,
+    pending: Vec<(usize, Option<usize>)>,
+    receiver: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Addr {
+    Unix(crate::image::UnixAddr),
+    Inet([u8; 4], u16),
+}
+
+fn parse_addr(family: u16, s: Option<&str>) -> Result<Addr, String> {
+    use crate::image::UnixAddr;
+    if family != AF_UNIX {
+        let Some(s) = s else { return Ok(Addr::Inet([0; 4], 0)) };
+        let (ip, port) = s.rsplit_once(':').ok_or("an INET addr is a.b.c.d:port")?;
+        let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| format!("bad IPv4 address {ip:?}"))?;
+        let port: u16 = port.parse().map_err(|_| format!("bad port {port:?}"))?;
+        return Ok(Addr::Inet(ip.octets(), port));
+    }
+    Ok(Addr::Unix(match s {
+        None => UnixAddr::Unnamed,
+        Some(s) => {
+            let b = bstr::unescape(s).map_err(|e| e.to_string())?;
+            match b.split_first() {
+                Some((b'@', rest)) => UnixAddr::Abstract(rest.to_vec()),
+                Some(_) if b.len() <= 108 && !b.contains(&0) => UnixAddr::Path(b),
+                _ => return Err(format!("bad AF_UNIX name {s:?}")),
+            }
+        }
+    }))
+}
+
+impl Scenario {
+    /// Parse a scenario from JSON.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        serde_json::from_str(text).map_err(|e| ScenarioError(e.to_string()))
+    }
+
+    /// Write the image.
+    pub fn to_image(&self) -> Result<Vec<u8>, ScenarioError> {
+        let (nodes, names) = self.resolve()?;
+        let tasks = self.tasks_or_default(&nodes, &names)?;
+        Ok(Writer::new(&nodes).write(self, &tasks))
+    }
+
+    fn tasks_or_default(&self, nodes: &[Node], names: &BTreeMap<String, usize>) -> Result<Vec<(i32, Vec<(i32, usize, bool)>)>, ScenarioError> {
+        if self.tasks.is_empty() {
+            let fds = (0..self.sockets.len())
+                .filter(|&i| !self.sockets[i].no_fd && !nodes[i].embryo)
+                .enumerate()
+                .map(|(k, i)| (3 + k as i32, i, false))
+                .collect();
+            return Ok(vec![(1000, fds)]);
+        }
+        let mut out = Vec::new();
+        for t in &self.tasks {
+            let mut fds = Vec::new();
+            for (&fd, name) in &t.fds {
+                let &i = names.get(name).ok_or_else(|| ScenarioError(format!("task {} fd {fd}: no socket {name:?}", t.pid)))?;
+                fds.push((fd, i, t.cloexec.contains(&fd)));
+            }
+            out.push((t.pid, fds));
+        }
+        Ok(out)
+    }
+
+    fn resolve(&self) -> Result<(Vec<Node>, BTreeMap<String, usize>), ScenarioError> {
+        let mut names = BTreeMap::new();
+        for (i, s) in self.sockets.iter().enumerate() {
+            if names.insert(s.name.clone(), i).is_some() {
+                return fail(format!("two sockets are named {:?}", s.name));
+            }
+        }
+        let look = |n: &str, what: &str, who: &str| -> Result<usize, ScenarioError> {
+            names.get(n).copied().ok_or_else(|| ScenarioError(format!("socket {who:?}: {what} {n:?} does not exist")))
+        };
+        let mut nodes = Vec::new();
+        for s in &self.sockets {
+            let family = match s.family.as_str() {
+                "unix" => AF_UNIX,
+                "inet" => AF_INET,
+                "inet6" => AF_INET6,
+                f => return fail(format!("socket {:?}: family {f:?} is unix, inet or inet6", s.name)),
+            };
+            let ty = match s.ty.as_str() {
+                "stream" => SOCK_STREAM,
+                "dgram" => SOCK_DGRAM,
+                "seqpacket" => SOCK_SEQPACKET,
+                t => return fail(format!("socket {:?}: type {t:?} is stream, dgram or seqpacket", s.name)),
+            };
+            let addr = parse_addr(family, s.addr.as_deref()).map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?;
+            let mut flags = 0;
+            if matches!(&addr, Addr::Unix(crate::image::UnixAddr::Path(_))) && !s.unlinked {
+                flags |= UNIX_LINKED;
+            }
+            if s.autobind {
+                flags |= UNIX_AUTOBIND;
+            }
+            if s.peer_gone {
+                flags |= UNIX_PEER_GONE;
+            }
+            let shutdown = match s.shutdown.as_deref() {
+                None => 0,
+                Some("rd") => 1,
+                Some("wr") => 2,
+                Some("rdwr") => 3,
+                Some(x) => return fail(format!("socket {:?}: shutdown {x:?} is rd, wr or rdwr", s.name)),
+            };
+            nodes.push(Node {
+                family,
+                ty,
+                addr,
+                cwd: s.cwd.as_ref().map(|c| c.as_bytes().to_vec()),
+                flags,
+                listen: s.listen,
+                peer: None,
+                pair: false,
+                embryo: false,
+                shutdown: if s.peer_gone { SHUTDOWN_MASK } else { shutdown },
+                sndbuf: s.sndbuf.unwrap_or(DEFAULT_BUF),
+                rcvbuf: s.rcvbuf.unwrap_or(DEFAULT_BUF),
+                queue: Vec::new(),
+                pending: Vec::new(),
+                receiver: false,
+            });
+        }
+        for (i, s) in self.sockets.iter().enumerate() {
+            if let Some(p) = &s.pair {
+                let j = look(p, "pair", &s.name)?;
+                if self.sockets[j].pair.as_deref() != Some(s.name.as_str()) {
+                    return fail(format!("socket {:?} pairs with {p:?}, which does not pair back", s.name));
+                }
+                nodes[i].peer = Some(j);
+                nodes[i].pair = true;
+            }
+            if let Some(p) = &s.peer {
+                let j = look(p, "peer", &s.name)?;
+                nodes[i].peer = Some(j);
+                nodes[j].receiver = true;
+            }
+            if let Some(l) = &s.accepted_from {
+                let j = look(l, "accepted_from", &s.name)?;
+                nodes[i].flags |= UNIX_ACCEPTED;
+                nodes[i].addr = nodes[j].addr.clone();
+                nodes[i].cwd = nodes[j].cwd.clone();
+                nodes[i].flags &= !UNIX_LINKED;
+            }
+        }
+        // Embryos: one new node per pending connection.
+        for (i, s) in self.sockets.iter().enumerate() {
+            for p in &s.pending {
+                let client = p.client.as_deref().map(|c| look(c, "pending client", &s.name)).transpose()?;
+                let e = nodes.len();
+                let mut embryo = nodes[i].clone();
+                embryo.listen = None;
+                embryo.flags = nodes[i].flags & !UNIX_LINKED;
+                embryo.peer = client;
+                embryo.embryo = true;
+                embryo.pending.clear();
+                embryo.queue.clear();
+                embryo.shutdown = if client.is_none() { SHUTDOWN_MASK } else { 0 };
+                if client.is_none() {
+                    embryo.flags |= UNIX_PEER_GONE;
+                }
+                for m in &p.sent {
+                    let data = m.payload().map_err(|e| ScenarioError(format!("socket {:?} pending: {e}", s.name)))?;
+                    let rights = m.rights.iter().map(|r| look(r, "rights", &s.name)).collect::<Result<_, _>>()?;
+                    embryo.queue.push((client, data, rights));
+                }
+                nodes.push(embryo);
+                if let Some(c) = client {
+                    nodes[c].peer = Some(e);
+                }
+                nodes[i].pending.push((e, client));
+            }
+        }
+        for (i, s) in self.sockets.iter().enumerate() {
+            for m in &s.queue {
+                let data = m.payload().map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?;
+                let from = match &m.from {
+                    Some(f) => Some(look(f, "message sender", &s.name)?),
+                    None => nodes[i].peer,
+                };
+                let rights = m.rights.iter().map(|r| look(r, "rights", &s.name)).collect::<Result<_, _>>()?;
+                nodes[i].queue.push((from, data, rights));
+            }
+        }
+        Ok((nodes, names))
+    }
+}
+
+struct Writer<'n> {
+    nodes: &'n [Node],
+    out: Vec<u8>,
+    next: i32,
+    sock_ref: Vec<Option<i32>>,
+    file_ref: Vec<Option<i32>>,
+    worklist: Vec<usize>,
+}
+
+impl<'n> Writer<'n> {
+    fn new(nodes: &'n [Node]) -> Self {
+        Writer {
+            nodes,
+            out: Vec::new(),
+            next: 1,
+            sock_ref: vec![None; nodes.len()],
+            file_ref: vec![None; nodes.len()],
+            worklist: Vec::new(),
+        }
+    }
+
+    fn objref(&mut self, objtype: u32) -> i32 {
+        let r = self.next;
+        self.next += 1;
+        ObjrefRepr { objtype, objref: r }.emit(&mut self.out);
+        r
+    }
+
+    fn write(mut self, sc: &Scenario, tasks: &[(i32, Vec<(i32, usize, bool)>)]) -> Vec<u8> {
+        self.header(sc);
+        for (pid, fds) in tasks {
+            let table = self.objref(OBJ_FILE_TABLE);
+            FileTableRepr { fdt_nfds: fds.len() as i32 }.emit(&mut self.out);
+            for &(fd, i, cloexec) in fds {
+                let file = self.file(i);
+                FileDescRepr { fd_objref: file, fd_descriptor: fd, fd_close_on_exec: u32::from(cloexec) }.emit(&mut self.out);
+            }
+            self.deferred();
+            TaskRepr { pid: *pid, files_objref: table }.emit(&mut self.out);
+        }
+        // Sockets no fd holds (in flight only, or only referenced by nothing).
+        for i in 0..self.nodes.len() {
+            if self.sock_ref[i].is_none() && !self.nodes[i].embryo {
+                self.sock(i);
+            }
+        }
+        self.deferred();
+        TailRepr { magic: MAGIC_TAIL }.emit(&mut self.out);
+        self.out
+    }
+
+    fn header(&mut self, sc: &Scenario) {
+        let mut parts = sc.kernel.split(|c: char| !c.is_ascii_digit()).map(|p| p.parse::<u16>().unwrap_or(0));
+        let h = HeaderRepr {
+            magic: MAGIC_HEAD,
+            arch_id: ARCH_X86_64,
+            major: parts.next().unwrap_or(0),
+            minor: parts.next().unwrap_or(0),
+            patch: parts.next().unwrap_or(0),
+            rev: REV,
+            task_comm_len: 16,
+            at_vector_size: 50,
+            signal_nsig: 64,
+            uts_sysname_len: UTS_LEN,
+            uts_nodename_len: UTS_LEN,
+            uts_release_len: UTS_LEN,
+            uts_version_len: UTS_LEN,
+            uts_machine_len: UTS_LEN,
+            uts_domainname_len: UTS_LEN,
+            rlimit_nlimits: 16,
+            n_tty_buf_size: 4096,
+            tty_termios_nccs: 19,
+            time: sc.time,
+            uflags: 0,
+        };
+        h.emit(&mut self.out);
+        for s in [sc.kernel.as_bytes(), b"#1 SMP resocket", b"x86_64"] {
+            let mut b = s.to_vec();
+            b.resize(usize::from(UTS_LEN), 0);
+            emit_raw(&mut self.out, RecordType::BUFFER, &b);
+        }
+    }
+
+    fn file(&mut self, i: usize) -> i32 {
+        if let Some(r) = self.file_ref[i] {
+            return r;
+        }
+        let r = self.objref(OBJ_FILE);
+        let sock = self.sock(i);
+        FileSocketRepr { f_type: FILE_SOCKET, f_mode: 0x3, f_flags: 0x2, sock_objref: sock, ..Default::default() }.emit(&mut self.out);
+        self.file_ref[i] = Some(r);
+        r
+    }
+
+    fn sock(&mut self, i: usize) -> i32 {
+        if let Some(r) = self.sock_ref[i] {
+            return r;
+        }
+        let n = &self.nodes[i];
+        let r = self.objref(OBJ_SOCK);
+        self.sock_ref[i] = Some(r);
+        self.worklist.push(i);
+        let state = if n.listen.is_some() {
+            TCP_LISTEN
+        } else if n.peer.is_some() || n.pair || n.embryo || (n.flags & UNIX_PEER_GONE != 0) || (n.ty == SOCK_DGRAM && n.receiver) {
+            TCP_ESTABLISHED
+        } else {
+            TCP_CLOSE
+        };
+        let socket_state = if n.embryo {
+            SS_CONNECTING
+        } else if state == TCP_ESTABLISHED && (n.ty != SOCK_DGRAM || n.pair) {
+            SS_CONNECTED
+        } else {
+            SS_UNCONNECTED
+        };
+        let backlog = n.listen.unwrap_or(crate::image::MAX_DGRAM_QLEN as i16);
+        SocketRepr {
+            has_buffers: u8::from(!n.queue.is_empty()),
+            socket_state,
+            family: n.family,
+            common_state: state,
+            state,
+            rcvlowat: 1,
+            rcvbuf: n.rcvbuf / 2,
+            sndbuf: n.sndbuf / 2,
+            sock_type: n.ty,
+            backlog,
+            protocol: if n.family == AF_UNIX { 0 } else { 6 },
+            shutdown: n.shutdown,
+            ..Default::default()
+        }
+        .emit(&mut self.out);
+        match &n.addr {
+            Addr::Unix(laddr) => {
+                // The peer (or an embryo's client) is introduced before this socket's SOCKET_UNIX.
+                let peer = n.peer.map(|p| self.sock(p)).unwrap_or(0);
+                let raddr = match n.peer {
+                    Some(p) => match &self.nodes[p].addr {
+                        Addr::Unix(a) => a.clone(),
+                        Addr::Inet(..) => crate::image::UnixAddr::Unnamed,
+                    },
+                    None => crate::image::UnixAddr::Unnamed,
+                };
+                let (laddr_len, laddr_family, lp) = laddr.encode();
+                let (raddr_len, raddr_family, rp) = raddr.encode();
+                SocketUnixRepr {
+                    this: r,
+                    peer,
+                    peercred: 0,
+                    flags: n.flags,
+                    laddr_len,
+                    raddr_len,
+                    laddr_family,
+                    laddr_path: Bytes(lp),
+                    raddr_family,
+                    raddr_path: Bytes(rp),
+                }
+                .emit(&mut self.out);
+                if laddr.is_relative_path() {
+                    let mut cwd = n.cwd.clone().unwrap_or_default();
+                    cwd.push(0);
+                    emit_raw(&mut self.out, RecordType::STRING, &cwd);
+                }
+            }
+            Addr::Inet(ip, port) => {
+                let mut laddr = [0u8; 16];
+                laddr[0..2].copy_from_slice(&AF_INET.to_le_bytes());
+                laddr[2..4].copy_from_slice(&port.to_be_bytes());
+                laddr[4..8].copy_from_slice(ip);
+                SocketInetRepr {
+                    rcv_saddr: Bytes(*ip),
+                    saddr: Bytes(*ip),
+                    num: *port,
+                    sport: Bytes(port.to_be_bytes()),
+                    uc_ttl: -1,
+                    laddr_len: 16,
+                    laddr: Bytes(laddr),
+                    ..Default::default()
+                }
+                .emit(&mut self.out);
+            }
+        }
+        r
+    }
+
+    fn deferred(&mut self) {
+        let mut k = 0;
+        while k < self.worklist.len() {
+            let i = self.worklist[k];
+            k += 1;
+            let pending = self.nodes[i].pending.clone();
+            for (index, (e, client)) in pending.into_iter().enumerate() {
+                let embryo = self.sock(e);
+                let client = client.map(|c| self.sock(c)).unwrap_or(0);
+                let listener = self.sock(i);
+                PendingRepr { listener, embryo, client, index: index as u32 }.emit(&mut self.out);
+            }
+            if self.nodes[i].queue.is_empty() {
+                continue;
+            }
+            let queue = self.nodes[i].queue.clone();
+            let mut files = Vec::new();
+            for (_, _, rights) in &queue {
+                files.push(rights.iter().map(|&r| self.file(r)).collect::<Vec<_>>());
+            }
+            let senders: Vec<i32> = queue.iter().map(|(from, _, _)| from.map(|f| self.sock(f)).unwrap_or(0)).collect();
+            let owner = self.sock(i);
+            let total: usize = queue.iter().map(|(_, d, _)| d.len()).sum();
+            SocketQueueRepr { skb_count: queue.len() as u32, total_bytes: total as u32 }.emit(&mut self.out);
+            for (((_, data, _), files), sender) in queue.iter().zip(files).zip(senders) {
+                SocketBufferRepr {
+                    lin_len: data.len() as u32,
+                    skb_len: data.len() as u32,
+                    sk_objref: sender,
+                    pr_objref: owner,
+                    ..Default::default()
+                }
+                .emit(&mut self.out);
+                emit_raw(&mut self.out, RecordType::BUFFER, data);
+                if !files.is_empty() {
+                    wire::RightsRepr { objrefs: files }.emit(&mut self.out);
+                }
+            }
+        }
+        self.worklist.clear();
+    }
+}

@@ -1,0 +1,97 @@
+//! Deterministic generators of large scenarios (the 1,000-socket fixture, benchmarks).
+//! No randomness: the same arguments always give the same bytes.
+
+use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec};
+
+fn sock(name: String, ty: &str) -> SockSpec {
+    SockSpec { name, family: "unix".into(), ty: ty.into(), ..SockSpec::default() }
+}
+
+fn msg(data: String) -> MsgSpec {
+    MsgSpec { data: Some(data), ..MsgSpec::default() }
+}
+
+/// A mix of about `n` sockets: socketpairs of the three types with a message each way,
+/// listeners (named by path and abstract) with one accepted and two pending connections
+/// (one with data), and dgram fan-in receivers with three senders.
+pub fn mixed(n: usize) -> Scenario {
+    let mut socks = Vec::with_capacity(n + 8);
+    let mut k = 0usize;
+    while socks.len() < n {
+        match k % 4 {
+            0 | 1 => {
+                let ty = ["stream", "dgram", "seqpacket"][k % 3];
+                let (a, b) = (format!("p{k}a"), format!("p{k}b"));
+                let mut sa = sock(a.clone(), ty);
+                let mut sb = sock(b.clone(), ty);
+                sa.pair = Some(b.clone());
+                sb.pair = Some(a.clone());
+                sa.queue.push(msg(format!("to {a} #{k}")));
+                sb.queue.push(msg(format!("to {b} #{k}")));
+                socks.extend([sa, sb]);
+            }
+            2 => {
+                let l = format!("l{k}");
+                let mut sl = sock(l.clone(), "stream");
+                sl.addr = Some(if k % 8 == 2 { format!("/run/resocket/l{k}.sock") } else { format!("@l{k}") });
+                sl.listen = Some(1);
+                let (c0, a0, c1, c2) = (format!("l{k}c0"), format!("l{k}a0"), format!("l{k}c1"), format!("l{k}c2"));
+                let mut sc0 = sock(c0.clone(), "stream");
+                let mut sa0 = sock(a0.clone(), "stream");
+                sc0.peer = Some(a0.clone());
+                sa0.peer = Some(c0.clone());
+                sa0.accepted_from = Some(l.clone());
+                sa0.queue.push(msg(format!("request {k}")));
+                sl.pending.push(PendingSpec { client: Some(c1.clone()), sent: vec![msg(format!("early {k}"))] });
+                sl.pending.push(PendingSpec { client: Some(c2.clone()), sent: vec![] });
+                socks.extend([sl, sc0, sa0, sock(c1, "stream"), sock(c2, "stream")]);
+            }
+            _ => {
+                let r = format!("r{k}");
+                let mut sr = sock(r.clone(), "dgram");
+                sr.addr = Some(format!("@r{k}"));
+                for j in 0..3 {
+                    let s = format!("r{k}s{j}");
+                    let mut ss = sock(s.clone(), "dgram");
+                    if j == 0 {
+                        ss.peer = Some(r.clone());
+                    }
+                    sr.queue.push(MsgSpec { from: Some(s), data: Some(format!("dgram {j}")), ..MsgSpec::default() });
+                    socks.push(ss);
+                }
+                socks.push(sr);
+            }
+        }
+        k += 1;
+    }
+    Scenario {
+        description: format!("{} generated sockets (synth::mixed)", socks.len()),
+        kernel: "6.18.44".into(),
+        time: 0,
+        tasks: Vec::new(),
+        sockets: socks,
+    }
+}
+
+/// `pairs` stream socketpairs, each end holding one message of `payload` bytes: the
+/// payload-heavy benchmark image.
+pub fn payload_heavy(pairs: usize, payload: u32) -> Scenario {
+    let mut socks = Vec::with_capacity(pairs * 2);
+    for k in 0..pairs {
+        let (a, b) = (format!("a{k}"), format!("b{k}"));
+        let mut sa = sock(a.clone(), "stream");
+        let mut sb = sock(b.clone(), "stream");
+        sa.pair = Some(b.clone());
+        sb.pair = Some(a);
+        sa.queue.push(MsgSpec { repeat: Some(payload), ..MsgSpec::default() });
+        sb.queue.push(MsgSpec { repeat: Some(payload), ..MsgSpec::default() });
+        socks.extend([sa, sb]);
+    }
+    Scenario {
+        description: format!("{pairs} stream pairs with {payload} queued bytes per end"),
+        kernel: "6.18.44".into(),
+        time: 0,
+        tasks: Vec::new(),
+        sockets: socks,
+    }
+}

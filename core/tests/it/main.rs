@@ -1,0 +1,3 @@
+//! Integration tests of resocket-core (one binary, modules by topic).
+
+mod roundtrip;

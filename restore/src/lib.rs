@@ -1,0 +1,1 @@
+//! Shared code of the `restore` and `checkpoint` binaries.
