@@ -76,20 +76,14 @@ pub fn unhex(text: &str) -> Result<Vec<u8>, EscapeError> {
         .chunks(2)
         .enumerate()
         .map(|(i, pair)| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or(EscapeError(i * 2))
+            std::str::from_utf8(pair).ok().and_then(|s| u8::from_str_radix(s, 16).ok()).ok_or(EscapeError(i * 2))
         })
         .collect()
 }
 
 /// True when most of `bytes` is printable text, so the bstr spelling reads better than hex.
 pub fn looks_textual(bytes: &[u8]) -> bool {
-    let printable = bytes
-        .iter()
-        .filter(|&&b| (0x20..=0x7e).contains(&b) || b == b'\n')
-        .count();
+    let printable = bytes.iter().filter(|&&b| (0x20..=0x7e).contains(&b) || b == b'\n').count();
     printable * 10 >= bytes.len() * 9
 }
 

@@ -185,14 +185,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic for `code` at `range`.
     pub fn new(code: Code, range: Range<usize>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            code,
-            severity: code.severity(),
-            range,
-            record: None,
-            objref: None,
-            message: message.into(),
-        }
+        Diagnostic { code, severity: code.severity(), range, record: None, objref: None, message: message.into() }
     }
     /// Attach the record index.
     pub fn record(mut self, idx: usize) -> Self {

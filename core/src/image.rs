@@ -56,9 +56,7 @@ impl UnixAddr {
         let strlen = path.iter().position(|&b| b == 0).unwrap_or(108);
         let expect = 2 + strlen as u32 + 1;
         if len != expect {
-            return Err(format!(
-                "path of {strlen} bytes needs address length {expect} (2 + path + NUL), found {len}"
-            ));
+            return Err(format!("path of {strlen} bytes needs address length {expect} (2 + path + NUL), found {len}"));
         }
         if path[strlen..].iter().any(|&b| b != 0) {
             return Err("bytes after the path's NUL are not zero".into());
@@ -634,7 +632,10 @@ impl<'a> Loader<'a> {
                     Diagnostic::new(
                         Code::QueueCountMismatch,
                         q.offset + 8..q.offset + 12,
-                        format!("SOCKET_QUEUE declares {} buffers but {} follow it (queue ends at {at:#x})", q.count, q.seen),
+                        format!(
+                            "SOCKET_QUEUE declares {} buffers but {} follow it (queue ends at {at:#x})",
+                            q.count, q.seen
+                        ),
                     )
                     .record(q.record),
                 );
@@ -677,7 +678,12 @@ impl<'a> Loader<'a> {
                 self.err(
                     Code::BadUts,
                     rec.range(),
-                    format!("uts buffer {} of {want} bytes expected, found {} of {} bytes", i + 1, rec.ty, rec.payload().len()),
+                    format!(
+                        "uts buffer {} of {want} bytes expected, found {} of {} bytes",
+                        i + 1,
+                        rec.ty,
+                        rec.payload().len()
+                    ),
                 );
                 self.uts_due = 0;
             } else {
@@ -714,7 +720,12 @@ impl<'a> Loader<'a> {
         // Where records may appear: definition nesting, queues, cwd strings.
         let nested_ok = matches!(
             rec.ty,
-            RecordType::OBJREF | RecordType::SOCKET | RecordType::SOCKET_UNIX | RecordType::SOCKET_INET | RecordType::FILE | RecordType::FILE_TABLE
+            RecordType::OBJREF
+                | RecordType::SOCKET
+                | RecordType::SOCKET_UNIX
+                | RecordType::SOCKET_INET
+                | RecordType::FILE
+                | RecordType::FILE_TABLE
         ) || (rec.ty == RecordType::STRING && self.cwd_due.is_some());
         if rec.ty != RecordType::STRING {
             if let Some(objref) = self.cwd_due.take() {
@@ -722,7 +733,9 @@ impl<'a> Loader<'a> {
                     Diagnostic::new(
                         Code::RelativeWithoutCwd,
                         off..off,
-                        format!("socket {objref} is bound to a relative path but no cwd STRING follows its SOCKET_UNIX"),
+                        format!(
+                            "socket {objref} is bound to a relative path but no cwd STRING follows its SOCKET_UNIX"
+                        ),
                     )
                     .objref(objref)
                     .record(self.idx),
@@ -736,14 +749,21 @@ impl<'a> Loader<'a> {
             if rec.ty != RecordType::BUFFER {
                 let o = b.offset;
                 self.buf = None;
-                self.err(Code::BadBuffer, o..o + SOCKET_BUFFER_LAYOUT.size, "SOCKET_BUFFER is not followed by its BUFFER");
+                self.err(
+                    Code::BadBuffer,
+                    o..o + SOCKET_BUFFER_LAYOUT.size,
+                    "SOCKET_BUFFER is not followed by its BUFFER",
+                );
             }
         }
         if rec.ty != RecordType::RS_RIGHTS && rec.ty != RecordType::BUFFER {
             self.last_msg = None;
         }
         let queue_ok = nested_ok
-            || matches!(rec.ty, RecordType::SOCKET_BUFFER | RecordType::BUFFER | RecordType::RS_RIGHTS | RecordType::SOCKET_FRAG);
+            || matches!(
+                rec.ty,
+                RecordType::SOCKET_BUFFER | RecordType::BUFFER | RecordType::RS_RIGHTS | RecordType::SOCKET_FRAG
+            );
         let queue_done = self.queue.as_ref().is_some_and(|q| q.seen >= q.count && self.buf.is_none());
         if self.queue.is_some() && (!queue_ok || (queue_done && rec.ty == RecordType::SOCKET_QUEUE)) {
             self.close_queue(off);
@@ -777,7 +797,11 @@ impl<'a> Loader<'a> {
                 self.err(Code::ErrorRecord, rec.range(), "the image contains a CKPT_HDR_ERROR record");
             }
             _ => {
-                self.err(Code::UnknownRecord, rec.range(), format!("unknown record type {} ({} bytes) skipped", rec.ty.0, rec.len()));
+                self.err(
+                    Code::UnknownRecord,
+                    rec.range(),
+                    format!("unknown record type {} ({} bytes) skipped", rec.ty.0, rec.len()),
+                );
                 self.img.unknown.push(UnknownRecord {
                     record: self.idx,
                     offset: off,
@@ -836,7 +860,11 @@ impl<'a> Loader<'a> {
             );
         }
         if h.rev != REV {
-            self.err(Code::BadRev, field_range(off, &HEADER_LAYOUT, "rev"), format!("HEADER.rev is {}, expected {REV}", h.rev));
+            self.err(
+                Code::BadRev,
+                field_range(off, &HEADER_LAYOUT, "rev"),
+                format!("HEADER.rev is {}, expected {REV}", h.rev),
+            );
         }
         if h.arch_id != ARCH_X86_64 {
             self.err(
@@ -846,7 +874,11 @@ impl<'a> Loader<'a> {
             );
         }
         if h.uflags != 0 {
-            self.err(Code::NonzeroUflags, field_range(off, &HEADER_LAYOUT, "uflags"), format!("HEADER.uflags is {:#x}", h.uflags));
+            self.err(
+                Code::NonzeroUflags,
+                field_range(off, &HEADER_LAYOUT, "uflags"),
+                format!("HEADER.uflags is {:#x}", h.uflags),
+            );
         }
         self.check_padding(&rec, &HEADER_LAYOUT);
         self.uts_lens = [h.uts_release_len, h.uts_version_len, h.uts_machine_len];
@@ -897,7 +929,11 @@ impl<'a> Loader<'a> {
             return;
         }
         if let Some(prev) = self.objs.get(objref) {
-            self.err(Code::ObjrefDuplicate, r, format!("objref {objref} was already introduced (as a {})", prev.name()));
+            self.err(
+                Code::ObjrefDuplicate,
+                r,
+                format!("objref {objref} was already introduced (as a {})", prev.name()),
+            );
             return;
         }
         self.objs.insert(objref, kind);
@@ -965,9 +1001,13 @@ impl<'a> Loader<'a> {
         let family = self.img.sockets.get(&objref).map_or(0, |s| s.common.family);
         if family != AF_UNIX {
             self.diags.push(
-                Diagnostic::new(Code::FamilyMismatch, rec.range(), format!("SOCKET_UNIX for socket {objref} whose family is {family}"))
-                    .record(idx)
-                    .objref(objref),
+                Diagnostic::new(
+                    Code::FamilyMismatch,
+                    rec.range(),
+                    format!("SOCKET_UNIX for socket {objref} whose family is {family}"),
+                )
+                .record(idx)
+                .objref(objref),
             );
         }
         if u.this != objref {
@@ -1028,7 +1068,11 @@ impl<'a> Loader<'a> {
         let i = SocketInetRepr::parse(&v);
         let family = self.img.sockets.get(&objref).map_or(0, |s| s.common.family);
         if !matches!(family, AF_INET | AF_INET6) {
-            let d = Diagnostic::new(Code::FamilyMismatch, rec.range(), format!("SOCKET_INET for socket {objref} whose family is {family}"));
+            let d = Diagnostic::new(
+                Code::FamilyMismatch,
+                rec.range(),
+                format!("SOCKET_INET for socket {objref} whose family is {family}"),
+            );
             self.diags.push(d.record(self.idx).objref(objref));
         }
         for (name, len) in [("laddr_len", i.laddr_len), ("raddr_len", i.raddr_len)] {
@@ -1088,19 +1132,32 @@ impl<'a> Loader<'a> {
         let f_type = le_u32(rec.bytes, 8);
         if f_type != FILE_SOCKET {
             let name = sym::FILE_TYPE.iter().find(|(v, _)| *v == u64::from(f_type)).map_or("unknown", |(_, n)| n);
-            self.err(Code::UnsupportedFile, off + 8..off + 12, format!("FILE {objref} has f_type {f_type} ({name}), not SOCKET"));
+            self.err(
+                Code::UnsupportedFile,
+                off + 8..off + 12,
+                format!("FILE {objref} has f_type {f_type} ({name}), not SOCKET"),
+            );
             return;
         }
         let Ok(v) = FileSocket::new_checked(rec) else { return };
         let repr = FileSocketRepr::parse(&v);
-        self.check_ref(repr.sock_objref, ObjKind::Sock, field_range(off, &FILE_SOCKET_LAYOUT, "sock_objref"), "FILE.sock_objref");
+        self.check_ref(
+            repr.sock_objref,
+            ObjKind::Sock,
+            field_range(off, &FILE_SOCKET_LAYOUT, "sock_objref"),
+            "FILE.sock_objref",
+        );
         self.img.files.insert(objref, FileObj { objref, repr, offset: off });
     }
 
     fn file_table(&mut self, rec: Record<'a>) {
         let Ok(v) = wire::FileTable::new_checked(rec) else { return };
         let Some(Open::Table(objref, _)) = self.stack.last() else {
-            self.err(Code::MisplacedRecord, rec.range(), "FILE_TABLE record without a preceding OBJREF of type FILE_TABLE");
+            self.err(
+                Code::MisplacedRecord,
+                rec.range(),
+                "FILE_TABLE record without a preceding OBJREF of type FILE_TABLE",
+            );
             return;
         };
         let objref = *objref;
@@ -1117,14 +1174,23 @@ impl<'a> Loader<'a> {
             return;
         };
         let (file, fd, coe) = (v.fd_objref(), v.fd_descriptor(), v.fd_close_on_exec());
-        let ok = self.check_ref(file, ObjKind::File, field_range(off, &FILE_DESC_LAYOUT, "fd_objref"), "FILE_DESC.fd_objref");
+        let ok = self.check_ref(
+            file,
+            ObjKind::File,
+            field_range(off, &FILE_DESC_LAYOUT, "fd_objref"),
+            "FILE_DESC.fd_objref",
+        );
         let r = field_range(off, &FILE_DESC_LAYOUT, "fd_descriptor");
         if fd < 0 {
             self.err(Code::BadFd, r, format!("fd {fd} is negative"));
             return;
         }
         if coe > 1 {
-            self.err(Code::BadFd, field_range(off, &FILE_DESC_LAYOUT, "fd_close_on_exec"), format!("fd_close_on_exec is {coe}, not 0 or 1"));
+            self.err(
+                Code::BadFd,
+                field_range(off, &FILE_DESC_LAYOUT, "fd_close_on_exec"),
+                format!("fd_close_on_exec is {coe}, not 0 or 1"),
+            );
         }
         let Some(table) = self.img.tables.get_mut(t) else { return };
         if table.fds.iter().any(|f| f.fd == fd) {
@@ -1175,8 +1241,12 @@ impl<'a> Loader<'a> {
         q.seen = q.seen.saturating_add(1);
         q.seen_bytes += u64::from(b.lin_len);
         let prev_owner = q.owner.replace(b.pr_objref);
-        let owner_ok =
-            self.check_ref(b.pr_objref, ObjKind::Sock, field_range(off, &SOCKET_BUFFER_LAYOUT, "pr_objref"), "SOCKET_BUFFER.pr_objref");
+        let owner_ok = self.check_ref(
+            b.pr_objref,
+            ObjKind::Sock,
+            field_range(off, &SOCKET_BUFFER_LAYOUT, "pr_objref"),
+            "SOCKET_BUFFER.pr_objref",
+        );
         if let Some(p) = prev_owner {
             if p != b.pr_objref {
                 self.err(
@@ -1187,7 +1257,12 @@ impl<'a> Loader<'a> {
             }
         }
         if b.sk_objref != 0 {
-            self.check_ref(b.sk_objref, ObjKind::Sock, field_range(off, &SOCKET_BUFFER_LAYOUT, "sk_objref"), "SOCKET_BUFFER.sk_objref");
+            self.check_ref(
+                b.sk_objref,
+                ObjKind::Sock,
+                field_range(off, &SOCKET_BUFFER_LAYOUT, "sk_objref"),
+                "SOCKET_BUFFER.sk_objref",
+            );
         }
         if b.nr_frags != 0 || b.frg_len != 0 {
             self.err(
@@ -1247,7 +1322,11 @@ impl<'a> Loader<'a> {
         };
         let n = v.nr_fds();
         if n == 0 || n > SCM_MAX_FD {
-            self.err(Code::BadRights, off + 8..off + 12, format!("RS_RIGHTS carries {n} fds; SCM_RIGHTS allows 1..={SCM_MAX_FD}"));
+            self.err(
+                Code::BadRights,
+                off + 8..off + 12,
+                format!("RS_RIGHTS carries {n} fds; SCM_RIGHTS allows 1..={SCM_MAX_FD}"),
+            );
         }
         if v.reserved() != 0 {
             self.err(Code::NonzeroPadding, off + 12..off + 16, "RS_RIGHTS.reserved is not zero");
@@ -1256,7 +1335,11 @@ impl<'a> Loader<'a> {
         for (k, r) in v.objrefs().enumerate() {
             let range = off + 16 + 4 * k..off + 20 + 4 * k;
             if r <= 0 || self.objs.get(r).is_none() {
-                self.err(Code::RightsMissing, range, format!("SCM_RIGHTS entry {k} names objref {r}, which no earlier OBJREF introduced"));
+                self.err(
+                    Code::RightsMissing,
+                    range,
+                    format!("SCM_RIGHTS entry {k} names objref {r}, which no earlier OBJREF introduced"),
+                );
             } else if self.check_ref(r, ObjKind::File, range, "SCM_RIGHTS entry") {
                 refs.push(r);
             }
@@ -1270,10 +1353,25 @@ impl<'a> Loader<'a> {
         let off = rec.offset;
         let Ok(v) = Pending::new_checked(rec) else { return };
         let p = PendingRepr::parse(&v);
-        let l = self.check_ref(p.listener, ObjKind::Sock, field_range(off, &RS_PENDING_LAYOUT, "listener"), "RS_PENDING.listener");
-        let e = self.check_ref(p.embryo, ObjKind::Sock, field_range(off, &RS_PENDING_LAYOUT, "embryo"), "RS_PENDING.embryo");
+        let l = self.check_ref(
+            p.listener,
+            ObjKind::Sock,
+            field_range(off, &RS_PENDING_LAYOUT, "listener"),
+            "RS_PENDING.listener",
+        );
+        let e = self.check_ref(
+            p.embryo,
+            ObjKind::Sock,
+            field_range(off, &RS_PENDING_LAYOUT, "embryo"),
+            "RS_PENDING.embryo",
+        );
         if p.client != 0 {
-            self.check_ref(p.client, ObjKind::Sock, field_range(off, &RS_PENDING_LAYOUT, "client"), "RS_PENDING.client");
+            self.check_ref(
+                p.client,
+                ObjKind::Sock,
+                field_range(off, &RS_PENDING_LAYOUT, "client"),
+                "RS_PENDING.client",
+            );
         }
         if !(l && e) {
             return;
@@ -1294,11 +1392,20 @@ impl<'a> Loader<'a> {
         let off = rec.offset;
         let Ok(v) = Task::new_checked(rec) else { return };
         let (pid, files) = (v.pid(), v.files_objref());
-        if !self.check_ref(files, ObjKind::FileTable, field_range(off, &RS_TASK_LAYOUT, "files_objref"), "RS_TASK.files_objref") {
+        if !self.check_ref(
+            files,
+            ObjKind::FileTable,
+            field_range(off, &RS_TASK_LAYOUT, "files_objref"),
+            "RS_TASK.files_objref",
+        ) {
             return;
         }
         if pid <= 0 {
-            self.err(Code::MisplacedRecord, field_range(off, &RS_TASK_LAYOUT, "pid"), format!("RS_TASK.pid {pid} is not a pid"));
+            self.err(
+                Code::MisplacedRecord,
+                field_range(off, &RS_TASK_LAYOUT, "pid"),
+                format!("RS_TASK.pid {pid} is not a pid"),
+            );
         }
         if let Some(t) = self.img.tables.iter_mut().find(|t| t.objref == files) {
             t.pid = Some(pid);
@@ -1323,8 +1430,12 @@ impl<'a> Loader<'a> {
         if !framing_failed {
             if let Some(objref) = self.cwd_due.take() {
                 self.diags.push(
-                    Diagnostic::new(Code::RelativeWithoutCwd, end..end, format!("socket {objref} has a relative path but no cwd STRING"))
-                        .objref(objref),
+                    Diagnostic::new(
+                        Code::RelativeWithoutCwd,
+                        end..end,
+                        format!("socket {objref} has a relative path but no cwd STRING"),
+                    )
+                    .objref(objref),
                 );
             }
             if let Some(b) = self.buf.take() {

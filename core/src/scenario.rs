@@ -181,6 +181,9 @@ fn fail<T>(msg: impl Into<String>) -> Result<T, ScenarioError> {
     Err(ScenarioError(msg.into()))
 }
 
+/// A task's pid and its `(fd, socket index, cloexec)` entries.
+type TaskFds = (i32, Vec<(i32, usize, bool)>);
+
 /// The resolved role of one socket (embryos included).
 #[derive(Debug, Clone)]
 struct Node {
@@ -242,7 +245,11 @@ impl Scenario {
         Ok(Writer::new(&nodes).write(self, &tasks))
     }
 
-    fn tasks_or_default(&self, nodes: &[Node], names: &BTreeMap<String, usize>) -> Result<Vec<(i32, Vec<(i32, usize, bool)>)>, ScenarioError> {
+    fn tasks_or_default(
+        &self,
+        nodes: &[Node],
+        names: &BTreeMap<String, usize>,
+    ) -> Result<Vec<TaskFds>, ScenarioError> {
         if self.tasks.is_empty() {
             let fds = (0..self.sockets.len())
                 .filter(|&i| !self.sockets[i].no_fd && !nodes[i].embryo)
@@ -255,7 +262,9 @@ impl Scenario {
         for t in &self.tasks {
             let mut fds = Vec::new();
             for (&fd, name) in &t.fds {
-                let &i = names.get(name).ok_or_else(|| ScenarioError(format!("task {} fd {fd}: no socket {name:?}", t.pid)))?;
+                let &i = names
+                    .get(name)
+                    .ok_or_else(|| ScenarioError(format!("task {} fd {fd}: no socket {name:?}", t.pid)))?;
                 fds.push((fd, i, t.cloexec.contains(&fd)));
             }
             out.push((t.pid, fds));
@@ -287,7 +296,8 @@ impl Scenario {
                 "seqpacket" => SOCK_SEQPACKET,
                 t => return fail(format!("socket {:?}: type {t:?} is stream, dgram or seqpacket", s.name)),
             };
-            let addr = parse_addr(family, s.addr.as_deref()).map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?;
+            let addr = parse_addr(family, s.addr.as_deref())
+                .map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?;
             let mut flags = 0;
             if matches!(&addr, Addr::Unix(crate::image::UnixAddr::Path(_))) && !s.unlinked {
                 flags |= UNIX_LINKED;
@@ -416,14 +426,15 @@ impl<'n> Writer<'n> {
         r
     }
 
-    fn write(mut self, sc: &Scenario, tasks: &[(i32, Vec<(i32, usize, bool)>)]) -> Vec<u8> {
+    fn write(mut self, sc: &Scenario, tasks: &[TaskFds]) -> Vec<u8> {
         self.header(sc);
         for (pid, fds) in tasks {
             let table = self.objref(OBJ_FILE_TABLE);
             FileTableRepr { fdt_nfds: fds.len() as i32 }.emit(&mut self.out);
             for &(fd, i, cloexec) in fds {
                 let file = self.file(i);
-                FileDescRepr { fd_objref: file, fd_descriptor: fd, fd_close_on_exec: u32::from(cloexec) }.emit(&mut self.out);
+                FileDescRepr { fd_objref: file, fd_descriptor: fd, fd_close_on_exec: u32::from(cloexec) }
+                    .emit(&mut self.out);
             }
             self.deferred();
             TaskRepr { pid: *pid, files_objref: table }.emit(&mut self.out);
@@ -477,7 +488,8 @@ impl<'n> Writer<'n> {
         }
         let r = self.objref(OBJ_FILE);
         let sock = self.sock(i);
-        FileSocketRepr { f_type: FILE_SOCKET, f_mode: 0x3, f_flags: 0x2, sock_objref: sock, ..Default::default() }.emit(&mut self.out);
+        FileSocketRepr { f_type: FILE_SOCKET, f_mode: 0x3, f_flags: 0x2, sock_objref: sock, ..Default::default() }
+            .emit(&mut self.out);
         self.file_ref[i] = Some(r);
         r
     }
@@ -492,7 +504,12 @@ impl<'n> Writer<'n> {
         self.worklist.push(i);
         let state = if n.listen.is_some() {
             TCP_LISTEN
-        } else if n.peer.is_some() || n.pair || n.embryo || (n.flags & UNIX_PEER_GONE != 0) || (n.ty == SOCK_DGRAM && n.receiver) {
+        } else if n.peer.is_some()
+            || n.pair
+            || n.embryo
+            || (n.flags & UNIX_PEER_GONE != 0)
+            || (n.ty == SOCK_DGRAM && n.receiver)
+        {
             TCP_ESTABLISHED
         } else {
             TCP_CLOSE

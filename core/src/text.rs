@@ -176,7 +176,9 @@ fn encode_record(r: &Value, out: &mut Vec<u8>) -> Result<(), String> {
     let m = r.as_object().ok_or("a record is not an object")?;
     let ty = match m.get("type") {
         Some(Value::String(s)) => RecordType::from_name(s).ok_or_else(|| format!("unknown type name {s:?}"))?,
-        Some(Value::Number(n)) => RecordType(n.as_u64().and_then(|v| u32::try_from(v).ok()).ok_or("type out of range")?),
+        Some(Value::Number(n)) => {
+            RecordType(n.as_u64().and_then(|v| u32::try_from(v).ok()).ok_or("type out of range")?)
+        }
         _ => return Err("missing \"type\"".into()),
     };
     let start = out.len();
@@ -279,7 +281,8 @@ fn encode_fixed(l: &Layout, m: &Map<String, Value>, out: &mut Vec<u8>) -> Result
         let pads = l.padding();
         for (k, v) in p {
             let at: usize = k.parse().map_err(|_| format!("padding key {k:?} is not an offset"))?;
-            let bytes = bstr::unhex(v.as_str().ok_or("padding value is not hex")?).map_err(|e| format!("padding: {e}"))?;
+            let bytes =
+                bstr::unhex(v.as_str().ok_or("padding value is not hex")?).map_err(|e| format!("padding: {e}"))?;
             if !pads.iter().any(|r| r.start == at && r.len() == bytes.len()) {
                 return Err(format!("padding at {at} of {} bytes is not a padding range of {}", bytes.len(), l.ty));
             }

@@ -503,14 +503,8 @@ pub mod sym {
         (7, "EVENTFD"),
     ];
     /// Address families.
-    pub const FAMILY: &[(u64, &str)] = &[
-        (0, "AF_UNSPEC"),
-        (1, "AF_UNIX"),
-        (2, "AF_INET"),
-        (10, "AF_INET6"),
-        (16, "AF_NETLINK"),
-        (17, "AF_PACKET"),
-    ];
+    pub const FAMILY: &[(u64, &str)] =
+        &[(0, "AF_UNSPEC"), (1, "AF_UNIX"), (2, "AF_INET"), (10, "AF_INET6"), (16, "AF_NETLINK"), (17, "AF_PACKET")];
     /// Socket types.
     pub const SOCK_TYPE: &[(u64, &str)] = &[
         (1, "SOCK_STREAM"),
@@ -521,13 +515,8 @@ pub mod sym {
         (10, "SOCK_PACKET"),
     ];
     /// `socket_state` (`struct socket.state`).
-    pub const SS: &[(u64, &str)] = &[
-        (0, "SS_FREE"),
-        (1, "SS_UNCONNECTED"),
-        (2, "SS_CONNECTING"),
-        (3, "SS_CONNECTED"),
-        (4, "SS_DISCONNECTING"),
-    ];
+    pub const SS: &[(u64, &str)] =
+        &[(0, "SS_FREE"), (1, "SS_UNCONNECTED"), (2, "SS_CONNECTING"), (3, "SS_CONNECTED"), (4, "SS_DISCONNECTING")];
     /// `sk_state` (`include/net/tcp_states.h`).
     pub const TCP: &[(u64, &str)] = &[
         (1, "TCP_ESTABLISHED"),
@@ -546,12 +535,8 @@ pub mod sym {
     /// `sk_shutdown` bits.
     pub const SHUTDOWN: &[(u64, &str)] = &[(1, "RCV_SHUTDOWN"), (2, "SEND_SHUTDOWN")];
     /// `sk_userlocks` bits.
-    pub const USERLOCKS: &[(u64, &str)] = &[
-        (1, "SNDBUF_LOCK"),
-        (2, "RCVBUF_LOCK"),
-        (4, "BINDADDR_LOCK"),
-        (8, "BINDPORT_LOCK"),
-    ];
+    pub const USERLOCKS: &[(u64, &str)] =
+        &[(1, "SNDBUF_LOCK"), (2, "RCVBUF_LOCK"), (4, "BINDADDR_LOCK"), (8, "BINDPORT_LOCK")];
     /// `struct socket.flags` bits.
     pub const SOCKET_FLAGS: &[(u64, &str)] = &[
         (1 << 0, "SOCK_ASYNC_NOSPACE"),
@@ -598,8 +583,7 @@ pub const UNIX_PEER_GONE: u32 = 8;
 /// Extension: the peer lives outside the checkpointed processes (dump of live processes).
 pub const UNIX_EXTERNAL_PEER: u32 = 16;
 /// All bits of `ckpt_hdr_socket_unix.flags` this format defines.
-pub const UNIX_FLAGS_KNOWN: u32 =
-    UNIX_LINKED | UNIX_ACCEPTED | UNIX_AUTOBIND | UNIX_PEER_GONE | UNIX_EXTERNAL_PEER;
+pub const UNIX_FLAGS_KNOWN: u32 = UNIX_LINKED | UNIX_ACCEPTED | UNIX_AUTOBIND | UNIX_PEER_GONE | UNIX_EXTERNAL_PEER;
 
 /// Object types used here.
 pub const OBJ_FILE_TABLE: u32 = 3;
@@ -901,21 +885,12 @@ impl<'a> Rights<'a> {
     /// Check type and that `len == 16 + 4 * nr_fds`.
     pub fn new_checked(rec: Record<'a>) -> Result<Self, WireError> {
         if rec.ty != RecordType::RS_RIGHTS {
-            return Err(WireError::WrongType {
-                offset: rec.offset,
-                found: rec.ty,
-                expected: RecordType::RS_RIGHTS,
-            });
+            return Err(WireError::WrongType { offset: rec.offset, found: rec.ty, expected: RecordType::RS_RIGHTS });
         }
         let nr = le_u32(rec.bytes, 8) as usize;
         let expected = nr.saturating_mul(4).saturating_add(Self::MIN_SIZE);
         if rec.bytes.len() < Self::MIN_SIZE || rec.bytes.len() != expected {
-            return Err(WireError::WrongLen {
-                offset: rec.offset,
-                ty: rec.ty,
-                len: rec.bytes.len(),
-                expected,
-            });
+            return Err(WireError::WrongLen { offset: rec.offset, ty: rec.ty, len: rec.bytes.len(), expected });
         }
         Ok(Rights { rec })
     }
@@ -1013,14 +988,8 @@ mod tests {
     #[test]
     fn framing_reports_past_end_and_truncation() {
         let img = [4u8, 0, 0, 0, 200, 0, 0, 0, 1, 2];
-        assert_eq!(
-            Records::new(&img).next(),
-            Some(Err(WireError::PastEnd { offset: 0, len: 200, remaining: 10 }))
-        );
-        assert_eq!(
-            Records::new(&img[..5]).next(),
-            Some(Err(WireError::TruncatedHeader { offset: 0, remaining: 5 }))
-        );
+        assert_eq!(Records::new(&img).next(), Some(Err(WireError::PastEnd { offset: 0, len: 200, remaining: 10 })));
+        assert_eq!(Records::new(&img[..5]).next(), Some(Err(WireError::TruncatedHeader { offset: 0, remaining: 5 })));
     }
 
     #[test]
@@ -1031,10 +1000,7 @@ mod tests {
         let rec = Records::new(&out).next().unwrap().unwrap();
         let view = SocketUnix::new_checked(rec).unwrap();
         assert_eq!(SocketUnixRepr::parse(&view), repr);
-        assert!(matches!(
-            Socket::new_checked(rec),
-            Err(WireError::WrongType { expected: RecordType::SOCKET, .. })
-        ));
+        assert!(matches!(Socket::new_checked(rec), Err(WireError::WrongType { expected: RecordType::SOCKET, .. })));
     }
 
     #[test]

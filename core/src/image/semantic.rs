@@ -25,11 +25,8 @@ fn type_name(t: u16) -> &'static str {
 
 /// Run every whole-image check.
 pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
-    let embryos: BTreeMap<i32, (i32, i32)> = img
-        .sockets
-        .values()
-        .flat_map(|l| l.pending.iter().map(move |p| (p.embryo, (l.objref, p.client))))
-        .collect();
+    let embryos: BTreeMap<i32, (i32, i32)> =
+        img.sockets.values().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, (l.objref, p.client)))).collect();
     let mut referenced: BTreeSet<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
     for s in img.sockets.values() {
         check_socket(img, s, embryos.get(&s.objref).copied(), out);
@@ -66,11 +63,19 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
             Code::StateMismatch,
             s,
             "common_state",
-            format!("socket {o}: sock_common.state {} differs from sock.state {} (one kernel field)", c.common_state, c.state),
+            format!(
+                "socket {o}: sock_common.state {} differs from sock.state {} (one kernel field)",
+                c.common_state, c.state
+            ),
         ));
     }
     if c.shutdown & !SHUTDOWN_MASK != 0 {
-        out.push(at(Code::BadShutdown, s, "shutdown", format!("socket {o}: shutdown {:#x} has bits outside RCV|SEND", c.shutdown)));
+        out.push(at(
+            Code::BadShutdown,
+            s,
+            "shutdown",
+            format!("socket {o}: shutdown {:#x} has bits outside RCV|SEND", c.shutdown),
+        ));
     }
     if c.family != AF_UNIX {
         return; // INET sockets: only the address checks of the record (issue: INET support).
@@ -113,10 +118,20 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
     }
     if c.state == TCP_LISTEN {
         if !s.is_connection_oriented() {
-            out.push(at(Code::StateType, s, "state", format!("{ty} socket {o} is LISTEN; only stream and seqpacket sockets listen (EOPNOTSUPP)")));
+            out.push(at(
+                Code::StateType,
+                s,
+                "state",
+                format!("{ty} socket {o} is LISTEN; only stream and seqpacket sockets listen (EOPNOTSUPP)"),
+            ));
         }
         if !u.laddr.is_named() {
-            out.push(at(Code::StateType, s, "state", format!("socket {o} listens without a name (listen() on an unbound socket is EINVAL)")));
+            out.push(at(
+                Code::StateType,
+                s,
+                "state",
+                format!("socket {o} listens without a name (listen() on an unbound socket is EINVAL)"),
+            ));
         }
         if u.peer != 0 {
             out.push(at(Code::StateMismatch, s, "state", format!("listening socket {o} has a peer ({})", u.peer)));
@@ -126,7 +141,10 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
                 Diagnostic::new(
                     Code::ListenerWithData,
                     s.queue[0].offset..s.queue[0].offset + SOCKET_BUFFER_LAYOUT.size,
-                    format!("listening socket {o} has {} queued messages; a listener's queue holds only connections", s.queue.len()),
+                    format!(
+                        "listening socket {o} has {} queued messages; a listener's queue holds only connections",
+                        s.queue.len()
+                    ),
                 )
                 .objref(o),
             );
@@ -160,9 +178,16 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
     let peer = img.sockets.get(&u.peer);
     if s.is_connection_oriented() && c.state == TCP_ESTABLISHED {
         if u.peer == o {
-            out.push(at(Code::SelfConnectedStream, s, "state", format!("{ty} socket {o} is its own peer; only dgram sockets connect to themselves")));
+            out.push(at(
+                Code::SelfConnectedStream,
+                s,
+                "state",
+                format!("{ty} socket {o} is its own peer; only dgram sockets connect to themselves"),
+            ));
         } else if u.peer == 0 {
-            if !(u.has(UNIX_PEER_GONE) || u.has(UNIX_EXTERNAL_PEER)) || (u.has(UNIX_PEER_GONE) && c.shutdown != SHUTDOWN_MASK) {
+            if !(u.has(UNIX_PEER_GONE) || u.has(UNIX_EXTERNAL_PEER))
+                || (u.has(UNIX_PEER_GONE) && c.shutdown != SHUTDOWN_MASK)
+            {
                 out.push(at(
                     Code::PeerGone,
                     s,
@@ -176,22 +201,47 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
                     Code::PeerNotMutual,
                     s,
                     "state",
-                    format!("ESTABLISHED {ty} socket {o} names {} as peer, but {}'s peer is {}", u.peer, u.peer, p.peer()),
+                    format!(
+                        "ESTABLISHED {ty} socket {o} names {} as peer, but {}'s peer is {}",
+                        u.peer,
+                        u.peer,
+                        p.peer()
+                    ),
                 ));
             } else if p.common.sock_type != c.sock_type {
-                out.push(at(Code::PeerNotMutual, s, "sock_type", format!("socket {o} ({ty}) is connected to {} of another type", u.peer)));
+                out.push(at(
+                    Code::PeerNotMutual,
+                    s,
+                    "sock_type",
+                    format!("socket {o} ({ty}) is connected to {} of another type", u.peer),
+                ));
             }
         }
     } else if s.is_connection_oriented() && u.peer != 0 {
-        out.push(at(Code::StateMismatch, s, "state", format!("{ty} socket {o} has peer {} but is not ESTABLISHED", u.peer)));
+        out.push(at(
+            Code::StateMismatch,
+            s,
+            "state",
+            format!("{ty} socket {o} has peer {} but is not ESTABLISHED", u.peer),
+        ));
     }
     if c.sock_type == SOCK_DGRAM && u.peer != 0 {
         if c.state != TCP_ESTABLISHED {
-            out.push(at(Code::StateMismatch, s, "state", format!("dgram socket {o} is connected to {} but not ESTABLISHED", u.peer)));
+            out.push(at(
+                Code::StateMismatch,
+                s,
+                "state",
+                format!("dgram socket {o} is connected to {} but not ESTABLISHED", u.peer),
+            ));
         }
         if let Some(p) = peer {
             if p.common.sock_type != SOCK_DGRAM {
-                out.push(at(Code::PeerNotMutual, s, "sock_type", format!("dgram socket {o} is connected to {} of another type", u.peer)));
+                out.push(at(
+                    Code::PeerNotMutual,
+                    s,
+                    "sock_type",
+                    format!("dgram socket {o} is connected to {} of another type", u.peer),
+                ));
             }
         }
     }
@@ -199,10 +249,20 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
         out.push(at(Code::PeerGone, s, "state", format!("socket {o} carries PEER_GONE but names peer {}", u.peer)));
     }
     if u.has(UNIX_AUTOBIND) && !u.laddr.is_autobind_shape() {
-        out.push(at(Code::BadAddress, s, "family", format!("socket {o} is marked AUTOBIND but its name {} is not 5 hex digits", u.laddr.display())));
+        out.push(at(
+            Code::BadAddress,
+            s,
+            "family",
+            format!("socket {o} is marked AUTOBIND but its name {} is not 5 hex digits", u.laddr.display()),
+        ));
     }
     if u.has(UNIX_ACCEPTED) && !u.laddr.is_named() {
-        out.push(at(Code::BadAddress, s, "family", format!("accepted socket {o} has no name; it inherits its listener's")));
+        out.push(at(
+            Code::BadAddress,
+            s,
+            "family",
+            format!("accepted socket {o} has no name; it inherits its listener's"),
+        ));
     }
 
     // Queue.
@@ -225,7 +285,14 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
             }
         } else if let Some(snd) = sender {
             if snd.common.sock_type != SOCK_DGRAM || snd.common.family != AF_UNIX {
-                out.push(Diagnostic::new(Code::BadSender, range.clone(), format!("dgram socket {o} holds a message from non-dgram socket {}", m.sender)).objref(o));
+                out.push(
+                    Diagnostic::new(
+                        Code::BadSender,
+                        range.clone(),
+                        format!("dgram socket {o} holds a message from non-dgram socket {}", m.sender),
+                    )
+                    .objref(o),
+                );
             }
         }
         if c.sock_type != SOCK_STREAM {
@@ -271,7 +338,8 @@ fn check_pending(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
     for l in img.sockets.values() {
         for p in &l.pending {
             let range = p.offset..p.offset + RS_PENDING_LAYOUT.size;
-            let mut bad = |msg: String| out.push(Diagnostic::new(Code::BadPending, range.clone(), msg).objref(l.objref));
+            let mut bad =
+                |msg: String| out.push(Diagnostic::new(Code::BadPending, range.clone(), msg).objref(l.objref));
             if !l.is_listener() {
                 continue; // reported on the socket
             }
@@ -287,7 +355,11 @@ fn check_pending(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
                 bad(format!("embryo {} has an fd: a pending connection has not been accepted yet", p.embryo));
             }
             if e.laddr() != l.laddr() {
-                bad(format!("embryo {} must carry its listener's name {}", p.embryo, l.laddr().map_or(String::new(), UnixAddr::display)));
+                bad(format!(
+                    "embryo {} must carry its listener's name {}",
+                    p.embryo,
+                    l.laddr().map_or(String::new(), UnixAddr::display)
+                ));
             }
             if e.peer() != p.client {
                 bad(format!("embryo {}'s peer is {}, RS_PENDING says client {}", p.embryo, e.peer(), p.client));
@@ -334,7 +406,12 @@ fn check_names(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
                         Code::DuplicateAbstract,
                         s,
                         "family",
-                        format!("{} sockets {prev} and {} both hold {}", type_name(s.common.sock_type), s.objref, u.laddr.display()),
+                        format!(
+                            "{} sockets {prev} and {} both hold {}",
+                            type_name(s.common.sock_type),
+                            s.objref,
+                            u.laddr.display()
+                        ),
                     ));
                 }
             }
