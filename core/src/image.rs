@@ -468,6 +468,7 @@ struct QueueState {
     seen_bytes: u64,
     owner: Option<i32>,
     over: bool,
+    lenient: bool,
 }
 
 #[derive(Debug)]
@@ -492,6 +493,8 @@ struct Loader<'a> {
     cur_table: Option<usize>,
     tail: bool,
     idx: usize,
+    error_string_due: bool,
+    missing_header: bool,
 }
 
 /// Parse and validate an image in one pass. Never panics; every problem becomes a diagnostic.
@@ -510,6 +513,8 @@ pub fn load(bytes: &[u8]) -> Report<'_> {
         cur_table: None,
         tail: false,
         idx: 0,
+        error_string_due: false,
+        missing_header: false,
     };
     let mut end = 0;
     for (idx, rec) in Records::new(bytes).enumerate() {
@@ -625,6 +630,23 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Socket definitions still waiting for their family record when a record that closes an
+    /// outer definition (FILE) arrives: report each, then let the outer one close.
+    fn pop_unfinished_sockets(&mut self, rec: &Record<'_>) {
+        while let Some(Open::Family(objref, off)) = self.stack.last() {
+            let (objref, off) = (*objref, *off);
+            self.stack.pop();
+            self.diags.push(
+                Diagnostic::new(
+                    Code::SocketWithoutFamily,
+                    off..off + SOCKET_LAYOUT.size,
+                    format!("SOCKET {objref} is not followed by its family record ({} came first)", rec.ty),
+                )
+                .objref(objref),
+            );
+        }
+    }
+
     fn close_queue(&mut self, at: usize) {
         if let Some(q) = self.queue.take() {
             if q.seen != q.count && !q.over {
@@ -640,7 +662,7 @@ impl<'a> Loader<'a> {
                     .record(q.record),
                 );
             }
-            if u64::from(q.bytes) != q.seen_bytes {
+            if u64::from(q.bytes) != q.seen_bytes && !q.lenient {
                 self.diags.push(
                     Diagnostic::new(
                         Code::QueueBytesMismatch,
@@ -663,6 +685,12 @@ impl<'a> Loader<'a> {
         if self.idx == 0 {
             if rec.ty != RecordType::HEADER {
                 self.err(Code::MissingHeader, rec.range(), format!("the image starts with {}, not HEADER", rec.ty));
+                if rec.ty == RecordType::BUFFER {
+                    // The header alone is lost: take the leading BUFFERs as the uts strings.
+                    self.uts_lens = [rec.payload().len() as u16; 3];
+                    self.uts_due = 3;
+                    self.missing_header = true;
+                }
             } else {
                 self.header(rec);
                 return;
@@ -674,7 +702,8 @@ impl<'a> Loader<'a> {
         if self.uts_due > 0 {
             let i = 3 - self.uts_due as usize;
             let want = self.uts_lens[i] as usize;
-            if rec.ty != RecordType::BUFFER || rec.payload().len() != want {
+            let len_ok = rec.payload().len() == want || self.missing_header;
+            if rec.ty != RecordType::BUFFER || !len_ok {
                 self.err(
                     Code::BadUts,
                     rec.range(),
@@ -717,6 +746,9 @@ impl<'a> Loader<'a> {
             }
         }
 
+        if rec.ty != RecordType::STRING {
+            self.error_string_due = false;
+        }
         // Where records may appear: definition nesting, queues, cwd strings.
         let nested_ok = matches!(
             rec.ty,
@@ -726,7 +758,7 @@ impl<'a> Loader<'a> {
                 | RecordType::SOCKET_INET
                 | RecordType::FILE
                 | RecordType::FILE_TABLE
-        ) || (rec.ty == RecordType::STRING && self.cwd_due.is_some());
+        ) || (rec.ty == RecordType::STRING && (self.cwd_due.is_some() || self.error_string_due));
         if rec.ty != RecordType::STRING {
             if let Some(objref) = self.cwd_due.take() {
                 self.diags.push(
@@ -795,6 +827,8 @@ impl<'a> Loader<'a> {
             RecordType::TAIL => self.tail(rec),
             RecordType::ERROR => {
                 self.err(Code::ErrorRecord, rec.range(), "the image contains a CKPT_HDR_ERROR record");
+                self.error_string_due = true;
+                return;
             }
             _ => {
                 self.err(
@@ -836,6 +870,20 @@ impl<'a> Loader<'a> {
                 if let Some(q) = &mut self.queue {
                     q.seen += 1;
                 }
+            }
+            RecordType::SOCKET_QUEUE => {
+                // Unreadable counts: accept the buffers that follow without checking them.
+                self.queue = Some(QueueState {
+                    offset: rec.offset,
+                    record: self.idx,
+                    count: u32::MAX,
+                    bytes: 0,
+                    seen: 0,
+                    seen_bytes: 0,
+                    owner: None,
+                    over: true,
+                    lenient: true,
+                });
             }
             _ => {}
         }
@@ -953,9 +1001,11 @@ impl<'a> Loader<'a> {
         };
         let objref = *objref;
         self.stack.pop();
-        self.stack.push(Open::Family(objref, off));
         let common = SocketRepr::parse(&v);
-        if !matches!(common.family, AF_UNIX | AF_INET | AF_INET6) {
+        if matches!(common.family, AF_UNIX | AF_INET | AF_INET6) {
+            self.stack.push(Open::Family(objref, off));
+        } else {
+            // No family record exists for it: nothing more is awaited.
             let d = Diagnostic::new(
                 Code::UnsupportedFamily,
                 field_range(off, &SOCKET_LAYOUT, "family"),
@@ -1091,6 +1141,15 @@ impl<'a> Loader<'a> {
     }
 
     fn string(&mut self, rec: Record<'a>) {
+        if std::mem::take(&mut self.error_string_due) {
+            // Linux-CR's error record: ERROR then a STRING whose first byte is NUL.
+            let msg = rec.payload().iter().skip(1).take_while(|&&b| b != 0).copied().collect::<Vec<u8>>();
+            if let Some(d) = self.diags.iter_mut().rev().find(|d| d.code == Code::ErrorRecord) {
+                d.message = format!("the checkpoint failed: {}", crate::bstr::escape(&msg));
+                d.range.end = rec.offset + rec.len();
+            }
+            return;
+        }
         let Some(objref) = self.cwd_due.take() else {
             self.err(Code::MisplacedRecord, rec.range(), "STRING record outside a socket's cwd position");
             return;
@@ -1118,6 +1177,7 @@ impl<'a> Loader<'a> {
 
     fn file(&mut self, rec: Record<'a>) {
         let off = rec.offset;
+        self.pop_unfinished_sockets(&rec);
         let objref = match self.stack.last() {
             Some(Open::File(o, _)) => {
                 let o = *o;
@@ -1217,6 +1277,7 @@ impl<'a> Loader<'a> {
             seen_bytes: 0,
             owner: None,
             over: false,
+            lenient: false,
         });
     }
 

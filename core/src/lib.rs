@@ -18,6 +18,7 @@ pub mod bstr;
 pub mod diag;
 pub mod image;
 pub mod scenario;
+pub mod summary;
 pub mod synth;
 pub mod text;
 pub mod wire;

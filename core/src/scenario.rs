@@ -245,11 +245,7 @@ impl Scenario {
         Ok(Writer::new(&nodes).write(self, &tasks))
     }
 
-    fn tasks_or_default(
-        &self,
-        nodes: &[Node],
-        names: &BTreeMap<String, usize>,
-    ) -> Result<Vec<TaskFds>, ScenarioError> {
+    fn tasks_or_default(&self, nodes: &[Node], names: &BTreeMap<String, usize>) -> Result<Vec<TaskFds>, ScenarioError> {
         if self.tasks.is_empty() {
             let fds = (0..self.sockets.len())
                 .filter(|&i| !self.sockets[i].no_fd && !nodes[i].embryo)

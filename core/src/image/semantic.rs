@@ -270,7 +270,7 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
     for m in &s.queue {
         let range = m.offset..m.offset + SOCKET_BUFFER_LAYOUT.size;
         let sender = img.sockets.get(&m.sender);
-        if s.is_connection_oriented() {
+        if s.is_connection_oriented() && !s.is_listener() {
             let expected = u.peer;
             let ok = if m.sender == 0 { u.peer == 0 } else { m.sender == expected };
             if !ok {
@@ -283,7 +283,7 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
                     .objref(o),
                 );
             }
-        } else if let Some(snd) = sender {
+        } else if let Some(snd) = sender.filter(|_| c.sock_type == SOCK_DGRAM) {
             if snd.common.sock_type != SOCK_DGRAM || snd.common.family != AF_UNIX {
                 out.push(
                     Diagnostic::new(

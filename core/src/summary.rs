@@ -1,0 +1,162 @@
+//! Plain-text views of a loaded image: the one-line summary (like `crit info`), the socket
+//! table, and the diagnostics list used by golden files. Shared by the CLI, the fixture goldens
+//! and the web inspector.
+
+use crate::image::{Image, Report, Sock};
+use crate::wire::{self, *};
+use std::fmt::Write as _;
+
+/// Symbolic name of a value in a symbol table, or the number.
+pub fn sym_name(table: &[(u64, &'static str)], v: u64) -> String {
+    table.iter().find(|(k, _)| *k == v).map_or_else(|| v.to_string(), |(_, n)| (*n).to_string())
+}
+
+/// Short type name: `stream`, `dgram`, `seqpacket` (or the number).
+pub fn type_name(t: u16) -> String {
+    match t {
+        SOCK_STREAM => "stream".into(),
+        SOCK_DGRAM => "dgram".into(),
+        SOCK_SEQPACKET => "seqpacket".into(),
+        t => format!("type{t}"),
+    }
+}
+
+/// Short family name.
+pub fn family_name(f: u16) -> String {
+    match f {
+        AF_UNIX => "unix".into(),
+        AF_INET => "inet".into(),
+        AF_INET6 => "inet6".into(),
+        f => format!("af{f}"),
+    }
+}
+
+/// The role a socket plays, in one word.
+pub fn role(img: &Image<'_>, s: &Sock<'_>) -> &'static str {
+    let embryo = img.sockets.values().any(|l| l.pending.iter().any(|p| p.embryo == s.objref));
+    let u = s.unix.as_ref();
+    match s.common.state {
+        TCP_LISTEN => "listening",
+        _ if embryo => "pending",
+        TCP_ESTABLISHED if u.is_some_and(|u| u.peer == s.objref) => "self-connected",
+        TCP_ESTABLISHED if u.is_some_and(|u| u.has(UNIX_PEER_GONE)) => "peer-closed",
+        TCP_ESTABLISHED
+            if u.is_some_and(|u| img.sockets.values().any(|l| l.pending.iter().any(|p| p.embryo == u.peer))) =>
+        {
+            "connecting"
+        }
+        TCP_ESTABLISHED if u.is_some_and(|u| u.peer != 0) => "connected",
+        TCP_ESTABLISHED => "connected-to",
+        _ => "unconnected",
+    }
+}
+
+/// Name of a socket for display: the UNIX name, or `addr:port` for INET.
+pub fn sock_name(s: &Sock<'_>) -> String {
+    if let Some(u) = &s.unix {
+        return u.laddr.display();
+    }
+    if let Some(i) = &s.inet {
+        let a = i.rcv_saddr.0;
+        return format!("{}.{}.{}.{}:{}", a[0], a[1], a[2], a[3], i.num);
+    }
+    "-".into()
+}
+
+/// One-line summary, like `crit info`.
+pub fn summary_line(report: &Report<'_>) -> String {
+    let img = &report.image;
+    let mut by_type = std::collections::BTreeMap::<String, usize>::new();
+    for s in img.sockets.values() {
+        *by_type.entry(format!("{} {}", family_name(s.common.family), type_name(s.common.sock_type))).or_default() += 1;
+    }
+    let types: Vec<String> = by_type.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let msgs: usize = img.sockets.values().map(|s| s.queue.len()).sum();
+    let bytes: usize = img.sockets.values().map(Sock::queued_bytes).sum();
+    let pending: usize = img.sockets.values().map(|s| s.pending.len()).sum();
+    let fds: usize = img.tables.iter().map(|t| t.fds.len()).sum();
+    let verdict = if report.is_valid() { "valid" } else { "INVALID" };
+    format!(
+        "{} bytes, {} records, {} sockets ({}), {} tasks, {} fds, {} queued messages ({} bytes), {} pending connections; {} ({} errors, {} warnings)",
+        img.size,
+        img.record_count,
+        img.sockets.len(),
+        if types.is_empty() { "none".to_string() } else { types.join(", ") },
+        img.tables.len(),
+        fds,
+        msgs,
+        bytes,
+        pending,
+        verdict,
+        report.error_count(),
+        report.warning_count()
+    )
+}
+
+/// A table of sockets, one per line, in objref order.
+pub fn socket_table(img: &Image<'_>) -> String {
+    let holders = img.fd_holders();
+    let mut out = String::new();
+    let _ = writeln!(out, "objref  family type       role            name                             peer  fds        queue      pending  shutdown");
+    for s in img.sockets.values() {
+        let fds = holders
+            .get(&s.objref)
+            .map(|v| {
+                v.iter()
+                    .map(|(t, fd)| {
+                        let pid = img.tables.get(*t).and_then(|t| t.pid).unwrap_or(0);
+                        format!("{pid}:{fd}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_else(|| "-".into());
+        let queue = if s.queue.is_empty() { "-".into() } else { format!("{}m/{}B", s.queue.len(), s.queued_bytes()) };
+        let pending =
+            if s.is_listener() { format!("{}/{}", s.pending.len(), s.effective_backlog() + 1) } else { "-".into() };
+        let shutdown = match s.common.shutdown {
+            0 => "-",
+            1 => "rd",
+            2 => "wr",
+            3 => "rdwr",
+            _ => "?",
+        };
+        let peer = match s.peer() {
+            0 => "-".to_string(),
+            p => p.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<7} {:<6} {:<10} {:<15} {:<32} {:<5} {:<10} {:<10} {:<8} {}",
+            s.objref,
+            family_name(s.common.family),
+            type_name(s.common.sock_type),
+            role(img, s),
+            sock_name(s),
+            peer,
+            fds,
+            queue,
+            pending,
+            shutdown
+        );
+    }
+    out
+}
+
+/// Diagnostics, one per line: `severity[code] @offset message`.
+pub fn diagnostics_list(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    for d in &report.diagnostics {
+        let sev = match d.severity {
+            crate::Severity::Error => "error",
+            crate::Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{sev}[{}] @{:#x}..{:#x} {}", d.code, d.range.start, d.range.end, d.message);
+    }
+    out
+}
+
+/// The record containing byte `offset`, as (index, record).
+pub fn record_at(bytes: &[u8], offset: usize) -> Option<(usize, wire::Record<'_>)> {
+    wire::Records::new(bytes).map_while(Result::ok).enumerate().find(|(_, r)| r.range().contains(&offset))
+}
