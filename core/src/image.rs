@@ -828,7 +828,6 @@ impl<'a> Loader<'a> {
             RecordType::ERROR => {
                 self.err(Code::ErrorRecord, rec.range(), "the image contains a CKPT_HDR_ERROR record");
                 self.error_string_due = true;
-                return;
             }
             _ => {
                 self.err(

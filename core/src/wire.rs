@@ -953,6 +953,40 @@ pub fn unix_addr_len(path: &[u8]) -> u32 {
     2 + path.len() as u32
 }
 
+/// Parse every record into its `Repr` and emit it again: for a valid image (no padding, exact
+/// sizes) the result is the same bytes. Records without a fixed layout are copied as they are.
+pub fn reemit(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for rec in Records::new(bytes) {
+        let rec = rec?;
+        macro_rules! via {
+            ($view:ident, $repr:ident) => {
+                $repr::parse(&$view::new_checked(rec)?).emit(&mut out)
+            };
+        }
+        match rec.ty {
+            RecordType::HEADER => via!(Header, HeaderRepr),
+            RecordType::HEADER_ARCH => via!(HeaderArch, HeaderArchRepr),
+            RecordType::OBJREF => via!(Objref, ObjrefRepr),
+            RecordType::FILE_TABLE => via!(FileTable, FileTableRepr),
+            RecordType::FILE_DESC => via!(FileDesc, FileDescRepr),
+            RecordType::FILE if rec.len() == FileSocket::SIZE => via!(FileSocket, FileSocketRepr),
+            RecordType::SOCKET => via!(Socket, SocketRepr),
+            RecordType::SOCKET_QUEUE => via!(SocketQueue, SocketQueueRepr),
+            RecordType::SOCKET_BUFFER => via!(SocketBuffer, SocketBufferRepr),
+            RecordType::SOCKET_FRAG => via!(SocketFrag, SocketFragRepr),
+            RecordType::SOCKET_UNIX => via!(SocketUnix, SocketUnixRepr),
+            RecordType::SOCKET_INET => via!(SocketInet, SocketInetRepr),
+            RecordType::RS_PENDING => via!(Pending, PendingRepr),
+            RecordType::RS_TASK => via!(Task, TaskRepr),
+            RecordType::TAIL => via!(Tail, TailRepr),
+            RecordType::RS_RIGHTS => RightsRepr::parse(&Rights::new_checked(rec)?).emit(&mut out),
+            _ => out.extend_from_slice(rec.bytes),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1013,38 +1047,4 @@ mod tests {
         let rec = Records::new(&out).next().unwrap().unwrap();
         assert!(Rights::new_checked(rec).is_err());
     }
-}
-
-/// Parse every record into its `Repr` and emit it again: for a valid image (no padding, exact
-/// sizes) the result is the same bytes. Records without a fixed layout are copied as they are.
-pub fn reemit(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
-    let mut out = Vec::with_capacity(bytes.len());
-    for rec in Records::new(bytes) {
-        let rec = rec?;
-        macro_rules! via {
-            ($view:ident, $repr:ident) => {
-                $repr::parse(&$view::new_checked(rec)?).emit(&mut out)
-            };
-        }
-        match rec.ty {
-            RecordType::HEADER => via!(Header, HeaderRepr),
-            RecordType::HEADER_ARCH => via!(HeaderArch, HeaderArchRepr),
-            RecordType::OBJREF => via!(Objref, ObjrefRepr),
-            RecordType::FILE_TABLE => via!(FileTable, FileTableRepr),
-            RecordType::FILE_DESC => via!(FileDesc, FileDescRepr),
-            RecordType::FILE if rec.len() == FileSocket::SIZE => via!(FileSocket, FileSocketRepr),
-            RecordType::SOCKET => via!(Socket, SocketRepr),
-            RecordType::SOCKET_QUEUE => via!(SocketQueue, SocketQueueRepr),
-            RecordType::SOCKET_BUFFER => via!(SocketBuffer, SocketBufferRepr),
-            RecordType::SOCKET_FRAG => via!(SocketFrag, SocketFragRepr),
-            RecordType::SOCKET_UNIX => via!(SocketUnix, SocketUnixRepr),
-            RecordType::SOCKET_INET => via!(SocketInet, SocketInetRepr),
-            RecordType::RS_PENDING => via!(Pending, PendingRepr),
-            RecordType::RS_TASK => via!(Task, TaskRepr),
-            RecordType::TAIL => via!(Tail, TailRepr),
-            RecordType::RS_RIGHTS => RightsRepr::parse(&Rights::new_checked(rec)?).emit(&mut out),
-            _ => out.extend_from_slice(rec.bytes),
-        }
-    }
-    Ok(out)
 }

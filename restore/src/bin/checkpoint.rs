@@ -1,1 +1,56 @@
-fn main() {}
+//! `checkpoint`: write resocket checkpoint images.
+
+use clap::{Parser, Subcommand};
+use resocket_restore::{encode_source, write_output, CliError, EXIT_OK};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Write resocket (Linux-CR) socket checkpoint images.
+///
+/// Exit status: 0 success, 1 the source is not a valid description, 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "checkpoint", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Encode a JSON source into an image: either the record-level text form that
+    /// `restore decode` prints, or a scenario (see docs/format.md, "Scenario form").
+    Encode {
+        /// JSON source file (`-` for standard input).
+        source: PathBuf,
+        /// Image file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn run(cli: Cli) -> Result<u8, CliError> {
+    match cli.command {
+        Command::Encode { source, output } => {
+            let text = if source.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).map_err(|e| CliError::usage(format!("stdin: {e}")))?
+            } else {
+                std::fs::read_to_string(&source).map_err(|e| CliError::usage(format!("{}: {e}", source.display())))?
+            };
+            let bytes =
+                encode_source(&text).map_err(|e| CliError { message: format!("{}: {e}", source.display()), ..e })?;
+            write_output(&output, &bytes)?;
+            eprintln!("checkpoint: wrote {} bytes to {}", bytes.len(), output.display());
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("checkpoint: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Text and JSON renderings of `restore show` and `restore check`.
+
+use resocket_core::diag::{Diagnostic, Severity};
+use resocket_core::wire::{Record, Records};
+use resocket_core::{load, summary, text, Report};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+fn compact(v: &Value, max: usize) -> String {
+    let s = match v {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    };
+    if s.chars().count() > max {
+        let cut: String = s.chars().take(max).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+/// One line per record: offset, index, type, len and the decoded fields.
+pub fn record_line(idx: usize, rec: &Record<'_>) -> String {
+    let mut line = format!("@{:#08x} #{idx:<5} {:<14} len {:<6}", rec.offset, rec.ty.to_string(), rec.len());
+    if let Value::Object(m) = text::decode_record(rec) {
+        for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "type") {
+            let _ = write!(line, " {k}={}", compact(v, 72));
+        }
+    }
+    line.trim_end().to_string()
+}
+
+/// `restore show` as text.
+pub fn show_text(name: &str, bytes: &[u8]) -> String {
+    let report = load(bytes);
+    let mut out = format!("{name}: {}\n\n", summary::summary_line(&report));
+    for (idx, rec) in Records::new(bytes).enumerate() {
+        match rec {
+            Ok(rec) => {
+                out.push_str(&record_line(idx, &rec));
+                out.push('\n');
+            }
+            Err(e) => {
+                let _ = writeln!(out, "@{:#08x} #{idx:<5} framing error: {e}", e.offset());
+            }
+        }
+    }
+    if !report.image.sockets.is_empty() {
+        out.push('\n');
+        out.push_str(&summary::socket_table(&report.image));
+    }
+    if !report.diagnostics.is_empty() {
+        out.push('\n');
+        out.push_str(&summary::diagnostics_list(&report));
+    }
+    out
+}
+
+/// `restore show --json`.
+pub fn show_json(bytes: &[u8]) -> Value {
+    let report = load(bytes);
+    let mut records = Vec::new();
+    let mut framing = Value::Null;
+    for (idx, rec) in Records::new(bytes).enumerate() {
+        match rec {
+            Ok(rec) => {
+                let mut v = text::decode_record(&rec);
+                if let Value::Object(m) = &mut v {
+                    m.insert("index".into(), json!(idx));
+                    m.insert("offset".into(), json!(rec.offset));
+                    m.insert("len".into(), json!(rec.len()));
+                }
+                records.push(v);
+            }
+            Err(e) => framing = json!({ "offset": e.offset(), "message": e.to_string() }),
+        }
+    }
+    json!({
+        "summary": summary::summary_line(&report),
+        "valid": report.is_valid(),
+        "size": bytes.len(),
+        "records": records,
+        "framing_error": framing,
+        "sockets": sockets_json(&report),
+        "diagnostics": diagnostics_json(&report),
+    })
+}
+
+fn sockets_json(report: &Report<'_>) -> Value {
+    let img = &report.image;
+    Value::Array(
+        img.sockets
+            .values()
+            .map(|s| {
+                json!({
+                    "objref": s.objref,
+                    "family": summary::family_name(s.common.family),
+                    "type": summary::type_name(s.common.sock_type),
+                    "role": summary::role(img, s),
+                    "name": summary::sock_name(s),
+                    "peer": s.peer(),
+                    "queued_messages": s.queue.len(),
+                    "queued_bytes": s.queued_bytes(),
+                    "pending": s.pending.iter().map(|p| json!({"embryo": p.embryo, "client": p.client})).collect::<Vec<_>>(),
+                    "backlog": s.common.backlog,
+                    "shutdown": s.common.shutdown,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn diagnostics_json(report: &Report<'_>) -> Value {
+    Value::Array(
+        report
+            .diagnostics
+            .iter()
+            .map(|d| {
+                json!({
+                    "code": d.code.as_str(),
+                    "severity": d.severity,
+                    "offset": d.range.start,
+                    "end": d.range.end,
+                    "record": d.record,
+                    "objref": d.objref,
+                    "message": d.message,
+                    "help": d.help(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `restore check --json`.
+pub fn check_json(bytes: &[u8]) -> Value {
+    let report = load(bytes);
+    json!({
+        "valid": report.is_valid(),
+        "errors": report.error_count(),
+        "warnings": report.warning_count(),
+        "summary": summary::summary_line(&report),
+        "diagnostics": diagnostics_json(&report),
+    })
+}
+
+/// Hex rows (16 bytes each) covering `range`, with carets under the bytes of the range.
+pub fn hex_excerpt(bytes: &[u8], range: std::ops::Range<usize>, gutter: usize) -> String {
+    let mut out = String::new();
+    let start_row = range.start / 16 * 16;
+    let last = range.end.max(range.start + 1).min(bytes.len().max(1)) - 1;
+    let end_row = (last / 16 * 16).min(start_row + 32); // at most 3 rows
+    let mut row = start_row;
+    while row <= end_row && row < bytes.len() {
+        let chunk = &bytes[row..(row + 16).min(bytes.len())];
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = writeln!(out, "{:>gutter$} | {}", format!("{row:#06x}"), hex.join(" "));
+        let marks: String =
+            (0..chunk.len())
+                .map(|i| {
+                    if range.contains(&(row + i)) || (range.is_empty() && row + i == range.start) {
+                        "^^"
+                    } else {
+                        "  "
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+        if marks.contains('^') {
+            let _ = writeln!(out, "{:>gutter$} | {}", "", marks.trim_end());
+        }
+        row += 16;
+    }
+    if range.start >= bytes.len() {
+        let _ = writeln!(out, "{:>gutter$} | (end of file at {:#x})", "", bytes.len());
+    }
+    out
+}
+
+/// One diagnostic in a rustc-like layout.
+pub fn diagnostic_text(name: &str, bytes: &[u8], d: &Diagnostic) -> String {
+    let sev = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut out = format!("{sev}[{}]: {}\n", d.code, d.message);
+    let rec = summary::record_at(bytes, d.range.start)
+        .map(|(i, r)| format!(" (record {i}: {} at {:#x})", r.ty, r.offset))
+        .unwrap_or_default();
+    let gutter = 8;
+    let _ = writeln!(out, "{:>gutter$}--> {name} @ {:#x}..{:#x}{rec}", "", d.range.start, d.range.end);
+    let _ = writeln!(out, "{:>gutter$} |", "");
+    out.push_str(&hex_excerpt(bytes, d.range.clone(), gutter));
+    let _ = writeln!(out, "{:>gutter$} |", "");
+    let _ = writeln!(out, "{:>gutter$} = help: {}", "", d.help());
+    out
+}
+
+/// `restore check` as text, and whether the image is valid.
+pub fn check_text(name: &str, bytes: &[u8]) -> (String, bool) {
+    let report = load(bytes);
+    let mut out = String::new();
+    for d in &report.diagnostics {
+        out.push_str(&diagnostic_text(name, bytes, d));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{name}: {}", summary::summary_line(&report));
+    (out, report.is_valid())
+}
