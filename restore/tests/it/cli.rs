@@ -1,0 +1,139 @@
+//! The command-line contract: output shape and exit codes (0 valid, 1 invalid, 2 usage/I-O).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(kind: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images").join(kind).join(format!("{name}.rsimg"))
+}
+
+fn restore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_restore")).args(args).output().unwrap()
+}
+
+fn checkpoint(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_checkpoint")).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("resocket-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn check_exit_codes() {
+    let valid = fixture("valid", "listener-pending");
+    let o = restore(&["check", valid.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("valid (0 errors, 0 warnings)"));
+
+    let bad = fixture("invalid", "bad-magic");
+    let o = restore(&["check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("error[bad-magic]: HEADER.magic is 0x00feed0cc0a2d201"), "{out}");
+    assert!(out.contains("--> ") && out.contains("@ 0x8..0x10 (record 0: HEADER at 0x0)"), "{out}");
+    assert!(out.contains("^^ ^^ ^^ ^^ ^^ ^^ ^^ ^^"), "hex excerpt with carets: {out}");
+    assert!(out.contains("= help: HEADER.magic must be"), "{out}");
+
+    let o = restore(&["check", "/nonexistent/image"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/image"));
+
+    let o = restore(&["check"]);
+    assert_eq!(o.status.code(), Some(2), "missing argument is a usage error");
+}
+
+#[test]
+fn warnings_alone_keep_an_image_valid() {
+    let o = restore(&["check", fixture("invalid", "unknown-record").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("warning[unknown-record]"));
+}
+
+#[test]
+fn check_json_lists_diagnostics() {
+    let o = restore(&["check", "--json", fixture("invalid", "queue-count-mismatch").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "queue-count-mismatch");
+    assert_eq!(d["severity"], "error");
+    assert!(d["offset"].as_u64().is_some() && d["help"].as_str().is_some());
+}
+
+#[test]
+fn show_lists_records_sockets_and_summary() {
+    let o = restore(&["show", fixture("valid", "listener-pending").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap();
+    assert!(first.contains("7 sockets (7 unix stream)") && first.contains("2 pending connections"), "{first}");
+    assert!(out.contains("@0x000000 #0     HEADER         len 72"), "{out}");
+    assert!(out.contains("RS_PENDING") && out.contains("listener=3"), "{out}");
+    assert!(out.contains("listening       /tmp/resocket/srv.sock"), "{out}");
+
+    let o = restore(&["show", "--json", fixture("valid", "stream-pair").to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["records"][0]["type"], "HEADER");
+    assert_eq!(v["records"][0]["offset"], 0);
+    assert_eq!(v["sockets"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn show_survives_broken_framing() {
+    let o = restore(&["show", fixture("invalid", "truncated").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("framing error: truncated record header"));
+}
+
+#[test]
+fn decode_then_encode_is_byte_identical() {
+    let dir = scratch("roundtrip");
+    for name in ["scm-rights", "many-1000", "relative-path"] {
+        let img = fixture("valid", name);
+        let json = dir.join(format!("{name}.json"));
+        let back = dir.join(format!("{name}.rsimg"));
+        let o = restore(&["decode", img.to_str().unwrap(), "-o", json.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0));
+        let o = checkpoint(&["encode", json.to_str().unwrap(), "-o", back.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&img).unwrap(), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn encode_accepts_a_scenario_and_rejects_nonsense() {
+    let dir = scratch("encode");
+    let src = dir.join("s.json");
+    std::fs::write(&src, r#"{"sockets":[{"name":"a","type":"dgram","peer":"a"}]}"#).unwrap();
+    let out = dir.join("s.rsimg");
+    let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(restore(&["check", out.to_str().unwrap()]).status.code(), Some(0));
+
+    std::fs::write(&src, r#"{"sockets":[{"name":"a","type":"raw"}]}"#).unwrap();
+    let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("type \"raw\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_is_available_for_every_command() {
+    for args in [&["--help"][..], &["show", "--help"], &["check", "--help"], &["decode", "--help"]] {
+        let o = restore(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(stdout(&o).contains("Usage: restore"), "{args:?}");
+    }
+    let o = checkpoint(&["encode", "--help"]);
+    assert!(stdout(&o).contains("Usage: checkpoint encode"));
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the `restore` and `checkpoint` binaries (one binary, modules by topic).
+
+mod cli;

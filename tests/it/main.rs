@@ -1,0 +1,4 @@
+//! Cross-crate integration tests (one binary, modules by topic).
+
+mod diagnostics;
+mod fixtures;
