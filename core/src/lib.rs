@@ -15,9 +15,12 @@
 //! `wasm32-unknown-unknown`.
 
 pub mod bstr;
+pub mod check;
 pub mod diag;
 pub mod image;
+pub mod plan;
 pub mod scenario;
+pub mod sim;
 pub mod summary;
 pub mod synth;
 pub mod text;

@@ -1,0 +1,434 @@
+//! The restore-order checker: run any order of steps on the simulator, say what each step
+//! returned, explain the first step that fails or would block (with a suggested fix), and
+//! compare the final simulated state with the image.
+
+use crate::image::{Image, Sock, UnixAddr};
+use crate::plan::{Phase, Plan, SlotInfo, Step};
+use crate::sim::kernel::SockRef;
+use crate::sim::*;
+use crate::wire;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What happened at one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// Index of the step in the plan.
+    pub step: usize,
+    /// C-like text of the operation.
+    pub text: String,
+    /// What the simulator returned.
+    pub outcome: Outcome,
+}
+
+/// The first step that failed or would block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Position in the executed order.
+    pub position: usize,
+    /// Index of the step in the plan.
+    pub step: usize,
+    /// What went wrong, for a student.
+    pub explanation: String,
+    /// What would make it work.
+    pub fix: String,
+}
+
+/// One way the simulated result differs from the image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Difference {
+    /// The image socket concerned.
+    pub objref: i32,
+    /// Which property.
+    pub what: String,
+    /// As recorded in the image.
+    pub expected: String,
+    /// As simulated.
+    pub found: String,
+}
+
+/// The result of running an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Every executed step, up to and including the first failure.
+    pub results: Vec<StepResult>,
+    /// The first failure, if any.
+    pub failure: Option<Failure>,
+    /// Differences between the final state and the image (empty when the order completed
+    /// and reproduced the image).
+    pub differences: Vec<Difference>,
+}
+
+impl RunReport {
+    /// Ran to the end and reproduced the image.
+    pub fn is_clean(&self) -> bool {
+        self.failure.is_none() && self.differences.is_empty()
+    }
+}
+
+/// A kernel that is being driven by a plan, with the objref ↔ socket correspondence kept.
+#[derive(Debug, Clone)]
+pub struct Run<'p> {
+    plan: &'p Plan,
+    /// The simulated kernel.
+    pub kernel: Kernel,
+    /// Image objref → simulated socket.
+    pub objref_sock: BTreeMap<i32, SockRef>,
+}
+
+impl<'p> Run<'p> {
+    /// Start a run of `plan` on a fresh kernel.
+    pub fn new(plan: &'p Plan) -> Self {
+        Run { plan, kernel: Kernel::new(), objref_sock: BTreeMap::new() }
+    }
+
+    /// Execute one step; returns its outcome.
+    pub fn step(&mut self, step: &Step) -> Outcome {
+        let out = self.kernel.apply(&step.op);
+        if out.is_ok() {
+            for slot in step.op.slots() {
+                if let (Some(r), Some(SlotInfo { objref: Some(o), .. })) =
+                    (self.kernel.sock_ref(slot), self.plan.slots.get(&slot))
+                {
+                    self.objref_sock.insert(*o, r);
+                }
+            }
+        }
+        out
+    }
+
+    /// Image objref of a simulated socket, if it stands for one.
+    pub fn objref_of(&self, r: SockRef) -> Option<i32> {
+        self.objref_sock.iter().find(|(_, &v)| v == r).map(|(&k, _)| k)
+    }
+
+    /// Map embryos through their listeners' queues (they never have a slot).
+    pub fn map_embryos(&mut self, img: &Image<'_>) {
+        for l in img.sockets.values() {
+            let Some(&lr) = self.objref_sock.get(&l.objref) else { continue };
+            let embryos: Vec<SockRef> = self.kernel.socks[lr].queue.iter().filter_map(|s| s.embryo).collect();
+            for (p, e) in l.pending.iter().zip(embryos) {
+                self.objref_sock.insert(p.embryo, e);
+            }
+        }
+    }
+}
+
+fn label(plan: &Plan, slot: Slot) -> String {
+    plan.label(slot)
+}
+
+/// Explain a failed or blocked step in a sentence a student understands, with a fix.
+pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, String) {
+    let name = |s: Slot| label(plan, s);
+    let text = op.describe(&name);
+    let target_of = |addr: &SockAddr, ty: SockType| -> Option<&SimSock> {
+        let r = match addr {
+            SockAddr::Abstract(a) => k.abstract_names.get(&(ty, a.clone())).copied(),
+            SockAddr::Path(_) => k.socks.iter().position(|s| {
+                !s.dead
+                    && s.name
+                        .as_ref()
+                        .map(|n| matches!(n, UnixAddr::Path(p) if SockAddr::Path(p.clone()) == *addr))
+                        .unwrap_or(false)
+                    && s.embryo_of.is_none()
+            }),
+            _ => None,
+        };
+        r.and_then(|r| k.socks.get(r))
+    };
+    match (op, out) {
+        (Op::Connect { addr, slot }, Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } }) => {
+            let lname = k.sock(*slot).map(|s| s.ty).and_then(|ty| target_of(addr, ty)).map_or(addr.display(), |_| addr.display());
+            (
+                format!(
+                    "{text} would block: the listener at {lname} holds {pending} pending connections and its backlog is {backlog}, so it admits {} — in a single-threaded restore nobody will accept, so this is a deadlock",
+                    backlog + 1
+                ),
+                format!("raise the backlog first (listen(L, {pending}) keeps the queued connections) or accept one before this connect"),
+            )
+        }
+        (Op::Connect { addr, .. }, Outcome::Err { errno: Errno::ENOENT }) => (
+            format!("{text} fails with ENOENT: nothing exists at {} yet", addr.display()),
+            "create, bind and listen the listener before connecting to it".into(),
+        ),
+        (Op::Connect { addr, .. }, Outcome::Err { errno: Errno::ECONNREFUSED }) => (
+            format!("{text} fails with ECONNREFUSED: no socket listens on {} (not bound yet, not listening yet, or shut down for reading)", addr.display()),
+            "bind and listen() the listener first".into(),
+        ),
+        (Op::Connect { .. }, Outcome::Err { errno: Errno::EISCONN }) => {
+            (format!("{text} fails with EISCONN: the socket is already connected"), "each socket connects once: remove the duplicate connect".into())
+        }
+        (Op::Connect { .. }, Outcome::Err { errno: Errno::EPERM }) => (
+            format!("{text} fails with EPERM: the target datagram socket is connected to a third socket, so it only accepts datagrams from that one"),
+            "connect in the order the original process did: before the target connects elsewhere".into(),
+        ),
+        (Op::Bind { addr, .. }, Outcome::Err { errno: Errno::EADDRINUSE }) => (
+            format!("{text} fails with EADDRINUSE: {} is taken (a file exists at that path, even a stale socket file, or a live socket of this type holds the abstract name)", addr.display()),
+            "unlink a stale socket file first; for a name held by another socket, bind after that socket is gone".into(),
+        ),
+        (Op::Bind { .. }, Outcome::Err { errno: Errno::EINVAL }) => {
+            (format!("{text} fails with EINVAL: the socket already has a name"), "a socket is bound once".into())
+        }
+        (Op::Listen { .. }, Outcome::Err { errno: Errno::EINVAL }) => (
+            format!("{text} fails with EINVAL: only a bound, unconnected socket can listen"),
+            "bind the socket before listen()".into(),
+        ),
+        (Op::Listen { .. }, Outcome::Err { errno: Errno::EOPNOTSUPP }) => {
+            (format!("{text} fails with EOPNOTSUPP: datagram sockets do not listen"), "drop the listen".into())
+        }
+        (Op::Accept { .. }, Outcome::WouldBlock { .. }) => (
+            format!("{text} would block: no connection is pending on that listener, and a single-threaded restore has nobody else to connect"),
+            "connect the client first: connect() returns before accept()".into(),
+        ),
+        (Op::Accept { .. }, Outcome::Err { errno: Errno::EINVAL }) => {
+            (format!("{text} fails with EINVAL: the socket is not listening"), "listen() before accept()".into())
+        }
+        (Op::Send { .. }, Outcome::WouldBlock { block: Block::SndBuf { wmem, sndbuf } }) => (
+            format!("{text} would block: the sender already has {wmem} bytes queued at receivers and its send buffer is {sndbuf}; nobody reads during a restore"),
+            "raise the sender's SO_SNDBUF (SO_SNDBUFFORCE) for the refill and set it back afterwards".into(),
+        ),
+        (Op::Send { .. }, Outcome::WouldBlock { block: Block::DgramQueueFull { qlen, limit } }) => (
+            format!("{text} would block: the receiver holds {qlen} datagrams and admits {} from sockets other than itself or its peer", limit + 1),
+            "create the receiver with a larger net.unix.max_dgram_qlen, or connect it back to the sender before the refill".into(),
+        ),
+        (Op::Send { .. }, Outcome::Err { errno: Errno::EPIPE }) => (
+            format!("{text} fails with EPIPE: the sender is shut down for writing or the receiver for reading"),
+            "refill queues before applying shutdown".into(),
+        ),
+        (Op::Send { .. }, Outcome::Err { errno: Errno::ENOTCONN }) => (
+            format!("{text} fails with ENOTCONN: the sender is not connected and no address was given"),
+            "connect it first".into(),
+        ),
+        (Op::Send { .. }, Outcome::Err { errno: Errno::EPERM }) => (
+            format!("{text} fails with EPERM: the receiver is connected to another socket"),
+            "refill the receiver's queue before it connects elsewhere".into(),
+        ),
+        (_, Outcome::Err { errno: Errno::EBADF }) => (
+            format!("{text} fails with EBADF: a socket it names does not exist yet (or was closed)"),
+            "create the socket (or accept it) before using it".into(),
+        ),
+        (_, Outcome::Invalid { why }) => (format!("{text} is not a valid step: {why}"), "fix the step".into()),
+        (_, out) => (format!("{text} returned {}", out.short()), "see the kernel rules in docs/format.md and af_unix.md".into()),
+    }
+}
+
+/// Run the plan's steps in `order` (indices into `plan.steps`) and report.
+pub fn run_order(img: &Image<'_>, plan: &Plan, order: &[usize]) -> RunReport {
+    let mut run = Run::new(plan);
+    let mut results = Vec::new();
+    let mut failure = None;
+    for (pos, &i) in order.iter().enumerate() {
+        let Some(step) = plan.steps.get(i) else { continue };
+        let before = run.kernel.clone();
+        let out = run.step(step);
+        results.push(StepResult { step: i, text: plan.describe(i), outcome: out.clone() });
+        if !out.is_ok() {
+            let (explanation, fix) = explain(plan, &before, &step.op, &out);
+            failure = Some(Failure { position: pos, step: i, explanation, fix });
+            break;
+        }
+    }
+    let differences = if failure.is_none() {
+        run.map_embryos(img);
+        compare(img, &run)
+    } else {
+        Vec::new()
+    };
+    RunReport { results, failure, differences }
+}
+
+/// Run the plan in its own order.
+pub fn run_plan(img: &Image<'_>, plan: &Plan) -> RunReport {
+    let order: Vec<usize> = (0..plan.steps.len()).collect();
+    run_order(img, plan, &order)
+}
+
+fn name_str(n: Option<&UnixAddr>) -> String {
+    n.map_or("(unnamed)".into(), UnixAddr::display)
+}
+
+/// Compare the simulated state with the image: every AF_UNIX socket's type, state, name,
+/// peer, shutdown, backlog, pending connections (in order), queue (senders, bytes, boundaries,
+/// rights) and placed fds.
+pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
+    let k = &run.kernel;
+    let mut out = Vec::new();
+    let obj =
+        |r: Option<SockRef>| -> i32 { r.filter(|&r| !k.socks[r].dead).and_then(|r| run.objref_of(r)).unwrap_or(0) };
+    for s in img.sockets.values().filter(|s| s.common.family == wire::AF_UNIX && s.unix.is_some()) {
+        let mut diff = |what: &str, expected: String, found: String| {
+            if expected != found {
+                out.push(Difference { objref: s.objref, what: what.into(), expected, found });
+            }
+        };
+        let Some(&r) = run.objref_sock.get(&s.objref) else {
+            diff("exists", "yes".into(), "no".into());
+            continue;
+        };
+        let ks = &k.socks[r];
+        let u = s.unix.clone();
+        let Some(u) = u else { continue };
+        diff("alive", "yes".into(), if ks.dead { "closed" } else { "yes" }.into());
+        diff("type", s.common.sock_type.to_string(), ks.ty.raw().to_string());
+        diff(
+            "state",
+            crate::summary::sym_name(wire::sym::TCP, u64::from(s.common.state)),
+            crate::summary::sym_name(wire::sym::TCP, u64::from(ks.state)),
+        );
+        diff("name", u.laddr.display(), name_str(ks.name.as_ref()));
+        diff("peer", u.peer.to_string(), obj(ks.peer).to_string());
+        diff("shutdown", s.common.shutdown.to_string(), ks.shutdown.to_string());
+        if s.is_listener() {
+            diff("backlog", s.effective_backlog().to_string(), ks.max_ack_backlog.to_string());
+            let want: Vec<String> = s.pending.iter().map(|p| format!("{}<-{}", p.embryo, p.client)).collect();
+            let got: Vec<String> = ks
+                .queue
+                .iter()
+                .filter_map(|skb| skb.embryo)
+                .map(|e| format!("{}<-{}", obj(Some(e)), obj(k.socks[e].peer)))
+                .collect();
+            diff("pending", want.join(", "), got.join(", "));
+        }
+        diff(
+            "sndbuf",
+            (2 * i64::from(s.common.sndbuf)).max(kernel::SOCK_MIN_SNDBUF).to_string(),
+            ks.sndbuf.to_string(),
+        );
+        let want: Vec<String> = s.queue.iter().map(|m| msg_str(img, m.sender, &m.data, &m.rights)).collect();
+        let got: Vec<String> = ks
+            .queue
+            .iter()
+            .filter(|skb| skb.embryo.is_none())
+            .map(|skb| {
+                let rights: Vec<i32> = skb.rights.iter().map(|&f| obj(Some(f))).collect();
+                format!("{}:{}{}", obj(Some(skb.from)), crate::bstr::escape(&skb.data), rights_str(&rights))
+            })
+            .collect();
+        if want != got {
+            diff("queue", want.join(" | "), got.join(" | "));
+        }
+    }
+    // Descriptors.
+    for t in &img.tables {
+        let pid = t.pid.unwrap_or(0);
+        for fd in &t.fds {
+            let Some(f) = img.files.get(&fd.file) else { continue };
+            let Some(s) = img.sockets.get(&f.repr.sock_objref) else { continue };
+            if s.common.family != wire::AF_UNIX {
+                continue;
+            }
+            let got = k.fds.get(&(pid, fd.fd)).map(|&(r, coe)| (obj(Some(r)), coe));
+            let want = Some((s.objref, fd.cloexec));
+            if got != want {
+                out.push(Difference {
+                    objref: s.objref,
+                    what: format!("fd {} of pid {pid}", fd.fd),
+                    expected: format!("{want:?}"),
+                    found: format!("{got:?}"),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn rights_str(r: &[i32]) -> String {
+    if r.is_empty() {
+        String::new()
+    } else {
+        format!(" +fds{r:?}")
+    }
+}
+
+fn msg_str(img: &Image<'_>, sender: i32, data: &[u8], rights: &[i32]) -> String {
+    let socks: Vec<i32> = rights.iter().filter_map(|f| img.files.get(f)).map(|f| f.repr.sock_objref).collect();
+    format!("{sender}:{}{}", crate::bstr::escape(data), rights_str(&socks))
+}
+
+/// The seed's v2 restore, as a plan: sockets in image record order; a connected socket waits
+/// for its peer and is then joined to it directly (here: a socketpair once both are seen);
+/// a listener binds and listens; no connect, no accept — so pending connections and accepted
+/// names are lost, which [`compare`] then shows.
+pub fn v2_plan(img: &Image<'_>) -> Plan {
+    let mut plan = Plan::default();
+    let mut done = std::collections::BTreeSet::new();
+    let mut order: Vec<&Sock<'_>> =
+        img.sockets.values().filter(|s| s.common.family == wire::AF_UNIX && s.unix.is_some()).collect();
+    order.sort_by_key(|s| s.offset);
+    for s in &order {
+        plan.slots.insert(
+            s.objref as Slot,
+            SlotInfo { objref: Some(s.objref), label: format!("#{}", s.objref), temporary: false },
+        );
+    }
+    let step = |op: Op, why: &str| Step { op, phase: Phase::Create, why: why.into() };
+    for s in &order {
+        if done.contains(&s.objref) {
+            continue;
+        }
+        let ty = SockType::from_raw(s.common.sock_type).unwrap_or(SockType::Stream);
+        let slot = s.objref as Slot;
+        let peer = s.peer();
+        if s.common.state == wire::TCP_ESTABLISHED && peer != 0 && peer != s.objref {
+            // v2: the first end waits for its peer; the second end's arrival joins them.
+            plan.steps.push(step(
+                Op::Socketpair { a: slot, b: peer as Slot, ty },
+                "v2: join the two ends directly once both are read",
+            ));
+            done.insert(s.objref);
+            done.insert(peer);
+        } else {
+            plan.steps.push(step(Op::Socket { slot, ty }, "v2: create the socket"));
+            done.insert(s.objref);
+        }
+        if s.is_listener() {
+            if let Some(a) = s.laddr().and_then(|a| match a {
+                UnixAddr::Path(p) => Some(SockAddr::Path(p.clone())),
+                UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.clone())),
+                UnixAddr::Unnamed => None,
+            }) {
+                plan.steps.push(step(Op::Bind { slot, addr: a }, "v2: a LISTEN socket binds"));
+            }
+            plan.steps.push(step(Op::Listen { slot, backlog: i32::from(s.common.backlog) }, "v2: and listens"));
+        }
+    }
+    for s in &order {
+        for m in &s.queue {
+            if m.sender != 0 && done.contains(&m.sender) {
+                plan.steps.push(step(
+                    Op::Send { slot: m.sender as Slot, to: None, data: Payload(m.data.to_vec()), rights: Vec::new() },
+                    "v2: refill from the sender",
+                ));
+            }
+        }
+    }
+    for t in &img.tables {
+        for fd in &t.fds {
+            let Some(f) = img.files.get(&fd.file) else { continue };
+            if done.contains(&f.repr.sock_objref) {
+                let op = Op::Place {
+                    slot: f.repr.sock_objref as Slot,
+                    pid: t.pid.unwrap_or(0),
+                    fd: fd.fd,
+                    cloexec: fd.cloexec,
+                };
+                plan.steps.push(step(op, "v2: the file table is restored"));
+            }
+        }
+    }
+    plan
+}
+
+/// The planner's steps in a naive order: every connection made before any listener exists
+/// (connects and the steps that depend on them moved ahead of the binds and listens).
+pub fn naive_order(plan: &Plan) -> Vec<usize> {
+    let first_bind =
+        plan.steps.iter().position(|s| matches!(s.phase, Phase::Bind | Phase::Listen)).unwrap_or(plan.steps.len());
+    let mut order: Vec<usize> = (0..first_bind).collect();
+    let connects: Vec<usize> =
+        (first_bind..plan.steps.len()).filter(|&i| plan.steps[i].phase == Phase::Connect).collect();
+    order.extend(&connects);
+    order.extend((first_bind..plan.steps.len()).filter(|i| !connects.contains(i)));
+    order
+}

@@ -1,0 +1,870 @@
+//! The restore planner: from a validated image, a list of operations a single thread can
+//! execute without blocking, in the spirit of the seed review's algorithm (listener, then
+//! connect, then accept; a temporary listener where the original is gone; real
+//! `connect()`/`accept()` so names and peers come out right).
+//!
+//! The planner builds the plan while running it on a [`Kernel`], so every step it emits is known
+//! to succeed on the model, and buffer limits are handled where the model says they bite
+//! (a send that would block gets a temporary `SO_SNDBUFFORCE` raise before it).
+
+use crate::image::{Image, Sock, UnixAddr};
+use crate::sim::*;
+use crate::wire::{self, UNIX_ACCEPTED, UNIX_LINKED, UNIX_PEER_GONE};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a step is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Sysctls and sockets.
+    Create,
+    /// Connections through a temporary listener (the original is gone).
+    TempListeners,
+    /// Names.
+    Bind,
+    /// Listeners.
+    Listen,
+    /// Connections through listeners: accepted ones, then pending ones in accept order.
+    Connect,
+    /// Sockets whose peer has closed.
+    PeerGone,
+    /// Queued data.
+    Refill,
+    /// Dgram connects.
+    DgramConnect,
+    /// Shutdown bits.
+    Shutdown,
+    /// Backlogs and buffers set back, temporaries closed, unlinked names removed.
+    Cleanup,
+    /// Descriptors placed at their recorded numbers.
+    Place,
+}
+
+/// One step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The operation.
+    #[serde(flatten)]
+    pub op: Op,
+    /// Phase.
+    pub phase: Phase,
+    /// A sentence saying why the step is here.
+    pub why: String,
+}
+
+/// What a slot stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotInfo {
+    /// Objref of the image socket, if it is one.
+    pub objref: Option<i32>,
+    /// Short label for explanations (`L#3`, `tmp-listener#1`).
+    pub label: String,
+    /// A temporary the plan closes again.
+    pub temporary: bool,
+}
+
+/// A restore plan: data, not code.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Plan {
+    /// Steps in order.
+    pub steps: Vec<Step>,
+    /// Slots used by the steps.
+    pub slots: BTreeMap<Slot, SlotInfo>,
+    /// Things the plan cannot reproduce exactly, said plainly.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Label of a slot.
+    pub fn label(&self, slot: Slot) -> String {
+        self.slots.get(&slot).map_or_else(|| format!("slot{slot}"), |s| s.label.clone())
+    }
+    /// The step as C-like text.
+    pub fn describe(&self, i: usize) -> String {
+        self.steps.get(i).map(|s| s.op.describe(&|slot| self.label(slot))).unwrap_or_default()
+    }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot plan a restore: {0}")]
+pub struct PlanError(pub String);
+
+fn addr_of(a: &UnixAddr) -> Option<SockAddr> {
+    match a {
+        UnixAddr::Unnamed => None,
+        UnixAddr::Path(p) => Some(SockAddr::Path(p.clone())),
+        UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.clone())),
+    }
+}
+
+fn ty_of(s: &Sock<'_>) -> SockType {
+    SockType::from_raw(s.common.sock_type).unwrap_or(SockType::Stream)
+}
+
+struct Planner<'i, 'a> {
+    img: &'i Image<'a>,
+    k: Kernel,
+    plan: Plan,
+    next_temp: Slot,
+    embryos: BTreeSet<i32>,
+    created: BTreeSet<i32>,
+    raised_sndbuf: BTreeMap<Slot, i32>,
+    phase: Phase,
+}
+
+/// Plan the restore of a (validated) image.
+pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
+    let max_objref = img.sockets.keys().copied().max().unwrap_or(0).max(0) as Slot;
+    let mut p = Planner {
+        img,
+        k: Kernel::new(),
+        plan: Plan::default(),
+        next_temp: max_objref + 1,
+        embryos: img.embryos(),
+        created: BTreeSet::new(),
+        raised_sndbuf: BTreeMap::new(),
+        phase: Phase::Create,
+    };
+    for s in img.sockets.values() {
+        let label = match s.laddr() {
+            Some(a) if a.is_named() => format!("#{} {}", s.objref, a.display()),
+            _ => format!("#{}", s.objref),
+        };
+        p.plan.slots.insert(s.objref as Slot, SlotInfo { objref: Some(s.objref), label, temporary: false });
+    }
+    p.run()?;
+    Ok(p.plan)
+}
+
+impl<'i, 'a> Planner<'i, 'a> {
+    fn unix(&self) -> impl Iterator<Item = &'i Sock<'a>> {
+        let img: &'i Image<'a> = self.img;
+        img.sockets.values().filter(|s| s.common.family == wire::AF_UNIX && s.unix.is_some())
+    }
+
+    fn sock(&self, objref: i32) -> Option<&'i Sock<'a>> {
+        let img: &'i Image<'a> = self.img;
+        img.sockets.get(&objref)
+    }
+
+    fn temp(&mut self, what: &str) -> Slot {
+        let s = self.next_temp;
+        self.next_temp += 1;
+        self.plan.slots.insert(s, SlotInfo { objref: None, label: format!("tmp-{what}#{s}"), temporary: true });
+        s
+    }
+
+    /// Emit a step after checking it on the model.
+    fn push(&mut self, op: Op, why: impl Into<String>) -> Result<(), PlanError> {
+        let why = why.into();
+        let mut out = self.k.apply(&op);
+        if let (Outcome::WouldBlock { block: Block::SndBuf { .. } }, Op::Send { slot, data, .. }) = (&out, &op) {
+            // Raise the sender's buffer just enough for everything it still has to queue.
+            let slot = *slot;
+            let (wmem, cur) = self.k.sock(slot).map_or((0, 0), |s| (s.wmem, s.sndbuf));
+            let need = wmem + kernel::truesize(data.0.len()) + 1;
+            let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
+            self.raised_sndbuf.entry(slot).or_insert((cur / 2) as i32);
+            let raise = Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(arg) };
+            self.k.apply(&raise);
+            self.plan.steps.push(Step {
+                op: raise,
+                phase: self.phase,
+                why: format!(
+                    "the next send would block: {} has {wmem} bytes in flight and its sndbuf is {cur}; raise it for the refill",
+                    self.plan.label(slot)
+                ),
+            });
+            out = self.k.apply(&op);
+        }
+        if !out.is_ok() {
+            let desc = op.describe(&|s| self.plan.label(s));
+            return Err(PlanError(format!(
+                "step {} `{desc}` gives {} on the model",
+                self.plan.steps.len(),
+                out.short()
+            )));
+        }
+        self.plan.steps.push(Step { op, phase: self.phase, why });
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), PlanError> {
+        for s in self.img.sockets.values() {
+            if s.common.family != wire::AF_UNIX {
+                self.plan.warnings.push(format!(
+                    "socket #{} is {}: only AF_UNIX sockets are planned and simulated so far; it is left out",
+                    s.objref,
+                    crate::summary::family_name(s.common.family)
+                ));
+            }
+            if s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_EXTERNAL_PEER)) {
+                return Err(PlanError(format!("socket #{} is connected to a peer outside the image", s.objref)));
+            }
+        }
+        self.create()?;
+        self.phase = Phase::TempListeners;
+        self.temp_listeners()?;
+        self.phase = Phase::Bind;
+        self.binds()?;
+        self.phase = Phase::Listen;
+        self.listens()?;
+        self.phase = Phase::Connect;
+        self.connections()?;
+        self.phase = Phase::PeerGone;
+        self.peer_gone()?;
+        self.phase = Phase::Refill;
+        self.refill()?;
+        self.phase = Phase::DgramConnect;
+        self.dgram_connects()?;
+        self.phase = Phase::Shutdown;
+        self.shutdowns()?;
+        self.phase = Phase::Cleanup;
+        self.cleanup()?;
+        self.phase = Phase::Place;
+        self.place()?;
+        Ok(())
+    }
+
+    /// Accepted sockets (and their clients) are created by connect/accept, embryos by connect,
+    /// pair ends by socketpair; everything else by socket().
+    fn created_by_connect(&self, s: &Sock<'_>) -> bool {
+        self.embryos.contains(&s.objref)
+            || s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED) || (u.has(UNIX_PEER_GONE) && u.peer == 0))
+    }
+
+    fn is_pair(&self, s: &Sock<'_>) -> Option<i32> {
+        let u = s.unix.as_ref()?;
+        let p = self.sock(u.peer)?;
+        let pu = p.unix.as_ref()?;
+        let mutual = pu.peer == s.objref && u.peer != s.objref;
+        let accepted = u.has(UNIX_ACCEPTED) || pu.has(UNIX_ACCEPTED);
+        let embryo = self.embryos.contains(&s.objref) || self.embryos.contains(&p.objref);
+        let connected_ss = s.common.socket_state == wire::SS_CONNECTED && p.common.socket_state == wire::SS_CONNECTED;
+        let pair = if ty_of(s) == SockType::Dgram { connected_ss } else { true };
+        (mutual && !accepted && !embryo && pair).then_some(u.peer)
+    }
+
+    fn create(&mut self) -> Result<(), PlanError> {
+        let default_qlen = self.k.sysctl.max_dgram_qlen;
+        let socks: Vec<&Sock<'_>> = self.unix().collect();
+        for s in socks {
+            if self.created.contains(&s.objref) || self.created_by_connect(s) {
+                continue;
+            }
+            // A dgram receiver's queue limit is copied from the sysctl at creation.
+            let qlen = self.dgram_qlen_needed(s);
+            if qlen != self.k.sysctl.max_dgram_qlen {
+                self.push(
+                    Op::SetSysctl { name: Sysctl::MaxDgramQlen, value: qlen },
+                    format!("#{}'s datagram queue limit is fixed when it is created: set it to {qlen} first", s.objref),
+                )?;
+            }
+            let ty = ty_of(s);
+            if let Some(peer) = self.is_pair(s) {
+                let (a, b) = (s.objref as Slot, peer as Slot);
+                self.push(Op::Socketpair { a, b, ty }, format!("#{} and #{peer} were a socketpair", s.objref))?;
+                self.created.insert(s.objref);
+                self.created.insert(peer);
+                self.buffers(s)?;
+                if let Some(p) = self.sock(peer) {
+                    self.buffers(p)?;
+                }
+            } else {
+                self.push(Op::Socket { slot: s.objref as Slot, ty }, format!("create #{}", s.objref))?;
+                self.created.insert(s.objref);
+                self.buffers(s)?;
+            }
+        }
+        if self.k.sysctl.max_dgram_qlen != default_qlen {
+            self.push(
+                Op::SetSysctl { name: Sysctl::MaxDgramQlen, value: default_qlen },
+                "set net.unix.max_dgram_qlen back to its default",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The `max_dgram_qlen` a dgram socket must be created with: its recorded backlog, raised
+    /// if more datagrams from other sockets wait in its queue than that admits.
+    fn dgram_qlen_needed(&mut self, s: &Sock<'_>) -> i64 {
+        if ty_of(s) != SockType::Dgram {
+            return self.k.sysctl.max_dgram_qlen;
+        }
+        let recorded = i64::from(s.common.backlog.max(0));
+        let peer = s.peer();
+        let from_others = s
+            .queue
+            .iter()
+            .filter(|m| {
+                m.sender != s.objref
+                    && !(m.sender != 0 && m.sender == peer && self.sock(m.sender).is_some_and(|x| x.peer() == s.objref))
+            })
+            .count() as i64;
+        if from_others > recorded + 1 {
+            self.plan.warnings.push(format!(
+                "#{} holds {from_others} datagrams from other sockets but its queue limit {recorded} admits {}: it is created with max_dgram_qlen {} instead",
+                s.objref,
+                recorded + 1,
+                from_others - 1
+            ));
+            from_others - 1
+        } else {
+            recorded
+        }
+    }
+
+    fn buffers(&mut self, s: &Sock<'_>) -> Result<(), PlanError> {
+        let slot = s.objref as Slot;
+        let (snd, rcv) = (i64::from(s.common.sndbuf) * 2, i64::from(s.common.rcvbuf) * 2);
+        if snd != self.k.sysctl.wmem_default && s.common.sndbuf > 0 {
+            self.push(
+                Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(s.common.sndbuf) },
+                format!("#{} had sndbuf {snd}", s.objref),
+            )?;
+        }
+        if rcv != self.k.sysctl.rmem_default && s.common.rcvbuf > 0 {
+            self.push(
+                Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(s.common.rcvbuf) },
+                format!("#{} had rcvbuf {rcv}", s.objref),
+            )?;
+        }
+        if s.common.socket_flags & (1 << 3) != 0 {
+            self.push(Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) }, format!("#{} had SO_PASSCRED", s.objref))?;
+        }
+        Ok(())
+    }
+
+    /// The live listener an accepted socket came from, if it is in the image.
+    fn listener_of(&self, accepted: &Sock<'_>) -> Option<&'i Sock<'a>> {
+        let name = accepted.laddr()?;
+        let cwd = accepted.unix.as_ref().and_then(|u| u.cwd.clone());
+        self.unix().find(|l| {
+            l.is_listener()
+                && l.common.sock_type == accepted.common.sock_type
+                && l.laddr() == Some(name)
+                && l.unix.as_ref().and_then(|u| u.cwd.clone()) == cwd
+        })
+    }
+
+    /// Connected (accepted, client) pairs, in accepted-socket objref order.
+    fn accepted_pairs(&self) -> Vec<(i32, i32)> {
+        self.unix()
+            .filter(|s| {
+                s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED) && u.peer != 0)
+                    && !self.embryos.contains(&s.objref)
+            })
+            .map(|s| (s.objref, s.peer()))
+            .collect()
+    }
+
+    fn bind_client(&mut self, c: &Sock<'_>) -> Result<(), PlanError> {
+        if let Some(a) = c.laddr().and_then(addr_of) {
+            let slot = c.objref as Slot;
+            if self.k.sock(slot).is_some_and(|s| s.name.is_none()) {
+                self.bind_named(c, a, "the client was bound before it connected")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn with_cwd<F>(&mut self, cwd: Option<&Vec<u8>>, f: F) -> Result<(), PlanError>
+    where
+        F: FnOnce(&mut Self) -> Result<(), PlanError>,
+    {
+        if let Some(c) = cwd {
+            self.push(Op::Chdir { path: Payload(c.clone()) }, "relative names resolve in the recorded directory")?;
+        }
+        let r = f(self);
+        if cwd.is_some() {
+            self.push(Op::Chdir { path: Payload(b"/".to_vec()) }, "back to the restorer's directory")?;
+        }
+        r
+    }
+
+    fn bind_named(&mut self, s: &Sock<'_>, a: SockAddr, why: &str) -> Result<(), PlanError> {
+        let slot = s.objref as Slot;
+        let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone());
+        let why = why.to_string();
+        self.with_cwd(cwd.as_ref(), |p| {
+            if let SockAddr::Path(path) = &a {
+                p.push(
+                    Op::Unlink { path: Payload(path.clone()), stale_only: true },
+                    "a socket file left by the checkpointed process would make bind fail with EADDRINUSE",
+                )?;
+            }
+            p.push(Op::Bind { slot, addr: a }, why)
+        })
+    }
+
+    /// Accepted connections whose listener is not in the image: a temporary listener bound to
+    /// the name, connect, accept, close (the seed review's "create a temporary one").
+    fn temp_listeners(&mut self) -> Result<(), PlanError> {
+        for (acc, client) in self.accepted_pairs() {
+            let Some(a) = self.sock(acc) else { continue };
+            if self.listener_of(a).is_some() {
+                continue;
+            }
+            let Some(name) = a.laddr().and_then(addr_of) else { continue };
+            let Some(c) = self.sock(client) else { continue };
+            let ty = ty_of(a);
+            let t = self.temp("listener");
+            self.push(
+                Op::Socket { slot: t, ty },
+                format!("#{acc}'s listener is gone: a temporary one gives it its name"),
+            )?;
+            let cwd = a.unix.as_ref().and_then(|u| u.cwd.clone());
+            let name2 = name.clone();
+            self.with_cwd(cwd.as_ref(), |p| {
+                if let SockAddr::Path(path) = &name2 {
+                    p.push(
+                        Op::Unlink { path: Payload(path.clone()), stale_only: true },
+                        "remove a stale socket file first",
+                    )?;
+                }
+                p.push(Op::Bind { slot: t, addr: name2.clone() }, "the accepted socket inherits this name")
+            })?;
+            self.push(Op::Listen { slot: t, backlog: 0 }, "listen so the client can connect")?;
+            self.bind_client(c)?;
+            self.with_cwd(cwd.as_ref(), |p| {
+                p.push(
+                    Op::Connect { slot: client as Slot, addr: name.clone() },
+                    format!("#{client} connects (returns before accept)"),
+                )
+            })?;
+            self.push(
+                Op::Accept { slot: t, new: acc as Slot },
+                format!("accept gives #{acc} with the listener's name"),
+            )?;
+            self.created.insert(acc);
+            self.buffers(a)?;
+            self.push(Op::Close { slot: t }, "the temporary listener is no longer needed")?;
+            if let SockAddr::Path(path) = &name {
+                let held = self.unix().any(|s| {
+                    s.laddr() == a.laddr()
+                        && s.unix.as_ref().is_some_and(|u| u.has(UNIX_LINKED) && !u.has(UNIX_ACCEPTED))
+                });
+                if !held {
+                    let path = path.clone();
+                    self.with_cwd(cwd.as_ref(), |p| {
+                        p.push(
+                            Op::Unlink { path: Payload(path), stale_only: false },
+                            "the temporary listener's file did not exist at checkpoint",
+                        )
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn binds(&mut self) -> Result<(), PlanError> {
+        let socks: Vec<&Sock<'_>> = self.unix().collect();
+        for s in socks {
+            let u = s.unix.as_ref().map(|u| (u.has(UNIX_ACCEPTED), u.laddr.clone()));
+            let Some((accepted, laddr)) = u else { continue };
+            if accepted || self.embryos.contains(&s.objref) {
+                continue; // names inherited from a listener
+            }
+            if !self.created.contains(&s.objref) {
+                continue;
+            }
+            let Some(a) = addr_of(&laddr) else { continue };
+            if self.k.sock(s.objref as Slot).is_some_and(|x| x.name.is_some()) {
+                continue;
+            }
+            let why = if s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_AUTOBIND)) {
+                format!("#{} was autobound to {}: bind that exact name", s.objref, laddr.display())
+            } else {
+                format!("#{} is named {}", s.objref, laddr.display())
+            };
+            self.bind_named(s, a, &why)?;
+        }
+        Ok(())
+    }
+
+    fn listens(&mut self) -> Result<(), PlanError> {
+        let ls: Vec<&Sock<'_>> = self.unix().filter(|s| s.is_listener()).collect();
+        for l in ls {
+            let admits = l.effective_backlog() + 1;
+            let pending = l.pending.len() as i64;
+            let backlog = if pending > admits { pending - 1 } else { i64::from(l.common.backlog) };
+            let why = if pending > admits {
+                format!(
+                    "#{} listens; {pending} connections will be pending but backlog {} admits {admits}: use {} until they are queued",
+                    l.objref, l.common.backlog, pending - 1
+                )
+            } else {
+                format!("#{} listens with backlog {}", l.objref, l.common.backlog)
+            };
+            self.push(Op::Listen { slot: l.objref as Slot, backlog: backlog as i32 }, why)?;
+        }
+        Ok(())
+    }
+
+    fn connections(&mut self) -> Result<(), PlanError> {
+        let ls: Vec<&Sock<'_>> = self.unix().filter(|s| s.is_listener()).collect();
+        let pairs = self.accepted_pairs();
+        for l in ls {
+            let Some(name) = l.laddr().and_then(addr_of) else { continue };
+            let cwd = l.unix.as_ref().and_then(|u| u.cwd.clone());
+            // Accepted connections first, so accept() finds them at the head of the queue.
+            for &(acc, client) in &pairs {
+                let Some(a) = self.sock(acc) else { continue };
+                if self.listener_of(a).map(|x| x.objref) != Some(l.objref) {
+                    continue;
+                }
+                let Some(c) = self.sock(client) else { continue };
+                self.bind_client(c)?;
+                let n = name.clone();
+                self.with_cwd(cwd.as_ref(), |p| {
+                    p.push(
+                        Op::Connect { slot: client as Slot, addr: n },
+                        format!("#{client} connects to #{} (returns before accept)", l.objref),
+                    )
+                })?;
+                self.push(
+                    Op::Accept { slot: l.objref as Slot, new: acc as Slot },
+                    format!("accept returns #{acc}, named like #{}, peer #{client}", l.objref),
+                )?;
+                self.created.insert(acc);
+                self.buffers(a)?;
+            }
+            // Pending connections in accept-queue order, each with what its client already sent.
+            for (i, p) in l.pending.iter().enumerate() {
+                let embryo = self.sock(p.embryo);
+                let client = if p.client != 0 {
+                    if let Some(c) = self.sock(p.client) {
+                        self.bind_client(c)?;
+                    }
+                    p.client as Slot
+                } else {
+                    let t = self.temp("client");
+                    let ty = ty_of(l);
+                    self.push(
+                        Op::Socket { slot: t, ty },
+                        format!(
+                            "pending connection {i} of #{}: its client has closed; a temporary client stands in",
+                            l.objref
+                        ),
+                    )?;
+                    t
+                };
+                let n = name.clone();
+                self.with_cwd(cwd.as_ref(), |pl| {
+                    pl.push(
+                        Op::Connect { slot: client, addr: n },
+                        format!(
+                            "pending connection {i} of #{}: connect, never accept (it stays in the accept queue)",
+                            l.objref
+                        ),
+                    )
+                })?;
+                if let Some(e) = embryo {
+                    for m in &e.queue {
+                        let rights = self.rights_slots(&m.rights);
+                        self.push(
+                            Op::Send { slot: client, to: None, data: Payload(m.data.to_vec()), rights },
+                            format!("data #{} sent before accept waits on the embryo", p.client),
+                        )?;
+                    }
+                }
+                if p.client == 0 {
+                    self.push(
+                        Op::Close { slot: client },
+                        "the client had closed: its embryo keeps the data and sees EOF",
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn rights_slots(&self, files: &[i32]) -> Vec<Slot> {
+        files.iter().filter_map(|f| self.img.files.get(f)).map(|f| f.repr.sock_objref as Slot).collect()
+    }
+
+    /// A stream socket whose peer closed: connect it to a stand-in, let the stand-in send what
+    /// is queued, close the stand-in (the kernel then sets shutdown 3, as it did).
+    fn peer_gone(&mut self) -> Result<(), PlanError> {
+        let gone: Vec<&Sock<'_>> = self
+            .unix()
+            .filter(|s| {
+                s.unix.as_ref().is_some_and(|u| u.has(UNIX_PEER_GONE) && u.peer == 0)
+                    && !self.embryos.contains(&s.objref)
+            })
+            .collect();
+        for s in gone {
+            let ty = ty_of(s);
+            let slot = s.objref as Slot;
+            let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
+            let t = self.temp("peer");
+            if accepted {
+                // It must come out of accept() to carry its listener's name.
+                let name = s.laddr().and_then(addr_of);
+                let l = self.listener_of(s).map(|l| l.objref as Slot);
+                let (lslot, temp_l) = match l {
+                    Some(l) => (l, None),
+                    None => {
+                        let tl = self.temp("listener");
+                        self.push(
+                            Op::Socket { slot: tl, ty },
+                            format!("#{}'s listener is gone: a temporary one", s.objref),
+                        )?;
+                        if let Some(n) = &name {
+                            if let SockAddr::Path(p) = n {
+                                self.push(
+                                    Op::Unlink { path: Payload(p.clone()), stale_only: true },
+                                    "remove a stale socket file first",
+                                )?;
+                            }
+                            self.push(
+                                Op::Bind { slot: tl, addr: n.clone() },
+                                "the accepted socket inherits this name",
+                            )?;
+                        }
+                        self.push(Op::Listen { slot: tl, backlog: 0 }, "listen for the stand-in")?;
+                        (tl, Some(tl))
+                    }
+                };
+                let Some(n) = name else { continue };
+                self.push(Op::Socket { slot: t, ty }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+                self.push(Op::Connect { slot: t, addr: n.clone() }, "the stand-in connects")?;
+                self.push(Op::Accept { slot: lslot, new: slot }, format!("accept gives #{}", s.objref))?;
+                self.created.insert(s.objref);
+                self.buffers(s)?;
+                if let Some(tl) = temp_l {
+                    self.push(Op::Close { slot: tl }, "the temporary listener is no longer needed")?;
+                    if let SockAddr::Path(p) = &n {
+                        if !self.unix().any(|x| x.is_listener() && x.laddr() == s.laddr()) {
+                            self.push(
+                                Op::Unlink { path: Payload(p.clone()), stale_only: false },
+                                "its file did not exist at checkpoint",
+                            )?;
+                        }
+                    }
+                }
+            } else {
+                self.push(
+                    Op::Socketpair { a: t, b: slot, ty },
+                    format!("#{} gets a stand-in peer that will close", s.objref),
+                )?;
+                self.created.insert(s.objref);
+                self.buffers(s)?;
+                if let Some(a) = s.laddr().and_then(addr_of) {
+                    self.bind_named(s, a, "its own name")?;
+                }
+            }
+            for m in &s.queue {
+                let rights = self.rights_slots(&m.rights);
+                self.push(
+                    Op::Send { slot: t, to: None, data: Payload(m.data.to_vec()), rights },
+                    format!("what the closed peer had sent to #{}", s.objref),
+                )?;
+            }
+            self.push(
+                Op::Close { slot: t },
+                format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn refill(&mut self) -> Result<(), PlanError> {
+        let socks: Vec<&Sock<'_>> = self.unix().collect();
+        // Dgram receivers connected back to their only sender get that connect first: then the
+        // kernel does not apply the queue limit (unix_dgram_sendmsg's `unix_peer(other) != sk`).
+        for s in socks.iter().copied() {
+            if self.embryos.contains(&s.objref)
+                || s.unix.as_ref().is_some_and(|u| u.has(UNIX_PEER_GONE))
+                || s.queue.is_empty()
+            {
+                continue;
+            }
+            let slot = s.objref as Slot;
+            let ty = ty_of(s);
+            let mut temp_sender: Option<Slot> = None;
+            for m in &s.queue {
+                let rights = self.rights_slots(&m.rights);
+                let data = Payload(m.data.to_vec());
+                if ty.is_connection_oriented() {
+                    let from = m.sender as Slot;
+                    self.push(
+                        Op::Send { slot: from, to: None, data, rights },
+                        format!("refill #{}'s queue from its peer #{}", s.objref, m.sender),
+                    )?;
+                    continue;
+                }
+                let from = match (m.sender, temp_sender) {
+                    (0, Some(t)) => t,
+                    (0, None) => {
+                        let t = self.temp("sender");
+                        self.push(
+                            Op::Socket { slot: t, ty },
+                            format!("a datagram to #{} came from a socket that has closed", s.objref),
+                        )?;
+                        temp_sender = Some(t);
+                        t
+                    }
+                    (x, _) => x as Slot,
+                };
+                let connected =
+                    self.k.sock(from).and_then(|x| x.peer) == self.k.sock_ref(slot) && self.k.sock_ref(slot).is_some();
+                let to = if connected { None } else { s.laddr().and_then(addr_of) };
+                if !connected && to.is_none() {
+                    return Err(PlanError(format!(
+                        "a datagram to unnamed socket #{} from #{} cannot be re-sent: only its connected peer could reach it",
+                        s.objref, m.sender
+                    )));
+                }
+                let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone()).filter(|_| to.is_some());
+                let why = format!("refill #{}'s queue: a datagram from #{}", s.objref, m.sender);
+                self.with_cwd(cwd.as_ref(), |p| p.push(Op::Send { slot: from, to, data, rights }, why))?;
+            }
+            if let Some(t) = temp_sender {
+                self.push(Op::Close { slot: t }, "the stand-in sender is no longer needed")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn dgram_connects(&mut self) -> Result<(), PlanError> {
+        let mut todo: Vec<(i32, i32)> = self
+            .unix()
+            .filter(|s| ty_of(s) == SockType::Dgram && s.peer() != 0 && self.is_pair(s).is_none())
+            .map(|s| (s.objref, s.peer()))
+            .collect();
+        // A connect to a socket that is connected elsewhere is EPERM: connect in an order where
+        // each target is still free (the order the original process must have used).
+        while !todo.is_empty() {
+            let before = todo.len();
+            let mut rest = Vec::new();
+            for (s, p) in todo {
+                let target = self.k.sock(p as Slot).and_then(|t| t.peer);
+                let own = self.k.sock_ref(s as Slot);
+                if target.is_some() && target != own {
+                    rest.push((s, p));
+                    continue;
+                }
+                let Some(ps) = self.sock(p) else { continue };
+                let Some(addr) = ps.laddr().and_then(addr_of) else {
+                    return Err(PlanError(format!(
+                        "dgram #{s} is connected to unnamed #{p}, which connect() cannot reach"
+                    )));
+                };
+                let cwd = ps.unix.as_ref().and_then(|u| u.cwd.clone());
+                let why = if s == p { format!("#{s} connects to itself") } else { format!("#{s} connects to #{p}") };
+                self.with_cwd(cwd.as_ref(), |pl| pl.push(Op::Connect { slot: s as Slot, addr }, why))?;
+            }
+            if rest.len() == before {
+                return Err(PlanError(format!("dgram connects {rest:?} wait on each other")));
+            }
+            todo = rest;
+        }
+        // A receiver that someone connected to is ESTABLISHED even when that someone is gone.
+        let lonely: Vec<i32> = self
+            .unix()
+            .filter(|s| ty_of(s) == SockType::Dgram && s.common.state == wire::TCP_ESTABLISHED && s.peer() == 0)
+            .filter(|s| self.k.sock(s.objref as Slot).is_some_and(|k| k.state != wire::TCP_ESTABLISHED))
+            .map(|s| s.objref)
+            .collect();
+        for r in lonely {
+            let Some(addr) = self.sock(r).and_then(|s| s.laddr()).and_then(addr_of) else { continue };
+            let t = self.temp("connector");
+            self.push(
+                Op::Socket { slot: t, ty: SockType::Dgram },
+                format!("#{r} was connected to by a socket that is gone"),
+            )?;
+            self.push(Op::Connect { slot: t, addr }, format!("connecting to #{r} makes it ESTABLISHED"))?;
+            self.push(Op::Close { slot: t }, "the stand-in is no longer needed")?;
+        }
+        Ok(())
+    }
+
+    fn shutdowns(&mut self) -> Result<(), PlanError> {
+        let socks: Vec<&Sock<'_>> = self.unix().collect();
+        for s in socks {
+            let bits = s.common.shutdown & wire::SHUTDOWN_MASK;
+            if bits == 0 || self.embryos.contains(&s.objref) {
+                continue;
+            }
+            let slot = s.objref as Slot;
+            let have = self.k.sock(slot).map_or(0, |k| k.shutdown);
+            let Some(how) = How::from_bits(bits & !have) else { continue };
+            self.push(
+                Op::Shutdown { slot, how },
+                format!("#{} had shutdown {bits} (applied last: it stops the refill)", s.objref),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn cleanup(&mut self) -> Result<(), PlanError> {
+        let ls: Vec<&Sock<'_>> = self.unix().filter(|s| s.is_listener()).collect();
+        for l in ls {
+            let want = l.effective_backlog();
+            if self.k.sock(l.objref as Slot).is_some_and(|k| k.max_ack_backlog != want) {
+                self.push(
+                    Op::Listen { slot: l.objref as Slot, backlog: i32::from(l.common.backlog) },
+                    format!(
+                        "#{}'s backlog back to {} (re-listen keeps the pending connections)",
+                        l.objref, l.common.backlog
+                    ),
+                )?;
+            }
+        }
+        let raised: Vec<(Slot, i32)> = std::mem::take(&mut self.raised_sndbuf).into_iter().collect();
+        for (slot, v) in raised {
+            if self.k.sock(slot).is_some() {
+                self.push(Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(v) }, "sndbuf back to its recorded size")?;
+            }
+        }
+        let unlinked: Vec<&Sock<'_>> = self
+            .unix()
+            .filter(|s| {
+                let u = s.unix.as_ref();
+                matches!(s.laddr(), Some(UnixAddr::Path(_)))
+                    && u.is_some_and(|u| !u.has(UNIX_LINKED) && !u.has(UNIX_ACCEPTED))
+                    && !self.embryos.contains(&s.objref)
+            })
+            .collect();
+        for s in unlinked {
+            if let Some(UnixAddr::Path(p)) = s.laddr() {
+                let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone());
+                let p = p.clone();
+                self.with_cwd(cwd.as_ref(), |pl| {
+                    pl.push(
+                        Op::Unlink { path: Payload(p), stale_only: false },
+                        "the name's file had been unlinked at checkpoint",
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn place(&mut self) -> Result<(), PlanError> {
+        let tables = self.img.tables.clone();
+        for t in &tables {
+            let pid = t.pid.unwrap_or(0);
+            for fd in &t.fds {
+                let Some(f) = self.img.files.get(&fd.file) else { continue };
+                let slot = f.repr.sock_objref as Slot;
+                if self.k.sock(slot).is_none() {
+                    continue; // not an AF_UNIX socket the plan restores
+                }
+                self.push(
+                    Op::Place { slot, pid, fd: fd.fd, cloexec: fd.cloexec },
+                    format!("pid {pid} had #{} at fd {}", f.repr.sock_objref, fd.fd),
+                )?;
+            }
+        }
+        let open: Vec<Slot> = self.k.slots.keys().copied().collect();
+        for slot in open {
+            self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
+        }
+        Ok(())
+    }
+}

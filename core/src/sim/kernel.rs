@@ -1,0 +1,934 @@
+//! A simulated Linux AF_UNIX socket layer: no clock, no randomness, deterministic iteration.
+//!
+//! Every rule cites `net/unix/af_unix.c` of Linux 6.18 through `../shared/reference/af_unix.md`
+//! (section numbers in comments). Deviations from Linux are marked `DEVIATION:` where they happen.
+//! All transitions go through [`Kernel::apply`], one `match` over the operation.
+
+use super::ops::*;
+use crate::image::UnixAddr;
+use std::collections::{BTreeMap, VecDeque};
+
+/// `SOCK_MIN_SNDBUF` on x86_64: `2 * (2048 + sizeof(struct sk_buff) aligned)`.
+pub const SOCK_MIN_SNDBUF: i64 = 4608;
+/// `SOCK_MIN_RCVBUF`.
+pub const SOCK_MIN_RCVBUF: i64 = 2304;
+
+/// Index of a socket inside the simulator (never reused).
+pub type SockRef = usize;
+
+/// Kernel tunables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sysctls {
+    /// `net.core.somaxconn` (4096 since 5.4).
+    pub somaxconn: i64,
+    /// `net.unix.max_dgram_qlen` (10).
+    pub max_dgram_qlen: i64,
+    /// `net.core.wmem_default`, the initial `sk_sndbuf` (212992).
+    pub wmem_default: i64,
+    /// `net.core.wmem_max`, the `SO_SNDBUF` clamp (212992).
+    pub wmem_max: i64,
+    /// `net.core.rmem_default`.
+    pub rmem_default: i64,
+    /// `net.core.rmem_max`.
+    pub rmem_max: i64,
+}
+
+impl Default for Sysctls {
+    fn default() -> Self {
+        Sysctls {
+            somaxconn: 4096,
+            max_dgram_qlen: 10,
+            wmem_default: 212_992,
+            wmem_max: 212_992,
+            rmem_default: 212_992,
+            rmem_max: 212_992,
+        }
+    }
+}
+
+/// One queued skb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skb {
+    /// The socket that sent it (`skb->sk`), charged with its truesize.
+    pub from: SockRef,
+    /// Payload.
+    pub data: Vec<u8>,
+    /// Sockets in flight (SCM_RIGHTS).
+    pub rights: Vec<SockRef>,
+    /// On a listener's queue: the embryo this skb stands for.
+    pub embryo: Option<SockRef>,
+    /// Bytes charged to the sender's `sk_wmem_alloc`.
+    pub truesize: i64,
+}
+
+/// One socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSock {
+    /// Type.
+    pub ty: SockType,
+    /// `sk_state`: `TCP_CLOSE`, `TCP_ESTABLISHED` or `TCP_LISTEN`.
+    pub state: u8,
+    /// Own name (as passed to bind, or inherited from the listener).
+    pub name: Option<UnixAddr>,
+    /// Inode of the bound path (path names only).
+    pub ino: Option<u64>,
+    /// `unix_peer(sk)`; may point at a dead socket.
+    pub peer: Option<SockRef>,
+    /// `sk_max_ack_backlog`: the listen backlog, or `max_dgram_qlen` copied at creation.
+    pub max_ack_backlog: i64,
+    /// `sk_receive_queue`.
+    pub queue: VecDeque<Skb>,
+    /// `sk_shutdown` bits.
+    pub shutdown: u8,
+    /// `sk_err` (one-shot).
+    pub err: Option<Errno>,
+    /// `sk_sndbuf`.
+    pub sndbuf: i64,
+    /// `sk_rcvbuf`.
+    pub rcvbuf: i64,
+    /// `sk_wmem_alloc` (truesize of this socket's skbs still queued somewhere).
+    pub wmem: i64,
+    /// Released (`SOCK_DEAD`).
+    pub dead: bool,
+    /// Pending on this listener's queue (not yet accepted).
+    pub embryo_of: Option<SockRef>,
+    /// References: plan slots, placed fds and in-flight SCM_RIGHTS.
+    pub refs: u32,
+    /// `O_NONBLOCK`.
+    pub nonblock: bool,
+    /// `SO_PASSCRED`.
+    pub passcred: bool,
+    /// Created by socketpair (its `socket.state` is SS_CONNECTED even for dgram).
+    pub paired: bool,
+}
+
+/// A file in the simulated filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsNode {
+    /// A socket inode (possibly stale: no live socket bound to it).
+    Socket(u64),
+    /// Anything else (a regular file, a directory).
+    Other,
+}
+
+/// The simulated kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Kernel {
+    /// Tunables.
+    pub sysctl: Sysctls,
+    /// All sockets ever created, by [`SockRef`].
+    pub socks: Vec<SimSock>,
+    /// Plan slots → sockets.
+    pub slots: BTreeMap<Slot, SockRef>,
+    /// Placed fds: (pid, fd) → (socket, cloexec).
+    pub fds: BTreeMap<(i32, i32), (SockRef, bool)>,
+    /// Filesystem: absolute path → node.
+    pub fs: BTreeMap<Vec<u8>, FsNode>,
+    /// Live path bindings: inode → socket.
+    pub bound_inodes: BTreeMap<u64, SockRef>,
+    /// Abstract namespace, per type.
+    pub abstract_names: BTreeMap<(SockType, Vec<u8>), SockRef>,
+    /// Current directory.
+    pub cwd: Vec<u8>,
+    next_ino: u64,
+    autobind_next: u32,
+}
+
+fn join(cwd: &[u8], p: &[u8]) -> Vec<u8> {
+    if p.first() == Some(&b'/') {
+        return p.to_vec();
+    }
+    let mut out = if cwd.is_empty() { b"/".to_vec() } else { cwd.to_vec() };
+    if out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out.extend_from_slice(p);
+    out
+}
+
+/// `SKB_TRUESIZE` of an AF_UNIX skb carrying `len` bytes. Linear skbs: `sizeof(sk_buff)` (256
+/// after alignment) plus the kmalloc bucket of `SKB_DATA_ALIGN(len) + sizeof(skb_shared_info)`
+/// (320). This reproduces the live figures (768 B for 1 byte, 2304 B for 1000 bytes,
+/// af_unix.md §2.2). DEVIATION: above 4 KiB Linux moves data into page frags; we charge
+/// whole pages, which is within a page of the kernel's figure.
+pub fn truesize(len: usize) -> i64 {
+    let head = len.div_ceil(64) * 64 + 320;
+    let bucket = if head <= 4096 {
+        [32usize, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096].into_iter().find(|&b| b >= head).unwrap_or(4096)
+    } else {
+        head.div_ceil(4096) * 4096
+    };
+    (256 + bucket) as i64
+}
+
+impl Kernel {
+    /// A fresh kernel with default sysctls, cwd `/`.
+    pub fn new() -> Kernel {
+        Kernel { cwd: b"/".to_vec(), ..Kernel::default() }
+    }
+
+    /// Create a file that exists before the restore (for tests and what-if runs).
+    pub fn seed_file(&mut self, path: &[u8], socket: bool) {
+        let node = if socket {
+            self.next_ino += 1;
+            FsNode::Socket(self.next_ino + 1_000_000)
+        } else {
+            FsNode::Other
+        };
+        self.fs.insert(join(&self.cwd, path), node);
+    }
+
+    /// The socket behind a slot.
+    pub fn sock(&self, slot: Slot) -> Option<&SimSock> {
+        self.slots.get(&slot).and_then(|&r| self.socks.get(r))
+    }
+
+    /// The socket ref behind a slot.
+    pub fn sock_ref(&self, slot: Slot) -> Option<SockRef> {
+        self.slots.get(&slot).copied()
+    }
+
+    /// Slot of a socket ref (the first one, if several).
+    pub fn slot_of(&self, r: SockRef) -> Option<Slot> {
+        self.slots.iter().find(|(_, &v)| v == r).map(|(&k, _)| k)
+    }
+
+    fn new_sock(&mut self, ty: SockType) -> SockRef {
+        self.socks.push(SimSock {
+            ty,
+            state: crate::wire::TCP_CLOSE,
+            name: None,
+            ino: None,
+            peer: None,
+            // af_unix.c:1122 — copied from the sysctl when the socket is created.
+            max_ack_backlog: self.sysctl.max_dgram_qlen,
+            queue: VecDeque::new(),
+            shutdown: 0,
+            err: None,
+            sndbuf: self.sysctl.wmem_default,
+            rcvbuf: self.sysctl.rmem_default,
+            wmem: 0,
+            dead: false,
+            embryo_of: None,
+            refs: 0,
+            nonblock: false,
+            passcred: false,
+            paired: false,
+        });
+        self.socks.len() - 1
+    }
+
+    fn attach(&mut self, slot: Slot, r: SockRef) {
+        self.slots.insert(slot, r);
+        self.socks[r].refs += 1;
+    }
+
+    /// Apply one operation.
+    pub fn apply(&mut self, op: &Op) -> Outcome {
+        let get = |k: &Kernel, slot: &Slot| k.slots.get(slot).copied();
+        let free = |k: &Kernel, slot: &Slot| !k.slots.contains_key(slot);
+        match op {
+            Op::Socket { slot, ty } => {
+                if !free(self, slot) {
+                    return Outcome::Invalid { why: format!("slot {slot} is already open") };
+                }
+                let r = self.new_sock(*ty);
+                self.attach(*slot, r);
+                Outcome::ok(0)
+            }
+            Op::Socketpair { a, b, ty } => {
+                if !free(self, a) || !free(self, b) || a == b {
+                    return Outcome::Invalid { why: format!("slots {a}/{b} are not two free slots") };
+                }
+                // §4.1: both ends ESTABLISHED (dgram included since 5.15), peers of each other.
+                let (ra, rb) = (self.new_sock(*ty), self.new_sock(*ty));
+                for (x, y) in [(ra, rb), (rb, ra)] {
+                    let s = &mut self.socks[x];
+                    s.peer = Some(y);
+                    s.state = crate::wire::TCP_ESTABLISHED;
+                    s.paired = true;
+                }
+                self.attach(*a, ra);
+                self.attach(*b, rb);
+                Outcome::ok(0)
+            }
+            Op::Bind { slot, addr } => match get(self, slot) {
+                Some(r) => self.bind(r, addr),
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::Unlink { path, stale_only } => self.unlink(&path.0, *stale_only),
+            Op::Listen { slot, backlog } => match get(self, slot) {
+                Some(r) => self.listen(r, i64::from(*backlog)),
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::Connect { slot, addr } => match get(self, slot) {
+                Some(r) if self.socks[r].ty == SockType::Dgram => self.dgram_connect(r, addr),
+                Some(r) => self.stream_connect(r, addr),
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::Accept { slot, new } => match get(self, slot) {
+                Some(_) if !free(self, new) => Outcome::Invalid { why: format!("slot {new} is already open") },
+                Some(r) => self.accept(r, *new),
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::Send { slot, to, data, rights } => {
+                let Some(r) = get(self, slot) else { return Outcome::err(Errno::EBADF) };
+                let mut fds = Vec::new();
+                for s in rights {
+                    match get(self, s) {
+                        Some(x) => fds.push(x),
+                        None => return Outcome::err(Errno::EBADF),
+                    }
+                }
+                if fds.len() > crate::wire::SCM_MAX_FD as usize {
+                    return Outcome::err(Errno::EINVAL); // §4.4: SCM_MAX_FD
+                }
+                match self.socks[r].ty {
+                    SockType::Stream => self.stream_send(r, to.as_ref(), &data.0, &fds),
+                    SockType::Seqpacket => {
+                        // unix_seqpacket_sendmsg: ENOTCONN first, the address is ignored (§1.7).
+                        if self.socks[r].state != crate::wire::TCP_ESTABLISHED {
+                            return Outcome::err(Errno::ENOTCONN);
+                        }
+                        self.dgram_send(r, None, &data.0, &fds)
+                    }
+                    SockType::Dgram => self.dgram_send(r, to.as_ref(), &data.0, &fds),
+                }
+            }
+            Op::Recv { slot, len, peek } => match get(self, slot) {
+                Some(r) => self.recv(r, *len as usize, *peek),
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::Shutdown { slot, how } => match get(self, slot) {
+                Some(r) => {
+                    // §4.2: no ENOTCONN; the peer of a stream/seqpacket socket gets the mirror bits.
+                    let bits = how.bits();
+                    self.socks[r].shutdown |= bits;
+                    if self.socks[r].ty.is_connection_oriented() {
+                        if let Some(p) = self.socks[r].peer {
+                            let mirror = ((bits & 1) << 1) | ((bits & 2) >> 1);
+                            self.socks[p].shutdown |= mirror;
+                        }
+                    }
+                    Outcome::ok(0)
+                }
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::SetSockOpt { slot, opt } => match get(self, slot) {
+                Some(r) => {
+                    let s = &mut self.socks[r];
+                    let v = |x: i32| i64::from(x.max(0));
+                    match *opt {
+                        // net/core/sock.c:1335-1352: max(2 * min(v, wmem_max), SOCK_MIN_SNDBUF).
+                        SockOpt::SndBuf(x) => s.sndbuf = (2 * v(x).min(self.sysctl.wmem_max)).max(SOCK_MIN_SNDBUF),
+                        SockOpt::SndBufForce(x) => s.sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
+                        SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
+                        SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
+                        SockOpt::PassCred(on) => s.passcred = on,
+                        SockOpt::PeekOff(_) => {}
+                    }
+                    Outcome::ok(0)
+                }
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::SetNonblock { slot, on } => match get(self, slot) {
+                Some(r) => {
+                    self.socks[r].nonblock = *on;
+                    Outcome::ok(0)
+                }
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::Close { slot } => match self.slots.remove(slot) {
+                Some(r) => {
+                    self.put(r);
+                    Outcome::ok(0)
+                }
+                None => Outcome::err(Errno::EBADF),
+            },
+            Op::Chdir { path } => {
+                // DEVIATION: directories are not modelled; every absolute directory exists.
+                self.cwd = join(&self.cwd, &path.0);
+                Outcome::ok(0)
+            }
+            Op::SetSysctl { name, value } => {
+                match name {
+                    Sysctl::MaxDgramQlen => self.sysctl.max_dgram_qlen = *value,
+                    Sysctl::Somaxconn => self.sysctl.somaxconn = *value,
+                }
+                Outcome::ok(0)
+            }
+            Op::Place { slot, pid, fd, cloexec } => {
+                let Some(r) = get(self, slot) else { return Outcome::err(Errno::EBADF) };
+                if *fd < 0 {
+                    return Outcome::err(Errno::EBADF);
+                }
+                if let Some((old, _)) = self.fds.insert((*pid, *fd), (r, *cloexec)) {
+                    self.put(old); // dup2 closes what was there
+                }
+                self.socks[r].refs += 1;
+                Outcome::ok(i64::from(*fd))
+            }
+        }
+    }
+
+    /// Drop one reference; release the socket when none is left.
+    fn put(&mut self, r: SockRef) {
+        let s = &mut self.socks[r];
+        s.refs = s.refs.saturating_sub(1);
+        if s.refs == 0 && !s.dead && s.embryo_of.is_none() {
+            self.release(r);
+        }
+    }
+
+    /// `unix_release_sock` (§1.6).
+    fn release(&mut self, r: SockRef) {
+        let was_embryo_listener = self.socks[r].state == crate::wire::TCP_LISTEN;
+        self.socks[r].dead = true;
+        self.socks[r].state = crate::wire::TCP_CLOSE;
+        if let Some(UnixAddr::Abstract(a)) = &self.socks[r].name {
+            let key = (self.socks[r].ty, a.clone());
+            if self.abstract_names.get(&key) == Some(&r) {
+                self.abstract_names.remove(&key);
+            }
+        }
+        if let Some(ino) = self.socks[r].ino {
+            if self.bound_inodes.get(&ino) == Some(&r) {
+                self.bound_inodes.remove(&ino); // close() never unlinks the file (§3)
+            }
+        }
+        let queue_nonempty = !self.socks[r].queue.is_empty();
+        if let Some(p) = self.socks[r].peer.take() {
+            if self.socks[r].ty.is_connection_oriented() && p != r {
+                let embrion = self.socks[r].embryo_of.is_some();
+                let ps = &mut self.socks[p];
+                ps.shutdown = crate::wire::SHUTDOWN_MASK;
+                if queue_nonempty || embrion {
+                    ps.err = Some(Errno::ECONNRESET);
+                }
+                // The survivor keeps pointing at us (unix_peer(skpair) is not cleared).
+            }
+        }
+        let queue: Vec<Skb> = self.socks[r].queue.drain(..).collect();
+        for skb in queue {
+            self.drop_skb(skb, was_embryo_listener);
+        }
+    }
+
+    fn drop_skb(&mut self, skb: Skb, from_listener: bool) {
+        if let Some(s) = self.socks.get_mut(skb.from) {
+            s.wmem -= skb.truesize;
+        }
+        if let Some(e) = skb.embryo {
+            // A listener closing resets its pending clients (§1.6).
+            if from_listener {
+                self.socks[e].embryo_of = None;
+                self.socks[e].refs = 0;
+                let q: Vec<Skb> = self.socks[e].queue.drain(..).collect();
+                for s in q {
+                    self.drop_skb(s, false);
+                }
+                self.socks[e].queue.clear();
+                let embryo_peer = self.socks[e].peer;
+                self.socks[e].dead = true;
+                self.socks[e].state = crate::wire::TCP_CLOSE;
+                if let Some(c) = embryo_peer {
+                    let cs = &mut self.socks[c];
+                    cs.shutdown = crate::wire::SHUTDOWN_MASK;
+                    cs.err = Some(Errno::ECONNRESET);
+                }
+            }
+        }
+        for f in skb.rights {
+            self.put(f);
+        }
+    }
+
+    fn alloc_autobind(&mut self, ty: SockType) -> Result<Vec<u8>, Errno> {
+        // DEVIATION: Linux starts the 20-bit counter at a random value (§3); we start at 0 so
+        // runs are reproducible.
+        for _ in 0..(1u32 << 20) {
+            let name = format!("{:05x}", self.autobind_next).into_bytes();
+            self.autobind_next = (self.autobind_next + 1) & 0xfffff;
+            if !self.abstract_names.contains_key(&(ty, name.clone())) {
+                return Ok(name);
+            }
+        }
+        Err(Errno::ENOSPC)
+    }
+
+    fn bind(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
+        let ty = self.socks[r].ty;
+        match addr {
+            SockAddr::Unspec => Outcome::err(Errno::EINVAL),
+            SockAddr::Autobind => {
+                if self.socks[r].name.is_some() {
+                    return Outcome::ok(0); // §3: autobind on a bound socket changes nothing
+                }
+                match self.alloc_autobind(ty) {
+                    Ok(name) => {
+                        self.abstract_names.insert((ty, name.clone()), r);
+                        self.socks[r].name = Some(UnixAddr::Abstract(name));
+                        Outcome::ok(0)
+                    }
+                    Err(e) => Outcome::err(e),
+                }
+            }
+            SockAddr::Abstract(a) => {
+                if a.len() > 107 {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                if self.socks[r].name.is_some() {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                if self.abstract_names.contains_key(&(ty, a.clone())) {
+                    return Outcome::err(Errno::EADDRINUSE);
+                }
+                self.abstract_names.insert((ty, a.clone()), r);
+                self.socks[r].name = Some(UnixAddr::Abstract(a.clone()));
+                Outcome::ok(0)
+            }
+            SockAddr::Path(p) => {
+                if p.is_empty() || p.len() > 108 || p.contains(&0) {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                let full = join(&self.cwd, p);
+                // unix_bind_bsd: mknod first (EEXIST → EADDRINUSE, even for a stale file)…
+                if self.fs.contains_key(&full) {
+                    return Outcome::err(Errno::EADDRINUSE);
+                }
+                // …then a bound socket gets EINVAL and the new node is removed again (§3).
+                if self.socks[r].name.is_some() {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                self.next_ino += 1;
+                let ino = self.next_ino;
+                self.fs.insert(full, FsNode::Socket(ino));
+                self.bound_inodes.insert(ino, r);
+                let s = &mut self.socks[r];
+                s.ino = Some(ino);
+                s.name = Some(UnixAddr::Path(p.clone()));
+                Outcome::ok(0)
+            }
+        }
+    }
+
+    fn unlink(&mut self, path: &[u8], stale_only: bool) -> Outcome {
+        let full = join(&self.cwd, path);
+        match self.fs.get(&full) {
+            None if stale_only => Outcome::ok(0),
+            None => Outcome::err(Errno::ENOENT),
+            Some(FsNode::Other) if stale_only => Outcome::err(Errno::ENOTSOCK),
+            Some(FsNode::Socket(ino)) if stale_only && self.bound_inodes.contains_key(ino) => {
+                Outcome::err(Errno::EADDRINUSE)
+            }
+            Some(_) => {
+                self.fs.remove(&full);
+                Outcome::ok(0)
+            }
+        }
+    }
+
+    fn listen(&mut self, r: SockRef, backlog: i64) -> Outcome {
+        // net/socket.c:1918-1924: (unsigned)backlog > somaxconn → somaxconn.
+        let backlog = if backlog < 0 || backlog > self.sysctl.somaxconn { self.sysctl.somaxconn } else { backlog };
+        let s = &mut self.socks[r];
+        // §1.1, in this order.
+        if !s.ty.is_connection_oriented() {
+            return Outcome::err(Errno::EOPNOTSUPP);
+        }
+        if s.name.is_none() {
+            return Outcome::err(Errno::EINVAL);
+        }
+        if s.state != crate::wire::TCP_CLOSE && s.state != crate::wire::TCP_LISTEN {
+            return Outcome::err(Errno::EINVAL);
+        }
+        s.max_ack_backlog = backlog;
+        s.state = crate::wire::TCP_LISTEN;
+        Outcome::ok(0)
+    }
+
+    /// `unix_find_other`: name lookup (§1.3 step 3).
+    fn find_other(&self, addr: &SockAddr, ty: SockType) -> Result<SockRef, Errno> {
+        match addr {
+            SockAddr::Path(p) => {
+                let full = join(&self.cwd, p);
+                match self.fs.get(&full) {
+                    None => Err(Errno::ENOENT),
+                    Some(FsNode::Other) => Err(Errno::ECONNREFUSED),
+                    Some(FsNode::Socket(ino)) => match self.bound_inodes.get(ino) {
+                        None => Err(Errno::ECONNREFUSED),
+                        Some(&o) if self.socks[o].ty != ty => Err(Errno::EPROTOTYPE),
+                        Some(&o) => Ok(o),
+                    },
+                }
+            }
+            // The abstract namespace is per socket type: another type's name is ECONNREFUSED.
+            SockAddr::Abstract(a) => self.abstract_names.get(&(ty, a.clone())).copied().ok_or(Errno::ECONNREFUSED),
+            SockAddr::Autobind | SockAddr::Unspec => Err(Errno::EINVAL),
+        }
+    }
+
+    fn maybe_autobind(&mut self, r: SockRef) -> Result<(), Errno> {
+        if self.socks[r].passcred && self.socks[r].name.is_none() {
+            let ty = self.socks[r].ty;
+            let name = self.alloc_autobind(ty)?;
+            self.abstract_names.insert((ty, name.clone()), r);
+            self.socks[r].name = Some(UnixAddr::Abstract(name));
+        }
+        Ok(())
+    }
+
+    fn stream_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
+        // §1.3, in the kernel's order.
+        if matches!(addr, SockAddr::Autobind | SockAddr::Unspec) {
+            return Outcome::err(Errno::EINVAL);
+        }
+        if let Err(e) = self.maybe_autobind(r) {
+            return Outcome::err(e);
+        }
+        let ty = self.socks[r].ty;
+        let other = match self.find_other(addr, ty) {
+            Ok(o) => o,
+            Err(e) => return Outcome::err(e),
+        };
+        let o = &self.socks[other];
+        if o.state != crate::wire::TCP_LISTEN || o.shutdown & 1 != 0 {
+            return Outcome::err(Errno::ECONNREFUSED);
+        }
+        let pending = o.queue.len();
+        if pending as i64 > o.max_ack_backlog {
+            if self.socks[r].nonblock {
+                return Outcome::err(Errno::EAGAIN);
+            }
+            return Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog: o.max_ack_backlog } };
+        }
+        // The caller's own state is checked only now (§1.3 step 6).
+        match self.socks[r].state {
+            crate::wire::TCP_ESTABLISHED => return Outcome::err(Errno::EISCONN),
+            crate::wire::TCP_LISTEN => return Outcome::err(Errno::EINVAL),
+            _ => {}
+        }
+        let embryo = self.new_sock(ty);
+        let (lname, lino, lpass) = (self.socks[other].name.clone(), self.socks[other].ino, self.socks[other].passcred);
+        let e = &mut self.socks[embryo];
+        e.state = crate::wire::TCP_ESTABLISHED;
+        e.peer = Some(r);
+        e.name = lname; // the embryo inherits the listener's name (§1.3)
+        e.ino = lino;
+        e.passcred = lpass;
+        e.embryo_of = Some(other);
+        let c = &mut self.socks[r];
+        c.state = crate::wire::TCP_ESTABLISHED;
+        c.peer = Some(embryo);
+        self.socks[other].queue.push_back(Skb {
+            from: r,
+            data: Vec::new(),
+            rights: Vec::new(),
+            embryo: Some(embryo),
+            truesize: 0,
+        });
+        Outcome::ok(0)
+    }
+
+    fn dgram_disconnected(&mut self, r: SockRef, old: SockRef) {
+        // unix_dgram_disconnected (§2.1): purge our queue; ECONNRESET to an old peer connected
+        // back to us if something was queued.
+        let had = !self.socks[r].queue.is_empty();
+        let q: Vec<Skb> = self.socks[r].queue.drain(..).collect();
+        for skb in q {
+            self.drop_skb(skb, false);
+        }
+        if had && self.socks[old].peer == Some(r) {
+            self.socks[old].err = Some(Errno::ECONNRESET);
+        }
+    }
+
+    fn dgram_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
+        if matches!(addr, SockAddr::Unspec) {
+            // §2.1: AF_UNSPEC disconnects, even when not connected.
+            if let Some(old) = self.socks[r].peer.take() {
+                self.socks[r].state = crate::wire::TCP_CLOSE;
+                if self.socks[old].peer.is_none() {
+                    self.socks[old].state = crate::wire::TCP_CLOSE;
+                }
+                self.dgram_disconnected(r, old);
+            }
+            return Outcome::ok(0);
+        }
+        if matches!(addr, SockAddr::Autobind) {
+            return Outcome::err(Errno::EINVAL);
+        }
+        if let Err(e) = self.maybe_autobind(r) {
+            return Outcome::err(e);
+        }
+        let other = match self.find_other(addr, SockType::Dgram) {
+            Ok(o) => o,
+            Err(e) => return Outcome::err(e),
+        };
+        // unix_may_send: the target must not be connected to a third socket.
+        if let Some(op) = self.socks[other].peer {
+            if op != r {
+                return Outcome::err(Errno::EPERM);
+            }
+        }
+        if let Some(old) = self.socks[r].peer {
+            if old != other {
+                self.dgram_disconnected(r, old);
+            }
+        }
+        self.socks[r].peer = Some(other);
+        // Since ~5.15 both ends become ESTABLISHED.
+        self.socks[r].state = crate::wire::TCP_ESTABLISHED;
+        self.socks[other].state = crate::wire::TCP_ESTABLISHED;
+        Outcome::ok(0)
+    }
+
+    fn accept(&mut self, r: SockRef, new: Slot) -> Outcome {
+        let s = &self.socks[r];
+        if s.ty == SockType::Dgram {
+            return Outcome::err(Errno::EOPNOTSUPP);
+        }
+        if s.state != crate::wire::TCP_LISTEN {
+            return Outcome::err(Errno::EINVAL);
+        }
+        let Some(skb) = self.socks[r].queue.pop_front() else {
+            if self.socks[r].nonblock {
+                return Outcome::err(Errno::EAGAIN);
+            }
+            if self.socks[r].shutdown & 1 != 0 {
+                return Outcome::err(Errno::EINVAL); // §1.4: blocking accept after SHUT_RD
+            }
+            return Outcome::WouldBlock { block: Block::AcceptEmpty };
+        };
+        let Some(e) = skb.embryo else {
+            return Outcome::Invalid { why: "listener queue holds a data skb".into() };
+        };
+        self.socks[e].embryo_of = None;
+        self.attach(new, e);
+        Outcome::ok(0)
+    }
+
+    fn charge(&mut self, from: SockRef, len: usize) -> Result<i64, Block> {
+        let s = &self.socks[from];
+        // sock_alloc_send_pskb: wait while wmem_alloc >= sndbuf (checked before allocating).
+        if s.wmem >= s.sndbuf {
+            return Err(Block::SndBuf { wmem: s.wmem, sndbuf: s.sndbuf });
+        }
+        let t = truesize(len);
+        self.socks[from].wmem += t;
+        Ok(t)
+    }
+
+    fn stream_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8], fds: &[SockRef]) -> Outcome {
+        // unix_stream_sendmsg (§1.7, §4.2).
+        if to.is_some() {
+            let e =
+                if self.socks[r].state == crate::wire::TCP_ESTABLISHED { Errno::EISCONN } else { Errno::EOPNOTSUPP };
+            return Outcome::err(e);
+        }
+        let Some(other) = self.socks[r].peer else { return Outcome::err(Errno::ENOTCONN) };
+        if self.socks[r].shutdown & 2 != 0 {
+            return Outcome::err(Errno::EPIPE);
+        }
+        // Chunks of at most sndbuf/2 - 64 bytes (af_unix.c:2441-2452); fds ride the first one.
+        let chunk = ((self.socks[r].sndbuf >> 1) - 64).max(1) as usize;
+        let mut sent = 0usize;
+        let mut first = true;
+        loop {
+            if let Some(e) = self.socks[r].err.take() {
+                if sent == 0 {
+                    return Outcome::err(e);
+                }
+                self.socks[r].err = Some(e);
+                break;
+            }
+            let o = &self.socks[other];
+            if o.dead || o.shutdown & 1 != 0 {
+                return if sent == 0 { Outcome::err(Errno::EPIPE) } else { Outcome::ok(sent as i64) };
+            }
+            let n = (data.len() - sent).min(chunk);
+            let t = match self.charge(r, n) {
+                Ok(t) => t,
+                Err(b) if sent == 0 && self.socks[r].nonblock => {
+                    let _ = b;
+                    return Outcome::err(Errno::EAGAIN);
+                }
+                Err(_) if self.socks[r].nonblock => break,
+                Err(block) => return Outcome::WouldBlock { block },
+            };
+            let rights = if first { fds.to_vec() } else { Vec::new() };
+            for &f in &rights {
+                self.socks[f].refs += 1;
+            }
+            self.socks[other].queue.push_back(Skb {
+                from: r,
+                data: data[sent..sent + n].to_vec(),
+                rights,
+                embryo: None,
+                truesize: t,
+            });
+            sent += n;
+            first = false;
+            if sent >= data.len() {
+                break;
+            }
+        }
+        Outcome::ok(sent as i64)
+    }
+
+    fn dgram_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8], fds: &[SockRef]) -> Outcome {
+        // unix_dgram_sendmsg, check order of §2.2.
+        if matches!(to, Some(SockAddr::Autobind | SockAddr::Unspec)) {
+            return Outcome::err(Errno::EINVAL);
+        }
+        if let Err(e) = self.maybe_autobind(r) {
+            return Outcome::err(e);
+        }
+        if data.len() as i64 > self.socks[r].sndbuf - 32 {
+            return Outcome::err(Errno::EMSGSIZE);
+        }
+        if let Some(e) = self.socks[r].err.take() {
+            return Outcome::err(e);
+        }
+        if self.socks[r].shutdown & 2 != 0 {
+            return Outcome::err(Errno::EPIPE);
+        }
+        if self.socks[r].wmem >= self.socks[r].sndbuf {
+            if self.socks[r].nonblock {
+                return Outcome::err(Errno::EAGAIN);
+            }
+            let s = &self.socks[r];
+            return Outcome::WouldBlock { block: Block::SndBuf { wmem: s.wmem, sndbuf: s.sndbuf } };
+        }
+        let ty = self.socks[r].ty;
+        let other = match to {
+            Some(a) => match self.find_other(a, ty) {
+                Ok(o) => o,
+                Err(e) => return Outcome::err(e),
+            },
+            None => match self.socks[r].peer {
+                Some(p) => p,
+                None => return Outcome::err(Errno::ENOTCONN),
+            },
+        };
+        if let Some(op) = self.socks[other].peer {
+            if op != r && ty == SockType::Dgram {
+                return Outcome::err(Errno::EPERM);
+            }
+        }
+        if self.socks[other].dead {
+            if self.socks[r].peer == Some(other) {
+                self.socks[r].peer = None;
+                self.socks[r].state = crate::wire::TCP_CLOSE;
+                self.dgram_disconnected(r, other);
+            }
+            return Outcome::err(Errno::ECONNREFUSED);
+        }
+        if self.socks[other].shutdown & 1 != 0 {
+            return Outcome::err(Errno::EPIPE);
+        }
+        let o = &self.socks[other];
+        if other != r && o.peer != Some(r) && o.queue.len() as i64 > o.max_ack_backlog {
+            if self.socks[r].nonblock {
+                return Outcome::err(Errno::EAGAIN);
+            }
+            return Outcome::WouldBlock {
+                block: Block::DgramQueueFull { qlen: o.queue.len(), limit: o.max_ack_backlog },
+            };
+        }
+        let t = truesize(data.len());
+        self.socks[r].wmem += t;
+        for &f in fds {
+            self.socks[f].refs += 1;
+        }
+        self.socks[other].queue.push_back(Skb {
+            from: r,
+            data: data.to_vec(),
+            rights: fds.to_vec(),
+            embryo: None,
+            truesize: t,
+        });
+        Outcome::ok(data.len() as i64)
+    }
+
+    fn recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
+        let s = &self.socks[r];
+        match s.ty {
+            SockType::Stream if s.state != crate::wire::TCP_ESTABLISHED => return Outcome::err(Errno::EINVAL),
+            SockType::Seqpacket if s.state != crate::wire::TCP_ESTABLISHED => return Outcome::err(Errno::ENOTCONN),
+            _ => {}
+        }
+        if let Some(e) = self.socks[r].err.take() {
+            return Outcome::err(e);
+        }
+        if self.socks[r].queue.is_empty() {
+            let s = &self.socks[r];
+            if s.shutdown & 1 != 0 {
+                // Empty after SHUT_RD (or a closed stream peer): EOF. Nonblocking dgram: EAGAIN.
+                if s.ty == SockType::Dgram && s.nonblock {
+                    return Outcome::err(Errno::EAGAIN);
+                }
+                return Outcome::Read { data: Payload(Vec::new()), rights: Vec::new(), truncated: false };
+            }
+            if s.nonblock {
+                return Outcome::err(Errno::EAGAIN);
+            }
+            return Outcome::WouldBlock { block: Block::RecvEmpty };
+        }
+        let mut out = Vec::new();
+        let mut rights = Vec::new();
+        let mut truncated = false;
+        if self.socks[r].ty == SockType::Stream {
+            // Read across skbs; stop after one that carried fds (§4.4).
+            let mut i = 0;
+            while out.len() < len && i < self.socks[r].queue.len() {
+                let skb = &self.socks[r].queue[i];
+                if i > 0 && !skb.rights.is_empty() {
+                    break;
+                }
+                let take = (len - out.len()).min(skb.data.len());
+                out.extend_from_slice(&skb.data[..take]);
+                let had_rights = !skb.rights.is_empty();
+                if !peek {
+                    rights.extend(skb.rights.iter().copied());
+                    if take == skb.data.len() {
+                        let skb = self.socks[r].queue.remove(i).unwrap_or_else(|| unreachable!());
+                        if let Some(s) = self.socks.get_mut(skb.from) {
+                            s.wmem -= skb.truesize;
+                        }
+                    } else {
+                        let skb = &mut self.socks[r].queue[i];
+                        skb.data.drain(..take);
+                        skb.rights.clear();
+                        i += 1;
+                    }
+                } else {
+                    i += 1;
+                }
+                if had_rights {
+                    break;
+                }
+            }
+        } else {
+            let skb = &self.socks[r].queue[0];
+            let take = len.min(skb.data.len());
+            truncated = take < skb.data.len();
+            out.extend_from_slice(&skb.data[..take]);
+            if !peek {
+                let skb = self.socks[r].queue.pop_front().unwrap_or_else(|| unreachable!());
+                rights = skb.rights;
+                if let Some(s) = self.socks.get_mut(skb.from) {
+                    s.wmem -= skb.truesize;
+                }
+            }
+        }
+        // Received fds become new slots numbered after every slot in use.
+        let mut new_slots = Vec::new();
+        for f in rights {
+            let slot = self.slots.keys().next_back().map_or(1, |k| k + 1);
+            self.slots.insert(slot, f); // the in-flight reference moves to the slot
+            new_slots.push(slot);
+        }
+        Outcome::Read { data: Payload(out), rights: new_slots, truncated }
+    }
+}

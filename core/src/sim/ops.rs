@@ -1,0 +1,483 @@
+//! The one operation type that both the simulator and the native executor accept, and what an
+//! operation returns. Operations are named after the syscalls they stand for; sockets are named
+//! by plan-level [`Slot`]s, not by fd numbers (fds are placed at the end by [`Op::Place`]).
+
+use crate::bstr;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A plan-level socket handle (the planner uses the image objref for restored sockets and
+/// numbers above every objref for temporaries).
+pub type Slot = u32;
+
+/// Linux errno values (x86_64 numbering), the subset AF_UNIX returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[allow(clippy::upper_case_acronyms, reason = "errno names are the kernel's")]
+pub enum Errno {
+    EPERM,
+    ENOENT,
+    EINTR,
+    EBADF,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EBUSY,
+    EEXIST,
+    ENOTDIR,
+    EINVAL,
+    ENFILE,
+    EMFILE,
+    ENOSPC,
+    EPIPE,
+    ENOTSOCK,
+    EMSGSIZE,
+    EPROTOTYPE,
+    EPROTONOSUPPORT,
+    ESOCKTNOSUPPORT,
+    EOPNOTSUPP,
+    EAFNOSUPPORT,
+    EADDRINUSE,
+    ECONNRESET,
+    EISCONN,
+    ENOTCONN,
+    ETOOMANYREFS,
+    ECONNREFUSED,
+}
+
+impl Errno {
+    /// Every value.
+    pub const ALL: &'static [Errno] = &[
+        Errno::EPERM,
+        Errno::ENOENT,
+        Errno::EINTR,
+        Errno::EBADF,
+        Errno::EAGAIN,
+        Errno::ENOMEM,
+        Errno::EACCES,
+        Errno::EBUSY,
+        Errno::EEXIST,
+        Errno::ENOTDIR,
+        Errno::EINVAL,
+        Errno::ENFILE,
+        Errno::EMFILE,
+        Errno::ENOSPC,
+        Errno::EPIPE,
+        Errno::ENOTSOCK,
+        Errno::EMSGSIZE,
+        Errno::EPROTOTYPE,
+        Errno::EPROTONOSUPPORT,
+        Errno::ESOCKTNOSUPPORT,
+        Errno::EOPNOTSUPP,
+        Errno::EAFNOSUPPORT,
+        Errno::EADDRINUSE,
+        Errno::ECONNRESET,
+        Errno::EISCONN,
+        Errno::ENOTCONN,
+        Errno::ETOOMANYREFS,
+        Errno::ECONNREFUSED,
+    ];
+
+    /// The number Linux uses on x86_64.
+    pub fn raw(self) -> i32 {
+        match self {
+            Errno::EPERM => 1,
+            Errno::ENOENT => 2,
+            Errno::EINTR => 4,
+            Errno::EBADF => 9,
+            Errno::EAGAIN => 11,
+            Errno::ENOMEM => 12,
+            Errno::EACCES => 13,
+            Errno::EBUSY => 16,
+            Errno::EEXIST => 17,
+            Errno::ENOTDIR => 20,
+            Errno::EINVAL => 22,
+            Errno::ENFILE => 23,
+            Errno::EMFILE => 24,
+            Errno::ENOSPC => 28,
+            Errno::EPIPE => 32,
+            Errno::ENOTSOCK => 88,
+            Errno::EMSGSIZE => 90,
+            Errno::EPROTOTYPE => 91,
+            Errno::EPROTONOSUPPORT => 93,
+            Errno::ESOCKTNOSUPPORT => 94,
+            Errno::EOPNOTSUPP => 95,
+            Errno::EAFNOSUPPORT => 97,
+            Errno::EADDRINUSE => 98,
+            Errno::ECONNRESET => 104,
+            Errno::EISCONN => 106,
+            Errno::ENOTCONN => 107,
+            Errno::ETOOMANYREFS => 109,
+            Errno::ECONNREFUSED => 111,
+        }
+    }
+
+    /// From a raw number, if it is one of ours.
+    pub fn from_raw(raw: i32) -> Option<Errno> {
+        Errno::ALL.iter().copied().find(|e| e.raw() == raw)
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Socket types AF_UNIX knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SockType {
+    /// `SOCK_STREAM`.
+    Stream,
+    /// `SOCK_DGRAM`.
+    Dgram,
+    /// `SOCK_SEQPACKET`.
+    Seqpacket,
+}
+
+impl SockType {
+    /// The `SOCK_*` number.
+    pub fn raw(self) -> u16 {
+        match self {
+            SockType::Stream => crate::wire::SOCK_STREAM,
+            SockType::Dgram => crate::wire::SOCK_DGRAM,
+            SockType::Seqpacket => crate::wire::SOCK_SEQPACKET,
+        }
+    }
+    /// From the `SOCK_*` number.
+    pub fn from_raw(t: u16) -> Option<SockType> {
+        match t {
+            crate::wire::SOCK_STREAM => Some(SockType::Stream),
+            crate::wire::SOCK_DGRAM => Some(SockType::Dgram),
+            crate::wire::SOCK_SEQPACKET => Some(SockType::Seqpacket),
+            _ => None,
+        }
+    }
+    /// Stream or seqpacket.
+    pub fn is_connection_oriented(self) -> bool {
+        self != SockType::Dgram
+    }
+}
+
+/// A `sockaddr_un` as passed to bind/connect/sendto.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SockAddr {
+    /// A filesystem name, relative to the cwd unless it starts with `/`.
+    Path(Vec<u8>),
+    /// An abstract name (without the leading NUL).
+    Abstract(Vec<u8>),
+    /// `addrlen == sizeof(sa_family_t)`: autobind for bind, EINVAL elsewhere.
+    Autobind,
+    /// `AF_UNSPEC`: dgram disconnect.
+    Unspec,
+}
+
+impl SockAddr {
+    /// `/path`, `@abstract`, `(autobind)`, `(unspec)`.
+    pub fn display(&self) -> String {
+        match self {
+            SockAddr::Path(p) => bstr::escape(p),
+            SockAddr::Abstract(a) => format!("@{}", bstr::escape(a)),
+            SockAddr::Autobind => "(autobind)".into(),
+            SockAddr::Unspec => "(AF_UNSPEC)".into(),
+        }
+    }
+    /// Parse the display spelling back.
+    pub fn parse(s: &str) -> Result<SockAddr, String> {
+        match s {
+            "(autobind)" => Ok(SockAddr::Autobind),
+            "(AF_UNSPEC)" => Ok(SockAddr::Unspec),
+            _ => {
+                let b = bstr::unescape(s).map_err(|e| e.to_string())?;
+                match b.split_first() {
+                    Some((b'@', rest)) => Ok(SockAddr::Abstract(rest.to_vec())),
+                    Some(_) => Ok(SockAddr::Path(b)),
+                    None => Err("empty address".into()),
+                }
+            }
+        }
+    }
+}
+
+impl Serialize for SockAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.display())
+    }
+}
+
+impl<'de> Deserialize<'de> for SockAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SockAddr::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `shutdown()`'s `how`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// `SHUT_RD`.
+    Rd,
+    /// `SHUT_WR`.
+    Wr,
+    /// `SHUT_RDWR`.
+    Rdwr,
+}
+
+impl How {
+    /// The `sk_shutdown` bits it sets on the caller.
+    pub fn bits(self) -> u8 {
+        match self {
+            How::Rd => 1,
+            How::Wr => 2,
+            How::Rdwr => 3,
+        }
+    }
+    /// The call that sets exactly these bits.
+    pub fn from_bits(bits: u8) -> Option<How> {
+        match bits & 3 {
+            1 => Some(How::Rd),
+            2 => Some(How::Wr),
+            3 => Some(How::Rdwr),
+            _ => None,
+        }
+    }
+}
+
+/// Socket options the image carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "name", content = "value")]
+pub enum SockOpt {
+    /// `SO_SNDBUF` (doubled, clamped to `wmem_max`).
+    SndBuf(i32),
+    /// `SO_SNDBUFFORCE` (doubled, no clamp; needs CAP_NET_ADMIN).
+    SndBufForce(i32),
+    /// `SO_RCVBUF`.
+    RcvBuf(i32),
+    /// `SO_RCVBUFFORCE`.
+    RcvBufForce(i32),
+    /// `SO_PASSCRED`.
+    PassCred(bool),
+    /// `SO_PEEK_OFF`.
+    PeekOff(i32),
+}
+
+/// Sysctls the restorer may raise for a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sysctl {
+    /// `net.unix.max_dgram_qlen` (read when a socket is created).
+    MaxDgramQlen,
+    /// `net.core.somaxconn` (clamps `listen()`).
+    Somaxconn,
+}
+
+impl Sysctl {
+    /// The `/proc/sys` path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Sysctl::MaxDgramQlen => "/proc/sys/net/unix/max_dgram_qlen",
+            Sysctl::Somaxconn => "/proc/sys/net/core/somaxconn",
+        }
+    }
+}
+
+/// Bytes in the bstr spelling when serialized.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Payload(pub Vec<u8>);
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&bstr::escape(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        bstr::unescape(&s).map(Payload).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// `socket(AF_UNIX, ty, 0)`.
+    Socket { slot: Slot, ty: SockType },
+    /// `socketpair(AF_UNIX, ty, 0)`.
+    Socketpair { a: Slot, b: Slot, ty: SockType },
+    /// `bind()`.
+    Bind { slot: Slot, addr: SockAddr },
+    /// `unlink(path)`; with `stale_only`, only a socket file no live socket is bound to, and a
+    /// missing file is fine (the restorer's "remove a stale socket file first").
+    Unlink { path: Payload, stale_only: bool },
+    /// `listen()`, also to change the backlog of a listening socket.
+    Listen { slot: Slot, backlog: i32 },
+    /// `connect()` (`AF_UNSPEC` disconnects a dgram socket).
+    Connect { slot: Slot, addr: SockAddr },
+    /// `accept()` on `slot`; the new socket becomes `new`.
+    Accept { slot: Slot, new: Slot },
+    /// `sendmsg()` with an optional destination and SCM_RIGHTS.
+    Send {
+        slot: Slot,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<SockAddr>,
+        data: Payload,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rights: Vec<Slot>,
+    },
+    /// `recvmsg()` of up to `len` bytes (`MSG_PEEK` with `peek`).
+    Recv { slot: Slot, len: u32, peek: bool },
+    /// `shutdown()`.
+    Shutdown { slot: Slot, how: How },
+    /// `setsockopt()`.
+    SetSockOpt { slot: Slot, opt: SockOpt },
+    /// `fcntl(F_SETFL, O_NONBLOCK)` on or off.
+    SetNonblock { slot: Slot, on: bool },
+    /// `close()` of the plan's handle.
+    Close { slot: Slot },
+    /// `chdir()` (relative names resolve against it).
+    Chdir { path: Payload },
+    /// Write a sysctl.
+    SetSysctl { name: Sysctl, value: i64 },
+    /// `dup2()` the socket to descriptor `fd` of the restored process `pid`.
+    Place { slot: Slot, pid: i32, fd: i32, cloexec: bool },
+}
+
+impl Op {
+    /// The slots the operation uses.
+    pub fn slots(&self) -> Vec<Slot> {
+        match self {
+            Op::Socket { slot, .. }
+            | Op::Bind { slot, .. }
+            | Op::Listen { slot, .. }
+            | Op::Connect { slot, .. }
+            | Op::Recv { slot, .. }
+            | Op::Shutdown { slot, .. }
+            | Op::SetSockOpt { slot, .. }
+            | Op::SetNonblock { slot, .. }
+            | Op::Close { slot }
+            | Op::Place { slot, .. } => vec![*slot],
+            Op::Socketpair { a, b, .. } => vec![*a, *b],
+            Op::Accept { slot, new } => vec![*slot, *new],
+            Op::Send { slot, rights, .. } => std::iter::once(*slot).chain(rights.iter().copied()).collect(),
+            Op::Unlink { .. } | Op::Chdir { .. } | Op::SetSysctl { .. } => vec![],
+        }
+    }
+
+    /// C-like spelling, with slots shown through `name`.
+    pub fn describe(&self, name: &dyn Fn(Slot) -> String) -> String {
+        match self {
+            Op::Socket { slot, ty } => {
+                format!("{} = socket(AF_UNIX, SOCK_{})", name(*slot), format!("{ty:?}").to_uppercase())
+            }
+            Op::Socketpair { a, b, ty } => {
+                format!("socketpair(AF_UNIX, SOCK_{}) = ({}, {})", format!("{ty:?}").to_uppercase(), name(*a), name(*b))
+            }
+            Op::Bind { slot, addr } => format!("bind({}, {})", name(*slot), addr.display()),
+            Op::Unlink { path, stale_only } => {
+                format!("unlink({}){}", bstr::escape(&path.0), if *stale_only { " if a stale socket file" } else { "" })
+            }
+            Op::Listen { slot, backlog } => format!("listen({}, {backlog})", name(*slot)),
+            Op::Connect { slot, addr } => format!("connect({}, {})", name(*slot), addr.display()),
+            Op::Accept { slot, new } => format!("{} = accept({})", name(*new), name(*slot)),
+            Op::Send { slot, to, data, rights } => {
+                let shown = if data.0.len() > 24 {
+                    format!("\"{}\"… ({} bytes)", bstr::escape(&data.0[..24]), data.0.len())
+                } else {
+                    format!("\"{}\"", bstr::escape(&data.0))
+                };
+                let to = to.as_ref().map(|a| format!(", to {}", a.display())).unwrap_or_default();
+                let r = if rights.is_empty() {
+                    String::new()
+                } else {
+                    format!(", SCM_RIGHTS [{}]", rights.iter().map(|s| name(*s)).collect::<Vec<_>>().join(", "))
+                };
+                format!("sendmsg({}, {shown}{to}{r})", name(*slot))
+            }
+            Op::Recv { slot, len, peek } => {
+                format!("recv({}, {len}{})", name(*slot), if *peek { ", MSG_PEEK" } else { "" })
+            }
+            Op::Shutdown { slot, how } => {
+                format!("shutdown({}, SHUT_{})", name(*slot), format!("{how:?}").to_uppercase())
+            }
+            Op::SetSockOpt { slot, opt } => format!("setsockopt({}, {opt:?})", name(*slot)),
+            Op::SetNonblock { slot, on } => format!("fcntl({}, O_NONBLOCK={on})", name(*slot)),
+            Op::Close { slot } => format!("close({})", name(*slot)),
+            Op::Chdir { path } => format!("chdir({})", bstr::escape(&path.0)),
+            Op::SetSysctl { name: n, value } => format!("sysctl {} = {value}", n.path()),
+            Op::Place { slot, pid, fd, cloexec } => {
+                format!("dup2({}, fd {fd} of pid {pid}){}", name(*slot), if *cloexec { " O_CLOEXEC" } else { "" })
+            }
+        }
+    }
+}
+
+/// Why a blocking call cannot complete (in a single-threaded restorer: a deadlock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Block {
+    /// `connect()`: the listener's accept queue is full (`qlen > backlog`).
+    BacklogFull { pending: usize, backlog: i64 },
+    /// A send: the sender's `wmem_alloc >= sndbuf`.
+    SndBuf { wmem: i64, sndbuf: i64 },
+    /// A dgram send: the receiver holds more than `max_ack_backlog` datagrams from others.
+    DgramQueueFull { qlen: usize, limit: i64 },
+    /// `accept()` on an empty queue.
+    AcceptEmpty,
+    /// A read on an empty queue.
+    RecvEmpty,
+}
+
+/// What an operation returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Success with the syscall's return value.
+    Ok { value: i64 },
+    /// Success of a read: the bytes and the slots of received fds.
+    Read {
+        data: Payload,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rights: Vec<Slot>,
+        truncated: bool,
+    },
+    /// The errno Linux returns.
+    Err { errno: Errno },
+    /// A blocking call that cannot complete.
+    WouldBlock { block: Block },
+    /// The operation is not meaningful as given (a plan error, not a kernel answer), e.g. an
+    /// unknown slot.
+    Invalid { why: String },
+}
+
+impl Outcome {
+    /// Success.
+    pub fn ok(value: i64) -> Outcome {
+        Outcome::Ok { value }
+    }
+    /// An errno.
+    pub fn err(errno: Errno) -> Outcome {
+        Outcome::Err { errno }
+    }
+    /// Completed successfully.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok { .. } | Outcome::Read { .. })
+    }
+    /// Short spelling: `0`, `-1 EAGAIN`, `blocks`, …
+    pub fn short(&self) -> String {
+        match self {
+            Outcome::Ok { value } => value.to_string(),
+            Outcome::Read { data, rights, truncated } => format!(
+                "\"{}\"{}{}",
+                bstr::escape(&data.0),
+                if rights.is_empty() { String::new() } else { format!(" +{} fds", rights.len()) },
+                if *truncated { " MSG_TRUNC" } else { "" }
+            ),
+            Outcome::Err { errno } => format!("-1 {errno}"),
+            Outcome::WouldBlock { .. } => "would block".into(),
+            Outcome::Invalid { why } => format!("invalid: {why}"),
+        }
+    }
+}
