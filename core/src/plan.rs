@@ -294,23 +294,18 @@ impl<'i, 'a> Planner<'i, 'a> {
             return self.k.sysctl.max_dgram_qlen;
         }
         let recorded = i64::from(s.common.backlog.max(0));
-        let peer = s.peer();
-        let from_others = s
-            .queue
-            .iter()
-            .filter(|m| {
-                m.sender != s.objref
-                    && !(m.sender != 0 && m.sender == peer && self.sock(m.sender).is_some_and(|x| x.peer() == s.objref))
-            })
-            .count() as i64;
-        if from_others > recorded + 1 {
+        // During the refill the receiver is not connected yet, so only its own datagrams are
+        // exempt from the limit; the one at queue position i finds i datagrams ahead of it and
+        // needs i <= max_ack_backlog (unix_dgram_sendmsg: `qlen > max_ack_backlog` blocks).
+        let needed =
+            s.queue.iter().enumerate().filter(|(_, m)| m.sender != s.objref).map(|(i, _)| i as i64).max().unwrap_or(0);
+        if needed > recorded {
             self.plan.warnings.push(format!(
-                "#{} holds {from_others} datagrams from other sockets but its queue limit {recorded} admits {}: it is created with max_dgram_qlen {} instead",
+                "#{} holds {} datagrams; re-sending them needs a queue limit of {needed}, its recorded limit is {recorded}: it is created with max_dgram_qlen {needed}",
                 s.objref,
-                recorded + 1,
-                from_others - 1
+                s.queue.len()
             ));
-            from_others - 1
+            needed
         } else {
             recorded
         }

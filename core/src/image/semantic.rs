@@ -266,8 +266,8 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
     }
 
     // Queue.
-    let mut from_others = 0i64;
-    for m in &s.queue {
+    let mut last_other_index = -1i64;
+    for (idx, m) in s.queue.iter().enumerate() {
         let range = m.offset..m.offset + SOCKET_BUFFER_LAYOUT.size;
         let sender = img.sockets.get(&m.sender);
         if s.is_connection_oriented() && !s.is_listener() {
@@ -316,18 +316,21 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
                 }
             }
         }
-        if c.sock_type == SOCK_DGRAM && m.sender != o && (m.sender == 0 || sender.is_none_or(|snd| snd.peer() != o)) {
-            from_others += 1;
+        if c.sock_type == SOCK_DGRAM && m.sender != o && (m.sender == 0 || m.sender != u.peer) {
+            last_other_index = idx as i64;
         }
     }
-    // unix_dgram_sendmsg: the receiver's qlen limit applies unless sender is itself or its peer.
+    // unix_dgram_sendmsg: a datagram from a socket other than the receiver and its peer is
+    // refused while `qlen > max_ack_backlog`; the one at queue position i found i ahead of it.
     let qlen_limit = if c.backlog < 0 { MAX_DGRAM_QLEN } else { i64::from(c.backlog) };
-    if c.sock_type == SOCK_DGRAM && from_others > qlen_limit + 1 {
+    if c.sock_type == SOCK_DGRAM && last_other_index > qlen_limit {
         out.push(at(
             Code::DgramQueueFull,
             s,
             "backlog",
-            format!("dgram socket {o} holds {from_others} datagrams from other sockets, its max_ack_backlog {qlen_limit} admits {}", qlen_limit + 1),
+            format!(
+                "dgram socket {o}: a datagram from another socket sits at queue position {last_other_index}, but max_ack_backlog {qlen_limit} admits such a datagram only at positions 0..={qlen_limit}"
+            ),
         ));
     }
 }

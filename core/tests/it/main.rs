@@ -1,3 +1,5 @@
 //! Integration tests of resocket-core (one binary, modules by topic).
 
+mod plan_props;
 mod roundtrip;
+mod sim;
