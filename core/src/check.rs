@@ -15,10 +15,15 @@ use std::collections::BTreeMap;
 pub struct StepResult {
     /// Index of the step in the plan.
     pub step: usize,
-    /// C-like text of the operation.
-    pub text: String,
     /// What the simulator returned.
     pub outcome: Outcome,
+}
+
+impl StepResult {
+    /// C-like text of the operation.
+    pub fn text(&self, plan: &Plan) -> String {
+        plan.describe(self.step)
+    }
 }
 
 /// The first step that failed or would block.
@@ -74,12 +79,14 @@ pub struct Run<'p> {
     pub kernel: Kernel,
     /// Image objref → simulated socket.
     pub objref_sock: BTreeMap<i32, SockRef>,
+    /// Simulated socket → image objref.
+    pub sock_objref: BTreeMap<SockRef, i32>,
 }
 
 impl<'p> Run<'p> {
     /// Start a run of `plan` on a fresh kernel.
     pub fn new(plan: &'p Plan) -> Self {
-        Run { plan, kernel: Kernel::new(), objref_sock: BTreeMap::new() }
+        Run { plan, kernel: Kernel::new(), objref_sock: BTreeMap::new(), sock_objref: BTreeMap::new() }
     }
 
     /// Execute one step; returns its outcome.
@@ -91,6 +98,7 @@ impl<'p> Run<'p> {
                     (self.kernel.sock_ref(slot), self.plan.slots.get(&slot))
                 {
                     self.objref_sock.insert(*o, r);
+                    self.sock_objref.insert(r, *o);
                 }
             }
         }
@@ -99,7 +107,7 @@ impl<'p> Run<'p> {
 
     /// Image objref of a simulated socket, if it stands for one.
     pub fn objref_of(&self, r: SockRef) -> Option<i32> {
-        self.objref_sock.iter().find(|(_, &v)| v == r).map(|(&k, _)| k)
+        self.sock_objref.get(&r).copied()
     }
 
     /// Map embryos through their listeners' queues (they never have a slot).
@@ -109,6 +117,7 @@ impl<'p> Run<'p> {
             let embryos: Vec<SockRef> = self.kernel.socks[lr].queue.iter().filter_map(|s| s.embryo).collect();
             for (p, e) in l.pending.iter().zip(embryos) {
                 self.objref_sock.insert(p.embryo, e);
+                self.sock_objref.insert(e, p.embryo);
             }
         }
     }
@@ -220,11 +229,12 @@ pub fn run_order(img: &Image<'_>, plan: &Plan, order: &[usize]) -> RunReport {
     let mut failure = None;
     for (pos, &i) in order.iter().enumerate() {
         let Some(step) = plan.steps.get(i) else { continue };
-        let before = run.kernel.clone();
         let out = run.step(step);
-        results.push(StepResult { step: i, text: plan.describe(i), outcome: out.clone() });
+        results.push(StepResult { step: i, outcome: out.clone() });
         if !out.is_ok() {
-            let (explanation, fix) = explain(plan, &before, &step.op, &out);
+            // The state after the failed call: a failing call changes nothing the explanation
+            // looks at (the names and queues of the sockets involved).
+            let (explanation, fix) = explain(plan, &run.kernel, &step.op, &out);
             failure = Some(Failure { position: pos, step: i, explanation, fix });
             break;
         }
@@ -257,56 +267,60 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
     let obj =
         |r: Option<SockRef>| -> i32 { r.filter(|&r| !k.socks[r].dead).and_then(|r| run.objref_of(r)).unwrap_or(0) };
     for s in img.sockets.values().filter(|s| s.common.family == wire::AF_UNIX && s.unix.is_some()) {
-        let mut diff = |what: &str, expected: String, found: String| {
-            if expected != found {
-                out.push(Difference { objref: s.objref, what: what.into(), expected, found });
+        // Values are compared first and only spelled out when they differ.
+        let mut diff = |what: &str, equal: bool, expected: &dyn Fn() -> String, found: &dyn Fn() -> String| {
+            if !equal {
+                out.push(Difference { objref: s.objref, what: what.into(), expected: expected(), found: found() });
             }
         };
         let Some(&r) = run.objref_sock.get(&s.objref) else {
-            diff("exists", "yes".into(), "no".into());
+            diff("exists", false, &|| "yes".into(), &|| "no".into());
             continue;
         };
         let ks = &k.socks[r];
-        let u = s.unix.clone();
-        let Some(u) = u else { continue };
-        diff("alive", "yes".into(), if ks.dead { "closed" } else { "yes" }.into());
-        diff("type", s.common.sock_type.to_string(), ks.ty.raw().to_string());
-        diff(
-            "state",
-            crate::summary::sym_name(wire::sym::TCP, u64::from(s.common.state)),
-            crate::summary::sym_name(wire::sym::TCP, u64::from(ks.state)),
-        );
-        diff("name", u.laddr.display(), name_str(ks.name.as_ref()));
-        diff("peer", u.peer.to_string(), obj(ks.peer).to_string());
-        diff("shutdown", s.common.shutdown.to_string(), ks.shutdown.to_string());
+        let Some(u) = s.unix.as_ref() else { continue };
+        let tcp = |v: u8| crate::summary::sym_name(wire::sym::TCP, u64::from(v));
+        diff("alive", !ks.dead, &|| "yes".into(), &|| "closed".into());
+        diff("type", s.common.sock_type == ks.ty.raw(), &|| s.common.sock_type.to_string(), &|| ks.ty.raw().to_string());
+        diff("state", s.common.state == ks.state, &|| tcp(s.common.state), &|| tcp(ks.state));
+        let name_eq = match (&u.laddr, &ks.name) {
+            (UnixAddr::Unnamed, None) => true,
+            (a, Some(b)) => a == b,
+            _ => false,
+        };
+        diff("name", name_eq, &|| u.laddr.display(), &|| name_str(ks.name.as_ref()));
+        let peer = obj(ks.peer);
+        diff("peer", u.peer == peer, &|| u.peer.to_string(), &|| peer.to_string());
+        diff("shutdown", s.common.shutdown == ks.shutdown, &|| s.common.shutdown.to_string(), &|| ks.shutdown.to_string());
         if s.is_listener() {
-            diff("backlog", s.effective_backlog().to_string(), ks.max_ack_backlog.to_string());
-            let want: Vec<String> = s.pending.iter().map(|p| format!("{}<-{}", p.embryo, p.client)).collect();
-            let got: Vec<String> = ks
-                .queue
-                .iter()
-                .filter_map(|skb| skb.embryo)
-                .map(|e| format!("{}<-{}", obj(Some(e)), obj(k.socks[e].peer)))
-                .collect();
-            diff("pending", want.join(", "), got.join(", "));
+            let want_backlog = s.effective_backlog();
+            diff("backlog", want_backlog == ks.max_ack_backlog, &|| want_backlog.to_string(), &|| ks.max_ack_backlog.to_string());
+            let got: Vec<(i32, i32)> =
+                ks.queue.iter().filter_map(|skb| skb.embryo).map(|e| (obj(Some(e)), obj(k.socks[e].peer))).collect();
+            let want: Vec<(i32, i32)> = s.pending.iter().map(|p| (p.embryo, p.client)).collect();
+            let show = |v: &[(i32, i32)]| v.iter().map(|(e, c)| format!("{e}<-{c}")).collect::<Vec<_>>().join(", ");
+            diff("pending", want == got, &|| show(&want), &|| show(&got));
         }
-        diff(
-            "sndbuf",
-            (2 * i64::from(s.common.sndbuf)).max(kernel::SOCK_MIN_SNDBUF).to_string(),
-            ks.sndbuf.to_string(),
-        );
-        let want: Vec<String> = s.queue.iter().map(|m| msg_str(img, m.sender, &m.data, &m.rights)).collect();
-        let got: Vec<String> = ks
-            .queue
-            .iter()
-            .filter(|skb| skb.embryo.is_none())
-            .map(|skb| {
-                let rights: Vec<i32> = skb.rights.iter().map(|&f| obj(Some(f))).collect();
-                format!("{}:{}{}", obj(Some(skb.from)), crate::bstr::escape(&skb.data), rights_str(&rights))
-            })
-            .collect();
-        if want != got {
-            diff("queue", want.join(" | "), got.join(" | "));
+        let want_snd = (2 * i64::from(s.common.sndbuf)).max(kernel::SOCK_MIN_SNDBUF);
+        diff("sndbuf", want_snd == ks.sndbuf, &|| want_snd.to_string(), &|| ks.sndbuf.to_string());
+        let data_skbs = ks.queue.iter().filter(|skb| skb.embryo.is_none());
+        let same_queue = s.queue.len() == data_skbs.clone().count()
+            && s.queue.iter().zip(data_skbs.clone()).all(|(m, skb)| {
+                let rights: Vec<i32> = m.rights.iter().filter_map(|f| img.files.get(f)).map(|f| f.repr.sock_objref).collect();
+                m.sender == obj(Some(skb.from))
+                    && *m.data == skb.data[..]
+                    && rights.len() == skb.rights.len()
+                    && rights.iter().zip(&skb.rights).all(|(a, &b)| *a == obj(Some(b)))
+            });
+        if !same_queue {
+            let want: Vec<String> = s.queue.iter().map(|m| msg_str(img, m.sender, &m.data, &m.rights)).collect();
+            let got: Vec<String> = data_skbs
+                .map(|skb| {
+                    let rights: Vec<i32> = skb.rights.iter().map(|&f| obj(Some(f))).collect();
+                    format!("{}:{}{}", obj(Some(skb.from)), crate::bstr::escape(&skb.data), rights_str(&rights))
+                })
+                .collect();
+            out.push(Difference { objref: s.objref, what: "queue".into(), expected: want.join(" | "), found: got.join(" | ") });
         }
     }
     // Descriptors.

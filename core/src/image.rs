@@ -495,6 +495,8 @@ struct Loader<'a> {
     idx: usize,
     error_string_due: bool,
     missing_header: bool,
+    /// fd numbers seen in the current file table.
+    cur_fds: BTreeSet<i32>,
 }
 
 /// Parse and validate an image in one pass. Never panics; every problem becomes a diagnostic.
@@ -515,6 +517,7 @@ pub fn load(bytes: &[u8]) -> Report<'_> {
         idx: 0,
         error_string_due: false,
         missing_header: false,
+        cur_fds: BTreeSet::new(),
     };
     let mut end = 0;
     for (idx, rec) in Records::new(bytes).enumerate() {
@@ -1223,6 +1226,7 @@ impl<'a> Loader<'a> {
         self.stack.pop();
         self.img.tables.push(FileTable { objref, nfds: v.fdt_nfds(), pid: None, fds: Vec::new() });
         self.cur_table = Some(self.img.tables.len() - 1);
+        self.cur_fds.clear();
     }
 
     fn file_desc(&mut self, rec: Record<'a>) {
@@ -1252,7 +1256,7 @@ impl<'a> Loader<'a> {
             );
         }
         let Some(table) = self.img.tables.get_mut(t) else { return };
-        if table.fds.iter().any(|f| f.fd == fd) {
+        if !self.cur_fds.insert(fd) {
             let objref = table.objref;
             self.err(Code::BadFd, r, format!("fd {fd} appears twice in file table {objref}"));
             return;

@@ -112,6 +112,8 @@ struct Planner<'i, 'a> {
     created: BTreeSet<i32>,
     raised_sndbuf: BTreeMap<Slot, i32>,
     phase: Phase,
+    /// Listening sockets by (type, name, cwd).
+    listeners: BTreeMap<(u16, UnixAddr, Option<Vec<u8>>), i32>,
 }
 
 /// Plan the restore of a (validated) image.
@@ -126,7 +128,13 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
         created: BTreeSet::new(),
         raised_sndbuf: BTreeMap::new(),
         phase: Phase::Create,
+        listeners: BTreeMap::new(),
     };
+    for l in img.sockets.values().filter(|s| s.is_listener() && s.common.family == wire::AF_UNIX) {
+        if let Some(u) = &l.unix {
+            p.listeners.entry((l.common.sock_type, u.laddr.clone(), u.cwd.clone())).or_insert(l.objref);
+        }
+    }
     for s in img.sockets.values() {
         let label = match s.laddr() {
             Some(a) if a.is_named() => format!("#{} {}", s.objref, a.display()),
@@ -334,14 +342,9 @@ impl<'i, 'a> Planner<'i, 'a> {
 
     /// The live listener an accepted socket came from, if it is in the image.
     fn listener_of(&self, accepted: &Sock<'_>) -> Option<&'i Sock<'a>> {
-        let name = accepted.laddr()?;
-        let cwd = accepted.unix.as_ref().and_then(|u| u.cwd.clone());
-        self.unix().find(|l| {
-            l.is_listener()
-                && l.common.sock_type == accepted.common.sock_type
-                && l.laddr() == Some(name)
-                && l.unix.as_ref().and_then(|u| u.cwd.clone()) == cwd
-        })
+        let u = accepted.unix.as_ref()?;
+        let key = (accepted.common.sock_type, u.laddr.clone(), u.cwd.clone());
+        self.listeners.get(&key).and_then(|&o| self.sock(o))
     }
 
     /// Connected (accepted, client) pairs, in accepted-socket objref order.
@@ -501,16 +504,19 @@ impl<'i, 'a> Planner<'i, 'a> {
 
     fn connections(&mut self) -> Result<(), PlanError> {
         let ls: Vec<&Sock<'_>> = self.unix().filter(|s| s.is_listener()).collect();
-        let pairs = self.accepted_pairs();
+        let mut by_listener: BTreeMap<i32, Vec<(i32, i32)>> = BTreeMap::new();
+        for (acc, client) in self.accepted_pairs() {
+            if let Some(l) = self.sock(acc).and_then(|a| self.listener_of(a)) {
+                by_listener.entry(l.objref).or_default().push((acc, client));
+            }
+        }
         for l in ls {
+            let pairs = by_listener.remove(&l.objref).unwrap_or_default();
             let Some(name) = l.laddr().and_then(addr_of) else { continue };
             let cwd = l.unix.as_ref().and_then(|u| u.cwd.clone());
             // Accepted connections first, so accept() finds them at the head of the queue.
             for &(acc, client) in &pairs {
                 let Some(a) = self.sock(acc) else { continue };
-                if self.listener_of(a).map(|x| x.objref) != Some(l.objref) {
-                    continue;
-                }
                 let Some(c) = self.sock(client) else { continue };
                 self.bind_client(c)?;
                 let n = name.clone();

@@ -240,7 +240,7 @@ fn rebinding_a_bound_socket_is_einval_and_a_taken_path_eaddrinuse() {
     sock(&mut k, 1, SockType::Stream);
     ok(&mut k, Op::Bind { slot: 1, addr: path("/a") });
     err(&mut k, Op::Bind { slot: 1, addr: path("/b") }, Errno::EINVAL);
-    assert!(!k.fs.contains_key(&b"/b".to_vec()), "the new node is removed again");
+    assert!(!k.fs.contains_key(b"/b".as_slice()), "the new node is removed again");
     err(&mut k, Op::Bind { slot: 1, addr: path("/a") }, Errno::EADDRINUSE);
 }
 
