@@ -12,8 +12,12 @@ fn bench(c: &mut Criterion) {
         let report = load(&img);
         let sockets = report.image.sockets.len() as u64;
         g.throughput(Throughput::Elements(sockets));
-        g.bench_with_input(BenchmarkId::new("load_baseline", n), &img, |b, img| b.iter(|| black_box(load(img)).is_valid()));
-        g.bench_with_input(BenchmarkId::new("plan", n), &report, |b, r| b.iter(|| black_box(plan::plan(&r.image)).is_ok()));
+        g.bench_with_input(BenchmarkId::new("load_baseline", n), &img, |b, img| {
+            b.iter(|| black_box(load(img)).is_valid())
+        });
+        g.bench_with_input(BenchmarkId::new("plan", n), &report, |b, r| {
+            b.iter(|| black_box(plan::plan(&r.image)).is_ok())
+        });
         let p = plan::plan(&report.image).expect("plan");
         g.bench_with_input(BenchmarkId::new("plan+simulate+compare", n), &report, |b, r| {
             b.iter(|| {

@@ -93,7 +93,10 @@ impl<'p> Run<'p> {
     pub fn step(&mut self, step: &Step) -> Outcome {
         let out = self.kernel.apply(&step.op);
         if out.is_ok() {
-            for slot in step.op.slots() {
+            // Only operations that can bring a socket into a slot need the bookkeeping.
+            let new_sockets =
+                matches!(step.op, Op::Socket { .. } | Op::Socketpair { .. } | Op::Accept { .. } | Op::Recv { .. });
+            for slot in step.op.slots().filter(|_| new_sockets) {
                 if let (Some(r), Some(SlotInfo { objref: Some(o), .. })) =
                     (self.kernel.sock_ref(slot), self.plan.slots.get(&slot))
                 {
@@ -281,7 +284,9 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         let Some(u) = s.unix.as_ref() else { continue };
         let tcp = |v: u8| crate::summary::sym_name(wire::sym::TCP, u64::from(v));
         diff("alive", !ks.dead, &|| "yes".into(), &|| "closed".into());
-        diff("type", s.common.sock_type == ks.ty.raw(), &|| s.common.sock_type.to_string(), &|| ks.ty.raw().to_string());
+        diff("type", s.common.sock_type == ks.ty.raw(), &|| s.common.sock_type.to_string(), &|| {
+            ks.ty.raw().to_string()
+        });
         diff("state", s.common.state == ks.state, &|| tcp(s.common.state), &|| tcp(ks.state));
         let name_eq = match (&u.laddr, &ks.name) {
             (UnixAddr::Unnamed, None) => true,
@@ -291,10 +296,14 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         diff("name", name_eq, &|| u.laddr.display(), &|| name_str(ks.name.as_ref()));
         let peer = obj(ks.peer);
         diff("peer", u.peer == peer, &|| u.peer.to_string(), &|| peer.to_string());
-        diff("shutdown", s.common.shutdown == ks.shutdown, &|| s.common.shutdown.to_string(), &|| ks.shutdown.to_string());
+        diff("shutdown", s.common.shutdown == ks.shutdown, &|| s.common.shutdown.to_string(), &|| {
+            ks.shutdown.to_string()
+        });
         if s.is_listener() {
             let want_backlog = s.effective_backlog();
-            diff("backlog", want_backlog == ks.max_ack_backlog, &|| want_backlog.to_string(), &|| ks.max_ack_backlog.to_string());
+            diff("backlog", want_backlog == ks.max_ack_backlog, &|| want_backlog.to_string(), &|| {
+                ks.max_ack_backlog.to_string()
+            });
             let got: Vec<(i32, i32)> =
                 ks.queue.iter().filter_map(|skb| skb.embryo).map(|e| (obj(Some(e)), obj(k.socks[e].peer))).collect();
             let want: Vec<(i32, i32)> = s.pending.iter().map(|p| (p.embryo, p.client)).collect();
@@ -306,7 +315,8 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         let data_skbs = ks.queue.iter().filter(|skb| skb.embryo.is_none());
         let same_queue = s.queue.len() == data_skbs.clone().count()
             && s.queue.iter().zip(data_skbs.clone()).all(|(m, skb)| {
-                let rights: Vec<i32> = m.rights.iter().filter_map(|f| img.files.get(f)).map(|f| f.repr.sock_objref).collect();
+                let rights: Vec<i32> =
+                    m.rights.iter().filter_map(|f| img.files.get(f)).map(|f| f.repr.sock_objref).collect();
                 m.sender == obj(Some(skb.from))
                     && *m.data == skb.data[..]
                     && rights.len() == skb.rights.len()
@@ -320,7 +330,12 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
                     format!("{}:{}{}", obj(Some(skb.from)), crate::bstr::escape(&skb.data), rights_str(&rights))
                 })
                 .collect();
-            out.push(Difference { objref: s.objref, what: "queue".into(), expected: want.join(" | "), found: got.join(" | ") });
+            out.push(Difference {
+                objref: s.objref,
+                what: "queue".into(),
+                expected: want.join(" | "),
+                found: got.join(" | "),
+            });
         }
     }
     // Descriptors.

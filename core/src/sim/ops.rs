@@ -346,9 +346,9 @@ pub enum Op {
 }
 
 impl Op {
-    /// The slots the operation uses.
-    pub fn slots(&self) -> Vec<Slot> {
-        match self {
+    /// The slots the operation uses (no allocation).
+    pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        let (a, b, rights): (Option<Slot>, Option<Slot>, &[Slot]) = match self {
             Op::Socket { slot, .. }
             | Op::Bind { slot, .. }
             | Op::Listen { slot, .. }
@@ -358,12 +358,13 @@ impl Op {
             | Op::SetSockOpt { slot, .. }
             | Op::SetNonblock { slot, .. }
             | Op::Close { slot }
-            | Op::Place { slot, .. } => vec![*slot],
-            Op::Socketpair { a, b, .. } => vec![*a, *b],
-            Op::Accept { slot, new } => vec![*slot, *new],
-            Op::Send { slot, rights, .. } => std::iter::once(*slot).chain(rights.iter().copied()).collect(),
-            Op::Unlink { .. } | Op::Chdir { .. } | Op::SetSysctl { .. } => vec![],
-        }
+            | Op::Place { slot, .. } => (Some(*slot), None, &[]),
+            Op::Socketpair { a, b, .. } => (Some(*a), Some(*b), &[]),
+            Op::Accept { slot, new } => (Some(*slot), Some(*new), &[]),
+            Op::Send { slot, rights, .. } => (Some(*slot), None, rights.as_slice()),
+            Op::Unlink { .. } | Op::Chdir { .. } | Op::SetSysctl { .. } => (None, None, &[]),
+        };
+        a.into_iter().chain(b).chain(rights.iter().copied())
     }
 
     /// C-like spelling, with slots shown through `name`.
