@@ -206,3 +206,92 @@ pub fn check_text(name: &str, bytes: &[u8]) -> (String, bool) {
     let _ = writeln!(out, "{name}: {}", summary::summary_line(&report));
     (out, report.is_valid())
 }
+
+/// Load, refuse invalid images, plan.
+fn planned(bytes: &[u8]) -> Result<(resocket_core::Report<'_>, resocket_core::plan::Plan), crate::CliError> {
+    let report = load(bytes);
+    if !report.is_valid() {
+        return Err(crate::CliError {
+            message: format!("the image is invalid ({} errors): run `restore check` for details", report.error_count()),
+            code: crate::EXIT_INVALID,
+        });
+    }
+    let plan = resocket_core::plan::plan(&report.image)
+        .map_err(|e| crate::CliError { message: e.to_string(), code: crate::EXIT_INVALID })?;
+    Ok((report, plan))
+}
+
+/// `restore plan` output.
+pub fn plan_output(name: &str, bytes: &[u8], json: bool) -> Result<(String, bool), crate::CliError> {
+    let (_, plan) = planned(bytes)?;
+    if json {
+        return Ok((serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n", true));
+    }
+    let mut out = format!("{name}: {} steps\n", plan.steps.len());
+    let mut phase = None;
+    for (i, s) in plan.steps.iter().enumerate() {
+        if phase != Some(s.phase) {
+            phase = Some(s.phase);
+            let _ = writeln!(out, "\n== {:?}", s.phase);
+        }
+        let _ = writeln!(out, "{i:>5}  {:<60}  # {}", plan.describe(i), s.why);
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    Ok((out, true))
+}
+
+/// Which order `restore simulate` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKind {
+    /// The planner's.
+    Plan,
+    /// The seed's v2 code.
+    V2,
+    /// Connects before listeners.
+    Naive,
+}
+
+/// `restore simulate` output, and whether the run was clean.
+pub fn simulate_output(bytes: &[u8], order: OrderKind, json: bool) -> Result<(String, bool), crate::CliError> {
+    use resocket_core::check;
+    let (report, plan) = planned(bytes)?;
+    let (plan, rep) = match order {
+        OrderKind::Plan => {
+            let rep = check::run_plan(&report.image, &plan);
+            (plan, rep)
+        }
+        OrderKind::V2 => {
+            let v2 = check::v2_plan(&report.image);
+            let rep = check::run_plan(&report.image, &v2);
+            (v2, rep)
+        }
+        OrderKind::Naive => {
+            let order = check::naive_order(&plan);
+            let rep = check::run_order(&report.image, &plan, &order);
+            (plan, rep)
+        }
+    };
+    let clean = rep.is_clean();
+    if json {
+        let v = json!({ "plan": plan, "report": rep, "clean": clean });
+        return Ok((serde_json::to_string_pretty(&v).unwrap_or_default() + "\n", clean));
+    }
+    let mut out = String::new();
+    for (pos, r) in rep.results.iter().enumerate() {
+        let _ = writeln!(out, "{pos:>5}  step {:<5} {:<60} = {}", r.step, r.text(&plan), r.outcome.short());
+    }
+    if let Some(f) = &rep.failure {
+        let _ =
+            writeln!(out, "\nfailed at position {} (step {}): {}\n  fix: {}", f.position, f.step, f.explanation, f.fix);
+    } else if rep.differences.is_empty() {
+        let _ = writeln!(out, "\nall {} steps completed; the simulated state equals the image", rep.results.len());
+    } else {
+        let _ = writeln!(out, "\nall {} steps completed, but the result differs from the image:", rep.results.len());
+        for d in &rep.differences {
+            let _ = writeln!(out, "  #{} {}: expected {}, found {}", d.objref, d.what, d.expected, d.found);
+        }
+    }
+    Ok((out, clean))
+}

@@ -1,6 +1,6 @@
 //! `restore`: inspect, check and decode resocket checkpoint images.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use resocket_restore::{read_input, render, write_output, CliError, DEFAULT_MAX_BYTES, EXIT_INVALID, EXIT_OK};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -37,6 +37,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the restore plan: numbered steps (syscalls) with the reason for each.
+    Plan {
+        /// Image file.
+        image: PathBuf,
+        /// Machine-readable output (the plan as data, as the executor and the web app use it).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a restore order on the simulated kernel: every step's result, the first step that
+    /// fails or would block with an explanation and a fix, and the differences from the image.
+    Simulate {
+        /// Image file.
+        image: PathBuf,
+        /// Which order: the planner's, the seed v2 code's record order, or connects before listeners.
+        #[arg(long, value_enum, default_value_t = Order::Plan)]
+        order: Order,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode an image into the lossless JSON text form (`checkpoint encode` reverses it).
     Decode {
         /// Image file.
@@ -45,6 +65,17 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+}
+
+/// A restore order to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Order {
+    /// The planner's order.
+    Plan,
+    /// The seed's v2 code: image record order, pairs joined directly, no connect/accept.
+    V2,
+    /// The planner's steps with every connect moved before the listeners exist.
+    Naive,
 }
 
 fn emit(s: &str) -> Result<(), CliError> {
@@ -80,6 +111,23 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 valid
             };
             Ok(if valid { EXIT_OK } else { EXIT_INVALID })
+        }
+        Command::Plan { image, json } => {
+            let bytes = read_input(&image, cli.max_bytes)?;
+            let (text, _) = render::plan_output(&image.display().to_string(), &bytes, json)?;
+            emit(&text)?;
+            Ok(EXIT_OK)
+        }
+        Command::Simulate { image, order, json } => {
+            let bytes = read_input(&image, cli.max_bytes)?;
+            let order = match order {
+                Order::Plan => render::OrderKind::Plan,
+                Order::V2 => render::OrderKind::V2,
+                Order::Naive => render::OrderKind::Naive,
+            };
+            let (text, clean) = render::simulate_output(&bytes, order, json)?;
+            emit(&text)?;
+            Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }
         Command::Decode { image, output } => {
             let bytes = read_input(&image, cli.max_bytes)?;

@@ -137,3 +137,36 @@ fn help_is_available_for_every_command() {
     let o = checkpoint(&["encode", "--help"]);
     assert!(stdout(&o).contains("Usage: checkpoint encode"));
 }
+
+#[test]
+fn plan_lists_steps_by_phase_and_as_json() {
+    let img = fixture("valid", "listener-pending");
+    let o = restore(&["plan", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let listen = out.find("listen(").unwrap();
+    let connect = out.find("connect(").unwrap();
+    let accept = out.find("accept(").unwrap();
+    assert!(listen < connect && connect < accept, "listener, then connect, then accept: {out}");
+    let o = restore(&["plan", "--json", img.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["steps"].as_array().unwrap().iter().any(|s| s["op"] == "accept"));
+    // Invalid images are refused with exit 1.
+    let o = restore(&["plan", fixture("invalid", "bad-magic").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn simulate_explains_a_bad_order_and_exits_1() {
+    let img = fixture("valid", "listener-pending");
+    let o = restore(&["simulate", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("the simulated state equals the image"));
+    let o = restore(&["simulate", "--order", "naive", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("-1 ENOENT") && out.contains("fix: create, bind and listen the listener"), "{out}");
+    let o = restore(&["simulate", "--order", "v2", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("pending: expected"), "v2 loses pending connections");
+}
