@@ -1,7 +1,10 @@
 //! Shared code of the `restore` and `checkpoint` binaries: reading inputs and rendering the
 //! `show` and `check` reports. Everything about the format itself lives in `resocket-core`.
 
+pub mod exec;
+pub mod inherited;
 pub mod render;
+pub mod run;
 
 use std::path::Path;
 

@@ -37,6 +37,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Restore an image on this host: validate, plan, execute with real syscalls, place each
+    /// socket at its recorded fd; then exec COMMAND with them, hold them (--hold), or report
+    /// and exit. On any failure everything done so far is undone.
+    Run {
+        /// Image file.
+        image: PathBuf,
+        /// Create every socket file inside this directory (`..` is refused).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Read the state back from the kernel and compare it with the image; exit 1 on any difference.
+        #[arg(long)]
+        verify: bool,
+        /// Print the plan and do nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep the restored sockets open until interrupted.
+        #[arg(long)]
+        hold: bool,
+        /// Whose fds to place at their exact numbers (default: the image's first process).
+        #[arg(long)]
+        pid: Option<i32>,
+        /// Refuse plans that create more sockets.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_sockets: usize,
+        /// Refuse plans that queue more bytes.
+        #[arg(long, default_value_t = 1 << 30)]
+        max_queued_bytes: usize,
+        /// Command to exec with the restored fds.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// Print the restore plan: numbered steps (syscalls) with the reason for each.
     Plan {
         /// Image file.
@@ -112,6 +143,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             };
             Ok(if valid { EXIT_OK } else { EXIT_INVALID })
         }
+        Command::Run { image, root, verify, dry_run, hold, pid, max_sockets, max_queued_bytes, command } => run_image(
+            &image,
+            cli.max_bytes,
+            RunArgs { root, verify, dry_run, hold, pid, max_sockets, max_queued_bytes, command },
+        ),
         Command::Plan { image, json } => {
             let bytes = read_input(&image, cli.max_bytes)?;
             let (text, _) = render::plan_output(&image.display().to_string(), &bytes, json)?;
@@ -140,6 +176,98 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(EXIT_OK)
         }
     }
+}
+
+struct RunArgs {
+    root: Option<PathBuf>,
+    verify: bool,
+    dry_run: bool,
+    hold: bool,
+    pid: Option<i32>,
+    max_sockets: usize,
+    max_queued_bytes: usize,
+    command: Vec<String>,
+}
+
+fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, CliError> {
+    use resocket_restore::{exec, run};
+    let bytes = read_input(image, max_bytes)?;
+    let report = resocket_core::load(&bytes);
+    if !report.is_valid() {
+        return Err(CliError {
+            message: format!(
+                "{}: invalid image ({} errors); see `restore check`",
+                image.display(),
+                report.error_count()
+            ),
+            code: EXIT_INVALID,
+        });
+    }
+    let plan = resocket_core::plan::plan(&report.image)
+        .map_err(|e| CliError { message: e.to_string(), code: EXIT_INVALID })?;
+    for w in &plan.warnings {
+        eprintln!("restore: warning: {w}");
+    }
+    if a.dry_run {
+        let (text, _) = render::plan_output(&image.display().to_string(), &bytes, false)?;
+        emit(&text)?;
+        return Ok(EXIT_OK);
+    }
+    run::check_caps(&plan, run::Caps { max_sockets: a.max_sockets, max_queued_bytes: a.max_queued_bytes })?;
+    let root = match &a.root {
+        Some(r) => Some(std::fs::canonicalize(r).map_err(|e| CliError::usage(format!("--root {}: {e}", r.display())))?),
+        None => None,
+    };
+    let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
+    let cfg = exec::Config { root: root.clone(), place: exec::PlaceMode::Exact(pid), fd_base: run::fd_base(&plan) };
+    let targets: Vec<i32> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            resocket_core::sim::Op::Place { pid: p, fd, .. } if p == pid => Some(fd),
+            _ => None,
+        })
+        .collect();
+    let closed = resocket_restore::inherited::close_inherited(targets);
+    if !closed.is_empty() {
+        eprintln!("restore: closed inherited fds {closed:?}: the restored process has its own sockets there");
+    }
+    let progress = rustix::termios::isatty(std::io::stderr());
+    let mut ex = run::execute(&plan, cfg, progress)?;
+    let exact = ex.held.iter().filter(|h| h.exact).count();
+    eprintln!(
+        "restore: {} steps done; {} sockets held, {exact} placed at their fd numbers for pid {pid}",
+        plan.steps.len(),
+        ex.held.len()
+    );
+    if a.verify {
+        let diffs = run::verify(&report.image, &ex.held, root.as_ref());
+        if !diffs.is_empty() {
+            for d in &diffs {
+                eprintln!("restore: verify: {d}");
+            }
+            ex.rollback();
+            return Ok(EXIT_INVALID);
+        }
+        eprintln!("restore: verify: the kernel state matches the image");
+    }
+    if !a.command.is_empty() {
+        let others = ex.held.iter().filter(|h| !h.exact).count();
+        if others > 0 {
+            eprintln!("restore: warning: {others} sockets of other processes are closed by exec");
+        }
+        use std::os::unix::process::CommandExt;
+        let err = std::process::Command::new(&a.command[0]).args(&a.command[1..]).exec();
+        ex.rollback();
+        return Err(CliError::usage(format!("exec {}: {err}", a.command[0])));
+    }
+    if a.hold {
+        eprintln!("restore: holding the restored sockets; interrupt to exit");
+        loop {
+            std::thread::park();
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 fn main() -> ExitCode {

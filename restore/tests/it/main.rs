@@ -1,3 +1,4 @@
 //! Integration tests of the `restore` and `checkpoint` binaries (one binary, modules by topic).
 
 mod cli;
+mod kernel;

@@ -1,0 +1,491 @@
+//! The native executor: runs the same [`Op`]s as the simulator, with real syscalls (rustix),
+//! and answers with the same [`Outcome`] type, so plans and traces compare one to one.
+//!
+//! Blocking is never allowed to hang the restorer: a call on a socket the plan treats as
+//! blocking is made non-blocking for that call (`MSG_DONTWAIT`, a temporary `O_NONBLOCK`, or a
+//! zero-timeout `poll` before `accept`/`recv`), and `EAGAIN` there is reported as
+//! [`Outcome::WouldBlock`] — what the simulator calls a deadlock.
+//!
+//! Safety for hostile plans and images: with a root, every path is resolved inside it and `..`
+//! is refused; unlink only ever removes socket files (and the "stale" unlink only those no live
+//! socket is bound to); every socket file this executor creates is recorded, and
+//! [`Executor::rollback`] removes them (never a pre-existing file) and closes every socket.
+
+use resocket_core::sim::{Block, Errno, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketType};
+use std::collections::BTreeMap;
+use std::io::IoSlice;
+use std::path::{Component, Path, PathBuf};
+
+/// Where placed descriptors go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceMode {
+    /// Place the fds of this pid at their exact numbers; hold the others at free numbers.
+    Exact(i32),
+    /// Hold every placed socket at a free number (nothing is placed exactly).
+    HoldAll,
+}
+
+/// Executor configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Resolve every path inside this directory.
+    pub root: Option<PathBuf>,
+    /// How `Place` steps are carried out.
+    pub place: PlaceMode,
+    /// Plan-level fds are kept at or above this number, clear of the numbers being placed.
+    pub fd_base: i32,
+}
+
+/// A socket held after the plan closed its own handles.
+#[derive(Debug)]
+pub struct Held {
+    /// The pid the image recorded.
+    pub pid: i32,
+    /// The fd number the image recorded.
+    pub fd: i32,
+    /// Whether it sits at exactly that number.
+    pub exact: bool,
+    /// The descriptor.
+    pub owned: OwnedFd,
+}
+
+/// The executor.
+#[derive(Debug)]
+pub struct Executor {
+    cfg: Config,
+    slots: BTreeMap<Slot, (OwnedFd, bool)>,
+    /// Placed sockets.
+    pub held: Vec<Held>,
+    created_paths: Vec<PathBuf>,
+    created_dirs: Vec<PathBuf>,
+    saved_sysctls: BTreeMap<&'static str, String>,
+    start_dir: Option<PathBuf>,
+    vcwd: PathBuf,
+}
+
+fn errno(e: rustix::io::Errno) -> Outcome {
+    match Errno::from_raw(e.raw_os_error()) {
+        Some(x) => Outcome::err(x),
+        None => Outcome::Invalid { why: format!("unexpected errno {}", e) },
+    }
+}
+
+fn would_block() -> Outcome {
+    Outcome::WouldBlock { block: Block::Kernel }
+}
+
+fn sock_type(ty: SockType) -> SocketType {
+    match ty {
+        SockType::Stream => SocketType::STREAM,
+        SockType::Dgram => SocketType::DGRAM,
+        SockType::Seqpacket => SocketType::SEQPACKET,
+    }
+}
+
+impl Executor {
+    /// A new executor.
+    pub fn new(cfg: Config) -> Executor {
+        let vcwd = PathBuf::from("/");
+        Executor {
+            cfg,
+            slots: BTreeMap::new(),
+            held: Vec::new(),
+            created_paths: Vec::new(),
+            created_dirs: Vec::new(),
+            saved_sysctls: BTreeMap::new(),
+            start_dir: std::env::current_dir().ok(),
+            vcwd,
+        }
+    }
+
+    /// The descriptor behind a slot.
+    pub fn fd(&self, slot: Slot) -> Option<BorrowedFd<'_>> {
+        self.slots.get(&slot).map(|(f, _)| f.as_fd())
+    }
+
+    /// Resolve a path as the plan means it: absolute ones inside the root; relative ones against
+    /// the current (virtual) directory, also inside the root.
+    fn real_path(&self, p: &[u8]) -> Result<PathBuf, String> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(p));
+        if self.cfg.root.is_some() && path.components().any(|c| c == Component::ParentDir) {
+            return Err(format!("{} escapes the root with ..", path.display()));
+        }
+        let abs = if path.is_absolute() { path.to_path_buf() } else { self.vcwd.join(path) };
+        Ok(match &self.cfg.root {
+            Some(root) => root.join(abs.strip_prefix("/").unwrap_or(&abs)),
+            None => abs,
+        })
+    }
+
+    /// The address to pass to the kernel: path names relative to the real cwd stay relative
+    /// (so `getsockname` reports them as recorded) unless a root forces them inside it.
+    fn addr(&self, a: &SockAddr) -> Result<Option<SocketAddrUnix>, Outcome> {
+        let inval = |e: rustix::io::Errno| errno(e);
+        match a {
+            SockAddr::Path(p) => {
+                // Relative names stay relative (the plan chdir()s into the recorded directory,
+                // inside the root), so getsockname reports them as recorded.
+                let path = if p.first() != Some(&b'/') {
+                    self.real_path(p).map_err(|why| Outcome::Invalid { why })?; // refuses `..` escapes
+                    use std::os::unix::ffi::OsStrExt;
+                    PathBuf::from(std::ffi::OsStr::from_bytes(p))
+                } else {
+                    self.real_path(p).map_err(|why| Outcome::Invalid { why })?
+                };
+                SocketAddrUnix::new(path.as_path()).map(Some).map_err(inval)
+            }
+            SockAddr::Abstract(n) => SocketAddrUnix::new_abstract_name(n).map(Some).map_err(inval),
+            SockAddr::Autobind => Ok(Some(SocketAddrUnix::new_unnamed())),
+            SockAddr::Unspec => Ok(None),
+        }
+    }
+
+    /// Inside a root, missing directories are created (and removed again by a rollback);
+    /// without one, nothing outside the plan's socket files is ever created.
+    fn ensure_dir(&mut self, dir: &Path) -> Result<(), Outcome> {
+        if self.cfg.root.is_none() || dir.exists() {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        let mut d = dir;
+        while !d.exists() {
+            missing.push(d.to_path_buf());
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        for m in missing.iter().rev() {
+            std::fs::create_dir(m).map_err(|e| Outcome::Invalid { why: format!("{}: {e}", m.display()) })?;
+            self.created_dirs.push(m.clone());
+        }
+        Ok(())
+    }
+
+    fn adopt(&mut self, slot: Slot, fd: OwnedFd) -> Result<(), Outcome> {
+        // Keep the plan's own fds clear of the numbers the image wants.
+        let moved = rustix::io::fcntl_dupfd_cloexec(&fd, self.cfg.fd_base).map_err(errno)?;
+        self.slots.insert(slot, (moved, true));
+        Ok(())
+    }
+
+    fn take_free(&self, slot: &Slot) -> Result<(), Outcome> {
+        if self.slots.contains_key(slot) {
+            return Err(Outcome::Invalid { why: format!("slot {slot} is already open") });
+        }
+        Ok(())
+    }
+
+    /// Execute one operation on the real kernel.
+    pub fn apply(&mut self, op: &Op) -> Outcome {
+        match self.apply_inner(op) {
+            Ok(o) | Err(o) => o,
+        }
+    }
+
+    fn get(&self, slot: &Slot) -> Result<(BorrowedFd<'_>, bool), Outcome> {
+        self.slots.get(slot).map(|(f, b)| (f.as_fd(), *b)).ok_or(Outcome::err(Errno::EBADF))
+    }
+
+    fn apply_inner(&mut self, op: &Op) -> Result<Outcome, Outcome> {
+        match op {
+            Op::Socket { slot, ty } => {
+                self.take_free(slot)?;
+                let fd = net::socket(AddressFamily::UNIX, sock_type(*ty), None).map_err(errno)?;
+                self.adopt(*slot, fd)?;
+                Ok(Outcome::ok(0))
+            }
+            Op::Socketpair { a, b, ty } => {
+                self.take_free(a)?;
+                self.take_free(b)?;
+                let (x, y) = net::socketpair(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::empty(), None)
+                    .map_err(errno)?;
+                self.adopt(*a, x)?;
+                self.adopt(*b, y)?;
+                Ok(Outcome::ok(0))
+            }
+            Op::Bind { slot, addr } => {
+                if let SockAddr::Path(p) = addr {
+                    if let Some(parent) = self.real_path(p).ok().and_then(|r| r.parent().map(Path::to_path_buf)) {
+                        self.ensure_dir(&parent)?;
+                    }
+                }
+                let a = self.addr(addr)?.ok_or(Outcome::err(Errno::EINVAL))?;
+                let (fd, _) = self.get(slot)?;
+                net::bind(fd, &a).map_err(errno)?;
+                if let SockAddr::Path(p) = addr {
+                    if let Ok(real) = self.real_path(p) {
+                        self.created_paths.push(real);
+                    }
+                }
+                Ok(Outcome::ok(0))
+            }
+            Op::Unlink { path, stale_only } => self.unlink(&path.0, *stale_only),
+            Op::Listen { slot, backlog } => {
+                let (fd, _) = self.get(slot)?;
+                net::listen(fd, *backlog).map_err(errno)?;
+                Ok(Outcome::ok(0))
+            }
+            Op::Connect { slot, addr } => {
+                let a = self.addr(addr)?;
+                let (fd, blocking) = self.get(slot)?;
+                let r = with_nonblock(fd, blocking, || match &a {
+                    Some(a) => net::connect(fd, a),
+                    None => net::connect_unspec(fd),
+                });
+                match r {
+                    Ok(()) => Ok(Outcome::ok(0)),
+                    Err(e) if e == rustix::io::Errno::AGAIN && blocking => Ok(would_block()),
+                    Err(e) => Err(errno(e)),
+                }
+            }
+            Op::Accept { slot, new } => {
+                self.take_free(new)?;
+                let (fd, blocking) = self.get(slot)?;
+                if blocking && !readable(fd) {
+                    // Not ready: a blocking accept would wait — unless the kernel answers at once
+                    // (EINVAL on a non-listener, EOPNOTSUPP on dgram): ask it without waiting.
+                    return match with_nonblock(fd, true, || net::accept(fd)) {
+                        Ok(s) => {
+                            self.adopt(*new, s)?;
+                            Ok(Outcome::ok(0))
+                        }
+                        Err(e) if e == rustix::io::Errno::AGAIN => Ok(would_block()),
+                        Err(e) => Err(errno(e)),
+                    };
+                }
+                let s = net::accept(fd).map_err(errno)?;
+                self.adopt(*new, s)?;
+                Ok(Outcome::ok(0))
+            }
+            Op::Send { slot, to, data, rights } => self.send(*slot, to.as_ref(), data, rights),
+            Op::Recv { slot, len, peek } => self.recv(*slot, *len as usize, *peek),
+            Op::Shutdown { slot, how } => {
+                let (fd, _) = self.get(slot)?;
+                let h = match how {
+                    resocket_core::sim::How::Rd => net::Shutdown::Read,
+                    resocket_core::sim::How::Wr => net::Shutdown::Write,
+                    resocket_core::sim::How::Rdwr => net::Shutdown::Both,
+                };
+                net::shutdown(fd, h).map_err(errno)?;
+                Ok(Outcome::ok(0))
+            }
+            Op::SetSockOpt { slot, opt } => {
+                let (fd, _) = self.get(slot)?;
+                let v = |x: i32| x.max(0) as usize;
+                match *opt {
+                    SockOpt::SndBuf(x) => net::sockopt::set_socket_send_buffer_size(fd, v(x)),
+                    SockOpt::SndBufForce(x) => net::sockopt::set_socket_send_buffer_size_force(fd, v(x)),
+                    SockOpt::RcvBuf(x) => net::sockopt::set_socket_recv_buffer_size(fd, v(x)),
+                    SockOpt::RcvBufForce(x) => net::sockopt::set_socket_recv_buffer_size_force(fd, v(x)),
+                    SockOpt::PassCred(on) => net::sockopt::set_socket_passcred(fd, on),
+                    // rustix has no SO_PEEK_OFF setter; the plans never use it.
+                    SockOpt::PeekOff(_) => {
+                        return Err(Outcome::Invalid { why: "SO_PEEK_OFF is not supported natively".into() })
+                    }
+                }
+                .map_err(errno)?;
+                Ok(Outcome::ok(0))
+            }
+            Op::SetNonblock { slot, on } => {
+                let e = self.slots.get_mut(slot).ok_or(Outcome::err(Errno::EBADF))?;
+                e.1 = !on;
+                Ok(Outcome::ok(0))
+            }
+            Op::Close { slot } => match self.slots.remove(slot) {
+                Some(_) => Ok(Outcome::ok(0)),
+                None => Err(Outcome::err(Errno::EBADF)),
+            },
+            Op::Chdir { path } => {
+                let target = self.real_path(&path.0).map_err(|why| Outcome::Invalid { why })?;
+                self.ensure_dir(&target)?;
+                rustix::process::chdir(&target).map_err(errno)?;
+                use std::os::unix::ffi::OsStrExt;
+                let p = Path::new(std::ffi::OsStr::from_bytes(&path.0));
+                self.vcwd = if p.is_absolute() { p.to_path_buf() } else { self.vcwd.join(p) };
+                Ok(Outcome::ok(0))
+            }
+            Op::SetSysctl { name, value } => {
+                let path = name.path();
+                let old =
+                    std::fs::read_to_string(path).map_err(|e| Outcome::Invalid { why: format!("{path}: {e}") })?;
+                self.saved_sysctls.entry(path).or_insert_with(|| old.trim().to_string());
+                std::fs::write(path, value.to_string())
+                    .map_err(|e| Outcome::Invalid { why: format!("{path}: {e}") })?;
+                let _ = Sysctl::MaxDgramQlen;
+                Ok(Outcome::ok(0))
+            }
+            Op::Place { slot, pid, fd, cloexec } => {
+                let (src, _) = self.get(slot)?;
+                let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == *pid);
+                let owned = if exact {
+                    let got = rustix::io::fcntl_dupfd_cloexec(src, *fd).map_err(errno)?;
+                    if !*cloexec {
+                        rustix::io::fcntl_setfd(&got, rustix::io::FdFlags::empty()).map_err(errno)?;
+                    }
+                    use rustix::fd::AsRawFd;
+                    if got.as_raw_fd() != *fd {
+                        return Err(Outcome::Invalid {
+                            why: format!("fd {fd} is already in use in the restorer; it cannot be placed there"),
+                        });
+                    }
+                    got
+                } else {
+                    rustix::io::fcntl_dupfd_cloexec(src, self.cfg.fd_base).map_err(errno)?
+                };
+                self.held.push(Held { pid: *pid, fd: *fd, exact, owned });
+                Ok(Outcome::ok(i64::from(*fd)))
+            }
+        }
+    }
+
+    fn unlink(&mut self, p: &[u8], stale_only: bool) -> Result<Outcome, Outcome> {
+        let real = self.real_path(p).map_err(|why| Outcome::Invalid { why })?;
+        let st = match rustix::fs::lstat(&real) {
+            Ok(st) => st,
+            Err(e) if e == rustix::io::Errno::NOENT && stale_only => return Ok(Outcome::ok(0)),
+            Err(e) => return Err(errno(e)),
+        };
+        // Never remove anything that is not a socket file.
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Socket {
+            return Err(Outcome::err(Errno::ENOTSOCK));
+        }
+        if stale_only && path_is_live(&real) {
+            return Err(Outcome::err(Errno::EADDRINUSE));
+        }
+        rustix::fs::unlink(&real).map_err(errno)?;
+        self.created_paths.retain(|c| c != &real);
+        Ok(Outcome::ok(0))
+    }
+
+    fn send(&mut self, slot: Slot, to: Option<&SockAddr>, data: &Payload, rights: &[Slot]) -> Result<Outcome, Outcome> {
+        let addr = match to {
+            Some(a) => Some(self.addr(a)?.ok_or(Outcome::err(Errno::EINVAL))?),
+            None => None,
+        };
+        let mut fds = Vec::new();
+        for r in rights {
+            fds.push(self.get(r)?.0);
+        }
+        let (fd, blocking) = self.get(&slot)?;
+        let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(fds.len().max(1)))];
+        let mut anc = net::SendAncillaryBuffer::new(&mut space);
+        if !fds.is_empty() && !anc.push(net::SendAncillaryMessage::ScmRights(&fds)) {
+            return Err(Outcome::err(Errno::EINVAL));
+        }
+        let iov = [IoSlice::new(&data.0)];
+        let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+        let r = match &addr {
+            Some(a) => net::sendmsg_addr(fd, a, &iov, &mut anc, flags),
+            None => net::sendmsg(fd, &iov, &mut anc, flags),
+        };
+        match r {
+            Ok(n) if n < data.0.len() && blocking => Ok(would_block()),
+            Ok(n) => Ok(Outcome::ok(n as i64)),
+            Err(e) if e == rustix::io::Errno::AGAIN && blocking => Ok(would_block()),
+            Err(e) => Err(errno(e)),
+        }
+    }
+
+    fn recv(&mut self, slot: Slot, len: usize, peek: bool) -> Result<Outcome, Outcome> {
+        let (fd, blocking) = self.get(&slot)?;
+        let mut buf = vec![0u8; len];
+        let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(253))];
+        let mut anc = net::RecvAncillaryBuffer::new(&mut space);
+        let mut flags = RecvFlags::DONTWAIT;
+        if peek {
+            flags |= RecvFlags::PEEK;
+        }
+        if blocking && !readable(fd) {
+            // A blocking read answers at once only with an error or EOF; ask without waiting.
+            return match net::recvmsg(fd, &mut [std::io::IoSliceMut::new(&mut buf)], &mut anc, flags) {
+                Err(e) if e == rustix::io::Errno::AGAIN => Ok(would_block()),
+                Err(e) => Err(errno(e)),
+                Ok(m) => Ok(Outcome::Read {
+                    data: Payload(buf[..m.bytes.min(len)].to_vec()),
+                    rights: vec![],
+                    truncated: false,
+                }),
+            };
+        }
+        let m = net::recvmsg(fd, &mut [std::io::IoSliceMut::new(&mut buf)], &mut anc, flags).map_err(errno)?;
+        let truncated = m.flags.contains(net::ReturnFlags::TRUNC);
+        let mut got = Vec::new();
+        for msg in anc.drain() {
+            if let net::RecvAncillaryMessage::ScmRights(fds) = msg {
+                got.extend(fds);
+            }
+        }
+        let mut new_slots = Vec::new();
+        for f in got {
+            let slot = self.slots.keys().next_back().map_or(1, |k| k + 1);
+            self.adopt(slot, f)?;
+            new_slots.push(slot);
+        }
+        Ok(Outcome::Read { data: Payload(buf[..m.bytes.min(len)].to_vec()), rights: new_slots, truncated })
+    }
+
+    /// Undo: close every socket, remove the socket files this executor created (only if they
+    /// are still socket files), put sysctls and the directory back.
+    pub fn rollback(&mut self) {
+        self.slots.clear();
+        self.held.clear();
+        for p in std::mem::take(&mut self.created_paths) {
+            if let Ok(st) = rustix::fs::lstat(&p) {
+                if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket {
+                    let _ = rustix::fs::unlink(&p);
+                }
+            }
+        }
+        for d in std::mem::take(&mut self.created_dirs).iter().rev() {
+            let _ = std::fs::remove_dir(d); // only if empty: nothing else is ever removed
+        }
+        self.finish();
+    }
+
+    /// Put sysctls and the working directory back (after success or failure).
+    pub fn finish(&mut self) {
+        for (path, v) in std::mem::take(&mut self.saved_sysctls) {
+            let _ = std::fs::write(path, v);
+        }
+        if let Some(d) = &self.start_dir {
+            let _ = rustix::process::chdir(d);
+        }
+    }
+
+    /// Socket files this executor created and has not removed.
+    pub fn created_paths(&self) -> &[PathBuf] {
+        &self.created_paths
+    }
+}
+
+fn with_nonblock<T>(
+    fd: BorrowedFd<'_>,
+    make_nonblock: bool,
+    f: impl FnOnce() -> rustix::io::Result<T>,
+) -> rustix::io::Result<T> {
+    if !make_nonblock {
+        return f();
+    }
+    let old = rustix::fs::fcntl_getfl(fd)?;
+    rustix::fs::fcntl_setfl(fd, old | rustix::fs::OFlags::NONBLOCK)?;
+    let r = f();
+    let _ = rustix::fs::fcntl_setfl(fd, old);
+    r
+}
+
+fn readable(fd: BorrowedFd<'_>) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(&fd, PollFlags::IN | PollFlags::RDHUP)];
+    matches!(poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0)
+}
+
+/// True when a live socket is bound to this path (`/proc/net/unix` lists it).
+fn path_is_live(p: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string("/proc/net/unix") else { return false };
+    let want = p.to_string_lossy();
+    text.lines().skip(1).any(|l| l.split_whitespace().nth(7) == Some(want.as_ref()))
+}

@@ -1,0 +1,216 @@
+//! `restore run`: validate, plan (core), execute on the real kernel, verify, then exec a command
+//! with the restored fds, hold them, or close them.
+
+use crate::exec::{Config, Executor, Held};
+use crate::CliError;
+use resocket_core::image::{Image, UnixAddr};
+use resocket_core::plan::Plan;
+use resocket_core::sim::Op;
+use resocket_core::wire;
+use rustix::fd::AsFd;
+use rustix::net::{self, SocketAddrAny};
+use std::path::PathBuf;
+
+/// Limits for hostile images.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// Most sockets a plan may create.
+    pub max_sockets: usize,
+    /// Most bytes a plan may queue.
+    pub max_queued_bytes: usize,
+}
+
+/// Check a plan against the caps before anything is executed.
+pub fn check_caps(plan: &Plan, caps: Caps) -> Result<(), CliError> {
+    let mut sockets = 0usize;
+    let mut bytes = 0usize;
+    for s in &plan.steps {
+        match &s.op {
+            Op::Socket { .. } | Op::Accept { .. } => sockets += 1,
+            Op::Socketpair { .. } => sockets += 2,
+            Op::Send { data, .. } => bytes += data.0.len(),
+            _ => {}
+        }
+    }
+    if sockets > caps.max_sockets {
+        return Err(CliError::usage(format!(
+            "the plan creates {sockets} sockets, more than --max-sockets {} allows",
+            caps.max_sockets
+        )));
+    }
+    if bytes > caps.max_queued_bytes {
+        return Err(CliError::usage(format!(
+            "the plan queues {bytes} bytes, more than --max-queued-bytes {} allows",
+            caps.max_queued_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// The lowest fd number the executor may use for its own handles: above every fd the image
+/// places, and at least 1024. Raises RLIMIT_NOFILE's soft limit to the hard one if needed.
+pub fn fd_base(plan: &Plan) -> i32 {
+    let max_target =
+        plan.steps.iter().filter_map(|s| if let Op::Place { fd, .. } = s.op { Some(fd) } else { None }).max();
+    let base = max_target.map_or(1024, |m| (m + 1).max(1024));
+    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    if let Some(max) = lim.maximum {
+        let _ = rustix::process::setrlimit(
+            rustix::process::Resource::Nofile,
+            rustix::process::Rlimit { current: Some(max), maximum: Some(max) },
+        );
+    }
+    base
+}
+
+/// Execute a plan; on failure undo everything and say which step failed and why.
+pub fn execute(plan: &Plan, cfg: Config, progress: bool) -> Result<Executor, CliError> {
+    let mut ex = Executor::new(cfg);
+    let total = plan.steps.len();
+    let mut shown = 0usize;
+    for (i, step) in plan.steps.iter().enumerate() {
+        let out = ex.apply(&step.op);
+        if !out.is_ok() {
+            ex.rollback();
+            return Err(CliError {
+                message: format!(
+                    "step {i} `{}` failed: {} ({}); everything restored so far was undone",
+                    plan.describe(i),
+                    out.short(),
+                    step.why
+                ),
+                code: crate::EXIT_INVALID,
+            });
+        }
+        if progress && total >= 1000 && (i + 1) * 50 / total > shown {
+            shown = (i + 1) * 50 / total;
+            eprint!("\r[{}{}] {}/{total} steps", "#".repeat(shown), " ".repeat(50 - shown), i + 1);
+            if i + 1 == total {
+                eprintln!();
+            }
+        }
+    }
+    ex.finish();
+    Ok(ex)
+}
+
+fn expected_name(root: Option<&PathBuf>, a: &UnixAddr) -> Option<Vec<u8>> {
+    match a {
+        UnixAddr::Unnamed => None,
+        UnixAddr::Abstract(n) => Some([b"\0".as_slice(), n].concat()),
+        UnixAddr::Path(p) => match root {
+            Some(r) if p.first() == Some(&b'/') => {
+                use std::os::unix::ffi::OsStrExt;
+                Some(r.join(std::ffi::OsStr::from_bytes(&p[1..])).as_os_str().as_bytes().to_vec())
+            }
+            _ => Some(p.clone()),
+        },
+    }
+}
+
+fn actual_name(a: Option<SocketAddrAny>) -> Option<Vec<u8>> {
+    let a = a?;
+    let u = net::SocketAddrUnix::try_from(a).ok()?;
+    if let Some(n) = u.abstract_name() {
+        // An unnamed socket reads back as an empty abstract name (address length 2).
+        return (!n.is_empty()).then(|| [b"\0".as_slice(), n].concat());
+    }
+    u.path_bytes().filter(|p| !p.is_empty()).map(|p| p.strip_suffix(b"\0").unwrap_or(p).to_vec())
+}
+
+fn show(n: &Option<Vec<u8>>) -> String {
+    match n {
+        None => "(unnamed)".into(),
+        Some(b) if b.first() == Some(&0) => format!("@{}", resocket_core::bstr::escape(&b[1..])),
+        Some(b) => resocket_core::bstr::escape(b),
+    }
+}
+
+/// Read back the real kernel state of every placed socket and compare it with the image.
+/// Returns the differences, one line each.
+pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in held {
+        let Some(table) = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid) else { continue };
+        let Some(fd) = table.fds.iter().find(|f| f.fd == h.fd) else { continue };
+        let Some(s) = img.files.get(&fd.file).and_then(|f| img.sockets.get(&f.repr.sock_objref)) else { continue };
+        let Some(u) = &s.unix else { continue };
+        let who = format!("pid {} fd {} (#{})", h.pid, h.fd, s.objref);
+        let sock = h.owned.as_fd();
+        match net::sockopt::socket_type(sock) {
+            Ok(t) if u32::from(s.common.sock_type) == t.as_raw() => {}
+            Ok(t) => out.push(format!("{who}: SO_TYPE is {}, the image says {}", t.as_raw(), s.common.sock_type)),
+            Err(e) => out.push(format!("{who}: SO_TYPE: {e}")),
+        }
+        match net::sockopt::socket_acceptconn(sock) {
+            Ok(l) if l == s.is_listener() => {}
+            Ok(l) => out.push(format!("{who}: SO_ACCEPTCONN is {l}, the image says {}", s.is_listener())),
+            Err(e) => out.push(format!("{who}: SO_ACCEPTCONN: {e}")),
+        }
+        let want = expected_name(root, &u.laddr);
+        let got = actual_name(net::getsockname(sock).ok());
+        if want != got {
+            out.push(format!("{who}: getsockname is {}, the image says {}", show(&got), show(&want)));
+        }
+        let peer_name = if u.peer != 0 {
+            img.sockets.get(&u.peer).and_then(|p| p.unix.as_ref()).map(|p| expected_name(root, &p.laddr))
+        } else {
+            None
+        };
+        if let Some(want) = peer_name {
+            match net::getpeername(sock) {
+                Ok(p) => {
+                    let got = actual_name(p);
+                    if got != want {
+                        out.push(format!("{who}: getpeername is {}, the image says {}", show(&got), show(&want)));
+                    }
+                }
+                Err(e) => out.push(format!("{who}: getpeername: {e}")),
+            }
+        }
+        let want_snd = (2 * i64::from(s.common.sndbuf)).max(4608);
+        if let Ok(v) = net::sockopt::socket_send_buffer_size(sock) {
+            if v as i64 != want_snd {
+                out.push(format!("{who}: SO_SNDBUF is {v}, the image says {want_snd}"));
+            }
+        }
+        // Queued data, read without consuming it: a stream's bytes up to the first message that
+        // carries fds; a datagram/seqpacket socket's first message.
+        if !s.queue.is_empty() && !s.is_listener() {
+            let stream = s.common.sock_type == wire::SOCK_STREAM;
+            let want: Vec<u8> = if stream {
+                let mut v = Vec::new();
+                for (i, m) in s.queue.iter().enumerate() {
+                    if i > 0 && !m.rights.is_empty() {
+                        break;
+                    }
+                    v.extend_from_slice(&m.data);
+                    if !m.rights.is_empty() {
+                        break;
+                    }
+                }
+                v
+            } else {
+                s.queue[0].data.to_vec()
+            };
+            let mut buf = vec![0u8; want.len() + 1];
+            match net::recv(sock, &mut buf[..], net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT) {
+                Ok((n, _)) if buf[..n] == want[..] => {}
+                Ok((n, _)) => out.push(format!(
+                    "{who}: queued data is \"{}\", the image says \"{}\"",
+                    resocket_core::bstr::escape(&buf[..n]),
+                    resocket_core::bstr::escape(&want)
+                )),
+                Err(e) => out.push(format!("{who}: MSG_PEEK: {e}")),
+            }
+        } else if s.queue.is_empty() && !s.is_listener() && s.common.state == wire::TCP_ESTABLISHED {
+            let mut buf = [0u8; 1];
+            if let Ok((n, _)) = net::recv(sock, &mut buf[..], net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT) {
+                if n > 0 || s.common.shutdown & 1 == 0 {
+                    out.push(format!("{who}: data is queued but the image has none"));
+                }
+            }
+        }
+    }
+    out
+}

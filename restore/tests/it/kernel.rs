@@ -1,0 +1,154 @@
+//! Restores on the real kernel (run as root; each restore in a private network namespace via
+//! `unshare -n` so abstract names do not collide, and under a scratch `--root`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn restore_in_netns(args: &[&str]) -> Output {
+    Command::new("unshare")
+        .arg("-n")
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(args)
+        .output()
+        .expect("unshare runs (util-linux, root)")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("resocket-kernel-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn valid_fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_valid_fixture_restores_and_verifies_on_the_real_kernel() {
+    let mut failures = Vec::new();
+    for img in valid_fixtures() {
+        let root = scratch(img.file_stem().unwrap().to_str().unwrap());
+        let o = restore_in_netns(&["run", "--verify", "--root", root.to_str().unwrap(), img.to_str().unwrap()]);
+        if o.status.code() != Some(0) {
+            failures.push(format!("{}: {}", img.display(), String::from_utf8_lossy(&o.stderr)));
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_failed_restore_undoes_everything_and_leaves_other_files_alone() {
+    let root = scratch("rollback");
+    // A regular file where the listener's socket file must go: the stale-socket unlink refuses
+    // to remove it, so the restore fails after having created other sockets and files.
+    std::fs::create_dir_all(root.join("tmp/resocket")).unwrap();
+    std::fs::write(root.join("tmp/resocket/srv.sock"), b"precious").unwrap();
+    let img = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid/listener-pending.rsimg");
+    let o = restore_in_netns(&["run", "--root", root.to_str().unwrap(), img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ENOTSOCK") && err.contains("undone"), "{err}");
+    assert_eq!(std::fs::read(root.join("tmp/resocket/srv.sock")).unwrap(), b"precious");
+    let left: Vec<_> = walk(&root);
+    assert_eq!(left, vec![root.join("tmp"), root.join("tmp/resocket"), root.join("tmp/resocket/srv.sock")], "{left:?}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_failed_restore_removes_the_directories_and_socket_files_it_created() {
+    let root = scratch("rollback-dirs");
+    // The second name fits sun_path (100 bytes) but not once the root is put in front of it,
+    // so the restore fails after the first socket file and its directories were created.
+    let long = format!("/{}", "d/".repeat(46));
+    let src = root.join("long.json");
+    std::fs::write(
+        &src,
+        format!(
+            r#"{{"sockets":[{{"name":"ok","type":"dgram","addr":"/tmp/resocket/first.sock"}},
+                          {{"name":"bad","type":"dgram","addr":"{long}x.sock"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let img = root.join("long.rsimg");
+    let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
+        .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let sandbox = root.join("sandbox");
+    std::fs::create_dir_all(&sandbox).unwrap();
+    let o = restore_in_netns(&["run", "--root", sandbox.to_str().unwrap(), img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(walk(&sandbox).is_empty(), "left behind: {:?}", walk(&sandbox));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn paths_escaping_the_root_are_refused() {
+    let root = scratch("escape");
+    let src = root.join("esc.json");
+    std::fs::write(&src, r#"{"sockets":[{"name":"x","type":"dgram","addr":"/tmp/../../etc/evil.sock"}]}"#).unwrap();
+    let img = root.join("esc.rsimg");
+    let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
+        .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let sandbox = root.join("sandbox");
+    std::fs::create_dir_all(&sandbox).unwrap();
+    let o = restore_in_netns(&["run", "--root", sandbox.to_str().unwrap(), img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("escapes the root"));
+    assert!(!Path::new("/etc/evil.sock").exists());
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn caps_refuse_big_plans_before_doing_anything() {
+    let img = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid/many-1000.rsimg");
+    let root = scratch("caps");
+    let o = restore_in_netns(&["run", "--max-sockets", "10", "--root", root.to_str().unwrap(), img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--max-sockets"));
+    assert!(walk(&root).is_empty());
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn exec_hands_the_restored_fds_to_a_command() {
+    let img = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid/stream-pair.rsimg");
+    let root = scratch("exec");
+    // The command reads what is queued on fd 3 (the image's socket "a") without blocking.
+    let o = restore_in_netns(&[
+        "run",
+        "--root",
+        root.to_str().unwrap(),
+        img.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "ls -l /proc/self/fd/3 /proc/self/fd/4 >/dev/null && timeout 2 dd bs=22 count=1 <&3 2>/dev/null",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "hello from b, part two", "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(d) {
+        let mut es: Vec<PathBuf> = rd.map(|e| e.unwrap().path()).collect();
+        es.sort();
+        for e in es {
+            out.push(e.clone());
+            if e.is_dir() {
+                out.extend(walk(&e));
+            }
+        }
+    }
+    out
+}
