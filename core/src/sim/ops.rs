@@ -429,6 +429,8 @@ pub enum Block {
     AcceptEmpty,
     /// A read on an empty queue.
     RecvEmpty,
+    /// The real kernel said a blocking call would wait (the native executor cannot say why).
+    Kernel,
 }
 
 /// What an operation returned.
