@@ -1,0 +1,3 @@
+fn main() {
+    resocket_web::start();
+}

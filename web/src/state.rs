@@ -1,0 +1,168 @@
+//! The inspector's state and the reducer that is its only writer. Actions are plain data;
+//! reading files and scrolling are effects done by the components, never in the reducer.
+
+use crate::model::{key_at, key_range, Doc};
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Rows of the record list and the sockets table rendered at once (more on demand).
+pub const PAGE: usize = 500;
+
+/// A field of a record: `(record index, key of its decoded object)`.
+pub type FieldRef = (usize, String);
+
+/// Everything the view depends on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    /// The open image.
+    pub doc: Option<Rc<Doc>>,
+    /// Selected record.
+    pub selected: Option<usize>,
+    /// Absolute byte range highlighted in the hex view (a clicked field or diagnostic).
+    pub focus: Option<Range<usize>>,
+    /// The clicked diagnostic.
+    pub focus_diag: Option<usize>,
+    /// The clicked field.
+    pub focus_field: Option<FieldRef>,
+    /// Field under the pointer (in the tree or the hex view) and its absolute bytes.
+    pub hover: Option<(FieldRef, Range<usize>)>,
+    /// Records whose decoded fields are shown.
+    pub expanded: BTreeSet<usize>,
+    /// First record row rendered.
+    pub window: usize,
+    /// Number of record rows rendered.
+    pub shown: usize,
+    /// Number of socket rows rendered.
+    pub sockets_shown: usize,
+    /// Why the last open failed.
+    pub error: Option<String>,
+}
+
+/// Everything that can happen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// An image was read (gallery, file picker or drop): load it with core.
+    Open { name: String, bytes: Rc<[u8]> },
+    /// Reading a file failed.
+    OpenFailed(String),
+    /// Click on a record row.
+    SelectRecord(usize),
+    /// Expand or collapse a record's fields.
+    ToggleRecord(usize),
+    /// Click on a field in the tree: highlight its bytes.
+    SelectField(FieldRef),
+    /// Pointer over a field in the tree (or left it).
+    HoverField(Option<FieldRef>),
+    /// Pointer over an absolute byte in the hex view (or left it).
+    HoverByte(Option<usize>),
+    /// Click on a diagnostic.
+    SelectDiagnostic(usize),
+    /// Render the next page of records.
+    MoreRecords,
+    /// Render the previous page of records.
+    EarlierRecords,
+    /// Render more sockets.
+    MoreSockets,
+}
+
+impl State {
+    fn field_hover(&self, field: FieldRef) -> Option<(FieldRef, Range<usize>)> {
+        let doc = self.doc.as_ref()?;
+        let rec = doc.record(field.0)?;
+        let r = key_range(&rec, &field.1)?;
+        Some((field, rec.offset + r.start..rec.offset + r.end))
+    }
+
+    /// Select record `i`, making sure its row is rendered and its fields are shown.
+    fn select(&mut self, i: usize) {
+        self.selected = Some(i);
+        self.expanded.insert(i);
+        if i < self.window || i >= self.window + self.shown {
+            self.window = i.saturating_sub(PAGE / 10);
+            self.shown = PAGE;
+        }
+    }
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            Action::Open { name, bytes } => {
+                let doc = Doc::load(name, bytes);
+                s = State { shown: PAGE, sockets_shown: PAGE, ..State::default() };
+                if !doc.records.is_empty() {
+                    s.selected = Some(0);
+                    s.expanded.insert(0);
+                }
+                s.doc = Some(Rc::new(doc));
+            }
+            Action::OpenFailed(e) => s.error = Some(e),
+            Action::SelectRecord(i) => {
+                if s.selected == Some(i) {
+                    return self;
+                }
+                s.select(i);
+                s.focus = None;
+                s.focus_diag = None;
+                s.focus_field = None;
+            }
+            Action::ToggleRecord(i) => {
+                if !s.expanded.remove(&i) {
+                    s.expanded.insert(i);
+                }
+            }
+            Action::SelectField(field) => {
+                let Some((field, range)) = s.field_hover(field) else { return self };
+                s.select(field.0);
+                s.focus = Some(range);
+                s.focus_field = Some(field);
+                s.focus_diag = None;
+            }
+            Action::HoverField(field) => {
+                let hover = field.and_then(|f| s.field_hover(f));
+                if hover == s.hover {
+                    return self;
+                }
+                s.hover = hover;
+            }
+            Action::HoverByte(at) => {
+                let hover = at.and_then(|at| {
+                    let doc = s.doc.as_ref()?;
+                    let i = doc.record_containing(at)?;
+                    let rec = doc.record(i)?;
+                    let key = key_at(&rec, at - rec.offset)?;
+                    s.field_hover((i, key.to_string()))
+                });
+                if hover == s.hover {
+                    return self;
+                }
+                s.hover = hover;
+            }
+            Action::SelectDiagnostic(k) => {
+                let Some(d) = s.doc.as_ref().and_then(|doc| doc.diagnostics.get(k)).cloned() else { return self };
+                let doc = s.doc.clone().expect("checked above");
+                let rec = doc.record_containing(d.range.start).or(d.record.filter(|&r| r < doc.records.len()));
+                match rec {
+                    Some(i) => s.select(i),
+                    None => s.selected = None,
+                }
+                s.focus = Some(d.range.clone());
+                s.focus_diag = Some(k);
+                s.focus_field = None;
+            }
+            Action::MoreRecords => s.shown += PAGE,
+            Action::EarlierRecords => {
+                let back = s.window.min(PAGE);
+                s.window -= back;
+                s.shown += back;
+            }
+            Action::MoreSockets => s.sockets_shown += PAGE,
+        }
+        Rc::new(s)
+    }
+}
