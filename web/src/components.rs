@@ -2,7 +2,7 @@
 //! holds state of its own or computes anything beyond formatting.
 
 use crate::gallery::Item;
-use crate::model::{thousands, Doc};
+use crate::model::{key_range, thousands, Doc};
 use crate::state::FieldRef;
 use resocket_core::Severity;
 use serde_json::Value;
@@ -96,6 +96,8 @@ pub struct RecordsProps {
     pub shown: usize,
     pub hover: Option<FieldRef>,
     pub focus_field: Option<FieldRef>,
+    /// Absolute bytes highlighted (a clicked field or diagnostic).
+    pub focus: Option<Range<usize>>,
     pub on_select: Callback<usize>,
     pub on_toggle: Callback<usize>,
     pub on_field: Callback<FieldRef>,
@@ -130,6 +132,7 @@ pub fn record_list(p: &RecordsProps) -> Html {
                         expanded={p.expanded.contains(&i)}
                         hover_key={key_of(&p.hover, i)}
                         focus_key={key_of(&p.focus_field, i)}
+                        focus={p.focus.clone().filter(|_| p.selected == Some(i))}
                         on_select={p.on_select.clone()}
                         on_toggle={p.on_toggle.clone()}
                         on_field={p.on_field.clone()}
@@ -157,6 +160,8 @@ pub struct RowProps {
     pub expanded: bool,
     pub hover_key: Option<String>,
     pub focus_key: Option<String>,
+    /// Absolute bytes highlighted; fields overlapping them are marked.
+    pub focus: Option<Range<usize>>,
     pub on_select: Callback<usize>,
     pub on_toggle: Callback<usize>,
     pub on_field: Callback<FieldRef>,
@@ -186,12 +191,16 @@ pub fn record_row(p: &RowProps) -> Html {
                 let leave = p.on_hover_field.clone();
                 let click = p.on_field.clone();
                 let (k1, k2) = (k.clone(), k.clone());
+                let in_focus = p.focus_key.as_deref() == Some(k.as_str())
+                    || p.focus.as_ref().zip(key_range(&rec, &k)).is_some_and(|(f, r)| {
+                        f.start < rec.offset + r.end && rec.offset + r.start < f.end
+                    });
                 html! {
                     <li
                         class={classes!(
                             "field",
                             (p.hover_key.as_deref() == Some(k.as_str())).then_some("hover"),
-                            (p.focus_key.as_deref() == Some(k.as_str())).then_some("focus")
+                            in_focus.then_some("focus")
                         )}
                         data-key={k.clone()}
                         onmouseenter={Callback::from(move |_: MouseEvent| hover.emit(Some((i, k1.clone()))))}

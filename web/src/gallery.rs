@@ -66,7 +66,8 @@ pub fn items() -> Vec<Item> {
         .iter()
         .map(|&(name, group, description, bytes)| Item { name, group, description, source: Source::Embedded(bytes) })
         .collect();
-    let generated: [(&str, &str, fn() -> Vec<u8>); 3] = [
+    type Generator = (&'static str, &'static str, fn() -> Vec<u8>);
+    let generated: [Generator; 3] = [
         ("synth-mixed-12", "synth::mixed(12): pairs, listeners with pending connections, dgram fan-in", synth_small),
         ("synth-truncated", "synth::mixed(12) with its last 37 bytes cut off", synth_truncated),
         ("synth-large", "synth::mixed(12000): about 100,000 records", synth_large),

@@ -163,6 +163,7 @@ pub fn app() -> Html {
                             shown={state.shown}
                             hover={state.hover.as_ref().map(|(f, _)| f.clone())}
                             focus_field={state.focus_field.clone()}
+                            focus={state.focus.clone()}
                             on_select={on_select.clone()}
                             {on_toggle}
                             {on_field}

@@ -106,6 +106,10 @@ async fn truncated_image_lists_a_diagnostic_that_highlights_its_bytes() {
     click(&root, "#diagnostics .diag").await;
     assert!(one(&root, "#diagnostics .diag").class_list().contains("focus"));
     assert!(!all(&root, "#hex .b.hl").is_empty(), "the diagnostic's bytes are highlighted");
+    let d = &expected.diagnostics[0];
+    let hl: Vec<usize> =
+        all(&root, "#hex .b.hl").iter().filter_map(|e| e.get_attribute("data-off")?.parse().ok()).collect();
+    assert!(hl.iter().all(|o| d.range.contains(o)), "{hl:?} outside {:?}", d.range);
     root.remove();
 }
 

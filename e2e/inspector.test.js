@@ -1,0 +1,209 @@
+// End-to-end tests of the inspector: the release build in dist/ (./x test runs `trunk build --release`
+// first), served by a tiny static server, driven by playwright-core in Debian's /usr/bin/chromium.
+// Screenshots go to e2e/out/ (gitignored).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const DIST = path.resolve(process.env.DIST ?? path.join(ROOT, 'dist'));
+const OUT = path.join(import.meta.dirname, 'out');
+const FIXTURES = path.join(ROOT, 'fixtures');
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+let server, browser, base;
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `no ${DIST}/index.html: run trunk build --release first`);
+  server = http.createServer((req, res) => {
+    let p = path.join(DIST, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!p.startsWith(DIST) || !fs.existsSync(p) || fs.statSync(p).isDirectory()) p = path.join(DIST, 'index.html');
+    res.writeHead(200, { 'content-type': TYPES[path.extname(p)] ?? 'application/octet-stream' });
+    fs.createReadStream(p).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  fs.mkdirSync(OUT, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** A fresh page on the app, with page errors collected. */
+async function open(viewport = { width: 1440, height: 1000 }) {
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  await page.waitForSelector('#gallery .gallery-item', { timeout: 30_000 });
+  return { page, errors };
+}
+
+/** Golden file of a fixture: [summary line, diagnostics lines], or null when absent. */
+function golden(group, name) {
+  const p = path.join(FIXTURES, 'expected', group, `${name}.txt`);
+  if (!fs.existsSync(p)) return null;
+  const lines = fs.readFileSync(p, 'utf8').split('\n');
+  const summary = lines.find((l) => /^\d+ bytes, \d+ records/.test(l));
+  const diags = lines.filter((l) => /^(error|warning)\[/.test(l));
+  return { summary, diags };
+}
+
+const fixture = (group, name) => path.join(FIXTURES, 'images', group, `${name}.rsimg`);
+const hasFixture = (group, name) => fs.existsSync(fixture(group, name));
+
+/** Count the records of an image the way the framing does ({u32 type; u32 len} headers). */
+function countRecords(buf) {
+  let n = 0;
+  for (let at = 0; at + 8 <= buf.length; n++) {
+    const len = buf.readUInt32LE(at + 4);
+    if (len < 8 || at + len > buf.length) break;
+    at += len;
+  }
+  return n;
+}
+
+async function stat(page, name) {
+  return Number((await page.textContent(`#summary [data-stat="${name}"] b`)).replace(/,/g, ''));
+}
+
+test('gallery: a valid fixture shows its records, sockets and the golden summary', async (t) => {
+  const name = hasFixture('valid', 'stream-pair') ? 'stream-pair' : null;
+  const { page, errors } = await open();
+  const item = name ?? 'synth-mixed-12';
+  await page.click(`.gallery-item[data-name="${item}"]`);
+  await page.waitForSelector('#summary');
+  assert.match(await page.textContent('#summary .file'), new RegExp(item));
+  assert.equal(await page.textContent('#summary .verdict'), 'valid');
+  assert.equal(await stat(page, 'errors'), 0);
+  const rows = await page.locator('#records .record').count();
+  assert.equal(await stat(page, 'records'), rows);
+  if (name) {
+    const bytes = fs.readFileSync(fixture('valid', name));
+    assert.equal(rows, countRecords(bytes));
+    assert.equal(await stat(page, 'bytes'), bytes.length);
+    const g = golden('valid', name);
+    if (g) assert.equal(await page.getAttribute('#summary', 'title'), g.summary);
+    assert.equal(await page.locator('#sockets tbody tr').count(), await stat(page, 'sockets'));
+  } else {
+    t.diagnostic('fixtures/images/valid/stream-pair.rsimg missing: checked the generated image only');
+  }
+  assert.equal(await page.locator('#diagnostics .diag').count(), 0);
+  // Hovering a field in the record tree highlights its bytes in the hex view, and back.
+  await page.hover('#records .record.selected .field[data-key="magic"]');
+  assert.equal(await page.locator('#hex .b.hv').count(), 8);
+  await page.mouse.move(0, 0);
+  assert.equal(await page.locator('#hex .b.hv').count(), 0);
+  await page.hover('#hex .b[data-off="11"]'); // inside HEADER.magic (bytes 8..16)
+  assert.equal(await page.getAttribute('#records .field.hover', 'data-key'), 'magic');
+  assert.equal(await page.locator('#hex .b.hv').count(), 8);
+  await page.screenshot({ path: path.join(OUT, 'valid.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('file picker: an uploaded image and a truncated copy are loaded and diagnosed', async () => {
+  const { page, errors } = await open();
+  const src = hasFixture('valid', 'buffers') ? fs.readFileSync(fixture('valid', 'buffers')) : null;
+  // Without the fixture: one framed BUFFER record and no HEADER (the loader reports missing-header).
+  const bytes = src ?? Buffer.from([4, 0, 0, 0, 12, 0, 0, 0, 0x61, 0x62, 0x63, 0x64]);
+  await page.setInputFiles('#file', { name: 'upload.rsimg', mimeType: 'application/octet-stream', buffer: bytes });
+  await page.waitForFunction(() => document.querySelector('#summary .file')?.textContent === 'upload.rsimg');
+  assert.equal(await stat(page, 'bytes'), bytes.length);
+  assert.equal(await stat(page, 'records'), countRecords(bytes));
+  if (src) {
+    assert.equal(await page.textContent('#summary .verdict'), 'valid');
+    const g = golden('valid', 'buffers');
+    if (g) assert.equal(await page.getAttribute('#summary', 'title'), g.summary);
+  }
+
+  // The same bytes cut in the middle of a record: a framing error, listed with its code.
+  const cut = bytes.subarray(0, bytes.length - 5);
+  await page.setInputFiles('#file', { name: 'cut.rsimg', mimeType: 'application/octet-stream', buffer: cut });
+  await page.waitForFunction(() => document.querySelector('#summary .file')?.textContent === 'cut.rsimg');
+  assert.equal(await page.textContent('#summary .verdict'), 'invalid');
+  assert.ok(await stat(page, 'errors') >= 1);
+  const codes = await page.locator('#diagnostics .diag').evaluateAll((els) => els.map((e) => e.dataset.code));
+  assert.ok(codes.includes('len-past-end') || codes.includes('truncated') || codes.includes('missing-header'), codes.join());
+  assert.equal(await page.locator('#records .framing-error').count(), 1);
+  await page.screenshot({ path: path.join(OUT, 'upload-truncated.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('invalid fixture: its diagnostic is listed with its code; clicking it highlights the bytes', async () => {
+  const name = hasFixture('invalid', 'bad-magic') ? 'bad-magic' : 'synth-truncated';
+  const { page, errors } = await open();
+  await page.click(`.gallery-item[data-name="${name}"]`);
+  await page.waitForSelector('#diagnostics .diag');
+  const g = golden('invalid', name);
+  const diag = page.locator('#diagnostics .diag').first();
+  let start, end;
+  if (g) {
+    const [, code, s, e] = g.diags[0].match(/^\w+\[([\w-]+)\] @(0x[0-9a-f]+)\.\.(0x[0-9a-f]+)/);
+    assert.equal(await diag.getAttribute('data-code'), code);
+    assert.equal(await page.locator('#diagnostics .diag').count(), g.diags.length);
+    assert.equal(await page.getAttribute('#summary', 'title'), g.summary);
+    [start, end] = [Number(s), Number(e)];
+  } else {
+    [start, end] = (await diag.locator('.at').textContent()).slice(1).split('..').map(Number);
+  }
+  assert.ok((await diag.locator('.help').textContent()).length > 10, 'help line shown');
+  await diag.click();
+  await page.waitForSelector('#diagnostics .diag.focus');
+  const hl = await page.locator('#hex .b.hl').evaluateAll((els) => els.map((e) => Number(e.dataset.off)));
+  if (g) assert.deepEqual(hl, Array.from({ length: end - start }, (_, i) => start + i));
+  if (name === 'bad-magic') {
+    // The record tree marks the field the finding is about.
+    assert.equal(await page.getAttribute('#records .record.selected .field.focus', 'data-key'), 'magic');
+  }
+  assert.ok(hl.length > 0, 'highlighted bytes in the hex view');
+  assert.equal(hl[0], start);
+  await page.screenshot({ path: path.join(OUT, 'invalid.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a 100k-record image stays responsive: a window of records is rendered', async () => {
+  const { page, errors } = await open();
+  const t0 = Date.now();
+  await page.click('.gallery-item[data-name="synth-large"]');
+  await page.waitForSelector('#summary .file:text("synth-large")', { timeout: 60_000 });
+  const loadMs = Date.now() - t0;
+  const records = await stat(page, 'records');
+  assert.ok(records >= 90_000, `${records} records`);
+  assert.equal(await page.locator('#records .record').count(), 500);
+  // Interaction after the load is quick: select a record, show more.
+  const t1 = Date.now();
+  await page.click('#records .record[data-index="42"] .record-head');
+  await page.waitForSelector('#records .record.selected[data-index="42"]');
+  await page.click('#records button.more.later');
+  await page.waitForFunction(() => document.querySelectorAll('#records .record').length === 1000);
+  const interactMs = Date.now() - t1;
+  assert.ok(interactMs < 5000, `interaction took ${interactMs} ms`);
+  console.log(`# synth-large: ${records} records, opened in ${loadMs} ms, select + show more in ${interactMs} ms`);
+  await page.screenshot({ path: path.join(OUT, 'large.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('narrow window: the layout stacks and still works', async () => {
+  const { page, errors } = await open({ width: 420, height: 900 });
+  await page.click('.gallery-item[data-name="synth-mixed-12"]');
+  await page.waitForSelector('#records .record');
+  const gallery = await page.locator('#gallery').boundingBox();
+  const records = await page.locator('#records').boundingBox();
+  assert.ok(records.y > gallery.y + gallery.height - 1, 'records below the gallery');
+  assert.ok(records.width <= 420, 'no horizontal overflow of the records panel');
+  await page.screenshot({ path: path.join(OUT, 'narrow.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
