@@ -125,7 +125,8 @@ pub fn field_value(f: &FieldDesc, b: &[u8]) -> Value {
     }
     let v = read_int(f, b);
     match f.sym {
-        Sym::Num => json!(v as i64),
+        Sym::Num if f.signed == Some(true) => json!(v as i64),
+        Sym::Num => json!(v as u64),
         Sym::Hex | Sym::Raw | Sym::Text => json!(format!("{:#0w$x}", v as u64, w = 2 + 2 * f.size)),
         Sym::Enum(t) => t.iter().find(|(k, _)| i128::from(*k) == v).map_or_else(|| json!(v as i64), |(_, n)| json!(n)),
         Sym::Flags(t) => {
