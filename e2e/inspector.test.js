@@ -139,6 +139,28 @@ test('file picker: an uploaded image and a truncated copy are loaded and diagnos
   await page.close();
 });
 
+test('drag and drop: a file dropped on the page is opened', async () => {
+  const { page, errors } = await open();
+  const name = hasFixture('valid', 'dgram-pair') ? 'dgram-pair' : null;
+  const bytes = name ? fs.readFileSync(fixture('valid', name)) : Buffer.from([4, 0, 0, 0, 9, 0, 0, 0, 0x61]);
+  const dataTransfer = await page.evaluateHandle((arr) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(arr)], 'dropped.rsimg', { type: 'application/octet-stream' }));
+    return dt;
+  }, [...bytes]);
+  await page.dispatchEvent('.app', 'dragover', { dataTransfer });
+  assert.ok(await page.locator('.app.dragging').count(), 'drop target is marked while dragging');
+  await page.dispatchEvent('#gallery', 'drop', { dataTransfer });
+  await page.waitForFunction(() => document.querySelector('#summary .file')?.textContent === 'dropped.rsimg');
+  assert.equal(await page.locator('.app.dragging').count(), 0);
+  assert.equal(await stat(page, 'bytes'), bytes.length);
+  assert.equal(await stat(page, 'records'), countRecords(bytes));
+  const g = name && golden('valid', name);
+  if (g) assert.equal(await page.getAttribute('#summary', 'title'), g.summary);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('invalid fixture: its diagnostic is listed with its code; clicking it highlights the bytes', async () => {
   const name = hasFixture('invalid', 'bad-magic') ? 'bad-magic' : 'synth-truncated';
   const { page, errors } = await open();

@@ -104,6 +104,8 @@ pub struct RecordsProps {
     pub on_hover_field: Callback<Option<FieldRef>>,
     pub on_more: Callback<()>,
     pub on_earlier: Callback<()>,
+    /// Arrow keys: +1 / -1.
+    pub on_step: Callback<isize>,
 }
 
 #[function_component(RecordList)]
@@ -114,10 +116,24 @@ pub fn record_list(p: &RecordsProps) -> Html {
     let key_of = |f: &Option<FieldRef>, i: usize| f.as_ref().filter(|f| f.0 == i).map(|f| f.1.clone());
     let on_more = p.on_more.reform(|_: MouseEvent| ());
     let on_earlier = p.on_earlier.reform(|_: MouseEvent| ());
+    let onkeydown = {
+        let step = p.on_step.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let delta = match e.key().as_str() {
+                "ArrowDown" | "j" => 1,
+                "ArrowUp" | "k" => -1,
+                "PageDown" => 20,
+                "PageUp" => -20,
+                _ => return,
+            };
+            e.prevent_default();
+            step.emit(delta);
+        })
+    };
     html! {
         <section id="records" class="panel">
             <h2>{ "Records" }<span class="count">{ format!("{} of {}", end - start, thousands(total)) }</span></h2>
-            <div class="scroll" id="records-scroll">
+            <div class="scroll" id="records-scroll" tabindex="0" {onkeydown}>
                 if start > 0 {
                     <button class="more earlier" onclick={on_earlier}>
                         { format!("show earlier ({} hidden)", thousands(start)) }</button>
@@ -291,6 +307,17 @@ pub fn hex_view(p: &HexProps) -> Html {
     });
     let onmouseleave = p.on_hover.reform(|_: MouseEvent| None);
     let inside = |r: &Option<Range<usize>>, o: usize| r.as_ref().is_some_and(|r| r.contains(&o));
+    // Header and padding bytes of the record the region starts in, from core's layout table.
+    let (hdr, pads) = match p.doc.record_containing(region.start).and_then(|i| p.doc.record(i)) {
+        Some(rec) => {
+            let pads: Vec<Range<usize>> = resocket_core::wire::layout(rec.ty)
+                .filter(|l| l.size == rec.len())
+                .map(|l| l.padding().into_iter().map(|r| rec.offset + r.start..rec.offset + r.end).collect())
+                .unwrap_or_default();
+            (rec.offset..rec.offset + resocket_core::wire::HDR_LEN, pads)
+        }
+        None => (0..0, Vec::new()),
+    };
     let rows = region.clone().step_by(16).map(|row| {
         let end = (row + 16).min(region.end);
         let ascii: String =
@@ -301,7 +328,13 @@ pub fn hex_view(p: &HexProps) -> Html {
                 <span class="bytes">
                 { for (row..end).map(|o| html! {
                     <span
-                        class={classes!("b", inside(&p.focus, o).then_some("hl"), inside(&p.hover, o).then_some("hv"))}
+                        class={classes!(
+                            "b",
+                            hdr.contains(&o).then_some("hdr"),
+                            pads.iter().any(|r| r.contains(&o)).then_some("pad"),
+                            inside(&p.focus, o).then_some("hl"),
+                            inside(&p.hover, o).then_some("hv")
+                        )}
                         data-off={o.to_string()}
                     >{ format!("{:02x}", bytes[o]) }</span>
                 }) }
@@ -385,8 +418,10 @@ pub fn diagnostics(p: &DiagProps) -> Html {
 pub struct SocketsProps {
     pub doc: Rc<Doc>,
     pub shown: usize,
-    /// Select a record (the socket's `SOCKET` record).
-    pub on_select: Callback<usize>,
+    /// The marked socket.
+    pub focus: Option<i32>,
+    /// Select a socket (and its `SOCKET` record).
+    pub on_select: Callback<i32>,
     pub on_more: Callback<()>,
 }
 
@@ -407,10 +442,11 @@ pub fn sockets(p: &SocketsProps) -> Html {
                 </tr></thead>
                 <tbody>
                 { for rows[..shown].iter().map(|s| {
-                    let record = s.record;
-                    let onclick = p.on_select.reform(move |_: MouseEvent| record);
+                    let objref = s.objref;
+                    let onclick = p.on_select.reform(move |_: MouseEvent| objref);
                     html! {
-                        <tr key={s.objref} class="socket" data-objref={s.objref.to_string()} {onclick}>
+                        <tr key={s.objref} class={classes!("socket", (p.focus == Some(objref)).then_some("focus"))}
+                            data-objref={s.objref.to_string()} {onclick}>
                             <td class="num">{ s.objref }</td>
                             <td>{ &s.family }</td>
                             <td>{ &s.ty }</td>

@@ -72,6 +72,14 @@ pub fn app() -> Html {
         let d = d.clone();
         use_callback((), move |i: usize, _| d.dispatch(Action::SelectRecord(i)))
     };
+    let on_step = {
+        let d = d.clone();
+        use_callback((), move |delta: isize, _| d.dispatch(Action::Step(delta)))
+    };
+    let on_socket = {
+        let d = d.clone();
+        use_callback((), move |objref: i32, _| d.dispatch(Action::SelectSocket(objref)))
+    };
     let on_toggle = {
         let d = d.clone();
         use_callback((), move |i: usize, _| d.dispatch(Action::ToggleRecord(i)))
@@ -114,11 +122,27 @@ pub fn app() -> Html {
             input.set_value("");
         })
     };
-    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
-    let ondrop = {
-        let (d, reader) = (d.clone(), reader.clone());
+    let dragging = use_state_eq(|| false);
+    let ondragover = {
+        let dragging = dragging.clone();
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
+            dragging.set(true);
+        })
+    };
+    let ondragleave = {
+        let dragging = dragging.clone();
+        Callback::from(move |e: DragEvent| {
+            if e.related_target().is_none() {
+                dragging.set(false); // left the window, not just moved between children
+            }
+        })
+    };
+    let ondrop = {
+        let (d, reader, dragging) = (d.clone(), reader.clone(), dragging.clone());
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dragging.set(false);
             if let Some(f) = e.data_transfer().and_then(|dt| dt.files()).and_then(|l| l.get(0)) {
                 read_file(f, reader.clone(), d.clone());
             }
@@ -164,7 +188,8 @@ pub fn app() -> Html {
                             hover={state.hover.as_ref().map(|(f, _)| f.clone())}
                             focus_field={state.focus_field.clone()}
                             focus={state.focus.clone()}
-                            on_select={on_select.clone()}
+                            {on_select}
+                            {on_step}
                             {on_toggle}
                             {on_field}
                             {on_hover_field}
@@ -182,14 +207,20 @@ pub fn app() -> Html {
                         />
                     </div>
                     <Diagnostics doc={doc.clone()} focus={state.focus_diag} on_select={on_diag} />
-                    <Sockets doc={doc.clone()} shown={state.sockets_shown} {on_select} on_more={on_more_sockets} />
+                    <Sockets
+                        doc={doc.clone()}
+                        shown={state.sockets_shown}
+                        focus={state.focus_socket}
+                        on_select={on_socket}
+                        on_more={on_more_sockets}
+                    />
                 </>
             }
         }
     };
 
     html! {
-        <div class="app" {ondragover} {ondrop}>
+        <div class={classes!("app", dragging.then_some("dragging"))} {ondragover} {ondragleave} {ondrop}>
             <header>
                 <h1>{ "resocket" }<span>{ " inspector" }</span></h1>
                 <label class="open">{ "Open image…" }<input type="file" id="file" {onchange} /></label>

@@ -26,10 +26,14 @@ pub struct State {
     pub focus_diag: Option<usize>,
     /// The clicked field.
     pub focus_field: Option<FieldRef>,
+    /// Socket marked in the sockets table (from a diagnostic or a row click).
+    pub focus_socket: Option<i32>,
     /// Field under the pointer (in the tree or the hex view) and its absolute bytes.
     pub hover: Option<(FieldRef, Range<usize>)>,
     /// Records whose decoded fields are shown.
     pub expanded: BTreeSet<usize>,
+    /// The record expanded by selecting it (collapsed again when another is selected).
+    pub auto_expanded: Option<usize>,
     /// First record row rendered.
     pub window: usize,
     /// Number of record rows rendered.
@@ -49,6 +53,10 @@ pub enum Action {
     OpenFailed(String),
     /// Click on a record row.
     SelectRecord(usize),
+    /// Arrow keys in the record list: select the next (+1) or previous (-1) record.
+    Step(isize),
+    /// Click on a socket row: select its `SOCKET` record.
+    SelectSocket(i32),
     /// Expand or collapse a record's fields.
     ToggleRecord(usize),
     /// Click on a field in the tree: highlight its bytes.
@@ -75,10 +83,22 @@ impl State {
         Some((field, rec.offset + r.start..rec.offset + r.end))
     }
 
+    fn clear_focus(&mut self) {
+        self.focus = None;
+        self.focus_diag = None;
+        self.focus_field = None;
+        self.focus_socket = None;
+    }
+
     /// Select record `i`, making sure its row is rendered and its fields are shown.
     fn select(&mut self, i: usize) {
         self.selected = Some(i);
-        self.expanded.insert(i);
+        if let Some(prev) = self.auto_expanded.take() {
+            self.expanded.remove(&prev);
+        }
+        if self.expanded.insert(i) {
+            self.auto_expanded = Some(i);
+        }
         if i < self.window || i >= self.window + self.shown {
             self.window = i.saturating_sub(PAGE / 10);
             self.shown = PAGE;
@@ -98,6 +118,7 @@ impl Reducible for State {
                 if !doc.records.is_empty() {
                     s.selected = Some(0);
                     s.expanded.insert(0);
+                    s.auto_expanded = Some(0);
                 }
                 s.doc = Some(Rc::new(doc));
             }
@@ -107,11 +128,30 @@ impl Reducible for State {
                     return self;
                 }
                 s.select(i);
-                s.focus = None;
-                s.focus_diag = None;
-                s.focus_field = None;
+                s.clear_focus();
+            }
+            Action::Step(delta) => {
+                let Some(n) = s.doc.as_ref().map(|d| d.records.len()).filter(|&n| n > 0) else { return self };
+                let next = s.selected.map_or(0, |i| i.saturating_add_signed(delta).min(n - 1));
+                if s.selected == Some(next) {
+                    return self;
+                }
+                s.select(next);
+                s.clear_focus();
+            }
+            Action::SelectSocket(objref) => {
+                let Some(rec) = s.doc.as_ref().and_then(|d| d.sockets.iter().find(|r| r.objref == objref)) else {
+                    return self;
+                };
+                let record = rec.record;
+                s.select(record);
+                s.clear_focus();
+                s.focus_socket = Some(objref);
             }
             Action::ToggleRecord(i) => {
+                if s.auto_expanded == Some(i) {
+                    s.auto_expanded = None; // touched by hand: keep it as the user leaves it
+                }
                 if !s.expanded.remove(&i) {
                     s.expanded.insert(i);
                 }
@@ -119,9 +159,9 @@ impl Reducible for State {
             Action::SelectField(field) => {
                 let Some((field, range)) = s.field_hover(field) else { return self };
                 s.select(field.0);
+                s.clear_focus();
                 s.focus = Some(range);
                 s.focus_field = Some(field);
-                s.focus_diag = None;
             }
             Action::HoverField(field) => {
                 let hover = field.and_then(|f| s.field_hover(f));
@@ -154,6 +194,7 @@ impl Reducible for State {
                 s.focus = Some(d.range.clone());
                 s.focus_diag = Some(k);
                 s.focus_field = None;
+                s.focus_socket = d.objref;
             }
             Action::MoreRecords => s.shown += PAGE,
             Action::EarlierRecords => {

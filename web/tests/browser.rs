@@ -142,3 +142,38 @@ async fn big_image_renders_a_window_of_records() {
     assert_eq!(all(&root, "#sockets tbody tr").len(), page);
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn arrow_keys_step_through_records_and_socket_rows_select_their_record() {
+    let root = mount().await;
+    click(&root, ".gallery-item[data-name=\"synth-mixed-12\"]").await;
+    let selected = |root: &Element| one(root, "#records .record.selected").get_attribute("data-index");
+    assert_eq!(selected(&root).as_deref(), Some("0"));
+    let key = |k: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(k);
+        init.set_bubbles(true);
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+    };
+    let list = one(&root, "#records-scroll");
+    list.dispatch_event(&key("ArrowDown")).unwrap();
+    list.dispatch_event(&key("ArrowDown")).unwrap();
+    yew::scheduler::flush().await;
+    assert_eq!(selected(&root).as_deref(), Some("2"));
+    // Only the selected record is expanded automatically.
+    assert_eq!(all(&root, "#records .record .fields").len(), 1);
+    list.dispatch_event(&key("ArrowUp")).unwrap();
+    yew::scheduler::flush().await;
+    assert_eq!(selected(&root).as_deref(), Some("1"));
+
+    let expected = Doc::load("x", Rc::from(gallery::synth_small()));
+    let sock = &expected.sockets[3];
+    click(&root, &format!("#sockets tr[data-objref=\"{}\"]", sock.objref)).await;
+    assert_eq!(selected(&root), Some(sock.record.to_string()));
+    assert_eq!(one(&root, "#records .record.selected").get_attribute("data-type").as_deref(), Some("SOCKET"));
+    assert!(one(&root, &format!("#sockets tr[data-objref=\"{}\"]", sock.objref)).class_list().contains("focus"));
+    // SOCKET has padding; the hex view marks it.
+    assert!(!all(&root, "#hex .b.pad").is_empty());
+    assert_eq!(all(&root, "#hex .b.hdr").len(), 8);
+    root.remove();
+}
