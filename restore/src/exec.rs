@@ -186,8 +186,12 @@ impl Executor {
         }
     }
 
+    /// The descriptor and whether it is blocking. O_NONBLOCK belongs to the open file, so dups
+    /// (an fd received back through SCM_RIGHTS) share it: ask the kernel, do not remember.
     fn get(&self, slot: &Slot) -> Result<(BorrowedFd<'_>, bool), Outcome> {
-        self.slots.get(slot).map(|(f, b)| (f.as_fd(), *b)).ok_or(Outcome::err(Errno::EBADF))
+        let (f, _) = self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?;
+        let blocking = rustix::fs::fcntl_getfl(f).map(|fl| !fl.contains(rustix::fs::OFlags::NONBLOCK)).unwrap_or(true);
+        Ok((f.as_fd(), blocking))
     }
 
     fn apply_inner(&mut self, op: &Op) -> Result<Outcome, Outcome> {
@@ -199,6 +203,9 @@ impl Executor {
                 Ok(Outcome::ok(0))
             }
             Op::Socketpair { a, b, ty } => {
+                if a == b {
+                    return Err(Outcome::Invalid { why: format!("slots {a}/{b} are not two free slots") });
+                }
                 self.take_free(a)?;
                 self.take_free(b)?;
                 let (x, y) = net::socketpair(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::empty(), None)
@@ -243,23 +250,25 @@ impl Executor {
                 }
             }
             Op::Accept { slot, new } => {
+                self.get(slot)?;
                 self.take_free(new)?;
                 let (fd, blocking) = self.get(slot)?;
-                if blocking && !readable(fd) {
-                    // Not ready: a blocking accept would wait — unless the kernel answers at once
-                    // (EINVAL on a non-listener, EOPNOTSUPP on dgram): ask it without waiting.
-                    return match with_nonblock(fd, true, || net::accept(fd)) {
-                        Ok(s) => {
-                            self.adopt(*new, s)?;
-                            Ok(Outcome::ok(0))
+                // Never a blocking syscall: ask without waiting, then say what a blocking call
+                // would have done (after SHUT_RD an empty listener answers EINVAL at once).
+                match with_nonblock(fd, true, || net::accept(fd)) {
+                    Ok(s) => {
+                        self.adopt(*new, s)?;
+                        Ok(Outcome::ok(0))
+                    }
+                    Err(e) if e == rustix::io::Errno::AGAIN && blocking => {
+                        if rd_hangup(fd) {
+                            Err(Outcome::err(Errno::EINVAL))
+                        } else {
+                            Ok(would_block())
                         }
-                        Err(e) if e == rustix::io::Errno::AGAIN => Ok(would_block()),
-                        Err(e) => Err(errno(e)),
-                    };
+                    }
+                    Err(e) => Err(errno(e)),
                 }
-                let s = net::accept(fd).map_err(errno)?;
-                self.adopt(*new, s)?;
-                Ok(Outcome::ok(0))
             }
             Op::Send { slot, to, data, rights } => self.send(*slot, to.as_ref(), data, rights),
             Op::Recv { slot, len, peek } => self.recv(*slot, *len as usize, *peek),
@@ -291,8 +300,10 @@ impl Executor {
                 Ok(Outcome::ok(0))
             }
             Op::SetNonblock { slot, on } => {
-                let e = self.slots.get_mut(slot).ok_or(Outcome::err(Errno::EBADF))?;
-                e.1 = !on;
+                let (fd, _) = self.get(slot)?;
+                let fl = rustix::fs::fcntl_getfl(fd).map_err(errno)?;
+                let fl = if *on { fl | rustix::fs::OFlags::NONBLOCK } else { fl - rustix::fs::OFlags::NONBLOCK };
+                rustix::fs::fcntl_setfl(fd, fl).map_err(errno)?;
                 Ok(Outcome::ok(0))
             }
             Op::Close { slot } => match self.slots.remove(slot) {
@@ -399,19 +410,19 @@ impl Executor {
         if peek {
             flags |= RecvFlags::PEEK;
         }
-        if blocking && !readable(fd) {
-            // A blocking read answers at once only with an error or EOF; ask without waiting.
-            return match net::recvmsg(fd, &mut [std::io::IoSliceMut::new(&mut buf)], &mut anc, flags) {
-                Err(e) if e == rustix::io::Errno::AGAIN => Ok(would_block()),
-                Err(e) => Err(errno(e)),
-                Ok(m) => Ok(Outcome::Read {
-                    data: Payload(buf[..m.bytes.min(len)].to_vec()),
-                    rights: vec![],
-                    truncated: false,
-                }),
-            };
-        }
-        let m = net::recvmsg(fd, &mut [std::io::IoSliceMut::new(&mut buf)], &mut anc, flags).map_err(errno)?;
+        let m = match net::recvmsg(fd, &mut [std::io::IoSliceMut::new(&mut buf)], &mut anc, flags) {
+            Ok(m) => m,
+            // A blocking read of an empty queue that is shut down for reading returns 0 at once;
+            // otherwise it would wait.
+            Err(e) if e == rustix::io::Errno::AGAIN && blocking => {
+                return if rd_hangup(fd) {
+                    Ok(Outcome::Read { data: Payload(Vec::new()), rights: vec![], truncated: false })
+                } else {
+                    Ok(would_block())
+                };
+            }
+            Err(e) => return Err(errno(e)),
+        };
         let truncated = m.flags.contains(net::ReturnFlags::TRUNC);
         let mut got = Vec::new();
         for msg in anc.drain() {
@@ -477,15 +488,17 @@ fn with_nonblock<T>(
     r
 }
 
-fn readable(fd: BorrowedFd<'_>) -> bool {
+/// `POLLRDHUP`: the socket is shut down for reading (its own SHUT_RD, or a closed stream peer).
+fn rd_hangup(fd: BorrowedFd<'_>) -> bool {
     use rustix::event::{poll, PollFd, PollFlags};
-    let mut fds = [PollFd::new(&fd, PollFlags::IN | PollFlags::RDHUP)];
-    matches!(poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0)
+    let mut fds = [PollFd::new(&fd, PollFlags::RDHUP)];
+    let ready = matches!(poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0);
+    ready && fds[0].revents().contains(PollFlags::RDHUP)
 }
 
-/// True when a live socket is bound to this path (`/proc/net/unix` lists it).
+/// True when a live socket is bound to this path (`/proc/thread-self/net/unix` lists it: the calling thread's network namespace).
 fn path_is_live(p: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string("/proc/net/unix") else { return false };
+    let Ok(text) = std::fs::read_to_string("/proc/thread-self/net/unix") else { return false };
     let want = p.to_string_lossy();
     text.lines().skip(1).any(|l| l.split_whitespace().nth(7) == Some(want.as_ref()))
 }

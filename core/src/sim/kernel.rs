@@ -730,6 +730,11 @@ impl Kernel {
         if self.socks[r].shutdown & 2 != 0 {
             return Outcome::err(Errno::EPIPE);
         }
+        // `while (sent < len)`: a zero-length write queues nothing (not even its fds) and
+        // returns 0 (af_unix.md §4.6; found by the differential test).
+        if data.is_empty() {
+            return Outcome::ok(0);
+        }
         // Chunks of at most sndbuf/2 - 64 bytes (af_unix.c:2441-2452); fds ride the first one.
         let chunk = ((self.socks[r].sndbuf >> 1) - 64).max(1) as usize;
         let mut sent = 0usize;
@@ -858,8 +863,13 @@ impl Kernel {
             SockType::Seqpacket if s.state != crate::wire::TCP_ESTABLISHED => return Outcome::err(Errno::ENOTCONN),
             _ => {}
         }
-        if let Some(e) = self.socks[r].err.take() {
-            return Outcome::err(e);
+        // Datagram reads report a pending sk_err first (__skb_try_recv_datagram); stream reads
+        // only once the queue is empty (unix_stream_read_generic; found by the differential test).
+        let stream = self.socks[r].ty == SockType::Stream;
+        if !stream || self.socks[r].queue.is_empty() {
+            if let Some(e) = self.socks[r].err.take() {
+                return Outcome::err(e);
+            }
         }
         if self.socks[r].queue.is_empty() {
             let s = &self.socks[r];
@@ -879,43 +889,50 @@ impl Kernel {
         let mut rights = Vec::new();
         let mut truncated = false;
         if self.socks[r].ty == SockType::Stream {
-            // Read across skbs; stop after one that carried fds (§4.4).
-            let mut i = 0;
-            while out.len() < len && i < self.socks[r].queue.len() {
-                let skb = &self.socks[r].queue[i];
-                if i > 0 && !skb.rights.is_empty() {
-                    break;
+            if peek {
+                // unix_stream_read_generic, MSG_PEEK: after copying from an skb it moves to the
+                // next one without looking at the size left (`goto again`), so a peek returns
+                // the fds of the first fd-carrying skb behind the bytes it copied, and stops
+                // there (found by the differential test; "It is questionable", says the source).
+                for skb in &self.socks[r].queue {
+                    let take = (len - out.len()).min(skb.data.len());
+                    out.extend_from_slice(&skb.data[..take]);
+                    if !skb.rights.is_empty() {
+                        rights.extend(skb.rights.iter().copied());
+                        break;
+                    }
                 }
-                let take = (len - out.len()).min(skb.data.len());
-                out.extend_from_slice(&skb.data[..take]);
-                let had_rights = !skb.rights.is_empty();
-                if !peek {
-                    rights.extend(skb.rights.iter().copied());
-                    if take == skb.data.len() {
-                        let skb = self.socks[r].queue.remove(i).unwrap_or_else(|| unreachable!());
+            } else {
+                // Consume from the head; a partially read skb stops the read; a fully read skb
+                // that carried fds stops it too (§4.4). The fds are detached on first contact.
+                while out.len() < len {
+                    let Some(skb) = self.socks[r].queue.front_mut() else { break };
+                    let take = (len - out.len()).min(skb.data.len());
+                    out.extend_from_slice(&skb.data[..take]);
+                    let had_rights = !skb.rights.is_empty();
+                    rights.append(&mut skb.rights);
+                    if take < skb.data.len() {
+                        skb.data.drain(..take);
+                        break;
+                    }
+                    if let Some(skb) = self.socks[r].queue.pop_front() {
                         if let Some(s) = self.socks.get_mut(skb.from) {
                             s.wmem -= skb.truesize;
                         }
-                    } else {
-                        let skb = &mut self.socks[r].queue[i];
-                        skb.data.drain(..take);
-                        skb.rights.clear();
-                        i += 1;
                     }
-                } else {
-                    i += 1;
-                }
-                if had_rights {
-                    break;
+                    if had_rights {
+                        break;
+                    }
                 }
             }
         } else {
-            let skb = &self.socks[r].queue[0];
+            let Some(skb) = self.socks[r].queue.front() else { return Outcome::WouldBlock { block: Block::RecvEmpty } };
             let take = len.min(skb.data.len());
             truncated = take < skb.data.len();
             out.extend_from_slice(&skb.data[..take]);
-            if !peek {
-                let skb = self.socks[r].queue.pop_front().unwrap_or_else(|| unreachable!());
+            if peek {
+                rights = skb.rights.clone(); // MSG_PEEK installs duplicates (§4.4)
+            } else if let Some(skb) = self.socks[r].queue.pop_front() {
                 rights = skb.rights;
                 if let Some(s) = self.socks.get_mut(skb.from) {
                     s.wmem -= skb.truesize;
@@ -926,7 +943,10 @@ impl Kernel {
         let mut new_slots = Vec::new();
         for f in rights {
             let slot = self.slots.keys().next_back().map_or(1, |k| k + 1);
-            self.slots.insert(slot, f); // the in-flight reference moves to the slot
+            self.slots.insert(slot, f); // the in-flight reference moves to the slot…
+            if peek {
+                self.socks[f].refs += 1; // …or, for a peek, a new reference is made
+            }
             new_slots.push(slot);
         }
         Outcome::Read { data: Payload(out), rights: new_slots, truncated }

@@ -1,4 +1,5 @@
 //! Integration tests of the `restore` and `checkpoint` binaries (one binary, modules by topic).
 
 mod cli;
+mod differential;
 mod kernel;

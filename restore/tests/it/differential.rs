@@ -1,0 +1,201 @@
+//! Differential test of the simulator: random operation traces run on the simulated kernel and
+//! on the real one (this machine's kernel, in a fresh network namespace per trace and a scratch
+//! directory) must return the same values, errnos, reads and "would block"s.
+//!
+//! `PROPTEST_CASES=20000 cargo test -p resocket-restore --test it differential` runs more.
+//! Every disagreement found becomes a named test in `regressions` below.
+
+use proptest::prelude::*;
+use resocket_core::sim::{How, Kernel, Op, Outcome, Payload, Slot, SockAddr, SockType};
+use resocket_restore::exec::{Config, Executor, PlaceMode};
+use std::path::PathBuf;
+
+fn addr() -> impl Strategy<Value = SockAddr> {
+    prop_oneof![
+        Just(SockAddr::Abstract(b"a".to_vec())),
+        Just(SockAddr::Abstract(b"b".to_vec())),
+        Just(SockAddr::Path(b"/p".to_vec())),
+        Just(SockAddr::Path(b"/q".to_vec())),
+    ]
+}
+
+fn ty() -> impl Strategy<Value = SockType> {
+    prop_oneof![Just(SockType::Stream), Just(SockType::Dgram), Just(SockType::Seqpacket)]
+}
+
+fn slot() -> impl Strategy<Value = Slot> {
+    1..5u32
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (slot(), ty()).prop_map(|(slot, ty)| Op::Socket { slot, ty }),
+        1 => (slot(), slot(), ty()).prop_map(|(a, b, ty)| Op::Socketpair { a, b, ty }),
+        3 => (slot(), addr()).prop_map(|(slot, addr)| Op::Bind { slot, addr }),
+        2 => (slot(), -1..3i32).prop_map(|(slot, backlog)| Op::Listen { slot, backlog }),
+        3 => (slot(), prop_oneof![4 => addr(), 1 => Just(SockAddr::Unspec)]).prop_map(|(slot, addr)| Op::Connect { slot, addr }),
+        2 => (slot(), slot()).prop_map(|(slot, new)| Op::Accept { slot, new }),
+        4 => (slot(), prop::option::of(addr()), prop::collection::vec(b'a'..b'f', 0..12))
+            .prop_map(|(slot, to, data)| Op::Send { slot, to, data: Payload(data), rights: vec![] }),
+        1 => (slot(), prop::collection::vec(b'a'..b'f', 1..6), prop::collection::vec(slot(), 1..3))
+            .prop_map(|(slot, data, rights)| Op::Send { slot, to: None, data: Payload(data), rights }),
+        3 => (slot(), 1..16u32, any::<bool>()).prop_map(|(slot, len, peek)| Op::Recv { slot, len, peek }),
+        1 => (slot(), prop_oneof![Just(How::Rd), Just(How::Wr), Just(How::Rdwr)]).prop_map(|(slot, how)| Op::Shutdown { slot, how }),
+        2 => slot().prop_map(|slot| Op::Close { slot }),
+        2 => (slot(), any::<bool>()).prop_map(|(slot, on)| Op::SetNonblock { slot, on }),
+        1 => (prop_oneof![Just(b"/p".to_vec()), Just(b"/q".to_vec())], any::<bool>())
+            .prop_map(|(p, stale_only)| Op::Unlink { path: Payload(p), stale_only }),
+    ]
+}
+
+/// Same answer, as far as a caller can tell.
+fn agree(sim: &Outcome, real: &Outcome) -> bool {
+    match (sim, real) {
+        (Outcome::Ok { value: a }, Outcome::Ok { value: b }) => a == b,
+        (
+            Outcome::Read { data: a, rights: ra, truncated: ta },
+            Outcome::Read { data: b, rights: rb, truncated: tb },
+        ) => a == b && ra.len() == rb.len() && ta == tb,
+        (Outcome::Err { errno: a }, Outcome::Err { errno: b }) => a == b,
+        (Outcome::WouldBlock { .. }, Outcome::WouldBlock { .. }) => true,
+        (Outcome::Invalid { .. }, Outcome::Invalid { .. }) => true,
+        _ => false,
+    }
+}
+
+fn scratch() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "resocket-diff-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Move this thread into a fresh network namespace: its own abstract names and sysctls.
+#[allow(unsafe_code, reason = "unshare(2) is marked unsafe in rustix for CLONE_FILES/CLONE_FS; NEWNET alone is not")]
+fn fresh_netns() {
+    // SAFETY: CLONE_NEWNET only changes this thread's network namespace; it does not touch the
+    // fd table or filesystem state other code relies on.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
+        .expect("unshare(CLONE_NEWNET): run as root");
+}
+
+/// Run a trace on both kernels; the first disagreement, if any.
+fn run_both(trace: &[Op]) -> Option<String> {
+    fresh_netns();
+    let root = scratch();
+    let mut sim = Kernel::new();
+    let mut real = Executor::new(Config { root: Some(root.clone()), place: PlaceMode::HoldAll, fd_base: 1024 });
+    let mut verdict = None;
+    for (i, op) in trace.iter().enumerate() {
+        let a = sim.apply(op);
+        let b = real.apply(op);
+        if !agree(&a, &b) {
+            verdict = Some(format!("op {i} {op:?}: simulator {a:?}, kernel {b:?}\ntrace: {:?}", &trace[..=i]));
+            break;
+        }
+    }
+    real.rollback();
+    let _ = std::fs::remove_dir_all(&root);
+    verdict
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, max_shrink_iters: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn simulator_and_kernel_agree_on_random_traces(trace in prop::collection::vec(op(), 1..30)) {
+        if let Some(d) = run_both(&trace) {
+            prop_assert!(false, "{}", d);
+        }
+    }
+}
+
+mod regressions {
+    //! Disagreements the differential test found, kept as named tests.
+    use super::*;
+
+    fn same(trace: Vec<Op>) {
+        if let Some(d) = run_both(&trace) {
+            panic!("{d}");
+        }
+    }
+
+    #[test]
+    fn a_zero_length_stream_write_queues_nothing() {
+        same(vec![
+            Op::Socketpair { a: 3, b: 4, ty: SockType::Stream },
+            Op::Send { slot: 4, to: None, data: Payload(vec![]), rights: vec![] },
+            Op::Recv { slot: 3, len: 1, peek: false },
+        ]);
+    }
+
+    #[test]
+    fn a_dgram_socket_shut_for_reading_reads_0_when_blocking() {
+        same(vec![
+            Op::Socket { slot: 4, ty: SockType::Dgram },
+            Op::Shutdown { slot: 4, how: How::Rd },
+            Op::Recv { slot: 4, len: 1, peek: false },
+            Op::SetNonblock { slot: 4, on: true },
+            Op::Recv { slot: 4, len: 1, peek: false },
+        ]);
+    }
+
+    #[test]
+    fn a_live_socket_file_is_not_stale() {
+        same(vec![
+            Op::Socket { slot: 4, ty: SockType::Stream },
+            Op::Bind { slot: 4, addr: SockAddr::Path(b"/p".to_vec()) },
+            Op::Unlink { path: Payload(b"/p".to_vec()), stale_only: true },
+        ]);
+    }
+
+    #[test]
+    fn a_stream_peek_returns_the_fds_of_the_next_skb() {
+        same(vec![
+            Op::Socketpair { a: 4, b: 3, ty: SockType::Stream },
+            Op::Send { slot: 4, to: None, data: Payload(b"aaaaa".to_vec()), rights: vec![] },
+            Op::Send { slot: 4, to: None, data: Payload(b"a".to_vec()), rights: vec![3] },
+            Op::Socket { slot: 1, ty: SockType::Stream },
+            Op::Recv { slot: 3, len: 1, peek: true },
+        ]);
+    }
+
+    #[test]
+    fn stream_reads_stop_after_an_skb_with_fds() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Stream },
+            Op::Send { slot: 1, to: None, data: Payload(b"AB".to_vec()), rights: vec![1] },
+            Op::Send { slot: 1, to: None, data: Payload(b"CD".to_vec()), rights: vec![] },
+            Op::Recv { slot: 2, len: 15, peek: false },
+            Op::Send { slot: 1, to: None, data: Payload(b"EF".to_vec()), rights: vec![] },
+            Op::Send { slot: 1, to: None, data: Payload(b"GH".to_vec()), rights: vec![2] },
+            Op::Recv { slot: 2, len: 15, peek: false },
+        ]);
+    }
+
+    #[test]
+    fn a_stream_read_returns_data_before_a_pending_econnreset() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 4, ty: SockType::Stream },
+            Op::Send { slot: 4, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::Send { slot: 1, to: None, data: Payload(b"a".to_vec()), rights: vec![1] },
+            Op::Close { slot: 4 },
+            Op::Recv { slot: 1, len: 1, peek: false },
+            Op::Recv { slot: 1, len: 1, peek: false },
+        ]);
+    }
+
+    #[test]
+    fn listen_on_a_connected_pair_end_is_einval() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Stream },
+            Op::Bind { slot: 1, addr: SockAddr::Abstract(b"a".to_vec()) },
+            Op::Listen { slot: 1, backlog: 0 },
+        ]);
+    }
+}
