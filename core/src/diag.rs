@@ -113,7 +113,7 @@ codes! {
     QueueBytesMismatch = "queue-bytes-mismatch", Error,
         "SOCKET_QUEUE.total_bytes must equal the sum of its buffers' lin_len";
     BadBuffer = "bad-buffer", Error,
-        "a SOCKET_BUFFER is followed by one BUFFER of exactly lin_len bytes; AF_UNIX skbs have no frags";
+        "a SOCKET_BUFFER is followed by one BUFFER of exactly lin_len bytes; AF_UNIX skbs have no frags; SOCKET.has_buffers says whether a queue follows";
     BadSender = "bad-sender", Error,
         "a queued message's sender must be a socket that could have sent it (the peer, for streams)";
     DgramTooLarge = "dgram-too-large", Error,
@@ -121,7 +121,7 @@ codes! {
     DgramQueueFull = "dgram-queue-full", Warning,
         "a datagram receiver holds max_ack_backlog+1 datagrams from other sockets; the restore must raise it temporarily";
     BadAddress = "bad-address", Error,
-        "a sun_path name is 1..=108 bytes: a path stops at its NUL, an abstract name starts with NUL; laddr_len = 2 + name length";
+        "a sun_path name is 1..=108 bytes: a path stops at its NUL (laddr_len = 2 + length + 1), an abstract name starts with NUL (laddr_len = 2 + length)";
     RelativeWithoutCwd = "relative-without-cwd", Error,
         "a socket bound to a relative path is followed by a STRING with the directory it was bound in";
     DuplicatePath = "duplicate-path", Error,
@@ -133,7 +133,7 @@ codes! {
     BadRights = "bad-rights", Error,
         "RS_RIGHTS follows the BUFFER of a SOCKET_BUFFER and carries 1..=253 file objrefs";
     BadFd = "bad-fd", Error,
-        "fd numbers are non-negative, unique within a file table, and name FILE objects";
+        "fd numbers are non-negative and unique within a file table, fd_close_on_exec is 0 or 1, and fdt_nfds counts the FILE_DESC records";
     MissingTail = "missing-tail", Error,
         "an image ends with a TAIL record (type 9001)";
     BadTailMagic = "bad-tail-magic", Error,

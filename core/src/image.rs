@@ -251,6 +251,10 @@ pub struct FileTable {
     pub objref: i32,
     /// `fdt_nfds` as recorded.
     pub nfds: i32,
+    /// Offset of the `FILE_TABLE` record.
+    pub offset: usize,
+    /// `FILE_DESC` records read for it (including ones rejected for other reasons).
+    pub desc_records: usize,
     /// Owner pid from `RS_TASK`, if any.
     pub pid: Option<i32>,
     /// Descriptors in record order.
@@ -317,6 +321,8 @@ pub struct Image<'a> {
     pub record_count: usize,
     /// Image size in bytes.
     pub size: usize,
+    /// The framing broke: records after the break were not read.
+    pub framing_error: bool,
 }
 
 impl Image<'_> {
@@ -385,6 +391,7 @@ impl Image<'_> {
                 .collect(),
             record_count: self.record_count,
             size: self.size,
+            framing_error: self.framing_error,
         }
     }
 }
@@ -537,6 +544,7 @@ pub fn load(bytes: &[u8]) -> Report<'_> {
                 l.diag(Diagnostic::new(code, range, e.to_string()).record(idx));
                 end = bytes.len();
                 l.tail = true; // nothing can be said about what follows
+                l.img.framing_error = true;
                 l.img.record_count = idx + 1;
                 l.finish(end, true);
                 return l.into_report();
@@ -717,6 +725,12 @@ impl<'a> Loader<'a> {
                         rec.payload().len()
                     ),
                 );
+                // Count a BUFFER of the wrong size as the uts string it stands in for, so the
+                // next ones are not reported again as misplaced.
+                if rec.ty == RecordType::BUFFER {
+                    self.uts_due -= 1;
+                    return;
+                }
                 self.uts_due = 0;
             } else {
                 let p = rec.payload();
@@ -1224,7 +1238,14 @@ impl<'a> Loader<'a> {
         };
         let objref = *objref;
         self.stack.pop();
-        self.img.tables.push(FileTable { objref, nfds: v.fdt_nfds(), pid: None, fds: Vec::new() });
+        self.img.tables.push(FileTable {
+            objref,
+            nfds: v.fdt_nfds(),
+            offset: rec.offset,
+            desc_records: 0,
+            pid: None,
+            fds: Vec::new(),
+        });
         self.cur_table = Some(self.img.tables.len() - 1);
         self.cur_fds.clear();
     }
@@ -1236,6 +1257,9 @@ impl<'a> Loader<'a> {
             self.err(Code::MisplacedRecord, rec.range(), "FILE_DESC before any FILE_TABLE");
             return;
         };
+        if let Some(table) = self.img.tables.get_mut(t) {
+            table.desc_records += 1;
+        }
         let (file, fd, coe) = (v.fd_objref(), v.fd_descriptor(), v.fd_close_on_exec());
         let ok = self.check_ref(
             file,

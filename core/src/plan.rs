@@ -675,8 +675,8 @@ impl<'i, 'a> Planner<'i, 'a> {
 
     fn refill(&mut self) -> Result<(), PlanError> {
         let socks: Vec<&Sock<'_>> = self.unix().collect();
-        // Dgram receivers connected back to their only sender get that connect first: then the
-        // kernel does not apply the queue limit (unix_dgram_sendmsg's `unix_peer(other) != sk`).
+        // Receivers are not connected yet (dgram connects come after the refill), so re-sending
+        // is never refused with EPERM; the queue limit is handled when the receiver is created.
         for s in socks.iter().copied() {
             if self.embryos.contains(&s.objref)
                 || s.unix.as_ref().is_some_and(|u| u.has(UNIX_PEER_GONE))

@@ -9,9 +9,12 @@
 //!     { "name": "b", "type": "stream", "pair": "a", "queue": [ { "data": "from a" } ] } ] }
 //! ```
 //!
-//! Derived, so a scenario cannot contradict itself: sk_state and socket.state from the role,
-//! an accepted socket's and an embryo's name (their listener's), `raddr` (the peer's name),
-//! ESTABLISHED on a dgram receiver that another socket connected to, and objrefs.
+//! Derived rather than written: sk_state and socket.state from the role, an accepted socket's
+//! and an embryo's name (their listener's), `raddr` (the peer's name), ESTABLISHED on a dgram
+//! receiver that another socket connected to, and objrefs. A scenario can still describe a
+//! state Linux cannot reach (a one-sided stream `peer`, a relative name without `cwd`, data on
+//! a listener): the writer writes it as said and the validator reports it — the invalid
+//! fixtures rely on that.
 
 use crate::bstr;
 use crate::wire::{self, *};

@@ -149,3 +149,28 @@ fn error_record_carries_its_message() {
     let d = r.diagnostics.iter().find(|d| d.code.as_str() == "error-record").unwrap();
     assert!(d.message.contains("out of memory"), "{}", d.message);
 }
+
+#[test]
+fn fdt_nfds_must_count_the_descriptors() {
+    fires("bad-fd", &patched("stream-pair", json!([{"at": {"type": "FILE_TABLE"}, "set": {"fdt_nfds": 3}}])));
+}
+
+#[test]
+fn has_buffers_must_say_whether_a_queue_follows() {
+    fires("bad-buffer", &patched("path-name", json!([{"at": {"type": "SOCKET"}, "set": {"has_buffers": 1}}])));
+}
+
+#[test]
+fn an_unconnected_stream_socket_cannot_hold_data() {
+    let img = scenario(json!({"sockets": [{"name": "s", "type": "stream", "queue": [{"data": "x"}]}]}));
+    let r = load(&img);
+    let d = r.diagnostics.iter().find(|d| d.code.as_str() == "bad-sender").expect("bad-sender");
+    assert!(d.message.contains("not connected"), "{}", d.message);
+}
+
+#[test]
+fn a_wrong_uts_buffer_is_reported_once() {
+    let r = load(&patched("stream-pair", json!([{"at": {"type": "BUFFER"}, "set": {"nuls": 10}}])));
+    let errors: Vec<_> = r.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect();
+    assert_eq!(errors, vec!["bad-uts"]);
+}

@@ -41,6 +41,18 @@ pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
             referenced.insert(p.client);
         }
     }
+    for t in img.tables.iter().filter(|_| !img.framing_error) {
+        if i64::from(t.nfds) != t.desc_records as i64 {
+            out.push(Diagnostic::new(
+                Code::BadFd,
+                t.offset + 8..t.offset + 12,
+                format!(
+                    "FILE_TABLE {} says fdt_nfds {} but {} FILE_DESC records follow it",
+                    t.objref, t.nfds, t.desc_records
+                ),
+            ));
+        }
+    }
     check_pending(img, out);
     check_names(img, out);
     for s in img.sockets.values() {
@@ -67,6 +79,14 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
                 "socket {o}: sock_common.state {} differs from sock.state {} (one kernel field)",
                 c.common_state, c.state
             ),
+        ));
+    }
+    if !img.framing_error && u8::from(!s.queue.is_empty()) != c.has_buffers {
+        out.push(at(
+            Code::BadBuffer,
+            s,
+            "has_buffers",
+            format!("socket {o}: has_buffers is {} but {} messages are queued for it", c.has_buffers, s.queue.len()),
         ));
     }
     if c.shutdown & !SHUTDOWN_MASK != 0 {
@@ -272,13 +292,21 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
         let sender = img.sockets.get(&m.sender);
         if s.is_connection_oriented() && !s.is_listener() {
             let expected = u.peer;
-            let ok = if m.sender == 0 { u.peer == 0 } else { m.sender == expected };
+            let ok = if m.sender == 0 {
+                u.peer == 0 && u.has(UNIX_PEER_GONE) && c.state == TCP_ESTABLISHED
+            } else {
+                m.sender == expected
+            };
             if !ok {
                 out.push(
                     Diagnostic::new(
                         Code::BadSender,
                         range.clone(),
-                        format!("{ty} socket {o} holds a message from {} but its peer is {expected}", m.sender),
+                        if c.state != TCP_ESTABLISHED {
+                            format!("{ty} socket {o} is not connected but holds a message (from {})", m.sender)
+                        } else {
+                            format!("{ty} socket {o} holds a message from {} but its peer is {expected}", m.sender)
+                        },
                     )
                     .objref(o),
                 );
