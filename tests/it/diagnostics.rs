@@ -170,7 +170,8 @@ fn an_unconnected_stream_socket_cannot_hold_data() {
 
 #[test]
 fn a_wrong_uts_buffer_is_reported_once() {
-    let r = load(&patched("stream-pair", json!([{"at": {"type": "BUFFER"}, "set": {"nuls": 10}}])));
+    let img = patched("stream-pair", json!([{"at": {"type": "BUFFER"}, "set": {"nuls": 10}}]));
+    let r = load(&img);
     let errors: Vec<_> = r.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect();
     assert_eq!(errors, vec!["bad-uts"]);
 }
