@@ -429,6 +429,13 @@ pub fn field_range(offset: usize, layout: &Layout, name: &str) -> Range<usize> {
         .map_or(offset..offset + layout.size, |f| offset + f.offset..offset + f.offset + f.size)
 }
 
+/// [`Layout::padding`] of every layout, computed once (not once per record).
+fn padding_of(layout: &Layout) -> &'static [Range<usize>] {
+    static PADS: std::sync::OnceLock<Vec<(RecordType, Vec<Range<usize>>)>> = std::sync::OnceLock::new();
+    let pads = PADS.get_or_init(|| LAYOUTS.iter().map(|l| (l.ty, l.padding())).collect());
+    pads.iter().find(|(t, _)| *t == layout.ty).map_or(&[], |(_, p)| p)
+}
+
 /// Objref table: dense for the usual 1, 2, 3… numbering, a map otherwise. Grows one entry per
 /// OBJREF record, never by a number read from the file.
 #[derive(Debug, Default)]
@@ -572,7 +579,7 @@ impl<'a> Loader<'a> {
     }
 
     fn check_padding(&mut self, rec: &Record<'_>, layout: &Layout) {
-        for r in layout.padding() {
+        for r in padding_of(layout).iter().cloned() {
             if rec.bytes.get(r.clone()).is_some_and(|s| s.iter().any(|&b| b != 0)) {
                 self.err(
                     Code::NonzeroPadding,

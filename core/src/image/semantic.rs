@@ -4,7 +4,58 @@
 use super::{field_range, Image, Sock, UnixAddr, MAX_DGRAM_QLEN};
 use crate::diag::{Code, Diagnostic};
 use crate::wire::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+
+/// Objref → position lookups over a sorted key list: a dense table when the keys are numbered
+/// densely (the usual 1, 2, 3…), binary search otherwise. Sized by the entries present, never
+/// by an objref value read from the file.
+struct Index {
+    keys: Vec<i32>,
+    dense: Option<Vec<u32>>,
+}
+
+impl Index {
+    fn new(keys: Vec<i32>) -> Self {
+        let max = keys.last().copied().unwrap_or(0);
+        let dense = (keys.first().is_none_or(|&k| k >= 0) && (max as usize) < 4 * keys.len() + 64).then(|| {
+            let mut d = vec![0u32; max as usize + 1];
+            for (i, &k) in keys.iter().enumerate() {
+                d[k as usize] = i as u32 + 1;
+            }
+            d
+        });
+        Index { keys, dense }
+    }
+    fn pos(&self, objref: i32) -> Option<usize> {
+        match &self.dense {
+            Some(d) => {
+                usize::try_from(objref).ok().and_then(|o| d.get(o)).and_then(|&p| p.checked_sub(1)).map(|p| p as usize)
+            }
+            None => self.keys.binary_search(&objref).ok(),
+        }
+    }
+}
+
+/// The sockets in objref order with an [`Index`] over them.
+struct Socks<'i, 'a> {
+    list: Vec<&'i Sock<'a>>,
+    index: Index,
+}
+
+impl<'i, 'a> Socks<'i, 'a> {
+    fn new(img: &'i Image<'a>) -> Self {
+        let list: Vec<&Sock<'a>> = img.sockets.values().collect();
+        let index = Index::new(img.sockets.keys().copied().collect());
+        Socks { list, index }
+    }
+    fn pos(&self, objref: i32) -> Option<usize> {
+        self.index.pos(objref)
+    }
+    fn get(&self, objref: i32) -> Option<&'i Sock<'a>> {
+        self.pos(objref).map(|p| self.list[p])
+    }
+}
 
 fn sock_field(s: &Sock<'_>, name: &str) -> std::ops::Range<usize> {
     field_range(s.offset, &SOCKET_LAYOUT, name)
@@ -25,20 +76,36 @@ fn type_name(t: u16) -> &'static str {
 
 /// Run every whole-image check.
 pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
-    let embryos: BTreeMap<i32, (i32, i32)> =
-        img.sockets.values().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, (l.objref, p.client)))).collect();
-    let mut referenced: BTreeSet<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
-    for s in img.sockets.values() {
-        check_socket(img, s, embryos.get(&s.objref).copied(), out);
+    let socks = Socks::new(img);
+    // Embryo → (listener, client), by socket position; the last RS_PENDING naming it wins.
+    let mut embryos: Vec<Option<(i32, i32)>> = vec![None; socks.list.len()];
+    for l in &socks.list {
+        for p in &l.pending {
+            if let Some(e) = socks.pos(p.embryo) {
+                embryos[e] = Some((l.objref, p.client));
+            }
+        }
+    }
+    let mut referenced = vec![false; socks.list.len()];
+    let mut reference = |objref: i32| {
+        if let Some(i) = socks.pos(objref) {
+            referenced[i] = true;
+        }
+    };
+    for f in img.files.values() {
+        reference(f.repr.sock_objref);
+    }
+    for (i, s) in socks.list.iter().enumerate() {
+        check_socket(img, &socks, s, embryos[i], out);
         if s.peer() != 0 {
-            referenced.insert(s.peer());
+            reference(s.peer());
         }
         for m in &s.queue {
-            referenced.insert(m.sender);
+            reference(m.sender);
         }
         for p in &s.pending {
-            referenced.insert(p.embryo);
-            referenced.insert(p.client);
+            reference(p.embryo);
+            reference(p.client);
         }
     }
     for t in img.tables.iter().filter(|_| !img.framing_error) {
@@ -53,10 +120,10 @@ pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    check_pending(img, out);
-    check_names(img, out);
-    for s in img.sockets.values() {
-        if !referenced.contains(&s.objref) {
+    check_pending(img, &socks, out);
+    check_names(&socks, &embryos, out);
+    for (s, referenced) in socks.list.iter().zip(referenced) {
+        if !referenced {
             out.push(at(
                 Code::UnusedSocket,
                 s,
@@ -67,7 +134,13 @@ pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, out: &mut Vec<Diagnostic>) {
+fn check_socket(
+    img: &Image<'_>,
+    socks: &Socks<'_, '_>,
+    s: &Sock<'_>,
+    embryo_of: Option<(i32, i32)>,
+    out: &mut Vec<Diagnostic>,
+) {
     let c = &s.common;
     let o = s.objref;
     if c.common_state != c.state {
@@ -195,7 +268,7 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
     }
 
     // Peers.
-    let peer = img.sockets.get(&u.peer);
+    let peer = socks.get(u.peer);
     if s.is_connection_oriented() && c.state == TCP_ESTABLISHED {
         if u.peer == o {
             out.push(at(
@@ -289,7 +362,7 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
     let mut last_other_index = -1i64;
     for (idx, m) in s.queue.iter().enumerate() {
         let range = m.offset..m.offset + SOCKET_BUFFER_LAYOUT.size;
-        let sender = img.sockets.get(&m.sender);
+        let sender = socks.get(m.sender);
         if s.is_connection_oriented() && !s.is_listener() {
             let expected = u.peer;
             let ok = if m.sender == 0 {
@@ -363,10 +436,22 @@ fn check_socket(img: &Image<'_>, s: &Sock<'_>, embryo_of: Option<(i32, i32)>, ou
     }
 }
 
-fn check_pending(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
-    let held: BTreeSet<i32> = img.fd_holders().into_keys().collect();
-    let mut seen = BTreeSet::new();
-    for l in img.sockets.values() {
+fn check_pending(img: &Image<'_>, socks: &Socks<'_, '_>, out: &mut Vec<Diagnostic>) {
+    if socks.list.iter().all(|l| l.pending.is_empty()) {
+        return;
+    }
+    // Sockets some fd names (what `Image::fd_holders` lists), by socket position.
+    let mut held = vec![false; socks.list.len()];
+    let files = Index::new(img.files.keys().copied().collect());
+    let file_socks: Vec<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
+    for fd in img.tables.iter().flat_map(|t| &t.fds) {
+        if let Some(s) = files.pos(fd.file).and_then(|f| socks.pos(file_socks[f])) {
+            held[s] = true;
+        }
+    }
+    let mut seen = vec![false; socks.list.len()];
+    let mut seen_other = BTreeSet::new();
+    for l in &socks.list {
         for p in &l.pending {
             let range = p.offset..p.offset + RS_PENDING_LAYOUT.size;
             let mut bad =
@@ -374,15 +459,20 @@ fn check_pending(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
             if !l.is_listener() {
                 continue; // reported on the socket
             }
-            if !seen.insert(p.embryo) {
+            let first = match socks.pos(p.embryo) {
+                Some(e) => !std::mem::replace(&mut seen[e], true),
+                None => seen_other.insert(p.embryo),
+            };
+            if !first {
                 bad(format!("embryo {} is pending twice", p.embryo));
                 continue;
             }
-            let Some(e) = img.sockets.get(&p.embryo) else { continue };
+            let Some(ei) = socks.pos(p.embryo) else { continue };
+            let e = socks.list[ei];
             if e.common.sock_type != l.common.sock_type || e.common.family != AF_UNIX {
                 bad(format!("embryo {} is not of its listener {}'s type", p.embryo, l.objref));
             }
-            if held.contains(&p.embryo) {
+            if held[ei] {
                 bad(format!("embryo {} has an fd: a pending connection has not been accepted yet", p.embryo));
             }
             if e.laddr() != l.laddr() {
@@ -396,7 +486,7 @@ fn check_pending(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
                 bad(format!("embryo {}'s peer is {}, RS_PENDING says client {}", p.embryo, e.peer(), p.client));
             }
             if p.client != 0 {
-                if let Some(c) = img.sockets.get(&p.client) {
+                if let Some(c) = socks.get(p.client) {
                     if c.peer() != p.embryo {
                         bad(format!("client {}'s peer is {}, not its embryo {}", p.client, c.peer(), p.embryo));
                     }
@@ -406,21 +496,20 @@ fn check_pending(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_names(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
-    let embryos = img.embryos();
-    let mut paths: BTreeMap<Vec<u8>, i32> = BTreeMap::new();
-    let mut abstracts: BTreeMap<(u16, Vec<u8>), i32> = BTreeMap::new();
-    for s in img.sockets.values() {
+fn check_names(socks: &Socks<'_, '_>, embryos: &[Option<(i32, i32)>], out: &mut Vec<Diagnostic>) {
+    let mut paths: HashMap<Cow<'_, [u8]>, i32> = HashMap::new();
+    let mut abstracts: HashMap<(u16, &[u8]), i32> = HashMap::new();
+    for (s, embryo) in socks.list.iter().zip(embryos) {
         let Some(u) = &s.unix else { continue };
         // Accepted sockets and embryos share the listener's name without holding it.
-        if u.has(UNIX_ACCEPTED) || embryos.contains(&s.objref) {
+        if u.has(UNIX_ACCEPTED) || embryo.is_some() {
             continue;
         }
         match &u.laddr {
             UnixAddr::Path(p) if u.has(UNIX_LINKED) => {
-                let full = match (&u.cwd, p.first()) {
-                    (Some(cwd), Some(&c)) if c != b'/' => [cwd.as_slice(), b"/", p.as_slice()].concat(),
-                    _ => p.clone(),
+                let full: Cow<'_, [u8]> = match (&u.cwd, p.first()) {
+                    (Some(cwd), Some(&c)) if c != b'/' => Cow::Owned([cwd.as_slice(), b"/", p.as_slice()].concat()),
+                    _ => Cow::Borrowed(p),
                 };
                 if let Some(prev) = paths.insert(full.clone(), s.objref) {
                     out.push(at(
@@ -432,7 +521,7 @@ fn check_names(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
                 }
             }
             UnixAddr::Abstract(a) => {
-                if let Some(prev) = abstracts.insert((s.common.sock_type, a.clone()), s.objref) {
+                if let Some(prev) = abstracts.insert((s.common.sock_type, a.as_slice()), s.objref) {
                     out.push(at(
                         Code::DuplicateAbstract,
                         s,
