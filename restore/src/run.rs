@@ -130,6 +130,44 @@ fn show(n: &Option<Vec<u8>>) -> String {
 /// Returns the differences, one line each.
 pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<String> {
     let mut out = Vec::new();
+    // unix_diag: shutdown bits, listener backlogs and pending connections in accept order.
+    let diag = match crate::diag_unix::dump() {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(format!("sock_diag: {e}"));
+            Default::default()
+        }
+    };
+    let objref_of_held = |h: &Held| -> Option<i32> {
+        let t = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid)?;
+        let fd = t.fds.iter().find(|f| f.fd == h.fd)?;
+        img.files.get(&fd.file).map(|f| f.repr.sock_objref)
+    };
+    let ino_of = |h: &Held| rustix::fs::fstat(&h.owned).ok().map(|st| st.st_ino as u32);
+    let ino_by_objref: std::collections::BTreeMap<i32, u32> =
+        held.iter().filter_map(|h| Some((objref_of_held(h)?, ino_of(h)?))).collect();
+    for h in held {
+        let (Some(o), Some(ino)) = (objref_of_held(h), ino_of(h)) else { continue };
+        let (Some(s), Some(d)) = (img.sockets.get(&o), diag.get(&ino)) else { continue };
+        let who = format!("pid {} fd {} (#{o})", h.pid, h.fd);
+        if d.shutdown != s.common.shutdown {
+            out.push(format!("{who}: shutdown is {}, the image says {}", d.shutdown, s.common.shutdown));
+        }
+        if s.is_listener() {
+            let (pending, backlog) = d.rqlen.unwrap_or((0, 0));
+            if i64::from(backlog) != s.effective_backlog() {
+                out.push(format!("{who}: backlog is {backlog}, the image says {}", s.effective_backlog()));
+            }
+            if pending as usize != s.pending.len() {
+                out.push(format!("{who}: {pending} pending connections, the image has {}", s.pending.len()));
+            }
+            let want: Vec<Option<u32>> = s.pending.iter().map(|p| ino_by_objref.get(&p.client).copied()).collect();
+            let got: Vec<Option<u32>> = d.icons.clone().unwrap_or_default().into_iter().map(Some).collect();
+            if want.iter().all(Option::is_some) && want != got {
+                out.push(format!("{who}: pending clients in accept order are {got:?}, the image says {want:?}"));
+            }
+        }
+    }
     for h in held {
         let Some(table) = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid) else { continue };
         let Some(fd) = table.fds.iter().find(|f| f.fd == h.fd) else { continue };

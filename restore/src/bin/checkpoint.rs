@@ -17,6 +17,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Capture the unix sockets of live processes (without disturbing them) into an image.
+    Dump {
+        /// Process to dump (repeat for several).
+        #[arg(long = "pid", required = true)]
+        pids: Vec<i32>,
+        /// Image file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also write the readable scenario (JSON) here.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+    },
     /// Encode a JSON source into an image: either the record-level text form that
     /// `restore decode` prints, or a scenario (see docs/format.md, "Scenario form").
     Encode {
@@ -30,6 +42,34 @@ enum Command {
 
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
+        Command::Dump { pids, output, scenario } => {
+            let d = resocket_restore::dump::dump(&pids)
+                .map_err(|message| CliError { message, code: resocket_restore::EXIT_INVALID })?;
+            for w in &d.warnings {
+                eprintln!("checkpoint: warning: {w}");
+            }
+            let bytes = d
+                .scenario
+                .to_image()
+                .map_err(|e| CliError { message: e.to_string(), code: resocket_restore::EXIT_INVALID })?;
+            if let Some(p) = scenario {
+                let text = serde_json::to_string_pretty(&d.scenario).unwrap_or_default() + "\n";
+                write_output(&p, text.as_bytes())?;
+            }
+            write_output(&output, &bytes)?;
+            let report = resocket_core::load(&bytes);
+            eprintln!(
+                "checkpoint: {} sockets of {} processes, {} bytes -> {}",
+                report.image.sockets.len(),
+                pids.len(),
+                bytes.len(),
+                output.display()
+            );
+            for diag in report.diagnostics.iter() {
+                eprintln!("checkpoint: {diag}");
+            }
+            Ok(if report.is_valid() { EXIT_OK } else { resocket_restore::EXIT_INVALID })
+        }
         Command::Encode { source, output } => {
             let text = if source.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin()).map_err(|e| CliError::usage(format!("stdin: {e}")))?

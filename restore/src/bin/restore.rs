@@ -228,7 +228,7 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
             _ => None,
         })
         .collect();
-    let closed = resocket_restore::inherited::close_inherited(targets);
+    let closed = resocket_restore::raw::close_inherited(targets);
     if !closed.is_empty() {
         eprintln!("restore: closed inherited fds {closed:?}: the restored process has its own sockets there");
     }

@@ -152,3 +152,24 @@ fn walk(d: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn verify_reports_every_difference_from_the_image() {
+    use resocket_restore::{exec, run};
+    let fixture = |n: &str| {
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../fixtures/images/valid/{n}.rsimg")))
+            .unwrap()
+    };
+    let restored = fixture("stream-pair");
+    let claimed = fixture("shutdown-wr"); // same fds and types, different shutdown bits and queues
+    let r = resocket_core::load(&restored);
+    let plan = resocket_core::plan::plan(&r.image).unwrap();
+    let cfg = exec::Config { root: None, place: exec::PlaceMode::HoldAll, fd_base: 1024 };
+    let ex = run::execute(&plan, cfg, false).unwrap();
+    let other = resocket_core::load(&claimed);
+    let diffs = run::verify(&other.image, &ex.held, None);
+    assert!(diffs.iter().any(|d| d.contains("shutdown is 0, the image says 2")), "{diffs:#?}");
+    assert!(diffs.iter().any(|d| d.contains("queued data")), "{diffs:#?}");
+    // And against its own image: nothing.
+    assert_eq!(run::verify(&r.image, &ex.held, None), Vec::<String>::new());
+}

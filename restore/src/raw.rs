@@ -1,6 +1,8 @@
-//! The one place with `unsafe`: closing descriptors this process inherited at numbers the
-//! restored process needs. They are not owned by anything in this program, so no `OwnedFd`
-//! exists for them; `close(2)` on a raw number is the only way.
+//! The one place with `unsafe` (and with `libc`):
+//! * closing descriptors this process inherited at numbers the restored process needs — nothing
+//!   in this program owns them, so no `OwnedFd` exists and `close(2)` on a raw number is the
+//!   only way;
+//! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)` with an `int`.
 
 #![allow(unsafe_code, reason = "closing inherited raw fds has no safe API; confined to this module")]
 
@@ -31,4 +33,26 @@ pub fn close_inherited(wanted: impl IntoIterator<Item = RawFd>) -> Vec<RawFd> {
         }
     }
     closed
+}
+
+/// `setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, value)`: -1 disables peek offsets, n >= 0 makes
+/// every `MSG_PEEK` start at n and advance it.
+pub fn set_peek_off(fd: rustix::fd::BorrowedFd<'_>, value: i32) -> std::io::Result<()> {
+    use rustix::fd::AsRawFd;
+    // SAFETY: `fd` is a live descriptor (borrowed for the call); the option value is a valid
+    // `int` that lives across the call, and its size is passed exactly.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEEK_OFF,
+            (&raw const value).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

@@ -1,0 +1,125 @@
+//! A small client of the `NETLINK_SOCK_DIAG` interface for AF_UNIX (`unix_diag`): one dump of
+//! every unix socket of the caller's network namespace with its name, VFS inode, peer, pending
+//! connections (ICONS), queue lengths, shutdown bits and owner uid.
+//! Layouts: `include/uapi/linux/unix_diag.h` (see ../shared/reference/af_unix.md §5).
+
+use rustix::net::{self, netlink, AddressFamily, SocketType};
+use std::collections::BTreeMap;
+
+/// `SOCK_DIAG_BY_FAMILY`.
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_DUMP: u16 = 0x300;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const UDIAG_SHOW_NAME: u32 = 0x1;
+const UDIAG_SHOW_VFS: u32 = 0x2;
+const UDIAG_SHOW_PEER: u32 = 0x4;
+const UDIAG_SHOW_ICONS: u32 = 0x8;
+const UDIAG_SHOW_RQLEN: u32 = 0x10;
+
+/// What unix_diag says about one socket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnixDiag {
+    /// Inode.
+    pub ino: u32,
+    /// `SOCK_*` type.
+    pub ty: u8,
+    /// `TCP_*` state.
+    pub state: u8,
+    /// `UNIX_DIAG_NAME`: raw `sun_path` bytes (path with its NUL, or abstract starting with NUL).
+    pub name: Option<Vec<u8>>,
+    /// `UNIX_DIAG_VFS`: inode and device of the bound path.
+    pub vfs: Option<(u32, u32)>,
+    /// `UNIX_DIAG_PEER`: the peer's inode (0 while the peer is an embryo).
+    pub peer: Option<u32>,
+    /// `UNIX_DIAG_ICONS`: inodes of the clients of pending connections, accept order.
+    pub icons: Option<Vec<u32>>,
+    /// `UNIX_DIAG_RQLEN`: (rqueue, wqueue); for a listener (pending, backlog).
+    pub rqlen: Option<(u32, u32)>,
+    /// `UNIX_DIAG_SHUTDOWN`.
+    pub shutdown: u8,
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes)
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2).and_then(|s| s.try_into().ok()).map_or(0, u16::from_ne_bytes)
+}
+
+/// Dump every AF_UNIX socket of this thread's network namespace.
+pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
+    let sock = net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(netlink::SOCK_DIAG))
+        .map_err(|e| format!("netlink socket: {e}"))?;
+    let mut req = Vec::with_capacity(40);
+    req.extend_from_slice(&40u32.to_ne_bytes());
+    req.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    req.extend_from_slice(&1u32.to_ne_bytes()); // seq
+    req.extend_from_slice(&0u32.to_ne_bytes()); // pid
+    req.extend_from_slice(&[1, 0, 0, 0]); // family AF_UNIX, protocol, pad
+    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    req.extend_from_slice(&0u32.to_ne_bytes()); // ino
+    let show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN;
+    req.extend_from_slice(&show.to_ne_bytes());
+    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
+    req.extend_from_slice(&u32::MAX.to_ne_bytes());
+    net::sendto(&sock, &req, net::SendFlags::empty(), &netlink::SocketAddrNetlink::new(0, 0))
+        .map_err(|e| format!("netlink send: {e}"))?;
+    let mut out = BTreeMap::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let (n, _) =
+            net::recv(&sock, &mut buf[..], net::RecvFlags::empty()).map_err(|e| format!("netlink recv: {e}"))?;
+        let mut at = 0;
+        while at + 16 <= n {
+            let len = u32_at(&buf, at) as usize;
+            let ty = u16_at(&buf, at + 4);
+            if len < 16 || at + len > n {
+                return Err("malformed netlink message".into());
+            }
+            match ty {
+                NLMSG_DONE => return Ok(out),
+                NLMSG_ERROR => {
+                    let err = u32_at(&buf, at + 16) as i32;
+                    return Err(format!("sock_diag error {}", -err));
+                }
+                SOCK_DIAG_BY_FAMILY => {
+                    let msg = &buf[at + 16..at + len];
+                    if let Some(d) = parse_msg(msg) {
+                        out.insert(d.ino, d);
+                    }
+                }
+                _ => {}
+            }
+            at += (len + 3) & !3;
+        }
+    }
+}
+
+fn parse_msg(m: &[u8]) -> Option<UnixDiag> {
+    let head = m.get(..16)?;
+    let mut d = UnixDiag { ty: head[1], state: head[2], ino: u32_at(head, 4), ..UnixDiag::default() };
+    let mut at = 16;
+    while at + 4 <= m.len() {
+        let len = usize::from(u16_at(m, at));
+        let ty = u16_at(m, at + 2);
+        if len < 4 || at + len > m.len() {
+            break;
+        }
+        let p = &m[at + 4..at + len];
+        match ty {
+            0 => d.name = Some(p.to_vec()),
+            1 => d.vfs = Some((u32_at(p, 0), u32_at(p, 4))),
+            2 => d.peer = Some(u32_at(p, 0)),
+            3 => d.icons = Some(p.chunks_exact(4).map(|c| u32_at(c, 0)).collect()),
+            4 => d.rqlen = Some((u32_at(p, 0), u32_at(p, 4))),
+            6 => d.shutdown = p.first().copied().unwrap_or(0),
+            _ => {}
+        }
+        at += (len + 3) & !3;
+    }
+    Some(d)
+}
