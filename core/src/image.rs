@@ -460,6 +460,34 @@ impl ObjTable {
     }
 }
 
+/// Position of each socket in `Loader::socks` by objref: dense over the objref table's dense
+/// range, a map otherwise. Like [`ObjTable`], it grows with the records present only.
+#[derive(Debug, Default)]
+struct Slots {
+    dense: Vec<u32>,
+    sparse: BTreeMap<i32, u32>,
+}
+
+impl Slots {
+    fn get(&self, objref: i32) -> Option<usize> {
+        let i = usize::try_from(objref).ok().and_then(|o| o.checked_sub(1));
+        match i.and_then(|i| self.dense.get(i)) {
+            Some(&p) if p != 0 => Some(p as usize - 1),
+            _ => self.sparse.get(&objref).map(|&p| p as usize),
+        }
+    }
+    fn insert(&mut self, objref: i32, pos: usize, dense_len: usize) {
+        if objref >= 1 && objref as usize <= dense_len {
+            if self.dense.len() < dense_len {
+                self.dense.resize(dense_len, 0);
+            }
+            self.dense[objref as usize - 1] = pos as u32 + 1;
+        } else {
+            self.sparse.insert(objref, pos as u32);
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Open {
     /// OBJREF{SOCK} seen: the next record must be its SOCKET.
@@ -497,6 +525,9 @@ struct Loader<'a> {
     img: Image<'a>,
     diags: Vec<Diagnostic>,
     objs: ObjTable,
+    /// Sockets in definition order; moved into `img.sockets` (one bulk build) at the end.
+    socks: Vec<Sock<'a>>,
+    slots: Slots,
     stack: Vec<Open>,
     uts_due: u8,
     uts_lens: [u16; 3],
@@ -519,6 +550,8 @@ pub fn load(bytes: &[u8]) -> Report<'_> {
         img: Image { size: bytes.len(), ..Image::default() },
         diags: Vec::new(),
         objs: ObjTable::default(),
+        socks: Vec::new(),
+        slots: Slots::default(),
         stack: Vec::new(),
         uts_due: 0,
         uts_lens: [0; 3],
@@ -1036,19 +1069,25 @@ impl<'a> Loader<'a> {
             );
             self.diags.push(d.record(self.idx).objref(objref));
         }
-        self.img.sockets.insert(
+        self.slots.insert(objref, self.socks.len(), self.objs.dense.len());
+        self.socks.push(Sock {
             objref,
-            Sock {
-                objref,
-                offset: off,
-                record: self.idx,
-                common,
-                unix: None,
-                inet: None,
-                queue: Vec::new(),
-                pending: Vec::new(),
-            },
-        );
+            offset: off,
+            record: self.idx,
+            common,
+            unix: None,
+            inet: None,
+            queue: Vec::new(),
+            pending: Vec::new(),
+        });
+    }
+
+    fn sock(&self, objref: i32) -> Option<&Sock<'a>> {
+        self.slots.get(objref).and_then(|p| self.socks.get(p))
+    }
+
+    fn sock_mut(&mut self, objref: i32) -> Option<&mut Sock<'a>> {
+        self.slots.get(objref).and_then(|p| self.socks.get_mut(p))
     }
 
     fn take_family(&mut self, rec: &Record<'_>) -> Option<i32> {
@@ -1071,7 +1110,7 @@ impl<'a> Loader<'a> {
         let Some(objref) = self.take_family(&rec) else { return };
         let u = SocketUnixRepr::parse(&v);
         let idx = self.idx;
-        let family = self.img.sockets.get(&objref).map_or(0, |s| s.common.family);
+        let family = self.sock(objref).map_or(0, |s| s.common.family);
         if family != AF_UNIX {
             self.diags.push(
                 Diagnostic::new(
@@ -1129,7 +1168,7 @@ impl<'a> Loader<'a> {
         if laddr.is_relative_path() {
             self.cwd_due = Some(objref);
         }
-        if let Some(s) = self.img.sockets.get_mut(&objref) {
+        if let Some(s) = self.sock_mut(objref) {
             s.unix = Some(UnixPart { peer: u.peer, peercred: u.peercred, flags: u.flags, laddr, raddr, cwd: None });
         }
     }
@@ -1139,7 +1178,7 @@ impl<'a> Loader<'a> {
         let Ok(v) = SocketInet::new_checked(rec) else { return };
         let Some(objref) = self.take_family(&rec) else { return };
         let i = SocketInetRepr::parse(&v);
-        let family = self.img.sockets.get(&objref).map_or(0, |s| s.common.family);
+        let family = self.sock(objref).map_or(0, |s| s.common.family);
         if !matches!(family, AF_INET | AF_INET6) {
             let d = Diagnostic::new(
                 Code::FamilyMismatch,
@@ -1158,7 +1197,7 @@ impl<'a> Loader<'a> {
                 self.diags.push(d.record(self.idx).objref(objref));
             }
         }
-        if let Some(s) = self.img.sockets.get_mut(&objref) {
+        if let Some(s) = self.sock_mut(objref) {
             s.inet = Some(i);
         }
     }
@@ -1193,7 +1232,7 @@ impl<'a> Loader<'a> {
             );
             self.diags.push(d.record(self.idx).objref(objref));
         }
-        if let Some(u) = self.img.sockets.get_mut(&objref).and_then(|s| s.unix.as_mut()) {
+        if let Some(u) = self.sock_mut(objref).and_then(|s| s.unix.as_mut()) {
             u.cwd = Some(body.to_vec());
         }
     }
@@ -1396,7 +1435,7 @@ impl<'a> Loader<'a> {
         if b.owner == 0 {
             return;
         }
-        if let Some(s) = self.img.sockets.get_mut(&b.owner) {
+        if let Some(s) = self.sock_mut(b.owner) {
             s.queue.push(Message { sender: b.sender, data: Cow::Borrowed(data), rights: Vec::new(), offset: b.offset });
             self.last_msg = Some((b.owner, s.queue.len() - 1));
         }
@@ -1439,7 +1478,7 @@ impl<'a> Loader<'a> {
                 refs.push(r);
             }
         }
-        if let Some(m) = self.img.sockets.get_mut(&owner).and_then(|s| s.queue.get_mut(i)) {
+        if let Some(m) = self.sock_mut(owner).and_then(|s| s.queue.get_mut(i)) {
             m.rights = refs;
         }
     }
@@ -1471,7 +1510,7 @@ impl<'a> Loader<'a> {
         if !(l && e) {
             return;
         }
-        let Some(listener) = self.img.sockets.get_mut(&p.listener) else { return };
+        let Some(listener) = self.sock_mut(p.listener) else { return };
         let expect = listener.pending.len();
         listener.pending.push(PendingConn { embryo: p.embryo, client: p.client, offset: off });
         if p.index as usize != expect {
@@ -1555,6 +1594,8 @@ impl<'a> Loader<'a> {
         if self.img.record_count == 0 {
             self.diags.push(Diagnostic::new(Code::MissingHeader, 0..0, "the file is empty"));
         }
+        // Bulk build: objrefs usually come in increasing order, so this is one sorted pass.
+        self.img.sockets = std::mem::take(&mut self.socks).into_iter().map(|s| (s.objref, s)).collect();
         crate::image::semantic::check(&self.img, &mut self.diags);
     }
 }
