@@ -17,6 +17,7 @@
 pub mod bstr;
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod image;
 pub mod plan;
 pub mod scenario;

@@ -64,11 +64,7 @@ fn socket_ino(fd: &OwnedFd) -> Option<u32> {
 type Peeked = (Option<Vec<u8>>, Vec<u8>, Vec<u32>);
 
 /// Messages queued on a socket, in order, with the inodes of the sockets passed with them.
-fn peek_queue(
-    fd: &OwnedFd,
-    d: &UnixDiag,
-    received: &mut Vec<OwnedFd>,
-) -> Result<Vec<Peeked>, String> {
+fn peek_queue(fd: &OwnedFd, d: &UnixDiag, received: &mut Vec<OwnedFd>) -> Result<Vec<Peeked>, String> {
     let stream = d.ty == 1;
     let total = d.rqlen.map_or(0, |r| r.0) as usize;
     if total == 0 && stream {

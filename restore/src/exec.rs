@@ -36,6 +36,9 @@ pub struct Config {
     pub place: PlaceMode,
     /// Plan-level fds are kept at or above this number, clear of the numbers being placed.
     pub fd_base: i32,
+    /// Place every fd without FD_CLOEXEC (for `restore run -- COMMAND`: the command must get
+    /// them all, even the ones the checkpointed process had marked close-on-exec).
+    pub inherit_all: bool,
 }
 
 /// A socket held after the plan closed its own handles.
@@ -334,7 +337,7 @@ impl Executor {
                 let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == *pid);
                 let owned = if exact {
                     let got = rustix::io::fcntl_dupfd_cloexec(src, *fd).map_err(errno)?;
-                    if !*cloexec {
+                    if !*cloexec || self.cfg.inherit_all {
                         rustix::io::fcntl_setfd(&got, rustix::io::FdFlags::empty()).map_err(errno)?;
                     }
                     use rustix::fd::AsRawFd;

@@ -396,7 +396,10 @@ impl Kernel {
                 self.bound_inodes.remove(&ino); // close() never unlinks the file (§3)
             }
         }
-        let queue_nonempty = !self.socks[r].queue.is_empty();
+        // The peer gets ECONNRESET when unread bytes are left: empty records do not count
+        // (live 6.18: a queued zero-length seqpacket record leaves SO_ERROR 0; found by the
+        // differential test).
+        let queue_nonempty = self.socks[r].queue.iter().any(|skb| !skb.data.is_empty());
         if let Some(p) = self.socks[r].peer.take() {
             if self.socks[r].ty.is_connection_oriented() && p != r {
                 let embrion = self.socks[r].embryo_of.is_some();

@@ -88,6 +88,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare two images up to renumbering (sockets matched by process position and fd, embryos by accept
+    /// position, peers and in-flight sockets through them); exit 1 if they differ.
+    Diff {
+        /// First image.
+        a: PathBuf,
+        /// Second image.
+        b: PathBuf,
+        /// Path prefix to remove from the first image's names (a restore root).
+        #[arg(long, default_value = "")]
+        strip_a: String,
+        /// Path prefix to remove from the second image's names.
+        #[arg(long, default_value = "")]
+        strip_b: String,
+    },
     /// Decode an image into the lossless JSON text form (`checkpoint encode` reverses it).
     Decode {
         /// Image file.
@@ -165,6 +179,21 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             emit(&text)?;
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }
+        Command::Diff { a, b, strip_a, strip_b } => {
+            let (ba, bb) = (read_input(&a, cli.max_bytes)?, read_input(&b, cli.max_bytes)?);
+            let (ra, rb) = (resocket_core::load(&ba), resocket_core::load(&bb));
+            let diffs = resocket_core::diff::diff(&ra.image, &rb.image, strip_a.as_bytes(), strip_b.as_bytes());
+            let mut text = String::new();
+            for d in &diffs {
+                text.push_str(d);
+                text.push('\n');
+            }
+            if diffs.is_empty() {
+                text.push_str("the images describe the same sockets\n");
+            }
+            emit(&text)?;
+            Ok(if diffs.is_empty() { EXIT_OK } else { EXIT_INVALID })
+        }
         Command::Decode { image, output } => {
             let bytes = read_input(&image, cli.max_bytes)?;
             let text = resocket_core::text::decode_to_string(&bytes)
@@ -219,7 +248,26 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
         None => None,
     };
     let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
-    let cfg = exec::Config { root: root.clone(), place: exec::PlaceMode::Exact(pid), fd_base: run::fd_base(&plan) };
+    let inherit_all = !a.command.is_empty();
+    if inherit_all {
+        let coe = report
+            .image
+            .tables
+            .iter()
+            .filter(|t| t.pid.unwrap_or(0) == pid)
+            .flat_map(|t| &t.fds)
+            .filter(|f| f.cloexec)
+            .count();
+        if coe > 0 {
+            eprintln!("restore: {coe} fds were close-on-exec in the image; they are handed to the command open (it may set FD_CLOEXEC again)");
+        }
+    }
+    let cfg = exec::Config {
+        root: root.clone(),
+        place: exec::PlaceMode::Exact(pid),
+        fd_base: run::fd_base(&plan),
+        inherit_all,
+    };
     let targets: Vec<i32> = plan
         .steps
         .iter()

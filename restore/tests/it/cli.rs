@@ -170,3 +170,43 @@ fn simulate_explains_a_bad_order_and_exits_1() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("pending: expected"), "v2 loses pending connections");
 }
+
+#[test]
+fn diff_ignores_renumbering_and_reports_real_differences() {
+    let dir = scratch("diff");
+    let write = |name: &str, json: &str| {
+        let src = dir.join(format!("{name}.json"));
+        std::fs::write(&src, json).unwrap();
+        let img = dir.join(format!("{name}.rsimg"));
+        let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        img
+    };
+    let tasks = r#""tasks":[{"pid":7,"fds":{"3":"a","4":"b","5":"l"}}]"#;
+    let a = write(
+        "a",
+        &format!(
+            r#"{{{tasks},"sockets":[{{"name":"a","type":"stream","pair":"b","queue":[{{"data":"x"}}]}},{{"name":"b","type":"stream","pair":"a"}},{{"name":"l","type":"stream","addr":"@l","listen":1}}]}}"#
+        ),
+    );
+    // The same sockets listed in another order: other objrefs, other record order.
+    let b = write(
+        "b",
+        &format!(
+            r#"{{{tasks},"sockets":[{{"name":"l","type":"stream","addr":"@l","listen":1}},{{"name":"b","type":"stream","pair":"a"}},{{"name":"a","type":"stream","pair":"b","queue":[{{"data":"x"}}]}}]}}"#
+        ),
+    );
+    let c = write(
+        "c",
+        &format!(
+            r#"{{{tasks},"sockets":[{{"name":"a","type":"stream","pair":"b","queue":[{{"data":"y"}}]}},{{"name":"b","type":"stream","pair":"a"}},{{"name":"l","type":"stream","addr":"@l","listen":2}}]}}"#
+        ),
+    );
+    let o = restore(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = restore(&["diff", a.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("task0:fd3: queue") && out.contains("task0:fd5: backlog"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

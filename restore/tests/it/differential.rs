@@ -89,7 +89,12 @@ fn run_both(trace: &[Op]) -> Option<String> {
     fresh_netns();
     let root = scratch();
     let mut sim = Kernel::new();
-    let mut real = Executor::new(Config { root: Some(root.clone()), place: PlaceMode::HoldAll, fd_base: 1024 });
+    let mut real = Executor::new(Config {
+        root: Some(root.clone()),
+        place: PlaceMode::HoldAll,
+        fd_base: 1024,
+        inherit_all: false,
+    });
     let mut verdict = None;
     for (i, op) in trace.iter().enumerate() {
         let a = sim.apply(op);
@@ -187,6 +192,16 @@ mod regressions {
             Op::Close { slot: 4 },
             Op::Recv { slot: 1, len: 1, peek: false },
             Op::Recv { slot: 1, len: 1, peek: false },
+        ]);
+    }
+
+    #[test]
+    fn closing_with_only_empty_records_unread_is_no_reset() {
+        same(vec![
+            Op::Socketpair { a: 2, b: 1, ty: SockType::Seqpacket },
+            Op::Send { slot: 2, to: None, data: Payload(vec![]), rights: vec![] },
+            Op::Close { slot: 1 },
+            Op::Recv { slot: 2, len: 1, peek: false },
         ]);
     }
 

@@ -131,3 +131,58 @@ fn an_fd_in_flight() {
     let img = round_trip("rights");
     assert!(img.sockets.values().flat_map(|s| &s.queue).any(|m| !m.rights.is_empty()));
 }
+
+/// Restore a dump into a process (`restore run -- sleep`), dump that process again, and compare
+/// the two dumps with `restore diff` up to renumbering (and the restore root).
+fn second_dump_equals_first(scenario: &str) {
+    let live = Live::start(scenario);
+    let (code, err, first) = live.dump();
+    assert_eq!(code, Some(0), "{err}");
+    let root = live.dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let root = std::fs::canonicalize(&root).unwrap();
+    let mut restored = Command::new("unshare")
+        .arg("-n")
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--root"])
+        .arg(&root)
+        .arg(&first)
+        .args(["--", "sleep", "30"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = restored.id();
+    // Wait for the exec: sleep's command line.
+    for _ in 0..200 {
+        if std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with(b"sleep") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let second = live.dir.join("second.rsimg");
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg(env!("CARGO_BIN_EXE_checkpoint"))
+        .args(["dump", "--pid", &pid.to_string(), "-o"])
+        .arg(&second)
+        .output()
+        .unwrap();
+    let _ = restored.kill();
+    let _ = restored.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_restore"))
+        .args(["diff", "--strip-b"])
+        .arg(root.as_os_str())
+        .arg(&first)
+        .arg(&second)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{scenario}: {}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn a_second_dump_of_the_restored_process_equals_the_first() {
+    for scenario in ["pairs", "listener", "dgram", "shutdown", "rights"] {
+        second_dump_equals_first(scenario);
+    }
+}

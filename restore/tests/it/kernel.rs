@@ -164,7 +164,7 @@ fn verify_reports_every_difference_from_the_image() {
     let claimed = fixture("shutdown-wr"); // same fds and types, different shutdown bits and queues
     let r = resocket_core::load(&restored);
     let plan = resocket_core::plan::plan(&r.image).unwrap();
-    let cfg = exec::Config { root: None, place: exec::PlaceMode::HoldAll, fd_base: 1024 };
+    let cfg = exec::Config { root: None, place: exec::PlaceMode::HoldAll, fd_base: 1024, inherit_all: false };
     let ex = run::execute(&plan, cfg, false).unwrap();
     let other = resocket_core::load(&claimed);
     let diffs = run::verify(&other.image, &ex.held, None);

@@ -1,0 +1,120 @@
+//! Semantic comparison of two images up to renumbering: sockets are matched by where a process
+//! holds them (the process's position and the fd), embryos by their listener and accept position, sockets in flight by
+//! the message that carries them, peers by their partner. Objref numbers and record order do not
+//! matter; types, states, names, peers, shutdown, backlogs, pending order and queued messages do.
+
+use crate::image::{Image, Sock};
+use std::collections::BTreeMap;
+
+/// Stable, objref-free names for the sockets of an image.
+fn anchors(img: &Image<'_>) -> BTreeMap<i32, String> {
+    let mut a: BTreeMap<i32, String> = BTreeMap::new();
+    // Processes are matched by position (a restored process has another pid).
+    for (ti, t) in img.tables.iter().enumerate() {
+        for fd in &t.fds {
+            if let Some(f) = img.files.get(&fd.file) {
+                a.entry(f.repr.sock_objref).or_insert_with(|| format!("task{ti}:fd{}", fd.fd));
+            }
+        }
+    }
+    // Repeat until nothing new: embryos, peers, senders and sockets in flight get names derived
+    // from sockets that already have one.
+    loop {
+        let before = a.len();
+        for s in img.sockets.values() {
+            let Some(name) = a.get(&s.objref).cloned() else { continue };
+            for (i, p) in s.pending.iter().enumerate() {
+                a.entry(p.embryo).or_insert_with(|| format!("{name}/pending{i}"));
+            }
+            if s.peer() != 0 {
+                a.entry(s.peer()).or_insert_with(|| format!("{name}/peer"));
+            }
+            for (i, m) in s.queue.iter().enumerate() {
+                if m.sender != 0 {
+                    a.entry(m.sender).or_insert_with(|| format!("{name}/msg{i}/sender"));
+                }
+                for (k, f) in m.rights.iter().enumerate() {
+                    if let Some(file) = img.files.get(f) {
+                        a.entry(file.repr.sock_objref).or_insert_with(|| format!("{name}/msg{i}/fd{k}"));
+                    }
+                }
+            }
+        }
+        if a.len() == before {
+            break;
+        }
+    }
+    for s in img.sockets.values() {
+        a.entry(s.objref).or_insert_with(|| format!("unreached#{}", s.objref));
+    }
+    a
+}
+
+fn describe(img: &Image<'_>, a: &BTreeMap<i32, String>, s: &Sock<'_>, strip: &[u8]) -> BTreeMap<&'static str, String> {
+    let name = |o: i32| if o == 0 { "-".to_string() } else { a.get(&o).cloned().unwrap_or_else(|| format!("#{o}")) };
+    let mut d = BTreeMap::new();
+    d.insert("family", s.common.family.to_string());
+    d.insert("type", s.common.sock_type.to_string());
+    d.insert("state", s.common.state.to_string());
+    d.insert("socket_state", s.common.socket_state.to_string());
+    d.insert("shutdown", s.common.shutdown.to_string());
+    d.insert("sndbuf", s.common.sndbuf.to_string());
+    if s.is_listener() {
+        d.insert("backlog", s.effective_backlog().to_string());
+    }
+    if let Some(u) = &s.unix {
+        let mut laddr = u.laddr.display().into_bytes();
+        if !strip.is_empty() && laddr.starts_with(strip) {
+            laddr.drain(..strip.len());
+        }
+        d.insert("name", String::from_utf8_lossy(&laddr).into_owned());
+        d.insert("peer", name(u.peer));
+        d.insert("flags", (u.flags & !crate::wire::UNIX_LINKED).to_string());
+    }
+    d.insert(
+        "pending",
+        s.pending.iter().map(|p| format!("{}<-{}", name(p.embryo), name(p.client))).collect::<Vec<_>>().join(", "),
+    );
+    let msgs: Vec<String> = s
+        .queue
+        .iter()
+        .map(|m| {
+            let rights: Vec<String> =
+                m.rights.iter().filter_map(|f| img.files.get(f)).map(|f| name(f.repr.sock_objref)).collect();
+            format!("{}:{}{:?}", name(m.sender), crate::bstr::escape(&m.data), rights)
+        })
+        .collect();
+    d.insert("queue", msgs.join(" | "));
+    d
+}
+
+/// Every difference between two images, one line each; empty when they describe the same
+/// sockets. `strip_a`/`strip_b` are path prefixes (restore roots) removed before names compare.
+pub fn diff(a: &Image<'_>, b: &Image<'_>, strip_a: &[u8], strip_b: &[u8]) -> Vec<String> {
+    let (na, nb) = (anchors(a), anchors(b));
+    let by_anchor = |img: &Image<'_>,
+                     n: &BTreeMap<i32, String>,
+                     strip: &[u8]|
+     -> BTreeMap<String, BTreeMap<&'static str, String>> {
+        img.sockets.values().map(|s| (n[&s.objref].clone(), describe(img, n, s, strip))).collect()
+    };
+    let (da, db) = (by_anchor(a, &na, strip_a), by_anchor(b, &nb, strip_b));
+    let mut out = Vec::new();
+    for (k, va) in &da {
+        match db.get(k) {
+            None => out.push(format!("{k}: only in the first image")),
+            Some(vb) => {
+                for (field, x) in va {
+                    let y = vb.get(field).map_or("", String::as_str);
+                    if x != y {
+                        out.push(format!("{k}: {field} is {x:?} in the first image, {y:?} in the second"));
+                    }
+                }
+            }
+        }
+    }
+    for k in db.keys().filter(|k| !da.contains_key(*k)) {
+        out.push(format!("{k}: only in the second image"));
+    }
+    out
+}
