@@ -54,7 +54,8 @@ function golden(group, name) {
   const lines = fs.readFileSync(p, 'utf8').split('\n');
   const summary = lines.find((l) => /^\d+ bytes, \d+ records/.test(l));
   const diags = lines.filter((l) => /^(error|warning)\[/.test(l));
-  return { summary, diags };
+  const note = lines[0].startsWith('# ') ? lines[0].slice(2) : null;
+  return { summary, diags, note };
 }
 
 const fixture = (group, name) => path.join(FIXTURES, 'images', group, `${name}.rsimg`);
@@ -92,6 +93,7 @@ test('gallery: a valid fixture shows its records, sockets and the golden summary
     assert.equal(await stat(page, 'bytes'), bytes.length);
     const g = golden('valid', name);
     if (g) assert.equal(await page.getAttribute('#summary', 'title'), g.summary);
+    if (g?.note) assert.equal(await page.textContent('#summary .note'), g.note); // the fixture's description
     assert.equal(await page.locator('#sockets tbody tr').count(), await stat(page, 'sockets'));
   } else {
     t.diagnostic('fixtures/images/valid/stream-pair.rsimg missing: checked the generated image only');

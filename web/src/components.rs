@@ -80,6 +80,9 @@ pub fn summary_bar(p: &SummaryProps) -> Html {
             <span class="stat" data-stat="bytes"><b>{ thousands(s.bytes) }</b>{ " bytes" }</span>
             <span class="stat errors" data-stat="errors"><b>{ s.errors }</b>{ " errors" }</span>
             <span class="stat warnings" data-stat="warnings"><b>{ s.warnings }</b>{ " warnings" }</span>
+            if !p.doc.note.is_empty() {
+                <span class="note">{ &p.doc.note }</span>
+            }
         </section>
     }
 }

@@ -24,7 +24,7 @@ pub fn start() {
 /// The action that opens a gallery item: the gallery, the tests and the file paths all end in
 /// `Action::Open`.
 pub fn open_item(item: &Item) -> Action {
-    Action::Open { name: item.name.to_string(), bytes: item.bytes() }
+    Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes() }
 }
 
 /// Read a browser `File` and dispatch `Open` (or `OpenFailed`) when done. The reader is kept in
@@ -33,7 +33,7 @@ fn read_file(file: web_sys::File, slot: Rc<RefCell<Option<FileReader>>>, dispatc
     let file = gloo::file::File::from(file);
     let name = file.name();
     let task = gloo::file::callbacks::read_as_bytes(&file, move |res| match res {
-        Ok(bytes) => dispatch.dispatch(Action::Open { name, bytes: Rc::from(bytes) }),
+        Ok(bytes) => dispatch.dispatch(Action::Open { name, note: String::new(), bytes: Rc::from(bytes) }),
         Err(e) => dispatch.dispatch(Action::OpenFailed(format!("{name}: {e}"))),
     });
     *slot.borrow_mut() = Some(task);

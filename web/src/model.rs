@@ -60,6 +60,8 @@ pub struct Summary {
 pub struct Doc {
     /// File or gallery name.
     pub name: String,
+    /// What the image is (the fixture's description), if known.
+    pub note: String,
     /// The image.
     pub bytes: Rc<[u8]>,
     /// Every record the framing could read.
@@ -120,7 +122,7 @@ impl Doc {
             line: resocket_core::summary::summary_line(&report),
         };
         let diagnostics = report.diagnostics;
-        Doc { name: name.into(), bytes, records, framing, diagnostics, sockets, summary }
+        Doc { name: name.into(), note: String::new(), bytes, records, framing, diagnostics, sockets, summary }
     }
 
     /// The framed record at `index`.

@@ -47,8 +47,9 @@ pub struct State {
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// An image was read (gallery, file picker or drop): load it with core.
-    Open { name: String, bytes: Rc<[u8]> },
+    /// An image was read (gallery, file picker or drop): load it with core. `note` is the gallery
+    /// item's description (empty for files).
+    Open { name: String, note: String, bytes: Rc<[u8]> },
     /// Reading a file failed.
     OpenFailed(String),
     /// Click on a record row.
@@ -112,8 +113,9 @@ impl Reducible for State {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = (*self).clone();
         match action {
-            Action::Open { name, bytes } => {
-                let doc = Doc::load(name, bytes);
+            Action::Open { name, note, bytes } => {
+                let mut doc = Doc::load(name, bytes);
+                doc.note = note;
                 s = State { shown: PAGE, sockets_shown: PAGE, ..State::default() };
                 if !doc.records.is_empty() {
                     s.selected = Some(0);
