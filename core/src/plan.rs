@@ -86,6 +86,9 @@ impl Plan {
     }
 }
 
+/// Where a socket goes: (pid, fd, close-on-exec).
+type Placement = (i32, i32, bool);
+
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot plan a restore: {0}")]
@@ -847,20 +850,26 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     fn place(&mut self) -> Result<(), PlanError> {
-        let tables = self.img.tables.clone();
-        for t in &tables {
+        // Every socket's places, then its handle closed at once: the restorer never holds much
+        // more than one descriptor per socket (RLIMIT_NOFILE).
+        let mut places: BTreeMap<Slot, Vec<Placement>> = BTreeMap::new();
+        for t in &self.img.tables {
             let pid = t.pid.unwrap_or(0);
             for fd in &t.fds {
                 let Some(f) = self.img.files.get(&fd.file) else { continue };
                 let slot = f.repr.sock_objref as Slot;
-                if self.k.sock(slot).is_none() {
-                    continue; // not an AF_UNIX socket the plan restores
+                if self.k.sock(slot).is_some() {
+                    places.entry(slot).or_default().push((pid, fd.fd, fd.cloexec));
                 }
-                self.push(
-                    Op::Place { slot, pid, fd: fd.fd, cloexec: fd.cloexec },
-                    format!("pid {pid} had #{} at fd {}", f.repr.sock_objref, fd.fd),
-                )?;
             }
+        }
+        let mut order: Vec<(Slot, Vec<Placement>)> = places.into_iter().collect();
+        order.sort_by_key(|(_, v)| v.first().map(|&(pid, fd, _)| (pid, fd)));
+        for (slot, v) in order {
+            for (pid, fd, cloexec) in v {
+                self.push(Op::Place { slot, pid, fd, cloexec }, format!("pid {pid} had #{slot} at fd {fd}"))?;
+            }
+            self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
         let open: Vec<Slot> = self.k.slots.keys().copied().collect();
         for slot in open {

@@ -95,3 +95,43 @@ pub fn payload_heavy(pairs: usize, payload: u32) -> Scenario {
         sockets: socks,
     }
 }
+
+/// The native restore benchmark's image: `pairs` stream socketpairs with a message each way,
+/// and `listeners` listeners each with one accepted connection (with data) and two pending ones
+/// (the second with data sent before accept).
+pub fn restore_bench(pairs: usize, listeners: usize) -> Scenario {
+    let mut socks = Vec::with_capacity(2 * pairs + 6 * listeners);
+    for k in 0..pairs {
+        let (a, b) = (format!("a{k}"), format!("b{k}"));
+        let mut sa = sock(a.clone(), "stream");
+        let mut sb = sock(b.clone(), "stream");
+        sa.pair = Some(b.clone());
+        sb.pair = Some(a);
+        sa.queue.push(msg(format!("to a #{k}")));
+        sb.queue.push(msg(format!("to b #{k}")));
+        socks.extend([sa, sb]);
+    }
+    for k in 0..listeners {
+        let l = format!("l{k}");
+        let mut sl = sock(l.clone(), "stream");
+        sl.addr = Some(format!("@bench-l{k}"));
+        sl.listen = Some(4);
+        let (c0, a0, c1, c2) = (format!("l{k}c0"), format!("l{k}a0"), format!("l{k}c1"), format!("l{k}c2"));
+        let mut sc0 = sock(c0.clone(), "stream");
+        let mut sa0 = sock(a0.clone(), "stream");
+        sc0.peer = Some(a0.clone());
+        sa0.peer = Some(c0);
+        sa0.accepted_from = Some(l.clone());
+        sa0.queue.push(msg(format!("request {k}")));
+        sl.pending.push(PendingSpec { client: Some(c1.clone()), sent: vec![] });
+        sl.pending.push(PendingSpec { client: Some(c2.clone()), sent: vec![msg(format!("early {k}"))] });
+        socks.extend([sl, sc0, sa0, sock(c1, "stream"), sock(c2, "stream")]);
+    }
+    Scenario {
+        description: format!("{pairs} socketpairs and {listeners} listeners with pending connections"),
+        kernel: "6.18.44".into(),
+        time: 0,
+        tasks: Vec::new(),
+        sockets: socks,
+    }
+}

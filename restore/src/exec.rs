@@ -1,10 +1,11 @@
 //! The native executor: runs the same [`Op`]s as the simulator, with real syscalls (rustix),
 //! and answers with the same [`Outcome`] type, so plans and traces compare one to one.
 //!
-//! Blocking is never allowed to hang the restorer: a call on a socket the plan treats as
-//! blocking is made non-blocking for that call (`MSG_DONTWAIT`, a temporary `O_NONBLOCK`, or a
-//! zero-timeout `poll` before `accept`/`recv`), and `EAGAIN` there is reported as
-//! [`Outcome::WouldBlock`] — what the simulator calls a deadlock.
+//! Blocking is never allowed to hang the restorer: every socket is created non-blocking and the
+//! plan's blocking calls are emulated — `EAGAIN` on a socket the plan treats as blocking is
+//! reported as [`Outcome::WouldBlock`] (what the simulator calls a deadlock), except where a
+//! blocking call answers at once (a read or accept after SHUT_RD, seen through `POLLRDHUP`).
+//! Placed descriptors are made blocking again.
 //!
 //! Safety for hostile plans and images: with a root, every path is resolved inside it and `..`
 //! is refused; unlink only ever removes socket files (and the "stale" unlink only those no live
@@ -66,6 +67,9 @@ pub struct Executor {
     saved_sysctls: BTreeMap<&'static str, String>,
     start_dir: Option<PathBuf>,
     vcwd: PathBuf,
+    /// The plan's own view of O_NONBLOCK, by socket inode (all our sockets are really
+    /// non-blocking; blocking is emulated). Empty until a plan uses SetNonblock.
+    nonblock: BTreeMap<u64, bool>,
 }
 
 fn errno(e: rustix::io::Errno) -> Outcome {
@@ -100,6 +104,7 @@ impl Executor {
             saved_sysctls: BTreeMap::new(),
             start_dir: std::env::current_dir().ok(),
             vcwd,
+            nonblock: BTreeMap::new(),
         }
     }
 
@@ -189,11 +194,18 @@ impl Executor {
         }
     }
 
-    /// The descriptor and whether it is blocking. O_NONBLOCK belongs to the open file, so dups
-    /// (an fd received back through SCM_RIGHTS) share it: ask the kernel, do not remember.
+    /// The descriptor and whether the plan treats it as blocking. Every socket is created
+    /// non-blocking (so no call can hang the restorer) and blocking is emulated. O_NONBLOCK
+    /// belongs to the open file, so an fd received back through SCM_RIGHTS shares it: the plan's
+    /// view is kept per socket inode, and only once a plan uses SetNonblock.
     fn get(&self, slot: &Slot) -> Result<(BorrowedFd<'_>, bool), Outcome> {
         let (f, _) = self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?;
-        let blocking = rustix::fs::fcntl_getfl(f).map(|fl| !fl.contains(rustix::fs::OFlags::NONBLOCK)).unwrap_or(true);
+        let blocking = if self.nonblock.is_empty() {
+            true
+        } else {
+            let ino = rustix::fs::fstat(f).map(|st| st.st_ino).unwrap_or(0);
+            !self.nonblock.get(&ino).copied().unwrap_or(false)
+        };
         Ok((f.as_fd(), blocking))
     }
 
@@ -201,7 +213,8 @@ impl Executor {
         match op {
             Op::Socket { slot, ty } => {
                 self.take_free(slot)?;
-                let fd = net::socket(AddressFamily::UNIX, sock_type(*ty), None).map_err(errno)?;
+                let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::NONBLOCK, None)
+                    .map_err(errno)?;
                 self.adopt(*slot, fd)?;
                 Ok(Outcome::ok(0))
             }
@@ -242,10 +255,10 @@ impl Executor {
             Op::Connect { slot, addr } => {
                 let a = self.addr(addr)?;
                 let (fd, blocking) = self.get(slot)?;
-                let r = with_nonblock(fd, blocking, || match &a {
+                let r = match &a {
                     Some(a) => net::connect(fd, a),
                     None => net::connect_unspec(fd),
-                });
+                };
                 match r {
                     Ok(()) => Ok(Outcome::ok(0)),
                     Err(e) if e == rustix::io::Errno::AGAIN && blocking => Ok(would_block()),
@@ -258,7 +271,7 @@ impl Executor {
                 let (fd, blocking) = self.get(slot)?;
                 // Never a blocking syscall: ask without waiting, then say what a blocking call
                 // would have done (after SHUT_RD an empty listener answers EINVAL at once).
-                match with_nonblock(fd, true, || net::accept(fd)) {
+                match net::accept_with(fd, net::SocketFlags::NONBLOCK) {
                     Ok(s) => {
                         self.adopt(*new, s)?;
                         Ok(Outcome::ok(0))
@@ -304,9 +317,8 @@ impl Executor {
             }
             Op::SetNonblock { slot, on } => {
                 let (fd, _) = self.get(slot)?;
-                let fl = rustix::fs::fcntl_getfl(fd).map_err(errno)?;
-                let fl = if *on { fl | rustix::fs::OFlags::NONBLOCK } else { fl - rustix::fs::OFlags::NONBLOCK };
-                rustix::fs::fcntl_setfl(fd, fl).map_err(errno)?;
+                let ino = rustix::fs::fstat(fd).map_err(errno)?.st_ino;
+                self.nonblock.insert(ino, *on);
                 Ok(Outcome::ok(0))
             }
             Op::Close { slot } => match self.slots.remove(slot) {
@@ -337,6 +349,8 @@ impl Executor {
                 let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == *pid);
                 let owned = if exact {
                     let got = rustix::io::fcntl_dupfd_cloexec(src, *fd).map_err(errno)?;
+                    // The process gets a blocking socket, as it had (file flags are not recorded).
+                    rustix::fs::fcntl_setfl(&got, rustix::fs::OFlags::empty()).map_err(errno)?;
                     if !*cloexec || self.cfg.inherit_all {
                         rustix::io::fcntl_setfd(&got, rustix::io::FdFlags::empty()).map_err(errno)?;
                     }
@@ -474,21 +488,6 @@ impl Executor {
     pub fn created_paths(&self) -> &[PathBuf] {
         &self.created_paths
     }
-}
-
-fn with_nonblock<T>(
-    fd: BorrowedFd<'_>,
-    make_nonblock: bool,
-    f: impl FnOnce() -> rustix::io::Result<T>,
-) -> rustix::io::Result<T> {
-    if !make_nonblock {
-        return f();
-    }
-    let old = rustix::fs::fcntl_getfl(fd)?;
-    rustix::fs::fcntl_setfl(fd, old | rustix::fs::OFlags::NONBLOCK)?;
-    let r = f();
-    let _ = rustix::fs::fcntl_setfl(fd, old);
-    r
 }
 
 /// `POLLRDHUP`: the socket is shut down for reading (its own SHUT_RD, or a closed stream peer).

@@ -53,12 +53,21 @@ pub fn fd_base(plan: &Plan) -> i32 {
     let max_target =
         plan.steps.iter().filter_map(|s| if let Op::Place { fd, .. } = s.op { Some(fd) } else { None }).max();
     let base = max_target.map_or(1024, |m| (m + 1).max(1024));
-    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    if let Some(max) = lim.maximum {
-        let _ = rustix::process::setrlimit(
-            rustix::process::Resource::Nofile,
-            rustix::process::Rlimit { current: Some(max), maximum: Some(max) },
-        );
+    // A restore holds every socket twice for a moment (the plan's handle and the placed fd).
+    // Root may raise the hard limit (up to fs.nr_open); others get their hard limit.
+    let want = 1u64 << 20;
+    let raised = rustix::process::setrlimit(
+        rustix::process::Resource::Nofile,
+        rustix::process::Rlimit { current: Some(want), maximum: Some(want) },
+    );
+    if raised.is_err() {
+        let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        if let Some(max) = lim.maximum {
+            let _ = rustix::process::setrlimit(
+                rustix::process::Resource::Nofile,
+                rustix::process::Rlimit { current: Some(max), maximum: Some(max) },
+            );
+        }
     }
     base
 }

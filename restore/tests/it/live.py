@@ -65,6 +65,11 @@ elif scenario == "rights":
     socket.send_fds(a, [b"take this"], [x.fileno()])
     x.close()
     y.send(b"for x")
+elif scenario.startswith("many-"):
+    n = int(scenario.split("-")[1])
+    for i in range(n // 2):
+        a, b = pair(socket.SOCK_STREAM)
+        a.send(b"message %d" % i)
 else:
     sys.exit("unknown scenario " + scenario)
 

@@ -1,0 +1,177 @@
+//! Native benchmarks of issue 4, each next to its baseline in the same run (run as root):
+//!
+//! `cargo run --release -p resocket-restore --example bench -- restore [PAIRS] [LISTENERS] [RUNS]`
+//!   load + plan + execute of an image of PAIRS socketpairs and LISTENERS listeners with pending
+//!   connections, against a floor: a minimal loop issuing the same syscalls (the plan's operations
+//!   straight to rustix: no validation, no planning, no rollback bookkeeping, no fd moves).
+//!
+//! `cargo run --release -p resocket-restore --example bench -- dump [SOCKETS] [RUNS]`
+//!   `checkpoint dump` of a process holding SOCKETS sockets, against `ss -x -a -p -e` listing
+//!   them, both as spawned commands.
+//!
+//! Each figure is the median of RUNS runs; each run happens in a fresh network namespace.
+
+use resocket_core::sim::{Op, SockAddr, SockType};
+use resocket_restore::{exec, run};
+use rustix::fd::OwnedFd;
+use rustix::net::{self, AddressFamily, SendFlags, SocketAddrUnix, SocketType};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[allow(unsafe_code, reason = "unshare(CLONE_NEWNET) for a clean abstract namespace per run; benchmark only")]
+fn fresh_netns() {
+    // SAFETY: CLONE_NEWNET only changes this thread's network namespace.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }.expect("unshare: run as root");
+}
+
+/// The floor: the plan's syscalls, nothing else.
+fn floor(ops: &[Op]) {
+    let mut fds: BTreeMap<u32, OwnedFd> = BTreeMap::new();
+    let mut placed = Vec::new();
+    let ty = |t: SockType| match t {
+        SockType::Stream => SocketType::STREAM,
+        SockType::Dgram => SocketType::DGRAM,
+        SockType::Seqpacket => SocketType::SEQPACKET,
+    };
+    let addr = |a: &SockAddr| match a {
+        SockAddr::Abstract(n) => SocketAddrUnix::new_abstract_name(n).unwrap(),
+        SockAddr::Path(p) => SocketAddrUnix::new(std::str::from_utf8(p).unwrap()).unwrap(),
+        _ => SocketAddrUnix::new_unnamed(),
+    };
+    for op in ops {
+        match op {
+            Op::Socket { slot, ty: t } => {
+                fds.insert(*slot, net::socket(AddressFamily::UNIX, ty(*t), None).unwrap());
+            }
+            Op::Socketpair { a, b, ty: t } => {
+                let (x, y) = net::socketpair(AddressFamily::UNIX, ty(*t), net::SocketFlags::empty(), None).unwrap();
+                fds.insert(*a, x);
+                fds.insert(*b, y);
+            }
+            Op::Bind { slot, addr: a } => net::bind(&fds[slot], &addr(a)).unwrap(),
+            Op::Listen { slot, backlog } => net::listen(&fds[slot], *backlog).unwrap(),
+            Op::Connect { slot, addr: a } => net::connect(&fds[slot], &addr(a)).unwrap(),
+            Op::Accept { slot, new } => {
+                let s = net::accept(&fds[slot]).unwrap();
+                fds.insert(*new, s);
+            }
+            Op::Send { slot, data, .. } => {
+                net::send(&fds[slot], &data.0, SendFlags::DONTWAIT).unwrap();
+            }
+            Op::Place { slot, fd, .. } => placed.push(rustix::io::fcntl_dupfd_cloexec(&fds[slot], *fd).unwrap()),
+            Op::Close { slot } => {
+                fds.remove(slot);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
+    let bytes = resocket_core::synth::restore_bench(pairs, listeners).to_image().unwrap();
+    let report = resocket_core::load(&bytes);
+    let sockets = report.image.sockets.len();
+    let plan = resocket_core::plan::plan(&report.image).unwrap();
+    let ops: Vec<Op> = plan.steps.iter().map(|s| s.op.clone()).collect();
+    let _ = run::fd_base(&plan); // raises RLIMIT_NOFILE for both sides
+    let (mut full, mut base, mut parts) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        fresh_netns();
+        let t = Instant::now();
+        floor(&ops);
+        base.push(t.elapsed());
+
+        fresh_netns();
+        let t = Instant::now();
+        let r = resocket_core::load(&bytes);
+        assert!(r.is_valid());
+        let t_load = t.elapsed();
+        let p = resocket_core::plan::plan(&r.image).unwrap();
+        let t_plan = t.elapsed() - t_load;
+        let cfg = exec::Config {
+            root: None,
+            place: exec::PlaceMode::Exact(1000),
+            fd_base: run::fd_base(&p),
+            inherit_all: false,
+        };
+        let ex = run::execute(&p, cfg, false).unwrap();
+        drop(ex);
+        full.push(t.elapsed());
+        parts.push((t_load, t_plan, t.elapsed() - t_load - t_plan));
+    }
+    let (f, b) = (median(full), median(base));
+    parts.sort_by_key(|p| p.0 + p.1 + p.2);
+    let (l, pl, e) = parts[parts.len() / 2];
+    eprintln!(
+        "  (median run: load {:.1} ms, plan {:.1} ms, execute {:.1} ms)",
+        l.as_secs_f64() * 1e3,
+        pl.as_secs_f64() * 1e3,
+        e.as_secs_f64() * 1e3
+    );
+    println!(
+        "| restore | {sockets} sockets, {} steps | {:.1} ms | floor (same syscalls) {:.1} ms | {:.2}x |",
+        ops.len(),
+        f.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        f.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+fn dump_bench(sockets: usize, runs: usize) {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("resocket-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/live.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(script)
+        .arg(format!("many-{sockets}"))
+        .arg(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let pid = child.id().to_string();
+    let checkpoint = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("checkpoint");
+    let (mut ours, mut ss) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        let o = std::process::Command::new(&checkpoint)
+            .args(["dump", "--pid", &pid, "-o"])
+            .arg(dir.join("d.rsimg"))
+            .output()
+            .unwrap();
+        ours.push(t.elapsed());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let t = Instant::now();
+        let o = std::process::Command::new("ss").args(["-x", "-a", "-p", "-e"]).output().unwrap();
+        ss.push(t.elapsed());
+        assert!(o.status.success());
+    }
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (a, b) = (median(ours), median(ss));
+    println!(
+        "| dump | {sockets} sockets of one process | {:.1} ms | `ss -x -a -p -e` {:.1} ms | {:.2}x |",
+        a.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n = |i: usize, d: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    match args.get(1).map(String::as_str) {
+        Some("restore") => restore_bench(n(2, 10_000), n(3, 1_000), n(4, 5)),
+        Some("dump") => dump_bench(n(2, 10_000), n(3, 5)),
+        _ => eprintln!("usage: bench restore [PAIRS] [LISTENERS] [RUNS] | bench dump [SOCKETS] [RUNS]"),
+    }
+}
