@@ -990,6 +990,8 @@ pub fn reemit(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn layouts_have_their_documented_sizes_and_no_overlaps() {

@@ -1,4 +1,6 @@
 use resocket_core::{load, synth, text};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn synthetic_images_are_valid_and_round_trip() {

@@ -1,6 +1,9 @@
 //! One test per kernel rule the simulator must reproduce (../shared/reference/af_unix.md).
 //! The same rules are checked against the real kernel by the differential tests of issue 4.
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use resocket_core::sim::kernel::truesize;
 use resocket_core::sim::*;
 
