@@ -172,8 +172,8 @@ pub struct Sock<'a> {
     pub common: SocketRepr,
     /// AF_UNIX part, once its record was seen.
     pub unix: Option<UnixPart>,
-    /// AF_INET part.
-    pub inet: Option<SocketInetRepr>,
+    /// AF_INET part (boxed: AF_UNIX sockets, the common case, do not carry its 328 bytes).
+    pub inet: Option<Box<SocketInetRepr>>,
     /// Receive queue, head first.
     pub queue: Vec<Message<'a>>,
     /// For listeners: pending connections in accept order.
@@ -1198,7 +1198,7 @@ impl<'a> Loader<'a> {
             }
         }
         if let Some(s) = self.sock_mut(objref) {
-            s.inet = Some(i);
+            s.inet = Some(Box::new(i));
         }
     }
 
