@@ -221,40 +221,60 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
                 out.push(format!("{who}: SO_SNDBUF is {v}, the image says {want_snd}"));
             }
         }
-        // Queued data, read without consuming it: a stream's bytes up to the first message that
-        // carries fds; a datagram/seqpacket socket's first message.
-        if !s.queue.is_empty() && !s.is_listener() {
-            let stream = s.common.sock_type == wire::SOCK_STREAM;
-            let want: Vec<u8> = if stream {
-                let mut v = Vec::new();
-                for (i, m) in s.queue.iter().enumerate() {
-                    if i > 0 && !m.rights.is_empty() {
-                        break;
+        // Queued data, read without consuming it (SO_PEEK_OFF + MSG_PEEK, as `checkpoint dump`
+        // does): a stream's bytes (boundaries are not visible), every datagram/record with its
+        // boundaries, and the number of fds each message carries.
+        if !s.is_listener() {
+            let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
+            let Some(d) = diag.get(&ino) else { continue };
+            let mut received = Vec::new();
+            match crate::dump::peek_queue(&h.owned, d, &mut received) {
+                Err(e) => out.push(format!("{who}: reading the queue: {e}")),
+                Ok(got) => {
+                    let stream = s.common.sock_type == wire::SOCK_STREAM;
+                    let (want, have): (Vec<(Vec<u8>, usize)>, Vec<(Vec<u8>, usize)>) = if stream {
+                        let cat = |v: Vec<(Vec<u8>, usize)>| -> Vec<(Vec<u8>, usize)> {
+                            let bytes: Vec<u8> = v.iter().flat_map(|(b, _)| b.clone()).collect();
+                            let fds = v.iter().map(|(_, n)| n).sum();
+                            if bytes.is_empty() && fds == 0 {
+                                vec![]
+                            } else {
+                                vec![(bytes, fds)]
+                            }
+                        };
+                        (
+                            cat(s.queue.iter().map(|m| (m.data.to_vec(), m.rights.len())).collect()),
+                            cat(got.into_iter().map(|(_, b, r)| (b, r.len())).collect()),
+                        )
+                    } else {
+                        (
+                            s.queue.iter().map(|m| (m.data.to_vec(), m.rights.len())).collect(),
+                            got.into_iter().map(|(_, b, r)| (b, r.len())).collect(),
+                        )
+                    };
+                    // See dump::peek_queue: trailing empty records of a seqpacket socket shut
+                    // down for reading cannot be seen.
+                    let mut want = want;
+                    if s.common.sock_type == wire::SOCK_SEQPACKET && s.common.shutdown & 1 != 0 {
+                        while want.last().is_some_and(|(b, n)| b.is_empty() && *n == 0) {
+                            want.pop();
+                        }
                     }
-                    v.extend_from_slice(&m.data);
-                    if !m.rights.is_empty() {
-                        break;
+                    if want != have {
+                        let show = |v: &[(Vec<u8>, usize)]| {
+                            v.iter()
+                                .map(|(b, n)| {
+                                    format!(
+                                        "\"{}\"{}",
+                                        resocket_core::bstr::escape(b),
+                                        if *n > 0 { format!(" +{n} fds") } else { String::new() }
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        out.push(format!("{who}: queued data is [{}], the image says [{}]", show(&have), show(&want)));
                     }
-                }
-                v
-            } else {
-                s.queue[0].data.to_vec()
-            };
-            let mut buf = vec![0u8; want.len() + 1];
-            match net::recv(sock, &mut buf[..], net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT) {
-                Ok((n, _)) if buf[..n] == want[..] => {}
-                Ok((n, _)) => out.push(format!(
-                    "{who}: queued data is \"{}\", the image says \"{}\"",
-                    resocket_core::bstr::escape(&buf[..n]),
-                    resocket_core::bstr::escape(&want)
-                )),
-                Err(e) => out.push(format!("{who}: MSG_PEEK: {e}")),
-            }
-        } else if s.queue.is_empty() && !s.is_listener() && s.common.state == wire::TCP_ESTABLISHED {
-            let mut buf = [0u8; 1];
-            if let Ok((n, _)) = net::recv(sock, &mut buf[..], net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT) {
-                if n > 0 || s.common.shutdown & 1 == 0 {
-                    out.push(format!("{who}: data is queued but the image has none"));
                 }
             }
         }
