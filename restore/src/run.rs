@@ -135,6 +135,9 @@ fn show(n: &Option<Vec<u8>>) -> String {
     }
 }
 
+/// A queued message as verify compares it: bytes and number of fds carried.
+type QueuedMsg = (Vec<u8>, usize);
+
 /// Read back the real kernel state of every placed socket and compare it with the image.
 /// Returns the differences, one line each.
 pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<String> {
@@ -232,8 +235,8 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
                 Err(e) => out.push(format!("{who}: reading the queue: {e}")),
                 Ok(got) => {
                     let stream = s.common.sock_type == wire::SOCK_STREAM;
-                    let (want, have): (Vec<(Vec<u8>, usize)>, Vec<(Vec<u8>, usize)>) = if stream {
-                        let cat = |v: Vec<(Vec<u8>, usize)>| -> Vec<(Vec<u8>, usize)> {
+                    let (want, have): (Vec<QueuedMsg>, Vec<QueuedMsg>) = if stream {
+                        let cat = |v: Vec<QueuedMsg>| -> Vec<QueuedMsg> {
                             let bytes: Vec<u8> = v.iter().flat_map(|(b, _)| b.clone()).collect();
                             let fds = v.iter().map(|(_, n)| n).sum();
                             if bytes.is_empty() && fds == 0 {
@@ -261,7 +264,7 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
                         }
                     }
                     if want != have {
-                        let show = |v: &[(Vec<u8>, usize)]| {
+                        let show = |v: &[QueuedMsg]| {
                             v.iter()
                                 .map(|(b, n)| {
                                     format!(
