@@ -11,6 +11,38 @@ fn msg(data: String) -> MsgSpec {
     MsgSpec { data: Some(data), ..MsgSpec::default() }
 }
 
+/// Two ends of a socketpair named `a` and `b`, each with one message queued.
+fn pair(a: String, b: String, ty: &str, to_a: String, to_b: String) -> [SockSpec; 2] {
+    let mut sa = sock(a.clone(), ty);
+    let mut sb = sock(b.clone(), ty);
+    sa.pair = Some(b);
+    sb.pair = Some(a);
+    sa.queue.push(msg(to_a));
+    sb.queue.push(msg(to_b));
+    [sa, sb]
+}
+
+/// Listener `l{k}` at `addr` with one accepted connection (request data queued on the accepted
+/// end) and two pending ones; pending connection `early` already sent data.
+fn listener_group(k: usize, addr: String, backlog: i16, early: usize) -> [SockSpec; 5] {
+    let l = format!("l{k}");
+    let mut sl = sock(l.clone(), "stream");
+    sl.addr = Some(addr);
+    sl.listen = Some(backlog);
+    let (c0, a0, c1, c2) = (format!("l{k}c0"), format!("l{k}a0"), format!("l{k}c1"), format!("l{k}c2"));
+    let mut sc0 = sock(c0.clone(), "stream");
+    let mut sa0 = sock(a0.clone(), "stream");
+    sc0.peer = Some(a0);
+    sa0.peer = Some(c0);
+    sa0.accepted_from = Some(l);
+    sa0.queue.push(msg(format!("request {k}")));
+    for (i, c) in [&c1, &c2].into_iter().enumerate() {
+        let sent = if i == early { vec![msg(format!("early {k}"))] } else { vec![] };
+        sl.pending.push(PendingSpec { client: Some(c.clone()), sent });
+    }
+    [sl, sc0, sa0, sock(c1, "stream"), sock(c2, "stream")]
+}
+
 /// A mix of about `n` sockets: socketpairs of the three types with a message each way,
 /// listeners (named by path and abstract) with one accepted and two pending connections
 /// (one with data), and dgram fan-in receivers with three senders.
@@ -22,29 +54,12 @@ pub fn mixed(n: usize) -> Scenario {
             0 | 1 => {
                 let ty = ["stream", "dgram", "seqpacket"][k % 3];
                 let (a, b) = (format!("p{k}a"), format!("p{k}b"));
-                let mut sa = sock(a.clone(), ty);
-                let mut sb = sock(b.clone(), ty);
-                sa.pair = Some(b.clone());
-                sb.pair = Some(a.clone());
-                sa.queue.push(msg(format!("to {a} #{k}")));
-                sb.queue.push(msg(format!("to {b} #{k}")));
-                socks.extend([sa, sb]);
+                let (to_a, to_b) = (format!("to {a} #{k}"), format!("to {b} #{k}"));
+                socks.extend(pair(a, b, ty, to_a, to_b));
             }
             2 => {
-                let l = format!("l{k}");
-                let mut sl = sock(l.clone(), "stream");
-                sl.addr = Some(if k % 8 == 2 { format!("/run/resocket/l{k}.sock") } else { format!("@l{k}") });
-                sl.listen = Some(1);
-                let (c0, a0, c1, c2) = (format!("l{k}c0"), format!("l{k}a0"), format!("l{k}c1"), format!("l{k}c2"));
-                let mut sc0 = sock(c0.clone(), "stream");
-                let mut sa0 = sock(a0.clone(), "stream");
-                sc0.peer = Some(a0.clone());
-                sa0.peer = Some(c0.clone());
-                sa0.accepted_from = Some(l.clone());
-                sa0.queue.push(msg(format!("request {k}")));
-                sl.pending.push(PendingSpec { client: Some(c1.clone()), sent: vec![msg(format!("early {k}"))] });
-                sl.pending.push(PendingSpec { client: Some(c2.clone()), sent: vec![] });
-                socks.extend([sl, sc0, sa0, sock(c1, "stream"), sock(c2, "stream")]);
+                let addr = if k % 8 == 2 { format!("/run/resocket/l{k}.sock") } else { format!("@l{k}") };
+                socks.extend(listener_group(k, addr, 1, 0));
             }
             _ => {
                 let r = format!("r{k}");
@@ -102,30 +117,10 @@ pub fn payload_heavy(pairs: usize, payload: u32) -> Scenario {
 pub fn restore_bench(pairs: usize, listeners: usize) -> Scenario {
     let mut socks = Vec::with_capacity(2 * pairs + 6 * listeners);
     for k in 0..pairs {
-        let (a, b) = (format!("a{k}"), format!("b{k}"));
-        let mut sa = sock(a.clone(), "stream");
-        let mut sb = sock(b.clone(), "stream");
-        sa.pair = Some(b.clone());
-        sb.pair = Some(a);
-        sa.queue.push(msg(format!("to a #{k}")));
-        sb.queue.push(msg(format!("to b #{k}")));
-        socks.extend([sa, sb]);
+        socks.extend(pair(format!("a{k}"), format!("b{k}"), "stream", format!("to a #{k}"), format!("to b #{k}")));
     }
     for k in 0..listeners {
-        let l = format!("l{k}");
-        let mut sl = sock(l.clone(), "stream");
-        sl.addr = Some(format!("@bench-l{k}"));
-        sl.listen = Some(4);
-        let (c0, a0, c1, c2) = (format!("l{k}c0"), format!("l{k}a0"), format!("l{k}c1"), format!("l{k}c2"));
-        let mut sc0 = sock(c0.clone(), "stream");
-        let mut sa0 = sock(a0.clone(), "stream");
-        sc0.peer = Some(a0.clone());
-        sa0.peer = Some(c0);
-        sa0.accepted_from = Some(l.clone());
-        sa0.queue.push(msg(format!("request {k}")));
-        sl.pending.push(PendingSpec { client: Some(c1.clone()), sent: vec![] });
-        sl.pending.push(PendingSpec { client: Some(c2.clone()), sent: vec![msg(format!("early {k}"))] });
-        socks.extend([sl, sc0, sa0, sock(c1, "stream"), sock(c2, "stream")]);
+        socks.extend(listener_group(k, format!("@bench-l{k}"), 4, 1));
     }
     Scenario {
         description: format!("{pairs} socketpairs and {listeners} listeners with pending connections"),
