@@ -30,7 +30,7 @@ pub enum UnixAddr {
 impl UnixAddr {
     /// Decode `(len, family, sun_path)` as stored in `SOCKET_UNIX`.
     pub fn decode(len: u32, family: u16, path: &[u8; 108]) -> Result<UnixAddr, String> {
-        if len == 0 || (len == 2 && family == AF_UNIX) {
+        if (len == 0 && family == 0) || (len == 2 && family == AF_UNIX) {
             return if path.iter().all(|&b| b == 0) {
                 Ok(UnixAddr::Unnamed)
             } else {
@@ -1135,8 +1135,6 @@ impl<'a> Loader<'a> {
         }
         if u.peer != 0 {
             self.check_ref(u.peer, ObjKind::Sock, field_range(off, &SOCKET_UNIX_LAYOUT, "peer"), "SOCKET_UNIX.peer");
-        } else if u.peer < 0 {
-            self.err(Code::ObjrefNonpositive, field_range(off, &SOCKET_UNIX_LAYOUT, "peer"), "negative peer objref");
         }
         let mut addr = |len: u32, fam: u16, path: Bytes<108>, which: &str| -> UnixAddr {
             match UnixAddr::decode(len, fam, &path.0) {

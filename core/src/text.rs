@@ -264,7 +264,7 @@ fn encode_fixed(l: &Layout, m: &Map<String, Value>, out: &mut Vec<u8>) -> Result
         } else {
             (0, (1i128 << bits) - 1)
         };
-        // Unsigned fields also accept their two's-complement negative spelling and vice versa.
+        // Signed fields also accept the unsigned spelling of the same bits (0xffffffff for -1).
         let n = if n < min || n > max {
             if f.signed == Some(true) && n >= 0 && n < (1i128 << bits) {
                 n - (1i128 << bits)

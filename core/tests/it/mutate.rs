@@ -129,8 +129,8 @@ const COUNT_FIELDS: &[(RecordType, &str, usize, usize, bool)] = &[
     (RecordType::HEADER, "uts_release_len", 42, 2, true),
     (RecordType::HEADER, "uts_version_len", 44, 2, true),
     (RecordType::HEADER, "uts_machine_len", 46, 2, true),
-    // Not cross-checked against the FILE_DESC records that follow (kept as recorded).
-    (RecordType::FILE_TABLE, "fdt_nfds", 8, 4, false),
+    // Cross-checked against the FILE_DESC records that follow (bad-fd).
+    (RecordType::FILE_TABLE, "fdt_nfds", 8, 4, true),
 ];
 
 fn put(bytes: &mut [u8], at: usize, width: usize, value: u64) {
