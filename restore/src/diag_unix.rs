@@ -1,6 +1,6 @@
 //! A small client of the `NETLINK_SOCK_DIAG` interface for AF_UNIX (`unix_diag`): one dump of
 //! every unix socket of the caller's network namespace with its name, VFS inode, peer, pending
-//! connections (ICONS), queue lengths, shutdown bits and owner uid.
+//! connections (ICONS), queue lengths, buffer sizes (MEMINFO) and shutdown bits.
 //! Layouts: `include/uapi/linux/unix_diag.h` (see ../shared/reference/af_unix.md §5).
 
 use rustix::net::{self, netlink, AddressFamily, SocketType};
@@ -17,6 +17,7 @@ const UDIAG_SHOW_VFS: u32 = 0x2;
 const UDIAG_SHOW_PEER: u32 = 0x4;
 const UDIAG_SHOW_ICONS: u32 = 0x8;
 const UDIAG_SHOW_RQLEN: u32 = 0x10;
+const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 
 /// What unix_diag says about one socket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,6 +40,8 @@ pub struct UnixDiag {
     pub rqlen: Option<(u32, u32)>,
     /// `UNIX_DIAG_SHUTDOWN`.
     pub shutdown: u8,
+    /// `UNIX_DIAG_MEMINFO`: `sk_rcvbuf` and `sk_sndbuf`.
+    pub bufs: Option<(u32, u32)>,
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -62,7 +65,8 @@ pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
     req.extend_from_slice(&[1, 0, 0, 0]); // family AF_UNIX, protocol, pad
     req.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
     req.extend_from_slice(&0u32.to_ne_bytes()); // ino
-    let show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN;
+    let show =
+        UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
     req.extend_from_slice(&show.to_ne_bytes());
     req.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
     req.extend_from_slice(&u32::MAX.to_ne_bytes());
@@ -116,6 +120,7 @@ fn parse_msg(m: &[u8]) -> Option<UnixDiag> {
             2 => d.peer = Some(u32_at(p, 0)),
             3 => d.icons = Some(p.chunks_exact(4).map(|c| u32_at(c, 0)).collect()),
             4 => d.rqlen = Some((u32_at(p, 0), u32_at(p, 4))),
+            5 => d.bufs = Some((u32_at(p, 4), u32_at(p, 12))), // SK_MEMINFO_RCVBUF, SK_MEMINFO_SNDBUF
             6 => d.shutdown = p.first().copied().unwrap_or(0),
             _ => {}
         }

@@ -65,6 +65,17 @@ pub type Peeked = (Option<Vec<u8>>, Vec<u8>, Vec<u32>);
 
 /// Messages queued on a socket, in order, with the inodes of the sockets passed with them.
 pub fn peek_queue(fd: &OwnedFd, d: &UnixDiag, received: &mut Vec<OwnedFd>) -> Result<Vec<Peeked>, String> {
+    peek_queue_with(fd, d, received, &mut Vec::new())
+}
+
+/// [`peek_queue`] with a scratch buffer the caller keeps across sockets (no 64 KiB allocation
+/// and zeroing per socket).
+pub fn peek_queue_with(
+    fd: &OwnedFd,
+    d: &UnixDiag,
+    received: &mut Vec<OwnedFd>,
+    buf: &mut Vec<u8>,
+) -> Result<Vec<Peeked>, String> {
     let stream = d.ty == 1;
     let seqpacket = d.ty == 5;
     let total = d.rqlen.map_or(0, |r| r.0) as usize;
@@ -76,13 +87,16 @@ pub fn peek_queue(fd: &OwnedFd, d: &UnixDiag, received: &mut Vec<OwnedFd>) -> Re
     let mut out = Vec::new();
     // Larger than everything queued, so a stream peek never stops exactly at an skb boundary
     // (where the kernel would hand out the next skb's fds with none of its bytes).
-    let mut buf = vec![0u8; (total + 1).max(1 << 16)];
+    let want = (total + 1).max(1 << 16);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
     for _ in 0..1_000_000 {
         let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(253))];
         let mut anc = net::RecvAncillaryBuffer::new(&mut space);
         let r = net::recvmsg(
             fd,
-            &mut [std::io::IoSliceMut::new(&mut buf)],
+            &mut [std::io::IoSliceMut::new(&mut buf[..])],
             &mut anc,
             RecvFlags::PEEK | RecvFlags::DONTWAIT,
         );
@@ -182,13 +196,14 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     // Queues (which may reveal more sockets, in flight).
     let mut queues: BTreeMap<u32, Vec<Peeked>> = BTreeMap::new();
     let mut received = Vec::new();
+    let mut scratch = Vec::new();
     let mut todo: Vec<u32> = dups.keys().copied().collect();
     while let Some(ino) = todo.pop() {
         let (Some(fd), Some(d)) = (dups.get(&ino), diag.get(&ino)) else { continue };
         if d.state == resocket_core::wire::TCP_LISTEN {
             continue;
         }
-        let q = peek_queue(fd, d, &mut received).map_err(|e| format!("{}: {e}", name_of(ino)))?;
+        let q = peek_queue_with(fd, d, &mut received, &mut scratch).map_err(|e| format!("{}: {e}", name_of(ino)))?;
         for (_, _, rights) in &q {
             for &r in rights {
                 if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(r) {
@@ -320,8 +335,16 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         if d.shutdown != 0 && !s.peer_gone {
             s.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(d.shutdown & 3)].into());
         }
-        s.sndbuf = net::sockopt::socket_send_buffer_size(fd).ok().map(|v| v as i32);
-        s.rcvbuf = net::sockopt::socket_recv_buffer_size(fd).ok().map(|v| v as i32);
+        match d.bufs {
+            Some((rcv, snd)) => {
+                s.sndbuf = Some(snd as i32);
+                s.rcvbuf = Some(rcv as i32);
+            }
+            None => {
+                s.sndbuf = net::sockopt::socket_send_buffer_size(fd).ok().map(|v| v as i32);
+                s.rcvbuf = net::sockopt::socket_recv_buffer_size(fd).ok().map(|v| v as i32);
+            }
+        }
         s.no_fd = !held.contains(&ino);
         for (from, data, rights) in queues.get(&ino).into_iter().flatten() {
             let sender = if connection {
