@@ -102,6 +102,12 @@ fn addr_of(a: &UnixAddr) -> Option<SockAddr> {
     }
 }
 
+/// A stream/seqpacket peer that is not in the image: closed (PEER_GONE), or outside the
+/// checkpointed processes (EXTERNAL_PEER, restored as a broken connection).
+fn gone_peer(u: &crate::image::UnixPart) -> bool {
+    u.peer == 0 && (u.has(UNIX_PEER_GONE) || u.has(wire::UNIX_EXTERNAL_PEER))
+}
+
 fn ty_of(s: &Sock<'_>) -> SockType {
     SockType::from_raw(s.common.sock_type).unwrap_or(SockType::Stream)
 }
@@ -212,7 +218,10 @@ impl<'i, 'a> Planner<'i, 'a> {
                 ));
             }
             if s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_EXTERNAL_PEER)) {
-                return Err(PlanError(format!("socket #{} is connected to a peer outside the image", s.objref)));
+                self.plan.warnings.push(format!(
+                    "socket #{} was connected to a peer outside the image: it is restored as if the connection broke (its data kept, then EOF; shutdown 3)",
+                    s.objref
+                ));
             }
         }
         self.create()?;
@@ -243,7 +252,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// pair ends by socketpair; everything else by socket().
     fn created_by_connect(&self, s: &Sock<'_>) -> bool {
         self.embryos.contains(&s.objref)
-            || s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED) || (u.has(UNIX_PEER_GONE) && u.peer == 0))
+            || s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED) || (gone_peer(u) && s.is_connection_oriented()))
     }
 
     fn is_pair(&self, s: &Sock<'_>) -> Option<i32> {
@@ -596,7 +605,8 @@ impl<'i, 'a> Planner<'i, 'a> {
         let gone: Vec<&Sock<'_>> = self
             .unix()
             .filter(|s| {
-                s.unix.as_ref().is_some_and(|u| u.has(UNIX_PEER_GONE) && u.peer == 0)
+                s.unix.as_ref().is_some_and(gone_peer)
+                    && s.is_connection_oriented()
                     && !self.embryos.contains(&s.objref)
             })
             .collect();
@@ -682,7 +692,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         // is never refused with EPERM; the queue limit is handled when the receiver is created.
         for s in socks.iter().copied() {
             if self.embryos.contains(&s.objref)
-                || s.unix.as_ref().is_some_and(|u| u.has(UNIX_PEER_GONE))
+                || (s.is_connection_oriented() && s.unix.as_ref().is_some_and(gone_peer))
                 || s.queue.is_empty()
             {
                 continue;

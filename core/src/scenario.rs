@@ -105,6 +105,9 @@ pub struct SockSpec {
     /// The stream peer has closed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub peer_gone: bool,
+    /// Connected to a socket outside the checkpointed processes (`checkpoint dump` marks these).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub external_peer: bool,
     /// `rd`, `wr` or `rdwr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<String>,
@@ -307,6 +310,9 @@ impl Scenario {
             if s.peer_gone {
                 flags |= UNIX_PEER_GONE;
             }
+            if s.external_peer {
+                flags |= UNIX_EXTERNAL_PEER;
+            }
             let shutdown = match s.shutdown.as_deref() {
                 None => 0,
                 Some("rd") => 1,
@@ -506,7 +512,7 @@ impl<'n> Writer<'n> {
         } else if n.peer.is_some()
             || n.pair
             || n.embryo
-            || (n.flags & UNIX_PEER_GONE != 0)
+            || (n.flags & (UNIX_PEER_GONE | UNIX_EXTERNAL_PEER) != 0)
             || (n.ty == SOCK_DGRAM && n.receiver)
         {
             TCP_ESTABLISHED

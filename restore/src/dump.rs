@@ -300,7 +300,26 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         let connection = d.ty != 2;
         if let Some(p) = peer {
             if !in_set(p) {
-                return Err(format!("{}: its peer (socket {p}) is outside the dumped processes", name_of(ino)));
+                warnings.push(format!(
+                    "{}: its peer (socket {p}) is outside the dumped processes; marked external: a restore brings it back as a broken connection",
+                    name_of(ino)
+                ));
+                s.external_peer = true;
+                if d.shutdown != 0 {
+                    s.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(d.shutdown & 3)].into());
+                }
+                for (_, data, rights) in queues.get(&ino).into_iter().flatten() {
+                    s.queue.push(MsgSpec {
+                        hex: Some(bstr::hex(data)),
+                        rights: rights.iter().map(|&r| name_of(r)).collect(),
+                        ..MsgSpec::default()
+                    });
+                }
+                s.sndbuf = d.bufs.map(|b| b.1 as i32);
+                s.rcvbuf = d.bufs.map(|b| b.0 as i32);
+                s.no_fd = !held.contains(&ino);
+                sockets.push(s);
+                continue;
             }
             let pd = diag.get(&p);
             let mutual = pd.and_then(|x| x.peer) == Some(ino);

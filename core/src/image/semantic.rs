@@ -366,7 +366,7 @@ fn check_socket(
         if s.is_connection_oriented() && !s.is_listener() {
             let expected = u.peer;
             let ok = if m.sender == 0 {
-                u.peer == 0 && u.has(UNIX_PEER_GONE) && c.state == TCP_ESTABLISHED
+                u.peer == 0 && (u.has(UNIX_PEER_GONE) || u.has(UNIX_EXTERNAL_PEER)) && c.state == TCP_ESTABLISHED
             } else {
                 m.sender == expected
             };

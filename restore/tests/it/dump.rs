@@ -12,7 +12,10 @@ struct Live {
 
 impl Live {
     fn start(scenario: &str) -> Live {
-        let dir = std::env::temp_dir().join(format!("resocket-live-{}-{scenario}", std::process::id()));
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("resocket-live-{}-{scenario}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
@@ -124,6 +127,26 @@ fn shutdown_modes() {
 fn abstract_path_and_relative_names() {
     let img = round_trip("names");
     assert!(img.sockets.values().any(|s| s.unix.as_ref().is_some_and(|u| u.cwd.is_some())));
+}
+
+#[test]
+fn a_peer_outside_the_dumped_processes_is_marked_external_and_restored_broken() {
+    let live = Live::start("external");
+    let (code, err, img) = live.dump();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("marked external"), "{err}");
+    let bytes = std::fs::read(&img).unwrap();
+    let report = resocket_core::load(&bytes);
+    assert!(report.is_valid(), "{:#?}", report.diagnostics);
+    let s = report.image.sockets.values().next().unwrap();
+    assert!(s.unix.as_ref().unwrap().has(resocket_core::wire::UNIX_EXTERNAL_PEER));
+    assert_eq!(&s.queue[0].data[..], b"from outside");
+    let plan = resocket_core::plan::plan(&report.image).unwrap();
+    assert!(plan.warnings.iter().any(|w| w.contains("as if the connection broke")), "{:?}", plan.warnings);
+    // Restored broken: the data, then EOF (shutdown 3 instead of the recorded 0: said above).
+    let rep = resocket_core::check::run_plan(&report.image, &plan);
+    assert!(rep.failure.is_none());
+    assert!(rep.differences.iter().all(|d| d.what == "shutdown"), "{:#?}", rep.differences);
 }
 
 #[test]

@@ -65,6 +65,15 @@ elif scenario == "rights":
     socket.send_fds(a, [b"take this"], [x.fileno()])
     x.close()
     y.send(b"for x")
+elif scenario == "external":
+    # One end stays here; the other lives in a child process that is not dumped.
+    a, b = pair(socket.SOCK_STREAM)
+    b.send(b"from outside")
+    if os.fork() == 0:
+        a.close()
+        sys.stdin.read()
+        os._exit(0)
+    b.close()
 elif scenario.startswith("many-"):
     n = int(scenario.split("-")[1])
     for i in range(n // 2):
