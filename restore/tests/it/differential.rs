@@ -43,6 +43,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (slot(), prop_oneof![Just(How::Rd), Just(How::Wr), Just(How::Rdwr)]).prop_map(|(slot, how)| Op::Shutdown { slot, how }),
         2 => slot().prop_map(|slot| Op::Close { slot }),
         2 => (slot(), any::<bool>()).prop_map(|(slot, on)| Op::SetNonblock { slot, on }),
+        1 => (slot(), 0..6000i32).prop_map(|(slot, v)| Op::SetSockOpt { slot, opt: resocket_core::sim::SockOpt::SndBuf(v) }),
+        1 => (slot(), prop::option::of(addr()), 200..40000usize)
+            .prop_map(|(slot, to, n)| Op::Send { slot, to, data: Payload(vec![b'z'; n]), rights: vec![] }),
         1 => (prop_oneof![Just(b"/p".to_vec()), Just(b"/q".to_vec())], any::<bool>())
             .prop_map(|(p, stale_only)| Op::Unlink { path: Payload(p), stale_only }),
     ]
