@@ -881,7 +881,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
-        let open: Vec<Slot> = self.k.slots.keys().copied().collect();
+        let open: Vec<Slot> = self.k.slots.keys().collect();
         for slot in open {
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }

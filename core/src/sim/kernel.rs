@@ -111,6 +111,89 @@ pub enum FsNode {
     Other,
 }
 
+/// Plan slots → sockets: a dense table for the usual small, dense slot numbers (objrefs), a map
+/// beyond. The dense part only grows to twice the live entries plus 4096, so a hostile slot
+/// number cannot make it large; keys are iterated in ascending order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SlotTable {
+    dense: Vec<Option<SockRef>>,
+    sparse: BTreeMap<Slot, SockRef>,
+    len: usize,
+}
+
+impl SlotTable {
+    /// The socket in slot `k`.
+    pub fn get(&self, k: &Slot) -> Option<&SockRef> {
+        match self.dense.get(*k as usize) {
+            Some(v) => v.as_ref(),
+            None => self.sparse.get(k),
+        }
+    }
+    /// Whether slot `k` is in use.
+    pub fn contains_key(&self, k: &Slot) -> bool {
+        self.get(k).is_some()
+    }
+    /// Put a socket in slot `k`; the previous one, if any.
+    pub fn insert(&mut self, k: Slot, v: SockRef) -> Option<SockRef> {
+        let i = k as usize;
+        if i >= self.dense.len() && i < 2 * self.len + 4096 {
+            let moved = self.sparse.split_off(&k.saturating_add(1));
+            let below = std::mem::replace(&mut self.sparse, moved);
+            self.dense.resize(i + 1, None);
+            for (key, val) in below {
+                self.dense[key as usize] = Some(val);
+            }
+        }
+        let old = match self.dense.get_mut(i) {
+            Some(slot) => slot.replace(v),
+            None => self.sparse.insert(k, v),
+        };
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+    /// Empty slot `k`; the socket that was there.
+    pub fn remove(&mut self, k: &Slot) -> Option<SockRef> {
+        let old = match self.dense.get_mut(*k as usize) {
+            Some(slot) => slot.take(),
+            None => self.sparse.remove(k),
+        };
+        if old.is_some() {
+            self.len -= 1;
+        }
+        old
+    }
+    /// Slots in use, ascending, with their sockets.
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, SockRef)> + '_ {
+        self.dense
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i as Slot, v)))
+            .chain(self.sparse.iter().map(|(&k, &v)| (k, v)))
+    }
+    /// Slots in use, ascending.
+    pub fn keys(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+    /// The highest slot in use.
+    pub fn last_key(&self) -> Option<Slot> {
+        self.sparse
+            .keys()
+            .next_back()
+            .copied()
+            .or_else(|| self.dense.iter().rposition(Option::is_some).map(|i| i as Slot))
+    }
+    /// Number of slots in use.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// No slot in use.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// The simulated kernel.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Kernel {
@@ -119,7 +202,7 @@ pub struct Kernel {
     /// All sockets ever created, by [`SockRef`].
     pub socks: Vec<SimSock>,
     /// Plan slots → sockets.
-    pub slots: BTreeMap<Slot, SockRef>,
+    pub slots: SlotTable,
     /// Placed fds: (pid, fd) → (socket, cloexec).
     pub fds: BTreeMap<(i32, i32), (SockRef, bool)>,
     /// Filesystem: absolute path → node.
@@ -190,7 +273,7 @@ impl Kernel {
 
     /// Slot of a socket ref (the first one, if several).
     pub fn slot_of(&self, r: SockRef) -> Option<Slot> {
-        self.slots.iter().find(|(_, &v)| v == r).map(|(&k, _)| k)
+        self.slots.iter().find(|&(_, v)| v == r).map(|(k, _)| k)
     }
 
     fn new_sock(&mut self, ty: SockType) -> SockRef {
@@ -945,7 +1028,7 @@ impl Kernel {
         // Received fds become new slots numbered after every slot in use.
         let mut new_slots = Vec::new();
         for f in rights {
-            let slot = self.slots.keys().next_back().map_or(1, |k| k + 1);
+            let slot = self.slots.last_key().map_or(1, |k| k + 1);
             self.slots.insert(slot, f); // the in-flight reference moves to the slot…
             if peek {
                 self.socks[f].refs += 1; // …or, for a peek, a new reference is made

@@ -407,3 +407,22 @@ fn scm_rights_keep_a_closed_socket_alive_until_read() {
     assert_eq!(rights.len(), 1);
     assert_eq!(recv(&mut k, rights[0]), read("still there"));
 }
+
+#[test]
+fn the_slot_table_keeps_order_and_bounds_its_dense_part() {
+    use resocket_core::sim::kernel::SlotTable;
+    let mut t = SlotTable::default();
+    // A hostile slot number goes to the map, not into a huge table.
+    assert_eq!(t.insert(u32::MAX, 7), None);
+    for k in [5u32, 1, 3, 4096, 9000] {
+        t.insert(k, k as usize);
+    }
+    assert_eq!(t.keys().collect::<Vec<_>>(), vec![1, 3, 5, 4096, 9000, u32::MAX]);
+    assert_eq!(t.get(&u32::MAX), Some(&7));
+    assert_eq!(t.last_key(), Some(u32::MAX));
+    assert_eq!(t.remove(&u32::MAX), Some(7));
+    assert_eq!(t.last_key(), Some(9000));
+    assert_eq!(t.insert(3, 33), Some(3));
+    assert_eq!(t.len(), 5);
+    assert!(!t.contains_key(&2));
+}
