@@ -80,13 +80,14 @@ pub struct Run<'p> {
     /// Image objref → simulated socket.
     pub objref_sock: BTreeMap<i32, SockRef>,
     /// Simulated socket → image objref.
-    pub sock_objref: BTreeMap<SockRef, i32>,
+    /// (Indexed by `SockRef`, which the simulator numbers densely from 0.)
+    pub sock_objref: Vec<Option<i32>>,
 }
 
 impl<'p> Run<'p> {
     /// Start a run of `plan` on a fresh kernel.
     pub fn new(plan: &'p Plan) -> Self {
-        Run { plan, kernel: Kernel::new(), objref_sock: BTreeMap::new(), sock_objref: BTreeMap::new() }
+        Run { plan, kernel: Kernel::new(), objref_sock: BTreeMap::new(), sock_objref: Vec::new() }
     }
 
     /// Execute one step; returns its outcome.
@@ -101,7 +102,7 @@ impl<'p> Run<'p> {
                     (self.kernel.sock_ref(slot), self.plan.slots.get(&slot))
                 {
                     self.objref_sock.insert(*o, r);
-                    self.sock_objref.insert(r, *o);
+                    set_at(&mut self.sock_objref, r, *o);
                 }
             }
         }
@@ -110,7 +111,7 @@ impl<'p> Run<'p> {
 
     /// Image objref of a simulated socket, if it stands for one.
     pub fn objref_of(&self, r: SockRef) -> Option<i32> {
-        self.sock_objref.get(&r).copied()
+        self.sock_objref.get(r).copied().flatten()
     }
 
     /// Map embryos through their listeners' queues (they never have a slot).
@@ -120,10 +121,18 @@ impl<'p> Run<'p> {
             let embryos: Vec<SockRef> = self.kernel.socks[lr].queue.iter().filter_map(|s| s.embryo).collect();
             for (p, e) in l.pending.iter().zip(embryos) {
                 self.objref_sock.insert(p.embryo, e);
-                self.sock_objref.insert(e, p.embryo);
+                set_at(&mut self.sock_objref, e, p.embryo);
             }
         }
     }
+}
+
+/// `v[i] = Some(x)`, growing `v` to the simulator's socket count as needed.
+fn set_at(v: &mut Vec<Option<i32>>, i: SockRef, x: i32) {
+    if v.len() <= i {
+        v.resize(i + 1, None);
+    }
+    v[i] = Some(x);
 }
 
 fn label(plan: &Plan, slot: Slot) -> String {

@@ -123,6 +123,9 @@ struct Planner<'i, 'a> {
     phase: Phase,
     /// Listening sockets by (type, name, cwd).
     listeners: BTreeMap<(u16, UnixAddr, Option<Vec<u8>>), i32>,
+    /// Sockets by objref when objrefs are dense (sized by the sockets present, never by an
+    /// objref value alone).
+    dense: Option<Vec<Option<&'i Sock<'a>>>>,
 }
 
 /// Plan the restore of a (validated) image.
@@ -138,7 +141,18 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
         raised_sndbuf: BTreeMap::new(),
         phase: Phase::Create,
         listeners: BTreeMap::new(),
+        dense: None,
     };
+    let max = img.sockets.keys().next_back().copied().unwrap_or(0);
+    if max >= 0 && (max as usize) < 4 * img.sockets.len() + 64 {
+        let mut d = vec![None; max as usize + 1];
+        for (&k, s) in &img.sockets {
+            if let Ok(k) = usize::try_from(k) {
+                d[k] = Some(s);
+            }
+        }
+        p.dense = Some(d);
+    }
     for l in img.sockets.values().filter(|s| s.is_listener() && s.common.family == wire::AF_UNIX) {
         if let Some(u) = &l.unix {
             p.listeners.entry((l.common.sock_type, u.laddr.clone(), u.cwd.clone())).or_insert(l.objref);
@@ -162,6 +176,9 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     fn sock(&self, objref: i32) -> Option<&'i Sock<'a>> {
+        if let Some(d) = &self.dense {
+            return usize::try_from(objref).ok().and_then(|o| d.get(o)).copied().flatten();
+        }
         let img: &'i Image<'a> = self.img;
         img.sockets.get(&objref)
     }
