@@ -237,7 +237,7 @@ pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, Stri
 /// Run the plan's steps in `order` (indices into `plan.steps`) and report.
 pub fn run_order(img: &Image<'_>, plan: &Plan, order: &[usize]) -> RunReport {
     let mut run = Run::new(plan);
-    let mut results = Vec::new();
+    let mut results = Vec::with_capacity(order.len());
     let mut failure = None;
     for (pos, &i) in order.iter().enumerate() {
         let Some(step) = plan.steps.get(i) else { continue };

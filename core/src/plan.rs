@@ -159,12 +159,12 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
         }
     }
     for s in img.sockets.values() {
-        let label = match s.laddr() {
-            Some(a) if a.is_named() => format!("#{} {}", s.objref, a.display()),
-            _ => format!("#{}", s.objref),
-        };
+        // Names appear in the operations' own arguments; the label only says which socket.
+        let label = format!("#{}", s.objref);
         p.plan.slots.insert(s.objref as Slot, SlotInfo { objref: Some(s.objref), label, temporary: false });
     }
+    // About 3.6 steps per socket in practice: reserve, so the step list is not copied as it grows.
+    p.plan.steps.reserve(img.sockets.len() * 4);
     p.run()?;
     Ok(p.plan)
 }
