@@ -400,7 +400,7 @@ pub fn v2_plan(img: &Image<'_>) -> Plan {
             SlotInfo { objref: Some(s.objref), label: format!("#{}", s.objref), temporary: false },
         );
     }
-    let step = |op: Op, why: &str| Step { op, phase: Phase::Create, why: why.into() };
+    let step = |op: Op, why: &'static str| Step { op, phase: Phase::Create, why: why.into() };
     for s in &order {
         if done.contains(&s.objref) {
             continue;

@@ -11,6 +11,7 @@ use crate::image::{Image, Sock, UnixAddr};
 use crate::sim::*;
 use crate::wire::{self, UNIX_ACCEPTED, UNIX_LINKED, UNIX_PEER_GONE};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a step is for.
@@ -50,7 +51,7 @@ pub struct Step {
     /// Phase.
     pub phase: Phase,
     /// A sentence saying why the step is here.
-    pub why: String,
+    pub why: Cow<'static, str>,
 }
 
 /// What a slot stands for.
@@ -112,13 +113,41 @@ fn ty_of(s: &Sock<'_>) -> SockType {
     SockType::from_raw(s.common.sock_type).unwrap_or(SockType::Stream)
 }
 
+/// A set of objrefs: a bit table for the dense numbering the writer produces (sized by the
+/// sockets present), a B-tree set otherwise.
+#[derive(Debug, Default)]
+struct ObjSet {
+    dense: Vec<bool>,
+    sparse: BTreeSet<i32>,
+}
+
+impl ObjSet {
+    fn with_dense(n: usize) -> Self {
+        ObjSet { dense: vec![false; n], sparse: BTreeSet::new() }
+    }
+    fn contains(&self, o: &i32) -> bool {
+        match usize::try_from(*o).ok().and_then(|i| self.dense.get(i)) {
+            Some(&b) => b,
+            None => self.sparse.contains(o),
+        }
+    }
+    fn insert(&mut self, o: i32) {
+        match usize::try_from(o).ok().and_then(|i| self.dense.get_mut(i)) {
+            Some(b) => *b = true,
+            None => {
+                self.sparse.insert(o);
+            }
+        }
+    }
+}
+
 struct Planner<'i, 'a> {
     img: &'i Image<'a>,
     k: Kernel,
     plan: Plan,
     next_temp: Slot,
-    embryos: BTreeSet<i32>,
-    created: BTreeSet<i32>,
+    embryos: ObjSet,
+    created: ObjSet,
     raised_sndbuf: BTreeMap<Slot, i32>,
     phase: Phase,
     /// Listening sockets by (type, name, cwd).
@@ -136,8 +165,8 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
         k: Kernel::new(),
         plan: Plan::default(),
         next_temp: max_objref + 1,
-        embryos: img.embryos(),
-        created: BTreeSet::new(),
+        embryos: ObjSet::default(),
+        created: ObjSet::default(),
         raised_sndbuf: BTreeMap::new(),
         phase: Phase::Create,
         listeners: BTreeMap::new(),
@@ -152,6 +181,11 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
             }
         }
         p.dense = Some(d);
+        p.embryos = ObjSet::with_dense(max as usize + 1);
+        p.created = ObjSet::with_dense(max as usize + 1);
+    }
+    for e in img.embryos() {
+        p.embryos.insert(e);
     }
     for l in img.sockets.values().filter(|s| s.is_listener() && s.common.family == wire::AF_UNIX) {
         if let Some(u) = &l.unix {
@@ -191,7 +225,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     /// Emit a step after checking it on the model.
-    fn push(&mut self, op: Op, why: impl Into<String>) -> Result<(), PlanError> {
+    fn push(&mut self, op: Op, why: impl Into<Cow<'static, str>>) -> Result<(), PlanError> {
         let why = why.into();
         let mut out = self.k.apply(&op);
         if let (Outcome::WouldBlock { block: Block::SndBuf { .. } }, Op::Send { slot, data, .. }) = (&out, &op) {
@@ -209,7 +243,8 @@ impl<'i, 'a> Planner<'i, 'a> {
                 why: format!(
                     "the next send would block: {} has {wmem} bytes in flight and its sndbuf is {cur}; raise it for the refill",
                     self.plan.label(slot)
-                ),
+                )
+                .into(),
             });
             out = self.k.apply(&op);
         }
@@ -302,7 +337,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             let ty = ty_of(s);
             if let Some(peer) = self.is_pair(s) {
                 let (a, b) = (s.objref as Slot, peer as Slot);
-                self.push(Op::Socketpair { a, b, ty }, format!("#{} and #{peer} were a socketpair", s.objref))?;
+                self.push(Op::Socketpair { a, b, ty }, "the two ends were a socketpair")?;
                 self.created.insert(s.objref);
                 self.created.insert(peer);
                 self.buffers(s)?;
@@ -310,7 +345,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                     self.buffers(p)?;
                 }
             } else {
-                self.push(Op::Socket { slot: s.objref as Slot, ty }, format!("create #{}", s.objref))?;
+                self.push(Op::Socket { slot: s.objref as Slot, ty }, "create the socket")?;
                 self.created.insert(s.objref);
                 self.buffers(s)?;
             }
@@ -724,7 +759,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                     let from = m.sender as Slot;
                     self.push(
                         Op::Send { slot: from, to: None, data, rights },
-                        format!("refill #{}'s queue from its peer #{}", s.objref, m.sender),
+                        "refill the queue: the peer sends what it had sent",
                     )?;
                     continue;
                 }
@@ -894,7 +929,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         order.sort_by_key(|(_, v)| v.first().map(|&(pid, fd, _)| (pid, fd)));
         for (slot, v) in order {
             for (pid, fd, cloexec) in v {
-                self.push(Op::Place { slot, pid, fd, cloexec }, format!("pid {pid} had #{slot} at fd {fd}"))?;
+                self.push(Op::Place { slot, pid, fd, cloexec }, "the process had this socket at this fd")?;
             }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
