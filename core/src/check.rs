@@ -470,3 +470,77 @@ pub fn naive_order(plan: &Plan) -> Vec<usize> {
     order.extend((first_bind..plan.steps.len()).filter(|i| !connects.contains(i)));
     order
 }
+
+/// One simulated socket as the checker reports it after a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SockState {
+    /// The image socket it stands for, if any (temporaries have none).
+    pub objref: Option<i32>,
+    /// `stream`, `dgram` or `seqpacket`.
+    pub ty: SockType,
+    /// `sk_state` (`TCP_*`).
+    pub state: u8,
+    /// Its name, as `/proc/net/unix` would show it (`(unnamed)` when unbound).
+    pub name: String,
+    /// The image objref of its peer, 0 for none or a socket outside the image.
+    pub peer: i32,
+    /// Messages queued for it (for a listener: pending connections).
+    pub queued: usize,
+    /// Bytes queued for it.
+    pub queued_bytes: usize,
+    /// For a listener: the backlog (`sk_max_ack_backlog`).
+    pub backlog: Option<i64>,
+    /// `sk_shutdown`.
+    pub shutdown: u8,
+    /// Not yet accepted: the objref of the listener whose queue holds it.
+    pub pending_on: Option<i32>,
+    /// Released.
+    pub closed: bool,
+}
+
+impl Run<'_> {
+    /// The simulated kernel's sockets now, in creation order.
+    pub fn snapshot(&self) -> Vec<SockState> {
+        let k = &self.kernel;
+        k.socks
+            .iter()
+            .enumerate()
+            .map(|(r, s)| SockState {
+                objref: self.objref_of(r),
+                ty: s.ty,
+                state: s.state,
+                name: s.name.as_ref().map_or_else(|| "(unnamed)".to_string(), UnixAddr::display),
+                peer: s.peer.filter(|&p| !k.socks[p].dead).and_then(|p| self.objref_of(p)).unwrap_or(0),
+                queued: s.queue.len(),
+                queued_bytes: s.queue.iter().map(|b| b.data.len()).sum(),
+                backlog: (s.state == wire::TCP_LISTEN).then_some(s.max_ack_backlog),
+                shutdown: s.shutdown,
+                pending_on: s.embryo_of.and_then(|l| self.objref_of(l)),
+                closed: s.dead,
+            })
+            .collect()
+    }
+}
+
+/// [`run_order`], plus the simulated state after every executed step (for teaching and for
+/// small plans: each state lists every socket).
+pub fn run_order_traced(img: &Image<'_>, plan: &Plan, order: &[usize]) -> (RunReport, Vec<Vec<SockState>>) {
+    let mut run = Run::new(plan);
+    let mut states = Vec::with_capacity(order.len());
+    let mut results = Vec::with_capacity(order.len());
+    let mut failure = None;
+    for (pos, &i) in order.iter().enumerate() {
+        let Some(step) = plan.steps.get(i) else { continue };
+        let out = run.step(step);
+        results.push(StepResult { step: i, outcome: out.clone() });
+        run.map_embryos(img);
+        states.push(run.snapshot());
+        if !out.is_ok() {
+            let (explanation, fix) = explain(plan, &run.kernel, &step.op, &out);
+            failure = Some(Failure { position: pos, step: i, explanation, fix });
+            break;
+        }
+    }
+    let differences = if failure.is_none() { compare(img, &run) } else { Vec::new() };
+    (RunReport { results, failure, differences }, states)
+}

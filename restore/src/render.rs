@@ -254,33 +254,66 @@ pub enum OrderKind {
 }
 
 /// `restore simulate` output, and whether the run was clean.
-pub fn simulate_output(bytes: &[u8], order: OrderKind, json: bool) -> Result<(String, bool), crate::CliError> {
+pub fn simulate_output(
+    bytes: &[u8],
+    order: OrderKind,
+    with_states: bool,
+    json: bool,
+) -> Result<(String, bool), crate::CliError> {
     use resocket_core::check;
     let (report, plan) = planned(bytes)?;
-    let (plan, rep) = match order {
+    let (plan, order) = match order {
         OrderKind::Plan => {
-            let rep = check::run_plan(&report.image, &plan);
-            (plan, rep)
+            let n = plan.steps.len();
+            (plan, (0..n).collect::<Vec<_>>())
         }
         OrderKind::V2 => {
             let v2 = check::v2_plan(&report.image);
-            let rep = check::run_plan(&report.image, &v2);
-            (v2, rep)
+            let n = v2.steps.len();
+            (v2, (0..n).collect())
         }
         OrderKind::Naive => {
             let order = check::naive_order(&plan);
-            let rep = check::run_order(&report.image, &plan, &order);
-            (plan, rep)
+            (plan, order)
         }
+    };
+    let (rep, states) = if with_states {
+        check::run_order_traced(&report.image, &plan, &order)
+    } else {
+        (check::run_order(&report.image, &plan, &order), Vec::new())
     };
     let clean = rep.is_clean();
     if json {
-        let v = json!({ "plan": plan, "report": rep, "clean": clean });
+        let v = json!({ "plan": plan, "report": rep, "clean": clean, "states": states });
         return Ok((serde_json::to_string_pretty(&v).unwrap_or_default() + "\n", clean));
     }
     let mut out = String::new();
     for (pos, r) in rep.results.iter().enumerate() {
         let _ = writeln!(out, "{pos:>5}  step {:<5} {:<60} = {}", r.step, r.text(&plan), r.outcome.short());
+        if let Some(st) = states.get(pos) {
+            for s in st.iter().filter(|s| !s.closed) {
+                let who = s.objref.map_or_else(|| "tmp".to_string(), |o| format!("#{o}"));
+                let state = resocket_core::summary::sym_name(resocket_core::wire::sym::TCP, u64::from(s.state));
+                let mut line =
+                    format!("         {who:<6} {:<10} {state:<16} {}", format!("{:?}", s.ty).to_lowercase(), s.name);
+                if s.peer != 0 {
+                    let _ = write!(line, "  peer #{}", s.peer);
+                }
+                if let Some(b) = s.backlog {
+                    let _ = write!(line, "  pending {}/{}", s.queued, b + 1);
+                } else if s.queued > 0 {
+                    let _ = write!(line, "  queue {} msg / {} B", s.queued, s.queued_bytes);
+                }
+                if let Some(l) = s.pending_on {
+                    let _ = write!(line, "  (embryo on #{l})");
+                }
+                if s.shutdown != 0 {
+                    let _ = write!(line, "  shutdown {}", s.shutdown);
+                }
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+        }
     }
     if let Some(f) = &rep.failure {
         let _ =

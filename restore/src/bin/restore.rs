@@ -84,6 +84,9 @@ enum Command {
         /// Which order: the planner's, the seed v2 code's record order, or connects before listeners.
         #[arg(long, value_enum, default_value_t = Order::Plan)]
         order: Order,
+        /// Also show the simulated sockets after every step.
+        #[arg(long)]
+        states: bool,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -168,14 +171,14 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             emit(&text)?;
             Ok(EXIT_OK)
         }
-        Command::Simulate { image, order, json } => {
+        Command::Simulate { image, order, states, json } => {
             let bytes = read_input(&image, cli.max_bytes)?;
             let order = match order {
                 Order::Plan => render::OrderKind::Plan,
                 Order::V2 => render::OrderKind::V2,
                 Order::Naive => render::OrderKind::Naive,
             };
-            let (text, clean) = render::simulate_output(&bytes, order, json)?;
+            let (text, clean) = render::simulate_output(&bytes, order, states, json)?;
             emit(&text)?;
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }

@@ -210,3 +210,13 @@ fn diff_ignores_renumbering_and_reports_real_differences() {
     assert!(out.contains("task0:fd3: queue") && out.contains("task0:fd5: backlog"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn simulate_states_show_the_backlog_filling_up() {
+    let img = fixture("valid", "backlog0-pending");
+    let o = restore(&["simulate", "--states", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("pending 0/1") && out.contains("pending 1/1"), "{out}");
+    assert!(out.contains("(embryo on #3)"), "{out}");
+}
