@@ -31,7 +31,7 @@ impl UnixAddr {
     /// Decode `(len, family, sun_path)` as stored in `SOCKET_UNIX`.
     pub fn decode(len: u32, family: u16, path: &[u8; 108]) -> Result<UnixAddr, String> {
         if (len == 0 && family == 0) || (len == 2 && family == AF_UNIX) {
-            return if path.iter().all(|&b| b == 0) {
+            return if all_zero(path) {
                 Ok(UnixAddr::Unnamed)
             } else {
                 Err("unnamed address with non-zero sun_path bytes".into())
@@ -48,7 +48,7 @@ impl UnixAddr {
             if name_len > 108 {
                 return Err(format!("abstract name of {name_len} bytes, at most 108 fit"));
             }
-            if path[name_len..].iter().any(|&b| b != 0) {
+            if !all_zero(&path[name_len..]) {
                 return Err("bytes after the abstract name are not zero".into());
             }
             return Ok(UnixAddr::Abstract(path[1..name_len].to_vec()));
@@ -58,7 +58,7 @@ impl UnixAddr {
         if len != expect {
             return Err(format!("path of {strlen} bytes needs address length {expect} (2 + path + NUL), found {len}"));
         }
-        if path[strlen..].iter().any(|&b| b != 0) {
+        if !all_zero(&path[strlen..]) {
             return Err("bytes after the path's NUL are not zero".into());
         }
         Ok(UnixAddr::Path(path[..strlen].to_vec()))
@@ -433,7 +433,66 @@ pub fn field_range(offset: usize, layout: &Layout, name: &str) -> Range<usize> {
 fn padding_of(layout: &Layout) -> &'static [Range<usize>] {
     static PADS: std::sync::OnceLock<Vec<(RecordType, Vec<Range<usize>>)>> = std::sync::OnceLock::new();
     let pads = PADS.get_or_init(|| LAYOUTS.iter().map(|l| (l.ty, l.padding())).collect());
-    pads.iter().find(|(t, _)| *t == layout.ty).map_or(&[], |(_, p)| p)
+    wire::layout_index(layout.ty).and_then(|i| pads.get(i)).map_or(&[], |(_, p)| p)
+}
+
+/// True when every byte is zero (eight at a time).
+fn all_zero(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    let mut acc = 0u64;
+    for c in &mut chunks {
+        acc |= u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    }
+    acc == 0 && chunks.remainder().iter().all(|&x| x == 0)
+}
+
+/// Per layout: a mask with 0xff over every padding byte, as little-endian u64 words.
+fn padding_mask_of(layout: &Layout) -> &'static [u64] {
+    static MASKS: std::sync::OnceLock<Vec<(RecordType, Vec<u64>)>> = std::sync::OnceLock::new();
+    let masks = MASKS.get_or_init(|| {
+        LAYOUTS
+            .iter()
+            .map(|l| {
+                let mut bytes = vec![0u8; l.size.div_ceil(8) * 8];
+                for r in l.padding() {
+                    bytes[r].fill(0xff);
+                }
+                let words = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+                (l.ty, words)
+            })
+            .collect()
+    });
+    wire::layout_index(layout.ty).and_then(|i| masks.get(i)).map_or(&[], |(_, m)| m)
+}
+
+/// fd numbers of one file table: a bit set for fds below 2^20 (128 KiB at most, grown only to
+/// the largest fd seen), a B-tree set above.
+#[derive(Debug, Default)]
+struct FdSet {
+    bits: Vec<u64>,
+    big: BTreeSet<i32>,
+}
+
+impl FdSet {
+    /// Add `fd`; false if it was there.
+    fn insert(&mut self, fd: i32) -> bool {
+        match usize::try_from(fd) {
+            Ok(i) if i < 1 << 20 => {
+                let (w, b) = (i / 64, i % 64);
+                if self.bits.len() <= w {
+                    self.bits.resize(w + 1, 0);
+                }
+                let was = self.bits[w] & (1 << b) != 0;
+                self.bits[w] |= 1 << b;
+                !was
+            }
+            _ => self.big.insert(fd),
+        }
+    }
+    fn clear(&mut self) {
+        self.bits.clear();
+        self.big.clear();
+    }
 }
 
 /// Objref table: dense for the usual 1, 2, 3… numbering, a map otherwise. Grows one entry per
@@ -541,7 +600,9 @@ struct Loader<'a> {
     error_string_due: bool,
     missing_header: bool,
     /// fd numbers seen in the current file table.
-    cur_fds: BTreeSet<i32>,
+    cur_fds: FdSet,
+    /// FILE objects in record order (objrefs are unique: the OBJREF table said so).
+    files: Vec<FileObj>,
 }
 
 /// Parse and validate an image in one pass. Never panics; every problem becomes a diagnostic.
@@ -564,7 +625,8 @@ pub fn load(bytes: &[u8]) -> Report<'_> {
         idx: 0,
         error_string_due: false,
         missing_header: false,
-        cur_fds: BTreeSet::new(),
+        cur_fds: FdSet::default(),
+        files: Vec::new(),
     };
     let mut end = 0;
     for (idx, rec) in Records::new(bytes).enumerate() {
@@ -612,8 +674,14 @@ impl<'a> Loader<'a> {
     }
 
     fn check_padding(&mut self, rec: &Record<'_>, layout: &Layout) {
+        // Fast path: the record's words ANDed with the layout's padding mask.
+        let dirty =
+            padding_mask_of(layout).iter().enumerate().any(|(i, &m)| m != 0 && wire::le_u64(rec.bytes, i * 8) & m != 0);
+        if !dirty {
+            return;
+        }
         for r in padding_of(layout).iter().cloned() {
-            if rec.bytes.get(r.clone()).is_some_and(|s| s.iter().any(|&b| b != 0)) {
+            if rec.bytes.get(r.clone()).is_some_and(|s| !all_zero(s)) {
                 self.err(
                     Code::NonzeroPadding,
                     rec.offset + r.start..rec.offset + r.end,
@@ -1267,7 +1335,7 @@ impl<'a> Loader<'a> {
             field_range(off, &FILE_SOCKET_LAYOUT, "sock_objref"),
             "FILE.sock_objref",
         );
-        self.img.files.insert(objref, FileObj { objref, repr, offset: off });
+        self.files.push(FileObj { objref, repr, offset: off });
     }
 
     fn file_table(&mut self, rec: Record<'a>) {
@@ -1594,6 +1662,7 @@ impl<'a> Loader<'a> {
         }
         // Bulk build: objrefs usually come in increasing order, so this is one sorted pass.
         self.img.sockets = std::mem::take(&mut self.socks).into_iter().map(|s| (s.objref, s)).collect();
+        self.img.files = std::mem::take(&mut self.files).into_iter().map(|f| (f.objref, f)).collect();
         crate::image::semantic::check(&self.img, &mut self.diags);
     }
 }

@@ -868,7 +868,30 @@ pub const LAYOUTS: &[Layout] = &[
 
 /// The fixed layout of a record type, if it has one.
 pub fn layout(ty: RecordType) -> Option<&'static Layout> {
-    LAYOUTS.iter().find(|l| l.ty == ty)
+    layout_index(ty).and_then(|i| LAYOUTS.get(i))
+}
+
+/// Position of a record type's layout in [`LAYOUTS`] (a jump table, not a search: this runs
+/// once per record).
+pub fn layout_index(ty: RecordType) -> Option<usize> {
+    Some(match ty {
+        RecordType::HEADER => 0,
+        RecordType::HEADER_ARCH => 1,
+        RecordType::OBJREF => 2,
+        RecordType::FILE_TABLE => 3,
+        RecordType::FILE_DESC => 4,
+        RecordType::FILE => 5,
+        RecordType::SOCKET => 6,
+        RecordType::SOCKET_QUEUE => 7,
+        RecordType::SOCKET_BUFFER => 8,
+        RecordType::SOCKET_FRAG => 9,
+        RecordType::SOCKET_UNIX => 10,
+        RecordType::SOCKET_INET => 11,
+        RecordType::RS_PENDING => 12,
+        RecordType::RS_TASK => 13,
+        RecordType::TAIL => 14,
+        _ => return None,
+    })
 }
 
 /// Extension `RS_RIGHTS` (16 + 4·n bytes): the files an skb carries as SCM_RIGHTS; follows
@@ -1008,6 +1031,14 @@ mod tests {
         assert_eq!(SOCKET_UNIX_LAYOUT.size, 256);
         assert_eq!(SOCKET_INET_LAYOUT.size, 328);
         assert_eq!(SOCKET_BUFFER_LAYOUT.size, 104);
+    }
+
+    #[test]
+    fn the_layout_jump_table_matches_the_list() {
+        for (i, l) in LAYOUTS.iter().enumerate() {
+            assert_eq!(layout_index(l.ty), Some(i), "{}", l.ty);
+        }
+        assert_eq!(layout_index(RecordType::BUFFER), None);
     }
 
     #[test]
