@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -469,6 +470,508 @@ pub fn sockets(p: &SocketsProps) -> Html {
             if shown < rows.len() {
                 <button class="more" onclick={on_more}>{ format!("show more ({} more sockets)", thousands(rows.len() - shown)) }</button>
             }
+        </section>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket graph (SVG)
+
+use crate::model::{step_sockets, Drawing, EdgeKind, GNode, OrderKind, CELL_H, CELL_W};
+use resocket_core::check::RunReport;
+use resocket_core::plan::Plan;
+
+/// Node box size.
+const NODE_W: f64 = 164.0;
+const NODE_H: f64 = 56.0;
+
+#[derive(Properties, PartialEq, Debug)]
+pub struct GraphProps {
+    /// Element id of the `<svg>`.
+    pub id: AttrValue,
+    pub drawing: Rc<Drawing>,
+    /// Sockets marked (the failing step's).
+    #[prop_or_default]
+    pub marked: Vec<i32>,
+    /// The selected socket.
+    #[prop_or_default]
+    pub selected: Option<i32>,
+    pub on_select: Callback<i32>,
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+fn shutdown_text(bits: u8) -> &'static str {
+    match bits & 3 {
+        1 => "shut RD",
+        2 => "shut WR",
+        3 => "shut RDWR",
+        _ => "",
+    }
+}
+
+fn node_html(n: &GNode, (x, y): (f64, f64), classes: Classes, on_select: &Callback<i32>) -> Html {
+    let objref = n.objref;
+    let onclick = on_select.reform(move |_: MouseEvent| objref);
+    let (l, t) = (x - NODE_W / 2.0, y - NODE_H / 2.0);
+    let shape = match n.ty.as_str() {
+        "dgram" => html! { <ellipse class="shape" cx={x.to_string()} cy={y.to_string()}
+            rx={(NODE_W / 2.0).to_string()} ry={(NODE_H / 2.0).to_string()} /> },
+        ty => html! { <rect class="shape" x={l.to_string()} y={t.to_string()} width={NODE_W.to_string()}
+            height={NODE_H.to_string()} rx={if ty == "stream" { "12" } else { "2" }} /> },
+    };
+    let title = if objref > 0 { format!("#{objref}") } else { format!("tmp{}", -objref - 1) };
+    let mut badges = Vec::new();
+    if let Some((used, admitted)) = n.backlog {
+        badges.push(("backlog", format!("backlog {used}/{admitted}")));
+    }
+    if n.queued > 0 {
+        badges.push(("queue", format!("{} msg/{} B", n.queued, n.queued_bytes)));
+    }
+    let shut = shutdown_text(n.shutdown);
+    if !shut.is_empty() {
+        badges.push(("shut", shut.to_string()));
+    }
+    let badge_text = badges.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" · ");
+    html! {
+        <g key={objref} class={classes} data-objref={objref.to_string()} data-type={n.ty.clone()}
+            data-role={n.role} {onclick}>
+            <title>{ format!("{title} {} {} {}", n.ty, n.role, n.name) }</title>
+            { shape }
+            <text class="t1" x={x.to_string()} y={(t + 16.0).to_string()}>{ format!("{title} {} · {}", n.ty, n.role) }</text>
+            <text class="t2" x={x.to_string()} y={(t + 32.0).to_string()}>{ shorten(&n.name, 24) }</text>
+            if !badges.is_empty() {
+                <text class="t3" x={x.to_string()} y={(t + 47.0).to_string()}>
+                { for badges.iter().enumerate().map(|(i, (class, text))| html! {
+                    <tspan class={classes!("badge", *class)}>{ if i > 0 { format!(" · {text}") } else { text.clone() } }</tspan>
+                }) }
+                </text>
+            }
+            <desc>{ badge_text }</desc>
+        </g>
+    }
+}
+
+/// Pan/zoom state: the viewBox, and the pointer drag in progress.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct View {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+}
+
+#[derive(Debug, Default)]
+struct Drag {
+    start: Option<(i32, i32, f64, f64)>,
+    moved: bool,
+}
+
+fn fit(d: &Drawing, all: bool) -> View {
+    let w = d.layout.width.max(CELL_W);
+    let h = if all { d.layout.height.max(CELL_H) } else { d.layout.height.clamp(CELL_H, w * 0.55) };
+    View { x: 0.0, y: 0.0, w, h: h.max(w * 0.3) }
+}
+
+/// The socket graph. The viewBox (pan/zoom) and the search text are local UI state.
+#[function_component(SocketGraph)]
+pub fn socket_graph(p: &GraphProps) -> Html {
+    let view = use_state(|| fit(&p.drawing, false));
+    let query = use_state(String::new);
+    let drag = use_mut_ref(Drag::default);
+    let d = &p.drawing;
+    let q = query.trim().to_lowercase();
+    let matches = |n: &GNode| {
+        !q.is_empty() && (n.name.to_lowercase().contains(&q) || n.objref.to_string() == q || n.role == q || n.ty == q)
+    };
+    let n_match = d.graph.nodes.iter().filter(|n| matches(n)).count();
+    let oninput = {
+        let query = query.clone();
+        Callback::from(move |e: InputEvent| query.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()))
+    };
+    let onkeydown = {
+        let (view, drawing, q) = (view.clone(), p.drawing.clone(), q.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() != "Enter" || q.is_empty() {
+                return;
+            }
+            let hit = drawing.graph.nodes.iter().find(|n| n.name.to_lowercase().contains(&q) || n.objref.to_string() == q);
+            if let Some(&(x, y)) = hit.and_then(|n| drawing.layout.pos.get(&n.objref)) {
+                let v = *view;
+                view.set(View { x: x - v.w / 2.0, y: y - v.h / 2.0, ..v });
+            }
+        })
+    };
+    let onmousedown = {
+        let (drag, view) = (drag.clone(), view.clone());
+        Callback::from(move |e: MouseEvent| {
+            *drag.borrow_mut() = Drag { start: Some((e.client_x(), e.client_y(), view.x, view.y)), moved: false };
+        })
+    };
+    let onmousemove = {
+        let (drag, view) = (drag.clone(), view.clone());
+        Callback::from(move |e: MouseEvent| {
+            let mut dr = drag.borrow_mut();
+            let Some((sx, sy, vx, vy)) = dr.start else { return };
+            let (dx, dy) = (e.client_x() - sx, e.client_y() - sy);
+            if dx.abs() + dy.abs() < 4 && !dr.moved {
+                return;
+            }
+            dr.moved = true;
+            let width = e.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map_or(1, |el| el.client_width().max(1));
+            let scale = view.w / f64::from(width);
+            view.set(View { x: vx - f64::from(dx) * scale, y: vy - f64::from(dy) * scale, ..*view });
+        })
+    };
+    let end_drag = {
+        let drag = drag.clone();
+        Callback::from(move |_: MouseEvent| drag.borrow_mut().start = None)
+    };
+    let onwheel = {
+        let view = view.clone();
+        Callback::from(move |e: WheelEvent| {
+            e.prevent_default();
+            let f = if e.delta_y() > 0.0 { 1.2 } else { 1.0 / 1.2 };
+            let v = *view;
+            let (cx, cy) = (v.x + v.w / 2.0, v.y + v.h / 2.0);
+            let (w, h) = (v.w * f, v.h * f);
+            view.set(View { x: cx - w / 2.0, y: cy - h / 2.0, w, h });
+        })
+    };
+    let zoom = |f: f64| {
+        let view = view.clone();
+        Callback::from(move |_: MouseEvent| {
+            let v = *view;
+            let (cx, cy) = (v.x + v.w / 2.0, v.y + v.h / 2.0);
+            view.set(View { x: cx - v.w * f / 2.0, y: cy - v.h * f / 2.0, w: v.w * f, h: v.h * f });
+        })
+    };
+    let on_fit = {
+        let (view, drawing) = (view.clone(), p.drawing.clone());
+        Callback::from(move |_: MouseEvent| view.set(fit(&drawing, true)))
+    };
+    let on_select = {
+        let (drag, sel) = (drag.clone(), p.on_select.clone());
+        Callback::from(move |o: i32| {
+            if !drag.borrow().moved {
+                sel.emit(o);
+            }
+        })
+    };
+    let pos = |o: i32| d.layout.pos.get(&o).copied();
+    let edges = d.graph.edges.iter().filter_map(|e| {
+        let ((x1, y1), (x2, y2)) = (pos(e.from)?, pos(e.to)?);
+        let (kind, label) = match e.kind {
+            EdgeKind::Peer => ("peer", None),
+            EdgeKind::SelfLoop => ("self", None),
+            EdgeKind::Pending(i) => ("pending", Some(i.to_string())),
+            EdgeKind::InFlight => ("inflight", None),
+        };
+        let path = if e.kind == EdgeKind::SelfLoop {
+            let (x, y) = (x1 + NODE_W / 2.0 - 10.0, y1 - NODE_H / 2.0);
+            format!("M{} {} C{} {} {} {} {} {}", x - 20.0, y, x - 20.0, y - 36.0, x + 30.0, y - 36.0, x + 10.0, y + 4.0)
+        } else if e.kind == EdgeKind::InFlight || (y1 - y2).abs() < 1.0 && (x1 - x2).abs() > CELL_W * 1.5 {
+            // Curved so that it does not run under the nodes in between.
+            let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0 - 30.0);
+            format!("M{x1} {y1} Q{mx} {my} {x2} {y2}")
+        } else {
+            format!("M{x1} {y1} L{x2} {y2}")
+        };
+        let (lx, ly) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+        Some(html! {
+            <g class={classes!("edge", kind)} data-from={e.from.to_string()} data-to={e.to.to_string()}>
+                <path d={path} marker-end={(e.kind != EdgeKind::Peer).then_some("url(#arrow)")} />
+                if let Some(l) = label {
+                    <circle class="elabel-bg" cx={lx.to_string()} cy={ly.to_string()} r="8" />
+                    <text class="elabel" x={lx.to_string()} y={(ly + 4.0).to_string()}>{ l }</text>
+                }
+            </g>
+        })
+    });
+    let nodes = d.graph.nodes.iter().filter_map(|n| {
+        let xy = pos(n.objref)?;
+        let classes = classes!(
+            "node",
+            format!("role-{}", n.role),
+            format!("ty-{}", n.ty),
+            matches(n).then_some("match"),
+            p.marked.contains(&n.objref).then_some("marked"),
+            (p.selected == Some(n.objref)).then_some("selected")
+        );
+        Some(node_html(n, xy, classes, &on_select))
+    });
+    let v = *view;
+    html! {
+        <div class="graph-wrap">
+            <div class="graph-tools">
+                <input class="search" type="search" placeholder="search name, objref, role…" value={(*query).clone()} {oninput} {onkeydown} />
+                if !q.is_empty() {
+                    <span class="matches">{ format!("{n_match} match{}", if n_match == 1 { "" } else { "es" }) }</span>
+                }
+                <button class="zoom-in" onclick={zoom(1.0 / 1.25)}>{ "+" }</button>
+                <button class="zoom-out" onclick={zoom(1.25)}>{ "−" }</button>
+                <button class="fit" onclick={on_fit}>{ "fit" }</button>
+                <span class="legend">
+                    <span class="lg stream">{ "stream" }</span><span class="lg dgram">{ "dgram" }</span>
+                    <span class="lg seqpacket">{ "seqpacket" }</span><span class="lg l-pending">{ "pending (accept order)" }</span>
+                    <span class="lg l-inflight">{ "fd in flight" }</span>
+                </span>
+            </div>
+            <svg id={p.id.clone()} class="graph" viewBox={format!("{} {} {} {}", v.x, v.y, v.w, v.h)}
+                data-nodes={d.graph.nodes.len().to_string()}
+                {onmousedown} {onmousemove} onmouseup={end_drag.clone()} onmouseleave={end_drag} {onwheel}>
+                <defs>
+                    <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M0 0 L10 5 L0 10 z" />
+                    </marker>
+                </defs>
+                <g class="edges">{ for edges }</g>
+                <g class="nodes">{ for nodes }</g>
+            </svg>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq, Debug)]
+pub struct GraphPanelProps {
+    /// Socket count of the image.
+    pub sockets: usize,
+    pub drawing: Option<Rc<Drawing>>,
+    pub selected: Option<i32>,
+    pub on_select: Callback<i32>,
+    pub on_draw: Callback<()>,
+}
+
+/// The image's socket graph, or a button to build it for big images.
+#[function_component(GraphPanel)]
+pub fn graph_panel(p: &GraphPanelProps) -> Html {
+    let on_draw = p.on_draw.reform(|_: MouseEvent| ());
+    html! {
+        <section id="graph-panel" class="panel">
+            <h2>{ "Socket graph" }<span class="count">{ thousands(p.sockets) }</span></h2>
+            { match &p.drawing {
+                Some(d) => html! {
+                    <SocketGraph id="graph" drawing={d.clone()} selected={p.selected} on_select={p.on_select.clone()} />
+                },
+                None => html! {
+                    <button class="draw" onclick={on_draw}>{ format!("draw graph ({} sockets)", thousands(p.sockets)) }</button>
+                },
+            } }
+        </section>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore timeline
+
+#[derive(Properties, PartialEq, Debug)]
+pub struct TimelineProps {
+    pub sockets: usize,
+    /// None: not planned yet (big image); Some(Err): the planner refused.
+    pub plan: Option<Result<Rc<Plan>, String>>,
+    pub kind: OrderKind,
+    pub order: Vec<usize>,
+    pub report: Option<Rc<RunReport>>,
+    pub cursor: usize,
+    pub playing: bool,
+    pub kernel: Option<Rc<Drawing>>,
+    pub selected: Option<i32>,
+    pub on_plan: Callback<()>,
+    pub on_order: Callback<OrderKind>,
+    pub on_move: Callback<(usize, isize)>,
+    pub on_seek: Callback<usize>,
+    pub on_step: Callback<isize>,
+    pub on_play: Callback<()>,
+    pub on_tick: Callback<()>,
+    pub on_socket: Callback<i32>,
+}
+
+/// Steps rendered around the cursor.
+const STEP_WINDOW: usize = 150;
+
+#[function_component(Timeline)]
+pub fn timeline(p: &TimelineProps) -> Html {
+    {
+        let tick = p.on_tick.clone();
+        use_effect_with(p.playing, move |&playing| {
+            let iv = playing.then(|| gloo::timers::callback::Interval::new(700, move || tick.emit(())));
+            move || drop(iv)
+        });
+    }
+    let plan = match &p.plan {
+        None => {
+            let on_plan = p.on_plan.reform(|_: MouseEvent| ());
+            return html! {
+                <section id="timeline" class="panel">
+                    <h2>{ "Restore timeline" }</h2>
+                    <button class="plan" onclick={on_plan}>{ format!("plan ({} sockets)", thousands(p.sockets)) }</button>
+                </section>
+            };
+        }
+        Some(Err(e)) => {
+            return html! {
+                <section id="timeline" class="panel">
+                    <h2>{ "Restore timeline" }</h2>
+                    <p class="plan-error">{ e }</p>
+                </section>
+            };
+        }
+        Some(Ok(plan)) => plan.clone(),
+    };
+    let report = p.report.clone();
+    let failure = report.as_ref().and_then(|r| r.failure.clone());
+    let n_run = report.as_ref().map_or(0, |r| r.results.len());
+    let n = p.order.len();
+    let onkeydown = {
+        let (step, play) = (p.on_step.clone(), p.on_play.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.target_dyn_into::<web_sys::HtmlInputElement>().is_some()
+                || e.target_dyn_into::<web_sys::HtmlSelectElement>().is_some()
+            {
+                return;
+            }
+            match e.key().as_str() {
+                "ArrowRight" => step.emit(1),
+                "ArrowLeft" => step.emit(-1),
+                " " => play.emit(()),
+                _ => return,
+            }
+            e.prevent_default();
+        })
+    };
+    let onchange = p.on_order.reform(|e: Event| {
+        OrderKind::from_id(&e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
+    });
+    let start = p.cursor.saturating_sub(STEP_WINDOW / 5).min(n.saturating_sub(STEP_WINDOW));
+    let end = (start + STEP_WINDOW).min(n);
+    let mut positions: Vec<usize> = (start..end).collect();
+    if let Some(f) = failure.as_ref().filter(|f| !(start..end).contains(&f.position)) {
+        positions.push(f.position);
+        positions.sort_unstable();
+    }
+    let mut last_phase = None;
+    let mut prev_pos = None;
+    let rows = positions.iter().map(|&pos| {
+        let i = p.order[pos];
+        let step = &plan.steps[i];
+        let mut out = Vec::new();
+        if prev_pos.is_some_and(|q: usize| q + 1 != pos) {
+            out.push(html! { <li class="gap">{ "…" }</li> });
+            last_phase = None;
+        }
+        prev_pos = Some(pos);
+        if last_phase != Some(step.phase) {
+            last_phase = Some(step.phase);
+            out.push(html! { <li class="phase">{ format!("{:?}", step.phase) }</li> });
+        }
+        let failed = failure.as_ref().is_some_and(|f| f.position == pos);
+        let outcome = report.as_ref().and_then(|r| r.results.get(pos)).map(|r| r.outcome.short());
+        let seek = p.on_seek.reform(move |_: MouseEvent| pos + 1);
+        let up = {
+            let m = p.on_move.clone();
+            Callback::from(move |e: MouseEvent| {
+                e.stop_propagation();
+                m.emit((pos, -1))
+            })
+        };
+        let down = {
+            let m = p.on_move.clone();
+            Callback::from(move |e: MouseEvent| {
+                e.stop_propagation();
+                m.emit((pos, 1))
+            })
+        };
+        out.push(html! {
+            <li key={format!("s{pos}")}
+                class={classes!(
+                    "step",
+                    (pos < p.cursor).then_some("done"),
+                    (pos + 1 == p.cursor).then_some("current"),
+                    failed.then_some("failed"),
+                    (pos >= n_run).then_some("not-run")
+                )}
+                data-index={pos.to_string()} data-step={i.to_string()} title={step.why.to_string()} onclick={seek}>
+                <span class="num">{ pos }</span>
+                <code class="op">{ plan.describe(i) }</code>
+                if let Some(o) = outcome {
+                    <span class="outcome">{ o }</span>
+                }
+                <span class="move">
+                    <button class="up" onclick={up} disabled={pos == 0} title="move up">{ "↑" }</button>
+                    <button class="down" onclick={down} disabled={pos + 1 >= n} title="move down">{ "↓" }</button>
+                </span>
+            </li>
+        });
+        out.into_iter().collect::<Html>()
+    });
+    let current = p.cursor.checked_sub(1).and_then(|pos| Some((pos, *p.order.get(pos)?)));
+    let marked = failure.as_ref().map(|f| step_sockets(&plan, f.step)).unwrap_or_default();
+    let back = p.on_step.reform(|_: MouseEvent| -1);
+    let fwd = p.on_step.reform(|_: MouseEvent| 1);
+    let play = p.on_play.reform(|_: MouseEvent| ());
+    let rewind = p.on_seek.reform(|_: MouseEvent| 0);
+    html! {
+        <section id="timeline" class="panel" tabindex="0" {onkeydown}>
+            <h2>{ "Restore timeline" }<span class="count">{ format!("{n} steps") }</span></h2>
+            <div class="controls">
+                <select id="order" {onchange}>
+                    { for [(OrderKind::Planner, "planner's order"), (OrderKind::V2, "seed's v2 order"),
+                           (OrderKind::Naive, "naive order"), (OrderKind::Custom, "custom (reordered)")]
+                        .into_iter().map(|(k, label)| html! {
+                            <option value={k.id()} selected={p.kind == k}>{ label }</option>
+                        }) }
+                </select>
+                <button class="rewind" onclick={rewind} title="start">{ "⏮" }</button>
+                <button class="back" onclick={back} title="step back (←)">{ "◀" }</button>
+                <button class="play" onclick={play} title="play/pause (space)">{ if p.playing { "⏸" } else { "▶" } }</button>
+                <button class="fwd" onclick={fwd} title="step forward (→)">{ "▶|" }</button>
+                <span class="pos">{ format!("{} / {}", p.cursor, n_run) }</span>
+                if let Some(r) = &report {
+                    if r.is_clean() {
+                        <span class="verdict ok">{ "reproduces the image" }</span>
+                    } else if r.failure.is_some() {
+                        <span class="verdict bad">{ "fails" }</span>
+                    } else {
+                        <span class="verdict warn">{ format!("completes with {} differences", r.differences.len()) }</span>
+                    }
+                }
+            </div>
+            <div class="now">
+                { match current {
+                    Some((pos, i)) => html! { <>
+                        <code class="op">{ format!("{pos}: {}", plan.describe(i)) }</code>
+                        <div class="why">{ plan.steps[i].why.to_string() }</div>
+                    </> },
+                    None => html! { <div class="why">{ "Before the first step: an empty kernel. Step forward (→) or play (space)." }</div> },
+                } }
+            </div>
+            if let Some(f) = &failure {
+                <div id="failure" class="failure">
+                    <b>{ format!("step {} fails: ", f.position) }</b>{ &f.explanation }
+                    <div class="fix">{ format!("fix: {}", f.fix) }</div>
+                </div>
+            }
+            if let Some(r) = report.as_ref().filter(|r| r.failure.is_none() && !r.differences.is_empty()) {
+                <ul id="differences">
+                { for r.differences.iter().map(|d| html! {
+                    <li>{ format!("socket {}: {}: expected {}, found {}", d.objref, d.what, d.expected, d.found) }</li>
+                }) }
+                </ul>
+            }
+            <div class="timeline-body">
+                <ol class="steps">{ for rows }</ol>
+                <div class="kernel">
+                    if let Some(k) = &p.kernel {
+                        <SocketGraph id="kgraph" drawing={k.clone()} {marked} selected={p.selected} on_select={p.on_socket.clone()} />
+                    }
+                </div>
+            </div>
         </section>
     }
 }

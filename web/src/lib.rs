@@ -6,7 +6,8 @@ pub mod gallery;
 pub mod model;
 pub mod state;
 
-use components::{Diagnostics, Gallery, HexView, RecordList, Sockets, SummaryBar};
+use components::{Diagnostics, Gallery, GraphPanel, HexView, RecordList, Sockets, SummaryBar, Timeline};
+use model::OrderKind;
 use gallery::Item;
 use gloo::file::callbacks::FileReader;
 use state::{Action, FieldRef, State};
@@ -112,6 +113,38 @@ pub fn app() -> Html {
         let d = d.clone();
         use_callback((), move |(), _| d.dispatch(Action::MoreSockets))
     };
+    let on_draw = {
+        let d = d.clone();
+        use_callback((), move |(), _| d.dispatch(Action::DrawGraph))
+    };
+    let on_plan = {
+        let d = d.clone();
+        use_callback((), move |(), _| d.dispatch(Action::MakePlan))
+    };
+    let on_order = {
+        let d = d.clone();
+        use_callback((), move |k: OrderKind, _| d.dispatch(Action::SetOrder(k)))
+    };
+    let on_move = {
+        let d = d.clone();
+        use_callback((), move |(pos, delta): (usize, isize), _| d.dispatch(Action::MoveStep(pos, delta)))
+    };
+    let on_seek = {
+        let d = d.clone();
+        use_callback((), move |k: usize, _| d.dispatch(Action::Seek(k)))
+    };
+    let on_tl_step = {
+        let d = d.clone();
+        use_callback((), move |delta: isize, _| d.dispatch(Action::StepTimeline(delta)))
+    };
+    let on_play = {
+        let d = d.clone();
+        use_callback((), move |(), _| d.dispatch(Action::TogglePlay))
+    };
+    let on_tick = {
+        let d = d.clone();
+        use_callback((), move |(), _| d.dispatch(Action::Tick))
+    };
     let onchange = {
         let (d, reader) = (d.clone(), reader.clone());
         Callback::from(move |e: Event| {
@@ -207,6 +240,35 @@ pub fn app() -> Html {
                         />
                     </div>
                     <Diagnostics doc={doc.clone()} focus={state.focus_diag} on_select={on_diag} />
+                    <GraphPanel
+                        sockets={doc.summary.sockets}
+                        drawing={state.graph.clone()}
+                        selected={state.focus_socket}
+                        on_select={on_socket.clone()}
+                        {on_draw}
+                    />
+                    <Timeline
+                        sockets={doc.summary.sockets}
+                        plan={state.plans.as_ref().map(|p| match &p.planner {
+                            Err(e) if state.order_kind != OrderKind::V2 => Err(e.clone()),
+                            _ => state.plan().ok_or_else(|| "no plan".to_string()),
+                        })}
+                        kind={state.order_kind}
+                        order={state.order.clone()}
+                        report={state.report.clone()}
+                        cursor={state.cursor}
+                        playing={state.playing}
+                        kernel={state.kernel.clone()}
+                        selected={state.focus_socket}
+                        {on_plan}
+                        {on_order}
+                        {on_move}
+                        {on_seek}
+                        on_step={on_tl_step}
+                        {on_play}
+                        {on_tick}
+                        on_socket={on_socket.clone()}
+                    />
                     <Sockets
                         doc={doc.clone()}
                         shown={state.sockets_shown}

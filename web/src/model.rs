@@ -219,3 +219,368 @@ pub fn thousands(n: usize) -> String {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Socket graph view-model: built from an image or from the simulated kernel of a restore run.
+
+use resocket_core::check::Run;
+use resocket_core::image::Image;
+use resocket_core::sim::SockType;
+use std::collections::BTreeMap;
+
+/// Above this many sockets the graph and the timeline are built only on request.
+pub const BIG: usize = 2000;
+
+/// One socket of the graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GNode {
+    /// Image objref; temporaries of a restore run get `-(sockref + 1)`.
+    pub objref: i32,
+    /// `stream`, `dgram`, `seqpacket` (or `typeN`).
+    pub ty: String,
+    /// `summary::role` words (for the kernel: the same words derived from its state).
+    pub role: &'static str,
+    pub name: String,
+    pub queued: usize,
+    pub queued_bytes: usize,
+    /// Listeners: (pending connections, connections admitted = backlog + 1).
+    pub backlog: Option<(usize, i64)>,
+    /// `sk_shutdown` bits (1 = RCV, 2 = SEND).
+    pub shutdown: u8,
+}
+
+/// What an edge stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// Connected peers (one edge per mutual pair; one-way for dgram connects).
+    Peer,
+    /// A socket connected to itself.
+    SelfLoop,
+    /// Embryo → listener, labelled by its accept position.
+    Pending(usize),
+    /// A socket in flight (SCM_RIGHTS) → the socket whose queue holds it.
+    InFlight,
+}
+
+/// One edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GEdge {
+    pub from: i32,
+    pub to: i32,
+    pub kind: EdgeKind,
+}
+
+/// Nodes and edges, nodes in objref order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Graph {
+    pub nodes: Vec<GNode>,
+    pub edges: Vec<GEdge>,
+}
+
+/// Node centres by objref, and the drawing's size.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Layout {
+    pub pos: BTreeMap<i32, (f64, f64)>,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Grid cell size of the layout.
+pub const CELL_W: f64 = 190.0;
+pub const CELL_H: f64 = 78.0;
+const COLS: usize = 6;
+
+fn peer_edges(nodes: &[GNode], peer: &BTreeMap<i32, i32>, edges: &mut Vec<GEdge>) {
+    for n in nodes {
+        let Some(&p) = peer.get(&n.objref) else { continue };
+        if p == n.objref {
+            edges.push(GEdge { from: p, to: p, kind: EdgeKind::SelfLoop });
+        } else if peer.get(&p) != Some(&n.objref) || n.objref < p {
+            edges.push(GEdge { from: n.objref, to: p, kind: EdgeKind::Peer });
+        }
+    }
+}
+
+impl Graph {
+    /// The graph of an image.
+    pub fn of_image(img: &Image<'_>) -> Graph {
+        let mut g = Graph::default();
+        let mut peer = BTreeMap::new();
+        for s in img.sockets.values() {
+            g.nodes.push(GNode {
+                objref: s.objref,
+                ty: type_name(s.common.sock_type),
+                role: role(img, s),
+                name: sock_name(s),
+                queued: s.queue.len(),
+                queued_bytes: s.queued_bytes(),
+                backlog: s.is_listener().then(|| (s.pending.len(), s.effective_backlog() + 1)),
+                shutdown: s.common.shutdown,
+            });
+            if s.peer() != 0 && img.sockets.contains_key(&s.peer()) {
+                peer.insert(s.objref, s.peer());
+            }
+        }
+        peer_edges(&g.nodes, &peer, &mut g.edges);
+        for s in img.sockets.values() {
+            for (i, p) in s.pending.iter().enumerate() {
+                g.edges.push(GEdge { from: p.embryo, to: s.objref, kind: EdgeKind::Pending(i) });
+            }
+            for m in &s.queue {
+                for f in &m.rights {
+                    if let Some(f) = img.files.get(f) {
+                        g.edges.push(GEdge { from: f.repr.sock_objref, to: s.objref, kind: EdgeKind::InFlight });
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    /// The graph of the simulated kernel of a restore run (released sockets left out).
+    pub fn of_run(run: &Run<'_>) -> Graph {
+        let k = &run.kernel;
+        let key = |r: usize| run.objref_of(r).unwrap_or(-(r as i32) - 1);
+        let mut g = Graph::default();
+        let mut peer = BTreeMap::new();
+        let live = |r: usize| !k.socks[r].dead;
+        for (r, s) in k.socks.iter().enumerate().filter(|&(r, _)| live(r)) {
+            let p = s.peer.filter(|&p| live(p));
+            let role = if s.state == resocket_core::wire::TCP_LISTEN {
+                "listening"
+            } else if s.embryo_of.is_some() {
+                "pending"
+            } else if s.peer == Some(r) {
+                "self-connected"
+            } else if s.peer.is_some() && p.is_none() {
+                "peer-closed"
+            } else if p.is_some_and(|p| k.socks[p].embryo_of.is_some()) {
+                "connecting"
+            } else if p.is_some() {
+                "connected"
+            } else {
+                "unconnected"
+            };
+            g.nodes.push(GNode {
+                objref: key(r),
+                ty: match s.ty {
+                    SockType::Stream => "stream",
+                    SockType::Dgram => "dgram",
+                    SockType::Seqpacket => "seqpacket",
+                }
+                .to_string(),
+                role,
+                name: s.name.as_ref().map_or_else(|| "(unnamed)".to_string(), |n| n.display()),
+                queued: if s.state == resocket_core::wire::TCP_LISTEN { 0 } else { s.queue.len() },
+                queued_bytes: s.queue.iter().map(|b| b.data.len()).sum(),
+                backlog: (s.state == resocket_core::wire::TCP_LISTEN)
+                    .then(|| (s.queue.len(), s.max_ack_backlog + 1)),
+                shutdown: s.shutdown,
+            });
+            if let Some(p) = p {
+                peer.insert(key(r), key(p));
+            }
+        }
+        peer_edges(&g.nodes, &peer, &mut g.edges);
+        for (r, s) in k.socks.iter().enumerate().filter(|&(r, _)| live(r)) {
+            for (i, e) in s.queue.iter().filter_map(|b| b.embryo).enumerate() {
+                g.edges.push(GEdge { from: key(e), to: key(r), kind: EdgeKind::Pending(i) });
+            }
+            for f in s.queue.iter().flat_map(|b| &b.rights) {
+                g.edges.push(GEdge { from: key(*f), to: key(r), kind: EdgeKind::InFlight });
+            }
+        }
+        g
+    }
+
+    /// Node by objref.
+    pub fn node(&self, objref: i32) -> Option<&GNode> {
+        self.nodes.iter().find(|n| n.objref == objref)
+    }
+
+    /// A deterministic grid layout: each listener on the left of a block of rows with, per
+    /// pending connection, its embryo and the embryo's client; then connected pairs side by side
+    /// (three pairs a row); then the other sockets, six a row. Nodes with a position in `base`
+    /// keep it (the timeline draws the kernel where the image has its sockets).
+    pub fn layout(&self, base: Option<&Layout>) -> Layout {
+        let mut pos = BTreeMap::new();
+        let mut row = 0usize;
+        let at = |c: usize, r: usize| ((c as f64 + 0.5) * CELL_W, (r as f64 + 0.5) * CELL_H);
+        if let Some(b) = base {
+            for n in &self.nodes {
+                if let Some(&p) = b.pos.get(&n.objref) {
+                    pos.insert(n.objref, p);
+                }
+            }
+            row = (b.height / CELL_H).round() as usize;
+        } else {
+            let peer: BTreeMap<i32, i32> = self
+                .edges
+                .iter()
+                .filter(|e| e.kind == EdgeKind::Peer)
+                .flat_map(|e| [(e.from, e.to), (e.to, e.from)])
+                .collect();
+            let mut pending: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+            for e in &self.edges {
+                if let EdgeKind::Pending(_) = e.kind {
+                    pending.entry(e.to).or_default().push(e.from);
+                }
+            }
+            for n in self.nodes.iter().filter(|n| n.role == "listening") {
+                pos.insert(n.objref, at(0, row));
+                let embryos = pending.get(&n.objref).map(Vec::as_slice).unwrap_or_default();
+                for (i, &e) in embryos.iter().enumerate() {
+                    pos.entry(e).or_insert(at(1, row + i));
+                    if let Some(&c) = peer.get(&e) {
+                        pos.entry(c).or_insert(at(2, row + i));
+                    }
+                }
+                row += embryos.len().max(1);
+            }
+            let mut col = 0;
+            for n in &self.nodes {
+                let Some(&p) = peer.get(&n.objref) else { continue };
+                if pos.contains_key(&n.objref) || pos.contains_key(&p) {
+                    continue;
+                }
+                pos.insert(n.objref, at(col, row));
+                pos.insert(p, at(col + 1, row));
+                col += 2;
+                if col >= COLS {
+                    col = 0;
+                    row += 1;
+                }
+            }
+            if col > 0 {
+                row += 1;
+            }
+        }
+        let mut col = 0;
+        for n in &self.nodes {
+            if pos.contains_key(&n.objref) {
+                continue;
+            }
+            pos.insert(n.objref, at(col, row));
+            col += 1;
+            if col == COLS {
+                col = 0;
+                row += 1;
+            }
+        }
+        if col > 0 {
+            row += 1;
+        }
+        let height = pos.values().map(|p| p.1 + CELL_H / 2.0).fold(CELL_H, f64::max).max(row as f64 * CELL_H);
+        Layout { pos, width: COLS as f64 * CELL_W, height }
+    }
+}
+
+/// A graph with its layout, shared by `Rc` (compared by identity).
+#[derive(Debug)]
+pub struct Drawing {
+    pub graph: Graph,
+    pub layout: Layout,
+}
+
+impl PartialEq for Drawing {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Drawing {
+    /// The image's graph, laid out.
+    pub fn of_image(bytes: &[u8]) -> Drawing {
+        let report = resocket_core::load(bytes);
+        let graph = Graph::of_image(&report.image);
+        let layout = graph.layout(None);
+        Drawing { graph, layout }
+    }
+}
+
+/// Which order the timeline runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderKind {
+    /// `plan::plan`, in its own order.
+    #[default]
+    Planner,
+    /// `check::v2_plan` (the seed's order).
+    V2,
+    /// `check::naive_order` of the planner's steps.
+    Naive,
+    /// Reordered by hand.
+    Custom,
+}
+
+impl OrderKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            OrderKind::Planner => "planner",
+            OrderKind::V2 => "v2",
+            OrderKind::Naive => "naive",
+            OrderKind::Custom => "custom",
+        }
+    }
+    pub fn from_id(s: &str) -> OrderKind {
+        match s {
+            "v2" => OrderKind::V2,
+            "naive" => OrderKind::Naive,
+            "custom" => OrderKind::Custom,
+            _ => OrderKind::Planner,
+        }
+    }
+}
+
+/// The plans of an image: the planner's (or why there is none) and the seed's v2.
+#[derive(Debug)]
+pub struct Plans {
+    pub planner: Result<Rc<resocket_core::plan::Plan>, String>,
+    pub v2: Rc<resocket_core::plan::Plan>,
+}
+
+impl PartialEq for Plans {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Plans {
+    pub fn of_image(bytes: &[u8]) -> Plans {
+        let report = resocket_core::load(bytes);
+        let img = &report.image;
+        Plans {
+            planner: resocket_core::plan::plan(img).map(Rc::new).map_err(|e| e.to_string()),
+            v2: Rc::new(resocket_core::check::v2_plan(img)),
+        }
+    }
+}
+
+/// The simulated kernel after the first `count` steps of `order`, drawn where the image has
+/// its sockets (`base`).
+pub fn kernel_drawing(
+    bytes: &[u8],
+    plan: &resocket_core::plan::Plan,
+    order: &[usize],
+    count: usize,
+    base: &Layout,
+) -> Drawing {
+    let report = resocket_core::load(bytes);
+    let mut run = Run::new(plan);
+    for &i in order.iter().take(count) {
+        if let Some(step) = plan.steps.get(i) {
+            run.step(step);
+        }
+    }
+    run.map_embryos(&report.image);
+    let graph = Graph::of_run(&run);
+    let layout = graph.layout(Some(base));
+    Drawing { graph, layout }
+}
+
+/// The image objrefs a step operates on.
+pub fn step_sockets(plan: &resocket_core::plan::Plan, i: usize) -> Vec<i32> {
+    plan.steps
+        .get(i)
+        .map(|s| s.op.slots().filter_map(|slot| plan.slots.get(&slot).and_then(|x| x.objref)).collect())
+        .unwrap_or_default()
+}

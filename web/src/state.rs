@@ -1,7 +1,8 @@
 //! The inspector's state and the reducer that is its only writer. Actions are plain data;
 //! reading files and scrolling are effects done by the components, never in the reducer.
 
-use crate::model::{key_at, key_range, Doc};
+use crate::model::{kernel_drawing, key_at, key_range, Doc, Drawing, OrderKind, Plans, BIG};
+use resocket_core::check::RunReport;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::rc::Rc;
@@ -42,7 +43,26 @@ pub struct State {
     pub sockets_shown: usize,
     /// Why the last open failed.
     pub error: Option<String>,
+    /// The image's socket graph (built on open for images up to `BIG` sockets, else on request).
+    pub graph: Option<Rc<Drawing>>,
+    /// The restore plans (same rule).
+    pub plans: Option<Rc<Plans>>,
+    /// Which order the timeline runs.
+    pub order_kind: OrderKind,
+    /// The order run: indices into the current plan's steps (v2's for `V2`, else the planner's).
+    pub order: Vec<usize>,
+    /// Custom orders reorder the v2 plan (true) or the planner's.
+    pub custom_v2: bool,
+    /// `check::run_order` of `order`.
+    pub report: Option<Rc<RunReport>>,
+    /// Steps of `order` executed in the timeline's view (0: the empty kernel).
+    pub cursor: usize,
+    /// The simulated kernel after `cursor` steps.
+    pub kernel: Option<Rc<Drawing>>,
+    /// The timeline plays.
+    pub playing: bool,
 }
+
 
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,9 +94,87 @@ pub enum Action {
     EarlierRecords,
     /// Render more sockets.
     MoreSockets,
+    /// Build the socket graph of a big image.
+    DrawGraph,
+    /// Build the restore plans of a big image.
+    MakePlan,
+    /// Pick the order the timeline runs.
+    SetOrder(OrderKind),
+    /// Move the step at position `.0` of the order one place up (-1) or down (+1).
+    MoveStep(usize, isize),
+    /// Show the state after this many steps.
+    Seek(usize),
+    /// Timeline forward (+1) or back (-1).
+    StepTimeline(isize),
+    /// Play or pause.
+    TogglePlay,
+    /// The play timer: one step forward, stopping at the end.
+    Tick,
 }
 
 impl State {
+    /// The plan the current order indexes.
+    pub fn plan(&self) -> Option<Rc<resocket_core::plan::Plan>> {
+        let plans = self.plans.as_ref()?;
+        let v2 = self.order_kind == OrderKind::V2 || (self.order_kind == OrderKind::Custom && self.custom_v2);
+        if v2 {
+            Some(plans.v2.clone())
+        } else {
+            plans.planner.as_ref().ok().cloned()
+        }
+    }
+
+    /// Steps the timeline can show: the executed ones (up to the failure).
+    pub fn steps_run(&self) -> usize {
+        self.report.as_ref().map_or(0, |r| r.results.len())
+    }
+
+    /// Re-run the order and redraw the kernel.
+    fn rerun(&mut self) {
+        let (Some(doc), Some(plan)) = (self.doc.clone(), self.plan()) else {
+            self.report = None;
+            self.kernel = None;
+            return;
+        };
+        let report = resocket_core::load(&doc.bytes);
+        self.report = Some(Rc::new(resocket_core::check::run_order(&report.image, &plan, &self.order)));
+        self.cursor = self.cursor.min(self.steps_run());
+        self.redraw();
+    }
+
+    /// Redraw the kernel at the cursor.
+    fn redraw(&mut self) {
+        let (Some(doc), Some(plan)) = (self.doc.clone(), self.plan()) else { return };
+        if self.graph.is_none() {
+            self.graph = Some(Rc::new(Drawing::of_image(&doc.bytes)));
+        }
+        let base = &self.graph.as_ref().expect("set above").layout;
+        self.kernel = Some(Rc::new(kernel_drawing(&doc.bytes, &plan, &self.order, self.cursor, base)));
+    }
+
+    /// Choose an order (and run it).
+    fn set_order(&mut self, kind: OrderKind) {
+        let Some(plans) = self.plans.clone() else { return };
+        self.order_kind = kind;
+        self.playing = false;
+        self.cursor = 0;
+        let n = |p: &resocket_core::plan::Plan| (0..p.steps.len()).collect::<Vec<usize>>();
+        match (kind, &plans.planner) {
+            (OrderKind::V2, _) => self.order = n(&plans.v2),
+            (OrderKind::Naive, Ok(p)) => self.order = resocket_core::check::naive_order(p),
+            (OrderKind::Planner, Ok(p)) => self.order = n(p),
+            (OrderKind::Custom, _) => {}
+            (_, Err(_)) => self.order = Vec::new(),
+        }
+        self.rerun();
+    }
+
+    fn make_plan(&mut self) {
+        let Some(doc) = self.doc.clone() else { return };
+        self.plans = Some(Rc::new(Plans::of_image(&doc.bytes)));
+        self.set_order(OrderKind::Planner);
+    }
+
     fn field_hover(&self, field: FieldRef) -> Option<(FieldRef, Range<usize>)> {
         let doc = self.doc.as_ref()?;
         let rec = doc.record(field.0)?;
@@ -122,7 +220,70 @@ impl Reducible for State {
                     s.expanded.insert(0);
                     s.auto_expanded = Some(0);
                 }
+                let small = doc.summary.sockets <= BIG;
                 s.doc = Some(Rc::new(doc));
+                if small {
+                    let bytes = s.doc.as_ref().expect("set above").bytes.clone();
+                    s.graph = Some(Rc::new(Drawing::of_image(&bytes)));
+                    s.make_plan();
+                }
+            }
+            Action::DrawGraph => {
+                let Some(doc) = s.doc.clone() else { return self };
+                s.graph = Some(Rc::new(Drawing::of_image(&doc.bytes)));
+            }
+            Action::MakePlan => s.make_plan(),
+            Action::SetOrder(kind) => {
+                if kind == OrderKind::Custom {
+                    s.custom_v2 = s.order_kind == OrderKind::V2 || (s.order_kind == OrderKind::Custom && s.custom_v2);
+                }
+                s.set_order(kind);
+            }
+            Action::MoveStep(pos, delta) => {
+                let Some(to) = pos.checked_add_signed(delta).filter(|&t| t < s.order.len()) else { return self };
+                if pos >= s.order.len() {
+                    return self;
+                }
+                s.custom_v2 = s.order_kind == OrderKind::V2 || (s.order_kind == OrderKind::Custom && s.custom_v2);
+                s.order.swap(pos, to);
+                s.order_kind = OrderKind::Custom;
+                s.playing = false;
+                s.rerun();
+            }
+            Action::Seek(k) => {
+                let k = k.min(s.steps_run());
+                if k == s.cursor {
+                    return self;
+                }
+                s.cursor = k;
+                s.redraw();
+            }
+            Action::StepTimeline(delta) => {
+                let k = s.cursor.saturating_add_signed(delta).min(s.steps_run());
+                if k == s.cursor {
+                    return self;
+                }
+                s.cursor = k;
+                s.playing = false;
+                s.redraw();
+            }
+            Action::TogglePlay => {
+                s.playing = !s.playing;
+                if s.playing && s.cursor >= s.steps_run() {
+                    s.cursor = 0;
+                    s.redraw();
+                }
+            }
+            Action::Tick => {
+                if !s.playing {
+                    return self;
+                }
+                if s.cursor >= s.steps_run() {
+                    s.playing = false;
+                } else {
+                    s.cursor += 1;
+                    s.redraw();
+                }
             }
             Action::OpenFailed(e) => s.error = Some(e),
             Action::SelectRecord(i) => {
