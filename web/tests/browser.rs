@@ -177,3 +177,84 @@ async fn arrow_keys_step_through_records_and_socket_rows_select_their_record() {
     assert_eq!(all(&root, "#hex .b.hdr").len(), 8);
     root.remove();
 }
+
+fn key_event(k: &str) -> web_sys::KeyboardEvent {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(k);
+    init.set_bubbles(true);
+    web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+}
+
+async fn timeline_key(root: &Element, k: &str, times: usize) {
+    let tl = one(root, "#timeline");
+    for _ in 0..times {
+        tl.dispatch_event(&key_event(k)).unwrap();
+    }
+    yew::scheduler::flush().await;
+}
+
+fn backlog_badge(root: &Element, objref: i32) -> String {
+    text(root, &format!("#kgraph .node[data-objref=\"{objref}\"] .badge.backlog"))
+}
+
+#[wasm_bindgen_test]
+async fn socket_graph_timeline_and_invalid_orders() {
+    let item = gallery::items().into_iter().find(|i| i.name == "listener-pending");
+    let Some(item) = item else { return };
+    let root = mount().await;
+    click(&root, ".gallery-item[data-name=\"listener-pending\"]").await;
+    let bytes = item.bytes();
+    let report = resocket_core::load(&bytes);
+    let img = &report.image;
+    // One node per socket; the listener's pending connections are edges labelled 0, 1.
+    assert_eq!(all(&root, "#graph .node").len(), img.sockets.len());
+    let listener = img.sockets.values().find(|s| s.is_listener()).unwrap();
+    assert_eq!(all(&root, &format!("#graph .edge.pending[data-to=\"{}\"]", listener.objref)).len(), listener.pending.len());
+    assert!(!all(&root, "#graph .edge.peer").is_empty());
+    let badge = text(&root, &format!("#graph .node[data-objref=\"{}\"] .badge.backlog", listener.objref));
+    assert_eq!(badge, format!("backlog {}/{}", listener.pending.len(), listener.effective_backlog() + 1));
+
+    // Clicking a node selects its SOCKET record.
+    let sock = img.sockets.values().nth(1).unwrap();
+    let node = one(&root, &format!("#graph .node[data-objref=\"{}\"]", sock.objref));
+    let init = web_sys::MouseEventInit::new();
+    init.set_bubbles(true);
+    node.dispatch_event(&web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap()).unwrap();
+    yew::scheduler::flush().await;
+    assert_eq!(one(&root, "#records .record.selected").get_attribute("data-index"), Some(sock.record.to_string()));
+
+    // The planner's timeline: every step listed, nothing executed yet.
+    let plan = resocket_core::plan::plan(img).unwrap();
+    assert_eq!(all(&root, "#timeline .step").len(), plan.steps.len());
+    assert!(all(&root, "#kgraph .node").is_empty());
+    let listen = plan.steps.iter().position(|s| matches!(s.op, resocket_core::sim::Op::Listen { .. })).unwrap();
+    timeline_key(&root, "ArrowRight", listen + 1).await;
+    let admitted = listener.effective_backlog() + 1;
+    assert_eq!(backlog_badge(&root, listener.objref), format!("backlog 0/{admitted}"));
+    // Step on until both pending connections are made: the backlog fills and embryos appear.
+    let pending_nodes = |root: &Element| all(root, "#kgraph .node[data-role=\"pending\"]").len();
+    let mut seen = vec![];
+    for _ in listen + 1..plan.steps.len() {
+        timeline_key(&root, "ArrowRight", 1).await;
+        seen.push((backlog_badge(&root, listener.objref), pending_nodes(&root)));
+    }
+    assert!(seen.contains(&(format!("backlog 1/{admitted}"), 1)), "{seen:?}");
+    assert_eq!(seen.last().unwrap(), &(format!("backlog 2/{admitted}"), 2), "{seen:?}");
+    assert_eq!(all(&root, "#kgraph .node").len(), img.sockets.len());
+    assert!(text(&root, "#timeline .verdict").contains("reproduces"));
+    // Left arrow steps back.
+    timeline_key(&root, "ArrowLeft", 1).await;
+    assert_eq!(one(&root, "#timeline .step.current").get_attribute("data-index"), Some((plan.steps.len() - 2).to_string()));
+
+    // The naive order: connects before the listener exists fail with ENOENT.
+    let select = one(&root, "#order").unchecked_into::<web_sys::HtmlSelectElement>();
+    select.set_value("naive");
+    select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    yew::scheduler::flush().await;
+    let failed = one(&root, "#timeline .step.failed");
+    let msg = text(&root, "#failure");
+    assert!(msg.contains("ENOENT"), "{msg}");
+    let failed_step: usize = failed.get_attribute("data-step").unwrap().parse().unwrap();
+    assert_eq!(plan.steps[failed_step].phase, resocket_core::plan::Phase::Connect);
+    root.remove();
+}
