@@ -231,3 +231,88 @@ test('narrow window: the layout stacks and still works', async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('socket graph and restore timeline: listener-pending, stepping, an invalid order', async (t) => {
+  if (!hasFixture('valid', 'listener-pending')) return t.skip('fixture listener-pending missing');
+  const { page, errors } = await open({ width: 1440, height: 1100 });
+  await page.click('.gallery-item[data-name="listener-pending"]');
+  await page.waitForSelector('#graph .node');
+  const sockets = await stat(page, 'sockets');
+  assert.equal(await page.locator('#graph .node').count(), sockets);
+  assert.ok(await page.locator('#graph .edge').count() >= 3);
+  // The listener (#3) has two pending connections, labelled in accept order.
+  assert.equal(await page.locator('#graph .edge.pending[data-to="3"]').count(), 2);
+  assert.deepEqual(await page.locator('#graph .edge.pending .elabel').allTextContents(), ['0', '1']);
+  assert.equal(await page.textContent('#graph .node[data-objref="3"] .badge.backlog'), 'backlog 2/6');
+  await page.locator('#graph-panel').screenshot({ path: path.join(OUT, 'graph.png') });
+  // Clicking a node selects its SOCKET record.
+  await page.click('#graph .node[data-objref="6"]');
+  assert.equal(await page.getAttribute('#records .record.selected', 'data-type'), 'SOCKET');
+
+  // Timeline: the steps of the planner; step with the arrow keys and watch the backlog fill.
+  const ops = await page.locator('#timeline .step .op').allTextContents();
+  assert.ok(ops.length > 10, `${ops.length} steps`);
+  const listen = ops.findIndex((o) => o.startsWith('listen('));
+  assert.ok(listen > 0);
+  await page.focus('#timeline');
+  for (let i = 0; i <= listen; i++) await page.keyboard.press('ArrowRight');
+  const badge = () => page.textContent('#kgraph .node[data-objref="3"] .badge.backlog');
+  assert.equal(await badge(), 'backlog 0/6');
+  const seen = [];
+  for (let i = listen + 1; i < ops.length; i++) {
+    await page.keyboard.press('ArrowRight');
+    seen.push(`${await badge()} ${await page.locator('#kgraph .node[data-role="pending"]').count()}`);
+    if (i === listen + 5) await page.locator('#timeline').screenshot({ path: path.join(OUT, 'timeline.png') });
+  }
+  assert.ok(seen.includes('backlog 1/6 1'), seen.join());
+  assert.equal(seen.at(-1), 'backlog 2/6 2');
+  assert.match(await page.textContent('#timeline .verdict'), /reproduces/);
+
+  // Move the first pending connect above the listen: connect before listen fails, and says why.
+  const firstPending = ops.findIndex((o, i) => i > listen + 2 && o.startsWith('connect('));
+  for (let pos = firstPending; pos > listen; pos--) await page.click(`#timeline .step[data-index="${pos}"] .up`);
+  assert.equal(await page.inputValue('#order'), 'custom');
+  await page.waitForSelector('#timeline .step.failed');
+  assert.equal(await page.getAttribute('#timeline .step.failed', 'data-index'), String(listen));
+  const msg = await page.textContent('#failure');
+  assert.match(msg, /ECONNREFUSED|refused/i, msg);
+  assert.match(msg, /fix:/);
+  console.log(`# invalid order: ${msg}`);
+  // The socket(s) the failing step names are marked in the graph.
+  for (let i = 0; i <= listen; i++) await page.keyboard.press('ArrowRight');
+  assert.ok(await page.locator('#kgraph .node.marked').count() >= 1);
+  await page.locator('#timeline').screenshot({ path: path.join(OUT, 'timeline-failed.png') });
+
+  // The naive order fails at a connect with ENOENT; v2 completes (listing differences, if any).
+  await page.selectOption('#order', 'naive');
+  assert.match(await page.textContent('#failure'), /ENOENT/);
+  await page.selectOption('#order', 'v2');
+  await page.waitForSelector('#timeline .verdict');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('socket graph of 1000+ sockets: search highlights, wheel zooms; big images wait for a click', async (t) => {
+  const { page, errors } = await open();
+  if (hasFixture('valid', 'many-1000')) {
+    await page.click('.gallery-item[data-name="many-1000"]');
+    await page.waitForSelector('#graph .node', { timeout: 30_000 });
+    assert.equal(await page.locator('#graph .node').count(), await stat(page, 'sockets'));
+    const vb0 = await page.getAttribute('#graph', 'viewBox');
+    await page.hover('#graph');
+    await page.mouse.wheel(0, 400);
+    await page.waitForFunction((v) => document.querySelector('#graph').getAttribute('viewBox') !== v, vb0);
+    await page.fill('#graph-panel .search', 'listening');
+    assert.ok(await page.locator('#graph .node.match').count() >= 1);
+    await page.locator('#graph-panel').screenshot({ path: path.join(OUT, 'graph-many.png') });
+  } else {
+    t.diagnostic('many-1000 missing: checked the big-image button only');
+  }
+  await page.click('.gallery-item[data-name="synth-large"]');
+  await page.waitForSelector('#graph-panel button.draw', { timeout: 60_000 });
+  assert.match(await page.textContent('#graph-panel button.draw'), /^draw graph \([\d,]+ sockets\)$/);
+  assert.match(await page.textContent('#timeline button.plan'), /^plan \([\d,]+ sockets\)$/);
+  assert.equal(await page.locator('#graph .node').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -522,9 +522,9 @@ fn node_html(n: &GNode, (x, y): (f64, f64), classes: Classes, on_select: &Callba
     let (l, t) = (x - NODE_W / 2.0, y - NODE_H / 2.0);
     let shape = match n.ty.as_str() {
         "dgram" => html! { <ellipse class="shape" cx={x.to_string()} cy={y.to_string()}
-            rx={(NODE_W / 2.0).to_string()} ry={(NODE_H / 2.0).to_string()} /> },
+        rx={(NODE_W / 2.0).to_string()} ry={(NODE_H / 2.0).to_string()} /> },
         ty => html! { <rect class="shape" x={l.to_string()} y={t.to_string()} width={NODE_W.to_string()}
-            height={NODE_H.to_string()} rx={if ty == "stream" { "12" } else { "2" }} /> },
+        height={NODE_H.to_string()} rx={if ty == "stream" { "12" } else { "2" }} /> },
     };
     let title = if objref > 0 { format!("#{objref}") } else { format!("tmp{}", -objref - 1) };
     let mut badges = Vec::new();
@@ -601,7 +601,8 @@ pub fn socket_graph(p: &GraphProps) -> Html {
             if e.key() != "Enter" || q.is_empty() {
                 return;
             }
-            let hit = drawing.graph.nodes.iter().find(|n| n.name.to_lowercase().contains(&q) || n.objref.to_string() == q);
+            let hit =
+                drawing.graph.nodes.iter().find(|n| n.name.to_lowercase().contains(&q) || n.objref.to_string() == q);
             if let Some(&(x, y)) = hit.and_then(|n| drawing.layout.pos.get(&n.objref)) {
                 let v = *view;
                 view.set(View { x: x - v.w / 2.0, y: y - v.h / 2.0, ..v });
@@ -624,7 +625,10 @@ pub fn socket_graph(p: &GraphProps) -> Html {
                 return;
             }
             dr.moved = true;
-            let width = e.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map_or(1, |el| el.client_width().max(1));
+            let width = e
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .map_or(1, |el| el.client_width().max(1));
             let scale = view.w / f64::from(width);
             view.set(View { x: vx - f64::from(dx) * scale, y: vy - f64::from(dy) * scale, ..*view });
         })
@@ -845,9 +849,9 @@ pub fn timeline(p: &TimelineProps) -> Html {
             e.prevent_default();
         })
     };
-    let onchange = p.on_order.reform(|e: Event| {
-        OrderKind::from_id(&e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
-    });
+    let onchange = p
+        .on_order
+        .reform(|e: Event| OrderKind::from_id(&e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
     let start = p.cursor.saturating_sub(STEP_WINDOW / 5).min(n.saturating_sub(STEP_WINDOW));
     let end = (start + STEP_WINDOW).min(n);
     let mut positions: Vec<usize> = (start..end).collect();
@@ -927,7 +931,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
                             <option value={k.id()} selected={p.kind == k}>{ label }</option>
                         }) }
                 </select>
-                <button class="rewind" onclick={rewind} title="start">{ "⏮" }</button>
+                <button class="rewind" onclick={rewind} title="start">{ "|◀" }</button>
                 <button class="back" onclick={back} title="step back (←)">{ "◀" }</button>
                 <button class="play" onclick={play} title="play/pause (space)">{ if p.playing { "⏸" } else { "▶" } }</button>
                 <button class="fwd" onclick={fwd} title="step forward (→)">{ "▶|" }</button>

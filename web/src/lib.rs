@@ -7,9 +7,9 @@ pub mod model;
 pub mod state;
 
 use components::{Diagnostics, Gallery, GraphPanel, HexView, RecordList, Sockets, SummaryBar, Timeline};
-use model::OrderKind;
 use gallery::Item;
 use gloo::file::callbacks::FileReader;
+use model::OrderKind;
 use state::{Action, FieldRef, State};
 use std::cell::RefCell;
 use std::rc::Rc;

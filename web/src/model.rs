@@ -373,8 +373,7 @@ impl Graph {
                 name: s.name.as_ref().map_or_else(|| "(unnamed)".to_string(), |n| n.display()),
                 queued: if s.state == resocket_core::wire::TCP_LISTEN { 0 } else { s.queue.len() },
                 queued_bytes: s.queue.iter().map(|b| b.data.len()).sum(),
-                backlog: (s.state == resocket_core::wire::TCP_LISTEN)
-                    .then(|| (s.queue.len(), s.max_ack_backlog + 1)),
+                backlog: (s.state == resocket_core::wire::TCP_LISTEN).then(|| (s.queue.len(), s.max_ack_backlog + 1)),
                 shutdown: s.shutdown,
             });
             if let Some(p) = p {
@@ -471,7 +470,9 @@ impl Graph {
             row += 1;
         }
         let height = pos.values().map(|p| p.1 + CELL_H / 2.0).fold(CELL_H, f64::max).max(row as f64 * CELL_H);
-        Layout { pos, width: COLS as f64 * CELL_W, height }
+        let width = pos.values().map(|p| p.0 + CELL_W / 2.0).fold(CELL_W, f64::max);
+        let width = base.map_or(width, |b| width.max(b.width));
+        Layout { pos, width, height }
     }
 }
 

@@ -63,7 +63,6 @@ pub struct State {
     pub playing: bool,
 }
 
-
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {

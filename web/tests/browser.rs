@@ -209,7 +209,10 @@ async fn socket_graph_timeline_and_invalid_orders() {
     // One node per socket; the listener's pending connections are edges labelled 0, 1.
     assert_eq!(all(&root, "#graph .node").len(), img.sockets.len());
     let listener = img.sockets.values().find(|s| s.is_listener()).unwrap();
-    assert_eq!(all(&root, &format!("#graph .edge.pending[data-to=\"{}\"]", listener.objref)).len(), listener.pending.len());
+    assert_eq!(
+        all(&root, &format!("#graph .edge.pending[data-to=\"{}\"]", listener.objref)).len(),
+        listener.pending.len()
+    );
     assert!(!all(&root, "#graph .edge.peer").is_empty());
     let badge = text(&root, &format!("#graph .node[data-objref=\"{}\"] .badge.backlog", listener.objref));
     assert_eq!(badge, format!("backlog {}/{}", listener.pending.len(), listener.effective_backlog() + 1));
@@ -244,7 +247,10 @@ async fn socket_graph_timeline_and_invalid_orders() {
     assert!(text(&root, "#timeline .verdict").contains("reproduces"));
     // Left arrow steps back.
     timeline_key(&root, "ArrowLeft", 1).await;
-    assert_eq!(one(&root, "#timeline .step.current").get_attribute("data-index"), Some((plan.steps.len() - 2).to_string()));
+    assert_eq!(
+        one(&root, "#timeline .step.current").get_attribute("data-index"),
+        Some((plan.steps.len() - 2).to_string())
+    );
 
     // The naive order: connects before the listener exists fail with ENOENT.
     let select = one(&root, "#order").unchecked_into::<web_sys::HtmlSelectElement>();
