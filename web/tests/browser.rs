@@ -264,3 +264,34 @@ async fn socket_graph_timeline_and_invalid_orders() {
     assert_eq!(plan.steps[failed_step].phase, resocket_core::plan::Phase::Connect);
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn graph_view_model_self_loops_fds_in_flight_and_the_kernel_after_the_plan() {
+    use resocket_web::model::{EdgeKind, Graph};
+    let by_name = |n: &str| gallery::items().into_iter().find(|i| i.name == n).map(|i| i.bytes());
+    if let Some(bytes) = by_name("dgram-self-connect") {
+        let g = Graph::of_image(&resocket_core::load(&bytes).image);
+        assert!(g.edges.iter().any(|e| e.kind == EdgeKind::SelfLoop && e.from == e.to), "{g:?}");
+    }
+    if let Some(bytes) = by_name("scm-rights") {
+        let report = resocket_core::load(&bytes);
+        let g = Graph::of_image(&report.image);
+        assert!(g.edges.iter().any(|e| e.kind == EdgeKind::InFlight), "{g:?}");
+        // After the whole plan the simulated kernel draws the same sockets, edges of the same kinds.
+        let plan = resocket_core::plan::plan(&report.image).unwrap();
+        let mut run = resocket_core::check::Run::new(&plan);
+        for s in &plan.steps {
+            assert!(run.step(s).is_ok());
+        }
+        run.map_embryos(&report.image);
+        let k = Graph::of_run(&run);
+        let objrefs = |g: &Graph| g.nodes.iter().map(|n| n.objref).collect::<Vec<_>>();
+        assert_eq!(objrefs(&k), objrefs(&g));
+        let kinds = |g: &Graph| {
+            let mut v: Vec<String> = g.edges.iter().map(|e| format!("{:?}", e.kind)).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(kinds(&k), kinds(&g));
+    }
+}
