@@ -310,9 +310,9 @@ pub struct Image<'a> {
     /// Header facts.
     pub header: HeaderInfo,
     /// Sockets by objref.
-    pub sockets: BTreeMap<i32, Sock<'a>>,
+    pub sockets: Sockets<'a>,
     /// Socket files by objref.
-    pub files: BTreeMap<i32, FileObj>,
+    pub files: Files,
     /// File tables in image order.
     pub tables: Vec<FileTable>,
     /// Records kept without being understood.
@@ -350,8 +350,9 @@ impl Image<'_> {
             header: self.header,
             sockets: self
                 .sockets
+                .into_vec()
                 .into_iter()
-                .map(|(k, s)| {
+                .map(|s| {
                     let queue = s
                         .queue
                         .into_iter()
@@ -362,19 +363,16 @@ impl Image<'_> {
                             offset: m.offset,
                         })
                         .collect();
-                    (
-                        k,
-                        Sock {
-                            objref: s.objref,
-                            offset: s.offset,
-                            record: s.record,
-                            common: s.common,
-                            unix: s.unix,
-                            inet: s.inet,
-                            queue,
-                            pending: s.pending,
-                        },
-                    )
+                    Sock {
+                        objref: s.objref,
+                        offset: s.offset,
+                        record: s.record,
+                        common: s.common,
+                        unix: s.unix,
+                        inet: s.inet,
+                        queue,
+                        pending: s.pending,
+                    }
                 })
                 .collect(),
             files: self.files,
@@ -1661,10 +1659,12 @@ impl<'a> Loader<'a> {
             self.diags.push(Diagnostic::new(Code::MissingHeader, 0..0, "the file is empty"));
         }
         // Bulk build: objrefs usually come in increasing order, so this is one sorted pass.
-        self.img.sockets = std::mem::take(&mut self.socks).into_iter().map(|s| (s.objref, s)).collect();
-        self.img.files = std::mem::take(&mut self.files).into_iter().map(|f| (f.objref, f)).collect();
+        self.img.sockets = Sockets::from_vec(std::mem::take(&mut self.socks));
+        self.img.files = Files::from_vec(std::mem::take(&mut self.files));
         crate::image::semantic::check(&self.img, &mut self.diags);
     }
 }
 
 mod semantic;
+mod sockets;
+pub use sockets::{ByObjref, Files, HasObjref, Sockets};

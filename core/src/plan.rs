@@ -159,7 +159,7 @@ struct Planner<'i, 'a> {
 
 /// Plan the restore of a (validated) image.
 pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
-    let max_objref = img.sockets.keys().copied().max().unwrap_or(0).max(0) as Slot;
+    let max_objref = img.sockets.keys().max().unwrap_or(0).max(0) as Slot;
     let mut p = Planner {
         img,
         k: Kernel::new(),
@@ -172,10 +172,10 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
         listeners: BTreeMap::new(),
         dense: None,
     };
-    let max = img.sockets.keys().next_back().copied().unwrap_or(0);
+    let max = img.sockets.keys().next_back().unwrap_or(0);
     if max >= 0 && (max as usize) < 4 * img.sockets.len() + 64 {
         let mut d = vec![None; max as usize + 1];
-        for (&k, s) in &img.sockets {
+        for (k, s) in &img.sockets {
             if let Ok(k) = usize::try_from(k) {
                 d[k] = Some(s);
             }

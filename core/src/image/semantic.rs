@@ -46,7 +46,7 @@ struct Socks<'i, 'a> {
 impl<'i, 'a> Socks<'i, 'a> {
     fn new(img: &'i Image<'a>) -> Self {
         let list: Vec<&Sock<'a>> = img.sockets.values().collect();
-        let index = Index::new(img.sockets.keys().copied().collect());
+        let index = Index::new(img.sockets.keys().collect());
         Socks { list, index }
     }
     fn pos(&self, objref: i32) -> Option<usize> {
@@ -442,7 +442,7 @@ fn check_pending(img: &Image<'_>, socks: &Socks<'_, '_>, out: &mut Vec<Diagnosti
     }
     // Sockets some fd names (what `Image::fd_holders` lists), by socket position.
     let mut held = vec![false; socks.list.len()];
-    let files = Index::new(img.files.keys().copied().collect());
+    let files = Index::new(img.files.keys().collect());
     let file_socks: Vec<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
     for fd in img.tables.iter().flat_map(|t| &t.fds) {
         if let Some(s) = files.pos(fd.file).and_then(|f| socks.pos(file_socks[f])) {
