@@ -143,7 +143,15 @@ codes! {
     UnusedSocket = "unused-socket", Warning,
         "a socket that no fd, peer, queue or pending connection reaches will not be restored";
     InetAddress = "inet-address", Error,
-        "SOCKET_INET address lengths must fit the family (16 for sockaddr_in)";
+        "SOCKET_INET addresses fit the family: AF_INET has a 16-byte sockaddr_in of family AF_INET (or length 0) that agrees with rcv_saddr:num and daddr:dport; AF_INET6 keeps its addresses in inet6_* and has laddr_len = raddr_len = 0";
+    InetPortZero = "inet-port-zero", Error,
+        "a listening or connected INET socket has a local port: listen() and connect() pick an ephemeral one when none was bound, so num is never 0 there";
+    InetPeer = "inet-peer", Error,
+        "a connected TCP socket records its peer's address and port (daddr, dport), which a restore needs to reconnect it; a listener has none";
+    InetV4Mapped = "inet-v4-mapped", Error,
+        "an AF_INET6 socket on a v4-mapped address (::ffff:a.b.c.d) is not IPV6_V6ONLY, keeps the same IPv4 address in rcv_saddr, and talks only to v4-mapped peers";
+    BadInetFlags = "bad-inet-flags", Error,
+        "SOCKET_INET.rs_flags has only ACCEPTED, REUSEPORT and V6ONLY, and V6ONLY only on AF_INET6";
 }
 
 impl fmt::Display for Code {

@@ -1251,15 +1251,9 @@ impl<'a> Loader<'a> {
             );
             self.diags.push(d.record(self.idx).objref(objref));
         }
-        for (name, len) in [("laddr_len", i.laddr_len), ("raddr_len", i.raddr_len)] {
-            if len as usize > 16 {
-                let d = Diagnostic::new(
-                    Code::InetAddress,
-                    field_range(off, &SOCKET_INET_LAYOUT, name),
-                    format!("socket {objref} {name} is {len}, more than sizeof(struct sockaddr_in) = 16"),
-                );
-                self.diags.push(d.record(self.idx).objref(objref));
-            }
+        // Lengths, addresses, ports, flags, type and state against the SOCKET (image/inet.rs).
+        if let Some(s) = self.slots.get(objref).and_then(|p| self.socks.get(p)) {
+            inet::check_record(s, off, self.idx, &i, &mut self.diags);
         }
         if let Some(s) = self.sock_mut(objref) {
             s.inet = Some(Box::new(i));
@@ -1665,6 +1659,7 @@ impl<'a> Loader<'a> {
     }
 }
 
+pub mod inet;
 mod semantic;
 mod sockets;
 pub use sockets::{ByObjref, Files, HasObjref, Sockets};

@@ -75,7 +75,9 @@ pub struct SockSpec {
     #[serde(rename = "type")]
     pub ty: String,
     /// Own name: `/abs/path`, `rel/path` (needs `cwd`), `@abstract` (bstr escapes allowed), or for
-    /// INET `a.b.c.d:port`.
+    /// INET `a.b.c.d:port` (inet) / `[v6]:port` (inet6; `a.b.c.d:port` there is v4-mapped).
+    /// An accepted INET socket without one gets its listener's port on the loopback address
+    /// its client's family uses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
     /// Directory of a relative path.
@@ -108,6 +110,18 @@ pub struct SockSpec {
     /// Connected to a socket outside the checkpointed processes (`checkpoint dump` marks these).
     #[serde(default, skip_serializing_if = "is_false")]
     pub external_peer: bool,
+    /// INET with `external_peer`: the peer's address (`a.b.c.d:port` or `[v6]:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    /// INET: `SO_REUSEADDR` (`sk_reuse`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reuseaddr: bool,
+    /// INET: `SO_REUSEPORT`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reuseport: bool,
+    /// inet6: `IPV6_V6ONLY`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub v6only: bool,
     /// `rd`, `wr` or `rdwr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<String>,
@@ -208,22 +222,43 @@ struct Node {
     queue: Vec<(Option<usize>, Vec<u8>, Vec<usize>)>,
     pending: Vec<(usize, Option<usize>)>,
     receiver: bool,
+    /// INET: `rs_flags`, `sk_reuse`, an external peer's address, an explicit `addr`.
+    inet_flags: u16,
+    reuse: u32,
+    remote: Option<std::net::SocketAddr>,
+    explicit_addr: bool,
 }
 
 #[derive(Debug, Clone)]
 enum Addr {
     Unix(crate::image::UnixAddr),
-    Inet([u8; 4], u16),
+    Inet(std::net::SocketAddr),
+}
+
+/// An INET address of a scenario: `a.b.c.d:port` or `[v6]:port`; for AF_INET6 an IPv4 address
+/// stands for its v4-mapped form.
+fn parse_inet(family: u16, s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{IpAddr, SocketAddr};
+    let a: SocketAddr = s.parse().map_err(|_| format!("bad INET address {s:?} (a.b.c.d:port or [v6]:port)"))?;
+    match (family, a.ip()) {
+        (AF_INET, IpAddr::V4(_)) | (AF_INET6, IpAddr::V6(_)) => Ok(a),
+        (AF_INET6, IpAddr::V4(v4)) => Ok(SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), a.port())),
+        _ => Err(format!("{s:?} is an IPv6 address on an inet socket (use family inet6)")),
+    }
 }
 
 fn parse_addr(family: u16, s: Option<&str>) -> Result<Addr, String> {
     use crate::image::UnixAddr;
     if family != AF_UNIX {
-        let Some(s) = s else { return Ok(Addr::Inet([0; 4], 0)) };
-        let (ip, port) = s.rsplit_once(':').ok_or("an INET addr is a.b.c.d:port")?;
-        let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| format!("bad IPv4 address {ip:?}"))?;
-        let port: u16 = port.parse().map_err(|_| format!("bad port {port:?}"))?;
-        return Ok(Addr::Inet(ip.octets(), port));
+        let Some(s) = s else {
+            let any: std::net::IpAddr = if family == AF_INET6 {
+                std::net::Ipv6Addr::UNSPECIFIED.into()
+            } else {
+                std::net::Ipv4Addr::UNSPECIFIED.into()
+            };
+            return Ok(Addr::Inet(std::net::SocketAddr::new(any, 0)));
+        };
+        return parse_inet(family, s).map(Addr::Inet);
     }
     Ok(Addr::Unix(match s {
         None => UnixAddr::Unnamed,
@@ -320,7 +355,34 @@ impl Scenario {
                 Some("rdwr") => 3,
                 Some(x) => return fail(format!("socket {:?}: shutdown {x:?} is rd, wr or rdwr", s.name)),
             };
+            if family != AF_UNIX && (s.peer_gone || s.autobind || s.unlinked || s.cwd.is_some()) {
+                return fail(format!("socket {:?}: peer_gone, autobind, unlinked and cwd are AF_UNIX only", s.name));
+            }
+            if (s.remote.is_some() || s.reuseaddr || s.reuseport || s.v6only) && family == AF_UNIX {
+                return fail(format!("socket {:?}: remote, reuseaddr, reuseport and v6only are INET only", s.name));
+            }
+            let remote = match &s.remote {
+                Some(r) if s.external_peer => {
+                    Some(parse_inet(family, r).map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?)
+                }
+                Some(_) => return fail(format!("socket {:?}: remote is the address of an external_peer", s.name)),
+                None if s.external_peer && family != AF_UNIX => {
+                    return fail(format!("socket {:?}: an INET external_peer needs its remote address", s.name))
+                }
+                None => None,
+            };
+            let mut inet_flags = 0;
+            if s.reuseport {
+                inet_flags |= INET_REUSEPORT;
+            }
+            if s.v6only {
+                inet_flags |= INET_V6ONLY;
+            }
             nodes.push(Node {
+                inet_flags,
+                reuse: u32::from(s.reuseaddr),
+                remote,
+                explicit_addr: s.addr.is_some(),
                 family,
                 ty,
                 addr,
@@ -355,7 +417,11 @@ impl Scenario {
             if let Some(l) = &s.accepted_from {
                 let j = look(l, "accepted_from", &s.name)?;
                 nodes[i].flags |= UNIX_ACCEPTED;
-                nodes[i].addr = nodes[j].addr.clone();
+                nodes[i].inet_flags |= INET_ACCEPTED;
+                if nodes[i].family == AF_UNIX || !nodes[i].explicit_addr {
+                    nodes[i].addr = nodes[j].addr.clone();
+                    nodes[i].explicit_addr = false;
+                }
                 nodes[i].cwd = nodes[j].cwd.clone();
                 nodes[i].flags &= !UNIX_LINKED;
             }
@@ -364,9 +430,15 @@ impl Scenario {
         for (i, s) in self.sockets.iter().enumerate() {
             for p in &s.pending {
                 let client = p.client.as_deref().map(|c| look(c, "pending client", &s.name)).transpose()?;
+                if client.is_none() && nodes[i].family != AF_UNIX {
+                    return fail(format!("socket {:?}: an INET pending connection needs its client", s.name));
+                }
                 let e = nodes.len();
                 let mut embryo = nodes[i].clone();
                 embryo.listen = None;
+                embryo.inet_flags |= INET_ACCEPTED;
+                embryo.explicit_addr = false;
+                embryo.reuse = nodes[i].reuse;
                 embryo.flags = nodes[i].flags & !UNIX_LINKED;
                 embryo.peer = client;
                 embryo.embryo = true;
@@ -387,6 +459,31 @@ impl Scenario {
                 }
                 nodes[i].pending.push((e, client));
             }
+        }
+        // An accepted INET socket (or embryo) without its own addr: the listener's port on the
+        // loopback address of its client's family (a wildcard listener accepts on the address the
+        // client connected to).
+        for i in 0..nodes.len() {
+            if nodes[i].family == AF_UNIX || nodes[i].explicit_addr || nodes[i].inet_flags & INET_ACCEPTED == 0 {
+                continue;
+            }
+            let Addr::Inet(l) = nodes[i].addr else { continue };
+            if !l.ip().is_unspecified() {
+                continue;
+            }
+            let client_v4 = match nodes[i].peer.map(|p| &nodes[p].addr) {
+                Some(Addr::Inet(c)) => {
+                    c.is_ipv4() || matches!(c.ip(), std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some())
+                }
+                _ => l.is_ipv4(),
+            };
+            let lo4 = std::net::Ipv4Addr::LOCALHOST;
+            let ip: std::net::IpAddr = match (nodes[i].family == AF_INET6, client_v4) {
+                (false, _) => lo4.into(),
+                (true, true) => lo4.to_ipv6_mapped().into(),
+                (true, false) => std::net::Ipv6Addr::LOCALHOST.into(),
+            };
+            nodes[i].addr = Addr::Inet(std::net::SocketAddr::new(ip, l.port()));
         }
         for (i, s) in self.sockets.iter().enumerate() {
             for m in &s.queue {
@@ -507,13 +604,14 @@ impl<'n> Writer<'n> {
         let r = self.objref(OBJ_SOCK);
         self.sock_ref[i] = Some(r);
         self.worklist.push(i);
+        let inet = n.family != AF_UNIX;
         let state = if n.listen.is_some() {
             TCP_LISTEN
         } else if n.peer.is_some()
             || n.pair
             || n.embryo
             || (n.flags & (UNIX_PEER_GONE | UNIX_EXTERNAL_PEER) != 0)
-            || (n.ty == SOCK_DGRAM && n.receiver)
+            || (n.ty == SOCK_DGRAM && n.receiver && !inet)
         {
             TCP_ESTABLISHED
         } else {
@@ -526,7 +624,8 @@ impl<'n> Writer<'n> {
         } else {
             SS_UNCONNECTED
         };
-        let backlog = n.listen.unwrap_or(crate::image::MAX_DGRAM_QLEN as i16);
+        // INET: sk_max_ack_backlog is 0 until listen(); AF_UNIX copies max_dgram_qlen.
+        let backlog = n.listen.unwrap_or(if inet { 0 } else { crate::image::MAX_DGRAM_QLEN as i16 });
         SocketRepr {
             has_buffers: u8::from(!n.queue.is_empty()),
             socket_state,
@@ -538,7 +637,12 @@ impl<'n> Writer<'n> {
             sndbuf: n.sndbuf / 2,
             sock_type: n.ty,
             backlog,
-            protocol: if n.family == AF_UNIX { 0 } else { 6 },
+            protocol: match (inet, n.ty) {
+                (false, _) => 0,
+                (true, SOCK_DGRAM) => IPPROTO_UDP,
+                (true, _) => IPPROTO_TCP,
+            },
+            reuse: n.reuse,
             shutdown: n.shutdown,
             ..Default::default()
         }
@@ -575,28 +679,22 @@ impl<'n> Writer<'n> {
                     emit_raw(&mut self.out, RecordType::STRING, &cwd);
                 }
             }
-            Addr::Inet(ip, port) => {
-                let mut laddr = [0u8; 16];
-                laddr[0..2].copy_from_slice(&AF_INET.to_le_bytes());
-                laddr[2..4].copy_from_slice(&port.to_be_bytes());
-                laddr[4..8].copy_from_slice(ip);
-                SocketInetRepr {
-                    rcv_saddr: Bytes(*ip),
-                    saddr: Bytes(*ip),
-                    num: *port,
-                    sport: Bytes(port.to_be_bytes()),
-                    uc_ttl: -1,
-                    laddr_len: 16,
-                    laddr: Bytes(laddr),
-                    ..Default::default()
-                }
-                .emit(&mut self.out);
+            Addr::Inet(local) => {
+                let remote = match n.peer {
+                    Some(p) => match &self.nodes[p].addr {
+                        Addr::Inet(a) => Some(*a),
+                        Addr::Unix(_) => None,
+                    },
+                    None => n.remote,
+                };
+                inet_record(n.family, *local, remote, n.inet_flags).emit(&mut self.out);
             }
         }
         r
     }
 
     fn deferred(&mut self) {
+        // (INET sockets name their peers by address: nothing nests.)
         let mut k = 0;
         while k < self.worklist.len() {
             let i = self.worklist[k];
@@ -637,4 +735,64 @@ impl<'n> Writer<'n> {
         }
         self.worklist.clear();
     }
+}
+
+/// The `SOCKET_INET` record of a socket at `local`, connected to `remote` if any: what the
+/// kernel holds (AF_INET: `rcv_saddr`, `saddr`, `num`, `sport`, `daddr`, `dport` and the
+/// `getsockname`/`getpeername` copies; AF_INET6: the `inet6_*` addresses, the embedded IPv4
+/// address of a v4-mapped one in the IPv4 fields, and no `sockaddr`).
+pub fn inet_record(
+    family: u16,
+    local: std::net::SocketAddr,
+    remote: Option<std::net::SocketAddr>,
+    rs_flags: u16,
+) -> SocketInetRepr {
+    use std::net::IpAddr;
+    let v4 = |ip: IpAddr| -> [u8; 4] {
+        match ip {
+            IpAddr::V4(a) => a.octets(),
+            IpAddr::V6(a) => a.to_ipv4_mapped().map_or([0; 4], |m| m.octets()),
+        }
+    };
+    let v6 = |ip: IpAddr| -> [u8; 16] {
+        match ip {
+            IpAddr::V6(a) => a.octets(),
+            IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        }
+    };
+    let sockaddr_in = |a: std::net::SocketAddr| -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0..2].copy_from_slice(&AF_INET.to_le_bytes());
+        b[2..4].copy_from_slice(&a.port().to_be_bytes());
+        b[4..8].copy_from_slice(&v4(a.ip()));
+        b
+    };
+    let mut r = SocketInetRepr {
+        rcv_saddr: Bytes(v4(local.ip())),
+        saddr: Bytes(v4(local.ip())),
+        num: local.port(),
+        sport: Bytes(local.port().to_be_bytes()),
+        uc_ttl: -1,
+        rs_flags,
+        ..Default::default()
+    };
+    if let Some(rm) = remote {
+        r.daddr = Bytes(v4(rm.ip()));
+        r.dport = Bytes(rm.port().to_be_bytes());
+    }
+    if family == AF_INET6 {
+        r.inet6_rcv_saddr = Bytes(v6(local.ip()));
+        r.inet6_saddr = Bytes(v6(local.ip()));
+        if let Some(rm) = remote {
+            r.inet6_daddr = Bytes(v6(rm.ip()));
+        }
+    } else {
+        r.laddr_len = 16;
+        r.laddr = Bytes(sockaddr_in(local));
+        if let Some(rm) = remote {
+            r.raddr_len = 16;
+            r.raddr = Bytes(sockaddr_in(rm));
+        }
+    }
+    r
 }

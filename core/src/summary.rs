@@ -35,6 +35,19 @@ pub fn family_name(f: u16) -> String {
 pub fn role(img: &Image<'_>, s: &Sock<'_>) -> &'static str {
     let embryo = img.sockets.values().any(|l| l.pending.iter().any(|p| p.embryo == s.objref));
     let u = s.unix.as_ref();
+    if s.inet.is_some() {
+        return match s.common.state {
+            TCP_LISTEN if s.is_tcp() => "listening",
+            _ if embryo => "pending",
+            _ if s.inet_connected() => match crate::image::inet::peer_of(img, s) {
+                Some(p) if img.sockets.values().any(|l| l.pending.iter().any(|x| x.embryo == p)) => "connecting",
+                Some(_) => "connected",
+                None => "external-peer",
+            },
+            TCP_CLOSE if s.inet_local().is_some_and(|a| a.port() != 0) => "bound",
+            _ => "unconnected",
+        };
+    }
     match s.common.state {
         TCP_LISTEN => "listening",
         _ if embryo => "pending",
@@ -56,9 +69,8 @@ pub fn sock_name(s: &Sock<'_>) -> String {
     if let Some(u) = &s.unix {
         return u.laddr.display();
     }
-    if let Some(i) = &s.inet {
-        let a = i.rcv_saddr.0;
-        return format!("{}.{}.{}.{}:{}", a[0], a[1], a[2], a[3], i.num);
+    if let Some(a) = s.inet_local() {
+        return a.to_string(); // a.b.c.d:port, [v6]:port
     }
     "-".into()
 }
@@ -96,6 +108,7 @@ pub fn summary_line(report: &Report<'_>) -> String {
 /// A table of sockets, one per line, in objref order.
 pub fn socket_table(img: &Image<'_>) -> String {
     let holders = img.fd_holders();
+    let inet_peers = crate::image::inet::peers(img);
     let mut out = String::new();
     let _ = writeln!(out, "objref  family type       role            name                             peer  fds        queue      pending  shutdown");
     for s in img.sockets.values() {
@@ -121,9 +134,11 @@ pub fn socket_table(img: &Image<'_>) -> String {
             3 => "rdwr",
             _ => "?",
         };
-        let peer = match s.peer() {
-            0 => "-".to_string(),
-            p => p.to_string(),
+        let peer = match (s.peer(), inet_peers.get(&s.objref)) {
+            (0, Some(p)) => p.to_string(),
+            (0, None) if s.inet_connected() => "ext".to_string(),
+            (0, None) => "-".to_string(),
+            (p, _) => p.to_string(),
         };
         let _ = writeln!(
             out,

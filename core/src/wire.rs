@@ -570,7 +570,26 @@ pub mod sym {
         (super::UNIX_PEER_GONE as u64, "PEER_GONE"),
         (super::UNIX_EXTERNAL_PEER as u64, "EXTERNAL_PEER"),
     ];
+    /// `ckpt_hdr_socket_inet.rs_flags` bits (resocket's extension in Linux-CR's padding).
+    pub const INET_FLAGS: &[(u64, &str)] = &[
+        (super::INET_ACCEPTED as u64, "ACCEPTED"),
+        (super::INET_REUSEPORT as u64, "REUSEPORT"),
+        (super::INET_V6ONLY as u64, "V6ONLY"),
+    ];
 }
+
+/// Extension: the INET socket was returned by `accept()` (its local address is its listener's).
+pub const INET_ACCEPTED: u16 = 1;
+/// Extension: `SO_REUSEPORT` is set (`sk_reuseport`).
+pub const INET_REUSEPORT: u16 = 2;
+/// Extension: `IPV6_V6ONLY` is set (`sk_ipv6only`; AF_INET6 only).
+pub const INET_V6ONLY: u16 = 4;
+/// All bits of `ckpt_hdr_socket_inet.rs_flags` this format defines.
+pub const INET_FLAGS_KNOWN: u16 = INET_ACCEPTED | INET_REUSEPORT | INET_V6ONLY;
+/// `IPPROTO_TCP`.
+pub const IPPROTO_TCP: u8 = 6;
+/// `IPPROTO_UDP`.
+pub const IPPROTO_UDP: u8 = 17;
 
 /// `CKPT_UNIX_LINKED`: the path name was still linked in the filesystem at checkpoint.
 pub const UNIX_LINKED: u32 = 1;
@@ -806,6 +825,8 @@ record! {
         sport: Bytes<2> = 24, Raw;
         uc_ttl: i16 = 26, Num;
         cmsg_flags: u16 = 28, Num;
+        /// Extension (Linux-CR padding): `ACCEPTED`, `REUSEPORT`, `V6ONLY`.
+        rs_flags: u16 = 30, Flags(sym::INET_FLAGS);
         icsk_ack: Bytes<24> = 32, Raw;
         tcp: Bytes<184> = 56, Raw;
         inet6_saddr: Bytes<16> = 240, Raw;

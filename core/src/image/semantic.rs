@@ -469,6 +469,11 @@ fn check_pending(img: &Image<'_>, socks: &Socks<'_, '_>, out: &mut Vec<Diagnosti
             }
             let Some(ei) = socks.pos(p.embryo) else { continue };
             let e = socks.list[ei];
+            if l.common.family != AF_UNIX {
+                // INET: the embryo and its client are matched by address (image/inet.rs).
+                super::inet::check_pending(l, e, held[ei], socks.get(p.client).filter(|_| p.client != 0), &mut bad);
+                continue;
+            }
             if e.common.sock_type != l.common.sock_type || e.common.family != AF_UNIX {
                 bad(format!("embryo {} is not of its listener {}'s type", p.embryo, l.objref));
             }
