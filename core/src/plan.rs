@@ -155,10 +155,37 @@ struct Planner<'i, 'a> {
     /// Sockets by objref when objrefs are dense (sized by the sockets present, never by an
     /// objref value alone).
     dense: Option<Vec<Option<&'i Sock<'a>>>>,
+    /// Where proven steps go as they are made ([`plan_streaming`]).
+    sink: Option<Sink<'i>>,
+}
+
+/// A consumer of proven steps, fed in batches ([`plan_streaming`]).
+struct Sink<'s> {
+    consume: &'s mut dyn FnMut(&[Step]) -> bool,
+    batch: usize,
+    /// Steps handed over so far.
+    sent: usize,
 }
 
 /// Plan the restore of a (validated) image.
 pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
+    planner(img, None)
+}
+
+/// [`plan`], handing each batch of `batch` steps to `consume` as soon as the model has proven
+/// them (the last batch may be shorter), so a restorer can execute while the rest is planned.
+/// The steps are final when handed over: the returned plan holds the same steps in the same
+/// order. `consume` returns `false` when it wants no more steps (its restore failed); planning
+/// still completes, so the caller gets the whole plan (labels for its error message).
+pub fn plan_streaming(
+    img: &Image<'_>,
+    batch: usize,
+    consume: &mut dyn FnMut(&[Step]) -> bool,
+) -> Result<Plan, PlanError> {
+    planner(img, Some(Sink { consume, batch: batch.max(1), sent: 0 }))
+}
+
+fn planner<'i>(img: &'i Image<'_>, sink: Option<Sink<'i>>) -> Result<Plan, PlanError> {
     let max_objref = img.sockets.keys().max().unwrap_or(0).max(0) as Slot;
     let mut p = Planner {
         img,
@@ -171,6 +198,7 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
         phase: Phase::Create,
         listeners: BTreeMap::new(),
         dense: None,
+        sink,
     };
     let max = img.sockets.keys().next_back().unwrap_or(0);
     if max >= 0 && (max as usize) < 4 * img.sockets.len() + 64 {
@@ -200,6 +228,7 @@ pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
     // About 3.6 steps per socket in practice: reserve, so the step list is not copied as it grows.
     p.plan.steps.reserve(img.sockets.len() * 4);
     p.run()?;
+    p.flush(true);
     Ok(p.plan)
 }
 
@@ -237,7 +266,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             self.raised_sndbuf.entry(slot).or_insert((cur / 2) as i32);
             let raise = Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(arg) };
             self.k.apply(&raise);
-            self.plan.steps.push(Step {
+            self.emit(Step {
                 op: raise,
                 phase: self.phase,
                 why: format!(
@@ -256,8 +285,26 @@ impl<'i, 'a> Planner<'i, 'a> {
                 out.short()
             )));
         }
-        self.plan.steps.push(Step { op, phase: self.phase, why });
+        self.emit(Step { op, phase: self.phase, why });
         Ok(())
+    }
+
+    fn emit(&mut self, step: Step) {
+        self.plan.steps.push(step);
+        self.flush(false);
+    }
+
+    /// Hand the steps not yet handed over to the sink: a full batch, or all of them at the end.
+    fn flush(&mut self, all: bool) {
+        let Some(sink) = &mut self.sink else { return };
+        let new = &self.plan.steps[sink.sent..];
+        if new.is_empty() || (!all && new.len() < sink.batch) {
+            return;
+        }
+        sink.sent = self.plan.steps.len();
+        if !(sink.consume)(new) {
+            self.sink = None;
+        }
     }
 
     fn run(&mut self) -> Result<(), PlanError> {

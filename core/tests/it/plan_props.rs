@@ -179,3 +179,43 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// `restore run` executes the steps `plan_streaming` hands over while it plans: they must be
+    /// exactly `plan`'s steps, in order, whatever the batch size, and a consumer that gives up
+    /// still gets the whole plan back (for its error message) without being fed again.
+    #[test]
+    fn streamed_steps_are_the_plan_in_order_for_any_batch_size(
+        pieces in prop::collection::vec(piece(), 1..6),
+        batch in 1usize..40,
+        give_up_after in 0usize..4,
+    ) {
+        let img = scenario(&pieces).to_image().unwrap();
+        let r = load(&img);
+        let whole = plan::plan(&r.image).unwrap();
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        let streamed = plan::plan_streaming(&r.image, batch, &mut |b| {
+            got.extend_from_slice(b);
+            sizes.push(b.len());
+            true
+        })
+        .unwrap();
+        prop_assert_eq!(&streamed, &whole);
+        prop_assert_eq!(&got, &whole.steps);
+        // Full batches, then the rest.
+        let want: Vec<usize> = whole.steps.chunks(batch).map(<[_]>::len).collect();
+        prop_assert_eq!(sizes, want);
+
+        let mut fed = 0usize;
+        let stopped = plan::plan_streaming(&r.image, batch, &mut |_| {
+            fed += 1;
+            fed <= give_up_after
+        })
+        .unwrap();
+        prop_assert_eq!(&stopped, &whole);
+        prop_assert_eq!(fed, (give_up_after + 1).min(whole.steps.len().div_ceil(batch)));
+    }
+}

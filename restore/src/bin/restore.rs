@@ -235,17 +235,18 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
             code: EXIT_INVALID,
         });
     }
-    let plan = resocket_core::plan::plan(&report.image)
-        .map_err(|e| CliError { message: e.to_string(), code: EXIT_INVALID })?;
-    for w in &plan.warnings {
-        eprintln!("restore: warning: {w}");
-    }
     if a.dry_run {
+        let plan = resocket_core::plan::plan(&report.image)
+            .map_err(|e| CliError { message: e.to_string(), code: EXIT_INVALID })?;
+        for w in &plan.warnings {
+            eprintln!("restore: warning: {w}");
+        }
         let (text, _) = render::plan_output(&image.display().to_string(), &bytes, false)?;
         emit(&text)?;
         return Ok(EXIT_OK);
     }
-    run::check_caps(&plan, run::Caps { max_sockets: a.max_sockets, max_queued_bytes: a.max_queued_bytes })?;
+    let caps = run::Caps { max_sockets: a.max_sockets, max_queued_bytes: a.max_queued_bytes };
+    run::check_image_caps(&report.image, caps)?;
     let root = match &a.root {
         Some(r) => Some(std::fs::canonicalize(r).map_err(|e| CliError::usage(format!("--root {}: {e}", r.display())))?),
         None => None,
@@ -268,23 +269,19 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     let cfg = exec::Config {
         root: root.clone(),
         place: exec::PlaceMode::Exact(pid),
-        fd_base: run::fd_base(&plan),
+        fd_base: run::fd_base_image(&report.image),
         inherit_all,
     };
-    let targets: Vec<i32> = plan
-        .steps
-        .iter()
-        .filter_map(|s| match s.op {
-            resocket_core::sim::Op::Place { pid: p, fd, .. } if p == pid => Some(fd),
-            _ => None,
-        })
-        .collect();
-    let closed = resocket_restore::raw::close_inherited(targets);
+    let closed = resocket_restore::raw::close_inherited(run::image_fds(&report.image, pid));
     if !closed.is_empty() {
         eprintln!("restore: closed inherited fds {closed:?}: the restored process has its own sockets there");
     }
     let progress = rustix::termios::isatty(std::io::stderr());
-    let mut ex = run::execute(&plan, cfg, progress)?;
+    // Planning (proven step by step on the model) and execution overlap: see plan_and_execute.
+    let (mut ex, plan) = run::plan_and_execute(&report.image, cfg, caps, progress)?;
+    for w in &plan.warnings {
+        eprintln!("restore: warning: {w}");
+    }
     let exact = ex.held.iter().filter(|h| h.exact).count();
     eprintln!(
         "restore: {} steps done; {} sockets held, {exact} placed at their fd numbers for pid {pid}",
