@@ -236,28 +236,101 @@ pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, Stri
 
 /// Run the plan's steps in `order` (indices into `plan.steps`) and report.
 pub fn run_order(img: &Image<'_>, plan: &Plan, order: &[usize]) -> RunReport {
-    let mut run = Run::new(plan);
-    let mut results = Vec::with_capacity(order.len());
-    let mut failure = None;
-    for (pos, &i) in order.iter().enumerate() {
-        let Some(step) = plan.steps.get(i) else { continue };
-        let out = run.step(step);
-        results.push(StepResult { step: i, outcome: out.clone() });
-        if !out.is_ok() {
-            // The state after the failed call: a failing call changes nothing the explanation
-            // looks at (the names and queues of the sockets involved).
-            let (explanation, fix) = explain(plan, &run.kernel, &step.op, &out);
-            failure = Some(Failure { position: pos, step: i, explanation, fix });
-            break;
-        }
+    let mut job = OrderRun::default();
+    while !job.advance(plan, order, usize::MAX) {}
+    job.finish(img, plan)
+}
+
+/// A [`Run`] detached from its plan, to keep between calls (a caller that owns the plan behind a
+/// shared pointer cannot keep the borrowing `Run`); [`RunState::attach`] continues it.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub kernel: Kernel,
+    pub objref_sock: BTreeMap<i32, SockRef>,
+    pub sock_objref: Vec<Option<i32>>,
+}
+
+/// The state of a run that has not started: a fresh kernel (`Kernel::new`).
+impl Default for RunState {
+    fn default() -> Self {
+        RunState { kernel: Kernel::new(), objref_sock: BTreeMap::new(), sock_objref: Vec::new() }
     }
-    let differences = if failure.is_none() {
-        run.map_embryos(img);
-        compare(img, &run)
-    } else {
-        Vec::new()
-    };
-    RunReport { results, failure, differences }
+}
+
+impl RunState {
+    /// Continue the run with `plan` (the plan it was started with).
+    pub fn attach(self, plan: &Plan) -> Run<'_> {
+        Run { plan, kernel: self.kernel, objref_sock: self.objref_sock, sock_objref: self.sock_objref }
+    }
+}
+
+impl Run<'_> {
+    /// Keep the state, drop the borrow of the plan.
+    pub fn detach(self) -> RunState {
+        RunState { kernel: self.kernel, objref_sock: self.objref_sock, sock_objref: self.sock_objref }
+    }
+}
+
+/// [`run_order`] in resumable slices: [`OrderRun::advance`] executes at most a given number of
+/// steps, [`OrderRun::finish`] compares the final state with the image. The report is the same
+/// as `run_order`'s however the steps are sliced. The job owns no borrow, so a caller can keep it
+/// between slices; every call must pass the same plan and order.
+#[derive(Debug, Clone, Default)]
+pub struct OrderRun {
+    state: RunState,
+    /// Next position in the order.
+    pos: usize,
+    results: Vec<StepResult>,
+    failure: Option<Failure>,
+}
+
+impl OrderRun {
+    /// Positions of the order executed so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Execute up to `max_steps` more steps of `order`; `true` when the order is done (ran to
+    /// its end or failed).
+    pub fn advance(&mut self, plan: &Plan, order: &[usize], max_steps: usize) -> bool {
+        if self.failure.is_some() || self.pos >= order.len() {
+            return true;
+        }
+        let mut run = std::mem::take(&mut self.state).attach(plan);
+        let end = self.pos.saturating_add(max_steps).min(order.len());
+        if self.results.capacity() == 0 {
+            self.results.reserve(order.len());
+        }
+        while self.pos < end {
+            let (pos, i) = (self.pos, order[self.pos]);
+            self.pos += 1;
+            let Some(step) = plan.steps.get(i) else { continue };
+            let out = run.step(step);
+            self.results.push(StepResult { step: i, outcome: out.clone() });
+            if !out.is_ok() {
+                // The state after the failed call: a failing call changes nothing the explanation
+                // looks at (the names and queues of the sockets involved).
+                let (explanation, fix) = explain(plan, &run.kernel, &step.op, &out);
+                self.failure = Some(Failure { position: pos, step: i, explanation, fix });
+                break;
+            }
+        }
+        self.state = run.detach();
+        self.failure.is_some() || self.pos >= order.len()
+    }
+
+    /// The report, with the differences from the image when the order completed. Call it once
+    /// `advance` has returned `true` (before that it reports the steps executed so far).
+    pub fn finish(mut self, img: &Image<'_>, plan: &Plan) -> RunReport {
+        let mut run = std::mem::take(&mut self.state).attach(plan);
+        let differences = if self.failure.is_none() {
+            run.map_embryos(img);
+            compare(img, &run)
+        } else {
+            Vec::new()
+        };
+        RunReport { results: self.results, failure: self.failure, differences }
+    }
 }
 
 /// Run the plan in its own order.

@@ -605,55 +605,125 @@ struct Loader<'a> {
 
 /// Parse and validate an image in one pass. Never panics; every problem becomes a diagnostic.
 pub fn load(bytes: &[u8]) -> Report<'_> {
-    let mut l = Loader {
-        img: Image { size: bytes.len(), ..Image::default() },
-        diags: Vec::new(),
-        objs: ObjTable::default(),
-        socks: Vec::new(),
-        slots: Slots::default(),
-        stack: Vec::new(),
-        uts_due: 0,
-        uts_lens: [0; 3],
-        cwd_due: None,
-        queue: None,
-        buf: None,
-        last_msg: None,
-        cur_table: None,
-        tail: false,
-        idx: 0,
-        error_string_due: false,
-        missing_header: false,
-        cur_fds: FdSet::default(),
-        files: Vec::new(),
-    };
-    let mut end = 0;
-    for (idx, rec) in Records::new(bytes).enumerate() {
-        l.idx = idx;
-        match rec {
-            Ok(rec) => {
-                end = rec.offset + rec.len();
-                l.record(rec);
-            }
-            Err(e) => {
-                let (code, range) = match e {
-                    WireError::TruncatedHeader { offset, .. } => (Code::Truncated, offset..bytes.len()),
-                    WireError::LenTooSmall { offset, .. } => (Code::LenTooSmall, offset + 4..offset + 8),
-                    WireError::PastEnd { offset, .. } => (Code::LenPastEnd, offset + 4..offset + 8),
-                    _ => (Code::Truncated, e.offset()..bytes.len()),
-                };
-                l.diag(Diagnostic::new(code, range, e.to_string()).record(idx));
-                end = bytes.len();
-                l.tail = true; // nothing can be said about what follows
-                l.img.framing_error = true;
-                l.img.record_count = idx + 1;
-                l.finish(end, true);
-                return l.into_report();
-            }
-        }
-        l.img.record_count = idx + 1;
+    let mut job = LoadJob::new(bytes);
+    while !job.advance(usize::MAX) {}
+    job.finish()
+}
+
+/// [`load`] in resumable slices, for a caller that must not be busy for the whole image at once
+/// (the browser inspector): [`LoadJob::advance`] reads at most a given number of records and
+/// [`LoadJob::finish`] runs the end-of-image and whole-image checks. The result is the same
+/// report as `load`'s, however the records are sliced.
+pub struct LoadJob<'a> {
+    bytes: &'a [u8],
+    records: Records<'a>,
+    l: Loader<'a>,
+    /// End of the last whole record read.
+    end: usize,
+    /// Records read (including the one whose framing failed).
+    idx: usize,
+    /// No more records to read; `Some(true)` when the framing failed.
+    done: Option<bool>,
+}
+
+impl std::fmt::Debug for LoadJob<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadJob")
+            .field("len", &self.bytes.len())
+            .field("position", &self.position())
+            .field("records", &self.idx)
+            .field("done", &self.done)
+            .finish()
     }
-    l.finish(end, false);
-    l.into_report()
+}
+
+impl<'a> LoadJob<'a> {
+    /// Start loading `bytes`; nothing is read yet.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        let l = Loader {
+            img: Image { size: bytes.len(), ..Image::default() },
+            diags: Vec::new(),
+            objs: ObjTable::default(),
+            // Every socket takes at least a SOCKET and a SOCKET_UNIX record (with headers), so
+            // this bounds the count by the bytes actually present (never by a length field) and
+            // saves regrowing a vector of ~280-byte entries; untouched capacity costs no pages.
+            socks: Vec::with_capacity(bytes.len() / (SOCKET_LAYOUT.size + SOCKET_UNIX_LAYOUT.size + 16)),
+            slots: Slots::default(),
+            stack: Vec::new(),
+            uts_due: 0,
+            uts_lens: [0; 3],
+            cwd_due: None,
+            queue: None,
+            buf: None,
+            last_msg: None,
+            cur_table: None,
+            tail: false,
+            idx: 0,
+            error_string_due: false,
+            missing_header: false,
+            cur_fds: FdSet::default(),
+            files: Vec::new(),
+        };
+        LoadJob { bytes, records: Records::new(bytes), l, end: 0, idx: 0, done: None }
+    }
+
+    /// Bytes framed so far (for progress).
+    pub fn position(&self) -> usize {
+        if self.done.is_some() {
+            self.bytes.len()
+        } else {
+            self.records.position()
+        }
+    }
+
+    /// Read up to `max_records` more records; `true` when every record has been read (then
+    /// call [`LoadJob::finish`]).
+    pub fn advance(&mut self, max_records: usize) -> bool {
+        if self.done.is_some() {
+            return true;
+        }
+        let l = &mut self.l;
+        for _ in 0..max_records {
+            let idx = self.idx;
+            let Some(rec) = self.records.next() else {
+                self.done = Some(false);
+                return true;
+            };
+            l.idx = idx;
+            self.idx += 1;
+            match rec {
+                Ok(rec) => {
+                    self.end = rec.offset + rec.len();
+                    l.record(rec);
+                }
+                Err(e) => {
+                    let (code, range) = match e {
+                        WireError::TruncatedHeader { offset, .. } => (Code::Truncated, offset..self.bytes.len()),
+                        WireError::LenTooSmall { offset, .. } => (Code::LenTooSmall, offset + 4..offset + 8),
+                        WireError::PastEnd { offset, .. } => (Code::LenPastEnd, offset + 4..offset + 8),
+                        _ => (Code::Truncated, e.offset()..self.bytes.len()),
+                    };
+                    l.diag(Diagnostic::new(code, range, e.to_string()).record(idx));
+                    self.end = self.bytes.len();
+                    l.tail = true; // nothing can be said about what follows
+                    l.img.framing_error = true;
+                    l.img.record_count = idx + 1;
+                    self.done = Some(true);
+                    return true;
+                }
+            }
+            l.img.record_count = idx + 1;
+        }
+        false
+    }
+
+    /// Read what is left and run the end-of-image and whole-image checks.
+    pub fn finish(mut self) -> Report<'a> {
+        while !self.advance(usize::MAX) {}
+        let framing_failed = self.done == Some(true);
+        self.l.finish(self.end, framing_failed);
+        self.l.into_report()
+    }
 }
 
 impl<'a> Loader<'a> {
