@@ -644,10 +644,7 @@ impl<'a> LoadJob<'a> {
             img: Image { size: bytes.len(), ..Image::default() },
             diags: Vec::new(),
             objs: ObjTable::default(),
-            // Every socket takes at least a SOCKET and a SOCKET_UNIX record (with headers), so
-            // this bounds the count by the bytes actually present (never by a length field) and
-            // saves regrowing a vector of ~280-byte entries; untouched capacity costs no pages.
-            socks: Vec::with_capacity(bytes.len() / (SOCKET_LAYOUT.size + SOCKET_UNIX_LAYOUT.size + 16)),
+            socks: Vec::new(),
             slots: Slots::default(),
             stack: Vec::new(),
             uts_due: 0,
