@@ -9,6 +9,8 @@
 //! * [`text`] — the lossless JSON text form of the record stream (`decode`/`encode`).
 //! * [`scenario`] — the readable, high-level scenario form, and the writer that turns a model
 //!   into canonical image bytes.
+//! * [`edit`] — editing operations on a scenario, and reading an image back into one.
+//! * [`share`] — share links: a scenario in a URL fragment (bincode + base64url).
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!
 //! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
@@ -18,9 +20,11 @@ pub mod bstr;
 pub mod check;
 pub mod diag;
 pub mod diff;
+pub mod edit;
 pub mod image;
 pub mod plan;
 pub mod scenario;
+pub mod share;
 pub mod sim;
 pub mod summary;
 pub mod synth;

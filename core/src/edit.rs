@@ -1,0 +1,1034 @@
+//! Editing a scenario, and the way back from an image to a scenario.
+//!
+//! [`apply`] performs one [`Edit`] — named after the system call a program would make
+//! (`socket`, `close`, `bind`, `listen`, `socketpair`, `connect`, `accept`, `send`,
+//! `shutdown`) — on a [`Scenario`]. An edit either leaves a scenario whose references all
+//! resolve (every `peer`, `pair`, pending client, sender and fd names an existing socket) or is
+//! refused with the errno and reason Linux would give. The result is not checked for every
+//! kernel rule: lowering a backlog below the pending count, for example, is allowed, and the
+//! image validator reports it — that is the editor's live validation.
+//!
+//! [`from_image`] turns an image's model back into a scenario so that any image can be edited,
+//! writes that scenario again and lists every difference between the two images: what the
+//! scenario form cannot say is reported, never silently dropped.
+
+use crate::image::{inet, Image, Sock, UnixAddr};
+use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
+use crate::wire::*;
+use crate::{bstr, diff};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One editing operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// `socket(AF_UNIX, ty)`: a new unconnected socket (`stream`, `dgram` or `seqpacket`), held
+    /// by a new fd.
+    AddSocket { name: String, ty: String },
+    /// `close()` of every fd of the socket: peers see the close as Linux shows it.
+    RemoveSocket { name: String },
+    /// `bind()`: give the socket a name (`/path`, `rel/path` or `@abstract`, bstr escapes).
+    Bind { name: String, addr: String },
+    /// `listen(backlog)` (again, to change the backlog of a listener).
+    Listen { name: String, backlog: i16 },
+    /// `socketpair()`: connect two fresh sockets of the same type.
+    Pair { a: String, b: String },
+    /// `connect()` to `server`'s name: a pending connection on a stream/seqpacket listener, or
+    /// the default destination of a dgram socket.
+    Connect { client: String, server: String },
+    /// `accept()`: the listener's first pending connection becomes the socket `name`.
+    Accept { listener: String, name: String },
+    /// `send()` (`to: None`) or `sendto()` of `data` (bstr spelling) from `from`: the message
+    /// is queued where Linux would queue it (the peer, the embryo of a pending connection, or
+    /// the dgram destination).
+    Send { from: String, to: Option<String>, data: String },
+    /// `shutdown(how)` with `rd`, `wr` or `rdwr`; a connected stream peer sees the mirror image.
+    Shutdown { name: String, how: String },
+    /// `recv()` out of order: drop the message at `index` of the socket's queue.
+    DropMessage { name: String, index: usize },
+}
+
+/// Why an edit was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EditError(pub String);
+
+fn refuse<T>(msg: impl Into<String>) -> Result<T, EditError> {
+    Err(EditError(msg.into()))
+}
+
+/// Socket types an added socket can have.
+pub const TYPES: [&str; 3] = ["stream", "dgram", "seqpacket"];
+
+/// A socket name not used in `sc`: `prefix` followed by the smallest free number.
+pub fn fresh_name(sc: &Scenario, prefix: &str) -> String {
+    let used: BTreeSet<&str> = sc.sockets.iter().map(|s| s.name.as_str()).collect();
+    (1..).map(|k| format!("{prefix}{k}")).find(|n| !used.contains(n.as_str())).unwrap_or_default()
+}
+
+fn index(sc: &Scenario, name: &str) -> Result<usize, EditError> {
+    sc.sockets.iter().position(|s| s.name == name).ok_or_else(|| EditError(format!("no socket named {name:?}")))
+}
+
+/// The listener and position of the pending connection whose client is `name`.
+fn pending_of(sc: &Scenario, name: &str) -> Option<(usize, usize)> {
+    sc.sockets
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| s.pending.iter().position(|p| p.client.as_deref() == Some(name)).map(|k| (i, k)))
+}
+
+fn connection_oriented(s: &SockSpec) -> bool {
+    s.ty == "stream" || s.ty == "seqpacket"
+}
+
+/// True when `s` is in no connection at all (a fresh socket as `socket()` returns it).
+fn fresh(sc: &Scenario, s: &SockSpec) -> bool {
+    s.peer.is_none()
+        && s.pair.is_none()
+        && s.accepted_from.is_none()
+        && s.listen.is_none()
+        && !s.peer_gone
+        && !s.external_peer
+        && pending_of(sc, &s.name).is_none()
+}
+
+/// The socket a connected socket sends to (its pair or peer), by name.
+fn destination(sc: &Scenario, i: usize) -> Option<String> {
+    let s = &sc.sockets[i];
+    s.pair.clone().or_else(|| s.peer.clone())
+}
+
+/// Check that `addr` is a name `bind()` accepts: `/path` or `rel/path` (1..=107 bytes, no NUL)
+/// or `@abstract` (at most 107 bytes after the `@`).
+fn check_addr(addr: &str) -> Result<(), EditError> {
+    let b = bstr::unescape(addr).map_err(|e| EditError(format!("name {addr:?}: {e}")))?;
+    match b.split_first() {
+        None => refuse("bind(): EINVAL — the name is empty"),
+        Some((b'@', rest)) if rest.len() <= 107 => Ok(()),
+        Some((b'@', _)) => refuse("bind(): EINVAL — an abstract name has at most 107 bytes"),
+        Some(_) if b.len() > 107 => refuse("bind(): EINVAL — a path has at most 107 bytes (108 with its NUL)"),
+        Some(_) if b.contains(&0) => refuse("bind(): EINVAL — a path cannot contain a NUL byte"),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The lowest fd ≥ 3 that task `t` does not use.
+fn free_fd(t: &TaskSpec) -> i32 {
+    (3..).find(|fd| !t.fds.contains_key(fd)).unwrap_or(3)
+}
+
+/// Give a new socket an fd: with the default process nothing is needed; with explicit tasks the
+/// first task gets its lowest free fd.
+fn hold(sc: &mut Scenario, name: &str) {
+    if let Some(t) = sc.tasks.first_mut() {
+        let fd = free_fd(t);
+        t.fds.insert(fd, name.to_string());
+    }
+}
+
+fn new_socket(sc: &Scenario, name: &str, ty: &str) -> Result<SockSpec, EditError> {
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return refuse("a socket name is one or more printable characters");
+    }
+    if sc.sockets.iter().any(|s| s.name == name) {
+        return refuse(format!("a socket is already named {name:?}"));
+    }
+    if !TYPES.contains(&ty) {
+        return refuse(format!("socket(): EINVAL — type {ty:?} is stream, dgram or seqpacket"));
+    }
+    Ok(SockSpec { name: name.to_string(), family: "unix".into(), ty: ty.to_string(), ..Default::default() })
+}
+
+/// Apply one edit. On error the scenario is unchanged.
+pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
+    let mut sc = sc.clone();
+    match edit {
+        Edit::AddSocket { name, ty } => {
+            let s = new_socket(&sc, name, ty)?;
+            sc.sockets.push(s);
+            hold(&mut sc, name);
+        }
+        Edit::RemoveSocket { name } => remove(&mut sc, name)?,
+        Edit::Bind { name, addr } => {
+            let i = index(&sc, name)?;
+            let s = &sc.sockets[i];
+            if s.family != "unix" {
+                return refuse("bind(): only AF_UNIX names can be edited");
+            }
+            if s.accepted_from.is_some() {
+                return refuse(format!("bind(): EINVAL — {name:?} was accepted: it has its listener's name"));
+            }
+            if s.addr.is_some() && !s.autobind {
+                return refuse(format!("bind(): EINVAL — {name:?} is already bound"));
+            }
+            check_addr(addr)?;
+            if let Some(o) = sc.sockets.iter().find(|o| o.addr.as_deref() == Some(addr.as_str()) && o.family == "unix")
+            {
+                return refuse(format!("bind(): EADDRINUSE — {:?} is bound to {addr:?}", o.name));
+            }
+            let s = &mut sc.sockets[i];
+            s.addr = Some(addr.clone());
+            s.autobind = false;
+            s.unlinked = false;
+        }
+        Edit::Listen { name, backlog } => {
+            let i = index(&sc, name)?;
+            let s = &sc.sockets[i];
+            if !connection_oriented(s) {
+                return refuse(format!("listen(): EOPNOTSUPP — {name:?} is a {} socket", s.ty));
+            }
+            if s.listen.is_none() && !fresh(&sc, s) {
+                return refuse(format!("listen(): EINVAL — {name:?} is connected"));
+            }
+            if s.addr.is_none() {
+                return refuse(format!("listen(): EINVAL — {name:?} is not bound: bind it first"));
+            }
+            if !s.queue.is_empty() {
+                return refuse(format!("listen(): EINVAL — {name:?} has queued data"));
+            }
+            sc.sockets[i].listen = Some(*backlog);
+        }
+        Edit::Pair { a, b } => {
+            let (i, j) = (index(&sc, a)?, index(&sc, b)?);
+            if i == j {
+                return refuse("socketpair(): two different sockets are needed");
+            }
+            let (sa, sb) = (&sc.sockets[i], &sc.sockets[j]);
+            if sa.family != "unix" || sb.family != "unix" {
+                return refuse("socketpair(): EOPNOTSUPP — AF_UNIX only");
+            }
+            if sa.ty != sb.ty {
+                return refuse(format!("socketpair(): both ends have one type ({} and {} differ)", sa.ty, sb.ty));
+            }
+            for s in [sa, sb] {
+                if !fresh(&sc, s) || s.addr.is_some() || !s.queue.is_empty() {
+                    return refuse(format!(
+                        "socketpair(): {:?} is not a fresh socket (unbound, unconnected, nothing queued)",
+                        s.name
+                    ));
+                }
+            }
+            sc.sockets[i].pair = Some(b.clone());
+            sc.sockets[j].pair = Some(a.clone());
+        }
+        Edit::Connect { client, server } => connect(&mut sc, client, server)?,
+        Edit::Accept { listener, name } => {
+            let l = index(&sc, listener)?;
+            if sc.sockets[l].listen.is_none() {
+                return refuse(format!("accept(): EINVAL — {listener:?} is not listening"));
+            }
+            if sc.sockets[l].pending.is_empty() {
+                return refuse(format!("accept(): EAGAIN — {listener:?} has no pending connection"));
+            }
+            let mut s = new_socket(&sc, name, &sc.sockets[l].ty.clone())?;
+            s.family = sc.sockets[l].family.clone();
+            let p = sc.sockets[l].pending.remove(0);
+            s.accepted_from = Some(listener.clone());
+            s.queue = p.sent;
+            match &p.client {
+                Some(c) => {
+                    s.peer = Some(c.clone());
+                    let ci = index(&sc, c)?;
+                    sc.sockets[ci].peer = Some(name.clone());
+                }
+                None => s.peer_gone = true,
+            }
+            sc.sockets.push(s);
+            hold(&mut sc, name);
+        }
+        Edit::Send { from, to, data } => send(&mut sc, from, to.as_deref(), data)?,
+        Edit::Shutdown { name, how } => {
+            let bits =
+                shut_bits(Some(how)).ok_or_else(|| EditError(format!("shutdown(): {how:?} is rd, wr or rdwr")))?;
+            let i = index(&sc, name)?;
+            let s = &sc.sockets[i];
+            if s.peer_gone {
+                return refuse(format!("shutdown(): {name:?} is already shut down both ways (its peer closed)"));
+            }
+            let mirror = if connection_oriented(s) { destination(&sc, i) } else { None };
+            let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
+            sc.sockets[i].shutdown = shut_name(mine);
+            // unix_shutdown(): a connected stream peer gets RCV for our SEND and SEND for our RCV.
+            if let Some(p) = mirror {
+                if let Some(j) = sc.sockets.iter().position(|o| o.name == p) {
+                    let peer_bits = ((bits & 1) << 1) | ((bits & 2) >> 1);
+                    let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0) | peer_bits;
+                    sc.sockets[j].shutdown = shut_name(theirs);
+                }
+            }
+        }
+        Edit::DropMessage { name, index: k } => {
+            let i = index(&sc, name)?;
+            if *k >= sc.sockets[i].queue.len() {
+                return refuse(format!("{name:?} has no message #{k}"));
+            }
+            sc.sockets[i].queue.remove(*k);
+        }
+    }
+    Ok(sc)
+}
+
+fn shut_bits(how: Option<&str>) -> Option<u8> {
+    match how {
+        None => Some(0),
+        Some("rd") => Some(1),
+        Some("wr") => Some(2),
+        Some("rdwr") => Some(3),
+        Some(_) => None,
+    }
+}
+
+fn shut_name(bits: u8) -> Option<String> {
+    match bits & 3 {
+        0 => None,
+        1 => Some("rd".into()),
+        2 => Some("wr".into()),
+        _ => Some("rdwr".into()),
+    }
+}
+
+fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditError> {
+    let (c, s) = (index(sc, client)?, index(sc, server)?);
+    let (cs, ss) = (&sc.sockets[c], &sc.sockets[s]);
+    if cs.family != "unix" || ss.family != "unix" {
+        return refuse("connect(): only AF_UNIX connections can be edited");
+    }
+    if ss.addr.is_none() {
+        return refuse(format!("connect(): {server:?} has no name to connect to: bind it first"));
+    }
+    if cs.ty != ss.ty {
+        return refuse(format!("connect(): EPROTOTYPE — {client:?} is {} and {server:?} is {}", cs.ty, ss.ty));
+    }
+    if connection_oriented(cs) {
+        if c == s {
+            return refuse("connect(): a stream socket cannot connect to itself (it is not listening)");
+        }
+        if !fresh(sc, cs) {
+            return refuse(format!("connect(): EISCONN — {client:?} is connected or listening"));
+        }
+        if ss.listen.is_none() {
+            return refuse(format!("connect(): ECONNREFUSED — {server:?} is not listening"));
+        }
+        sc.sockets[s].pending.push(PendingSpec { client: Some(client.to_string()), sent: Vec::new() });
+    } else {
+        if cs.pair.is_some() {
+            return refuse(format!("connect(): {client:?} is one end of a socketpair"));
+        }
+        sc.sockets[c].peer = Some(server.to_string());
+    }
+    Ok(())
+}
+
+fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(), EditError> {
+    bstr::unescape(data).map_err(|e| EditError(format!("data: {e}")))?;
+    let f = index(sc, from)?;
+    let fs = &sc.sockets[f];
+    if fs.listen.is_some() {
+        return refuse(format!("send(): ENOTCONN — {from:?} is listening"));
+    }
+    if shut_bits(fs.shutdown.as_deref()).unwrap_or(0) & 2 != 0 || fs.peer_gone {
+        return refuse(format!("send(): EPIPE — {from:?} can no longer send (shut down or peer closed)"));
+    }
+    let msg =
+        |from_field: Option<String>| MsgSpec { from: from_field, data: Some(data.to_string()), ..Default::default() };
+    if connection_oriented(fs) {
+        if to.is_some_and(|t| Some(t) != destination(sc, f).as_deref()) {
+            return refuse(format!("sendto(): EISCONN — {from:?} is connection-oriented: it sends to its peer"));
+        }
+        if let Some((l, k)) = pending_of(sc, from) {
+            // Before accept(): the data waits on the embryo.
+            sc.sockets[l].pending[k].sent.push(msg(None));
+            return Ok(());
+        }
+        let Some(p) = destination(sc, f) else {
+            return refuse(format!("send(): ENOTCONN — {from:?} is not connected"));
+        };
+        let r = index(sc, &p)?;
+        if shut_bits(sc.sockets[r].shutdown.as_deref()).unwrap_or(0) & 1 != 0 {
+            return refuse(format!("send(): EPIPE — {p:?} has shut down reading"));
+        }
+        sc.sockets[r].queue.push(msg(None));
+        return Ok(());
+    }
+    let dest = match to {
+        Some(t) => t.to_string(),
+        None => destination(sc, f).ok_or_else(|| EditError(format!("send(): ENOTCONN — {from:?} is not connected")))?,
+    };
+    let r = index(sc, &dest)?;
+    let rs = &sc.sockets[r];
+    if rs.ty != fs.ty {
+        return refuse(format!("sendto(): EPROTOTYPE — {dest:?} is a {} socket", rs.ty));
+    }
+    if to.is_some() && rs.addr.is_none() && fs.pair.as_deref() != Some(dest.as_str()) {
+        return refuse(format!("sendto(): {dest:?} has no name to send to"));
+    }
+    // unix_may_send(): a connected dgram socket only receives from its peer.
+    let receiver_peer = rs.pair.as_deref().or(rs.peer.as_deref());
+    if receiver_peer.is_some_and(|p| p != from) {
+        return refuse(format!("sendto(): EPERM — {dest:?} is connected to another socket"));
+    }
+    if shut_bits(rs.shutdown.as_deref()).unwrap_or(0) & 1 != 0 {
+        return refuse(format!("send(): EPIPE — {dest:?} has shut down reading"));
+    }
+    let from_field = (receiver_peer != Some(from)).then(|| from.to_string());
+    sc.sockets[r].queue.push(msg(from_field));
+    Ok(())
+}
+
+fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
+    let x = index(sc, name)?;
+    for s in &sc.sockets {
+        let in_flight = |m: &MsgSpec| m.rights.iter().any(|r| r == name);
+        if s.queue.iter().any(in_flight) || s.pending.iter().any(|p| p.sent.iter().any(in_flight)) {
+            return refuse(format!(
+                "{name:?} is in flight in a message queued on {:?}: closing its fds does not close it; drop that message first",
+                s.name
+            ));
+        }
+        if s.accepted_from.as_deref() == Some(name) {
+            return refuse(format!(
+                "{name:?} accepted {:?}, which carries its listener's name: the scenario form needs the listener; remove {:?} first",
+                s.name, s.name
+            ));
+        }
+    }
+    let stream = connection_oriented(&sc.sockets[x]);
+    // A closed listener's embryos go with it: their clients see the close (unix_release_sock()
+    // with `embrion` set shuts the client down both ways).
+    let orphaned: BTreeSet<String> = sc.sockets[x].pending.iter().filter_map(|p| p.client.clone()).collect();
+    let mut out = Vec::with_capacity(sc.sockets.len() - 1);
+    for (i, mut s) in std::mem::take(&mut sc.sockets).into_iter().enumerate() {
+        if i == x {
+            continue;
+        }
+        if s.peer.as_deref() == Some(name) || s.pair.as_deref() == Some(name) {
+            s.peer = None;
+            s.pair = None;
+            // A stream peer is shut down both ways and sees the close. A dgram socket connected
+            // to the closed one keeps a dead peer in Linux until its next send; the scenario
+            // cannot name a closed socket, so it is disconnected.
+            if stream {
+                s.peer_gone = true;
+                s.shutdown = None;
+            }
+        }
+        if orphaned.contains(&s.name) {
+            s.peer_gone = true;
+            s.shutdown = None;
+        }
+        for p in &mut s.pending {
+            if p.client.as_deref() == Some(name) {
+                p.client = None;
+            }
+        }
+        let default = s.pair.clone().or_else(|| s.peer.clone());
+        for m in &mut s.queue {
+            if m.from.as_deref() == Some(name) {
+                if let Some(d) = &default {
+                    return refuse(format!(
+                        "{:?} holds a message from {name:?} but is connected to {d:?}: the scenario form cannot say \"sent by a closed socket\" there; drop the message first",
+                        s.name
+                    ));
+                }
+                m.from = None;
+            }
+        }
+        out.push(s);
+    }
+    sc.sockets = out;
+    for t in &mut sc.tasks {
+        let fds: Vec<i32> = t.fds.iter().filter(|(_, n)| n.as_str() == name).map(|(&fd, _)| fd).collect();
+        for fd in fds {
+            t.fds.remove(&fd);
+            t.cloexec.retain(|&c| c != fd);
+        }
+    }
+    Ok(())
+}
+
+/// A scenario read back from an image, with everything the scenario form could not say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// What differs between the image and the scenario's image (empty: the scenario writes
+    /// the image back byte for byte).
+    pub notes: Vec<String>,
+}
+
+/// Notes listed at most (the rest are counted).
+const MAX_NOTES: usize = 24;
+
+fn type_spelling(t: u16) -> Option<&'static str> {
+    match t {
+        SOCK_STREAM => Some("stream"),
+        SOCK_DGRAM => Some("dgram"),
+        SOCK_SEQPACKET => Some("seqpacket"),
+        _ => None,
+    }
+}
+
+fn family_spelling(f: u16) -> Option<&'static str> {
+    match f {
+        AF_UNIX => Some("unix"),
+        AF_INET => Some("inet"),
+        AF_INET6 => Some("inet6"),
+        _ => None,
+    }
+}
+
+fn addr_spelling(a: &UnixAddr) -> Option<String> {
+    match a {
+        UnixAddr::Unnamed => None,
+        UnixAddr::Path(p) => Some(bstr::escape(p)),
+        UnixAddr::Abstract(a) => Some(format!("@{}", bstr::escape(a))),
+    }
+}
+
+fn payload(data: &[u8]) -> MsgSpec {
+    let mut m = MsgSpec::default();
+    if data.len() >= 64 && data.iter().all(|&b| b == b'x') {
+        m.repeat = Some(data.len() as u32);
+    } else if bstr::looks_textual(data) {
+        m.data = Some(bstr::escape(data));
+    } else if !data.is_empty() {
+        m.hex = Some(bstr::hex(data));
+    }
+    m
+}
+
+/// Read an image back into a scenario (see the module documentation).
+pub fn from_image(bytes: &[u8]) -> Imported {
+    let report = crate::load(bytes);
+    let img = &report.image;
+    let mut notes = Vec::new();
+    if !report.is_valid() {
+        notes.push(format!(
+            "the image has {} error(s): the scenario holds what could be read, as the model understood it",
+            report.error_count()
+        ));
+    }
+    let scenario = Reader::new(img, &mut notes).scenario();
+    match scenario.to_image() {
+        Err(e) => notes.push(format!("the scenario cannot be written: {e}")),
+        Ok(again) if again != bytes => {
+            let back = crate::load(&again);
+            let lines = diff::diff(img, &back.image, b"", b"");
+            if lines.is_empty() {
+                notes.push(format!(
+                    "the rewritten image says the same about every socket but is not byte-identical ({} bytes, was {}): record order, objrefs or fields the scenario does not set",
+                    again.len(),
+                    bytes.len()
+                ));
+            }
+            notes.extend(lines.into_iter().map(|l| format!("differs when written back: {l}")));
+        }
+        Ok(_) => {}
+    }
+    if notes.len() > MAX_NOTES {
+        let more = notes.len() - MAX_NOTES;
+        notes.truncate(MAX_NOTES);
+        notes.push(format!("… and {more} more"));
+    }
+    Imported { scenario, notes }
+}
+
+struct Reader<'i, 'a, 'n> {
+    img: &'i Image<'a>,
+    notes: &'n mut Vec<String>,
+    names: BTreeMap<i32, String>,
+    embryos: BTreeSet<i32>,
+    inet_peers: BTreeMap<i32, i32>,
+}
+
+impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
+    fn new(img: &'i Image<'a>, notes: &'n mut Vec<String>) -> Self {
+        let embryos = img.embryos();
+        let inet_peers = inet::peers(img);
+        Reader { img, notes, names: BTreeMap::new(), embryos, inet_peers }
+    }
+
+    fn note(&mut self, n: String) {
+        self.notes.push(n);
+    }
+
+    fn name(&self, objref: i32) -> Option<String> {
+        self.names.get(&objref).cloned()
+    }
+
+    fn peer(&self, s: &Sock<'_>) -> i32 {
+        if s.common.family == AF_UNIX {
+            s.peer()
+        } else {
+            self.inet_peers.get(&s.objref).copied().unwrap_or(0)
+        }
+    }
+
+    fn sock_of_file(&self, file: i32) -> Option<i32> {
+        self.img.files.get(&file).map(|f| f.repr.sock_objref)
+    }
+
+    fn scenario(mut self) -> Scenario {
+        let img = self.img;
+        let mut sc = Scenario {
+            kernel: img.header.uts.first().map(|r| String::from_utf8_lossy(r).into_owned()).unwrap_or_default(),
+            time: img.header.repr.time,
+            ..Default::default()
+        };
+        // Socket order: as the processes hold them, then the rest by objref.
+        let mut order: Vec<i32> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for t in &img.tables {
+            for fd in &t.fds {
+                if let Some(o) = self.sock_of_file(fd.file) {
+                    if img.sockets.get(&o).is_some() && !self.embryos.contains(&o) && seen.insert(o) {
+                        order.push(o);
+                    }
+                }
+            }
+        }
+        let held = order.len();
+        for s in img.sockets.values() {
+            if !self.embryos.contains(&s.objref) && seen.insert(s.objref) {
+                order.push(s.objref);
+            }
+        }
+        let mut kept = Vec::new();
+        for &o in &order {
+            let s = img.sockets.get(&o).expect("from the image");
+            match (family_spelling(s.common.family), type_spelling(s.common.sock_type)) {
+                (Some(_), Some(_)) => {
+                    self.names.insert(o, format!("s{o}"));
+                    kept.push(o);
+                }
+                _ => self.note(format!(
+                    "socket #{o}: family {} type {} cannot be written in a scenario; left out",
+                    s.common.family, s.common.sock_type
+                )),
+            }
+        }
+        // Processes: the default (one process, pid 1000, fds 3, 4, 5… in order) when it fits.
+        let default_tasks = img.tables.len() == 1 && {
+            let t = &img.tables[0];
+            t.pid == Some(1000)
+                && t.fds.len() == held
+                && t.fds.iter().enumerate().all(|(k, fd)| {
+                    fd.fd == 3 + k as i32 && !fd.cloexec && self.sock_of_file(fd.file) == order.get(k).copied()
+                })
+                && kept.len() == order.len()
+        };
+        if !default_tasks {
+            for t in &img.tables {
+                let mut spec = TaskSpec { pid: t.pid.unwrap_or(0), fds: BTreeMap::new(), cloexec: Vec::new() };
+                if t.pid.is_none() {
+                    self.note(format!("file table #{}: no process owns it; written as pid 0", t.objref));
+                }
+                for fd in &t.fds {
+                    let Some(n) = self.sock_of_file(fd.file).and_then(|o| self.name(o)) else {
+                        self.note(format!("pid {}: fd {} names no socket of the scenario; left out", spec.pid, fd.fd));
+                        continue;
+                    };
+                    spec.fds.insert(fd.fd, n);
+                    if fd.cloexec {
+                        spec.cloexec.push(fd.fd);
+                    }
+                }
+                sc.tasks.push(spec);
+            }
+        }
+        let mut files_per_sock: BTreeMap<i32, usize> = BTreeMap::new();
+        for f in img.files.values() {
+            *files_per_sock.entry(f.repr.sock_objref).or_default() += 1;
+        }
+        for (&o, &n) in &files_per_sock {
+            if n > 1 {
+                self.note(format!("socket #{o} has {n} open files; the scenario gives each socket one"));
+            }
+        }
+        for (k, &o) in kept.iter().enumerate() {
+            let s = img.sockets.get(&o).expect("from the image");
+            let mut spec = self.sock(s);
+            spec.no_fd = default_tasks && k >= held;
+            sc.sockets.push(spec);
+        }
+        if !img.unknown.is_empty() {
+            self.note(format!("{} record(s) of unknown types are not part of a scenario", img.unknown.len()));
+        }
+        sc
+    }
+
+    fn accepted_listener(&self, s: &Sock<'_>) -> Option<i32> {
+        let listens = |l: &&Sock<'_>| {
+            l.is_listener() && l.common.family == s.common.family && l.common.sock_type == s.common.sock_type
+        };
+        if let Some(u) = &s.unix {
+            return self.img.sockets.values().filter(listens).find(|l| l.laddr() == Some(&u.laddr)).map(|l| l.objref);
+        }
+        let local = s.inet_local()?;
+        self.img
+            .sockets
+            .values()
+            .filter(listens)
+            .find(|l| {
+                l.inet_local().is_some_and(|a| {
+                    a.port() == local.port()
+                        && (a.ip().is_unspecified() || inet::canonical(a) == inet::canonical(local))
+                })
+            })
+            .map(|l| l.objref)
+    }
+
+    fn sock(&mut self, s: &Sock<'_>) -> SockSpec {
+        let o = s.objref;
+        let me = self.names[&o].clone();
+        let mut spec = SockSpec {
+            name: me.clone(),
+            family: family_spelling(s.common.family).unwrap_or("unix").into(),
+            ty: type_spelling(s.common.sock_type).unwrap_or("stream").into(),
+            ..Default::default()
+        };
+        let unix = s.common.family == AF_UNIX;
+        let accepted =
+            if unix { s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED)) } else { s.inet_has(INET_ACCEPTED) };
+        let listener = if accepted { self.accepted_listener(s) } else { None };
+        if accepted && listener.is_none() {
+            self.note(format!("{me}: accepted from a listener that is not in the image; kept as a plain socket"));
+        }
+        spec.accepted_from = listener.and_then(|l| self.name(l));
+        if let Some(u) = &s.unix {
+            if spec.accepted_from.is_none() {
+                spec.addr = addr_spelling(&u.laddr);
+                spec.unlinked = matches!(u.laddr, UnixAddr::Path(_)) && !u.has(UNIX_LINKED);
+            }
+            if let Some(cwd) = &u.cwd {
+                match String::from_utf8(cwd.clone()) {
+                    Ok(c) => spec.cwd = Some(c),
+                    Err(_) => self.note(format!("{me}: its cwd is not UTF-8; left out")),
+                }
+            }
+            spec.autobind = u.has(UNIX_AUTOBIND);
+            spec.peer_gone = u.has(UNIX_PEER_GONE);
+            spec.external_peer = u.has(UNIX_EXTERNAL_PEER);
+        } else if unix {
+            self.note(format!("{me}: no SOCKET_UNIX record; written as an unnamed socket"));
+        }
+        if let Some(i) = &s.inet {
+            spec.addr = s.inet_local().map(inet::display);
+            spec.reuseaddr = s.common.reuse != 0;
+            spec.reuseport = i.rs_flags & INET_REUSEPORT != 0;
+            spec.v6only = i.rs_flags & INET_V6ONLY != 0;
+        }
+        if s.is_listener() {
+            spec.listen = Some(s.common.backlog);
+        }
+        let p = self.peer(s);
+        if p != 0 && !self.embryos.contains(&p) {
+            match (self.name(p), self.img.sockets.get(&p)) {
+                (Some(pn), Some(ps)) => {
+                    let mutual = self.peer(ps) == o;
+                    let pair = if s.is_connection_oriented() {
+                        mutual && !accepted && !self.is_accepted(ps)
+                    } else {
+                        mutual && s.common.socket_state == SS_CONNECTED
+                    };
+                    if pair && unix {
+                        spec.pair = Some(pn);
+                    } else {
+                        spec.peer = Some(pn);
+                    }
+                }
+                _ => self.note(format!("{me}: its peer #{p} is not a socket of the scenario")),
+            }
+        } else if p == 0 && !unix && s.inet_connected() {
+            spec.external_peer = true;
+            spec.remote = s.inet_remote().map(inet::display);
+        }
+        if !spec.peer_gone {
+            spec.shutdown = shut_name(s.common.shutdown);
+        } else if s.common.shutdown & 3 != 3 {
+            self.note(format!("{me}: its peer is gone but shutdown is {}; written as rdwr", s.common.shutdown));
+        }
+        let (snd, rcv) = (2 * s.common.sndbuf, 2 * s.common.rcvbuf);
+        spec.sndbuf = (snd != DEFAULT_BUF).then_some(snd);
+        spec.rcvbuf = (rcv != DEFAULT_BUF).then_some(rcv);
+        let default_sender = if p != 0 { Some(p) } else { None };
+        spec.queue = s.queue.iter().map(|m| self.msg(&me, m, default_sender)).collect();
+        for pc in &s.pending {
+            let client = if pc.client == 0 { None } else { self.name(pc.client) };
+            if pc.client != 0 && client.is_none() {
+                self.note(format!("{me}: pending client #{} is not a socket of the scenario", pc.client));
+            }
+            let sent = match self.img.sockets.get(&pc.embryo) {
+                Some(e) => {
+                    let from = (pc.client != 0).then_some(pc.client);
+                    e.queue.iter().map(|m| self.msg(&me, m, from)).collect()
+                }
+                None => Vec::new(),
+            };
+            spec.pending.push(PendingSpec { client, sent });
+        }
+        spec
+    }
+
+    fn is_accepted(&self, s: &Sock<'_>) -> bool {
+        if s.common.family == AF_UNIX {
+            s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED))
+        } else {
+            s.inet_has(INET_ACCEPTED)
+        }
+    }
+
+    fn msg(&mut self, me: &str, m: &crate::image::Message<'_>, default_sender: Option<i32>) -> MsgSpec {
+        let mut spec = payload(&m.data);
+        if Some(m.sender) != default_sender {
+            if m.sender == 0 {
+                if let Some(d) = default_sender.and_then(|d| self.name(d)) {
+                    self.note(format!("{me}: a message from a closed socket is written as sent by {d}"));
+                }
+            } else {
+                match self.name(m.sender) {
+                    Some(n) => spec.from = Some(n),
+                    None => {
+                        self.note(format!("{me}: a message's sender #{} is not a socket of the scenario", m.sender))
+                    }
+                }
+            }
+        }
+        for &f in &m.rights {
+            match self.sock_of_file(f).and_then(|o| self.name(o)) {
+                Some(n) => spec.rights.push(n),
+                None => self.note(format!("{me}: a message carries file #{f}, not a socket of the scenario")),
+            }
+        }
+        spec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(sc: &Scenario, name: &str, ty: &str) -> Scenario {
+        apply(sc, &Edit::AddSocket { name: name.into(), ty: ty.into() }).unwrap()
+    }
+
+    fn ok(sc: &Scenario, e: Edit) -> Scenario {
+        apply(sc, &e).unwrap_or_else(|err| panic!("{e:?}: {err}"))
+    }
+
+    fn err(sc: &Scenario, e: Edit) -> String {
+        apply(sc, &e).expect_err("refused").0
+    }
+
+    fn errors(sc: &Scenario) -> Vec<String> {
+        let bytes = sc.to_image().expect("writes");
+        crate::load(&bytes)
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::Severity::Error)
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    fn s<'a>(sc: &'a Scenario, name: &str) -> &'a SockSpec {
+        sc.sockets.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn server() -> Scenario {
+        let sc = add(&Scenario::default(), "L", "stream");
+        let sc = ok(&sc, Edit::Bind { name: "L".into(), addr: "/tmp/srv".into() });
+        let sc = ok(&sc, Edit::Listen { name: "L".into(), backlog: 2 });
+        let sc = add(&sc, "c", "stream");
+        ok(&sc, Edit::Connect { client: "c".into(), server: "L".into() })
+    }
+
+    #[test]
+    fn socketpair_and_send_give_a_valid_image() {
+        let sc = add(&add(&Scenario::default(), "a", "stream"), "b", "stream");
+        let sc = ok(&sc, Edit::Pair { a: "a".into(), b: "b".into() });
+        let sc = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "hi\\x00".into() });
+        assert_eq!(s(&sc, "b").queue.len(), 1);
+        assert_eq!(s(&sc, "b").queue[0].data.as_deref(), Some("hi\\x00"));
+        assert_eq!(s(&sc, "a").pair.as_deref(), Some("b"));
+        assert_eq!(errors(&sc), Vec::<String>::new());
+        let bytes = sc.to_image().unwrap();
+        let img = crate::load(&bytes);
+        assert_eq!(img.image.sockets.len(), 2);
+        assert_eq!(img.image.sockets.values().map(|s| s.queue.len()).sum::<usize>(), 1);
+    }
+
+    #[test]
+    fn connect_to_a_listener_is_pending_until_accept() {
+        let sc = server();
+        assert_eq!(s(&sc, "L").pending.len(), 1);
+        // Data sent before accept() waits on the embryo.
+        let sc = ok(&sc, Edit::Send { from: "c".into(), to: None, data: "early".into() });
+        assert_eq!(s(&sc, "L").pending[0].sent.len(), 1);
+        assert_eq!(errors(&sc), Vec::<String>::new());
+        let bytes = sc.to_image().unwrap();
+        assert_eq!(crate::load(&bytes).image.embryos().len(), 1);
+
+        let sc = ok(&sc, Edit::Accept { listener: "L".into(), name: "a".into() });
+        assert!(s(&sc, "L").pending.is_empty());
+        assert_eq!(s(&sc, "a").accepted_from.as_deref(), Some("L"));
+        assert_eq!(s(&sc, "a").peer.as_deref(), Some("c"));
+        assert_eq!(s(&sc, "c").peer.as_deref(), Some("a"));
+        assert_eq!(s(&sc, "a").queue.len(), 1, "the early data moved to the accepted socket");
+        assert_eq!(errors(&sc), Vec::<String>::new());
+        assert!(err(&sc, Edit::Accept { listener: "L".into(), name: "b".into() }).contains("EAGAIN"));
+    }
+
+    #[test]
+    fn lowering_the_backlog_is_allowed_and_the_validator_reports_it() {
+        let sc = server();
+        let sc = add(&sc, "c2", "stream");
+        let sc = ok(&sc, Edit::Connect { client: "c2".into(), server: "L".into() });
+        assert!(crate::load(&sc.to_image().unwrap()).diagnostics.is_empty());
+        let sc = ok(&sc, Edit::Listen { name: "L".into(), backlog: 0 });
+        let bytes = sc.to_image().unwrap();
+        let codes: Vec<crate::Code> = crate::load(&bytes).diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![crate::Code::BacklogExceeded], "two pending connections on backlog 0");
+    }
+
+    #[test]
+    fn refusals_name_the_errno() {
+        let sc = server();
+        assert!(err(&sc, Edit::AddSocket { name: "c".into(), ty: "stream".into() }).contains("already named"));
+        assert!(err(&sc, Edit::AddSocket { name: "x".into(), ty: "raw".into() }).contains("EINVAL"));
+        let sc2 = add(&sc, "d", "dgram");
+        assert!(err(&sc2, Edit::Connect { client: "d".into(), server: "L".into() }).contains("EPROTOTYPE"));
+        assert!(err(&sc, Edit::Connect { client: "c".into(), server: "L".into() }).contains("EISCONN"));
+        let sc3 = add(&sc, "u", "stream");
+        assert!(err(&sc3, Edit::Listen { name: "u".into(), backlog: 1 }).contains("not bound"));
+        assert!(err(&sc3, Edit::Send { from: "u".into(), to: None, data: "x".into() }).contains("ENOTCONN"));
+        assert!(err(&sc3, Edit::Bind { name: "u".into(), addr: "/tmp/srv".into() }).contains("EADDRINUSE"));
+        assert!(err(&sc3, Edit::Bind { name: "u".into(), addr: "".into() }).contains("empty"));
+        assert!(err(&sc3, Edit::Send { from: "c".into(), to: None, data: "\\q".into() }).contains("bad escape"));
+        assert!(err(&sc3, Edit::RemoveSocket { name: "nope".into() }).contains("no socket"));
+        assert_eq!(
+            apply(&sc3, &Edit::Pair { a: "u".into(), b: "u".into() }).map(|_| ()),
+            refuse("socketpair(): two different sockets are needed")
+        );
+    }
+
+    #[test]
+    fn dgram_send_follows_unix_may_send() {
+        let sc = add(&add(&add(&Scenario::default(), "r", "dgram"), "s1", "dgram"), "s2", "dgram");
+        assert!(err(&sc, Edit::Connect { client: "s1".into(), server: "r".into() }).contains("bind it first"));
+        let sc = ok(&sc, Edit::Bind { name: "r".into(), addr: "@log".into() });
+        let sc = ok(&sc, Edit::Connect { client: "s1".into(), server: "r".into() });
+        let sc = ok(&sc, Edit::Send { from: "s1".into(), to: None, data: "one".into() });
+        let sc = ok(&sc, Edit::Send { from: "s2".into(), to: Some("r".into()), data: "two".into() });
+        assert_eq!(s(&sc, "r").queue[0].from.as_deref(), Some("s1"));
+        assert_eq!(s(&sc, "r").queue[1].from.as_deref(), Some("s2"));
+        assert_eq!(errors(&sc), Vec::<String>::new());
+        // r connects to s1 (after binding it): now only s1 may send to r.
+        let sc = ok(&sc, Edit::Bind { name: "s1".into(), addr: "@s1".into() });
+        let sc = ok(&sc, Edit::Connect { client: "r".into(), server: "s1".into() });
+        assert!(err(&sc, Edit::Send { from: "s2".into(), to: Some("r".into()), data: "x".into() }).contains("EPERM"));
+        let sc = ok(&sc, Edit::Send { from: "s1".into(), to: None, data: "three".into() });
+        assert_eq!(s(&sc, "r").queue[2].from, None, "from the peer: the default sender");
+        assert_eq!(errors(&sc), Vec::<String>::new());
+    }
+
+    #[test]
+    fn shutdown_mirrors_on_a_stream_peer() {
+        let sc = add(&add(&Scenario::default(), "a", "stream"), "b", "stream");
+        let sc = ok(&sc, Edit::Pair { a: "a".into(), b: "b".into() });
+        let sc = ok(&sc, Edit::Shutdown { name: "a".into(), how: "wr".into() });
+        assert_eq!(s(&sc, "a").shutdown.as_deref(), Some("wr"));
+        assert_eq!(s(&sc, "b").shutdown.as_deref(), Some("rd"));
+        assert!(err(&sc, Edit::Send { from: "a".into(), to: None, data: "x".into() }).contains("EPIPE"));
+        // a's receiving side is open: b can still send to it.
+        let sc = ok(&sc, Edit::Send { from: "b".into(), to: None, data: "x".into() });
+        let sc = ok(&sc, Edit::Shutdown { name: "a".into(), how: "rd".into() });
+        assert_eq!(s(&sc, "a").shutdown.as_deref(), Some("rdwr"));
+        assert_eq!(s(&sc, "b").shutdown.as_deref(), Some("rdwr"));
+        assert_eq!(errors(&sc), Vec::<String>::new());
+    }
+
+    #[test]
+    fn removing_a_socket_shows_the_close_to_its_peers() {
+        let sc = add(&add(&Scenario::default(), "a", "stream"), "b", "stream");
+        let sc = ok(&sc, Edit::Pair { a: "a".into(), b: "b".into() });
+        let sc = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "bye".into() });
+        let sc = ok(&sc, Edit::RemoveSocket { name: "a".into() });
+        assert_eq!(sc.sockets.len(), 1);
+        let b = s(&sc, "b");
+        assert!(b.peer_gone && b.pair.is_none() && b.queue.len() == 1);
+        assert_eq!(errors(&sc), Vec::<String>::new());
+
+        // A pending client closes: the pending connection stays with no client.
+        let sc = ok(&server(), Edit::RemoveSocket { name: "c".into() });
+        assert_eq!(s(&sc, "L").pending[0].client, None);
+        assert_eq!(errors(&sc), Vec::<String>::new());
+        // The listener closes: its pending client sees the close.
+        let sc = ok(&server(), Edit::RemoveSocket { name: "L".into() });
+        assert!(s(&sc, "c").peer_gone);
+        assert_eq!(errors(&sc), Vec::<String>::new());
+        // An accepted socket needs its listener.
+        let sc = ok(&server(), Edit::Accept { listener: "L".into(), name: "a".into() });
+        assert!(err(&sc, Edit::RemoveSocket { name: "L".into() }).contains("remove \"a\" first"));
+    }
+
+    #[test]
+    fn explicit_tasks_get_fds_for_new_sockets_and_lose_removed_ones() {
+        let mut sc = add(&Scenario::default(), "a", "dgram");
+        sc.tasks = vec![TaskSpec { pid: 7, fds: BTreeMap::from([(3, "a".to_string())]), cloexec: vec![3] }];
+        let sc = add(&sc, "b", "dgram");
+        assert_eq!(sc.tasks[0].fds.get(&4).map(String::as_str), Some("b"));
+        let sc = ok(&sc, Edit::RemoveSocket { name: "a".into() });
+        assert_eq!(sc.tasks[0].fds.len(), 1);
+        assert!(sc.tasks[0].cloexec.is_empty());
+        assert_eq!(errors(&sc), Vec::<String>::new());
+    }
+
+    #[test]
+    fn fresh_names_skip_used_ones() {
+        let sc = add(&add(&Scenario::default(), "s1", "dgram"), "s3", "dgram");
+        assert_eq!(fresh_name(&sc, "s"), "s2");
+    }
+
+    #[test]
+    fn an_edited_scenario_reads_back_exactly() {
+        let sc = ok(&server(), Edit::Send { from: "c".into(), to: None, data: "early".into() });
+        let sc = add(&sc, "c2", "stream");
+        let sc = ok(&sc, Edit::Connect { client: "c2".into(), server: "L".into() });
+        let sc = ok(&sc, Edit::Accept { listener: "L".into(), name: "a".into() });
+        let sc = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "\\xff\\x00".into() });
+        let bytes = sc.to_image().unwrap();
+        let back = from_image(&bytes);
+        assert_eq!(back.notes, Vec::<String>::new());
+        assert_eq!(back.scenario.to_image().unwrap(), bytes);
+    }
+
+    #[test]
+    fn what_a_scenario_cannot_say_is_noted() {
+        // A message from a closed sender on a socket connected to another one.
+        let sc = add(&add(&add(&Scenario::default(), "r", "dgram"), "p", "dgram"), "q", "dgram");
+        let sc = ok(&sc, Edit::Bind { name: "r".into(), addr: "@r".into() });
+        let sc = ok(&sc, Edit::Send { from: "q".into(), to: Some("r".into()), data: "from q".into() });
+        let sc = ok(&sc, Edit::Bind { name: "p".into(), addr: "@p".into() });
+        let sc = ok(&sc, Edit::Connect { client: "r".into(), server: "p".into() });
+        assert!(err(&sc, Edit::RemoveSocket { name: "q".into() }).contains("drop the message first"));
+        let mut bytes = sc.to_image().unwrap();
+        // Patch the sender objref of the queued message to 0 (closed) by rewriting its record.
+        let report = crate::load(&bytes);
+        let m = report.image.sockets.values().flat_map(|s| s.queue.iter()).next().unwrap();
+        let at =
+            crate::image::field_range(m.offset, crate::wire::layout(RecordType::SOCKET_BUFFER).unwrap(), "sk_objref")
+                .start;
+        bytes[at..at + 4].copy_from_slice(&0i32.to_le_bytes());
+        let back = from_image(&bytes);
+        assert!(back.notes.iter().any(|n| n.contains("closed socket")), "{:?}", back.notes);
+        assert!(back.notes.iter().any(|n| n.contains("differs when written back")), "{:?}", back.notes);
+    }
+
+    #[test]
+    fn garbage_reads_back_without_panicking() {
+        for bytes in [&b""[..], b"\x01\x00\x00\x00\x08\x00\x00\x00", &[0xffu8; 64]] {
+            let back = from_image(bytes);
+            assert!(!back.notes.is_empty());
+        }
+    }
+}

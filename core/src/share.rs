@@ -1,0 +1,588 @@
+//! Share links: a scenario carried in a URL fragment, `#s=<base64url>`.
+//!
+//! The bytes are a format byte followed by a bincode 2 encoding (standard config: varints,
+//! little endian) of a compact mirror of [`Scenario`] defined here — socket references are
+//! indices, families/types/shutdown are small numbers, canonical payload spellings are raw
+//! bytes — so the share format changes only when this module says so. Format byte
+//! [`FORMAT_RAW`] is followed by the bincode bytes; [`FORMAT_DEFLATE`] by them compressed with
+//! raw DEFLATE (chosen when shorter). The whole is base64url without padding. This module is
+//! the only place bincode is used.
+//!
+//! Decoding is for untrusted input: the fragment length, the inflated size, bincode's byte
+//! budget (it checks every claimed length against it before allocating) and the bytes a
+//! scenario's `repeat` messages would make are all bounded, and every failure is a
+//! [`ShareError`], never a panic.
+
+use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use bincode::{Decode, Encode};
+use std::collections::BTreeMap;
+
+/// The fragment key: `#s=…` (other `key=value` pairs may share the fragment, `&`-separated).
+pub const KEY: &str = "s";
+/// Format byte: bincode follows.
+pub const FORMAT_RAW: u8 = 1;
+/// Format byte: raw DEFLATE of the bincode follows.
+pub const FORMAT_DEFLATE: u8 = 2;
+/// Longest share text accepted (base64url characters).
+pub const MAX_TEXT: usize = 2 << 20;
+/// Largest bincode payload accepted (after inflating).
+pub const MAX_BYTES: usize = 4 << 20;
+/// Most payload bytes the `repeat` messages of a shared scenario may stand for in total.
+pub const MAX_REPEAT: u64 = 16 << 20;
+
+/// Why a share text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShareError {
+    /// Nothing to decode.
+    #[error("the share link is empty")]
+    Empty,
+    /// Longer than [`MAX_TEXT`].
+    #[error("the share link is {0} characters long; at most {MAX_TEXT} are read")]
+    TooLong(usize),
+    /// Not base64url.
+    #[error("the share link is not base64url: {0}")]
+    Base64(String),
+    /// Unknown format byte.
+    #[error("unknown share format {0} (this version reads {FORMAT_RAW} and {FORMAT_DEFLATE})")]
+    Format(u8),
+    /// The DEFLATE stream is broken or inflates past [`MAX_BYTES`].
+    #[error("the share link's compressed data is damaged or too large: {0}")]
+    Inflate(String),
+    /// bincode refused the bytes.
+    #[error("the share link's scenario is damaged: {0}")]
+    Decode(String),
+    /// Bytes left over after the scenario.
+    #[error("{0} unexpected byte(s) after the scenario")]
+    Trailing(usize),
+    /// A value the mirror cannot stand for.
+    #[error("the share link's scenario is damaged: {0}")]
+    Invalid(String),
+    /// The scenario's `repeat` messages are too large.
+    #[error("the shared scenario's repeated payloads total {0} bytes; at most {MAX_REPEAT} are accepted")]
+    TooMuchData(u64),
+}
+
+// ---- the mirror (the share format) ----
+
+/// A spelling from a known list, or any other text.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+enum Sym {
+    Known(u8),
+    Other(String),
+}
+
+const FAMILIES: [&str; 3] = ["unix", "inet", "inet6"];
+const TYPES: [&str; 3] = ["stream", "dgram", "seqpacket"];
+const SHUTDOWN: [&str; 3] = ["rd", "wr", "rdwr"];
+
+fn sym(list: &[&str], s: &str) -> Sym {
+    match list.iter().position(|k| *k == s) {
+        Some(i) => Sym::Known(i as u8),
+        None => Sym::Other(s.to_string()),
+    }
+}
+
+fn unsym(list: &[&str], s: Sym) -> Result<String, ShareError> {
+    match s {
+        Sym::Known(i) => list
+            .get(usize::from(i))
+            .map(|k| k.to_string())
+            .ok_or_else(|| ShareError::Invalid(format!("symbol {i} of {list:?}"))),
+        Sym::Other(s) => Ok(s),
+    }
+}
+
+/// A reference to a socket: its index in the scenario, or a name that matches none.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+enum Ref {
+    At(u32),
+    Named(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+enum Payload {
+    None,
+    /// `data` whose spelling is `bstr::escape` of these bytes.
+    Text(Vec<u8>),
+    /// `hex` whose spelling is `bstr::hex` of these bytes.
+    HexBytes(Vec<u8>),
+    /// `data` in another spelling (non-ASCII, or with only some of `data`/`hex`/`repeat`).
+    Data(String),
+    Hex(String),
+    Repeat(u32),
+    /// More than one of `data`, `hex`, `repeat` (the writer refuses it; kept as said).
+    Mixed(Option<String>, Option<String>, Option<u32>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct WMsg {
+    from: Option<Ref>,
+    payload: Payload,
+    rights: Vec<Ref>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct WPending {
+    client: Option<Ref>,
+    sent: Vec<WMsg>,
+}
+
+const F_AUTOBIND: u16 = 1;
+const F_UNLINKED: u16 = 2;
+const F_PEER_GONE: u16 = 4;
+const F_EXTERNAL: u16 = 8;
+const F_REUSEADDR: u16 = 16;
+const F_REUSEPORT: u16 = 32;
+const F_V6ONLY: u16 = 64;
+const F_NO_FD: u16 = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct WSock {
+    name: String,
+    family: Sym,
+    ty: Sym,
+    flags: u16,
+    addr: Option<String>,
+    cwd: Option<String>,
+    listen: Option<i16>,
+    pending: Vec<WPending>,
+    peer: Option<Ref>,
+    pair: Option<Ref>,
+    accepted_from: Option<Ref>,
+    remote: Option<String>,
+    shutdown: Option<Sym>,
+    sndbuf: Option<i32>,
+    rcvbuf: Option<i32>,
+    queue: Vec<WMsg>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct WTask {
+    pid: i32,
+    fds: Vec<(i32, Ref)>,
+    cloexec: Vec<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct WScenario {
+    description: String,
+    kernel: String,
+    time: u64,
+    tasks: Vec<WTask>,
+    sockets: Vec<WSock>,
+}
+
+struct Refs(BTreeMap<String, u32>);
+
+impl Refs {
+    fn of(&self, name: &str) -> Ref {
+        match self.0.get(name) {
+            Some(&i) => Ref::At(i),
+            None => Ref::Named(name.to_string()),
+        }
+    }
+}
+
+fn wmsg(refs: &Refs, m: &MsgSpec) -> WMsg {
+    use crate::bstr;
+    let canonical_text = |d: &str| bstr::unescape(d).ok().filter(|b| bstr::escape(b) == d);
+    let canonical_hex = |h: &str| bstr::unhex(h).ok().filter(|b| bstr::hex(b) == h);
+    let payload = match (&m.data, &m.hex, m.repeat) {
+        (None, None, None) => Payload::None,
+        (Some(d), None, None) => canonical_text(d).map_or_else(|| Payload::Data(d.clone()), Payload::Text),
+        (None, Some(h), None) => canonical_hex(h).map_or_else(|| Payload::Hex(h.clone()), Payload::HexBytes),
+        (None, None, Some(n)) => Payload::Repeat(n),
+        (d, h, n) => Payload::Mixed(d.clone(), h.clone(), n),
+    };
+    WMsg { from: m.from.as_deref().map(|f| refs.of(f)), payload, rights: m.rights.iter().map(|r| refs.of(r)).collect() }
+}
+
+fn to_wire(sc: &Scenario) -> WScenario {
+    let refs = Refs(sc.sockets.iter().enumerate().rev().map(|(i, s)| (s.name.clone(), i as u32)).collect());
+    let sockets = sc
+        .sockets
+        .iter()
+        .map(|s| {
+            let flag = |b: bool, f: u16| if b { f } else { 0 };
+            WSock {
+                name: s.name.clone(),
+                family: sym(&FAMILIES, &s.family),
+                ty: sym(&TYPES, &s.ty),
+                flags: flag(s.autobind, F_AUTOBIND)
+                    | flag(s.unlinked, F_UNLINKED)
+                    | flag(s.peer_gone, F_PEER_GONE)
+                    | flag(s.external_peer, F_EXTERNAL)
+                    | flag(s.reuseaddr, F_REUSEADDR)
+                    | flag(s.reuseport, F_REUSEPORT)
+                    | flag(s.v6only, F_V6ONLY)
+                    | flag(s.no_fd, F_NO_FD),
+                addr: s.addr.clone(),
+                cwd: s.cwd.clone(),
+                listen: s.listen,
+                pending: s
+                    .pending
+                    .iter()
+                    .map(|p| WPending {
+                        client: p.client.as_deref().map(|c| refs.of(c)),
+                        sent: p.sent.iter().map(|m| wmsg(&refs, m)).collect(),
+                    })
+                    .collect(),
+                peer: s.peer.as_deref().map(|p| refs.of(p)),
+                pair: s.pair.as_deref().map(|p| refs.of(p)),
+                accepted_from: s.accepted_from.as_deref().map(|p| refs.of(p)),
+                remote: s.remote.clone(),
+                shutdown: s.shutdown.as_deref().map(|h| sym(&SHUTDOWN, h)),
+                sndbuf: s.sndbuf,
+                rcvbuf: s.rcvbuf,
+                queue: s.queue.iter().map(|m| wmsg(&refs, m)).collect(),
+            }
+        })
+        .collect();
+    WScenario {
+        description: sc.description.clone(),
+        kernel: sc.kernel.clone(),
+        time: sc.time,
+        tasks: sc
+            .tasks
+            .iter()
+            .map(|t| WTask {
+                pid: t.pid,
+                fds: t.fds.iter().map(|(&fd, n)| (fd, refs.of(n))).collect(),
+                cloexec: t.cloexec.clone(),
+            })
+            .collect(),
+        sockets,
+    }
+}
+
+fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
+    use crate::bstr;
+    let names: Vec<String> = w.sockets.iter().map(|s| s.name.clone()).collect();
+    let name = |r: Ref| match r {
+        Ref::At(i) => names
+            .get(i as usize)
+            .cloned()
+            .ok_or_else(|| ShareError::Invalid(format!("socket reference {i} past the {} sockets", names.len()))),
+        Ref::Named(n) => Ok(n),
+    };
+    let mut repeat_total: u64 = 0;
+    let mut msg = |m: WMsg| -> Result<MsgSpec, ShareError> {
+        let mut spec = MsgSpec {
+            from: m.from.map(&name).transpose()?,
+            rights: m.rights.into_iter().map(&name).collect::<Result<_, _>>()?,
+            ..Default::default()
+        };
+        let mut count = |n: Option<u32>| -> Result<(), ShareError> {
+            repeat_total += u64::from(n.unwrap_or(0));
+            if repeat_total > MAX_REPEAT {
+                return Err(ShareError::TooMuchData(repeat_total));
+            }
+            Ok(())
+        };
+        match m.payload {
+            Payload::None => {}
+            Payload::Text(b) => spec.data = Some(bstr::escape(&b)),
+            Payload::HexBytes(b) => spec.hex = Some(bstr::hex(&b)),
+            Payload::Data(d) => spec.data = Some(d),
+            Payload::Hex(h) => spec.hex = Some(h),
+            Payload::Repeat(n) => {
+                count(Some(n))?;
+                spec.repeat = Some(n);
+            }
+            Payload::Mixed(d, h, n) => {
+                count(n)?;
+                (spec.data, spec.hex, spec.repeat) = (d, h, n);
+            }
+        }
+        Ok(spec)
+    };
+    let mut sockets = Vec::with_capacity(w.sockets.len());
+    for s in w.sockets {
+        let has = |f: u16| s.flags & f != 0;
+        let mut pending = Vec::new();
+        for p in s.pending {
+            let sent = p.sent.into_iter().map(&mut msg).collect::<Result<_, _>>()?;
+            pending.push(PendingSpec { client: p.client.map(&name).transpose()?, sent });
+        }
+        let queue = s.queue.into_iter().map(&mut msg).collect::<Result<_, _>>()?;
+        sockets.push(SockSpec {
+            name: s.name,
+            family: unsym(&FAMILIES, s.family)?,
+            ty: unsym(&TYPES, s.ty)?,
+            addr: s.addr,
+            cwd: s.cwd,
+            autobind: has(F_AUTOBIND),
+            unlinked: has(F_UNLINKED),
+            listen: s.listen,
+            pending,
+            peer: s.peer.map(&name).transpose()?,
+            pair: s.pair.map(&name).transpose()?,
+            accepted_from: s.accepted_from.map(&name).transpose()?,
+            peer_gone: has(F_PEER_GONE),
+            external_peer: has(F_EXTERNAL),
+            remote: s.remote,
+            reuseaddr: has(F_REUSEADDR),
+            reuseport: has(F_REUSEPORT),
+            v6only: has(F_V6ONLY),
+            shutdown: s.shutdown.map(|h| unsym(&SHUTDOWN, h)).transpose()?,
+            sndbuf: s.sndbuf,
+            rcvbuf: s.rcvbuf,
+            queue,
+            no_fd: has(F_NO_FD),
+        });
+        if s.flags >= F_NO_FD << 1 {
+            return Err(ShareError::Invalid(format!("unknown socket flags {:#x}", s.flags)));
+        }
+    }
+    let mut tasks = Vec::with_capacity(w.tasks.len());
+    for t in w.tasks {
+        let mut fds = BTreeMap::new();
+        for (fd, r) in t.fds {
+            if fds.insert(fd, name(r)?).is_some() {
+                return Err(ShareError::Invalid(format!("pid {} has fd {fd} twice", t.pid)));
+            }
+        }
+        tasks.push(TaskSpec { pid: t.pid, fds, cloexec: t.cloexec });
+    }
+    Ok(Scenario { description: w.description, kernel: w.kernel, time: w.time, tasks, sockets })
+}
+
+fn config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_BYTES>,
+> {
+    bincode::config::standard().with_limit::<MAX_BYTES>()
+}
+
+/// The share bytes of a scenario (format byte + payload), before base64url.
+pub fn to_bytes(sc: &Scenario) -> Vec<u8> {
+    let raw = bincode::encode_to_vec(to_wire(sc), bincode::config::standard()).unwrap_or_default();
+    let packed = miniz_oxide::deflate::compress_to_vec(&raw, 9);
+    let mut out = Vec::with_capacity(1 + raw.len().min(packed.len()));
+    if packed.len() < raw.len() {
+        out.push(FORMAT_DEFLATE);
+        out.extend_from_slice(&packed);
+    } else {
+        out.push(FORMAT_RAW);
+        out.extend_from_slice(&raw);
+    }
+    out
+}
+
+/// Read share bytes (see [`to_bytes`]).
+pub fn from_bytes(bytes: &[u8]) -> Result<Scenario, ShareError> {
+    let (&format, rest) = bytes.split_first().ok_or(ShareError::Empty)?;
+    let inflated;
+    let payload = match format {
+        FORMAT_RAW => rest,
+        FORMAT_DEFLATE => {
+            inflated = miniz_oxide::inflate::decompress_to_vec_with_limit(rest, MAX_BYTES)
+                .map_err(|e| ShareError::Inflate(format!("{:?}", e.status)))?;
+            &inflated
+        }
+        f => return Err(ShareError::Format(f)),
+    };
+    if payload.len() > MAX_BYTES {
+        return Err(ShareError::Decode(format!("{} bytes, at most {MAX_BYTES}", payload.len())));
+    }
+    let (w, used): (WScenario, usize) =
+        bincode::decode_from_slice(payload, config()).map_err(|e| ShareError::Decode(e.to_string()))?;
+    if used != payload.len() {
+        return Err(ShareError::Trailing(payload.len() - used));
+    }
+    from_wire(w)
+}
+
+/// The base64url share text of a scenario.
+pub fn encode(sc: &Scenario) -> String {
+    URL_SAFE_NO_PAD.encode(to_bytes(sc))
+}
+
+/// Read a share text (see [`encode`]).
+pub fn decode(text: &str) -> Result<Scenario, ShareError> {
+    if text.is_empty() {
+        return Err(ShareError::Empty);
+    }
+    if text.len() > MAX_TEXT {
+        return Err(ShareError::TooLong(text.len()));
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|e| ShareError::Base64(e.to_string()))?;
+    from_bytes(&bytes)
+}
+
+/// The URL fragment (without `#`) that carries `sc`: `s=<base64url>`.
+pub fn fragment(sc: &Scenario) -> String {
+    format!("{KEY}={}", encode(sc))
+}
+
+/// The share text in a URL fragment (with or without its `#`): the value of the `s` key among
+/// `&`-separated `key=value` pairs, if there is one.
+pub fn find_in_fragment(fragment: &str) -> Option<&str> {
+    let f = fragment.strip_prefix('#').unwrap_or(fragment);
+    f.split('&').find_map(|kv| kv.strip_prefix(KEY).and_then(|v| v.strip_prefix('=')))
+}
+
+/// `fragment` with its `s` pair set to `value` (added, or replaced), other pairs kept in order;
+/// `None` removes it.
+pub fn set_in_fragment(fragment: &str, value: Option<&str>) -> String {
+    let f = fragment.strip_prefix('#').unwrap_or(fragment);
+    let mut parts: Vec<String> =
+        f.split('&').filter(|kv| !kv.is_empty() && kv.split('=').next() != Some(KEY)).map(str::to_string).collect();
+    if let Some(v) = value {
+        parts.push(format!("{KEY}={v}"));
+    }
+    parts.join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Scenario {
+        Scenario::from_json(
+            r#"{ "description": "sample", "sockets": [
+                { "name": "L", "type": "stream", "addr": "/tmp/s", "listen": 4,
+                  "pending": [ { "client": "c", "sent": [ { "data": "early" } ] }, {} ] },
+                { "name": "c", "type": "stream" },
+                { "name": "a", "type": "seqpacket", "pair": "b", "shutdown": "wr",
+                  "queue": [ { "hex": "00ff10" }, { "repeat": 100, "rights": ["d"] }, { "data": "h\u00e9" } ] },
+                { "name": "b", "type": "seqpacket", "pair": "a", "sndbuf": 4096 },
+                { "name": "d", "type": "dgram", "peer": "ghost", "no_fd": true },
+                { "name": "i", "family": "inet6", "type": "dgram", "addr": "[::1]:53", "reuseport": true } ] }"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trip_keeps_every_field_and_spelling() {
+        let sc = sample();
+        let text = encode(&sc);
+        assert_eq!(decode(&text), Ok(sc.clone()));
+        // Raw and deflated forms both read.
+        let raw = bincode::encode_to_vec(to_wire(&sc), bincode::config::standard()).unwrap();
+        let mut b = vec![FORMAT_RAW];
+        b.extend_from_slice(&raw);
+        assert_eq!(from_bytes(&b), Ok(sc.clone()));
+        let mut d = vec![FORMAT_DEFLATE];
+        d.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(&raw, 6));
+        assert_eq!(from_bytes(&d), Ok(sc));
+    }
+
+    #[test]
+    fn the_smaller_form_is_chosen() {
+        let tiny = Scenario::default();
+        assert_eq!(to_bytes(&tiny)[0], FORMAT_RAW);
+        let many = crate::synth::mixed(40);
+        let b = to_bytes(&many);
+        assert_eq!(b[0], FORMAT_DEFLATE);
+        let raw = bincode::encode_to_vec(to_wire(&many), bincode::config::standard()).unwrap();
+        assert!(b.len() < raw.len());
+    }
+
+    #[test]
+    fn fragments_keep_other_keys() {
+        assert_eq!(find_in_fragment("#s=abc"), Some("abc"));
+        assert_eq!(find_in_fragment("fixture=x&step=2&s=abc"), Some("abc"));
+        assert_eq!(find_in_fragment("#fixture=s&step=2"), None);
+        assert_eq!(find_in_fragment("#sx=1"), None);
+        assert_eq!(set_in_fragment("#fixture=x&s=old&step=2", Some("new")), "fixture=x&step=2&s=new");
+        assert_eq!(set_in_fragment("#s=old", None), "");
+        assert_eq!(set_in_fragment("", Some("v")), "s=v");
+    }
+
+    #[test]
+    fn malformed_links_are_clear_errors() {
+        assert_eq!(decode(""), Err(ShareError::Empty));
+        assert_eq!(decode(&"A".repeat(MAX_TEXT + 1)), Err(ShareError::TooLong(MAX_TEXT + 1)));
+        assert!(matches!(decode("ab+/"), Err(ShareError::Base64(_))));
+        assert!(matches!(decode("abc="), Err(ShareError::Base64(_))));
+        assert_eq!(decode(&URL_SAFE_NO_PAD.encode([9u8, 1, 2])), Err(ShareError::Format(9)));
+        assert!(matches!(from_bytes(&[FORMAT_DEFLATE, 0xff, 0xff]), Err(ShareError::Inflate(_))));
+        let mut b = to_bytes(&Scenario::default());
+        b.push(0);
+        assert_eq!(from_bytes(&b), Err(ShareError::Trailing(1)));
+        // A reference past the sockets.
+        let mut w = to_wire(&sample());
+        w.sockets[0].peer = Some(Ref::At(99));
+        let mut b = vec![FORMAT_RAW];
+        b.extend(bincode::encode_to_vec(w, bincode::config::standard()).unwrap());
+        assert!(matches!(from_bytes(&b), Err(ShareError::Invalid(m)) if m.contains("99")));
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        for sc in [sample(), crate::synth::mixed(6)] {
+            let b = to_bytes(&sc);
+            for n in 0..b.len() {
+                assert!(from_bytes(&b[..n]).is_err(), "{n} of {} bytes", b.len());
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_lengths_allocate_nothing_big() {
+        // description: a string claiming u64::MAX bytes (varint tag 253 = u64 follows).
+        let mut b = vec![FORMAT_RAW, 253];
+        b.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(from_bytes(&b), Err(ShareError::Decode(_))));
+        // sockets: a vector claiming 2^32 entries after empty strings and no tasks.
+        let mut b = vec![FORMAT_RAW, 0, 0, 0, 0, 252];
+        b.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(from_bytes(&b), Err(ShareError::Decode(_))));
+        // A DEFLATE bomb: 64 MiB of zeros in a few kilobytes.
+        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![0u8; 64 << 20], 9);
+        let mut b = vec![FORMAT_DEFLATE];
+        b.extend_from_slice(&bomb);
+        assert!(matches!(from_bytes(&b), Err(ShareError::Inflate(_))));
+        // `repeat` messages that would make gigabytes when the image is written.
+        let mut sc = sample();
+        sc.sockets[2].queue = (0..8).map(|_| MsgSpec { repeat: Some(1 << 28), ..Default::default() }).collect();
+        assert!(matches!(decode(&encode(&sc)), Err(ShareError::TooMuchData(_))));
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = from_bytes(&bytes);
+                let _ = decode(&URL_SAFE_NO_PAD.encode(&bytes));
+            }
+
+            #[test]
+            fn arbitrary_text_never_panics(text in ".{0,300}") {
+                let _ = decode(&text);
+                let _ = find_in_fragment(&text);
+            }
+
+            #[test]
+            fn corrupted_links_fail_or_decode_to_a_writable_scenario(
+                n in 1usize..30, flips in proptest::collection::vec((any::<usize>(), 1u8..=255), 1..4),
+            ) {
+                let mut b = to_bytes(&crate::synth::mixed(n));
+                for (at, x) in flips {
+                    let i = at % b.len();
+                    b[i] ^= x;
+                }
+                if let Ok(sc) = from_bytes(&b) {
+                    // Whatever survives is bounded: writing it cannot be huge.
+                    if let Ok(img) = sc.to_image() {
+                        prop_assert!(img.len() < 64 << 20);
+                    }
+                }
+            }
+
+            #[test]
+            fn generated_scenarios_round_trip(n in 0usize..60) {
+                let sc = crate::synth::mixed(n);
+                prop_assert_eq!(decode(&encode(&sc)), Ok(sc));
+            }
+        }
+    }
+}

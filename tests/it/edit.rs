@@ -1,0 +1,114 @@
+//! Editing and sharing over the fixtures: every valid fixture image reads back into a scenario
+//! that writes it again byte for byte, and every scenario — the fixtures' sources and the
+//! scenarios read back from images — survives a share link unchanged.
+
+use resocket_core::edit::{self, Edit};
+use resocket_core::scenario::Scenario;
+use resocket_core::share;
+use resocket_fixtures::{build_all, sources, Kind};
+
+#[test]
+fn every_valid_fixture_reads_back_into_a_scenario_that_writes_it_exactly() {
+    let fixtures = build_all(Kind::Valid).expect("fixtures build");
+    assert!(fixtures.len() >= 20);
+    for f in fixtures {
+        let back = edit::from_image(&f.image);
+        assert_eq!(back.notes, Vec::<String>::new(), "{}", f.name);
+        assert!(back.scenario.to_image().unwrap() == f.image, "{}: not byte-identical", f.name);
+    }
+}
+
+#[test]
+fn invalid_fixtures_read_back_with_every_difference_noted() {
+    let mut inexact = 0;
+    for f in build_all(Kind::Invalid).expect("fixtures build") {
+        let back = edit::from_image(&f.image);
+        let errors = resocket_core::load(&f.image).error_count();
+        assert_eq!(
+            errors > 0,
+            back.notes.first().is_some_and(|n| n.contains("error(s)")),
+            "{}: {:?}",
+            f.name,
+            back.notes
+        );
+        if back.scenario.to_image().ok().as_deref() != Some(&f.image[..]) {
+            inexact += 1;
+            assert!(
+                back.notes.iter().any(|n| n.starts_with("differs")
+                    || n.contains("byte-identical")
+                    || n.contains("cannot be written")),
+                "{}: written back differently without a note: {:?}",
+                f.name,
+                back.notes
+            );
+        }
+    }
+    assert!(inexact > 10, "most invalid images cannot be said as a scenario: {inexact}");
+}
+
+fn source_scenarios() -> Vec<(String, Scenario)> {
+    let mut out = Vec::new();
+    for p in sources(Kind::Valid).expect("sources") {
+        let text = std::fs::read_to_string(&p).unwrap();
+        if text.contains("\"synthetic\"") {
+            continue;
+        }
+        let sc = Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        out.push((p.file_stem().unwrap().to_string_lossy().into_owned(), sc));
+    }
+    out
+}
+
+#[test]
+fn every_fixture_scenario_round_trips_through_a_share_link() {
+    let scenarios = source_scenarios();
+    assert!(scenarios.len() >= 20);
+    for (name, sc) in scenarios {
+        let text = share::encode(&sc);
+        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{name}: {text}");
+        assert_eq!(share::decode(&text).as_ref(), Ok(&sc), "{name}");
+        let frag = format!("fixture=x&{}&step=3", share::fragment(&sc));
+        assert_eq!(share::find_in_fragment(&frag), Some(text.as_str()));
+    }
+}
+
+#[test]
+fn every_read_back_scenario_round_trips_through_a_share_link() {
+    for f in build_all(Kind::Valid).expect("fixtures build") {
+        let sc = edit::from_image(&f.image).scenario;
+        let text = share::encode(&sc);
+        let back = share::decode(&text).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        assert!(back.to_image().unwrap() == f.image, "{}", f.name);
+    }
+}
+
+#[test]
+fn share_links_are_compact() {
+    // The link of a fixture is much shorter than its JSON, and than its image in base64.
+    for (name, sc) in source_scenarios() {
+        let json = serde_json::to_string(&sc).unwrap();
+        let text = share::encode(&sc);
+        assert!(text.len() * 2 < json.len() + 64, "{name}: {} chars for {} of JSON", text.len(), json.len());
+    }
+    let big = build_all(Kind::Valid).unwrap().into_iter().find(|f| f.name == "many-1000").expect("many-1000");
+    let sc = edit::from_image(&big.image).scenario;
+    let text = share::encode(&sc);
+    assert!(text.len() * 4 < big.image.len(), "{} chars for a {}-byte image", text.len(), big.image.len());
+}
+
+#[test]
+fn a_fixture_edited_then_shared_opens_as_the_same_image() {
+    let f = build_all(Kind::Valid).unwrap().into_iter().find(|f| f.name == "listener-pending").unwrap();
+    let sc = edit::from_image(&f.image).scenario;
+    let listener = sc.sockets.iter().find(|s| s.listen.is_some()).unwrap().name.clone();
+    let sc = edit::apply(&sc, &Edit::AddSocket { name: "n1".into(), ty: "stream".into() }).unwrap();
+    let sc = edit::apply(&sc, &Edit::Connect { client: "n1".into(), server: listener.clone() }).unwrap();
+    let sc = edit::apply(&sc, &Edit::Send { from: "n1".into(), to: None, data: "hello".into() }).unwrap();
+    let image = sc.to_image().unwrap();
+    let report = resocket_core::load(&image);
+    assert!(report.is_valid(), "{:?}", report.diagnostics);
+    let l = report.image.sockets.values().find(|s| s.is_listener()).unwrap();
+    assert_eq!(l.pending.len(), 3);
+    let shared = share::decode(&share::encode(&sc)).unwrap();
+    assert!(shared.to_image().unwrap() == image);
+}
