@@ -70,6 +70,37 @@ pub struct Executor {
     /// The plan's own view of O_NONBLOCK, by socket inode (all our sockets are really
     /// non-blocking; blocking is emulated). Empty until a plan uses SetNonblock.
     nonblock: BTreeMap<u64, bool>,
+    /// Placeholders holding the fd numbers still to be placed (`Config::reserve`).
+    placeholders: BTreeMap<i32, OwnedFd>,
+    /// New sockets stay where the kernel put them (every target fd is held by a placeholder).
+    reserved: bool,
+}
+
+/// Hold each target fd number with a `/dev/null` placeholder, all or none ([`Executor::reserve_fds`]).
+fn reserve(targets: &[i32], fd_base: i32) -> (BTreeMap<i32, OwnedFd>, bool) {
+    use rustix::fd::AsRawFd;
+    let opened = rustix::fs::open(
+        "/dev/null",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    );
+    // Its own number would be the lowest free one, likely a target: keep it above them.
+    let Ok(null) = opened.and_then(|fd| rustix::io::fcntl_dupfd_cloexec(&fd, fd_base)) else {
+        return (BTreeMap::new(), false);
+    };
+    let mut held = BTreeMap::new();
+    for &t in targets {
+        if t < 0 || held.contains_key(&t) {
+            continue;
+        }
+        match rustix::io::fcntl_dupfd_cloexec(&null, t) {
+            Ok(fd) if fd.as_raw_fd() == t => {
+                held.insert(t, fd);
+            }
+            _ => return (BTreeMap::new(), false),
+        }
+    }
+    (held, true)
 }
 
 fn errno(e: rustix::io::Errno) -> Outcome {
@@ -96,6 +127,8 @@ impl Executor {
     pub fn new(cfg: Config) -> Executor {
         let vcwd = PathBuf::from("/");
         Executor {
+            placeholders: BTreeMap::new(),
+            reserved: false,
             cfg,
             slots: BTreeMap::new(),
             held: Vec::new(),
@@ -173,10 +206,25 @@ impl Executor {
         Ok(())
     }
 
+    /// Before the first step: hold the fd numbers `Place` will fill exactly with placeholders
+    /// (`/dev/null`), so the kernel never hands one of them to a plan socket and new sockets
+    /// need no move above `fd_base` (two syscalls each saved); `Place` then replaces its
+    /// placeholder atomically (`dup3`). All or nothing: if one number cannot be held (in use),
+    /// nothing is, and new sockets are moved as without this call (a number in use then fails
+    /// at its `Place`, with the reason). Returns whether the numbers are held.
+    pub fn reserve_fds(&mut self, targets: &[i32]) -> bool {
+        if self.slots.is_empty() && self.placeholders.is_empty() {
+            (self.placeholders, self.reserved) = reserve(targets, self.cfg.fd_base);
+        }
+        self.reserved
+    }
+
     fn adopt(&mut self, slot: Slot, fd: OwnedFd) -> Result<(), Outcome> {
-        // Keep the plan's own fds clear of the numbers the image wants.
-        let moved = rustix::io::fcntl_dupfd_cloexec(&fd, self.cfg.fd_base).map_err(errno)?;
-        self.slots.insert(slot, (moved, true));
+        // Keep the plan's own fds clear of the numbers the image wants: they are all held by
+        // placeholders, or else the new fd moves above them.
+        let fd =
+            if self.reserved { fd } else { rustix::io::fcntl_dupfd_cloexec(&fd, self.cfg.fd_base).map_err(errno)? };
+        self.slots.insert(slot, (fd, true));
         Ok(())
     }
 
@@ -345,9 +393,19 @@ impl Executor {
                 Ok(Outcome::ok(0))
             }
             Op::Place { slot, pid, fd, cloexec } => {
-                let (src, _) = self.get(slot)?;
                 let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == *pid);
-                let owned = if exact {
+                let keep_cloexec = *cloexec && !self.cfg.inherit_all;
+                let reserved = if exact && self.slots.contains_key(slot) { self.placeholders.remove(fd) } else { None };
+                let (src, _) = self.get(slot)?;
+                let owned = if let Some(mut ph) = reserved {
+                    // Atomically replaces the placeholder: the number was never free.
+                    let flags =
+                        if keep_cloexec { rustix::io::DupFlags::CLOEXEC } else { rustix::io::DupFlags::empty() };
+                    rustix::io::dup3(src, &mut ph, flags).map_err(errno)?;
+                    // The process gets a blocking socket, as it had (file flags are not recorded).
+                    rustix::fs::fcntl_setfl(&ph, rustix::fs::OFlags::empty()).map_err(errno)?;
+                    ph
+                } else if exact {
                     let got = rustix::io::fcntl_dupfd_cloexec(src, *fd).map_err(errno)?;
                     // The process gets a blocking socket, as it had (file flags are not recorded).
                     rustix::fs::fcntl_setfl(&got, rustix::fs::OFlags::empty()).map_err(errno)?;
@@ -461,6 +519,7 @@ impl Executor {
     pub fn rollback(&mut self) {
         self.slots.clear();
         self.held.clear();
+        self.placeholders.clear();
         for p in std::mem::take(&mut self.created_paths) {
             if let Ok(st) = rustix::fs::lstat(&p) {
                 if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket {
@@ -476,6 +535,8 @@ impl Executor {
 
     /// Put sysctls and the working directory back (after success or failure).
     pub fn finish(&mut self) {
+        // Numbers the plan did not fill go back to being free.
+        self.placeholders.clear();
         for (path, v) in std::mem::take(&mut self.saved_sysctls) {
             let _ = std::fs::write(path, v);
         }

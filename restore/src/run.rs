@@ -1,7 +1,7 @@
 //! `restore run`: validate, plan (core), execute on the real kernel, verify, then exec a command
 //! with the restored fds, hold them, or close them.
 
-use crate::exec::{Config, Executor, Held};
+use crate::exec::{Config, Executor, Held, PlaceMode};
 use crate::CliError;
 use resocket_core::image::{Image, UnixAddr};
 use resocket_core::plan::{Plan, PlanError};
@@ -142,7 +142,11 @@ pub fn plan_and_execute(
         let planner = scope.spawn(move || {
             resocket_core::plan::plan_streaming(img, BATCH, &mut |batch| tx.send(batch.to_vec()).is_ok())
         });
+        let exact = if let PlaceMode::Exact(pid) = cfg.place { Some(image_fds(img, pid)) } else { None };
         let mut ex = Executor::new(cfg);
+        if let Some(targets) = exact {
+            ex.reserve_fds(&targets);
+        }
         let mut count = CapCount::default();
         let mut done = 0usize;
         // (step index, what went wrong): filled in with the plan's labels once it is complete.
@@ -214,7 +218,22 @@ pub fn plan_and_execute(
 
 /// Execute a plan; on failure undo everything and say which step failed and why.
 pub fn execute(plan: &Plan, cfg: Config, progress: bool) -> Result<Executor, CliError> {
+    let targets: Option<Vec<i32>> = match cfg.place {
+        PlaceMode::Exact(p) => Some(
+            plan.steps
+                .iter()
+                .filter_map(|s| match s.op {
+                    Op::Place { pid, fd, .. } if pid == p => Some(fd),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        PlaceMode::HoldAll => None,
+    };
     let mut ex = Executor::new(cfg);
+    if let Some(t) = targets {
+        ex.reserve_fds(&t);
+    }
     let total = plan.steps.len();
     let mut shown = 0usize;
     for (i, step) in plan.steps.iter().enumerate() {

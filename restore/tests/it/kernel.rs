@@ -173,3 +173,71 @@ fn verify_reports_every_difference_from_the_image() {
     // And against its own image: nothing.
     assert_eq!(run::verify(&r.image, &ex.held, None), Vec::<String>::new());
 }
+
+/// `restore run --hold`: the first process's sockets sit at exactly their recorded numbers with
+/// exactly their recorded close-on-exec bits, blocking again, and nothing else the restorer used
+/// (placeholders holding those numbers, the plan's own handles) is left open.
+#[test]
+fn held_sockets_sit_at_their_numbers_with_their_cloexec_bits_and_nothing_else_is_left() {
+    use std::io::BufRead;
+    let img = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid/multi-task.rsimg");
+    let root = scratch("hold");
+    // What the child inherits from this test process (the harness may hold fds of its own).
+    let inherited: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let mut child = Command::new("unshare")
+        .arg("-n")
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--hold", "--root", root.to_str().unwrap(), img.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = String::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        said.push_str(&l);
+        said.push('\n');
+        if l.contains("holding") {
+            break;
+        }
+    }
+    let pid = child.id();
+    let fd_dir = PathBuf::from(format!("/proc/{pid}/fd"));
+    let listing: Vec<(i32, String)> = std::fs::read_dir(&fd_dir)
+        .map(|d| {
+            d.map(|e| {
+                let e = e.unwrap();
+                let n: i32 = e.file_name().to_str().unwrap().parse().unwrap();
+                (n, std::fs::read_link(e.path()).map(|p| p.display().to_string()).unwrap_or_default())
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    let flags = |fd: i32| -> u32 {
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
+        let f = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap_or("0").trim().to_string();
+        u32::from_str_radix(&f, 8).unwrap()
+    };
+    let (f5, f9) = (flags(5), flags(9));
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&root);
+    const O_CLOEXEC: u32 = 0o2000000;
+    const O_NONBLOCK: u32 = 0o4000;
+    let sockets: Vec<i32> = listing.iter().filter(|(_, t)| t.starts_with("socket:")).map(|(n, _)| *n).collect();
+    // Pid 4242's two sockets at 5 and 9; pid 4243's socket held above them; no plan handles.
+    assert!(sockets.contains(&5) && sockets.contains(&9), "{listing:?}\n{said}");
+    assert_eq!(sockets.len(), 3, "{listing:?}");
+    assert_eq!(f5 & O_CLOEXEC, 0, "fd 5 was not close-on-exec in the image: {f5:o}");
+    assert_ne!(f9 & O_CLOEXEC, 0, "fd 9 was close-on-exec in the image: {f9:o}");
+    assert_eq!((f5 | f9) & O_NONBLOCK, 0, "placed sockets are blocking again: {f5:o} {f9:o}");
+    // No placeholder (/dev/null) left: none beyond stdin and what was inherited.
+    let nulls: Vec<i32> =
+        listing.iter().filter(|(n, t)| t == "/dev/null" && *n > 2 && !inherited.contains(n)).map(|(n, _)| *n).collect();
+    assert!(nulls.is_empty(), "{listing:?}");
+}
