@@ -70,7 +70,7 @@ pub struct Executor {
     /// The plan's own view of O_NONBLOCK, by socket inode (all our sockets are really
     /// non-blocking; blocking is emulated). Empty until a plan uses SetNonblock.
     nonblock: BTreeMap<u64, bool>,
-    /// Placeholders holding the fd numbers still to be placed (`Config::reserve`).
+    /// Placeholders holding the fd numbers still to be placed ([`Executor::reserve_fds`]).
     placeholders: BTreeMap<i32, OwnedFd>,
     /// New sockets stay where the kernel put them (every target fd is held by a placeholder).
     reserved: bool,
