@@ -186,50 +186,99 @@ pub fn plan_streaming(
 }
 
 fn planner<'i>(img: &'i Image<'_>, sink: Option<Sink<'i>>) -> Result<Plan, PlanError> {
-    let max_objref = img.sockets.keys().max().unwrap_or(0).max(0) as Slot;
-    let mut p = Planner {
-        img,
-        k: Kernel::new(),
-        plan: Plan::default(),
-        next_temp: max_objref + 1,
-        embryos: ObjSet::default(),
-        created: ObjSet::default(),
-        raised_sndbuf: BTreeMap::new(),
-        phase: Phase::Create,
-        listeners: BTreeMap::new(),
-        dense: None,
-        sink,
-    };
-    let max = img.sockets.keys().next_back().unwrap_or(0);
-    if max >= 0 && (max as usize) < 4 * img.sockets.len() + 64 {
-        let mut d = vec![None; max as usize + 1];
-        for (k, s) in &img.sockets {
-            if let Ok(k) = usize::try_from(k) {
-                d[k] = Some(s);
-            }
-        }
-        p.dense = Some(d);
-        p.embryos = ObjSet::with_dense(max as usize + 1);
-        p.created = ObjSet::with_dense(max as usize + 1);
-    }
-    for e in img.embryos() {
-        p.embryos.insert(e);
-    }
-    for l in img.sockets.values().filter(|s| s.is_listener() && s.common.family == wire::AF_UNIX) {
-        if let Some(u) = &l.unix {
-            p.listeners.entry((l.common.sock_type, u.laddr.clone(), u.cwd.clone())).or_insert(l.objref);
-        }
-    }
-    for s in img.sockets.values() {
-        // Names appear in the operations' own arguments; the label only says which socket.
-        let label = format!("#{}", s.objref);
-        p.plan.slots.insert(s.objref as Slot, SlotInfo { objref: Some(s.objref), label, temporary: false });
-    }
-    // About 3.6 steps per socket in practice: reserve, so the step list is not copied as it grows.
-    p.plan.steps.reserve(img.sockets.len() * 4);
+    let mut p = Planner::new(img, sink);
     p.run()?;
     p.flush(true);
     Ok(p.plan)
+}
+
+/// [`plan`] one phase at a time, for a caller that must not be busy for the whole plan at once
+/// (the browser inspector yields between phases). The plan is the same as `plan`'s.
+pub struct PlanJob<'i, 'a> {
+    p: Planner<'i, 'a>,
+    /// Next phase (index into `Planner::PHASES`).
+    next: usize,
+    result: Result<(), PlanError>,
+}
+
+impl std::fmt::Debug for PlanJob<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanJob").field("next", &self.next).field("steps", &self.p.plan.steps.len()).finish()
+    }
+}
+
+impl<'i, 'a> PlanJob<'i, 'a> {
+    /// Set up the planner for `img` (cheap: tables, no steps yet).
+    pub fn new(img: &'i Image<'a>) -> Self {
+        PlanJob { p: Planner::new(img, None), next: 0, result: Ok(()) }
+    }
+
+    /// Plan the next phase; `true` when every phase is done (or one failed).
+    pub fn advance(&mut self) -> bool {
+        if self.result.is_err() || self.next >= PHASES {
+            return true;
+        }
+        self.result = self.p.phase_at(self.next);
+        self.next += 1;
+        self.result.is_err() || self.next >= PHASES
+    }
+
+    /// The plan (the phases not yet done are done first).
+    pub fn finish(mut self) -> Result<Plan, PlanError> {
+        while !self.advance() {}
+        self.result?;
+        Ok(self.p.plan)
+    }
+}
+
+/// Number of planner phases ([`Planner::phase_at`]).
+const PHASES: usize = 11;
+
+impl<'i, 'a> Planner<'i, 'a> {
+    fn new(img: &'i Image<'a>, sink: Option<Sink<'i>>) -> Self {
+        let max_objref = img.sockets.keys().max().unwrap_or(0).max(0) as Slot;
+        let mut p = Planner {
+            img,
+            k: Kernel::new(),
+            plan: Plan::default(),
+            next_temp: max_objref + 1,
+            embryos: ObjSet::default(),
+            created: ObjSet::default(),
+            raised_sndbuf: BTreeMap::new(),
+            phase: Phase::Create,
+            listeners: BTreeMap::new(),
+            dense: None,
+            sink,
+        };
+        let max = img.sockets.keys().next_back().unwrap_or(0);
+        if max >= 0 && (max as usize) < 4 * img.sockets.len() + 64 {
+            let mut d = vec![None; max as usize + 1];
+            for (k, s) in &img.sockets {
+                if let Ok(k) = usize::try_from(k) {
+                    d[k] = Some(s);
+                }
+            }
+            p.dense = Some(d);
+            p.embryos = ObjSet::with_dense(max as usize + 1);
+            p.created = ObjSet::with_dense(max as usize + 1);
+        }
+        for e in img.embryos() {
+            p.embryos.insert(e);
+        }
+        for l in img.sockets.values().filter(|s| s.is_listener() && s.common.family == wire::AF_UNIX) {
+            if let Some(u) = &l.unix {
+                p.listeners.entry((l.common.sock_type, u.laddr.clone(), u.cwd.clone())).or_insert(l.objref);
+            }
+        }
+        for s in img.sockets.values() {
+            // Names appear in the operations' own arguments; the label only says which socket.
+            let label = format!("#{}", s.objref);
+            p.plan.slots.insert(s.objref as Slot, SlotInfo { objref: Some(s.objref), label, temporary: false });
+        }
+        // About 3.6 steps per socket in practice: reserve, so the step list is not copied as it grows.
+        p.plan.steps.reserve(img.sockets.len() * 4);
+        p
+    }
 }
 
 impl<'i, 'a> Planner<'i, 'a> {
@@ -308,6 +357,64 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     fn run(&mut self) -> Result<(), PlanError> {
+        for i in 0..PHASES {
+            self.phase_at(i)?;
+        }
+        Ok(())
+    }
+
+    /// Phase `i` of `PHASES`, in order.
+    fn phase_at(&mut self, i: usize) -> Result<(), PlanError> {
+        match i {
+            0 => {
+                self.warn_unplanned();
+                self.create()
+            }
+            1 => {
+                self.phase = Phase::TempListeners;
+                self.temp_listeners()
+            }
+            2 => {
+                self.phase = Phase::Bind;
+                self.binds()
+            }
+            3 => {
+                self.phase = Phase::Listen;
+                self.listens()
+            }
+            4 => {
+                self.phase = Phase::Connect;
+                self.connections()
+            }
+            5 => {
+                self.phase = Phase::PeerGone;
+                self.peer_gone()
+            }
+            6 => {
+                self.phase = Phase::Refill;
+                self.refill()
+            }
+            7 => {
+                self.phase = Phase::DgramConnect;
+                self.dgram_connects()
+            }
+            8 => {
+                self.phase = Phase::Shutdown;
+                self.shutdowns()
+            }
+            9 => {
+                self.phase = Phase::Cleanup;
+                self.cleanup()
+            }
+            10 => {
+                self.phase = Phase::Place;
+                self.place()
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn warn_unplanned(&mut self) {
         for s in self.img.sockets.values() {
             if s.common.family != wire::AF_UNIX {
                 self.plan.warnings.push(format!(
@@ -323,28 +430,6 @@ impl<'i, 'a> Planner<'i, 'a> {
                 ));
             }
         }
-        self.create()?;
-        self.phase = Phase::TempListeners;
-        self.temp_listeners()?;
-        self.phase = Phase::Bind;
-        self.binds()?;
-        self.phase = Phase::Listen;
-        self.listens()?;
-        self.phase = Phase::Connect;
-        self.connections()?;
-        self.phase = Phase::PeerGone;
-        self.peer_gone()?;
-        self.phase = Phase::Refill;
-        self.refill()?;
-        self.phase = Phase::DgramConnect;
-        self.dgram_connects()?;
-        self.phase = Phase::Shutdown;
-        self.shutdowns()?;
-        self.phase = Phase::Cleanup;
-        self.cleanup()?;
-        self.phase = Phase::Place;
-        self.place()?;
-        Ok(())
     }
 
     /// Accepted sockets (and their clients) are created by connect/accept, embryos by connect,

@@ -140,3 +140,36 @@ fn detached_run_continues_where_it_stopped() {
     assert_eq!(hopping.objref_sock, straight.objref_sock);
     assert_eq!(hopping.sock_objref, straight.sock_objref);
 }
+
+#[test]
+fn plan_job_phase_by_phase_equals_plan() {
+    let mut planned = 0;
+    for (name, bytes) in images() {
+        let report = load(&bytes);
+        let whole = plan::plan(&report.image);
+        let mut job = plan::PlanJob::new(&report.image);
+        let mut phases = 1;
+        while !job.advance() {
+            phases += 1;
+        }
+        if whole.is_ok() {
+            planned += 1;
+            assert_eq!(phases, 11, "{name}: one call per phase");
+        }
+        assert_eq!(job.finish(), whole, "{name}");
+        // finish() alone does every phase.
+        assert_eq!(plan::PlanJob::new(&report.image).finish(), whole, "{name}");
+    }
+    assert!(planned >= 3, "{planned} images planned");
+}
+
+/// `summary::roles` (linear, used for whole tables and graphs) says what `summary::role` says.
+#[test]
+fn roles_of_all_sockets_equal_role_of_each() {
+    for (name, bytes) in images() {
+        let report = load(&bytes);
+        let img = &report.image;
+        let each: Vec<&str> = img.sockets.values().map(|s| resocket_core::summary::role(img, s)).collect();
+        assert_eq!(resocket_core::summary::roles(img), each, "{name}");
+    }
+}
