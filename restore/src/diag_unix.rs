@@ -1,4 +1,5 @@
-//! A small client of the `NETLINK_SOCK_DIAG` interface for AF_UNIX (`unix_diag`): one dump of
+//! A small client of the `NETLINK_SOCK_DIAG` interface (the request/answer loop, shared with
+//! `diag_inet`) and its AF_UNIX part (`unix_diag`): one dump of
 //! every unix socket of the caller's network namespace with its name, VFS inode, peer, pending
 //! connections (ICONS), queue lengths, buffer sizes (MEMINFO) and shutdown bits.
 //! Layouts: `include/uapi/linux/unix_diag.h` (see ../shared/reference/af_unix.md §5).
@@ -44,35 +45,50 @@ pub struct UnixDiag {
     pub bufs: Option<(u32, u32)>,
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes)
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2).and_then(|s| s.try_into().ok()).map_or(0, u16::from_ne_bytes)
 }
 
 /// Dump every AF_UNIX socket of this thread's network namespace.
 pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
+    let mut body = Vec::with_capacity(24);
+    body.extend_from_slice(&[1, 0, 0, 0]); // family AF_UNIX, protocol, pad
+    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    body.extend_from_slice(&0u32.to_ne_bytes()); // ino
+    let show =
+        UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
+    body.extend_from_slice(&show.to_ne_bytes());
+    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
+    body.extend_from_slice(&u32::MAX.to_ne_bytes());
+    let mut out = BTreeMap::new();
+    for m in sock_diag_dump(&body)? {
+        if let Some(d) = parse_msg(&m) {
+            out.insert(d.ino, d);
+        }
+    }
+    Ok(out)
+}
+
+/// One `SOCK_DIAG_BY_FAMILY` dump request with this request body (after the `nlmsghdr`): the
+/// payloads of the answers, until `NLMSG_DONE`. Shared by unix_diag and inet_diag.
+pub(crate) fn sock_diag_dump(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let sock = net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(netlink::SOCK_DIAG))
         .map_err(|e| format!("netlink socket: {e}"))?;
-    let mut req = Vec::with_capacity(40);
-    req.extend_from_slice(&40u32.to_ne_bytes());
+    let len = u32::try_from(16 + body.len()).map_err(|_| "netlink request too long".to_string())?;
+    let mut req = Vec::with_capacity(16 + body.len());
+    req.extend_from_slice(&len.to_ne_bytes());
     req.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
     req.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     req.extend_from_slice(&1u32.to_ne_bytes()); // seq
     req.extend_from_slice(&0u32.to_ne_bytes()); // pid
-    req.extend_from_slice(&[1, 0, 0, 0]); // family AF_UNIX, protocol, pad
-    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
-    req.extend_from_slice(&0u32.to_ne_bytes()); // ino
-    let show =
-        UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
-    req.extend_from_slice(&show.to_ne_bytes());
-    req.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
-    req.extend_from_slice(&u32::MAX.to_ne_bytes());
+    req.extend_from_slice(body);
     net::sendto(&sock, &req, net::SendFlags::empty(), &netlink::SocketAddrNetlink::new(0, 0))
         .map_err(|e| format!("netlink send: {e}"))?;
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let (n, _) =
@@ -90,12 +106,7 @@ pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
                     let err = u32_at(&buf, at + 16) as i32;
                     return Err(format!("sock_diag error {}", -err));
                 }
-                SOCK_DIAG_BY_FAMILY => {
-                    let msg = &buf[at + 16..at + len];
-                    if let Some(d) = parse_msg(msg) {
-                        out.insert(d.ino, d);
-                    }
-                }
+                SOCK_DIAG_BY_FAMILY => out.push(buf[at + 16..at + len].to_vec()),
                 _ => {}
             }
             at += (len + 3) & !3;

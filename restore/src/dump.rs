@@ -7,9 +7,11 @@
 //! (message boundaries and SCM_RIGHTS kept, nothing consumed). The result is a scenario, written
 //! as an image by core.
 //!
+//! TCP and UDP sockets (IPv4, IPv6) are described by `dump_inet` from inet_diag.
+//!
 //! Refused, with the reason, rather than written wrongly: data a pending client sent before
 //! `accept()` (it waits on the embryo, which no interface can read without accepting it), fds in
-//! flight that are not sockets, and sockets of other families (INET comes with issue 6).
+//! flight that are not sockets. Sockets of other families are left out with a warning.
 
 use crate::diag_unix::{self, UnixDiag};
 use resocket_core::bstr;
@@ -163,10 +165,12 @@ fn addr_spelling(raw: &[u8]) -> String {
 /// Capture the unix sockets of these processes.
 pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let diag = diag_unix::dump()?;
+    let inet_diag = crate::diag_inet::dump()?;
     let mut warnings = Vec::new();
     let mut tasks = Vec::new();
     // Sockets to describe: those in the fd tables, then those found in flight.
     let mut dups: BTreeMap<u32, OwnedFd> = BTreeMap::new();
+    let mut inet: BTreeMap<u32, OwnedFd> = BTreeMap::new();
     for &pid in pids {
         let pidfd = rustix::process::pidfd_open(
             rustix::process::Pid::from_raw(pid).ok_or(format!("{pid} is not a pid"))?,
@@ -176,15 +180,17 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         let mut fds = BTreeMap::new();
         let mut cloexec = Vec::new();
         for (fd, ino, coe) in socket_fds(pid)? {
-            if !diag.contains_key(&ino) {
-                warnings.push(format!(
-                    "pid {pid} fd {fd}: not an AF_UNIX socket (other families come with INET support); left out"
-                ));
-                continue;
-            }
             let dup = rustix::process::pidfd_getfd(&pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
                 .map_err(|e| format!("pidfd_getfd({pid}, {fd}): {e}"))?;
-            dups.entry(ino).or_insert(dup);
+            if !diag.contains_key(&ino) {
+                if crate::dump_inet::classify(&dup).is_none() {
+                    warnings.push(format!("pid {pid} fd {fd}: neither AF_UNIX nor TCP/UDP over IP; left out"));
+                    continue;
+                }
+                inet.entry(ino).or_insert(dup);
+            } else {
+                dups.entry(ino).or_insert(dup);
+            }
             fds.insert(fd, name_of(ino));
             if coe {
                 cloexec.push(fd);
@@ -192,7 +198,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         }
         tasks.push(TaskSpec { pid, fds, cloexec });
     }
-    let held: BTreeSet<u32> = dups.keys().copied().collect();
+    let held: BTreeSet<u32> = dups.keys().chain(inet.keys()).copied().collect();
     // Queues (which may reveal more sockets, in flight).
     let mut queues: BTreeMap<u32, Vec<Peeked>> = BTreeMap::new();
     let mut received = Vec::new();
@@ -206,10 +212,19 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         let q = peek_queue_with(fd, d, &mut received, &mut scratch).map_err(|e| format!("{}: {e}", name_of(ino)))?;
         for (_, _, rights) in &q {
             for &r in rights {
+                if inet.contains_key(&r) {
+                    continue;
+                }
                 if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(r) {
                     if let Some(pos) = received.iter().position(|f| socket_ino(f) == Some(r)) {
-                        v.insert(received.remove(pos));
-                        todo.push(r);
+                        let f = received.remove(pos);
+                        if !diag.contains_key(&r) && crate::dump_inet::classify(&f).is_some() {
+                            // A TCP/UDP socket in flight: described with the others below.
+                            inet.insert(r, f);
+                        } else {
+                            v.insert(f);
+                            todo.push(r);
+                        }
                     }
                 }
             }
@@ -390,6 +405,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             }
         }
     }
+    sockets.extend(crate::dump_inet::specs(&inet, &inet_diag, &held, &mut warnings)?);
     let description =
         format!("checkpoint dump of pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", "));
     let release = rustix::system::uname().release().to_string_lossy().into_owned();

@@ -1,8 +1,10 @@
 //! Shared code of the `restore` and `checkpoint` binaries: reading inputs and rendering the
 //! `show` and `check` reports. Everything about the format itself lives in `resocket-core`.
 
+pub mod diag_inet;
 pub mod diag_unix;
 pub mod dump;
+mod dump_inet;
 pub mod exec;
 pub mod raw;
 pub mod render;

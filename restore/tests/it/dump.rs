@@ -209,3 +209,87 @@ fn a_second_dump_of_the_restored_process_equals_the_first() {
         second_dump_equals_first(scenario);
     }
 }
+
+/// `checkpoint dump` of a live INET scenario: the image, valid, and what the dump said.
+fn dump_only(scenario: &str) -> (resocket_core::Image<'static>, String) {
+    let live = Live::start(scenario);
+    let (code, err, img) = live.dump();
+    assert_eq!(code, Some(0), "dump of {scenario}: {err}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
+    (r.image.into_owned(), err)
+}
+
+fn at(s: &str) -> std::net::SocketAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn tcp_and_udp_sockets_are_dumped_with_their_loopback_peers_queues_and_pending_connections() {
+    use resocket_core::image::inet::peers;
+    let (img, said) = dump_only("inet");
+    let find = |local: &str, listener: bool| {
+        img.sockets
+            .values()
+            .find(|s| s.inet_local() == Some(at(local)) && s.is_listener() == listener)
+            .unwrap_or_else(|| panic!("no socket at {local}"))
+    };
+    // The server: backlog 5, two pending clients (in the image, connected to it), one accepted
+    // connection with data both ways.
+    let l = find("127.0.0.1:8080", true);
+    assert_eq!(l.common.backlog, 5);
+    assert_eq!(l.pending.len(), 2, "{said}");
+    for p in &l.pending {
+        let c = img.sockets.get(&p.client).expect("the pending client is in the image");
+        assert_eq!(c.inet_remote(), Some(at("127.0.0.1:8080")));
+    }
+    assert!(said.contains("accept order"), "the unknown accept order is said: {said}");
+    let peer = peers(&img);
+    let accepted: Vec<_> = img
+        .sockets
+        .values()
+        .filter(|s| s.is_tcp() && !s.is_listener() && s.inet_local() == Some(at("127.0.0.1:8080")))
+        .filter(|s| !l.pending.iter().any(|p| p.embryo == s.objref))
+        .collect();
+    assert_eq!(accepted.len(), 1, "one accepted socket");
+    let a0 = accepted[0];
+    let c0 = img.sockets.get(&peer[&a0.objref]).expect("its client");
+    assert_eq!(peer.get(&c0.objref), Some(&a0.objref), "peers both ways");
+    assert_eq!(a0.queue.iter().map(|m| &m.data[..]).collect::<Vec<_>>(), [b"GET / HTTP/1.1"]);
+    assert_eq!(c0.queue.iter().map(|m| &m.data[..]).collect::<Vec<_>>(), [b"HTTP/1.1 200 OK"]);
+    // The dual-stack listener, not IPV6_V6ONLY, with its pending IPv4 client.
+    let l6 = find("[::]:9090", true);
+    assert_eq!((l6.common.backlog, l6.pending.len()), (3, 1));
+    // UDP: boundaries (the empty datagram too) and senders kept.
+    let u1 = find("127.0.0.1:5001", false);
+    let u2 = find("127.0.0.1:5002", false);
+    let u3 = find("127.0.0.1:5003", false);
+    let u4 = find("127.0.0.1:5004", false);
+    assert_eq!((peer.get(&u1.objref), peer.get(&u2.objref)), (Some(&u2.objref), Some(&u1.objref)));
+    let data =
+        |s: &resocket_core::image::Sock<'_>| s.queue.iter().map(|m| (m.sender, m.data.to_vec())).collect::<Vec<_>>();
+    assert_eq!(data(u2), [(u1.objref, b"ping 1".to_vec()), (u1.objref, Vec::new()), (u1.objref, b"ping 3".to_vec())]);
+    assert_eq!(data(u1), [(u2.objref, b"pong".to_vec())]);
+    assert_eq!(data(u3), [(u4.objref, b"to u3".to_vec())]);
+}
+
+#[test]
+fn inet_data_sent_before_accept_is_refused_with_the_reason() {
+    let live = Live::start("inet-early-data");
+    let (code, err, _) = live.dump();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("sent before accept()") && err.contains("embryo"), "{err}");
+}
+
+#[test]
+fn a_tcp_peer_outside_the_dumped_processes_is_marked_external() {
+    let (img, said) = dump_only("inet-external");
+    let c = img.sockets.values().find(|s| s.is_tcp() && s.inet_remote() == Some(at("127.0.0.1:7070"))).unwrap();
+    assert!(said.contains("outside the dumped processes") && said.contains("127.0.0.1:7070"), "{said}");
+    // What the server had sent is kept; the restore brings the socket back closed.
+    assert_eq!(c.queue.iter().map(|m| &m.data[..]).collect::<Vec<_>>(), [b"from the server"]);
+    assert!(resocket_core::plan::plan(&img)
+        .map(|p| p.warnings.iter().any(|w| w.contains(&format!("#{}", c.objref))))
+        .unwrap_or(true));
+}

@@ -74,6 +74,52 @@ elif scenario == "external":
         sys.stdin.read()
         os._exit(0)
     b.close()
+elif scenario.startswith("inet"):
+    import subprocess, time
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    T, U = socket.SOCK_STREAM, socket.SOCK_DGRAM
+    def tcp_listener(fam, addr, backlog):
+        l = socket.socket(fam, T); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        l.bind(addr); l.listen(backlog); keep.append(l)
+        return l
+    def client(fam, addr):
+        c = socket.socket(fam, T); c.connect(addr); keep.append(c)
+        return c
+    if scenario == "inet":
+        # A server on 127.0.0.1 with an accepted connection holding data both ways and two
+        # pending clients; a dual-stack listener on [::] with a pending IPv4 client; a UDP pair
+        # with datagrams both ways; an unconnected UDP receiver with a datagram from a third one.
+        l = tcp_listener(socket.AF_INET, ("127.0.0.1", 8080), 5)
+        c0 = client(socket.AF_INET, ("127.0.0.1", 8080))
+        a0, _ = l.accept(); keep.append(a0)
+        c0.send(b"GET / HTTP/1.1"); a0.send(b"HTTP/1.1 200 OK")
+        client(socket.AF_INET, ("127.0.0.1", 8080)); client(socket.AF_INET, ("127.0.0.1", 8080))
+        tcp_listener(socket.AF_INET6, ("::", 9090), 3)
+        client(socket.AF_INET, ("127.0.0.1", 9090))
+        u1 = socket.socket(socket.AF_INET, U); u1.bind(("127.0.0.1", 5001))
+        u2 = socket.socket(socket.AF_INET, U); u2.bind(("127.0.0.1", 5002))
+        u1.connect(("127.0.0.1", 5002)); u2.connect(("127.0.0.1", 5001))
+        u1.send(b"ping 1"); u1.send(b""); u1.send(b"ping 3"); u2.send(b"pong")
+        u3 = socket.socket(socket.AF_INET, U); u3.bind(("127.0.0.1", 5003))
+        u4 = socket.socket(socket.AF_INET, U); u4.bind(("127.0.0.1", 5004))
+        u4.sendto(b"to u3", ("127.0.0.1", 5003))
+        keep.extend([u1, u2, u3, u4])
+    elif scenario == "inet-early-data":
+        # A pending client that already sent data: it waits on the embryo.
+        tcp_listener(socket.AF_INET, ("127.0.0.1", 8081), 5)
+        client(socket.AF_INET, ("127.0.0.1", 8081)).send(b"too early")
+    elif scenario == "inet-external":
+        # The server lives in a child process that is not dumped.
+        l = tcp_listener(socket.AF_INET, ("127.0.0.1", 7070), 5)
+        if os.fork() == 0:
+            a, _ = l.accept(); a.send(b"from the server")
+            sys.stdin.read()
+            os._exit(0)
+        l.close(); keep.remove(l)
+        client(socket.AF_INET, ("127.0.0.1", 7070))
+    else:
+        sys.exit("unknown scenario " + scenario)
+    time.sleep(0.2)  # loopback delivery and handshakes settle
 elif scenario.startswith("many-"):
     n = int(scenario.split("-")[1])
     for i in range(n // 2):

@@ -1,0 +1,368 @@
+//! The TCP/UDP part of `checkpoint dump` (issue 6): inet_diag (`diag_inet`) for states,
+//! addresses, backlogs, accept queues, shutdown bits and buffer sizes; the duplicated fds for
+//! what inet_diag does not list (sockets neither bound nor connected) and for the socket options
+//! (`SO_REUSEADDR`, `SO_REUSEPORT`); `MSG_PEEK` for queued data. Loopback peers are matched by
+//! their address pairs; a peer outside the dumped processes makes the socket external (restored
+//! as a broken connection, with a warning).
+//!
+//! Refused, with the reason, rather than written wrongly: data in a TCP send queue (sent but not
+//! acknowledged: no interface reads it without `TCP_REPAIR`), data a pending client sent before
+//! `accept()` (it waits on the embryo, which has no file to read it from), connections in the
+//! middle of opening or closing, and datagrams from senders outside the image.
+//!
+//! Seen and said: the kernel does not expose the order of a TCP listener's accept queue, so
+//! pending connections are recorded in the order their clients' sockets were created (inode
+//! order), with a warning.
+
+use crate::diag_inet::{InetDiag, IPPROTO_TCP};
+use resocket_core::bstr;
+use resocket_core::scenario::{MsgSpec, PendingSpec, SockSpec};
+use rustix::fd::OwnedFd;
+use rustix::net::{self, AddressFamily, RecvFlags, SocketType};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+
+const TCP_ESTABLISHED: u8 = 1;
+const TCP_SYN_SENT: u8 = 2;
+const TCP_FIN_WAIT1: u8 = 4;
+const TCP_FIN_WAIT2: u8 = 5;
+const TCP_CLOSE: u8 = 7;
+const TCP_CLOSE_WAIT: u8 = 8;
+const TCP_LISTEN: u8 = 10;
+const TCP_BOUND_INACTIVE: u8 = 13;
+
+fn state_name(s: u8) -> &'static str {
+    match s {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        12 => "NEW_SYN_RECV",
+        13 => "BOUND_INACTIVE",
+        _ => "unknown",
+    }
+}
+
+fn name_of(ino: u32) -> String {
+    format!("ino{ino}")
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 one, so both ends of a dual-stack connection compare.
+fn canon(a: SocketAddr) -> SocketAddr {
+    match a.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, |v4| SocketAddr::new(IpAddr::V4(v4), a.port())),
+        IpAddr::V4(_) => a,
+    }
+}
+
+/// The scenario spelling: `a.b.c.d:port`, `[v6]:port` (an IPv4-mapped address on an inet6
+/// socket is spelled as IPv4, which the scenario form reads as mapped).
+fn spell(a: SocketAddr) -> String {
+    canon(a).to_string()
+}
+
+/// A listener at `l` accepts connections arriving at `local`.
+fn accepts_at(l: SocketAddr, local: SocketAddr) -> bool {
+    l.port() == local.port()
+        && l.is_ipv4() == local.is_ipv4()
+        && (l.ip().is_unspecified() || canon(l).ip() == canon(local).ip())
+}
+
+/// One socket of the dumped processes.
+struct Sock<'d> {
+    ino: u32,
+    fd: &'d OwnedFd,
+    tcp: bool,
+    inet6: bool,
+    diag: Option<&'d InetDiag>,
+}
+
+impl Sock<'_> {
+    fn state(&self) -> u8 {
+        self.diag.map_or(TCP_CLOSE, |d| d.state)
+    }
+    fn local(&self) -> Option<SocketAddr> {
+        self.diag.map(|d| d.local).or_else(|| {
+            let a = net::getsockname(self.fd).ok()?;
+            SocketAddr::try_from(a).ok()
+        })
+    }
+    fn remote(&self) -> Option<SocketAddr> {
+        self.diag.map(|d| d.remote).filter(|r| r.port() != 0)
+    }
+}
+
+/// Queued bytes of a TCP socket, peeked (nothing consumed). TCP keeps no message boundaries:
+/// one message holds them all.
+fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; len + 1];
+    let mut got = 0;
+    // One peek returns what is queued, up to the buffer size. The processes run on while they
+    // are dumped: bytes beyond what inet_diag counted arrived after its snapshot, and are left
+    // to the next dump (the snapshot's count is what the image describes).
+    if len > 0 {
+        got = net::recv(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT).map(|(n, _)| n).or_else(|e| {
+            if e == rustix::io::Errno::AGAIN {
+                Ok(0)
+            } else {
+                Err(format!("MSG_PEEK: {e}"))
+            }
+        })?;
+    }
+    buf.truncate(got.min(len));
+    Ok(buf)
+}
+
+/// Datagrams queued on a UDP socket with their senders, peeked (`SO_PEEK_OFF` walks the queue).
+fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<(Option<SocketAddr>, Vec<u8>)>, String> {
+    use rustix::fd::AsFd;
+    crate::raw::set_peek_off(fd.as_fd(), 0).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut out = Vec::new();
+    let result = loop {
+        if out.len() >= 1_000_000 {
+            break Err("more than a million queued datagrams".to_string());
+        }
+        match net::recvfrom(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+            Ok((n, _, from)) => {
+                let from = from.and_then(|a| SocketAddr::try_from(a).ok());
+                out.push((from, buf[..n.min(buf.len())].to_vec()));
+            }
+            Err(e) if e == rustix::io::Errno::AGAIN => break Ok(()),
+            Err(e) => break Err(format!("MSG_PEEK: {e}")),
+        }
+    };
+    crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    result.map(|()| out)
+}
+
+/// Whether a duplicated socket is TCP or UDP over IPv4/IPv6: `Some((tcp, inet6))`.
+pub(crate) fn classify(fd: &OwnedFd) -> Option<(bool, bool)> {
+    let inet6 = match net::sockopt::socket_domain(fd).ok()? {
+        AddressFamily::INET => false,
+        AddressFamily::INET6 => true,
+        _ => return None,
+    };
+    match net::sockopt::socket_type(fd).ok()? {
+        SocketType::STREAM => Some((true, inet6)),
+        SocketType::DGRAM => Some((false, inet6)),
+        _ => None,
+    }
+}
+
+/// The scenario sockets for the TCP/UDP sockets `socks` (inode → duplicated fd) of the dumped
+/// processes; `held` are the inodes some dumped fd holds (the others are only in flight).
+pub(crate) fn specs(
+    socks: &BTreeMap<u32, OwnedFd>,
+    diags: &[InetDiag],
+    held: &BTreeSet<u32>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<SockSpec>, String> {
+    let by_ino: BTreeMap<u32, &InetDiag> = diags.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
+    let mut list = Vec::new();
+    for (&ino, fd) in socks {
+        let Some((tcp, inet6)) = classify(fd) else {
+            return Err(format!("{}: not a TCP or UDP socket over IPv4/IPv6", name_of(ino)));
+        };
+        let diag = by_ino.get(&ino).copied().filter(|d| (d.protocol == IPPROTO_TCP) == tcp);
+        list.push(Sock { ino, fd, tcp, inet6, diag });
+    }
+    // Connected ends by (local, remote), to find each one's peer.
+    let ends: BTreeMap<(SocketAddr, SocketAddr, bool), u32> =
+        list.iter().filter_map(|s| Some(((canon(s.local()?), canon(s.remote()?), s.tcp), s.ino))).collect();
+    let listeners: Vec<(SocketAddr, u32)> =
+        list.iter().filter(|s| s.tcp && s.state() == TCP_LISTEN).filter_map(|s| Some((s.local()?, s.ino))).collect();
+    // Connections in an accept queue: TCP sockets without a file, at a dumped listener's address.
+    let mut pending: BTreeMap<u32, Vec<(u32, &InetDiag)>> = BTreeMap::new();
+    let mut pending_clients = BTreeSet::new();
+    for e in diags.iter().filter(|d| d.ino == 0 && d.protocol == IPPROTO_TCP && d.remote.port() != 0) {
+        if !matches!(e.state, TCP_ESTABLISHED | TCP_CLOSE_WAIT) {
+            continue; // opening (SYN_RECV) or closing without a file: not part of any process
+        }
+        let Some(&(_, l)) = listeners.iter().find(|(la, _)| accepts_at(*la, e.local)) else { continue };
+        match ends.get(&(canon(e.remote), canon(e.local), true)) {
+            Some(&client) => {
+                if e.rqueue > 0 {
+                    return Err(format!(
+                        "{}: the pending connection from {} holds {} bytes sent before accept(); they wait on the embryo, which no interface can read without accepting the connection",
+                        name_of(l),
+                        name_of(client),
+                        e.rqueue
+                    ));
+                }
+                pending.entry(l).or_default().push((client, e));
+                pending_clients.insert(client);
+            }
+            None => warnings.push(format!(
+                "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
+                name_of(l),
+                spell(e.remote)
+            )),
+        }
+    }
+    let mut out = Vec::new();
+    for s in &list {
+        let family = if s.inet6 { "inet6" } else { "inet" };
+        let mut spec = SockSpec {
+            name: name_of(s.ino),
+            family: family.into(),
+            ty: if s.tcp { "stream" } else { "dgram" }.into(),
+            no_fd: !held.contains(&s.ino),
+            ..SockSpec::default()
+        };
+        let state = s.state();
+        let local = s.local();
+        if let Some(a) = local.filter(|a| a.port() != 0) {
+            spec.addr = Some(spell(a));
+        }
+        spec.reuseaddr = net::sockopt::socket_reuseaddr(s.fd).unwrap_or(false);
+        spec.reuseport = net::sockopt::socket_reuseport(s.fd).unwrap_or(false);
+        spec.v6only = s.inet6
+            && s.diag.and_then(|d| d.v6only).unwrap_or_else(|| net::sockopt::ipv6_v6only(s.fd).unwrap_or(false));
+        if let Some((rcv, snd)) = s.diag.and_then(|d| d.bufs) {
+            spec.rcvbuf = Some(rcv as i32);
+            spec.sndbuf = Some(snd as i32);
+        } else {
+            spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
+            spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
+        }
+        let d = s.diag;
+        if s.tcp {
+            match state {
+                TCP_LISTEN => {
+                    let backlog = d.map_or(0, |d| d.wqueue);
+                    spec.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
+                    let mut p = pending.remove(&s.ino).unwrap_or_default();
+                    if p.len() > 1 {
+                        warnings.push(format!(
+                            "{}: {} pending connections; the kernel does not expose their accept order, so they are recorded in the order their clients were created",
+                            name_of(s.ino),
+                            p.len()
+                        ));
+                    }
+                    p.sort_by_key(|&(client, _)| client);
+                    spec.pending =
+                        p.into_iter().map(|(c, _)| PendingSpec { client: Some(name_of(c)), sent: Vec::new() }).collect();
+                }
+                TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2 => {
+                    let d = d.ok_or_else(|| format!("{}: connected but not listed by inet_diag", name_of(s.ino)))?;
+                    if d.wqueue > 0 {
+                        return Err(format!(
+                            "{}: {} bytes sent to {} are not yet acknowledged (in the send queue); no interface reads them without TCP_REPAIR, so the socket cannot be captured faithfully",
+                            name_of(s.ino),
+                            d.wqueue,
+                            spell(d.remote)
+                        ));
+                    }
+                    let peer = ends.get(&(canon(d.remote), canon(d.local), true)).copied();
+                    if pending_clients.contains(&s.ino) {
+                        // Its peer is an embryo: the listener's pending list says it all.
+                    } else if let Some(p) = peer {
+                        spec.peer = Some(name_of(p));
+                        if let Some(&(_, l)) = listeners.iter().find(|(la, _)| accepts_at(*la, d.local)) {
+                            spec.accepted_from = Some(name_of(l));
+                        }
+                    } else {
+                        spec.external_peer = true;
+                        spec.remote = Some(spell(d.remote));
+                        warnings.push(format!(
+                            "{}: TCP connection to {} outside the dumped processes ({}); marked external: a restore brings it back as a closed socket",
+                            name_of(s.ino),
+                            spell(d.remote),
+                            state_name(state)
+                        ));
+                    }
+                    // A received FIN (RCV_SHUTDOWN) follows from the peer's own shutdown when the
+                    // peer is in the image; only what this end did is recorded then.
+                    let mut how = d.shutdown & 3;
+                    if let Some(pd) = peer.and_then(|p| by_ino.get(&p)) {
+                        if pd.shutdown & 2 != 0 {
+                            how &= !1;
+                        }
+                    }
+                    if how != 0 {
+                        spec.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(how)].into());
+                    }
+                    let data = peek_stream(s.fd, d.rqueue as usize).map_err(|e| format!("{}: {e}", name_of(s.ino)))?;
+                    if !data.is_empty() {
+                        spec.queue.push(MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
+                    }
+                }
+                TCP_CLOSE | TCP_BOUND_INACTIVE => {}
+                st => {
+                    return Err(format!(
+                        "{}: TCP state {} (a connection opening or closing) cannot be recreated by connect()/accept(); dump again once it settles",
+                        name_of(s.ino),
+                        state_name(st)
+                    ))
+                }
+            }
+        } else {
+            if let Some(r) = s.remote() {
+                let peer = list
+                    .iter()
+                    .find(|o| !o.tcp && o.ino != s.ino && o.local().is_some_and(|la| accepts_at(la, r)))
+                    .or_else(|| list.iter().find(|o| !o.tcp && o.local().is_some_and(|la| accepts_at(la, r))));
+                match peer {
+                    Some(p) => spec.peer = Some(name_of(p.ino)),
+                    None => {
+                        spec.external_peer = true;
+                        spec.remote = Some(spell(r));
+                        warnings.push(format!(
+                            "{}: UDP socket connected to {} outside the dumped processes; marked external: a restore leaves it unconnected",
+                            name_of(s.ino),
+                            spell(r)
+                        ));
+                    }
+                }
+            }
+            if state == TCP_SYN_SENT {
+                return Err(format!("{}: unexpected UDP state {}", name_of(s.ino), state_name(state)));
+            }
+            for (from, data) in peek_datagrams(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
+                let sender = from.and_then(|f| {
+                    list.iter()
+                        .find(|o| !o.tcp && o.local().is_some_and(|la| la.port() == f.port() && accepts_at(la, f)))
+                });
+                let Some(sender) = sender else {
+                    return Err(format!(
+                        "{}: a queued datagram comes from {}, outside the dumped processes; its sender cannot be recreated",
+                        name_of(s.ino),
+                        from.map_or("an unknown address".into(), spell)
+                    ));
+                };
+                spec.queue.push(MsgSpec {
+                    from: Some(name_of(sender.ino)),
+                    hex: Some(bstr::hex(&data)),
+                    ..MsgSpec::default()
+                });
+            }
+        }
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_addresses_compare_as_ipv4_and_wildcards_accept_any_address() {
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        assert_eq!(canon(mapped), "127.0.0.1:80".parse().unwrap());
+        assert_eq!(spell(mapped), "127.0.0.1:80");
+        assert!(accepts_at("0.0.0.0:80".parse().unwrap(), "127.0.0.1:80".parse().unwrap()));
+        assert!(accepts_at("[::]:80".parse().unwrap(), mapped));
+        assert!(!accepts_at("127.0.0.2:80".parse().unwrap(), "127.0.0.1:80".parse().unwrap()));
+        assert!(!accepts_at("0.0.0.0:81".parse().unwrap(), "127.0.0.1:80".parse().unwrap()));
+        assert!(!accepts_at("[::]:80".parse().unwrap(), "127.0.0.1:80".parse().unwrap()));
+    }
+}
