@@ -162,10 +162,50 @@ fn addr_spelling(raw: &[u8]) -> String {
     }
 }
 
+/// The sock_diag dumps (unix, then TCP/UDP) of the network namespace the processes live in:
+/// sock_diag answers for the namespace its netlink socket was made in, so when that is not ours
+/// the dumps run on a short-lived thread moved into it with `setns` (the rest of the dump works
+/// on duplicated fds, which do not care). Processes in different namespaces are refused.
+#[allow(clippy::type_complexity, reason = "one call site; the pair is unpacked at once")]
+fn diag_in_netns_of(pids: &[i32]) -> Result<(BTreeMap<u32, UnixDiag>, Vec<crate::diag_inet::InetDiag>), String> {
+    let both = || Ok((diag_unix::dump()?, crate::diag_inet::dump()?));
+    let ns_of = |pid: &str| {
+        std::fs::metadata(format!("/proc/{pid}/ns/net")).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        })
+    };
+    let ours = ns_of("self").map_err(|e| format!("/proc/self/ns/net: {e}"))?;
+    let mut theirs = None;
+    for pid in pids {
+        let ns = ns_of(&pid.to_string()).map_err(|e| format!("/proc/{pid}/ns/net: {e}"))?;
+        match theirs {
+            None => theirs = Some((ns, *pid)),
+            Some((other, first)) if other != ns => {
+                return Err(format!(
+                    "pids {first} and {pid} live in different network namespaces; dump them separately"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let Some((_, pid)) = theirs.filter(|(ns, _)| *ns != ours) else { return both() };
+    let file = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| format!("/proc/{pid}/ns/net: {e}"))?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            use rustix::fd::AsFd;
+            rustix::thread::move_into_link_name_space(file.as_fd(), Some(rustix::thread::LinkNameSpaceType::Network))
+                .map_err(|e| format!("setns into the network namespace of pid {pid}: {e}"))?;
+            both()
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the sock_diag thread panicked".into()))
+    })
+}
+
 /// Capture the unix sockets of these processes.
 pub fn dump(pids: &[i32]) -> Result<Dump, String> {
-    let diag = diag_unix::dump()?;
-    let inet_diag = crate::diag_inet::dump()?;
+    let (diag, inet_diag) = diag_in_netns_of(pids)?;
     let mut warnings = Vec::new();
     let mut tasks = Vec::new();
     // Sockets to describe: those in the fd tables, then those found in flight.

@@ -49,6 +49,21 @@ impl Live {
     }
 }
 
+impl Live {
+    /// `checkpoint dump` run from this test's own network namespace: it must find the
+    /// process's namespace itself.
+    fn dump_from_here(&self) -> (Option<i32>, String, PathBuf) {
+        let img = self.dir.join("dump-here.rsimg");
+        let pid = self.child.id().to_string();
+        let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
+            .args(["dump", "--pid", &pid, "-o"])
+            .arg(&img)
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), img)
+    }
+}
+
 impl Drop for Live {
     fn drop(&mut self) {
         drop(self.child.stdin.take());
@@ -292,4 +307,17 @@ fn a_tcp_peer_outside_the_dumped_processes_is_marked_external() {
     assert!(resocket_core::plan::plan(&img)
         .map(|p| p.warnings.iter().any(|w| w.contains(&format!("#{}", c.objref))))
         .unwrap_or(true));
+}
+
+#[test]
+fn dump_reads_sock_diag_in_the_network_namespace_of_the_process() {
+    // The process lives in its own namespace (unshare -n); the dump runs in ours.
+    let live = Live::start("inet");
+    let (code, err, img) = live.dump_from_here();
+    assert_eq!(code, Some(0), "{err}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let listener = r.image.sockets.values().find(|s| s.is_listener() && s.inet_local() == Some(at("127.0.0.1:8080")));
+    assert_eq!(listener.map(|l| l.pending.len()), Some(2), "the accept queue is seen from here too: {err}");
 }
