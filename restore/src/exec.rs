@@ -103,6 +103,8 @@ fn reserve(targets: &[i32], fd_base: i32) -> (BTreeMap<i32, OwnedFd>, bool) {
     (held, true)
 }
 
+mod inet;
+
 fn errno(e: rustix::io::Errno) -> Outcome {
     match Errno::from_raw(e.raw_os_error()) {
         Some(x) => Outcome::err(x),
@@ -166,6 +168,8 @@ impl Executor {
     fn addr(&self, a: &SockAddr) -> Result<Option<SocketAddrUnix>, Outcome> {
         let inval = |e: rustix::io::Errno| errno(e);
         match a {
+            // Bind, connect and send with an INET address go through exec/inet.rs.
+            SockAddr::Inet(_) => Err(Outcome::Invalid { why: "an INET address where a sockaddr_un is built".into() }),
             SockAddr::Path(p) => {
                 // Relative names stay relative (the plan chdir()s into the recorded directory,
                 // inside the root), so getsockname reports them as recorded.
@@ -258,11 +262,25 @@ impl Executor {
     }
 
     fn apply_inner(&mut self, op: &Op) -> Result<Outcome, Outcome> {
+        // INET destinations and TCP connects (exec/inet.rs).
+        if let Some(r) = self.inet_op(op) {
+            return r;
+        }
         match op {
             Op::Socket { slot, ty } => {
                 self.take_free(slot)?;
                 let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::NONBLOCK, None)
                     .map_err(errno)?;
+                self.adopt(*slot, fd)?;
+                Ok(Outcome::ok(0))
+            }
+            Op::SocketInet { slot, family, ty } => {
+                self.take_free(slot)?;
+                let af = match family {
+                    resocket_core::sim::InetFamily::Inet => AddressFamily::INET,
+                    resocket_core::sim::InetFamily::Inet6 => AddressFamily::INET6,
+                };
+                let fd = net::socket_with(af, sock_type(*ty), net::SocketFlags::NONBLOCK, None).map_err(errno)?;
                 self.adopt(*slot, fd)?;
                 Ok(Outcome::ok(0))
             }
@@ -355,6 +373,9 @@ impl Executor {
                     SockOpt::RcvBuf(x) => net::sockopt::set_socket_recv_buffer_size(fd, v(x)),
                     SockOpt::RcvBufForce(x) => net::sockopt::set_socket_recv_buffer_size_force(fd, v(x)),
                     SockOpt::PassCred(on) => net::sockopt::set_socket_passcred(fd, on),
+                    SockOpt::ReuseAddr(on) => net::sockopt::set_socket_reuseaddr(fd, on),
+                    SockOpt::ReusePort(on) => net::sockopt::set_socket_reuseport(fd, on),
+                    SockOpt::V6Only(on) => net::sockopt::set_ipv6_v6only(fd, on),
                     // rustix has no SO_PEEK_OFF setter; the plans never use it.
                     SockOpt::PeekOff(_) => {
                         return Err(Outcome::Invalid { why: "SO_PEEK_OFF is not supported natively".into() })

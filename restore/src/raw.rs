@@ -56,3 +56,17 @@ pub fn set_peek_off(fd: rustix::fd::BorrowedFd<'_>, value: i32) -> std::io::Resu
         Err(std::io::Error::last_os_error())
     }
 }
+
+/// `tcpi_state` of `getsockopt(fd, IPPROTO_TCP, TCP_INFO)`: the socket's TCP state (2 is
+/// SYN_SENT), which rustix does not wrap. Reading it changes nothing (unlike `SO_ERROR`).
+pub fn tcp_state(fd: rustix::fd::BorrowedFd<'_>) -> Option<u8> {
+    use rustix::fd::AsRawFd;
+    let mut info = [0u8; 256]; // struct tcp_info is 232 bytes on 6.18; tcpi_state is its first byte
+    let mut len = info.len() as libc::socklen_t;
+    // SAFETY: `fd` is a live descriptor; the buffer is writable for `len` bytes and `len`
+    // points at its size, which the kernel lowers to what it wrote.
+    let rc = unsafe {
+        libc::getsockopt(fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_INFO, info.as_mut_ptr().cast(), &raw mut len)
+    };
+    (rc == 0 && len >= 1).then_some(info[0])
+}

@@ -213,6 +213,10 @@ pub struct Kernel {
     pub abstract_names: BTreeMap<(SockType, Vec<u8>), SockRef>,
     /// Current directory.
     pub cwd: Vec<u8>,
+    /// The INET part of AF_INET/AF_INET6 sockets (`sim/inet.rs`), by socket.
+    pub inet: BTreeMap<SockRef, super::inet::InetSock>,
+    /// Next ephemeral port to try (`sim/inet.rs`).
+    pub(super) next_ephemeral: u16,
     next_ino: u64,
     autobind_next: u32,
 }
@@ -276,7 +280,7 @@ impl Kernel {
         self.slots.iter().find(|&(_, v)| v == r).map(|(k, _)| k)
     }
 
-    fn new_sock(&mut self, ty: SockType) -> SockRef {
+    pub(super) fn new_sock(&mut self, ty: SockType) -> SockRef {
         self.socks.push(SimSock {
             ty,
             state: crate::wire::TCP_CLOSE,
@@ -301,13 +305,17 @@ impl Kernel {
         self.socks.len() - 1
     }
 
-    fn attach(&mut self, slot: Slot, r: SockRef) {
+    pub(super) fn attach(&mut self, slot: Slot, r: SockRef) {
         self.slots.insert(slot, r);
         self.socks[r].refs += 1;
     }
 
     /// Apply one operation.
     pub fn apply(&mut self, op: &Op) -> Outcome {
+        // AF_INET/AF_INET6 sockets have their own transitions (sim/inet.rs).
+        if let Some(out) = self.inet_apply(op) {
+            return out;
+        }
         let get = |k: &Kernel, slot: &Slot| k.slots.get(slot).copied();
         let free = |k: &Kernel, slot: &Slot| !k.slots.contains_key(slot);
         match op {
@@ -319,6 +327,8 @@ impl Kernel {
                 self.attach(*slot, r);
                 Outcome::ok(0)
             }
+            // Answered by inet_apply above.
+            Op::SocketInet { .. } => Outcome::Invalid { why: "an INET socket op reached the AF_UNIX code".into() },
             Op::Socketpair { a, b, ty } => {
                 if !free(self, a) || !free(self, b) || a == b {
                     return Outcome::Invalid { why: format!("slots {a}/{b} are not two free slots") };
@@ -369,7 +379,11 @@ impl Kernel {
                 match self.socks[r].ty {
                     SockType::Stream => self.stream_send(r, to.as_ref(), &data.0, &fds),
                     SockType::Seqpacket => {
-                        // unix_seqpacket_sendmsg: ENOTCONN first, the address is ignored (§1.7).
+                        // unix_seqpacket_sendmsg: a pending error (sock_error), then ENOTCONN;
+                        // the address is ignored (§1.7; the error first: differential test).
+                        if let Some(e) = self.socks[r].err.take() {
+                            return Outcome::err(e);
+                        }
                         if self.socks[r].state != crate::wire::TCP_ESTABLISHED {
                             return Outcome::err(Errno::ENOTCONN);
                         }
@@ -408,7 +422,9 @@ impl Kernel {
                         SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
                         SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
                         SockOpt::PassCred(on) => s.passcred = on,
-                        SockOpt::PeekOff(_) => {}
+                        SockOpt::PeekOff(_) | SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) => {}
+                        // An IPPROTO_IPV6 option: AF_UNIX has no setsockopt beyond SOL_SOCKET.
+                        SockOpt::V6Only(_) => return Outcome::err(Errno::EOPNOTSUPP),
                     }
                     Outcome::ok(0)
                 }
@@ -455,7 +471,7 @@ impl Kernel {
     }
 
     /// Drop one reference; release the socket when none is left.
-    fn put(&mut self, r: SockRef) {
+    pub(super) fn put(&mut self, r: SockRef) {
         let s = &mut self.socks[r];
         s.refs = s.refs.saturating_sub(1);
         if s.refs == 0 && !s.dead && s.embryo_of.is_none() {
@@ -465,6 +481,10 @@ impl Kernel {
 
     /// `unix_release_sock` (§1.6).
     fn release(&mut self, r: SockRef) {
+        if self.inet.contains_key(&r) {
+            self.inet_release(r);
+            return;
+        }
         let was_embryo_listener = self.socks[r].state == crate::wire::TCP_LISTEN;
         self.socks[r].dead = true;
         self.socks[r].state = crate::wire::TCP_CLOSE;
@@ -545,7 +565,7 @@ impl Kernel {
     fn bind(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
         let ty = self.socks[r].ty;
         match addr {
-            SockAddr::Unspec => Outcome::err(Errno::EINVAL),
+            SockAddr::Unspec | SockAddr::Inet(_) => Outcome::err(Errno::EINVAL),
             SockAddr::Autobind => {
                 if self.socks[r].name.is_some() {
                     return Outcome::ok(0); // §3: autobind on a bound socket changes nothing
@@ -650,7 +670,8 @@ impl Kernel {
             }
             // The abstract namespace is per socket type: another type's name is ECONNREFUSED.
             SockAddr::Abstract(a) => self.abstract_names.get(&(ty, a.clone())).copied().ok_or(Errno::ECONNREFUSED),
-            SockAddr::Autobind | SockAddr::Unspec => Err(Errno::EINVAL),
+            // unix_validate_addr: a sockaddr_in is not a sockaddr_un.
+            SockAddr::Autobind | SockAddr::Unspec | SockAddr::Inet(_) => Err(Errno::EINVAL),
         }
     }
 
@@ -666,7 +687,7 @@ impl Kernel {
 
     fn stream_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
         // §1.3, in the kernel's order.
-        if matches!(addr, SockAddr::Autobind | SockAddr::Unspec) {
+        if matches!(addr, SockAddr::Autobind | SockAddr::Unspec | SockAddr::Inet(_)) {
             return Outcome::err(Errno::EINVAL);
         }
         if let Err(e) = self.maybe_autobind(r) {
@@ -741,7 +762,7 @@ impl Kernel {
             }
             return Outcome::ok(0);
         }
-        if matches!(addr, SockAddr::Autobind) {
+        if matches!(addr, SockAddr::Autobind | SockAddr::Inet(_)) {
             return Outcome::err(Errno::EINVAL);
         }
         if let Err(e) = self.maybe_autobind(r) {
@@ -869,7 +890,7 @@ impl Kernel {
 
     fn dgram_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8], fds: &[SockRef]) -> Outcome {
         // unix_dgram_sendmsg, check order of §2.2.
-        if matches!(to, Some(SockAddr::Autobind | SockAddr::Unspec)) {
+        if matches!(to, Some(SockAddr::Autobind | SockAddr::Unspec | SockAddr::Inet(_))) {
             return Outcome::err(Errno::EINVAL);
         }
         if let Err(e) = self.maybe_autobind(r) {

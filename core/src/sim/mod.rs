@@ -1,7 +1,9 @@
 //! The simulated AF_UNIX kernel and the operation type it shares with the native executor.
 
+pub mod inet;
 pub mod kernel;
 pub mod ops;
 
+pub use inet::InetSock;
 pub use kernel::{Kernel, SimSock, Skb, SockRef};
-pub use ops::{Block, Errno, How, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
+pub use ops::{Block, Errno, How, InetFamily, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};

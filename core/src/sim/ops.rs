@@ -42,6 +42,13 @@ pub enum Errno {
     ENOTCONN,
     ETOOMANYREFS,
     ECONNREFUSED,
+    ENOPROTOOPT,
+    EDESTADDRREQ,
+    EADDRNOTAVAIL,
+    ENETUNREACH,
+    ECONNABORTED,
+    EALREADY,
+    EINPROGRESS,
 }
 
 impl Errno {
@@ -75,6 +82,13 @@ impl Errno {
         Errno::ENOTCONN,
         Errno::ETOOMANYREFS,
         Errno::ECONNREFUSED,
+        Errno::ENOPROTOOPT,
+        Errno::EDESTADDRREQ,
+        Errno::EADDRNOTAVAIL,
+        Errno::ENETUNREACH,
+        Errno::ECONNABORTED,
+        Errno::EALREADY,
+        Errno::EINPROGRESS,
     ];
 
     /// The number Linux uses on x86_64.
@@ -108,6 +122,13 @@ impl Errno {
             Errno::ENOTCONN => 107,
             Errno::ETOOMANYREFS => 109,
             Errno::ECONNREFUSED => 111,
+            Errno::ENOPROTOOPT => 92,
+            Errno::EDESTADDRREQ => 89,
+            Errno::EADDRNOTAVAIL => 99,
+            Errno::ENETUNREACH => 101,
+            Errno::ECONNABORTED => 103,
+            Errno::EALREADY => 114,
+            Errno::EINPROGRESS => 115,
         }
     }
 
@@ -159,7 +180,28 @@ impl SockType {
     }
 }
 
-/// A `sockaddr_un` as passed to bind/connect/sendto.
+/// AF_INET or AF_INET6 (for [`Op::SocketInet`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InetFamily {
+    /// `AF_INET`.
+    Inet,
+    /// `AF_INET6`.
+    Inet6,
+}
+
+impl InetFamily {
+    /// `AF_INET` / `AF_INET6`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InetFamily::Inet => "AF_INET",
+            InetFamily::Inet6 => "AF_INET6",
+        }
+    }
+}
+
+/// A `sockaddr_un` (or, for INET sockets, a `sockaddr_in`/`sockaddr_in6`) as passed to
+/// bind/connect/sendto.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SockAddr {
     /// A filesystem name, relative to the cwd unless it starts with `/`.
@@ -170,12 +212,15 @@ pub enum SockAddr {
     Autobind,
     /// `AF_UNSPEC`: dgram disconnect.
     Unspec,
+    /// A `sockaddr_in` (an IPv4 address) or `sockaddr_in6` (an IPv6 one, scope and flow 0).
+    Inet(std::net::SocketAddr),
 }
 
 impl SockAddr {
-    /// `/path`, `@abstract`, `(autobind)`, `(unspec)`.
+    /// `/path`, `@abstract`, `(autobind)`, `(unspec)`, `(inet 127.0.0.1:80)`, `(inet [::1]:80)`.
     pub fn display(&self) -> String {
         match self {
+            SockAddr::Inet(a) => format!("(inet {a})"),
             SockAddr::Path(p) => bstr::escape(p),
             SockAddr::Abstract(a) => format!("@{}", bstr::escape(a)),
             SockAddr::Autobind => "(autobind)".into(),
@@ -187,6 +232,9 @@ impl SockAddr {
         match s {
             "(autobind)" => Ok(SockAddr::Autobind),
             "(AF_UNSPEC)" => Ok(SockAddr::Unspec),
+            _ if s.starts_with("(inet ") && s.ends_with(')') => {
+                s[6..s.len() - 1].parse().map(SockAddr::Inet).map_err(|_| format!("bad INET address {s:?}"))
+            }
             _ => {
                 let b = bstr::unescape(s).map_err(|e| e.to_string())?;
                 match b.split_first() {
@@ -260,6 +308,12 @@ pub enum SockOpt {
     PassCred(bool),
     /// `SO_PEEK_OFF`.
     PeekOff(i32),
+    /// `SO_REUSEADDR` (`sk_reuse`).
+    ReuseAddr(bool),
+    /// `SO_REUSEPORT`.
+    ReusePort(bool),
+    /// `IPV6_V6ONLY` (level `IPPROTO_IPV6`).
+    V6Only(bool),
 }
 
 /// Sysctls the restorer may raise for a moment.
@@ -307,6 +361,8 @@ pub enum Op {
     Socket { slot: Slot, ty: SockType },
     /// `socketpair(AF_UNIX, ty, 0)`.
     Socketpair { a: Slot, b: Slot, ty: SockType },
+    /// `socket(AF_INET or AF_INET6, ty, 0)`: TCP for stream, UDP for dgram.
+    SocketInet { slot: Slot, family: InetFamily, ty: SockType },
     /// `bind()`.
     Bind { slot: Slot, addr: SockAddr },
     /// `unlink(path)`; with `stale_only`, only a socket file no live socket is bound to, and a
@@ -350,6 +406,7 @@ impl Op {
     pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
         let (a, b, rights): (Option<Slot>, Option<Slot>, &[Slot]) = match self {
             Op::Socket { slot, .. }
+            | Op::SocketInet { slot, .. }
             | Op::Bind { slot, .. }
             | Op::Listen { slot, .. }
             | Op::Connect { slot, .. }
@@ -372,6 +429,9 @@ impl Op {
         match self {
             Op::Socket { slot, ty } => {
                 format!("{} = socket(AF_UNIX, SOCK_{})", name(*slot), format!("{ty:?}").to_uppercase())
+            }
+            Op::SocketInet { slot, family, ty } => {
+                format!("{} = socket({}, SOCK_{})", name(*slot), family.name(), format!("{ty:?}").to_uppercase())
             }
             Op::Socketpair { a, b, ty } => {
                 format!("socketpair(AF_UNIX, SOCK_{}) = ({}, {})", format!("{ty:?}").to_uppercase(), name(*a), name(*b))
@@ -419,7 +479,11 @@ impl Op {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Block {
-    /// `connect()`: the listener's accept queue is full (`qlen > backlog`).
+    /// `connect()`: the listener's accept queue is full (`qlen > backlog`). For TCP this holds
+    /// for a non-blocking connect too: the SYN is dropped and retransmitted on a timer (1 s,
+    /// 3 s, …), so when the connection completes depends on time and on accept(); the model
+    /// reports the attempt as one that cannot complete now, and the native executor withdraws it
+    /// (`connect(AF_UNSPEC)`) so both continue from the state before the call.
     BacklogFull { pending: usize, backlog: i64 },
     /// A send: the sender's `wmem_alloc >= sndbuf`.
     SndBuf { wmem: i64, sndbuf: i64 },
@@ -431,6 +495,13 @@ pub enum Block {
     RecvEmpty,
     /// The real kernel said a blocking call would wait (the native executor cannot say why).
     Kernel,
+    /// A TCP connect whose SYN gets no answer: the kernel retransmits it until `ETIMEDOUT`
+    /// minutes later; the native executor withdraws the attempt, as for a full backlog.
+    NoAnswer { why: String },
+    /// The kernel's answer depends on timing or on a hash keyed by a random secret, which the
+    /// model does not know (e.g. which of several SO_REUSEPORT sockets gets a datagram). The
+    /// model says so instead of guessing; its state after this step is not the kernel's.
+    Undetermined { why: String },
 }
 
 /// What an operation returned.

@@ -209,6 +209,17 @@ mod regressions {
     }
 
     #[test]
+    fn a_seqpacket_send_reports_a_pending_error_before_the_size() {
+        same(vec![
+            Op::Socketpair { a: 4, b: 2, ty: SockType::Seqpacket },
+            Op::Send { slot: 2, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::SetSockOpt { slot: 2, opt: resocket_core::sim::SockOpt::SndBuf(0) },
+            Op::Close { slot: 4 },
+            Op::Send { slot: 2, to: None, data: Payload(vec![b'z'; 5000]), rights: vec![] },
+        ]);
+    }
+
+    #[test]
     fn listen_on_a_connected_pair_end_is_einval() {
         same(vec![
             Op::Socketpair { a: 1, b: 2, ty: SockType::Stream },

@@ -2,5 +2,6 @@
 
 mod cli;
 mod differential;
+mod differential_inet;
 mod dump;
 mod kernel;

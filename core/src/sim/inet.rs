@@ -1,0 +1,1394 @@
+//! The simulated AF_INET/AF_INET6 layer: TCP and UDP over loopback, as Linux 6.18 answers on a
+//! host whose only interface is `lo` (a fresh network namespace: 127.0.0.0/8 and ::1 are local).
+//!
+//! Sockets are ordinary [`SimSock`](super::SimSock)s (type, `sk_state`, receive queue,
+//! shutdown bits, `sk_err`, peer, slots and references) plus an [`InetSock`] in
+//! [`Kernel::inet`]. [`Kernel::apply`] hands every operation on an INET socket to
+//! [`Kernel::inet_apply`], one `match` over the operation; closing goes through
+//! [`Kernel::inet_release`].
+//!
+//! Sources, by function: `net/ipv4/af_inet.c` (`inet_bind`, `inet_listen`,
+//! `__inet_stream_connect`, `inet_shutdown`), `inet_connection_sock.c` (`inet_csk_get_port`,
+//! `inet_bind_conflict`, the bhash2 address rules, `inet_csk_listen_stop`), `tcp.c`
+//! (`tcp_sendmsg_locked`, `tcp_recvmsg_locked`, `tcp_close`, `tcp_disconnect`), `tcp_input.c`
+//! (`tcp_reset`, `tcp_fin`, `tcp_conn_request`: the accept queue is full when
+//! `sk_ack_backlog > sk_max_ack_backlog`, so a listener with backlog N holds N + 1),
+//! `inet_hashtables.c` (listener lookup: exact address before wildcard, AF_INET before a
+//! dual-stack AF_INET6), `udp.c` (`udp_lib_lport_inuse`, `udp_sendmsg`, `__udp4_lib_lookup`,
+//! `__skb_recv_udp`), `ipv6/af_inet6.c` (`__inet6_bind`), `ipv6/ipv6_sockglue.c` (IPV6_V6ONLY).
+//!
+//! Loopback is synchronous: a SYN, its SYN-ACK and ACK, a FIN, an RST or an ICMP port
+//! unreachable are all processed before the call that sent them returns (softirqs run when the
+//! sender re-enables them), so the model applies their effects inside the call. Where the answer
+//! depends on time or on a randomly keyed hash, the model says so ([`Block::Undetermined`],
+//! [`Block::BacklogFull`] for a dropped SYN) instead of guessing.
+//!
+//! DEVIATIONS (marked where they happen): ephemeral ports count up from 32768 (Linux picks
+//! them at random in 32768–60999); a TIME_WAIT or orphaned FIN_WAIT2 socket never times out (Linux:
+//! 60 s); TCP windows and buffers are not modelled: every send is taken whole and delivered at
+//! once (true on loopback while a connection holds less than its initial receive window, about
+//! 64 KiB); a UDP receiver never drops for a full receive buffer; SO_SNDBUF/SO_RCVBUF are recorded
+//! and otherwise ignored for INET.
+
+use super::kernel::{Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
+use super::ops::*;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// `TCP_ESTABLISHED`.
+pub const ESTABLISHED: u8 = 1;
+/// `TCP_SYN_SENT`.
+pub const SYN_SENT: u8 = 2;
+/// `TCP_FIN_WAIT1`.
+pub const FIN_WAIT1: u8 = 4;
+/// `TCP_FIN_WAIT2`.
+pub const FIN_WAIT2: u8 = 5;
+/// `TCP_TIME_WAIT`.
+pub const TIME_WAIT: u8 = 6;
+/// `TCP_CLOSE`.
+pub const CLOSE: u8 = 7;
+/// `TCP_CLOSE_WAIT`.
+pub const CLOSE_WAIT: u8 = 8;
+/// `TCP_LAST_ACK`.
+pub const LAST_ACK: u8 = 9;
+/// `TCP_LISTEN`.
+pub const LISTEN: u8 = 10;
+
+/// `struct socket.state`: `SS_UNCONNECTED`.
+pub const SS_UNCONNECTED: u8 = 1;
+/// `SS_CONNECTING` (a connect() is in progress, or a non-blocking one has not been looked at since).
+pub const SS_CONNECTING: u8 = 2;
+/// `SS_CONNECTED`.
+pub const SS_CONNECTED: u8 = 3;
+/// `SS_DISCONNECTING`.
+pub const SS_DISCONNECTING: u8 = 4;
+
+/// `net.ipv4.ip_local_port_range`.
+pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
+/// The largest UDP payload over IPv4 (65535 − 20 − 8) and over IPv6 (65535 − 8).
+pub const UDP_MAX: (usize, usize) = (65507, 65527);
+
+/// The INET part of a simulated socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InetSock {
+    /// AF_INET or AF_INET6.
+    pub family: InetFamily,
+    /// TCP (stream) or UDP (dgram).
+    pub tcp: bool,
+    /// The local address once a port is bound (`inet_num != 0`); the IP may be the wildcard.
+    /// AF_INET6 sockets hold IPv6 addresses (v4-mapped for IPv4 ones).
+    pub local: Option<SocketAddr>,
+    /// The peer's address while connected.
+    pub remote: Option<SocketAddr>,
+    /// In the port's bind bucket (bound, autobound, inherited from a listener, or a TIME_WAIT).
+    pub bound: bool,
+    /// `SO_REUSEADDR` (`sk_reuse`).
+    pub reuse: bool,
+    /// `SO_REUSEPORT`.
+    pub reuseport: bool,
+    /// `IPV6_V6ONLY`.
+    pub v6only: bool,
+    /// `SOCK_BINDADDR_LOCK`: bind() chose the address.
+    pub addr_locked: bool,
+    /// `SOCK_BINDPORT_LOCK`: bind() chose the port.
+    pub port_locked: bool,
+    /// `struct socket.state` (TCP).
+    pub ss: u8,
+    /// `SOCK_DONE`: a FIN arrived (reads return 0 once the queue is empty).
+    pub done: bool,
+    /// An AF_INET6 TCP socket that once sent a SYN to a v4-mapped address keeps the IPv4
+    /// transmit path (`icsk_af_ops = &ipv6_mapped`, never reset by `tcp_v6_connect`'s IPv6
+    /// path): its later SYNs to IPv6 addresses go nowhere.
+    pub mapped_ops: bool,
+}
+
+/// IPv4 as an AF_INET6 socket sees it.
+fn mapped(a: SocketAddr) -> SocketAddr {
+    match a.ip() {
+        IpAddr::V4(v4) => SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), a.port()),
+        IpAddr::V6(_) => a,
+    }
+}
+
+/// The IPv4 address behind an address, if it is IPv4 or v4-mapped.
+fn v4_of(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+    }
+}
+
+/// A local address of this host (only `lo` exists: 127.0.0.0/8, ::1, and the wildcards).
+fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.is_loopback() || v4.is_unspecified(),
+            None => v6.is_loopback() || v6.is_unspecified(),
+        },
+    }
+}
+
+impl InetSock {
+    fn new(family: InetFamily, tcp: bool) -> InetSock {
+        InetSock {
+            family,
+            tcp,
+            local: None,
+            remote: None,
+            bound: false,
+            reuse: false,
+            reuseport: false,
+            v6only: false,
+            addr_locked: false,
+            port_locked: false,
+            ss: SS_UNCONNECTED,
+            done: false,
+            mapped_ops: false,
+        }
+    }
+    fn port(&self) -> u16 {
+        self.local.map_or(0, |a| a.port())
+    }
+    fn ip(&self) -> IpAddr {
+        match (self.local, self.family) {
+            (Some(a), _) => a.ip(),
+            (None, InetFamily::Inet) => Ipv4Addr::UNSPECIFIED.into(),
+            (None, InetFamily::Inet6) => Ipv6Addr::UNSPECIFIED.into(),
+        }
+    }
+    /// `sk_rcv_saddr`: the IPv4 receive address (an AF_INET6 socket: the mapped address, 0 for
+    /// the wildcard, and LOOPBACK4_IPV6 127.0.0.6 for any other IPv6 address).
+    fn rcv4(&self) -> Ipv4Addr {
+        match self.ip() {
+            IpAddr::V4(v4) => v4,
+            IpAddr::V6(v6) if v6.is_unspecified() => Ipv4Addr::UNSPECIFIED,
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().unwrap_or(Ipv4Addr::new(127, 0, 0, 6)),
+        }
+    }
+    /// `sk_v6_rcv_saddr`, `None` for an AF_INET socket.
+    fn rcv6(&self) -> Option<Ipv6Addr> {
+        match self.ip() {
+            IpAddr::V6(v6) => Some(v6),
+            IpAddr::V4(_) => None,
+        }
+    }
+    fn is_wildcard(&self) -> bool {
+        match self.ip() {
+            IpAddr::V4(v4) => v4.is_unspecified(),
+            IpAddr::V6(v6) => v6.is_unspecified() || v6.to_ipv4_mapped().is_some_and(|v| v.is_unspecified()),
+        }
+    }
+    /// Handles IPv4 traffic: AF_INET, or AF_INET6 on the wildcard or a v4-mapped address and
+    /// not IPV6_V6ONLY.
+    fn takes_v4(&self) -> bool {
+        match self.ip() {
+            IpAddr::V4(_) => true,
+            IpAddr::V6(v6) => !self.v6only && (v6.is_unspecified() || v6.to_ipv4_mapped().is_some()),
+        }
+    }
+}
+
+/// The kernel's `ipv6_addr_type` classes that matter here.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum V6Class {
+    Any,
+    Mapped,
+    Other,
+}
+
+fn class(a: Option<Ipv6Addr>) -> V6Class {
+    match a {
+        None => V6Class::Mapped, // an AF_INET socket counts as v4-mapped
+        Some(v6) if v6.is_unspecified() => V6Class::Any,
+        Some(v6) if v6.to_ipv4_mapped().is_some() => V6Class::Mapped,
+        Some(_) => V6Class::Other,
+    }
+}
+
+/// `inet_rcv_saddr_equal(sk, sk2, match_wildcard = true)`: the classic overlap rule (UDP, and
+/// TCP binds to a wildcard address).
+fn saddr_equal(sk: &InetSock, sk2: &InetSock) -> bool {
+    // An IPv4 (or v4-mapped) address and a plain IPv6 one never overlap (live 6.18, TCP and
+    // UDP; the classic code compared the IPv6 socket's LOOPBACK4_IPV6).
+    let (c1, c2) = (class(sk.rcv6()), class(sk2.rcv6()));
+    if (c1 == V6Class::Mapped && c2 == V6Class::Other) || (c1 == V6Class::Other && c2 == V6Class::Mapped) {
+        return false;
+    }
+    let v4_equal = || {
+        let (a, b) = (sk.rcv4(), sk2.rcv4());
+        a == b || a.is_unspecified() || b.is_unspecified()
+    };
+    if sk.family == InetFamily::Inet6 {
+        let (t1, t2) = (class(sk.rcv6()), class(sk2.rcv6()));
+        if t1 == V6Class::Mapped && t2 == V6Class::Mapped {
+            return !sk2.v6only && v4_equal();
+        }
+        if t1 == V6Class::Any && t2 == V6Class::Any {
+            return true;
+        }
+        if t2 == V6Class::Any && !(sk2.v6only && t1 == V6Class::Mapped) {
+            return true;
+        }
+        if t1 == V6Class::Any && !(sk.v6only && t2 == V6Class::Mapped) {
+            return true;
+        }
+        return sk2.rcv6().is_some() && sk.rcv6() == sk2.rcv6();
+    }
+    !sk2.v6only && v4_equal()
+}
+
+/// Whether binding `sk` (whose address is set) would share an address with `sk2` on the same
+/// port, as TCP decides since 6.1 (bhash2): a wildcard `sk` uses the classic rule; a specific
+/// one conflicts with the same address (IPv4 and v4-mapped alike) and with wildcard holders
+/// that take its traffic (`inet_bind2_bucket_match_addr_any`; an AF_INET `sk` skips
+/// IPV6_V6ONLY ones).
+fn tcp_overlap(sk: &InetSock, sk2: &InetSock) -> bool {
+    if sk.is_wildcard() {
+        return saddr_equal(sk, sk2);
+    }
+    let skip_v6only = sk.family == InetFamily::Inet && sk2.v6only;
+    let same = match (v4_of(sk.ip()), v4_of(sk2.ip())) {
+        (Some(a), Some(b)) => a == b,
+        (None, None) => sk.ip() == sk2.ip(),
+        _ => false,
+    };
+    if same {
+        return !skip_v6only;
+    }
+    if !sk2.is_wildcard() {
+        return false;
+    }
+    let sk_v6_plain = class(sk.rcv6()) == V6Class::Other;
+    let holder_matches = match sk2.ip() {
+        IpAddr::V6(v6) if v6.is_unspecified() => true,
+        _ => !sk_v6_plain, // an IPv4 wildcard holder takes IPv4 and v4-mapped binds only
+    };
+    holder_matches && !skip_v6only
+}
+
+/// `inet_bind_conflict`: do the reuse options let `sk` share the port with `sk2` (whose address
+/// overlaps)? `sk2_state` is `sk_state` (TIME_WAIT for a timewait socket).
+fn reuse_conflict(sk: &InetSock, sk2: &InetSock, sk2_state: u8) -> bool {
+    if sk.reuse && sk2.reuse && sk2_state != LISTEN {
+        return false; // relax = true, reuseport_ok = true (inet_csk_get_port)
+    }
+    !(sk.reuseport && sk2.reuseport) // same uid: one restorer
+}
+
+/// Which side of a TCP reset gets which error (`tcp_reset`).
+fn reset_errno(state: u8) -> Option<Errno> {
+    match state {
+        SYN_SENT => Some(Errno::ECONNREFUSED),
+        CLOSE_WAIT => Some(Errno::EPIPE),
+        CLOSE => None,
+        _ => Some(Errno::ECONNRESET),
+    }
+}
+
+/// The address family a `SockAddr` is, and its length as passed to the kernel.
+fn addr_len(a: &SockAddr) -> (u16, usize) {
+    match a {
+        SockAddr::Path(p) => (1, 2 + p.len() + 1),
+        SockAddr::Abstract(n) => (1, 2 + 1 + n.len()),
+        SockAddr::Autobind => (1, 2),
+        SockAddr::Unspec => (0, 16),
+        SockAddr::Inet(SocketAddr::V4(_)) => (2, 16),
+        SockAddr::Inet(SocketAddr::V6(_)) => (10, 28),
+    }
+}
+
+impl Kernel {
+    /// The INET part of the socket behind a slot.
+    pub fn inet_sock(&self, slot: Slot) -> Option<&InetSock> {
+        self.slots.get(&slot).and_then(|r| self.inet.get(r))
+    }
+
+    fn isk(&self, r: SockRef) -> &InetSock {
+        &self.inet[&r]
+    }
+
+    fn isk_mut(&mut self, r: SockRef) -> &mut InetSock {
+        self.inet.get_mut(&r).expect("an INET socket has its INET part")
+    }
+
+    /// Apply `op` if it concerns an INET socket; `None` hands it to the AF_UNIX code.
+    pub(super) fn inet_apply(&mut self, op: &Op) -> Option<Outcome> {
+        let inet_slot = |k: &Kernel, slot: &Slot| k.slots.get(slot).copied().filter(|r| k.inet.contains_key(r));
+        let out = match op {
+            Op::SocketInet { slot, family, ty } => {
+                if self.slots.contains_key(slot) {
+                    return Some(Outcome::Invalid { why: format!("slot {slot} is already open") });
+                }
+                // inet_create: no protocol serves SOCK_SEQPACKET.
+                if *ty == SockType::Seqpacket {
+                    return Some(Outcome::err(Errno::ESOCKTNOSUPPORT));
+                }
+                let r = self.new_sock(*ty);
+                let s = &mut self.socks[r];
+                s.max_ack_backlog = 0;
+                self.inet.insert(r, InetSock::new(*family, *ty == SockType::Stream));
+                self.attach(*slot, r);
+                Outcome::ok(0)
+            }
+            Op::Bind { slot, addr } => {
+                let r = inet_slot(self, slot)?;
+                self.inet_bind(r, addr)
+            }
+            Op::Listen { slot, backlog } => {
+                let r = inet_slot(self, slot)?;
+                self.inet_listen(r, i64::from(*backlog))
+            }
+            Op::Connect { slot, addr } => {
+                let r = inet_slot(self, slot)?;
+                if self.isk(r).tcp {
+                    self.tcp_connect(r, addr)
+                } else {
+                    self.udp_connect(r, addr)
+                }
+            }
+            Op::Accept { slot, new } => {
+                let r = inet_slot(self, slot)?;
+                if self.slots.contains_key(new) {
+                    return Some(Outcome::Invalid { why: format!("slot {new} is already open") });
+                }
+                self.inet_accept(r, *new)
+            }
+            Op::Send { slot, to, data, rights } => {
+                let r = inet_slot(self, slot)?;
+                if rights.iter().any(|s| !self.slots.contains_key(s)) {
+                    return Some(Outcome::err(Errno::EBADF));
+                }
+                if !rights.is_empty() {
+                    // __sock_cmsg_send: SCM_RIGHTS exists for AF_UNIX only.
+                    return Some(Outcome::err(Errno::EINVAL));
+                }
+                if self.isk(r).tcp {
+                    self.tcp_send(r, &data.0)
+                } else {
+                    self.udp_send(r, to.as_ref(), &data.0)
+                }
+            }
+            Op::Recv { slot, len, peek } => {
+                let r = inet_slot(self, slot)?;
+                if self.isk(r).tcp {
+                    self.tcp_recv(r, *len as usize, *peek)
+                } else {
+                    self.udp_recv(r, *len as usize, *peek)
+                }
+            }
+            Op::Shutdown { slot, how } => {
+                let r = inet_slot(self, slot)?;
+                self.inet_shutdown(r, how.bits())
+            }
+            Op::SetSockOpt { slot, opt } => {
+                let r = inet_slot(self, slot)?;
+                self.inet_setsockopt(r, *opt)
+            }
+            Op::Socket { .. }
+            | Op::Socketpair { .. }
+            | Op::Unlink { .. }
+            | Op::SetNonblock { .. }
+            | Op::Close { .. }
+            | Op::Chdir { .. }
+            | Op::SetSysctl { .. }
+            | Op::Place { .. } => return None,
+        };
+        Some(out)
+    }
+
+    fn inet_setsockopt(&mut self, r: SockRef, opt: SockOpt) -> Outcome {
+        let (wmem_max, rmem_max) = (self.sysctl.wmem_max, self.sysctl.rmem_max);
+        let bound = self.isk(r).port() != 0;
+        let family = self.isk(r).family;
+        let v = |x: i32| i64::from(x.max(0));
+        match opt {
+            SockOpt::SndBuf(x) => self.socks[r].sndbuf = (2 * v(x).min(wmem_max)).max(SOCK_MIN_SNDBUF),
+            SockOpt::SndBufForce(x) => self.socks[r].sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
+            SockOpt::RcvBuf(x) => self.socks[r].rcvbuf = (2 * v(x).min(rmem_max)).max(SOCK_MIN_RCVBUF),
+            SockOpt::RcvBufForce(x) => self.socks[r].rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
+            SockOpt::PassCred(on) => self.socks[r].passcred = on,
+            SockOpt::PeekOff(_) => {}
+            SockOpt::ReuseAddr(on) => self.isk_mut(r).reuse = on,
+            SockOpt::ReusePort(on) => self.isk_mut(r).reuseport = on,
+            SockOpt::V6Only(on) => {
+                // ip_setsockopt knows no IPPROTO_IPV6 option; an AF_INET6 socket refuses the
+                // change once it has a port.
+                if family == InetFamily::Inet {
+                    return Outcome::err(Errno::ENOPROTOOPT);
+                }
+                if bound {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                self.isk_mut(r).v6only = on;
+            }
+        }
+        Outcome::ok(0)
+    }
+
+    /// Sockets in the bind buckets of `port` for one protocol (live, orphaned and TIME_WAIT),
+    /// other than `r`.
+    fn port_holders(&self, tcp: bool, port: u16, r: SockRef) -> impl Iterator<Item = (SockRef, &InetSock)> + '_ {
+        self.inet
+            .iter()
+            .filter(move |(&o, i)| o != r && i.tcp == tcp && i.bound && i.port() == port)
+            .map(|(&o, i)| (o, i))
+    }
+
+    /// Would `r`, with its local address set to `at`, conflict with a holder of that port?
+    /// (`inet_csk_get_port` / `udp_lib_get_port` for an explicit port.)
+    fn port_conflict(&self, r: SockRef, at: SocketAddr) -> bool {
+        let mut me = self.isk(r).clone();
+        me.local = Some(at);
+        for (o, sk2) in self.port_holders(me.tcp, at.port(), r) {
+            if me.tcp {
+                if tcp_overlap(&me, sk2) && reuse_conflict(&me, sk2, self.socks[o].state) {
+                    return true;
+                }
+            } else if !((sk2.reuse && me.reuse) || (sk2.reuseport && me.reuseport)) && saddr_equal(&me, sk2) {
+                return true; // udp_lib_lport_inuse
+            }
+        }
+        false
+    }
+
+    /// An ephemeral port for `r` at `ip`. DEVIATION: Linux starts at a random offset in
+    /// `ip_local_port_range`; the model counts up from 32768 so runs are reproducible.
+    fn ephemeral(&mut self, r: SockRef, ip: IpAddr) -> Option<u16> {
+        let (lo, hi) = EPHEMERAL_PORTS;
+        let span = u32::from(hi - lo) + 1;
+        for _ in 0..span {
+            let p = if (lo..=hi).contains(&self.next_ephemeral) { self.next_ephemeral } else { lo };
+            self.next_ephemeral = if p == hi { lo } else { p + 1 };
+            let tcp = self.isk(r).tcp;
+            // A port no socket of the protocol holds at all (Linux may share a port between
+            // connections to different peers; choosing a free one is one of its choices).
+            if self.port_holders(tcp, p, r).next().is_none() && !self.port_conflict(r, SocketAddr::new(ip, p)) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    fn inet_bind(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
+        let family = self.isk(r).family;
+        let tcp = self.isk(r).tcp;
+        let (fam, len) = addr_len(addr);
+        let at = match (family, addr) {
+            (InetFamily::Inet, SockAddr::Inet(a @ SocketAddr::V4(_))) => *a,
+            (InetFamily::Inet6, SockAddr::Inet(a @ SocketAddr::V6(_))) => *a,
+            // The executor passes no address for AF_UNSPEC (bind needs one).
+            (_, SockAddr::Unspec) => return Outcome::err(Errno::EINVAL),
+            (InetFamily::Inet, _) => {
+                // inet_bind: short → EINVAL; another family → EAFNOSUPPORT (AF_UNSPEC aside).
+                return Outcome::err(if len < 16 { Errno::EINVAL } else { Errno::EAFNOSUPPORT });
+            }
+            (InetFamily::Inet6, _) => {
+                return Outcome::err(if len < 24 {
+                    Errno::EINVAL
+                } else if fam != 10 {
+                    Errno::EAFNOSUPPORT
+                } else {
+                    Errno::EINVAL
+                });
+            }
+        };
+        let bound = self.isk(r).port() != 0 || self.socks[r].state != CLOSE;
+        match at {
+            SocketAddr::V4(_) => {
+                // __inet_bind: the address must be local, then the socket unbound and CLOSE.
+                if !is_local(at.ip()) {
+                    return Outcome::err(Errno::EADDRNOTAVAIL);
+                }
+                if bound {
+                    return Outcome::err(Errno::EINVAL);
+                }
+            }
+            SocketAddr::V6(a6) => {
+                // __inet6_bind: multicast on TCP, then the socket state, then the address.
+                if a6.ip().is_multicast() && tcp {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                if bound {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                if a6.ip().to_ipv4_mapped().is_some() && self.isk(r).v6only {
+                    return Outcome::err(Errno::EINVAL);
+                }
+                if !is_local(at.ip()) {
+                    return Outcome::err(Errno::EADDRNOTAVAIL);
+                }
+            }
+        }
+        let port = if at.port() == 0 {
+            match self.ephemeral(r, at.ip()) {
+                Some(p) => p,
+                None => return Outcome::err(Errno::EADDRINUSE),
+            }
+        } else {
+            if self.port_conflict(r, at) {
+                return Outcome::err(Errno::EADDRINUSE);
+            }
+            at.port()
+        };
+        let i = self.isk_mut(r);
+        i.local = Some(SocketAddr::new(at.ip(), port));
+        i.bound = true;
+        i.addr_locked = !i.is_wildcard();
+        i.port_locked = at.port() != 0;
+        Outcome::ok(0)
+    }
+
+    /// Bind an ephemeral port if none is bound (`inet_autobind`, connect's `inet_hash_connect`).
+    fn autobind(&mut self, r: SockRef) -> Result<(), Errno> {
+        if self.isk(r).port() != 0 {
+            return Ok(());
+        }
+        let ip = self.isk(r).ip();
+        let p = self.ephemeral(r, ip).ok_or(Errno::EAGAIN)?;
+        let i = self.isk_mut(r);
+        i.local = Some(SocketAddr::new(ip, p));
+        i.bound = true;
+        Ok(())
+    }
+
+    fn inet_listen(&mut self, r: SockRef, backlog: i64) -> Outcome {
+        if !self.isk(r).tcp {
+            return Outcome::err(Errno::EOPNOTSUPP); // inet_dgram_ops.listen = sock_no_listen
+        }
+        // net/socket.c: (unsigned)backlog > somaxconn → somaxconn.
+        let backlog = if backlog < 0 || backlog > self.sysctl.somaxconn { self.sysctl.somaxconn } else { backlog };
+        // inet_listen: SS_UNCONNECTED and CLOSE or LISTEN.
+        if self.isk(r).ss != SS_UNCONNECTED || !matches!(self.socks[r].state, CLOSE | LISTEN) {
+            return Outcome::err(Errno::EINVAL);
+        }
+        self.socks[r].max_ack_backlog = backlog;
+        if self.socks[r].state == LISTEN {
+            return Outcome::ok(0); // only the backlog changes
+        }
+        // inet_csk_listen_start: get_port again, now as a listener (an ephemeral one if unbound).
+        let ip = self.isk(r).ip();
+        // At listen, holders that share the port through SO_REUSEADDR are excused only while
+        // they do not listen themselves (`reuse_conflict` looks at their state).
+        match self.isk(r).local.filter(|a| a.port() != 0) {
+            Some(at) => {
+                if self.port_conflict(r, at) {
+                    return Outcome::err(Errno::EADDRINUSE);
+                }
+            }
+            None => {
+                let Some(p) = self.ephemeral(r, ip) else { return Outcome::err(Errno::EADDRINUSE) };
+                let i = self.isk_mut(r);
+                i.local = Some(SocketAddr::new(ip, p));
+                i.bound = true;
+            }
+        }
+        self.socks[r].state = LISTEN;
+        Outcome::ok(0)
+    }
+
+    /// The listener a SYN to `dst` reaches (`__inet_lookup_listener`): the exact address first,
+    /// then the wildcard; among equals AF_INET before a dual-stack AF_INET6. `Err` when a
+    /// SO_REUSEPORT group of several would choose by a keyed hash.
+    fn find_listener(&self, dst: SocketAddr) -> Result<Option<SockRef>, String> {
+        let v4 = v4_of(dst.ip());
+        let mut best: Option<(u8, SockRef)> = None;
+        let mut ties = 0;
+        for (&o, i) in &self.inet {
+            if !i.tcp || self.socks[o].state != LISTEN || i.port() != dst.port() {
+                continue;
+            }
+            let score = match v4 {
+                Some(d4) if i.takes_v4() => {
+                    let exact = !i.is_wildcard() && i.rcv4() == d4;
+                    if !exact && !i.is_wildcard() {
+                        continue;
+                    }
+                    u8::from(exact) * 4 + u8::from(i.family == InetFamily::Inet) + 1
+                }
+                Some(_) => continue,
+                None => {
+                    if i.family != InetFamily::Inet6 {
+                        continue;
+                    }
+                    let exact = i.ip() == dst.ip();
+                    if !exact && !i.is_wildcard() {
+                        continue;
+                    }
+                    u8::from(exact) * 4 + 1
+                }
+            };
+            match best {
+                Some((b, _)) if b > score => {}
+                Some((b, _)) if b == score => ties += 1,
+                _ => {
+                    best = Some((score, o));
+                    ties = 0;
+                }
+            }
+        }
+        match best {
+            Some((_, o)) if ties > 0 => {
+                let _ = o;
+                Err(format!("{ties} more SO_REUSEPORT listeners on {dst}: the kernel picks one by a keyed hash"))
+            }
+            b => Ok(b.map(|(_, o)| o)),
+        }
+    }
+
+    /// The source address of a packet from `r` to `dst`: the bound address, or the loopback
+    /// address of the destination's kind (route prefsrc of 127.0.0.0/8 is 127.0.0.1).
+    fn source_for(&self, r: SockRef, dst: SocketAddr) -> IpAddr {
+        let i = self.isk(r);
+        let v4 = v4_of(dst.ip()).is_some();
+        // A specific address of the destination's kind; a plain IPv6 one does not serve IPv4.
+        if !i.is_wildcard() && (v4_of(i.ip()).is_some() == v4) {
+            return i.ip();
+        }
+        match (i.family, v4) {
+            (InetFamily::Inet, _) => Ipv4Addr::LOCALHOST.into(),
+            (InetFamily::Inet6, true) => Ipv4Addr::LOCALHOST.to_ipv6_mapped().into(),
+            (InetFamily::Inet6, false) => Ipv6Addr::LOCALHOST.into(),
+        }
+    }
+
+    /// Destination checks of a connect or send: family, length, the v4-mapped rules, and the
+    /// wildcard meaning loopback. The destination in the socket's own family form.
+    fn destination(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, Errno> {
+        let i = self.isk(r);
+        let tcp_connect = connect && i.tcp;
+        let (fam, len) = addr_len(addr);
+        let dst = match (i.family, addr) {
+            (InetFamily::Inet, SockAddr::Inet(a @ SocketAddr::V4(_))) => *a,
+            (InetFamily::Inet6, SockAddr::Inet(a @ SocketAddr::V6(_))) => *a,
+            // udpv6: a sockaddr_in goes the IPv4 way unless IPV6_V6ONLY.
+            (InetFamily::Inet6, SockAddr::Inet(a @ SocketAddr::V4(_))) if !i.tcp => {
+                if i.v6only {
+                    // ip6_datagram_connect: EAFNOSUPPORT; udpv6_sendmsg: ENETUNREACH.
+                    return Err(if connect { Errno::EAFNOSUPPORT } else { Errno::ENETUNREACH });
+                }
+                if class(i.rcv6()) == V6Class::Other && i.addr_locked {
+                    // Bound to a plain IPv6 address: __ip4_datagram_connect refuses,
+                    // udp_sendmsg finds no IPv4 route from LOOPBACK4_IPV6.
+                    return Err(if connect { Errno::EAFNOSUPPORT } else { Errno::ENETUNREACH });
+                }
+                mapped(*a)
+            }
+            (InetFamily::Inet, _) => return Err(if len < 16 { Errno::EINVAL } else { Errno::EAFNOSUPPORT }),
+            (InetFamily::Inet6, _) => {
+                return Err(if len < 24 {
+                    Errno::EINVAL
+                } else if fam != 10 {
+                    Errno::EAFNOSUPPORT
+                } else {
+                    Errno::EINVAL
+                })
+            }
+        };
+        let dst = match dst {
+            SocketAddr::V6(a6) if a6.ip().is_unspecified() => {
+                // tcp_v6_connect / udpv6: [::] means loopback (v4 loopback for a v4-mapped socket).
+                let lo: IpAddr = if self.isk(r).rcv6().is_some_and(|l| l.to_ipv4_mapped().is_some()) {
+                    Ipv4Addr::LOCALHOST.to_ipv6_mapped().into()
+                } else {
+                    Ipv6Addr::LOCALHOST.into()
+                };
+                SocketAddr::new(lo, a6.port())
+            }
+            d if v4_of(d.ip()).is_some_and(|v| v.is_unspecified()) => {
+                // ip_route_output: no destination means the source (or 127.0.0.1).
+                let own = self.isk(r).rcv4();
+                let ip =
+                    if own.is_unspecified() || v4_of(self.isk(r).ip()).is_none() { Ipv4Addr::LOCALHOST } else { own };
+                let a = SocketAddr::new(ip.into(), d.port());
+                if d.is_ipv6() {
+                    mapped(a)
+                } else {
+                    a
+                }
+            }
+            d => d,
+        };
+        if let IpAddr::V6(v6) = dst.ip() {
+            if v6.is_multicast() && tcp_connect {
+                return Err(Errno::ENETUNREACH);
+            }
+            if v6.to_ipv4_mapped().is_some() && i.v6only {
+                return Err(Errno::ENETUNREACH);
+            }
+            if v6.to_ipv4_mapped().is_some() && class(i.rcv6()) == V6Class::Other && i.addr_locked {
+                // Bound to a plain IPv6 address: its IPv4 source is LOOPBACK4_IPV6, no route.
+                return Err(Errno::ENETUNREACH);
+            }
+            if v6.to_ipv4_mapped().is_none()
+                && i.rcv6().is_some_and(|l| l.to_ipv4_mapped().is_some() && !l.is_unspecified())
+            {
+                // ip6_dst_lookup_tail: a v4-mapped source cannot reach an IPv6 destination.
+                return Err(Errno::EAFNOSUPPORT);
+            }
+        }
+        if !is_local(dst.ip()) {
+            return Err(Errno::ENETUNREACH); // only lo: no route
+        }
+        Ok(dst)
+    }
+
+    fn tcp_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
+        if matches!(addr, SockAddr::Unspec) {
+            // __inet_stream_connect: AF_UNSPEC disconnects.
+            self.tcp_disconnect(r);
+            self.isk_mut(r).ss = SS_UNCONNECTED;
+            return Outcome::ok(0);
+        }
+        match self.isk(r).ss {
+            SS_CONNECTED => return Outcome::err(Errno::EISCONN),
+            SS_CONNECTING => {
+                // A second call after a non-blocking one: the outcome of the first.
+                return match self.socks[r].state {
+                    CLOSE => {
+                        let e = self.socks[r].err.take().unwrap_or(Errno::ECONNABORTED);
+                        self.isk_mut(r).ss = SS_UNCONNECTED;
+                        self.tcp_disconnect(r);
+                        Outcome::err(e)
+                    }
+                    _ => {
+                        self.isk_mut(r).ss = SS_CONNECTED;
+                        Outcome::ok(0)
+                    }
+                };
+            }
+            SS_UNCONNECTED => {}
+            _ => return Outcome::err(Errno::EINVAL),
+        }
+        if self.socks[r].state != CLOSE {
+            return Outcome::err(Errno::EISCONN);
+        }
+        let dst = match self.destination(r, addr, true) {
+            Ok(d) => d,
+            Err(e) => return Outcome::err(e),
+        };
+        let nonblock = self.socks[r].nonblock;
+        let v4_dst = v4_of(dst.ip()).is_some();
+        if self.isk(r).mapped_ops && !v4_dst {
+            self.socks[r].err = None; // tcp_connect_init ran; the withdrawal leaves none
+            return Outcome::WouldBlock {
+                block: Block::NoAnswer {
+                    why: "this AF_INET6 socket once connected to a v4-mapped address and kept the IPv4 transmit path (a Linux quirk)".into(),
+                },
+            };
+        }
+        if self.isk(r).family == InetFamily::Inet6 && v4_dst {
+            self.isk_mut(r).mapped_ops = true;
+        }
+        let src_ip = self.source_for(r, dst);
+        // Self-connect: a SYN to the socket's own bound address meets the socket itself
+        // (simultaneous open).
+        let own = self.isk(r).local.filter(|l| {
+            l.port() != 0 && l.port() == dst.port() && mapped(SocketAddr::new(src_ip, 0)).ip() == mapped(dst).ip()
+        });
+        // A listener on the destination takes the SYN even when it is the sender's own address
+        // (live 6.18; the differential test); only without one does the SYN meet its sender.
+        let listener = match self.find_listener(dst) {
+            Ok(l) => l,
+            Err(why) => return Outcome::WouldBlock { block: Block::Undetermined { why } },
+        };
+        let own = own.filter(|_| listener.is_none());
+        if let Some(l) = listener {
+            let (pending, backlog) = (self.socks[l].queue.len(), self.socks[l].max_ack_backlog);
+            if pending as i64 > backlog {
+                // tcp_conn_request: sk_acceptq_is_full → the SYN is dropped. The attempt is
+                // withdrawn (see Block::BacklogFull); tcp_connect_init had cleared sk_err.
+                self.socks[r].err = None;
+                return Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } };
+            }
+        }
+        // inet_hash_connect: an ephemeral port if none is bound; the four-tuple must be free.
+        if let Err(e) = self.autobind(r) {
+            return Outcome::err(if e == Errno::EAGAIN { Errno::EADDRNOTAVAIL } else { e });
+        }
+        let local = SocketAddr::new(src_ip, self.isk(r).port());
+        for (&o, i) in &self.inet {
+            if o != r
+                && i.tcp
+                && i.local.map(mapped) == Some(mapped(local))
+                && i.remote.map(mapped) == Some(mapped(dst))
+            {
+                if self.socks[o].state == TIME_WAIT {
+                    // tcp_twsk_unique with tcp_tw_reuse = 2 on loopback: allowed once the
+                    // TIME_WAIT's timestamp is a second old.
+                    return Outcome::WouldBlock {
+                        block: Block::Undetermined {
+                            why: format!("{local} to {dst} is in TIME_WAIT: reusable only after a second"),
+                        },
+                    };
+                }
+                return Outcome::err(Errno::EADDRNOTAVAIL);
+            }
+        }
+        {
+            let i = self.isk_mut(r);
+            i.local = Some(local);
+            i.remote = Some(dst);
+            i.done = false;
+            i.ss = if nonblock { SS_CONNECTING } else { SS_CONNECTED };
+        }
+        self.socks[r].err = None; // tcp_connect_init (sk_shutdown is kept: live 6.18)
+        if own.is_some() && self.socks[r].shutdown & 2 != 0 {
+            // Simultaneous open with itself while shut for sending: the connection is aborted
+            // without an error, through a FIN to itself that leaves a TIME_WAIT on the port
+            // (live 6.18: ECONNABORTED, then EADDRINUSE for listen; the differential test).
+            self.socks[r].state = FIN_WAIT2;
+            self.time_wait(r);
+            if nonblock {
+                return Outcome::err(Errno::EINPROGRESS);
+            }
+            self.isk_mut(r).ss = SS_UNCONNECTED;
+            self.tcp_disconnect(r);
+            return Outcome::err(Errno::ECONNABORTED);
+        }
+        if own.is_some() {
+            self.socks[r].state = ESTABLISHED;
+            self.socks[r].peer = Some(r);
+        } else if let Some(l) = listener {
+            self.accept_child(l, r, dst, local);
+        } else {
+            // No listener: RST. tcp_reset in SYN_SENT → ECONNREFUSED, tcp_done.
+            self.socks[r].state = SYN_SENT;
+            if nonblock {
+                self.reset(r);
+                return Outcome::err(Errno::EINPROGRESS);
+            }
+            self.reset(r);
+            let e = self.socks[r].err.take().unwrap_or(Errno::ECONNREFUSED);
+            self.isk_mut(r).ss = SS_UNCONNECTED;
+            self.tcp_disconnect(r);
+            return Outcome::err(e);
+        }
+        if nonblock {
+            return Outcome::err(Errno::EINPROGRESS);
+        }
+        Outcome::ok(0)
+    }
+
+    /// The three-way handshake completed: a child of listener `l` for client `c`, queued.
+    fn accept_child(&mut self, l: SockRef, c: SockRef, dst: SocketAddr, src: SocketAddr) {
+        let li = self.isk(l).clone();
+        let child = self.new_sock(SockType::Stream);
+        let fam = li.family;
+        let form = |a: SocketAddr| if fam == InetFamily::Inet6 { mapped(a) } else { a };
+        let mut ci = li;
+        ci.local = Some(form(SocketAddr::new(dst.ip(), dst.port())));
+        ci.remote = Some(form(src));
+        ci.bound = true; // __inet_inherit_port
+                         // Not locked: a disconnected child gives its port back (live 6.18; differential test).
+        ci.port_locked = false;
+        ci.addr_locked = false;
+        ci.ss = SS_CONNECTED;
+        ci.done = false;
+        self.inet.insert(child, ci);
+        let (sndbuf, rcvbuf) = (self.socks[l].sndbuf, self.socks[l].rcvbuf);
+        let e = &mut self.socks[child];
+        e.state = ESTABLISHED;
+        e.peer = Some(c);
+        e.embryo_of = Some(l);
+        e.sndbuf = sndbuf;
+        e.rcvbuf = rcvbuf;
+        let cs = &mut self.socks[c];
+        cs.state = ESTABLISHED;
+        cs.peer = Some(child);
+        self.socks[l].queue.push_back(Skb {
+            from: c,
+            data: Vec::new(),
+            rights: Vec::new(),
+            embryo: Some(child),
+            truesize: 0,
+        });
+    }
+
+    fn inet_accept(&mut self, r: SockRef, new: Slot) -> Outcome {
+        if !self.isk(r).tcp {
+            return Outcome::err(Errno::EOPNOTSUPP);
+        }
+        if self.socks[r].state != LISTEN {
+            return Outcome::err(Errno::EINVAL);
+        }
+        let Some(skb) = self.socks[r].queue.pop_front() else {
+            if self.socks[r].nonblock {
+                return Outcome::err(Errno::EAGAIN);
+            }
+            return Outcome::WouldBlock { block: Block::AcceptEmpty };
+        };
+        let Some(child) = skb.embryo else { return Outcome::Invalid { why: "listener queue holds a data skb".into() } };
+        self.socks[child].embryo_of = None;
+        self.attach(new, child);
+        Outcome::ok(0)
+    }
+
+    /// `tcp_done` after a reset or the last ACK: CLOSE, both directions shut, the port given back
+    /// unless bind() chose it (an orphan gives everything back).
+    fn tcp_done(&mut self, r: SockRef) {
+        let orphan = self.socks[r].dead;
+        self.socks[r].state = CLOSE;
+        self.socks[r].shutdown = crate::wire::SHUTDOWN_MASK;
+        let i = self.isk_mut(r);
+        if orphan || !i.port_locked {
+            // inet_put_port: inet_num = 0 (the address stays).
+            i.bound = false;
+            i.local = i.local.map(|a| SocketAddr::new(a.ip(), 0));
+        }
+    }
+
+    /// An RST arrives at `r` (`tcp_reset`; a TIME_WAIT or orphan just disappears).
+    fn reset(&mut self, r: SockRef) {
+        if self.socks[r].dead {
+            self.socks[r].state = CLOSE;
+            self.isk_mut(r).bound = false;
+            return;
+        }
+        let Some(e) = reset_errno(self.socks[r].state) else { return };
+        self.socks[r].err = Some(e);
+        self.tcp_done(r);
+    }
+
+    /// `tcp_time_wait`: an orphan becomes the TIME_WAIT socket; a socket with an fd is done and
+    /// a new TIME_WAIT socket keeps the port. DEVIATION: TIME_WAIT never ends (Linux: 60 s).
+    fn time_wait(&mut self, r: SockRef) {
+        if self.socks[r].dead {
+            self.socks[r].state = TIME_WAIT;
+            return;
+        }
+        let tw = self.new_sock(SockType::Stream);
+        let mut ti = self.isk(r).clone();
+        ti.bound = true;
+        self.inet.insert(tw, ti);
+        self.socks[tw].dead = true;
+        self.socks[tw].state = TIME_WAIT;
+        self.tcp_done(r);
+    }
+
+    /// `r` sends its FIN (`tcp_close_state` + `tcp_send_fin`), loopback delivers it and the ACK.
+    fn send_fin(&mut self, r: SockRef) {
+        let next = match self.socks[r].state {
+            ESTABLISHED => FIN_WAIT2, // FIN_WAIT1, acked at once
+            CLOSE_WAIT => LAST_ACK,
+            _ => return,
+        };
+        self.socks[r].state = next;
+        let Some(p) = self.socks[r].peer else { return };
+        // The peer receives the FIN (tcp_fin).
+        if !self.socks[p].dead || self.socks[p].state != CLOSE {
+            self.isk_mut(p).done = true;
+            self.socks[p].shutdown |= 1;
+            match self.socks[p].state {
+                ESTABLISHED => self.socks[p].state = CLOSE_WAIT,
+                FIN_WAIT2 => self.time_wait(p),
+                _ => {}
+            }
+        }
+        if self.socks[r].state == LAST_ACK {
+            self.tcp_done(r); // the peer's ACK of our FIN
+        }
+    }
+
+    /// `tcp_disconnect` (connect(AF_UNSPEC), shutdown of a listener or a SYN_SENT socket, and a
+    /// listener dropping its queue): reset a live connection, forget the peer and the queue.
+    fn tcp_disconnect(&mut self, r: SockRef) {
+        let old = self.socks[r].state;
+        if old == LISTEN {
+            self.listen_stop(r);
+        } else if matches!(old, ESTABLISHED | CLOSE_WAIT | FIN_WAIT1 | FIN_WAIT2) {
+            if let Some(p) = self.socks[r].peer {
+                if p != r {
+                    self.reset(p);
+                }
+            }
+            self.socks[r].err = Some(Errno::ECONNRESET);
+        } else if old == SYN_SENT {
+            self.socks[r].err = Some(Errno::ECONNRESET);
+        }
+        self.socks[r].state = CLOSE;
+        self.socks[r].peer = None;
+        self.socks[r].shutdown = 0;
+        self.socks[r].queue.clear();
+        let i = self.isk_mut(r);
+        i.remote = None;
+        i.done = false;
+        if !i.port_locked {
+            i.bound = false;
+            i.local = None;
+        } else if !i.addr_locked {
+            let port = i.port();
+            let any: IpAddr = match i.family {
+                InetFamily::Inet => Ipv4Addr::UNSPECIFIED.into(),
+                InetFamily::Inet6 => Ipv6Addr::UNSPECIFIED.into(),
+            };
+            i.local = Some(SocketAddr::new(any, port));
+        }
+    }
+
+    /// `inet_csk_listen_stop`: every queued child is disconnected (its client gets an RST) and
+    /// destroyed.
+    fn listen_stop(&mut self, l: SockRef) {
+        let queue: Vec<Skb> = self.socks[l].queue.drain(..).collect();
+        for skb in queue {
+            let Some(child) = skb.embryo else { continue };
+            self.socks[child].embryo_of = None;
+            self.socks[child].dead = true;
+            if matches!(self.socks[child].state, ESTABLISHED | CLOSE_WAIT) {
+                if let Some(c) = self.socks[child].peer {
+                    self.reset(c);
+                }
+            }
+            self.socks[child].state = CLOSE;
+            self.socks[child].queue.clear();
+            self.isk_mut(child).bound = false;
+        }
+    }
+
+    fn inet_shutdown(&mut self, r: SockRef, how: u8) -> Outcome {
+        let state = self.socks[r].state;
+        if self.isk(r).ss == SS_CONNECTING {
+            self.isk_mut(r).ss = if matches!(state, SYN_SENT | CLOSE) { SS_DISCONNECTING } else { SS_CONNECTED };
+        }
+        match state {
+            CLOSE => {
+                // "Hack to wake up other listeners": the bits are set, and ENOTCONN returned.
+                self.socks[r].shutdown |= how;
+                Outcome::err(Errno::ENOTCONN)
+            }
+            LISTEN => {
+                if how & 1 != 0 {
+                    self.tcp_disconnect(r);
+                    self.isk_mut(r).ss = SS_UNCONNECTED;
+                }
+                Outcome::ok(0)
+            }
+            SYN_SENT => {
+                self.tcp_disconnect(r);
+                self.isk_mut(r).ss = SS_UNCONNECTED;
+                Outcome::ok(0)
+            }
+            _ => {
+                self.socks[r].shutdown |= how;
+                if self.isk(r).tcp && how & 2 != 0 {
+                    self.send_fin(r); // tcp_shutdown
+                }
+                Outcome::ok(0)
+            }
+        }
+    }
+
+    fn tcp_send(&mut self, r: SockRef, data: &[u8]) -> Outcome {
+        // tcp_sendmsg_locked: the destination address is ignored.
+        let state = self.socks[r].state;
+        if !matches!(state, ESTABLISHED | CLOSE_WAIT) {
+            // sk_stream_wait_connect: a pending error, else EPIPE (no SYN_SENT in the model).
+            return Outcome::err(self.socks[r].err.take().unwrap_or(Errno::EPIPE));
+        }
+        if self.socks[r].err.is_some() || self.socks[r].shutdown & 2 != 0 {
+            return Outcome::err(self.socks[r].err.take().unwrap_or(Errno::EPIPE));
+        }
+        if data.is_empty() {
+            return Outcome::ok(0);
+        }
+        let Some(p) = self.socks[r].peer else { return Outcome::err(Errno::EPIPE) };
+        if self.socks[p].dead {
+            // Data for a closed socket (an orphan in FIN_WAIT2 or TIME_WAIT): it answers RST.
+            self.reset(p);
+            self.reset(r);
+            return Outcome::ok(data.len() as i64);
+        }
+        self.socks[p].queue.push_back(Skb {
+            from: r,
+            data: data.to_vec(),
+            rights: Vec::new(),
+            embryo: None,
+            truesize: 0,
+        });
+        Outcome::ok(data.len() as i64)
+    }
+
+    fn tcp_recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
+        if self.socks[r].state == LISTEN {
+            return Outcome::err(Errno::ENOTCONN);
+        }
+        let mut out = Vec::new();
+        if peek {
+            for skb in &self.socks[r].queue {
+                let take = (len - out.len()).min(skb.data.len());
+                out.extend_from_slice(&skb.data[..take]);
+                if out.len() >= len {
+                    break;
+                }
+            }
+        } else {
+            while out.len() < len {
+                let Some(skb) = self.socks[r].queue.front_mut() else { break };
+                let take = (len - out.len()).min(skb.data.len());
+                out.extend_from_slice(&skb.data[..take]);
+                if take < skb.data.len() {
+                    skb.data.drain(..take);
+                    break;
+                }
+                self.socks[r].queue.pop_front();
+            }
+        }
+        if !out.is_empty() || len == 0 {
+            return Outcome::Read { data: Payload(out), rights: Vec::new(), truncated: false };
+        }
+        let eof = Outcome::Read { data: Payload(Vec::new()), rights: Vec::new(), truncated: false };
+        if self.isk(r).done {
+            return eof;
+        }
+        if let Some(e) = self.socks[r].err.take() {
+            return Outcome::err(e);
+        }
+        if self.socks[r].shutdown & 1 != 0 {
+            return eof;
+        }
+        if self.socks[r].state == CLOSE {
+            return Outcome::err(Errno::ENOTCONN);
+        }
+        if self.socks[r].nonblock {
+            return Outcome::err(Errno::EAGAIN);
+        }
+        Outcome::WouldBlock { block: Block::RecvEmpty }
+    }
+
+    fn udp_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
+        if matches!(addr, SockAddr::Unspec) {
+            // udp_disconnect.
+            self.socks[r].state = CLOSE;
+            let i = self.isk_mut(r);
+            i.remote = None;
+            if !i.port_locked {
+                i.bound = false;
+                i.local = None;
+            } else if !i.addr_locked {
+                let port = i.port();
+                let any: IpAddr = match i.family {
+                    InetFamily::Inet => Ipv4Addr::UNSPECIFIED.into(),
+                    InetFamily::Inet6 => Ipv6Addr::UNSPECIFIED.into(),
+                };
+                i.local = Some(SocketAddr::new(any, port));
+            }
+            return Outcome::ok(0);
+        }
+        // inet_dgram_connect: autobind first, then the address.
+        if self.autobind(r).is_err() {
+            return Outcome::err(Errno::EAGAIN);
+        }
+        let dst = match self.destination(r, addr, true) {
+            Ok(d) => d,
+            Err(e) => return Outcome::err(e),
+        };
+        let src = self.source_for(r, dst);
+        let i = self.isk_mut(r);
+        if i.is_wildcard() {
+            let port = i.port();
+            i.local = Some(SocketAddr::new(src, port)); // rcv_saddr set (and rehashed) if it was 0
+        }
+        i.remote = Some(dst);
+        self.socks[r].state = ESTABLISHED;
+        Outcome::ok(0)
+    }
+
+    /// The UDP socket a datagram from `src` to `dst` is delivered to (`__udp4_lib_lookup` /
+    /// `__udp6_lib_lookup`): exact address before wildcard, connected sockets only for their
+    /// peer, AF_INET before AF_INET6. `Err` when a SO_REUSEPORT group would choose by hash, or
+    /// several SO_REUSEADDR sockets tie (the order of a hash chain).
+    fn udp_target(&self, src: SocketAddr, dst: SocketAddr) -> Result<Option<SockRef>, String> {
+        let v4 = v4_of(dst.ip());
+        let mut best: Option<(u8, SockRef)> = None;
+        let mut ties = 0;
+        for (&o, i) in &self.inet {
+            if i.tcp || !i.bound || self.socks[o].dead || i.port() != dst.port() {
+                continue;
+            }
+            let exact = match v4 {
+                Some(d4) => {
+                    if !i.takes_v4() {
+                        continue;
+                    }
+                    if !i.is_wildcard() && i.rcv4() != d4 {
+                        continue;
+                    }
+                    !i.is_wildcard()
+                }
+                None => {
+                    if i.family != InetFamily::Inet6 || (!i.is_wildcard() && i.ip() != dst.ip()) {
+                        continue;
+                    }
+                    if i.is_wildcard() && class(i.rcv6()) == V6Class::Mapped {
+                        continue;
+                    }
+                    !i.is_wildcard()
+                }
+            };
+            let mut score = 1 + u8::from(i.family == InetFamily::Inet && v4.is_some()) + 16 * u8::from(exact);
+            if let Some(rm) = i.remote {
+                if mapped(rm) != mapped(src) {
+                    continue;
+                }
+                score += 8;
+            }
+            match best {
+                Some((b, _)) if b > score => {}
+                Some((b, _)) if b == score => ties += 1,
+                _ => {
+                    best = Some((score, o));
+                    ties = 0;
+                }
+            }
+        }
+        match best {
+            Some(_) if ties > 0 => Err(format!(
+                "{} UDP sockets share {dst}: which one gets the datagram depends on a hash or a chain order",
+                ties + 1
+            )),
+            b => Ok(b.map(|(_, o)| o)),
+        }
+    }
+
+    fn udp_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8]) -> Outcome {
+        // inet_sendmsg: inet_send_prepare autobinds a UDP socket before anything else.
+        if self.autobind(r).is_err() {
+            return Outcome::err(Errno::EAGAIN);
+        }
+        // udp_sendmsg / udpv6_sendmsg, in their order.
+        if data.len() > 0xffff {
+            return Outcome::err(Errno::EMSGSIZE);
+        }
+        let dst = match to {
+            // The executor has no AF_UNSPEC destination (udpv6 would read it as "none").
+            Some(SockAddr::Unspec) => return Outcome::err(Errno::EINVAL),
+            Some(a) => match self.destination(r, a, false) {
+                Ok(d) if d.port() == 0 => return Outcome::err(Errno::EINVAL),
+                Ok(d) => Some(d),
+                Err(e) => return Outcome::err(e),
+            },
+            None => None,
+        };
+        let dst = match dst {
+            Some(d) => d,
+            None => match (self.socks[r].state, self.isk(r).remote) {
+                // udpv6_sendmsg sends to a v4-mapped peer through udp_sendmsg with the peer as
+                // the address, whose port 0 is EINVAL.
+                (ESTABLISHED, Some(d)) if d.port() == 0 && v4_of(d.ip()).is_some() && d.is_ipv6() => {
+                    return Outcome::err(Errno::EINVAL)
+                }
+                (ESTABLISHED, Some(d)) => d,
+                _ => return Outcome::err(Errno::EDESTADDRREQ),
+            },
+        };
+        let max = if v4_of(dst.ip()).is_some() { UDP_MAX.0 } else { UDP_MAX.1 };
+        if data.len() > max {
+            return Outcome::err(Errno::EMSGSIZE);
+        }
+        // sock_alloc_send_pskb: a pending error first, then SEND_SHUTDOWN.
+        if let Some(e) = self.socks[r].err.take() {
+            return Outcome::err(e);
+        }
+        if self.socks[r].shutdown & 2 != 0 {
+            return Outcome::err(Errno::EPIPE);
+        }
+        let src = SocketAddr::new(self.source_for(r, dst), self.isk(r).port());
+        match self.udp_target(src, dst) {
+            Err(why) => return Outcome::WouldBlock { block: Block::Undetermined { why } },
+            Ok(Some(t)) => {
+                // DEVIATION: no receive-buffer drops (udp's rmem check) in the model.
+                self.socks[t].queue.push_back(Skb {
+                    from: r,
+                    data: data.to_vec(),
+                    rights: Vec::new(),
+                    embryo: None,
+                    truesize: 0,
+                });
+            }
+            Ok(None) => {
+                // ICMP port unreachable, at once on loopback (no rate limit on lo): a hard
+                // error for a connected sender only (udp_err without IP_RECVERR).
+                // The ICMP error finds the sender by the reversed addresses, so only a socket
+                // connected to that very destination takes it.
+                // (udp compute_score: a connected port 0 matches any port.)
+                let i = self.isk(r);
+                let to_peer =
+                    i.remote.map(mapped).is_some_and(|rm| {
+                        let d = mapped(dst);
+                        rm.ip() == d.ip() && (rm.port() == 0 || rm.port() == d.port())
+                    }) && (i.rcv4().is_unspecified() || Some(i.rcv4()) == v4_of(src.ip()) || v4_of(dst.ip()).is_none());
+                if self.socks[r].state == ESTABLISHED && to_peer {
+                    self.socks[r].err = Some(Errno::ECONNREFUSED);
+                }
+            }
+        }
+        Outcome::ok(data.len() as i64)
+    }
+
+    fn udp_recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
+        // __skb_recv_udp: a pending error before any datagram.
+        if let Some(e) = self.socks[r].err.take() {
+            return Outcome::err(e);
+        }
+        let Some(skb) = self.socks[r].queue.front() else {
+            let s = &self.socks[r];
+            if s.nonblock {
+                return Outcome::err(Errno::EAGAIN);
+            }
+            if s.shutdown & 1 != 0 {
+                return Outcome::Read { data: Payload(Vec::new()), rights: Vec::new(), truncated: false };
+            }
+            return Outcome::WouldBlock { block: Block::RecvEmpty };
+        };
+        let take = len.min(skb.data.len());
+        let truncated = take < skb.data.len();
+        let data = skb.data[..take].to_vec();
+        if !peek {
+            self.socks[r].queue.pop_front();
+        }
+        Outcome::Read { data: Payload(data), rights: Vec::new(), truncated }
+    }
+
+    /// The last reference to an INET socket is gone (`tcp_close`, `udp_lib_close`).
+    pub(super) fn inet_release(&mut self, r: SockRef) {
+        if !self.isk(r).tcp {
+            self.socks[r].dead = true;
+            self.socks[r].state = CLOSE;
+            self.socks[r].queue.clear();
+            self.isk_mut(r).bound = false;
+            return;
+        }
+        let state = self.socks[r].state;
+        let unread = self.socks[r].queue.iter().any(|s| !s.data.is_empty());
+        self.socks[r].dead = true;
+        match state {
+            LISTEN => {
+                self.listen_stop(r);
+                self.socks[r].state = CLOSE;
+                self.isk_mut(r).bound = false;
+            }
+            ESTABLISHED | CLOSE_WAIT | FIN_WAIT1 | FIN_WAIT2 if unread => {
+                // Unread data: RST instead of FIN.
+                self.socks[r].queue.clear();
+                if let Some(p) = self.socks[r].peer {
+                    if p != r {
+                        self.reset(p);
+                    }
+                }
+                self.socks[r].state = CLOSE;
+                self.isk_mut(r).bound = false;
+            }
+            ESTABLISHED | CLOSE_WAIT => {
+                self.send_fin(r);
+                if self.socks[r].state == CLOSE {
+                    self.isk_mut(r).bound = false;
+                }
+                // Otherwise an orphan in FIN_WAIT2 (or TIME_WAIT, self-connected) holds the port.
+            }
+            FIN_WAIT2 | TIME_WAIT => {}
+            _ => {
+                self.socks[r].state = CLOSE;
+                self.isk_mut(r).bound = false;
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The executor's INET side: binds, connects and sends with an AF_INET/AF_INET6 address, and
+//! TCP connects, whose blocking semantics are emulated on a non-blocking socket.
+//!
+//! A TCP connect on loopback answers `EINPROGRESS` and completes before the call returns (the
+//! SYN, SYN-ACK and ACK are processed when the kernel re-enables softirqs), so the executor
+//! waits at most [`HANDSHAKE_GRACE_MS`] for the socket to become writable or fail, then:
+//! * established: a blocking plan calls `connect()` again, which answers 0 and marks the socket
+//!   connected (as a blocking connect would have); a non-blocking plan gets `EINPROGRESS`;
+//! * refused (an RST: no listener): a blocking plan calls `connect()` again, which reports the
+//!   error (`ECONNREFUSED`) and resets the socket as a blocking connect does; a non-blocking
+//!   plan gets `EINPROGRESS` with the error pending;
+//! * still `SYN_SENT`: the listener's accept queue was full and the SYN was dropped; the kernel
+//!   would retry on a timer, so the attempt is withdrawn (`connect(AF_UNSPEC)`, and the
+//!   `ECONNRESET` that leaves is read away) and reported as *would block* — what the simulator
+//!   reports for a full backlog (`Block::BacklogFull`).
+
+use super::{errno, would_block, Executor};
+use resocket_core::sim::{Errno, Op, Outcome, Payload, Slot, SockAddr};
+use rustix::fd::BorrowedFd;
+use rustix::net::{self, AddressFamily, SendFlags, SocketType};
+use std::io::IoSlice;
+use std::net::SocketAddr;
+
+/// How long a loopback handshake may take before the SYN counts as dropped (it normally takes
+/// no time at all: this only covers softirqs deferred to ksoftirqd).
+pub const HANDSHAKE_GRACE_MS: i32 = 50;
+
+fn is_tcp(fd: BorrowedFd<'_>) -> bool {
+    let inet =
+        matches!(net::sockopt::socket_domain(fd), Ok(d) if d == AddressFamily::INET || d == AddressFamily::INET6);
+    inet && matches!(net::sockopt::socket_type(fd), Ok(t) if t == SocketType::STREAM)
+}
+
+/// Wait (bounded) until a connecting socket leaves SYN_SENT; false if it does not. (Poll alone
+/// cannot tell: shutdown bits kept from before the connect make it report POLLHUP at once.)
+fn settled(fd: BorrowedFd<'_>) -> bool {
+    const SYN_SENT: u8 = 2;
+    for _ in 0..HANDSHAKE_GRACE_MS {
+        if crate::raw::tcp_state(fd) != Some(SYN_SENT) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    false
+}
+
+impl Executor {
+    /// The INET cases of an operation; `None` for everything else.
+    pub(super) fn inet_op(&mut self, op: &Op) -> Option<Result<Outcome, Outcome>> {
+        match op {
+            Op::Bind { slot, addr: SockAddr::Inet(a) } => Some(self.inet_bind(*slot, *a)),
+            Op::Connect { slot, addr } => {
+                let tcp = match self.get(slot) {
+                    Ok((fd, _)) => is_tcp(fd),
+                    Err(e) => return Some(Err(e)),
+                };
+                match addr {
+                    _ if tcp => Some(self.tcp_connect(*slot, addr)),
+                    SockAddr::Inet(a) => Some(self.plain_connect(*slot, *a)),
+                    _ => None,
+                }
+            }
+            Op::Send { slot, to: Some(SockAddr::Inet(a)), data, rights } => Some(self.send_to(*slot, *a, data, rights)),
+            _ => None,
+        }
+    }
+
+    fn inet_bind(&mut self, slot: Slot, a: SocketAddr) -> Result<Outcome, Outcome> {
+        let (fd, _) = self.get(&slot)?;
+        net::bind(fd, &a).map_err(errno)?;
+        Ok(Outcome::ok(0))
+    }
+
+    fn plain_connect(&mut self, slot: Slot, a: SocketAddr) -> Result<Outcome, Outcome> {
+        let (fd, _) = self.get(&slot)?;
+        net::connect(fd, &a).map_err(errno)?;
+        Ok(Outcome::ok(0))
+    }
+
+    fn tcp_connect(&mut self, slot: Slot, addr: &SockAddr) -> Result<Outcome, Outcome> {
+        let unix = match addr {
+            SockAddr::Inet(_) | SockAddr::Unspec => None,
+            other => Some(self.addr(other)?),
+        };
+        let (fd, blocking) = self.get(&slot)?;
+        let call = |fd: BorrowedFd<'_>| match (addr, &unix) {
+            (SockAddr::Inet(a), _) => net::connect(fd, a),
+            (_, Some(Some(u))) => net::connect(fd, u),
+            _ => net::connect_unspec(fd),
+        };
+        match call(fd) {
+            Ok(()) => Ok(Outcome::ok(0)),
+            Err(e) if e == rustix::io::Errno::INPROGRESS => {
+                if !settled(fd) {
+                    // The SYN was dropped (full accept queue): withdraw the attempt.
+                    let _ = net::connect_unspec(fd);
+                    let _ = net::sockopt::socket_error(fd);
+                    return Ok(would_block());
+                }
+                if blocking {
+                    // What the blocking call would have returned, and the state it leaves.
+                    call(fd).map_err(errno)?;
+                    Ok(Outcome::ok(0))
+                } else {
+                    Err(Outcome::err(Errno::EINPROGRESS))
+                }
+            }
+            Err(e) => Err(errno(e)),
+        }
+    }
+
+    fn send_to(&mut self, slot: Slot, a: SocketAddr, data: &Payload, rights: &[Slot]) -> Result<Outcome, Outcome> {
+        let mut fds = Vec::new();
+        for r in rights {
+            fds.push(self.get(r)?.0);
+        }
+        let (fd, blocking) = self.get(&slot)?;
+        let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(fds.len().max(1)))];
+        let mut anc = net::SendAncillaryBuffer::new(&mut space);
+        if !fds.is_empty() && !anc.push(net::SendAncillaryMessage::ScmRights(&fds)) {
+            return Err(Outcome::err(Errno::EINVAL));
+        }
+        let iov = [IoSlice::new(&data.0)];
+        match net::sendmsg_addr(fd, &a, &iov, &mut anc, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+            Ok(n) if n < data.0.len() && blocking => Ok(would_block()),
+            Ok(n) => Ok(Outcome::ok(n as i64)),
+            Err(e) if e == rustix::io::Errno::AGAIN && blocking => Ok(would_block()),
+            Err(e) => Err(errno(e)),
+        }
+    }
+}
