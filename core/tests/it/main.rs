@@ -2,6 +2,7 @@
 //! natively only; the others also run on wasm32 in node (`./x test`).
 
 mod chunked;
+mod inet_sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod mutate;
 #[cfg(not(target_arch = "wasm32"))]

@@ -300,6 +300,36 @@ mod regressions {
     }
 
     #[test]
+    fn time_wait_keeps_the_closers_port_and_a_closed_listener_resets_its_queue() {
+        // The claims of core's inet_sim tests tcp_close_sends_a_fin…, closing_a_listener…,
+        // udp_port_unreachable…, on the real kernel.
+        same(vec![
+            Op::SocketInet { slot: 1, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:80") },
+            Op::Listen { slot: 1, backlog: 4 },
+            Op::SocketInet { slot: 2, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::Bind { slot: 2, addr: inet("127.0.0.1:4000") },
+            Op::Connect { slot: 2, addr: inet("127.0.0.1:80") },
+            Op::Accept { slot: 1, new: 3 },
+            Op::Close { slot: 2 },
+            Op::Recv { slot: 3, len: 1, peek: false },
+            Op::Close { slot: 3 },
+            Op::SocketInet { slot: 4, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::Bind { slot: 4, addr: inet("127.0.0.1:4000") },
+            Op::SetSockOpt { slot: 4, opt: SockOpt::ReuseAddr(true) },
+            Op::Bind { slot: 4, addr: inet("127.0.0.1:4000") },
+            Op::SocketInet { slot: 5, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::Connect { slot: 5, addr: inet("127.0.0.1:80") },
+            Op::Close { slot: 1 },
+            Op::Send { slot: 5, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::SocketInet { slot: 6, family: InetFamily::Inet, ty: SockType::Dgram },
+            Op::Connect { slot: 6, addr: inet("127.0.0.1:9") },
+            Op::Send { slot: 6, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::Send { slot: 6, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+        ]);
+    }
+
+    #[test]
     fn udp_send_autobinds_before_anything_else() {
         same(vec![
             Op::SocketInet { slot: 1, family: InetFamily::Inet6, ty: SockType::Dgram },

@@ -1,0 +1,301 @@
+//! One test per INET rule the simulator (`core/src/sim/inet.rs`) reproduces. The same rules
+//! are checked against the real kernel by `restore/tests/it/differential_inet.rs`.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use resocket_core::sim::*;
+
+fn ok(k: &mut Kernel, op: Op) -> Outcome {
+    let out = k.apply(&op);
+    assert!(out.is_ok(), "{op:?} gave {out:?}");
+    out
+}
+
+fn err(k: &mut Kernel, op: Op, e: Errno) {
+    assert_eq!(k.apply(&op), Outcome::err(e), "{op:?}");
+}
+
+fn a(s: &str) -> SockAddr {
+    SockAddr::Inet(s.parse().expect("address"))
+}
+
+fn tcp(k: &mut Kernel, slot: Slot, family: InetFamily) {
+    ok(k, Op::SocketInet { slot, family, ty: SockType::Stream });
+}
+
+fn udp(k: &mut Kernel, slot: Slot, family: InetFamily) {
+    ok(k, Op::SocketInet { slot, family, ty: SockType::Dgram });
+}
+
+fn listener(k: &mut Kernel, slot: Slot, at: &str, backlog: i32) {
+    let fam = if at.starts_with('[') { InetFamily::Inet6 } else { InetFamily::Inet };
+    tcp(k, slot, fam);
+    ok(k, Op::Bind { slot, addr: a(at) });
+    ok(k, Op::Listen { slot, backlog });
+}
+
+fn send(slot: Slot, data: &[u8], to: Option<&str>) -> Op {
+    Op::Send { slot, to: to.map(a), data: Payload(data.to_vec()), rights: vec![] }
+}
+
+fn read(k: &mut Kernel, slot: Slot, len: u32) -> (Vec<u8>, bool) {
+    match k.apply(&Op::Recv { slot, len, peek: false }) {
+        Outcome::Read { data, truncated, .. } => (data.0, truncated),
+        o => panic!("recv gave {o:?}"),
+    }
+}
+
+const V4: InetFamily = InetFamily::Inet;
+const V6: InetFamily = InetFamily::Inet6;
+
+#[test]
+fn tcp_accept_queue_holds_backlog_plus_one() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 1);
+    for c in 2..4 {
+        tcp(&mut k, c, V4);
+        ok(&mut k, Op::Connect { slot: c, addr: a("127.0.0.1:80") });
+    }
+    tcp(&mut k, 4, V4);
+    let out = k.apply(&Op::Connect { slot: 4, addr: a("127.0.0.1:80") });
+    assert_eq!(out, Outcome::WouldBlock { block: Block::BacklogFull { pending: 2, backlog: 1 } });
+    ok(&mut k, Op::Accept { slot: 1, new: 10 });
+    ok(&mut k, Op::Connect { slot: 4, addr: a("127.0.0.1:80") });
+}
+
+#[test]
+fn tcp_connect_to_a_full_listener_would_block_even_when_non_blocking() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 0);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    tcp(&mut k, 3, V4);
+    ok(&mut k, Op::SetNonblock { slot: 3, on: true });
+    assert!(matches!(
+        k.apply(&Op::Connect { slot: 3, addr: a("127.0.0.1:80") }),
+        Outcome::WouldBlock { block: Block::BacklogFull { .. } }
+    ));
+    // The attempt left nothing behind: the socket can still listen.
+    ok(&mut k, Op::Listen { slot: 3, backlog: 1 });
+}
+
+#[test]
+fn tcp_connect_without_a_listener_is_refused() {
+    let mut k = Kernel::new();
+    tcp(&mut k, 1, V4);
+    err(&mut k, Op::Connect { slot: 1, addr: a("127.0.0.1:81") }, Errno::ECONNREFUSED);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::SetNonblock { slot: 2, on: true });
+    err(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:81") }, Errno::EINPROGRESS);
+    err(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:81") }, Errno::ECONNREFUSED);
+}
+
+#[test]
+fn tcp_non_blocking_connect_answers_einprogress_then_zero_then_eisconn() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 4);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::SetNonblock { slot: 2, on: true });
+    err(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") }, Errno::EINPROGRESS);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    err(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") }, Errno::EISCONN);
+}
+
+#[test]
+fn tcp_stream_has_no_boundaries_and_data_sent_before_accept_waits_in_the_child() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 4);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    ok(&mut k, send(2, b"GET ", None));
+    ok(&mut k, send(2, b"/", None));
+    ok(&mut k, Op::Accept { slot: 1, new: 3 });
+    assert_eq!(read(&mut k, 3, 100).0, b"GET /");
+}
+
+#[test]
+fn bind_the_same_address_twice_is_eaddrinuse() {
+    let mut k = Kernel::new();
+    tcp(&mut k, 1, V4);
+    ok(&mut k, Op::Bind { slot: 1, addr: a("127.0.0.1:80") });
+    tcp(&mut k, 2, V4);
+    err(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:80") }, Errno::EADDRINUSE);
+    err(&mut k, Op::Bind { slot: 2, addr: a("0.0.0.0:80") }, Errno::EADDRINUSE);
+    ok(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.2:80") });
+    err(&mut k, Op::Bind { slot: 1, addr: a("127.0.0.1:81") }, Errno::EINVAL); // already bound
+}
+
+#[test]
+fn bind_needs_a_local_address() {
+    let mut k = Kernel::new();
+    tcp(&mut k, 1, V4);
+    err(&mut k, Op::Bind { slot: 1, addr: a("10.1.1.1:80") }, Errno::EADDRNOTAVAIL);
+    tcp(&mut k, 2, V6);
+    err(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:80") }, Errno::EINVAL); // a sockaddr_in is short
+    tcp(&mut k, 3, V4);
+    err(&mut k, Op::Bind { slot: 3, addr: a("[::1]:80") }, Errno::EAFNOSUPPORT);
+}
+
+#[test]
+fn so_reuseaddr_shares_a_port_until_a_holder_listens() {
+    let mut k = Kernel::new();
+    for s in [1, 2] {
+        tcp(&mut k, s, V4);
+        ok(&mut k, Op::SetSockOpt { slot: s, opt: SockOpt::ReuseAddr(true) });
+        ok(&mut k, Op::Bind { slot: s, addr: a("127.0.0.1:80") });
+    }
+    ok(&mut k, Op::Listen { slot: 2, backlog: 1 });
+    err(&mut k, Op::Listen { slot: 1, backlog: 1 }, Errno::EADDRINUSE);
+    tcp(&mut k, 3, V4);
+    ok(&mut k, Op::SetSockOpt { slot: 3, opt: SockOpt::ReuseAddr(true) });
+    err(&mut k, Op::Bind { slot: 3, addr: a("127.0.0.1:80") }, Errno::EADDRINUSE);
+}
+
+#[test]
+fn so_reuseport_lets_listeners_share_and_the_kernel_then_picks_by_hash() {
+    let mut k = Kernel::new();
+    for s in [1, 2] {
+        tcp(&mut k, s, V4);
+        ok(&mut k, Op::SetSockOpt { slot: s, opt: SockOpt::ReusePort(true) });
+        ok(&mut k, Op::Bind { slot: s, addr: a("127.0.0.1:80") });
+        ok(&mut k, Op::Listen { slot: s, backlog: 1 });
+    }
+    tcp(&mut k, 3, V4);
+    assert!(matches!(
+        k.apply(&Op::Connect { slot: 3, addr: a("127.0.0.1:80") }),
+        Outcome::WouldBlock { block: Block::Undetermined { .. } }
+    ));
+}
+
+#[test]
+fn a_dual_stack_wildcard_takes_ipv4_and_ipv6_only_leaves_it_free() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "[::]:80", 4);
+    tcp(&mut k, 2, V4);
+    err(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:80") }, Errno::EADDRINUSE);
+    tcp(&mut k, 3, V4);
+    ok(&mut k, Op::Connect { slot: 3, addr: a("127.0.0.1:80") }); // accepted on ::ffff:127.0.0.1
+    tcp(&mut k, 4, V6);
+    ok(&mut k, Op::SetSockOpt { slot: 4, opt: SockOpt::V6Only(true) });
+    ok(&mut k, Op::Bind { slot: 4, addr: a("[::]:81") });
+    ok(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:81") });
+}
+
+#[test]
+fn ipv6_v6only_refuses_v4_mapped_addresses_and_bound_sockets() {
+    let mut k = Kernel::new();
+    tcp(&mut k, 1, V6);
+    ok(&mut k, Op::SetSockOpt { slot: 1, opt: SockOpt::V6Only(true) });
+    err(&mut k, Op::Bind { slot: 1, addr: a("[::ffff:127.0.0.1]:80") }, Errno::EINVAL);
+    err(&mut k, Op::Connect { slot: 1, addr: a("[::ffff:127.0.0.1]:80") }, Errno::ENETUNREACH);
+    ok(&mut k, Op::Bind { slot: 1, addr: a("[::1]:80") });
+    err(&mut k, Op::SetSockOpt { slot: 1, opt: SockOpt::V6Only(false) }, Errno::EINVAL);
+    tcp(&mut k, 2, V4);
+    err(&mut k, Op::SetSockOpt { slot: 2, opt: SockOpt::V6Only(true) }, Errno::ENOPROTOOPT);
+}
+
+#[test]
+fn ephemeral_ports_count_up_from_32768() {
+    let mut k = Kernel::new();
+    tcp(&mut k, 1, V4);
+    ok(&mut k, Op::Listen { slot: 1, backlog: 1 }); // listen() on an unbound socket picks a port
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:0") });
+    let port = |k: &Kernel, s| k.inet_sock(s).and_then(|i| i.local).map(|l| l.port());
+    assert_eq!(port(&k, 1), Some(32768));
+    assert_eq!(port(&k, 2), Some(32769));
+}
+
+#[test]
+fn udp_keeps_message_boundaries_and_truncates() {
+    let mut k = Kernel::new();
+    udp(&mut k, 1, V4);
+    ok(&mut k, Op::Bind { slot: 1, addr: a("127.0.0.1:53") });
+    udp(&mut k, 2, V4);
+    ok(&mut k, send(2, b"first", Some("127.0.0.1:53")));
+    ok(&mut k, send(2, b"", Some("127.0.0.1:53")));
+    ok(&mut k, send(2, b"x", Some("127.0.0.1:53")));
+    assert_eq!(read(&mut k, 1, 3), (b"fir".to_vec(), true));
+    assert_eq!(read(&mut k, 1, 3), (Vec::new(), false));
+    assert_eq!(read(&mut k, 1, 3), (b"x".to_vec(), false));
+}
+
+#[test]
+fn udp_port_unreachable_is_an_error_for_a_connected_sender_only() {
+    let mut k = Kernel::new();
+    udp(&mut k, 1, V4);
+    ok(&mut k, Op::Connect { slot: 1, addr: a("127.0.0.1:9") });
+    assert_eq!(k.apply(&send(1, b"a", None)), Outcome::ok(1));
+    err(&mut k, send(1, b"a", None), Errno::ECONNREFUSED);
+    udp(&mut k, 2, V4);
+    ok(&mut k, send(2, b"a", Some("127.0.0.1:9")));
+    ok(&mut k, send(2, b"a", Some("127.0.0.1:9")));
+    err(&mut k, send(2, b"a", None), Errno::EDESTADDRREQ);
+}
+
+#[test]
+fn a_connected_udp_socket_takes_datagrams_from_its_peer_only() {
+    let mut k = Kernel::new();
+    udp(&mut k, 1, V4);
+    ok(&mut k, Op::Bind { slot: 1, addr: a("127.0.0.1:5000") });
+    ok(&mut k, Op::Connect { slot: 1, addr: a("127.0.0.1:5001") });
+    udp(&mut k, 2, V4);
+    ok(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:5002") });
+    ok(&mut k, send(2, b"stranger", Some("127.0.0.1:5000")));
+    ok(&mut k, Op::SetNonblock { slot: 1, on: true });
+    err(&mut k, Op::Recv { slot: 1, len: 10, peek: false }, Errno::EAGAIN);
+}
+
+#[test]
+fn tcp_close_with_unread_data_resets_the_peer() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 4);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    ok(&mut k, Op::Accept { slot: 1, new: 3 });
+    ok(&mut k, send(2, b"unread", None));
+    ok(&mut k, Op::Close { slot: 3 });
+    err(&mut k, Op::Recv { slot: 2, len: 1, peek: false }, Errno::ECONNRESET);
+    assert_eq!(read(&mut k, 2, 1).0, b"");
+    err(&mut k, send(2, b"x", None), Errno::EPIPE);
+}
+
+#[test]
+fn tcp_close_sends_a_fin_and_the_closer_keeps_the_port_in_time_wait() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 4);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:4000") });
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    ok(&mut k, Op::Accept { slot: 1, new: 3 });
+    ok(&mut k, Op::Close { slot: 2 });
+    assert_eq!(read(&mut k, 3, 1).0, b""); // EOF
+    ok(&mut k, Op::Close { slot: 3 });
+    tcp(&mut k, 4, V4);
+    err(&mut k, Op::Bind { slot: 4, addr: a("127.0.0.1:4000") }, Errno::EADDRINUSE);
+    ok(&mut k, Op::SetSockOpt { slot: 4, opt: SockOpt::ReuseAddr(true) });
+    err(&mut k, Op::Bind { slot: 4, addr: a("127.0.0.1:4000") }, Errno::EADDRINUSE);
+    // the TIME_WAIT lacks it
+}
+
+#[test]
+fn closing_a_listener_resets_its_pending_clients() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 4);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    ok(&mut k, Op::Close { slot: 1 });
+    err(&mut k, send(2, b"x", None), Errno::ECONNRESET);
+}
+
+#[test]
+fn scm_rights_do_not_exist_for_inet() {
+    let mut k = Kernel::new();
+    udp(&mut k, 1, V4);
+    assert_eq!(
+        k.apply(&Op::Send { slot: 1, to: Some(a("127.0.0.1:9")), data: Payload(b"x".to_vec()), rights: vec![1] }),
+        Outcome::err(Errno::EINVAL)
+    );
+    err(&mut k, Op::SocketInet { slot: 2, family: V4, ty: SockType::Seqpacket }, Errno::ESOCKTNOSUPPORT);
+}
