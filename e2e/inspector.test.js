@@ -204,13 +204,13 @@ test('a 100k-record image stays responsive: a window of records is rendered', as
   const loadMs = Date.now() - t0;
   const records = await stat(page, 'records');
   assert.ok(records >= 90_000, `${records} records`);
-  assert.equal(await page.locator('#records .record').count(), 500);
+  assert.equal(await page.locator('#records .record').count(), 100); // state::PAGE
   // Interaction after the load is quick: select a record, show more.
   const t1 = Date.now();
   await page.click('#records .record[data-index="42"] .record-head');
   await page.waitForSelector('#records .record.selected[data-index="42"]');
   await page.click('#records button.more.later');
-  await page.waitForFunction(() => document.querySelectorAll('#records .record').length === 1000);
+  await page.waitForFunction(() => document.querySelectorAll('#records .record').length === 200);
   const interactMs = Date.now() - t1;
   assert.ok(interactMs < 5000, `interaction took ${interactMs} ms`);
   console.log(`# synth-large: ${records} records, opened in ${loadMs} ms, select + show more in ${interactMs} ms`);
@@ -292,12 +292,15 @@ test('socket graph and restore timeline: listener-pending, stepping, an invalid 
   await page.close();
 });
 
-test('socket graph of 1000+ sockets: search highlights, wheel zooms; big images wait for a click', async (t) => {
+test('socket graph of 1000+ sockets: search highlights, wheel zooms; big images are drawn and planned', async (t) => {
   const { page, errors } = await open();
   if (hasFixture('valid', 'many-1000')) {
     await page.click('.gallery-item[data-name="many-1000"]');
     await page.waitForSelector('#graph .node', { timeout: 30_000 });
-    assert.equal(await page.locator('#graph .node').count(), await stat(page, 'sockets'));
+    // Big graphs render the nodes in view only (components::WINDOWED_MIN).
+    assert.equal(Number(await page.getAttribute('#graph', 'data-nodes')), await stat(page, 'sockets'));
+    const drawn = await page.locator('#graph .node').count();
+    assert.ok(drawn > 10 && drawn < 300, `${drawn} nodes rendered`);
     const vb0 = await page.getAttribute('#graph', 'viewBox');
     await page.hover('#graph');
     await page.mouse.wheel(0, 400);
@@ -308,11 +311,14 @@ test('socket graph of 1000+ sockets: search highlights, wheel zooms; big images 
   } else {
     t.diagnostic('many-1000 missing: checked the big-image button only');
   }
+  // synth-large (about 14,000 sockets) is opened in slices: its graph is drawn and its restore
+  // planned and checked without a click.
   await page.click('.gallery-item[data-name="synth-large"]');
-  await page.waitForSelector('#graph-panel button.draw', { timeout: 60_000 });
-  assert.match(await page.textContent('#graph-panel button.draw'), /^draw graph \([\d,]+ sockets\)$/);
-  assert.match(await page.textContent('#timeline button.plan'), /^plan \([\d,]+ sockets\)$/);
-  assert.equal(await page.locator('#graph .node').count(), 0);
+  await page.waitForSelector('#timeline .step', { timeout: 60_000 });
+  await page.waitForSelector('#loading', { state: 'detached' });
+  assert.equal(Number(await page.getAttribute('#graph', 'data-nodes')), await stat(page, 'sockets'));
+  assert.ok(await page.locator('#graph .node').count() > 10);
+  assert.match(await page.textContent('#timeline .verdict'), /reproduces/);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -2,6 +2,10 @@
 //! `include_bytes!` entry `(name, group, description, bytes)` in `$OUT_DIR/gallery.rs`, with the
 //! description taken from `fixtures/src/<group>/<name>.json` when there is one. Missing or
 //! empty directories give an empty list (the app then shows only generated images).
+//! A fixture whose source is `{"synthetic": N}` is `synth::mixed(N)` (the fixture tests keep
+//! the committed image equal to it): it goes to `SYNTHETIC` as `(name, group, description, N)`
+//! and is generated when opened instead of being embedded (many-1000 alone would be a tenth of
+//! the gzipped bundle).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,6 +17,8 @@ fn main() {
     let fixtures = manifest.join("..").join("fixtures");
     let mut out = String::from("/// `(name, group, description, bytes)` of every embedded fixture image.\n");
     out.push_str("pub static FIXTURES: &[(&str, &str, &str, &[u8])] = &[\n");
+    let mut synthetic = String::from("/// `(name, group, description, N)` of the `synth::mixed(N)` fixtures.\n");
+    synthetic.push_str("pub static SYNTHETIC: &[(&str, &str, &str, usize)] = &[\n");
     for group in GROUPS {
         let images = fixtures.join("images").join(group);
         let sources = fixtures.join("src").join(group);
@@ -25,7 +31,13 @@ fn main() {
         files.sort();
         for path in files {
             let Some(name) = path.file_stem().and_then(|s| s.to_str()) else { continue };
-            let description = description(&sources.join(format!("{name}.json")));
+            let source = sources.join(format!("{name}.json"));
+            if let Some(n) = synthetic_size(&source) {
+                let description = format!("synth::mixed({n}), generated when opened");
+                let _ = writeln!(synthetic, "    ({name:?}, {group:?}, {description:?}, {n}),");
+                continue;
+            }
+            let description = description(&source);
             let abs = path.canonicalize().unwrap_or(path.clone());
             let _ = writeln!(
                 out,
@@ -35,6 +47,8 @@ fn main() {
         }
     }
     out.push_str("];\n");
+    synthetic.push_str("];\n");
+    out.push_str(&synthetic);
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("gallery.rs");
     std::fs::write(dest, out).expect("write gallery.rs");
 }
@@ -49,6 +63,11 @@ fn watch(dir: &Path) {
         }
     }
     println!("cargo:rerun-if-changed={}", p.display());
+}
+
+fn synthetic_size(src: &Path) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(src).ok()?).ok()?;
+    v.get("synthetic")?.as_u64()
 }
 
 fn description(src: &Path) -> String {

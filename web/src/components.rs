@@ -480,10 +480,17 @@ pub fn sockets(p: &SocketsProps) -> Html {
 use crate::model::{step_sockets, Drawing, EdgeKind, GNode, OrderKind, CELL_H, CELL_W};
 use resocket_core::check::RunReport;
 use resocket_core::plan::Plan;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// Node box size.
 const NODE_W: f64 = 164.0;
 const NODE_H: f64 = 56.0;
+/// Graphs of more sockets than this render only the nodes and edges in view (rendering a node
+/// costs a browser about 0.3 ms).
+pub const WINDOWED_MIN: usize = 300;
+/// More nodes in view than this are drawn as plain shapes, without text.
+pub const DETAIL_MAX: usize = 1200;
 
 #[derive(Properties, PartialEq, Debug)]
 pub struct GraphProps {
@@ -669,8 +676,49 @@ pub fn socket_graph(p: &GraphProps) -> Html {
         })
     };
     let pos = |o: i32| d.layout.pos.get(&o).copied();
-    let edges = d.graph.edges.iter().filter_map(|e| {
+    // Big graphs: only what is in view (with a cell of margin) is rendered, and when that is
+    // still a lot, as plain shapes (one path per role and edge kind) instead of one group per node.
+    let v = *view;
+    let windowed = d.graph.nodes.len() > WINDOWED_MIN;
+    let (x0, x1, y0, y1) = (v.x - CELL_W, v.x + v.w + CELL_W, v.y - CELL_H, v.y + v.h + CELL_H);
+    let in_view = |(x, y): (f64, f64)| !windowed || (x0..=x1).contains(&x) && (y0..=y1).contains(&y);
+    let visible: Vec<(&GNode, (f64, f64))> =
+        d.graph.nodes.iter().filter_map(|n| pos(n.objref).map(|xy| (n, xy))).filter(|&(_, xy)| in_view(xy)).collect();
+    let detailed = visible.len() <= DETAIL_MAX;
+    let edge_in_view = |(ax, ay): (f64, f64), (bx, by): (f64, f64)| {
+        !windowed || ax.max(bx) >= x0 && ax.min(bx) <= x1 && ay.max(by) >= y0 && ay.min(by) <= y1
+    };
+    let shapes = (!detailed).then(|| {
+        let mut by_role: BTreeMap<&str, String> = BTreeMap::new();
+        for (n, (x, y)) in &visible {
+            let path = by_role.entry(n.role).or_default();
+            let _ = write!(path, "M{:.0} {:.0}h{NODE_W}v{NODE_H}h-{NODE_W}z", x - NODE_W / 2.0, y - NODE_H / 2.0);
+        }
+        let mut by_kind: BTreeMap<&str, String> = BTreeMap::new();
+        for e in &d.graph.edges {
+            let (Some(a), Some(b)) = (pos(e.from), pos(e.to)) else { continue };
+            if e.kind == EdgeKind::SelfLoop || !edge_in_view(a, b) {
+                continue;
+            }
+            let kind = match e.kind {
+                EdgeKind::Pending(_) => "pending",
+                EdgeKind::InFlight => "inflight",
+                _ => "peer",
+            };
+            let _ = write!(by_kind.entry(kind).or_default(), "M{:.0} {:.0}L{:.0} {:.0}", a.0, a.1, b.0, b.1);
+        }
+        html! { <g class="shapes">
+            { for by_kind.into_iter().map(|(k, path)| html! { <g class={classes!("edge", k)}><path d={path} /></g> }) }
+            { for by_role.into_iter().map(|(r, path)| html! {
+                <g class={classes!("lod", format!("role-{r}"))}><path class="shape" d={path} /></g>
+            }) }
+        </g> }
+    });
+    let edges = d.graph.edges.iter().filter(|_| detailed).filter_map(|e| {
         let ((x1, y1), (x2, y2)) = (pos(e.from)?, pos(e.to)?);
+        if !edge_in_view((x1, y1), (x2, y2)) {
+            return None;
+        }
         let (kind, label) = match e.kind {
             EdgeKind::Peer => ("peer", None),
             EdgeKind::SelfLoop => ("self", None),
@@ -698,8 +746,11 @@ pub fn socket_graph(p: &GraphProps) -> Html {
             </g>
         })
     });
-    let nodes = d.graph.nodes.iter().filter_map(|n| {
-        let xy = pos(n.objref)?;
+    // In the plain-shapes view, the nodes that are marked, selected or found are still drawn.
+    let nodes = visible
+        .iter()
+        .filter(|(n, _)| detailed || matches(n) || p.marked.contains(&n.objref) || p.selected == Some(n.objref));
+    let nodes = nodes.map(|&(n, xy)| {
         let classes = classes!(
             "node",
             format!("role-{}", n.role),
@@ -708,9 +759,8 @@ pub fn socket_graph(p: &GraphProps) -> Html {
             p.marked.contains(&n.objref).then_some("marked"),
             (p.selected == Some(n.objref)).then_some("selected")
         );
-        Some(node_html(n, xy, classes, &on_select))
+        node_html(n, xy, classes, &on_select)
     });
-    let v = *view;
     html! {
         <div class="graph-wrap">
             <div class="graph-tools">
@@ -728,13 +778,15 @@ pub fn socket_graph(p: &GraphProps) -> Html {
                 </span>
             </div>
             <svg id={p.id.clone()} class="graph" viewBox={format!("{} {} {} {}", v.x, v.y, v.w, v.h)}
-                data-nodes={d.graph.nodes.len().to_string()}
+                data-nodes={d.graph.nodes.len().to_string()} data-drawn={visible.len().to_string()}
+                data-detail={if detailed { "full" } else { "shapes" }}
                 {onmousedown} {onmousemove} onmouseup={end_drag.clone()} onmouseleave={end_drag} {onwheel}>
                 <defs>
                     <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0 0 L10 5 L0 10 z" />
                     </marker>
                 </defs>
+                { for shapes }
                 <g class="edges">{ for edges }</g>
                 <g class="nodes">{ for nodes }</g>
             </svg>
@@ -750,6 +802,9 @@ pub struct GraphPanelProps {
     pub selected: Option<i32>,
     pub on_select: Callback<i32>,
     pub on_draw: Callback<()>,
+    /// The image is being opened in slices: the graph is on its way (no button).
+    #[prop_or_default]
+    pub busy: bool,
 }
 
 /// The image's socket graph, or a button to build it for big images.
@@ -763,6 +818,7 @@ pub fn graph_panel(p: &GraphPanelProps) -> Html {
                 Some(d) => html! {
                     <SocketGraph id="graph" drawing={d.clone()} selected={p.selected} on_select={p.on_select.clone()} />
                 },
+                None if p.busy => html! { <p class="busy">{ "drawing…" }</p> },
                 None => html! {
                     <button class="draw" onclick={on_draw}>{ format!("draw graph ({} sockets)", thousands(p.sockets)) }</button>
                 },
@@ -794,6 +850,9 @@ pub struct TimelineProps {
     pub on_play: Callback<()>,
     pub on_tick: Callback<()>,
     pub on_socket: Callback<i32>,
+    /// The image is being opened in slices: the plan is on its way (no button).
+    #[prop_or_default]
+    pub busy: bool,
 }
 
 /// Steps rendered around the cursor.
@@ -809,6 +868,14 @@ pub fn timeline(p: &TimelineProps) -> Html {
         });
     }
     let plan = match &p.plan {
+        None if p.busy => {
+            return html! {
+                <section id="timeline" class="panel">
+                    <h2>{ "Restore timeline" }</h2>
+                    <p class="busy">{ "planning…" }</p>
+                </section>
+            };
+        }
         None => {
             let on_plan = p.on_plan.reform(|_: MouseEvent| ());
             return html! {
@@ -832,23 +899,6 @@ pub fn timeline(p: &TimelineProps) -> Html {
     let failure = report.as_ref().and_then(|r| r.failure.clone());
     let n_run = report.as_ref().map_or(0, |r| r.results.len());
     let n = p.order.len();
-    let onkeydown = {
-        let (step, play) = (p.on_step.clone(), p.on_play.clone());
-        Callback::from(move |e: KeyboardEvent| {
-            if e.target_dyn_into::<web_sys::HtmlInputElement>().is_some()
-                || e.target_dyn_into::<web_sys::HtmlSelectElement>().is_some()
-            {
-                return;
-            }
-            match e.key().as_str() {
-                "ArrowRight" => step.emit(1),
-                "ArrowLeft" => step.emit(-1),
-                " " => play.emit(()),
-                _ => return,
-            }
-            e.prevent_default();
-        })
-    };
     let onchange = p
         .on_order
         .reform(|e: Event| OrderKind::from_id(&e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
@@ -920,8 +970,9 @@ pub fn timeline(p: &TimelineProps) -> Html {
     let fwd = p.on_step.reform(|_: MouseEvent| 1);
     let play = p.on_play.reform(|_: MouseEvent| ());
     let rewind = p.on_seek.reform(|_: MouseEvent| 0);
+    // The keys (→ ← Space Home End) are the app's document-wide shortcuts (`crate::shortcut`).
     html! {
-        <section id="timeline" class="panel" tabindex="0" {onkeydown}>
+        <section id="timeline" class="panel" tabindex="0">
             <h2>{ "Restore timeline" }<span class="count">{ format!("{n} steps") }</span></h2>
             <div class="controls">
                 <select id="order" {onchange}>
@@ -936,6 +987,10 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 <button class="play" onclick={play} title="play/pause (space)">{ if p.playing { "⏸" } else { "▶" } }</button>
                 <button class="fwd" onclick={fwd} title="step forward (→)">{ "▶|" }</button>
                 <span class="pos">{ format!("{} / {}", p.cursor, n_run) }</span>
+                <span class="keys" title="keyboard shortcuts (? lists them all)">
+                    <kbd>{ "←" }</kbd><kbd>{ "→" }</kbd>{ " step · " }<kbd>{ "Space" }</kbd>{ " play · " }
+                    <kbd>{ "Home" }</kbd><kbd>{ "End" }</kbd>
+                </span>
                 if let Some(r) = &report {
                     if r.is_clean() {
                         <span class="verdict ok">{ "reproduces the image" }</span>

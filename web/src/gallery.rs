@@ -12,6 +12,8 @@ pub enum Source {
     Embedded(&'static [u8]),
     /// Generated on demand (deterministic).
     Generated(fn() -> Vec<u8>),
+    /// A `{"synthetic": N}` fixture: `synth::mixed(N)`, the same bytes as its committed image.
+    Synthetic(usize),
 }
 
 /// One gallery entry.
@@ -39,6 +41,7 @@ impl Item {
         match self.source {
             Source::Embedded(b) => Rc::from(b),
             Source::Generated(f) => Rc::from(f()),
+            Source::Synthetic(n) => Rc::from(resocket_core::synth::mixed(n).to_image().unwrap_or_default()),
         }
     }
 }
@@ -65,7 +68,15 @@ pub fn items() -> Vec<Item> {
     let mut out: Vec<Item> = FIXTURES
         .iter()
         .map(|&(name, group, description, bytes)| Item { name, group, description, source: Source::Embedded(bytes) })
+        .chain(SYNTHETIC.iter().map(|&(name, group, description, n)| Item {
+            name,
+            group,
+            description,
+            source: Source::Synthetic(n),
+        }))
         .collect();
+    // Embedded and synthetic fixtures together in name order within each group, as on disk.
+    out.sort_by_key(|i| (i.group != "valid", i.name));
     type Generator = (&'static str, &'static str, fn() -> Vec<u8>);
     let generated: [Generator; 3] = [
         ("synth-mixed-12", "synth::mixed(12): pairs, listeners with pending connections, dgram fan-in", synth_small),

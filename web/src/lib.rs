@@ -3,7 +3,9 @@
 
 pub mod components;
 pub mod gallery;
+pub mod job;
 pub mod model;
+pub mod route;
 pub mod state;
 
 use components::{Diagnostics, Gallery, GraphPanel, HexView, RecordList, Sockets, SummaryBar, Timeline};
@@ -28,16 +30,89 @@ pub fn open_item(item: &Item) -> Action {
     Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes() }
 }
 
-/// Read a browser `File` and dispatch `Open` (or `OpenFailed`) when done. The reader is kept in
-/// `slot`: dropping it would cancel the read.
-fn read_file(file: web_sys::File, slot: Rc<RefCell<Option<FileReader>>>, dispatch: UseReducerDispatcher<State>) {
+/// Read a browser `File` and open it (`job::open`), or dispatch `OpenFailed`. The reader is kept
+/// in `slot`: dropping it would cancel the read.
+fn read_file(
+    file: web_sys::File,
+    slot: Rc<RefCell<Option<FileReader>>>,
+    generation: Rc<job::Generation>,
+    dispatch: UseReducerDispatcher<State>,
+) {
     let file = gloo::file::File::from(file);
     let name = file.name();
     let task = gloo::file::callbacks::read_as_bytes(&file, move |res| match res {
-        Ok(bytes) => dispatch.dispatch(Action::Open { name, note: String::new(), bytes: Rc::from(bytes) }),
+        Ok(bytes) => job::open(
+            job::Request { name, note: String::new(), fixture: None, bytes: Rc::from(bytes), goto: None },
+            generation,
+            dispatch,
+        ),
         Err(e) => dispatch.dispatch(Action::OpenFailed(format!("{name}: {e}"))),
     });
     *slot.borrow_mut() = Some(task);
+}
+
+/// Open a gallery item, then show `goto` (a deep link's order and step).
+fn open_fixture(
+    item: &Item,
+    goto: Option<route::Goto>,
+    generation: Rc<job::Generation>,
+    d: UseReducerDispatcher<State>,
+) {
+    let req = job::Request {
+        name: item.name.to_string(),
+        note: item.description.to_string(),
+        fixture: Some(item.name.to_string()),
+        bytes: item.bytes(),
+        goto,
+    };
+    job::open(req, generation, d);
+}
+
+/// Follow the deep link in the location's fragment: open its fixture (unless it is open, or
+/// being opened, already) and show its order and step. Fragments without `fixture` are not ours.
+fn follow_link(items: &[Item], current: Option<&str>, generation: Rc<job::Generation>, d: UseReducerDispatcher<State>) {
+    let hash = gloo::utils::window().location().hash().unwrap_or_default();
+    let r = route::parse(&hash);
+    let Some(name) = r.fixture.as_deref() else { return };
+    if current == Some(name) {
+        d.dispatch(Action::Goto(r.goto()));
+        return;
+    }
+    match items.iter().find(|i| i.name == name) {
+        Some(item) => open_fixture(item, Some(r.goto()), generation, d),
+        None => d.dispatch(Action::OpenFailed(format!("link: no fixture named {name:?} in the gallery"))),
+    }
+}
+
+/// The keyboard shortcuts: (keys, what they do). Shown by the help panel.
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("→ / ←", "timeline: step forward / back"),
+    ("Shift + → / ←", "timeline: 10 steps forward / back"),
+    ("Space", "timeline: play / pause"),
+    ("Home / End", "timeline: first step / last step"),
+    ("↓ / ↑, j / k", "records (when the record list has the focus): next / previous"),
+    ("?", "show / hide this list"),
+    ("Esc", "hide this list"),
+];
+
+/// The action a key press stands for, if it is a shortcut. Keys typed into inputs, selects and
+/// text areas, keys with Ctrl/Alt/Meta, and keys a component already handled are not.
+fn shortcut(e: &web_sys::KeyboardEvent) -> Option<Action> {
+    if e.default_prevented() || e.ctrl_key() || e.alt_key() || e.meta_key() || job::is_typing_target(e.target()) {
+        return None;
+    }
+    let n = if e.shift_key() { 10 } else { 1 };
+    Some(match e.key().as_str() {
+        "ArrowRight" => Action::StepTimeline(n),
+        "ArrowLeft" => Action::StepTimeline(-n),
+        // Space on a focused button clicks it; leave that to the browser.
+        " " if e.target().and_then(|t| t.dyn_into::<web_sys::HtmlButtonElement>().ok()).is_none() => Action::TogglePlay,
+        "Home" => Action::Seek(0),
+        "End" => Action::Seek(usize::MAX),
+        "?" => Action::ToggleHelp,
+        "Escape" => Action::HideHelp,
+        _ => return None,
+    })
 }
 
 /// Scroll `item` into view inside its scroll container `container_id` (not the page).
@@ -63,12 +138,59 @@ pub fn app() -> Html {
     let state = use_reducer_eq(State::default);
     let items = use_memo((), |_| gallery::items());
     let reader = use_mut_ref(|| None::<FileReader>);
+    let generation = use_memo((), |_| Rc::new(job::Generation::default()));
+    let generation: Rc<job::Generation> = (*generation).clone();
     let d = state.dispatcher();
 
     let on_open = {
-        let d = d.clone();
-        use_callback((), move |item: Item, _| d.dispatch(open_item(&item)))
+        let (d, generation) = (d.clone(), generation.clone());
+        use_callback((), move |item: Item, _| open_fixture(&item, None, generation.clone(), d.clone()))
     };
+    // The fixture open (or opening) as of the last render, for the window listeners.
+    let latest = use_mut_ref(|| None::<String>);
+    latest.borrow_mut().clone_from(&state.fixture);
+    // Deep links: follow the fragment on load and when it changes; shortcuts on the document.
+    {
+        let (d, items, generation, latest) = (d.clone(), items.clone(), generation.clone(), latest.clone());
+        use_effect_with((), move |_| {
+            follow_link(&items, latest.borrow().as_deref(), generation.clone(), d.clone());
+            let on_hash = {
+                let d = d.clone();
+                gloo::events::EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
+                    let current = latest.borrow().clone();
+                    follow_link(&items, current.as_deref(), generation.clone(), d.clone());
+                })
+            };
+            let on_key = gloo::events::EventListener::new(&gloo::utils::document(), "keydown", move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+                if let Some(action) = shortcut(e) {
+                    e.prevent_default();
+                    d.dispatch(action);
+                }
+            });
+            move || drop((on_hash, on_key))
+        });
+    }
+    // … and keep the fragment in step with what is shown (not while an open is in progress).
+    {
+        let route = state.loading.is_none().then(|| route::Route {
+            fixture: state.fixture.clone(),
+            order: Some(state.order_kind).filter(|&k| k != OrderKind::Custom),
+            step: Some(state.cursor).filter(|_| state.order_kind != OrderKind::Custom),
+        });
+        use_effect_with(route, |route| {
+            let Some(route) = route else { return };
+            let loc = gloo::utils::window().location();
+            let hash = loc.hash().unwrap_or_default();
+            let new = route::apply(&hash, route);
+            if new != hash && !(new.is_empty() && hash == "#") {
+                let url = format!("{}{}{new}", loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default());
+                if let Ok(h) = gloo::utils::window().history() {
+                    let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+                }
+            }
+        });
+    }
     let on_select = {
         let d = d.clone();
         use_callback((), move |i: usize, _| d.dispatch(Action::SelectRecord(i)))
@@ -145,12 +267,16 @@ pub fn app() -> Html {
         let d = d.clone();
         use_callback((), move |(), _| d.dispatch(Action::Tick))
     };
+    let on_help = {
+        let d = d.clone();
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::ToggleHelp))
+    };
     let onchange = {
-        let (d, reader) = (d.clone(), reader.clone());
+        let (d, reader, generation) = (d.clone(), reader.clone(), generation.clone());
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
             if let Some(f) = input.files().and_then(|l| l.get(0)) {
-                read_file(f, reader.clone(), d.clone());
+                read_file(f, reader.clone(), generation.clone(), d.clone());
             }
             input.set_value("");
         })
@@ -172,12 +298,12 @@ pub fn app() -> Html {
         })
     };
     let ondrop = {
-        let (d, reader, dragging) = (d.clone(), reader.clone(), dragging.clone());
+        let (d, reader, dragging, generation) = (d.clone(), reader.clone(), dragging.clone(), generation.clone());
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             dragging.set(false);
             if let Some(f) = e.data_transfer().and_then(|dt| dt.files()).and_then(|l| l.get(0)) {
-                read_file(f, reader.clone(), d.clone());
+                read_file(f, reader.clone(), generation.clone(), d.clone());
             }
         })
     };
@@ -191,7 +317,30 @@ pub fn app() -> Html {
         });
     }
 
+    let loading = state.loading.as_ref().map(|l| {
+        let pct = if l.total > 0 { (l.done as f64 * 100.0 / l.total as f64).min(100.0) } else { 0.0 };
+        html! {
+            <section id="loading" class="panel" aria-live="polite">
+                <span class="what">{ format!("opening {}: {}", l.name, l.stage) }</span>
+                if l.total > 0 {
+                    <progress max="100" value={format!("{pct:.0}")} />
+                    <span class="pct">{ format!("{pct:.0} %") }</span>
+                }
+            </section>
+        }
+    });
+    let help = state.help.then(|| {
+        html! {
+            <section id="shortcuts" class="panel" aria-label="keyboard shortcuts">
+                <h2>{ "Keyboard shortcuts" }</h2>
+                <dl>
+                { for SHORTCUTS.iter().map(|(k, what)| html! { <><dt><kbd>{ *k }</kbd></dt><dd>{ *what }</dd></> }) }
+                </dl>
+            </section>
+        }
+    });
     let body = match &state.doc {
+        None if state.loading.is_some() => html! {},
         None => html! {
             <section class="empty panel">
                 <h2>{ "No image open" }</h2>
@@ -246,6 +395,7 @@ pub fn app() -> Html {
                         selected={state.focus_socket}
                         on_select={on_socket.clone()}
                         {on_draw}
+                        busy={state.loading.is_some()}
                     />
                     <Timeline
                         sockets={doc.summary.sockets}
@@ -268,6 +418,7 @@ pub fn app() -> Html {
                         {on_play}
                         {on_tick}
                         on_socket={on_socket.clone()}
+                        busy={state.loading.is_some()}
                     />
                     <Sockets
                         doc={doc.clone()}
@@ -290,10 +441,12 @@ pub fn app() -> Html {
                 if let Some(e) = &state.error {
                     <span class="error" id="error">{ e }</span>
                 }
+                <button id="help-toggle" class="help-toggle" onclick={on_help} aria-expanded={state.help.to_string()}
+                    title="keyboard shortcuts (?)">{ "⌨ shortcuts ?" }</button>
             </header>
             <div class="layout">
                 <Gallery items={items.clone()} current={state.doc.as_ref().map(|d| d.name.clone())} {on_open} />
-                <main>{ body }</main>
+                <main>{ for help }{ for loading }{ body }</main>
             </div>
         </div>
     }

@@ -2,7 +2,7 @@
 //! image is opened: the record index, the report's diagnostics, socket rows and the summary.
 //! Nothing here parses bytes itself: framing, decoding, layouts and validation all come from core.
 
-use resocket_core::summary::{family_name, role, sock_name, sym_name, type_name};
+use resocket_core::summary::{family_name, roles, sock_name, sym_name, type_name};
 use resocket_core::wire::{self, sym, Record, RecordType, Records, HDR_LEN};
 use resocket_core::Diagnostic;
 use std::ops::Range;
@@ -74,6 +74,9 @@ pub struct Doc {
     pub sockets: Vec<SockRow>,
     /// Counts.
     pub summary: Summary,
+    /// The model core built (detached from `bytes`), kept so that drawing and planning do not
+    /// load the image again.
+    pub image: resocket_core::Image<'static>,
 }
 
 /// Identity: two docs are the same when they are the same allocation (state compares by `Rc`).
@@ -86,6 +89,12 @@ impl PartialEq for Doc {
 impl Doc {
     /// Frame, load and validate `bytes` with `resocket-core`.
     pub fn load(name: impl Into<String>, bytes: Rc<[u8]>) -> Doc {
+        let report = resocket_core::load(&bytes);
+        Doc::build(name, bytes.clone(), report)
+    }
+
+    /// The doc of `bytes` whose `load` report is `report` (made in slices by the caller).
+    pub fn build(name: impl Into<String>, bytes: Rc<[u8]>, report: resocket_core::Report<'_>) -> Doc {
         let mut records = Vec::new();
         let mut framing = None;
         for r in Records::new(&bytes) {
@@ -94,17 +103,18 @@ impl Doc {
                 Err(e) => framing = Some((e.offset(), e.to_string())),
             }
         }
-        let report = resocket_core::load(&bytes);
         let img = &report.image;
+        let roles = roles(img);
         let sockets = img
             .sockets
             .values()
-            .map(|s| SockRow {
+            .zip(roles)
+            .map(|(s, role)| SockRow {
                 objref: s.objref,
                 family: family_name(s.common.family),
                 ty: type_name(s.common.sock_type),
                 state: sym_name(sym::TCP, u64::from(s.common.state)),
-                role: role(img, s),
+                role,
                 name: sock_name(s),
                 peer: s.peer(),
                 queued_msgs: s.queue.len(),
@@ -122,7 +132,8 @@ impl Doc {
             line: resocket_core::summary::summary_line(&report),
         };
         let diagnostics = report.diagnostics;
-        Doc { name: name.into(), note: String::new(), bytes, records, framing, diagnostics, sockets, summary }
+        let image = report.image.into_owned();
+        Doc { name: name.into(), note: String::new(), bytes, records, framing, diagnostics, sockets, summary, image }
     }
 
     /// The framed record at `index`.
@@ -223,7 +234,7 @@ pub fn thousands(n: usize) -> String {
 // ---------------------------------------------------------------------------------------------
 // Socket graph view-model: built from an image or from the simulated kernel of a restore run.
 
-use resocket_core::check::Run;
+use resocket_core::check::{Run, RunState};
 use resocket_core::image::Image;
 use resocket_core::sim::SockType;
 use std::collections::BTreeMap;
@@ -306,11 +317,11 @@ impl Graph {
     pub fn of_image(img: &Image<'_>) -> Graph {
         let mut g = Graph::default();
         let mut peer = BTreeMap::new();
-        for s in img.sockets.values() {
+        for (s, role) in img.sockets.values().zip(roles(img)) {
             g.nodes.push(GNode {
                 objref: s.objref,
                 ty: type_name(s.common.sock_type),
-                role: role(img, s),
+                role,
                 name: sock_name(s),
                 queued: s.queue.len(),
                 queued_bytes: s.queued_bytes(),
@@ -492,8 +503,12 @@ impl PartialEq for Drawing {
 impl Drawing {
     /// The image's graph, laid out.
     pub fn of_image(bytes: &[u8]) -> Drawing {
-        let report = resocket_core::load(bytes);
-        let graph = Graph::of_image(&report.image);
+        Drawing::of(&resocket_core::load(bytes).image)
+    }
+
+    /// The graph of a loaded image, laid out.
+    pub fn of(img: &Image<'_>) -> Drawing {
+        let graph = Graph::of_image(img);
         let layout = graph.layout(None);
         Drawing { graph, layout }
     }
@@ -547,8 +562,11 @@ impl PartialEq for Plans {
 
 impl Plans {
     pub fn of_image(bytes: &[u8]) -> Plans {
-        let report = resocket_core::load(bytes);
-        let img = &report.image;
+        Plans::of(&resocket_core::load(bytes).image)
+    }
+
+    /// The plans of a loaded image.
+    pub fn of(img: &Image<'_>) -> Plans {
         Plans {
             planner: resocket_core::plan::plan(img).map(Rc::new).map_err(|e| e.to_string()),
             v2: Rc::new(resocket_core::check::v2_plan(img)),
@@ -566,16 +584,50 @@ pub fn kernel_drawing(
     base: &Layout,
 ) -> Drawing {
     let report = resocket_core::load(bytes);
-    let mut run = Run::new(plan);
-    for &i in order.iter().take(count) {
-        if let Some(step) = plan.steps.get(i) {
-            run.step(step);
-        }
+    let at = RunAt::start().advance(plan, order, count);
+    at.drawing(&report.image, plan, base)
+}
+
+/// The simulated kernel after the first `cursor` steps of an order (kept between timeline steps
+/// so that a step forward executes one step, not the whole prefix again).
+#[derive(Debug, Clone)]
+pub struct RunAt {
+    pub cursor: usize,
+    pub state: RunState,
+}
+
+impl PartialEq for RunAt {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
     }
-    run.map_embryos(&report.image);
-    let graph = Graph::of_run(&run);
-    let layout = graph.layout(Some(base));
-    Drawing { graph, layout }
+}
+
+impl RunAt {
+    /// Before the first step.
+    pub fn start() -> RunAt {
+        RunAt { cursor: 0, state: RunState::default() }
+    }
+
+    /// The state after `count` steps of `order`, continuing from `self` (which must be a state
+    /// of the same plan and order with `self.cursor <= count`).
+    pub fn advance(self, plan: &resocket_core::plan::Plan, order: &[usize], count: usize) -> RunAt {
+        let mut run = self.state.attach(plan);
+        for &i in order.iter().take(count).skip(self.cursor) {
+            if let Some(step) = plan.steps.get(i) {
+                run.step(step);
+            }
+        }
+        RunAt { cursor: count.max(self.cursor), state: run.detach() }
+    }
+
+    /// The kernel drawn where the image has its sockets (`base`).
+    pub fn drawing(&self, img: &Image<'_>, plan: &resocket_core::plan::Plan, base: &Layout) -> Drawing {
+        let mut run = self.state.clone().attach(plan);
+        run.map_embryos(img);
+        let graph = Graph::of_run(&run);
+        let layout = graph.layout(Some(base));
+        Drawing { graph, layout }
+    }
 }
 
 /// The image objrefs a step operates on.

@@ -1,15 +1,17 @@
 //! The inspector's state and the reducer that is its only writer. Actions are plain data;
 //! reading files and scrolling are effects done by the components, never in the reducer.
 
-use crate::model::{kernel_drawing, key_at, key_range, Doc, Drawing, OrderKind, Plans, BIG};
+use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, Plans, RunAt, BIG};
+use crate::route::Goto;
 use resocket_core::check::RunReport;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::rc::Rc;
 use yew::Reducible;
 
-/// Rows of the record list and the sockets table rendered at once (more on demand).
-pub const PAGE: usize = 500;
+/// Rows of the record list and the sockets table rendered at once (more on demand). Their
+/// boxes show about 25 rows; each 100 rows costs a browser about 25 ms to render.
+pub const PAGE: usize = 100;
 
 /// A field of a record: `(record index, key of its decoded object)`.
 pub type FieldRef = (usize, String);
@@ -61,6 +63,25 @@ pub struct State {
     pub kernel: Option<Rc<Drawing>>,
     /// The timeline plays.
     pub playing: bool,
+    /// The gallery item the open image came from (for deep links); `None` for files.
+    pub fixture: Option<String>,
+    /// An image being opened in slices (`crate::job`): what it is doing.
+    pub loading: Option<Loading>,
+    /// The order and step to show once the plans are ready (a deep link).
+    pub goto: Option<Goto>,
+    /// The simulated kernel at `cursor` (so a step forward runs one step).
+    pub run_at: Option<Rc<RunAt>>,
+    /// The keyboard shortcuts are listed.
+    pub help: bool,
+}
+
+/// Progress of an image opened in slices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loading {
+    pub name: String,
+    pub stage: &'static str,
+    pub done: usize,
+    pub total: usize,
 }
 
 /// Everything that can happen.
@@ -109,6 +130,24 @@ pub enum Action {
     TogglePlay,
     /// The play timer: one step forward, stopping at the end.
     Tick,
+    /// An image is being opened in slices (`crate::job`): clear the view and show progress.
+    Begin { name: String, fixture: Option<String>, goto: Option<Goto> },
+    /// How far the sliced open is.
+    Progress { stage: &'static str, done: usize, total: usize },
+    /// The sliced open has loaded the image.
+    Loaded(Rc<Doc>),
+    /// … drawn its graph.
+    Drawn(Rc<Drawing>),
+    /// … planned it and run `order` (of the `kind` asked for); done.
+    Planned { plans: Rc<Plans>, kind: OrderKind, order: Vec<usize>, report: Option<Rc<RunReport>> },
+    /// The open image is this gallery item (or none).
+    Fixture(Option<String>),
+    /// Show this order and step (a deep link); kept until the plans are ready.
+    Goto(Goto),
+    /// Show or hide the list of keyboard shortcuts.
+    ToggleHelp,
+    /// Hide it.
+    HideHelp,
 }
 
 impl State {
@@ -130,13 +169,13 @@ impl State {
 
     /// Re-run the order and redraw the kernel.
     fn rerun(&mut self) {
+        self.run_at = None;
         let (Some(doc), Some(plan)) = (self.doc.clone(), self.plan()) else {
             self.report = None;
             self.kernel = None;
             return;
         };
-        let report = resocket_core::load(&doc.bytes);
-        self.report = Some(Rc::new(resocket_core::check::run_order(&report.image, &plan, &self.order)));
+        self.report = Some(Rc::new(resocket_core::check::run_order(&doc.image, &plan, &self.order)));
         self.cursor = self.cursor.min(self.steps_run());
         self.redraw();
     }
@@ -145,10 +184,39 @@ impl State {
     fn redraw(&mut self) {
         let (Some(doc), Some(plan)) = (self.doc.clone(), self.plan()) else { return };
         if self.graph.is_none() {
-            self.graph = Some(Rc::new(Drawing::of_image(&doc.bytes)));
+            self.graph = Some(Rc::new(Drawing::of(&doc.image)));
         }
         let base = &self.graph.as_ref().expect("set above").layout;
-        self.kernel = Some(Rc::new(kernel_drawing(&doc.bytes, &plan, &self.order, self.cursor, base)));
+        // Continue from the kept state when the cursor moved forward; else from the start.
+        let from = match self.run_at.take() {
+            Some(at) if at.cursor <= self.cursor => Rc::try_unwrap(at).unwrap_or_else(|at| (*at).clone()),
+            _ => RunAt::start(),
+        };
+        let at = from.advance(&plan, &self.order, self.cursor);
+        self.kernel = Some(Rc::new(at.drawing(&doc.image, &plan, base)));
+        self.run_at = Some(Rc::new(at));
+    }
+
+    /// Apply a deep link's order and step (the plans are ready).
+    fn goto(&mut self, g: Goto) {
+        if let Some(kind) = g.order.filter(|&k| k != self.order_kind) {
+            self.set_order(kind);
+        }
+        if let Some(step) = g.step {
+            self.playing = false;
+            self.cursor = step.min(self.steps_run());
+            self.redraw();
+        }
+    }
+
+    /// The doc just opened: select its first record.
+    fn opened(&mut self, doc: Rc<Doc>) {
+        if !doc.records.is_empty() {
+            self.selected = Some(0);
+            self.expanded.insert(0);
+            self.auto_expanded = Some(0);
+        }
+        self.doc = Some(doc);
     }
 
     /// Choose an order (and run it).
@@ -170,7 +238,7 @@ impl State {
 
     fn make_plan(&mut self) {
         let Some(doc) = self.doc.clone() else { return };
-        self.plans = Some(Rc::new(Plans::of_image(&doc.bytes)));
+        self.plans = Some(Rc::new(Plans::of(&doc.image)));
         self.set_order(OrderKind::Planner);
     }
 
@@ -213,23 +281,71 @@ impl Reducible for State {
             Action::Open { name, note, bytes } => {
                 let mut doc = Doc::load(name, bytes);
                 doc.note = note;
-                s = State { shown: PAGE, sockets_shown: PAGE, ..State::default() };
-                if !doc.records.is_empty() {
-                    s.selected = Some(0);
-                    s.expanded.insert(0);
-                    s.auto_expanded = Some(0);
-                }
+                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, ..State::default() };
                 let small = doc.summary.sockets <= BIG;
-                s.doc = Some(Rc::new(doc));
+                s.opened(Rc::new(doc));
                 if small {
-                    let bytes = s.doc.as_ref().expect("set above").bytes.clone();
-                    s.graph = Some(Rc::new(Drawing::of_image(&bytes)));
+                    let doc = s.doc.clone().expect("set above");
+                    s.graph = Some(Rc::new(Drawing::of(&doc.image)));
                     s.make_plan();
                 }
             }
+            Action::Begin { name, fixture, goto } => {
+                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, fixture, goto, ..State::default() };
+                s.loading = Some(Loading { name, stage: "reading", done: 0, total: 0 });
+            }
+            Action::Progress { stage, done, total } => {
+                let Some(l) = s.loading.as_mut() else { return self };
+                *l = Loading { name: l.name.clone(), stage, done, total };
+            }
+            Action::Loaded(doc) => {
+                if s.loading.is_none() {
+                    return self;
+                }
+                s.opened(doc);
+            }
+            Action::Drawn(d) => {
+                if s.loading.is_none() {
+                    return self;
+                }
+                s.graph = Some(d);
+            }
+            Action::Planned { plans, kind, order, report } => {
+                if s.loading.take().is_none() {
+                    return self;
+                }
+                s.plans = Some(plans);
+                s.order_kind = kind;
+                s.order = order;
+                s.report = report;
+                s.cursor = 0;
+                s.run_at = None;
+                s.redraw();
+                if let Some(step) = s.goto.take().and_then(|g| g.step) {
+                    s.cursor = step.min(s.steps_run());
+                    s.redraw();
+                }
+            }
+            Action::Fixture(f) => s.fixture = f,
+            Action::Goto(g) => {
+                if s.loading.is_some() {
+                    s.goto = Some(g);
+                } else if s.plans.is_some() {
+                    s.goto(g);
+                } else {
+                    return self;
+                }
+            }
+            Action::ToggleHelp => s.help = !s.help,
+            Action::HideHelp => {
+                if !s.help {
+                    return self;
+                }
+                s.help = false;
+            }
             Action::DrawGraph => {
                 let Some(doc) = s.doc.clone() else { return self };
-                s.graph = Some(Rc::new(Drawing::of_image(&doc.bytes)));
+                s.graph = Some(Rc::new(Drawing::of(&doc.image)));
             }
             Action::MakePlan => s.make_plan(),
             Action::SetOrder(kind) => {

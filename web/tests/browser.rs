@@ -12,6 +12,10 @@ use web_sys::{Element, HtmlElement};
 wasm_bindgen_test_configure!(run_in_browser);
 
 async fn mount() -> Element {
+    // The app follows (and writes) deep links in the fragment: start each test without one.
+    let w = gloo::utils::window();
+    let path = w.location().pathname().unwrap();
+    w.history().unwrap().replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path)).unwrap();
     let doc = gloo::utils::document();
     let root = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&root).unwrap();
@@ -134,6 +138,14 @@ async fn big_image_renders_a_window_of_records() {
     }
     let root = mount().await;
     click(&root, ".gallery-item[data-name=\"many-1000\"]").await;
+    // A big image opens in slices (resocket_web::job): wait until it is done.
+    for _ in 0..2000 {
+        if root.query_selector("#timeline").unwrap().is_some() && root.query_selector("#loading").unwrap().is_none() {
+            break;
+        }
+        resocket_web::job::yield_now().await;
+        yew::scheduler::flush().await;
+    }
     let page = resocket_web::state::PAGE;
     assert_eq!(all(&root, "#records .record").len(), page);
     assert!(text(&root, "#records").contains("show more"));

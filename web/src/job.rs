@@ -1,0 +1,196 @@
+//! Opening an image in slices, so that a big image never blocks input for long: a task that
+//! does a bounded amount of core work, yields to the browser (a `setTimeout(0)` turn, so input
+//! events and rendering run), and dispatches the results as they are ready (`Begin`, `Progress`,
+//! `Loaded`, `Drawn`, `Planned`). All the work itself is core's, through its resumable APIs
+//! (`image::LoadJob`, `plan::PlanJob`, `check::OrderRun`); the pieces that core does in one call
+//! (the whole-image checks, the graph and its layout, one planner phase, the seed's v2 plan, the
+//! final comparison) are one slice each.
+
+use crate::model::{Doc, Drawing, OrderKind, Plans};
+use crate::route::Goto;
+use crate::state::{Action, State};
+use resocket_core::check::{naive_order, OrderRun};
+use resocket_core::image::LoadJob;
+use resocket_core::plan::PlanJob;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use yew::UseReducerDispatcher;
+
+/// Time a slice may take before the task yields (ms). Records and steps are done in batches
+/// between clock reads.
+pub const SLICE_MS: f64 = 25.0;
+/// Records read between clock reads.
+const RECORD_BATCH: usize = 2_000;
+/// Steps run between clock reads.
+const STEP_BATCH: usize = 2_000;
+/// Images up to this size are opened in one go (`Action::Open`): the slicing would only add
+/// turns of the event loop.
+pub const SYNC_MAX_BYTES: usize = 256 * 1024;
+
+/// Which open is current: every open takes a new number, and a task whose number is no longer
+/// current stops at its next yield.
+#[derive(Debug, Default)]
+pub struct Generation(Cell<u64>);
+
+impl Generation {
+    /// Start a new open; returns its number.
+    pub fn next(&self) -> u64 {
+        self.0.set(self.0.get() + 1);
+        self.0.get()
+    }
+    pub fn is_current(&self, g: u64) -> bool {
+        self.0.get() == g
+    }
+}
+
+/// Give the browser a turn (input, rendering) before continuing.
+pub async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = gloo::utils::window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// What to open.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub name: String,
+    pub note: String,
+    /// The gallery item, for deep links.
+    pub fixture: Option<String>,
+    pub bytes: Rc<[u8]>,
+    /// The order and step to show when planned.
+    pub goto: Option<Goto>,
+}
+
+/// Open `req`: small images at once through `Action::Open`, bigger ones in slices.
+pub fn open(req: Request, generation: Rc<Generation>, d: UseReducerDispatcher<State>) {
+    let g = generation.next();
+    if req.bytes.len() <= SYNC_MAX_BYTES {
+        d.dispatch(Action::Open { name: req.name, note: req.note, bytes: req.bytes });
+        d.dispatch(Action::Fixture(req.fixture));
+        if let Some(goto) = req.goto {
+            d.dispatch(Action::Goto(goto));
+        }
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        run(req, g, &generation, &d).await;
+    });
+}
+
+/// Yield; `false` when a newer open has started (stop).
+async fn turn(g: u64, generation: &Generation) -> bool {
+    yield_now().await;
+    generation.is_current(g)
+}
+
+async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispatcher<State>) {
+    let Request { name, note, fixture, bytes, goto } = req;
+    d.dispatch(Action::Begin { name: name.clone(), fixture, goto });
+    if !turn(g, generation).await {
+        return;
+    }
+    // Parse and validate, a batch of records at a time.
+    let mut job = LoadJob::new(&bytes);
+    loop {
+        let t0 = now();
+        let mut done = false;
+        while !done && now() - t0 < SLICE_MS {
+            done = job.advance(RECORD_BATCH);
+        }
+        d.dispatch(Action::Progress { stage: "reading records", done: job.position(), total: bytes.len() });
+        if !turn(g, generation).await {
+            return;
+        }
+        if done {
+            break;
+        }
+    }
+    d.dispatch(Action::Progress { stage: "checking the image", done: bytes.len(), total: bytes.len() });
+    let report = job.finish();
+    if !turn(g, generation).await {
+        return;
+    }
+    let mut doc = Doc::build(name, bytes.clone(), report);
+    doc.note = note;
+    let doc = Rc::new(doc);
+    d.dispatch(Action::Loaded(doc.clone()));
+    d.dispatch(Action::Progress { stage: "drawing the graph", done: 0, total: 0 });
+    if !turn(g, generation).await {
+        return;
+    }
+    d.dispatch(Action::Drawn(Rc::new(Drawing::of(&doc.image))));
+    d.dispatch(Action::Progress { stage: "planning the restore", done: 0, total: 0 });
+    if !turn(g, generation).await {
+        return;
+    }
+    // The planner a phase at a time (phases that are quick together).
+    let mut planning = PlanJob::new(&doc.image);
+    loop {
+        let t0 = now();
+        let mut done = false;
+        while !done && now() - t0 < SLICE_MS {
+            done = planning.advance();
+        }
+        if !turn(g, generation).await {
+            return;
+        }
+        if done {
+            break;
+        }
+    }
+    let planner = planning.finish().map(Rc::new).map_err(|e| e.to_string());
+    let v2 = Rc::new(resocket_core::check::v2_plan(&doc.image));
+    let plans = Rc::new(Plans { planner, v2 });
+    let kind = goto.and_then(|g| g.order).unwrap_or_default();
+    // As `State::set_order`: the planner's order or the naive one need the planner's plan.
+    let (plan, order) = match (kind, &plans.planner) {
+        (OrderKind::V2, _) => (Some(plans.v2.clone()), (0..plans.v2.steps.len()).collect::<Vec<usize>>()),
+        (OrderKind::Naive, Ok(p)) => (Some(p.clone()), naive_order(p)),
+        (_, Ok(p)) => (Some(p.clone()), (0..p.steps.len()).collect()),
+        (_, Err(_)) => (None, Vec::new()),
+    };
+    let mut report = None;
+    if let Some(plan) = plan {
+        // Run the order on the simulator, a batch of steps at a time.
+        let mut check = OrderRun::default();
+        loop {
+            if !turn(g, generation).await {
+                return;
+            }
+            let t0 = now();
+            let mut done = false;
+            while !done && now() - t0 < SLICE_MS {
+                done = check.advance(&plan, &order, STEP_BATCH);
+            }
+            d.dispatch(Action::Progress {
+                stage: "simulating the restore",
+                done: check.position(),
+                total: order.len(),
+            });
+            if done {
+                break;
+            }
+        }
+        if !turn(g, generation).await {
+            return;
+        }
+        report = Some(Rc::new(check.finish(&doc.image, &plan)));
+    }
+    d.dispatch(Action::Planned { plans, kind, order, report });
+}
+
+/// The element an event happened in is one where keys mean text (or a native control's own
+/// keys): shortcuts stay out of it.
+pub fn is_typing_target(target: Option<web_sys::EventTarget>) -> bool {
+    let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return false };
+    let tag = el.tag_name().to_ascii_lowercase();
+    matches!(tag.as_str(), "input" | "textarea" | "select")
+        || el.get_attribute("contenteditable").is_some_and(|v| v != "false")
+}

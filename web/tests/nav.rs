@@ -1,0 +1,117 @@
+//! Deep links (`route`), the deep-link and stepping parts of the reducer, and the kept kernel
+//! state of the timeline (`model::RunAt`), in headless Chromium.
+#![cfg(target_arch = "wasm32")]
+
+use resocket_web::gallery;
+use resocket_web::model::{kernel_drawing, Drawing, OrderKind, RunAt};
+use resocket_web::route::{self, Goto, Route};
+use resocket_web::state::{Action, State};
+use std::rc::Rc;
+use wasm_bindgen_test::*;
+use yew::Reducible;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn route(fixture: Option<&str>, order: Option<OrderKind>, step: Option<usize>) -> Route {
+    Route { fixture: fixture.map(str::to_string), order, step }
+}
+
+#[wasm_bindgen_test]
+fn fragments_parse_to_routes() {
+    assert_eq!(route::parse(""), Route::default());
+    assert_eq!(route::parse("#fixture=listener-pending&step=3"), route(Some("listener-pending"), None, Some(3)));
+    assert_eq!(
+        route::parse("fixture=a%20b&order=naive&step=12&s=xyz"),
+        route(Some("a b"), Some(OrderKind::Naive), Some(12))
+    );
+    assert_eq!(route::parse("#order=v2&fixture=x").order, Some(OrderKind::V2));
+    assert_eq!(route::parse("#order=planner&fixture=x").order, Some(OrderKind::Planner));
+    // Bad values are left out; the fixture still opens.
+    assert_eq!(route::parse("#fixture=x&order=custom&step=-1"), route(Some("x"), None, None));
+    assert_eq!(route::parse("#fixture=&step=2"), route(None, None, Some(2)));
+    assert_eq!(route::parse("#&&fixture=x&&").fixture.as_deref(), Some("x"));
+}
+
+#[wasm_bindgen_test]
+fn routes_rewrite_only_their_keys() {
+    let r = route(Some("listener-pending"), Some(OrderKind::Naive), Some(4));
+    assert_eq!(route::apply("", &r), "#fixture=listener-pending&order=naive&step=4");
+    assert_eq!(
+        route::apply("#step=1&zz=a%2Bb&fixture=old", &r),
+        "#fixture=listener-pending&order=naive&step=4&zz=a%2Bb"
+    );
+    // The planner's order and step 0 are the defaults: left out.
+    assert_eq!(route::apply("#x=1", &route(Some("f"), Some(OrderKind::Planner), Some(0))), "#fixture=f&x=1");
+    // A fixture replaces a share link; no fixture leaves it and removes only our keys.
+    assert_eq!(route::apply("#s=AbC-_&fixture=f", &route(Some("g"), None, None)), "#fixture=g");
+    assert_eq!(route::apply("#s=AbC-_&fixture=f&step=2", &Route::default()), "#s=AbC-_");
+    assert_eq!(route::apply("#fixture=f", &Route::default()), "");
+    // Names are percent-encoded and come back.
+    let odd = route(Some("a b&c=d/é"), None, Some(7));
+    assert_eq!(route::parse(&route::apply("", &odd)), odd);
+    assert_eq!(route::decode("%zz%4"), "%zz%4");
+}
+
+fn opened(name: &str) -> Rc<State> {
+    let item = gallery::items().into_iter().find(|i| i.name == name).expect("fixture in the gallery");
+    Rc::new(State::default()).reduce(resocket_web::open_item(&item))
+}
+
+#[wasm_bindgen_test]
+fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
+    if !gallery::items().iter().any(|i| i.name == "listener-pending") {
+        return;
+    }
+    let s = opened("listener-pending").reduce(Action::Goto(Goto { order: Some(OrderKind::Naive), step: Some(2) }));
+    assert_eq!((s.order_kind, s.cursor), (OrderKind::Naive, 2));
+    // A step past the end stops at the last executed step.
+    let s = s.reduce(Action::Goto(Goto { order: None, step: Some(10_000) }));
+    assert_eq!(s.cursor, s.steps_run());
+    // While an open is in progress the link waits for `Planned`.
+    let item = gallery::items().into_iter().find(|i| i.name == "listener-pending").unwrap();
+    let s = Rc::new(State::default()).reduce(Action::Begin { name: "x".into(), fixture: Some("x".into()), goto: None });
+    let s = s.reduce(Action::Goto(Goto { order: Some(OrderKind::V2), step: Some(3) }));
+    assert_eq!(s.goto, Some(Goto { order: Some(OrderKind::V2), step: Some(3) }));
+    let doc = Rc::new(resocket_web::model::Doc::load("x", item.bytes()));
+    let plans = Rc::new(resocket_web::model::Plans::of(&doc.image));
+    let order: Vec<usize> = (0..plans.v2.steps.len()).collect();
+    let report = Rc::new(resocket_core::check::run_order(&doc.image, &plans.v2, &order));
+    let s = s.reduce(Action::Loaded(doc)).reduce(Action::Planned {
+        plans,
+        kind: OrderKind::V2,
+        order,
+        report: Some(report),
+    });
+    assert_eq!((s.order_kind, s.cursor, s.loading.is_none(), s.goto), (OrderKind::V2, 3, true, None));
+    assert!(s.kernel.is_some());
+}
+
+#[wasm_bindgen_test]
+fn stepping_from_the_kept_state_draws_what_a_run_from_the_start_draws() {
+    let bytes = gallery::items().into_iter().find(|i| i.name == "synth-mixed-12").unwrap().bytes();
+    let report = resocket_core::load(&bytes);
+    let plan = resocket_core::plan::plan(&report.image).unwrap();
+    let order = resocket_core::check::naive_order(&plan);
+    let base = Drawing::of(&report.image).layout;
+    let mut at = RunAt::start();
+    for count in [1, 2, 5, 6, 20, order.len()] {
+        at = at.advance(&plan, &order, count);
+        let kept = at.drawing(&report.image, &plan, &base);
+        let fresh = kernel_drawing(&bytes, &plan, &order, count, &base);
+        assert_eq!(kept.graph, fresh.graph, "after {count} steps");
+        assert_eq!(kept.layout, fresh.layout, "after {count} steps");
+    }
+    // The reducer: forward, back (from the start again), and End give the same kernels.
+    let mut s = opened("synth-mixed-12");
+    let mut forward = Vec::new();
+    for _ in 0..8 {
+        s = s.reduce(Action::StepTimeline(1));
+        forward.push(s.kernel.as_ref().unwrap().graph.clone());
+    }
+    for k in (0..7).rev() {
+        s = s.reduce(Action::StepTimeline(-1));
+        assert_eq!(s.kernel.as_ref().unwrap().graph, forward[k], "back to {}", k + 1);
+    }
+    let end = s.reduce(Action::Seek(usize::MAX));
+    assert_eq!(end.cursor, end.steps_run());
+}
