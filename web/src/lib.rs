@@ -2,6 +2,7 @@
 //! only by [`state::Action`]s; every fact it shows comes from `resocket-core`.
 
 pub mod components;
+pub mod editor;
 pub mod gallery;
 pub mod job;
 pub mod model;
@@ -141,6 +142,20 @@ pub fn app() -> Html {
     let generation = use_memo((), |_| Rc::new(job::Generation::default()));
     let generation: Rc<job::Generation> = (*generation).clone();
     let d = state.dispatcher();
+    // Share links: `#s=` opens its scenario; "Copy share link" writes the location.
+    editor::use_share_link(&state, d.clone());
+    let on_editor = {
+        let d = d.clone();
+        use_callback((), move |a: editor::EditorAction, _| d.dispatch(Action::Editor(a)))
+    };
+    let on_download = {
+        let doc = state.doc.clone();
+        Callback::from(move |()| {
+            if let Some(doc) = &doc {
+                editor::download(&doc.name, &doc.bytes);
+            }
+        })
+    };
 
     let on_open = {
         let (d, generation) = (d.clone(), generation.clone());
@@ -360,6 +375,8 @@ pub fn app() -> Html {
             html! {
                 <>
                     <SummaryBar doc={doc.clone()} />
+                    <editor::EditorPanel editor={state.editor.clone()} doc={doc.clone()} on_action={on_editor}
+                        {on_download} />
                     <div class="panes">
                         <RecordList
                             doc={doc.clone()}

@@ -1,0 +1,512 @@
+//! The scenario editor and share links.
+//!
+//! * [`Editor`] is the editor's part of the state: the scenario being edited (read back from the
+//!   open image by `resocket_core::edit::from_image`, or from a share link), what the scenario
+//!   form could not say about the image, the last refused edit, and the share fragment.
+//! * [`reduce`] performs an [`EditorAction`]: every accepted edit writes the image again and
+//!   opens it like any other image, so diagnostics, graph and plan are rebuilt at once.
+//! * [`EditorPanel`] is the view (data + callbacks; input values are read from the DOM when a
+//!   button is pressed).
+//! * The effects — the download, the URL fragment, the clipboard, reading `#s=` when the page
+//!   opens or the fragment changes — are the functions and the hook at the end, never the
+//!   reducer.
+
+use crate::model::Doc;
+use crate::state::{Action, State};
+use resocket_core::edit::{self, Edit, TYPES};
+use resocket_core::scenario::{Scenario, SockSpec};
+use resocket_core::share;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+use yew::Reducible;
+
+/// The editor's state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Editor {
+    /// The scenario being edited.
+    pub scenario: Rc<Scenario>,
+    /// What differs between the image the scenario was read from and the scenario's image.
+    pub notes: Vec<String>,
+    /// Why the last edit was refused.
+    pub error: Option<String>,
+    /// The share fragment (`s=…`, without `#`) of the scenario, once asked for.
+    pub link: Option<String>,
+    /// Edits applied since the editor opened.
+    pub edits: usize,
+    /// Times "Copy share link" was pressed (each press copies again).
+    pub shares: usize,
+}
+
+/// What the editor can be asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EditorAction {
+    /// Read the open image back into a scenario and start editing it.
+    Start,
+    /// Apply an edit; on success the scenario's image is opened.
+    Apply(Edit),
+    /// Make the share fragment of the scenario.
+    Share,
+    /// Open the scenario of a share text (the value of `#s=`).
+    OpenShared(String),
+    /// Stop editing (the image stays open).
+    Close,
+}
+
+/// File name of an edited image: `NAME-edited.rsimg` for `NAME.rsimg` (once).
+pub fn edited_name(name: &str) -> String {
+    let stem = name.strip_suffix(".rsimg").unwrap_or(name);
+    if stem.ends_with("-edited") {
+        format!("{stem}.rsimg")
+    } else {
+        format!("{stem}-edited.rsimg")
+    }
+}
+
+/// Open `bytes` as the image named `name` (the same path as any other open) and keep `editor`.
+fn open_with(state: Rc<State>, name: String, note: String, bytes: Vec<u8>, editor: Editor) -> Rc<State> {
+    let opened = state.reduce(Action::Open { name, note, bytes: Rc::from(bytes) });
+    let mut s = (*opened).clone();
+    s.editor = Some(Rc::new(editor));
+    Rc::new(s)
+}
+
+/// The reducer of [`EditorAction`]s (called by `State::reduce`).
+pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
+    let mut s = (*state).clone();
+    match action {
+        EditorAction::Start => {
+            let Some(doc) = &s.doc else { return state };
+            let imported = edit::from_image(&doc.bytes);
+            s.editor = Some(Rc::new(Editor {
+                scenario: Rc::new(imported.scenario),
+                notes: imported.notes,
+                ..Editor::default()
+            }));
+        }
+        EditorAction::Close => s.editor = None,
+        EditorAction::Share => {
+            let Some(ed) = &s.editor else { return state };
+            let mut ed = (**ed).clone();
+            ed.link = Some(share::fragment(&ed.scenario));
+            ed.shares += 1;
+            s.editor = Some(Rc::new(ed));
+        }
+        EditorAction::Apply(e) => {
+            let (Some(ed), Some(doc)) = (s.editor.clone(), s.doc.clone()) else { return state };
+            let mut ed = (*ed).clone();
+            ed.link = None;
+            let written = edit::apply(&ed.scenario, &e)
+                .map_err(|err| err.to_string())
+                .and_then(|sc| sc.to_image().map(|b| (sc, b)).map_err(|err| err.to_string()));
+            match written {
+                Ok((sc, bytes)) => {
+                    ed.scenario = Rc::new(sc);
+                    ed.error = None;
+                    ed.edits += 1;
+                    let note = ed.scenario.description.clone();
+                    return open_with(state, edited_name(&doc.name), note, bytes, ed);
+                }
+                Err(err) => {
+                    ed.error = Some(err);
+                    s.editor = Some(Rc::new(ed));
+                }
+            }
+        }
+        EditorAction::OpenShared(text) => {
+            let opened = share::decode(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|sc| sc.to_image().map(|b| (sc, b)).map_err(|e| e.to_string()));
+            match opened {
+                Ok((sc, bytes)) => {
+                    let note = sc.description.clone();
+                    let ed = Editor {
+                        scenario: Rc::new(sc),
+                        link: Some(format!("{}={text}", share::KEY)),
+                        ..Editor::default()
+                    };
+                    return open_with(state, "shared.rsimg".into(), note, bytes, ed);
+                }
+                Err(e) => s.error = Some(format!("share link: {e}")),
+            }
+        }
+    }
+    Rc::new(s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// View
+
+#[derive(Properties, PartialEq, Debug)]
+pub struct EditorProps {
+    /// The editor, when editing.
+    pub editor: Option<Rc<Editor>>,
+    /// The open image (its verdict is the live validation).
+    pub doc: Rc<Doc>,
+    pub on_action: Callback<EditorAction>,
+    /// Download the open image.
+    pub on_download: Callback<()>,
+}
+
+fn value(r: &NodeRef) -> String {
+    if let Some(i) = r.cast::<HtmlInputElement>() {
+        return i.value();
+    }
+    r.cast::<HtmlSelectElement>().map(|s| s.value()).unwrap_or_default()
+}
+
+fn clear(r: &NodeRef) {
+    if let Some(i) = r.cast::<HtmlInputElement>() {
+        i.set_value("");
+    }
+}
+
+/// A `<select>` of the scenario's sockets (optionally with a first "none" entry).
+fn socket_select(id: &str, r: &NodeRef, sockets: &[SockSpec], none: Option<&str>, label: &str) -> Html {
+    html! {
+        <select id={id.to_string()} ref={r.clone()} aria-label={label.to_string()}>
+            if let Some(n) = none {
+                <option value="">{ n }</option>
+            }
+            { for sockets.iter().map(|s| html! { <option value={s.name.clone()}>{ &s.name }</option> }) }
+        </select>
+    }
+}
+
+/// One line saying what a socket is.
+pub fn describe(sc: &Scenario, s: &SockSpec) -> String {
+    let mut parts = vec![if s.family == "unix" { s.ty.clone() } else { format!("{} {}", s.family, s.ty) }];
+    if let Some(a) = &s.addr {
+        parts.push(a.clone());
+    }
+    if let Some(l) = &s.accepted_from {
+        parts.push(format!("accepted from {l}"));
+    }
+    if let Some(b) = s.listen {
+        parts.push(format!("listening (backlog {b}, {} pending)", s.pending.len()));
+    }
+    if let Some(p) = &s.pair {
+        parts.push(format!("pair of {p}"));
+    } else if let Some(p) = &s.peer {
+        parts.push(format!("peer {p}"));
+    }
+    if let Some(l) = sc.sockets.iter().find(|l| l.pending.iter().any(|p| p.client.as_deref() == Some(&s.name))) {
+        parts.push(format!("pending on {}", l.name));
+    }
+    if s.peer_gone {
+        parts.push("peer closed".into());
+    }
+    if s.external_peer {
+        parts.push("external peer".into());
+    }
+    if let Some(h) = &s.shutdown {
+        parts.push(format!("shutdown {h}"));
+    }
+    parts.join(" · ")
+}
+
+fn message_text(m: &resocket_core::scenario::MsgSpec) -> String {
+    let body = match (&m.data, &m.hex, m.repeat) {
+        (Some(d), _, _) => format!("{d:?}"),
+        (_, Some(h), _) => format!("hex {h}"),
+        (_, _, Some(n)) => format!("{n} × x"),
+        _ => "(empty)".into(),
+    };
+    let mut t = match &m.from {
+        Some(f) => format!("{body} from {f}"),
+        None => body,
+    };
+    if !m.rights.is_empty() {
+        t.push_str(&format!(" + fds of {}", m.rights.join(", ")));
+    }
+    t
+}
+
+/// Reads an edit from the form's inputs.
+type ReadEdit = Rc<dyn Fn(&[NodeRef]) -> Option<Edit>>;
+
+#[function_component(EditorPanel)]
+pub fn editor_panel(p: &EditorProps) -> Html {
+    let refs = use_memo((), |_| (0..16).map(|_| NodeRef::default()).collect::<Vec<NodeRef>>());
+    let Some(ed) = p.editor.clone() else {
+        let on_action = p.on_action.clone();
+        return html! {
+            <section id="editor" class="panel closed">
+                <h2>{ "Scenario" }</h2>
+                <p class="hint">{ "Edit this image as a scenario (sockets, connections, queued data), download it or share it as a link." }</p>
+                <button id="edit-start" onclick={Callback::from(move |_| on_action.emit(EditorAction::Start))}>{ "Edit / share…" }</button>
+            </section>
+        };
+    };
+    let sc = ed.scenario.clone();
+    let act = |f: ReadEdit| {
+        let (on_action, refs) = (p.on_action.clone(), Rc::clone(&refs));
+        Callback::from(move |_: MouseEvent| {
+            if let Some(e) = f(&refs) {
+                on_action.emit(EditorAction::Apply(e));
+            }
+        })
+    };
+    // Inputs: 0 add-name 1 add-type | 2 conn-client 3 conn-server 4 pair-a 5 pair-b |
+    // 6 bind-sock 7 bind-addr 8 listen-sock 9 listen-backlog | 10 send-from 11 send-to 12 send-data |
+    // 13 shut-sock 14 shut-how 15 accept-name
+    let on_add = act(Rc::new(move |r: &[NodeRef]| {
+        let name = value(&r[0]);
+        clear(&r[0]);
+        Some(Edit::AddSocket { name, ty: value(&r[1]) })
+    }));
+    let on_connect = act(Rc::new(|r: &[NodeRef]| Some(Edit::Connect { client: value(&r[2]), server: value(&r[3]) })));
+    let on_pair = act(Rc::new(|r: &[NodeRef]| Some(Edit::Pair { a: value(&r[4]), b: value(&r[5]) })));
+    let on_bind = act(Rc::new(|r: &[NodeRef]| Some(Edit::Bind { name: value(&r[6]), addr: value(&r[7]) })));
+    let on_listen = act(Rc::new(|r: &[NodeRef]| {
+        let backlog = value(&r[9]).trim().parse().unwrap_or(i16::MAX);
+        Some(Edit::Listen { name: value(&r[8]), backlog })
+    }));
+    let on_send = act(Rc::new(|r: &[NodeRef]| {
+        let to = Some(value(&r[11])).filter(|t| !t.is_empty());
+        Some(Edit::Send { from: value(&r[10]), to, data: value(&r[12]) })
+    }));
+    let on_shutdown = act(Rc::new(|r: &[NodeRef]| Some(Edit::Shutdown { name: value(&r[13]), how: value(&r[14]) })));
+    let listeners: Vec<SockSpec> = sc.sockets.iter().filter(|s| s.listen.is_some()).cloned().collect();
+    let accept_name = edit::fresh_name(&sc, "a");
+    let on_accept = {
+        let accept_name = accept_name.clone();
+        act(Rc::new(move |r: &[NodeRef]| {
+            let name = Some(value(&r[15])).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| accept_name.clone());
+            clear(&r[15]);
+            Some(Edit::Accept { listener: value(&r[3]), name })
+        }))
+    };
+    let (on_action, on_download) = (p.on_action.clone(), p.on_download.clone());
+    let on_share = {
+        let on_action = on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(EditorAction::Share))
+    };
+    let on_close = {
+        let on_action = on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(EditorAction::Close))
+    };
+    let on_dl = Callback::from(move |_: MouseEvent| on_download.emit(()));
+    let summary = &p.doc.summary;
+    let verdict = if p.doc.is_valid() { "valid" } else { "invalid" };
+    let link = ed.link.as_ref().map(|l| {
+        let loc = gloo::utils::window().location();
+        let base = format!(
+            "{}{}{}",
+            loc.origin().unwrap_or_default(),
+            loc.pathname().unwrap_or_default(),
+            loc.search().unwrap_or_default()
+        );
+        format!("{base}#{l}")
+    });
+    let sockets = &sc.sockets;
+    html! {
+        <section id="editor" class="panel open" aria-label="scenario editor">
+            <h2>
+                { "Scenario editor" }
+                <span class="count">{ format!("{} sockets", sockets.len()) }</span>
+                <span class="count">{ format!("{} edits", ed.edits) }</span>
+            </h2>
+            <div class="editor-bar">
+                <span id="editor-verdict" class={classes!("verdict", verdict)} data-errors={summary.errors.to_string()}
+                    data-warnings={summary.warnings.to_string()}>
+                    { format!("image {verdict}: {} errors, {} warnings", summary.errors, summary.warnings) }
+                </span>
+                <button id="edit-download" onclick={on_dl} title="download the image of this scenario">{ "Download image" }</button>
+                <button id="edit-share" onclick={on_share} title="put the scenario in the URL and copy the link">{ "Copy share link" }</button>
+                <button id="edit-close" onclick={on_close}>{ "Close editor" }</button>
+            </div>
+            if let Some(l) = &link {
+                <div class="share-row">
+                    <label for="share-link">{ "Share link" }</label>
+                    <input id="share-link" readonly=true value={l.clone()} data-chars={l.len().to_string()} />
+                </div>
+            }
+            if let Some(e) = &ed.error {
+                <p id="edit-error" class="edit-error" role="alert">{ e }</p>
+            }
+            if !ed.notes.is_empty() {
+                <details id="edit-notes" class="edit-notes" open=true>
+                    <summary>{ format!("{} thing(s) the scenario form cannot say about the image it was read from", ed.notes.len()) }</summary>
+                    <ul>{ for ed.notes.iter().map(|n| html! { <li>{ n }</li> }) }</ul>
+                </details>
+            }
+            <div class="table-wrap">
+                <table id="edit-sockets">
+                    <thead><tr><th>{ "socket" }</th><th>{ "what" }</th><th>{ "queue" }</th><th></th></tr></thead>
+                    <tbody>
+                    { for sockets.iter().map(|s| {
+                        let (name, on_action) = (s.name.clone(), on_action.clone());
+                        let remove = Callback::from(move |_: MouseEvent| {
+                            on_action.emit(EditorAction::Apply(Edit::RemoveSocket { name: name.clone() }))
+                        });
+                        html! {
+                            <tr key={s.name.clone()} data-name={s.name.clone()}>
+                                <td class="name">{ &s.name }</td>
+                                <td class="what">{ describe(&sc, s) }</td>
+                                <td class="queue">
+                                    { for s.queue.iter().enumerate().map(|(k, m)| {
+                                        let (name, on_action) = (s.name.clone(), p.on_action.clone());
+                                        let drop = Callback::from(move |_: MouseEvent| {
+                                            on_action.emit(EditorAction::Apply(Edit::DropMessage { name: name.clone(), index: k }))
+                                        });
+                                        html! {
+                                            <span class="msg">{ message_text(m) }
+                                                <button class="drop" title="drop this message" onclick={drop}>{ "×" }</button>
+                                            </span>
+                                        }
+                                    }) }
+                                    { for s.pending.iter().map(|pc| html! {
+                                        <span class="msg pending">{ format!("pending: {}{}", pc.client.as_deref().unwrap_or("(closed client)"),
+                                            if pc.sent.is_empty() { String::new() } else { format!(", sent {}", pc.sent.len()) }) }</span>
+                                    }) }
+                                </td>
+                                <td><button class="remove" title="close every fd of this socket" onclick={remove}>{ "close" }</button></td>
+                            </tr>
+                        }
+                    }) }
+                    </tbody>
+                </table>
+            </div>
+            <div class="edit-forms">
+                <fieldset>
+                    <legend>{ "socket()" }</legend>
+                    <input id="add-name" ref={refs[0].clone()} placeholder={edit::fresh_name(&sc, "s")} aria-label="new socket name" size="8" />
+                    <select id="add-type" ref={refs[1].clone()} aria-label="socket type">
+                        { for TYPES.iter().map(|t| html! { <option value={*t}>{ *t }</option> }) }
+                    </select>
+                    <button id="add-socket" onclick={on_add}>{ "Add socket" }</button>
+                </fieldset>
+                <fieldset>
+                    <legend>{ "bind() / listen()" }</legend>
+                    { socket_select("bind-socket", &refs[6], sockets, None, "socket to bind") }
+                    <input id="bind-addr" ref={refs[7].clone()} placeholder="/tmp/x.sock or @name" aria-label="name to bind" size="14" />
+                    <button id="bind" onclick={on_bind}>{ "Bind" }</button>
+                    { socket_select("listen-socket", &refs[8], sockets, None, "socket to listen on") }
+                    <input id="listen-backlog" ref={refs[9].clone()} type="number" value="5" aria-label="backlog" size="4" />
+                    <button id="listen" onclick={on_listen}>{ "Listen" }</button>
+                </fieldset>
+                <fieldset>
+                    <legend>{ "connect() / socketpair() / accept()" }</legend>
+                    { socket_select("connect-client", &refs[2], sockets, None, "connecting socket") }
+                    <span class="arrow">{ "→" }</span>
+                    { socket_select("connect-server", &refs[3], sockets, None, "socket connected to") }
+                    <button id="connect" onclick={on_connect}>{ "Connect" }</button>
+                    <input id="accept-name" ref={refs[15].clone()} placeholder={accept_name} aria-label="accepted socket name" size="6" />
+                    <button id="accept" onclick={on_accept} disabled={listeners.is_empty()}
+                        title="accept the first pending connection of the socket on the right">{ "Accept" }</button>
+                    <span class="sep" />
+                    { socket_select("pair-a", &refs[4], sockets, None, "first end") }
+                    <span class="arrow">{ "⇄" }</span>
+                    { socket_select("pair-b", &refs[5], sockets, None, "second end") }
+                    <button id="pair" onclick={on_pair}>{ "socketpair" }</button>
+                </fieldset>
+                <fieldset>
+                    <legend>{ "send() / shutdown()" }</legend>
+                    { socket_select("send-from", &refs[10], sockets, None, "sender") }
+                    <span class="arrow">{ "→" }</span>
+                    { socket_select("send-to", &refs[11], sockets, Some("(its peer)"), "destination") }
+                    <input id="send-data" ref={refs[12].clone()} placeholder="data (\\xNN escapes)" aria-label="data" size="14" />
+                    <button id="send" onclick={on_send}>{ "Send" }</button>
+                    <span class="sep" />
+                    { socket_select("shutdown-socket", &refs[13], sockets, None, "socket to shut down") }
+                    <select id="shutdown-how" ref={refs[14].clone()} aria-label="how">
+                        <option value="wr">{ "wr" }</option><option value="rd">{ "rd" }</option><option value="rdwr">{ "rdwr" }</option>
+                    </select>
+                    <button id="shutdown" onclick={on_shutdown}>{ "Shutdown" }</button>
+                </fieldset>
+            </div>
+        </section>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Effects
+
+/// Offer `bytes` as a download named `name` (a Blob behind an object URL, clicked through a
+/// temporary anchor).
+pub fn download(name: &str, bytes: &[u8]) {
+    let blob = gloo::file::Blob::new_with_options(bytes, Some("application/octet-stream"));
+    let url = gloo::file::ObjectUrl::from(blob);
+    let doc = gloo::utils::document();
+    let Ok(a) = doc.create_element("a") else { return };
+    let _ = a.set_attribute("href", &url);
+    let _ = a.set_attribute("download", name);
+    if let Some(a) = a.dyn_ref::<web_sys::HtmlElement>() {
+        a.click();
+    }
+    // Revoked a little later: revoking at once can cancel the download.
+    gloo::timers::callback::Timeout::new(30_000, move || drop(url)).forget();
+}
+
+/// Make the location's fragment `link` (a share fragment stands alone: it replaces a deep link
+/// to a fixture) without adding a history entry.
+pub fn set_fragment(link: &str) {
+    let window = gloo::utils::window();
+    let loc = window.location();
+    if loc.hash().unwrap_or_default() == format!("#{link}") {
+        return;
+    }
+    let url = format!("{}{}#{link}", loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default());
+    if let Ok(h) = window.history() {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// Copy `text` to the clipboard where the page may (a secure context with the Clipboard API);
+/// a refusal is ignored (the link is on the page to copy by hand).
+pub fn copy(text: &str) {
+    let window = gloo::utils::window();
+    let nav = window.navigator();
+    let has = web_sys::js_sys::Reflect::has(&nav, &"clipboard".into()).unwrap_or(false);
+    if !window.is_secure_context() || !has {
+        return;
+    }
+    let promise = nav.clipboard().write_text(text);
+    let ignore = wasm_bindgen::closure::Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(|_| {});
+    let _ = promise.catch(&ignore);
+    ignore.forget(); // called at most once, by the browser, after this function returned
+}
+
+/// The share text in the location's fragment, unless the fragment is a deep link to a fixture
+/// (those open the fixture instead).
+fn shared_in_location() -> Option<String> {
+    let hash = gloo::utils::window().location().hash().unwrap_or_default();
+    let is_fixture_link = hash.trim_start_matches('#').split('&').any(|kv| kv.starts_with("fixture="));
+    (!is_fixture_link).then(|| share::find_in_fragment(&hash).map(str::to_string)).flatten()
+}
+
+/// Open the scenario of a `#s=` link when the page opens and whenever the fragment changes to
+/// another share text; put the share fragment in the location and on the clipboard when one
+/// is made.
+#[hook]
+pub fn use_share_link(state: &State, dispatch: UseReducerDispatcher<State>) {
+    let last = use_mut_ref(|| None::<String>);
+    {
+        let (dispatch, last) = (dispatch.clone(), last.clone());
+        use_effect_with((), move |_| {
+            let check = move || {
+                let Some(text) = shared_in_location() else { return };
+                if last.borrow().as_deref() != Some(text.as_str()) {
+                    *last.borrow_mut() = Some(text.clone());
+                    dispatch.dispatch(Action::Editor(EditorAction::OpenShared(text)));
+                }
+            };
+            check();
+            let listener = gloo::events::EventListener::new(&gloo::utils::window(), "hashchange", move |_| check());
+            move || drop(listener)
+        });
+    }
+    let share = state.editor.as_ref().map(|e| (e.link.clone(), e.shares));
+    use_effect_with(share, move |share| {
+        // Only a press of "Copy share link" writes the location and the clipboard (not the link
+        // of a scenario opened from the location).
+        if let Some((Some(l), n)) = share.as_ref().filter(|(_, n)| *n > 0) {
+            let _ = n;
+            *last.borrow_mut() = share::find_in_fragment(l).map(str::to_string);
+            set_fragment(l);
+            copy(&gloo::utils::window().location().href().unwrap_or_default());
+        }
+    });
+}

@@ -1,0 +1,242 @@
+//! The scenario editor and share links in headless Chromium: the reducer (each edit writes the
+//! image again and rebuilds diagnostics, graph and plans; refused edits change nothing; share
+//! links round-trip) and the panel inside the app (buttons, live validation, refusals).
+#![cfg(target_arch = "wasm32")]
+
+use resocket_core::edit::Edit;
+use resocket_core::scenario::Scenario;
+use resocket_core::share;
+use resocket_web::editor::{EditorAction, EditorPanel, EditorProps};
+use resocket_web::gallery;
+use resocket_web::model::Doc;
+use resocket_web::state::{Action, State};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
+use yew::{Callback, Reducible};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn fixture(name: &str) -> Rc<[u8]> {
+    gallery::items().into_iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no fixture {name}")).bytes()
+}
+
+fn opened(name: &str) -> Rc<State> {
+    Rc::new(State::default()).reduce(Action::Open {
+        name: format!("{name}.rsimg"),
+        note: String::new(),
+        bytes: fixture(name),
+    })
+}
+
+fn ed(s: &State) -> &resocket_web::editor::Editor {
+    s.editor.as_deref().expect("editing")
+}
+
+fn apply(s: Rc<State>, e: Edit) -> Rc<State> {
+    s.reduce(Action::Editor(EditorAction::Apply(e)))
+}
+
+fn listener_name(s: &State) -> String {
+    ed(s).scenario.sockets.iter().find(|x| x.listen.is_some()).expect("a listener").name.clone()
+}
+
+#[wasm_bindgen_test]
+fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
+    let s = opened("listener-pending").reduce(Action::Editor(EditorAction::Start));
+    assert!(ed(&s).notes.is_empty(), "a valid fixture reads back exactly: {:?}", ed(&s).notes);
+    let before = s.doc.clone().unwrap();
+    let l = listener_name(&s);
+
+    let s = apply(s, Edit::AddSocket { name: "n1".into(), ty: "stream".into() });
+    let doc = s.doc.clone().unwrap();
+    assert_eq!(doc.summary.sockets, before.summary.sockets + 1);
+    assert_eq!(doc.name, "listener-pending-edited.rsimg");
+    assert_eq!(ed(&s).edits, 1);
+
+    let s = apply(s, Edit::Connect { client: "n1".into(), server: l.clone() });
+    let s = apply(s, Edit::Send { from: "n1".into(), to: None, data: "hello".into() });
+    let doc = s.doc.clone().unwrap();
+    // n1 and its embryo are new; the image is what core writes for the scenario.
+    assert_eq!(doc.summary.sockets, before.summary.sockets + 2);
+    assert_eq!(&doc.bytes[..], &ed(&s).scenario.to_image().unwrap()[..]);
+    assert!(doc.is_valid(), "{:?}", doc.diagnostics);
+    let graph = s.graph.clone().expect("graph rebuilt");
+    assert_eq!(graph.graph.nodes.len(), doc.summary.sockets);
+    let plans = s.plans.clone().expect("plans rebuilt");
+    assert!(plans.planner.is_ok());
+    assert!(s.report.as_ref().is_some_and(|r| r.failure.is_none()), "the planner's order runs");
+
+    // Live validation: lowering the backlog below the pending connections is reported.
+    let s = apply(s, Edit::Listen { name: l, backlog: 0 });
+    let doc = s.doc.clone().unwrap();
+    assert!(doc.diagnostics.iter().any(|d| d.code == resocket_core::Code::BacklogExceeded), "{:?}", doc.diagnostics);
+
+    // A refused edit changes no image and says why.
+    let kept = s.doc.clone().unwrap();
+    let s = apply(s, Edit::Send { from: "nobody".into(), to: None, data: "x".into() });
+    assert!(Rc::ptr_eq(&kept, s.doc.as_ref().unwrap()));
+    assert!(ed(&s).error.as_deref().is_some_and(|e| e.contains("no socket named")));
+}
+
+#[wasm_bindgen_test]
+fn a_share_link_opens_the_same_scenario_and_image() {
+    let s = opened("scm-rights").reduce(Action::Editor(EditorAction::Start));
+    let s = apply(s, Edit::AddSocket { name: "extra".into(), ty: "seqpacket".into() });
+    let s = s.reduce(Action::Editor(EditorAction::Share));
+    let link = ed(&s).link.clone().expect("a link");
+    assert_eq!(ed(&s).shares, 1);
+    let text = share::find_in_fragment(&link).expect("s=").to_string();
+
+    let fresh = Rc::new(State::default()).reduce(Action::Editor(EditorAction::OpenShared(text)));
+    assert_eq!(fresh.error, None);
+    assert_eq!(ed(&fresh).scenario, ed(&s).scenario);
+    assert_eq!(fresh.doc.as_ref().unwrap().bytes, s.doc.as_ref().unwrap().bytes);
+    assert_eq!(ed(&fresh).shares, 0, "opening a link does not copy it again");
+    assert!(fresh.graph.is_some() && fresh.plans.is_some());
+}
+
+#[wasm_bindgen_test]
+fn a_damaged_share_link_is_a_clear_error() {
+    for bad in ["", "!!", "AQ", "Ag", "CQ"] {
+        let s = Rc::new(State::default()).reduce(Action::Editor(EditorAction::OpenShared(bad.into())));
+        assert!(s.doc.is_none());
+        let e = s.error.clone().unwrap_or_default();
+        assert!(e.starts_with("share link: "), "{bad:?}: {e}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn an_image_the_scenario_form_cannot_say_is_edited_with_notes() {
+    let s = opened("synth-truncated").reduce(Action::Editor(EditorAction::Start));
+    assert!(!ed(&s).notes.is_empty());
+    assert!(ed(&s).notes[0].contains("error"));
+}
+
+// ---- the panel in the app ----
+
+async fn mount() -> Element {
+    let doc = gloo::utils::document();
+    let root = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<resocket_web::App>::with_root(root.clone()).render();
+    yew::scheduler::flush().await;
+    root
+}
+
+fn one(root: &Element, sel: &str) -> Element {
+    root.query_selector(sel).unwrap().unwrap_or_else(|| panic!("no element matches {sel}"))
+}
+
+async fn wait_for(root: &Element, sel: &str) -> Element {
+    for _ in 0..400 {
+        if let Some(e) = root.query_selector(sel).unwrap() {
+            return e;
+        }
+        yew::platform::time::sleep(std::time::Duration::from_millis(10)).await;
+        yew::scheduler::flush().await;
+    }
+    panic!("{sel} did not appear");
+}
+
+async fn click(root: &Element, sel: &str) {
+    one(root, sel).unchecked_into::<HtmlElement>().click();
+    yew::scheduler::flush().await;
+}
+
+fn set(root: &Element, sel: &str, v: &str) {
+    let e = one(root, sel);
+    if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
+        i.set_value(v);
+    } else {
+        e.unchecked_into::<HtmlSelectElement>().set_value(v);
+    }
+}
+
+fn sockets_stat(root: &Element) -> usize {
+    one(root, "#summary [data-stat=\"sockets\"] b").text_content().unwrap().replace(',', "").parse().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_panel_edits_the_open_image_and_shows_refusals() {
+    let root = mount().await;
+    click(&root, ".gallery-item[data-name=\"listener-pending\"]").await;
+    wait_for(&root, "#edit-start").await;
+    let n0 = sockets_stat(&root);
+    click(&root, "#edit-start").await;
+    wait_for(&root, "#editor.open").await;
+    let rows = root.query_selector_all("#edit-sockets tbody tr").unwrap().length() as usize;
+    assert_eq!(rows, n0 - 2, "the two embryos are pending connections, not sockets of the scenario");
+
+    set(&root, "#add-name", "n1");
+    set(&root, "#add-type", "stream");
+    click(&root, "#add-socket").await;
+    wait_for(&root, "#edit-sockets tr[data-name=\"n1\"]").await;
+    assert_eq!(sockets_stat(&root), n0 + 1);
+
+    let listener = one(&root, "#edit-sockets tbody").children();
+    let l = (0..listener.length())
+        .filter_map(|i| listener.item(i))
+        .find(|tr| tr.text_content().unwrap_or_default().contains("listening"))
+        .and_then(|tr| tr.get_attribute("data-name"))
+        .expect("a listener row");
+    set(&root, "#connect-client", "n1");
+    set(&root, "#connect-server", &l);
+    click(&root, "#connect").await;
+    assert_eq!(sockets_stat(&root), n0 + 2, "n1 and its embryo");
+    assert!(one(&root, "#edit-sockets tr[data-name=\"n1\"]")
+        .text_content()
+        .unwrap()
+        .contains(&format!("pending on {l}")));
+    assert_eq!(one(&root, "#graph").query_selector_all(".node").unwrap().length() as usize, n0 + 2);
+
+    set(&root, "#send-from", "n1");
+    set(&root, "#send-to", "");
+    set(&root, "#send-data", "hello");
+    click(&root, "#send").await;
+    let row = one(&root, &format!("#edit-sockets tr[data-name=\"{l}\"]")).text_content().unwrap();
+    assert!(row.contains("pending: n1, sent 1"), "{row}");
+    assert_eq!(one(&root, "#editor-verdict").get_attribute("data-errors").as_deref(), Some("0"));
+
+    // Refused: connecting n1 again.
+    click(&root, "#connect").await;
+    assert!(one(&root, "#edit-error").text_content().unwrap().contains("EISCONN"));
+
+    click(&root, "#edit-share").await;
+    let link = one(&root, "#share-link").unchecked_into::<HtmlInputElement>().value();
+    assert!(link.contains("#s="), "{link}");
+    let hash = gloo::utils::window().location().hash().unwrap();
+    assert!(link.ends_with(&hash), "the location carries the link: {hash}");
+    gloo::utils::window()
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("#"))
+        .unwrap();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_closed_panel_offers_to_edit_and_emits_start() {
+    let doc = gloo::utils::document();
+    let root = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&root).unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let props = EditorProps {
+        editor: None,
+        doc: Rc::new(Doc::load("x", fixture("stream-pair"))),
+        on_action: {
+            let got = got.clone();
+            Callback::from(move |a| got.borrow_mut().push(a))
+        },
+        on_download: Callback::noop(),
+    };
+    yew::Renderer::<EditorPanel>::with_root_and_props(root.clone(), props).render();
+    yew::scheduler::flush().await;
+    click(&root, "#edit-start").await;
+    assert_eq!(*got.borrow(), vec![EditorAction::Start]);
+    assert!(root.query_selector("#edit-sockets").unwrap().is_none());
+    let _ = Scenario::default();
+    root.remove();
+}
