@@ -73,8 +73,6 @@ pub struct State {
     pub run_at: Option<Rc<RunAt>>,
     /// The keyboard shortcuts are listed.
     pub help: bool,
-    /// The scenario editor, while editing (`crate::editor`).
-    pub editor: Option<Rc<crate::editor::Editor>>,
 }
 
 /// Progress of an image opened in slices.
@@ -150,8 +148,6 @@ pub enum Action {
     ToggleHelp,
     /// Hide it.
     HideHelp,
-    /// The scenario editor and share links (`crate::editor::reduce`).
-    Editor(crate::editor::EditorAction),
 }
 
 impl State {
@@ -295,7 +291,9 @@ impl Reducible for State {
                 }
             }
             Action::Begin { name, fixture, goto } => {
-                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, fixture, goto, ..State::default() };
+                // The sockets table comes one turn after the records (`job`: MoreSockets): two
+                // shorter renders instead of one long one.
+                s = State { shown: PAGE, sockets_shown: 0, help: s.help, fixture, goto, ..State::default() };
                 s.loading = Some(Loading { name, stage: "reading", done: 0, total: 0 });
             }
             Action::Progress { stage, done, total } => {
@@ -340,7 +338,6 @@ impl Reducible for State {
                     return self;
                 }
             }
-            Action::Editor(a) => return crate::editor::reduce(self, a),
             Action::ToggleHelp => s.help = !s.help,
             Action::HideHelp => {
                 if !s.help {
