@@ -73,6 +73,8 @@ pub struct State {
     pub run_at: Option<Rc<RunAt>>,
     /// The keyboard shortcuts are listed.
     pub help: bool,
+    /// The scenario editor, while editing (`crate::editor`).
+    pub editor: Option<Rc<crate::editor::Editor>>,
 }
 
 /// Progress of an image opened in slices.
@@ -148,6 +150,8 @@ pub enum Action {
     ToggleHelp,
     /// Hide it.
     HideHelp,
+    /// The scenario editor and share links (`crate::editor::reduce`).
+    Editor(crate::editor::EditorAction),
 }
 
 impl State {
@@ -338,6 +342,7 @@ impl Reducible for State {
                     return self;
                 }
             }
+            Action::Editor(a) => return crate::editor::reduce(self, a),
             Action::ToggleHelp => s.help = !s.help,
             Action::HideHelp => {
                 if !s.help {
