@@ -807,6 +807,8 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn add(sc: &Scenario, name: &str, ty: &str) -> Scenario {
         apply(sc, &Edit::AddSocket { name: name.into(), ty: ty.into() }).unwrap()

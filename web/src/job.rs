@@ -121,10 +121,6 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
     doc.note = note;
     let doc = Rc::new(doc);
     d.dispatch(Action::Loaded(doc.clone()));
-    if !turn(g, generation).await {
-        return;
-    }
-    d.dispatch(Action::MoreSockets);
     d.dispatch(Action::Progress { stage: "drawing the graph", done: 0, total: 0 });
     if !turn(g, generation).await {
         return;
