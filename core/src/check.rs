@@ -10,6 +10,8 @@ use crate::wire;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod inet;
+
 /// What happened at one step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -95,8 +97,10 @@ impl<'p> Run<'p> {
         let out = self.kernel.apply(&step.op);
         if out.is_ok() {
             // Only operations that can bring a socket into a slot need the bookkeeping.
-            let new_sockets =
-                matches!(step.op, Op::Socket { .. } | Op::Socketpair { .. } | Op::Accept { .. } | Op::Recv { .. });
+            let new_sockets = matches!(
+                step.op,
+                Op::Socket { .. } | Op::SocketInet { .. } | Op::Socketpair { .. } | Op::Accept { .. } | Op::Recv { .. }
+            );
             for slot in step.op.slots().filter(|_| new_sockets) {
                 if let (Some(r), Some(SlotInfo { objref: Some(o), .. })) =
                     (self.kernel.sock_ref(slot), self.plan.slots.get(&slot))
@@ -441,6 +445,8 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
             }
         }
     }
+    // AF_INET/AF_INET6 sockets (check/inet.rs).
+    out.extend(inet::compare(img, run));
     out
 }
 

@@ -157,6 +157,8 @@ struct Planner<'i, 'a> {
     dense: Option<Vec<Option<&'i Sock<'a>>>>,
     /// Where proven steps go as they are made ([`plan_streaming`]).
     sink: Option<Sink<'i>>,
+    /// AF_INET/AF_INET6 planning state (plan/inet.rs).
+    inet: inet::InetPlan,
 }
 
 /// A consumer of proven steps, fed in batches ([`plan_streaming`]).
@@ -166,6 +168,8 @@ struct Sink<'s> {
     /// Steps handed over so far.
     sent: usize,
 }
+
+mod inet;
 
 /// Plan the restore of a (validated) image.
 pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
@@ -249,6 +253,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             listeners: BTreeMap::new(),
             dense: None,
             sink,
+            inet: inet::InetPlan::default(),
         };
         let max = img.sockets.keys().next_back().unwrap_or(0);
         if max >= 0 && (max as usize) < 4 * img.sockets.len() + 64 {
@@ -365,6 +370,12 @@ impl<'i, 'a> Planner<'i, 'a> {
 
     /// Phase `i` of `PHASES`, in order.
     fn phase_at(&mut self, i: usize) -> Result<(), PlanError> {
+        self.unix_phase_at(i)?;
+        // AF_INET/AF_INET6 sockets, after the AF_UNIX ones of the same phase (plan/inet.rs).
+        self.inet_phase(i)
+    }
+
+    fn unix_phase_at(&mut self, i: usize) -> Result<(), PlanError> {
         match i {
             0 => {
                 self.warn_unplanned();
@@ -416,9 +427,9 @@ impl<'i, 'a> Planner<'i, 'a> {
 
     fn warn_unplanned(&mut self) {
         for s in self.img.sockets.values() {
-            if s.common.family != wire::AF_UNIX {
+            if !matches!(s.common.family, wire::AF_UNIX | wire::AF_INET | wire::AF_INET6) {
                 self.plan.warnings.push(format!(
-                    "socket #{} is {}: only AF_UNIX sockets are planned and simulated so far; it is left out",
+                    "socket #{} is {}: only AF_UNIX, AF_INET and AF_INET6 sockets are planned; it is left out",
                     s.objref,
                     crate::summary::family_name(s.common.family)
                 ));

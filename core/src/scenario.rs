@@ -375,7 +375,10 @@ impl Scenario {
             if s.reuseport {
                 inet_flags |= INET_REUSEPORT;
             }
-            if s.v6only {
+            // bind() to a plain IPv6 address makes the socket IPV6_V6ONLY (__inet6_bind).
+            let plain_v6 = matches!(&addr, Addr::Inet(a) if matches!(a.ip(), std::net::IpAddr::V6(v6)
+                if !v6.is_unspecified() && v6.to_ipv4_mapped().is_none()));
+            if s.v6only || (plain_v6 && s.accepted_from.is_none()) {
                 inet_flags |= INET_V6ONLY;
             }
             nodes.push(Node {
@@ -617,9 +620,17 @@ impl<'n> Writer<'n> {
         } else {
             TCP_CLOSE
         };
+        // A TCP connection half-closed by shutdown(SHUT_WR): FIN_WAIT2 on the closer, CLOSE_WAIT
+        // on the other end (the FIN and its ACK cross loopback at once).
+        let peer_wr = n.peer.is_some_and(|p| self.nodes[p].shutdown & 2 != 0);
+        let state = match (inet && n.ty == SOCK_STREAM && state == TCP_ESTABLISHED, n.shutdown & 2 != 0, peer_wr) {
+            (true, true, false) => 5, // TCP_FIN_WAIT2
+            (true, false, true) => 8, // TCP_CLOSE_WAIT
+            _ => state,
+        };
         let socket_state = if n.embryo {
             SS_CONNECTING
-        } else if state == TCP_ESTABLISHED && (n.ty != SOCK_DGRAM || n.pair) {
+        } else if matches!(state, TCP_ESTABLISHED | 5 | 8) && (n.ty != SOCK_DGRAM || n.pair) {
             SS_CONNECTED
         } else {
             SS_UNCONNECTED

@@ -134,6 +134,15 @@ pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetR
             ),
         ));
     }
+    if tcp && c.state == TCP_ESTABLISHED && c.shutdown & 2 != 0 {
+        out.push(at_sock(
+            Code::StateMismatch,
+            "state",
+            format!(
+                "TCP socket {o} is shut for sending but ESTABLISHED; shutdown(SHUT_WR) makes it FIN_WAIT1/FIN_WAIT2"
+            ),
+        ));
+    }
     if i.rs_flags & !INET_FLAGS_KNOWN != 0 {
         out.push(here(
             Code::BadInetFlags,

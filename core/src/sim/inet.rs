@@ -535,6 +535,10 @@ impl Kernel {
         i.bound = true;
         i.addr_locked = !i.is_wildcard();
         i.port_locked = at.port() != 0;
+        if class(i.rcv6()) == V6Class::Other {
+            // __inet6_bind: a plain IPv6 address makes the socket IPv6-only.
+            i.v6only = true;
+        }
         Outcome::ok(0)
     }
 
@@ -968,7 +972,9 @@ impl Kernel {
     /// `r` sends its FIN (`tcp_close_state` + `tcp_send_fin`), loopback delivers it and the ACK.
     fn send_fin(&mut self, r: SockRef) {
         let next = match self.socks[r].state {
-            ESTABLISHED => FIN_WAIT2, // FIN_WAIT1, acked at once
+            // FIN_WAIT1 until the peer ACKs the FIN — which a peer entering CLOSE_WAIT delays
+            // (pingpong mode, ~40 ms): DEVIATION, FIN_WAIT2 at once (both answer alike).
+            ESTABLISHED => FIN_WAIT2,
             CLOSE_WAIT => LAST_ACK,
             _ => return,
         };
@@ -1226,10 +1232,13 @@ impl Kernel {
             };
             let mut score = 1 + u8::from(i.family == InetFamily::Inet && v4.is_some()) + 16 * u8::from(exact);
             if let Some(rm) = i.remote {
-                if mapped(rm) != mapped(src) {
+                // compute_score: the connected address must match; a connected port 0 does
+                // not count (inet_dport 0 is skipped).
+                let (rm, sm) = (mapped(rm), mapped(src));
+                if rm.ip() != sm.ip() || (rm.port() != 0 && rm.port() != sm.port()) {
                     continue;
                 }
-                score += 8;
+                score += 4 + 4 * u8::from(rm.port() != 0);
             }
             match best {
                 Some((b, _)) if b > score => {}

@@ -299,3 +299,50 @@ fn scm_rights_do_not_exist_for_inet() {
     );
     err(&mut k, Op::SocketInet { slot: 2, family: V4, ty: SockType::Seqpacket }, Errno::ESOCKTNOSUPPORT);
 }
+
+mod planned {
+    //! The planner's INET restores, run on the model (check::run_order) and compared with the
+    //! image (check/inet.rs).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use resocket_core::{check, load, plan, scenario::Scenario};
+
+    const SERVER: &str = r#"{"sockets": [
+        {"name": "L", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 0,
+         "pending": [{"client": "c1", "sent": [{"data": "early"}]}, {"client": "c2"}]},
+        {"name": "c0", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a0", "shutdown": "wr"},
+        {"name": "a0", "type": "stream", "family": "inet", "peer": "c0", "accepted_from": "L", "shutdown": "rd",
+         "queue": [{"data": "GET /"}]},
+        {"name": "c1", "type": "stream", "family": "inet", "addr": "127.0.0.1:40001"},
+        {"name": "c2", "type": "stream", "family": "inet", "addr": "127.0.0.1:40002"},
+        {"name": "u", "type": "dgram", "family": "inet6", "addr": "[::1]:53", "queue": [{"from": "v", "data": "q"}]},
+        {"name": "v", "type": "dgram", "family": "inet6", "addr": "[::1]:5353", "peer": "u"}]}"#;
+
+    fn image() -> Vec<u8> {
+        Scenario::from_json(SERVER).expect("scenario").to_image().expect("image")
+    }
+
+    #[test]
+    fn the_plan_reproduces_listeners_connections_pending_clients_queues_and_shutdowns() {
+        let bytes = image();
+        let report = load(&bytes);
+        assert!(report.is_valid(), "{:?}", report.diagnostics);
+        let p = plan::plan(&report.image).expect("plan");
+        // Two pending connections on a backlog of 0: raised for them and set back.
+        assert!(p.steps.iter().any(|s| matches!(s.op, resocket_core::sim::Op::Listen { backlog: 1, .. })));
+        let run = check::run_order(&report.image, &p, &(0..p.steps.len()).collect::<Vec<_>>());
+        assert!(run.is_clean(), "{:?} {:#?}", run.failure, run.differences);
+    }
+
+    #[test]
+    fn a_plan_without_its_refill_leaves_differences() {
+        let bytes = image();
+        let report = load(&bytes);
+        let p = plan::plan(&report.image).expect("plan");
+        let order: Vec<usize> = (0..p.steps.len()).filter(|&i| p.steps[i].phase != plan::Phase::Refill).collect();
+        let run = check::run_order(&report.image, &p, &order);
+        let what: Vec<&str> = run.differences.iter().map(|d| d.what.as_str()).collect();
+        assert!(what.contains(&"queue"), "{:#?}", run.differences);
+    }
+}

@@ -330,6 +330,18 @@ mod regressions {
     }
 
     #[test]
+    fn a_udp_socket_connected_to_port_0_takes_datagrams_from_any_port_of_that_address() {
+        same(vec![
+            Op::SocketInet { slot: 2, family: InetFamily::Inet, ty: SockType::Dgram },
+            Op::Bind { slot: 2, addr: inet("127.0.0.1:1000") },
+            Op::Connect { slot: 2, addr: inet("127.0.0.1:0") },
+            Op::Send { slot: 2, to: Some(inet("127.0.0.1:1000")), data: Payload(b"me".to_vec()), rights: vec![] },
+            Op::Send { slot: 2, to: None, data: Payload(vec![]), rights: vec![] },
+            Op::Recv { slot: 2, len: 5, peek: false },
+        ]);
+    }
+
+    #[test]
     fn udp_send_autobinds_before_anything_else() {
         same(vec![
             Op::SocketInet { slot: 1, family: InetFamily::Inet6, ty: SockType::Dgram },

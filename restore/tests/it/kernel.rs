@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn restore_in_netns(args: &[&str]) -> Output {
+    // `lo` up: the INET fixtures bind and connect over loopback.
     Command::new("unshare")
-        .arg("-n")
+        .args(["-n", "sh", "-c", r#"ip link set lo up && exec "$0" "$@""#])
         .arg(env!("CARGO_BIN_EXE_restore"))
         .args(args)
         .output()

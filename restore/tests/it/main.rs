@@ -4,4 +4,5 @@ mod cli;
 mod differential;
 mod differential_inet;
 mod dump;
+mod inet_restore;
 mod kernel;

@@ -1,0 +1,102 @@
+//! The final simulated state of INET sockets against the image (`check::compare` calls
+//! [`compare`]): what a restore of AF_INET/AF_INET6 sockets promises (plan/inet.rs).
+
+use super::{Difference, Run};
+use crate::image::inet::{canonical, peer_of};
+use crate::image::Image;
+use crate::wire;
+
+/// Differences for every AF_INET/AF_INET6 socket of the image that has an fd or a peer.
+pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
+    let k = &run.kernel;
+    let mut out = Vec::new();
+    let embryos = img.embryos();
+    for s in
+        img.sockets.values().filter(|s| s.inet.is_some() && matches!(s.common.family, wire::AF_INET | wire::AF_INET6))
+    {
+        let mut diff = |what: &str, expected: String, found: String| {
+            if expected != found {
+                out.push(Difference { objref: s.objref, what: what.into(), expected, found });
+            }
+        };
+        if embryos.contains(&s.objref) {
+            continue; // compared through its listener's queue
+        }
+        let Some(&r) = run.objref_sock.get(&s.objref) else {
+            diff("exists", "yes".into(), "no".into());
+            continue;
+        };
+        let (ks, ki) = (&k.socks[r], k.inet.get(&r));
+        diff("alive", "yes".into(), if ks.dead { "closed".into() } else { "yes".into() });
+        let peer = peer_of(img, s);
+        // A connection to a peer outside the image comes back closed (plan/inet.rs).
+        let want_state =
+            if s.inet_connected() && peer.is_none() && s.is_tcp() { wire::TCP_CLOSE } else { s.common.state };
+        let want_state = if s.is_udp() && peer.is_none() { wire::TCP_CLOSE } else { want_state };
+        let tcp = |v: u8| crate::summary::sym_name(wire::sym::TCP, u64::from(v));
+        diff("state", tcp(want_state), tcp(ks.state));
+        let local = s
+            .inet_local()
+            .map(canonical)
+            .filter(|l| l.port() != 0 && (l.ip().is_loopback() || l.ip().is_unspecified()));
+        if let Some(l) = local {
+            let got = ki.and_then(|i| i.local).map(canonical);
+            diff("address", l.to_string(), got.map_or("none".into(), |g| g.to_string()));
+        }
+        if peer.is_some() {
+            let want = s.inet_remote().map(canonical);
+            let got = ki.and_then(|i| i.remote).map(canonical);
+            diff("peer address", format!("{want:?}"), format!("{got:?}"));
+        }
+        if s.is_listener() {
+            diff("backlog", s.effective_backlog().to_string(), ks.max_ack_backlog.to_string());
+            let want: Vec<i32> = s.pending.iter().map(|p| p.client).collect();
+            let got: Vec<i32> = ks
+                .queue
+                .iter()
+                .filter_map(|skb| skb.embryo)
+                .map(|e| k.socks[e].peer.and_then(|c| run.objref_of(c)).unwrap_or(0))
+                .collect();
+            diff("pending clients", format!("{want:?}"), format!("{got:?}"));
+        }
+        if peer.is_some() || s.is_udp() {
+            let data = |v: Vec<Vec<u8>>| -> String {
+                if s.is_tcp() {
+                    crate::bstr::escape(&v.concat())
+                } else {
+                    v.iter().map(|d| crate::bstr::escape(d)).collect::<Vec<_>>().join(" | ")
+                }
+            };
+            diff(
+                "queue",
+                data(s.queue.iter().map(|m| m.data.to_vec()).collect()),
+                data(ks.queue.iter().filter(|skb| skb.embryo.is_none()).map(|skb| skb.data.clone()).collect()),
+            );
+        }
+        if peer.is_some() {
+            diff("shutdown", s.common.shutdown.to_string(), ks.shutdown.to_string());
+        }
+    }
+    // Descriptors.
+    for t in &img.tables {
+        let pid = t.pid.unwrap_or(0);
+        for fd in &t.fds {
+            let Some(f) = img.files.get(&fd.file) else { continue };
+            let Some(s) = img.sockets.get(&f.repr.sock_objref) else { continue };
+            if !matches!(s.common.family, wire::AF_INET | wire::AF_INET6) {
+                continue;
+            }
+            let got = k.fds.get(&(pid, fd.fd)).map(|&(r, coe)| (run.objref_of(r).unwrap_or(0), coe));
+            let want = Some((s.objref, fd.cloexec));
+            if got != want {
+                out.push(Difference {
+                    objref: s.objref,
+                    what: format!("fd {} of pid {pid}", fd.fd),
+                    expected: format!("{want:?}"),
+                    found: format!("{got:?}"),
+                });
+            }
+        }
+    }
+    out
+}

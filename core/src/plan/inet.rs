@@ -1,0 +1,434 @@
+//! Planning AF_INET/AF_INET6 sockets (issue 6), phase by phase next to the AF_UNIX planner:
+//!
+//! * listeners rebound to their recorded address and port (with `SO_REUSEADDR`,
+//!   `SO_REUSEPORT`, `IPV6_V6ONLY` as recorded) and listening with their backlog;
+//! * every other bound socket bound explicitly to its recorded address and port (no ephemeral
+//!   port is left to chance), clients included;
+//! * connections whose two ends are in the image made with real `connect()`/`accept()` over
+//!   loopback: accepted ones first (connect, then accept at once), then pending ones in accept
+//!   order; through a temporary listener on the server end's address when the original listener
+//!   is not in the image;
+//! * queued data re-sent by the other end (TCP) or by the recorded sender to the receiver's
+//!   address (UDP), then UDP connects, then shutdown bits;
+//! * a connection whose peer is outside the image cannot be rebuilt: the socket is restored as a
+//!   closed one (TCP) or unconnected (UDP), with a warning naming the peer and the data lost.
+
+use super::{PlanError, Planner};
+use crate::image::inet::{canonical, peers};
+use crate::image::Sock;
+use crate::sim::*;
+use crate::wire::{self, AF_INET6, INET_ACCEPTED, INET_REUSEPORT, INET_V6ONLY};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// The INET part of the planner's state.
+#[derive(Debug, Default)]
+pub(super) struct InetPlan {
+    /// Connected TCP pairs to make: (client, server end, listener in the image if any).
+    conns: Vec<(i32, i32, Option<i32>)>,
+    /// Temporary listeners by address.
+    temp_listeners: BTreeMap<SocketAddr, Slot>,
+    /// Temporary UDP senders by family.
+    temp_senders: BTreeMap<bool, Slot>,
+    /// Listeners whose backlog was raised: (slot, recorded backlog).
+    raised: Vec<(Slot, i32)>,
+    /// Sockets left unbound (an address the model does not have).
+    unbound: std::collections::BTreeSet<i32>,
+}
+
+fn is_inet(s: &Sock<'_>) -> bool {
+    matches!(s.common.family, wire::AF_INET | wire::AF_INET6) && s.inet.is_some()
+}
+
+fn family(s: &Sock<'_>) -> InetFamily {
+    if s.common.family == AF_INET6 {
+        InetFamily::Inet6
+    } else {
+        InetFamily::Inet
+    }
+}
+
+/// `a` as a socket of family `fam` names it (IPv4 ↔ v4-mapped).
+fn in_family(a: SocketAddr, fam: InetFamily) -> Option<SocketAddr> {
+    let c = canonical(a);
+    match (fam, c.ip()) {
+        (InetFamily::Inet, IpAddr::V4(_)) => Some(c),
+        (InetFamily::Inet, IpAddr::V6(_)) => None,
+        (InetFamily::Inet6, IpAddr::V4(v4)) => Some(SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), c.port())),
+        (InetFamily::Inet6, IpAddr::V6(_)) => Some(c),
+    }
+}
+
+/// Where a sender of family `fam` reaches a receiver bound at `at` (a wildcard is reached on
+/// loopback).
+fn reach(at: SocketAddr, fam: InetFamily) -> Option<SocketAddr> {
+    let c = canonical(at);
+    let c = if c.ip().is_unspecified() {
+        let lo: IpAddr = match (c.ip(), fam) {
+            (IpAddr::V6(_), InetFamily::Inet6) => Ipv6Addr::LOCALHOST.into(),
+            _ => Ipv4Addr::LOCALHOST.into(),
+        };
+        SocketAddr::new(lo, c.port())
+    } else {
+        c
+    };
+    in_family(c, fam)
+}
+
+impl<'i, 'a> Planner<'i, 'a> {
+    fn inet_socks(&self) -> Vec<&'i Sock<'a>> {
+        let img: &'i crate::image::Image<'a> = self.img;
+        img.sockets.values().filter(|s| is_inet(s)).collect()
+    }
+
+    /// The INET work of planner phase `i` (run after the AF_UNIX work of the same phase).
+    pub(super) fn inet_phase(&mut self, i: usize) -> Result<(), PlanError> {
+        if !self.img.sockets.values().any(is_inet) {
+            return Ok(());
+        }
+        let phase = self.phase;
+        let r = match i {
+            0 => self.inet_create(),
+            2 => self.inet_binds(),
+            3 => self.inet_listens(),
+            4 => self.inet_connections(),
+            6 => self.inet_refill(),
+            7 => self.inet_dgram_connects(),
+            8 => self.inet_shutdowns(),
+            9 => self.inet_cleanup(),
+            _ => Ok(()),
+        };
+        self.phase = phase;
+        r
+    }
+
+    /// Decide the connections and create the sockets that `socket()` makes.
+    fn inet_create(&mut self) -> Result<(), PlanError> {
+        let matched = peers(self.img);
+        let mut listener_at: BTreeMap<SocketAddr, i32> = BTreeMap::new();
+        for s in self.inet_socks() {
+            if s.is_tcp() && s.is_listener() {
+                if let Some(l) = s.inet_local() {
+                    listener_at.insert(canonical(l), s.objref);
+                }
+            }
+        }
+        let pending_of: BTreeMap<i32, i32> = self
+            .img
+            .sockets
+            .values()
+            .filter(|l| is_inet(l))
+            .flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref)))
+            .collect();
+        let listener_for = |a: &Sock<'_>| -> Option<i32> {
+            if let Some(&l) = pending_of.get(&a.objref) {
+                return Some(l);
+            }
+            let l = canonical(a.inet_local()?);
+            let any: IpAddr = if l.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
+            listener_at
+                .get(&l)
+                .or_else(|| listener_at.get(&SocketAddr::new(any, l.port())))
+                .or_else(|| listener_at.get(&SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), l.port())))
+                .copied()
+        };
+        let mut conns = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for s in self.inet_socks() {
+            if !s.is_tcp() || !s.inet_connected() || seen.contains(&s.objref) {
+                continue;
+            }
+            let Some(&p) = matched.get(&s.objref) else { continue };
+            let Some(ps) = self.sock(p) else { continue };
+            if p == s.objref || matched.get(&p) != Some(&s.objref) {
+                continue;
+            }
+            seen.insert(s.objref);
+            seen.insert(p);
+            // The server end: an embryo, a socket flagged ACCEPTED, one on a listener's address;
+            // else the lower objref (a temporary listener serves it).
+            let server_first = |a: &Sock<'_>| {
+                pending_of.contains_key(&a.objref) || a.inet_has(INET_ACCEPTED) || listener_for(a).is_some()
+            };
+            let (server, client) = if server_first(s) && !pending_of.contains_key(&p) {
+                (s, ps)
+            } else if server_first(ps) {
+                (ps, s)
+            } else {
+                (s, ps)
+            };
+            conns.push((client.objref, server.objref, listener_for(server).filter(|&l| l != server.objref)));
+        }
+        // Accepted connections first, then pending ones in their listeners' accept order.
+        let pos = |e: i32| -> usize {
+            pending_of
+                .get(&e)
+                .and_then(|l| self.sock(*l))
+                .and_then(|l| l.pending.iter().position(|p| p.embryo == e))
+                .map_or(0, |i| i + 1)
+        };
+        conns.sort_by_key(|&(_, server, _)| (pending_of.contains_key(&server), pos(server)));
+        self.inet.conns = conns;
+        let servers: std::collections::BTreeSet<i32> = self.inet.conns.iter().map(|c| c.1).collect();
+        for s in self.inet_socks() {
+            if servers.contains(&s.objref) {
+                continue; // made by accept() (or waiting in a queue)
+            }
+            let slot = s.objref as Slot;
+            let ty = if s.is_tcp() { SockType::Stream } else { SockType::Dgram };
+            self.push(Op::SocketInet { slot, family: family(s), ty }, "create the socket")?;
+            self.created.insert(s.objref);
+            if s.common.reuse != 0 {
+                self.push(Op::SetSockOpt { slot, opt: SockOpt::ReuseAddr(true) }, "SO_REUSEADDR was set")?;
+            }
+            if s.inet_has(INET_REUSEPORT) {
+                self.push(Op::SetSockOpt { slot, opt: SockOpt::ReusePort(true) }, "SO_REUSEPORT was set")?;
+            }
+            if s.inet_has(INET_V6ONLY) {
+                self.push(Op::SetSockOpt { slot, opt: SockOpt::V6Only(true) }, "IPV6_V6ONLY was set")?;
+            }
+            if s.inet_connected() && !matched.contains_key(&s.objref) {
+                let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
+                let lost = s.queued_bytes();
+                self.plan.warnings.push(if s.is_tcp() {
+                    format!(
+                        "socket #{} was a TCP connection to {peer}, outside the image: it cannot be rebuilt, so it is restored as a closed socket (never connected: reads answer ENOTCONN, writes EPIPE){}",
+                        s.objref,
+                        if lost > 0 { format!("; its {lost} unread bytes are dropped") } else { String::new() }
+                    )
+                } else {
+                    format!(
+                        "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored bound but unconnected (a connect there is not proven on a loopback-only model){}",
+                        s.objref,
+                        if s.queue.iter().any(|m| m.sender == 0) {
+                            "; datagrams from outside are re-sent from a temporary socket, so their source address differs"
+                        } else {
+                            ""
+                        }
+                    )
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn inet_binds(&mut self) -> Result<(), PlanError> {
+        let servers: std::collections::BTreeSet<i32> = self.inet.conns.iter().map(|c| c.1).collect();
+        let matched = peers(self.img);
+        for s in self.inet_socks() {
+            if servers.contains(&s.objref) {
+                continue;
+            }
+            let Some(l) = s.inet_local().filter(|l| l.port() != 0) else { continue };
+            let ip = canonical(l).ip();
+            if !(ip.is_loopback() || ip.is_unspecified()) {
+                // The model is a loopback-only host (sim/inet.rs): binding another address is
+                // EADDRNOTAVAIL there, so the plan does not claim it.
+                self.plan.warnings.push(format!(
+                    "socket #{}: its address {l} is not a loopback address, which the model cannot prove a bind of: it is left unbound{}",
+                    s.objref,
+                    if s.is_listener() { " and not listening" } else { "" }
+                ));
+                self.inet.unbound.insert(s.objref);
+                continue;
+            }
+            let external_tcp = s.is_tcp() && s.inet_connected() && !matched.contains_key(&s.objref);
+            let why = if s.is_listener() {
+                "the listener's recorded address and port"
+            } else if external_tcp {
+                "its recorded address and port (the connection itself is gone)"
+            } else {
+                "its recorded address and port, explicitly (no ephemeral port)"
+            };
+            self.push(Op::Bind { slot: s.objref as Slot, addr: SockAddr::Inet(l) }, why)?;
+        }
+        Ok(())
+    }
+
+    fn inet_listens(&mut self) -> Result<(), PlanError> {
+        for s in self.inet_socks() {
+            if !(s.is_tcp() && s.is_listener()) || self.inet.unbound.contains(&s.objref) {
+                continue;
+            }
+            let backlog = i32::from(s.common.backlog);
+            // The queue admits backlog + 1; the pending connections must all fit.
+            let need = s.pending.len() as i32 - 1;
+            let slot = s.objref as Slot;
+            if need > backlog.max(0) {
+                self.push(
+                    Op::Listen { slot, backlog: need },
+                    format!(
+                        "#{} has {} pending connections: listen with a backlog that admits them",
+                        s.objref,
+                        s.pending.len()
+                    ),
+                )?;
+                self.inet.raised.push((slot, backlog));
+            } else {
+                self.push(Op::Listen { slot, backlog }, "listen with the recorded backlog")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn inet_connections(&mut self) -> Result<(), PlanError> {
+        let conns = self.inet.conns.clone();
+        for (c, a, listener) in conns {
+            let (Some(cs), Some(asock)) = (self.sock(c), self.sock(a)) else { continue };
+            let Some(server_at) = asock.inet_local() else { continue };
+            let pending = self.embryos.contains(&a);
+            let via = match listener.filter(|&l| self.k.sock(l as Slot).is_some_and(|k| k.state == wire::TCP_LISTEN)) {
+                Some(l) => l as Slot,
+                None => self.temp_listener(server_at, family(asock))?,
+            };
+            let Some(dst) = in_family(server_at, family(cs)) else {
+                return Err(PlanError(format!(
+                    "#{c} ({}) cannot reach #{a} at {server_at}: the families do not meet",
+                    family(cs).name()
+                )));
+            };
+            self.push(
+                Op::Connect { slot: c as Slot, addr: SockAddr::Inet(dst) },
+                format!("#{c} connects to #{a}'s address over loopback"),
+            )?;
+            if !pending {
+                self.push(
+                    Op::Accept { slot: via, new: a as Slot },
+                    format!("#{a} is the accepted end (the connection just made is at the head of the queue)"),
+                )?;
+                self.created.insert(a);
+                let inherited = self.k.inet_sock(via).is_some_and(|i| i.reuse);
+                if inherited != (asock.common.reuse != 0) {
+                    self.push(
+                        Op::SetSockOpt { slot: a as Slot, opt: SockOpt::ReuseAddr(asock.common.reuse != 0) },
+                        "SO_REUSEADDR as recorded (accept() copied the listener's)",
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A temporary listener on `at` (reused for every connection to that address).
+    fn temp_listener(&mut self, at: SocketAddr, fam: InetFamily) -> Result<Slot, PlanError> {
+        if let Some(&t) = self.inet.temp_listeners.get(&at) {
+            return Ok(t);
+        }
+        let t = self.temp("listener");
+        let why = format!("the listener of {at} is not in the image: a temporary one stands in");
+        self.push(Op::SocketInet { slot: t, family: fam, ty: SockType::Stream }, why.clone())?;
+        self.push(Op::SetSockOpt { slot: t, opt: SockOpt::ReuseAddr(true) }, "share the port with the connections")?;
+        self.push(Op::Bind { slot: t, addr: SockAddr::Inet(at) }, why.clone())?;
+        self.push(Op::Listen { slot: t, backlog: 4096 }, why)?;
+        self.inet.temp_listeners.insert(at, t);
+        Ok(t)
+    }
+
+    fn inet_refill(&mut self) -> Result<(), PlanError> {
+        let matched = peers(self.img);
+        let embryo_client: BTreeMap<i32, i32> =
+            self.img.sockets.values().flat_map(|l| l.pending.iter().map(|p| (p.embryo, p.client))).collect();
+        for s in self.inet_socks() {
+            if s.queue.is_empty() {
+                continue;
+            }
+            if s.is_tcp() {
+                let sender = embryo_client.get(&s.objref).copied().or_else(|| matched.get(&s.objref).copied());
+                let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref) else {
+                    continue; // an external peer: warned at creation
+                };
+                for m in &s.queue {
+                    self.push(
+                        Op::Send { slot: sender as Slot, to: None, data: Payload(m.data.to_vec()), rights: vec![] },
+                        format!("#{sender} sends again what #{} had not read", s.objref),
+                    )?;
+                }
+                continue;
+            }
+            let Some(at) = s.inet_local() else { continue };
+            for m in &s.queue {
+                let from = if m.sender != 0 && self.k.sock(m.sender as Slot).is_some() {
+                    m.sender as Slot
+                } else {
+                    self.temp_sender(family(s))?
+                };
+                let fam = self.k.inet_sock(from).map_or(family(s), |i| i.family);
+                let Some(to) = reach(at, fam) else { continue };
+                self.push(
+                    Op::Send {
+                        slot: from,
+                        to: Some(SockAddr::Inet(to)),
+                        data: Payload(m.data.to_vec()),
+                        rights: vec![],
+                    },
+                    format!("a datagram #{} had not read, from its sender to its address", s.objref),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn temp_sender(&mut self, fam: InetFamily) -> Result<Slot, PlanError> {
+        let v6 = fam == InetFamily::Inet6;
+        if let Some(&t) = self.inet.temp_senders.get(&v6) {
+            return Ok(t);
+        }
+        let t = self.temp("sender");
+        self.push(
+            Op::SocketInet { slot: t, family: fam, ty: SockType::Dgram },
+            "a stand-in for datagram senders outside the image",
+        )?;
+        self.inet.temp_senders.insert(v6, t);
+        Ok(t)
+    }
+
+    fn inet_dgram_connects(&mut self) -> Result<(), PlanError> {
+        let matched = peers(self.img);
+        for s in self.inet_socks() {
+            if !(s.is_udp() && s.inet_connected() && matched.contains_key(&s.objref)) {
+                continue;
+            }
+            let Some(r) = s.inet_remote() else { continue };
+            self.push(
+                Op::Connect { slot: s.objref as Slot, addr: SockAddr::Inet(r) },
+                "the UDP socket was connected to this address",
+            )?;
+        }
+        Ok(())
+    }
+
+    fn inet_shutdowns(&mut self) -> Result<(), PlanError> {
+        for s in self.inet_socks() {
+            let slot = s.objref as Slot;
+            let Some(cur) = self.k.sock(slot).map(|k| k.shutdown) else { continue };
+            let missing = s.common.shutdown & !cur & 3;
+            let Some(how) = How::from_bits(missing) else { continue };
+            if !s.inet_connected() || self.k.sock(slot).is_some_and(|k| k.state == wire::TCP_CLOSE) {
+                self.plan.warnings.push(format!(
+                    "socket #{}: shutdown bits {missing} are not restored (shutdown() on a socket that is not connected answers ENOTCONN)",
+                    s.objref
+                ));
+                continue;
+            }
+            self.push(Op::Shutdown { slot, how }, "the recorded shutdown bits (after the refill)")?;
+        }
+        Ok(())
+    }
+
+    fn inet_cleanup(&mut self) -> Result<(), PlanError> {
+        for (slot, backlog) in std::mem::take(&mut self.inet.raised) {
+            self.push(
+                Op::Listen { slot, backlog },
+                "the backlog back to its recorded value (re-listen keeps the queue)",
+            )?;
+        }
+        let temps: Vec<Slot> =
+            self.inet.temp_listeners.values().chain(self.inet.temp_senders.values()).copied().collect();
+        for t in temps {
+            self.push(Op::Close { slot: t }, "the temporary is not needed any more")?;
+        }
+        self.inet.temp_listeners.clear();
+        self.inet.temp_senders.clear();
+        Ok(())
+    }
+}
