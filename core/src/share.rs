@@ -357,9 +357,27 @@ fn config() -> bincode::config::Configuration<
     bincode::config::standard().with_limit::<MAX_BYTES>()
 }
 
+/// A bincode writer appending to a vector: one encoding pass (`bincode::encode_to_vec` makes two,
+/// sizing first, which doubles the encoder in the wasm bundle).
+struct Out<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for Out<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+fn encode_raw(w: &WScenario) -> Vec<u8> {
+    let mut raw = Vec::new();
+    // Writing to a vector cannot fail, and nothing in the mirror refuses to encode.
+    let _ = bincode::encode_into_writer(w, Out(&mut raw), bincode::config::standard());
+    raw
+}
+
 /// The share bytes of a scenario (format byte + payload), before base64url.
 pub fn to_bytes(sc: &Scenario) -> Vec<u8> {
-    let raw = bincode::encode_to_vec(to_wire(sc), bincode::config::standard()).unwrap_or_default();
+    let raw = encode_raw(&to_wire(sc));
     let packed = miniz_oxide::deflate::compress_to_vec(&raw, 9);
     let mut out = Vec::with_capacity(1 + raw.len().min(packed.len()));
     if packed.len() < raw.len() {
@@ -464,7 +482,7 @@ mod tests {
         let text = encode(&sc);
         assert_eq!(decode(&text), Ok(sc.clone()));
         // Raw and deflated forms both read.
-        let raw = bincode::encode_to_vec(to_wire(&sc), bincode::config::standard()).unwrap();
+        let raw = encode_raw(&to_wire(&sc));
         let mut b = vec![FORMAT_RAW];
         b.extend_from_slice(&raw);
         assert_eq!(from_bytes(&b), Ok(sc.clone()));
@@ -480,7 +498,7 @@ mod tests {
         let many = crate::synth::mixed(40);
         let b = to_bytes(&many);
         assert_eq!(b[0], FORMAT_DEFLATE);
-        let raw = bincode::encode_to_vec(to_wire(&many), bincode::config::standard()).unwrap();
+        let raw = encode_raw(&to_wire(&many));
         assert!(b.len() < raw.len());
     }
 
@@ -510,7 +528,7 @@ mod tests {
         let mut w = to_wire(&sample());
         w.sockets[0].peer = Some(Ref::At(99));
         let mut b = vec![FORMAT_RAW];
-        b.extend(bincode::encode_to_vec(w, bincode::config::standard()).unwrap());
+        b.extend(encode_raw(&w));
         assert!(matches!(from_bytes(&b), Err(ShareError::Invalid(m)) if m.contains("99")));
     }
 
