@@ -7,7 +7,7 @@ use crate::image::{Image, Sock};
 use std::collections::BTreeMap;
 
 /// Stable, objref-free names for the sockets of an image.
-fn anchors(img: &Image<'_>) -> BTreeMap<i32, String> {
+fn anchors(img: &Image<'_>, inet_peers: &BTreeMap<i32, i32>) -> BTreeMap<i32, String> {
     let mut a: BTreeMap<i32, String> = BTreeMap::new();
     // Processes are matched by position (a restored process has another pid).
     for (ti, t) in img.tables.iter().enumerate() {
@@ -28,6 +28,9 @@ fn anchors(img: &Image<'_>) -> BTreeMap<i32, String> {
             }
             if s.peer() != 0 {
                 a.entry(s.peer()).or_insert_with(|| format!("{name}/peer"));
+            }
+            if let Some(&p) = inet_peers.get(&s.objref) {
+                a.entry(p).or_insert_with(|| format!("{name}/peer"));
             }
             for (i, m) in s.queue.iter().enumerate() {
                 if m.sender != 0 {
@@ -50,7 +53,13 @@ fn anchors(img: &Image<'_>) -> BTreeMap<i32, String> {
     a
 }
 
-fn describe(img: &Image<'_>, a: &BTreeMap<i32, String>, s: &Sock<'_>, strip: &[u8]) -> BTreeMap<&'static str, String> {
+fn describe(
+    img: &Image<'_>,
+    a: &BTreeMap<i32, String>,
+    inet_peers: &BTreeMap<i32, i32>,
+    s: &Sock<'_>,
+    strip: &[u8],
+) -> BTreeMap<&'static str, String> {
     let name = |o: i32| if o == 0 { "-".to_string() } else { a.get(&o).cloned().unwrap_or_else(|| format!("#{o}")) };
     let mut d = BTreeMap::new();
     d.insert("family", s.common.family.to_string());
@@ -70,6 +79,13 @@ fn describe(img: &Image<'_>, a: &BTreeMap<i32, String>, s: &Sock<'_>, strip: &[u
         d.insert("name", String::from_utf8_lossy(&laddr).into_owned());
         d.insert("peer", name(u.peer));
         d.insert("flags", (u.flags & !crate::wire::UNIX_LINKED).to_string());
+    }
+    if let Some(i) = &s.inet {
+        use crate::image::inet::display;
+        d.insert("name", s.inet_local().map(display).unwrap_or_default());
+        d.insert("remote", s.inet_remote().map(display).unwrap_or_default());
+        d.insert("peer", name(inet_peers.get(&s.objref).copied().unwrap_or(0)));
+        d.insert("flags", format!("{}/{}", i.rs_flags, s.common.reuse));
     }
     d.insert(
         "pending",
@@ -91,14 +107,16 @@ fn describe(img: &Image<'_>, a: &BTreeMap<i32, String>, s: &Sock<'_>, strip: &[u
 /// Every difference between two images, one line each; empty when they describe the same
 /// sockets. `strip_a`/`strip_b` are path prefixes (restore roots) removed before names compare.
 pub fn diff(a: &Image<'_>, b: &Image<'_>, strip_a: &[u8], strip_b: &[u8]) -> Vec<String> {
-    let (na, nb) = (anchors(a), anchors(b));
+    let (pa, pb) = (crate::image::inet::peers(a), crate::image::inet::peers(b));
+    let (na, nb) = (anchors(a, &pa), anchors(b, &pb));
     let by_anchor = |img: &Image<'_>,
                      n: &BTreeMap<i32, String>,
+                     p: &BTreeMap<i32, i32>,
                      strip: &[u8]|
      -> BTreeMap<String, BTreeMap<&'static str, String>> {
-        img.sockets.values().map(|s| (n[&s.objref].clone(), describe(img, n, s, strip))).collect()
+        img.sockets.values().map(|s| (n[&s.objref].clone(), describe(img, n, p, s, strip))).collect()
     };
-    let (da, db) = (by_anchor(a, &na, strip_a), by_anchor(b, &nb, strip_b));
+    let (da, db) = (by_anchor(a, &na, &pa, strip_a), by_anchor(b, &nb, &pb, strip_b));
     let mut out = Vec::new();
     for (k, va) in &da {
         match db.get(k) {
@@ -117,4 +135,38 @@ pub fn diff(a: &Image<'_>, b: &Image<'_>, strip_a: &[u8], strip_b: &[u8]) -> Vec
         out.push(format!("{k}: only in the second image"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn image(json: &str) -> Vec<u8> {
+        serde_json::from_str::<Scenario>(json).unwrap().to_image().unwrap()
+    }
+
+    const SERVER: &str = r#"{ "tasks": [ { "pid": 1, "fds": { "3": "L", "4": "c", "5": "a" } } ], "sockets": [
+        { "name": "L", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 4 },
+        { "name": "c", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a" },
+        { "name": "a", "type": "stream", "family": "inet", "peer": "c", "accepted_from": "L",
+          "queue": [ { "data": "hi" } ] } ] }"#;
+
+    #[test]
+    fn inet_sockets_compare_by_address_and_peer() {
+        let a = image(SERVER);
+        let same = image(SERVER);
+        let (ia, ib) = (crate::load(&a), crate::load(&same));
+        assert_eq!(diff(&ia.image, &ib.image, b"", b""), Vec::<String>::new());
+        // The client on another port: its name and its peer's remote address differ.
+        let moved = image(&SERVER.replace("40000", "40001"));
+        let im = crate::load(&moved);
+        let d = diff(&ia.image, &im.image, b"", b"");
+        assert!(d.iter().any(|l| l.contains("task0:fd4: name")), "{d:#?}");
+        assert!(d.iter().any(|l| l.contains("task0:fd5: remote")), "{d:#?}");
+        // The accepted end's peer is another socket: the peer differs.
+        let swapped = image(&SERVER.replace(r#""4": "c", "5": "a""#, r#""4": "a", "5": "c""#));
+        let is = crate::load(&swapped);
+        assert!(!diff(&ia.image, &is.image, b"", b"").is_empty());
+    }
 }

@@ -72,11 +72,14 @@ impl Drop for Live {
     }
 }
 
+/// In a fresh network namespace: bring loopback up, then run the command (INET restores need it).
+const LO_UP: &str = r#"ip link set lo up && exec "$0" "$@""#;
+
 fn restore_verify(img: &Path) -> (Option<i32>, String) {
     let root = img.with_extension("root");
     std::fs::create_dir_all(&root).unwrap();
     let o = Command::new("unshare")
-        .arg("-n")
+        .args(["-n", "sh", "-c", LO_UP])
         .arg(env!("CARGO_BIN_EXE_restore"))
         .args(["run", "--verify", "--root"])
         .arg(&root)
@@ -180,7 +183,7 @@ fn second_dump_equals_first(scenario: &str) {
     std::fs::create_dir_all(&root).unwrap();
     let root = std::fs::canonicalize(&root).unwrap();
     let mut restored = Command::new("unshare")
-        .arg("-n")
+        .args(["-n", "sh", "-c", LO_UP])
         .arg(env!("CARGO_BIN_EXE_restore"))
         .args(["run", "--root"])
         .arg(&root)
@@ -220,12 +223,13 @@ fn second_dump_equals_first(scenario: &str) {
 
 #[test]
 fn a_second_dump_of_the_restored_process_equals_the_first() {
-    for scenario in ["pairs", "listener", "dgram", "shutdown", "rights"] {
+    for scenario in ["pairs", "listener", "dgram", "shutdown", "rights", "inet"] {
         second_dump_equals_first(scenario);
     }
 }
 
-/// `checkpoint dump` of a live INET scenario: the image, valid, and what the dump said.
+/// `checkpoint dump` of a live INET scenario, then `restore run --verify` of the image in a
+/// fresh namespace: the image and what the dump said.
 fn dump_only(scenario: &str) -> (resocket_core::Image<'static>, String) {
     let live = Live::start(scenario);
     let (code, err, img) = live.dump();
@@ -233,6 +237,8 @@ fn dump_only(scenario: &str) -> (resocket_core::Image<'static>, String) {
     let bytes = std::fs::read(&img).unwrap();
     let r = resocket_core::load(&bytes);
     assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
+    let (code, restored) = restore_verify(&img);
+    assert_eq!(code, Some(0), "restore of {scenario}: {restored}");
     (r.image.into_owned(), err)
 }
 
