@@ -202,6 +202,7 @@ test('editor: edit a fixture, see diagnostics and graph follow, download the ima
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the window`);
     await page.screenshot({ path: path.join(OUT, 'editor-narrow.png'), fullPage: true });
+    await page.locator('#editor').screenshot({ path: path.join(OUT, 'editor-narrow-panel.png') });
     assert.deepEqual(errors, []);
     await close();
   }

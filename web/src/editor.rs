@@ -54,6 +54,10 @@ pub enum EditorAction {
     Close,
 }
 
+/// Largest image (in sockets) the editor opens: every edit writes and reopens the whole image
+/// at once, which is quick up to here (bigger images are opened in slices, `crate::job`).
+pub const EDIT_MAX: usize = crate::model::BIG;
+
 /// File name of an edited image: `NAME-edited.rsimg` for `NAME.rsimg` (once).
 pub fn edited_name(name: &str) -> String {
     let stem = name.strip_suffix(".rsimg").unwrap_or(name);
@@ -77,7 +81,7 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
     let mut s = (*state).clone();
     match action {
         EditorAction::Start => {
-            let Some(doc) = &s.doc else { return state };
+            let Some(doc) = s.doc.as_ref().filter(|d| d.summary.sockets <= EDIT_MAX) else { return state };
             let imported = edit::from_image(&doc.bytes);
             s.editor = Some(Rc::new(Editor {
                 scenario: Rc::new(imported.scenario),
@@ -166,10 +170,13 @@ fn clear(r: &NodeRef) {
 fn socket_select(id: &str, r: &NodeRef, sockets: &[SockSpec], none: Option<&str>, label: &str) -> Html {
     html! {
         <select id={id.to_string()} ref={r.clone()} aria-label={label.to_string()}>
+            // Yew inserts a list's nodes last first, which would leave the last one selected.
             if let Some(n) = none {
-                <option value="">{ n }</option>
+                <option value="" selected=true>{ n }</option>
             }
-            { for sockets.iter().map(|s| html! { <option value={s.name.clone()}>{ &s.name }</option> }) }
+            { for sockets.iter().enumerate().map(|(i, s)| html! {
+                <option value={s.name.clone()} selected={none.is_none() && i == 0}>{ &s.name }</option>
+            }) }
         </select>
     }
 }
@@ -231,11 +238,19 @@ pub fn editor_panel(p: &EditorProps) -> Html {
     let refs = use_memo((), |_| (0..16).map(|_| NodeRef::default()).collect::<Vec<NodeRef>>());
     let Some(ed) = p.editor.clone() else {
         let on_action = p.on_action.clone();
+        let too_big = p.doc.summary.sockets > EDIT_MAX;
+        let hint = if too_big {
+            format!("The editor opens images of up to {EDIT_MAX} sockets (each edit rewrites the whole image); this one has {}.", p.doc.summary.sockets)
+        } else {
+            "Edit this image as a scenario (sockets, connections, queued data), download it or share it as a link."
+                .to_string()
+        };
         return html! {
             <section id="editor" class="panel closed">
                 <h2>{ "Scenario" }</h2>
-                <p class="hint">{ "Edit this image as a scenario (sockets, connections, queued data), download it or share it as a link." }</p>
-                <button id="edit-start" onclick={Callback::from(move |_| on_action.emit(EditorAction::Start))}>{ "Edit / share…" }</button>
+                <p class="hint">{ hint }</p>
+                <button id="edit-start" disabled={too_big}
+                    onclick={Callback::from(move |_| on_action.emit(EditorAction::Start))}>{ "Edit / share…" }</button>
             </section>
         };
     };
@@ -374,7 +389,7 @@ pub fn editor_panel(p: &EditorProps) -> Html {
                     <legend>{ "socket()" }</legend>
                     <input id="add-name" ref={refs[0].clone()} placeholder={edit::fresh_name(&sc, "s")} aria-label="new socket name" size="8" />
                     <select id="add-type" ref={refs[1].clone()} aria-label="socket type">
-                        { for TYPES.iter().map(|t| html! { <option value={*t}>{ *t }</option> }) }
+                        { for TYPES.iter().enumerate().map(|(i, t)| html! { <option value={*t} selected={i == 0}>{ *t }</option> }) }
                     </select>
                     <button id="add-socket" onclick={on_add}>{ "Add socket" }</button>
                 </fieldset>
@@ -412,7 +427,7 @@ pub fn editor_panel(p: &EditorProps) -> Html {
                     <span class="sep" />
                     { socket_select("shutdown-socket", &refs[13], sockets, None, "socket to shut down") }
                     <select id="shutdown-how" ref={refs[14].clone()} aria-label="how">
-                        <option value="wr">{ "wr" }</option><option value="rd">{ "rd" }</option><option value="rdwr">{ "rdwr" }</option>
+                        <option value="wr" selected=true>{ "wr" }</option><option value="rd">{ "rd" }</option><option value="rdwr">{ "rdwr" }</option>
                     </select>
                     <button id="shutdown" onclick={on_shutdown}>{ "Shutdown" }</button>
                 </fieldset>

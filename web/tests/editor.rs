@@ -109,6 +109,19 @@ fn a_damaged_share_link_is_a_clear_error() {
 }
 
 #[wasm_bindgen_test]
+fn images_above_the_limit_are_not_edited() {
+    let big = resocket_core::synth::mixed(resocket_web::editor::EDIT_MAX).to_image().unwrap();
+    let s = Rc::new(State::default()).reduce(Action::Open {
+        name: "big".into(),
+        note: String::new(),
+        bytes: Rc::from(big),
+    });
+    assert!(s.doc.as_ref().unwrap().summary.sockets > resocket_web::editor::EDIT_MAX);
+    let after = s.clone().reduce(Action::Editor(EditorAction::Start));
+    assert!(after.editor.is_none());
+}
+
+#[wasm_bindgen_test]
 fn an_image_the_scenario_form_cannot_say_is_edited_with_notes() {
     let s = opened("synth-truncated").reduce(Action::Editor(EditorAction::Start));
     assert!(!ed(&s).notes.is_empty());
@@ -169,6 +182,14 @@ async fn the_panel_edits_the_open_image_and_shows_refusals() {
     wait_for(&root, "#editor.open").await;
     let rows = root.query_selector_all("#edit-sockets tbody tr").unwrap().length() as usize;
     assert_eq!(rows, n0 - 2, "the two embryos are pending connections, not sockets of the scenario");
+
+    // Defaults: the first choice of each list (Yew inserts nodes last first; the panel says which).
+    let val = |sel: &str| one(&root, sel).unchecked_into::<HtmlSelectElement>().value();
+    assert_eq!(val("#add-type"), "stream");
+    assert_eq!(val("#send-to"), "");
+    assert_eq!(val("#shutdown-how"), "wr");
+    let first = one(&root, "#edit-sockets tbody tr").get_attribute("data-name").unwrap();
+    assert_eq!(val("#connect-client"), first);
 
     set(&root, "#add-name", "n1");
     set(&root, "#add-type", "stream");
