@@ -90,10 +90,34 @@ async fn turn(g: u64, generation: &Generation) -> bool {
     generation.is_current(g)
 }
 
+/// When the task last gave the browser a turn.
+struct Pace {
+    since: f64,
+}
+
+impl Pace {
+    /// Yield if the task has been busy for a slice since its last turn (a turn costs a few ms
+    /// and often a frame: quick pieces share one); `false` when a newer open has started.
+    async fn breathe(&mut self, g: u64, generation: &Generation) -> bool {
+        if now() - self.since < SLICE_MS {
+            return generation.is_current(g);
+        }
+        self.turn(g, generation).await
+    }
+
+    /// Yield now.
+    async fn turn(&mut self, g: u64, generation: &Generation) -> bool {
+        let ok = turn(g, generation).await;
+        self.since = now();
+        ok
+    }
+}
+
 async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispatcher<State>) {
     let Request { name, note, fixture, bytes, goto } = req;
     d.dispatch(Action::Begin { name: name.clone(), fixture, goto });
-    if !turn(g, generation).await {
+    let mut pace = Pace { since: now() };
+    if !pace.turn(g, generation).await {
         return;
     }
     // Parse and validate, a batch of records at a time.
@@ -105,7 +129,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
             done = job.advance(RECORD_BATCH);
         }
         d.dispatch(Action::Progress { stage: "reading records", done: job.position(), total: bytes.len() });
-        if !turn(g, generation).await {
+        if !pace.turn(g, generation).await {
             return;
         }
         if done {
@@ -114,20 +138,25 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
     }
     d.dispatch(Action::Progress { stage: "checking the image", done: bytes.len(), total: bytes.len() });
     let report = job.finish();
-    if !turn(g, generation).await {
+    if !pace.breathe(g, generation).await {
         return;
     }
     let mut doc = Doc::build(name, bytes.clone(), report);
     doc.note = note;
     let doc = Rc::new(doc);
     d.dispatch(Action::Loaded(doc.clone()));
+    // Rendering the records and the sockets table in one task would be one long task.
+    if !pace.turn(g, generation).await {
+        return;
+    }
+    d.dispatch(Action::MoreSockets);
     d.dispatch(Action::Progress { stage: "drawing the graph", done: 0, total: 0 });
-    if !turn(g, generation).await {
+    if !pace.breathe(g, generation).await {
         return;
     }
     d.dispatch(Action::Drawn(Rc::new(Drawing::of(&doc.image))));
     d.dispatch(Action::Progress { stage: "planning the restore", done: 0, total: 0 });
-    if !turn(g, generation).await {
+    if !pace.breathe(g, generation).await {
         return;
     }
     // The planner a phase at a time (phases that are quick together).
@@ -138,7 +167,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
         while !done && now() - t0 < SLICE_MS {
             done = planning.advance();
         }
-        if !turn(g, generation).await {
+        if !pace.breathe(g, generation).await {
             return;
         }
         if done {
@@ -146,6 +175,9 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
         }
     }
     let planner = planning.finish().map(Rc::new).map_err(|e| e.to_string());
+    if !pace.breathe(g, generation).await {
+        return;
+    }
     let v2 = Rc::new(resocket_core::check::v2_plan(&doc.image));
     let plans = Rc::new(Plans { planner, v2 });
     let kind = goto.and_then(|g| g.order).unwrap_or_default();
@@ -161,7 +193,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
         // Run the order on the simulator, a batch of steps at a time.
         let mut check = OrderRun::default();
         loop {
-            if !turn(g, generation).await {
+            if !pace.breathe(g, generation).await {
                 return;
             }
             let t0 = now();
@@ -178,7 +210,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
                 break;
             }
         }
-        if !turn(g, generation).await {
+        if !pace.breathe(g, generation).await {
             return;
         }
         report = Some(Rc::new(check.finish(&doc.image, &plan)));
