@@ -12,6 +12,7 @@
 //! socket is bound to); every socket file this executor creates is recorded, and
 //! [`Executor::rollback`] removes them (never a pre-existing file) and closes every socket.
 
+use resocket_core::sim::kernel::SlotTable;
 use resocket_core::sim::{Block, Errno, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketType};
@@ -59,7 +60,7 @@ pub struct Held {
 #[derive(Debug)]
 pub struct Executor {
     cfg: Config,
-    slots: BTreeMap<Slot, (OwnedFd, bool)>,
+    slots: SlotTable<(OwnedFd, bool)>,
     /// Placed sockets.
     pub held: Vec<Held>,
     created_paths: Vec<PathBuf>,
@@ -132,7 +133,7 @@ impl Executor {
             placeholders: BTreeMap::new(),
             reserved: false,
             cfg,
-            slots: BTreeMap::new(),
+            slots: SlotTable::default(),
             held: Vec::new(),
             created_paths: Vec::new(),
             created_dirs: Vec::new(),
@@ -528,7 +529,7 @@ impl Executor {
         }
         let mut new_slots = Vec::new();
         for f in got {
-            let slot = self.slots.keys().next_back().map_or(1, |k| k + 1);
+            let slot = self.slots.last_key().map_or(1, |k| k + 1);
             self.adopt(slot, f)?;
             new_slots.push(slot);
         }

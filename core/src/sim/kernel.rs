@@ -111,19 +111,26 @@ pub enum FsNode {
     Other,
 }
 
-/// Plan slots → sockets: a dense table for the usual small, dense slot numbers (objrefs), a map
-/// beyond. The dense part only grows to twice the live entries plus 4096, so a hostile slot
-/// number cannot make it large; keys are iterated in ascending order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SlotTable {
-    dense: Vec<Option<SockRef>>,
-    sparse: BTreeMap<Slot, SockRef>,
+/// Plan slots → sockets (or, for the native executor, descriptors): a dense table for the usual
+/// small, dense slot numbers (objrefs), a map beyond. The dense part only grows to twice the live
+/// entries plus 4096, so a hostile slot number cannot make it large; keys are iterated in
+/// ascending order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotTable<T = SockRef> {
+    dense: Vec<Option<T>>,
+    sparse: BTreeMap<Slot, T>,
     len: usize,
 }
 
-impl SlotTable {
-    /// The socket in slot `k`.
-    pub fn get(&self, k: &Slot) -> Option<&SockRef> {
+impl<T> Default for SlotTable<T> {
+    fn default() -> Self {
+        SlotTable { dense: Vec::new(), sparse: BTreeMap::new(), len: 0 }
+    }
+}
+
+impl<T> SlotTable<T> {
+    /// What slot `k` holds.
+    pub fn get(&self, k: &Slot) -> Option<&T> {
         match self.dense.get(*k as usize) {
             Some(v) => v.as_ref(),
             None => self.sparse.get(k),
@@ -133,13 +140,13 @@ impl SlotTable {
     pub fn contains_key(&self, k: &Slot) -> bool {
         self.get(k).is_some()
     }
-    /// Put a socket in slot `k`; the previous one, if any.
-    pub fn insert(&mut self, k: Slot, v: SockRef) -> Option<SockRef> {
+    /// Put `v` in slot `k`; what was there, if anything.
+    pub fn insert(&mut self, k: Slot, v: T) -> Option<T> {
         let i = k as usize;
         if i >= self.dense.len() && i < 2 * self.len + 4096 {
             let moved = self.sparse.split_off(&k.saturating_add(1));
             let below = std::mem::replace(&mut self.sparse, moved);
-            self.dense.resize(i + 1, None);
+            self.dense.resize_with(i + 1, || None);
             for (key, val) in below {
                 self.dense[key as usize] = Some(val);
             }
@@ -153,8 +160,8 @@ impl SlotTable {
         }
         old
     }
-    /// Empty slot `k`; the socket that was there.
-    pub fn remove(&mut self, k: &Slot) -> Option<SockRef> {
+    /// Empty slot `k`; what was there.
+    pub fn remove(&mut self, k: &Slot) -> Option<T> {
         let old = match self.dense.get_mut(*k as usize) {
             Some(slot) => slot.take(),
             None => self.sparse.remove(k),
@@ -164,17 +171,17 @@ impl SlotTable {
         }
         old
     }
-    /// Slots in use, ascending, with their sockets.
-    pub fn iter(&self) -> impl Iterator<Item = (Slot, SockRef)> + '_ {
+    /// Slots in use, ascending, with what they hold.
+    pub fn entries(&self) -> impl Iterator<Item = (Slot, &T)> + '_ {
         self.dense
             .iter()
             .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i as Slot, v)))
-            .chain(self.sparse.iter().map(|(&k, &v)| (k, v)))
+            .filter_map(|(i, v)| v.as_ref().map(|v| (i as Slot, v)))
+            .chain(self.sparse.iter().map(|(&k, v)| (k, v)))
     }
     /// Slots in use, ascending.
     pub fn keys(&self) -> impl Iterator<Item = Slot> + '_ {
-        self.iter().map(|(k, _)| k)
+        self.entries().map(|(k, _)| k)
     }
     /// The highest slot in use.
     pub fn last_key(&self) -> Option<Slot> {
@@ -191,6 +198,17 @@ impl SlotTable {
     /// No slot in use.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+    /// Empty every slot.
+    pub fn clear(&mut self) {
+        *self = SlotTable::default();
+    }
+}
+
+impl SlotTable<SockRef> {
+    /// Slots in use, ascending, with their sockets.
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, SockRef)> + '_ {
+        self.entries().map(|(k, &v)| (k, v))
     }
 }
 
