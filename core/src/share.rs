@@ -29,8 +29,16 @@ pub const FORMAT_DEFLATE: u8 = 2;
 pub const MAX_TEXT: usize = 2 << 20;
 /// Largest bincode payload accepted (after inflating).
 pub const MAX_BYTES: usize = 4 << 20;
+/// bincode's budget: the memory the decoded mirror may claim in all (every length is checked
+/// against what is left before anything is allocated).
+pub const MAX_DECODED: usize = 16 << 20;
 /// Most payload bytes the `repeat` messages of a shared scenario may stand for in total.
 pub const MAX_REPEAT: u64 = 16 << 20;
+/// Most sockets (pending connections included: each becomes an embryo) a shared scenario may
+/// have. A few bytes of link stand for hundreds of bytes of image; this bounds the image.
+pub const MAX_SOCKETS: usize = 20_000;
+/// Most queued messages a shared scenario may have (each is a few records of image).
+pub const MAX_MESSAGES: usize = 100_000;
 
 /// Why a share text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +70,12 @@ pub enum ShareError {
     /// The scenario's `repeat` messages are too large.
     #[error("the shared scenario's repeated payloads total {0} bytes; at most {MAX_REPEAT} are accepted")]
     TooMuchData(u64),
+    /// More sockets or messages than [`MAX_SOCKETS`] / [`MAX_MESSAGES`].
+    #[error("the shared scenario has {0} {1}; at most {2} are accepted")]
+    TooMany(usize, &'static str, usize),
+    /// The decoded scenario would need more than [`MAX_DECODED`] bytes of memory.
+    #[error("the shared scenario is too large (it would take more than {MAX_DECODED} bytes to decode)")]
+    TooLarge,
 }
 
 // ---- the mirror (the share format) ----
@@ -298,6 +312,15 @@ fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
         }
         Ok(spec)
     };
+    let socks = w.sockets.len() + w.sockets.iter().map(|s| s.pending.len()).sum::<usize>();
+    if socks > MAX_SOCKETS {
+        return Err(ShareError::TooMany(socks, "sockets and pending connections", MAX_SOCKETS));
+    }
+    let msgs: usize =
+        w.sockets.iter().map(|s| s.queue.len() + s.pending.iter().map(|p| p.sent.len()).sum::<usize>()).sum();
+    if msgs > MAX_MESSAGES {
+        return Err(ShareError::TooMany(msgs, "queued messages", MAX_MESSAGES));
+    }
     let mut sockets = Vec::with_capacity(w.sockets.len());
     for s in w.sockets {
         let has = |f: u16| s.flags & f != 0;
@@ -352,9 +375,9 @@ fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
 fn config() -> bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Varint,
-    bincode::config::Limit<MAX_BYTES>,
+    bincode::config::Limit<MAX_DECODED>,
 > {
-    bincode::config::standard().with_limit::<MAX_BYTES>()
+    bincode::config::standard().with_limit::<MAX_DECODED>()
 }
 
 /// A bincode writer appending to a vector: one encoding pass (`bincode::encode_to_vec` makes two,
@@ -406,8 +429,10 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Scenario, ShareError> {
     if payload.len() > MAX_BYTES {
         return Err(ShareError::Decode(format!("{} bytes, at most {MAX_BYTES}", payload.len())));
     }
-    let (w, used): (WScenario, usize) =
-        bincode::decode_from_slice(payload, config()).map_err(|e| ShareError::Decode(e.to_string()))?;
+    let (w, used): (WScenario, usize) = bincode::decode_from_slice(payload, config()).map_err(|e| match e {
+        bincode::error::DecodeError::LimitExceeded => ShareError::TooLarge,
+        e => ShareError::Decode(e.to_string()),
+    })?;
     if used != payload.len() {
         return Err(ShareError::Trailing(payload.len() - used));
     }
@@ -547,11 +572,15 @@ mod tests {
         // description: a string claiming u64::MAX bytes (varint tag 253 = u64 follows).
         let mut b = vec![FORMAT_RAW, 253];
         b.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(from_bytes(&b), Err(ShareError::Decode(_))));
+        assert_eq!(from_bytes(&b), Err(ShareError::TooLarge));
         // sockets: a vector claiming 2^32 entries after empty strings and no tasks.
         let mut b = vec![FORMAT_RAW, 0, 0, 0, 0, 252];
         b.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(from_bytes(&b), Err(ShareError::Decode(_))));
+        assert_eq!(from_bytes(&b), Err(ShareError::TooLarge));
+        // … and one claiming a little more than the budget allows.
+        let mut b = vec![FORMAT_RAW, 0, 0, 0, 0, 252];
+        b.extend_from_slice(&((MAX_DECODED / std::mem::size_of::<WSock>() + 1) as u32).to_le_bytes());
+        assert_eq!(from_bytes(&b), Err(ShareError::TooLarge));
         // A DEFLATE bomb: twice the limit in zeros, in a few kilobytes.
         let bomb = miniz_oxide::deflate::compress_to_vec(&vec![0u8; 2 * MAX_BYTES], 9);
         assert!(bomb.len() < 16 << 10);
@@ -562,6 +591,18 @@ mod tests {
         let mut sc = sample();
         sc.sockets[2].queue = (0..8).map(|_| MsgSpec { repeat: Some(1 << 28), ..Default::default() }).collect();
         assert!(matches!(decode(&encode(&sc)), Err(ShareError::TooMuchData(_))));
+        // Many tiny sockets or messages: a short link for a huge image.
+        let mut sc = Scenario::default();
+        sc.sockets = (0..MAX_SOCKETS + 1)
+            .map(|i| SockSpec { name: i.to_string(), ty: "dgram".into(), ..Default::default() })
+            .collect();
+        let text = encode(&sc);
+        assert!(text.len() < 200_000, "{}", text.len());
+        let got = decode(&text);
+        assert!(matches!(got, Err(ShareError::TooMany(n, _, MAX_SOCKETS)) if n == MAX_SOCKETS + 1), "{got:?}");
+        let mut sc = sample();
+        sc.sockets[0].queue = vec![MsgSpec::default(); MAX_MESSAGES + 1];
+        assert!(matches!(decode(&encode(&sc)), Err(ShareError::TooMany(_, "queued messages", _))));
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -121,6 +121,13 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
         EditorAction::OpenShared(text) => {
             let opened = share::decode(&text)
                 .map_err(|e| e.to_string())
+                .and_then(|sc| {
+                    let n = sc.sockets.len() + sc.sockets.iter().map(|s| s.pending.len()).sum::<usize>();
+                    if n > EDIT_MAX {
+                        return Err(format!("{n} sockets; the editor opens scenarios of up to {EDIT_MAX}"));
+                    }
+                    Ok(sc)
+                })
                 .and_then(|sc| sc.to_image().map(|b| (sc, b)).map_err(|e| e.to_string()));
             match opened {
                 Ok((sc, bytes)) => {

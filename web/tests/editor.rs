@@ -119,6 +119,11 @@ fn images_above_the_limit_are_not_edited() {
     assert!(s.doc.as_ref().unwrap().summary.sockets > resocket_web::editor::EDIT_MAX);
     let after = s.clone().reduce(Action::Editor(EditorAction::Start));
     assert!(after.editor.is_none());
+    // Nor opened from a share link.
+    let text = share::encode(&resocket_core::synth::mixed(resocket_web::editor::EDIT_MAX));
+    let s = Rc::new(State::default()).reduce(Action::Editor(EditorAction::OpenShared(text)));
+    assert!(s.doc.is_none());
+    assert!(s.error.as_deref().is_some_and(|e| e.contains("the editor opens scenarios of up to")), "{:?}", s.error);
 }
 
 #[wasm_bindgen_test]
