@@ -592,10 +592,12 @@ mod tests {
         sc.sockets[2].queue = (0..8).map(|_| MsgSpec { repeat: Some(1 << 28), ..Default::default() }).collect();
         assert!(matches!(decode(&encode(&sc)), Err(ShareError::TooMuchData(_))));
         // Many tiny sockets or messages: a short link for a huge image.
-        let mut sc = Scenario::default();
-        sc.sockets = (0..MAX_SOCKETS + 1)
-            .map(|i| SockSpec { name: i.to_string(), ty: "dgram".into(), ..Default::default() })
-            .collect();
+        let sc = Scenario {
+            sockets: (0..MAX_SOCKETS + 1)
+                .map(|i| SockSpec { name: i.to_string(), ty: "dgram".into(), ..Default::default() })
+                .collect(),
+            ..Default::default()
+        };
         let text = encode(&sc);
         assert!(text.len() < 200_000, "{}", text.len());
         let got = decode(&text);
