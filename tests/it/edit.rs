@@ -112,3 +112,24 @@ fn a_fixture_edited_then_shared_opens_as_the_same_image() {
     let shared = share::decode(&share::encode(&sc)).unwrap();
     assert!(shared.to_image().unwrap() == image);
 }
+
+#[test]
+fn bincode_is_used_by_the_share_module_only() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let mut stack = vec![root.join("core/src"), root.join("web/src"), root.join("restore/src"), root.join("fixtures")];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                seen += 1;
+                let text = std::fs::read_to_string(&p).unwrap();
+                let uses = text.lines().any(|l| !l.trim_start().starts_with("//") && l.contains("bincode"));
+                assert!(!uses || p.ends_with("core/src/share.rs"), "{} uses bincode", p.display());
+            }
+        }
+    }
+    assert!(seen > 20);
+}
