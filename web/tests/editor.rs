@@ -266,3 +266,77 @@ async fn the_closed_panel_offers_to_edit_and_emits_start() {
     let _ = Scenario::default();
     root.remove();
 }
+
+fn row(root: &Element, name: &str) -> String {
+    one(root, &format!("#edit-sockets tr[data-name=\"{name}\"]")).text_content().unwrap_or_default()
+}
+
+fn error_text(root: &Element) -> Option<String> {
+    root.query_selector("#edit-error").unwrap().and_then(|e| e.text_content())
+}
+
+async fn add(root: &Element, name: &str, ty: &str) {
+    set(root, "#add-name", name);
+    set(root, "#add-type", ty);
+    click(root, "#add-socket").await;
+    assert_eq!(error_text(root), None);
+}
+
+#[wasm_bindgen_test]
+async fn every_form_of_the_panel_performs_its_edit() {
+    let root = mount().await;
+    click(&root, ".gallery-item[data-name=\"unconnected\"]").await;
+    wait_for(&root, "#edit-start").await;
+    click(&root, "#edit-start").await;
+    wait_for(&root, "#editor.open").await;
+
+    // bind() + listen(), connect(), accept().
+    add(&root, "srv", "seqpacket").await;
+    add(&root, "cli", "seqpacket").await;
+    set(&root, "#bind-socket", "srv");
+    set(&root, "#bind-addr", "@srv");
+    click(&root, "#bind").await;
+    assert!(row(&root, "srv").contains("@srv"), "{}", row(&root, "srv"));
+    set(&root, "#listen-socket", "srv");
+    set(&root, "#listen-backlog", "3");
+    click(&root, "#listen").await;
+    assert!(row(&root, "srv").contains("listening (backlog 3, 0 pending)"), "{}", row(&root, "srv"));
+    set(&root, "#connect-client", "cli");
+    set(&root, "#connect-server", "srv");
+    click(&root, "#connect").await;
+    assert!(row(&root, "srv").contains("1 pending"));
+    set(&root, "#accept-name", "acc");
+    click(&root, "#accept").await;
+    assert_eq!(error_text(&root), None);
+    assert!(row(&root, "acc").contains("accepted from srv · peer cli"), "{}", row(&root, "acc"));
+    assert!(row(&root, "cli").contains("peer acc"));
+
+    // socketpair(), send(), shutdown(), drop a message, close().
+    add(&root, "x", "stream").await;
+    add(&root, "y", "stream").await;
+    set(&root, "#pair-a", "x");
+    set(&root, "#pair-b", "y");
+    click(&root, "#pair").await;
+    assert!(row(&root, "x").contains("pair of y"));
+    set(&root, "#send-from", "x");
+    set(&root, "#send-to", "");
+    set(&root, "#send-data", "one");
+    click(&root, "#send").await;
+    set(&root, "#send-data", "two");
+    click(&root, "#send").await;
+    assert!(row(&root, "y").contains("\"one\"") && row(&root, "y").contains("\"two\""), "{}", row(&root, "y"));
+    set(&root, "#shutdown-socket", "x");
+    set(&root, "#shutdown-how", "wr");
+    click(&root, "#shutdown").await;
+    assert!(row(&root, "x").contains("shutdown wr") && row(&root, "y").contains("shutdown rd"));
+    click(&root, "#edit-sockets tr[data-name=\"y\"] .msg button.drop").await;
+    assert!(!row(&root, "y").contains("\"one\"") && row(&root, "y").contains("\"two\""), "{}", row(&root, "y"));
+    click(&root, "#edit-sockets tr[data-name=\"x\"] button.remove").await;
+    assert!(root.query_selector("#edit-sockets tr[data-name=\"x\"]").unwrap().is_none());
+    assert!(row(&root, "y").contains("peer closed"), "{}", row(&root, "y"));
+    assert_eq!(one(&root, "#editor-verdict").get_attribute("data-errors").as_deref(), Some("0"));
+
+    click(&root, "#edit-close").await;
+    assert!(root.query_selector("#editor.closed").unwrap().is_some());
+    root.remove();
+}
