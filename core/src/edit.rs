@@ -61,8 +61,12 @@ pub const TYPES: [&str; 3] = ["stream", "dgram", "seqpacket"];
 
 /// A socket name not used in `sc`: `prefix` followed by the smallest free number.
 pub fn fresh_name(sc: &Scenario, prefix: &str) -> String {
-    let used: BTreeSet<&str> = sc.sockets.iter().map(|s| s.name.as_str()).collect();
-    (1..).map(|k| format!("{prefix}{k}")).find(|n| !used.contains(n.as_str())).unwrap_or_default()
+    // A scan per candidate: at most as many candidates as sockets, and the editor's scenarios are
+    // small (a set here costs several KB of wasm).
+    (1..=sc.sockets.len() + 1)
+        .map(|k| format!("{prefix}{k}"))
+        .find(|n| !sc.sockets.iter().any(|s| &s.name == n))
+        .unwrap_or_default()
 }
 
 fn index(sc: &Scenario, name: &str) -> Result<usize, EditError> {
