@@ -399,7 +399,7 @@ fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
     let stream = connection_oriented(&sc.sockets[x]);
     // A closed listener's embryos go with it: their clients see the close (unix_release_sock()
     // with `embrion` set shuts the client down both ways).
-    let orphaned: BTreeSet<String> = sc.sockets[x].pending.iter().filter_map(|p| p.client.clone()).collect();
+    let orphaned: Vec<String> = sc.sockets[x].pending.iter().filter_map(|p| p.client.clone()).collect();
     let mut out = Vec::with_capacity(sc.sockets.len() - 1);
     for (i, mut s) in std::mem::take(&mut sc.sockets).into_iter().enumerate() {
         if i == x {
@@ -640,14 +640,10 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
                 sc.tasks.push(spec);
             }
         }
-        let mut files_per_sock: BTreeMap<i32, usize> = BTreeMap::new();
-        for f in img.files.values() {
-            *files_per_sock.entry(f.repr.sock_objref).or_default() += 1;
-        }
-        for (&o, &n) in &files_per_sock {
-            if n > 1 {
-                self.note(format!("socket #{o} has {n} open files; the scenario gives each socket one"));
-            }
+        let mut file_socks: Vec<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
+        file_socks.sort_unstable();
+        for run in file_socks.chunk_by(|a, b| a == b).filter(|r| r.len() > 1) {
+            self.note(format!("socket #{} has {} open files; the scenario gives each socket one", run[0], run.len()));
         }
         for (k, &o) in kept.iter().enumerate() {
             let s = img.sockets.get(&o).expect("from the image");

@@ -188,12 +188,13 @@ struct WScenario {
     sockets: Vec<WSock>,
 }
 
-struct Refs(BTreeMap<String, u32>);
+/// Socket indices by name (the map type the scenario writer already uses).
+struct Refs(BTreeMap<String, usize>);
 
 impl Refs {
     fn of(&self, name: &str) -> Ref {
         match self.0.get(name) {
-            Some(&i) => Ref::At(i),
+            Some(&i) => Ref::At(i as u32),
             None => Ref::Named(name.to_string()),
         }
     }
@@ -214,7 +215,7 @@ fn wmsg(refs: &Refs, m: &MsgSpec) -> WMsg {
 }
 
 fn to_wire(sc: &Scenario) -> WScenario {
-    let refs = Refs(sc.sockets.iter().enumerate().rev().map(|(i, s)| (s.name.clone(), i as u32)).collect());
+    let refs = Refs(sc.sockets.iter().enumerate().rev().map(|(i, s)| (s.name.clone(), i)).collect());
     let sockets = sc
         .sockets
         .iter()
