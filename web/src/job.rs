@@ -144,6 +144,10 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
     let mut doc = Doc::build(name, bytes.clone(), report);
     doc.note = note;
     let doc = Rc::new(doc);
+    // Rendering the doc is a piece of its own (Yew renders at the end of the task).
+    if !pace.breathe(g, generation).await {
+        return;
+    }
     d.dispatch(Action::Loaded(doc.clone()));
     // Rendering the records and the sockets table in one task would be one long task.
     if !pace.turn(g, generation).await {
