@@ -100,9 +100,24 @@ test('deep links: #fixture=…&step=N opens the fixture at step N; the fragment 
 
 test('deep links: a big fixture opened in slices lands on the linked order and step; unknown names say so', async (t) => {
   if (!hasFixture('many-1000')) return t.skip('fixture many-1000 missing');
-  const { page, errors } = await open('#fixture=many-1000&order=naive&step=5');
+  const page0 = await browser.newPage();
+  // Every fragment the page shows while it opens the link (polled each frame).
+  await page0.addInitScript(() => {
+    window.__hashes = [];
+    const poll = () => {
+      if (window.__hashes.at(-1) !== location.hash) window.__hashes.push(location.hash);
+      requestAnimationFrame(poll);
+    };
+    poll();
+  });
+  const errors = [];
+  page0.on('pageerror', (e) => errors.push(String(e)));
+  await page0.goto(base + '#fixture=many-1000&order=naive&step=5');
+  const page = page0;
   await page.waitForSelector('#timeline .step', { timeout: 60_000 });
   await untilPos(page, 5);
+  // The link stays in the address bar while it is being opened (a reload then opens it again).
+  assert.deepEqual(await page.evaluate(() => window.__hashes), ['#fixture=many-1000&order=naive&step=5']);
   assert.equal(await page.inputValue('#order'), 'naive');
   assert.equal(await hash(page), '#fixture=many-1000&order=naive&step=5');
   await page.evaluate(() => { location.hash = '#fixture=no-such-fixture'; });

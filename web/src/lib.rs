@@ -188,7 +188,9 @@ pub fn app() -> Html {
     }
     // … and keep the fragment in step with what is shown (not while an open is in progress).
     {
-        let route = state.loading.is_none().then(|| route::Route {
+        // Nothing is written before an image is open: the first render must not strip a link
+        // that `follow_link` is still opening.
+        let route = (state.loading.is_none() && state.doc.is_some()).then(|| route::Route {
             fixture: state.fixture.clone(),
             order: Some(state.order_kind).filter(|&k| k != OrderKind::Custom),
             step: Some(state.cursor).filter(|_| state.order_kind != OrderKind::Custom),
