@@ -561,6 +561,13 @@ fn node_html(n: &GNode, (x, y): (f64, f64), classes: Classes, on_select: &Callba
                 </text>
             }
             <desc>{ badge_text }</desc>
+            if let Some(ext) = &n.external {
+                // A peer outside the image: a dashed stub with its address.
+                <g class="edge external">
+                    <path d={format!("M{} {y} h36", x + NODE_W / 2.0)} />
+                    <text class="extlabel" x={(x + NODE_W / 2.0 + 4.0).to_string()} y={(y - 6.0).to_string()}>{ ext.clone() }</text>
+                </g>
+            }
         </g>
     }
 }

@@ -258,6 +258,8 @@ pub struct GNode {
     pub backlog: Option<(usize, i64)>,
     /// `sk_shutdown` bits (1 = RCV, 2 = SEND).
     pub shutdown: u8,
+    /// INET: the address of a peer outside the image (drawn as a dashed stub).
+    pub external: Option<String>,
 }
 
 /// What an edge stands for.
@@ -317,6 +319,8 @@ impl Graph {
     pub fn of_image(img: &Image<'_>) -> Graph {
         let mut g = Graph::default();
         let mut peer = BTreeMap::new();
+        // INET peers are matched by address (loopback connections whose two ends are here).
+        let inet_peers = resocket_core::image::inet::peers(img);
         for (s, role) in img.sockets.values().zip(roles(img)) {
             g.nodes.push(GNode {
                 objref: s.objref,
@@ -327,9 +331,14 @@ impl Graph {
                 queued_bytes: s.queued_bytes(),
                 backlog: s.is_listener().then(|| (s.pending.len(), s.effective_backlog() + 1)),
                 shutdown: s.common.shutdown,
+                external: (s.inet_connected() && !inet_peers.contains_key(&s.objref))
+                    .then(|| s.inet_remote().map_or_else(|| "?".into(), |r| r.to_string())),
             });
             if s.peer() != 0 && img.sockets.contains_key(&s.peer()) {
                 peer.insert(s.objref, s.peer());
+            }
+            if let Some(&p) = inet_peers.get(&s.objref) {
+                peer.insert(s.objref, p);
             }
         }
         peer_edges(&g.nodes, &peer, &mut g.edges);
@@ -381,11 +390,16 @@ impl Graph {
                 }
                 .to_string(),
                 role,
-                name: s.name.as_ref().map_or_else(|| "(unnamed)".to_string(), |n| n.display()),
+                name: match (&s.name, k.inet.get(&r).and_then(|i| i.local)) {
+                    (Some(n), _) => n.display(),
+                    (None, Some(a)) => a.to_string(),
+                    (None, None) => "(unnamed)".to_string(),
+                },
                 queued: if s.state == resocket_core::wire::TCP_LISTEN { 0 } else { s.queue.len() },
                 queued_bytes: s.queue.iter().map(|b| b.data.len()).sum(),
                 backlog: (s.state == resocket_core::wire::TCP_LISTEN).then(|| (s.queue.len(), s.max_ack_backlog + 1)),
                 shutdown: s.shutdown,
+                external: None,
             });
             if let Some(p) = p {
                 peer.insert(key(r), key(p));

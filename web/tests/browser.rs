@@ -307,3 +307,23 @@ async fn graph_view_model_self_loops_fds_in_flight_and_the_kernel_after_the_plan
         assert_eq!(kinds(&k), kinds(&g));
     }
 }
+
+#[wasm_bindgen_test]
+async fn inet_sockets_show_addresses_loopback_edges_and_external_stubs() {
+    use resocket_web::model::{EdgeKind, Graph};
+    let by_name = |n: &str| gallery::items().into_iter().find(|i| i.name == n).map(|i| i.bytes());
+    let bytes = by_name("inet-loopback").expect("the inet-loopback fixture");
+    let g = Graph::of_image(&resocket_core::load(&bytes).image);
+    // Client #5 and accepted #7 are matched by address: one peer edge, nodes named address:port.
+    assert!(g.edges.iter().any(|e| e.kind == EdgeKind::Peer && (e.from, e.to) == (5, 7)), "{g:?}");
+    assert_eq!(g.node(5).map(|n| n.name.as_str()), Some("127.0.0.1:40000"));
+    assert!(g.nodes.iter().all(|n| n.external.is_none()));
+    let bytes = by_name("inet-external").expect("the inet-external fixture");
+    let g = Graph::of_image(&resocket_core::load(&bytes).image);
+    assert_eq!(g.node(3).and_then(|n| n.external.clone()).as_deref(), Some("203.0.113.7:443"));
+    // Drawn: a dashed stub with the peer's address on the socket's node.
+    let root = mount().await;
+    click(&root, ".gallery-item[data-name=\"inet-external\"]").await;
+    assert_eq!(text(&root, "#graph .node[data-objref=\"3\"] .edge.external .extlabel"), "203.0.113.7:443");
+    root.remove();
+}
