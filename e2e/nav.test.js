@@ -269,3 +269,39 @@ test('a 10,000-socket image opens in slices: a click is handled while it loads',
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('big invalid images open in slices too: garbage and a cut 10,000-socket image get their diagnostics', async () => {
+  assert.ok(fs.existsSync(BIG), 'the 10k test above wrote e2e/out/synth-10000.rsimg');
+  const { page, errors } = await open();
+  const drop = (kind) => page.evaluate(async (kind) => {
+    let bytes;
+    if (kind === 'garbage') {
+      bytes = new Uint8Array(400_000);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 251; // no valid framing
+    } else {
+      const buf = await (await fetch('/__big.rsimg')).arrayBuffer();
+      bytes = new Uint8Array(buf).slice(0, Math.floor(buf.byteLength * 0.6) + 3); // cut inside a record
+    }
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], `${kind}.rsimg`, { type: 'application/octet-stream' }));
+    document.querySelector('.app').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, kind);
+  for (const kind of ['garbage', 'cut']) {
+    await drop(kind);
+    await page.waitForFunction((k) => document.querySelector('#summary .file')?.textContent === `${k}.rsimg`, kind);
+    await page.waitForSelector('#loading', { state: 'detached', timeout: 60_000 });
+    assert.equal(await page.textContent('#summary .verdict'), 'invalid');
+    const codes = await page.locator('#diagnostics .diag').evaluateAll((els) => els.map((e) => e.dataset.code));
+    assert.ok(codes.length >= 1, `${kind}: diagnostics listed`);
+    if (kind === 'cut') {
+      assert.ok(codes.includes('len-past-end') || codes.includes('truncated'), codes.join());
+      assert.equal(await page.locator('#records .framing-error').count(), 1);
+      // The records before the cut are modelled: the graph has their sockets.
+      assert.ok(Number(await page.getAttribute('#graph', 'data-nodes')) > 1000);
+    }
+    // The timeline says what the planner made of it (a plan, or why there is none).
+    assert.equal(await page.locator('#timeline .controls, #timeline .plan-error').count(), 1, `${kind}: timeline`);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
