@@ -214,12 +214,16 @@ test('narrow window (400 px): panels stack in one column without horizontal scro
   await page.close();
 });
 
+/** Write e2e/out/synth-10000.rsimg (core's synth_image example) unless it is there. */
+function ensureBig() {
+  if (fs.existsSync(BIG)) return;
+  const msg = execFileSync('cargo', ['run', '-q', '-p', 'resocket-core', '--example', 'synth_image', '--', '10000', BIG],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  console.log(`# ${path.relative(ROOT, BIG)}: ${msg.trim()}`);
+}
+
 test('a 10,000-socket image opens in slices: a click is handled while it loads', async () => {
-  if (!fs.existsSync(BIG)) {
-    const msg = execFileSync('cargo', ['run', '-q', '-p', 'resocket-core', '--example', 'synth_image', '--', '10000', BIG],
-      { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    console.log(`# ${path.relative(ROOT, BIG)}: ${msg.trim()}`);
-  }
+  ensureBig();
   const { page, errors } = await open();
   // The header button's place, taken before: the click below must not wait for the page.
   const b = await page.locator('#help-toggle').boundingBox();
@@ -271,7 +275,7 @@ test('a 10,000-socket image opens in slices: a click is handled while it loads',
 });
 
 test('big invalid images open in slices too: garbage and a cut 10,000-socket image get their diagnostics', async () => {
-  assert.ok(fs.existsSync(BIG), 'the 10k test above wrote e2e/out/synth-10000.rsimg');
+  ensureBig();
   const { page, errors } = await open();
   const drop = (kind) => page.evaluate(async (kind) => {
     let bytes;
