@@ -300,6 +300,16 @@ fn scm_rights_do_not_exist_for_inet() {
     err(&mut k, Op::SocketInet { slot: 2, family: V4, ty: SockType::Seqpacket }, Errno::ESOCKTNOSUPPORT);
 }
 
+#[test]
+fn tcp_unread_bytes_beyond_two_mib_are_undetermined() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 4);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    ok(&mut k, send(2, &vec![b'x'; 2 << 20], None));
+    assert!(matches!(k.apply(&send(2, b"x", None)), Outcome::WouldBlock { block: Block::Undetermined { .. } }));
+}
+
 mod planned {
     //! The planner's INET restores, run on the model (check::run_order) and compared with the
     //! image (check/inet.rs).

@@ -209,3 +209,38 @@ fn a_half_closed_connection_and_more_pending_clients_than_the_backlog_round_trip
     assert!(diffs.is_empty(), "{diffs:#?}");
     assert!(warnings.is_empty(), "{warnings:?}");
 }
+
+#[test]
+fn two_mib_of_unread_tcp_data_each_way_round_trip() {
+    // The bound of sim::inet::TCP_QUEUE_LIMIT, on the real kernel.
+    fresh_netns_with_lo();
+    let n = resocket_core::sim::inet::TCP_QUEUE_LIMIT;
+    let text = format!(
+        r#"{{"sockets": [
+        {{"name": "L", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 4}},
+        {{"name": "c", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a", "queue": [{{"repeat": {n}}}]}},
+        {{"name": "a", "type": "stream", "family": "inet", "peer": "c", "accepted_from": "L", "queue": [{{"repeat": {n}}}]}}]}}"#
+    );
+    let bytes = resocket_core::scenario::Scenario::from_json(&text).unwrap().to_image().unwrap();
+    let report = load(&bytes);
+    let (mut ex, _) = restore(&report.image);
+    for h in &ex.held {
+        let s = report.image.sockets.get(&objref_of(&report.image, h)).unwrap();
+        if s.is_listener() {
+            continue;
+        }
+        // Everything arrives (some of it may still sit in the sender's queue a moment).
+        let fd = h.owned.as_fd();
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 1 << 16];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while got < n && std::time::Instant::now() < deadline {
+            match net::recv(fd, &mut buf, RecvFlags::DONTWAIT) {
+                Ok((k, _)) if k > 0 => got += k,
+                _ => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        }
+        assert_eq!(got, n, "#{}", s.objref);
+    }
+    ex.rollback();
+}
