@@ -225,11 +225,17 @@ impl Executor {
     }
 
     fn adopt(&mut self, slot: Slot, fd: OwnedFd) -> Result<(), Outcome> {
+        self.adopt_as(slot, fd, true)
+    }
+
+    /// Take a new descriptor into `slot`; `nonblocking`: its open file has O_NONBLOCK (what
+    /// `Place` must clear), as far as this executor knows.
+    fn adopt_as(&mut self, slot: Slot, fd: OwnedFd, nonblocking: bool) -> Result<(), Outcome> {
         // Keep the plan's own fds clear of the numbers the image wants: they are all held by
         // placeholders, or else the new fd moves above them.
         let fd =
             if self.reserved { fd } else { rustix::io::fcntl_dupfd_cloexec(&fd, self.cfg.fd_base).map_err(errno)? };
-        self.slots.insert(slot, (fd, true));
+        self.slots.insert(slot, (fd, nonblocking));
         Ok(())
     }
 
@@ -293,8 +299,10 @@ impl Executor {
                 self.take_free(b)?;
                 let (x, y) = net::socketpair(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::empty(), None)
                     .map_err(errno)?;
-                self.adopt(*a, x)?;
-                self.adopt(*b, y)?;
+                // Created blocking (every send and receive passes MSG_DONTWAIT), so `Place`
+                // has no O_NONBLOCK to clear.
+                self.adopt_as(*a, x, false)?;
+                self.adopt_as(*b, y, false)?;
                 Ok(Outcome::ok(0))
             }
             Op::Bind { slot, addr } => {
@@ -418,19 +426,24 @@ impl Executor {
                 let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == *pid);
                 let keep_cloexec = *cloexec && !self.cfg.inherit_all;
                 let reserved = if exact && self.slots.contains_key(slot) { self.placeholders.remove(fd) } else { None };
+                // The process gets a blocking socket, as it had (file flags are not recorded):
+                // O_NONBLOCK is cleared where this executor set it.
+                let nonblocking = self.slots.get(slot).is_none_or(|&(_, nb)| nb);
                 let (src, _) = self.get(slot)?;
                 let owned = if let Some(mut ph) = reserved {
                     // Atomically replaces the placeholder: the number was never free.
                     let flags =
                         if keep_cloexec { rustix::io::DupFlags::CLOEXEC } else { rustix::io::DupFlags::empty() };
                     rustix::io::dup3(src, &mut ph, flags).map_err(errno)?;
-                    // The process gets a blocking socket, as it had (file flags are not recorded).
-                    rustix::fs::fcntl_setfl(&ph, rustix::fs::OFlags::empty()).map_err(errno)?;
+                    if nonblocking {
+                        rustix::fs::fcntl_setfl(&ph, rustix::fs::OFlags::empty()).map_err(errno)?;
+                    }
                     ph
                 } else if exact {
                     let got = rustix::io::fcntl_dupfd_cloexec(src, *fd).map_err(errno)?;
-                    // The process gets a blocking socket, as it had (file flags are not recorded).
-                    rustix::fs::fcntl_setfl(&got, rustix::fs::OFlags::empty()).map_err(errno)?;
+                    if nonblocking {
+                        rustix::fs::fcntl_setfl(&got, rustix::fs::OFlags::empty()).map_err(errno)?;
+                    }
                     if !*cloexec || self.cfg.inherit_all {
                         rustix::io::fcntl_setfd(&got, rustix::io::FdFlags::empty()).map_err(errno)?;
                     }
