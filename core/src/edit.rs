@@ -1034,3 +1034,102 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ADDRS: [&str; 4] = ["/tmp/p1", "rel/p2", "@x", "@y"];
+
+    /// An edit whose sockets are picked when it is applied, among the sockets that make it
+    /// likely to be accepted (`usize`s choose by remainder), so that long sequences build
+    /// listeners, pending connections, accepted sockets, pairs and queues.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Add(&'static str),
+        Remove(usize),
+        Bind(usize, &'static str),
+        Listen(usize, i16),
+        Pair(usize, usize),
+        Connect(usize, usize),
+        Accept(usize),
+        Send(usize, Option<usize>, String),
+        Shutdown(usize, &'static str),
+        Drop(usize, usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let ty = prop_oneof![4 => Just("stream"), 1 => Just("dgram"), 1 => Just("seqpacket")];
+        prop_oneof![
+            3 => ty.prop_map(Step::Add),
+            1 => any::<usize>().prop_map(Step::Remove),
+            3 => (any::<usize>(), proptest::sample::select(&ADDRS[..])).prop_map(|(i, a)| Step::Bind(i, a)),
+            3 => (any::<usize>(), -1i16..4).prop_map(|(i, b)| Step::Listen(i, b)),
+            2 => (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Step::Pair(i, j)),
+            5 => (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Step::Connect(i, j)),
+            3 => any::<usize>().prop_map(Step::Accept),
+            6 => (any::<usize>(), proptest::option::weighted(0.3, any::<usize>()), "[a-z\\\\]{0,6}")
+                .prop_map(|(i, j, d)| Step::Send(i, j, d)),
+            1 => (any::<usize>(), proptest::sample::select(&["rd", "wr", "rdwr"][..])).prop_map(|(i, h)| Step::Shutdown(i, h)),
+            1 => (any::<usize>(), 0usize..3).prop_map(|(i, k)| Step::Drop(i, k)),
+        ]
+    }
+
+    fn pick<'a>(v: &[&'a SockSpec], i: usize) -> Option<&'a SockSpec> {
+        (!v.is_empty()).then(|| v[i % v.len()])
+    }
+
+    /// The edit a step stands for in `sc` (`None` when no socket fits).
+    fn resolve(sc: &Scenario, st: &Step) -> Option<Edit> {
+        let all: Vec<&SockSpec> = sc.sockets.iter().collect();
+        let named = |s: &&SockSpec| s.addr.is_some();
+        let n = |s: &SockSpec| s.name.clone();
+        Some(match st {
+            Step::Add(ty) => Edit::AddSocket { name: fresh_name(sc, "s"), ty: ty.to_string() },
+            Step::Remove(i) => Edit::RemoveSocket { name: n(pick(&all, *i)?) },
+            Step::Bind(i, a) => Edit::Bind { name: n(pick(&all, *i)?), addr: a.to_string() },
+            Step::Listen(i, b) => {
+                let bound: Vec<&SockSpec> = all.iter().copied().filter(named).collect();
+                Edit::Listen { name: n(pick(&bound, *i)?), backlog: *b }
+            }
+            Step::Pair(i, j) => Edit::Pair { a: n(pick(&all, *i)?), b: n(pick(&all, *j)?) },
+            Step::Connect(i, j) => {
+                let targets: Vec<&SockSpec> = all.iter().copied().filter(named).collect();
+                Edit::Connect { client: n(pick(&all, *i)?), server: n(pick(&targets, *j)?) }
+            }
+            Step::Accept(i) => {
+                let ls: Vec<&SockSpec> = all.iter().copied().filter(|s| !s.pending.is_empty()).collect();
+                Edit::Accept { listener: n(pick(&ls, *i)?), name: fresh_name(sc, "acc") }
+            }
+            Step::Send(i, j, data) => {
+                Edit::Send { from: n(pick(&all, *i)?), to: j.and_then(|j| pick(&all, j)).map(n), data: data.clone() }
+            }
+            Step::Shutdown(i, how) => Edit::Shutdown { name: n(pick(&all, *i)?), how: how.to_string() },
+            Step::Drop(i, k) => Edit::DropMessage { name: n(pick(&all, *i)?), index: *k },
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Whatever sequence of edits is accepted, the scenario writes an image, reads back from
+        /// that image exactly, and survives a share link.
+        #[test]
+        fn accepted_edits_keep_the_scenario_writable_and_readable(steps in proptest::collection::vec(step(), 0..60)) {
+            let mut sc = Scenario::default();
+            for st in &steps {
+                let Some(e) = resolve(&sc, st) else { continue };
+                let Ok(next) = apply(&sc, &e) else { continue };
+                sc = next;
+                let img = sc.to_image();
+                prop_assert!(img.is_ok(), "{e:?} left an unwritable scenario: {img:?}");
+                let img = img.unwrap();
+                let back = from_image(&img);
+                prop_assert!(back.scenario.to_image().as_deref() == Ok(&img[..]), "{e:?}: {:?}", back.notes);
+                prop_assert!(back.notes.iter().all(|n| n.contains("error(s)")), "{e:?}: {:?}", back.notes);
+            }
+            prop_assert_eq!(crate::share::decode(&crate::share::encode(&sc)), Ok(sc));
+        }
+    }
+}
