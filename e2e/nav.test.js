@@ -309,3 +309,24 @@ test('big invalid images open in slices too: garbage and a cut 10,000-socket ima
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the generated synth-large says it is opening before it is generated, then opens in slices', async () => {
+  const { page, errors } = await open();
+  await page.evaluate(() => {
+    window.__stages = [];
+    new MutationObserver(() => {
+      const t = document.querySelector('#loading .what')?.textContent;
+      if (t && window.__stages.at(-1) !== t) window.__stages.push(t);
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+  await page.click('.gallery-item[data-name="synth-large"]');
+  await page.waitForSelector('#timeline .step', { timeout: 60_000 });
+  await page.waitForSelector('#loading', { state: 'detached' });
+  const stages = await page.evaluate(() => window.__stages);
+  assert.equal(stages[0], 'opening synth-large: generating the image', stages.join(' | '));
+  assert.ok(stages.some((s) => s.endsWith('reading records')), stages.join(' | '));
+  assert.ok(stages.some((s) => s.endsWith('planning the restore')), stages.join(' | '));
+  assert.equal(await page.evaluate(() => location.hash), '#fixture=synth-large');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -52,13 +52,34 @@ fn read_file(
     *slot.borrow_mut() = Some(task);
 }
 
-/// Open a gallery item, then show `goto` (a deep link's order and step).
+/// Open a gallery item, then show `goto` (a deep link's order and step). An item whose bytes
+/// take a while to generate is generated one turn after the page shows that it is opening it.
 fn open_fixture(
     item: &Item,
     goto: Option<route::Goto>,
     generation: Rc<job::Generation>,
     d: UseReducerDispatcher<State>,
 ) {
+    if item.is_costly() {
+        let (item, g) = (*item, generation.next());
+        let name = item.name.to_string();
+        d.dispatch(Action::Begin { name: name.clone(), fixture: Some(name), goto });
+        d.dispatch(Action::Progress { stage: "generating the image", done: 0, total: 0 });
+        wasm_bindgen_futures::spawn_local(async move {
+            job::yield_now().await;
+            if generation.is_current(g) {
+                let req = job::Request {
+                    name: item.name.to_string(),
+                    note: item.description.to_string(),
+                    fixture: Some(item.name.to_string()),
+                    bytes: item.bytes(),
+                    goto,
+                };
+                job::open(req, generation, d);
+            }
+        });
+        return;
+    }
     let req = job::Request {
         name: item.name.to_string(),
         note: item.description.to_string(),
