@@ -138,10 +138,18 @@ pub fn plan_and_execute(
     // as 1024), small enough that the first syscalls start within a few milliseconds.
     const BATCH: usize = 1024;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<resocket_core::plan::Step>>(64);
+    // The plan's length once the planner knows it (for the progress bar; 0 until then).
+    let total = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
+        let total = &total;
         let planner = scope.spawn(move || {
-            resocket_core::plan::plan_streaming(img, BATCH, &mut |batch| tx.send(batch.to_vec()).is_ok())
+            let r = resocket_core::plan::plan_streaming(img, BATCH, &mut |batch| tx.send(batch.to_vec()).is_ok());
+            if let Ok(p) = &r {
+                total.store(p.steps.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+            r
         });
+        let mut bar = Progress::new(progress, Progress::estimate(img));
         let exact = if let PlaceMode::Exact(pid) = cfg.place { Some(image_fds(img, pid)) } else { None };
         let mut ex = Executor::new(cfg);
         if let Some(targets) = exact {
@@ -163,17 +171,13 @@ pub fn plan_and_execute(
                     break 'batches;
                 }
                 done += 1;
-                if progress && done % 1000 == 0 {
-                    eprint!("\rrestoring: {done} steps");
-                }
+                bar.show(done, total.load(std::sync::atomic::Ordering::Relaxed));
             }
         }
         // The planner sees the closed channel, stops handing over steps and finishes its plan.
         drop(rx);
         let planned = planner.join().unwrap_or_else(|_| Err(PlanError("the planner thread panicked".into())));
-        if progress && done >= 1000 {
-            eprintln!("\rrestoring: {done} steps");
-        }
+        bar.finish(done);
         let plan = match (planned, failed) {
             (Err(e), _) => {
                 ex.rollback();
@@ -216,6 +220,50 @@ pub fn plan_and_execute(
     })
 }
 
+/// A progress bar on stderr for long restores (a terminal only; the caller decides): `[####  ]
+/// done/total steps`, with `~` before an estimated total (until the planner has finished and
+/// knows it).
+struct Progress {
+    on: bool,
+    estimate: usize,
+    shown: usize,
+}
+
+impl Progress {
+    const WIDTH: usize = 50;
+
+    /// Shown only when `on` and the restore is long (about 1,000 steps or more).
+    fn new(on: bool, estimate: usize) -> Progress {
+        let estimate = estimate.max(1);
+        Progress { on: on && estimate >= 1000, estimate, shown: usize::MAX }
+    }
+
+    /// About three steps per socket (create, place, close) plus one per queued message.
+    fn estimate(img: &Image<'_>) -> usize {
+        img.sockets.values().map(|s| 3 + s.queue.len()).sum()
+    }
+
+    fn show(&mut self, done: usize, total: usize) {
+        if !self.on {
+            return;
+        }
+        let (total, approx) = if total > 0 { (total, "") } else { (self.estimate.max(done), "~") };
+        let filled = (done * Self::WIDTH / total).min(Self::WIDTH);
+        if filled == self.shown && done != total {
+            return;
+        }
+        self.shown = filled;
+        eprint!("\r[{}{}] {done}/{approx}{total} steps", "#".repeat(filled), " ".repeat(Self::WIDTH - filled));
+    }
+
+    fn finish(&mut self, done: usize) {
+        if self.on && self.shown != usize::MAX {
+            self.show(done, done);
+            eprintln!();
+        }
+    }
+}
+
 /// Execute a plan; on failure undo everything and say which step failed and why.
 pub fn execute(plan: &Plan, cfg: Config, progress: bool) -> Result<Executor, CliError> {
     let targets: Option<Vec<i32>> = match cfg.place {
@@ -235,7 +283,7 @@ pub fn execute(plan: &Plan, cfg: Config, progress: bool) -> Result<Executor, Cli
         ex.reserve_fds(&t);
     }
     let total = plan.steps.len();
-    let mut shown = 0usize;
+    let mut bar = Progress::new(progress, total);
     for (i, step) in plan.steps.iter().enumerate() {
         let out = ex.apply(&step.op);
         if !out.is_ok() {
@@ -250,14 +298,9 @@ pub fn execute(plan: &Plan, cfg: Config, progress: bool) -> Result<Executor, Cli
                 code: crate::EXIT_INVALID,
             });
         }
-        if progress && total >= 1000 && (i + 1) * 50 / total > shown {
-            shown = (i + 1) * 50 / total;
-            eprint!("\r[{}{}] {}/{total} steps", "#".repeat(shown), " ".repeat(50 - shown), i + 1);
-            if i + 1 == total {
-                eprintln!();
-            }
-        }
+        bar.show(i + 1, total);
     }
+    bar.finish(total);
     ex.finish();
     Ok(ex)
 }

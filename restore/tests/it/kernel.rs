@@ -242,3 +242,32 @@ fn held_sockets_sit_at_their_numbers_with_their_cloexec_bits_and_nothing_else_is
         listing.iter().filter(|(n, t)| t == "/dev/null" && *n > 2 && !inherited.contains(n)).map(|(n, _)| *n).collect();
     assert!(nulls.is_empty(), "{listing:?}");
 }
+
+/// `restore run` on a terminal draws a progress bar for a long restore (`script` gives it a
+/// pseudo-terminal); piped, it stays quiet.
+#[test]
+fn a_long_restore_shows_a_progress_bar_on_a_terminal_only() {
+    let img = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid/many-1000.rsimg");
+    let root = scratch("progress");
+    let cmd = format!("unshare -n {} run --root {} {}", env!("CARGO_BIN_EXE_restore"), root.display(), img.display());
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script(1) from util-linux");
+    let tty = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{tty}");
+    // The last drawing of the bar is full, with the plan's own total (no `~` estimate left).
+    let last = tty.rsplit('\r').find(|l| l.starts_with('[')).unwrap_or_default().to_string();
+    let (done, total) = last
+        .split_once("] ")
+        .and_then(|(_, r)| r.strip_suffix(" steps\n").or(r.strip_suffix(" steps\r\n")).or(r.strip_suffix(" steps")))
+        .and_then(|r| r.split_once('/'))
+        .unwrap_or_else(|| panic!("no progress bar in {tty:?}"));
+    assert_eq!(done, total, "{last:?}");
+    assert!(last.starts_with(&format!("[{}]", "#".repeat(50))), "{last:?}");
+    let piped = restore_in_netns(&["run", "--root", root.to_str().unwrap(), img.to_str().unwrap()]);
+    assert_eq!(piped.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("[#"), "quiet when piped");
+    let _ = std::fs::remove_dir_all(&root);
+}
