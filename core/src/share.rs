@@ -431,7 +431,10 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Scenario, ShareError> {
         return Err(ShareError::Decode(format!("{} bytes, at most {MAX_BYTES}", payload.len())));
     }
     let (w, used): (WScenario, usize) = bincode::decode_from_slice(payload, config()).map_err(|e| match e {
-        bincode::error::DecodeError::LimitExceeded => ShareError::TooLarge,
+        // A length past the budget, or past what a 32-bit usize holds (wasm32).
+        bincode::error::DecodeError::LimitExceeded | bincode::error::DecodeError::OutsideUsizeRange(_) => {
+            ShareError::TooLarge
+        }
         e => ShareError::Decode(e.to_string()),
     })?;
     if used != payload.len() {
