@@ -32,6 +32,8 @@ pub(super) struct InetPlan {
     temp_senders: BTreeMap<bool, Slot>,
     /// Listeners whose backlog was raised: (slot, recorded backlog).
     raised: Vec<(Slot, i32)>,
+    /// UDP receivers whose buffer was raised for the refill: (slot, recorded setsockopt value).
+    rcvbuf_back: Vec<(Slot, i32)>,
     /// Sockets left unbound (an address the model does not have).
     unbound: std::collections::BTreeSet<i32>,
 }
@@ -346,6 +348,22 @@ impl<'i, 'a> Planner<'i, 'a> {
                 continue;
             }
             let Some(at) = s.inet_local() else { continue };
+            // UDP drops what does not fit the receive buffer, silently: raise it so the whole
+            // queue fits by the largest charge the model allows, and set it back in cleanup.
+            let need: i64 = s.queue.iter().map(|m| crate::sim::inet::udp_truesize(m.data.len()).1).sum();
+            let slot = s.objref as Slot;
+            if self.k.sock(slot).is_some_and(|k| k.rcvbuf < need) {
+                let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
+                self.push(
+                    Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(arg) },
+                    format!(
+                        "#{}'s {} datagrams may take up to {need} bytes of receive buffer: raise it for the refill",
+                        s.objref,
+                        s.queue.len()
+                    ),
+                )?;
+                self.inet.rcvbuf_back.push((slot, s.common.rcvbuf));
+            }
             for m in &s.queue {
                 let from = if m.sender != 0 && self.k.sock(m.sender as Slot).is_some() {
                     m.sender as Slot
@@ -420,6 +438,12 @@ impl<'i, 'a> Planner<'i, 'a> {
             self.push(
                 Op::Listen { slot, backlog },
                 "the backlog back to its recorded value (re-listen keeps the queue)",
+            )?;
+        }
+        for (slot, v) in std::mem::take(&mut self.inet.rcvbuf_back) {
+            self.push(
+                Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(v) },
+                "the receive buffer back to its recorded size (the queued datagrams stay)",
             )?;
         }
         let temps: Vec<Slot> =

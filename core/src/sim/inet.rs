@@ -27,8 +27,10 @@
 //! them at random in 32768–60999); a TIME_WAIT or orphaned FIN_WAIT2 socket never times out (Linux:
 //! 60 s); TCP windows and buffers are not modelled: a send is taken whole while a connection
 //! direction holds at most [`TCP_QUEUE_LIMIT`] unread bytes (2 MiB, checked on the kernel; part
-//! may still sit in the sender's queue a moment) and undetermined beyond; a UDP receiver never drops for a full receive buffer; SO_SNDBUF/SO_RCVBUF are recorded
-//! and otherwise ignored for INET.
+//! may still sit in the sender's queue a moment) and undetermined beyond; a UDP receiver's
+//! charge per datagram is known within bounds ([`udp_truesize`]), so a drop for a full receive
+//! buffer is decided only when the bounds settle it; SO_SNDBUF is recorded and otherwise
+//! ignored for INET.
 
 use super::kernel::{Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 use super::ops::*;
@@ -70,6 +72,13 @@ pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
 /// 4 MB. Below this bound (tested on the kernel: restore/tests/it/inet_restore.rs) a send is
 /// taken; above it the answer is [`Block::Undetermined`].
 pub const TCP_QUEUE_LIMIT: usize = 2 << 20;
+/// Bounds on the truesize a UDP datagram of `len` bytes is charged on a loopback receiver: at
+/// least the data plus `struct sk_buff` (256), at most `2 len + 1024` (live 6.18: 832 for up
+/// to ~100 bytes, 2304 for 1000, 8448 for 4000, len + 832 above 16 KiB).
+pub fn udp_truesize(len: usize) -> (i64, i64) {
+    (len as i64 + 256, 2 * len as i64 + 1024)
+}
+
 /// The largest UDP payload over IPv4 (65535 − 20 − 8) and over IPv6 (65535 − 8).
 pub const UDP_MAX: (usize, usize) = (65507, 65527);
 
@@ -101,6 +110,8 @@ pub struct InetSock {
     pub ss: u8,
     /// `SOCK_DONE`: a FIN arrived (reads return 0 once the queue is empty).
     pub done: bool,
+    /// UDP `sk_rmem_alloc` as bounds (the queued datagrams' truesizes, [`udp_truesize`]).
+    pub rmem: (i64, i64),
     /// An AF_INET6 TCP socket that once sent a SYN to a v4-mapped address keeps the IPv4
     /// transmit path (`icsk_af_ops = &ipv6_mapped`, never reset by `tcp_v6_connect`'s IPv6
     /// path): its later SYNs to IPv6 addresses go nowhere.
@@ -149,6 +160,7 @@ impl InetSock {
             port_locked: false,
             ss: SS_UNCONNECTED,
             done: false,
+            rmem: (0, 0),
             mapped_ops: false,
         }
     }
@@ -1321,7 +1333,27 @@ impl Kernel {
         match self.udp_target(src, dst) {
             Err(why) => return Outcome::WouldBlock { block: Block::Undetermined { why } },
             Ok(Some(t)) => {
-                // DEVIATION: no receive-buffer drops (udp's rmem check) in the model.
+                // __udp_enqueue_schedule_skb (6.18): dropped, silently, when the queue is not
+                // empty and sk_rmem_alloc + this datagram's truesize passes sk_rcvbuf (a live
+                // check: 832-byte charges against 2304 take two). The charges are known within
+                // bounds only: a drop the bounds cannot settle is undetermined.
+                let (lo, hi) = self.isk(t).rmem;
+                let (tlo, thi) = udp_truesize(data.len());
+                let rcvbuf = self.socks[t].rcvbuf;
+                if lo > 0 && lo + tlo > rcvbuf {
+                    return Outcome::ok(data.len() as i64); // dropped
+                }
+                if hi > 0 && hi + thi > rcvbuf {
+                    return Outcome::WouldBlock {
+                        block: Block::Undetermined {
+                            why: format!(
+                                "the receiver holds {lo}..{hi} bytes of datagrams against a receive buffer of {rcvbuf}: whether this one is dropped depends on truesizes the model knows within bounds"
+                            ),
+                        },
+                    };
+                }
+                let i = self.isk_mut(t);
+                i.rmem = (i.rmem.0 + tlo, i.rmem.1 + thi);
                 self.socks[t].queue.push_back(Skb {
                     from: r,
                     data: data.to_vec(),
@@ -1369,7 +1401,11 @@ impl Kernel {
         let truncated = take < skb.data.len();
         let data = skb.data[..take].to_vec();
         if !peek {
-            self.socks[r].queue.pop_front();
+            if let Some(skb) = self.socks[r].queue.pop_front() {
+                let (tlo, thi) = udp_truesize(skb.data.len());
+                let i = self.isk_mut(r);
+                i.rmem = (i.rmem.0 - tlo, i.rmem.1 - thi);
+            }
         }
         Outcome::Read { data: Payload(data), rights: Vec::new(), truncated }
     }
@@ -1380,6 +1416,7 @@ impl Kernel {
             self.socks[r].dead = true;
             self.socks[r].state = CLOSE;
             self.socks[r].queue.clear();
+            self.isk_mut(r).rmem = (0, 0);
             self.isk_mut(r).bound = false;
             return;
         }

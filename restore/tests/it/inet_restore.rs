@@ -244,3 +244,23 @@ fn two_mib_of_unread_tcp_data_each_way_round_trip() {
     }
     ex.rollback();
 }
+
+#[test]
+fn a_thousand_queued_datagrams_all_come_back() {
+    // More than the default receive buffer holds (UDP drops silently when sk_rmem_alloc passes
+    // sk_rcvbuf): the plan raises the receiver's buffer for the refill.
+    fresh_netns_with_lo();
+    let msgs: Vec<String> = (0..1000).map(|i| format!(r#"{{"from": "s", "data": "datagram {i}"}}"#)).collect();
+    let text = format!(
+        r#"{{"sockets": [
+        {{"name": "r", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5000", "queue": [{}]}},
+        {{"name": "s", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5001"}}]}}"#,
+        msgs.join(",")
+    );
+    let bytes = resocket_core::scenario::Scenario::from_json(&text).unwrap().to_image().unwrap();
+    let report = load(&bytes);
+    let (mut ex, _) = restore(&report.image);
+    let diffs = check(&report.image, &ex);
+    ex.rollback();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n").chars().take(2000).collect::<String>());
+}
