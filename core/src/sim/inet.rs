@@ -226,12 +226,9 @@ fn class(a: Option<Ipv6Addr>) -> V6Class {
 /// `inet_rcv_saddr_equal(sk, sk2, match_wildcard = true)`: the classic overlap rule (UDP, and
 /// TCP binds to a wildcard address).
 fn saddr_equal(sk: &InetSock, sk2: &InetSock) -> bool {
-    // An IPv4 (or v4-mapped) address and a plain IPv6 one never overlap (live 6.18, TCP and
-    // UDP; the classic code compared the IPv6 socket's LOOPBACK4_IPV6).
-    let (c1, c2) = (class(sk.rcv6()), class(sk2.rcv6()));
-    if (c1 == V6Class::Mapped && c2 == V6Class::Other) || (c1 == V6Class::Other && c2 == V6Class::Mapped) {
-        return false;
-    }
+    // (A socket bound to a plain IPv6 address is IPV6_V6ONLY, set by bind, so it meets no IPv4
+    // address; one that got its address from connect() is not, and does: LOOPBACK4_IPV6 against
+    // an IPv4 wildcard. Both found by the differential test.)
     let v4_equal = || {
         let (a, b) = (sk.rcv4(), sk2.rcv4());
         a == b || a.is_unspecified() || b.is_unspecified()
@@ -829,8 +826,12 @@ impl Kernel {
         }
         let local = SocketAddr::new(src_ip, self.isk(r).port());
         for (&o, i) in &self.inet {
+            // Only sockets in the established hash: bound and neither CLOSE nor LISTEN (a
+            // closed socket keeps its old addresses; the differential test).
             if o != r
                 && i.tcp
+                && i.bound
+                && !matches!(self.socks[o].state, CLOSE | LISTEN)
                 && i.local.map(mapped) == Some(mapped(local))
                 && i.remote.map(mapped) == Some(mapped(dst))
             {
@@ -924,6 +925,14 @@ impl Kernel {
             embryo: Some(child),
             truesize: 0,
         });
+        // The child is a clone of the listener, shutdown bits included (a shutdown() on the
+        // socket before it listened sets them): shut for sending, it sends its FIN at once
+        // (live 6.18; the differential test).
+        let lsh = self.socks[l].shutdown;
+        self.socks[child].shutdown = lsh;
+        if lsh & 2 != 0 {
+            self.send_fin(child);
+        }
     }
 
     fn inet_accept(&mut self, r: SockRef, new: Slot) -> Outcome {
@@ -1117,6 +1126,12 @@ impl Kernel {
         let Some(p) = self.socks[r].peer else { return Outcome::err(Errno::EPIPE) };
         if self.socks[p].dead {
             // Data for a closed socket (an orphan in FIN_WAIT2 or TIME_WAIT): it answers RST.
+            self.reset(p);
+            self.reset(r);
+            return Outcome::ok(data.len() as i64);
+        }
+        if matches!(self.socks[p].state, FIN_WAIT1 | FIN_WAIT2) && self.socks[p].shutdown & 1 != 0 {
+            // tcp_rcv_state_process: new data for a socket shut both ways is answered by an RST.
             self.reset(p);
             self.reset(r);
             return Outcome::ok(data.len() as i64);

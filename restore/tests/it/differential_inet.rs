@@ -365,6 +365,66 @@ mod regressions {
     }
 
     #[test]
+    fn a_closed_socket_does_not_hold_the_four_tuple_it_once_tried() {
+        same(vec![
+            Op::SocketInet { slot: 3, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::SocketInet { slot: 2, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::SetNonblock { slot: 3, on: true },
+            Op::Connect { slot: 3, addr: inet("0.0.0.0:1000") },
+            Op::Bind { slot: 3, addr: inet("127.0.0.1:1000") },
+            Op::Close { slot: 3 },
+            Op::Bind { slot: 2, addr: inet("127.0.0.1:1000") },
+            Op::Connect { slot: 2, addr: inet("0.0.0.0:1000") },
+        ]);
+    }
+
+    #[test]
+    fn a_child_inherits_its_listeners_shutdown_bits_and_sends_its_fin_at_once() {
+        same(vec![
+            Op::SocketInet { slot: 1, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::SocketInet { slot: 2, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:1000") },
+            Op::Shutdown { slot: 1, how: How::Wr },
+            Op::Listen { slot: 1, backlog: 0 },
+            Op::Connect { slot: 2, addr: inet("127.0.0.1:1000") },
+            Op::SetNonblock { slot: 2, on: true },
+            Op::Recv { slot: 2, len: 5, peek: false },
+            Op::Send { slot: 2, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::Accept { slot: 1, new: 5 },
+            Op::SetNonblock { slot: 5, on: true },
+            Op::Recv { slot: 5, len: 5, peek: false },
+            Op::Send { slot: 5, to: None, data: Payload(b"b".to_vec()), rights: vec![] },
+        ]);
+    }
+
+    #[test]
+    fn data_for_a_socket_shut_both_ways_after_its_fin_is_answered_by_a_reset() {
+        same(vec![
+            Op::SocketInet { slot: 1, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::SocketInet { slot: 2, family: InetFamily::Inet, ty: SockType::Stream },
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:1000") },
+            Op::Listen { slot: 1, backlog: 0 },
+            Op::Connect { slot: 1, addr: SockAddr::Unspec },
+            Op::Shutdown { slot: 1, how: How::Rdwr },
+            Op::Listen { slot: 1, backlog: 0 },
+            Op::Connect { slot: 2, addr: inet("127.0.0.1:1000") },
+            Op::Send { slot: 2, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::Send { slot: 2, to: None, data: Payload(vec![]), rights: vec![] },
+        ]);
+    }
+
+    #[test]
+    fn a_connected_dual_stack_udp_socket_still_holds_the_ipv4_wildcard() {
+        same(vec![
+            Op::SocketInet { slot: 2, family: InetFamily::Inet6, ty: SockType::Dgram },
+            Op::SocketInet { slot: 3, family: InetFamily::Inet, ty: SockType::Dgram },
+            Op::Bind { slot: 2, addr: inet("[::]:1000") },
+            Op::Connect { slot: 2, addr: inet("[::1]:1000") },
+            Op::Bind { slot: 3, addr: inet("0.0.0.0:1000") },
+        ]);
+    }
+
+    #[test]
     fn udp_send_autobinds_before_anything_else() {
         same(vec![
             Op::SocketInet { slot: 1, family: InetFamily::Inet6, ty: SockType::Dgram },
