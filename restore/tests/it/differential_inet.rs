@@ -69,6 +69,7 @@ fn op() -> impl Strategy<Value = Op> {
                 any::<bool>().prop_map(SockOpt::ReuseAddr),
                 any::<bool>().prop_map(SockOpt::ReusePort),
                 any::<bool>().prop_map(SockOpt::V6Only),
+                (0..3000i32).prop_map(SockOpt::RcvBuf),
             ]).prop_map(|(slot, opt)| Op::SetSockOpt { slot, opt }),
     ]
 }
