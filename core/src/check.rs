@@ -163,6 +163,26 @@ pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, Stri
         r.and_then(|r| k.socks.get(r))
     };
     match (op, out) {
+        (Op::Connect { addr, slot }, Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } })
+            if k.inet_sock(*slot).is_some() =>
+        {
+            (
+                format!(
+                    "{text} cannot complete now: the TCP listener at {} holds {pending} connections and its backlog is {backlog}, so it admits {}; Linux drops the SYN (no EAGAIN) and retransmits it after 1 s, 3 s, … — whether and when it gets in depends on time and on accept(), so the model calls it would-block",
+                    addr.display(),
+                    backlog + 1
+                ),
+                format!("raise the backlog first (listen(L, {pending}) keeps the queued connections) or accept one before this connect"),
+            )
+        }
+        (_, Outcome::WouldBlock { block: Block::Undetermined { why } }) => (
+            format!("{text}: the kernel's answer is not determined — {why}; the model does not guess"),
+            "avoid the situation (distinct addresses, smaller queues, larger buffers) so the answer is certain".into(),
+        ),
+        (_, Outcome::WouldBlock { block: Block::NoAnswer { why } }) => (
+            format!("{text} gets no answer: {why}; the kernel would retry the SYN for minutes"),
+            "use a fresh socket for this connection".into(),
+        ),
         (Op::Connect { addr, slot }, Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } }) => {
             let lname = k.sock(*slot).map(|s| s.ty).and_then(|ty| target_of(addr, ty)).map_or(addr.display(), |_| addr.display());
             (

@@ -331,6 +331,23 @@ fn udp_drops_past_a_full_receive_buffer_and_the_model_says_when_it_cannot_tell()
     }
 }
 
+#[test]
+fn a_dropped_syn_and_an_undetermined_answer_are_explained_as_such() {
+    let mut k = Kernel::new();
+    listener(&mut k, 1, "127.0.0.1:80", 0);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+    tcp(&mut k, 3, V4);
+    let op = Op::Connect { slot: 3, addr: a("127.0.0.1:80") };
+    let out = k.apply(&op);
+    let plan = resocket_core::plan::Plan::default();
+    let (what, _) = resocket_core::check::explain(&plan, &k, &op, &out);
+    assert!(what.contains("drops the SYN") && what.contains("depends on time"), "{what}");
+    let out = Outcome::WouldBlock { block: Block::Undetermined { why: "a keyed hash picks".into() } };
+    let (what, _) = resocket_core::check::explain(&plan, &k, &op, &out);
+    assert!(what.contains("not determined") && what.contains("a keyed hash picks"), "{what}");
+}
+
 mod planned {
     //! The planner's INET restores, run on the model (check::run_order) and compared with the
     //! image (check/inet.rs).
