@@ -227,8 +227,11 @@ pub fn record_row(p: &RowProps) -> Html {
                         onmouseleave={Callback::from(move |_: MouseEvent| leave.emit(None))}
                         onclick={Callback::from(move |e: MouseEvent| { e.stop_propagation(); click.emit((i, k2.clone())) })}
                     >
-                        <span class="key">{ k }</span>
+                        <span class="key">{ k.clone() }</span>
                         { value_html(&v) }
+                        if let Some(note) = resocket_core::image::inet::field_note(&rec, &k) {
+                            <span class="note">{ note }</span>
+                        }
                     </li>
                 }
             }) }

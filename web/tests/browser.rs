@@ -325,5 +325,17 @@ async fn inet_sockets_show_addresses_loopback_edges_and_external_stubs() {
     let root = mount().await;
     click(&root, ".gallery-item[data-name=\"inet-external\"]").await;
     assert_eq!(text(&root, "#graph .node[data-objref=\"3\"] .edge.external .extlabel"), "203.0.113.7:443");
+    // The SOCKET_INET record's address fields read as addresses next to their hex.
+    let bytes = by_name("inet-external").unwrap();
+    let mut records = resocket_core::wire::Records::new(&bytes);
+    let idx = Iterator::position(&mut records, |r: Result<resocket_core::wire::Record<'_>, _>| {
+        r.is_ok_and(|r| r.ty == resocket_core::wire::RecordType::SOCKET_INET)
+    })
+    .unwrap();
+    click(&root, &format!("#records .record[data-index=\"{idx}\"] .record-head")).await;
+    let notes: Vec<String> =
+        all(&root, "#records .record.selected .field .note").iter().filter_map(|e| e.text_content()).collect();
+    assert!(notes.iter().any(|n| n == "203.0.113.7"), "{notes:?}");
+    assert!(notes.iter().any(|n| n == "AF_INET 10.0.0.2:51000"), "{notes:?}");
     root.remove();
 }

@@ -393,3 +393,37 @@ pub(super) fn check_pending(
         ));
     }
 }
+
+/// A readable form of a `SOCKET_INET` address field, for field-by-field views (the text form
+/// keeps the bytes as hex): `127.0.0.1`, `8080`, `::1`, `AF_INET 127.0.0.1:8080`.
+pub fn field_note(rec: &crate::wire::Record<'_>, key: &str) -> Option<String> {
+    if rec.ty != crate::wire::RecordType::SOCKET_INET {
+        return None;
+    }
+    let v = SocketInet::new_checked(*rec).ok()?;
+    let i = SocketInetRepr::parse(&v);
+    let sockaddr = |len: u32, b: &[u8; 16]| -> String {
+        if len == 0 {
+            return "none".into();
+        }
+        let fam = u16::from_le_bytes([b[0], b[1]]);
+        let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(b[4], b[5], b[6], b[7])), u16::from_be_bytes([b[2], b[3]]));
+        match fam {
+            AF_INET => format!("AF_INET {a}"),
+            f => format!("family {f}"),
+        }
+    };
+    Some(match key {
+        "daddr" => Ipv4Addr::from(i.daddr.0).to_string(),
+        "rcv_saddr" => Ipv4Addr::from(i.rcv_saddr.0).to_string(),
+        "saddr" => Ipv4Addr::from(i.saddr.0).to_string(),
+        "dport" => u16::from_be_bytes(i.dport.0).to_string(),
+        "sport" => u16::from_be_bytes(i.sport.0).to_string(),
+        "inet6_saddr" => Ipv6Addr::from(i.inet6_saddr.0).to_string(),
+        "inet6_rcv_saddr" => Ipv6Addr::from(i.inet6_rcv_saddr.0).to_string(),
+        "inet6_daddr" => Ipv6Addr::from(i.inet6_daddr.0).to_string(),
+        "laddr" => sockaddr(i.laddr_len, &i.laddr.0),
+        "raddr" => sockaddr(i.raddr_len, &i.raddr.0),
+        _ => return None,
+    })
+}

@@ -394,3 +394,23 @@ mod planned {
         assert!(what.contains(&"queue"), "{:#?}", run.differences);
     }
 }
+
+#[test]
+fn inet_address_fields_read_as_addresses() {
+    use resocket_core::image::inet::field_note;
+    let text = r#"{"sockets": [
+        {"name": "c", "type": "stream", "family": "inet6", "addr": "[::1]:40000", "external_peer": true, "remote": "[2001:db8::7]:443"},
+        {"name": "l", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 1}]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let recs: Vec<_> = resocket_core::wire::Records::new(&bytes)
+        .filter_map(Result::ok)
+        .filter(|r| r.ty == resocket_core::wire::RecordType::SOCKET_INET)
+        .collect();
+    assert_eq!(field_note(&recs[0], "inet6_rcv_saddr").as_deref(), Some("::1"));
+    assert_eq!(field_note(&recs[0], "inet6_daddr").as_deref(), Some("2001:db8::7"));
+    assert_eq!(field_note(&recs[0], "dport").as_deref(), Some("443"));
+    assert_eq!(field_note(&recs[0], "laddr").as_deref(), Some("none"));
+    assert_eq!(field_note(&recs[1], "laddr").as_deref(), Some("AF_INET 127.0.0.1:8080"));
+    assert_eq!(field_note(&recs[1], "rcv_saddr").as_deref(), Some("127.0.0.1"));
+    assert_eq!(field_note(&recs[1], "tcp"), None);
+}
