@@ -5,7 +5,7 @@
 //! 0: this is the only way to see them without accepting them.
 //! Layouts: `include/uapi/linux/inet_diag.h` (`inet_diag_req_v2`, `inet_diag_msg`).
 
-use crate::diag_unix::{sock_diag_dump, u16_at, u32_at};
+use crate::diag_unix::{attrs, sock_diag_dump, u32_at};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// `IPPROTO_TCP`.
@@ -95,14 +95,7 @@ fn parse_msg(m: &[u8], protocol: u8) -> Option<InetDiag> {
         bufs: None,
         v6only: None,
     };
-    let mut at = 72;
-    while at + 4 <= m.len() {
-        let len = usize::from(u16_at(m, at));
-        let ty = u16_at(m, at + 2);
-        if len < 4 || at + len > m.len() {
-            break;
-        }
-        let p = &m[at + 4..at + len];
+    for (ty, p) in attrs(m, 72) {
         match ty {
             // SK_MEMINFO_RCVBUF is the second u32, SK_MEMINFO_SNDBUF the fourth.
             INET_DIAG_SKMEMINFO => d.bufs = Some((u32_at(p, 4), u32_at(p, 12))),
@@ -110,7 +103,6 @@ fn parse_msg(m: &[u8], protocol: u8) -> Option<InetDiag> {
             INET_DIAG_SKV6ONLY => d.v6only = p.first().map(|&b| b != 0),
             _ => {}
         }
-        at += (len + 3) & !3;
     }
     Some(d)
 }

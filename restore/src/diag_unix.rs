@@ -117,14 +117,7 @@ pub(crate) fn sock_diag_dump(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 fn parse_msg(m: &[u8]) -> Option<UnixDiag> {
     let head = m.get(..16)?;
     let mut d = UnixDiag { ty: head[1], state: head[2], ino: u32_at(head, 4), ..UnixDiag::default() };
-    let mut at = 16;
-    while at + 4 <= m.len() {
-        let len = usize::from(u16_at(m, at));
-        let ty = u16_at(m, at + 2);
-        if len < 4 || at + len > m.len() {
-            break;
-        }
-        let p = &m[at + 4..at + len];
+    for (ty, p) in attrs(m, 16) {
         match ty {
             0 => d.name = Some(p.to_vec()),
             1 => d.vfs = Some((u32_at(p, 0), u32_at(p, 4))),
@@ -135,7 +128,21 @@ fn parse_msg(m: &[u8]) -> Option<UnixDiag> {
             6 => d.shutdown = p.first().copied().unwrap_or(0),
             _ => {}
         }
-        at += (len + 3) & !3;
     }
     Some(d)
+}
+
+/// The netlink attributes (`struct rtattr`: u16 length, u16 type, payload, padded to 4) of a
+/// message from offset `at`, as (type, payload); stops at the first malformed one.
+pub(crate) fn attrs(m: &[u8], mut at: usize) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let len = usize::from(u16_at(m, at));
+        let ty = u16_at(m, at + 2);
+        if at + 4 > m.len() || len < 4 || at + len > m.len() {
+            return None;
+        }
+        let p = &m[at + 4..at + len];
+        at += (len + 3) & !3;
+        Some((ty, p))
+    })
 }
