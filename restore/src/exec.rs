@@ -483,10 +483,24 @@ impl Executor {
     }
 
     fn send(&mut self, slot: Slot, to: Option<&SockAddr>, data: &Payload, rights: &[Slot]) -> Result<Outcome, Outcome> {
-        let addr = match to {
-            Some(a) => Some(self.addr(a)?.ok_or(Outcome::err(Errno::EINVAL))?),
-            None => None,
-        };
+        match to {
+            Some(a) => {
+                let a = self.addr(a)?.ok_or(Outcome::err(Errno::EINVAL))?;
+                self.send_msg(slot, Some(&a), data, rights)
+            }
+            None => self.send_msg::<SocketAddrUnix>(slot, None, data, rights),
+        }
+    }
+
+    /// `sendmsg` (to `addr` if given) with the slots in `rights` as SCM_RIGHTS; never blocks
+    /// (a blocking send that cannot complete is reported as would-block).
+    fn send_msg<A: net::addr::SocketAddrArg>(
+        &mut self,
+        slot: Slot,
+        addr: Option<&A>,
+        data: &Payload,
+        rights: &[Slot],
+    ) -> Result<Outcome, Outcome> {
         let mut fds = Vec::new();
         for r in rights {
             fds.push(self.get(r)?.0);
@@ -499,7 +513,7 @@ impl Executor {
         }
         let iov = [IoSlice::new(&data.0)];
         let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
-        let r = match &addr {
+        let r = match addr {
             Some(a) => net::sendmsg_addr(fd, a, &iov, &mut anc, flags),
             None => net::sendmsg(fd, &iov, &mut anc, flags),
         };

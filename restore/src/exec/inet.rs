@@ -17,8 +17,7 @@
 use super::{errno, would_block, Executor};
 use resocket_core::sim::{Errno, Op, Outcome, Payload, Slot, SockAddr};
 use rustix::fd::BorrowedFd;
-use rustix::net::{self, AddressFamily, SendFlags, SocketType};
-use std::io::IoSlice;
+use rustix::net::{self, AddressFamily, SocketType};
 use std::net::SocketAddr;
 
 /// How long a loopback handshake may take before the SYN counts as dropped (it normally takes
@@ -110,22 +109,6 @@ impl Executor {
     }
 
     fn send_to(&mut self, slot: Slot, a: SocketAddr, data: &Payload, rights: &[Slot]) -> Result<Outcome, Outcome> {
-        let mut fds = Vec::new();
-        for r in rights {
-            fds.push(self.get(r)?.0);
-        }
-        let (fd, blocking) = self.get(&slot)?;
-        let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(fds.len().max(1)))];
-        let mut anc = net::SendAncillaryBuffer::new(&mut space);
-        if !fds.is_empty() && !anc.push(net::SendAncillaryMessage::ScmRights(&fds)) {
-            return Err(Outcome::err(Errno::EINVAL));
-        }
-        let iov = [IoSlice::new(&data.0)];
-        match net::sendmsg_addr(fd, &a, &iov, &mut anc, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
-            Ok(n) if n < data.0.len() && blocking => Ok(would_block()),
-            Ok(n) => Ok(Outcome::ok(n as i64)),
-            Err(e) if e == rustix::io::Errno::AGAIN && blocking => Ok(would_block()),
-            Err(e) => Err(errno(e)),
-        }
+        self.send_msg(slot, Some(&a), data, rights)
     }
 }
