@@ -77,26 +77,6 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
             diff("shutdown", s.common.shutdown.to_string(), ks.shutdown.to_string());
         }
     }
-    // Descriptors.
-    for t in &img.tables {
-        let pid = t.pid.unwrap_or(0);
-        for fd in &t.fds {
-            let Some(f) = img.files.get(&fd.file) else { continue };
-            let Some(s) = img.sockets.get(&f.repr.sock_objref) else { continue };
-            if !matches!(s.common.family, wire::AF_INET | wire::AF_INET6) {
-                continue;
-            }
-            let got = k.fds.get(&(pid, fd.fd)).map(|&(r, coe)| (run.objref_of(r).unwrap_or(0), coe));
-            let want = Some((s.objref, fd.cloexec));
-            if got != want {
-                out.push(Difference {
-                    objref: s.objref,
-                    what: format!("fd {} of pid {pid}", fd.fd),
-                    expected: format!("{want:?}"),
-                    found: format!("{got:?}"),
-                });
-            }
-        }
-    }
+    // Descriptors: checked for every family in check::compare.
     out
 }
