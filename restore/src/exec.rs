@@ -106,6 +106,12 @@ fn reserve(targets: &[i32], fd_base: i32) -> (BTreeMap<i32, OwnedFd>, bool) {
 
 mod inet;
 
+/// Flags of every socket the executor creates: non-blocking (blocking is emulated) and
+/// close-on-exec, so that no process started meanwhile (by `restore run -- COMMAND`, or by
+/// another thread) holds one of the plan's sockets; `Place` decides what the restored process
+/// inherits. (Socketpairs are created blocking: every send and receive passes MSG_DONTWAIT.)
+const NEW_FLAGS: net::SocketFlags = net::SocketFlags::NONBLOCK.union(net::SocketFlags::CLOEXEC);
+
 fn errno(e: rustix::io::Errno) -> Outcome {
     match Errno::from_raw(e.raw_os_error()) {
         Some(x) => Outcome::err(x),
@@ -276,7 +282,7 @@ impl Executor {
         match op {
             Op::Socket { slot, ty } => {
                 self.take_free(slot)?;
-                let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::NONBLOCK, None)
+                let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), NEW_FLAGS, None)
                     .map_err(errno)?;
                 self.adopt(*slot, fd)?;
                 Ok(Outcome::ok(0))
@@ -287,7 +293,7 @@ impl Executor {
                     resocket_core::sim::InetFamily::Inet => AddressFamily::INET,
                     resocket_core::sim::InetFamily::Inet6 => AddressFamily::INET6,
                 };
-                let fd = net::socket_with(af, sock_type(*ty), net::SocketFlags::NONBLOCK, None).map_err(errno)?;
+                let fd = net::socket_with(af, sock_type(*ty), NEW_FLAGS, None).map_err(errno)?;
                 self.adopt(*slot, fd)?;
                 Ok(Outcome::ok(0))
             }
@@ -297,7 +303,7 @@ impl Executor {
                 }
                 self.take_free(a)?;
                 self.take_free(b)?;
-                let (x, y) = net::socketpair(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::empty(), None)
+                let (x, y) = net::socketpair(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::CLOEXEC, None)
                     .map_err(errno)?;
                 // Created blocking (every send and receive passes MSG_DONTWAIT), so `Place`
                 // has no O_NONBLOCK to clear.
@@ -346,7 +352,7 @@ impl Executor {
                 let (fd, blocking) = self.get(slot)?;
                 // Never a blocking syscall: ask without waiting, then say what a blocking call
                 // would have done (after SHUT_RD an empty listener answers EINVAL at once).
-                match net::accept_with(fd, net::SocketFlags::NONBLOCK) {
+                match net::accept_with(fd, NEW_FLAGS) {
                     Ok(s) => {
                         self.adopt(*new, s)?;
                         Ok(Outcome::ok(0))
@@ -530,7 +536,8 @@ impl Executor {
         let mut buf = vec![0u8; len];
         let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(253))];
         let mut anc = net::RecvAncillaryBuffer::new(&mut space);
-        let mut flags = RecvFlags::DONTWAIT;
+        // Received descriptors are close-on-exec like every descriptor of the plan.
+        let mut flags = RecvFlags::DONTWAIT | RecvFlags::CMSG_CLOEXEC;
         if peek {
             flags |= RecvFlags::PEEK;
         }
