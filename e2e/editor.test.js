@@ -3,39 +3,18 @@
 // inspector.test.js). Screenshots and the downloaded image go to e2e/out/ (gitignored).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { start, stop, ROOT, DIST, OUT } from './harness.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const DIST = path.resolve(process.env.DIST ?? path.join(ROOT, 'dist'));
-const OUT = path.join(import.meta.dirname, 'out');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-let server, browser, base;
+let h, browser, base;
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `no ${DIST}/index.html: run trunk build --release first`);
-  server = http.createServer((req, res) => {
-    let p = path.join(DIST, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (!p.startsWith(DIST) || !fs.existsSync(p) || fs.statSync(p).isDirectory()) p = path.join(DIST, 'index.html');
-    res.writeHead(200, { 'content-type': TYPES[path.extname(p)] ?? 'application/octet-stream' });
-    fs.createReadStream(p).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  fs.mkdirSync(OUT, { recursive: true });
+  h = await start({});
+  ({ browser, base } = h);
 });
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+after(() => stop(h));
 
 /** A fresh page (own context: own clipboard, own downloads) at `url`, with page errors collected. */
 async function open(url = base, viewport = { width: 1440, height: 1000 }) {
