@@ -282,8 +282,7 @@ impl Executor {
         match op {
             Op::Socket { slot, ty } => {
                 self.take_free(slot)?;
-                let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), NEW_FLAGS, None)
-                    .map_err(errno)?;
+                let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), NEW_FLAGS, None).map_err(errno)?;
                 self.adopt(*slot, fd)?;
                 Ok(Outcome::ok(0))
             }
