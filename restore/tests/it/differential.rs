@@ -79,12 +79,18 @@ fn scratch() -> PathBuf {
 }
 
 /// Move this thread into a fresh network namespace: its own abstract names and sysctls.
-#[allow(unsafe_code, reason = "unshare(2) is marked unsafe in rustix for CLONE_FILES/CLONE_FS; NEWNET alone is not")]
+#[allow(unsafe_code, reason = "unshare(2) with CLONE_FILES is unsafe in rustix; see the SAFETY note")]
 fn fresh_netns() {
-    // SAFETY: CLONE_NEWNET only changes this thread's network namespace; it does not touch the
-    // fd table or filesystem state other code relies on.
-    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
-        .expect("unshare(CLONE_NEWNET): run as root");
+    // SAFETY: CLONE_NEWNET only changes this thread's network namespace. CLONE_FILES gives the
+    // thread a private copy of the fd table: every descriptor number other code holds stays
+    // valid (in its own table and in this copy), and this thread only closes what it opened.
+    // It keeps the trace's sockets out of processes other test threads spawn meanwhile: a
+    // child holding a copy of a socket until its exec would keep it alive past the trace's
+    // close (a disagreement that is the harness's, not the model's).
+    unsafe {
+        rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET | rustix::thread::UnshareFlags::FILES)
+    }
+    .expect("unshare(CLONE_NEWNET | CLONE_FILES): run as root");
 }
 
 /// Run a trace on both kernels; the first disagreement, if any.

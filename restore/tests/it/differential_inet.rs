@@ -89,12 +89,18 @@ fn agree(sim: &Outcome, real: &Outcome) -> bool {
 }
 
 /// Move this thread into a fresh network namespace and bring its loopback up.
-#[allow(unsafe_code, reason = "unshare(2) is marked unsafe in rustix for CLONE_FILES/CLONE_FS; NEWNET alone is not")]
+#[allow(unsafe_code, reason = "unshare(2) with CLONE_FILES is unsafe in rustix; see the SAFETY note")]
 pub(crate) fn fresh_netns_with_lo() {
-    // SAFETY: CLONE_NEWNET only changes this thread's network namespace; it does not touch the
-    // fd table or filesystem state other code relies on.
-    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
-        .expect("unshare(CLONE_NEWNET): run as root");
+    // SAFETY: CLONE_NEWNET only changes this thread's network namespace. CLONE_FILES gives the
+    // thread a private copy of the fd table: every descriptor number other code holds stays
+    // valid (in its own table and in this copy), and this thread only closes what it opened.
+    // It keeps the trace's sockets out of processes other test threads spawn meanwhile: a
+    // child holding a copy of a socket until its exec would keep it alive past the trace's
+    // close (a disagreement that is the harness's, not the model's).
+    unsafe {
+        rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET | rustix::thread::UnshareFlags::FILES)
+    }
+    .expect("unshare(CLONE_NEWNET | CLONE_FILES): run as root");
     // A child process started from this thread lives in its network namespace.
     let st = std::process::Command::new("ip").args(["link", "set", "lo", "up"]).status().expect("ip(8)");
     assert!(st.success(), "ip link set lo up");
