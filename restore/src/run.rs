@@ -51,12 +51,6 @@ impl CapCount {
     }
 }
 
-/// Check a whole plan against the caps before anything is executed.
-pub fn check_caps(plan: &Plan, caps: Caps) -> Result<(), CliError> {
-    let mut count = CapCount::default();
-    plan.steps.iter().try_for_each(|s| count.add(&s.op, caps))
-}
-
 /// Check an image against the caps before it is planned: its own sockets and queued bytes (the
 /// plan's temporary sockets are counted as its steps arrive, see [`plan_and_execute`]).
 pub fn check_image_caps(img: &Image<'_>, caps: Caps) -> Result<(), CliError> {
