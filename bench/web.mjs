@@ -14,19 +14,16 @@
 //     worst of 20 steps each, on the image just opened;
 // and the gzipped (level 9) size of the release .wasm + .js. Medians of --runs runs (default 3).
 // Figures, not assertions: the targets are judged in docs/benchmarks.md.
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { start, stop, DIST } from '../e2e/harness.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const DIST = path.resolve(process.env.DIST ?? path.join(ROOT, 'dist'));
 const OUT = path.join(import.meta.dirname, 'out');
 const argRuns = process.argv.indexOf('--runs');
 const RUNS = argRuns > 0 ? Number(process.argv[argRuns + 1]) : 3;
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
 
 if (!fs.existsSync(path.join(DIST, 'index.html'))) {
   console.error(`no ${DIST}/index.html: run trunk build --release (or ./x bench-web)`);
@@ -47,22 +44,9 @@ for (const n of [1000, 10000]) {
   images.push({ label: `synth ${n.toLocaleString('en')}`, file });
 }
 
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, 'http://x');
-  let p = url.pathname.startsWith('/bench-image/')
-    ? images[Number(url.pathname.split('/')[2])]?.file
-    : path.join(DIST, decodeURIComponent(url.pathname));
-  if (!p || !fs.existsSync(p) || fs.statSync(p).isDirectory()) p = path.join(DIST, 'index.html');
-  res.writeHead(200, { 'content-type': TYPES[path.extname(p)] ?? 'application/octet-stream' });
-  fs.createReadStream(p).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+// The same static server and browser as the e2e tests; each image at /bench-image/N.
+const h = await start(Object.fromEntries(images.map((im, i) => [`/bench-image/${i}`, im.file])));
+const { browser, base } = h;
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
 
@@ -139,8 +123,7 @@ for (let i = 0; i < images.length; i++) {
     'End ms': m((r) => r.end).toFixed(1),
   });
 }
-await browser.close();
-server.close();
+await stop(h);
 
 const files = fs.readdirSync(DIST).filter((f) => /\.(wasm|js)$/.test(f));
 let raw = 0, gz = 0;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { start, stop, ROOT, DIST, OUT } from './harness.js';
+import { start, stop, countRecords, ROOT, DIST, OUT } from './harness.js';
 
 let h, browser, base;
 
@@ -33,17 +33,6 @@ async function open(url = base, viewport = { width: 1440, height: 1000 }) {
 
 async function stat(page, name) {
   return Number((await page.textContent(`#summary [data-stat="${name}"] b`)).replace(/,/g, ''));
-}
-
-/** Count the records of an image the way the framing does ({u32 type; u32 len} headers). */
-function countRecords(buf) {
-  let n = 0;
-  for (let at = 0; at + 8 <= buf.length; n++) {
-    const len = buf.readUInt32LE(at + 4);
-    if (len < 8 || at + len > buf.length) break;
-    at += len;
-  }
-  return n;
 }
 
 /** The `restore` CLI if a build of it is there (cargo test builds target/debug/restore). */

@@ -37,6 +37,17 @@ export async function start(extra = {}) {
   return { server, browser, base };
 }
 
+/** Count the records of an image the way the framing does ({u32 type; u32 len} headers). */
+export function countRecords(buf) {
+  let n = 0;
+  for (let at = 0; at + 8 <= buf.length; n++) {
+    const len = buf.readUInt32LE(at + 4);
+    if (len < 8 || at + len > buf.length) break;
+    at += len;
+  }
+  return n;
+}
+
 /** Close what `start` opened. */
 export async function stop(h) {
   await h?.browser?.close();

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { start, stop, ROOT, DIST, OUT } from './harness.js';
+import { start, stop, countRecords, ROOT, DIST, OUT } from './harness.js';
 
 const FIXTURES = path.join(ROOT, 'fixtures');
 let h, browser, base;
@@ -39,17 +39,6 @@ function golden(group, name) {
 
 const fixture = (group, name) => path.join(FIXTURES, 'images', group, `${name}.rsimg`);
 const hasFixture = (group, name) => fs.existsSync(fixture(group, name));
-
-/** Count the records of an image the way the framing does ({u32 type; u32 len} headers). */
-function countRecords(buf) {
-  let n = 0;
-  for (let at = 0; at + 8 <= buf.length; n++) {
-    const len = buf.readUInt32LE(at + 4);
-    if (len < 8 || at + len > buf.length) break;
-    at += len;
-  }
-  return n;
-}
 
 async function stat(page, name) {
   return Number((await page.textContent(`#summary [data-stat="${name}"] b`)).replace(/,/g, ''));
