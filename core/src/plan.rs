@@ -171,9 +171,16 @@ struct Sink<'s> {
 
 mod inet;
 
-/// Plan the restore of a (validated) image.
+/// Plan the restore of a (validated) image on the model's default host (`lo` only:
+/// [`HostAddrs::loopback`]).
 pub fn plan(img: &Image<'_>) -> Result<Plan, PlanError> {
-    planner(img, None)
+    planner(img, None, HostAddrs::default())
+}
+
+/// [`plan`] for a host with these addresses (INET sockets bound to an address the host does
+/// not have are left unbound, with a warning each; `restore` reads the real host's).
+pub fn plan_on(img: &Image<'_>, host: &HostAddrs) -> Result<Plan, PlanError> {
+    planner(img, None, host.clone())
 }
 
 /// [`plan`], handing each batch of `batch` steps to `consume` as soon as the model has proven
@@ -186,11 +193,21 @@ pub fn plan_streaming(
     batch: usize,
     consume: &mut dyn FnMut(&[Step]) -> bool,
 ) -> Result<Plan, PlanError> {
-    planner(img, Some(Sink { consume, batch: batch.max(1), sent: 0 }))
+    plan_streaming_on(img, &HostAddrs::default(), batch, consume)
 }
 
-fn planner<'i>(img: &'i Image<'_>, sink: Option<Sink<'i>>) -> Result<Plan, PlanError> {
-    let mut p = Planner::new(img, sink);
+/// [`plan_streaming`] for a host with these addresses ([`plan_on`]).
+pub fn plan_streaming_on(
+    img: &Image<'_>,
+    host: &HostAddrs,
+    batch: usize,
+    consume: &mut dyn FnMut(&[Step]) -> bool,
+) -> Result<Plan, PlanError> {
+    planner(img, Some(Sink { consume, batch: batch.max(1), sent: 0 }), host.clone())
+}
+
+fn planner<'i>(img: &'i Image<'_>, sink: Option<Sink<'i>>, host: HostAddrs) -> Result<Plan, PlanError> {
+    let mut p = Planner::new(img, sink, host);
     p.run()?;
     p.flush(true);
     Ok(p.plan)
@@ -214,7 +231,7 @@ impl std::fmt::Debug for PlanJob<'_, '_> {
 impl<'i, 'a> PlanJob<'i, 'a> {
     /// Set up the planner for `img` (cheap: tables, no steps yet).
     pub fn new(img: &'i Image<'a>) -> Self {
-        PlanJob { p: Planner::new(img, None), next: 0, result: Ok(()) }
+        PlanJob { p: Planner::new(img, None, HostAddrs::default()), next: 0, result: Ok(()) }
     }
 
     /// Plan the next phase; `true` when every phase is done (or one failed).
@@ -239,11 +256,11 @@ impl<'i, 'a> PlanJob<'i, 'a> {
 const PHASES: usize = 11;
 
 impl<'i, 'a> Planner<'i, 'a> {
-    fn new(img: &'i Image<'a>, sink: Option<Sink<'i>>) -> Self {
+    fn new(img: &'i Image<'a>, sink: Option<Sink<'i>>, host: HostAddrs) -> Self {
         let max_objref = img.sockets.keys().max().unwrap_or(0).max(0) as Slot;
         let mut p = Planner {
             img,
-            k: Kernel::new(),
+            k: Kernel::with_host(host),
             plan: Plan::default(),
             next_temp: max_objref + 1,
             embryos: ObjSet::default(),

@@ -76,12 +76,25 @@ pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
 /// One `SOCK_DIAG_BY_FAMILY` dump request with this request body (after the `nlmsghdr`): the
 /// payloads of the answers, until `NLMSG_DONE`. Shared by unix_diag and inet_diag.
 pub(crate) fn sock_diag_dump(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let sock = net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(netlink::SOCK_DIAG))
-        .map_err(|e| format!("netlink socket: {e}"))?;
+    netlink_dump(Some(netlink::SOCK_DIAG), SOCK_DIAG_BY_FAMILY, SOCK_DIAG_BY_FAMILY, body)
+}
+
+/// One netlink dump request of type `request` on a `protocol` socket (`None`: protocol 0,
+/// `NETLINK_ROUTE`) with this body: the
+/// payloads of the answers of type `answer`, until `NLMSG_DONE` (sock_diag; `host.rs`'s
+/// RTM_GETADDR and RTM_GETLINK).
+pub(crate) fn netlink_dump(
+    protocol: Option<net::Protocol>,
+    request: u16,
+    answer: u16,
+    body: &[u8],
+) -> Result<Vec<Vec<u8>>, String> {
+    let sock =
+        net::socket(AddressFamily::NETLINK, SocketType::RAW, protocol).map_err(|e| format!("netlink socket: {e}"))?;
     let len = u32::try_from(16 + body.len()).map_err(|_| "netlink request too long".to_string())?;
     let mut req = Vec::with_capacity(16 + body.len());
     req.extend_from_slice(&len.to_ne_bytes());
-    req.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req.extend_from_slice(&request.to_ne_bytes());
     req.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     req.extend_from_slice(&1u32.to_ne_bytes()); // seq
     req.extend_from_slice(&0u32.to_ne_bytes()); // pid
@@ -104,9 +117,9 @@ pub(crate) fn sock_diag_dump(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
                 NLMSG_DONE => return Ok(out),
                 NLMSG_ERROR => {
                     let err = u32_at(&buf, at + 16) as i32;
-                    return Err(format!("sock_diag error {}", -err));
+                    return Err(format!("netlink error {}", -err));
                 }
-                SOCK_DIAG_BY_FAMILY => out.push(buf[at + 16..at + len].to_vec()),
+                t if t == answer => out.push(buf[at + 16..at + len].to_vec()),
                 _ => {}
             }
             at += (len + 3) & !3;

@@ -207,8 +207,16 @@ pub fn check_text(name: &str, bytes: &[u8]) -> (String, bool) {
     (out, report.is_valid())
 }
 
-/// Load, refuse invalid images, plan.
+/// Load, refuse invalid images, plan (for the model's loopback-only host).
 fn planned(bytes: &[u8]) -> Result<(resocket_core::Report<'_>, resocket_core::plan::Plan), crate::CliError> {
+    planned_on(bytes, &resocket_core::sim::HostAddrs::default())
+}
+
+/// [`planned`] for a host with these addresses.
+fn planned_on<'b>(
+    bytes: &'b [u8],
+    host: &resocket_core::sim::HostAddrs,
+) -> Result<(resocket_core::Report<'b>, resocket_core::plan::Plan), crate::CliError> {
     let report = load(bytes);
     if !report.is_valid() {
         return Err(crate::CliError {
@@ -216,14 +224,24 @@ fn planned(bytes: &[u8]) -> Result<(resocket_core::Report<'_>, resocket_core::pl
             code: crate::EXIT_INVALID,
         });
     }
-    let plan = resocket_core::plan::plan(&report.image)
+    let plan = resocket_core::plan::plan_on(&report.image, host)
         .map_err(|e| crate::CliError { message: e.to_string(), code: crate::EXIT_INVALID })?;
     Ok((report, plan))
 }
 
-/// `restore plan` output.
+/// `restore plan` output, for the model's loopback-only host.
 pub fn plan_output(name: &str, bytes: &[u8], json: bool) -> Result<(String, bool), crate::CliError> {
-    let (_, plan) = planned(bytes)?;
+    plan_output_on(name, bytes, json, &resocket_core::sim::HostAddrs::default())
+}
+
+/// `restore plan` output for a host with these addresses (`restore` passes this host's).
+pub fn plan_output_on(
+    name: &str,
+    bytes: &[u8],
+    json: bool,
+    host: &resocket_core::sim::HostAddrs,
+) -> Result<(String, bool), crate::CliError> {
+    let (_, plan) = planned_on(bytes, host)?;
     if json {
         return Ok((serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n", true));
     }

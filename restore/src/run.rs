@@ -5,7 +5,7 @@ use crate::exec::{Config, Executor, Held, PlaceMode};
 use crate::CliError;
 use resocket_core::image::{Image, UnixAddr};
 use resocket_core::plan::{Plan, PlanError};
-use resocket_core::sim::Op;
+use resocket_core::sim::{HostAddrs, Op};
 use resocket_core::wire;
 use rustix::fd::AsFd;
 use rustix::net::{self, SocketAddrAny};
@@ -128,6 +128,18 @@ pub fn plan_and_execute(
     caps: Caps,
     progress: bool,
 ) -> Result<(Executor, Plan), CliError> {
+    plan_and_execute_on(img, &HostAddrs::default(), cfg, caps, progress)
+}
+
+/// [`plan_and_execute`], planned for a host with these addresses (`restore run` reads this
+/// host's: `crate::host`).
+pub fn plan_and_execute_on(
+    img: &Image<'_>,
+    host: &HostAddrs,
+    cfg: Config,
+    caps: Caps,
+    progress: bool,
+) -> Result<(Executor, Plan), CliError> {
     // Big enough that the executor rarely waits on the channel (measured: 64 waits twice as long
     // as 1024), small enough that the first syscalls start within a few milliseconds.
     const BATCH: usize = 1024;
@@ -137,7 +149,8 @@ pub fn plan_and_execute(
     std::thread::scope(|scope| {
         let total = &total;
         let planner = scope.spawn(move || {
-            let r = resocket_core::plan::plan_streaming(img, BATCH, &mut |batch| tx.send(batch.to_vec()).is_ok());
+            let r =
+                resocket_core::plan::plan_streaming_on(img, host, BATCH, &mut |batch| tx.send(batch.to_vec()).is_ok());
             if let Ok(p) = &r {
                 total.store(p.steps.len(), std::sync::atomic::Ordering::Relaxed);
             }

@@ -34,8 +34,11 @@ pub(super) struct InetPlan {
     raised: Vec<(Slot, i32)>,
     /// UDP receivers whose buffer was raised for the refill: (slot, recorded setsockopt value).
     rcvbuf_back: Vec<(Slot, i32)>,
-    /// Sockets left unbound (an address the model does not have).
-    unbound: std::collections::BTreeSet<i32>,
+    /// Sockets left unbound: their address is not one of this host's (bind's errno).
+    unbound: BTreeMap<i32, Errno>,
+    /// Loopback peers ([`peers`]) whose connection can be rebuilt on this host: both ends'
+    /// addresses are the host's.
+    matched: BTreeMap<i32, i32>,
 }
 
 fn is_inet(s: &Sock<'_>) -> bool {
@@ -104,9 +107,33 @@ impl<'i, 'a> Planner<'i, 'a> {
         r
     }
 
+    /// Sockets whose recorded address this host does not have (bind would fail): errno each.
+    fn unavailable(&self) -> BTreeMap<i32, Errno> {
+        let mut out = BTreeMap::new();
+        for s in self.inet_socks() {
+            let Some(l) = s.inet_local().filter(|l| l.port() != 0) else { continue };
+            if let Err(e) = self.k.host.bind_check(l, s.is_tcp()) {
+                out.insert(s.objref, e);
+            } else if s.inet_connected() && !self.k.host.is_local(l.ip()) {
+                // A connection's end must be an address of this host (not a broadcast one).
+                out.insert(s.objref, Errno::EADDRNOTAVAIL);
+            }
+        }
+        out
+    }
+
     /// Decide the connections and create the sockets that `socket()` makes.
     fn inet_create(&mut self) -> Result<(), PlanError> {
-        let matched = peers(self.img);
+        self.inet.unbound = self.unavailable();
+        let all = peers(self.img);
+        let unbound = &self.inet.unbound;
+        self.inet.matched = all
+            .iter()
+            .filter(|(s, p)| !unbound.contains_key(s) && !unbound.contains_key(p))
+            .map(|(&s, &p)| (s, p))
+            .collect();
+        let matched = self.inet.matched.clone();
+        self.warn_unavailable(&all);
         let mut listener_at: BTreeMap<SocketAddr, i32> = BTreeMap::new();
         for s in self.inet_socks() {
             if s.is_tcp() && s.is_listener() {
@@ -172,9 +199,18 @@ impl<'i, 'a> Planner<'i, 'a> {
         conns.sort_by_key(|&(_, server, _)| (pending_of.contains_key(&server), pos(server)));
         self.inet.conns = conns;
         let servers: std::collections::BTreeSet<i32> = self.inet.conns.iter().map(|c| c.1).collect();
+        for (&e, &l) in &pending_of {
+            if !servers.contains(&e) && !all.contains_key(&e) && !self.inet.unbound.contains_key(&l) {
+                let from =
+                    self.sock(e).and_then(|e| e.inet_remote()).map_or_else(|| "?".to_string(), |r| r.to_string());
+                self.plan.warnings.push(format!(
+                    "pending connection #{e} on listener #{l} came from {from}, outside the image: it cannot be rebuilt and is lost"
+                ));
+            }
+        }
         for s in self.inet_socks() {
-            if servers.contains(&s.objref) {
-                continue; // made by accept() (or waiting in a queue)
+            if servers.contains(&s.objref) || pending_of.contains_key(&s.objref) {
+                continue; // made by accept() (or waiting in a queue; or lost with its connection)
             }
             let slot = s.objref as Slot;
             let ty = if s.is_tcp() { SockType::Stream } else { SockType::Dgram };
@@ -189,7 +225,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             if s.inet_has(INET_V6ONLY) {
                 self.push(Op::SetSockOpt { slot, opt: SockOpt::V6Only(true) }, "IPV6_V6ONLY was set")?;
             }
-            if s.inet_connected() && !matched.contains_key(&s.objref) {
+            if s.inet_connected() && !all.contains_key(&s.objref) {
                 let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
                 let lost = s.queued_bytes();
                 self.plan.warnings.push(if s.is_tcp() {
@@ -214,25 +250,83 @@ impl<'i, 'a> Planner<'i, 'a> {
         Ok(())
     }
 
+    /// One warning per socket whose address this host does not have, saying what is lost; and
+    /// one per socket connected to such a socket.
+    fn warn_unavailable(&mut self, all: &BTreeMap<i32, i32>) {
+        if self.inet.unbound.is_empty() {
+            return;
+        }
+        let host: Vec<String> = self.k.host.addrs.iter().map(|h| format!("{}/{}", h.ip, h.prefix)).collect();
+        let host = if host.is_empty() { "none".to_string() } else { host.join(", ") };
+        let embryo_of: BTreeMap<i32, i32> =
+            self.inet_socks().iter().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))).collect();
+        let mut warnings = Vec::new();
+        for s in self.inet_socks() {
+            let o = s.objref;
+            let addr = s.inet_local().map_or_else(|| "?".to_string(), |l| l.to_string());
+            if let Some(e) = self.inet.unbound.get(&o) {
+                if embryo_of.get(&o).is_some_and(|l| self.inet.unbound.contains_key(l)) {
+                    continue; // said with its listener
+                }
+                let mut lost = Vec::new();
+                if s.is_listener() {
+                    lost.push("not listening".to_string());
+                    if !s.pending.is_empty() {
+                        lost.push(format!("its {} pending connections are lost", s.pending.len()));
+                    }
+                } else if s.inet_connected() && s.is_tcp() {
+                    lost.push(match all.get(&o) {
+                        Some(p) => format!("its connection to #{p} cannot be rebuilt: it is restored as a closed socket (never connected)"),
+                        None => "restored as a closed socket (never connected)".to_string(),
+                    });
+                } else if s.inet_connected() {
+                    lost.push("unconnected".to_string());
+                }
+                let q = s.queued_bytes();
+                if q > 0 {
+                    lost.push(format!("its {q} queued bytes are dropped"));
+                }
+                let what = if embryo_of.contains_key(&o) {
+                    format!("pending connection #{o} on {addr} is lost (this host cannot make it)")
+                } else {
+                    format!("left unbound{}", lost.iter().map(|l| format!(", {l}")).collect::<String>())
+                };
+                warnings.push(format!(
+                    "socket #{o}: {addr} is not an address of this host (bind() would fail with {e}; the host has {host}): {what}"
+                ));
+            } else if let Some(p) = all.get(&o).filter(|p| self.inet.unbound.contains_key(p)) {
+                let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
+                if embryo_of.contains_key(&o) {
+                    warnings.push(format!(
+                        "pending connection #{o} on {addr} came from #{p} at {peer}, which is not an address of this host: it is lost"
+                    ));
+                    continue;
+                }
+                let q = s.queued_bytes();
+                warnings.push(format!(
+                    "socket #{o} was connected to #{p} at {peer}, which is not an address of this host: {}{}",
+                    if s.is_tcp() {
+                        "it is restored as a closed socket bound to its own address (never connected)"
+                    } else {
+                        "it is restored bound but unconnected"
+                    },
+                    if q > 0 && s.is_tcp() { format!("; its {q} unread bytes are dropped") } else { String::new() }
+                ));
+            }
+        }
+        self.plan.warnings.extend(warnings);
+    }
+
     fn inet_binds(&mut self) -> Result<(), PlanError> {
         let servers: std::collections::BTreeSet<i32> = self.inet.conns.iter().map(|c| c.1).collect();
-        let matched = peers(self.img);
+        let matched = self.inet.matched.clone();
         for s in self.inet_socks() {
-            if servers.contains(&s.objref) {
+            if servers.contains(&s.objref) || !self.created.contains(&s.objref) {
                 continue;
             }
             let Some(l) = s.inet_local().filter(|l| l.port() != 0) else { continue };
-            let ip = canonical(l).ip();
-            if !(ip.is_loopback() || ip.is_unspecified()) {
-                // The model is a loopback-only host (sim/inet.rs): binding another address is
-                // EADDRNOTAVAIL there, so the plan does not claim it.
-                self.plan.warnings.push(format!(
-                    "socket #{}: its address {l} is not a loopback address, which the model cannot prove a bind of: it is left unbound{}",
-                    s.objref,
-                    if s.is_listener() { " and not listening" } else { "" }
-                ));
-                self.inet.unbound.insert(s.objref);
-                continue;
+            if self.inet.unbound.contains_key(&s.objref) {
+                continue; // warned at creation
             }
             let external_tcp = s.is_tcp() && s.inet_connected() && !matched.contains_key(&s.objref);
             let why = if s.is_listener() {
@@ -249,7 +343,7 @@ impl<'i, 'a> Planner<'i, 'a> {
 
     fn inet_listens(&mut self) -> Result<(), PlanError> {
         for s in self.inet_socks() {
-            if !(s.is_tcp() && s.is_listener()) || self.inet.unbound.contains(&s.objref) {
+            if !(s.is_tcp() && s.is_listener()) || self.inet.unbound.contains_key(&s.objref) {
                 continue;
             }
             let backlog = i32::from(s.common.backlog);
@@ -327,7 +421,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     fn inet_refill(&mut self) -> Result<(), PlanError> {
-        let matched = peers(self.img);
+        let matched = self.inet.matched.clone();
         let embryo_client: BTreeMap<i32, i32> =
             self.img.sockets.values().flat_map(|l| l.pending.iter().map(|p| (p.embryo, p.client))).collect();
         for s in self.inet_socks() {
@@ -336,8 +430,10 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             if s.is_tcp() {
                 let sender = embryo_client.get(&s.objref).copied().or_else(|| matched.get(&s.objref).copied());
-                let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref) else {
-                    continue; // an external peer: warned at creation
+                // Only over a connection the plan made (an embryo's, or a matched pair's).
+                let made = self.inet.conns.iter().any(|&(c, a, _)| c == s.objref || a == s.objref);
+                let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref && made) else {
+                    continue; // an external peer, or an address this host lacks: warned at creation
                 };
                 for m in &s.queue {
                     self.push(
@@ -348,6 +444,9 @@ impl<'i, 'a> Planner<'i, 'a> {
                 continue;
             }
             let Some(at) = s.inet_local() else { continue };
+            if self.inet.unbound.contains_key(&s.objref) || self.k.sock(s.objref as Slot).is_none() {
+                continue; // nothing can reach it: warned at creation
+            }
             // UDP drops what does not fit the receive buffer, silently: raise it so the whole
             // queue fits by the largest charge the model allows, and set it back in cleanup.
             let need: i64 = s.queue.iter().map(|m| crate::sim::inet::udp_truesize(m.data.len()).1).sum();
@@ -365,7 +464,10 @@ impl<'i, 'a> Planner<'i, 'a> {
                 self.inet.rcvbuf_back.push((slot, s.common.rcvbuf));
             }
             for m in &s.queue {
-                let from = if m.sender != 0 && self.k.sock(m.sender as Slot).is_some() {
+                let from = if m.sender != 0
+                    && self.k.sock(m.sender as Slot).is_some()
+                    && !self.inet.unbound.contains_key(&m.sender)
+                {
                     m.sender as Slot
                 } else {
                     self.temp_sender(family(s))?
@@ -401,7 +503,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     fn inet_dgram_connects(&mut self) -> Result<(), PlanError> {
-        let matched = peers(self.img);
+        let matched = self.inet.matched.clone();
         for s in self.inet_socks() {
             if !(s.is_udp() && s.inet_connected() && matched.contains_key(&s.objref)) {
                 continue;

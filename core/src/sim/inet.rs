@@ -34,6 +34,7 @@
 
 use super::kernel::{Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 use super::ops::*;
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// `TCP_ESTABLISHED`.
@@ -134,14 +135,171 @@ fn v4_of(ip: IpAddr) -> Option<Ipv4Addr> {
     }
 }
 
-/// A local address of this host (only `lo` exists: 127.0.0.0/8, ::1, and the wildcards).
-fn is_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.is_loopback() || v4.is_unspecified(),
-            None => v6.is_loopback() || v6.is_unspecified(),
-        },
+/// `__ipv6_addr_needs_scope_id`: link-local unicast, interface- or link-local multicast.
+fn needs_scope_id(ip: Ipv6Addr) -> bool {
+    let seg0 = ip.segments()[0];
+    (seg0 & 0xffc0) == 0xfe80 || (ip.is_multicast() && matches!(seg0 & 0x000f, 1 | 2))
+}
+
+/// One address of an interface of the host ([`HostAddrs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HostAddr {
+    /// The address (`IFA_LOCAL`, or `IFA_ADDRESS` for IPv6).
+    pub ip: IpAddr,
+    /// Its prefix length.
+    pub prefix: u8,
+    /// The interface's index.
+    pub ifindex: u32,
+    /// A primary address on a loopback interface that is up: an IPv4 one makes its whole
+    /// prefix local (`fib_add_ifaddr` adds an `RTN_LOCAL` prefix route on `IFF_LOOPBACK`
+    /// devices).
+    pub loopback: bool,
+}
+
+/// The addresses of the host the model stands for: which local addresses `bind()` accepts and
+/// which destinations are this host (delivered over `lo`, as Linux delivers traffic between two
+/// sockets of one host whatever interface carries the address).
+///
+/// The default is a fresh network namespace with `lo` up: 127.0.0.1/8 and ::1, nothing else.
+/// `restore` reads the real host's addresses (netlink `RTM_GETADDR`, `restore/src/host.rs`).
+/// DEVIATIONS: the model knows addresses, not routes: a local route added by hand (`ip route
+/// add local 10.0.0.0/8 dev lo`) is not seen, and an address on an interface that is down counts
+/// as local; a destination that is not local on a host with other interfaces is
+/// [`Block::Undetermined`] (a route may carry it away).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HostAddrs {
+    /// Interface addresses (IPv6 ones that are still tentative — duplicate address detection
+    /// not finished — are left out: `ipv6_chk_addr` refuses them).
+    pub addrs: Vec<HostAddr>,
+    /// IPv4 broadcast addresses of the interfaces (`RTN_BROADCAST` routes, which bind()
+    /// accepts: `IFA_BROADCAST`, and a primary address's prefix's all-ones address).
+    pub broadcast: Vec<Ipv4Addr>,
+}
+
+impl Default for HostAddrs {
+    fn default() -> Self {
+        HostAddrs::loopback()
+    }
+}
+
+impl HostAddr {
+    /// `a` is this address, or in its prefix on a loopback interface.
+    fn holds_v4(&self, a: Ipv4Addr) -> bool {
+        match self.ip {
+            IpAddr::V4(v4) if v4 == a => true,
+            IpAddr::V4(v4) if self.loopback => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix.min(32))).unwrap_or(0);
+                u32::from(v4) & mask == u32::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl HostAddrs {
+    /// `lo` up and nothing else: 127.0.0.1/8 and ::1/128.
+    pub fn loopback() -> HostAddrs {
+        HostAddrs {
+            addrs: vec![
+                HostAddr { ip: Ipv4Addr::LOCALHOST.into(), prefix: 8, ifindex: 1, loopback: true },
+                HostAddr { ip: Ipv6Addr::LOCALHOST.into(), prefix: 128, ifindex: 1, loopback: true },
+            ],
+            broadcast: vec![Ipv4Addr::new(127, 255, 255, 255)],
+        }
+    }
+
+    /// The loopback host plus these addresses on one more interface (index 2, up; IPv4 ones
+    /// /24 with their broadcast address, IPv6 ones /64): for tests and what-if runs.
+    pub fn loopback_and(extra: &[IpAddr]) -> HostAddrs {
+        let mut h = HostAddrs::loopback();
+        for &ip in extra {
+            let prefix = if ip.is_ipv4() { 24 } else { 64 };
+            h.addrs.push(HostAddr { ip, prefix, ifindex: 2, loopback: false });
+            if let IpAddr::V4(v4) = ip {
+                h.broadcast.push(Ipv4Addr::from(u32::from(v4) | 0xff));
+            }
+        }
+        h
+    }
+
+    /// Only loopback interfaces carry addresses (every destination that is not local has no route).
+    pub fn loopback_only(&self) -> bool {
+        self.addrs.iter().all(|a| a.loopback)
+    }
+
+    /// `inet_addr_type(addr) == RTN_LOCAL`: an address of an interface, or inside the prefix of
+    /// an IPv4 address of a loopback interface.
+    pub fn is_local_v4(&self, a: Ipv4Addr) -> bool {
+        self.addrs.iter().any(|h| h.holds_v4(a))
+    }
+
+    /// `ipv6_chk_addr(net, a, dev, 0)`: an address of an interface (of interface `dev` if given).
+    pub fn is_local_v6(&self, a: Ipv6Addr, dev: Option<u32>) -> bool {
+        self.addrs.iter().any(|h| h.ip == IpAddr::V6(a) && dev.is_none_or(|d| d == h.ifindex))
+    }
+
+    /// `inet_addr_valid_or_nonlocal` without `IP_FREEBIND`/`ip_nonlocal_bind`: the wildcard, a
+    /// local address, a multicast or a broadcast one (255.255.255.255 included; 0.0.0.0/8 is
+    /// not, live 6.18).
+    pub fn bindable_v4(&self, a: Ipv4Addr) -> bool {
+        a.is_unspecified() || self.is_local_v4(a) || a.is_multicast() || a.is_broadcast() || self.broadcast.contains(&a)
+    }
+
+    /// A destination this host delivers to itself (over `lo`).
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => v4.is_unspecified() || self.is_local_v4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.is_unspecified() || self.is_local_v4(v4),
+                None => v6.is_unspecified() || self.is_local_v6(v6, None),
+            },
+        }
+    }
+
+    /// Whether `bind()` accepts this address for a socket (the address checks of `__inet_bind`
+    /// and `__inet6_bind`, in their order; not the port): `Err` with the errno when it does not.
+    /// An IPv6 address that needs an interface (link-local unicast, link- or interface-local
+    /// multicast) needs a scope id; with one it must be an address of that interface (for
+    /// unicast). DEVIATION: a scope id naming an interface without addresses is ENODEV here;
+    /// Linux knows the interface and answers EADDRNOTAVAIL.
+    pub fn bind_check(&self, at: SocketAddr, tcp: bool) -> Result<(), Errno> {
+        match at {
+            SocketAddr::V4(a) => {
+                if self.bindable_v4(*a.ip()) {
+                    Ok(())
+                } else {
+                    Err(Errno::EADDRNOTAVAIL)
+                }
+            }
+            SocketAddr::V6(a) => {
+                let ip = *a.ip();
+                if ip.is_multicast() && tcp {
+                    return Err(Errno::EINVAL);
+                }
+                if let Some(v4) = ip.to_ipv4_mapped() {
+                    return if self.bindable_v4(v4) { Ok(()) } else { Err(Errno::EADDRNOTAVAIL) };
+                }
+                if ip.is_unspecified() {
+                    return Ok(());
+                }
+                let dev = if needs_scope_id(ip) {
+                    if a.scope_id() == 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                    if !self.addrs.iter().any(|h| h.ifindex == a.scope_id()) {
+                        return Err(Errno::ENODEV);
+                    }
+                    Some(a.scope_id())
+                } else {
+                    None
+                };
+                if ip.is_multicast() || self.is_local_v6(ip, dev) {
+                    Ok(())
+                } else {
+                    Err(Errno::EADDRNOTAVAIL)
+                }
+            }
+        }
     }
 }
 
@@ -510,9 +668,10 @@ impl Kernel {
         let bound = self.isk(r).port() != 0 || self.socks[r].state != CLOSE;
         match at {
             SocketAddr::V4(_) => {
-                // __inet_bind: the address must be local, then the socket unbound and CLOSE.
-                if !is_local(at.ip()) {
-                    return Outcome::err(Errno::EADDRNOTAVAIL);
+                // __inet_bind: the address must be local (or broadcast, multicast), then the
+                // socket unbound and CLOSE.
+                if let Err(e) = self.host.bind_check(at, tcp) {
+                    return Outcome::err(e);
                 }
                 if bound {
                     return Outcome::err(Errno::EINVAL);
@@ -529,8 +688,10 @@ impl Kernel {
                 if a6.ip().to_ipv4_mapped().is_some() && self.isk(r).v6only {
                     return Outcome::err(Errno::EINVAL);
                 }
-                if !is_local(at.ip()) {
-                    return Outcome::err(Errno::EADDRNOTAVAIL);
+                // The v4-mapped address by the IPv4 rule, another one by ipv6_chk_addr (a
+                // link-local one needs a scope id first).
+                if let Err(e) = self.host.bind_check(at, tcp) {
+                    return Outcome::err(e);
                 }
             }
         }
@@ -663,16 +824,76 @@ impl Kernel {
         if !i.is_wildcard() && (v4_of(i.ip()).is_some() == v4) {
             return i.ip();
         }
-        match (i.family, v4) {
-            (InetFamily::Inet, _) => Ipv4Addr::LOCALHOST.into(),
-            (InetFamily::Inet6, true) => Ipv4Addr::LOCALHOST.to_ipv6_mapped().into(),
-            (InetFamily::Inet6, false) => Ipv6Addr::LOCALHOST.into(),
+        // The route's preferred source: an address of this host is its own source (its local
+        // route's prefsrc; IPv6 rule 1, same address); another loopback address (127.0.0.2)
+        // gets the address of the loopback prefix that holds it (127.0.0.1).
+        let exact = |ip: IpAddr| self.host.addrs.iter().any(|h| h.ip == ip);
+        let src: IpAddr = match v4_of(dst.ip()) {
+            Some(d4) if exact(d4.into()) => d4.into(),
+            Some(d4) => self
+                .host
+                .addrs
+                .iter()
+                .filter(|h| h.loopback && h.holds_v4(d4))
+                .find_map(|h| match h.ip {
+                    IpAddr::V4(a) => Some(a),
+                    IpAddr::V6(_) => None,
+                })
+                .unwrap_or(Ipv4Addr::LOCALHOST)
+                .into(),
+            None if exact(dst.ip()) => dst.ip(),
+            None => Ipv6Addr::LOCALHOST.into(),
+        };
+        match (i.family, src) {
+            (InetFamily::Inet6, IpAddr::V4(a)) => a.to_ipv6_mapped().into(),
+            (_, src) => src,
         }
     }
 
     /// Destination checks of a connect or send: family, length, the v4-mapped rules, and the
     /// wildcard meaning loopback. The destination in the socket's own family form.
-    fn destination(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, Errno> {
+    fn destination(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, Outcome> {
+        let dst = self.destination_form(r, addr, connect).map_err(Outcome::err)?;
+        self.route(dst)?;
+        self.unicast_source(r)?;
+        Ok(dst)
+    }
+
+    /// A socket bound to a broadcast or multicast address (bind accepts them) sends from an
+    /// address that is not this host's: the model does not follow such traffic (live 6.18: a
+    /// TCP connect from 10.1.2.255 to 10.1.2.3 with no listener succeeded).
+    fn unicast_source(&self, r: SockRef) -> Result<(), Outcome> {
+        let i = self.isk(r);
+        if i.is_wildcard() || self.host.is_local(i.ip()) {
+            return Ok(());
+        }
+        Err(Outcome::WouldBlock {
+            block: Block::Undetermined {
+                why: format!("the socket is bound to {}, a broadcast or multicast address: the model does not follow traffic from it", i.ip()),
+            },
+        })
+    }
+
+    /// The route to `dst`: this host (delivered over `lo`), or none (`ENETUNREACH` on a
+    /// loopback-only host; undetermined on one with other interfaces).
+    fn route(&self, dst: SocketAddr) -> Result<(), Outcome> {
+        if !self.host.is_local(dst.ip()) {
+            if self.host.loopback_only() {
+                return Err(Outcome::err(Errno::ENETUNREACH)); // only lo: no route
+            }
+            return Err(Outcome::WouldBlock {
+                block: Block::Undetermined {
+                    why: format!(
+                        "{dst} is not an address of this host: the model knows no routes (another interface may carry it away)"
+                    ),
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Kernel::destination`] before the route: the checks of the address itself.
+    fn destination_form(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, Errno> {
         let i = self.isk(r);
         let tcp_connect = connect && i.tcp;
         let (fam, len) = addr_len(addr);
@@ -731,6 +952,12 @@ impl Kernel {
             if v6.is_multicast() && tcp_connect {
                 return Err(Errno::ENETUNREACH);
             }
+            if connect && needs_scope_id(v6) && matches!(dst, SocketAddr::V6(d) if d.scope_id() == 0) {
+                // tcp_v6_connect / __ip6_datagram_connect: "connect to link-local address
+                // requires an interface" (no scope id, no bound device). A send goes on to the
+                // route lookup.
+                return Err(Errno::EINVAL);
+            }
             if v6.to_ipv4_mapped().is_some() && i.v6only {
                 return Err(Errno::ENETUNREACH);
             }
@@ -744,9 +971,6 @@ impl Kernel {
                 // ip6_dst_lookup_tail: a v4-mapped source cannot reach an IPv6 destination.
                 return Err(Errno::EAFNOSUPPORT);
             }
-        }
-        if !is_local(dst.ip()) {
-            return Err(Errno::ENETUNREACH); // only lo: no route
         }
         Ok(dst)
     }
@@ -783,7 +1007,7 @@ impl Kernel {
         }
         let dst = match self.destination(r, addr, true) {
             Ok(d) => d,
-            Err(e) => return Outcome::err(e),
+            Err(out) => return out,
         };
         let nonblock = self.socks[r].nonblock;
         let v4_dst = v4_of(dst.ip()).is_some();
@@ -811,6 +1035,21 @@ impl Kernel {
             Err(why) => return Outcome::WouldBlock { block: Block::Undetermined { why } },
         };
         let own = own.filter(|_| listener.is_none());
+        if listener.is_none()
+            && own.is_none()
+            && src_ip == IpAddr::V6(Ipv6Addr::LOCALHOST)
+            && !dst.ip().is_loopback()
+            && v4_of(dst.ip()).is_none()
+        {
+            // A SYN from ::1 to another IPv6 address of this host with no listener there gets
+            // no RST back (live 6.18; the host differential test): the connect waits.
+            self.socks[r].err = None;
+            return Outcome::WouldBlock {
+                block: Block::NoAnswer {
+                    why: format!("a SYN from ::1 to {dst}, where nothing listens, is never answered (a Linux quirk)"),
+                },
+            };
+        }
         if let Some(l) = listener {
             let (pending, backlog) = (self.socks[l].queue.len(), self.socks[l].max_ack_backlog);
             if pending as i64 > backlog {
@@ -1229,7 +1468,7 @@ impl Kernel {
         }
         let dst = match self.destination(r, addr, true) {
             Ok(d) => d,
-            Err(e) => return Outcome::err(e),
+            Err(out) => return out,
         };
         let src = self.source_for(r, dst);
         let i = self.isk_mut(r);
@@ -1314,9 +1553,13 @@ impl Kernel {
         let dst = match to {
             // The executor has no AF_UNSPEC destination (udpv6 would read it as "none").
             Some(SockAddr::Unspec) => return Outcome::err(Errno::EINVAL),
-            Some(a) => match self.destination(r, a, false) {
+            Some(a) => match self.destination_form(r, a, false) {
+                // udp_sendmsg: port 0 is refused before the route is looked up.
                 Ok(d) if d.port() == 0 => return Outcome::err(Errno::EINVAL),
-                Ok(d) => Some(d),
+                Ok(d) => match self.route(d).and_then(|()| self.unicast_source(r)) {
+                    Ok(()) => Some(d),
+                    Err(out) => return out,
+                },
                 Err(e) => return Outcome::err(e),
             },
             None => None,

@@ -235,6 +235,8 @@ pub struct Kernel {
     pub inet: BTreeMap<SockRef, super::inet::InetSock>,
     /// Next ephemeral port to try (`sim/inet.rs`).
     pub(super) next_ephemeral: u16,
+    /// The host's addresses (`sim/inet.rs`; default: `lo` only).
+    pub host: super::inet::HostAddrs,
     next_ino: u64,
     autobind_next: u32,
 }
@@ -270,6 +272,11 @@ impl Kernel {
     /// A fresh kernel with default sysctls, cwd `/`.
     pub fn new() -> Kernel {
         Kernel { cwd: b"/".to_vec(), ..Kernel::default() }
+    }
+
+    /// A kernel on a host with these addresses (INET binds and destinations, `sim/inet.rs`).
+    pub fn with_host(host: super::inet::HostAddrs) -> Kernel {
+        Kernel { host, ..Kernel::new() }
     }
 
     /// Create a file that exists before the restore (for tests and what-if runs).

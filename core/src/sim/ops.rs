@@ -49,6 +49,7 @@ pub enum Errno {
     ECONNABORTED,
     EALREADY,
     EINPROGRESS,
+    ENODEV,
 }
 
 impl Errno {
@@ -89,6 +90,7 @@ impl Errno {
         Errno::ECONNABORTED,
         Errno::EALREADY,
         Errno::EINPROGRESS,
+        Errno::ENODEV,
     ];
 
     /// The number Linux uses on x86_64.
@@ -129,6 +131,7 @@ impl Errno {
             Errno::ECONNABORTED => 103,
             Errno::EALREADY => 114,
             Errno::EINPROGRESS => 115,
+            Errno::ENODEV => 19,
         }
     }
 

@@ -414,3 +414,152 @@ fn inet_address_fields_read_as_addresses() {
     assert_eq!(field_note(&recs[1], "rcv_saddr").as_deref(), Some("127.0.0.1"));
     assert_eq!(field_note(&recs[1], "tcp"), None);
 }
+
+fn host() -> HostAddrs {
+    HostAddrs::loopback_and(&["10.1.2.3".parse().unwrap(), "2001:db8::3".parse().unwrap()])
+}
+
+#[test]
+fn bind_takes_the_hosts_addresses_and_refuses_others_with_eaddrnotavail() {
+    let mut k = Kernel::with_host(host());
+    let cases: &[(InetFamily, bool, &str, Option<Errno>)] = &[
+        (V4, true, "10.1.2.3:80", None),
+        (V4, true, "10.1.2.4:80", Some(Errno::EADDRNOTAVAIL)),
+        (V4, false, "10.1.2.255:80", None), // the prefix's broadcast address
+        (V4, false, "10.1.2.0:80", Some(Errno::EADDRNOTAVAIL)),
+        (V4, true, "224.0.0.1:80", None),
+        (V4, true, "127.9.9.9:80", None), // lo's whole 127.0.0.0/8 is local
+        (V4, true, "0.1.2.3:80", Some(Errno::EADDRNOTAVAIL)),
+        (V6, true, "[2001:db8::3]:80", None),
+        (V6, true, "[2001:db8::4]:80", Some(Errno::EADDRNOTAVAIL)),
+        (V6, true, "[::ffff:10.1.2.3]:81", None),
+        (V6, true, "[::ffff:10.1.2.4]:81", Some(Errno::EADDRNOTAVAIL)),
+        (V6, false, "[fe80::1]:80", Some(Errno::EINVAL)), // link-local needs a scope id
+        (V6, false, "[ff05::1]:80", None),
+        (V6, true, "[ff05::1]:80", Some(Errno::EINVAL)),
+    ];
+    for (i, &(fam, is_tcp, at, want)) in cases.iter().enumerate() {
+        let slot = 10 + i as Slot;
+        if is_tcp {
+            tcp(&mut k, slot, fam);
+        } else {
+            udp(&mut k, slot, fam);
+        }
+        let got = k.apply(&Op::Bind { slot, addr: a(at) });
+        assert_eq!(got, want.map_or(Outcome::ok(0), Outcome::err), "bind {at}");
+        ok(&mut k, Op::Close { slot });
+    }
+    // The default host is loopback only.
+    let mut lo = Kernel::new();
+    tcp(&mut lo, 1, V4);
+    err(&mut lo, Op::Bind { slot: 1, addr: a("10.1.2.3:80") }, Errno::EADDRNOTAVAIL);
+}
+
+#[test]
+fn connections_to_the_hosts_own_address_are_delivered_locally_from_that_address() {
+    let mut k = Kernel::with_host(host());
+    listener(&mut k, 1, "10.1.2.3:80", 4);
+    tcp(&mut k, 2, V4);
+    ok(&mut k, Op::Connect { slot: 2, addr: a("10.1.2.3:80") });
+    ok(&mut k, Op::Accept { slot: 1, new: 3 });
+    // The source of a wildcard socket is the destination itself (its local route's prefsrc).
+    let local = k.inet_sock(2).and_then(|i| i.local).unwrap();
+    assert_eq!(local.ip().to_string(), "10.1.2.3");
+    assert_eq!(k.inet_sock(3).and_then(|i| i.remote), Some(local));
+    ok(&mut k, send(3, b"hi", None));
+    assert_eq!(read(&mut k, 2, 8).0, b"hi");
+    listener(&mut k, 4, "[2001:db8::3]:80", 1);
+    tcp(&mut k, 5, V6);
+    ok(&mut k, Op::Connect { slot: 5, addr: a("[2001:db8::3]:80") });
+    assert_eq!(k.inet_sock(5).and_then(|i| i.local).map(|l| l.ip().to_string()), Some("2001:db8::3".into()));
+}
+
+#[test]
+fn a_destination_that_is_not_the_hosts_is_unreachable_on_lo_alone_and_undetermined_otherwise() {
+    let mut lo = Kernel::new();
+    tcp(&mut lo, 1, V4);
+    err(&mut lo, Op::Connect { slot: 1, addr: a("10.1.2.3:80") }, Errno::ENETUNREACH);
+    let mut k = Kernel::with_host(host());
+    tcp(&mut k, 1, V4);
+    let out = k.apply(&Op::Connect { slot: 1, addr: a("10.1.2.4:80") });
+    assert!(matches!(out, Outcome::WouldBlock { block: Block::Undetermined { .. } }), "{out:?}");
+    // Nothing listens on 10.1.2.3:81: refused at once, like loopback.
+    tcp(&mut k, 2, V4);
+    err(&mut k, Op::Connect { slot: 2, addr: a("10.1.2.3:81") }, Errno::ECONNREFUSED);
+}
+
+#[test]
+fn a_syn_from_ipv6_loopback_to_another_host_address_gets_no_reset() {
+    let mut k = Kernel::with_host(host());
+    tcp(&mut k, 1, V6);
+    ok(&mut k, Op::Bind { slot: 1, addr: a("[::1]:1000") });
+    let out = k.apply(&Op::Connect { slot: 1, addr: a("[2001:db8::3]:81") });
+    assert!(matches!(out, Outcome::WouldBlock { block: Block::NoAnswer { .. } }), "{out:?}");
+}
+
+/// A server on 10.1.2.3:8080 with an accepted client (data both ways) and a pending one, and a
+/// UDP pair on 2001:db8::3.
+const ON_HOST_ADDRS: &str = r#"{"sockets": [
+    {"name": "L", "type": "stream", "family": "inet", "addr": "10.1.2.3:8080", "listen": 4,
+     "pending": [{"client": "c1"}]},
+    {"name": "c0", "type": "stream", "family": "inet", "addr": "10.1.2.3:40000", "peer": "a0",
+     "queue": [{"data": "200 OK"}]},
+    {"name": "a0", "type": "stream", "family": "inet", "peer": "c0", "accepted_from": "L",
+     "queue": [{"data": "GET /"}]},
+    {"name": "c1", "type": "stream", "family": "inet", "addr": "127.0.0.1:40001"},
+    {"name": "u1", "type": "dgram", "family": "inet6", "addr": "[2001:db8::3]:5001", "peer": "u2"},
+    {"name": "u2", "type": "dgram", "family": "inet6", "addr": "[2001:db8::3]:5002",
+     "queue": [{"from": "u1", "data": "ping"}]}
+]}"#;
+
+fn on_host_image() -> Vec<u8> {
+    resocket_core::scenario::Scenario::from_json(ON_HOST_ADDRS).unwrap().to_image().unwrap()
+}
+
+#[test]
+fn the_planner_rebuilds_connections_on_the_hosts_own_addresses() {
+    let bytes = on_host_image();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:?}", r.diagnostics);
+    let plan = resocket_core::plan::plan_on(&r.image, &host()).expect("a plan");
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    let binds: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::Bind { addr: SockAddr::Inet(at), .. } => Some(at.to_string()),
+            _ => None,
+        })
+        .collect();
+    for at in ["10.1.2.3:8080", "10.1.2.3:40000", "[2001:db8::3]:5001", "[2001:db8::3]:5002"] {
+        assert!(binds.contains(&at.to_string()), "{at} in {binds:?}");
+    }
+    assert!(plan
+        .steps
+        .iter()
+        .any(|s| matches!(&s.op, Op::Connect { addr: SockAddr::Inet(at), .. } if at.to_string() == "10.1.2.3:8080")));
+}
+
+#[test]
+fn on_a_host_without_those_addresses_each_socket_is_named_with_what_it_loses() {
+    let bytes = on_host_image();
+    let r = resocket_core::load(&bytes);
+    let plan = resocket_core::plan::plan(&r.image).expect("a plan, with warnings");
+    let w = plan.warnings.join("\n");
+    // Objrefs as the scenario writer numbers them: L 3, c0 5, a0 7, c1 9, u1 11, u2 13.
+    let has = |o: &str, parts: &[&str]| {
+        plan.warnings.iter().any(|l| l.starts_with(&format!("socket #{o}")) && parts.iter().all(|p| l.contains(p)))
+    };
+    assert!(has("3", &["10.1.2.3:8080", "EADDRNOTAVAIL", "not listening", "1 pending connections are lost"]), "{w}");
+    assert!(has("5", &["10.1.2.3:40000", "closed socket", "6 queued bytes"]), "{w}");
+    assert!(has("7", &["10.1.2.3:8080", "closed socket", "5 queued bytes"]), "{w}");
+    // c1 itself (127.0.0.1) is fine; its connection is not.
+    assert!(has("9", &["10.1.2.3:8080", "not an address of this host", "closed socket"]), "{w}");
+    assert!(has("11", &["[2001:db8::3]:5001", "unconnected"]), "{w}");
+    assert!(has("13", &["[2001:db8::3]:5002", "4 queued bytes are dropped"]), "{w}");
+    // Nothing is bound to an address the host lacks.
+    assert!(!plan
+        .steps
+        .iter()
+        .any(|s| matches!(&s.op, Op::Bind { addr: SockAddr::Inet(at), .. } if !at.ip().is_loopback())));
+}

@@ -167,7 +167,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         ),
         Command::Plan { image, json } => {
             let bytes = read_input(&image, cli.max_bytes)?;
-            let (text, _) = render::plan_output(&image.display().to_string(), &bytes, json)?;
+            let host = this_host();
+            let (text, _) = render::plan_output_on(&image.display().to_string(), &bytes, json, &host)?;
             emit(&text)?;
             Ok(EXIT_OK)
         }
@@ -235,13 +236,16 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
             code: EXIT_INVALID,
         });
     }
+    // INET sockets are planned for this host's addresses (those of the namespace the
+    // sockets are made in).
+    let host = this_host();
     if a.dry_run {
-        let plan = resocket_core::plan::plan(&report.image)
+        let plan = resocket_core::plan::plan_on(&report.image, &host)
             .map_err(|e| CliError { message: e.to_string(), code: EXIT_INVALID })?;
         for w in &plan.warnings {
             eprintln!("restore: warning: {w}");
         }
-        let (text, _) = render::plan_output(&image.display().to_string(), &bytes, false)?;
+        let (text, _) = render::plan_output_on(&image.display().to_string(), &bytes, false, &host)?;
         emit(&text)?;
         return Ok(EXIT_OK);
     }
@@ -278,7 +282,7 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     }
     let progress = rustix::termios::isatty(std::io::stderr());
     // Planning (proven step by step on the model) and execution overlap: see plan_and_execute.
-    let (mut ex, plan) = run::plan_and_execute(&report.image, cfg, caps, progress)?;
+    let (mut ex, plan) = run::plan_and_execute_on(&report.image, &host, cfg, caps, progress)?;
     for w in &plan.warnings {
         eprintln!("restore: warning: {w}");
     }
@@ -316,6 +320,16 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
         }
     }
     Ok(EXIT_OK)
+}
+
+/// This host's addresses for the planner (netlink; the loopback-only host, with a warning,
+/// if they cannot be read).
+fn this_host() -> resocket_core::sim::HostAddrs {
+    let (host, why) = resocket_restore::host::read_or_loopback();
+    if let Some(w) = why {
+        eprintln!("restore: warning: {w}");
+    }
+    host
 }
 
 fn main() -> ExitCode {

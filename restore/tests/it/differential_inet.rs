@@ -29,6 +29,27 @@ fn addr() -> impl Strategy<Value = SockAddr> {
     ]
 }
 
+/// Addresses on a host that also has 10.1.2.3/24 and 2001:db8::3/64 on another interface
+/// ([`fresh_netns_with_host`]): its own addresses, loopback, and neighbours it does not have.
+fn host_addr() -> impl Strategy<Value = SockAddr> {
+    prop_oneof![
+        6 => Just(inet("10.1.2.3:1000")),
+        4 => Just(inet("[2001:db8::3]:1000")),
+        2 => Just(inet("[::ffff:10.1.2.3]:1000")),
+        3 => Just(inet("127.0.0.1:1000")),
+        2 => Just(inet("[::1]:1000")),
+        2 => Just(inet("0.0.0.0:1000")),
+        2 => Just(inet("[::]:1000")),
+        1 => Just(inet("10.1.2.3:1001")),
+        1 => Just(inet("10.1.2.3:0")),
+        1 => Just(inet("10.1.2.4:1000")),
+        1 => Just(inet("[2001:db8::4]:1000")),
+        1 => Just(inet("10.1.2.255:1000")),
+        1 => Just(inet("192.0.2.1:1000")),
+        1 => Just(inet("[fe80::1]:1000")),
+    ]
+}
+
 fn server_addr() -> impl Strategy<Value = SockAddr> {
     prop_oneof![
         Just(inet("127.0.0.1:1000")),
@@ -51,6 +72,11 @@ fn slot() -> impl Strategy<Value = Slot> {
 }
 
 fn op() -> impl Strategy<Value = Op> {
+    ops_with(addr().boxed())
+}
+
+fn ops_with(addr: BoxedStrategy<SockAddr>) -> impl Strategy<Value = Op> {
+    let addr = move || addr.clone();
     prop_oneof![
         2 => (slot(), family(), ty()).prop_map(|(slot, family, ty)| Op::SocketInet { slot, family, ty }),
         4 => (slot(), addr()).prop_map(|(slot, addr)| Op::Bind { slot, addr }),
@@ -106,10 +132,49 @@ pub(crate) fn fresh_netns_with_lo() {
     assert!(st.success(), "ip link set lo up");
 }
 
+/// The addresses [`fresh_netns_with_host`] gives its second interface.
+pub(crate) const HOST_V4: &str = "10.1.2.3";
+/// See [`HOST_V4`].
+pub(crate) const HOST_V6: &str = "2001:db8::3";
+
+/// [`fresh_netns_with_lo`], plus a veth pair (both ends here, up) whose first end has
+/// 10.1.2.3/24 and 2001:db8::3/64 (`nodad`: usable at once, never tentative). The model's
+/// host: [`host_of_netns`]. The namespace, and its links, go when the thread ends.
+pub(crate) fn fresh_netns_with_host() {
+    fresh_netns_with_lo();
+    add_host_addrs();
+}
+
+/// Add the veth pair of [`fresh_netns_with_host`] to this thread's namespace.
+pub(crate) fn add_host_addrs() {
+    let script = format!(
+        "ip link add rs0 type veth peer name rs1 && ip addr add {HOST_V4}/24 dev rs0 && \
+         ip addr add {HOST_V6}/64 dev rs0 nodad && ip link set rs0 up && ip link set rs1 up"
+    );
+    let st = std::process::Command::new("sh").args(["-c", &script]).status().expect("sh + ip(8)");
+    assert!(st.success(), "{script}");
+}
+
+/// The host as `restore` reads it from this thread's namespace (netlink RTM_GETADDR).
+pub(crate) fn host_of_netns() -> resocket_core::sim::HostAddrs {
+    resocket_restore::host::read().expect("RTM_GETADDR")
+}
+
 /// Run a trace on both kernels; the first disagreement, if any.
 fn run_both(trace: &[Op]) -> Option<String> {
-    fresh_netns_with_lo();
-    let mut sim = Kernel::new();
+    run_both_on(trace, false)
+}
+
+/// [`run_both`] on a loopback-only namespace, or (`host`) one with [`fresh_netns_with_host`]'s
+/// addresses, the model told the addresses `restore` reads there.
+fn run_both_on(trace: &[Op], host: bool) -> Option<String> {
+    let mut sim = if host {
+        fresh_netns_with_host();
+        Kernel::with_host(host_of_netns())
+    } else {
+        fresh_netns_with_lo();
+        Kernel::new()
+    };
     let mut real = Executor::new(Config { root: None, place: PlaceMode::HoldAll, fd_base: 1024, inherit_all: false });
     let mut verdict = None;
     for (i, op) in trace.iter().enumerate() {
@@ -155,6 +220,38 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, max_shrink_iters: 4000, ..ProptestConfig::default() })]
+
+    /// The same on a host with non-loopback addresses: binds to its own addresses (and v4-mapped
+    /// ones) succeed, to neighbours' fail, and connections between its own addresses travel over
+    /// `lo` like loopback ones.
+    #[test]
+    fn on_a_host_with_more_addresses_simulator_and_kernel_agree(
+        prelude in prop::collection::vec((family(), ty()), 4),
+        server in prop::option::weighted(0.6, (prop_oneof![
+            Just(inet("10.1.2.3:1000")), Just(inet("[2001:db8::3]:1000")), Just(inet("[::]:1000")), Just(inet("0.0.0.0:1000"))
+        ], 0..3i32)),
+        ops in prop::collection::vec(ops_with(host_addr().boxed()), 1..30),
+    ) {
+        let mut trace: Vec<Op> = prelude
+            .into_iter()
+            .zip(1..)
+            .map(|((family, ty), slot)| Op::SocketInet { slot, family, ty })
+            .collect();
+        if let Some((addr, backlog)) = server {
+            let family = if matches!(addr, SockAddr::Inet(std::net::SocketAddr::V4(_))) { InetFamily::Inet } else { InetFamily::Inet6 };
+            trace[0] = Op::SocketInet { slot: 1, family, ty: SockType::Stream };
+            trace.push(Op::Bind { slot: 1, addr });
+            trace.push(Op::Listen { slot: 1, backlog });
+        }
+        trace.extend(ops);
+        if let Some(d) = run_both_on(&trace, true) {
+            prop_assert!(false, "{}", d);
+        }
+    }
+}
+
 mod regressions {
     //! Disagreements the differential test found, kept as named tests.
     use super::*;
@@ -163,6 +260,82 @@ mod regressions {
         if let Some(d) = run_both(&trace) {
             panic!("{d}");
         }
+    }
+
+    /// [`same`] on the host of [`fresh_netns_with_host`].
+    fn same_on_host(trace: Vec<Op>) {
+        if let Some(d) = run_both_on(&trace, true) {
+            panic!("{d}");
+        }
+    }
+
+    fn sock(slot: Slot, family: InetFamily, ty: SockType) -> Op {
+        Op::SocketInet { slot, family, ty }
+    }
+
+    #[test]
+    fn bind_takes_the_hosts_own_broadcast_and_v4_mapped_addresses_and_refuses_its_neighbours() {
+        use InetFamily::{Inet, Inet6};
+        let mut trace = Vec::new();
+        for (slot, (family, ty, a)) in (1..).zip([
+            (Inet, SockType::Stream, "10.1.2.3:1000"),
+            (Inet, SockType::Stream, "10.1.2.4:1000"),
+            (Inet, SockType::Dgram, "10.1.2.255:1000"),
+            (Inet, SockType::Dgram, "10.1.2.0:1000"),
+            (Inet, SockType::Stream, "224.0.0.1:1000"),
+            (Inet, SockType::Dgram, "255.255.255.255:1000"),
+            (Inet, SockType::Stream, "127.9.9.9:1000"),
+            (Inet, SockType::Stream, "0.1.2.3:1000"),
+            (Inet6, SockType::Stream, "[2001:db8::3]:1001"),
+            (Inet6, SockType::Dgram, "[2001:db8::4]:1001"),
+            (Inet6, SockType::Stream, "[::ffff:10.1.2.3]:1002"),
+            (Inet6, SockType::Stream, "[::ffff:10.1.2.4]:1002"),
+            (Inet6, SockType::Dgram, "[fe80::1]:1003"),
+            (Inet6, SockType::Dgram, "[ff05::1]:1003"),
+            (Inet6, SockType::Stream, "[ff05::1]:1003"),
+        ]) {
+            trace.push(sock(slot, family, ty));
+            trace.push(Op::Bind { slot, addr: inet(a) });
+            trace.push(Op::Close { slot });
+        }
+        same_on_host(trace);
+    }
+
+    #[test]
+    fn connections_between_the_hosts_own_addresses_travel_like_loopback_ones() {
+        use InetFamily::{Inet, Inet6};
+        same_on_host(vec![
+            sock(1, Inet, SockType::Stream),
+            Op::Bind { slot: 1, addr: inet("10.1.2.3:1000") },
+            Op::Listen { slot: 1, backlog: 4 },
+            sock(2, Inet, SockType::Stream),
+            Op::Bind { slot: 2, addr: inet("127.0.0.1:1001") },
+            Op::Connect { slot: 2, addr: inet("10.1.2.3:1000") },
+            sock(3, Inet6, SockType::Stream),
+            Op::Connect { slot: 3, addr: inet("[::ffff:10.1.2.3]:1000") },
+            Op::Accept { slot: 1, new: 5 },
+            Op::Send { slot: 5, to: None, data: Payload(b"hi".to_vec()), rights: vec![] },
+            Op::Recv { slot: 2, len: 8, peek: false },
+            sock(4, Inet6, SockType::Stream),
+            Op::Bind { slot: 4, addr: inet("[2001:db8::3]:1000") },
+            Op::Listen { slot: 4, backlog: 1 },
+            sock(6, Inet6, SockType::Stream),
+            Op::Connect { slot: 6, addr: inet("[2001:db8::3]:1000") },
+            sock(7, Inet, SockType::Dgram),
+            Op::Bind { slot: 7, addr: inet("10.1.2.3:2000") },
+            Op::Send { slot: 7, to: Some(inet("127.0.0.1:2000")), data: Payload(b"x".to_vec()), rights: vec![] },
+            Op::Send { slot: 7, to: Some(inet("10.1.2.3:2000")), data: Payload(b"to self".to_vec()), rights: vec![] },
+            Op::Recv { slot: 7, len: 16, peek: false },
+        ]);
+    }
+
+    #[test]
+    fn a_syn_from_ipv6_loopback_to_another_address_of_the_host_is_never_answered_by_a_reset() {
+        same_on_host(vec![
+            sock(1, InetFamily::Inet6, SockType::Stream),
+            Op::Bind { slot: 1, addr: inet("[::1]:1000") },
+            Op::Connect { slot: 1, addr: inet("[2001:db8::3]:1001") },
+        ]);
     }
 
     #[test]

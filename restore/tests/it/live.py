@@ -104,6 +104,29 @@ elif scenario.startswith("inet"):
         u4 = socket.socket(socket.AF_INET, U); u4.bind(("127.0.0.1", 5004))
         u4.sendto(b"to u3", ("127.0.0.1", 5003))
         keep.extend([u1, u2, u3, u4])
+    elif scenario == "inet-host":
+        # Sockets on addresses of a second interface (a veth pair, both ends here): a server
+        # on 10.1.2.3 with an accepted connection (data both ways) and two pending clients (one
+        # from 127.0.0.1), an IPv6 server on 2001:db8::3 with an accepted and a pending client,
+        # a UDP pair on 10.1.2.3 with a datagram queued.
+        for cmd in ("ip link add rs0 type veth peer name rs1", "ip addr add 10.1.2.3/24 dev rs0",
+                    "ip addr add 2001:db8::3/64 dev rs0 nodad", "ip link set rs0 up", "ip link set rs1 up"):
+            subprocess.run(cmd.split(), check=True)
+        l = tcp_listener(socket.AF_INET, ("10.1.2.3", 8080), 5)
+        c0 = client(socket.AF_INET, ("10.1.2.3", 8080))
+        a0, _ = l.accept(); keep.append(a0)
+        c0.send(b"GET / HTTP/1.1"); a0.send(b"HTTP/1.1 200 OK")
+        client(socket.AF_INET, ("10.1.2.3", 8080))
+        c2 = socket.socket(socket.AF_INET, T); c2.bind(("127.0.0.1", 0)); c2.connect(("10.1.2.3", 8080)); keep.append(c2)
+        l6 = tcp_listener(socket.AF_INET6, ("2001:db8::3", 9090), 3)
+        c6 = client(socket.AF_INET6, ("2001:db8::3", 9090))
+        a6, _ = l6.accept(); keep.append(a6)
+        a6.send(b"hello over v6")
+        client(socket.AF_INET6, ("2001:db8::3", 9090))
+        u1 = socket.socket(socket.AF_INET, U); u1.bind(("10.1.2.3", 5001))
+        u2 = socket.socket(socket.AF_INET, U); u2.bind(("10.1.2.3", 5002))
+        u1.connect(("10.1.2.3", 5002)); u1.send(b"to u2")
+        keep.extend([u1, u2])
     elif scenario == "inet-early-data":
         # A pending client that already sent data: it waits on the embryo.
         tcp_listener(socket.AF_INET, ("127.0.0.1", 8081), 5)

@@ -1,0 +1,156 @@
+//! The addresses of this host, as the model needs them ([`HostAddrs`], `core/src/sim/inet.rs`):
+//! one netlink `RTM_GETLINK` dump (which interfaces are loopback, which are up) and one
+//! `RTM_GETADDR` dump (every IPv4 and IPv6 address), in the caller's network namespace — the one
+//! `restore run` creates its sockets in.
+//! Layouts: `include/uapi/linux/if_addr.h` (`ifaddrmsg`, `IFA_*`), `rtnetlink.h` (`ifinfomsg`).
+
+use crate::diag_unix::{attrs, netlink_dump, u32_at};
+use resocket_core::sim::{HostAddr, HostAddrs};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_GETADDR: u16 = 22;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_BROADCAST: u16 = 4;
+const IFA_FLAGS: u16 = 8;
+/// Duplicate address detection has not finished (or failed): `ipv6_chk_addr` refuses it.
+const IFA_F_TENTATIVE: u32 = 0x40;
+const IFA_F_SECONDARY: u32 = 0x01;
+const IFF_UP: u32 = 0x1;
+const IFF_LOOPBACK: u32 = 0x8;
+
+/// [`read`], or the loopback-only host when the addresses cannot be read (with the reason,
+/// for a warning).
+pub fn read_or_loopback() -> (HostAddrs, Option<String>) {
+    match read() {
+        Ok(h) => (h, None),
+        Err(e) => (
+            HostAddrs::loopback(),
+            Some(format!("cannot read this host's addresses ({e}): planning for a host with only lo")),
+        ),
+    }
+}
+
+/// Read this network namespace's interface addresses.
+pub fn read() -> Result<HostAddrs, String> {
+    // NETLINK_ROUTE is protocol 0 (`None`). ifinfomsg: family, pad, type, index, flags, change.
+    let mut links: BTreeMap<u32, u32> = BTreeMap::new();
+    for m in netlink_dump(None, RTM_GETLINK, RTM_NEWLINK, &[0u8; 16])? {
+        if m.len() >= 16 {
+            links.insert(u32_at(&m, 4), u32_at(&m, 8));
+        }
+    }
+    // ifaddrmsg: family (AF_UNSPEC: all), prefix length, flags, scope, index.
+    let mut host = HostAddrs { addrs: Vec::new(), broadcast: Vec::new() };
+    for m in netlink_dump(None, RTM_GETADDR, RTM_NEWADDR, &[0u8; 8])? {
+        if let Some((a, brd)) = parse_addr(&m, &links) {
+            host.broadcast.extend(brd);
+            host.addrs.push(a);
+        }
+    }
+    host.addrs.sort();
+    host.addrs.dedup();
+    host.broadcast.sort();
+    host.broadcast.dedup();
+    Ok(host)
+}
+
+/// One `RTM_NEWADDR` message: the address (none for a tentative IPv6 one) and, for IPv4 on an
+/// interface that is up, the broadcast addresses it gives the local routing table.
+fn parse_addr(m: &[u8], links: &BTreeMap<u32, u32>) -> Option<(HostAddr, Vec<Ipv4Addr>)> {
+    let head = m.get(..8)?;
+    let (family, prefix, ifindex) = (head[0], head[1], u32_at(head, 4));
+    let mut flags = u32::from(head[2]);
+    let (mut address, mut local, mut brd) = (None, None, None);
+    let ip = |p: &[u8]| -> Option<IpAddr> {
+        match family {
+            AF_INET => Some(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(p.get(..4)?).ok()?))),
+            AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(p.get(..16)?).ok()?))),
+            _ => None,
+        }
+    };
+    for (ty, p) in attrs(m, 8) {
+        match ty {
+            IFA_ADDRESS => address = ip(p),
+            IFA_LOCAL => local = ip(p),
+            IFA_BROADCAST => brd = ip(p),
+            IFA_FLAGS => flags = u32_at(p, 0),
+            _ => {}
+        }
+    }
+    // IPv4: IFA_LOCAL is the interface's own address (IFA_ADDRESS the peer's on a
+    // point-to-point link); IPv6: IFA_ADDRESS.
+    let own = if family == AF_INET { local.or(address) } else { address };
+    let own = own?;
+    if family == AF_INET6 && flags & IFA_F_TENTATIVE != 0 {
+        return None;
+    }
+    let link = links.get(&ifindex).copied().unwrap_or(0);
+    let up = link & IFF_UP != 0;
+    // fib_add_ifaddr, on an interface that is up: the explicit broadcast address, and for a
+    // primary address of a prefix shorter than /31 (not in 0.0.0.0/8) the prefix's all-ones
+    // address; on a loopback interface the whole prefix is local.
+    let primary = flags & IFA_F_SECONDARY == 0;
+    let mut brds = Vec::new();
+    if let (IpAddr::V4(a), true) = (own, up) {
+        if let Some(IpAddr::V4(b)) = brd {
+            brds.push(b);
+        }
+        let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+        let net = u32::from(a) & mask;
+        if primary && prefix < 31 && net >> 24 != 0 {
+            brds.push(Ipv4Addr::from(net | !mask));
+        }
+    }
+    let loopback = link & IFF_LOOPBACK != 0 && up && primary;
+    Some((HostAddr { ip: own, prefix, ifindex, loopback }, brds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(ty: u16, p: &[u8]) -> Vec<u8> {
+        let mut a = Vec::new();
+        a.extend_from_slice(&(4 + p.len() as u16).to_ne_bytes());
+        a.extend_from_slice(&ty.to_ne_bytes());
+        a.extend_from_slice(p);
+        while a.len() % 4 != 0 {
+            a.push(0);
+        }
+        a
+    }
+
+    #[test]
+    fn addresses_are_read_and_tentative_ones_left_out() {
+        let links = BTreeMap::from([(1, IFF_UP | IFF_LOOPBACK), (3, IFF_UP)]);
+        let mut m = vec![AF_INET, 24, 0, 0];
+        m.extend_from_slice(&3u32.to_ne_bytes());
+        m.extend(attr(IFA_ADDRESS, &[10, 9, 9, 9]));
+        m.extend(attr(IFA_LOCAL, &[10, 1, 2, 3]));
+        m.extend(attr(IFA_BROADCAST, &[10, 1, 2, 255]));
+        let (a, b) = parse_addr(&m, &links).unwrap();
+        assert_eq!((a.ip, a.prefix, a.ifindex, a.loopback), ("10.1.2.3".parse().unwrap(), 24, 3, false));
+        // The explicit broadcast address and the prefix's all-ones one.
+        assert_eq!(b, [Ipv4Addr::new(10, 1, 2, 255), Ipv4Addr::new(10, 1, 2, 255)]);
+        let mut secondary = m.clone();
+        secondary[2] = IFA_F_SECONDARY as u8;
+        secondary.truncate(8 + 16);
+        assert_eq!(parse_addr(&secondary, &links).unwrap().1, Vec::<Ipv4Addr>::new());
+        let mut m6 = vec![AF_INET6, 64, 0, 0];
+        m6.extend_from_slice(&1u32.to_ne_bytes());
+        m6.extend(attr(IFA_ADDRESS, &"2001:db8::3".parse::<Ipv6Addr>().unwrap().octets()));
+        let (a, _) = parse_addr(&m6, &links).unwrap();
+        assert!(a.loopback);
+        let mut t = m6.clone();
+        t.extend(attr(IFA_FLAGS, &IFA_F_TENTATIVE.to_ne_bytes()));
+        assert!(parse_addr(&t, &links).is_none(), "tentative");
+        assert!(parse_addr(&m6[..7], &links).is_none(), "truncated");
+    }
+}
