@@ -1,10 +1,13 @@
-//! Embeds the fixture gallery: every `fixtures/images/{valid,invalid}/*.rsimg` becomes an
-//! `include_bytes!` entry `(name, group, description, bytes)` in `$OUT_DIR/gallery.rs`, with the
-//! description taken from `fixtures/src/<group>/<name>.json` when there is one. Missing or
-//! empty directories give an empty list (the app then shows only generated images).
+//! Embeds the fixture gallery: every `fixtures/images/{valid,invalid}/*.rsimg` becomes an entry
+//! `(name, group, description, Source::Embedded(start, len))` in `$OUT_DIR/gallery.rs`, with the description taken
+//! from `fixtures/src/<group>/<name>.json` when there is one. The images themselves are
+//! concatenated and DEFLATE-compressed into one `$OUT_DIR/fixtures.deflate` (`PACKED`, `UNPACKED`
+//! bytes when inflated): the images are mostly zero padding and repeat each other, so one stream
+//! is a few KB where the raw bytes cost ~15 KB of the gzipped bundle (the app already carries
+//! the inflater for share links). Missing or empty directories give an empty list (the app then
+//! shows only generated images).
 //! A fixture whose source is `{"synthetic": N}` is `synth::mixed(N)` (the fixture tests keep
-//! the committed image equal to it): it goes to `SYNTHETIC` as `(name, group, description, N)`
-//! and is generated when opened instead of being embedded (many-1000 alone would be a tenth of
+//! the committed image equal to it): its entry is `Source::Synthetic(N)` and it is generated when opened instead of being embedded (many-1000 alone would be a tenth of
 //! the gzipped bundle).
 
 use std::fmt::Write as _;
@@ -15,10 +18,11 @@ const GROUPS: &[&str] = &["valid", "invalid"];
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let fixtures = manifest.join("..").join("fixtures");
-    let mut out = String::from("/// `(name, group, description, bytes)` of every embedded fixture image.\n");
-    out.push_str("pub static FIXTURES: &[(&str, &str, &str, &[u8])] = &[\n");
-    let mut synthetic = String::from("/// `(name, group, description, N)` of the `synth::mixed(N)` fixtures.\n");
-    synthetic.push_str("pub static SYNTHETIC: &[(&str, &str, &str, usize)] = &[\n");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut blob: Vec<u8> = Vec::new();
+    // In gallery order: valid then invalid, by name within a group (as on disk).
+    let mut out = String::from("/// `(name, group, description, source)` of every fixture, in gallery order.\n");
+    out.push_str("pub static FIXTURES: &[(&str, &str, &str, Source)] = &[\n");
     for group in GROUPS {
         let images = fixtures.join("images").join(group);
         let sources = fixtures.join("src").join(group);
@@ -34,23 +38,28 @@ fn main() {
             let source = sources.join(format!("{name}.json"));
             if let Some(n) = synthetic_size(&source) {
                 let description = format!("synth::mixed({n}), generated when opened");
-                let _ = writeln!(synthetic, "    ({name:?}, {group:?}, {description:?}, {n}),");
+                let _ = writeln!(out, "    ({name:?}, {group:?}, {description:?}, Source::Synthetic({n})),");
                 continue;
             }
             let description = description(&source);
-            let abs = path.canonicalize().unwrap_or(path.clone());
+            let bytes = std::fs::read(&path).expect("read a fixture image");
             let _ = writeln!(
                 out,
-                "    ({name:?}, {group:?}, {description:?}, include_bytes!({:?})),",
-                abs.to_string_lossy()
+                "    ({name:?}, {group:?}, {description:?}, Source::Embedded({}, {})),",
+                blob.len(),
+                bytes.len()
             );
+            blob.extend_from_slice(&bytes);
         }
     }
     out.push_str("];\n");
-    synthetic.push_str("];\n");
-    out.push_str(&synthetic);
-    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("gallery.rs");
-    std::fs::write(dest, out).expect("write gallery.rs");
+    let packed = out_dir.join("fixtures.deflate");
+    std::fs::write(&packed, miniz_oxide::deflate::compress_to_vec(&blob, 10)).expect("write fixtures.deflate");
+    let _ = writeln!(out, "/// The fixture images, concatenated and DEFLATE-compressed.");
+    let _ = writeln!(out, "static PACKED: &[u8] = include_bytes!({:?});", packed.to_string_lossy());
+    let _ = writeln!(out, "/// The length of `PACKED` inflated.");
+    let _ = writeln!(out, "const UNPACKED: usize = {};", blob.len());
+    std::fs::write(out_dir.join("gallery.rs"), out).expect("write gallery.rs");
 }
 
 /// Re-run when the directory (or, while it does not exist, its nearest existing ancestor) changes.

@@ -490,7 +490,7 @@ pub fn v2_plan(img: &Image<'_>) -> Plan {
     let mut done = std::collections::BTreeSet::new();
     let mut order: Vec<&Sock<'_>> =
         img.sockets.values().filter(|s| s.common.family == wire::AF_UNIX && s.unix.is_some()).collect();
-    order.sort_by_key(|s| s.offset);
+    crate::order::sort_by_rank(&mut order, |s| s.offset as u128);
     for s in &order {
         plan.slots.insert(
             s.objref as Slot,

@@ -114,7 +114,7 @@ pub fn diff(a: &Image<'_>, b: &Image<'_>, strip_a: &[u8], strip_b: &[u8]) -> Vec
                      p: &BTreeMap<i32, i32>,
                      strip: &[u8]|
      -> BTreeMap<String, BTreeMap<&'static str, String>> {
-        img.sockets.values().map(|s| (n[&s.objref].clone(), describe(img, n, p, s, strip))).collect()
+        crate::order::map(img.sockets.values().map(|s| (n[&s.objref].clone(), describe(img, n, p, s, strip))))
     };
     let (da, db) = (by_anchor(a, &na, &pa, strip_a), by_anchor(b, &nb, &pb, strip_b));
     let mut out = Vec::new();

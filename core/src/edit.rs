@@ -641,7 +641,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
             }
         }
         let mut file_socks: Vec<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
-        file_socks.sort_unstable();
+        crate::order::sort_by_rank(&mut file_socks, |&o| crate::order::rank_i32(o));
         for run in file_socks.chunk_by(|a, b| a == b).filter(|r| r.len() > 1) {
             self.note(format!("socket #{} has {} open files; the scenario gives each socket one", run[0], run.len()));
         }

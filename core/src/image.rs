@@ -341,7 +341,7 @@ impl Image<'_> {
 
     /// Socket objrefs that are embryos of some listener.
     pub fn embryos(&self) -> BTreeSet<i32> {
-        self.sockets.values().flat_map(|s| s.pending.iter().map(|p| p.embryo)).collect()
+        crate::order::set(self.sockets.values().flat_map(|s| s.pending.iter().map(|p| p.embryo)))
     }
 
     /// Detach from the input buffer.
@@ -729,7 +729,9 @@ impl<'a> Loader<'a> {
     }
 
     fn into_report(mut self) -> Report<'a> {
-        self.diags.sort_by_key(|d| (d.range.start, d.range.end));
+        crate::order::sort_by_rank(&mut self.diags, |d| {
+            crate::order::rank_pair(d.range.start as u64, d.range.end as u64)
+        });
         Report { image: self.img, diagnostics: self.diags }
     }
 

@@ -22,6 +22,7 @@ pub mod diag;
 pub mod diff;
 pub mod edit;
 pub mod image;
+pub mod order;
 pub mod plan;
 pub mod scenario;
 pub mod share;

@@ -1086,7 +1086,11 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
         }
         let mut order: Vec<(Slot, Vec<Placement>)> = places.into_iter().collect();
-        order.sort_by_key(|(_, v)| v.first().map(|&(pid, fd, _)| (pid, fd)));
+        // By the first placement (pid, fd); a slot placed nowhere first.
+        crate::order::sort_by_rank(&mut order, |(_, v)| {
+            v.first()
+                .map_or(0, |&(pid, fd, _)| 1u128 << 64 | crate::order::rank_i32(pid) << 32 | crate::order::rank_i32(fd))
+        });
         for (slot, v) in order {
             for (pid, fd, cloexec) in v {
                 self.push(Op::Place { slot, pid, fd, cloexec }, "the process had this socket at this fd")?;

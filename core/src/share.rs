@@ -215,7 +215,7 @@ fn wmsg(refs: &Refs, m: &MsgSpec) -> WMsg {
 }
 
 fn to_wire(sc: &Scenario) -> WScenario {
-    let refs = Refs(sc.sockets.iter().enumerate().rev().map(|(i, s)| (s.name.clone(), i)).collect());
+    let refs = Refs(crate::order::map(sc.sockets.iter().enumerate().rev().map(|(i, s)| (s.name.clone(), i))));
     let sockets = sc
         .sockets
         .iter()

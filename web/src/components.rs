@@ -487,6 +487,25 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Node box size.
+/// An SVG coordinate, written with at most one decimal by integer formatting: the bundle then
+/// carries no float-to-decimal code (grisu/dragon and their tables, ~5 KB gzipped).
+#[derive(Debug, Clone, Copy)]
+struct Px(f64);
+
+impl std::fmt::Display for Px {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Coordinates are far inside i64; NaN (never produced) would write 0.
+        let tenths = (self.0 * 10.0).round() as i64;
+        let sign = if tenths < 0 { "-" } else { "" };
+        let (whole, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+        if frac == 0 {
+            write!(f, "{sign}{whole}")
+        } else {
+            write!(f, "{sign}{whole}.{frac}")
+        }
+    }
+}
+
 const NODE_W: f64 = 164.0;
 const NODE_H: f64 = 56.0;
 /// Graphs of more sockets than this render only the nodes and edges in view (rendering a node
@@ -531,10 +550,10 @@ fn node_html(n: &GNode, (x, y): (f64, f64), classes: Classes, on_select: &Callba
     let onclick = on_select.reform(move |_: MouseEvent| objref);
     let (l, t) = (x - NODE_W / 2.0, y - NODE_H / 2.0);
     let shape = match n.ty.as_str() {
-        "dgram" => html! { <ellipse class="shape" cx={x.to_string()} cy={y.to_string()}
-        rx={(NODE_W / 2.0).to_string()} ry={(NODE_H / 2.0).to_string()} /> },
-        ty => html! { <rect class="shape" x={l.to_string()} y={t.to_string()} width={NODE_W.to_string()}
-        height={NODE_H.to_string()} rx={if ty == "stream" { "12" } else { "2" }} /> },
+        "dgram" => html! { <ellipse class="shape" cx={Px(x).to_string()} cy={Px(y).to_string()}
+        rx={Px(NODE_W / 2.0).to_string()} ry={Px(NODE_H / 2.0).to_string()} /> },
+        ty => html! { <rect class="shape" x={Px(l).to_string()} y={Px(t).to_string()} width={Px(NODE_W).to_string()}
+        height={Px(NODE_H).to_string()} rx={if ty == "stream" { "12" } else { "2" }} /> },
     };
     let title = if objref > 0 { format!("#{objref}") } else { format!("tmp{}", -objref - 1) };
     let mut badges = Vec::new();
@@ -554,10 +573,10 @@ fn node_html(n: &GNode, (x, y): (f64, f64), classes: Classes, on_select: &Callba
             data-role={n.role} {onclick}>
             <title>{ format!("{title} {} {} {}", n.ty, n.role, n.name) }</title>
             { shape }
-            <text class="t1" x={x.to_string()} y={(t + 16.0).to_string()}>{ format!("{title} {} · {}", n.ty, n.role) }</text>
-            <text class="t2" x={x.to_string()} y={(t + 32.0).to_string()}>{ shorten(&n.name, 24) }</text>
+            <text class="t1" x={Px(x).to_string()} y={Px(t + 16.0).to_string()}>{ format!("{title} {} · {}", n.ty, n.role) }</text>
+            <text class="t2" x={Px(x).to_string()} y={Px(t + 32.0).to_string()}>{ shorten(&n.name, 24) }</text>
             if !badges.is_empty() {
-                <text class="t3" x={x.to_string()} y={(t + 47.0).to_string()}>
+                <text class="t3" x={Px(x).to_string()} y={Px(t + 47.0).to_string()}>
                 { for badges.iter().enumerate().map(|(i, (class, text))| html! {
                     <tspan class={classes!("badge", *class)}>{ if i > 0 { format!(" · {text}") } else { text.clone() } }</tspan>
                 }) }
@@ -567,8 +586,8 @@ fn node_html(n: &GNode, (x, y): (f64, f64), classes: Classes, on_select: &Callba
             if let Some(ext) = &n.external {
                 // A peer outside the image: a dashed stub with its address.
                 <g class="edge external">
-                    <path d={format!("M{} {y} h36", x + NODE_W / 2.0)} />
-                    <text class="extlabel" x={(x + NODE_W / 2.0 + 4.0).to_string()} y={(y - 6.0).to_string()}>{ ext.clone() }</text>
+                    <path d={format!("M{} {} h36", Px(x + NODE_W / 2.0), Px(y))} />
+                    <text class="extlabel" x={Px(x + NODE_W / 2.0 + 4.0).to_string()} y={Px(y - 6.0).to_string()}>{ ext.clone() }</text>
                 </g>
             }
         </g>
@@ -603,9 +622,10 @@ pub fn socket_graph(p: &GraphProps) -> Html {
     let query = use_state(String::new);
     let drag = use_mut_ref(Drag::default);
     let d = &p.drawing;
-    let q = query.trim().to_lowercase();
+    let q = query.trim().to_ascii_lowercase();
     let matches = |n: &GNode| {
-        !q.is_empty() && (n.name.to_lowercase().contains(&q) || n.objref.to_string() == q || n.role == q || n.ty == q)
+        !q.is_empty()
+            && (n.name.to_ascii_lowercase().contains(&q) || n.objref.to_string() == q || n.role == q || n.ty == q)
     };
     let n_match = d.graph.nodes.iter().filter(|n| matches(n)).count();
     let oninput = {
@@ -618,8 +638,11 @@ pub fn socket_graph(p: &GraphProps) -> Html {
             if e.key() != "Enter" || q.is_empty() {
                 return;
             }
-            let hit =
-                drawing.graph.nodes.iter().find(|n| n.name.to_lowercase().contains(&q) || n.objref.to_string() == q);
+            let hit = drawing
+                .graph
+                .nodes
+                .iter()
+                .find(|n| n.name.to_ascii_lowercase().contains(&q) || n.objref.to_string() == q);
             if let Some(&(x, y)) = hit.and_then(|n| drawing.layout.pos.get(&n.objref)) {
                 let v = *view;
                 view.set(View { x: x - v.w / 2.0, y: y - v.h / 2.0, ..v });
@@ -702,7 +725,15 @@ pub fn socket_graph(p: &GraphProps) -> Html {
         let mut by_role: BTreeMap<&str, String> = BTreeMap::new();
         for (n, (x, y)) in &visible {
             let path = by_role.entry(n.role).or_default();
-            let _ = write!(path, "M{:.0} {:.0}h{NODE_W}v{NODE_H}h-{NODE_W}z", x - NODE_W / 2.0, y - NODE_H / 2.0);
+            let _ = write!(
+                path,
+                "M{} {}h{}v{}h-{}z",
+                Px(x - NODE_W / 2.0),
+                Px(y - NODE_H / 2.0),
+                Px(NODE_W),
+                Px(NODE_H),
+                Px(NODE_W)
+            );
         }
         let mut by_kind: BTreeMap<&str, String> = BTreeMap::new();
         for e in &d.graph.edges {
@@ -715,7 +746,7 @@ pub fn socket_graph(p: &GraphProps) -> Html {
                 EdgeKind::InFlight => "inflight",
                 _ => "peer",
             };
-            let _ = write!(by_kind.entry(kind).or_default(), "M{:.0} {:.0}L{:.0} {:.0}", a.0, a.1, b.0, b.1);
+            let _ = write!(by_kind.entry(kind).or_default(), "M{} {}L{} {}", Px(a.0), Px(a.1), Px(b.0), Px(b.1));
         }
         html! { <g class="shapes">
             { for by_kind.into_iter().map(|(k, path)| html! { <g class={classes!("edge", k)}><path d={path} /></g> }) }
@@ -737,21 +768,31 @@ pub fn socket_graph(p: &GraphProps) -> Html {
         };
         let path = if e.kind == EdgeKind::SelfLoop {
             let (x, y) = (x1 + NODE_W / 2.0 - 10.0, y1 - NODE_H / 2.0);
-            format!("M{} {} C{} {} {} {} {} {}", x - 20.0, y, x - 20.0, y - 36.0, x + 30.0, y - 36.0, x + 10.0, y + 4.0)
+            format!(
+                "M{} {} C{} {} {} {} {} {}",
+                Px(x - 20.0),
+                Px(y),
+                Px(x - 20.0),
+                Px(y - 36.0),
+                Px(x + 30.0),
+                Px(y - 36.0),
+                Px(x + 10.0),
+                Px(y + 4.0)
+            )
         } else if e.kind == EdgeKind::InFlight || (y1 - y2).abs() < 1.0 && (x1 - x2).abs() > CELL_W * 1.5 {
             // Curved so that it does not run under the nodes in between.
             let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0 - 30.0);
-            format!("M{x1} {y1} Q{mx} {my} {x2} {y2}")
+            format!("M{} {} Q{} {} {} {}", Px(x1), Px(y1), Px(mx), Px(my), Px(x2), Px(y2))
         } else {
-            format!("M{x1} {y1} L{x2} {y2}")
+            format!("M{} {} L{} {}", Px(x1), Px(y1), Px(x2), Px(y2))
         };
         let (lx, ly) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
         Some(html! {
             <g class={classes!("edge", kind)} data-from={e.from.to_string()} data-to={e.to.to_string()}>
                 <path d={path} marker-end={(e.kind != EdgeKind::Peer).then_some("url(#arrow)")} />
                 if let Some(l) = label {
-                    <circle class="elabel-bg" cx={lx.to_string()} cy={ly.to_string()} r="8" />
-                    <text class="elabel" x={lx.to_string()} y={(ly + 4.0).to_string()}>{ l }</text>
+                    <circle class="elabel-bg" cx={Px(lx).to_string()} cy={Px(ly).to_string()} r="8" />
+                    <text class="elabel" x={Px(lx).to_string()} y={Px(ly + 4.0).to_string()}>{ l }</text>
                 }
             </g>
         })
@@ -787,7 +828,7 @@ pub fn socket_graph(p: &GraphProps) -> Html {
                     <span class="lg l-inflight">{ "fd in flight" }</span>
                 </span>
             </div>
-            <svg id={p.id.clone()} class="graph" viewBox={format!("{} {} {} {}", v.x, v.y, v.w, v.h)}
+            <svg id={p.id.clone()} class="graph" viewBox={format!("{} {} {} {}", Px(v.x), Px(v.y), Px(v.w), Px(v.h))}
                 data-nodes={d.graph.nodes.len().to_string()} data-drawn={visible.len().to_string()}
                 data-detail={if detailed { "full" } else { "shapes" }}
                 {onmousedown} {onmousemove} onmouseup={end_drag.clone()} onmouseleave={end_drag} {onwheel}>
@@ -917,7 +958,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
     let mut positions: Vec<usize> = (start..end).collect();
     if let Some(f) = failure.as_ref().filter(|f| !(start..end).contains(&f.position)) {
         positions.push(f.position);
-        positions.sort_unstable();
+        resocket_core::order::sort_by_rank(&mut positions, |&i| i as u128);
     }
     let mut last_phase = None;
     let mut prev_pos = None;

@@ -8,8 +8,8 @@ include!(concat!(env!("OUT_DIR"), "/gallery.rs"));
 /// Where a gallery image's bytes come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source {
-    /// Embedded with `include_bytes!`.
-    Embedded(&'static [u8]),
+    /// Embedded: bytes `start..start + len` of the inflated fixture blob ([`unpacked`]).
+    Embedded(usize, usize),
     /// Generated on demand (deterministic).
     Generated(fn() -> Vec<u8>),
     /// A `{"synthetic": N}` fixture: `synth::mixed(N)`, the same bytes as its committed image.
@@ -45,11 +45,27 @@ impl Item {
     /// The image bytes (generated ones are built now).
     pub fn bytes(&self) -> Rc<[u8]> {
         match self.source {
-            Source::Embedded(b) => Rc::from(b),
+            Source::Embedded(start, len) => Rc::from(unpacked().get(start..start + len).unwrap_or_default()),
             Source::Generated(f) => Rc::from(f()),
             Source::Synthetic(n) => Rc::from(resocket_core::synth::mixed(n).to_image().unwrap_or_default()),
         }
     }
+}
+
+thread_local! {
+    static UNPACKED_BYTES: std::cell::OnceCell<Rc<[u8]>> = const { std::cell::OnceCell::new() };
+}
+
+/// The embedded fixture images, inflated once on first use (~1 ms for ~140 KB). The blob is
+/// made by `build.rs` from the committed images, so it always inflates; were it ever damaged, the
+/// gallery's images would be empty and open with the "missing header" diagnostic.
+fn unpacked() -> Rc<[u8]> {
+    UNPACKED_BYTES.with(|c| {
+        c.get_or_init(|| {
+            Rc::from(miniz_oxide::inflate::decompress_to_vec_with_limit(PACKED, UNPACKED).unwrap_or_default())
+        })
+        .clone()
+    })
 }
 
 /// `synth::mixed(12)`: a small valid image of every socket kind.
@@ -71,18 +87,10 @@ pub fn synth_large() -> Vec<u8> {
 
 /// The embedded fixtures first (valid, then invalid), then the generated images.
 pub fn items() -> Vec<Item> {
-    let mut out: Vec<Item> = FIXTURES
-        .iter()
-        .map(|&(name, group, description, bytes)| Item { name, group, description, source: Source::Embedded(bytes) })
-        .chain(SYNTHETIC.iter().map(|&(name, group, description, n)| Item {
-            name,
-            group,
-            description,
-            source: Source::Synthetic(n),
-        }))
-        .collect();
-    // Embedded and synthetic fixtures together in name order within each group, as on disk.
-    out.sort_by_key(|i| (i.group != "valid", i.name));
+    // Embedded and synthetic fixtures together in name order within each group, as on disk
+    // (`build.rs` writes them in that order).
+    let mut out: Vec<Item> =
+        FIXTURES.iter().map(|&(name, group, description, source)| Item { name, group, description, source }).collect();
     type Generator = (&'static str, &'static str, fn() -> Vec<u8>);
     let generated: [Generator; 2] = [
         ("synth-mixed-12", "synth::mixed(12): pairs, listeners with pending connections, dgram fan-in", synth_small),

@@ -356,13 +356,13 @@ pub fn app() -> Html {
     }
 
     let loading = state.loading.as_ref().map(|l| {
-        let pct = if l.total > 0 { (l.done as f64 * 100.0 / l.total as f64).min(100.0) } else { 0.0 };
+        let pct = if l.total > 0 { (l.done as u64 * 100 / l.total as u64).min(100) } else { 0 };
         html! {
             <section id="loading" class="panel" aria-live="polite">
                 <span class="what">{ format!("opening {}: {}", l.name, l.stage) }</span>
                 if l.total > 0 {
-                    <progress max="100" value={format!("{pct:.0}")} />
-                    <span class="pct">{ format!("{pct:.0} %") }</span>
+                    <progress max="100" value={pct.to_string()} />
+                    <span class="pct">{ format!("{pct} %") }</span>
                 }
             </section>
         }

@@ -438,12 +438,9 @@ impl Graph {
             }
             row = (b.height / CELL_H).round() as usize;
         } else {
-            let peer: BTreeMap<i32, i32> = self
-                .edges
-                .iter()
-                .filter(|e| e.kind == EdgeKind::Peer)
-                .flat_map(|e| [(e.from, e.to), (e.to, e.from)])
-                .collect();
+            let peer: BTreeMap<i32, i32> = resocket_core::order::map(
+                self.edges.iter().filter(|e| e.kind == EdgeKind::Peer).flat_map(|e| [(e.from, e.to), (e.to, e.from)]),
+            );
             let mut pending: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
             for e in &self.edges {
                 if let EdgeKind::Pending(_) = e.kind {

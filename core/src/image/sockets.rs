@@ -50,7 +50,7 @@ impl<T: HasObjref> ByObjref<T> {
     pub fn from_vec(mut v: Vec<T>) -> Self {
         if !v.windows(2).all(|w| w[0].objref() < w[1].objref()) {
             // Stable: equal objrefs keep their input order, and the last one wins below.
-            v.sort_by_key(|s| s.objref());
+            crate::order::sort_by_rank(&mut v, |s| crate::order::rank_i32(s.objref()));
             let mut out: Vec<T> = Vec::with_capacity(v.len());
             for s in v {
                 match out.last_mut() {

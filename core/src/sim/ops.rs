@@ -177,6 +177,14 @@ impl SockType {
             _ => None,
         }
     }
+    /// `SOCK_STREAM`, `SOCK_DGRAM` or `SOCK_SEQPACKET`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SockType::Stream => "SOCK_STREAM",
+            SockType::Dgram => "SOCK_DGRAM",
+            SockType::Seqpacket => "SOCK_SEQPACKET",
+        }
+    }
     /// Stream or seqpacket.
     pub fn is_connection_oriented(self) -> bool {
         self != SockType::Dgram
@@ -276,6 +284,14 @@ pub enum How {
 }
 
 impl How {
+    /// `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
+    pub fn name(self) -> &'static str {
+        match self {
+            How::Rd => "SHUT_RD",
+            How::Wr => "SHUT_WR",
+            How::Rdwr => "SHUT_RDWR",
+        }
+    }
     /// The `sk_shutdown` bits it sets on the caller.
     pub fn bits(self) -> u8 {
         match self {
@@ -431,13 +447,13 @@ impl Op {
     pub fn describe(&self, name: &dyn Fn(Slot) -> String) -> String {
         match self {
             Op::Socket { slot, ty } => {
-                format!("{} = socket(AF_UNIX, SOCK_{})", name(*slot), format!("{ty:?}").to_uppercase())
+                format!("{} = socket(AF_UNIX, {})", name(*slot), ty.name())
             }
             Op::SocketInet { slot, family, ty } => {
-                format!("{} = socket({}, SOCK_{})", name(*slot), family.name(), format!("{ty:?}").to_uppercase())
+                format!("{} = socket({}, {})", name(*slot), family.name(), ty.name())
             }
             Op::Socketpair { a, b, ty } => {
-                format!("socketpair(AF_UNIX, SOCK_{}) = ({}, {})", format!("{ty:?}").to_uppercase(), name(*a), name(*b))
+                format!("socketpair(AF_UNIX, {}) = ({}, {})", ty.name(), name(*a), name(*b))
             }
             Op::Bind { slot, addr } => format!("bind({}, {})", name(*slot), addr.display()),
             Op::Unlink { path, stale_only } => {
@@ -464,7 +480,7 @@ impl Op {
                 format!("recv({}, {len}{})", name(*slot), if *peek { ", MSG_PEEK" } else { "" })
             }
             Op::Shutdown { slot, how } => {
-                format!("shutdown({}, SHUT_{})", name(*slot), format!("{how:?}").to_uppercase())
+                format!("shutdown({}, {})", name(*slot), how.name())
             }
             Op::SetSockOpt { slot, opt } => format!("setsockopt({}, {opt:?})", name(*slot)),
             Op::SetNonblock { slot, on } => format!("fcntl({}, O_NONBLOCK={on})", name(*slot)),

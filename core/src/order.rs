@@ -1,0 +1,88 @@
+//! Sorting and collecting with one sort for the whole crate.
+//!
+//! Every `sort_by_key` and every `collect()` into a `BTreeMap`/`BTreeSet` (which sorts its
+//! input first) instantiates the standard library's stable sort for its own element and closure
+//! types: ~3.5 KB of wasm each, a dozen of them in the browser bundle. Here the caller gives a
+//! `u128` rank instead of a key; the ranks are sorted together with their input positions by one
+//! `sort_unstable` on `(u128, usize)` (the pairs are distinct, so that order is the stable one)
+//! and the permutation is applied in place. The maps are built by inserting one by one, with the
+//! `insert` that every map type has anyway.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Sort `v` stably by `rank` (ties keep their input order).
+pub fn sort_by_rank<T>(v: &mut [T], rank: impl Fn(&T) -> u128) {
+    if v.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])) {
+        return;
+    }
+    let mut keyed: Vec<(u128, usize)> = v.iter().enumerate().map(|(i, x)| (rank(x), i)).collect();
+    keyed.sort_unstable();
+    // `from[j]`: the input position of the element that goes to position j.
+    let mut from: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    for start in 0..v.len() {
+        // Follow the cycle through `start`; a placed position is marked by `from[p] == p`.
+        let mut at = start;
+        loop {
+            let next = from[at];
+            from[at] = at;
+            if next == start {
+                break;
+            }
+            v.swap(at, next);
+            at = next;
+        }
+    }
+}
+
+/// The rank of an `i32`, in `i32` order.
+pub fn rank_i32(x: i32) -> u128 {
+    u128::from((x as u32) ^ 0x8000_0000)
+}
+
+/// The rank of a pair, ordered by `hi` then `lo`.
+pub fn rank_pair(hi: u64, lo: u64) -> u128 {
+    (u128::from(hi) << 64) | u128::from(lo)
+}
+
+/// A map from pairs; of two with the same key the later one is kept, as with `collect()`.
+pub fn map<K: Ord, V>(pairs: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
+    let mut m = BTreeMap::new();
+    m.extend(pairs);
+    m
+}
+
+/// A set from items, as with `collect()`.
+pub fn set<K: Ord>(items: impl IntoIterator<Item = K>) -> BTreeSet<K> {
+    let mut s = BTreeSet::new();
+    s.extend(items);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn sort_by_rank_is_the_stable_sort(v in proptest::collection::vec((-3i32..3, any::<u8>()), 0..64)) {
+            let mut want = v.clone();
+            want.sort_by_key(|p| p.0);
+            let mut got = v;
+            sort_by_rank(&mut got, |p| rank_i32(p.0));
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn ranks_keep_the_order(a in any::<i32>(), b in any::<i32>(), c in any::<u64>(), d in any::<u64>()) {
+            prop_assert_eq!(rank_i32(a).cmp(&rank_i32(b)), a.cmp(&b));
+            prop_assert_eq!(rank_pair(c, d).cmp(&rank_pair(d, c)), (c, d).cmp(&(d, c)));
+        }
+
+        #[test]
+        fn map_keeps_the_last_like_collect(v in proptest::collection::vec((0u8..8, any::<u8>()), 0..32)) {
+            let want: BTreeMap<u8, u8> = v.iter().copied().collect();
+            prop_assert_eq!(map(v), want);
+        }
+    }
+}
