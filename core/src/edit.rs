@@ -751,6 +751,8 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         let (snd, rcv) = (2 * s.common.sndbuf, 2 * s.common.rcvbuf);
         spec.sndbuf = (snd != DEFAULT_BUF).then_some(snd);
         spec.rcvbuf = (rcv != DEFAULT_BUF).then_some(rcv);
+        spec.sndbuf_lock = s.common.userlocks & 1 != 0;
+        spec.rcvbuf_lock = s.common.userlocks & 2 != 0;
         let default_sender = if p != 0 { Some(p) } else { None };
         spec.queue = s.queue.iter().map(|m| self.msg(&me, m, default_sender)).collect();
         for pc in &s.pending {

@@ -131,6 +131,13 @@ pub struct SockSpec {
     /// `sk_rcvbuf` in bytes (default 212992).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcvbuf: Option<i32>,
+    /// `SOCK_SNDBUF_LOCK`: `SO_SNDBUF` was set, so TCP does not autotune the send buffer (a
+    /// TCP socket's `sndbuf` is restored only with it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sndbuf_lock: bool,
+    /// `SOCK_RCVBUF_LOCK`: the same for `SO_RCVBUF`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rcvbuf_lock: bool,
     /// Receive queue, head first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queue: Vec<MsgSpec>,
@@ -219,6 +226,8 @@ struct Node {
     shutdown: u8,
     sndbuf: i32,
     rcvbuf: i32,
+    /// `sk_userlocks` (SNDBUF_LOCK, RCVBUF_LOCK).
+    userlocks: u8,
     queue: Vec<(Option<usize>, Vec<u8>, Vec<usize>)>,
     pending: Vec<(usize, Option<usize>)>,
     receiver: bool,
@@ -398,6 +407,7 @@ impl Scenario {
                 shutdown: if s.peer_gone { SHUTDOWN_MASK } else { shutdown },
                 sndbuf: s.sndbuf.unwrap_or(DEFAULT_BUF),
                 rcvbuf: s.rcvbuf.unwrap_or(DEFAULT_BUF),
+                userlocks: u8::from(s.sndbuf_lock) | (u8::from(s.rcvbuf_lock) << 1),
                 queue: Vec::new(),
                 pending: Vec::new(),
                 receiver: false,
@@ -655,6 +665,7 @@ impl<'n> Writer<'n> {
             },
             reuse: n.reuse,
             shutdown: n.shutdown,
+            userlocks: n.userlocks,
             ..Default::default()
         }
         .emit(&mut self.out);

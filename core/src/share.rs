@@ -151,6 +151,8 @@ const F_REUSEADDR: u16 = 16;
 const F_REUSEPORT: u16 = 32;
 const F_V6ONLY: u16 = 64;
 const F_NO_FD: u16 = 128;
+const F_SNDBUF_LOCK: u16 = 256;
+const F_RCVBUF_LOCK: u16 = 512;
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 struct WSock {
@@ -232,7 +234,9 @@ fn to_wire(sc: &Scenario) -> WScenario {
                     | flag(s.reuseaddr, F_REUSEADDR)
                     | flag(s.reuseport, F_REUSEPORT)
                     | flag(s.v6only, F_V6ONLY)
-                    | flag(s.no_fd, F_NO_FD),
+                    | flag(s.no_fd, F_NO_FD)
+                    | flag(s.sndbuf_lock, F_SNDBUF_LOCK)
+                    | flag(s.rcvbuf_lock, F_RCVBUF_LOCK),
                 addr: s.addr.clone(),
                 cwd: s.cwd.clone(),
                 listen: s.listen,
@@ -355,8 +359,10 @@ fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
             rcvbuf: s.rcvbuf,
             queue,
             no_fd: has(F_NO_FD),
+            sndbuf_lock: has(F_SNDBUF_LOCK),
+            rcvbuf_lock: has(F_RCVBUF_LOCK),
         });
-        if s.flags >= F_NO_FD << 1 {
+        if s.flags >= F_RCVBUF_LOCK << 1 {
             return Err(ShareError::Invalid(format!("unknown socket flags {:#x}", s.flags)));
         }
     }
@@ -500,7 +506,8 @@ mod tests {
                   "queue": [ { "hex": "00ff10" }, { "repeat": 100, "rights": ["d"] }, { "data": "h\u00e9" } ] },
                 { "name": "b", "type": "seqpacket", "pair": "a", "sndbuf": 4096 },
                 { "name": "d", "type": "dgram", "peer": "ghost", "no_fd": true },
-                { "name": "i", "family": "inet6", "type": "dgram", "addr": "[::1]:53", "reuseport": true } ] }"#,
+                { "name": "i", "family": "inet6", "type": "dgram", "addr": "[::1]:53", "reuseport": true },
+                { "name": "t", "family": "inet", "type": "stream", "rcvbuf": 8192, "rcvbuf_lock": true, "sndbuf_lock": true } ] }"#,
         )
         .unwrap()
     }

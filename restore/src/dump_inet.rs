@@ -124,7 +124,7 @@ fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
 type Datagram = (Option<SocketAddr>, Vec<u8>);
 
 /// Datagrams queued on a UDP socket with their senders, peeked (`SO_PEEK_OFF` walks the queue).
-fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
+pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
     use rustix::fd::AsFd;
     crate::raw::set_peek_off(fd.as_fd(), 0).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     let mut buf = vec![0u8; 1 << 16];

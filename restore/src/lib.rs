@@ -10,6 +10,7 @@ pub mod host;
 pub mod raw;
 pub mod render;
 pub mod run;
+mod verify_inet;
 
 use std::path::Path;
 

@@ -491,5 +491,11 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
             }
         }
     }
+    // TCP and UDP sockets (verify_inet.rs), against what this host's addresses allow.
+    let host = crate::host::read().unwrap_or_else(|e| {
+        out.push(format!("reading this host's addresses: {e}"));
+        resocket_core::sim::HostAddrs::loopback()
+    });
+    crate::verify_inet::verify(img, held, &objref_of_held, &host, &mut out);
     out
 }

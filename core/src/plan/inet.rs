@@ -225,6 +225,9 @@ impl<'i, 'a> Planner<'i, 'a> {
             if s.inet_has(INET_V6ONLY) {
                 self.push(Op::SetSockOpt { slot, opt: SockOpt::V6Only(true) }, "IPV6_V6ONLY was set")?;
             }
+            if s.is_udp() {
+                self.inet_buffers(s)?;
+            }
             if s.inet_connected() && !all.contains_key(&s.objref) {
                 let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
                 let lost = s.queued_bytes();
@@ -535,6 +538,36 @@ impl<'i, 'a> Planner<'i, 'a> {
         Ok(())
     }
 
+    /// `SO_SNDBUFFORCE`/`SO_RCVBUFFORCE` with the recorded values (the kernel doubles them and
+    /// applies its minimums, as it did when they were set). UDP: where they differ from a new
+    /// socket's (`wmem_default`/`rmem_default`; UDP never changes them itself), at creation,
+    /// before the refill. TCP: only a buffer `SO_SNDBUF`/`SO_RCVBUF` had locked (`sk_userlocks`);
+    /// an unlocked one is autotuned and is left to autotune again. Set after the refill (a small
+    /// locked receive buffer would hold up a big refill; shrinking keeps what is queued).
+    fn inet_buffers(&mut self, s: &Sock<'_>) -> Result<(), PlanError> {
+        let slot = s.objref as Slot;
+        let Some(k) = self.k.sock(slot) else { return Ok(()) };
+        let (cur_snd, cur_rcv) = (k.sndbuf, k.rcvbuf);
+        let (snd, rcv) = (s.common.sndbuf, s.common.rcvbuf);
+        let locks = s.common.userlocks;
+        let (want_snd, want_rcv) =
+            if s.is_tcp() { (locks & 1 != 0 && snd > 0, locks & 2 != 0 && rcv > 0) } else { (snd > 0, rcv > 0) };
+        let dbl = |x: i32| (2 * i64::from(x)).max(0);
+        if want_snd && dbl(snd).max(crate::sim::kernel::SOCK_MIN_SNDBUF) != cur_snd {
+            self.push(
+                Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(snd) },
+                format!("#{} had sndbuf {}", s.objref, dbl(snd)),
+            )?;
+        }
+        if want_rcv && dbl(rcv).max(crate::sim::kernel::SOCK_MIN_RCVBUF) != cur_rcv {
+            self.push(
+                Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(rcv) },
+                format!("#{} had rcvbuf {}", s.objref, dbl(rcv)),
+            )?;
+        }
+        Ok(())
+    }
+
     fn inet_cleanup(&mut self) -> Result<(), PlanError> {
         for (slot, backlog) in std::mem::take(&mut self.inet.raised) {
             self.push(
@@ -547,6 +580,10 @@ impl<'i, 'a> Planner<'i, 'a> {
                 Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(v) },
                 "the receive buffer back to its recorded size (the queued datagrams stay)",
             )?;
+        }
+        let tcp: Vec<&Sock<'_>> = self.inet_socks().into_iter().filter(|s| s.is_tcp()).collect();
+        for s in tcp {
+            self.inet_buffers(s)?;
         }
         let temps: Vec<Slot> =
             self.inet.temp_listeners.values().chain(self.inet.temp_senders.values()).copied().collect();

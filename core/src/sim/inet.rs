@@ -65,6 +65,11 @@ pub const SS_CONNECTED: u8 = 3;
 /// `SS_DISCONNECTING`.
 pub const SS_DISCONNECTING: u8 = 4;
 
+/// `net.ipv4.tcp_wmem[1]`: a new TCP socket's `sk_sndbuf`.
+pub const TCP_WMEM_DEFAULT: i64 = 16384;
+/// `net.ipv4.tcp_rmem[1]`: a new TCP socket's `sk_rcvbuf`.
+pub const TCP_RMEM_DEFAULT: i64 = 131072;
+
 /// `net.ipv4.ip_local_port_range`.
 pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
 /// The unread bytes of one TCP connection direction the model vouches for. Loopback takes a
@@ -499,6 +504,13 @@ impl Kernel {
                 let r = self.new_sock(*ty);
                 let s = &mut self.socks[r];
                 s.max_ack_backlog = 0;
+                if *ty == SockType::Stream {
+                    // tcp_init_sock: tcp_wmem[1] and tcp_rmem[1]. DEVIATION: autotuning, which
+                    // grows them while the buffers are not locked by SO_SNDBUF/SO_RCVBUF, is
+                    // not modelled.
+                    s.sndbuf = TCP_WMEM_DEFAULT;
+                    s.rcvbuf = TCP_RMEM_DEFAULT;
+                }
                 self.inet.insert(r, InetSock::new(*family, *ty == SockType::Stream));
                 self.attach(*slot, r);
                 Outcome::ok(0)
@@ -1284,7 +1296,10 @@ impl Kernel {
         let i = self.isk_mut(r);
         i.remote = None;
         i.done = false;
-        if !i.port_locked {
+        // tcp_set_state(TCP_CLOSE) gives an unlocked port back only when the state changes: a
+        // socket already CLOSE keeps its port (live 6.18: bind to port 0, connect(AF_UNSPEC),
+        // bind again is EINVAL; the differential test). inet_reset_saddr either way.
+        if !i.port_locked && old != CLOSE {
             i.bound = false;
             i.local = None;
         } else if !i.addr_locked {
@@ -1376,6 +1391,16 @@ impl Kernel {
             return Outcome::ok(data.len() as i64);
         }
         let queued: usize = self.socks[p].queue.iter().map(|b| b.data.len()).sum();
+        if p == r && queued > 0 {
+            // A self-connected socket ACKs its own segments with delayed ACKs, and Nagle holds a
+            // small segment while one is unacknowledged: whether this one is readable at once
+            // depends on a timer (live 6.18: three 1-byte sends, then recv(3) gave 2 bytes).
+            return Outcome::WouldBlock {
+                block: Block::Undetermined {
+                    why: "a self-connected TCP socket sending while its own data is unread: delayed ACKs and Nagle decide when it arrives".into(),
+                },
+            };
+        }
         if queued + data.len() > TCP_QUEUE_LIMIT {
             return Outcome::WouldBlock {
                 block: Block::Undetermined {

@@ -563,3 +563,16 @@ fn on_a_host_without_those_addresses_each_socket_is_named_with_what_it_loses() {
         .iter()
         .any(|s| matches!(&s.op, Op::Bind { addr: SockAddr::Inet(at), .. } if !at.ip().is_loopback())));
 }
+
+#[test]
+fn a_self_connected_socket_sending_again_before_reading_is_undetermined() {
+    let mut k = Kernel::new();
+    tcp(&mut k, 1, V4);
+    ok(&mut k, Op::Bind { slot: 1, addr: a("127.0.0.1:1000") });
+    ok(&mut k, Op::Connect { slot: 1, addr: a("127.0.0.1:1000") });
+    ok(&mut k, send(1, b"a", None));
+    let out = k.apply(&send(1, b"b", None));
+    assert!(matches!(out, Outcome::WouldBlock { block: Block::Undetermined { .. } }), "{out:?}");
+    assert_eq!(read(&mut k, 1, 4).0, b"a");
+    ok(&mut k, send(1, b"c", None)); // nothing unread: sent and readable at once
+}

@@ -330,6 +330,33 @@ mod regressions {
     }
 
     #[test]
+    fn a_closed_socket_keeps_its_ephemeral_port_through_connect_unspec() {
+        same(vec![
+            sock(1, InetFamily::Inet, SockType::Stream),
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:0") },
+            Op::Connect { slot: 1, addr: SockAddr::Unspec },
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:1000") },
+            sock(2, InetFamily::Inet, SockType::Stream),
+            Op::Connect { slot: 2, addr: SockAddr::Unspec },
+            Op::Bind { slot: 2, addr: inet("0.0.0.0:1001") },
+        ]);
+    }
+
+    #[test]
+    fn a_self_connected_socket_sending_again_before_reading_is_undetermined() {
+        // Nagle and delayed ACKs: live, recv(3) after three 1-byte sends gave 2 bytes.
+        same_on_host(vec![
+            sock(1, InetFamily::Inet, SockType::Stream),
+            Op::Bind { slot: 1, addr: inet("10.1.2.3:1000") },
+            Op::Connect { slot: 1, addr: inet("10.1.2.3:1000") },
+            Op::Send { slot: 1, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::Send { slot: 1, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::Send { slot: 1, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+            Op::Recv { slot: 1, len: 3, peek: false },
+        ]);
+    }
+
+    #[test]
     fn a_syn_from_ipv6_loopback_to_another_address_of_the_host_is_never_answered_by_a_reset() {
         same_on_host(vec![
             sock(1, InetFamily::Inet6, SockType::Stream),

@@ -1,8 +1,9 @@
 //! INET restores on the real kernel (issue 6): each fixture image is planned (core), executed by
 //! the native executor in a fresh network namespace with `lo` up, and the sockets it placed are
-//! read back with ordinary calls — getsockname/getpeername, SO_ACCEPTCONN, SO_REUSEADDR,
-//! IPV6_V6ONLY, the queued bytes (MSG_PEEK) and, for listeners, the pending connections
-//! (accepted here, in order, with the data their clients sent before accept()).
+//! read back by `restore run --verify`'s own comparison (`run::verify`), plus the accept order
+//! (pending connections accepted here, in order, with the data their clients sent before
+//! accept()). Verify is also shown to report what differs from an image the restore does not
+//! match.
 
 use crate::differential_inet::fresh_netns_with_lo;
 use resocket_core::image::inet::canonical;
@@ -48,107 +49,39 @@ fn peek_all(fd: BorrowedFd<'_>) -> Vec<u8> {
     }
 }
 
-/// Datagrams waiting in a socket (consumed: the test owns the restored socket).
-fn datagrams(fd: BorrowedFd<'_>) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    while let Ok((n, _)) = net::recv(fd, &mut buf, RecvFlags::DONTWAIT) {
-        out.push(buf[..n].to_vec());
-    }
-    out
-}
-
-/// Compare every held socket with the image; the differences, one line each.
+/// Compare every held socket with the image: `restore run --verify`'s comparison
+/// (`run::verify`: addresses, options, TCP states, backlogs, accept queues, queued data), plus
+/// what verify cannot see without changing the state: the accept order, read here by accepting
+/// every pending connection (in order, with the data its client sent before accept()).
 fn check(img: &Image<'_>, ex: &Executor) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = resocket_restore::run::verify(img, &ex.held, None);
     // Accepted here and kept open until the end (closing one with unread data would reset its
-    // client, which is checked later).
+    // client).
     let mut accepted = Vec::new();
-    // inet_diag: the TCP state and shutdown bits of every socket, by inode.
-    let diag: std::collections::BTreeMap<u32, (u8, u8)> = resocket_restore::diag_inet::dump()
-        .expect("inet_diag")
-        .into_iter()
-        .map(|d| (d.ino, (d.state, d.shutdown)))
-        .collect();
     for h in &ex.held {
-        let o = objref_of(img, h);
-        let s = img.sockets.get(&o).expect("socket");
+        let s = img.sockets.get(&objref_of(img, h)).expect("socket");
+        if !s.is_listener() {
+            continue;
+        }
         let fd = h.owned.as_fd();
-        let who = format!("#{o}");
-        let mut diff = |what: &str, want: String, got: String| {
-            if want != got {
-                out.push(format!("{who} {what}: image {want}, kernel {got}"));
-            }
-        };
-        let local = s.inet_local().map(canonical);
-        let got_local = inet(net::getsockname(fd).ok());
-        if local.is_some_and(|l| l.port() != 0 && (l.ip().is_loopback() || l.ip().is_unspecified())) {
-            diff("getsockname", format!("{local:?}"), format!("{got_local:?}"));
+        let mut got = Vec::new();
+        while let Ok(c) = net::accept_with(fd, net::SocketFlags::NONBLOCK) {
+            got.push((inet(net::getpeername(&c).ok().flatten()), peek_all(c.as_fd())));
+            accepted.push(c);
         }
-        let acc = net::sockopt::socket_acceptconn(fd).unwrap_or(false);
-        diff("SO_ACCEPTCONN", s.is_listener().to_string(), acc.to_string());
-        diff(
-            "SO_REUSEADDR",
-            (s.common.reuse != 0).to_string(),
-            net::sockopt::socket_reuseaddr(fd).unwrap_or(false).to_string(),
-        );
-        if s.common.family == resocket_core::wire::AF_INET6 {
-            diff(
-                "IPV6_V6ONLY",
-                s.inet_has(resocket_core::wire::INET_V6ONLY).to_string(),
-                net::sockopt::ipv6_v6only(fd).unwrap_or(false).to_string(),
-            );
-        }
-        let peer = resocket_core::image::inet::peer_of(img, s);
-        if peer.is_some() {
-            let want = s.inet_remote().map(canonical);
-            diff("getpeername", format!("{want:?}"), format!("{:?}", inet(net::getpeername(fd).ok().flatten())));
-        } else if s.inet_connected() {
-            // A peer outside the image: restored closed / unconnected.
-            diff(
-                "getpeername (external peer)",
-                "None".into(),
-                format!("{:?}", inet(net::getpeername(fd).ok().flatten())),
-            );
-        }
-        if s.is_tcp() && peer.is_some() {
-            let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
-            // FIN_WAIT1 and FIN_WAIT2 differ only by whether the peer's ACK of the FIN has
-            // come, which CLOSE_WAIT delays (pingpong mode, ~40 ms on loopback): one state here.
-            let got = diag.get(&ino).map(|&(st, sh)| (if st == 4 { 5 } else { st }, sh));
-            diff(
-                "state, shutdown (inet_diag)",
-                format!("{:?}", Some((s.common.state, s.common.shutdown))),
-                format!("{got:?}"),
-            );
-        }
-        if s.is_tcp() && !s.is_listener() && peer.is_some() {
-            let want: Vec<u8> = s.queue.iter().flat_map(|m| m.data.to_vec()).collect();
-            diff("queued bytes", format!("{want:?}"), format!("{:?}", peek_all(fd)));
-        }
-        if s.is_udp() {
-            let want: Vec<Vec<u8>> = s.queue.iter().map(|m| m.data.to_vec()).collect();
-            diff("datagrams", format!("{want:?}"), format!("{:?}", datagrams(fd)));
-        }
-        if s.is_listener() {
-            // Pending connections in accept order, each with its client's address and data.
-            let mut got = Vec::new();
-            while let Ok(c) = net::accept_with(fd, net::SocketFlags::NONBLOCK) {
-                got.push((inet(net::getpeername(&c).ok().flatten()), peek_all(c.as_fd())));
-                accepted.push(c);
-            }
-            let want: Vec<(Option<SocketAddr>, Vec<u8>)> = s
-                .pending
-                .iter()
-                .map(|p| {
-                    let e = img.sockets.get(&p.embryo);
-                    (
-                        e.and_then(|e| e.inet_remote()).map(canonical),
-                        e.map(|e| e.queue.iter().flat_map(|m| m.data.to_vec()).collect()).unwrap_or_default(),
-                    )
-                })
-                .collect();
-            diff("pending connections", format!("{want:?}"), format!("{got:?}"));
+        let want: Vec<(Option<SocketAddr>, Vec<u8>)> = s
+            .pending
+            .iter()
+            .map(|p| {
+                let e = img.sockets.get(&p.embryo);
+                (
+                    e.and_then(|e| e.inet_remote()).map(canonical),
+                    e.map(|e| e.queue.iter().flat_map(|m| m.data.to_vec()).collect()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        if want != got {
+            out.push(format!("#{} accept order: image {want:?}, kernel {got:?}", s.objref));
         }
     }
     out
@@ -263,4 +196,111 @@ fn a_thousand_queued_datagrams_all_come_back() {
     let diffs = check(&report.image, &ex);
     ex.rollback();
     assert!(diffs.is_empty(), "{}", diffs.join("\n").chars().take(2000).collect::<String>());
+}
+
+/// The inet-loopback fixture's source with one change.
+fn mutated(from: &str, to: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/src/valid/inet-loopback.json");
+    let text = std::fs::read_to_string(p).unwrap();
+    assert!(text.contains(from), "{from}");
+    let text = text.replacen(from, to, 1);
+    resocket_core::scenario::Scenario::from_json(&text).unwrap().to_image().unwrap()
+}
+
+#[test]
+fn verify_reports_each_way_the_kernel_state_differs_from_the_image() {
+    fresh_netns_with_lo();
+    let bytes = image("inet-loopback");
+    let report = load(&bytes);
+    let (mut ex, _) = restore(&report.image);
+    assert_eq!(resocket_restore::run::verify(&report.image, &ex.held, None), Vec::<String>::new());
+    for (from, to, said) in [
+        (r#""listen": 16"#, r#""listen": 8"#, "backlog (inet_diag) is 16, the image says 8"),
+        (r#""reuseaddr": true,"#, "", "SO_REUSEADDR is true, the image says false"),
+        ("HTTP/1.1 200 OK", "HTTP/1.1 404 NO", "unread bytes are HTTP/1.1 200 OK"),
+        ("early hello", "hello", "accept queue (inet_diag)"),
+        (
+            r#""addr": "127.0.0.1:40000""#,
+            r#""addr": "127.0.0.1:40009""#,
+            "getsockname is 127.0.0.1:40000, the image says 127.0.0.1:40009",
+        ),
+    ] {
+        let other = mutated(from, to);
+        let r = load(&other);
+        assert!(r.is_valid(), "{to}: {:?}", r.diagnostics);
+        let diffs = resocket_restore::run::verify(&r.image, &ex.held, None);
+        assert!(diffs.iter().any(|d| d.contains(said)), "{to}: want {said:?} in {diffs:#?}");
+    }
+    ex.rollback();
+}
+
+#[test]
+fn verify_reads_shutdown_bits_and_the_tcp_state() {
+    fresh_netns_with_lo();
+    // Restored half-closed, compared with the same connection not shut down.
+    let bytes = image("inet-half-closed");
+    let report = load(&bytes);
+    let (mut ex, _) = restore(&report.image);
+    assert_eq!(resocket_restore::run::verify(&report.image, &ex.held, None), Vec::<String>::new());
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/src/valid/inet-half-closed.json");
+    let text = std::fs::read_to_string(p).unwrap();
+    assert!(text.contains(r#", "shutdown": "wr""#), "{text}");
+    let text = text.replacen(r#", "shutdown": "wr""#, "", 1);
+    let other = resocket_core::scenario::Scenario::from_json(&text).unwrap().to_image().unwrap();
+    let r = load(&other);
+    let diffs = resocket_restore::run::verify(&r.image, &ex.held, None);
+    assert!(
+        diffs.iter().any(|d| d.contains("TCP state, shutdown (inet_diag) is (5, 2), the image says (1, 0)")),
+        "{diffs:#?}"
+    );
+    ex.rollback();
+}
+
+/// UDP buffers as set, TCP buffers where SO_SNDBUF/SO_RCVBUF locked them (the small TCP receive
+/// buffer is set after the refill, so the 64 KiB queued on it arrive whole).
+const BUFFERS: &str = r#"{"sockets": [
+    {"name": "u", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5000", "sndbuf": 9000, "rcvbuf": 8192,
+     "queue": [{"from": "v", "data": "hello"}]},
+    {"name": "v", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5001", "sndbuf": 1000},
+    {"name": "L", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 4,
+     "rcvbuf": 65536, "rcvbuf_lock": true},
+    {"name": "c", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a",
+     "sndbuf": 50000, "sndbuf_lock": true, "rcvbuf": 4608, "rcvbuf_lock": true,
+     "queue": [{"repeat": 65536}]},
+    {"name": "a", "type": "stream", "family": "inet", "peer": "c", "accepted_from": "L", "sndbuf": 3000000}
+]}"#;
+
+#[test]
+fn udp_buffers_and_locked_tcp_buffers_are_restored_and_verified() {
+    fresh_netns_with_lo();
+    let bytes = resocket_core::scenario::Scenario::from_json(BUFFERS).unwrap().to_image().unwrap();
+    let report = load(&bytes);
+    assert!(report.is_valid(), "{:?}", report.diagnostics);
+    let (mut ex, plan) = restore(&report.image);
+    let diffs = check(&report.image, &ex);
+    let bufs: Vec<(i32, i32, i32)> = ex
+        .held
+        .iter()
+        .map(|h| {
+            let fd = h.owned.as_fd();
+            (
+                objref_of(&report.image, h),
+                net::sockopt::socket_send_buffer_size(fd).unwrap() as i32,
+                net::sockopt::socket_recv_buffer_size(fd).unwrap() as i32,
+            )
+        })
+        .collect();
+    assert!(diffs.is_empty(), "{diffs:#?}\n{bufs:?}\n{:#?}", plan.steps);
+    // The kernel's own answers: doubled values as given, its minimum (4608) for v's 1000, the
+    // unlocked sndbuf of the accepted end left to TCP (not 3000000).
+    let by = |name_sndbuf: i32| bufs.iter().any(|&(_, snd, _)| snd == name_sndbuf);
+    assert!(by(9000) && by(4608) && by(50000), "{bufs:?}");
+    assert!(!bufs.iter().any(|&(_, snd, _)| snd == 3_000_000), "{bufs:?}");
+    // verify reports a buffer that differs.
+    let other = BUFFERS.replace(r#""rcvbuf": 8192"#, r#""rcvbuf": 16384"#);
+    let other = resocket_core::scenario::Scenario::from_json(&other).unwrap().to_image().unwrap();
+    let r = load(&other);
+    let d = resocket_restore::run::verify(&r.image, &ex.held, None);
+    assert!(d.iter().any(|l| l.contains("SO_RCVBUF is 8192, the image says 16384")), "{d:#?}");
+    ex.rollback();
 }

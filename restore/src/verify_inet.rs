@@ -1,0 +1,274 @@
+//! `restore run --verify` for AF_INET/AF_INET6 sockets: every placed TCP/UDP socket read back
+//! from the kernel and compared with the image — getsockname/getpeername, SO_ACCEPTCONN,
+//! SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY, the TCP state and shutdown bits, a listener's
+//! backlog and the connections in its accept queue (inet_diag: their addresses and unread bytes;
+//! the accept order is not visible without accepting), unread TCP bytes and queued datagrams
+//! (peeked, nothing consumed), and the buffer sizes (UDP's, and TCP's where `SO_SNDBUF` /
+//! `SO_RCVBUF` locked them).
+//!
+//! What the plan says it cannot rebuild is expected as the plan leaves it, not as the image
+//! has it (the plan warned about each): a socket on an address this host does not have is
+//! unbound; a connection to a peer outside the image, or through such an address, is a closed
+//! TCP socket (an unconnected UDP one) with nothing queued; a pending connection whose client
+//! is gone is not there.
+
+use crate::diag_inet::InetDiag;
+use crate::exec::Held;
+use resocket_core::image::inet::{canonical, peers};
+use resocket_core::image::{Image, Sock};
+use resocket_core::sim::HostAddrs;
+use resocket_core::wire::{self, AF_INET6, INET_REUSEPORT, INET_V6ONLY};
+use rustix::fd::AsFd;
+use rustix::net;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// Sockets whose recorded address `host` does not have (the planner leaves them unbound).
+fn unavailable(img: &Image<'_>, host: &HostAddrs) -> std::collections::BTreeSet<i32> {
+    img.sockets
+        .values()
+        .filter(|s| s.inet.is_some())
+        .filter(|s| {
+            s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| {
+                host.bind_check(l, s.is_tcp()).is_err() || (s.inet_connected() && !host.is_local(l.ip()))
+            })
+        })
+        .map(|s| s.objref)
+        .collect()
+}
+
+/// `TCP_TIME_WAIT`.
+const TCP_TIME_WAIT: u8 = 6;
+
+fn inet_addr(a: Option<net::SocketAddrAny>) -> Option<SocketAddr> {
+    a.and_then(|a| SocketAddr::try_from(a).ok()).map(canonical)
+}
+
+fn show(a: Option<SocketAddr>) -> String {
+    a.map_or_else(|| "(none)".into(), |a| a.to_string())
+}
+
+/// FIN_WAIT1 and FIN_WAIT2 differ only by whether the peer has acknowledged the FIN, which a
+/// peer in CLOSE_WAIT delays (~40 ms on loopback): one state here.
+fn fin_wait(state: u8) -> u8 {
+    if state == 4 {
+        5
+    } else {
+        state
+    }
+}
+
+/// Compare every placed INET socket with the image; differences appended to `out`, one line
+/// each. `objref_of` maps a held descriptor to its socket's objref.
+pub(crate) fn verify(
+    img: &Image<'_>,
+    held: &[Held],
+    objref_of: &dyn Fn(&Held) -> Option<i32>,
+    host: &HostAddrs,
+    out: &mut Vec<String>,
+) {
+    let inet_held: Vec<(&Held, &Sock<'_>)> = held
+        .iter()
+        .filter_map(|h| Some((h, img.sockets.get(&objref_of(h)?)?)))
+        .filter(|(_, s)| s.inet.is_some())
+        .collect();
+    if inet_held.is_empty() {
+        return;
+    }
+    let diag: Vec<InetDiag> = match crate::diag_inet::dump() {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(format!("inet_diag: {e}"));
+            Vec::new()
+        }
+    };
+    let by_ino: BTreeMap<u32, &InetDiag> = diag.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
+    let lacking = unavailable(img, host);
+    // Peers the plan rebuilds: both ends in the image, both addresses this host's.
+    let rebuilt: BTreeMap<i32, i32> =
+        peers(img).into_iter().filter(|(s, p)| !lacking.contains(s) && !lacking.contains(p) && s != p).collect();
+    for (h, s) in inet_held {
+        let who = format!("pid {} fd {} (#{})", h.pid, h.fd, s.objref);
+        let fd = h.owned.as_fd();
+        let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
+        let d = by_ino.get(&ino).copied();
+        let mut diff = |what: &str, got: String, want: String| {
+            if got != want {
+                out.push(format!("{who}: {what} is {got}, the image says {want}"));
+            }
+        };
+        let bound = s.inet_local().filter(|l| l.port() != 0 && !lacking.contains(&s.objref)).map(canonical);
+        let got_local = inet_addr(net::getsockname(fd).ok()).filter(|l| l.port() != 0);
+        diff("getsockname", show(got_local), show(bound));
+        let connected = s.inet_connected() && rebuilt.contains_key(&s.objref);
+        let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
+        let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
+        diff("getpeername", show(got_peer), show(want_peer));
+        let listening = s.is_listener() && !lacking.contains(&s.objref);
+        diff(
+            "SO_ACCEPTCONN",
+            net::sockopt::socket_acceptconn(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+            listening.to_string(),
+        );
+        diff(
+            "SO_REUSEADDR",
+            net::sockopt::socket_reuseaddr(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+            (s.common.reuse != 0).to_string(),
+        );
+        diff(
+            "SO_REUSEPORT",
+            net::sockopt::socket_reuseport(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+            s.inet_has(INET_REUSEPORT).to_string(),
+        );
+        if s.common.family == AF_INET6 {
+            diff(
+                "IPV6_V6ONLY",
+                net::sockopt::ipv6_v6only(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+                s.inet_has(INET_V6ONLY).to_string(),
+            );
+        }
+        // Buffer sizes: UDP always (it never changes them itself), TCP where SO_SNDBUF /
+        // SO_RCVBUF locked them (otherwise autotuning owns them). The kernel doubles the value
+        // set and applies its minimums.
+        let locks = s.common.userlocks;
+        let (snd, rcv) = (s.common.sndbuf, s.common.rcvbuf);
+        let want = |x: i32, min: i64| (2 * i64::from(x)).max(min).to_string();
+        if snd > 0 && (s.is_udp() || locks & 1 != 0) {
+            diff(
+                "SO_SNDBUF",
+                net::sockopt::socket_send_buffer_size(fd).map_or_else(|e| e.to_string(), |v| v.to_string()),
+                want(snd, resocket_core::sim::kernel::SOCK_MIN_SNDBUF),
+            );
+        }
+        if rcv > 0 && (s.is_udp() || locks & 2 != 0) {
+            diff(
+                "SO_RCVBUF",
+                net::sockopt::socket_recv_buffer_size(fd).map_or_else(|e| e.to_string(), |v| v.to_string()),
+                want(rcv, resocket_core::sim::kernel::SOCK_MIN_RCVBUF),
+            );
+        }
+        // A closed socket is in no hash table, so inet_diag does not list it.
+        let closed = InetDiag {
+            protocol: 0,
+            state: wire::TCP_CLOSE,
+            local: SocketAddr::from(([0, 0, 0, 0], 0)),
+            remote: SocketAddr::from(([0, 0, 0, 0], 0)),
+            ino,
+            rqueue: 0,
+            wqueue: 0,
+            shutdown: 0,
+            bufs: None,
+            v6only: None,
+        };
+        let d = d.unwrap_or(&closed);
+        if s.is_tcp() {
+            // The TCP state and shutdown bits: as recorded for a rebuilt connection or listener,
+            // CLOSE and none for a socket the plan restores closed.
+            let want = if connected || listening {
+                (fin_wait(s.common.state), s.common.shutdown & wire::SHUTDOWN_MASK)
+            } else {
+                (wire::TCP_CLOSE, 0)
+            };
+            diff(
+                "TCP state, shutdown (inet_diag)",
+                format!("{:?}", (fin_wait(d.state), d.shutdown)),
+                format!("{want:?}"),
+            );
+        } else if connected && d.shutdown != s.common.shutdown & wire::SHUTDOWN_MASK {
+            diff("shutdown (inet_diag)", d.shutdown.to_string(), (s.common.shutdown & wire::SHUTDOWN_MASK).to_string());
+        }
+        if listening {
+            diff("backlog (inet_diag)", d.wqueue.to_string(), s.effective_backlog().to_string());
+            // The connections waiting in its accept queue: inet_diag lists them with inode 0,
+            // by their addresses.
+            let local = bound;
+            let mut want: Vec<(String, usize)> = s
+                .pending
+                .iter()
+                .filter(|p| rebuilt.get(&p.embryo) == Some(&p.client))
+                .filter_map(|p| img.sockets.get(&p.embryo))
+                .map(|e| {
+                    (
+                        format!(
+                            "{} from {}",
+                            show(e.inet_local().map(canonical)),
+                            show(e.inet_remote().map(canonical))
+                        ),
+                        e.queued_bytes(),
+                    )
+                })
+                .collect();
+            // Children are of their listener's family (an AF_INET6 one's IPv4 children have
+            // v4-mapped addresses); TIME_WAIT sockets have inode 0 too.
+            let v6 = s.common.family == AF_INET6;
+            let mut got: Vec<(String, usize)> = diag
+                .iter()
+                .filter(|c| c.ino == 0 && c.protocol == crate::diag_inet::IPPROTO_TCP)
+                .filter(|c| !matches!(c.state, wire::TCP_LISTEN | TCP_TIME_WAIT) && c.local.is_ipv6() == v6)
+                .filter(|c| {
+                    local.is_some_and(|l| {
+                        l.port() == c.local.port() && (l.ip().is_unspecified() || canonical(c.local).ip() == l.ip())
+                    })
+                })
+                .map(|c| (format!("{} from {}", canonical(c.local), canonical(c.remote)), c.rqueue as usize))
+                .collect();
+            want.sort();
+            got.sort();
+            diff("accept queue (inet_diag)", format!("{got:?}"), format!("{want:?}"));
+            diff("pending connections (inet_diag)", d.rqueue.to_string(), want.len().to_string());
+        } else if s.is_tcp() {
+            let want: Vec<u8> =
+                if connected { s.queue.iter().flat_map(|m| m.data.iter().copied()).collect() } else { Vec::new() };
+            let got = peek_tcp(&h.owned, want.len());
+            if got != want {
+                out.push(format!(
+                    "{who}: unread bytes are {} ({} bytes), the image says {} ({} bytes)",
+                    resocket_core::bstr::escape(&got[..got.len().min(64)]),
+                    got.len(),
+                    resocket_core::bstr::escape(&want[..want.len().min(64)]),
+                    want.len()
+                ));
+            }
+        } else {
+            let want: Vec<Vec<u8>> = if lacking.contains(&s.objref) {
+                Vec::new()
+            } else {
+                s.queue.iter().map(|m| m.data.to_vec()).collect()
+            };
+            match crate::dump_inet::peek_datagrams(&h.owned) {
+                Ok(got) => {
+                    let got: Vec<Vec<u8>> = got.into_iter().map(|(_, b)| b).collect();
+                    if got != want {
+                        let show = |v: &[Vec<u8>]| {
+                            v.iter()
+                                .map(|b| format!("\"{}\"", resocket_core::bstr::escape(b)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        out.push(format!(
+                            "{who}: queued datagrams are [{}], the image says [{}]",
+                            show(&got),
+                            show(&want)
+                        ));
+                    }
+                }
+                Err(e) => out.push(format!("{who}: reading the datagrams: {e}")),
+            }
+        }
+    }
+}
+
+/// Unread bytes of a TCP socket, peeked: up to `want` + 1 bytes, waiting (up to a second) while
+/// fewer than `want` have arrived (a big refill may still sit in the sender's queue a moment).
+fn peek_tcp(fd: &rustix::fd::OwnedFd, want: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; want + 1];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let n = net::recv(fd, &mut buf[..], net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT).map_or(0, |(n, _)| n);
+        if n >= want || std::time::Instant::now() >= deadline {
+            buf.truncate(n.min(buf.len()));
+            return buf;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
