@@ -76,6 +76,16 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         if peer.is_some() {
             diff("shutdown", s.common.shutdown.to_string(), ks.shutdown.to_string());
         }
+        // Buffers as the plan restores them: UDP's, TCP's where SO_SNDBUF/SO_RCVBUF locked them.
+        let locks = s.common.userlocks;
+        if s.common.sndbuf > 0 && (s.is_udp() || locks & 1 != 0) {
+            let want = (2 * i64::from(s.common.sndbuf)).max(crate::sim::kernel::SOCK_MIN_SNDBUF);
+            diff("sndbuf", want.to_string(), ks.sndbuf.to_string());
+        }
+        if s.common.rcvbuf > 0 && (s.is_udp() || locks & 2 != 0) {
+            let want = (2 * i64::from(s.common.rcvbuf)).max(crate::sim::kernel::SOCK_MIN_RCVBUF);
+            diff("rcvbuf", want.to_string(), ks.rcvbuf.to_string());
+        }
     }
     // Descriptors: checked for every family in check::compare.
     out

@@ -576,3 +576,30 @@ fn a_self_connected_socket_sending_again_before_reading_is_undetermined() {
     assert_eq!(read(&mut k, 1, 4).0, b"a");
     ok(&mut k, send(1, b"c", None)); // nothing unread: sent and readable at once
 }
+
+#[test]
+fn the_planner_restores_udp_buffers_and_locked_tcp_buffers_only() {
+    let text = r#"{"sockets": [
+        {"name": "u", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5000", "sndbuf": 9000, "rcvbuf": 1000},
+        {"name": "L", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 1, "sndbuf": 50000},
+        {"name": "M", "type": "stream", "family": "inet", "addr": "127.0.0.1:8081", "listen": 1,
+         "rcvbuf": 65536, "rcvbuf_lock": true}
+    ]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = resocket_core::load(&bytes);
+    let plan = resocket_core::plan::plan(&r.image).unwrap();
+    let sets: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::SetSockOpt { opt: SockOpt::SndBufForce(_) | SockOpt::RcvBufForce(_), .. }))
+        .map(|s| format!("{:?}", s.op))
+        .collect();
+    // u: both (4500 and 500, halved); M: its locked receive buffer; L's unlocked one is left.
+    assert_eq!(sets.len(), 3, "{sets:?}");
+    assert!(
+        sets.iter().any(|s| s.contains("SndBufForce(4500)")) && sets.iter().any(|s| s.contains("RcvBufForce(500)"))
+    );
+    assert!(sets.iter().any(|s| s.contains("RcvBufForce(32768)")), "{sets:?}");
+    let run = resocket_core::check::run_plan(&r.image, &plan);
+    assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
+}
