@@ -170,6 +170,7 @@ struct Sink<'s> {
 }
 
 mod inet;
+pub use inet::self_connected;
 
 /// Plan the restore of a (validated) image on the model's default host (`lo` only:
 /// [`HostAddrs::loopback`]).

@@ -28,7 +28,8 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         };
         let (ks, ki) = (&k.socks[r], k.inet.get(&r));
         diff("alive", "yes".into(), if ks.dead { "closed".into() } else { "yes".into() });
-        let peer = peer_of(img, s);
+        // A socket connected to itself is its own peer (plan/inet.rs connects it to itself).
+        let peer = peer_of(img, s).or_else(|| crate::plan::self_connected(s).then_some(s.objref));
         // A connection to a peer outside the image comes back closed (plan/inet.rs).
         let want_state =
             if s.inet_connected() && peer.is_none() && s.is_tcp() { wire::TCP_CLOSE } else { s.common.state };

@@ -41,6 +41,14 @@ pub(super) struct InetPlan {
     matched: BTreeMap<i32, i32>,
 }
 
+/// A TCP socket connected to itself (its peer address is its own: a simultaneous open with
+/// itself, which Linux allows when nothing listens there).
+pub fn self_connected(s: &Sock<'_>) -> bool {
+    s.is_tcp()
+        && s.inet_connected()
+        && matches!((s.inet_local(), s.inet_remote()), (Some(l), Some(r)) if l.port() != 0 && canonical(l) == canonical(r))
+}
+
 fn is_inet(s: &Sock<'_>) -> bool {
     matches!(s.common.family, wire::AF_INET | wire::AF_INET6) && s.inet.is_some()
 }
@@ -96,7 +104,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             0 => self.inet_create(),
             2 => self.inet_binds(),
             3 => self.inet_listens(),
-            4 => self.inet_connections(),
+            4 => self.inet_connections().and_then(|()| self.inet_self_connects()),
             6 => self.inet_refill(),
             7 => self.inet_dgram_connects(),
             8 => self.inet_shutdowns(),
@@ -228,7 +236,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             if s.is_udp() {
                 self.inet_buffers(s)?;
             }
-            if s.inet_connected() && !all.contains_key(&s.objref) {
+            if s.inet_connected() && !all.contains_key(&s.objref) && !self_connected(s) {
                 let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
                 let lost = s.queued_bytes();
                 self.plan.warnings.push(if s.is_tcp() {
@@ -331,9 +339,12 @@ impl<'i, 'a> Planner<'i, 'a> {
             if self.inet.unbound.contains_key(&s.objref) {
                 continue; // warned at creation
             }
-            let external_tcp = s.is_tcp() && s.inet_connected() && !matched.contains_key(&s.objref);
+            let external_tcp =
+                s.is_tcp() && s.inet_connected() && !matched.contains_key(&s.objref) && !self_connected(s);
             let why = if s.is_listener() {
                 "the listener's recorded address and port"
+            } else if self_connected(s) {
+                "its recorded address and port (it connects to itself next)"
             } else if external_tcp {
                 "its recorded address and port (the connection itself is gone)"
             } else {
@@ -408,6 +419,32 @@ impl<'i, 'a> Planner<'i, 'a> {
         Ok(())
     }
 
+    /// Self-connected TCP sockets connect to their own address (a simultaneous open with
+    /// itself: no listener may be there, or it would take the SYN).
+    fn inet_self_connects(&mut self) -> Result<(), PlanError> {
+        let selfs: Vec<&Sock<'_>> = self
+            .inet_socks()
+            .into_iter()
+            .filter(|s| self_connected(s) && !self.inet.unbound.contains_key(&s.objref))
+            .collect();
+        for s in selfs {
+            let slot = s.objref as Slot;
+            let Some(at) = s.inet_local() else { continue };
+            self.push(
+                Op::Connect { slot, addr: SockAddr::Inet(at) },
+                format!("#{} was connected to itself: a SYN to its own address meets itself", s.objref),
+            )?;
+            let me = self.k.sock_ref(slot);
+            if self.k.sock(slot).and_then(|k| k.peer) != me {
+                return Err(PlanError(format!(
+                    "#{} was connected to itself at {at}, but a listener there takes its SYN",
+                    s.objref
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// A temporary listener on `at` (reused for every connection to that address).
     fn temp_listener(&mut self, at: SocketAddr, fam: InetFamily) -> Result<Slot, PlanError> {
         if let Some(&t) = self.inet.temp_listeners.get(&at) {
@@ -429,6 +466,28 @@ impl<'i, 'a> Planner<'i, 'a> {
             self.img.sockets.values().flat_map(|l| l.pending.iter().map(|p| (p.embryo, p.client))).collect();
         for s in self.inet_socks() {
             if s.queue.is_empty() {
+                continue;
+            }
+            if s.is_tcp() && self_connected(s) {
+                let slot = s.objref as Slot;
+                if self.k.sock(slot).and_then(|k| k.peer) != self.k.sock_ref(slot) {
+                    continue; // not rebuilt: warned
+                }
+                let data: Vec<u8> = s.queue.iter().flat_map(|m| m.data.iter().copied()).collect();
+                if data.len() > crate::sim::inet::SELF_CONNECTED_SEND {
+                    self.plan.warnings.push(format!(
+                        "socket #{}: {} unread bytes on a self-connected socket are more than one send delivers at once ({} bytes, checked on the kernel): they are dropped",
+                        s.objref,
+                        data.len(),
+                        crate::sim::inet::SELF_CONNECTED_SEND
+                    ));
+                    continue;
+                }
+                // One send: a second one while its own data is unread waits on a delayed ACK.
+                self.push(
+                    Op::Send { slot, to: None, data: Payload(data), rights: vec![] },
+                    format!("#{} sends itself again what it had not read, in one send", s.objref),
+                )?;
                 continue;
             }
             if s.is_tcp() {

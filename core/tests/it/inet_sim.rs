@@ -603,3 +603,25 @@ fn the_planner_restores_udp_buffers_and_locked_tcp_buffers_only() {
     let run = resocket_core::check::run_plan(&r.image, &plan);
     assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
 }
+
+#[test]
+fn a_self_connected_tcp_socket_is_planned_as_a_connect_to_itself() {
+    let text = r#"{"sockets": [
+        {"name": "s", "type": "stream", "family": "inet", "addr": "127.0.0.1:7000", "peer": "s",
+         "queue": [{"data": "note to "}, {"data": "self"}]}
+    ]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = resocket_core::load(&bytes);
+    let s = r.image.sockets.values().next().unwrap();
+    assert!(resocket_core::plan::self_connected(s));
+    let plan = resocket_core::plan::plan(&r.image).unwrap();
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    assert!(plan.steps.iter().any(
+        |st| matches!(&st.op, Op::Connect { addr: SockAddr::Inet(at), .. } if at.to_string() == "127.0.0.1:7000")
+    ));
+    // The queue comes back in one send (a second one would wait on a delayed ACK).
+    let sends = plan.steps.iter().filter(|st| matches!(st.op, Op::Send { .. })).count();
+    assert_eq!(sends, 1);
+    let run = resocket_core::check::run_plan(&r.image, &plan);
+    assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
+}

@@ -343,6 +343,22 @@ mod regressions {
     }
 
     #[test]
+    fn a_self_connected_socket_takes_64_kib_in_one_send_and_reads_them_at_once() {
+        // The bound of sim::inet::SELF_CONNECTED_SEND; the planner's refill of such a socket.
+        let n = resocket_core::sim::inet::SELF_CONNECTED_SEND;
+        same(vec![
+            sock(1, InetFamily::Inet, SockType::Stream),
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:1000") },
+            Op::Connect { slot: 1, addr: inet("127.0.0.1:1000") },
+            Op::Send { slot: 1, to: None, data: Payload(vec![b'x'; n]), rights: vec![] },
+            Op::Recv { slot: 1, len: n as u32, peek: true },
+            Op::Recv { slot: 1, len: n as u32, peek: false },
+            Op::Send { slot: 1, to: None, data: Payload(vec![b'y'; n]), rights: vec![] },
+            Op::Recv { slot: 1, len: n as u32, peek: false },
+        ]);
+    }
+
+    #[test]
     fn a_self_connected_socket_sending_again_before_reading_is_undetermined() {
         // Nagle and delayed ACKs: live, recv(3) after three 1-byte sends gave 2 bytes.
         same_on_host(vec![

@@ -393,3 +393,14 @@ fn sockets_on_addresses_a_host_lacks_are_each_named_when_restored_there() {
     // The pending client from 127.0.0.1 is fine itself; its connection is not.
     assert!(said.contains("10.1.2.3:8080, which is not an address of this host"), "{said}");
 }
+
+#[test]
+fn a_tcp_socket_connected_to_itself_is_dumped_and_restored_connected_to_itself() {
+    let (img, said) = dump_only("inet-self");
+    let s = img.sockets.values().find(|s| s.inet_local() == Some(at("127.0.0.1:7000"))).expect("the socket");
+    assert_eq!(s.inet_remote(), Some(at("127.0.0.1:7000")), "{said}");
+    assert!(resocket_core::plan::self_connected(s));
+    assert_eq!(s.queue.iter().flat_map(|m| m.data.to_vec()).collect::<Vec<u8>>(), b"note to self");
+    // dump_only restored it with --verify; a second dump of the restored process equals the first.
+    second_dump_equals_first("inet-self");
+}

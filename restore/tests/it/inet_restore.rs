@@ -304,3 +304,26 @@ fn udp_buffers_and_locked_tcp_buffers_are_restored_and_verified() {
     assert!(d.iter().any(|l| l.contains("SO_RCVBUF is 8192, the image says 16384")), "{d:#?}");
     ex.rollback();
 }
+
+#[test]
+fn a_self_connected_tcp_socket_comes_back_connected_to_itself_with_its_data() {
+    fresh_netns_with_lo();
+    let text = r#"{"sockets": [
+        {"name": "s", "type": "stream", "family": "inet", "addr": "127.0.0.1:7000", "peer": "s",
+         "queue": [{"data": "note to "}, {"data": "self"}]},
+        {"name": "s6", "type": "stream", "family": "inet6", "addr": "[::1]:7001", "peer": "s6"}
+    ]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let report = load(&bytes);
+    assert!(report.is_valid(), "{:?}", report.diagnostics);
+    let (mut ex, plan) = restore(&report.image);
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    let diffs = check(&report.image, &ex);
+    assert!(diffs.is_empty(), "{diffs:#?}");
+    for h in &ex.held {
+        let fd = h.owned.as_fd();
+        let own = inet(net::getsockname(fd).ok());
+        assert!(own.is_some() && own == inet(net::getpeername(fd).ok().flatten()), "{own:?}");
+    }
+    ex.rollback();
+}

@@ -127,6 +127,10 @@ elif scenario.startswith("inet"):
         u2 = socket.socket(socket.AF_INET, U); u2.bind(("10.1.2.3", 5002))
         u1.connect(("10.1.2.3", 5002)); u1.send(b"to u2")
         keep.extend([u1, u2])
+    elif scenario == "inet-self":
+        # A TCP socket connected to itself (simultaneous open) with data it sent itself.
+        s = socket.socket(socket.AF_INET, T); s.bind(("127.0.0.1", 7000)); s.connect(("127.0.0.1", 7000))
+        s.send(b"note to self"); keep.append(s)
     elif scenario == "inet-early-data":
         # A pending client that already sent data: it waits on the embryo.
         tcp_listener(socket.AF_INET, ("127.0.0.1", 8081), 5)
