@@ -16,6 +16,7 @@
 use super::{PlanError, Planner};
 use crate::image::inet::{canonical, peers};
 use crate::image::Sock;
+use crate::sim::inet::TCP_QUEUE_LIMIT;
 use crate::sim::*;
 use crate::wire::{self, AF_INET6, INET_ACCEPTED, INET_REUSEPORT, INET_V6ONLY};
 use std::collections::BTreeMap;
@@ -39,6 +40,8 @@ pub(super) struct InetPlan {
     /// Loopback peers ([`peers`]) whose connection can be rebuilt on this host: both ends'
     /// addresses are the host's.
     matched: BTreeMap<i32, i32>,
+    /// TCP sockets whose buffers were raised for a queue above `TCP_QUEUE_LIMIT` (kept so).
+    big: std::collections::BTreeSet<i32>,
 }
 
 /// A TCP socket connected to itself (its peer address is its own: a simultaneous open with
@@ -397,10 +400,35 @@ impl<'i, 'a> Planner<'i, 'a> {
                     family(cs).name()
                 )));
             };
+            // More unread bytes in a direction than default buffers vouch for: the receiver's
+            // buffer raised before its SYN (the window scale is fixed then; a child takes its
+            // listener's), the sender's before the refill (sim::inet::big_queue_fits).
+            let (to_a, to_c) = (asock.queued_bytes() as i64, cs.queued_bytes() as i64);
+            if to_c as usize > TCP_QUEUE_LIMIT {
+                self.raise_rcvbuf(c as Slot, c, to_c)?;
+            }
+            let listener_back = if to_a as usize > TCP_QUEUE_LIMIT {
+                let before = self.k.sock(via).map_or(0, |k| k.rcvbuf);
+                self.raise_rcvbuf(via, a, to_a)?;
+                Some(before)
+            } else {
+                None
+            };
             self.push(
                 Op::Connect { slot: c as Slot, addr: SockAddr::Inet(dst) },
                 format!("#{c} connects to #{a}'s address over loopback"),
             )?;
+            if to_a as usize > TCP_QUEUE_LIMIT {
+                self.raise_sndbuf(c as Slot, c, to_a)?;
+            }
+            if let Some(before) = listener_back.filter(|_| listener == Some(via as i32)) {
+                // The listener's own buffer back (its lock stays: children it accepts later
+                // inherit a locked buffer).
+                self.push(
+                    Op::SetSockOpt { slot: via, opt: SockOpt::RcvBufForce(((before + 1) / 2) as i32) },
+                    format!("#{via}'s receive buffer back to {before} (the child kept the raised one)"),
+                )?;
+            }
             if !pending {
                 self.push(
                     Op::Accept { slot: via, new: a as Slot },
@@ -414,8 +442,47 @@ impl<'i, 'a> Planner<'i, 'a> {
                         "SO_REUSEADDR as recorded (accept() copied the listener's)",
                     )?;
                 }
+                if to_c as usize > TCP_QUEUE_LIMIT {
+                    self.raise_sndbuf(a as Slot, a, to_c)?;
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Raise `slot`'s receive buffer (before a SYN) so `total` unread bytes for `receiver` fit
+    /// at once; the receiver keeps it (warned).
+    fn raise_rcvbuf(&mut self, slot: Slot, receiver: i32, total: i64) -> Result<(), PlanError> {
+        let (rcv, _) = crate::sim::inet::big_queue_buffers(total);
+        if self.k.sock(slot).is_some_and(|k| k.rcvbuf >= rcv) {
+            return Ok(());
+        }
+        let arg = ((rcv + 1) / 2).min(i64::from(i32::MAX / 2)) as i32;
+        self.push(
+            Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(arg) },
+            format!(
+                "#{receiver} has {total} unread bytes: a receive buffer of {rcv} before the SYN takes them at once"
+            ),
+        )?;
+        self.inet.big.insert(receiver);
+        self.plan.warnings.push(format!(
+            "socket #{receiver}: its {total} unread TCP bytes need a receive buffer of {rcv} bytes from its SYN on (SO_RCVBUFFORCE, which also stops autotuning): it keeps that buffer"
+        ));
+        Ok(())
+    }
+
+    /// Raise `slot`'s send buffer so it can send `total` bytes at once (it keeps it).
+    fn raise_sndbuf(&mut self, slot: Slot, sender: i32, total: i64) -> Result<(), PlanError> {
+        let (_, snd) = crate::sim::inet::big_queue_buffers(total);
+        if self.k.sock(slot).is_some_and(|k| k.sndbuf >= snd) {
+            return Ok(());
+        }
+        let arg = ((snd + 1) / 2).min(i64::from(i32::MAX / 2)) as i32;
+        self.push(
+            Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(arg) },
+            format!("#{sender} sends {total} bytes again: a send buffer of {snd} takes them at once"),
+        )?;
+        self.inet.big.insert(sender);
         Ok(())
     }
 
@@ -640,7 +707,10 @@ impl<'i, 'a> Planner<'i, 'a> {
                 "the receive buffer back to its recorded size (the queued datagrams stay)",
             )?;
         }
-        let tcp: Vec<&Sock<'_>> = self.inet_socks().into_iter().filter(|s| s.is_tcp()).collect();
+        // (Not for buffers raised for a big queue: shrinking them now could hold back bytes
+        // still on their way.)
+        let tcp: Vec<&Sock<'_>> =
+            self.inet_socks().into_iter().filter(|s| s.is_tcp() && !self.inet.big.contains(&s.objref)).collect();
         for s in tcp {
             self.inet_buffers(s)?;
         }

@@ -78,6 +78,23 @@ pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
 /// 4 MB. Below this bound (tested on the kernel: restore/tests/it/inet_restore.rs) a send is
 /// taken; above it the answer is [`Block::Undetermined`].
 pub const TCP_QUEUE_LIMIT: usize = 2 << 20;
+/// Beyond [`TCP_QUEUE_LIMIT`]: `total` unread bytes in one direction are taken whole (one send or
+/// several, all readable at once) when the receiver's buffer was at least `4 total + 1 MiB`
+/// when its SYN went (the window scale is fixed then) and still is, and the sender's is at least
+/// `4 total + 2 MiB` — what the planner sets for a big refill (live 6.18, up to 100 MB:
+/// restore/tests/it/inet_restore.rs). With the kernel's doubling: `SO_RCVBUFFORCE(2 total +
+/// 512 KiB)`, `SO_SNDBUFFORCE(2 total + 1 MiB)`.
+pub fn big_queue_fits(total: i64, receiver_rcvbuf: i64, sender_sndbuf: i64) -> bool {
+    let (rcv, snd) = big_queue_buffers(total);
+    receiver_rcvbuf >= rcv && sender_sndbuf >= snd
+}
+
+/// The buffer sizes (`sk_rcvbuf` of the receiver, `sk_sndbuf` of the sender) that let `total`
+/// unread bytes sit in one TCP direction at once ([`big_queue_fits`]).
+pub fn big_queue_buffers(total: i64) -> (i64, i64) {
+    (4 * total + (1 << 20), 4 * total + (2 << 20))
+}
+
 /// The bytes one send on a self-connected TCP socket with nothing unread delivers at once (live
 /// 6.18: 70000 did; of 200000, 126976 arrived and the rest waited for a read). Beyond:
 /// [`Block::Undetermined`].
@@ -126,6 +143,9 @@ pub struct InetSock {
     /// transmit path (`icsk_af_ops = &ipv6_mapped`, never reset by `tcp_v6_connect`'s IPv6
     /// path): its later SYNs to IPv6 addresses go nowhere.
     pub mapped_ops: bool,
+    /// `sk_rcvbuf` when the connection's SYN was sent (client) or received (the listener's,
+    /// for a child): the window scale is fixed then.
+    pub syn_rcvbuf: i64,
 }
 
 /// IPv4 as an AF_INET6 socket sees it.
@@ -329,6 +349,7 @@ impl InetSock {
             done: false,
             rmem: (0, 0),
             mapped_ops: false,
+            syn_rcvbuf: 0,
         }
     }
     fn port(&self) -> u16 {
@@ -1110,6 +1131,8 @@ impl Kernel {
             i.ss = if nonblock { SS_CONNECTING } else { SS_CONNECTED };
         }
         self.socks[r].err = None; // tcp_connect_init (sk_shutdown is kept: live 6.18)
+        let rcvbuf = self.socks[r].rcvbuf;
+        self.isk_mut(r).syn_rcvbuf = rcvbuf;
         if own.is_some() && self.socks[r].shutdown & 2 != 0 {
             // Simultaneous open with itself while shut for sending: the connection is aborted
             // without an error, through a FIN to itself that leaves a TIME_WAIT on the port
@@ -1162,6 +1185,7 @@ impl Kernel {
         ci.addr_locked = false;
         ci.ss = SS_CONNECTED;
         ci.done = false;
+        ci.syn_rcvbuf = self.socks[l].rcvbuf;
         self.inet.insert(child, ci);
         let (sndbuf, rcvbuf) = (self.socks[l].sndbuf, self.socks[l].rcvbuf);
         let e = &mut self.socks[child];
@@ -1415,11 +1439,14 @@ impl Kernel {
                 },
             };
         }
-        if queued + data.len() > TCP_QUEUE_LIMIT {
+        let total = (queued + data.len()) as i64;
+        if queued + data.len() > TCP_QUEUE_LIMIT
+            && !big_queue_fits(total, self.isk(p).syn_rcvbuf.min(self.socks[p].rcvbuf), self.socks[r].sndbuf)
+        {
             return Outcome::WouldBlock {
                 block: Block::Undetermined {
                     why: format!(
-                        "{} unread bytes on one TCP connection: more than the {TCP_QUEUE_LIMIT} the model vouches for (buffer autotuning decides)",
+                        "{} unread bytes on one TCP connection: more than the {TCP_QUEUE_LIMIT} the model vouches for with these buffers (buffer autotuning decides; raising the receiver's SO_RCVBUF before its SYN and the sender's SO_SNDBUF lifts it)",
                         queued + data.len()
                     ),
                 },

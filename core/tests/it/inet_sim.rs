@@ -625,3 +625,31 @@ fn a_self_connected_tcp_socket_is_planned_as_a_connect_to_itself() {
     let run = resocket_core::check::run_plan(&r.image, &plan);
     assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
 }
+
+#[test]
+fn a_tcp_queue_above_2_mib_is_taken_only_with_buffers_raised_before_the_syn() {
+    let n = resocket_core::sim::inet::TCP_QUEUE_LIMIT;
+    let (rcv, snd) = resocket_core::sim::inet::big_queue_buffers(2 * n as i64);
+    for raise_before in [false, true] {
+        let mut k = Kernel::new();
+        listener(&mut k, 1, "127.0.0.1:80", 1);
+        tcp(&mut k, 2, V4);
+        let raise = Op::SetSockOpt { slot: 2, opt: SockOpt::RcvBufForce((rcv / 2) as i32) };
+        if raise_before {
+            ok(&mut k, raise.clone());
+        }
+        ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:80") });
+        ok(&mut k, Op::Accept { slot: 1, new: 3 });
+        if !raise_before {
+            ok(&mut k, raise.clone()); // too late: the window scale was fixed at the SYN
+        }
+        ok(&mut k, Op::SetSockOpt { slot: 3, opt: SockOpt::SndBufForce((snd / 2) as i32) });
+        ok(&mut k, send(3, &vec![b'x'; n], None));
+        let out = k.apply(&send(3, &vec![b'y'; n], None));
+        if raise_before {
+            assert_eq!(out, Outcome::ok(n as i64));
+        } else {
+            assert!(matches!(out, Outcome::WouldBlock { block: Block::Undetermined { .. } }), "{out:?}");
+        }
+    }
+}

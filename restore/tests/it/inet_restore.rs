@@ -327,3 +327,31 @@ fn a_self_connected_tcp_socket_comes_back_connected_to_itself_with_its_data() {
     }
     ex.rollback();
 }
+
+#[test]
+fn eight_mib_of_unread_tcp_data_each_way_come_back_readable_at_once() {
+    // Above sim::inet::TCP_QUEUE_LIMIT: the plan raises each receiver's buffer before its SYN
+    // (the listener's, for the accepted end) and each sender's before the refill
+    // (sim::inet::big_queue_fits); verify then peeks every byte at once.
+    fresh_netns_with_lo();
+    let half = 4 << 20;
+    let text = format!(
+        r#"{{"sockets": [
+        {{"name": "L", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 4}},
+        {{"name": "c", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a",
+          "queue": [{{"repeat": {half}}}, {{"data": "and the end"}}, {{"repeat": {half}}}]}},
+        {{"name": "a", "type": "stream", "family": "inet", "peer": "c", "accepted_from": "L",
+          "queue": [{{"repeat": {half}}}, {{"repeat": {half}}}]}}]}}"#
+    );
+    let bytes = resocket_core::scenario::Scenario::from_json(&text).unwrap().to_image().unwrap();
+    let report = load(&bytes);
+    let (mut ex, plan) = restore(&report.image);
+    assert!(
+        plan.warnings.iter().filter(|w| w.contains("unread TCP bytes need a receive buffer")).count() == 2,
+        "{:?}",
+        plan.warnings
+    );
+    let diffs = check(&report.image, &ex);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n").chars().take(2000).collect::<String>());
+    ex.rollback();
+}
