@@ -1,5 +1,6 @@
-//! The simulated AF_INET/AF_INET6 layer: TCP and UDP over loopback, as Linux 6.18 answers on a
-//! host whose only interface is `lo` (a fresh network namespace: 127.0.0.0/8 and ::1 are local).
+//! The simulated AF_INET/AF_INET6 layer: TCP and UDP between sockets of one host, as Linux 6.18
+//! answers; by default a host whose only interface is `lo` (a fresh network namespace:
+//! 127.0.0.0/8 and ::1 are local).
 //!
 //! Sockets are ordinary [`SimSock`](super::SimSock)s (type, `sk_state`, receive queue,
 //! shutdown bits, `sk_err`, peer, slots and references) plus an [`InetSock`] in
@@ -17,6 +18,9 @@
 //! dual-stack AF_INET6), `udp.c` (`udp_lib_lport_inuse`, `udp_sendmsg`, `__udp4_lib_lookup`,
 //! `__skb_recv_udp`), `ipv6/af_inet6.c` (`__inet6_bind`), `ipv6/ipv6_sockglue.c` (IPV6_V6ONLY).
 //!
+//! The host's addresses are an input ([`HostAddrs`], default `lo` only): binds follow them, and
+//! traffic between addresses of the host goes over `lo` like loopback traffic.
+//!
 //! Loopback is synchronous: a SYN, its SYN-ACK and ACK, a FIN, an RST or an ICMP port
 //! unreachable are all processed before the call that sent them returns (softirqs run when the
 //! sender re-enables them), so the model applies their effects inside the call. Where the answer
@@ -27,10 +31,10 @@
 //! them at random in 32768–60999); a TIME_WAIT or orphaned FIN_WAIT2 socket never times out (Linux:
 //! 60 s); TCP windows and buffers are not modelled: a send is taken whole while a connection
 //! direction holds at most [`TCP_QUEUE_LIMIT`] unread bytes (2 MiB, checked on the kernel; part
-//! may still sit in the sender's queue a moment) and undetermined beyond; a UDP receiver's
-//! charge per datagram is known within bounds ([`udp_truesize`]), so a drop for a full receive
-//! buffer is decided only when the bounds settle it; SO_SNDBUF is recorded and otherwise
-//! ignored for INET.
+//! may still sit in the sender's queue a moment), or more with buffers raised before the SYN
+//! ([`big_queue_fits`]), and undetermined beyond; a UDP receiver's charge per datagram is known
+//! within bounds ([`udp_truesize`]), so a drop for a full receive buffer is decided only when the
+//! bounds settle it; SO_SNDBUF is recorded and otherwise ignored for UDP.
 
 use super::kernel::{Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 use super::ops::*;
@@ -79,10 +83,11 @@ pub const EPHEMERAL_PORTS: (u16, u16) = (32768, 60999);
 /// taken; above it the answer is [`Block::Undetermined`].
 pub const TCP_QUEUE_LIMIT: usize = 2 << 20;
 /// Beyond [`TCP_QUEUE_LIMIT`]: `total` unread bytes in one direction are taken whole (one send or
-/// several, all readable at once) when the receiver's buffer was at least `4 total + 1 MiB`
-/// when its SYN went (the window scale is fixed then) and still is, and the sender's is at least
-/// `4 total + 2 MiB` — what the planner sets for a big refill (live 6.18, up to 100 MB:
-/// restore/tests/it/inet_restore.rs). With the kernel's doubling: `SO_RCVBUFFORCE(2 total +
+/// several; as below the limit, a tail may sit in the sender's queue a moment) when the
+/// receiver's buffer was at least `4 total + 1 MiB` when its SYN went (the window scale is fixed
+/// then) and still is, and the sender's is at least `4 total + 2 MiB` — what the planner sets
+/// for a big refill (live 6.18, up to 100 MB in one send; restore/tests/it/inet_restore.rs,
+/// differential_inet.rs). With the kernel's doubling: `SO_RCVBUFFORCE(2 total +
 /// 512 KiB)`, `SO_SNDBUFFORCE(2 total + 1 MiB)`.
 pub fn big_queue_fits(total: i64, receiver_rcvbuf: i64, sender_sndbuf: i64) -> bool {
     let (rcv, snd) = big_queue_buffers(total);

@@ -343,6 +343,28 @@ mod regressions {
     }
 
     #[test]
+    fn six_mib_unread_are_taken_with_buffers_raised_before_the_syn() {
+        // sim::inet::big_queue_fits: the listener's receive buffer (the child's at its SYN) and
+        // the sender's send buffer raised as the planner does: each send is taken whole. (Not
+        // read at once: the tail may sit in the sender's queue a moment, TCP small queues.)
+        let total = 6 << 20;
+        let (rcv, snd) = resocket_core::sim::inet::big_queue_buffers(total as i64);
+        let chunk = Payload(vec![b'x'; 3 << 20]);
+        same(vec![
+            sock(1, InetFamily::Inet, SockType::Stream),
+            Op::SetSockOpt { slot: 1, opt: SockOpt::RcvBufForce((rcv / 2) as i32) },
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:1000") },
+            Op::Listen { slot: 1, backlog: 1 },
+            sock(2, InetFamily::Inet, SockType::Stream),
+            Op::Connect { slot: 2, addr: inet("127.0.0.1:1000") },
+            Op::Accept { slot: 1, new: 3 },
+            Op::SetSockOpt { slot: 2, opt: SockOpt::SndBufForce((snd / 2) as i32) },
+            Op::Send { slot: 2, to: None, data: chunk.clone(), rights: vec![] },
+            Op::Send { slot: 2, to: None, data: chunk, rights: vec![] },
+        ]);
+    }
+
+    #[test]
     fn a_self_connected_socket_takes_64_kib_in_one_send_and_reads_them_at_once() {
         // The bound of sim::inet::SELF_CONNECTED_SEND; the planner's refill of such a socket.
         let n = resocket_core::sim::inet::SELF_CONNECTED_SEND;

@@ -329,10 +329,11 @@ fn a_self_connected_tcp_socket_comes_back_connected_to_itself_with_its_data() {
 }
 
 #[test]
-fn eight_mib_of_unread_tcp_data_each_way_come_back_readable_at_once() {
+fn eight_mib_of_unread_tcp_data_each_way_come_back_whole() {
     // Above sim::inet::TCP_QUEUE_LIMIT: the plan raises each receiver's buffer before its SYN
     // (the listener's, for the accepted end) and each sender's before the refill
-    // (sim::inet::big_queue_fits); verify then peeks every byte at once.
+    // (sim::inet::big_queue_fits); verify then peeks every byte (waiting up to a second for a
+    // tail still in the sender's queue).
     fresh_netns_with_lo();
     let half = 4 << 20;
     let text = format!(
