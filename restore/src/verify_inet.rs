@@ -8,7 +8,8 @@
 //!
 //! What the plan says it cannot rebuild is expected as the plan leaves it, not as the image
 //! has it (the plan warned about each): a socket on an address this host does not have is
-//! unbound; a TCP socket connected to itself is connected to itself again; a connection to a
+//! unbound; one bound to a broadcast or multicast address is bound but carries nothing; a TCP
+//! socket connected to itself is connected to itself again; a connection to a
 //! peer outside the image, or through such an address, is a closed
 //! TCP socket (an unconnected UDP one) with nothing queued; a pending connection whose client
 //! is gone is not there.
@@ -30,11 +31,7 @@ fn unavailable(img: &Image<'_>, host: &HostAddrs) -> std::collections::BTreeSet<
     img.sockets
         .values()
         .filter(|s| s.inet.is_some())
-        .filter(|s| {
-            s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| {
-                host.bind_check(l, s.is_tcp()).is_err() || (s.inet_connected() && !host.is_local(l.ip()))
-            })
-        })
+        .filter(|s| s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| host.bind_check(l, s.is_tcp()).is_err()))
         .map(|s| s.objref)
         .collect()
 }
@@ -86,9 +83,19 @@ pub(crate) fn verify(
     };
     let by_ino: BTreeMap<u32, &InetDiag> = diag.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
     let lacking = unavailable(img, host);
+    // Bound to a broadcast or multicast address: bound, but no traffic planned (plan/inet.rs).
+    let mute: std::collections::BTreeSet<i32> = img
+        .sockets
+        .values()
+        .filter(|s| s.inet.is_some() && !lacking.contains(&s.objref))
+        .filter(|s| {
+            s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| !l.ip().is_unspecified() && !host.is_local(l.ip()))
+        })
+        .map(|s| s.objref)
+        .collect();
+    let off = |o: &i32| lacking.contains(o) || mute.contains(o);
     // Peers the plan rebuilds: both ends in the image, both addresses this host's.
-    let rebuilt: BTreeMap<i32, i32> =
-        peers(img).into_iter().filter(|(s, p)| !lacking.contains(s) && !lacking.contains(p) && s != p).collect();
+    let rebuilt: BTreeMap<i32, i32> = peers(img).into_iter().filter(|(s, p)| !off(s) && !off(p) && s != p).collect();
     for (h, s) in inet_held {
         let who = format!("pid {} fd {} (#{})", h.pid, h.fd, s.objref);
         let fd = h.owned.as_fd();
@@ -102,7 +109,7 @@ pub(crate) fn verify(
         let bound = s.inet_local().filter(|l| l.port() != 0 && !lacking.contains(&s.objref)).map(canonical);
         let got_local = inet_addr(net::getsockname(fd).ok()).filter(|l| l.port() != 0);
         diff("getsockname", show(got_local), show(bound));
-        let own = self_connected(s) && !lacking.contains(&s.objref);
+        let own = self_connected(s) && !off(&s.objref);
         let connected = s.inet_connected() && (rebuilt.contains_key(&s.objref) || own);
         let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
         let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
@@ -236,11 +243,8 @@ pub(crate) fn verify(
                 ));
             }
         } else {
-            let want: Vec<Vec<u8>> = if lacking.contains(&s.objref) {
-                Vec::new()
-            } else {
-                s.queue.iter().map(|m| m.data.to_vec()).collect()
-            };
+            let want: Vec<Vec<u8>> =
+                if off(&s.objref) { Vec::new() } else { s.queue.iter().map(|m| m.data.to_vec()).collect() };
             match crate::dump_inet::peek_datagrams(&h.owned) {
                 Ok(got) => {
                     let got: Vec<Vec<u8>> = got.into_iter().map(|(_, b)| b).collect();

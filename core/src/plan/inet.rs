@@ -42,6 +42,9 @@ pub(super) struct InetPlan {
     matched: BTreeMap<i32, i32>,
     /// TCP sockets whose buffers were raised for a queue above `TCP_QUEUE_LIMIT` (kept so).
     big: std::collections::BTreeSet<i32>,
+    /// Sockets bound to a broadcast or multicast address: bound as recorded, but no traffic
+    /// to or from them is planned (the model follows none).
+    mute: std::collections::BTreeSet<i32>,
 }
 
 /// A TCP socket connected to itself (its peer address is its own: a simultaneous open with
@@ -125,24 +128,34 @@ impl<'i, 'a> Planner<'i, 'a> {
             let Some(l) = s.inet_local().filter(|l| l.port() != 0) else { continue };
             if let Err(e) = self.k.host.bind_check(l, s.is_tcp()) {
                 out.insert(s.objref, e);
-            } else if s.inet_connected() && !self.k.host.is_local(l.ip()) {
-                // A connection's end must be an address of this host (not a broadcast one).
-                out.insert(s.objref, Errno::EADDRNOTAVAIL);
             }
         }
         out
     }
 
+    /// Sockets bind accepts but whose address is not one of the host's own (broadcast,
+    /// multicast): no traffic to or from them is planned.
+    fn mute(&self) -> std::collections::BTreeSet<i32> {
+        self.inet_socks()
+            .into_iter()
+            .filter(|s| !self.inet.unbound.contains_key(&s.objref))
+            .filter(|s| {
+                s.inet_local()
+                    .filter(|l| l.port() != 0)
+                    .is_some_and(|l| !l.ip().is_unspecified() && !self.k.host.is_local(l.ip()))
+            })
+            .map(|s| s.objref)
+            .collect()
+    }
+
     /// Decide the connections and create the sockets that `socket()` makes.
     fn inet_create(&mut self) -> Result<(), PlanError> {
         self.inet.unbound = self.unavailable();
+        self.inet.mute = self.mute();
         let all = peers(self.img);
-        let unbound = &self.inet.unbound;
-        self.inet.matched = all
-            .iter()
-            .filter(|(s, p)| !unbound.contains_key(s) && !unbound.contains_key(p))
-            .map(|(&s, &p)| (s, p))
-            .collect();
+        let (unbound, mute) = (&self.inet.unbound, &self.inet.mute);
+        let off = |o: &i32| unbound.contains_key(o) || mute.contains(o);
+        self.inet.matched = all.iter().filter(|(s, p)| !off(s) && !off(p)).map(|(&s, &p)| (s, p)).collect();
         let matched = self.inet.matched.clone();
         self.warn_unavailable(&all);
         let mut listener_at: BTreeMap<SocketAddr, i32> = BTreeMap::new();
@@ -267,6 +280,27 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// One warning per socket whose address this host does not have, saying what is lost; and
     /// one per socket connected to such a socket.
     fn warn_unavailable(&mut self, all: &BTreeMap<i32, i32>) {
+        let mute: Vec<String> = self
+            .inet_socks()
+            .into_iter()
+            .filter(|s| self.inet.mute.contains(&s.objref))
+            .map(|s| {
+                let addr = s.inet_local().map_or_else(|| "?".to_string(), |l| l.to_string());
+                let mut lost = Vec::new();
+                if let Some(p) = all.get(&s.objref) {
+                    lost.push(format!("its connection to #{p} is not rebuilt"));
+                }
+                if s.queued_bytes() > 0 {
+                    lost.push(format!("its {} queued bytes are dropped", s.queued_bytes()));
+                }
+                format!(
+                    "socket #{}: {addr} is a broadcast or multicast address: the socket is bound there, but the model follows no traffic to or from it{}",
+                    s.objref,
+                    lost.iter().map(|l| format!("; {l}")).collect::<String>()
+                )
+            })
+            .collect();
+        self.plan.warnings.extend(mute);
         if self.inet.unbound.is_empty() {
             return;
         }
@@ -492,7 +526,9 @@ impl<'i, 'a> Planner<'i, 'a> {
         let selfs: Vec<&Sock<'_>> = self
             .inet_socks()
             .into_iter()
-            .filter(|s| self_connected(s) && !self.inet.unbound.contains_key(&s.objref))
+            .filter(|s| {
+                self_connected(s) && !self.inet.unbound.contains_key(&s.objref) && !self.inet.mute.contains(&s.objref)
+            })
             .collect();
         for s in selfs {
             let slot = s.objref as Slot;
@@ -573,7 +609,10 @@ impl<'i, 'a> Planner<'i, 'a> {
                 continue;
             }
             let Some(at) = s.inet_local() else { continue };
-            if self.inet.unbound.contains_key(&s.objref) || self.k.sock(s.objref as Slot).is_none() {
+            if self.inet.unbound.contains_key(&s.objref)
+                || self.inet.mute.contains(&s.objref)
+                || self.k.sock(s.objref as Slot).is_none()
+            {
                 continue; // nothing can reach it: warned at creation
             }
             // UDP drops what does not fit the receive buffer, silently: raise it so the whole
@@ -596,6 +635,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 let from = if m.sender != 0
                     && self.k.sock(m.sender as Slot).is_some()
                     && !self.inet.unbound.contains_key(&m.sender)
+                    && !self.inet.mute.contains(&m.sender)
                 {
                     m.sender as Slot
                 } else {

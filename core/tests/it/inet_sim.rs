@@ -653,3 +653,32 @@ fn a_tcp_queue_above_2_mib_is_taken_only_with_buffers_raised_before_the_syn() {
         }
     }
 }
+
+#[test]
+fn sockets_on_broadcast_or_multicast_addresses_are_bound_and_carry_nothing() {
+    let text = r#"{"sockets": [
+        {"name": "m", "type": "dgram", "family": "inet", "addr": "224.0.0.1:5000",
+         "queue": [{"from": "s", "data": "to the group"}]},
+        {"name": "b", "type": "dgram", "family": "inet", "addr": "255.255.255.255:5001"},
+        {"name": "s", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5002",
+         "queue": [{"from": "b", "data": "from a broadcast-bound sender"}]}
+    ]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:?}", r.diagnostics);
+    let plan = resocket_core::plan::plan(&r.image).expect("a plan");
+    let w = plan.warnings.join("\n");
+    assert!(
+        w.contains("224.0.0.1:5000 is a broadcast or multicast address") && w.contains("12 queued bytes are dropped"),
+        "{w}"
+    );
+    assert!(w.contains("255.255.255.255:5001 is a broadcast or multicast address"), "{w}");
+    // Both bound as recorded; s's datagram re-sent from a stand-in.
+    for at in ["224.0.0.1:5000", "255.255.255.255:5001"] {
+        assert!(plan
+            .steps
+            .iter()
+            .any(|st| matches!(&st.op, Op::Bind { addr: SockAddr::Inet(a), .. } if a.to_string() == at)));
+    }
+    assert!(plan.slots.values().any(|s| s.label.starts_with("tmp-sender")));
+}

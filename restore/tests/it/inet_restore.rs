@@ -145,6 +145,7 @@ fn a_half_closed_connection_and_more_pending_clients_than_the_backlog_round_trip
 
 #[test]
 fn two_mib_of_unread_tcp_data_each_way_round_trip() {
+    let _heavy = crate::differential_inet::QUIET.write().unwrap_or_else(|e| e.into_inner());
     // The bound of sim::inet::TCP_QUEUE_LIMIT, on the real kernel.
     fresh_netns_with_lo();
     let n = resocket_core::sim::inet::TCP_QUEUE_LIMIT;
@@ -180,6 +181,7 @@ fn two_mib_of_unread_tcp_data_each_way_round_trip() {
 
 #[test]
 fn a_thousand_queued_datagrams_all_come_back() {
+    let _heavy = crate::differential_inet::QUIET.write().unwrap_or_else(|e| e.into_inner());
     // More than the default receive buffer holds (UDP drops silently when sk_rmem_alloc passes
     // sk_rcvbuf): the plan raises the receiver's buffer for the refill.
     fresh_netns_with_lo();
@@ -330,6 +332,7 @@ fn a_self_connected_tcp_socket_comes_back_connected_to_itself_with_its_data() {
 
 #[test]
 fn eight_mib_of_unread_tcp_data_each_way_come_back_whole() {
+    let _heavy = crate::differential_inet::QUIET.write().unwrap_or_else(|e| e.into_inner());
     // Above sim::inet::TCP_QUEUE_LIMIT: the plan raises each receiver's buffer before its SYN
     // (the listener's, for the accepted end) and each sender's before the refill
     // (sim::inet::big_queue_fits); verify then peeks every byte (waiting up to a second for a
@@ -354,5 +357,24 @@ fn eight_mib_of_unread_tcp_data_each_way_come_back_whole() {
     );
     let diffs = check(&report.image, &ex);
     assert!(diffs.is_empty(), "{}", diffs.join("\n").chars().take(2000).collect::<String>());
+    ex.rollback();
+}
+
+#[test]
+fn sockets_bound_to_multicast_and_broadcast_addresses_come_back_bound_and_empty() {
+    fresh_netns_with_lo();
+    let text = r#"{"sockets": [
+        {"name": "m", "type": "dgram", "family": "inet", "addr": "224.0.0.1:5000",
+         "queue": [{"from": "s", "data": "to the group"}]},
+        {"name": "b", "type": "dgram", "family": "inet", "addr": "255.255.255.255:5001"},
+        {"name": "s", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5002",
+         "queue": [{"from": "b", "data": "from a broadcast-bound sender"}]}
+    ]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let report = load(&bytes);
+    let (mut ex, plan) = restore(&report.image);
+    assert_eq!(plan.warnings.len(), 2, "{:?}", plan.warnings);
+    let diffs = check(&report.image, &ex);
+    assert!(diffs.is_empty(), "{diffs:#?}");
     ex.rollback();
 }
