@@ -404,3 +404,45 @@ fn a_tcp_socket_connected_to_itself_is_dumped_and_restored_connected_to_itself()
     // dump_only restored it with --verify; a second dump of the restored process equals the first.
     second_dump_equals_first("inet-self");
 }
+
+#[test]
+fn restore_plan_plans_for_the_addresses_of_the_host_it_runs_on() {
+    let dir = std::env::temp_dir().join(format!("resocket-plan-host-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("host.json");
+    std::fs::write(
+        &src,
+        r#"{"sockets": [{"name": "L", "type": "stream", "family": "inet", "addr": "10.1.2.3:8080", "listen": 4},
+                        {"name": "u", "type": "dgram", "family": "inet6", "addr": "[2001:db8::3]:53"}]}"#,
+    )
+    .unwrap();
+    let img = dir.join("host.rsimg");
+    let o =
+        Command::new(env!("CARGO_BIN_EXE_checkpoint")).arg("encode").arg(&src).arg("-o").arg(&img).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let plan_in = |setup: &str| {
+        let o = Command::new("unshare")
+            .args(["-n", "sh", "-c", setup])
+            .arg(env!("CARGO_BIN_EXE_restore"))
+            .arg("plan")
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let on_host = plan_in(HOST_UP);
+    assert!(
+        on_host.contains("bind(#") && on_host.contains("10.1.2.3:8080") && on_host.contains("listen("),
+        "{on_host}"
+    );
+    assert!(on_host.contains("[2001:db8::3]:53") && !on_host.contains("warning"), "{on_host}");
+    let on_lo = plan_in(LO_UP);
+    assert!(
+        on_lo.contains("warning: socket #") && on_lo.contains("10.1.2.3:8080 is not an address of this host"),
+        "{on_lo}"
+    );
+    assert!(on_lo.contains("[2001:db8::3]:53 is not an address of this host"), "{on_lo}");
+    assert!(!on_lo.contains("listen("), "{on_lo}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
