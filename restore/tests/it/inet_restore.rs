@@ -378,3 +378,34 @@ fn sockets_bound_to_multicast_and_broadcast_addresses_come_back_bound_and_empty(
     assert!(diffs.is_empty(), "{diffs:#?}");
     ex.rollback();
 }
+
+#[test]
+fn the_hosts_addresses_are_read_as_the_kernel_binds_them() {
+    use crate::differential_inet::{add_host_addrs, host_of_netns};
+    use std::net::IpAddr;
+    fresh_netns_with_lo();
+    add_host_addrs();
+    // One more IPv6 address with duplicate address detection: tentative for a second or so.
+    let st = std::process::Command::new("ip").args(["addr", "add", "2001:db8::5/64", "dev", "rs0"]).status().unwrap();
+    assert!(st.success());
+    let host = host_of_netns();
+    let has = |ip: &str| host.addrs.iter().any(|h| h.ip == ip.parse::<IpAddr>().unwrap());
+    assert!(has("127.0.0.1") && has("::1") && has("10.1.2.3") && has("2001:db8::3"), "{host:?}");
+    assert!(host.broadcast.contains(&"10.1.2.255".parse().unwrap()), "{host:?}");
+    // For each address: the model's answer is the kernel's.
+    for at in ["10.1.2.3:9", "10.1.2.255:9", "10.1.2.4:9", "[2001:db8::3]:9", "[2001:db8::5]:9", "[::ffff:10.1.2.3]:9"]
+    {
+        let a: SocketAddr = at.parse().unwrap();
+        let fam = if a.is_ipv4() { net::AddressFamily::INET } else { net::AddressFamily::INET6 };
+        let s = net::socket(fam, net::SocketType::DGRAM, None).unwrap();
+        let kernel = net::bind(&s, &a).map_err(|e| e.raw_os_error());
+        let model = host.bind_check(a, false).map_err(|e| e.raw());
+        if at.contains("::5") && kernel.is_ok() {
+            continue; // DAD finished already (a slow test run): nothing to compare
+        }
+        if at.contains("::5") {
+            assert!(!has("2001:db8::5"), "tentative while DAD runs: {host:?}");
+        }
+        assert_eq!(model, kernel, "bind {at}");
+    }
+}
