@@ -11,6 +11,16 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
     let k = &run.kernel;
     let mut out = Vec::new();
     let embryos = img.embryos();
+    // What plan/inet.rs does not rebuild on the run's host: sockets whose address it lacks
+    // (left unbound) or that are bound to a broadcast or multicast address (no traffic).
+    let off = |s: &crate::image::Sock<'_>| {
+        s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| {
+            k.host.bind_check(l, s.is_tcp()).is_err() || (!l.ip().is_unspecified() && !k.host.is_local(l.ip()))
+        })
+    };
+    let unbound = |s: &crate::image::Sock<'_>| {
+        s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| k.host.bind_check(l, s.is_tcp()).is_err())
+    };
     for s in
         img.sockets.values().filter(|s| s.inet.is_some() && matches!(s.common.family, wire::AF_INET | wire::AF_INET6))
     {
@@ -29,17 +39,18 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         let (ks, ki) = (&k.socks[r], k.inet.get(&r));
         diff("alive", "yes".into(), if ks.dead { "closed".into() } else { "yes".into() });
         // A socket connected to itself is its own peer (plan/inet.rs connects it to itself).
-        let peer = peer_of(img, s).or_else(|| crate::plan::self_connected(s).then_some(s.objref));
+        let peer = peer_of(img, s)
+            .filter(|p| !off(s) && img.sockets.get(p).is_some_and(|p| !off(p)))
+            .or_else(|| (crate::plan::self_connected(s) && !off(s)).then_some(s.objref));
+        let listening = s.is_listener() && !unbound(s);
         // A connection to a peer outside the image comes back closed (plan/inet.rs).
         let want_state =
             if s.inet_connected() && peer.is_none() && s.is_tcp() { wire::TCP_CLOSE } else { s.common.state };
         let want_state = if s.is_udp() && peer.is_none() { wire::TCP_CLOSE } else { want_state };
+        let want_state = if s.is_listener() && !listening { wire::TCP_CLOSE } else { want_state };
         let tcp = |v: u8| crate::summary::sym_name(wire::sym::TCP, u64::from(v));
         diff("state", tcp(want_state), tcp(ks.state));
-        let local = s
-            .inet_local()
-            .map(canonical)
-            .filter(|l| l.port() != 0 && (l.ip().is_loopback() || l.ip().is_unspecified()));
+        let local = s.inet_local().map(canonical).filter(|l| l.port() != 0 && !unbound(s));
         if let Some(l) = local {
             let got = ki.and_then(|i| i.local).map(canonical);
             diff("address", l.to_string(), got.map_or("none".into(), |g| g.to_string()));
@@ -49,9 +60,15 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
             let got = ki.and_then(|i| i.remote).map(canonical);
             diff("peer address", format!("{want:?}"), format!("{got:?}"));
         }
-        if s.is_listener() {
+        if listening {
             diff("backlog", s.effective_backlog().to_string(), ks.max_ack_backlog.to_string());
-            let want: Vec<i32> = s.pending.iter().map(|p| p.client).collect();
+            // Those the plan rebuilds: the embryo and its client both on the host's addresses.
+            let want: Vec<i32> = s
+                .pending
+                .iter()
+                .filter(|p| [p.embryo, p.client].iter().all(|o| img.sockets.get(o).is_some_and(|x| !off(x))))
+                .map(|p| p.client)
+                .collect();
             let got: Vec<i32> = ks
                 .queue
                 .iter()
@@ -60,7 +77,7 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
                 .collect();
             diff("pending clients", format!("{want:?}"), format!("{got:?}"));
         }
-        if peer.is_some() || s.is_udp() {
+        if peer.is_some() || (s.is_udp() && !off(s)) {
             let data = |v: Vec<Vec<u8>>| -> String {
                 if s.is_tcp() {
                     crate::bstr::escape(&v.concat())

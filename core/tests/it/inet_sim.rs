@@ -557,6 +557,9 @@ fn on_a_host_without_those_addresses_each_socket_is_named_with_what_it_loses() {
     assert!(has("9", &["10.1.2.3:8080", "not an address of this host", "closed socket"]), "{w}");
     assert!(has("11", &["[2001:db8::3]:5001", "unconnected"]), "{w}");
     assert!(has("13", &["[2001:db8::3]:5002", "4 queued bytes are dropped"]), "{w}");
+    // The run on the model's (loopback-only) host differs from the image only where warned.
+    let run = resocket_core::check::run_plan(&r.image, &plan);
+    assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
     // Nothing is bound to an address the host lacks.
     assert!(!plan
         .steps
@@ -681,4 +684,6 @@ fn sockets_on_broadcast_or_multicast_addresses_are_bound_and_carry_nothing() {
             .any(|st| matches!(&st.op, Op::Bind { addr: SockAddr::Inet(a), .. } if a.to_string() == at)));
     }
     assert!(plan.slots.values().any(|s| s.label.starts_with("tmp-sender")));
+    let run = resocket_core::check::run_plan(&r.image, &plan);
+    assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
 }
