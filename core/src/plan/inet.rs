@@ -462,6 +462,9 @@ impl<'i, 'a> Planner<'i, 'a> {
                     Op::SetSockOpt { slot: via, opt: SockOpt::RcvBufForce(((before + 1) / 2) as i32) },
                     format!("#{via}'s receive buffer back to {before} (the child kept the raised one)"),
                 )?;
+                self.plan.warnings.push(format!(
+                    "listener #{via}: its receive buffer was raised for #{a}'s queue and set back to {before}, but SO_RCVBUFFORCE leaves it locked: connections it accepts later get {before} bytes without autotuning"
+                ));
             }
             if !pending {
                 self.push(

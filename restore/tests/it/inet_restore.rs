@@ -355,6 +355,7 @@ fn eight_mib_of_unread_tcp_data_each_way_come_back_whole() {
         "{:?}",
         plan.warnings
     );
+    assert!(plan.warnings.iter().any(|w| w.starts_with("listener #") && w.contains("locked")), "{:?}", plan.warnings);
     let diffs = check(&report.image, &ex);
     assert!(diffs.is_empty(), "{}", diffs.join("\n").chars().take(2000).collect::<String>());
     ex.rollback();
