@@ -16,6 +16,7 @@
 use super::{PlanError, Planner};
 use crate::image::inet::{canonical, peers};
 use crate::image::Sock;
+use crate::order;
 use crate::sim::inet::TCP_QUEUE_LIMIT;
 use crate::sim::*;
 use crate::wire::{self, AF_INET6, INET_ACCEPTED, INET_REUSEPORT, INET_V6ONLY};
@@ -136,16 +137,17 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// Sockets bind accepts but whose address is not one of the host's own (broadcast,
     /// multicast): no traffic to or from them is planned.
     fn mute(&self) -> std::collections::BTreeSet<i32> {
-        self.inet_socks()
-            .into_iter()
-            .filter(|s| !self.inet.unbound.contains_key(&s.objref))
-            .filter(|s| {
-                s.inet_local()
-                    .filter(|l| l.port() != 0)
-                    .is_some_and(|l| !l.ip().is_unspecified() && !self.k.host.is_local(l.ip()))
-            })
-            .map(|s| s.objref)
-            .collect()
+        order::set(
+            self.inet_socks()
+                .into_iter()
+                .filter(|s| !self.inet.unbound.contains_key(&s.objref))
+                .filter(|s| {
+                    s.inet_local()
+                        .filter(|l| l.port() != 0)
+                        .is_some_and(|l| !l.ip().is_unspecified() && !self.k.host.is_local(l.ip()))
+                })
+                .map(|s| s.objref),
+        )
     }
 
     /// Decide the connections and create the sockets that `socket()` makes.
@@ -155,7 +157,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         let all = peers(self.img);
         let (unbound, mute) = (&self.inet.unbound, &self.inet.mute);
         let off = |o: &i32| unbound.contains_key(o) || mute.contains(o);
-        self.inet.matched = all.iter().filter(|(s, p)| !off(s) && !off(p)).map(|(&s, &p)| (s, p)).collect();
+        self.inet.matched = order::map(all.iter().filter(|(s, p)| !off(s) && !off(p)).map(|(&s, &p)| (s, p)));
         let matched = self.inet.matched.clone();
         self.warn_unavailable(&all);
         let mut listener_at: BTreeMap<SocketAddr, i32> = BTreeMap::new();
@@ -166,13 +168,13 @@ impl<'i, 'a> Planner<'i, 'a> {
                 }
             }
         }
-        let pending_of: BTreeMap<i32, i32> = self
-            .img
-            .sockets
-            .values()
-            .filter(|l| is_inet(l))
-            .flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref)))
-            .collect();
+        let pending_of: BTreeMap<i32, i32> = order::map(
+            self.img
+                .sockets
+                .values()
+                .filter(|l| is_inet(l))
+                .flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))),
+        );
         let listener_for = |a: &Sock<'_>| -> Option<i32> {
             if let Some(&l) = pending_of.get(&a.objref) {
                 return Some(l);
@@ -220,9 +222,11 @@ impl<'i, 'a> Planner<'i, 'a> {
                 .and_then(|l| l.pending.iter().position(|p| p.embryo == e))
                 .map_or(0, |i| i + 1)
         };
-        conns.sort_by_key(|&(_, server, _)| (pending_of.contains_key(&server), pos(server)));
+        order::sort_by_rank(&mut conns, |&(_, server, _)| {
+            order::rank_pair(u64::from(pending_of.contains_key(&server)), pos(server) as u64)
+        });
         self.inet.conns = conns;
-        let servers: std::collections::BTreeSet<i32> = self.inet.conns.iter().map(|c| c.1).collect();
+        let servers: std::collections::BTreeSet<i32> = order::set(self.inet.conns.iter().map(|c| c.1));
         for (&e, &l) in &pending_of {
             if !servers.contains(&e) && !all.contains_key(&e) && !self.inet.unbound.contains_key(&l) {
                 let from =
@@ -307,7 +311,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         let host: Vec<String> = self.k.host.addrs.iter().map(|h| format!("{}/{}", h.ip, h.prefix)).collect();
         let host = if host.is_empty() { "none".to_string() } else { host.join(", ") };
         let embryo_of: BTreeMap<i32, i32> =
-            self.inet_socks().iter().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))).collect();
+            order::map(self.inet_socks().iter().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))));
         let mut warnings = Vec::new();
         for s in self.inet_socks() {
             let o = s.objref;
@@ -366,7 +370,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     fn inet_binds(&mut self) -> Result<(), PlanError> {
-        let servers: std::collections::BTreeSet<i32> = self.inet.conns.iter().map(|c| c.1).collect();
+        let servers: std::collections::BTreeSet<i32> = order::set(self.inet.conns.iter().map(|c| c.1));
         let matched = self.inet.matched.clone();
         for s in self.inet_socks() {
             if servers.contains(&s.objref) || !self.created.contains(&s.objref) {
@@ -569,7 +573,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     fn inet_refill(&mut self) -> Result<(), PlanError> {
         let matched = self.inet.matched.clone();
         let embryo_client: BTreeMap<i32, i32> =
-            self.img.sockets.values().flat_map(|l| l.pending.iter().map(|p| (p.embryo, p.client))).collect();
+            order::map(self.img.sockets.values().flat_map(|l| l.pending.iter().map(|p| (p.embryo, p.client))));
         for s in self.inet_socks() {
             if s.queue.is_empty() {
                 continue;
