@@ -267,8 +267,9 @@ impl<'i, 'a> Planner<'i, 'a> {
                     )
                 } else {
                     format!(
-                        "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored bound but unconnected (a connect there is not proven on a loopback-only model){}",
+                        "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored {} and not connected (the model knows this host's addresses, not its routes, so a connect() there is not planned){}",
                         s.objref,
+                        if self.inet.unbound.contains_key(&s.objref) { "unbound (its own address is missing, above)" } else { "bound" },
                         if s.queue.iter().any(|m| m.sender == 0) {
                             "; datagrams from outside are re-sent from a temporary socket, so their source address differs"
                         } else {
