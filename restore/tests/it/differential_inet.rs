@@ -199,6 +199,25 @@ fn run_both_on(trace: &[Op], host: bool) -> Option<String> {
     verdict
 }
 
+/// A random trace: a socket in every slot (so most steps do something), often slot 1 made a
+/// listening server at `server`'s address with its backlog, then `ops`.
+fn traced(prelude: Vec<(InetFamily, SockType)>, server: Option<(SockAddr, i32)>, ops: Vec<Op>) -> Vec<Op> {
+    let mut trace: Vec<Op> =
+        prelude.into_iter().zip(1..).map(|((family, ty), slot)| Op::SocketInet { slot, family, ty }).collect();
+    if let Some((addr, backlog)) = server {
+        let family = if matches!(addr, SockAddr::Inet(std::net::SocketAddr::V4(_))) {
+            InetFamily::Inet
+        } else {
+            InetFamily::Inet6
+        };
+        trace[0] = Op::SocketInet { slot: 1, family, ty: SockType::Stream };
+        trace.push(Op::Bind { slot: 1, addr });
+        trace.push(Op::Listen { slot: 1, backlog });
+    }
+    trace.extend(ops);
+    trace
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, max_shrink_iters: 4000, ..ProptestConfig::default() })]
 
@@ -208,19 +227,7 @@ proptest! {
         server in prop::option::weighted(0.6, (server_addr(), 0..3i32)),
         ops in prop::collection::vec(op(), 1..30),
     ) {
-        // Every slot starts with a socket, so most steps do something; often slot 1 is a server.
-        let mut trace: Vec<Op> = prelude
-            .into_iter()
-            .zip(1..)
-            .map(|((family, ty), slot)| Op::SocketInet { slot, family, ty })
-            .collect();
-        if let Some((addr, backlog)) = server {
-            let family = if matches!(addr, SockAddr::Inet(std::net::SocketAddr::V4(_))) { InetFamily::Inet } else { InetFamily::Inet6 };
-            trace[0] = Op::SocketInet { slot: 1, family, ty: SockType::Stream };
-            trace.push(Op::Bind { slot: 1, addr });
-            trace.push(Op::Listen { slot: 1, backlog });
-        }
-        trace.extend(ops);
+        let trace = traced(prelude, server, ops);
         if let Some(d) = run_both(&trace) {
             prop_assert!(false, "{}", d);
         }
@@ -241,18 +248,7 @@ proptest! {
         ], 0..3i32)),
         ops in prop::collection::vec(ops_with(host_addr().boxed()), 1..30),
     ) {
-        let mut trace: Vec<Op> = prelude
-            .into_iter()
-            .zip(1..)
-            .map(|((family, ty), slot)| Op::SocketInet { slot, family, ty })
-            .collect();
-        if let Some((addr, backlog)) = server {
-            let family = if matches!(addr, SockAddr::Inet(std::net::SocketAddr::V4(_))) { InetFamily::Inet } else { InetFamily::Inet6 };
-            trace[0] = Op::SocketInet { slot: 1, family, ty: SockType::Stream };
-            trace.push(Op::Bind { slot: 1, addr });
-            trace.push(Op::Listen { slot: 1, backlog });
-        }
-        trace.extend(ops);
+        let trace = traced(prelude, server, ops);
         if let Some(d) = run_both_on(&trace, true) {
             prop_assert!(false, "{}", d);
         }
