@@ -89,7 +89,13 @@ pub struct Run<'p> {
 impl<'p> Run<'p> {
     /// Start a run of `plan` on a fresh kernel.
     pub fn new(plan: &'p Plan) -> Self {
-        Run { plan, kernel: Kernel::new(), objref_sock: BTreeMap::new(), sock_objref: Vec::new() }
+        RunState::default().attach(plan)
+    }
+
+    /// Start a run of `plan` on a fresh kernel of a host with these addresses (the plan should
+    /// have been made for the same host: `plan::plan_on`).
+    pub fn new_on(plan: &'p Plan, host: &HostAddrs) -> Self {
+        RunState::on_host(host).attach(plan)
     }
 
     /// Execute one step; returns its outcome.
@@ -260,7 +266,12 @@ pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, Stri
 
 /// Run the plan's steps in `order` (indices into `plan.steps`) and report.
 pub fn run_order(img: &Image<'_>, plan: &Plan, order: &[usize]) -> RunReport {
-    let mut job = OrderRun::default();
+    run_order_on(img, plan, order, &HostAddrs::default())
+}
+
+/// [`run_order`] on a host with these addresses.
+pub fn run_order_on(img: &Image<'_>, plan: &Plan, order: &[usize], host: &HostAddrs) -> RunReport {
+    let mut job = OrderRun::on_host(host);
     while !job.advance(plan, order, usize::MAX) {}
     job.finish(img, plan)
 }
@@ -282,6 +293,11 @@ impl Default for RunState {
 }
 
 impl RunState {
+    /// A run not started yet on a host with these addresses.
+    pub fn on_host(host: &HostAddrs) -> Self {
+        RunState { kernel: Kernel::with_host(host.clone()), ..RunState::default() }
+    }
+
     /// Continue the run with `plan` (the plan it was started with).
     pub fn attach(self, plan: &Plan) -> Run<'_> {
         Run { plan, kernel: self.kernel, objref_sock: self.objref_sock, sock_objref: self.sock_objref }
@@ -309,6 +325,11 @@ pub struct OrderRun {
 }
 
 impl OrderRun {
+    /// A job on a fresh kernel of a host with these addresses ([`OrderRun::default`]: loopback only).
+    pub fn on_host(host: &HostAddrs) -> Self {
+        OrderRun { state: RunState::on_host(host), ..OrderRun::default() }
+    }
+
     /// Positions of the order executed so far.
     pub fn position(&self) -> usize {
         self.pos
@@ -622,7 +643,17 @@ impl Run<'_> {
 /// [`run_order`], plus the simulated state after every executed step (for teaching and for
 /// small plans: each state lists every socket).
 pub fn run_order_traced(img: &Image<'_>, plan: &Plan, order: &[usize]) -> (RunReport, Vec<Vec<SockState>>) {
-    let mut run = Run::new(plan);
+    run_order_traced_on(img, plan, order, &HostAddrs::default())
+}
+
+/// [`run_order_traced`] on a host with these addresses.
+pub fn run_order_traced_on(
+    img: &Image<'_>,
+    plan: &Plan,
+    order: &[usize],
+    host: &HostAddrs,
+) -> (RunReport, Vec<Vec<SockState>>) {
+    let mut run = Run::new_on(plan, host);
     let mut states = Vec::with_capacity(order.len());
     let mut results = Vec::with_capacity(order.len());
     let mut failure = None;

@@ -179,7 +179,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 Order::V2 => render::OrderKind::V2,
                 Order::Naive => render::OrderKind::Naive,
             };
-            let (text, clean) = render::simulate_output(&bytes, order, states, json)?;
+            // Planned for and run on a model of this host (its addresses), as `restore run` would.
+            let host = this_host();
+            let (text, clean) = render::simulate_output_on(&bytes, order, states, json, &host)?;
             emit(&text)?;
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }
