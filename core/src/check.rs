@@ -160,7 +160,7 @@ pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, Stri
                 !s.dead
                     && s.name
                         .as_ref()
-                        .map(|n| matches!(n, UnixAddr::Path(p) if SockAddr::Path(p.clone()) == *addr))
+                        .map(|n| matches!(n, UnixAddr::Path(p) if SockAddr::Path(p.to_vec()) == *addr))
                         .unwrap_or(false)
                     && s.embryo_of.is_none()
             }),
@@ -540,8 +540,8 @@ pub fn v2_plan(img: &Image<'_>) -> Plan {
         }
         if s.is_listener() {
             if let Some(a) = s.laddr().and_then(|a| match a {
-                UnixAddr::Path(p) => Some(SockAddr::Path(p.clone())),
-                UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.clone())),
+                UnixAddr::Path(p) => Some(SockAddr::Path(p.to_vec())),
+                UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.to_vec())),
                 UnixAddr::Unnamed => None,
             }) {
                 plan.steps.push(step(Op::Bind { slot, addr: a }, "v2: a LISTEN socket binds"));

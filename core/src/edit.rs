@@ -701,7 +701,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
                 spec.unlinked = matches!(u.laddr, UnixAddr::Path(_)) && !u.has(UNIX_LINKED);
             }
             if let Some(cwd) = &u.cwd {
-                match String::from_utf8(cwd.clone()) {
+                match String::from_utf8(cwd.to_vec()) {
                     Ok(c) => spec.cwd = Some(c),
                     Err(_) => self.note(format!("{me}: its cwd is not UTF-8; left out")),
                 }

@@ -21,10 +21,11 @@ pub const MAX_DGRAM_QLEN: i64 = 10;
 pub enum UnixAddr {
     /// Not bound (`addr_len` 0 or 2).
     Unnamed,
-    /// A filesystem name (without its NUL).
-    Path(Vec<u8>),
+    /// A filesystem name (without its NUL). Boxed slices, not `Vec`s: no capacity word, so a
+    /// `Sock` of the loaded model stays small (`docs/benchmarks.md`).
+    Path(Box<[u8]>),
     /// An abstract name (without the leading NUL; may contain NULs).
-    Abstract(Vec<u8>),
+    Abstract(Box<[u8]>),
 }
 
 impl UnixAddr {
@@ -51,7 +52,7 @@ impl UnixAddr {
             if !all_zero(&path[name_len..]) {
                 return Err("bytes after the abstract name are not zero".into());
             }
-            return Ok(UnixAddr::Abstract(path[1..name_len].to_vec()));
+            return Ok(UnixAddr::Abstract(path[1..name_len].into()));
         }
         let strlen = path.iter().position(|&b| b == 0).unwrap_or(108);
         let expect = 2 + strlen as u32 + 1;
@@ -61,7 +62,7 @@ impl UnixAddr {
         if !all_zero(&path[strlen..]) {
             return Err("bytes after the path's NUL are not zero".into());
         }
-        Ok(UnixAddr::Path(path[..strlen].to_vec()))
+        Ok(UnixAddr::Path(path[..strlen].into()))
     }
 
     /// Encode as `(len, family, sun_path)`.
@@ -125,7 +126,7 @@ pub struct UnixPart {
     /// Peer's name as recorded.
     pub raddr: UnixAddr,
     /// Directory a relative `laddr` was bound in (the `STRING` after `SOCKET_UNIX`).
-    pub cwd: Option<Vec<u8>>,
+    pub cwd: Option<Box<[u8]>>,
 }
 
 impl UnixPart {
@@ -463,6 +464,14 @@ fn padding_mask_of(layout: &Layout) -> &'static [u64] {
     wire::layout_index(layout.ty).and_then(|i| masks.get(i)).map_or(&[], |(_, m)| m)
 }
 
+/// Make room for one more element, doubling from one: most sockets queue one message and most
+/// listeners hold a few pending connections, and `Vec::push` would start at four.
+fn grow_exact<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len().max(1));
+    }
+}
+
 /// fd numbers of one file table: a bit set for fds below 2^20 (128 KiB at most, grown only to
 /// the largest fd seen), a B-tree set above.
 #[derive(Debug, Default)]
@@ -582,8 +591,9 @@ struct Loader<'a> {
     img: Image<'a>,
     diags: Vec<Diagnostic>,
     objs: ObjTable,
-    /// Sockets in definition order; moved into `img.sockets` (one bulk build) at the end.
-    socks: Vec<Sock<'a>>,
+    /// Sockets in definition order; they become `img.sockets` at the end (no move when in
+    /// objref order, the usual case).
+    socks: Chunks<Sock<'a>>,
     slots: Slots,
     stack: Vec<Open>,
     uts_due: u8,
@@ -600,7 +610,7 @@ struct Loader<'a> {
     /// fd numbers seen in the current file table.
     cur_fds: FdSet,
     /// FILE objects in record order (objrefs are unique: the OBJREF table said so).
-    files: Vec<FileObj>,
+    files: Chunks<FileObj>,
 }
 
 /// Parse and validate an image in one pass. Never panics; every problem becomes a diagnostic.
@@ -644,7 +654,7 @@ impl<'a> LoadJob<'a> {
             img: Image { size: bytes.len(), ..Image::default() },
             diags: Vec::new(),
             objs: ObjTable::default(),
-            socks: Vec::new(),
+            socks: Chunks::default(),
             slots: Slots::default(),
             stack: Vec::new(),
             uts_due: 0,
@@ -659,7 +669,7 @@ impl<'a> LoadJob<'a> {
             error_string_due: false,
             missing_header: false,
             cur_fds: FdSet::default(),
-            files: Vec::new(),
+            files: Chunks::default(),
         };
         LoadJob { bytes, records: Records::new(bytes), l, end: 0, idx: 0, done: None }
     }
@@ -1360,7 +1370,7 @@ impl<'a> Loader<'a> {
             self.diags.push(d.record(self.idx).objref(objref));
         }
         if let Some(u) = self.sock_mut(objref).and_then(|s| s.unix.as_mut()) {
-            u.cwd = Some(body.to_vec());
+            u.cwd = Some(body.into());
         }
     }
 
@@ -1563,6 +1573,7 @@ impl<'a> Loader<'a> {
             return;
         }
         if let Some(s) = self.sock_mut(b.owner) {
+            grow_exact(&mut s.queue);
             s.queue.push(Message { sender: b.sender, data: Cow::Borrowed(data), rights: Vec::new(), offset: b.offset });
             self.last_msg = Some((b.owner, s.queue.len() - 1));
         }
@@ -1639,6 +1650,7 @@ impl<'a> Loader<'a> {
         }
         let Some(listener) = self.sock_mut(p.listener) else { return };
         let expect = listener.pending.len();
+        grow_exact(&mut listener.pending);
         listener.pending.push(PendingConn { embryo: p.embryo, client: p.client, offset: off });
         if p.index as usize != expect {
             self.err(
@@ -1721,9 +1733,9 @@ impl<'a> Loader<'a> {
         if self.img.record_count == 0 {
             self.diags.push(Diagnostic::new(Code::MissingHeader, 0..0, "the file is empty"));
         }
-        // Bulk build: objrefs usually come in increasing order, so this is one sorted pass.
-        self.img.sockets = Sockets::from_vec(std::mem::take(&mut self.socks));
-        self.img.files = Files::from_vec(std::mem::take(&mut self.files));
+        // Objrefs usually come in increasing order: then this is one pass that moves nothing.
+        self.img.sockets = Sockets::from_chunks(std::mem::take(&mut self.socks));
+        self.img.files = Files::from_chunks(std::mem::take(&mut self.files));
         crate::image::semantic::check(&self.img, &mut self.diags);
     }
 }
@@ -1731,4 +1743,5 @@ impl<'a> Loader<'a> {
 pub mod inet;
 mod semantic;
 mod sockets;
-pub use sockets::{ByObjref, Files, HasObjref, Sockets};
+use sockets::Chunks;
+pub use sockets::{ByObjref, Files, HasObjref, Sockets, Values};

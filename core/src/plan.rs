@@ -98,8 +98,8 @@ pub struct PlanError(pub String);
 fn addr_of(a: &UnixAddr) -> Option<SockAddr> {
     match a {
         UnixAddr::Unnamed => None,
-        UnixAddr::Path(p) => Some(SockAddr::Path(p.clone())),
-        UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.clone())),
+        UnixAddr::Path(p) => Some(SockAddr::Path(p.to_vec())),
+        UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.to_vec())),
     }
 }
 
@@ -151,7 +151,7 @@ struct Planner<'i, 'a> {
     raised_sndbuf: BTreeMap<Slot, i32>,
     phase: Phase,
     /// Listening sockets by (type, name, cwd).
-    listeners: BTreeMap<(u16, UnixAddr, Option<Vec<u8>>), i32>,
+    listeners: BTreeMap<(u16, UnixAddr, Option<Box<[u8]>>), i32>,
     /// Sockets by objref when objrefs are dense (sized by the sockets present, never by an
     /// objref value alone).
     dense: Option<Vec<Option<&'i Sock<'a>>>>,
@@ -593,12 +593,12 @@ impl<'i, 'a> Planner<'i, 'a> {
         Ok(())
     }
 
-    fn with_cwd<F>(&mut self, cwd: Option<&Vec<u8>>, f: F) -> Result<(), PlanError>
+    fn with_cwd<F>(&mut self, cwd: Option<&[u8]>, f: F) -> Result<(), PlanError>
     where
         F: FnOnce(&mut Self) -> Result<(), PlanError>,
     {
         if let Some(c) = cwd {
-            self.push(Op::Chdir { path: Payload(c.clone()) }, "relative names resolve in the recorded directory")?;
+            self.push(Op::Chdir { path: Payload(c.to_vec()) }, "relative names resolve in the recorded directory")?;
         }
         let r = f(self);
         if cwd.is_some() {
@@ -611,7 +611,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         let slot = s.objref as Slot;
         let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone());
         let why = why.to_string();
-        self.with_cwd(cwd.as_ref(), |p| {
+        self.with_cwd(cwd.as_deref(), |p| {
             if let SockAddr::Path(path) = &a {
                 p.push(
                     Op::Unlink { path: Payload(path.clone()), stale_only: true },
@@ -640,7 +640,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             )?;
             let cwd = a.unix.as_ref().and_then(|u| u.cwd.clone());
             let name2 = name.clone();
-            self.with_cwd(cwd.as_ref(), |p| {
+            self.with_cwd(cwd.as_deref(), |p| {
                 if let SockAddr::Path(path) = &name2 {
                     p.push(
                         Op::Unlink { path: Payload(path.clone()), stale_only: true },
@@ -651,7 +651,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             })?;
             self.push(Op::Listen { slot: t, backlog: 0 }, "listen so the client can connect")?;
             self.bind_client(c)?;
-            self.with_cwd(cwd.as_ref(), |p| {
+            self.with_cwd(cwd.as_deref(), |p| {
                 p.push(
                     Op::Connect { slot: client as Slot, addr: name.clone() },
                     format!("#{client} connects (returns before accept)"),
@@ -671,7 +671,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 });
                 if !held {
                     let path = path.clone();
-                    self.with_cwd(cwd.as_ref(), |p| {
+                    self.with_cwd(cwd.as_deref(), |p| {
                         p.push(
                             Op::Unlink { path: Payload(path), stale_only: false },
                             "the temporary listener's file did not exist at checkpoint",
@@ -745,7 +745,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 let Some(c) = self.sock(client) else { continue };
                 self.bind_client(c)?;
                 let n = name.clone();
-                self.with_cwd(cwd.as_ref(), |p| {
+                self.with_cwd(cwd.as_deref(), |p| {
                     p.push(
                         Op::Connect { slot: client as Slot, addr: n },
                         format!("#{client} connects to #{} (returns before accept)", l.objref),
@@ -779,7 +779,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                     t
                 };
                 let n = name.clone();
-                self.with_cwd(cwd.as_ref(), |pl| {
+                self.with_cwd(cwd.as_deref(), |pl| {
                     pl.push(
                         Op::Connect { slot: client, addr: n },
                         format!(
@@ -948,7 +948,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 }
                 let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone()).filter(|_| to.is_some());
                 let why = format!("refill #{}'s queue: a datagram from #{}", s.objref, m.sender);
-                self.with_cwd(cwd.as_ref(), |p| p.push(Op::Send { slot: from, to, data, rights }, why))?;
+                self.with_cwd(cwd.as_deref(), |p| p.push(Op::Send { slot: from, to, data, rights }, why))?;
             }
             if let Some(t) = temp_sender {
                 self.push(Op::Close { slot: t }, "the stand-in sender is no longer needed")?;
@@ -983,7 +983,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 };
                 let cwd = ps.unix.as_ref().and_then(|u| u.cwd.clone());
                 let why = if s == p { format!("#{s} connects to itself") } else { format!("#{s} connects to #{p}") };
-                self.with_cwd(cwd.as_ref(), |pl| pl.push(Op::Connect { slot: s as Slot, addr }, why))?;
+                self.with_cwd(cwd.as_deref(), |pl| pl.push(Op::Connect { slot: s as Slot, addr }, why))?;
             }
             if rest.len() == before {
                 return Err(PlanError(format!("dgram connects {rest:?} wait on each other")));
@@ -1060,8 +1060,8 @@ impl<'i, 'a> Planner<'i, 'a> {
         for s in unlinked {
             if let Some(UnixAddr::Path(p)) = s.laddr() {
                 let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone());
-                let p = p.clone();
-                self.with_cwd(cwd.as_ref(), |pl| {
+                let p = p.to_vec();
+                self.with_cwd(cwd.as_deref(), |pl| {
                     pl.push(
                         Op::Unlink { path: Payload(p), stale_only: false },
                         "the name's file had been unlinked at checkpoint",

@@ -274,8 +274,8 @@ fn parse_addr(family: u16, s: Option<&str>) -> Result<Addr, String> {
         Some(s) => {
             let b = bstr::unescape(s).map_err(|e| e.to_string())?;
             match b.split_first() {
-                Some((b'@', rest)) => UnixAddr::Abstract(rest.to_vec()),
-                Some(_) if b.len() <= 108 && !b.contains(&0) => UnixAddr::Path(b),
+                Some((b'@', rest)) => UnixAddr::Abstract(rest.into()),
+                Some(_) if b.len() <= 108 && !b.contains(&0) => UnixAddr::Path(b.into()),
                 _ => return Err(format!("bad AF_UNIX name {s:?}")),
             }
         }

@@ -321,7 +321,7 @@ fn expected_name(root: Option<&PathBuf>, a: &UnixAddr) -> Option<Vec<u8>> {
                 use std::os::unix::ffi::OsStrExt;
                 Some(r.join(std::ffi::OsStr::from_bytes(&p[1..])).as_os_str().as_bytes().to_vec())
             }
-            _ => Some(p.clone()),
+            _ => Some(p.to_vec()),
         },
     }
 }

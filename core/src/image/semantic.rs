@@ -513,7 +513,7 @@ fn check_names(socks: &Socks<'_, '_>, embryos: &[Option<(i32, i32)>], out: &mut 
         match &u.laddr {
             UnixAddr::Path(p) if u.has(UNIX_LINKED) => {
                 let full: Cow<'_, [u8]> = match (&u.cwd, p.first()) {
-                    (Some(cwd), Some(&c)) if c != b'/' => Cow::Owned([cwd.as_slice(), b"/", p.as_slice()].concat()),
+                    (Some(cwd), Some(&c)) if c != b'/' => Cow::Owned([&cwd[..], b"/", &p[..]].concat()),
                     _ => Cow::Borrowed(p),
                 };
                 if let Some(prev) = paths.insert(full.clone(), s.objref) {
@@ -526,7 +526,7 @@ fn check_names(socks: &Socks<'_, '_>, embryos: &[Option<(i32, i32)>], out: &mut 
                 }
             }
             UnixAddr::Abstract(a) => {
-                if let Some(prev) = abstracts.insert((s.common.sock_type, a.as_slice()), s.objref) {
+                if let Some(prev) = abstracts.insert((s.common.sock_type, &a[..]), s.objref) {
                     out.push(at(
                         Code::DuplicateAbstract,
                         s,

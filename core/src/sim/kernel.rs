@@ -514,7 +514,7 @@ impl Kernel {
         self.socks[r].dead = true;
         self.socks[r].state = crate::wire::TCP_CLOSE;
         if let Some(UnixAddr::Abstract(a)) = &self.socks[r].name {
-            let key = (self.socks[r].ty, a.clone());
+            let key = (self.socks[r].ty, a.to_vec());
             if self.abstract_names.get(&key) == Some(&r) {
                 self.abstract_names.remove(&key);
             }
@@ -598,7 +598,7 @@ impl Kernel {
                 match self.alloc_autobind(ty) {
                     Ok(name) => {
                         self.abstract_names.insert((ty, name.clone()), r);
-                        self.socks[r].name = Some(UnixAddr::Abstract(name));
+                        self.socks[r].name = Some(UnixAddr::Abstract(name.into()));
                         Outcome::ok(0)
                     }
                     Err(e) => Outcome::err(e),
@@ -615,7 +615,7 @@ impl Kernel {
                     return Outcome::err(Errno::EADDRINUSE);
                 }
                 self.abstract_names.insert((ty, a.clone()), r);
-                self.socks[r].name = Some(UnixAddr::Abstract(a.clone()));
+                self.socks[r].name = Some(UnixAddr::Abstract(a.as_slice().into()));
                 Outcome::ok(0)
             }
             SockAddr::Path(p) => {
@@ -637,7 +637,7 @@ impl Kernel {
                 self.bound_inodes.insert(ino, r);
                 let s = &mut self.socks[r];
                 s.ino = Some(ino);
-                s.name = Some(UnixAddr::Path(p.clone()));
+                s.name = Some(UnixAddr::Path(p.as_slice().into()));
                 Outcome::ok(0)
             }
         }
@@ -705,7 +705,7 @@ impl Kernel {
             let ty = self.socks[r].ty;
             let name = self.alloc_autobind(ty)?;
             self.abstract_names.insert((ty, name.clone()), r);
-            self.socks[r].name = Some(UnixAddr::Abstract(name));
+            self.socks[r].name = Some(UnixAddr::Abstract(name.into()));
         }
         Ok(())
     }
