@@ -445,9 +445,11 @@ fn all_zero(b: &[u8]) -> bool {
     acc == 0 && chunks.remainder().iter().all(|&x| x == 0)
 }
 
-/// Per layout: a mask with 0xff over every padding byte, as little-endian u64 words.
-fn padding_mask_of(layout: &Layout) -> &'static [u64] {
-    static MASKS: std::sync::OnceLock<Vec<(RecordType, Vec<u64>)>> = std::sync::OnceLock::new();
+/// Per layout: the words that hold padding, as (byte offset, little-endian mask with 0xff over
+/// every padding byte); words without padding are left out (SOCKET_UNIX: 3 of 32).
+fn padding_mask_of(layout: &Layout) -> &'static [(usize, u64)] {
+    type Masks = Vec<(RecordType, Vec<(usize, u64)>)>;
+    static MASKS: std::sync::OnceLock<Masks> = std::sync::OnceLock::new();
     let masks = MASKS.get_or_init(|| {
         LAYOUTS
             .iter()
@@ -456,12 +458,40 @@ fn padding_mask_of(layout: &Layout) -> &'static [u64] {
                 for r in l.padding() {
                     bytes[r].fill(0xff);
                 }
-                let words = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+                let words = bytes
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                    .enumerate()
+                    .filter(|&(_, m)| m != 0)
+                    .map(|(i, m)| (8 * i, m))
+                    .collect();
                 (l.ty, words)
             })
             .collect()
     });
     wire::layout_index(layout.ty).and_then(|i| masks.get(i)).map_or(&[], |(_, m)| m)
+}
+
+/// `SOCKET_UNIX`'s fields but the two `sun_path`s.
+struct UnixScalars {
+    this: i32,
+    peer: i32,
+    peercred: i32,
+    flags: u32,
+    laddr_len: u32,
+    raddr_len: u32,
+    laddr_family: u16,
+    raddr_family: u16,
+}
+
+/// Offsets of `laddr_path` and `raddr_path` in `SOCKET_UNIX` (checked against the layout in a
+/// test).
+const LADDR_PATH: usize = 34;
+const RADDR_PATH: usize = 144;
+
+/// The 108-byte `sun_path` at `off` of a record whose size was checked (zeros if it is short).
+fn sun_path(rec: &[u8], off: usize) -> &[u8; 108] {
+    rec.get(off..off + 108).and_then(|s| s.try_into().ok()).unwrap_or(&[0; 108])
 }
 
 /// Make room for one more element, doubling from one: most sockets queue one message and most
@@ -752,8 +782,8 @@ impl<'a> Loader<'a> {
 
     fn check_padding(&mut self, rec: &Record<'_>, layout: &Layout) {
         // Fast path: the record's words ANDed with the layout's padding mask.
-        let dirty =
-            padding_mask_of(layout).iter().enumerate().any(|(i, &m)| m != 0 && wire::le_u64(rec.bytes, i * 8) & m != 0);
+        // (A word past a short record reads as zero; callers check the size first.)
+        let dirty = padding_mask_of(layout).iter().any(|&(o, m)| wire::le_u64(rec.bytes, o) & m != 0);
         if !dirty {
             return;
         }
@@ -1253,7 +1283,19 @@ impl<'a> Loader<'a> {
         let off = rec.offset;
         let Ok(v) = SocketUnix::new_checked(rec) else { return };
         let Some(objref) = self.take_family(&rec) else { return };
-        let u = SocketUnixRepr::parse(&v);
+        // The scalars through the view; the two sun_paths borrowed from the record rather than
+        // copied out twice (`SocketUnixRepr::parse` then the decode).
+        let u = UnixScalars {
+            this: v.this(),
+            peer: v.peer(),
+            peercred: v.peercred(),
+            flags: v.flags(),
+            laddr_len: v.laddr_len(),
+            raddr_len: v.raddr_len(),
+            laddr_family: v.laddr_family(),
+            raddr_family: v.raddr_family(),
+        };
+        let bytes = rec.bytes;
         let idx = self.idx;
         let family = self.sock(objref).map_or(0, |s| s.common.family);
         if family != AF_UNIX {
@@ -1281,8 +1323,8 @@ impl<'a> Loader<'a> {
         if u.peer != 0 {
             self.check_ref(u.peer, ObjKind::Sock, field_range(off, &SOCKET_UNIX_LAYOUT, "peer"), "SOCKET_UNIX.peer");
         }
-        let mut addr = |len: u32, fam: u16, path: Bytes<108>, which: &str| -> UnixAddr {
-            match UnixAddr::decode(len, fam, &path.0) {
+        let mut addr = |len: u32, fam: u16, path: &[u8; 108], which: &str| -> UnixAddr {
+            match UnixAddr::decode(len, fam, path) {
                 Ok(a) => a,
                 Err(e) => {
                     let d = Diagnostic::new(
@@ -1295,8 +1337,8 @@ impl<'a> Loader<'a> {
                 }
             }
         };
-        let laddr = addr(u.laddr_len, u.laddr_family, u.laddr_path, "laddr");
-        let raddr = addr(u.raddr_len, u.raddr_family, u.raddr_path, "raddr");
+        let laddr = addr(u.laddr_len, u.laddr_family, sun_path(bytes, LADDR_PATH), "laddr");
+        let raddr = addr(u.raddr_len, u.raddr_family, sun_path(bytes, RADDR_PATH), "raddr");
         if u.flags & !UNIX_FLAGS_KNOWN != 0 {
             self.diags.push(
                 Diagnostic::new(
@@ -1745,3 +1787,16 @@ mod semantic;
 mod sockets;
 use sockets::Chunks;
 pub use sockets::{ByObjref, Files, HasObjref, Sockets, Values};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn sun_path_offsets_match_the_layout() {
+        assert_eq!(field_range(0, &SOCKET_UNIX_LAYOUT, "laddr_path"), LADDR_PATH..LADDR_PATH + 108);
+        assert_eq!(field_range(0, &SOCKET_UNIX_LAYOUT, "raddr_path"), RADDR_PATH..RADDR_PATH + 108);
+    }
+}

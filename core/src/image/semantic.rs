@@ -37,17 +37,31 @@ impl Index {
     }
 }
 
-/// The sockets in objref order with an [`Index`] over them.
+/// The sockets in objref order with an [`Index`] over them, and the positions of those with
+/// pending connections (gathered in the same pass: each pass over ~100k sockets is a pass over
+/// ~25 MB).
 struct Socks<'i, 'a> {
     list: Vec<&'i Sock<'a>>,
     index: Index,
+    with_pending: Vec<usize>,
 }
 
 impl<'i, 'a> Socks<'i, 'a> {
     fn new(img: &'i Image<'a>) -> Self {
-        let list: Vec<&Sock<'a>> = img.sockets.values().collect();
-        let index = Index::new(img.sockets.keys().collect());
-        Socks { list, index }
+        let n = img.sockets.len();
+        let (mut list, mut keys, mut with_pending) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+        for (i, s) in img.sockets.values().enumerate() {
+            list.push(s);
+            keys.push(s.objref);
+            if !s.pending.is_empty() {
+                with_pending.push(i);
+            }
+        }
+        Socks { list, index: Index::new(keys), with_pending }
+    }
+    /// Sockets with pending connections, in objref order.
+    fn listeners(&self) -> impl Iterator<Item = &'i Sock<'a>> + '_ {
+        self.with_pending.iter().map(|&i| self.list[i])
     }
     fn pos(&self, objref: i32) -> Option<usize> {
         self.index.pos(objref)
@@ -79,7 +93,7 @@ pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
     let socks = Socks::new(img);
     // Embryo → (listener, client), by socket position; the last RS_PENDING naming it wins.
     let mut embryos: Vec<Option<(i32, i32)>> = vec![None; socks.list.len()];
-    for l in &socks.list {
+    for l in socks.listeners() {
         for p in &l.pending {
             if let Some(e) = socks.pos(p.embryo) {
                 embryos[e] = Some((l.objref, p.client));
@@ -95,8 +109,10 @@ pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
     for f in img.files.values() {
         reference(f.repr.sock_objref);
     }
+    let mut names = Names::default();
     for (i, s) in socks.list.iter().enumerate() {
         check_socket(img, &socks, s, embryos[i], out);
+        names.check(s, embryos[i].is_some(), out);
         if s.peer() != 0 {
             reference(s.peer());
         }
@@ -121,7 +137,6 @@ pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     check_pending(img, &socks, out);
-    check_names(&socks, &embryos, out);
     for (s, referenced) in socks.list.iter().zip(referenced) {
         if !referenced {
             out.push(at(
@@ -437,7 +452,7 @@ fn check_socket(
 }
 
 fn check_pending(img: &Image<'_>, socks: &Socks<'_, '_>, out: &mut Vec<Diagnostic>) {
-    if socks.list.iter().all(|l| l.pending.is_empty()) {
+    if socks.with_pending.is_empty() {
         return;
     }
     // Sockets some fd names (what `Image::fd_holders` lists), by socket position.
@@ -451,7 +466,7 @@ fn check_pending(img: &Image<'_>, socks: &Socks<'_, '_>, out: &mut Vec<Diagnosti
     }
     let mut seen = vec![false; socks.list.len()];
     let mut seen_other = BTreeSet::new();
-    for l in &socks.list {
+    for l in socks.listeners() {
         for p in &l.pending {
             let range = p.offset..p.offset + RS_PENDING_LAYOUT.size;
             let mut bad =
@@ -501,14 +516,20 @@ fn check_pending(img: &Image<'_>, socks: &Socks<'_, '_>, out: &mut Vec<Diagnosti
     }
 }
 
-fn check_names(socks: &Socks<'_, '_>, embryos: &[Option<(i32, i32)>], out: &mut Vec<Diagnostic>) {
-    let mut paths: HashMap<Cow<'_, [u8]>, i32> = HashMap::new();
-    let mut abstracts: HashMap<(u16, &[u8]), i32> = HashMap::new();
-    for (s, embryo) in socks.list.iter().zip(embryos) {
-        let Some(u) = &s.unix else { continue };
+/// Names held by live sockets, for the duplicate checks (one socket at a time, in objref
+/// order, inside the main pass over the sockets).
+#[derive(Default)]
+struct Names<'i> {
+    paths: HashMap<Cow<'i, [u8]>, i32>,
+    abstracts: HashMap<(u16, &'i [u8]), i32>,
+}
+
+impl<'i> Names<'i> {
+    fn check(&mut self, s: &'i Sock<'_>, embryo: bool, out: &mut Vec<Diagnostic>) {
+        let Some(u) = &s.unix else { return };
         // Accepted sockets and embryos share the listener's name without holding it.
-        if u.has(UNIX_ACCEPTED) || embryo.is_some() {
-            continue;
+        if u.has(UNIX_ACCEPTED) || embryo {
+            return;
         }
         match &u.laddr {
             UnixAddr::Path(p) if u.has(UNIX_LINKED) => {
@@ -516,7 +537,7 @@ fn check_names(socks: &Socks<'_, '_>, embryos: &[Option<(i32, i32)>], out: &mut 
                     (Some(cwd), Some(&c)) if c != b'/' => Cow::Owned([&cwd[..], b"/", &p[..]].concat()),
                     _ => Cow::Borrowed(p),
                 };
-                if let Some(prev) = paths.insert(full.clone(), s.objref) {
+                if let Some(prev) = self.paths.insert(full.clone(), s.objref) {
                     out.push(at(
                         Code::DuplicatePath,
                         s,
@@ -526,7 +547,7 @@ fn check_names(socks: &Socks<'_, '_>, embryos: &[Option<(i32, i32)>], out: &mut 
                 }
             }
             UnixAddr::Abstract(a) => {
-                if let Some(prev) = abstracts.insert((s.common.sock_type, &a[..]), s.objref) {
+                if let Some(prev) = self.abstracts.insert((s.common.sock_type, &a[..]), s.objref) {
                     out.push(at(
                         Code::DuplicateAbstract,
                         s,

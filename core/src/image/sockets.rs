@@ -36,24 +36,27 @@ impl HasObjref for FileObj {
 pub(crate) const CHUNK: usize = 256;
 
 /// A list that grows by whole chunks of [`CHUNK`] objects, every chunk full but the last: no
-/// object moves when it grows. Indexed by position.
+/// object moves when it grows. Indexed by position; knows whether its objrefs increase.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Chunks<T> {
     chunks: Vec<Vec<T>>,
     len: usize,
+    /// Objrefs strictly increase so far, and the last one.
+    sorted: bool,
+    last: i32,
 }
 
 impl<T> Default for Chunks<T> {
     fn default() -> Self {
-        Chunks { chunks: Vec::new(), len: 0 }
+        Chunks { chunks: Vec::new(), len: 0, sorted: true, last: i32::MIN }
     }
 }
 
-impl<T> Chunks<T> {
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
+impl<T: HasObjref> Chunks<T> {
     pub(crate) fn push(&mut self, t: T) {
+        let k = t.objref();
+        self.sorted &= self.len == 0 || k > self.last;
+        self.last = k;
         match self.chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(t),
             _ => {
@@ -63,6 +66,12 @@ impl<T> Chunks<T> {
             }
         }
         self.len += 1;
+    }
+}
+
+impl<T> Chunks<T> {
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
     pub(crate) fn get(&self, i: usize) -> Option<&T> {
         self.chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
@@ -82,7 +91,7 @@ impl<T> Chunks<T> {
     }
 }
 
-impl<T> FromIterator<T> for Chunks<T> {
+impl<T: HasObjref> FromIterator<T> for Chunks<T> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
         let mut c = Chunks::default();
         for t in iter {
@@ -153,9 +162,7 @@ impl<T: HasObjref> ByObjref<T> {
 
     /// [`ByObjref::from_vec`] without moving objects that are already in order.
     pub(crate) fn from_chunks(c: Chunks<T>) -> Self {
-        let mut prev = None;
-        let sorted = c.iter().all(|s| std::mem::replace(&mut prev, Some(s.objref())) < Some(s.objref()));
-        if sorted {
+        if c.sorted {
             return ByObjref { by_objref: c };
         }
         let mut v = c.into_vec();
@@ -328,5 +335,11 @@ mod tests {
             x.record = 1;
         }
         assert!(s.values().all(|x| x.record == 1));
+        // Out of order across chunks: sorted at the end, the last duplicate wins.
+        let mut v: Vec<Sock<'_>> = (1..=n).rev().map(|k| sock(k, 0)).collect();
+        v.push(sock(CHUNK as i32, 1));
+        let s = Sockets::from_vec(v);
+        assert!(s.keys().eq(1..=n));
+        assert_eq!(s.get(&(CHUNK as i32)).map(|x| x.offset), Some(1));
     }
 }
