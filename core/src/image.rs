@@ -631,7 +631,13 @@ struct Loader<'a> {
     cwd_due: Option<i32>,
     queue: Option<QueueState>,
     buf: Option<BufState>,
-    last_msg: Option<(i32, usize)>,
+    /// The message the last BUFFER queued (index in `msgs`), for its RS_RIGHTS.
+    last_msg: Option<usize>,
+    /// Queued messages with the position of their socket in `socks`, in image order: attached
+    /// to the sockets in `finish`. Images put the queues after the definitions, so writing each
+    /// message into its long-written `Sock` as it came was a cache miss per message; at the end
+    /// the sockets are visited in order, and each queue is allocated once at its exact size.
+    msgs: Vec<(usize, Message<'a>)>,
     cur_table: Option<usize>,
     tail: bool,
     idx: usize,
@@ -693,6 +699,7 @@ impl<'a> LoadJob<'a> {
             queue: None,
             buf: None,
             last_msg: None,
+            msgs: Vec::new(),
             cur_table: None,
             tail: false,
             idx: 0,
@@ -1614,16 +1621,16 @@ impl<'a> Loader<'a> {
         if b.owner == 0 {
             return;
         }
-        if let Some(s) = self.sock_mut(b.owner) {
-            grow_exact(&mut s.queue);
-            s.queue.push(Message { sender: b.sender, data: Cow::Borrowed(data), rights: Vec::new(), offset: b.offset });
-            self.last_msg = Some((b.owner, s.queue.len() - 1));
+        if let Some(pos) = self.slots.get(b.owner).filter(|&p| p < self.socks.len()) {
+            let m = Message { sender: b.sender, data: Cow::Borrowed(data), rights: Vec::new(), offset: b.offset };
+            self.last_msg = Some(self.msgs.len());
+            self.msgs.push((pos, m));
         }
     }
 
     fn rights(&mut self, rec: Record<'a>) {
         let off = rec.offset;
-        let Some((owner, i)) = self.last_msg.take() else {
+        let Some(i) = self.last_msg.take() else {
             self.err(Code::BadRights, rec.range(), "RS_RIGHTS must follow the BUFFER of a queued message");
             return;
         };
@@ -1658,7 +1665,7 @@ impl<'a> Loader<'a> {
                 refs.push(r);
             }
         }
-        if let Some(m) = self.sock_mut(owner).and_then(|s| s.queue.get_mut(i)) {
+        if let Some((_, m)) = self.msgs.get_mut(i) {
             m.rights = refs;
         }
     }
@@ -1741,6 +1748,30 @@ impl<'a> Loader<'a> {
         self.tail = true;
     }
 
+    /// Move the queued messages into their sockets' queues, one run of messages of the same
+    /// socket at a time (a queue is one run unless the image splits it).
+    fn attach_queues(&mut self) {
+        let msgs = std::mem::take(&mut self.msgs);
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &(pos, _) in &msgs {
+            match runs.last_mut() {
+                Some((p, n)) if *p == pos => *n += 1,
+                _ => runs.push((pos, 1)),
+            }
+        }
+        let mut msgs = msgs.into_iter().map(|(_, m)| m);
+        for (pos, n) in runs {
+            let run: Vec<Message<'a>> = msgs.by_ref().take(n).collect();
+            if let Some(s) = self.socks.get_mut(pos) {
+                if s.queue.is_empty() {
+                    s.queue = run;
+                } else {
+                    s.queue.extend(run);
+                }
+            }
+        }
+    }
+
     fn finish(&mut self, end: usize, framing_failed: bool) {
         if !framing_failed {
             if let Some(objref) = self.cwd_due.take() {
@@ -1775,6 +1806,7 @@ impl<'a> Loader<'a> {
         if self.img.record_count == 0 {
             self.diags.push(Diagnostic::new(Code::MissingHeader, 0..0, "the file is empty"));
         }
+        self.attach_queues();
         // Objrefs usually come in increasing order: then this is one pass that moves nothing.
         self.img.sockets = Sockets::from_chunks(std::mem::take(&mut self.socks));
         self.img.files = Files::from_chunks(std::mem::take(&mut self.files));
@@ -1798,5 +1830,35 @@ mod tests {
     fn sun_path_offsets_match_the_layout() {
         assert_eq!(field_range(0, &SOCKET_UNIX_LAYOUT, "laddr_path"), LADDR_PATH..LADDR_PATH + 108);
         assert_eq!(field_range(0, &SOCKET_UNIX_LAYOUT, "raddr_path"), RADDR_PATH..RADDR_PATH + 108);
+    }
+
+    /// Messages are kept aside while reading and attached at the end: each lands in its
+    /// socket's queue in image order, with the SCM_RIGHTS of its RS_RIGHTS.
+    #[test]
+    fn queued_messages_reach_their_sockets_with_their_rights() {
+        let img = include_bytes!("../../fixtures/images/valid/scm-rights.rsimg");
+        let r = load(img);
+        assert!(r.is_valid(), "{:?}", r.diagnostics);
+        let queued: Vec<(i32, usize, usize)> = r
+            .image
+            .sockets
+            .values()
+            .flat_map(|s| s.queue.iter().map(move |m| (s.objref, m.rights.len(), m.offset)))
+            .collect();
+        assert_eq!(queued.len(), 1);
+        let (owner, rights, offset) = queued[0];
+        assert_eq!((owner, rights), (3, 1));
+        assert_eq!(le_u32(img, offset), RecordType::SOCKET_BUFFER.0);
+
+        // Every message of a bigger image sits in the queue its SOCKET_BUFFER.pr_objref names.
+        let many = include_bytes!("../../fixtures/images/valid/many-1000.rsimg");
+        let r = load(many);
+        let mut total = 0;
+        for s in r.image.sockets.values() {
+            assert!(s.queue.windows(2).all(|w| w[0].offset < w[1].offset));
+            assert!(s.queue.iter().all(|m| le_u32(many, m.offset + 48) as i32 == s.objref));
+            total += s.queue.len();
+        }
+        assert!(total > 500, "{total} messages");
     }
 }
