@@ -431,7 +431,12 @@ macro_rules! record {
 
             /// Copy the fields out of a checked view.
             pub fn parse(view: &$view<'_>) -> Self {
-                $repr { $( $field: view.$field(), )* }
+                // Through a fixed-size array: one length check instead of one per field (the
+                // view's length was checked; the default is unreachable).
+                match <&[u8; $size]>::try_from(view.rec.bytes) {
+                    Ok(b) => $repr { $( $field: <$fty as Scalar>::read(b, $off), )* },
+                    Err(_) => Self::default(),
+                }
             }
 
             /// Append the record (header, fields, zero padding) to `out`.

@@ -457,8 +457,12 @@ fn check_pending(img: &Image<'_>, socks: &Socks<'_, '_>, out: &mut Vec<Diagnosti
     }
     // Sockets some fd names (what `Image::fd_holders` lists), by socket position.
     let mut held = vec![false; socks.list.len()];
-    let files = Index::new(img.files.keys().collect());
-    let file_socks: Vec<i32> = img.files.values().map(|f| f.repr.sock_objref).collect();
+    let (mut file_keys, mut file_socks) = (Vec::with_capacity(img.files.len()), Vec::with_capacity(img.files.len()));
+    for f in img.files.values() {
+        file_keys.push(f.objref);
+        file_socks.push(f.repr.sock_objref);
+    }
+    let files = Index::new(file_keys);
     for fd in img.tables.iter().flat_map(|t| &t.fds) {
         if let Some(s) = files.pos(fd.file).and_then(|f| socks.pos(file_socks[f])) {
             held[s] = true;
