@@ -447,7 +447,7 @@ fn all_zero(b: &[u8]) -> bool {
 
 /// Per layout: the words that hold padding, as (byte offset, little-endian mask with 0xff over
 /// every padding byte); words without padding are left out (SOCKET_UNIX: 3 of 32).
-fn padding_mask_of(layout: &Layout) -> &'static [(usize, u64)] {
+fn padding_mask_of(layout_index: Option<usize>) -> &'static [(usize, u64)] {
     type Masks = Vec<(RecordType, Vec<(usize, u64)>)>;
     static MASKS: std::sync::OnceLock<Masks> = std::sync::OnceLock::new();
     let masks = MASKS.get_or_init(|| {
@@ -469,7 +469,7 @@ fn padding_mask_of(layout: &Layout) -> &'static [(usize, u64)] {
             })
             .collect()
     });
-    wire::layout_index(layout.ty).and_then(|i| masks.get(i)).map_or(&[], |(_, m)| m)
+    layout_index.and_then(|i| masks.get(i)).map_or(&[], |(_, m)| m)
 }
 
 /// `SOCKET_UNIX`'s fields but the two `sun_path`s.
@@ -788,9 +788,14 @@ impl<'a> Loader<'a> {
     }
 
     fn check_padding(&mut self, rec: &Record<'_>, layout: &Layout) {
+        self.check_padding_at(rec, layout, wire::layout_index(layout.ty));
+    }
+
+    /// [`Loader::check_padding`] with the layout's index in [`LAYOUTS`] already known.
+    fn check_padding_at(&mut self, rec: &Record<'_>, layout: &Layout, layout_index: Option<usize>) {
         // Fast path: the record's words ANDed with the layout's padding mask.
         // (A word past a short record reads as zero; callers check the size first.)
-        let dirty = padding_mask_of(layout).iter().any(|&(o, m)| wire::le_u64(rec.bytes, o) & m != 0);
+        let dirty = padding_mask_of(layout_index).iter().any(|&(o, m)| wire::le_u64(rec.bytes, o) & m != 0);
         if !dirty {
             return;
         }
@@ -964,7 +969,8 @@ impl<'a> Loader<'a> {
         }
 
         // Fixed-size records: exact length first.
-        if let Some(layout) = wire::layout(rec.ty) {
+        let layout_index = wire::layout_index(rec.ty);
+        if let Some(layout) = layout_index.and_then(|i| LAYOUTS.get(i)) {
             let size_ok = if rec.ty == RecordType::FILE {
                 // A FILE of another f_type has the 48-byte generic layout.
                 rec.len() == layout.size || (rec.len() == 48 && le_u32(rec.bytes, 8) != FILE_SOCKET)
@@ -981,7 +987,7 @@ impl<'a> Loader<'a> {
                 return;
             }
             if rec.len() == layout.size {
-                self.check_padding(&rec, layout);
+                self.check_padding_at(&rec, layout, layout_index);
             }
         }
 
