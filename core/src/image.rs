@@ -494,8 +494,8 @@ fn sun_path(rec: &[u8], off: usize) -> &[u8; 108] {
     rec.get(off..off + 108).and_then(|s| s.try_into().ok()).unwrap_or(&[0; 108])
 }
 
-/// Make room for one more element, doubling from one: most sockets queue one message and most
-/// listeners hold a few pending connections, and `Vec::push` would start at four.
+/// Make room for one more element, doubling from one: most listeners hold one or two pending
+/// connections, and `Vec::push` would start at four.
 fn grow_exact<T>(v: &mut Vec<T>) {
     if v.len() == v.capacity() {
         v.reserve_exact(v.len().max(1));

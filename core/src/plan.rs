@@ -141,6 +141,9 @@ impl ObjSet {
     }
 }
 
+/// A listener by what an accepted socket shares with it: type, name and the cwd of a relative name.
+type ListenerKey = (u16, UnixAddr, Option<Box<[u8]>>);
+
 struct Planner<'i, 'a> {
     img: &'i Image<'a>,
     k: Kernel,
@@ -151,7 +154,7 @@ struct Planner<'i, 'a> {
     raised_sndbuf: BTreeMap<Slot, i32>,
     phase: Phase,
     /// Listening sockets by (type, name, cwd).
-    listeners: BTreeMap<(u16, UnixAddr, Option<Box<[u8]>>), i32>,
+    listeners: BTreeMap<ListenerKey, i32>,
     /// Sockets by objref when objrefs are dense (sized by the sockets present, never by an
     /// objref value alone).
     dense: Option<Vec<Option<&'i Sock<'a>>>>,
