@@ -405,8 +405,11 @@ fn a_tcp_socket_connected_to_itself_is_dumped_and_restored_connected_to_itself()
     second_dump_equals_first("inet-self");
 }
 
+/// `restore plan` and `restore simulate` plan for the addresses of the host they run on: on one
+/// with 10.1.2.3 and 2001:db8::3 the sockets are bound and listening there; on one with lo only
+/// each socket left unbound is named.
 #[test]
-fn restore_plan_plans_for_the_addresses_of_the_host_it_runs_on() {
+fn restore_plan_and_simulate_plan_for_the_addresses_of_the_host_they_run_on() {
     let dir = std::env::temp_dir().join(format!("resocket-plan-host-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("host.json");
@@ -420,65 +423,36 @@ fn restore_plan_plans_for_the_addresses_of_the_host_it_runs_on() {
     let o =
         Command::new(env!("CARGO_BIN_EXE_checkpoint")).arg("encode").arg(&src).arg("-o").arg(&img).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let plan_in = |setup: &str| {
+    let restore_in = |setup: &str, command: &str| {
         let o = Command::new("unshare")
             .args(["-n", "sh", "-c", setup])
             .arg(env!("CARGO_BIN_EXE_restore"))
-            .arg("plan")
+            .arg(command)
             .arg(&img)
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
-    let on_host = plan_in(HOST_UP);
+    let on_host = restore_in(HOST_UP, "plan");
     assert!(
         on_host.contains("bind(#") && on_host.contains("10.1.2.3:8080") && on_host.contains("listen("),
         "{on_host}"
     );
     assert!(on_host.contains("[2001:db8::3]:53") && !on_host.contains("warning"), "{on_host}");
-    let on_lo = plan_in(LO_UP);
+    let on_lo = restore_in(LO_UP, "plan");
     assert!(
         on_lo.contains("warning: socket #") && on_lo.contains("10.1.2.3:8080 is not an address of this host"),
         "{on_lo}"
     );
     assert!(on_lo.contains("[2001:db8::3]:53 is not an address of this host"), "{on_lo}");
     assert!(!on_lo.contains("listen("), "{on_lo}");
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn restore_simulate_plans_and_runs_for_the_addresses_of_the_host_it_runs_on() {
-    let dir = std::env::temp_dir().join(format!("resocket-simulate-host-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("host.json");
-    std::fs::write(
-        &src,
-        r#"{"sockets": [{"name": "L", "type": "stream", "family": "inet", "addr": "10.1.2.3:8080", "listen": 4},
-                        {"name": "u", "type": "dgram", "family": "inet6", "addr": "[2001:db8::3]:53"}]}"#,
-    )
-    .unwrap();
-    let img = dir.join("host.rsimg");
-    let o =
-        Command::new(env!("CARGO_BIN_EXE_checkpoint")).arg("encode").arg(&src).arg("-o").arg(&img).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let simulate_in = |setup: &str| {
-        let o = Command::new("unshare")
-            .args(["-n", "sh", "-c", setup])
-            .arg(env!("CARGO_BIN_EXE_restore"))
-            .arg("simulate")
-            .arg(&img)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    // On a host that has the addresses, the simulated binds and the listen succeed, nothing warned.
-    let on_host = simulate_in(HOST_UP);
+    // Simulated on a host that has the addresses, the binds and the listen succeed, nothing warned.
+    let on_host = restore_in(HOST_UP, "simulate");
     assert!(on_host.contains("bind(#3, (inet 10.1.2.3:8080))") && on_host.contains("listen(#3, 4)"), "{on_host}");
     assert!(on_host.contains("the simulated state equals the image\n") && !on_host.contains("warning"), "{on_host}");
     // On one with lo only, the sockets stay unbound and the output says so, socket by socket.
-    let on_lo = simulate_in(LO_UP);
+    let on_lo = restore_in(LO_UP, "simulate");
     assert!(!on_lo.contains("bind(#") && !on_lo.contains("listen(#"), "{on_lo}");
     assert!(on_lo.contains("except where the plan says it cannot restore it"), "{on_lo}");
     assert!(on_lo.contains("warning: socket #3: 10.1.2.3:8080 is not an address of this host"), "{on_lo}");
