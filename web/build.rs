@@ -1,14 +1,15 @@
 //! Embeds the fixture gallery: every `fixtures/images/{valid,invalid}/*.rsimg` becomes an entry
-//! `(name, group, description, Source::Embedded(start, len))` in `$OUT_DIR/gallery.rs`, with the description taken
-//! from `fixtures/src/<group>/<name>.json` when there is one. The images themselves are
-//! concatenated and DEFLATE-compressed into one `$OUT_DIR/fixtures.deflate` (`PACKED`, `UNPACKED`
-//! bytes when inflated): the images are mostly zero padding and repeat each other, so one stream
-//! is a few KB where the raw bytes cost ~15 KB of the gzipped bundle (the app already carries
-//! the inflater for share links). Missing or empty directories give an empty list (the app then
-//! shows only generated images).
+//! `(name, group, description, Source::Embedded(start, len))` in `$OUT_DIR/gallery.rs`, with
+//! the description taken from `fixtures/src/<group>/<name>.json` when there is one. The images
+//! themselves are concatenated and DEFLATE-compressed into one `$OUT_DIR/fixtures.deflate`
+//! (`PACKED`, `UNPACKED` bytes when inflated): the images are mostly zero padding and repeat
+//! each other, so one stream is a few KB where the raw bytes cost ~15 KB of the gzipped bundle
+//! (the app already carries the inflater for share links). Missing or empty directories give an
+//! empty list (the app then shows only generated images).
 //! A fixture whose source is `{"synthetic": N}` is `synth::mixed(N)` (the fixture tests keep
-//! the committed image equal to it): its entry is `Source::Synthetic(N)` and it is generated when opened instead of being embedded (many-1000 alone would be a tenth of
-//! the gzipped bundle).
+//! the committed image equal to it): its entry is `Source::Synthetic(N)` and it is generated
+//! when opened instead of being embedded (many-1000 alone would be a tenth of the gzipped
+//! bundle).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -486,7 +486,6 @@ use resocket_core::plan::Plan;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Node box size.
 /// An SVG coordinate, written with at most one decimal by integer formatting: the bundle then
 /// carries no float-to-decimal code (grisu/dragon and their tables, ~5 KB gzipped).
 #[derive(Debug, Clone, Copy)]
@@ -506,6 +505,7 @@ impl std::fmt::Display for Px {
     }
 }
 
+/// Node box size.
 const NODE_W: f64 = 164.0;
 const NODE_H: f64 = 56.0;
 /// Graphs of more sockets than this render only the nodes and edges in view (rendering a node

@@ -68,26 +68,23 @@ fn open_fixture(
         wasm_bindgen_futures::spawn_local(async move {
             job::yield_now().await;
             if generation.is_current(g) {
-                let req = job::Request {
-                    name: item.name.to_string(),
-                    note: item.description.to_string(),
-                    fixture: Some(item.name.to_string()),
-                    bytes: item.bytes(),
-                    goto,
-                };
-                job::open(req, generation, d);
+                job::open(request(&item, goto), generation, d);
             }
         });
         return;
     }
-    let req = job::Request {
+    job::open(request(item, goto), generation, d);
+}
+
+/// The open request for a gallery item (its bytes made now: generated ones are built here).
+fn request(item: &Item, goto: Option<route::Goto>) -> job::Request {
+    job::Request {
         name: item.name.to_string(),
         note: item.description.to_string(),
         fixture: Some(item.name.to_string()),
         bytes: item.bytes(),
         goto,
-    };
-    job::open(req, generation, d);
+    }
 }
 
 /// Follow the deep link in the location's fragment: open its fixture (unless it is open, or
