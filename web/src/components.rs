@@ -611,7 +611,9 @@ struct Drag {
 
 fn fit(d: &Drawing, all: bool) -> View {
     let w = d.layout.width.max(CELL_W);
-    let h = if all { d.layout.height.max(CELL_H) } else { d.layout.height.clamp(CELL_H, w * 0.55) };
+    // Not `f64::clamp`: its min > max assertion formats floats, which alone brought the
+    // float-to-decimal code (~9 KB gzipped) into the bundle (CELL_H < CELL_W * 0.55 <= w * 0.55).
+    let h = if all { d.layout.height.max(CELL_H) } else { d.layout.height.min(w * 0.55).max(CELL_H) };
     View { x: 0.0, y: 0.0, w, h: h.max(w * 0.3) }
 }
 
