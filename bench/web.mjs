@@ -125,7 +125,8 @@ for (let i = 0; i < images.length; i++) {
 }
 await stop(h);
 
-const files = fs.readdirSync(DIST).filter((f) => /\.(wasm|js)$/.test(f));
+// Every .wasm and .js trunk wrote, wasm-bindgen's snippets/ (inline JS) included.
+const files = fs.readdirSync(DIST, { recursive: true }).filter((f) => /\.(wasm|js)$/.test(f));
 let raw = 0, gz = 0;
 for (const f of files) {
   const b = fs.readFileSync(path.join(DIST, f));

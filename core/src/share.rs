@@ -405,34 +405,65 @@ fn encode_raw(w: &WScenario) -> Vec<u8> {
     raw
 }
 
+/// The payload of a scenario: the bincode bytes of its mirror, before framing. Compressing it
+/// is the caller's choice: [`to_bytes`] uses miniz_oxide; the browser uses its own
+/// `CompressionStream` (the same raw DEFLATE) and frames the result with [`frame`].
+pub fn payload(sc: &Scenario) -> Vec<u8> {
+    encode_raw(&to_wire(sc))
+}
+
+/// Share bytes (format byte + data) of a payload and, if there is one, its raw DEFLATE: the
+/// shorter of the two.
+pub fn frame(payload: &[u8], deflated: Option<&[u8]>) -> Vec<u8> {
+    let (format, data) = match deflated {
+        Some(d) if d.len() < payload.len() => (FORMAT_DEFLATE, d),
+        _ => (FORMAT_RAW, payload),
+    };
+    let mut out = Vec::with_capacity(1 + data.len());
+    out.push(format);
+    out.extend_from_slice(data);
+    out
+}
+
 /// The share bytes of a scenario (format byte + payload), before base64url.
 pub fn to_bytes(sc: &Scenario) -> Vec<u8> {
-    let raw = encode_raw(&to_wire(sc));
-    let packed = miniz_oxide::deflate::compress_to_vec(&raw, 9);
-    let mut out = Vec::with_capacity(1 + raw.len().min(packed.len()));
-    if packed.len() < raw.len() {
-        out.push(FORMAT_DEFLATE);
-        out.extend_from_slice(&packed);
-    } else {
-        out.push(FORMAT_RAW);
-        out.extend_from_slice(&raw);
+    let raw = payload(sc);
+    frame(&raw, Some(&miniz_oxide::deflate::compress_to_vec(&raw, 9)))
+}
+
+/// Share bytes split at their format byte: the payload itself, or its raw DEFLATE (to inflate
+/// to at most [`MAX_BYTES`] before [`from_payload`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Framed<'a> {
+    /// [`FORMAT_RAW`]: the payload.
+    Raw(&'a [u8]),
+    /// [`FORMAT_DEFLATE`]: the payload's raw DEFLATE.
+    Deflated(&'a [u8]),
+}
+
+/// Split share bytes at their format byte.
+pub fn unframe(bytes: &[u8]) -> Result<Framed<'_>, ShareError> {
+    match bytes.split_first() {
+        None => Err(ShareError::Empty),
+        Some((&FORMAT_RAW, rest)) => Ok(Framed::Raw(rest)),
+        Some((&FORMAT_DEFLATE, rest)) => Ok(Framed::Deflated(rest)),
+        Some((&f, _)) => Err(ShareError::Format(f)),
     }
-    out
 }
 
 /// Read share bytes (see [`to_bytes`]).
 pub fn from_bytes(bytes: &[u8]) -> Result<Scenario, ShareError> {
-    let (&format, rest) = bytes.split_first().ok_or(ShareError::Empty)?;
-    let inflated;
-    let payload = match format {
-        FORMAT_RAW => rest,
-        FORMAT_DEFLATE => {
-            inflated = miniz_oxide::inflate::decompress_to_vec_with_limit(rest, MAX_BYTES)
-                .map_err(|e| ShareError::Inflate(format!("{:?}", e.status)))?;
-            &inflated
-        }
-        f => return Err(ShareError::Format(f)),
-    };
+    match unframe(bytes)? {
+        Framed::Raw(p) => from_payload(p),
+        Framed::Deflated(d) => from_payload(
+            &miniz_oxide::inflate::decompress_to_vec_with_limit(d, MAX_BYTES)
+                .map_err(|e| ShareError::Inflate(format!("{:?}", e.status)))?,
+        ),
+    }
+}
+
+/// Read a payload (see [`payload`]): untrusted bytes, bounded as the module says.
+pub fn from_payload(payload: &[u8]) -> Result<Scenario, ShareError> {
     if payload.len() > MAX_BYTES {
         return Err(ShareError::Decode(format!("{} bytes, at most {MAX_BYTES}", payload.len())));
     }
@@ -449,26 +480,40 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Scenario, ShareError> {
     from_wire(w)
 }
 
-/// The base64url share text of a scenario.
-pub fn encode(sc: &Scenario) -> String {
-    URL_SAFE_NO_PAD.encode(to_bytes(sc))
+/// The base64url share text of share bytes.
+pub fn text_of(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Read a share text (see [`encode`]).
-pub fn decode(text: &str) -> Result<Scenario, ShareError> {
+/// The share bytes of a share text (its length and alphabet checked).
+pub fn bytes_of(text: &str) -> Result<Vec<u8>, ShareError> {
     if text.is_empty() {
         return Err(ShareError::Empty);
     }
     if text.len() > MAX_TEXT {
         return Err(ShareError::TooLong(text.len()));
     }
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|e| ShareError::Base64(e.to_string()))?;
-    from_bytes(&bytes)
+    URL_SAFE_NO_PAD.decode(text).map_err(|e| ShareError::Base64(e.to_string()))
+}
+
+/// The base64url share text of a scenario.
+pub fn encode(sc: &Scenario) -> String {
+    text_of(&to_bytes(sc))
+}
+
+/// Read a share text (see [`encode`]).
+pub fn decode(text: &str) -> Result<Scenario, ShareError> {
+    from_bytes(&bytes_of(text)?)
+}
+
+/// The URL fragment (without `#`) that carries share text `text`: `s=<base64url>`.
+pub fn fragment_of(text: &str) -> String {
+    format!("{KEY}={text}")
 }
 
 /// The URL fragment (without `#`) that carries `sc`: `s=<base64url>`.
 pub fn fragment(sc: &Scenario) -> String {
-    format!("{KEY}={}", encode(sc))
+    fragment_of(&encode(sc))
 }
 
 /// The share text in a URL fragment (with or without its `#`): the value of the `s` key among
@@ -510,6 +555,22 @@ mod tests {
                 { "name": "t", "family": "inet", "type": "stream", "rcvbuf": 8192, "rcvbuf_lock": true, "sndbuf_lock": true } ] }"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn framing_keeps_the_shorter_form_and_names_unknown_formats() {
+        let p = payload(&sample());
+        // A "compressed" form that is not shorter is not used.
+        assert_eq!(frame(&p, Some(&[0; 4096])), [&[FORMAT_RAW][..], &p].concat());
+        assert_eq!(frame(&p, None)[0], FORMAT_RAW);
+        assert_eq!(frame(&p, Some(&p[..3]))[..], [FORMAT_DEFLATE, p[0], p[1], p[2]]);
+        assert_eq!(unframe(&frame(&p, None)), Ok(Framed::Raw(&p[..])));
+        assert_eq!(unframe(&[FORMAT_DEFLATE, 7]), Ok(Framed::Deflated(&[7][..])));
+        assert_eq!(unframe(&[]), Err(ShareError::Empty));
+        assert_eq!(unframe(&[9, 1]), Err(ShareError::Format(9)));
+        assert_eq!(from_payload(&p), Ok(sample()));
+        assert_eq!(bytes_of(&text_of(&[1, 2, 3])), Ok(vec![1, 2, 3]));
+        assert!(matches!(bytes_of("a+b"), Err(ShareError::Base64(_))));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! * [`EditorPanel`] is the view (data + callbacks; input values are read from the DOM when a
 //!   button is pressed).
 //! * The effects — the download, the URL fragment, the clipboard, reading `#s=` when the page
-//!   opens or the fragment changes — are the functions and the hook at the end, never the
-//!   reducer.
+//!   opens or the fragment changes, and the DEFLATE of share links (the browser's, so
+//!   asynchronous: [`make_link`], [`read_link`]) — are the functions and the hook at the end,
+//!   never the reducer.
 
 use crate::model::Doc;
 use crate::state::{Action, State};
@@ -31,12 +32,14 @@ pub struct Editor {
     pub notes: Vec<String>,
     /// Why the last edit was refused.
     pub error: Option<String>,
-    /// The share fragment (`s=…`, without `#`) of the scenario, once asked for.
+    /// The share fragment (`s=…`, without `#`) of the scenario, once asked for and made.
     pub link: Option<String>,
     /// Edits applied since the editor opened.
     pub edits: usize,
-    /// Times "Copy share link" was pressed (each press copies again).
+    /// Times "Copy share link" was pressed (each press makes the link and copies it again).
     pub shares: usize,
+    /// A link was asked for and is being made (an edit meanwhile cancels it).
+    pub sharing: bool,
 }
 
 /// What the editor can be asked to do.
@@ -46,10 +49,13 @@ pub enum EditorAction {
     Start,
     /// Apply an edit; on success the scenario's image is opened.
     Apply(Edit),
-    /// Make the share fragment of the scenario.
+    /// Make the share fragment of the scenario (done by [`make_link`], which answers `Linked`).
     Share,
-    /// Open the scenario of a share text (the value of `#s=`).
-    OpenShared(String),
+    /// The share text of `scenario` is made (ignored if the scenario was edited meanwhile).
+    Linked { scenario: Rc<Scenario>, text: String },
+    /// Open the scenario of a share text (the value of `#s=`): its payload as [`read_link`]
+    /// read it, or why it could not.
+    OpenShared { text: String, payload: Result<Vec<u8>, String> },
     /// Stop editing (the image stays open).
     Close,
 }
@@ -93,14 +99,25 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
         EditorAction::Share => {
             let Some(ed) = &s.editor else { return state };
             let mut ed = (**ed).clone();
-            ed.link = Some(share::fragment(&ed.scenario));
+            ed.link = None;
             ed.shares += 1;
+            ed.sharing = true;
+            s.editor = Some(Rc::new(ed));
+        }
+        EditorAction::Linked { scenario, text } => {
+            let Some(ed) = s.editor.as_ref().filter(|ed| ed.sharing && Rc::ptr_eq(&ed.scenario, &scenario)) else {
+                return state;
+            };
+            let mut ed = (**ed).clone();
+            ed.link = Some(share::fragment_of(&text));
+            ed.sharing = false;
             s.editor = Some(Rc::new(ed));
         }
         EditorAction::Apply(e) => {
             let (Some(ed), Some(doc)) = (s.editor.clone(), s.doc.clone()) else { return state };
             let mut ed = (*ed).clone();
             ed.link = None;
+            ed.sharing = false;
             let written = edit::apply(&ed.scenario, &e)
                 .map_err(|err| err.to_string())
                 .and_then(|sc| sc.to_image().map(|b| (sc, b)).map_err(|err| err.to_string()));
@@ -118,9 +135,9 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
                 }
             }
         }
-        EditorAction::OpenShared(text) => {
-            let opened = share::decode(&text)
-                .map_err(|e| e.to_string())
+        EditorAction::OpenShared { text, payload } => {
+            let opened = payload
+                .and_then(|p| share::from_payload(&p).map_err(|e| e.to_string()))
                 .and_then(|sc| {
                     let n = sc.sockets.len() + sc.sockets.iter().map(|s| s.pending.len()).sum::<usize>();
                     if n > EDIT_MAX {
@@ -132,11 +149,8 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
             match opened {
                 Ok((sc, bytes)) => {
                     let note = sc.description.clone();
-                    let ed = Editor {
-                        scenario: Rc::new(sc),
-                        link: Some(format!("{}={text}", share::KEY)),
-                        ..Editor::default()
-                    };
+                    let ed =
+                        Editor { scenario: Rc::new(sc), link: Some(share::fragment_of(&text)), ..Editor::default() };
                     return open_with(state, "shared.rsimg".into(), note, bytes, ed);
                 }
                 Err(e) => s.error = Some(format!("share link: {e}")),
@@ -491,6 +505,31 @@ pub fn copy(text: &str) {
     ignore.forget(); // called at most once, by the browser, after this function returned
 }
 
+/// Make the share text of `scenario` (bincode by core, raw DEFLATE by the browser, the shorter
+/// form kept): the `Linked` action to dispatch.
+pub async fn make_link(scenario: Rc<Scenario>) -> EditorAction {
+    let payload = share::payload(&scenario);
+    let deflated = crate::deflate::deflate(&payload).await;
+    let text = share::text_of(&share::frame(&payload, deflated.as_deref()));
+    EditorAction::Linked { scenario, text }
+}
+
+/// Read share text `text` down to its payload (base64url, format byte, and the browser's
+/// inflate, bounded by `share::MAX_BYTES`): the `OpenShared` action to dispatch.
+pub async fn read_link(text: String) -> EditorAction {
+    let payload = match share::bytes_of(&text).map_err(|e| e.to_string()) {
+        Err(e) => Err(e),
+        Ok(bytes) => match share::unframe(&bytes) {
+            Err(e) => Err(e.to_string()),
+            Ok(share::Framed::Raw(p)) => Ok(p.to_vec()),
+            Ok(share::Framed::Deflated(d)) => crate::deflate::inflate(d, share::MAX_BYTES)
+                .await
+                .map_err(|e| share::ShareError::Inflate(e).to_string()),
+        },
+    };
+    EditorAction::OpenShared { text, payload }
+}
+
 /// The share text in the location's fragment, unless the fragment is a deep link to a fixture
 /// (those open the fixture instead).
 fn shared_in_location() -> Option<String> {
@@ -512,12 +551,27 @@ pub fn use_share_link(state: &State, dispatch: UseReducerDispatcher<State>) {
                 let Some(text) = shared_in_location() else { return };
                 if last.borrow().as_deref() != Some(text.as_str()) {
                     *last.borrow_mut() = Some(text.clone());
-                    dispatch.dispatch(Action::Editor(EditorAction::OpenShared(text)));
+                    let dispatch = dispatch.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        dispatch.dispatch(Action::Editor(read_link(text).await));
+                    });
                 }
             };
             check();
             let listener = gloo::events::EventListener::new(&gloo::utils::window(), "hashchange", move |_| check());
             move || drop(listener)
+        });
+    }
+    // A press of "Copy share link" (`shares` counts them) asks for a link: made in a task.
+    let asked = state.editor.as_ref().filter(|e| e.sharing).map(|e| (e.shares, e.scenario.clone()));
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with(asked, move |asked| {
+            if let Some((_, scenario)) = asked.clone() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    dispatch.dispatch(Action::Editor(make_link(scenario).await));
+                });
+            }
         });
     }
     let share = state.editor.as_ref().map(|e| (e.link.clone(), e.shares));

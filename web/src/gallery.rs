@@ -42,10 +42,11 @@ impl Item {
         matches!(self.source, Source::Synthetic(n) if n >= 500)
     }
 
-    /// The image bytes (generated ones are built now).
-    pub fn bytes(&self) -> Rc<[u8]> {
+    /// The image bytes (generated ones are built now; the embedded ones are unpacked on the
+    /// first call, by the browser).
+    pub async fn bytes(&self) -> Rc<[u8]> {
         match self.source {
-            Source::Embedded(start, len) => Rc::from(unpacked().get(start..start + len).unwrap_or_default()),
+            Source::Embedded(start, len) => Rc::from(unpacked().await.get(start..start + len).unwrap_or_default()),
             Source::Generated(f) => Rc::from(f()),
             Source::Synthetic(n) => Rc::from(resocket_core::synth::mixed(n).to_image().unwrap_or_default()),
         }
@@ -56,16 +57,16 @@ thread_local! {
     static UNPACKED_BYTES: std::cell::OnceCell<Rc<[u8]>> = const { std::cell::OnceCell::new() };
 }
 
-/// The embedded fixture images, inflated once on first use (~1 ms for ~140 KB). The blob is
-/// made by `build.rs` from the committed images, so it always inflates; were it ever damaged, the
-/// gallery's images would be empty and open with the "missing header" diagnostic.
-fn unpacked() -> Rc<[u8]> {
-    UNPACKED_BYTES.with(|c| {
-        c.get_or_init(|| {
-            Rc::from(miniz_oxide::inflate::decompress_to_vec_with_limit(PACKED, UNPACKED).unwrap_or_default())
-        })
-        .clone()
-    })
+/// The embedded fixture images, inflated on first use by the browser's `DecompressionStream`
+/// (~140 KB). The blob is made by `build.rs` from the committed images, so it always inflates;
+/// were it ever damaged, the gallery's images would be empty and open with the "missing
+/// header" diagnostic. Two first uses at once both inflate; the first result is kept.
+async fn unpacked() -> Rc<[u8]> {
+    if let Some(b) = UNPACKED_BYTES.with(|c| c.get().cloned()) {
+        return b;
+    }
+    let bytes: Rc<[u8]> = Rc::from(crate::deflate::inflate(PACKED, UNPACKED).await.unwrap_or_default());
+    UNPACKED_BYTES.with(|c| c.get_or_init(|| bytes).clone())
 }
 
 /// `synth::mixed(12)`: a small valid image of every socket kind.

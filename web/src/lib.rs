@@ -2,6 +2,7 @@
 //! only by [`state::Action`]s; every fact it shows comes from `resocket-core`.
 
 pub mod components;
+mod deflate;
 pub mod editor;
 pub mod gallery;
 pub mod job;
@@ -27,8 +28,8 @@ pub fn start() {
 
 /// The action that opens a gallery item: the gallery, the tests and the file paths all end in
 /// `Action::Open`.
-pub fn open_item(item: &Item) -> Action {
-    Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes() }
+pub async fn open_item(item: &Item) -> Action {
+    Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes().await }
 }
 
 /// Read a browser `File` and open it (`job::open`), or dispatch `OpenFailed`. The reader is kept
@@ -52,39 +53,38 @@ fn read_file(
     *slot.borrow_mut() = Some(task);
 }
 
-/// Open a gallery item, then show `goto` (a deep link's order and step). An item whose bytes
-/// take a while to generate is generated one turn after the page shows that it is opening it.
+/// Open a gallery item, then show `goto` (a deep link's order and step). The bytes are made in
+/// a task: embedded images are unpacked by the browser, and an item whose bytes take a while to
+/// generate is generated one turn after the page shows that it is opening it.
 fn open_fixture(
     item: &Item,
     goto: Option<route::Goto>,
     generation: Rc<job::Generation>,
     d: UseReducerDispatcher<State>,
 ) {
+    let (item, g) = (*item, generation.next());
     if item.is_costly() {
-        let (item, g) = (*item, generation.next());
         let name = item.name.to_string();
         d.dispatch(Action::Begin { name: name.clone(), fixture: Some(name), goto });
         d.dispatch(Action::Progress { stage: "generating the image", done: 0, total: 0 });
-        wasm_bindgen_futures::spawn_local(async move {
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        if item.is_costly() {
             job::yield_now().await;
-            if generation.is_current(g) {
-                job::open(request(&item, goto), generation, d);
-            }
-        });
-        return;
-    }
-    job::open(request(item, goto), generation, d);
-}
-
-/// The open request for a gallery item (its bytes made now: generated ones are built here).
-fn request(item: &Item, goto: Option<route::Goto>) -> job::Request {
-    job::Request {
-        name: item.name.to_string(),
-        note: item.description.to_string(),
-        fixture: Some(item.name.to_string()),
-        bytes: item.bytes(),
-        goto,
-    }
+        }
+        let bytes = item.bytes().await;
+        // A newer open (a click or a link while this one waited) wins.
+        if generation.is_current(g) {
+            let request = job::Request {
+                name: item.name.to_string(),
+                note: item.description.to_string(),
+                fixture: Some(item.name.to_string()),
+                bytes,
+                goto,
+            };
+            job::open(request, generation, d);
+        }
+    });
 }
 
 /// Follow the deep link in the location's fragment: open its fixture (unless it is open, or

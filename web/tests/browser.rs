@@ -42,6 +42,26 @@ async fn click(root: &Element, sel: &str) {
     yew::scheduler::flush().await;
 }
 
+/// Click a gallery item and wait until its image is open (the bytes are made in a task: the
+/// embedded ones are unpacked by the browser's DecompressionStream).
+async fn open_gallery(root: &Element, name: &str) {
+    click(root, &format!(".gallery-item[data-name=\"{name}\"]")).await;
+    for _ in 0..500 {
+        if root.query_selector("#summary .file").unwrap().and_then(|e| e.text_content()).as_deref() == Some(name) {
+            return;
+        }
+        yew::platform::time::sleep(std::time::Duration::from_millis(10)).await;
+        yew::scheduler::flush().await;
+    }
+    panic!("{name} did not open");
+}
+
+/// A gallery item's bytes, by name.
+async fn by_name(name: &str) -> Option<Rc<[u8]>> {
+    let item = gallery::items().into_iter().find(|i| i.name == name)?;
+    Some(item.bytes().await)
+}
+
 async fn hover(el: &Element) {
     let ev = web_sys::MouseEvent::new_with_mouse_event_init_dict("mouseover", &{
         let init = web_sys::MouseEventInit::new();
@@ -59,7 +79,7 @@ async fn gallery_opens_a_generated_image_and_panels_render() {
     assert!(text(&root, "#gallery").contains("synth-mixed-12"));
     assert!(root.query_selector("#records").unwrap().is_none(), "nothing open yet");
 
-    click(&root, ".gallery-item[data-name=\"synth-mixed-12\"]").await;
+    open_gallery(&root, "synth-mixed-12").await;
 
     let expected = Doc::load("x", Rc::from(gallery::synth_small()));
     let rows = all(&root, "#records .record");
@@ -80,7 +100,7 @@ async fn gallery_opens_a_generated_image_and_panels_render() {
 #[wasm_bindgen_test]
 async fn field_and_hex_hover_highlight_each_other() {
     let root = mount().await;
-    click(&root, ".gallery-item[data-name=\"synth-mixed-12\"]").await;
+    open_gallery(&root, "synth-mixed-12").await;
     // HEADER's `magic` field covers 8 bytes; hovering its first byte in the hex view marks them.
     let magic = resocket_core::wire::HEADER_LAYOUT.fields.iter().find(|f| f.name == "magic").unwrap();
     let byte = one(&root, &format!("#hex .b[data-off=\"{}\"]", magic.offset));
@@ -97,7 +117,7 @@ async fn field_and_hex_hover_highlight_each_other() {
 #[wasm_bindgen_test]
 async fn truncated_image_lists_a_diagnostic_that_highlights_its_bytes() {
     let root = mount().await;
-    click(&root, ".gallery-item[data-name=\"synth-truncated\"]").await;
+    open_gallery(&root, "synth-truncated").await;
     let expected = Doc::load("x", Rc::from(gallery::synth_truncated()));
     assert!(expected.summary.errors > 0);
     let diags = all(&root, "#diagnostics .diag");
@@ -121,7 +141,7 @@ async fn truncated_image_lists_a_diagnostic_that_highlights_its_bytes() {
 async fn every_embedded_fixture_loads_in_wasm_with_the_expected_verdict() {
     // resocket-core's own tests do not build for wasm32 (proptest); this runs its loader there.
     for item in gallery::items().iter().filter(|i| i.group != "generated") {
-        let doc = Doc::load(item.name, item.bytes());
+        let doc = Doc::load(item.name, item.bytes().await);
         match item.group {
             "valid" => assert_eq!(doc.summary.errors, 0, "{}: {:?}", item.name, doc.diagnostics),
             _ => assert!(!doc.diagnostics.is_empty(), "{} has no findings", item.name),
@@ -137,7 +157,7 @@ async fn big_image_renders_a_window_of_records() {
         return;
     }
     let root = mount().await;
-    click(&root, ".gallery-item[data-name=\"many-1000\"]").await;
+    open_gallery(&root, "many-1000").await;
     // A big image opens in slices (resocket_web::job): wait until it is done.
     for _ in 0..2000 {
         if root.query_selector("#timeline").unwrap().is_some() && root.query_selector("#loading").unwrap().is_none() {
@@ -158,7 +178,7 @@ async fn big_image_renders_a_window_of_records() {
 #[wasm_bindgen_test]
 async fn arrow_keys_step_through_records_and_socket_rows_select_their_record() {
     let root = mount().await;
-    click(&root, ".gallery-item[data-name=\"synth-mixed-12\"]").await;
+    open_gallery(&root, "synth-mixed-12").await;
     let selected = |root: &Element| one(root, "#records .record.selected").get_attribute("data-index");
     assert_eq!(selected(&root).as_deref(), Some("0"));
     let key = |k: &str| {
@@ -214,8 +234,8 @@ async fn socket_graph_timeline_and_invalid_orders() {
     let item = gallery::items().into_iter().find(|i| i.name == "listener-pending");
     let Some(item) = item else { return };
     let root = mount().await;
-    click(&root, ".gallery-item[data-name=\"listener-pending\"]").await;
-    let bytes = item.bytes();
+    open_gallery(&root, "listener-pending").await;
+    let bytes = item.bytes().await;
     let report = resocket_core::load(&bytes);
     let img = &report.image;
     // One node per socket; the listener's pending connections are edges labelled 0, 1.
@@ -280,12 +300,11 @@ async fn socket_graph_timeline_and_invalid_orders() {
 #[wasm_bindgen_test]
 async fn graph_view_model_self_loops_fds_in_flight_and_the_kernel_after_the_plan() {
     use resocket_web::model::{EdgeKind, Graph};
-    let by_name = |n: &str| gallery::items().into_iter().find(|i| i.name == n).map(|i| i.bytes());
-    if let Some(bytes) = by_name("dgram-self-connect") {
+    if let Some(bytes) = by_name("dgram-self-connect").await {
         let g = Graph::of_image(&resocket_core::load(&bytes).image);
         assert!(g.edges.iter().any(|e| e.kind == EdgeKind::SelfLoop && e.from == e.to), "{g:?}");
     }
-    if let Some(bytes) = by_name("scm-rights") {
+    if let Some(bytes) = by_name("scm-rights").await {
         let report = resocket_core::load(&bytes);
         let g = Graph::of_image(&report.image);
         assert!(g.edges.iter().any(|e| e.kind == EdgeKind::InFlight), "{g:?}");
@@ -311,22 +330,21 @@ async fn graph_view_model_self_loops_fds_in_flight_and_the_kernel_after_the_plan
 #[wasm_bindgen_test]
 async fn inet_sockets_show_addresses_loopback_edges_and_external_stubs() {
     use resocket_web::model::{EdgeKind, Graph};
-    let by_name = |n: &str| gallery::items().into_iter().find(|i| i.name == n).map(|i| i.bytes());
-    let bytes = by_name("inet-loopback").expect("the inet-loopback fixture");
+    let bytes = by_name("inet-loopback").await.expect("the inet-loopback fixture");
     let g = Graph::of_image(&resocket_core::load(&bytes).image);
     // Client #5 and accepted #7 are matched by address: one peer edge, nodes named address:port.
     assert!(g.edges.iter().any(|e| e.kind == EdgeKind::Peer && (e.from, e.to) == (5, 7)), "{g:?}");
     assert_eq!(g.node(5).map(|n| n.name.as_str()), Some("127.0.0.1:40000"));
     assert!(g.nodes.iter().all(|n| n.external.is_none()));
-    let bytes = by_name("inet-external").expect("the inet-external fixture");
+    let bytes = by_name("inet-external").await.expect("the inet-external fixture");
     let g = Graph::of_image(&resocket_core::load(&bytes).image);
     assert_eq!(g.node(3).and_then(|n| n.external.clone()).as_deref(), Some("203.0.113.7:443"));
     // Drawn: a dashed stub with the peer's address on the socket's node.
     let root = mount().await;
-    click(&root, ".gallery-item[data-name=\"inet-external\"]").await;
+    open_gallery(&root, "inet-external").await;
     assert_eq!(text(&root, "#graph .node[data-objref=\"3\"] .edge.external .extlabel"), "203.0.113.7:443");
     // The SOCKET_INET record's address fields read as addresses next to their hex.
-    let bytes = by_name("inet-external").unwrap();
+    let bytes = by_name("inet-external").await.unwrap();
     let mut records = resocket_core::wire::Records::new(&bytes);
     let idx = Iterator::position(&mut records, |r: Result<resocket_core::wire::Record<'_>, _>| {
         r.is_ok_and(|r| r.ty == resocket_core::wire::RecordType::SOCKET_INET)

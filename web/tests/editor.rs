@@ -6,7 +6,7 @@
 use resocket_core::edit::Edit;
 use resocket_core::scenario::Scenario;
 use resocket_core::share;
-use resocket_web::editor::{EditorAction, EditorPanel, EditorProps};
+use resocket_web::editor::{self, EditorAction, EditorPanel, EditorProps};
 use resocket_web::gallery;
 use resocket_web::model::Doc;
 use resocket_web::state::{Action, State};
@@ -19,15 +19,15 @@ use yew::{Callback, Reducible};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn fixture(name: &str) -> Rc<[u8]> {
-    gallery::items().into_iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no fixture {name}")).bytes()
+async fn fixture(name: &str) -> Rc<[u8]> {
+    gallery::items().into_iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no fixture {name}")).bytes().await
 }
 
-fn opened(name: &str) -> Rc<State> {
+async fn opened(name: &str) -> Rc<State> {
     Rc::new(State::default()).reduce(Action::Open {
         name: format!("{name}.rsimg"),
         note: String::new(),
-        bytes: fixture(name),
+        bytes: fixture(name).await,
     })
 }
 
@@ -44,8 +44,8 @@ fn listener_name(s: &State) -> String {
 }
 
 #[wasm_bindgen_test]
-fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
-    let s = opened("listener-pending").reduce(Action::Editor(EditorAction::Start));
+async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
+    let s = opened("listener-pending").await.reduce(Action::Editor(EditorAction::Start));
     assert!(ed(&s).notes.is_empty(), "a valid fixture reads back exactly: {:?}", ed(&s).notes);
     let before = s.doc.clone().unwrap();
     let l = listener_name(&s);
@@ -82,15 +82,27 @@ fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
 }
 
 #[wasm_bindgen_test]
-fn a_share_link_opens_the_same_scenario_and_image() {
-    let s = opened("scm-rights").reduce(Action::Editor(EditorAction::Start));
+async fn a_share_link_opens_the_same_scenario_and_image() {
+    let s = opened("scm-rights").await.reduce(Action::Editor(EditorAction::Start));
     let s = apply(s, Edit::AddSocket { name: "extra".into(), ty: "seqpacket".into() });
     let s = s.reduce(Action::Editor(EditorAction::Share));
+    assert_eq!((ed(&s).shares, ed(&s).sharing, ed(&s).link.clone()), (1, true, None));
+    // The link is made by the browser's CompressionStream, then arrives as `Linked`.
+    let made = editor::make_link(ed(&s).scenario.clone()).await;
+    let s = s.reduce(Action::Editor(made));
     let link = ed(&s).link.clone().expect("a link");
-    assert_eq!(ed(&s).shares, 1);
+    assert!(!ed(&s).sharing);
     let text = share::find_in_fragment(&link).expect("s=").to_string();
+    // Deflated by the browser, read by core's miniz_oxide: the native CLI reads the web's links.
+    assert_eq!(share::bytes_of(&text).unwrap()[0], share::FORMAT_DEFLATE);
+    assert_eq!(share::decode(&text).as_ref(), Ok(&*ed(&s).scenario));
+    // And the other way: a link made by core opens in the browser.
+    let native = share::encode(&ed(&s).scenario);
+    let back = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(native).await));
+    assert_eq!(back.error, None);
+    assert_eq!(ed(&back).scenario, ed(&s).scenario);
 
-    let fresh = Rc::new(State::default()).reduce(Action::Editor(EditorAction::OpenShared(text)));
+    let fresh = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(text).await));
     assert_eq!(fresh.error, None);
     assert_eq!(ed(&fresh).scenario, ed(&s).scenario);
     assert_eq!(fresh.doc.as_ref().unwrap().bytes, s.doc.as_ref().unwrap().bytes);
@@ -99,9 +111,10 @@ fn a_share_link_opens_the_same_scenario_and_image() {
 }
 
 #[wasm_bindgen_test]
-fn a_damaged_share_link_is_a_clear_error() {
-    for bad in ["", "!!", "AQ", "Ag", "CQ"] {
-        let s = Rc::new(State::default()).reduce(Action::Editor(EditorAction::OpenShared(bad.into())));
+async fn a_damaged_share_link_is_a_clear_error() {
+    // Empty, not base64url, an empty raw payload, damaged DEFLATE, an unknown format.
+    for bad in ["", "!!", "AQ", "Ag", "Av__", "CQ"] {
+        let s = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(bad.into()).await));
         assert!(s.doc.is_none());
         let e = s.error.clone().unwrap_or_default();
         assert!(e.starts_with("share link: "), "{bad:?}: {e}");
@@ -109,7 +122,17 @@ fn a_damaged_share_link_is_a_clear_error() {
 }
 
 #[wasm_bindgen_test]
-fn images_above_the_limit_are_not_edited() {
+async fn a_share_link_that_inflates_past_the_limit_is_refused() {
+    let bomb = miniz_oxide::deflate::compress_to_vec(&vec![0u8; 2 * share::MAX_BYTES], 9);
+    let text = share::text_of(&share::frame(&[0; 1 << 20], Some(&bomb)));
+    let s = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(text).await));
+    assert!(s.doc.is_none());
+    let e = s.error.clone().unwrap_or_default();
+    assert!(e.starts_with("share link: ") && e.contains("inflates past"), "{e}");
+}
+
+#[wasm_bindgen_test]
+async fn images_above_the_limit_are_not_edited() {
     let big = resocket_core::synth::mixed(resocket_web::editor::EDIT_MAX).to_image().unwrap();
     let s = Rc::new(State::default()).reduce(Action::Open {
         name: "big".into(),
@@ -121,14 +144,14 @@ fn images_above_the_limit_are_not_edited() {
     assert!(after.editor.is_none());
     // Nor opened from a share link.
     let text = share::encode(&resocket_core::synth::mixed(resocket_web::editor::EDIT_MAX));
-    let s = Rc::new(State::default()).reduce(Action::Editor(EditorAction::OpenShared(text)));
+    let s = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(text).await));
     assert!(s.doc.is_none());
     assert!(s.error.as_deref().is_some_and(|e| e.contains("the editor opens scenarios of up to")), "{:?}", s.error);
 }
 
 #[wasm_bindgen_test]
-fn an_image_the_scenario_form_cannot_say_is_edited_with_notes() {
-    let s = opened("synth-truncated").reduce(Action::Editor(EditorAction::Start));
+async fn an_image_the_scenario_form_cannot_say_is_edited_with_notes() {
+    let s = opened("synth-truncated").await.reduce(Action::Editor(EditorAction::Start));
     assert!(!ed(&s).notes.is_empty());
     assert!(ed(&s).notes[0].contains("error"));
 }
@@ -231,7 +254,8 @@ async fn the_panel_edits_the_open_image_and_shows_refusals() {
     assert!(one(&root, "#edit-error").text_content().unwrap().contains("EISCONN"));
 
     click(&root, "#edit-share").await;
-    let link = one(&root, "#share-link").unchecked_into::<HtmlInputElement>().value();
+    // Made in a task (the browser's CompressionStream), then shown and put in the location.
+    let link = wait_for(&root, "#share-link").await.unchecked_into::<HtmlInputElement>().value();
     assert!(link.contains("#s="), "{link}");
     let hash = gloo::utils::window().location().hash().unwrap();
     assert!(link.ends_with(&hash), "the location carries the link: {hash}");
@@ -251,7 +275,7 @@ async fn the_closed_panel_offers_to_edit_and_emits_start() {
     let got = Rc::new(RefCell::new(Vec::new()));
     let props = EditorProps {
         editor: None,
-        doc: Rc::new(Doc::load("x", fixture("stream-pair"))),
+        doc: Rc::new(Doc::load("x", fixture("stream-pair").await)),
         on_action: {
             let got = got.clone();
             Callback::from(move |a| got.borrow_mut().push(a))

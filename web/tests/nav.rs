@@ -33,7 +33,7 @@ fn fragments_parse_to_routes() {
 }
 
 #[wasm_bindgen_test]
-fn routes_rewrite_only_their_keys() {
+async fn routes_rewrite_only_their_keys() {
     let r = route(Some("listener-pending"), Some(OrderKind::Naive), Some(4));
     assert_eq!(route::apply("", &r), "#fixture=listener-pending&order=naive&step=4");
     assert_eq!(
@@ -52,17 +52,18 @@ fn routes_rewrite_only_their_keys() {
     assert_eq!(route::decode("%zz%4"), "%zz%4");
 }
 
-fn opened(name: &str) -> Rc<State> {
+async fn opened(name: &str) -> Rc<State> {
     let item = gallery::items().into_iter().find(|i| i.name == name).expect("fixture in the gallery");
-    Rc::new(State::default()).reduce(resocket_web::open_item(&item))
+    Rc::new(State::default()).reduce(resocket_web::open_item(&item).await)
 }
 
 #[wasm_bindgen_test]
-fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
+async fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
     if !gallery::items().iter().any(|i| i.name == "listener-pending") {
         return;
     }
-    let s = opened("listener-pending").reduce(Action::Goto(Goto { order: Some(OrderKind::Naive), step: Some(2) }));
+    let s =
+        opened("listener-pending").await.reduce(Action::Goto(Goto { order: Some(OrderKind::Naive), step: Some(2) }));
     assert_eq!((s.order_kind, s.cursor), (OrderKind::Naive, 2));
     // A step past the end stops at the last executed step.
     let s = s.reduce(Action::Goto(Goto { order: None, step: Some(10_000) }));
@@ -72,7 +73,7 @@ fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
     let s = Rc::new(State::default()).reduce(Action::Begin { name: "x".into(), fixture: Some("x".into()), goto: None });
     let s = s.reduce(Action::Goto(Goto { order: Some(OrderKind::V2), step: Some(3) }));
     assert_eq!(s.goto, Some(Goto { order: Some(OrderKind::V2), step: Some(3) }));
-    let doc = Rc::new(resocket_web::model::Doc::load("x", item.bytes()));
+    let doc = Rc::new(resocket_web::model::Doc::load("x", item.bytes().await));
     let plans = Rc::new(resocket_web::model::Plans::of(&doc.image));
     let order: Vec<usize> = (0..plans.v2.steps.len()).collect();
     let report = Rc::new(resocket_core::check::run_order(&doc.image, &plans.v2, &order));
@@ -87,8 +88,8 @@ fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
 }
 
 #[wasm_bindgen_test]
-fn stepping_from_the_kept_state_draws_what_a_run_from_the_start_draws() {
-    let bytes = gallery::items().into_iter().find(|i| i.name == "synth-mixed-12").unwrap().bytes();
+async fn stepping_from_the_kept_state_draws_what_a_run_from_the_start_draws() {
+    let bytes = gallery::items().into_iter().find(|i| i.name == "synth-mixed-12").unwrap().bytes().await;
     let report = resocket_core::load(&bytes);
     let plan = resocket_core::plan::plan(&report.image).unwrap();
     let order = resocket_core::check::naive_order(&plan);
@@ -102,7 +103,7 @@ fn stepping_from_the_kept_state_draws_what_a_run_from_the_start_draws() {
         assert_eq!(kept.layout, fresh.layout, "after {count} steps");
     }
     // The reducer: forward, back (from the start again), and End give the same kernels.
-    let mut s = opened("synth-mixed-12");
+    let mut s = opened("synth-mixed-12").await;
     let mut forward = Vec::new();
     for _ in 0..8 {
         s = s.reduce(Action::StepTimeline(1));
