@@ -458,6 +458,8 @@ pub struct Imported {
     /// What differs between the image and the scenario's image (empty: the scenario writes
     /// the image back byte for byte).
     pub notes: Vec<String>,
+    /// The objref in the image of each of the scenario's sockets (in `scenario.sockets` order).
+    pub objrefs: Vec<i32>,
 }
 
 /// Notes listed at most (the rest are counted).
@@ -512,7 +514,7 @@ pub fn from_image(bytes: &[u8]) -> Imported {
             report.error_count()
         ));
     }
-    let scenario = Reader::new(img, &mut notes).scenario();
+    let (scenario, objrefs) = Reader::new(img, &mut notes).scenario();
     match scenario.to_image() {
         Err(e) => notes.push(format!("the scenario cannot be written: {e}")),
         Ok(again) if again != bytes => {
@@ -534,7 +536,7 @@ pub fn from_image(bytes: &[u8]) -> Imported {
         notes.truncate(MAX_NOTES);
         notes.push(format!("… and {more} more"));
     }
-    Imported { scenario, notes }
+    Imported { scenario, notes, objrefs }
 }
 
 struct Reader<'i, 'a, 'n> {
@@ -572,7 +574,8 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         self.img.files.get(&file).map(|f| f.repr.sock_objref)
     }
 
-    fn scenario(mut self) -> Scenario {
+    /// The scenario, and the objref each of its sockets was read from.
+    fn scenario(mut self) -> (Scenario, Vec<i32>) {
         let img = self.img;
         let mut sc = Scenario {
             kernel: img.header.uts.first().map(|r| String::from_utf8_lossy(r).into_owned()).unwrap_or_default(),
@@ -654,7 +657,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         if !img.unknown.is_empty() {
             self.note(format!("{} record(s) of unknown types are not part of a scenario", img.unknown.len()));
         }
-        sc
+        (sc, kept)
     }
 
     fn accepted_listener(&self, s: &Sock<'_>) -> Option<i32> {

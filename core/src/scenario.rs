@@ -290,9 +290,19 @@ impl Scenario {
 
     /// Write the image.
     pub fn to_image(&self) -> Result<Vec<u8>, ScenarioError> {
+        self.to_image_mapped().map(|(image, _)| image)
+    }
+
+    /// Write the image, and say which objref each of the scenario's sockets got in it (in
+    /// `sockets` order).
+    pub fn to_image_mapped(&self) -> Result<(Vec<u8>, Vec<i32>), ScenarioError> {
         let (nodes, names) = self.resolve()?;
         let tasks = self.tasks_or_default(&nodes, &names)?;
-        Ok(Writer::new(&nodes).write(self, &tasks))
+        let mut w = Writer::new(&nodes);
+        let image = w.write(self, &tasks);
+        // Every socket of the scenario is written (held by an fd, or in the pass for the rest).
+        let objrefs = w.sock_ref.iter().take(self.sockets.len()).map(|r| r.unwrap_or(0)).collect();
+        Ok((image, objrefs))
     }
 
     fn tasks_or_default(&self, nodes: &[Node], names: &BTreeMap<String, usize>) -> Result<Vec<TaskFds>, ScenarioError> {
@@ -541,7 +551,7 @@ impl<'n> Writer<'n> {
         r
     }
 
-    fn write(mut self, sc: &Scenario, tasks: &[TaskFds]) -> Vec<u8> {
+    fn write(&mut self, sc: &Scenario, tasks: &[TaskFds]) -> Vec<u8> {
         self.header(sc);
         for (pid, fds) in tasks {
             let table = self.objref(OBJ_FILE_TABLE);
@@ -562,7 +572,7 @@ impl<'n> Writer<'n> {
         }
         self.deferred();
         TailRepr { magic: MAGIC_TAIL }.emit(&mut self.out);
-        self.out
+        std::mem::take(&mut self.out)
     }
 
     fn header(&mut self, sc: &Scenario) {

@@ -133,3 +133,39 @@ fn bincode_is_used_by_the_share_module_only() {
     }
     assert!(seen > 20);
 }
+
+#[test]
+fn each_scenario_socket_is_mapped_to_its_objref_in_the_image() {
+    use resocket_core::wire::{SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+    for f in build_all(Kind::Valid).expect("fixtures build") {
+        let back = edit::from_image(&f.image);
+        let (written, mapped) = back.scenario.to_image_mapped().unwrap();
+        // Read from an image and written back: the same bytes, so the same objrefs.
+        assert_eq!(written, f.image, "{}", f.name);
+        assert_eq!(mapped, back.objrefs, "{}", f.name);
+        assert_eq!(mapped.len(), back.scenario.sockets.len(), "{}", f.name);
+        let report = resocket_core::load(&written);
+        let mut seen = std::collections::BTreeSet::new();
+        for (spec, &o) in back.scenario.sockets.iter().zip(&mapped) {
+            assert!(seen.insert(o), "{}: objref {o} twice", f.name);
+            let sock = report.image.sockets.get(&o).unwrap_or_else(|| panic!("{}: no socket #{o}", f.name));
+            let ty = match spec.ty.as_str() {
+                "stream" => SOCK_STREAM,
+                "dgram" => SOCK_DGRAM,
+                _ => SOCK_SEQPACKET,
+            };
+            assert_eq!(sock.common.sock_type, ty, "{}: {} is #{o}", f.name, spec.name);
+            assert_eq!(sock.is_listener(), spec.listen.is_some(), "{}: {} is #{o}", f.name, spec.name);
+        }
+    }
+    // A scenario written from its source: each socket has an objref of its own, whatever order
+    // the writer reaches them in.
+    let sc = Scenario::from_json(
+        r#"{ "sockets": [ { "name": "a", "type": "dgram", "no_fd": true }, { "name": "b", "type": "stream" } ] }"#,
+    )
+    .unwrap();
+    let (image, mapped) = sc.to_image_mapped().unwrap();
+    let report = resocket_core::load(&image);
+    assert_eq!(report.image.sockets.get(&mapped[1]).map(|s| s.common.sock_type), Some(SOCK_STREAM));
+    assert_eq!(report.image.sockets.get(&mapped[0]).map(|s| s.common.sock_type), Some(SOCK_DGRAM));
+}
