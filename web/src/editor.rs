@@ -40,6 +40,9 @@ pub struct Editor {
     pub shares: usize,
     /// A link was asked for and is being made (an edit meanwhile cancels it).
     pub sharing: bool,
+    /// The objref of each of the scenario's sockets in the open image (`scenario.sockets`
+    /// order): a row selects its socket in the graph, and the graph's selection marks its row.
+    pub objrefs: Vec<i32>,
 }
 
 /// What the editor can be asked to do.
@@ -92,6 +95,7 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
             s.editor = Some(Rc::new(Editor {
                 scenario: Rc::new(imported.scenario),
                 notes: imported.notes,
+                objrefs: imported.objrefs,
                 ..Editor::default()
             }));
         }
@@ -120,10 +124,11 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
             ed.sharing = false;
             let written = edit::apply(&ed.scenario, &e)
                 .map_err(|err| err.to_string())
-                .and_then(|sc| sc.to_image().map(|b| (sc, b)).map_err(|err| err.to_string()));
+                .and_then(|sc| sc.to_image_mapped().map(|b| (sc, b)).map_err(|err| err.to_string()));
             match written {
-                Ok((sc, bytes)) => {
+                Ok((sc, (bytes, objrefs))) => {
                     ed.scenario = Rc::new(sc);
+                    ed.objrefs = objrefs;
                     ed.error = None;
                     ed.edits += 1;
                     let note = ed.scenario.description.clone();
@@ -145,12 +150,16 @@ pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
                     }
                     Ok(sc)
                 })
-                .and_then(|sc| sc.to_image().map(|b| (sc, b)).map_err(|e| e.to_string()));
+                .and_then(|sc| sc.to_image_mapped().map(|b| (sc, b)).map_err(|e| e.to_string()));
             match opened {
-                Ok((sc, bytes)) => {
+                Ok((sc, (bytes, objrefs))) => {
                     let note = sc.description.clone();
-                    let ed =
-                        Editor { scenario: Rc::new(sc), link: Some(share::fragment_of(&text)), ..Editor::default() };
+                    let ed = Editor {
+                        scenario: Rc::new(sc),
+                        link: Some(share::fragment_of(&text)),
+                        objrefs,
+                        ..Editor::default()
+                    };
                     return open_with(state, "shared.rsimg".into(), note, bytes, ed);
                 }
                 Err(e) => s.error = Some(format!("share link: {e}")),
@@ -172,6 +181,10 @@ pub struct EditorProps {
     pub on_action: Callback<EditorAction>,
     /// Download the open image.
     pub on_download: Callback<()>,
+    /// The socket selected in the graph (its row is marked).
+    pub selected: Option<i32>,
+    /// Select a socket (by objref) in the graph, the records and the timeline.
+    pub on_select: Callback<i32>,
 }
 
 fn value(r: &NodeRef) -> String {
@@ -372,14 +385,19 @@ pub fn editor_panel(p: &EditorProps) -> Html {
                 <table id="edit-sockets">
                     <thead><tr><th>{ "socket" }</th><th>{ "what" }</th><th>{ "queue" }</th><th></th></tr></thead>
                     <tbody>
-                    { for sockets.iter().map(|s| {
+                    { for sockets.iter().zip(ed.objrefs.iter().copied().chain(std::iter::repeat(0))).map(|(s, objref)| {
                         let (name, on_action) = (s.name.clone(), on_action.clone());
                         let remove = Callback::from(move |_: MouseEvent| {
                             on_action.emit(EditorAction::Apply(Edit::RemoveSocket { name: name.clone() }))
                         });
                         html! {
-                            <tr key={s.name.clone()} data-name={s.name.clone()}>
-                                <td class="name">{ &s.name }</td>
+                            <tr key={s.name.clone()} data-name={s.name.clone()} data-objref={objref.to_string()}
+                                class={classes!((p.selected == Some(objref)).then_some("selected"))}>
+                                <td class="name">
+                                    <button class="pick" title="select this socket in the graph and the records"
+                                        aria-pressed={(p.selected == Some(objref)).to_string()}
+                                        onclick={p.on_select.reform(move |_: MouseEvent| objref)}>{ &s.name }</button>
+                                </td>
                                 <td class="what">{ describe(&sc, s) }</td>
                                 <td class="queue">
                                     { for s.queue.iter().enumerate().map(|(k, m)| {

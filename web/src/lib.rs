@@ -396,7 +396,7 @@ pub fn app() -> Html {
                 <>
                     <SummaryBar doc={doc.clone()} />
                     <editor::EditorPanel editor={state.editor.clone()} doc={doc.clone()} on_action={on_editor}
-                        {on_download} />
+                        {on_download} selected={state.focus_socket} on_select={on_socket.clone()} />
                     <div class="panes">
                         <RecordList
                             doc={doc.clone()}

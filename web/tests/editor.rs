@@ -281,6 +281,8 @@ async fn the_closed_panel_offers_to_edit_and_emits_start() {
             Callback::from(move |a| got.borrow_mut().push(a))
         },
         on_download: Callback::noop(),
+        selected: None,
+        on_select: Callback::noop(),
     };
     yew::Renderer::<EditorPanel>::with_root_and_props(root.clone(), props).render();
     yew::scheduler::flush().await;
@@ -362,5 +364,48 @@ async fn every_form_of_the_panel_performs_its_edit() {
 
     click(&root, "#edit-close").await;
     assert!(root.query_selector("#editor.closed").unwrap().is_some());
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn editor_rows_and_the_graph_select_the_same_socket() {
+    let root = mount().await;
+    click(&root, ".gallery-item[data-name=\"listener-pending\"]").await;
+    wait_for(&root, "#edit-start").await;
+    click(&root, "#edit-start").await;
+    wait_for(&root, "#editor.open").await;
+    let graph_selected = |root: &Element| {
+        root.query_selector("#graph .node.selected").unwrap().and_then(|n| n.get_attribute("data-objref"))
+    };
+    let row_selected = |root: &Element| {
+        root.query_selector("#edit-sockets tr.selected").unwrap().and_then(|r| r.get_attribute("data-name"))
+    };
+    // A row's name selects its socket in the graph (read back from the image: its objref there).
+    let rows = root.query_selector_all("#edit-sockets tbody tr").unwrap();
+    let last = rows.item(rows.length() - 1).unwrap().unchecked_into::<Element>();
+    let (name, objref) = (last.get_attribute("data-name").unwrap(), last.get_attribute("data-objref").unwrap());
+    assert_ne!(objref, "0");
+    click(&root, &format!("#edit-sockets tr[data-name=\"{name}\"] button.pick")).await;
+    assert_eq!(graph_selected(&root).as_deref(), Some(objref.as_str()));
+    assert_eq!(row_selected(&root).as_deref(), Some(name.as_str()));
+    // The graph's selection marks the row of its socket.
+    let first = one(&root, "#edit-sockets tbody tr");
+    let (name0, objref0) = (first.get_attribute("data-name").unwrap(), first.get_attribute("data-objref").unwrap());
+    // An SVG node has no click(): a bubbling click event, as a pointer gives.
+    let init = web_sys::MouseEventInit::new();
+    init.set_bubbles(true);
+    let ev = web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).unwrap();
+    one(&root, &format!("#graph .node[data-objref=\"{objref0}\"]")).dispatch_event(&ev).unwrap();
+    yew::scheduler::flush().await;
+    assert_eq!(row_selected(&root).as_deref(), Some(name0.as_str()));
+    // After an edit the image is written again: a new socket's row selects the new node.
+    set(&root, "#add-name", "fresh");
+    click(&root, "#add-socket").await;
+    let row = wait_for(&root, "#edit-sockets tr[data-name=\"fresh\"]").await;
+    let fresh = row.get_attribute("data-objref").unwrap();
+    click(&root, "#edit-sockets tr[data-name=\"fresh\"] button.pick").await;
+    assert_eq!(graph_selected(&root).as_deref(), Some(fresh.as_str()));
+    let node = one(&root, &format!("#graph .node[data-objref=\"{fresh}\"]"));
+    assert_eq!(node.get_attribute("data-role").as_deref(), Some("unconnected"), "{}", node.outer_html());
     root.remove();
 }
