@@ -49,9 +49,20 @@ pub struct InetDiag {
 
 /// Dump the TCP and UDP sockets, IPv4 and IPv6, of this thread's network namespace.
 pub fn dump() -> Result<Vec<InetDiag>, String> {
+    dump_kinds(&[(true, false), (false, false), (true, true), (false, true)].into())
+}
+
+/// Dump the sockets of these kinds, `(tcp, inet6)` (TCP or UDP, IPv6 or IPv4), of this
+/// thread's network namespace, in the order of [`dump`]. Each dump walks the whole of its hash
+/// table whatever it finds (about 0.3 ms each here even when empty), so a caller that knows
+/// which kinds it needs asks for those only.
+pub fn dump_kinds(kinds: &std::collections::BTreeSet<(bool, bool)>) -> Result<Vec<InetDiag>, String> {
     let mut out = Vec::new();
     for family in [AF_INET, AF_INET6] {
         for protocol in [IPPROTO_TCP, IPPROTO_UDP] {
+            if !kinds.contains(&(protocol == IPPROTO_TCP, family == AF_INET6)) {
+                continue;
+            }
             let mut body = Vec::with_capacity(56);
             body.extend_from_slice(&[family, protocol, EXT_SKMEMINFO, 0]);
             body.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state

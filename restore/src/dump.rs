@@ -1,13 +1,16 @@
 //! `checkpoint dump`: capture the AF_UNIX sockets of live processes without disturbing them.
 //!
-//! Per process: `/proc/PID/fd` gives the socket inodes and fd numbers (`fdinfo` the
-//! close-on-exec bit); `pidfd_getfd` gives us a duplicate of each socket (the same open file, so
-//! nothing changes for the process); `unix_diag` gives names, peers, pending connections in
-//! accept order, backlogs and shutdown bits; queued data is read with `SO_PEEK_OFF` + `MSG_PEEK`
-//! (message boundaries and SCM_RIGHTS kept, nothing consumed). The result is a scenario, written
-//! as an image by core.
+//! Per process: `/proc/PID/fd` lists the fds and `/proc/PID/fdinfo/N` gives each one's
+//! close-on-exec bit and, for a socket, its inode; `unix_diag` (read meanwhile on another
+//! thread) gives names, peers, pending connections in accept order, backlogs, buffer sizes and
+//! shutdown bits; `pidfd_getfd` gives us a duplicate (the same open file, so nothing changes for
+//! the process) of each socket whose queue must be read, and of each socket unix_diag does not
+//! know; queued data is read with `MSG_PEEK` (`SO_PEEK_OFF` to walk a queue, the process's own
+//! offset put back; message boundaries and SCM_RIGHTS kept, nothing consumed). The result is a
+//! scenario, written as an image by core.
 //!
-//! TCP and UDP sockets (IPv4, IPv6) are described by `dump_inet` from inet_diag.
+//! TCP and UDP sockets (IPv4, IPv6) are described by `dump_inet` from inet_diag, which is asked
+//! only for the kinds (TCP/UDP × IPv4/IPv6) the processes hold.
 //!
 //! Refused, with the reason, rather than written wrongly: data a pending client sent before
 //! `accept()` (it waits on the embryo, which no interface can read without accepting it), fds in
@@ -33,28 +36,155 @@ fn name_of(ino: u32) -> String {
     format!("ino{ino}")
 }
 
-fn socket_fds(pid: i32) -> Result<Vec<(i32, u32, bool)>, String> {
-    let dir = format!("/proc/{pid}/fd");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))? {
-        let Ok(e) = e else { continue };
-        let Some(fd) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-        let Ok(target) = std::fs::read_link(e.path()) else { continue };
-        let t = target.to_string_lossy();
-        let Some(ino) = t.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')).and_then(|s| s.parse().ok())
-        else {
-            continue;
-        };
-        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
-        let flags = info
-            .lines()
-            .find_map(|l| l.strip_prefix("flags:"))
-            .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-            .unwrap_or(0);
-        out.push((fd, ino, flags & 0o2000000 != 0));
+/// The socket fds of a process: (fd, socket inode, close-on-exec), in fd order.
+///
+/// Per fd, one `openat` + `read` of `/proc/PID/fdinfo/N`, relative to the open directory and
+/// into a stack buffer: `flags:` holds the close-on-exec bit (per fd: it shows nowhere else),
+/// and `mnt_id:` + `ino:` (Linux 5.14+) tell a socket (a file of the sockfs mount, whose id
+/// [`sockfs_mnt_id`] learns from a socket of our own) and its inode, so the
+/// `/proc/PID/fd/N` link is read (`socket:[N]`) only when they are missing. Past
+/// [`WALK_SPLIT`] fds the list is walked in two halves on two threads: nearly all of it is the
+/// kernel's work on independent entries.
+fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool)>, String> {
+    use rustix::fs::{openat, Mode, OFlags, CWD};
+    let dir_path = format!("/proc/{pid}/fd");
+    let open_dir = |path: &str| {
+        openat(CWD, path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| format!("{path}: {e}"))
+    };
+    let fd_dir = open_dir(&dir_path)?;
+    let info_dir = open_dir(&format!("/proc/{pid}/fdinfo"))?;
+    let mut numbers = Vec::new();
+    let mut buf = Vec::with_capacity(32 << 10);
+    let mut entries = rustix::fs::RawDir::new(&fd_dir, buf.spare_capacity_mut());
+    while let Some(e) = entries.next() {
+        let e = e.map_err(|e| format!("{dir_path}: {e}"))?;
+        if let Some(fd) = std::str::from_utf8(e.file_name().to_bytes()).ok().and_then(|s| s.parse::<i32>().ok()) {
+            numbers.push(fd);
+        }
     }
-    out.sort();
+    let look = |part: &[i32]| {
+        let mut out = Vec::new();
+        let mut link = [std::mem::MaybeUninit::<u8>::uninit(); 64];
+        let mut name = [0u8; 16];
+        for &fd in part {
+            let name = fd_name(fd, &mut name);
+            let info = read_fdinfo(&info_dir, name);
+            let cloexec = info.flags.is_some_and(|f| f & 0o2000000 != 0);
+            let ino = match (sockfs, info.mnt_id, info.ino) {
+                (Some(sockfs), Some(mnt), Some(ino)) => match (mnt == sockfs, u32::try_from(ino)) {
+                    (true, Ok(ino)) => ino,
+                    _ => continue,
+                },
+                _ => {
+                    // Gone since the listing (the process runs on): not part of the dump.
+                    let Ok((target, _)) = rustix::fs::readlinkat_raw(&fd_dir, name, &mut link) else { continue };
+                    let Some(ino) = socket_link_ino(target) else { continue };
+                    ino
+                }
+            };
+            out.push((fd, ino, cloexec));
+        }
+        out
+    };
+    let mut out = if numbers.len() >= WALK_SPLIT {
+        let (a, b) = numbers.split_at(numbers.len() / 2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| look(b));
+            let mut out = look(a);
+            out.extend(other.join().map_err(|_| "the fd walk thread panicked".to_string())?);
+            Ok::<_, String>(out)
+        })?
+    } else {
+        look(&numbers)
+    };
+    out.sort_unstable();
     Ok(out)
+}
+
+/// The mount id of sockfs (every socket's file lives there), from a socket of our own; `None`
+/// when statx cannot say.
+fn sockfs_mnt_id() -> Option<u64> {
+    use rustix::fs::{statx, AtFlags, StatxFlags};
+    let sock = net::socket(net::AddressFamily::UNIX, net::SocketType::DGRAM, None).ok()?;
+    let st = statx(&sock, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID).ok()?;
+    (st.stx_mask & StatxFlags::MNT_ID.bits() != 0).then_some(st.stx_mnt_id)
+}
+
+/// From this many fds on, [`socket_fds`] walks the list on two threads.
+const WALK_SPLIT: usize = 256;
+
+/// A non-negative fd number as a NUL-terminated name, in `buf`.
+fn fd_name(fd: i32, buf: &mut [u8; 16]) -> &std::ffi::CStr {
+    let mut at = buf.len() - 1;
+    buf[at] = 0;
+    let mut n = fd.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::ffi::CStr::from_bytes_with_nul(&buf[at..]).unwrap_or_default()
+}
+
+/// The inode in a `/proc/PID/fd` link target `socket:[N]`.
+fn socket_link_ino(target: &[u8]) -> Option<u32> {
+    let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// The fields of `/proc/PID/fdinfo/N` the walk reads (each `None` when missing).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct FdInfo {
+    flags: Option<u32>,
+    mnt_id: Option<u64>,
+    ino: Option<u64>,
+}
+
+/// `fdinfo/NAME` under the open `fdinfo` directory; all `None` when it cannot be read (the fd
+/// is gone, or this kernel says less).
+fn read_fdinfo(info_dir: &OwnedFd, name: &std::ffi::CStr) -> FdInfo {
+    use rustix::fs::{openat, Mode, OFlags};
+    let Ok(f) = openat(info_dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return FdInfo::default();
+    };
+    // `pos:`, `flags:`, `mnt_id:`, `ino:` come first, and seq_file hands the whole text to the
+    // first read: one read holds them. Read on only if it did not.
+    let mut buf = [0u8; 512];
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&f, &mut buf[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+        let info = parse_fdinfo(&buf[..len]);
+        if info.flags.is_some() && info.mnt_id.is_some() && info.ino.is_some() {
+            return info;
+        }
+    }
+    parse_fdinfo(&buf[..len])
+}
+
+/// The `flags:` (octal), `mnt_id:` and `ino:` fields of an fdinfo text, from complete lines.
+fn parse_fdinfo(text: &[u8]) -> FdInfo {
+    let mut info = FdInfo::default();
+    let mut lines = text.split(|&b| b == b'\n');
+    // The last piece is not a complete line (empty when the text ends with one).
+    let _ = lines.next_back();
+    for line in lines {
+        let field = |key: &[u8]| std::str::from_utf8(line.strip_prefix(key)?).ok().map(str::trim);
+        if let Some(v) = field(b"flags:") {
+            info.flags = u32::from_str_radix(v, 8).ok();
+        } else if let Some(v) = field(b"mnt_id:") {
+            info.mnt_id = v.parse().ok();
+        } else if let Some(v) = field(b"ino:") {
+            info.ino = v.parse().ok();
+        }
+    }
+    info
 }
 
 fn socket_ino(fd: &OwnedFd) -> Option<u32> {
@@ -64,6 +194,20 @@ fn socket_ino(fd: &OwnedFd) -> Option<u32> {
 /// One message read with MSG_PEEK: the sender's name (datagrams), the bytes, the inodes of
 /// the sockets passed with it.
 pub type Peeked = (Option<Vec<u8>>, Vec<u8>, Vec<u32>);
+
+/// Whether unix_diag leaves it open that messages are queued on this socket, so that its
+/// queue must be peeked: not for a listener, an unconnected stream or seqpacket socket (no
+/// queue; reading it is an error) or a connected stream socket with no byte queued (a stream
+/// holds no empty message). A datagram or seqpacket socket showing 0 bytes may still hold empty
+/// messages (`UNIX_DIAG_RQLEN` counts bytes: for datagrams, those of the first message only).
+pub fn may_hold_messages(d: &UnixDiag) -> bool {
+    let stream = d.ty == 1;
+    let seqpacket = d.ty == 5;
+    let total = d.rqlen.map_or(0, |r| r.0);
+    !(d.state == resocket_core::wire::TCP_LISTEN
+        || (total == 0 && stream)
+        || ((stream || seqpacket) && d.state != resocket_core::wire::TCP_ESTABLISHED))
+}
 
 /// Messages queued on a socket, in order, with the inodes of the sockets passed with them.
 pub fn peek_queue(fd: &OwnedFd, d: &UnixDiag, received: &mut Vec<OwnedFd>) -> Result<Vec<Peeked>, String> {
@@ -78,14 +222,40 @@ pub fn peek_queue_with(
     received: &mut Vec<OwnedFd>,
     buf: &mut Vec<u8>,
 ) -> Result<Vec<Peeked>, String> {
-    let stream = d.ty == 1;
-    let seqpacket = d.ty == 5;
-    let total = d.rqlen.map_or(0, |r| r.0) as usize;
-    // An unconnected stream or seqpacket socket has no queue (and reading it is an error).
-    if (total == 0 && stream) || ((stream || seqpacket) && d.state != resocket_core::wire::TCP_ESTABLISHED) {
+    if !may_hold_messages(d) {
         return Ok(Vec::new());
     }
-    crate::raw::set_peek_off(fd.as_fd(), 0).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    let stream = d.ty == 1;
+    let total = d.rqlen.map_or(0, |r| r.0) as usize;
+    // The socket's own peek offset (-1: none), put back at the end: the process may use it.
+    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    // A stream without a peek offset is peeked from its start once, as it is: one peek returns
+    // every byte queued unless it stops at a message carrying fds or from another writer, and
+    // only then is SO_PEEK_OFF set (to where that peek stopped) to walk on. Message queues, and
+    // sockets with an offset of their own, are walked from offset 0.
+    let mut offset_set = !(stream && saved < 0);
+    if offset_set {
+        crate::raw::set_peek_off(fd.as_fd(), 0).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    }
+    let result = peek_walk(fd, d, total, received, buf, &mut offset_set);
+    if offset_set {
+        crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    }
+    result
+}
+
+/// The MSG_PEEK loop of [`peek_queue_with`]; sets SO_PEEK_OFF (and says so in `offset_set`)
+/// when a stream peek made without it stops short.
+fn peek_walk(
+    fd: &OwnedFd,
+    d: &UnixDiag,
+    total: usize,
+    received: &mut Vec<OwnedFd>,
+    buf: &mut Vec<u8>,
+    offset_set: &mut bool,
+) -> Result<Vec<Peeked>, String> {
+    let stream = d.ty == 1;
+    let seqpacket = d.ty == 5;
     let mut out = Vec::new();
     // Larger than everything queued, so a stream peek never stops exactly at an skb boundary
     // (where the kernel would hand out the next skb's fds with none of its bytes).
@@ -93,8 +263,14 @@ pub fn peek_queue_with(
     if buf.len() < want {
         buf.resize(want, 0);
     }
+    let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(253))];
+    let mut peeked = 0;
     for _ in 0..1_000_000 {
-        let mut space = vec![std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(253))];
+        if !*offset_set && peeked > 0 {
+            let at = i32::try_from(peeked).map_err(|_| "more than 2 GiB queued".to_string())?;
+            crate::raw::set_peek_off(fd.as_fd(), at).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+            *offset_set = true;
+        }
         let mut anc = net::RecvAncillaryBuffer::new(&mut space);
         let r = net::recvmsg(
             fd,
@@ -105,10 +281,7 @@ pub fn peek_queue_with(
         let m = match r {
             Ok(m) => m,
             Err(e) if e == rustix::io::Errno::AGAIN => break,
-            Err(e) => {
-                let _ = crate::raw::set_peek_off(fd.as_fd(), -1);
-                return Err(format!("MSG_PEEK: {e}"));
-            }
+            Err(e) => return Err(format!("MSG_PEEK: {e}")),
         };
         // EOF: for a stream, everything was peeked and the peer is gone. A seqpacket socket shut
         // down for reading answers 0 instead of EAGAIN once its queue is peeked through, which
@@ -125,7 +298,6 @@ pub fn peek_queue_with(
                         .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket)
                         .unwrap_or(false);
                     if !is_sock {
-                        let _ = crate::raw::set_peek_off(fd.as_fd(), -1);
                         return Err("a queued message carries a file that is not a socket (SCM_RIGHTS); only sockets can be described".into());
                     }
                     if let Some(ino) = socket_ino(&f) {
@@ -146,12 +318,13 @@ pub fn peek_queue_with(
                 })
             })
         });
-        out.push((from, buf[..m.bytes.min(buf.len())].to_vec(), rights));
-        if stream && out.iter().map(|(_, b, _)| b.len()).sum::<usize>() >= total {
+        let n = m.bytes.min(buf.len());
+        out.push((from, buf[..n].to_vec(), rights));
+        peeked += n;
+        if stream && peeked >= total {
             break;
         }
     }
-    crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     Ok(out)
 }
 
@@ -162,13 +335,11 @@ fn addr_spelling(raw: &[u8]) -> String {
     }
 }
 
-/// The sock_diag dumps (unix, then TCP/UDP) of the network namespace the processes live in:
-/// sock_diag answers for the namespace its netlink socket was made in, so when that is not ours
-/// the dumps run on a short-lived thread moved into it with `setns` (the rest of the dump works
-/// on duplicated fds, which do not care). Processes in different namespaces are refused.
-#[allow(clippy::type_complexity, reason = "one call site; the pair is unpacked at once")]
-fn diag_in_netns_of(pids: &[i32]) -> Result<(BTreeMap<u32, UnixDiag>, Vec<crate::diag_inet::InetDiag>), String> {
-    let both = || Ok((diag_unix::dump()?, crate::diag_inet::dump()?));
+/// The network namespace the processes live in, when it is not ours: its `/proc/PID/ns/net`
+/// and that pid. sock_diag answers for the namespace its netlink socket was made in, so the
+/// dumps run there ([`in_netns`]); the rest of the dump works on `/proc` and on duplicated fds,
+/// which do not care. Processes in different namespaces are refused.
+fn netns_of(pids: &[i32]) -> Result<Option<(std::fs::File, i32)>, String> {
     let ns_of = |pid: &str| {
         std::fs::metadata(format!("/proc/{pid}/ns/net")).map(|m| {
             use std::os::unix::fs::MetadataExt;
@@ -189,14 +360,32 @@ fn diag_in_netns_of(pids: &[i32]) -> Result<(BTreeMap<u32, UnixDiag>, Vec<crate:
             Some(_) => {}
         }
     }
-    let Some((_, pid)) = theirs.filter(|(ns, _)| *ns != ours) else { return both() };
+    let Some((_, pid)) = theirs.filter(|(ns, _)| *ns != ours) else { return Ok(None) };
     let file = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| format!("/proc/{pid}/ns/net: {e}"))?;
+    Ok(Some((file, pid)))
+}
+
+/// Move this thread into the namespace (a no-op for `None`, ours). Only for short-lived
+/// threads made for it: the thread stays there.
+fn enter_netns(ns: Option<&(std::fs::File, i32)>) -> Result<(), String> {
+    let Some((file, pid)) = ns else { return Ok(()) };
+    use rustix::fd::AsFd;
+    rustix::thread::move_into_link_name_space(file.as_fd(), Some(rustix::thread::LinkNameSpaceType::Network))
+        .map_err(|e| format!("setns into the network namespace of pid {pid}: {e}"))
+}
+
+/// Run `f` in the namespace: here when it is ours, else on a short-lived thread moved into it.
+fn in_netns<T: Send>(
+    ns: Option<&(std::fs::File, i32)>,
+    f: impl FnOnce() -> Result<T, String> + Send,
+) -> Result<T, String> {
+    if ns.is_none() {
+        return f();
+    }
     std::thread::scope(|s| {
         s.spawn(|| {
-            use rustix::fd::AsFd;
-            rustix::thread::move_into_link_name_space(file.as_fd(), Some(rustix::thread::LinkNameSpaceType::Network))
-                .map_err(|e| format!("setns into the network namespace of pid {pid}: {e}"))?;
-            both()
+            enter_netns(ns)?;
+            f()
         })
         .join()
         .unwrap_or_else(|_| Err("the sock_diag thread panicked".into()))
@@ -205,13 +394,28 @@ fn diag_in_netns_of(pids: &[i32]) -> Result<(BTreeMap<u32, UnixDiag>, Vec<crate:
 
 /// Capture the unix sockets of these processes.
 pub fn dump(pids: &[i32]) -> Result<Dump, String> {
-    let (diag, inet_diag) = diag_in_netns_of(pids)?;
+    let ns = netns_of(pids)?;
+    // unix_diag on its own thread (in the processes' namespace) while this one walks /proc.
+    let (diag, walks) = std::thread::scope(|s| {
+        let unix = s.spawn(|| {
+            enter_netns(ns.as_ref())?;
+            diag_unix::dump()
+        });
+        let sockfs = sockfs_mnt_id();
+        let walks: Vec<_> = pids.iter().map(|&pid| socket_fds(pid, sockfs)).collect();
+        let diag = unix.join().unwrap_or_else(|_| Err("the sock_diag thread panicked".into()));
+        (diag, walks)
+    });
+    let diag = diag?;
     let mut warnings = Vec::new();
     let mut tasks = Vec::new();
     // Sockets to describe: those in the fd tables, then those found in flight.
-    let mut dups: BTreeMap<u32, OwnedFd> = BTreeMap::new();
-    let mut inet: BTreeMap<u32, OwnedFd> = BTreeMap::new();
-    for &pid in pids {
+    // A unix socket is duplicated (`pidfd_getfd`) only when its queue must be peeked or
+    // unix_diag lacks its buffer sizes: everything else comes from unix_diag.
+    let mut dups: BTreeMap<u32, Option<OwnedFd>> = BTreeMap::new();
+    // TCP/UDP sockets, with (tcp, inet6).
+    let mut inet: BTreeMap<u32, crate::dump_inet::InetFd> = BTreeMap::new();
+    for (&pid, walk) in pids.iter().zip(walks) {
         let pidfd = rustix::process::pidfd_open(
             rustix::process::Pid::from_raw(pid).ok_or(format!("{pid} is not a pid"))?,
             rustix::process::PidfdFlags::empty(),
@@ -219,17 +423,26 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         .map_err(|e| format!("pidfd_open({pid}): {e}"))?;
         let mut fds = BTreeMap::new();
         let mut cloexec = Vec::new();
-        for (fd, ino, coe) in socket_fds(pid)? {
-            let dup = rustix::process::pidfd_getfd(&pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
-                .map_err(|e| format!("pidfd_getfd({pid}, {fd}): {e}"))?;
-            if !diag.contains_key(&ino) {
-                if crate::dump_inet::classify(&dup).is_none() {
-                    warnings.push(format!("pid {pid} fd {fd}: neither AF_UNIX nor TCP/UDP over IP; left out"));
-                    continue;
+        for (fd, ino, coe) in walk? {
+            let getfd = || {
+                rustix::process::pidfd_getfd(&pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
+                    .map_err(|e| format!("pidfd_getfd({pid}, {fd}): {e}"))
+            };
+            match diag.get(&ino) {
+                Some(d) => {
+                    if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(ino) {
+                        v.insert(if may_hold_messages(d) || d.bufs.is_none() { Some(getfd()?) } else { None });
+                    }
                 }
-                inet.entry(ino).or_insert(dup);
-            } else {
-                dups.entry(ino).or_insert(dup);
+                None if inet.contains_key(&ino) => {}
+                None => {
+                    let dup = getfd()?;
+                    let Some(kind) = crate::dump_inet::classify(&dup) else {
+                        warnings.push(format!("pid {pid} fd {fd}: neither AF_UNIX nor TCP/UDP over IP; left out"));
+                        continue;
+                    };
+                    inet.insert(ino, (dup, kind));
+                }
             }
             fds.insert(fd, name_of(ino));
             if coe {
@@ -245,8 +458,8 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let mut scratch = Vec::new();
     let mut todo: Vec<u32> = dups.keys().copied().collect();
     while let Some(ino) = todo.pop() {
-        let (Some(fd), Some(d)) = (dups.get(&ino), diag.get(&ino)) else { continue };
-        if d.state == resocket_core::wire::TCP_LISTEN {
+        let (Some(Some(fd)), Some(d)) = (dups.get(&ino), diag.get(&ino)) else { continue };
+        if !may_hold_messages(d) {
             continue;
         }
         let q = peek_queue_with(fd, d, &mut received, &mut scratch).map_err(|e| format!("{}: {e}", name_of(ino)))?;
@@ -258,11 +471,12 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(r) {
                     if let Some(pos) = received.iter().position(|f| socket_ino(f) == Some(r)) {
                         let f = received.remove(pos);
-                        if !diag.contains_key(&r) && crate::dump_inet::classify(&f).is_some() {
+                        let kind = if diag.contains_key(&r) { None } else { crate::dump_inet::classify(&f) };
+                        if let Some(kind) = kind {
                             // A TCP/UDP socket in flight: described with the others below.
-                            inet.insert(r, f);
+                            inet.insert(r, (f, kind));
                         } else {
-                            v.insert(f);
+                            v.insert(Some(f));
                             todo.push(r);
                         }
                     }
@@ -415,8 +629,9 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 s.rcvbuf = Some(rcv as i32);
             }
             None => {
-                s.sndbuf = net::sockopt::socket_send_buffer_size(fd).ok().map(|v| v as i32);
-                s.rcvbuf = net::sockopt::socket_recv_buffer_size(fd).ok().map(|v| v as i32);
+                // Duplicated for this (see the fd table walk above).
+                s.sndbuf = fd.as_ref().and_then(|fd| net::sockopt::socket_send_buffer_size(fd).ok()).map(|v| v as i32);
+                s.rcvbuf = fd.as_ref().and_then(|fd| net::sockopt::socket_recv_buffer_size(fd).ok()).map(|v| v as i32);
             }
         }
         s.no_fd = !held.contains(&ino);
@@ -445,9 +660,98 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             }
         }
     }
+    // inet_diag: only the families and protocols of the TCP/UDP sockets found (none: no dump).
+    // What the TCP/UDP part reads of other sockets is within these: a listener's pending
+    // connections are of its own family, and peers outside them are outside the dump anyway.
+    let kinds: BTreeSet<(bool, bool)> = inet.values().map(|&(_, kind)| kind).collect();
+    let inet_diag =
+        if kinds.is_empty() { Vec::new() } else { in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))? };
     sockets.extend(crate::dump_inet::specs(&inet, &inet_diag, &held, &mut warnings)?);
     let description =
         format!("checkpoint dump of pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", "));
     let release = rustix::system::uname().release().to_string_lossy().into_owned();
     Ok(Dump { scenario: Scenario { description, kernel: release, time: 0, tasks, sockets }, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fdinfo_fields_are_read_from_complete_lines_only() {
+        let text = b"pos:\t0\nflags:\t02000002\nmnt_id:\t10\nino:\t26732197\nscm_fds: 0\n";
+        assert_eq!(parse_fdinfo(text), FdInfo { flags: Some(0o2000002), mnt_id: Some(10), ino: Some(26732197) });
+        // A line cut short by the buffer is not taken (ino 2673 would be wrong).
+        assert_eq!(parse_fdinfo(&text[..text.len() - 20]).ino, None);
+        assert_eq!(parse_fdinfo(&text[..text.len() - 20]).mnt_id, Some(10));
+        // An older kernel's text (no ino, no mnt_id), and nonsense.
+        assert_eq!(parse_fdinfo(b"pos:\t0\nflags:\t02\n"), FdInfo { flags: Some(2), ..FdInfo::default() });
+        assert_eq!(parse_fdinfo(b"flags:\t09\nino:\tx\n"), FdInfo::default());
+        assert_eq!(parse_fdinfo(b""), FdInfo::default());
+    }
+
+    #[test]
+    fn fd_names_and_socket_links() {
+        let mut buf = [0u8; 16];
+        for fd in [0, 7, 10, 19999, i32::MAX] {
+            assert_eq!(fd_name(fd, &mut buf).to_str().unwrap(), fd.to_string());
+        }
+        assert_eq!(socket_link_ino(b"socket:[4242]"), Some(4242));
+        assert_eq!(socket_link_ino(b"pipe:[4242]"), None);
+        assert_eq!(socket_link_ino(b"socket:[4242"), None);
+        assert_eq!(socket_link_ino(b"/tmp/socket:[1]"), None);
+    }
+
+    #[test]
+    fn which_queues_are_peeked() {
+        use resocket_core::wire::{TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN};
+        let d =
+            |ty: u8, state: u8, queued: u32| UnixDiag { ty, state, rqlen: Some((queued, 0)), ..UnixDiag::default() };
+        // Streams: only connected ones with bytes queued.
+        assert!(may_hold_messages(&d(1, TCP_ESTABLISHED, 5)));
+        assert!(!may_hold_messages(&d(1, TCP_ESTABLISHED, 0)));
+        assert!(!may_hold_messages(&d(1, TCP_LISTEN, 3)));
+        assert!(!may_hold_messages(&d(1, TCP_CLOSE, 0)));
+        // Datagrams: always (an empty datagram counts 0 bytes); seqpacket: when connected.
+        assert!(may_hold_messages(&d(2, TCP_CLOSE, 0)));
+        assert!(may_hold_messages(&d(5, TCP_ESTABLISHED, 0)));
+        assert!(!may_hold_messages(&d(5, TCP_LISTEN, 0)));
+    }
+
+    /// The walk reads socket inodes from fdinfo (`mnt_id` + `ino`) and falls back to the
+    /// `/proc/PID/fd` links when it cannot: both give the same sockets with the same bits, and
+    /// neither lists a file or a pipe.
+    #[test]
+    fn the_fd_walk_finds_the_same_sockets_from_fdinfo_and_from_the_links() {
+        use rustix::fd::AsRawFd;
+        let (a, b) =
+            net::socketpair(net::AddressFamily::UNIX, net::SocketType::STREAM, net::SocketFlags::CLOEXEC, None)
+                .unwrap();
+        let c = net::socket(net::AddressFamily::UNIX, net::SocketType::DGRAM, None).unwrap();
+        let (p, q) = std::io::pipe().unwrap();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        // Enough fds for the walk to split its list over two threads.
+        let many: Vec<_> = (0..WALK_SPLIT / 2)
+            .map(|_| net::socketpair(net::AddressFamily::UNIX, net::SocketType::DGRAM, net::SocketFlags::empty(), None))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let sockfs = sockfs_mnt_id();
+        assert!(sockfs.is_some(), "statx gives sockfs's mount id on this kernel");
+        let pid = std::process::id() as i32;
+        // Other tests open and close fds meanwhile: only ours are compared.
+        let ours = |v: Vec<(i32, u32, bool)>| {
+            let mut mine =
+                vec![a.as_raw_fd(), b.as_raw_fd(), c.as_raw_fd(), p.as_raw_fd(), q.as_raw_fd(), file.as_raw_fd()];
+            mine.extend(many.iter().flat_map(|(x, y)| [x.as_raw_fd(), y.as_raw_fd()]));
+            v.into_iter().filter(|e| mine.contains(&e.0)).collect::<Vec<_>>()
+        };
+        let ino = |fd: &OwnedFd| socket_ino(fd).unwrap();
+        let mut want =
+            vec![(a.as_raw_fd(), ino(&a), true), (b.as_raw_fd(), ino(&b), true), (c.as_raw_fd(), ino(&c), false)];
+        want.extend(many.iter().flat_map(|(x, y)| [(x.as_raw_fd(), ino(x), false), (y.as_raw_fd(), ino(y), false)]));
+        want.sort();
+        assert!(want.len() >= WALK_SPLIT);
+        assert_eq!(ours(socket_fds(pid, sockfs).unwrap()), want);
+        assert_eq!(ours(socket_fds(pid, None).unwrap()), want);
+    }
 }

@@ -160,20 +160,21 @@ pub(crate) fn classify(fd: &OwnedFd) -> Option<(bool, bool)> {
     }
 }
 
+/// A duplicated TCP or UDP socket and its [`classify`] answer, `(tcp, inet6)`.
+pub(crate) type InetFd = (OwnedFd, (bool, bool));
+
 /// The scenario sockets for the TCP/UDP sockets `socks` (inode → duplicated fd) of the dumped
 /// processes; `held` are the inodes some dumped fd holds (the others are only in flight).
 pub(crate) fn specs(
-    socks: &BTreeMap<u32, OwnedFd>,
+    socks: &BTreeMap<u32, InetFd>,
     diags: &[InetDiag],
     held: &BTreeSet<u32>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<SockSpec>, String> {
     let by_ino: BTreeMap<u32, &InetDiag> = diags.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
     let mut list = Vec::new();
-    for (&ino, fd) in socks {
-        let Some((tcp, inet6)) = classify(fd) else {
-            return Err(format!("{}: not a TCP or UDP socket over IPv4/IPv6", name_of(ino)));
-        };
+    for (&ino, (fd, (tcp, inet6))) in socks {
+        let (tcp, inet6) = (*tcp, *inet6);
         let diag = by_ino.get(&ino).copied().filter(|d| (d.protocol == IPPROTO_TCP) == tcp);
         list.push(Sock { ino, fd, tcp, inet6, diag });
     }

@@ -2,7 +2,7 @@
 //! * closing descriptors this process inherited at numbers the restored process needs — nothing
 //!   in this program owns them, so no `OwnedFd` exists and `close(2)` on a raw number is the
 //!   only way;
-//! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)` with an `int`.
+//! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)` with an `int`.
 
 #![allow(unsafe_code, reason = "closing inherited raw fds has no safe API; confined to this module")]
 
@@ -52,6 +52,24 @@ pub fn set_peek_off(fd: rustix::fd::BorrowedFd<'_>, value: i32) -> std::io::Resu
     };
     if rc == 0 {
         Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF)`: the socket's peek offset, -1 when peek offsets
+/// are off (the default).
+pub fn peek_off(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<i32> {
+    use rustix::fd::AsRawFd;
+    let mut value: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: `fd` is a live descriptor (borrowed for the call); `value` is a writable `int`
+    // that lives across the call and `len` points at its exact size.
+    let rc = unsafe {
+        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PEEK_OFF, (&raw mut value).cast(), &raw mut len)
+    };
+    if rc == 0 {
+        Ok(value)
     } else {
         Err(std::io::Error::last_os_error())
     }

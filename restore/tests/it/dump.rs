@@ -459,3 +459,95 @@ fn restore_plan_and_simulate_plan_for_the_addresses_of_the_host_they_run_on() {
     assert!(on_lo.contains("warning: socket #5: [2001:db8::3]:53 is not an address of this host"), "{on_lo}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every socket fd of a live process as this test reads it itself: (fd, inode, close-on-exec
+/// from its fdinfo, SO_PEEK_OFF of the socket), in fd order.
+fn socket_fds_seen_from_here(pid: u32) -> Vec<(i32, u64, bool, i32)> {
+    use rustix::fd::AsFd;
+    use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
+    let pidfd = pidfd_open(Pid::from_raw(pid as i32).unwrap(), PidfdFlags::empty()).unwrap();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+        let e = e.unwrap();
+        let fd: i32 = e.file_name().to_str().unwrap().parse().unwrap();
+        let Ok(link) = std::fs::read_link(e.path()) else { continue };
+        let Some(ino) = link.to_str().and_then(|l| l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()) else {
+            continue;
+        };
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+        let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).unwrap();
+        let cloexec = u32::from_str_radix(flags.trim(), 8).unwrap() & 0o2000000 != 0;
+        let dup = pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()).unwrap();
+        out.push((fd, ino, cloexec, resocket_restore::raw::peek_off(dup.as_fd()).unwrap()));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn close_on_exec_bits_an_fd_amid_a_stream_queue_and_a_peek_offset_of_the_process_own() {
+    let live = Live::start("flags");
+    let before = socket_fds_seen_from_here(live.child.id());
+    let (code, err, img) = live.dump();
+    assert_eq!(code, Some(0), "{err}");
+    // The peek offset the process set is where it was (the dump used to leave it at -1).
+    assert_eq!(socket_fds_seen_from_here(live.child.id()), before);
+    assert_eq!(before.iter().filter(|f| f.3 == 3).count(), 1, "{before:?}");
+    assert!(before.iter().all(|f| f.3 == 3 || f.3 == -1), "{before:?}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    // Every socket fd and no other (not the file, not the pipe), each with its close-on-exec
+    // bit, both values present; the sockets held plus the one in flight.
+    let got: Vec<(i32, bool)> = r.image.tables[0].fds.iter().map(|f| (f.fd, f.cloexec)).collect();
+    let want: Vec<(i32, bool)> = before.iter().map(|f| (f.0, f.2)).collect();
+    assert_eq!(got, want);
+    assert!(want.iter().any(|f| f.1) && want.iter().any(|f| !f.1), "{want:?}");
+    assert_eq!(r.image.sockets.len(), before.len() + 1);
+    // The stream queue: every byte, and the fd with the message that carried it (its bytes
+    // end at "before with fd ").
+    let q = r.image.sockets.values().find(|s| s.queue.iter().any(|m| !m.rights.is_empty())).expect("the fd's queue");
+    assert_eq!(q.queue.iter().flat_map(|m| m.data.to_vec()).collect::<Vec<u8>>(), b"before with fd after");
+    assert_eq!(q.queue.iter().map(|m| m.rights.len()).sum::<usize>(), 1);
+    let upto = q.queue.iter().position(|m| !m.rights.is_empty()).unwrap();
+    assert_eq!(q.queue[..=upto].iter().map(|m| m.data.len()).sum::<usize>(), b"before with fd ".len());
+    // The other stream's bytes, the idle listener, the unconnected socket.
+    assert!(r.image.sockets.values().any(|s| s.queue.iter().map(|m| &m.data[..]).eq([&b"plain"[..]])));
+    assert!(r.image.sockets.values().any(|s| s.is_listener() && s.common.backlog == 2));
+    drop(live);
+    second_dump_equals_first("flags");
+}
+
+/// inet_diag is asked for the kinds of socket a dump holds only: each kind comes alone, all
+/// four make `dump()`, none makes nothing.
+#[test]
+fn inet_diag_dumps_only_the_kinds_asked_for() {
+    use resocket_restore::diag_inet::{dump, dump_kinds, IPPROTO_TCP};
+    use rustix::net::{self, AddressFamily, SocketType};
+    std::thread::spawn(|| {
+        crate::differential_inet::fresh_netns_with_lo();
+        let ino = |fd: &rustix::fd::OwnedFd| u64::from(rustix::fs::fstat(fd).unwrap().st_ino as u32);
+        let mut ours = Vec::new();
+        for (family, any) in [(AddressFamily::INET, "127.0.0.1:0"), (AddressFamily::INET6, "[::1]:0")] {
+            let at: std::net::SocketAddr = any.parse().unwrap();
+            let t = net::socket(family, SocketType::STREAM, None).unwrap();
+            net::bind(&t, &at).unwrap();
+            net::listen(&t, 1).unwrap();
+            let u = net::socket(family, SocketType::DGRAM, None).unwrap();
+            net::bind(&u, &at).unwrap();
+            ours.push(((true, family == AddressFamily::INET6), ino(&t), t));
+            ours.push(((false, family == AddressFamily::INET6), ino(&u), u));
+        }
+        let kind = |d: &resocket_restore::diag_inet::InetDiag| (d.protocol == IPPROTO_TCP, d.local.is_ipv6());
+        for &(k, i, _) in &ours {
+            let got = dump_kinds(&[k].into()).unwrap();
+            assert!(got.iter().all(|d| kind(d) == k), "{k:?}: {got:?}");
+            assert!(got.iter().any(|d| u64::from(d.ino) == i), "{k:?}: {got:?}");
+        }
+        let all = dump().unwrap();
+        assert!(ours.iter().all(|&(_, i, _)| all.iter().any(|d| u64::from(d.ino) == i)), "{all:?}");
+        assert_eq!(dump_kinds(&Default::default()).unwrap(), []);
+    })
+    .join()
+    .unwrap();
+}

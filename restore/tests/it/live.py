@@ -65,6 +65,29 @@ elif scenario == "rights":
     socket.send_fds(a, [b"take this"], [x.fileno()])
     x.close()
     y.send(b"for x")
+elif scenario == "flags":
+    # Close-on-exec bits that differ (Python makes every fd close-on-exec), a stream queue with
+    # a message carrying an fd between plain bytes, a socket with a peek offset of its own
+    # (SO_PEEK_OFF = 42), an idle listener and an unconnected socket, and fds that are not
+    # sockets (a regular file, a pipe).
+    a, b = pair(socket.SOCK_STREAM)
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    keep.append(y)
+    a.send(b"before ")
+    socket.send_fds(a, [b"with fd "], [x.fileno()])
+    x.close()
+    a.send(b"after")
+    b.setsockopt(socket.SOL_SOCKET, 42, 3)
+    c, e = pair(socket.SOCK_STREAM)
+    e.send(b"plain")
+    os.set_inheritable(a.fileno(), True)
+    os.set_inheritable(e.fileno(), True)
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    l.bind("\0flags-%d" % os.getpid()); l.listen(2); keep.append(l)
+    os.set_inheritable(l.fileno(), True)
+    keep.append(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+    keep.append(open(os.path.join(d, "plain.txt"), "w"))
+    keep.extend(os.pipe())
 elif scenario == "external":
     # One end stays here; the other lives in a child process that is not dumped.
     a, b = pair(socket.SOCK_STREAM)
