@@ -8,25 +8,41 @@
 //! kernel rule: lowering a backlog below the pending count, for example, is allowed, and the
 //! image validator reports it — that is the editor's live validation.
 //!
+//! AF_INET/AF_INET6 sockets (TCP `stream`, UDP `dgram`) are edited in the scenario's INET form
+//! (`addr` `a.b.c.d:port` / `[v6]:port`, a `peer` in the image): bind follows the simulator's
+//! rules for the host the web app plans for (`lo` only, [`HostAddrs::loopback`]) —
+//! `EADDRNOTAVAIL` for an address the host does not have, `EADDRINUSE` by
+//! [`sim::inet::bind_conflict`] — and a port the kernel would pick (bind to port 0, listen,
+//! connect or sendto of an unbound socket) is the lowest one of the ephemeral range no socket
+//! of the protocol holds ([`EPHEMERAL_PORTS`]; the simulator's deterministic deviation from
+//! Linux's random choice). What the scenario form cannot hold about INET (the orphan a closed
+//! TCP end leaves, a connection across families through v4-mapped addresses, a UDP peer bound
+//! to the wildcard address) is refused with the reason, naming no errno since Linux would not
+//! refuse.
+//!
 //! [`from_image`] turns an image's model back into a scenario so that any image can be edited,
 //! writes that scenario again and lists every difference between the two images: what the
 //! scenario form cannot say is reported, never silently dropped.
 
 use crate::image::{inet, Image, Sock, UnixAddr};
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
+use crate::sim::inet::{EPHEMERAL_PORTS, UDP_MAX};
+use crate::sim::{self, HostAddrs, InetFamily, InetSock};
 use crate::wire::*;
 use crate::{bstr, diff};
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// One editing operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
-    /// `socket(AF_UNIX, ty)`: a new unconnected socket (`stream`, `dgram` or `seqpacket`), held
-    /// by a new fd.
-    AddSocket { name: String, ty: String },
+    /// `socket(family, ty)`: a new unconnected socket held by a new fd; `family` is `unix`
+    /// (`stream`, `dgram` or `seqpacket`), `inet` or `inet6` (`stream`: TCP, `dgram`: UDP).
+    AddSocket { name: String, family: String, ty: String },
     /// `close()` of every fd of the socket: peers see the close as Linux shows it.
     RemoveSocket { name: String },
-    /// `bind()`: give the socket a name (`/path`, `rel/path` or `@abstract`, bstr escapes).
+    /// `bind()`: give the socket a name (`/path`, `rel/path` or `@abstract`, bstr escapes), or an
+    /// INET socket an address (`127.0.0.1:80`, `[::1]:53`; port 0: the kernel picks one).
     Bind { name: String, addr: String },
     /// `listen(backlog)` (again, to change the backlog of a listener).
     Listen { name: String, backlog: i16 },
@@ -58,6 +74,9 @@ fn refuse<T>(msg: impl Into<String>) -> Result<T, EditError> {
 
 /// Socket types an added socket can have.
 pub const TYPES: [&str; 3] = ["stream", "dgram", "seqpacket"];
+
+/// Families an added socket can have.
+pub const FAMILIES: [&str; 3] = ["unix", "inet", "inet6"];
 
 /// A socket name not used in `sc`: `prefix` followed by the smallest free number.
 pub fn fresh_name(sc: &Scenario, prefix: &str) -> String {
@@ -130,25 +149,32 @@ fn hold(sc: &mut Scenario, name: &str) {
     }
 }
 
-fn new_socket(sc: &Scenario, name: &str, ty: &str) -> Result<SockSpec, EditError> {
+fn new_socket(sc: &Scenario, name: &str, family: &str, ty: &str) -> Result<SockSpec, EditError> {
     if name.is_empty() || name.chars().any(char::is_control) {
         return refuse("a socket name is one or more printable characters");
     }
     if sc.sockets.iter().any(|s| s.name == name) {
         return refuse(format!("a socket is already named {name:?}"));
     }
+    if !FAMILIES.contains(&family) {
+        return refuse(format!("socket(): EAFNOSUPPORT — family {family:?} is unix, inet or inet6"));
+    }
     if !TYPES.contains(&ty) {
         return refuse(format!("socket(): EINVAL — type {ty:?} is stream, dgram or seqpacket"));
     }
-    Ok(SockSpec { name: name.to_string(), family: "unix".into(), ty: ty.to_string(), ..Default::default() })
+    if family != "unix" && ty == "seqpacket" {
+        // inet_create: no protocol of AF_INET/AF_INET6 serves SOCK_SEQPACKET (live 6.18).
+        return refuse(format!("socket(): ESOCKTNOSUPPORT — {family} has stream (TCP) and dgram (UDP), no seqpacket"));
+    }
+    Ok(SockSpec { name: name.to_string(), family: family.to_string(), ty: ty.to_string(), ..Default::default() })
 }
 
 /// Apply one edit. On error the scenario is unchanged.
 pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
     let mut sc = sc.clone();
     match edit {
-        Edit::AddSocket { name, ty } => {
-            let s = new_socket(&sc, name, ty)?;
+        Edit::AddSocket { name, family, ty } => {
+            let s = new_socket(&sc, name, family, ty)?;
             sc.sockets.push(s);
             hold(&mut sc, name);
         }
@@ -157,7 +183,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             let i = index(&sc, name)?;
             let s = &sc.sockets[i];
             if s.family != "unix" {
-                return refuse("bind(): only AF_UNIX names can be edited");
+                return bind_inet(&mut sc, i, addr).map(|()| sc);
             }
             if s.accepted_from.is_some() {
                 return refuse(format!("bind(): EINVAL — {name:?} was accepted: it has its listener's name"));
@@ -184,11 +210,14 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             if s.listen.is_none() && !fresh(&sc, s) {
                 return refuse(format!("listen(): EINVAL — {name:?} is connected"));
             }
-            if s.addr.is_none() {
+            if s.addr.is_none() && !is_inet(s) {
                 return refuse(format!("listen(): EINVAL — {name:?} is not bound: bind it first"));
             }
             if !s.queue.is_empty() {
                 return refuse(format!("listen(): EINVAL — {name:?} has queued data"));
+            }
+            if is_inet(s) && s.listen.is_none() {
+                listen_inet(&mut sc, i)?;
             }
             sc.sockets[i].listen = Some(*backlog);
         }
@@ -224,8 +253,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             if sc.sockets[l].pending.is_empty() {
                 return refuse(format!("accept(): EAGAIN — {listener:?} has no pending connection"));
             }
-            let mut s = new_socket(&sc, name, &sc.sockets[l].ty.clone())?;
-            s.family = sc.sockets[l].family.clone();
+            let mut s = new_socket(&sc, name, &sc.sockets[l].family.clone(), &sc.sockets[l].ty.clone())?;
             let p = sc.sockets[l].pending.remove(0);
             s.accepted_from = Some(listener.clone());
             s.queue = p.sent;
@@ -248,6 +276,9 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             let s = &sc.sockets[i];
             if s.peer_gone {
                 return refuse(format!("shutdown(): {name:?} is already shut down both ways (its peer closed)"));
+            }
+            if is_inet(s) {
+                return shutdown_inet(&mut sc, i, bits).map(|()| sc);
             }
             let mirror = if connection_oriented(s) { destination(&sc, i) } else { None };
             let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
@@ -294,8 +325,14 @@ fn shut_name(bits: u8) -> Option<String> {
 fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditError> {
     let (c, s) = (index(sc, client)?, index(sc, server)?);
     let (cs, ss) = (&sc.sockets[c], &sc.sockets[s]);
-    if cs.family != "unix" || ss.family != "unix" {
-        return refuse("connect(): only AF_UNIX connections can be edited");
+    if cs.family != ss.family {
+        return refuse(format!(
+            "connect(): {client:?} is {} and {server:?} is {}: the editor connects sockets of one family",
+            cs.family, ss.family
+        ));
+    }
+    if is_inet(cs) {
+        return connect_inet(sc, c, s);
     }
     if ss.addr.is_none() {
         return refuse(format!("connect(): {server:?} has no name to connect to: bind it first"));
@@ -318,15 +355,31 @@ fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditErro
         if cs.pair.is_some() {
             return refuse(format!("connect(): {client:?} is one end of a socketpair"));
         }
-        sc.sockets[c].peer = Some(server.to_string());
+        set_dgram_peer(sc, c, server);
     }
     Ok(())
+}
+
+/// Connect dgram socket `c` to `peer`: what it holds from its old peer now names that sender.
+fn set_dgram_peer(sc: &mut Scenario, c: usize, peer: &str) {
+    let old = sc.sockets[c].peer.replace(peer.to_string());
+    for m in &mut sc.sockets[c].queue {
+        if m.from.is_none() {
+            m.from = old.clone();
+        }
+        if m.from.as_deref() == Some(peer) {
+            m.from = None;
+        }
+    }
 }
 
 fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(), EditError> {
     bstr::unescape(data).map_err(|e| EditError(format!("data: {e}")))?;
     let f = index(sc, from)?;
     let fs = &sc.sockets[f];
+    if is_inet(fs) {
+        return send_inet(sc, f, to, data);
+    }
     if fs.listen.is_some() {
         return refuse(format!("send(): ENOTCONN — {from:?} is listening"));
     }
@@ -379,8 +432,391 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// AF_INET / AF_INET6
+
+fn is_inet(s: &SockSpec) -> bool {
+    s.family != "unix"
+}
+
+fn is_tcp(s: &SockSpec) -> bool {
+    is_inet(s) && s.ty == "stream"
+}
+
+/// An address as a socket of `s`'s family holds it (an IPv4 one is v4-mapped on inet6).
+fn inet_form(s: &SockSpec, a: SocketAddr) -> SocketAddr {
+    match (s.family.as_str(), a.ip()) {
+        ("inet6", IpAddr::V4(v4)) => SocketAddr::new(v4.to_ipv6_mapped().into(), a.port()),
+        _ => a,
+    }
+}
+
+/// The INET socket's own address, as its `addr` says.
+fn inet_local(s: &SockSpec) -> Option<SocketAddr> {
+    let a: SocketAddr = s.addr.as_deref()?.parse().ok()?;
+    Some(inet_form(s, a))
+}
+
+/// The IPv4 address of an IPv4 or v4-mapped address.
+fn v4_of(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+    }
+}
+
+fn is_wildcard(a: SocketAddr) -> bool {
+    a.ip().is_unspecified() || v4_of(a.ip()).is_some_and(|v| v.is_unspecified())
+}
+
+/// An IPv6 address that is neither the wildcard nor v4-mapped (binding one makes a socket
+/// IPV6_V6ONLY, `__inet6_bind`).
+fn plain_v6(a: SocketAddr) -> bool {
+    matches!(a.ip(), IpAddr::V6(v6) if !v6.is_unspecified() && v6.to_ipv4_mapped().is_none())
+}
+
+/// The simulator's view of socket `s` at local address `at`.
+fn inet_sock(s: &SockSpec, at: SocketAddr) -> InetSock {
+    let family = if s.family == "inet6" { InetFamily::Inet6 } else { InetFamily::Inet };
+    let mut i = InetSock::new(family, s.ty == "stream");
+    i.local = Some(at);
+    i.bound = at.port() != 0;
+    i.reuse = s.reuseaddr;
+    i.reuseport = s.reuseport;
+    i.v6only = s.v6only || (plain_v6(at) && s.accepted_from.is_none());
+    i
+}
+
+/// The socket that keeps socket `i` from holding `at` (bind()/listen() fail with EADDRINUSE), by
+/// the simulator's rule ([`sim::inet::bind_conflict`]) against the sockets of its protocol with
+/// an address on that port. (An accepted socket or embryo without its own `addr` shares its
+/// listener's port and options: wherever it conflicts, its listener does too.)
+fn port_taken_by(sc: &Scenario, i: usize, at: SocketAddr) -> Option<String> {
+    let me = inet_sock(&sc.sockets[i], at);
+    sc.sockets.iter().enumerate().find_map(|(j, o)| {
+        let a = inet_local(o).filter(|a| j != i && is_inet(o) && (o.ty == "stream") == me.tcp && a.port() == at.port())?;
+        let state = if o.listen.is_some() { sim::inet::LISTEN } else { sim::inet::CLOSE };
+        sim::inet::bind_conflict(&me, [(&inet_sock(o, a), state)]).then(|| o.name.clone())
+    })
+}
+
+/// The port the kernel picks for socket `i`: the lowest of [`EPHEMERAL_PORTS`] no socket of
+/// its protocol holds (the simulator's choice; Linux starts at a random one).
+fn ephemeral(sc: &Scenario, i: usize) -> Result<u16, EditError> {
+    let tcp = sc.sockets[i].ty == "stream";
+    let used: BTreeSet<u16> = sc
+        .sockets
+        .iter()
+        .filter(|o| is_inet(o) && (o.ty == "stream") == tcp)
+        .filter_map(inet_local)
+        .map(|a| a.port())
+        .collect();
+    (EPHEMERAL_PORTS.0..=EPHEMERAL_PORTS.1)
+        .find(|p| !used.contains(p))
+        .ok_or_else(|| EditError("EADDRINUSE — every ephemeral port is taken".into()))
+}
+
+fn set_local(sc: &mut Scenario, i: usize, ip: IpAddr, port: u16) {
+    sc.sockets[i].addr = Some(inet::display(SocketAddr::new(ip, port)));
+}
+
+/// The wildcard address of socket `s`'s family.
+fn any_of(s: &SockSpec) -> IpAddr {
+    if s.family == "inet6" {
+        Ipv6Addr::UNSPECIFIED.into()
+    } else {
+        Ipv4Addr::UNSPECIFIED.into()
+    }
+}
+
+/// `bind()` of an INET socket: the checks of `__inet_bind`/`__inet6_bind` in their order, the
+/// address by [`HostAddrs::bind_check`] on the loopback host, the port by the bind rule.
+fn bind_inet(sc: &mut Scenario, i: usize, text: &str) -> Result<(), EditError> {
+    let s = &sc.sockets[i];
+    let name = &s.name;
+    let Ok(a) = text.trim().parse::<SocketAddr>() else {
+        let like = if s.family == "inet6" { "[::1]:8080" } else { "127.0.0.1:8080" };
+        return refuse(format!("bind(): {text:?} is not an address:port (like {like})"));
+    };
+    if s.family == "inet" && a.is_ipv6() {
+        return refuse(format!("bind(): EAFNOSUPPORT — {name:?} is AF_INET: an IPv6 address needs an inet6 socket"));
+    }
+    let at = inet_form(s, a);
+    let tcp = s.ty == "stream";
+    let bound = s.addr.is_some() || !fresh(sc, s);
+    let host_check = || {
+        HostAddrs::loopback().bind_check(at, tcp).map_err(|e| {
+            let why = if e == sim::Errno::EADDRNOTAVAIL {
+                "is not an address of the host the web app plans for (lo only: 127.0.0.0/8 and ::1)"
+            } else {
+                "needs an interface (a scope id) this host does not have"
+            };
+            EditError(format!("bind(): {e} — {} {why}", at.ip()))
+        })
+    };
+    let already = || refuse(format!("bind(): EINVAL — {name:?} already has an address"));
+    if let SocketAddr::V6(a6) = at {
+        if a6.ip().is_multicast() && tcp {
+            return refuse("bind(): EINVAL — a TCP socket cannot bind a multicast address");
+        }
+        if bound {
+            return already();
+        }
+        if a6.ip().to_ipv4_mapped().is_some() && s.v6only {
+            return refuse(format!("bind(): EINVAL — {name:?} is IPV6_V6ONLY: no v4-mapped address"));
+        }
+        host_check()?;
+    } else {
+        host_check()?;
+        if bound {
+            return already();
+        }
+    }
+    let port = if at.port() == 0 {
+        ephemeral(sc, i)?
+    } else if let Some(o) = port_taken_by(sc, i, at) {
+        return refuse(format!("bind(): EADDRINUSE — {o:?} holds port {} there", at.port()));
+    } else {
+        at.port()
+    };
+    set_local(sc, i, at.ip(), port);
+    Ok(())
+}
+
+/// `listen()` of an unlistening TCP socket: its port checked again as a listener's
+/// (`inet_csk_get_port`: a holder that listens is no longer excused by SO_REUSEADDR), or an
+/// ephemeral one on the wildcard address when it has none.
+fn listen_inet(sc: &mut Scenario, i: usize) -> Result<(), EditError> {
+    match inet_local(&sc.sockets[i]).filter(|a| a.port() != 0) {
+        Some(at) => {
+            if let Some(o) = port_taken_by(sc, i, at) {
+                return refuse(format!("listen(): EADDRINUSE — {o:?} holds port {} there", at.port()));
+            }
+        }
+        None => {
+            let port = ephemeral(sc, i)?;
+            set_local(sc, i, any_of(&sc.sockets[i]), port);
+        }
+    }
+    Ok(())
+}
+
+/// `connect()` of an INET socket to another of the image (same family): a pending connection on
+/// a TCP listener, or a UDP socket's default destination. The client gets its local address
+/// as the kernel gives it: the loopback source of the destination's kind (127.0.0.1, ::1)
+/// unless bound to a specific address, and an ephemeral port unless it has one.
+fn connect_inet(sc: &mut Scenario, c: usize, s: usize) -> Result<(), EditError> {
+    let (cs, ss) = (&sc.sockets[c], &sc.sockets[s]);
+    let (client, server) = (cs.name.clone(), ss.name.clone());
+    let tcp = cs.ty == "stream";
+    let Some(bound) = inet_local(ss).filter(|a| a.port() != 0) else {
+        return refuse(format!("connect(): {server:?} has no address to connect to: bind it first"));
+    };
+    if cs.ty != ss.ty {
+        return refuse(if tcp {
+            format!("connect(): ECONNREFUSED — {server:?} is UDP: no TCP socket listens at {bound}")
+        } else {
+            format!("connect(): {server:?} is TCP: a UDP socket's peer in the image is a UDP socket")
+        });
+    }
+    if tcp {
+        if c == s {
+            return refuse("connect(): the editor does not connect a TCP socket to itself (a simultaneous open)");
+        }
+        if !fresh(sc, cs) {
+            return refuse(format!("connect(): EISCONN — {client:?} is connected or listening"));
+        }
+        if ss.listen.is_none() {
+            return refuse(format!("connect(): ECONNREFUSED — {server:?} is not listening"));
+        }
+        let rival = sc.sockets.iter().enumerate().find(|&(j, o)| {
+            j != s && is_tcp(o) && o.listen.is_some() && inet_local(o).is_some_and(|a| a.port() == bound.port())
+        });
+        if let Some((_, o)) = rival {
+            return refuse(format!(
+                "connect(): {:?} listens on port {} too: which listener takes the connection follows lookup rules the editor does not model",
+                o.name,
+                bound.port()
+            ));
+        }
+    } else if is_wildcard(bound) {
+        return refuse(format!(
+            "connect(): {server:?} is bound to the wildcard address: the scenario names a UDP peer by its address; bind it to 127.0.0.1 or ::1"
+        ));
+    }
+    // A wildcard listener is reached at the loopback address (of the kind it takes).
+    let v4 = v4_of(bound.ip()).is_some();
+    let lo = |v4: bool| -> IpAddr { if v4 { Ipv4Addr::LOCALHOST.into() } else { Ipv6Addr::LOCALHOST.into() } };
+    let own = inet_local(cs);
+    if let Some(a) = own.filter(|a| !is_wildcard(*a)) {
+        if v4 && plain_v6(a) {
+            return refuse(format!("connect(): ENETUNREACH — {client:?} is bound to {}: no IPv4 source", a.ip()));
+        }
+        if !v4 && v4_of(a.ip()).is_some() {
+            return refuse(format!("connect(): EAFNOSUPPORT — {client:?} is bound to an IPv4 address"));
+        }
+    }
+    if v4 && cs.v6only {
+        return refuse(format!("connect(): ENETUNREACH — {client:?} is IPV6_V6ONLY and {server:?} is IPv4"));
+    }
+    let ip = match own {
+        Some(a) if !is_wildcard(a) => a.ip(),
+        _ => inet_form(cs, SocketAddr::new(lo(v4), 0)).ip(),
+    };
+    let port = match own.map(|a| a.port()).filter(|&p| p != 0) {
+        Some(p) => p,
+        None => ephemeral(sc, c)?,
+    };
+    set_local(sc, c, ip, port);
+    if tcp {
+        sc.sockets[s].pending.push(PendingSpec { client: Some(client), sent: Vec::new() });
+    } else {
+        set_dgram_peer(sc, c, &server);
+    }
+    Ok(())
+}
+
+/// `send()`/`sendto()` from an INET socket: TCP to its peer (or the embryo of its pending
+/// connection), UDP to its peer or `to`, delivered as the UDP lookup delivers.
+fn send_inet(sc: &mut Scenario, f: usize, to: Option<&str>, data: &str) -> Result<(), EditError> {
+    let fs = &sc.sockets[f];
+    let from = fs.name.clone();
+    let msg = |from: Option<String>| MsgSpec { from, data: Some(data.to_string()), ..Default::default() };
+    let shut_wr = shut_bits(fs.shutdown.as_deref()).unwrap_or(0) & 2 != 0;
+    let outside = || refuse(format!("send(): {from:?}'s peer is outside the image: nothing of it is queued here"));
+    if fs.ty == "stream" {
+        if fs.listen.is_some() {
+            return refuse(format!("send(): EPIPE — {from:?} is listening, not connected"));
+        }
+        if shut_wr {
+            return refuse(format!("send(): EPIPE — {from:?} is shut down for sending"));
+        }
+        if to.is_some_and(|t| Some(t) != fs.peer.as_deref()) {
+            return refuse(format!("sendto(): TCP ignores the address: {from:?} sends to its peer (choose \"its peer\")"));
+        }
+        if let Some((l, k)) = pending_of(sc, &from) {
+            sc.sockets[l].pending[k].sent.push(msg(None));
+            return Ok(());
+        }
+        let Some(p) = fs.peer.clone() else {
+            if fs.external_peer {
+                return outside();
+            }
+            return refuse(format!("send(): EPIPE — {from:?} is not connected"));
+        };
+        let r = index(sc, &p)?;
+        if shut_bits(sc.sockets[r].shutdown.as_deref()) == Some(3) {
+            return refuse(format!(
+                "send(): {p:?} is shut down both ways: Linux answers the data with an RST, which resets the connection"
+            ));
+        }
+        // (A peer shut down for reading only still queues TCP data.)
+        sc.sockets[r].queue.push(msg(None));
+        return Ok(());
+    }
+    let len = bstr::unescape(data).map(|b| b.len()).unwrap_or(0);
+    let max = if fs.family == "inet6" { UDP_MAX.1 } else { UDP_MAX.0 };
+    if len > max {
+        return refuse(format!("sendto(): EMSGSIZE — {len} bytes; a UDP datagram holds at most {max}"));
+    }
+    let dest = match (to, &fs.peer) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(p)) => p.clone(),
+        (None, None) if fs.external_peer => return outside(),
+        (None, None) => return refuse(format!("send(): EDESTADDRREQ — {from:?} is not connected: name a destination")),
+    };
+    let r = index(sc, &dest)?;
+    let rs = &sc.sockets[r];
+    if rs.family != fs.family {
+        return refuse(format!("sendto(): {dest:?} is {}: the editor sends between sockets of one family", rs.family));
+    }
+    if rs.ty != "dgram" {
+        return refuse(format!("sendto(): {dest:?} is a TCP socket: a datagram reaches UDP sockets only"));
+    }
+    if inet_local(rs).is_none_or(|a| a.port() == 0) {
+        return refuse(format!("sendto(): {dest:?} has no address to send to: bind it first"));
+    }
+    if shut_wr {
+        return refuse(format!("send(): EPIPE — {from:?} is shut down for sending"));
+    }
+    if rs.external_peer || rs.peer.as_deref().is_some_and(|p| p != from) {
+        return refuse(format!(
+            "sendto(): {dest:?} is connected to another socket: UDP delivers to it only from its peer's address"
+        ));
+    }
+    let from_field = (rs.peer.as_deref() != Some(from.as_str())).then(|| from.clone());
+    // inet_send_prepare: an unbound sender gets an ephemeral port (on the wildcard address).
+    if inet_local(fs).is_none_or(|a| a.port() == 0) {
+        let port = ephemeral(sc, f)?;
+        set_local(sc, f, any_of(&sc.sockets[f]), port);
+    }
+    sc.sockets[r].queue.push(msg(from_field));
+    Ok(())
+}
+
+/// `shutdown()` of an INET socket (`inet_shutdown`): ENOTCONN unless connected; a TCP FIN
+/// shuts the peer's reading side (`tcp_fin`); SHUT_RD tells the peer nothing.
+fn shutdown_inet(sc: &mut Scenario, i: usize, bits: u8) -> Result<(), EditError> {
+    let s = &sc.sockets[i];
+    let name = s.name.clone();
+    if s.listen.is_some() {
+        if bits & 1 != 0 {
+            return refuse(
+                "shutdown(): SHUT_RD on a TCP listener stops it listening and resets its pending connections: not editable",
+            );
+        }
+        return Ok(()); // SHUT_WR on a listener changes nothing
+    }
+    let pending = pending_of(sc, &name).is_some();
+    if s.peer.is_none() && !s.external_peer && !pending {
+        return refuse(format!("shutdown(): ENOTCONN — {name:?} is not connected"));
+    }
+    let tcp = s.ty == "stream";
+    if tcp && pending && bits & 2 != 0 {
+        return refuse(format!(
+            "shutdown(): {name:?}'s connection is not accepted yet: its FIN would wait on the listener's embryo, which the scenario form does not hold; accept it first"
+        ));
+    }
+    let peer = s.peer.clone();
+    let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
+    if tcp && bits & 2 != 0 {
+        if let Some(p) = &peer {
+            let j = index(sc, p)?;
+            let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0);
+            if theirs & 2 != 0 {
+                return refuse(format!(
+                    "shutdown(): {p:?} has shut down for sending too: both FINs end the connection (TIME_WAIT, CLOSE), which the scenario form does not hold"
+                ));
+            }
+            sc.sockets[j].shutdown = shut_name(theirs | 1);
+        }
+    }
+    sc.sockets[i].shutdown = shut_name(mine);
+    Ok(())
+}
+
+/// What an INET socket's close would leave behind that the scenario form cannot hold.
+fn remove_inet_check(sc: &Scenario, x: usize) -> Result<(), EditError> {
+    let s = &sc.sockets[x];
+    let name = s.name.as_str();
+    let referenced = sc.sockets.iter().any(|o| {
+        o.peer.as_deref() == Some(name)
+            || o.queue.iter().any(|m| m.from.as_deref() == Some(name))
+            || o.pending.iter().any(|p| p.client.as_deref() == Some(name))
+    });
+    if referenced || !s.pending.is_empty() || (s.ty == "stream" && s.peer.is_some()) {
+        return refuse(format!(
+            "close(): {name:?} is in a TCP connection, is a UDP socket's peer or sent a queued datagram: what its close leaves (an orphan in FIN_WAIT2 or TIME_WAIT, reset connections, a peer address no socket holds) is not in the scenario form; the editor closes INET sockets on their own"
+        ));
+    }
+    Ok(())
+}
+
 fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
     let x = index(sc, name)?;
+    if is_inet(&sc.sockets[x]) {
+        remove_inet_check(sc, x)?;
+    }
     for s in &sc.sockets {
         let in_flight = |m: &MsgSpec| m.rights.iter().any(|r| r == name);
         if s.queue.iter().any(in_flight) || s.pending.iter().any(|p| p.sent.iter().any(in_flight)) {
@@ -816,7 +1252,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn add(sc: &Scenario, name: &str, ty: &str) -> Scenario {
-        apply(sc, &Edit::AddSocket { name: name.into(), ty: ty.into() }).unwrap()
+        apply(sc, &Edit::AddSocket { name: name.into(), family: "unix".into(), ty: ty.into() }).unwrap()
     }
 
     fn ok(sc: &Scenario, e: Edit) -> Scenario {
@@ -900,8 +1336,8 @@ mod tests {
     #[test]
     fn refusals_name_the_errno() {
         let sc = server();
-        assert!(err(&sc, Edit::AddSocket { name: "c".into(), ty: "stream".into() }).contains("already named"));
-        assert!(err(&sc, Edit::AddSocket { name: "x".into(), ty: "raw".into() }).contains("EINVAL"));
+        assert!(err(&sc, Edit::AddSocket { name: "c".into(), family: "unix".into(), ty: "stream".into() }).contains("already named"));
+        assert!(err(&sc, Edit::AddSocket { name: "x".into(), family: "unix".into(), ty: "raw".into() }).contains("EINVAL"));
         let sc2 = add(&sc, "d", "dgram");
         assert!(err(&sc2, Edit::Connect { client: "d".into(), server: "L".into() }).contains("EPROTOTYPE"));
         assert!(err(&sc, Edit::Connect { client: "c".into(), server: "L".into() }).contains("EISCONN"));
@@ -1031,6 +1467,242 @@ mod tests {
         assert!(back.notes.iter().any(|n| n.contains("differs when written back")), "{:?}", back.notes);
     }
 
+    // --- AF_INET / AF_INET6 -------------------------------------------------------------------
+
+    fn add_in(sc: &Scenario, name: &str, family: &str, ty: &str) -> Scenario {
+        ok(sc, Edit::AddSocket { name: name.into(), family: family.into(), ty: ty.into() })
+    }
+
+    fn bind(sc: &Scenario, name: &str, addr: &str) -> Result<Scenario, String> {
+        apply(sc, &Edit::Bind { name: name.into(), addr: addr.into() }).map_err(|e| e.0)
+    }
+
+    /// The scenario's image loads without errors, and its restore plan runs on the simulator
+    /// (the loopback host) to the end and reproduces the image.
+    fn restores(sc: &Scenario) {
+        assert_eq!(errors(sc), Vec::<String>::new(), "{sc:#?}");
+        let bytes = sc.to_image().unwrap();
+        let report = crate::load(&bytes);
+        let plan = crate::plan::plan(&report.image).unwrap_or_else(|e| panic!("plan: {e:?}\n{sc:#?}"));
+        let run = crate::check::run_plan(&report.image, &plan);
+        assert!(run.is_clean(), "{:?}\n{:?}\n{sc:#?}", run.failure, run.differences);
+    }
+
+    fn tcp_server(family: &str, addr: &str) -> Scenario {
+        let sc = add_in(&Scenario::default(), "L", family, "stream");
+        let sc = bind(&sc, "L", addr).unwrap();
+        let sc = ok(&sc, Edit::Listen { name: "L".into(), backlog: 4 });
+        let sc = add_in(&sc, "c", family, "stream");
+        ok(&sc, Edit::Connect { client: "c".into(), server: "L".into() })
+    }
+
+    #[test]
+    fn tcp_listen_connect_send_accept_shutdown_restore() {
+        let sc = tcp_server("inet", "127.0.0.1:8080");
+        assert_eq!(s(&sc, "L").addr.as_deref(), Some("127.0.0.1:8080"));
+        // The client's address as connect() gives it: the loopback source, the first ephemeral port.
+        assert_eq!(s(&sc, "c").addr.as_deref(), Some("127.0.0.1:32768"));
+        assert_eq!(s(&sc, "L").pending.len(), 1);
+        restores(&sc);
+        let sc = ok(&sc, Edit::Send { from: "c".into(), to: None, data: "early".into() });
+        assert_eq!(s(&sc, "L").pending[0].sent.len(), 1, "before accept() the data waits on the embryo");
+        restores(&sc);
+        let sc = ok(&sc, Edit::Accept { listener: "L".into(), name: "a".into() });
+        assert_eq!((s(&sc, "a").family.as_str(), s(&sc, "a").peer.as_deref()), ("inet", Some("c")));
+        assert_eq!(s(&sc, "a").queue.len(), 1);
+        restores(&sc);
+        let sc = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "reply\\x00".into() });
+        assert_eq!(s(&sc, "c").queue.len(), 1);
+        restores(&sc);
+        // A FIN: the client is FIN_WAIT2, the accepted end CLOSE_WAIT (shut for reading).
+        let sc = ok(&sc, Edit::Shutdown { name: "c".into(), how: "wr".into() });
+        assert_eq!((s(&sc, "c").shutdown.as_deref(), s(&sc, "a").shutdown.as_deref()), (Some("wr"), Some("rd")));
+        restores(&sc);
+        assert!(err(&sc, Edit::Send { from: "c".into(), to: None, data: "x".into() }).contains("EPIPE"));
+        let sc2 = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "more".into() });
+        restores(&sc2);
+        assert!(err(&sc, Edit::Shutdown { name: "a".into(), how: "wr".into() }).contains("both FINs"));
+        // A second client gets the next port.
+        let sc = add_in(&sc, "d", "inet", "stream");
+        let sc = ok(&sc, Edit::Connect { client: "d".into(), server: "L".into() });
+        assert_eq!(s(&sc, "d").addr.as_deref(), Some("127.0.0.1:32769"));
+        restores(&sc);
+        let back = from_image(&sc.to_image().unwrap());
+        assert_eq!(back.notes, Vec::<String>::new());
+    }
+
+    #[test]
+    fn tcp_over_ipv6_and_wildcard_listeners() {
+        let sc = tcp_server("inet6", "[::1]:8080");
+        assert_eq!(s(&sc, "c").addr.as_deref(), Some("[::1]:32768"));
+        let sc = ok(&sc, Edit::Accept { listener: "L".into(), name: "a".into() });
+        let sc = ok(&sc, Edit::Send { from: "c".into(), to: None, data: "hi".into() });
+        restores(&sc);
+        // A wildcard listener is reached on loopback; listen() of an unbound socket picks a port.
+        let sc = tcp_server("inet", "0.0.0.0:80");
+        assert_eq!(s(&sc, "c").addr.as_deref(), Some("127.0.0.1:32768"));
+        restores(&sc);
+        let sc = tcp_server("inet6", "[::]:80");
+        assert_eq!(s(&sc, "c").addr.as_deref(), Some("[::1]:32768"));
+        restores(&sc);
+        let sc = add_in(&Scenario::default(), "L", "inet", "stream");
+        let sc = ok(&sc, Edit::Listen { name: "L".into(), backlog: 1 });
+        assert_eq!(s(&sc, "L").addr.as_deref(), Some("0.0.0.0:32768"));
+        restores(&sc);
+        // An IPv4 address on inet6 is v4-mapped, and so is its client's.
+        let sc = tcp_server("inet6", "127.0.0.1:81");
+        assert_eq!(s(&sc, "L").addr.as_deref(), Some("[::ffff:127.0.0.1]:81"));
+        assert_eq!(s(&sc, "c").addr.as_deref(), Some("[::ffff:127.0.0.1]:32768"));
+        restores(&sc);
+    }
+
+    #[test]
+    fn udp_connect_and_sendto() {
+        let sc = add_in(&add_in(&Scenario::default(), "r", "inet", "dgram"), "s", "inet", "dgram");
+        let sc = bind(&sc, "r", "127.0.0.1:5353").unwrap();
+        assert!(err(&sc, Edit::Send { from: "s".into(), to: None, data: "x".into() }).contains("EDESTADDRREQ"));
+        // sendto() from an unbound socket: autobound on the wildcard address.
+        let sc = ok(&sc, Edit::Send { from: "s".into(), to: Some("r".into()), data: "one".into() });
+        assert_eq!(s(&sc, "s").addr.as_deref(), Some("0.0.0.0:32768"));
+        assert_eq!(s(&sc, "r").queue[0].from.as_deref(), Some("s"));
+        restores(&sc);
+        let sc = add_in(&sc, "c", "inet", "dgram");
+        let sc = ok(&sc, Edit::Connect { client: "c".into(), server: "r".into() });
+        assert_eq!((s(&sc, "c").addr.as_deref(), s(&sc, "c").peer.as_deref()), (Some("127.0.0.1:32769"), Some("r")));
+        let sc = ok(&sc, Edit::Send { from: "c".into(), to: None, data: "two".into() });
+        restores(&sc);
+        // r connects to c: now only c's datagrams reach it; what it holds from s still names s.
+        let sc = ok(&sc, Edit::Connect { client: "r".into(), server: "c".into() });
+        assert!(err(&sc, Edit::Send { from: "s".into(), to: Some("r".into()), data: "x".into() }).contains("only from"));
+        let sc = ok(&sc, Edit::Send { from: "c".into(), to: None, data: "three".into() });
+        assert_eq!(s(&sc, "r").queue.iter().map(|m| m.from.as_deref()).collect::<Vec<_>>(), [Some("s"), None, None]);
+        restores(&sc);
+        let sc = ok(&sc, Edit::Shutdown { name: "c".into(), how: "wr".into() });
+        assert_eq!(s(&sc, "r").shutdown, None, "UDP tells the peer nothing");
+        assert!(err(&sc, Edit::Send { from: "c".into(), to: None, data: "x".into() }).contains("EPIPE"));
+        restores(&sc);
+        assert!(err(&sc, Edit::Shutdown { name: "s".into(), how: "rd".into() }).contains("ENOTCONN"));
+        // A UDP peer bound to the wildcard cannot be named by address.
+        let sc = add_in(&add_in(&sc, "w", "inet", "dgram"), "x", "inet", "dgram");
+        let sc = bind(&sc, "w", "0.0.0.0:7").unwrap();
+        assert!(err(&sc, Edit::Connect { client: "x".into(), server: "w".into() }).contains("wildcard"));
+        let sc = ok(&sc, Edit::Send { from: "x".into(), to: Some("w".into()), data: "to any".into() });
+        restores(&sc);
+    }
+
+    #[test]
+    fn inet_refusals_name_linux_errnos() {
+        let e = |f: &str, ty: &str| err(&Scenario::default(), Edit::AddSocket { name: "x".into(), family: f.into(), ty: ty.into() });
+        assert!(e("inet", "seqpacket").contains("ESOCKTNOSUPPORT"));
+        assert!(e("inet6", "seqpacket").contains("ESOCKTNOSUPPORT"));
+        assert!(e("packet", "stream").contains("EAFNOSUPPORT"));
+        let sc = add_in(&add_in(&Scenario::default(), "a", "inet", "stream"), "b", "inet", "stream");
+        assert!(err(&sc, Edit::Pair { a: "a".into(), b: "b".into() }).contains("EOPNOTSUPP"));
+        assert!(bind(&sc, "a", "10.0.0.1:80").unwrap_err().contains("EADDRNOTAVAIL"));
+        assert!(bind(&sc, "a", "[::1]:80").unwrap_err().contains("EAFNOSUPPORT"));
+        assert!(bind(&sc, "a", "localhost:80").unwrap_err().contains("not an address"));
+        assert!(bind(&sc, "a", "127.255.255.255:80").is_ok(), "the broadcast address of lo's prefix");
+        let sc1 = bind(&sc, "a", "127.0.0.1:80").unwrap();
+        assert!(bind(&sc1, "a", "127.0.0.1:81").unwrap_err().contains("EINVAL"));
+        assert!(bind(&sc1, "b", "127.0.0.1:80").unwrap_err().contains("EADDRINUSE"));
+        assert!(bind(&sc1, "b", "0.0.0.0:80").unwrap_err().contains("EADDRINUSE"));
+        assert!(bind(&sc1, "b", "127.0.0.2:80").is_ok());
+        assert_eq!(bind(&sc1, "b", "127.0.0.1:0").unwrap().sockets[1].addr.as_deref(), Some("127.0.0.1:32768"));
+        // UDP ports are another space; an inet6 wildcard also takes IPv4 (not IPV6_V6ONLY).
+        let sc2 = add_in(&add_in(&sc1, "u", "inet", "dgram"), "v", "inet6", "stream");
+        assert!(bind(&sc2, "u", "127.0.0.1:80").is_ok());
+        assert!(bind(&sc2, "v", "[::]:80").unwrap_err().contains("EADDRINUSE"));
+        assert!(bind(&sc2, "v", "[::1]:80").is_ok());
+        assert!(bind(&sc2, "v", "[fe80::1]:80").unwrap_err().contains("EINVAL"));
+        assert!(bind(&sc2, "v", "[2001:db8::1]:80").unwrap_err().contains("EADDRNOTAVAIL"));
+        assert!(err(&sc2, Edit::Listen { name: "u".into(), backlog: 1 }).contains("EOPNOTSUPP"));
+        assert!(err(&sc1, Edit::Connect { client: "b".into(), server: "a".into() }).contains("ECONNREFUSED"));
+        let sc3 = bind(&sc2, "u", "127.0.0.1:80").unwrap();
+        assert!(err(&sc3, Edit::Connect { client: "b".into(), server: "u".into() }).contains("ECONNREFUSED"));
+        assert!(err(&sc2, Edit::Connect { client: "v".into(), server: "a".into() }).contains("one family"));
+        assert!(err(&sc1, Edit::Send { from: "b".into(), to: None, data: "x".into() }).contains("EPIPE"));
+        let srv = tcp_server("inet", "127.0.0.1:8080");
+        assert!(err(&srv, Edit::Connect { client: "c".into(), server: "L".into() }).contains("EISCONN"));
+        assert!(err(&srv, Edit::Send { from: "L".into(), to: None, data: "x".into() }).contains("EPIPE"));
+        assert!(err(&srv, Edit::Bind { name: "c".into(), addr: "127.0.0.1:9".into() }).contains("EINVAL"));
+        assert!(err(&srv, Edit::RemoveSocket { name: "c".into() }).contains("on their own"));
+        // Closing an INET socket on its own is fine.
+        restores(&ok(&sc1, Edit::RemoveSocket { name: "a".into() }));
+    }
+
+    #[test]
+    fn reuse_options_follow_the_simulators_rule_at_bind_and_listen() {
+        // Two SO_REUSEADDR sockets share a port until one listens; then the other's listen fails.
+        let mut sc = add_in(&add_in(&Scenario::default(), "a", "inet", "stream"), "b", "inet", "stream");
+        for s in &mut sc.sockets {
+            s.reuseaddr = true;
+        }
+        let sc = bind(&bind(&sc, "a", "127.0.0.1:80").unwrap(), "b", "127.0.0.1:80").unwrap();
+        let sc = ok(&sc, Edit::Listen { name: "a".into(), backlog: 1 });
+        assert!(err(&sc, Edit::Listen { name: "b".into(), backlog: 1 }).contains("EADDRINUSE"));
+    }
+
+    /// The editor's bind answers are the simulator's: every pair of binds among these addresses
+    /// and options, done by `bind` edits and by `Op::Bind` on the simulated kernel.
+    #[test]
+    fn inet_binds_agree_with_the_simulator() {
+        use crate::sim::{Kernel, Op, Outcome, SockAddr, SockOpt, SockType};
+        let addrs: [(&str, &str); 8] = [
+            ("inet", "127.0.0.1:80"),
+            ("inet", "0.0.0.0:80"),
+            ("inet", "127.0.0.2:80"),
+            ("inet", "192.0.2.1:80"),
+            ("inet6", "[::1]:80"),
+            ("inet6", "[::]:80"),
+            ("inet6", "[::ffff:127.0.0.1]:80"),
+            ("inet6", "[::ffff:0.0.0.0]:80"),
+        ];
+        let mut compared = 0;
+        for ty in ["stream", "dgram"] {
+            for (reuse, v6only) in [(false, false), (true, false), (false, true)] {
+                for &(fa, aa) in &addrs {
+                    for &(fb, ab) in &addrs {
+                        let mut sc = add_in(&add_in(&Scenario::default(), "a", fa, ty), "b", fb, ty);
+                        let mut k = Kernel::new();
+                        for (slot, (f, s)) in [1u32, 2].into_iter().zip([fa, fb].into_iter().zip(sc.sockets.iter_mut())) {
+                            s.reuseaddr = reuse;
+                            s.v6only = v6only && f == "inet6";
+                            let family = if f == "inet6" { InetFamily::Inet6 } else { InetFamily::Inet };
+                            let sty = if ty == "stream" { SockType::Stream } else { SockType::Dgram };
+                            assert!(k.apply(&Op::SocketInet { slot, family, ty: sty }).is_ok());
+                            assert!(k.apply(&Op::SetSockOpt { slot, opt: SockOpt::ReuseAddr(reuse) }).is_ok());
+                            if s.v6only {
+                                assert!(k.apply(&Op::SetSockOpt { slot, opt: SockOpt::V6Only(true) }).is_ok());
+                            }
+                        }
+                        let sim_bind = |k: &mut Kernel, slot, a: &str| {
+                            k.apply(&Op::Bind { slot, addr: SockAddr::Inet(a.parse().unwrap()) })
+                        };
+                        let first = sim_bind(&mut k, 1, aa);
+                        let Ok(sc) = bind(&sc, "a", aa) else {
+                            assert!(!first.is_ok(), "{ty} {aa}: the simulator binds it");
+                            continue;
+                        };
+                        assert!(first.is_ok(), "{ty} {aa}: the editor binds it, the simulator says {first:?}");
+                        let sim = sim_bind(&mut k, 2, ab);
+                        let ed = bind(&sc, "b", ab);
+                        let errno = match &sim {
+                            Outcome::Err { errno } => Some(errno.to_string()),
+                            _ => None,
+                        };
+                        match (&ed, errno) {
+                            (Ok(_), None) => {}
+                            (Err(e), Some(n)) if e.contains(&n) => {}
+                            _ => panic!("{ty} reuse={reuse} v6only={v6only}: {aa} then {ab}: editor {ed:?}, simulator {sim:?}"),
+                        }
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared > 200, "{compared}");
+    }
+
     #[test]
     fn garbage_reads_back_without_panicking() {
         for bytes in [&b""[..], b"\x01\x00\x00\x00\x08\x00\x00\x00", &[0xffu8; 64]] {
@@ -1045,14 +1717,15 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
-    const ADDRS: [&str; 4] = ["/tmp/p1", "rel/p2", "@x", "@y"];
+    const ADDRS: [&str; 9] =
+        ["/tmp/p1", "rel/p2", "@x", "@y", "127.0.0.1:80", "127.0.0.1:0", "0.0.0.0:80", "[::1]:80", "[::]:53"];
 
     /// An edit whose sockets are picked when it is applied, among the sockets that make it
     /// likely to be accepted (`usize`s choose by remainder), so that long sequences build
     /// listeners, pending connections, accepted sockets, pairs and queues.
     #[derive(Debug, Clone)]
     enum Step {
-        Add(&'static str),
+        Add(&'static str, &'static str),
         Remove(usize),
         Bind(usize, &'static str),
         Listen(usize, i16),
@@ -1066,8 +1739,9 @@ mod props {
 
     fn step() -> impl Strategy<Value = Step> {
         let ty = prop_oneof![4 => Just("stream"), 1 => Just("dgram"), 1 => Just("seqpacket")];
+        let family = prop_oneof![3 => Just("unix"), 2 => Just("inet"), 1 => Just("inet6")];
         prop_oneof![
-            3 => ty.prop_map(Step::Add),
+            3 => (family, ty).prop_map(|(f, t)| Step::Add(f, t)),
             1 => any::<usize>().prop_map(Step::Remove),
             3 => (any::<usize>(), proptest::sample::select(&ADDRS[..])).prop_map(|(i, a)| Step::Bind(i, a)),
             3 => (any::<usize>(), -1i16..4).prop_map(|(i, b)| Step::Listen(i, b)),
@@ -1091,7 +1765,7 @@ mod props {
         let named = |s: &&SockSpec| s.addr.is_some();
         let n = |s: &SockSpec| s.name.clone();
         Some(match st {
-            Step::Add(ty) => Edit::AddSocket { name: fresh_name(sc, "s"), ty: ty.to_string() },
+            Step::Add(f, ty) => Edit::AddSocket { name: fresh_name(sc, "s"), family: f.to_string(), ty: ty.to_string() },
             Step::Remove(i) => Edit::RemoveSocket { name: n(pick(&all, *i)?) },
             Step::Bind(i, a) => Edit::Bind { name: n(pick(&all, *i)?), addr: a.to_string() },
             Step::Listen(i, b) => {

@@ -338,7 +338,8 @@ impl HostAddrs {
 }
 
 impl InetSock {
-    fn new(family: InetFamily, tcp: bool) -> InetSock {
+    /// A new socket's INET part (`socket()`: unbound, unconnected, no options).
+    pub fn new(family: InetFamily, tcp: bool) -> InetSock {
         InetSock {
             family,
             tcp,
@@ -481,6 +482,21 @@ fn reuse_conflict(sk: &InetSock, sk2: &InetSock, sk2_state: u8) -> bool {
         return false; // relax = true, reuseport_ok = true (inet_csk_get_port)
     }
     !(sk.reuseport && sk2.reuseport) // same uid: one restorer
+}
+
+/// Whether `me` (its local address set, as bind or listen would set it) conflicts with one of
+/// `holders` — the other sockets of its protocol in the bind bucket of its port, each with its
+/// `sk_state` — so that bind()/listen() fail with `EADDRINUSE` (`inet_csk_get_port` for TCP,
+/// `udp_lib_lport_inuse` for UDP). The simulator's rule, shared with the scenario editor
+/// (`edit.rs`).
+pub fn bind_conflict<'s>(me: &InetSock, holders: impl IntoIterator<Item = (&'s InetSock, u8)>) -> bool {
+    holders.into_iter().any(|(sk2, state)| {
+        if me.tcp {
+            tcp_overlap(me, sk2) && reuse_conflict(me, sk2, state)
+        } else {
+            !((sk2.reuse && me.reuse) || (sk2.reuseport && me.reuseport)) && saddr_equal(me, sk2)
+        }
+    })
 }
 
 /// Which side of a TCP reset gets which error (`tcp_reset`).
@@ -654,16 +670,7 @@ impl Kernel {
     fn port_conflict(&self, r: SockRef, at: SocketAddr) -> bool {
         let mut me = self.isk(r).clone();
         me.local = Some(at);
-        for (o, sk2) in self.port_holders(me.tcp, at.port(), r) {
-            if me.tcp {
-                if tcp_overlap(&me, sk2) && reuse_conflict(&me, sk2, self.socks[o].state) {
-                    return true;
-                }
-            } else if !((sk2.reuse && me.reuse) || (sk2.reuseport && me.reuseport)) && saddr_equal(&me, sk2) {
-                return true; // udp_lib_lport_inuse
-            }
-        }
-        false
+        bind_conflict(&me, self.port_holders(me.tcp, at.port(), r).map(|(o, sk2)| (sk2, self.socks[o].state)))
     }
 
     /// An ephemeral port for `r` at `ip`. DEVIATION: Linux starts at a random offset in
