@@ -392,6 +392,17 @@ fn in_netns<T: Send>(
     })
 }
 
+/// A unix socket of the dump.
+struct Member {
+    /// Its duplicate: only when its queue must be peeked or unix_diag lacks its buffer sizes
+    /// (everything else comes from unix_diag).
+    fd: Option<OwnedFd>,
+    /// Some dumped fd holds it (else it is only in flight).
+    held: bool,
+    /// Its queue, peeked.
+    queue: Vec<Peeked>,
+}
+
 /// Capture the unix sockets of these processes.
 pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let ns = netns_of(pids)?;
@@ -410,9 +421,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let mut warnings = Vec::new();
     let mut tasks = Vec::new();
     // Sockets to describe: those in the fd tables, then those found in flight.
-    // A unix socket is duplicated (`pidfd_getfd`) only when its queue must be peeked or
-    // unix_diag lacks its buffer sizes: everything else comes from unix_diag.
-    let mut dups: BTreeMap<u32, Option<OwnedFd>> = BTreeMap::new();
+    let mut dups: BTreeMap<u32, Member> = BTreeMap::new();
     // TCP/UDP sockets, with (tcp, inet6).
     let mut inet: BTreeMap<u32, crate::dump_inet::InetFd> = BTreeMap::new();
     for (&pid, walk) in pids.iter().zip(walks) {
@@ -431,7 +440,8 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             match diag.get(&ino) {
                 Some(d) => {
                     if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(ino) {
-                        v.insert(if may_hold_messages(d) || d.bufs.is_none() { Some(getfd()?) } else { None });
+                        let fd = if may_hold_messages(d) || d.bufs.is_none() { Some(getfd()?) } else { None };
+                        v.insert(Member { fd, held: true, queue: Vec::new() });
                     }
                 }
                 None if inet.contains_key(&ino) => {}
@@ -451,14 +461,13 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         }
         tasks.push(TaskSpec { pid, fds, cloexec });
     }
-    let held: BTreeSet<u32> = dups.keys().chain(inet.keys()).copied().collect();
+    let inet_held: BTreeSet<u32> = inet.keys().copied().collect();
     // Queues (which may reveal more sockets, in flight).
-    let mut queues: BTreeMap<u32, Vec<Peeked>> = BTreeMap::new();
     let mut received = Vec::new();
     let mut scratch = Vec::new();
     let mut todo: Vec<u32> = dups.keys().copied().collect();
     while let Some(ino) = todo.pop() {
-        let (Some(Some(fd)), Some(d)) = (dups.get(&ino), diag.get(&ino)) else { continue };
+        let (Some(Member { fd: Some(fd), .. }), Some(d)) = (dups.get(&ino), diag.get(&ino)) else { continue };
         if !may_hold_messages(d) {
             continue;
         }
@@ -476,34 +485,45 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                             // A TCP/UDP socket in flight: described with the others below.
                             inet.insert(r, (f, kind));
                         } else {
-                            v.insert(Some(f));
+                            v.insert(Member { fd: Some(f), held: false, queue: Vec::new() });
                             todo.push(r);
                         }
                     }
                 }
             }
         }
-        queues.insert(ino, q);
-    }
-    // Names → inodes, to attribute datagrams to their senders.
-    let by_name: BTreeMap<Vec<u8>, u32> =
-        dups.keys().filter_map(|i| diag.get(i)).filter_map(|d| d.name.clone().map(|n| (n, d.ino))).collect();
-    let in_set = |ino: u32| dups.contains_key(&ino);
-    let listeners: BTreeMap<(u8, Vec<u8>), u32> = dups
-        .keys()
-        .filter_map(|i| diag.get(i))
-        .filter(|d| d.state == resocket_core::wire::TCP_LISTEN)
-        .filter_map(|d| d.name.clone().map(|n| ((d.ty, n), d.ino)))
-        .collect();
-    let mut pending_clients = BTreeSet::new();
-    for l in dups.keys().filter_map(|i| diag.get(i)) {
-        for &c in l.icons.iter().flatten() {
-            pending_clients.insert(c);
+        if let Some(m) = dups.get_mut(&ino) {
+            m.queue = q;
         }
     }
-    let mut sockets = Vec::new();
-    for (&ino, fd) in &dups {
-        let Some(d) = diag.get(&ino) else { continue };
+    // Each dumped unix socket with what unix_diag says of it, in inode order (both maps are in
+    // that order: one pass over them, no lookups).
+    let members: Vec<(u32, &Member, &UnixDiag)> = {
+        let mut diags = diag.iter().peekable();
+        dups.iter()
+            .filter_map(|(&ino, m)| {
+                while diags.next_if(|(&k, _)| k < ino).is_some() {}
+                diags.next_if(|(&k, _)| k == ino).map(|(_, d)| (ino, m, d))
+            })
+            .collect()
+    };
+    // Names → inodes, to attribute datagrams to their senders; named listeners by type and name;
+    // the clients of pending connections.
+    let mut by_name: BTreeMap<&[u8], u32> = BTreeMap::new();
+    let mut listeners: BTreeMap<(u8, &[u8]), u32> = BTreeMap::new();
+    let mut pending_clients = BTreeSet::new();
+    for &(ino, _, d) in &members {
+        if let Some(n) = &d.name {
+            by_name.insert(n, ino);
+            if d.state == resocket_core::wire::TCP_LISTEN {
+                listeners.insert((d.ty, n), ino);
+            }
+        }
+        pending_clients.extend(d.icons.iter().flatten().copied());
+    }
+    let in_set = |ino: u32| dups.contains_key(&ino);
+    let mut sockets = Vec::with_capacity(members.len() + inet.len());
+    for &(ino, m, d) in &members {
         let ty = match d.ty {
             1 => "stream",
             2 => "dgram",
@@ -577,7 +597,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 if d.shutdown != 0 {
                     s.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(d.shutdown & 3)].into());
                 }
-                for (_, data, rights) in queues.get(&ino).into_iter().flatten() {
+                for (_, data, rights) in &m.queue {
                     s.queue.push(MsgSpec {
                         hex: Some(bstr::hex(data)),
                         rights: rights.iter().map(|&r| name_of(r)).collect(),
@@ -586,7 +606,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 }
                 s.sndbuf = d.bufs.map(|b| b.1 as i32);
                 s.rcvbuf = d.bufs.map(|b| b.0 as i32);
-                s.no_fd = !held.contains(&ino);
+                s.no_fd = !m.held;
                 sockets.push(s);
                 continue;
             }
@@ -601,7 +621,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             }
             if connection {
                 // The accepted end carries its listener's name.
-                let own_listener = d.name.as_ref().and_then(|n| listeners.get(&(d.ty, n.clone())));
+                let own_listener = d.name.as_ref().and_then(|n| listeners.get(&(d.ty, &n[..])));
                 let peer_named = pd.and_then(|x| x.name.as_ref()).is_some();
                 if own_listener.is_some() || (d.name.is_some() && !peer_named) {
                     s.accepted_from = own_listener.map(|&l| name_of(l));
@@ -630,16 +650,18 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             }
             None => {
                 // Duplicated for this (see the fd table walk above).
-                s.sndbuf = fd.as_ref().and_then(|fd| net::sockopt::socket_send_buffer_size(fd).ok()).map(|v| v as i32);
-                s.rcvbuf = fd.as_ref().and_then(|fd| net::sockopt::socket_recv_buffer_size(fd).ok()).map(|v| v as i32);
+                s.sndbuf =
+                    m.fd.as_ref().and_then(|fd| net::sockopt::socket_send_buffer_size(fd).ok()).map(|v| v as i32);
+                s.rcvbuf =
+                    m.fd.as_ref().and_then(|fd| net::sockopt::socket_recv_buffer_size(fd).ok()).map(|v| v as i32);
             }
         }
-        s.no_fd = !held.contains(&ino);
-        for (from, data, rights) in queues.get(&ino).into_iter().flatten() {
+        s.no_fd = !m.held;
+        for (from, data, rights) in &m.queue {
             let sender = if connection {
                 None
             } else {
-                from.as_ref().and_then(|n| by_name.get(n)).map(|&i| name_of(i)).or_else(|| peer.map(name_of))
+                from.as_deref().and_then(|n| by_name.get(n)).map(|&i| name_of(i)).or_else(|| peer.map(name_of))
             };
             s.queue.push(MsgSpec {
                 from: sender,
@@ -648,17 +670,13 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 ..MsgSpec::default()
             });
         }
-        sockets.push(s);
-    }
-    // Pending clients point at their embryos, not at the listener: no peer of their own.
-    for s in &mut sockets {
-        if let Some(ino) = s.name.strip_prefix("ino").and_then(|x| x.parse::<u32>().ok()) {
-            if pending_clients.contains(&ino) {
-                s.peer = None;
-                s.pair = None;
-                s.accepted_from = None;
-            }
+        // Pending clients point at their embryos, not at the listener: no peer of their own.
+        if pending_clients.contains(&ino) {
+            s.peer = None;
+            s.pair = None;
+            s.accepted_from = None;
         }
+        sockets.push(s);
     }
     // inet_diag: only the families and protocols of the TCP/UDP sockets found (none: no dump).
     // What the TCP/UDP part reads of other sockets is within these: a listener's pending
@@ -666,7 +684,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let kinds: BTreeSet<(bool, bool)> = inet.values().map(|&(_, kind)| kind).collect();
     let inet_diag =
         if kinds.is_empty() { Vec::new() } else { in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))? };
-    sockets.extend(crate::dump_inet::specs(&inet, &inet_diag, &held, &mut warnings)?);
+    sockets.extend(crate::dump_inet::specs(&inet, &inet_diag, &inet_held, &mut warnings)?);
     let description =
         format!("checkpoint dump of pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", "));
     let release = rustix::system::uname().release().to_string_lossy().into_owned();
