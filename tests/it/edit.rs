@@ -101,7 +101,8 @@ fn a_fixture_edited_then_shared_opens_as_the_same_image() {
     let f = build_all(Kind::Valid).unwrap().into_iter().find(|f| f.name == "listener-pending").unwrap();
     let sc = edit::from_image(&f.image).scenario;
     let listener = sc.sockets.iter().find(|s| s.listen.is_some()).unwrap().name.clone();
-    let sc = edit::apply(&sc, &Edit::AddSocket { name: "n1".into(), family: "unix".into(), ty: "stream".into() }).unwrap();
+    let sc =
+        edit::apply(&sc, &Edit::AddSocket { name: "n1".into(), family: "unix".into(), ty: "stream".into() }).unwrap();
     let sc = edit::apply(&sc, &Edit::Connect { client: "n1".into(), server: listener.clone() }).unwrap();
     let sc = edit::apply(&sc, &Edit::Send { from: "n1".into(), to: None, data: "hello".into() }).unwrap();
     let image = sc.to_image().unwrap();

@@ -14,7 +14,7 @@
 
 use crate::model::Doc;
 use crate::state::{Action, State};
-use resocket_core::edit::{self, Edit, TYPES};
+use resocket_core::edit::{self, Edit, FAMILIES, TYPES};
 use resocket_core::scenario::{Scenario, SockSpec};
 use resocket_core::share;
 use std::rc::Rc;
@@ -269,7 +269,7 @@ type ReadEdit = Rc<dyn Fn(&[NodeRef]) -> Option<Edit>>;
 
 #[function_component(EditorPanel)]
 pub fn editor_panel(p: &EditorProps) -> Html {
-    let refs = use_memo((), |_| (0..16).map(|_| NodeRef::default()).collect::<Vec<NodeRef>>());
+    let refs = use_memo((), |_| (0..17).map(|_| NodeRef::default()).collect::<Vec<NodeRef>>());
     let Some(ed) = p.editor.clone() else {
         let on_action = p.on_action.clone();
         let too_big = p.doc.summary.sockets > EDIT_MAX;
@@ -299,11 +299,11 @@ pub fn editor_panel(p: &EditorProps) -> Html {
     };
     // Inputs: 0 add-name 1 add-type | 2 conn-client 3 conn-server 4 pair-a 5 pair-b |
     // 6 bind-sock 7 bind-addr 8 listen-sock 9 listen-backlog | 10 send-from 11 send-to 12 send-data |
-    // 13 shut-sock 14 shut-how 15 accept-name
+    // 13 shut-sock 14 shut-how 15 accept-name 16 add-family
     let on_add = act(Rc::new(move |r: &[NodeRef]| {
         let name = value(&r[0]);
         clear(&r[0]);
-        Some(Edit::AddSocket { name, ty: value(&r[1]) })
+        Some(Edit::AddSocket { name, family: value(&r[16]), ty: value(&r[1]) })
     }));
     let on_connect = act(Rc::new(|r: &[NodeRef]| Some(Edit::Connect { client: value(&r[2]), server: value(&r[3]) })));
     let on_pair = act(Rc::new(|r: &[NodeRef]| Some(Edit::Pair { a: value(&r[4]), b: value(&r[5]) })));
@@ -427,6 +427,9 @@ pub fn editor_panel(p: &EditorProps) -> Html {
                 <fieldset>
                     <legend>{ "socket()" }</legend>
                     <input id="add-name" ref={refs[0].clone()} placeholder={edit::fresh_name(&sc, "s")} aria-label="new socket name" size="8" />
+                    <select id="add-family" ref={refs[16].clone()} aria-label="socket family" title="unix: AF_UNIX; inet, inet6: TCP (stream) and UDP (dgram)">
+                        { for FAMILIES.iter().enumerate().map(|(i, f)| html! { <option value={*f} selected={i == 0}>{ *f }</option> }) }
+                    </select>
                     <select id="add-type" ref={refs[1].clone()} aria-label="socket type">
                         { for TYPES.iter().enumerate().map(|(i, t)| html! { <option value={*t} selected={i == 0}>{ *t }</option> }) }
                     </select>
@@ -435,7 +438,8 @@ pub fn editor_panel(p: &EditorProps) -> Html {
                 <fieldset>
                     <legend>{ "bind() / listen()" }</legend>
                     { socket_select("bind-socket", &refs[6], sockets, None, "socket to bind") }
-                    <input id="bind-addr" ref={refs[7].clone()} placeholder="/tmp/x.sock or @name" aria-label="name to bind" size="14" />
+                    <input id="bind-addr" ref={refs[7].clone()} placeholder="/tmp/x.sock, @name, 127.0.0.1:80, [::1]:80" aria-label="name or address to bind" size="14"
+                        title="AF_UNIX: /path or @abstract; inet: a.b.c.d:port; inet6: [v6]:port (port 0: the kernel picks one)" />
                     <button id="bind" onclick={on_bind}>{ "Bind" }</button>
                     { socket_select("listen-socket", &refs[8], sockets, None, "socket to listen on") }
                     <input id="listen-backlog" ref={refs[9].clone()} type="number" value="5" aria-label="backlog" size="4" />

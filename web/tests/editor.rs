@@ -50,7 +50,7 @@ async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
     let before = s.doc.clone().unwrap();
     let l = listener_name(&s);
 
-    let s = apply(s, Edit::AddSocket { name: "n1".into(), ty: "stream".into() });
+    let s = apply(s, Edit::AddSocket { name: "n1".into(), family: "unix".into(), ty: "stream".into() });
     let doc = s.doc.clone().unwrap();
     assert_eq!(doc.summary.sockets, before.summary.sockets + 1);
     assert_eq!(doc.name, "listener-pending-edited.rsimg");
@@ -84,7 +84,7 @@ async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
 #[wasm_bindgen_test]
 async fn a_share_link_opens_the_same_scenario_and_image() {
     let s = opened("scm-rights").await.reduce(Action::Editor(EditorAction::Start));
-    let s = apply(s, Edit::AddSocket { name: "extra".into(), ty: "seqpacket".into() });
+    let s = apply(s, Edit::AddSocket { name: "extra".into(), family: "unix".into(), ty: "seqpacket".into() });
     let s = s.reduce(Action::Editor(EditorAction::Share));
     assert_eq!((ed(&s).shares, ed(&s).sharing, ed(&s).link.clone()), (1, true, None));
     // The link is made by the browser's CompressionStream, then arrives as `Linked`.
@@ -407,5 +407,70 @@ async fn editor_rows_and_the_graph_select_the_same_socket() {
     assert_eq!(graph_selected(&root).as_deref(), Some(fresh.as_str()));
     let node = one(&root, &format!("#graph .node[data-objref=\"{fresh}\"]"));
     assert_eq!(node.get_attribute("data-role").as_deref(), Some("unconnected"), "{}", node.outer_html());
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_panel_makes_a_tcp_listener_and_a_pending_connection() {
+    let root = mount().await;
+    click(&root, ".gallery-item[data-name=\"unconnected\"]").await;
+    wait_for(&root, "#edit-start").await;
+    click(&root, "#edit-start").await;
+    wait_for(&root, "#editor.open").await;
+    let val = |sel: &str| one(&root, sel).unchecked_into::<HtmlSelectElement>().value();
+    assert_eq!(val("#add-family"), "unix", "the first family is the default");
+
+    set(&root, "#add-family", "inet");
+    add(&root, "web", "stream").await;
+    add(&root, "cl", "stream").await;
+    assert!(row(&root, "web").starts_with("webinet stream"), "{}", row(&root, "web"));
+    // seqpacket is no INET type (ESOCKTNOSUPPORT), as on Linux.
+    set(&root, "#add-name", "sp");
+    set(&root, "#add-type", "seqpacket");
+    click(&root, "#add-socket").await;
+    assert!(error_text(&root).is_some_and(|e| e.contains("ESOCKTNOSUPPORT")), "{:?}", error_text(&root));
+
+    // An address the loopback host does not have, then a good one.
+    set(&root, "#bind-socket", "web");
+    set(&root, "#bind-addr", "192.0.2.1:8080");
+    click(&root, "#bind").await;
+    assert!(error_text(&root).is_some_and(|e| e.contains("EADDRNOTAVAIL")), "{:?}", error_text(&root));
+    set(&root, "#bind-addr", "127.0.0.1:8080");
+    click(&root, "#bind").await;
+    assert_eq!(error_text(&root), None);
+    assert!(row(&root, "web").contains("127.0.0.1:8080"), "{}", row(&root, "web"));
+    set(&root, "#listen-socket", "web");
+    set(&root, "#listen-backlog", "2");
+    click(&root, "#listen").await;
+    assert!(row(&root, "web").contains("listening (backlog 2, 0 pending)"), "{}", row(&root, "web"));
+    // The port is taken now.
+    set(&root, "#bind-socket", "cl");
+    click(&root, "#bind").await;
+    assert!(error_text(&root).is_some_and(|e| e.contains("EADDRINUSE")), "{:?}", error_text(&root));
+
+    let before = sockets_stat(&root);
+    set(&root, "#connect-client", "cl");
+    set(&root, "#connect-server", "web");
+    click(&root, "#connect").await;
+    assert_eq!(error_text(&root), None);
+    assert_eq!(sockets_stat(&root), before + 1, "the embryo of the pending connection");
+    assert!(row(&root, "web").contains("1 pending"), "{}", row(&root, "web"));
+    assert!(
+        row(&root, "cl").contains("127.0.0.1:32768") && row(&root, "cl").contains("pending on web"),
+        "{}",
+        row(&root, "cl")
+    );
+    assert_eq!(one(&root, "#editor-verdict").get_attribute("data-errors").as_deref(), Some("0"));
+    // The graph shows the pending connection: an edge from the embryo to the listener.
+    let listener = one(&root, "#edit-sockets tr[data-name=\"web\"]").get_attribute("data-objref").unwrap();
+    let edge = wait_for(&root, &format!("#graph .edge.pending[data-to=\"{listener}\"]")).await;
+    let embryo = edge.get_attribute("data-from").unwrap();
+    let client = one(&root, "#edit-sockets tr[data-name=\"cl\"]").get_attribute("data-objref").unwrap();
+    assert!(
+        root.query_selector(&format!("#graph .edge.peer[data-from=\"{client}\"][data-to=\"{embryo}\"], #graph .edge.peer[data-from=\"{embryo}\"][data-to=\"{client}\"]"))
+            .unwrap()
+            .is_some(),
+        "the client is the embryo's peer"
+    );
     root.remove();
 }
