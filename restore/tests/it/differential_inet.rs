@@ -697,6 +697,31 @@ mod regressions {
     }
 }
 
+/// What the scenario editor (`core/src/edit.rs`) refuses for INET with Linux's errnos, on the
+/// kernel: `socket(AF_INET/AF_INET6, SOCK_SEQPACKET)` is ESOCKTNOSUPPORT (the simulator agrees),
+/// `socketpair(AF_INET/AF_INET6)` EOPNOTSUPP.
+#[test]
+fn inet_has_no_seqpacket_and_no_socketpair() {
+    let trace = vec![
+        Op::SocketInet { slot: 1, family: InetFamily::Inet, ty: SockType::Seqpacket },
+        Op::SocketInet { slot: 2, family: InetFamily::Inet6, ty: SockType::Seqpacket },
+    ];
+    let mut sim = Kernel::new();
+    for op in &trace {
+        assert_eq!(sim.apply(op), Outcome::err(resocket_core::sim::Errno::ESOCKTNOSUPPORT));
+    }
+    if let Some(d) = run_both(&trace) {
+        panic!("{d}");
+    }
+    use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
+    for family in [AddressFamily::INET, AddressFamily::INET6] {
+        for ty in [SocketType::STREAM, SocketType::DGRAM] {
+            let r = socketpair(family, ty, SocketFlags::CLOEXEC, None);
+            assert_eq!(r.err(), Some(rustix::io::Errno::OPNOTSUPP), "{family:?} {ty:?}");
+        }
+    }
+}
+
 /// Prints both kernels' answers for a trace given as JSON in `RESOCKET_TRACE` (a list of ops):
 /// `RESOCKET_TRACE='[...]' cargo test -p resocket-restore --test it show_trace -- --ignored --nocapture`.
 #[test]
