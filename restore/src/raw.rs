@@ -2,7 +2,8 @@
 //! * closing descriptors this process inherited at numbers the restored process needs — nothing
 //!   in this program owns them, so no `OwnedFd` exists and `close(2)` on a raw number is the
 //!   only way;
-//! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)` with an `int`.
+//! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)` with an `int`;
+//! * `getrusage(RUSAGE_CHILDREN)` for the benchmark, likewise not wrapped.
 
 #![allow(unsafe_code, reason = "closing inherited raw fds has no safe API; confined to this module")]
 
@@ -73,6 +74,24 @@ pub fn peek_off(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<i32> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// User plus system CPU time of this process's children that have been waited for
+/// (`getrusage(RUSAGE_CHILDREN)`, which rustix does not wrap); zero if the call fails. Taken
+/// before and after one child runs, the difference is that child's CPU time (the benchmark's
+/// load-independent figure).
+pub fn children_cpu_time() -> std::time::Duration {
+    // SAFETY: `rusage` is plain integers (two `timeval`s and `long`s): all zeros is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a live, writable `rusage` for the duration of the call.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut ru) } != 0 {
+        return std::time::Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec.max(0) as u64)
+            + std::time::Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// `tcpi_state` of `getsockopt(fd, IPPROTO_TCP, TCP_INFO)`: the socket's TCP state (2 is
