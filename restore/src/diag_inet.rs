@@ -54,8 +54,8 @@ pub fn dump() -> Result<Vec<InetDiag>, String> {
 
 /// Dump the sockets of these kinds, `(tcp, inet6)` (TCP or UDP, IPv6 or IPv4), of this
 /// thread's network namespace, in the order of [`dump`]. Each dump walks the whole of its hash
-/// table whatever it finds (about 0.3 ms each here even when empty), so a caller that knows
-/// which kinds it needs asks for those only.
+/// table whatever it finds (the four took about 1.2 ms here with one socket in the namespace),
+/// so a caller that knows which kinds it needs asks for those only.
 pub fn dump_kinds(kinds: &std::collections::BTreeSet<(bool, bool)>) -> Result<Vec<InetDiag>, String> {
     let mut out = Vec::new();
     for family in [AF_INET, AF_INET6] {
