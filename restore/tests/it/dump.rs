@@ -551,3 +551,25 @@ fn inet_diag_dumps_only_the_kinds_asked_for() {
     .join()
     .unwrap();
 }
+
+/// Unix and INET sockets in one process, of two of the four INET kinds: inet_diag is asked for
+/// those two only, and everything is recorded (and restored, verified, and dumped again equal).
+#[test]
+fn unix_and_two_inet_kinds_in_one_process_are_all_recorded() {
+    let (img, said) = dump_only("inet-mixed");
+    let unix: Vec<_> = img.sockets.values().filter(|s| s.unix.is_some()).collect();
+    assert_eq!(unix.len(), 2, "{said}");
+    assert!(unix.iter().any(|s| s.queue.iter().map(|m| &m.data[..]).eq([&b"unix bytes"[..]])));
+    let l = img.sockets.values().find(|s| s.is_listener() && s.inet_local() == Some(at("127.0.0.1:8082"))).unwrap();
+    assert_eq!((l.common.backlog, l.pending.len()), (4, 1), "{said}");
+    let peer = resocket_core::image::inet::peers(&img);
+    let accepted = img
+        .sockets
+        .values()
+        .find(|s| s.queue.iter().any(|m| &m.data[..] == b"tcp bytes"))
+        .expect("the accepted connection with its bytes");
+    assert!(peer.contains_key(&accepted.objref), "its client is its peer: {said}");
+    let u = img.sockets.values().find(|s| s.inet_local() == Some(at("[::1]:5353"))).expect("the UDP socket");
+    assert_eq!(u.queue.iter().map(|m| (m.sender, &m.data[..])).collect::<Vec<_>>(), [(u.objref, &b"udp6 to self"[..])]);
+    second_dump_equals_first("inet-mixed");
+}

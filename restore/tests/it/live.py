@@ -150,6 +150,19 @@ elif scenario.startswith("inet"):
         u2 = socket.socket(socket.AF_INET, U); u2.bind(("10.1.2.3", 5002))
         u1.connect(("10.1.2.3", 5002)); u1.send(b"to u2")
         keep.extend([u1, u2])
+    elif scenario == "inet-mixed":
+        # Unix and INET sockets in one process, of two INET kinds only (TCP over IPv4, UDP over
+        # IPv6): a unix stream pair with data, a TCP server with an accepted connection (data)
+        # and a pending client, a bound IPv6 UDP socket with a datagram from itself.
+        a, b = pair(socket.SOCK_STREAM)
+        a.send(b"unix bytes")
+        l = tcp_listener(socket.AF_INET, ("127.0.0.1", 8082), 4)
+        c0 = client(socket.AF_INET, ("127.0.0.1", 8082))
+        a0, _ = l.accept(); keep.append(a0)
+        c0.send(b"tcp bytes")
+        client(socket.AF_INET, ("127.0.0.1", 8082))
+        u = socket.socket(socket.AF_INET6, U); u.bind(("::1", 5353)); keep.append(u)
+        u.sendto(b"udp6 to self", ("::1", 5353))
     elif scenario == "inet-self":
         # A TCP socket connected to itself (simultaneous open) with data it sent itself.
         s = socket.socket(socket.AF_INET, T); s.bind(("127.0.0.1", 7000)); s.connect(("127.0.0.1", 7000))
