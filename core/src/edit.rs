@@ -164,7 +164,7 @@ fn new_socket(sc: &Scenario, name: &str, family: &str, ty: &str) -> Result<SockS
     }
     if family != "unix" && ty == "seqpacket" {
         // inet_create: no protocol of AF_INET/AF_INET6 serves SOCK_SEQPACKET (live 6.18).
-        return refuse(format!("socket(): ESOCKTNOSUPPORT — {family} has stream (TCP) and dgram (UDP), no seqpacket"));
+        return refuse("socket(): ESOCKTNOSUPPORT — INET has stream (TCP) and dgram (UDP)");
     }
     Ok(SockSpec { name: name.to_string(), family: family.to_string(), ty: ty.to_string(), ..Default::default() })
 }
@@ -345,10 +345,10 @@ fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditErro
             return refuse("connect(): a stream socket cannot connect to itself (it is not listening)");
         }
         if !fresh(sc, cs) {
-            return refuse(format!("connect(): EISCONN — {client:?} is connected or listening"));
+            return refuse("connect(): EISCONN — connected or listening");
         }
         if ss.listen.is_none() {
-            return refuse(format!("connect(): ECONNREFUSED — {server:?} is not listening"));
+            return refuse("connect(): ECONNREFUSED — not listening");
         }
         sc.sockets[s].pending.push(PendingSpec { client: Some(client.to_string()), sent: Vec::new() });
     } else {
@@ -373,28 +373,41 @@ fn set_dgram_peer(sc: &mut Scenario, c: usize, peer: &str) {
     }
 }
 
+/// `send()`/`sendto()`: AF_UNIX as `unix_stream_sendmsg`/`unix_dgram_sendmsg` check it; TCP to
+/// its peer (or the embryo of its pending connection); UDP to its peer or `to`, delivered as the
+/// UDP lookup delivers (an unbound sender gets an ephemeral port, `inet_send_prepare`).
 fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(), EditError> {
     let bytes = bstr::unescape(data).map_err(|e| EditError(format!("data: {e}")))?;
     let f = index(sc, from)?;
     let fs = &sc.sockets[f];
+    let inet = is_inet(fs);
+    let udp = inet && fs.ty == "dgram";
     if bytes.is_empty() && fs.ty == "stream" {
         // unix_stream_sendmsg, tcp_sendmsg: no bytes, no skb (a datagram may be empty).
         return refuse("send(): 0 bytes on a stream socket queue nothing");
     }
-    if is_inet(fs) {
-        return send_inet(sc, f, to, data);
-    }
     if fs.listen.is_some() {
-        return refuse(format!("send(): ENOTCONN — {from:?} is listening"));
+        // TCP: sk_stream_wait_connect.
+        return refuse(if inet {
+            "send(): EPIPE — listening".into()
+        } else {
+            format!("send(): ENOTCONN — {from:?} is listening")
+        });
     }
-    if shut_bits(fs.shutdown.as_deref()).unwrap_or(0) & 2 != 0 || fs.peer_gone {
+    let shut = shut_bits(fs.shutdown.as_deref()).unwrap_or(0) & 2 != 0 || fs.peer_gone;
+    if shut && !udp {
         return refuse(format!("send(): EPIPE — {from:?} can no longer send (shut down or peer closed)"));
     }
+    let outside = || refuse("send(): the peer is outside the image");
     let msg =
         |from_field: Option<String>| MsgSpec { from: from_field, data: Some(data.to_string()), ..Default::default() };
     if connection_oriented(fs) {
         if to.is_some_and(|t| Some(t) != destination(sc, f).as_deref()) {
-            return refuse(format!("sendto(): EISCONN — {from:?} is connection-oriented: it sends to its peer"));
+            return refuse(if inet {
+                "sendto(): TCP ignores the address: choose \"its peer\"".into()
+            } else {
+                format!("sendto(): EISCONN — {from:?} is connection-oriented: it sends to its peer")
+            });
         }
         if let Some((l, k)) = pending_of(sc, from) {
             // Before accept(): the data waits on the embryo.
@@ -402,40 +415,80 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
             return Ok(());
         }
         let Some(p) = destination(sc, f) else {
-            return refuse(format!("send(): ENOTCONN — {from:?} is not connected"));
+            if fs.external_peer {
+                return outside();
+            }
+            return refuse(if inet {
+                "send(): EPIPE — not connected".into()
+            } else {
+                format!("send(): ENOTCONN — {from:?} is not connected")
+            });
         };
         let r = index(sc, &p)?;
-        if shut_bits(sc.sockets[r].shutdown.as_deref()).unwrap_or(0) & 1 != 0 {
+        let theirs = shut_bits(sc.sockets[r].shutdown.as_deref()).unwrap_or(0);
+        // TCP: a peer shut down for reading still queues; one shut both ways answers with an RST.
+        if inet && theirs == 3 {
+            return refuse("send(): the peer is shut down both ways: the data would be answered by an RST");
+        }
+        if !inet && theirs & 1 != 0 {
             return refuse(format!("send(): EPIPE — {p:?} has shut down reading"));
         }
         sc.sockets[r].queue.push(msg(None));
         return Ok(());
     }
-    let dest = match to {
-        Some(t) => t.to_string(),
-        None => destination(sc, f).ok_or_else(|| EditError(format!("send(): ENOTCONN — {from:?} is not connected")))?,
+    if udp && bytes.len() > if fs.family == "inet6" { UDP_MAX.1 } else { UDP_MAX.0 } {
+        return refuse("sendto(): EMSGSIZE — too long for UDP");
+    }
+    let dest = match (to, destination(sc, f)) {
+        (Some(t), _) => t.to_string(),
+        (None, Some(p)) => p,
+        (None, None) if fs.external_peer => return outside(),
+        (None, None) if inet => return refuse("send(): EDESTADDRREQ — not connected: name a destination"),
+        (None, None) => return refuse(format!("send(): ENOTCONN — {from:?} is not connected")),
     };
     let r = index(sc, &dest)?;
     let rs = &sc.sockets[r];
-    if is_inet(rs) {
+    if rs.family != fs.family {
         // unix_validate_addr: the address is no sockaddr_un.
-        return refuse(format!("sendto(): EINVAL — {dest:?} is an INET socket, {from:?} an AF_UNIX one"));
+        return refuse(if inet {
+            "sendto(): the editor sends within one family".into()
+        } else {
+            format!("sendto(): EINVAL — {dest:?} is an INET socket, {from:?} an AF_UNIX one")
+        });
     }
     if rs.ty != fs.ty {
-        return refuse(format!("sendto(): EPROTOTYPE — {dest:?} is a {} socket", rs.ty));
+        return refuse(if inet {
+            "sendto(): a datagram reaches UDP sockets only".into()
+        } else {
+            format!("sendto(): EPROTOTYPE — {dest:?} is a {} socket", rs.ty)
+        });
     }
-    if to.is_some() && rs.addr.is_none() && fs.pair.as_deref() != Some(dest.as_str()) {
+    if inet && inet_local(rs).is_none_or(|a| a.port() == 0) {
+        return refuse("sendto(): the destination has no address: bind it first");
+    }
+    if !inet && to.is_some() && rs.addr.is_none() && fs.pair.as_deref() != Some(dest.as_str()) {
         return refuse(format!("sendto(): {dest:?} has no name to send to"));
     }
-    // unix_may_send(): a connected dgram socket only receives from its peer.
-    let receiver_peer = rs.pair.as_deref().or(rs.peer.as_deref());
-    if receiver_peer.is_some_and(|p| p != from) {
-        return refuse(format!("sendto(): EPERM — {dest:?} is connected to another socket"));
+    if shut {
+        return refuse("send(): EPIPE — shut down for sending");
     }
-    if shut_bits(rs.shutdown.as_deref()).unwrap_or(0) & 1 != 0 {
+    // unix_may_send(); UDP: a connected socket receives only from its peer's address.
+    let receiver_peer = rs.pair.as_deref().or(rs.peer.as_deref());
+    if (inet && rs.external_peer) || receiver_peer.is_some_and(|p| p != from) {
+        return refuse(if inet {
+            "sendto(): the destination is connected to another peer: UDP delivers only from it".into()
+        } else {
+            format!("sendto(): EPERM — {dest:?} is connected to another socket")
+        });
+    }
+    if !inet && shut_bits(rs.shutdown.as_deref()).unwrap_or(0) & 1 != 0 {
         return refuse(format!("send(): EPIPE — {dest:?} has shut down reading"));
     }
     let from_field = (receiver_peer != Some(from)).then(|| from.to_string());
+    if udp && inet_local(fs).is_none_or(|a| a.port() == 0) {
+        let port = ephemeral(sc, f)?;
+        set_local(sc, f, any_of(&sc.sockets[f]), port);
+    }
     sc.sockets[r].queue.push(msg(from_field));
     Ok(())
 }
@@ -513,7 +566,8 @@ fn port_taken_by(sc: &Scenario, i: usize, at: SocketAddr) -> Option<String> {
 /// its protocol holds (the simulator's choice; Linux starts at a random one).
 fn ephemeral(sc: &Scenario, i: usize) -> Result<u16, EditError> {
     let tcp = sc.sockets[i].ty == "stream";
-    let used: BTreeSet<u16> = sc
+    // (A Vec, not a set: one more set instance costs several KB of wasm; scenarios are small.)
+    let used: Vec<u16> = sc
         .sockets
         .iter()
         .filter(|o| is_inet(o) && (o.ty == "stream") == tcp)
@@ -556,23 +610,23 @@ fn bind_inet(sc: &mut Scenario, i: usize, text: &str) -> Result<(), EditError> {
     let host_check = || {
         HostAddrs::loopback().bind_check(at, tcp).map_err(|e| {
             let why = if e == sim::Errno::EADDRNOTAVAIL {
-                "is not an address of the host the web app plans for (lo only: 127.0.0.0/8 and ::1)"
+                "not an address of the host planned for (lo: 127.0.0.0/8, ::1)"
             } else {
-                "needs an interface (a scope id) this host does not have"
+                "it needs an interface (scope id)"
             };
-            EditError(format!("bind(): {e} — {} {why}", at.ip()))
+            EditError(format!("bind(): {e} — {why}"))
         })
     };
-    let already = || refuse(format!("bind(): EINVAL — {name:?} already has an address"));
+    let already = || refuse("bind(): EINVAL — the socket has an address");
     if let SocketAddr::V6(a6) = at {
         if a6.ip().is_multicast() && tcp {
-            return refuse("bind(): EINVAL — a TCP socket cannot bind a multicast address");
+            return refuse("bind(): EINVAL — multicast on TCP");
         }
         if bound {
             return already();
         }
         if a6.ip().to_ipv4_mapped().is_some() && s.v6only {
-            return refuse(format!("bind(): EINVAL — {name:?} is IPV6_V6ONLY: no v4-mapped address"));
+            return refuse("bind(): EINVAL — v4-mapped on IPV6_V6ONLY");
         }
         host_check()?;
     } else {
@@ -584,7 +638,7 @@ fn bind_inet(sc: &mut Scenario, i: usize, text: &str) -> Result<(), EditError> {
     let port = if at.port() == 0 {
         ephemeral(sc, i)?
     } else if let Some(o) = port_taken_by(sc, i, at) {
-        return refuse(format!("bind(): EADDRINUSE — {o:?} holds port {} there", at.port()));
+        return refuse(format!("bind(): EADDRINUSE — {o} holds the port"));
     } else {
         at.port()
     };
@@ -599,7 +653,7 @@ fn listen_inet(sc: &mut Scenario, i: usize) -> Result<(), EditError> {
     match inet_local(&sc.sockets[i]).filter(|a| a.port() != 0) {
         Some(at) => {
             if let Some(o) = port_taken_by(sc, i, at) {
-                return refuse(format!("listen(): EADDRINUSE — {o:?} holds port {} there", at.port()));
+                return refuse(format!("listen(): EADDRINUSE — {o} holds the port"));
             }
         }
         None => {
@@ -619,45 +673,39 @@ fn connect_inet(sc: &mut Scenario, c: usize, s: usize) -> Result<(), EditError> 
     let (client, server) = (cs.name.clone(), ss.name.clone());
     let tcp = cs.ty == "stream";
     let Some(bound) = inet_local(ss).filter(|a| a.port() != 0) else {
-        return refuse(format!("connect(): {server:?} has no address to connect to: bind it first"));
+        return refuse("connect(): the server has no address: bind it first");
     };
     if cs.ty != ss.ty {
         return refuse(if tcp {
-            format!("connect(): ECONNREFUSED — {server:?} is UDP: no TCP socket listens at {bound}")
+            "connect(): ECONNREFUSED — the server is UDP"
         } else {
-            format!("connect(): {server:?} is TCP: a UDP socket's peer in the image is a UDP socket")
+            "connect(): a UDP socket's peer is a UDP socket"
         });
     }
     if c == s {
         return refuse("connect(): the editor does not connect an INET socket to itself");
     }
     if is_wildcard(bound) && !bound.ip().is_unspecified() {
-        return refuse(format!(
-            "connect(): {server:?} is bound to the v4-mapped wildcard {}: the scenario form would give its connections that address; bind it to [::] or an address",
-            bound.ip()
-        ));
+        return refuse("connect(): the server is on the v4-mapped wildcard, which the scenario form would give its connections: bind [::]");
     }
     if tcp {
         if !fresh(sc, cs) {
-            return refuse(format!("connect(): EISCONN — {client:?} is connected or listening"));
+            return refuse("connect(): EISCONN — connected or listening");
         }
         if ss.listen.is_none() {
-            return refuse(format!("connect(): ECONNREFUSED — {server:?} is not listening"));
+            return refuse("connect(): ECONNREFUSED — not listening");
         }
         let rival = sc.sockets.iter().enumerate().find(|&(j, o)| {
             j != s && is_tcp(o) && o.listen.is_some() && inet_local(o).is_some_and(|a| a.port() == bound.port())
         });
         if let Some((_, o)) = rival {
             return refuse(format!(
-                "connect(): {:?} listens on port {} too: which listener takes the connection follows lookup rules the editor does not model",
-                o.name,
-                bound.port()
+                "connect(): {} listens on that port too: the editor does not choose between listeners",
+                o.name
             ));
         }
     } else if is_wildcard(bound) {
-        return refuse(format!(
-            "connect(): {server:?} is bound to the wildcard address: the scenario names a UDP peer by its address; bind it to 127.0.0.1 or ::1"
-        ));
+        return refuse("connect(): a UDP peer on the wildcard address cannot be named: bind it to 127.0.0.1 or ::1");
     }
     // A wildcard listener is reached at the loopback address (of the kind it takes).
     let v4 = v4_of(bound.ip()).is_some();
@@ -671,14 +719,14 @@ fn connect_inet(sc: &mut Scenario, c: usize, s: usize) -> Result<(), EditError> 
     let own = inet_local(cs);
     if let Some(a) = own.filter(|a| !is_wildcard(*a)) {
         if v4 && plain_v6(a) {
-            return refuse(format!("connect(): ENETUNREACH — {client:?} is bound to {}: no IPv4 source", a.ip()));
+            return refuse("connect(): ENETUNREACH — bound to IPv6: no IPv4 source");
         }
         if !v4 && v4_of(a.ip()).is_some() {
-            return refuse(format!("connect(): EAFNOSUPPORT — {client:?} is bound to an IPv4 address"));
+            return refuse("connect(): EAFNOSUPPORT — bound to IPv4");
         }
     }
     if v4 && cs.v6only {
-        return refuse(format!("connect(): ENETUNREACH — {client:?} is IPV6_V6ONLY and {server:?} is IPv4"));
+        return refuse("connect(): ENETUNREACH — IPV6_V6ONLY to IPv4");
     }
     let ip = match own {
         Some(a) if !is_wildcard(a) => a.ip(),
@@ -697,86 +745,6 @@ fn connect_inet(sc: &mut Scenario, c: usize, s: usize) -> Result<(), EditError> 
     Ok(())
 }
 
-/// `send()`/`sendto()` from an INET socket: TCP to its peer (or the embryo of its pending
-/// connection), UDP to its peer or `to`, delivered as the UDP lookup delivers.
-fn send_inet(sc: &mut Scenario, f: usize, to: Option<&str>, data: &str) -> Result<(), EditError> {
-    let fs = &sc.sockets[f];
-    let from = fs.name.clone();
-    let msg = |from: Option<String>| MsgSpec { from, data: Some(data.to_string()), ..Default::default() };
-    let shut_wr = shut_bits(fs.shutdown.as_deref()).unwrap_or(0) & 2 != 0;
-    let outside = || refuse(format!("send(): {from:?}'s peer is outside the image: nothing of it is queued here"));
-    if fs.ty == "stream" {
-        if fs.listen.is_some() {
-            return refuse(format!("send(): EPIPE — {from:?} is listening, not connected"));
-        }
-        if shut_wr {
-            return refuse(format!("send(): EPIPE — {from:?} is shut down for sending"));
-        }
-        if to.is_some_and(|t| Some(t) != fs.peer.as_deref()) {
-            return refuse(format!(
-                "sendto(): TCP ignores the address: {from:?} sends to its peer (choose \"its peer\")"
-            ));
-        }
-        if let Some((l, k)) = pending_of(sc, &from) {
-            sc.sockets[l].pending[k].sent.push(msg(None));
-            return Ok(());
-        }
-        let Some(p) = fs.peer.clone() else {
-            if fs.external_peer {
-                return outside();
-            }
-            return refuse(format!("send(): EPIPE — {from:?} is not connected"));
-        };
-        let r = index(sc, &p)?;
-        if shut_bits(sc.sockets[r].shutdown.as_deref()) == Some(3) {
-            return refuse(format!(
-                "send(): {p:?} is shut down both ways: Linux answers the data with an RST, which resets the connection"
-            ));
-        }
-        // (A peer shut down for reading only still queues TCP data.)
-        sc.sockets[r].queue.push(msg(None));
-        return Ok(());
-    }
-    let len = bstr::unescape(data).map(|b| b.len()).unwrap_or(0);
-    let max = if fs.family == "inet6" { UDP_MAX.1 } else { UDP_MAX.0 };
-    if len > max {
-        return refuse(format!("sendto(): EMSGSIZE — {len} bytes; a UDP datagram holds at most {max}"));
-    }
-    let dest = match (to, &fs.peer) {
-        (Some(t), _) => t.to_string(),
-        (None, Some(p)) => p.clone(),
-        (None, None) if fs.external_peer => return outside(),
-        (None, None) => return refuse(format!("send(): EDESTADDRREQ — {from:?} is not connected: name a destination")),
-    };
-    let r = index(sc, &dest)?;
-    let rs = &sc.sockets[r];
-    if rs.family != fs.family {
-        return refuse(format!("sendto(): {dest:?} is {}: the editor sends between sockets of one family", rs.family));
-    }
-    if rs.ty != "dgram" {
-        return refuse(format!("sendto(): {dest:?} is a TCP socket: a datagram reaches UDP sockets only"));
-    }
-    if inet_local(rs).is_none_or(|a| a.port() == 0) {
-        return refuse(format!("sendto(): {dest:?} has no address to send to: bind it first"));
-    }
-    if shut_wr {
-        return refuse(format!("send(): EPIPE — {from:?} is shut down for sending"));
-    }
-    if rs.external_peer || rs.peer.as_deref().is_some_and(|p| p != from) {
-        return refuse(format!(
-            "sendto(): {dest:?} is connected to another socket: UDP delivers to it only from its peer's address"
-        ));
-    }
-    let from_field = (rs.peer.as_deref() != Some(from.as_str())).then(|| from.clone());
-    // inet_send_prepare: an unbound sender gets an ephemeral port (on the wildcard address).
-    if inet_local(fs).is_none_or(|a| a.port() == 0) {
-        let port = ephemeral(sc, f)?;
-        set_local(sc, f, any_of(&sc.sockets[f]), port);
-    }
-    sc.sockets[r].queue.push(msg(from_field));
-    Ok(())
-}
-
 /// `shutdown()` of an INET socket (`inet_shutdown`): ENOTCONN unless connected; a TCP FIN
 /// shuts the peer's reading side (`tcp_fin`); SHUT_RD tells the peer nothing.
 fn shutdown_inet(sc: &mut Scenario, i: usize, bits: u8) -> Result<(), EditError> {
@@ -792,13 +760,13 @@ fn shutdown_inet(sc: &mut Scenario, i: usize, bits: u8) -> Result<(), EditError>
     }
     let pending = pending_of(sc, &name).is_some();
     if s.peer.is_none() && !s.external_peer && !pending {
-        return refuse(format!("shutdown(): ENOTCONN — {name:?} is not connected"));
+        return refuse("shutdown(): ENOTCONN — not connected");
     }
     let tcp = s.ty == "stream";
     if tcp && pending && bits & 2 != 0 {
-        return refuse(format!(
-            "shutdown(): {name:?}'s connection is not accepted yet: its FIN would wait on the listener's embryo, which the scenario form does not hold; accept it first"
-        ));
+        return refuse(
+            "shutdown(): the connection is not accepted yet (its FIN would go to the embryo): accept it first",
+        );
     }
     let peer = s.peer.clone();
     let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
@@ -807,9 +775,7 @@ fn shutdown_inet(sc: &mut Scenario, i: usize, bits: u8) -> Result<(), EditError>
             let j = index(sc, p)?;
             let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0);
             if theirs & 2 != 0 {
-                return refuse(format!(
-                    "shutdown(): {p:?} has shut down for sending too: both FINs end the connection (TIME_WAIT, CLOSE), which the scenario form does not hold"
-                ));
+                return refuse("shutdown(): the peer has shut down for sending too: both FINs end the connection (TIME_WAIT), which the scenario form does not hold");
             }
             sc.sockets[j].shutdown = shut_name(theirs | 1);
         }
@@ -828,9 +794,7 @@ fn remove_inet_check(sc: &Scenario, x: usize) -> Result<(), EditError> {
             || o.pending.iter().any(|p| p.client.as_deref() == Some(name))
     });
     if referenced || !s.pending.is_empty() || (s.ty == "stream" && s.peer.is_some()) {
-        return refuse(format!(
-            "close(): {name:?} is in a TCP connection, is a UDP socket's peer or sent a queued datagram: what its close leaves (an orphan in FIN_WAIT2 or TIME_WAIT, reset connections, a peer address no socket holds) is not in the scenario form; the editor closes INET sockets on their own"
-        ));
+        return refuse("close(): the editor closes INET sockets on their own (not connected, no peer of, no sender of queued data): a close's remains (TIME_WAIT, resets) are not in the scenario form");
     }
     Ok(())
 }
