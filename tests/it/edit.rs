@@ -170,3 +170,38 @@ fn each_scenario_socket_is_mapped_to_its_objref_in_the_image() {
     assert_eq!(report.image.sockets.get(&mapped[1]).map(|s| s.common.sock_type), Some(SOCK_STREAM));
     assert_eq!(report.image.sockets.get(&mapped[0]).map(|s| s.common.sock_type), Some(SOCK_DGRAM));
 }
+
+#[test]
+fn an_inet_fixture_is_extended_by_edits_and_still_restores_on_the_simulator() {
+    let f = build_all(Kind::Valid).unwrap().into_iter().find(|f| f.name == "inet-loopback").unwrap();
+    let sc = edit::from_image(&f.image).scenario;
+    let l = sc.sockets.iter().find(|s| s.listen.is_some()).unwrap().name.clone();
+    let step = |sc: &Scenario, e: Edit| edit::apply(sc, &e).unwrap_or_else(|err| panic!("{e:?}: {err}"));
+    let sc = step(&sc, Edit::AddSocket { name: "n".into(), family: "inet".into(), ty: "stream".into() });
+    let sc = step(&sc, Edit::Connect { client: "n".into(), server: l.clone() });
+    let n = sc.sockets.iter().find(|s| s.name == "n").unwrap();
+    assert_eq!(n.addr.as_deref(), Some("127.0.0.1:32768"), "the loopback source and the first free ephemeral port");
+    // accept() takes the first pending connection (the fixture's c1); then n's data waits on its embryo.
+    let sc = step(&sc, Edit::Accept { listener: l.clone(), name: "acc".into() });
+    let sc = step(&sc, Edit::Send { from: "n".into(), to: None, data: "hello".into() });
+    let sc = step(&sc, Edit::Send { from: "acc".into(), to: None, data: "welcome".into() });
+    // A UDP pair beside it.
+    let sc = step(&sc, Edit::AddSocket { name: "dns".into(), family: "inet".into(), ty: "dgram".into() });
+    let sc = step(&sc, Edit::Bind { name: "dns".into(), addr: "127.0.0.1:53".into() });
+    let sc = step(&sc, Edit::AddSocket { name: "q".into(), family: "inet".into(), ty: "dgram".into() });
+    let sc = step(&sc, Edit::Connect { client: "q".into(), server: "dns".into() });
+    let sc = step(&sc, Edit::Send { from: "q".into(), to: None, data: "query".into() });
+    // The fixture's listener holds 127.0.0.1:8080.
+    let taken = edit::apply(&sc, &Edit::Bind { name: "n".into(), addr: "0.0.0.0:8080".into() }).unwrap_err();
+    assert!(taken.0.contains("EINVAL"), "n is connected: {taken}");
+
+    let image = sc.to_image().unwrap();
+    let report = resocket_core::load(&image);
+    assert!(report.is_valid(), "{:?}", report.diagnostics);
+    let plan = resocket_core::plan::plan(&report.image).expect("plans");
+    let run = resocket_core::check::run_plan(&report.image, &plan);
+    assert!(run.is_clean(), "{:?} {:?}", run.failure, run.differences);
+    let back = edit::from_image(&image);
+    assert_eq!(back.notes, Vec::<String>::new());
+    assert!(back.scenario.to_image().unwrap() == image);
+}
