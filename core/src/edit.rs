@@ -277,20 +277,39 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             if s.peer_gone {
                 return refuse(format!("shutdown(): {name:?} is already shut down both ways (its peer closed)"));
             }
-            if is_inet(s) {
-                return shutdown_inet(&mut sc, i, bits).map(|()| sc);
+            let inet = is_inet(s);
+            if inet {
+                // inet_shutdown: a listener stops listening on SHUT_RD (and ignores SHUT_WR); a
+                // socket in TCP_CLOSE answers ENOTCONN.
+                if s.listen.is_some() {
+                    if bits & 1 != 0 {
+                        return refuse(
+                            "shutdown(): SHUT_RD stops a TCP listener and resets its pending connections: not editable",
+                        );
+                    }
+                    return Ok(sc);
+                }
+                let pending = pending_of(&sc, name).is_some();
+                if s.peer.is_none() && !s.external_peer && !pending {
+                    return refuse("shutdown(): ENOTCONN — not connected");
+                }
+                if pending && bits & 2 != 0 {
+                    return refuse("shutdown(): the connection is not accepted yet (its FIN would go to the embryo): accept it first");
+                }
             }
             let mirror = if connection_oriented(s) { destination(&sc, i) } else { None };
             let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
-            sc.sockets[i].shutdown = shut_name(mine);
-            // unix_shutdown(): a connected stream peer gets RCV for our SEND and SEND for our RCV.
-            if let Some(p) = mirror {
-                if let Some(j) = sc.sockets.iter().position(|o| o.name == p) {
-                    let peer_bits = ((bits & 1) << 1) | ((bits & 2) >> 1);
-                    let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0) | peer_bits;
-                    sc.sockets[j].shutdown = shut_name(theirs);
+            // unix_shutdown(): a connected stream peer gets RCV for our SEND and SEND for our RCV;
+            // TCP (tcp_fin): our FIN shuts the peer's reading side, SHUT_RD tells it nothing.
+            let peer_bits = if inet { bits >> 1 } else { ((bits & 1) << 1) | ((bits & 2) >> 1) };
+            if let Some(j) = mirror.and_then(|p| sc.sockets.iter().position(|o| o.name == p)) {
+                let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0);
+                if inet && peer_bits != 0 && theirs & 2 != 0 {
+                    return refuse("shutdown(): the peer has shut down for sending too: both FINs end the connection (TIME_WAIT), which the scenario form does not hold");
                 }
+                sc.sockets[j].shutdown = shut_name(theirs | peer_bits);
             }
+            sc.sockets[i].shutdown = shut_name(mine);
         }
         Edit::DropMessage { name, index: k } => {
             let i = index(&sc, name)?;
@@ -331,30 +350,37 @@ fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditErro
             cs.family, ss.family
         ));
     }
-    if is_inet(cs) {
-        return connect_inet(sc, c, s);
-    }
-    if ss.addr.is_none() {
+    let inet = is_inet(cs);
+    let bound = inet_local(ss).filter(|a| a.port() != 0);
+    if ss.addr.is_none() || (inet && bound.is_none()) {
         return refuse(format!("connect(): {server:?} has no name to connect to: bind it first"));
     }
     if cs.ty != ss.ty {
-        return refuse(format!("connect(): EPROTOTYPE — {client:?} is {} and {server:?} is {}", cs.ty, ss.ty));
+        return refuse(match (inet, cs.ty.as_str()) {
+            (false, _) => format!("connect(): EPROTOTYPE — {client:?} is {} and {server:?} is {}", cs.ty, ss.ty),
+            (true, "stream") => "connect(): ECONNREFUSED — the server is UDP".into(),
+            _ => "connect(): a UDP socket's peer is a UDP socket".into(),
+        });
+    }
+    if c == s && (inet || connection_oriented(cs)) {
+        return refuse("connect(): the editor does not connect a stream or INET socket to itself");
     }
     if connection_oriented(cs) {
-        if c == s {
-            return refuse("connect(): a stream socket cannot connect to itself (it is not listening)");
-        }
         if !fresh(sc, cs) {
             return refuse("connect(): EISCONN — connected or listening");
         }
         if ss.listen.is_none() {
             return refuse("connect(): ECONNREFUSED — not listening");
         }
+    } else if cs.pair.is_some() {
+        return refuse(format!("connect(): {client:?} is one end of a socketpair"));
+    }
+    if let Some(bound) = bound.filter(|_| inet) {
+        inet_client_addr(sc, c, s, bound)?;
+    }
+    if connection_oriented(&sc.sockets[c]) {
         sc.sockets[s].pending.push(PendingSpec { client: Some(client.to_string()), sent: Vec::new() });
     } else {
-        if cs.pair.is_some() {
-            return refuse(format!("connect(): {client:?} is one end of a socketpair"));
-        }
         set_dgram_peer(sc, c, server);
     }
     Ok(())
@@ -664,37 +690,17 @@ fn listen_inet(sc: &mut Scenario, i: usize) -> Result<(), EditError> {
     Ok(())
 }
 
-/// `connect()` of an INET socket to another of the image (same family): a pending connection on
-/// a TCP listener, or a UDP socket's default destination. The client gets its local address
-/// as the kernel gives it: the loopback source of the destination's kind (127.0.0.1, ::1)
-/// unless bound to a specific address, and an ephemeral port unless it has one.
-fn connect_inet(sc: &mut Scenario, c: usize, s: usize) -> Result<(), EditError> {
-    let (cs, ss) = (&sc.sockets[c], &sc.sockets[s]);
-    let (client, server) = (cs.name.clone(), ss.name.clone());
-    let tcp = cs.ty == "stream";
-    let Some(bound) = inet_local(ss).filter(|a| a.port() != 0) else {
-        return refuse("connect(): the server has no address: bind it first");
-    };
-    if cs.ty != ss.ty {
-        return refuse(if tcp {
-            "connect(): ECONNREFUSED — the server is UDP"
-        } else {
-            "connect(): a UDP socket's peer is a UDP socket"
-        });
-    }
-    if c == s {
-        return refuse("connect(): the editor does not connect an INET socket to itself");
-    }
+/// The local address an INET socket gets from `connect()` to socket `s` at `bound`: the
+/// loopback source of the destination's kind (127.0.0.1, ::1) unless bound to a specific
+/// address, and an ephemeral port unless it has one. Refused where the scenario form cannot
+/// say the connection (a wildcard UDP peer, a v4-mapped wildcard listener, two listeners on
+/// the port) or Linux refuses the source.
+fn inet_client_addr(sc: &mut Scenario, c: usize, s: usize, bound: SocketAddr) -> Result<(), EditError> {
+    let cs = &sc.sockets[c];
     if is_wildcard(bound) && !bound.ip().is_unspecified() {
         return refuse("connect(): the server is on the v4-mapped wildcard, which the scenario form would give its connections: bind [::]");
     }
-    if tcp {
-        if !fresh(sc, cs) {
-            return refuse("connect(): EISCONN — connected or listening");
-        }
-        if ss.listen.is_none() {
-            return refuse("connect(): ECONNREFUSED — not listening");
-        }
+    if cs.ty == "stream" {
         let rival = sc.sockets.iter().enumerate().find(|&(j, o)| {
             j != s && is_tcp(o) && o.listen.is_some() && inet_local(o).is_some_and(|a| a.port() == bound.port())
         });
@@ -709,78 +715,20 @@ fn connect_inet(sc: &mut Scenario, c: usize, s: usize) -> Result<(), EditError> 
     }
     // A wildcard listener is reached at the loopback address (of the kind it takes).
     let v4 = v4_of(bound.ip()).is_some();
-    let lo = |v4: bool| -> IpAddr {
-        if v4 {
-            Ipv4Addr::LOCALHOST.into()
-        } else {
-            Ipv6Addr::LOCALHOST.into()
-        }
+    let own = inet_local(cs).filter(|a| a.port() != 0);
+    let ip = match own.filter(|a| !is_wildcard(*a)) {
+        Some(a) if v4 && plain_v6(a) => return refuse("connect(): ENETUNREACH — bound to IPv6: no IPv4 source"),
+        Some(a) if !v4 && v4_of(a.ip()).is_some() => return refuse("connect(): EAFNOSUPPORT — bound to IPv4"),
+        Some(a) => a.ip(),
+        None if v4 && cs.v6only => return refuse("connect(): ENETUNREACH — IPV6_V6ONLY to IPv4"),
+        None if v4 => inet_form(cs, SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)).ip(),
+        None => Ipv6Addr::LOCALHOST.into(),
     };
-    let own = inet_local(cs);
-    if let Some(a) = own.filter(|a| !is_wildcard(*a)) {
-        if v4 && plain_v6(a) {
-            return refuse("connect(): ENETUNREACH — bound to IPv6: no IPv4 source");
-        }
-        if !v4 && v4_of(a.ip()).is_some() {
-            return refuse("connect(): EAFNOSUPPORT — bound to IPv4");
-        }
-    }
-    if v4 && cs.v6only {
-        return refuse("connect(): ENETUNREACH — IPV6_V6ONLY to IPv4");
-    }
-    let ip = match own {
-        Some(a) if !is_wildcard(a) => a.ip(),
-        _ => inet_form(cs, SocketAddr::new(lo(v4), 0)).ip(),
-    };
-    let port = match own.map(|a| a.port()).filter(|&p| p != 0) {
-        Some(p) => p,
+    let port = match own {
+        Some(a) => a.port(),
         None => ephemeral(sc, c)?,
     };
     set_local(sc, c, ip, port);
-    if tcp {
-        sc.sockets[s].pending.push(PendingSpec { client: Some(client), sent: Vec::new() });
-    } else {
-        set_dgram_peer(sc, c, &server);
-    }
-    Ok(())
-}
-
-/// `shutdown()` of an INET socket (`inet_shutdown`): ENOTCONN unless connected; a TCP FIN
-/// shuts the peer's reading side (`tcp_fin`); SHUT_RD tells the peer nothing.
-fn shutdown_inet(sc: &mut Scenario, i: usize, bits: u8) -> Result<(), EditError> {
-    let s = &sc.sockets[i];
-    let name = s.name.clone();
-    if s.listen.is_some() {
-        if bits & 1 != 0 {
-            return refuse(
-                "shutdown(): SHUT_RD on a TCP listener stops it listening and resets its pending connections: not editable",
-            );
-        }
-        return Ok(()); // SHUT_WR on a listener changes nothing
-    }
-    let pending = pending_of(sc, &name).is_some();
-    if s.peer.is_none() && !s.external_peer && !pending {
-        return refuse("shutdown(): ENOTCONN — not connected");
-    }
-    let tcp = s.ty == "stream";
-    if tcp && pending && bits & 2 != 0 {
-        return refuse(
-            "shutdown(): the connection is not accepted yet (its FIN would go to the embryo): accept it first",
-        );
-    }
-    let peer = s.peer.clone();
-    let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
-    if tcp && bits & 2 != 0 {
-        if let Some(p) = &peer {
-            let j = index(sc, p)?;
-            let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0);
-            if theirs & 2 != 0 {
-                return refuse("shutdown(): the peer has shut down for sending too: both FINs end the connection (TIME_WAIT), which the scenario form does not hold");
-            }
-            sc.sockets[j].shutdown = shut_name(theirs | 1);
-        }
-    }
-    sc.sockets[i].shutdown = shut_name(mine);
     Ok(())
 }
 
