@@ -187,6 +187,41 @@ pub fn plan_on(img: &Image<'_>, host: &HostAddrs) -> Result<Plan, PlanError> {
     planner(img, None, host.clone())
 }
 
+/// The addresses besides loopback that the image's INET sockets are bound to (not wildcards,
+/// multicast or broadcast ones), each once, in objref order: the host the image was taken on had them,
+/// so a plan "on the same host" is [`plan_on`] with `HostAddrs::loopback_and` of these.
+pub fn image_addrs(img: &Image<'_>) -> Vec<std::net::IpAddr> {
+    let mut out: Vec<std::net::IpAddr> = Vec::new();
+    for s in img.sockets.values() {
+        let Some(ip) = s.inet_local().map(|a| a.ip()) else { continue };
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        let special = match ip {
+            std::net::IpAddr::V4(a) => a.is_loopback() || a.is_unspecified() || a.is_multicast() || a.is_broadcast(),
+            std::net::IpAddr::V6(a) => a.is_loopback() || a.is_unspecified() || a.is_multicast(),
+        };
+        if !special && !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    out
+}
+
+/// A list of addresses, as a user writes them (`10.1.2.3, 2001:db8::3`; commas or spaces):
+/// each once, in the order given, or the first word that is not an address.
+pub fn parse_addrs(text: &str) -> Result<Vec<std::net::IpAddr>, String> {
+    let mut out = Vec::new();
+    for w in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty()) {
+        let ip: std::net::IpAddr = w.parse().map_err(|_| format!("{w:?} is not an IPv4 or IPv6 address"))?;
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    Ok(out)
+}
+
 /// [`plan`], handing each batch of `batch` steps to `consume` as soon as the model has proven
 /// them (the last batch may be shorter), so a restorer can execute while the rest is planned.
 /// The steps are final when handed over: the returned plan holds the same steps in the same
@@ -235,7 +270,12 @@ impl std::fmt::Debug for PlanJob<'_, '_> {
 impl<'i, 'a> PlanJob<'i, 'a> {
     /// Set up the planner for `img` (cheap: tables, no steps yet).
     pub fn new(img: &'i Image<'a>) -> Self {
-        PlanJob { p: Planner::new(img, None, HostAddrs::default()), next: 0, result: Ok(()) }
+        PlanJob::new_on(img, &HostAddrs::default())
+    }
+
+    /// [`PlanJob::new`] for a host with these addresses ([`plan_on`]).
+    pub fn new_on(img: &'i Image<'a>, host: &HostAddrs) -> Self {
+        PlanJob { p: Planner::new(img, None, host.clone()), next: 0, result: Ok(()) }
     }
 
     /// Plan the next phase; `true` when every phase is done (or one failed).

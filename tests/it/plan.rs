@@ -51,3 +51,50 @@ fn the_checker_reports_the_kernel_state_after_every_step() {
     let fail = rep.failure.unwrap();
     assert_eq!(states.len(), fail.position + 1);
 }
+
+#[test]
+fn a_plan_on_the_image_s_own_addresses_binds_what_a_loopback_host_cannot() {
+    use resocket_core::sim::HostAddrs;
+    let f = build_all(Kind::Valid).unwrap().into_iter().find(|f| f.name == "inet-external").expect("fixture");
+    let r = load(&f.image);
+    let addrs = plan::image_addrs(&r.image);
+    assert_eq!(addrs, vec!["10.0.0.2".parse::<std::net::IpAddr>().unwrap()]);
+    let unbound = |p: &plan::Plan| p.warnings.iter().filter(|w| w.contains("10.0.0.2")).count();
+    // On lo only: both sockets are left unbound, one warning each.
+    let lo = plan::plan(&r.image).unwrap();
+    assert_eq!(unbound(&lo), 2, "{:#?}", lo.warnings);
+    // On a host with the image's address: bound where they were, nothing said about 10.0.0.2.
+    let host = HostAddrs::loopback_and(&addrs);
+    let same = plan::plan_on(&r.image, &host).unwrap();
+    assert_eq!(unbound(&same), 0, "{:#?}", same.warnings);
+    assert!(same.warnings.len() < lo.warnings.len());
+    let rep = check::run_order_on(&r.image, &same, &(0..same.steps.len()).collect::<Vec<_>>(), &host);
+    assert!(rep.failure.is_none(), "{:?}", rep.failure);
+    // The same plan job, a phase at a time.
+    let mut job = plan::PlanJob::new_on(&r.image, &host);
+    while !job.advance() {}
+    assert_eq!(job.finish().unwrap().steps.len(), same.steps.len());
+}
+
+#[test]
+fn address_lists_parse_as_users_write_them() {
+    let a = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert_eq!(plan::parse_addrs(""), Ok(vec![]));
+    assert_eq!(plan::parse_addrs(" 10.1.2.3,2001:db8::3  10.1.2.3 "), Ok(vec![a("10.1.2.3"), a("2001:db8::3")]));
+    assert_eq!(plan::parse_addrs("10.1.2.3, nope"), Err("\"nope\" is not an IPv4 or IPv6 address".into()));
+    // Loopback, wildcard, multicast and broadcast bindings are not addresses a host needs.
+    let img = resocket_core::scenario::Scenario::from_json(
+        r#"{ "sockets": [
+            { "name": "a", "family": "inet", "type": "dgram", "addr": "127.0.0.1:1" },
+            { "name": "b", "family": "inet", "type": "dgram", "addr": "0.0.0.0:2" },
+            { "name": "c", "family": "inet", "type": "dgram", "addr": "224.0.0.9:3" },
+            { "name": "d", "family": "inet6", "type": "dgram", "addr": "[::ffff:192.0.2.1]:4" },
+            { "name": "e", "family": "inet6", "type": "stream", "addr": "[2001:db8::7]:5" },
+            { "name": "f", "family": "inet", "type": "dgram", "addr": "192.0.2.1:6" } ] }"#,
+    )
+    .unwrap()
+    .to_image()
+    .unwrap();
+    let r = load(&img);
+    assert_eq!(plan::image_addrs(&r.image), vec![a("192.0.2.1"), a("2001:db8::7")]);
+}

@@ -7,6 +7,7 @@ use crate::state::FieldRef;
 use resocket_core::Severity;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::ops::Range;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -494,7 +495,6 @@ pub fn sockets(p: &SocketsProps) -> Html {
 use crate::model::{step_sockets, Drawing, EdgeKind, GNode, OrderKind, CELL_H, CELL_W};
 use resocket_core::check::RunReport;
 use resocket_core::plan::Plan;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// An SVG coordinate, written with at most one decimal by integer formatting: the bundle then
@@ -514,6 +514,18 @@ impl std::fmt::Display for Px {
             write!(f, "{sign}{whole}.{frac}")
         }
     }
+}
+
+/// The value of `key` in a short list of pairs (added empty if missing).
+fn entry<'a, 'k>(list: &'a mut Vec<(&'k str, String)>, key: &'k str) -> &'a mut String {
+    let i = match list.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            list.push((key, String::new()));
+            list.len() - 1
+        }
+    };
+    &mut list[i].1
 }
 
 /// Node box size.
@@ -735,9 +747,11 @@ pub fn socket_graph(p: &GraphProps) -> Html {
         !windowed || ax.max(bx) >= x0 && ax.min(bx) <= x1 && ay.max(by) >= y0 && ay.min(by) <= y1
     };
     let shapes = (!detailed).then(|| {
-        let mut by_role: BTreeMap<&str, String> = BTreeMap::new();
+        // Paths by role and by edge kind: a handful of keys, so a list (a map type would be
+        // one more B-tree instance in the bundle), in the order first met.
+        let mut by_role: Vec<(&str, String)> = Vec::new();
         for (n, (x, y)) in &visible {
-            let path = by_role.entry(n.role).or_default();
+            let path = entry(&mut by_role, n.role);
             let _ = write!(
                 path,
                 "M{} {}h{}v{}h-{}z",
@@ -748,7 +762,7 @@ pub fn socket_graph(p: &GraphProps) -> Html {
                 Px(NODE_W)
             );
         }
-        let mut by_kind: BTreeMap<&str, String> = BTreeMap::new();
+        let mut by_kind: Vec<(&str, String)> = Vec::new();
         for e in &d.graph.edges {
             let (Some(a), Some(b)) = (pos(e.from), pos(e.to)) else { continue };
             if e.kind == EdgeKind::SelfLoop || !edge_in_view(a, b) {
@@ -759,7 +773,7 @@ pub fn socket_graph(p: &GraphProps) -> Html {
                 EdgeKind::InFlight => "inflight",
                 _ => "peer",
             };
-            let _ = write!(by_kind.entry(kind).or_default(), "M{} {}L{} {}", Px(a.0), Px(a.1), Px(b.0), Px(b.1));
+            let _ = write!(entry(&mut by_kind, kind), "M{} {}L{} {}", Px(a.0), Px(a.1), Px(b.0), Px(b.1));
         }
         html! { <g class="shapes">
             { for by_kind.into_iter().map(|(k, path)| html! { <g class={classes!("edge", k)}><path d={path} /></g> }) }
@@ -917,6 +931,80 @@ pub struct TimelineProps {
     /// The image is being opened in slices: the plan is on its way (no button).
     #[prop_or_default]
     pub busy: bool,
+    /// The image has TCP/UDP sockets: the host the plan is for matters (its addresses).
+    #[prop_or_default]
+    pub inet: bool,
+    /// The addresses besides loopback the plan is for (`State::host`).
+    #[prop_or_default]
+    pub host: Rc<[IpAddr]>,
+    /// The addresses besides loopback the image's sockets are bound to (`plan::image_addrs`).
+    #[prop_or_default]
+    pub image_addrs: Rc<[IpAddr]>,
+    /// Plan for loopback plus these addresses.
+    #[prop_or_default]
+    pub on_host: Callback<Rc<[IpAddr]>>,
+}
+
+fn addr_list(a: &[IpAddr]) -> String {
+    a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// The host the plan is for: loopback plus the addresses typed here, or the image's own.
+#[derive(Properties, PartialEq, Debug)]
+struct HostProps {
+    host: Rc<[IpAddr]>,
+    image_addrs: Rc<[IpAddr]>,
+    on_host: Callback<Rc<[IpAddr]>>,
+}
+
+#[function_component(HostControl)]
+fn host_control(p: &HostProps) -> Html {
+    let error = use_state_eq(|| None::<String>);
+    let onchange = {
+        let (on_host, error) = (p.on_host.clone(), error.clone());
+        Callback::from(move |e: Event| {
+            let text = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            match resocket_core::plan::parse_addrs(&text) {
+                Ok(a) => {
+                    error.set(None);
+                    on_host.emit(a.into());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        })
+    };
+    let use_image = {
+        let (on_host, a, error) = (p.on_host.clone(), p.image_addrs.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            error.set(None);
+            on_host.emit(a.clone());
+        })
+    };
+    let lo_only = {
+        let (on_host, error) = (p.on_host.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            error.set(None);
+            on_host.emit(Rc::from([]));
+        })
+    };
+    html! {
+        <div id="host" class="host" title="The restore is planned for a fresh network namespace with these addresses">
+            <label for="host-addrs">{ "planned for a host with lo and" }</label>
+            <input id="host-addrs" type="text" value={addr_list(&p.host)} placeholder="no other address" {onchange}
+                aria-invalid={error.is_some().to_string()} size="28" />
+            if !p.image_addrs.is_empty() && p.host != p.image_addrs {
+                <button id="host-image" onclick={use_image}
+                    title={format!("plan for the addresses the image's sockets are bound to: {}", addr_list(&p.image_addrs))}>
+                    { "the image's addresses" }</button>
+            }
+            if !p.host.is_empty() {
+                <button id="host-lo" onclick={lo_only}>{ "lo only" }</button>
+            }
+            if let Some(e) = &*error {
+                <span class="host-error" role="alert">{ e }</span>
+            }
+        </div>
+    }
 }
 
 /// Steps rendered around the cursor.
@@ -1065,6 +1153,16 @@ pub fn timeline(p: &TimelineProps) -> Html {
                     }
                 }
             </div>
+            if p.inet {
+                <HostControl host={p.host.clone()} image_addrs={p.image_addrs.clone()} on_host={p.on_host.clone()} />
+            }
+            if !plan.warnings.is_empty() {
+                <details id="plan-warnings" class="plan-warnings" open={plan.warnings.len() <= 3}>
+                    <summary>{ format!("the plan restores less than the image ({} warning{})", plan.warnings.len(),
+                        if plan.warnings.len() == 1 { "" } else { "s" }) }</summary>
+                    <ul>{ for plan.warnings.iter().map(|w| html! { <li>{ w }</li> }) }</ul>
+                </details>
+            }
             <div class="now">
                 { match current {
                     Some((pos, i)) => html! { <>

@@ -12,7 +12,9 @@ use crate::state::{Action, State};
 use resocket_core::check::{naive_order, OrderRun};
 use resocket_core::image::LoadJob;
 use resocket_core::plan::PlanJob;
-use std::cell::Cell;
+use resocket_core::sim::HostAddrs;
+use std::cell::{Cell, RefCell};
+use std::net::IpAddr;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::UseReducerDispatcher;
@@ -29,9 +31,10 @@ const STEP_BATCH: usize = 2_000;
 pub const SYNC_MAX_BYTES: usize = 256 * 1024;
 
 /// Which open is current: every open takes a new number, and a task whose number is no longer
-/// current stops at its next yield.
+/// current stops at its next yield. It also holds the host opens plan for (`State::host`: the
+/// app copies it here at each render, and the host control before it opens an image again).
 #[derive(Debug, Default)]
-pub struct Generation(Cell<u64>);
+pub struct Generation(Cell<u64>, RefCell<Rc<[IpAddr]>>);
 
 impl Generation {
     /// Start a new open; returns its number.
@@ -41,6 +44,13 @@ impl Generation {
     }
     pub fn is_current(&self, g: u64) -> bool {
         self.0.get() == g
+    }
+    /// Plan the next opens for loopback plus these addresses.
+    pub fn set_host(&self, host: Rc<[IpAddr]>) {
+        *self.1.borrow_mut() = host;
+    }
+    fn host(&self) -> HostAddrs {
+        HostAddrs::loopback_and(&self.1.borrow())
     }
 }
 
@@ -164,7 +174,8 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
         return;
     }
     // The planner a phase at a time (phases that are quick together).
-    let mut planning = PlanJob::new(&doc.image);
+    let host = generation.host();
+    let mut planning = PlanJob::new_on(&doc.image, &host);
     loop {
         let t0 = now();
         let mut done = false;
@@ -184,6 +195,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
     }
     let v2 = Rc::new(resocket_core::check::v2_plan(&doc.image));
     let plans = Rc::new(Plans { planner, v2 });
+    // As `State::rerun`: on the host the plan is for.
     let kind = goto.and_then(|g| g.order).unwrap_or_default();
     // As `State::set_order`: the planner's order or the naive one need the planner's plan.
     let (plan, order) = match (kind, &plans.planner) {
@@ -195,7 +207,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
     let mut report = None;
     if let Some(plan) = plan {
         // Run the order on the simulator, a batch of steps at a time.
-        let mut check = OrderRun::default();
+        let mut check = OrderRun::on_host(&host);
         loop {
             if !pace.breathe(g, generation).await {
                 return;

@@ -298,6 +298,27 @@ pub fn app() -> Html {
         let d = d.clone();
         use_callback((), move |(), _| d.dispatch(Action::TogglePlay))
     };
+    // The host the restore is planned for: opens started from callbacks read it from
+    // `generation` (set at each render); a change re-plans at once, or opens a big image again
+    // (planned in slices).
+    generation.set_host(state.host.clone());
+    let on_host = {
+        let (d, generation, doc, fixture) = (d.clone(), generation.clone(), state.doc.clone(), state.fixture.clone());
+        Callback::from(move |host: Rc<[std::net::IpAddr]>| {
+            d.dispatch(Action::SetHost(host.clone()));
+            generation.set_host(host);
+            if let Some(doc) = doc.as_ref().filter(|doc| doc.summary.sockets > model::BIG) {
+                let request = job::Request {
+                    name: doc.name.clone(),
+                    note: doc.note.clone(),
+                    fixture: fixture.clone(),
+                    bytes: doc.bytes.clone(),
+                    goto: None,
+                };
+                job::open(request, generation.clone(), d.clone());
+            }
+        })
+    };
     let on_tick = {
         let d = d.clone();
         use_callback((), move |(), _| d.dispatch(Action::Tick))
@@ -456,6 +477,10 @@ pub fn app() -> Html {
                         {on_tick}
                         on_socket={on_socket.clone()}
                         busy={state.loading.is_some()}
+                        inet={doc.inet}
+                        host={state.host.clone()}
+                        image_addrs={doc.addrs.clone()}
+                        {on_host}
                     />
                     <Sockets
                         doc={doc.clone()}

@@ -77,6 +77,10 @@ pub struct Doc {
     /// The model core built (detached from `bytes`), kept so that drawing and planning do not
     /// load the image again.
     pub image: resocket_core::Image<'static>,
+    /// The image has TCP/UDP sockets.
+    pub inet: bool,
+    /// The addresses besides loopback its sockets are bound to (`plan::image_addrs`).
+    pub addrs: Rc<[std::net::IpAddr]>,
 }
 
 /// Identity: two docs are the same when they are the same allocation (state compares by `Rc`).
@@ -133,7 +137,21 @@ impl Doc {
         };
         let diagnostics = report.diagnostics;
         let image = report.image.into_owned();
-        Doc { name: name.into(), note: String::new(), bytes, records, framing, diagnostics, sockets, summary, image }
+        let inet = image.sockets.values().any(|s| s.inet.is_some());
+        let addrs = resocket_core::plan::image_addrs(&image).into();
+        Doc {
+            name: name.into(),
+            note: String::new(),
+            bytes,
+            records,
+            framing,
+            diagnostics,
+            sockets,
+            summary,
+            image,
+            inet,
+            addrs,
+        }
     }
 
     /// The framed record at `index`.
@@ -236,7 +254,7 @@ pub fn thousands(n: usize) -> String {
 
 use resocket_core::check::{Run, RunState};
 use resocket_core::image::Image;
-use resocket_core::sim::SockType;
+use resocket_core::sim::{HostAddrs, SockType};
 use std::collections::BTreeMap;
 
 /// Above this many sockets the graph and the timeline are built only on request.
@@ -576,10 +594,16 @@ impl Plans {
         Plans::of(&resocket_core::load(bytes).image)
     }
 
-    /// The plans of a loaded image.
+    /// The plans of a loaded image (for the default host: `lo` only).
     pub fn of(img: &Image<'_>) -> Plans {
+        Plans::of_on(img, &HostAddrs::default())
+    }
+
+    /// The plans of a loaded image for a host with these addresses (v2's order binds what the
+    /// records say whatever the host: it is the seed's).
+    pub fn of_on(img: &Image<'_>, host: &HostAddrs) -> Plans {
         Plans {
-            planner: resocket_core::plan::plan(img).map(Rc::new).map_err(|e| e.to_string()),
+            planner: resocket_core::plan::plan_on(img, host).map(Rc::new).map_err(|e| e.to_string()),
             v2: Rc::new(resocket_core::check::v2_plan(img)),
         }
     }
@@ -614,9 +638,14 @@ impl PartialEq for RunAt {
 }
 
 impl RunAt {
-    /// Before the first step.
+    /// Before the first step (on the default host: `lo` only).
     pub fn start() -> RunAt {
         RunAt { cursor: 0, state: RunState::default() }
+    }
+
+    /// Before the first step, on a host with these addresses.
+    pub fn start_on(host: &HostAddrs) -> RunAt {
+        RunAt { cursor: 0, state: RunState::on_host(host) }
     }
 
     /// The state after `count` steps of `order`, continuing from `self` (which must be a state

@@ -4,7 +4,9 @@
 use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, Plans, RunAt, BIG};
 use crate::route::Goto;
 use resocket_core::check::RunReport;
+use resocket_core::sim::HostAddrs;
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::ops::Range;
 use std::rc::Rc;
 use yew::Reducible;
@@ -75,6 +77,9 @@ pub struct State {
     pub help: bool,
     /// The scenario editor, while editing (`crate::editor`).
     pub editor: Option<Rc<crate::editor::Editor>>,
+    /// The addresses the restore is planned for besides loopback (empty: a fresh network
+    /// namespace with `lo` only, the default). Kept when another image is opened.
+    pub host: Rc<[IpAddr]>,
 }
 
 /// Progress of an image opened in slices.
@@ -120,6 +125,9 @@ pub enum Action {
     DrawGraph,
     /// Build the restore plans of a big image.
     MakePlan,
+    /// Plan for a host with these addresses besides loopback (and run the order there again).
+    /// Images of more than `BIG` sockets are re-planned by the caller (`job::open`, in slices).
+    SetHost(Rc<[IpAddr]>),
     /// Pick the order the timeline runs.
     SetOrder(OrderKind),
     /// Move the step at position `.0` of the order one place up (-1) or down (+1).
@@ -179,7 +187,8 @@ impl State {
             self.kernel = None;
             return;
         };
-        self.report = Some(Rc::new(resocket_core::check::run_order(&doc.image, &plan, &self.order)));
+        let host = self.host_addrs();
+        self.report = Some(Rc::new(resocket_core::check::run_order_on(&doc.image, &plan, &self.order, &host)));
         self.cursor = self.cursor.min(self.steps_run());
         self.redraw();
     }
@@ -194,7 +203,7 @@ impl State {
         // Continue from the kept state when the cursor moved forward; else from the start.
         let from = match self.run_at.take() {
             Some(at) if at.cursor <= self.cursor => Rc::try_unwrap(at).unwrap_or_else(|at| (*at).clone()),
-            _ => RunAt::start(),
+            _ => RunAt::start_on(&self.host_addrs()),
         };
         let at = from.advance(&plan, &self.order, self.cursor);
         self.kernel = Some(Rc::new(at.drawing(&doc.image, &plan, base)));
@@ -240,9 +249,14 @@ impl State {
         self.rerun();
     }
 
+    /// The host the restore is planned for: loopback plus [`State::host`].
+    pub fn host_addrs(&self) -> HostAddrs {
+        HostAddrs::loopback_and(&self.host)
+    }
+
     fn make_plan(&mut self) {
         let Some(doc) = self.doc.clone() else { return };
-        self.plans = Some(Rc::new(Plans::of(&doc.image)));
+        self.plans = Some(Rc::new(Plans::of_on(&doc.image, &self.host_addrs())));
         self.set_order(OrderKind::Planner);
     }
 
@@ -285,7 +299,7 @@ impl Reducible for State {
             Action::Open { name, note, bytes } => {
                 let mut doc = Doc::load(name, bytes);
                 doc.note = note;
-                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, ..State::default() };
+                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, host: s.host, ..State::default() };
                 let small = doc.summary.sockets <= BIG;
                 s.opened(Rc::new(doc));
                 if small {
@@ -297,7 +311,15 @@ impl Reducible for State {
             Action::Begin { name, fixture, goto } => {
                 // The sockets table comes one turn after the records (`job`: MoreSockets): two
                 // shorter renders instead of one long one.
-                s = State { shown: PAGE, sockets_shown: 0, help: s.help, fixture, goto, ..State::default() };
+                s = State {
+                    shown: PAGE,
+                    sockets_shown: 0,
+                    help: s.help,
+                    fixture,
+                    goto,
+                    host: s.host,
+                    ..State::default()
+                };
                 s.loading = Some(Loading { name, stage: "reading", done: 0, total: 0 });
             }
             Action::Progress { stage, done, total } => {
@@ -355,6 +377,22 @@ impl Reducible for State {
                 s.graph = Some(Rc::new(Drawing::of(&doc.image)));
             }
             Action::MakePlan => s.make_plan(),
+            Action::SetHost(host) => {
+                if host == s.host {
+                    return self;
+                }
+                s.host = host;
+                match s.doc.as_ref().map(|d| d.summary.sockets) {
+                    Some(n) if n <= BIG && s.plans.is_some() => s.make_plan(),
+                    // The caller opens the image again with the new host (planned in slices).
+                    _ => {
+                        s.plans = None;
+                        s.report = None;
+                        s.kernel = None;
+                        s.run_at = None;
+                    }
+                }
+            }
             Action::SetOrder(kind) => {
                 if kind == OrderKind::Custom {
                     s.custom_v2 = s.order_kind == OrderKind::V2 || (s.order_kind == OrderKind::Custom && s.custom_v2);

@@ -7,7 +7,7 @@ use resocket_web::model::Doc;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlElement};
+use web_sys::{Element, HtmlElement, HtmlInputElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -355,5 +355,87 @@ async fn inet_sockets_show_addresses_loopback_edges_and_external_stubs() {
         all(&root, "#records .record.selected .field .note").iter().filter_map(|e| e.text_content()).collect();
     assert!(notes.iter().any(|n| n == "203.0.113.7"), "{notes:?}");
     assert!(notes.iter().any(|n| n == "AF_INET 10.0.0.2:51000"), "{notes:?}");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_plan_follows_the_host_it_is_for() {
+    let root = mount().await;
+    open_gallery(&root, "inet-external").await;
+    let warnings = |root: &Element| text(root, "#plan-warnings");
+    // On lo only (the default) both sockets bound to 10.0.0.2 are left unbound, and the plan says so.
+    assert!(warnings(&root).contains("10.0.0.2"), "{}", warnings(&root));
+    let input = one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>();
+    assert_eq!(input.value(), "");
+    // The image's own addresses: the plan binds them, and says nothing more about 10.0.0.2.
+    click(&root, "#host-image").await;
+    assert_eq!(one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>().value(), "10.0.0.2");
+    assert!(!warnings(&root).contains("10.0.0.2"), "{}", warnings(&root));
+    assert!(root.query_selector("#host-image").unwrap().is_none());
+    // A typed list is parsed by core; a word that is not an address is shown, nothing changes.
+    let input = one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>();
+    input.set_value("10.0.0.2, nope");
+    input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    yew::scheduler::flush().await;
+    assert_eq!(text(&root, "#host .host-error"), "\"nope\" is not an IPv4 or IPv6 address");
+    assert!(!warnings(&root).contains("10.0.0.2"));
+    // Back to lo only; the host is kept when another image opens.
+    click(&root, "#host-lo").await;
+    assert!(warnings(&root).contains("10.0.0.2"));
+    input.set_value("192.0.2.9");
+    input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    yew::scheduler::flush().await;
+    open_gallery(&root, "inet-loopback").await;
+    assert_eq!(one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>().value(), "192.0.2.9");
+    click(&root, "#host-lo").await;
+    // An image without TCP/UDP sockets has no host control.
+    open_gallery(&root, "stream-pair").await;
+    assert!(root.query_selector("#host").unwrap().is_none());
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_big_image_is_planned_again_in_slices_for_another_host() {
+    // More sockets than `BIG`, all bound to 10.0.0.2, opened as a file (more than
+    // `SYNC_MAX_BYTES`: opened, and planned again, in slices by `job`).
+    let n = resocket_web::model::BIG + 10;
+    let socks: Vec<String> = (0..n)
+        .map(|i| {
+            format!(r#"{{ "name": "u{i}", "family": "inet", "type": "dgram", "addr": "10.0.0.2:{}" }}"#, 20000 + i)
+        })
+        .collect();
+    let json = format!(r#"{{ "sockets": [ {} ] }}"#, socks.join(", "));
+    let bytes = resocket_core::scenario::Scenario::from_json(&json).unwrap().to_image().unwrap();
+    assert!(bytes.len() > resocket_web::job::SYNC_MAX_BYTES);
+    let root = mount().await;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&bytes[..]));
+    let file = web_sys::File::new_with_u8_array_sequence(&parts, "big-inet.rsimg").unwrap();
+    let dt = web_sys::DataTransfer::new().unwrap();
+    dt.items().add_with_file(&file).unwrap();
+    let input = one(&root, "#file").unchecked_into::<HtmlInputElement>();
+    input.set_files(dt.files().as_ref());
+    input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    let planned = |root: &Element| {
+        root.query_selector("#timeline .steps").unwrap().is_some() && root.query_selector("#loading").unwrap().is_none()
+    };
+    async fn until(root: &Element, ok: impl Fn(&Element) -> bool) {
+        for _ in 0..1000 {
+            if ok(root) {
+                return;
+            }
+            yew::platform::time::sleep(std::time::Duration::from_millis(10)).await;
+            yew::scheduler::flush().await;
+        }
+        panic!("timed out");
+    }
+    until(&root, |r| planned(r) && text(r, "#summary .file") == "big-inet.rsimg").await;
+    let summary = |root: &Element| text(root, "#plan-warnings summary");
+    assert!(summary(&root).contains(&format!("({n} warnings)")), "{}", summary(&root));
+    click(&root, "#host-image").await;
+    until(&root, |r| planned(r) && r.query_selector("#plan-warnings").unwrap().is_none()).await;
+    assert_eq!(one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>().value(), "10.0.0.2");
+    assert_eq!(text(&root, "#timeline .verdict"), "reproduces the image");
+    click(&root, "#host-lo").await;
+    until(&root, |r| planned(r) && r.query_selector("#plan-warnings").is_ok_and(|w| w.is_some())).await;
     root.remove();
 }

@@ -118,7 +118,9 @@ pub enum FsNode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotTable<T = SockRef> {
     dense: Vec<Option<T>>,
-    sparse: BTreeMap<Slot, T>,
+    /// Keyed by the slot as a `u64`, not a `Slot`: then the same B-tree instance as the kernel's
+    /// inode map (`bound_inodes`), one fewer in the browser's bundle.
+    sparse: BTreeMap<u64, T>,
     len: usize,
 }
 
@@ -133,7 +135,7 @@ impl<T> SlotTable<T> {
     pub fn get(&self, k: &Slot) -> Option<&T> {
         match self.dense.get(*k as usize) {
             Some(v) => v.as_ref(),
-            None => self.sparse.get(k),
+            None => self.sparse.get(&u64::from(*k)),
         }
     }
     /// Whether slot `k` is in use.
@@ -144,7 +146,7 @@ impl<T> SlotTable<T> {
     pub fn insert(&mut self, k: Slot, v: T) -> Option<T> {
         let i = k as usize;
         if i >= self.dense.len() && i < 2 * self.len + 4096 {
-            let moved = self.sparse.split_off(&k.saturating_add(1));
+            let moved = self.sparse.split_off(&(u64::from(k) + 1));
             let below = std::mem::replace(&mut self.sparse, moved);
             self.dense.resize_with(i + 1, || None);
             for (key, val) in below {
@@ -153,7 +155,7 @@ impl<T> SlotTable<T> {
         }
         let old = match self.dense.get_mut(i) {
             Some(slot) => slot.replace(v),
-            None => self.sparse.insert(k, v),
+            None => self.sparse.insert(u64::from(k), v),
         };
         if old.is_none() {
             self.len += 1;
@@ -164,7 +166,7 @@ impl<T> SlotTable<T> {
     pub fn remove(&mut self, k: &Slot) -> Option<T> {
         let old = match self.dense.get_mut(*k as usize) {
             Some(slot) => slot.take(),
-            None => self.sparse.remove(k),
+            None => self.sparse.remove(&u64::from(*k)),
         };
         if old.is_some() {
             self.len -= 1;
@@ -177,7 +179,8 @@ impl<T> SlotTable<T> {
             .iter()
             .enumerate()
             .filter_map(|(i, v)| v.as_ref().map(|v| (i as Slot, v)))
-            .chain(self.sparse.iter().map(|(&k, v)| (k, v)))
+            // Every sparse key came from a `Slot`.
+            .chain(self.sparse.iter().map(|(&k, v)| (k as Slot, v)))
     }
     /// Slots in use, ascending.
     pub fn keys(&self) -> impl Iterator<Item = Slot> + '_ {
@@ -188,7 +191,7 @@ impl<T> SlotTable<T> {
         self.sparse
             .keys()
             .next_back()
-            .copied()
+            .map(|&k| k as Slot)
             .or_else(|| self.dense.iter().rposition(Option::is_some).map(|i| i as Slot))
     }
     /// Number of slots in use.
