@@ -537,7 +537,9 @@ impl FdSet {
 #[derive(Debug, Default)]
 struct ObjTable {
     dense: Vec<ObjKind>,
-    sparse: BTreeMap<i32, ObjKind>,
+    /// The kind as a number (`ObjKind as u32`): the same map type as [`Slots`]' (one B-tree
+    /// instance fewer in the browser's bundle).
+    sparse: BTreeMap<i32, u32>,
 }
 
 impl ObjTable {
@@ -545,13 +547,17 @@ impl ObjTable {
         if objref >= 1 && (objref as usize) <= self.dense.len() {
             return self.dense.get(objref as usize - 1).copied();
         }
-        self.sparse.get(&objref).copied()
+        self.sparse.get(&objref).map(|&k| match k {
+            0 => ObjKind::FileTable,
+            1 => ObjKind::File,
+            _ => ObjKind::Sock,
+        })
     }
     fn insert(&mut self, objref: i32, kind: ObjKind) {
         if objref as usize == self.dense.len() + 1 && self.sparse.is_empty() {
             self.dense.push(kind);
         } else {
-            self.sparse.insert(objref, kind);
+            self.sparse.insert(objref, kind as u32);
         }
     }
 }

@@ -308,10 +308,29 @@ pub struct Graph {
     pub edges: Vec<GEdge>,
 }
 
+/// Node centres by objref: the objrefs sorted, with their centres (looked up by binary search;
+/// a map type here was one more B-tree instance in the bundle).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Positions {
+    keys: Vec<i32>,
+    xy: Vec<(f64, f64)>,
+}
+
+impl Positions {
+    /// The centre of node `objref`.
+    pub fn get(&self, objref: &i32) -> Option<&(f64, f64)> {
+        self.keys.binary_search(objref).ok().map(|i| &self.xy[i])
+    }
+    /// Every centre, in objref order.
+    pub fn values(&self) -> impl Iterator<Item = &(f64, f64)> + '_ {
+        self.xy.iter()
+    }
+}
+
 /// Node centres by objref, and the drawing's size.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Layout {
-    pub pos: BTreeMap<i32, (f64, f64)>,
+    pub pos: Positions,
     pub width: f64,
     pub height: f64,
 }
@@ -445,7 +464,11 @@ impl Graph {
     /// (three pairs a row); then the other sockets, six a row. Nodes with a position in `base`
     /// keep it (the timeline draws the kernel where the image has its sockets).
     pub fn layout(&self, base: Option<&Layout>) -> Layout {
-        let mut pos = BTreeMap::new();
+        // Each node's position by its index; nodes found by objref through `keys`.
+        let mut keys: Vec<(i32, usize)> = self.nodes.iter().enumerate().map(|(i, n)| (n.objref, i)).collect();
+        resocket_core::order::sort_by_rank(&mut keys, |k| resocket_core::order::rank_i32(k.0));
+        let index = |o: i32| keys.binary_search_by_key(&o, |k| k.0).ok().map(|j| keys[j].1);
+        let mut pos = NodePos { at: vec![None; self.nodes.len()], index };
         let mut row = 0usize;
         let at = |c: usize, r: usize| ((c as f64 + 0.5) * CELL_W, (r as f64 + 0.5) * CELL_H);
         if let Some(b) = base {
@@ -459,19 +482,20 @@ impl Graph {
             let peer: BTreeMap<i32, i32> = resocket_core::order::map(
                 self.edges.iter().filter(|e| e.kind == EdgeKind::Peer).flat_map(|e| [(e.from, e.to), (e.to, e.from)]),
             );
-            let mut pending: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-            for e in &self.edges {
-                if let EdgeKind::Pending(_) = e.kind {
-                    pending.entry(e.to).or_default().push(e.from);
-                }
-            }
+            // (listener, embryo) in accept order per listener (a stable sort of a list: no
+            // map-of-lists type in the bundle).
+            let mut pending: Vec<(i32, i32)> =
+                self.edges.iter().filter(|e| matches!(e.kind, EdgeKind::Pending(_))).map(|e| (e.to, e.from)).collect();
+            resocket_core::order::sort_by_rank(&mut pending, |p| resocket_core::order::rank_i32(p.0));
             for n in self.nodes.iter().filter(|n| n.role == "listening") {
                 pos.insert(n.objref, at(0, row));
-                let embryos = pending.get(&n.objref).map(Vec::as_slice).unwrap_or_default();
-                for (i, &e) in embryos.iter().enumerate() {
-                    pos.entry(e).or_insert(at(1, row + i));
+                let from = pending.partition_point(|p| p.0 < n.objref);
+                let to = from + pending[from..].partition_point(|p| p.0 == n.objref);
+                let embryos = &pending[from..to];
+                for (i, &(_, e)) in embryos.iter().enumerate() {
+                    pos.or_insert(e, at(1, row + i));
                     if let Some(&c) = peer.get(&e) {
-                        pos.entry(c).or_insert(at(2, row + i));
+                        pos.or_insert(c, at(2, row + i));
                     }
                 }
                 row += embryos.len().max(1);
@@ -479,7 +503,7 @@ impl Graph {
             let mut col = 0;
             for n in &self.nodes {
                 let Some(&p) = peer.get(&n.objref) else { continue };
-                if pos.contains_key(&n.objref) || pos.contains_key(&p) {
+                if pos.contains_key(n.objref) || pos.contains_key(p) {
                     continue;
                 }
                 pos.insert(n.objref, at(col, row));
@@ -496,7 +520,7 @@ impl Graph {
         }
         let mut col = 0;
         for n in &self.nodes {
-            if pos.contains_key(&n.objref) {
+            if pos.contains_key(n.objref) {
                 continue;
             }
             pos.insert(n.objref, at(col, row));
@@ -509,10 +533,38 @@ impl Graph {
         if col > 0 {
             row += 1;
         }
+        let at = pos.at;
+        let pos = Positions {
+            keys: keys.iter().map(|k| k.0).collect(),
+            // Every node has a position by now (the last pass places the rest).
+            xy: keys.iter().map(|k| at[k.1].unwrap_or_default()).collect(),
+        };
         let height = pos.values().map(|p| p.1 + CELL_H / 2.0).fold(CELL_H, f64::max).max(row as f64 * CELL_H);
         let width = pos.values().map(|p| p.0 + CELL_W / 2.0).fold(CELL_W, f64::max);
         let width = base.map_or(width, |b| width.max(b.width));
         Layout { pos, width, height }
+    }
+}
+
+/// Positions while laying out: by node index, found by objref.
+struct NodePos<F: Fn(i32) -> Option<usize>> {
+    at: Vec<Option<(f64, f64)>>,
+    index: F,
+}
+
+impl<F: Fn(i32) -> Option<usize>> NodePos<F> {
+    fn insert(&mut self, objref: i32, p: (f64, f64)) {
+        if let Some(i) = (self.index)(objref) {
+            self.at[i] = Some(p);
+        }
+    }
+    fn or_insert(&mut self, objref: i32, p: (f64, f64)) {
+        if let Some(i) = (self.index)(objref) {
+            self.at[i].get_or_insert(p);
+        }
+    }
+    fn contains_key(&self, objref: i32) -> bool {
+        (self.index)(objref).is_some_and(|i| self.at[i].is_some())
     }
 }
 

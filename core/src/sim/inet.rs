@@ -659,10 +659,7 @@ impl Kernel {
     /// Sockets in the bind buckets of `port` for one protocol (live, orphaned and TIME_WAIT),
     /// other than `r`.
     fn port_holders(&self, tcp: bool, port: u16, r: SockRef) -> impl Iterator<Item = (SockRef, &InetSock)> + '_ {
-        self.inet
-            .iter()
-            .filter(move |(&o, i)| o != r && i.tcp == tcp && i.bound && i.port() == port)
-            .map(|(&o, i)| (o, i))
+        self.inet.iter().filter(move |&(o, i)| o != r && i.tcp == tcp && i.bound && i.port() == port)
     }
 
     /// Would `r`, with its local address set to `at`, conflict with a holder of that port?
@@ -822,7 +819,7 @@ impl Kernel {
         let v4 = v4_of(dst.ip());
         let mut best: Option<(u8, SockRef)> = None;
         let mut ties = 0;
-        for (&o, i) in &self.inet {
+        for (o, i) in self.inet.iter() {
             if !i.tcp || self.socks[o].state != LISTEN || i.port() != dst.port() {
                 continue;
             }
@@ -1113,7 +1110,7 @@ impl Kernel {
             return Outcome::err(if e == Errno::EAGAIN { Errno::EADDRNOTAVAIL } else { e });
         }
         let local = SocketAddr::new(src_ip, self.isk(r).port());
-        for (&o, i) in &self.inet {
+        for (o, i) in self.inet.iter() {
             // Only sockets in the established hash: bound and neither CLOSE nor LISTEN (a
             // closed socket keeps its old addresses; the differential test).
             if o != r
@@ -1567,7 +1564,7 @@ impl Kernel {
         let v4 = v4_of(dst.ip());
         let mut best: Option<(u8, SockRef)> = None;
         let mut ties = 0;
-        for (&o, i) in &self.inet {
+        for (o, i) in self.inet.iter() {
             if i.tcp || !i.bound || self.socks[o].dead || i.port() != dst.port() {
                 continue;
             }
