@@ -59,9 +59,9 @@ fn describe(
     inet_peers: &BTreeMap<i32, i32>,
     s: &Sock<'_>,
     strip: &[u8],
-) -> BTreeMap<&'static str, String> {
+) -> Fields {
     let name = |o: i32| if o == 0 { "-".to_string() } else { a.get(&o).cloned().unwrap_or_else(|| format!("#{o}")) };
-    let mut d = BTreeMap::new();
+    let mut d = Fields::default();
     d.insert("family", s.common.family.to_string());
     d.insert("type", s.common.sock_type.to_string());
     d.insert("state", s.common.state.to_string());
@@ -101,7 +101,42 @@ fn describe(
         })
         .collect();
     d.insert("queue", msgs.join(" | "));
+    crate::order::sort_by_rank(&mut d.0, |(f, _)| FIELDS.iter().position(|x| x == f).unwrap_or(FIELDS.len()) as u128);
     d
+}
+
+/// Field names in the order differences are listed (alphabetical).
+const FIELDS: [&str; 13] = [
+    "backlog",
+    "family",
+    "flags",
+    "name",
+    "peer",
+    "pending",
+    "queue",
+    "remote",
+    "shutdown",
+    "sndbuf",
+    "socket_state",
+    "state",
+    "type",
+];
+
+/// A socket's compared fields: a short list (a map type here was one more B-tree instance in
+/// the browser's bundle), each field once, in [`FIELDS`] order once `describe` is done.
+#[derive(Default)]
+struct Fields(Vec<(&'static str, String)>);
+
+impl Fields {
+    fn insert(&mut self, field: &'static str, value: String) {
+        match self.0.iter_mut().find(|(f, _)| *f == field) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((field, value)),
+        }
+    }
+    fn get(&self, field: &str) -> Option<&String> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+    }
 }
 
 /// Every difference between two images, one line each; empty when they describe the same
@@ -113,7 +148,7 @@ pub fn diff(a: &Image<'_>, b: &Image<'_>, strip_a: &[u8], strip_b: &[u8]) -> Vec
                      n: &BTreeMap<i32, String>,
                      p: &BTreeMap<i32, i32>,
                      strip: &[u8]|
-     -> BTreeMap<String, BTreeMap<&'static str, String>> {
+     -> BTreeMap<String, Fields> {
         crate::order::map(img.sockets.values().map(|s| (n[&s.objref].clone(), describe(img, n, p, s, strip))))
     };
     let (da, db) = (by_anchor(a, &na, &pa, strip_a), by_anchor(b, &nb, &pb, strip_b));
@@ -122,7 +157,7 @@ pub fn diff(a: &Image<'_>, b: &Image<'_>, strip_a: &[u8], strip_b: &[u8]) -> Vec
         match db.get(k) {
             None => out.push(format!("{k}: only in the first image")),
             Some(vb) => {
-                for (field, x) in va {
+                for (field, x) in &va.0 {
                     let y = vb.get(field).map_or("", String::as_str);
                     if x != y {
                         out.push(format!("{k}: {field} is {x:?} in the first image, {y:?} in the second"));

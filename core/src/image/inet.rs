@@ -291,11 +291,16 @@ pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetR
 /// remote address (v4-mapped IPv6 compared as IPv4) and both are TCP or both UDP. A connected
 /// UDP socket's peer need not be connected back; for TCP the match is mutual.
 pub fn peers(img: &Image<'_>) -> BTreeMap<i32, i32> {
-    let mut by_local: BTreeMap<(bool, SocketAddr), Vec<i32>> = BTreeMap::new();
+    // UDP sockets by local address: the first one's objref, as a `u32` (`as` there and back
+    // keeps every i32): the planner's address-to-slot map type, one B-tree instance fewer in
+    // the browser's bundle.
+    let mut udp_at: BTreeMap<SocketAddr, u32> = BTreeMap::new();
     let mut by_pair: BTreeMap<(SocketAddr, SocketAddr), i32> = BTreeMap::new();
     for s in img.sockets.values() {
         let Some(l) = s.inet_local() else { continue };
-        by_local.entry((s.is_tcp(), canonical(l))).or_default().push(s.objref);
+        if !s.is_tcp() {
+            udp_at.entry(canonical(l)).or_insert(s.objref as u32);
+        }
         if let (true, Some(r)) = (s.is_tcp() && s.inet_connected(), s.inet_remote()) {
             by_pair.entry((canonical(l), canonical(r))).or_insert(s.objref);
         }
@@ -312,10 +317,8 @@ pub fn peers(img: &Image<'_>) -> BTreeMap<i32, i32> {
         } else {
             // A UDP destination: the socket bound to exactly that address, or to the wildcard
             // of its family on that port (the one the kernel would deliver to first).
-            by_local.get(&(false, r)).and_then(|v| v.first().copied()).or_else(|| {
-                let any: IpAddr = if r.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
-                by_local.get(&(false, SocketAddr::new(any, r.port()))).and_then(|v| v.first().copied())
-            })
+            let any: IpAddr = if r.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
+            udp_at.get(&r).or_else(|| udp_at.get(&SocketAddr::new(any, r.port()))).map(|&p| p as i32)
         };
         if let Some(p) = peer {
             out.insert(s.objref, p);
