@@ -793,6 +793,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 let Some(a) = self.sock(acc) else { continue };
                 let Some(c) = self.sock(client) else { continue };
                 self.bind_client(c)?;
+                self.shutdown_before_connect(client, acc)?;
                 let n = name.clone();
                 self.with_cwd(cwd.as_deref(), |p| {
                     p.push(
@@ -813,6 +814,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 let client = if p.client != 0 {
                     if let Some(c) = self.sock(p.client) {
                         self.bind_client(c)?;
+                        self.shutdown_before_connect(p.client, p.embryo)?;
                     }
                     p.client as Slot
                 } else {
@@ -1057,6 +1059,27 @@ impl<'i, 'a> Planner<'i, 'a> {
             self.push(Op::Close { slot: t }, "the stand-in is no longer needed")?;
         }
         Ok(())
+    }
+
+    /// `unix_shutdown()` mirrors a connected stream socket's shutdown onto its peer (our
+    /// `SHUT_RD` is the peer's `SEND_SHUTDOWN`, and the other way round); a client's bits that
+    /// its peer (accepted socket or embryo) does not mirror were set before it connected, so
+    /// they are set before its connect() here too (Linux lets an unconnected stream socket shut
+    /// down, and connect afterwards: live 6.18). A `SHUT_WR` the peer does not mirror while the
+    /// peer holds data is not reachable that way and is left to the last phase (the check then
+    /// names the difference).
+    fn shutdown_before_connect(&mut self, client: i32, peer: i32) -> Result<(), PlanError> {
+        let (Some(c), Some(p)) = (self.sock(client), self.sock(peer)) else { return Ok(()) };
+        let mirror = |b: u8| ((b & 1) << 1) | ((b & 2) >> 1);
+        let mut bits = c.common.shutdown & wire::SHUTDOWN_MASK & !mirror(p.common.shutdown & wire::SHUTDOWN_MASK);
+        if !p.queue.is_empty() {
+            bits &= !2;
+        }
+        let Some(how) = How::from_bits(bits) else { return Ok(()) };
+        self.push(
+            Op::Shutdown { slot: client as Slot, how },
+            format!("#{client} had shut down ({bits}) before it connected: its peer #{peer} does not mirror it"),
+        )
     }
 
     fn shutdowns(&mut self) -> Result<(), PlanError> {
