@@ -301,7 +301,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
             // unix_shutdown(): a connected stream peer gets RCV for our SEND and SEND for our RCV;
             // TCP (tcp_fin): our FIN shuts the peer's reading side, SHUT_RD tells it nothing.
-            let peer_bits = if inet { bits >> 1 } else { ((bits & 1) << 1) | ((bits & 2) >> 1) };
+            let peer_bits = if inet { bits >> 1 } else { sim::How::mirror(bits) };
             if let Some(j) = mirror.and_then(|p| sc.sockets.iter().position(|o| o.name == p)) {
                 let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0);
                 if inet && peer_bits != 0 && theirs & 2 != 0 {

@@ -44,6 +44,14 @@ pub fn rank_pair(hi: u64, lo: u64) -> u128 {
     (u128::from(hi) << 64) | u128::from(lo)
 }
 
+/// The run of `v` (sorted by `key`, as `sort_by_rank` with `rank_i32` leaves it) whose key is
+/// `k`, in its order: a map of lists without a map type.
+pub fn run_of<T>(v: &[T], k: i32, key: impl Fn(&T) -> i32) -> &[T] {
+    let from = v.partition_point(|x| key(x) < k);
+    let len = v[from..].partition_point(|x| key(x) == k);
+    &v[from..from + len]
+}
+
 /// A map from pairs; of two with the same key the later one is kept, as with `collect()`.
 pub fn map<K: Ord, V>(pairs: impl IntoIterator<Item = (K, V)>) -> BTreeMap<K, V> {
     let mut m = BTreeMap::new();
@@ -96,6 +104,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn run_of_is_the_filter_of_a_sorted_list() {
+        let mut v = vec![(3, 'a'), (-1, 'b'), (3, 'c'), (7, 'd'), (-1, 'e'), (3, 'f')];
+        sort_by_rank(&mut v, |x| rank_i32(x.0));
+        for k in [-2, -1, 0, 3, 7, 8] {
+            let want: Vec<(i32, char)> = v.iter().copied().filter(|x| x.0 == k).collect();
+            assert_eq!(run_of(&v, k, |x| x.0), &want[..], "{k}");
+        }
+        assert_eq!(run_of(&v, 3, |x| x.0), &[(3, 'a'), (3, 'c'), (3, 'f')]);
+        assert!(run_of::<(i32, char)>(&[], 1, |x| x.0).is_empty());
     }
 
     #[test]

@@ -193,11 +193,8 @@ pub fn plan_on(img: &Image<'_>, host: &HostAddrs) -> Result<Plan, PlanError> {
 pub fn image_addrs(img: &Image<'_>) -> Vec<std::net::IpAddr> {
     let mut out: Vec<std::net::IpAddr> = Vec::new();
     for s in img.sockets.values() {
-        let Some(ip) = s.inet_local().map(|a| a.ip()) else { continue };
-        let ip = match ip {
-            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-            v4 => v4,
-        };
+        // v4-mapped IPv6 as the IPv4 address it is.
+        let Some(ip) = s.inet_local().map(|a| crate::image::inet::canonical(a).ip()) else { continue };
         let special = match ip {
             std::net::IpAddr::V4(a) => a.is_loopback() || a.is_unspecified() || a.is_multicast() || a.is_broadcast(),
             std::net::IpAddr::V6(a) => a.is_loopback() || a.is_unspecified() || a.is_multicast(),
@@ -783,9 +780,8 @@ impl<'i, 'a> Planner<'i, 'a> {
         }
         crate::order::sort_by_rank(&mut by_listener, |t| crate::order::rank_i32(t.0));
         for l in ls {
-            let from = by_listener.partition_point(|t| t.0 < l.objref);
-            let to = from + by_listener[from..].partition_point(|t| t.0 == l.objref);
-            let pairs: Vec<(i32, i32)> = by_listener[from..to].iter().map(|t| (t.1, t.2)).collect();
+            let pairs: Vec<(i32, i32)> =
+                crate::order::run_of(&by_listener, l.objref, |t| t.0).iter().map(|t| (t.1, t.2)).collect();
             let Some(name) = l.laddr().and_then(addr_of) else { continue };
             let cwd = l.unix.as_ref().and_then(|u| u.cwd.clone());
             // Accepted connections first, so accept() finds them at the head of the queue.
@@ -1070,8 +1066,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// names the difference).
     fn shutdown_before_connect(&mut self, client: i32, peer: i32) -> Result<(), PlanError> {
         let (Some(c), Some(p)) = (self.sock(client), self.sock(peer)) else { return Ok(()) };
-        let mirror = |b: u8| ((b & 1) << 1) | ((b & 2) >> 1);
-        let mut bits = c.common.shutdown & wire::SHUTDOWN_MASK & !mirror(p.common.shutdown & wire::SHUTDOWN_MASK);
+        let mut bits = c.common.shutdown & wire::SHUTDOWN_MASK & !How::mirror(p.common.shutdown & wire::SHUTDOWN_MASK);
         if !p.queue.is_empty() {
             bits &= !2;
         }

@@ -489,9 +489,7 @@ impl Graph {
             resocket_core::order::sort_by_rank(&mut pending, |p| resocket_core::order::rank_i32(p.0));
             for n in self.nodes.iter().filter(|n| n.role == "listening") {
                 pos.insert(n.objref, at(0, row));
-                let from = pending.partition_point(|p| p.0 < n.objref);
-                let to = from + pending[from..].partition_point(|p| p.0 == n.objref);
-                let embryos = &pending[from..to];
+                let embryos = resocket_core::order::run_of(&pending, n.objref, |p| p.0);
                 for (i, &(_, e)) in embryos.iter().enumerate() {
                     pos.or_insert(e, at(1, row + i));
                     if let Some(&c) = peer.get(&e) {

@@ -478,8 +478,7 @@ impl Kernel {
                     self.socks[r].shutdown |= bits;
                     if self.socks[r].ty.is_connection_oriented() {
                         if let Some(p) = self.socks[r].peer {
-                            let mirror = ((bits & 1) << 1) | ((bits & 2) >> 1);
-                            self.socks[p].shutdown |= mirror;
+                            self.socks[p].shutdown |= How::mirror(bits);
                         }
                     }
                     Outcome::ok(0)

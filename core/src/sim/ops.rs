@@ -309,6 +309,11 @@ impl How {
             _ => None,
         }
     }
+    /// `unix_shutdown()`: the bits a connected AF_UNIX stream/seqpacket peer gets for these
+    /// `sk_shutdown` bits of ours (our `RCV_SHUTDOWN` is its `SEND_SHUTDOWN`, and the other way).
+    pub fn mirror(bits: u8) -> u8 {
+        ((bits & 1) << 1) | ((bits & 2) >> 1)
+    }
 }
 
 /// Socket options the image carries.
