@@ -181,7 +181,7 @@ pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, Stri
                 format!("raise the backlog first (listen(L, {pending}) keeps the queued connections) or accept one before this connect"),
             )
         }
-        (_, Outcome::WouldBlock { block: Block::Undetermined { why } }) => (
+        (_, Outcome::WouldBlock { block: Block::Undetermined { why, .. } }) => (
             format!("{text}: the kernel's answer is not determined — {why}; the model does not guess"),
             "avoid the situation (distinct addresses, smaller queues, larger buffers) so the answer is certain".into(),
         ),

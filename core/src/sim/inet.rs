@@ -111,6 +111,33 @@ pub fn udp_truesize(len: usize) -> (i64, i64) {
     (len as i64 + 256, 2 * len as i64 + 1024)
 }
 
+/// `listen()` on a TCP socket that has been in a connection ([`InetSock::was_connected`]),
+/// once its port checks pass. Linux builds of the project's machine kind answer differently,
+/// every time, whatever the timing: the build the model was first checked on listens (0); the
+/// 6.18.44 build of 2026-12 answers `EINVAL` — after a refused connect (blocking or not), after
+/// a connection and `connect(AF_UNSPEC)`, for an accepted socket after `connect(AF_UNSPEC)`,
+/// after a SYN dropped by a full backlog, while a connect that failed before sending its SYN
+/// (`ENETUNREACH`) leaves listen() working (docs/simulator.md, "Answers the model does not
+/// fix"). The model gives both answers and follows the first (nothing changes).
+pub fn listen_after_a_connection() -> Outcome {
+    Outcome::either(
+        "listen() on a TCP socket that has been in a connection: Linux builds differ (EINVAL on some, 0 on others)",
+        vec![Outcome::err(Errno::EINVAL), Outcome::ok(0)],
+    )
+}
+
+/// `connect()` on a TCP socket that once listened ([`InetSock::listened`]) and was disconnected
+/// (`connect(AF_UNSPEC)`, `shutdown(SHUT_RD)`): `EINVAL` on the 6.18.44 build of 2026-12
+/// (whatever the destination), the ordinary answer where the model was first checked. Both
+/// answers; the model follows the first (nothing changes).
+pub fn connect_after_listening(ordinary: Outcome) -> Outcome {
+    Outcome::either_of(
+        "connect() on a TCP socket that once listened: Linux builds differ (EINVAL on some, the usual answer on others)",
+        Outcome::err(Errno::EINVAL),
+        ordinary,
+    )
+}
+
 /// The largest UDP payload over IPv4 (65535 − 20 − 8) and over IPv6 (65535 − 8).
 pub const UDP_MAX: (usize, usize) = (65507, 65527);
 
@@ -144,10 +171,18 @@ pub struct InetSock {
     pub done: bool,
     /// UDP `sk_rmem_alloc` as bounds (the queued datagrams' truesizes, [`udp_truesize`]).
     pub rmem: (i64, i64),
-    /// An AF_INET6 TCP socket that once sent a SYN to a v4-mapped address keeps the IPv4
-    /// transmit path (`icsk_af_ops = &ipv6_mapped`, never reset by `tcp_v6_connect`'s IPv6
-    /// path): its later SYNs to IPv6 addresses go nowhere.
+    /// An AF_INET6 TCP socket that once sent a SYN to a v4-mapped address. On some Linux builds
+    /// it keeps the IPv4 transmit path (`icsk_af_ops = &ipv6_mapped`, never reset by
+    /// `tcp_v6_connect`'s IPv6 path) and its later SYNs to IPv6 addresses go nowhere; on others
+    /// they go out over IPv6 (docs/simulator.md, "Answers the model does not fix").
     pub mapped_ops: bool,
+    /// Has been in a TCP connection: sent a SYN (any connect() that reached the wire, answered
+    /// or not) or was made by a listener for a client. Whether such a socket can listen() again
+    /// differs between Linux builds ([`listen_after_a_connection`]).
+    pub was_connected: bool,
+    /// Has listened. Whether such a socket, disconnected, can connect() differs between Linux
+    /// builds ([`connect_after_listening`]).
+    pub listened: bool,
     /// `sk_rcvbuf` when the connection's SYN was sent (client) or received (the listener's,
     /// for a child): the window scale is fixed then.
     pub syn_rcvbuf: i64,
@@ -355,6 +390,8 @@ impl InetSock {
             done: false,
             rmem: (0, 0),
             mapped_ops: false,
+            was_connected: false,
+            listened: false,
             syn_rcvbuf: 0,
         }
     }
@@ -795,20 +832,33 @@ impl Kernel {
         let ip = self.isk(r).ip();
         // At listen, holders that share the port through SO_REUSEADDR are excused only while
         // they do not listen themselves (`reuse_conflict` looks at their state).
-        match self.isk(r).local.filter(|a| a.port() != 0) {
-            Some(at) => {
-                if self.port_conflict(r, at) {
-                    return Outcome::err(Errno::EADDRINUSE);
-                }
-            }
-            None => {
-                let Some(p) = self.ephemeral(r, ip) else { return Outcome::err(Errno::EADDRINUSE) };
+        let local = self.isk(r).local.filter(|a| a.port() != 0);
+        let port = match local {
+            Some(at) if self.port_conflict(r, at) => return Outcome::err(Errno::EADDRINUSE),
+            Some(_) => None,
+            None => match self.ephemeral(r, ip) {
+                Some(p) => Some(p),
+                None => return Outcome::err(Errno::EADDRINUSE),
+            },
+        };
+        match port {
+            None => {}
+            Some(p) => {
                 let i = self.isk_mut(r);
                 i.local = Some(SocketAddr::new(ip, p));
                 i.bound = true;
             }
         }
+        if self.isk(r).was_connected {
+            // The port checks above come first on every build (a self-connect's TIME_WAIT
+            // gives EADDRINUSE here too); the rest differs between builds. The EINVAL the
+            // model follows comes after get_port took the port: the socket stays bound to it
+            // (live 6.18.44: a bind() afterwards is EINVAL).
+            self.isk_mut(r).bound = true;
+            return listen_after_a_connection();
+        }
         self.socks[r].state = LISTEN;
+        self.isk_mut(r).listened = true;
         Outcome::ok(0)
     }
 
@@ -914,9 +964,7 @@ impl Kernel {
             return Ok(());
         }
         Err(Outcome::WouldBlock {
-            block: Block::Undetermined {
-                why: format!("the socket is bound to {}, a broadcast or multicast address: the model does not follow traffic from it", i.ip()),
-            },
+            block: Block::undetermined(format!("the socket is bound to {}, a broadcast or multicast address: the model does not follow traffic from it", i.ip())),
         })
     }
 
@@ -928,11 +976,9 @@ impl Kernel {
                 return Err(Outcome::err(Errno::ENETUNREACH)); // only lo: no route
             }
             return Err(Outcome::WouldBlock {
-                block: Block::Undetermined {
-                    why: format!(
+                block: Block::undetermined(format!(
                         "{dst} is not an address of this host: the model knows no routes (another interface may carry it away)"
-                    ),
-                },
+                    )),
             });
         }
         Ok(())
@@ -1055,15 +1101,34 @@ impl Kernel {
             Ok(d) => d,
             Err(out) => return out,
         };
+        if self.isk(r).listened {
+            // After the route lookup (live 6.18.44: ENETUNREACH for a broadcast address).
+            let mut fresh = self.clone();
+            fresh.isk_mut(r).listened = false;
+            return connect_after_listening(fresh.tcp_connect(r, addr));
+        }
         let nonblock = self.socks[r].nonblock;
         let v4_dst = v4_of(dst.ip()).is_some();
         if self.isk(r).mapped_ops && !v4_dst {
+            // Builds differ (docs/simulator.md): on some the socket kept the IPv4 transmit path
+            // (`icsk_af_ops = &ipv6_mapped`) and its SYN to an IPv6 address goes nowhere; on
+            // others (6.18.44 of 2026-12) the connect goes out over IPv6 as for a fresh socket.
+            // Both answers; the model follows the first (the attempt withdrawn).
+            let mut fresh = self.clone();
+            fresh.isk_mut(r).mapped_ops = false;
+            let over_ipv6 = fresh.tcp_connect(r, addr);
             self.socks[r].err = None; // tcp_connect_init ran; the withdrawal leaves none
-            return Outcome::WouldBlock {
+            self.isk_mut(r).was_connected = true;
+            let no_answer = Outcome::WouldBlock {
                 block: Block::NoAnswer {
                     why: "this AF_INET6 socket once connected to a v4-mapped address and kept the IPv4 transmit path (a Linux quirk)".into(),
                 },
             };
+            return Outcome::either_of(
+                "a TCP connect to IPv6 from an AF_INET6 socket that once tried a v4-mapped peer: Linux builds differ (no answer on some, IPv6 as usual on others)",
+                no_answer,
+                over_ipv6,
+            );
         }
         if self.isk(r).family == InetFamily::Inet6 && v4_dst {
             self.isk_mut(r).mapped_ops = true;
@@ -1078,7 +1143,7 @@ impl Kernel {
         // (live 6.18; the differential test); only without one does the SYN meet its sender.
         let listener = match self.find_listener(dst) {
             Ok(l) => l,
-            Err(why) => return Outcome::WouldBlock { block: Block::Undetermined { why } },
+            Err(why) => return Outcome::WouldBlock { block: Block::undetermined(why) },
         };
         let own = own.filter(|_| listener.is_none());
         if listener.is_none()
@@ -1090,6 +1155,7 @@ impl Kernel {
             // A SYN from ::1 to another IPv6 address of this host with no listener there gets
             // no RST back (live 6.18; the host differential test): the connect waits.
             self.socks[r].err = None;
+            self.isk_mut(r).was_connected = true;
             return Outcome::WouldBlock {
                 block: Block::NoAnswer {
                     why: format!("a SYN from ::1 to {dst}, where nothing listens, is never answered (a Linux quirk)"),
@@ -1102,6 +1168,7 @@ impl Kernel {
                 // tcp_conn_request: sk_acceptq_is_full → the SYN is dropped. The attempt is
                 // withdrawn (see Block::BacklogFull); tcp_connect_init had cleared sk_err.
                 self.socks[r].err = None;
+                self.isk_mut(r).was_connected = true;
                 return Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } };
             }
         }
@@ -1124,9 +1191,9 @@ impl Kernel {
                     // tcp_twsk_unique with tcp_tw_reuse = 2 on loopback: allowed once the
                     // TIME_WAIT's timestamp is a second old.
                     return Outcome::WouldBlock {
-                        block: Block::Undetermined {
-                            why: format!("{local} to {dst} is in TIME_WAIT: reusable only after a second"),
-                        },
+                        block: Block::undetermined(format!(
+                            "{local} to {dst} is in TIME_WAIT: reusable only after a second"
+                        )),
                     };
                 }
                 return Outcome::err(Errno::EADDRNOTAVAIL);
@@ -1134,6 +1201,7 @@ impl Kernel {
         }
         {
             let i = self.isk_mut(r);
+            i.was_connected = true; // the SYN goes out
             i.local = Some(local);
             i.remote = Some(dst);
             i.done = false;
@@ -1164,8 +1232,13 @@ impl Kernel {
             // No listener: RST. tcp_reset in SYN_SENT → ECONNREFUSED, tcp_done.
             self.socks[r].state = SYN_SENT;
             if nonblock {
+                // Whether the RST is processed before connect() looks at the state is timing:
+                // EINPROGRESS with the error pending (the model's state), or ECONNREFUSED at once.
                 self.reset(r);
-                return Outcome::err(Errno::EINPROGRESS);
+                return Outcome::either(
+                    "a non-blocking TCP connect that meets an RST: EINPROGRESS if the RST is processed after connect() returns, ECONNREFUSED if before (softirq timing)",
+                    vec![Outcome::err(Errno::EINPROGRESS), Outcome::err(Errno::ECONNREFUSED)],
+                );
             }
             self.reset(r);
             let e = self.socks[r].err.take().unwrap_or(Errno::ECONNREFUSED);
@@ -1193,6 +1266,8 @@ impl Kernel {
         ci.port_locked = false;
         ci.addr_locked = false;
         ci.ss = SS_CONNECTED;
+        ci.was_connected = true;
+        ci.listened = false;
         ci.done = false;
         ci.syn_rcvbuf = self.socks[l].rcvbuf;
         self.inet.insert(child, ci);
@@ -1430,12 +1505,10 @@ impl Kernel {
         let queued: usize = self.socks[p].queue.iter().map(|b| b.data.len()).sum();
         if p == r && data.len() > SELF_CONNECTED_SEND {
             return Outcome::WouldBlock {
-                block: Block::Undetermined {
-                    why: format!(
+                block: Block::undetermined(format!(
                         "{} bytes at once on a self-connected TCP socket: more than the {SELF_CONNECTED_SEND} the model vouches for (its own receive window holds the rest back)",
                         data.len()
-                    ),
-                },
+                    )),
             };
         }
         if p == r && queued > 0 {
@@ -1443,9 +1516,7 @@ impl Kernel {
             // small segment while one is unacknowledged: whether this one is readable at once
             // depends on a timer (live 6.18: three 1-byte sends, then recv(3) gave 2 bytes).
             return Outcome::WouldBlock {
-                block: Block::Undetermined {
-                    why: "a self-connected TCP socket sending while its own data is unread: delayed ACKs and Nagle decide when it arrives".into(),
-                },
+                block: Block::undetermined("a self-connected TCP socket sending while its own data is unread: delayed ACKs and Nagle decide when it arrives"),
             };
         }
         let total = (queued + data.len()) as i64;
@@ -1453,12 +1524,10 @@ impl Kernel {
             && !big_queue_fits(total, self.isk(p).syn_rcvbuf.min(self.socks[p].rcvbuf), self.socks[r].sndbuf)
         {
             return Outcome::WouldBlock {
-                block: Block::Undetermined {
-                    why: format!(
+                block: Block::undetermined(format!(
                         "{} unread bytes on one TCP connection: more than the {TCP_QUEUE_LIMIT} the model vouches for with these buffers (buffer autotuning decides; raising the receiver's SO_RCVBUF before its SYN and the sender's SO_SNDBUF lifts it)",
                         queued + data.len()
-                    ),
-                },
+                    )),
             };
         }
         self.socks[p].queue.push_back(Skb {
@@ -1664,7 +1733,7 @@ impl Kernel {
         }
         let src = SocketAddr::new(self.source_for(r, dst), self.isk(r).port());
         match self.udp_target(src, dst) {
-            Err(why) => return Outcome::WouldBlock { block: Block::Undetermined { why } },
+            Err(why) => return Outcome::WouldBlock { block: Block::undetermined(why) },
             Ok(Some(t)) => {
                 // __udp_enqueue_schedule_skb (6.18): dropped, silently, when the queue is not
                 // empty and sk_rmem_alloc + this datagram's truesize passes sk_rcvbuf (a live
@@ -1678,11 +1747,9 @@ impl Kernel {
                 }
                 if hi > 0 && hi + thi > rcvbuf {
                     return Outcome::WouldBlock {
-                        block: Block::Undetermined {
-                            why: format!(
+                        block: Block::undetermined(format!(
                                 "the receiver holds {lo}..{hi} bytes of datagrams against a receive buffer of {rcvbuf}: whether this one is dropped depends on truesizes the model knows within bounds"
-                            ),
-                        },
+                            )),
                     };
                 }
                 let i = self.isk_mut(t);

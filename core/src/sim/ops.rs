@@ -522,10 +522,26 @@ pub enum Block {
     /// A TCP connect whose SYN gets no answer: the kernel retransmits it until `ETIMEDOUT`
     /// minutes later; the native executor withdraws the attempt, as for a full backlog.
     NoAnswer { why: String },
-    /// The kernel's answer depends on timing or on a hash keyed by a random secret, which the
-    /// model does not know (e.g. which of several SO_REUSEPORT sockets gets a datagram). The
-    /// model says so instead of guessing; its state after this step is not the kernel's.
-    Undetermined { why: String },
+    /// The kernel's answer depends on timing, on a hash keyed by a random secret, or on the
+    /// Linux build, none of which the model knows (e.g. which of several SO_REUSEPORT sockets
+    /// gets a datagram). The model says so instead of guessing.
+    ///
+    /// `answers`, when not empty, are every answer Linux may give (a differential test accepts
+    /// exactly these), and the model's state afterwards is the one the first of them leaves.
+    /// When empty, the model does not know the answers and its state after this step is not
+    /// the kernel's. Either way no plan may depend on this step (the planner refuses it).
+    Undetermined {
+        why: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        answers: Vec<Outcome>,
+    },
+}
+
+impl Block {
+    /// [`Block::Undetermined`] without the answers: the model does not know them.
+    pub fn undetermined(why: impl Into<String>) -> Block {
+        Block::Undetermined { why: why.into(), answers: Vec::new() }
+    }
 }
 
 /// What an operation returned.
@@ -558,6 +574,23 @@ impl Outcome {
     /// An errno.
     pub fn err(errno: Errno) -> Outcome {
         Outcome::Err { errno }
+    }
+    /// Linux may give any of `answers` (the model's state follows the first): see
+    /// [`Block::Undetermined`].
+    pub fn either(why: impl Into<String>, answers: Vec<Outcome>) -> Outcome {
+        Outcome::WouldBlock { block: Block::Undetermined { why: why.into(), answers } }
+    }
+    /// [`Outcome::either`] of `first` (the answer the model's state follows) and `other`,
+    /// flattened: an `other` that is itself undetermined adds its answers, or, when it has
+    /// none, leaves the whole answer unknown (`other` is returned).
+    pub fn either_of(why: impl Into<String>, first: Outcome, other: Outcome) -> Outcome {
+        match other {
+            Outcome::WouldBlock { block: Block::Undetermined { ref answers, .. } } if answers.is_empty() => other,
+            Outcome::WouldBlock { block: Block::Undetermined { answers, .. } } => {
+                Outcome::either(why, std::iter::once(first).chain(answers).collect())
+            }
+            other => Outcome::either(why, vec![first, other]),
+        }
     }
     /// Completed successfully.
     pub fn is_ok(&self) -> bool {
