@@ -414,7 +414,7 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         diff("type", s.common.sock_type == ks.ty.raw(), &|| s.common.sock_type.to_string(), &|| {
             ks.ty.raw().to_string()
         });
-        diff("state", s.common.state == ks.state, &|| tcp(s.common.state), &|| tcp(ks.state));
+        diff("state", s.common.state == ks.state.raw(), &|| tcp(s.common.state), &|| ks.state.to_string());
         let name_eq = match (&u.laddr, &ks.name) {
             (UnixAddr::Unnamed, None) => true,
             (a, Some(b)) => a == b,
@@ -597,7 +597,7 @@ pub struct SockState {
     /// `stream`, `dgram` or `seqpacket`.
     pub ty: SockType,
     /// `sk_state` (`TCP_*`).
-    pub state: u8,
+    pub state: SkState,
     /// Its name, as `/proc/net/unix` would show it (`(unnamed)` when unbound).
     pub name: String,
     /// The image objref of its peer, 0 for none or a socket outside the image.
@@ -631,7 +631,7 @@ impl Run<'_> {
                 peer: s.peer.filter(|&p| !k.socks[p].dead).and_then(|p| self.objref_of(p)).unwrap_or(0),
                 queued: s.queue.len(),
                 queued_bytes: s.queue.iter().map(|b| b.data.len()).sum(),
-                backlog: (s.state == wire::TCP_LISTEN).then_some(s.max_ack_backlog),
+                backlog: (s.state == SkState::Listen).then_some(s.max_ack_backlog),
                 shutdown: s.shutdown,
                 pending_on: s.embryo_of.and_then(|l| self.objref_of(l)),
                 closed: s.dead,

@@ -583,7 +583,7 @@ fn port_taken_by(sc: &Scenario, i: usize, at: SocketAddr) -> Option<String> {
     sc.sockets.iter().enumerate().find_map(|(j, o)| {
         let a =
             inet_local(o).filter(|a| j != i && is_inet(o) && (o.ty == "stream") == me.tcp && a.port() == at.port())?;
-        let state = if o.listen.is_some() { sim::inet::LISTEN } else { sim::inet::CLOSE };
+        let state = if o.listen.is_some() { crate::sock::SkState::Listen } else { crate::sock::SkState::Close };
         sim::inet::bind_conflict(&me, [(&inet_sock(o, a), state)]).then(|| o.name.clone())
     })
 }

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod scenario;
 pub mod share;
 pub mod sim;
+pub mod sock;
 pub mod summary;
 pub mod synth;
 pub mod text;

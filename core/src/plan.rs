@@ -1041,7 +1041,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         let lonely: Vec<i32> = self
             .unix()
             .filter(|s| ty_of(s) == SockType::Dgram && s.common.state == wire::TCP_ESTABLISHED && s.peer() == 0)
-            .filter(|s| self.k.sock(s.objref as Slot).is_some_and(|k| k.state != wire::TCP_ESTABLISHED))
+            .filter(|s| self.k.sock(s.objref as Slot).is_some_and(|k| k.state != SkState::Established))
             .map(|s| s.objref)
             .collect();
         for r in lonely {

@@ -308,7 +308,7 @@ pub fn simulate_output_on(
         if let Some(st) = states.get(pos) {
             for s in st.iter().filter(|s| !s.closed) {
                 let who = s.objref.map_or_else(|| "tmp".to_string(), |o| format!("#{o}"));
-                let state = resocket_core::summary::sym_name(resocket_core::wire::sym::TCP, u64::from(s.state));
+                let state = format!("TCP_{}", s.state);
                 let mut line =
                     format!("         {who:<6} {:<10} {state:<16} {}", format!("{:?}", s.ty).to_lowercase(), s.name);
                 if s.peer != 0 {

@@ -403,7 +403,7 @@ impl Graph {
         let live = |r: usize| !k.socks[r].dead;
         for (r, s) in k.socks.iter().enumerate().filter(|&(r, _)| live(r)) {
             let p = s.peer.filter(|&p| live(p));
-            let role = if s.state == resocket_core::wire::TCP_LISTEN {
+            let role = if s.state == resocket_core::sock::SkState::Listen {
                 "listening"
             } else if s.embryo_of.is_some() {
                 "pending"
@@ -432,9 +432,10 @@ impl Graph {
                     (None, Some(a)) => a.to_string(),
                     (None, None) => "(unnamed)".to_string(),
                 },
-                queued: if s.state == resocket_core::wire::TCP_LISTEN { 0 } else { s.queue.len() },
+                queued: if s.state == resocket_core::sock::SkState::Listen { 0 } else { s.queue.len() },
                 queued_bytes: s.queue.iter().map(|b| b.data.len()).sum(),
-                backlog: (s.state == resocket_core::wire::TCP_LISTEN).then(|| (s.queue.len(), s.max_ack_backlog + 1)),
+                backlog: (s.state == resocket_core::sock::SkState::Listen)
+                    .then(|| (s.queue.len(), s.max_ack_backlog + 1)),
                 shutdown: s.shutdown,
                 external: None,
             });

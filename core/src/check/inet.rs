@@ -49,7 +49,7 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         let want_state = if s.is_udp() && peer.is_none() { wire::TCP_CLOSE } else { want_state };
         let want_state = if s.is_listener() && !listening { wire::TCP_CLOSE } else { want_state };
         let tcp = |v: u8| crate::summary::sym_name(wire::sym::TCP, u64::from(v));
-        diff("state", tcp(want_state), tcp(ks.state));
+        diff("state", tcp(want_state), tcp(ks.state.raw()));
         let local = s.inet_local().map(canonical).filter(|l| l.port() != 0 && !unbound(s));
         if let Some(l) = local {
             let got = ki.and_then(|i| i.local).map(canonical);

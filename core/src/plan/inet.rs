@@ -432,7 +432,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             let (Some(cs), Some(asock)) = (self.sock(c), self.sock(a)) else { continue };
             let Some(server_at) = asock.inet_local() else { continue };
             let pending = self.embryos.contains(&a);
-            let via = match listener.filter(|&l| self.k.sock(l as Slot).is_some_and(|k| k.state == wire::TCP_LISTEN)) {
+            let via = match listener.filter(|&l| self.k.sock(l as Slot).is_some_and(|k| k.state == SkState::Listen)) {
                 Some(l) => l as Slot,
                 None => self.temp_listener(server_at, family(asock))?,
             };
@@ -703,7 +703,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             let Some(cur) = self.k.sock(slot).map(|k| k.shutdown) else { continue };
             let missing = s.common.shutdown & !cur & 3;
             let Some(how) = How::from_bits(missing) else { continue };
-            if !s.inet_connected() || self.k.sock(slot).is_some_and(|k| k.state == wire::TCP_CLOSE) {
+            if !s.inet_connected() || self.k.sock(slot).is_some_and(|k| k.state == SkState::Close) {
                 self.plan.warnings.push(format!(
                     "socket #{}: shutdown bits {missing} are not restored (shutdown() on a socket that is not connected answers ENOTCONN)",
                     s.objref

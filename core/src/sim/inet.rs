@@ -38,36 +38,9 @@
 
 use super::kernel::{Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 use super::ops::*;
+use crate::sock::{SkState, SsState};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
-/// `TCP_ESTABLISHED`.
-pub const ESTABLISHED: u8 = 1;
-/// `TCP_SYN_SENT`.
-pub const SYN_SENT: u8 = 2;
-/// `TCP_FIN_WAIT1`.
-pub const FIN_WAIT1: u8 = 4;
-/// `TCP_FIN_WAIT2`.
-pub const FIN_WAIT2: u8 = 5;
-/// `TCP_TIME_WAIT`.
-pub const TIME_WAIT: u8 = 6;
-/// `TCP_CLOSE`.
-pub const CLOSE: u8 = 7;
-/// `TCP_CLOSE_WAIT`.
-pub const CLOSE_WAIT: u8 = 8;
-/// `TCP_LAST_ACK`.
-pub const LAST_ACK: u8 = 9;
-/// `TCP_LISTEN`.
-pub const LISTEN: u8 = 10;
-
-/// `struct socket.state`: `SS_UNCONNECTED`.
-pub const SS_UNCONNECTED: u8 = 1;
-/// `SS_CONNECTING` (a connect() is in progress, or a non-blocking one has not been looked at since).
-pub const SS_CONNECTING: u8 = 2;
-/// `SS_CONNECTED`.
-pub const SS_CONNECTED: u8 = 3;
-/// `SS_DISCONNECTING`.
-pub const SS_DISCONNECTING: u8 = 4;
 
 /// `net.ipv4.tcp_wmem[1]`: a new TCP socket's `sk_sndbuf`.
 pub const TCP_WMEM_DEFAULT: i64 = 16384;
@@ -166,7 +139,7 @@ pub struct InetSock {
     /// `SOCK_BINDPORT_LOCK`: bind() chose the port.
     pub port_locked: bool,
     /// `struct socket.state` (TCP).
-    pub ss: u8,
+    pub ss: SsState,
     /// `SOCK_DONE`: a FIN arrived (reads return 0 once the queue is empty).
     pub done: bool,
     /// UDP `sk_rmem_alloc` as bounds (the queued datagrams' truesizes, [`udp_truesize`]).
@@ -386,7 +359,7 @@ impl InetSock {
             v6only: false,
             addr_locked: false,
             port_locked: false,
-            ss: SS_UNCONNECTED,
+            ss: SsState::Unconnected,
             done: false,
             rmem: (0, 0),
             mapped_ops: false,
@@ -514,8 +487,8 @@ fn tcp_overlap(sk: &InetSock, sk2: &InetSock) -> bool {
 
 /// `inet_bind_conflict`: do the reuse options let `sk` share the port with `sk2` (whose address
 /// overlaps)? `sk2_state` is `sk_state` (TIME_WAIT for a timewait socket).
-fn reuse_conflict(sk: &InetSock, sk2: &InetSock, sk2_state: u8) -> bool {
-    if sk.reuse && sk2.reuse && sk2_state != LISTEN {
+fn reuse_conflict(sk: &InetSock, sk2: &InetSock, sk2_state: SkState) -> bool {
+    if sk.reuse && sk2.reuse && sk2_state != SkState::Listen {
         return false; // relax = true, reuseport_ok = true (inet_csk_get_port)
     }
     !(sk.reuseport && sk2.reuseport) // same uid: one restorer
@@ -526,7 +499,7 @@ fn reuse_conflict(sk: &InetSock, sk2: &InetSock, sk2_state: u8) -> bool {
 /// `sk_state` — so that bind()/listen() fail with `EADDRINUSE` (`inet_csk_get_port` for TCP,
 /// `udp_lib_lport_inuse` for UDP). The simulator's rule, shared with the scenario editor
 /// (`edit.rs`).
-pub fn bind_conflict<'s>(me: &InetSock, holders: impl IntoIterator<Item = (&'s InetSock, u8)>) -> bool {
+pub fn bind_conflict<'s>(me: &InetSock, holders: impl IntoIterator<Item = (&'s InetSock, SkState)>) -> bool {
     holders.into_iter().any(|(sk2, state)| {
         if me.tcp {
             tcp_overlap(me, sk2) && reuse_conflict(me, sk2, state)
@@ -537,11 +510,11 @@ pub fn bind_conflict<'s>(me: &InetSock, holders: impl IntoIterator<Item = (&'s I
 }
 
 /// Which side of a TCP reset gets which error (`tcp_reset`).
-fn reset_errno(state: u8) -> Option<Errno> {
+fn reset_errno(state: SkState) -> Option<Errno> {
     match state {
-        SYN_SENT => Some(Errno::ECONNREFUSED),
-        CLOSE_WAIT => Some(Errno::EPIPE),
-        CLOSE => None,
+        SkState::SynSent => Some(Errno::ECONNREFUSED),
+        SkState::CloseWait => Some(Errno::EPIPE),
+        SkState::Close => None,
         _ => Some(Errno::ECONNRESET),
     }
 }
@@ -748,7 +721,7 @@ impl Kernel {
                 });
             }
         };
-        let bound = self.isk(r).port() != 0 || self.socks[r].state != CLOSE;
+        let bound = self.isk(r).port() != 0 || self.socks[r].state != SkState::Close;
         match at {
             SocketAddr::V4(_) => {
                 // __inet_bind: the address must be local (or broadcast, multicast), then the
@@ -821,11 +794,11 @@ impl Kernel {
         // net/socket.c: (unsigned)backlog > somaxconn → somaxconn.
         let backlog = if backlog < 0 || backlog > self.sysctl.somaxconn { self.sysctl.somaxconn } else { backlog };
         // inet_listen: SS_UNCONNECTED and CLOSE or LISTEN.
-        if self.isk(r).ss != SS_UNCONNECTED || !matches!(self.socks[r].state, CLOSE | LISTEN) {
+        if self.isk(r).ss != SsState::Unconnected || !matches!(self.socks[r].state, SkState::Close | SkState::Listen) {
             return Outcome::err(Errno::EINVAL);
         }
         self.socks[r].max_ack_backlog = backlog;
-        if self.socks[r].state == LISTEN {
+        if self.socks[r].state == SkState::Listen {
             return Outcome::ok(0); // only the backlog changes
         }
         // inet_csk_listen_start: get_port again, now as a listener (an ephemeral one if unbound).
@@ -857,7 +830,7 @@ impl Kernel {
             self.isk_mut(r).bound = true;
             return listen_after_a_connection();
         }
-        self.socks[r].state = LISTEN;
+        self.set_state(r, SkState::Listen);
         self.isk_mut(r).listened = true;
         Outcome::ok(0)
     }
@@ -870,7 +843,7 @@ impl Kernel {
         let mut best: Option<(u8, SockRef)> = None;
         let mut ties = 0;
         for (o, i) in self.inet.iter() {
-            if !i.tcp || self.socks[o].state != LISTEN || i.port() != dst.port() {
+            if !i.tcp || self.socks[o].state != SkState::Listen || i.port() != dst.port() {
                 continue;
             }
             let score = match v4 {
@@ -1071,30 +1044,30 @@ impl Kernel {
         if matches!(addr, SockAddr::Unspec) {
             // __inet_stream_connect: AF_UNSPEC disconnects.
             self.tcp_disconnect(r);
-            self.isk_mut(r).ss = SS_UNCONNECTED;
+            self.isk_mut(r).ss = SsState::Unconnected;
             return Outcome::ok(0);
         }
         match self.isk(r).ss {
-            SS_CONNECTED => return Outcome::err(Errno::EISCONN),
-            SS_CONNECTING => {
+            SsState::Connected => return Outcome::err(Errno::EISCONN),
+            SsState::Connecting => {
                 // A second call after a non-blocking one: the outcome of the first.
                 return match self.socks[r].state {
-                    CLOSE => {
+                    SkState::Close => {
                         let e = self.socks[r].err.take().unwrap_or(Errno::ECONNABORTED);
-                        self.isk_mut(r).ss = SS_UNCONNECTED;
+                        self.isk_mut(r).ss = SsState::Unconnected;
                         self.tcp_disconnect(r);
                         Outcome::err(e)
                     }
                     _ => {
-                        self.isk_mut(r).ss = SS_CONNECTED;
+                        self.isk_mut(r).ss = SsState::Connected;
                         Outcome::ok(0)
                     }
                 };
             }
-            SS_UNCONNECTED => {}
+            SsState::Unconnected => {}
             _ => return Outcome::err(Errno::EINVAL),
         }
-        if self.socks[r].state != CLOSE {
+        if self.socks[r].state != SkState::Close {
             return Outcome::err(Errno::EISCONN);
         }
         let dst = match self.destination(r, addr, true) {
@@ -1183,11 +1156,11 @@ impl Kernel {
             if o != r
                 && i.tcp
                 && i.bound
-                && !matches!(self.socks[o].state, CLOSE | LISTEN)
+                && !matches!(self.socks[o].state, SkState::Close | SkState::Listen)
                 && i.local.map(mapped) == Some(mapped(local))
                 && i.remote.map(mapped) == Some(mapped(dst))
             {
-                if self.socks[o].state == TIME_WAIT {
+                if self.socks[o].state == SkState::TimeWait {
                     // tcp_twsk_unique with tcp_tw_reuse = 2 on loopback: allowed once the
                     // TIME_WAIT's timestamp is a second old.
                     return Outcome::WouldBlock {
@@ -1205,7 +1178,7 @@ impl Kernel {
             i.local = Some(local);
             i.remote = Some(dst);
             i.done = false;
-            i.ss = if nonblock { SS_CONNECTING } else { SS_CONNECTED };
+            i.ss = if nonblock { SsState::Connecting } else { SsState::Connected };
         }
         self.socks[r].err = None; // tcp_connect_init (sk_shutdown is kept: live 6.18)
         let rcvbuf = self.socks[r].rcvbuf;
@@ -1214,23 +1187,23 @@ impl Kernel {
             // Simultaneous open with itself while shut for sending: the connection is aborted
             // without an error, through a FIN to itself that leaves a TIME_WAIT on the port
             // (live 6.18: ECONNABORTED, then EADDRINUSE for listen; the differential test).
-            self.socks[r].state = FIN_WAIT2;
+            self.set_state(r, SkState::FinWait2);
             self.time_wait(r);
             if nonblock {
                 return Outcome::err(Errno::EINPROGRESS);
             }
-            self.isk_mut(r).ss = SS_UNCONNECTED;
+            self.isk_mut(r).ss = SsState::Unconnected;
             self.tcp_disconnect(r);
             return Outcome::err(Errno::ECONNABORTED);
         }
         if own.is_some() {
-            self.socks[r].state = ESTABLISHED;
+            self.set_state(r, SkState::Established);
             self.socks[r].peer = Some(r);
         } else if let Some(l) = listener {
             self.accept_child(l, r, dst, local);
         } else {
             // No listener: RST. tcp_reset in SYN_SENT → ECONNREFUSED, tcp_done.
-            self.socks[r].state = SYN_SENT;
+            self.set_state(r, SkState::SynSent);
             if nonblock {
                 // Whether the RST is processed before connect() looks at the state is timing:
                 // EINPROGRESS with the error pending (the model's state), or ECONNREFUSED at once.
@@ -1242,7 +1215,7 @@ impl Kernel {
             }
             self.reset(r);
             let e = self.socks[r].err.take().unwrap_or(Errno::ECONNREFUSED);
-            self.isk_mut(r).ss = SS_UNCONNECTED;
+            self.isk_mut(r).ss = SsState::Unconnected;
             self.tcp_disconnect(r);
             return Outcome::err(e);
         }
@@ -1265,22 +1238,21 @@ impl Kernel {
                          // Not locked: a disconnected child gives its port back (live 6.18; differential test).
         ci.port_locked = false;
         ci.addr_locked = false;
-        ci.ss = SS_CONNECTED;
+        ci.ss = SsState::Connected;
         ci.was_connected = true;
         ci.listened = false;
         ci.done = false;
         ci.syn_rcvbuf = self.socks[l].rcvbuf;
         self.inet.insert(child, ci);
         let (sndbuf, rcvbuf) = (self.socks[l].sndbuf, self.socks[l].rcvbuf);
+        self.set_state(child, SkState::Established);
         let e = &mut self.socks[child];
-        e.state = ESTABLISHED;
         e.peer = Some(c);
         e.embryo_of = Some(l);
         e.sndbuf = sndbuf;
         e.rcvbuf = rcvbuf;
-        let cs = &mut self.socks[c];
-        cs.state = ESTABLISHED;
-        cs.peer = Some(child);
+        self.set_state(c, SkState::Established);
+        self.socks[c].peer = Some(child);
         self.socks[l].queue.push_back(Skb {
             from: c,
             data: Vec::new(),
@@ -1302,7 +1274,7 @@ impl Kernel {
         if !self.isk(r).tcp {
             return Outcome::err(Errno::EOPNOTSUPP);
         }
-        if self.socks[r].state != LISTEN {
+        if self.socks[r].state != SkState::Listen {
             return Outcome::err(Errno::EINVAL);
         }
         let Some(skb) = self.socks[r].queue.pop_front() else {
@@ -1321,7 +1293,7 @@ impl Kernel {
     /// unless bind() chose it (an orphan gives everything back).
     fn tcp_done(&mut self, r: SockRef) {
         let orphan = self.socks[r].dead;
-        self.socks[r].state = CLOSE;
+        self.set_state(r, SkState::Close);
         self.socks[r].shutdown = crate::wire::SHUTDOWN_MASK;
         let i = self.isk_mut(r);
         if orphan || !i.port_locked {
@@ -1334,7 +1306,7 @@ impl Kernel {
     /// An RST arrives at `r` (`tcp_reset`; a TIME_WAIT or orphan just disappears).
     fn reset(&mut self, r: SockRef) {
         if self.socks[r].dead {
-            self.socks[r].state = CLOSE;
+            self.set_state(r, SkState::Close);
             self.isk_mut(r).bound = false;
             return;
         }
@@ -1347,7 +1319,7 @@ impl Kernel {
     /// a new TIME_WAIT socket keeps the port. DEVIATION: TIME_WAIT never ends (Linux: 60 s).
     fn time_wait(&mut self, r: SockRef) {
         if self.socks[r].dead {
-            self.socks[r].state = TIME_WAIT;
+            self.set_state(r, SkState::TimeWait);
             return;
         }
         let tw = self.new_sock(SockType::Stream);
@@ -1355,7 +1327,7 @@ impl Kernel {
         ti.bound = true;
         self.inet.insert(tw, ti);
         self.socks[tw].dead = true;
-        self.socks[tw].state = TIME_WAIT;
+        self.set_state(tw, SkState::TimeWait);
         self.tcp_done(r);
     }
 
@@ -1364,23 +1336,23 @@ impl Kernel {
         let next = match self.socks[r].state {
             // FIN_WAIT1 until the peer ACKs the FIN — which a peer entering CLOSE_WAIT delays
             // (pingpong mode, ~40 ms): DEVIATION, FIN_WAIT2 at once (both answer alike).
-            ESTABLISHED => FIN_WAIT2,
-            CLOSE_WAIT => LAST_ACK,
+            SkState::Established => SkState::FinWait2,
+            SkState::CloseWait => SkState::LastAck,
             _ => return,
         };
-        self.socks[r].state = next;
+        self.set_state(r, next);
         let Some(p) = self.socks[r].peer else { return };
         // The peer receives the FIN (tcp_fin).
-        if !self.socks[p].dead || self.socks[p].state != CLOSE {
+        if !self.socks[p].dead || self.socks[p].state != SkState::Close {
             self.isk_mut(p).done = true;
             self.socks[p].shutdown |= 1;
             match self.socks[p].state {
-                ESTABLISHED => self.socks[p].state = CLOSE_WAIT,
-                FIN_WAIT2 => self.time_wait(p),
+                SkState::Established => self.set_state(p, SkState::CloseWait),
+                SkState::FinWait2 => self.time_wait(p),
                 _ => {}
             }
         }
-        if self.socks[r].state == LAST_ACK {
+        if self.socks[r].state == SkState::LastAck {
             self.tcp_done(r); // the peer's ACK of our FIN
         }
     }
@@ -1389,19 +1361,19 @@ impl Kernel {
     /// listener dropping its queue): reset a live connection, forget the peer and the queue.
     fn tcp_disconnect(&mut self, r: SockRef) {
         let old = self.socks[r].state;
-        if old == LISTEN {
+        if old == SkState::Listen {
             self.listen_stop(r);
-        } else if matches!(old, ESTABLISHED | CLOSE_WAIT | FIN_WAIT1 | FIN_WAIT2) {
+        } else if matches!(old, SkState::Established | SkState::CloseWait | SkState::FinWait1 | SkState::FinWait2) {
             if let Some(p) = self.socks[r].peer {
                 if p != r {
                     self.reset(p);
                 }
             }
             self.socks[r].err = Some(Errno::ECONNRESET);
-        } else if old == SYN_SENT {
+        } else if old == SkState::SynSent {
             self.socks[r].err = Some(Errno::ECONNRESET);
         }
-        self.socks[r].state = CLOSE;
+        self.set_state(r, SkState::Close);
         self.socks[r].peer = None;
         self.socks[r].shutdown = 0;
         self.socks[r].queue.clear();
@@ -1411,7 +1383,7 @@ impl Kernel {
         // tcp_set_state(TCP_CLOSE) gives an unlocked port back only when the state changes: a
         // socket already CLOSE keeps its port (live 6.18: bind to port 0, connect(AF_UNSPEC),
         // bind again is EINVAL; the differential test). inet_reset_saddr either way.
-        if !i.port_locked && old != CLOSE {
+        if !i.port_locked && old != SkState::Close {
             i.bound = false;
             i.local = None;
         } else if !i.addr_locked {
@@ -1432,12 +1404,12 @@ impl Kernel {
             let Some(child) = skb.embryo else { continue };
             self.socks[child].embryo_of = None;
             self.socks[child].dead = true;
-            if matches!(self.socks[child].state, ESTABLISHED | CLOSE_WAIT) {
+            if matches!(self.socks[child].state, SkState::Established | SkState::CloseWait) {
                 if let Some(c) = self.socks[child].peer {
                     self.reset(c);
                 }
             }
-            self.socks[child].state = CLOSE;
+            self.set_state(child, SkState::Close);
             self.socks[child].queue.clear();
             self.isk_mut(child).bound = false;
         }
@@ -1445,25 +1417,29 @@ impl Kernel {
 
     fn inet_shutdown(&mut self, r: SockRef, how: u8) -> Outcome {
         let state = self.socks[r].state;
-        if self.isk(r).ss == SS_CONNECTING {
-            self.isk_mut(r).ss = if matches!(state, SYN_SENT | CLOSE) { SS_DISCONNECTING } else { SS_CONNECTED };
+        if self.isk(r).ss == SsState::Connecting {
+            self.isk_mut(r).ss = if matches!(state, SkState::SynSent | SkState::Close) {
+                SsState::Disconnecting
+            } else {
+                SsState::Connected
+            };
         }
         match state {
-            CLOSE => {
+            SkState::Close => {
                 // "Hack to wake up other listeners": the bits are set, and ENOTCONN returned.
                 self.socks[r].shutdown |= how;
                 Outcome::err(Errno::ENOTCONN)
             }
-            LISTEN => {
+            SkState::Listen => {
                 if how & 1 != 0 {
                     self.tcp_disconnect(r);
-                    self.isk_mut(r).ss = SS_UNCONNECTED;
+                    self.isk_mut(r).ss = SsState::Unconnected;
                 }
                 Outcome::ok(0)
             }
-            SYN_SENT => {
+            SkState::SynSent => {
                 self.tcp_disconnect(r);
-                self.isk_mut(r).ss = SS_UNCONNECTED;
+                self.isk_mut(r).ss = SsState::Unconnected;
                 Outcome::ok(0)
             }
             _ => {
@@ -1479,7 +1455,7 @@ impl Kernel {
     fn tcp_send(&mut self, r: SockRef, data: &[u8]) -> Outcome {
         // tcp_sendmsg_locked: the destination address is ignored.
         let state = self.socks[r].state;
-        if !matches!(state, ESTABLISHED | CLOSE_WAIT) {
+        if !matches!(state, SkState::Established | SkState::CloseWait) {
             // sk_stream_wait_connect: a pending error, else EPIPE (no SYN_SENT in the model).
             return Outcome::err(self.socks[r].err.take().unwrap_or(Errno::EPIPE));
         }
@@ -1496,7 +1472,7 @@ impl Kernel {
             self.reset(r);
             return Outcome::ok(data.len() as i64);
         }
-        if matches!(self.socks[p].state, FIN_WAIT1 | FIN_WAIT2) && self.socks[p].shutdown & 1 != 0 {
+        if matches!(self.socks[p].state, SkState::FinWait1 | SkState::FinWait2) && self.socks[p].shutdown & 1 != 0 {
             // tcp_rcv_state_process: new data for a socket shut both ways is answered by an RST.
             self.reset(p);
             self.reset(r);
@@ -1541,7 +1517,7 @@ impl Kernel {
     }
 
     fn tcp_recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
-        if self.socks[r].state == LISTEN {
+        if self.socks[r].state == SkState::Listen {
             return Outcome::err(Errno::ENOTCONN);
         }
         let mut out = Vec::new();
@@ -1578,7 +1554,7 @@ impl Kernel {
         if self.socks[r].shutdown & 1 != 0 {
             return eof;
         }
-        if self.socks[r].state == CLOSE {
+        if self.socks[r].state == SkState::Close {
             return Outcome::err(Errno::ENOTCONN);
         }
         if self.socks[r].nonblock {
@@ -1590,7 +1566,7 @@ impl Kernel {
     fn udp_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
         if matches!(addr, SockAddr::Unspec) {
             // udp_disconnect.
-            self.socks[r].state = CLOSE;
+            self.set_state(r, SkState::Close);
             let i = self.isk_mut(r);
             i.remote = None;
             if !i.port_locked {
@@ -1621,7 +1597,7 @@ impl Kernel {
             i.local = Some(SocketAddr::new(src, port)); // rcv_saddr set (and rehashed) if it was 0
         }
         i.remote = Some(dst);
-        self.socks[r].state = ESTABLISHED;
+        self.set_state(r, SkState::Established);
         Outcome::ok(0)
     }
 
@@ -1713,10 +1689,10 @@ impl Kernel {
             None => match (self.socks[r].state, self.isk(r).remote) {
                 // udpv6_sendmsg sends to a v4-mapped peer through udp_sendmsg with the peer as
                 // the address, whose port 0 is EINVAL.
-                (ESTABLISHED, Some(d)) if d.port() == 0 && v4_of(d.ip()).is_some() && d.is_ipv6() => {
+                (SkState::Established, Some(d)) if d.port() == 0 && v4_of(d.ip()).is_some() && d.is_ipv6() => {
                     return Outcome::err(Errno::EINVAL)
                 }
-                (ESTABLISHED, Some(d)) => d,
+                (SkState::Established, Some(d)) => d,
                 _ => return Outcome::err(Errno::EDESTADDRREQ),
             },
         };
@@ -1774,7 +1750,7 @@ impl Kernel {
                         let d = mapped(dst);
                         rm.ip() == d.ip() && (rm.port() == 0 || rm.port() == d.port())
                     }) && (i.rcv4().is_unspecified() || Some(i.rcv4()) == v4_of(src.ip()) || v4_of(dst.ip()).is_none());
-                if self.socks[r].state == ESTABLISHED && to_peer {
+                if self.socks[r].state == SkState::Established && to_peer {
                     self.socks[r].err = Some(Errno::ECONNREFUSED);
                 }
             }
@@ -1814,7 +1790,7 @@ impl Kernel {
     pub(super) fn inet_release(&mut self, r: SockRef) {
         if !self.isk(r).tcp {
             self.socks[r].dead = true;
-            self.socks[r].state = CLOSE;
+            self.set_state(r, SkState::Close);
             self.socks[r].queue.clear();
             self.isk_mut(r).rmem = (0, 0);
             self.isk_mut(r).bound = false;
@@ -1824,12 +1800,12 @@ impl Kernel {
         let unread = self.socks[r].queue.iter().any(|s| !s.data.is_empty());
         self.socks[r].dead = true;
         match state {
-            LISTEN => {
+            SkState::Listen => {
                 self.listen_stop(r);
-                self.socks[r].state = CLOSE;
+                self.set_state(r, SkState::Close);
                 self.isk_mut(r).bound = false;
             }
-            ESTABLISHED | CLOSE_WAIT | FIN_WAIT1 | FIN_WAIT2 if unread => {
+            SkState::Established | SkState::CloseWait | SkState::FinWait1 | SkState::FinWait2 if unread => {
                 // Unread data: RST instead of FIN.
                 self.socks[r].queue.clear();
                 if let Some(p) = self.socks[r].peer {
@@ -1837,19 +1813,19 @@ impl Kernel {
                         self.reset(p);
                     }
                 }
-                self.socks[r].state = CLOSE;
+                self.set_state(r, SkState::Close);
                 self.isk_mut(r).bound = false;
             }
-            ESTABLISHED | CLOSE_WAIT => {
+            SkState::Established | SkState::CloseWait => {
                 self.send_fin(r);
-                if self.socks[r].state == CLOSE {
+                if self.socks[r].state == SkState::Close {
                     self.isk_mut(r).bound = false;
                 }
                 // Otherwise an orphan in FIN_WAIT2 (or TIME_WAIT, self-connected) holds the port.
             }
-            FIN_WAIT2 | TIME_WAIT => {}
+            SkState::FinWait2 | SkState::TimeWait => {}
             _ => {
-                self.socks[r].state = CLOSE;
+                self.set_state(r, SkState::Close);
                 self.isk_mut(r).bound = false;
             }
         }

@@ -6,6 +6,7 @@
 
 use super::ops::*;
 use crate::image::UnixAddr;
+use crate::sock::SkState;
 use std::collections::{BTreeMap, VecDeque};
 
 /// `SOCK_MIN_SNDBUF` on x86_64: `2 * (2048 + sizeof(struct sk_buff) aligned)`.
@@ -66,8 +67,9 @@ pub struct Skb {
 pub struct SimSock {
     /// Type.
     pub ty: SockType,
-    /// `sk_state`: `TCP_CLOSE`, `TCP_ESTABLISHED` or `TCP_LISTEN`.
-    pub state: u8,
+    /// `sk_state`: AF_UNIX uses `Close`, `Established` and `Listen`; TCP all of them. Changed
+    /// only through [`Kernel::set_state`].
+    pub state: SkState,
     /// Own name (as passed to bind, or inherited from the listener).
     pub name: Option<UnixAddr>,
     /// Inode of the bound path (path names only).
@@ -319,6 +321,12 @@ pub fn truesize(len: usize) -> i64 {
 }
 
 impl Kernel {
+    /// The one place a socket's `sk_state` changes (every transition of the AF_UNIX and the
+    /// INET code goes through here, so a trace of state changes is this one function).
+    pub(crate) fn set_state(&mut self, r: SockRef, state: SkState) {
+        self.socks[r].state = state;
+    }
+
     /// A fresh kernel with default sysctls, cwd `/`.
     pub fn new() -> Kernel {
         Kernel { cwd: b"/".to_vec(), ..Kernel::default() }
@@ -358,7 +366,7 @@ impl Kernel {
     pub(super) fn new_sock(&mut self, ty: SockType) -> SockRef {
         self.socks.push(SimSock {
             ty,
-            state: crate::wire::TCP_CLOSE,
+            state: SkState::Close,
             name: None,
             ino: None,
             peer: None,
@@ -411,9 +419,9 @@ impl Kernel {
                 // §4.1: both ends ESTABLISHED (dgram included since 5.15), peers of each other.
                 let (ra, rb) = (self.new_sock(*ty), self.new_sock(*ty));
                 for (x, y) in [(ra, rb), (rb, ra)] {
+                    self.set_state(x, SkState::Established);
                     let s = &mut self.socks[x];
                     s.peer = Some(y);
-                    s.state = crate::wire::TCP_ESTABLISHED;
                     s.paired = true;
                 }
                 self.attach(*a, ra);
@@ -459,7 +467,7 @@ impl Kernel {
                         if let Some(e) = self.socks[r].err.take() {
                             return Outcome::err(e);
                         }
-                        if self.socks[r].state != crate::wire::TCP_ESTABLISHED {
+                        if self.socks[r].state != SkState::Established {
                             return Outcome::err(Errno::ENOTCONN);
                         }
                         self.dgram_send(r, None, &data.0, &fds)
@@ -559,9 +567,9 @@ impl Kernel {
             self.inet_release(r);
             return;
         }
-        let was_embryo_listener = self.socks[r].state == crate::wire::TCP_LISTEN;
+        let was_embryo_listener = self.socks[r].state == SkState::Listen;
         self.socks[r].dead = true;
-        self.socks[r].state = crate::wire::TCP_CLOSE;
+        self.set_state(r, SkState::Close);
         if let Some(UnixAddr::Abstract(a)) = &self.socks[r].name {
             let key = (self.socks[r].ty, a.to_vec());
             if self.abstract_names.get(&key) == Some(&r) {
@@ -610,7 +618,7 @@ impl Kernel {
                 self.socks[e].queue.clear();
                 let embryo_peer = self.socks[e].peer;
                 self.socks[e].dead = true;
-                self.socks[e].state = crate::wire::TCP_CLOSE;
+                self.set_state(e, SkState::Close);
                 if let Some(c) = embryo_peer {
                     let cs = &mut self.socks[c];
                     cs.shutdown = crate::wire::SHUTDOWN_MASK;
@@ -719,11 +727,11 @@ impl Kernel {
         if s.name.is_none() {
             return Outcome::err(Errno::EINVAL);
         }
-        if s.state != crate::wire::TCP_CLOSE && s.state != crate::wire::TCP_LISTEN {
+        if s.state != SkState::Close && s.state != SkState::Listen {
             return Outcome::err(Errno::EINVAL);
         }
         s.max_ack_backlog = backlog;
-        s.state = crate::wire::TCP_LISTEN;
+        self.set_state(r, SkState::Listen);
         Outcome::ok(0)
     }
 
@@ -773,7 +781,7 @@ impl Kernel {
             Err(e) => return Outcome::err(e),
         };
         let o = &self.socks[other];
-        if o.state != crate::wire::TCP_LISTEN || o.shutdown & 1 != 0 {
+        if o.state != SkState::Listen || o.shutdown & 1 != 0 {
             return Outcome::err(Errno::ECONNREFUSED);
         }
         let pending = o.queue.len();
@@ -785,22 +793,21 @@ impl Kernel {
         }
         // The caller's own state is checked only now (§1.3 step 6).
         match self.socks[r].state {
-            crate::wire::TCP_ESTABLISHED => return Outcome::err(Errno::EISCONN),
-            crate::wire::TCP_LISTEN => return Outcome::err(Errno::EINVAL),
+            SkState::Established => return Outcome::err(Errno::EISCONN),
+            SkState::Listen => return Outcome::err(Errno::EINVAL),
             _ => {}
         }
         let embryo = self.new_sock(ty);
         let (lname, lino, lpass) = (self.socks[other].name.clone(), self.socks[other].ino, self.socks[other].passcred);
+        self.set_state(embryo, SkState::Established);
         let e = &mut self.socks[embryo];
-        e.state = crate::wire::TCP_ESTABLISHED;
         e.peer = Some(r);
         e.name = lname; // the embryo inherits the listener's name (§1.3)
         e.ino = lino;
         e.passcred = lpass;
         e.embryo_of = Some(other);
-        let c = &mut self.socks[r];
-        c.state = crate::wire::TCP_ESTABLISHED;
-        c.peer = Some(embryo);
+        self.set_state(r, SkState::Established);
+        self.socks[r].peer = Some(embryo);
         self.socks[other].queue.push_back(Skb {
             from: r,
             data: Vec::new(),
@@ -828,9 +835,9 @@ impl Kernel {
         if matches!(addr, SockAddr::Unspec) {
             // §2.1: AF_UNSPEC disconnects, even when not connected.
             if let Some(old) = self.socks[r].peer.take() {
-                self.socks[r].state = crate::wire::TCP_CLOSE;
+                self.set_state(r, SkState::Close);
                 if self.socks[old].peer.is_none() {
-                    self.socks[old].state = crate::wire::TCP_CLOSE;
+                    self.set_state(old, SkState::Close);
                 }
                 self.dgram_disconnected(r, old);
             }
@@ -859,8 +866,8 @@ impl Kernel {
         }
         self.socks[r].peer = Some(other);
         // Since ~5.15 both ends become ESTABLISHED.
-        self.socks[r].state = crate::wire::TCP_ESTABLISHED;
-        self.socks[other].state = crate::wire::TCP_ESTABLISHED;
+        self.set_state(r, SkState::Established);
+        self.set_state(other, SkState::Established);
         Outcome::ok(0)
     }
 
@@ -869,7 +876,7 @@ impl Kernel {
         if s.ty == SockType::Dgram {
             return Outcome::err(Errno::EOPNOTSUPP);
         }
-        if s.state != crate::wire::TCP_LISTEN {
+        if s.state != SkState::Listen {
             return Outcome::err(Errno::EINVAL);
         }
         let Some(skb) = self.socks[r].queue.pop_front() else {
@@ -903,8 +910,7 @@ impl Kernel {
     fn stream_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8], fds: &[SockRef]) -> Outcome {
         // unix_stream_sendmsg (§1.7, §4.2).
         if to.is_some() {
-            let e =
-                if self.socks[r].state == crate::wire::TCP_ESTABLISHED { Errno::EISCONN } else { Errno::EOPNOTSUPP };
+            let e = if self.socks[r].state == SkState::Established { Errno::EISCONN } else { Errno::EOPNOTSUPP };
             return Outcome::err(e);
         }
         let Some(other) = self.socks[r].peer else { return Outcome::err(Errno::ENOTCONN) };
@@ -1005,7 +1011,7 @@ impl Kernel {
         if self.socks[other].dead {
             if self.socks[r].peer == Some(other) {
                 self.socks[r].peer = None;
-                self.socks[r].state = crate::wire::TCP_CLOSE;
+                self.set_state(r, SkState::Close);
                 self.dgram_disconnected(r, other);
             }
             return Outcome::err(Errno::ECONNREFUSED);
@@ -1040,8 +1046,8 @@ impl Kernel {
     fn recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
         let s = &self.socks[r];
         match s.ty {
-            SockType::Stream if s.state != crate::wire::TCP_ESTABLISHED => return Outcome::err(Errno::EINVAL),
-            SockType::Seqpacket if s.state != crate::wire::TCP_ESTABLISHED => return Outcome::err(Errno::ENOTCONN),
+            SockType::Stream if s.state != SkState::Established => return Outcome::err(Errno::EINVAL),
+            SockType::Seqpacket if s.state != SkState::Established => return Outcome::err(Errno::ENOTCONN),
             _ => {}
         }
         // Datagram reads report a pending sk_err first (__skb_try_recv_datagram); stream reads

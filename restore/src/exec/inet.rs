@@ -3,7 +3,8 @@
 //!
 //! A TCP connect on loopback answers `EINPROGRESS` and completes before the call returns (the
 //! SYN, SYN-ACK and ACK are processed when the kernel re-enables softirqs), so the executor
-//! waits at most [`HANDSHAKE_GRACE_MS`] for the socket to become writable or fail, then:
+//! waits for the socket to leave SYN_SENT — at most [`HANDSHAKE_GRACE_MS`], and no longer once
+//! the namespace's `ListenDrops` counter shows the SYN was dropped — then:
 //! * established: a blocking plan calls `connect()` again, which answers 0 and marks the socket
 //!   connected (as a blocking connect would have); a non-blocking plan gets `EINPROGRESS`;
 //! * refused (an RST: no listener): a blocking plan calls `connect()` again, which reports the
@@ -20,9 +21,10 @@ use rustix::fd::BorrowedFd;
 use rustix::net::{self, AddressFamily, SocketType};
 use std::net::SocketAddr;
 
-/// How long a loopback handshake may take before the SYN counts as dropped (it normally takes
-/// no time at all: this only covers softirqs deferred to ksoftirqd).
-pub const HANDSHAKE_GRACE_MS: i32 = 50;
+/// How long a loopback handshake may take before the SYN counts as dropped, when the kernel's
+/// `ListenDrops` counter does not say so sooner (it normally takes no time at all: this only
+/// covers softirqs deferred to ksoftirqd on a loaded machine).
+pub const HANDSHAKE_GRACE_MS: i32 = 1000;
 
 fn is_tcp(fd: BorrowedFd<'_>) -> bool {
     let inet =
@@ -30,13 +32,30 @@ fn is_tcp(fd: BorrowedFd<'_>) -> bool {
     inet && matches!(net::sockopt::socket_type(fd), Ok(t) if t == SocketType::STREAM)
 }
 
-/// Wait (bounded) until a connecting socket leaves SYN_SENT; false if it does not. (Poll alone
-/// cannot tell: shutdown bits kept from before the connect make it report POLLHUP at once.)
-fn settled(fd: BorrowedFd<'_>) -> bool {
+/// `TcpExt: ListenDrops` of this thread's network namespace (`/proc/thread-self/net/netstat`):
+/// SYNs a listener dropped, for a full accept queue among others. `None` if unreadable.
+pub fn listen_drops() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/netstat").ok()?;
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+    let (names, values) = (lines.next()?, lines.next()?);
+    let at = names.split_whitespace().position(|n| n == "ListenDrops")?;
+    values.split_whitespace().nth(at)?.parse().ok()
+}
+
+/// Wait (bounded) until a connecting socket leaves SYN_SENT; false if it does not, or if a
+/// listener dropped a SYN meanwhile (`drops_before` is [`listen_drops`] before the connect) and
+/// the socket is still waiting. (Poll alone cannot tell: shutdown bits kept from before the
+/// connect make it report POLLHUP at once.) A drop by another listener of the namespace at the
+/// same moment can make a slow handshake count as dropped; without the counter the full grace
+/// is waited.
+fn settled(fd: BorrowedFd<'_>, drops_before: Option<u64>) -> bool {
     const SYN_SENT: u8 = 2;
     for _ in 0..HANDSHAKE_GRACE_MS {
         if crate::raw::tcp_state(fd) != Some(SYN_SENT) {
             return true;
+        }
+        if drops_before.is_some() && listen_drops() > drops_before {
+            return crate::raw::tcp_state(fd) != Some(SYN_SENT);
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
@@ -87,10 +106,11 @@ impl Executor {
             (_, Some(Some(u))) => net::connect(fd, u),
             _ => net::connect_unspec(fd),
         };
+        let drops = listen_drops();
         match call(fd) {
             Ok(()) => Ok(Outcome::ok(0)),
             Err(e) if e == rustix::io::Errno::INPROGRESS => {
-                if !settled(fd) {
+                if !settled(fd, drops) {
                     // The SYN was dropped (full accept queue): withdraw the attempt.
                     let _ = net::connect_unspec(fd);
                     let _ = net::sockopt::socket_error(fd);

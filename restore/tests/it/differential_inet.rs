@@ -157,6 +157,20 @@ pub(crate) fn add_host_addrs() {
     );
     let st = std::process::Command::new("sh").args(["-c", &script]).status().expect("sh + ip(8)");
     assert!(st.success(), "{script}");
+    // The addresses' local routes (which make traffic to them go over `lo`) are added as the
+    // link comes up; wait for them, bounded, so no trace races the kernel's own set-up (a SYN
+    // sent before would leave by rs0 and never be answered).
+    for _ in 0..200 {
+        let local = [HOST_V4, HOST_V6].iter().all(|a| {
+            let out = std::process::Command::new("ip").args(["route", "get", a]).output().expect("ip(8)");
+            String::from_utf8_lossy(&out.stdout).starts_with("local ")
+        });
+        if local {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("the local routes of {HOST_V4} and {HOST_V6} did not appear within a second");
 }
 
 /// The host as `restore` reads it from this thread's namespace (netlink RTM_GETADDR).
@@ -166,8 +180,9 @@ pub(crate) fn host_of_netns() -> resocket_core::sim::HostAddrs {
 
 /// Held for reading while a trace runs on the kernel, and for writing by tests that move
 /// megabytes over loopback (inet_restore.rs): under such load the kernel may defer packet
-/// processing to ksoftirqd, and a SYN's answer can come later than the executor's 50 ms
-/// handshake grace (seen once: a refused connect reported as still connecting).
+/// processing to ksoftirqd, and a SYN's answer can come late (seen once with the executor's
+/// former 50 ms grace: a refused connect reported as still connecting; the grace is now 1 s,
+/// cut short by the ListenDrops counter, `exec::inet::settled`).
 pub(crate) static QUIET: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// Run a trace on both kernels; the first disagreement, if any.
@@ -817,14 +832,20 @@ fn inet_has_no_seqpacket_and_no_socketpair() {
 }
 
 /// Prints both kernels' answers for a trace given as JSON in `RESOCKET_TRACE` (a list of ops):
-/// `RESOCKET_TRACE='[...]' cargo test -p resocket-restore --test it show_trace -- --ignored --nocapture`.
+/// `RESOCKET_TRACE='[...]' cargo test -p resocket-restore --test it show_trace -- --ignored --nocapture`;
+/// with `RESOCKET_HOST=1`, on the host of [`fresh_netns_with_host`].
 #[test]
 #[ignore = "a debugging aid: reads RESOCKET_TRACE"]
 fn show_trace() {
     let Ok(text) = std::env::var("RESOCKET_TRACE") else { return };
     let trace: Vec<Op> = serde_json::from_str(&text).expect("a JSON list of ops");
-    fresh_netns_with_lo();
-    let mut sim = Kernel::new();
+    let mut sim = if std::env::var_os("RESOCKET_HOST").is_some() {
+        fresh_netns_with_host();
+        Kernel::with_host(host_of_netns())
+    } else {
+        fresh_netns_with_lo();
+        Kernel::new()
+    };
     let mut real = Executor::new(Config { root: None, place: PlaceMode::HoldAll, fd_base: 1024, inherit_all: false });
     for op in &trace {
         let (a, b) = (sim.apply(op), real.apply(op));

@@ -1,0 +1,163 @@
+//! The socket vocabulary: one typed name per kernel concept, used by the simulator, the planner
+//! and the checker. Raw numbers live only at the wire edges (image records, netlink answers),
+//! where [`SkState::from_raw`] and [`SsState::from_raw`] turn them into these types (or say that
+//! they are not known).
+
+use serde::{Deserialize, Serialize};
+
+/// `sk->sk_state`: the TCP state numbers of `include/net/tcp_states.h`, which Linux uses for
+/// every socket family (AF_UNIX uses `Established`, `Close` and `Listen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SkState {
+    /// `TCP_ESTABLISHED` (1).
+    Established,
+    /// `TCP_SYN_SENT` (2).
+    SynSent,
+    /// `TCP_SYN_RECV` (3).
+    SynRecv,
+    /// `TCP_FIN_WAIT1` (4).
+    FinWait1,
+    /// `TCP_FIN_WAIT2` (5).
+    FinWait2,
+    /// `TCP_TIME_WAIT` (6).
+    TimeWait,
+    /// `TCP_CLOSE` (7).
+    Close,
+    /// `TCP_CLOSE_WAIT` (8).
+    CloseWait,
+    /// `TCP_LAST_ACK` (9).
+    LastAck,
+    /// `TCP_LISTEN` (10).
+    Listen,
+    /// `TCP_CLOSING` (11).
+    Closing,
+    /// `TCP_NEW_SYN_RECV` (12): a request socket (a SYN answered, the handshake not done).
+    NewSynRecv,
+}
+
+impl SkState {
+    /// Every state, in number order.
+    pub const ALL: [SkState; 12] = [
+        SkState::Established,
+        SkState::SynSent,
+        SkState::SynRecv,
+        SkState::FinWait1,
+        SkState::FinWait2,
+        SkState::TimeWait,
+        SkState::Close,
+        SkState::CloseWait,
+        SkState::LastAck,
+        SkState::Listen,
+        SkState::Closing,
+        SkState::NewSynRecv,
+    ];
+
+    /// The kernel's number.
+    pub fn raw(self) -> u8 {
+        match self {
+            SkState::Established => 1,
+            SkState::SynSent => 2,
+            SkState::SynRecv => 3,
+            SkState::FinWait1 => 4,
+            SkState::FinWait2 => 5,
+            SkState::TimeWait => 6,
+            SkState::Close => 7,
+            SkState::CloseWait => 8,
+            SkState::LastAck => 9,
+            SkState::Listen => 10,
+            SkState::Closing => 11,
+            SkState::NewSynRecv => 12,
+        }
+    }
+
+    /// The state with this number, if it is one.
+    pub fn from_raw(raw: u8) -> Option<SkState> {
+        SkState::ALL.into_iter().find(|s| s.raw() == raw)
+    }
+
+    /// The kernel's name without `TCP_`: `ESTABLISHED`, `LISTEN`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            SkState::Established => "ESTABLISHED",
+            SkState::SynSent => "SYN_SENT",
+            SkState::SynRecv => "SYN_RECV",
+            SkState::FinWait1 => "FIN_WAIT1",
+            SkState::FinWait2 => "FIN_WAIT2",
+            SkState::TimeWait => "TIME_WAIT",
+            SkState::Close => "CLOSE",
+            SkState::CloseWait => "CLOSE_WAIT",
+            SkState::LastAck => "LAST_ACK",
+            SkState::Listen => "LISTEN",
+            SkState::Closing => "CLOSING",
+            SkState::NewSynRecv => "NEW_SYN_RECV",
+        }
+    }
+}
+
+impl std::fmt::Display for SkState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `struct socket.state` (`include/uapi/linux/net.h`): where connect() is, as the socket layer
+/// (not the protocol) sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SsState {
+    /// `SS_FREE` (0): not allocated.
+    Free,
+    /// `SS_UNCONNECTED` (1).
+    Unconnected,
+    /// `SS_CONNECTING` (2): a connect() is in progress, or a non-blocking one has not been
+    /// looked at since.
+    Connecting,
+    /// `SS_CONNECTED` (3).
+    Connected,
+    /// `SS_DISCONNECTING` (4).
+    Disconnecting,
+}
+
+impl SsState {
+    /// The kernel's number.
+    pub fn raw(self) -> u8 {
+        match self {
+            SsState::Free => 0,
+            SsState::Unconnected => 1,
+            SsState::Connecting => 2,
+            SsState::Connected => 3,
+            SsState::Disconnecting => 4,
+        }
+    }
+
+    /// The state with this number, if it is one.
+    pub fn from_raw(raw: u8) -> Option<SsState> {
+        [SsState::Free, SsState::Unconnected, SsState::Connecting, SsState::Connected, SsState::Disconnecting]
+            .into_iter()
+            .find(|s| s.raw() == raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_and_unknown_ones_are_refused() {
+        for s in SkState::ALL {
+            assert_eq!(SkState::from_raw(s.raw()), Some(s));
+        }
+        assert_eq!(SkState::from_raw(0), None);
+        assert_eq!(SkState::from_raw(13), None);
+        // The text form's symbol table names the same states.
+        let names: Vec<(u64, String)> = SkState::ALL.iter().map(|s| (u64::from(s.raw()), format!("TCP_{s}"))).collect();
+        let table: Vec<(u64, String)> = crate::wire::sym::TCP.iter().map(|&(n, t)| (n, t.to_string())).collect();
+        assert_eq!(names, table);
+        assert_eq!(SkState::Listen.raw(), crate::wire::TCP_LISTEN);
+        assert_eq!(SkState::Close.raw(), crate::wire::TCP_CLOSE);
+        assert_eq!(SkState::Established.raw(), crate::wire::TCP_ESTABLISHED);
+        for raw in 0..=4 {
+            assert_eq!(SsState::from_raw(raw).map(SsState::raw), Some(raw));
+        }
+        assert_eq!(SsState::from_raw(5), None);
+    }
+}
