@@ -339,6 +339,7 @@ fn a_symlink_swapped_in_while_restores_run_never_lets_one_escape() {
     }
     state.store(STOP, Ordering::Release);
     swapper.join().unwrap();
+    eprintln!("swap race: {ok} restores inside the root, {failed} rolled back, escape: {escape:?}");
     assert!(escape.is_none(), "{} (after {ok} restores inside and {failed} rolled back)", escape.unwrap_or_default());
     assert_eq!(ok + failed, ITERATIONS);
 }
