@@ -533,7 +533,7 @@ impl Executor {
 
     /// Undo: close every socket, remove the socket files and directories this executor created
     /// (only while they are still the same socket files and empty directories: [`Fs::rollback`]),
-    /// put sysctls and the directory back.
+    /// put sysctls back.
     pub fn rollback(&mut self) {
         self.slots.clear();
         self.held.clear();
@@ -542,14 +542,13 @@ impl Executor {
         self.finish();
     }
 
-    /// Put sysctls and the working directory back (after success or failure).
+    /// Put sysctls back and free the fd numbers the plan did not fill (after success or failure).
     pub fn finish(&mut self) {
         // Numbers the plan did not fill go back to being free.
         self.placeholders.clear();
         for (path, v) in std::mem::take(&mut self.saved_sysctls) {
             let _ = std::fs::write(path, v);
         }
-        self.fs.finish();
     }
 
     /// Socket files this executor created and has not removed, as the host sees them.

@@ -14,6 +14,8 @@
 //!   says it is a socket file no live socket is bound to; `bind` runs with the process's cwd
 //!   moved (`fchdir`) to the parent's fd and the bare last component as the address, so a
 //!   symlink there is never followed (bind creates, it fails on anything existing).
+//! * The plan's `chdir` into a recorded cwd resolves (and makes) it inside the root too, and
+//!   only records its fd: relative names resolve from that fd.
 //! * `connect` and `sendto` open the name itself (`O_PATH`, symlinks followed inside the root)
 //!   and connect to `/proc/thread-self/fd/N`: the kernel checks and uses exactly that inode (a socket
 //!   file, or ECONNREFUSED), with no window between a check and the use and no path resolved
@@ -39,9 +41,17 @@
 //!
 //! **Without a root** the restore acts on the host's real paths, as a restore must: bind,
 //! connect and chdir take the recorded names as they are (relative names relative to the
-//! recorded cwd the plan chdir()s into), so `getsockname` reports exactly the recorded name.
+//! recorded cwd the plan chdir()s into, held as an fd), so `getsockname` reports exactly the
+//! recorded name.
 //! The stale-name unlink still never follows a symlink in the last component, and removes only
 //! a socket file no live socket is bound to.
+//!
+//! **The process's cwd** is never moved for longer than one bind: a bind from a directory (every
+//! bind under a root; a relative name after a `chdir` on the host) takes a process-wide lock,
+//! moves the cwd there, binds and moves it back. DEVIATION: the plan's `chdir` used to move the
+//! process's cwd until the restore ended; now it does not (nothing needs it to), so two
+//! executors in one process (the tests) never see each other's directories. Code of the same
+//! process that uses relative paths while a bind runs on another thread would see the move.
 //!
 //! **Both modes**: every directory and socket file this restore creates is recorded with the fd
 //! of the directory it was made in and its inode; [`Fs::rollback`] removes exactly those, by
@@ -116,8 +126,8 @@ pub enum FsError {
         /// The name, as recorded.
         path: String,
     },
-    /// `/proc/thread-self/fd` is not there: connecting inside a root needs it.
-    #[error("/proc is not mounted: connecting to a name inside a root needs /proc/thread-self/fd")]
+    /// `/proc/thread-self/fd` is not there: connecting to a name opened as an fd needs it.
+    #[error("/proc is not mounted: connecting to a name opened as an fd needs /proc/thread-self/fd")]
     NoProc,
     /// The last component alone is longer than `sun_path`.
     #[error("{path}: the last component is {len} bytes, more than sun_path's {SUN_PATH}")]
@@ -171,10 +181,9 @@ pub struct Fs {
     shown_root: PathBuf,
     /// The plan's current directory: absolute, inside the root when there is one.
     cwd: Vec<u8>,
-    /// Under a root: the fd of `cwd` (the process's cwd is there too); `None`: not yet chdir'd.
+    /// The fd of `cwd` once the plan has chdir'd (relative names resolve from it); `None`:
+    /// the root, or on the host the process's own cwd.
     cwd_fd: Option<OwnedFd>,
-    /// The process's cwd when the restore began, put back by [`Fs::finish`].
-    start: Option<OwnedFd>,
     made: Vec<Made>,
     /// Directory fds held by `made`, by inode, so that many files in one directory share one.
     dirs: std::collections::BTreeMap<(u64, u64), Arc<OwnedFd>>,
@@ -222,7 +231,6 @@ impl Fs {
     /// The file system of a restore into `root` (or onto the host's paths). Fds kept for the
     /// whole restore are moved to `fd_base` or above, clear of the numbers being placed.
     pub fn new(root: Option<&Path>, fd_base: i32) -> Fs {
-        let start = rustix::fs::open(".", DIR_FLAGS, Mode::empty()).ok().map(|fd| keep(fd, fd_base));
         let root_fd = root.map(|r| rustix::fs::open(r, DIR_FLAGS, Mode::empty()).map(|fd| keep(fd, fd_base)));
         let cwd = match root {
             Some(_) => b"/".to_vec(),
@@ -233,11 +241,10 @@ impl Fs {
             shown_root: root.map(Path::to_path_buf).unwrap_or_default(),
             cwd,
             cwd_fd: None,
-            start,
             made: Vec::new(),
             dirs: Default::default(),
             fd_base,
-            proc_fd: root.is_some() && rustix::fs::stat("/proc/thread-self/fd").is_ok(),
+            proc_fd: rustix::fs::stat("/proc/thread-self/fd").is_ok(),
         }
     }
 
@@ -348,17 +355,19 @@ impl Fs {
         Ok(())
     }
 
-    /// The plan's `chdir`: under a root, resolved (and made) inside it and entered by `fchdir`;
-    /// on the host, `chdir(2)` as recorded.
+    /// The plan's `chdir`: under a root, resolved (and made) inside it; on the host, resolved as
+    /// `chdir(2)` would (relative to the plan's cwd). Either way only its fd is kept: relative
+    /// names resolve from there; the process's cwd does not move.
     pub fn chdir(&mut self, p: &[u8]) -> Result<(), FsError> {
         let full = join(&self.cwd, p);
-        if self.confined() {
-            let dir = self.open_dir_making(&full)?;
-            rustix::process::fchdir(&dir).map_err(|errno| FsError::Sys { op: "fchdir", path: self.shown(&full), errno })?;
-            self.cwd_fd = Some(keep(dir, self.fd_base));
+        let dir = if self.confined() {
+            self.open_dir_making(&full)?
         } else {
-            rustix::process::chdir(p).map_err(|errno| FsError::Sys { op: "chdir", path: self.shown(&full), errno })?;
-        }
+            let from = self.cwd_fd.as_ref().map_or(rustix::fs::CWD, |fd| fd.as_fd());
+            rustix::fs::openat(from, p, DIR_FLAGS, Mode::empty())
+                .map_err(|errno| FsError::Sys { op: "chdir", path: self.shown(&full), errno })?
+        };
+        self.cwd_fd = Some(keep(dir, self.fd_base));
         self.cwd = full;
         Ok(())
     }
@@ -369,8 +378,13 @@ impl Fs {
         let full = join(&self.cwd, p);
         let not_a_name = || FsError::NotAName { path: bstr::escape(p) };
         if !self.confined() {
-            let addr = SocketAddrUnix::new(p).map_err(|errno| FsError::Sys { op: "bind", path: self.shown(p), errno })?;
-            rustix::net::bind(sock, &addr).map_err(|errno| FsError::Sys { op: "bind", path: self.shown(p), errno })?;
+            let sys = |errno| FsError::Sys { op: "bind", path: self.shown(&full), errno };
+            let addr = SocketAddrUnix::new(p).map_err(sys)?;
+            match &self.cwd_fd {
+                Some(cwd) if p.first() != Some(&b'/') => bind_from(cwd, sock, &addr),
+                _ => rustix::net::bind(sock, &addr),
+            }
+            .map_err(sys)?;
             // Record it by its directory (host resolution, as the bind did).
             if let Some((parent, name)) = split(&full) {
                 if let Ok(dir) = self.open_dir(parent) {
@@ -387,10 +401,7 @@ impl Fs {
         let dir = self.open_dir_making(&parent)?;
         let sys = |op, errno| FsError::Sys { op, path: self.shown(&full), errno };
         let addr = SocketAddrUnix::new(&name[..]).map_err(|e| sys("bind", e))?;
-        rustix::process::fchdir(&dir).map_err(|e| sys("fchdir", e))?;
-        let bound = rustix::net::bind(sock, &addr);
-        self.back_to_cwd();
-        bound.map_err(|e| FsError::Sys { op: "bind", path: self.shown(&full), errno: e })?;
+        bind_from(&dir, sock, &addr).map_err(|e| sys("bind", e))?;
         self.record_socket(&dir, &name, &full)
     }
 
@@ -402,13 +413,6 @@ impl Fs {
         }
     }
 
-    /// Put the process's cwd back where the plan has it after a `fchdir` for a bind.
-    fn back_to_cwd(&self) {
-        if let Some(fd) = self.cwd_fd.as_ref().or(self.start.as_ref()) {
-            let _ = rustix::process::fchdir(fd);
-        }
-    }
-
     /// The address to `connect`/`sendto` for the recorded name `p` (see the module
     /// documentation). Under a root: `/proc/thread-self/fd/N` for the file the name resolves to inside
     /// the root (held open by the returned [`Target`]), so the kernel's own checks — in its own
@@ -416,16 +420,22 @@ impl Fs {
     /// apply to exactly that inode; for a name that does not exist inside the root, a
     /// `/proc/thread-self/fd` entry that cannot exist, so the kernel answers ENOENT after the same
     /// checks, having looked nothing else up.
+    /// On the host an absolute name is passed as it is, and a relative one after a `chdir` is
+    /// opened from the recorded cwd's fd the same way (following symlinks, as connect does).
     pub fn target(&self, p: &[u8]) -> Result<Target, FsError> {
-        let sys = |op, errno| FsError::Sys { op, path: self.shown(p), errno };
-        if !self.confined() {
-            return Ok(Target { addr: SocketAddrUnix::new(p).map_err(|e| sys("connect", e))?, _pinned: None });
-        }
+        let full = join(&self.cwd, p);
+        let sys = |op, errno| FsError::Sys { op, path: self.shown(&full), errno };
+        let opened = match (&self.cwd_fd, self.confined()) {
+            (_, true) => self.open(&full, OFlags::PATH | OFlags::CLOEXEC),
+            (Some(cwd), false) if p.first() != Some(&b'/') => {
+                rustix::fs::openat(cwd, p, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(|e| sys("open", e))
+            }
+            _ => return Ok(Target { addr: SocketAddrUnix::new(p).map_err(|e| sys("connect", e))?, _pinned: None }),
+        };
         if !self.proc_fd {
             return Err(FsError::NoProc);
         }
-        let full = join(&self.cwd, p);
-        let (name, pinned) = match self.open(&full, OFlags::PATH | OFlags::CLOEXEC) {
+        let (name, pinned) = match opened {
             Ok(fd) => (format!("/proc/thread-self/fd/{}", fd.as_raw_fd()), Some(fd)),
             // proc's fd directory has only numbers in it.
             Err(FsError::Sys { errno: Errno::NOENT, .. }) => ("/proc/thread-self/fd/-".to_string(), None),
@@ -468,31 +478,64 @@ impl Fs {
     /// Remove what this restore made, newest first (socket files before the directories they
     /// are in): each by `unlinkat` on the fd of the directory it was made in, only while
     /// `fstatat(AT_SYMLINK_NOFOLLOW)` shows the same inode of the same kind; directories only
-    /// when empty.
+    /// when empty. A socket file renamed within its directory meanwhile is looked for there by
+    /// its inode. DEVIATION: one moved to another directory, or renamed again while this runs,
+    /// is not found; it stays where it was moved (never anything else is removed).
     pub fn rollback(&mut self) {
         for m in std::mem::take(&mut self.made).into_iter().rev() {
-            let Ok(st) = rustix::fs::statat(&*m.parent, &m.name[..], AtFlags::SYMLINK_NOFOLLOW) else { continue };
-            let want = if m.dir { FileType::Directory } else { FileType::Socket };
-            if id(&st) != m.id || kind(&st) != want {
-                continue;
+            if !remove_made(&m, &m.name) && !m.dir {
+                if let Some(name) = renamed(&m) {
+                    remove_made(&m, &name);
+                }
             }
-            let flags = if m.dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
-            let _ = rustix::fs::unlinkat(&*m.parent, &m.name[..], flags); // ENOTEMPTY: left
         }
         self.dirs.clear();
-    }
-
-    /// Put the process's cwd back where it was when the restore began.
-    pub fn finish(&mut self) {
-        if let Some(fd) = &self.start {
-            let _ = rustix::process::fchdir(fd);
-        }
     }
 
     /// Socket files this restore made and has not removed, as the host sees them.
     pub fn created_paths(&self) -> Vec<PathBuf> {
         self.made.iter().filter(|m| !m.dir).map(|m| m.shown.clone()).collect()
     }
+}
+
+/// Remove `parent/name` if it is still what `m` recorded (same inode, same kind); true when
+/// done or nothing of that kind is left to do there (a non-empty directory stays).
+fn remove_made(m: &Made, name: &[u8]) -> bool {
+    let Ok(st) = rustix::fs::statat(&*m.parent, name, AtFlags::SYMLINK_NOFOLLOW) else { return false };
+    let want = if m.dir { FileType::Directory } else { FileType::Socket };
+    if id(&st) != m.id || kind(&st) != want {
+        return false;
+    }
+    let flags = if m.dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+    // ENOTEMPTY: left.
+    rustix::fs::unlinkat(&*m.parent, name, flags).is_ok() || m.dir
+}
+
+/// The name under which `m`'s inode now sits in its directory, if it was renamed there.
+fn renamed(m: &Made) -> Option<Vec<u8>> {
+    let fd = rustix::fs::openat(&*m.parent, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .ok()?;
+    let mut dir = rustix::fs::Dir::new(fd).ok()?;
+    dir.find_map(|e| {
+        let e = e.ok()?;
+        (e.ino() == m.id.1).then(|| e.file_name().to_bytes().to_vec())
+    })
+}
+
+/// Held while the process's cwd is moved for a bind ([`bind_from`]).
+static CWD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `bind(sock, addr)` with `addr` (relative) resolved from the directory `dir`: there is no
+/// `bindat`, so the process's cwd is moved there for the call and back after it, under
+/// [`CWD_LOCK`].
+fn bind_from(dir: &OwnedFd, sock: BorrowedFd<'_>, addr: &SocketAddrUnix) -> rustix::io::Result<()> {
+    let _held = CWD_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let here = rustix::fs::open(".", DIR_FLAGS, Mode::empty())?;
+    rustix::process::fchdir(dir)?;
+    let bound = rustix::net::bind(sock, addr);
+    // Back where it was; if that fails the process's cwd stays in the directory just used.
+    let _ = rustix::process::fchdir(&here);
+    bound
 }
 
 /// `fd` moved to `fd_base` or above (where the restore keeps its own fds), or left where it is
