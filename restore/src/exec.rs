@@ -16,11 +16,11 @@
 //! socket. Under a root, `getsockname` of a bound socket reports the name's last component
 //! ([`crate::fsroot::bound_name`]).
 
+use crate::fsroot::{Fs, FsError};
 use resocket_core::sim::kernel::SlotTable;
 use resocket_core::sim::{Block, Errno, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketType};
-use crate::fsroot::{Fs, FsError};
 use std::collections::BTreeMap;
 use std::io::IoSlice;
 use std::path::PathBuf;

@@ -337,7 +337,8 @@ impl Fs {
     }
 
     fn record(&mut self, parent: &OwnedFd, name: &[u8], id: (u64, u64), dir: bool, full: &[u8]) -> Result<(), FsError> {
-        let st = rustix::fs::fstat(parent).map_err(|errno| FsError::Sys { op: "fstat", path: self.shown(full), errno })?;
+        let st =
+            rustix::fs::fstat(parent).map_err(|errno| FsError::Sys { op: "fstat", path: self.shown(full), errno })?;
         let fd_base = self.fd_base;
         let parent = match self.dirs.get(&(st.st_dev, st.st_ino)) {
             Some(p) => p.clone(),
@@ -364,8 +365,11 @@ impl Fs {
             self.open_dir_making(&full)?
         } else {
             let from = self.cwd_fd.as_ref().map_or(rustix::fs::CWD, |fd| fd.as_fd());
-            rustix::fs::openat(from, p, DIR_FLAGS, Mode::empty())
-                .map_err(|errno| FsError::Sys { op: "chdir", path: self.shown(&full), errno })?
+            rustix::fs::openat(from, p, DIR_FLAGS, Mode::empty()).map_err(|errno| FsError::Sys {
+                op: "chdir",
+                path: self.shown(&full),
+                errno,
+            })?
         };
         self.cwd_fd = Some(keep(dir, self.fd_base));
         self.cwd = full;
@@ -465,7 +469,10 @@ impl Fs {
         if stale_only {
             let live = diag_unix::bound_files().map_err(|why| FsError::Liveness { path: self.shown(&full), why })?;
             let dev = (rustix::fs::major(st.st_dev), rustix::fs::minor(st.st_dev));
-            if live.iter().any(|&(ino, kdev)| u64::from(ino) == st.st_ino & 0xffff_ffff && (kdev >> 20, kdev & 0xf_ffff) == dev) {
+            if live
+                .iter()
+                .any(|&(ino, kdev)| u64::from(ino) == st.st_ino & 0xffff_ffff && (kdev >> 20, kdev & 0xf_ffff) == dev)
+            {
                 return Err(FsError::Live { path: self.shown(&full) });
             }
         }
@@ -542,4 +549,32 @@ fn bind_from(dir: &OwnedFd, sock: BorrowedFd<'_>, addr: &SocketAddrUnix) -> rust
 /// if that is not possible.
 fn keep(fd: OwnedFd, fd_base: i32) -> OwnedFd {
     rustix::io::fcntl_dupfd_cloexec(&fd, fd_base).unwrap_or(fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_into_a_directory_and_a_file_name() {
+        assert_eq!(split(b"/tmp/resocket/srv.sock"), Some((&b"/tmp/resocket"[..], &b"srv.sock"[..])));
+        assert_eq!(split(b"/srv.sock"), Some((&b"/"[..], &b"srv.sock"[..])));
+        assert_eq!(split(b"rel.sock"), Some((&b"."[..], &b"rel.sock"[..])));
+        for not_a_name in [&b"/tmp/"[..], b"/tmp/.", b"/tmp/..", b"", b"/"] {
+            assert_eq!(split(not_a_name), None, "{}", bstr::escape(not_a_name));
+        }
+    }
+
+    #[test]
+    fn relative_names_join_the_cwd_unnormalised() {
+        assert_eq!(join(b"/", b"a"), b"/a");
+        assert_eq!(join(b"/tmp/x", b"../a"), b"/tmp/x/../a");
+        assert_eq!(join(b"/tmp/x", b"/abs"), b"/abs");
+    }
+
+    #[test]
+    fn a_socket_bound_under_a_root_reports_its_last_component() {
+        assert_eq!(bound_name(b"/tmp/resocket/srv.sock"), b"srv.sock");
+        assert_eq!(bound_name(b"rel.sock"), b"rel.sock");
+    }
 }

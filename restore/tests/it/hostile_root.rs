@@ -185,8 +185,7 @@ fn a_symlink_inside_the_root_is_followed_inside_it() {
 
 #[test]
 fn a_symlink_as_the_last_component_is_never_followed() {
-    for (f, name) in
-        [("listener-pending", "srv.sock"), ("path-name", "dgram.sock"), ("relative-path", "cwd/rel.sock")]
+    for (f, name) in [("listener-pending", "srv.sock"), ("path-name", "dgram.sock"), ("relative-path", "cwd/rel.sock")]
     {
         let sb = Sandbox::new(&format!("last-{f}"));
         let link = sb.root.join("tmp/resocket").join(name);
@@ -213,10 +212,8 @@ fn a_root_given_through_a_symlink_is_the_directory_it_names() {
 fn dot_and_dot_dot_in_recorded_names_stay_inside_the_root() {
     let sb = Sandbox::new("dots");
     // On the host, ROOT/tmp/../../out/resocket is the decoy directory.
-    let abs = sb.image(
-        "dotdot",
-        r#"{"sockets":[{"name":"d","type":"dgram","addr":"/tmp/../../out/resocket/dgram.sock"}]}"#,
-    );
+    let abs =
+        sb.image("dotdot", r#"{"sockets":[{"name":"d","type":"dgram","addr":"/tmp/../../out/resocket/dgram.sock"}]}"#);
     if judge(&sb, &abs, &[]).unwrap() {
         assert!(is_socket(&sb.root.join("out/resocket/dgram.sock")), "{:#?}", snapshot(&sb.root));
     }
@@ -411,7 +408,9 @@ fn what_getsockname_reports_for_each_bind_form() {
         fd_base: 1024,
         inherit_all: false,
     });
-    for op in [Op::Socket { slot: 1, ty: SockType::Dgram }, Op::Bind { slot: 1, addr: SockAddr::Path(recorded.clone()) }] {
+    for op in
+        [Op::Socket { slot: 1, ty: SockType::Dgram }, Op::Bind { slot: 1, addr: SockAddr::Path(recorded.clone()) }]
+    {
         assert!(ex.apply(&op).is_ok(), "{op:?}");
     }
     let by_fchdir = sockname(ex.fd(1).unwrap());
