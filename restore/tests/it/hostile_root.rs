@@ -438,3 +438,36 @@ fn what_getsockname_reports_for_each_bind_form() {
     ex.rollback();
     assert!(!sb.root.join("tmp/resocket/m.sock").exists(), "rolled back");
 }
+
+/// Without a root the restore acts on the host's paths, and its stale-name unlink still never
+/// follows a symlink in the last component, never removes a non-socket, and never removes a
+/// socket file a live socket (of this network namespace) is bound to; a dead one it removes.
+#[test]
+fn without_a_root_the_stale_unlink_removes_only_dead_socket_files() {
+    use resocket_core::sim::{Errno, Op, Outcome, Payload};
+    use resocket_restore::exec::{Config, Executor, PlaceMode};
+    let sb = Sandbox::new("host");
+    let dir = sb.dir.join("host");
+    std::fs::create_dir(&dir).unwrap();
+    symlink(sb.out.join("resocket/srv.sock"), dir.join("link.sock")).unwrap();
+    std::fs::write(dir.join("file.sock"), b"precious").unwrap();
+    drop(UnixDatagram::bind(dir.join("dead.sock")).unwrap());
+    let before = sb.outside().unwrap();
+    let mut ex = Executor::new(Config { root: None, place: PlaceMode::HoldAll, fd_base: 1024, inherit_all: false });
+    let unlink = |ex: &mut Executor, name: &str| {
+        let path = dir.join(name).into_os_string().into_encoded_bytes();
+        ex.apply(&Op::Unlink { path: Payload(path), stale_only: true })
+    };
+    assert_eq!(unlink(&mut ex, "link.sock"), Outcome::err(Errno::ENOTSOCK));
+    assert_eq!(unlink(&mut ex, "file.sock"), Outcome::err(Errno::ENOTSOCK));
+    // The decoy listener through its real name: live in this namespace.
+    let live = sb.out.join("resocket/srv.sock").into_os_string().into_encoded_bytes();
+    assert_eq!(ex.apply(&Op::Unlink { path: Payload(live), stale_only: true }), Outcome::err(Errno::EADDRINUSE));
+    assert!(unlink(&mut ex, "dead.sock").is_ok());
+    assert!(unlink(&mut ex, "missing.sock").is_ok(), "a stale unlink of nothing is fine");
+    assert!(std::fs::symlink_metadata(dir.join("link.sock")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(dir.join("file.sock")).unwrap(), b"precious");
+    assert!(!dir.join("dead.sock").exists());
+    assert_eq!(sb.outside().unwrap(), before);
+    ex.rollback();
+}
