@@ -123,10 +123,11 @@ fn errno(e: rustix::io::Errno) -> Outcome {
 }
 
 /// A file system failure as the plan's outcome: the kernel's errno where there is one (what the
-/// simulator answers too); `not_socket` for a refused non-socket file; otherwise the reason.
+/// simulator answers too) when it is one the simulator knows; `not_socket` for a refused
+/// non-socket file; otherwise the reason, with the name.
 fn fs_err(e: FsError, not_socket: Errno) -> Outcome {
     match e {
-        FsError::Sys { errno: e, .. } => errno(e),
+        FsError::Sys { errno: x, .. } if Errno::from_raw(x.raw_os_error()).is_some() => errno(x),
         FsError::NotSocket { .. } => Outcome::err(not_socket),
         FsError::Live { .. } => Outcome::err(Errno::EADDRINUSE),
         other => Outcome::Invalid { why: other.to_string() },

@@ -32,8 +32,9 @@
 //!   `ROOT/tmp/resocket/srv.sock` cannot be kept: that path is resolved by the kernel outside
 //!   any confinement.
 //!
-//! DEVIATION: (residual, both modes) between `fstatat` and `unlinkat` of a stale name someone
-//! who can write in that directory may replace the entry; what is then removed is an entry of
+//! DEVIATION: (residual, both modes) a removal moves the entry to a private name first and
+//! checks it there ([`remove_checked`]); someone who can write in that directory and finds the
+//! private name within microseconds may still swap it: what is then removed is an entry of
 //! that same directory, never a file elsewhere and never through a symlink. And a directory
 //! moved out of the root, by someone who can write outside it, while the restore holds its fd,
 //! takes the restore's operations with it (`openat2` guards resolution, not later renames);
@@ -124,6 +125,12 @@ pub enum FsError {
     #[error("{path}: the last component is not a file name")]
     NotAName {
         /// The name, as recorded.
+        path: String,
+    },
+    /// Refused: the entry changed between its check and its removal; left alone.
+    #[error("{path}: changed while being removed; left alone")]
+    Changed {
+        /// The name, as the host sees it.
         path: String,
     },
     /// `/proc/thread-self/fd` is not there: connecting to a name opened as an fd needs it.
@@ -476,8 +483,11 @@ impl Fs {
                 return Err(FsError::Live { path: self.shown(&full) });
             }
         }
-        rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(|e| sys("unlinkat", e))?;
         let gone = id(&st);
+        let same = |now: &Stat| id(now) == gone && kind(now) == FileType::Socket;
+        if !remove_checked(&dir, name, AtFlags::empty(), same).map_err(|e| sys("unlinkat", e))? {
+            return Err(FsError::Changed { path: self.shown(&full) });
+        }
         self.made.retain(|m| m.dir || m.id != gone);
         Ok(())
     }
@@ -485,14 +495,22 @@ impl Fs {
     /// Remove what this restore made, newest first (socket files before the directories they
     /// are in): each by `unlinkat` on the fd of the directory it was made in, only while
     /// `fstatat(AT_SYMLINK_NOFOLLOW)` shows the same inode of the same kind; directories only
-    /// when empty. A socket file renamed within its directory meanwhile is looked for there by
-    /// its inode. DEVIATION: one moved to another directory, or renamed again while this runs,
-    /// is not found; it stays where it was moved (never anything else is removed).
+    /// when empty. Each removal moves the entry to a private name first and checks it there
+    /// ([`remove_checked`]): an entry swapped in under the name is put back, never removed. A
+    /// socket file renamed within its directory meanwhile is looked for there by its inode (a
+    /// few times). DEVIATION: one moved to another directory, or renamed faster than this looks,
+    /// is not found; it stays where it was moved, inside the root.
     pub fn rollback(&mut self) {
         for m in std::mem::take(&mut self.made).into_iter().rev() {
-            if !remove_made(&m, &m.name) && !m.dir {
-                if let Some(name) = renamed(&m) {
-                    remove_made(&m, &name);
+            // A few tries for one being renamed back and forth meanwhile.
+            for _ in 0..RETRIES {
+                if remove_made(&m, &m.name) || m.dir {
+                    break;
+                }
+                match renamed(&m) {
+                    Some(name) if remove_made(&m, &name) => break,
+                    Some(_) => continue,
+                    None => break,
                 }
             }
         }
@@ -514,8 +532,30 @@ fn remove_made(m: &Made, name: &[u8]) -> bool {
         return false;
     }
     let flags = if m.dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+    let same = |now: &Stat| id(now) == m.id && kind(now) == want;
     // ENOTEMPTY: left.
-    rustix::fs::unlinkat(&*m.parent, name, flags).is_ok() || m.dir
+    remove_checked(&m.parent, name, flags, same).unwrap_or(false) || m.dir
+}
+
+/// `unlinkat(dir, name, flags)` of the entry `check` accepts, without the check-then-use race
+/// on `name`: the entry is first moved (`renameat2(RENAME_NOREPLACE)`, atomic) to a private
+/// name in the same directory, checked there, and removed, or put back under `name` (when that
+/// is still free) if it is not the entry checked or cannot be removed. `Ok(true)`: removed;
+/// `Ok(false)`: it was something else, left. DEVIATION: (residual) someone writing in the
+/// directory who finds the private name within microseconds can still swap it.
+fn remove_checked(dir: &OwnedFd, name: &[u8], flags: AtFlags, check: impl Fn(&Stat) -> bool) -> Result<bool, Errno> {
+    use rustix::fs::RenameFlags;
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let salt = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let private = format!(".resocket-rm-{}-{n}-{salt:08x}", std::process::id());
+    rustix::fs::renameat_with(dir, name, dir, private.as_str(), RenameFlags::NOREPLACE)?;
+    let ours = rustix::fs::statat(dir, private.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| check(&st));
+    let removed = if ours { rustix::fs::unlinkat(dir, private.as_str(), flags) } else { Ok(()) };
+    if !ours || removed.is_err() {
+        let _ = rustix::fs::renameat_with(dir, private.as_str(), dir, name, RenameFlags::NOREPLACE);
+    }
+    removed.map(|()| ours)
 }
 
 /// The name under which `m`'s inode now sits in its directory, if it was renamed there.

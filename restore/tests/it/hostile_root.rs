@@ -301,6 +301,7 @@ fn swap_race(
     };
     let link = std::fs::read_link(dir.join(b)).unwrap();
     let (mut ok, mut failed, mut changed) = (0, 0, 0);
+    let (mut left, mut unlinked) = (0, 0);
     let mut escape = None;
     for i in 0..ITERATIONS {
         let img = &images[i % images.len()];
@@ -336,10 +337,12 @@ fn swap_race(
                 changed += 1;
                 for (p, kind, _, _) in snapshot(&sb.root) {
                     if kind == "socket" {
+                        left += 1;
                         std::fs::remove_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
                     }
                 }
                 if std::fs::symlink_metadata(dir.join(b)).is_err() {
+                    unlinked += 1;
                     symlink(&link, dir.join(b)).unwrap();
                 }
                 assert_eq!(snapshot(&sb.root).len(), before_root.len(), "{:#?}", snapshot(&sb.root));
@@ -353,7 +356,8 @@ fn swap_race(
     state.store(STOP, Ordering::Release);
     swapper.join().unwrap();
     eprintln!(
-        "swap race {a}<->{b}: {ok} restores inside the root, {failed} rolled back ({changed} with the root changed), escape: {escape:?}"
+        "swap race {a}<->{b}: {ok} restores inside the root, {failed} rolled back ({changed} with the root changed: \
+         {left} socket files left, {unlinked} times the swapper's symlink removed), escape: {escape:?}"
     );
     assert!(escape.is_none(), "{} (after {ok} restores inside and {failed} rolled back)", escape.unwrap_or_default());
     assert_eq!(ok + failed, ITERATIONS);
