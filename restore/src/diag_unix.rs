@@ -55,22 +55,34 @@ pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
 
 /// Dump every AF_UNIX socket of this thread's network namespace.
 pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
-    let mut body = Vec::with_capacity(24);
-    body.extend_from_slice(&[1, 0, 0, 0]); // family AF_UNIX, protocol, pad
-    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
-    body.extend_from_slice(&0u32.to_ne_bytes()); // ino
     let show =
         UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
-    body.extend_from_slice(&show.to_ne_bytes());
-    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
-    body.extend_from_slice(&u32::MAX.to_ne_bytes());
     let mut out = BTreeMap::new();
-    for m in sock_diag_dump(&body)? {
+    for m in sock_diag_dump(&unix_request(show))? {
         if let Some(d) = parse_msg(&m) {
             out.insert(d.ino, d);
         }
     }
     Ok(out)
+}
+
+/// The bound files of every AF_UNIX socket of this thread's network namespace, as
+/// `UNIX_DIAG_VFS` gives them: `(inode, dev)` with `dev` the kernel's own `dev_t`
+/// (`major << 20 | minor`, not `st_dev`'s encoding). Only sockets bound to a path have one.
+pub fn bound_files() -> Result<Vec<(u32, u32)>, String> {
+    Ok(sock_diag_dump(&unix_request(UDIAG_SHOW_VFS))?.iter().filter_map(|m| parse_msg(m)?.vfs).collect())
+}
+
+/// A `unix_diag_req` for every socket in every state, asking for `show`.
+fn unix_request(show: u32) -> Vec<u8> {
+    let mut body = Vec::with_capacity(24);
+    body.extend_from_slice(&[1, 0, 0, 0]); // family AF_UNIX, protocol, pad
+    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    body.extend_from_slice(&0u32.to_ne_bytes()); // ino
+    body.extend_from_slice(&show.to_ne_bytes());
+    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
+    body.extend_from_slice(&u32::MAX.to_ne_bytes());
+    body
 }
 
 /// One `SOCK_DIAG_BY_FAMILY` dump request with this request body (after the `nlmsghdr`): the

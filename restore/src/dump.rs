@@ -120,6 +120,35 @@ fn fd_name(fd: i32, buf: &mut [u8; 16]) -> &std::ffi::CStr {
     std::ffi::CStr::from_bytes_with_nul(&buf[at..]).unwrap_or_default()
 }
 
+/// The file a socket's bound name `p` names now, as process `pid` sees its names: an absolute
+/// name resolved inside the process's root (`/proc/PID/root`, RESOLVE_IN_ROOT, no magic
+/// links), a relative one from its cwd (`/proc/PID/cwd`); the last component is never followed
+/// (a symlink there is not the socket's file). Without a pid, from this process's view, the last
+/// component still not followed.
+fn name_stat(pid: Option<i32>, p: &std::path::Path) -> Option<rustix::fs::Stat> {
+    use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
+    let dir = |what: &str| {
+        let pid = pid?;
+        rustix::fs::open(
+            format!("/proc/{pid}/{what}"),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+    };
+    if p.is_absolute() {
+        if let Some(root) = dir("root") {
+            let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+            let fd = rustix::fs::openat2(&root, p, flags, Mode::empty(), resolve).ok()?;
+            return rustix::fs::fstat(&fd).ok();
+        }
+    } else if let Some(cwd) = dir("cwd") {
+        return rustix::fs::statat(&cwd, p, AtFlags::SYMLINK_NOFOLLOW).ok();
+    }
+    rustix::fs::statat(rustix::fs::CWD, p, AtFlags::SYMLINK_NOFOLLOW).ok()
+}
+
 /// The inode in a `/proc/PID/fd` link target `socket:[N]`.
 fn socket_link_ino(target: &[u8]) -> Option<u32> {
     let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
@@ -535,14 +564,9 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                     ));
                     s.cwd = cwd.map(|c| c.display().to_string());
                 }
-                let linked = rustix::fs::stat(if p.is_absolute() {
-                    p.to_path_buf()
-                } else {
-                    s.cwd.as_deref().map_or(p.to_path_buf(), |c| std::path::Path::new(c).join(p))
-                })
-                .ok()
-                .zip(d.vfs)
-                .is_some_and(|(st, (vino, _))| st.st_ino as u32 == vino);
+                let linked = name_stat(pids.first().copied(), p)
+                    .zip(d.vfs)
+                    .is_some_and(|(st, (vino, _))| st.st_ino as u32 == vino);
                 s.unlinked = !linked;
             }
         }

@@ -7,18 +7,23 @@
 //! blocking call answers at once (a read or accept after SHUT_RD, seen through `POLLRDHUP`).
 //! Placed descriptors are made blocking again.
 //!
-//! Safety for hostile plans and images: with a root, every path is resolved inside it and `..`
-//! is refused; unlink only ever removes socket files (and the "stale" unlink only those no live
-//! socket is bound to); every socket file this executor creates is recorded, and
-//! [`Executor::rollback`] removes them (never a pre-existing file) and closes every socket.
+//! Safety for hostile plans and images: every operation on a name goes through
+//! [`crate::fsroot::Fs`]: with a root, names resolve inside it with the kernel's help
+//! (`openat2(RESOLVE_IN_ROOT)`) and operations act on the resolved directory's fd; unlink only
+//! ever removes socket files (and the "stale" unlink only those no live socket is bound to),
+//! never through a symlink; every socket file and directory this executor creates is recorded,
+//! and [`Executor::rollback`] removes exactly those (never a pre-existing file) and closes every
+//! socket. Under a root, `getsockname` of a bound socket reports the name's last component
+//! ([`crate::fsroot::bound_name`]).
 
+use crate::fsroot::{Fs, FsError};
 use resocket_core::sim::kernel::SlotTable;
 use resocket_core::sim::{Block, Errno, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketType};
 use std::collections::BTreeMap;
 use std::io::IoSlice;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where placed descriptors go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +68,9 @@ pub struct Executor {
     slots: SlotTable<(OwnedFd, bool)>,
     /// Placed sockets.
     pub held: Vec<Held>,
-    created_paths: Vec<PathBuf>,
-    created_dirs: Vec<PathBuf>,
+    /// Names: resolution, creation, removal, rollback (fsroot.rs).
+    fs: Fs,
     saved_sysctls: BTreeMap<&'static str, String>,
-    start_dir: Option<PathBuf>,
-    vcwd: PathBuf,
     /// The plan's own view of O_NONBLOCK, by socket inode (all our sockets are really
     /// non-blocking; blocking is emulated). Empty until a plan uses SetNonblock.
     nonblock: BTreeMap<u64, bool>,
@@ -119,6 +122,18 @@ fn errno(e: rustix::io::Errno) -> Outcome {
     }
 }
 
+/// A file system failure as the plan's outcome: the kernel's errno where there is one (what the
+/// simulator answers too) when it is one the simulator knows; `not_socket` for a refused
+/// non-socket file; otherwise the reason, with the name.
+fn fs_err(e: FsError, not_socket: Errno) -> Outcome {
+    match e {
+        FsError::Sys { errno: x, .. } if Errno::from_raw(x.raw_os_error()).is_some() => errno(x),
+        FsError::NotSocket { .. } => Outcome::err(not_socket),
+        FsError::Live { .. } => Outcome::err(Errno::EADDRINUSE),
+        other => Outcome::Invalid { why: other.to_string() },
+    }
+}
+
 fn would_block() -> Outcome {
     Outcome::WouldBlock { block: Block::Kernel }
 }
@@ -134,18 +149,15 @@ fn sock_type(ty: SockType) -> SocketType {
 impl Executor {
     /// A new executor.
     pub fn new(cfg: Config) -> Executor {
-        let vcwd = PathBuf::from("/");
+        let fs = Fs::new(cfg.root.as_deref(), cfg.fd_base);
         Executor {
             placeholders: BTreeMap::new(),
             reserved: false,
             cfg,
             slots: SlotTable::default(),
             held: Vec::new(),
-            created_paths: Vec::new(),
-            created_dirs: Vec::new(),
+            fs,
             saved_sysctls: BTreeMap::new(),
-            start_dir: std::env::current_dir().ok(),
-            vcwd,
             nonblock: BTreeMap::new(),
         }
     }
@@ -155,66 +167,21 @@ impl Executor {
         self.slots.get(&slot).map(|(f, _)| f.as_fd())
     }
 
-    /// Resolve a path as the plan means it: absolute ones inside the root; relative ones against
-    /// the current (virtual) directory, also inside the root.
-    fn real_path(&self, p: &[u8]) -> Result<PathBuf, String> {
-        use std::os::unix::ffi::OsStrExt;
-        let path = Path::new(std::ffi::OsStr::from_bytes(p));
-        if self.cfg.root.is_some() && path.components().any(|c| c == Component::ParentDir) {
-            return Err(format!("{} escapes the root with ..", path.display()));
-        }
-        let abs = if path.is_absolute() { path.to_path_buf() } else { self.vcwd.join(path) };
-        Ok(match &self.cfg.root {
-            Some(root) => root.join(abs.strip_prefix("/").unwrap_or(&abs)),
-            None => abs,
-        })
-    }
-
-    /// The address to pass to the kernel: path names relative to the real cwd stay relative
-    /// (so `getsockname` reports them as recorded) unless a root forces them inside it.
-    fn addr(&self, a: &SockAddr) -> Result<Option<SocketAddrUnix>, Outcome> {
+    /// The address to pass to the kernel for a connect or a send: a path name through
+    /// [`Fs::target`] (the returned guard must live until the call is made).
+    fn addr(&self, a: &SockAddr) -> Result<(Option<SocketAddrUnix>, Option<crate::fsroot::Target>), Outcome> {
         let inval = |e: rustix::io::Errno| errno(e);
         match a {
             // Bind, connect and send with an INET address go through exec/inet.rs.
             SockAddr::Inet(_) => Err(Outcome::Invalid { why: "an INET address where a sockaddr_un is built".into() }),
             SockAddr::Path(p) => {
-                // Relative names stay relative (the plan chdir()s into the recorded directory,
-                // inside the root), so getsockname reports them as recorded.
-                let path = if p.first() != Some(&b'/') {
-                    self.real_path(p).map_err(|why| Outcome::Invalid { why })?; // refuses `..` escapes
-                    use std::os::unix::ffi::OsStrExt;
-                    PathBuf::from(std::ffi::OsStr::from_bytes(p))
-                } else {
-                    self.real_path(p).map_err(|why| Outcome::Invalid { why })?
-                };
-                SocketAddrUnix::new(path.as_path()).map(Some).map_err(inval)
+                let t = self.fs.target(p).map_err(|e| fs_err(e, Errno::ECONNREFUSED))?;
+                Ok((Some(t.addr.clone()), Some(t)))
             }
-            SockAddr::Abstract(n) => SocketAddrUnix::new_abstract_name(n).map(Some).map_err(inval),
-            SockAddr::Autobind => Ok(Some(SocketAddrUnix::new_unnamed())),
-            SockAddr::Unspec => Ok(None),
+            SockAddr::Abstract(n) => SocketAddrUnix::new_abstract_name(n).map(|a| (Some(a), None)).map_err(inval),
+            SockAddr::Autobind => Ok((Some(SocketAddrUnix::new_unnamed()), None)),
+            SockAddr::Unspec => Ok((None, None)),
         }
-    }
-
-    /// Inside a root, missing directories are created (and removed again by a rollback);
-    /// without one, nothing outside the plan's socket files is ever created.
-    fn ensure_dir(&mut self, dir: &Path) -> Result<(), Outcome> {
-        if self.cfg.root.is_none() || dir.exists() {
-            return Ok(());
-        }
-        let mut missing = Vec::new();
-        let mut d = dir;
-        while !d.exists() {
-            missing.push(d.to_path_buf());
-            match d.parent() {
-                Some(p) => d = p,
-                None => break,
-            }
-        }
-        for m in missing.iter().rev() {
-            std::fs::create_dir(m).map_err(|e| Outcome::Invalid { why: format!("{}: {e}", m.display()) })?;
-            self.created_dirs.push(m.clone());
-        }
-        Ok(())
     }
 
     /// Before the first step: hold the fd numbers `Place` will fill exactly with placeholders
@@ -311,17 +278,17 @@ impl Executor {
                 Ok(Outcome::ok(0))
             }
             Op::Bind { slot, addr } => {
-                if let SockAddr::Path(p) = addr {
-                    if let Some(parent) = self.real_path(p).ok().and_then(|r| r.parent().map(Path::to_path_buf)) {
-                        self.ensure_dir(&parent)?;
+                self.get(slot)?;
+                let (f, _) = self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?;
+                match addr {
+                    SockAddr::Path(p) => self.fs.bind(f.as_fd(), p).map_err(|e| fs_err(e, Errno::EADDRINUSE))?,
+                    SockAddr::Abstract(n) => {
+                        net::bind(f, &SocketAddrUnix::new_abstract_name(n).map_err(errno)?).map_err(errno)?
                     }
-                }
-                let a = self.addr(addr)?.ok_or(Outcome::err(Errno::EINVAL))?;
-                let (fd, _) = self.get(slot)?;
-                net::bind(fd, &a).map_err(errno)?;
-                if let SockAddr::Path(p) = addr {
-                    if let Ok(real) = self.real_path(p) {
-                        self.created_paths.push(real);
+                    SockAddr::Autobind => net::bind(f, &SocketAddrUnix::new_unnamed()).map_err(errno)?,
+                    SockAddr::Unspec => return Err(Outcome::err(Errno::EINVAL)),
+                    SockAddr::Inet(_) => {
+                        return Err(Outcome::Invalid { why: "an INET address where a sockaddr_un is built".into() })
                     }
                 }
                 Ok(Outcome::ok(0))
@@ -333,7 +300,8 @@ impl Executor {
                 Ok(Outcome::ok(0))
             }
             Op::Connect { slot, addr } => {
-                let a = self.addr(addr)?;
+                self.get(slot)?;
+                let (a, _pinned) = self.addr(addr)?;
                 let (fd, blocking) = self.get(slot)?;
                 let r = match &a {
                     Some(a) => net::connect(fd, a),
@@ -409,12 +377,8 @@ impl Executor {
                 None => Err(Outcome::err(Errno::EBADF)),
             },
             Op::Chdir { path } => {
-                let target = self.real_path(&path.0).map_err(|why| Outcome::Invalid { why })?;
-                self.ensure_dir(&target)?;
-                rustix::process::chdir(&target).map_err(errno)?;
-                use std::os::unix::ffi::OsStrExt;
-                let p = Path::new(std::ffi::OsStr::from_bytes(&path.0));
-                self.vcwd = if p.is_absolute() { p.to_path_buf() } else { self.vcwd.join(p) };
+                // Under a root: resolved (and made) inside it, entered by fchdir (fsroot.rs).
+                self.fs.chdir(&path.0).map_err(|e| fs_err(e, Errno::ENOTDIR))?;
                 Ok(Outcome::ok(0))
             }
             Op::SetSysctl { name, value } => {
@@ -469,32 +433,31 @@ impl Executor {
     }
 
     fn unlink(&mut self, p: &[u8], stale_only: bool) -> Result<Outcome, Outcome> {
-        let real = self.real_path(p).map_err(|why| Outcome::Invalid { why })?;
-        let st = match rustix::fs::lstat(&real) {
-            Ok(st) => st,
-            Err(e) if e == rustix::io::Errno::NOENT && stale_only => return Ok(Outcome::ok(0)),
-            Err(e) => return Err(errno(e)),
-        };
-        // Never remove anything that is not a socket file.
-        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Socket {
-            return Err(Outcome::err(Errno::ENOTSOCK));
-        }
-        if stale_only && path_is_live(&real) {
-            return Err(Outcome::err(Errno::EADDRINUSE));
-        }
-        rustix::fs::unlink(&real).map_err(errno)?;
-        self.created_paths.retain(|c| c != &real);
+        self.fs.unlink(p, stale_only).map_err(|e| fs_err(e, Errno::ENOTSOCK))?;
         Ok(Outcome::ok(0))
     }
 
     fn send(&mut self, slot: Slot, to: Option<&SockAddr>, data: &Payload, rights: &[Slot]) -> Result<Outcome, Outcome> {
         match to {
+            // Only a datagram socket looks a name up (a stream socket refuses an address, a
+            // seqpacket one ignores it): the others get it as recorded, never resolved.
+            Some(SockAddr::Path(p)) if !self.is_dgram(slot)? => {
+                let a = SocketAddrUnix::new(&p[..]).map_err(errno)?;
+                self.send_msg(slot, Some(&a), data, rights)
+            }
             Some(a) => {
-                let a = self.addr(a)?.ok_or(Outcome::err(Errno::EINVAL))?;
+                self.get(&slot)?;
+                let (a, _pinned) = self.addr(a)?;
+                let a = a.ok_or(Outcome::err(Errno::EINVAL))?;
                 self.send_msg(slot, Some(&a), data, rights)
             }
             None => self.send_msg::<SocketAddrUnix>(slot, None, data, rights),
         }
+    }
+
+    fn is_dgram(&self, slot: Slot) -> Result<bool, Outcome> {
+        let (fd, _) = self.get(&slot)?;
+        Ok(net::sockopt::socket_type(fd).map_err(errno)? == SocketType::DGRAM)
     }
 
     /// `sendmsg` (to `addr` if given) with the slots in `rights` as SCM_RIGHTS; never blocks
@@ -569,40 +532,29 @@ impl Executor {
         Ok(Outcome::Read { data: Payload(buf[..m.bytes.min(len)].to_vec()), rights: new_slots, truncated })
     }
 
-    /// Undo: close every socket, remove the socket files this executor created (only if they
-    /// are still socket files), put sysctls and the directory back.
+    /// Undo: close every socket, remove the socket files and directories this executor created
+    /// (only while they are still the same socket files and empty directories: [`Fs::rollback`]),
+    /// put sysctls back.
     pub fn rollback(&mut self) {
         self.slots.clear();
         self.held.clear();
         self.placeholders.clear();
-        for p in std::mem::take(&mut self.created_paths) {
-            if let Ok(st) = rustix::fs::lstat(&p) {
-                if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket {
-                    let _ = rustix::fs::unlink(&p);
-                }
-            }
-        }
-        for d in std::mem::take(&mut self.created_dirs).iter().rev() {
-            let _ = std::fs::remove_dir(d); // only if empty: nothing else is ever removed
-        }
+        self.fs.rollback();
         self.finish();
     }
 
-    /// Put sysctls and the working directory back (after success or failure).
+    /// Put sysctls back and free the fd numbers the plan did not fill (after success or failure).
     pub fn finish(&mut self) {
         // Numbers the plan did not fill go back to being free.
         self.placeholders.clear();
         for (path, v) in std::mem::take(&mut self.saved_sysctls) {
             let _ = std::fs::write(path, v);
         }
-        if let Some(d) = &self.start_dir {
-            let _ = rustix::process::chdir(d);
-        }
     }
 
-    /// Socket files this executor created and has not removed.
-    pub fn created_paths(&self) -> &[PathBuf] {
-        &self.created_paths
+    /// Socket files this executor created and has not removed, as the host sees them.
+    pub fn created_paths(&self) -> Vec<PathBuf> {
+        self.fs.created_paths()
     }
 }
 
@@ -612,11 +564,4 @@ fn rd_hangup(fd: BorrowedFd<'_>) -> bool {
     let mut fds = [PollFd::new(&fd, PollFlags::RDHUP)];
     let ready = matches!(poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 })), Ok(n) if n > 0);
     ready && fds[0].revents().contains(PollFlags::RDHUP)
-}
-
-/// True when a live socket is bound to this path (`/proc/thread-self/net/unix` lists it: the calling thread's network namespace).
-fn path_is_live(p: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string("/proc/thread-self/net/unix") else { return false };
-    let want = p.to_string_lossy();
-    text.lines().skip(1).any(|l| l.split_whitespace().nth(7) == Some(want.as_ref()))
 }

@@ -6,6 +6,7 @@ pub mod diag_unix;
 pub mod dump;
 mod dump_inet;
 pub mod exec;
+pub mod fsroot;
 pub mod host;
 pub mod raw;
 pub mod render;

@@ -312,17 +312,14 @@ pub fn execute(plan: &Plan, cfg: Config, progress: bool) -> Result<Executor, Cli
     Ok(ex)
 }
 
+/// The name `getsockname` reports for a socket the image says has `a`: under a root, a path
+/// name's last component (the executor binds it from its directory: `fsroot::bound_name`).
 fn expected_name(root: Option<&PathBuf>, a: &UnixAddr) -> Option<Vec<u8>> {
     match a {
         UnixAddr::Unnamed => None,
         UnixAddr::Abstract(n) => Some([b"\0".as_slice(), n].concat()),
-        UnixAddr::Path(p) => match root {
-            Some(r) if p.first() == Some(&b'/') => {
-                use std::os::unix::ffi::OsStrExt;
-                Some(r.join(std::ffi::OsStr::from_bytes(&p[1..])).as_os_str().as_bytes().to_vec())
-            }
-            _ => Some(p.to_vec()),
-        },
+        UnixAddr::Path(p) if root.is_some() => Some(crate::fsroot::bound_name(p).to_vec()),
+        UnixAddr::Path(p) => Some(p.to_vec()),
     }
 }
 

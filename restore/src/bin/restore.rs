@@ -43,7 +43,8 @@ enum Command {
     Run {
         /// Image file.
         image: PathBuf,
-        /// Create every socket file inside this directory (`..` is refused).
+        /// Restore every name inside this directory, resolved by the kernel as in a chroot there
+        /// (symlinks and `..` never lead out); bound sockets report their last component.
         #[arg(long)]
         root: Option<PathBuf>,
         /// Read the state back from the kernel and compare it with the image; exit 1 on any difference.

@@ -96,9 +96,12 @@ impl Executor {
     }
 
     fn tcp_connect(&mut self, slot: Slot, addr: &SockAddr) -> Result<Outcome, Outcome> {
+        // A TCP socket refuses an AF_UNIX address by its family alone: a path is passed as it
+        // is (never resolved: the kernel looks nothing up for it).
         let unix = match addr {
             SockAddr::Inet(_) | SockAddr::Unspec => None,
-            other => Some(self.addr(other)?),
+            SockAddr::Path(p) => Some(Some(rustix::net::SocketAddrUnix::new(&p[..]).map_err(errno)?)),
+            other => Some(self.addr(other)?.0),
         };
         let (fd, blocking) = self.get(&slot)?;
         let call = |fd: BorrowedFd<'_>| match (addr, &unix) {

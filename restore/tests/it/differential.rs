@@ -139,6 +139,27 @@ mod regressions {
         }
     }
 
+    /// A seqpacket send ignores its address: the kernel looks no name up (the confined
+    /// executor must not resolve one first and answer ENOENT).
+    #[test]
+    fn a_seqpacket_send_with_an_address_looks_nothing_up() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Seqpacket },
+            Op::Send { slot: 1, to: Some(SockAddr::Path(b"/p".to_vec())), data: Payload(vec![]), rights: vec![] },
+        ]);
+    }
+
+    /// A sendto a name under the root from a thread with its own fd table (this harness's
+    /// `unshare(CLONE_FILES)`): the executor's pinned fd is named through /proc/thread-self.
+    #[test]
+    fn a_sendto_a_bound_name_reaches_it_from_a_thread_with_its_own_fds() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Dgram },
+            Op::Bind { slot: 1, addr: SockAddr::Path(b"/q".to_vec()) },
+            Op::Send { slot: 1, to: Some(SockAddr::Path(b"/q".to_vec())), data: Payload(vec![]), rights: vec![] },
+        ]);
+    }
+
     #[test]
     fn a_zero_length_stream_write_queues_nothing() {
         same(vec![

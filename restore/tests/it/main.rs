@@ -4,5 +4,6 @@ mod cli;
 mod differential;
 mod differential_inet;
 mod dump;
+mod hostile_root;
 mod inet_restore;
 mod kernel;
