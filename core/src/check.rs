@@ -568,6 +568,7 @@ pub fn v2_plan(img: &Image<'_>) -> Plan {
                     pid: t.pid.unwrap_or(0),
                     fd: fd.fd,
                     cloexec: fd.cloexec,
+                    nonblock: f.repr.f_flags & wire::O_NONBLOCK != 0,
                 };
                 plan.steps.push(step(op, "v2: the file table is restored"));
             }

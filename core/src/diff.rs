@@ -68,6 +68,7 @@ fn describe(
     d.insert("socket_state", s.common.socket_state.to_string());
     d.insert("shutdown", s.common.shutdown.to_string());
     d.insert("sndbuf", s.common.sndbuf.to_string());
+    d.insert("passcred", (s.common.socket_flags & crate::wire::SOCK_PASSCRED != 0).to_string());
     if s.is_listener() {
         d.insert("backlog", s.effective_backlog().to_string());
     }
@@ -106,11 +107,12 @@ fn describe(
 }
 
 /// Field names in the order differences are listed (alphabetical).
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 14] = [
     "backlog",
     "family",
     "flags",
     "name",
+    "passcred",
     "peer",
     "pending",
     "queue",

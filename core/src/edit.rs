@@ -916,13 +916,21 @@ struct Reader<'i, 'a, 'n> {
     names: BTreeMap<i32, String>,
     embryos: BTreeSet<i32>,
     inet_peers: BTreeMap<i32, i32>,
+    /// Sockets whose open file has `O_NONBLOCK`.
+    nonblock: BTreeSet<i32>,
 }
 
 impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
     fn new(img: &'i Image<'a>, notes: &'n mut Vec<String>) -> Self {
         let embryos = img.embryos();
         let inet_peers = inet::peers(img);
-        Reader { img, notes, names: BTreeMap::new(), embryos, inet_peers }
+        let nonblock = img
+            .files
+            .iter()
+            .filter(|(_, f)| f.repr.f_flags & crate::wire::O_NONBLOCK != 0)
+            .map(|(_, f)| f.repr.sock_objref)
+            .collect();
+        Reader { img, notes, names: BTreeMap::new(), embryos, inet_peers, nonblock }
     }
 
     fn note(&mut self, n: String) {
@@ -1127,6 +1135,8 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         spec.rcvbuf = (rcv != DEFAULT_BUF).then_some(rcv);
         spec.sndbuf_lock = s.common.userlocks & 1 != 0;
         spec.rcvbuf_lock = s.common.userlocks & 2 != 0;
+        spec.nonblock = self.nonblock.contains(&o);
+        spec.passcred = s.common.socket_flags & crate::wire::SOCK_PASSCRED != 0;
         let default_sender = if p != 0 { Some(p) } else { None };
         spec.queue = s.queue.iter().map(|m| self.msg(&me, m, default_sender)).collect();
         for pc in &s.pending {

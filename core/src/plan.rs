@@ -87,8 +87,8 @@ impl Plan {
     }
 }
 
-/// Where a socket goes: (pid, fd, close-on-exec).
-type Placement = (i32, i32, bool);
+/// Where a socket goes: (pid, fd, close-on-exec, O_NONBLOCK on its open file).
+type Placement = (i32, i32, bool, bool);
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -1149,19 +1149,21 @@ impl<'i, 'a> Planner<'i, 'a> {
                 let Some(f) = self.img.files.get(&fd.file) else { continue };
                 let slot = f.repr.sock_objref as Slot;
                 if self.k.sock(slot).is_some() {
-                    places.entry(slot).or_default().push((pid, fd.fd, fd.cloexec));
+                    let nonblock = f.repr.f_flags & wire::O_NONBLOCK != 0;
+                    places.entry(slot).or_default().push((pid, fd.fd, fd.cloexec, nonblock));
                 }
             }
         }
         let mut order: Vec<(Slot, Vec<Placement>)> = places.into_iter().collect();
         // By the first placement (pid, fd); a slot placed nowhere first.
         crate::order::sort_by_rank(&mut order, |(_, v)| {
-            v.first()
-                .map_or(0, |&(pid, fd, _)| 1u128 << 64 | crate::order::rank_i32(pid) << 32 | crate::order::rank_i32(fd))
+            v.first().map_or(0, |&(pid, fd, _, _)| {
+                1u128 << 64 | crate::order::rank_i32(pid) << 32 | crate::order::rank_i32(fd)
+            })
         });
         for (slot, v) in order {
-            for (pid, fd, cloexec) in v {
-                self.push(Op::Place { slot, pid, fd, cloexec }, "the process had this socket at this fd")?;
+            for (pid, fd, cloexec, nonblock) in v {
+                self.push(Op::Place { slot, pid, fd, cloexec, nonblock }, "the process had this socket at this fd")?;
             }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }

@@ -138,6 +138,13 @@ pub struct SockSpec {
     /// `SOCK_RCVBUF_LOCK`: the same for `SO_RCVBUF`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub rcvbuf_lock: bool,
+    /// `O_NONBLOCK` on its open file (the fds that share it see it; `checkpoint dump` reads it
+    /// from `/proc/PID/fdinfo`). FILE `f_flags`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nonblock: bool,
+    /// `SO_PASSCRED` (`SOCK_PASSCRED` in SOCKET `socket_flags`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub passcred: bool,
     /// Receive queue, head first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queue: Vec<MsgSpec>,
@@ -228,6 +235,10 @@ struct Node {
     rcvbuf: i32,
     /// `sk_userlocks` (SNDBUF_LOCK, RCVBUF_LOCK).
     userlocks: u8,
+    /// FILE `f_flags` beyond `O_RDWR` (`O_NONBLOCK`).
+    f_flags: u32,
+    /// SOCKET `socket_flags` (`SOCK_PASSCRED`).
+    socket_flags: u64,
     queue: Vec<(Option<usize>, Vec<u8>, Vec<usize>)>,
     pending: Vec<(usize, Option<usize>)>,
     receiver: bool,
@@ -418,6 +429,8 @@ impl Scenario {
                 sndbuf: s.sndbuf.unwrap_or(DEFAULT_BUF),
                 rcvbuf: s.rcvbuf.unwrap_or(DEFAULT_BUF),
                 userlocks: u8::from(s.sndbuf_lock) | (u8::from(s.rcvbuf_lock) << 1),
+                f_flags: if s.nonblock { O_NONBLOCK } else { 0 },
+                socket_flags: if s.passcred { SOCK_PASSCRED } else { 0 },
                 queue: Vec::new(),
                 pending: Vec::new(),
                 receiver: false,
@@ -613,7 +626,8 @@ impl<'n> Writer<'n> {
         }
         let r = self.objref(OBJ_FILE);
         let sock = self.sock(i);
-        FileSocketRepr { f_type: FILE_SOCKET, f_mode: 0x3, f_flags: 0x2, sock_objref: sock, ..Default::default() }
+        let f_flags = O_RDWR | self.nodes[i].f_flags;
+        FileSocketRepr { f_type: FILE_SOCKET, f_mode: 0x3, f_flags, sock_objref: sock, ..Default::default() }
             .emit(&mut self.out);
         self.file_ref[i] = Some(r);
         r
@@ -676,6 +690,7 @@ impl<'n> Writer<'n> {
             reuse: n.reuse,
             shutdown: n.shutdown,
             userlocks: n.userlocks,
+            socket_flags: n.socket_flags,
             ..Default::default()
         }
         .emit(&mut self.out);

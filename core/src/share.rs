@@ -151,6 +151,8 @@ const F_V6ONLY: u16 = 64;
 const F_NO_FD: u16 = 128;
 const F_SNDBUF_LOCK: u16 = 256;
 const F_RCVBUF_LOCK: u16 = 512;
+const F_NONBLOCK: u16 = 1024;
+const F_PASSCRED: u16 = 2048;
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 struct WSock {
@@ -234,7 +236,9 @@ fn to_wire(sc: &Scenario) -> WScenario {
                     | flag(s.v6only, F_V6ONLY)
                     | flag(s.no_fd, F_NO_FD)
                     | flag(s.sndbuf_lock, F_SNDBUF_LOCK)
-                    | flag(s.rcvbuf_lock, F_RCVBUF_LOCK),
+                    | flag(s.rcvbuf_lock, F_RCVBUF_LOCK)
+                    | flag(s.nonblock, F_NONBLOCK)
+                    | flag(s.passcred, F_PASSCRED),
                 addr: s.addr.clone(),
                 cwd: s.cwd.clone(),
                 listen: s.listen,
@@ -359,8 +363,10 @@ fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
             no_fd: has(F_NO_FD),
             sndbuf_lock: has(F_SNDBUF_LOCK),
             rcvbuf_lock: has(F_RCVBUF_LOCK),
+            nonblock: has(F_NONBLOCK),
+            passcred: has(F_PASSCRED),
         });
-        if s.flags >= F_RCVBUF_LOCK << 1 {
+        if s.flags >= F_PASSCRED << 1 {
             return Err(ShareError::Invalid(format!("unknown socket flags {:#x}", s.flags)));
         }
     }

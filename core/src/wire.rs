@@ -646,6 +646,12 @@ pub const TCP_CLOSE: u8 = 7;
 pub const TCP_LISTEN: u8 = 10;
 /// `RCV_SHUTDOWN | SEND_SHUTDOWN`.
 pub const SHUTDOWN_MASK: u8 = 3;
+/// FILE `f_flags`: `O_RDWR`.
+pub const O_RDWR: u32 = 0o2;
+/// FILE `f_flags`: `O_NONBLOCK`.
+pub const O_NONBLOCK: u32 = 0o4000;
+/// SOCKET `socket_flags`: `SOCK_PASSCRED` (bit 3 of `struct socket.flags`).
+pub const SOCK_PASSCRED: u64 = 1 << 3;
 
 use Sym::{Enum, Flags, Hex, Num, Raw, Text};
 

@@ -36,7 +36,7 @@ fn name_of(ino: u32) -> String {
     format!("ino{ino}")
 }
 
-/// The socket fds of a process: (fd, socket inode, close-on-exec), in fd order.
+/// The socket fds of a process: (fd, socket inode, close-on-exec, O_NONBLOCK), in fd order.
 ///
 /// Per fd, one `openat` + `read` of `/proc/PID/fdinfo/N`, relative to the open directory and
 /// into a stack buffer: `flags:` holds the close-on-exec bit (per fd: it shows nowhere else),
@@ -48,7 +48,7 @@ fn name_of(ino: u32) -> String {
 /// meanwhile, and the queues read in two halves too) was 15-25% faster on an idle 2-core
 /// machine, and up to 1.7x slower while other work held both cores (each join waits for a
 /// thread the scheduler has not run yet).
-fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool)>, String> {
+fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool, bool)>, String> {
     use rustix::fs::{openat, Mode, OFlags, CWD};
     let dir_path = format!("/proc/{pid}/fd");
     let open_dir = |path: &str| {
@@ -74,6 +74,8 @@ fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool)>, St
             let name = fd_name(fd, &mut name);
             let info = read_fdinfo(&info_dir, name);
             let cloexec = info.flags.is_some_and(|f| f & 0o2000000 != 0);
+            // The open file's status flag (shared by every fd of that open file).
+            let nonblock = info.flags.is_some_and(|f| f & resocket_core::wire::O_NONBLOCK != 0);
             let ino = match (sockfs, info.mnt_id, info.ino) {
                 (Some(sockfs), Some(mnt), Some(ino)) => match (mnt == sockfs, u32::try_from(ino)) {
                     (true, Ok(ino)) => ino,
@@ -86,7 +88,7 @@ fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool)>, St
                     ino
                 }
             };
-            out.push((fd, ino, cloexec));
+            out.push((fd, ino, cloexec, nonblock));
         }
         out
     };
@@ -417,6 +419,8 @@ struct Member {
     held: bool,
     /// Its queue, peeked.
     queue: Vec<Peeked>,
+    /// `SO_PASSCRED` (read from a duplicate: unix_diag does not report it).
+    passcred: bool,
 }
 
 /// Capture the unix sockets of these processes.
@@ -433,6 +437,8 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     // The unix sockets to duplicate (and peek), as (pidfd, pid, fd, inode, diag).
     let mut pidfds = Vec::new();
     let mut to_read = Vec::new();
+    let mut to_probe = Vec::new();
+    let mut nonblock: BTreeSet<u32> = BTreeSet::new();
     for &pid in pids {
         let pidfd = rustix::process::pidfd_open(
             rustix::process::Pid::from_raw(pid).ok_or(format!("{pid} is not a pid"))?,
@@ -443,13 +449,18 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         let pidfd = pidfds.len() - 1;
         let mut fds = BTreeMap::new();
         let mut cloexec = Vec::new();
-        for (fd, ino, coe) in socket_fds(pid, sockfs)? {
+        for (fd, ino, coe, nb) in socket_fds(pid, sockfs)? {
+            if nb {
+                nonblock.insert(ino);
+            }
             match diag.get(&ino) {
                 Some(d) => {
                     if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(ino) {
-                        v.insert(Member { fd: None, held: true, queue: Vec::new() });
+                        v.insert(Member { fd: None, held: true, queue: Vec::new(), passcred: false });
                         if may_hold_messages(d) || d.bufs.is_none() {
                             to_read.push((pidfd, pid, fd, ino, d));
+                        } else {
+                            to_probe.push((pidfd, pid, fd, ino));
                         }
                     }
                 }
@@ -505,7 +516,20 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             None => Vec::new(),
         };
         todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
-        dups.insert(r, Member { fd: Some(f), held: false, queue: q });
+        dups.insert(r, Member { fd: Some(f), held: false, queue: q, passcred: false });
+    }
+    // SO_PASSCRED, which no diag answer carries: from the duplicates, and from a short-lived one
+    // of each other held socket (one pidfd_getfd + getsockopt + close each).
+    for m in dups.values_mut() {
+        if let Some(f) = &m.fd {
+            m.passcred = net::sockopt::socket_passcred(f).unwrap_or(false);
+        }
+    }
+    for (pidfd, pid, fd, ino) in to_probe {
+        let dup = getfd(&pidfds[pidfd], pid, fd)?;
+        if let Some(m) = dups.get_mut(&ino) {
+            m.passcred = net::sockopt::socket_passcred(&dup).unwrap_or(false);
+        }
     }
     // Each dumped unix socket with what unix_diag says of it, in inode order (both maps are in
     // that order: one pass over them, no lookups).
@@ -541,7 +565,13 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             5 => "seqpacket",
             t => return Err(format!("{}: socket type {t}", name_of(ino))),
         };
-        let mut s = SockSpec { name: name_of(ino), family: "unix".into(), ty: ty.into(), ..SockSpec::default() };
+        let mut s = SockSpec {
+            name: name_of(ino),
+            family: "unix".into(),
+            ty: ty.into(),
+            passcred: m.passcred,
+            ..SockSpec::default()
+        };
         if let Some(n) = &d.name {
             s.addr = Some(addr_spelling(n));
             if n.first() == Some(&0)
@@ -691,6 +721,10 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let inet_diag =
         if kinds.is_empty() { Vec::new() } else { in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))? };
     sockets.extend(crate::dump_inet::specs(&inet, &inet_diag, &inet_held, &mut warnings)?);
+    let nonblock: BTreeSet<String> = nonblock.into_iter().map(name_of).collect();
+    for s in &mut sockets {
+        s.nonblock = nonblock.contains(&s.name);
+    }
     let description =
         format!("checkpoint dump of pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", "));
     let release = rustix::system::uname().release().to_string_lossy().into_owned();
@@ -743,15 +777,16 @@ mod tests {
     }
 
     /// The walk reads socket inodes from fdinfo (`mnt_id` + `ino`) and falls back to the
-    /// `/proc/PID/fd` links when it cannot: both give the same sockets with the same bits, and
-    /// neither lists a file or a pipe.
+    /// `/proc/PID/fd` links when it cannot: both give the same sockets with the same bits
+    /// (close-on-exec, O_NONBLOCK), and neither lists a file or a pipe.
     #[test]
     fn the_fd_walk_finds_the_same_sockets_from_fdinfo_and_from_the_links() {
         use rustix::fd::AsRawFd;
         let (a, b) =
             net::socketpair(net::AddressFamily::UNIX, net::SocketType::STREAM, net::SocketFlags::CLOEXEC, None)
                 .unwrap();
-        let c = net::socket(net::AddressFamily::UNIX, net::SocketType::DGRAM, None).unwrap();
+        let c = net::socket_with(net::AddressFamily::UNIX, net::SocketType::DGRAM, net::SocketFlags::NONBLOCK, None)
+            .unwrap();
         let (p, q) = std::io::pipe().unwrap();
         let file = std::fs::File::open("/proc/self/status").unwrap();
         // Many of them (a walk of more than one getdents buffer's worth, 32 KiB).
@@ -763,16 +798,22 @@ mod tests {
         assert!(sockfs.is_some(), "statx gives sockfs's mount id on this kernel");
         let pid = std::process::id() as i32;
         // Other tests open and close fds meanwhile: only ours are compared.
-        let ours = |v: Vec<(i32, u32, bool)>| {
+        let ours = |v: Vec<(i32, u32, bool, bool)>| {
             let mut mine =
                 vec![a.as_raw_fd(), b.as_raw_fd(), c.as_raw_fd(), p.as_raw_fd(), q.as_raw_fd(), file.as_raw_fd()];
             mine.extend(many.iter().flat_map(|(x, y)| [x.as_raw_fd(), y.as_raw_fd()]));
             v.into_iter().filter(|e| mine.contains(&e.0)).collect::<Vec<_>>()
         };
         let ino = |fd: &OwnedFd| socket_ino(fd).unwrap();
-        let mut want =
-            vec![(a.as_raw_fd(), ino(&a), true), (b.as_raw_fd(), ino(&b), true), (c.as_raw_fd(), ino(&c), false)];
-        want.extend(many.iter().flat_map(|(x, y)| [(x.as_raw_fd(), ino(x), false), (y.as_raw_fd(), ino(y), false)]));
+        let mut want = vec![
+            (a.as_raw_fd(), ino(&a), true, false),
+            (b.as_raw_fd(), ino(&b), true, false),
+            (c.as_raw_fd(), ino(&c), false, true),
+        ];
+        want.extend(
+            many.iter()
+                .flat_map(|(x, y)| [(x.as_raw_fd(), ino(x), false, false), (y.as_raw_fd(), ino(y), false, false)]),
+        );
         want.sort();
         assert_eq!(ours(socket_fds(pid, sockfs).unwrap()), want);
         assert_eq!(ours(socket_fds(pid, None).unwrap()), want);

@@ -391,27 +391,28 @@ impl Executor {
                 let _ = Sysctl::MaxDgramQlen;
                 Ok(Outcome::ok(0))
             }
-            Op::Place { slot, pid, fd, cloexec } => {
+            Op::Place { slot, pid, fd, cloexec, nonblock } => {
                 let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == *pid);
                 let keep_cloexec = *cloexec && !self.cfg.inherit_all;
                 let reserved = if exact && self.slots.contains_key(slot) { self.placeholders.remove(fd) } else { None };
-                // The process gets a blocking socket, as it had (file flags are not recorded):
-                // O_NONBLOCK is cleared where this executor set it.
+                // The open file gets the O_NONBLOCK the image recorded (FILE f_flags); the
+                // executor's own (every socket it makes is non-blocking) is cleared otherwise.
                 let nonblocking = self.slots.get(slot).is_none_or(|&(_, nb)| nb);
+                let file_flags = if *nonblock { rustix::fs::OFlags::NONBLOCK } else { rustix::fs::OFlags::empty() };
                 let (src, _) = self.get(slot)?;
                 let owned = if let Some(mut ph) = reserved {
                     // Atomically replaces the placeholder: the number was never free.
                     let flags =
                         if keep_cloexec { rustix::io::DupFlags::CLOEXEC } else { rustix::io::DupFlags::empty() };
                     rustix::io::dup3(src, &mut ph, flags).map_err(errno)?;
-                    if nonblocking {
-                        rustix::fs::fcntl_setfl(&ph, rustix::fs::OFlags::empty()).map_err(errno)?;
+                    if nonblocking || *nonblock {
+                        rustix::fs::fcntl_setfl(&ph, file_flags).map_err(errno)?;
                     }
                     ph
                 } else if exact {
                     let got = rustix::io::fcntl_dupfd_cloexec(src, *fd).map_err(errno)?;
-                    if nonblocking {
-                        rustix::fs::fcntl_setfl(&got, rustix::fs::OFlags::empty()).map_err(errno)?;
+                    if nonblocking || *nonblock {
+                        rustix::fs::fcntl_setfl(&got, file_flags).map_err(errno)?;
                     }
                     if !*cloexec || self.cfg.inherit_all {
                         rustix::io::fcntl_setfd(&got, rustix::io::FdFlags::empty()).map_err(errno)?;
@@ -424,7 +425,11 @@ impl Executor {
                     }
                     got
                 } else {
-                    rustix::io::fcntl_dupfd_cloexec(src, self.cfg.fd_base).map_err(errno)?
+                    let got = rustix::io::fcntl_dupfd_cloexec(src, self.cfg.fd_base).map_err(errno)?;
+                    if nonblocking || *nonblock {
+                        rustix::fs::fcntl_setfl(&got, file_flags).map_err(errno)?;
+                    }
+                    got
                 };
                 self.held.push(Held { pid: *pid, fd: *fd, exact, owned });
                 Ok(Outcome::ok(i64::from(*fd)))

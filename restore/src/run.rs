@@ -361,13 +361,39 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
         let fd = t.fds.iter().find(|f| f.fd == h.fd)?;
         img.files.get(&fd.file).map(|f| f.repr.sock_objref)
     };
+    let file_of_held = |h: &Held| {
+        let t = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid)?;
+        let fd = t.fds.iter().find(|f| f.fd == h.fd)?;
+        img.files.get(&fd.file)
+    };
     let ino_of = |h: &Held| rustix::fs::fstat(&h.owned).ok().map(|st| st.st_ino as u32);
     let ino_by_objref: std::collections::BTreeMap<i32, u32> =
         held.iter().filter_map(|h| Some((objref_of_held(h)?, ino_of(h)?))).collect();
     for h in held {
         let (Some(o), Some(ino)) = (objref_of_held(h), ino_of(h)) else { continue };
-        let (Some(s), Some(d)) = (img.sockets.get(&o), diag.get(&ino)) else { continue };
+        let Some(s) = img.sockets.get(&o) else { continue };
         let who = format!("pid {} fd {} (#{o})", h.pid, h.fd);
+        // The open file's O_NONBLOCK and SO_PASSCRED, which no diag answer carries.
+        if let Some(f) = file_of_held(h) {
+            let want = f.repr.f_flags & resocket_core::wire::O_NONBLOCK != 0;
+            match rustix::fs::fcntl_getfl(&h.owned) {
+                Ok(fl) if fl.contains(rustix::fs::OFlags::NONBLOCK) != want => {
+                    out.push(format!("{who}: O_NONBLOCK is {}, the image says {want}", !want));
+                }
+                Ok(_) => {}
+                Err(e) => out.push(format!("{who}: fcntl(F_GETFL): {e}")),
+            }
+        }
+        // (AF_UNIX only: Linux 6.18 has SO_PASSCRED for AF_UNIX, netlink and Bluetooth.)
+        if s.unix.is_some() {
+            let want = s.common.socket_flags & resocket_core::wire::SOCK_PASSCRED != 0;
+            match rustix::net::sockopt::socket_passcred(&h.owned) {
+                Ok(on) if on != want => out.push(format!("{who}: SO_PASSCRED is {on}, the image says {want}")),
+                Ok(_) => {}
+                Err(e) => out.push(format!("{who}: getsockopt(SO_PASSCRED): {e}")),
+            }
+        }
+        let Some(d) = diag.get(&ino) else { continue };
         if d.shutdown != s.common.shutdown {
             out.push(format!("{who}: shutdown is {}, the image says {}", d.shutdown, s.common.shutdown));
         }

@@ -538,7 +538,7 @@ impl Kernel {
                 }
                 Outcome::ok(0)
             }
-            Op::Place { slot, pid, fd, cloexec } => {
+            Op::Place { slot, pid, fd, cloexec, .. } => {
                 let Some(r) = get(self, slot) else { return Outcome::err(Errno::EBADF) };
                 if *fd < 0 {
                     return Outcome::err(Errno::EBADF);

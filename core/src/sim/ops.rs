@@ -421,8 +421,16 @@ pub enum Op {
     Chdir { path: Payload },
     /// Write a sysctl.
     SetSysctl { name: Sysctl, value: i64 },
-    /// `dup2()` the socket to descriptor `fd` of the restored process `pid`.
-    Place { slot: Slot, pid: i32, fd: i32, cloexec: bool },
+    /// `dup2()` the socket to descriptor `fd` of the restored process `pid`; `nonblock`: its
+    /// open file gets `O_NONBLOCK` (`fcntl(F_SETFL)`), as the image's FILE `f_flags` say.
+    Place {
+        slot: Slot,
+        pid: i32,
+        fd: i32,
+        cloexec: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        nonblock: bool,
+    },
 }
 
 impl Op {
@@ -492,9 +500,12 @@ impl Op {
             Op::Close { slot } => format!("close({})", name(*slot)),
             Op::Chdir { path } => format!("chdir({})", bstr::escape(&path.0)),
             Op::SetSysctl { name: n, value } => format!("sysctl {} = {value}", n.path()),
-            Op::Place { slot, pid, fd, cloexec } => {
-                format!("dup2({}, fd {fd} of pid {pid}){}", name(*slot), if *cloexec { " O_CLOEXEC" } else { "" })
-            }
+            Op::Place { slot, pid, fd, cloexec, nonblock } => format!(
+                "dup2({}, fd {fd} of pid {pid}){}{}",
+                name(*slot),
+                if *cloexec { " O_CLOEXEC" } else { "" },
+                if *nonblock { " O_NONBLOCK" } else { "" }
+            ),
         }
     }
 }

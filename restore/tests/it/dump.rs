@@ -578,3 +578,27 @@ fn unix_and_two_inet_kinds_in_one_process_are_all_recorded() {
     assert_eq!(u.queue.iter().map(|m| (m.sender, &m.data[..])).collect::<Vec<_>>(), [(u.objref, &b"udp6 to self"[..])]);
     second_dump_equals_first("inet-mixed");
 }
+
+/// O_NONBLOCK (a file status flag, per open file) and SO_PASSCRED come back as they were: the
+/// dump records them (FILE `f_flags`, SOCKET `socket_flags`), `restore run --verify` reads them
+/// back from the restored fds, and a second dump of the restored process gives the same bits.
+#[test]
+fn o_nonblock_and_so_passcred_survive_a_dump_and_a_restore() {
+    use resocket_core::wire::{O_NONBLOCK, SOCK_PASSCRED};
+    let img = round_trip("options");
+    let flags = |img: &resocket_core::Image<'_>| {
+        let mut v: Vec<(bool, bool)> = img
+            .files
+            .iter()
+            .filter_map(|(_, f)| {
+                let s = img.sockets.get(&f.repr.sock_objref)?;
+                Some((f.repr.f_flags & O_NONBLOCK != 0, s.common.socket_flags & SOCK_PASSCRED != 0))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    // b: neither; g: SO_PASSCRED; l and t: O_NONBLOCK; a: both.
+    assert_eq!(flags(&img), vec![(false, false), (false, true), (true, false), (true, false), (true, true)]);
+    second_dump_equals_first("options");
+}

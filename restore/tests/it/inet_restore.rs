@@ -64,6 +64,9 @@ fn check(img: &Image<'_>, ex: &Executor) -> Vec<String> {
             continue;
         }
         let fd = h.owned.as_fd();
+        // The restored listener is blocking, as the image recorded (O_NONBLOCK off): accept
+        // without waiting (the flag is the test's own from here on).
+        rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::NONBLOCK).expect("F_SETFL");
         let mut got = Vec::new();
         while let Ok(c) = net::accept_with(fd, net::SocketFlags::NONBLOCK) {
             got.push((inet(net::getpeername(&c).ok().flatten()), peek_all(c.as_fd())));

@@ -88,6 +88,22 @@ elif scenario == "flags":
     keep.append(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
     keep.append(open(os.path.join(d, "plain.txt"), "w"))
     keep.extend(os.pipe())
+elif scenario == "options":
+    # File status flags and SO_PASSCRED that differ between sockets: one end of a stream pair
+    # non-blocking with SO_PASSCRED, the other neither; a bound dgram socket with SO_PASSCRED
+    # (blocking); a non-blocking listener; a non-blocking TCP listener (lo is up).
+    a, b = pair(socket.SOCK_STREAM)
+    a.setblocking(False)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    g = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    g.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    g.bind("\0options-%d" % os.getpid()); keep.append(g)
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    l.bind("\0options-l-%d" % os.getpid()); l.listen(1); l.setblocking(False); keep.append(l)
+    import subprocess
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(("127.0.0.1", 4321)); t.listen(1); t.setblocking(False); keep.append(t)
 elif scenario == "external":
     # One end stays here; the other lives in a child process that is not dumped.
     a, b = pair(socket.SOCK_STREAM)
