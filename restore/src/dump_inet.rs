@@ -15,8 +15,10 @@
 //! order), with a warning.
 
 use crate::diag_inet::{InetDiag, IPPROTO_TCP};
+use crate::dump::DumpWarning;
 use resocket_core::bstr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, SockSpec};
+use resocket_core::warn::WarnCode;
 use rustix::fd::OwnedFd;
 use rustix::net::{self, AddressFamily, RecvFlags, SocketType};
 use std::collections::{BTreeMap, BTreeSet};
@@ -169,7 +171,7 @@ pub(crate) fn specs(
     socks: &BTreeMap<u32, InetFd>,
     diags: &[InetDiag],
     held: &BTreeSet<u32>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<DumpWarning>,
 ) -> Result<Vec<SockSpec>, String> {
     let by_ino: BTreeMap<u32, &InetDiag> = diags.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
     let mut list = Vec::new();
@@ -204,10 +206,14 @@ pub(crate) fn specs(
                 pending.entry(l).or_default().push((client, e));
                 pending_clients.insert(client);
             }
-            None => warnings.push(format!(
-                "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
-                name_of(l),
-                spell(e.remote)
+            None => warnings.push(DumpWarning::on(
+                l,
+                WarnCode::PendingExternal,
+                format!(
+                    "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
+                    name_of(l),
+                    spell(e.remote)
+                ),
             )),
         }
     }
@@ -245,10 +251,14 @@ pub(crate) fn specs(
                     spec.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
                     let mut p = pending.remove(&s.ino).unwrap_or_default();
                     if p.len() > 1 {
-                        warnings.push(format!(
-                            "{}: {} pending connections; the kernel does not expose their accept order, so they are recorded in the order their clients were created",
-                            name_of(s.ino),
-                            p.len()
+                        warnings.push(DumpWarning::on(
+                            s.ino,
+                            WarnCode::AcceptOrderGuessed,
+                            format!(
+                                "{}: {} pending connections; the kernel does not expose their accept order, so they are recorded in the order their clients were created",
+                                name_of(s.ino),
+                                p.len()
+                            ),
                         ));
                     }
                     p.sort_by_key(|&(client, _)| client);
@@ -276,11 +286,15 @@ pub(crate) fn specs(
                     } else {
                         spec.external_peer = true;
                         spec.remote = Some(spell(d.remote));
-                        warnings.push(format!(
-                            "{}: TCP connection to {} outside the dumped processes ({}); marked external: a restore brings it back as a closed socket",
-                            name_of(s.ino),
-                            spell(d.remote),
-                            state_name(state)
+                        warnings.push(DumpWarning::on(
+                            s.ino,
+                            WarnCode::TcpExternalPeer,
+                            format!(
+                                "{}: TCP connection to {} outside the dumped processes ({}); marked external: a restore brings it back as a closed socket",
+                                name_of(s.ino),
+                                spell(d.remote),
+                                state_name(state)
+                            ),
                         ));
                     }
                     // A received FIN (RCV_SHUTDOWN) follows from the peer's own shutdown when the
@@ -319,10 +333,14 @@ pub(crate) fn specs(
                     None => {
                         spec.external_peer = true;
                         spec.remote = Some(spell(r));
-                        warnings.push(format!(
-                            "{}: UDP socket connected to {} outside the dumped processes; marked external: a restore leaves it unconnected",
-                            name_of(s.ino),
-                            spell(r)
+                        warnings.push(DumpWarning::on(
+                            s.ino,
+                            WarnCode::UdpExternalPeer,
+                            format!(
+                                "{}: UDP socket connected to {} outside the dumped processes; marked external: a restore leaves it unconnected",
+                                name_of(s.ino),
+                                spell(r)
+                            ),
                         ));
                     }
                 }

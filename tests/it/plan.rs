@@ -59,7 +59,7 @@ fn a_plan_on_the_image_s_own_addresses_binds_what_a_loopback_host_cannot() {
     let r = load(&f.image);
     let addrs = plan::image_addrs(&r.image);
     assert_eq!(addrs, vec!["10.0.0.2".parse::<std::net::IpAddr>().unwrap()]);
-    let unbound = |p: &plan::Plan| p.warnings.iter().filter(|w| w.contains("10.0.0.2")).count();
+    let unbound = |p: &plan::Plan| p.warnings.iter().filter(|w| w.message.contains("10.0.0.2")).count();
     // On lo only: both sockets are left unbound, one warning each.
     let lo = plan::plan(&r.image).unwrap();
     assert_eq!(unbound(&lo), 2, "{:#?}", lo.warnings);

@@ -173,7 +173,7 @@ fn a_peer_outside_the_dumped_processes_is_marked_external_and_restored_broken() 
     assert!(s.unix.as_ref().unwrap().has(resocket_core::wire::UNIX_EXTERNAL_PEER));
     assert_eq!(&s.queue[0].data[..], b"from outside");
     let plan = resocket_core::plan::plan(&report.image).unwrap();
-    assert!(plan.warnings.iter().any(|w| w.contains("as if the connection broke")), "{:?}", plan.warnings);
+    assert!(plan.warnings.iter().any(|w| w.message.contains("as if the connection broke")), "{:?}", plan.warnings);
     // Restored broken: the data, then EOF (shutdown 3 instead of the recorded 0: said above).
     let rep = resocket_core::check::run_plan(&report.image, &plan);
     assert!(rep.failure.is_none());
@@ -334,7 +334,7 @@ fn a_tcp_peer_outside_the_dumped_processes_is_marked_external() {
     // What the server had sent is kept; the restore brings the socket back closed.
     assert_eq!(c.queue.iter().map(|m| &m.data[..]).collect::<Vec<_>>(), [b"from the server"]);
     assert!(resocket_core::plan::plan(&img)
-        .map(|p| p.warnings.iter().any(|w| w.contains(&format!("#{}", c.objref))))
+        .map(|p| p.warnings.iter().any(|w| w.message.contains(&format!("#{}", c.objref))))
         .unwrap_or(true));
 }
 
@@ -447,7 +447,8 @@ fn restore_plan_and_simulate_plan_for_the_addresses_of_the_host_they_run_on() {
     assert!(on_host.contains("[2001:db8::3]:53") && !on_host.contains("warning"), "{on_host}");
     let on_lo = restore_in(LO_UP, "plan");
     assert!(
-        on_lo.contains("warning: socket #") && on_lo.contains("10.1.2.3:8080 is not an address of this host"),
+        on_lo.contains("warning[inet-address-missing]: socket #")
+            && on_lo.contains("10.1.2.3:8080 is not an address of this host"),
         "{on_lo}"
     );
     assert!(on_lo.contains("[2001:db8::3]:53 is not an address of this host"), "{on_lo}");
@@ -460,8 +461,14 @@ fn restore_plan_and_simulate_plan_for_the_addresses_of_the_host_they_run_on() {
     let on_lo = restore_in(LO_UP, "simulate");
     assert!(!on_lo.contains("bind(#") && !on_lo.contains("listen(#"), "{on_lo}");
     assert!(on_lo.contains("except where the plan says it cannot restore it"), "{on_lo}");
-    assert!(on_lo.contains("warning: socket #3: 10.1.2.3:8080 is not an address of this host"), "{on_lo}");
-    assert!(on_lo.contains("warning: socket #5: [2001:db8::3]:53 is not an address of this host"), "{on_lo}");
+    assert!(
+        on_lo.contains("warning[inet-address-missing]: socket #3: 10.1.2.3:8080 is not an address of this host"),
+        "{on_lo}"
+    );
+    assert!(
+        on_lo.contains("warning[inet-address-missing]: socket #5: [2001:db8::3]:53 is not an address of this host"),
+        "{on_lo}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
