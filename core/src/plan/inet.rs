@@ -242,7 +242,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                             "pending connection #{e} on listener #{l} came from {from}, outside the image: it cannot be rebuilt and is lost"
                         ),
                     )
-                    .objref(e),
+                    .objref(l),
                 );
             }
         }
