@@ -585,3 +585,51 @@ fn unix_and_two_inet_kinds_in_one_process_are_all_recorded() {
     assert_eq!(u.queue.iter().map(|m| (m.sender, &m.data[..])).collect::<Vec<_>>(), [(u.objref, &b"udp6 to self"[..])]);
     second_dump_equals_first("inet-mixed");
 }
+
+/// `checkpoint dump --json` of a process that has one of each thing the dump warns about: every
+/// dump code, each on the socket it is about (its objref in the image written).
+#[test]
+fn each_dump_warning_has_its_code_and_its_socket() {
+    use resocket_core::warn::{Origin, WarnCode};
+    let live = Live::start("inet-warnings");
+    let img = live.dir.join("warnings.rsimg");
+    let pid = live.child.id().to_string();
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg(env!("CARGO_BIN_EXE_checkpoint"))
+        .args(["dump", "--json", "--pid", &pid, "-o"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let ws = v["warnings"].as_array().expect("warnings");
+    let codes: Vec<&str> = ws.iter().filter_map(|w| w["code"].as_str()).collect();
+    for c in WarnCode::ALL.iter().filter(|c| c.origin() != Origin::Plan) {
+        assert!(codes.contains(&c.as_str()), "no {c} in {codes:?}\n{err}");
+        // Human output: warning[CODE]: message.
+        assert!(err.contains(&format!("checkpoint: warning[{c}]: ")), "{err}");
+    }
+    for w in ws {
+        assert!(w["message"].as_str().is_some_and(|m| !m.is_empty()) && w["lost"].is_string(), "{w}");
+        match w["code"].as_str() {
+            // An fd the image does not hold: no socket to name.
+            Some("family-left-out") => assert!(w["objref"].is_null(), "{w}"),
+            _ => {
+                let o = w["objref"].as_i64().unwrap_or_else(|| panic!("no objref: {w}"));
+                assert!(r.image.sockets.contains_key(&(o as i32)), "{w}");
+            }
+        }
+    }
+    let on = |code: &str| {
+        let o = ws.iter().find(|w| w["code"] == code).and_then(|w| w["objref"].as_i64()).unwrap() as i32;
+        r.image.sockets.get(&o).unwrap()
+    };
+    assert!(on("accept-order-guessed").is_listener() && on("pending-external").is_listener());
+    assert!(on("tcp-external-peer").is_tcp() && on("udp-external-peer").is_udp());
+    assert!(on("relative-cwd-guessed").unix.as_ref().is_some_and(|u| u.cwd.is_some()));
+}
