@@ -21,6 +21,17 @@ fn plan_of(json: &str) -> (Plan, Vec<(String, i32)>) {
     // What the plan warns about is all the simulated run may differ in: it completes.
     let run = resocket_core::check::run_plan(&r.image, &p);
     assert!(run.failure.is_none(), "{:?}", run.failure);
+    // Never silent: every difference of the simulated result from the image is on a socket a
+    // warning names, or on the peer of one (a closed socket's peer loses it).
+    let warned = |o: i32| p.warnings.iter().any(|w| w.objref == Some(o));
+    for d in &run.differences {
+        let peer = r.image.sockets.get(&d.objref).map(|s| s.peer());
+        assert!(
+            warned(d.objref) || peer.is_some_and(warned),
+            "unwarned difference {d:?} in {:#?}",
+            p.warnings
+        );
+    }
     (p, sc.sockets.iter().map(|s| s.name.clone()).zip(objrefs).collect())
 }
 
