@@ -36,6 +36,8 @@ pub enum Origin {
     Plan,
     /// `checkpoint dump`.
     Dump,
+    /// `restore run` itself (this host, the command it execs).
+    Run,
     /// Both (the dump marks it; the planner says what the restore does with it).
     Both,
 }
@@ -125,13 +127,28 @@ warn_codes! {
         "the directory a relative name was bound in: the kernel does not record it; the process's current directory is taken";
     /// An accepted socket whose listener is gone.
     ListenerGone = "listener-gone", Dump, Changed,
-        "nothing of the socket; a temporary listener stands in for the one that is gone, to give it its name";
+        "how the socket is made, not what it is: a temporary listener stands in for the one that is gone, to give it its name";
     /// The accept order of a TCP listener's pending connections.
     AcceptOrderGuessed = "accept-order-guessed", Dump, Guessed,
         "the accept order: the kernel does not expose it for TCP, so pending connections are recorded in their clients' creation order";
     /// A datagram from a sender outside the dumped processes.
     DgramSenderOutside = "dgram-sender-outside", Dump, Changed,
         "the datagram's sender: it is not among the dumped sockets, so it is recorded as from the receiver's peer (or none), and a restore re-sends it from there";
+    /// Socket options set on a TCP/UDP socket that the image has no field for.
+    OptionNotRecorded = "option-not-recorded", Dump, Lost,
+        "the options (TCP_NODELAY, SO_KEEPALIVE, SO_LINGER, SO_BROADCAST, SO_OOBINLINE, SO_RCVTIMEO, SO_SNDTIMEO): the image has no field for them, so a restore leaves them at their defaults";
+    /// A seqpacket socket shut down for reading: trailing empty records cannot be seen.
+    SeqpacketEmptyTail = "seqpacket-empty-tail", Dump, Guessed,
+        "empty records at the end of the queue, if any: a seqpacket socket shut down for reading reads them like its end";
+    /// This host's addresses could not be read: planned for a loopback-only host.
+    HostAddressesUnknown = "host-addresses-unknown", Run, Changed,
+        "where INET sockets can be bound: the plan is for a loopback-only host, so sockets on other addresses are left unbound";
+    /// `restore run -- COMMAND`: the sockets of the image's other processes are closed by exec.
+    OtherProcessesClosed = "other-processes-closed", Run, Lost,
+        "the sockets of the image's other processes: only one process's fds are placed for the command; the rest are closed by exec";
+    /// `restore run -- COMMAND`: fds that were close-on-exec are handed to the command open.
+    CloexecDropped = "cloexec-dropped", Run, Changed,
+        "FD_CLOEXEC: the fds are handed to the command open (it may set the flag again)";
 }
 
 impl fmt::Display for WarnCode {

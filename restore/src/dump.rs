@@ -707,6 +707,16 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         } else if connection && d.state == resocket_core::wire::TCP_ESTABLISHED && !pending_clients.contains(&ino) {
             s.peer_gone = true;
         }
+        if d.ty == 5 && d.shutdown & 1 != 0 && d.state == resocket_core::wire::TCP_ESTABLISHED {
+            warnings.push(DumpWarning::on(
+                ino,
+                WarnCode::SeqpacketEmptyTail,
+                format!(
+                    "{}: a seqpacket socket shut down for reading: empty records at the end of its queue, if any, cannot be told from its end and are not recorded",
+                    name_of(ino)
+                ),
+            ));
+        }
         if d.shutdown != 0 && !s.peer_gone {
             s.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(d.shutdown & 3)].into());
         }

@@ -148,6 +148,34 @@ pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
     result.map(|()| out)
 }
 
+/// The socket options set away from their defaults that the image has no field for.
+fn options_set(fd: &OwnedFd, tcp: bool) -> Vec<&'static str> {
+    use rustix::net::sockopt::{self as so, Timeout};
+    let mut out = Vec::new();
+    if tcp && so::tcp_nodelay(fd).unwrap_or(false) {
+        out.push("TCP_NODELAY");
+    }
+    if so::socket_keepalive(fd).unwrap_or(false) {
+        out.push("SO_KEEPALIVE");
+    }
+    if so::socket_linger(fd).ok().flatten().is_some() {
+        out.push("SO_LINGER");
+    }
+    if !tcp && so::socket_broadcast(fd).unwrap_or(false) {
+        out.push("SO_BROADCAST");
+    }
+    if so::socket_oobinline(fd).unwrap_or(false) {
+        out.push("SO_OOBINLINE");
+    }
+    if so::socket_timeout(fd, Timeout::Recv).ok().flatten().is_some() {
+        out.push("SO_RCVTIMEO");
+    }
+    if so::socket_timeout(fd, Timeout::Send).ok().flatten().is_some() {
+        out.push("SO_SNDTIMEO");
+    }
+    out
+}
+
 /// Whether a duplicated socket is TCP or UDP over IPv4/IPv6: `Some((tcp, inet6))`.
 pub(crate) fn classify(fd: &OwnedFd) -> Option<(bool, bool)> {
     let inet6 = match net::sockopt::socket_domain(fd).ok()? {
@@ -242,6 +270,20 @@ pub(crate) fn specs(
         } else {
             spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
             spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
+        }
+        let set = options_set(s.fd, s.tcp);
+        if !set.is_empty() {
+            warnings.push(DumpWarning::on(
+                s.ino,
+                WarnCode::OptionNotRecorded,
+                format!(
+                    "{}: {} set; the image has no field for {}: a restore leaves {} at the default",
+                    name_of(s.ino),
+                    set.join(", "),
+                    if set.len() == 1 { "it" } else { "them" },
+                    if set.len() == 1 { "it" } else { "them" }
+                ),
+            ));
         }
         let d = s.diag;
         if s.tcp {

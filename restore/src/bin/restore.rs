@@ -1,7 +1,7 @@
 //! `restore`: inspect, check and decode resocket checkpoint images.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use resocket_core::warn::{Policy, WarnCode};
+use resocket_core::warn::{Policy, WarnCode, Warning};
 use resocket_restore::{read_input, render, write_output, CliError, DEFAULT_MAX_BYTES, EXIT_INVALID, EXIT_OK};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -290,7 +290,14 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     }
     // INET sockets are planned for this host's addresses (those of the namespace the
     // sockets are made in).
-    let host = this_host();
+    let (host, host_warning) = this_host_warned();
+    let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
+    // What this run itself changes (beyond the plan): said, and refused like the plan's.
+    let mut run_warnings: Vec<Warning> = host_warning.into_iter().collect();
+    if !a.command.is_empty() {
+        run_warnings.extend(exec_warnings(&report.image, pid));
+    }
+    eprint!("{}", render::warnings_text("restore: ", &run_warnings));
     let planned = |host: &resocket_core::sim::HostAddrs| {
         resocket_core::plan::plan_on(&report.image, host)
             .map_err(|e| CliError { message: e.to_string(), code: EXIT_INVALID })
@@ -303,7 +310,7 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
             // The text lists the warnings after the steps.
             emit(&render::plan_text(&image.display().to_string(), &plan))?;
         }
-        refuse(&a.policy, &plan)?;
+        refuse(&a.policy, &plan, &run_warnings)?;
         return Ok(EXIT_OK);
     }
     let caps = run::Caps { max_sockets: a.max_sockets, max_queued_bytes: a.max_queued_bytes };
@@ -312,7 +319,7 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     // (without one, planning and execution overlap).
     let whole = if a.policy.is_active() {
         let plan = planned(&host)?;
-        refuse(&a.policy, &plan)?;
+        refuse(&a.policy, &plan, &run_warnings)?;
         run::check_plan_caps(&plan, caps)?;
         Some(plan)
     } else {
@@ -322,21 +329,7 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
         Some(r) => Some(std::fs::canonicalize(r).map_err(|e| CliError::usage(format!("--root {}: {e}", r.display())))?),
         None => None,
     };
-    let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
     let inherit_all = !a.command.is_empty();
-    if inherit_all {
-        let coe = report
-            .image
-            .tables
-            .iter()
-            .filter(|t| t.pid.unwrap_or(0) == pid)
-            .flat_map(|t| &t.fds)
-            .filter(|f| f.cloexec)
-            .count();
-        if coe > 0 {
-            eprintln!("restore: {coe} fds were close-on-exec in the image; they are handed to the command open (it may set FD_CLOEXEC again)");
-        }
-    }
     let cfg = exec::Config {
         root: root.clone(),
         place: exec::PlaceMode::Exact(pid),
@@ -372,10 +365,6 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
         eprintln!("restore: verify: the kernel state matches the image");
     }
     if !a.command.is_empty() {
-        let others = ex.held.iter().filter(|h| !h.exact).count();
-        if others > 0 {
-            eprintln!("restore: warning: {others} sockets of other processes are closed by exec");
-        }
         use std::os::unix::process::CommandExt;
         let err = std::process::Command::new(&a.command[0]).args(&a.command[1..]).exec();
         ex.rollback();
@@ -390,9 +379,50 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     Ok(EXIT_OK)
 }
 
-/// Refuse the plan if the policy refuses any of its warnings: exit 1 with their list.
-fn refuse(policy: &Policy, plan: &resocket_core::plan::Plan) -> Result<(), CliError> {
-    let refused = policy.refused(&plan.warnings);
+/// What exec'ing a command with process `pid`'s fds changes: the other processes' sockets
+/// are closed, and fds that were close-on-exec are handed over open.
+fn exec_warnings(img: &resocket_core::Image<'_>, pid: i32) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let socket_fds = |t: &resocket_core::image::FileTable| {
+        t.fds
+            .iter()
+            .filter(|f| img.files.get(&f.file).is_some_and(|f| img.sockets.contains_key(&f.repr.sock_objref)))
+            .count()
+    };
+    for t in img.tables.iter().filter(|t| t.pid.unwrap_or(0) != pid) {
+        let n = socket_fds(t);
+        if n > 0 {
+            out.push(Warning::new(
+                WarnCode::OtherProcessesClosed,
+                format!(
+                    "pid {}: its {n} socket fds are not the command's (placed for pid {pid}): exec closes them",
+                    t.pid.unwrap_or(0)
+                ),
+            ));
+        }
+    }
+    let coe: Vec<i32> = img
+        .tables
+        .iter()
+        .filter(|t| t.pid.unwrap_or(0) == pid)
+        .flat_map(|t| &t.fds)
+        .filter(|f| f.cloexec)
+        .map(|f| f.fd)
+        .collect();
+    if !coe.is_empty() {
+        out.push(Warning::new(
+            WarnCode::CloexecDropped,
+            format!("fds {coe:?} were close-on-exec in the image; they are handed to the command open (it may set FD_CLOEXEC again)"),
+        ));
+    }
+    out
+}
+
+/// Refuse the plan if the policy refuses any of its warnings or the run's own: exit 1 with
+/// their list.
+fn refuse(policy: &Policy, plan: &resocket_core::plan::Plan, run_warnings: &[Warning]) -> Result<(), CliError> {
+    let mut refused = policy.refused(run_warnings);
+    refused.extend(policy.refused(&plan.warnings));
     if refused.is_empty() {
         return Ok(());
     }
@@ -411,11 +441,17 @@ fn refuse(policy: &Policy, plan: &resocket_core::plan::Plan) -> Result<(), CliEr
 /// This host's addresses for the planner (netlink; the loopback-only host, with a warning,
 /// if they cannot be read).
 fn this_host() -> resocket_core::sim::HostAddrs {
-    let (host, why) = resocket_restore::host::read_or_loopback();
-    if let Some(w) = why {
-        eprintln!("restore: warning: {w}");
+    let (host, w) = this_host_warned();
+    if let Some(w) = w {
+        eprint!("{}", render::warnings_text("restore: ", &[w]));
     }
     host
+}
+
+/// [`this_host`], the warning returned instead of printed.
+fn this_host_warned() -> (resocket_core::sim::HostAddrs, Option<Warning>) {
+    let (host, why) = resocket_restore::host::read_or_loopback();
+    (host, why.map(|w| Warning::new(WarnCode::HostAddressesUnknown, w)))
 }
 
 fn main() -> ExitCode {

@@ -309,3 +309,44 @@ fn deny_warnings_refuses_a_plan_before_anything_is_done() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("tcp-external-peer"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn run_with_a_command_says_what_exec_changes_and_deny_refuses_it() {
+    let dir = scratch("exec-warnings");
+    let src = dir.join("two.json");
+    std::fs::write(
+        &src,
+        r#"{"tasks": [{"pid": 10, "fds": {"3": "a"}, "cloexec": [3]}, {"pid": 11, "fds": {"4": "b"}}],
+            "sockets": [{"name": "a", "type": "stream", "pair": "b"}, {"name": "b", "type": "stream", "pair": "a"}]}"#,
+    )
+    .unwrap();
+    let img = dir.join("two.rsimg");
+    let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let i = img.to_str().unwrap();
+    let o = restore(&["run", "--dry-run", "--deny-warnings", i, "--", "/bin/true"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("warning[other-processes-closed]: pid 11") && err.contains("warning[cloexec-dropped]: fds [3]"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was done"), "{err}");
+    let o = restore(&[
+        "run",
+        "--dry-run",
+        "--deny-warnings",
+        "-A",
+        "other-processes-closed",
+        "-A",
+        "cloexec-dropped",
+        i,
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without a command nothing is exec'd: nothing to say.
+    let o = restore(&["run", "--dry-run", "--deny-warnings", i]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
