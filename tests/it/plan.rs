@@ -98,3 +98,38 @@ fn address_lists_parse_as_users_write_them() {
     let r = load(&img);
     assert_eq!(plan::image_addrs(&r.image), vec![a("192.0.2.1"), a("2001:db8::7")]);
 }
+
+#[test]
+fn docs_simulator_lists_every_warning_code_with_its_origin_and_effect() {
+    use resocket_core::warn::{Origin, WarnCode};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/simulator.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    for c in WarnCode::ALL {
+        let from = match c.origin() {
+            Origin::Plan => "plan",
+            Origin::Dump => "dump",
+            Origin::Both => "dump, plan",
+            Origin::Run => "run",
+        };
+        let row = format!("| `{c}` | {from} | {} | ", c.effect().as_str());
+        let line = doc.lines().find(|l| l.starts_with(&row)).unwrap_or_else(|| panic!("no row {row:?} in {path:?}"));
+        assert!(line.ends_with(&format!("| {} |", c.lost())), "{line}");
+    }
+}
+
+#[test]
+fn the_valid_fixtures_plan_without_warnings_except_inet_external_on_loopback() {
+    for f in build_all(Kind::Valid).unwrap() {
+        let r = load(&f.image);
+        let p = plan::plan(&r.image).unwrap();
+        let codes: Vec<&str> = p.warnings.iter().map(|w| w.code.as_str()).collect();
+        if f.name == "inet-external" {
+            assert_eq!(
+                codes,
+                ["inet-address-missing", "inet-address-missing", "tcp-external-peer", "udp-external-peer"]
+            );
+        } else {
+            assert!(codes.is_empty(), "{}: {codes:?}", f.name);
+        }
+    }
+}
