@@ -218,7 +218,7 @@ impl Warning {
     pub fn render(&self, describe: &dyn Fn(usize) -> String) -> String {
         let mut out = format!("{self}\n");
         if let Some(p) = self.place() {
-            let step = self.step.map(|s| describe(s)).filter(|d| !d.is_empty());
+            let step = self.step.map(describe).filter(|d| !d.is_empty());
             match step {
                 Some(d) => out.push_str(&format!("  --> {p}: `{d}`\n")),
                 None => out.push_str(&format!("  --> {p}\n")),

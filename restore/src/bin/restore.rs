@@ -41,6 +41,7 @@ enum Command {
     /// Restore an image on this host: validate, plan, execute with real syscalls, place each
     /// socket at its recorded fd; then exec COMMAND with them, hold them (--hold), or report
     /// and exit. On any failure everything done so far is undone.
+    #[command(after_long_help = warn_codes_help())]
     Run {
         /// Image file.
         image: PathBuf,
@@ -139,6 +140,15 @@ enum Order {
     V2,
     /// The planner's steps with every connect moved before the listeners exist.
     Naive,
+}
+
+/// The warning codes for `restore run --help`: code, effect, what is lost or changed.
+fn warn_codes_help() -> String {
+    let mut out = String::from("Warning codes (-D/-A; docs/simulator.md, \"Warnings\"):\n");
+    for c in WarnCode::ALL {
+        out.push_str(&format!("  {:<28} {:<8} {}\n", c.as_str(), c.effect().as_str(), c.lost()));
+    }
+    out
 }
 
 /// A warning code as `-D`/`-A` take it (the kebab-case spelling).
