@@ -9,6 +9,8 @@
 use resocket_core::plan::{self, Plan};
 use resocket_core::scenario::Scenario;
 use resocket_core::warn::{Origin, WarnCode};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// The plan of a scenario (on the model's loopback-only host), and the objref of each of its
 /// sockets by name.
