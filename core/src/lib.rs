@@ -11,6 +11,7 @@
 //!   into canonical image bytes.
 //! * [`edit`] — editing operations on a scenario, and reading an image back into one.
 //! * [`share`] — share links: a scenario in a URL fragment (bincode + base64url).
+//! * [`warn`] — warnings of plans and dumps: stable code, effect, objref, step, message.
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!
 //! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
@@ -31,6 +32,7 @@ pub mod sock;
 pub mod summary;
 pub mod synth;
 pub mod text;
+pub mod warn;
 pub mod wire;
 
 pub use diag::{Code, Diagnostic, Severity};

@@ -9,6 +9,7 @@
 
 use crate::image::{Image, Sock, UnixAddr};
 use crate::sim::*;
+use crate::warn::{WarnCode, Warning};
 use crate::wire::{self, UNIX_ACCEPTED, UNIX_LINKED, UNIX_PEER_GONE};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -72,14 +73,18 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Slots used by the steps.
     pub slots: BTreeMap<Slot, SlotInfo>,
-    /// Things the plan cannot reproduce exactly, said plainly.
-    pub warnings: Vec<String>,
+    /// Things the plan cannot reproduce exactly: a stable code, the socket and step, a message.
+    pub warnings: Vec<Warning>,
 }
 
 impl Plan {
     /// Label of a slot.
     pub fn label(&self, slot: Slot) -> String {
         self.slots.get(&slot).map_or_else(|| format!("slot{slot}"), |s| s.label.clone())
+    }
+    /// The warnings, each as [`Warning::render`] gives it (the step described), one after another.
+    pub fn warnings_text(&self) -> String {
+        self.warnings.iter().map(|w| w.render(&|i| self.describe(i))).collect()
     }
     /// The step as C-like text.
     pub fn describe(&self, i: usize) -> String {
@@ -486,17 +491,29 @@ impl<'i, 'a> Planner<'i, 'a> {
     fn warn_unplanned(&mut self) {
         for s in self.img.sockets.values() {
             if !matches!(s.common.family, wire::AF_UNIX | wire::AF_INET | wire::AF_INET6) {
-                self.plan.warnings.push(format!(
-                    "socket #{} is {}: only AF_UNIX, AF_INET and AF_INET6 sockets are planned; it is left out",
-                    s.objref,
-                    crate::summary::family_name(s.common.family)
-                ));
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::FamilyNotPlanned,
+                        format!(
+                            "socket #{} is {}: only AF_UNIX, AF_INET and AF_INET6 sockets are planned; it is left out",
+                            s.objref,
+                            crate::summary::family_name(s.common.family)
+                        ),
+                    )
+                    .objref(s.objref),
+                );
             }
             if s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_EXTERNAL_PEER)) {
-                self.plan.warnings.push(format!(
-                    "socket #{} was connected to a peer outside the image: it is restored as if the connection broke (its data kept, then EOF; shutdown 3)",
-                    s.objref
-                ));
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::UnixExternalPeer,
+                        format!(
+                            "socket #{} was connected to a peer outside the image: it is restored as if the connection broke (its data kept, then EOF; shutdown 3)",
+                            s.objref
+                        ),
+                    )
+                    .objref(s.objref),
+                );
             }
         }
     }
@@ -573,11 +590,20 @@ impl<'i, 'a> Planner<'i, 'a> {
         let needed =
             s.queue.iter().enumerate().filter(|(_, m)| m.sender != s.objref).map(|(i, _)| i as i64).max().unwrap_or(0);
         if needed > recorded {
-            self.plan.warnings.push(format!(
-                "#{} holds {} datagrams; re-sending them needs a queue limit of {needed}, its recorded limit is {recorded}: it is created with max_dgram_qlen {needed}",
-                s.objref,
-                s.queue.len()
-            ));
+            // The step is the socket's creation, which comes next (after the sysctl, if any).
+            let created_at = self.plan.steps.len() + usize::from(needed != self.k.sysctl.max_dgram_qlen);
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::DgramQlenRaised,
+                    format!(
+                        "#{} holds {} datagrams; re-sending them needs a queue limit of {needed}, its recorded limit is {recorded}: it is created with max_dgram_qlen {needed}",
+                        s.objref,
+                        s.queue.len()
+                    ),
+                )
+                .objref(s.objref)
+                .step(created_at),
+            );
             needed
         } else {
             recorded
@@ -975,6 +1001,18 @@ impl<'i, 'a> Planner<'i, 'a> {
                     (0, Some(t)) => t,
                     (0, None) => {
                         let t = self.temp("sender");
+                        let n = s.queue.iter().filter(|m| m.sender == 0).count();
+                        self.plan.warnings.push(
+                            Warning::new(
+                                WarnCode::SenderStandIn,
+                                format!(
+                                    "socket #{}: {n} queued datagrams came from a socket that has closed: they are re-sent from an unnamed temporary socket (the image does not record the sender's name)",
+                                    s.objref
+                                ),
+                            )
+                            .objref(s.objref)
+                            .step(self.plan.steps.len()),
+                        );
                         self.push(
                             Op::Socket { slot: t, ty },
                             format!("a datagram to #{} came from a socket that has closed", s.objref),
@@ -1092,6 +1130,30 @@ impl<'i, 'a> Planner<'i, 'a> {
                 format!("#{} had shutdown {bits} (applied last: it stops the refill)", s.objref),
             )?;
         }
+        // shutdown() mirrors onto a connected peer: say where the bits now differ from the image.
+        // (A socket whose peer is outside the image is said with its own code.)
+        let socks: Vec<&Sock<'_>> = self
+            .unix()
+            .filter(|s| {
+                !self.embryos.contains(&s.objref) && !s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_EXTERNAL_PEER))
+            })
+            .collect();
+        for s in socks {
+            let want = s.common.shutdown & wire::SHUTDOWN_MASK;
+            let Some(have) = self.k.sock(s.objref as Slot).map(|k| k.shutdown) else { continue };
+            if have != want {
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::ShutdownDiffers,
+                        format!(
+                            "socket #{}: its shutdown bits come back as {have}, the image has {want} (a peer's shutdown() mirrors onto it, or a bit cannot be set before its data is queued)",
+                            s.objref
+                        ),
+                    )
+                    .objref(s.objref),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -1167,8 +1229,28 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
+        // Image sockets still held only by the plan: kept alive by a queue (SCM_RIGHTS) or an
+        // accept queue (embryos), or closed here for good.
+        let in_flight: BTreeSet<i32> = self
+            .img
+            .sockets
+            .values()
+            .flat_map(|s| s.queue.iter().flat_map(|m| m.rights.iter()))
+            .filter_map(|f| self.img.files.get(f).map(|f| f.repr.sock_objref))
+            .collect();
         let open: Vec<Slot> = self.k.slots.keys().collect();
         for slot in open {
+            let objref = self.plan.slots.get(&slot).and_then(|i| i.objref);
+            if let Some(o) = objref.filter(|o| !in_flight.contains(o) && !self.embryos.contains(o)) {
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::ClosedAtEnd,
+                        format!("socket #{o} has no fd in any process and no queue carries it: the restore closes it"),
+                    )
+                    .objref(o)
+                    .step(self.plan.steps.len()),
+                );
+            }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
         Ok(())

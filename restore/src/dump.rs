@@ -18,7 +18,8 @@
 
 use crate::diag_unix::{self, UnixDiag};
 use resocket_core::bstr;
-use resocket_core::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec};
+use resocket_core::scenario::{MsgSpec, PendingSpec, Scenario, ScenarioError, SockSpec, TaskSpec};
+use resocket_core::warn::{WarnCode, Warning};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{self, RecvFlags};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,8 +29,50 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Dump {
     /// The scenario (write it with `to_image`).
     pub scenario: Scenario,
-    /// Things the user must know (external peers, guesses).
-    pub warnings: Vec<String>,
+    /// Things the user must know (external peers, guesses), each with the scenario socket it
+    /// is about, if any ([`Dump::to_image`] turns that into the image's objref).
+    pub warnings: Vec<DumpWarning>,
+}
+
+/// A warning of the dump, placed on a socket of the scenario by its name.
+#[derive(Debug, Clone)]
+pub struct DumpWarning {
+    /// The warning (its objref is filled in by [`Dump::to_image`]).
+    pub warning: Warning,
+    /// The scenario socket it is about (`inoN`).
+    pub socket: Option<String>,
+}
+
+impl DumpWarning {
+    /// A warning about the socket of inode `ino`.
+    pub(crate) fn on(ino: u32, code: WarnCode, message: String) -> Self {
+        DumpWarning { warning: Warning::new(code, message), socket: Some(name_of(ino)) }
+    }
+}
+
+impl Dump {
+    /// The image, and the warnings with the objrefs their sockets got in it.
+    pub fn to_image(&self) -> Result<(Vec<u8>, Vec<Warning>), ScenarioError> {
+        let (bytes, objrefs) = self.scenario.to_image_mapped()?;
+        let by_name: BTreeMap<&str, i32> = self
+            .scenario
+            .sockets
+            .iter()
+            .zip(objrefs)
+            .filter(|(_, o)| *o > 0)
+            .map(|(s, o)| (s.name.as_str(), o))
+            .collect();
+        let warnings = self
+            .warnings
+            .iter()
+            .map(|w| {
+                let mut out = w.warning.clone();
+                out.objref = w.socket.as_deref().and_then(|n| by_name.get(n).copied());
+                out
+            })
+            .collect();
+        Ok((bytes, warnings))
+    }
 }
 
 fn name_of(ino: u32) -> String {
@@ -468,7 +511,13 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 None => {
                     let dup = getfd(&pidfds[pidfd], pid, fd)?;
                     let Some(kind) = crate::dump_inet::classify(&dup) else {
-                        warnings.push(format!("pid {pid} fd {fd}: neither AF_UNIX nor TCP/UDP over IP; left out"));
+                        warnings.push(DumpWarning {
+                            warning: Warning::new(
+                                WarnCode::FamilyLeftOut,
+                                format!("pid {pid} fd {fd}: neither AF_UNIX nor TCP/UDP over IP; left out"),
+                            ),
+                            socket: None,
+                        });
                         continue;
                     };
                     inet.insert(ino, (dup, kind));
@@ -586,11 +635,15 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
                 if !p.is_absolute() {
                     let cwd = pids.first().and_then(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).ok());
-                    warnings.push(format!(
-                        "{}: bound to the relative path {}; the directory it was bound in is taken to be the process's current one ({})",
-                        name_of(ino),
-                        p.display(),
-                        cwd.as_ref().map_or("unknown".into(), |c| c.display().to_string())
+                    warnings.push(DumpWarning::on(
+                        ino,
+                        WarnCode::RelativeCwdGuessed,
+                        format!(
+                            "{}: bound to the relative path {}; the directory it was bound in is taken to be the process's current one ({})",
+                            name_of(ino),
+                            p.display(),
+                            cwd.as_ref().map_or("unknown".into(), |c| c.display().to_string())
+                        ),
                     ));
                     s.cwd = cwd.map(|c| c.display().to_string());
                 }
@@ -625,9 +678,13 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         let connection = d.ty != 2;
         if let Some(p) = peer {
             if !in_set(p) {
-                warnings.push(format!(
-                    "{}: its peer (socket {p}) is outside the dumped processes; marked external: a restore brings it back as a broken connection",
-                    name_of(ino)
+                warnings.push(DumpWarning::on(
+                    ino,
+                    WarnCode::UnixExternalPeer,
+                    format!(
+                        "{}: its peer (socket {p}) is outside the dumped processes; marked external: a restore brings it back as a broken connection",
+                        name_of(ino)
+                    ),
                 ));
                 s.external_peer = true;
                 if d.shutdown != 0 {
@@ -662,9 +719,13 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 if own_listener.is_some() || (d.name.is_some() && !peer_named) {
                     s.accepted_from = own_listener.map(|&l| name_of(l));
                     if s.accepted_from.is_none() {
-                        warnings.push(format!(
-                            "{}: accepted from a listener that is gone; a temporary one will stand in",
-                            name_of(ino)
+                        warnings.push(DumpWarning::on(
+                            ino,
+                            WarnCode::ListenerGone,
+                            format!(
+                                "{}: accepted from a listener that is gone; a temporary one will stand in",
+                                name_of(ino)
+                            ),
                         ));
                     }
                     s.peer = Some(name_of(p));
@@ -675,6 +736,16 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             }
         } else if connection && d.state == resocket_core::wire::TCP_ESTABLISHED && !pending_clients.contains(&ino) {
             s.peer_gone = true;
+        }
+        if d.ty == 5 && d.shutdown & 1 != 0 && d.state == resocket_core::wire::TCP_ESTABLISHED {
+            warnings.push(DumpWarning::on(
+                ino,
+                WarnCode::SeqpacketEmptyTail,
+                format!(
+                    "{}: a seqpacket socket shut down for reading: empty records at the end of its queue, if any, cannot be told from its end and are not recorded",
+                    name_of(ino)
+                ),
+            ));
         }
         if d.shutdown != 0 && !s.peer_gone {
             s.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(d.shutdown & 3)].into());
@@ -693,11 +764,16 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             }
         }
         s.no_fd = !m.held;
+        let mut outside = 0usize;
         for (from, data, rights) in &m.queue {
             let sender = if connection {
                 None
             } else {
-                from.as_deref().and_then(|n| by_name.get(n)).map(|&i| name_of(i)).or_else(|| peer.map(name_of))
+                let known = from.as_deref().and_then(|n| by_name.get(n)).map(|&i| name_of(i));
+                if known.is_none() && from.is_some() {
+                    outside += 1;
+                }
+                known.or_else(|| peer.map(name_of))
             };
             s.queue.push(MsgSpec {
                 from: sender,
@@ -705,6 +781,17 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 rights: rights.iter().map(|&r| name_of(r)).collect(),
                 ..MsgSpec::default()
             });
+        }
+        if outside > 0 {
+            warnings.push(DumpWarning::on(
+                ino,
+                WarnCode::DgramSenderOutside,
+                format!(
+                    "{}: {outside} queued datagrams come from named senders outside the dumped processes; recorded as from {}",
+                    name_of(ino),
+                    peer.map_or_else(|| "a closed sender".to_string(), |p| format!("its peer {}", name_of(p)))
+                ),
+            ));
         }
         // Pending clients point at their embryos, not at the listener: no peer of their own.
         if pending_clients.contains(&ino) {

@@ -15,8 +15,10 @@
 //! order), with a warning.
 
 use crate::diag_inet::{InetDiag, IPPROTO_TCP};
+use crate::dump::DumpWarning;
 use resocket_core::bstr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, SockSpec};
+use resocket_core::warn::WarnCode;
 use rustix::fd::OwnedFd;
 use rustix::net::{self, AddressFamily, RecvFlags, SocketType};
 use std::collections::{BTreeMap, BTreeSet};
@@ -146,6 +148,34 @@ pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
     result.map(|()| out)
 }
 
+/// The socket options set away from their defaults that the image has no field for.
+fn options_set(fd: &OwnedFd, tcp: bool) -> Vec<&'static str> {
+    use rustix::net::sockopt::{self as so, Timeout};
+    let mut out = Vec::new();
+    if tcp && so::tcp_nodelay(fd).unwrap_or(false) {
+        out.push("TCP_NODELAY");
+    }
+    if so::socket_keepalive(fd).unwrap_or(false) {
+        out.push("SO_KEEPALIVE");
+    }
+    if so::socket_linger(fd).ok().flatten().is_some() {
+        out.push("SO_LINGER");
+    }
+    if !tcp && so::socket_broadcast(fd).unwrap_or(false) {
+        out.push("SO_BROADCAST");
+    }
+    if so::socket_oobinline(fd).unwrap_or(false) {
+        out.push("SO_OOBINLINE");
+    }
+    if so::socket_timeout(fd, Timeout::Recv).ok().flatten().is_some() {
+        out.push("SO_RCVTIMEO");
+    }
+    if so::socket_timeout(fd, Timeout::Send).ok().flatten().is_some() {
+        out.push("SO_SNDTIMEO");
+    }
+    out
+}
+
 /// Whether a duplicated socket is TCP or UDP over IPv4/IPv6: `Some((tcp, inet6))`.
 pub(crate) fn classify(fd: &OwnedFd) -> Option<(bool, bool)> {
     let inet6 = match net::sockopt::socket_domain(fd).ok()? {
@@ -169,7 +199,7 @@ pub(crate) fn specs(
     socks: &BTreeMap<u32, InetFd>,
     diags: &[InetDiag],
     held: &BTreeSet<u32>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<DumpWarning>,
 ) -> Result<Vec<SockSpec>, String> {
     let by_ino: BTreeMap<u32, &InetDiag> = diags.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
     let mut list = Vec::new();
@@ -204,10 +234,14 @@ pub(crate) fn specs(
                 pending.entry(l).or_default().push((client, e));
                 pending_clients.insert(client);
             }
-            None => warnings.push(format!(
-                "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
-                name_of(l),
-                spell(e.remote)
+            None => warnings.push(DumpWarning::on(
+                l,
+                WarnCode::PendingExternal,
+                format!(
+                    "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
+                    name_of(l),
+                    spell(e.remote)
+                ),
             )),
         }
     }
@@ -237,6 +271,20 @@ pub(crate) fn specs(
             spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
             spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
         }
+        let set = options_set(s.fd, s.tcp);
+        if !set.is_empty() {
+            warnings.push(DumpWarning::on(
+                s.ino,
+                WarnCode::OptionNotRecorded,
+                format!(
+                    "{}: {} set; the image has no field for {}: a restore leaves {} at the default",
+                    name_of(s.ino),
+                    set.join(", "),
+                    if set.len() == 1 { "it" } else { "them" },
+                    if set.len() == 1 { "it" } else { "them" }
+                ),
+            ));
+        }
         let d = s.diag;
         if s.tcp {
             match state {
@@ -245,10 +293,14 @@ pub(crate) fn specs(
                     spec.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
                     let mut p = pending.remove(&s.ino).unwrap_or_default();
                     if p.len() > 1 {
-                        warnings.push(format!(
-                            "{}: {} pending connections; the kernel does not expose their accept order, so they are recorded in the order their clients were created",
-                            name_of(s.ino),
-                            p.len()
+                        warnings.push(DumpWarning::on(
+                            s.ino,
+                            WarnCode::AcceptOrderGuessed,
+                            format!(
+                                "{}: {} pending connections; the kernel does not expose their accept order, so they are recorded in the order their clients were created",
+                                name_of(s.ino),
+                                p.len()
+                            ),
                         ));
                     }
                     p.sort_by_key(|&(client, _)| client);
@@ -276,11 +328,15 @@ pub(crate) fn specs(
                     } else {
                         spec.external_peer = true;
                         spec.remote = Some(spell(d.remote));
-                        warnings.push(format!(
-                            "{}: TCP connection to {} outside the dumped processes ({}); marked external: a restore brings it back as a closed socket",
-                            name_of(s.ino),
-                            spell(d.remote),
-                            state_name(state)
+                        warnings.push(DumpWarning::on(
+                            s.ino,
+                            WarnCode::TcpExternalPeer,
+                            format!(
+                                "{}: TCP connection to {} outside the dumped processes ({}); marked external: a restore brings it back as a closed socket",
+                                name_of(s.ino),
+                                spell(d.remote),
+                                state_name(state)
+                            ),
                         ));
                     }
                     // A received FIN (RCV_SHUTDOWN) follows from the peer's own shutdown when the
@@ -319,10 +375,14 @@ pub(crate) fn specs(
                     None => {
                         spec.external_peer = true;
                         spec.remote = Some(spell(r));
-                        warnings.push(format!(
-                            "{}: UDP socket connected to {} outside the dumped processes; marked external: a restore leaves it unconnected",
-                            name_of(s.ino),
-                            spell(r)
+                        warnings.push(DumpWarning::on(
+                            s.ino,
+                            WarnCode::UdpExternalPeer,
+                            format!(
+                                "{}: UDP socket connected to {} outside the dumped processes; marked external: a restore leaves it unconnected",
+                                name_of(s.ino),
+                                spell(r)
+                            ),
                         ));
                     }
                 }

@@ -240,6 +240,11 @@ pub fn plan_output_on(
     if json {
         return Ok((serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n", true));
     }
+    Ok((plan_text(name, &plan), true))
+}
+
+/// A plan as `restore plan` prints it: numbered steps by phase, with reasons, then the warnings.
+pub fn plan_text(name: &str, plan: &resocket_core::plan::Plan) -> String {
     let mut out = format!("{name}: {} steps\n", plan.steps.len());
     let mut phase = None;
     for (i, s) in plan.steps.iter().enumerate() {
@@ -249,10 +254,11 @@ pub fn plan_output_on(
         }
         let _ = writeln!(out, "{i:>5}  {:<60}  # {}", plan.describe(i), s.why);
     }
-    for w in &plan.warnings {
-        let _ = writeln!(out, "warning: {w}");
+    if !plan.warnings.is_empty() {
+        out.push('\n');
+        out.push_str(&plan.warnings_text());
     }
-    Ok((out, true))
+    out
 }
 
 /// Which order `restore simulate` runs.
@@ -342,9 +348,7 @@ pub fn simulate_output_on(
             "\nall {} steps completed; the simulated state equals the image except where the plan says it cannot restore it:",
             rep.results.len()
         );
-        for w in &plan.warnings {
-            let _ = writeln!(out, "warning: {w}");
-        }
+        out.push_str(&plan.warnings_text());
     } else {
         let _ = writeln!(out, "\nall {} steps completed, but the result differs from the image:", rep.results.len());
         for d in &rep.differences {
@@ -352,4 +356,44 @@ pub fn simulate_output_on(
         }
     }
     Ok((out, clean))
+}
+
+/// Warnings as JSON: code, effect, objref, step, message and what is lost or changed.
+pub fn warnings_json(warnings: &[resocket_core::warn::Warning]) -> Value {
+    Value::Array(
+        warnings
+            .iter()
+            .map(|w| {
+                json!({
+                    "code": w.code.as_str(),
+                    "effect": w.effect,
+                    "objref": w.objref,
+                    "step": w.step,
+                    "message": w.message,
+                    "lost": w.lost(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Warnings as text, each as [`resocket_core::warn::Warning::render`] gives it (no steps to
+/// describe: a dump's), every line after `prefix`.
+pub fn warnings_text(prefix: &str, warnings: &[resocket_core::warn::Warning]) -> String {
+    let mut out = String::new();
+    for w in warnings {
+        for line in w.render(&|_| String::new()).lines() {
+            let _ = writeln!(out, "{prefix}{line}");
+        }
+    }
+    out
+}
+
+/// The plan's warnings as text, every line after `prefix` (steps described).
+pub fn plan_warnings_text(prefix: &str, plan: &resocket_core::plan::Plan) -> String {
+    let mut out = String::new();
+    for line in plan.warnings_text().lines() {
+        let _ = writeln!(out, "{prefix}{line}");
+    }
+    out
 }

@@ -71,6 +71,12 @@ pub fn check_image_caps(img: &Image<'_>, caps: Caps) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Check a whole plan against the caps (sockets it creates, bytes it queues) before any step.
+pub fn check_plan_caps(plan: &Plan, caps: Caps) -> Result<(), CliError> {
+    let mut count = CapCount::default();
+    plan.steps.iter().try_for_each(|s| count.add(&s.op, caps))
+}
+
 /// The fd numbers the image gives its sockets in process `pid` (the plan places sockets there).
 pub fn image_fds(img: &Image<'_>, pid: i32) -> Vec<i32> {
     img.tables

@@ -59,7 +59,7 @@ fn a_plan_on_the_image_s_own_addresses_binds_what_a_loopback_host_cannot() {
     let r = load(&f.image);
     let addrs = plan::image_addrs(&r.image);
     assert_eq!(addrs, vec!["10.0.0.2".parse::<std::net::IpAddr>().unwrap()]);
-    let unbound = |p: &plan::Plan| p.warnings.iter().filter(|w| w.contains("10.0.0.2")).count();
+    let unbound = |p: &plan::Plan| p.warnings.iter().filter(|w| w.message.contains("10.0.0.2")).count();
     // On lo only: both sockets are left unbound, one warning each.
     let lo = plan::plan(&r.image).unwrap();
     assert_eq!(unbound(&lo), 2, "{:#?}", lo.warnings);
@@ -97,4 +97,39 @@ fn address_lists_parse_as_users_write_them() {
     .unwrap();
     let r = load(&img);
     assert_eq!(plan::image_addrs(&r.image), vec![a("192.0.2.1"), a("2001:db8::7")]);
+}
+
+#[test]
+fn docs_simulator_lists_every_warning_code_with_its_origin_and_effect() {
+    use resocket_core::warn::{Origin, WarnCode};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/simulator.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    for c in WarnCode::ALL {
+        let from = match c.origin() {
+            Origin::Plan => "plan",
+            Origin::Dump => "dump",
+            Origin::Both => "dump, plan",
+            Origin::Run => "run",
+        };
+        let row = format!("| `{c}` | {from} | {} | ", c.effect().as_str());
+        let line = doc.lines().find(|l| l.starts_with(&row)).unwrap_or_else(|| panic!("no row {row:?} in {path:?}"));
+        assert!(line.ends_with(&format!("| {} |", c.lost())), "{line}");
+    }
+}
+
+#[test]
+fn the_valid_fixtures_plan_without_warnings_except_inet_external_on_loopback() {
+    for f in build_all(Kind::Valid).unwrap() {
+        let r = load(&f.image);
+        let p = plan::plan(&r.image).unwrap();
+        let codes: Vec<&str> = p.warnings.iter().map(|w| w.code.as_str()).collect();
+        if f.name == "inet-external" {
+            assert_eq!(
+                codes,
+                ["inet-address-missing", "inet-address-missing", "tcp-external-peer", "udp-external-peer"]
+            );
+        } else {
+            assert!(codes.is_empty(), "{}: {codes:?}", f.name);
+        }
+    }
 }

@@ -1160,7 +1160,9 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 <details id="plan-warnings" class="plan-warnings" open={plan.warnings.len() <= 3}>
                     <summary>{ format!("the plan restores less than the image ({} warning{})", plan.warnings.len(),
                         if plan.warnings.len() == 1 { "" } else { "s" }) }</summary>
-                    <ul>{ for plan.warnings.iter().map(|w| html! { <li>{ w }</li> }) }</ul>
+                    <ul>{ for plan.warnings.iter().map(|w| html! {
+                        <li data-code={w.code.as_str()}><code>{ w.code.as_str() }</code>{ " " }{ w.message.clone() }</li>
+                    }) }</ul>
                 </details>
             }
             <div class="now">

@@ -19,6 +19,7 @@ use crate::image::Sock;
 use crate::order;
 use crate::sim::inet::TCP_QUEUE_LIMIT;
 use crate::sim::*;
+use crate::warn::{WarnCode, Warning};
 use crate::wire::{self, AF_INET6, INET_ACCEPTED, INET_REUSEPORT, INET_V6ONLY};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -234,9 +235,15 @@ impl<'i, 'a> Planner<'i, 'a> {
             if !servers.contains(&e) && !all.contains_key(&e) && !self.inet.unbound.contains_key(&l) {
                 let from =
                     self.sock(e).and_then(|e| e.inet_remote()).map_or_else(|| "?".to_string(), |r| r.to_string());
-                self.plan.warnings.push(format!(
-                    "pending connection #{e} on listener #{l} came from {from}, outside the image: it cannot be rebuilt and is lost"
-                ));
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::PendingExternal,
+                        format!(
+                            "pending connection #{e} on listener #{l} came from {from}, outside the image: it cannot be rebuilt and is lost"
+                        ),
+                    )
+                    .objref(l),
+                );
             }
         }
         for s in self.inet_socks() {
@@ -245,6 +252,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             let slot = s.objref as Slot;
             let ty = if s.is_tcp() { SockType::Stream } else { SockType::Dgram };
+            let created_at = self.plan.steps.len();
             self.push(Op::SocketInet { slot, family: family(s), ty }, "create the socket")?;
             self.created.insert(s.objref);
             if s.common.reuse != 0 {
@@ -262,24 +270,20 @@ impl<'i, 'a> Planner<'i, 'a> {
             if s.inet_connected() && !all.contains_key(&s.objref) && !self_connected(s) {
                 let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
                 let lost = s.queued_bytes();
-                self.plan.warnings.push(if s.is_tcp() {
-                    format!(
+                let (code, message) = if s.is_tcp() {
+                    (WarnCode::TcpExternalPeer, format!(
                         "socket #{} was a TCP connection to {peer}, outside the image: it cannot be rebuilt, so it is restored as a closed socket (never connected: reads answer ENOTCONN, writes EPIPE){}",
                         s.objref,
                         if lost > 0 { format!("; its {lost} unread bytes are dropped") } else { String::new() }
-                    )
+                    ))
                 } else {
-                    format!(
-                        "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored {} and not connected (the model knows this host's addresses, not its routes, so a connect() there is not planned){}",
+                    (WarnCode::UdpExternalPeer, format!(
+                        "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored {} and not connected (the model knows this host's addresses, not its routes, so a connect() there is not planned)",
                         s.objref,
                         if self.inet.unbound.contains_key(&s.objref) { "unbound (its own address is missing, above)" } else { "bound" },
-                        if s.queue.iter().any(|m| m.sender == 0) {
-                            "; datagrams from outside are re-sent from a temporary socket, so their source address differs"
-                        } else {
-                            ""
-                        }
-                    )
-                });
+                    ))
+                };
+                self.plan.warnings.push(Warning::new(code, message).objref(s.objref).step(created_at));
             }
         }
         Ok(())
@@ -288,7 +292,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// One warning per socket whose address this host does not have, saying what is lost; and
     /// one per socket connected to such a socket.
     fn warn_unavailable(&mut self, all: &BTreeMap<i32, i32>) {
-        let mute: Vec<String> = self
+        let mute: Vec<Warning> = self
             .inet_socks()
             .into_iter()
             .filter(|s| self.inet.mute.contains(&s.objref))
@@ -301,11 +305,15 @@ impl<'i, 'a> Planner<'i, 'a> {
                 if s.queued_bytes() > 0 {
                     lost.push(format!("its {} queued bytes are dropped", s.queued_bytes()));
                 }
-                format!(
-                    "socket #{}: {addr} is a broadcast or multicast address: the socket is bound there, but the model follows no traffic to or from it{}",
-                    s.objref,
-                    lost.iter().map(|l| format!("; {l}")).collect::<String>()
+                Warning::new(
+                    WarnCode::InetAddressMute,
+                    format!(
+                        "socket #{}: {addr} is a broadcast or multicast address: the socket is bound there, but the model follows no traffic to or from it{}",
+                        s.objref,
+                        lost.iter().map(|l| format!("; {l}")).collect::<String>()
+                    ),
                 )
+                .objref(s.objref)
             })
             .collect();
         self.plan.warnings.extend(mute);
@@ -347,27 +355,49 @@ impl<'i, 'a> Planner<'i, 'a> {
                 } else {
                     format!("left unbound{}", lost.iter().map(|l| format!(", {l}")).collect::<String>())
                 };
-                warnings.push(format!(
-                    "socket #{o}: {addr} is not an address of this host (bind() would fail with {e}; the host has {host}): {what}"
-                ));
+                warnings.push(
+                    Warning::new(
+                        WarnCode::InetAddressMissing,
+                        format!(
+                            "socket #{o}: {addr} is not an address of this host (bind() would fail with {e}; the host has {host}): {what}"
+                        ),
+                    )
+                    .objref(o),
+                );
             } else if let Some(p) = all.get(&o).filter(|p| self.inet.unbound.contains_key(p)) {
                 let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
                 if embryo_of.contains_key(&o) {
-                    warnings.push(format!(
-                        "pending connection #{o} on {addr} came from #{p} at {peer}, which is not an address of this host: it is lost"
-                    ));
+                    warnings.push(
+                        Warning::new(
+                            WarnCode::InetPeerAddressMissing,
+                            format!(
+                                "pending connection #{o} on {addr} came from #{p} at {peer}, which is not an address of this host: it is lost"
+                            ),
+                        )
+                        .objref(o),
+                    );
                     continue;
                 }
                 let q = s.queued_bytes();
-                warnings.push(format!(
-                    "socket #{o} was connected to #{p} at {peer}, which is not an address of this host: {}{}",
-                    if s.is_tcp() {
-                        "it is restored as a closed socket bound to its own address (never connected)"
-                    } else {
-                        "it is restored bound but unconnected"
-                    },
-                    if q > 0 && s.is_tcp() { format!("; its {q} unread bytes are dropped") } else { String::new() }
-                ));
+                warnings.push(
+                    Warning::new(
+                        WarnCode::InetPeerAddressMissing,
+                        format!(
+                            "socket #{o} was connected to #{p} at {peer}, which is not an address of this host: {}{}",
+                            if s.is_tcp() {
+                                "it is restored as a closed socket bound to its own address (never connected)"
+                            } else {
+                                "it is restored bound but unconnected"
+                            },
+                            if q > 0 && s.is_tcp() {
+                                format!("; its {q} unread bytes are dropped")
+                            } else {
+                                String::new()
+                            }
+                        ),
+                    )
+                    .objref(o),
+                );
             }
         }
         self.plan.warnings.extend(warnings);
@@ -470,9 +500,17 @@ impl<'i, 'a> Planner<'i, 'a> {
                     Op::SetSockOpt { slot: via, opt: SockOpt::RcvBufForce(((before + 1) / 2) as i32) },
                     format!("#{via}'s receive buffer back to {before} (the child kept the raised one)"),
                 )?;
-                self.plan.warnings.push(format!(
-                    "listener #{via}: its receive buffer was raised for #{a}'s queue and set back to {before}, but SO_RCVBUFFORCE leaves it locked: connections it accepts later get {before} bytes without autotuning"
-                ));
+                let at = self.plan.steps.len() - 1;
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::ListenerRcvbufLocked,
+                        format!(
+                            "listener #{via}: its receive buffer was raised for #{a}'s queue and set back to {before}, but SO_RCVBUFFORCE leaves it locked: connections it accepts later get {before} bytes without autotuning"
+                        ),
+                    )
+                    .objref(via as i32)
+                    .step(at),
+                );
             }
             if !pending {
                 self.push(
@@ -510,9 +548,17 @@ impl<'i, 'a> Planner<'i, 'a> {
             ),
         )?;
         self.inet.big.insert(receiver);
-        self.plan.warnings.push(format!(
-            "socket #{receiver}: its {total} unread TCP bytes need a receive buffer of {rcv} bytes from its SYN on (SO_RCVBUFFORCE, which also stops autotuning): it keeps that buffer"
-        ));
+        let at = self.plan.steps.len() - 1;
+        self.plan.warnings.push(
+            Warning::new(
+                WarnCode::TcpRcvbufRaised,
+                format!(
+                    "socket #{receiver}: its {total} unread TCP bytes need a receive buffer of {rcv} bytes from its SYN on (SO_RCVBUFFORCE, which also stops autotuning): it keeps that buffer"
+                ),
+            )
+            .objref(receiver)
+            .step(at),
+        );
         Ok(())
     }
 
@@ -528,6 +574,17 @@ impl<'i, 'a> Planner<'i, 'a> {
             format!("#{sender} sends {total} bytes again: a send buffer of {snd} takes them at once"),
         )?;
         self.inet.big.insert(sender);
+        let at = self.plan.steps.len() - 1;
+        self.plan.warnings.push(
+            Warning::new(
+                WarnCode::TcpSndbufRaised,
+                format!(
+                    "socket #{sender}: re-sending {total} bytes at once needs a send buffer of {snd} bytes (SO_SNDBUFFORCE, which also stops autotuning): it keeps that buffer"
+                ),
+            )
+            .objref(sender)
+            .step(at),
+        );
         Ok(())
     }
 
@@ -589,12 +646,18 @@ impl<'i, 'a> Planner<'i, 'a> {
                 }
                 let data: Vec<u8> = s.queue.iter().flat_map(|m| m.data.iter().copied()).collect();
                 if data.len() > crate::sim::inet::SELF_CONNECTED_SEND {
-                    self.plan.warnings.push(format!(
-                        "socket #{}: {} unread bytes on a self-connected socket are more than one send delivers at once ({} bytes, checked on the kernel): they are dropped",
-                        s.objref,
-                        data.len(),
-                        crate::sim::inet::SELF_CONNECTED_SEND
-                    ));
+                    self.plan.warnings.push(
+                        Warning::new(
+                            WarnCode::SelfConnectedDataDropped,
+                            format!(
+                                "socket #{}: {} unread bytes on a self-connected socket are more than one send delivers at once ({} bytes, checked on the kernel): they are dropped",
+                                s.objref,
+                                data.len(),
+                                crate::sim::inet::SELF_CONNECTED_SEND
+                            ),
+                        )
+                        .objref(s.objref),
+                    );
                     continue;
                 }
                 // One send: a second one while its own data is unread waits on a delayed ACK.
@@ -642,6 +705,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 )?;
                 self.inet.rcvbuf_back.push((slot, s.common.rcvbuf));
             }
+            let mut stand_in = 0usize;
             for m in &s.queue {
                 let from = if m.sender != 0
                     && self.k.sock(m.sender as Slot).is_some()
@@ -650,6 +714,20 @@ impl<'i, 'a> Planner<'i, 'a> {
                 {
                     m.sender as Slot
                 } else {
+                    if stand_in == 0 {
+                        self.plan.warnings.push(
+                            Warning::new(
+                                WarnCode::SenderStandIn,
+                                format!(
+                                    "socket #{}: datagrams whose sender is outside the image or not restored on this host are re-sent from a temporary socket, so their source address differs",
+                                    s.objref
+                                ),
+                            )
+                            .objref(s.objref)
+                            .step(self.plan.steps.len()),
+                        );
+                    }
+                    stand_in += 1;
                     self.temp_sender(family(s))?
                 };
                 let fam = self.k.inet_sock(from).map_or(family(s), |i| i.family);
@@ -704,10 +782,16 @@ impl<'i, 'a> Planner<'i, 'a> {
             let missing = s.common.shutdown & !cur & 3;
             let Some(how) = How::from_bits(missing) else { continue };
             if !s.inet_connected() || self.k.sock(slot).is_some_and(|k| k.state == SkState::Close) {
-                self.plan.warnings.push(format!(
-                    "socket #{}: shutdown bits {missing} are not restored (shutdown() on a socket that is not connected answers ENOTCONN)",
-                    s.objref
-                ));
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::ShutdownNotRestored,
+                        format!(
+                            "socket #{}: shutdown bits {missing} are not restored (shutdown() on a socket that is not connected answers ENOTCONN)",
+                            s.objref
+                        ),
+                    )
+                    .objref(s.objref),
+                );
                 continue;
             }
             self.push(Op::Shutdown { slot, how }, "the recorded shutdown bits (after the refill)")?;

@@ -583,10 +583,13 @@ fn on_a_host_without_those_addresses_each_socket_is_named_with_what_it_loses() {
     let bytes = on_host_image();
     let r = resocket_core::load(&bytes);
     let plan = resocket_core::plan::plan(&r.image).expect("a plan, with warnings");
-    let w = plan.warnings.join("\n");
+    let w = plan.warnings.iter().map(|w| w.message.as_str()).collect::<Vec<_>>().join("\n");
     // Objrefs as the scenario writer numbers them: L 3, c0 5, a0 7, c1 9, u1 11, u2 13.
     let has = |o: &str, parts: &[&str]| {
-        plan.warnings.iter().any(|l| l.starts_with(&format!("socket #{o}")) && parts.iter().all(|p| l.contains(p)))
+        plan.warnings
+            .iter()
+            .map(|l| &l.message)
+            .any(|l| l.starts_with(&format!("socket #{o}")) && parts.iter().all(|p| l.contains(p)))
     };
     assert!(has("3", &["10.1.2.3:8080", "EADDRNOTAVAIL", "not listening", "1 pending connections are lost"]), "{w}");
     assert!(has("5", &["10.1.2.3:40000", "closed socket", "6 queued bytes"]), "{w}");
@@ -708,7 +711,7 @@ fn sockets_on_broadcast_or_multicast_addresses_are_bound_and_carry_nothing() {
     let r = resocket_core::load(&bytes);
     assert!(r.is_valid(), "{:?}", r.diagnostics);
     let plan = resocket_core::plan::plan(&r.image).expect("a plan");
-    let w = plan.warnings.join("\n");
+    let w = plan.warnings.iter().map(|w| w.message.as_str()).collect::<Vec<_>>().join("\n");
     assert!(
         w.contains("224.0.0.1:5000 is a broadcast or multicast address") && w.contains("12 queued bytes are dropped"),
         "{w}"

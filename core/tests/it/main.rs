@@ -9,3 +9,4 @@ mod mutate;
 mod plan_props;
 mod roundtrip;
 mod sim;
+mod warn;

@@ -28,6 +28,11 @@ enum Command {
         /// Also write the readable scenario (JSON) here.
         #[arg(long)]
         scenario: Option<PathBuf>,
+        /// Print a machine-readable report on standard output: the image written, its sockets,
+        /// and every warning (code, effect, objref in the image, message, what is lost) and
+        /// diagnostic. Warning codes: docs/simulator.md, "Warnings".
+        #[arg(long)]
+        json: bool,
     },
     /// Encode a JSON source into an image: either the record-level text form that
     /// `restore decode` prints, or a scenario (see docs/format.md, "Scenario form").
@@ -42,16 +47,12 @@ enum Command {
 
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
-        Command::Dump { pids, output, scenario } => {
+        Command::Dump { pids, output, scenario, json } => {
             let d = resocket_restore::dump::dump(&pids)
                 .map_err(|message| CliError { message, code: resocket_restore::EXIT_INVALID })?;
-            for w in &d.warnings {
-                eprintln!("checkpoint: warning: {w}");
-            }
-            let bytes = d
-                .scenario
-                .to_image()
-                .map_err(|e| CliError { message: e.to_string(), code: resocket_restore::EXIT_INVALID })?;
+            let (bytes, warnings) =
+                d.to_image().map_err(|e| CliError { message: e.to_string(), code: resocket_restore::EXIT_INVALID })?;
+            eprint!("{}", resocket_restore::render::warnings_text("checkpoint: ", &warnings));
             if let Some(p) = scenario {
                 let text = serde_json::to_string_pretty(&d.scenario).unwrap_or_default() + "\n";
                 write_output(&p, text.as_bytes())?;
@@ -67,6 +68,20 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             );
             for diag in report.diagnostics.iter() {
                 eprintln!("checkpoint: {diag}");
+            }
+            if json {
+                let v = serde_json::json!({
+                    "output": output.display().to_string(),
+                    "pids": pids,
+                    "sockets": report.image.sockets.len(),
+                    "bytes": bytes.len(),
+                    "valid": report.is_valid(),
+                    "warnings": resocket_restore::render::warnings_json(&warnings),
+                    "diagnostics": report.diagnostics.iter().map(|d| serde_json::json!({
+                        "code": d.code.as_str(), "severity": d.severity, "objref": d.objref, "message": d.message,
+                    })).collect::<Vec<_>>(),
+                });
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             }
             Ok(if report.is_valid() { EXIT_OK } else { resocket_restore::EXIT_INVALID })
         }

@@ -1,6 +1,7 @@
 //! `restore`: inspect, check and decode resocket checkpoint images.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use resocket_core::warn::{Policy, WarnCode, Warning};
 use resocket_restore::{read_input, render, write_output, CliError, DEFAULT_MAX_BYTES, EXIT_INVALID, EXIT_OK};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ enum Command {
     /// Restore an image on this host: validate, plan, execute with real syscalls, place each
     /// socket at its recorded fd; then exec COMMAND with them, hold them (--hold), or report
     /// and exit. On any failure everything done so far is undone.
+    #[command(after_long_help = warn_codes_help())]
     Run {
         /// Image file.
         image: PathBuf,
@@ -50,9 +52,22 @@ enum Command {
         /// Read the state back from the kernel and compare it with the image; exit 1 on any difference.
         #[arg(long)]
         verify: bool,
-        /// Print the plan and do nothing.
+        /// Print the plan and do nothing (with a --deny-warnings / -D policy: exit 1 if it refuses the plan).
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: the plan as JSON (steps, slots, and warnings with code, objref, step, message).
+        #[arg(long, requires = "dry_run")]
+        json: bool,
+        /// Refuse a plan that carries any warning, before anything is done (exit 1 with the list);
+        /// -A CODE accepts one. Codes: docs/simulator.md, "Warnings".
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Refuse a plan that carries the warning CODE, before anything is done (repeatable).
+        #[arg(short = 'D', long = "deny", value_name = "CODE", value_parser = parse_warn_code)]
+        deny: Vec<WarnCode>,
+        /// Accept the warning CODE under --deny-warnings (repeatable; -D wins over -A).
+        #[arg(short = 'A', long = "allow", value_name = "CODE", value_parser = parse_warn_code)]
+        allow: Vec<WarnCode>,
         /// Keep the restored sockets open until interrupted.
         #[arg(long)]
         hold: bool,
@@ -127,6 +142,23 @@ enum Order {
     Naive,
 }
 
+/// The warning codes for `restore run --help`: code, effect, what is lost or changed.
+fn warn_codes_help() -> String {
+    let mut out = String::from("Warning codes (-D/-A; docs/simulator.md, \"Warnings\"):\n");
+    for c in WarnCode::ALL {
+        out.push_str(&format!("  {:<28} {:<8} {}\n", c.as_str(), c.effect().as_str(), c.lost()));
+    }
+    out
+}
+
+/// A warning code as `-D`/`-A` take it (the kebab-case spelling).
+fn parse_warn_code(s: &str) -> Result<WarnCode, String> {
+    WarnCode::from_str_opt(s).ok_or_else(|| {
+        let all: Vec<&str> = WarnCode::ALL.iter().map(|c| c.as_str()).collect();
+        format!("unknown warning code {s:?}; the codes are: {}", all.join(", "))
+    })
+}
+
 fn emit(s: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
@@ -161,10 +193,35 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             };
             Ok(if valid { EXIT_OK } else { EXIT_INVALID })
         }
-        Command::Run { image, root, verify, dry_run, hold, pid, max_sockets, max_queued_bytes, command } => run_image(
+        Command::Run {
+            image,
+            root,
+            verify,
+            dry_run,
+            json,
+            deny_warnings,
+            deny,
+            allow,
+            hold,
+            pid,
+            max_sockets,
+            max_queued_bytes,
+            command,
+        } => run_image(
             &image,
             cli.max_bytes,
-            RunArgs { root, verify, dry_run, hold, pid, max_sockets, max_queued_bytes, command },
+            RunArgs {
+                root,
+                verify,
+                dry_run,
+                json,
+                policy: Policy { deny_all: deny_warnings, deny, allow },
+                hold,
+                pid,
+                max_sockets,
+                max_queued_bytes,
+                command,
+            },
         ),
         Command::Plan { image, json } => {
             let bytes = read_input(&image, cli.max_bytes)?;
@@ -218,6 +275,8 @@ struct RunArgs {
     root: Option<PathBuf>,
     verify: bool,
     dry_run: bool,
+    json: bool,
+    policy: Policy,
     hold: bool,
     pid: Option<i32>,
     max_sockets: usize,
@@ -241,38 +300,46 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     }
     // INET sockets are planned for this host's addresses (those of the namespace the
     // sockets are made in).
-    let host = this_host();
+    let (host, host_warning) = this_host_warned();
+    let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
+    // What this run itself changes (beyond the plan): said, and refused like the plan's.
+    let mut run_warnings: Vec<Warning> = host_warning.into_iter().collect();
+    if !a.command.is_empty() {
+        run_warnings.extend(exec_warnings(&report.image, pid));
+    }
+    eprint!("{}", render::warnings_text("restore: ", &run_warnings));
+    let planned = |host: &resocket_core::sim::HostAddrs| {
+        resocket_core::plan::plan_on(&report.image, host)
+            .map_err(|e| CliError { message: e.to_string(), code: EXIT_INVALID })
+    };
     if a.dry_run {
-        let plan = resocket_core::plan::plan_on(&report.image, &host)
-            .map_err(|e| CliError { message: e.to_string(), code: EXIT_INVALID })?;
-        for w in &plan.warnings {
-            eprintln!("restore: warning: {w}");
+        let plan = planned(&host)?;
+        if a.json {
+            emit(&(serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n"))?;
+        } else {
+            // The text lists the warnings after the steps.
+            emit(&render::plan_text(&image.display().to_string(), &plan))?;
         }
-        let (text, _) = render::plan_output_on(&image.display().to_string(), &bytes, false, &host)?;
-        emit(&text)?;
+        refuse(&a.policy, &plan, &run_warnings)?;
         return Ok(EXIT_OK);
     }
     let caps = run::Caps { max_sockets: a.max_sockets, max_queued_bytes: a.max_queued_bytes };
     run::check_image_caps(&report.image, caps)?;
+    // A warning policy needs the whole plan before the first step: planned first, then executed
+    // (without one, planning and execution overlap).
+    let whole = if a.policy.is_active() {
+        let plan = planned(&host)?;
+        refuse(&a.policy, &plan, &run_warnings)?;
+        run::check_plan_caps(&plan, caps)?;
+        Some(plan)
+    } else {
+        None
+    };
     let root = match &a.root {
         Some(r) => Some(std::fs::canonicalize(r).map_err(|e| CliError::usage(format!("--root {}: {e}", r.display())))?),
         None => None,
     };
-    let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
     let inherit_all = !a.command.is_empty();
-    if inherit_all {
-        let coe = report
-            .image
-            .tables
-            .iter()
-            .filter(|t| t.pid.unwrap_or(0) == pid)
-            .flat_map(|t| &t.fds)
-            .filter(|f| f.cloexec)
-            .count();
-        if coe > 0 {
-            eprintln!("restore: {coe} fds were close-on-exec in the image; they are handed to the command open (it may set FD_CLOEXEC again)");
-        }
-    }
     let cfg = exec::Config {
         root: root.clone(),
         place: exec::PlaceMode::Exact(pid),
@@ -285,10 +352,11 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     }
     let progress = rustix::termios::isatty(std::io::stderr());
     // Planning (proven step by step on the model) and execution overlap: see plan_and_execute.
-    let (mut ex, plan) = run::plan_and_execute_on(&report.image, &host, cfg, caps, progress)?;
-    for w in &plan.warnings {
-        eprintln!("restore: warning: {w}");
-    }
+    let (mut ex, plan) = match whole {
+        Some(plan) => (run::execute(&plan, cfg, progress)?, plan),
+        None => run::plan_and_execute_on(&report.image, &host, cfg, caps, progress)?,
+    };
+    eprint!("{}", render::plan_warnings_text("restore: ", &plan));
     let exact = ex.held.iter().filter(|h| h.exact).count();
     eprintln!(
         "restore: {} steps done; {} sockets held, {exact} placed at their fd numbers for pid {pid}",
@@ -307,10 +375,6 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
         eprintln!("restore: verify: the kernel state matches the image");
     }
     if !a.command.is_empty() {
-        let others = ex.held.iter().filter(|h| !h.exact).count();
-        if others > 0 {
-            eprintln!("restore: warning: {others} sockets of other processes are closed by exec");
-        }
         use std::os::unix::process::CommandExt;
         let err = std::process::Command::new(&a.command[0]).args(&a.command[1..]).exec();
         ex.rollback();
@@ -325,14 +389,79 @@ fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, 
     Ok(EXIT_OK)
 }
 
+/// What exec'ing a command with process `pid`'s fds changes: the other processes' sockets
+/// are closed, and fds that were close-on-exec are handed over open.
+fn exec_warnings(img: &resocket_core::Image<'_>, pid: i32) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let socket_fds = |t: &resocket_core::image::FileTable| {
+        t.fds
+            .iter()
+            .filter(|f| img.files.get(&f.file).is_some_and(|f| img.sockets.contains_key(&f.repr.sock_objref)))
+            .count()
+    };
+    for t in img.tables.iter().filter(|t| t.pid.unwrap_or(0) != pid) {
+        let n = socket_fds(t);
+        if n > 0 {
+            out.push(Warning::new(
+                WarnCode::OtherProcessesClosed,
+                format!(
+                    "pid {}: its {n} socket fds are not the command's (placed for pid {pid}): exec closes them",
+                    t.pid.unwrap_or(0)
+                ),
+            ));
+        }
+    }
+    let coe: Vec<i32> = img
+        .tables
+        .iter()
+        .filter(|t| t.pid.unwrap_or(0) == pid)
+        .flat_map(|t| &t.fds)
+        .filter(|f| f.cloexec)
+        .map(|f| f.fd)
+        .collect();
+    if !coe.is_empty() {
+        out.push(Warning::new(
+            WarnCode::CloexecDropped,
+            format!("fds {coe:?} were close-on-exec in the image; they are handed to the command open (it may set FD_CLOEXEC again)"),
+        ));
+    }
+    out
+}
+
+/// Refuse the plan if the policy refuses any of its warnings or the run's own: exit 1 with
+/// their list.
+fn refuse(policy: &Policy, plan: &resocket_core::plan::Plan, run_warnings: &[Warning]) -> Result<(), CliError> {
+    let mut refused = policy.refused(run_warnings);
+    refused.extend(policy.refused(&plan.warnings));
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "the plan carries {} warning{} that --deny-warnings / -D refuse{}; nothing was done:\n",
+        refused.len(),
+        if refused.len() == 1 { "" } else { "s" },
+        if refused.len() == 1 { "s" } else { "" }
+    );
+    for w in refused {
+        message.push_str(&w.render(&|i| plan.describe(i)));
+    }
+    Err(CliError { message: message.trim_end().to_string(), code: EXIT_INVALID })
+}
+
 /// This host's addresses for the planner (netlink; the loopback-only host, with a warning,
 /// if they cannot be read).
 fn this_host() -> resocket_core::sim::HostAddrs {
-    let (host, why) = resocket_restore::host::read_or_loopback();
-    if let Some(w) = why {
-        eprintln!("restore: warning: {w}");
+    let (host, w) = this_host_warned();
+    if let Some(w) = w {
+        eprint!("{}", render::warnings_text("restore: ", &[w]));
     }
     host
+}
+
+/// [`this_host`], the warning returned instead of printed.
+fn this_host_warned() -> (resocket_core::sim::HostAddrs, Option<Warning>) {
+    let (host, why) = resocket_restore::host::read_or_loopback();
+    (host, why.map(|w| Warning::new(WarnCode::HostAddressesUnknown, w)))
 }
 
 fn main() -> ExitCode {

@@ -220,3 +220,133 @@ fn simulate_states_show_the_backlog_filling_up() {
     assert!(out.contains("pending 0/1") && out.contains("pending 1/1"), "{out}");
     assert!(out.contains("(embryo on #3)"), "{out}");
 }
+
+/// A unix image whose plan carries one warning (dgram-qlen-raised: a receiver holding more
+/// datagrams than its recorded queue limit admits), bound at a path under a restore root.
+fn qlen_image(dir: &Path) -> PathBuf {
+    let q: Vec<String> = (0..13).map(|i| format!(r#"{{"from": "s", "data": "m{i}"}}"#)).collect();
+    let src = dir.join("qlen.json");
+    std::fs::write(
+        &src,
+        format!(
+            r#"{{"sockets": [{{"name": "r", "type": "dgram", "addr": "/warn/r.sock", "queue": [{}]}},
+                             {{"name": "s", "type": "dgram"}}]}}"#,
+            q.join(",")
+        ),
+    )
+    .unwrap();
+    let img = dir.join("qlen.rsimg");
+    let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    img
+}
+
+#[test]
+fn plan_json_and_dry_run_json_list_the_warnings_with_code_objref_and_step() {
+    let img = fixture("valid", "inet-external");
+    for args in [vec!["plan", "--json"], vec!["run", "--dry-run", "--json"]] {
+        let mut args = args.clone();
+        args.push(img.to_str().unwrap());
+        let o = restore(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let ws = v["warnings"].as_array().unwrap();
+        let tcp = ws.iter().find(|w| w["code"] == "tcp-external-peer").unwrap_or_else(|| panic!("{ws:?}"));
+        assert_eq!(tcp["objref"], 3, "{tcp}");
+        assert!(tcp["step"].is_u64() && tcp["message"].as_str().unwrap().contains("203.0.113.7:443"), "{tcp}");
+        assert_eq!(tcp["effect"], "lost");
+        assert!(ws.iter().any(|w| w["code"] == "udp-external-peer" && w["objref"] == 5), "{ws:?}");
+    }
+    // The text form: warning[CODE]: message, the place, what is lost.
+    let o = restore(&["plan", img.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(out.contains("warning[tcp-external-peer]: socket #3 was a TCP connection to 203.0.113.7:443"), "{out}");
+    assert!(out.contains("  --> socket #3, step ") && out.contains("  = lost: the TCP connection"), "{out}");
+    // --json belongs to --dry-run.
+    let o = restore(&["run", "--json", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn deny_warnings_refuses_a_plan_before_anything_is_done() {
+    let dir = scratch("deny");
+    let img = qlen_image(&dir);
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--root", root.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(img.to_str().unwrap());
+        restore(&args)
+    };
+    for extra in [&["--deny-warnings"][..], &["-D", "dgram-qlen-raised"], &["--deny", "dgram-qlen-raised"]] {
+        let o = run(extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(err.contains("nothing was done") && err.contains("warning[dgram-qlen-raised]: #"), "{err}");
+        assert!(err.contains("--> socket #"), "{err}");
+        // Nothing made under the root.
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "{extra:?}");
+    }
+    // The same refusal in a dry run, after the plan is printed.
+    let o = restore(&["run", "--dry-run", "--deny-warnings", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("warning[dgram-qlen-raised]"));
+    // Allowed by -A, or denied codes the plan does not carry: the dry run passes.
+    for extra in [&["--deny-warnings", "-A", "dgram-qlen-raised"][..], &["-D", "tcp-external-peer"]] {
+        let mut args = vec!["run", "--dry-run"];
+        args.extend_from_slice(extra);
+        args.push(img.to_str().unwrap());
+        let o = restore(&args);
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    // -D wins over -A.
+    let o = restore(&["run", "--dry-run", "-D", "dgram-qlen-raised", "-A", "dgram-qlen-raised", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    // An unknown code is a usage error that lists the codes.
+    let o = restore(&["run", "--dry-run", "-D", "no-such-code", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("tcp-external-peer"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_with_a_command_says_what_exec_changes_and_deny_refuses_it() {
+    let dir = scratch("exec-warnings");
+    let src = dir.join("two.json");
+    std::fs::write(
+        &src,
+        r#"{"tasks": [{"pid": 10, "fds": {"3": "a"}, "cloexec": [3]}, {"pid": 11, "fds": {"4": "b"}}],
+            "sockets": [{"name": "a", "type": "stream", "pair": "b"}, {"name": "b", "type": "stream", "pair": "a"}]}"#,
+    )
+    .unwrap();
+    let img = dir.join("two.rsimg");
+    let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let i = img.to_str().unwrap();
+    let o = restore(&["run", "--dry-run", "--deny-warnings", i, "--", "/bin/true"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("warning[other-processes-closed]: pid 11") && err.contains("warning[cloexec-dropped]: fds [3]"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was done"), "{err}");
+    let o = restore(&[
+        "run",
+        "--dry-run",
+        "--deny-warnings",
+        "-A",
+        "other-processes-closed",
+        "-A",
+        "cloexec-dropped",
+        i,
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without a command nothing is exec'd: nothing to say.
+    let o = restore(&["run", "--dry-run", "--deny-warnings", i]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

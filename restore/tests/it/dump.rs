@@ -173,7 +173,7 @@ fn a_peer_outside_the_dumped_processes_is_marked_external_and_restored_broken() 
     assert!(s.unix.as_ref().unwrap().has(resocket_core::wire::UNIX_EXTERNAL_PEER));
     assert_eq!(&s.queue[0].data[..], b"from outside");
     let plan = resocket_core::plan::plan(&report.image).unwrap();
-    assert!(plan.warnings.iter().any(|w| w.contains("as if the connection broke")), "{:?}", plan.warnings);
+    assert!(plan.warnings.iter().any(|w| w.message.contains("as if the connection broke")), "{:?}", plan.warnings);
     // Restored broken: the data, then EOF (shutdown 3 instead of the recorded 0: said above).
     let rep = resocket_core::check::run_plan(&report.image, &plan);
     assert!(rep.failure.is_none());
@@ -334,7 +334,7 @@ fn a_tcp_peer_outside_the_dumped_processes_is_marked_external() {
     // What the server had sent is kept; the restore brings the socket back closed.
     assert_eq!(c.queue.iter().map(|m| &m.data[..]).collect::<Vec<_>>(), [b"from the server"]);
     assert!(resocket_core::plan::plan(&img)
-        .map(|p| p.warnings.iter().any(|w| w.contains(&format!("#{}", c.objref))))
+        .map(|p| p.warnings.iter().any(|w| w.message.contains(&format!("#{}", c.objref))))
         .unwrap_or(true));
 }
 
@@ -447,7 +447,8 @@ fn restore_plan_and_simulate_plan_for_the_addresses_of_the_host_they_run_on() {
     assert!(on_host.contains("[2001:db8::3]:53") && !on_host.contains("warning"), "{on_host}");
     let on_lo = restore_in(LO_UP, "plan");
     assert!(
-        on_lo.contains("warning: socket #") && on_lo.contains("10.1.2.3:8080 is not an address of this host"),
+        on_lo.contains("warning[inet-address-missing]: socket #")
+            && on_lo.contains("10.1.2.3:8080 is not an address of this host"),
         "{on_lo}"
     );
     assert!(on_lo.contains("[2001:db8::3]:53 is not an address of this host"), "{on_lo}");
@@ -460,8 +461,14 @@ fn restore_plan_and_simulate_plan_for_the_addresses_of_the_host_they_run_on() {
     let on_lo = restore_in(LO_UP, "simulate");
     assert!(!on_lo.contains("bind(#") && !on_lo.contains("listen(#"), "{on_lo}");
     assert!(on_lo.contains("except where the plan says it cannot restore it"), "{on_lo}");
-    assert!(on_lo.contains("warning: socket #3: 10.1.2.3:8080 is not an address of this host"), "{on_lo}");
-    assert!(on_lo.contains("warning: socket #5: [2001:db8::3]:53 is not an address of this host"), "{on_lo}");
+    assert!(
+        on_lo.contains("warning[inet-address-missing]: socket #3: 10.1.2.3:8080 is not an address of this host"),
+        "{on_lo}"
+    );
+    assert!(
+        on_lo.contains("warning[inet-address-missing]: socket #5: [2001:db8::3]:53 is not an address of this host"),
+        "{on_lo}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -601,4 +608,52 @@ fn o_nonblock_and_so_passcred_survive_a_dump_and_a_restore() {
     // b: neither; g: SO_PASSCRED; l and t: O_NONBLOCK; a: both.
     assert_eq!(flags(&img), vec![(false, false), (false, true), (true, false), (true, false), (true, true)]);
     second_dump_equals_first("options");
+}
+
+/// `checkpoint dump --json` of a process that has one of each thing the dump warns about: every
+/// dump code, each on the socket it is about (its objref in the image written).
+#[test]
+fn each_dump_warning_has_its_code_and_its_socket() {
+    use resocket_core::warn::{Origin, WarnCode};
+    let live = Live::start("inet-warnings");
+    let img = live.dir.join("warnings.rsimg");
+    let pid = live.child.id().to_string();
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg(env!("CARGO_BIN_EXE_checkpoint"))
+        .args(["dump", "--json", "--pid", &pid, "-o"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let ws = v["warnings"].as_array().expect("warnings");
+    let codes: Vec<&str> = ws.iter().filter_map(|w| w["code"].as_str()).collect();
+    for c in WarnCode::ALL.iter().filter(|c| matches!(c.origin(), Origin::Dump | Origin::Both)) {
+        assert!(codes.contains(&c.as_str()), "no {c} in {codes:?}\n{err}");
+        // Human output: warning[CODE]: message.
+        assert!(err.contains(&format!("checkpoint: warning[{c}]: ")), "{err}");
+    }
+    for w in ws {
+        assert!(w["message"].as_str().is_some_and(|m| !m.is_empty()) && w["lost"].is_string(), "{w}");
+        match w["code"].as_str() {
+            // An fd the image does not hold: no socket to name.
+            Some("family-left-out") => assert!(w["objref"].is_null(), "{w}"),
+            _ => {
+                let o = w["objref"].as_i64().unwrap_or_else(|| panic!("no objref: {w}"));
+                assert!(r.image.sockets.contains_key(&(o as i32)), "{w}");
+            }
+        }
+    }
+    let on = |code: &str| {
+        let o = ws.iter().find(|w| w["code"] == code).and_then(|w| w["objref"].as_i64()).unwrap() as i32;
+        r.image.sockets.get(&o).unwrap()
+    };
+    assert!(on("accept-order-guessed").is_listener() && on("pending-external").is_listener());
+    assert!(on("tcp-external-peer").is_tcp() && on("udp-external-peer").is_udp());
+    assert!(on("relative-cwd-guessed").unix.as_ref().is_some_and(|u| u.cwd.is_some()));
 }

@@ -196,6 +196,36 @@ elif scenario.startswith("inet"):
             os._exit(0)
         l.close(); keep.remove(l)
         client(socket.AF_INET, ("127.0.0.1", 7070))
+    elif scenario == "inet-warnings":
+        # One of each thing `checkpoint dump` warns about (tests/it/dump.rs), the outside
+        # ends in a child process that is not dumped.
+        os.chdir(d)
+        rel = socket.socket(socket.AF_UNIX, T); rel.bind("rel.sock"); rel.listen(1); keep.append(rel)  # relative-cwd-guessed
+        keep.append(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))  # family-left-out
+        gl = socket.socket(socket.AF_UNIX, T); gl.bind(os.path.join(d, "gone.sock")); gl.listen(1)
+        gc = socket.socket(socket.AF_UNIX, T); gc.connect(os.path.join(d, "gone.sock"))
+        ga, _ = gl.accept(); gl.close(); keep.extend([gc, ga])  # listener-gone
+        r = socket.socket(socket.AF_UNIX, U); r.bind(os.path.join(d, "r.sock")); keep.append(r)
+        tcp_listener(socket.AF_INET, ("127.0.0.1", 8090), 5)
+        client(socket.AF_INET, ("127.0.0.1", 8090)); client(socket.AF_INET, ("127.0.0.1", 8090))  # accept-order-guessed
+        keep[-1].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # option-not-recorded
+        sa, sb = pair(socket.SOCK_SEQPACKET); sa.send(b"record"); sb.shutdown(socket.SHUT_RD)  # seqpacket-empty-tail
+        outside = tcp_listener(socket.AF_INET, ("127.0.0.1", 7071), 5)
+        client(socket.AF_INET, ("127.0.0.1", 7071))  # tcp-external-peer: accepted in the child
+        u = socket.socket(socket.AF_INET, U); u.connect(("127.0.0.1", 9)); keep.append(u)  # udp-external-peer
+        a, b = pair(T)  # unix-external-peer: b lives on in the child
+        done_r, done_w = os.pipe()
+        if os.fork() == 0:
+            a.close()
+            x, _ = outside.accept(); x.send(b"from outside")
+            p = socket.socket(socket.AF_INET, T); p.connect(("127.0.0.1", 8090))  # pending-external
+            o = socket.socket(socket.AF_UNIX, U); o.bind("\0resocket-outside-%d" % os.getpid())
+            o.sendto(b"from outside", os.path.join(d, "r.sock"))  # dgram-sender-outside
+            os.write(done_w, b"x")
+            sys.stdin.read()
+            os._exit(0)
+        os.read(done_r, 1)
+        outside.close(); keep.remove(outside); b.close(); keep.remove(b)
     else:
         sys.exit("unknown scenario " + scenario)
     time.sleep(0.2)  # loopback delivery and handshakes settle
