@@ -1,6 +1,7 @@
 //! Integration tests of resocket-core (one binary, modules by topic). The proptest modules run
 //! natively only; the others also run on wasm32 in node (`./x test`).
 
+mod archive;
 mod chunked;
 mod inet_sim;
 #[cfg(not(target_arch = "wasm32"))]
