@@ -17,6 +17,7 @@
 //! `wasm32-unknown-unknown`.
 
 pub mod bstr;
+pub mod criu;
 pub mod check;
 pub mod diag;
 pub mod diff;
