@@ -19,6 +19,7 @@
 
 pub mod archive;
 pub mod bstr;
+pub mod criu;
 pub mod check;
 pub mod diag;
 pub mod diff;
