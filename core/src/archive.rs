@@ -8,7 +8,7 @@
 //!   rest (key names as checkpointctl's `lib/metadata.go` reads them);
 //! * a bare tarball of a CRIU image directory (`*.img` at the top, or under one directory).
 //!
-//! The result is the image files of the checkpoint directory (for the CRIU reader), the
+//! The result is the image files of the checkpoint directory (for [`crate::criu::open`]), the
 //! container metadata when there is any, and every other member with its size.
 //!
 //! Unpacking is bounded: the bytes that come out of the decompressor (all members, kept or
@@ -19,15 +19,7 @@
 
 use std::io::{self, Read};
 
-/// One `.img` file of a CRIU image directory.
-// Until the CRIU reader lands this is the archive's own; then it is `crate::criu::ImageFile`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageFile {
-    /// File name (`files.img`).
-    pub name: String,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
-}
+pub use crate::criu::ImageFile;
 
 /// CRIU's raw memory images (`pages-N.img`, `amdgpu-pages-N.img`): no magic, no entries, and
 /// often most of a checkpoint's size. Listed, never read, by the archive and directory readers.

@@ -19,8 +19,8 @@
 
 pub mod archive;
 pub mod bstr;
-pub mod criu;
 pub mod check;
+pub mod criu;
 pub mod diag;
 pub mod diff;
 pub mod edit;
