@@ -5,14 +5,16 @@
 //! * [`pb`] — prost messages written from CRIU's field numbers; [`schema`] — the same fields
 //!   as tables (names, types, labels) for [`walk`], the protobuf wire walker that gives every
 //!   field its byte range and keeps unknown fields visible.
-//! * [`load`] — [`open`]: every file framed and decoded, the checkpoint built, checked across
-//!   images (located diagnostics: file, entry, byte offset, field path).
+//! * [`load`] — [`open`]: every file framed and decoded; [`check`] joins the images into the
+//!   checkpoint and checks it across images (located diagnostics: file, entry, byte offset,
+//!   field path).
 //! * [`map`] — [`Opened::to_scenario`]: the checkpoint as a resocket scenario, with named
 //!   notes for what CRIU records less than resocket.
 //! * [`crit`] — JSON in the shape of `crit decode`.
 //!
 //! The caller does the I/O: [`open`] takes the `.img` files of a directory as bytes.
 
+pub mod check;
 pub mod crit;
 pub mod frame;
 pub mod load;
@@ -238,6 +240,10 @@ pub struct OtherFile {
 /// An AF_UNIX socket (`FileEntry.usk` or a unixsk.img entry).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnixSock {
+    /// Its file id (`FileEntry.id`; the entry's own `id` in unixsk.img).
+    pub id: u32,
+    /// The field path prefix of its entry (`usk.` in files.img, empty in unixsk.img).
+    pub prefix: &'static str,
     /// The entry.
     pub sk: pb::UnixSkEntry,
     /// Where it is.
@@ -247,6 +253,10 @@ pub struct UnixSock {
 /// An AF_INET/AF_INET6 socket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InetSock {
+    /// Its file id.
+    pub id: u32,
+    /// The field path prefix of its entry (`isk.` in files.img, empty in inetsk.img).
+    pub prefix: &'static str,
     /// The entry.
     pub sk: pb::InetSkEntry,
     /// Where it is.
@@ -283,8 +293,14 @@ pub struct TcpStream {
 pub struct Checkpoint {
     /// inventory.img.
     pub inventory: Option<pb::InventoryEntry>,
-    /// The processes, pstree order.
+    /// The processes, pstree order, joined with their ids, core and fdinfo images.
     pub tasks: Vec<Task>,
+    /// ids-PID.img entries: pid, entry, where.
+    pub ids: Vec<(u32, pb::TaskKobjIdsEntry, Loc)>,
+    /// core-PID.img entries.
+    pub cores: Vec<(u32, pb::CoreEntry, Loc)>,
+    /// fdinfo-N.img entries: files_id and the fd.
+    pub fdinfo: Vec<(u32, Fd)>,
     /// AF_UNIX sockets, file order.
     pub unix: Vec<UnixSock>,
     /// INET sockets, file order.
