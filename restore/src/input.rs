@@ -104,9 +104,24 @@ fn looks_rsimg(bytes: &[u8]) -> bool {
     }
 }
 
-/// Open a path as an image, a CRIU directory, a CRIU image or an archive, reading at most
-/// `max_bytes` bytes from disk.
-pub fn open(path: &Path, max_bytes: u64) -> Result<Input, CliError> {
+/// How much an input may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Most bytes read from disk (a file, or a directory's images in all).
+    pub max_bytes: u64,
+    /// Most bytes an archive may unpack to (all its members, kept or not).
+    pub max_unpacked: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { max_bytes: crate::DEFAULT_MAX_BYTES, max_unpacked: archive::Limits::default().max_unpacked }
+    }
+}
+
+/// Open a path as an image, a CRIU directory, a CRIU image or an archive, within `budget`.
+pub fn open(path: &Path, budget: Budget) -> Result<Input, CliError> {
+    let max_bytes = budget.max_bytes;
     let meta = std::fs::metadata(path).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
     if meta.is_dir() {
         let (files, skipped) = read_dir(path, max_bytes)?;
@@ -115,7 +130,19 @@ pub fn open(path: &Path, max_bytes: u64) -> Result<Input, CliError> {
     }
     let bytes = crate::read_input(path, max_bytes)?;
     if archive::detect(&bytes).is_some() {
-        let mut a = archive::unpack(&bytes).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+        let limits = archive::Limits {
+            max_unpacked: budget.max_unpacked,
+            // What is kept in memory (the images, the metadata) counts against --max-bytes, as a
+            // directory's images do.
+            max_kept: max_bytes,
+            ..archive::Limits::default()
+        };
+        let mut a = archive::unpack_with(&bytes, limits).map_err(|e| match e {
+            archive::ArchiveError::TooLarge { .. } => {
+                CliError::usage(format!("{}: {e} (--max-unpacked)", path.display()))
+            }
+            e => CliError::usage(format!("{}: {e}", path.display())),
+        })?;
         let files = std::mem::take(&mut a.images);
         let opened = criu::open(files);
         return Ok(Input::Criu(Box::new(Criu { origin: Origin::Archive(Box::new(a)), opened })));

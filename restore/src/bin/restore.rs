@@ -19,9 +19,14 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Refuse input files larger than this many bytes (for a CRIU directory: its images in all).
+    /// Refuse input files larger than this many bytes (for a CRIU directory or archive: also its
+    /// images in all).
     #[arg(long, global = true, default_value_t = DEFAULT_MAX_BYTES)]
     max_bytes: u64,
+    /// Refuse archives that unpack to more than this many bytes (all members, kept or not):
+    /// a decompression bomb stops here.
+    #[arg(long, global = true, default_value_t = resocket_core::archive::Limits::default().max_unpacked)]
+    max_unpacked: u64,
 }
 
 const INPUT_HELP: &str = "Image: a resocket image (.rsimg), a CRIU image directory, one CRIU image \
@@ -176,9 +181,9 @@ fn warn_notes(name: &str, notes: &[resocket_core::criu::Note]) {
 
 /// The resocket image an input stands for (a CRIU checkpoint through its scenario), its notes
 /// printed to standard error.
-fn image_of(path: &std::path::Path, max_bytes: u64) -> Result<Vec<u8>, CliError> {
+fn image_of(path: &std::path::Path, budget: input::Budget) -> Result<Vec<u8>, CliError> {
     let name = path.display().to_string();
-    let (bytes, notes) = input::open(path, max_bytes)?.image_bytes(&name)?;
+    let (bytes, notes) = input::open(path, budget)?.image_bytes(&name)?;
     warn_notes(&name, &notes);
     Ok(bytes)
 }
@@ -188,10 +193,11 @@ fn pretty(v: &serde_json::Value) -> String {
 }
 
 fn run(cli: Cli) -> Result<u8, CliError> {
+    let budget = input::Budget { max_bytes: cli.max_bytes, max_unpacked: cli.max_unpacked };
     match cli.command {
         Command::Show { image, json } => {
             let name = image.display().to_string();
-            match input::open(&image, cli.max_bytes)? {
+            match input::open(&image, budget)? {
                 Input::Rsimg(bytes) if json => emit(&pretty(&render::show_json(&bytes)))?,
                 Input::Rsimg(bytes) => emit(&render::show_text(&name, &bytes))?,
                 Input::Criu(c) if json => emit(&pretty(&render_criu::show_json(&c)))?,
@@ -201,7 +207,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Command::Check { image, json } => {
             let name = image.display().to_string();
-            let (text, valid) = match input::open(&image, cli.max_bytes)? {
+            let (text, valid) = match input::open(&image, budget)? {
                 Input::Rsimg(bytes) if json => {
                     let v = render::check_json(&bytes);
                     let valid = v["valid"].as_bool().unwrap_or(false);
@@ -220,18 +226,18 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Command::Run { image, root, verify, dry_run, hold, pid, max_sockets, max_queued_bytes, command } => run_image(
             &image,
-            cli.max_bytes,
+            budget,
             RunArgs { root, verify, dry_run, hold, pid, max_sockets, max_queued_bytes, command },
         ),
         Command::Plan { image, json } => {
-            let bytes = image_of(&image, cli.max_bytes)?;
+            let bytes = image_of(&image, budget)?;
             let host = this_host();
             let (text, _) = render::plan_output_on(&image.display().to_string(), &bytes, json, &host)?;
             emit(&text)?;
             Ok(EXIT_OK)
         }
         Command::Simulate { image, order, states, json } => {
-            let bytes = image_of(&image, cli.max_bytes)?;
+            let bytes = image_of(&image, budget)?;
             let order = match order {
                 Order::Plan => render::OrderKind::Plan,
                 Order::V2 => render::OrderKind::V2,
@@ -244,7 +250,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }
         Command::Diff { a, b, strip_a, strip_b } => {
-            let (ba, bb) = (image_of(&a, cli.max_bytes)?, image_of(&b, cli.max_bytes)?);
+            let (ba, bb) = (image_of(&a, budget)?, image_of(&b, budget)?);
             let (ra, rb) = (resocket_core::load(&ba), resocket_core::load(&bb));
             let diffs = resocket_core::diff::diff(&ra.image, &rb.image, strip_a.as_bytes(), strip_b.as_bytes());
             let mut text = String::new();
@@ -259,7 +265,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(if diffs.is_empty() { EXIT_OK } else { EXIT_INVALID })
         }
         Command::Decode { image, output, file } => {
-            let text = match input::open(&image, cli.max_bytes)? {
+            let text = match input::open(&image, budget)? {
                 Input::Rsimg(_) if file.is_some() => {
                     return Err(CliError::usage(format!(
                         "{}: --file names an image of a CRIU checkpoint; this is a resocket image",
@@ -278,7 +284,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Command::Convert { input: path, output } => {
             let name = path.display().to_string();
-            let (bytes, notes) = match input::open(&path, cli.max_bytes)? {
+            let (bytes, notes) = match input::open(&path, budget)? {
                 Input::Rsimg(b) => {
                     eprintln!("restore: {name} is already a resocket image; written unchanged");
                     (b, Vec::new())
@@ -314,10 +320,10 @@ struct RunArgs {
     command: Vec<String>,
 }
 
-fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, CliError> {
+fn run_image(image: &std::path::Path, budget: input::Budget, a: RunArgs) -> Result<u8, CliError> {
     use resocket_restore::{exec, run};
     // A CRIU checkpoint is restored through its scenario: the socket part only.
-    let bytes = image_of(image, max_bytes)?;
+    let bytes = image_of(image, budget)?;
     let report = resocket_core::load(&bytes);
     if !report.is_valid() {
         return Err(CliError {

@@ -1,6 +1,7 @@
 //! Integration tests of the `restore` and `checkpoint` binaries (one binary, modules by topic).
 
 mod cli;
+mod criu;
 mod differential;
 mod differential_inet;
 mod dump;
