@@ -2,6 +2,8 @@
 //! natively only; the others also run on wasm32 in node (`./x test`).
 
 mod chunked;
+#[cfg(not(target_arch = "wasm32"))]
+mod criu;
 mod inet_sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod mutate;
