@@ -192,10 +192,11 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
         out.entries.push(view);
         if let Some(err) = w.error {
             let code = if err.is_truncation() { Code::CriuTruncated } else { Code::CriuBadProtobuf };
-            let path = err.path().to_string();
-            diags.push(
-                at(code, &out.name, Some(e.index), err.offset()..e.payload_range().end, err.to_string()).field(path),
-            );
+            let mut d = at(code, &out.name, Some(e.index), err.offset()..e.payload_range().end, err.to_string());
+            if !err.path().is_empty() {
+                d = d.field(err.path());
+            }
+            diags.push(d);
             break;
         }
         let loc = Loc { file: index, entry: e.index };

@@ -54,13 +54,13 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalkError {
     /// The payload ends inside a tag, a varint or a fixed-size value.
-    #[error("truncated {what} at offset {offset} ({path})")]
+    #[error("truncated {what} at offset {offset}")]
     Truncated { offset: usize, what: &'static str, path: String },
     /// A length runs past the end of the payload.
-    #[error("length {len} at offset {offset} runs past the end of the payload ({remaining} bytes left) ({path})")]
+    #[error("length {len} at offset {offset} runs past the end of the payload ({remaining} bytes left)")]
     LenPastEnd { offset: usize, len: u64, remaining: usize, path: String },
     /// Wire types 3, 4 (groups), 6, 7, or field number 0.
-    #[error("bad tag {tag:#x} at offset {offset} ({path})")]
+    #[error("bad tag {tag:#x} at offset {offset}")]
     BadTag { offset: usize, tag: u64, path: String },
     /// A known field with a wire type its type does not use.
     #[error("field {path} at offset {offset} has wire type {wire}, its type needs {expected}")]
@@ -165,7 +165,7 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
     let mut counts: Vec<(u32, usize)> = Vec::new();
     while pos < data.len() && w.error.is_none() {
         let start = pos;
-        let here = join(prefix, "?");
+        let here = prefix.to_string();
         let Some((tag, n)) = varint(data, pos) else {
             w.error = Some(WalkError::Truncated { offset: base + pos, what: "tag", path: here });
             break;

@@ -3,6 +3,8 @@
 
 mod archive;
 mod chunked;
+#[cfg(not(target_arch = "wasm32"))]
+mod criu;
 mod inet_sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod mutate;
