@@ -2,6 +2,7 @@
 
 mod cli;
 mod criu;
+mod criu_kernel;
 mod differential;
 mod differential_inet;
 mod dump;
