@@ -17,7 +17,9 @@
 //! proportion to a size field: buffers grow with the data that arrives. Errors are typed
 //! ([`ArchiveError`]); nothing here panics on any input.
 
+use std::cell::RefCell;
 use std::io::{self, Read};
+use std::rc::Rc;
 
 pub use crate::criu::ImageFile;
 
@@ -121,6 +123,14 @@ pub enum ArchiveError {
     /// bigger checkpoint than the limit.
     #[error("the archive unpacks to more than {limit} bytes (a decompression bomb?); raise the limit to read it")]
     TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// A member's headers (GNU long name, pax records) are larger than [`MAX_HEADERS`].
+    #[error("member {member}: its headers (long name, pax records) exceed {limit} bytes")]
+    HeadersTooLarge {
+        /// Index of the member.
+        member: usize,
         /// The limit.
         limit: u64,
     },
@@ -316,7 +326,7 @@ pub fn unpack_with(bytes: &[u8], limits: Limits) -> Result<Archive, ArchiveError
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
         Compression::Zstd => Box::new(ZstdFrames::new(bytes)),
     };
-    let mut src = Counted { inner, count: 0, limit: limits.max_unpacked, failure: None };
+    let mut src = Counted { inner, count: 0, limit: limits.max_unpacked, failure: None, window: None };
     // The first block must be a tar header: otherwise "gzip of something else" would surface
     // as an obscure tar error.
     let mut head = Vec::new();
@@ -332,10 +342,12 @@ pub fn unpack_with(bytes: &[u8], limits: Limits) -> Result<Archive, ArchiveError
     }
     let mut walk =
         Walk { limits, kept: 0, images: Vec::new(), members: Vec::new(), meta: Meta::default(), warnings: Vec::new() };
+    let shared = Rc::new(RefCell::new(src));
     let result = {
-        let mut ar = tar::Archive::new(io::Cursor::new(head).chain(&mut src));
-        walk.entries(&mut ar)
+        let mut ar = tar::Archive::new(io::Cursor::new(head).chain(Shared(Rc::clone(&shared))));
+        walk.entries(&mut ar, &shared)
     };
+    let src = shared.borrow();
     if let Err(e) = result {
         return Err(match e {
             WalkError::Own(e) => e,
@@ -362,6 +374,23 @@ enum Failure {
     Decompress,
     /// [`Limits::max_unpacked`] was reached.
     Limit,
+    /// The headers before one member (GNU long names, pax records) are larger than
+    /// [`MAX_HEADERS`].
+    Headers,
+}
+
+/// Most bytes of headers before one member: its own block, GNU long name and link blocks, pax
+/// records. The tar reader keeps them in memory, so they are bounded apart from the rest.
+pub const MAX_HEADERS: u64 = 1 << 20;
+
+/// The counted stream, shared between the tar reader and the walk (which opens a window
+/// around each header read).
+struct Shared<'a>(Rc<RefCell<Counted<'a>>>);
+
+impl Read for Shared<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
 }
 
 /// The decompressed stream, counted against the limit; remembers why it failed.
@@ -370,12 +399,21 @@ struct Counted<'a> {
     count: u64,
     limit: u64,
     failure: Option<Failure>,
+    /// While the tar reader looks for the next member: the count when it started (the data of
+    /// the previous member has been read by then, so all it reads is headers and padding).
+    window: Option<u64>,
 }
 
 impl Read for Counted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.failure == Some(Failure::Limit) {
+        if matches!(self.failure, Some(Failure::Limit | Failure::Headers)) {
             return Err(io::Error::other("unpack limit reached"));
+        }
+        if let Some(start) = self.window {
+            if self.count - start > MAX_HEADERS + 1024 {
+                self.failure = Some(Failure::Headers);
+                return Err(io::Error::other("header limit reached"));
+            }
         }
         // Never ask for more than one byte past the limit: a bomb stops there.
         let room = self.limit.saturating_sub(self.count).saturating_add(1);
@@ -400,6 +438,7 @@ impl Counted<'_> {
     fn classify(&self, compression: Compression, e: io::Error, member: usize) -> ArchiveError {
         match self.failure {
             Some(Failure::Limit) => ArchiveError::TooLarge { limit: self.limit },
+            Some(Failure::Headers) => ArchiveError::HeadersTooLarge { member, limit: MAX_HEADERS },
             Some(Failure::Decompress) => ArchiveError::Decompress {
                 compression: compression.name(),
                 unpacked: self.count,
@@ -506,10 +545,17 @@ fn kind_of(t: tar::EntryType) -> MemberKind {
 }
 
 impl Walk {
-    fn entries<R: Read>(&mut self, ar: &mut tar::Archive<R>) -> Result<(), WalkError> {
+    fn entries<R: Read>(&mut self, ar: &mut tar::Archive<R>, src: &RefCell<Counted<'_>>) -> Result<(), WalkError> {
         let io_err = |member: usize| move |error: io::Error| WalkError::Io { member, error };
-        let entries = ar.entries().map_err(io_err(0))?;
-        for (idx, entry) in entries.enumerate() {
+        let mut entries = ar.entries().map_err(io_err(0))?;
+        for idx in 0.. {
+            {
+                let mut s = src.borrow_mut();
+                s.window = Some(s.count);
+            }
+            let next = entries.next();
+            src.borrow_mut().window = None;
+            let Some(entry) = next else { break };
             if idx >= self.limits.max_members {
                 return Err(WalkError::Own(ArchiveError::TooManyMembers { limit: self.limits.max_members }));
             }

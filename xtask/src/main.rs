@@ -17,8 +17,16 @@ fn main() -> ExitCode {
         }) {
             Ok((paths, criu, archives)) => {
                 println!("wrote {} files under {}", paths.len(), resocket_fixtures::root().display());
-                println!("wrote {} CRIU images under {} (crit encode)", criu.len(), resocket_fixtures::criu::root().display());
-                println!("wrote {} checkpoint archives under {}", archives.len(), resocket_fixtures::archives::root().display());
+                println!(
+                    "wrote {} CRIU images under {} (crit encode)",
+                    criu.len(),
+                    resocket_fixtures::criu::root().display()
+                );
+                println!(
+                    "wrote {} checkpoint archives under {}",
+                    archives.len(),
+                    resocket_fixtures::archives::root().display()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {

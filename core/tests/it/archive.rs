@@ -305,3 +305,27 @@ mod props {
         }
     }
 }
+
+#[test]
+fn long_names_are_read_and_huge_headers_refused() {
+    let with_name = |name: &str| {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        h.set_mode(0o600);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, &b"x"[..]).expect("append");
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        b.append_data(&mut h, "checkpoint/inventory.img", &b"y"[..]).expect("append");
+        gz(&b.into_inner().expect("tar"))
+    };
+    let long = format!("checkpoint/{}.img", "n".repeat(300));
+    let a = archive::unpack(&with_name(&long)).expect("a GNU long name");
+    assert!(a.images.iter().any(|i| i.name.len() == 304), "{:?}", a.images.iter().map(|i| &i.name).collect::<Vec<_>>());
+    let huge = format!("{}.img", "n".repeat(2 << 20));
+    assert_eq!(
+        archive::unpack(&with_name(&huge)).unwrap_err(),
+        ArchiveError::HeadersTooLarge { member: 0, limit: archive::MAX_HEADERS }
+    );
+}

@@ -68,7 +68,8 @@ fn gz(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-const CONFIG: &[u8] = br#"{"id":"c0ffee","name":"pair","rootfsImageName":"example/pair:1","createdTime":"2026-11-30T09:15:00Z"}"#;
+const CONFIG: &[u8] =
+    br#"{"id":"c0ffee","name":"pair","rootfsImageName":"example/pair:1","createdTime":"2026-11-30T09:15:00Z"}"#;
 const SPEC: &[u8] = br#"{"annotations":{"io.container.manager":"libpod"}}"#;
 
 #[test]
@@ -77,7 +78,8 @@ fn criu_input_is_recognised_by_content_not_by_name() {
     let d = scratch("detect");
     // A Podman-layout tar.gz named like a CRIU image, and a plain tar named like a resocket image.
     let tgz = d.join("files.img");
-    std::fs::write(&tgz, gz(&tar_of_dir(&dir, "checkpoint/", &[("config.dump", CONFIG), ("spec.dump", SPEC)]))).unwrap();
+    std::fs::write(&tgz, gz(&tar_of_dir(&dir, "checkpoint/", &[("config.dump", CONFIG), ("spec.dump", SPEC)])))
+        .unwrap();
     let o = restore(&["show", s(&tgz)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -210,7 +212,8 @@ fn show_lists_images_metadata_sockets_and_notes() {
     ] {
         assert!(out.contains(want), "{want}: {out}");
     }
-    let v: serde_json::Value = serde_json::from_slice(&restore(&["show", "--json", s(&podman_archive())]).stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&restore(&["show", "--json", s(&podman_archive())]).stdout).unwrap();
     assert_eq!(v["origin"]["container"]["engine"], "Podman");
     assert_eq!(v["origin"]["compression"], "gzip");
 }
