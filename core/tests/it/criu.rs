@@ -63,6 +63,42 @@ fn criu_valid_sets_open_without_errors() {
     }
 }
 
+/// Every valid set maps onto a scenario that writes a valid image, plans, and whose plan
+/// reproduces the image on the simulator.
+#[test]
+fn criu_valid_sets_map_plan_and_simulate() {
+    use resocket_core::{check, load, plan};
+    let mut failures = Vec::new();
+    for s in sets("valid") {
+        let o = criu::open(s.files);
+        let (sc, _notes) = o.to_scenario();
+        let img = match sc.to_image() {
+            Ok(i) => i,
+            Err(e) => {
+                failures.push(format!("{}: {e}", s.name));
+                continue;
+            }
+        };
+        let r = load(&img);
+        if !r.is_valid() {
+            failures.push(format!("{}: image invalid: {:?}", s.name, r.diagnostics));
+            continue;
+        }
+        let p = match plan::plan(&r.image) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{}: plan: {e}", s.name));
+                continue;
+            }
+        };
+        let rep = check::run_plan(&r.image, &p);
+        if !rep.is_clean() {
+            failures.push(format!("{}: simulate: {:?} {:?}", s.name, rep.failure.map(|f| f.explanation), rep.differences));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn criu_invalid_sets_report_their_code() {
     for s in sets("invalid") {
