@@ -525,7 +525,17 @@ fn inet_sockets(c: &mut Ctx<'_>) {
     // Peers by address pair; the end on a listener's port is the accepted one.
     for a in &ins {
         let Some(remote) = a.remote else { continue };
-        let peer = ins.iter().find(|b| b.i != a.i && b.tcp == a.tcp && b.remote == Some(a.local) && b.local == remote);
+        // TCP: the other end of the connection; UDP: the socket bound to where this one is
+        // connected (one-sided, a wildcard bind included).
+        let peer = ins.iter().find(|b| {
+            b.i != a.i
+                && b.tcp == a.tcp
+                && if a.tcp {
+                    b.remote == Some(a.local) && b.local == remote
+                } else {
+                    b.local.port() == remote.port() && (b.local.ip() == remote.ip() || b.local.ip().is_unspecified())
+                }
+        });
         match peer {
             Some(b) => {
                 let pname = c.sockets[b.i].name.clone();
