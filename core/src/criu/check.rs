@@ -30,10 +30,12 @@ pub(crate) fn on_field(files: &[OpenedFile], code: Code, loc: Loc, path: &str, m
     let Some(f) = files.get(loc.file) else {
         return Diagnostic::new(code, 0..0, msg).field(path);
     };
-    let entry = f.entries.get(loc.entry);
-    let range = entry
-        .and_then(|e| e.fields.iter().find(|x| x.path == path).map(|x| x.range.clone()))
-        .or_else(|| entry.map(|e| e.range.clone()))
+    let range = f
+        .fields(loc.entry)
+        .into_iter()
+        .find(|x| x.path == path)
+        .map(|x| x.range)
+        .or_else(|| f.entries.get(loc.entry).map(|e| e.range.clone()))
         .unwrap_or(0..0);
     at(code, &f.name, Some(loc.entry), range, msg).field(path)
 }

@@ -160,9 +160,8 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
             range: e.range(),
             payload: e.payload_range(),
             extra: (extra.is_some()).then(|| e.extra_range()),
-            fields: w.flatten(),
         };
-        for f in view.unknown_fields() {
+        for f in w.flatten().iter().filter(|f| f.name.is_none()) {
             let bytes = data.get(f.range.clone()).unwrap_or(&[]);
             let hex: String = bytes.iter().take(32).map(|b| format!("{b:02x}")).collect();
             let more = if bytes.len() > 32 { "…" } else { "" };

@@ -178,15 +178,31 @@ pub struct EntryView {
     pub payload: Range<usize>,
     /// The extra blob after the payload (a packet's data, a tcp-stream's queues).
     pub extra: Option<Range<usize>>,
-    /// Every field found by the wire walk, with its path and byte range, nested fields
-    /// included, in file order.
-    pub fields: Vec<walk::Field>,
 }
 
-impl EntryView {
-    /// The fields the schema does not know (a newer CRIU's).
-    pub fn unknown_fields(&self) -> impl Iterator<Item = &walk::Field> {
-        self.fields.iter().filter(|f| f.name.is_none())
+impl OpenedFile {
+    /// The schema of this image's entries, if resocket decodes it.
+    pub fn schema(&self) -> Option<&'static schema::Schema> {
+        if self.decoded {
+            self.known_magic().and_then(schema::of_magic)
+        } else {
+            None
+        }
+    }
+    /// The wire walk of entry `index`: every field with its path and byte range, nested fields
+    /// after their parent, unknown ones included (computed on demand, not kept by [`open`]).
+    pub fn walk(&self, index: usize) -> Option<walk::Walk> {
+        let schema = self.schema()?;
+        let e = self.entries.get(index)?;
+        Some(walk::walk(self.bytes.get(e.payload.clone())?, e.payload.start, schema))
+    }
+    /// The fields of entry `index` (see [`OpenedFile::walk`]).
+    pub fn fields(&self, index: usize) -> Vec<walk::Field> {
+        self.walk(index).map(|w| w.flatten()).unwrap_or_default()
+    }
+    /// The fields of entry `index` that the schema does not know (a newer CRIU's).
+    pub fn unknown_fields(&self, index: usize) -> Vec<walk::Field> {
+        self.fields(index).into_iter().filter(|f| f.name.is_none()).collect()
     }
 }
 
