@@ -11,13 +11,16 @@
 //!   into canonical image bytes.
 //! * [`edit`] — editing operations on a scenario, and reading an image back into one.
 //! * [`share`] — share links: a scenario in a URL fragment (bincode + base64url).
+//! * [`archive`] — checkpoint archives (tar, tar.gz, tar.zst; Podman and CRI-O layouts).
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!
 //! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
 //! `wasm32-unknown-unknown`.
 
+pub mod archive;
 pub mod bstr;
 pub mod check;
+pub mod criu;
 pub mod diag;
 pub mod diff;
 pub mod edit;

@@ -7,8 +7,10 @@ pub mod dump;
 mod dump_inet;
 pub mod exec;
 pub mod host;
+pub mod input;
 pub mod raw;
 pub mod render;
+pub mod render_criu;
 pub mod run;
 mod verify_inet;
 
