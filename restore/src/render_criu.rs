@@ -137,7 +137,7 @@ pub fn show_text(name: &str, c: &Criu) -> String {
     out.push_str(&sockets_text(c));
     let (_, notes) = c.opened.to_scenario();
     if !notes.is_empty() {
-        let _ = writeln!(out, "\nnotes (what a restore from CRIU's images cannot reproduce):");
+        let _ = writeln!(out, "\nnotes (what CRIU did not record, or the mapping onto resocket's model cannot carry):");
         for n in &notes {
             let _ = writeln!(out, "  {}", crate::input::note_line(n));
         }

@@ -90,6 +90,16 @@ fn criu_input_is_recognised_by_content_not_by_name() {
     let o = restore(&["show", s(&tar)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("tar archive, CRIU image directory"), "{}", stdout(&o));
+    // zstd, named .json.
+    let zst = d.join("pair.json");
+    let bytes = ruzstd::encoding::compress_to_vec(
+        &tar_of_dir(&dir, "checkpoint/", &[])[..],
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    std::fs::write(&zst, bytes).unwrap();
+    let o = restore(&["check", s(&zst)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("tar.zst archive, container checkpoint"), "{}", stdout(&o));
     // The directory itself.
     let o = restore(&["show", s(&dir)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
