@@ -17,8 +17,8 @@
 //! `wasm32-unknown-unknown`.
 
 pub mod bstr;
-pub mod criu;
 pub mod check;
+pub mod criu;
 pub mod diag;
 pub mod diff;
 pub mod edit;

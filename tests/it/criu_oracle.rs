@@ -24,7 +24,11 @@ fn criu_fixtures_decode_like_crit() {
                 d.file.as_deref() == Some(&f.name)
                     && matches!(
                         d.code.as_str(),
-                        "criu-truncated" | "criu-size-past-end" | "criu-extra-past-end" | "criu-bad-protobuf" | "criu-missing-field"
+                        "criu-truncated"
+                            | "criu-size-past-end"
+                            | "criu-extra-past-end"
+                            | "criu-bad-protobuf"
+                            | "criu-missing-field"
                     )
             });
             if broken {

@@ -15,7 +15,11 @@ fn main() -> ExitCode {
         }) {
             Ok((paths, criu)) => {
                 println!("wrote {} files under {}", paths.len(), resocket_fixtures::root().display());
-                println!("wrote {} CRIU images under {} (crit encode)", criu.len(), resocket_fixtures::criu::root().display());
+                println!(
+                    "wrote {} CRIU images under {} (crit encode)",
+                    criu.len(),
+                    resocket_fixtures::criu::root().display()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -74,7 +74,13 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
     let mut seen = BTreeSet::new();
     for t in &mut ck.tasks {
         if !seen.insert(t.pid) {
-            d.push(on_field(&o.files, Code::CriuDuplicateId, t.at, "pid", format!("pid {} appears twice in pstree", t.pid)));
+            d.push(on_field(
+                &o.files,
+                Code::CriuDuplicateId,
+                t.at,
+                "pid",
+                format!("pid {} appears twice in pstree", t.pid),
+            ));
         }
         match ck.ids.iter().find(|(p, _, _)| *p == t.pid) {
             Some((_, ids, _)) => {
@@ -99,7 +105,8 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        t.comm = ck.cores.iter().find(|(p, _, _)| *p == t.pid).and_then(|(_, c, _)| c.tc.as_ref()).map(|tc| tc.comm.clone());
+        t.comm =
+            ck.cores.iter().find(|(p, _, _)| *p == t.pid).and_then(|(_, c, _)| c.tc.as_ref()).map(|tc| tc.comm.clone());
         if let Some(fid) = t.files_id {
             let name = format!("fdinfo-{fid}.img");
             if !o.files.iter().any(|f| f.name == name) {
@@ -118,7 +125,13 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
     let mut tables: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
     for (fid, fd) in &ck.fdinfo {
         if !tables.entry(*fid).or_default().insert(fd.fd) {
-            d.push(on_field(&o.files, Code::CriuDuplicateId, fd.at, "fd", format!("fd {} appears twice in fdinfo-{fid}.img", fd.fd)));
+            d.push(on_field(
+                &o.files,
+                Code::CriuDuplicateId,
+                fd.at,
+                "fd",
+                format!("fd {} appears twice in fdinfo-{fid}.img", fd.fd),
+            ));
         }
     }
 }
@@ -221,7 +234,10 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
                         Code::CriuPeerMissing,
                         s.at,
                         &p("peer"),
-                        format!("socket ino {} names peer ino {}, which is neither in the image nor marked external", sk.ino, sk.peer),
+                        format!(
+                            "socket ino {} names peer ino {}, which is neither in the image nor marked external",
+                            sk.ino, sk.peer
+                        ),
                     ));
                 }
                 continue;
@@ -235,7 +251,10 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
                     Code::CriuPendingNotListening,
                     s.at,
                     &p("peer"),
-                    format!("socket ino {} names ino {} as peer, which is connected to ino {} instead", sk.ino, sk.peer, peer.sk.peer),
+                    format!(
+                        "socket ino {} names ino {} as peer, which is connected to ino {} instead",
+                        sk.ino, sk.peer, peer.sk.peer
+                    ),
                 ));
             } else if connected && peer.sk.peer == 0 && peer.sk.state != LISTEN {
                 d.push(on_field(
@@ -276,7 +295,13 @@ fn check_queues(o: &Opened, d: &mut Vec<Diagnostic>) {
             ));
         }
         if p.pkt.scm.len() > 1 {
-            d.push(on_field(&o.files, Code::CriuBadScm, p.at, "scm[1]", "a packet has more than one control message".into()));
+            d.push(on_field(
+                &o.files,
+                Code::CriuBadScm,
+                p.at,
+                "scm[1]",
+                "a packet has more than one control message".into(),
+            ));
         }
         for (k, scm) in p.pkt.scm.iter().enumerate() {
             if scm.r#type != SCM_RIGHTS {

@@ -347,7 +347,11 @@ fn unix_sockets(c: &mut Ctx<'_>) {
         if sk.uflags & USK_EXTERN != 0 {
             // A socket CRIU dumped with --external unix[ino]: its peer stays outside.
             c.sockets[i].external_peer = connection;
-            c.note(NoteCode::ExternalPeerName, Some(i), "marked external by CRIU (USK_EXTERN): its peer is not restored".into());
+            c.note(
+                NoteCode::ExternalPeerName,
+                Some(i),
+                "marked external by CRIU (USK_EXTERN): its peer is not restored".into(),
+            );
             continue;
         }
         if sk.peer == 0 {
@@ -393,7 +397,11 @@ fn unix_sockets(c: &mut Ctx<'_>) {
                     c.note(NoteCode::NameDropped, Some(i), "a pending client's own name is not kept".into());
                 }
             } else {
-                c.note(NoteCode::Unmapped, Some(i), format!("names ino {} as peer, which does not name it back", sk.peer));
+                c.note(
+                    NoteCode::Unmapped,
+                    Some(i),
+                    format!("names ino {} as peer, which does not name it back", sk.peer),
+                );
             }
             continue;
         }
@@ -446,7 +454,11 @@ fn unix_sockets(c: &mut Ctx<'_>) {
     for i in 0..c.sockets.len() {
         let n = c.sockets[i].pending.len();
         if n >= 2 {
-            c.note(NoteCode::AcceptOrder, Some(i), format!("{n} pending clients: CRIU does not record their accept order (inode order used)"));
+            c.note(
+                NoteCode::AcceptOrder,
+                Some(i),
+                format!("{n} pending clients: CRIU does not record their accept order (inode order used)"),
+            );
         }
         if n >= 1 {
             c.note(
@@ -518,7 +530,11 @@ fn inet_sockets(c: &mut Ctx<'_>) {
             c.note(NoteCode::OptionNotModelled, Some(i), format!("not restored by resocket: {}", opts.join(", ")));
         }
         if !tcp {
-            c.note(NoteCode::UdpQueue, Some(i), "CRIU does not dump UDP receive queues: the socket restores empty".into());
+            c.note(
+                NoteCode::UdpQueue,
+                Some(i),
+                "CRIU does not dump UDP receive queues: the socket restores empty".into(),
+            );
         }
         ins.push(In { i, local, remote: connected.then_some(remote), listen, tcp, ino: sk.ino });
     }
@@ -542,7 +558,9 @@ fn inet_sockets(c: &mut Ctx<'_>) {
                 c.sockets[a.i].peer = Some(pname);
                 if a.tcp {
                     let listener = ins.iter().find(|l| {
-                        l.listen && l.local.port() == a.local.port() && (l.local.ip().is_unspecified() || l.local.ip() == a.local.ip())
+                        l.listen
+                            && l.local.port() == a.local.port()
+                            && (l.local.ip().is_unspecified() || l.local.ip() == a.local.ip())
                     });
                     if let Some(l) = listener {
                         c.sockets[a.i].accepted_from = Some(c.sockets[l.i].name.clone());
@@ -598,7 +616,11 @@ fn queues(c: &mut Ctx<'_>) {
                     let what = ck.others.iter().find(|f| f.id == *r).map_or("an unknown file".to_string(), |f| {
                         format!("{} {}", pb::fd_type_name(f.ty).unwrap_or("?"), f.path.as_deref().unwrap_or(""))
                     });
-                    c.note(NoteCode::InFlightNonSocket, Some(i), format!("file id {r} in flight ({}) is not a socket: dropped", what.trim()));
+                    c.note(
+                        NoteCode::InFlightNonSocket,
+                        Some(i),
+                        format!("file id {r} in flight ({}) is not a socket: dropped", what.trim()),
+                    );
                 }
             }
         }
@@ -640,7 +662,11 @@ fn queues(c: &mut Ctx<'_>) {
                     no_fd: true,
                     ..SockSpec::default()
                 });
-                c.note(NoteCode::StandInSender, Some(i), format!("{name} stands in for the unknown senders of its datagrams"));
+                c.note(
+                    NoteCode::StandInSender,
+                    Some(i),
+                    format!("{name} stands in for the unknown senders of its datagrams"),
+                );
                 name
             }
         };
@@ -650,7 +676,10 @@ fn queues(c: &mut Ctx<'_>) {
         c.note(
             NoteCode::SenderAddress,
             Some(i),
-            format!("CRIU does not record datagram senders: all {} message(s) attributed to {from}", c.sockets[i].queue.len()),
+            format!(
+                "CRIU does not record datagram senders: all {} message(s) attributed to {from}",
+                c.sockets[i].queue.len()
+            ),
         );
     }
 }
@@ -674,10 +703,13 @@ fn tasks(c: &mut Ctx<'_>) -> Vec<TaskSpec> {
                     }
                 }
                 None => {
-                    let what = ck.others.iter().find(|f| f.id == fd.id).map_or(
-                        format!("file id {} ({})", fd.id, pb::fd_type_name(fd.ty).unwrap_or("?")),
-                        |f| format!("{} {}", pb::fd_type_name(f.ty).unwrap_or("?"), f.path.as_deref().unwrap_or("")),
-                    );
+                    let what = ck
+                        .others
+                        .iter()
+                        .find(|f| f.id == fd.id)
+                        .map_or(format!("file id {} ({})", fd.id, pb::fd_type_name(fd.ty).unwrap_or("?")), |f| {
+                            format!("{} {}", pb::fd_type_name(f.ty).unwrap_or("?"), f.path.as_deref().unwrap_or(""))
+                        });
                     c.notes.push(Note {
                         code: NoteCode::NonSocketFile,
                         socket: None,

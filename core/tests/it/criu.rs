@@ -93,7 +93,12 @@ fn criu_valid_sets_map_plan_and_simulate() {
         };
         let rep = check::run_plan(&r.image, &p);
         if !rep.is_clean() {
-            failures.push(format!("{}: simulate: {:?} {:?}", s.name, rep.failure.map(|f| f.explanation), rep.differences));
+            failures.push(format!(
+                "{}: simulate: {:?} {:?}",
+                s.name,
+                rep.failure.map(|f| f.explanation),
+                rep.differences
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -206,7 +211,10 @@ fn criu_maps_listeners_accepted_and_pending() {
     assert_eq!(l.pending.len(), 1);
     assert_eq!(l.pending[0].client.as_deref(), Some("unix-30004"));
     let a = sock(&sc, "unix-30002");
-    assert_eq!((a.accepted_from.as_deref(), a.peer.as_deref(), a.addr.as_deref()), (Some("unix-30001"), Some("unix-30003"), None));
+    assert_eq!(
+        (a.accepted_from.as_deref(), a.peer.as_deref(), a.addr.as_deref()),
+        (Some("unix-30001"), Some("unix-30003"), None)
+    );
     assert_eq!(a.queue[0].data.as_deref(), Some("hello from client"));
     assert_eq!(sock(&sc, "unix-30003").peer.as_deref(), Some("unix-30002"));
     assert!(has_note(&notes, criu::NoteCode::DataBeforeAccept, Some("unix-30001")));
@@ -265,7 +273,8 @@ fn criu_maps_options_and_shutdown() {
     assert_eq!((a.sndbuf, a.rcvbuf, a.sndbuf_lock, a.rcvbuf_lock), (Some(65536), Some(131072), true, true));
     assert_eq!(a.shutdown.as_deref(), Some("rd"));
     assert_eq!(sock(&sc, "unix-30002").shutdown.as_deref(), Some("wr"));
-    let n = notes.iter().find(|n| n.code == criu::NoteCode::OptionNotModelled && n.socket.as_deref() == Some("unix-30001"));
+    let n =
+        notes.iter().find(|n| n.code == criu::NoteCode::OptionNotModelled && n.socket.as_deref() == Some("unix-30001"));
     assert!(n.is_some_and(|n| n.message.contains("SO_PASSCRED") && n.message.contains("SO_REUSEADDR")));
     assert!(has_note(&notes, criu::NoteCode::PairOrAccepted, Some("unix-30001")));
 }
@@ -274,7 +283,10 @@ fn criu_maps_options_and_shutdown() {
 fn criu_maps_inet() {
     let (_, sc, notes) = mapped("inet-tcp");
     let l = sock(&sc, "tcp-30001");
-    assert_eq!((l.family.as_str(), l.addr.as_deref(), l.listen, l.reuseaddr), ("inet", Some("0.0.0.0:8080"), Some(128), true));
+    assert_eq!(
+        (l.family.as_str(), l.addr.as_deref(), l.listen, l.reuseaddr),
+        ("inet", Some("0.0.0.0:8080"), Some(128), true)
+    );
     let a = sock(&sc, "tcp-30002");
     assert_eq!((a.accepted_from.as_deref(), a.peer.as_deref()), (Some("tcp-30001"), Some("tcp-30003")));
     assert_eq!(a.queue[0].data.as_deref(), Some("GET / HTTP/1.0\\x0d\\x0a\\x0d\\x0a"));
