@@ -21,6 +21,7 @@ pub mod archive;
 pub mod bstr;
 pub mod check;
 pub mod criu;
+pub mod detect;
 pub mod diag;
 pub mod diff;
 pub mod edit;

@@ -13,6 +13,8 @@
 use crate::{CliError, EXIT_INVALID};
 use resocket_core::archive::{self, Archive};
 use resocket_core::criu::{self, ImageFile, Note, Opened};
+// By-content detection is core's (shared with the browser inspector and its JS API).
+use resocket_core::detect::{self, Detected};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -84,26 +86,6 @@ impl SkipReason {
     }
 }
 
-/// Does this start like a CRIU image: IMG_COMMON, IMG_SERVICE, or inventory.img's own magic
-/// (which has only one)?
-fn looks_criu(bytes: &[u8]) -> bool {
-    let first = bytes.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_le_bytes);
-    first.is_some_and(|m| {
-        [criu::frame::IMG_COMMON, criu::frame::IMG_SERVICE, criu::Magic::Inventory.value()].contains(&m)
-    })
-}
-
-/// Does this start with a Linux-CR record header (a known record type, a length of at least
-/// the header's 8 bytes)? Broken images still pass (their problems are diagnostics); text,
-/// empty files and other formats do not.
-fn looks_rsimg(bytes: &[u8]) -> bool {
-    let word = |at: usize| bytes.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_le_bytes);
-    match (word(0), word(4)) {
-        (Some(ty), Some(len)) => resocket_core::wire::RecordType(ty).is_known() && len >= 8,
-        _ => false,
-    }
-}
-
 /// How much an input may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
@@ -129,7 +111,8 @@ pub fn open(path: &Path, budget: Budget) -> Result<Input, CliError> {
         return Ok(Input::Criu(Box::new(Criu { origin: Origin::Directory { skipped }, opened })));
     }
     let bytes = crate::read_input(path, max_bytes)?;
-    if archive::detect(&bytes).is_some() {
+    let detected = detect::detect(&bytes);
+    if let Detected::Archive(_) = detected {
         let limits = archive::Limits {
             max_unpacked: budget.max_unpacked,
             // What is kept in memory (the images, the metadata) counts against --max-bytes, as a
@@ -147,12 +130,12 @@ pub fn open(path: &Path, budget: Budget) -> Result<Input, CliError> {
         let opened = criu::open(files);
         return Ok(Input::Criu(Box::new(Criu { origin: Origin::Archive(Box::new(a)), opened })));
     }
-    if looks_criu(&bytes) {
+    if detected == Detected::CriuImage {
         let name = path.file_name().map_or_else(|| "image.img".to_string(), |n| n.to_string_lossy().into_owned());
         let opened = criu::open(vec![ImageFile { name, bytes }]);
         return Ok(Input::Criu(Box::new(Criu { origin: Origin::Image, opened })));
     }
-    if looks_rsimg(&bytes) {
+    if detected == Detected::Rsimg {
         return Ok(Input::Rsimg(bytes));
     }
     let what = if bytes.is_empty() { "an empty file" } else { "not a checkpoint" };
