@@ -2,8 +2,8 @@
 //! image or a resocket image. One function for the CLI (`restore/src/input.rs`), the browser
 //! inspector and its JS API, so they accept and refuse the same inputs.
 
-use crate::archive::{self, Compression};
-use crate::criu;
+use crate::archive::{self, Archive, Compression};
+use crate::criu::{self, ImageFile};
 
 /// What some bytes look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +87,99 @@ pub fn image_dir_entry(name: &str) -> Option<Skip> {
     }
 }
 
+/// What a set of named files (a dropped directory, picked files, one file) turned out to be.
+#[derive(Debug)]
+pub enum Opening {
+    /// One resocket image.
+    Rsimg(ImageFile),
+    /// A CRIU checkpoint.
+    Criu(Box<CriuInput>),
+}
+
+/// A CRIU checkpoint opened from a set of files or an archive.
+#[derive(Debug)]
+pub struct CriuInput {
+    /// The archive it was unpacked from (its `images` moved into `opened`), if any.
+    pub archive: Option<Box<Archive>>,
+    /// The files given that are not read, with why (not for archives: see `Archive::members`).
+    pub skipped: Vec<(String, Skip)>,
+    /// The images, read and checked.
+    pub opened: criu::Opened,
+}
+
+/// Why a set of files is not a checkpoint.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OpenError {
+    /// Nothing given.
+    #[error("no files")]
+    Empty,
+    /// One file that is none of the formats.
+    #[error("{name}: {what}: not a resocket image (no Linux-CR record header), a CRIU image (no CRIU magic), or a tar/tar.gz/tar.zst archive")]
+    Unknown { name: String, what: &'static str },
+    /// An archive that does not unpack.
+    #[error("{name}: {error}")]
+    Archive { name: String, error: archive::ArchiveError },
+    /// Several files, none of them a CRIU image.
+    #[error("{count} files without CRIU images (*.img): not a CRIU image directory")]
+    NoImages { count: usize },
+}
+
+/// Open a set of named files by their content: one archive (unpacked within `limits`), one
+/// resocket image, one CRIU image, or the files of a CRIU image directory (the `*.img` files
+/// are read, raw memory pages and everything else are listed as skipped; a directory that
+/// holds exactly one archive or resocket image among files that are not images opens that).
+pub fn open_files(mut files: Vec<ImageFile>, limits: archive::Limits) -> Result<Opening, OpenError> {
+    if files.len() > 1 {
+        let candidates: Vec<usize> = (0..files.len())
+            .filter(|&i| matches!(detect(&files[i].bytes), Detected::Archive(_) | Detected::Rsimg))
+            .collect();
+        let images = files.iter().filter(|f| image_dir_entry(&f.name).is_none()).count();
+        if let ([one], 0) = (candidates.as_slice(), images) {
+            let f = files.swap_remove(*one);
+            files = vec![f];
+        }
+    }
+    match files.len() {
+        0 => Err(OpenError::Empty),
+        1 => {
+            let f = files.pop().ok_or(OpenError::Empty)?;
+            match detect(&f.bytes) {
+                Detected::Archive(_) => {
+                    let mut a = archive::unpack_with(&f.bytes, limits)
+                        .map_err(|error| OpenError::Archive { name: f.name.clone(), error })?;
+                    let images = std::mem::take(&mut a.images);
+                    let opened = criu::open(images);
+                    Ok(Opening::Criu(Box::new(CriuInput { archive: Some(Box::new(a)), skipped: Vec::new(), opened })))
+                }
+                Detected::CriuImage => {
+                    let opened = criu::open(vec![f]);
+                    Ok(Opening::Criu(Box::new(CriuInput { archive: None, skipped: Vec::new(), opened })))
+                }
+                Detected::Rsimg => Ok(Opening::Rsimg(f)),
+                Detected::Unknown => {
+                    let what = if f.bytes.is_empty() { "an empty file" } else { "not a checkpoint" };
+                    Err(OpenError::Unknown { name: f.name, what })
+                }
+            }
+        }
+        count => {
+            let mut skipped = Vec::new();
+            let mut images = Vec::new();
+            for f in files {
+                match image_dir_entry(&f.name) {
+                    Some(why) => skipped.push((f.name, why)),
+                    None => images.push(f),
+                }
+            }
+            if images.is_empty() {
+                return Err(OpenError::NoImages { count });
+            }
+            let opened = criu::open(images);
+            Ok(Opening::Criu(Box::new(CriuInput { archive: None, skipped, opened })))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +194,24 @@ mod tests {
         let mut rs = 1u32.to_le_bytes().to_vec();
         rs.extend(72u32.to_le_bytes());
         assert_eq!(detect(&rs), Detected::Rsimg);
+    }
+
+    #[test]
+    fn open_files_by_content() {
+        let f = |name: &str, bytes: &[u8]| ImageFile { name: name.into(), bytes: bytes.to_vec() };
+        let lim = archive::Limits::default();
+        assert!(matches!(open_files(vec![], lim), Err(OpenError::Empty)));
+        assert!(matches!(open_files(vec![f("a.txt", b"hi")], lim), Err(OpenError::Unknown { .. })));
+        assert!(matches!(open_files(vec![f("a.txt", b"hi"), f("b", b"")], lim), Err(OpenError::NoImages { count: 2 })));
+        let img = criu::frame::IMG_COMMON.to_le_bytes();
+        match open_files(vec![f("dump.log", b"x"), f("pages-1.img", b""), f("files.img", &img)], lim) {
+            Ok(Opening::Criu(c)) => {
+                assert_eq!(c.opened.files.len(), 1);
+                assert_eq!(c.skipped.len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(open_files(vec![f("x.gz", &[0x1f, 0x8b, 0])], lim), Err(OpenError::Archive { .. })));
     }
 
     #[test]
