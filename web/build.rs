@@ -65,7 +65,7 @@ fn main() {
 }
 
 /// The CRIU gallery: every image directory `fixtures/criu/images/{valid,invalid}/NAME/` becomes
-/// `(NAME, "criu" | "criu-invalid", description, Source::Criu(&[(file, start, len), ...]))`
+/// `(criu-NAME, "criu" | "criu-invalid", description, Source::Criu(&[(file, start, len), ...]))`
 /// (description from `fixtures/criu/src/GROUP/NAME/fixture.meta`), and every checkpoint archive
 /// `fixtures/criu/archives/NAME.tar.*` an embedded item of the `criu` group, opened by content.
 fn criu(root: &Path, blob: &mut Vec<u8>, out: &mut String) {
@@ -83,7 +83,9 @@ fn criu(root: &Path, blob: &mut Vec<u8>, out: &mut String) {
                 let _ = write!(files, "({fname:?}, {}, {}), ", blob.len(), bytes.len());
                 blob.extend_from_slice(&bytes);
             }
-            let _ = writeln!(out, "    ({name:?}, {label:?}, {description:?}, Source::Criu(&[{files}])),");
+            // `criu-` keeps the names (deep links) apart from the resocket fixtures'.
+            let item = format!("criu-{name}");
+            let _ = writeln!(out, "    ({item:?}, {label:?}, {description:?}, Source::Criu(&[{files}])),");
         }
     }
     let archives = root.join("archives");

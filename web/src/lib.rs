@@ -1,6 +1,7 @@
 //! `resocket-web`: the image inspector. A Yew app whose state is one [`state::State`] changed
 //! only by [`state::Action`]s; every fact it shows comes from `resocket-core`.
 
+pub mod api;
 pub mod components;
 pub mod criu;
 pub mod criu_view;
@@ -22,9 +23,13 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-/// Mount the app on `<body>`.
+/// Mount the app on `<body>`, unless the page only embeds the module for its JS API
+/// (`<body data-resocket-embed>`, see `docs/embedding.md`).
 pub fn start() {
-    yew::Renderer::<App>::new().render();
+    let embed = gloo::utils::document().body().is_some_and(|b| b.has_attribute("data-resocket-embed"));
+    if !embed {
+        yew::Renderer::<App>::new().render();
+    }
 }
 
 /// The action that opens a gallery item: the gallery, the tests and the file paths all end in
