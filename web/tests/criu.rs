@@ -139,3 +139,18 @@ async fn the_js_api_opens_a_directory_and_an_archive() {
     let bad = resocket_web::api::open_json(vec![resocket_core::criu::ImageFile { name: "x.txt".into(), bytes: b"hi".to_vec() }]);
     assert!(bad.is_err());
 }
+
+#[wasm_bindgen_test]
+async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
+    let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
+    assert!(items.len() >= 30, "{} CRIU items", items.len());
+    for item in items {
+        let v = resocket_web::api::open_json(item.files().await).unwrap_or_else(|e| panic!("{}: {e}", item.name));
+        if item.group == "criu" {
+            assert_eq!(v["valid"], true, "{}: {}", item.name, v["diagnostics"]);
+            assert!(v["plan"].is_object(), "{}: {}", item.name, v["planError"]);
+        } else {
+            assert!(v["diagnostics"].as_array().is_some_and(|d| !d.is_empty()), "{}", item.name);
+        }
+    }
+}
