@@ -27,7 +27,9 @@ fn files_of(files: &JsValue) -> Result<Vec<ImageFile>, String> {
     let mut out = Vec::new();
     for (i, f) in arr.iter().enumerate() {
         let get = |k: &str| js_sys::Reflect::get(&f, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined());
-        let name = get("name").and_then(|n| n.as_string()).ok_or(format!("openCheckpoint: files[{i}].name is not a string"))?;
+        let name = get("name")
+            .and_then(|n| n.as_string())
+            .ok_or(format!("openCheckpoint: files[{i}].name is not a string"))?;
         let bytes = get("bytes").ok_or(format!("openCheckpoint: files[{i}].bytes is missing"))?;
         let bytes = if bytes.is_instance_of::<js_sys::Uint8Array>() || bytes.is_instance_of::<js_sys::ArrayBuffer>() {
             js_sys::Uint8Array::new(&bytes).to_vec()
@@ -118,4 +120,3 @@ pub fn open_checkpoint(files: JsValue) -> Result<JsValue, JsValue> {
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
 }
-

@@ -49,7 +49,10 @@ impl CriuDoc {
         let errors = opened.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = opened.diagnostics.len() - errors;
         let (notes, image) = if errors > 0 {
-            (Vec::new(), Err(format!("the checkpoint has {errors} errors (see Diagnostics): it is not mapped onto a restore")))
+            (
+                Vec::new(),
+                Err(format!("the checkpoint has {errors} errors (see Diagnostics): it is not mapped onto a restore")),
+            )
         } else {
             let (scenario, notes) = opened.to_scenario();
             let image = scenario
@@ -215,7 +218,8 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             if s.criu_sel.file == i {
                 return state;
             }
-            s.criu_sel = CriuSel { file: i, entry: (!f.entries.is_empty()).then_some(0), shown: PAGE, ..CriuSel::default() };
+            s.criu_sel =
+                CriuSel { file: i, entry: (!f.entries.is_empty()).then_some(0), shown: PAGE, ..CriuSel::default() };
         }
         CriuAction::SelectEntry(e) => {
             if shown_file.is_none_or(|f| e >= f.entries.len()) {

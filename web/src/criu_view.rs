@@ -191,7 +191,11 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
     }
 }
 
-fn fields_html(p: &EntriesProps, file: &OpenedFile, fields: Option<&(Vec<crate::criu::FieldRow>, Option<String>)>) -> Html {
+fn fields_html(
+    p: &EntriesProps,
+    file: &OpenedFile,
+    fields: Option<&(Vec<crate::criu::FieldRow>, Option<String>)>,
+) -> Html {
     let Some((rows, error)) = fields else { return html! {} };
     if rows.is_empty() && error.is_none() {
         let what = if file.schema().is_some() { "an empty message" } else { "its schema is not decoded here" };

@@ -131,7 +131,9 @@ pub fn open_files(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDi
         let size: usize = files.iter().map(|f| f.bytes.len()).sum();
         d.dispatch(Action::Begin { name: name.clone(), fixture: fixture.clone(), goto });
         let stage = match files.as_slice() {
-            [f] if matches!(detect::detect(&f.bytes), Detected::Archive(_)) => "unpacking the archive and reading its images",
+            [f] if matches!(detect::detect(&f.bytes), Detected::Archive(_)) => {
+                "unpacking the archive and reading its images"
+            }
             _ => "reading the CRIU images",
         };
         d.dispatch(Action::Progress { stage, done: 0, total: size });

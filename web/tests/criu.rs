@@ -73,11 +73,13 @@ async fn hover(el: &Element) {
 #[wasm_bindgen_test]
 async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
     let root = mount().await;
-    let graphed = |r: &Element| !all(r, "#graph .node").is_empty() && r.query_selector(".controls .verdict").unwrap().is_some();
+    let graphed =
+        |r: &Element| !all(r, "#graph .node").is_empty() && r.query_selector(".controls .verdict").unwrap().is_some();
     open(&root, "criu-listener-accepted-pending", graphed).await;
     assert_eq!(text(&root, "#summary .verdict"), "valid");
     // The image list: every file with its magic and entry count; files.img shown first.
-    let files: Vec<String> = all(&root, "#criu-files tbody tr").iter().filter_map(|r| r.get_attribute("data-name")).collect();
+    let files: Vec<String> =
+        all(&root, "#criu-files tbody tr").iter().filter_map(|r| r.get_attribute("data-name")).collect();
     assert!(files.contains(&"files.img".to_string()) && files.contains(&"pstree.img".to_string()), "{files:?}");
     assert!(text(&root, "#criu-files tr.focus").contains("FILES"), "{}", text(&root, "#criu-files tr.focus"));
     assert!(text(&root, "#criu-entries h2").contains("files.img"));
@@ -136,7 +138,10 @@ async fn the_js_api_opens_a_directory_and_an_archive() {
         assert_eq!(v["sockets"].as_array().map(Vec::len), Some(2), "{name}: {}", v["sockets"]);
         assert!(v["plan"]["steps"].as_array().is_some_and(|s| !s.is_empty()), "{name}");
     }
-    let bad = resocket_web::api::open_json(vec![resocket_core::criu::ImageFile { name: "x.txt".into(), bytes: b"hi".to_vec() }]);
+    let bad = resocket_web::api::open_json(vec![resocket_core::criu::ImageFile {
+        name: "x.txt".into(),
+        bytes: b"hi".to_vec(),
+    }]);
     assert!(bad.is_err());
 }
 
