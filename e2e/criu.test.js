@@ -101,13 +101,19 @@ test('a Podman checkpoint archive through the file picker, by content', async ()
   await page.close();
 });
 
-test('something that is no checkpoint is refused with a message', async () => {
+test('a directory without CRIU images is refused with a message; one unknown file opens as an image with its diagnostics', async () => {
   const { page } = await open();
-  const junk = path.join(OUT, 'notes.txt');
-  fs.writeFileSync(junk, 'hello');
-  await page.setInputFiles('#file', junk);
+  const dir = path.join(OUT, 'not-a-checkpoint');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+  fs.writeFileSync(path.join(dir, 'dump.log'), 'world');
+  await page.setInputFiles('#dir', dir);
   await page.waitForSelector('#error');
-  assert.match(await page.textContent('#error'), /not a checkpoint/);
+  assert.match(await page.textContent('#error'), /not a CRIU image directory/);
+  await page.setInputFiles('#file', path.join(dir, 'notes.txt'));
+  await page.waitForSelector('#summary .verdict');
+  assert.equal(await page.textContent('#summary .verdict'), 'invalid');
+  assert.ok((await page.locator('#diagnostics .diag').count()) > 0);
   await page.close();
 });
 

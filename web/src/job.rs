@@ -114,14 +114,16 @@ pub struct FilesRequest {
     pub goto: Option<Goto>,
 }
 
-/// Open named files: one resocket image as [`open`] does; a CRIU checkpoint (a directory's
+/// Open named files: one resocket image (or one file that is nothing known) as [`open`] does; a CRIU checkpoint (a directory's
 /// images, picked `.img` files, an archive) unpacked and read by core, then mapped onto a
 /// scenario whose image is opened as any image (`Request::criu` keeps the checkpoint for its
 /// panels). Each core call is one slice, with the progress shown between them.
 pub fn open_files(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDispatcher<State>) {
     let FilesRequest { name, note, fixture, mut files, goto } = req;
     if let [f] = files.as_slice() {
-        if detect::detect(&f.bytes) == Detected::Rsimg {
+        // One file that is none of the formats opens as a resocket image too, as the inspector
+        // always did: its diagnostics (`missing-header`, …) and hex say what is wrong with it.
+        if matches!(detect::detect(&f.bytes), Detected::Rsimg | Detected::Unknown) {
             let bytes = Rc::from(files.pop().map(|f| f.bytes).unwrap_or_default());
             return open(Request { name, note, fixture, bytes, goto, criu: None }, generation, d);
         }
