@@ -157,8 +157,6 @@ codes! {
         "a CRIU image starts with IMG_COMMON 0x54564319 (IMG_SERVICE 0x55105940 for stats) and its image magic; inventory.img may have only its own magic";
     CriuMagicMismatch = "criu-magic-mismatch", Error,
         "an image's magic must be the one its file name stands for (files.img: FILES, fdinfo-N.img: FDINFO, ...)";
-    CriuUnknownImage = "criu-unknown-image", Warning,
-        "an image whose magic or name resocket does not read is listed and otherwise left alone";
     CriuTruncated = "criu-truncated", Error,
         "the file ends inside a size field or a protobuf varint/length: each entry is a 4-byte little-endian size and that many payload bytes";
     CriuSizePastEnd = "criu-size-past-end", Error,

@@ -11,6 +11,8 @@
 //!   into canonical image bytes.
 //! * [`edit`] — editing operations on a scenario, and reading an image back into one.
 //! * [`share`] — share links: a scenario in a URL fragment (bincode + base64url).
+//! * [`criu`] — CRIU image directories: framing, prost messages, a protobuf wire walker,
+//!   cross-image checks, the mapping onto a scenario (with named notes) and crit-shaped JSON.
 //! * [`archive`] — checkpoint archives (tar, tar.gz, tar.zst; Podman and CRI-O layouts).
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!

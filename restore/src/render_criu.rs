@@ -228,9 +228,15 @@ pub fn diagnostic_text(name: &str, c: &Criu, d: &Diagnostic) -> String {
         let _ = write!(at, "{}field {f}", if at.is_empty() { "" } else { ", " });
     }
     let at = if at.is_empty() { String::new() } else { format!(" ({at})") };
-    let path = match file {
-        Some(f) => format!("{}/{f}", name.trim_end_matches('/')),
-        None => name.to_string(),
+    // A directory's file as a path; an archive's as ARCHIVE:MEMBER; one image as itself.
+    let path = match (file, &c.origin) {
+        (Some(f), Origin::Directory { .. }) => format!("{}/{f}", name.trim_end_matches('/')),
+        (Some(f), Origin::Archive(a)) => match &a.layout {
+            Layout::Container => format!("{name}:checkpoint/{f}"),
+            Layout::Bare { dir } if dir.is_empty() => format!("{name}:{f}"),
+            Layout::Bare { dir } => format!("{name}:{dir}/{f}"),
+        },
+        _ => name.to_string(),
     };
     let _ = writeln!(out, "{:>gutter$}--> {path} @ {:#x}..{:#x}{at}", "", d.range.start, d.range.end);
     if let Some(bytes) = bytes.filter(|b| !b.is_empty()) {
@@ -262,7 +268,12 @@ pub fn check_text(name: &str, c: &Criu) -> (String, bool) {
 /// `restore check --json` of CRIU input.
 pub fn check_json(c: &Criu) -> Value {
     let (errors, warnings) = counts(c);
+    let archive_warnings: Vec<String> = match &c.origin {
+        Origin::Archive(a) => a.warnings.iter().map(ToString::to_string).collect(),
+        _ => Vec::new(),
+    };
     json!({
+        "archive_warnings": archive_warnings,
         "format": "criu",
         "valid": errors == 0,
         "errors": errors,

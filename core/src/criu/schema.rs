@@ -105,6 +105,17 @@ pub const LSMTYPE: &[(i32, &str)] = &[(0, "NO_LSM"), (1, "SELINUX"), (2, "APPARM
 /// `enum march`.
 pub const MARCH: &[(i32, &str)] =
     &[(0, "UNKNOWN"), (1, "X86_64"), (2, "ARM"), (3, "AARCH64"), (4, "PPC64"), (5, "S390"), (6, "MIPS")];
+/// `enum nd_type`.
+pub const ND_TYPE: &[(i32, &str)] = &[
+    (1, "LOOPBACK"),
+    (2, "VETH"),
+    (3, "TUN"),
+    (4, "EXTLINK"),
+    (5, "VENET"),
+    (6, "BRIDGE"),
+    (7, "MACVLAN"),
+    (8, "SIT"),
+];
 /// `enum seccomp_mode`.
 pub const SECCOMP_MODE: &[(i32, &str)] = &[(0, "disabled"), (1, "strict"), (2, "filter")];
 
@@ -191,7 +202,7 @@ schema!(TCP_STREAM "tcp_stream_entry" {
     15 "max_window": U32, Opt; 16 "rcv_wnd": U32, Opt; 17 "rcv_wup": U32, Opt;
 });
 schema!(NET_DEVICE "net_device_entry" {
-    1 "type": Opaque, Req; 2 "ifindex": U32, Req; 3 "mtu": U32, Req; 4 "flags": U32, Req; 5 "name": Str, Req;
+    1 "type": Enum(ND_TYPE), Req; 2 "ifindex": U32, Req; 3 "mtu": U32, Req; 4 "flags": U32, Req; 5 "name": Str, Req;
     6 "tun": Opaque, Opt; 7 "address": Bytes, Opt; 8 "conf": Opaque, Rep; 9 "conf4": Opaque, Rep; 10 "conf6": Opaque, Rep;
     11 "macvlan": Opaque, Opt; 12 "peer_ifindex": U32, Opt; 13 "peer_nsid": U32, Opt; 14 "master": U32, Opt;
     15 "sit": Opaque, Opt;
@@ -216,4 +227,144 @@ pub fn of_magic(m: super::Magic) -> Option<&'static Schema> {
         M::Netdev => &NET_DEVICE,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::criu::{pb, walk};
+    use prost::Message;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// The prost messages and the tables agree: what prost writes for a message (its required
+    /// fields, and every optional and repeated one when set) is known to the table, has the
+    /// wire type the table expects, and leaves no required field missing.
+    fn agrees<M: Message + Default>(m: M, schema: &'static Schema) {
+        let bytes = m.encode_to_vec();
+        let w = walk::walk(&bytes, 0, schema);
+        assert_eq!(w.error, None, "{}", schema.name);
+        assert!(w.missing.is_empty(), "{}: prost leaves out {:?}", schema.name, w.missing);
+        let unknown: Vec<_> = w.flatten().into_iter().filter(|f| f.name.is_none()).collect();
+        assert!(unknown.is_empty(), "{}: table lacks {unknown:?}", schema.name);
+    }
+
+    #[test]
+    fn prost_messages_match_the_tables() {
+        let opts = pb::SkOptsEntry {
+            reuseaddr: Some(true),
+            so_priority: Some(1),
+            so_rcvlowat: Some(1),
+            so_mark: Some(1),
+            so_passcred: Some(true),
+            so_passsec: Some(true),
+            so_dontroute: Some(true),
+            so_no_check: Some(true),
+            so_bound_dev: Some("lo".into()),
+            so_filter: vec![1, 2],
+            so_reuseport: Some(true),
+            so_broadcast: Some(true),
+            so_keepalive: Some(true),
+            tcp_keepcnt: Some(1),
+            tcp_keepidle: Some(1),
+            tcp_keepintvl: Some(1),
+            so_oobinline: Some(1),
+            so_linger: Some(1),
+            so_buf_lock: Some(3),
+            ..Default::default()
+        };
+        let usk = pb::UnixSkEntry {
+            opts: opts.clone(),
+            name: b"\0x".to_vec(),
+            shutdown: Some(3),
+            file_perms: Some(pb::FilePermsEntry::default()),
+            name_dir: Some("/".into()),
+            deleted: Some(true),
+            ns_id: Some(1),
+            mnt_id: Some(-1),
+            ..Default::default()
+        };
+        let isk = pb::InetSkEntry {
+            opts,
+            src_addr: vec![1],
+            dst_addr: vec![2],
+            v6only: Some(true),
+            ip_opts: Some(pb::IpOptsEntry {
+                freebind: Some(true),
+                raw: Some(pb::IpOptsRawEntry {
+                    hdrincl: Some(true),
+                    nodefrag: Some(true),
+                    checksum: Some(true),
+                    icmpv_filter: vec![1],
+                }),
+            }),
+            ifname: Some("lo".into()),
+            ns_id: Some(1),
+            shutdown: Some(1),
+            ..Default::default()
+        };
+        agrees(usk.clone(), &UNIX_SK);
+        agrees(isk.clone(), &INET_SK);
+        agrees(
+            pb::FileEntry {
+                usk: Some(usk),
+                isk: Some(isk),
+                reg: Some(pb::RegFileEntry::default()),
+                pipe: Some(pb::PipeEntry::default()),
+                ..Default::default()
+            },
+            &FILE,
+        );
+        let ids = pb::TaskKobjIdsEntry {
+            pid_ns_id: Some(1),
+            net_ns_id: Some(1),
+            ipc_ns_id: Some(1),
+            uts_ns_id: Some(1),
+            mnt_ns_id: Some(1),
+            user_ns_id: Some(1),
+            cgroup_ns_id: Some(1),
+            time_ns_id: Some(1),
+            ..Default::default()
+        };
+        agrees(ids.clone(), &TASK_KOBJ_IDS);
+        agrees(
+            pb::InventoryEntry {
+                fdinfo_per_id: Some(true),
+                root_ids: Some(ids.clone()),
+                ns_per_id: Some(true),
+                root_cg_set: Some(1),
+                lsmtype: Some(1),
+                dump_uptime: Some(1),
+                pre_dump_mode: Some(1),
+                tcp_close: Some(true),
+                network_lock_method: Some(1),
+                ..Default::default()
+            },
+            &INVENTORY,
+        );
+        agrees(pb::PstreeEntry { threads: vec![1, 2], ..Default::default() }, &PSTREE);
+        agrees(pb::CoreEntry { tc: Some(pb::TaskCoreEntry::default()), ids: Some(ids), ..Default::default() }, &CORE);
+        agrees(pb::FdinfoEntry { xattr_security_selinux: Some("x".into()), ..Default::default() }, &FDINFO);
+        agrees(
+            pb::SkPacketEntry { scm: vec![pb::ScmEntry { r#type: 1, rights: vec![1, 2] }], ..Default::default() },
+            &SK_PACKET,
+        );
+        agrees(
+            pb::TcpStreamEntry {
+                rcv_wscale: Some(1),
+                timestamp: Some(1),
+                cork: Some(true),
+                nodelay: Some(true),
+                unsq_len: Some(1),
+                snd_wl1: Some(1),
+                snd_wnd: Some(1),
+                max_window: Some(1),
+                rcv_wnd: Some(1),
+                rcv_wup: Some(1),
+                ..Default::default()
+            },
+            &TCP_STREAM,
+        );
+        agrees(pb::NetDeviceEntry::default(), &NET_DEVICE);
+    }
 }

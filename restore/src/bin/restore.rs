@@ -34,7 +34,9 @@ file, or a checkpoint archive (tar, tar.gz, tar.zst; Podman or CRI-O layout), re
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print every record with its offset and decoded fields, the sockets, and a summary line.
+    /// Print every record with its offset and decoded fields, the sockets, and a summary line
+    /// (CRIU input: the images with magic and entry count, the container of an archive, the
+    /// mapped sockets and the notes).
     Show {
         #[arg(help = INPUT_HELP)]
         image: PathBuf,
@@ -42,7 +44,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Validate an image: diagnostics with offsets and hex excerpts; exit 1 if invalid.
+    /// Validate an image: diagnostics with offsets and hex excerpts (CRIU input: also file,
+    /// entry and protobuf field); exit 1 if invalid.
     Check {
         #[arg(help = INPUT_HELP)]
         image: PathBuf,
@@ -50,9 +53,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Restore an image on this host: validate, plan, execute with real syscalls, place each
-    /// socket at its recorded fd; then exec COMMAND with them, hold them (--hold), or report
-    /// and exit. On any failure everything done so far is undone.
+    /// Restore an image's sockets on this host (of a CRIU checkpoint: the socket part only):
+    /// validate, plan, execute with real syscalls, place each socket at its recorded fd; then
+    /// exec COMMAND with them, hold them (--hold), or report and exit. On any failure everything
+    /// done so far is undone.
     ///
     /// For a CRIU checkpoint (a directory or an archive) only the SOCKET PART is restored: the
     /// sockets, at their fd numbers in the process given by --pid (default: the first task),

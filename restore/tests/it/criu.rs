@@ -249,6 +249,19 @@ fn check_prints_located_diagnostics_and_exits_1() {
     assert!(out.contains("^^"), "{out}");
     assert!(out.contains("= help: an fdinfo entry's id names a file"), "{out}");
     assert!(out.contains("INVALID ("), "{out}");
+    // The same checkpoint in an archive: located as ARCHIVE:checkpoint/FILE.
+    let d = scratch("bad-archive");
+    let tgz = d.join("bad.tar.gz");
+    std::fs::write(&tgz, gz(&tar_of_dir(&bad, "checkpoint/", &[("config.dump", b"{oops")]))).unwrap();
+    let o = restore(&["check", s(&tgz)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("--> {}:checkpoint/fdinfo-", tgz.display())), "{out}");
+    assert!(out.contains("warning: config.dump: not valid JSON metadata"), "{out}");
+    let o = restore(&["check", "--json", s(&tgz)]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["archive_warnings"].as_array().map(Vec::len), Some(1), "{v}");
+    let _ = std::fs::remove_dir_all(&d);
     let o = restore(&["check", "--json", s(&bad)]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -300,6 +313,9 @@ fn plan_simulate_convert_and_diff_go_through_the_scenario() {
         let o = restore(&["run", "--dry-run", s(&input)]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
+    let from_archive = d.join("from-archive.rsimg");
+    let o = restore(&["convert", s(&podman_archive()), "-o", s(&from_archive)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let img = d.join("pair.rsimg");
     let o = restore(&["convert", s(&dir), "-o", s(&img)]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
@@ -307,7 +323,7 @@ fn plan_simulate_convert_and_diff_go_through_the_scenario() {
     let o = restore(&["check", s(&img)]);
     assert_eq!(o.status.code(), Some(0), "the converted image is a valid resocket image: {}", stdout(&o));
     // The directory, its archive and the converted image describe the same sockets.
-    for (a, b) in [(&dir, &img), (&dir, &podman_archive())] {
+    for (a, b) in [(&dir, &img), (&dir, &podman_archive()), (&img, &from_archive)] {
         let o = restore(&["diff", s(a), s(b)]);
         assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
         assert!(stdout(&o).contains("the images describe the same sockets"));
