@@ -146,9 +146,37 @@ fn expected_wire(ty: Ty) -> Option<u8> {
 /// Walk `data` (a payload that starts at file offset `base`) as message `schema`.
 pub fn walk(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
     let mut w = Walk::default();
-    let nodes = walk_msg(data, base, schema, "", &mut w);
+    let nodes = walk_msg(data, base, schema, "", true, &mut w);
     w.nodes = nodes;
     w
+}
+
+/// [`walk`] without the paths of known scalar fields (left empty): the loader's pass, which
+/// needs ranges, unknown fields (with their paths), missing fields and errors only.
+pub fn scan(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
+    let mut w = Walk::default();
+    let nodes = walk_msg(data, base, schema, "", false, &mut w);
+    w.nodes = nodes;
+    w
+}
+
+impl Walk {
+    /// The fields the schema does not know, nested ones included, in file order.
+    pub fn unknown(&self) -> Vec<&Field> {
+        fn go<'a>(nodes: &'a [Node], out: &mut Vec<&'a Field>) {
+            for n in nodes {
+                if n.field.name.is_none() {
+                    out.push(&n.field);
+                }
+                if let Val::Msg(sub) = &n.val {
+                    go(sub, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        go(&self.nodes, &mut out);
+        out
+    }
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -159,7 +187,7 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: &mut Walk) -> Vec<Node> {
+fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, paths: bool, w: &mut Walk) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut pos = 0usize;
     let mut counts: Vec<(u32, usize)> = Vec::new();
@@ -189,10 +217,14 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                 0
             }
         };
-        let path = match known {
+        let full = || match known {
             Some(f) if f.label == Label::Rep => format!("{}[{k}]", join(prefix, f.name)),
             Some(f) => join(prefix, f.name),
             None => join(prefix, &format!("#{num}")),
+        };
+        let path = match known {
+            Some(f) if !paths && !matches!(f.ty, Ty::Msg(_)) => String::new(),
+            _ => full(),
         };
         let vstart = pos;
         let (val_range, val) = match wire {
@@ -202,14 +234,14 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                     (vstart..pos, Val::Varint(v))
                 }
                 None => {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "varint", path });
+                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "varint", path: full() });
                     break;
                 }
             },
             1 | 5 => {
                 let len = if wire == 1 { 8 } else { 4 };
                 let Some(b) = data.get(pos..pos + len) else {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "fixed-size value", path });
+                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "fixed-size value", path: full() });
                     break;
                 };
                 pos += len;
@@ -220,13 +252,13 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
             }
             _ => {
                 let Some((len, n)) = varint(data, pos) else {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "length", path });
+                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "length", path: full() });
                     break;
                 };
                 pos += n;
                 let remaining = data.len() - pos;
                 let Some(inner) = usize::try_from(len).ok().filter(|&l| l <= remaining) else {
-                    w.error = Some(WalkError::LenPastEnd { offset: base + vstart, len, remaining, path });
+                    w.error = Some(WalkError::LenPastEnd { offset: base + vstart, len, remaining, path: full() });
                     break;
                 };
                 let r = pos..pos + inner;
@@ -234,7 +266,7 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                 let abs = base + r.start..base + r.end;
                 match known.map(|f| (f.ty, f.label)) {
                     Some((Ty::Msg(sub), _)) => {
-                        let kids = walk_msg(&data[r.clone()], base + r.start, sub, &path, w);
+                        let kids = walk_msg(&data[r.clone()], base + r.start, sub, &path, paths, w);
                         (r, Val::Msg(kids))
                     }
                     Some((ty, Label::Rep)) if expected_wire(ty) == Some(0) => {
@@ -250,7 +282,7 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                                     w.error = Some(WalkError::Truncated {
                                         offset: base + p,
                                         what: "packed varint",
-                                        path: path.clone(),
+                                        path: full(),
                                     });
                                     break;
                                 }
@@ -266,7 +298,7 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
             let packed = wire == 2 && f.label == Label::Rep && expected_wire(f.ty) == Some(0);
             if let Some(exp) = expected_wire(f.ty) {
                 if exp != wire && !packed {
-                    w.error = Some(WalkError::WrongWire { offset: base + start, wire, expected: exp, path });
+                    w.error = Some(WalkError::WrongWire { offset: base + start, wire, expected: exp, path: full() });
                     break;
                 }
             }
