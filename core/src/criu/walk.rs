@@ -151,8 +151,9 @@ pub fn walk(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
     w
 }
 
-/// [`walk`] without the paths of known scalar fields (left empty): the loader's pass, which
-/// needs ranges, unknown fields (with their paths), missing fields and errors only.
+/// The loader's pass: the same checks as [`walk`] (errors, missing fields), but `nodes` holds
+/// only the unknown fields (with their paths and ranges, nested ones lifted to the top), and
+/// no paths are built for known scalar fields.
 pub fn scan(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
     let mut w = Walk::default();
     let nodes = walk_msg(data, base, schema, "", false, &mut w);
@@ -303,6 +304,25 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, pat
                 }
             }
         }
+        if !paths {
+            // The loader's scan keeps only the unknown fields (nested ones lifted up).
+            match (known, val) {
+                (Some(_), Val::Msg(kids)) => nodes.extend(kids),
+                (Some(_), _) => {}
+                (None, val) => nodes.push(Node {
+                    field: Field {
+                        path,
+                        number: num,
+                        name: None,
+                        wire,
+                        range: base + start..base + pos,
+                        value: base + val_range.start..base + val_range.end,
+                    },
+                    val,
+                }),
+            }
+            continue;
+        }
         nodes.push(Node {
             field: Field {
                 path,
@@ -345,6 +365,20 @@ mod tests {
         assert_eq!(f[1].range, 102..106);
         assert_eq!(w.nodes[1].val, Val::Packed(vec![5, 6]));
         assert_eq!((f[2].name, f[2].path.as_str(), f[2].value.clone()), (None, "#9", 107..108));
+    }
+
+    #[test]
+    fn scan_keeps_only_unknown_fields() {
+        // sk_packet_entry { id_for: 1, length: 0, scm { type: 1, #7: 2 }, #9: 3 }
+        let data = [0x08, 0x01, 0x10, 0x00, 0x22, 0x04, 0x08, 0x01, 0x38, 0x02, 0x48, 0x03];
+        let s = scan(&data, 10, &schema::SK_PACKET);
+        assert_eq!(s.error, None);
+        let u: Vec<_> = s.unknown().iter().map(|f| (f.path.clone(), f.range.clone())).collect();
+        assert_eq!(u, vec![("scm[0].#7".to_string(), 18..20), ("#9".to_string(), 20..22)]);
+        let w = walk(&data, 10, &schema::SK_PACKET);
+        let wu: Vec<_> = w.unknown().iter().map(|f| (f.path.clone(), f.range.clone())).collect();
+        assert_eq!(wu, u);
+        assert_eq!(scan(&[0x08], 0, &schema::SK_PACKET).error.map(|e| e.path().to_string()), Some("id_for".into()));
     }
 
     #[test]
