@@ -58,3 +58,36 @@ fn criu_images_are_up_to_date() {
         assert_eq!(on_disk.files, s.files, "{}/{} is stale: run ./x fixtures", s.kind, s.name);
     }
 }
+
+/// crit's byte conversions, against Python's own: `quopri.encodestring` (unix names) and
+/// `base64.encodebytes` (bytes fields, extras) on 3000 random byte strings rich in the bytes
+/// quoted-printable treats specially (CR, LF, space, tab, `.`, `=`, controls, high bytes).
+#[test]
+fn criu_byte_conversions_match_python() {
+    let script = r#"
+import quopri, random, json, base64, sys
+random.seed(1)
+out = []
+alpha = [0, 9, 10, 13, 32, 46, 61, 65, 97, 126, 127, 200, 255]
+for i in range(3000):
+    n = random.randint(0, 200)
+    b = bytes(random.choice(alpha) if random.random() < 0.7 else random.randint(0, 255) for _ in range(n))
+    out.append([b.hex(), quopri.encodestring(b).decode(), base64.encodebytes(b).decode()])
+json.dump(out, sys.stdout)
+"#;
+    let out = match std::process::Command::new("python3").arg("-c").arg(script).output() {
+        Ok(o) if o.status.success() => o.stdout,
+        _ => {
+            println!("SKIPPED criu_byte_conversions_match_python: python3 is not installed");
+            return;
+        }
+    };
+    let cases: Vec<(String, String, String)> = serde_json::from_slice(&out).expect("python output");
+    assert_eq!(cases.len(), 3000);
+    for (hex, qp, b64) in cases {
+        let bytes: Vec<u8> =
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        assert_eq!(criu::crit::quoted_printable(&bytes), qp, "quoted-printable of {hex}");
+        assert_eq!(criu::crit::base64_lines(&bytes), b64, "base64 of {hex}");
+    }
+}

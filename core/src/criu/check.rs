@@ -192,8 +192,22 @@ fn check_ids(o: &Opened, d: &mut Vec<Diagnostic>) {
 
 fn check_fds(o: &Opened, d: &mut Vec<Diagnostic>) {
     let ids = file_ids(&o.checkpoint);
+    // Before files.img (CRIU < 3.4) every kind of file had its own image; resocket reads only
+    // the socket, regular-file and pipe ones, so only those fds can be checked there.
+    let files_img = o.files.iter().any(|f| f.kind == ImageKind::Files);
+    let read_kinds = [pb::FdTypes::Unixsk, pb::FdTypes::Inetsk, pb::FdTypes::Reg, pb::FdTypes::Pipe].map(|t| t as i32);
     for (fid, fd) in &o.checkpoint.fdinfo {
+        if !files_img && !read_kinds.contains(&fd.ty) {
+            continue;
+        }
+        // A controlling terminal's fd names its tty file, an autofs pipe's fd its pipe.
+        let alias = match fd.ty {
+            t if t == pb::FdTypes::CtlTty as i32 => Some(pb::FdTypes::Tty as i32),
+            t if t == pb::FdTypes::AutofsPipe as i32 => Some(pb::FdTypes::Pipe as i32),
+            _ => None,
+        };
         match ids.get(&fd.id) {
+            Some((ty, _)) if Some(*ty) == alias => {}
             None => d.push(on_field(
                 &o.files,
                 Code::CriuFdDangling,

@@ -154,14 +154,14 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
             }
         };
         let base = e.payload_range().start;
-        let w = walk::walk(e.payload, base, schema);
+        let w = walk::scan(e.payload, base, schema);
         let view = EntryView {
             index: e.index,
             range: e.range(),
             payload: e.payload_range(),
             extra: (extra.is_some()).then(|| e.extra_range()),
         };
-        for f in w.flatten().iter().filter(|f| f.name.is_none()) {
+        for f in w.unknown() {
             let bytes = data.get(f.range.clone()).unwrap_or(&[]);
             let hex: String = bytes.iter().take(32).map(|b| format!("{b:02x}")).collect();
             let more = if bytes.len() > 32 { "…" } else { "" };

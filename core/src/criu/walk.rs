@@ -146,9 +146,38 @@ fn expected_wire(ty: Ty) -> Option<u8> {
 /// Walk `data` (a payload that starts at file offset `base`) as message `schema`.
 pub fn walk(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
     let mut w = Walk::default();
-    let nodes = walk_msg(data, base, schema, "", &mut w);
+    let nodes = walk_msg(data, base, schema, "", true, &mut w);
     w.nodes = nodes;
     w
+}
+
+/// The loader's pass: the same checks as [`walk`] (errors, missing fields), but `nodes` holds
+/// only the unknown fields (with their paths and ranges, nested ones lifted to the top), and
+/// no paths are built for known scalar fields.
+pub fn scan(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
+    let mut w = Walk::default();
+    let nodes = walk_msg(data, base, schema, "", false, &mut w);
+    w.nodes = nodes;
+    w
+}
+
+impl Walk {
+    /// The fields the schema does not know, nested ones included, in file order.
+    pub fn unknown(&self) -> Vec<&Field> {
+        fn go<'a>(nodes: &'a [Node], out: &mut Vec<&'a Field>) {
+            for n in nodes {
+                if n.field.name.is_none() {
+                    out.push(&n.field);
+                }
+                if let Val::Msg(sub) = &n.val {
+                    go(sub, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        go(&self.nodes, &mut out);
+        out
+    }
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -159,7 +188,7 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: &mut Walk) -> Vec<Node> {
+fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, paths: bool, w: &mut Walk) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut pos = 0usize;
     let mut counts: Vec<(u32, usize)> = Vec::new();
@@ -189,10 +218,14 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                 0
             }
         };
-        let path = match known {
+        let full = || match known {
             Some(f) if f.label == Label::Rep => format!("{}[{k}]", join(prefix, f.name)),
             Some(f) => join(prefix, f.name),
             None => join(prefix, &format!("#{num}")),
+        };
+        let path = match known {
+            Some(f) if !paths && !matches!(f.ty, Ty::Msg(_)) => String::new(),
+            _ => full(),
         };
         let vstart = pos;
         let (val_range, val) = match wire {
@@ -202,14 +235,14 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                     (vstart..pos, Val::Varint(v))
                 }
                 None => {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "varint", path });
+                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "varint", path: full() });
                     break;
                 }
             },
             1 | 5 => {
                 let len = if wire == 1 { 8 } else { 4 };
                 let Some(b) = data.get(pos..pos + len) else {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "fixed-size value", path });
+                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "fixed-size value", path: full() });
                     break;
                 };
                 pos += len;
@@ -220,13 +253,13 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
             }
             _ => {
                 let Some((len, n)) = varint(data, pos) else {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "length", path });
+                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "length", path: full() });
                     break;
                 };
                 pos += n;
                 let remaining = data.len() - pos;
                 let Some(inner) = usize::try_from(len).ok().filter(|&l| l <= remaining) else {
-                    w.error = Some(WalkError::LenPastEnd { offset: base + vstart, len, remaining, path });
+                    w.error = Some(WalkError::LenPastEnd { offset: base + vstart, len, remaining, path: full() });
                     break;
                 };
                 let r = pos..pos + inner;
@@ -234,7 +267,7 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                 let abs = base + r.start..base + r.end;
                 match known.map(|f| (f.ty, f.label)) {
                     Some((Ty::Msg(sub), _)) => {
-                        let kids = walk_msg(&data[r.clone()], base + r.start, sub, &path, w);
+                        let kids = walk_msg(&data[r.clone()], base + r.start, sub, &path, paths, w);
                         (r, Val::Msg(kids))
                     }
                     Some((ty, Label::Rep)) if expected_wire(ty) == Some(0) => {
@@ -250,7 +283,7 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
                                     w.error = Some(WalkError::Truncated {
                                         offset: base + p,
                                         what: "packed varint",
-                                        path: path.clone(),
+                                        path: full(),
                                     });
                                     break;
                                 }
@@ -266,10 +299,29 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, w: 
             let packed = wire == 2 && f.label == Label::Rep && expected_wire(f.ty) == Some(0);
             if let Some(exp) = expected_wire(f.ty) {
                 if exp != wire && !packed {
-                    w.error = Some(WalkError::WrongWire { offset: base + start, wire, expected: exp, path });
+                    w.error = Some(WalkError::WrongWire { offset: base + start, wire, expected: exp, path: full() });
                     break;
                 }
             }
+        }
+        if !paths {
+            // The loader's scan keeps only the unknown fields (nested ones lifted up).
+            match (known, val) {
+                (Some(_), Val::Msg(kids)) => nodes.extend(kids),
+                (Some(_), _) => {}
+                (None, val) => nodes.push(Node {
+                    field: Field {
+                        path,
+                        number: num,
+                        name: None,
+                        wire,
+                        range: base + start..base + pos,
+                        value: base + val_range.start..base + val_range.end,
+                    },
+                    val,
+                }),
+            }
+            continue;
         }
         nodes.push(Node {
             field: Field {
@@ -313,6 +365,20 @@ mod tests {
         assert_eq!(f[1].range, 102..106);
         assert_eq!(w.nodes[1].val, Val::Packed(vec![5, 6]));
         assert_eq!((f[2].name, f[2].path.as_str(), f[2].value.clone()), (None, "#9", 107..108));
+    }
+
+    #[test]
+    fn scan_keeps_only_unknown_fields() {
+        // sk_packet_entry { id_for: 1, length: 0, scm { type: 1, #7: 2 }, #9: 3 }
+        let data = [0x08, 0x01, 0x10, 0x00, 0x22, 0x04, 0x08, 0x01, 0x38, 0x02, 0x48, 0x03];
+        let s = scan(&data, 10, &schema::SK_PACKET);
+        assert_eq!(s.error, None);
+        let u: Vec<_> = s.unknown().iter().map(|f| (f.path.clone(), f.range.clone())).collect();
+        assert_eq!(u, vec![("scm[0].#7".to_string(), 18..20), ("#9".to_string(), 20..22)]);
+        let w = walk(&data, 10, &schema::SK_PACKET);
+        let wu: Vec<_> = w.unknown().iter().map(|f| (f.path.clone(), f.range.clone())).collect();
+        assert_eq!(wu, u);
+        assert_eq!(scan(&[0x08], 0, &schema::SK_PACKET).error.map(|e| e.path().to_string()), Some("id_for".into()));
     }
 
     #[test]
