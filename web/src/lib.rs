@@ -32,8 +32,9 @@ pub fn start() {
     }
 }
 
-/// The action that opens a gallery item: the gallery, the tests and the file paths all end in
-/// `Action::Open`.
+/// The action that opens a resocket-image gallery item at once (tests). The app opens every
+/// item, like picked and dropped files, through `job::open_files`; a CRIU item's files are
+/// `Item::files` (its `bytes` are empty).
 pub async fn open_item(item: &Item) -> Action {
     Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes().await }
 }
