@@ -30,11 +30,17 @@ pub async fn bytes_of(file: &File) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
-/// Read every picked file.
+/// Read every picked file. Of a directory (more than one file), the raw memory images
+/// (`pages-N.img`, often most of a checkpoint's size) are not read: core lists them by name as
+/// skipped (`detect::image_dir_entry`), so they are passed empty.
 pub async fn read(picked: Picked) -> Result<(String, Vec<ImageFile>), String> {
+    let several = picked.files.len() > 1;
     let mut out = Vec::with_capacity(picked.files.len());
     for (name, f) in picked.files {
-        out.push(ImageFile { name, bytes: bytes_of(&f).await? });
+        let pages =
+            several && resocket_core::detect::image_dir_entry(&name) == Some(resocket_core::detect::Skip::RawPages);
+        let bytes = if pages { Vec::new() } else { bytes_of(&f).await? };
+        out.push(ImageFile { name, bytes });
     }
     Ok((picked.name, out))
 }
