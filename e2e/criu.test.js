@@ -2,7 +2,8 @@
 // through the directory picker (<input webkitdirectory>), .img files dropped on the page, a
 // Podman checkpoint archive through the file picker; and the embedding API (openCheckpoint)
 // called from JS, in the inspector's page and in a page that embeds the module alone.
-// Screenshots: docs/criu-directory.png, docs/criu-archive.png (and e2e/out/).
+// Screenshots: e2e/out/criu-*.png; with DOC_SCREENSHOTS=1 also docs/criu-directory.png and
+// docs/criu-archive.png (the committed ones), so that a plain test run leaves the tree clean.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,6 +15,12 @@ const DIR = path.join(CRIU, 'images', 'valid', 'unknown-field');
 const ARCHIVE = path.join(CRIU, 'archives', 'podman-stream-pair.tar.gz');
 const EMBED = path.join(OUT, 'embed.html');
 let h, browser, base;
+
+/** A screenshot into e2e/out/, and into docs/ when DOC_SCREENSHOTS=1. */
+async function shot(page, name, fullPage) {
+  await page.screenshot({ path: path.join(OUT, name), fullPage });
+  if (process.env.DOC_SCREENSHOTS === '1') fs.copyFileSync(path.join(OUT, name), path.join(ROOT, 'docs', name));
+}
 
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
@@ -44,12 +51,20 @@ const imgFiles = (dir) => fs.readdirSync(dir).sort().map((name) => ({ name, byte
 
 test('a CRIU image directory through the directory picker: image list, entries, graph, plan, a diagnostic', async () => {
   const { page, errors } = await open();
-  await page.setInputFiles('#dir', DIR);
+  // The fixture directory plus what a real dump directory also holds: a log and raw memory pages.
+  const dir = path.join(OUT, 'dump', 'unknown-field');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.cpSync(DIR, dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'dump.log'), 'criu dump log');
+  fs.writeFileSync(path.join(dir, 'pages-1.img'), Buffer.alloc(4096, 0xab));
+  await page.setInputFiles('#dir', dir);
   await page.waitForSelector('#criu-files tbody tr', { timeout: 30_000 });
   await page.waitForSelector('#graph .node', { timeout: 30_000 });
   assert.equal(await page.textContent('#summary .file'), 'unknown-field');
-  const names = await page.$$eval('#criu-files tbody tr', (rows) => rows.map((r) => r.dataset.name));
+  const names = await page.$$eval('#criu-files tbody tr:not(.skipped)', (rows) => rows.map((r) => r.dataset.name));
   assert.deepEqual(names, fs.readdirSync(DIR).sort());
+  const skipped = (await page.$$eval('#criu-files tbody tr.skipped', (rows) => rows.map((r) => r.textContent))).sort();
+  assert.deepEqual(skipped, ['dump.lognot a CRIU image', 'pages-1.imgraw memory pages, not read']);
   // The warning for the field the schema does not know, located in files.img.
   const diag = page.locator('#diagnostics .diag[data-code="criu-unknown-field"]');
   assert.equal(await diag.count(), 1);
@@ -63,7 +78,7 @@ test('a CRIU image directory through the directory picker: image list, entries, 
   // Field -> bytes.
   await page.locator('#criu-entries .record.selected .field').first().hover();
   assert.ok((await page.locator('#criu-hex .b.hv').count()) > 0);
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'criu-directory.png'), fullPage: true });
+  await shot(page, 'criu-directory.png', true);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -96,7 +111,7 @@ test('a Podman checkpoint archive through the file picker, by content', async ()
   assert.equal(await page.textContent('#container dd[data-key="compression"]'), 'tar.gz');
   assert.match(await page.textContent('#summary [data-stat="source"]'), /archive/);
   assert.ok((await page.locator('#criu-files tbody tr').count()) >= 5);
-  await page.screenshot({ path: path.join(ROOT, 'docs', 'criu-archive.png'), fullPage: false });
+  await shot(page, 'criu-archive.png', false);
   assert.deepEqual(errors, []);
   await page.close();
 });
