@@ -246,7 +246,7 @@ pub fn criu_hex(p: &HexProps) -> Html {
     let base = match p.sel.entry.and_then(|e| file.entries.get(e)) {
         Some(e) => e.range.clone(),
         None => match &p.sel.focus {
-            Some(f) => (f.start.min(bytes.len()) & !15).saturating_sub(64)..(f.end + 64).min(bytes.len()),
+            Some(f) => (f.start.min(bytes.len()) & !15).saturating_sub(64)..f.end.saturating_add(64).min(bytes.len()),
             None => 0..bytes.len(),
         },
     };
