@@ -53,6 +53,7 @@ fn main() {
             blob.extend_from_slice(&bytes);
         }
     }
+    criu(&fixtures.join("criu"), &mut blob, &mut out);
     out.push_str("];\n");
     let packed = out_dir.join("fixtures.deflate");
     std::fs::write(&packed, miniz_oxide::deflate::compress_to_vec(&blob, 10)).expect("write fixtures.deflate");
@@ -61,6 +62,53 @@ fn main() {
     let _ = writeln!(out, "/// The length of `PACKED` inflated.");
     let _ = writeln!(out, "const UNPACKED: usize = {};", blob.len());
     std::fs::write(out_dir.join("gallery.rs"), out).expect("write gallery.rs");
+}
+
+/// The CRIU gallery: every image directory `fixtures/criu/images/{valid,invalid}/NAME/` becomes
+/// `(criu-NAME, "criu" | "criu-invalid", description, Source::Criu(&[(file, start, len), ...]))`
+/// (description from `fixtures/criu/src/GROUP/NAME/fixture.meta`), and every checkpoint archive
+/// `fixtures/criu/archives/NAME.tar.*` an embedded item of the `criu` group, opened by content.
+fn criu(root: &Path, blob: &mut Vec<u8>, out: &mut String) {
+    for (group, label) in [("valid", "criu"), ("invalid", "criu-invalid")] {
+        let images = root.join("images").join(group);
+        watch(&images);
+        for dir in sorted(&images).into_iter().filter(|p| p.is_dir()) {
+            let Some(name) = dir.file_name().and_then(|s| s.to_str()) else { continue };
+            let meta = root.join("src").join(group).join(name).join("fixture.meta");
+            let description = description(&meta);
+            let mut files = String::new();
+            for f in sorted(&dir).into_iter().filter(|p| p.is_file()) {
+                let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
+                let bytes = std::fs::read(&f).expect("read a CRIU fixture image");
+                let _ = write!(files, "({fname:?}, {}, {}), ", blob.len(), bytes.len());
+                blob.extend_from_slice(&bytes);
+            }
+            // `criu-` keeps the names (deep links) apart from the resocket fixtures'.
+            let item = format!("criu-{name}");
+            let _ = writeln!(out, "    ({item:?}, {label:?}, {description:?}, Source::Criu(&[{files}])),");
+        }
+    }
+    let archives = root.join("archives");
+    watch(&archives);
+    for f in sorted(&archives).into_iter().filter(|p| p.is_file()) {
+        let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
+        let bytes = std::fs::read(&f).expect("read a checkpoint archive");
+        let description = format!("a checkpoint archive ({fname}), opened by its content");
+        let _ = writeln!(
+            out,
+            "    ({fname:?}, \"criu\", {description:?}, Source::Embedded({}, {})),",
+            blob.len(),
+            bytes.len()
+        );
+        blob.extend_from_slice(&bytes);
+    }
+}
+
+fn sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    v.sort();
+    v
 }
 
 /// Re-run when the directory (or, while it does not exist, its nearest existing ancestor) changes.

@@ -152,6 +152,45 @@ codes! {
         "an AF_INET6 socket on a v4-mapped address (::ffff:a.b.c.d) is not IPV6_V6ONLY, keeps the same IPv4 address in rcv_saddr, and talks only to v4-mapped peers";
     BadInetFlags = "bad-inet-flags", Error,
         "SOCKET_INET.rs_flags has only ACCEPTED, REUSEPORT and V6ONLY, and V6ONLY only on AF_INET6";
+    // CRIU image directories (core/src/criu/): framing, entries, and checks across images.
+    CriuBadMagic = "criu-bad-magic", Error,
+        "a CRIU image starts with IMG_COMMON 0x54564319 (IMG_SERVICE 0x55105940 for stats) and its image magic; inventory.img may have only its own magic";
+    CriuMagicMismatch = "criu-magic-mismatch", Error,
+        "an image's magic must be the one its file name stands for (files.img: FILES, fdinfo-N.img: FDINFO, ...)";
+    CriuTruncated = "criu-truncated", Error,
+        "the file ends inside a size field or a protobuf varint/length: each entry is a 4-byte little-endian size and that many payload bytes";
+    CriuSizePastEnd = "criu-size-past-end", Error,
+        "an entry's size runs past the end of the file: the image is truncated or the size is corrupt";
+    CriuExtraPastEnd = "criu-extra-past-end", Error,
+        "a packet's payload (SkPacketEntry.length, or a tcp-stream's inq_len + outq_len) follows its entry and must fit in the file";
+    CriuBadProtobuf = "criu-bad-protobuf", Error,
+        "an entry's payload must be a well-formed protobuf message of the image's type (tags, wire types, lengths)";
+    CriuMissingField = "criu-missing-field", Error,
+        "a field the schema marks required is absent from the entry";
+    CriuUnknownField = "criu-unknown-field", Warning,
+        "a field number resocket's schema does not know (a newer CRIU): kept and shown with its bytes, not interpreted";
+    CriuMissingImage = "criu-missing-image", Error,
+        "a CRIU checkpoint has inventory.img and pstree.img; each task has ids-PID.img, core-PID.img and the fdinfo-N.img its files_id names";
+    CriuDuplicateId = "criu-duplicate-id", Error,
+        "file ids (FileEntry.id, the socket entries' id), socket inodes, pids and fd numbers within one fd table are unique";
+    CriuFdDangling = "criu-fd-dangling", Error,
+        "an fdinfo entry's id names a file that files.img (or a legacy per-type image) defines";
+    CriuFdTypeMismatch = "criu-fd-type-mismatch", Error,
+        "an fdinfo entry's type agrees with the type of the file it names";
+    CriuPeerMissing = "criu-peer-missing", Error,
+        "a socket's peer inode is a socket of the image, or one that CRIU marked external (uflags USK_EXTERN)";
+    CriuDanglingConnection = "criu-dangling-connection", Error,
+        "an ESTABLISHED stream socket without a peer is a pending client (it names a listener) or semi-closed (shutdown BOTH); CRIU refuses anything else";
+    CriuPendingNotListening = "criu-pending-not-listening", Error,
+        "a pending client names its listener as peer: that socket must be in state LISTEN";
+    CriuQueueUnknownSocket = "criu-queue-unknown-socket", Error,
+        "an sk-queues entry's id_for names a socket of the image";
+    CriuScmUnknownFile = "criu-scm-unknown-file", Error,
+        "SCM_RIGHTS in a queued packet name files that the image defines";
+    CriuBadScm = "criu-bad-scm", Error,
+        "a queued packet carries at most one control message, SCM_RIGHTS (type 1) with 1..=253 file ids";
+    CriuTcpStreamMissing = "criu-tcp-stream-missing", Warning,
+        "an established TCP socket dumped with --tcp-established has its tcp-stream-INO.img (sequence numbers and queues)";
 }
 
 impl fmt::Display for Code {
@@ -188,12 +227,28 @@ pub struct Diagnostic {
     pub objref: Option<i32>,
     /// One-line message about this occurrence.
     pub message: String,
+    /// The image file concerned, for inputs made of several files (a CRIU image directory):
+    /// `range` and `record` (the entry index) are then within that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The protobuf field path concerned in a CRIU entry (`usk.peer`, `scm[0].rights[1]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl Diagnostic {
     /// A diagnostic for `code` at `range`.
     pub fn new(code: Code, range: Range<usize>, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: code.severity(), range, record: None, objref: None, message: message.into() }
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            range,
+            record: None,
+            objref: None,
+            message: message.into(),
+            file: None,
+            field: None,
+        }
     }
     /// Attach the record index.
     pub fn record(mut self, idx: usize) -> Self {
@@ -203,6 +258,16 @@ impl Diagnostic {
     /// Attach the socket objref.
     pub fn objref(mut self, objref: i32) -> Self {
         self.objref = Some(objref);
+        self
+    }
+    /// Attach the file name (a CRIU image file).
+    pub fn file(mut self, name: impl Into<String>) -> Self {
+        self.file = Some(name.into());
+        self
+    }
+    /// Attach the protobuf field path.
+    pub fn field(mut self, path: impl Into<String>) -> Self {
+        self.field = Some(path.into());
         self
     }
     /// The help line of the code.
@@ -221,7 +286,18 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{sev}[{}] at {:#x}: {}", self.code, self.range.start, self.message)
+        write!(f, "{sev}[{}] ", self.code)?;
+        if let Some(file) = &self.file {
+            write!(f, "{file} ")?;
+            if let Some(e) = self.record {
+                write!(f, "entry {e} ")?;
+            }
+        }
+        write!(f, "at {:#x}", self.range.start)?;
+        if let Some(field) = &self.field {
+            write!(f, " ({field})")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 

@@ -12,13 +12,19 @@
 //! * [`edit`] — editing operations on a scenario, and reading an image back into one.
 //! * [`share`] — share links: a scenario in a URL fragment (bincode + base64url).
 //! * [`warn`] — warnings of plans and dumps: stable code, effect, objref, step, message.
+//! * [`criu`] — CRIU image directories: framing, prost messages, a protobuf wire walker,
+//!   cross-image checks, the mapping onto a scenario (with named notes) and crit-shaped JSON.
+//! * [`archive`] — checkpoint archives (tar, tar.gz, tar.zst; Podman and CRI-O layouts).
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!
 //! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
 //! `wasm32-unknown-unknown`.
 
+pub mod archive;
 pub mod bstr;
 pub mod check;
+pub mod criu;
+pub mod detect;
 pub mod diag;
 pub mod diff;
 pub mod edit;

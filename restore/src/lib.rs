@@ -8,8 +8,10 @@ mod dump_inet;
 pub mod exec;
 pub mod fsroot;
 pub mod host;
+pub mod input;
 pub mod raw;
 pub mod render;
+pub mod render_criu;
 pub mod run;
 mod verify_inet;
 

@@ -26,7 +26,7 @@ pub struct GalleryProps {
 
 #[function_component(Gallery)]
 pub fn gallery(p: &GalleryProps) -> Html {
-    let groups = ["valid", "invalid", "generated"];
+    let groups = ["valid", "invalid", "criu", "criu-invalid", "generated"];
     html! {
         <nav id="gallery" aria-label="fixture gallery">
             { for groups.iter().map(|&g| {

@@ -14,6 +14,8 @@ pub enum Source {
     Generated(fn() -> Vec<u8>),
     /// A `{"synthetic": N}` fixture: `synth::mixed(N)`, the same bytes as its committed image.
     Synthetic(usize),
+    /// A CRIU image directory: its files `(name, start, len)` in the inflated blob.
+    Criu(&'static [(&'static str, usize, usize)]),
 }
 
 /// One gallery entry.
@@ -49,6 +51,27 @@ impl Item {
             Source::Embedded(start, len) => Rc::from(unpacked().await.get(start..start + len).unwrap_or_default()),
             Source::Generated(f) => Rc::from(f()),
             Source::Synthetic(n) => Rc::from(resocket_core::synth::mixed(n).to_image().unwrap_or_default()),
+            // Not one image: see `files`.
+            Source::Criu(_) => Rc::from(Vec::new()),
+        }
+    }
+
+    /// The item as named files, for `job::open_files` (the open path of picked and dropped
+    /// files): a CRIU directory's images, or one file.
+    pub async fn files(&self) -> Vec<resocket_core::criu::ImageFile> {
+        use resocket_core::criu::ImageFile;
+        match self.source {
+            Source::Criu(files) => {
+                let blob = unpacked().await;
+                files
+                    .iter()
+                    .map(|&(name, start, len)| ImageFile {
+                        name: name.to_string(),
+                        bytes: blob.get(start..start + len).unwrap_or_default().to_vec(),
+                    })
+                    .collect()
+            }
+            _ => vec![ImageFile { name: self.name.to_string(), bytes: self.bytes().await.to_vec() }],
         }
     }
 }

@@ -6,10 +6,14 @@
 //! (the whole-image checks, the graph and its layout, one planner phase, the seed's v2 plan, the
 //! final comparison) are one slice each.
 
+use crate::criu::{CriuAction, CriuDoc};
 use crate::model::{Doc, Drawing, OrderKind, Plans};
 use crate::route::Goto;
 use crate::state::{Action, State};
+use resocket_core::archive;
 use resocket_core::check::{naive_order, OrderRun};
+use resocket_core::criu::ImageFile;
+use resocket_core::detect::{self, Detected, Opening};
 use resocket_core::image::LoadJob;
 use resocket_core::plan::PlanJob;
 use resocket_core::sim::HostAddrs;
@@ -76,6 +80,8 @@ pub struct Request {
     pub bytes: Rc<[u8]>,
     /// The order and step to show when planned.
     pub goto: Option<Goto>,
+    /// The CRIU checkpoint `bytes` is the scenario image of (`crate::criu`), if any.
+    pub criu: Option<Rc<CriuDoc>>,
 }
 
 /// Open `req`: small images at once through `Action::Open`, bigger ones in slices.
@@ -83,6 +89,9 @@ pub fn open(req: Request, generation: Rc<Generation>, d: UseReducerDispatcher<St
     let g = generation.next();
     if req.bytes.len() <= SYNC_MAX_BYTES {
         d.dispatch(Action::Open { name: req.name, note: req.note, bytes: req.bytes });
+        if let Some(c) = req.criu {
+            d.dispatch(Action::Criu(CriuAction::Opened(c)));
+        }
         d.dispatch(Action::Fixture(req.fixture));
         if let Some(goto) = req.goto {
             d.dispatch(Action::Goto(goto));
@@ -91,6 +100,73 @@ pub fn open(req: Request, generation: Rc<Generation>, d: UseReducerDispatcher<St
     }
     wasm_bindgen_futures::spawn_local(async move {
         run(req, g, &generation, &d).await;
+    });
+}
+
+/// Named files to open (picked, dropped or from the gallery): core tells by their content what
+/// they are (`detect::open_files`).
+#[derive(Debug)]
+pub struct FilesRequest {
+    pub name: String,
+    pub note: String,
+    pub fixture: Option<String>,
+    pub files: Vec<ImageFile>,
+    pub goto: Option<Goto>,
+}
+
+/// Open named files: one resocket image (or one file that is nothing known) as [`open`] does; a CRIU checkpoint (a directory's
+/// images, picked `.img` files, an archive) unpacked and read by core, then mapped onto a
+/// scenario whose image is opened as any image (`Request::criu` keeps the checkpoint for its
+/// panels). Each core call is one slice, with the progress shown between them.
+pub fn open_files(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDispatcher<State>) {
+    let FilesRequest { name, note, fixture, mut files, goto } = req;
+    if let [f] = files.as_slice() {
+        // One file that is none of the formats opens as a resocket image too, as the inspector
+        // always did: its diagnostics (`missing-header`, …) and hex say what is wrong with it.
+        if matches!(detect::detect(&f.bytes), Detected::Rsimg | Detected::Unknown) {
+            let bytes = Rc::from(files.pop().map(|f| f.bytes).unwrap_or_default());
+            return open(Request { name, note, fixture, bytes, goto, criu: None }, generation, d);
+        }
+    }
+    let g = generation.next();
+    wasm_bindgen_futures::spawn_local(async move {
+        let size: usize = files.iter().map(|f| f.bytes.len()).sum();
+        d.dispatch(Action::Begin { name: name.clone(), fixture: fixture.clone(), goto });
+        let stage = match files.as_slice() {
+            [f] if matches!(detect::detect(&f.bytes), Detected::Archive(_)) => {
+                "unpacking the archive and reading its images"
+            }
+            _ => "reading the CRIU images",
+        };
+        d.dispatch(Action::Progress { stage, done: 0, total: size });
+        if !turn(g, &generation).await {
+            return;
+        }
+        let opening = detect::open_files(files, archive::Limits::default());
+        d.dispatch(Action::Progress { stage: "mapping the checkpoint onto a scenario", done: size, total: size });
+        if !turn(g, &generation).await {
+            return;
+        }
+        match opening {
+            Err(e) => d.dispatch(Action::OpenFailed(e.to_string())),
+            Ok(Opening::Rsimg(f)) => {
+                let bytes = Rc::from(f.bytes);
+                open(Request { name, note, fixture, bytes, goto, criu: None }, generation, d);
+            }
+            Ok(Opening::Criu(c)) => {
+                let doc = Rc::new(CriuDoc::build(name.clone(), note.clone(), *c));
+                if !turn(g, &generation).await {
+                    return;
+                }
+                match doc.image.clone() {
+                    Ok(bytes) => open(Request { name, note, fixture, bytes, goto, criu: Some(doc) }, generation, d),
+                    Err(_) => {
+                        d.dispatch(Action::Criu(CriuAction::Opened(doc)));
+                        d.dispatch(Action::Fixture(fixture));
+                    }
+                }
+            }
+        }
     });
 }
 
@@ -124,8 +200,11 @@ impl Pace {
 }
 
 async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispatcher<State>) {
-    let Request { name, note, fixture, bytes, goto } = req;
+    let Request { name, note, fixture, bytes, goto, criu } = req;
     d.dispatch(Action::Begin { name: name.clone(), fixture, goto });
+    if let Some(c) = criu {
+        d.dispatch(Action::Criu(CriuAction::Opened(c)));
+    }
     let mut pace = Pace { since: now() };
     if !pace.turn(g, generation).await {
         return;

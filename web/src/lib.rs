@@ -1,9 +1,13 @@
 //! `resocket-web`: the image inspector. A Yew app whose state is one [`state::State`] changed
 //! only by [`state::Action`]s; every fact it shows comes from `resocket-core`.
 
+pub mod api;
 pub mod components;
+pub mod criu;
+pub mod criu_view;
 mod deflate;
 pub mod editor;
+pub mod files;
 pub mod gallery;
 pub mod job;
 pub mod model;
@@ -12,45 +16,51 @@ pub mod state;
 
 use components::{Diagnostics, Gallery, GraphPanel, HexView, RecordList, Sockets, SummaryBar, Timeline};
 use gallery::Item;
-use gloo::file::callbacks::FileReader;
 use model::OrderKind;
 use state::{Action, FieldRef, State};
-use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-/// Mount the app on `<body>`.
+/// Mount the app on `<body>`, unless the page only embeds the module for its JS API
+/// (`<body data-resocket-embed>`, see `docs/embedding.md`).
 pub fn start() {
-    yew::Renderer::<App>::new().render();
+    let embed = gloo::utils::document().body().is_some_and(|b| b.has_attribute("data-resocket-embed"));
+    if !embed {
+        yew::Renderer::<App>::new().render();
+    }
 }
 
-/// The action that opens a gallery item: the gallery, the tests and the file paths all end in
-/// `Action::Open`.
+/// The action that opens a resocket-image gallery item at once (tests). The app opens every
+/// item, like picked and dropped files, through `job::open_files`; a CRIU item's files are
+/// `Item::files` (its `bytes` are empty).
 pub async fn open_item(item: &Item) -> Action {
     Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes().await }
 }
 
-/// Read a browser `File` and open it (`job::open`), or dispatch `OpenFailed`. The reader is kept
-/// in `slot`: dropping it would cancel the read.
-fn read_file(
-    file: web_sys::File,
-    slot: Rc<RefCell<Option<FileReader>>>,
+/// Read what the user picked or dropped and open it (`job::open_files`: core decides by
+/// content what it is), or dispatch `OpenFailed`.
+fn open_picked(
+    picked: impl std::future::Future<Output = Result<files::Picked, String>> + 'static,
     generation: Rc<job::Generation>,
     dispatch: UseReducerDispatcher<State>,
 ) {
-    let file = gloo::file::File::from(file);
-    let name = file.name();
-    let task = gloo::file::callbacks::read_as_bytes(&file, move |res| match res {
-        Ok(bytes) => job::open(
-            job::Request { name, note: String::new(), fixture: None, bytes: Rc::from(bytes), goto: None },
-            generation,
-            dispatch,
-        ),
-        Err(e) => dispatch.dispatch(Action::OpenFailed(format!("{name}: {e}"))),
+    wasm_bindgen_futures::spawn_local(async move {
+        let read = match picked.await {
+            Ok(p) if p.files.is_empty() => Err("nothing to open: no files".to_string()),
+            Ok(p) => files::read(p).await,
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok((name, files)) => job::open_files(
+                job::FilesRequest { name, note: String::new(), fixture: None, files, goto: None },
+                generation,
+                dispatch,
+            ),
+            Err(e) => dispatch.dispatch(Action::OpenFailed(e)),
+        }
     });
-    *slot.borrow_mut() = Some(task);
 }
 
 /// Open a gallery item, then show `goto` (a deep link's order and step). The bytes are made in
@@ -72,17 +82,17 @@ fn open_fixture(
         if item.is_costly() {
             job::yield_now().await;
         }
-        let bytes = item.bytes().await;
+        let files = item.files().await;
         // A newer open (a click or a link while this one waited) wins.
         if generation.is_current(g) {
-            let request = job::Request {
+            let request = job::FilesRequest {
                 name: item.name.to_string(),
                 note: item.description.to_string(),
                 fixture: Some(item.name.to_string()),
-                bytes,
+                files,
                 goto,
             };
-            job::open(request, generation, d);
+            job::open_files(request, generation, d);
         }
     });
 }
@@ -156,7 +166,6 @@ fn scroll_within(container_id: &str, item_selector: &str) {
 pub fn app() -> Html {
     let state = use_reducer_eq(State::default);
     let items = use_memo((), |_| gallery::items());
-    let reader = use_mut_ref(|| None::<FileReader>);
     let generation = use_memo((), |_| Rc::new(job::Generation::default()));
     let generation: Rc<job::Generation> = (*generation).clone();
     let d = state.dispatcher();
@@ -303,7 +312,8 @@ pub fn app() -> Html {
     // (planned in slices).
     generation.set_host(state.host.clone());
     let on_host = {
-        let (d, generation, doc, fixture) = (d.clone(), generation.clone(), state.doc.clone(), state.fixture.clone());
+        let (d, generation, doc, fixture, criu) =
+            (d.clone(), generation.clone(), state.doc.clone(), state.fixture.clone(), state.criu.clone());
         Callback::from(move |host: Rc<[std::net::IpAddr]>| {
             d.dispatch(Action::SetHost(host.clone()));
             generation.set_host(host);
@@ -314,6 +324,7 @@ pub fn app() -> Html {
                     fixture: fixture.clone(),
                     bytes: doc.bytes.clone(),
                     goto: None,
+                    criu: criu.clone(),
                 };
                 job::open(request, generation.clone(), d.clone());
             }
@@ -327,12 +338,15 @@ pub fn app() -> Html {
         let d = d.clone();
         Callback::from(move |_: MouseEvent| d.dispatch(Action::ToggleHelp))
     };
+    // The file picker (one or more files: an image, .img files, an archive) and the directory
+    // picker (a CRIU image directory).
     let onchange = {
-        let (d, reader, generation) = (d.clone(), reader.clone(), generation.clone());
+        let (d, generation) = (d.clone(), generation.clone());
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            if let Some(f) = input.files().and_then(|l| l.get(0)) {
-                read_file(f, reader.clone(), generation.clone(), d.clone());
+            if let Some(list) = input.files().filter(|l| l.length() > 0) {
+                let picked = files::from_input(&list);
+                open_picked(async move { Ok(picked) }, generation.clone(), d.clone());
             }
             input.set_value("");
         })
@@ -353,14 +367,23 @@ pub fn app() -> Html {
             }
         })
     };
+    // Drops of files or a folder: the entries are taken now (they are gone after the event).
     let ondrop = {
-        let (d, reader, dragging, generation) = (d.clone(), reader.clone(), dragging.clone(), generation.clone());
+        let (d, dragging, generation) = (d.clone(), dragging.clone(), generation.clone());
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             dragging.set(false);
-            if let Some(f) = e.data_transfer().and_then(|dt| dt.files()).and_then(|l| l.get(0)) {
-                read_file(f, reader.clone(), generation.clone(), d.clone());
+            let Some(dt) = e.data_transfer() else { return };
+            let entries = files::drop_entries(&dt);
+            if entries.is_empty() {
+                // No entries API (or a drop of plain files some browsers give only as a list).
+                if let Some(list) = dt.files().filter(|l| l.length() > 0) {
+                    let picked = files::from_input(&list);
+                    open_picked(async move { Ok(picked) }, generation.clone(), d.clone());
+                }
+                return;
             }
+            open_picked(files::from_drop(entries), generation.clone(), d.clone());
         })
     };
 
@@ -395,7 +418,32 @@ pub fn app() -> Html {
             </section>
         }
     });
+    // A CRIU checkpoint's own panels (its scenario image, if it maps, is `state.doc`).
+    let on_criu = {
+        let d = d.clone();
+        use_callback((), move |a: criu::CriuAction, _| d.dispatch(Action::Criu(a)))
+    };
+    let criu_panels = state.criu.as_ref().map(|c| {
+        use criu::CriuAction as A;
+        use criu_view::*;
+        let sel = state.criu_sel.clone();
+        html! {
+            <>
+                <CriuSummary doc={c.clone()} />
+                <CriuFiles doc={c.clone()} selected={sel.file} on_select={on_criu.reform(A::SelectFile)} />
+                <div class="panes">
+                    <CriuEntries doc={c.clone()} sel={sel.clone()} on_entry={on_criu.reform(A::SelectEntry)}
+                        on_field={on_criu.reform(A::SelectField)} on_hover_field={on_criu.reform(A::HoverField)}
+                        on_more={on_criu.reform(|()| A::MoreEntries)} />
+                    <CriuHex doc={c.clone()} sel={sel.clone()} on_hover={on_criu.reform(A::HoverByte)} />
+                </div>
+                <CriuDiagnostics doc={c.clone()} focus={sel.diag} on_select={on_criu.reform(A::SelectDiagnostic)} />
+                <CriuNotes doc={c.clone()} />
+            </>
+        }
+    });
     let body = match &state.doc {
+        None if state.loading.is_none() && criu_panels.is_some() => criu_panels.unwrap_or_default(),
         None if state.loading.is_some() => html! {},
         None => html! {
             <section class="empty panel">
@@ -415,6 +463,9 @@ pub fn app() -> Html {
             };
             html! {
                 <>
+                if let Some(panels) = criu_panels {
+                    { panels }
+                } else {
                     <SummaryBar doc={doc.clone()} />
                     <editor::EditorPanel editor={state.editor.clone()} doc={doc.clone()} on_action={on_editor}
                         {on_download} selected={state.focus_socket} on_select={on_socket.clone()} />
@@ -447,6 +498,7 @@ pub fn app() -> Html {
                         />
                     </div>
                     <Diagnostics doc={doc.clone()} focus={state.focus_diag} on_select={on_diag} />
+                }
                     <GraphPanel
                         sockets={doc.summary.sockets}
                         drawing={state.graph.clone()}
@@ -498,8 +550,9 @@ pub fn app() -> Html {
         <div class={classes!("app", dragging.then_some("dragging"))} {ondragover} {ondragleave} {ondrop}>
             <header>
                 <h1>{ "resocket" }<span>{ " inspector" }</span></h1>
-                <label class="open">{ "Open image…" }<input type="file" id="file" {onchange} /></label>
-                <span class="hint">{ "or drop a .rsimg file anywhere" }</span>
+                <label class="open">{ "Open files…" }<input type="file" id="file" multiple=true onchange={onchange.clone()} /></label>
+                <label class="open">{ "Open CRIU directory…" }<input type="file" id="dir" webkitdirectory=true {onchange} /></label>
+                <span class="hint">{ "or drop a .rsimg, a CRIU image directory, .img files or a checkpoint archive anywhere" }</span>
                 if let Some(e) = &state.error {
                     <span class="error" id="error">{ e }</span>
                 }

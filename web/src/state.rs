@@ -80,6 +80,10 @@ pub struct State {
     /// The addresses the restore is planned for besides loopback (empty: a fresh network
     /// namespace with `lo` only, the default). Kept when another image is opened.
     pub host: Rc<[IpAddr]>,
+    /// The CRIU checkpoint open (`crate::criu`); `doc` is then its scenario's image, if it maps.
+    pub criu: Option<Rc<crate::criu::CriuDoc>>,
+    /// What is selected in the CRIU panels.
+    pub criu_sel: crate::criu::CriuSel,
 }
 
 /// Progress of an image opened in slices.
@@ -160,6 +164,8 @@ pub enum Action {
     HideHelp,
     /// The scenario editor and share links (`crate::editor::reduce`).
     Editor(crate::editor::EditorAction),
+    /// The CRIU panels (`crate::criu::reduce`).
+    Criu(crate::criu::CriuAction),
 }
 
 impl State {
@@ -365,6 +371,7 @@ impl Reducible for State {
                 }
             }
             Action::Editor(a) => return crate::editor::reduce(self, a),
+            Action::Criu(a) => return crate::criu::reduce(self, a),
             Action::ToggleHelp => s.help = !s.help,
             Action::HideHelp => {
                 if !s.help {
@@ -445,7 +452,11 @@ impl Reducible for State {
                     s.redraw();
                 }
             }
-            Action::OpenFailed(e) => s.error = Some(e),
+            Action::OpenFailed(e) => {
+                // A failed open stops its progress (a sliced open of files that are not a checkpoint).
+                s.loading = None;
+                s.error = Some(e);
+            }
             Action::SelectRecord(i) => {
                 if s.selected == Some(i) {
                     return self;

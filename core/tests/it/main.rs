@@ -1,7 +1,10 @@
 //! Integration tests of resocket-core (one binary, modules by topic). The proptest modules run
 //! natively only; the others also run on wasm32 in node (`./x test`).
 
+mod archive;
 mod chunked;
+#[cfg(not(target_arch = "wasm32"))]
+mod criu;
 mod inet_sim;
 #[cfg(not(target_arch = "wasm32"))]
 mod mutate;

@@ -1,49 +1,72 @@
-//! `restore`: inspect, check and decode resocket checkpoint images.
+//! `restore`: inspect, check and decode resocket checkpoint images and CRIU checkpoints.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use resocket_core::warn::{Policy, WarnCode, Warning};
-use resocket_restore::{read_input, render, write_output, CliError, DEFAULT_MAX_BYTES, EXIT_INVALID, EXIT_OK};
+use resocket_restore::input::{self, Input};
+use resocket_restore::{render, render_criu, write_output, CliError, DEFAULT_MAX_BYTES, EXIT_INVALID, EXIT_OK};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Inspect, check and decode resocket (Linux-CR) socket checkpoint images.
+/// Inspect, check, decode, plan, simulate and restore socket checkpoints: resocket (Linux-CR)
+/// images, CRIU image directories (`criu dump -D DIR`), single CRIU image files, and checkpoint
+/// archives (tar, tar.gz, tar.zst as Podman, CRI-O and the kubelet write them). What an input
+/// is, is decided by its content, never by its name.
 ///
-/// Exit status: 0 success (valid image), 1 invalid image, 2 usage or I/O error.
+/// Exit status: 0 success (valid image), 1 invalid image, 2 usage or I/O error (including an
+/// input that is none of the above, and an archive that cannot be unpacked within the limits).
 #[derive(Debug, Parser)]
 #[command(name = "restore", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Refuse input files larger than this many bytes.
+    /// Refuse input files larger than this many bytes (for a CRIU directory or archive: also its
+    /// images in all).
     #[arg(long, global = true, default_value_t = DEFAULT_MAX_BYTES)]
     max_bytes: u64,
+    /// Refuse archives that unpack to more than this many bytes (all members, kept or not):
+    /// a decompression bomb stops here.
+    #[arg(long, global = true, default_value_t = resocket_core::archive::Limits::default().max_unpacked)]
+    max_unpacked: u64,
 }
+
+const INPUT_HELP: &str = "Image: a resocket image (.rsimg), a CRIU image directory, one CRIU image \
+file, or a checkpoint archive (tar, tar.gz, tar.zst; Podman or CRI-O layout), recognised by content";
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print every record with its offset and decoded fields, the sockets, and a summary line.
+    /// Print every record with its offset and decoded fields, the sockets, and a summary line
+    /// (CRIU input: the images with magic and entry count, the container of an archive, the
+    /// mapped sockets and the notes).
     Show {
-        /// Image file.
+        #[arg(help = INPUT_HELP)]
         image: PathBuf,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
     },
-    /// Validate an image: diagnostics with offsets and hex excerpts; exit 1 if invalid.
+    /// Validate an image: diagnostics with offsets and hex excerpts (CRIU input: also file,
+    /// entry and protobuf field); exit 1 if invalid.
     Check {
-        /// Image file.
+        #[arg(help = INPUT_HELP)]
         image: PathBuf,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
     },
-    /// Restore an image on this host: validate, plan, execute with real syscalls, place each
-    /// socket at its recorded fd; then exec COMMAND with them, hold them (--hold), or report
-    /// and exit. On any failure everything done so far is undone.
+    /// Restore an image's sockets on this host (of a CRIU checkpoint: the socket part only):
+    /// validate, plan, execute with real syscalls, place each socket at its recorded fd; then
+    /// exec COMMAND with them, hold them (--hold), or report and exit. On any failure everything
+    /// done so far is undone.
+    ///
+    /// For a CRIU checkpoint (a directory or an archive) only the SOCKET PART is restored: the
+    /// sockets, at their fd numbers in the process given by --pid (default: the first task),
+    /// with their names, peers, queues and options. No process, memory, file other than a
+    /// socket, mount or namespace is restored; that is CRIU's job (`criu restore`). What
+    /// CRIU's images do not record (accept order, datagram senders...) is printed as notes.
     #[command(after_long_help = warn_codes_help())]
     Run {
-        /// Image file.
+        #[arg(help = INPUT_HELP)]
         image: PathBuf,
         /// Restore every name inside this directory, resolved by the kernel as in a chroot there
         /// (symlinks and `..` never lead out); bound sockets report their last component.
@@ -86,7 +109,7 @@ enum Command {
     },
     /// Print the restore plan: numbered steps (syscalls) with the reason for each.
     Plan {
-        /// Image file.
+        #[arg(help = INPUT_HELP)]
         image: PathBuf,
         /// Machine-readable output (the plan as data, as the executor and the web app use it).
         #[arg(long)]
@@ -95,7 +118,7 @@ enum Command {
     /// Run a restore order on the simulated kernel: every step's result, the first step that
     /// fails or would block with an explanation and a fix, and the differences from the image.
     Simulate {
-        /// Image file.
+        #[arg(help = INPUT_HELP)]
         image: PathBuf,
         /// Which order: the planner's, the seed v2 code's record order, or connects before listeners.
         #[arg(long, value_enum, default_value_t = Order::Plan)]
@@ -110,9 +133,9 @@ enum Command {
     /// Compare two images up to renumbering (sockets matched by process position and fd, embryos by accept
     /// position, peers and in-flight sockets through them); exit 1 if they differ.
     Diff {
-        /// First image.
+        /// First image (any input `show` takes).
         a: PathBuf,
-        /// Second image.
+        /// Second image (any input `show` takes).
         b: PathBuf,
         /// Path prefix to remove from the first image's names (a restore root).
         #[arg(long, default_value = "")]
@@ -122,12 +145,29 @@ enum Command {
         strip_b: String,
     },
     /// Decode an image into the lossless JSON text form (`checkpoint encode` reverses it).
+    ///
+    /// CRIU input prints JSON in the shape of `crit decode` (crit's field names and value
+    /// formats, `{"magic": ..., "entries": [...]}` per image file): for a directory or an
+    /// archive, one JSON object keyed by image file name (the images resocket decodes); for
+    /// one image file, or with --file NAME, that image alone, as `crit decode -i NAME` prints it.
     Decode {
-        /// Image file.
+        #[arg(help = INPUT_HELP)]
         image: PathBuf,
         /// Write to this file instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// CRIU input: decode only this image file of the checkpoint (`files.img`).
+        #[arg(long, value_name = "NAME")]
+        file: Option<String>,
+    },
+    /// Write a checkpoint (a CRIU directory, image or archive; or a resocket image) as a resocket
+    /// image, printing every note on what the conversion cannot carry or CRIU did not record.
+    Convert {
+        #[arg(help = INPUT_HELP)]
+        input: PathBuf,
+        /// The resocket image to write.
+        #[arg(short, long)]
+        output: PathBuf,
     },
 }
 
@@ -169,28 +209,56 @@ fn emit(s: &str) -> Result<(), CliError> {
     }
 }
 
+/// Print the notes of a CRIU mapping to standard error (standard output stays the command's).
+fn warn_notes(name: &str, notes: &[resocket_core::criu::Note]) {
+    for n in notes {
+        eprintln!("restore: {name}: {}", input::note_line(n));
+    }
+}
+
+/// The resocket image an input stands for (a CRIU checkpoint through its scenario), its notes
+/// printed to standard error.
+fn image_of(path: &std::path::Path, budget: input::Budget) -> Result<Vec<u8>, CliError> {
+    let name = path.display().to_string();
+    let (bytes, notes) = input::open(path, budget)?.image_bytes(&name)?;
+    warn_notes(&name, &notes);
+    Ok(bytes)
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
 fn run(cli: Cli) -> Result<u8, CliError> {
+    let budget = input::Budget { max_bytes: cli.max_bytes, max_unpacked: cli.max_unpacked };
     match cli.command {
         Command::Show { image, json } => {
-            let bytes = read_input(&image, cli.max_bytes)?;
-            if json {
-                emit(&(serde_json::to_string_pretty(&render::show_json(&bytes)).unwrap_or_default() + "\n"))?;
-            } else {
-                emit(&render::show_text(&image.display().to_string(), &bytes))?;
+            let name = image.display().to_string();
+            match input::open(&image, budget)? {
+                Input::Rsimg(bytes) if json => emit(&pretty(&render::show_json(&bytes)))?,
+                Input::Rsimg(bytes) => emit(&render::show_text(&name, &bytes))?,
+                Input::Criu(c) if json => emit(&pretty(&render_criu::show_json(&c)))?,
+                Input::Criu(c) => emit(&render_criu::show_text(&name, &c))?,
             }
             Ok(EXIT_OK)
         }
         Command::Check { image, json } => {
-            let bytes = read_input(&image, cli.max_bytes)?;
-            let valid = if json {
-                let v = render::check_json(&bytes);
-                emit(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
-                v["valid"].as_bool().unwrap_or(false)
-            } else {
-                let (text, valid) = render::check_text(&image.display().to_string(), &bytes);
-                emit(&text)?;
-                valid
+            let name = image.display().to_string();
+            let (text, valid) = match input::open(&image, budget)? {
+                Input::Rsimg(bytes) if json => {
+                    let v = render::check_json(&bytes);
+                    let valid = v["valid"].as_bool().unwrap_or(false);
+                    (pretty(&v), valid)
+                }
+                Input::Rsimg(bytes) => render::check_text(&name, &bytes),
+                Input::Criu(c) if json => {
+                    let v = render_criu::check_json(&c);
+                    let valid = v["valid"].as_bool().unwrap_or(false);
+                    (pretty(&v), valid)
+                }
+                Input::Criu(c) => render_criu::check_text(&name, &c),
             };
+            emit(&text)?;
             Ok(if valid { EXIT_OK } else { EXIT_INVALID })
         }
         Command::Run {
@@ -209,7 +277,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             command,
         } => run_image(
             &image,
-            cli.max_bytes,
+            budget,
             RunArgs {
                 root,
                 verify,
@@ -224,14 +292,14 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             },
         ),
         Command::Plan { image, json } => {
-            let bytes = read_input(&image, cli.max_bytes)?;
+            let bytes = image_of(&image, budget)?;
             let host = this_host();
             let (text, _) = render::plan_output_on(&image.display().to_string(), &bytes, json, &host)?;
             emit(&text)?;
             Ok(EXIT_OK)
         }
         Command::Simulate { image, order, states, json } => {
-            let bytes = read_input(&image, cli.max_bytes)?;
+            let bytes = image_of(&image, budget)?;
             let order = match order {
                 Order::Plan => render::OrderKind::Plan,
                 Order::V2 => render::OrderKind::V2,
@@ -244,7 +312,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }
         Command::Diff { a, b, strip_a, strip_b } => {
-            let (ba, bb) = (read_input(&a, cli.max_bytes)?, read_input(&b, cli.max_bytes)?);
+            let (ba, bb) = (image_of(&a, budget)?, image_of(&b, budget)?);
             let (ra, rb) = (resocket_core::load(&ba), resocket_core::load(&bb));
             let diffs = resocket_core::diff::diff(&ra.image, &rb.image, strip_a.as_bytes(), strip_b.as_bytes());
             let mut text = String::new();
@@ -258,15 +326,47 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             emit(&text)?;
             Ok(if diffs.is_empty() { EXIT_OK } else { EXIT_INVALID })
         }
-        Command::Decode { image, output } => {
-            let bytes = read_input(&image, cli.max_bytes)?;
-            let text = resocket_core::text::decode_to_string(&bytes)
-                .map_err(|e| CliError { message: format!("{}: {e}", image.display()), code: EXIT_INVALID })?;
+        Command::Decode { image, output, file } => {
+            let text = match input::open(&image, budget)? {
+                Input::Rsimg(_) if file.is_some() => {
+                    return Err(CliError::usage(format!(
+                        "{}: --file names an image of a CRIU checkpoint; this is a resocket image",
+                        image.display()
+                    )))
+                }
+                Input::Rsimg(bytes) => resocket_core::text::decode_to_string(&bytes)
+                    .map_err(|e| CliError { message: format!("{}: {e}", image.display()), code: EXIT_INVALID })?,
+                Input::Criu(c) => pretty(&render_criu::decode(&c, file.as_deref())?),
+            };
             match output {
                 Some(p) => write_output(&p, text.as_bytes())?,
                 None => emit(&text)?,
             }
             Ok(EXIT_OK)
+        }
+        Command::Convert { input: path, output } => {
+            let name = path.display().to_string();
+            let (bytes, notes) = match input::open(&path, budget)? {
+                Input::Rsimg(b) => {
+                    eprintln!("restore: {name} is already a resocket image; written unchanged");
+                    (b, Vec::new())
+                }
+                Input::Criu(c) => c.to_image(&name)?,
+            };
+            write_output(&output, &bytes)?;
+            let report = resocket_core::load(&bytes);
+            let mut text = format!("{}: {}\n", output.display(), resocket_core::summary::summary_line(&report));
+            if notes.is_empty() {
+                text.push_str("no notes: the mapping reports nothing lost\n");
+            } else {
+                text.push_str(&format!("{} notes on what the image does not carry:\n", notes.len()));
+                for n in &notes {
+                    text.push_str(&input::note_line(n));
+                    text.push('\n');
+                }
+            }
+            emit(&text)?;
+            Ok(if report.is_valid() { EXIT_OK } else { EXIT_INVALID })
         }
     }
 }
@@ -284,9 +384,10 @@ struct RunArgs {
     command: Vec<String>,
 }
 
-fn run_image(image: &std::path::Path, max_bytes: u64, a: RunArgs) -> Result<u8, CliError> {
+fn run_image(image: &std::path::Path, budget: input::Budget, a: RunArgs) -> Result<u8, CliError> {
     use resocket_restore::{exec, run};
-    let bytes = read_input(image, max_bytes)?;
+    // A CRIU checkpoint is restored through its scenario: the socket part only.
+    let bytes = image_of(image, budget)?;
     let report = resocket_core::load(&bytes);
     if !report.is_valid() {
         return Err(CliError {

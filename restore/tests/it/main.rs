@@ -1,6 +1,8 @@
 //! Integration tests of the `restore` and `checkpoint` binaries (one binary, modules by topic).
 
 mod cli;
+mod criu;
+mod criu_kernel;
 mod differential;
 mod differential_inet;
 mod dump;

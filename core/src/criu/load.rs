@@ -1,0 +1,311 @@
+//! [`open`]: frame and decode every image file, build the [`Checkpoint`], then check it
+//! across images (`super::check`). Each file is read on its own first: leading magics,
+//! entries (sizes and extras checked against the bytes that remain), the wire walk of each
+//! payload (field ranges, unknown and missing fields), and the prost decode of the images
+//! resocket models. A file stops being read at its first framing or protobuf error.
+
+use super::frame::{Entries, FrameError, Head};
+use super::walk;
+use super::*;
+use crate::diag::Code;
+use prost::Message;
+
+/// Open a checkpoint from its image files (any order; they are kept in name order).
+pub fn open(mut files: Vec<ImageFile>) -> Opened {
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut o = Opened { checkpoint: Checkpoint::default(), diagnostics: Vec::new(), files: Vec::new() };
+    for (i, f) in files.into_iter().enumerate() {
+        let file = read_file(f, i, &mut o.checkpoint, &mut o.diagnostics);
+        o.files.push(file);
+    }
+    super::check::check(&mut o);
+    o
+}
+
+/// A diagnostic located in a file.
+pub(crate) fn at(code: Code, file: &str, entry: Option<usize>, range: Range<usize>, msg: String) -> Diagnostic {
+    let d = Diagnostic::new(code, range, msg).file(file);
+    match entry {
+        Some(e) => d.record(e),
+        None => d,
+    }
+}
+
+fn sk_queues_extra(payload: &[u8]) -> u64 {
+    top_varint(payload, 2).unwrap_or(0)
+}
+
+fn tcp_stream_extra(payload: &[u8]) -> u64 {
+    top_varint(payload, 1).unwrap_or(0) + top_varint(payload, 3).unwrap_or(0)
+}
+
+/// The last value of top-level varint field `num` (what a protobuf decoder keeps).
+fn top_varint(payload: &[u8], num: u64) -> Option<u64> {
+    let mut pos = 0;
+    let mut found = None;
+    while pos < payload.len() {
+        let (tag, n) = walk::varint(payload, pos)?;
+        pos += n;
+        match tag & 7 {
+            0 => {
+                let (v, n) = walk::varint(payload, pos)?;
+                pos += n;
+                if tag >> 3 == num {
+                    found = Some(v);
+                }
+            }
+            1 => pos += 8,
+            5 => pos += 4,
+            2 => {
+                let (len, n) = walk::varint(payload, pos)?;
+                pos = pos.checked_add(n)?.checked_add(usize::try_from(len).ok()?)?;
+            }
+            _ => return found,
+        }
+    }
+    found
+}
+
+fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Diagnostic>) -> OpenedFile {
+    let kind = ImageKind::of_name(&f.name);
+    let mut out = OpenedFile {
+        name: f.name,
+        kind,
+        first_magic: None,
+        magic: None,
+        entries: Vec::new(),
+        bytes: Vec::new(),
+        decoded: false,
+    };
+    let data = f.bytes;
+    let head = match Head::parse(&data) {
+        Ok(h) => h,
+        Err(e) => {
+            if kind != ImageKind::Other {
+                diags.push(at(Code::CriuBadMagic, &out.name, None, 0..data.len(), e.to_string()));
+            }
+            out.bytes = data;
+            return out;
+        }
+    };
+    out.first_magic = head.first;
+    out.magic = Some(head.magic);
+    let found = Magic::from_value(head.magic);
+    let Some(expected) = kind.magic() else {
+        // Not an image resocket reads: listed with its magic.
+        out.bytes = data;
+        return out;
+    };
+    let magic_range = head.body - 4..head.body;
+    if found != Some(expected) {
+        let what = found.map_or(format!("{:#010x}", head.magic), |m| m.crit_name().to_string());
+        let (code, msg) = match (found, head.first) {
+            (None, None) => (
+                Code::CriuBadMagic,
+                format!("starts with {what}: neither IMG_COMMON/IMG_SERVICE nor a CRIU image magic"),
+            ),
+            (None, Some(_)) => (Code::CriuBadMagic, format!("image magic {what} is not one CRIU defines")),
+            (Some(_), _) => (
+                Code::CriuMagicMismatch,
+                format!("{} holds a {what} image, its name says {}", out.name, expected.crit_name()),
+            ),
+        };
+        diags.push(at(code, &out.name, None, magic_range, msg));
+        out.bytes = data;
+        return out;
+    }
+    if head.first.is_none() && expected != Magic::Inventory {
+        // crit reads such a file (a pre-v1.1 image); CRIU 1.1+ writes IMG_COMMON first.
+        diags.push(at(
+            Code::CriuBadMagic,
+            &out.name,
+            None,
+            0..4,
+            format!("{} has no IMG_COMMON word before its magic (an image older than v1.1)", out.name),
+        ));
+    }
+    let Some(schema) = schema::of_magic(expected) else {
+        out.bytes = data;
+        return out;
+    };
+    out.decoded = true;
+    let extra: Option<frame::ExtraLen> = match expected {
+        Magic::SkQueues => Some(sk_queues_extra),
+        Magic::TcpStream => Some(tcp_stream_extra),
+        _ => None,
+    };
+    for e in Entries::new(&data, head.body, extra) {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                let code = match err {
+                    FrameError::ShortHead { .. } | FrameError::TruncatedSize { .. } => Code::CriuTruncated,
+                    FrameError::SizePastEnd { .. } => Code::CriuSizePastEnd,
+                    FrameError::ExtraPastEnd { .. } => Code::CriuExtraPastEnd,
+                };
+                let off = err.offset();
+                let entry = out.entries.len();
+                let mut d = at(code, &out.name, Some(entry), off..data.len(), err.to_string());
+                if code == Code::CriuExtraPastEnd {
+                    d = d.field(if expected == Magic::SkQueues { "length" } else { "inq_len" });
+                }
+                diags.push(d);
+                break;
+            }
+        };
+        let base = e.payload_range().start;
+        let w = walk::scan(e.payload, base, schema);
+        let view = EntryView {
+            index: e.index,
+            range: e.range(),
+            payload: e.payload_range(),
+            extra: (extra.is_some()).then(|| e.extra_range()),
+        };
+        for f in w.unknown() {
+            let bytes = data.get(f.range.clone()).unwrap_or(&[]);
+            let hex: String = bytes.iter().take(32).map(|b| format!("{b:02x}")).collect();
+            let more = if bytes.len() > 32 { "…" } else { "" };
+            diags.push(
+                at(
+                    Code::CriuUnknownField,
+                    &out.name,
+                    Some(e.index),
+                    f.range.clone(),
+                    format!("field {} (wire type {}) not in {}: {hex}{more}", f.number, f.wire, schema.name),
+                )
+                .field(f.path.clone()),
+            );
+        }
+        for (path, off) in &w.missing {
+            diags.push(
+                at(
+                    Code::CriuMissingField,
+                    &out.name,
+                    Some(e.index),
+                    *off..*off,
+                    format!("required field {path} is absent"),
+                )
+                .field(path.clone()),
+            );
+        }
+        out.entries.push(view);
+        if let Some(err) = w.error {
+            let code = if err.is_truncation() { Code::CriuTruncated } else { Code::CriuBadProtobuf };
+            let mut d = at(code, &out.name, Some(e.index), err.offset()..e.payload_range().end, err.to_string());
+            if !err.path().is_empty() {
+                d = d.field(err.path());
+            }
+            diags.push(d);
+            break;
+        }
+        let loc = Loc { file: index, entry: e.index };
+        if let Err(msg) = decode_into(ck, kind, e.payload, e.extra_range(), loc) {
+            diags.push(at(
+                Code::CriuBadProtobuf,
+                &out.name,
+                Some(e.index),
+                e.payload_range(),
+                format!("{}: {msg}", schema.name),
+            ));
+            break;
+        }
+    }
+    out.bytes = data;
+    out
+}
+
+fn dec<M: Message + Default>(payload: &[u8]) -> Result<M, String> {
+    M::decode(payload).map_err(|e| e.to_string())
+}
+
+fn decode_into(ck: &mut Checkpoint, kind: ImageKind, p: &[u8], extra: Range<usize>, at: Loc) -> Result<(), String> {
+    match kind {
+        ImageKind::Inventory => {
+            let inv: pb::InventoryEntry = dec(p)?;
+            ck.inventory.get_or_insert(inv);
+        }
+        ImageKind::Pstree => {
+            let e: pb::PstreeEntry = dec(p)?;
+            ck.tasks.push(Task { pid: e.pid, ppid: e.ppid, pgid: e.pgid, sid: e.sid, at, ..Default::default() });
+        }
+        ImageKind::Ids(pid) => {
+            let e: pb::TaskKobjIdsEntry = dec(p)?;
+            ck.ids.push((pid, e, at));
+        }
+        ImageKind::Core(pid) => {
+            let e: pb::CoreEntry = dec(p)?;
+            ck.cores.push((pid, e, at));
+        }
+        ImageKind::Fdinfo(files_id) => {
+            let e: pb::FdinfoEntry = dec(p)?;
+            ck.fdinfo.push((files_id, Fd { fd: e.fd, id: e.id, ty: e.r#type, flags: e.flags, at }));
+        }
+        ImageKind::Files => {
+            let e: pb::FileEntry = dec(p)?;
+            match (e.r#type, e.usk, e.isk) {
+                (5, Some(sk), _) => ck.unix.push(UnixSock { id: e.id, sk, prefix: "usk.", at }),
+                (4, _, Some(sk)) => ck.inet.push(InetSock { id: e.id, sk, prefix: "isk.", at }),
+                (ty, _, _) => {
+                    let path = e.reg.map(|r| r.name);
+                    ck.others.push(OtherFile { id: e.id, ty, path, at });
+                }
+            }
+        }
+        ImageKind::Unixsk => {
+            let sk: pb::UnixSkEntry = dec(p)?;
+            ck.legacy_layout = true;
+            ck.unix.push(UnixSock { id: sk.id, sk, prefix: "", at });
+        }
+        ImageKind::Inetsk => {
+            let sk: pb::InetSkEntry = dec(p)?;
+            ck.legacy_layout = true;
+            ck.inet.push(InetSock { id: sk.id, sk, prefix: "", at });
+        }
+        ImageKind::RegFiles => {
+            let r: pb::RegFileEntry = dec(p)?;
+            ck.others.push(OtherFile { id: r.id, ty: pb::FdTypes::Reg as i32, path: Some(r.name), at });
+        }
+        ImageKind::Pipes => {
+            let r: pb::PipeEntry = dec(p)?;
+            ck.others.push(OtherFile { id: r.id, ty: pb::FdTypes::Pipe as i32, path: None, at });
+        }
+        ImageKind::SkQueues => {
+            let pkt: pb::SkPacketEntry = dec(p)?;
+            ck.packets.push(Packet { pkt, data: extra, at });
+        }
+        ImageKind::TcpStream(ino) => {
+            let ts: pb::TcpStreamEntry = dec(p)?;
+            let mid = extra.start + (ts.inq_len as usize).min(extra.len());
+            ck.tcp_streams.push(TcpStream { ino, inq: extra.start..mid, outq: mid..extra.end, ts, at });
+        }
+        ImageKind::Netdev(_) => {
+            let d: pb::NetDeviceEntry = dec(p)?;
+            ck.netdevs.push(d.name);
+        }
+        ImageKind::Other => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn top_varint_finds_the_last_value() {
+        assert_eq!(top_varint(&[0x08, 0x05, 0x10, 0x07, 0x10, 0x09], 2), Some(9));
+        assert_eq!(top_varint(&[0x08, 0x05, 0x22, 0x01, 0x00, 0x10, 0x03], 2), Some(3));
+        assert_eq!(top_varint(&[0x08], 2), None);
+        assert_eq!(top_varint(&[0x12, 0xff, 0xff, 0xff, 0xff, 0x0f], 2), None);
+    }
+
+    #[test]
+    fn unknown_names_are_listed_and_not_errors() {
+        let o = open(vec![ImageFile { name: "pages-1.img".into(), bytes: vec![0; 4096] }]);
+        assert_eq!(o.files[0].kind, ImageKind::Other);
+        assert!(!o.files[0].decoded);
+        assert!(o.diagnostics.iter().all(|d| d.code != Code::CriuBadMagic));
+    }
+}

@@ -1,0 +1,733 @@
+//! [`to_scenario`]: a CRIU checkpoint as a resocket scenario (tasks, fds at their numbers,
+//! sockets with their peers, listeners and pending clients, queues and in-flight fds), and
+//! the named [`Note`]s on what the mapping cannot say or what CRIU did not record. Going
+//! through the scenario gives plan, simulate, run and graph as for any image.
+//!
+//! How CRIU's entries become roles (docs/criu.md has the reasoning):
+//! * mutual peers (stream/seqpacket): an *accepted* connection when exactly one end is named
+//!   like a listener of the image (the accepted end carries its listener's name), else a
+//!   *socketpair*. CRIU cannot tell a socketpair from an accepted connection whose listener is
+//!   gone, and restores both as a socketpair: so does this mapping (note `pair-or-accepted`).
+//! * a stream/seqpacket client whose peer is a listener that does not name it back: a
+//!   *pending* connection of that listener.
+//! * ESTABLISHED stream without a peer, shutdown BOTH: *semi-closed* (`peer_gone`).
+//! * a peer entry marked `USK_EXTERN`: the outside socket CRIU recorded; the socket connected
+//!   to it gets `external_peer`.
+//! * dgram: `peer` for a connect; mutual unnamed dgram peers are a socketpair.
+//! * INET: peers matched by address pair; a connection whose other end is not in the image is
+//!   `external_peer` with `remote`.
+
+use super::check::{CLOSE, DGRAM, ESTABLISHED, LISTEN, SEQPACKET, STREAM, USK_EXTERN};
+use super::{pb, Opened, TcpStream};
+use crate::bstr;
+use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
+use crate::sim::ops::{How, InetFamily, SockType};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// What a note is about. The kebab-case spelling is stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteCode {
+    /// A listener with two or more pending clients: CRIU does not record their accept order
+    /// (they are listed in inode order, and a CRIU restore connects them in scheduling order).
+    AcceptOrder,
+    /// A listener with pending clients: data a client sent before accept lives in the embryo,
+    /// which CRIU neither dumps nor restores (it refuses such dumps).
+    DataBeforeAccept,
+    /// A datagram queue: CRIU does not record the sender of each datagram; the messages are
+    /// attributed to one sender (the receiver's peer, its first connected client, or a
+    /// stand-in socket).
+    SenderAddress,
+    /// A socket with queued data: its SO_PEEK_OFF is not in the image.
+    PeekOffset,
+    /// A connected pair restored as a socketpair: CRIU cannot tell a socketpair from an
+    /// accepted connection whose listener is gone.
+    PairOrAccepted,
+    /// A stand-in sender socket was added for datagrams nobody connected could have sent.
+    StandInSender,
+    /// An fd that is not a socket (regular file, pipe, ...): listed, not restored.
+    NonSocketFile,
+    /// A non-socket file in flight (SCM_RIGHTS): dropped from the message.
+    InFlightNonSocket,
+    /// The outside peer's name (a USK_EXTERN entry) is not kept by the scenario.
+    ExternalPeerName,
+    /// Socket options the scenario does not hold (SO_PASSCRED, timeouts, priority, ...).
+    OptionNotModelled,
+    /// A bound path's mode and owner (file_perms) are not restored by resocket.
+    FilePermissions,
+    /// A socket's name that the scenario derives or cannot give (an accepted end without its
+    /// listener, a connected stream socket's own name).
+    NameDropped,
+    /// A TCP connection's repair state (sequence numbers, windows, timestamps): resocket
+    /// re-establishes the connection instead of repairing it.
+    TcpRepairState,
+    /// Bytes in a TCP send queue (sent, not acknowledged).
+    TcpSendQueue,
+    /// CRIU does not dump UDP receive queues.
+    UdpQueue,
+    /// Tasks that share one fd table (CLONE_FILES) get one table each in the scenario.
+    SharedFdTable,
+    /// An entry the scenario cannot hold (unsupported type or state, an unknown peer).
+    Unmapped,
+}
+
+impl NoteCode {
+    /// The stable kebab-case spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteCode::AcceptOrder => "accept-order",
+            NoteCode::DataBeforeAccept => "data-before-accept",
+            NoteCode::SenderAddress => "sender-address",
+            NoteCode::PeekOffset => "peek-offset",
+            NoteCode::PairOrAccepted => "pair-or-accepted",
+            NoteCode::StandInSender => "stand-in-sender",
+            NoteCode::NonSocketFile => "non-socket-file",
+            NoteCode::InFlightNonSocket => "in-flight-non-socket",
+            NoteCode::ExternalPeerName => "external-peer-name",
+            NoteCode::OptionNotModelled => "option-not-modelled",
+            NoteCode::FilePermissions => "file-permissions",
+            NoteCode::NameDropped => "name-dropped",
+            NoteCode::TcpRepairState => "tcp-repair-state",
+            NoteCode::TcpSendQueue => "tcp-send-queue",
+            NoteCode::UdpQueue => "udp-queue",
+            NoteCode::SharedFdTable => "shared-fd-table",
+            NoteCode::Unmapped => "unmapped",
+        }
+    }
+}
+
+/// A note on the mapping.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    /// What it is about.
+    pub code: NoteCode,
+    /// The scenario socket concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
+    /// One line.
+    pub message: String,
+}
+
+fn type_spec(t: SockType) -> &'static str {
+    match t {
+        SockType::Stream => "stream",
+        SockType::Dgram => "dgram",
+        SockType::Seqpacket => "seqpacket",
+    }
+}
+
+fn sock_type(raw: u32) -> Option<SockType> {
+    match raw {
+        STREAM => Some(SockType::Stream),
+        DGRAM => Some(SockType::Dgram),
+        SEQPACKET => Some(SockType::Seqpacket),
+        _ => None,
+    }
+}
+
+fn how(shutdown: Option<i32>) -> Option<How> {
+    match shutdown {
+        Some(1) => Some(How::Rd),
+        Some(2) => Some(How::Wr),
+        Some(3) => Some(How::Rdwr),
+        _ => None,
+    }
+}
+
+fn how_spec(h: How) -> &'static str {
+    match h {
+        How::Rd => "rd",
+        How::Wr => "wr",
+        How::Rdwr => "rdwr",
+    }
+}
+
+fn family_spec(f: Option<InetFamily>) -> &'static str {
+    match f {
+        None => "unix",
+        Some(InetFamily::Inet) => "inet",
+        Some(InetFamily::Inet6) => "inet6",
+    }
+}
+
+/// CRIU's address words (network-order bytes read as host u32s) as an IP address.
+fn ip(family: InetFamily, words: &[u32]) -> IpAddr {
+    let mut b = [0u8; 16];
+    for (k, w) in words.iter().take(4).enumerate() {
+        b[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    match family {
+        InetFamily::Inet => IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3])),
+        InetFamily::Inet6 => IpAddr::V6(Ipv6Addr::from(b)),
+    }
+}
+
+/// A scenario address from a socket address (`[v6]:port` for IPv6, v4-mapped included).
+fn addr_spec(a: SocketAddr) -> String {
+    a.to_string()
+}
+
+/// An AF_UNIX name in the scenario's spelling: `@` + bstr escapes for abstract names, the
+/// bstr escape of a path otherwise; `None` for an unnamed socket.
+pub fn unix_name(name: &[u8]) -> Option<String> {
+    match name.split_first() {
+        None => None,
+        Some((0, rest)) => Some(format!("@{}", bstr::escape(rest))),
+        Some(_) => Some(bstr::escape(name)),
+    }
+}
+
+struct Ctx<'a> {
+    o: &'a Opened,
+    sockets: Vec<SockSpec>,
+    notes: Vec<Note>,
+    /// file id → scenario socket index.
+    by_id: BTreeMap<u32, usize>,
+}
+
+impl Ctx<'_> {
+    fn note(&mut self, code: NoteCode, socket: Option<usize>, message: String) {
+        let socket = socket.and_then(|i| self.sockets.get(i)).map(|s| s.name.clone());
+        self.notes.push(Note { code, socket, message });
+    }
+}
+
+/// The scenario of an opened checkpoint, and the notes on the mapping. Best effort on an
+/// invalid checkpoint (what does not resolve is left out and noted); never panics.
+pub fn to_scenario(o: &Opened) -> (Scenario, Vec<Note>) {
+    let mut c = Ctx { o, sockets: Vec::new(), notes: Vec::new(), by_id: BTreeMap::new() };
+    unix_sockets(&mut c);
+    inet_sockets(&mut c);
+    queues(&mut c);
+    let tasks = tasks(&mut c);
+    let ck = &o.checkpoint;
+    let description = format!(
+        "CRIU checkpoint: {} task(s), {} unix and {} inet socket(s){}",
+        ck.tasks.len(),
+        ck.unix.len(),
+        ck.inet.len(),
+        if ck.legacy_layout { " (legacy unixsk.img layout)" } else { "" }
+    );
+    // The serde defaults (kernel release) of a scenario: CRIU images do not record the release.
+    let base = Scenario::from_json(r#"{"sockets": []}"#).unwrap_or_default();
+    let sc = Scenario { description, tasks, sockets: c.sockets, ..base };
+    (sc, c.notes)
+}
+
+fn base_spec(name: String, family: Option<InetFamily>, ty: SockType, opts: &pb::SkOptsEntry) -> SockSpec {
+    SockSpec {
+        name,
+        family: family_spec(family).into(),
+        ty: type_spec(ty).into(),
+        sndbuf: (opts.so_sndbuf != DEFAULT_BUF as u32).then_some(opts.so_sndbuf.min(i32::MAX as u32) as i32),
+        rcvbuf: (opts.so_rcvbuf != DEFAULT_BUF as u32).then_some(opts.so_rcvbuf.min(i32::MAX as u32) as i32),
+        sndbuf_lock: opts.so_buf_lock.unwrap_or(0) & 1 != 0,
+        rcvbuf_lock: opts.so_buf_lock.unwrap_or(0) & 2 != 0,
+        ..SockSpec::default()
+    }
+}
+
+/// The options of `opts` that the scenario does not hold and that differ from a new socket's.
+fn unmodelled_options(opts: &pb::SkOptsEntry, unix: bool) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let on = |b: Option<bool>| b == Some(true);
+    if opts.so_snd_tmo_sec != 0 || opts.so_snd_tmo_usec != 0 {
+        v.push("SO_SNDTIMEO");
+    }
+    if opts.so_rcv_tmo_sec != 0 || opts.so_rcv_tmo_usec != 0 {
+        v.push("SO_RCVTIMEO");
+    }
+    if unix && on(opts.reuseaddr) {
+        v.push("SO_REUSEADDR");
+    }
+    if unix && on(opts.so_reuseport) {
+        v.push("SO_REUSEPORT");
+    }
+    if opts.so_priority.unwrap_or(0) != 0 {
+        v.push("SO_PRIORITY");
+    }
+    if opts.so_rcvlowat.unwrap_or(1) > 1 {
+        v.push("SO_RCVLOWAT");
+    }
+    if opts.so_mark.unwrap_or(0) != 0 {
+        v.push("SO_MARK");
+    }
+    if on(opts.so_passcred) {
+        v.push("SO_PASSCRED");
+    }
+    if on(opts.so_passsec) {
+        v.push("SO_PASSSEC");
+    }
+    if on(opts.so_dontroute) {
+        v.push("SO_DONTROUTE");
+    }
+    if on(opts.so_no_check) {
+        v.push("SO_NO_CHECK");
+    }
+    if opts.so_bound_dev.as_deref().is_some_and(|d| !d.is_empty()) {
+        v.push("SO_BINDTODEVICE");
+    }
+    if !opts.so_filter.is_empty() {
+        v.push("SO_ATTACH_FILTER");
+    }
+    if on(opts.so_broadcast) {
+        v.push("SO_BROADCAST");
+    }
+    if on(opts.so_keepalive) {
+        v.push("SO_KEEPALIVE");
+    }
+    if opts.so_oobinline.unwrap_or(0) != 0 {
+        v.push("SO_OOBINLINE");
+    }
+    if opts.so_linger.unwrap_or(0) != 0 {
+        v.push("SO_LINGER");
+    }
+    v
+}
+
+fn unix_sockets(c: &mut Ctx<'_>) {
+    let ck = &c.o.checkpoint;
+    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.sk.ino, k)).collect();
+    // Entries CRIU wrote for outside peers: not sockets of the scenario.
+    let held: std::collections::BTreeSet<u32> = ck.fdinfo.iter().map(|(_, f)| f.id).collect();
+    let is_fake_extern = |s: &pb::UnixSkEntry, id: u32| s.uflags & USK_EXTERN != 0 && !held.contains(&id);
+    let mut idx: Vec<Option<usize>> = vec![None; ck.unix.len()];
+    for (k, s) in ck.unix.iter().enumerate() {
+        let sk = &s.sk;
+        if is_fake_extern(sk, s.id) {
+            continue;
+        }
+        let Some(ty) = sock_type(sk.r#type) else {
+            c.notes.push(Note {
+                code: NoteCode::Unmapped,
+                socket: None,
+                message: format!("unix socket ino {}: type {} is not stream, dgram or seqpacket", sk.ino, sk.r#type),
+            });
+            continue;
+        };
+        let mut spec = base_spec(format!("unix-{}", sk.ino), None, ty, &sk.opts);
+        spec.addr = unix_name(&sk.name);
+        if spec.addr.as_deref().is_some_and(|a| !a.starts_with('@') && !a.starts_with('/')) {
+            spec.cwd = sk.name_dir.clone();
+        }
+        spec.unlinked = sk.deleted == Some(true) && spec.addr.as_deref().is_some_and(|a| !a.starts_with('@'));
+        spec.shutdown = how(sk.shutdown).map(|h| how_spec(h).into());
+        if sk.state == LISTEN && ty.is_connection_oriented() {
+            spec.listen = Some(sk.backlog.min(i16::MAX as u32) as i16);
+        }
+        let i = c.sockets.len();
+        c.sockets.push(spec);
+        idx[k] = Some(i);
+        c.by_id.entry(s.id).or_insert(i);
+        let opts = unmodelled_options(&sk.opts, true);
+        if !opts.is_empty() {
+            c.note(NoteCode::OptionNotModelled, Some(i), format!("not restored by resocket: {}", opts.join(", ")));
+        }
+        if sk.file_perms.is_some() {
+            c.note(
+                NoteCode::FilePermissions,
+                Some(i),
+                "the socket file's mode and owner (file_perms) are not restored by resocket".into(),
+            );
+        }
+    }
+    // Roles.
+    let listener_names: BTreeMap<(&[u8], u32), usize> = ck
+        .unix
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.sk.state == LISTEN && !s.sk.name.is_empty())
+        .filter_map(|(k, s)| idx[k].map(|i| ((s.sk.name.as_slice(), s.sk.r#type), i)))
+        .collect();
+    for (k, s) in ck.unix.iter().enumerate() {
+        let Some(i) = idx[k] else { continue };
+        let sk = &s.sk;
+        let connection = sk.r#type != DGRAM;
+        if sk.uflags & USK_EXTERN != 0 {
+            // A socket CRIU dumped with --external unix[ino]: its peer stays outside.
+            c.sockets[i].external_peer = connection;
+            c.note(
+                NoteCode::ExternalPeerName,
+                Some(i),
+                "marked external by CRIU (USK_EXTERN): its peer is not restored".into(),
+            );
+            continue;
+        }
+        if sk.peer == 0 {
+            if connection && sk.state == ESTABLISHED {
+                if sk.shutdown == Some(3) {
+                    c.sockets[i].peer_gone = true;
+                    c.sockets[i].shutdown = None;
+                }
+                if c.sockets[i].addr.take().is_some() {
+                    c.note(NoteCode::NameDropped, Some(i), "a semi-closed stream socket's own name is not kept".into());
+                }
+            }
+            continue;
+        }
+        let Some(&pk) = by_ino.get(&sk.peer) else {
+            c.note(NoteCode::Unmapped, Some(i), format!("peer ino {} is not in the image: left unconnected", sk.peer));
+            continue;
+        };
+        let peer = &ck.unix[pk].sk;
+        if is_fake_extern(peer, ck.unix[pk].id) {
+            let name = unix_name(&peer.name).unwrap_or_default();
+            let msg = if connection {
+                // resocket restores a connection to an outside peer as a broken one.
+                c.sockets[i].external_peer = true;
+                format!("connected to {name:?} outside the checkpoint: restored as a broken connection (data kept, then EOF)")
+            } else {
+                format!("connected to {name:?} outside the checkpoint: restored unconnected (CRIU reconnects with --ext-unix-sk)")
+            };
+            c.note(NoteCode::ExternalPeerName, Some(i), msg);
+            continue;
+        }
+        let Some(pi) = idx[pk] else { continue };
+        if pk == k {
+            c.sockets[i].peer = Some(c.sockets[i].name.clone());
+            continue;
+        }
+        let mutual = peer.peer == sk.ino;
+        if connection && !mutual {
+            if peer.state == LISTEN {
+                let name = c.sockets[i].name.clone();
+                c.sockets[pi].pending.push(PendingSpec { client: Some(name), sent: Vec::new() });
+                if c.sockets[i].addr.take().is_some() {
+                    c.note(NoteCode::NameDropped, Some(i), "a pending client's own name is not kept".into());
+                }
+            } else {
+                c.note(
+                    NoteCode::Unmapped,
+                    Some(i),
+                    format!("names ino {} as peer, which does not name it back", sk.peer),
+                );
+            }
+            continue;
+        }
+        if !connection {
+            if mutual && sk.name.is_empty() && peer.name.is_empty() {
+                c.sockets[i].pair = Some(c.sockets[pi].name.clone());
+            } else {
+                c.sockets[i].peer = Some(c.sockets[pi].name.clone());
+            }
+            continue;
+        }
+        // A connected stream/seqpacket pair: accepted (one end named like a listener) or a
+        // socketpair. Each end decides for itself; both see the same facts.
+        let mine = listener_names.get(&(sk.name.as_slice(), sk.r#type)).copied();
+        let theirs = listener_names.get(&(peer.name.as_slice(), peer.r#type)).copied();
+        let pname = c.sockets[pi].name.clone();
+        match (mine, theirs) {
+            (Some(l), None) => {
+                c.sockets[i].accepted_from = Some(c.sockets[l].name.clone());
+                c.sockets[i].peer = Some(pname);
+                c.sockets[i].addr = None;
+                c.sockets[i].cwd = None;
+                c.sockets[i].unlinked = false;
+            }
+            (None, Some(_)) => {
+                c.sockets[i].peer = Some(pname);
+                if c.sockets[i].addr.take().is_some() {
+                    c.note(NoteCode::NameDropped, Some(i), "a connected client's own name is not kept".into());
+                }
+            }
+            _ => {
+                c.sockets[i].pair = Some(pname.clone());
+                if c.sockets[i].addr.take().is_some() {
+                    c.note(
+                        NoteCode::NameDropped,
+                        Some(i),
+                        "named end of a connection whose listener is not in the image: restored unnamed".into(),
+                    );
+                }
+                if k < pk {
+                    c.note(
+                        NoteCode::PairOrAccepted,
+                        Some(i),
+                        format!("connected to {pname}: CRIU does not record whether this came from socketpair() or accept(); restored as a socketpair, as CRIU does"),
+                    );
+                }
+            }
+        }
+    }
+    for i in 0..c.sockets.len() {
+        let n = c.sockets[i].pending.len();
+        if n >= 2 {
+            c.note(
+                NoteCode::AcceptOrder,
+                Some(i),
+                format!("{n} pending clients: CRIU does not record their accept order (inode order used)"),
+            );
+        }
+        if n >= 1 {
+            c.note(
+                NoteCode::DataBeforeAccept,
+                Some(i),
+                "data sent before accept is not in a CRIU image (CRIU refuses to dump it): the pending clients have sent nothing".into(),
+            );
+        }
+    }
+}
+
+fn inet_sockets(c: &mut Ctx<'_>) {
+    let ck = &c.o.checkpoint;
+    struct In {
+        i: usize,
+        local: SocketAddr,
+        remote: Option<SocketAddr>,
+        listen: bool,
+        tcp: bool,
+        ino: u32,
+    }
+    let mut ins: Vec<In> = Vec::new();
+    for s in &ck.inet {
+        let sk = &s.sk;
+        let family = match sk.family {
+            2 => InetFamily::Inet,
+            10 => InetFamily::Inet6,
+            f => {
+                c.notes.push(Note {
+                    code: NoteCode::Unmapped,
+                    socket: None,
+                    message: format!("inet socket ino {}: family {f} is not AF_INET or AF_INET6", sk.ino),
+                });
+                continue;
+            }
+        };
+        let ty = match (sk.r#type, sk.proto) {
+            (STREAM, 6) | (STREAM, 0) => SockType::Stream,
+            (DGRAM, 17) | (DGRAM, 0) => SockType::Dgram,
+            (t, p) => {
+                c.notes.push(Note {
+                    code: NoteCode::Unmapped,
+                    socket: None,
+                    message: format!("inet socket ino {}: type {t} protocol {p} is neither TCP nor UDP", sk.ino),
+                });
+                continue;
+            }
+        };
+        let tcp = ty == SockType::Stream;
+        let kind = if tcp { "tcp" } else { "udp" };
+        let mut spec = base_spec(format!("{kind}-{}", sk.ino), Some(family), ty, &sk.opts);
+        let local = SocketAddr::new(ip(family, &sk.src_addr), sk.src_port.min(65535) as u16);
+        let remote = SocketAddr::new(ip(family, &sk.dst_addr), sk.dst_port.min(65535) as u16);
+        let connected = sk.state != CLOSE && sk.state != LISTEN && sk.dst_port != 0;
+        spec.addr = (sk.src_port != 0 || !local.ip().is_unspecified()).then(|| addr_spec(local));
+        spec.reuseaddr = sk.opts.reuseaddr == Some(true);
+        spec.reuseport = sk.opts.so_reuseport == Some(true);
+        spec.v6only = family == InetFamily::Inet6 && sk.v6only == Some(true);
+        spec.shutdown = how(sk.shutdown).map(|h| how_spec(h).into());
+        let listen = tcp && sk.state == LISTEN;
+        if listen {
+            spec.listen = Some(sk.backlog.min(i16::MAX as u32) as i16);
+        }
+        let i = c.sockets.len();
+        c.sockets.push(spec);
+        c.by_id.entry(s.id).or_insert(i);
+        let opts = unmodelled_options(&sk.opts, false);
+        if !opts.is_empty() {
+            c.note(NoteCode::OptionNotModelled, Some(i), format!("not restored by resocket: {}", opts.join(", ")));
+        }
+        if !tcp {
+            c.note(
+                NoteCode::UdpQueue,
+                Some(i),
+                "CRIU does not dump UDP receive queues: the socket restores empty".into(),
+            );
+        }
+        ins.push(In { i, local, remote: connected.then_some(remote), listen, tcp, ino: sk.ino });
+    }
+    // Peers by address pair; the end on a listener's port is the accepted one.
+    for a in &ins {
+        let Some(remote) = a.remote else { continue };
+        // TCP: the other end of the connection; UDP: the socket bound to where this one is
+        // connected (one-sided, a wildcard bind included).
+        let peer = ins.iter().find(|b| {
+            b.i != a.i
+                && b.tcp == a.tcp
+                && if a.tcp {
+                    b.remote == Some(a.local) && b.local == remote
+                } else {
+                    b.local.port() == remote.port() && (b.local.ip() == remote.ip() || b.local.ip().is_unspecified())
+                }
+        });
+        match peer {
+            Some(b) => {
+                let pname = c.sockets[b.i].name.clone();
+                c.sockets[a.i].peer = Some(pname);
+                if a.tcp {
+                    let listener = ins.iter().find(|l| {
+                        l.listen
+                            && l.local.port() == a.local.port()
+                            && (l.local.ip().is_unspecified() || l.local.ip() == a.local.ip())
+                    });
+                    if let Some(l) = listener {
+                        c.sockets[a.i].accepted_from = Some(c.sockets[l.i].name.clone());
+                    }
+                }
+            }
+            None => {
+                c.sockets[a.i].external_peer = true;
+                c.sockets[a.i].remote = Some(addr_spec(remote));
+            }
+        }
+        if a.tcp {
+            let ts: Option<&TcpStream> = c.o.checkpoint.tcp_streams.iter().find(|t| t.ino == a.ino);
+            c.note(
+                NoteCode::TcpRepairState,
+                Some(a.i),
+                "sequence numbers, windows and timestamps (tcp-stream) are not repaired: resocket reconnects".into(),
+            );
+            if let Some(ts) = ts {
+                let inq = c.o.bytes(ts.at.file, ts.inq.clone()).to_vec();
+                if !inq.is_empty() {
+                    c.sockets[a.i].queue.push(msg(&inq, Vec::new()));
+                }
+                if !ts.outq.is_empty() {
+                    c.note(
+                        NoteCode::TcpSendQueue,
+                        Some(a.i),
+                        format!("{} bytes sent and not acknowledged are not restored", ts.outq.len()),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn msg(data: &[u8], rights: Vec<String>) -> MsgSpec {
+    MsgSpec { data: Some(bstr::escape(data)), rights, ..MsgSpec::default() }
+}
+
+fn queues(c: &mut Ctx<'_>) {
+    let ck = &c.o.checkpoint;
+    let mut noted = std::collections::BTreeSet::new();
+    for p in &ck.packets {
+        let Some(&i) = c.by_id.get(&p.pkt.id_for) else { continue };
+        let data = c.o.bytes(p.at.file, p.data.clone()).to_vec();
+        let mut rights = Vec::new();
+        for r in p.pkt.scm.iter().filter(|s| s.r#type == 1).flat_map(|s| s.rights.iter()) {
+            match c.by_id.get(r) {
+                Some(&j) => {
+                    rights.push(c.sockets[j].name.clone());
+                }
+                None => {
+                    let what = ck.others.iter().find(|f| f.id == *r).map_or("an unknown file".to_string(), |f| {
+                        format!("{} {}", pb::fd_type_name(f.ty).unwrap_or("?"), f.path.as_deref().unwrap_or(""))
+                    });
+                    c.note(
+                        NoteCode::InFlightNonSocket,
+                        Some(i),
+                        format!("file id {r} in flight ({}) is not a socket: dropped", what.trim()),
+                    );
+                }
+            }
+        }
+        c.sockets[i].queue.push(msg(&data, rights));
+        if noted.insert(i) {
+            c.note(NoteCode::PeekOffset, Some(i), "SO_PEEK_OFF is not in a CRIU image".into());
+        }
+    }
+    // In-flight-only sockets.
+    let held: std::collections::BTreeSet<u32> = ck.fdinfo.iter().map(|(_, f)| f.id).collect();
+    for (&id, &i) in &c.by_id {
+        if !held.contains(&id) {
+            c.sockets[i].no_fd = true;
+        }
+    }
+    // Datagram senders: CRIU does not record them.
+    let n = c.sockets.len();
+    for i in 0..n {
+        if c.sockets[i].ty != "dgram" || c.sockets[i].queue.is_empty() {
+            continue;
+        }
+        let me = c.sockets[i].name.clone();
+        let connected = c.sockets[i].peer.is_some() || c.sockets[i].pair.is_some();
+        if connected {
+            // A connected dgram socket only receives from its peer.
+            continue;
+        }
+        let client = c.sockets.iter().position(|s| s.peer.as_deref() == Some(me.as_str()));
+        let from = match client {
+            Some(j) => c.sockets[j].name.clone(),
+            None => {
+                let name = format!("{me}-sender");
+                let family = c.sockets[i].family.clone();
+                c.sockets.push(SockSpec {
+                    name: name.clone(),
+                    family,
+                    ty: "dgram".into(),
+                    peer: Some(me.clone()),
+                    no_fd: true,
+                    ..SockSpec::default()
+                });
+                c.note(
+                    NoteCode::StandInSender,
+                    Some(i),
+                    format!("{name} stands in for the unknown senders of its datagrams"),
+                );
+                name
+            }
+        };
+        for m in &mut c.sockets[i].queue {
+            m.from = Some(from.clone());
+        }
+        c.note(
+            NoteCode::SenderAddress,
+            Some(i),
+            format!(
+                "CRIU does not record datagram senders: all {} message(s) attributed to {from}",
+                c.sockets[i].queue.len()
+            ),
+        );
+    }
+}
+
+fn tasks(c: &mut Ctx<'_>) -> Vec<TaskSpec> {
+    let ck = &c.o.checkpoint;
+    let mut out = Vec::new();
+    let mut tables: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for t in &ck.tasks {
+        let mut spec = TaskSpec { pid: t.pid.min(i32::MAX as u32) as i32, fds: BTreeMap::new(), cloexec: Vec::new() };
+        if let Some(f) = t.files_id {
+            tables.entry(f).or_default().push(t.pid);
+        }
+        for fd in &t.fds {
+            let n = fd.fd.min(i32::MAX as u32) as i32;
+            match c.by_id.get(&fd.id) {
+                Some(&i) => {
+                    spec.fds.insert(n, c.sockets[i].name.clone());
+                    if fd.flags & 1 != 0 {
+                        spec.cloexec.push(n);
+                    }
+                }
+                None => {
+                    let what = ck
+                        .others
+                        .iter()
+                        .find(|f| f.id == fd.id)
+                        .map_or(format!("file id {} ({})", fd.id, pb::fd_type_name(fd.ty).unwrap_or("?")), |f| {
+                            format!("{} {}", pb::fd_type_name(f.ty).unwrap_or("?"), f.path.as_deref().unwrap_or(""))
+                        });
+                    c.notes.push(Note {
+                        code: NoteCode::NonSocketFile,
+                        socket: None,
+                        message: format!("task {} fd {}: {} is not a socket: not restored", t.pid, fd.fd, what.trim()),
+                    });
+                }
+            }
+        }
+        out.push(spec);
+    }
+    for (f, pids) in tables {
+        if pids.len() > 1 {
+            c.notes.push(Note {
+                code: NoteCode::SharedFdTable,
+                socket: None,
+                message: format!("tasks {pids:?} share fd table {f}: each gets its own copy"),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,317 @@
+//! The CRIU reader over the committed fixture sets (`fixtures/criu/images/{valid,invalid}/*/`):
+//! valid sets open without errors and map onto a scenario that writes and validates; each
+//! invalid set reports the code its `fixture.meta` expects, located in a file. Also: `open`
+//! never panics on mutated fixture bytes (proptest), and unit-level cases built in memory.
+
+use proptest::prelude::*;
+use resocket_core::criu::{self, ImageFile, Opened};
+use resocket_core::diag::Code;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/criu")).to_path_buf()
+}
+
+struct Set {
+    name: String,
+    expect: Option<String>,
+    files: Vec<ImageFile>,
+}
+
+fn sets(kind: &str) -> Vec<Set> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(root().join("images").join(kind)) else { return out };
+    let mut dirs: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+    dirs.sort();
+    for d in dirs {
+        let name = d.file_name().unwrap().to_string_lossy().into_owned();
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root().join("src").join(kind).join(&name).join("fixture.meta")).unwrap(),
+        )
+        .unwrap();
+        let mut files = Vec::new();
+        for f in std::fs::read_dir(&d).unwrap().filter_map(Result::ok) {
+            files.push(ImageFile {
+                name: f.file_name().to_string_lossy().into_owned(),
+                bytes: std::fs::read(f.path()).unwrap(),
+            });
+        }
+        out.push(Set { name, expect: meta["expect"].as_str().map(Into::into), files });
+    }
+    out
+}
+
+fn render(o: &Opened) -> String {
+    o.diagnostics.iter().map(|d| format!("  {d}\n")).collect()
+}
+
+#[test]
+fn criu_fixture_counts() {
+    assert!(sets("valid").len() >= 15, "at least 15 valid CRIU fixture sets");
+    assert!(sets("invalid").len() >= 15, "at least 15 invalid CRIU fixture sets");
+}
+
+#[test]
+fn criu_valid_sets_open_without_errors() {
+    for s in sets("valid") {
+        let o = criu::open(s.files);
+        assert!(o.is_valid(), "{}:\n{}", s.name, render(&o));
+        assert!(!o.checkpoint.tasks.is_empty(), "{}: no tasks", s.name);
+        for t in &o.checkpoint.tasks {
+            assert!(t.comm.is_some() && t.files_id.is_some(), "{}: task {} not joined", s.name, t.pid);
+        }
+    }
+}
+
+/// Every valid set maps onto a scenario that writes a valid image, plans, and whose plan
+/// reproduces the image on the simulator.
+#[test]
+fn criu_valid_sets_map_plan_and_simulate() {
+    use resocket_core::{check, load, plan};
+    let mut failures = Vec::new();
+    for s in sets("valid") {
+        let o = criu::open(s.files);
+        let (sc, _notes) = o.to_scenario();
+        let img = match sc.to_image() {
+            Ok(i) => i,
+            Err(e) => {
+                failures.push(format!("{}: {e}", s.name));
+                continue;
+            }
+        };
+        let r = load(&img);
+        if !r.is_valid() {
+            failures.push(format!("{}: image invalid: {:?}", s.name, r.diagnostics));
+            continue;
+        }
+        let p = match plan::plan(&r.image) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{}: plan: {e}", s.name));
+                continue;
+            }
+        };
+        let rep = check::run_plan(&r.image, &p);
+        if !rep.is_clean() {
+            failures.push(format!(
+                "{}: simulate: {:?} {:?}",
+                s.name,
+                rep.failure.map(|f| f.explanation),
+                rep.differences
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn criu_invalid_sets_report_their_code() {
+    for s in sets("invalid") {
+        let expect = s.expect.clone().unwrap_or_else(|| panic!("{}: no expect", s.name));
+        let code = Code::from_str_opt(&expect).unwrap_or_else(|| panic!("{}: unknown code {expect}", s.name));
+        let o = criu::open(s.files);
+        let d = o.diagnostics.iter().find(|d| d.code == code);
+        let d = d.unwrap_or_else(|| panic!("{}: expected {expect}, got:\n{}", s.name, render(&o)));
+        assert!(d.file.is_some(), "{}: {d} names no file", s.name);
+        let file = o.files.iter().find(|f| Some(&f.name) == d.file.as_ref());
+        if let Some(f) = file {
+            assert!(d.range.end <= f.bytes.len(), "{}: {d} range past the file", s.name);
+        }
+    }
+}
+
+#[test]
+fn criu_every_code_has_an_invalid_fixture() {
+    let expected: std::collections::BTreeSet<String> = sets("invalid").into_iter().filter_map(|s| s.expect).collect();
+    for c in Code::ALL.iter().filter(|c| c.as_str().starts_with("criu-")) {
+        let skip = [Code::CriuUnknownField];
+        if !skip.contains(c) {
+            assert!(expected.contains(c.as_str()), "no invalid CRIU fixture for {c}");
+        }
+    }
+}
+
+#[test]
+fn criu_unknown_field_is_visible() {
+    let s = sets("valid").into_iter().find(|s| s.name == "unknown-field").unwrap();
+    let o = criu::open(s.files);
+    let d = o.diagnostics.iter().find(|d| d.code == Code::CriuUnknownField).expect("warning");
+    assert_eq!(d.field.as_deref(), Some("#1001"));
+    assert_eq!(d.file.as_deref(), Some("files.img"));
+    let f = o.files.iter().find(|f| f.name == "files.img").unwrap();
+    let unknown = f.unknown_fields(0);
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(&f.bytes[unknown[0].range.clone()], &[0xc8, 0x3e, 0x2a]);
+}
+
+#[test]
+fn criu_fields_have_byte_ranges() {
+    let s = sets("valid").into_iter().find(|s| s.name == "stream-pair").unwrap();
+    let o = criu::open(s.files);
+    let f = o.files.iter().find(|f| f.name == "files.img").unwrap();
+    let e = &f.entries[1];
+    let fields = f.fields(1);
+    let peer = fields.iter().find(|x| x.path == "usk.peer").expect("usk.peer");
+    assert!(e.payload.start <= peer.range.start && peer.range.end <= e.payload.end);
+    // tag 8 varint 30001
+    assert_eq!(&f.bytes[peer.value.clone()], &[0xb1, 0xea, 0x01]);
+}
+
+fn all_inputs() -> Vec<Vec<ImageFile>> {
+    sets("valid").into_iter().chain(sets("invalid")).map(|s| s.files).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #[test]
+    fn criu_open_never_panics_on_mutated_bytes(set in 0usize..64, file in 0usize..16, at in any::<usize>(),
+                                               byte in any::<u8>(), cut in any::<bool>(), mapped in any::<bool>()) {
+        let inputs = all_inputs();
+        let mut files = inputs[set % inputs.len()].clone();
+        let k = file % files.len();
+        let b = &mut files[k].bytes;
+        if !b.is_empty() {
+            let i = at % b.len();
+            if cut { b.truncate(i); } else { b[i] ^= byte | 1; }
+        }
+        let o = criu::open(files);
+        for d in &o.diagnostics {
+            if let Some(f) = o.files.iter().find(|f| Some(&f.name) == d.file.as_ref()) {
+                prop_assert!(d.range.start <= d.range.end && d.range.end <= f.bytes.len(), "{d}");
+            }
+        }
+        if mapped {
+            let (sc, _notes) = o.to_scenario();
+            let _ = sc.to_image();
+        }
+        let _ = o.crit_json();
+    }
+}
+
+fn mapped(name: &str) -> (Opened, resocket_core::scenario::Scenario, Vec<criu::Note>) {
+    let s = sets("valid").into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no set {name}"));
+    let o = criu::open(s.files);
+    let (sc, notes) = o.to_scenario();
+    (o, sc, notes)
+}
+
+fn sock<'a>(sc: &'a resocket_core::scenario::Scenario, name: &str) -> &'a resocket_core::scenario::SockSpec {
+    sc.sockets.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no socket {name} in {sc:#?}"))
+}
+
+fn has_note(notes: &[criu::Note], code: criu::NoteCode, socket: Option<&str>) -> bool {
+    notes.iter().any(|n| n.code == code && n.socket.as_deref() == socket)
+}
+
+#[test]
+fn criu_maps_listeners_accepted_and_pending() {
+    let (_, sc, notes) = mapped("listener-accepted-pending");
+    let l = sock(&sc, "unix-30001");
+    assert_eq!((l.listen, l.addr.as_deref()), (Some(16), Some("/tmp/srv.sock")));
+    assert_eq!(l.pending.len(), 1);
+    assert_eq!(l.pending[0].client.as_deref(), Some("unix-30004"));
+    let a = sock(&sc, "unix-30002");
+    assert_eq!(
+        (a.accepted_from.as_deref(), a.peer.as_deref(), a.addr.as_deref()),
+        (Some("unix-30001"), Some("unix-30003"), None)
+    );
+    assert_eq!(a.queue[0].data.as_deref(), Some("hello from client"));
+    assert_eq!(sock(&sc, "unix-30003").peer.as_deref(), Some("unix-30002"));
+    assert!(has_note(&notes, criu::NoteCode::DataBeforeAccept, Some("unix-30001")));
+    assert!(has_note(&notes, criu::NoteCode::FilePermissions, Some("unix-30001")));
+    assert_eq!(sc.tasks.len(), 2);
+    assert_eq!(sc.tasks[1].fds.get(&4).map(String::as_str), Some("unix-30004"));
+}
+
+#[test]
+fn criu_maps_names() {
+    let (_, sc, _) = mapped("abstract-nul");
+    assert_eq!(sock(&sc, "unix-30001").addr.as_deref(), Some("@X/zdtm-1/\\x00"));
+    assert_eq!(sock(&sc, "unix-30002").addr.as_deref(), Some("@srv\\x01\\xff"));
+    let (_, sc, _) = mapped("relative-name");
+    let s = sock(&sc, "unix-30001");
+    assert_eq!((s.addr.as_deref(), s.cwd.as_deref()), (Some("srv.sock"), Some("/tmp/work")));
+    let (_, sc, _) = mapped("deleted-name");
+    let s = sock(&sc, "unix-30001");
+    assert!(s.unlinked);
+    assert_eq!(sock(&sc, "unix-30002").peer.as_deref(), Some("unix-30001"));
+}
+
+#[test]
+fn criu_maps_dgram_senders_and_self_connect() {
+    let (_, sc, notes) = mapped("dgram-fan-in");
+    let srv = sock(&sc, "unix-30001");
+    assert_eq!(srv.queue.len(), 2);
+    assert!(srv.queue.iter().all(|m| m.from.as_deref() == Some("unix-30002")));
+    assert!(has_note(&notes, criu::NoteCode::SenderAddress, Some("unix-30001")));
+    let me = sock(&sc, "unix-30004");
+    assert_eq!(me.peer.as_deref(), Some("unix-30004"));
+    assert_eq!(me.queue[0].data.as_deref(), Some("to myself"));
+}
+
+#[test]
+fn criu_maps_in_flight_fds_semi_closed_and_external() {
+    let (_, sc, notes) = mapped("scm-rights");
+    let b = sock(&sc, "unix-30002");
+    assert_eq!(b.pair.as_deref(), Some("unix-30001"));
+    assert_eq!(b.queue[0].rights, vec!["unix-30003".to_string()]);
+    assert!(sock(&sc, "unix-30003").no_fd);
+    assert!(has_note(&notes, criu::NoteCode::PeekOffset, Some("unix-30002")));
+    let (_, sc, _) = mapped("semi-closed");
+    let s = sock(&sc, "unix-30001");
+    assert!(s.peer_gone && s.peer.is_none() && s.pair.is_none());
+    assert_eq!(s.queue[0].data.as_deref(), Some("last words"));
+    let (_, sc, notes) = mapped("external-peer");
+    assert_eq!(sc.sockets.len(), 1, "the USK_EXTERN entry is not a socket of the scenario");
+    assert!(has_note(&notes, criu::NoteCode::ExternalPeerName, Some("unix-30001")));
+}
+
+#[test]
+fn criu_maps_options_and_shutdown() {
+    let (_, sc, notes) = mapped("socket-options");
+    let a = sock(&sc, "unix-30001");
+    assert_eq!((a.sndbuf, a.rcvbuf, a.sndbuf_lock, a.rcvbuf_lock), (Some(65536), Some(131072), true, true));
+    assert_eq!(a.shutdown.as_deref(), Some("rd"));
+    assert_eq!(sock(&sc, "unix-30002").shutdown.as_deref(), Some("wr"));
+    let n =
+        notes.iter().find(|n| n.code == criu::NoteCode::OptionNotModelled && n.socket.as_deref() == Some("unix-30001"));
+    assert!(n.is_some_and(|n| n.message.contains("SO_PASSCRED") && n.message.contains("SO_REUSEADDR")));
+    assert!(has_note(&notes, criu::NoteCode::PairOrAccepted, Some("unix-30001")));
+}
+
+#[test]
+fn criu_maps_inet() {
+    let (_, sc, notes) = mapped("inet-tcp");
+    let l = sock(&sc, "tcp-30001");
+    assert_eq!(
+        (l.family.as_str(), l.addr.as_deref(), l.listen, l.reuseaddr),
+        ("inet", Some("0.0.0.0:8080"), Some(128), true)
+    );
+    let a = sock(&sc, "tcp-30002");
+    assert_eq!((a.accepted_from.as_deref(), a.peer.as_deref()), (Some("tcp-30001"), Some("tcp-30003")));
+    assert_eq!(a.queue[0].data.as_deref(), Some("GET / HTTP/1.0\\x0d\\x0a\\x0d\\x0a"));
+    assert_eq!(sock(&sc, "tcp-30003").peer.as_deref(), Some("tcp-30002"));
+    assert!(has_note(&notes, criu::NoteCode::TcpRepairState, Some("tcp-30002")));
+    let (o, sc, notes) = mapped("udp");
+    assert_eq!(o.checkpoint.netdevs, vec!["lo".to_string()]);
+    assert_eq!(sock(&sc, "udp-30002").peer.as_deref(), Some("udp-30001"));
+    let v6 = sock(&sc, "udp-30003");
+    assert_eq!((v6.family.as_str(), v6.addr.as_deref()), ("inet6", Some("[::1]:5354")));
+    assert!(has_note(&notes, criu::NoteCode::UdpQueue, Some("udp-30001")));
+}
+
+#[test]
+fn criu_maps_layouts_other_files_and_tables() {
+    let (o, sc, _) = mapped("legacy-unixsk");
+    assert!(o.checkpoint.legacy_layout);
+    assert_eq!(sock(&sc, "unix-30001").listen, Some(4));
+    assert_eq!(sock(&sc, "unix-30003").queue.len(), 1);
+    let (o, sc, notes) = mapped("other-files");
+    assert_eq!(o.checkpoint.others.len(), 2);
+    assert_eq!(notes.iter().filter(|n| n.code == criu::NoteCode::NonSocketFile).count(), 2);
+    assert_eq!(sc.tasks[0].fds.len(), 2);
+    let (_, sc, _) = mapped("shared-across-tasks");
+    assert_eq!(sc.tasks[0].cloexec, vec![6]);
+    assert_eq!(sc.tasks[0].fds.get(&5), sc.tasks[0].fds.get(&6));
+    assert_eq!(sc.tasks[1].fds.get(&4).map(String::as_str), Some("unix-30002"));
+}

@@ -1,0 +1,351 @@
+//! CRIU input in the CLI: image directories, checkpoint archives (built here from the CRIU
+//! fixture directories, and the committed Podman-layout fixture), one image file; detection by
+//! content; every command that takes an image.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn criu_dir(kind: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/images").join(kind).join(name)
+}
+
+fn podman_archive() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/archives/podman-stream-pair.tar.gz")
+}
+
+fn restore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_restore")).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("resocket-criu-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A tar of a CRIU directory's images under `prefix` (`checkpoint/` for Podman's layout), with
+/// extra (path, bytes) members.
+fn tar_of_dir(dir: &Path, prefix: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(path).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    };
+    for (p, d) in extra {
+        add(p, d);
+    }
+    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    for n in names {
+        let data = std::fs::read(dir.join(&n)).unwrap();
+        add(&format!("{prefix}{}", n.to_string_lossy()), &data);
+    }
+    b.into_inner().unwrap()
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+const CONFIG: &[u8] =
+    br#"{"id":"c0ffee","name":"pair","rootfsImageName":"example/pair:1","createdTime":"2026-11-30T09:15:00Z"}"#;
+const SPEC: &[u8] = br#"{"annotations":{"io.container.manager":"libpod"}}"#;
+
+#[test]
+fn criu_input_is_recognised_by_content_not_by_name() {
+    let dir = criu_dir("valid", "stream-pair");
+    let d = scratch("detect");
+    // A Podman-layout tar.gz named like a CRIU image, and a plain tar named like a resocket image.
+    let tgz = d.join("files.img");
+    std::fs::write(&tgz, gz(&tar_of_dir(&dir, "checkpoint/", &[("config.dump", CONFIG), ("spec.dump", SPEC)])))
+        .unwrap();
+    let o = restore(&["show", s(&tgz)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("tar.gz archive, Podman container checkpoint"), "{out}");
+    assert!(out.contains("name          pair") && out.contains("example/pair:1"), "{out}");
+    let tar = d.join("pair.rsimg");
+    std::fs::write(&tar, tar_of_dir(&dir, "", &[])).unwrap();
+    let o = restore(&["show", s(&tar)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("tar archive, CRIU image directory"), "{}", stdout(&o));
+    // zstd, named .json.
+    let zst = d.join("pair.json");
+    let bytes = ruzstd::encoding::compress_to_vec(
+        &tar_of_dir(&dir, "checkpoint/", &[])[..],
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    std::fs::write(&zst, bytes).unwrap();
+    let o = restore(&["check", s(&zst)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("tar.zst archive, container checkpoint"), "{}", stdout(&o));
+    // The directory itself.
+    let o = restore(&["show", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("CRIU image directory: "), "{}", stdout(&o));
+    // One image file.
+    let o = restore(&["show", s(&dir.join("files.img"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("CRIU image file"), "{}", stdout(&o));
+    // Garbage, an empty file and a directory without images: clear errors, exit 2.
+    let junk = d.join("junk.tar.gz");
+    std::fs::write(&junk, b"this is not a checkpoint at all").unwrap();
+    for (path, says) in [
+        (junk.clone(), "not a checkpoint"),
+        (d.join("empty"), "an empty file"),
+        (d.join("nothing"), "without CRIU images"),
+    ] {
+        if says == "an empty file" {
+            std::fs::write(&path, b"").unwrap();
+        } else if says.contains("without") {
+            std::fs::create_dir_all(&path).unwrap();
+            std::fs::write(path.join("notes.txt"), b"hi").unwrap();
+        }
+        for cmd in ["show", "check", "decode", "plan", "simulate", "convert"] {
+            let mut args = vec![cmd, s(&path)];
+            if cmd == "convert" {
+                args.extend(["-o", "/dev/null"]);
+            }
+            let o = restore(&args);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {}", path.display());
+            assert!(stderr(&o).contains(says), "{cmd}: {}", stderr(&o));
+        }
+    }
+    // A gzip of something that is not a tar.
+    std::fs::write(&junk, gz(b"plain text")).unwrap();
+    let o = restore(&["check", s(&junk)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("does not hold a tar archive"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_decompression_bomb_is_refused() {
+    let dir = criu_dir("valid", "stream-pair");
+    let d = scratch("bomb");
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = d.join("bomb.tar.gz");
+    let bytes = gz(&tar_of_dir(&dir, "checkpoint/", &[("rootfs-diff.tar", &zeros)]));
+    assert!(bytes.len() < 1 << 20, "{} bytes", bytes.len());
+    std::fs::write(&bomb, bytes).unwrap();
+    let o = restore(&["show", "--max-unpacked", "8388608", s(&bomb)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unpacks to more than 8388608 bytes (a decompression bomb?)"), "{}", stderr(&o));
+    // Within the limit it opens, and the member is listed with its size.
+    let o = restore(&["show", s(&bomb)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("rootfs-diff.tar") && stdout(&o).contains(&format!("{}", 64 << 20)), "{}", stdout(&o));
+    // A truncated archive: the declared size is checked against what is there.
+    let t = tar_of_dir(&dir, "checkpoint/", &[("rootfs-diff.tar", &zeros[..4096])]);
+    std::fs::write(&bomb, &t[..512 + 1000]).unwrap();
+    let o = restore(&["check", s(&bomb)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("declares 4096 bytes but only 1000 are present"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_symlinked_image_pointing_outside_is_refused() {
+    let dir = criu_dir("valid", "stream-pair");
+    let d = scratch("symlink");
+    let copy = d.join("dump");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    // Inside: followed.
+    std::fs::rename(copy.join("files.img"), copy.join("real-files")).unwrap();
+    std::os::unix::fs::symlink("real-files", copy.join("files.img")).unwrap();
+    let o = restore(&["check", s(&copy)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // Outside: refused.
+    std::fs::write(d.join("outside.img"), b"x").unwrap();
+    std::fs::remove_file(copy.join("files.img")).unwrap();
+    std::os::unix::fs::symlink("../outside.img", copy.join("files.img")).unwrap();
+    let o = restore(&["check", s(&copy)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("outside the image directory; refused"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn show_lists_images_metadata_sockets_and_notes() {
+    for input in [criu_dir("valid", "stream-pair"), podman_archive()] {
+        let o = restore(&["show", s(&input)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains("valid (0 errors, 0 warnings)"), "{out}");
+        assert!(out.contains("files.img") && out.contains("FILES") && out.contains("2 entries"), "{out}");
+        assert!(out.contains("pstree.img") && out.contains("PSTREE"), "{out}");
+        assert!(out.contains("sockets (mapped onto resocket's model):"), "{out}");
+        assert!(out.contains("2 unix sockets"), "{out}");
+        let o = restore(&["show", "--json", s(&input)]);
+        assert_eq!(o.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["format"], "criu");
+        assert_eq!(v["valid"], true);
+        assert!(v["images"].as_array().unwrap().iter().any(|i| i["name"] == "files.img" && i["magic"] == "FILES"));
+    }
+    let out = stdout(&restore(&["show", s(&podman_archive())]));
+    for want in [
+        "tar.gz archive, Podman container checkpoint",
+        "name          stream-pair",
+        "engine        Podman",
+        "image         registry.example/resocket/pair:latest",
+        "created       2026-11-30T09:15:00.123456789Z",
+        "rootfs-diff.tar",
+        "config.dump",
+        "network.status",
+        "stats-dump",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&restore(&["show", "--json", s(&podman_archive())]).stdout).unwrap();
+    assert_eq!(v["origin"]["container"]["engine"], "Podman");
+    assert_eq!(v["origin"]["compression"], "gzip");
+}
+
+#[test]
+fn check_prints_located_diagnostics_and_exits_1() {
+    let valid = criu_dir("valid", "stream-pair");
+    let o = restore(&["check", s(&valid)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("valid (0 errors, 0 warnings)"));
+    let o = restore(&["check", s(&podman_archive())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    let bad = criu_dir("invalid", "fd-dangling");
+    let o = restore(&["check", s(&bad)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("error[criu-fd-dangling]: "), "{out}");
+    // File, entry index, byte offset, field path, hex excerpt, help.
+    let arrow = out.lines().find(|l| l.trim_start().starts_with("--> ")).expect("a location line");
+    assert!(arrow.contains("fdinfo-") && arrow.contains(".img @ 0x") && arrow.contains("(entry "), "{arrow}");
+    assert!(arrow.contains("field "), "{arrow}");
+    assert!(out.contains("^^"), "{out}");
+    assert!(out.contains("= help: an fdinfo entry's id names a file"), "{out}");
+    assert!(out.contains("INVALID ("), "{out}");
+    // The same checkpoint in an archive: located as ARCHIVE:checkpoint/FILE.
+    let d = scratch("bad-archive");
+    let tgz = d.join("bad.tar.gz");
+    std::fs::write(&tgz, gz(&tar_of_dir(&bad, "checkpoint/", &[("config.dump", b"{oops")]))).unwrap();
+    let o = restore(&["check", s(&tgz)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("--> {}:checkpoint/fdinfo-", tgz.display())), "{out}");
+    assert!(out.contains("warning: config.dump: not valid JSON metadata"), "{out}");
+    let o = restore(&["check", "--json", s(&tgz)]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["archive_warnings"].as_array().map(Vec::len), Some(1), "{v}");
+    let _ = std::fs::remove_dir_all(&d);
+    let o = restore(&["check", "--json", s(&bad)]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "criu-fd-dangling");
+    assert!(d["file"].as_str().unwrap().starts_with("fdinfo-"));
+    assert!(d["entry"].is_u64() && d["offset"].is_u64() && d["field"].is_string(), "{d}");
+}
+
+#[test]
+fn decode_prints_crit_shaped_json() {
+    let dir = criu_dir("valid", "stream-pair");
+    let o = restore(&["decode", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(all["files.img"]["magic"], "FILES");
+    assert_eq!(all["files.img"]["entries"].as_array().map(Vec::len), Some(2));
+    assert_eq!(all["pstree.img"]["entries"][0]["pid"], 100);
+    // One file: as `crit decode -i files.img` prints it.
+    let o = restore(&["decode", s(&dir), "--file", "files.img"]);
+    assert_eq!(o.status.code(), Some(0));
+    let one: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(one, all["files.img"]);
+    let o = restore(&["decode", s(&dir.join("files.img"))]);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap(), all["files.img"]);
+    // The archive decodes to the same images.
+    let o = restore(&["decode", s(&podman_archive())]);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap(), all);
+    let o = restore(&["decode", s(&dir), "--file", "nope.img"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not in the checkpoint"), "{}", stderr(&o));
+}
+
+#[test]
+fn plan_simulate_convert_and_diff_go_through_the_scenario() {
+    let dir = criu_dir("valid", "stream-pair");
+    let d = scratch("convert");
+    for input in [dir.clone(), podman_archive()] {
+        let o = restore(&["plan", s(&input)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains("socketpair("), "{}", stdout(&o));
+        let o = restore(&["plan", "--json", s(&input)]);
+        assert_eq!(o.status.code(), Some(0));
+        let _: serde_json::Value = serde_json::from_slice(&o.stdout).expect("only JSON on stdout");
+        let o = restore(&["simulate", s(&input)]);
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).contains("the simulated state equals the image"), "{}", stdout(&o));
+        let o = restore(&["run", "--dry-run", s(&input)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let from_archive = d.join("from-archive.rsimg");
+    let o = restore(&["convert", s(&podman_archive()), "-o", s(&from_archive)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let img = d.join("pair.rsimg");
+    let o = restore(&["convert", s(&dir), "-o", s(&img)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 sockets") && stdout(&o).contains("valid (0 errors"), "{}", stdout(&o));
+    let o = restore(&["check", s(&img)]);
+    assert_eq!(o.status.code(), Some(0), "the converted image is a valid resocket image: {}", stdout(&o));
+    // The directory, its archive and the converted image describe the same sockets.
+    for (a, b) in [(&dir, &img), (&dir, &podman_archive()), (&img, &from_archive)] {
+        let o = restore(&["diff", s(a), s(b)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        assert!(stdout(&o).contains("the images describe the same sockets"));
+    }
+    // An invalid checkpoint is refused by every command that needs an image, with exit 1.
+    let bad = criu_dir("invalid", "fd-dangling");
+    for cmd in [&["plan"][..], &["simulate"], &["run", "--dry-run"], &["convert", "-o", s(&d.join("x.rsimg"))]] {
+        let mut args = cmd.to_vec();
+        args.insert(1, s(&bad));
+        let o = restore(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains("invalid CRIU checkpoint"), "{}", stderr(&o));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn help_says_what_run_restores_and_what_decode_prints() {
+    let o = restore(&["run", "--help"]);
+    let out = stdout(&o);
+    assert!(out.contains("SOCKET PART") && out.contains("criu restore"), "{out}");
+    let out = stdout(&restore(&["decode", "--help"]));
+    assert!(out.contains("crit decode") && out.contains("keyed by image file name"), "{out}");
+    assert!(stdout(&restore(&["convert", "--help"])).contains("note"));
+}

@@ -1,0 +1,285 @@
+//! CRIU checkpoints in the inspector: what is shown about an opened checkpoint (its image files
+//! and their entries, the archive's container metadata, the located diagnostics, the notes on
+//! what a CRIU restore loses) and the reducer of the CRIU panels' actions. Everything comes
+//! from core: `detect::open_files` opens the files by content, `criu::Opened` frames, decodes
+//! and checks them, `Opened::to_scenario` maps the checkpoint onto a scenario whose image the
+//! rest of the inspector (graph, timeline, plan, order checking) shows as for a native image.
+
+use crate::state::{State, PAGE};
+use resocket_core::archive::Archive;
+use resocket_core::criu::walk::{Node, Val};
+use resocket_core::criu::{Note, Opened, OpenedFile};
+use resocket_core::detect::{CriuInput, Skip};
+use std::ops::Range;
+use std::rc::Rc;
+
+/// An opened CRIU checkpoint.
+#[derive(Debug)]
+pub struct CriuDoc {
+    /// The file, directory or gallery name.
+    pub name: String,
+    /// The gallery item's description (empty for files).
+    pub note: String,
+    /// The archive it came from (container metadata, members), if any.
+    pub archive: Option<Box<Archive>>,
+    /// Files given that are not read.
+    pub skipped: Vec<(String, Skip)>,
+    /// The images, read and checked.
+    pub opened: Opened,
+    /// What the mapping onto resocket's model cannot say, or CRIU did not record.
+    pub notes: Vec<Note>,
+    /// The scenario's resocket image (graph, timeline, plan), or why there is none.
+    pub image: Result<Rc<[u8]>, String>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// Identity: the state compares docs by `Rc`.
+impl PartialEq for CriuDoc {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl CriuDoc {
+    /// Map an opened checkpoint onto a scenario and its image, as `restore convert` does: a
+    /// checkpoint with errors is not mapped (its diagnostics say why).
+    pub fn build(name: String, note: String, input: CriuInput) -> CriuDoc {
+        let CriuInput { archive, skipped, opened } = input;
+        let errors = opened.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = opened.diagnostics.len() - errors;
+        let (notes, image) = if errors > 0 {
+            (
+                Vec::new(),
+                Err(format!("the checkpoint has {errors} errors (see Diagnostics): it is not mapped onto a restore")),
+            )
+        } else {
+            let (scenario, notes) = opened.to_scenario();
+            let image = scenario
+                .to_image()
+                .map(Rc::from)
+                .map_err(|e| format!("the checkpoint does not map onto a resocket image: {e}"));
+            (notes, image)
+        };
+        CriuDoc { name, note, archive, skipped, opened, notes, image, errors, warnings }
+    }
+
+    /// The file shown first: `files.img` (the sockets) when there is one.
+    pub fn first_file(&self) -> usize {
+        self.opened.files.iter().position(|f| f.name == "files.img").unwrap_or(0)
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.errors == 0
+    }
+
+    /// Sockets in the checkpoint (AF_UNIX and INET).
+    pub fn sockets(&self) -> usize {
+        self.opened.checkpoint.unix.len() + self.opened.checkpoint.inet.len()
+    }
+}
+
+/// One field of an entry as the entries panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRow {
+    /// Its path (`usk.opts.so_sndbuf`, `#40` for a field the schema does not know).
+    pub path: String,
+    /// Nesting depth.
+    pub depth: usize,
+    /// False for a field the schema does not know (kept visible).
+    pub known: bool,
+    /// The value as text (empty for a nested message: its fields follow).
+    pub value: String,
+    /// Tag through end of value, in file offsets.
+    pub range: Range<usize>,
+}
+
+/// Bytes shown as text or hex in a field's value.
+const VALUE_BYTES: usize = 48;
+
+fn bytes_text(b: &[u8]) -> String {
+    let shown = &b[..b.len().min(VALUE_BYTES)];
+    let more = if b.len() > VALUE_BYTES { format!("… ({} B)", b.len()) } else { String::new() };
+    if !shown.is_empty() && shown.iter().all(|&c| c.is_ascii_graphic() || c == b' ') {
+        format!("\"{}\"{more}", String::from_utf8_lossy(shown))
+    } else {
+        let hex: Vec<String> = shown.iter().map(|c| format!("{c:02x}")).collect();
+        format!("{}{more}", hex.join(" "))
+    }
+}
+
+fn rows(file: &OpenedFile, nodes: &[Node], depth: usize, out: &mut Vec<FieldRow>) {
+    for n in nodes {
+        let value = match &n.val {
+            Val::Varint(v) | Val::Fixed64(v) => v.to_string(),
+            Val::Fixed32(v) => v.to_string(),
+            Val::Bytes(r) => bytes_text(file.bytes.get(r.clone()).unwrap_or_default()),
+            Val::Packed(v) => format!("[{}]", v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+            Val::Msg(_) => String::new(),
+        };
+        out.push(FieldRow {
+            path: n.field.path.clone(),
+            depth,
+            known: n.field.name.is_some(),
+            value,
+            range: n.field.range.clone(),
+        });
+        if let Val::Msg(sub) = &n.val {
+            rows(file, sub, depth + 1, out);
+        }
+    }
+}
+
+/// The fields of entry `entry` of `file`, nested ones after their parent, and the walk's error
+/// (where it stopped), if any.
+pub fn entry_fields(file: &OpenedFile, entry: usize) -> (Vec<FieldRow>, Option<String>) {
+    let Some(w) = file.walk(entry) else { return (Vec::new(), None) };
+    let mut out = Vec::new();
+    rows(file, &w.nodes, 0, &mut out);
+    (out, w.error.map(|e| e.to_string()))
+}
+
+/// The innermost field of `entry` whose bytes contain `at`.
+fn field_at(file: &OpenedFile, entry: usize, at: usize) -> Option<(String, Range<usize>)> {
+    file.fields(entry)
+        .into_iter()
+        .filter(|f| f.range.contains(&at))
+        .min_by_key(|f| f.range.len())
+        .map(|f| (f.path, f.range))
+}
+
+/// The entry of `file` whose bytes contain `at`.
+pub fn entry_at(file: &OpenedFile, at: usize) -> Option<usize> {
+    let i = file.entries.partition_point(|e| e.range.start <= at).checked_sub(1)?;
+    file.entries[i].range.contains(&at).then_some(i)
+}
+
+/// What is selected in the CRIU panels.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CriuSel {
+    /// The file shown (index into `Opened::files`).
+    pub file: usize,
+    /// Its selected entry.
+    pub entry: Option<usize>,
+    /// Bytes highlighted in the hex view (a clicked field or diagnostic), in file offsets.
+    pub focus: Option<Range<usize>>,
+    /// The clicked field's path.
+    pub focus_field: Option<String>,
+    /// The field under the pointer and its bytes.
+    pub hover: Option<(String, Range<usize>)>,
+    /// The clicked diagnostic.
+    pub diag: Option<usize>,
+    /// Entry rows rendered.
+    pub shown: usize,
+}
+
+/// What the user does in the CRIU panels.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CriuAction {
+    /// A checkpoint was opened: show it (its scenario image, if any, is opened by the caller
+    /// through `Action::Open` or the sliced job just before).
+    Opened(Rc<CriuDoc>),
+    /// Show this image file.
+    SelectFile(usize),
+    /// Select an entry of the shown file.
+    SelectEntry(usize),
+    /// Click on a field (by path) of the selected entry.
+    SelectField(String),
+    /// Pointer over a field of the selected entry (or left it).
+    HoverField(Option<String>),
+    /// Pointer over a byte of the shown file (or left it).
+    HoverByte(Option<usize>),
+    /// Click on a diagnostic: show its file, entry and bytes.
+    SelectDiagnostic(usize),
+    /// Render more entry rows.
+    MoreEntries,
+}
+
+/// The reducer of [`CriuAction`]s (`Action::Criu`).
+pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
+    let mut s = (*state).clone();
+    // The doc is shared (`Rc`): its files are borrowed, never copied.
+    let doc = s.criu.clone();
+    let shown_file = doc.as_ref().and_then(|c| c.opened.files.get(s.criu_sel.file));
+    match action {
+        CriuAction::Opened(doc) => {
+            if doc.image.is_err() {
+                // Nothing else to show: clear the previous image's panels.
+                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, host: s.host.clone(), ..State::default() };
+            }
+            let file = doc.first_file();
+            let entry = doc.opened.files.get(file).filter(|f| !f.entries.is_empty()).map(|_| 0);
+            s.criu_sel = CriuSel { file, entry, shown: PAGE, ..CriuSel::default() };
+            s.criu = Some(doc);
+        }
+        CriuAction::SelectFile(i) => {
+            let Some(doc) = doc else { return state };
+            let Some(f) = doc.opened.files.get(i) else { return state };
+            if s.criu_sel.file == i {
+                return state;
+            }
+            s.criu_sel =
+                CriuSel { file: i, entry: (!f.entries.is_empty()).then_some(0), shown: PAGE, ..CriuSel::default() };
+        }
+        CriuAction::SelectEntry(e) => {
+            if shown_file.is_none_or(|f| e >= f.entries.len()) {
+                return state;
+            }
+            s.criu_sel.entry = Some(e);
+            s.criu_sel.focus = None;
+            s.criu_sel.focus_field = None;
+            s.criu_sel.diag = None;
+            s.criu_sel.shown = s.criu_sel.shown.max(e + 1);
+        }
+        CriuAction::SelectField(path) => {
+            let (Some(f), Some(e)) = (shown_file, s.criu_sel.entry) else { return state };
+            let Some(field) = f.fields(e).into_iter().find(|x| x.path == path) else { return state };
+            s.criu_sel.focus = Some(field.range);
+            s.criu_sel.focus_field = Some(path);
+            s.criu_sel.diag = None;
+        }
+        CriuAction::HoverField(path) => {
+            let hover = match (shown_file, s.criu_sel.entry, path) {
+                (Some(f), Some(e), Some(p)) => f.fields(e).into_iter().find(|x| x.path == p).map(|x| (x.path, x.range)),
+                _ => None,
+            };
+            if hover == s.criu_sel.hover {
+                return state;
+            }
+            s.criu_sel.hover = hover;
+        }
+        CriuAction::HoverByte(at) => {
+            let hover = match (shown_file, at) {
+                (Some(f), Some(at)) => entry_at(f, at).and_then(|e| field_at(f, e, at)),
+                _ => None,
+            };
+            if hover == s.criu_sel.hover {
+                return state;
+            }
+            s.criu_sel.hover = hover;
+        }
+        CriuAction::SelectDiagnostic(k) => {
+            let Some(doc) = doc else { return state };
+            let Some(d) = doc.opened.diagnostics.get(k) else { return state };
+            let file = d.file.as_ref().and_then(|n| doc.opened.files.iter().position(|f| &f.name == n));
+            if let Some(i) = file {
+                if i != s.criu_sel.file {
+                    s.criu_sel = CriuSel { file: i, shown: PAGE, ..CriuSel::default() };
+                }
+                let f = &doc.opened.files[i];
+                let entry = d.record.filter(|&e| e < f.entries.len()).or_else(|| entry_at(f, d.range.start));
+                s.criu_sel.entry = entry;
+                if let Some(e) = entry {
+                    s.criu_sel.shown = s.criu_sel.shown.max(e + 1);
+                }
+                s.criu_sel.focus = Some(d.range.clone());
+            } else {
+                s.criu_sel.focus = None;
+            }
+            s.criu_sel.focus_field = d.field.clone();
+            s.criu_sel.diag = Some(k);
+        }
+        CriuAction::MoreEntries => s.criu_sel.shown += PAGE,
+    }
+    Rc::new(s)
+}

@@ -1,0 +1,161 @@
+//! CRIU checkpoints in the inspector (headless Chromium): gallery items go through the same
+//! `job::open_files` path as picked files and dropped folders (core's detection by content),
+//! for a CRIU image directory, an invalid one and a Podman archive; and the JS API's result.
+#![cfg(target_arch = "wasm32")]
+
+use resocket_web::gallery;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn mount() -> Element {
+    let w = gloo::utils::window();
+    let path = w.location().pathname().unwrap();
+    w.history().unwrap().replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path)).unwrap();
+    let doc = gloo::utils::document();
+    let root = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<resocket_web::App>::with_root(root.clone()).render();
+    yew::scheduler::flush().await;
+    root
+}
+
+fn all(root: &Element, sel: &str) -> Vec<Element> {
+    let list = root.query_selector_all(sel).unwrap();
+    (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<Element>().ok()).collect()
+}
+
+fn one(root: &Element, sel: &str) -> Element {
+    root.query_selector(sel).unwrap().unwrap_or_else(|| panic!("no element matches {sel}"))
+}
+
+fn text(root: &Element, sel: &str) -> String {
+    one(root, sel).text_content().unwrap_or_default()
+}
+
+async fn click(root: &Element, sel: &str) {
+    one(root, sel).unchecked_into::<HtmlElement>().click();
+    yew::scheduler::flush().await;
+}
+
+async fn settle() {
+    yew::platform::time::sleep(std::time::Duration::from_millis(10)).await;
+    yew::scheduler::flush().await;
+}
+
+/// Open a gallery item and wait until `ready` holds.
+async fn open(root: &Element, name: &str, ready: impl Fn(&Element) -> bool) {
+    click(root, &format!(".gallery-item[data-name=\"{name}\"]")).await;
+    for _ in 0..500 {
+        if root.query_selector("#summary.criu .file").unwrap().and_then(|e| e.text_content()).as_deref() == Some(name)
+            && ready(root)
+        {
+            return;
+        }
+        settle().await;
+    }
+    panic!("{name} did not open");
+}
+
+async fn hover(el: &Element) {
+    let ev = web_sys::MouseEvent::new_with_mouse_event_init_dict("mouseover", &{
+        let init = web_sys::MouseEventInit::new();
+        init.set_bubbles(true);
+        init
+    })
+    .unwrap();
+    el.dispatch_event(&ev).unwrap();
+    yew::scheduler::flush().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
+    let root = mount().await;
+    let graphed =
+        |r: &Element| !all(r, "#graph .node").is_empty() && r.query_selector(".controls .verdict").unwrap().is_some();
+    open(&root, "criu-listener-accepted-pending", graphed).await;
+    assert_eq!(text(&root, "#summary .verdict"), "valid");
+    // The image list: every file with its magic and entry count; files.img shown first.
+    let files: Vec<String> =
+        all(&root, "#criu-files tbody tr").iter().filter_map(|r| r.get_attribute("data-name")).collect();
+    assert!(files.contains(&"files.img".to_string()) && files.contains(&"pstree.img".to_string()), "{files:?}");
+    assert!(text(&root, "#criu-files tr.focus").contains("FILES"), "{}", text(&root, "#criu-files tr.focus"));
+    assert!(text(&root, "#criu-entries h2").contains("files.img"));
+    // The scenario's image: graph (a listener, its pending client), the plan reproduces it.
+    assert!(all(&root, "#graph .node").len() >= 4);
+    assert_eq!(text(&root, ".controls .verdict"), "reproduces the image");
+    assert!(!all(&root, "#criu-notes li").is_empty(), "notes on what CRIU does not record");
+    // Field <-> byte highlighting in the selected entry.
+    let field = one(&root, "#criu-entries .record.selected .field");
+    let path = field.get_attribute("data-key").unwrap();
+    field.unchecked_ref::<HtmlElement>().click();
+    yew::scheduler::flush().await;
+    assert!(!all(&root, "#criu-hex .b.hl").is_empty(), "the clicked field's bytes are highlighted");
+    let b = all(&root, "#criu-hex .b.hl")[0].clone();
+    hover(&b).await;
+    assert!(text(&root, "#criu-hex .caption").contains('.'), "{}", text(&root, "#criu-hex .caption"));
+    assert!(!all(&root, "#criu-entries .field.hover").is_empty(), "the hovered byte marks its field ({path})");
+    // Another file.
+    click(&root, "#criu-files tr[data-name=\"pstree.img\"]").await;
+    assert!(text(&root, "#criu-entries h2").contains("pstree.img"));
+    assert!(!all(&root, "#criu-entries .record.selected .field").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_checkpoint_lists_located_diagnostics_that_highlight_their_bytes() {
+    let root = mount().await;
+    open(&root, "criu-peer-missing", |r| r.query_selector("#diagnostics .diag").unwrap().is_some()).await;
+    assert_eq!(text(&root, "#summary .verdict"), "invalid");
+    let d = one(&root, "#diagnostics .diag[data-code=\"criu-peer-missing\"]");
+    assert!(d.text_content().unwrap_or_default().contains("files.img"), "located in its file");
+    d.unchecked_ref::<HtmlElement>().click();
+    yew::scheduler::flush().await;
+    assert!(!all(&root, "#criu-hex .b.hl").is_empty());
+    assert!(root.query_selector("#criu-unmapped").unwrap().is_some(), "no plan for a checkpoint with errors");
+    assert!(root.query_selector("#graph").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_podman_archive_opens_by_content_with_its_container_metadata() {
+    let root = mount().await;
+    open(&root, "podman-stream-pair.tar.gz", |r| !all(r, "#graph .node").is_empty()).await;
+    assert_eq!(text(&root, "#container dd[data-key=\"compression\"]"), "tar.gz");
+    assert_eq!(text(&root, "#container dd[data-key=\"engine\"]"), "Podman");
+    assert!(text(&root, "#summary [data-stat=\"source\"]").contains("archive"));
+    assert!(all(&root, "#criu-files tbody tr").len() >= 5);
+}
+
+#[wasm_bindgen_test]
+async fn the_js_api_opens_a_directory_and_an_archive() {
+    for name in ["criu-stream-pair", "podman-stream-pair.tar.gz"] {
+        let item = gallery::items().into_iter().find(|i| i.name == name).expect("in the gallery");
+        let files = item.files().await;
+        let v = resocket_web::api::open_json(files).expect("opens");
+        assert_eq!(v["kind"], "criu", "{name}");
+        assert_eq!(v["valid"], true, "{name}");
+        assert_eq!(v["sockets"].as_array().map(Vec::len), Some(2), "{name}: {}", v["sockets"]);
+        assert!(v["plan"]["steps"].as_array().is_some_and(|s| !s.is_empty()), "{name}");
+    }
+    let bad = resocket_web::api::open_json(vec![resocket_core::criu::ImageFile {
+        name: "x.txt".into(),
+        bytes: b"hi".to_vec(),
+    }]);
+    assert!(bad.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
+    let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
+    assert!(items.len() >= 30, "{} CRIU items", items.len());
+    for item in items {
+        let v = resocket_web::api::open_json(item.files().await).unwrap_or_else(|e| panic!("{}: {e}", item.name));
+        if item.group == "criu" {
+            assert_eq!(v["valid"], true, "{}: {}", item.name, v["diagnostics"]);
+            assert!(v["plan"].is_object(), "{}: {}", item.name, v["planError"]);
+        } else {
+            assert!(v["diagnostics"].as_array().is_some_and(|d| !d.is_empty()), "{}", item.name);
+        }
+    }
+}
