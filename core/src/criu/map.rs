@@ -253,8 +253,8 @@ fn unmodelled_options(opts: &pb::SkOptsEntry, unix: bool) -> Vec<&'static str> {
     if opts.so_mark.unwrap_or(0) != 0 {
         v.push("SO_MARK");
     }
-    if on(opts.so_passcred) {
-        v.push("SO_PASSCRED");
+    if !unix && on(opts.so_passcred) {
+        v.push("SO_PASSCRED"); // the scenario holds it for AF_UNIX sockets
     }
     if on(opts.so_passsec) {
         v.push("SO_PASSSEC");
@@ -307,6 +307,8 @@ fn unix_sockets(c: &mut Ctx<'_>) {
             continue;
         };
         let mut spec = base_spec(format!("unix-{}", sk.ino), None, ty, &sk.opts);
+        spec.nonblock = sk.flags & crate::wire::O_NONBLOCK != 0;
+        spec.passcred = sk.opts.so_passcred == Some(true);
         spec.addr = unix_name(&sk.name);
         if spec.addr.as_deref().is_some_and(|a| !a.starts_with('@') && !a.starts_with('/')) {
             spec.cwd = sk.name_dir.clone();
@@ -510,6 +512,7 @@ fn inet_sockets(c: &mut Ctx<'_>) {
         let tcp = ty == SockType::Stream;
         let kind = if tcp { "tcp" } else { "udp" };
         let mut spec = base_spec(format!("{kind}-{}", sk.ino), Some(family), ty, &sk.opts);
+        spec.nonblock = sk.flags & crate::wire::O_NONBLOCK != 0;
         let local = SocketAddr::new(ip(family, &sk.src_addr), sk.src_port.min(65535) as u16);
         let remote = SocketAddr::new(ip(family, &sk.dst_addr), sk.dst_port.min(65535) as u16);
         let connected = sk.state != CLOSE && sk.state != LISTEN && sk.dst_port != 0;
