@@ -362,16 +362,12 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
             Default::default()
         }
     };
-    let objref_of_held = |h: &Held| -> Option<i32> {
-        let t = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid)?;
-        let fd = t.fds.iter().find(|f| f.fd == h.fd)?;
-        img.files.get(&fd.file).map(|f| f.repr.sock_objref)
-    };
     let file_of_held = |h: &Held| {
         let t = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid)?;
         let fd = t.fds.iter().find(|f| f.fd == h.fd)?;
         img.files.get(&fd.file)
     };
+    let objref_of_held = |h: &Held| file_of_held(h).map(|f| f.repr.sock_objref);
     let ino_of = |h: &Held| rustix::fs::fstat(&h.owned).ok().map(|st| st.st_ino as u32);
     let ino_by_objref: std::collections::BTreeMap<i32, u32> =
         held.iter().filter_map(|h| Some((objref_of_held(h)?, ino_of(h)?))).collect();

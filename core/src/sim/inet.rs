@@ -805,18 +805,14 @@ impl Kernel {
         let ip = self.isk(r).ip();
         // At listen, holders that share the port through SO_REUSEADDR are excused only while
         // they do not listen themselves (`reuse_conflict` looks at their state).
-        let local = self.isk(r).local.filter(|a| a.port() != 0);
-        let port = match local {
-            Some(at) if self.port_conflict(r, at) => return Outcome::err(Errno::EADDRINUSE),
-            Some(_) => None,
-            None => match self.ephemeral(r, ip) {
-                Some(p) => Some(p),
-                None => return Outcome::err(Errno::EADDRINUSE),
-            },
-        };
-        match port {
-            None => {}
-            Some(p) => {
+        match self.isk(r).local.filter(|a| a.port() != 0) {
+            Some(at) => {
+                if self.port_conflict(r, at) {
+                    return Outcome::err(Errno::EADDRINUSE);
+                }
+            }
+            None => {
+                let Some(p) = self.ephemeral(r, ip) else { return Outcome::err(Errno::EADDRINUSE) };
                 let i = self.isk_mut(r);
                 i.local = Some(SocketAddr::new(ip, p));
                 i.bound = true;
@@ -1040,6 +1036,15 @@ impl Kernel {
         Ok(dst)
     }
 
+    /// What `tcp_connect` would answer if `forget` undid a build-dependent quirk of `r` (on a
+    /// copy of the kernel: this one is not changed), for the other answer of an undetermined
+    /// step.
+    fn connect_without(&self, r: SockRef, addr: &SockAddr, forget: fn(&mut InetSock)) -> Outcome {
+        let mut other = self.clone();
+        forget(other.isk_mut(r));
+        other.tcp_connect(r, addr)
+    }
+
     fn tcp_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
         if matches!(addr, SockAddr::Unspec) {
             // __inet_stream_connect: AF_UNSPEC disconnects.
@@ -1076,9 +1081,7 @@ impl Kernel {
         };
         if self.isk(r).listened {
             // After the route lookup (live 6.18.44: ENETUNREACH for a broadcast address).
-            let mut fresh = self.clone();
-            fresh.isk_mut(r).listened = false;
-            return connect_after_listening(fresh.tcp_connect(r, addr));
+            return connect_after_listening(self.connect_without(r, addr, |i| i.listened = false));
         }
         let nonblock = self.socks[r].nonblock;
         let v4_dst = v4_of(dst.ip()).is_some();
@@ -1087,9 +1090,7 @@ impl Kernel {
             // (`icsk_af_ops = &ipv6_mapped`) and its SYN to an IPv6 address goes nowhere; on
             // others (6.18.44 of 2026-12) the connect goes out over IPv6 as for a fresh socket.
             // Both answers; the model follows the first (the attempt withdrawn).
-            let mut fresh = self.clone();
-            fresh.isk_mut(r).mapped_ops = false;
-            let over_ipv6 = fresh.tcp_connect(r, addr);
+            let over_ipv6 = self.connect_without(r, addr, |i| i.mapped_ops = false);
             self.socks[r].err = None; // tcp_connect_init ran; the withdrawal leaves none
             self.isk_mut(r).was_connected = true;
             let no_answer = Outcome::WouldBlock {

@@ -185,6 +185,11 @@ pub(crate) fn host_of_netns() -> resocket_core::sim::HostAddrs {
 /// cut short by the ListenDrops counter, `exec::inet::settled`).
 pub(crate) static QUIET: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
+/// The real kernel's side of a trace: every socket held at a free number, none placed.
+fn trace_executor() -> Executor {
+    Executor::new(Config { root: None, place: PlaceMode::HoldAll, fd_base: 1024, inherit_all: false })
+}
+
 /// Run a trace on both kernels; the first disagreement, if any.
 fn run_both(trace: &[Op]) -> Option<String> {
     run_both_on(trace, false)
@@ -201,7 +206,7 @@ fn run_both_on(trace: &[Op], host: bool) -> Option<String> {
         fresh_netns_with_lo();
         Kernel::new()
     };
-    let mut real = Executor::new(Config { root: None, place: PlaceMode::HoldAll, fd_base: 1024, inherit_all: false });
+    let mut real = trace_executor();
     let mut verdict = None;
     for (i, op) in trace.iter().enumerate() {
         let a = sim.apply(op);
@@ -450,8 +455,7 @@ mod regressions {
     fn kernel_answer(trace: &[Op]) -> Outcome {
         let _quiet = QUIET.read().unwrap_or_else(|e| e.into_inner());
         fresh_netns_with_lo();
-        let mut real =
-            Executor::new(Config { root: None, place: PlaceMode::HoldAll, fd_base: 1024, inherit_all: false });
+        let mut real = trace_executor();
         let mut last = Outcome::ok(0);
         for op in trace {
             last = real.apply(op);
@@ -846,7 +850,7 @@ fn show_trace() {
         fresh_netns_with_lo();
         Kernel::new()
     };
-    let mut real = Executor::new(Config { root: None, place: PlaceMode::HoldAll, fd_base: 1024, inherit_all: false });
+    let mut real = trace_executor();
     for op in &trace {
         let (a, b) = (sim.apply(op), real.apply(op));
         eprintln!("{}{op:?}\n    sim {a:?}\n    real {b:?}", if agree(&a, &b) { "  " } else { "! " });
