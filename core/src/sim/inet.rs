@@ -1091,8 +1091,7 @@ impl Kernel {
             // others (6.18.44 of 2026-12) the connect goes out over IPv6 as for a fresh socket.
             // Both answers; the model follows the first (the attempt withdrawn).
             let over_ipv6 = self.connect_without(r, addr, |i| i.mapped_ops = false);
-            self.socks[r].err = None; // tcp_connect_init ran; the withdrawal leaves none
-            self.isk_mut(r).was_connected = true;
+            self.withdraw_connect(r);
             let no_answer = Outcome::WouldBlock {
                 block: Block::NoAnswer {
                     why: "this AF_INET6 socket once connected to a v4-mapped address and kept the IPv4 transmit path (a Linux quirk)".into(),
@@ -1128,8 +1127,7 @@ impl Kernel {
         {
             // A SYN from ::1 to another IPv6 address of this host with no listener there gets
             // no RST back (live 6.18; the host differential test): the connect waits.
-            self.socks[r].err = None;
-            self.isk_mut(r).was_connected = true;
+            self.withdraw_connect(r);
             return Outcome::WouldBlock {
                 block: Block::NoAnswer {
                     why: format!("a SYN from ::1 to {dst}, where nothing listens, is never answered (a Linux quirk)"),
@@ -1140,9 +1138,8 @@ impl Kernel {
             let (pending, backlog) = (self.socks[l].queue.len(), self.socks[l].max_ack_backlog);
             if pending as i64 > backlog {
                 // tcp_conn_request: sk_acceptq_is_full → the SYN is dropped. The attempt is
-                // withdrawn (see Block::BacklogFull); tcp_connect_init had cleared sk_err.
-                self.socks[r].err = None;
-                self.isk_mut(r).was_connected = true;
+                // withdrawn (see Block::BacklogFull).
+                self.withdraw_connect(r);
                 return Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } };
             }
         }
@@ -1356,6 +1353,19 @@ impl Kernel {
         if self.socks[r].state == SkState::LastAck {
             self.tcp_done(r); // the peer's ACK of our FIN
         }
+    }
+
+    /// A connect whose SYN went out and will not be answered now (a full accept queue, or no
+    /// answer at all) is withdrawn, as the native executor does: `connect(AF_UNSPEC)` on the
+    /// SYN_SENT socket (`tcp_disconnect`: the shutdown bits, the receive queue and an autobound
+    /// port go), then the `ECONNRESET` that leaves is read away. What stays is that the socket
+    /// has been in a connection (see [`listen_after_a_connection`]).
+    fn withdraw_connect(&mut self, r: SockRef) {
+        self.isk_mut(r).was_connected = true;
+        self.set_state(r, SkState::SynSent);
+        self.tcp_disconnect(r);
+        self.socks[r].err = None;
+        self.isk_mut(r).ss = SsState::Unconnected;
     }
 
     /// `tcp_disconnect` (connect(AF_UNSPEC), shutdown of a listener or a SYN_SENT socket, and a

@@ -437,6 +437,36 @@ mod regressions {
     }
 
     #[test]
+    fn an_unanswered_connect_withdrawn_forgets_the_shutdown_bits_set_before_it() {
+        // CI, 2026-12-06: the simulator read EOF (RCV_SHUTDOWN kept), the kernel ENOTCONN (the
+        // withdrawal's tcp_disconnect cleared it).
+        same_on_host(vec![
+            sock(3, InetFamily::Inet6, SockType::Stream),
+            Op::Bind { slot: 3, addr: inet("[::1]:1000") },
+            Op::Shutdown { slot: 3, how: How::Rdwr },
+            Op::Connect { slot: 3, addr: inet("[2001:db8::3]:1000") },
+            Op::Recv { slot: 3, len: 1, peek: false },
+        ]);
+    }
+
+    #[test]
+    fn a_connect_to_a_full_backlog_withdrawn_forgets_the_shutdown_bits_set_before_it() {
+        same(vec![
+            sock(1, InetFamily::Inet, SockType::Stream),
+            Op::Bind { slot: 1, addr: inet("127.0.0.1:1000") },
+            Op::Listen { slot: 1, backlog: 0 },
+            sock(2, InetFamily::Inet, SockType::Stream),
+            Op::Connect { slot: 2, addr: inet("127.0.0.1:1000") },
+            sock(3, InetFamily::Inet, SockType::Stream),
+            Op::Bind { slot: 3, addr: inet("127.0.0.1:1001") },
+            Op::Shutdown { slot: 3, how: How::Rdwr },
+            Op::Connect { slot: 3, addr: inet("127.0.0.1:1000") },
+            Op::Recv { slot: 3, len: 1, peek: false },
+            Op::Send { slot: 3, to: None, data: Payload(b"a".to_vec()), rights: vec![] },
+        ]);
+    }
+
+    #[test]
     fn tcp_listener_with_backlog_0_admits_one_connection() {
         same(vec![
             Op::SocketInet { slot: 1, family: InetFamily::Inet, ty: SockType::Stream },
