@@ -137,6 +137,120 @@ impl SsState {
     }
 }
 
+/// The role a socket plays, in one word: what the CLI's socket table, the inspector's graph and
+/// its restore timeline show, for a socket of an image and for one of the simulated kernel alike.
+/// [`Role::of`] is the one place that decides it, from [`RoleFacts`] that each side reads off
+/// its own data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A listener.
+    Listening,
+    /// An embryo: a connection queued at a listener, not yet accepted.
+    Pending,
+    /// Connected to itself (a dgram self-connect, a TCP simultaneous open with itself).
+    SelfConnected,
+    /// Its peer has closed (the connection is half there: queued data, then EOF).
+    PeerClosed,
+    /// A client whose connection waits at a listener (its peer is an embryo).
+    Connecting,
+    /// Connected to another socket of the image (or of the kernel).
+    Connected,
+    /// Not connected itself, but another socket is connected to it (a one-way dgram connect).
+    ConnectedTo,
+    /// Connected to a peer outside the image (INET: an address nothing here has).
+    ExternalPeer,
+    /// INET: holds a local port, and nothing else.
+    Bound,
+    /// None of the above.
+    Unconnected,
+}
+
+/// What is at the other end of a socket, as [`Role::of`] needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerFact {
+    /// No peer.
+    None,
+    /// The socket itself.
+    Itself,
+    /// A peer that has closed.
+    Closed,
+    /// An embryo queued at a listener.
+    Embryo,
+    /// Another live socket.
+    Socket,
+    /// Connected, to something outside (the image names no socket there).
+    Outside,
+}
+
+/// The facts that decide a socket's [`Role`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleFacts {
+    /// `sk_state == TCP_LISTEN` (for INET: a TCP listener).
+    pub listening: bool,
+    /// The socket is an embryo queued at a listener.
+    pub pending: bool,
+    pub peer: PeerFact,
+    /// Another socket is connected to this one (which has no peer of its own).
+    pub targeted: bool,
+    /// INET: it holds a local port.
+    pub bound: bool,
+}
+
+impl Role {
+    /// The role these facts give (the first rule that applies, in this order).
+    pub fn of(f: &RoleFacts) -> Role {
+        match f.peer {
+            _ if f.listening => Role::Listening,
+            _ if f.pending => Role::Pending,
+            PeerFact::Itself => Role::SelfConnected,
+            PeerFact::Closed => Role::PeerClosed,
+            PeerFact::Embryo => Role::Connecting,
+            PeerFact::Socket => Role::Connected,
+            PeerFact::Outside => Role::ExternalPeer,
+            PeerFact::None if f.targeted => Role::ConnectedTo,
+            PeerFact::None if f.bound => Role::Bound,
+            PeerFact::None => Role::Unconnected,
+        }
+    }
+
+    /// The one-word name: `listening`, `pending`, `self-connected`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Listening => "listening",
+            Role::Pending => "pending",
+            Role::SelfConnected => "self-connected",
+            Role::PeerClosed => "peer-closed",
+            Role::Connecting => "connecting",
+            Role::Connected => "connected",
+            Role::ConnectedTo => "connected-to",
+            Role::ExternalPeer => "external-peer",
+            Role::Bound => "bound",
+            Role::Unconnected => "unconnected",
+        }
+    }
+
+    /// Every role.
+    pub const ALL: [Role; 10] = [
+        Role::Listening,
+        Role::Pending,
+        Role::SelfConnected,
+        Role::PeerClosed,
+        Role::Connecting,
+        Role::Connected,
+        Role::ConnectedTo,
+        Role::ExternalPeer,
+        Role::Bound,
+        Role::Unconnected,
+    ];
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +273,13 @@ mod tests {
             assert_eq!(SsState::from_raw(raw).map(SsState::raw), Some(raw));
         }
         assert_eq!(SsState::from_raw(5), None);
+    }
+
+    #[test]
+    fn role_names_are_their_serde_names() {
+        for r in Role::ALL {
+            assert_eq!(serde_json::to_value(r).ok(), Some(serde_json::Value::from(r.name())));
+        }
+        assert_eq!(format!("[{:<8}]", Role::Bound), "[bound   ]");
     }
 }

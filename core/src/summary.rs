@@ -3,6 +3,8 @@
 //! and the web inspector.
 
 use crate::image::{Image, Report, Sock};
+pub use crate::sock::Role;
+use crate::sock::{PeerFact, RoleFacts};
 use crate::wire::{self, *};
 use std::fmt::Write as _;
 
@@ -31,45 +33,54 @@ pub fn family_name(f: u16) -> String {
     }
 }
 
-/// The role a socket plays, in one word. Looks through every listener's pending connections:
-/// for all the sockets of an image use [`roles`].
-pub fn role(img: &Image<'_>, s: &Sock<'_>) -> &'static str {
+/// The role a socket plays ([`Role`]). Looks through every listener's pending connections: for
+/// all the sockets of an image use [`roles`].
+pub fn role(img: &Image<'_>, s: &Sock<'_>) -> Role {
     role_with(img, s, &|o| img.sockets.values().any(|l| l.pending.iter().any(|p| p.embryo == o)))
 }
 
 /// [`role`] of every socket, in `img.sockets` order, with the embryos collected once (linear in
 /// the image instead of quadratic).
-pub fn roles(img: &Image<'_>) -> Vec<&'static str> {
+pub fn roles(img: &Image<'_>) -> Vec<Role> {
     let embryos = img.embryos();
     img.sockets.values().map(|s| role_with(img, s, &|o| embryos.contains(&o))).collect()
 }
 
-fn role_with(img: &Image<'_>, s: &Sock<'_>, is_embryo: &dyn Fn(i32) -> bool) -> &'static str {
-    let embryo = is_embryo(s.objref);
-    let u = s.unix.as_ref();
-    if s.inet.is_some() {
-        return match s.common.state {
-            TCP_LISTEN if s.is_tcp() => "listening",
-            _ if embryo => "pending",
-            _ if s.inet_connected() => match crate::image::inet::peer_of(img, s) {
-                Some(p) if is_embryo(p) => "connecting",
-                Some(_) => "connected",
-                None => "external-peer",
-            },
-            TCP_CLOSE if s.inet_local().is_some_and(|a| a.port() != 0) => "bound",
-            _ => "unconnected",
+/// The [`RoleFacts`] of an image's socket: what its records say.
+fn role_with(img: &Image<'_>, s: &Sock<'_>, is_embryo: &dyn Fn(i32) -> bool) -> Role {
+    let pending = is_embryo(s.objref);
+    let facts = if s.inet.is_some() {
+        let peer = if !s.inet_connected() {
+            PeerFact::None
+        } else {
+            match crate::image::inet::peer_of(img, s) {
+                Some(p) if is_embryo(p) => PeerFact::Embryo,
+                Some(_) => PeerFact::Socket,
+                None => PeerFact::Outside,
+            }
         };
-    }
-    match s.common.state {
-        TCP_LISTEN => "listening",
-        _ if embryo => "pending",
-        TCP_ESTABLISHED if u.is_some_and(|u| u.peer == s.objref) => "self-connected",
-        TCP_ESTABLISHED if u.is_some_and(|u| u.has(UNIX_PEER_GONE)) => "peer-closed",
-        TCP_ESTABLISHED if u.is_some_and(|u| is_embryo(u.peer)) => "connecting",
-        TCP_ESTABLISHED if u.is_some_and(|u| u.peer != 0) => "connected",
-        TCP_ESTABLISHED => "connected-to",
-        _ => "unconnected",
-    }
+        RoleFacts {
+            listening: s.common.state == TCP_LISTEN && s.is_tcp(),
+            pending,
+            peer,
+            targeted: false,
+            bound: s.common.state == TCP_CLOSE && s.inet_local().is_some_and(|a| a.port() != 0),
+        }
+    } else {
+        let u = s.unix.as_ref();
+        let established = s.common.state == TCP_ESTABLISHED;
+        let peer = match u {
+            Some(u) if established && u.peer == s.objref => PeerFact::Itself,
+            Some(u) if established && u.has(UNIX_PEER_GONE) => PeerFact::Closed,
+            Some(u) if established && is_embryo(u.peer) => PeerFact::Embryo,
+            Some(u) if established && u.peer != 0 => PeerFact::Socket,
+            _ => PeerFact::None,
+        };
+        // A record ESTABLISHED without a peer: the target of another socket's one-way connect.
+        let targeted = established && peer == PeerFact::None;
+        RoleFacts { listening: s.common.state == TCP_LISTEN, pending, peer, targeted, bound: false }
+    };
+    Role::of(&facts)
 }
 
 /// Name of a socket for display: the UNIX name, or `addr:port` for INET.
@@ -117,9 +128,10 @@ pub fn summary_line(report: &Report<'_>) -> String {
 pub fn socket_table(img: &Image<'_>) -> String {
     let holders = img.fd_holders();
     let inet_peers = crate::image::inet::peers(img);
+    let roles = roles(img);
     let mut out = String::new();
     let _ = writeln!(out, "objref  family type       role            name                             peer  fds        queue      pending  shutdown");
-    for s in img.sockets.values() {
+    for (s, role) in img.sockets.values().zip(roles) {
         let fds = holders
             .get(&s.objref)
             .map(|v| {
@@ -154,7 +166,7 @@ pub fn socket_table(img: &Image<'_>) -> String {
             s.objref,
             family_name(s.common.family),
             type_name(s.common.sock_type),
-            role(img, s),
+            role,
             sock_name(s),
             peer,
             fds,

@@ -133,3 +133,38 @@ fn the_valid_fixtures_plan_without_warnings_except_inet_external_on_loopback() {
         }
     }
 }
+
+/// One taxonomy: after a clean restore on the simulator, every socket of every valid fixture
+/// plays the role in the kernel (`Kernel::roles`, what the timeline draws) that it plays in the
+/// image (`summary::roles`, what the table and the graph show) — except where a warning says
+/// the restore changes it.
+#[test]
+fn every_restored_socket_plays_its_image_role_in_the_simulated_kernel() {
+    use resocket_core::summary::{roles, Role};
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for f in build_all(Kind::Valid).unwrap() {
+        let r = load(&f.image);
+        let Ok(p) = plan::plan(&r.image) else { continue };
+        let mut run = check::Run::new(&p);
+        if p.steps.iter().any(|s| !run.step(s).is_ok()) {
+            failures.push(format!("{}: the plan does not run clean", f.name));
+            continue;
+        }
+        run.map_embryos(&r.image);
+        let kernel_roles = run.kernel.roles();
+        let warned: Vec<i32> = p.warnings.iter().filter_map(|w| w.objref).collect();
+        for (s, want) in r.image.sockets.values().zip(roles(&r.image)) {
+            let got = run.objref_sock.get(&s.objref).and_then(|&k| kernel_roles.get(k).copied().flatten());
+            if warned.contains(&s.objref) && want == Role::ExternalPeer {
+                continue; // restored otherwise, and the plan says so
+            }
+            compared += 1;
+            if got != Some(want) {
+                failures.push(format!("{} #{}: image {want}, kernel {got:?}", f.name, s.objref));
+            }
+        }
+    }
+    assert!(compared > 100, "{compared}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

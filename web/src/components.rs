@@ -470,7 +470,7 @@ pub fn sockets(p: &SocketsProps) -> Html {
                             <td>{ &s.family }</td>
                             <td>{ &s.ty }</td>
                             <td>{ &s.state }</td>
-                            <td>{ s.role }</td>
+                            <td>{ s.role.name() }</td>
                             <td class="name">{ &s.name }</td>
                             <td class="num">{ if s.peer == 0 { "-".to_string() } else { s.peer.to_string() } }</td>
                             <td class="num">{ if s.queued_msgs == 0 { "-".to_string() } else {
@@ -593,7 +593,7 @@ fn node_html(n: &GNode, (x, y): (f64, f64), classes: Classes, on_select: &Callba
     let badge_text = badges.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" · ");
     html! {
         <g key={objref} class={classes} data-objref={objref.to_string()} data-type={n.ty.clone()}
-            data-role={n.role} {onclick}>
+            data-role={n.role.name()} {onclick}>
             <title>{ format!("{title} {} {} {}", n.ty, n.role, n.name) }</title>
             { shape }
             <text class="t1" x={Px(x).to_string()} y={Px(t + 16.0).to_string()}>{ format!("{title} {} · {}", n.ty, n.role) }</text>
@@ -650,7 +650,10 @@ pub fn socket_graph(p: &GraphProps) -> Html {
     let q = query.trim().to_ascii_lowercase();
     let matches = |n: &GNode| {
         !q.is_empty()
-            && (n.name.to_ascii_lowercase().contains(&q) || n.objref.to_string() == q || n.role == q || n.ty == q)
+            && (n.name.to_ascii_lowercase().contains(&q)
+                || n.objref.to_string() == q
+                || n.role.name() == q
+                || n.ty == q)
     };
     let n_match = d.graph.nodes.iter().filter(|n| matches(n)).count();
     let oninput = {
@@ -751,7 +754,7 @@ pub fn socket_graph(p: &GraphProps) -> Html {
         // one more B-tree instance in the bundle), in the order first met.
         let mut by_role: Vec<(&str, String)> = Vec::new();
         for (n, (x, y)) in &visible {
-            let path = entry(&mut by_role, n.role);
+            let path = entry(&mut by_role, n.role.name());
             let _ = write!(
                 path,
                 "M{} {}h{}v{}h-{}z",

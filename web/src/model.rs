@@ -2,7 +2,7 @@
 //! image is opened: the record index, the report's diagnostics, socket rows and the summary.
 //! Nothing here parses bytes itself: framing, decoding, layouts and validation all come from core.
 
-use resocket_core::summary::{family_name, roles, sock_name, sym_name, type_name};
+use resocket_core::summary::{family_name, roles, sock_name, sym_name, type_name, Role};
 use resocket_core::wire::{self, sym, Record, RecordType, Records, HDR_LEN};
 use resocket_core::Diagnostic;
 use std::ops::Range;
@@ -33,7 +33,7 @@ pub struct SockRow {
     pub family: String,
     pub ty: String,
     pub state: String,
-    pub role: &'static str,
+    pub role: Role,
     pub name: String,
     pub peer: i32,
     pub queued_msgs: usize,
@@ -267,8 +267,9 @@ pub struct GNode {
     pub objref: i32,
     /// `stream`, `dgram`, `seqpacket` (or `typeN`).
     pub ty: String,
-    /// `summary::role` words (for the kernel: the same words derived from its state).
-    pub role: &'static str,
+    /// Its role: [`summary::role`](resocket_core::summary::role) for an image's socket,
+    /// [`Kernel::roles`](resocket_core::sim::Kernel::roles) for the kernel's.
+    pub role: Role,
     pub name: String,
     pub queued: usize,
     pub queued_bytes: usize,
@@ -401,23 +402,10 @@ impl Graph {
         let mut g = Graph::default();
         let mut peer = BTreeMap::new();
         let live = |r: usize| !k.socks[r].dead;
+        let roles = k.roles();
         for (r, s) in k.socks.iter().enumerate().filter(|&(r, _)| live(r)) {
             let p = s.peer.filter(|&p| live(p));
-            let role = if s.state == resocket_core::sock::SkState::Listen {
-                "listening"
-            } else if s.embryo_of.is_some() {
-                "pending"
-            } else if s.peer == Some(r) {
-                "self-connected"
-            } else if s.peer.is_some() && p.is_none() {
-                "peer-closed"
-            } else if p.is_some_and(|p| k.socks[p].embryo_of.is_some()) {
-                "connecting"
-            } else if p.is_some() {
-                "connected"
-            } else {
-                "unconnected"
-            };
+            let role = roles[r].unwrap_or(Role::Unconnected);
             g.nodes.push(GNode {
                 objref: key(r),
                 ty: match s.ty {
@@ -488,7 +476,7 @@ impl Graph {
             let mut pending: Vec<(i32, i32)> =
                 self.edges.iter().filter(|e| matches!(e.kind, EdgeKind::Pending(_))).map(|e| (e.to, e.from)).collect();
             resocket_core::order::sort_by_rank(&mut pending, |p| resocket_core::order::rank_i32(p.0));
-            for n in self.nodes.iter().filter(|n| n.role == "listening") {
+            for n in self.nodes.iter().filter(|n| n.role == Role::Listening) {
                 pos.insert(n.objref, at(0, row));
                 let embryos = resocket_core::order::run_of(&pending, n.objref, |p| p.0);
                 for (i, &(_, e)) in embryos.iter().enumerate() {

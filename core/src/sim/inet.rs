@@ -162,7 +162,7 @@ pub struct InetSock {
 }
 
 /// IPv4 as an AF_INET6 socket sees it.
-fn mapped(a: SocketAddr) -> SocketAddr {
+pub(super) fn mapped(a: SocketAddr) -> SocketAddr {
     match a.ip() {
         IpAddr::V4(v4) => SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), a.port()),
         IpAddr::V6(_) => a,

@@ -327,6 +327,55 @@ impl Kernel {
         self.socks[r].state = state;
     }
 
+    /// The [`Role`](crate::sock::Role) of every socket, by [`SockRef`] (`None` for released
+    /// ones): the same rule ([`Role::of`](crate::sock::Role::of)) as for an image's sockets, from
+    /// the kernel's own state.
+    pub fn roles(&self) -> Vec<Option<crate::sock::Role>> {
+        use crate::sock::{PeerFact, Role, RoleFacts};
+        let live = |r: SockRef| self.socks.get(r).is_some_and(|s| !s.dead);
+        let mut targeted = vec![false; self.socks.len()];
+        for (r, s) in self.socks.iter().enumerate().filter(|&(r, _)| live(r)) {
+            if let Some(p) = s.peer.filter(|&p| p != r && live(p) && self.socks[p].peer.is_none()) {
+                targeted[p] = true;
+            }
+        }
+        let mut udp_bound: BTreeMap<std::net::SocketAddr, Vec<SockRef>> = BTreeMap::new();
+        for (o, i) in self.inet.iter().filter(|&(o, i)| live(o) && !i.tcp) {
+            if let Some(a) = i.local {
+                udp_bound.entry(super::inet::mapped(a)).or_default().push(o);
+            }
+        }
+        let role = |r: SockRef| {
+            let s = &self.socks[r];
+            // A connected UDP socket has an address, not a peer: the socket bound there, if any.
+            let udp_remote = self.inet.get(&r).filter(|i| !i.tcp).and_then(|i| i.remote).map(super::inet::mapped);
+            let peer = match s.peer {
+                None if udp_remote.is_some() => {
+                    let there = udp_remote.and_then(|a| udp_bound.get(&a)).is_some_and(|os| os.iter().any(|&o| o != r));
+                    if there {
+                        PeerFact::Socket
+                    } else {
+                        PeerFact::Outside
+                    }
+                }
+                None => PeerFact::None,
+                Some(p) if p == r => PeerFact::Itself,
+                Some(p) if !live(p) => PeerFact::Closed,
+                Some(p) if self.socks[p].embryo_of.is_some() => PeerFact::Embryo,
+                Some(_) => PeerFact::Socket,
+            };
+            let bound = self.inet.get(&r).is_some_and(|i| i.bound && i.local.is_some_and(|a| a.port() != 0));
+            Role::of(&RoleFacts {
+                listening: s.state == SkState::Listen,
+                pending: s.embryo_of.is_some(),
+                peer,
+                targeted: targeted[r],
+                bound,
+            })
+        };
+        (0..self.socks.len()).map(|r| live(r).then(|| role(r))).collect()
+    }
+
     /// A fresh kernel with default sysctls, cwd `/`.
     pub fn new() -> Kernel {
         Kernel { cwd: b"/".to_vec(), ..Kernel::default() }
