@@ -27,7 +27,8 @@
 use crate::image::{inet, Image, Sock, UnixAddr};
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
 use crate::sim::inet::{EPHEMERAL_PORTS, UDP_MAX};
-use crate::sim::{self, HostAddrs, InetFamily, InetSock};
+use crate::sim::{self, HostAddrs, How, InetFamily, InetSock, SockType};
+use crate::sock::Family;
 use crate::wire::*;
 use crate::{bstr, diff};
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,7 +39,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub enum Edit {
     /// `socket(family, ty)`: a new unconnected socket held by a new fd; `family` is `unix`
     /// (`stream`, `dgram` or `seqpacket`), `inet` or `inet6` (`stream`: TCP, `dgram`: UDP).
-    AddSocket { name: String, family: String, ty: String },
+    AddSocket { name: String, family: Family, ty: SockType },
     /// `close()` of every fd of the socket: peers see the close as Linux shows it.
     RemoveSocket { name: String },
     /// `bind()`: give the socket a name (`/path`, `rel/path` or `@abstract`, bstr escapes), or an
@@ -58,7 +59,7 @@ pub enum Edit {
     /// the dgram destination).
     Send { from: String, to: Option<String>, data: String },
     /// `shutdown(how)` with `rd`, `wr` or `rdwr`; a connected stream peer sees the mirror image.
-    Shutdown { name: String, how: String },
+    Shutdown { name: String, how: How },
     /// `recv()` out of order: drop the message at `index` of the socket's queue.
     DropMessage { name: String, index: usize },
 }
@@ -71,12 +72,6 @@ pub struct EditError(pub String);
 fn refuse<T>(msg: impl Into<String>) -> Result<T, EditError> {
     Err(EditError(msg.into()))
 }
-
-/// Socket types an added socket can have.
-pub const TYPES: [&str; 3] = ["stream", "dgram", "seqpacket"];
-
-/// Families an added socket can have.
-pub const FAMILIES: [&str; 3] = ["unix", "inet", "inet6"];
 
 /// A socket name not used in `sc`: `prefix` followed by the smallest free number.
 pub fn fresh_name(sc: &Scenario, prefix: &str) -> String {
@@ -101,7 +96,7 @@ fn pending_of(sc: &Scenario, name: &str) -> Option<(usize, usize)> {
 }
 
 fn connection_oriented(s: &SockSpec) -> bool {
-    s.ty == "stream" || s.ty == "seqpacket"
+    s.ty.connection_oriented()
 }
 
 /// True when `s` is in no connection at all (a fresh socket as `socket()` returns it).
@@ -149,24 +144,18 @@ fn hold(sc: &mut Scenario, name: &str) {
     }
 }
 
-fn new_socket(sc: &Scenario, name: &str, family: &str, ty: &str) -> Result<SockSpec, EditError> {
+fn new_socket(sc: &Scenario, name: &str, family: Family, ty: SockType) -> Result<SockSpec, EditError> {
     if name.is_empty() || name.chars().any(char::is_control) {
         return refuse("a socket name is one or more printable characters");
     }
     if sc.sockets.iter().any(|s| s.name == name) {
         return refuse(format!("a socket is already named {name:?}"));
     }
-    if !FAMILIES.contains(&family) {
-        return refuse(format!("socket(): EAFNOSUPPORT — family {family:?} is unix, inet or inet6"));
-    }
-    if !TYPES.contains(&ty) {
-        return refuse(format!("socket(): EINVAL — type {ty:?} is stream, dgram or seqpacket"));
-    }
-    if family != "unix" && ty == "seqpacket" {
+    if family != Family::Unix && ty == SockType::Seqpacket {
         // inet_create: no protocol of AF_INET/AF_INET6 serves SOCK_SEQPACKET (live 6.18).
         return refuse("socket(): ESOCKTNOSUPPORT — INET has stream (TCP) and dgram (UDP)");
     }
-    Ok(SockSpec { name: name.to_string(), family: family.to_string(), ty: ty.to_string(), ..Default::default() })
+    Ok(SockSpec { name: name.to_string(), family, ty, ..Default::default() })
 }
 
 /// Apply one edit. On error the scenario is unchanged.
@@ -174,7 +163,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
     let mut sc = sc.clone();
     match edit {
         Edit::AddSocket { name, family, ty } => {
-            let s = new_socket(&sc, name, family, ty)?;
+            let s = new_socket(&sc, name, *family, *ty)?;
             sc.sockets.push(s);
             hold(&mut sc, name);
         }
@@ -182,7 +171,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
         Edit::Bind { name, addr } => {
             let i = index(&sc, name)?;
             let s = &sc.sockets[i];
-            if s.family != "unix" {
+            if s.family != Family::Unix {
                 return bind_inet(&mut sc, i, addr).map(|()| sc);
             }
             if s.accepted_from.is_some() {
@@ -192,7 +181,8 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
                 return refuse(format!("bind(): EINVAL — {name:?} is already bound"));
             }
             check_addr(addr)?;
-            if let Some(o) = sc.sockets.iter().find(|o| o.addr.as_deref() == Some(addr.as_str()) && o.family == "unix")
+            if let Some(o) =
+                sc.sockets.iter().find(|o| o.addr.as_deref() == Some(addr.as_str()) && o.family == Family::Unix)
             {
                 return refuse(format!("bind(): EADDRINUSE — {:?} is bound to {addr:?}", o.name));
             }
@@ -227,7 +217,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
                 return refuse("socketpair(): two different sockets are needed");
             }
             let (sa, sb) = (&sc.sockets[i], &sc.sockets[j]);
-            if sa.family != "unix" || sb.family != "unix" {
+            if sa.family != Family::Unix || sb.family != Family::Unix {
                 return refuse("socketpair(): EOPNOTSUPP — AF_UNIX only");
             }
             if sa.ty != sb.ty {
@@ -253,7 +243,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             if sc.sockets[l].pending.is_empty() {
                 return refuse(format!("accept(): EAGAIN — {listener:?} has no pending connection"));
             }
-            let mut s = new_socket(&sc, name, &sc.sockets[l].family.clone(), &sc.sockets[l].ty.clone())?;
+            let mut s = new_socket(&sc, name, sc.sockets[l].family, sc.sockets[l].ty)?;
             let p = sc.sockets[l].pending.remove(0);
             s.accepted_from = Some(listener.clone());
             s.queue = p.sent;
@@ -270,8 +260,7 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
         }
         Edit::Send { from, to, data } => send(&mut sc, from, to.as_deref(), data)?,
         Edit::Shutdown { name, how } => {
-            let bits =
-                shut_bits(Some(how)).ok_or_else(|| EditError(format!("shutdown(): {how:?} is rd, wr or rdwr")))?;
+            let bits = how.bits();
             let i = index(&sc, name)?;
             let s = &sc.sockets[i];
             if s.peer_gone {
@@ -298,18 +287,18 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
                 }
             }
             let mirror = if connection_oriented(s) { destination(&sc, i) } else { None };
-            let mine = shut_bits(s.shutdown.as_deref()).unwrap_or(0) | bits;
+            let mine = shut_bits(s.shutdown) | bits;
             // unix_shutdown(): a connected stream peer gets RCV for our SEND and SEND for our RCV;
             // TCP (tcp_fin): our FIN shuts the peer's reading side, SHUT_RD tells it nothing.
             let peer_bits = if inet { bits >> 1 } else { sim::How::mirror(bits) };
             if let Some(j) = mirror.and_then(|p| sc.sockets.iter().position(|o| o.name == p)) {
-                let theirs = shut_bits(sc.sockets[j].shutdown.as_deref()).unwrap_or(0);
+                let theirs = shut_bits(sc.sockets[j].shutdown);
                 if inet && peer_bits != 0 && theirs & 2 != 0 {
                     return refuse("shutdown(): the peer has shut down for sending too: both FINs end the connection (TIME_WAIT), which the scenario form does not hold");
                 }
-                sc.sockets[j].shutdown = shut_name(theirs | peer_bits);
+                sc.sockets[j].shutdown = How::from_bits(theirs | peer_bits);
             }
-            sc.sockets[i].shutdown = shut_name(mine);
+            sc.sockets[i].shutdown = How::from_bits(mine);
         }
         Edit::DropMessage { name, index: k } => {
             let i = index(&sc, name)?;
@@ -322,23 +311,9 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
     Ok(sc)
 }
 
-fn shut_bits(how: Option<&str>) -> Option<u8> {
-    match how {
-        None => Some(0),
-        Some("rd") => Some(1),
-        Some("wr") => Some(2),
-        Some("rdwr") => Some(3),
-        Some(_) => None,
-    }
-}
-
-fn shut_name(bits: u8) -> Option<String> {
-    match bits & 3 {
-        0 => None,
-        1 => Some("rd".into()),
-        2 => Some("wr".into()),
-        _ => Some("rdwr".into()),
-    }
+/// The `sk_shutdown` bits of a scenario socket.
+fn shut_bits(how: Option<How>) -> u8 {
+    how.map_or(0, How::bits)
 }
 
 fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditError> {
@@ -356,9 +331,9 @@ fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditErro
         return refuse(format!("connect(): {server:?} has no name to connect to: bind it first"));
     }
     if cs.ty != ss.ty {
-        return refuse(match (inet, cs.ty.as_str()) {
+        return refuse(match (inet, cs.ty) {
             (false, _) => format!("connect(): EPROTOTYPE — {client:?} is {} and {server:?} is {}", cs.ty, ss.ty),
-            (true, "stream") => "connect(): ECONNREFUSED — the server is UDP".into(),
+            (true, SockType::Stream) => "connect(): ECONNREFUSED — the server is UDP".into(),
             _ => "connect(): a UDP socket's peer is a UDP socket".into(),
         });
     }
@@ -407,8 +382,8 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
     let f = index(sc, from)?;
     let fs = &sc.sockets[f];
     let inet = is_inet(fs);
-    let udp = inet && fs.ty == "dgram";
-    if bytes.is_empty() && fs.ty == "stream" {
+    let udp = inet && fs.ty == SockType::Dgram;
+    if bytes.is_empty() && fs.ty == SockType::Stream {
         // unix_stream_sendmsg, tcp_sendmsg: no bytes, no skb (a datagram may be empty).
         return refuse("send(): 0 bytes on a stream socket queue nothing");
     }
@@ -420,7 +395,7 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
             format!("send(): ENOTCONN — {from:?} is listening")
         });
     }
-    let shut = shut_bits(fs.shutdown.as_deref()).unwrap_or(0) & 2 != 0 || fs.peer_gone;
+    let shut = shut_bits(fs.shutdown) & 2 != 0 || fs.peer_gone;
     if shut && !udp {
         return refuse(format!("send(): EPIPE — {from:?} can no longer send (shut down or peer closed)"));
     }
@@ -451,7 +426,7 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
             });
         };
         let r = index(sc, &p)?;
-        let theirs = shut_bits(sc.sockets[r].shutdown.as_deref()).unwrap_or(0);
+        let theirs = shut_bits(sc.sockets[r].shutdown);
         // TCP: a peer shut down for reading still queues; one shut both ways answers with an RST.
         if inet && theirs == 3 {
             return refuse("send(): the peer is shut down both ways: the data would be answered by an RST");
@@ -462,7 +437,7 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
         sc.sockets[r].queue.push(msg(None));
         return Ok(());
     }
-    if udp && bytes.len() > if fs.family == "inet6" { UDP_MAX.1 } else { UDP_MAX.0 } {
+    if udp && bytes.len() > if fs.family == Family::Inet6 { UDP_MAX.1 } else { UDP_MAX.0 } {
         return refuse("sendto(): EMSGSIZE — too long for UDP");
     }
     let dest = match (to, destination(sc, f)) {
@@ -507,7 +482,7 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
             format!("sendto(): EPERM — {dest:?} is connected to another socket")
         });
     }
-    if !inet && shut_bits(rs.shutdown.as_deref()).unwrap_or(0) & 1 != 0 {
+    if !inet && shut_bits(rs.shutdown) & 1 != 0 {
         return refuse(format!("send(): EPIPE — {dest:?} has shut down reading"));
     }
     let from_field = (receiver_peer != Some(from)).then(|| from.to_string());
@@ -523,17 +498,17 @@ fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(
 // AF_INET / AF_INET6
 
 fn is_inet(s: &SockSpec) -> bool {
-    s.family != "unix"
+    s.family != Family::Unix
 }
 
 fn is_tcp(s: &SockSpec) -> bool {
-    is_inet(s) && s.ty == "stream"
+    is_inet(s) && s.ty == SockType::Stream
 }
 
 /// An address as a socket of `s`'s family holds it (an IPv4 one is v4-mapped on inet6).
 fn inet_form(s: &SockSpec, a: SocketAddr) -> SocketAddr {
-    match (s.family.as_str(), a.ip()) {
-        ("inet6", IpAddr::V4(v4)) => SocketAddr::new(v4.to_ipv6_mapped().into(), a.port()),
+    match (s.family, a.ip()) {
+        (Family::Inet6, IpAddr::V4(v4)) => SocketAddr::new(v4.to_ipv6_mapped().into(), a.port()),
         _ => a,
     }
 }
@@ -564,8 +539,8 @@ fn plain_v6(a: SocketAddr) -> bool {
 
 /// The simulator's view of socket `s` at local address `at`.
 fn inet_sock(s: &SockSpec, at: SocketAddr) -> InetSock {
-    let family = if s.family == "inet6" { InetFamily::Inet6 } else { InetFamily::Inet };
-    let mut i = InetSock::new(family, s.ty == "stream");
+    let family = if s.family == Family::Inet6 { InetFamily::Inet6 } else { InetFamily::Inet };
+    let mut i = InetSock::new(family, s.ty == SockType::Stream);
     i.local = Some(at);
     i.bound = at.port() != 0;
     i.reuse = s.reuseaddr;
@@ -581,8 +556,8 @@ fn inet_sock(s: &SockSpec, at: SocketAddr) -> InetSock {
 fn port_taken_by(sc: &Scenario, i: usize, at: SocketAddr) -> Option<String> {
     let me = inet_sock(&sc.sockets[i], at);
     sc.sockets.iter().enumerate().find_map(|(j, o)| {
-        let a =
-            inet_local(o).filter(|a| j != i && is_inet(o) && (o.ty == "stream") == me.tcp && a.port() == at.port())?;
+        let a = inet_local(o)
+            .filter(|a| j != i && is_inet(o) && (o.ty == SockType::Stream) == me.tcp && a.port() == at.port())?;
         let state = if o.listen.is_some() { crate::sock::SkState::Listen } else { crate::sock::SkState::Close };
         sim::inet::bind_conflict(&me, [(&inet_sock(o, a), state)]).then(|| o.name.clone())
     })
@@ -591,12 +566,12 @@ fn port_taken_by(sc: &Scenario, i: usize, at: SocketAddr) -> Option<String> {
 /// The port the kernel picks for socket `i`: the lowest of [`EPHEMERAL_PORTS`] no socket of
 /// its protocol holds (the simulator's choice; Linux starts at a random one).
 fn ephemeral(sc: &Scenario, i: usize) -> Result<u16, EditError> {
-    let tcp = sc.sockets[i].ty == "stream";
+    let tcp = sc.sockets[i].ty == SockType::Stream;
     // (A Vec, not a set: one more set instance costs several KB of wasm; scenarios are small.)
     let used: Vec<u16> = sc
         .sockets
         .iter()
-        .filter(|o| is_inet(o) && (o.ty == "stream") == tcp)
+        .filter(|o| is_inet(o) && (o.ty == SockType::Stream) == tcp)
         .filter_map(inet_local)
         .map(|a| a.port())
         .collect();
@@ -611,7 +586,7 @@ fn set_local(sc: &mut Scenario, i: usize, ip: IpAddr, port: u16) {
 
 /// The wildcard address of socket `s`'s family.
 fn any_of(s: &SockSpec) -> IpAddr {
-    if s.family == "inet6" {
+    if s.family == Family::Inet6 {
         Ipv6Addr::UNSPECIFIED.into()
     } else {
         Ipv4Addr::UNSPECIFIED.into()
@@ -624,14 +599,14 @@ fn bind_inet(sc: &mut Scenario, i: usize, text: &str) -> Result<(), EditError> {
     let s = &sc.sockets[i];
     let name = &s.name;
     let Ok(a) = text.trim().parse::<SocketAddr>() else {
-        let like = if s.family == "inet6" { "[::1]:8080" } else { "127.0.0.1:8080" };
+        let like = if s.family == Family::Inet6 { "[::1]:8080" } else { "127.0.0.1:8080" };
         return refuse(format!("bind(): {text:?} is not an address:port (like {like})"));
     };
-    if s.family == "inet" && a.is_ipv6() {
+    if s.family == Family::Inet && a.is_ipv6() {
         return refuse(format!("bind(): EAFNOSUPPORT — {name:?} is AF_INET: an IPv6 address needs an inet6 socket"));
     }
     let at = inet_form(s, a);
-    let tcp = s.ty == "stream";
+    let tcp = s.ty == SockType::Stream;
     let bound = s.addr.is_some() || !fresh(sc, s);
     let host_check = || {
         HostAddrs::loopback().bind_check(at, tcp).map_err(|e| {
@@ -700,7 +675,7 @@ fn inet_client_addr(sc: &mut Scenario, c: usize, s: usize, bound: SocketAddr) ->
     if is_wildcard(bound) && !bound.ip().is_unspecified() {
         return refuse("connect(): the server is on the v4-mapped wildcard, which the scenario form would give its connections: bind [::]");
     }
-    if cs.ty == "stream" {
+    if cs.ty == SockType::Stream {
         let rival = sc.sockets.iter().enumerate().find(|&(j, o)| {
             j != s && is_tcp(o) && o.listen.is_some() && inet_local(o).is_some_and(|a| a.port() == bound.port())
         });
@@ -741,7 +716,7 @@ fn remove_inet_check(sc: &Scenario, x: usize) -> Result<(), EditError> {
             || o.queue.iter().any(|m| m.from.as_deref() == Some(name))
             || o.pending.iter().any(|p| p.client.as_deref() == Some(name))
     });
-    if referenced || !s.pending.is_empty() || (s.ty == "stream" && s.peer.is_some()) {
+    if referenced || !s.pending.is_empty() || (s.ty == SockType::Stream && s.peer.is_some()) {
         return refuse("close(): the editor closes INET sockets on their own (not connected, no peer of, no sender of queued data): a close's remains (TIME_WAIT, resets) are not in the scenario form");
     }
     Ok(())
@@ -835,24 +810,6 @@ pub struct Imported {
 
 /// Notes listed at most (the rest are counted).
 const MAX_NOTES: usize = 24;
-
-fn type_spelling(t: u16) -> Option<&'static str> {
-    match t {
-        SOCK_STREAM => Some("stream"),
-        SOCK_DGRAM => Some("dgram"),
-        SOCK_SEQPACKET => Some("seqpacket"),
-        _ => None,
-    }
-}
-
-fn family_spelling(f: u16) -> Option<&'static str> {
-    match f {
-        AF_UNIX => Some("unix"),
-        AF_INET => Some("inet"),
-        AF_INET6 => Some("inet6"),
-        _ => None,
-    }
-}
 
 fn addr_spelling(a: &UnixAddr) -> Option<String> {
     match a {
@@ -982,7 +939,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         let mut kept = Vec::new();
         for &o in &order {
             let s = img.sockets.get(&o).expect("from the image");
-            match (family_spelling(s.common.family), type_spelling(s.common.sock_type)) {
+            match (Family::from_raw(s.common.family), SockType::from_raw(s.common.sock_type)) {
                 (Some(_), Some(_)) => {
                     self.names.insert(o, format!("s{o}"));
                     kept.push(o);
@@ -1065,8 +1022,8 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         let me = self.names[&o].clone();
         let mut spec = SockSpec {
             name: me.clone(),
-            family: family_spelling(s.common.family).unwrap_or("unix").into(),
-            ty: type_spelling(s.common.sock_type).unwrap_or("stream").into(),
+            family: Family::from_raw(s.common.family).unwrap_or_default(),
+            ty: SockType::from_raw(s.common.sock_type).unwrap_or_default(),
             ..Default::default()
         };
         let unix = s.common.family == AF_UNIX;
@@ -1126,7 +1083,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
             spec.remote = s.inet_remote().map(inet::display);
         }
         if !spec.peer_gone {
-            spec.shutdown = shut_name(s.common.shutdown);
+            spec.shutdown = How::from_bits(s.common.shutdown);
         } else if s.common.shutdown & 3 != 3 {
             self.note(format!("{me}: its peer is gone but shutdown is {}; written as rdwr", s.common.shutdown));
         }
@@ -1196,8 +1153,12 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    fn word_type(ty: &str) -> SockType {
+        SockType::from_word(ty).unwrap_or_else(|| panic!("type {ty:?}"))
+    }
+
     fn add(sc: &Scenario, name: &str, ty: &str) -> Scenario {
-        apply(sc, &Edit::AddSocket { name: name.into(), family: "unix".into(), ty: ty.into() }).unwrap()
+        apply(sc, &Edit::AddSocket { name: name.into(), family: Family::Unix, ty: word_type(ty) }).unwrap()
     }
 
     fn ok(sc: &Scenario, e: Edit) -> Scenario {
@@ -1281,11 +1242,8 @@ mod tests {
     #[test]
     fn refusals_name_the_errno() {
         let sc = server();
-        assert!(err(&sc, Edit::AddSocket { name: "c".into(), family: "unix".into(), ty: "stream".into() })
+        assert!(err(&sc, Edit::AddSocket { name: "c".into(), family: Family::Unix, ty: SockType::Stream })
             .contains("already named"));
-        assert!(
-            err(&sc, Edit::AddSocket { name: "x".into(), family: "unix".into(), ty: "raw".into() }).contains("EINVAL")
-        );
         let sc2 = add(&sc, "d", "dgram");
         assert!(err(&sc2, Edit::Connect { client: "d".into(), server: "L".into() }).contains("EPROTOTYPE"));
         assert!(err(&sc, Edit::Connect { client: "c".into(), server: "L".into() }).contains("EISCONN"));
@@ -1326,15 +1284,15 @@ mod tests {
     fn shutdown_mirrors_on_a_stream_peer() {
         let sc = add(&add(&Scenario::default(), "a", "stream"), "b", "stream");
         let sc = ok(&sc, Edit::Pair { a: "a".into(), b: "b".into() });
-        let sc = ok(&sc, Edit::Shutdown { name: "a".into(), how: "wr".into() });
-        assert_eq!(s(&sc, "a").shutdown.as_deref(), Some("wr"));
-        assert_eq!(s(&sc, "b").shutdown.as_deref(), Some("rd"));
+        let sc = ok(&sc, Edit::Shutdown { name: "a".into(), how: How::Wr });
+        assert_eq!(s(&sc, "a").shutdown, Some(How::Wr));
+        assert_eq!(s(&sc, "b").shutdown, Some(How::Rd));
         assert!(err(&sc, Edit::Send { from: "a".into(), to: None, data: "x".into() }).contains("EPIPE"));
         // a's receiving side is open: b can still send to it.
         let sc = ok(&sc, Edit::Send { from: "b".into(), to: None, data: "x".into() });
-        let sc = ok(&sc, Edit::Shutdown { name: "a".into(), how: "rd".into() });
-        assert_eq!(s(&sc, "a").shutdown.as_deref(), Some("rdwr"));
-        assert_eq!(s(&sc, "b").shutdown.as_deref(), Some("rdwr"));
+        let sc = ok(&sc, Edit::Shutdown { name: "a".into(), how: How::Rd });
+        assert_eq!(s(&sc, "a").shutdown, Some(How::Rdwr));
+        assert_eq!(s(&sc, "b").shutdown, Some(How::Rdwr));
         assert_eq!(errors(&sc), Vec::<String>::new());
     }
 
@@ -1418,7 +1376,8 @@ mod tests {
     // --- AF_INET / AF_INET6 -------------------------------------------------------------------
 
     fn add_in(sc: &Scenario, name: &str, family: &str, ty: &str) -> Scenario {
-        ok(sc, Edit::AddSocket { name: name.into(), family: family.into(), ty: ty.into() })
+        let family = Family::from_word(family).unwrap_or_else(|| panic!("family {family:?}"));
+        ok(sc, Edit::AddSocket { name: name.into(), family, ty: word_type(ty) })
     }
 
     fn bind(sc: &Scenario, name: &str, addr: &str) -> Result<Scenario, String> {
@@ -1456,20 +1415,20 @@ mod tests {
         assert_eq!(s(&sc, "L").pending[0].sent.len(), 1, "before accept() the data waits on the embryo");
         restores(&sc);
         let sc = ok(&sc, Edit::Accept { listener: "L".into(), name: "a".into() });
-        assert_eq!((s(&sc, "a").family.as_str(), s(&sc, "a").peer.as_deref()), ("inet", Some("c")));
+        assert_eq!((s(&sc, "a").family, s(&sc, "a").peer.as_deref()), (Family::Inet, Some("c")));
         assert_eq!(s(&sc, "a").queue.len(), 1);
         restores(&sc);
         let sc = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "reply\\x00".into() });
         assert_eq!(s(&sc, "c").queue.len(), 1);
         restores(&sc);
         // A FIN: the client is FIN_WAIT2, the accepted end CLOSE_WAIT (shut for reading).
-        let sc = ok(&sc, Edit::Shutdown { name: "c".into(), how: "wr".into() });
-        assert_eq!((s(&sc, "c").shutdown.as_deref(), s(&sc, "a").shutdown.as_deref()), (Some("wr"), Some("rd")));
+        let sc = ok(&sc, Edit::Shutdown { name: "c".into(), how: How::Wr });
+        assert_eq!((s(&sc, "c").shutdown, s(&sc, "a").shutdown), (Some(How::Wr), Some(How::Rd)));
         restores(&sc);
         assert!(err(&sc, Edit::Send { from: "c".into(), to: None, data: "x".into() }).contains("EPIPE"));
         let sc2 = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "more".into() });
         restores(&sc2);
-        assert!(err(&sc, Edit::Shutdown { name: "a".into(), how: "wr".into() }).contains("both FINs"));
+        assert!(err(&sc, Edit::Shutdown { name: "a".into(), how: How::Wr }).contains("both FINs"));
         // A second client gets the next port.
         let sc = add_in(&sc, "d", "inet", "stream");
         let sc = ok(&sc, Edit::Connect { client: "d".into(), server: "L".into() });
@@ -1525,11 +1484,11 @@ mod tests {
         let sc = ok(&sc, Edit::Send { from: "c".into(), to: None, data: "three".into() });
         assert_eq!(s(&sc, "r").queue.iter().map(|m| m.from.as_deref()).collect::<Vec<_>>(), [Some("s"), None, None]);
         restores(&sc);
-        let sc = ok(&sc, Edit::Shutdown { name: "c".into(), how: "wr".into() });
+        let sc = ok(&sc, Edit::Shutdown { name: "c".into(), how: How::Wr });
         assert_eq!(s(&sc, "r").shutdown, None, "UDP tells the peer nothing");
         assert!(err(&sc, Edit::Send { from: "c".into(), to: None, data: "x".into() }).contains("EPIPE"));
         restores(&sc);
-        assert!(err(&sc, Edit::Shutdown { name: "s".into(), how: "rd".into() }).contains("ENOTCONN"));
+        assert!(err(&sc, Edit::Shutdown { name: "s".into(), how: How::Rd }).contains("ENOTCONN"));
         // A UDP peer bound to the wildcard cannot be named by address.
         let sc = add_in(&add_in(&sc, "w", "inet", "dgram"), "x", "inet", "dgram");
         let sc = bind(&sc, "w", "0.0.0.0:7").unwrap();
@@ -1540,12 +1499,10 @@ mod tests {
 
     #[test]
     fn inet_refusals_name_linux_errnos() {
-        let e = |f: &str, ty: &str| {
-            err(&Scenario::default(), Edit::AddSocket { name: "x".into(), family: f.into(), ty: ty.into() })
-        };
-        assert!(e("inet", "seqpacket").contains("ESOCKTNOSUPPORT"));
-        assert!(e("inet6", "seqpacket").contains("ESOCKTNOSUPPORT"));
-        assert!(e("packet", "stream").contains("EAFNOSUPPORT"));
+        let e =
+            |family: Family, ty: SockType| err(&Scenario::default(), Edit::AddSocket { name: "x".into(), family, ty });
+        assert!(e(Family::Inet, SockType::Seqpacket).contains("ESOCKTNOSUPPORT"));
+        assert!(e(Family::Inet6, SockType::Seqpacket).contains("ESOCKTNOSUPPORT"));
         let sc = add_in(&add_in(&Scenario::default(), "a", "inet", "stream"), "b", "inet", "stream");
         assert!(err(&sc, Edit::Pair { a: "a".into(), b: "b".into() }).contains("EOPNOTSUPP"));
         assert!(bind(&sc, "a", "10.0.0.1:80").unwrap_err().contains("EADDRNOTAVAIL"));
@@ -1678,7 +1635,7 @@ mod props {
     /// listeners, pending connections, accepted sockets, pairs and queues.
     #[derive(Debug, Clone)]
     enum Step {
-        Add(&'static str, &'static str),
+        Add(Family, SockType),
         Remove(usize),
         Bind(usize, &'static str),
         Listen(usize, i16),
@@ -1686,7 +1643,7 @@ mod props {
         Connect(usize, usize),
         Accept(usize),
         Send(usize, Option<usize>, String),
-        Shutdown(usize, &'static str),
+        Shutdown(usize, How),
         Drop(usize, usize),
     }
 
@@ -1695,20 +1652,20 @@ mod props {
         ["127.0.0.1:80", "127.0.0.1:0", "0.0.0.0:81", "127.0.0.2:80", "[::1]:80", "[::]:53", "[::1]:0", "127.0.0.1:53"];
 
     fn step() -> impl Strategy<Value = Step> {
-        let family = prop_oneof![3 => Just("unix"), 2 => Just("inet"), 1 => Just("inet6")];
-        let ty = prop_oneof![4 => Just("stream"), 1 => Just("dgram"), 1 => Just("seqpacket")];
+        let family = prop_oneof![3 => Just(Family::Unix), 2 => Just(Family::Inet), 1 => Just(Family::Inet6)];
+        let ty = prop_oneof![4 => Just(SockType::Stream), 1 => Just(SockType::Dgram), 1 => Just(SockType::Seqpacket)];
         steps(family, ty, &ADDRS)
     }
 
     fn inet_step() -> impl Strategy<Value = Step> {
-        let family = prop_oneof![2 => Just("inet"), 1 => Just("inet6")];
-        let ty = prop_oneof![3 => Just("stream"), 2 => Just("dgram")];
+        let family = prop_oneof![2 => Just(Family::Inet), 1 => Just(Family::Inet6)];
+        let ty = prop_oneof![3 => Just(SockType::Stream), 2 => Just(SockType::Dgram)];
         steps(family, ty, &INET_ADDRS)
     }
 
     fn steps(
-        family: impl Strategy<Value = &'static str> + 'static,
-        ty: impl Strategy<Value = &'static str> + 'static,
+        family: impl Strategy<Value = Family> + 'static,
+        ty: impl Strategy<Value = SockType> + 'static,
         addrs: &'static [&'static str],
     ) -> impl Strategy<Value = Step> {
         prop_oneof![
@@ -1721,7 +1678,7 @@ mod props {
             3 => any::<usize>().prop_map(Step::Accept),
             6 => (any::<usize>(), proptest::option::weighted(0.3, any::<usize>()), "[a-z\\\\]{0,6}")
                 .prop_map(|(i, j, d)| Step::Send(i, j, d)),
-            1 => (any::<usize>(), proptest::sample::select(&["rd", "wr", "rdwr"][..])).prop_map(|(i, h)| Step::Shutdown(i, h)),
+            1 => (any::<usize>(), proptest::sample::select(&How::ALL[..])).prop_map(|(i, h)| Step::Shutdown(i, h)),
             1 => (any::<usize>(), 0usize..3).prop_map(|(i, k)| Step::Drop(i, k)),
         ]
     }
@@ -1736,9 +1693,7 @@ mod props {
         let named = |s: &&SockSpec| s.addr.is_some();
         let n = |s: &SockSpec| s.name.clone();
         Some(match st {
-            Step::Add(f, ty) => {
-                Edit::AddSocket { name: fresh_name(sc, "s"), family: f.to_string(), ty: ty.to_string() }
-            }
+            Step::Add(f, ty) => Edit::AddSocket { name: fresh_name(sc, "s"), family: *f, ty: *ty },
             Step::Remove(i) => Edit::RemoveSocket { name: n(pick(&all, *i)?) },
             Step::Bind(i, a) => Edit::Bind { name: n(pick(&all, *i)?), addr: a.to_string() },
             Step::Listen(i, b) => {
@@ -1748,7 +1703,7 @@ mod props {
             Step::Pair(i, j) => Edit::Pair { a: n(pick(&all, *i)?), b: n(pick(&all, *j)?) },
             Step::Connect(i, j) => {
                 // Mostly a target that takes connections: a listener, or any named dgram socket.
-                let takes = |s: &&SockSpec| s.listen.is_some() || s.ty == "dgram" || j % 4 == 0;
+                let takes = |s: &&SockSpec| s.listen.is_some() || s.ty == SockType::Dgram || j % 4 == 0;
                 let targets: Vec<&SockSpec> = all.iter().copied().filter(named).filter(takes).collect();
                 Edit::Connect { client: n(pick(&all, *i)?), server: n(pick(&targets, *j / 4)?) }
             }
@@ -1759,7 +1714,7 @@ mod props {
             Step::Send(i, j, data) => {
                 Edit::Send { from: n(pick(&all, *i)?), to: j.and_then(|j| pick(&all, j)).map(n), data: data.clone() }
             }
-            Step::Shutdown(i, how) => Edit::Shutdown { name: n(pick(&all, *i)?), how: how.to_string() },
+            Step::Shutdown(i, how) => Edit::Shutdown { name: n(pick(&all, *i)?), how: *how },
             Step::Drop(i, k) => Edit::DropMessage { name: n(pick(&all, *i)?), index: *k },
         })
     }
@@ -1792,10 +1747,11 @@ mod props {
         fn accepted_inet_edits_restore_on_the_simulator(
             steps in proptest::collection::vec(inet_step(), 0..60)
         ) {
-            let start = [("inet", "stream"), ("inet", "stream"), ("inet", "dgram"), ("inet", "dgram"), ("inet6", "stream")];
+            let (inet, inet6, stream, dgram) = (Family::Inet, Family::Inet6, SockType::Stream, SockType::Dgram);
+            let start = [(inet, stream), (inet, stream), (inet, dgram), (inet, dgram), (inet6, stream)];
             let mut sc = Scenario::default();
-            for (f, t) in start {
-                sc = apply(&sc, &Edit::AddSocket { name: fresh_name(&sc, "s"), family: f.into(), ty: t.into() }).unwrap();
+            for (family, ty) in start {
+                sc = apply(&sc, &Edit::AddSocket { name: fresh_name(&sc, "s"), family, ty }).unwrap();
             }
             for st in &steps {
                 let Some(e) = resolve(&sc, st) else { continue };

@@ -17,6 +17,8 @@
 //! fixtures rely on that.
 
 use crate::bstr;
+use crate::sim::{How, SockType};
+use crate::sock::Family;
 use crate::wire::{self, *};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -69,11 +71,11 @@ pub struct SockSpec {
     /// Unique name within the scenario.
     pub name: String,
     /// `unix` (default), `inet` or `inet6`.
-    #[serde(default = "default_family")]
-    pub family: String,
+    #[serde(default)]
+    pub family: Family,
     /// `stream`, `dgram` or `seqpacket`.
     #[serde(rename = "type")]
-    pub ty: String,
+    pub ty: SockType,
     /// Own name: `/abs/path`, `rel/path` (needs `cwd`), `@abstract` (bstr escapes allowed), or for
     /// INET `a.b.c.d:port` (inet) / `[v6]:port` (inet6; `a.b.c.d:port` there is v4-mapped).
     /// An accepted INET socket without one gets its listener's port on the loopback address
@@ -124,7 +126,7 @@ pub struct SockSpec {
     pub v6only: bool,
     /// `rd`, `wr` or `rdwr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shutdown: Option<String>,
+    pub shutdown: Option<How>,
     /// `sk_sndbuf` in bytes (default 212992).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sndbuf: Option<i32>,
@@ -151,10 +153,6 @@ pub struct SockSpec {
     /// Held by no fd (for example only in flight).
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_fd: bool,
-}
-
-fn default_family() -> String {
-    "unix".into()
 }
 
 fn is_false(b: &bool) -> bool {
@@ -351,18 +349,7 @@ impl Scenario {
         };
         let mut nodes = Vec::new();
         for s in &self.sockets {
-            let family = match s.family.as_str() {
-                "unix" => AF_UNIX,
-                "inet" => AF_INET,
-                "inet6" => AF_INET6,
-                f => return fail(format!("socket {:?}: family {f:?} is unix, inet or inet6", s.name)),
-            };
-            let ty = match s.ty.as_str() {
-                "stream" => SOCK_STREAM,
-                "dgram" => SOCK_DGRAM,
-                "seqpacket" => SOCK_SEQPACKET,
-                t => return fail(format!("socket {:?}: type {t:?} is stream, dgram or seqpacket", s.name)),
-            };
+            let (family, ty) = (s.family.raw(), s.ty.raw());
             let addr = parse_addr(family, s.addr.as_deref())
                 .map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?;
             let mut flags = 0;
@@ -378,13 +365,7 @@ impl Scenario {
             if s.external_peer {
                 flags |= UNIX_EXTERNAL_PEER;
             }
-            let shutdown = match s.shutdown.as_deref() {
-                None => 0,
-                Some("rd") => 1,
-                Some("wr") => 2,
-                Some("rdwr") => 3,
-                Some(x) => return fail(format!("socket {:?}: shutdown {x:?} is rd, wr or rdwr", s.name)),
-            };
+            let shutdown = s.shutdown.map_or(0, How::bits);
             if family != AF_UNIX && (s.peer_gone || s.autobind || s.unlinked || s.cwd.is_some()) {
                 return fail(format!("socket {:?}: peer_gone, autobind, unlinked and cwd are AF_UNIX only", s.name));
             }

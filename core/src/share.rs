@@ -14,6 +14,8 @@
 //! [`ShareError`], never a panic.
 
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec};
+use crate::sim::{How, SockType};
+use crate::sock::Family;
 use bincode::{Decode, Encode};
 use std::collections::BTreeMap;
 
@@ -85,24 +87,24 @@ enum Sym {
     Other(String),
 }
 
-const FAMILIES: [&str; 3] = ["unix", "inet", "inet6"];
-const TYPES: [&str; 3] = ["stream", "dgram", "seqpacket"];
-const SHUTDOWN: [&str; 3] = ["rd", "wr", "rdwr"];
-
-fn sym(list: &[&str], s: &str) -> Sym {
-    match list.iter().position(|k| *k == s) {
+/// A value of a small closed set (family, type, shutdown) by its index in the set's `ALL` list.
+/// (`Other` holds a spelling: links made when the scenario's words were free text carry it.)
+fn sym<T: Copy + PartialEq>(all: &[T], v: T) -> Sym {
+    match all.iter().position(|k| *k == v) {
         Some(i) => Sym::Known(i as u8),
-        None => Sym::Other(s.to_string()),
+        None => Sym::Other(String::new()),
     }
 }
 
-fn unsym(list: &[&str], s: Sym) -> Result<String, ShareError> {
+fn unsym<T: Copy>(all: &[T], word: fn(T) -> &'static str, s: Sym) -> Result<T, ShareError> {
     match s {
-        Sym::Known(i) => list
+        Sym::Known(i) => all
             .get(usize::from(i))
-            .map(|k| k.to_string())
-            .ok_or_else(|| ShareError::Invalid(format!("symbol {i} of {list:?}"))),
-        Sym::Other(s) => Ok(s),
+            .copied()
+            .ok_or_else(|| ShareError::Invalid(format!("symbol {i} of {} values", all.len()))),
+        Sym::Other(w) => all.iter().copied().find(|&k| word(k) == w).ok_or_else(|| {
+            ShareError::Invalid(format!("{w:?} is none of {:?}", all.iter().map(|&k| word(k)).collect::<Vec<_>>()))
+        }),
     }
 }
 
@@ -225,8 +227,8 @@ fn to_wire(sc: &Scenario) -> WScenario {
             let flag = |b: bool, f: u16| if b { f } else { 0 };
             WSock {
                 name: s.name.clone(),
-                family: sym(&FAMILIES, &s.family),
-                ty: sym(&TYPES, &s.ty),
+                family: sym(&Family::ALL, s.family),
+                ty: sym(&SockType::ALL, s.ty),
                 flags: flag(s.autobind, F_AUTOBIND)
                     | flag(s.unlinked, F_UNLINKED)
                     | flag(s.peer_gone, F_PEER_GONE)
@@ -254,7 +256,7 @@ fn to_wire(sc: &Scenario) -> WScenario {
                 pair: s.pair.as_deref().map(|p| refs.of(p)),
                 accepted_from: s.accepted_from.as_deref().map(|p| refs.of(p)),
                 remote: s.remote.clone(),
-                shutdown: s.shutdown.as_deref().map(|h| sym(&SHUTDOWN, h)),
+                shutdown: s.shutdown.map(|h| sym(&How::ALL, h)),
                 sndbuf: s.sndbuf,
                 rcvbuf: s.rcvbuf,
                 queue: s.queue.iter().map(|m| wmsg(&refs, m)).collect(),
@@ -339,8 +341,8 @@ fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
         let queue = s.queue.into_iter().map(&mut msg).collect::<Result<_, _>>()?;
         sockets.push(SockSpec {
             name: s.name,
-            family: unsym(&FAMILIES, s.family)?,
-            ty: unsym(&TYPES, s.ty)?,
+            family: unsym(&Family::ALL, Family::word, s.family)?,
+            ty: unsym(&SockType::ALL, SockType::word, s.ty)?,
             addr: s.addr,
             cwd: s.cwd,
             autobind: has(F_AUTOBIND),
@@ -356,7 +358,7 @@ fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
             reuseaddr: has(F_REUSEADDR),
             reuseport: has(F_REUSEPORT),
             v6only: has(F_V6ONLY),
-            shutdown: s.shutdown.map(|h| unsym(&SHUTDOWN, h)).transpose()?,
+            shutdown: s.shutdown.map(|h| unsym(&How::ALL, How::word, h)).transpose()?,
             sndbuf: s.sndbuf,
             rcvbuf: s.rcvbuf,
             queue,
@@ -736,7 +738,7 @@ mod tests {
         // Many tiny sockets or messages: a short link for a huge image.
         let sc = Scenario {
             sockets: (0..MAX_SOCKETS + 1)
-                .map(|i| SockSpec { name: i.to_string(), ty: "dgram".into(), ..Default::default() })
+                .map(|i| SockSpec { name: i.to_string(), ty: SockType::Dgram, ..Default::default() })
                 .collect(),
             ..Default::default()
         };

@@ -137,6 +137,76 @@ impl SsState {
     }
 }
 
+/// A socket's address family, as the scenario and the tables name it (`unix`, `inet`, `inet6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// `AF_UNIX`.
+    #[default]
+    Unix,
+    /// `AF_INET`.
+    Inet,
+    /// `AF_INET6`.
+    Inet6,
+}
+
+impl Family {
+    /// Every family.
+    pub const ALL: [Family; 3] = [Family::Unix, Family::Inet, Family::Inet6];
+
+    /// `unix`, `inet` or `inet6` (its serde name).
+    pub fn word(self) -> &'static str {
+        match self {
+            Family::Unix => "unix",
+            Family::Inet => "inet",
+            Family::Inet6 => "inet6",
+        }
+    }
+
+    /// The family a [`word`](Family::word) names.
+    pub fn from_word(w: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.word() == w)
+    }
+
+    /// The `AF_*` number.
+    pub fn raw(self) -> u16 {
+        match self {
+            Family::Unix => crate::wire::AF_UNIX,
+            Family::Inet => crate::wire::AF_INET,
+            Family::Inet6 => crate::wire::AF_INET6,
+        }
+    }
+
+    /// The family with this `AF_*` number, if it is one of these.
+    pub fn from_raw(raw: u16) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.raw() == raw)
+    }
+
+    /// `unix` for `None`, else the INET family.
+    pub fn from_inet(f: Option<crate::sim::InetFamily>) -> Family {
+        match f {
+            None => Family::Unix,
+            Some(crate::sim::InetFamily::Inet) => Family::Inet,
+            Some(crate::sim::InetFamily::Inet6) => Family::Inet6,
+        }
+    }
+
+    /// The INET family, for `inet`/`inet6`.
+    pub fn inet(self) -> Option<crate::sim::InetFamily> {
+        match self {
+            Family::Unix => None,
+            Family::Inet => Some(crate::sim::InetFamily::Inet),
+            Family::Inet6 => Some(crate::sim::InetFamily::Inet6),
+        }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
 /// The role a socket plays, in one word: what the CLI's socket table, the inspector's graph and
 /// its restore timeline show, for a socket of an image and for one of the simulated kernel alike.
 /// [`Role::of`] is the one place that decides it, from [`RoleFacts`] that each side reads off

@@ -2,9 +2,11 @@
 //! No randomness: the same arguments always give the same bytes.
 
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec};
+use crate::sim::SockType;
+use crate::sock::Family;
 
-fn sock(name: String, ty: &str) -> SockSpec {
-    SockSpec { name, family: "unix".into(), ty: ty.into(), ..SockSpec::default() }
+fn sock(name: String, ty: SockType) -> SockSpec {
+    SockSpec { name, family: Family::Unix, ty, ..SockSpec::default() }
 }
 
 fn msg(data: String) -> MsgSpec {
@@ -12,7 +14,7 @@ fn msg(data: String) -> MsgSpec {
 }
 
 /// Two ends of a socketpair named `a` and `b`, each with one message queued.
-fn pair(a: String, b: String, ty: &str, to_a: String, to_b: String) -> [SockSpec; 2] {
+fn pair(a: String, b: String, ty: SockType, to_a: String, to_b: String) -> [SockSpec; 2] {
     let mut sa = sock(a.clone(), ty);
     let mut sb = sock(b.clone(), ty);
     sa.pair = Some(b);
@@ -26,12 +28,12 @@ fn pair(a: String, b: String, ty: &str, to_a: String, to_b: String) -> [SockSpec
 /// end) and two pending ones; pending connection `early` already sent data.
 fn listener_group(k: usize, addr: String, backlog: i16, early: usize) -> [SockSpec; 5] {
     let l = format!("l{k}");
-    let mut sl = sock(l.clone(), "stream");
+    let mut sl = sock(l.clone(), SockType::Stream);
     sl.addr = Some(addr);
     sl.listen = Some(backlog);
     let (c0, a0, c1, c2) = (format!("l{k}c0"), format!("l{k}a0"), format!("l{k}c1"), format!("l{k}c2"));
-    let mut sc0 = sock(c0.clone(), "stream");
-    let mut sa0 = sock(a0.clone(), "stream");
+    let mut sc0 = sock(c0.clone(), SockType::Stream);
+    let mut sa0 = sock(a0.clone(), SockType::Stream);
     sc0.peer = Some(a0);
     sa0.peer = Some(c0);
     sa0.accepted_from = Some(l);
@@ -40,7 +42,7 @@ fn listener_group(k: usize, addr: String, backlog: i16, early: usize) -> [SockSp
         let sent = if i == early { vec![msg(format!("early {k}"))] } else { vec![] };
         sl.pending.push(PendingSpec { client: Some(c.clone()), sent });
     }
-    [sl, sc0, sa0, sock(c1, "stream"), sock(c2, "stream")]
+    [sl, sc0, sa0, sock(c1, SockType::Stream), sock(c2, SockType::Stream)]
 }
 
 /// A mix of about `n` sockets: socketpairs of the three types with a message each way,
@@ -52,7 +54,7 @@ pub fn mixed(n: usize) -> Scenario {
     while socks.len() < n {
         match k % 4 {
             0 | 1 => {
-                let ty = ["stream", "dgram", "seqpacket"][k % 3];
+                let ty = SockType::ALL[k % 3];
                 let (a, b) = (format!("p{k}a"), format!("p{k}b"));
                 let (to_a, to_b) = (format!("to {a} #{k}"), format!("to {b} #{k}"));
                 socks.extend(pair(a, b, ty, to_a, to_b));
@@ -63,11 +65,11 @@ pub fn mixed(n: usize) -> Scenario {
             }
             _ => {
                 let r = format!("r{k}");
-                let mut sr = sock(r.clone(), "dgram");
+                let mut sr = sock(r.clone(), SockType::Dgram);
                 sr.addr = Some(format!("@r{k}"));
                 for j in 0..3 {
                     let s = format!("r{k}s{j}");
-                    let mut ss = sock(s.clone(), "dgram");
+                    let mut ss = sock(s.clone(), SockType::Dgram);
                     if j == 0 {
                         ss.peer = Some(r.clone());
                     }
@@ -94,8 +96,8 @@ pub fn payload_heavy(pairs: usize, payload: u32) -> Scenario {
     let mut socks = Vec::with_capacity(pairs * 2);
     for k in 0..pairs {
         let (a, b) = (format!("a{k}"), format!("b{k}"));
-        let mut sa = sock(a.clone(), "stream");
-        let mut sb = sock(b.clone(), "stream");
+        let mut sa = sock(a.clone(), SockType::Stream);
+        let mut sb = sock(b.clone(), SockType::Stream);
         sa.pair = Some(b.clone());
         sb.pair = Some(a);
         sa.queue.push(MsgSpec { repeat: Some(payload), ..MsgSpec::default() });
@@ -117,7 +119,13 @@ pub fn payload_heavy(pairs: usize, payload: u32) -> Scenario {
 pub fn restore_bench(pairs: usize, listeners: usize) -> Scenario {
     let mut socks = Vec::with_capacity(2 * pairs + 6 * listeners);
     for k in 0..pairs {
-        socks.extend(pair(format!("a{k}"), format!("b{k}"), "stream", format!("to a #{k}"), format!("to b #{k}")));
+        socks.extend(pair(
+            format!("a{k}"),
+            format!("b{k}"),
+            SockType::Stream,
+            format!("to a #{k}"),
+            format!("to b #{k}"),
+        ));
     }
     for k in 0..listeners {
         socks.extend(listener_group(k, format!("@bench-l{k}"), 4, 1));

@@ -19,6 +19,8 @@
 use crate::diag_unix::{self, UnixDiag};
 use resocket_core::bstr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, Scenario, ScenarioError, SockSpec, TaskSpec};
+use resocket_core::sim::{How, SockType};
+use resocket_core::sock::Family;
 use resocket_core::warn::{WarnCode, Warning};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{self, RecvFlags};
@@ -608,19 +610,11 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let in_set = |ino: u32| dups.contains_key(&ino);
     let mut sockets = Vec::with_capacity(members.len() + inet.len());
     for &(ino, m, d) in &members {
-        let ty = match d.ty {
-            1 => "stream",
-            2 => "dgram",
-            5 => "seqpacket",
-            t => return Err(format!("{}: socket type {t}", name_of(ino))),
+        let Some(ty) = SockType::from_raw(d.ty.into()) else {
+            return Err(format!("{}: socket type {}", name_of(ino), d.ty));
         };
-        let mut s = SockSpec {
-            name: name_of(ino),
-            family: "unix".into(),
-            ty: ty.into(),
-            passcred: m.passcred,
-            ..SockSpec::default()
-        };
+        let mut s =
+            SockSpec { name: name_of(ino), family: Family::Unix, ty, passcred: m.passcred, ..SockSpec::default() };
         if let Some(n) = &d.name {
             s.addr = Some(addr_spelling(n));
             if n.first() == Some(&0)
@@ -688,7 +682,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 ));
                 s.external_peer = true;
                 if d.shutdown != 0 {
-                    s.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(d.shutdown & 3)].into());
+                    s.shutdown = How::from_bits(d.shutdown);
                 }
                 for (_, data, rights) in &m.queue {
                     s.queue.push(MsgSpec {
@@ -748,7 +742,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             ));
         }
         if d.shutdown != 0 && !s.peer_gone {
-            s.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(d.shutdown & 3)].into());
+            s.shutdown = How::from_bits(d.shutdown);
         }
         match d.bufs {
             Some((rcv, snd)) => {

@@ -18,6 +18,8 @@ use crate::diag_inet::{InetDiag, IPPROTO_TCP};
 use crate::dump::DumpWarning;
 use resocket_core::bstr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, SockSpec};
+use resocket_core::sim::{How, SockType};
+use resocket_core::sock::Family;
 use resocket_core::warn::WarnCode;
 use rustix::fd::OwnedFd;
 use rustix::net::{self, AddressFamily, RecvFlags, SocketType};
@@ -247,11 +249,10 @@ pub(crate) fn specs(
     }
     let mut out = Vec::new();
     for s in &list {
-        let family = if s.inet6 { "inet6" } else { "inet" };
         let mut spec = SockSpec {
             name: name_of(s.ino),
-            family: family.into(),
-            ty: if s.tcp { "stream" } else { "dgram" }.into(),
+            family: if s.inet6 { Family::Inet6 } else { Family::Inet },
+            ty: if s.tcp { SockType::Stream } else { SockType::Dgram },
             no_fd: !held.contains(&s.ino),
             ..SockSpec::default()
         };
@@ -348,7 +349,7 @@ pub(crate) fn specs(
                         }
                     }
                     if how != 0 {
-                        spec.shutdown = Some(["", "rd", "wr", "rdwr"][usize::from(how)].into());
+                        spec.shutdown = How::from_bits(how);
                     }
                     let data = peek_stream(s.fd, d.rqueue as usize).map_err(|e| format!("{}: {e}", name_of(s.ino)))?;
                     if !data.is_empty() {

@@ -5,6 +5,8 @@
 use resocket_core::edit::{self, Edit};
 use resocket_core::scenario::Scenario;
 use resocket_core::share;
+use resocket_core::sim::SockType;
+use resocket_core::sock::Family;
 use resocket_fixtures::{build_all, sources, Kind};
 
 #[test]
@@ -102,7 +104,7 @@ fn a_fixture_edited_then_shared_opens_as_the_same_image() {
     let sc = edit::from_image(&f.image).scenario;
     let listener = sc.sockets.iter().find(|s| s.listen.is_some()).unwrap().name.clone();
     let sc =
-        edit::apply(&sc, &Edit::AddSocket { name: "n1".into(), family: "unix".into(), ty: "stream".into() }).unwrap();
+        edit::apply(&sc, &Edit::AddSocket { name: "n1".into(), family: Family::Unix, ty: SockType::Stream }).unwrap();
     let sc = edit::apply(&sc, &Edit::Connect { client: "n1".into(), server: listener.clone() }).unwrap();
     let sc = edit::apply(&sc, &Edit::Send { from: "n1".into(), to: None, data: "hello".into() }).unwrap();
     let image = sc.to_image().unwrap();
@@ -137,7 +139,7 @@ fn bincode_is_used_by_the_share_module_only() {
 
 #[test]
 fn each_scenario_socket_is_mapped_to_its_objref_in_the_image() {
-    use resocket_core::wire::{SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+    use resocket_core::wire::{SOCK_DGRAM, SOCK_STREAM};
     for f in build_all(Kind::Valid).expect("fixtures build") {
         let back = edit::from_image(&f.image);
         let (written, mapped) = back.scenario.to_image_mapped().unwrap();
@@ -150,12 +152,7 @@ fn each_scenario_socket_is_mapped_to_its_objref_in_the_image() {
         for (spec, &o) in back.scenario.sockets.iter().zip(&mapped) {
             assert!(seen.insert(o), "{}: objref {o} twice", f.name);
             let sock = report.image.sockets.get(&o).unwrap_or_else(|| panic!("{}: no socket #{o}", f.name));
-            let ty = match spec.ty.as_str() {
-                "stream" => SOCK_STREAM,
-                "dgram" => SOCK_DGRAM,
-                _ => SOCK_SEQPACKET,
-            };
-            assert_eq!(sock.common.sock_type, ty, "{}: {} is #{o}", f.name, spec.name);
+            assert_eq!(sock.common.sock_type, spec.ty.raw(), "{}: {} is #{o}", f.name, spec.name);
             assert_eq!(sock.is_listener(), spec.listen.is_some(), "{}: {} is #{o}", f.name, spec.name);
         }
     }
@@ -177,7 +174,7 @@ fn an_inet_fixture_is_extended_by_edits_and_still_restores_on_the_simulator() {
     let sc = edit::from_image(&f.image).scenario;
     let l = sc.sockets.iter().find(|s| s.listen.is_some()).unwrap().name.clone();
     let step = |sc: &Scenario, e: Edit| edit::apply(sc, &e).unwrap_or_else(|err| panic!("{e:?}: {err}"));
-    let sc = step(&sc, Edit::AddSocket { name: "n".into(), family: "inet".into(), ty: "stream".into() });
+    let sc = step(&sc, Edit::AddSocket { name: "n".into(), family: Family::Inet, ty: SockType::Stream });
     let sc = step(&sc, Edit::Connect { client: "n".into(), server: l.clone() });
     let n = sc.sockets.iter().find(|s| s.name == "n").unwrap();
     assert_eq!(n.addr.as_deref(), Some("127.0.0.1:32768"), "the loopback source and the first free ephemeral port");
@@ -186,9 +183,9 @@ fn an_inet_fixture_is_extended_by_edits_and_still_restores_on_the_simulator() {
     let sc = step(&sc, Edit::Send { from: "n".into(), to: None, data: "hello".into() });
     let sc = step(&sc, Edit::Send { from: "acc".into(), to: None, data: "welcome".into() });
     // A UDP pair beside it.
-    let sc = step(&sc, Edit::AddSocket { name: "dns".into(), family: "inet".into(), ty: "dgram".into() });
+    let sc = step(&sc, Edit::AddSocket { name: "dns".into(), family: Family::Inet, ty: SockType::Dgram });
     let sc = step(&sc, Edit::Bind { name: "dns".into(), addr: "127.0.0.1:53".into() });
-    let sc = step(&sc, Edit::AddSocket { name: "q".into(), family: "inet".into(), ty: "dgram".into() });
+    let sc = step(&sc, Edit::AddSocket { name: "q".into(), family: Family::Inet, ty: SockType::Dgram });
     let sc = step(&sc, Edit::Connect { client: "q".into(), server: "dns".into() });
     let sc = step(&sc, Edit::Send { from: "q".into(), to: None, data: "query".into() });
     // The fixture's listener holds 127.0.0.1:8080.

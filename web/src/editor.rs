@@ -14,9 +14,11 @@
 
 use crate::model::Doc;
 use crate::state::{Action, State};
-use resocket_core::edit::{self, Edit, FAMILIES, TYPES};
+use resocket_core::edit::{self, Edit};
 use resocket_core::scenario::{Scenario, SockSpec};
 use resocket_core::share;
+use resocket_core::sim::{How, SockType};
+use resocket_core::sock::Family;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -217,7 +219,7 @@ fn socket_select(id: &str, r: &NodeRef, sockets: &[SockSpec], none: Option<&str>
 
 /// One line saying what a socket is.
 pub fn describe(sc: &Scenario, s: &SockSpec) -> String {
-    let mut parts = vec![if s.family == "unix" { s.ty.clone() } else { format!("{} {}", s.family, s.ty) }];
+    let mut parts = vec![if s.family == Family::Unix { s.ty.to_string() } else { format!("{} {}", s.family, s.ty) }];
     if let Some(a) = &s.addr {
         parts.push(a.clone());
     }
@@ -242,7 +244,7 @@ pub fn describe(sc: &Scenario, s: &SockSpec) -> String {
         parts.push("external peer".into());
     }
     if let Some(h) = &s.shutdown {
-        parts.push(format!("shutdown {h}"));
+        parts.push(format!("shutdown {}", h.word()));
     }
     parts.join(" · ")
 }
@@ -303,7 +305,9 @@ pub fn editor_panel(p: &EditorProps) -> Html {
     let on_add = act(Rc::new(move |r: &[NodeRef]| {
         let name = value(&r[0]);
         clear(&r[0]);
-        Some(Edit::AddSocket { name, family: value(&r[16]), ty: value(&r[1]) })
+        // The selects offer only the words these parse.
+        let (family, ty) = (Family::from_word(&value(&r[16]))?, SockType::from_word(&value(&r[1]))?);
+        Some(Edit::AddSocket { name, family, ty })
     }));
     let on_connect = act(Rc::new(|r: &[NodeRef]| Some(Edit::Connect { client: value(&r[2]), server: value(&r[3]) })));
     let on_pair = act(Rc::new(|r: &[NodeRef]| Some(Edit::Pair { a: value(&r[4]), b: value(&r[5]) })));
@@ -316,7 +320,9 @@ pub fn editor_panel(p: &EditorProps) -> Html {
         let to = Some(value(&r[11])).filter(|t| !t.is_empty());
         Some(Edit::Send { from: value(&r[10]), to, data: value(&r[12]) })
     }));
-    let on_shutdown = act(Rc::new(|r: &[NodeRef]| Some(Edit::Shutdown { name: value(&r[13]), how: value(&r[14]) })));
+    let on_shutdown = act(Rc::new(|r: &[NodeRef]| {
+        Some(Edit::Shutdown { name: value(&r[13]), how: How::from_word(&value(&r[14]))? })
+    }));
     let listeners: Vec<SockSpec> = sc.sockets.iter().filter(|s| s.listen.is_some()).cloned().collect();
     let accept_name = edit::fresh_name(&sc, "a");
     let on_accept = {
@@ -428,10 +434,10 @@ pub fn editor_panel(p: &EditorProps) -> Html {
                     <legend>{ "socket()" }</legend>
                     <input id="add-name" ref={refs[0].clone()} placeholder={edit::fresh_name(&sc, "s")} aria-label="new socket name" size="8" />
                     <select id="add-family" ref={refs[16].clone()} aria-label="socket family" title="unix: AF_UNIX; inet, inet6: TCP (stream) and UDP (dgram)">
-                        { for FAMILIES.iter().enumerate().map(|(i, f)| html! { <option value={*f} selected={i == 0}>{ *f }</option> }) }
+                        { for Family::ALL.iter().enumerate().map(|(i, f)| html! { <option value={f.word()} selected={i == 0}>{ f.word() }</option> }) }
                     </select>
                     <select id="add-type" ref={refs[1].clone()} aria-label="socket type">
-                        { for TYPES.iter().enumerate().map(|(i, t)| html! { <option value={*t} selected={i == 0}>{ *t }</option> }) }
+                        { for SockType::ALL.iter().enumerate().map(|(i, t)| html! { <option value={t.word()} selected={i == 0}>{ t.word() }</option> }) }
                     </select>
                     <button id="add-socket" onclick={on_add}>{ "Add socket" }</button>
                 </fieldset>
@@ -470,7 +476,7 @@ pub fn editor_panel(p: &EditorProps) -> Html {
                     <span class="sep" />
                     { socket_select("shutdown-socket", &refs[13], sockets, None, "socket to shut down") }
                     <select id="shutdown-how" ref={refs[14].clone()} aria-label="how">
-                        <option value="wr" selected=true>{ "wr" }</option><option value="rd">{ "rd" }</option><option value="rdwr">{ "rdwr" }</option>
+                        { for [How::Wr, How::Rd, How::Rdwr].into_iter().map(|h| html! { <option value={h.word()} selected={h == How::Wr}>{ h.word() }</option> }) }
                     </select>
                     <button id="shutdown" onclick={on_shutdown}>{ "Shutdown" }</button>
                 </fieldset>

@@ -50,7 +50,14 @@ async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
     let before = s.doc.clone().unwrap();
     let l = listener_name(&s);
 
-    let s = apply(s, Edit::AddSocket { name: "n1".into(), family: "unix".into(), ty: "stream".into() });
+    let s = apply(
+        s,
+        Edit::AddSocket {
+            name: "n1".into(),
+            family: resocket_core::sock::Family::Unix,
+            ty: resocket_core::sim::SockType::Stream,
+        },
+    );
     let doc = s.doc.clone().unwrap();
     assert_eq!(doc.summary.sockets, before.summary.sockets + 1);
     assert_eq!(doc.name, "listener-pending-edited.rsimg");
@@ -84,7 +91,14 @@ async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
 #[wasm_bindgen_test]
 async fn a_share_link_opens_the_same_scenario_and_image() {
     let s = opened("scm-rights").await.reduce(Action::Editor(EditorAction::Start));
-    let s = apply(s, Edit::AddSocket { name: "extra".into(), family: "unix".into(), ty: "seqpacket".into() });
+    let s = apply(
+        s,
+        Edit::AddSocket {
+            name: "extra".into(),
+            family: resocket_core::sock::Family::Unix,
+            ty: resocket_core::sim::SockType::Seqpacket,
+        },
+    );
     let s = s.reduce(Action::Editor(EditorAction::Share));
     assert_eq!((ed(&s).shares, ed(&s).sharing, ed(&s).link.clone()), (1, true, None));
     // The link is made by the browser's CompressionStream, then arrives as `Linked`.

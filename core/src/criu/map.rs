@@ -22,6 +22,7 @@ use super::{pb, Opened, TcpStream};
 use crate::bstr;
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
 use crate::sim::ops::{How, InetFamily, SockType};
+use crate::sock::Family;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -109,14 +110,6 @@ pub struct Note {
     pub message: String,
 }
 
-fn type_spec(t: SockType) -> &'static str {
-    match t {
-        SockType::Stream => "stream",
-        SockType::Dgram => "dgram",
-        SockType::Seqpacket => "seqpacket",
-    }
-}
-
 fn sock_type(raw: u32) -> Option<SockType> {
     match raw {
         STREAM => Some(SockType::Stream),
@@ -132,22 +125,6 @@ fn how(shutdown: Option<i32>) -> Option<How> {
         Some(2) => Some(How::Wr),
         Some(3) => Some(How::Rdwr),
         _ => None,
-    }
-}
-
-fn how_spec(h: How) -> &'static str {
-    match h {
-        How::Rd => "rd",
-        How::Wr => "wr",
-        How::Rdwr => "rdwr",
-    }
-}
-
-fn family_spec(f: Option<InetFamily>) -> &'static str {
-    match f {
-        None => "unix",
-        Some(InetFamily::Inet) => "inet",
-        Some(InetFamily::Inet6) => "inet6",
     }
 }
 
@@ -218,8 +195,8 @@ pub fn to_scenario(o: &Opened) -> (Scenario, Vec<Note>) {
 fn base_spec(name: String, family: Option<InetFamily>, ty: SockType, opts: &pb::SkOptsEntry) -> SockSpec {
     SockSpec {
         name,
-        family: family_spec(family).into(),
-        ty: type_spec(ty).into(),
+        family: Family::from_inet(family),
+        ty,
         sndbuf: (opts.so_sndbuf != DEFAULT_BUF as u32).then_some(opts.so_sndbuf.min(i32::MAX as u32) as i32),
         rcvbuf: (opts.so_rcvbuf != DEFAULT_BUF as u32).then_some(opts.so_rcvbuf.min(i32::MAX as u32) as i32),
         sndbuf_lock: opts.so_buf_lock.unwrap_or(0) & 1 != 0,
@@ -314,7 +291,7 @@ fn unix_sockets(c: &mut Ctx<'_>) {
             spec.cwd = sk.name_dir.clone();
         }
         spec.unlinked = sk.deleted == Some(true) && spec.addr.as_deref().is_some_and(|a| !a.starts_with('@'));
-        spec.shutdown = how(sk.shutdown).map(|h| how_spec(h).into());
+        spec.shutdown = how(sk.shutdown);
         if sk.state == LISTEN && ty.is_connection_oriented() {
             spec.listen = Some(sk.backlog.min(i16::MAX as u32) as i16);
         }
@@ -520,7 +497,7 @@ fn inet_sockets(c: &mut Ctx<'_>) {
         spec.reuseaddr = sk.opts.reuseaddr == Some(true);
         spec.reuseport = sk.opts.so_reuseport == Some(true);
         spec.v6only = family == InetFamily::Inet6 && sk.v6only == Some(true);
-        spec.shutdown = how(sk.shutdown).map(|h| how_spec(h).into());
+        spec.shutdown = how(sk.shutdown);
         let listen = tcp && sk.state == LISTEN;
         if listen {
             spec.listen = Some(sk.backlog.min(i16::MAX as u32) as i16);
@@ -642,7 +619,7 @@ fn queues(c: &mut Ctx<'_>) {
     // Datagram senders: CRIU does not record them.
     let n = c.sockets.len();
     for i in 0..n {
-        if c.sockets[i].ty != "dgram" || c.sockets[i].queue.is_empty() {
+        if c.sockets[i].ty != SockType::Dgram || c.sockets[i].queue.is_empty() {
             continue;
         }
         let me = c.sockets[i].name.clone();
@@ -656,11 +633,11 @@ fn queues(c: &mut Ctx<'_>) {
             Some(j) => c.sockets[j].name.clone(),
             None => {
                 let name = format!("{me}-sender");
-                let family = c.sockets[i].family.clone();
+                let family = c.sockets[i].family;
                 c.sockets.push(SockSpec {
                     name: name.clone(),
                     family,
-                    ty: "dgram".into(),
+                    ty: SockType::Dgram,
                     peer: Some(me.clone()),
                     no_fd: true,
                     ..SockSpec::default()

@@ -148,10 +148,11 @@ impl fmt::Display for Errno {
 }
 
 /// Socket types AF_UNIX knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SockType {
     /// `SOCK_STREAM`.
+    #[default]
     Stream,
     /// `SOCK_DGRAM`.
     Dgram,
@@ -159,7 +160,36 @@ pub enum SockType {
     Seqpacket,
 }
 
+impl std::fmt::Display for SockType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
 impl SockType {
+    /// Every type, in number order.
+    pub const ALL: [SockType; 3] = [SockType::Stream, SockType::Dgram, SockType::Seqpacket];
+
+    /// The lowercase word the scenario, the tables and the graph use: `stream`, `dgram`,
+    /// `seqpacket` (its serde name).
+    pub fn word(self) -> &'static str {
+        match self {
+            SockType::Stream => "stream",
+            SockType::Dgram => "dgram",
+            SockType::Seqpacket => "seqpacket",
+        }
+    }
+
+    /// The type a [`word`](SockType::word) names.
+    pub fn from_word(w: &str) -> Option<SockType> {
+        SockType::ALL.into_iter().find(|t| t.word() == w)
+    }
+
+    /// Connection-oriented (`stream`, `seqpacket`): connect() makes a connection, listen() works.
+    pub fn connection_oriented(self) -> bool {
+        self != SockType::Dgram
+    }
+
     /// The `SOCK_*` number.
     pub fn raw(self) -> u16 {
         match self {
@@ -284,6 +314,23 @@ pub enum How {
 }
 
 impl How {
+    /// Every value.
+    pub const ALL: [How; 3] = [How::Rd, How::Wr, How::Rdwr];
+
+    /// The lowercase word the scenario uses: `rd`, `wr`, `rdwr` (its serde name).
+    pub fn word(self) -> &'static str {
+        match self {
+            How::Rd => "rd",
+            How::Wr => "wr",
+            How::Rdwr => "rdwr",
+        }
+    }
+
+    /// The value a [`word`](How::word) names.
+    pub fn from_word(w: &str) -> Option<How> {
+        How::ALL.into_iter().find(|h| h.word() == w)
+    }
+
     /// `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
     pub fn name(self) -> &'static str {
         match self {

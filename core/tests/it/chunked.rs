@@ -169,7 +169,8 @@ fn roles_of_all_sockets_equal_role_of_each() {
     for (name, bytes) in images() {
         let report = load(&bytes);
         let img = &report.image;
-        let each: Vec<resocket_core::summary::Role> = img.sockets.values().map(|s| resocket_core::summary::role(img, s)).collect();
+        let each: Vec<resocket_core::summary::Role> =
+            img.sockets.values().map(|s| resocket_core::summary::role(img, s)).collect();
         assert_eq!(resocket_core::summary::roles(img), each, "{name}");
     }
 }

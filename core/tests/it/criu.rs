@@ -271,8 +271,8 @@ fn criu_maps_options_and_shutdown() {
     let (_, sc, notes) = mapped("socket-options");
     let a = sock(&sc, "unix-30001");
     assert_eq!((a.sndbuf, a.rcvbuf, a.sndbuf_lock, a.rcvbuf_lock), (Some(65536), Some(131072), true, true));
-    assert_eq!(a.shutdown.as_deref(), Some("rd"));
-    assert_eq!(sock(&sc, "unix-30002").shutdown.as_deref(), Some("wr"));
+    assert_eq!(a.shutdown.map(resocket_core::sim::How::word), Some("rd"));
+    assert_eq!(sock(&sc, "unix-30002").shutdown.map(resocket_core::sim::How::word), Some("wr"));
     let n =
         notes.iter().find(|n| n.code == criu::NoteCode::OptionNotModelled && n.socket.as_deref() == Some("unix-30001"));
     // SO_PASSCRED is held by the scenario (and restored); SO_REUSEADDR on AF_UNIX is not.
@@ -286,7 +286,7 @@ fn criu_maps_inet() {
     let (_, sc, notes) = mapped("inet-tcp");
     let l = sock(&sc, "tcp-30001");
     assert_eq!(
-        (l.family.as_str(), l.addr.as_deref(), l.listen, l.reuseaddr),
+        (l.family.word(), l.addr.as_deref(), l.listen, l.reuseaddr),
         ("inet", Some("0.0.0.0:8080"), Some(128), true)
     );
     let a = sock(&sc, "tcp-30002");
@@ -298,7 +298,7 @@ fn criu_maps_inet() {
     assert_eq!(o.checkpoint.netdevs, vec!["lo".to_string()]);
     assert_eq!(sock(&sc, "udp-30002").peer.as_deref(), Some("udp-30001"));
     let v6 = sock(&sc, "udp-30003");
-    assert_eq!((v6.family.as_str(), v6.addr.as_deref()), ("inet6", Some("[::1]:5354")));
+    assert_eq!((v6.family.word(), v6.addr.as_deref()), ("inet6", Some("[::1]:5354")));
     assert!(has_note(&notes, criu::NoteCode::UdpQueue, Some("udp-30001")));
 }
 

@@ -3,11 +3,13 @@
 use proptest::prelude::*;
 use resocket_core::check::{run_order, run_plan};
 use resocket_core::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec};
-use resocket_core::sim::{Kernel, Outcome};
+use resocket_core::sim::{Kernel, Outcome, SockType};
+use resocket_core::sock::Family;
 use resocket_core::{load, plan};
 
 fn s(name: String, ty: &str) -> SockSpec {
-    SockSpec { name, family: "unix".into(), ty: ty.into(), ..SockSpec::default() }
+    let ty = SockType::from_word(ty).unwrap_or_else(|| panic!("type {ty:?}"));
+    SockSpec { name, family: Family::Unix, ty, ..SockSpec::default() }
 }
 
 fn msgs(n: usize, tag: &str) -> Vec<MsgSpec> {
@@ -63,12 +65,7 @@ fn scenario(pieces: &[Piece]) -> Scenario {
                 if *named {
                     sa.addr = Some(format!("@pair{k}"));
                 }
-                let how = |bits: u8| match bits {
-                    1 => Some("rd".to_string()),
-                    2 => Some("wr".to_string()),
-                    3 => Some("rdwr".to_string()),
-                    _ => None,
-                };
+                let how = resocket_core::sim::How::from_bits;
                 sa.shutdown = how(*shut);
                 if ty != "dgram" {
                     // The kernel mirrors shutdown to the peer.

@@ -123,7 +123,8 @@ fn encode_accepts_a_scenario_and_rejects_nonsense() {
     std::fs::write(&src, r#"{"sockets":[{"name":"a","type":"raw"}]}"#).unwrap();
     let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("type \"raw\""));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("unknown variant `raw`, expected one of `stream`, `dgram`, `seqpacket`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
