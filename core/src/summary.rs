@@ -13,24 +13,14 @@ pub fn sym_name(table: &[(u64, &'static str)], v: u64) -> String {
     table.iter().find(|(k, _)| *k == v).map_or_else(|| v.to_string(), |(_, n)| (*n).to_string())
 }
 
-/// Short type name: `stream`, `dgram`, `seqpacket` (or the number).
+/// Short type name: `stream`, `dgram`, `seqpacket` (or `typeN`).
 pub fn type_name(t: u16) -> String {
-    match t {
-        SOCK_STREAM => "stream".into(),
-        SOCK_DGRAM => "dgram".into(),
-        SOCK_SEQPACKET => "seqpacket".into(),
-        t => format!("type{t}"),
-    }
+    crate::sim::SockType::from_raw(t).map_or_else(|| format!("type{t}"), |t| t.word().into())
 }
 
-/// Short family name.
+/// Short family name: `unix`, `inet`, `inet6` (or `afN`).
 pub fn family_name(f: u16) -> String {
-    match f {
-        AF_UNIX => "unix".into(),
-        AF_INET => "inet".into(),
-        AF_INET6 => "inet6".into(),
-        f => format!("af{f}"),
-    }
+    crate::sock::Family::from_raw(f).map_or_else(|| format!("af{f}"), |f| f.word().into())
 }
 
 /// The role a socket plays ([`Role`]). Looks through every listener's pending connections: for

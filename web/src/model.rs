@@ -254,7 +254,7 @@ pub fn thousands(n: usize) -> String {
 
 use resocket_core::check::{Run, RunState};
 use resocket_core::image::Image;
-use resocket_core::sim::{HostAddrs, SockType};
+use resocket_core::sim::HostAddrs;
 use std::collections::BTreeMap;
 
 /// Above this many sockets the graph and the timeline are built only on request.
@@ -408,12 +408,7 @@ impl Graph {
             let role = roles[r].unwrap_or(Role::Unconnected);
             g.nodes.push(GNode {
                 objref: key(r),
-                ty: match s.ty {
-                    SockType::Stream => "stream",
-                    SockType::Dgram => "dgram",
-                    SockType::Seqpacket => "seqpacket",
-                }
-                .to_string(),
+                ty: s.ty.word().to_string(),
                 role,
                 name: match (&s.name, k.inet.get(&r).and_then(|i| i.local)) {
                     (Some(n), _) => n.display(),

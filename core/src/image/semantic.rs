@@ -80,12 +80,7 @@ fn at(code: Code, s: &Sock<'_>, field: &str, msg: String) -> Diagnostic {
 }
 
 fn type_name(t: u16) -> &'static str {
-    match t {
-        SOCK_STREAM => "stream",
-        SOCK_DGRAM => "dgram",
-        SOCK_SEQPACKET => "seqpacket",
-        _ => "other",
-    }
+    crate::sim::SockType::from_raw(t).map_or("other", crate::sim::SockType::word)
 }
 
 /// Run every whole-image check.
