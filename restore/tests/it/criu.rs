@@ -14,6 +14,12 @@ fn podman_archive() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/archives/podman-stream-pair.tar.gz")
 }
 
+/// The kubelet's checkpoint of a CRI-O container (an uncompressed tar).
+fn crio_archive() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/criu/archives/checkpoint-web-0_shop-server-2026-12-01T00:00:00Z.tar")
+}
+
 fn restore(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_restore")).args(args).output().unwrap()
 }
@@ -226,6 +232,27 @@ fn show_lists_images_metadata_sockets_and_notes() {
         serde_json::from_slice(&restore(&["show", "--json", s(&podman_archive())]).stdout).unwrap();
     assert_eq!(v["origin"]["container"]["engine"], "Podman");
     assert_eq!(v["origin"]["compression"], "gzip");
+
+    let out = stdout(&restore(&["show", s(&crio_archive())]));
+    for want in [
+        "tar archive, CRI-O container checkpoint",
+        "4 unix sockets",
+        "valid (0 errors, 0 warnings)",
+        "name          server",
+        "engine        CRI-O",
+        "image         registry.example/resocket/server:1.0",
+        "pod           shop/web-0",
+        "io.kubernetes.cri-o.LogPath",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&restore(&["show", "--json", s(&crio_archive())]).stdout).unwrap();
+    assert_eq!(v["origin"]["container"]["engine"], "CRI-O");
+    assert_eq!(
+        (&v["origin"]["container"]["pod"], &v["origin"]["container"]["namespace"]),
+        (&"web-0".into(), &"shop".into())
+    );
 }
 
 #[test]

@@ -27,12 +27,13 @@ fn fixtures() -> PathBuf {
 }
 
 #[test]
-fn every_valid_criu_fixture_and_the_podman_archive_restore_and_verify_on_the_real_kernel() {
+fn every_valid_criu_fixture_and_the_podman_and_cri_o_archives_restore_and_verify_on_the_real_kernel() {
     let mut inputs: Vec<PathBuf> =
         std::fs::read_dir(fixtures().join("images/valid")).unwrap().map(|e| e.unwrap().path()).collect();
     inputs.sort();
     assert!(inputs.len() >= 15, "{inputs:?}");
     inputs.push(fixtures().join("archives/podman-stream-pair.tar.gz"));
+    inputs.push(fixtures().join("archives/checkpoint-web-0_shop-server-2026-12-01T00:00:00Z.tar"));
     let mut failures = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let root = scratch(&format!("run-{i}"));
