@@ -69,7 +69,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parse lowercase or uppercase hex (whitespace ignored).
 pub fn unhex(text: &str) -> Result<Vec<u8>, EscapeError> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(EscapeError(digits.len()));
     }
     digits

@@ -39,6 +39,10 @@ pub struct Failure {
     pub explanation: String,
     /// What would make it work.
     pub fix: String,
+    /// The kernel rule that refused the step or made it wait ([`Rule::explain`] says where Linux
+    /// decides it and why); `None` for an INET step (not named yet) or an invalid one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<crate::sim::Rule>,
 }
 
 /// One way the simulated result differs from the image.
@@ -356,7 +360,7 @@ impl OrderRun {
                 // The state after the failed call: a failing call changes nothing the explanation
                 // looks at (the names and queues of the sockets involved).
                 let (explanation, fix) = explain(plan, &run.kernel, &step.op, &out);
-                self.failure = Some(Failure { position: pos, step: i, explanation, fix });
+                self.failure = Some(Failure { position: pos, step: i, explanation, fix, rule: run.kernel.last_rule });
                 break;
             }
         }
@@ -666,7 +670,7 @@ pub fn run_order_traced_on(
         states.push(run.snapshot());
         if !out.is_ok() {
             let (explanation, fix) = explain(plan, &run.kernel, &step.op, &out);
-            failure = Some(Failure { position: pos, step: i, explanation, fix });
+            failure = Some(Failure { position: pos, step: i, explanation, fix, rule: run.kernel.last_rule });
             break;
         }
     }

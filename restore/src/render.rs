@@ -274,13 +274,36 @@ pub enum OrderKind {
 
 /// `restore simulate` output, planned for and run on a host with these addresses, and whether
 /// the run was clean.
+/// What `restore simulate` prints besides every step's result.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimulateShow {
+    /// The simulated sockets after every step.
+    pub states: bool,
+    /// The failing step's kernel rule, explained.
+    pub explain: bool,
+    /// JSON instead of text.
+    pub json: bool,
+}
+
+/// The explanation of a rule, as `--explain` prints it (indented under the failure).
+pub fn rule_text(rule: resocket_core::sim::Rule) -> String {
+    let e = rule.explain();
+    format!(
+        "  kernel rule [{rule}]: {}
+    when: {}
+    {}
+",
+        e.function, e.condition, e.text
+    )
+}
+
 pub fn simulate_output_on(
     bytes: &[u8],
     order: OrderKind,
-    with_states: bool,
-    json: bool,
+    show: SimulateShow,
     host: &resocket_core::sim::HostAddrs,
 ) -> Result<(String, bool), crate::CliError> {
+    let SimulateShow { states: with_states, explain, json } = show;
     use resocket_core::check;
     let (report, plan) = planned_on(bytes, host)?;
     let (plan, order) = match order {
@@ -305,7 +328,12 @@ pub fn simulate_output_on(
     };
     let clean = rep.is_clean();
     if json {
-        let v = json!({ "plan": plan, "report": rep, "clean": clean, "states": states });
+        let mut v = json!({ "plan": plan, "report": rep, "clean": clean, "states": states });
+        if let (true, Some(rule)) = (explain, rep.failure.as_ref().and_then(|f| f.rule)) {
+            let e = rule.explain();
+            v["explanation"] =
+                json!({ "rule": rule, "function": e.function, "condition": e.condition, "text": e.text });
+        }
         return Ok((serde_json::to_string_pretty(&v).unwrap_or_default() + "\n", clean));
     }
     let mut out = String::new();
@@ -339,6 +367,13 @@ pub fn simulate_output_on(
     if let Some(f) = &rep.failure {
         let _ =
             writeln!(out, "\nfailed at position {} (step {}): {}\n  fix: {}", f.position, f.step, f.explanation, f.fix);
+        match f.rule {
+            Some(rule) if explain => out.push_str(&rule_text(rule)),
+            Some(rule) => {
+                let _ = writeln!(out, "  kernel rule [{rule}] (--explain says more)");
+            }
+            None => {}
+        }
     } else if rep.differences.is_empty() && plan.warnings.is_empty() {
         let _ = writeln!(out, "\nall {} steps completed; the simulated state equals the image", rep.results.len());
     } else if rep.differences.is_empty() {

@@ -5,6 +5,7 @@
 //! All transitions go through [`Kernel::apply`], one `match` over the operation.
 
 use super::ops::*;
+use super::rule::{Refusal, Rule};
 use crate::image::UnixAddr;
 use crate::sock::SkState;
 use std::collections::{BTreeMap, VecDeque};
@@ -291,6 +292,9 @@ pub struct Kernel {
     pub host: super::inet::HostAddrs,
     next_ino: u64,
     autobind_next: u32,
+    /// The rule that refused the last call or made it wait ([`Rule`]); `None` after a call that
+    /// succeeded, and after an INET call (whose rules are not named yet).
+    pub last_rule: Option<Rule>,
 }
 
 fn join(cwd: &[u8], p: &[u8]) -> Vec<u8> {
@@ -376,6 +380,23 @@ impl Kernel {
         (0..self.socks.len()).map(|r| live(r).then(|| role(r))).collect()
     }
 
+    /// Refuse the call with `errno`, by `rule` (the one place an AF_UNIX refusal is made:
+    /// `sim/rule.rs` checks).
+    fn deny(&mut self, rule: Rule, errno: Errno) -> Outcome {
+        self.last_rule = Some(rule);
+        Outcome::err(errno)
+    }
+
+    fn refuse(&mut self, r: Refusal) -> Outcome {
+        self.deny(r.rule, r.errno)
+    }
+
+    /// The call would wait, by `rule`.
+    fn wait(&mut self, rule: Rule, block: Block) -> Outcome {
+        self.last_rule = Some(rule);
+        Outcome::WouldBlock { block }
+    }
+
     /// A fresh kernel with default sysctls, cwd `/`.
     pub fn new() -> Kernel {
         Kernel { cwd: b"/".to_vec(), ..Kernel::default() }
@@ -442,8 +463,19 @@ impl Kernel {
         self.socks[r].refs += 1;
     }
 
-    /// Apply one operation.
+    /// Apply one operation. [`Kernel::last_rule`] says afterwards which rule refused it or made
+    /// it wait.
     pub fn apply(&mut self, op: &Op) -> Outcome {
+        self.last_rule = None;
+        let out = self.transition(op);
+        if out.is_ok() {
+            self.last_rule = None; // a refusal inside that the call recovered from
+        }
+        out
+    }
+
+    /// The one `match` of every operation ([`Kernel::apply`]).
+    fn transition(&mut self, op: &Op) -> Outcome {
         // AF_INET/AF_INET6 sockets have their own transitions (sim/inet.rs).
         if let Some(out) = self.inet_apply(op) {
             return out;
@@ -479,34 +511,35 @@ impl Kernel {
             }
             Op::Bind { slot, addr } => match get(self, slot) {
                 Some(r) => self.bind(r, addr),
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::Unlink { path, stale_only } => self.unlink(&path.0, *stale_only),
             Op::Listen { slot, backlog } => match get(self, slot) {
                 Some(r) => self.listen(r, i64::from(*backlog)),
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::Connect { slot, addr } => match get(self, slot) {
                 Some(r) if self.socks[r].ty == SockType::Dgram => self.dgram_connect(r, addr),
                 Some(r) => self.stream_connect(r, addr),
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::Accept { slot, new } => match get(self, slot) {
                 Some(_) if !free(self, new) => Outcome::Invalid { why: format!("slot {new} is already open") },
                 Some(r) => self.accept(r, *new),
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::Send { slot, to, data, rights } => {
-                let Some(r) = get(self, slot) else { return Outcome::err(Errno::EBADF) };
+                let Some(r) = get(self, slot) else { return self.deny(Rule::BadFd, Errno::EBADF) };
                 let mut fds = Vec::new();
                 for s in rights {
                     match get(self, s) {
                         Some(x) => fds.push(x),
-                        None => return Outcome::err(Errno::EBADF),
+                        None => return self.deny(Rule::BadFd, Errno::EBADF),
                     }
                 }
                 if fds.len() > crate::wire::SCM_MAX_FD as usize {
-                    return Outcome::err(Errno::EINVAL); // §4.4: SCM_MAX_FD
+                    return self.deny(Rule::TooManyFdsInOneMessage, Errno::EINVAL);
+                    // §4.4: SCM_MAX_FD
                 }
                 match self.socks[r].ty {
                     SockType::Stream => self.stream_send(r, to.as_ref(), &data.0, &fds),
@@ -514,10 +547,10 @@ impl Kernel {
                         // unix_seqpacket_sendmsg: a pending error (sock_error), then ENOTCONN;
                         // the address is ignored (§1.7; the error first: differential test).
                         if let Some(e) = self.socks[r].err.take() {
-                            return Outcome::err(e);
+                            return self.deny(Rule::PendingError, e);
                         }
                         if self.socks[r].state != SkState::Established {
-                            return Outcome::err(Errno::ENOTCONN);
+                            return self.deny(Rule::NotConnected, Errno::ENOTCONN);
                         }
                         self.dgram_send(r, None, &data.0, &fds)
                     }
@@ -526,7 +559,7 @@ impl Kernel {
             }
             Op::Recv { slot, len, peek } => match get(self, slot) {
                 Some(r) => self.recv(r, *len as usize, *peek),
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::Shutdown { slot, how } => match get(self, slot) {
                 Some(r) => {
@@ -540,10 +573,14 @@ impl Kernel {
                     }
                     Outcome::ok(0)
                 }
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::SetSockOpt { slot, opt } => match get(self, slot) {
                 Some(r) => {
+                    if matches!(opt, SockOpt::V6Only(_)) {
+                        // An IPPROTO_IPV6 option: AF_UNIX has no setsockopt beyond SOL_SOCKET.
+                        return self.deny(Rule::OptionOfAnotherLevel, Errno::EOPNOTSUPP);
+                    }
                     let s = &mut self.socks[r];
                     let v = |x: i32| i64::from(x.max(0));
                     match *opt {
@@ -554,26 +591,25 @@ impl Kernel {
                         SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
                         SockOpt::PassCred(on) => s.passcred = on,
                         SockOpt::PeekOff(_) | SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) => {}
-                        // An IPPROTO_IPV6 option: AF_UNIX has no setsockopt beyond SOL_SOCKET.
-                        SockOpt::V6Only(_) => return Outcome::err(Errno::EOPNOTSUPP),
+                        SockOpt::V6Only(_) => {}
                     }
                     Outcome::ok(0)
                 }
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::SetNonblock { slot, on } => match get(self, slot) {
                 Some(r) => {
                     self.socks[r].nonblock = *on;
                     Outcome::ok(0)
                 }
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::Close { slot } => match self.slots.remove(slot) {
                 Some(r) => {
                     self.put(r);
                     Outcome::ok(0)
                 }
-                None => Outcome::err(Errno::EBADF),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::Chdir { path } => {
                 // DEVIATION: directories are not modelled; every absolute directory exists.
@@ -588,9 +624,9 @@ impl Kernel {
                 Outcome::ok(0)
             }
             Op::Place { slot, pid, fd, cloexec, .. } => {
-                let Some(r) = get(self, slot) else { return Outcome::err(Errno::EBADF) };
+                let Some(r) = get(self, slot) else { return self.deny(Rule::BadFd, Errno::EBADF) };
                 if *fd < 0 {
-                    return Outcome::err(Errno::EBADF);
+                    return self.deny(Rule::BadFdNumber, Errno::EBADF);
                 }
                 if let Some((old, _)) = self.fds.insert((*pid, *fd), (r, *cloexec)) {
                     self.put(old); // dup2 closes what was there
@@ -680,7 +716,7 @@ impl Kernel {
         }
     }
 
-    fn alloc_autobind(&mut self, ty: SockType) -> Result<Vec<u8>, Errno> {
+    fn alloc_autobind(&mut self, ty: SockType) -> Result<Vec<u8>, Refusal> {
         // DEVIATION: Linux starts the 20-bit counter at a random value (§3); we start at 0 so
         // runs are reproducible.
         for _ in 0..(1u32 << 20) {
@@ -690,13 +726,13 @@ impl Kernel {
                 return Ok(name);
             }
         }
-        Err(Errno::ENOSPC)
+        Err(Refusal::new(Rule::AutobindExhausted, Errno::ENOSPC))
     }
 
     fn bind(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
         let ty = self.socks[r].ty;
         match addr {
-            SockAddr::Unspec | SockAddr::Inet(_) => Outcome::err(Errno::EINVAL),
+            SockAddr::Unspec | SockAddr::Inet(_) => self.deny(Rule::NotAUnixAddress, Errno::EINVAL),
             SockAddr::Autobind => {
                 if self.socks[r].name.is_some() {
                     return Outcome::ok(0); // §3: autobind on a bound socket changes nothing
@@ -707,18 +743,18 @@ impl Kernel {
                         self.socks[r].name = Some(UnixAddr::Abstract(name.into()));
                         Outcome::ok(0)
                     }
-                    Err(e) => Outcome::err(e),
+                    Err(e) => self.refuse(e),
                 }
             }
             SockAddr::Abstract(a) => {
                 if a.len() > 107 {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::AbstractNameTooLong, Errno::EINVAL);
                 }
                 if self.socks[r].name.is_some() {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::AlreadyBound, Errno::EINVAL);
                 }
                 if self.abstract_names.contains_key(&(ty, a.clone())) {
-                    return Outcome::err(Errno::EADDRINUSE);
+                    return self.deny(Rule::AbstractNameInUse, Errno::EADDRINUSE);
                 }
                 self.abstract_names.insert((ty, a.clone()), r);
                 self.socks[r].name = Some(UnixAddr::Abstract(a.as_slice().into()));
@@ -726,16 +762,16 @@ impl Kernel {
             }
             SockAddr::Path(p) => {
                 if p.is_empty() || p.len() > 108 || p.contains(&0) {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::BadPath, Errno::EINVAL);
                 }
                 let full = join(&self.cwd, p);
                 // unix_bind_bsd: mknod first (EEXIST → EADDRINUSE, even for a stale file)…
                 if self.fs.contains_key(&full) {
-                    return Outcome::err(Errno::EADDRINUSE);
+                    return self.deny(Rule::PathExists, Errno::EADDRINUSE);
                 }
                 // …then a bound socket gets EINVAL and the new node is removed again (§3).
                 if self.socks[r].name.is_some() {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::AlreadyBound, Errno::EINVAL);
                 }
                 self.next_ino += 1;
                 let ino = self.next_ino;
@@ -753,10 +789,10 @@ impl Kernel {
         let full = join(&self.cwd, path);
         match self.fs.get(&full) {
             None if stale_only => Outcome::ok(0),
-            None => Outcome::err(Errno::ENOENT),
-            Some(FsNode::Other) if stale_only => Outcome::err(Errno::ENOTSOCK),
+            None => self.deny(Rule::UnlinkMissing, Errno::ENOENT),
+            Some(FsNode::Other) if stale_only => self.deny(Rule::StaleUnlinkNotASocket, Errno::ENOTSOCK),
             Some(FsNode::Socket(ino)) if stale_only && self.bound_inodes.contains_key(ino) => {
-                Outcome::err(Errno::EADDRINUSE)
+                self.deny(Rule::StaleUnlinkStillBound, Errno::EADDRINUSE)
             }
             Some(_) => {
                 self.fs.remove(&full);
@@ -768,45 +804,49 @@ impl Kernel {
     fn listen(&mut self, r: SockRef, backlog: i64) -> Outcome {
         // net/socket.c:1918-1924: (unsigned)backlog > somaxconn → somaxconn.
         let backlog = if backlog < 0 || backlog > self.sysctl.somaxconn { self.sysctl.somaxconn } else { backlog };
-        let s = &mut self.socks[r];
+        let s = &self.socks[r];
         // §1.1, in this order.
         if !s.ty.is_connection_oriented() {
-            return Outcome::err(Errno::EOPNOTSUPP);
+            return self.deny(Rule::ListenOnDgram, Errno::EOPNOTSUPP);
         }
         if s.name.is_none() {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::ListenUnbound, Errno::EINVAL);
         }
         if s.state != SkState::Close && s.state != SkState::Listen {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::ListenConnected, Errno::EINVAL);
         }
-        s.max_ack_backlog = backlog;
+        self.socks[r].max_ack_backlog = backlog;
         self.set_state(r, SkState::Listen);
         Outcome::ok(0)
     }
 
     /// `unix_find_other`: name lookup (§1.3 step 3).
-    fn find_other(&self, addr: &SockAddr, ty: SockType) -> Result<SockRef, Errno> {
+    fn find_other(&self, addr: &SockAddr, ty: SockType) -> Result<SockRef, Refusal> {
+        let no = |rule, errno| Err(Refusal::new(rule, errno));
         match addr {
             SockAddr::Path(p) => {
                 let full = join(&self.cwd, p);
                 match self.fs.get(&full) {
-                    None => Err(Errno::ENOENT),
-                    Some(FsNode::Other) => Err(Errno::ECONNREFUSED),
+                    None => no(Rule::NoSuchPath, Errno::ENOENT),
+                    Some(FsNode::Other) => no(Rule::PathNotASocket, Errno::ECONNREFUSED),
                     Some(FsNode::Socket(ino)) => match self.bound_inodes.get(ino) {
-                        None => Err(Errno::ECONNREFUSED),
-                        Some(&o) if self.socks[o].ty != ty => Err(Errno::EPROTOTYPE),
+                        None => no(Rule::NobodyBoundThere, Errno::ECONNREFUSED),
+                        Some(&o) if self.socks[o].ty != ty => no(Rule::WrongSocketType, Errno::EPROTOTYPE),
                         Some(&o) => Ok(o),
                     },
                 }
             }
             // The abstract namespace is per socket type: another type's name is ECONNREFUSED.
-            SockAddr::Abstract(a) => self.abstract_names.get(&(ty, a.clone())).copied().ok_or(Errno::ECONNREFUSED),
+            SockAddr::Abstract(a) => match self.abstract_names.get(&(ty, a.clone())) {
+                Some(&o) => Ok(o),
+                None => no(Rule::NoSuchAbstractName, Errno::ECONNREFUSED),
+            },
             // unix_validate_addr: a sockaddr_in is not a sockaddr_un.
-            SockAddr::Autobind | SockAddr::Unspec | SockAddr::Inet(_) => Err(Errno::EINVAL),
+            SockAddr::Autobind | SockAddr::Unspec | SockAddr::Inet(_) => no(Rule::NotAUnixAddress, Errno::EINVAL),
         }
     }
 
-    fn maybe_autobind(&mut self, r: SockRef) -> Result<(), Errno> {
+    fn maybe_autobind(&mut self, r: SockRef) -> Result<(), Refusal> {
         if self.socks[r].passcred && self.socks[r].name.is_none() {
             let ty = self.socks[r].ty;
             let name = self.alloc_autobind(ty)?;
@@ -819,31 +859,31 @@ impl Kernel {
     fn stream_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
         // §1.3, in the kernel's order.
         if matches!(addr, SockAddr::Autobind | SockAddr::Unspec | SockAddr::Inet(_)) {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::NotAUnixAddress, Errno::EINVAL);
         }
         if let Err(e) = self.maybe_autobind(r) {
-            return Outcome::err(e);
+            return self.refuse(e);
         }
         let ty = self.socks[r].ty;
         let other = match self.find_other(addr, ty) {
             Ok(o) => o,
-            Err(e) => return Outcome::err(e),
+            Err(e) => return self.refuse(e),
         };
         let o = &self.socks[other];
         if o.state != SkState::Listen || o.shutdown & 1 != 0 {
-            return Outcome::err(Errno::ECONNREFUSED);
+            return self.deny(Rule::NotListening, Errno::ECONNREFUSED);
         }
-        let pending = o.queue.len();
-        if pending as i64 > o.max_ack_backlog {
+        let (pending, backlog) = (o.queue.len(), o.max_ack_backlog);
+        if pending as i64 > backlog {
             if self.socks[r].nonblock {
-                return Outcome::err(Errno::EAGAIN);
+                return self.deny(Rule::BacklogFull, Errno::EAGAIN);
             }
-            return Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog: o.max_ack_backlog } };
+            return self.wait(Rule::BacklogFull, Block::BacklogFull { pending, backlog });
         }
         // The caller's own state is checked only now (§1.3 step 6).
         match self.socks[r].state {
-            SkState::Established => return Outcome::err(Errno::EISCONN),
-            SkState::Listen => return Outcome::err(Errno::EINVAL),
+            SkState::Established => return self.deny(Rule::AlreadyConnected, Errno::EISCONN),
+            SkState::Listen => return self.deny(Rule::ConnectWhileListening, Errno::EINVAL),
             _ => {}
         }
         let embryo = self.new_sock(ty);
@@ -893,19 +933,19 @@ impl Kernel {
             return Outcome::ok(0);
         }
         if matches!(addr, SockAddr::Autobind | SockAddr::Inet(_)) {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::NotAUnixAddress, Errno::EINVAL);
         }
         if let Err(e) = self.maybe_autobind(r) {
-            return Outcome::err(e);
+            return self.refuse(e);
         }
         let other = match self.find_other(addr, SockType::Dgram) {
             Ok(o) => o,
-            Err(e) => return Outcome::err(e),
+            Err(e) => return self.refuse(e),
         };
         // unix_may_send: the target must not be connected to a third socket.
         if let Some(op) = self.socks[other].peer {
             if op != r {
-                return Outcome::err(Errno::EPERM);
+                return self.deny(Rule::DgramPeerTaken, Errno::EPERM);
             }
         }
         if let Some(old) = self.socks[r].peer {
@@ -923,19 +963,19 @@ impl Kernel {
     fn accept(&mut self, r: SockRef, new: Slot) -> Outcome {
         let s = &self.socks[r];
         if s.ty == SockType::Dgram {
-            return Outcome::err(Errno::EOPNOTSUPP);
+            return self.deny(Rule::AcceptOnDgram, Errno::EOPNOTSUPP);
         }
         if s.state != SkState::Listen {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::AcceptNotListening, Errno::EINVAL);
         }
         let Some(skb) = self.socks[r].queue.pop_front() else {
             if self.socks[r].nonblock {
-                return Outcome::err(Errno::EAGAIN);
+                return self.deny(Rule::AcceptQueueEmpty, Errno::EAGAIN);
             }
             if self.socks[r].shutdown & 1 != 0 {
-                return Outcome::err(Errno::EINVAL); // §1.4: blocking accept after SHUT_RD
+                return self.deny(Rule::AcceptAfterShutRd, Errno::EINVAL); // §1.4: blocking accept after SHUT_RD
             }
-            return Outcome::WouldBlock { block: Block::AcceptEmpty };
+            return self.wait(Rule::AcceptQueueEmpty, Block::AcceptEmpty);
         };
         let Some(e) = skb.embryo else {
             return Outcome::Invalid { why: "listener queue holds a data skb".into() };
@@ -960,11 +1000,11 @@ impl Kernel {
         // unix_stream_sendmsg (§1.7, §4.2).
         if to.is_some() {
             let e = if self.socks[r].state == SkState::Established { Errno::EISCONN } else { Errno::EOPNOTSUPP };
-            return Outcome::err(e);
+            return self.deny(Rule::StreamSendWithAddress, e);
         }
-        let Some(other) = self.socks[r].peer else { return Outcome::err(Errno::ENOTCONN) };
+        let Some(other) = self.socks[r].peer else { return self.deny(Rule::NotConnected, Errno::ENOTCONN) };
         if self.socks[r].shutdown & 2 != 0 {
-            return Outcome::err(Errno::EPIPE);
+            return self.deny(Rule::ShutForSending, Errno::EPIPE);
         }
         // `while (sent < len)`: a zero-length write queues nothing (not even its fds) and
         // returns 0 (af_unix.md §4.6; found by the differential test).
@@ -978,24 +1018,27 @@ impl Kernel {
         loop {
             if let Some(e) = self.socks[r].err.take() {
                 if sent == 0 {
-                    return Outcome::err(e);
+                    return self.deny(Rule::PendingError, e);
                 }
                 self.socks[r].err = Some(e);
                 break;
             }
             let o = &self.socks[other];
             if o.dead || o.shutdown & 1 != 0 {
-                return if sent == 0 { Outcome::err(Errno::EPIPE) } else { Outcome::ok(sent as i64) };
+                return if sent == 0 {
+                    self.deny(Rule::PeerClosedOrShutRd, Errno::EPIPE)
+                } else {
+                    Outcome::ok(sent as i64)
+                };
             }
             let n = (data.len() - sent).min(chunk);
             let t = match self.charge(r, n) {
                 Ok(t) => t,
-                Err(b) if sent == 0 && self.socks[r].nonblock => {
-                    let _ = b;
-                    return Outcome::err(Errno::EAGAIN);
+                Err(_) if sent == 0 && self.socks[r].nonblock => {
+                    return self.deny(Rule::SendBufferFull, Errno::EAGAIN);
                 }
                 Err(_) if self.socks[r].nonblock => break,
-                Err(block) => return Outcome::WouldBlock { block },
+                Err(block) => return self.wait(Rule::SendBufferFull, block),
             };
             let rights = if first { fds.to_vec() } else { Vec::new() };
             for &f in &rights {
@@ -1020,41 +1063,42 @@ impl Kernel {
     fn dgram_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8], fds: &[SockRef]) -> Outcome {
         // unix_dgram_sendmsg, check order of §2.2.
         if matches!(to, Some(SockAddr::Autobind | SockAddr::Unspec | SockAddr::Inet(_))) {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::NotAUnixAddress, Errno::EINVAL);
         }
         if let Err(e) = self.maybe_autobind(r) {
-            return Outcome::err(e);
+            return self.refuse(e);
         }
         if data.len() as i64 > self.socks[r].sndbuf - 32 {
-            return Outcome::err(Errno::EMSGSIZE);
+            return self.deny(Rule::DgramTooBig, Errno::EMSGSIZE);
         }
         if let Some(e) = self.socks[r].err.take() {
-            return Outcome::err(e);
+            return self.deny(Rule::PendingError, e);
         }
         if self.socks[r].shutdown & 2 != 0 {
-            return Outcome::err(Errno::EPIPE);
+            return self.deny(Rule::ShutForSending, Errno::EPIPE);
         }
         if self.socks[r].wmem >= self.socks[r].sndbuf {
             if self.socks[r].nonblock {
-                return Outcome::err(Errno::EAGAIN);
+                return self.deny(Rule::SendBufferFull, Errno::EAGAIN);
             }
             let s = &self.socks[r];
-            return Outcome::WouldBlock { block: Block::SndBuf { wmem: s.wmem, sndbuf: s.sndbuf } };
+            let block = Block::SndBuf { wmem: s.wmem, sndbuf: s.sndbuf };
+            return self.wait(Rule::SendBufferFull, block);
         }
         let ty = self.socks[r].ty;
         let other = match to {
             Some(a) => match self.find_other(a, ty) {
                 Ok(o) => o,
-                Err(e) => return Outcome::err(e),
+                Err(e) => return self.refuse(e),
             },
             None => match self.socks[r].peer {
                 Some(p) => p,
-                None => return Outcome::err(Errno::ENOTCONN),
+                None => return self.deny(Rule::NotConnected, Errno::ENOTCONN),
             },
         };
         if let Some(op) = self.socks[other].peer {
             if op != r && ty == SockType::Dgram {
-                return Outcome::err(Errno::EPERM);
+                return self.deny(Rule::DgramPeerTaken, Errno::EPERM);
             }
         }
         if self.socks[other].dead {
@@ -1063,19 +1107,18 @@ impl Kernel {
                 self.set_state(r, SkState::Close);
                 self.dgram_disconnected(r, other);
             }
-            return Outcome::err(Errno::ECONNREFUSED);
+            return self.deny(Rule::DgramPeerClosed, Errno::ECONNREFUSED);
         }
         if self.socks[other].shutdown & 1 != 0 {
-            return Outcome::err(Errno::EPIPE);
+            return self.deny(Rule::PeerClosedOrShutRd, Errno::EPIPE);
         }
         let o = &self.socks[other];
         if other != r && o.peer != Some(r) && o.queue.len() as i64 > o.max_ack_backlog {
             if self.socks[r].nonblock {
-                return Outcome::err(Errno::EAGAIN);
+                return self.deny(Rule::DgramReceiverQueueFull, Errno::EAGAIN);
             }
-            return Outcome::WouldBlock {
-                block: Block::DgramQueueFull { qlen: o.queue.len(), limit: o.max_ack_backlog },
-            };
+            let block = Block::DgramQueueFull { qlen: o.queue.len(), limit: o.max_ack_backlog };
+            return self.wait(Rule::DgramReceiverQueueFull, block);
         }
         let t = truesize(data.len());
         self.socks[r].wmem += t;
@@ -1095,8 +1138,12 @@ impl Kernel {
     fn recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
         let s = &self.socks[r];
         match s.ty {
-            SockType::Stream if s.state != SkState::Established => return Outcome::err(Errno::EINVAL),
-            SockType::Seqpacket if s.state != SkState::Established => return Outcome::err(Errno::ENOTCONN),
+            SockType::Stream if s.state != SkState::Established => {
+                return self.deny(Rule::StreamRecvNotConnected, Errno::EINVAL)
+            }
+            SockType::Seqpacket if s.state != SkState::Established => {
+                return self.deny(Rule::StreamRecvNotConnected, Errno::ENOTCONN)
+            }
             _ => {}
         }
         // Datagram reads report a pending sk_err first (__skb_try_recv_datagram); stream reads
@@ -1104,7 +1151,7 @@ impl Kernel {
         let stream = self.socks[r].ty == SockType::Stream;
         if !stream || self.socks[r].queue.is_empty() {
             if let Some(e) = self.socks[r].err.take() {
-                return Outcome::err(e);
+                return self.deny(Rule::PendingError, e);
             }
         }
         if self.socks[r].queue.is_empty() {
@@ -1112,14 +1159,14 @@ impl Kernel {
             if s.shutdown & 1 != 0 {
                 // Empty after SHUT_RD (or a closed stream peer): EOF. Nonblocking dgram: EAGAIN.
                 if s.ty == SockType::Dgram && s.nonblock {
-                    return Outcome::err(Errno::EAGAIN);
+                    return self.deny(Rule::DgramRecvShutNonblocking, Errno::EAGAIN);
                 }
                 return Outcome::Read { data: Payload(Vec::new()), rights: Vec::new(), truncated: false };
             }
             if s.nonblock {
-                return Outcome::err(Errno::EAGAIN);
+                return self.deny(Rule::RecvQueueEmpty, Errno::EAGAIN);
             }
-            return Outcome::WouldBlock { block: Block::RecvEmpty };
+            return self.wait(Rule::RecvQueueEmpty, Block::RecvEmpty);
         }
         let mut out = Vec::new();
         let mut rights = Vec::new();
@@ -1162,7 +1209,9 @@ impl Kernel {
                 }
             }
         } else {
-            let Some(skb) = self.socks[r].queue.front() else { return Outcome::WouldBlock { block: Block::RecvEmpty } };
+            let Some(skb) = self.socks[r].queue.front() else {
+                return self.wait(Rule::RecvQueueEmpty, Block::RecvEmpty);
+            };
             let take = len.min(skb.data.len());
             truncated = take < skb.data.len();
             out.extend_from_slice(&skb.data[..take]);

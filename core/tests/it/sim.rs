@@ -426,3 +426,49 @@ fn the_slot_table_keeps_order_and_bounds_its_dense_part() {
     assert_eq!(t.len(), 5);
     assert!(!t.contains_key(&2));
 }
+
+/// Each refusal names the kernel rule that decided it, and a later success clears it.
+#[test]
+fn refusals_name_their_rule() {
+    let mut k = k();
+    let rule = |k: &mut Kernel, op: Op| {
+        let out = k.apply(&op);
+        (out, k.last_rule)
+    };
+    sock(&mut k, 1, SockType::Stream);
+    assert_eq!(
+        rule(&mut k, Op::Listen { slot: 1, backlog: 0 }),
+        (Outcome::err(Errno::EINVAL), Some(Rule::ListenUnbound))
+    );
+    assert_eq!(
+        rule(&mut k, Op::Connect { slot: 1, addr: path("/nowhere") }),
+        (Outcome::err(Errno::ENOENT), Some(Rule::NoSuchPath))
+    );
+    assert_eq!(
+        rule(&mut k, Op::Connect { slot: 1, addr: abs("nobody") }),
+        (Outcome::err(Errno::ECONNREFUSED), Some(Rule::NoSuchAbstractName))
+    );
+    listener(&mut k, 2, "srv", 0);
+    assert_eq!(k.last_rule, None);
+    ok(&mut k, Op::Connect { slot: 1, addr: abs("srv") });
+    // Backlog 0 admits one connection; the second waits, or (non-blocking) gets EAGAIN.
+    sock(&mut k, 4, SockType::Stream);
+    let (out, r) = rule(&mut k, Op::Connect { slot: 4, addr: abs("srv") });
+    assert!(matches!(out, Outcome::WouldBlock { block: Block::BacklogFull { .. } }), "{out:?}");
+    assert_eq!(r, Some(Rule::BacklogFull));
+    ok(&mut k, Op::SetNonblock { slot: 4, on: true });
+    assert_eq!(
+        rule(&mut k, Op::Connect { slot: 4, addr: abs("srv") }),
+        (Outcome::err(Errno::EAGAIN), Some(Rule::BacklogFull))
+    );
+    // The caller's own state is looked at only after the listener's queue (§1.3 step 6).
+    listener(&mut k, 5, "roomy", 5);
+    assert_eq!(
+        rule(&mut k, Op::Connect { slot: 1, addr: abs("roomy") }),
+        (Outcome::err(Errno::EISCONN), Some(Rule::AlreadyConnected))
+    );
+    assert_eq!(rule(&mut k, Op::Close { slot: 9 }), (Outcome::err(Errno::EBADF), Some(Rule::BadFd)));
+    let e = Rule::BacklogFull.explain();
+    assert_eq!(e.function, "unix_stream_connect (net/unix/af_unix.c)");
+    assert!(e.text.contains("backlog + 1"), "{}", e.text);
+}

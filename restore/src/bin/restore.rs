@@ -126,7 +126,11 @@ enum Command {
         /// Also show the simulated sockets after every step.
         #[arg(long)]
         states: bool,
-        /// Machine-readable output.
+        /// For the step that fails or would block: the kernel rule that decided it — the Linux
+        /// function, the condition it tests and why (the explanations of the inspector's lessons).
+        #[arg(long)]
+        explain: bool,
+        /// Machine-readable output (the failure's rule by name; with --explain, its explanation).
         #[arg(long)]
         json: bool,
     },
@@ -298,7 +302,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             emit(&text)?;
             Ok(EXIT_OK)
         }
-        Command::Simulate { image, order, states, json } => {
+        Command::Simulate { image, order, states, explain, json } => {
             let bytes = image_of(&image, budget)?;
             let order = match order {
                 Order::Plan => render::OrderKind::Plan,
@@ -307,7 +311,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             };
             // Planned for and run on a model of this host (its addresses), as `restore run` would.
             let host = this_host();
-            let (text, clean) = render::simulate_output_on(&bytes, order, states, json, &host)?;
+            let show = render::SimulateShow { states, explain, json };
+            let (text, clean) = render::simulate_output_on(&bytes, order, show, &host)?;
             emit(&text)?;
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }

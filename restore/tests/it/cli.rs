@@ -167,9 +167,30 @@ fn simulate_explains_a_bad_order_and_exits_1() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.contains("-1 ENOENT") && out.contains("fix: create, bind and listen the listener"), "{out}");
+    assert!(out.contains("kernel rule [no-such-path] (--explain says more)"), "{out}");
     let o = restore(&["simulate", "--order", "v2", img.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("pending: expected"), "v2 loses pending connections");
+}
+
+#[test]
+fn simulate_explain_names_the_kernel_rule_behind_a_failure() {
+    let img = fixture("valid", "listener-pending");
+    let o = restore(&["simulate", "--order", "naive", "--explain", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let e = resocket_core::sim::Rule::NoSuchPath.explain();
+    for want in ["kernel rule [no-such-path]: unix_find_bsd (net/unix/af_unix.c)", e.condition, e.text] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let o = restore(&["simulate", "--order", "naive", "--explain", "--json", img.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["report"]["failure"]["rule"], "no-such-path");
+    assert_eq!(v["explanation"]["function"], e.function);
+    // A clean run has nothing to explain.
+    let o = restore(&["simulate", "--explain", img.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stdout(&o).contains("kernel rule"));
 }
 
 #[test]
