@@ -112,6 +112,11 @@ fn run_both(trace: &[Op]) -> Option<String> {
             verdict = Some(format!("op {i} {op:?}: simulator {a:?}, kernel {b:?}\ntrace: {:?}", &trace[..=i]));
             break;
         }
+        // Every AF_UNIX refusal names the kernel rule behind it (sim/rule.rs).
+        if matches!(a, Outcome::Err { .. } | Outcome::WouldBlock { .. }) && sim.last_rule.is_none() {
+            verdict = Some(format!("op {i} {op:?}: simulator {a:?} names no rule\ntrace: {:?}", &trace[..=i]));
+            break;
+        }
     }
     real.rollback();
     let _ = std::fs::remove_dir_all(&root);
