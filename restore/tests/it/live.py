@@ -9,6 +9,113 @@ import os, socket, sys
 scenario, d = sys.argv[1], sys.argv[2]
 keep = []
 
+if scenario == "check":
+    # Run by `restore run IMAGE -- live.py check DIR` in the restored process: accept on each
+    # listener the original process described in DIR/expect.json (by fd, or received from the
+    # queue of a holder fd when it was in flight), in accept order, and compare what each
+    # connection holds (bytes or records, fds in flight and what they hold, EOF when the client
+    # had closed) and that its client is its peer; then that nothing more is pending.
+    import array, json
+    want = json.load(open(os.path.join(d, "expect.json")))
+    def fail(msg):
+        sys.exit("check: " + msg)
+    def recv_all(s, seq):
+        out, fds, eof = [], [], False
+        while True:
+            try:
+                data, anc, _, _ = s.recvmsg(1 << 16, socket.CMSG_SPACE(253 * 4))
+            except BlockingIOError:
+                break
+            for level, ty, blob in anc:
+                if level == socket.SOL_SOCKET and ty == socket.SCM_RIGHTS:
+                    a = array.array("i"); a.frombytes(blob[: len(blob) - len(blob) % 4]); fds.extend(a)
+            if not data and not anc and (not seq or eof_ok):
+                eof = True
+                break
+            out.append(data.hex())
+        return out, fds, eof
+    for li, l in enumerate(want["listeners"]):
+        if l.get("via") is not None:
+            h = socket.socket(fileno=os.dup(l["via"])); h.setblocking(False)
+            _, anc, _, _ = h.recvmsg(1 << 16, socket.CMSG_SPACE(4))
+            a = array.array("i"); a.frombytes(anc[0][2][:4])
+            ls = socket.socket(fileno=a[0])
+        else:
+            ls = socket.socket(fileno=os.dup(l["fd"]))
+        ls.setblocking(False)
+        seq = ls.type == socket.SOCK_SEQPACKET
+        for ci, c in enumerate(l["conns"]):
+            where = "listener %d connection %d" % (li, ci)
+            try:
+                conn, _ = ls.accept()
+            except BlockingIOError:
+                fail(where + ": nothing to accept")
+            conn.setblocking(False)
+            eof_ok = c["eof"]
+            got, fds, eof = recv_all(conn, seq)
+            if seq:
+                if got != c["data"]:
+                    fail("%s: records %r, want %r" % (where, got, c["data"]))
+            elif "".join(got) != "".join(c["data"]):
+                fail("%s: bytes %r, want %r" % (where, bytes.fromhex("".join(got)), bytes.fromhex("".join(c["data"]))))
+            if eof != c["eof"]:
+                fail("%s: EOF %r, want %r" % (where, eof, c["eof"]))
+            if len(fds) != len(c["fds"]):
+                fail("%s: %d fds in flight, want %d" % (where, len(fds), len(c["fds"])))
+            for f, w in zip(fds, c["fds"]):
+                x = socket.socket(fileno=f); x.setblocking(False)
+                try:
+                    m = x.recv(1 << 16).hex()
+                except BlockingIOError:
+                    m = None
+                if m != w:
+                    fail("%s: the fd in flight holds %r, want %r" % (where, m, w))
+            if c["client"] is not None:
+                cl = socket.socket(fileno=os.dup(c["client"])); cl.setblocking(False)
+                cl.send(b"ping")
+                if conn.recv(16) != b"ping":
+                    fail(where + ": the client is not its peer")
+                conn.send(b"pong")
+                if cl.recv(16) != b"pong":
+                    fail(where + ": it is not the client's peer")
+        try:
+            ls.accept()
+            fail("listener %d: more connections pending than the %d expected" % (li, len(l["conns"])))
+        except BlockingIOError:
+            pass
+    print("ok", flush=True)
+    sys.exit(0)
+
+expect = {"listeners": []}
+
+def expect_listener(l, conns, via=None):
+    """What `check` must find on listener l (held at its fd, or in flight in via's queue):
+    conns = [(client socket or None, [bytes per send or record], [what each passed fd holds], eof)]."""
+    expect["listeners"].append({
+        "fd": None if via is not None else l.fileno(),
+        "via": via.fileno() if via is not None else None,
+        "conns": [{"client": c.fileno() if c is not None else None, "data": [m.hex() for m in data],
+                   "fds": [m.hex() for m in fds], "eof": eof} for c, data, fds, eof in conns],
+    })
+
+def connect(ty, addr, sends=(), rights=None):
+    """A client of addr that sends these messages before accept (rights: (index, socket) whose
+    fd goes with that message)."""
+    c = socket.socket(socket.AF_UNIX, ty); c.connect(addr); keep.append(c)
+    for i, m in enumerate(sends):
+        if rights is not None and rights[0] == i:
+            socket.send_fds(c, [m], [rights[1].fileno()])
+        else:
+            c.send(m)
+    return c
+
+def in_flight(msg):
+    """One end of a dgram pair, about to be passed and closed here; the other end sends msg to it."""
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    keep.append(y)
+    y.send(msg)
+    return x
+
 def pair(ty):
     a, b = socket.socketpair(socket.AF_UNIX, ty)
     keep.extend([a, b])
@@ -113,6 +220,69 @@ elif scenario == "external":
         sys.stdin.read()
         os._exit(0)
     b.close()
+elif scenario in ("early-stream", "early-seqpacket"):
+    # Clients that sent data before accept(): several sends, none, one with an fd in flight
+    # (itself holding a datagram), and an accepted connection ahead of them.
+    ty = socket.SOCK_STREAM if scenario == "early-stream" else socket.SOCK_SEQPACKET
+    addr = os.path.join(d, "srv.sock")
+    l = socket.socket(socket.AF_UNIX, ty); l.bind(addr); l.listen(8); keep.append(l)
+    c0 = connect(ty, addr); a0, _ = l.accept(); keep.append(a0); c0.send(b"accepted")
+    x = in_flight(b"for x")
+    c1 = connect(ty, addr, [b"early", b" more"])
+    c2 = connect(ty, addr)
+    c3 = connect(ty, addr, [b"with fd", b"", b"after"], rights=(0, x))
+    x.close()
+    if ty == socket.SOCK_STREAM:
+        expect_listener(l, [(c1, [b"early more"], [], False), (c2, [], [], False), (c3, [b"with fd", b"after"], [b"for x"], False)])
+    else:
+        expect_listener(l, [(c1, [b"early", b" more"], [], False), (c2, [], [], False), (c3, [b"with fd", b"", b"after"], [b"for x"], False)])
+elif scenario == "early-mixed":
+    # A listener amid many other sockets: stream pairs with data, datagrams, an idle abstract
+    # listener, a seqpacket listener with a pending record, and six pending stream clients that
+    # alternate data and none.
+    for i in range(12):
+        a, b = pair(socket.SOCK_STREAM); a.send(b"pair %d" % i)
+    for i in range(4):
+        a, b = pair(socket.SOCK_DGRAM); a.send(b"dgram %d" % i)
+    idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); idle.bind("\0early-idle-%d" % os.getpid()); idle.listen(3); keep.append(idle)
+    sq = "\0early-seq-%d" % os.getpid()
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); ls.bind(sq); ls.listen(2); keep.append(ls)
+    s1 = connect(socket.SOCK_SEQPACKET, sq, [b"record one", b"record two"])
+    expect_listener(ls, [(s1, [b"record one", b"record two"], [], False)])
+    addr = os.path.join(d, "mixed.sock")
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(10); keep.append(l)
+    conns = []
+    for i in range(6):
+        sends = [b"client %d says hi" % i] if i % 2 == 0 else []
+        conns.append((connect(socket.SOCK_STREAM, addr, sends), sends, [], False))
+    expect_listener(l, conns)
+elif scenario == "early-in-flight":
+    # The listener is in flight only: passed over a stream pair and closed here; two pending
+    # clients sent data (one with an fd).
+    addr = "\0early-flight-%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(4)
+    x = in_flight(b"for x again")
+    c1 = connect(socket.SOCK_STREAM, addr, [b"first client"])
+    c2 = connect(socket.SOCK_STREAM, addr, [b"second", b" client"], rights=(1, x))
+    x.close()
+    a, b = pair(socket.SOCK_STREAM)
+    socket.send_fds(a, [b"L"], [l.fileno()])
+    expect_listener(l, [(c1, [b"first client"], [], False), (c2, [b"second client"], [b"for x again"], False)], via=b)
+    l.close()
+elif scenario == "early-closed":
+    # Pending connections whose clients have closed: one after sending data (an fd with it),
+    # one without sending, between two live clients (one with data).
+    addr = os.path.join(d, "closed.sock")
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(6); keep.append(l)
+    c1 = connect(socket.SOCK_STREAM, addr)
+    x = in_flight(b"left behind")
+    g1 = connect(socket.SOCK_STREAM, addr, [b"last ", b"words"], rights=(1, x))
+    x.close()
+    g2 = connect(socket.SOCK_STREAM, addr)
+    c2 = connect(socket.SOCK_STREAM, addr, [b"still here"])
+    for g in (g1, g2):
+        keep.remove(g); g.close()
+    expect_listener(l, [(c1, [], [], False), (None, [b"last words"], [b"left behind"], True), (None, [], [], True), (c2, [b"still here"], [], False)])
 elif scenario.startswith("inet"):
     import subprocess, time
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
@@ -237,5 +407,7 @@ elif scenario.startswith("many-"):
 else:
     sys.exit("unknown scenario " + scenario)
 
+import json
+json.dump(expect, open(os.path.join(d, "expect.json"), "w"))
 print("ready", flush=True)
 sys.stdin.read()
