@@ -66,6 +66,10 @@ impl Live {
 
 impl Drop for Live {
     fn drop(&mut self) {
+        // A process a failed `--kill` dump left stopped would never read its stdin's end.
+        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::CONT);
+        }
         drop(self.child.stdin.take());
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -808,4 +812,18 @@ fn a_pending_connection_whose_client_closed_is_recorded_and_restored() {
     );
     let plan = resocket_core::plan::plan(&img).unwrap();
     assert_eq!(plan.steps.iter().filter(|s| s.why.contains("a temporary client stands in")).count(), 2);
+}
+
+/// A `--kill` dump that fails before accepting anything (here: a pending client in a process
+/// that is not dumped) resumes the processes instead of killing them, and says so.
+#[test]
+fn a_kill_dump_refused_before_accepting_resumes_the_processes() {
+    let mut live = Live::start("pending-outside");
+    let (code, err, _) = live.dump_kill();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("outside the dumped processes") && err.contains("were resumed"), "{err}");
+    assert!(live.child.try_wait().unwrap().is_none(), "not killed");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", live.child.id())).unwrap();
+    let state = stat.rsplit_once(") ").unwrap().1.chars().next();
+    assert!(matches!(state, Some('S' | 'R')), "running again: {stat}");
 }

@@ -283,6 +283,17 @@ elif scenario == "early-closed":
     for g in (g1, g2):
         keep.remove(g); g.close()
     expect_listener(l, [(c1, [], [], False), (None, [b"last words"], [b"left behind"], True), (None, [], [], True), (c2, [b"still here"], [], False)])
+elif scenario == "pending-outside":
+    # A unix listener whose pending client lives in a child process that is not dumped.
+    addr = "\0pending-outside-%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(2); keep.append(l)
+    done_r, done_w = os.pipe()
+    if os.fork() == 0:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(addr); c.send(b"from outside")
+        os.write(done_w, b"x")
+        sys.stdin.read()
+        os._exit(0)
+    os.read(done_r, 1)
 elif scenario.startswith("inet"):
     import subprocess, time
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
