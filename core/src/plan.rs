@@ -114,6 +114,15 @@ fn gone_peer(u: &crate::image::UnixPart) -> bool {
     u.peer == 0 && (u.has(UNIX_PEER_GONE) || u.has(wire::UNIX_EXTERNAL_PEER))
 }
 
+/// A socket the planner gives a stand-in peer that closes: a stream/seqpacket one whose peer is
+/// gone (PEER_GONE) or outside (EXTERNAL_PEER), or a dgram one whose connected peer has closed
+/// (PEER_GONE: `unix_peer` still points at the dead socket).
+fn stand_in_peer(s: &Sock<'_>) -> bool {
+    s.unix.as_ref().is_some_and(|u| {
+        gone_peer(u) && (s.is_connection_oriented() || (ty_of(s) == SockType::Dgram && u.has(UNIX_PEER_GONE)))
+    })
+}
+
 fn ty_of(s: &Sock<'_>) -> SockType {
     SockType::from_raw(s.common.sock_type).unwrap_or(SockType::Stream)
 }
@@ -521,8 +530,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// Accepted sockets (and their clients) are created by connect/accept, embryos by connect,
     /// pair ends by socketpair; everything else by socket().
     fn created_by_connect(&self, s: &Sock<'_>) -> bool {
-        self.embryos.contains(&s.objref)
-            || s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED) || (gone_peer(u) && s.is_connection_oriented()))
+        self.embryos.contains(&s.objref) || s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED)) || stand_in_peer(s)
     }
 
     fn is_pair(&self, s: &Sock<'_>) -> Option<i32> {
@@ -886,18 +894,22 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     /// A stream socket whose peer closed: connect it to a stand-in, let the stand-in send what
-    /// is queued, close the stand-in (the kernel then sets shutdown 3, as it did).
+    /// is queued, close the stand-in (the kernel then sets shutdown 3, as it did). A dgram
+    /// socket whose connected peer closed the same way, as one end of a socketpair: only its
+    /// peer could have queued datagrams on it then (`unix_may_send`), and once the stand-in
+    /// closes its `unix_peer` points at a dead socket, as it did: its first send() is
+    /// ECONNREFUSED and purges its queue, later ones ENOTCONN (§2.2).
     fn peer_gone(&mut self) -> Result<(), PlanError> {
-        let gone: Vec<&Sock<'_>> = self
-            .unix()
-            .filter(|s| {
-                s.unix.as_ref().is_some_and(gone_peer)
-                    && s.is_connection_oriented()
-                    && !self.embryos.contains(&s.objref)
-            })
-            .collect();
+        let gone: Vec<&Sock<'_>> =
+            self.unix().filter(|s| stand_in_peer(s) && !self.embryos.contains(&s.objref)).collect();
         for s in gone {
             let ty = ty_of(s);
+            if let Some(m) = s.queue.iter().find(|m| m.sender != 0).filter(|_| ty == SockType::Dgram) {
+                return Err(PlanError(format!(
+                    "dgram #{}'s connected peer has closed, but a datagram queued on it comes from #{}: once it was connected only its peer could send to it, so that datagram cannot be re-sent in its place",
+                    s.objref, m.sender
+                )));
+            }
             let slot = s.objref as Slot;
             let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
             let t = self.temp("peer");
@@ -964,10 +976,15 @@ impl<'i, 'a> Planner<'i, 'a> {
                     format!("what the closed peer had sent to #{}", s.objref),
                 )?;
             }
-            self.push(
-                Op::Close { slot: t },
-                format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref),
-            )?;
+            let why = if ty == SockType::Dgram {
+                format!(
+                    "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
+                    s.objref
+                )
+            } else {
+                format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref)
+            };
+            self.push(Op::Close { slot: t }, why)?;
         }
         Ok(())
     }
@@ -977,10 +994,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         // Receivers are not connected yet (dgram connects come after the refill), so re-sending
         // is never refused with EPERM; the queue limit is handled when the receiver is created.
         for s in socks.iter().copied() {
-            if self.embryos.contains(&s.objref)
-                || (s.is_connection_oriented() && s.unix.as_ref().is_some_and(gone_peer))
-                || s.queue.is_empty()
-            {
+            if self.embryos.contains(&s.objref) || stand_in_peer(s) || s.queue.is_empty() {
                 continue;
             }
             let slot = s.objref as Slot;

@@ -984,6 +984,10 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
             }
         } else if connection && d.state == resocket_core::wire::TCP_ESTABLISHED && !pending_clients.contains(&ino) {
             s.peer_gone = true;
+        } else if !connection && d.peer == Some(0) {
+            // A dgram socket whose connected peer has closed: unix_diag still shows a peer (the
+            // dead socket, which has no inode any more); its next send() is ECONNREFUSED.
+            s.peer_gone = true;
         }
         if d.ty == 5 && d.shutdown & 1 != 0 && d.state == resocket_core::wire::TCP_ESTABLISHED {
             warnings.push(DumpWarning::on(

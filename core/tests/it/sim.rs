@@ -426,3 +426,41 @@ fn the_slot_table_keeps_order_and_bounds_its_dense_part() {
     assert_eq!(t.len(), 5);
     assert!(!t.contains_key(&2));
 }
+
+/// Datagrams queued at an unnamed socket whose connected peer has closed (`peer_gone` on a dgram
+/// socket): the plan makes it one end of a socketpair, the other end sends them and closes, and
+/// the simulated survivor then behaves as Linux's does (§2.2): the datagrams read back, its first
+/// send() is ECONNREFUSED (and purges its queue), later ones ENOTCONN.
+#[test]
+fn an_orphan_dgram_queue_is_restored_from_a_socketpair_whose_other_end_closes() {
+    use resocket_core::{check, load, plan, scenario::Scenario};
+    let text = r#"{"sockets": [{"name": "b", "type": "dgram", "peer_gone": true,
+        "queue": [{"data": "one"}, {"data": ""}, {"data": "three"}]}]}"#;
+    let bytes = Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let b = r.image.sockets.values().next().unwrap();
+    assert_eq!((b.common.state, b.common.shutdown), (resocket_core::wire::TCP_ESTABLISHED, 0));
+    let p = plan::plan(&r.image).expect("planned");
+    let rep = check::run_plan(&r.image, &p);
+    assert!(rep.failure.is_none() && rep.differences.is_empty(), "{:#?}", rep.differences);
+    // The survivor, as the plan leaves it before its fds are placed.
+    let survivor = |reads: bool| {
+        let mut k = Kernel::new();
+        for s in p.steps.iter().filter(|s| s.phase != plan::Phase::Place) {
+            assert!(!matches!(k.apply(&s.op), Outcome::Err { .. }), "{:?}", s.op);
+        }
+        let slot = b.objref as Slot;
+        if reads {
+            for m in ["one", "", "three"] {
+                assert_eq!(k.apply(&Op::Recv { slot, len: 16, peek: false }), read(m));
+            }
+        }
+        assert_eq!(k.apply(&send(slot, "x")), Outcome::err(Errno::ECONNREFUSED));
+        assert_eq!(k.apply(&send(slot, "x")), Outcome::err(Errno::ENOTCONN));
+        // The refused send purged what was left.
+        assert!(matches!(k.apply(&Op::Recv { slot, len: 16, peek: false }), Outcome::WouldBlock { .. }));
+    };
+    survivor(true);
+    survivor(false);
+}

@@ -827,3 +827,44 @@ fn a_kill_dump_refused_before_accepting_resumes_the_processes() {
     let state = stat.rsplit_once(") ").unwrap().1.chars().next();
     assert!(matches!(state, Some('S' | 'R')), "running again: {stat}");
 }
+
+/// Datagrams queued at an unnamed socket from a sender that has since closed (one end of a dgram
+/// socketpair whose other end sent and closed): dumped as a dgram socket whose peer is gone,
+/// restored as one end of a socketpair whose other end sends them and closes, and the restored
+/// process sees what the dumped one would have: the datagrams (the empty one too), getpeername
+/// answering until the first send, which is ECONNREFUSED and purges the queue, then ENOTCONN
+/// (live.py check; one socket read first, one sent on first). Also with `--kill`.
+#[test]
+fn datagrams_from_a_closed_socketpair_end_are_restored_from_a_stand_in_that_closes() {
+    let live = Live::start("orphan-dgram");
+    let (code, said, img) = live.dump();
+    assert_eq!(code, Some(0), "{said}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    for s in r.image.sockets.values() {
+        assert!(s.unix.as_ref().unwrap().has(resocket_core::wire::UNIX_PEER_GONE), "#{}", s.objref);
+        assert_eq!(s.queue.iter().map(|m| (m.sender, m.data.len())).collect::<Vec<_>>(), [(0, 10), (0, 0), (0, 12)]);
+    }
+    let (code, verified) = restore_verify(&img);
+    assert_eq!(code, Some(0), "{verified}");
+    let root = live.dir.join("check-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
+    let o = Command::new("unshare")
+        .args(["-n", "sh", "-c", LO_UP])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--root"])
+        .arg(&root)
+        .arg(&img)
+        .args(["--", "python3"])
+        .arg(script)
+        .arg("check")
+        .arg(&live.dir)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{}", String::from_utf8_lossy(&o.stderr));
+    drop(live);
+    kill_dump_round_trip("orphan-dgram");
+}

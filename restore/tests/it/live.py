@@ -34,6 +34,39 @@ if scenario == "check":
                 break
             out.append(data.hex())
         return out, fds, eof
+    # Sockets whose connected dgram peer has closed: getpeername still answers (the dead peer),
+    # the datagrams read back (if read first), the first send is ECONNREFUSED and purges the
+    # queue, later sends ENOTCONN.
+    import errno
+    for o in want.get("orphans", []):
+        s = socket.socket(fileno=os.dup(o["fd"])); s.setblocking(False)
+        where = "orphan fd %d" % o["fd"]
+        try:
+            s.getpeername()
+        except OSError as e:
+            fail("%s: getpeername: %s (its dead peer still answers)" % (where, e))
+        if o["first"] == "read":
+            got = [s.recv(1 << 16).decode() for _ in o["data"]]
+            if got != o["data"]:
+                fail("%s: read %r, want %r" % (where, got, o["data"]))
+        for want_errno in (errno.ECONNREFUSED, errno.ENOTCONN):
+            try:
+                s.send(b"x")
+                fail(where + ": send succeeded")
+            except OSError as e:
+                if e.errno != want_errno:
+                    fail("%s: send: %s, want %s" % (where, e, errno.errorcode[want_errno]))
+        try:
+            m = s.recv(1 << 16)
+            fail("%s: %r left after the refused send" % (where, m))
+        except BlockingIOError:
+            pass
+        try:
+            s.getpeername()
+            fail(where + ": a peer after the refused send")
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                fail("%s: getpeername: %s" % (where, e))
     for li, l in enumerate(want["listeners"]):
         if l.get("via") is not None:
             h = socket.socket(fileno=os.dup(l["via"])); h.setblocking(False)
@@ -283,6 +316,17 @@ elif scenario == "early-closed":
     for g in (g1, g2):
         keep.remove(g); g.close()
     expect_listener(l, [(c1, [], [], False), (None, [b"last words"], [b"left behind"], True), (None, [], [], True), (c2, [b"still here"], [], False)])
+elif scenario == "orphan-dgram":
+    # Datagrams queued at an unnamed socket from a sender that has since closed: b was one end
+    # of a dgram socketpair whose other end sent two datagrams (one empty) and closed.
+    # Two of them: `check` reads one before sending, and sends on the other first.
+    expect["orphans"] = []
+    for first in ("read", "send"):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        keep.append(b)
+        a.send(b"orphan one"); a.send(b""); a.send(b"orphan three")
+        a.close()
+        expect["orphans"].append({"fd": b.fileno(), "first": first, "data": ["orphan one", "", "orphan three"]})
 elif scenario == "pending-outside":
     # A unix listener whose pending client lives in a child process that is not dumped.
     addr = "\0pending-outside-%d" % os.getpid()
