@@ -23,8 +23,8 @@ enum Command {
     /// pending connection whose client sent data before accept() (or has closed) is refused,
     /// because that data waits on the embryo, which nothing can read without accepting it.
     /// With --kill the dump is for processes that will not run on (as CRIU's default): they are
-    /// stopped, the pending connections of their listeners are accepted on duplicates and read,
-    /// and the processes are killed once the image is written.
+    /// stopped, the pending connections of their unix listeners are accepted on duplicates and
+    /// read, and the processes are killed once the image is written.
     Dump {
         /// Process to dump (repeat for several).
         #[arg(long = "pid", required = true)]
@@ -40,10 +40,11 @@ enum Command {
         /// diagnostic. Warning codes: docs/simulator.md, "Warnings".
         #[arg(long)]
         json: bool,
-        /// For processes that will not run on: stop them (SIGSTOP), accept each listener's
-        /// pending connections on a duplicate of it, in accept order, to read what their clients
-        /// sent before accept() (bytes, record boundaries, fds in flight; clients that have
-        /// closed too), record them as pending, write the image, then SIGKILL the processes.
+        /// For processes that will not run on: stop them (SIGSTOP), accept each AF_UNIX
+        /// listener's pending connections on a duplicate of it, in accept order, to read what
+        /// their clients sent before accept() (bytes, record boundaries, fds in flight; clients
+        /// that have closed too), record them as pending, write the image, then SIGKILL the
+        /// processes. (Data a TCP client sent before accept() is still refused.)
         /// Their listeners' accept queues are emptied, so they must not be resumed. If the dump
         /// fails before anything was accepted, the processes are resumed (SIGCONT); after, they
         /// are killed all the same.
