@@ -1125,7 +1125,8 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
             spec.external_peer = true;
             spec.remote = s.inet_remote().map(inet::display);
         }
-        if !spec.peer_gone {
+        // A closing peer shuts a stream/seqpacket survivor down both ways, a dgram one never.
+        if !spec.peer_gone || !s.is_connection_oriented() {
             spec.shutdown = shut_name(s.common.shutdown);
         } else if s.common.shutdown & 3 != 3 {
             self.note(format!("{me}: its peer is gone but shutdown is {}; written as rdwr", s.common.shutdown));
