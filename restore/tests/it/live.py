@@ -316,6 +316,12 @@ elif scenario == "early-closed":
     for g in (g1, g2):
         keep.remove(g); g.close()
     expect_listener(l, [(c1, [], [], False), (None, [b"last words"], [b"left behind"], True), (None, [], [], True), (c2, [b"still here"], [], False)])
+    # A seqpacket listener whose pending client sent two records and closed.
+    sq = "\0early-closed-seq-%d" % os.getpid()
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); ls.bind(sq); ls.listen(1); keep.append(ls)
+    g3 = connect(socket.SOCK_SEQPACKET, sq, [b"record 1", b"record 2"])
+    keep.remove(g3); g3.close()
+    expect_listener(ls, [(None, [b"record 1", b"record 2"], [], True)])
 elif scenario == "orphan-dgram":
     # Datagrams queued at an unnamed socket from a sender that has since closed: b was one end
     # of a dgram socketpair whose other end sent two datagrams (one empty) and closed.
