@@ -21,11 +21,18 @@
 //! `--kill` ([`dump_killing`], [`Stopped`]) is for processes that will not run on: they are
 //! stopped, each listener with pending connections is accepted on (a duplicate of it, in accept
 //! order) and each accepted connection's queue read, so those connections are recorded as
-//! pending with what they held; the processes are killed once the image is written. No
-//! non-invasive way was found: the embryo has no inode and no fd, so neither sock_diag nor
-//! pidfd_getfd reaches it, and a BPF iterator over unix sockets (which could walk a listener's
-//! queue to the embryos' queues) needs a BPF program compiled and loaded, which this tool does
-//! not carry (no BPF compiler on the build machine either).
+//! pending with what they held; the processes are killed once the image is written.
+//!
+//! No non-invasive way is implemented. The embryo has no inode, no fd and is not in the unix
+//! hash table, so neither unix_diag nor pidfd_getfd reaches it. This kernel has the unix BPF
+//! iterator (`bpf_iter__unix` in its BTF): it visits hashed sockets only, but from a listener a
+//! tracing program could walk `sk_receive_queue` (`skb->sk` is the embryo) to each embryo's own
+//! queue and copy its bytes out (linear part and page frags, in bounded loops). Two things stop
+//! it here: this tool would have to carry and load a compiled BPF program (the machine has
+//! LLVM 14's `llc` but no C compiler for BPF, and bpftool loads objects, it does not build
+//! them), and fds in flight on an embryo (`UNIXCB(skb).fp`) could be named by inode but never
+//! received, so a socket only in flight there could not be described: that part needs
+//! `accept()` in any case.
 
 use crate::diag_unix::{self, UnixDiag};
 use resocket_core::bstr;
