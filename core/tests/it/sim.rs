@@ -464,3 +464,19 @@ fn an_orphan_dgram_queue_is_restored_from_a_socketpair_whose_other_end_closes() 
     survivor(true);
     survivor(false);
 }
+
+/// A dgram socket whose connected peer closed, holding a datagram from another (live) sender:
+/// once it was connected only its peer could send to it, so that datagram was queued before,
+/// and a socketpair cannot put it back: the planner refuses, naming both sockets.
+#[test]
+fn an_orphan_dgram_queue_with_another_sender_is_refused_with_the_reason() {
+    use resocket_core::{load, plan, scenario::Scenario};
+    let text = r#"{"sockets": [{"name": "b", "type": "dgram", "addr": "@b", "peer_gone": true,
+        "queue": [{"from": "x", "data": "from x"}, {"data": "from the closed peer"}]},
+        {"name": "x", "type": "dgram", "addr": "@x"}]}"#;
+    let bytes = Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let e = plan::plan(&r.image).expect_err("refused");
+    assert!(e.0.contains("dgram #3's connected peer has closed") && e.0.contains("comes from #5"), "{}", e.0);
+}
