@@ -887,12 +887,26 @@ fn datagrams_from_a_closed_socketpair_end_are_restored_from_a_stand_in_that_clos
     kill_dump_round_trip("orphan-dgram");
 }
 
+/// A named dgram socket that received from a live socket, then connected to one that sent to
+/// it and closed: dumped as PEER_GONE with both datagrams; restored by refilling the live
+/// sender's, then connecting it to a stand-in that sends the other and closes; the restored
+/// process reads both, then its first send is ECONNREFUSED, the next ENOTCONN.
+#[test]
+fn a_named_dgram_socket_whose_connected_peer_closed_after_others_sent_to_it() {
+    let (img, said) = kill_dump_round_trip("orphan-named");
+    let b = img.sockets.values().find(|s| s.queue.len() == 2).expect("the receiver");
+    assert!(b.unix.as_ref().unwrap().has(resocket_core::wire::UNIX_PEER_GONE), "{said}");
+    assert_eq!(b.queue.iter().map(|m| m.sender == 0).collect::<Vec<_>>(), [false, true]);
+}
+
 /// `--kill` both ways: a process restored from a `--kill` dump, dumped again with `--kill`,
 /// gives the same image up to renumbering: the same pending connections in the same order with
 /// the same bytes, records and fds in flight, closed clients included.
 #[test]
 fn a_second_kill_dump_of_the_restored_process_equals_the_first() {
-    for scenario in ["early-stream", "early-seqpacket", "early-in-flight", "early-closed", "orphan-dgram"] {
+    for scenario in
+        ["early-stream", "early-seqpacket", "early-in-flight", "early-closed", "orphan-dgram", "orphan-named"]
+    {
         second_dump_equals_first_with(scenario, LO_UP, &["--kill"]);
     }
 }

@@ -333,6 +333,18 @@ elif scenario == "orphan-dgram":
         a.send(b"orphan one"); a.send(b""); a.send(b"orphan three")
         a.close()
         expect["orphans"].append({"fd": b.fileno(), "first": first, "data": ["orphan one", "", "orphan three"]})
+elif scenario == "orphan-named":
+    # A named dgram socket that received from x, then connected to a, which sent to it and
+    # closed: x's datagram was queued before the connect, a's after.
+    pid = os.getpid()
+    b = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); b.bind("\0orphan-b-%d" % pid); keep.append(b)
+    x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); x.bind("\0orphan-x-%d" % pid); keep.append(x)
+    x.sendto(b"from x", "\0orphan-b-%d" % pid)
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a.bind("\0orphan-a-%d" % pid)
+    b.connect("\0orphan-a-%d" % pid)
+    a.sendto(b"from a", "\0orphan-b-%d" % pid)
+    a.close()
+    expect["orphans"] = [{"fd": b.fileno(), "first": "read", "data": ["from x", "from a"]}]
 elif scenario == "pending-outside":
     # A unix listener whose pending client lives in a child process that is not dumped.
     addr = "\0pending-outside-%d" % os.getpid()
