@@ -780,8 +780,10 @@ fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
             s.peer = None;
             s.pair = None;
             // A stream peer is shut down both ways and sees the close. A dgram socket connected
-            // to the closed one keeps a dead peer in Linux until its next send; the scenario
-            // cannot name a closed socket, so it is disconnected.
+            // to the closed one keeps a dead peer in Linux until its next send (ECONNREFUSED);
+            // the scenario form can say so (`peer_gone` on a dgram socket, which `checkpoint
+            // dump` writes), but the editor does not model that survivor's later sends and
+            // connects yet, so here it is disconnected.
             if stream {
                 s.peer_gone = true;
                 s.shutdown = None;
