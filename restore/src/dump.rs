@@ -707,6 +707,13 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     // what they hold; listeners found in flight in what they hold are consumed in turn.
     let mut consumed: BTreeMap<u32, Vec<Consumed>> = BTreeMap::new();
     if let Some(stopped) = stopped {
+        // What the TCP/UDP part refuses, it refuses before anything is accepted: the processes
+        // can still be resumed then (the part is described again, for real, at the end).
+        let kinds: BTreeSet<(bool, bool)> = found.inet.values().map(|&(_, kind)| kind).collect();
+        if !kinds.is_empty() {
+            let inet_diag = in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))?;
+            crate::dump_inet::specs(found.inet, &inet_diag, &inet_held, &mut Vec::new())?;
+        }
         loop {
             let listeners: Vec<u32> = found
                 .dups

@@ -910,3 +910,20 @@ fn a_second_kill_dump_of_the_restored_process_equals_the_first() {
         second_dump_equals_first_with(scenario, LO_UP, &["--kill"]);
     }
 }
+
+/// `--kill` still refuses data a TCP client sent before accept(), and does so before accepting
+/// anything on the process's unix listener: the process is resumed, its unix pending
+/// connection still there with its data (a plain dump still refuses it for that data).
+#[test]
+fn a_kill_dump_refuses_tcp_data_before_accept_before_touching_unix_listeners() {
+    let mut live = Live::start("inet-early-data-and-unix");
+    let (code, err, _) = live.dump_kill();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("holds 9 bytes sent before accept()"), "the TCP refusal: {err}");
+    assert!(err.contains("were resumed"), "{err}");
+    assert!(live.child.try_wait().unwrap().is_none(), "not killed");
+    // The unix connection is still pending with its data: the plain dump refuses it for that.
+    let (code, err, _) = live.dump();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("holds data sent before accept()") && err.contains("--kill"), "{err}");
+}

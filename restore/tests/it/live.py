@@ -430,6 +430,12 @@ elif scenario.startswith("inet"):
         # A pending client that already sent data: it waits on the embryo.
         tcp_listener(socket.AF_INET, ("127.0.0.1", 8081), 5)
         client(socket.AF_INET, ("127.0.0.1", 8081)).send(b"too early")
+    elif scenario == "inet-early-data-and-unix":
+        # Data before accept() on a TCP listener (refused even by --kill) and on a unix one.
+        tcp_listener(socket.AF_INET, ("127.0.0.1", 8083), 5)
+        client(socket.AF_INET, ("127.0.0.1", 8083)).send(b"too early")
+        ul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ul.bind("\0early-unix-%d" % os.getpid()); ul.listen(2); keep.append(ul)
+        connect(socket.SOCK_STREAM, "\0early-unix-%d" % os.getpid(), [b"unix early"])
     elif scenario == "inet-external":
         # The server lives in a child process that is not dumped.
         l = tcp_listener(socket.AF_INET, ("127.0.0.1", 7070), 5)
