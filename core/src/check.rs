@@ -427,6 +427,14 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         diff("name", name_eq, &|| u.laddr.display(), &|| name_str(ks.name.as_ref()));
         let peer = obj(ks.peer);
         diff("peer", u.peer == peer, &|| u.peer.to_string(), &|| peer.to_string());
+        if ks.ty == SockType::Dgram {
+            // A dgram socket whose connected peer closed still points at it (its next send is
+            // ECONNREFUSED); one with no peer does not.
+            let dead_peer = ks.peer.is_some_and(|p| k.socks[p].dead);
+            let yes_no = |b: bool| if b { "a closed peer".to_string() } else { "none".to_string() };
+            let want = u.has(wire::UNIX_PEER_GONE);
+            diff("peer-gone", want == dead_peer, &|| yes_no(want), &|| yes_no(dead_peer));
+        }
         diff("shutdown", s.common.shutdown == ks.shutdown, &|| s.common.shutdown.to_string(), &|| {
             ks.shutdown.to_string()
         });

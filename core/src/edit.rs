@@ -755,8 +755,10 @@ fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
             s.peer = None;
             s.pair = None;
             // A stream peer is shut down both ways and sees the close. A dgram socket connected
-            // to the closed one keeps a dead peer in Linux until its next send; the scenario
-            // cannot name a closed socket, so it is disconnected.
+            // to the closed one keeps a dead peer in Linux until its next send (ECONNREFUSED);
+            // the scenario form can say so (`peer_gone` on a dgram socket, which `checkpoint
+            // dump` writes), but the editor does not model that survivor's later sends and
+            // connects yet, so here it is disconnected.
             if stream {
                 s.peer_gone = true;
                 s.shutdown = None;
@@ -1082,7 +1084,8 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
             spec.external_peer = true;
             spec.remote = s.inet_remote().map(inet::display);
         }
-        if !spec.peer_gone {
+        // A closing peer shuts a stream/seqpacket survivor down both ways, a dgram one never.
+        if !spec.peer_gone || !s.is_connection_oriented() {
             spec.shutdown = How::from_bits(s.common.shutdown);
         } else if s.common.shutdown & 3 != 3 {
             self.note(format!("{me}: its peer is gone but shutdown is {}; written as rdwr", s.common.shutdown));

@@ -114,6 +114,27 @@ fn gone_peer(u: &crate::image::UnixPart) -> bool {
     u.peer == 0 && (u.has(UNIX_PEER_GONE) || u.has(wire::UNIX_EXTERNAL_PEER))
 }
 
+/// A socket the planner gives a stand-in peer that closes: a stream/seqpacket one whose peer is
+/// gone (PEER_GONE) or outside (EXTERNAL_PEER), or a dgram one whose connected peer has closed
+/// (PEER_GONE: `unix_peer` still points at the dead socket).
+fn stand_in_peer(s: &Sock<'_>) -> bool {
+    s.unix.as_ref().is_some_and(|u| {
+        gone_peer(u)
+            && (s.is_connection_oriented()
+                || (ty_of(s) == SockType::Dgram && u.has(UNIX_PEER_GONE) && !named_gone_dgram(s)))
+    })
+}
+
+/// A named dgram socket whose connected peer closed, holding datagrams from other senders: they
+/// were queued before it connected (then only its peer could send to it), so it is created and
+/// bound as usual, refilled, and only then connected to a stand-in peer that sends the rest and
+/// closes (`refill`).
+fn named_gone_dgram(s: &Sock<'_>) -> bool {
+    ty_of(s) == SockType::Dgram
+        && s.unix.as_ref().is_some_and(|u| u.peer == 0 && u.has(UNIX_PEER_GONE) && u.laddr.is_named())
+        && s.queue.iter().any(|m| m.sender != 0)
+}
+
 fn ty_of(s: &Sock<'_>) -> SockType {
     SockType::from_raw(s.common.sock_type).unwrap_or(SockType::Stream)
 }
@@ -521,8 +542,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// Accepted sockets (and their clients) are created by connect/accept, embryos by connect,
     /// pair ends by socketpair; everything else by socket().
     fn created_by_connect(&self, s: &Sock<'_>) -> bool {
-        self.embryos.contains(&s.objref)
-            || s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED) || (gone_peer(u) && s.is_connection_oriented()))
+        self.embryos.contains(&s.objref) || s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED)) || stand_in_peer(s)
     }
 
     fn is_pair(&self, s: &Sock<'_>) -> Option<i32> {
@@ -886,18 +906,22 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     /// A stream socket whose peer closed: connect it to a stand-in, let the stand-in send what
-    /// is queued, close the stand-in (the kernel then sets shutdown 3, as it did).
+    /// is queued, close the stand-in (the kernel then sets shutdown 3, as it did). A dgram
+    /// socket whose connected peer closed the same way, as one end of a socketpair: only its
+    /// peer could have queued datagrams on it then (`unix_may_send`), and once the stand-in
+    /// closes its `unix_peer` points at a dead socket, as it did: its first send() is
+    /// ECONNREFUSED and purges its queue, later ones ENOTCONN (§2.2).
     fn peer_gone(&mut self) -> Result<(), PlanError> {
-        let gone: Vec<&Sock<'_>> = self
-            .unix()
-            .filter(|s| {
-                s.unix.as_ref().is_some_and(gone_peer)
-                    && s.is_connection_oriented()
-                    && !self.embryos.contains(&s.objref)
-            })
-            .collect();
+        let gone: Vec<&Sock<'_>> =
+            self.unix().filter(|s| stand_in_peer(s) && !self.embryos.contains(&s.objref)).collect();
         for s in gone {
             let ty = ty_of(s);
+            if let Some(m) = s.queue.iter().find(|m| m.sender != 0).filter(|_| ty == SockType::Dgram) {
+                return Err(PlanError(format!(
+                    "dgram #{}'s connected peer has closed, but a datagram queued on it comes from #{}: once it was connected only its peer could send to it, so that datagram cannot be re-sent in its place",
+                    s.objref, m.sender
+                )));
+            }
             let slot = s.objref as Slot;
             let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
             let t = self.temp("peer");
@@ -964,10 +988,15 @@ impl<'i, 'a> Planner<'i, 'a> {
                     format!("what the closed peer had sent to #{}", s.objref),
                 )?;
             }
-            self.push(
-                Op::Close { slot: t },
-                format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref),
-            )?;
+            let why = if ty == SockType::Dgram {
+                format!(
+                    "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
+                    s.objref
+                )
+            } else {
+                format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref)
+            };
+            self.push(Op::Close { slot: t }, why)?;
         }
         Ok(())
     }
@@ -977,18 +1006,28 @@ impl<'i, 'a> Planner<'i, 'a> {
         // Receivers are not connected yet (dgram connects come after the refill), so re-sending
         // is never refused with EPERM; the queue limit is handled when the receiver is created.
         for s in socks.iter().copied() {
-            if self.embryos.contains(&s.objref)
-                || (s.is_connection_oriented() && s.unix.as_ref().is_some_and(gone_peer))
-                || s.queue.is_empty()
-            {
+            if self.embryos.contains(&s.objref) || stand_in_peer(s) || s.queue.is_empty() {
                 continue;
             }
             let slot = s.objref as Slot;
             let ty = ty_of(s);
             let mut temp_sender: Option<Slot> = None;
+            let gone = named_gone_dgram(s);
+            if gone {
+                let first_own = s.queue.iter().position(|m| m.sender == 0).unwrap_or(s.queue.len());
+                if let Some(m) = s.queue[first_own..].iter().find(|m| m.sender != 0) {
+                    return Err(PlanError(format!(
+                        "dgram #{}'s connected peer has closed, and a datagram from #{} is queued after one from that peer: once it was connected only its peer could send to it",
+                        s.objref, m.sender
+                    )));
+                }
+            }
             for m in &s.queue {
                 let rights = self.rights_slots(&m.rights);
                 let data = Payload(m.data.to_vec());
+                if gone && m.sender == 0 && temp_sender.is_none() {
+                    temp_sender = Some(self.stand_in_dgram_peer(s)?);
+                }
                 if ty.is_connection_oriented() {
                     let from = m.sender as Slot;
                     self.push(
@@ -1035,11 +1074,62 @@ impl<'i, 'a> Planner<'i, 'a> {
                 let why = format!("refill #{}'s queue: a datagram from #{}", s.objref, m.sender);
                 self.with_cwd(cwd.as_deref(), |p| p.push(Op::Send { slot: from, to, data, rights }, why))?;
             }
-            if let Some(t) = temp_sender {
-                self.push(Op::Close { slot: t }, "the stand-in sender is no longer needed")?;
+            if gone && temp_sender.is_none() {
+                temp_sender = Some(self.stand_in_dgram_peer(s)?);
+            }
+            match temp_sender {
+                Some(t) if gone => self.push(
+                    Op::Close { slot: t },
+                    format!(
+                        "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
+                        s.objref
+                    ),
+                )?,
+                Some(t) => self.push(Op::Close { slot: t }, "the stand-in sender is no longer needed")?,
+                None => {}
             }
         }
         Ok(())
+    }
+
+    /// For [`named_gone_dgram`] `s`, once the datagrams of other senders are back: a stand-in
+    /// bound to a temporary abstract name, `s` connected to it and it to `s` (`unix_may_send`:
+    /// `s`'s peer is now the stand-in), which then sends the closed peer's datagrams and closes.
+    fn stand_in_dgram_peer(&mut self, s: &Sock<'_>) -> Result<Slot, PlanError> {
+        let t = self.temp("peer");
+        let at = SockAddr::Abstract(format!("resocket-closed-peer-of-{}", s.objref).into_bytes());
+        let own = s.laddr().and_then(addr_of).ok_or_else(|| PlanError(format!("#{} has no name", s.objref)))?;
+        self.push(Op::Socket { slot: t, ty: SockType::Dgram }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+        self.push(
+            Op::Bind { slot: t, addr: at.clone() },
+            format!("a temporary name, for #{} to connect to", s.objref),
+        )?;
+        let n = s.queue.iter().filter(|m| m.sender == 0).count();
+        if n > 0 {
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::SenderStandIn,
+                    format!(
+                        "socket #{}: {n} queued datagrams came from its connected peer, which has closed: they are re-sent from a stand-in bound to a temporary abstract name (the image does not record the peer's name)",
+                        s.objref
+                    ),
+                )
+                .objref(s.objref)
+                .step(self.plan.steps.len()),
+            );
+        }
+        self.push(
+            Op::Connect { slot: s.objref as Slot, addr: at },
+            format!("#{} connects to the stand-in, after the datagrams others had sent it", s.objref),
+        )?;
+        let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone());
+        self.with_cwd(cwd.as_deref(), |p| {
+            p.push(
+                Op::Connect { slot: t, addr: own },
+                "the stand-in connects back, to send what the closed peer had sent",
+            )
+        })?;
+        Ok(t)
     }
 
     fn dgram_connects(&mut self) -> Result<(), PlanError> {

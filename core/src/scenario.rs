@@ -406,7 +406,8 @@ impl Scenario {
                 peer: None,
                 pair: false,
                 embryo: false,
-                shutdown: if s.peer_gone { SHUTDOWN_MASK } else { shutdown },
+                // A closing peer shuts a stream/seqpacket survivor down, never a dgram one (§1.6).
+                shutdown: if s.peer_gone && ty != SOCK_DGRAM { SHUTDOWN_MASK } else { shutdown },
                 sndbuf: s.sndbuf.unwrap_or(DEFAULT_BUF),
                 rcvbuf: s.rcvbuf.unwrap_or(DEFAULT_BUF),
                 userlocks: u8::from(s.sndbuf_lock) | (u8::from(s.rcvbuf_lock) << 1),

@@ -1,4 +1,5 @@
-//! `checkpoint dump`: capture the AF_UNIX sockets of live processes without disturbing them.
+//! `checkpoint dump`: capture the AF_UNIX sockets of live processes, without disturbing them
+//! (or, with `--kill`, reading what only `accept()` reaches, then killing them).
 //!
 //! Per process: `/proc/PID/fd` lists the fds and `/proc/PID/fdinfo/N` gives each one's
 //! close-on-exec bit and, for a socket, its inode; `unix_diag` gives names, peers, pending
@@ -13,8 +14,25 @@
 //! only for the kinds (TCP/UDP × IPv4/IPv6) the processes hold.
 //!
 //! Refused, with the reason, rather than written wrongly: data a pending client sent before
-//! `accept()` (it waits on the embryo, which no interface can read without accepting it), fds in
-//! flight that are not sockets. Sockets of other families are left out with a warning.
+//! `accept()`, and pending connections whose client has closed (what they hold waits on the
+//! embryo, which no interface can read without accepting it), fds in flight that are not
+//! sockets. Sockets of other families are left out with a warning.
+//!
+//! `--kill` ([`dump_killing`], [`Stopped`]) is for processes that will not run on: they are
+//! stopped, each listener with pending connections is accepted on (a duplicate of it, in accept
+//! order) and each accepted connection's queue read, so those connections are recorded as
+//! pending with what they held; the processes are killed once the image is written.
+//!
+//! No non-invasive way is implemented. The embryo has no inode, no fd and is not in the unix
+//! hash table, so neither unix_diag nor pidfd_getfd reaches it. This kernel has the unix BPF
+//! iterator (`bpf_iter__unix` in its BTF): it visits hashed sockets only, but from a listener a
+//! tracing program could walk `sk_receive_queue` (`skb->sk` is the embryo) to each embryo's own
+//! queue and copy its bytes out (linear part and page frags, in bounded loops). Two things stop
+//! it here: this tool would have to carry and load a compiled BPF program (the machine has
+//! LLVM 14's `llc` but no C compiler for BPF, and bpftool loads objects, it does not build
+//! them), and fds in flight on an embryo (`UNIXCB(skb).fp`) could be named by inode but never
+//! received, so a socket only in flight there could not be described: that part needs
+//! `accept()` in any case.
 
 use crate::diag_unix::{self, UnixDiag};
 use resocket_core::bstr;
@@ -468,8 +486,142 @@ struct Member {
     passcred: bool,
 }
 
-/// Capture the unix sockets of these processes.
+/// The sockets found so far, and the fds the peeks received (in flight), to find more in.
+struct Found<'a> {
+    diag: &'a BTreeMap<u32, UnixDiag>,
+    dups: &'a mut BTreeMap<u32, Member>,
+    inet: &'a mut BTreeMap<u32, crate::dump_inet::InetFd>,
+    received: &'a mut Vec<OwnedFd>,
+    scratch: &'a mut Vec<u8>,
+}
+
+impl Found<'_> {
+    /// Describe the sockets in flight whose inodes are on `todo` (a stack), each from the fd a
+    /// peek received, and those in flight in their own queues.
+    fn in_flight(&mut self, todo: &mut Vec<u32>) -> Result<(), String> {
+        while let Some(r) = todo.pop() {
+            if self.inet.contains_key(&r) || self.dups.contains_key(&r) {
+                continue;
+            }
+            let Some(pos) = self.received.iter().position(|f| socket_ino(f) == Some(r)) else { continue };
+            let f = self.received.remove(pos);
+            let d = self.diag.get(&r);
+            let kind = if d.is_some() { None } else { crate::dump_inet::classify(&f) };
+            if let Some(kind) = kind {
+                // A TCP/UDP socket in flight: described with the others below.
+                self.inet.insert(r, (f, kind));
+                continue;
+            }
+            let q = match d {
+                Some(d) => {
+                    peek_queue_with(&f, d, self.received, self.scratch).map_err(|e| format!("{}: {e}", name_of(r)))?
+                }
+                None => Vec::new(),
+            };
+            todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
+            self.dups.insert(r, Member { fd: Some(f), held: false, queue: q, passcred: false });
+        }
+        Ok(())
+    }
+}
+
+/// A pending connection accepted by a `--kill` dump: its client's inode (`None`: the client has
+/// closed) and what the connection held, in order.
+type Consumed = (Option<u32>, Vec<Peeked>);
+
+/// The processes of a `checkpoint dump --kill`, stopped (SIGSTOP, every thread seen stopped in
+/// `/proc/PID/task/*/stat`) for as long as the dump runs. The dump may then accept the pending
+/// connections of their listeners on duplicates (the listeners' queues are emptied: the
+/// processes must not run on). Dropped without [`Stopped::kill`] they are resumed (SIGCONT) if
+/// nothing was accepted yet, and killed (SIGKILL) if something was.
+#[derive(Debug)]
+pub struct Stopped {
+    pidfds: Vec<(i32, OwnedFd)>,
+    /// The dump accepted a connection on a listener of theirs.
+    consumed: bool,
+    /// The accepted connections, held until the processes are killed.
+    accepted: Vec<OwnedFd>,
+    done: bool,
+}
+
+impl Stopped {
+    /// SIGSTOP each process (by pidfd) and wait until every thread of each is stopped.
+    pub fn stop(pids: &[i32]) -> Result<Stopped, String> {
+        use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
+        let mut st = Stopped { pidfds: Vec::new(), consumed: false, accepted: Vec::new(), done: false };
+        for &pid in pids {
+            let p = Pid::from_raw(pid).ok_or(format!("{pid} is not a pid"))?;
+            let fd = pidfd_open(p, PidfdFlags::empty()).map_err(|e| format!("pidfd_open({pid}): {e}"))?;
+            pidfd_send_signal(&fd, Signal::STOP).map_err(|e| format!("SIGSTOP to {pid}: {e}"))?;
+            st.pidfds.push((pid, fd));
+        }
+        for _ in 0..500 {
+            if pids.iter().all(|&pid| all_threads_stopped(pid)) {
+                return Ok(st);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Err(format!("the processes {pids:?} did not stop within 5 s of SIGSTOP"))
+    }
+
+    /// Whether the dump accepted connections of theirs (they can no longer be resumed as they
+    /// were).
+    pub fn consumed(&self) -> bool {
+        self.consumed
+    }
+
+    /// SIGKILL each process (the `--kill` contract), then close the accepted connections.
+    pub fn kill(mut self) -> Result<(), String> {
+        self.done = true;
+        let mut err = Ok(());
+        for (pid, fd) in &self.pidfds {
+            if let Err(e) = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL) {
+                if e != rustix::io::Errno::SRCH {
+                    err = Err(format!("SIGKILL to {pid}: {e}"));
+                }
+            }
+        }
+        err
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let sig = if self.consumed { rustix::process::Signal::KILL } else { rustix::process::Signal::CONT };
+        for (_, fd) in &self.pidfds {
+            let _ = rustix::process::pidfd_send_signal(fd, sig);
+        }
+    }
+}
+
+/// Every thread of `pid` is stopped (`T`, `t`) or exiting (`Z`, `X`), per `/proc/PID/task/*/stat`.
+fn all_threads_stopped(pid: i32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.flatten().all(|t| {
+        let stat = std::fs::read(t.path().join("stat")).unwrap_or_default();
+        // `pid (comm) S ...`: the comm may hold ')' itself; the state follows the last one.
+        let state = stat.iter().rposition(|&b| b == b')').and_then(|at| stat.get(at + 2));
+        matches!(state, Some(b'T' | b't' | b'Z' | b'X'))
+    })
+}
+
+/// Capture the unix sockets of these processes, without disturbing them.
 pub fn dump(pids: &[i32]) -> Result<Dump, String> {
+    dump_with(pids, None)
+}
+
+/// Capture the unix sockets of these processes, stopped (see [`Stopped`]), with what the clients
+/// of pending connections sent before `accept()`: each listener with pending connections is
+/// duplicated and accepted on in accept order, and what each accepted connection holds is read
+/// (bytes, record boundaries, fds in flight). Kill the processes afterwards ([`Stopped::kill`]).
+pub fn dump_killing(pids: &[i32], stopped: &mut Stopped) -> Result<Dump, String> {
+    dump_with(pids, Some(stopped))
+}
+
+fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String> {
     let ns = netns_of(pids)?;
     let diag = in_netns(ns.as_ref(), diag_unix::dump)?;
     let sockfs = sockfs_mnt_id();
@@ -484,6 +636,8 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
     let mut to_read = Vec::new();
     let mut to_probe = Vec::new();
     let mut nonblock: BTreeSet<u32> = BTreeSet::new();
+    // Where each held unix socket was found first: (pidfd, pid, fd).
+    let mut held_at: BTreeMap<u32, (usize, i32, i32)> = BTreeMap::new();
     for &pid in pids {
         let pidfd = rustix::process::pidfd_open(
             rustix::process::Pid::from_raw(pid).ok_or(format!("{pid} is not a pid"))?,
@@ -502,6 +656,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 Some(d) => {
                     if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(ino) {
                         v.insert(Member { fd: None, held: true, queue: Vec::new(), passcred: false });
+                        held_at.insert(ino, (pidfd, pid, fd));
                         if may_hold_messages(d) || d.bufs.is_none() {
                             to_read.push((pidfd, pid, fd, ino, d));
                         } else {
@@ -547,27 +702,114 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
             m.queue = q;
         }
     }
-    while let Some(r) = todo.pop() {
-        if inet.contains_key(&r) || dups.contains_key(&r) {
-            continue;
+    let mut found =
+        Found { diag: &diag, dups: &mut dups, inet: &mut inet, received: &mut received, scratch: &mut scratch };
+    found.in_flight(&mut todo)?;
+    // `--kill`: the pending connections of each listener, accepted on a duplicate of it, with
+    // what they hold; listeners found in flight in what they hold are consumed in turn.
+    let mut consumed: BTreeMap<u32, Vec<Consumed>> = BTreeMap::new();
+    if let Some(stopped) = stopped {
+        // What the TCP/UDP part refuses, it refuses before anything is accepted: the processes
+        // can still be resumed then (the part is described again, for real, at the end).
+        let kinds: BTreeSet<(bool, bool)> = found.inet.values().map(|&(_, kind)| kind).collect();
+        if !kinds.is_empty() {
+            let inet_diag = in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))?;
+            crate::dump_inet::specs(found.inet, &inet_diag, &inet_held, &mut Vec::new())?;
         }
-        let Some(pos) = received.iter().position(|f| socket_ino(f) == Some(r)) else { continue };
-        let f = received.remove(pos);
-        let d = diag.get(&r);
-        let kind = if d.is_some() { None } else { crate::dump_inet::classify(&f) };
-        if let Some(kind) = kind {
-            // A TCP/UDP socket in flight: described with the others below.
-            inet.insert(r, (f, kind));
-            continue;
-        }
-        let q = match d {
-            Some(d) => {
-                peek_queue_with(&f, d, &mut received, &mut scratch).map_err(|e| format!("{}: {e}", name_of(r)))?
+        loop {
+            let listeners: Vec<u32> = found
+                .dups
+                .keys()
+                .copied()
+                .filter(|ino| {
+                    !consumed.contains_key(ino)
+                        && diag.get(ino).is_some_and(|d| {
+                            d.state == resocket_core::wire::TCP_LISTEN
+                                && d.icons.as_ref().is_some_and(|i| !i.is_empty())
+                        })
+                })
+                .collect();
+            if listeners.is_empty() {
+                break;
             }
-            None => Vec::new(),
-        };
-        todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
-        dups.insert(r, Member { fd: Some(f), held: false, queue: q, passcred: false });
+            let mut accepted = Vec::new();
+            for l in listeners {
+                let icons = diag.get(&l).and_then(|d| d.icons.clone()).unwrap_or_default();
+                if let Some(&c) = icons.iter().find(|&&c| c != 0 && !found.dups.contains_key(&c)) {
+                    return Err(format!(
+                        "{}: a pending connection comes from socket {c}, outside the dumped processes; it cannot be recreated",
+                        name_of(l)
+                    ));
+                }
+                let dup = match found.dups.get(&l).and_then(|m| m.fd.as_ref()) {
+                    Some(fd) => {
+                        rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| format!("{}: dup: {e}", name_of(l)))?
+                    }
+                    None => {
+                        let &(pidfd, pid, fd) =
+                            held_at.get(&l).ok_or(format!("{}: no duplicate of the listener", name_of(l)))?;
+                        getfd(&pidfds[pidfd], pid, fd)?
+                    }
+                };
+                stopped.consumed = true;
+                let mut conns = Vec::new();
+                // accept() on the duplicate takes the connections off the process's listener, in
+                // accept-queue order; never more than the queue held when unix_diag was read.
+                for _ in 0..icons.len() {
+                    match net::accept_with(&dup, net::SocketFlags::NONBLOCK | net::SocketFlags::CLOEXEC) {
+                        Ok(a) => conns.push(a),
+                        Err(e) if e == rustix::io::Errno::AGAIN => break,
+                        Err(e) => return Err(format!("{}: accept: {e}", name_of(l))),
+                    }
+                }
+                accepted.push((l, icons, conns));
+            }
+            // The accepted sockets as unix_diag sees them now: each one's peer is its client.
+            let now = in_netns(ns.as_ref(), diag_unix::dump)?;
+            let mut todo = Vec::new();
+            for (l, icons, conns) in accepted {
+                let mut out = Vec::new();
+                for (i, a) in conns.iter().enumerate() {
+                    let d = socket_ino(a)
+                        .and_then(|ino| now.get(&ino))
+                        .ok_or(format!("{}: unix_diag does not show the connection accepted from it", name_of(l)))?;
+                    let client = d.peer.unwrap_or(0);
+                    if icons.get(i) != Some(&client) {
+                        return Err(format!(
+                            "{}: the accept queue changed during the dump (connection {i} comes from socket {client}, unix_diag listed {:?})",
+                            name_of(l),
+                            icons.get(i)
+                        ));
+                    }
+                    let q = peek_queue_with(a, d, found.received, found.scratch)
+                        .map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?;
+                    todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
+                    if d.ty == 5 && d.shutdown & 1 != 0 {
+                        warnings.push(DumpWarning::on(
+                            l,
+                            WarnCode::SeqpacketEmptyTail,
+                            format!(
+                                "{}: pending connection {i}, its client closed: empty records at the end of what it sent, if any, cannot be told from its end and are not recorded",
+                                name_of(l)
+                            ),
+                        ));
+                    }
+                    out.push(((client != 0).then_some(client), q));
+                }
+                if out.len() != icons.len() {
+                    return Err(format!(
+                        "{}: unix_diag listed {} pending connections, accept() returned {}",
+                        name_of(l),
+                        icons.len(),
+                        out.len()
+                    ));
+                }
+                // Kept open until the dump is written: the processes are killed after it.
+                stopped.accepted.extend(conns);
+                consumed.insert(l, out);
+            }
+            found.in_flight(&mut todo)?;
+        }
     }
     // SO_PASSCRED, which no diag answer carries: from the duplicates, and from a short-lived one
     // of each other held socket (one pidfd_getfd + getsockopt + close each).
@@ -650,7 +892,27 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
         if d.state == resocket_core::wire::TCP_LISTEN {
             let backlog = d.rqlen.map_or(0, |r| r.1);
             s.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
-            for &c in d.icons.iter().flatten() {
+            if let Some(conns) = consumed.get(&ino) {
+                // `--kill`: accepted by the dump, in this order, with what each held.
+                for (client, q) in conns {
+                    let sent = q
+                        .iter()
+                        .map(|(_, data, rights)| MsgSpec {
+                            hex: Some(bstr::hex(data)),
+                            rights: rights.iter().map(|&r| name_of(r)).collect(),
+                            ..MsgSpec::default()
+                        })
+                        .collect();
+                    s.pending.push(PendingSpec { client: client.map(name_of), sent });
+                }
+            }
+            for &c in d.icons.iter().flatten().filter(|_| !consumed.contains_key(&ino)) {
+                if c == 0 {
+                    return Err(format!(
+                        "{}: a pending connection's client has closed; what it sent before closing waits on the embryo, which no interface can read without accepting the connection: `checkpoint dump --kill` reads it (it accepts on a duplicate of the listener, then kills the processes)",
+                        name_of(ino)
+                    ));
+                }
                 if !in_set(c) {
                     return Err(format!(
                         "{}: a pending connection comes from socket {c}, outside the dumped processes; it cannot be recreated",
@@ -660,7 +922,7 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 let w = diag.get(&c).and_then(|x| x.rqlen).map_or(0, |r| r.1);
                 if w > 0 {
                     return Err(format!(
-                        "{}: pending connection from {} holds data sent before accept() ({w} bytes of buffer); it waits on the embryo, which no interface can read without accepting the connection",
+                        "{}: pending connection from {} holds data sent before accept() ({w} bytes of buffer); it waits on the embryo, which no interface can read without accepting the connection: `checkpoint dump --kill` reads it (it accepts on a duplicate of the listener, then kills the processes)",
                         name_of(ino),
                         name_of(c)
                     ));
@@ -729,6 +991,10 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
                 }
             }
         } else if connection && d.state == resocket_core::wire::TCP_ESTABLISHED && !pending_clients.contains(&ino) {
+            s.peer_gone = true;
+        } else if !connection && d.peer == Some(0) {
+            // A dgram socket whose connected peer has closed: unix_diag still shows a peer (the
+            // dead socket, which has no inode any more); its next send() is ECONNREFUSED.
             s.peer_gone = true;
         }
         if d.ty == 5 && d.shutdown & 1 != 0 && d.state == resocket_core::wire::TCP_ESTABLISHED {

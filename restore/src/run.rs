@@ -399,6 +399,14 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
         if d.shutdown != s.common.shutdown {
             out.push(format!("{who}: shutdown is {}, the image says {}", d.shutdown, s.common.shutdown));
         }
+        // A dgram socket whose connected peer closed still points at it (unix_diag: peer 0).
+        if let Some(u) = s.unix.as_ref().filter(|_| s.common.sock_type == resocket_core::wire::SOCK_DGRAM) {
+            let want = u.has(resocket_core::wire::UNIX_PEER_GONE);
+            if want != (d.peer == Some(0)) {
+                let say = |gone: bool| if gone { "a peer that has closed" } else { "no closed peer" };
+                out.push(format!("{who}: it has {}, the image says {}", say(!want), say(want)));
+            }
+        }
         if s.is_listener() {
             let (pending, backlog) = d.rqlen.unwrap_or((0, 0));
             if i64::from(backlog) != s.effective_backlog() {

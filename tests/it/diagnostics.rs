@@ -65,6 +65,19 @@ fn peer_gone_flag_or_peer_needed() {
     fires("peer-gone", &patched("peer-closed-data", ops));
 }
 
+/// A dgram socket whose connected peer closed (PEER_GONE) still points at it: ESTABLISHED.
+#[test]
+fn a_dgram_peer_gone_is_established() {
+    let ops = json!([{"at": {"type": "SOCKET"}, "set": {"state": "TCP_CLOSE", "common_state": "TCP_CLOSE"}}]);
+    let image = patched("dgram-peer-gone", ops);
+    let r = load(&image);
+    assert!(
+        r.diagnostics.iter().any(|d| d.code.as_str() == "peer-gone" && d.message.contains("dgram")),
+        "{:#?}",
+        r.diagnostics
+    );
+}
+
 #[test]
 fn bad_shutdown() {
     fires("bad-shutdown", &patched("stream-pair", json!([{"at": {"type": "SOCKET"}, "set": {"shutdown": 4}}])));

@@ -351,6 +351,14 @@ fn check_socket(
     if u.has(UNIX_PEER_GONE) && u.peer != 0 {
         out.push(at(Code::PeerGone, s, "state", format!("socket {o} carries PEER_GONE but names peer {}", u.peer)));
     }
+    if u.has(UNIX_PEER_GONE) && c.sock_type == SOCK_DGRAM && c.state != TCP_ESTABLISHED {
+        out.push(at(
+            Code::PeerGone,
+            s,
+            "state",
+            format!("dgram socket {o} carries PEER_GONE (its connected peer closed) but is not ESTABLISHED"),
+        ));
+    }
     if u.has(UNIX_AUTOBIND) && !u.laddr.is_autobind_shape() {
         out.push(at(
             Code::BadAddress,

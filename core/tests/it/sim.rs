@@ -472,3 +472,88 @@ fn refusals_name_their_rule() {
     assert_eq!(e.function, "unix_stream_connect (net/unix/af_unix.c)");
     assert!(e.text.contains("backlog + 1"), "{}", e.text);
 }
+
+/// Datagrams queued at an unnamed socket whose connected peer has closed (`peer_gone` on a dgram
+/// socket): the plan makes it one end of a socketpair, the other end sends them and closes, and
+/// the simulated survivor then behaves as Linux's does (§2.2): the datagrams read back, its first
+/// send() is ECONNREFUSED (and purges its queue), later ones ENOTCONN.
+#[test]
+fn an_orphan_dgram_queue_is_restored_from_a_socketpair_whose_other_end_closes() {
+    use resocket_core::{check, load, plan, scenario::Scenario};
+    let text = r#"{"sockets": [{"name": "b", "type": "dgram", "peer_gone": true,
+        "queue": [{"data": "one"}, {"data": ""}, {"data": "three"}]}]}"#;
+    let bytes = Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let b = r.image.sockets.values().next().unwrap();
+    assert_eq!((b.common.state, b.common.shutdown), (resocket_core::wire::TCP_ESTABLISHED, 0));
+    let p = plan::plan(&r.image).expect("planned");
+    let rep = check::run_plan(&r.image, &p);
+    assert!(rep.failure.is_none() && rep.differences.is_empty(), "{:#?}", rep.differences);
+    // The survivor, as the plan leaves it before its fds are placed.
+    let survivor = |reads: bool| {
+        let mut k = Kernel::new();
+        for s in p.steps.iter().filter(|s| s.phase != plan::Phase::Place) {
+            assert!(!matches!(k.apply(&s.op), Outcome::Err { .. }), "{:?}", s.op);
+        }
+        let slot = b.objref as Slot;
+        if reads {
+            for m in ["one", "", "three"] {
+                assert_eq!(k.apply(&Op::Recv { slot, len: 16, peek: false }), read(m));
+            }
+        }
+        assert_eq!(k.apply(&send(slot, "x")), Outcome::err(Errno::ECONNREFUSED));
+        assert_eq!(k.apply(&send(slot, "x")), Outcome::err(Errno::ENOTCONN));
+        // The refused send purged what was left.
+        assert!(matches!(k.apply(&Op::Recv { slot, len: 16, peek: false }), Outcome::WouldBlock { .. }));
+    };
+    survivor(true);
+    survivor(false);
+}
+
+/// A dgram socket whose connected peer closed, holding a datagram from another (live) sender:
+/// once it was connected only its peer could send to it, so that datagram was queued before.
+/// Unnamed, no one else could have sent it: the planner refuses, naming both sockets; named, it
+/// is refilled first, then the socket connects to a stand-in that sends the closed peer's
+/// datagram and closes (warned: the stand-in's name is not the peer's); the simulated survivor
+/// then reads both, and its first send is ECONNREFUSED. A datagram from another sender after
+/// one from the peer cannot have been queued: refused.
+#[test]
+fn an_orphan_dgram_queue_with_another_sender() {
+    use resocket_core::{check, load, plan, scenario::Scenario};
+    let image = |addr: &str, queue: &str| {
+        let text = format!(
+            r#"{{"sockets": [{{"name": "b", "type": "dgram", {addr} "peer_gone": true, "queue": [{queue}]}},
+            {{"name": "x", "type": "dgram", "addr": "@x"}}]}}"#
+        );
+        let bytes = Scenario::from_json(&text).unwrap().to_image().unwrap();
+        let r = load(&bytes);
+        assert!(r.is_valid(), "{:#?}", r.diagnostics);
+        r.image.into_owned()
+    };
+    let x_then_peer = r#"{"from": "x", "data": "from x"}, {"data": "from the closed peer"}"#;
+    let e = plan::plan(&image("", x_then_peer)).expect_err("refused");
+    assert!(e.0.contains("dgram #3's connected peer has closed") && e.0.contains("comes from #5"), "{}", e.0);
+    let e =
+        plan::plan(&image(r#""addr": "@b","#, r#"{"data": "peer"}, {"from": "x", "data": "x"}"#)).expect_err("refused");
+    assert!(e.0.contains("is queued after one from that peer"), "{}", e.0);
+    for queue in [x_then_peer, r#"{"from": "x", "data": "from x"}"#] {
+        let img = image(r#""addr": "@b","#, queue);
+        let p = plan::plan(&img).expect("planned");
+        let rep = check::run_plan(&img, &p);
+        assert!(rep.failure.is_none() && rep.differences.is_empty(), "{:#?}", rep.differences);
+        let warned = p.warnings.iter().any(|w| w.code == resocket_core::warn::WarnCode::SenderStandIn);
+        assert_eq!(warned, queue == x_then_peer, "{:?}", p.warnings);
+        let mut k = Kernel::new();
+        for s in p.steps.iter().filter(|s| s.phase != plan::Phase::Place) {
+            assert!(!matches!(k.apply(&s.op), Outcome::Err { .. }), "{:?}", s.op);
+        }
+        let b = img.sockets.values().find(|s| s.unix.as_ref().unwrap().laddr.is_named() && !s.queue.is_empty());
+        let slot = b.unwrap().objref as Slot;
+        for m in &img.sockets.values().find(|s| !s.queue.is_empty()).unwrap().queue {
+            assert_eq!(k.apply(&Op::Recv { slot, len: 64, peek: false }), read(std::str::from_utf8(&m.data).unwrap()));
+        }
+        assert_eq!(k.apply(&send(slot, "x")), Outcome::err(Errno::ECONNREFUSED));
+        assert_eq!(k.apply(&send(slot, "x")), Outcome::err(Errno::ENOTCONN));
+    }
+}

@@ -17,7 +17,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Capture the unix sockets of live processes (without disturbing them) into an image.
+    /// Capture the sockets of live processes into an image.
+    ///
+    /// By default the processes are not disturbed: every queue is read with MSG_PEEK, and a
+    /// pending connection whose client sent data before accept() (or has closed) is refused,
+    /// because that data waits on the embryo, which nothing can read without accepting it.
+    /// With --kill the dump is for processes that will not run on (as CRIU's default): they are
+    /// stopped, the pending connections of their unix listeners are accepted on duplicates and
+    /// read, and the processes are killed once the image is written.
     Dump {
         /// Process to dump (repeat for several).
         #[arg(long = "pid", required = true)]
@@ -33,6 +40,16 @@ enum Command {
         /// diagnostic. Warning codes: docs/simulator.md, "Warnings".
         #[arg(long)]
         json: bool,
+        /// For processes that will not run on: stop them (SIGSTOP), accept each AF_UNIX
+        /// listener's pending connections on a duplicate of it, in accept order, to read what
+        /// their clients sent before accept() (bytes, record boundaries, fds in flight; clients
+        /// that have closed too), record them as pending, write the image, then SIGKILL the
+        /// processes. (Data a TCP client sent before accept() is still refused.)
+        /// Their listeners' accept queues are emptied, so they must not be resumed. If the dump
+        /// fails before anything was accepted, the processes are resumed (SIGCONT); after, they
+        /// are killed all the same.
+        #[arg(long)]
+        kill: bool,
     },
     /// Encode a JSON source into an image: either the record-level text form that
     /// `restore decode` prints, or a scenario (see docs/format.md, "Scenario form").
@@ -47,9 +64,24 @@ enum Command {
 
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
-        Command::Dump { pids, output, scenario, json } => {
-            let d = resocket_restore::dump::dump(&pids)
-                .map_err(|message| CliError { message, code: resocket_restore::EXIT_INVALID })?;
+        Command::Dump { pids, output, scenario, json, kill } => {
+            let mut stopped =
+                if kill { Some(resocket_restore::dump::Stopped::stop(&pids).map_err(CliError::usage)?) } else { None };
+            let d = match &mut stopped {
+                Some(st) => resocket_restore::dump::dump_killing(&pids, st),
+                None => resocket_restore::dump::dump(&pids),
+            };
+            let d = d.map_err(|message| {
+                let fate = match stopped.take() {
+                    Some(st) if st.consumed() => {
+                        let _ = st.kill();
+                        " (the processes were killed: pending connections of theirs had been accepted)"
+                    }
+                    Some(_) => " (the processes were resumed: nothing of theirs had been touched)",
+                    None => "",
+                };
+                CliError { message: format!("{message}{fate}"), code: resocket_restore::EXIT_INVALID }
+            })?;
             let (bytes, warnings) =
                 d.to_image().map_err(|e| CliError { message: e.to_string(), code: resocket_restore::EXIT_INVALID })?;
             eprint!("{}", resocket_restore::render::warnings_text("checkpoint: ", &warnings));
@@ -58,6 +90,10 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 write_output(&p, text.as_bytes())?;
             }
             write_output(&output, &bytes)?;
+            if let Some(st) = stopped {
+                st.kill().map_err(CliError::usage)?;
+                eprintln!("checkpoint: --kill: the processes {pids:?} were killed");
+            }
             let report = resocket_core::load(&bytes);
             eprintln!(
                 "checkpoint: {} sockets of {} processes, {} bytes -> {}",

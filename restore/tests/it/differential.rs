@@ -259,4 +259,37 @@ mod regressions {
             Op::Listen { slot: 1, backlog: 0 },
         ]);
     }
+
+    /// The survivor of a dgram socketpair whose other end sent and closed (what the planner
+    /// builds for a dgram socket whose peer is gone): its queue reads back, then its first send
+    /// is ECONNREFUSED, the next ENOTCONN.
+    #[test]
+    fn a_dgram_pair_survivor_reads_its_queue_then_sends_econnrefused_then_enotconn() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Dgram },
+            Op::Send { slot: 2, to: None, data: Payload(b"one".to_vec()), rights: vec![] },
+            Op::Send { slot: 2, to: None, data: Payload(vec![]), rights: vec![] },
+            Op::Close { slot: 2 },
+            Op::Recv { slot: 1, len: 8, peek: false },
+            Op::Recv { slot: 1, len: 8, peek: false },
+            Op::SetNonblock { slot: 1, on: true },
+            Op::Recv { slot: 1, len: 8, peek: false },
+            Op::Send { slot: 1, to: None, data: Payload(b"x".to_vec()), rights: vec![] },
+            Op::Send { slot: 1, to: None, data: Payload(b"x".to_vec()), rights: vec![] },
+        ]);
+    }
+
+    /// The same survivor sending first: ECONNREFUSED purges its queue (unix_dgram_disconnected).
+    #[test]
+    fn a_dgram_pair_survivor_that_sends_first_loses_its_queue() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Dgram },
+            Op::Send { slot: 2, to: None, data: Payload(b"one".to_vec()), rights: vec![] },
+            Op::Close { slot: 2 },
+            Op::Send { slot: 1, to: None, data: Payload(b"x".to_vec()), rights: vec![] },
+            Op::SetNonblock { slot: 1, on: true },
+            Op::Recv { slot: 1, len: 8, peek: false },
+            Op::Send { slot: 1, to: None, data: Payload(b"x".to_vec()), rights: vec![] },
+        ]);
+    }
 }

@@ -66,6 +66,10 @@ impl Live {
 
 impl Drop for Live {
     fn drop(&mut self) {
+        // A process a failed `--kill` dump left stopped would never read its stdin's end.
+        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::CONT);
+        }
         drop(self.child.stdin.take());
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -137,6 +141,137 @@ fn pending_data_before_accept_is_refused_with_the_reason() {
     let (code, err, _) = live.dump();
     assert_eq!(code, Some(1));
     assert!(err.contains("sent before accept()") && err.contains("embryo"), "{err}");
+    // The refusal names the mode that can read it.
+    assert!(err.contains("`checkpoint dump --kill`"), "{err}");
+}
+
+impl Live {
+    /// `checkpoint dump --kill` (inside the process's network namespace): the exit code, what
+    /// the dump said, the image.
+    fn dump_kill(&self) -> (Option<i32>, String, PathBuf) {
+        self.dump_with(&["--kill"])
+    }
+
+    /// `checkpoint dump FLAGS` (inside the process's network namespace).
+    fn dump_with(&self, flags: &[&str]) -> (Option<i32>, String, PathBuf) {
+        let img = self.dir.join("kill.rsimg");
+        let pid = self.child.id().to_string();
+        let o = Command::new("nsenter")
+            .arg(format!("--net=/proc/{pid}/ns/net"))
+            .arg(env!("CARGO_BIN_EXE_checkpoint"))
+            .arg("dump")
+            .args(flags)
+            .args(["--pid", &pid, "-o"])
+            .arg(&img)
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), img)
+    }
+}
+
+/// `checkpoint dump --kill` of a live.py scenario: the process is killed (SIGKILL) once the
+/// image is written; the image is valid and `restore run --verify` restores it; and
+/// `restore run IMAGE -- live.py check DIR` in a fresh network namespace finds on each listener,
+/// in accept order, the connections the process had pending with what their clients had sent
+/// (live.py's expect.json). The image, and what the dump said.
+fn kill_dump_round_trip(scenario: &str) -> (resocket_core::Image<'static>, String) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut live = Live::start(scenario);
+    let (code, said, img) = live.dump_kill();
+    assert_eq!(code, Some(0), "dump --kill of {scenario}: {said}");
+    let status = live.child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{scenario}: the dumped process was killed: {status:?}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
+    let (code, verified) = restore_verify(&img);
+    assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
+    let root = live.dir.join("check-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
+    let o = Command::new("unshare")
+        .args(["-n", "sh", "-c", LO_UP])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--root"])
+        .arg(&root)
+        .arg(&img)
+        .args(["--", "python3"])
+        .arg(script)
+        .arg("check")
+        .arg(&live.dir)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
+    (r.image.into_owned(), said)
+}
+
+/// Every pending connection of the image's listeners: (listener type, client present, bytes
+/// queued on the embryo, fds in flight with them), in accept order per listener.
+fn pending_of(img: &resocket_core::Image<'_>) -> Vec<(u16, bool, Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    for l in img.sockets.values() {
+        for p in &l.pending {
+            let e = &img.sockets.get(&p.embryo).unwrap();
+            let bytes = e.queue.iter().flat_map(|m| m.data.to_vec()).collect();
+            let fds = e.queue.iter().map(|m| m.rights.len()).sum();
+            out.push((l.common.sock_type, p.client != 0, bytes, fds));
+        }
+    }
+    out
+}
+
+#[test]
+fn kill_dump_captures_what_stream_clients_sent_before_accept() {
+    let (img, said) = kill_dump_round_trip("early-stream");
+    assert_eq!(
+        pending_of(&img),
+        [(1, true, b"early more".to_vec(), 0), (1, true, Vec::new(), 0), (1, true, b"with fdafter".to_vec(), 1)],
+        "{said}"
+    );
+    assert!(said.contains("were killed"), "{said}");
+}
+
+#[test]
+fn kill_dump_captures_seqpacket_records_sent_before_accept() {
+    let (img, said) = kill_dump_round_trip("early-seqpacket");
+    let l = img.sockets.values().find(|s| !s.pending.is_empty()).unwrap();
+    let records: Vec<Vec<Vec<u8>>> = l
+        .pending
+        .iter()
+        .map(|p| img.sockets.get(&p.embryo).unwrap().queue.iter().map(|m| m.data.to_vec()).collect())
+        .collect();
+    let want: Vec<Vec<Vec<u8>>> = vec![
+        vec![b"early".to_vec(), b" more".to_vec()],
+        vec![],
+        vec![b"with fd".to_vec(), Vec::new(), b"after".to_vec()],
+    ];
+    assert_eq!(records, want, "{said}");
+}
+
+#[test]
+fn kill_dump_of_a_listener_among_many_sockets() {
+    let (img, said) = kill_dump_round_trip("early-mixed");
+    let p = pending_of(&img);
+    assert_eq!(p.len(), 7, "{said}");
+    assert_eq!(p.iter().filter(|c| !c.2.is_empty()).count(), 4, "{p:?}");
+}
+
+#[test]
+fn kill_dump_of_a_listener_that_is_only_in_flight() {
+    let (img, said) = kill_dump_round_trip("early-in-flight");
+    assert_eq!(
+        pending_of(&img),
+        [(1, true, b"first client".to_vec(), 0), (1, true, b"second client".to_vec(), 1)],
+        "{said}"
+    );
+    let l = img.sockets.values().find(|s| !s.pending.is_empty()).unwrap();
+    assert!(!img
+        .tables
+        .iter()
+        .flat_map(|t| &t.fds)
+        .any(|f| img.files.get(&f.file).unwrap().repr.sock_objref == l.objref));
 }
 
 #[test]
@@ -194,8 +329,13 @@ fn second_dump_equals_first(scenario: &str) {
 
 /// [`second_dump_equals_first`], restored in a namespace set up by `setup`.
 fn second_dump_equals_first_in(scenario: &str, setup: &str) {
+    second_dump_equals_first_with(scenario, setup, &[]);
+}
+
+/// [`second_dump_equals_first_in`], both dumps made with these extra `checkpoint dump` flags.
+fn second_dump_equals_first_with(scenario: &str, setup: &str, flags: &[&str]) {
     let live = Live::start(scenario);
-    let (code, err, first) = live.dump();
+    let (code, err, first) = if flags.is_empty() { live.dump() } else { live.dump_with(flags) };
     assert_eq!(code, Some(0), "{err}");
     let root = live.dir.join("root");
     std::fs::create_dir_all(&root).unwrap();
@@ -222,7 +362,9 @@ fn second_dump_equals_first_in(scenario: &str, setup: &str) {
     let o = Command::new("nsenter")
         .arg(format!("--net=/proc/{pid}/ns/net"))
         .arg(env!("CARGO_BIN_EXE_checkpoint"))
-        .args(["dump", "--pid", &pid.to_string(), "-o"])
+        .arg("dump")
+        .args(flags)
+        .args(["--pid", &pid.to_string(), "-o"])
         .arg(&second)
         .output()
         .unwrap();
@@ -656,4 +798,132 @@ fn each_dump_warning_has_its_code_and_its_socket() {
     assert!(on("accept-order-guessed").is_listener() && on("pending-external").is_listener());
     assert!(on("tcp-external-peer").is_tcp() && on("udp-external-peer").is_udp());
     assert!(on("relative-cwd-guessed").unix.as_ref().is_some_and(|u| u.cwd.is_some()));
+}
+
+/// A pending connection whose client has closed is a closed client, not an external one: the
+/// plain dump refuses it naming `--kill` (what it sent cannot be peeked), `--kill` records it as
+/// pending with client 0 and what it sent (an fd with it), and the restore gives it back from a
+/// temporary client that sends and closes: accept returns the data, then EOF, in its place
+/// between the live clients.
+#[test]
+fn a_pending_connection_whose_client_closed_is_recorded_and_restored() {
+    let live = Live::start("early-closed");
+    let (code, err, _) = live.dump();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("client has closed") && err.contains("`checkpoint dump --kill`"), "{err}");
+    assert!(!err.contains("outside the dumped processes"), "{err}");
+    drop(live);
+    let (img, said) = kill_dump_round_trip("early-closed");
+    assert_eq!(
+        pending_of(&img),
+        [
+            (1, true, Vec::new(), 0),
+            (1, false, b"last words".to_vec(), 1),
+            (1, false, Vec::new(), 0),
+            (1, true, b"still here".to_vec(), 0),
+            (5, false, b"record 1record 2".to_vec(), 0)
+        ],
+        "{said}"
+    );
+    let plan = resocket_core::plan::plan(&img).unwrap();
+    assert_eq!(plan.steps.iter().filter(|s| s.why.contains("a temporary client stands in")).count(), 3);
+    // The seqpacket one (its records checked by live.py): the warning that empty records at the
+    // end of what a closed client sent cannot be told from its end.
+    assert!(said.contains("warning[seqpacket-empty-tail]") && said.contains("its client closed"), "{said}");
+}
+
+/// A `--kill` dump that fails before accepting anything (here: a pending client in a process
+/// that is not dumped) resumes the processes instead of killing them, and says so.
+#[test]
+fn a_kill_dump_refused_before_accepting_resumes_the_processes() {
+    let mut live = Live::start("pending-outside");
+    let (code, err, _) = live.dump_kill();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("outside the dumped processes") && err.contains("were resumed"), "{err}");
+    assert!(live.child.try_wait().unwrap().is_none(), "not killed");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", live.child.id())).unwrap();
+    let state = stat.rsplit_once(") ").unwrap().1.chars().next();
+    assert!(matches!(state, Some('S' | 'R')), "running again: {stat}");
+}
+
+/// Datagrams queued at an unnamed socket from a sender that has since closed (one end of a dgram
+/// socketpair whose other end sent and closed): dumped as a dgram socket whose peer is gone,
+/// restored as one end of a socketpair whose other end sends them and closes, and the restored
+/// process sees what the dumped one would have: the datagrams (the empty one too), getpeername
+/// answering until the first send, which is ECONNREFUSED and purges the queue, then ENOTCONN
+/// (live.py check; one socket read first, one sent on first). Also with `--kill`.
+#[test]
+fn datagrams_from_a_closed_socketpair_end_are_restored_from_a_stand_in_that_closes() {
+    let live = Live::start("orphan-dgram");
+    let (code, said, img) = live.dump();
+    assert_eq!(code, Some(0), "{said}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    for s in r.image.sockets.values() {
+        assert!(s.unix.as_ref().unwrap().has(resocket_core::wire::UNIX_PEER_GONE), "#{}", s.objref);
+        assert_eq!(s.queue.iter().map(|m| (m.sender, m.data.len())).collect::<Vec<_>>(), [(0, 10), (0, 0), (0, 12)]);
+    }
+    let (code, verified) = restore_verify(&img);
+    assert_eq!(code, Some(0), "{verified}");
+    let root = live.dir.join("check-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
+    let o = Command::new("unshare")
+        .args(["-n", "sh", "-c", LO_UP])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--root"])
+        .arg(&root)
+        .arg(&img)
+        .args(["--", "python3"])
+        .arg(script)
+        .arg("check")
+        .arg(&live.dir)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{}", String::from_utf8_lossy(&o.stderr));
+    drop(live);
+    kill_dump_round_trip("orphan-dgram");
+}
+
+/// A named dgram socket that received from a live socket, then connected to one that sent to
+/// it and closed: dumped as PEER_GONE with both datagrams; restored by refilling the live
+/// sender's, then connecting it to a stand-in that sends the other and closes; the restored
+/// process reads both, then its first send is ECONNREFUSED, the next ENOTCONN.
+#[test]
+fn a_named_dgram_socket_whose_connected_peer_closed_after_others_sent_to_it() {
+    let (img, said) = kill_dump_round_trip("orphan-named");
+    let b = img.sockets.values().find(|s| s.queue.len() == 2).expect("the receiver");
+    assert!(b.unix.as_ref().unwrap().has(resocket_core::wire::UNIX_PEER_GONE), "{said}");
+    assert_eq!(b.queue.iter().map(|m| m.sender == 0).collect::<Vec<_>>(), [false, true]);
+}
+
+/// `--kill` both ways: a process restored from a `--kill` dump, dumped again with `--kill`,
+/// gives the same image up to renumbering: the same pending connections in the same order with
+/// the same bytes, records and fds in flight, closed clients included.
+#[test]
+fn a_second_kill_dump_of_the_restored_process_equals_the_first() {
+    for scenario in
+        ["early-stream", "early-seqpacket", "early-in-flight", "early-closed", "orphan-dgram", "orphan-named"]
+    {
+        second_dump_equals_first_with(scenario, LO_UP, &["--kill"]);
+    }
+}
+
+/// `--kill` still refuses data a TCP client sent before accept(), and does so before accepting
+/// anything on the process's unix listener: the process is resumed, its unix pending
+/// connection still there with its data (a plain dump still refuses it for that data).
+#[test]
+fn a_kill_dump_refuses_tcp_data_before_accept_before_touching_unix_listeners() {
+    let mut live = Live::start("inet-early-data-and-unix");
+    let (code, err, _) = live.dump_kill();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("holds 9 bytes sent before accept()"), "the TCP refusal: {err}");
+    assert!(err.contains("were resumed"), "{err}");
+    assert!(live.child.try_wait().unwrap().is_none(), "not killed");
+    // The unix connection is still pending with its data: the plain dump refuses it for that.
+    let (code, err, _) = live.dump();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("holds data sent before accept()") && err.contains("--kill"), "{err}");
 }

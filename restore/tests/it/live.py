@@ -9,6 +9,146 @@ import os, socket, sys
 scenario, d = sys.argv[1], sys.argv[2]
 keep = []
 
+if scenario == "check":
+    # Run by `restore run IMAGE -- live.py check DIR` in the restored process: accept on each
+    # listener the original process described in DIR/expect.json (by fd, or received from the
+    # queue of a holder fd when it was in flight), in accept order, and compare what each
+    # connection holds (bytes or records, fds in flight and what they hold, EOF when the client
+    # had closed) and that its client is its peer; then that nothing more is pending.
+    import array, json
+    want = json.load(open(os.path.join(d, "expect.json")))
+    def fail(msg):
+        sys.exit("check: " + msg)
+    def recv_all(s, seq):
+        out, fds, eof = [], [], False
+        while True:
+            try:
+                data, anc, _, _ = s.recvmsg(1 << 16, socket.CMSG_SPACE(253 * 4))
+            except BlockingIOError:
+                break
+            for level, ty, blob in anc:
+                if level == socket.SOL_SOCKET and ty == socket.SCM_RIGHTS:
+                    a = array.array("i"); a.frombytes(blob[: len(blob) - len(blob) % 4]); fds.extend(a)
+            if not data and not anc and (not seq or eof_ok):
+                eof = True
+                break
+            out.append(data.hex())
+        return out, fds, eof
+    # Sockets whose connected dgram peer has closed: getpeername still answers (the dead peer),
+    # the datagrams read back (if read first), the first send is ECONNREFUSED and purges the
+    # queue, later sends ENOTCONN.
+    import errno
+    for o in want.get("orphans", []):
+        s = socket.socket(fileno=os.dup(o["fd"])); s.setblocking(False)
+        where = "orphan fd %d" % o["fd"]
+        try:
+            s.getpeername()
+        except OSError as e:
+            fail("%s: getpeername: %s (its dead peer still answers)" % (where, e))
+        if o["first"] == "read":
+            got = [s.recv(1 << 16).decode() for _ in o["data"]]
+            if got != o["data"]:
+                fail("%s: read %r, want %r" % (where, got, o["data"]))
+        for want_errno in (errno.ECONNREFUSED, errno.ENOTCONN):
+            try:
+                s.send(b"x")
+                fail(where + ": send succeeded")
+            except OSError as e:
+                if e.errno != want_errno:
+                    fail("%s: send: %s, want %s" % (where, e, errno.errorcode[want_errno]))
+        try:
+            m = s.recv(1 << 16)
+            fail("%s: %r left after the refused send" % (where, m))
+        except BlockingIOError:
+            pass
+        try:
+            s.getpeername()
+            fail(where + ": a peer after the refused send")
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                fail("%s: getpeername: %s" % (where, e))
+    for li, l in enumerate(want["listeners"]):
+        if l.get("via") is not None:
+            h = socket.socket(fileno=os.dup(l["via"])); h.setblocking(False)
+            _, anc, _, _ = h.recvmsg(1 << 16, socket.CMSG_SPACE(4))
+            a = array.array("i"); a.frombytes(anc[0][2][:4])
+            ls = socket.socket(fileno=a[0])
+        else:
+            ls = socket.socket(fileno=os.dup(l["fd"]))
+        ls.setblocking(False)
+        seq = ls.type == socket.SOCK_SEQPACKET
+        for ci, c in enumerate(l["conns"]):
+            where = "listener %d connection %d" % (li, ci)
+            try:
+                conn, _ = ls.accept()
+            except BlockingIOError:
+                fail(where + ": nothing to accept")
+            conn.setblocking(False)
+            eof_ok = c["eof"]
+            got, fds, eof = recv_all(conn, seq)
+            if seq:
+                if got != c["data"]:
+                    fail("%s: records %r, want %r" % (where, got, c["data"]))
+            elif "".join(got) != "".join(c["data"]):
+                fail("%s: bytes %r, want %r" % (where, bytes.fromhex("".join(got)), bytes.fromhex("".join(c["data"]))))
+            if eof != c["eof"]:
+                fail("%s: EOF %r, want %r" % (where, eof, c["eof"]))
+            if len(fds) != len(c["fds"]):
+                fail("%s: %d fds in flight, want %d" % (where, len(fds), len(c["fds"])))
+            for f, w in zip(fds, c["fds"]):
+                x = socket.socket(fileno=f); x.setblocking(False)
+                try:
+                    m = x.recv(1 << 16).hex()
+                except BlockingIOError:
+                    m = None
+                if m != w:
+                    fail("%s: the fd in flight holds %r, want %r" % (where, m, w))
+            if c["client"] is not None:
+                cl = socket.socket(fileno=os.dup(c["client"])); cl.setblocking(False)
+                cl.send(b"ping")
+                if conn.recv(16) != b"ping":
+                    fail(where + ": the client is not its peer")
+                conn.send(b"pong")
+                if cl.recv(16) != b"pong":
+                    fail(where + ": it is not the client's peer")
+        try:
+            ls.accept()
+            fail("listener %d: more connections pending than the %d expected" % (li, len(l["conns"])))
+        except BlockingIOError:
+            pass
+    print("ok", flush=True)
+    sys.exit(0)
+
+expect = {"listeners": []}
+
+def expect_listener(l, conns, via=None):
+    """What `check` must find on listener l (held at its fd, or in flight in via's queue):
+    conns = [(client socket or None, [bytes per send or record], [what each passed fd holds], eof)]."""
+    expect["listeners"].append({
+        "fd": None if via is not None else l.fileno(),
+        "via": via.fileno() if via is not None else None,
+        "conns": [{"client": c.fileno() if c is not None else None, "data": [m.hex() for m in data],
+                   "fds": [m.hex() for m in fds], "eof": eof} for c, data, fds, eof in conns],
+    })
+
+def connect(ty, addr, sends=(), rights=None):
+    """A client of addr that sends these messages before accept (rights: (index, socket) whose
+    fd goes with that message)."""
+    c = socket.socket(socket.AF_UNIX, ty); c.connect(addr); keep.append(c)
+    for i, m in enumerate(sends):
+        if rights is not None and rights[0] == i:
+            socket.send_fds(c, [m], [rights[1].fileno()])
+        else:
+            c.send(m)
+    return c
+
+def in_flight(msg):
+    """One end of a dgram pair, about to be passed and closed here; the other end sends msg to it."""
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    keep.append(y)
+    y.send(msg)
+    return x
+
 def pair(ty):
     a, b = socket.socketpair(socket.AF_UNIX, ty)
     keep.extend([a, b])
@@ -113,6 +253,109 @@ elif scenario == "external":
         sys.stdin.read()
         os._exit(0)
     b.close()
+elif scenario in ("early-stream", "early-seqpacket"):
+    # Clients that sent data before accept(): several sends, none, one with an fd in flight
+    # (itself holding a datagram), and an accepted connection ahead of them.
+    ty = socket.SOCK_STREAM if scenario == "early-stream" else socket.SOCK_SEQPACKET
+    addr = os.path.join(d, "srv.sock")
+    l = socket.socket(socket.AF_UNIX, ty); l.bind(addr); l.listen(8); keep.append(l)
+    c0 = connect(ty, addr); a0, _ = l.accept(); keep.append(a0); c0.send(b"accepted")
+    x = in_flight(b"for x")
+    c1 = connect(ty, addr, [b"early", b" more"])
+    c2 = connect(ty, addr)
+    c3 = connect(ty, addr, [b"with fd", b"", b"after"], rights=(0, x))
+    x.close()
+    if ty == socket.SOCK_STREAM:
+        expect_listener(l, [(c1, [b"early more"], [], False), (c2, [], [], False), (c3, [b"with fd", b"after"], [b"for x"], False)])
+    else:
+        expect_listener(l, [(c1, [b"early", b" more"], [], False), (c2, [], [], False), (c3, [b"with fd", b"", b"after"], [b"for x"], False)])
+elif scenario == "early-mixed":
+    # A listener amid many other sockets: stream pairs with data, datagrams, an idle abstract
+    # listener, a seqpacket listener with a pending record, and six pending stream clients that
+    # alternate data and none.
+    for i in range(12):
+        a, b = pair(socket.SOCK_STREAM); a.send(b"pair %d" % i)
+    for i in range(4):
+        a, b = pair(socket.SOCK_DGRAM); a.send(b"dgram %d" % i)
+    idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); idle.bind("\0early-idle-%d" % os.getpid()); idle.listen(3); keep.append(idle)
+    sq = "\0early-seq-%d" % os.getpid()
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); ls.bind(sq); ls.listen(2); keep.append(ls)
+    s1 = connect(socket.SOCK_SEQPACKET, sq, [b"record one", b"record two"])
+    expect_listener(ls, [(s1, [b"record one", b"record two"], [], False)])
+    addr = os.path.join(d, "mixed.sock")
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(10); keep.append(l)
+    conns = []
+    for i in range(6):
+        sends = [b"client %d says hi" % i] if i % 2 == 0 else []
+        conns.append((connect(socket.SOCK_STREAM, addr, sends), sends, [], False))
+    expect_listener(l, conns)
+elif scenario == "early-in-flight":
+    # The listener is in flight only: passed over a stream pair and closed here; two pending
+    # clients sent data (one with an fd).
+    addr = "\0early-flight-%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(4)
+    x = in_flight(b"for x again")
+    c1 = connect(socket.SOCK_STREAM, addr, [b"first client"])
+    c2 = connect(socket.SOCK_STREAM, addr, [b"second", b" client"], rights=(1, x))
+    x.close()
+    a, b = pair(socket.SOCK_STREAM)
+    socket.send_fds(a, [b"L"], [l.fileno()])
+    expect_listener(l, [(c1, [b"first client"], [], False), (c2, [b"second client"], [b"for x again"], False)], via=b)
+    l.close()
+elif scenario == "early-closed":
+    # Pending connections whose clients have closed: one after sending data (an fd with it),
+    # one without sending, between two live clients (one with data).
+    addr = os.path.join(d, "closed.sock")
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(6); keep.append(l)
+    c1 = connect(socket.SOCK_STREAM, addr)
+    x = in_flight(b"left behind")
+    g1 = connect(socket.SOCK_STREAM, addr, [b"last ", b"words"], rights=(1, x))
+    x.close()
+    g2 = connect(socket.SOCK_STREAM, addr)
+    c2 = connect(socket.SOCK_STREAM, addr, [b"still here"])
+    for g in (g1, g2):
+        keep.remove(g); g.close()
+    expect_listener(l, [(c1, [], [], False), (None, [b"last words"], [b"left behind"], True), (None, [], [], True), (c2, [b"still here"], [], False)])
+    # A seqpacket listener whose pending client sent two records and closed.
+    sq = "\0early-closed-seq-%d" % os.getpid()
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); ls.bind(sq); ls.listen(1); keep.append(ls)
+    g3 = connect(socket.SOCK_SEQPACKET, sq, [b"record 1", b"record 2"])
+    keep.remove(g3); g3.close()
+    expect_listener(ls, [(None, [b"record 1", b"record 2"], [], True)])
+elif scenario == "orphan-dgram":
+    # Datagrams queued at an unnamed socket from a sender that has since closed: b was one end
+    # of a dgram socketpair whose other end sent two datagrams (one empty) and closed.
+    # Two of them: `check` reads one before sending, and sends on the other first.
+    expect["orphans"] = []
+    for first in ("read", "send"):
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        keep.append(b)
+        a.send(b"orphan one"); a.send(b""); a.send(b"orphan three")
+        a.close()
+        expect["orphans"].append({"fd": b.fileno(), "first": first, "data": ["orphan one", "", "orphan three"]})
+elif scenario == "orphan-named":
+    # A named dgram socket that received from x, then connected to a, which sent to it and
+    # closed: x's datagram was queued before the connect, a's after.
+    pid = os.getpid()
+    b = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); b.bind("\0orphan-b-%d" % pid); keep.append(b)
+    x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); x.bind("\0orphan-x-%d" % pid); keep.append(x)
+    x.sendto(b"from x", "\0orphan-b-%d" % pid)
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a.bind("\0orphan-a-%d" % pid)
+    b.connect("\0orphan-a-%d" % pid)
+    a.sendto(b"from a", "\0orphan-b-%d" % pid)
+    a.close()
+    expect["orphans"] = [{"fd": b.fileno(), "first": "read", "data": ["from x", "from a"]}]
+elif scenario == "pending-outside":
+    # A unix listener whose pending client lives in a child process that is not dumped.
+    addr = "\0pending-outside-%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(2); keep.append(l)
+    done_r, done_w = os.pipe()
+    if os.fork() == 0:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(addr); c.send(b"from outside")
+        os.write(done_w, b"x")
+        sys.stdin.read()
+        os._exit(0)
+    os.read(done_r, 1)
 elif scenario.startswith("inet"):
     import subprocess, time
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
@@ -187,6 +430,12 @@ elif scenario.startswith("inet"):
         # A pending client that already sent data: it waits on the embryo.
         tcp_listener(socket.AF_INET, ("127.0.0.1", 8081), 5)
         client(socket.AF_INET, ("127.0.0.1", 8081)).send(b"too early")
+    elif scenario == "inet-early-data-and-unix":
+        # Data before accept() on a TCP listener (refused even by --kill) and on a unix one.
+        tcp_listener(socket.AF_INET, ("127.0.0.1", 8083), 5)
+        client(socket.AF_INET, ("127.0.0.1", 8083)).send(b"too early")
+        ul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ul.bind("\0early-unix-%d" % os.getpid()); ul.listen(2); keep.append(ul)
+        connect(socket.SOCK_STREAM, "\0early-unix-%d" % os.getpid(), [b"unix early"])
     elif scenario == "inet-external":
         # The server lives in a child process that is not dumped.
         l = tcp_listener(socket.AF_INET, ("127.0.0.1", 7070), 5)
@@ -237,5 +486,7 @@ elif scenario.startswith("many-"):
 else:
     sys.exit("unknown scenario " + scenario)
 
+import json
+json.dump(expect, open(os.path.join(d, "expect.json"), "w"))
 print("ready", flush=True)
 sys.stdin.read()
