@@ -38,6 +38,7 @@
 
 use super::kernel::{Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 use super::ops::*;
+use super::rule::{Refusal, Rule};
 use crate::sock::{SkState, SsState};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -305,31 +306,37 @@ impl HostAddrs {
     /// unicast). DEVIATION: a scope id naming an interface without addresses is ENODEV here;
     /// Linux knows the interface and answers EADDRNOTAVAIL.
     pub fn bind_check(&self, at: SocketAddr, tcp: bool) -> Result<(), Errno> {
+        self.bind_refusal(at, tcp).map_err(|r| r.errno)
+    }
+
+    /// [`HostAddrs::bind_check`] with the rule that refuses.
+    pub fn bind_refusal(&self, at: SocketAddr, tcp: bool) -> Result<(), Refusal> {
+        let no = |rule, errno| Err(Refusal::new(rule, errno));
         match at {
             SocketAddr::V4(a) => {
                 if self.bindable_v4(*a.ip()) {
                     Ok(())
                 } else {
-                    Err(Errno::EADDRNOTAVAIL)
+                    no(Rule::AddressNotLocal, Errno::EADDRNOTAVAIL)
                 }
             }
             SocketAddr::V6(a) => {
                 let ip = *a.ip();
                 if ip.is_multicast() && tcp {
-                    return Err(Errno::EINVAL);
+                    return no(Rule::TcpMulticastBind, Errno::EINVAL);
                 }
                 if let Some(v4) = ip.to_ipv4_mapped() {
-                    return if self.bindable_v4(v4) { Ok(()) } else { Err(Errno::EADDRNOTAVAIL) };
+                    return if self.bindable_v4(v4) { Ok(()) } else { no(Rule::AddressNotLocal, Errno::EADDRNOTAVAIL) };
                 }
                 if ip.is_unspecified() {
                     return Ok(());
                 }
                 let dev = if needs_scope_id(ip) {
                     if a.scope_id() == 0 {
-                        return Err(Errno::EINVAL);
+                        return no(Rule::ScopeIdNeeded, Errno::EINVAL);
                     }
                     if !self.addrs.iter().any(|h| h.ifindex == a.scope_id()) {
-                        return Err(Errno::ENODEV);
+                        return no(Rule::NoSuchInterface, Errno::ENODEV);
                     }
                     Some(a.scope_id())
                 } else {
@@ -338,7 +345,7 @@ impl HostAddrs {
                 if ip.is_multicast() || self.is_local_v6(ip, dev) {
                     Ok(())
                 } else {
-                    Err(Errno::EADDRNOTAVAIL)
+                    no(Rule::AddressNotLocal, Errno::EADDRNOTAVAIL)
                 }
             }
         }
@@ -555,7 +562,7 @@ impl Kernel {
                 }
                 // inet_create: no protocol serves SOCK_SEQPACKET.
                 if *ty == SockType::Seqpacket {
-                    return Some(Outcome::err(Errno::ESOCKTNOSUPPORT));
+                    return Some(self.deny(Rule::InetNoSeqpacket, Errno::ESOCKTNOSUPPORT));
                 }
                 let r = self.new_sock(*ty);
                 let s = &mut self.socks[r];
@@ -597,11 +604,11 @@ impl Kernel {
             Op::Send { slot, to, data, rights } => {
                 let r = inet_slot(self, slot)?;
                 if rights.iter().any(|s| !self.slots.contains_key(s)) {
-                    return Some(Outcome::err(Errno::EBADF));
+                    return Some(self.deny(Rule::BadFd, Errno::EBADF));
                 }
                 if !rights.is_empty() {
                     // __sock_cmsg_send: SCM_RIGHTS exists for AF_UNIX only.
-                    return Some(Outcome::err(Errno::EINVAL));
+                    return Some(self.deny(Rule::RightsNeedUnix, Errno::EINVAL));
                 }
                 if self.isk(r).tcp {
                     self.tcp_send(r, &data.0)
@@ -655,10 +662,10 @@ impl Kernel {
                 // ip_setsockopt knows no IPPROTO_IPV6 option; an AF_INET6 socket refuses the
                 // change once it has a port.
                 if family == InetFamily::Inet {
-                    return Outcome::err(Errno::ENOPROTOOPT);
+                    return self.deny(Rule::Ipv6OptionOnIpv4, Errno::ENOPROTOOPT);
                 }
                 if bound {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::V6OnlyAfterBind, Errno::EINVAL);
                 }
                 self.isk_mut(r).v6only = on;
             }
@@ -706,19 +713,21 @@ impl Kernel {
             (InetFamily::Inet, SockAddr::Inet(a @ SocketAddr::V4(_))) => *a,
             (InetFamily::Inet6, SockAddr::Inet(a @ SocketAddr::V6(_))) => *a,
             // The executor passes no address for AF_UNSPEC (bind needs one).
-            (_, SockAddr::Unspec) => return Outcome::err(Errno::EINVAL),
+            (_, SockAddr::Unspec) => return self.deny(Rule::InetAddressFamily, Errno::EINVAL),
             (InetFamily::Inet, _) => {
                 // inet_bind: short → EINVAL; another family → EAFNOSUPPORT (AF_UNSPEC aside).
-                return Outcome::err(if len < 16 { Errno::EINVAL } else { Errno::EAFNOSUPPORT });
+                let e = if len < 16 { Errno::EINVAL } else { Errno::EAFNOSUPPORT };
+                return self.deny(Rule::InetAddressFamily, e);
             }
             (InetFamily::Inet6, _) => {
-                return Outcome::err(if len < 24 {
+                let e = if len < 24 {
                     Errno::EINVAL
                 } else if fam != 10 {
                     Errno::EAFNOSUPPORT
                 } else {
                     Errno::EINVAL
-                });
+                };
+                return self.deny(Rule::InetAddressFamily, e);
             }
         };
         let bound = self.isk(r).port() != 0 || self.socks[r].state != SkState::Close;
@@ -726,39 +735,39 @@ impl Kernel {
             SocketAddr::V4(_) => {
                 // __inet_bind: the address must be local (or broadcast, multicast), then the
                 // socket unbound and CLOSE.
-                if let Err(e) = self.host.bind_check(at, tcp) {
-                    return Outcome::err(e);
+                if let Err(e) = self.host.bind_refusal(at, tcp) {
+                    return self.refuse(e);
                 }
                 if bound {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::InetAlreadyBound, Errno::EINVAL);
                 }
             }
             SocketAddr::V6(a6) => {
                 // __inet6_bind: multicast on TCP, then the socket state, then the address.
                 if a6.ip().is_multicast() && tcp {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::TcpMulticastBind, Errno::EINVAL);
                 }
                 if bound {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::InetAlreadyBound, Errno::EINVAL);
                 }
                 if a6.ip().to_ipv4_mapped().is_some() && self.isk(r).v6only {
-                    return Outcome::err(Errno::EINVAL);
+                    return self.deny(Rule::V6OnlyRefusesV4Mapped, Errno::EINVAL);
                 }
                 // The v4-mapped address by the IPv4 rule, another one by ipv6_chk_addr (a
                 // link-local one needs a scope id first).
-                if let Err(e) = self.host.bind_check(at, tcp) {
-                    return Outcome::err(e);
+                if let Err(e) = self.host.bind_refusal(at, tcp) {
+                    return self.refuse(e);
                 }
             }
         }
         let port = if at.port() == 0 {
             match self.ephemeral(r, at.ip()) {
                 Some(p) => p,
-                None => return Outcome::err(Errno::EADDRINUSE),
+                None => return self.deny(Rule::NoEphemeralPort, Errno::EADDRINUSE),
             }
         } else {
             if self.port_conflict(r, at) {
-                return Outcome::err(Errno::EADDRINUSE);
+                return self.deny(Rule::PortInUse, Errno::EADDRINUSE);
             }
             at.port()
         };
@@ -789,13 +798,13 @@ impl Kernel {
 
     fn inet_listen(&mut self, r: SockRef, backlog: i64) -> Outcome {
         if !self.isk(r).tcp {
-            return Outcome::err(Errno::EOPNOTSUPP); // inet_dgram_ops.listen = sock_no_listen
+            return self.deny(Rule::ListenOnUdp, Errno::EOPNOTSUPP); // inet_dgram_ops.listen = sock_no_listen
         }
         // net/socket.c: (unsigned)backlog > somaxconn → somaxconn.
         let backlog = if backlog < 0 || backlog > self.sysctl.somaxconn { self.sysctl.somaxconn } else { backlog };
         // inet_listen: SS_UNCONNECTED and CLOSE or LISTEN.
         if self.isk(r).ss != SsState::Unconnected || !matches!(self.socks[r].state, SkState::Close | SkState::Listen) {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::InetListenState, Errno::EINVAL);
         }
         self.socks[r].max_ack_backlog = backlog;
         if self.socks[r].state == SkState::Listen {
@@ -808,11 +817,11 @@ impl Kernel {
         match self.isk(r).local.filter(|a| a.port() != 0) {
             Some(at) => {
                 if self.port_conflict(r, at) {
-                    return Outcome::err(Errno::EADDRINUSE);
+                    return self.deny(Rule::PortInUse, Errno::EADDRINUSE);
                 }
             }
             None => {
-                let Some(p) = self.ephemeral(r, ip) else { return Outcome::err(Errno::EADDRINUSE) };
+                let Some(p) = self.ephemeral(r, ip) else { return self.deny(Rule::NoEphemeralPort, Errno::EADDRINUSE) };
                 let i = self.isk_mut(r);
                 i.local = Some(SocketAddr::new(ip, p));
                 i.bound = true;
@@ -824,7 +833,7 @@ impl Kernel {
             // model follows comes after get_port took the port: the socket stays bound to it
             // (live 6.18.44: a bind() afterwards is EINVAL).
             self.isk_mut(r).bound = true;
-            return listen_after_a_connection();
+            return self.by(Rule::ListenAfterConnection, listen_after_a_connection());
         }
         self.set_state(r, SkState::Listen);
         self.isk_mut(r).listened = true;
@@ -917,8 +926,8 @@ impl Kernel {
 
     /// Destination checks of a connect or send: family, length, the v4-mapped rules, and the
     /// wildcard meaning loopback. The destination in the socket's own family form.
-    fn destination(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, Outcome> {
-        let dst = self.destination_form(r, addr, connect).map_err(Outcome::err)?;
+    fn destination(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, (Rule, Outcome)> {
+        let dst = self.destination_form(r, addr, connect).map_err(|e| (e.rule, Outcome::err(e.errno)))?;
         self.route(dst)?;
         self.unicast_source(r)?;
         Ok(dst)
@@ -927,34 +936,36 @@ impl Kernel {
     /// A socket bound to a broadcast or multicast address (bind accepts them) sends from an
     /// address that is not this host's: the model does not follow such traffic (live 6.18: a
     /// TCP connect from 10.1.2.255 to 10.1.2.3 with no listener succeeded).
-    fn unicast_source(&self, r: SockRef) -> Result<(), Outcome> {
+    fn unicast_source(&self, r: SockRef) -> Result<(), (Rule, Outcome)> {
         let i = self.isk(r);
         if i.is_wildcard() || self.host.is_local(i.ip()) {
             return Ok(());
         }
-        Err(Outcome::WouldBlock {
-            block: Block::undetermined(format!("the socket is bound to {}, a broadcast or multicast address: the model does not follow traffic from it", i.ip())),
-        })
+        let why = format!(
+            "the socket is bound to {}, a broadcast or multicast address: the model does not follow traffic from it",
+            i.ip()
+        );
+        Err((Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) }))
     }
 
     /// The route to `dst`: this host (delivered over `lo`), or none (`ENETUNREACH` on a
     /// loopback-only host; undetermined on one with other interfaces).
-    fn route(&self, dst: SocketAddr) -> Result<(), Outcome> {
+    fn route(&self, dst: SocketAddr) -> Result<(), (Rule, Outcome)> {
         if !self.host.is_local(dst.ip()) {
             if self.host.loopback_only() {
-                return Err(Outcome::err(Errno::ENETUNREACH)); // only lo: no route
+                return Err((Rule::NoRoute, Outcome::err(Errno::ENETUNREACH))); // only lo: no route
             }
-            return Err(Outcome::WouldBlock {
-                block: Block::undetermined(format!(
-                        "{dst} is not an address of this host: the model knows no routes (another interface may carry it away)"
-                    )),
-            });
+            let why = format!(
+                "{dst} is not an address of this host: the model knows no routes (another interface may carry it away)"
+            );
+            return Err((Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) }));
         }
         Ok(())
     }
 
     /// [`Kernel::destination`] before the route: the checks of the address itself.
-    fn destination_form(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, Errno> {
+    fn destination_form(&self, r: SockRef, addr: &SockAddr, connect: bool) -> Result<SocketAddr, Refusal> {
+        let no = |rule, errno| Err(Refusal::new(rule, errno));
         let i = self.isk(r);
         let tcp_connect = connect && i.tcp;
         let (fam, len) = addr_len(addr);
@@ -965,24 +976,27 @@ impl Kernel {
             (InetFamily::Inet6, SockAddr::Inet(a @ SocketAddr::V4(_))) if !i.tcp => {
                 if i.v6only {
                     // ip6_datagram_connect: EAFNOSUPPORT; udpv6_sendmsg: ENETUNREACH.
-                    return Err(if connect { Errno::EAFNOSUPPORT } else { Errno::ENETUNREACH });
+                    return no(Rule::V4OnV6OnlySocket, if connect { Errno::EAFNOSUPPORT } else { Errno::ENETUNREACH });
                 }
                 if class(i.rcv6()) == V6Class::Other && i.addr_locked {
                     // Bound to a plain IPv6 address: __ip4_datagram_connect refuses,
                     // udp_sendmsg finds no IPv4 route from LOOPBACK4_IPV6.
-                    return Err(if connect { Errno::EAFNOSUPPORT } else { Errno::ENETUNREACH });
+                    return no(Rule::V4OnV6OnlySocket, if connect { Errno::EAFNOSUPPORT } else { Errno::ENETUNREACH });
                 }
                 mapped(*a)
             }
-            (InetFamily::Inet, _) => return Err(if len < 16 { Errno::EINVAL } else { Errno::EAFNOSUPPORT }),
+            (InetFamily::Inet, _) => {
+                return no(Rule::InetAddressFamily, if len < 16 { Errno::EINVAL } else { Errno::EAFNOSUPPORT })
+            }
             (InetFamily::Inet6, _) => {
-                return Err(if len < 24 {
+                let e = if len < 24 {
                     Errno::EINVAL
                 } else if fam != 10 {
                     Errno::EAFNOSUPPORT
                 } else {
                     Errno::EINVAL
-                })
+                };
+                return no(Rule::InetAddressFamily, e);
             }
         };
         let dst = match dst {
@@ -1011,26 +1025,26 @@ impl Kernel {
         };
         if let IpAddr::V6(v6) = dst.ip() {
             if v6.is_multicast() && tcp_connect {
-                return Err(Errno::ENETUNREACH);
+                return no(Rule::TcpConnectMulticast, Errno::ENETUNREACH);
             }
             if connect && needs_scope_id(v6) && matches!(dst, SocketAddr::V6(d) if d.scope_id() == 0) {
                 // tcp_v6_connect / __ip6_datagram_connect: "connect to link-local address
                 // requires an interface" (no scope id, no bound device). A send goes on to the
                 // route lookup.
-                return Err(Errno::EINVAL);
+                return no(Rule::ScopeIdNeeded, Errno::EINVAL);
             }
             if v6.to_ipv4_mapped().is_some() && i.v6only {
-                return Err(Errno::ENETUNREACH);
+                return no(Rule::V4OnV6OnlySocket, Errno::ENETUNREACH);
             }
             if v6.to_ipv4_mapped().is_some() && class(i.rcv6()) == V6Class::Other && i.addr_locked {
                 // Bound to a plain IPv6 address: its IPv4 source is LOOPBACK4_IPV6, no route.
-                return Err(Errno::ENETUNREACH);
+                return no(Rule::V4OnV6OnlySocket, Errno::ENETUNREACH);
             }
             if v6.to_ipv4_mapped().is_none()
                 && i.rcv6().is_some_and(|l| l.to_ipv4_mapped().is_some() && !l.is_unspecified())
             {
                 // ip6_dst_lookup_tail: a v4-mapped source cannot reach an IPv6 destination.
-                return Err(Errno::EAFNOSUPPORT);
+                return no(Rule::MappedSourceToIpv6, Errno::EAFNOSUPPORT);
             }
         }
         Ok(dst)
@@ -1053,7 +1067,7 @@ impl Kernel {
             return Outcome::ok(0);
         }
         match self.isk(r).ss {
-            SsState::Connected => return Outcome::err(Errno::EISCONN),
+            SsState::Connected => return self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN),
             SsState::Connecting => {
                 // A second call after a non-blocking one: the outcome of the first.
                 return match self.socks[r].state {
@@ -1061,7 +1075,7 @@ impl Kernel {
                         let e = self.socks[r].err.take().unwrap_or(Errno::ECONNABORTED);
                         self.isk_mut(r).ss = SsState::Unconnected;
                         self.tcp_disconnect(r);
-                        Outcome::err(e)
+                        self.deny(Rule::EarlierConnectFailed, e)
                     }
                     _ => {
                         self.isk_mut(r).ss = SsState::Connected;
@@ -1070,18 +1084,19 @@ impl Kernel {
                 };
             }
             SsState::Unconnected => {}
-            _ => return Outcome::err(Errno::EINVAL),
+            _ => return self.deny(Rule::InetConnectState, Errno::EINVAL),
         }
         if self.socks[r].state != SkState::Close {
-            return Outcome::err(Errno::EISCONN);
+            return self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN);
         }
         let dst = match self.destination(r, addr, true) {
             Ok(d) => d,
-            Err(out) => return out,
+            Err((rule, out)) => return self.by(rule, out),
         };
         if self.isk(r).listened {
             // After the route lookup (live 6.18.44: ENETUNREACH for a broadcast address).
-            return connect_after_listening(self.connect_without(r, addr, |i| i.listened = false));
+            let ordinary = self.connect_without(r, addr, |i| i.listened = false);
+            return self.by(Rule::ConnectAfterListening, connect_after_listening(ordinary));
         }
         let nonblock = self.socks[r].nonblock;
         let v4_dst = v4_of(dst.ip()).is_some();
@@ -1097,11 +1112,12 @@ impl Kernel {
                     why: "this AF_INET6 socket once connected to a v4-mapped address and kept the IPv4 transmit path (a Linux quirk)".into(),
                 },
             };
-            return Outcome::either_of(
+            let answers = Outcome::either_of(
                 "a TCP connect to IPv6 from an AF_INET6 socket that once tried a v4-mapped peer: Linux builds differ (no answer on some, IPv6 as usual on others)",
                 no_answer,
                 over_ipv6,
             );
+            return self.by(Rule::KeptIpv4TransmitPath, answers);
         }
         if self.isk(r).family == InetFamily::Inet6 && v4_dst {
             self.isk_mut(r).mapped_ops = true;
@@ -1116,7 +1132,7 @@ impl Kernel {
         // (live 6.18; the differential test); only without one does the SYN meet its sender.
         let listener = match self.find_listener(dst) {
             Ok(l) => l,
-            Err(why) => return Outcome::WouldBlock { block: Block::undetermined(why) },
+            Err(why) => return self.wait(Rule::ModelUndetermined, Block::undetermined(why)),
         };
         let own = own.filter(|_| listener.is_none());
         if listener.is_none()
@@ -1128,11 +1144,8 @@ impl Kernel {
             // A SYN from ::1 to another IPv6 address of this host with no listener there gets
             // no RST back (live 6.18; the host differential test): the connect waits.
             self.withdraw_connect(r);
-            return Outcome::WouldBlock {
-                block: Block::NoAnswer {
-                    why: format!("a SYN from ::1 to {dst}, where nothing listens, is never answered (a Linux quirk)"),
-                },
-            };
+            let why = format!("a SYN from ::1 to {dst}, where nothing listens, is never answered (a Linux quirk)");
+            return self.wait(Rule::SynUnanswered, Block::NoAnswer { why });
         }
         if let Some(l) = listener {
             let (pending, backlog) = (self.socks[l].queue.len(), self.socks[l].max_ack_backlog);
@@ -1140,35 +1153,32 @@ impl Kernel {
                 // tcp_conn_request: sk_acceptq_is_full → the SYN is dropped. The attempt is
                 // withdrawn (see Block::BacklogFull).
                 self.withdraw_connect(r);
-                return Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } };
+                return self.wait(Rule::TcpBacklogFull, Block::BacklogFull { pending, backlog });
             }
         }
         // inet_hash_connect: an ephemeral port if none is bound; the four-tuple must be free.
-        if let Err(e) = self.autobind(r) {
-            return Outcome::err(if e == Errno::EAGAIN { Errno::EADDRNOTAVAIL } else { e });
+        if self.autobind(r).is_err() {
+            return self.deny(Rule::NoEphemeralPort, Errno::EADDRNOTAVAIL);
         }
         let local = SocketAddr::new(src_ip, self.isk(r).port());
-        for (o, i) in self.inet.iter() {
-            // Only sockets in the established hash: bound and neither CLOSE nor LISTEN (a
-            // closed socket keeps its old addresses; the differential test).
-            if o != r
+        // Only sockets in the established hash: bound and neither CLOSE nor LISTEN (a closed
+        // socket keeps its old addresses; the differential test).
+        let holder = self.inet.iter().find(|&(o, i)| {
+            o != r
                 && i.tcp
                 && i.bound
                 && !matches!(self.socks[o].state, SkState::Close | SkState::Listen)
                 && i.local.map(mapped) == Some(mapped(local))
                 && i.remote.map(mapped) == Some(mapped(dst))
-            {
-                if self.socks[o].state == SkState::TimeWait {
-                    // tcp_twsk_unique with tcp_tw_reuse = 2 on loopback: allowed once the
-                    // TIME_WAIT's timestamp is a second old.
-                    return Outcome::WouldBlock {
-                        block: Block::undetermined(format!(
-                            "{local} to {dst} is in TIME_WAIT: reusable only after a second"
-                        )),
-                    };
-                }
-                return Outcome::err(Errno::EADDRNOTAVAIL);
+        });
+        if let Some((o, _)) = holder {
+            if self.socks[o].state == SkState::TimeWait {
+                // tcp_twsk_unique with tcp_tw_reuse = 2 on loopback: allowed once the
+                // TIME_WAIT's timestamp is a second old.
+                let why = format!("{local} to {dst} is in TIME_WAIT: reusable only after a second");
+                return self.wait(Rule::TimeWaitReuse, Block::undetermined(why));
             }
+            return self.deny(Rule::FourTupleInUse, Errno::EADDRNOTAVAIL);
         }
         {
             let i = self.isk_mut(r);
@@ -1188,11 +1198,11 @@ impl Kernel {
             self.set_state(r, SkState::FinWait2);
             self.time_wait(r);
             if nonblock {
-                return Outcome::err(Errno::EINPROGRESS);
+                return self.deny(Rule::SelfConnectShutForSending, Errno::EINPROGRESS);
             }
             self.isk_mut(r).ss = SsState::Unconnected;
             self.tcp_disconnect(r);
-            return Outcome::err(Errno::ECONNABORTED);
+            return self.deny(Rule::SelfConnectShutForSending, Errno::ECONNABORTED);
         }
         if own.is_some() {
             self.set_state(r, SkState::Established);
@@ -1206,19 +1216,20 @@ impl Kernel {
                 // Whether the RST is processed before connect() looks at the state is timing:
                 // EINPROGRESS with the error pending (the model's state), or ECONNREFUSED at once.
                 self.reset(r);
-                return Outcome::either(
+                let answers = Outcome::either(
                     "a non-blocking TCP connect that meets an RST: EINPROGRESS if the RST is processed after connect() returns, ECONNREFUSED if before (softirq timing)",
                     vec![Outcome::err(Errno::EINPROGRESS), Outcome::err(Errno::ECONNREFUSED)],
                 );
+                return self.by(Rule::ConnectRefusedTiming, answers);
             }
             self.reset(r);
             let e = self.socks[r].err.take().unwrap_or(Errno::ECONNREFUSED);
             self.isk_mut(r).ss = SsState::Unconnected;
             self.tcp_disconnect(r);
-            return Outcome::err(e);
+            return self.deny(Rule::ConnectionRefused, e);
         }
         if nonblock {
-            return Outcome::err(Errno::EINPROGRESS);
+            return self.deny(Rule::ConnectInProgress, Errno::EINPROGRESS);
         }
         Outcome::ok(0)
     }
@@ -1270,16 +1281,16 @@ impl Kernel {
 
     fn inet_accept(&mut self, r: SockRef, new: Slot) -> Outcome {
         if !self.isk(r).tcp {
-            return Outcome::err(Errno::EOPNOTSUPP);
+            return self.deny(Rule::AcceptOnUdp, Errno::EOPNOTSUPP);
         }
         if self.socks[r].state != SkState::Listen {
-            return Outcome::err(Errno::EINVAL);
+            return self.deny(Rule::TcpAcceptNotListening, Errno::EINVAL);
         }
         let Some(skb) = self.socks[r].queue.pop_front() else {
             if self.socks[r].nonblock {
-                return Outcome::err(Errno::EAGAIN);
+                return self.deny(Rule::TcpAcceptQueueEmpty, Errno::EAGAIN);
             }
-            return Outcome::WouldBlock { block: Block::AcceptEmpty };
+            return self.wait(Rule::TcpAcceptQueueEmpty, Block::AcceptEmpty);
         };
         let Some(child) = skb.embryo else { return Outcome::Invalid { why: "listener queue holds a data skb".into() } };
         self.socks[child].embryo_of = None;
@@ -1439,7 +1450,7 @@ impl Kernel {
             SkState::Close => {
                 // "Hack to wake up other listeners": the bits are set, and ENOTCONN returned.
                 self.socks[r].shutdown |= how;
-                Outcome::err(Errno::ENOTCONN)
+                self.deny(Rule::ShutdownNotConnected, Errno::ENOTCONN)
             }
             SkState::Listen => {
                 if how & 1 != 0 {
@@ -1468,15 +1479,17 @@ impl Kernel {
         let state = self.socks[r].state;
         if !matches!(state, SkState::Established | SkState::CloseWait) {
             // sk_stream_wait_connect: a pending error, else EPIPE (no SYN_SENT in the model).
-            return Outcome::err(self.socks[r].err.take().unwrap_or(Errno::EPIPE));
+            let e = self.socks[r].err.take().unwrap_or(Errno::EPIPE);
+            return self.deny(Rule::TcpSendNotConnected, e);
         }
         if self.socks[r].err.is_some() || self.socks[r].shutdown & 2 != 0 {
-            return Outcome::err(self.socks[r].err.take().unwrap_or(Errno::EPIPE));
+            let e = self.socks[r].err.take().unwrap_or(Errno::EPIPE);
+            return self.deny(Rule::TcpSendShut, e);
         }
         if data.is_empty() {
             return Outcome::ok(0);
         }
-        let Some(p) = self.socks[r].peer else { return Outcome::err(Errno::EPIPE) };
+        let Some(p) = self.socks[r].peer else { return self.deny(Rule::TcpSendNotConnected, Errno::EPIPE) };
         if self.socks[p].dead {
             // Data for a closed socket (an orphan in FIN_WAIT2 or TIME_WAIT): it answers RST.
             self.reset(p);
@@ -1491,31 +1504,28 @@ impl Kernel {
         }
         let queued: usize = self.socks[p].queue.iter().map(|b| b.data.len()).sum();
         if p == r && data.len() > SELF_CONNECTED_SEND {
-            return Outcome::WouldBlock {
-                block: Block::undetermined(format!(
-                        "{} bytes at once on a self-connected TCP socket: more than the {SELF_CONNECTED_SEND} the model vouches for (its own receive window holds the rest back)",
-                        data.len()
-                    )),
-            };
+            let why = format!(
+                "{} bytes at once on a self-connected TCP socket: more than the {SELF_CONNECTED_SEND} the model vouches for (its own receive window holds the rest back)",
+                data.len()
+            );
+            return self.wait(Rule::ModelUndetermined, Block::undetermined(why));
         }
         if p == r && queued > 0 {
             // A self-connected socket ACKs its own segments with delayed ACKs, and Nagle holds a
             // small segment while one is unacknowledged: whether this one is readable at once
             // depends on a timer (live 6.18: three 1-byte sends, then recv(3) gave 2 bytes).
-            return Outcome::WouldBlock {
-                block: Block::undetermined("a self-connected TCP socket sending while its own data is unread: delayed ACKs and Nagle decide when it arrives"),
-            };
+            let why = "a self-connected TCP socket sending while its own data is unread: delayed ACKs and Nagle decide when it arrives";
+            return self.wait(Rule::ModelUndetermined, Block::undetermined(why));
         }
         let total = (queued + data.len()) as i64;
         if queued + data.len() > TCP_QUEUE_LIMIT
             && !big_queue_fits(total, self.isk(p).syn_rcvbuf.min(self.socks[p].rcvbuf), self.socks[r].sndbuf)
         {
-            return Outcome::WouldBlock {
-                block: Block::undetermined(format!(
-                        "{} unread bytes on one TCP connection: more than the {TCP_QUEUE_LIMIT} the model vouches for with these buffers (buffer autotuning decides; raising the receiver's SO_RCVBUF before its SYN and the sender's SO_SNDBUF lifts it)",
-                        queued + data.len()
-                    )),
-            };
+            let why = format!(
+                "{} unread bytes on one TCP connection: more than the {TCP_QUEUE_LIMIT} the model vouches for with these buffers (buffer autotuning decides; raising the receiver's SO_RCVBUF before its SYN and the sender's SO_SNDBUF lifts it)",
+                queued + data.len()
+            );
+            return self.wait(Rule::ModelUndetermined, Block::undetermined(why));
         }
         self.socks[p].queue.push_back(Skb {
             from: r,
@@ -1529,7 +1539,7 @@ impl Kernel {
 
     fn tcp_recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
         if self.socks[r].state == SkState::Listen {
-            return Outcome::err(Errno::ENOTCONN);
+            return self.deny(Rule::TcpRecvOnListener, Errno::ENOTCONN);
         }
         let mut out = Vec::new();
         if peek {
@@ -1560,18 +1570,18 @@ impl Kernel {
             return eof;
         }
         if let Some(e) = self.socks[r].err.take() {
-            return Outcome::err(e);
+            return self.deny(Rule::PendingError, e);
         }
         if self.socks[r].shutdown & 1 != 0 {
             return eof;
         }
         if self.socks[r].state == SkState::Close {
-            return Outcome::err(Errno::ENOTCONN);
+            return self.deny(Rule::TcpRecvNotConnected, Errno::ENOTCONN);
         }
         if self.socks[r].nonblock {
-            return Outcome::err(Errno::EAGAIN);
+            return self.deny(Rule::TcpRecvEmpty, Errno::EAGAIN);
         }
-        Outcome::WouldBlock { block: Block::RecvEmpty }
+        self.wait(Rule::TcpRecvEmpty, Block::RecvEmpty)
     }
 
     fn udp_connect(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
@@ -1595,11 +1605,11 @@ impl Kernel {
         }
         // inet_dgram_connect: autobind first, then the address.
         if self.autobind(r).is_err() {
-            return Outcome::err(Errno::EAGAIN);
+            return self.deny(Rule::NoEphemeralPort, Errno::EAGAIN);
         }
         let dst = match self.destination(r, addr, true) {
             Ok(d) => d,
-            Err(out) => return out,
+            Err((rule, out)) => return self.by(rule, out),
         };
         let src = self.source_for(r, dst);
         let i = self.isk_mut(r);
@@ -1675,23 +1685,23 @@ impl Kernel {
     fn udp_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8]) -> Outcome {
         // inet_sendmsg: inet_send_prepare autobinds a UDP socket before anything else.
         if self.autobind(r).is_err() {
-            return Outcome::err(Errno::EAGAIN);
+            return self.deny(Rule::NoEphemeralPort, Errno::EAGAIN);
         }
         // udp_sendmsg / udpv6_sendmsg, in their order.
         if data.len() > 0xffff {
-            return Outcome::err(Errno::EMSGSIZE);
+            return self.deny(Rule::UdpTooBig, Errno::EMSGSIZE);
         }
         let dst = match to {
             // The executor has no AF_UNSPEC destination (udpv6 would read it as "none").
-            Some(SockAddr::Unspec) => return Outcome::err(Errno::EINVAL),
+            Some(SockAddr::Unspec) => return self.deny(Rule::UdpPortZero, Errno::EINVAL),
             Some(a) => match self.destination_form(r, a, false) {
                 // udp_sendmsg: port 0 is refused before the route is looked up.
-                Ok(d) if d.port() == 0 => return Outcome::err(Errno::EINVAL),
+                Ok(d) if d.port() == 0 => return self.deny(Rule::UdpPortZero, Errno::EINVAL),
                 Ok(d) => match self.route(d).and_then(|()| self.unicast_source(r)) {
                     Ok(()) => Some(d),
-                    Err(out) => return out,
+                    Err((rule, out)) => return self.by(rule, out),
                 },
-                Err(e) => return Outcome::err(e),
+                Err(e) => return self.refuse(e),
             },
             None => None,
         };
@@ -1701,26 +1711,26 @@ impl Kernel {
                 // udpv6_sendmsg sends to a v4-mapped peer through udp_sendmsg with the peer as
                 // the address, whose port 0 is EINVAL.
                 (SkState::Established, Some(d)) if d.port() == 0 && v4_of(d.ip()).is_some() && d.is_ipv6() => {
-                    return Outcome::err(Errno::EINVAL)
+                    return self.deny(Rule::UdpPortZero, Errno::EINVAL)
                 }
                 (SkState::Established, Some(d)) => d,
-                _ => return Outcome::err(Errno::EDESTADDRREQ),
+                _ => return self.deny(Rule::UdpNoDestination, Errno::EDESTADDRREQ),
             },
         };
         let max = if v4_of(dst.ip()).is_some() { UDP_MAX.0 } else { UDP_MAX.1 };
         if data.len() > max {
-            return Outcome::err(Errno::EMSGSIZE);
+            return self.deny(Rule::UdpTooBig, Errno::EMSGSIZE);
         }
         // sock_alloc_send_pskb: a pending error first, then SEND_SHUTDOWN.
         if let Some(e) = self.socks[r].err.take() {
-            return Outcome::err(e);
+            return self.deny(Rule::PendingError, e);
         }
         if self.socks[r].shutdown & 2 != 0 {
-            return Outcome::err(Errno::EPIPE);
+            return self.deny(Rule::UdpShutForSending, Errno::EPIPE);
         }
         let src = SocketAddr::new(self.source_for(r, dst), self.isk(r).port());
         match self.udp_target(src, dst) {
-            Err(why) => return Outcome::WouldBlock { block: Block::undetermined(why) },
+            Err(why) => return self.wait(Rule::ModelUndetermined, Block::undetermined(why)),
             Ok(Some(t)) => {
                 // __udp_enqueue_schedule_skb (6.18): dropped, silently, when the queue is not
                 // empty and sk_rmem_alloc + this datagram's truesize passes sk_rcvbuf (a live
@@ -1733,11 +1743,10 @@ impl Kernel {
                     return Outcome::ok(data.len() as i64); // dropped
                 }
                 if hi > 0 && hi + thi > rcvbuf {
-                    return Outcome::WouldBlock {
-                        block: Block::undetermined(format!(
-                                "the receiver holds {lo}..{hi} bytes of datagrams against a receive buffer of {rcvbuf}: whether this one is dropped depends on truesizes the model knows within bounds"
-                            )),
-                    };
+                    let why = format!(
+                        "the receiver holds {lo}..{hi} bytes of datagrams against a receive buffer of {rcvbuf}: whether this one is dropped depends on truesizes the model knows within bounds"
+                    );
+                    return self.wait(Rule::ModelUndetermined, Block::undetermined(why));
                 }
                 let i = self.isk_mut(t);
                 i.rmem = (i.rmem.0 + tlo, i.rmem.1 + thi);
@@ -1772,17 +1781,17 @@ impl Kernel {
     fn udp_recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
         // __skb_recv_udp: a pending error before any datagram.
         if let Some(e) = self.socks[r].err.take() {
-            return Outcome::err(e);
+            return self.deny(Rule::PendingError, e);
         }
         let Some(skb) = self.socks[r].queue.front() else {
             let s = &self.socks[r];
             if s.nonblock {
-                return Outcome::err(Errno::EAGAIN);
+                return self.deny(Rule::UdpRecvEmpty, Errno::EAGAIN);
             }
             if s.shutdown & 1 != 0 {
                 return Outcome::Read { data: Payload(Vec::new()), rights: Vec::new(), truncated: false };
             }
-            return Outcome::WouldBlock { block: Block::RecvEmpty };
+            return self.wait(Rule::UdpRecvEmpty, Block::RecvEmpty);
         };
         let take = len.min(skb.data.len());
         let truncated = take < skb.data.len();

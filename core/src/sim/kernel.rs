@@ -382,19 +382,26 @@ impl Kernel {
 
     /// Refuse the call with `errno`, by `rule` (the one place an AF_UNIX refusal is made:
     /// `sim/rule.rs` checks).
-    fn deny(&mut self, rule: Rule, errno: Errno) -> Outcome {
+    pub(super) fn deny(&mut self, rule: Rule, errno: Errno) -> Outcome {
         self.last_rule = Some(rule);
         Outcome::err(errno)
     }
 
-    fn refuse(&mut self, r: Refusal) -> Outcome {
+    pub(super) fn refuse(&mut self, r: Refusal) -> Outcome {
         self.deny(r.rule, r.errno)
     }
 
     /// The call would wait, by `rule`.
-    fn wait(&mut self, rule: Rule, block: Block) -> Outcome {
+    pub(super) fn wait(&mut self, rule: Rule, block: Block) -> Outcome {
         self.last_rule = Some(rule);
         Outcome::WouldBlock { block }
+    }
+
+    /// `out` (an answer made elsewhere: one of several Linux may give, or an undetermined
+    /// one), decided by `rule`.
+    pub(super) fn by(&mut self, rule: Rule, out: Outcome) -> Outcome {
+        self.last_rule = Some(rule);
+        out
     }
 
     /// A fresh kernel with default sysctls, cwd `/`.

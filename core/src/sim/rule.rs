@@ -7,14 +7,15 @@
 //! checks that every rule is used by the simulator and that no refusal of `sim/kernel.rs` is
 //! left without one.
 //!
-//! The INET side (`sim/inet.rs`) does not name its rules yet: after a TCP/UDP call
-//! `last_rule` is `None`.
+//! The TCP/UDP side (`sim/inet.rs`) names its rules the same way; its refusals are checked to
+//! name one by the INET differential test (every refusal on random traces).
 
 use super::Errno;
 use serde::{Deserialize, Serialize};
 
-/// A rule of the Linux AF_UNIX code (or of the file-descriptor layer) that refused a call or
-/// made it wait.
+/// A rule of the Linux socket code (AF_UNIX, TCP, UDP, the file-descriptor layer; or, for
+/// [`Rule::ModelUndetermined`], the model's own refusal to guess) that refused a call or made it
+/// wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
@@ -61,6 +62,54 @@ pub enum Rule {
     RecvQueueEmpty,
     DgramRecvShutNonblocking,
     OptionOfAnotherLevel,
+    InetNoSeqpacket,
+    RightsNeedUnix,
+    Ipv6OptionOnIpv4,
+    V6OnlyAfterBind,
+    InetAddressFamily,
+    V4OnV6OnlySocket,
+    AddressNotLocal,
+    TcpMulticastBind,
+    ScopeIdNeeded,
+    NoSuchInterface,
+    InetAlreadyBound,
+    V6OnlyRefusesV4Mapped,
+    NoEphemeralPort,
+    PortInUse,
+    ListenOnUdp,
+    InetListenState,
+    ListenAfterConnection,
+    ConnectAfterListening,
+    TcpAlreadyConnected,
+    EarlierConnectFailed,
+    InetConnectState,
+    NoRoute,
+    ModelUndetermined,
+    KeptIpv4TransmitPath,
+    SynUnanswered,
+    TcpBacklogFull,
+    FourTupleInUse,
+    TimeWaitReuse,
+    SelfConnectShutForSending,
+    ConnectionRefused,
+    ConnectRefusedTiming,
+    ConnectInProgress,
+    AcceptOnUdp,
+    TcpAcceptNotListening,
+    TcpAcceptQueueEmpty,
+    ShutdownNotConnected,
+    TcpSendNotConnected,
+    TcpSendShut,
+    TcpRecvOnListener,
+    TcpRecvNotConnected,
+    TcpRecvEmpty,
+    UdpTooBig,
+    UdpPortZero,
+    UdpNoDestination,
+    UdpShutForSending,
+    UdpRecvEmpty,
+    TcpConnectMulticast,
+    MappedSourceToIpv6,
 }
 
 /// What a [`Rule`] says: where Linux decides it, on what, and why.
@@ -77,7 +126,7 @@ pub struct Explanation {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 43] = [
+    pub const ALL: [Rule; 91] = [
         Rule::BadFd,
         Rule::BadFdNumber,
         Rule::TooManyFdsInOneMessage,
@@ -121,6 +170,54 @@ impl Rule {
         Rule::RecvQueueEmpty,
         Rule::DgramRecvShutNonblocking,
         Rule::OptionOfAnotherLevel,
+        Rule::InetNoSeqpacket,
+        Rule::RightsNeedUnix,
+        Rule::Ipv6OptionOnIpv4,
+        Rule::V6OnlyAfterBind,
+        Rule::InetAddressFamily,
+        Rule::V4OnV6OnlySocket,
+        Rule::AddressNotLocal,
+        Rule::TcpMulticastBind,
+        Rule::ScopeIdNeeded,
+        Rule::NoSuchInterface,
+        Rule::InetAlreadyBound,
+        Rule::V6OnlyRefusesV4Mapped,
+        Rule::NoEphemeralPort,
+        Rule::PortInUse,
+        Rule::ListenOnUdp,
+        Rule::InetListenState,
+        Rule::ListenAfterConnection,
+        Rule::ConnectAfterListening,
+        Rule::TcpAlreadyConnected,
+        Rule::EarlierConnectFailed,
+        Rule::InetConnectState,
+        Rule::NoRoute,
+        Rule::ModelUndetermined,
+        Rule::KeptIpv4TransmitPath,
+        Rule::SynUnanswered,
+        Rule::TcpBacklogFull,
+        Rule::FourTupleInUse,
+        Rule::TimeWaitReuse,
+        Rule::SelfConnectShutForSending,
+        Rule::ConnectionRefused,
+        Rule::ConnectRefusedTiming,
+        Rule::ConnectInProgress,
+        Rule::AcceptOnUdp,
+        Rule::TcpAcceptNotListening,
+        Rule::TcpAcceptQueueEmpty,
+        Rule::ShutdownNotConnected,
+        Rule::TcpSendNotConnected,
+        Rule::TcpSendShut,
+        Rule::TcpRecvOnListener,
+        Rule::TcpRecvNotConnected,
+        Rule::TcpRecvEmpty,
+        Rule::UdpTooBig,
+        Rule::UdpPortZero,
+        Rule::UdpNoDestination,
+        Rule::UdpShutForSending,
+        Rule::UdpRecvEmpty,
+        Rule::TcpConnectMulticast,
+        Rule::MappedSourceToIpv6,
     ];
 
     /// Its stable name (kebab-case, as serde writes it).
@@ -169,6 +266,54 @@ impl Rule {
             Rule::RecvQueueEmpty => "recv-queue-empty",
             Rule::DgramRecvShutNonblocking => "dgram-recv-shut-nonblocking",
             Rule::OptionOfAnotherLevel => "option-of-another-level",
+            Rule::InetNoSeqpacket => "inet-no-seqpacket",
+            Rule::RightsNeedUnix => "rights-need-unix",
+            Rule::Ipv6OptionOnIpv4 => "ipv6-option-on-ipv4",
+            Rule::V6OnlyAfterBind => "v6-only-after-bind",
+            Rule::InetAddressFamily => "inet-address-family",
+            Rule::V4OnV6OnlySocket => "v4-on-v6-only-socket",
+            Rule::AddressNotLocal => "address-not-local",
+            Rule::TcpMulticastBind => "tcp-multicast-bind",
+            Rule::ScopeIdNeeded => "scope-id-needed",
+            Rule::NoSuchInterface => "no-such-interface",
+            Rule::InetAlreadyBound => "inet-already-bound",
+            Rule::V6OnlyRefusesV4Mapped => "v6-only-refuses-v4-mapped",
+            Rule::NoEphemeralPort => "no-ephemeral-port",
+            Rule::PortInUse => "port-in-use",
+            Rule::ListenOnUdp => "listen-on-udp",
+            Rule::InetListenState => "inet-listen-state",
+            Rule::ListenAfterConnection => "listen-after-connection",
+            Rule::ConnectAfterListening => "connect-after-listening",
+            Rule::TcpAlreadyConnected => "tcp-already-connected",
+            Rule::EarlierConnectFailed => "earlier-connect-failed",
+            Rule::InetConnectState => "inet-connect-state",
+            Rule::NoRoute => "no-route",
+            Rule::ModelUndetermined => "model-undetermined",
+            Rule::KeptIpv4TransmitPath => "kept-ipv4-transmit-path",
+            Rule::SynUnanswered => "syn-unanswered",
+            Rule::TcpBacklogFull => "tcp-backlog-full",
+            Rule::FourTupleInUse => "four-tuple-in-use",
+            Rule::TimeWaitReuse => "time-wait-reuse",
+            Rule::SelfConnectShutForSending => "self-connect-shut-for-sending",
+            Rule::ConnectionRefused => "connection-refused",
+            Rule::ConnectRefusedTiming => "connect-refused-timing",
+            Rule::ConnectInProgress => "connect-in-progress",
+            Rule::AcceptOnUdp => "accept-on-udp",
+            Rule::TcpAcceptNotListening => "tcp-accept-not-listening",
+            Rule::TcpAcceptQueueEmpty => "tcp-accept-queue-empty",
+            Rule::ShutdownNotConnected => "shutdown-not-connected",
+            Rule::TcpSendNotConnected => "tcp-send-not-connected",
+            Rule::TcpSendShut => "tcp-send-shut",
+            Rule::TcpRecvOnListener => "tcp-recv-on-listener",
+            Rule::TcpRecvNotConnected => "tcp-recv-not-connected",
+            Rule::TcpRecvEmpty => "tcp-recv-empty",
+            Rule::UdpTooBig => "udp-too-big",
+            Rule::UdpPortZero => "udp-port-zero",
+            Rule::UdpNoDestination => "udp-no-destination",
+            Rule::UdpShutForSending => "udp-shut-for-sending",
+            Rule::UdpRecvEmpty => "udp-recv-empty",
+            Rule::TcpConnectMulticast => "tcp-connect-multicast",
+            Rule::MappedSourceToIpv6 => "mapped-source-to-ipv6",
         }
     }
 
@@ -396,6 +541,246 @@ impl Rule {
                 "an IPPROTO_IPV6 option (IPV6_V6ONLY) on an AF_UNIX socket",
                 "AF_UNIX sockets take only SOL_SOCKET options. An IPv6 option means nothing to them: setsockopt fails with EOPNOTSUPP.",
             ),
+            Rule::InetNoSeqpacket => e(
+                "inet_create (net/ipv4/af_inet.c, net/ipv6/af_inet6.c)",
+                "SOCK_SEQPACKET with AF_INET or AF_INET6",
+                "No protocol of AF_INET or AF_INET6 serves SOCK_SEQPACKET (TCP is stream, UDP is dgram; SCTP would, but is not here), so socket() fails with ESOCKTNOSUPPORT.",
+            ),
+            Rule::RightsNeedUnix => e(
+                "__scm_send (net/core/scm.c)",
+                "an SCM_RIGHTS control message on a socket that is not AF_UNIX",
+                "Only AF_UNIX sockets carry file descriptors. sendmsg() with SCM_RIGHTS on a TCP or UDP socket fails with EINVAL and sends nothing.",
+            ),
+            Rule::Ipv6OptionOnIpv4 => e(
+                "ip_setsockopt (net/ipv4/ip_sockglue.c)",
+                "an IPPROTO_IPV6 option (IPV6_V6ONLY) on an AF_INET socket",
+                "An IPv4 socket knows no IPv6 options: setsockopt(IPPROTO_IPV6, …) fails with ENOPROTOOPT.",
+            ),
+            Rule::V6OnlyAfterBind => e(
+                "do_ipv6_setsockopt (net/ipv6/ipv6_sockglue.c)",
+                "IPV6_V6ONLY on a socket that already has a port (inet_num set)",
+                "Whether an AF_INET6 socket also takes IPv4 decides which ports it holds, so IPV6_V6ONLY can only change before the socket is bound: afterwards setsockopt fails with EINVAL.",
+            ),
+            Rule::InetAddressFamily => e(
+                "inet_bind / inet6_bind / __inet_stream_connect / inet_dgram_connect (net/ipv4/af_inet.c, net/ipv6/af_inet6.c)",
+                "the address is too short for the family (EINVAL) or of another family (EAFNOSUPPORT)",
+                "An AF_INET socket takes a sockaddr_in, an AF_INET6 socket a sockaddr_in6 (UDP on AF_INET6 also a sockaddr_in). A shorter address is EINVAL; one of another family EAFNOSUPPORT.",
+            ),
+            Rule::V4OnV6OnlySocket => e(
+                "ip6_datagram_connect / udpv6_sendmsg (net/ipv6/datagram.c, net/ipv6/udp.c)",
+                "an IPv4 destination for an AF_INET6 UDP socket that is IPV6_V6ONLY or bound to a plain IPv6 address",
+                "This socket speaks IPv6 only (IPV6_V6ONLY, or bound to an IPv6 address that is not v4-mapped), so it has no IPv4 path: connect() fails with EAFNOSUPPORT, sendto() with ENETUNREACH.",
+            ),
+            Rule::AddressNotLocal => e(
+                "__inet_bind / __inet6_bind (net/ipv4/af_inet.c, net/ipv6/af_inet6.c)",
+                "the address is not one of this host's (inet_addr_valid_or_nonlocal, ipv6_chk_addr)",
+                "A socket can only be bound to an address this host has (or a wildcard, broadcast or multicast one). The restore host lacks it, so bind() fails with EADDRNOTAVAIL: plan on the image's addresses, or give the host those addresses.",
+            ),
+            Rule::TcpMulticastBind => e(
+                "__inet6_bind (net/ipv6/af_inet6.c)",
+                "a multicast address for a TCP socket",
+                "TCP is point to point: binding a TCP socket to a multicast address fails with EINVAL.",
+            ),
+            Rule::ScopeIdNeeded => e(
+                "__inet6_bind / tcp_v6_connect / __ip6_datagram_connect (net/ipv6/)",
+                "a link-local (or link/interface-local multicast) IPv6 address with sin6_scope_id 0",
+                "A link-local address means nothing without its interface: sin6_scope_id must name one, otherwise bind() and connect() fail with EINVAL.",
+            ),
+            Rule::NoSuchInterface => e(
+                "__inet6_bind (net/ipv6/af_inet6.c)",
+                "sin6_scope_id names no interface of this host",
+                "The interface the scope id names does not exist here, so bind() fails with ENODEV.",
+            ),
+            Rule::InetAlreadyBound => e(
+                "__inet_bind / __inet6_bind (net/ipv4/af_inet.c, net/ipv6/af_inet6.c)",
+                "the socket already has a port (inet_num) or is not in TCP_CLOSE",
+                "A TCP or UDP socket is bound once; connect() and listen() bind one automatically. Binding again fails with EINVAL.",
+            ),
+            Rule::V6OnlyRefusesV4Mapped => e(
+                "__inet6_bind (net/ipv6/af_inet6.c)",
+                "a v4-mapped address (::ffff:a.b.c.d) on an IPV6_V6ONLY socket",
+                "A v4-mapped address is IPv4 in IPv6 clothing; an IPV6_V6ONLY socket does no IPv4, so binding it there fails with EINVAL.",
+            ),
+            Rule::NoEphemeralPort => e(
+                "inet_csk_get_port / inet_hash_connect / udp_lib_get_port (net/ipv4/)",
+                "no free port in net.ipv4.ip_local_port_range",
+                "A socket without a port gets one from ip_local_port_range when it binds port 0, listens, connects or sends. None is free, so the call fails (EADDRINUSE for bind/listen, EADDRNOTAVAIL for a TCP connect, EAGAIN for UDP).",
+            ),
+            Rule::PortInUse => e(
+                "inet_csk_bind_conflict / udp_lib_lport_inuse (net/ipv4/)",
+                "another socket holds the port at a conflicting address (SO_REUSEADDR / SO_REUSEPORT do not excuse it)",
+                "Two sockets may share a port only at different addresses, or when both allow it (SO_REUSEADDR for TCP sockets not listening, SO_REUSEPORT for both). Here they conflict, so bind() or listen() fails with EADDRINUSE.",
+            ),
+            Rule::ListenOnUdp => e(
+                "sock_no_listen (net/core/sock.c)",
+                "listen() on a UDP socket",
+                "UDP has no connections, so it has no listen(): EOPNOTSUPP.",
+            ),
+            Rule::InetListenState => e(
+                "inet_listen (net/ipv4/af_inet.c)",
+                "socket.state is not SS_UNCONNECTED, or sk_state is neither TCP_CLOSE nor TCP_LISTEN",
+                "Only a socket that is not connected (nor connecting) can listen: listen() on a connected or connecting TCP socket fails with EINVAL.",
+            ),
+            Rule::ListenAfterConnection => e(
+                "inet_listen (net/ipv4/af_inet.c)",
+                "the socket has been in a connection before (refused, reset or disconnected)",
+                "On some Linux builds (this machine's 6.18.44 among them) a TCP socket that has ever been in a connection cannot listen again: EINVAL, after the port was taken. Others allow it. The model lists both answers and follows EINVAL; a plan never relies on either.",
+            ),
+            Rule::ConnectAfterListening => e(
+                "__inet_stream_connect / tcp_v4_connect (net/ipv4/)",
+                "the socket listened once and was disconnected",
+                "A TCP socket that once listened answers connect() with EINVAL on some builds (this machine's among them) after the route lookup; others connect. The model lists both and a plan relies on neither.",
+            ),
+            Rule::TcpAlreadyConnected => e(
+                "__inet_stream_connect (net/ipv4/af_inet.c)",
+                "socket.state is SS_CONNECTED, or sk_state is not TCP_CLOSE",
+                "A TCP socket connects once. Connected (or with a connection in progress or closing), another connect() fails with EISCONN.",
+            ),
+            Rule::EarlierConnectFailed => e(
+                "__inet_stream_connect (net/ipv4/af_inet.c)",
+                "SS_CONNECTING and the handshake has failed (sk_state TCP_CLOSE)",
+                "A second connect() after a non-blocking one reports how the first ended: its error (ECONNREFUSED after an RST), or ECONNABORTED; the socket is then unconnected again.",
+            ),
+            Rule::InetConnectState => e(
+                "__inet_stream_connect (net/ipv4/af_inet.c)",
+                "socket.state is SS_DISCONNECTING (or another state connect() does not take)",
+                "connect() on a TCP socket whose connection is being torn down fails with EINVAL.",
+            ),
+            Rule::NoRoute => e(
+                "ip_route_output_flow / ip6_route_output (net/ipv4/route.c, net/ipv6/route.c)",
+                "no route to the destination on a host with only the loopback interface",
+                "The destination is not one of this host's addresses, and a host with only lo has no route elsewhere: the call fails with ENETUNREACH.",
+            ),
+            Rule::ModelUndetermined => e(
+                "(the model: no single Linux function)",
+                "Linux's answer depends on timing, a keyed hash, routes or buffer sizes the model does not know",
+                "The model does not guess: where the real answer depends on softirq timing, a hash keyed by a random secret, routes to other interfaces or truesizes known only within bounds, the step is reported as undetermined with the reason, and the planner never builds on it.",
+            ),
+            Rule::KeptIpv4TransmitPath => e(
+                "tcp_v6_connect (net/ipv6/tcp_ipv6.c)",
+                "an AF_INET6 socket that once connected to a v4-mapped address connects to IPv6",
+                "After a connect to a v4-mapped address the socket took the IPv4 transmit path (icsk_af_ops = &ipv6_mapped). Some builds keep it, so a later IPv6 SYN goes nowhere; others (this machine's) reset it and connect over IPv6. Both answers are listed; the model follows the first.",
+            ),
+            Rule::SynUnanswered => e(
+                "tcp_v6_send_reset (net/ipv6/tcp_ipv6.c)",
+                "a SYN from ::1 to another IPv6 address of this host where nothing listens",
+                "Linux sends no RST for this SYN (a loopback source to a non-loopback address), so the connect would retransmit for minutes and then fail with ETIMEDOUT. The model reports it as a wait that never ends.",
+            ),
+            Rule::TcpBacklogFull => e(
+                "tcp_conn_request (net/ipv4/tcp_input.c)",
+                "sk_acceptq_is_full: the listener holds more established connections than its backlog",
+                "Unlike AF_UNIX, TCP does not answer EAGAIN: the listener drops the SYN and the client retransmits it after 1 s, 3 s, … so whether and when it gets in depends on time and on accept(). The model calls it a wait; a restore raises the backlog first.",
+            ),
+            Rule::FourTupleInUse => e(
+                "__inet_hash_connect / __inet_check_established (net/ipv4/inet_hashtables.c)",
+                "another socket is connected from this address and port to the same destination",
+                "A TCP connection is identified by its four addresses and ports. Another socket already uses this four-tuple, so connect() fails with EADDRNOTAVAIL.",
+            ),
+            Rule::TimeWaitReuse => e(
+                "tcp_twsk_unique (net/ipv4/tcp_ipv4.c)",
+                "the four-tuple is held by a TIME_WAIT socket (tcp_tw_reuse = 2: loopback only)",
+                "A closed connection leaves its four-tuple in TIME_WAIT. On loopback Linux lets a new connect reuse it once the TIME_WAIT's timestamp is a second old: before that EADDRNOTAVAIL, after it success. The model has no clock and says so.",
+            ),
+            Rule::SelfConnectShutForSending => e(
+                "tcp_rcv_synsent_state_process (net/ipv4/tcp_input.c)",
+                "a socket connecting to its own address and port while shut down for sending",
+                "A simultaneous open with itself while SEND_SHUTDOWN: the connection's FIN meets itself and the attempt ends at once, ECONNABORTED for a blocking connect (EINPROGRESS, then that, for a non-blocking one), leaving a TIME_WAIT on the port.",
+            ),
+            Rule::ConnectionRefused => e(
+                "tcp_reset (net/ipv4/tcp_input.c)",
+                "an RST answers the SYN: nothing listens at the destination",
+                "Nothing listens at that address and port, so the host answers the SYN with an RST and connect() fails with ECONNREFUSED. The listener must exist and listen before its clients connect.",
+            ),
+            Rule::ConnectRefusedTiming => e(
+                "__inet_stream_connect / tcp_reset (net/ipv4/)",
+                "a non-blocking connect meeting an RST",
+                "Whether the RST is processed before connect() returns depends on softirq timing: EINPROGRESS (with ECONNREFUSED left pending) or ECONNREFUSED at once. Both are listed.",
+            ),
+            Rule::ConnectInProgress => e(
+                "__inet_stream_connect (net/ipv4/af_inet.c)",
+                "a non-blocking connect: the handshake is started, not awaited",
+                "A non-blocking connect() sends the SYN and returns EINPROGRESS at once, even on loopback where the handshake completes right after; a second connect() or SO_ERROR tells how it ended.",
+            ),
+            Rule::AcceptOnUdp => e(
+                "sock_no_accept (net/core/sock.c)",
+                "accept() on a UDP socket",
+                "UDP has no connections to accept: EOPNOTSUPP.",
+            ),
+            Rule::TcpAcceptNotListening => e(
+                "inet_csk_accept (net/ipv4/inet_connection_sock.c)",
+                "sk_state != TCP_LISTEN",
+                "accept() takes an established connection off a listener's queue; this socket is not listening, so it fails with EINVAL.",
+            ),
+            Rule::TcpAcceptQueueEmpty => e(
+                "inet_csk_accept (net/ipv4/inet_connection_sock.c)",
+                "reqsk_queue_empty: no established connection waits",
+                "No connection has completed its handshake and waits to be accepted: accept() waits (blocking) or fails with EAGAIN (non-blocking).",
+            ),
+            Rule::ShutdownNotConnected => e(
+                "inet_shutdown (net/ipv4/af_inet.c)",
+                "sk_state == TCP_CLOSE",
+                "shutdown() of a TCP socket that is not connected fails with ENOTCONN — after setting the shutdown bits anyway (\"hack to wake up other listeners\"), which a later connect keeps.",
+            ),
+            Rule::TcpSendNotConnected => e(
+                "tcp_sendmsg_locked → sk_stream_wait_connect (net/ipv4/tcp.c, net/core/stream.c)",
+                "sk_state is neither ESTABLISHED nor CLOSE_WAIT",
+                "A TCP socket sends only over an established connection: a pending error is reported, otherwise EPIPE.",
+            ),
+            Rule::TcpSendShut => e(
+                "tcp_sendmsg_locked (net/ipv4/tcp.c)",
+                "sk_err is set, or the socket is shut down for sending",
+                "The connection carries a pending error (reported once), or this side sent its FIN (shutdown SHUT_WR): nothing more can be sent, EPIPE.",
+            ),
+            Rule::TcpRecvOnListener => e(
+                "tcp_recvmsg_locked (net/ipv4/tcp.c)",
+                "sk_state == TCP_LISTEN",
+                "A listener holds connections, not data: reading from it fails with ENOTCONN.",
+            ),
+            Rule::TcpRecvNotConnected => e(
+                "tcp_recvmsg_locked (net/ipv4/tcp.c)",
+                "sk_state == TCP_CLOSE with nothing to read and no FIN received",
+                "The socket is not connected (never was, or its connection was reset and the error already reported): reading fails with ENOTCONN.",
+            ),
+            Rule::TcpRecvEmpty => e(
+                "tcp_recvmsg_locked (net/ipv4/tcp.c)",
+                "nothing queued, no FIN received, no error",
+                "The connection is open and nothing has arrived yet: the read waits (blocking) or fails with EAGAIN (non-blocking).",
+            ),
+            Rule::UdpTooBig => e(
+                "udp_sendmsg / udpv6_sendmsg (net/ipv4/udp.c, net/ipv6/udp.c)",
+                "the datagram is longer than 65535 bytes, or than the largest payload IPv4 or IPv6 carries",
+                "A UDP datagram travels in one IP packet: more than 65,507 bytes over IPv4 (65,527 over IPv6) fails with EMSGSIZE.",
+            ),
+            Rule::UdpPortZero => e(
+                "udp_sendmsg (net/ipv4/udp.c)",
+                "the destination port is 0 (or the destination is AF_UNSPEC)",
+                "Port 0 is no destination: sendto() to it fails with EINVAL before any route is looked up.",
+            ),
+            Rule::UdpNoDestination => e(
+                "udp_sendmsg (net/ipv4/udp.c)",
+                "no destination address and the socket is not connected",
+                "A UDP send needs a destination: given none and not connected, it fails with EDESTADDRREQ.",
+            ),
+            Rule::UdpShutForSending => e(
+                "sock_alloc_send_pskb (net/core/sock.c)",
+                "the socket is shut down for sending",
+                "shutdown(SHUT_WR) of a UDP socket stops its sends: EPIPE.",
+            ),
+            Rule::UdpRecvEmpty => e(
+                "__skb_recv_udp (net/ipv4/udp.c)",
+                "no datagram queued",
+                "Nothing has arrived: the read waits (blocking; it returns 0 at once when shut down for reading) or fails with EAGAIN (non-blocking).",
+            ),
+            Rule::TcpConnectMulticast => e(
+                "tcp_v6_connect (net/ipv6/tcp_ipv6.c)",
+                "a TCP connect to an IPv6 multicast address",
+                "TCP connects to one host: an IPv6 multicast destination has no route for it, ENETUNREACH.",
+            ),
+            Rule::MappedSourceToIpv6 => e(
+                "ip6_dst_lookup_tail (net/ipv6/ip6_output.c)",
+                "a socket bound to a v4-mapped address sending to or connecting to a plain IPv6 address",
+                "A socket bound to a v4-mapped address speaks IPv4; a plain IPv6 destination cannot be reached from it: EAFNOSUPPORT.",
+            ),
         }
     }
 }
@@ -423,19 +808,22 @@ impl Refusal {
 mod tests {
     use super::*;
 
-    /// Every rule is named by a refusal of the AF_UNIX simulator, and every refusal there goes
-    /// through `deny` (so it names a rule): the only `Outcome::err(` of sim/kernel.rs is the one
-    /// in `deny`, and its `Outcome::WouldBlock`s are made by `wait`.
+    /// Every rule is named by a refusal of the simulator, and every AF_UNIX refusal goes through
+    /// `deny` (so it names a rule): the only `Outcome::err(` of sim/kernel.rs is the one in
+    /// `deny`, and its `Outcome::WouldBlock`s are made by `wait`. (The INET side builds some
+    /// answers elsewhere, `Outcome::either` lists; the INET differential test checks that every
+    /// refusal there names a rule.)
     #[test]
     fn every_rule_is_used_and_every_unix_refusal_names_one() {
         let src = include_str!("kernel.rs");
+        let both = format!("{src}{}", include_str!("inet.rs"));
         for r in Rule::ALL {
             let variant = format!("{r:?}");
-            let used = src.match_indices(&format!("Rule::{variant}")).any(|(i, _)| {
-                let after = &src[i + 6 + variant.len()..];
+            let used = both.match_indices(&format!("Rule::{variant}")).any(|(i, _)| {
+                let after = &both[i + 6 + variant.len()..];
                 !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
             });
-            assert!(used, "Rule::{variant} is not used in sim/kernel.rs");
+            assert!(used, "Rule::{variant} is not used in sim/kernel.rs nor sim/inet.rs");
         }
         assert_eq!(src.matches("Outcome::err(").count(), 1, "a refusal in sim/kernel.rs without a rule");
         assert_eq!(src.matches("Outcome::WouldBlock {").count(), 1, "a wait in sim/kernel.rs without a rule");

@@ -210,6 +210,11 @@ fn run_both_on(trace: &[Op], host: bool) -> Option<String> {
     let mut verdict = None;
     for (i, op) in trace.iter().enumerate() {
         let a = sim.apply(op);
+        // Every refusal names the kernel rule behind it (sim/rule.rs).
+        if matches!(a, Outcome::Err { .. } | Outcome::WouldBlock { .. }) && sim.last_rule.is_none() {
+            verdict = Some(format!("op {i} {op:?}: simulator {a:?} names no rule\ntrace: {:?}", &trace[..=i]));
+            break;
+        }
         let allowed = match &a {
             // The model does not know the answers: it claims nothing from here on.
             Outcome::WouldBlock { block: Block::Undetermined { answers, .. } } if answers.is_empty() => break,
