@@ -16,7 +16,10 @@
 //!   figure;
 //! * `crit decode -i DIR/files.img` (stdout to /dev/null): wall time and peak RSS (`wait4`).
 //!
-//! Figures are medians of the runs; the summary table goes to stdout.
+//! Figures are medians of the runs; the summary table goes to stdout. CPU times (user + system,
+//! `wait4`) are the figures that the load of a shared machine moves least. The images are
+//! written by a child too (`bench_criu write DIR N`): a child's `ru_maxrss` starts from its
+//! parent's resident size, so the driver holds nothing big.
 
 use resocket_restore::input::{self, Input};
 use resocket_restore::raw::{self, CountingAlloc};
@@ -92,22 +95,36 @@ fn median<T: Copy + PartialOrd>(v: &[T]) -> T {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("open") {
-        open_child(Path::new(args.get(2).expect("bench_criu open DIR [map]")), args.get(3).is_some());
-        return;
+    match args.get(1).map(String::as_str) {
+        Some("open") => {
+            open_child(Path::new(args.get(2).expect("bench_criu open DIR [map]")), args.get(3).is_some());
+            return;
+        }
+        Some("write") => {
+            let dir = Path::new(args.get(2).expect("bench_criu write DIR N"));
+            let n = args.get(3).and_then(|s| s.parse().ok()).expect("bench_criu write DIR N");
+            for f in resocket_core::synth::criu_socketpairs(n) {
+                std::fs::write(dir.join(&f.name), &f.bytes).expect("write image");
+            }
+            return;
+        }
+        _ => {}
     }
     let sockets: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     let dir = std::env::temp_dir().join(format!("resocket-bench-criu-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let set = resocket_core::synth::criu_socketpairs(sockets);
-    let input: usize = set.iter().map(|f| f.bytes.len()).sum();
-    let files_img = set.iter().find(|f| f.name == "files.img").map_or(0, |f| f.bytes.len());
-    for f in &set {
-        std::fs::write(dir.join(&f.name), &f.bytes).expect("write image");
-    }
-    drop(set);
     let me = std::env::current_exe().expect("current exe");
+    // Written by a child: a child's ru_maxrss starts from its parent's resident size (the
+    // memory it shares until exec), so the parent stays small.
+    run(Command::new(&me).arg("write").arg(&dir).arg(sockets.to_string()).stdout(Stdio::null()));
+    let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len() as usize);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    let input: usize = names.iter().map(|n| size(n)).sum();
+    let files_img = size("files.img");
     let (mut ours, mut mapped, mut crit) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let (wall, usage, out) = run(Command::new(&me).arg("open").arg(&dir).stdout(Stdio::piped()));
@@ -127,6 +144,7 @@ fn main() {
     let map_heap = median(&mapped.iter().map(|o| o.2.map_heap).collect::<Vec<_>>());
     let map_rss = median(&mapped.iter().map(|o| o.1.max_rss).collect::<Vec<_>>());
     let wall = median(&ours.iter().map(|o| o.0).collect::<Vec<_>>());
+    let cpu = median(&ours.iter().map(|o| o.1.cpu).collect::<Vec<_>>());
     let rss = median(&ours.iter().map(|o| o.1.max_rss).collect::<Vec<_>>());
     let crit_wall = median(&crit.iter().map(|c| c.0).collect::<Vec<_>>());
     let crit_cpu = median(&crit.iter().map(|c| c.1.cpu).collect::<Vec<_>>());
@@ -136,24 +154,26 @@ fn main() {
         "{sockets} UNIXSK entries: input {:.2} MB ({input} B; files.img {files_img} B), {runs} runs, medians\n",
         mb(inp)
     );
-    println!("| | time | vs crit | peak memory | / input |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| | wall time | vs crit | CPU time | vs crit | peak memory | / input |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| resocket open + validate (`restore check DIR` work, in process: read, `criu::open`, checks, report) | {:.1} ms | {:.0}x | heap {:.2} MB | {:.2}x |",
+        "| resocket open + validate (`restore check DIR` work, in process: read, `criu::open`, checks, report) | {:.1} ms | {:.0}x | | | heap {:.2} MB | {:.2}x |",
         ms(check),
         ms(crit_wall) / ms(check),
         mb(heap as f64),
         heap as f64 / inp
     );
     println!(
-        "| resocket, the whole child process (exec, the above, exit) | {:.1} ms | {:.0}x | RSS {:.2} MB | {:.2}x |",
+        "| resocket, the whole child process (exec, the above, exit) | {:.1} ms | {:.0}x | {:.1} ms | {:.0}x | RSS {:.2} MB | {:.2}x |",
         ms(wall),
         ms(crit_wall) / ms(wall),
+        ms(cpu),
+        ms(crit_cpu) / ms(cpu),
         mb(rss as f64),
         rss as f64 / inp
     );
     println!(
-        "| then `to_scenario` (not part of `restore check`; `plan`, `simulate`, `run`, `convert` do it) | +{:.1} ms | | heap {:.2} MB, RSS {:.2} MB | {:.2}x, {:.2}x |",
+        "| then `to_scenario` (not part of `restore check`; `plan`, `simulate`, `run`, `convert` do it) | +{:.1} ms | | | | heap {:.2} MB, RSS {:.2} MB | {:.2}x, {:.2}x |",
         ms(map),
         mb(map_heap as f64),
         mb(map_rss as f64),
@@ -161,9 +181,9 @@ fn main() {
         map_rss as f64 / inp
     );
     println!(
-        "| `crit decode -i files.img` (CPU {:.0} ms) | {:.1} ms | 1x | RSS {:.2} MB | {:.2}x |",
-        ms(crit_cpu),
+        "| `crit decode -i files.img` | {:.1} ms | 1x | {:.1} ms | 1x | RSS {:.2} MB | {:.2}x |",
         ms(crit_wall),
+        ms(crit_cpu),
         mb(crit_rss as f64),
         crit_rss as f64 / inp
     );

@@ -149,7 +149,7 @@ fn criu_fields_have_byte_ranges() {
     let s = sets("valid").into_iter().find(|s| s.name == "stream-pair").unwrap();
     let o = criu::open(s.files);
     let f = o.files.iter().find(|f| f.name == "files.img").unwrap();
-    let e = &f.entries[1];
+    let e = f.entry(1).unwrap();
     let fields = f.fields(1);
     let peer = fields.iter().find(|x| x.path == "usk.peer").expect("usk.peer");
     assert!(e.payload.start <= peer.range.start && peer.range.end <= e.payload.end);
