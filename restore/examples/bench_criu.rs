@@ -73,6 +73,7 @@ fn parse_child(out: &str) -> Child {
 }
 
 /// Run `cmd` to its end: wall time, its `wait4` usage, and its stdout.
+#[allow(clippy::zombie_processes, reason = "the child is reaped by raw::wait_usage (wait4), not Child::wait")]
 fn run(cmd: &mut Command) -> (Duration, raw::ChildUsage, String) {
     use std::io::Read as _;
     let t = Instant::now();
