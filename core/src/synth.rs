@@ -138,3 +138,74 @@ pub fn restore_bench(pairs: usize, listeners: usize) -> Scenario {
         sockets: socks,
     }
 }
+
+/// One CRIU image file: IMG_COMMON (not for inventory.img), the image magic, then each
+/// entry as `u32 size` + payload.
+fn criu_image(name: &str, magic: crate::criu::Magic, entries: &[Vec<u8>]) -> crate::criu::ImageFile {
+    let mut bytes = Vec::new();
+    if magic != crate::criu::Magic::Inventory {
+        bytes.extend(crate::criu::frame::IMG_COMMON.to_le_bytes());
+    }
+    bytes.extend(magic.value().to_le_bytes());
+    for e in entries {
+        bytes.extend(u32::try_from(e.len()).unwrap_or(u32::MAX).to_le_bytes());
+        bytes.extend(e);
+    }
+    crate::criu::ImageFile { name: name.into(), bytes }
+}
+
+/// A CRIU image directory of `n` AF_UNIX stream sockets (`n / 2` connected socketpairs, file ids
+/// 1..=n, inodes from 100,000, fds from 3) held by one task: inventory, pstree, ids-1, core-1,
+/// fdinfo-1 and files.img (FileEntry UNIXSK with `usk`). The CRIU speed benchmark's input.
+pub fn criu_socketpairs(n: u32) -> Vec<crate::criu::ImageFile> {
+    use crate::criu::{pb, Magic};
+    use prost::Message;
+    let opts = pb::SkOptsEntry {
+        so_sndbuf: 212_992,
+        so_rcvbuf: 212_992,
+        reuseaddr: Some(false),
+        so_passcred: Some(false),
+        ..Default::default()
+    };
+    let mut files = Vec::new();
+    let mut fds = Vec::new();
+    for k in 0..n {
+        let (id, ino, peer) = (k + 1, 100_000 + k, 100_000 + (k ^ 1));
+        let usk = pb::UnixSkEntry {
+            id,
+            ino,
+            r#type: 1,
+            state: 1,
+            flags: 2,
+            peer,
+            opts: opts.clone(),
+            shutdown: Some(0),
+            ..Default::default()
+        };
+        files.push(pb::FileEntry { r#type: 5, id, usk: Some(usk), ..Default::default() }.encode_to_vec());
+        fds.push(pb::FdinfoEntry { id, flags: 0, r#type: 5, fd: k + 3, ..Default::default() }.encode_to_vec());
+    }
+    let ids = pb::TaskKobjIdsEntry {
+        vm_id: 1,
+        files_id: 1,
+        fs_id: 1,
+        sighand_id: 1,
+        net_ns_id: Some(2),
+        ..Default::default()
+    };
+    let core = pb::CoreEntry {
+        mtype: 1,
+        tc: Some(pb::TaskCoreEntry { comm: "synth".into(), ..Default::default() }),
+        ..Default::default()
+    };
+    let inventory = pb::InventoryEntry { img_version: 2, fdinfo_per_id: Some(true), ..Default::default() };
+    let pstree = pb::PstreeEntry { pid: 1, ppid: 0, pgid: 1, sid: 1, threads: vec![1] };
+    vec![
+        criu_image("inventory.img", Magic::Inventory, &[inventory.encode_to_vec()]),
+        criu_image("pstree.img", Magic::Pstree, &[pstree.encode_to_vec()]),
+        criu_image("ids-1.img", Magic::Ids, &[ids.encode_to_vec()]),
+        criu_image("core-1.img", Magic::Core, &[core.encode_to_vec()]),
+        criu_image("fdinfo-1.img", Magic::Fdinfo, &fds),
+        criu_image("files.img", Magic::Files, &files),
+    ]
+}

@@ -204,7 +204,9 @@ fn read_dir(dir: &Path, max_bytes: u64) -> Result<(Vec<ImageFile>, Vec<Skipped>)
         }
         let room = max_bytes.saturating_sub(total);
         let f = std::fs::File::open(&target).map_err(|e| io(&path, e))?;
-        let mut bytes = Vec::new();
+        // Room for the size the file has now (within the budget; one more byte tells a file
+        // that grew past it): read_to_end would otherwise double its buffer as it goes.
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(room).saturating_add(1)).unwrap_or(0));
         f.take(room.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| io(&path, e))?;
         total += bytes.len() as u64;
         if total > max_bytes {

@@ -3,7 +3,9 @@
 //!   in this program owns them, so no `OwnedFd` exists and `close(2)` on a raw number is the
 //!   only way;
 //! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)` with an `int`;
-//! * `getrusage(RUSAGE_CHILDREN)` for the benchmark, likewise not wrapped.
+//! * `getrusage(RUSAGE_CHILDREN)` and `wait4` for the benchmarks, likewise not wrapped;
+//! * a counting global allocator for the benchmarks' heap figures (`GlobalAlloc` is an unsafe
+//!   trait).
 
 #![allow(unsafe_code, reason = "closing inherited raw fds has no safe API; confined to this module")]
 
@@ -106,4 +108,114 @@ pub fn tcp_state(fd: rustix::fd::BorrowedFd<'_>) -> Option<u8> {
         libc::getsockopt(fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_INFO, info.as_mut_ptr().cast(), &raw mut len)
     };
     (rc == 0 && len >= 1).then_some(info[0])
+}
+
+/// What `wait4` says of a child that ended: its exit code (`None`: killed by a signal), its
+/// peak resident set size and its CPU time (user + system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildUsage {
+    pub code: Option<i32>,
+    /// `ru_maxrss`, in bytes (the kernel reports KiB).
+    pub max_rss: u64,
+    pub cpu: std::time::Duration,
+}
+
+/// Wait for the child `pid` with `wait4`, which rustix does not wrap, and return its own
+/// resource usage (the benchmarks' peak memory of `crit` and of `restore check`). The caller
+/// must not wait for the child otherwise (`std::process::Child::wait` would find it gone).
+pub fn wait_usage(pid: u32) -> std::io::Result<ChildUsage> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain integers (two `timeval`s and `long`s): all zeros is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `ru` are live and writable for the duration of the call.
+        let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut ru) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let tv = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec.max(0) as u64)
+            + std::time::Duration::from_micros(t.tv_usec.max(0) as u64)
+    };
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Ok(ChildUsage { code, max_rss: (ru.ru_maxrss.max(0) as u64) * 1024, cpu: tv(ru.ru_utime) + tv(ru.ru_stime) })
+}
+
+/// A global allocator that counts the bytes it holds and their peak, over the system
+/// allocator: the benchmarks' heap measurement (`#[global_allocator]` in a benchmark binary;
+/// the library and the shipped binaries do not use it). A `realloc` counts as its change in
+/// size (large blocks are moved by `mremap`, not copied, by glibc).
+#[derive(Debug, Default)]
+pub struct CountingAlloc;
+
+static HEAP_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HEAP_PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn heap_grow(n: usize) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let live = HEAP_LIVE.fetch_add(n, Relaxed) + n;
+    HEAP_PEAK.fetch_max(live, Relaxed);
+}
+
+fn heap_shrink(n: usize) {
+    HEAP_LIVE.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl CountingAlloc {
+    /// Bytes allocated now, through this allocator.
+    pub fn live() -> usize {
+        HEAP_LIVE.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// The most bytes allocated at once since the last [`CountingAlloc::reset_peak`].
+    pub fn peak() -> usize {
+        HEAP_PEAK.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Start a new peak from what is allocated now.
+    pub fn reset_peak() {
+        HEAP_PEAK.store(Self::live(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded to `System` with the caller's layout and pointer unchanged;
+// the counters are only bookkeeping.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc` is `System.alloc`'s.
+        let p = unsafe { std::alloc::System.alloc(layout) };
+        if !p.is_null() {
+            heap_grow(layout.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { std::alloc::System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            heap_grow(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation goes there).
+        unsafe { std::alloc::System.dealloc(ptr, layout) };
+        heap_shrink(layout.size());
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `dealloc`; the caller's contract for `realloc` is `System.realloc`'s.
+        let p = unsafe { std::alloc::System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                heap_grow(new_size - layout.size());
+            } else {
+                heap_shrink(layout.size() - new_size);
+            }
+        }
+        p
+    }
 }

@@ -43,7 +43,7 @@ fn origin_words(c: &Criu) -> String {
 pub fn summary_line(c: &Criu) -> String {
     let cp = &c.opened.checkpoint;
     let (errors, warnings) = counts(c);
-    let fds: usize = cp.tasks.iter().map(|t| t.fds.len()).sum();
+    let fds: usize = cp.tasks.iter().map(|t| cp.task_fds(t).count()).sum();
     format!(
         "{}: {} images, {} tasks, {} fds, {} unix sockets, {} inet sockets, {} queued packets{}; {} ({errors} errors, {warnings} warnings)",
         origin_words(c),
@@ -126,8 +126,8 @@ pub fn show_text(name: &str, c: &Criu) -> String {
     }
     let _ = writeln!(out, "images:");
     for f in &c.opened.files {
-        let entries = if f.decoded || !f.entries.is_empty() {
-            format!("{} entries", f.entries.len())
+        let entries = if f.decoded || f.entry_count() > 0 {
+            format!("{} entries", f.entry_count())
         } else {
             "not decoded".into()
         };
@@ -205,7 +205,7 @@ pub fn show_json(c: &Criu) -> Value {
             "name": f.name,
             "magic": f.magic_name(),
             "size": f.bytes.len(),
-            "entries": f.entries.len(),
+            "entries": f.entry_count(),
             "decoded": f.decoded,
         })).collect::<Vec<_>>(),
         "scenario": sc,

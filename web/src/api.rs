@@ -59,7 +59,7 @@ pub fn open_json(files: Vec<ImageFile>) -> Result<Value, String> {
                 .map(|f| {
                     json!({
                         "name": f.name, "magic": f.magic_name(), "knownMagic": f.known_magic().is_some(),
-                        "decoded": f.decoded, "entries": f.entries.len(), "bytes": f.bytes.len(),
+                        "decoded": f.decoded, "entries": f.entry_count(), "bytes": f.bytes.len(),
                     })
                 })
                 .collect();

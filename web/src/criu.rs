@@ -150,8 +150,7 @@ fn field_at(file: &OpenedFile, entry: usize, at: usize) -> Option<(String, Range
 
 /// The entry of `file` whose bytes contain `at`.
 pub fn entry_at(file: &OpenedFile, at: usize) -> Option<usize> {
-    let i = file.entries.partition_point(|e| e.range.start <= at).checked_sub(1)?;
-    file.entries[i].range.contains(&at).then_some(i)
+    file.entry_at(at)
 }
 
 /// What is selected in the CRIU panels.
@@ -208,7 +207,7 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
                 s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, host: s.host.clone(), ..State::default() };
             }
             let file = doc.first_file();
-            let entry = doc.opened.files.get(file).filter(|f| !f.entries.is_empty()).map(|_| 0);
+            let entry = doc.opened.files.get(file).filter(|f| f.entry_count() > 0).map(|_| 0);
             s.criu_sel = CriuSel { file, entry, shown: PAGE, ..CriuSel::default() };
             s.criu = Some(doc);
         }
@@ -219,10 +218,10 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
                 return state;
             }
             s.criu_sel =
-                CriuSel { file: i, entry: (!f.entries.is_empty()).then_some(0), shown: PAGE, ..CriuSel::default() };
+                CriuSel { file: i, entry: (f.entry_count() > 0).then_some(0), shown: PAGE, ..CriuSel::default() };
         }
         CriuAction::SelectEntry(e) => {
-            if shown_file.is_none_or(|f| e >= f.entries.len()) {
+            if shown_file.is_none_or(|f| e >= f.entry_count()) {
                 return state;
             }
             s.criu_sel.entry = Some(e);
@@ -267,7 +266,7 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
                     s.criu_sel = CriuSel { file: i, shown: PAGE, ..CriuSel::default() };
                 }
                 let f = &doc.opened.files[i];
-                let entry = d.record.filter(|&e| e < f.entries.len()).or_else(|| entry_at(f, d.range.start));
+                let entry = d.record.filter(|&e| e < f.entry_count()).or_else(|| entry_at(f, d.range.start));
                 s.criu_sel.entry = entry;
                 if let Some(e) = entry {
                     s.criu_sel.shown = s.criu_sel.shown.max(e + 1);

@@ -115,7 +115,7 @@ pub fn criu_files(p: &FilesProps) -> Html {
                                 if unknown { <span class="tag">{ " unknown" }</span> }
                                 else if !f.decoded { <span class="tag">{ " not decoded" }</span> }
                             </td>
-                            <td class="num">{ f.entries.len() }</td>
+                            <td class="num">{ f.entry_count() }</td>
                             <td class="num">{ thousands(f.bytes.len()) }</td>
                         </tr>
                     }
@@ -150,7 +150,7 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 #[function_component(CriuEntries)]
 pub fn criu_entries(p: &EntriesProps) -> Html {
     let Some(file) = p.doc.opened.files.get(p.sel.file) else { return html! {} };
-    let total = file.entries.len();
+    let total = file.entry_count();
     let end = p.sel.shown.min(total);
     let fields = p.sel.entry.map(|e| entry_fields(file, e));
     let on_more = p.on_more.reform(|_: MouseEvent| ());
@@ -162,8 +162,7 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
                     <p class="muted">{ if file.decoded || file.known_magic().is_none() { "no entries framed" } else { "not decoded: listed by name and magic" } }</p>
                 }
                 <ol class="record-list">
-                { for (0..end).map(|i| {
-                    let e = &file.entries[i];
+                { for (0..end).filter_map(|i| file.entry(i).map(|e| (i, e))).map(|(i, e)| {
                     let selected = p.sel.entry == Some(i);
                     let onclick = p.on_entry.reform(move |_: MouseEvent| i);
                     html! {
@@ -243,8 +242,8 @@ pub struct HexProps {
 pub fn criu_hex(p: &HexProps) -> Html {
     let Some(file) = p.doc.opened.files.get(p.sel.file) else { return html! {} };
     let bytes = &file.bytes;
-    let base = match p.sel.entry.and_then(|e| file.entries.get(e)) {
-        Some(e) => e.range.clone(),
+    let base = match p.sel.entry.and_then(|e| file.entry(e)) {
+        Some(e) => e.range,
         None => match &p.sel.focus {
             Some(f) => (f.start.min(bytes.len()) & !15).saturating_sub(64)..f.end.saturating_add(64).min(bytes.len()),
             None => 0..bytes.len(),
@@ -259,7 +258,7 @@ pub fn criu_hex(p: &HexProps) -> Html {
     let region = start..base.end.min(start + HEX_MAX).min(bytes.len());
     let inside = |r: Option<&Range<usize>>, o: usize| r.is_some_and(|r| r.contains(&o));
     let hover = p.sel.hover.as_ref().map(|h| &h.1);
-    let head = p.sel.entry.and_then(|e| file.entries.get(e)).map(|e| e.range.start..e.payload.start);
+    let head = p.sel.entry.and_then(|e| file.entry(e)).map(|e| e.range.start..e.payload.start);
     let onmouseover = p.on_hover.reform(|e: MouseEvent| {
         e.target_dyn_into::<web_sys::Element>()
             .and_then(|el| el.get_attribute("data-off"))

@@ -6,7 +6,7 @@
 use super::load::at;
 use super::*;
 use crate::diag::Code;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// `USK_EXTERN`: CRIU's mark on a socket whose peer is outside the dump (or the fake entry of
 /// that outside peer).
@@ -27,17 +27,17 @@ pub const SCM_RIGHTS: u32 = 1;
 /// A diagnostic about field `path` of the entry at `loc` (its bytes, or the entry's when the
 /// field is absent).
 pub(crate) fn on_field(files: &[OpenedFile], code: Code, loc: Loc, path: &str, msg: String) -> Diagnostic {
-    let Some(f) = files.get(loc.file) else {
+    let Some(f) = files.get(loc.file()) else {
         return Diagnostic::new(code, 0..0, msg).field(path);
     };
     let range = f
-        .fields(loc.entry)
+        .fields(loc.entry())
         .into_iter()
         .find(|x| x.path == path)
         .map(|x| x.range)
-        .or_else(|| f.entries.get(loc.entry).map(|e| e.range.clone()))
+        .or_else(|| f.entry(loc.entry()).map(|e| e.range))
         .unwrap_or(0..0);
-    at(code, &f.name, Some(loc.entry), range, msg).field(path)
+    at(code, &f.name, Some(loc.entry()), range, msg).field(path)
 }
 
 /// Join and check (called by [`super::open`]).
@@ -45,19 +45,53 @@ pub fn check(o: &mut Opened) {
     let mut d = Vec::new();
     join_tasks(o, &mut d);
     check_ids(o, &mut d);
-    check_fds(o, &mut d);
-    check_peers(o, &mut d);
-    check_queues(o, &mut d);
+    // The peers are checked before the fds so that their index and the file ids' are not
+    // held at once; their diagnostics still come after the fds'.
+    let mut peers = Vec::new();
+    check_peers(o, &mut peers);
+    let ids = FileIds::of(&o.checkpoint);
+    check_fds(o, &ids, &mut d);
+    d.extend(peers);
+    check_queues(o, &ids, &mut d);
+    drop(ids);
     check_tcp(o, &mut d);
     o.diagnostics.extend(d);
 }
 
-fn has(o: &Opened, name: &str) -> bool {
-    o.files.iter().any(|f| f.name == name)
-}
-
 fn missing(name: &str, msg: String) -> Diagnostic {
     at(Code::CriuMissingImage, name, None, 0..0, msg)
+}
+
+/// `(key, index)` pairs sorted by key, then index: lookups by binary search, the first (or
+/// last) of equal keys in input order. The checks' maps: 8 bytes an entry, no per-node
+/// allocation (a checkpoint has one entry per socket or fd).
+/// `n`: how many keys there are (the room reserved).
+fn sorted_index(keys: impl Iterator<Item = u32>, n: usize) -> Vec<(u32, u32)> {
+    let mut v: Vec<(u32, u32)> = Vec::with_capacity(n);
+    v.extend(keys.enumerate().map(|(i, k)| (k, u32::try_from(i).unwrap_or(u32::MAX))));
+    // Unstable sort of distinct pairs: the same order as a stable one, without its buffer.
+    v.sort_unstable();
+    v
+}
+
+/// The entries of `index` with key `k`.
+fn equal(index: &[(u32, u32)], k: u32) -> &[(u32, u32)] {
+    let lo = index.partition_point(|&(x, _)| x < k);
+    let hi = index.partition_point(|&(x, _)| x <= k);
+    index.get(lo..hi).unwrap_or(&[])
+}
+
+/// The positions (in input order) of every key seen before at a smaller position, with the
+/// position of its first occurrence: `(later, first)`, sorted by `later`.
+fn repeats(index: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for run in index.chunk_by(|a, b| a.0 == b.0) {
+        if let Some((&(_, first), rest)) = run.split_first() {
+            out.extend(rest.iter().map(|&(_, i)| (i, first)));
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
@@ -65,12 +99,18 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
     if !has_files {
         return;
     }
+    // The files are in name order (open sorts them).
+    let has = |files: &[OpenedFile], name: &str| files.binary_search_by(|f| f.name.as_str().cmp(name)).is_ok();
     for img in ["inventory.img", "pstree.img"] {
-        if !has(o, img) {
+        if !has(&o.files, img) {
             d.push(missing(img, format!("{img} is missing: a CRIU checkpoint directory has one")));
         }
     }
     let ck = &mut o.checkpoint;
+    // The first ids-PID / core-PID entry of each pid.
+    let ids_of = sorted_index(ck.ids.iter().map(|(p, _, _)| *p), ck.ids.len());
+    let cores_of = sorted_index(ck.cores.iter().map(|(p, _, _)| *p), ck.cores.len());
+    let first = |index: &[(u32, u32)], pid: u32| equal(index, pid).first().map(|&(_, i)| i as usize);
     let mut seen = BTreeSet::new();
     for t in &mut ck.tasks {
         if !seen.insert(t.pid) {
@@ -82,15 +122,15 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
                 format!("pid {} appears twice in pstree", t.pid),
             ));
         }
-        match ck.ids.iter().find(|(p, _, _)| *p == t.pid) {
+        let core = first(&cores_of, t.pid).and_then(|i| ck.cores.get(i)).map(|(_, c, _)| c);
+        match first(&ids_of, t.pid).and_then(|i| ck.ids.get(i)) {
             Some((_, ids, _)) => {
                 t.files_id = Some(ids.files_id);
                 t.net_ns_id = ids.net_ns_id;
             }
             None => {
                 // CRIU before 2.x kept the ids in core-PID.img.
-                let core_ids = ck.cores.iter().find(|(p, _, _)| *p == t.pid).and_then(|(_, c, _)| c.ids.clone());
-                match core_ids {
+                match core.and_then(|c| c.ids.as_ref()) {
                     Some(ids) => {
                         t.files_id = Some(ids.files_id);
                         t.net_ns_id = ids.net_ns_id;
@@ -105,11 +145,10 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        t.comm =
-            ck.cores.iter().find(|(p, _, _)| *p == t.pid).and_then(|(_, c, _)| c.tc.as_ref()).map(|tc| tc.comm.clone());
+        t.comm = core.and_then(|c| c.tc.as_ref()).map(|tc| tc.comm.clone());
         if let Some(fid) = t.files_id {
             let name = format!("fdinfo-{fid}.img");
-            if !o.files.iter().any(|f| f.name == name) {
+            if !has(&o.files, &name) {
                 d.push(on_field(
                     &o.files,
                     Code::CriuMissingImage,
@@ -118,85 +157,107 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
                     format!("task {} has files_id {fid} but there is no {name}", t.pid),
                 ));
             }
-            t.fds = ck.fdinfo.iter().filter(|(f, _)| *f == fid).map(|(_, fd)| fd.clone()).collect();
         }
     }
-    // fd numbers are unique within one table.
-    let mut tables: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
-    for (fid, fd) in &ck.fdinfo {
-        if !tables.entry(*fid).or_default().insert(fd.fd) {
-            d.push(on_field(
-                &o.files,
-                Code::CriuDuplicateId,
-                fd.at,
-                "fd",
-                format!("fd {} appears twice in fdinfo-{fid}.img", fd.fd),
-            ));
+    // fd numbers are unique within one table (the tables of one files_id are one table).
+    let mut dups: Vec<(Loc, Diagnostic)> = Vec::new();
+    let mut done = BTreeSet::new();
+    for (k, tb) in ck.fd_tables.iter().enumerate() {
+        if !done.insert(tb.files_id) {
+            continue;
+        }
+        let group: Vec<&FdTable> = ck.fd_tables.iter().skip(k).filter(|t| t.files_id == tb.files_id).collect();
+        let fds = || group.iter().flat_map(|t| t.fds.iter().enumerate().map(move |(j, fd)| (t.loc(j), fd.fd)));
+        let index = sorted_index(fds().map(|(_, fd)| fd), group.iter().map(|t| t.fds.len()).sum());
+        for (later, _) in repeats(&index) {
+            let Some((at, fd)) = fds().nth(later as usize) else { continue };
+            let fid = tb.files_id;
+            let msg = format!("fd {fd} appears twice in fdinfo-{fid}.img");
+            dups.push((at, on_field(&o.files, Code::CriuDuplicateId, at, "fd", msg)));
         }
     }
+    dups.sort_by_key(|(at, _)| *at);
+    d.extend(dups.into_iter().map(|(_, x)| x));
 }
 
-/// Every file id the checkpoint defines, with its fd type and where.
-fn file_ids(ck: &Checkpoint) -> BTreeMap<u32, (i32, Loc)> {
-    let mut m = BTreeMap::new();
-    for s in &ck.unix {
-        m.entry(s.id).or_insert((pb::FdTypes::Unixsk as i32, s.at));
+/// Every file id the checkpoint defines, sorted, with its position in the order unix sockets,
+/// inet sockets, other files: an id's type is its first definition's.
+struct FileIds(Vec<(u32, u32)>);
+
+impl FileIds {
+    fn of(ck: &Checkpoint) -> FileIds {
+        let n = ck.unix.len() + ck.inet.len() + ck.others.len();
+        let ids =
+            ck.unix.iter().map(|s| s.id).chain(ck.inet.iter().map(|s| s.id)).chain(ck.others.iter().map(|f| f.id));
+        FileIds(sorted_index(ids, n))
     }
-    for s in &ck.inet {
-        m.entry(s.id).or_insert((pb::FdTypes::Inetsk as i32, s.at));
+    /// The fd type of file id `id`, if one is defined.
+    fn get(&self, ck: &Checkpoint, id: u32) -> Option<i32> {
+        let &(_, first) = equal(&self.0, id).first()?;
+        let (u, n) = (ck.unix.len(), ck.inet.len());
+        let i = first as usize;
+        Some(if i < u {
+            pb::FdTypes::Unixsk as i32
+        } else if i < u + n {
+            pb::FdTypes::Inetsk as i32
+        } else {
+            ck.others.get(i - u - n)?.ty
+        })
     }
-    for f in &ck.others {
-        m.entry(f.id).or_insert((f.ty, f.at));
-    }
-    m
 }
 
 fn check_ids(o: &Opened, d: &mut Vec<Diagnostic>) {
     let ck = &o.checkpoint;
-    let mut ids: BTreeMap<u32, Loc> = BTreeMap::new();
-    let mut dup = |id: u32, at: Loc, path: String, d: &mut Vec<Diagnostic>| {
-        if let Some(first) = ids.insert(id, at) {
-            let first_name = o.files.get(first.file).map_or("", |f| f.name.as_str());
-            d.push(on_field(
-                &o.files,
-                Code::CriuDuplicateId,
-                at,
-                &path,
-                format!("file id {id} is defined twice (first at {first_name} entry {})", first.entry),
-            ));
-            ids.insert(id, first);
-        }
-    };
-    for s in &ck.unix {
-        dup(s.id, s.at, "id".into(), d);
+    // File ids, in the order unix sockets, inet sockets, other files.
+    let ids = ck.unix.iter().map(|s| s.id).chain(ck.inet.iter().map(|s| s.id)).chain(ck.others.iter().map(|f| f.id));
+    let index = sorted_index(ids, ck.unix.len() + ck.inet.len() + ck.others.len());
+    for (later, first) in repeats(&index) {
+        let (Some((id, at)), Some((_, first))) = (file_at(ck, later as usize), file_at(ck, first as usize)) else {
+            continue;
+        };
+        let first_name = o.files.get(first.file()).map_or("", |f| f.name.as_str());
+        d.push(on_field(
+            &o.files,
+            Code::CriuDuplicateId,
+            at,
+            "id",
+            format!("file id {id} is defined twice (first at {first_name} entry {})", first.entry),
+        ));
     }
-    for s in &ck.inet {
-        dup(s.id, s.at, "id".into(), d);
-    }
-    for f in &ck.others {
-        dup(f.id, f.at, "id".into(), d);
-    }
-    let mut inos: BTreeMap<u32, Loc> = BTreeMap::new();
-    for s in &ck.unix {
-        if inos.insert(s.sk.ino, s.at).is_some() {
-            d.push(on_field(
-                &o.files,
-                Code::CriuDuplicateId,
-                s.at,
-                &format!("{}ino", s.prefix),
-                format!("socket inode {} is used by two entries", s.sk.ino),
-            ));
-        }
+    // (The first index is freed first: a shadowed one would live on beside it.)
+    drop(index);
+    let index = sorted_index(ck.unix.iter().map(|s| s.ino), ck.unix.len());
+    for (later, _) in repeats(&index) {
+        let Some(s) = ck.unix.get(later as usize) else { continue };
+        d.push(on_field(
+            &o.files,
+            Code::CriuDuplicateId,
+            s.at,
+            &format!("{}ino", o.unix_prefix(s)),
+            format!("socket inode {} is used by two entries", s.ino),
+        ));
     }
 }
 
-fn check_fds(o: &Opened, d: &mut Vec<Diagnostic>) {
-    let ids = file_ids(&o.checkpoint);
+/// The file id and location at position `i` of the order unix sockets, inet sockets, other
+/// files.
+fn file_at(ck: &Checkpoint, i: usize) -> Option<(u32, Loc)> {
+    let (u, n) = (ck.unix.len(), ck.inet.len());
+    if i < u {
+        ck.unix.get(i).map(|s| (s.id, s.at))
+    } else if i < u + n {
+        ck.inet.get(i - u).map(|s| (s.id, s.at))
+    } else {
+        ck.others.get(i - u - n).map(|f| (f.id, f.at))
+    }
+}
+
+fn check_fds(o: &Opened, ids: &FileIds, d: &mut Vec<Diagnostic>) {
     // Before files.img (CRIU < 3.4) every kind of file had its own image; resocket reads only
     // the socket, regular-file and pipe ones, so only those fds can be checked there.
     let files_img = o.files.iter().any(|f| f.kind == ImageKind::Files);
     let read_kinds = [pb::FdTypes::Unixsk, pb::FdTypes::Inetsk, pb::FdTypes::Reg, pb::FdTypes::Pipe].map(|t| t as i32);
-    for (fid, fd) in &o.checkpoint.fdinfo {
+    for (fid, at, fd) in o.checkpoint.all_fds() {
         if !files_img && !read_kinds.contains(&fd.ty) {
             continue;
         }
@@ -206,26 +267,26 @@ fn check_fds(o: &Opened, d: &mut Vec<Diagnostic>) {
             t if t == pb::FdTypes::AutofsPipe as i32 => Some(pb::FdTypes::Pipe as i32),
             _ => None,
         };
-        match ids.get(&fd.id) {
-            Some((ty, _)) if Some(*ty) == alias => {}
+        match ids.get(&o.checkpoint, fd.id) {
+            Some(ty) if Some(ty) == alias => {}
             None => d.push(on_field(
                 &o.files,
                 Code::CriuFdDangling,
-                fd.at,
+                at,
                 "id",
                 format!("fd {} of fdinfo-{fid}.img names file id {}, which no image defines", fd.fd, fd.id),
             )),
-            Some((ty, _)) if *ty != fd.ty => d.push(on_field(
+            Some(ty) if ty != fd.ty => d.push(on_field(
                 &o.files,
                 Code::CriuFdTypeMismatch,
-                fd.at,
+                at,
                 "type",
                 format!(
                     "fd {} is of type {} but file id {} is {}",
                     fd.fd,
                     pb::fd_type_name(fd.ty).unwrap_or("?"),
                     fd.id,
-                    pb::fd_type_name(*ty).unwrap_or("?")
+                    pb::fd_type_name(ty).unwrap_or("?")
                 ),
             )),
             Some(_) => {}
@@ -235,13 +296,13 @@ fn check_fds(o: &Opened, d: &mut Vec<Diagnostic>) {
 
 fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
     let ck = &o.checkpoint;
-    let by_ino: BTreeMap<u32, &UnixSock> = ck.unix.iter().map(|s| (s.sk.ino, s)).collect();
+    // By inode; of two entries with one inode (a criu-duplicate-id error) the last one.
+    let by_ino = sorted_index(ck.unix.iter().map(|s| s.ino), ck.unix.len());
     for s in &ck.unix {
-        let sk = &s.sk;
-        let p = |f: &str| format!("{}{f}", s.prefix);
-        let external = sk.uflags & USK_EXTERN != 0;
-        if sk.peer != 0 {
-            let Some(peer) = by_ino.get(&sk.peer) else {
+        let p = |f: &str| format!("{}{f}", o.unix_prefix(s));
+        let external = s.uflags & USK_EXTERN != 0;
+        if s.peer != 0 {
+            let Some(peer) = equal(&by_ino, s.peer).last().and_then(|&(_, i)| ck.unix.get(i as usize)) else {
                 if !external {
                     d.push(on_field(
                         &o.files,
@@ -250,7 +311,7 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
                         &p("peer"),
                         format!(
                             "socket ino {} names peer ino {}, which is neither in the image nor marked external",
-                            sk.ino, sk.peer
+                            s.ino, s.peer
                         ),
                     ));
                 }
@@ -258,8 +319,8 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
             };
             // A stream/seqpacket socket whose peer does not name it back is a pending client:
             // its peer must listen.
-            let connected = sk.state == ESTABLISHED && sk.r#type != DGRAM;
-            if connected && peer.sk.peer != sk.ino && peer.sk.peer != 0 {
+            let connected = s.state == ESTABLISHED && s.ty != DGRAM;
+            if connected && peer.peer != s.ino && peer.peer != 0 {
                 d.push(on_field(
                     &o.files,
                     Code::CriuPendingNotListening,
@@ -267,10 +328,10 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
                     &p("peer"),
                     format!(
                         "socket ino {} names ino {} as peer, which is connected to ino {} instead",
-                        sk.ino, sk.peer, peer.sk.peer
+                        s.ino, s.peer, peer.peer
                     ),
                 ));
-            } else if connected && peer.sk.peer == 0 && peer.sk.state != LISTEN {
+            } else if connected && peer.peer == 0 && peer.state != LISTEN {
                 d.push(on_field(
                     &o.files,
                     Code::CriuPendingNotListening,
@@ -278,26 +339,28 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
                     &p("peer"),
                     format!(
                         "socket ino {} is a pending client of ino {}, which is not listening (state {})",
-                        sk.ino, sk.peer, peer.sk.state
+                        s.ino, s.peer, peer.state
                     ),
                 ));
             }
-        } else if sk.state == ESTABLISHED && sk.r#type != DGRAM && !external && sk.shutdown != Some(3) {
+        } else if s.state == ESTABLISHED && s.ty != DGRAM && !external && s.shutdown != Some(3) {
             d.push(on_field(
                 &o.files,
                 Code::CriuDanglingConnection,
                 s.at,
                 &p("shutdown"),
-                format!("socket ino {} is ESTABLISHED without a peer and not shut down BOTH", sk.ino),
+                format!("socket ino {} is ESTABLISHED without a peer and not shut down BOTH", s.ino),
             ));
         }
     }
 }
 
-fn check_queues(o: &Opened, d: &mut Vec<Diagnostic>) {
+fn check_queues(o: &Opened, ids: &FileIds, d: &mut Vec<Diagnostic>) {
     let ck = &o.checkpoint;
+    if ck.packets.is_empty() {
+        return;
+    }
     let socks: BTreeSet<u32> = ck.unix.iter().map(|s| s.id).collect();
-    let ids = file_ids(ck);
     for p in &ck.packets {
         if !socks.contains(&p.pkt.id_for) {
             d.push(on_field(
@@ -338,7 +401,7 @@ fn check_queues(o: &Opened, d: &mut Vec<Diagnostic>) {
                 ));
             }
             for (j, r) in scm.rights.iter().enumerate() {
-                if !ids.contains_key(r) {
+                if ids.get(ck, *r).is_none() {
                     d.push(on_field(
                         &o.files,
                         Code::CriuScmUnknownFile,
@@ -357,8 +420,9 @@ fn check_tcp(o: &Opened, d: &mut Vec<Diagnostic>) {
     if ck.inventory.as_ref().and_then(|i| i.tcp_close) == Some(true) {
         return;
     }
+    let streams: BTreeSet<u32> = ck.tcp_streams.iter().map(|t| t.ino).collect();
     for s in &ck.inet {
-        if s.sk.proto == 6 && s.sk.state == ESTABLISHED && !ck.tcp_streams.iter().any(|t| t.ino == s.sk.ino) {
+        if s.sk.proto == 6 && s.sk.state == ESTABLISHED && !streams.contains(&s.sk.ino) {
             d.push(on_field(
                 &o.files,
                 Code::CriuTcpStreamMissing,

@@ -31,7 +31,7 @@ pub fn file_json(f: &OpenedFile) -> Option<Value> {
         return None;
     }
     let mut entries = Vec::new();
-    for e in &f.entries {
+    for e in f.entries() {
         let payload = f.bytes.get(e.payload.clone()).unwrap_or(&[]);
         let w = walk::walk(payload, e.payload.start, schema);
         let mut obj = message(&w.nodes, schema, &f.bytes);

@@ -13,11 +13,15 @@ use prost::Message;
 /// Open a checkpoint from its image files (any order; they are kept in name order).
 pub fn open(mut files: Vec<ImageFile>) -> Opened {
     files.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut o = Opened { checkpoint: Checkpoint::default(), diagnostics: Vec::new(), files: Vec::new() };
+    let mut o =
+        Opened { checkpoint: Checkpoint::default(), diagnostics: Vec::new(), files: Vec::with_capacity(files.len()) };
     for (i, f) in files.into_iter().enumerate() {
         let file = read_file(f, i, &mut o.checkpoint, &mut o.diagnostics);
         o.files.push(file);
     }
+    // The sockets were given room for every entry of their image; other files.img entries
+    // leave some unused.
+    o.checkpoint.unix.shrink_to_fit();
     super::check::check(&mut o);
     o
 }
@@ -31,11 +35,11 @@ pub(crate) fn at(code: Code, file: &str, entry: Option<usize>, range: Range<usiz
     }
 }
 
-fn sk_queues_extra(payload: &[u8]) -> u64 {
+pub(crate) fn sk_queues_extra(payload: &[u8]) -> u64 {
     top_varint(payload, 2).unwrap_or(0)
 }
 
-fn tcp_stream_extra(payload: &[u8]) -> u64 {
+pub(crate) fn tcp_stream_extra(payload: &[u8]) -> u64 {
     top_varint(payload, 1).unwrap_or(0) + top_varint(payload, 3).unwrap_or(0)
 }
 
@@ -68,15 +72,7 @@ fn top_varint(payload: &[u8], num: u64) -> Option<u64> {
 
 fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Diagnostic>) -> OpenedFile {
     let kind = ImageKind::of_name(&f.name);
-    let mut out = OpenedFile {
-        name: f.name,
-        kind,
-        first_magic: None,
-        magic: None,
-        entries: Vec::new(),
-        bytes: Vec::new(),
-        decoded: false,
-    };
+    let mut out = OpenedFile::new(f.name, kind, Vec::new());
     let data = f.bytes;
     let head = match Head::parse(&data) {
         Ok(h) => h,
@@ -129,11 +125,19 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
         return out;
     };
     out.decoded = true;
-    let extra: Option<frame::ExtraLen> = match expected {
-        Magic::SkQueues => Some(sk_queues_extra),
-        Magic::TcpStream => Some(tcp_stream_extra),
-        _ => None,
-    };
+    let extra = extra_len_of(Some(expected));
+    // Room for one of each per entry actually framed (never from a size field).
+    let n = Entries::new(&data, head.body, extra).take_while(Result::is_ok).count();
+    out.reserve_entries(n);
+    match kind {
+        ImageKind::Files | ImageKind::Unixsk => ck.unix.reserve_exact(n),
+        ImageKind::Fdinfo(files_id) => ck.fd_tables.push(FdTable {
+            files_id,
+            file: u32::try_from(index).unwrap_or(u32::MAX),
+            fds: Vec::with_capacity(n),
+        }),
+        _ => {}
+    }
     for e in Entries::new(&data, head.body, extra) {
         let e = match e {
             Ok(e) => e,
@@ -144,7 +148,7 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
                     FrameError::ExtraPastEnd { .. } => Code::CriuExtraPastEnd,
                 };
                 let off = err.offset();
-                let entry = out.entries.len();
+                let entry = out.entry_count();
                 let mut d = at(code, &out.name, Some(entry), off..data.len(), err.to_string());
                 if code == Code::CriuExtraPastEnd {
                     d = d.field(if expected == Magic::SkQueues { "length" } else { "inq_len" });
@@ -155,12 +159,6 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
         };
         let base = e.payload_range().start;
         let w = walk::scan(e.payload, base, schema);
-        let view = EntryView {
-            index: e.index,
-            range: e.range(),
-            payload: e.payload_range(),
-            extra: (extra.is_some()).then(|| e.extra_range()),
-        };
         for f in w.unknown() {
             let bytes = data.get(f.range.clone()).unwrap_or(&[]);
             let hex: String = bytes.iter().take(32).map(|b| format!("{b:02x}")).collect();
@@ -188,7 +186,7 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
                 .field(path.clone()),
             );
         }
-        out.entries.push(view);
+        out.push_start(e.offset);
         if let Some(err) = w.error {
             let code = if err.is_truncation() { Code::CriuTruncated } else { Code::CriuBadProtobuf };
             let mut d = at(code, &out.name, Some(e.index), err.offset()..e.payload_range().end, err.to_string());
@@ -198,7 +196,7 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
             diags.push(d);
             break;
         }
-        let loc = Loc { file: index, entry: e.index };
+        let loc = Loc::new(index, e.index);
         if let Err(msg) = decode_into(ck, kind, e.payload, e.extra_range(), loc) {
             diags.push(at(
                 Code::CriuBadProtobuf,
@@ -236,14 +234,17 @@ fn decode_into(ck: &mut Checkpoint, kind: ImageKind, p: &[u8], extra: Range<usiz
             let e: pb::CoreEntry = dec(p)?;
             ck.cores.push((pid, e, at));
         }
-        ImageKind::Fdinfo(files_id) => {
+        ImageKind::Fdinfo(_) => {
             let e: pb::FdinfoEntry = dec(p)?;
-            ck.fdinfo.push((files_id, Fd { fd: e.fd, id: e.id, ty: e.r#type, flags: e.flags, at }));
+            // The table was pushed when the file's framing began.
+            if let Some(t) = ck.fd_tables.last_mut() {
+                t.fds.push(Fd { fd: e.fd, id: e.id, ty: e.r#type, flags: e.flags });
+            }
         }
         ImageKind::Files => {
             let e: pb::FileEntry = dec(p)?;
             match (e.r#type, e.usk, e.isk) {
-                (5, Some(sk), _) => ck.unix.push(UnixSock { id: e.id, sk, prefix: "usk.", at }),
+                (5, Some(sk), _) => ck.unix.push(UnixSock::of_entry(e.id, &sk, at)),
                 (4, _, Some(sk)) => ck.inet.push(InetSock { id: e.id, sk, prefix: "isk.", at }),
                 (ty, _, _) => {
                     let path = e.reg.map(|r| r.name);
@@ -254,7 +255,7 @@ fn decode_into(ck: &mut Checkpoint, kind: ImageKind, p: &[u8], extra: Range<usiz
         ImageKind::Unixsk => {
             let sk: pb::UnixSkEntry = dec(p)?;
             ck.legacy_layout = true;
-            ck.unix.push(UnixSock { id: sk.id, sk, prefix: "", at });
+            ck.unix.push(UnixSock::of_entry(sk.id, &sk, at));
         }
         ImageKind::Inetsk => {
             let sk: pb::InetSkEntry = dec(p)?;

@@ -265,13 +265,15 @@ fn unmodelled_options(opts: &pb::SkOptsEntry, unix: bool) -> Vec<&'static str> {
 
 fn unix_sockets(c: &mut Ctx<'_>) {
     let ck = &c.o.checkpoint;
-    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.sk.ino, k)).collect();
+    // The whole entries (the checkpoint keeps only what the checks use).
+    let sks: Vec<pb::UnixSkEntry> = ck.unix.iter().map(|s| c.o.unix_entry(s).unwrap_or_default()).collect();
+    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.ino, k)).collect();
     // Entries CRIU wrote for outside peers: not sockets of the scenario.
-    let held: std::collections::BTreeSet<u32> = ck.fdinfo.iter().map(|(_, f)| f.id).collect();
+    let held: std::collections::BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
     let is_fake_extern = |s: &pb::UnixSkEntry, id: u32| s.uflags & USK_EXTERN != 0 && !held.contains(&id);
     let mut idx: Vec<Option<usize>> = vec![None; ck.unix.len()];
     for (k, s) in ck.unix.iter().enumerate() {
-        let sk = &s.sk;
+        let Some(sk) = sks.get(k) else { continue };
         if is_fake_extern(sk, s.id) {
             continue;
         }
@@ -315,13 +317,13 @@ fn unix_sockets(c: &mut Ctx<'_>) {
     let listener_names: BTreeMap<(&[u8], u32), usize> = ck
         .unix
         .iter()
+        .zip(&sks)
         .enumerate()
-        .filter(|(_, s)| s.sk.state == LISTEN && !s.sk.name.is_empty())
-        .filter_map(|(k, s)| idx[k].map(|i| ((s.sk.name.as_slice(), s.sk.r#type), i)))
+        .filter(|(_, (_, sk))| sk.state == LISTEN && !sk.name.is_empty())
+        .filter_map(|(k, (_, sk))| idx[k].map(|i| ((sk.name.as_slice(), sk.r#type), i)))
         .collect();
-    for (k, s) in ck.unix.iter().enumerate() {
+    for (k, sk) in sks.iter().enumerate() {
         let Some(i) = idx[k] else { continue };
-        let sk = &s.sk;
         let connection = sk.r#type != DGRAM;
         if sk.uflags & USK_EXTERN != 0 {
             // A socket CRIU dumped with --external unix[ino]: its peer stays outside.
@@ -349,8 +351,8 @@ fn unix_sockets(c: &mut Ctx<'_>) {
             c.note(NoteCode::Unmapped, Some(i), format!("peer ino {} is not in the image: left unconnected", sk.peer));
             continue;
         };
-        let peer = &ck.unix[pk].sk;
-        if is_fake_extern(peer, ck.unix[pk].id) {
+        let (Some(peer), Some(pu)) = (sks.get(pk), ck.unix.get(pk)) else { continue };
+        if is_fake_extern(peer, pu.id) {
             let name = unix_name(&peer.name).unwrap_or_default();
             let msg = if connection {
                 // resocket restores a connection to an outside peer as a broken one.
@@ -560,7 +562,7 @@ fn inet_sockets(c: &mut Ctx<'_>) {
                 "sequence numbers, windows and timestamps (tcp-stream) are not repaired: resocket reconnects".into(),
             );
             if let Some(ts) = ts {
-                let inq = c.o.bytes(ts.at.file, ts.inq.clone()).to_vec();
+                let inq = c.o.bytes(ts.at.file(), ts.inq.clone()).to_vec();
                 if !inq.is_empty() {
                     c.sockets[a.i].queue.push(msg(&inq, Vec::new()));
                 }
@@ -585,7 +587,7 @@ fn queues(c: &mut Ctx<'_>) {
     let mut noted = std::collections::BTreeSet::new();
     for p in &ck.packets {
         let Some(&i) = c.by_id.get(&p.pkt.id_for) else { continue };
-        let data = c.o.bytes(p.at.file, p.data.clone()).to_vec();
+        let data = c.o.bytes(p.at.file(), p.data.clone()).to_vec();
         let mut rights = Vec::new();
         for r in p.pkt.scm.iter().filter(|s| s.r#type == 1).flat_map(|s| s.rights.iter()) {
             match c.by_id.get(r) {
@@ -610,7 +612,7 @@ fn queues(c: &mut Ctx<'_>) {
         }
     }
     // In-flight-only sockets.
-    let held: std::collections::BTreeSet<u32> = ck.fdinfo.iter().map(|(_, f)| f.id).collect();
+    let held: std::collections::BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
     for (&id, &i) in &c.by_id {
         if !held.contains(&id) {
             c.sockets[i].no_fd = true;
@@ -673,7 +675,7 @@ fn tasks(c: &mut Ctx<'_>) -> Vec<TaskSpec> {
         if let Some(f) = t.files_id {
             tables.entry(f).or_default().push(t.pid);
         }
-        for fd in &t.fds {
+        for (_, fd) in ck.task_fds(t) {
             let n = fd.fd.min(i32::MAX as u32) as i32;
             match c.by_id.get(&fd.id) {
                 Some(&i) => {

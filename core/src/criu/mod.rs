@@ -125,12 +125,30 @@ impl ImageKind {
 }
 
 /// Where something is in a checkpoint: a file (index into [`Opened::files`]) and an entry.
+/// Kept as `u32`s (a checkpoint holds one per socket and fd); [`Loc::new`] saturates, which
+/// only a file of more than 4 billion entries (16 GiB) could reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Loc {
     /// Index into [`Opened::files`].
-    pub file: usize,
+    pub file: u32,
     /// Entry index in that file.
-    pub entry: usize,
+    pub entry: u32,
+}
+
+impl Loc {
+    /// The location of entry `entry` of file `file`.
+    pub fn new(file: usize, entry: usize) -> Loc {
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        Loc { file: n(file), entry: n(entry) }
+    }
+    /// The file index, for [`Opened::files`].
+    pub fn file(self) -> usize {
+        self.file as usize
+    }
+    /// The entry index, for [`OpenedFile::entry`].
+    pub fn entry(self) -> usize {
+        self.entry as usize
+    }
 }
 
 /// One opened image file: its framing and its entries with their byte ranges.
@@ -144,8 +162,10 @@ pub struct OpenedFile {
     pub first_magic: Option<u32>,
     /// The image magic as found (`None`: the file is too short for one).
     pub magic: Option<u32>,
-    /// The entries framed before the first framing error (none for images not read).
-    pub entries: Vec<EntryView>,
+    /// Where each entry framed before the first framing error starts (its size field; none
+    /// for images not read). The rest of an [`EntryView`] is read again from the bytes, which
+    /// the framing checked: see [`OpenedFile::entry`].
+    starts: Vec<usize>,
     /// The bytes.
     pub bytes: Vec<u8>,
     /// True when resocket decodes this image's entries (its schema is known).
@@ -153,6 +173,46 @@ pub struct OpenedFile {
 }
 
 impl OpenedFile {
+    /// An image file as found, before its entries are framed.
+    pub(crate) fn new(name: String, kind: ImageKind, bytes: Vec<u8>) -> OpenedFile {
+        OpenedFile { name, kind, first_magic: None, magic: None, starts: Vec::new(), bytes, decoded: false }
+    }
+    /// How many entries were framed.
+    pub fn entry_count(&self) -> usize {
+        self.starts.len()
+    }
+    /// Entry `index`: its size field, payload and extra, in file offsets.
+    pub fn entry(&self, index: usize) -> Option<EntryView> {
+        let start = *self.starts.get(index)?;
+        let size = self.bytes.get(start..start.checked_add(4)?)?;
+        let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+        let payload = start + 4..(start + 4).checked_add(size)?;
+        let extra_len = extra_len_of(self.known_magic());
+        let extra = match extra_len {
+            Some(f) => {
+                let n = usize::try_from(f(self.bytes.get(payload.clone())?)).ok()?;
+                Some(payload.end..payload.end.checked_add(n)?)
+            }
+            None => None,
+        };
+        let end = extra.as_ref().map_or(payload.end, |x| x.end);
+        (end <= self.bytes.len()).then_some(EntryView { index, range: start..end, payload, extra })
+    }
+    /// Every framed entry, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = EntryView> + '_ {
+        (0..self.starts.len()).filter_map(|i| self.entry(i))
+    }
+    /// The index of the entry whose bytes hold offset `at`, if any.
+    pub fn entry_at(&self, at: usize) -> Option<usize> {
+        let i = self.starts.partition_point(|&s| s <= at).checked_sub(1)?;
+        self.entry(i).filter(|e| e.range.contains(&at)).map(|e| e.index)
+    }
+    pub(crate) fn push_start(&mut self, start: usize) {
+        self.starts.push(start);
+    }
+    pub(crate) fn reserve_entries(&mut self, n: usize) {
+        self.starts.reserve_exact(n);
+    }
     /// The known magic, if the value is one CRIU defines.
     pub fn known_magic(&self) -> Option<Magic> {
         self.magic.and_then(Magic::from_value)
@@ -164,6 +224,16 @@ impl OpenedFile {
             (None, Some(v)) => format!("{v:#x}"),
             (None, None) => "none".into(),
         }
+    }
+}
+
+/// How the extra blob after an entry is sized, for the images that have one (sk-queues,
+/// tcp-stream).
+pub(crate) fn extra_len_of(magic: Option<Magic>) -> Option<frame::ExtraLen> {
+    match magic? {
+        Magic::SkQueues => Some(load::sk_queues_extra),
+        Magic::TcpStream => Some(load::tcp_stream_extra),
+        _ => None,
     }
 }
 
@@ -193,7 +263,7 @@ impl OpenedFile {
     /// after their parent, unknown ones included (computed on demand, not kept by [`open`]).
     pub fn walk(&self, index: usize) -> Option<walk::Walk> {
         let schema = self.schema()?;
-        let e = self.entries.get(index)?;
+        let e = self.entry(index)?;
         Some(walk::walk(self.bytes.get(e.payload.clone())?, e.payload.start, schema))
     }
     /// The fields of entry `index` (see [`OpenedFile::walk`]).
@@ -216,17 +286,34 @@ pub struct Task {
     pub sid: u32,
     /// Its name (`core-PID.img` tc.comm).
     pub comm: Option<String>,
-    /// `ids-PID.img`: the fd table (`fdinfo-N.img`) and network namespace ids.
+    /// `ids-PID.img`: the fd table (`fdinfo-N.img`) and network namespace ids. Its fds:
+    /// [`Checkpoint::task_fds`].
     pub files_id: Option<u32>,
     pub net_ns_id: Option<u32>,
-    /// Its fds, in fdinfo order.
-    pub fds: Vec<Fd>,
     /// The pstree entry.
     pub at: Loc,
 }
 
-/// One fd of a task (`fdinfo-N.img`).
+/// One fd table: the entries of an `fdinfo-N.img`.
 #[derive(Debug, Clone, PartialEq, Default)]
+pub struct FdTable {
+    /// N, the `files_id` of the tasks that hold it.
+    pub files_id: u32,
+    /// Its image file (index into [`Opened::files`]).
+    pub file: u32,
+    /// Its fds, entry order: fd `k` is entry `k` of the file.
+    pub fds: Vec<Fd>,
+}
+
+impl FdTable {
+    /// Where fd `k` of the table is.
+    pub fn loc(&self, k: usize) -> Loc {
+        Loc::new(self.file as usize, k)
+    }
+}
+
+/// One fd of a task (an `fdinfo-N.img` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Fd {
     /// The fd number.
     pub fd: u32,
@@ -236,8 +323,6 @@ pub struct Fd {
     pub ty: i32,
     /// FD flags (`FD_CLOEXEC`).
     pub flags: u32,
-    /// The fdinfo entry.
-    pub at: Loc,
 }
 
 /// A file of the checkpoint other than a socket: listed with its type.
@@ -253,17 +338,37 @@ pub struct OtherFile {
     pub at: Loc,
 }
 
-/// An AF_UNIX socket (`FileEntry.usk` or a unixsk.img entry).
-#[derive(Debug, Clone, PartialEq)]
+/// An AF_UNIX socket (`FileEntry.usk` or a unixsk.img entry): the fields the checks across
+/// images use; the whole entry is [`Opened::unix_entry`], decoded again from its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UnixSock {
     /// Its file id (`FileEntry.id`; the entry's own `id` in unixsk.img).
     pub id: u32,
-    /// The field path prefix of its entry (`usk.` in files.img, empty in unixsk.img).
-    pub prefix: &'static str,
-    /// The entry.
-    pub sk: pb::UnixSkEntry,
+    /// `ino`, `peer` (0: none), `type`, `state`, `uflags` and `shutdown` of the entry.
+    pub ino: u32,
+    pub peer: u32,
+    pub ty: u32,
+    pub state: u32,
+    pub uflags: u32,
+    pub shutdown: Option<i32>,
     /// Where it is.
     pub at: Loc,
+}
+
+impl UnixSock {
+    /// The socket's fields of a decoded entry.
+    pub fn of_entry(id: u32, sk: &pb::UnixSkEntry, at: Loc) -> UnixSock {
+        UnixSock {
+            id,
+            ino: sk.ino,
+            peer: sk.peer,
+            ty: sk.r#type,
+            state: sk.state,
+            uflags: sk.uflags,
+            shutdown: sk.shutdown,
+            at,
+        }
+    }
 }
 
 /// An AF_INET/AF_INET6 socket.
@@ -315,8 +420,8 @@ pub struct Checkpoint {
     pub ids: Vec<(u32, pb::TaskKobjIdsEntry, Loc)>,
     /// core-PID.img entries.
     pub cores: Vec<(u32, pb::CoreEntry, Loc)>,
-    /// fdinfo-N.img entries: files_id and the fd.
-    pub fdinfo: Vec<(u32, Fd)>,
+    /// The fd tables (fdinfo-N.img), file order.
+    pub fd_tables: Vec<FdTable>,
     /// AF_UNIX sockets, file order.
     pub unix: Vec<UnixSock>,
     /// INET sockets, file order.
@@ -331,6 +436,21 @@ pub struct Checkpoint {
     pub netdevs: Vec<String>,
     /// True for the legacy layout (unixsk.img / inetsk.img instead of files.img sockets).
     pub legacy_layout: bool,
+}
+
+impl Checkpoint {
+    /// The fds of task `t`: those of every fd table with its `files_id`, file order.
+    pub fn task_fds<'a>(&'a self, t: &Task) -> impl Iterator<Item = (Loc, &'a Fd)> + 'a {
+        let fid = t.files_id;
+        self.fd_tables
+            .iter()
+            .filter(move |tb| Some(tb.files_id) == fid)
+            .flat_map(|tb| tb.fds.iter().enumerate().map(move |(k, fd)| (tb.loc(k), fd)))
+    }
+    /// Every fd of every table, with its table's files_id and where it is, file order.
+    pub fn all_fds(&self) -> impl Iterator<Item = (u32, Loc, &Fd)> + '_ {
+        self.fd_tables.iter().flat_map(|tb| tb.fds.iter().enumerate().map(move |(k, fd)| (tb.files_id, tb.loc(k), fd)))
+    }
 }
 
 /// An opened CRIU checkpoint.
@@ -351,7 +471,30 @@ impl Opened {
     }
     /// The file at `loc`.
     pub fn file(&self, loc: Loc) -> Option<&OpenedFile> {
-        self.files.get(loc.file)
+        self.files.get(loc.file())
+    }
+    /// The payload of the entry at `loc`.
+    pub fn payload(&self, loc: Loc) -> Option<&[u8]> {
+        let f = self.file(loc)?;
+        f.bytes.get(f.entry(loc.entry())?.payload)
+    }
+    /// The whole entry of unix socket `s`, decoded again from its bytes (`None` only if they
+    /// do not decode, which [`open`] would have reported).
+    pub fn unix_entry(&self, s: &UnixSock) -> Option<pb::UnixSkEntry> {
+        use prost::Message;
+        let p = self.payload(s.at)?;
+        match self.file(s.at)?.kind {
+            ImageKind::Unixsk => pb::UnixSkEntry::decode(p).ok(),
+            _ => pb::FileEntry::decode(p).ok()?.usk,
+        }
+    }
+    /// The field path prefix of unix socket `s`'s entry: `usk.` in files.img, none in the
+    /// legacy unixsk.img.
+    pub fn unix_prefix(&self, s: &UnixSock) -> &'static str {
+        match self.file(s.at).map(|f| f.kind) {
+            Some(ImageKind::Unixsk) => "",
+            _ => "usk.",
+        }
     }
     /// The bytes of `range` in file `file`.
     pub fn bytes(&self, file: usize, range: Range<usize>) -> &[u8] {

@@ -50,23 +50,47 @@ pub struct Field {
 pub struct Schema {
     /// The proto message name.
     pub name: &'static str,
-    /// Its fields, by number.
+    /// Its fields, by number (ascending; at most 64: a test checks both).
     pub fields: &'static [Field],
+    /// Bit `k` set when `fields[k]` is required.
+    pub required: u64,
 }
 
 impl Schema {
     /// The field with number `num`.
     pub fn field(&self, num: u32) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.num == num)
+        self.position(num).and_then(|k| self.fields.get(k))
     }
+    /// The index in [`Schema::fields`] of the field with number `num`: direct when the numbers
+    /// run 1, 2, 3... up to it, by binary search otherwise.
+    pub fn position(&self, num: u32) -> Option<usize> {
+        let k = (num as usize).wrapping_sub(1);
+        if self.fields.get(k).is_some_and(|f| f.num == num) {
+            return Some(k);
+        }
+        self.fields.binary_search_by_key(&num, |f| f.num).ok()
+    }
+}
+
+/// The [`Schema::required`] mask of `fields`.
+const fn required_mask(fields: &[Field]) -> u64 {
+    let mut mask = 0u64;
+    let mut k = 0;
+    while k < fields.len() && k < 64 {
+        if matches!(fields[k].label, Label::Req) {
+            mask |= 1 << k;
+        }
+        k += 1;
+    }
+    mask
 }
 
 macro_rules! schema {
     ($id:ident $name:literal { $( $num:literal $fname:literal : $ty:expr, $label:ident; )* }) => {
         #[doc = concat!("`", $name, "`")]
-        pub static $id: Schema = Schema {
-            name: $name,
-            fields: &[$( Field { num: $num, name: $fname, ty: $ty, label: Label::$label }, )*],
+        pub static $id: Schema = {
+            const FIELDS: &[Field] = &[$( Field { num: $num, name: $fname, ty: $ty, label: Label::$label }, )*];
+            Schema { name: $name, fields: FIELDS, required: required_mask(FIELDS) }
         };
     };
 }
@@ -247,6 +271,36 @@ mod tests {
         assert!(w.missing.is_empty(), "{}: prost leaves out {:?}", schema.name, w.missing);
         let unknown: Vec<_> = w.flatten().into_iter().filter(|f| f.name.is_none()).collect();
         assert!(unknown.is_empty(), "{}: table lacks {unknown:?}", schema.name);
+    }
+
+    /// Every schema the walker can reach: field numbers ascending (binary search), at most 64
+    /// fields (the walker's bit masks), and its required mask.
+    #[test]
+    fn schemas_are_sorted_and_small() {
+        fn go(s: &'static Schema, seen: &mut Vec<&'static str>) {
+            if seen.contains(&s.name) {
+                return;
+            }
+            seen.push(s.name);
+            assert!(s.fields.len() <= 64, "{}", s.name);
+            assert!(s.fields.windows(2).all(|w| w[0].num < w[1].num), "{} not in field number order", s.name);
+            for (k, f) in s.fields.iter().enumerate() {
+                assert_eq!(s.position(f.num), Some(k), "{}.{}", s.name, f.name);
+                assert_eq!(s.required >> k & 1 == 1, f.label == Label::Req, "{}.{}", s.name, f.name);
+                if let Ty::Msg(sub) = f.ty {
+                    go(sub, seen);
+                }
+            }
+            assert_eq!(s.position(0), None);
+            assert_eq!(s.position(s.fields.last().map_or(0, |f| f.num) + 1), None);
+        }
+        let mut seen = Vec::new();
+        for &m in crate::criu::Magic::ALL {
+            if let Some(s) = of_magic(m) {
+                go(s, &mut seen);
+            }
+        }
+        assert!(seen.len() > 15, "{seen:?}");
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn expected_wire(ty: Ty) -> Option<u8> {
 /// Walk `data` (a payload that starts at file offset `base`) as message `schema`.
 pub fn walk(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
     let mut w = Walk::default();
-    let nodes = walk_msg(data, base, schema, "", true, &mut w);
+    let nodes = walk_msg(data, base, schema, &Prefix::ROOT, true, &mut w);
     w.nodes = nodes;
     w
 }
@@ -156,7 +156,7 @@ pub fn walk(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
 /// no paths are built for known scalar fields.
 pub fn scan(data: &[u8], base: usize, schema: &'static Schema) -> Walk {
     let mut w = Walk::default();
-    let nodes = walk_msg(data, base, schema, "", false, &mut w);
+    let nodes = walk_msg(data, base, schema, &Prefix::ROOT, false, &mut w);
     w.nodes = nodes;
     w
 }
@@ -180,51 +180,107 @@ impl Walk {
     }
 }
 
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
+/// The path of the message being walked, as a chain of the fields above it: rendered to a
+/// string only where one is needed (every field in [`walk`]; unknown fields, missing ones and
+/// errors in [`scan`]), so the loader's scan builds no string for known fields.
+#[derive(Debug, Clone, Copy)]
+struct Prefix<'a> {
+    /// The enclosing message's prefix, this message's field name and its repeated index.
+    up: Option<(&'a Prefix<'a>, &'static str, Option<usize>)>,
+}
+
+impl Prefix<'_> {
+    const ROOT: Prefix<'static> = Prefix { up: None };
+
+    fn write(&self, out: &mut String) {
+        if let Some((up, name, index)) = self.up {
+            up.write(out);
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(name);
+            if let Some(k) = index {
+                out.push('[');
+                out.push_str(&k.to_string());
+                out.push(']');
+            }
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s);
+        s
+    }
+
+    /// The path of field `name` (`[index]` for a repeated one) in this message.
+    fn child(&self, name: &str, index: Option<usize>) -> String {
+        let mut s = self.render();
+        if !s.is_empty() {
+            s.push('.');
+        }
+        s.push_str(name);
+        if let Some(k) = index {
+            s.push('[');
+            s.push_str(&k.to_string());
+            s.push(']');
+        }
+        s
     }
 }
 
-fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, paths: bool, w: &mut Walk) -> Vec<Node> {
+fn walk_msg(
+    data: &[u8],
+    base: usize,
+    schema: &'static Schema,
+    prefix: &Prefix<'_>,
+    paths: bool,
+    w: &mut Walk,
+) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut pos = 0usize;
-    let mut counts: Vec<(u32, usize)> = Vec::new();
+    // Which of the schema's fields were seen (by position; a test keeps schemas under 64
+    // fields), and how many times each repeated one (for its `[k]`).
+    let mut seen: u64 = 0;
+    let mut reps: Vec<(u32, usize)> = Vec::new();
     while pos < data.len() && w.error.is_none() {
         let start = pos;
-        let here = prefix.to_string();
         let Some((tag, n)) = varint(data, pos) else {
-            w.error = Some(WalkError::Truncated { offset: base + pos, what: "tag", path: here });
+            w.error = Some(WalkError::Truncated { offset: base + pos, what: "tag", path: prefix.render() });
             break;
         };
         pos += n;
         let wire = (tag & 7) as u8;
         let num = tag >> 3;
         if num == 0 || num > u64::from(u32::MAX >> 3) || !matches!(wire, 0 | 1 | 2 | 5) {
-            w.error = Some(WalkError::BadTag { offset: base + start, tag, path: here });
+            w.error = Some(WalkError::BadTag { offset: base + start, tag, path: prefix.render() });
             break;
         }
         let num = num as u32;
-        let known = schema.field(num);
-        let k = match counts.iter_mut().find(|(f, _)| *f == num) {
-            Some((_, c)) => {
-                *c += 1;
-                *c - 1
-            }
-            None => {
-                counts.push((num, 1));
-                0
-            }
+        let at = schema.position(num);
+        let known = at.and_then(|p| schema.fields.get(p));
+        if let Some(p) = at {
+            seen |= 1u64.checked_shl(p as u32).unwrap_or(0);
+        }
+        let index = match known {
+            Some(f) if f.label == Label::Rep => Some(match reps.iter_mut().find(|(f, _)| *f == num) {
+                Some((_, c)) => {
+                    *c += 1;
+                    *c - 1
+                }
+                None => {
+                    reps.push((num, 1));
+                    0
+                }
+            }),
+            _ => None,
         };
         let full = || match known {
-            Some(f) if f.label == Label::Rep => format!("{}[{k}]", join(prefix, f.name)),
-            Some(f) => join(prefix, f.name),
-            None => join(prefix, &format!("#{num}")),
+            Some(f) => prefix.child(f.name, index),
+            None => prefix.child(&format!("#{num}"), None),
         };
         let path = match known {
-            Some(f) if !paths && !matches!(f.ty, Ty::Msg(_)) => String::new(),
+            Some(_) if !paths => String::new(),
             _ => full(),
         };
         let vstart = pos;
@@ -265,12 +321,13 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, pat
                 let r = pos..pos + inner;
                 pos += inner;
                 let abs = base + r.start..base + r.end;
-                match known.map(|f| (f.ty, f.label)) {
-                    Some((Ty::Msg(sub), _)) => {
-                        let kids = walk_msg(&data[r.clone()], base + r.start, sub, &path, paths, w);
+                match known.map(|f| (f.ty, f.label, f.name)) {
+                    Some((Ty::Msg(sub), _, name)) => {
+                        let inner = Prefix { up: Some((prefix, name, index)) };
+                        let kids = walk_msg(&data[r.clone()], base + r.start, sub, &inner, paths, w);
                         (r, Val::Msg(kids))
                     }
-                    Some((ty, Label::Rep)) if expected_wire(ty) == Some(0) => {
+                    Some((ty, Label::Rep, _)) if expected_wire(ty) == Some(0) => {
                         let mut vals = Vec::new();
                         let mut p = r.start;
                         while p < r.end {
@@ -335,10 +392,10 @@ fn walk_msg(data: &[u8], base: usize, schema: &'static Schema, prefix: &str, pat
             val,
         });
     }
-    if w.error.is_none() {
-        for f in schema.fields.iter().filter(|f| f.label == Label::Req) {
-            if !counts.iter().any(|(n, _)| *n == f.num) {
-                w.missing.push((join(prefix, f.name), base));
+    if w.error.is_none() && seen & schema.required != schema.required {
+        for (p, f) in schema.fields.iter().enumerate() {
+            if f.label == Label::Req && seen & 1u64.checked_shl(p as u32).unwrap_or(0) == 0 {
+                w.missing.push((prefix.child(f.name, None), base));
             }
         }
     }

@@ -149,7 +149,7 @@ fn criu_fields_have_byte_ranges() {
     let s = sets("valid").into_iter().find(|s| s.name == "stream-pair").unwrap();
     let o = criu::open(s.files);
     let f = o.files.iter().find(|f| f.name == "files.img").unwrap();
-    let e = &f.entries[1];
+    let e = f.entry(1).unwrap();
     let fields = f.fields(1);
     let peer = fields.iter().find(|x| x.path == "usk.peer").expect("usk.peer");
     assert!(e.payload.start <= peer.range.start && peer.range.end <= e.payload.end);
@@ -316,4 +316,94 @@ fn criu_maps_layouts_other_files_and_tables() {
     assert_eq!(sc.tasks[0].cloexec, vec![6]);
     assert_eq!(sc.tasks[0].fds.get(&5), sc.tasks[0].fds.get(&6));
     assert_eq!(sc.tasks[1].fds.get(&4).map(String::as_str), Some("unix-30002"));
+}
+
+/// The entries an opened file gives back (from their start offsets) are the framed ones: they
+/// tile the file from the first entry, each payload after its size field, an extra blob exactly
+/// where the image has one, and `entry_at` finds each by any of its bytes.
+#[test]
+fn criu_entries_tile_their_files() {
+    for kind in ["valid", "invalid"] {
+        for s in sets(kind) {
+            let o = criu::open(s.files);
+            for f in &o.files {
+                let entries: Vec<_> = f.entries().collect();
+                assert_eq!(entries.len(), f.entry_count(), "{}/{}", s.name, f.name);
+                let extra = matches!(f.known_magic(), Some(criu::Magic::SkQueues | criu::Magic::TcpStream));
+                let mut at = if f.first_magic.is_some() { 8 } else { 4 };
+                for (i, e) in entries.iter().enumerate() {
+                    assert_eq!(e.index, i);
+                    assert_eq!(e.range.start, at, "{}/{} entry {i}", s.name, f.name);
+                    assert_eq!(e.payload.start, e.range.start + 4);
+                    assert_eq!(e.extra.is_some(), extra, "{}/{} entry {i}", s.name, f.name);
+                    assert_eq!(e.range.end, e.extra.clone().map_or(e.payload.end, |x| x.end));
+                    assert_eq!(f.entry_at(e.range.start), Some(i));
+                    assert_eq!(f.entry_at(e.range.end - 1), Some(i));
+                    at = e.range.end;
+                }
+                if kind == "valid" && f.decoded {
+                    assert_eq!(at, f.bytes.len(), "{}/{}: entries stop short", s.name, f.name);
+                }
+                assert_eq!(f.entry_at(at.max(f.bytes.len())), None);
+            }
+        }
+    }
+}
+
+/// A unix socket keeps the fields of its entry that the checks use; the whole entry decodes
+/// again from its bytes; the field paths are `usk.` in files.img and bare in unixsk.img.
+#[test]
+fn criu_unix_sockets_are_their_entries() {
+    for s in sets("valid") {
+        let o = criu::open(s.files);
+        for u in &o.checkpoint.unix {
+            let sk = o.unix_entry(u).expect("decodes again");
+            assert_eq!(
+                (u.ino, u.peer, u.ty, u.state, u.uflags, u.shutdown),
+                (sk.ino, sk.peer, sk.r#type, sk.state, sk.uflags, sk.shutdown),
+                "{}",
+                s.name
+            );
+            let legacy = o.file(u.at).unwrap().kind == criu::ImageKind::Unixsk;
+            assert_eq!(o.unix_prefix(u), if legacy { "" } else { "usk." }, "{}", s.name);
+        }
+    }
+}
+
+/// `synth::criu_socketpairs` (the benchmark's input) is a valid checkpoint of its N sockets.
+#[test]
+fn criu_synth_socketpairs_open_valid() {
+    let o = criu::open(resocket_core::synth::criu_socketpairs(100));
+    assert!(o.is_valid(), "{:?}", o.diagnostics);
+    assert_eq!(o.checkpoint.unix.len(), 100);
+    let t = &o.checkpoint.tasks[0];
+    assert_eq!(o.checkpoint.task_fds(t).count(), 100);
+    let (sc, _) = o.to_scenario();
+    assert_eq!(sc.sockets.len(), 100);
+    assert_eq!(sc.tasks[0].fds.len(), 100);
+}
+
+/// Two fdinfo images of one files_id (`fdinfo-01.img`, `fdinfo-1.img`) are one fd table: the
+/// task holds the fds of both, and an fd number in both is reported once, on the later entry.
+#[test]
+fn criu_fd_tables_of_one_files_id_are_one() {
+    use prost::Message;
+    let mut files = resocket_core::synth::criu_socketpairs(4);
+    let fd = criu::pb::FdinfoEntry { id: 1, flags: 0, r#type: 5, fd: 9, ..Default::default() }.encode_to_vec();
+    let dup = criu::pb::FdinfoEntry { id: 2, flags: 0, r#type: 5, fd: 4, ..Default::default() }.encode_to_vec();
+    let mut bytes = criu::frame::IMG_COMMON.to_le_bytes().to_vec();
+    bytes.extend(criu::Magic::Fdinfo.value().to_le_bytes());
+    for e in [&fd, &dup] {
+        bytes.extend((e.len() as u32).to_le_bytes());
+        bytes.extend(e);
+    }
+    files.push(ImageFile { name: "fdinfo-01.img".into(), bytes });
+    let o = criu::open(files);
+    let t = &o.checkpoint.tasks[0];
+    let fds: Vec<u32> = o.checkpoint.task_fds(t).map(|(_, f)| f.fd).collect();
+    assert_eq!(fds, vec![9, 4, 3, 4, 5, 6]);
+    let dups: Vec<_> = o.diagnostics.iter().filter(|d| d.code == Code::CriuDuplicateId).collect();
+    assert_eq!(dups.len(), 1, "{dups:?}");
+    assert_eq!((dups[0].file.as_deref(), dups[0].record), (Some("fdinfo-1.img"), Some(1)));
+    assert!(dups[0].message.contains("fd 4 appears twice"), "{}", dups[0].message);
 }
