@@ -157,6 +157,9 @@ struct Planner<'i, 'a> {
     embryos: ObjSet,
     created: ObjSet,
     raised_sndbuf: BTreeMap<Slot, i32>,
+    /// Unnamed AF_UNIX sockets whose `SO_PASSCRED` is set in Cleanup, after their sends and
+    /// connects (set at creation, the first of those would autobind them).
+    late_passcred: Vec<Slot>,
     phase: Phase,
     /// Listening sockets by (type, name, cwd).
     listeners: BTreeMap<ListenerKey, i32>,
@@ -312,6 +315,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             embryos: ObjSet::default(),
             created: ObjSet::default(),
             raised_sndbuf: BTreeMap::new(),
+            late_passcred: Vec::new(),
             phase: Phase::Create,
             listeners: BTreeMap::new(),
             dense: None,
@@ -626,7 +630,17 @@ impl<'i, 'a> Planner<'i, 'a> {
             )?;
         }
         if s.common.socket_flags & (1 << 3) != 0 {
-            self.push(Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) }, format!("#{} had SO_PASSCRED", s.objref))?;
+            if s.unix.as_ref().is_some_and(|u| u.laddr == UnixAddr::Unnamed) {
+                // unix_dgram_sendmsg / unix_stream_connect / unix_dgram_connect autobind an
+                // unnamed socket that has SO_PASSCRED: it was set after those (the socket is
+                // still unnamed), so the restore sets it after them too.
+                self.late_passcred.push(slot);
+            } else {
+                self.push(
+                    Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) },
+                    format!("#{} had SO_PASSCRED", s.objref),
+                )?;
+            }
         }
         Ok(())
     }
@@ -1175,6 +1189,14 @@ impl<'i, 'a> Planner<'i, 'a> {
         for (slot, v) in raised {
             if self.k.sock(slot).is_some() {
                 self.push(Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(v) }, "sndbuf back to its recorded size")?;
+            }
+        }
+        for slot in std::mem::take(&mut self.late_passcred) {
+            if self.k.sock(slot).is_some() {
+                self.push(
+                    Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) },
+                    format!("#{slot} had SO_PASSCRED and no name: set after its sends and connects, which would have autobound it"),
+                )?;
             }
         }
         let unlinked: Vec<&Sock<'_>> = self

@@ -1,0 +1,58 @@
+//! What the fuzz targets (`fuzz/fuzz_targets/`) found, each as the smallest scenario that shows
+//! it; fuzz/README.md lists the runs that found them.
+
+use resocket_core::check::run_plan;
+use resocket_core::scenario::Scenario;
+use resocket_core::sim::{Op, SockOpt};
+use resocket_core::{load, plan};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+/// The plan of a valid scenario and its simulated run, which must reproduce the image.
+fn plan_runs_clean(json: &str) -> plan::Plan {
+    let img = Scenario::from_json(json).expect("scenario").to_image().expect("image");
+    let r = load(&img);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let p = plan::plan(&r.image).expect("a plan");
+    let run = run_plan(&r.image, &p);
+    assert!(run.is_clean(), "{:?} {:#?}\n{:#?}", run.failure, run.differences, p.steps);
+    p
+}
+
+fn passcred_step(p: &plan::Plan) -> usize {
+    let at = p.steps.iter().position(|s| matches!(s.op, Op::SetSockOpt { opt: SockOpt::PassCred(true), .. }));
+    at.expect("an SO_PASSCRED step")
+}
+
+/// `plan` target: an unnamed socket with SO_PASSCRED that has sent (or connected) got it set at
+/// creation, so its first send autobound it (`@00000`) and the restore gave it a name the image
+/// does not have. It is set after the sends now.
+#[test]
+fn an_unnamed_passcred_dgram_pair_end_that_sent_stays_unnamed() {
+    let p = plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "a", "type": "dgram", "pair": "b", "passcred": true, "queue": [{"data": "to a"}]},
+            {"name": "b", "type": "dgram", "pair": "a", "queue": [{"data": "one"}, {"data": "two"}]}]}"#,
+    );
+    let last_send = p.steps.iter().rposition(|s| matches!(s.op, Op::Send { .. })).expect("sends");
+    assert!(passcred_step(&p) > last_send, "{:#?}", p.steps);
+}
+
+#[test]
+fn an_unnamed_passcred_stream_client_stays_unnamed() {
+    plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "l", "type": "stream", "addr": "@fz-l", "listen": 4},
+            {"name": "c", "type": "stream", "peer": "a", "passcred": true},
+            {"name": "a", "type": "stream", "peer": "c", "accepted_from": "l", "queue": [{"data": "hi"}]}]}"#,
+    );
+}
+
+#[test]
+fn a_named_passcred_socket_gets_it_at_creation() {
+    let p = plan_runs_clean(
+        r#"{"sockets": [{"name": "l", "type": "stream", "addr": "@fz-n", "listen": 4, "passcred": true}]}"#,
+    );
+    let bind = p.steps.iter().position(|s| matches!(s.op, Op::Bind { .. })).expect("a bind");
+    assert!(passcred_step(&p) < bind, "{:#?}", p.steps);
+}
