@@ -47,17 +47,12 @@ pub const SEEDS: &[&str] = &[
 /// Names for new sockets (a small set, so later edits name them again).
 const NEW_NAMES: &[&str] = &["n1", "n2", "n3", "n4", "n5", "n6"];
 
-/// Addresses `bind()` is given: AF_UNIX paths, abstract and relative names, INET addresses of
-/// the loopback host and of no host, wildcards, v4-mapped, ephemeral port 0, broken spellings.
-const ADDRS: &[&str] = &[
-    "@a",
-    "@b",
-    "/tmp/fz/a.sock",
-    "/tmp/fz/b.sock",
-    "rel/c.sock",
-    "@",
-    "",
-    "@\\x00z",
+/// AF_UNIX names: paths, relative, abstract (the empty abstract name too).
+const UNIX_ADDRS: &[&str] = &["@a", "@b", "/tmp/fz/a.sock", "/tmp/fz/b.sock", "rel/c.sock", "@"];
+
+/// INET addresses of the loopback host and of no host, wildcards, v4-mapped, ephemeral port 0,
+/// link-local and multicast.
+const INET_ADDRS: &[&str] = &[
     "127.0.0.1:0",
     "127.0.0.1:8080",
     "127.0.0.2:8080",
@@ -74,10 +69,24 @@ const ADDRS: &[&str] = &[
     "[ff02::1]:80",
     "127.0.0.1:32768",
     "127.0.0.1:60999",
-    "not an address",
 ];
 
-const DATA: &[&str] = &["x", "", "hello", "\\x00\\xff", "GET / HTTP/1.1\\r\\n"];
+/// Spellings no bind accepts.
+const BAD_ADDRS: &[&str] = &["", "@\\x00z", "\\q", "not an address"];
+
+/// Any address: mostly one of the socket's family (`unix`), sometimes of the other or broken.
+fn addr(u: &mut Unstructured<'_>, unix: bool) -> Result<String> {
+    Ok(match u.int_in_range(0u8..=15)? {
+        0 => u.arbitrary::<String>()?,
+        1 => u.choose(BAD_ADDRS)?.to_string(),
+        2 if unix => u.choose(INET_ADDRS)?.to_string(),
+        2 => u.choose(UNIX_ADDRS)?.to_string(),
+        _ if unix => u.choose(UNIX_ADDRS)?.to_string(),
+        _ => u.choose(INET_ADDRS)?.to_string(),
+    })
+}
+
+const DATA: &[&str] = &["x", "", "hello", "\\x00\\xff", "GET / HTTP/1.1\\x0d\\x0a"];
 
 const HOWS: &[&str] = &["rd", "wr", "rdwr", "both"];
 
@@ -103,7 +112,11 @@ pub fn edit(u: &mut Unstructured<'_>, sc: &Scenario) -> Result<Edit> {
             ty: pick(u, &["stream", "dgram", "seqpacket"])?,
         },
         1 => Edit::RemoveSocket { name: name(u, sc)? },
-        2 => Edit::Bind { name: name(u, sc)?, addr: pick(u, ADDRS)? },
+        2 => {
+            let name = name(u, sc)?;
+            let unix = sc.sockets.iter().find(|s| s.name == name).is_none_or(|s| s.family == "unix");
+            Edit::Bind { addr: addr(u, unix)?, name }
+        }
         3 => Edit::Listen { name: name(u, sc)?, backlog: u.int_in_range(-2i16..=5)? },
         4 => Edit::Pair { a: name(u, sc)?, b: name(u, sc)? },
         5 => Edit::Connect { client: name(u, sc)?, server: name(u, sc)? },
@@ -138,16 +151,17 @@ pub fn edited(u: &mut Unstructured<'_>) -> Result<Scenario> {
 
 const SPEC_NAMES: &[&str] = &["a", "b", "c", "d", "e", "f"];
 
-fn spec_name(u: &mut Unstructured<'_>) -> Result<String> {
-    Ok(u.choose(SPEC_NAMES)?.to_string())
+/// One of the first `n` spec names (the sockets of the scenario being written).
+fn spec_name(u: &mut Unstructured<'_>, n: usize) -> Result<String> {
+    Ok(u.choose(&SPEC_NAMES[..n.clamp(1, SPEC_NAMES.len())])?.to_string())
 }
 
-fn opt_name(u: &mut Unstructured<'_>) -> Result<Option<String>> {
-    Ok(if u.ratio(1u8, 3)? { Some(spec_name(u)?) } else { None })
+fn opt_name(u: &mut Unstructured<'_>, n: usize) -> Result<Option<String>> {
+    Ok(if u.ratio(1u8, 3)? { Some(spec_name(u, n)?) } else { None })
 }
 
-fn msg(u: &mut Unstructured<'_>) -> Result<MsgSpec> {
-    let mut m = MsgSpec { from: opt_name(u)?, ..MsgSpec::default() };
+fn msg(u: &mut Unstructured<'_>, n: usize) -> Result<MsgSpec> {
+    let mut m = MsgSpec { from: opt_name(u, n)?, ..MsgSpec::default() };
     match u.int_in_range(0u8..=3)? {
         0 => m.data = Some(pick(u, DATA)?),
         1 => m.hex = Some(pick(u, &["00", "ff00", "zz"])?),
@@ -156,12 +170,12 @@ fn msg(u: &mut Unstructured<'_>) -> Result<MsgSpec> {
         _ => {}
     }
     if u.ratio(1u8, 6)? {
-        m.rights = vec![spec_name(u)?];
+        m.rights = vec![spec_name(u, n)?];
     }
     Ok(m)
 }
 
-fn spec(u: &mut Unstructured<'_>, name: &str) -> Result<SockSpec> {
+fn spec(u: &mut Unstructured<'_>, name: &str, n: usize) -> Result<SockSpec> {
     let family = u.choose(&["unix", "unix", "inet", "inet6"])?.to_string();
     let mut s = SockSpec {
         name: name.to_string(),
@@ -169,39 +183,46 @@ fn spec(u: &mut Unstructured<'_>, name: &str) -> Result<SockSpec> {
         family,
         ..SockSpec::default()
     };
+    let unix = s.family == "unix";
     if u.arbitrary()? {
-        s.addr = Some(pick(u, ADDRS)?);
+        s.addr = Some(addr(u, unix)?);
     }
-    if u.ratio(1u8, 8)? {
+    // Options of the other family make the writer refuse the scenario: rarely.
+    let other = u.ratio(1u8, 16)?;
+    if (unix || other) && u.ratio(1u8, 8)? {
         s.cwd = Some(pick(u, &["/tmp", "/", "rel"])?);
     }
-    s.autobind = u.ratio(1u8, 8)?;
-    s.unlinked = u.ratio(1u8, 8)?;
+    if unix || other {
+        s.autobind = u.ratio(1u8, 8)?;
+        s.unlinked = u.ratio(1u8, 8)?;
+    }
     if u.ratio(1u8, 3)? {
         s.listen = Some(u.int_in_range(-1i16..=4)?);
         for _ in 0..u.int_in_range(0u8..=3)? {
-            let client = opt_name(u)?;
-            let sent = if u.ratio(1u8, 3)? { vec![msg(u)?] } else { Vec::new() };
+            let client = opt_name(u, n)?;
+            let sent = if u.ratio(1u8, 3)? { vec![msg(u, n)?] } else { Vec::new() };
             s.pending.push(PendingSpec { client, sent });
         }
     }
-    s.peer = opt_name(u)?;
+    s.peer = opt_name(u, n)?;
     if u.ratio(1u8, 4)? {
-        s.pair = Some(spec_name(u)?);
+        s.pair = Some(spec_name(u, n)?);
     }
     if u.ratio(1u8, 5)? {
-        s.accepted_from = Some(spec_name(u)?);
+        s.accepted_from = Some(spec_name(u, n)?);
     }
-    s.peer_gone = u.ratio(1u8, 10)?;
+    s.peer_gone = (unix || other) && u.ratio(1u8, 10)?;
     s.external_peer = u.ratio(1u8, 10)?;
-    if s.external_peer && u.arbitrary()? {
-        s.remote = Some(pick(u, &["10.0.0.1:443", "[2001:db8::1]:443", "127.0.0.1:1"])?);
+    if !unix || other {
+        if s.external_peer && u.arbitrary()? {
+            s.remote = Some(pick(u, &["10.0.0.1:443", "[2001:db8::1]:443", "127.0.0.1:1"])?);
+        }
+        s.reuseaddr = u.ratio(1u8, 6)?;
+        s.reuseport = u.ratio(1u8, 8)?;
+        s.v6only = u.ratio(1u8, 8)?;
     }
-    s.reuseaddr = u.ratio(1u8, 6)?;
-    s.reuseport = u.ratio(1u8, 8)?;
-    s.v6only = u.ratio(1u8, 8)?;
     if u.ratio(1u8, 4)? {
-        s.shutdown = Some(pick(u, HOWS)?);
+        s.shutdown = Some(if u.ratio(1u8, 16)? { pick(u, HOWS)? } else { u.choose(&HOWS[..3])?.to_string() });
     }
     if u.ratio(1u8, 6)? {
         s.sndbuf = Some(u.int_in_range(0i32..=500_000)?);
@@ -214,7 +235,7 @@ fn spec(u: &mut Unstructured<'_>, name: &str) -> Result<SockSpec> {
     s.nonblock = u.ratio(1u8, 6)?;
     s.passcred = u.ratio(1u8, 6)?;
     for _ in 0..u.int_in_range(0u8..=3)? {
-        s.queue.push(msg(u)?);
+        s.queue.push(msg(u, n)?);
     }
     s.no_fd = u.ratio(1u8, 10)?;
     Ok(s)
@@ -226,13 +247,13 @@ pub fn direct(u: &mut Unstructured<'_>) -> Result<Scenario> {
     let n = u.int_in_range(1usize..=SPEC_NAMES.len())?;
     let mut sc = Scenario { kernel: "6.18.44".into(), ..Scenario::default() };
     for name in &SPEC_NAMES[..n] {
-        sc.sockets.push(spec(u, name)?);
+        sc.sockets.push(spec(u, name, n)?);
     }
     if u.ratio(1u8, 5)? {
         for pid in [1000, 1001] {
             let mut t = TaskSpec { pid, fds: Default::default(), cloexec: Vec::new() };
             for _ in 0..u.int_in_range(0u8..=4)? {
-                t.fds.insert(u.int_in_range(0i32..=8)?, spec_name(u)?);
+                t.fds.insert(u.int_in_range(0i32..=8)?, spec_name(u, n)?);
             }
             if u.arbitrary()? {
                 t.cloexec.push(u.int_in_range(0i32..=8)?);
