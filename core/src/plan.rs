@@ -160,6 +160,10 @@ struct Planner<'i, 'a> {
     /// Unnamed AF_UNIX sockets whose `SO_PASSCRED` is set in Cleanup, after their sends and
     /// connects (set at creation, the first of those would autobind them).
     late_passcred: Vec<Slot>,
+    /// Accepted sockets whose peer closed, accepted from their live listener in Connect (before
+    /// its pending connections queue up ahead of them), by objref → the stand-in peer that
+    /// sends their data and closes in PeerGone.
+    stand_ins: BTreeMap<i32, Slot>,
     phase: Phase,
     /// Listening sockets by (type, name, cwd).
     listeners: BTreeMap<ListenerKey, i32>,
@@ -316,6 +320,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             created: ObjSet::default(),
             raised_sndbuf: BTreeMap::new(),
             late_passcred: Vec::new(),
+            stand_ins: BTreeMap::new(),
             phase: Phase::Create,
             listeners: BTreeMap::new(),
             dense: None,
@@ -645,6 +650,13 @@ impl<'i, 'a> Planner<'i, 'a> {
         Ok(())
     }
 
+    /// An accepted stream/seqpacket socket whose peer has closed (PeerGone gives it a stand-in).
+    fn gone_accepted(&self, s: &Sock<'_>) -> bool {
+        s.unix.as_ref().is_some_and(|u| gone_peer(u) && u.has(UNIX_ACCEPTED))
+            && s.is_connection_oriented()
+            && !self.embryos.contains(&s.objref)
+    }
+
     /// The live listener an accepted socket came from, if it is in the image.
     fn listener_of(&self, accepted: &Sock<'_>) -> Option<&'i Sock<'a>> {
         let u = accepted.unix.as_ref()?;
@@ -844,6 +856,25 @@ impl<'i, 'a> Planner<'i, 'a> {
                 self.created.insert(acc);
                 self.buffers(a)?;
             }
+            // Accepted sockets whose peer has closed, from a stand-in peer: accept() must find
+            // its connection at the head of the queue too (PeerGone sends the data and closes it).
+            let gone: Vec<&Sock<'_>> = self
+                .unix()
+                .filter(|s| self.gone_accepted(s) && self.listener_of(s).is_some_and(|x| x.objref == l.objref))
+                .collect();
+            for s in gone {
+                let t = self.temp("peer");
+                let n = name.clone();
+                self.push(Op::Socket { slot: t, ty: ty_of(s) }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+                self.with_cwd(cwd.as_deref(), |p| p.push(Op::Connect { slot: t, addr: n }, "the stand-in connects"))?;
+                self.push(
+                    Op::Accept { slot: l.objref as Slot, new: s.objref as Slot },
+                    format!("accept gives #{}, before the pending connections queue up", s.objref),
+                )?;
+                self.created.insert(s.objref);
+                self.buffers(s)?;
+                self.stand_ins.insert(s.objref, t);
+            }
             // Pending connections in accept-queue order, each with what its client already sent.
             for (i, p) in l.pending.iter().enumerate() {
                 let embryo = self.sock(p.embryo);
@@ -914,8 +945,11 @@ impl<'i, 'a> Planner<'i, 'a> {
             let ty = ty_of(s);
             let slot = s.objref as Slot;
             let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
-            let t = self.temp("peer");
-            if accepted {
+            let early = self.stand_ins.remove(&s.objref);
+            let t = early.unwrap_or_else(|| self.temp("peer"));
+            if early.is_some() {
+                // Accepted in Connect, its stand-in connected.
+            } else if accepted {
                 // It must come out of accept() to carry its listener's name.
                 let name = s.laddr().and_then(addr_of);
                 let l = self.listener_of(s).map(|l| l.objref as Slot);

@@ -56,3 +56,34 @@ fn a_named_passcred_socket_gets_it_at_creation() {
     let bind = p.steps.iter().position(|s| matches!(s.op, Op::Bind { .. })).expect("a bind");
     assert!(passcred_step(&p) < bind, "{:#?}", p.steps);
 }
+
+/// `plan` target (an edit removed the client of an accepted connection): the accepted socket
+/// whose peer had closed was accepted in PeerGone, after the listener's pending connection was
+/// queued, so accept() returned the pending client's embryo and the two connections swapped.
+/// It is accepted in Connect now, before the pending connections.
+#[test]
+fn an_accepted_socket_whose_peer_closed_is_accepted_before_the_pending_connections() {
+    let p = plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "L", "type": "stream", "addr": "/tmp/resocket/fz-gone.sock", "listen": 4,
+             "pending": [{"client": "c1", "sent": [{"data": "early"}]}]},
+            {"name": "a0", "type": "stream", "accepted_from": "L", "peer_gone": true, "queue": [{"data": "from c0"}]},
+            {"name": "c1", "type": "stream"}]}"#,
+    );
+    let accept = p.steps.iter().position(|s| matches!(s.op, Op::Accept { .. })).expect("an accept");
+    let connects: Vec<usize> =
+        p.steps.iter().enumerate().filter(|(_, s)| matches!(s.op, Op::Connect { .. })).map(|(i, _)| i).collect();
+    assert_eq!(connects.len(), 2, "{:#?}", p.steps);
+    assert!(connects[0] < accept && accept < connects[1], "the stand-in's connect, accept, then c1's: {:#?}", p.steps);
+}
+
+#[test]
+fn an_accepted_socket_whose_peer_closed_is_accepted_before_a_pending_closed_client() {
+    plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "L", "type": "seqpacket", "addr": "@fz-gone", "listen": 2, "pending": [{}, {"client": "c"}]},
+            {"name": "a0", "type": "seqpacket", "accepted_from": "L", "peer_gone": true, "queue": [{"data": "m"}]},
+            {"name": "a1", "type": "seqpacket", "accepted_from": "L", "peer_gone": true},
+            {"name": "c", "type": "seqpacket"}]}"#,
+    );
+}
