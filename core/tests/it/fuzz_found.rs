@@ -87,3 +87,33 @@ fn an_accepted_socket_whose_peer_closed_is_accepted_before_a_pending_closed_clie
             {"name": "c", "type": "seqpacket"}]}"#,
     );
 }
+
+/// `plan` target: a TCP queue carrying SCM_RIGHTS loaded as valid, and the socket it carried
+/// (held by no fd) was closed by the restore with no warning, counted as "in flight". Linux
+/// passes files on AF_UNIX sockets only: the validator says `bad-rights`.
+#[test]
+fn scm_rights_on_an_inet_queue_is_bad_rights() {
+    let sc = Scenario::from_json(
+        r#"{"sockets": [
+            {"name": "x", "type": "stream", "no_fd": true},
+            {"name": "l", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 1},
+            {"name": "c", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a"},
+            {"name": "a", "type": "stream", "family": "inet", "peer": "c", "accepted_from": "l",
+             "queue": [{"data": "f", "rights": ["x"]}]}]}"#,
+    )
+    .expect("scenario");
+    let img = sc.to_image().expect("image");
+    let r = load(&img);
+    let bad: Vec<_> = r.diagnostics.iter().filter(|d| d.code == resocket_core::diag::Code::BadRights).collect();
+    assert_eq!(bad.len(), 1, "{:#?}", r.diagnostics);
+    assert!(bad[0].message.contains("AF_UNIX sockets only"), "{}", bad[0]);
+    // The same message on an AF_UNIX queue is fine.
+    let unix = Scenario::from_json(
+        r#"{"sockets": [{"name": "x", "type": "stream", "no_fd": true},
+            {"name": "a", "type": "stream", "pair": "b", "queue": [{"data": "f", "rights": ["x"]}]},
+            {"name": "b", "type": "stream", "pair": "a"}]}"#,
+    )
+    .expect("scenario");
+    let r = load(&unix.to_image().expect("image")).diagnostics;
+    assert!(!r.iter().any(|d| d.code == resocket_core::diag::Code::BadRights), "{r:#?}");
+}
