@@ -131,7 +131,7 @@ codes! {
     RightsMissing = "rights-missing", Error,
         "SCM_RIGHTS entries name FILE objects introduced earlier in the image";
     BadRights = "bad-rights", Error,
-        "RS_RIGHTS follows the BUFFER of a SOCKET_BUFFER and carries 1..=253 file objrefs";
+        "RS_RIGHTS follows the BUFFER of a SOCKET_BUFFER queued on an AF_UNIX socket and carries 1..=253 file objrefs";
     BadFd = "bad-fd", Error,
         "fd numbers are non-negative and unique within a file table, fd_close_on_exec is 0 or 1, and fdt_nfds counts the FILE_DESC records";
     MissingTail = "missing-tail", Error,

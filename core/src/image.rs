@@ -1664,6 +1664,17 @@ impl<'a> Loader<'a> {
         if v.reserved() != 0 {
             self.err(Code::NonzeroPadding, off + 12..off + 16, "RS_RIGHTS.reserved is not zero");
         }
+        let family = self.msgs.get(i).and_then(|&(pos, _)| self.socks.get(pos)).map(|s| s.common.family);
+        if let Some(f) = family.filter(|&f| f != AF_UNIX) {
+            self.err(
+                Code::BadRights,
+                rec.range(),
+                format!(
+                    "RS_RIGHTS on the queue of an {} socket: SCM_RIGHTS travels on AF_UNIX sockets only",
+                    crate::summary::family_name(f)
+                ),
+            );
+        }
         let mut refs = Vec::new();
         for (k, r) in v.objrefs().enumerate() {
             let range = off + 16 + 4 * k..off + 20 + 4 * k;

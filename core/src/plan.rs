@@ -178,6 +178,13 @@ struct Planner<'i, 'a> {
     embryos: ObjSet,
     created: ObjSet,
     raised_sndbuf: BTreeMap<Slot, i32>,
+    /// Unnamed AF_UNIX sockets whose `SO_PASSCRED` is set in Cleanup, after their sends and
+    /// connects (set at creation, the first of those would autobind them).
+    late_passcred: Vec<Slot>,
+    /// Accepted sockets whose peer closed, accepted from their live listener in Connect (before
+    /// its pending connections queue up ahead of them), by objref → the stand-in peer that
+    /// sends their data and closes in PeerGone.
+    stand_ins: BTreeMap<i32, Slot>,
     phase: Phase,
     /// Listening sockets by (type, name, cwd).
     listeners: BTreeMap<ListenerKey, i32>,
@@ -333,6 +340,8 @@ impl<'i, 'a> Planner<'i, 'a> {
             embryos: ObjSet::default(),
             created: ObjSet::default(),
             raised_sndbuf: BTreeMap::new(),
+            late_passcred: Vec::new(),
+            stand_ins: BTreeMap::new(),
             phase: Phase::Create,
             listeners: BTreeMap::new(),
             dense: None,
@@ -646,9 +655,26 @@ impl<'i, 'a> Planner<'i, 'a> {
             )?;
         }
         if s.common.socket_flags & (1 << 3) != 0 {
-            self.push(Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) }, format!("#{} had SO_PASSCRED", s.objref))?;
+            if s.unix.as_ref().is_some_and(|u| u.laddr == UnixAddr::Unnamed) {
+                // unix_dgram_sendmsg / unix_stream_connect / unix_dgram_connect autobind an
+                // unnamed socket that has SO_PASSCRED: it was set after those (the socket is
+                // still unnamed), so the restore sets it after them too.
+                self.late_passcred.push(slot);
+            } else {
+                self.push(
+                    Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) },
+                    format!("#{} had SO_PASSCRED", s.objref),
+                )?;
+            }
         }
         Ok(())
+    }
+
+    /// An accepted stream/seqpacket socket whose peer has closed (PeerGone gives it a stand-in).
+    fn gone_accepted(&self, s: &Sock<'_>) -> bool {
+        s.unix.as_ref().is_some_and(|u| gone_peer(u) && u.has(UNIX_ACCEPTED))
+            && s.is_connection_oriented()
+            && !self.embryos.contains(&s.objref)
     }
 
     /// The live listener an accepted socket came from, if it is in the image.
@@ -850,6 +876,25 @@ impl<'i, 'a> Planner<'i, 'a> {
                 self.created.insert(acc);
                 self.buffers(a)?;
             }
+            // Accepted sockets whose peer has closed, from a stand-in peer: accept() must find
+            // its connection at the head of the queue too (PeerGone sends the data and closes it).
+            let gone: Vec<&Sock<'_>> = self
+                .unix()
+                .filter(|s| self.gone_accepted(s) && self.listener_of(s).is_some_and(|x| x.objref == l.objref))
+                .collect();
+            for s in gone {
+                let t = self.temp("peer");
+                let n = name.clone();
+                self.push(Op::Socket { slot: t, ty: ty_of(s) }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+                self.with_cwd(cwd.as_deref(), |p| p.push(Op::Connect { slot: t, addr: n }, "the stand-in connects"))?;
+                self.push(
+                    Op::Accept { slot: l.objref as Slot, new: s.objref as Slot },
+                    format!("accept gives #{}, before the pending connections queue up", s.objref),
+                )?;
+                self.created.insert(s.objref);
+                self.buffers(s)?;
+                self.stand_ins.insert(s.objref, t);
+            }
             // Pending connections in accept-queue order, each with what its client already sent.
             for (i, p) in l.pending.iter().enumerate() {
                 let embryo = self.sock(p.embryo);
@@ -924,8 +969,11 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             let slot = s.objref as Slot;
             let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
-            let t = self.temp("peer");
-            if accepted {
+            let early = self.stand_ins.remove(&s.objref);
+            let t = early.unwrap_or_else(|| self.temp("peer"));
+            if early.is_some() {
+                // Accepted in Connect, its stand-in connected.
+            } else if accepted {
                 // It must come out of accept() to carry its listener's name.
                 let name = s.laddr().and_then(addr_of);
                 let l = self.listener_of(s).map(|l| l.objref as Slot);
@@ -1265,6 +1313,14 @@ impl<'i, 'a> Planner<'i, 'a> {
         for (slot, v) in raised {
             if self.k.sock(slot).is_some() {
                 self.push(Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(v) }, "sndbuf back to its recorded size")?;
+            }
+        }
+        for slot in std::mem::take(&mut self.late_passcred) {
+            if self.k.sock(slot).is_some() {
+                self.push(
+                    Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) },
+                    format!("#{slot} had SO_PASSCRED and no name: set after its sends and connects, which would have autobound it"),
+                )?;
             }
         }
         let unlinked: Vec<&Sock<'_>> = self

@@ -1,0 +1,119 @@
+//! What the fuzz targets (`fuzz/fuzz_targets/`) found, each as the smallest scenario that shows
+//! it; fuzz/README.md lists the runs that found them.
+
+use resocket_core::check::run_plan;
+use resocket_core::scenario::Scenario;
+use resocket_core::sim::{Op, SockOpt};
+use resocket_core::{load, plan};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+/// The plan of a valid scenario and its simulated run, which must reproduce the image.
+fn plan_runs_clean(json: &str) -> plan::Plan {
+    let img = Scenario::from_json(json).expect("scenario").to_image().expect("image");
+    let r = load(&img);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let p = plan::plan(&r.image).expect("a plan");
+    let run = run_plan(&r.image, &p);
+    assert!(run.is_clean(), "{:?} {:#?}\n{:#?}", run.failure, run.differences, p.steps);
+    p
+}
+
+fn passcred_step(p: &plan::Plan) -> usize {
+    let at = p.steps.iter().position(|s| matches!(s.op, Op::SetSockOpt { opt: SockOpt::PassCred(true), .. }));
+    at.expect("an SO_PASSCRED step")
+}
+
+/// `plan` target: an unnamed socket with SO_PASSCRED that has sent (or connected) got it set at
+/// creation, so its first send autobound it (`@00000`) and the restore gave it a name the image
+/// does not have. It is set after the sends now.
+#[test]
+fn an_unnamed_passcred_dgram_pair_end_that_sent_stays_unnamed() {
+    let p = plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "a", "type": "dgram", "pair": "b", "passcred": true, "queue": [{"data": "to a"}]},
+            {"name": "b", "type": "dgram", "pair": "a", "queue": [{"data": "one"}, {"data": "two"}]}]}"#,
+    );
+    let last_send = p.steps.iter().rposition(|s| matches!(s.op, Op::Send { .. })).expect("sends");
+    assert!(passcred_step(&p) > last_send, "{:#?}", p.steps);
+}
+
+#[test]
+fn an_unnamed_passcred_stream_client_stays_unnamed() {
+    plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "l", "type": "stream", "addr": "@fz-l", "listen": 4},
+            {"name": "c", "type": "stream", "peer": "a", "passcred": true},
+            {"name": "a", "type": "stream", "peer": "c", "accepted_from": "l", "queue": [{"data": "hi"}]}]}"#,
+    );
+}
+
+#[test]
+fn a_named_passcred_socket_gets_it_at_creation() {
+    let p = plan_runs_clean(
+        r#"{"sockets": [{"name": "l", "type": "stream", "addr": "@fz-n", "listen": 4, "passcred": true}]}"#,
+    );
+    let bind = p.steps.iter().position(|s| matches!(s.op, Op::Bind { .. })).expect("a bind");
+    assert!(passcred_step(&p) < bind, "{:#?}", p.steps);
+}
+
+/// `plan` target (an edit removed the client of an accepted connection): the accepted socket
+/// whose peer had closed was accepted in PeerGone, after the listener's pending connection was
+/// queued, so accept() returned the pending client's embryo and the two connections swapped.
+/// It is accepted in Connect now, before the pending connections.
+#[test]
+fn an_accepted_socket_whose_peer_closed_is_accepted_before_the_pending_connections() {
+    let p = plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "L", "type": "stream", "addr": "/tmp/resocket/fz-gone.sock", "listen": 4,
+             "pending": [{"client": "c1", "sent": [{"data": "early"}]}]},
+            {"name": "a0", "type": "stream", "accepted_from": "L", "peer_gone": true, "queue": [{"data": "from c0"}]},
+            {"name": "c1", "type": "stream"}]}"#,
+    );
+    let accept = p.steps.iter().position(|s| matches!(s.op, Op::Accept { .. })).expect("an accept");
+    let connects: Vec<usize> =
+        p.steps.iter().enumerate().filter(|(_, s)| matches!(s.op, Op::Connect { .. })).map(|(i, _)| i).collect();
+    assert_eq!(connects.len(), 2, "{:#?}", p.steps);
+    assert!(connects[0] < accept && accept < connects[1], "the stand-in's connect, accept, then c1's: {:#?}", p.steps);
+}
+
+#[test]
+fn an_accepted_socket_whose_peer_closed_is_accepted_before_a_pending_closed_client() {
+    plan_runs_clean(
+        r#"{"sockets": [
+            {"name": "L", "type": "seqpacket", "addr": "@fz-gone", "listen": 2, "pending": [{}, {"client": "c"}]},
+            {"name": "a0", "type": "seqpacket", "accepted_from": "L", "peer_gone": true, "queue": [{"data": "m"}]},
+            {"name": "a1", "type": "seqpacket", "accepted_from": "L", "peer_gone": true},
+            {"name": "c", "type": "seqpacket"}]}"#,
+    );
+}
+
+/// `plan` target: a TCP queue carrying SCM_RIGHTS loaded as valid, and the socket it carried
+/// (held by no fd) was closed by the restore with no warning, counted as "in flight". Linux
+/// passes files on AF_UNIX sockets only: the validator says `bad-rights`.
+#[test]
+fn scm_rights_on_an_inet_queue_is_bad_rights() {
+    let sc = Scenario::from_json(
+        r#"{"sockets": [
+            {"name": "x", "type": "stream", "no_fd": true},
+            {"name": "l", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 1},
+            {"name": "c", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a"},
+            {"name": "a", "type": "stream", "family": "inet", "peer": "c", "accepted_from": "l",
+             "queue": [{"data": "f", "rights": ["x"]}]}]}"#,
+    )
+    .expect("scenario");
+    let img = sc.to_image().expect("image");
+    let r = load(&img);
+    let bad: Vec<_> = r.diagnostics.iter().filter(|d| d.code == resocket_core::diag::Code::BadRights).collect();
+    assert_eq!(bad.len(), 1, "{:#?}", r.diagnostics);
+    assert!(bad[0].message.contains("AF_UNIX sockets only"), "{}", bad[0]);
+    // The same message on an AF_UNIX queue is fine.
+    let unix = Scenario::from_json(
+        r#"{"sockets": [{"name": "x", "type": "stream", "no_fd": true},
+            {"name": "a", "type": "stream", "pair": "b", "queue": [{"data": "f", "rights": ["x"]}]},
+            {"name": "b", "type": "stream", "pair": "a"}]}"#,
+    )
+    .expect("scenario");
+    let r = load(&unix.to_image().expect("image")).diagnostics;
+    assert!(!r.iter().any(|d| d.code == resocket_core::diag::Code::BadRights), "{r:#?}");
+}
