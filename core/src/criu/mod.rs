@@ -27,7 +27,7 @@ use crate::diag::Diagnostic;
 use std::ops::Range;
 
 pub use frame::Magic;
-pub use load::open;
+pub use load::{open, open_observed, Reading};
 pub use map::{Note, NoteCode};
 
 /// One image file of a checkpoint directory, read by the caller.

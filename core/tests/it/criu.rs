@@ -317,3 +317,18 @@ fn criu_maps_layouts_other_files_and_tables() {
     assert_eq!(sc.tasks[0].fds.get(&5), sc.tasks[0].fds.get(&6));
     assert_eq!(sc.tasks[1].fds.get(&4).map(String::as_str), Some("unix-30002"));
 }
+
+/// `open_observed` tells how far it is: one report per image file, in order, then the checks;
+/// and it opens what `open` opens.
+#[test]
+fn criu_open_reports_each_image_then_the_checks() {
+    use resocket_core::criu::Reading;
+    let s = sets("valid").into_iter().find(|s| s.files.len() >= 3).expect("a set of several images");
+    let n = s.files.len();
+    let mut seen = Vec::new();
+    let o = criu::open_observed(s.files.clone(), &mut |r| seen.push(r));
+    let mut want: Vec<Reading> = (1..=n).map(|done| Reading::Images { done, total: n }).collect();
+    want.push(Reading::Checking);
+    assert_eq!(seen, want);
+    assert_eq!(o, criu::open(s.files));
+}
