@@ -21,10 +21,9 @@ pub struct DocProps {
 pub fn criu_summary(p: &DocProps) -> Html {
     let d = &p.doc;
     let verdict = if d.is_valid() { "valid" } else { "invalid" };
-    let c = &d.opened.checkpoint;
     let source = match &d.archive {
         Some(a) => format!("{} checkpoint archive", a.compression.as_str()),
-        None if d.opened.files.len() == 1 => "one CRIU image".to_string(),
+        None if d.files.len() == 1 => "one CRIU image".to_string(),
         None => "CRIU image directory".to_string(),
     };
     let container = d.archive.as_ref().map(|a| {
@@ -71,9 +70,9 @@ pub fn criu_summary(p: &DocProps) -> Html {
                 <span class="file">{ &d.name }</span>
                 <span class={classes!("verdict", verdict)}>{ verdict }</span>
                 <span class="stat" data-stat="source">{ source }</span>
-                <span class="stat" data-stat="files"><b>{ d.opened.files.len() }</b>{ " images" }</span>
-                <span class="stat" data-stat="tasks"><b>{ c.tasks.len() }</b>{ " tasks" }</span>
-                <span class="stat" data-stat="sockets"><b>{ thousands(d.sockets()) }</b>{ " sockets" }</span>
+                <span class="stat" data-stat="files"><b>{ d.files.len() }</b>{ " images" }</span>
+                <span class="stat" data-stat="tasks"><b>{ d.tasks }</b>{ " tasks" }</span>
+                <span class="stat" data-stat="sockets"><b>{ thousands(d.sockets) }</b>{ " sockets" }</span>
                 <span class="stat errors" data-stat="errors"><b>{ d.errors }</b>{ " errors" }</span>
                 <span class="stat warnings" data-stat="warnings"><b>{ d.warnings }</b>{ " warnings" }</span>
                 if !d.note.is_empty() {
@@ -96,7 +95,7 @@ pub struct FilesProps {
 /// files given that are not read are listed after them.
 #[function_component(CriuFiles)]
 pub fn criu_files(p: &FilesProps) -> Html {
-    let files = &p.doc.opened.files;
+    let files = &p.doc.files;
     html! {
         <section id="criu-files" class="panel">
             <h2>{ "Image files" }<span class="count">{ files.len() }</span></h2>
@@ -149,7 +148,7 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 /// The entries of the shown file; the selected one with its fields (path, value, bytes).
 #[function_component(CriuEntries)]
 pub fn criu_entries(p: &EntriesProps) -> Html {
-    let Some(file) = p.doc.opened.files.get(p.sel.file) else { return html! {} };
+    let Some(file) = p.doc.files.get(p.sel.file) else { return html! {} };
     let total = file.entries.len();
     let end = p.sel.shown.min(total);
     let fields = p.sel.entry.map(|e| entry_fields(file, e));
@@ -241,7 +240,7 @@ pub struct HexProps {
 /// The bytes of the selected entry (or the file's start), with the focus and the hovered field.
 #[function_component(CriuHex)]
 pub fn criu_hex(p: &HexProps) -> Html {
-    let Some(file) = p.doc.opened.files.get(p.sel.file) else { return html! {} };
+    let Some(file) = p.doc.files.get(p.sel.file) else { return html! {} };
     let bytes = &file.bytes;
     let base = match p.sel.entry.and_then(|e| file.entries.get(e)) {
         Some(e) => e.range.clone(),
@@ -317,7 +316,7 @@ pub struct DiagProps {
 /// The CRIU diagnostics, located: file, entry, byte offset, field path.
 #[function_component(CriuDiagnostics)]
 pub fn criu_diagnostics(p: &DiagProps) -> Html {
-    let diags = &p.doc.opened.diagnostics;
+    let diags = &p.doc.diagnostics;
     html! {
         <section id="diagnostics" class="panel criu">
             <h2>{ "Diagnostics" }<span class="count">{ diags.len() }</span></h2>
