@@ -41,13 +41,15 @@ pub enum Reply {
 #[derive(Debug)]
 pub struct CriuParts {
     pub meta: Meta,
+    /// The notes as posted (`meta.notes` is empty).
+    pub notes: crate::criu::Notes,
     pub files: Vec<resocket_core::criu::OpenedFile>,
     pub image: Option<Vec<u8>>,
 }
 
 impl CriuParts {
     pub fn doc(self, name: String, note: String) -> CriuDoc {
-        CriuDoc::new(name, note, self.meta, self.files, self.image)
+        CriuDoc::new(name, note, self.meta, self.notes, self.files, self.image)
     }
 }
 
@@ -87,6 +89,7 @@ fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
     let bytes = arrays::<js_sys::Uint8Array>(&data, "bytes")?;
     let entries = arrays::<js_sys::Uint32Array>(&data, "entries")?;
     let image = get(&data, "image").dyn_into::<js_sys::Uint8Array>().ok().map(|a| a.to_vec());
+    let notes = crate::criu::Notes::new(get(&data, "notes").dyn_into::<js_sys::Array>().unwrap_or_default());
     let mut meta: Meta = from_js(data)?;
     if bytes.len() != meta.files.len() || entries.len() != meta.files.len() {
         return Err(format!(
@@ -101,7 +104,7 @@ fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
         .zip(bytes.iter().zip(&entries))
         .map(|(m, (b, e))| worker::file_from(m, b.to_vec(), &e.to_vec()))
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(CriuParts { meta, files, image })
+    Ok(CriuParts { meta, notes, files, image })
 }
 
 /// Serves a request in the page: `serve(request, post)`.

@@ -37,7 +37,7 @@ pub struct CriuDoc {
     pub tasks: usize,
     pub sockets: usize,
     /// What the mapping onto resocket's model cannot say, or CRIU did not record.
-    pub notes: Vec<Note>,
+    pub notes: Notes,
     /// The scenario's resocket image (graph, timeline, plan), or why there is none.
     pub image: Result<Rc<[u8]>, String>,
     pub errors: usize,
@@ -53,8 +53,15 @@ impl PartialEq for CriuDoc {
 
 impl CriuDoc {
     /// The checkpoint the worker read and mapped (`worker::check`), under this name.
-    pub fn new(name: String, note: String, meta: Meta, files: Vec<OpenedFile>, image: Option<Vec<u8>>) -> CriuDoc {
-        let Meta { archive, skipped, files: _, diagnostics, notes, tasks, sockets, unmapped } = meta;
+    pub fn new(
+        name: String,
+        note: String,
+        meta: Meta,
+        notes: Notes,
+        files: Vec<OpenedFile>,
+        image: Option<Vec<u8>>,
+    ) -> CriuDoc {
+        let Meta { archive, skipped, files: _, diagnostics, notes: _, tasks, sockets, unmapped } = meta;
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = diagnostics.len() - errors;
         let image = match (image, unmapped) {
@@ -71,6 +78,28 @@ impl CriuDoc {
 
     pub fn is_valid(&self) -> bool {
         self.errors == 0
+    }
+}
+
+/// The mapping's notes as the worker posted them (a JS array): a big checkpoint has one per
+/// socket or more, so only the ones shown are deserialized.
+#[derive(Debug, Clone, Default)]
+pub struct Notes(js_sys::Array);
+
+impl Notes {
+    pub fn new(list: js_sys::Array) -> Notes {
+        Notes(list)
+    }
+    pub fn len(&self) -> usize {
+        self.0.length() as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Notes `range` (those that do not deserialize are left out).
+    pub fn get(&self, range: Range<usize>) -> Vec<Note> {
+        let end = range.end.min(self.len());
+        (range.start.min(end)..end).filter_map(|i| serde_wasm_bindgen::from_value(self.0.get(i as u32)).ok()).collect()
     }
 }
 
@@ -166,6 +195,8 @@ pub struct CriuSel {
     pub diag: Option<usize>,
     /// Entry rows rendered.
     pub shown: usize,
+    /// Notes rendered.
+    pub notes_shown: usize,
 }
 
 /// What the user does in the CRIU panels.
@@ -188,6 +219,8 @@ pub enum CriuAction {
     SelectDiagnostic(usize),
     /// Render more entry rows.
     MoreEntries,
+    /// Render more notes.
+    MoreNotes,
 }
 
 /// The reducer of [`CriuAction`]s (`Action::Criu`).
@@ -204,7 +237,7 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             }
             let file = doc.first_file();
             let entry = doc.files.get(file).filter(|f| !f.entries.is_empty()).map(|_| 0);
-            s.criu_sel = CriuSel { file, entry, shown: PAGE, ..CriuSel::default() };
+            s.criu_sel = CriuSel { file, entry, shown: PAGE, notes_shown: PAGE, ..CriuSel::default() };
             s.criu = Some(doc);
         }
         CriuAction::SelectFile(i) => {
@@ -213,8 +246,13 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             if s.criu_sel.file == i {
                 return state;
             }
-            s.criu_sel =
-                CriuSel { file: i, entry: (!f.entries.is_empty()).then_some(0), shown: PAGE, ..CriuSel::default() };
+            s.criu_sel = CriuSel {
+                file: i,
+                entry: (!f.entries.is_empty()).then_some(0),
+                shown: PAGE,
+                notes_shown: s.criu_sel.notes_shown,
+                ..CriuSel::default()
+            };
         }
         CriuAction::SelectEntry(e) => {
             if shown_file.is_none_or(|f| e >= f.entries.len()) {
@@ -259,7 +297,8 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             let file = d.file.as_ref().and_then(|n| doc.files.iter().position(|f| &f.name == n));
             if let Some(i) = file {
                 if i != s.criu_sel.file {
-                    s.criu_sel = CriuSel { file: i, shown: PAGE, ..CriuSel::default() };
+                    s.criu_sel =
+                        CriuSel { file: i, shown: PAGE, notes_shown: s.criu_sel.notes_shown, ..CriuSel::default() };
                 }
                 let f = &doc.files[i];
                 let entry = d.record.filter(|&e| e < f.entries.len()).or_else(|| entry_at(f, d.range.start));
@@ -275,6 +314,7 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             s.criu_sel.diag = Some(k);
         }
         CriuAction::MoreEntries => s.criu_sel.shown += PAGE,
+        CriuAction::MoreNotes => s.criu_sel.notes_shown += PAGE,
     }
     Rc::new(s)
 }

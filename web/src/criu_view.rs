@@ -354,21 +354,32 @@ pub fn criu_diagnostics(p: &DiagProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq, Debug)]
+pub struct NotesProps {
+    pub doc: Rc<CriuDoc>,
+    /// Notes rendered (more on demand).
+    pub shown: usize,
+    pub on_more: Callback<()>,
+}
+
 /// What a CRIU restore loses (the mapping's notes, per socket), or why there is no restore.
 #[function_component(CriuNotes)]
-pub fn criu_notes(p: &DocProps) -> Html {
+pub fn criu_notes(p: &NotesProps) -> Html {
     let d = &p.doc;
+    let total = d.notes.len();
+    let shown = d.notes.get(0..p.shown);
+    let on_more = p.on_more.reform(|_: MouseEvent| ());
     html! {
         <section id="criu-notes" class="panel">
-            <h2>{ "Notes" }<span class="count">{ d.notes.len() }</span></h2>
+            <h2>{ "Notes" }<span class="count">{ thousands(total) }</span></h2>
             if let Err(why) = &d.image {
                 <p class="plan-error" id="criu-unmapped">{ format!("No socket graph or plan: {why}.") }</p>
-            } else if d.notes.is_empty() {
+            } else if total == 0 {
                 <p class="ok">{ "The checkpoint maps onto resocket's model without loss." }</p>
             } else {
                 <p class="muted">{ "What CRIU does not record, or the mapping cannot say, per socket:" }</p>
                 <ul class="notes">
-                { for d.notes.iter().map(|n| html! {
+                { for shown.iter().map(|n| html! {
                     <li data-code={n.code.as_str()}>
                         <code class="code">{ n.code.as_str() }</code>
                         if let Some(s) = &n.socket { <span class="sock">{ format!(" {s}") }</span> }
@@ -376,6 +387,9 @@ pub fn criu_notes(p: &DocProps) -> Html {
                     </li>
                 }) }
                 </ul>
+                if p.shown < total {
+                    <button class="more later" onclick={on_more}>{ format!("show more ({} more notes)", thousands(total - p.shown)) }</button>
+                }
             }
         </section>
     }

@@ -28,7 +28,7 @@ pub const SLICE_MS: f64 = 25.0;
 /// Records read between clock reads.
 const RECORD_BATCH: usize = 2_000;
 /// Steps run between clock reads.
-const STEP_BATCH: usize = 2_000;
+const STEP_BATCH: usize = 250;
 /// Images up to this size are opened in one go (`Action::Open`): the slicing would only add
 /// turns of the event loop.
 pub const SYNC_MAX_BYTES: usize = 256 * 1024;

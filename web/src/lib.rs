@@ -445,7 +445,7 @@ pub fn app() -> Html {
                     <CriuHex doc={c.clone()} sel={sel.clone()} on_hover={on_criu.reform(A::HoverByte)} />
                 </div>
                 <CriuDiagnostics doc={c.clone()} focus={sel.diag} on_select={on_criu.reform(A::SelectDiagnostic)} />
-                <CriuNotes doc={c.clone()} />
+                <CriuNotes doc={c.clone()} shown={sel.notes_shown} on_more={on_criu.reform(|()| A::MoreNotes)} />
             </>
         }
     });

@@ -94,7 +94,10 @@ pub struct Meta {
     pub skipped: Vec<(String, Skip)>,
     pub files: Vec<FileMeta>,
     pub diagnostics: Vec<Diagnostic>,
-    /// The mapping's notes (none when the checkpoint has errors: it is not mapped).
+    /// The mapping's notes (none when the checkpoint has errors: it is not mapped). One per
+    /// socket or more: the page keeps them as posted and deserializes the ones it shows
+    /// ([`crate::criu::Notes`]), so they are not deserialized with the rest.
+    #[serde(default, skip_deserializing)]
     pub notes: Vec<Note>,
     pub tasks: usize,
     /// AF_UNIX and INET sockets.
