@@ -12,7 +12,8 @@
 //     from the drop until the timeline is ready;
 //   * stepping: one → (and one ←) press to the next frame showing the new position, median and
 //     worst of 20 steps each, on the image just opened;
-// and the gzipped (level 9) size of the release .wasm + .js. Medians of --runs runs (default 3).
+// and the gzipped (level 9) size of the release .wasm + .js: the page's bundle and, apart, the checkpoint
+// reader's worker (loaded only when a checkpoint is opened). Medians of --runs runs (default 3).
 // Figures, not assertions: the targets are judged in docs/benchmarks.md.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -125,14 +126,21 @@ for (let i = 0; i < images.length; i++) {
 }
 await stop(h);
 
-// Every .wasm and .js trunk wrote, wasm-bindgen's snippets/ (inline JS) included.
+// Every .wasm and .js trunk wrote, wasm-bindgen's snippets/ (inline JS) included: the page's
+// bundle (what it downloads before any checkpoint is opened) apart from the checkpoint reader's
+// worker (resocket-worker*, fetched when a checkpoint is opened).
 const files = fs.readdirSync(DIST, { recursive: true }).filter((f) => /\.(wasm|js)$/.test(f));
-let raw = 0, gz = 0;
-for (const f of files) {
-  const b = fs.readFileSync(path.join(DIST, f));
-  raw += b.length;
-  gz += zlib.gzipSync(b, { level: 9 }).length;
-}
+const size = (list) => {
+  let raw = 0, gz = 0;
+  for (const f of list) {
+    const b = fs.readFileSync(path.join(DIST, f));
+    raw += b.length;
+    gz += zlib.gzipSync(b, { level: 9 }).length;
+  }
+  return `${list.join(' + ')}: ${raw.toLocaleString('en')} B, gzip -9 ${gz.toLocaleString('en')} B (${(gz / 1024).toFixed(1)} KiB)`;
+};
+const isWorker = (f) => /^resocket-worker/.test(path.basename(f));
 console.log(`chromium ${browser.version()}, ${RUNS} runs each (medians), dist: ${path.relative(ROOT, DIST) || DIST}`);
 console.table(rows);
-console.log(`release wasm + js: ${files.join(' + ')}: ${raw.toLocaleString('en')} B, gzip -9 ${gz.toLocaleString('en')} B (${(gz / 1024).toFixed(1)} KiB)`);
+console.log(`page bundle, release wasm + js: ${size(files.filter((f) => !isWorker(f)))}`);
+console.log(`checkpoint reader (worker), release wasm + js: ${size(files.filter(isWorker))}`);

@@ -1,7 +1,8 @@
 // CRIU checkpoints in the inspector, end to end (release build in dist/): a CRIU image directory
 // through the directory picker (<input webkitdirectory>), .img files dropped on the page, a
 // Podman checkpoint archive through the file picker; and the embedding API (openCheckpoint)
-// called from JS, in the inspector's page and in a page that embeds the module alone.
+// called from JS (a Promise: the checkpoint reader's worker answers it), in the inspector's page
+// and in a page that embeds the module alone (the worker's files served beside it).
 // Screenshots: e2e/out/criu-*.png; with DOC_SCREENSHOTS=1 also docs/criu-directory.png and
 // docs/criu-archive.png (the committed ones), so that a plain test run leaves the tree clean.
 import { test, before, after } from 'node:test';
@@ -155,13 +156,20 @@ test('JS API: openCheckpoint in an embedding page (no inspector) and in the insp
   assert.equal(b.valid, false);
   assert.ok(b.diagnostics.some((d) => d.code === 'criu-peer-missing' && d.file === 'files.img'), JSON.stringify(b.diagnostics));
   assert.ok(b.planError);
-  const thrown = await page.evaluate(() => { try { window.openCheckpoint([{ name: 'a', bytes: new Uint8Array([1, 2]) }]); return null; } catch (e) { return String(e.message); } });
-  assert.match(thrown, /not a checkpoint/);
+  // A Promise: rejected with an Error for what is not a checkpoint, or for a malformed call.
+  const rejected = await page.evaluate(() => window.openCheckpoint([{ name: 'a', bytes: new Uint8Array([1, 2]) }]).then(() => null, (e) => [e instanceof Error, e.message]));
+  assert.deepEqual(rejected?.[0], true);
+  assert.match(rejected[1], /not a checkpoint/);
+  const malformed = await page.evaluate(() => window.openCheckpoint([{ name: 'a' }]).then(() => null, (e) => e.message));
+  assert.match(malformed, /files\[0\]\.bytes is missing/);
+  // A File (a Blob) is read by the worker.
+  const blob = await page.evaluate((b) => window.openCheckpoint([{ name: 'x', bytes: new File([new Uint8Array(b)], 'x') }]).then((r) => r.sockets.length), archive);
+  assert.equal(blob, 2);
   assert.deepEqual(errors, []);
   await page.close();
   // The inspector's page exposes the same export (trunk's window.wasmBindings).
   const { page: p2 } = await open();
-  const n = await p2.evaluate((files) => window.wasmBindings.openCheckpoint(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }))).sockets.length, dir);
+  const n = await p2.evaluate(async (files) => (await window.wasmBindings.openCheckpoint(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })))).sockets.length, dir);
   assert.equal(n, 2);
   await p2.close();
 });

@@ -30,7 +30,7 @@ pub fn is_raw_pages(name: &str) -> bool {
 }
 
 /// How the tar stream is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compression {
     /// A plain tar.
@@ -166,7 +166,7 @@ pub enum ArchiveError {
 }
 
 /// The container engine that wrote the archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Engine {
     /// Podman (`io.container.manager` = `libpod`).
     Podman,
@@ -194,7 +194,7 @@ impl Engine {
 }
 
 /// What the archive says about the container (from `config.dump` and `spec.dump`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Container {
     /// The engine, when the metadata names it.
     pub engine: Option<Engine>,
@@ -218,7 +218,7 @@ pub struct Container {
 }
 
 /// The kind of an archive member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MemberKind {
     /// A regular file.
@@ -234,7 +234,7 @@ pub enum MemberKind {
 }
 
 /// A member of the archive other than a CRIU image.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Member {
     /// Its path in the archive (a leading `./` removed).
     pub path: String,
@@ -245,7 +245,7 @@ pub struct Member {
 }
 
 /// Where the CRIU images were found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// A container checkpoint: images under `checkpoint/` (Podman, CRI-O).
@@ -258,7 +258,7 @@ pub enum Layout {
 }
 
 /// Something about the archive that did not stop it from being read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Warning {
     /// A metadata file is not the JSON its name promises.
@@ -294,14 +294,16 @@ impl std::fmt::Display for Warning {
     }
 }
 
-/// An unpacked checkpoint archive.
-#[derive(Debug, Clone)]
+/// An unpacked checkpoint archive. Its serde form (the browser's worker posts it to the page)
+/// leaves out `images`, which go to [`crate::criu::open`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Archive {
     /// How it was compressed.
     pub compression: Compression,
     /// Where the images were.
     pub layout: Layout,
     /// The CRIU image files (`*.img`) of the checkpoint directory, sorted by name.
+    #[serde(skip)]
     pub images: Vec<ImageFile>,
     /// The container metadata, when `config.dump` or `spec.dump` is there.
     pub container: Option<Container>,
@@ -320,13 +322,47 @@ pub fn unpack(bytes: &[u8]) -> Result<Archive, ArchiveError> {
 
 /// Unpack an archive within these limits.
 pub fn unpack_with(bytes: &[u8], limits: Limits) -> Result<Archive, ArchiveError> {
+    unpack_observed(bytes, limits, &mut |_| {})
+}
+
+/// How far an unpack is: reported every [`PROGRESS_EVERY`] unpacked bytes and once at the end
+/// of a successful unpack (then `consumed == total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unpacking {
+    /// Bytes of the archive (compressed) consumed so far.
+    pub consumed: u64,
+    /// The archive's size.
+    pub total: u64,
+    /// Bytes the tar stream has unpacked to so far.
+    pub unpacked: u64,
+}
+
+/// Unpacked bytes between two [`Unpacking`] reports.
+pub const PROGRESS_EVERY: u64 = 1 << 20;
+
+/// [`unpack_with`], telling `progress` how far it is (the browser's worker posts it to the page).
+pub fn unpack_observed(
+    bytes: &[u8],
+    limits: Limits,
+    progress: &mut dyn FnMut(Unpacking),
+) -> Result<Archive, ArchiveError> {
     let compression = detect(bytes).ok_or(ArchiveError::NotAnArchive)?;
+    let left = Rc::new(std::cell::Cell::new(bytes.len()));
+    let input = Src { rest: bytes, left: Rc::clone(&left) };
     let inner: Box<dyn Read + '_> = match compression {
-        Compression::None => Box::new(bytes),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
-        Compression::Zstd => Box::new(ZstdFrames::new(bytes)),
+        Compression::None => Box::new(input),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+        Compression::Zstd => Box::new(ZstdFrames::new(input)),
     };
-    let mut src = Counted { inner, count: 0, limit: limits.max_unpacked, failure: None, window: None };
+    let total = bytes.len() as u64;
+    let mut src = Counted {
+        inner,
+        count: 0,
+        limit: limits.max_unpacked,
+        failure: None,
+        window: None,
+        progress: Progress { left: Rc::clone(&left), total, next: PROGRESS_EVERY, report: progress },
+    };
     // The first block must be a tar header: otherwise "gzip of something else" would surface
     // as an obscure tar error.
     let mut head = Vec::new();
@@ -347,14 +383,49 @@ pub fn unpack_with(bytes: &[u8], limits: Limits) -> Result<Archive, ArchiveError
         let mut ar = tar::Archive::new(io::Cursor::new(head).chain(Shared(Rc::clone(&shared))));
         walk.entries(&mut ar, &shared)
     };
-    let src = shared.borrow();
+    let mut src = shared.borrow_mut();
     if let Err(e) = result {
         return Err(match e {
             WalkError::Own(e) => e,
             WalkError::Io { member, error } => src.classify(compression, error, member),
         });
     }
-    walk.finish(compression, src.count)
+    // Done: the whole archive counts as consumed (the padding after the end-of-archive blocks
+    // and a compressed stream's trailer are not read).
+    let unpacked = src.count;
+    (src.progress.report)(Unpacking { consumed: total, total, unpacked });
+    walk.finish(compression, unpacked)
+}
+
+/// The archive's bytes as a reader that keeps, in `left`, how many it has not yet given out
+/// (shared by the copies a zstd frame decoder takes).
+#[derive(Clone)]
+struct Src<'a> {
+    rest: &'a [u8],
+    left: Rc<std::cell::Cell<usize>>,
+}
+
+impl Src<'_> {
+    fn set(&mut self, rest: &[u8]) {
+        self.left.set(rest.len());
+    }
+}
+
+impl Read for Src<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.rest.read(buf)?;
+        let rest = self.rest;
+        self.set(rest);
+        Ok(n)
+    }
+}
+
+/// Where the next [`Unpacking`] report is due, and whom to tell.
+struct Progress<'a> {
+    left: Rc<std::cell::Cell<usize>>,
+    total: u64,
+    next: u64,
+    report: &'a mut dyn FnMut(Unpacking),
 }
 
 impl Compression {
@@ -402,6 +473,7 @@ struct Counted<'a> {
     /// While the tar reader looks for the next member: the count when it started (the data of
     /// the previous member has been read by then, so all it reads is headers and padding).
     window: Option<u64>,
+    progress: Progress<'a>,
 }
 
 impl Read for Counted<'_> {
@@ -430,6 +502,12 @@ impl Read for Counted<'_> {
             self.failure = Some(Failure::Limit);
             return Err(io::Error::other("unpack limit reached"));
         }
+        let p = &mut self.progress;
+        if self.count >= p.next {
+            p.next = self.count.saturating_add(PROGRESS_EVERY);
+            let consumed = p.total - p.left.get() as u64;
+            (p.report)(Unpacking { consumed, total: p.total, unpacked: self.count });
+        }
         Ok(n)
     }
 }
@@ -451,13 +529,13 @@ impl Counted<'_> {
 
 /// Every frame of a zstd stream (skippable frames skipped), as one reader.
 struct ZstdFrames<'a> {
-    rest: &'a [u8],
-    cur: Option<ruzstd::decoding::StreamingDecoder<&'a [u8], ruzstd::decoding::FrameDecoder>>,
+    rest: Src<'a>,
+    cur: Option<ruzstd::decoding::StreamingDecoder<Src<'a>, ruzstd::decoding::FrameDecoder>>,
     spare: Option<ruzstd::decoding::FrameDecoder>,
 }
 
 impl<'a> ZstdFrames<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
+    fn new(bytes: Src<'a>) -> Self {
         ZstdFrames { rest: bytes, cur: None, spare: None }
     }
 }
@@ -478,18 +556,21 @@ impl Read for ZstdFrames<'_> {
                     self.spare = Some(dec);
                 }
             }
-            if self.rest.is_empty() {
+            if self.rest.rest.is_empty() {
                 return Ok(0);
             }
             let dec = self.spare.take().unwrap_or_default();
             // The decoder reads from its own copy of the slice.
-            match ruzstd::decoding::StreamingDecoder::new_with_decoder(self.rest, dec) {
+            match ruzstd::decoding::StreamingDecoder::new_with_decoder(self.rest.clone(), dec) {
                 Ok(d) => self.cur = Some(d),
                 Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame { length, .. })) => {
                     // A skippable frame: its 8-byte header, then `length` bytes.
                     let skip = usize::try_from(length).unwrap_or(usize::MAX).saturating_add(8);
-                    match self.rest.get(skip..) {
-                        Some(rest) => self.rest = rest,
+                    match self.rest.rest.get(skip..) {
+                        Some(rest) => {
+                            self.rest.rest = rest;
+                            self.rest.set(rest);
+                        }
                         None => {
                             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "skippable frame past the end"))
                         }

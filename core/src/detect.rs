@@ -57,7 +57,8 @@ pub fn looks_rsimg(bytes: &[u8]) -> bool {
 }
 
 /// A file of a directory (or a set of files) that is not a CRIU image to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Skip {
     /// Not named `*.img` (logs, `stats-dump`, …).
     NotAnImage,
@@ -128,7 +129,25 @@ pub enum OpenError {
 /// resocket image, one CRIU image, or the files of a CRIU image directory (the `*.img` files
 /// are read, raw memory pages and everything else are listed as skipped; a directory that
 /// holds exactly one archive or resocket image among files that are not images opens that).
-pub fn open_files(mut files: Vec<ImageFile>, limits: archive::Limits) -> Result<Opening, OpenError> {
+pub fn open_files(files: Vec<ImageFile>, limits: archive::Limits) -> Result<Opening, OpenError> {
+    open_files_observed(files, limits, &mut |_| {})
+}
+
+/// How far [`open_files_observed`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Unpacking an archive.
+    Unpacking(archive::Unpacking),
+    /// Reading the CRIU images.
+    Reading(criu::Reading),
+}
+
+/// [`open_files`], telling `progress` how the unpack and the reading of the images go.
+pub fn open_files_observed(
+    mut files: Vec<ImageFile>,
+    limits: archive::Limits,
+    progress: &mut dyn FnMut(Step),
+) -> Result<Opening, OpenError> {
     if files.len() > 1 {
         let candidates: Vec<usize> = (0..files.len())
             .filter(|&i| matches!(detect(&files[i].bytes), Detected::Archive(_) | Detected::Rsimg))
@@ -145,14 +164,15 @@ pub fn open_files(mut files: Vec<ImageFile>, limits: archive::Limits) -> Result<
             let f = files.pop().ok_or(OpenError::Empty)?;
             match detect(&f.bytes) {
                 Detected::Archive(_) => {
-                    let mut a = archive::unpack_with(&f.bytes, limits)
+                    let mut a = archive::unpack_observed(&f.bytes, limits, &mut |u| progress(Step::Unpacking(u)))
                         .map_err(|error| OpenError::Archive { name: f.name.clone(), error })?;
+                    drop(f);
                     let images = std::mem::take(&mut a.images);
-                    let opened = criu::open(images);
+                    let opened = criu::open_observed(images, &mut |r| progress(Step::Reading(r)));
                     Ok(Opening::Criu(Box::new(CriuInput { archive: Some(Box::new(a)), skipped: Vec::new(), opened })))
                 }
                 Detected::CriuImage => {
-                    let opened = criu::open(vec![f]);
+                    let opened = criu::open_observed(vec![f], &mut |r| progress(Step::Reading(r)));
                     Ok(Opening::Criu(Box::new(CriuInput { archive: None, skipped: Vec::new(), opened })))
                 }
                 Detected::Rsimg => Ok(Opening::Rsimg(f)),
@@ -174,7 +194,7 @@ pub fn open_files(mut files: Vec<ImageFile>, limits: archive::Limits) -> Result<
             if images.is_empty() {
                 return Err(OpenError::NoImages { count });
             }
-            let opened = criu::open(images);
+            let opened = criu::open_observed(images, &mut |r| progress(Step::Reading(r)));
             Ok(Opening::Criu(Box::new(CriuInput { archive: None, skipped, opened })))
         }
     }

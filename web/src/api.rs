@@ -2,44 +2,24 @@
 //! results passed as plain JS objects (serde-wasm-bindgen). Documented in `docs/embedding.md`.
 //!
 //! ```js
-//! const r = wasmBindings.openCheckpoint([{ name: 'files.img', bytes: u8 }, ...]);
+//! const r = await wasmBindings.openCheckpoint([{ name: 'files.img', bytes: u8 }, ...]);
 //! // { kind, valid, files, container, sockets, diagnostics, notes, plan, planError }
 //! ```
 //!
-//! The same open path as the inspector: core's `detect::open_files` decides by content what
-//! the files are (one resocket image, a CRIU image directory's files, one CRIU image, a
-//! tar/tar.gz/tar.zst checkpoint archive), a CRIU checkpoint is mapped onto a scenario
-//! (`CriuDoc::build`), and the resulting image is loaded, checked and planned by core.
+//! The same open path as the inspector, in the checkpoint reader's worker (`crate::worker`):
+//! core's `detect::open_files` decides by content what the files are (one resocket image, a
+//! CRIU image directory's files, one CRIU image, a tar/tar.gz/tar.zst checkpoint archive), a
+//! CRIU checkpoint is mapped onto a scenario (`worker::check`), and the resulting image is
+//! loaded, checked and planned by core ([`open_json`], run by the worker).
 
-use crate::criu::CriuDoc;
+use crate::client::{self, Mode, Reply};
 use crate::model::Doc;
 use resocket_core::criu::ImageFile;
 use resocket_core::detect::{self, Opening};
-use serde::Serialize as _;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-
-/// The files of a JS array of `{name: string, bytes: Uint8Array | ArrayBuffer}`.
-fn files_of(files: &JsValue) -> Result<Vec<ImageFile>, String> {
-    let arr: &js_sys::Array = files.dyn_ref().ok_or("openCheckpoint: expected an array of {name, bytes}")?;
-    let mut out = Vec::new();
-    for (i, f) in arr.iter().enumerate() {
-        let get = |k: &str| js_sys::Reflect::get(&f, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined());
-        let name = get("name")
-            .and_then(|n| n.as_string())
-            .ok_or(format!("openCheckpoint: files[{i}].name is not a string"))?;
-        let bytes = get("bytes").ok_or(format!("openCheckpoint: files[{i}].bytes is missing"))?;
-        let bytes = if bytes.is_instance_of::<js_sys::Uint8Array>() || bytes.is_instance_of::<js_sys::ArrayBuffer>() {
-            js_sys::Uint8Array::new(&bytes).to_vec()
-        } else {
-            return Err(format!("openCheckpoint: files[{i}].bytes is not a Uint8Array or an ArrayBuffer"));
-        };
-        out.push(ImageFile { name, bytes });
-    }
-    Ok(out)
-}
 
 /// What [`open_checkpoint`] returns, as JSON (also used by the tests without a JS boundary).
 pub fn open_json(files: Vec<ImageFile>) -> Result<Value, String> {
@@ -51,9 +31,8 @@ pub fn open_json(files: Vec<ImageFile>) -> Result<Value, String> {
     let (mut out, image) = match opening {
         Opening::Rsimg(f) => (json!({ "kind": "rsimg", "files": [], "notes": [] }), Ok(Rc::<[u8]>::from(f.bytes))),
         Opening::Criu(c) => {
-            let doc = CriuDoc::build(name.clone(), String::new(), *c);
+            let doc = crate::worker::check(*c, &mut |_| {});
             let files: Vec<Value> = doc
-                .opened
                 .files
                 .iter()
                 .map(|f| {
@@ -63,20 +42,25 @@ pub fn open_json(files: Vec<ImageFile>) -> Result<Value, String> {
                     })
                 })
                 .collect();
-            let container = doc.archive.as_ref().map(|a| {
+            let meta = &doc.meta;
+            let container = meta.archive.as_ref().map(|a| {
                 json!({ "compression": a.compression.as_str(), "layout": a.layout, "metadata": a.container,
                         "members": a.members.len(), "unpacked": a.unpacked })
             });
             let out = json!({
                 "kind": "criu",
                 "files": files,
-                "skipped": doc.skipped.iter().map(|(n, w)| json!({ "name": n, "why": w.as_str() })).collect::<Vec<_>>(),
+                "skipped": meta.skipped.iter().map(|(n, w)| json!({ "name": n, "why": w.as_str() })).collect::<Vec<_>>(),
                 "container": container,
-                "diagnostics": doc.opened.diagnostics,
-                "notes": doc.notes,
-                "valid": doc.is_valid(),
+                "diagnostics": meta.diagnostics,
+                "notes": meta.notes,
+                "valid": !meta.diagnostics.iter().any(|d| d.is_error()),
             });
-            (out, doc.image.clone())
+            let image = match (doc.image, &meta.unmapped) {
+                (Some(b), _) => Ok(Rc::from(b)),
+                (None, why) => Err(why.clone().unwrap_or_default()),
+            };
+            (out, image)
         }
     };
     match image {
@@ -110,13 +94,38 @@ pub fn open_json(files: Vec<ImageFile>) -> Result<Value, String> {
 }
 
 /// `openCheckpoint(files)`: open `[{name, bytes}]` (a CRIU image directory's files, `.img`
-/// files, one checkpoint archive, or one resocket image) and return
-/// `{kind, valid, files, skipped, container, sockets, diagnostics, notes, plan | planError}`.
-/// Throws an `Error` for input that is none of these.
-#[wasm_bindgen(js_name = openCheckpoint)]
-pub fn open_checkpoint(files: JsValue) -> Result<JsValue, JsValue> {
-    let value = files_of(&files).and_then(open_json).map_err(|e| JsValue::from(js_sys::Error::new(&e)))?;
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+/// files, one checkpoint archive, or one resocket image; `bytes` a `Uint8Array`, an
+/// `ArrayBuffer` or a `Blob`) in the checkpoint reader's worker. Returns a `Promise` of
+/// `{kind, valid, files, skipped, container, sockets, diagnostics, notes, plan | planError}`,
+/// rejected with an `Error` for input that is none of these. Each call has a worker of its own.
+/// Exported by the page's bin (`src/main.rs`).
+pub fn open_checkpoint(files: JsValue) -> js_sys::Promise {
+    // The caller's array is cloned to the worker as it is (its buffers stay the caller's).
+    let request = client::request_of(Mode::Api, &files);
+    let mut run = move |resolve: js_sys::Function, reject: js_sys::Function| {
+        let slot: Rc<RefCell<Option<client::Job>>> = Rc::new(RefCell::new(None));
+        let done = slot.clone();
+        let (ok, err) = (resolve.clone(), reject.clone());
+        let job = client::start(request.clone(), js_sys::Array::new(), move |reply| {
+            let settle = match reply {
+                Reply::Api(v) => Some(ok.call1(&JsValue::NULL, &v)),
+                Reply::Failed(m) => Some(err.call1(&JsValue::NULL, &js_sys::Error::new(&m))),
+                Reply::Progress(_) => None,
+                Reply::Criu(_) | Reply::Rsimg { .. } => {
+                    Some(err.call1(&JsValue::NULL, &js_sys::Error::new("openCheckpoint: an unexpected reply")))
+                }
+            };
+            if settle.is_some() {
+                // Settled: the worker goes (the job drops its callbacks a turn later).
+                done.borrow_mut().take();
+            }
+        });
+        match job {
+            Ok(job) => *slot.borrow_mut() = Some(job),
+            Err(e) => {
+                let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new(&e));
+            }
+        }
+    };
+    js_sys::Promise::new(&mut run)
 }

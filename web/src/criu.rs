@@ -1,19 +1,24 @@
 //! CRIU checkpoints in the inspector: what is shown about an opened checkpoint (its image files
 //! and their entries, the archive's container metadata, the located diagnostics, the notes on
 //! what a CRIU restore loses) and the reducer of the CRIU panels' actions. Everything comes
-//! from core: `detect::open_files` opens the files by content, `criu::Opened` frames, decodes
-//! and checks them, `Opened::to_scenario` maps the checkpoint onto a scenario whose image the
-//! rest of the inspector (graph, timeline, plan, order checking) shows as for a native image.
+//! from core, computed in the checkpoint reader's worker (`crate::worker`): `detect::open_files`
+//! opens the files by content, `criu::Opened` frames, decodes and checks them,
+//! `Opened::to_scenario` maps the checkpoint onto a scenario whose image the rest of the
+//! inspector (graph, timeline, plan, order checking) shows as for a native image. The page
+//! keeps the files' bytes and framing, and walks an entry's fields (core's wire walker and
+//! schema tables) when it is shown.
 
 use crate::state::{State, PAGE};
+use crate::worker::Meta;
 use resocket_core::archive::Archive;
 use resocket_core::criu::walk::{Node, Val};
-use resocket_core::criu::{Note, Opened, OpenedFile};
-use resocket_core::detect::{CriuInput, Skip};
+use resocket_core::criu::{Note, OpenedFile};
+use resocket_core::detect::Skip;
+use resocket_core::Diagnostic;
 use std::ops::Range;
 use std::rc::Rc;
 
-/// An opened CRIU checkpoint.
+/// An opened CRIU checkpoint, as the checkpoint reader's worker posted it (`crate::worker`).
 #[derive(Debug)]
 pub struct CriuDoc {
     /// The file, directory or gallery name.
@@ -24,10 +29,15 @@ pub struct CriuDoc {
     pub archive: Option<Box<Archive>>,
     /// Files given that are not read.
     pub skipped: Vec<(String, Skip)>,
-    /// The images, read and checked.
-    pub opened: Opened,
+    /// The image files with their framing, in name order.
+    pub files: Vec<OpenedFile>,
+    /// Everything found wrong, located by file, entry, offset and field.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Processes and sockets (AF_UNIX and INET) in the checkpoint.
+    pub tasks: usize,
+    pub sockets: usize,
     /// What the mapping onto resocket's model cannot say, or CRIU did not record.
-    pub notes: Vec<Note>,
+    pub notes: Notes,
     /// The scenario's resocket image (graph, timeline, plan), or why there is none.
     pub image: Result<Rc<[u8]>, String>,
     pub errors: usize,
@@ -42,40 +52,54 @@ impl PartialEq for CriuDoc {
 }
 
 impl CriuDoc {
-    /// Map an opened checkpoint onto a scenario and its image, as `restore convert` does: a
-    /// checkpoint with errors is not mapped (its diagnostics say why).
-    pub fn build(name: String, note: String, input: CriuInput) -> CriuDoc {
-        let CriuInput { archive, skipped, opened } = input;
-        let errors = opened.diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = opened.diagnostics.len() - errors;
-        let (notes, image) = if errors > 0 {
-            (
-                Vec::new(),
-                Err(format!("the checkpoint has {errors} errors (see Diagnostics): it is not mapped onto a restore")),
-            )
-        } else {
-            let (scenario, notes) = opened.to_scenario();
-            let image = scenario
-                .to_image()
-                .map(Rc::from)
-                .map_err(|e| format!("the checkpoint does not map onto a resocket image: {e}"));
-            (notes, image)
+    /// The checkpoint the worker read and mapped (`worker::check`), under this name.
+    pub fn new(
+        name: String,
+        note: String,
+        meta: Meta,
+        notes: Notes,
+        files: Vec<OpenedFile>,
+        image: Option<Vec<u8>>,
+    ) -> CriuDoc {
+        let Meta { archive, skipped, files: _, diagnostics, notes: _, tasks, sockets, unmapped } = meta;
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = diagnostics.len() - errors;
+        let image = match (image, unmapped) {
+            (Some(b), _) => Ok(Rc::from(b)),
+            (None, why) => Err(why.unwrap_or_else(|| "the checkpoint has no scenario image".into())),
         };
-        CriuDoc { name, note, archive, skipped, opened, notes, image, errors, warnings }
+        CriuDoc { name, note, archive, skipped, files, diagnostics, tasks, sockets, notes, image, errors, warnings }
     }
 
     /// The file shown first: `files.img` (the sockets) when there is one.
     pub fn first_file(&self) -> usize {
-        self.opened.files.iter().position(|f| f.name == "files.img").unwrap_or(0)
+        self.files.iter().position(|f| f.name == "files.img").unwrap_or(0)
     }
 
     pub fn is_valid(&self) -> bool {
         self.errors == 0
     }
+}
 
-    /// Sockets in the checkpoint (AF_UNIX and INET).
-    pub fn sockets(&self) -> usize {
-        self.opened.checkpoint.unix.len() + self.opened.checkpoint.inet.len()
+/// The mapping's notes as the worker posted them (a JS array): a big checkpoint has one per
+/// socket or more, so only the ones shown are deserialized.
+#[derive(Debug, Clone, Default)]
+pub struct Notes(js_sys::Array);
+
+impl Notes {
+    pub fn new(list: js_sys::Array) -> Notes {
+        Notes(list)
+    }
+    pub fn len(&self) -> usize {
+        self.0.length() as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Notes `range` (those that do not deserialize are left out).
+    pub fn get(&self, range: Range<usize>) -> Vec<Note> {
+        let end = range.end.min(self.len());
+        (range.start.min(end)..end).filter_map(|i| serde_wasm_bindgen::from_value(self.0.get(i as u32)).ok()).collect()
     }
 }
 
@@ -170,6 +194,8 @@ pub struct CriuSel {
     pub diag: Option<usize>,
     /// Entry rows rendered.
     pub shown: usize,
+    /// Notes rendered.
+    pub notes_shown: usize,
 }
 
 /// What the user does in the CRIU panels.
@@ -192,6 +218,8 @@ pub enum CriuAction {
     SelectDiagnostic(usize),
     /// Render more entry rows.
     MoreEntries,
+    /// Render more notes.
+    MoreNotes,
 }
 
 /// The reducer of [`CriuAction`]s (`Action::Criu`).
@@ -199,7 +227,7 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
     let mut s = (*state).clone();
     // The doc is shared (`Rc`): its files are borrowed, never copied.
     let doc = s.criu.clone();
-    let shown_file = doc.as_ref().and_then(|c| c.opened.files.get(s.criu_sel.file));
+    let shown_file = doc.as_ref().and_then(|c| c.files.get(s.criu_sel.file));
     match action {
         CriuAction::Opened(doc) => {
             if doc.image.is_err() {
@@ -207,18 +235,23 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
                 s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, host: s.host.clone(), ..State::default() };
             }
             let file = doc.first_file();
-            let entry = doc.opened.files.get(file).filter(|f| f.entry_count() > 0).map(|_| 0);
-            s.criu_sel = CriuSel { file, entry, shown: PAGE, ..CriuSel::default() };
+            let entry = doc.files.get(file).filter(|f| f.entry_count() > 0).map(|_| 0);
+            s.criu_sel = CriuSel { file, entry, shown: PAGE, notes_shown: PAGE, ..CriuSel::default() };
             s.criu = Some(doc);
         }
         CriuAction::SelectFile(i) => {
             let Some(doc) = doc else { return state };
-            let Some(f) = doc.opened.files.get(i) else { return state };
+            let Some(f) = doc.files.get(i) else { return state };
             if s.criu_sel.file == i {
                 return state;
             }
-            s.criu_sel =
-                CriuSel { file: i, entry: (f.entry_count() > 0).then_some(0), shown: PAGE, ..CriuSel::default() };
+            s.criu_sel = CriuSel {
+                file: i,
+                entry: (f.entry_count() > 0).then_some(0),
+                shown: PAGE,
+                notes_shown: s.criu_sel.notes_shown,
+                ..CriuSel::default()
+            };
         }
         CriuAction::SelectEntry(e) => {
             if shown_file.is_none_or(|f| e >= f.entry_count()) {
@@ -259,13 +292,14 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
         }
         CriuAction::SelectDiagnostic(k) => {
             let Some(doc) = doc else { return state };
-            let Some(d) = doc.opened.diagnostics.get(k) else { return state };
-            let file = d.file.as_ref().and_then(|n| doc.opened.files.iter().position(|f| &f.name == n));
+            let Some(d) = doc.diagnostics.get(k) else { return state };
+            let file = d.file.as_ref().and_then(|n| doc.files.iter().position(|f| &f.name == n));
             if let Some(i) = file {
                 if i != s.criu_sel.file {
-                    s.criu_sel = CriuSel { file: i, shown: PAGE, ..CriuSel::default() };
+                    s.criu_sel =
+                        CriuSel { file: i, shown: PAGE, notes_shown: s.criu_sel.notes_shown, ..CriuSel::default() };
                 }
-                let f = &doc.opened.files[i];
+                let f = &doc.files[i];
                 let entry = d.record.filter(|&e| e < f.entry_count()).or_else(|| entry_at(f, d.range.start));
                 s.criu_sel.entry = entry;
                 if let Some(e) = entry {
@@ -279,6 +313,7 @@ pub fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             s.criu_sel.diag = Some(k);
         }
         CriuAction::MoreEntries => s.criu_sel.shown += PAGE,
+        CriuAction::MoreNotes => s.criu_sel.notes_shown += PAGE,
     }
     Rc::new(s)
 }

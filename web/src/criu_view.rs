@@ -21,10 +21,9 @@ pub struct DocProps {
 pub fn criu_summary(p: &DocProps) -> Html {
     let d = &p.doc;
     let verdict = if d.is_valid() { "valid" } else { "invalid" };
-    let c = &d.opened.checkpoint;
     let source = match &d.archive {
         Some(a) => format!("{} checkpoint archive", a.compression.as_str()),
-        None if d.opened.files.len() == 1 => "one CRIU image".to_string(),
+        None if d.files.len() == 1 => "one CRIU image".to_string(),
         None => "CRIU image directory".to_string(),
     };
     let container = d.archive.as_ref().map(|a| {
@@ -71,9 +70,9 @@ pub fn criu_summary(p: &DocProps) -> Html {
                 <span class="file">{ &d.name }</span>
                 <span class={classes!("verdict", verdict)}>{ verdict }</span>
                 <span class="stat" data-stat="source">{ source }</span>
-                <span class="stat" data-stat="files"><b>{ d.opened.files.len() }</b>{ " images" }</span>
-                <span class="stat" data-stat="tasks"><b>{ c.tasks.len() }</b>{ " tasks" }</span>
-                <span class="stat" data-stat="sockets"><b>{ thousands(d.sockets()) }</b>{ " sockets" }</span>
+                <span class="stat" data-stat="files"><b>{ d.files.len() }</b>{ " images" }</span>
+                <span class="stat" data-stat="tasks"><b>{ d.tasks }</b>{ " tasks" }</span>
+                <span class="stat" data-stat="sockets"><b>{ thousands(d.sockets) }</b>{ " sockets" }</span>
                 <span class="stat errors" data-stat="errors"><b>{ d.errors }</b>{ " errors" }</span>
                 <span class="stat warnings" data-stat="warnings"><b>{ d.warnings }</b>{ " warnings" }</span>
                 if !d.note.is_empty() {
@@ -96,7 +95,7 @@ pub struct FilesProps {
 /// files given that are not read are listed after them.
 #[function_component(CriuFiles)]
 pub fn criu_files(p: &FilesProps) -> Html {
-    let files = &p.doc.opened.files;
+    let files = &p.doc.files;
     html! {
         <section id="criu-files" class="panel">
             <h2>{ "Image files" }<span class="count">{ files.len() }</span></h2>
@@ -149,7 +148,7 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 /// The entries of the shown file; the selected one with its fields (path, value, bytes).
 #[function_component(CriuEntries)]
 pub fn criu_entries(p: &EntriesProps) -> Html {
-    let Some(file) = p.doc.opened.files.get(p.sel.file) else { return html! {} };
+    let Some(file) = p.doc.files.get(p.sel.file) else { return html! {} };
     let total = file.entry_count();
     let end = p.sel.shown.min(total);
     let fields = p.sel.entry.map(|e| entry_fields(file, e));
@@ -240,7 +239,7 @@ pub struct HexProps {
 /// The bytes of the selected entry (or the file's start), with the focus and the hovered field.
 #[function_component(CriuHex)]
 pub fn criu_hex(p: &HexProps) -> Html {
-    let Some(file) = p.doc.opened.files.get(p.sel.file) else { return html! {} };
+    let Some(file) = p.doc.files.get(p.sel.file) else { return html! {} };
     let bytes = &file.bytes;
     let base = match p.sel.entry.and_then(|e| file.entry(e)) {
         Some(e) => e.range,
@@ -316,7 +315,7 @@ pub struct DiagProps {
 /// The CRIU diagnostics, located: file, entry, byte offset, field path.
 #[function_component(CriuDiagnostics)]
 pub fn criu_diagnostics(p: &DiagProps) -> Html {
-    let diags = &p.doc.opened.diagnostics;
+    let diags = &p.doc.diagnostics;
     html! {
         <section id="diagnostics" class="panel criu">
             <h2>{ "Diagnostics" }<span class="count">{ diags.len() }</span></h2>
@@ -354,21 +353,32 @@ pub fn criu_diagnostics(p: &DiagProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq, Debug)]
+pub struct NotesProps {
+    pub doc: Rc<CriuDoc>,
+    /// Notes rendered (more on demand).
+    pub shown: usize,
+    pub on_more: Callback<()>,
+}
+
 /// What a CRIU restore loses (the mapping's notes, per socket), or why there is no restore.
 #[function_component(CriuNotes)]
-pub fn criu_notes(p: &DocProps) -> Html {
+pub fn criu_notes(p: &NotesProps) -> Html {
     let d = &p.doc;
+    let total = d.notes.len();
+    let shown = d.notes.get(0..p.shown);
+    let on_more = p.on_more.reform(|_: MouseEvent| ());
     html! {
         <section id="criu-notes" class="panel">
-            <h2>{ "Notes" }<span class="count">{ d.notes.len() }</span></h2>
+            <h2>{ "Notes" }<span class="count">{ thousands(total) }</span></h2>
             if let Err(why) = &d.image {
                 <p class="plan-error" id="criu-unmapped">{ format!("No socket graph or plan: {why}.") }</p>
-            } else if d.notes.is_empty() {
+            } else if total == 0 {
                 <p class="ok">{ "The checkpoint maps onto resocket's model without loss." }</p>
             } else {
                 <p class="muted">{ "What CRIU does not record, or the mapping cannot say, per socket:" }</p>
                 <ul class="notes">
-                { for d.notes.iter().map(|n| html! {
+                { for shown.iter().map(|n| html! {
                     <li data-code={n.code.as_str()}>
                         <code class="code">{ n.code.as_str() }</code>
                         if let Some(s) = &n.socket { <span class="sock">{ format!(" {s}") }</span> }
@@ -376,6 +386,9 @@ pub fn criu_notes(p: &DocProps) -> Html {
                     </li>
                 }) }
                 </ul>
+                if p.shown < total {
+                    <button class="more later" onclick={on_more}>{ format!("show more ({} more notes)", thousands(total - p.shown)) }</button>
+                }
             }
         </section>
     }

@@ -1,14 +1,14 @@
 //! Reading what the user gives the inspector (effects, never in the reducer): picked files, a
 //! picked directory (`<input webkitdirectory>`), and drops of files or folders
 //! (`DataTransferItem.webkitGetAsEntry()`, the directory read with `FileSystemDirectoryReader`).
-//! Everything ends as named bytes for `job::open_files`, where core decides by content what
+//! Everything ends as named files for `job::open_files`, where core decides by content what
 //! they are. A directory is read one level deep, as `criu dump -D DIR` writes it (the CLI
 //! reads the same level).
 
-use resocket_core::criu::ImageFile;
+use crate::client::Data;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{File, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry};
+use web_sys::{Blob, File, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry};
 
 /// Named files to open, and the name to show for them.
 #[derive(Debug, Default)]
@@ -24,25 +24,30 @@ fn js_error(e: JsValue) -> String {
         .unwrap_or_else(|| "the browser could not read it".into())
 }
 
-/// The bytes of a browser file.
-pub async fn bytes_of(file: &File) -> Result<Vec<u8>, String> {
-    let buf = JsFuture::from(file.array_buffer()).await.map_err(|e| format!("{}: {}", file.name(), js_error(e)))?;
+/// The bytes of a browser file (or a part of one).
+pub async fn bytes_of_blob(blob: &Blob) -> Result<Vec<u8>, String> {
+    let buf = JsFuture::from(blob.array_buffer()).await.map_err(js_error)?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
-/// Read every picked file. Of a directory (more than one file), the raw memory images
-/// (`pages-N.img`, often most of a checkpoint's size) are not read: core lists them by name as
-/// skipped (`detect::image_dir_entry`), so they are passed empty.
-pub async fn read(picked: Picked) -> Result<(String, Vec<ImageFile>), String> {
+/// The picked files as named data, unread: the page reads one resocket image itself, the
+/// checkpoint reader's worker everything else (`job::open_files`). Of a directory (more than
+/// one file), the raw memory images (`pages-N.img`, often most of a checkpoint's size) are not
+/// read: core lists them by name as skipped (`detect::image_dir_entry`), so they are passed
+/// empty.
+pub fn named(picked: Picked) -> (String, Vec<(String, Data)>) {
     let several = picked.files.len() > 1;
-    let mut out = Vec::with_capacity(picked.files.len());
-    for (name, f) in picked.files {
-        let pages =
-            several && resocket_core::detect::image_dir_entry(&name) == Some(resocket_core::detect::Skip::RawPages);
-        let bytes = if pages { Vec::new() } else { bytes_of(&f).await? };
-        out.push(ImageFile { name, bytes });
-    }
-    Ok((picked.name, out))
+    let files = picked
+        .files
+        .into_iter()
+        .map(|(name, f)| {
+            let pages =
+                several && resocket_core::detect::image_dir_entry(&name) == Some(resocket_core::detect::Skip::RawPages);
+            let data = if pages { Data::Bytes(Vec::new()) } else { Data::Blob(f.into()) };
+            (name, data)
+        })
+        .collect();
+    (picked.name, files)
 }
 
 fn name_for(files: &[(String, File)], dir: Option<String>) -> String {

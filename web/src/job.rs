@@ -6,14 +6,13 @@
 //! (the whole-image checks, the graph and its layout, one planner phase, the seed's v2 plan, the
 //! final comparison) are one slice each.
 
+use crate::client::{self, Data, Mode, Reply};
 use crate::criu::{CriuAction, CriuDoc};
 use crate::model::{Doc, Drawing, OrderKind, Plans};
 use crate::route::Goto;
 use crate::state::{Action, State};
-use resocket_core::archive;
 use resocket_core::check::{naive_order, OrderRun};
-use resocket_core::criu::ImageFile;
-use resocket_core::detect::{self, Detected, Opening};
+use resocket_core::detect::{self, Detected};
 use resocket_core::image::LoadJob;
 use resocket_core::plan::PlanJob;
 use resocket_core::sim::HostAddrs;
@@ -29,22 +28,35 @@ pub const SLICE_MS: f64 = 25.0;
 /// Records read between clock reads.
 const RECORD_BATCH: usize = 2_000;
 /// Steps run between clock reads.
-const STEP_BATCH: usize = 2_000;
+const STEP_BATCH: usize = 250;
 /// Images up to this size are opened in one go (`Action::Open`): the slicing would only add
 /// turns of the event loop.
 pub const SYNC_MAX_BYTES: usize = 256 * 1024;
 
 /// Which open is current: every open takes a new number, and a task whose number is no longer
 /// current stops at its next yield. It also holds the host opens plan for (`State::host`: the
-/// app copies it here at each render, and the host control before it opens an image again).
+/// app copies it here at each render, and the host control before it opens an image again),
+/// and the checkpoint reader's worker of the current open, if it has one.
 #[derive(Debug, Default)]
-pub struct Generation(Cell<u64>, RefCell<Rc<[IpAddr]>>);
+pub struct Generation(Cell<u64>, RefCell<Rc<[IpAddr]>>, RefCell<Option<client::Job>>);
 
 impl Generation {
-    /// Start a new open; returns its number.
+    /// Start a new open (a checkpoint being read in a worker stops: the worker is terminated);
+    /// returns its number.
     pub fn next(&self) -> u64 {
         self.0.set(self.0.get() + 1);
+        drop(self.2.borrow_mut().take());
         self.0.get()
+    }
+    /// The worker reading open `g`'s checkpoint (dropped by the next open).
+    fn set_job(&self, g: u64, job: client::Job) {
+        if self.is_current(g) {
+            *self.2.borrow_mut() = Some(job);
+        }
+    }
+    /// A worker is reading a checkpoint for the current open.
+    pub fn reading(&self) -> bool {
+        self.2.borrow().is_some()
     }
     pub fn is_current(&self, g: u64) -> bool {
         self.0.get() == g
@@ -104,70 +116,115 @@ pub fn open(req: Request, generation: Rc<Generation>, d: UseReducerDispatcher<St
 }
 
 /// Named files to open (picked, dropped or from the gallery): core tells by their content what
-/// they are (`detect::open_files`).
+/// they are (`detect::open_files`, in the checkpoint reader's worker for anything but one
+/// resocket image).
 #[derive(Debug)]
 pub struct FilesRequest {
     pub name: String,
     pub note: String,
     pub fixture: Option<String>,
-    pub files: Vec<ImageFile>,
+    pub files: Vec<(String, Data)>,
     pub goto: Option<Goto>,
 }
 
-/// Open named files: one resocket image (or one file that is nothing known) as [`open`] does; a CRIU checkpoint (a directory's
-/// images, picked `.img` files, an archive) unpacked and read by core, then mapped onto a
-/// scenario whose image is opened as any image (`Request::criu` keeps the checkpoint for its
-/// panels). Each core call is one slice, with the progress shown between them.
+/// Bytes enough to tell what a file is (`detect::detect`: a tar's `ustar` is at 257).
+const HEAD: usize = 512;
+
+/// Open named files: one resocket image (or one file that is nothing known) as [`open`] does,
+/// in the page; anything else (a directory's images, picked `.img` files, an archive) in the
+/// checkpoint reader's worker ([`open_checkpoint`]).
 pub fn open_files(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDispatcher<State>) {
     let FilesRequest { name, note, fixture, mut files, goto } = req;
-    if let [f] = files.as_slice() {
+    let rsimg = |head: &[u8]| matches!(detect::detect(head), Detected::Rsimg | Detected::Unknown);
+    match files.as_slice() {
         // One file that is none of the formats opens as a resocket image too, as the inspector
         // always did: its diagnostics (`missing-header`, …) and hex say what is wrong with it.
-        if matches!(detect::detect(&f.bytes), Detected::Rsimg | Detected::Unknown) {
-            let bytes = Rc::from(files.pop().map(|f| f.bytes).unwrap_or_default());
-            return open(Request { name, note, fixture, bytes, goto, criu: None }, generation, d);
+        [(_, Data::Bytes(b))] if rsimg(&b[..b.len().min(HEAD)]) => {
+            let bytes = match files.pop() {
+                Some((_, Data::Bytes(b))) => Rc::from(b),
+                _ => Rc::from(Vec::new()),
+            };
+            open(Request { name, note, fixture, bytes, goto, criu: None }, generation, d)
         }
-    }
-    let g = generation.next();
-    wasm_bindgen_futures::spawn_local(async move {
-        let size: usize = files.iter().map(|f| f.bytes.len()).sum();
-        d.dispatch(Action::Begin { name: name.clone(), fixture: fixture.clone(), goto });
-        let stage = match files.as_slice() {
-            [f] if matches!(detect::detect(&f.bytes), Detected::Archive(_)) => {
-                "unpacking the archive and reading its images"
-            }
-            _ => "reading the CRIU images",
-        };
-        d.dispatch(Action::Progress { stage, done: 0, total: size });
-        if !turn(g, &generation).await {
-            return;
-        }
-        let opening = detect::open_files(files, archive::Limits::default());
-        d.dispatch(Action::Progress { stage: "mapping the checkpoint onto a scenario", done: size, total: size });
-        if !turn(g, &generation).await {
-            return;
-        }
-        match opening {
-            Err(e) => d.dispatch(Action::OpenFailed(e.to_string())),
-            Ok(Opening::Rsimg(f)) => {
-                let bytes = Rc::from(f.bytes);
-                open(Request { name, note, fixture, bytes, goto, criu: None }, generation, d);
-            }
-            Ok(Opening::Criu(c)) => {
-                let doc = Rc::new(CriuDoc::build(name.clone(), note.clone(), *c));
-                if !turn(g, &generation).await {
+        [(_, Data::Blob(b))] => {
+            // Read what it is first: a resocket image is read in the page, the rest by the worker.
+            let (b, g) = (b.clone(), generation.next());
+            wasm_bindgen_futures::spawn_local(async move {
+                let head = match b.slice_with_i32_and_i32(0, HEAD as i32) {
+                    Ok(h) => crate::files::bytes_of_blob(&h).await,
+                    Err(_) => Err(format!("{name}: the browser could not read it")),
+                };
+                let bytes = match head {
+                    Ok(head) if rsimg(&head) => crate::files::bytes_of_blob(&b).await.map(Some),
+                    Ok(_) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                if !generation.is_current(g) {
                     return;
                 }
-                match doc.image.clone() {
-                    Ok(bytes) => open(Request { name, note, fixture, bytes, goto, criu: Some(doc) }, generation, d),
-                    Err(_) => {
-                        d.dispatch(Action::Criu(CriuAction::Opened(doc)));
-                        d.dispatch(Action::Fixture(fixture));
+                match bytes {
+                    Ok(Some(bytes)) => {
+                        open(Request { name, note, fixture, bytes: Rc::from(bytes), goto, criu: None }, generation, d)
+                    }
+                    Ok(None) => open_checkpoint(FilesRequest { name, note, fixture, files, goto }, generation, d),
+                    Err(e) => d.dispatch(Action::OpenFailed(e)),
+                }
+            });
+        }
+        _ => open_checkpoint(FilesRequest { name, note, fixture, files, goto }, generation, d),
+    }
+}
+
+/// Open a checkpoint in the checkpoint reader's worker: its progress messages drive the page's
+/// progress bar; the checkpoint it posts is shown in the CRIU panels and its scenario's image
+/// opened as any image (`Request::criu` keeps the checkpoint for its panels). A newer open
+/// terminates the worker (`Generation::next`).
+pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDispatcher<State>) {
+    let FilesRequest { name, note, fixture, files, goto } = req;
+    let g = generation.next();
+    d.dispatch(Action::Begin { name: name.clone(), fixture: fixture.clone(), goto });
+    d.dispatch(Action::Progress { stage: "starting the checkpoint reader", done: 0, total: 0 });
+    let (request, transfer) = client::request(Mode::Inspect, files);
+    let on_reply = {
+        let (generation, d) = (generation.clone(), d.clone());
+        move |reply: Reply| {
+            if !generation.is_current(g) {
+                return;
+            }
+            let (name, note, fixture) = (name.clone(), note.clone(), fixture.clone());
+            match reply {
+                Reply::Progress(p) => d.dispatch(Action::Reading(p)),
+                Reply::Failed(e) => {
+                    generation.next();
+                    d.dispatch(Action::OpenFailed(e));
+                }
+                Reply::Rsimg { bytes, .. } => {
+                    let bytes = Rc::from(bytes);
+                    open(Request { name, note, fixture, bytes, goto, criu: None }, generation.clone(), d.clone())
+                }
+                Reply::Criu(parts) => {
+                    let doc = Rc::new(parts.doc(name.clone(), note.clone()));
+                    match doc.image.clone() {
+                        Ok(bytes) => open(
+                            Request { name, note, fixture, bytes, goto, criu: Some(doc) },
+                            generation.clone(),
+                            d.clone(),
+                        ),
+                        Err(_) => {
+                            generation.next();
+                            d.dispatch(Action::Criu(CriuAction::Opened(doc)));
+                            d.dispatch(Action::Fixture(fixture));
+                        }
                     }
                 }
+                Reply::Api(_) => {}
             }
         }
-    });
+    };
+    match client::start(request, transfer, on_reply) {
+        Ok(job) => generation.set_job(g, job),
+        Err(e) => d.dispatch(Action::OpenFailed(e)),
+    }
 }
 
 /// Yield; `false` when a newer open has started (stop).

@@ -2,6 +2,7 @@
 //! only by [`state::Action`]s; every fact it shows comes from `resocket-core`.
 
 pub mod api;
+pub mod client;
 pub mod components;
 pub mod criu;
 pub mod criu_view;
@@ -13,6 +14,7 @@ pub mod job;
 pub mod model;
 pub mod route;
 pub mod state;
+pub mod worker;
 
 use components::{Diagnostics, Gallery, GraphPanel, HexView, RecordList, Sockets, SummaryBar, Timeline};
 use gallery::Item;
@@ -39,25 +41,24 @@ pub async fn open_item(item: &Item) -> Action {
     Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes().await }
 }
 
-/// Read what the user picked or dropped and open it (`job::open_files`: core decides by
-/// content what it is), or dispatch `OpenFailed`.
+/// Open what the user picked or dropped (`job::open_files`: core decides by content what it
+/// is), or dispatch `OpenFailed`.
 fn open_picked(
     picked: impl std::future::Future<Output = Result<files::Picked, String>> + 'static,
     generation: Rc<job::Generation>,
     dispatch: UseReducerDispatcher<State>,
 ) {
     wasm_bindgen_futures::spawn_local(async move {
-        let read = match picked.await {
-            Ok(p) if p.files.is_empty() => Err("nothing to open: no files".to_string()),
-            Ok(p) => files::read(p).await,
-            Err(e) => Err(e),
-        };
-        match read {
-            Ok((name, files)) => job::open_files(
-                job::FilesRequest { name, note: String::new(), fixture: None, files, goto: None },
-                generation,
-                dispatch,
-            ),
+        match picked.await {
+            Ok(p) if p.files.is_empty() => dispatch.dispatch(Action::OpenFailed("nothing to open: no files".into())),
+            Ok(p) => {
+                let (name, files) = files::named(p);
+                job::open_files(
+                    job::FilesRequest { name, note: String::new(), fixture: None, files, goto: None },
+                    generation,
+                    dispatch,
+                )
+            }
             Err(e) => dispatch.dispatch(Action::OpenFailed(e)),
         }
     });
@@ -82,7 +83,7 @@ fn open_fixture(
         if item.is_costly() {
             job::yield_now().await;
         }
-        let files = item.files().await;
+        let files = item.files().await.into_iter().map(|f| (f.name, client::Data::Bytes(f.bytes))).collect();
         // A newer open (a click or a link while this one waited) wins.
         if generation.is_current(g) {
             let request = job::FilesRequest {
@@ -404,6 +405,12 @@ pub fn app() -> Html {
                 if l.total > 0 {
                     <progress max="100" value={pct.to_string()} />
                     <span class="pct">{ format!("{pct} %") }</span>
+                } else {
+                    // A stage without a measure: an indeterminate bar.
+                    <progress />
+                }
+                if let Some(u) = l.unpacked {
+                    <span class="unpacked">{ format!("{} bytes unpacked", model::thousands(u as usize)) }</span>
                 }
             </section>
         }
@@ -438,7 +445,7 @@ pub fn app() -> Html {
                     <CriuHex doc={c.clone()} sel={sel.clone()} on_hover={on_criu.reform(A::HoverByte)} />
                 </div>
                 <CriuDiagnostics doc={c.clone()} focus={sel.diag} on_select={on_criu.reform(A::SelectDiagnostic)} />
-                <CriuNotes doc={c.clone()} />
+                <CriuNotes doc={c.clone()} shown={sel.notes_shown} on_more={on_criu.reform(|()| A::MoreNotes)} />
             </>
         }
     });

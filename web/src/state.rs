@@ -86,13 +86,15 @@ pub struct State {
     pub criu_sel: crate::criu::CriuSel,
 }
 
-/// Progress of an image opened in slices.
+/// Progress of an image opened in slices, or of a checkpoint read by the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loading {
     pub name: String,
     pub stage: &'static str,
     pub done: usize,
     pub total: usize,
+    /// Bytes an archive has unpacked to so far (while the worker unpacks it).
+    pub unpacked: Option<u64>,
 }
 
 /// Everything that can happen.
@@ -148,6 +150,8 @@ pub enum Action {
     Begin { name: String, fixture: Option<String>, goto: Option<Goto> },
     /// How far the sliced open is.
     Progress { stage: &'static str, done: usize, total: usize },
+    /// How far the checkpoint reader's worker is (`crate::worker`).
+    Reading(crate::worker::Progress),
     /// The sliced open has loaded the image.
     Loaded(Rc<Doc>),
     /// … drawn its graph.
@@ -326,11 +330,23 @@ impl Reducible for State {
                     host: s.host,
                     ..State::default()
                 };
-                s.loading = Some(Loading { name, stage: "reading", done: 0, total: 0 });
+                s.loading = Some(Loading { name, stage: "reading", done: 0, total: 0, unpacked: None });
             }
             Action::Progress { stage, done, total } => {
                 let Some(l) = s.loading.as_mut() else { return self };
-                *l = Loading { name: l.name.clone(), stage, done, total };
+                *l = Loading { name: l.name.clone(), stage, done, total, unpacked: None };
+            }
+            Action::Reading(p) => {
+                let Some(l) = s.loading.as_mut() else { return self };
+                let n = |x: u64| usize::try_from(x).unwrap_or(usize::MAX);
+                let unpacked = (p.stage == crate::worker::Stage::Unpacking).then_some(p.unpacked);
+                *l = Loading {
+                    name: l.name.clone(),
+                    stage: p.stage.label(),
+                    done: n(p.done),
+                    total: n(p.total),
+                    unpacked,
+                };
             }
             Action::Loaded(doc) => {
                 if s.loading.is_none() {

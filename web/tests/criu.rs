@@ -1,6 +1,8 @@
 //! CRIU checkpoints in the inspector (headless Chromium): gallery items go through the same
 //! `job::open_files` path as picked files and dropped folders (core's detection by content),
-//! for a CRIU image directory, an invalid one and a Podman archive; and the JS API's result.
+//! for a CRIU image directory, an invalid one and a Podman archive; the JS API's result; and
+//! the checkpoint reader's messages (`worker` -> `client`): lossless, checked, with progress.
+//! The worker itself runs in the release build's e2e tests (e2e/criu.test.js).
 #![cfg(target_arch = "wasm32")]
 
 use resocket_web::gallery;
@@ -17,6 +19,9 @@ async fn mount() -> Element {
     let doc = gloo::utils::document();
     let root = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&root).unwrap();
+    // No worker script is built for these tests: the page serves the requests itself, with the
+    // worker's code and through the same messages.
+    resocket_web::client::serve_in_process(resocket_web::client::worker_handler);
     yew::Renderer::<resocket_web::App>::with_root(root.clone()).render();
     yew::scheduler::flush().await;
     root
@@ -157,5 +162,98 @@ async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
         } else {
             assert!(v["diagnostics"].as_array().is_some_and(|d| !d.is_empty()), "{}", item.name);
         }
+    }
+}
+
+/// What the worker posts, decoded by the page, is what the worker had: every file's name,
+/// magics, bytes and entry framing, the diagnostics, notes, archive metadata and the image.
+#[wasm_bindgen_test]
+async fn the_worker_message_carries_the_checkpoint_losslessly() {
+    use resocket_web::client::{decode, Reply};
+    use resocket_web::worker::{self, Outcome};
+    let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
+    let mut archives = 0;
+    for item in items {
+        let files = item.files().await;
+        let Ok(Outcome::Criu(c)) = worker::open(files.clone(), &mut |_| {}) else {
+            panic!("{}: not a checkpoint", item.name)
+        };
+        let (msg, transfer) = worker::criu_message(&c);
+        assert_eq!(transfer.length() as usize, 2 * c.files.len() + usize::from(c.image.is_some()), "{}", item.name);
+        let Some(Ok(Reply::Criu(parts))) = decode(msg) else { panic!("{}: not decoded", item.name) };
+        assert_eq!(parts.files, c.files, "{}", item.name);
+        assert_eq!(parts.image, c.image, "{}", item.name);
+        let mut meta = c.meta.clone();
+        meta.files.clear();
+        // The notes stay a JS array on the page, deserialized when shown.
+        let notes = std::mem::take(&mut meta.notes);
+        assert_eq!(parts.notes.len(), notes.len(), "{}", item.name);
+        assert_eq!(parts.notes.get(0..notes.len()), notes, "{}", item.name);
+        assert_eq!(parts.meta, meta, "{}", item.name);
+        archives += usize::from(c.meta.archive.is_some());
+        assert!(c.files.iter().any(|f| f.entry_count() > 0), "{}", item.name);
+    }
+    assert!(archives >= 1, "an archive among the items");
+}
+
+/// The page checks the framing it is given against the bytes: entry starts out of order,
+/// past the file's end, or whose entry would run past it or into the next are refused.
+#[wasm_bindgen_test]
+fn entry_offsets_are_checked_against_the_file() {
+    use resocket_web::worker::{file_from, FileMeta};
+    let meta = || FileMeta { name: "pstree.img".into(), first_magic: None, magic: None, decoded: false, extras: false };
+    // Two words of magic, then entries of 2 and 1 payload bytes.
+    let bytes = [0u8, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0xaa, 0xbb, 1, 0, 0, 0, 0xcc].to_vec();
+    let f = file_from(meta(), bytes.clone(), &[8, 14]).expect("valid");
+    assert_eq!(f.entry_count(), 2);
+    assert_eq!(f.entry(1).map(|e| (e.range, e.payload)), Some((14..19, 18..19)));
+    assert!(file_from(meta(), bytes.clone(), &[14, 8]).is_err(), "out of order");
+    assert!(file_from(meta(), bytes.clone(), &[8, 12]).is_err(), "into the previous entry");
+    assert!(file_from(meta(), bytes.clone(), &[8, 20]).is_err(), "past the end");
+    assert!(file_from(meta(), bytes[..17].to_vec(), &[8, 14]).is_err(), "an entry running past the end");
+}
+
+/// The worker's handler posts progress (bytes unpacked for an archive, images read, the
+/// checks, the mapping), then the checkpoint; a bad archive ends in a `failed` message.
+#[wasm_bindgen_test]
+async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
+    use resocket_web::client::{decode, Reply};
+    use resocket_web::worker::{self, Stage};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let item = gallery::items().into_iter().find(|i| i.name == "podman-stream-pair.tar.gz").expect("in the gallery");
+    let serve = |files: Vec<resocket_core::criu::ImageFile>| async move {
+        let got: Rc<RefCell<Vec<Reply>>> = Rc::default();
+        let sink = got.clone();
+        let files = files.into_iter().map(|f| (f.name, resocket_web::client::Data::Bytes(f.bytes))).collect();
+        let (req, _) = resocket_web::client::request(resocket_web::client::Mode::Inspect, files);
+        worker::serve(req, Rc::new(move |m, _| sink.borrow_mut().extend(decode(m).map(|r| r.expect("decoded"))))).await;
+        got.take()
+    };
+    let replies = serve(item.files().await).await;
+    let stages: Vec<Stage> =
+        replies.iter().filter_map(|r| if let Reply::Progress(p) = r { Some(p.stage) } else { None }).collect();
+    for s in [Stage::Unpacking, Stage::Images, Stage::Checking, Stage::Mapping, Stage::Sending] {
+        assert!(stages.contains(&s), "{s:?} in {stages:?}");
+    }
+    let last_unpack = replies
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            Reply::Progress(p) if p.stage == Stage::Unpacking => Some(*p),
+            _ => None,
+        })
+        .expect("unpacking reported");
+    assert_eq!(last_unpack.done, last_unpack.total);
+    assert!(last_unpack.unpacked > last_unpack.total, "a tar.gz unpacks to more than its size");
+    assert!(matches!(replies.last(), Some(Reply::Criu(_))), "{:?}", replies.last());
+    // A gzip stream cut short: located in the message, no checkpoint.
+    let mut bad = item.files().await;
+    let half = bad[0].bytes.len() / 2;
+    bad[0].bytes.truncate(half);
+    let replies = serve(bad).await;
+    match replies.last() {
+        Some(Reply::Failed(m)) => assert!(m.contains("gzip") && m.contains("truncated"), "{m}"),
+        other => panic!("{other:?}"),
     }
 }

@@ -11,17 +11,33 @@ use crate::diag::Code;
 use prost::Message;
 
 /// Open a checkpoint from its image files (any order; they are kept in name order).
-pub fn open(mut files: Vec<ImageFile>) -> Opened {
+pub fn open(files: Vec<ImageFile>) -> Opened {
+    open_observed(files, &mut |_| {})
+}
+
+/// How far [`open_observed`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// `done` of `total` image files framed and decoded.
+    Images { done: usize, total: usize },
+    /// All read; the checks across images run.
+    Checking,
+}
+
+/// [`open`], telling `progress` after each image file and before the checks across images.
+pub fn open_observed(mut files: Vec<ImageFile>, progress: &mut dyn FnMut(Reading)) -> Opened {
     files.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut o =
-        Opened { checkpoint: Checkpoint::default(), diagnostics: Vec::new(), files: Vec::with_capacity(files.len()) };
+    let total = files.len();
+    let mut o = Opened { checkpoint: Checkpoint::default(), diagnostics: Vec::new(), files: Vec::with_capacity(total) };
     for (i, f) in files.into_iter().enumerate() {
         let file = read_file(f, i, &mut o.checkpoint, &mut o.diagnostics);
         o.files.push(file);
+        progress(Reading::Images { done: i + 1, total });
     }
     // The sockets were given room for every entry of their image; other files.img entries
     // leave some unused.
     o.checkpoint.unix.shrink_to_fit();
+    progress(Reading::Checking);
     super::check::check(&mut o);
     o
 }

@@ -27,7 +27,7 @@ use crate::diag::Diagnostic;
 use std::ops::Range;
 
 pub use frame::Magic;
-pub use load::open;
+pub use load::{open, open_observed, Reading};
 pub use map::{Note, NoteCode};
 
 /// One image file of a checkpoint directory, read by the caller.
@@ -206,6 +206,34 @@ impl OpenedFile {
     pub fn entry_at(&self, at: usize) -> Option<usize> {
         let i = self.starts.partition_point(|&s| s <= at).checked_sub(1)?;
         self.entry(i).filter(|e| e.range.contains(&at)).map(|e| e.index)
+    }
+    /// Where each framed entry starts (its size field), in order: the framing as
+    /// [`OpenedFile::from_framing`] takes it back (the browser's worker posts it this way).
+    pub fn starts(&self) -> &[usize] {
+        &self.starts
+    }
+    /// A file rebuilt from its bytes and the [`starts`](OpenedFile::starts) of its entries,
+    /// checked: the starts ascend, and each entry lies inside the file and ends at or before the
+    /// next one starts.
+    pub fn from_framing(
+        name: String,
+        first_magic: Option<u32>,
+        magic: Option<u32>,
+        decoded: bool,
+        bytes: Vec<u8>,
+        starts: Vec<usize>,
+    ) -> Result<OpenedFile, String> {
+        let kind = ImageKind::of_name(&name);
+        let f = OpenedFile { name, kind, first_magic, magic, starts, bytes, decoded };
+        let mut end = 0;
+        for (i, &start) in f.starts.iter().enumerate() {
+            let e = f.entry(i).filter(|e| start >= end && e.range.end <= f.bytes.len());
+            let Some(e) = e else {
+                return Err(format!("entry #{i} at offset {start} does not fit a file of {} bytes", f.bytes.len()));
+            };
+            end = e.range.end;
+        }
+        Ok(f)
     }
     pub(crate) fn push_start(&mut self, start: usize) {
         self.starts.push(start);

@@ -329,3 +329,35 @@ fn long_names_are_read_and_huge_headers_refused() {
         ArchiveError::HeadersTooLarge { member: 0, limit: archive::MAX_HEADERS }
     );
 }
+
+/// The progress of an unpack (the browser's worker shows it): reports as the bytes come out,
+/// the archive's bytes consumed never going back, the last report at the whole archive and
+/// the unpacked total; in every compression (zstd in several frames too).
+#[test]
+fn unpack_reports_its_progress() {
+    // Two raw-pages members of incompressible bytes: several reports' worth of data.
+    let mut noise = Vec::with_capacity(3 << 20);
+    let mut x: u32 = 12345;
+    for _ in 0..(3 << 20) {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        noise.push((x >> 16) as u8);
+    }
+    let t = tar_of(&[
+        ("checkpoint/inventory.img", &[0x19, 0x43, 0x56, 0x54, 1, 2, 3, 4]),
+        ("checkpoint/pages-1.img", &noise[..2 << 20]),
+        ("checkpoint/pages-2.img", &noise[2 << 20..]),
+    ]);
+    let mut frames = zst(&t[..t.len() / 2]);
+    frames.extend(zst(&t[t.len() / 2..]));
+    for bytes in [t.clone(), gz(&t), zst(&t), frames] {
+        let mut seen = Vec::new();
+        let a = archive::unpack_observed(&bytes, Limits::default(), &mut |p| seen.push(p)).expect("unpack");
+        assert!(seen.len() >= 3, "{} reports", seen.len());
+        assert!(seen.windows(2).all(|w| w[0].consumed <= w[1].consumed && w[0].unpacked <= w[1].unpacked));
+        assert!(seen.iter().all(|p| p.total == bytes.len() as u64 && p.consumed <= p.total));
+        let last = seen.last().expect("a report");
+        assert_eq!((last.consumed, last.unpacked), (bytes.len() as u64, a.unpacked), "{:?}", archive::detect(&bytes));
+        // Some report before the end is part-way through the archive.
+        assert!(seen.iter().any(|p| p.consumed > 0 && p.consumed < p.total), "{seen:?}");
+    }
+}

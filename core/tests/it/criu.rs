@@ -407,3 +407,18 @@ fn criu_fd_tables_of_one_files_id_are_one() {
     assert_eq!((dups[0].file.as_deref(), dups[0].record), (Some("fdinfo-1.img"), Some(1)));
     assert!(dups[0].message.contains("fd 4 appears twice"), "{}", dups[0].message);
 }
+
+/// `open_observed` tells how far it is: one report per image file, in order, then the checks;
+/// and it opens what `open` opens.
+#[test]
+fn criu_open_reports_each_image_then_the_checks() {
+    use resocket_core::criu::Reading;
+    let s = sets("valid").into_iter().find(|s| s.files.len() >= 3).expect("a set of several images");
+    let n = s.files.len();
+    let mut seen = Vec::new();
+    let o = criu::open_observed(s.files.clone(), &mut |r| seen.push(r));
+    let mut want: Vec<Reading> = (1..=n).map(|done| Reading::Images { done, total: n }).collect();
+    want.push(Reading::Checking);
+    assert_eq!(seen, want);
+    assert_eq!(o, criu::open(s.files));
+}

@@ -1,0 +1,202 @@
+// The checkpoint reader's Web Worker, end to end (release build in dist/): the page's module
+// carries no CRIU reader and fetches the worker only when a checkpoint is opened; a big
+// generated archive opens with a progress bar driven by the worker's messages while the main
+// thread never blocks for long; a new open cancels the one in progress (its worker is
+// terminated); a corrupt archive is refused with a located message.
+//
+// The big archive: `cargo run --release -p resocket-core --example time_criu -- N DIR` (N unix
+// sockets, N/2 socketpairs in one task), packed here as a Podman-layout tar.gz, plus, with
+// WORKER_PAGES_MB=M, a raw memory image of M MiB of incompressible bytes (the bulk of a real
+// checkpoint archive; unpacked and skipped by the worker). Cached in e2e/out/.
+// WORKER_SOCKETS (default 100000) sets N.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { start, stop, ROOT, DIST, OUT } from './harness.js';
+
+const SOCKETS = Number(process.env.WORKER_SOCKETS ?? 100000);
+const PAGES_MB = Number(process.env.WORKER_PAGES_MB ?? 0);
+/** The main thread may be busy this long at a time during the open (a behaviour, not a speed). */
+const MAX_BLOCK_MS = 200;
+let h, browser, base;
+
+/** A ustar archive of [path, bytes] members (mode 0644, mtime 0). */
+function tar(members) {
+  const blocks = [];
+  const field = (buf, off, len, s) => buf.write(s, off, len, 'ascii');
+  for (const [name, data] of members) {
+    const hd = Buffer.alloc(512);
+    field(hd, 0, 100, name);
+    field(hd, 100, 8, '0000644\0');
+    field(hd, 108, 8, '0000000\0');
+    field(hd, 116, 8, '0000000\0');
+    field(hd, 124, 12, data.length.toString(8).padStart(11, '0') + '\0');
+    field(hd, 136, 12, '00000000000\0');
+    hd.fill(' ', 148, 156);
+    field(hd, 156, 1, '0');
+    field(hd, 257, 6, 'ustar\0');
+    field(hd, 263, 2, '00');
+    let sum = 0;
+    for (const b of hd) sum += b;
+    field(hd, 148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
+    blocks.push(hd, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+/** The big archive (generated once into e2e/out/). */
+function bigArchive() {
+  const file = path.join(OUT, `worker-${SOCKETS}-${PAGES_MB}.tar.gz`);
+  if (fs.existsSync(file)) return file;
+  const dir = path.join(OUT, `criu-${SOCKETS}`);
+  if (!fs.existsSync(path.join(dir, 'files.img'))) {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('cargo', ['run', '-q', '--release', '-p', 'resocket-core', '--example', 'time_criu', '--', String(SOCKETS), dir],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const members = [
+    ['config.dump', Buffer.from('{"id":"big","name":"big","runtime":"crun"}')],
+    ['spec.dump', Buffer.from('{"annotations":{"io.container.manager":"libpod"}}')],
+    ...fs.readdirSync(dir).sort().map((n) => [`checkpoint/${n}`, fs.readFileSync(path.join(dir, n))]),
+  ];
+  if (PAGES_MB > 0) {
+    const pages = Buffer.alloc(PAGES_MB << 20);
+    let x = 12345;
+    for (let i = 0; i < pages.length; i += 4) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; pages.writeUInt32LE(x, i); }
+    members.push(['checkpoint/pages-1.img', pages]);
+  }
+  fs.writeFileSync(file, zlib.gzipSync(tar(members), { level: 1 }));
+  return file;
+}
+
+before(async () => {
+  h = await start({});
+  ({ browser, base } = h);
+});
+after(() => stop(h));
+
+/** A page on the app that records long tasks and the worker scripts it fetches. */
+async function open() {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  const errors = [];
+  const fetched = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  await page.addInitScript(() => {
+    window.__longtasks = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longtasks.push([e.startTime, e.duration]); })
+      .observe({ type: 'longtask', buffered: true });
+  });
+  await page.goto(base);
+  await page.waitForSelector('#gallery .gallery-item', { timeout: 30_000 });
+  return { page, errors, fetched };
+}
+
+const workerFiles = (fetched) => fetched.filter((p) => /resocket-worker/.test(p));
+
+test('the page module has no CRIU reader: the worker module is fetched when a checkpoint is opened, not before', async () => {
+  const files = fs.readdirSync(DIST);
+  const page = files.find((f) => /^resocket-web-.*_bg\.wasm$/.test(f));
+  assert.ok(page && files.includes('resocket-worker_bg.wasm') && files.includes('resocket-worker_loader.js'), files.join(' '));
+  // A message only the archive reader has, and one of the page's own.
+  const tarMessage = 'does not hold a tar archive';
+  assert.ok(!fs.readFileSync(path.join(DIST, page)).includes(tarMessage), 'the page module links the archive reader');
+  assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(tarMessage));
+  const { page: p, errors, fetched } = await open();
+  await p.click('.gallery-item[data-name="stream-pair"]');
+  await p.waitForSelector('#graph .node');
+  assert.deepEqual(workerFiles(fetched), [], 'a resocket image opens without the worker');
+  await p.setInputFiles('#file', path.join(ROOT, 'fixtures', 'criu', 'archives', 'podman-stream-pair.tar.gz'));
+  await p.waitForSelector('#container dd[data-key="engine"]', { timeout: 30_000 });
+  await p.waitForSelector('#graph .node');
+  assert.deepEqual(workerFiles(fetched).sort(), ['/resocket-worker.js', '/resocket-worker_bg.wasm', '/resocket-worker_loader.js']);
+  // Done: no worker is left running.
+  await p.waitForFunction(() => !document.querySelector('#loading'));
+  assert.equal(p.workers().length, 0, 'the worker is terminated once it has answered');
+  assert.deepEqual(errors, []);
+  await p.close();
+});
+
+test(`a ${SOCKETS.toLocaleString('en')}-socket archive opens through the worker with a progress bar, the main thread never blocked over ${MAX_BLOCK_MS} ms`, async () => {
+  const file = bigArchive();
+  const size = fs.statSync(file).size;
+  const { page, errors } = await open();
+  // The progress the page shows, sampled on every change, and the main thread's heartbeat.
+  await page.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      const l = document.querySelector('#loading');
+      if (l) window.__progress.push([l.querySelector('.what')?.textContent, l.querySelector('progress')?.getAttribute('value'),
+        l.querySelector('.unpacked')?.textContent ?? null]);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    window.__gaps = [];
+    let last = performance.now();
+    window.__beat = setInterval(() => { const t = performance.now(); window.__gaps.push(t - last); last = t; }, 10);
+  });
+  const t0 = await page.evaluate(() => performance.now());
+  await page.setInputFiles('#file', file);
+  await page.waitForSelector('#summary.criu .file', { timeout: 300_000 });
+  await page.waitForSelector('#graph .node, #graph .lod, #graph button.draw', { timeout: 300_000 });
+  await page.waitForFunction(() => !document.querySelector('#loading'), null, { timeout: 300_000 });
+  const r = await page.evaluate((t0) => {
+    clearInterval(window.__beat);
+    return {
+      longest: Math.max(0, ...window.__longtasks.filter(([s]) => s >= t0).map(([, d]) => d)),
+      long: window.__longtasks.filter(([s]) => s >= t0).length,
+      gap: Math.max(...window.__gaps),
+      progress: window.__progress,
+      elapsed: performance.now() - t0,
+      sockets: document.querySelector('#summary [data-stat="sockets"] b')?.textContent,
+    };
+  }, t0);
+  console.log(`# ${path.basename(file)} (${size.toLocaleString('en')} B): opened in ${r.elapsed.toFixed(0)} ms; `
+    + `longest task ${r.longest.toFixed(0)} ms (${r.long} over 50 ms), longest heartbeat gap ${r.gap.toFixed(0)} ms`);
+  assert.equal(r.sockets, SOCKETS.toLocaleString('en'));
+  // The bar moved: the worker's stages with their measures (bytes unpacked, images read).
+  const stages = new Set(r.progress.map(([what]) => what?.replace(/^opening [^:]+: /, '')));
+  for (const s of ['unpacking the archive', 'reading the CRIU images', 'mapping the checkpoint onto a scenario']) {
+    assert.ok(stages.has(s), `${s} in ${[...stages].join(' | ')}`);
+  }
+  const unpacking = r.progress.filter(([what]) => /unpacking the archive/.test(what ?? ''));
+  assert.ok(unpacking.some(([, , u]) => /bytes unpacked/.test(u ?? '')), JSON.stringify(unpacking.slice(0, 3)));
+  assert.ok(new Set(unpacking.map(([, v]) => v)).size >= 2, `the unpack bar moves: ${JSON.stringify(unpacking.map(([, v]) => v))}`);
+  assert.ok(r.longest <= MAX_BLOCK_MS, `a task of ${r.longest.toFixed(0)} ms blocked the main thread`);
+  assert.ok(r.gap <= MAX_BLOCK_MS + 50, `a heartbeat gap of ${r.gap.toFixed(0)} ms`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a new open cancels the checkpoint being read: its worker is terminated and its result never shown', async () => {
+  const file = bigArchive();
+  const { page, errors } = await open();
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => /unpacking|reading/.test(document.querySelector('#loading .what')?.textContent ?? ''), null,
+    { timeout: 60_000 });
+  assert.equal(page.workers().length, 1, 'one worker reads the archive');
+  await page.click('.gallery-item[data-name="stream-pair"]');
+  await page.waitForSelector('#graph .node');
+  for (let i = 0; i < 50 && page.workers().length > 0; i++) await page.waitForTimeout(100);
+  assert.equal(page.workers().length, 0, 'the worker was terminated');
+  // Long enough for the archive to have opened, had it not been cancelled.
+  await page.waitForTimeout(3000);
+  assert.match(await page.textContent('#summary .file'), /stream-pair/);
+  assert.equal(await page.locator('#summary.criu').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a corrupt archive is refused with a located message from the worker', async () => {
+  const { page } = await open();
+  const good = fs.readFileSync(path.join(ROOT, 'fixtures', 'criu', 'archives', 'podman-stream-pair.tar.gz'));
+  const cut = path.join(OUT, 'cut.tar.gz');
+  fs.writeFileSync(cut, good.subarray(0, Math.floor(good.length / 2)));
+  await page.setInputFiles('#file', cut);
+  await page.waitForSelector('#error', { timeout: 30_000 });
+  assert.match(await page.textContent('#error'), /^cut\.tar\.gz: gzip data is corrupt or truncated after \d+ unpacked bytes/);
+  assert.equal(await page.locator('#loading').count(), 0);
+  await page.close();
+});

@@ -1,0 +1,281 @@
+//! The page's side of the checkpoint reader's worker ([`crate::worker`]): start one, post it a
+//! request once it is ready, and turn its messages into [`Reply`]s. Dropping a [`Job`]
+//! terminates its worker, so a new open cancels the one in progress at once, even in the middle
+//! of core's unpack.
+//!
+//! The worker is `resocket-worker_loader.js` next to the page (resolved against the document's
+//! base URL; trunk writes it, `resocket-worker.js` and `resocket-worker_bg.wasm` into `dist/`).
+//! Tests in the browser, where no worker is built, serve requests in the page instead
+//! ([`serve_in_process`]): the same messages, the same decoding.
+
+use crate::criu::CriuDoc;
+use crate::worker::{self, Meta, Progress};
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The worker script, relative to the page.
+pub const WORKER_URL: &str = "resocket-worker_loader.js";
+
+/// What a worker said.
+#[derive(Debug)]
+pub enum Reply {
+    Progress(Progress),
+    /// A checkpoint, opened and checked (`name` and `note` are the caller's).
+    Criu(Box<CriuParts>),
+    /// The files were one resocket image.
+    Rsimg {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    /// The embedding API's result, a plain JS object.
+    Api(JsValue),
+    /// Why the files are not a checkpoint (or the worker failed).
+    Failed(String),
+}
+
+/// A checkpoint as posted, before it gets its name ([`CriuParts::doc`]).
+#[derive(Debug)]
+pub struct CriuParts {
+    pub meta: Meta,
+    /// The notes as posted (`meta.notes` is empty).
+    pub notes: crate::criu::Notes,
+    pub files: Vec<resocket_core::criu::OpenedFile>,
+    pub image: Option<Vec<u8>>,
+}
+
+impl CriuParts {
+    pub fn doc(self, name: String, note: String) -> CriuDoc {
+        CriuDoc::new(name, note, self.meta, self.notes, self.files, self.image)
+    }
+}
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| format!("the checkpoint reader's message: {e}"))
+}
+
+/// The typed arrays of `o[k]`.
+fn arrays<T: JsCast>(o: &JsValue, k: &str) -> Result<Vec<T>, String> {
+    let a: js_sys::Array = get(o, k).dyn_into().map_err(|_| format!("the checkpoint reader's message: no {k}"))?;
+    a.iter()
+        .map(|v| v.dyn_into::<T>().map_err(|_| format!("the checkpoint reader's message: {k} of the wrong type")))
+        .collect()
+}
+
+/// A worker's message as a [`Reply`] (`None`: `ready`, or a message of no known type).
+pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
+    let ty = get(&data, "type").as_string()?;
+    Some(match ty.as_str() {
+        "progress" => from_js(data).map(Reply::Progress),
+        "failed" => Ok(Reply::Failed(get(&data, "message").as_string().unwrap_or_default())),
+        "api" => Ok(Reply::Api(get(&data, "value"))),
+        "rsimg" => match get(&data, "bytes").dyn_into::<js_sys::Uint8Array>() {
+            Ok(b) => Ok(Reply::Rsimg { name: get(&data, "name").as_string().unwrap_or_default(), bytes: b.to_vec() }),
+            Err(_) => Err("the checkpoint reader's message: no bytes".into()),
+        },
+        "criu" => decode_criu(data).map(|c| Reply::Criu(Box::new(c))),
+        _ => return None,
+    })
+}
+
+fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
+    let bytes = arrays::<js_sys::Uint8Array>(&data, "bytes")?;
+    let entries = arrays::<js_sys::Uint32Array>(&data, "entries")?;
+    let image = get(&data, "image").dyn_into::<js_sys::Uint8Array>().ok().map(|a| a.to_vec());
+    let notes = crate::criu::Notes::new(get(&data, "notes").dyn_into::<js_sys::Array>().unwrap_or_default());
+    let mut meta: Meta = from_js(data)?;
+    if bytes.len() != meta.files.len() || entries.len() != meta.files.len() {
+        return Err(format!(
+            "the checkpoint reader's message: {} files, {} byte arrays, {} entry arrays",
+            meta.files.len(),
+            bytes.len(),
+            entries.len()
+        ));
+    }
+    let files = std::mem::take(&mut meta.files)
+        .into_iter()
+        .zip(bytes.iter().zip(&entries))
+        .map(|(m, (b, e))| worker::file_from(m, b.to_vec(), &e.to_vec()))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(CriuParts { meta, notes, files, image })
+}
+
+/// Serves a request in the page: `serve(request, post)`.
+pub type Handler = fn(JsValue, worker::Post) -> Pin<Box<dyn Future<Output = ()>>>;
+
+thread_local! {
+    static IN_PROCESS: RefCell<Option<Handler>> = const { RefCell::new(None) };
+}
+
+/// Serve requests in the page with `handler` from now on (browser tests, which have no worker
+/// script; `worker::serve` is the worker's own handler).
+pub fn serve_in_process(handler: Handler) {
+    IN_PROCESS.with(|h| *h.borrow_mut() = Some(handler));
+}
+
+/// The in-page handler that runs the worker's code ([`serve_in_process`] with it).
+pub fn worker_handler(request: JsValue, post: worker::Post) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(worker::serve(request, post))
+}
+
+/// A request being served. Dropping it terminates its worker (and ignores anything else it
+/// posts).
+pub struct Job {
+    worker: Option<web_sys::Worker>,
+    on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
+    on_error: Option<Closure<dyn FnMut(web_sys::ErrorEvent)>>,
+    live: Rc<std::cell::Cell<bool>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("worker", &self.worker.is_some()).field("live", &self.live.get()).finish()
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.live.set(false);
+        if let Some(w) = self.worker.take() {
+            w.terminate();
+            w.set_onmessage(None);
+            w.set_onerror(None);
+        }
+        // A job may be dropped from its own callback: the closures go a turn later.
+        let closures = (self.on_message.take(), self.on_error.take());
+        wasm_bindgen_futures::spawn_local(async move { drop(closures) });
+    }
+}
+
+/// Start serving `request` (`{mode, files}`, its buffers in `transfer`): in a new worker once
+/// it says it is ready, or in the page ([`serve_in_process`]). `on_reply` gets every reply
+/// until the job is dropped.
+pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Reply) + 'static) -> Result<Job, String> {
+    let live = Rc::new(std::cell::Cell::new(true));
+    let on_reply = Rc::new(RefCell::new(on_reply));
+    let deliver = {
+        let (live, on_reply) = (live.clone(), on_reply.clone());
+        move |data: JsValue| {
+            if !live.get() {
+                return;
+            }
+            if let Some(reply) = decode(data) {
+                let reply = reply.unwrap_or_else(Reply::Failed);
+                if let Ok(mut f) = on_reply.try_borrow_mut() {
+                    f(reply);
+                }
+            }
+        }
+    };
+    if let Some(handler) = IN_PROCESS.with(|h| *h.borrow()) {
+        let deliver = Rc::new(deliver);
+        let post: worker::Post = Rc::new(move |msg, _transfer| {
+            // As a worker's message would: after the current task.
+            let deliver = deliver.clone();
+            wasm_bindgen_futures::spawn_local(async move { deliver(msg) });
+        });
+        wasm_bindgen_futures::spawn_local(handler(request, post));
+        return Ok(Job { worker: None, on_message: None, on_error: None, live });
+    }
+    let w = web_sys::Worker::new(WORKER_URL).map_err(|e| format!("the checkpoint reader did not start: {e:?}"))?;
+    let on_message = {
+        let w = w.clone();
+        let mut request = Some((request, transfer));
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let data = e.data();
+            if get(&data, "type").as_string().as_deref() == Some("ready") {
+                if let Some((req, transfer)) = request.take() {
+                    if let Err(e) = w.post_message_with_transfer(&req, &transfer) {
+                        deliver(failed(&format!("the checkpoint reader refused the files: {e:?}")));
+                    }
+                }
+                return;
+            }
+            deliver(data);
+        })
+    };
+    let on_error = {
+        let (live, on_reply) = (live.clone(), on_reply.clone());
+        Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+            e.prevent_default();
+            if live.get() {
+                if let Ok(mut f) = on_reply.try_borrow_mut() {
+                    f(Reply::Failed(format!("the checkpoint reader failed: {}", e.message())));
+                }
+            }
+        })
+    };
+    w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    Ok(Job { worker: Some(w), on_message: Some(on_message), on_error: Some(on_error), live })
+}
+
+fn failed(message: &str) -> JsValue {
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &"type".into(), &"failed".into());
+    let _ = js_sys::Reflect::set(&o, &"message".into(), &JsValue::from_str(message));
+    o.into()
+}
+
+/// What to send: a file's bytes in the page, or a browser file the worker reads itself.
+#[derive(Debug, Clone)]
+pub enum Data {
+    Bytes(Vec<u8>),
+    Blob(web_sys::Blob),
+}
+
+/// What a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The inspector's panels ([`Reply::Criu`], [`Reply::Rsimg`]).
+    Inspect,
+    /// The embedding API's JSON ([`Reply::Api`]).
+    Api,
+}
+
+impl Mode {
+    /// Its name in the request.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Inspect => "inspect",
+            Mode::Api => "api",
+        }
+    }
+}
+
+/// The request `{mode, files: [{name, bytes}]}` and its transfer list (the page's own byte
+/// copies are transferred; Blobs are cloned, which does not copy their data).
+pub fn request(mode: Mode, files: Vec<(String, Data)>) -> (JsValue, js_sys::Array) {
+    let transfer = js_sys::Array::new();
+    let list = js_sys::Array::new();
+    for (name, data) in files {
+        let o = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&o, &"name".into(), &JsValue::from_str(&name));
+        let bytes: JsValue = match data {
+            Data::Bytes(b) => {
+                let a = js_sys::Uint8Array::from(b.as_slice());
+                transfer.push(&a.buffer());
+                a.into()
+            }
+            Data::Blob(b) => b.into(),
+        };
+        let _ = js_sys::Reflect::set(&o, &"bytes".into(), &bytes);
+        list.push(&o);
+    }
+    (request_of(mode, &list), transfer)
+}
+
+/// The request `{mode, files}` of a JS array of files.
+pub fn request_of(mode: Mode, files: &JsValue) -> JsValue {
+    let req = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(mode.as_str()));
+    let _ = js_sys::Reflect::set(&req, &"files".into(), files);
+    req.into()
+}
