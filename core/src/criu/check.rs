@@ -320,28 +320,21 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
             // A stream/seqpacket socket whose peer does not name it back is a pending client:
             // its peer must listen.
             let connected = s.state == ESTABLISHED && s.ty != DGRAM;
-            if connected && peer.peer != s.ino && peer.peer != 0 {
-                d.push(on_field(
-                    &o.files,
-                    Code::CriuPendingNotListening,
-                    s.at,
-                    &p("peer"),
-                    format!(
-                        "socket ino {} names ino {} as peer, which is connected to ino {} instead",
-                        s.ino, s.peer, peer.peer
-                    ),
-                ));
+            let wrong = if connected && peer.peer != s.ino && peer.peer != 0 {
+                Some(format!(
+                    "socket ino {} names ino {} as peer, which is connected to ino {} instead",
+                    s.ino, s.peer, peer.peer
+                ))
             } else if connected && peer.peer == 0 && peer.state != LISTEN {
-                d.push(on_field(
-                    &o.files,
-                    Code::CriuPendingNotListening,
-                    s.at,
-                    &p("peer"),
-                    format!(
-                        "socket ino {} is a pending client of ino {}, which is not listening (state {})",
-                        s.ino, s.peer, peer.state
-                    ),
-                ));
+                Some(format!(
+                    "socket ino {} is a pending client of ino {}, which is not listening (state {})",
+                    s.ino, s.peer, peer.state
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = wrong {
+                d.push(on_field(&o.files, Code::CriuPendingNotListening, s.at, &p("peer"), message));
             }
         } else if s.state == ESTABLISHED && s.ty != DGRAM && !external && s.shutdown != Some(3) {
             d.push(on_field(
