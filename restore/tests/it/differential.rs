@@ -94,6 +94,13 @@ fn fresh_netns() {
 }
 
 /// Run a trace on both kernels; the first disagreement, if any.
+/// Every refusal or wait of the simulator names the kernel rule behind it (sim/rule.rs): the
+/// verdict when op `i` of `trace`, answered `a`, does not.
+pub(crate) fn unnamed_refusal(sim: &Kernel, a: &Outcome, trace: &[Op], i: usize) -> Option<String> {
+    (matches!(a, Outcome::Err { .. } | Outcome::WouldBlock { .. }) && sim.last_rule.is_none())
+        .then(|| format!("op {i} {:?}: simulator {a:?} names no rule\ntrace: {:?}", trace[i], &trace[..=i]))
+}
+
 fn run_both(trace: &[Op]) -> Option<String> {
     fresh_netns();
     let root = scratch();
@@ -112,9 +119,8 @@ fn run_both(trace: &[Op]) -> Option<String> {
             verdict = Some(format!("op {i} {op:?}: simulator {a:?}, kernel {b:?}\ntrace: {:?}", &trace[..=i]));
             break;
         }
-        // Every AF_UNIX refusal names the kernel rule behind it (sim/rule.rs).
-        if matches!(a, Outcome::Err { .. } | Outcome::WouldBlock { .. }) && sim.last_rule.is_none() {
-            verdict = Some(format!("op {i} {op:?}: simulator {a:?} names no rule\ntrace: {:?}", &trace[..=i]));
+        if let Some(v) = unnamed_refusal(&sim, &a, trace, i) {
+            verdict = Some(v);
             break;
         }
     }

@@ -210,9 +210,8 @@ fn run_both_on(trace: &[Op], host: bool) -> Option<String> {
     let mut verdict = None;
     for (i, op) in trace.iter().enumerate() {
         let a = sim.apply(op);
-        // Every refusal names the kernel rule behind it (sim/rule.rs).
-        if matches!(a, Outcome::Err { .. } | Outcome::WouldBlock { .. }) && sim.last_rule.is_none() {
-            verdict = Some(format!("op {i} {op:?}: simulator {a:?} names no rule\ntrace: {:?}", &trace[..=i]));
+        if let Some(v) = super::differential::unnamed_refusal(&sim, &a, trace, i) {
+            verdict = Some(v);
             break;
         }
         let allowed = match &a {
