@@ -171,6 +171,9 @@ pub struct PendingSpec {
     pub sent: Vec<MsgSpec>,
 }
 
+/// The most bytes a scenario's `repeat` payloads may add up to (all its messages together).
+pub const MAX_REPEAT_TOTAL: u64 = 1 << 28;
+
 /// A queued message.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,7 +200,7 @@ impl MsgSpec {
         match (&self.data, &self.hex, self.repeat) {
             (Some(d), None, None) => bstr::unescape(d).map_err(|e| e.to_string()),
             (None, Some(h), None) => bstr::unhex(h).map_err(|e| e.to_string()),
-            (None, None, Some(n)) if n <= 1 << 28 => Ok(vec![b'x'; n as usize]),
+            (None, None, Some(n)) if u64::from(n) <= MAX_REPEAT_TOTAL => Ok(vec![b'x'; n as usize]),
             (None, None, None) => Ok(Vec::new()),
             _ => Err("a message has exactly one of data, hex, repeat (≤ 256 MiB)".into()),
         }
@@ -338,6 +341,20 @@ impl Scenario {
     }
 
     fn resolve(&self) -> Result<(Vec<Node>, BTreeMap<String, usize>), ScenarioError> {
+        // `repeat` is the one payload spelling that is not bounded by the text's own length: a
+        // few bytes of JSON per message can ask for 256 MiB each. Their sum is bounded before
+        // anything is allocated.
+        let repeated: u64 = self
+            .sockets
+            .iter()
+            .flat_map(|s| s.queue.iter().chain(s.pending.iter().flat_map(|p| &p.sent)))
+            .map(|m| u64::from(m.repeat.unwrap_or(0)))
+            .sum();
+        if repeated > MAX_REPEAT_TOTAL {
+            return fail(format!(
+                "the messages' repeat payloads total {repeated} bytes; at most {MAX_REPEAT_TOTAL} (256 MiB) in all"
+            ));
+        }
         let mut names = BTreeMap::new();
         for (i, s) in self.sockets.iter().enumerate() {
             if names.insert(s.name.clone(), i).is_some() {

@@ -117,3 +117,24 @@ fn scm_rights_on_an_inet_queue_is_bad_rights() {
     let r = load(&unix.to_image().expect("image")).diagnostics;
     assert!(!r.iter().any(|d| d.code == resocket_core::diag::Code::BadRights), "{r:#?}");
 }
+
+/// Found in review of the `text` target's surface: `repeat` asks for up to 256 MiB per message in
+/// a few bytes of JSON, and nothing bounded the sum, so eight such messages made the writer
+/// allocate 2 GiB. The total is bounded before anything is allocated.
+#[test]
+fn repeat_payloads_are_bounded_in_total_before_anything_is_allocated() {
+    let msg = r#"{"repeat": 268435456}"#;
+    let json = |n: usize| {
+        let queue = vec![msg; n].join(",");
+        format!(
+            r#"{{"sockets": [{{"name": "a", "type": "stream", "pair": "b", "queue": [{queue}]}}, {{"name": "b", "type": "stream", "pair": "a"}}]}}"#
+        )
+    };
+    let err = Scenario::from_json(&json(8)).expect("scenario").to_image().expect_err("2 GiB of repeat");
+    assert!(err.to_string().contains("2147483648 bytes"), "{err}");
+    let err = Scenario::from_json(&json(2)).expect("scenario").to_image().expect_err("512 MiB of repeat");
+    assert!(err.to_string().contains("at most 268435456"), "{err}");
+    // A small repeat still writes.
+    let small = json(0).replace(r#""queue": []"#, r#""queue": [{"repeat": 3}]"#);
+    assert!(Scenario::from_json(&small).expect("scenario").to_image().is_ok());
+}
