@@ -122,9 +122,10 @@ warn_codes! {
     /// A socket of another family (or not a socket the dump can describe) in a process.
     FamilyLeftOut = "family-left-out", Dump, Lost,
         "the fd: neither AF_UNIX nor TCP/UDP over IP, so it is not in the image";
-    /// A relative name whose directory the dump takes to be the process's cwd.
+    /// A relative name whose directory the dump takes to be the process's cwd (the socket's
+    /// own file could not be opened with `SIOCUNIXFILE`, or its path no longer ends with the name).
     RelativeCwdGuessed = "relative-cwd-guessed", Dump, Guessed,
-        "the directory a relative name was bound in: the kernel does not record it; the process's current directory is taken";
+        "the directory a relative name was bound in: the socket's file could not tell it (SIOCUNIXFILE needs CAP_NET_ADMIN and Linux 6.1, and a still-linked file); the process's current directory is taken";
     /// An accepted socket whose listener is gone.
     ListenerGone = "listener-gone", Dump, Changed,
         "how the socket is made, not what it is: a temporary listener stands in for the one that is gone, to give it its name";

@@ -40,7 +40,7 @@ use resocket_core::scenario::{MsgSpec, PendingSpec, Scenario, ScenarioError, Soc
 use resocket_core::sim::{How, SockType};
 use resocket_core::sock::Family;
 use resocket_core::warn::{WarnCode, Warning};
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::net::{self, RecvFlags};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -212,6 +212,50 @@ fn name_stat(pid: Option<i32>, p: &std::path::Path) -> Option<rustix::fs::Stat> 
         return rustix::fs::statat(&cwd, p, AtFlags::SYMLINK_NOFOLLOW).ok();
     }
     rustix::fs::statat(rustix::fs::CWD, p, AtFlags::SYMLINK_NOFOLLOW).ok()
+}
+
+/// The relative path name a unix socket is bound to (`None`: unbound, abstract or absolute).
+fn relative_name(d: &UnixDiag) -> Option<&std::path::Path> {
+    use std::os::unix::ffi::OsStrExt;
+    let n = d.name.as_deref()?;
+    if n.first() == Some(&0) {
+        return None;
+    }
+    let p = std::path::Path::new(std::ffi::OsStr::from_bytes(n.strip_suffix(b"\0").unwrap_or(n)));
+    (!p.is_absolute()).then_some(p)
+}
+
+/// The directory, as process `pid` names it, that the socket `fd` was bound in with the
+/// relative name `rel`: the socket's own file (`SIOCUNIXFILE`), checked to be its inode `vfs`
+/// (unix_diag's `UNIX_DIAG_VFS`) and still linked, has the path `DIR/rel`. `None` when that
+/// cannot be told: no CAP_NET_ADMIN or an older kernel, the file unlinked or renamed since
+/// (its path no longer ends with `rel`), `rel` with `.` or `..` in it, or outside the root.
+fn bound_dir(
+    fd: BorrowedFd<'_>,
+    rel: &std::path::Path,
+    vfs: Option<(u32, u32)>,
+    pid: Option<i32>,
+) -> Option<std::path::PathBuf> {
+    use std::path::{Component, Path, PathBuf};
+    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let file = crate::raw::unix_socket_file(fd).ok()?;
+    let st = rustix::fs::fstat(&file).ok()?;
+    if st.st_nlink == 0 || vfs.is_some_and(|(ino, _)| st.st_ino as u32 != ino) {
+        return None;
+    }
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
+    if !path.ends_with(rel) {
+        return None;
+    }
+    let mut dir: PathBuf = path.components().take(path.components().count() - rel.components().count()).collect();
+    // The path is this process's view; the dumped process may have another root.
+    let root = pid.and_then(|pid| std::fs::read_link(format!("/proc/{pid}/root")).ok());
+    if let Some(root) = root.filter(|r| r != Path::new("/")) {
+        dir = Path::new("/").join(dir.strip_prefix(&root).ok()?);
+    }
+    Some(dir)
 }
 
 /// The inode in a `/proc/PID/fd` link target `socket:[N]`.
@@ -824,6 +868,24 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
             m.passcred = net::sockopt::socket_passcred(&dup).unwrap_or(false);
         }
     }
+    // The directory each socket bound to a relative name was bound in: `SIOCUNIXFILE` opens the
+    // very file the socket is bound to, whatever the process's cwd is now.
+    let mut bound_in: BTreeMap<u32, std::path::PathBuf> = BTreeMap::new();
+    for (&ino, m) in &dups {
+        let Some(rel) = diag.get(&ino).and_then(|d| relative_name(d).map(|r| (r, d.vfs))) else { continue };
+        let probe;
+        let fd = match (&m.fd, held_at.get(&ino)) {
+            (Some(f), _) => f,
+            (None, Some(&(p, pid, fd))) => {
+                probe = getfd(&pidfds[p], pid, fd)?;
+                &probe
+            }
+            (None, None) => continue,
+        };
+        if let Some(dir) = bound_dir(fd.as_fd(), rel.0, rel.1, pids.first().copied()) {
+            bound_in.insert(ino, dir);
+        }
+    }
     // Each dumped unix socket with what unix_diag says of it, in inode order (both maps are in
     // that order: one pass over them, no lookups).
     let members: Vec<(u32, &Member, &UnixDiag)> = {
@@ -869,7 +931,9 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
                 let path = n.strip_suffix(b"\0").unwrap_or(n);
                 use std::os::unix::ffi::OsStrExt;
                 let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
-                if !p.is_absolute() {
+                if let Some(dir) = bound_in.get(&ino) {
+                    s.cwd = Some(dir.display().to_string());
+                } else if !p.is_absolute() {
                     let cwd = pids.first().and_then(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).ok());
                     warnings.push(DumpWarning::on(
                         ino,
@@ -883,9 +947,10 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
                     ));
                     s.cwd = cwd.map(|c| c.display().to_string());
                 }
-                let linked = name_stat(pids.first().copied(), p)
-                    .zip(d.vfs)
-                    .is_some_and(|(st, (vino, _))| st.st_ino as u32 == vino);
+                let linked = bound_in.contains_key(&ino)
+                    || name_stat(pids.first().copied(), p)
+                        .zip(d.vfs)
+                        .is_some_and(|(st, (vino, _))| st.st_ino as u32 == vino);
                 s.unlinked = !linked;
             }
         }

@@ -3,6 +3,7 @@
 //!   in this program owns them, so no `OwnedFd` exists and `close(2)` on a raw number is the
 //!   only way;
 //! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)` with an `int`;
+//! * `SIOCUNIXFILE`, an ioctl rustix does not wrap, returning a new descriptor;
 //! * `getrusage(RUSAGE_CHILDREN)` and `wait4` for the benchmarks, likewise not wrapped;
 //! * a counting global allocator for the benchmarks' heap figures (`GlobalAlloc` is an unsafe
 //!   trait).
@@ -218,4 +219,22 @@ unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
         }
         p
     }
+}
+
+/// `SIOCUNIXFILE` (`SIOCPROTOPRIVATE + 0`, Linux ≥ 6.1 with CAP_NET_ADMIN in the socket's
+/// network namespace): an `O_PATH` descriptor of the file an AF_UNIX socket is bound to, found
+/// through the socket itself (`unix_sk(sk)->path`), not through any name. `ENOENT` for an
+/// unbound or abstract socket.
+pub fn unix_socket_file(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<rustix::fd::OwnedFd> {
+    use rustix::fd::{AsRawFd, FromRawFd};
+    const SIOCUNIXFILE: libc::c_ulong = 0x89E0;
+    // SAFETY: `fd` is a live descriptor (borrowed for the call); this ioctl takes no argument
+    // and, on success, returns a new descriptor that nothing else owns.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCUNIXFILE) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `rc` is the fresh descriptor the kernel just installed for this call; it is
+    // owned by the returned `OwnedFd` alone.
+    Ok(unsafe { rustix::fd::OwnedFd::from_raw_fd(rc) })
 }

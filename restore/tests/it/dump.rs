@@ -295,6 +295,56 @@ fn abstract_path_and_relative_names() {
     assert!(img.sockets.values().any(|s| s.unix.as_ref().is_some_and(|u| u.cwd.is_some())));
 }
 
+/// Names bound relative to a directory the process has since left: the dump finds where each
+/// was bound from the socket's own file (`SIOCUNIXFILE`), not from the cwd, says nothing is
+/// guessed, and the restored process is reachable at the absolute paths it was reachable at.
+#[test]
+fn relative_names_bound_in_a_directory_the_process_has_left_come_back_there() {
+    let live = Live::start("relative-elsewhere");
+    let (code, said, img) = live.dump();
+    assert_eq!(code, Some(0), "dump: {said}");
+    assert!(!said.contains("relative-cwd"), "the directory was not guessed: {said}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let mut cwds: Vec<(Vec<u8>, Vec<u8>, bool)> = r
+        .image
+        .sockets
+        .values()
+        .filter_map(|s| s.unix.as_ref())
+        .filter_map(|u| match &u.laddr {
+            resocket_core::image::UnixAddr::Path(p) => Some((
+                p.to_vec(),
+                u.cwd.as_deref().unwrap_or_default().to_vec(),
+                u.has(resocket_core::wire::UNIX_LINKED),
+            )),
+            _ => None,
+        })
+        .collect();
+    cwds.sort();
+    let a = live.dir.join("a");
+    let a = a.to_str().unwrap().as_bytes();
+    assert_eq!(cwds, [(b"srv.sock".to_vec(), a.to_vec(), true), (b"sub/log.sock".to_vec(), a.to_vec(), true)]);
+    let root = live.dir.join("check-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
+    let o = Command::new("unshare")
+        .args(["-n", "sh", "-c", LO_UP])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--root"])
+        .arg(&root)
+        .arg(&img)
+        .args(["--", "python3"])
+        .arg(script)
+        .arg("relative-elsewhere-check")
+        .arg(&live.dir)
+        .arg(&root)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn a_peer_outside_the_dumped_processes_is_marked_external_and_restored_broken() {
     let live = Live::start("external");

@@ -198,6 +198,31 @@ elif scenario == "names":
     p = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); p.bind(os.path.join(d, "abs.sock")); keep.append(p)
     a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a.bind("\0abstract-%d" % os.getpid()); keep.append(a)
     os.chdir(os.path.join(d, "sub"))
+elif scenario == "relative-elsewhere":
+    # A listener and a dgram socket bound to relative names in DIR/a and DIR/a/sub, then the
+    # process moves to DIR/b: its cwd says nothing of where the names are.
+    for sub in ("a/sub", "b"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    os.chdir(os.path.join(d, "a"))
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind("srv.sock"); l.listen(4); keep.append(l)
+    g = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); g.bind("sub/log.sock"); keep.append(g)
+    os.chdir(os.path.join(d, "b"))
+elif scenario == "relative-elsewhere-check":
+    # Run in the restored process (argv[3]: the root it was restored under): both names are
+    # reachable at the absolute paths they had, and report the relative names they were bound by.
+    # (From the directory: ROOT/DIR/a/srv.sock may be longer than sun_path.)
+    os.chdir(sys.argv[3] + os.path.join(d, "a"))
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect("srv.sock")
+    g = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); g.connect("sub/log.sock")
+    g.send(b"reached")
+    names = sorted(socket.socket(fileno=os.dup(fd)).getsockname() for fd in range(3, 64)
+                   if os.path.exists("/proc/self/fd/%d" % fd) and os.readlink("/proc/self/fd/%d" % fd).startswith("socket:")
+                   and socket.socket(fileno=os.dup(fd)).family == socket.AF_UNIX)
+    want = ["srv.sock", "log.sock"]
+    if not all(w in names for w in want):
+        sys.exit("names: %r, want %r among them" % (names, want))
+    print("ok")
+    sys.exit(0)
 elif scenario == "rights":
     a, b = pair(socket.SOCK_STREAM)
     x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -449,7 +474,10 @@ elif scenario.startswith("inet"):
         # One of each thing `checkpoint dump` warns about (tests/it/dump.rs), the outside
         # ends in a child process that is not dumped.
         os.chdir(d)
-        rel = socket.socket(socket.AF_UNIX, T); rel.bind("rel.sock"); rel.listen(1); keep.append(rel)  # relative-cwd-guessed
+        # relative-cwd-guessed: the socket's own file no longer has the name (renamed), so where
+        # the name was bound cannot be told from it.
+        rel = socket.socket(socket.AF_UNIX, T); rel.bind("rel.sock"); rel.listen(1); keep.append(rel)
+        os.rename("rel.sock", "moved.sock")
         keep.append(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))  # family-left-out
         gl = socket.socket(socket.AF_UNIX, T); gl.bind(os.path.join(d, "gone.sock")); gl.listen(1)
         gc = socket.socket(socket.AF_UNIX, T); gc.connect(os.path.join(d, "gone.sock"))
