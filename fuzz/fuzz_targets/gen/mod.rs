@@ -8,6 +8,8 @@
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use resocket_core::edit::Edit;
 use resocket_core::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec};
+use resocket_core::sim::{How, SockType};
+use resocket_core::sock::Family;
 
 /// The valid fixture scenarios (`fixtures/src/valid`, without `many-1000`: a thousand sockets
 /// make every execution slow without reaching more code).
@@ -88,7 +90,8 @@ fn addr(u: &mut Unstructured<'_>, unix: bool) -> Result<String> {
 
 const DATA: &[&str] = &["x", "", "hello", "\\x00\\xff", "GET / HTTP/1.1\\x0d\\x0a"];
 
-const HOWS: &[&str] = &["rd", "wr", "rdwr", "both"];
+/// Families, AF_UNIX twice as often.
+const FAMILIES: &[Family] = &[Family::Unix, Family::Unix, Family::Inet, Family::Inet6];
 
 /// A socket name: mostly one of the scenario's, sometimes a new one, rarely anything.
 fn name(u: &mut Unstructured<'_>, sc: &Scenario) -> Result<String> {
@@ -108,13 +111,13 @@ pub fn edit(u: &mut Unstructured<'_>, sc: &Scenario) -> Result<Edit> {
     Ok(match u.int_in_range(0u8..=9)? {
         0 => Edit::AddSocket {
             name: name(u, sc)?,
-            family: pick(u, &["unix", "unix", "inet", "inet6"])?,
-            ty: pick(u, &["stream", "dgram", "seqpacket"])?,
+            family: *u.choose(FAMILIES)?,
+            ty: *u.choose(&SockType::ALL)?,
         },
         1 => Edit::RemoveSocket { name: name(u, sc)? },
         2 => {
             let name = name(u, sc)?;
-            let unix = sc.sockets.iter().find(|s| s.name == name).is_none_or(|s| s.family == "unix");
+            let unix = sc.sockets.iter().find(|s| s.name == name).is_none_or(|s| s.family == Family::Unix);
             Edit::Bind { addr: addr(u, unix)?, name }
         }
         3 => Edit::Listen { name: name(u, sc)?, backlog: u.int_in_range(-2i16..=5)? },
@@ -126,7 +129,7 @@ pub fn edit(u: &mut Unstructured<'_>, sc: &Scenario) -> Result<Edit> {
             to: if u.arbitrary()? { Some(name(u, sc)?) } else { None },
             data: pick(u, DATA)?,
         },
-        8 => Edit::Shutdown { name: name(u, sc)?, how: pick(u, HOWS)? },
+        8 => Edit::Shutdown { name: name(u, sc)?, how: *u.choose(&How::ALL)? },
         _ => Edit::DropMessage { name: name(u, sc)?, index: u.int_in_range(0usize..=3)? },
     })
 }
@@ -176,14 +179,14 @@ fn msg(u: &mut Unstructured<'_>, n: usize) -> Result<MsgSpec> {
 }
 
 fn spec(u: &mut Unstructured<'_>, name: &str, n: usize) -> Result<SockSpec> {
-    let family = u.choose(&["unix", "unix", "inet", "inet6"])?.to_string();
+    let family = *u.choose(FAMILIES)?;
     let mut s = SockSpec {
         name: name.to_string(),
-        ty: u.choose(&["stream", "dgram", "seqpacket"])?.to_string(),
+        ty: *u.choose(&SockType::ALL)?,
         family,
         ..SockSpec::default()
     };
-    let unix = s.family == "unix";
+    let unix = s.family == Family::Unix;
     if u.arbitrary()? {
         s.addr = Some(addr(u, unix)?);
     }
@@ -222,7 +225,7 @@ fn spec(u: &mut Unstructured<'_>, name: &str, n: usize) -> Result<SockSpec> {
         s.v6only = u.ratio(1u8, 8)?;
     }
     if u.ratio(1u8, 4)? {
-        s.shutdown = Some(if u.ratio(1u8, 16)? { pick(u, HOWS)? } else { u.choose(&HOWS[..3])?.to_string() });
+        s.shutdown = Some(*u.choose(&How::ALL)?);
     }
     if u.ratio(1u8, 6)? {
         s.sndbuf = Some(u.int_in_range(0i32..=500_000)?);
