@@ -47,9 +47,17 @@ enum Command {
         /// processes. (Data a TCP client sent before accept() is still refused.)
         /// Their listeners' accept queues are emptied, so they must not be resumed. If the dump
         /// fails before anything was accepted, the processes are resumed (SIGCONT); after, they
-        /// are killed all the same.
+        /// are killed all the same — also when `checkpoint` itself is killed or crashes mid-dump
+        /// (a guard process in its own process group watches for that).
         #[arg(long)]
         kill: bool,
+    },
+    /// The guard of a `dump --kill` (started by it, not by users): resumes the stopped processes,
+    /// or kills them once their connections were accepted, if the dump dies before doing so.
+    #[command(name = "__guard", hide = true)]
+    Guard {
+        /// The stopped processes.
+        pids: Vec<i32>,
     },
     /// Encode a JSON source into an image: either the record-level text form that
     /// `restore decode` prints, or a scenario (see docs/format.md, "Scenario form").
@@ -65,8 +73,14 @@ enum Command {
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Dump { pids, output, scenario, json, kill } => {
-            let mut stopped =
-                if kill { Some(resocket_restore::dump::Stopped::stop(&pids).map_err(CliError::usage)?) } else { None };
+            let mut stopped = if kill {
+                let exe = std::env::current_exe().map_err(|e| CliError::usage(format!("the guard process: {e}")))?;
+                let mut guard = std::process::Command::new(exe);
+                guard.arg("__guard");
+                Some(resocket_restore::dump::Stopped::stop_guarded(&pids, guard).map_err(CliError::usage)?)
+            } else {
+                None
+            };
             let d = match &mut stopped {
                 Some(st) => resocket_restore::dump::dump_killing(&pids, st),
                 None => resocket_restore::dump::dump(&pids),
@@ -120,6 +134,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             }
             Ok(if report.is_valid() { EXIT_OK } else { resocket_restore::EXIT_INVALID })
+        }
+        Command::Guard { pids } => {
+            resocket_restore::dump::guard(&pids, std::io::stdin().lock(), std::io::stdout().lock())
+                .map_err(CliError::usage)?;
+            Ok(EXIT_OK)
         }
         Command::Encode { source, output } => {
             let text = if source.as_os_str() == "-" {

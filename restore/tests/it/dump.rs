@@ -169,6 +169,55 @@ impl Live {
     }
 }
 
+/// The state letter of `/proc/PID/stat` (`R`, `S`, `T`, `Z`, ...).
+fn proc_state(pid: u32) -> Option<u8> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    stat.iter().rposition(|&b| b == b')').and_then(|at| stat.get(at + 2)).copied()
+}
+
+/// `checkpoint dump --kill` that is itself killed (SIGKILL) mid-dump, held at a failpoint: its
+/// guard process resumes the dumped process when nothing was accepted yet, and kills it once
+/// its pending connections were accepted. Before the guard, it stayed stopped either way.
+#[test]
+fn a_kill_dump_that_is_killed_mid_dump_leaves_no_process_stopped() {
+    use std::os::unix::process::ExitStatusExt;
+    for (point, killed) in [("stopped", false), ("accepted", true)] {
+        let mut live = Live::start("early-stream");
+        let pid = live.child.id();
+        let mut dump = Command::new("nsenter")
+            .arg(format!("--net=/proc/{pid}/ns/net"))
+            .arg(env!("CARGO_BIN_EXE_checkpoint"))
+            .args(["dump", "--kill", "--pid", &pid.to_string(), "-o"])
+            .arg(live.dir.join("never.rsimg"))
+            .env("RESOCKET_FAILPOINT", point)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut said = String::new();
+        let mut err = BufReader::new(dump.stderr.take().unwrap());
+        while !said.contains("failpoint") {
+            assert!(err.read_line(&mut said).unwrap() > 0, "{point}: the dump ended: {said}");
+        }
+        assert_eq!(proc_state(pid), Some(b'T'), "{point}: stopped while the dump runs");
+        dump.kill().unwrap();
+        dump.wait().unwrap();
+        if killed {
+            let status = live.child.wait().unwrap();
+            assert_eq!(status.signal(), Some(9), "{point}: the guard killed it: {status:?}");
+        } else {
+            let resumed = (0..500).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                proc_state(pid).is_some_and(|s| s != b'T')
+            });
+            assert!(resumed, "{point}: still stopped ({:?})", proc_state(pid).map(char::from));
+            // Untouched: a dump of it still sees the pending connections (and refuses their data).
+            let (code, said, _) = live.dump();
+            assert_ne!(code, Some(0), "{point}: {said}");
+            assert!(said.contains("--kill"), "{point}: {said}");
+        }
+    }
+}
+
 /// `checkpoint dump --kill` of a live.py scenario: the process is killed (SIGKILL) once the
 /// image is written; the image is valid and `restore run --verify` restores it; and
 /// `restore run IMAGE -- live.py check DIR` in a fresh network namespace finds on each listener,
