@@ -2,23 +2,22 @@
 //!
 //! [`apply`] performs one [`Edit`] — named after the system call a program would make
 //! (`socket`, `close`, `bind`, `listen`, `socketpair`, `connect`, `accept`, `send`,
-//! `shutdown`) — on a [`Scenario`]. An edit either leaves a scenario whose references all
-//! resolve (every `peer`, `pair`, pending client, sender and fd names an existing socket) or is
-//! refused with the errno and reason Linux would give. The result is not checked for every
-//! kernel rule: lowering a backlog below the pending count, for example, is allowed, and the
-//! image validator reports it — that is the editor's live validation.
-//!
-//! AF_INET/AF_INET6 sockets (TCP `stream`, UDP `dgram`) are edited in the scenario's INET form
-//! (`addr` `a.b.c.d:port` / `[v6]:port`, a `peer` in the image): bind follows the simulator's
-//! rules for the host the web app plans for (`lo` only, [`HostAddrs::loopback`]) —
-//! `EADDRNOTAVAIL` for an address the host does not have, `EADDRINUSE` by
-//! [`sim::inet::bind_conflict`] — and a port the kernel would pick (bind to port 0, listen,
-//! connect or sendto of an unbound socket) is the lowest one of the ephemeral range no socket
-//! of the protocol holds ([`EPHEMERAL_PORTS`]; the simulator's deterministic deviation from
-//! Linux's random choice). What the scenario form cannot hold about INET (the orphan a closed
-//! TCP end leaves, a connection across families through v4-mapped addresses, a UDP peer bound
-//! to the wildcard address) is refused with the reason, naming no errno since Linux would not
-//! refuse.
+//! `shutdown`) — on a [`Scenario`]. The editor decides no kernel rule: each edit is lowered to
+//! the [`sim::Op`] it stands for and made on the simulated kernel holding the scenario
+//! ([`lower`]: the scenario's restore plan run on the loopback host), and the kernel says yes
+//! or no — a refusal is an [`EditError::Kernel`] with the errno and the [`sim::Rule`] that
+//! decided. What the editor does is turn the user's intent into calls (names into addresses, a
+//! wildcard server reached at loopback) and the calls' results back into the scenario (the
+//! pending connection, the queued message, the address and port the kernel gave). Where Linux
+//! would allow an edit but the scenario form cannot hold its result (the remains of a closed TCP
+//! end, a connection across families through v4-mapped addresses, a UDP peer on the wildcard
+//! address, a second FIN), the editor refuses it with a [`FormLimit`]. `close()` is never
+//! refused by Linux and a message dropped out of order is no system call: those two are the
+//! editor's alone. An accepted edit leaves a scenario whose references all resolve (every
+//! `peer`, `pair`, pending client, sender and fd names an existing socket); it is not checked
+//! for every rule of the image format: lowering a backlog below the pending count, for
+//! example, is allowed, and the image validator reports it — that is the editor's live
+//! validation.
 //!
 //! [`from_image`] turns an image's model back into a scenario so that any image can be edited,
 //! writes that scenario again and lists every difference between the two images: what the
@@ -26,9 +25,9 @@
 
 use crate::bstr;
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec};
-use crate::sim::inet::UDP_MAX;
-use crate::sim::{self, How, SockType};
+use crate::sim::{self, How, InetFamily, Op, Payload, Slot, SockAddr, SockType};
 use crate::sock::Family;
+use lower::OnKernel;
 
 /// One editing operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,15 +59,6 @@ pub enum Edit {
     DropMessage { name: String, index: usize },
 }
 
-/// Why an edit was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EditError(pub String);
-
-fn refuse<T>(msg: impl Into<String>) -> Result<T, EditError> {
-    Err(EditError(msg.into()))
-}
-
 /// A socket name not used in `sc`: `prefix` followed by the smallest free number.
 pub fn fresh_name(sc: &Scenario, prefix: &str) -> String {
     // A scan per candidate: at most as many candidates as sockets, and the editor's scenarios are
@@ -80,7 +70,7 @@ pub fn fresh_name(sc: &Scenario, prefix: &str) -> String {
 }
 
 fn index(sc: &Scenario, name: &str) -> Result<usize, EditError> {
-    sc.sockets.iter().position(|s| s.name == name).ok_or_else(|| EditError(format!("no socket named {name:?}")))
+    sc.sockets.iter().position(|s| s.name == name).ok_or_else(|| BadInput::NoSocket(name.to_string()).into())
 }
 
 /// The listener and position of the pending connection whose client is `name`.
@@ -112,17 +102,14 @@ fn destination(sc: &Scenario, i: usize) -> Option<String> {
     s.pair.clone().or_else(|| s.peer.clone())
 }
 
-/// Check that `addr` is a name `bind()` accepts: `/path` or `rel/path` (1..=107 bytes, no NUL)
-/// or `@abstract` (at most 107 bytes after the `@`).
-fn check_addr(addr: &str) -> Result<(), EditError> {
-    let b = bstr::unescape(addr).map_err(|e| EditError(format!("name {addr:?}: {e}")))?;
+/// The `sockaddr_un` of an AF_UNIX name as the scenario spells it (`/path`, `rel/path`,
+/// `@abstract`, bstr escapes).
+fn unix_addr(addr: &str) -> Result<SockAddr, EditError> {
+    let b = bstr::unescape(addr).map_err(|err| BadInput::NameEscape { addr: addr.to_string(), err })?;
     match b.split_first() {
-        None => refuse("bind(): EINVAL — the name is empty"),
-        Some((b'@', rest)) if rest.len() <= 107 => Ok(()),
-        Some((b'@', _)) => refuse("bind(): EINVAL — an abstract name has at most 107 bytes"),
-        Some(_) if b.len() > 107 => refuse("bind(): EINVAL — a path has at most 107 bytes (108 with its NUL)"),
-        Some(_) if b.contains(&0) => refuse("bind(): EINVAL — a path cannot contain a NUL byte"),
-        Some(_) => Ok(()),
+        None => Err(BadInput::EmptyName.into()),
+        Some((b'@', rest)) => Ok(SockAddr::Abstract(rest.to_vec())),
+        Some(_) => Ok(SockAddr::Path(b)),
     }
 }
 
@@ -142,46 +129,48 @@ fn hold(sc: &mut Scenario, name: &str) {
 
 fn new_socket(sc: &Scenario, name: &str, family: Family, ty: SockType) -> Result<SockSpec, EditError> {
     if name.is_empty() || name.chars().any(char::is_control) {
-        return refuse("a socket name is one or more printable characters");
+        return Err(BadInput::BadName.into());
     }
     if sc.sockets.iter().any(|s| s.name == name) {
-        return refuse(format!("a socket is already named {name:?}"));
-    }
-    if family != Family::Unix && ty == SockType::Seqpacket {
-        // inet_create: no protocol of AF_INET/AF_INET6 serves SOCK_SEQPACKET (live 6.18).
-        return refuse("socket(): ESOCKTNOSUPPORT — INET has stream (TCP) and dgram (UDP)");
+        return Err(BadInput::NameTaken(name.to_string()).into());
     }
     Ok(SockSpec { name: name.to_string(), family, ty, ..Default::default() })
 }
 
-/// Apply one edit. On error the scenario is unchanged.
+/// The `socket()` call of a new socket of `family` and `ty` in `slot`.
+fn socket_op(slot: Slot, family: Family, ty: SockType) -> Op {
+    match family {
+        Family::Unix => Op::Socket { slot, ty },
+        Family::Inet => Op::SocketInet { slot, family: InetFamily::Inet, ty },
+        Family::Inet6 => Op::SocketInet { slot, family: InetFamily::Inet6, ty },
+    }
+}
+
+/// Apply one edit: lowered to the system calls it stands for, made on the simulated kernel
+/// holding the scenario ([`lower`]), then written into the scenario. On error the scenario is
+/// unchanged.
 pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
     let mut sc = sc.clone();
     match edit {
         Edit::AddSocket { name, family, ty } => {
             let s = new_socket(&sc, name, *family, *ty)?;
+            let mut k = OnKernel::of(&sc)?;
+            let slot = k.new_slot();
+            k.call(socket_op(slot, *family, *ty))?;
             sc.sockets.push(s);
             hold(&mut sc, name);
         }
+        // close() is never refused: what remains is what the scenario form can hold.
         Edit::RemoveSocket { name } => remove(&mut sc, name)?,
         Edit::Bind { name, addr } => {
             let i = index(&sc, name)?;
-            let s = &sc.sockets[i];
-            if s.family != Family::Unix {
+            if sc.sockets[i].family != Family::Unix {
                 return bind_inet(&mut sc, i, addr).map(|()| sc);
             }
-            if s.accepted_from.is_some() {
-                return refuse(format!("bind(): EINVAL — {name:?} was accepted: it has its listener's name"));
-            }
-            if s.addr.is_some() && !s.autobind {
-                return refuse(format!("bind(): EINVAL — {name:?} is already bound"));
-            }
-            check_addr(addr)?;
-            if let Some(o) =
-                sc.sockets.iter().find(|o| o.addr.as_deref() == Some(addr.as_str()) && o.family == Family::Unix)
-            {
-                return refuse(format!("bind(): EADDRINUSE — {:?} is bound to {addr:?}", o.name));
-            }
+            let to = unix_addr(addr)?;
+            let mut k = OnKernel::of(&sc)?;
+            let slot = k.slot(&sc, i)?;
+            k.call(Op::Bind { slot, addr: to })?;
             let s = &mut sc.sockets[i];
             s.addr = Some(addr.clone());
             s.autobind = false;
@@ -189,57 +178,51 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
         }
         Edit::Listen { name, backlog } => {
             let i = index(&sc, name)?;
-            let s = &sc.sockets[i];
-            if !connection_oriented(s) {
-                return refuse(format!("listen(): EOPNOTSUPP — {name:?} is a {} socket", s.ty));
+            let mut k = OnKernel::of(&sc)?;
+            let slot = k.slot(&sc, i)?;
+            k.call(Op::Listen { slot, backlog: i32::from(*backlog) })?;
+            if !sc.sockets[i].queue.is_empty() {
+                return Err(FormLimit::ListenQueued(name.clone()).into());
             }
-            if s.listen.is_none() && !fresh(&sc, s) {
-                return refuse(format!("listen(): EINVAL — {name:?} is connected"));
-            }
-            if s.addr.is_none() && !is_inet(s) {
-                return refuse(format!("listen(): EINVAL — {name:?} is not bound: bind it first"));
-            }
-            if !s.queue.is_empty() {
-                return refuse(format!("listen(): EINVAL — {name:?} has queued data"));
-            }
-            if is_inet(s) && s.listen.is_none() {
-                listen_inet(&mut sc, i)?;
+            if is_inet(&sc.sockets[i]) {
+                set_local_from(&mut sc, i, &k, slot);
             }
             sc.sockets[i].listen = Some(*backlog);
         }
         Edit::Pair { a, b } => {
             let (i, j) = (index(&sc, a)?, index(&sc, b)?);
             if i == j {
-                return refuse("socketpair(): two different sockets are needed");
+                return Err(BadInput::SamePair.into());
             }
             let (sa, sb) = (&sc.sockets[i], &sc.sockets[j]);
             if sa.family != Family::Unix || sb.family != Family::Unix {
-                return refuse("socketpair(): EOPNOTSUPP — AF_UNIX only");
+                return Err(FormLimit::SocketpairUnixOnly.into());
             }
             if sa.ty != sb.ty {
-                return refuse(format!("socketpair(): both ends have one type ({} and {} differ)", sa.ty, sb.ty));
+                return Err(FormLimit::PairTypes(sa.ty, sb.ty).into());
             }
             for s in [sa, sb] {
                 if !fresh(&sc, s) || s.addr.is_some() || !s.queue.is_empty() || s.shutdown.is_some() {
-                    return refuse(format!(
-                        "socketpair(): {:?} is not a fresh socket (unbound, unconnected, not shut down, nothing queued)",
-                        s.name
-                    ));
+                    return Err(FormLimit::PairNotFresh(s.name.clone()).into());
                 }
             }
+            // Two fresh sockets paired: the pair socketpair() returns.
+            let mut k = OnKernel::of(&sc)?;
+            let (na, nb) = (k.new_slot(), k.new_slot());
+            k.call(Op::Socketpair { a: na, b: nb, ty: sa.ty })?;
             sc.sockets[i].pair = Some(b.clone());
             sc.sockets[j].pair = Some(a.clone());
         }
         Edit::Connect { client, server } => connect(&mut sc, client, server)?,
         Edit::Accept { listener, name } => {
             let l = index(&sc, listener)?;
-            if sc.sockets[l].listen.is_none() {
-                return refuse(format!("accept(): EINVAL — {listener:?} is not listening"));
-            }
-            if sc.sockets[l].pending.is_empty() {
-                return refuse(format!("accept(): EAGAIN — {listener:?} has no pending connection"));
-            }
             let mut s = new_socket(&sc, name, sc.sockets[l].family, sc.sockets[l].ty)?;
+            let mut k = OnKernel::of(&sc)?;
+            let (slot, new) = (k.slot(&sc, l)?, k.new_slot());
+            k.call(Op::Accept { slot, new })?;
+            if sc.sockets[l].pending.is_empty() {
+                return Err(FormLimit::UnlistedConnection(listener.clone()).into());
+            }
             let p = sc.sockets[l].pending.remove(0);
             s.accepted_from = Some(listener.clone());
             s.queue = p.sent;
@@ -258,28 +241,24 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
         Edit::Shutdown { name, how } => {
             let bits = how.bits();
             let i = index(&sc, name)?;
+            let mut k = OnKernel::of(&sc)?;
+            let slot = k.slot(&sc, i)?;
+            k.call(Op::Shutdown { slot, how: *how })?;
             let s = &sc.sockets[i];
             if s.peer_gone {
-                return refuse(format!("shutdown(): {name:?} is already shut down both ways (its peer closed)"));
+                return Err(FormLimit::PeerGoneShutdown(name.clone()).into());
             }
             let inet = is_inet(s);
             if inet {
-                // inet_shutdown: a listener stops listening on SHUT_RD (and ignores SHUT_WR); a
-                // socket in TCP_CLOSE answers ENOTCONN.
+                // inet_shutdown: a listener stops listening on SHUT_RD (and ignores SHUT_WR).
                 if s.listen.is_some() {
                     if bits & 1 != 0 {
-                        return refuse(
-                            "shutdown(): SHUT_RD stops a TCP listener and resets its pending connections: not editable",
-                        );
+                        return Err(FormLimit::TcpListenerShutRd.into());
                     }
                     return Ok(sc);
                 }
-                let pending = pending_of(&sc, name).is_some();
-                if s.peer.is_none() && !s.external_peer && !pending {
-                    return refuse("shutdown(): ENOTCONN — not connected");
-                }
-                if pending && bits & 2 != 0 {
-                    return refuse("shutdown(): the connection is not accepted yet (its FIN would go to the embryo): accept it first");
+                if pending_of(&sc, name).is_some() && bits & 2 != 0 {
+                    return Err(FormLimit::ShutdownBeforeAccept.into());
                 }
             }
             let mirror = if connection_oriented(s) { destination(&sc, i) } else { None };
@@ -290,16 +269,17 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
             if let Some(j) = mirror.and_then(|p| sc.sockets.iter().position(|o| o.name == p)) {
                 let theirs = shut_bits(sc.sockets[j].shutdown);
                 if inet && peer_bits != 0 && theirs & 2 != 0 {
-                    return refuse("shutdown(): the peer has shut down for sending too: both FINs end the connection (TIME_WAIT), which the scenario form does not hold");
+                    return Err(FormLimit::BothFins.into());
                 }
                 sc.sockets[j].shutdown = How::from_bits(theirs | peer_bits);
             }
             sc.sockets[i].shutdown = How::from_bits(mine);
         }
+        // recv() out of order is no system call: the editor's own.
         Edit::DropMessage { name, index: k } => {
             let i = index(&sc, name)?;
             if *k >= sc.sockets[i].queue.len() {
-                return refuse(format!("{name:?} has no message #{k}"));
+                return Err(BadInput::NoMessage { name: name.clone(), index: *k }.into());
             }
             sc.sockets[i].queue.remove(*k);
         }
@@ -316,38 +296,42 @@ fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditErro
     let (c, s) = (index(sc, client)?, index(sc, server)?);
     let (cs, ss) = (&sc.sockets[c], &sc.sockets[s]);
     if cs.family != ss.family {
-        return refuse(format!(
-            "connect(): {client:?} is {} and {server:?} is {}: the editor connects sockets of one family",
-            cs.family, ss.family
-        ));
+        return Err(FormLimit::CrossFamily {
+            client: client.to_string(),
+            client_family: cs.family,
+            server: server.to_string(),
+            server_family: ss.family,
+        }
+        .into());
     }
     let inet = is_inet(cs);
-    let bound = inet_local(ss).filter(|a| a.port() != 0);
-    if ss.addr.is_none() || (inet && bound.is_none()) {
-        return refuse(format!("connect(): {server:?} has no name to connect to: bind it first"));
-    }
-    if cs.ty != ss.ty {
-        return refuse(match (inet, cs.ty) {
-            (false, _) => format!("connect(): EPROTOTYPE — {client:?} is {} and {server:?} is {}", cs.ty, ss.ty),
-            (true, SockType::Stream) => "connect(): ECONNREFUSED — the server is UDP".into(),
-            _ => "connect(): a UDP socket's peer is a UDP socket".into(),
-        });
+    let to = match (inet, ss.addr.as_deref()) {
+        (true, _) => match inet_local(ss).filter(|a| a.port() != 0) {
+            Some(bound) => SockAddr::Inet(inet_target(sc, c, s, bound)?),
+            None => return Err(FormLimit::NoNameToConnect(server.to_string()).into()),
+        },
+        (false, Some(name)) => unix_addr(name)?,
+        (false, None) => return Err(FormLimit::NoNameToConnect(server.to_string()).into()),
+    };
+    let mut k = OnKernel::of(sc)?;
+    let slot = k.slot(sc, c)?;
+    k.call(Op::Connect { slot, addr: to })?;
+    let (cs, ss) = (&sc.sockets[c], &sc.sockets[s]);
+    if inet && cs.ty == SockType::Dgram && ss.ty != SockType::Dgram {
+        return Err(FormLimit::UdpPeerNotUdp.into());
     }
     if c == s && (inet || connection_oriented(cs)) {
-        return refuse("connect(): the editor does not connect a stream or INET socket to itself");
+        return Err(FormLimit::SelfConnect.into());
     }
-    if connection_oriented(cs) {
-        if !fresh(sc, cs) {
-            return refuse("connect(): EISCONN — connected or listening");
-        }
-        if ss.listen.is_none() {
-            return refuse("connect(): ECONNREFUSED — not listening");
-        }
-    } else if cs.pair.is_some() {
-        return refuse(format!("connect(): {client:?} is one end of a socketpair"));
+    if connection_oriented(cs) && ss.listen.is_none() {
+        // Linux connects a TCP socket to its own address (simultaneous open); no listener there.
+        return Err(FormLimit::NoListener(server.to_string()).into());
     }
-    if let Some(bound) = bound.filter(|_| inet) {
-        inet_client_addr(sc, c, s, bound)?;
+    if !connection_oriented(cs) && cs.pair.is_some() {
+        return Err(FormLimit::PairedDgramConnect(client.to_string()).into());
+    }
+    if inet {
+        set_local_from(sc, c, &k, slot);
     }
     if connection_oriented(&sc.sockets[c]) {
         sc.sockets[s].pending.push(PendingSpec { client: Some(client.to_string()), sent: Vec::new() });
@@ -370,121 +354,81 @@ fn set_dgram_peer(sc: &mut Scenario, c: usize, peer: &str) {
     }
 }
 
-/// `send()`/`sendto()`: AF_UNIX as `unix_stream_sendmsg`/`unix_dgram_sendmsg` check it; TCP to
-/// its peer (or the embryo of its pending connection); UDP to its peer or `to`, delivered as the
-/// UDP lookup delivers (an unbound sender gets an ephemeral port, `inet_send_prepare`).
+/// `send()`/`sendto()` made on the kernel (`unix_stream_sendmsg`, `unix_dgram_sendmsg`,
+/// `tcp_sendmsg`, `udp_sendmsg` decide), then queued in the scenario where Linux queues it:
+/// the peer, the embryo of a pending connection, or the dgram destination (an unbound UDP
+/// sender gets the port the kernel gave it, `inet_send_prepare`).
 fn send(sc: &mut Scenario, from: &str, to: Option<&str>, data: &str) -> Result<(), EditError> {
-    let bytes = bstr::unescape(data).map_err(|e| EditError(format!("data: {e}")))?;
+    let bytes = bstr::unescape(data).map_err(BadInput::DataEscape)?;
     let f = index(sc, from)?;
+    let t = to.map(|t| index(sc, t)).transpose()?;
     let fs = &sc.sockets[f];
     let inet = is_inet(fs);
     let udp = inet && fs.ty == SockType::Dgram;
     if bytes.is_empty() && fs.ty == SockType::Stream {
         // unix_stream_sendmsg, tcp_sendmsg: no bytes, no skb (a datagram may be empty).
-        return refuse("send(): 0 bytes on a stream socket queue nothing");
+        return Err(FormLimit::EmptyStreamSend.into());
     }
-    if fs.listen.is_some() {
-        // TCP: sk_stream_wait_connect.
-        return refuse(if inet {
-            "send(): EPIPE — listening".into()
-        } else {
-            format!("send(): ENOTCONN — {from:?} is listening")
-        });
-    }
-    let shut = shut_bits(fs.shutdown) & 2 != 0 || fs.peer_gone;
-    if shut && !udp {
-        return refuse(format!("send(): EPIPE — {from:?} can no longer send (shut down or peer closed)"));
-    }
-    let outside = || refuse("send(): the peer is outside the image");
+    let peer = destination(sc, f);
+    // The destination address of the call: none for a connected socket's own peer.
+    let addr = match t {
+        None => None,
+        Some(t) if peer.as_deref() == Some(sc.sockets[t].name.as_str()) => None,
+        Some(_) if inet && connection_oriented(fs) => return Err(FormLimit::TcpSendtoElsewhere.into()),
+        Some(t) if inet => {
+            let ts = &sc.sockets[t];
+            if ts.family != fs.family {
+                return Err(FormLimit::SendAcrossFamilies.into());
+            }
+            if ts.ty != fs.ty {
+                return Err(FormLimit::DatagramToTcp.into());
+            }
+            let Some(bound) = inet_local(ts).filter(|a| a.port() != 0) else {
+                return Err(FormLimit::DestinationUnbound.into());
+            };
+            Some(SockAddr::Inet(reach(bound)))
+        }
+        Some(t) => match sc.sockets[t].addr.as_deref() {
+            Some(name) if sc.sockets[t].family == Family::Unix => Some(unix_addr(name)?),
+            Some(_) => Some(SockAddr::Inet(inet_local(&sc.sockets[t]).map_or(any_addr(Family::Inet, 0), reach))),
+            None => return Err(FormLimit::DestinationUnnamed(sc.sockets[t].name.clone()).into()),
+        },
+    };
+    let (stream, outside) = (connection_oriented(fs), fs.external_peer);
+    let mut k = OnKernel::of(sc)?;
+    let slot = k.slot(sc, f)?;
+    k.call(Op::Send { slot, to: addr, data: Payload(bytes), rights: Vec::new() })?;
     let msg =
         |from_field: Option<String>| MsgSpec { from: from_field, data: Some(data.to_string()), ..Default::default() };
-    if connection_oriented(fs) {
-        if to.is_some_and(|t| Some(t) != destination(sc, f).as_deref()) {
-            return refuse(if inet {
-                "sendto(): TCP ignores the address: choose \"its peer\"".into()
-            } else {
-                format!("sendto(): EISCONN — {from:?} is connection-oriented: it sends to its peer")
-            });
-        }
+    if stream {
         if let Some((l, k)) = pending_of(sc, from) {
             // Before accept(): the data waits on the embryo.
             sc.sockets[l].pending[k].sent.push(msg(None));
             return Ok(());
         }
-        let Some(p) = destination(sc, f) else {
-            if fs.external_peer {
-                return outside();
-            }
-            return refuse(if inet {
-                "send(): EPIPE — not connected".into()
-            } else {
-                format!("send(): ENOTCONN — {from:?} is not connected")
-            });
+        let Some(r) = peer.and_then(|p| sc.sockets.iter().position(|o| o.name == p)) else {
+            return Err(if outside { FormLimit::OutsidePeer } else { FormLimit::NoDestination }.into());
         };
-        let r = index(sc, &p)?;
-        let theirs = shut_bits(sc.sockets[r].shutdown);
         // TCP: a peer shut down for reading still queues; one shut both ways answers with an RST.
-        if inet && theirs == 3 {
-            return refuse("send(): the peer is shut down both ways: the data would be answered by an RST");
-        }
-        if !inet && theirs & 1 != 0 {
-            return refuse(format!("send(): EPIPE — {p:?} has shut down reading"));
+        if inet && shut_bits(sc.sockets[r].shutdown) == 3 {
+            return Err(FormLimit::PeerShutBothWays.into());
         }
         sc.sockets[r].queue.push(msg(None));
         return Ok(());
     }
-    if udp && bytes.len() > if fs.family == Family::Inet6 { UDP_MAX.1 } else { UDP_MAX.0 } {
-        return refuse("sendto(): EMSGSIZE — too long for UDP");
-    }
-    let dest = match (to, destination(sc, f)) {
-        (Some(t), _) => t.to_string(),
-        (None, Some(p)) => p,
-        (None, None) if fs.external_peer => return outside(),
-        (None, None) if inet => return refuse("send(): EDESTADDRREQ — not connected: name a destination"),
-        (None, None) => return refuse(format!("send(): ENOTCONN — {from:?} is not connected")),
+    let dest = t.or_else(|| peer.and_then(|p| sc.sockets.iter().position(|o| o.name == p)));
+    let Some(r) = dest else {
+        return Err(if outside { FormLimit::OutsidePeer } else { FormLimit::NoDestination }.into());
     };
-    let r = index(sc, &dest)?;
+    // UDP: a connected socket receives only from its peer's address.
     let rs = &sc.sockets[r];
-    if rs.family != fs.family {
-        // unix_validate_addr: the address is no sockaddr_un.
-        return refuse(if inet {
-            "sendto(): the editor sends within one family".into()
-        } else {
-            format!("sendto(): EINVAL — {dest:?} is an INET socket, {from:?} an AF_UNIX one")
-        });
-    }
-    if rs.ty != fs.ty {
-        return refuse(if inet {
-            "sendto(): a datagram reaches UDP sockets only".into()
-        } else {
-            format!("sendto(): EPROTOTYPE — {dest:?} is a {} socket", rs.ty)
-        });
-    }
-    if inet && inet_local(rs).is_none_or(|a| a.port() == 0) {
-        return refuse("sendto(): the destination has no address: bind it first");
-    }
-    if !inet && to.is_some() && rs.addr.is_none() && fs.pair.as_deref() != Some(dest.as_str()) {
-        return refuse(format!("sendto(): {dest:?} has no name to send to"));
-    }
-    if shut {
-        return refuse("send(): EPIPE — shut down for sending");
-    }
-    // unix_may_send(); UDP: a connected socket receives only from its peer's address.
     let receiver_peer = rs.pair.as_deref().or(rs.peer.as_deref());
-    if (inet && rs.external_peer) || receiver_peer.is_some_and(|p| p != from) {
-        return refuse(if inet {
-            "sendto(): the destination is connected to another peer: UDP delivers only from it".into()
-        } else {
-            format!("sendto(): EPERM — {dest:?} is connected to another socket")
-        });
-    }
-    if !inet && shut_bits(rs.shutdown) & 1 != 0 {
-        return refuse(format!("send(): EPIPE — {dest:?} has shut down reading"));
+    if inet && (rs.external_peer || receiver_peer.is_some_and(|p| p != from)) {
+        return Err(FormLimit::UdpDestinationConnectedElsewhere.into());
     }
     let from_field = (receiver_peer != Some(from)).then(|| from.to_string());
-    if udp && inet_local(fs).is_none_or(|a| a.port() == 0) {
-        let port = ephemeral(sc, f)?;
-        set_local(sc, f, any_of(&sc.sockets[f]), port);
+    if udp {
+        set_local_from(sc, f, &k, slot);
     }
     sc.sockets[r].queue.push(msg(from_field));
     Ok(())
@@ -498,16 +442,10 @@ fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
     for s in &sc.sockets {
         let in_flight = |m: &MsgSpec| m.rights.iter().any(|r| r == name);
         if s.queue.iter().any(in_flight) || s.pending.iter().any(|p| p.sent.iter().any(in_flight)) {
-            return refuse(format!(
-                "{name:?} is in flight in a message queued on {:?}: closing its fds does not close it; drop that message first",
-                s.name
-            ));
+            return Err(FormLimit::InFlight { name: name.to_string(), on: s.name.clone() }.into());
         }
         if s.accepted_from.as_deref() == Some(name) {
-            return refuse(format!(
-                "{name:?} accepted {:?}, which carries its listener's name: the scenario form needs the listener; remove {:?} first",
-                s.name, s.name
-            ));
+            return Err(FormLimit::ListenerOfAccepted { name: name.to_string(), accepted: s.name.clone() }.into());
         }
     }
     let stream = connection_oriented(&sc.sockets[x]);
@@ -545,10 +483,8 @@ fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
         for m in &mut s.queue {
             if m.from.as_deref() == Some(name) {
                 if let Some(d) = &default {
-                    return refuse(format!(
-                        "{:?} holds a message from {name:?} but is connected to {d:?}: the scenario form cannot say \"sent by a closed socket\" there; drop the message first",
-                        s.name
-                    ));
+                    let (holder, name, peer) = (s.name.clone(), name.to_string(), d.clone());
+                    return Err(FormLimit::SenderClosed { holder, name, peer }.into());
                 }
                 m.from = None;
             }
@@ -566,12 +502,16 @@ fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
     Ok(())
 }
 
+mod error;
 mod import;
 mod inet;
+pub mod lower;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod props;
 #[cfg(test)]
 mod tests;
 
+pub use error::{BadInput, EditError, FormLimit, KernelRefusal};
 pub use import::{from_image, Imported};
 use inet::*;
+pub use lower::{Call, NotOnKernel};

@@ -20,7 +20,7 @@ fn ok(sc: &Scenario, e: Edit) -> Scenario {
 }
 
 fn err(sc: &Scenario, e: Edit) -> String {
-    apply(sc, &e).expect_err("refused").0
+    apply(sc, &e).expect_err("refused").to_string()
 }
 
 fn errors(sc: &Scenario) -> Vec<String> {
@@ -102,7 +102,11 @@ fn refusals_name_the_errno() {
     assert!(err(&sc2, Edit::Connect { client: "d".into(), server: "L".into() }).contains("EPROTOTYPE"));
     assert!(err(&sc, Edit::Connect { client: "c".into(), server: "L".into() }).contains("EISCONN"));
     let sc3 = add(&sc, "u", "stream");
-    assert!(err(&sc3, Edit::Listen { name: "u".into(), backlog: 1 }).contains("not bound"));
+    assert_eq!(
+        apply(&sc3, &Edit::Listen { name: "u".into(), backlog: 1 }).map(|_| ()).map_err(|e| e.rule()),
+        Err(Some(crate::sim::Rule::ListenUnbound)),
+        "the kernel refuses listen() on an unbound AF_UNIX socket"
+    );
     assert!(err(&sc3, Edit::Send { from: "u".into(), to: None, data: "x".into() }).contains("ENOTCONN"));
     assert!(err(&sc3, Edit::Bind { name: "u".into(), addr: "/tmp/srv".into() }).contains("EADDRINUSE"));
     assert!(err(&sc3, Edit::Bind { name: "u".into(), addr: "".into() }).contains("empty"));
@@ -110,7 +114,7 @@ fn refusals_name_the_errno() {
     assert!(err(&sc3, Edit::RemoveSocket { name: "nope".into() }).contains("no socket"));
     assert_eq!(
         apply(&sc3, &Edit::Pair { a: "u".into(), b: "u".into() }).map(|_| ()),
-        refuse("socketpair(): two different sockets are needed")
+        Err(EditError::Input(BadInput::SamePair))
     );
 }
 
@@ -234,7 +238,7 @@ fn add_in(sc: &Scenario, name: &str, family: &str, ty: &str) -> Scenario {
 }
 
 fn bind(sc: &Scenario, name: &str, addr: &str) -> Result<Scenario, String> {
-    apply(sc, &Edit::Bind { name: name.into(), addr: addr.into() }).map_err(|e| e.0)
+    apply(sc, &Edit::Bind { name: name.into(), addr: addr.into() }).map_err(|e| e.to_string())
 }
 
 /// The scenario's image loads without errors, and its restore plan runs on the simulator
@@ -470,4 +474,101 @@ fn garbage_reads_back_without_panicking() {
         let back = from_image(bytes);
         assert!(!back.notes.is_empty());
     }
+}
+
+/// The rule an edit was refused by (`None`: refused by the editor, not the kernel).
+fn refused_by(sc: &Scenario, e: Edit) -> Option<crate::sim::Rule> {
+    let err = apply(sc, &e).expect_err("refused");
+    if let EditError::Kernel(k) = &err {
+        let text = err.to_string();
+        let rule = k.rule.expect("a kernel refusal names its rule");
+        let x = rule.explain();
+        assert!(
+            text.contains(x.function) && text.contains(x.condition) && text.contains(rule.name()),
+            "{e:?}: the refusal shows the rule's function, condition and name: {text}"
+        );
+    }
+    err.rule()
+}
+
+#[test]
+fn edit_refusals_are_the_kernels_with_its_rule() {
+    use crate::sim::Rule;
+    let sc = server();
+    let d = add(&sc, "d", "dgram");
+    let u = add(&sc, "u", "stream");
+    let inet = add_in(&Scenario::default(), "t", "inet", "stream");
+    let cases: Vec<(&Scenario, Edit, Rule)> = vec![
+        (&d, Edit::Connect { client: "d".into(), server: "L".into() }, Rule::WrongSocketType),
+        (&sc, Edit::Connect { client: "c".into(), server: "L".into() }, Rule::AlreadyConnected),
+        (&u, Edit::Listen { name: "u".into(), backlog: 1 }, Rule::ListenUnbound),
+        (&u, Edit::Send { from: "u".into(), to: None, data: "x".into() }, Rule::NotConnected),
+        (&u, Edit::Bind { name: "u".into(), addr: "/tmp/srv".into() }, Rule::PathExists),
+        (&d, Edit::Listen { name: "d".into(), backlog: 1 }, Rule::ListenOnDgram),
+        (&sc, Edit::Accept { listener: "c".into(), name: "a".into() }, Rule::AcceptNotListening),
+        (
+            &inet,
+            Edit::AddSocket { name: "q".into(), family: Family::Inet, ty: SockType::Seqpacket },
+            Rule::InetNoSeqpacket,
+        ),
+        (&inet, Edit::Bind { name: "t".into(), addr: "192.0.2.1:80".into() }, Rule::AddressNotLocal),
+        (&inet, Edit::Bind { name: "t".into(), addr: "[::1]:80".into() }, Rule::InetAddressFamily),
+    ];
+    for (sc, e, rule) in cases {
+        assert_eq!(refused_by(sc, e.clone()), Some(rule), "{e:?}");
+    }
+    // Accept of a listener whose queue is empty: the non-blocking answer, EAGAIN.
+    let sc = ok(&sc, Edit::Accept { listener: "L".into(), name: "a".into() });
+    let err = apply(&sc, &Edit::Accept { listener: "L".into(), name: "b".into() }).unwrap_err();
+    assert_eq!(err.rule(), Some(Rule::AcceptQueueEmpty));
+    assert!(err.to_string().starts_with("accept(): EAGAIN"), "{err}");
+}
+
+#[test]
+fn the_editor_answers_what_only_the_kernel_decides() {
+    // The editor has no code about a dgram receiver's queue limit (`max_dgram_qlen`, 10) or
+    // the port a listen() picks: the kernel's rules decide, so the answers follow them.
+    let sc = add(&add(&Scenario::default(), "r", "dgram"), "s", "dgram");
+    let mut sc = ok(&sc, Edit::Bind { name: "r".into(), addr: "@q".into() });
+    // unix_recvq_full(): more queued than the limit, so 11 fit.
+    for _ in 0..11 {
+        sc = ok(&sc, Edit::Send { from: "s".into(), to: Some("r".into()), data: "d".into() });
+    }
+    assert_eq!(
+        refused_by(&sc, Edit::Send { from: "s".into(), to: Some("r".into()), data: "d".into() }),
+        Some(crate::sim::Rule::DgramReceiverQueueFull)
+    );
+    // Two TCP sockets bound to one port with SO_REUSEADDR may both exist; both listening may not
+    // (inet_csk_get_port), and the editor says so by the kernel's rule.
+    let mut sc = add_in(&Scenario::default(), "a", "inet", "stream");
+    sc.sockets[0].reuseaddr = true;
+    let sc = bind(&sc, "a", "127.0.0.1:80").unwrap();
+    let sc = ok(&sc, Edit::Listen { name: "a".into(), backlog: 1 });
+    let mut sc = add_in(&sc, "b", "inet", "stream");
+    sc.sockets[1].reuseaddr = true;
+    assert_eq!(
+        refused_by(&sc, Edit::Bind { name: "b".into(), addr: "127.0.0.1:80".into() }),
+        Some(crate::sim::Rule::PortInUse)
+    );
+}
+
+#[test]
+fn what_the_scenario_form_cannot_hold_is_the_editors_typed_refusal() {
+    let sc = tcp_server("inet", "127.0.0.1:8080");
+    // TCP ignores sendto()'s address; Linux sends to the peer, the editor asks for "its peer".
+    let sc = add_in(&sc, "o", "inet", "stream");
+    assert_eq!(
+        apply(&sc, &Edit::Send { from: "c".into(), to: Some("o".into()), data: "x".into() }),
+        Err(EditError::Form(FormLimit::TcpSendtoElsewhere))
+    );
+    assert_eq!(
+        apply(&sc, &Edit::Send { from: "c".into(), to: None, data: "".into() }),
+        Err(EditError::Form(FormLimit::EmptyStreamSend))
+    );
+    // A scenario the planner cannot restore cannot be asked.
+    // (Two sockets bound to one linked path: the second bind() of the restore fails.)
+    let mut broken = add(&server(), "x", "stream");
+    broken.sockets[2].addr = Some("/tmp/srv".into());
+    let r = apply(&broken, &Edit::Listen { name: "x".into(), backlog: 1 });
+    assert!(matches!(r, Err(EditError::NotOnKernel(_))), "{r:?}");
 }
