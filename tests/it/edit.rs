@@ -190,7 +190,7 @@ fn an_inet_fixture_is_extended_by_edits_and_still_restores_on_the_simulator() {
     let sc = step(&sc, Edit::Send { from: "q".into(), to: None, data: "query".into() });
     // The fixture's listener holds 127.0.0.1:8080.
     let taken = edit::apply(&sc, &Edit::Bind { name: "n".into(), addr: "0.0.0.0:8080".into() }).unwrap_err();
-    assert!(taken.0.contains("EINVAL"), "n is connected: {taken}");
+    assert!(taken.to_string().contains("EINVAL"), "n is connected: {taken}");
 
     let image = sc.to_image().unwrap();
     let report = resocket_core::load(&image);

@@ -1,0 +1,185 @@
+//! Edits lowered onto the simulated kernel: the scenario is put on a [`Kernel`] (written as an
+//! image, planned and run as the restore would, each socket keeping its plan slot), the edit's
+//! system call is applied there as a [`sim::Op`](Op), and the kernel says yes or no — with its
+//! errno and the [`Rule`] that decided. The editor itself decides no kernel rule: it turns the
+//! user's intent into calls and the calls' results back into the scenario.
+//!
+//! Every call but a TCP connect is made non-blocking: a call that would wait (an empty accept queue, a full
+//! backlog, a full buffer or dgram queue) is an edit that cannot happen now, answered `EAGAIN`
+//! by its rule.
+
+use super::{EditError, KernelRefusal};
+use crate::check::Run;
+use crate::plan::{self, Phase};
+use crate::scenario::Scenario;
+use crate::sim::{HostAddrs, Kernel, Op, Outcome, Rule, Slot};
+use std::fmt;
+use std::net::SocketAddr;
+
+/// The system call an edit lowers to (what a refusal names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Socket,
+    Socketpair,
+    Bind,
+    Unlink,
+    Listen,
+    Connect,
+    Accept,
+    Send,
+    Sendto,
+    Recv,
+    Shutdown,
+    Setsockopt,
+    Fcntl,
+    Close,
+    Chdir,
+    Sysctl,
+    Dup2,
+}
+
+impl Call {
+    /// The call `op` makes.
+    pub fn of(op: &Op) -> Call {
+        match op {
+            Op::Socket { .. } | Op::SocketInet { .. } => Call::Socket,
+            Op::Socketpair { .. } => Call::Socketpair,
+            Op::Bind { .. } => Call::Bind,
+            Op::Unlink { .. } => Call::Unlink,
+            Op::Listen { .. } => Call::Listen,
+            Op::Connect { .. } => Call::Connect,
+            Op::Accept { .. } => Call::Accept,
+            Op::Send { to: None, .. } => Call::Send,
+            Op::Send { to: Some(_), .. } => Call::Sendto,
+            Op::Recv { .. } => Call::Recv,
+            Op::Shutdown { .. } => Call::Shutdown,
+            Op::SetSockOpt { .. } => Call::Setsockopt,
+            Op::SetNonblock { .. } => Call::Fcntl,
+            Op::Close { .. } => Call::Close,
+            Op::Chdir { .. } => Call::Chdir,
+            Op::SetSysctl { .. } => Call::Sysctl,
+            Op::Place { .. } => Call::Dup2,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Call::Socket => "socket",
+            Call::Socketpair => "socketpair",
+            Call::Bind => "bind",
+            Call::Unlink => "unlink",
+            Call::Listen => "listen",
+            Call::Connect => "connect",
+            Call::Accept => "accept",
+            Call::Send => "send",
+            Call::Sendto => "sendto",
+            Call::Recv => "recv",
+            Call::Shutdown => "shutdown",
+            Call::Setsockopt => "setsockopt",
+            Call::Fcntl => "fcntl",
+            Call::Close => "close",
+            Call::Chdir => "chdir",
+            Call::Sysctl => "sysctl",
+            Call::Dup2 => "dup2",
+        }
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}()", self.name())
+    }
+}
+
+/// Why a scenario could not be put on the simulated kernel, so the kernel cannot answer an edit
+/// of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotOnKernel {
+    /// The scenario does not write an image.
+    #[error("the scenario does not write an image ({0}), so the simulated kernel cannot answer")]
+    Unwritable(crate::scenario::ScenarioError),
+    /// The planner cannot restore its image.
+    #[error("the scenario's image cannot be planned ({0}), so the simulated kernel cannot answer: fix that first")]
+    NoPlan(plan::PlanError),
+    /// Its restore fails on the simulated kernel.
+    #[error(
+        "the scenario does not restore on the simulated kernel (step {step}: {call} answers {}{}), so the kernel cannot answer: fix that first",
+        outcome.short(),
+        rule.map(|r| format!(", by {}", r.name())).unwrap_or_default()
+    )]
+    Fails { step: usize, call: Call, outcome: Outcome, rule: Option<Rule> },
+    /// A socket of the scenario has no handle after the restore (it is not restored).
+    #[error("{0:?} is not restored on the simulated kernel, so the kernel cannot answer")]
+    NotRestored(String),
+}
+
+/// The scenario on the simulated kernel: every socket held by a slot.
+pub(super) struct OnKernel {
+    pub(super) kernel: Kernel,
+    /// The slot of each socket of the scenario (in `sockets` order).
+    slots: Vec<Option<Slot>>,
+    next: Slot,
+}
+
+impl OnKernel {
+    /// Put `sc` on the kernel of the loopback host (the host the web app plans for): its plan
+    /// run as the restore runs it, except that the plan's own handles are kept open.
+    pub(super) fn of(sc: &Scenario) -> Result<OnKernel, EditError> {
+        let (bytes, objrefs) = sc.to_image_mapped().map_err(NotOnKernel::Unwritable)?;
+        let report = crate::load(&bytes);
+        let host = HostAddrs::loopback();
+        let plan = plan::plan_on(&report.image, &host).map_err(NotOnKernel::NoPlan)?;
+        let mut run = Run::new_on(&plan, &host);
+        for (i, step) in plan.steps.iter().enumerate() {
+            if step.phase == Phase::Place && matches!(step.op, Op::Close { .. }) {
+                continue;
+            }
+            let out = run.step(step);
+            if !out.is_ok() {
+                let rule = run.kernel.last_rule;
+                return Err(NotOnKernel::Fails { step: i, call: Call::of(&step.op), outcome: out, rule }.into());
+            }
+        }
+        let slots = objrefs.iter().map(|o| run.objref_sock.get(o).and_then(|&r| run.kernel.slot_of(r))).collect();
+        let kernel = run.detach().kernel;
+        let next = kernel.slots.last_key().map_or(0, |s| s.saturating_add(1)).max(plan.slots.len() as Slot);
+        Ok(OnKernel { kernel, slots, next })
+    }
+
+    /// The slot of socket `i` of the scenario.
+    pub(super) fn slot(&self, sc: &Scenario, i: usize) -> Result<Slot, EditError> {
+        self.slots.get(i).copied().flatten().ok_or_else(|| {
+            NotOnKernel::NotRestored(sc.sockets.get(i).map(|s| s.name.clone()).unwrap_or_default()).into()
+        })
+    }
+
+    /// A slot no socket uses.
+    pub(super) fn new_slot(&mut self) -> Slot {
+        let s = self.next;
+        self.next = self.next.saturating_add(1);
+        s
+    }
+
+    /// Make the call (non-blocking, see the module documentation); a refusal carries the
+    /// kernel's answer and its rule.
+    pub(super) fn call(&mut self, op: Op) -> Result<(), EditError> {
+        // (A TCP connect() stays blocking: on loopback the handshake completes within it, where
+        // a non-blocking one answers EINPROGRESS.)
+        let tcp_connect = |k: &Kernel, s: Slot| matches!(op, Op::Connect { .. }) && k.inet_sock(s).is_some();
+        if let Some(slot) =
+            op.slots().next().filter(|&s| self.kernel.sock(s).is_some() && !tcp_connect(&self.kernel, s))
+        {
+            self.kernel.apply(&Op::SetNonblock { slot, on: true });
+        }
+        let out = self.kernel.apply(&op);
+        if out.is_ok() {
+            return Ok(());
+        }
+        Err(EditError::Kernel(KernelRefusal { call: Call::of(&op), outcome: out, rule: self.kernel.last_rule }))
+    }
+
+    /// The local address the kernel gave an INET socket.
+    pub(super) fn local(&self, slot: Slot) -> Option<SocketAddr> {
+        self.kernel.inet_sock(slot).and_then(|i| i.local).filter(|a| a.port() != 0)
+    }
+}
