@@ -3,10 +3,13 @@
 //! state, with addresses, queue lengths, buffer sizes (`INET_DIAG_SKMEMINFO`), shutdown bits and
 //! `IPV6_V6ONLY`. Connections still waiting in a listener's accept queue appear here with inode
 //! 0: this is the only way to see them without accepting them.
-//! Layouts: `include/uapi/linux/inet_diag.h` (`inet_diag_req_v2`, `inet_diag_msg`).
+//! Requests and answers are `netlink-packet-sock-diag` messages (layouts:
+//! `include/uapi/linux/inet_diag.h`, `inet_diag_req_v2`, `inet_diag_msg`).
 
-use crate::diag_unix::{attrs, sock_diag_dump, u32_at};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use crate::diag_unix::sock_diag_dump;
+use netlink_packet_sock_diag::inet::{nlas::Nla, ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
+use netlink_packet_sock_diag::SockDiagMessage;
+use std::net::SocketAddr;
 
 /// `IPPROTO_TCP`.
 pub const IPPROTO_TCP: u8 = 6;
@@ -14,11 +17,6 @@ pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
-/// `1 << (INET_DIAG_SKMEMINFO - 1)`.
-const EXT_SKMEMINFO: u8 = 1 << 6;
-const INET_DIAG_SKMEMINFO: u16 = 7;
-const INET_DIAG_SHUTDOWN: u16 = 8;
-const INET_DIAG_SKV6ONLY: u16 = 11;
 
 /// What inet_diag says about one TCP or UDP socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,15 +61,16 @@ pub fn dump_kinds(kinds: &std::collections::BTreeSet<(bool, bool)>) -> Result<Ve
             if !kinds.contains(&(protocol == IPPROTO_TCP, family == AF_INET6)) {
                 continue;
             }
-            let mut body = Vec::with_capacity(56);
-            body.extend_from_slice(&[family, protocol, EXT_SKMEMINFO, 0]);
-            body.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
-            body.extend_from_slice(&[0u8; 40]); // inet_diag_sockid: ports, addresses, interface
-            body.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
-            body.extend_from_slice(&u32::MAX.to_ne_bytes());
-            for m in sock_diag_dump(&body)? {
-                if let Some(d) = parse_msg(&m, protocol) {
-                    out.push(d);
+            let request = InetRequest {
+                family,
+                protocol,
+                extensions: ExtensionFlags::SKMEMINFO,
+                states: StateFlags::from_bits_retain(u32::MAX), // every state
+                socket_id: if family == AF_INET6 { SocketId::new_v6() } else { SocketId::new_v4() },
+            };
+            for m in sock_diag_dump(SockDiagMessage::InetRequest(request))? {
+                if let SockDiagMessage::InetResponse(r) = m {
+                    out.push(InetDiag::of(*r, protocol));
                 }
             }
         }
@@ -79,49 +78,41 @@ pub fn dump_kinds(kinds: &std::collections::BTreeSet<(bool, bool)>) -> Result<Ve
     Ok(out)
 }
 
-fn addr(family: u8, raw: &[u8], port: u16) -> Option<SocketAddr> {
-    let ip = match family {
-        AF_INET => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(raw.get(..4)?).ok()?)),
-        AF_INET6 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(raw.get(..16)?).ok()?)),
-        _ => return None,
-    };
-    Some(SocketAddr::new(ip, port))
-}
-
-fn parse_msg(m: &[u8], protocol: u8) -> Option<InetDiag> {
-    let head = m.get(..72)?;
-    let family = head[0];
-    // Ports are big-endian in inet_diag_sockid.
-    let sport = u16::from_be_bytes([head[4], head[5]]);
-    let dport = u16::from_be_bytes([head[6], head[7]]);
-    let mut d = InetDiag {
-        protocol,
-        state: head[1],
-        local: addr(family, &head[8..24], sport)?,
-        remote: addr(family, &head[24..40], dport)?,
-        rqueue: u32_at(head, 56),
-        wqueue: u32_at(head, 60),
-        ino: u32_at(head, 68),
-        shutdown: 0,
-        bufs: None,
-        v6only: None,
-    };
-    for (ty, p) in attrs(m, 72) {
-        match ty {
-            // SK_MEMINFO_RCVBUF is the second u32, SK_MEMINFO_SNDBUF the fourth.
-            INET_DIAG_SKMEMINFO => d.bufs = Some((u32_at(p, 4), u32_at(p, 12))),
-            INET_DIAG_SHUTDOWN => d.shutdown = p.first().copied().unwrap_or(0),
-            INET_DIAG_SKV6ONLY => d.v6only = p.first().map(|&b| b != 0),
-            _ => {}
+impl InetDiag {
+    fn of(r: InetResponse, protocol: u8) -> InetDiag {
+        let h = r.header;
+        let id = h.socket_id;
+        let mut d = InetDiag {
+            protocol,
+            state: h.state,
+            local: SocketAddr::new(id.source_address, id.source_port),
+            remote: SocketAddr::new(id.destination_address, id.destination_port),
+            rqueue: h.recv_queue,
+            wqueue: h.send_queue,
+            ino: h.inode,
+            shutdown: 0,
+            bufs: None,
+            v6only: None,
+        };
+        for nla in r.nlas {
+            match nla {
+                Nla::MemInfo(m) => d.bufs = Some((m.receive_queue_max, m.send_queue_max)),
+                Nla::Shutdown(s) => d.shutdown = s,
+                Nla::SkV6Only(on) => d.v6only = Some(on),
+                _ => {}
+            }
         }
+        d
     }
-    Some(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_core::ParseableParametrized;
 
+    /// An `inet_diag_msg` as the kernel writes it (ports big-endian, the rest native), read
+    /// through the crate into the fields the dump uses.
     #[test]
     fn a_message_is_read_field_by_field() {
         let mut m = vec![0u8; 72];
@@ -132,15 +123,19 @@ mod tests {
         m[56..60].copy_from_slice(&2u32.to_ne_bytes());
         m[60..64].copy_from_slice(&16u32.to_ne_bytes());
         m[68..72].copy_from_slice(&4242u32.to_ne_bytes());
-        // INET_DIAG_SHUTDOWN = 3, then a truncated attribute that must be ignored.
+        // INET_DIAG_SHUTDOWN (8) = 3.
         m.extend_from_slice(&5u16.to_ne_bytes());
-        m.extend_from_slice(&INET_DIAG_SHUTDOWN.to_ne_bytes());
+        m.extend_from_slice(&8u16.to_ne_bytes());
         m.extend_from_slice(&[3, 0, 0, 0]);
-        m.extend_from_slice(&200u16.to_ne_bytes());
-        m.extend_from_slice(&INET_DIAG_SKMEMINFO.to_ne_bytes());
-        let d = parse_msg(&m, IPPROTO_TCP).unwrap();
+        let parse = |m: &[u8]| SockDiagMessage::parse_with_param(m, netlink_packet_sock_diag::SOCK_DIAG_BY_FAMILY);
+        let Ok(SockDiagMessage::InetResponse(r)) = parse(&m) else { panic!("{:?}", parse(&m)) };
+        let d = InetDiag::of(*r, IPPROTO_TCP);
         assert_eq!(d.local, "127.0.0.1:8080".parse().unwrap());
         assert_eq!((d.state, d.rqueue, d.wqueue, d.ino, d.shutdown, d.bufs), (10, 2, 16, 4242, 3, None));
-        assert!(parse_msg(&m[..71], IPPROTO_TCP).is_none());
+        // A truncated message, or a truncated attribute, is an error, not a socket misread.
+        assert!(parse(&m[..71]).is_err());
+        m.extend_from_slice(&200u16.to_ne_bytes());
+        m.extend_from_slice(&7u16.to_ne_bytes());
+        assert!(parse(&m).is_err());
     }
 }

@@ -2,23 +2,17 @@
 //! `diag_inet`) and its AF_UNIX part (`unix_diag`): one dump of
 //! every unix socket of the caller's network namespace with its name, VFS inode, peer, pending
 //! connections (ICONS), queue lengths, buffer sizes (MEMINFO) and shutdown bits.
-//! Layouts: `include/uapi/linux/unix_diag.h` (see ../shared/reference/af_unix.md §5).
+//! Requests and answers are `netlink-packet-sock-diag` messages (their layouts:
+//! `include/uapi/linux/unix_diag.h`, see ../shared/reference/af_unix.md §5); the socket is ours.
 
+use netlink_packet_core::{Emitable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_sock_diag::unix::{self, nlas::Nla, ShowFlags, StateFlags, UnixRequest};
+use netlink_packet_sock_diag::SockDiagMessage;
 use rustix::net::{self, netlink, AddressFamily, SocketType};
 use std::collections::BTreeMap;
 
-/// `SOCK_DIAG_BY_FAMILY`.
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_DUMP: u16 = 0x300;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
-const UDIAG_SHOW_NAME: u32 = 0x1;
-const UDIAG_SHOW_VFS: u32 = 0x2;
-const UDIAG_SHOW_PEER: u32 = 0x4;
-const UDIAG_SHOW_ICONS: u32 = 0x8;
-const UDIAG_SHOW_RQLEN: u32 = 0x10;
-const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 
 /// What unix_diag says about one socket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,10 +50,11 @@ pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
 /// Dump every AF_UNIX socket of this thread's network namespace.
 pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
     let show =
-        UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN | UDIAG_SHOW_MEMINFO;
+        ShowFlags::NAME | ShowFlags::VFS | ShowFlags::PEER | ShowFlags::ICONS | ShowFlags::RQLEN | ShowFlags::MEMINFO;
     let mut out = BTreeMap::new();
-    for m in sock_diag_dump(&unix_request(show))? {
-        if let Some(d) = parse_msg(&m) {
+    for m in sock_diag_dump(unix_request(show))? {
+        if let SockDiagMessage::UnixResponse(r) = m {
+            let d = UnixDiag::from(*r);
             out.insert(d.ino, d);
         }
     }
@@ -70,25 +65,64 @@ pub fn dump() -> Result<BTreeMap<u32, UnixDiag>, String> {
 /// `UNIX_DIAG_VFS` gives them: `(inode, dev)` with `dev` the kernel's own `dev_t`
 /// (`major << 20 | minor`, not `st_dev`'s encoding). Only sockets bound to a path have one.
 pub fn bound_files() -> Result<Vec<(u32, u32)>, String> {
-    Ok(sock_diag_dump(&unix_request(UDIAG_SHOW_VFS))?.iter().filter_map(|m| parse_msg(m)?.vfs).collect())
+    Ok(sock_diag_dump(unix_request(ShowFlags::VFS))?
+        .into_iter()
+        .filter_map(|m| match m {
+            SockDiagMessage::UnixResponse(r) => UnixDiag::from(*r).vfs,
+            _ => None,
+        })
+        .collect())
 }
 
-/// A `unix_diag_req` for every socket in every state, asking for `show`.
-fn unix_request(show: u32) -> Vec<u8> {
-    let mut body = Vec::with_capacity(24);
-    body.extend_from_slice(&[1, 0, 0, 0]); // family AF_UNIX, protocol, pad
-    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
-    body.extend_from_slice(&0u32.to_ne_bytes()); // ino
-    body.extend_from_slice(&show.to_ne_bytes());
-    body.extend_from_slice(&u32::MAX.to_ne_bytes()); // cookie: no check
-    body.extend_from_slice(&u32::MAX.to_ne_bytes());
-    body
+/// A `unix_diag_req` for every socket in every state (not only the ESTABLISHED and LISTEN the
+/// crate names: unconnected dgram sockets are TCP_CLOSE), asking for `show`.
+fn unix_request(show: ShowFlags) -> SockDiagMessage {
+    SockDiagMessage::UnixRequest(UnixRequest {
+        state_flags: StateFlags::from_bits_retain(u32::MAX),
+        inode: 0,
+        show_flags: show,
+        cookie: [0xff; 8], // no check
+    })
 }
 
-/// One `SOCK_DIAG_BY_FAMILY` dump request with this request body (after the `nlmsghdr`): the
-/// payloads of the answers, until `NLMSG_DONE`. Shared by unix_diag and inet_diag.
-pub(crate) fn sock_diag_dump(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    netlink_dump(Some(netlink::SOCK_DIAG), SOCK_DIAG_BY_FAMILY, SOCK_DIAG_BY_FAMILY, body)
+/// One `SOCK_DIAG_BY_FAMILY` dump request: the answers, until `NLMSG_DONE`. Shared by
+/// unix_diag and inet_diag. An answer the crate cannot read is an error, not a socket left out.
+pub(crate) fn sock_diag_dump(request: SockDiagMessage) -> Result<Vec<SockDiagMessage>, String> {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = 1;
+    let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(request));
+    msg.finalize();
+    let mut req = vec![0u8; msg.buffer_len()];
+    msg.serialize(&mut req);
+    let sock = net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(netlink::SOCK_DIAG))
+        .map_err(|e| format!("netlink socket: {e}"))?;
+    net::sendto(&sock, &req, net::SendFlags::empty(), &netlink::SocketAddrNetlink::new(0, 0))
+        .map_err(|e| format!("netlink send: {e}"))?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let (n, _) =
+            net::recv(&sock, &mut buf[..], net::RecvFlags::empty()).map_err(|e| format!("netlink recv: {e}"))?;
+        let mut at = 0;
+        while at + 16 <= n {
+            let m = NetlinkMessage::<SockDiagMessage>::deserialize(&buf[at..n])
+                .map_err(|e| format!("sock_diag answer at byte {at}: {e}"))?;
+            let len = m.header.length as usize;
+            match m.payload {
+                NetlinkPayload::Done(_) => return Ok(out),
+                NetlinkPayload::Error(e) => {
+                    return Err(format!("sock_diag: {}", e.to_io()));
+                }
+                NetlinkPayload::InnerMessage(m) => out.push(m),
+                _ => {}
+            }
+            if len < 16 {
+                return Err("malformed netlink message".into());
+            }
+            at += (len + 3) & !3;
+        }
+    }
 }
 
 /// One netlink dump request of type `request` on a `protocol` socket (`None`: protocol 0,
@@ -139,22 +173,44 @@ pub(crate) fn netlink_dump(
     }
 }
 
-fn parse_msg(m: &[u8]) -> Option<UnixDiag> {
-    let head = m.get(..16)?;
-    let mut d = UnixDiag { ty: head[1], state: head[2], ino: u32_at(head, 4), ..UnixDiag::default() };
-    for (ty, p) in attrs(m, 16) {
-        match ty {
-            0 => d.name = Some(p.to_vec()),
-            1 => d.vfs = Some((u32_at(p, 0), u32_at(p, 4))),
-            2 => d.peer = Some(u32_at(p, 0)),
-            3 => d.icons = Some(p.chunks_exact(4).map(|c| u32_at(c, 0)).collect()),
-            4 => d.rqlen = Some((u32_at(p, 0), u32_at(p, 4))),
-            5 => d.bufs = Some((u32_at(p, 4), u32_at(p, 12))), // SK_MEMINFO_RCVBUF, SK_MEMINFO_SNDBUF
-            6 => d.shutdown = p.first().copied().unwrap_or(0),
-            _ => {}
+impl From<unix::UnixResponse> for UnixDiag {
+    fn from(r: unix::UnixResponse) -> UnixDiag {
+        use std::os::unix::ffi::OsStringExt;
+        let h = r.header;
+        let mut d = UnixDiag { ty: h.kind, state: h.state, ino: h.inode, ..UnixDiag::default() };
+        for nla in r.nlas {
+            match nla {
+                // The raw `sun_path` bytes, as before the crate: a path with its NUL, an
+                // abstract name after its leading NUL.
+                Nla::Name(unix::nlas::UnixDiagName::Pathname(p)) => {
+                    let mut b = p.into_vec();
+                    b.push(0);
+                    d.name = Some(b);
+                }
+                Nla::Name(unix::nlas::UnixDiagName::Abstract(a)) => {
+                    let mut b = Vec::with_capacity(a.len() + 1);
+                    b.push(0);
+                    b.extend_from_slice(&a);
+                    d.name = Some(b);
+                }
+                // netlink-packet-sock-diag 0.5 keeps `Vfs`'s two fields private and has no
+                // accessor; its `Emitable` writes them back as the kernel laid them out
+                // (`struct unix_diag_vfs`: inode, then dev).
+                Nla::Vfs(v) if v.buffer_len() == 8 => {
+                    let mut b = [0u8; 8];
+                    v.emit(&mut b);
+                    d.vfs = Some((u32_at(&b, 0), u32_at(&b, 4)));
+                }
+                Nla::Peer(p) => d.peer = Some(p),
+                Nla::PendingConnections(c) => d.icons = Some(c),
+                Nla::ReceiveQueueLength(r, w) => d.rqlen = Some((r, w)),
+                Nla::MemInfo(m) => d.bufs = Some((m.so_rcvbuf, m.max_datagram_size)), // sk_rcvbuf, sk_sndbuf
+                Nla::Shutdown(s) => d.shutdown = s,
+                _ => {}
+            }
         }
+        d
     }
-    Some(d)
 }
 
 /// The netlink attributes (`struct rtattr`: u16 length, u16 type, payload, padded to 4) of a
