@@ -346,13 +346,13 @@ impl Kernel {
         let mut udp_bound: BTreeMap<std::net::SocketAddr, Vec<SockRef>> = BTreeMap::new();
         for (o, i) in self.inet.iter().filter(|&(o, i)| live(o) && !i.tcp) {
             if let Some(a) = i.local {
-                udp_bound.entry(super::inet::mapped(a)).or_default().push(o);
+                udp_bound.entry(super::inet::sock::mapped(a)).or_default().push(o);
             }
         }
         let role = |r: SockRef| {
             let s = &self.socks[r];
             // A connected UDP socket has an address, not a peer: the socket bound there, if any.
-            let udp_remote = self.inet.get(&r).filter(|i| !i.tcp).and_then(|i| i.remote).map(super::inet::mapped);
+            let udp_remote = self.inet.get(&r).filter(|i| !i.tcp).and_then(|i| i.remote).map(super::inet::sock::mapped);
             let peer = match s.peer {
                 None if udp_remote.is_some() => {
                     let there = udp_remote.and_then(|a| udp_bound.get(&a)).is_some_and(|os| os.iter().any(|&o| o != r));
