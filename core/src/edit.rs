@@ -511,7 +511,6 @@ mod props;
 #[cfg(test)]
 mod tests;
 
-pub use error::{BadInput, EditError, FormLimit, KernelRefusal};
+pub use error::{BadInput, Call, EditError, FormLimit, KernelRefusal, NotOnKernel};
 pub use import::{from_image, Imported};
 use inet::*;
-pub use lower::{Call, NotOnKernel};

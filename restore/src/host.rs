@@ -1,4 +1,4 @@
-//! The addresses of this host, as the model needs them ([`HostAddrs`], `core/src/sim/inet.rs`):
+//! The addresses of this host, as the model needs them ([`HostAddrs`], `core/src/sim/inet/host.rs`):
 //! one netlink `RTM_GETLINK` dump (which interfaces are loopback, which are up) and one
 //! `RTM_GETADDR` dump (every IPv4 and IPv6 address), in the caller's network namespace — the one
 //! `restore run` creates its sockets in.

@@ -3,9 +3,9 @@
 //! ([`BadInput`]), or the kernel would allow it but the scenario form — or the editor — cannot
 //! hold the result ([`FormLimit`]).
 
-use super::lower::{Call, NotOnKernel};
 use crate::bstr::EscapeError;
-use crate::sim::{Block, Outcome, Rule, SockType};
+use crate::plan;
+use crate::sim::{Block, Op, Outcome, Rule, SockType};
 use crate::sock::Family;
 use std::fmt;
 
@@ -156,4 +156,101 @@ pub enum FormLimit {
     ListenerOfAccepted { name: String, accepted: String },
     #[error("{holder:?} holds a message from {name:?} but is connected to {peer:?}: the scenario form cannot say \"sent by a closed socket\" there; drop the message first")]
     SenderClosed { holder: String, name: String, peer: String },
+}
+
+/// The system call an edit lowers to (what a refusal names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Socket,
+    Socketpair,
+    Bind,
+    Unlink,
+    Listen,
+    Connect,
+    Accept,
+    Send,
+    Sendto,
+    Recv,
+    Shutdown,
+    Setsockopt,
+    Fcntl,
+    Close,
+    Chdir,
+    Sysctl,
+    Dup2,
+}
+
+impl Call {
+    /// The call `op` makes.
+    pub fn of(op: &Op) -> Call {
+        match op {
+            Op::Socket { .. } | Op::SocketInet { .. } => Call::Socket,
+            Op::Socketpair { .. } => Call::Socketpair,
+            Op::Bind { .. } => Call::Bind,
+            Op::Unlink { .. } => Call::Unlink,
+            Op::Listen { .. } => Call::Listen,
+            Op::Connect { .. } => Call::Connect,
+            Op::Accept { .. } => Call::Accept,
+            Op::Send { to: None, .. } => Call::Send,
+            Op::Send { to: Some(_), .. } => Call::Sendto,
+            Op::Recv { .. } => Call::Recv,
+            Op::Shutdown { .. } => Call::Shutdown,
+            Op::SetSockOpt { .. } => Call::Setsockopt,
+            Op::SetNonblock { .. } => Call::Fcntl,
+            Op::Close { .. } => Call::Close,
+            Op::Chdir { .. } => Call::Chdir,
+            Op::SetSysctl { .. } => Call::Sysctl,
+            Op::Place { .. } => Call::Dup2,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Call::Socket => "socket",
+            Call::Socketpair => "socketpair",
+            Call::Bind => "bind",
+            Call::Unlink => "unlink",
+            Call::Listen => "listen",
+            Call::Connect => "connect",
+            Call::Accept => "accept",
+            Call::Send => "send",
+            Call::Sendto => "sendto",
+            Call::Recv => "recv",
+            Call::Shutdown => "shutdown",
+            Call::Setsockopt => "setsockopt",
+            Call::Fcntl => "fcntl",
+            Call::Close => "close",
+            Call::Chdir => "chdir",
+            Call::Sysctl => "sysctl",
+            Call::Dup2 => "dup2",
+        }
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}()", self.name())
+    }
+}
+
+/// Why a scenario could not be put on the simulated kernel, so the kernel cannot answer an edit
+/// of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotOnKernel {
+    /// The scenario does not write an image.
+    #[error("the scenario does not write an image ({0}), so the simulated kernel cannot answer")]
+    Unwritable(crate::scenario::ScenarioError),
+    /// The planner cannot restore its image.
+    #[error("the scenario's image cannot be planned ({0}), so the simulated kernel cannot answer: fix that first")]
+    NoPlan(plan::PlanError),
+    /// Its restore fails on the simulated kernel.
+    #[error(
+        "the scenario does not restore on the simulated kernel (step {step}: {call} answers {}{}), so the kernel cannot answer: fix that first",
+        outcome.short(),
+        rule.map(|r| format!(", by {}", r.name())).unwrap_or_default()
+    )]
+    Fails { step: usize, call: Call, outcome: Outcome, rule: Option<Rule> },
+    /// A socket of the scenario has no handle after the restore (it is not restored).
+    #[error("{0:?} is not restored on the simulated kernel, so the kernel cannot answer")]
+    NotRestored(String),
 }

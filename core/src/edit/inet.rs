@@ -3,8 +3,8 @@
 //! kind), the addresses the kernel gave back, and what the scenario form cannot hold about a
 //! connection or a close.
 
+use super::error::{BadInput, EditError, FormLimit};
 use super::lower::OnKernel;
-use super::{BadInput, EditError, FormLimit};
 use crate::image::inet;
 use crate::scenario::{Scenario, SockSpec};
 use crate::sim::{Op, Slot, SockAddr, SockType};

@@ -4,9 +4,10 @@ pub mod inet;
 pub mod kernel;
 pub mod ops;
 pub mod rule;
+pub mod state;
 
 pub use crate::sock::{SkState, SsState};
 pub use inet::{HostAddr, HostAddrs, InetSock};
-pub use kernel::{Kernel, SimSock, Skb, SockRef};
 pub use ops::{Block, Errno, How, InetFamily, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
 pub use rule::{Explanation, Refusal, Rule};
+pub use state::{Kernel, SimSock, Skb, SockRef};

@@ -7,7 +7,7 @@
 //! checks that every rule is used by the simulator and that no refusal of `sim/kernel.rs` is
 //! left without one.
 //!
-//! The TCP/UDP side (`sim/inet.rs`) names its rules the same way; its refusals are checked to
+//! The TCP/UDP side (`sim/inet/`) names its rules the same way; its refusals are checked to
 //! name one by the INET differential test (every refusal on random traces).
 
 use super::Errno;
@@ -809,21 +809,30 @@ mod tests {
     use super::*;
 
     /// Every rule is named by a refusal of the simulator, and every AF_UNIX refusal goes through
-    /// `deny` (so it names a rule): the only `Outcome::err(` of sim/kernel.rs is the one in
-    /// `deny`, and its `Outcome::WouldBlock`s are made by `wait`. (The INET side builds some
+    /// `deny` (so it names a rule): the only `Outcome::err(` of sim/kernel.rs and sim/state.rs is
+    /// the one in `deny`, and their `Outcome::WouldBlock`s are made by `wait`. (The INET side builds some
     /// answers elsewhere, `Outcome::either` lists; the INET differential test checks that every
     /// refusal there names a rule.)
     #[test]
     fn every_rule_is_used_and_every_unix_refusal_names_one() {
-        let src = include_str!("kernel.rs");
-        let both = format!("{src}{}", include_str!("inet.rs"));
+        // The AF_UNIX code and the kernel state whose `deny`/`wait` it calls.
+        let src = [include_str!("state.rs"), include_str!("kernel.rs")].concat();
+        let inet = [
+            include_str!("inet/mod.rs"),
+            include_str!("inet/host.rs"),
+            include_str!("inet/ports.rs"),
+            include_str!("inet/route.rs"),
+            include_str!("inet/tcp.rs"),
+            include_str!("inet/udp.rs"),
+        ];
+        let both = format!("{src}{}", inet.concat());
         for r in Rule::ALL {
             let variant = format!("{r:?}");
             let used = both.match_indices(&format!("Rule::{variant}")).any(|(i, _)| {
                 let after = &both[i + 6 + variant.len()..];
                 !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
             });
-            assert!(used, "Rule::{variant} is not used in sim/kernel.rs nor sim/inet.rs");
+            assert!(used, "Rule::{variant} is not used in sim/kernel.rs nor sim/inet/");
         }
         assert_eq!(src.matches("Outcome::err(").count(), 1, "a refusal in sim/kernel.rs without a rule");
         assert_eq!(src.matches("Outcome::WouldBlock {").count(), 1, "a wait in sim/kernel.rs without a rule");

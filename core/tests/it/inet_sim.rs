@@ -1,4 +1,4 @@
-//! One test per INET rule the simulator (`core/src/sim/inet.rs`) reproduces. The same rules
+//! One test per INET rule the simulator (`core/src/sim/inet/`) reproduces. The same rules
 //! are checked against the real kernel by `restore/tests/it/differential_inet.rs`.
 
 #[cfg(target_arch = "wasm32")]

@@ -1,4 +1,4 @@
-//! Differential test of the INET simulator (`core/src/sim/inet.rs`): random TCP/UDP traces over
+//! Differential test of the INET simulator (`core/src/sim/inet/`): random TCP/UDP traces over
 //! loopback run on the simulated kernel and on the real one, each trace in a fresh network
 //! namespace whose `lo` is brought up, must return the same values, errnos, reads and "would
 //! block"s. Where the model calls a step undetermined (`Block::Undetermined`: time, a keyed
