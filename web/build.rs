@@ -93,7 +93,20 @@ fn criu(root: &Path, blob: &mut Vec<u8>, out: &mut String) {
     for f in sorted(&archives).into_iter().filter(|p| p.is_file()) {
         let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
         let bytes = std::fs::read(&f).expect("read a checkpoint archive");
-        let description = format!("a checkpoint archive ({fname}), opened by its content");
+        // Described by the naming conventions of the tools that write them; what is opened is
+        // decided by the content (core's `detect`, `archive`), never by the name.
+        let description = if fname.starts_with("checkpoint-") && fname.ends_with(".tar") {
+            format!(
+                "a CRI-O container checkpoint as the kubelet's checkpoint API writes it ({fname}: an \
+                 uncompressed tar named checkpoint-POD_NAMESPACE-CONTAINER-TIME.tar), opened by its content"
+            )
+        } else if fname.starts_with("podman-") {
+            format!(
+                "a Podman container checkpoint (podman container checkpoint --export: {fname}), opened by its content"
+            )
+        } else {
+            format!("a checkpoint archive ({fname}), opened by its content")
+        };
         let _ = writeln!(
             out,
             "    ({fname:?}, \"criu\", {description:?}, Source::Embedded({}, {})),",

@@ -189,6 +189,8 @@ codes! {
         "SCM_RIGHTS in a queued packet name files that the image defines";
     CriuBadScm = "criu-bad-scm", Error,
         "a queued packet carries at most one control message, SCM_RIGHTS (type 1) with 1..=253 file ids";
+    CriuBadNetlink = "criu-bad-netlink", Error,
+        "ifaddr-N.img is `ip addr save` output: RTM_NEWADDR messages whose nlmsg_len holds nlmsghdr + ifaddrmsg, attributes whose rta_len holds their header, addresses of the family's size";
     CriuTcpStreamMissing = "criu-tcp-stream-missing", Warning,
         "an established TCP socket dumped with --tcp-established has its tcp-stream-INO.img (sequence numbers and queues)";
 }

@@ -25,6 +25,8 @@ const NAMES: &[&str] = &[
     "reg-files.img",
     "pipes.img",
     "netdev-1.img",
+    "ifaddr-2.img",
+    "netdev-2.img",
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -52,6 +54,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(d.range.start <= d.range.end && d.range.end <= f.bytes.len(), "diagnostic outside its file: {d}");
         }
     }
+    // The saved namespace's addresses as the simulator's host (ifaddr-N.img + netdev-N.img).
+    let _ = o.host();
     let (sc, _) = o.to_scenario();
     let _ = sc.to_image();
     let _ = o.crit_json();

@@ -4,26 +4,16 @@
 //! `restore run` creates its sockets in.
 //! Layouts: `include/uapi/linux/if_addr.h` (`ifaddrmsg`, `IFA_*`), `rtnetlink.h` (`ifinfomsg`).
 
-use crate::diag_unix::{attrs, netlink_dump, u32_at};
+use crate::diag_unix::{netlink_dump, u32_at};
+use resocket_core::criu::ifaddr::IfAddr;
 use resocket_core::sim::{HostAddr, HostAddrs};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
-const IFA_ADDRESS: u16 = 1;
-const IFA_LOCAL: u16 = 2;
-const IFA_BROADCAST: u16 = 4;
-const IFA_FLAGS: u16 = 8;
-/// Duplicate address detection has not finished (or failed): `ipv6_chk_addr` refuses it.
-const IFA_F_TENTATIVE: u32 = 0x40;
-const IFA_F_SECONDARY: u32 = 0x01;
-const IFF_UP: u32 = 0x1;
-const IFF_LOOPBACK: u32 = 0x8;
 
 /// [`read`], or the loopback-only host when the addresses cannot be read (with the reason,
 /// for a warning).
@@ -61,60 +51,27 @@ pub fn read() -> Result<HostAddrs, String> {
     Ok(host)
 }
 
-/// One `RTM_NEWADDR` message: the address (none for a tentative IPv6 one) and, for IPv4 on an
-/// interface that is up, the broadcast addresses it gives the local routing table.
+/// One `RTM_NEWADDR` message (after its `nlmsghdr`): the address (none for a tentative IPv6
+/// one) and, for IPv4 on an interface that is up, the broadcast addresses it gives the local
+/// routing table. Read by core's `ifaddr` reader, the one that reads a CRIU checkpoint's
+/// `ifaddr-N.img` (the same messages, saved by `ip addr save`; little-endian, as on x86_64).
 fn parse_addr(m: &[u8], links: &BTreeMap<u32, u32>) -> Option<(HostAddr, Vec<Ipv4Addr>)> {
-    let head = m.get(..8)?;
-    let (family, prefix, ifindex) = (head[0], head[1], u32_at(head, 4));
-    let mut flags = u32::from(head[2]);
-    let (mut address, mut local, mut brd) = (None, None, None);
-    let ip = |p: &[u8]| -> Option<IpAddr> {
-        match family {
-            AF_INET => Some(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(p.get(..4)?).ok()?))),
-            AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(p.get(..16)?).ok()?))),
-            _ => None,
-        }
-    };
-    for (ty, p) in attrs(m, 8) {
-        match ty {
-            IFA_ADDRESS => address = ip(p),
-            IFA_LOCAL => local = ip(p),
-            IFA_BROADCAST => brd = ip(p),
-            IFA_FLAGS => flags = u32_at(p, 0),
-            _ => {}
-        }
-    }
-    // IPv4: IFA_LOCAL is the interface's own address (IFA_ADDRESS the peer's on a
-    // point-to-point link); IPv6: IFA_ADDRESS.
-    let own = if family == AF_INET { local.or(address) } else { address };
-    let own = own?;
-    if family == AF_INET6 && flags & IFA_F_TENTATIVE != 0 {
-        return None;
-    }
-    let link = links.get(&ifindex).copied().unwrap_or(0);
-    let up = link & IFF_UP != 0;
-    // fib_add_ifaddr, on an interface that is up: the explicit broadcast address, and for a
-    // primary address of a prefix shorter than /31 (not in 0.0.0.0/8) the prefix's all-ones
-    // address; on a loopback interface the whole prefix is local.
-    let primary = flags & IFA_F_SECONDARY == 0;
-    let mut brds = Vec::new();
-    if let (IpAddr::V4(a), true) = (own, up) {
-        if let Some(IpAddr::V4(b)) = brd {
-            brds.push(b);
-        }
-        let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
-        let net = u32::from(a) & mask;
-        if primary && prefix < 31 && net >> 24 != 0 {
-            brds.push(Ipv4Addr::from(net | !mask));
-        }
-    }
-    let loopback = link & IFF_LOOPBACK != 0 && up && primary;
-    Some((HostAddr { ip: own, prefix, ifindex, loopback }, brds))
+    let a = IfAddr::parse(m, 0).ok()?;
+    a.host_addr(links.get(&a.ifindex).copied().unwrap_or(0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use resocket_core::criu::ifaddr::{IFA_F_SECONDARY, IFA_F_TENTATIVE, IFF_LOOPBACK, IFF_UP};
+    use std::net::Ipv6Addr;
+
+    const AF_INET: u8 = 2;
+    const AF_INET6: u8 = 10;
+    const IFA_ADDRESS: u16 = 1;
+    const IFA_LOCAL: u16 = 2;
+    const IFA_BROADCAST: u16 = 4;
+    const IFA_FLAGS: u16 = 8;
 
     fn attr(ty: u16, p: &[u8]) -> Vec<u8> {
         let mut a = Vec::new();

@@ -110,6 +110,32 @@ fn sockets_text(c: &Criu) -> String {
     }
 }
 
+/// The interface addresses CRIU saved (ifaddr-N.img), per namespace and interface, and which
+/// namespace `plan` and `simulate` plan for.
+fn addresses_text(out: &mut String, c: &Criu) {
+    let cp = &c.opened.checkpoint;
+    if cp.ifaddrs.is_empty() {
+        return;
+    }
+    let host = c.opened.host_ns();
+    let _ = writeln!(out, "\naddresses (ifaddr-N.img, `ip addr save`):");
+    for a in &cp.ifaddrs {
+        let dev = cp.netdevs.iter().find(|d| d.ns == a.ns && d.ifindex == a.addr.ifindex);
+        let dev = dev.map_or_else(|| format!("if{}", a.addr.ifindex), |d| d.name.clone());
+        let ip = a.addr.own().map_or_else(|| "-".to_string(), |ip| format!("{ip}/{}", a.addr.prefix));
+        let mut flags = Vec::new();
+        if a.addr.secondary() {
+            flags.push("secondary");
+        }
+        if a.addr.flags & resocket_core::criu::ifaddr::IFA_F_TENTATIVE != 0 {
+            flags.push("tentative");
+        }
+        let planned = if Some(a.ns) == host { "" } else { "  (not planned for)" };
+        let line = format!("  netns {:<4} {:<10} {:<44} {}{planned}", a.ns, dev, ip, flags.join(" "));
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
 /// `restore show` of CRIU input.
 pub fn show_text(name: &str, c: &Criu) -> String {
     let mut out = format!("{name}: {}\n\n", summary_line(c));
@@ -133,6 +159,7 @@ pub fn show_text(name: &str, c: &Criu) -> String {
         };
         let _ = writeln!(out, "  {:<28} {:<14} {:>10} B  {entries}", f.name, f.magic_name(), f.bytes.len());
     }
+    addresses_text(&mut out, c);
     let _ = writeln!(out, "\nsockets (mapped onto resocket's model):");
     out.push_str(&sockets_text(c));
     let (_, notes) = c.opened.to_scenario();
@@ -208,6 +235,8 @@ pub fn show_json(c: &Criu) -> Value {
             "entries": f.entry_count(),
             "decoded": f.decoded,
         })).collect::<Vec<_>>(),
+        "addresses": c.opened.checkpoint.ifaddrs,
+        "host_ns": c.opened.host_ns(),
         "scenario": sc,
         "notes": notes,
         "diagnostics": c.opened.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),

@@ -1,6 +1,6 @@
 //! CRIU checkpoints in the inspector (headless Chromium): gallery items go through the same
 //! `job::open_files` path as picked files and dropped folders (core's detection by content),
-//! for a CRIU image directory, an invalid one and a Podman archive; the JS API's result; and
+//! for a CRIU image directory, an invalid one, a Podman and a CRI-O archive; the JS API's result; and
 //! the checkpoint reader's messages (`worker` -> `client`): lossless, checked, with progress.
 //! The worker itself runs in the release build's e2e tests (e2e/criu.test.js).
 #![cfg(target_arch = "wasm32")]
@@ -130,6 +130,31 @@ async fn a_podman_archive_opens_by_content_with_its_container_metadata() {
     assert_eq!(text(&root, "#container dd[data-key=\"engine\"]"), "Podman");
     assert!(text(&root, "#summary [data-stat=\"source\"]").contains("archive"));
     assert!(all(&root, "#criu-files tbody tr").len() >= 5);
+}
+
+/// The kubelet's CRI-O checkpoint archive sits in the gallery's CRIU group next to the Podman
+/// sample, and opens from it by content: an uncompressed tar in the container layout, CRI-O's
+/// metadata (container name, pod and namespace from the `io.kubernetes.cri-o.*` annotations),
+/// and the checkpoint's sockets (a listener with its accepted and pending clients) drawn.
+#[wasm_bindgen_test]
+async fn the_crio_kubelet_archive_opens_from_the_gallery_with_its_pod() {
+    const NAME: &str = "checkpoint-web-0_shop-server-2026-12-01T00:00:00Z.tar";
+    let root = mount().await;
+    let names: Vec<String> = all(&root, ".gallery-group[data-group=\"criu\"] .gallery-item")
+        .iter()
+        .filter_map(|e| e.get_attribute("data-name"))
+        .collect();
+    let at = names.iter().position(|n| n == NAME).unwrap_or_else(|| panic!("{NAME} not in {names:?}"));
+    assert_eq!(names.get(at + 1).map(String::as_str), Some("podman-stream-pair.tar.gz"), "{names:?}");
+    open(&root, NAME, |r| !all(r, "#graph .node").is_empty()).await;
+    assert_eq!(text(&root, "#summary .verdict"), "valid");
+    assert_eq!(text(&root, "#container dd[data-key=\"compression\"]"), "tar");
+    assert_eq!(text(&root, "#container dd[data-key=\"layout\"]"), "images under checkpoint/");
+    assert_eq!(text(&root, "#container dd[data-key=\"engine\"]"), "CRI-O");
+    assert_eq!(text(&root, "#container dd[data-key=\"name\"]"), "server");
+    assert_eq!(text(&root, "#container dd[data-key=\"pod\"]"), "web-0");
+    assert_eq!(text(&root, "#container dd[data-key=\"namespace\"]"), "shop");
+    assert!(all(&root, "#graph .node").len() >= 4, "the listener, its accepted and pending clients");
 }
 
 #[wasm_bindgen_test]

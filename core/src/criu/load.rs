@@ -90,6 +90,11 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
     let kind = ImageKind::of_name(&f.name);
     let mut out = OpenedFile::new(f.name, kind, Vec::new());
     let data = f.bytes;
+    if let ImageKind::Ifaddr(ns) = kind {
+        read_ifaddr(&mut out, &data, ns, index, ck, diags);
+        out.bytes = data;
+        return out;
+    }
     let head = match Head::parse(&data) {
         Ok(h) => h,
         Err(e) => {
@@ -228,6 +233,56 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
     out
 }
 
+/// `ifaddr-N.img` (`ip addr save`'s output, see [`super::ifaddr`]): the magic, then each netlink
+/// message framed (an entry) and its address read, up to the first error.
+fn read_ifaddr(
+    out: &mut OpenedFile,
+    data: &[u8],
+    ns: u32,
+    index: usize,
+    ck: &mut Checkpoint,
+    diags: &mut Vec<Diagnostic>,
+) {
+    use super::ifaddr::{self, NlError, NlErrorKind};
+    let name = out.name.clone();
+    let diag = |e: &NlError, entry: Option<usize>, end: usize| {
+        let code = match e.kind() {
+            NlErrorKind::Magic => Code::CriuBadMagic,
+            NlErrorKind::Truncated => Code::CriuTruncated,
+            NlErrorKind::PastEnd => Code::CriuSizePastEnd,
+            NlErrorKind::Malformed => Code::CriuBadNetlink,
+        };
+        let start = e.offset().min(end);
+        at(code, &name, entry, start..end, e.to_string()).field(e.field())
+    };
+    let pos = match ifaddr::head(data) {
+        Ok(p) => p,
+        Err(e) => {
+            diags.push(diag(&e, None, data.len().min(4)));
+            return;
+        }
+    };
+    out.magic = Some(ifaddr::MAGIC);
+    out.decoded = true;
+    for m in ifaddr::Messages::new(data, pos) {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                diags.push(diag(&e, Some(out.entry_count()), data.len()));
+                return;
+            }
+        };
+        out.push_start(m.offset);
+        match m.addr() {
+            Ok(addr) => ck.ifaddrs.push(NsAddr { ns, addr, at: Loc::new(index, m.index) }),
+            Err(e) => {
+                diags.push(diag(&e, Some(m.index), m.range().end));
+                return;
+            }
+        }
+    }
+}
+
 fn dec<M: Message + Default>(payload: &[u8]) -> Result<M, String> {
     M::decode(payload).map_err(|e| e.to_string())
 }
@@ -295,11 +350,11 @@ fn decode_into(ck: &mut Checkpoint, kind: ImageKind, p: &[u8], extra: Range<usiz
             let mid = extra.start + (ts.inq_len as usize).min(extra.len());
             ck.tcp_streams.push(TcpStream { ino, inq: extra.start..mid, outq: mid..extra.end, ts, at });
         }
-        ImageKind::Netdev(_) => {
+        ImageKind::Netdev(ns) => {
             let d: pb::NetDeviceEntry = dec(p)?;
-            ck.netdevs.push(d.name);
+            ck.netdevs.push(NetDev { ns, name: d.name, ifindex: d.ifindex, flags: d.flags, at });
         }
-        ImageKind::Other => {}
+        ImageKind::Ifaddr(_) | ImageKind::Other => {}
     }
     Ok(())
 }

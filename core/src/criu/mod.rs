@@ -11,12 +11,15 @@
 //! * [`map`] — [`Opened::to_scenario`]: the checkpoint as a resocket scenario, with named
 //!   notes for what CRIU records less than resocket.
 //! * [`crit`] — JSON in the shape of `crit decode`.
+//! * [`ifaddr`] — `ifaddr-N.img`, the namespace's addresses (`ip addr save`: netlink, not
+//!   protobuf); [`Opened::host`] makes them the simulator's host.
 //!
 //! The caller does the I/O: [`open`] takes the `.img` files of a directory as bytes.
 
 pub mod check;
 pub mod crit;
 pub mod frame;
+pub mod ifaddr;
 pub mod load;
 pub mod map;
 pub mod pb;
@@ -62,8 +65,10 @@ pub enum ImageKind {
     SkQueues,
     /// `tcp-stream-INO.img` (INO in hex)
     TcpStream(u32),
-    /// `netdev-N.img`
+    /// `netdev-N.img` (N: a net_ns_id)
     Netdev(u32),
+    /// `ifaddr-N.img` (N: a net_ns_id): `ip addr save` output, not a CRIU-framed image
+    Ifaddr(u32),
     /// `reg-files.img` (legacy layout)
     RegFiles,
     /// `pipes.img` (legacy layout)
@@ -98,12 +103,15 @@ impl ImageKind {
             ImageKind::TcpStream(n)
         } else if let Some(n) = num("netdev-", 10) {
             ImageKind::Netdev(n)
+        } else if let Some(n) = num("ifaddr-", 10) {
+            ImageKind::Ifaddr(n)
         } else {
             ImageKind::Other
         }
     }
 
-    /// The magic an image of this kind carries.
+    /// The CRIU magic an image of this kind carries (none for `ifaddr-N.img`, which holds
+    /// [`ifaddr::MAGIC`], and for names resocket does not read).
     pub fn magic(self) -> Option<Magic> {
         Some(match self {
             ImageKind::Inventory => Magic::Inventory,
@@ -119,7 +127,7 @@ impl ImageKind {
             ImageKind::Netdev(_) => Magic::Netdev,
             ImageKind::RegFiles => Magic::RegFiles,
             ImageKind::Pipes => Magic::Pipes,
-            ImageKind::Other => return None,
+            ImageKind::Ifaddr(_) | ImageKind::Other => return None,
         })
     }
 }
@@ -181,9 +189,16 @@ impl OpenedFile {
     pub fn entry_count(&self) -> usize {
         self.starts.len()
     }
-    /// Entry `index`: its size field, payload and extra, in file offsets.
+    /// Entry `index`: its size field, payload and extra, in file offsets. In `ifaddr-N.img`
+    /// an entry is a netlink message: its `nlmsghdr` (whose `nlmsg_len` counts itself) stands
+    /// where the size field is, its payload the `ifaddrmsg` and attributes after it.
     pub fn entry(&self, index: usize) -> Option<EntryView> {
         let start = *self.starts.get(index)?;
+        if let ImageKind::Ifaddr(_) = self.kind {
+            let len = ifaddr::message_len_at(&self.bytes, start)?;
+            let range = start..start + len;
+            return Some(EntryView { index, payload: start + ifaddr::NLMSG_HDRLEN..range.end, range, extra: None });
+        }
         let size = self.bytes.get(start..start.checked_add(4)?)?;
         let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
         let payload = start + 4..(start + 4).checked_add(size)?;
@@ -245,10 +260,11 @@ impl OpenedFile {
     pub fn known_magic(&self) -> Option<Magic> {
         self.magic.and_then(Magic::from_value)
     }
-    /// crit's name of the magic, or its value in hex.
+    /// crit's name of the magic, or its value in hex (`IP_ADDR_SAVE` for `ifaddr-N.img`'s).
     pub fn magic_name(&self) -> String {
         match (self.known_magic(), self.magic) {
             (Some(m), _) => m.crit_name().to_string(),
+            (None, Some(ifaddr::MAGIC)) if matches!(self.kind, ImageKind::Ifaddr(_)) => "IP_ADDR_SAVE".into(),
             (None, Some(v)) => format!("{v:#x}"),
             (None, None) => "none".into(),
         }
@@ -437,6 +453,33 @@ pub struct TcpStream {
     pub at: Loc,
 }
 
+/// A network device of a namespace (a `netdev-N.img` entry).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NetDev {
+    /// The namespace (N of the file name: a task's `net_ns_id`).
+    pub ns: u32,
+    /// Its name, index and `IFF_*` flags.
+    pub name: String,
+    pub ifindex: u32,
+    pub flags: u32,
+    /// Where it is.
+    #[serde(skip)]
+    pub at: Loc,
+}
+
+/// An interface address of a namespace (an `ifaddr-N.img` message).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NsAddr {
+    /// The namespace (N of the file name).
+    pub ns: u32,
+    /// The address.
+    #[serde(flatten)]
+    pub addr: ifaddr::IfAddr,
+    /// Where it is.
+    #[serde(skip)]
+    pub at: Loc,
+}
+
 /// A checkpoint: what resocket reads of a CRIU image directory.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Checkpoint {
@@ -460,8 +503,10 @@ pub struct Checkpoint {
     pub packets: Vec<Packet>,
     /// TCP repair state by socket inode.
     pub tcp_streams: Vec<TcpStream>,
-    /// Network device names (netdev-N.img).
-    pub netdevs: Vec<String>,
+    /// Network devices (netdev-N.img), file order.
+    pub netdevs: Vec<NetDev>,
+    /// Interface addresses (ifaddr-N.img), file order.
+    pub ifaddrs: Vec<NsAddr>,
     /// True for the legacy layout (unixsk.img / inetsk.img instead of files.img sockets).
     pub legacy_layout: bool,
 }
@@ -528,6 +573,55 @@ impl Opened {
     pub fn bytes(&self, file: usize, range: Range<usize>) -> &[u8] {
         self.files.get(file).and_then(|f| f.bytes.get(range)).unwrap_or(&[])
     }
+    /// The network namespace whose addresses CRIU saved (an `ifaddr-N.img`) and that the
+    /// sockets are restored for: the first task's `net_ns_id`, or the only namespace with an
+    /// `ifaddr-N.img` when the tasks do not name one that has it.
+    pub fn host_ns(&self) -> Option<u32> {
+        let saved: Vec<u32> = self
+            .files
+            .iter()
+            .filter_map(|f| match f.kind {
+                ImageKind::Ifaddr(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        match self.checkpoint.tasks.first().and_then(|t| t.net_ns_id) {
+            Some(n) if saved.contains(&n) => Some(n),
+            _ => match saved.as_slice() {
+                [n] => Some(*n),
+                _ => None,
+            },
+        }
+    }
+
+    /// The addresses of that namespace as the simulator's host ([`crate::sim::HostAddrs`]), to
+    /// plan and simulate for the host the checkpoint was taken on (as `criu restore` rebuilds
+    /// it): its `ifaddr-N.img` addresses, each on its interface of `netdev-N.img` (up, loopback:
+    /// the device's `IFF_*` flags; an interface without a netdev entry counts as up, and as
+    /// loopback when the address is a loopback one). `None` without an `ifaddr-N.img`.
+    pub fn host(&self) -> Option<crate::sim::HostAddrs> {
+        let ns = self.host_ns()?;
+        let ck = &self.checkpoint;
+        let mut host = crate::sim::HostAddrs { addrs: Vec::new(), broadcast: Vec::new() };
+        for a in ck.ifaddrs.iter().filter(|a| a.ns == ns) {
+            let dev = ck.netdevs.iter().find(|d| d.ns == ns && d.ifindex == a.addr.ifindex);
+            let flags = match (dev, a.addr.own()) {
+                (Some(d), _) => d.flags,
+                (None, Some(ip)) if ip.is_loopback() => ifaddr::IFF_UP | ifaddr::IFF_LOOPBACK,
+                (None, _) => ifaddr::IFF_UP,
+            };
+            if let Some((h, brd)) = a.addr.host_addr(flags) {
+                host.addrs.push(h);
+                host.broadcast.extend(brd);
+            }
+        }
+        host.addrs.sort();
+        host.addrs.dedup();
+        host.broadcast.sort();
+        host.broadcast.dedup();
+        Some(host)
+    }
+
     /// The checkpoint as a resocket scenario, and the notes on what it cannot say or what CRIU
     /// did not record. See [`map`].
     pub fn to_scenario(&self) -> (crate::scenario::Scenario, Vec<Note>) {

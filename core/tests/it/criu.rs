@@ -84,14 +84,16 @@ fn criu_valid_sets_map_plan_and_simulate() {
             failures.push(format!("{}: image invalid: {:?}", s.name, r.diagnostics));
             continue;
         }
-        let p = match plan::plan(&r.image) {
+        // For the namespace's saved addresses (ifaddr-N.img), else the loopback host.
+        let host = o.host().unwrap_or_default();
+        let p = match plan::plan_on(&r.image, &host) {
             Ok(p) => p,
             Err(e) => {
                 failures.push(format!("{}: plan: {e}", s.name));
                 continue;
             }
         };
-        let rep = check::run_plan(&r.image, &p);
+        let rep = check::run_order_on(&r.image, &p, &(0..p.steps.len()).collect::<Vec<_>>(), &host);
         if !rep.is_clean() {
             failures.push(format!(
                 "{}: simulate: {:?} {:?}",
@@ -295,7 +297,8 @@ fn criu_maps_inet() {
     assert_eq!(sock(&sc, "tcp-30003").peer.as_deref(), Some("tcp-30002"));
     assert!(has_note(&notes, criu::NoteCode::TcpRepairState, Some("tcp-30002")));
     let (o, sc, notes) = mapped("udp");
-    assert_eq!(o.checkpoint.netdevs, vec!["lo".to_string()]);
+    let devs: Vec<(&str, u32, u32)> = o.checkpoint.netdevs.iter().map(|d| (d.name.as_str(), d.ifindex, d.ns)).collect();
+    assert_eq!(devs, [("lo", 1, 2)]);
     assert_eq!(sock(&sc, "udp-30002").peer.as_deref(), Some("udp-30001"));
     let v6 = sock(&sc, "udp-30003");
     assert_eq!((v6.family.word(), v6.addr.as_deref()), ("inet6", Some("[::1]:5354")));
@@ -334,7 +337,9 @@ fn criu_entries_tile_their_files() {
                 for (i, e) in entries.iter().enumerate() {
                     assert_eq!(e.index, i);
                     assert_eq!(e.range.start, at, "{}/{} entry {i}", s.name, f.name);
-                    assert_eq!(e.payload.start, e.range.start + 4);
+                    // A netlink message's payload follows its 16-byte nlmsghdr.
+                    let head = if matches!(f.kind, criu::ImageKind::Ifaddr(_)) { 16 } else { 4 };
+                    assert_eq!(e.payload.start, e.range.start + head);
                     assert_eq!(e.extra.is_some(), extra, "{}/{} entry {i}", s.name, f.name);
                     assert_eq!(e.range.end, e.extra.clone().map_or(e.payload.end, |x| x.end));
                     assert_eq!(f.entry_at(e.range.start), Some(i));
@@ -421,4 +426,76 @@ fn criu_open_reports_each_image_then_the_checks() {
     want.push(Reading::Checking);
     assert_eq!(seen, want);
     assert_eq!(o, criu::open(s.files));
+}
+
+/// The ifaddr fixture (real `ip addr save` output) reads as its readable source says: every
+/// `inet`/`inet6` line of `ip addr show` in ifaddr-2.txt is one address, on its interface, in
+/// file order by interface.
+#[test]
+fn criu_ifaddr_fixture_is_its_source() {
+    let src = std::fs::read_to_string(root().join("src/valid/inet-netns/ifaddr-2.txt")).unwrap();
+    let mut want: Vec<(u32, String)> = Vec::new();
+    let mut ifindex = 0;
+    for line in src.lines().filter(|l| !l.starts_with('#')) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [n, ..] if n.ends_with(':') && n.trim_end_matches(':').parse::<u32>().is_ok() => {
+                ifindex = n.trim_end_matches(':').parse().unwrap();
+            }
+            ["inet" | "inet6", addr, ..] => want.push((ifindex, addr.to_string())),
+            _ => {}
+        }
+    }
+    assert_eq!(want.len(), 4, "{want:?}");
+    let (o, _, _) = mapped("inet-netns");
+    let mut got: Vec<(u32, String)> = o
+        .checkpoint
+        .ifaddrs
+        .iter()
+        .map(|a| (a.addr.ifindex, format!("{}/{}", a.addr.own().unwrap(), a.addr.prefix)))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(o.checkpoint.ifaddrs.iter().all(|a| a.ns == 2));
+    assert_eq!(o.checkpoint.ifaddrs[1].addr.label.as_deref(), Some("eth0"));
+}
+
+/// The saved namespace is the simulator's host: its addresses on their interfaces (lo loopback
+/// and up from netdev-2.img's flags, eth0 not loopback, the /24's broadcast address), so the
+/// sockets on 10.0.0.5 and 2001:db8::5 are planned bound, where the loopback host leaves them
+/// unbound with a warning each.
+#[test]
+fn criu_netns_addresses_are_the_host() {
+    use resocket_core::sim::HostAddr;
+    use resocket_core::warn::WarnCode;
+    let (o, sc, _) = mapped("inet-netns");
+    assert_eq!(o.host_ns(), Some(2));
+    let host = o.host().expect("ifaddr-2.img");
+    let a = |ip: &str, prefix, ifindex, loopback| HostAddr { ip: ip.parse().unwrap(), prefix, ifindex, loopback };
+    assert_eq!(
+        host.addrs,
+        [
+            a("10.0.0.5", 24, 3, false),
+            a("127.0.0.1", 8, 1, true),
+            a("::1", 128, 1, true),
+            a("2001:db8::5", 64, 3, false)
+        ]
+    );
+    assert_eq!(
+        host.broadcast,
+        ["10.0.0.255".parse::<std::net::Ipv4Addr>().unwrap(), "127.255.255.255".parse().unwrap()]
+    );
+    let img = sc.to_image().unwrap();
+    let r = resocket_core::load(&img);
+    let missing = |h: &resocket_core::sim::HostAddrs| {
+        let p = resocket_core::plan::plan_on(&r.image, h).unwrap();
+        p.warnings.iter().filter(|w| w.code == WarnCode::InetAddressMissing).count()
+    };
+    assert_eq!(missing(&host), 0);
+    assert_eq!(missing(&resocket_core::sim::HostAddrs::loopback()), 3);
+    // Without the ifaddr image there is no saved host.
+    let s = sets("valid").into_iter().find(|s| s.name == "inet-netns").unwrap();
+    let files: Vec<ImageFile> = s.files.into_iter().filter(|f| f.name != "ifaddr-2.img").collect();
+    assert_eq!(criu::open(files).host(), None);
 }

@@ -108,6 +108,10 @@ enum Command {
         command: Vec<String>,
     },
     /// Print the restore plan: numbered steps (syscalls) with the reason for each.
+    ///
+    /// INET sockets are planned for this host's addresses, except for a CRIU checkpoint that
+    /// saved its network namespace's addresses (ifaddr-N.img): it is planned for those, the
+    /// host it was taken on (`restore run` always plans for this host).
     Plan {
         #[arg(help = INPUT_HELP)]
         image: PathBuf,
@@ -117,6 +121,9 @@ enum Command {
     },
     /// Run a restore order on the simulated kernel: every step's result, the first step that
     /// fails or would block with an explanation and a fix, and the differences from the image.
+    ///
+    /// The simulated host has this host's addresses, or, for a CRIU checkpoint that saved its
+    /// network namespace's addresses (ifaddr-N.img), those.
     Simulate {
         #[arg(help = INPUT_HELP)]
         image: PathBuf,
@@ -229,6 +236,36 @@ fn image_of(path: &std::path::Path, budget: input::Budget) -> Result<Vec<u8>, Cl
     Ok(bytes)
 }
 
+/// [`image_of`], and the host to plan and simulate for: a CRIU checkpoint that saved its network
+/// namespace's addresses (`ifaddr-N.img`) is planned for them, the host it was taken on (as
+/// `criu restore` rebuilds the namespace); any other input for this host's addresses, as
+/// `restore run` would.
+fn image_and_host(
+    path: &std::path::Path,
+    budget: input::Budget,
+) -> Result<(Vec<u8>, resocket_core::sim::HostAddrs), CliError> {
+    let name = path.display().to_string();
+    let input = input::open(path, budget)?;
+    let saved = match &input {
+        Input::Criu(c) => c.opened.host_ns().zip(c.opened.host()),
+        Input::Rsimg(_) => None,
+    };
+    let (bytes, notes) = input.image_bytes(&name)?;
+    warn_notes(&name, &notes);
+    let host = match saved {
+        Some((ns, host)) => {
+            let addrs: Vec<String> = host.addrs.iter().map(|a| format!("{}/{}", a.ip, a.prefix)).collect();
+            eprintln!(
+                "restore: {name}: planned for the checkpoint's network namespace {ns} (ifaddr-{ns}.img): {}",
+                if addrs.is_empty() { "no addresses".to_string() } else { addrs.join(", ") }
+            );
+            host
+        }
+        None => this_host(),
+    };
+    Ok((bytes, host))
+}
+
 fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
@@ -296,21 +333,20 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             },
         ),
         Command::Plan { image, json } => {
-            let bytes = image_of(&image, budget)?;
-            let host = this_host();
+            let (bytes, host) = image_and_host(&image, budget)?;
             let (text, _) = render::plan_output_on(&image.display().to_string(), &bytes, json, &host)?;
             emit(&text)?;
             Ok(EXIT_OK)
         }
         Command::Simulate { image, order, states, explain, json } => {
-            let bytes = image_of(&image, budget)?;
+            let (bytes, host) = image_and_host(&image, budget)?;
             let order = match order {
                 Order::Plan => render::OrderKind::Plan,
                 Order::V2 => render::OrderKind::V2,
                 Order::Naive => render::OrderKind::Naive,
             };
-            // Planned for and run on a model of this host (its addresses), as `restore run` would.
-            let host = this_host();
+            // Planned for and run on a model of the host: the checkpoint's saved addresses, or
+            // this host's, as `restore run` would.
             let show = render::SimulateShow { states, explain, json };
             let (text, clean) = render::simulate_output_on(&bytes, order, show, &host)?;
             emit(&text)?;

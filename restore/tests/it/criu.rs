@@ -367,6 +367,46 @@ fn plan_simulate_convert_and_diff_go_through_the_scenario() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// A checkpoint that saved its namespace's addresses (ifaddr-2.img: 10.0.0.5/24 and
+/// 2001:db8::5/64 on eth0) is planned and simulated for them: its sockets on those addresses are
+/// bound, with no `inet-address-missing` warning, whatever this host's addresses are; `show`
+/// lists them. Without the ifaddr image the same sockets are planned for this host, which lacks
+/// them.
+#[test]
+fn plan_and_simulate_use_the_checkpoints_saved_addresses() {
+    let dir = criu_dir("valid", "inet-netns");
+    let o = restore(&["plan", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("bind(#3, (inet 10.0.0.5:8080))"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("bind(#7, (inet [2001:db8::5]:5354))"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("inet-address-missing"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("planned for the checkpoint's network namespace 2 (ifaddr-2.img)"), "{}", stderr(&o));
+    let o = restore(&["simulate", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("the simulated state equals the image"), "{}", stdout(&o));
+    let o = restore(&["show", s(&dir)]);
+    assert!(stdout(&o).contains("eth0       10.0.0.5/24"), "{}", stdout(&o));
+    let o = restore(&["show", "--json", s(&dir)]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["host_ns"], 2);
+    assert_eq!(v["addresses"].as_array().map(Vec::len), Some(4));
+    // Without ifaddr-2.img: this host's addresses (which have no 10.0.0.5 here).
+    let d = scratch("no-ifaddr");
+    for e in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+        if e.file_name() != "ifaddr-2.img" {
+            std::fs::copy(e.path(), d.join(e.file_name())).unwrap();
+        }
+    }
+    let o = restore(&["plan", s(&d)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("network namespace"), "{}", stderr(&o));
+    let here = resocket_restore::host::read_or_loopback().0;
+    if !here.is_local("10.0.0.5".parse().unwrap()) {
+        assert!(stdout(&o).contains("inet-address-missing"), "{}", stdout(&o));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 #[test]
 fn help_says_what_run_restores_and_what_decode_prints() {
     let o = restore(&["run", "--help"]);
