@@ -212,18 +212,3 @@ impl From<unix::UnixResponse> for UnixDiag {
         d
     }
 }
-
-/// The netlink attributes (`struct rtattr`: u16 length, u16 type, payload, padded to 4) of a
-/// message from offset `at`, as (type, payload); stops at the first malformed one.
-pub(crate) fn attrs(m: &[u8], mut at: usize) -> impl Iterator<Item = (u16, &[u8])> {
-    std::iter::from_fn(move || {
-        let len = usize::from(u16_at(m, at));
-        let ty = u16_at(m, at + 2);
-        if at + 4 > m.len() || len < 4 || at + len > m.len() {
-            return None;
-        }
-        let p = &m[at + 4..at + len];
-        at += (len + 3) & !3;
-        Some((ty, p))
-    })
-}

@@ -37,6 +37,7 @@
 //! `accept()` in any case.
 
 use crate::diag_unix::{self, UnixDiag};
+use crate::dump_inet::EarlyData;
 use resocket_core::bstr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, Scenario, ScenarioError, SockSpec, TaskSpec};
 use resocket_core::sim::{How, SockType};
@@ -877,14 +878,24 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     // `--kill`: the pending connections of each listener, accepted on a duplicate of it, with
     // what they hold; listeners found in flight in what they hold are consumed in turn.
     let mut consumed: BTreeMap<u32, Vec<Consumed>> = BTreeMap::new();
+    // `--kill`: the TCP connections taken off listeners' accept queues, per listener.
+    let mut tcp_accepted = BTreeMap::new();
+    let early = if stopped.is_some() { EarlyData::Accepted } else { EarlyData::Refuse };
     if let Some(stopped) = stopped {
         // What the TCP/UDP part refuses, it refuses before anything is accepted: the processes
         // can still be resumed then (the part is described again, for real, at the end).
+        // Data TCP clients sent before accept() is not refused: it is read below.
         let kinds: BTreeSet<(bool, bool)> = found.inet.values().map(|&(_, kind)| kind).collect();
-        if !kinds.is_empty() {
-            let inet_diag = in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))?;
-            crate::dump_inet::specs(found.inet, &inet_diag, &inet_held, &mut Vec::new())?;
-        }
+        let inet_diag =
+            if kinds.is_empty() { Vec::new() } else { in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))? };
+        crate::dump_inet::specs(
+            found.inet,
+            &inet_diag,
+            &inet_held,
+            EarlyData::Accepted,
+            &tcp_accepted,
+            &mut Vec::new(),
+        )?;
         loop {
             let listeners: Vec<u32> = found
                 .dups
@@ -979,6 +990,22 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
                 consumed.insert(l, out);
             }
             found.in_flight(&mut todo)?;
+        }
+        // Then the TCP listeners' accept queues (those held, and those the unix part found in
+        // flight: inet_diag is read again for them).
+        let kinds: BTreeSet<(bool, bool)> = found.inet.values().map(|&(_, kind)| kind).collect();
+        let inet_diag =
+            if kinds.is_empty() { Vec::new() } else { in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))? };
+        let waiting = |d: &crate::diag_inet::InetDiag| {
+            d.protocol == crate::diag_inet::IPPROTO_TCP
+                && d.state == resocket_core::wire::TCP_LISTEN
+                && d.rqueue > 0
+                && found.inet.contains_key(&d.ino)
+        };
+        if inet_diag.iter().any(waiting) {
+            stopped.mark_consumed()?;
+            tcp_accepted = crate::dump_inet::accept_pending(found.inet, &inet_diag, &mut stopped.accepted)?;
+            failpoint("accepted");
         }
     }
     // SO_PASSCRED, which no diag answer carries: from the duplicates, and from a short-lived one
@@ -1258,7 +1285,7 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     let kinds: BTreeSet<(bool, bool)> = inet.values().map(|&(_, kind)| kind).collect();
     let inet_diag =
         if kinds.is_empty() { Vec::new() } else { in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))? };
-    sockets.extend(crate::dump_inet::specs(&inet, &inet_diag, &inet_held, &mut warnings)?);
+    sockets.extend(crate::dump_inet::specs(&inet, &inet_diag, &inet_held, early, &tcp_accepted, &mut warnings)?);
     let nonblock: BTreeSet<String> = nonblock.into_iter().map(name_of).collect();
     for s in &mut sockets {
         s.nonblock = nonblock.contains(&s.name);

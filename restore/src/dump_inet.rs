@@ -7,12 +7,13 @@
 //!
 //! Refused, with the reason, rather than written wrongly: data in a TCP send queue (sent but not
 //! acknowledged: no interface reads it without `TCP_REPAIR`), data a pending client sent before
-//! `accept()` (it waits on the embryo, which has no file to read it from), connections in the
-//! middle of opening or closing, and datagrams from senders outside the image.
+//! `accept()` (it waits on the embryo, which has no file to read it from) unless `--kill`,
+//! connections in the middle of opening or closing, and datagrams from senders outside the image.
 //!
 //! Seen and said: the kernel does not expose the order of a TCP listener's accept queue, so
 //! pending connections are recorded in the order their clients' sockets were created (inode
-//! order), with a warning.
+//! order), with a warning. With `--kill` ([`accept_pending`]) the listener is accepted on through
+//! its duplicate instead: the order is accept()'s and the data sent before accept() is read.
 
 use crate::diag_inet::{InetDiag, IPPROTO_TCP};
 use crate::dump::DumpWarning;
@@ -195,12 +196,76 @@ pub(crate) fn classify(fd: &OwnedFd) -> Option<(bool, bool)> {
 /// A duplicated TCP or UDP socket and its [`classify`] answer, `(tcp, inet6)`.
 pub(crate) type InetFd = (OwnedFd, (bool, bool));
 
+/// One connection a `--kill` dump took off a TCP listener's accept queue: the accepted end's
+/// own address, its peer's (the client's), and every byte the client had sent before accept().
+#[derive(Debug)]
+pub(crate) struct TcpAccepted {
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+    pub data: Vec<u8>,
+}
+
+/// What data sent before accept() the TCP part may meet: refused (a plain dump: it waits on
+/// the embryo), or read by accepting (`--kill`, [`accept_pending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EarlyData {
+    Refuse,
+    Accepted,
+}
+
+/// `--kill`: each dumped TCP listener with connections in its accept queue (per `diags`) is
+/// accepted on through its duplicate, in accept order, and everything each connection holds is
+/// read. Listener inode → the connections, in accept order; the accepted sockets are handed to
+/// `keep` (closing them would reset their clients before the dump reads them).
+pub(crate) fn accept_pending(
+    socks: &BTreeMap<u32, InetFd>,
+    diags: &[InetDiag],
+    keep: &mut Vec<OwnedFd>,
+) -> Result<BTreeMap<u32, Vec<TcpAccepted>>, String> {
+    let mut out = BTreeMap::new();
+    for d in diags.iter().filter(|d| d.protocol == IPPROTO_TCP && d.state == TCP_LISTEN && d.rqueue > 0) {
+        let Some((fd, (true, _))) = socks.get(&d.ino) else { continue };
+        let mut conns = Vec::new();
+        for _ in 0..d.rqueue {
+            let a = match net::accept_with(fd, net::SocketFlags::NONBLOCK | net::SocketFlags::CLOEXEC) {
+                Ok(a) => a,
+                Err(e) if e == rustix::io::Errno::AGAIN => break,
+                Err(e) => return Err(format!("{}: accept: {e}", name_of(d.ino))),
+            };
+            let addr = |r: rustix::io::Result<Option<net::SocketAddrAny>>| {
+                r.ok().flatten().and_then(|a| SocketAddr::try_from(a).ok())
+            };
+            let (Some(local), Some(peer)) = (addr(net::getsockname(&a).map(Some)), addr(net::getpeername(&a))) else {
+                return Err(format!("{}: an accepted connection has no addresses", name_of(d.ino)));
+            };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 16 << 10];
+            loop {
+                match net::recv(&a, &mut buf[..], RecvFlags::DONTWAIT) {
+                    Ok((0, _)) => break,
+                    Ok((n, _)) => data.extend_from_slice(&buf[..n.min(buf.len())]),
+                    Err(e) if e == rustix::io::Errno::AGAIN => break,
+                    Err(e) => return Err(format!("{}: reading a pending connection: {e}", name_of(d.ino))),
+                }
+            }
+            conns.push(TcpAccepted { local, peer, data });
+            keep.push(a);
+        }
+        out.insert(d.ino, conns);
+    }
+    Ok(out)
+}
+
 /// The scenario sockets for the TCP/UDP sockets `socks` (inode → duplicated fd) of the dumped
 /// processes; `held` are the inodes some dumped fd holds (the others are only in flight).
+/// `accepted`: the connections a `--kill` dump took off listeners' accept queues (then
+/// recorded as those listeners' pending connections, in accept order, with their data).
 pub(crate) fn specs(
     socks: &BTreeMap<u32, InetFd>,
     diags: &[InetDiag],
     held: &BTreeSet<u32>,
+    early: EarlyData,
+    accepted: &BTreeMap<u32, Vec<TcpAccepted>>,
     warnings: &mut Vec<DumpWarning>,
 ) -> Result<Vec<SockSpec>, String> {
     let by_ino: BTreeMap<u32, &InetDiag> = diags.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
@@ -216,7 +281,7 @@ pub(crate) fn specs(
     let listeners: Vec<(SocketAddr, u32)> =
         list.iter().filter(|s| s.tcp && s.state() == TCP_LISTEN).filter_map(|s| Some((s.local()?, s.ino))).collect();
     // Connections in an accept queue: TCP sockets without a file, at a dumped listener's address.
-    let mut pending: BTreeMap<u32, Vec<(u32, &InetDiag)>> = BTreeMap::new();
+    let mut pending: BTreeMap<u32, Vec<(u32, Vec<u8>)>> = BTreeMap::new();
     let mut pending_clients = BTreeSet::new();
     for e in diags.iter().filter(|d| d.ino == 0 && d.protocol == IPPROTO_TCP && d.remote.port() != 0) {
         if !matches!(e.state, TCP_ESTABLISHED | TCP_CLOSE_WAIT) {
@@ -225,15 +290,15 @@ pub(crate) fn specs(
         let Some(&(_, l)) = listeners.iter().find(|(la, _)| accepts_at(*la, e.local)) else { continue };
         match ends.get(&(canon(e.remote), canon(e.local), true)) {
             Some(&client) => {
-                if e.rqueue > 0 {
+                if e.rqueue > 0 && early == EarlyData::Refuse {
                     return Err(format!(
-                        "{}: the pending connection from {} holds {} bytes sent before accept(); they wait on the embryo, which no interface can read without accepting the connection",
+                        "{}: the pending connection from {} holds {} bytes sent before accept(); they wait on the embryo, which no interface can read without accepting the connection (`checkpoint dump --kill` accepts it, for processes that will not run on)",
                         name_of(l),
                         name_of(client),
                         e.rqueue
                     ));
                 }
-                pending.entry(l).or_default().push((client, e));
+                pending.entry(l).or_default().push((client, Vec::new()));
                 pending_clients.insert(client);
             }
             None => warnings.push(DumpWarning::on(
@@ -246,6 +311,29 @@ pub(crate) fn specs(
                 ),
             )),
         }
+    }
+    // Connections a `--kill` dump accepted: no longer in the accept queue (the accepted end is
+    // ours now), so matched to their clients by address, and in the order accept() gave them.
+    for (&l, conns) in accepted {
+        let mut p = Vec::new();
+        for c in conns {
+            match ends.get(&(canon(c.peer), canon(c.local), true)) {
+                Some(&client) => {
+                    p.push((client, c.data.clone()));
+                    pending_clients.insert(client);
+                }
+                None => warnings.push(DumpWarning::on(
+                    l,
+                    WarnCode::PendingExternal,
+                    format!(
+                        "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
+                        name_of(l),
+                        spell(c.peer)
+                    ),
+                )),
+            }
+        }
+        pending.insert(l, p);
     }
     let mut out = Vec::new();
     for s in &list {
@@ -293,7 +381,10 @@ pub(crate) fn specs(
                     let backlog = d.map_or(0, |d| d.wqueue);
                     spec.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
                     let mut p = pending.remove(&s.ino).unwrap_or_default();
-                    if p.len() > 1 {
+                    if accepted.contains_key(&s.ino) {
+                        // In accept order: accept() said so.
+                    } else {
+                        if p.len() > 1 {
                         warnings.push(DumpWarning::on(
                             s.ino,
                             WarnCode::AcceptOrderGuessed,
@@ -304,9 +395,19 @@ pub(crate) fn specs(
                             ),
                         ));
                     }
-                    p.sort_by_key(|&(client, _)| client);
-                    spec.pending =
-                        p.into_iter().map(|(c, _)| PendingSpec { client: Some(name_of(c)), sent: Vec::new() }).collect();
+                        p.sort_by_key(|(client, _)| *client);
+                    }
+                    spec.pending = p
+                        .into_iter()
+                        .map(|(c, data)| PendingSpec {
+                            client: Some(name_of(c)),
+                            sent: if data.is_empty() {
+                                Vec::new()
+                            } else {
+                                vec![MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() }]
+                            },
+                        })
+                        .collect();
                 }
                 TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2 => {
                     let d = d.ok_or_else(|| format!("{}: connected but not listed by inet_diag", name_of(s.ino)))?;

@@ -40,11 +40,11 @@ enum Command {
         /// diagnostic. Warning codes: docs/simulator.md, "Warnings".
         #[arg(long)]
         json: bool,
-        /// For processes that will not run on: stop them (SIGSTOP), accept each AF_UNIX
+        /// For processes that will not run on: stop them (SIGSTOP), accept each AF_UNIX and TCP
         /// listener's pending connections on a duplicate of it, in accept order, to read what
         /// their clients sent before accept() (bytes, record boundaries, fds in flight; clients
-        /// that have closed too), record them as pending, write the image, then SIGKILL the
-        /// processes. (Data a TCP client sent before accept() is still refused.)
+        /// that have closed too), record them as pending in that order, write the image, then
+        /// SIGKILL the processes.
         /// Their listeners' accept queues are emptied, so they must not be resumed. If the dump
         /// fails before anything was accepted, the processes are resumed (SIGCONT); after, they
         /// are killed all the same — also when `checkpoint` itself is killed or crashes mid-dump

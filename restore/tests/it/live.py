@@ -461,6 +461,22 @@ elif scenario.startswith("inet"):
         client(socket.AF_INET, ("127.0.0.1", 8083)).send(b"too early")
         ul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ul.bind("\0early-unix-%d" % os.getpid()); ul.listen(2); keep.append(ul)
         connect(socket.SOCK_STREAM, "\0early-unix-%d" % os.getpid(), [b"unix early"])
+    elif scenario == "inet-early-order":
+        # Three TCP clients created in one order and connected in another, two of them sending
+        # before accept(); and a unix listener with data before accept. `--kill` reads them all,
+        # in accept order (the TCP accept queue's order is the connect order, not the clients').
+        l = tcp_listener(socket.AF_INET, ("127.0.0.1", 8084), 5)
+        cs = [socket.socket(socket.AF_INET, T) for _ in range(3)]
+        keep.extend(cs)
+        for i in (2, 0, 1):
+            cs[i].connect(("127.0.0.1", 8084))
+        cs[2].send(b"created third, connected first")
+        cs[1].send(b"created second")
+        expect_listener(l, [(cs[2], [b"created third, connected first"], [], False), (cs[0], [], [], False),
+                            (cs[1], [b"created second"], [], False)])
+        ul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ul.bind("\0early-order-%d" % os.getpid()); ul.listen(2); keep.append(ul)
+        uc = connect(socket.SOCK_STREAM, "\0early-order-%d" % os.getpid(), [b"unix early"])
+        expect_listener(ul, [(uc, [b"unix early"], [], False)])
     elif scenario == "inet-external":
         # The server lives in a child process that is not dumped.
         l = tcp_listener(socket.AF_INET, ("127.0.0.1", 7070), 5)
