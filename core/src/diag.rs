@@ -191,6 +191,8 @@ codes! {
         "a queued packet carries at most one control message, SCM_RIGHTS (type 1) with 1..=253 file ids";
     CriuTcpStreamMissing = "criu-tcp-stream-missing", Warning,
         "an established TCP socket dumped with --tcp-established has its tcp-stream-INO.img (sequence numbers and queues)";
+    BadSockopt = "bad-sockopt", Error,
+        "RS_SOCKOPT names a socket that takes the options it records (TCP options on TCP sockets, SO_PASSSEC on AF_UNIX, none on an embryo), at most once, with only known bits, zero fields for options it does not record, and values the kernel can report";
 }
 
 impl fmt::Display for Code {

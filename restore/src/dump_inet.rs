@@ -107,19 +107,31 @@ impl Sock<'_> {
 /// one message holds them all.
 fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; len + 1];
-    let mut got = 0;
     // One peek returns what is queued, up to the buffer size. The processes run on while they
     // are dumped: bytes beyond what inet_diag counted arrived after its snapshot, and are left
     // to the next dump (the snapshot's count is what the image describes).
-    if len > 0 {
-        got = net::recv(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT).map(|(n, _)| n).or_else(|e| {
+    // A peek offset of the process's own (SO_PEEK_OFF, TCP since Linux 6.10) would make the
+    // peek start there and move it: off for the peek, then put back.
+    use rustix::fd::AsFd;
+    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    if saved >= 0 {
+        crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    }
+    let peeked = if len > 0 {
+        net::recv(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT).map(|(n, _)| n).or_else(|e| {
             if e == rustix::io::Errno::AGAIN {
                 Ok(0)
             } else {
                 Err(format!("MSG_PEEK: {e}"))
             }
-        })?;
+        })
+    } else {
+        Ok(0)
+    };
+    if saved >= 0 {
+        crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     }
+    let got = peeked?;
     buf.truncate(got.min(len));
     Ok(buf)
 }
@@ -130,6 +142,8 @@ type Datagram = (Option<SocketAddr>, Vec<u8>);
 /// Datagrams queued on a UDP socket with their senders, peeked (`SO_PEEK_OFF` walks the queue).
 pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
     use rustix::fd::AsFd;
+    // The process's own peek offset is put back afterwards.
+    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     crate::raw::set_peek_off(fd.as_fd(), 0).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     let mut buf = vec![0u8; 1 << 16];
     let mut out = Vec::new();
@@ -146,34 +160,23 @@ pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
             Err(e) => break Err(format!("MSG_PEEK: {e}")),
         }
     };
-    crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     result.map(|()| out)
 }
 
-/// The socket options set away from their defaults that the image has no field for.
-fn options_set(fd: &OwnedFd, tcp: bool) -> Vec<&'static str> {
-    use rustix::net::sockopt::{self as so, Timeout};
+/// The socket options set away from their defaults that the image has no field for (the
+/// `SOL_SOCKET` and `IPPROTO_TCP` ones are in `RS_SOCKOPT`; these are IP-level).
+fn options_set(fd: &OwnedFd, inet6: bool) -> Vec<&'static str> {
+    use rustix::net::sockopt as so;
     let mut out = Vec::new();
-    if tcp && so::tcp_nodelay(fd).unwrap_or(false) {
-        out.push("TCP_NODELAY");
+    if !inet6 && so::ip_tos(fd).unwrap_or(0) != 0 {
+        out.push("IP_TOS");
     }
-    if so::socket_keepalive(fd).unwrap_or(false) {
-        out.push("SO_KEEPALIVE");
+    if inet6 && so::ipv6_tclass(fd).unwrap_or(0) != 0 {
+        out.push("IPV6_TCLASS");
     }
-    if so::socket_linger(fd).ok().flatten().is_some() {
-        out.push("SO_LINGER");
-    }
-    if !tcp && so::socket_broadcast(fd).unwrap_or(false) {
-        out.push("SO_BROADCAST");
-    }
-    if so::socket_oobinline(fd).unwrap_or(false) {
-        out.push("SO_OOBINLINE");
-    }
-    if so::socket_timeout(fd, Timeout::Recv).ok().flatten().is_some() {
-        out.push("SO_RCVTIMEO");
-    }
-    if so::socket_timeout(fd, Timeout::Send).ok().flatten().is_some() {
-        out.push("SO_SNDTIMEO");
+    if so::ip_freebind(fd).unwrap_or(false) || (inet6 && so::ipv6_freebind(fd).unwrap_or(false)) {
+        out.push(if inet6 { "IPV6_FREEBIND" } else { "IP_FREEBIND" });
     }
     out
 }
@@ -272,7 +275,10 @@ pub(crate) fn specs(
             spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
             spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
         }
-        let set = options_set(s.fd, s.tcp);
+        let kind = if s.tcp { resocket_core::sockopt::OptKind::Tcp } else { resocket_core::sockopt::OptKind::Udp };
+        spec.opts = crate::sockopt_io::read_all(s.fd, kind)
+            .map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(s.ino)))?;
+        let set = options_set(s.fd, s.inet6);
         if !set.is_empty() {
             warnings.push(DumpWarning::on(
                 s.ino,

@@ -8,5 +8,7 @@ pub mod rule;
 pub use crate::sock::{SkState, SsState};
 pub use inet::{HostAddr, HostAddrs, InetSock};
 pub use kernel::{Kernel, SimSock, Skb, SockRef};
-pub use ops::{Block, Errno, How, InetFamily, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
+pub use ops::{
+    Block, Errno, How, InetFamily, Op, OptName, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl,
+};
 pub use rule::{Explanation, Refusal, Rule};

@@ -457,7 +457,7 @@ elif scenario.startswith("inet"):
         r = socket.socket(socket.AF_UNIX, U); r.bind(os.path.join(d, "r.sock")); keep.append(r)
         tcp_listener(socket.AF_INET, ("127.0.0.1", 8090), 5)
         client(socket.AF_INET, ("127.0.0.1", 8090)); client(socket.AF_INET, ("127.0.0.1", 8090))  # accept-order-guessed
-        keep[-1].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # option-not-recorded
+        keep[-1].setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)  # option-not-recorded
         sa, sb = pair(socket.SOCK_SEQPACKET); sa.send(b"record"); sb.shutdown(socket.SHUT_RD)  # seqpacket-empty-tail
         outside = tcp_listener(socket.AF_INET, ("127.0.0.1", 7071), 5)
         client(socket.AF_INET, ("127.0.0.1", 7071))  # tcp-external-peer: accepted in the child
