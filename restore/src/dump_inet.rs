@@ -110,14 +110,10 @@ fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
     // One peek returns what is queued, up to the buffer size. The processes run on while they
     // are dumped: bytes beyond what inet_diag counted arrived after its snapshot, and are left
     // to the next dump (the snapshot's count is what the image describes).
-    // A peek offset of the process's own (SO_PEEK_OFF, TCP since Linux 6.10) would make the
-    // peek start there and move it: off for the peek, then put back.
-    use rustix::fd::AsFd;
-    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
-    if saved >= 0 {
-        crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
-    }
-    let peeked = if len > 0 {
+    let got = without_peek_off(fd, || {
+        if len == 0 {
+            return Ok(0);
+        }
         net::recv(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT).map(|(n, _)| n).or_else(|e| {
             if e == rustix::io::Errno::AGAIN {
                 Ok(0)
@@ -125,15 +121,25 @@ fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
                 Err(format!("MSG_PEEK: {e}"))
             }
         })
-    } else {
-        Ok(0)
-    };
+    })??;
+    buf.truncate(got.min(len));
+    Ok(buf)
+}
+
+/// Run `f` (MSG_PEEKs from the head of a TCP queue) with the socket's own peek offset off: a
+/// `SO_PEEK_OFF` of the process's (TCP has it since Linux 6.10) would make a peek start there
+/// and move it. The offset is put back afterwards.
+pub(crate) fn without_peek_off<T>(fd: &OwnedFd, f: impl FnOnce() -> T) -> Result<T, String> {
+    use rustix::fd::AsFd;
+    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    if saved >= 0 {
+        crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    }
+    let out = f();
     if saved >= 0 {
         crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     }
-    let got = peeked?;
-    buf.truncate(got.min(len));
-    Ok(buf)
+    Ok(out)
 }
 
 /// A datagram and its sender.
