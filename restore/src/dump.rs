@@ -817,7 +817,14 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     // of each other held socket (one pidfd_getfd + getsockopt + close each).
     // The recorded options likewise (the peek offset is the process's own again: the peeks
     // put it back).
+    // A stream socket with an out-of-band byte pending (MSG_OOB) is refused: see
+    // dump_inet::refuse_oob.
     let opts_of = |ino: u32, f: &OwnedFd| {
+        if diag.get(&ino).is_some_and(|d| u16::from(d.ty) == SockType::Stream.raw()) {
+            if let Some(byte) = crate::dump_inet::oob_pending(f).map_err(|e| format!("{}: {e}", name_of(ino)))? {
+                return Err(crate::dump_inet::refuse_oob(&name_of(ino), "an out-of-band byte (MSG_OOB)", byte));
+            }
+        }
         crate::sockopt_io::read_all(f, resocket_core::sockopt::OptKind::Unix)
             .map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(ino)))
     };

@@ -142,6 +142,40 @@ pub(crate) fn without_peek_off<T>(fd: &OwnedFd, f: impl FnOnce() -> T) -> Result
     Ok(out)
 }
 
+/// The out-of-band byte pending on a stream socket (AF_UNIX `MSG_OOB`, Linux ≥ 5.15; TCP
+/// urgent data), read with `recv(MSG_OOB | MSG_PEEK)`, which leaves it where it is. A socket
+/// with `SO_OOBINLINE` answers EINVAL to that whatever it holds, so the option is set aside for
+/// the peek and put back. `Ok(None)`: none pending (EINVAL). TCP's EAGAIN (urgent data announced,
+/// its byte not yet arrived) is reported as pending too, with no byte.
+pub(crate) fn oob_pending(fd: &OwnedFd) -> Result<Option<Option<u8>>, String> {
+    let inline = net::sockopt::socket_oobinline(fd).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    if inline {
+        net::sockopt::set_socket_oobinline(fd, false).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    }
+    let mut b = [0u8; 1];
+    let got = net::recv(fd, &mut b[..], RecvFlags::OOB | RecvFlags::PEEK | RecvFlags::DONTWAIT);
+    if inline {
+        net::sockopt::set_socket_oobinline(fd, true).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    }
+    match got {
+        Ok((n, _)) if n > 0 => Ok(Some(Some(b[0]))),
+        Ok(_) => Ok(None),
+        Err(e) if e == rustix::io::Errno::INVAL => Ok(None),
+        Err(e) if e == rustix::io::Errno::AGAIN => Ok(Some(None)),
+        Err(e) => Err(format!("recv(MSG_OOB | MSG_PEEK): {e}")),
+    }
+}
+
+/// The dump's refusal of a socket with out-of-band data pending: the image has no record for
+/// it, and a restore would deliver the byte inline (or not at all), so the socket would come
+/// back different.
+pub(crate) fn refuse_oob(who: &str, what: &str, byte: Option<u8>) -> String {
+    let byte = byte.map_or_else(|| " (announced, not yet arrived)".to_string(), |b| format!(" {b:#04x}"));
+    format!(
+        "{who}: {what}{byte} is pending in its receive queue; the image has no record of out-of-band data or of where its mark is, and a restore would deliver it as ordinary data, so the socket cannot be captured faithfully (read it with recv(MSG_OOB) before dumping)"
+    )
+}
+
 /// A datagram and its sender.
 type Datagram = (Option<SocketAddr>, Vec<u8>);
 
@@ -280,6 +314,11 @@ pub(crate) fn specs(
         } else {
             spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
             spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
+        }
+        if s.tcp && state != TCP_LISTEN {
+            if let Some(byte) = oob_pending(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
+                return Err(refuse_oob(&name_of(s.ino), "TCP urgent data (MSG_OOB)", byte));
+            }
         }
         let kind = if s.tcp { resocket_core::sockopt::OptKind::Tcp } else { resocket_core::sockopt::OptKind::Udp };
         spec.opts = crate::sockopt_io::read_all(s.fd, kind)

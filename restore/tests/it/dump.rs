@@ -1031,3 +1031,26 @@ fn tcp_and_udp_socket_options_and_peek_offsets_survive_a_dump_and_a_restore() {
     }
     second_dump_equals_first("sockopts-inet");
 }
+
+/// An out-of-band byte pending on an AF_UNIX stream socket (plain and SO_OOBINLINE) or TCP
+/// urgent data: the image has no record for it (and the dump cannot tell where the mark is for
+/// certain), so `checkpoint dump` refuses, naming the socket and the state, and leaves the byte,
+/// the mark and SO_OOBINLINE as they were (the process reports them when it ends).
+#[test]
+fn pending_out_of_band_data_is_refused_by_the_dump_with_the_socket_and_the_state() {
+    for (scenario, what, inline) in [
+        ("oob-unix", "an out-of-band byte (MSG_OOB) 0x58", 0),
+        ("oob-unix-inline", "an out-of-band byte (MSG_OOB) 0x58", 1),
+        ("oob-tcp", "TCP urgent data (MSG_OOB) 0x58", 0),
+    ] {
+        let mut live = Live::start(scenario);
+        let (code, said, _) = live.dump();
+        assert_eq!(code, Some(1), "{scenario}: {said}");
+        assert!(said.contains(what) && said.contains("is pending in its receive queue"), "{scenario}: {said}");
+        assert!(said.contains(": ino"), "{scenario}: names the socket: {said}");
+        drop(live.child.stdin.take());
+        live.child.wait().unwrap();
+        let after = std::fs::read_to_string(live.dir.join("oob.txt")).unwrap();
+        assert_eq!(after, format!("inline={inline} oob=X"), "{scenario}");
+    }
+}

@@ -348,6 +348,33 @@ elif scenario in ("sockopts-unix", "sockopts-inet"):
         opt(u, SOL, socket.SO_BROADCAST, 1)
         opt(u, SOL, socket.SO_PRIORITY, 2)
         opt(u, SOL, socket.SO_SNDTIMEO, (3, 0), "qq")
+elif scenario in ("oob-unix", "oob-unix-inline", "oob-tcp"):
+    # An out-of-band byte pending amid queued bytes: AF_UNIX stream (MSG_OOB, Linux >= 5.15),
+    # the same with the receiver SO_OOBINLINE, TCP urgent data. DIR/oob.txt: what the receiver
+    # holds, written at the end of the run (the dump must leave all of it in place).
+    if scenario == "oob-tcp":
+        import subprocess
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        l = socket.socket(socket.AF_INET, socket.SOCK_STREAM); l.bind(("127.0.0.1", 4500)); l.listen(1); keep.append(l)
+        b = socket.socket(socket.AF_INET, socket.SOCK_STREAM); b.connect(("127.0.0.1", 4500)); keep.append(b)
+        a, _ = l.accept(); keep.append(a)
+    else:
+        a, b = pair(socket.SOCK_STREAM)
+        if scenario == "oob-unix-inline":
+            a.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    b.send(b"ab"); b.send(b"cX", socket.MSG_OOB); b.send(b"d")
+    import atexit, time
+    time.sleep(0.05)
+    def report():
+        a.setblocking(False)
+        inline = a.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 0)
+        try:
+            oob = a.recv(1, socket.MSG_OOB | socket.MSG_PEEK).decode()
+        except OSError as e:
+            oob = str(e)
+        open(os.path.join(d, "oob.txt"), "w").write("inline=%d oob=%s" % (inline, oob))
+    atexit.register(report)
 elif scenario == "external":
     # One end stays here; the other lives in a child process that is not dumped.
     a, b = pair(socket.SOCK_STREAM)
