@@ -161,3 +161,31 @@ fn the_text_form_and_the_records_view_name_the_record_and_its_bits() {
     let back = resocket_core::text::encode(&serde_json::from_str(&text).unwrap()).expect("encode");
     assert_eq!(back, bytes);
 }
+
+#[test]
+fn an_embryo_or_a_second_record_is_refused_as_a_whole() {
+    use resocket_core::sim::SockOpt;
+    let json = r#"{"sockets": [{"name": "l", "type": "stream", "addr": "@l", "listen": 2,
+        "opts": [{"name": "keep_alive", "value": true}], "pending": [{"client": "c"}]},
+        {"name": "c", "type": "stream"}]}"#;
+    let bytes = image(json);
+    let r = load(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let l = r.image.sockets.values().find(|s| s.is_listener()).unwrap();
+    let (listener, embryo) = (l.objref, l.pending[0].embryo);
+    // Before TAIL (its last 16 bytes): one record more.
+    let with = |sock: i32| {
+        let mut b = bytes[..bytes.len() - 16].to_vec();
+        let at = b.len();
+        resocket_core::sockopt::encode(sock, &[SockOpt::Mark(1)]).emit(&mut b);
+        b.extend_from_slice(&bytes[bytes.len() - 16..]);
+        (b, at)
+    };
+    for sock in [embryo, listener] {
+        let (b, at) = with(sock);
+        let r = load(&b);
+        let d: Vec<_> = r.diagnostics.iter().filter(|d| d.code == Code::BadSockopt).collect();
+        assert_eq!(d.len(), 1, "{:#?}", r.diagnostics);
+        assert_eq!(d[0].range, at..at + 72, "socket {sock}: {:?}", d[0]);
+    }
+}
