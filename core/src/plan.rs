@@ -475,7 +475,8 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// The recorded options (`RS_SOCKOPT`) of every socket the plan holds, last in Cleanup:
     /// after every refill (so `SO_PEEK_OFF` counts from the head of the restored queue, as it
     /// did from the head of the dumped one, and `TCP_CORK`, `SO_SNDTIMEO`, `SO_RCVLOWAT` cannot
-    /// hold the refill up), before the fds are placed. Options at their defaults are skipped.
+    /// hold the refill up), before the fds are placed. Options at their defaults are skipped
+    /// (but for the TCP keepalive times, whose defaults are the host's sysctls).
     fn options(&mut self) -> Result<(), PlanError> {
         self.phase = Phase::Cleanup;
         let socks: Vec<&Sock<'_>> = self.img.sockets.values().filter(|s| s.opts.is_some()).collect();
@@ -487,7 +488,10 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             for &o in &rec.opts {
                 let Some(name) = o.recorded() else { continue };
-                if o == SockOpt::default_of(name) {
+                // (The TCP keepalive times a socket never set follow the net.ipv4 sysctls of
+                // the host it is on: set them anyway, the host of the restore may differ.)
+                let follows_sysctl = matches!(name, OptName::TcpKeepIdle | OptName::TcpKeepIntvl | OptName::TcpKeepCnt);
+                if o == SockOpt::default_of(name) && !follows_sysctl {
                     continue;
                 }
                 if o.needs_privilege() {

@@ -73,6 +73,26 @@ fn a_plan_without_the_option_steps_is_caught_by_the_comparison() {
 }
 
 #[test]
+fn tcp_keepalive_times_are_set_even_at_the_kernels_defaults() {
+    // They follow net.ipv4.tcp_keepalive_* where the socket never set them: the restoring host
+    // may have other values.
+    let json = r#"{"sockets": [{"name": "t", "family": "inet", "type": "stream", "opts": [
+        {"name": "tcp_keep_idle", "value": 7200}, {"name": "tcp_no_delay", "value": false}]}]}"#;
+    let bytes = image(json);
+    let r = load(&bytes);
+    let p = plan::plan(&r.image).unwrap();
+    let set: Vec<SockOpt> = p
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::SetSockOpt { opt, .. } if opt.recorded().is_some() => Some(opt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(set, [SockOpt::TcpKeepIdle(7200)]);
+}
+
+#[test]
 fn an_image_without_options_plans_no_option_step_and_defaults_are_skipped() {
     let json = r#"{"sockets": [{"name": "a", "type": "dgram", "opts": [{"name": "peek_off", "value": -1},
         {"name": "rcv_lowat", "value": 1}]}]}"#;
