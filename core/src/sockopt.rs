@@ -115,6 +115,30 @@ fn field_of(name: OptName) -> (&'static str, u32) {
     }
 }
 
+/// Whether the record has a value (a non-zero field or `on` bit) for option `n`.
+fn holds_value(r: &SockOptRepr, n: OptName) -> bool {
+    let (_, bit) = field_of(n);
+    match n {
+        OptName::PeekOff => r.peek_off != 0,
+        OptName::Mark => r.mark != 0,
+        OptName::Priority => r.priority != 0,
+        OptName::RcvLowat => r.rcvlowat != 0,
+        OptName::RcvTimeo => r.rcvtimeo_us != 0,
+        OptName::SndTimeo => r.sndtimeo_us != 0,
+        OptName::Linger => r.linger_secs != 0 || r.on & bit != 0,
+        OptName::TcpKeepIdle => r.keepidle != 0,
+        OptName::TcpKeepIntvl => r.keepintvl != 0,
+        OptName::TcpKeepCnt => r.keepcnt != 0,
+        OptName::TcpUserTimeout => r.user_timeout != 0,
+        OptName::KeepAlive
+        | OptName::PassSec
+        | OptName::Broadcast
+        | OptName::OobInline
+        | OptName::TcpNoDelay
+        | OptName::TcpCork => r.on & bit != 0,
+    }
+}
+
 /// The options an `RS_SOCKOPT` record holds, in bit order, or the first field that breaks a
 /// rule: unknown bits, a value or `on` bit for an option it does not record, a value the
 /// kernel never reports (a peek offset below −1, a negative timeout, linger time or low-water
@@ -134,21 +158,8 @@ pub fn decode(r: &SockOptRepr) -> Result<Vec<SockOpt>, Bad> {
         if has(n) {
             continue;
         }
-        let (field, bit) = field_of(n);
-        let nonzero = match field {
-            "on" => r.on & bit != 0,
-            "peek_off" => r.peek_off != 0,
-            "mark" => r.mark != 0,
-            "priority" => r.priority != 0,
-            "rcvlowat" => r.rcvlowat != 0,
-            "rcvtimeo_us" => r.rcvtimeo_us != 0,
-            "sndtimeo_us" => r.sndtimeo_us != 0,
-            "linger_secs" => r.linger_secs != 0 || r.on & bit != 0,
-            "keepidle" => r.keepidle != 0,
-            "keepintvl" => r.keepintvl != 0,
-            "keepcnt" => r.keepcnt != 0,
-            _ => r.user_timeout != 0,
-        };
+        let (field, _) = field_of(n);
+        let nonzero = holds_value(r, n);
         if nonzero {
             return Err(bad(field, format!("{} is not recorded, so its value must be zero", n.c_name())));
         }
