@@ -498,6 +498,23 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
     }
     // AF_INET/AF_INET6 sockets (check/inet.rs).
     out.extend(inet::compare(img, run));
+    // The recorded options (RS_SOCKOPT), every family; embryos are never set (no handle).
+    for s in img.sockets.values() {
+        let Some(rec) = s.opts.as_ref() else { continue };
+        let Some(&r) = run.objref_sock.get(&s.objref) else { continue };
+        for &want in &rec.opts {
+            let Some(name) = want.recorded() else { continue };
+            let got = k.opt(r, name);
+            if got != Some(want) {
+                out.push(Difference {
+                    objref: s.objref,
+                    what: name.c_name().into(),
+                    expected: crate::sockopt::show(&want),
+                    found: got.map_or_else(|| "none".into(), |g| crate::sockopt::show(&g)),
+                });
+            }
+        }
+    }
     out
 }
 

@@ -193,6 +193,8 @@ codes! {
         "ifaddr-N.img is `ip addr save` output: RTM_NEWADDR messages whose nlmsg_len holds nlmsghdr + ifaddrmsg, attributes whose rta_len holds their header, addresses of the family's size";
     CriuTcpStreamMissing = "criu-tcp-stream-missing", Warning,
         "an established TCP socket dumped with --tcp-established has its tcp-stream-INO.img (sequence numbers and queues)";
+    BadSockopt = "bad-sockopt", Error,
+        "RS_SOCKOPT names a socket that takes the options it records (TCP options on TCP sockets, SO_PASSSEC on AF_UNIX, none on an embryo), at most once, with only known bits, zero fields for options it does not record, and values the kernel can report";
 }
 
 impl fmt::Display for Code {

@@ -102,16 +102,20 @@ fn describe(
         })
         .collect();
     d.insert("queue", msgs.join(" | "));
+    if let Some(o) = &s.opts {
+        d.insert("opts", o.opts.iter().map(crate::sockopt::show).collect::<Vec<_>>().join(", "));
+    }
     crate::order::sort_by_rank(&mut d.0, |(f, _)| FIELDS.iter().position(|x| x == f).unwrap_or(FIELDS.len()) as u128);
     d
 }
 
 /// Field names in the order differences are listed (alphabetical).
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "backlog",
     "family",
     "flags",
     "name",
+    "opts",
     "passcred",
     "peer",
     "pending",

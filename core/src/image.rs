@@ -179,6 +179,17 @@ pub struct Sock<'a> {
     pub queue: Vec<Message<'a>>,
     /// For listeners: pending connections in accept order.
     pub pending: Vec<PendingConn>,
+    /// Its `RS_SOCKOPT` record, if it has one (boxed: most sockets have none).
+    pub opts: Option<Box<RecordedOpts>>,
+}
+
+/// The options an `RS_SOCKOPT` record gives one socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedOpts {
+    /// One value per recorded option, in `OptName` order.
+    pub opts: Vec<crate::sim::SockOpt>,
+    /// Offset of the `RS_SOCKOPT` record.
+    pub offset: usize,
 }
 
 impl Sock<'_> {
@@ -373,6 +384,7 @@ impl Image<'_> {
                         inet: s.inet,
                         queue,
                         pending: s.pending,
+                        opts: s.opts,
                     }
                 })
                 .collect(),
@@ -1070,6 +1082,7 @@ impl<'a> Loader<'a> {
             RecordType::RS_RIGHTS => self.rights(rec),
             RecordType::RS_PENDING => self.pending(rec),
             RecordType::RS_TASK => self.task(rec),
+            RecordType::RS_SOCKOPT => self.sockopt(rec),
             RecordType::HEADER_ARCH => {
                 if self.idx != 4 {
                     self.err(Code::MisplacedRecord, rec.range(), "HEADER_ARCH must directly follow the uts buffers");
@@ -1273,6 +1286,7 @@ impl<'a> Loader<'a> {
             inet: None,
             queue: Vec::new(),
             pending: Vec::new(),
+            opts: None,
         });
     }
 
@@ -1730,6 +1744,45 @@ impl<'a> Loader<'a> {
                 field_range(off, &RS_PENDING_LAYOUT, "index"),
                 format!("RS_PENDING.index is {} but it is connection {expect} of listener {}", p.index, p.listener),
             );
+        }
+    }
+
+    fn sockopt(&mut self, rec: Record<'a>) {
+        let off = rec.offset;
+        let Ok(v) = SockOptRec::new_checked(rec) else { return };
+        let r = SockOptRepr::parse(&v);
+        let at = |f: &str| field_range(off, &RS_SOCKOPT_LAYOUT, f);
+        if !self.check_ref(r.sock, ObjKind::Sock, at("sock"), "RS_SOCKOPT.sock") {
+            return;
+        }
+        let opts = match crate::sockopt::decode(&r) {
+            Ok(o) => o,
+            Err(b) => {
+                self.err(Code::BadSockopt, at(b.field), format!("socket {}: {}", r.sock, b.message));
+                return;
+            }
+        };
+        let Some(s) = self.sock_mut(r.sock) else { return };
+        let (family, ty, twice) = (s.common.family, s.common.sock_type, s.opts.is_some());
+        if twice {
+            self.err(Code::BadSockopt, rec.range(), format!("socket {} has a second RS_SOCKOPT record", r.sock));
+            return;
+        }
+        if let Some(kind) = crate::sockopt::OptKind::of(family, ty) {
+            for o in &opts {
+                let Some(name) = o.recorded() else { continue };
+                if let Some(why) = kind.refuses(name) {
+                    self.err(
+                        Code::BadSockopt,
+                        at("recorded"),
+                        format!("socket {} records {}: {why}", r.sock, name.c_name()),
+                    );
+                    return;
+                }
+            }
+        }
+        if let Some(s) = self.sock_mut(r.sock) {
+            s.opts = Some(Box::new(RecordedOpts { opts, offset: off }));
         }
     }
 

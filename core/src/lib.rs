@@ -15,6 +15,8 @@
 //! * [`criu`] — CRIU image directories: framing, prost messages, a protobuf wire walker,
 //!   cross-image checks, the mapping onto a scenario (with named notes) and crit-shaped JSON.
 //! * [`archive`] — checkpoint archives (tar, tar.gz, tar.zst; Podman and CRI-O layouts).
+//! * [`sockopt`] — the socket options of `RS_SOCKOPT`: which apply to which socket, and the
+//!   record to and from [`sim::SockOpt`] values.
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!
 //! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
@@ -35,6 +37,7 @@ pub mod scenario;
 pub mod share;
 pub mod sim;
 pub mod sock;
+pub mod sockopt;
 pub mod summary;
 pub mod synth;
 pub mod text;

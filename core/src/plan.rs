@@ -465,7 +465,72 @@ impl<'i, 'a> Planner<'i, 'a> {
     fn phase_at(&mut self, i: usize) -> Result<(), PlanError> {
         self.unix_phase_at(i)?;
         // AF_INET/AF_INET6 sockets, after the AF_UNIX ones of the same phase (plan/inet.rs).
-        self.inet_phase(i)
+        self.inet_phase(i)?;
+        if i == 9 {
+            self.options()?;
+        }
+        Ok(())
+    }
+
+    /// The recorded options (`RS_SOCKOPT`) of every socket the plan holds, last in Cleanup:
+    /// after every refill (so `SO_PEEK_OFF` counts from the head of the restored queue, as it
+    /// did from the head of the dumped one, and `TCP_CORK`, `SO_SNDTIMEO`, `SO_RCVLOWAT` cannot
+    /// hold the refill up), before the fds are placed. Options at their defaults are skipped
+    /// (but for the TCP keepalive times, whose defaults are the host's sysctls).
+    fn options(&mut self) -> Result<(), PlanError> {
+        self.phase = Phase::Cleanup;
+        let socks: Vec<&Sock<'_>> = self.img.sockets.values().filter(|s| s.opts.is_some()).collect();
+        for s in socks {
+            let slot = s.objref as Slot;
+            let Some(rec) = s.opts.as_ref() else { continue };
+            if self.k.sock(slot).is_none() || self.embryos.contains(&s.objref) {
+                continue;
+            }
+            for &o in &rec.opts {
+                let Some(name) = o.recorded() else { continue };
+                // (The TCP keepalive times a socket never set follow the net.ipv4 sysctls of
+                // the host it is on: set them anyway, the host of the restore may differ.)
+                let follows_sysctl = matches!(name, OptName::TcpKeepIdle | OptName::TcpKeepIntvl | OptName::TcpKeepCnt);
+                if o == SockOpt::default_of(name) && !follows_sysctl {
+                    continue;
+                }
+                if o.needs_privilege() {
+                    self.plan.warnings.push(
+                        Warning::new(
+                            WarnCode::OptionNeedsPrivilege,
+                            format!("socket #{}: {} needs CAP_NET_ADMIN to set", s.objref, crate::sockopt::show(&o)),
+                        )
+                        .objref(s.objref)
+                        .step(self.plan.steps.len()),
+                    );
+                }
+                if let SockOpt::RcvTimeo(us) | SockOpt::SndTimeo(us) = o {
+                    if us % 1000 != 0 {
+                        self.plan.warnings.push(
+                            Warning::new(
+                                WarnCode::OptionRounded,
+                                format!(
+                                    "socket #{}: {} is not a whole number of milliseconds; the kernel rounds it up to a jiffy",
+                                    s.objref,
+                                    crate::sockopt::show(&o)
+                                ),
+                            )
+                            .objref(s.objref)
+                            .step(self.plan.steps.len()),
+                        );
+                    }
+                }
+                if let SockOpt::Linger { on: false, secs } = o {
+                    // l_onoff 0 keeps sk_lingertime: set the time with lingering on, then off.
+                    self.push(
+                        Op::SetSockOpt { slot, opt: SockOpt::Linger { on: true, secs } },
+                        format!("#{} had a linger time of {secs} s with lingering off: the time first", s.objref),
+                    )?;
+                }
+                self.push(Op::SetSockOpt { slot, opt: o }, format!("#{} had {}", s.objref, crate::sockopt::show(&o)))?;
+            }
+        }
+        Ok(())
     }
 
     fn unix_phase_at(&mut self, i: usize) -> Result<(), PlanError> {

@@ -147,6 +147,11 @@ pub struct SockSpec {
     /// `SO_PASSCRED` (`SOCK_PASSCRED` in SOCKET `socket_flags`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub passcred: bool,
+    /// The socket options of `RS_SOCKOPT` (`SO_PEEK_OFF`, `SO_KEEPALIVE`, `SO_LINGER`, …,
+    /// `TCP_NODELAY`, …), each `{"name": …, "value": …}`; at most one per option. An option not
+    /// listed is not recorded (a restore leaves it at the kernel's default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opts: Vec<crate::sim::SockOpt>,
     /// Receive queue, head first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queue: Vec<MsgSpec>,
@@ -240,6 +245,8 @@ struct Node {
     f_flags: u32,
     /// SOCKET `socket_flags` (`SOCK_PASSCRED`).
     socket_flags: u64,
+    /// `RS_SOCKOPT` (none if empty).
+    opts: Vec<crate::sim::SockOpt>,
     queue: Vec<(Option<usize>, Vec<u8>, Vec<usize>)>,
     pending: Vec<(usize, Option<usize>)>,
     receiver: bool,
@@ -369,6 +376,19 @@ impl Scenario {
             let (family, ty) = (s.family.raw(), s.ty.raw());
             let addr = parse_addr(family, s.addr.as_deref())
                 .map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?;
+            let mut seen = 0u32;
+            for o in &s.opts {
+                let Some(n) = o.recorded() else {
+                    return fail(format!(
+                        "socket {:?}: opts holds {o:?}, which has a key of its own (sndbuf, rcvbuf, passcred, reuseaddr, reuseport, v6only)",
+                        s.name
+                    ));
+                };
+                if seen & n.bit() != 0 {
+                    return fail(format!("socket {:?}: {} is in opts twice", s.name, n.c_name()));
+                }
+                seen |= n.bit();
+            }
             let mut flags = 0;
             if matches!(&addr, Addr::Unix(crate::image::UnixAddr::Path(_))) && !s.unlinked {
                 flags |= UNIX_LINKED;
@@ -430,6 +450,7 @@ impl Scenario {
                 userlocks: u8::from(s.sndbuf_lock) | (u8::from(s.rcvbuf_lock) << 1),
                 f_flags: if s.nonblock { O_NONBLOCK } else { 0 },
                 socket_flags: if s.passcred { SOCK_PASSCRED } else { 0 },
+                opts: s.opts.clone(),
                 queue: Vec::new(),
                 pending: Vec::new(),
                 receiver: false,
@@ -479,6 +500,7 @@ impl Scenario {
                 embryo.embryo = true;
                 embryo.pending.clear();
                 embryo.queue.clear();
+                embryo.opts.clear();
                 embryo.shutdown = if client.is_none() { SHUTDOWN_MASK } else { 0 };
                 if client.is_none() {
                     embryo.flags |= UNIX_PEER_GONE;
@@ -745,6 +767,10 @@ impl<'n> Writer<'n> {
         while k < self.worklist.len() {
             let i = self.worklist[k];
             k += 1;
+            if !self.nodes[i].opts.is_empty() {
+                let sock = self.sock(i);
+                crate::sockopt::encode(sock, &self.nodes[i].opts).emit(&mut self.out);
+            }
             let pending = self.nodes[i].pending.clone();
             for (index, (e, client)) in pending.into_iter().enumerate() {
                 let embryo = self.sock(e);

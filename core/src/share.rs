@@ -14,7 +14,7 @@
 //! [`ShareError`], never a panic.
 
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec};
-use crate::sim::{How, SockType};
+use crate::sim::{How, SockOpt, SockType};
 use crate::sock::Family;
 use bincode::{Decode, Encode};
 use std::collections::BTreeMap;
@@ -192,6 +192,99 @@ struct WScenario {
     sockets: Vec<WSock>,
 }
 
+/// The socket options of the scenario's sockets (`SockSpec::opts`), after the mirror: a link
+/// whose scenario has none ends with the mirror (the bytes links had before options were
+/// recorded); otherwise this list follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+struct WOpts {
+    /// Index of the socket in the mirror's list.
+    sock: u32,
+    /// Each option as (variant, first value, second value).
+    opts: Vec<(u8, i64, i64)>,
+}
+
+fn wopt(o: &SockOpt) -> (u8, i64, i64) {
+    let b = |v: bool| i64::from(v);
+    match *o {
+        SockOpt::SndBuf(v) => (0, v.into(), 0),
+        SockOpt::SndBufForce(v) => (1, v.into(), 0),
+        SockOpt::RcvBuf(v) => (2, v.into(), 0),
+        SockOpt::RcvBufForce(v) => (3, v.into(), 0),
+        SockOpt::PassCred(v) => (4, b(v), 0),
+        SockOpt::PeekOff(v) => (5, v.into(), 0),
+        SockOpt::ReuseAddr(v) => (6, b(v), 0),
+        SockOpt::ReusePort(v) => (7, b(v), 0),
+        SockOpt::V6Only(v) => (8, b(v), 0),
+        SockOpt::KeepAlive(v) => (9, b(v), 0),
+        SockOpt::Linger { on, secs } => (10, b(on), secs.into()),
+        SockOpt::RcvTimeo(v) => (11, v, 0),
+        SockOpt::SndTimeo(v) => (12, v, 0),
+        SockOpt::Priority(v) => (13, v.into(), 0),
+        SockOpt::Mark(v) => (14, v.into(), 0),
+        SockOpt::RcvLowat(v) => (15, v.into(), 0),
+        SockOpt::PassSec(v) => (16, b(v), 0),
+        SockOpt::Broadcast(v) => (17, b(v), 0),
+        SockOpt::OobInline(v) => (18, b(v), 0),
+        SockOpt::TcpNoDelay(v) => (19, b(v), 0),
+        SockOpt::TcpCork(v) => (20, b(v), 0),
+        SockOpt::TcpKeepIdle(v) => (21, v.into(), 0),
+        SockOpt::TcpKeepIntvl(v) => (22, v.into(), 0),
+        SockOpt::TcpKeepCnt(v) => (23, v.into(), 0),
+        SockOpt::TcpUserTimeout(v) => (24, v.into(), 0),
+    }
+}
+
+fn unwopt((tag, a, b): (u8, i64, i64)) -> Result<SockOpt, ShareError> {
+    let bad = || ShareError::Invalid(format!("socket option {tag} with values {a}, {b}"));
+    let i = |v: i64| i32::try_from(v).map_err(|_| bad());
+    let u = |v: i64| u32::try_from(v).map_err(|_| bad());
+    let f = |v: i64| match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(bad()),
+    };
+    if b != 0 && tag != 10 {
+        return Err(bad());
+    }
+    Ok(match tag {
+        0 => SockOpt::SndBuf(i(a)?),
+        1 => SockOpt::SndBufForce(i(a)?),
+        2 => SockOpt::RcvBuf(i(a)?),
+        3 => SockOpt::RcvBufForce(i(a)?),
+        4 => SockOpt::PassCred(f(a)?),
+        5 => SockOpt::PeekOff(i(a)?),
+        6 => SockOpt::ReuseAddr(f(a)?),
+        7 => SockOpt::ReusePort(f(a)?),
+        8 => SockOpt::V6Only(f(a)?),
+        9 => SockOpt::KeepAlive(f(a)?),
+        10 => SockOpt::Linger { on: f(a)?, secs: i(b)? },
+        11 => SockOpt::RcvTimeo(a),
+        12 => SockOpt::SndTimeo(a),
+        13 => SockOpt::Priority(i(a)?),
+        14 => SockOpt::Mark(u(a)?),
+        15 => SockOpt::RcvLowat(i(a)?),
+        16 => SockOpt::PassSec(f(a)?),
+        17 => SockOpt::Broadcast(f(a)?),
+        18 => SockOpt::OobInline(f(a)?),
+        19 => SockOpt::TcpNoDelay(f(a)?),
+        20 => SockOpt::TcpCork(f(a)?),
+        21 => SockOpt::TcpKeepIdle(i(a)?),
+        22 => SockOpt::TcpKeepIntvl(i(a)?),
+        23 => SockOpt::TcpKeepCnt(i(a)?),
+        24 => SockOpt::TcpUserTimeout(u(a)?),
+        _ => return Err(bad()),
+    })
+}
+
+fn opts_to_wire(sc: &Scenario) -> Vec<WOpts> {
+    sc.sockets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.opts.is_empty())
+        .map(|(i, s)| WOpts { sock: i as u32, opts: s.opts.iter().map(wopt).collect() })
+        .collect()
+}
+
 /// Socket indices by name (the map type the scenario writer already uses).
 struct Refs(BTreeMap<String, usize>);
 
@@ -367,6 +460,7 @@ fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
             rcvbuf_lock: has(F_RCVBUF_LOCK),
             nonblock: has(F_NONBLOCK),
             passcred: has(F_PASSCRED),
+            opts: Vec::new(),
         });
         if s.flags >= F_PASSCRED << 1 {
             return Err(ShareError::Invalid(format!("unknown socket flags {:#x}", s.flags)));
@@ -404,10 +498,13 @@ impl bincode::enc::write::Writer for Out<'_> {
     }
 }
 
-fn encode_raw(w: &WScenario) -> Vec<u8> {
+fn encode_raw(w: &WScenario, opts: &[WOpts]) -> Vec<u8> {
     let mut raw = Vec::new();
     // Writing to a vector cannot fail, and nothing in the mirror refuses to encode.
     let _ = bincode::encode_into_writer(w, Out(&mut raw), bincode::config::standard());
+    if !opts.is_empty() {
+        let _ = bincode::encode_into_writer(opts, Out(&mut raw), bincode::config::standard());
+    }
     raw
 }
 
@@ -415,7 +512,7 @@ fn encode_raw(w: &WScenario) -> Vec<u8> {
 /// is the caller's choice: [`to_bytes`] uses miniz_oxide; the browser uses its own
 /// `CompressionStream` (the same raw DEFLATE) and frames the result with [`frame`].
 pub fn payload(sc: &Scenario) -> Vec<u8> {
-    encode_raw(&to_wire(sc))
+    encode_raw(&to_wire(sc), &opts_to_wire(sc))
 }
 
 /// Share bytes (format byte + data) of a payload and, if there is one, its raw DEFLATE: the
@@ -480,10 +577,36 @@ pub fn from_payload(payload: &[u8]) -> Result<Scenario, ShareError> {
         }
         e => ShareError::Decode(e.to_string()),
     })?;
+    let mut sc = from_wire(w)?;
     if used != payload.len() {
-        return Err(ShareError::Trailing(payload.len() - used));
+        let rest = payload.get(used..).unwrap_or_default();
+        let (opts, more): (Vec<WOpts>, usize) = bincode::decode_from_slice(rest, config()).map_err(|e| match e {
+            bincode::error::DecodeError::LimitExceeded | bincode::error::DecodeError::OutsideUsizeRange(_) => {
+                ShareError::TooLarge
+            }
+            e => ShareError::Decode(e.to_string()),
+        })?;
+        if more != rest.len() {
+            return Err(ShareError::Trailing(rest.len() - more));
+        }
+        if opts.is_empty() {
+            // The writer never writes an empty list: its bytes would be a second spelling.
+            return Err(ShareError::Trailing(rest.len()));
+        }
+        let mut last = None;
+        for w in opts {
+            let n = sc.sockets.len();
+            if last.is_some_and(|l| w.sock <= l) || w.opts.is_empty() {
+                return Err(ShareError::Invalid(format!("socket options of socket {} out of order or empty", w.sock)));
+            }
+            last = Some(w.sock);
+            let Some(s) = sc.sockets.get_mut(w.sock as usize) else {
+                return Err(ShareError::Invalid(format!("socket options of socket {} past the {n} sockets", w.sock)));
+            };
+            s.opts = w.opts.into_iter().map(unwopt).collect::<Result<_, _>>()?;
+        }
     }
-    from_wire(w)
+    Ok(sc)
 }
 
 /// The base64url share text of share bytes.
@@ -620,7 +743,9 @@ mod tests {
                 { "name": "b", "type": "seqpacket", "pair": "a", "sndbuf": 4096 },
                 { "name": "d", "type": "dgram", "peer": "ghost", "no_fd": true },
                 { "name": "i", "family": "inet6", "type": "dgram", "addr": "[::1]:53", "reuseport": true },
-                { "name": "t", "family": "inet", "type": "stream", "rcvbuf": 8192, "rcvbuf_lock": true, "sndbuf_lock": true } ] }"#,
+                { "name": "t", "family": "inet", "type": "stream", "rcvbuf": 8192, "rcvbuf_lock": true, "sndbuf_lock": true,
+                  "opts": [ { "name": "linger", "value": { "on": false, "secs": 3 } }, { "name": "tcp_keep_cnt", "value": 4 },
+                            { "name": "snd_buf", "value": 7 } ] } ] }"#,
         )
         .unwrap()
     }
@@ -647,7 +772,7 @@ mod tests {
         let text = encode(&sc);
         assert_eq!(decode(&text), Ok(sc.clone()));
         // Raw and deflated forms both read.
-        let raw = encode_raw(&to_wire(&sc));
+        let raw = encode_raw(&to_wire(&sc), &opts_to_wire(&sc));
         let mut b = vec![FORMAT_RAW];
         b.extend_from_slice(&raw);
         assert_eq!(from_bytes(&b), Ok(sc.clone()));
@@ -663,7 +788,7 @@ mod tests {
         let many = crate::synth::mixed(40);
         let b = to_bytes(&many);
         assert_eq!(b[0], FORMAT_DEFLATE);
-        let raw = encode_raw(&to_wire(&many));
+        let raw = encode_raw(&to_wire(&many), &[]);
         assert!(b.len() < raw.len());
     }
 
@@ -697,7 +822,7 @@ mod tests {
         let mut w = to_wire(&sample());
         w.sockets[0].peer = Some(Ref::At(99));
         let mut b = vec![FORMAT_RAW];
-        b.extend(encode_raw(&w));
+        b.extend(encode_raw(&w, &[]));
         assert!(matches!(from_bytes(&b), Err(ShareError::Invalid(m)) if m.contains("99")));
     }
 

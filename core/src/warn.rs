@@ -135,9 +135,15 @@ warn_codes! {
     /// A datagram from a sender outside the dumped processes.
     DgramSenderOutside = "dgram-sender-outside", Dump, Changed,
         "the datagram's sender: it is not among the dumped sockets, so it is recorded as from the receiver's peer (or none), and a restore re-sends it from there";
+    /// A recorded option the plan sets that needs CAP_NET_ADMIN (or CAP_NET_RAW).
+    OptionNeedsPrivilege = "option-needs-privilege", Plan, Changed,
+        "nothing while restore runs as root; without CAP_NET_ADMIN (or CAP_NET_RAW) the step that sets SO_MARK, or SO_PRIORITY above 6, fails with EPERM and the whole restore is undone";
+    /// A recorded timeout the kernel keeps in jiffies.
+    OptionRounded = "option-rounded", Plan, Changed,
+        "the timeout's sub-millisecond part: the kernel keeps SO_RCVTIMEO/SO_SNDTIMEO in jiffies (at most 1000 a second) and rounds up, so getsockopt reports a longer one";
     /// Socket options set on a TCP/UDP socket that the image has no field for.
     OptionNotRecorded = "option-not-recorded", Dump, Lost,
-        "the options (TCP_NODELAY, SO_KEEPALIVE, SO_LINGER, SO_BROADCAST, SO_OOBINLINE, SO_RCVTIMEO, SO_SNDTIMEO): the image has no field for them, so a restore leaves them at their defaults";
+        "the IP-level options (IP_TOS, IPV6_TCLASS, IP_FREEBIND): the image has no field for them, so a restore leaves them at their defaults (the SOL_SOCKET and TCP options are recorded in RS_SOCKOPT)";
     /// A seqpacket socket shut down for reading: trailing empty records cannot be seen.
     SeqpacketEmptyTail = "seqpacket-empty-tail", Dump, Guessed,
         "empty records at the end of the queue, if any: a seqpacket socket shut down for reading reads them like its end";

@@ -63,6 +63,7 @@ record_types! {
     RS_PENDING = 8001,
     RS_RIGHTS = 8002,
     RS_TASK = 8003,
+    RS_SOCKOPT = 8004,
     TAIL = 9001,
     ERROR = 9999,
 }
@@ -581,7 +582,52 @@ pub mod sym {
         (super::INET_REUSEPORT as u64, "REUSEPORT"),
         (super::INET_V6ONLY as u64, "V6ONLY"),
     ];
+    /// `RS_SOCKOPT.recorded` bits: the options the record holds (`sim::OptName` order).
+    pub const SOCKOPT_RECORDED: &[(u64, &str)] = &[
+        (1 << 0, "SO_PEEK_OFF"),
+        (1 << 1, "SO_KEEPALIVE"),
+        (1 << 2, "SO_LINGER"),
+        (1 << 3, "SO_RCVTIMEO"),
+        (1 << 4, "SO_SNDTIMEO"),
+        (1 << 5, "SO_PRIORITY"),
+        (1 << 6, "SO_MARK"),
+        (1 << 7, "SO_RCVLOWAT"),
+        (1 << 8, "SO_PASSSEC"),
+        (1 << 9, "SO_BROADCAST"),
+        (1 << 10, "SO_OOBINLINE"),
+        (1 << 11, "TCP_NODELAY"),
+        (1 << 12, "TCP_CORK"),
+        (1 << 13, "TCP_KEEPIDLE"),
+        (1 << 14, "TCP_KEEPINTVL"),
+        (1 << 15, "TCP_KEEPCNT"),
+        (1 << 16, "TCP_USER_TIMEOUT"),
+    ];
+    /// `RS_SOCKOPT.on` bits: the boolean options that are on.
+    pub const SOCKOPT_ON: &[(u64, &str)] = &[
+        (super::SOCKOPT_ON_KEEPALIVE as u64, "KEEPALIVE"),
+        (super::SOCKOPT_ON_LINGER as u64, "LINGER"),
+        (super::SOCKOPT_ON_PASSSEC as u64, "PASSSEC"),
+        (super::SOCKOPT_ON_BROADCAST as u64, "BROADCAST"),
+        (super::SOCKOPT_ON_OOBINLINE as u64, "OOBINLINE"),
+        (super::SOCKOPT_ON_NODELAY as u64, "NODELAY"),
+        (super::SOCKOPT_ON_CORK as u64, "CORK"),
+    ];
 }
+
+/// `RS_SOCKOPT.on`: `SO_KEEPALIVE` is on.
+pub const SOCKOPT_ON_KEEPALIVE: u32 = 1;
+/// `RS_SOCKOPT.on`: `SO_LINGER`'s `l_onoff`.
+pub const SOCKOPT_ON_LINGER: u32 = 2;
+/// `RS_SOCKOPT.on`: `SO_PASSSEC`.
+pub const SOCKOPT_ON_PASSSEC: u32 = 4;
+/// `RS_SOCKOPT.on`: `SO_BROADCAST`.
+pub const SOCKOPT_ON_BROADCAST: u32 = 8;
+/// `RS_SOCKOPT.on`: `SO_OOBINLINE`.
+pub const SOCKOPT_ON_OOBINLINE: u32 = 16;
+/// `RS_SOCKOPT.on`: `TCP_NODELAY`.
+pub const SOCKOPT_ON_NODELAY: u32 = 32;
+/// `RS_SOCKOPT.on`: `TCP_CORK`.
+pub const SOCKOPT_ON_CORK: u32 = 64;
 
 /// Extension: the INET socket was returned by `accept()` (its local address is its listener's).
 pub const INET_ACCEPTED: u16 = 1;
@@ -872,6 +918,28 @@ record! {
 }
 
 record! {
+    /// Extension `RS_SOCKOPT` (72 bytes): the socket options of one socket that have no field
+    /// in `SOCKET`. `recorded` says which fields hold a value; the others are zero.
+    SockOptRec, SockOptRepr, RS_SOCKOPT_LAYOUT = RS_SOCKOPT, 72;
+    {
+        sock: i32 = 8, Num;
+        recorded: u32 = 12, Flags(sym::SOCKOPT_RECORDED);
+        peek_off: i32 = 16, Num;
+        mark: u32 = 20, Num;
+        priority: i32 = 24, Num;
+        rcvlowat: i32 = 28, Num;
+        rcvtimeo_us: i64 = 32, Num;
+        sndtimeo_us: i64 = 40, Num;
+        linger_secs: i32 = 48, Num;
+        on: u32 = 52, Flags(sym::SOCKOPT_ON);
+        keepidle: i32 = 56, Num;
+        keepintvl: i32 = 60, Num;
+        keepcnt: i32 = 64, Num;
+        user_timeout: u32 = 68, Num;
+    }
+}
+
+record! {
     /// `struct ckpt_hdr_tail` (16 bytes).
     Tail, TailRepr, TAIL_LAYOUT = TAIL, 16;
     {
@@ -896,6 +964,7 @@ pub const LAYOUTS: &[Layout] = &[
     RS_PENDING_LAYOUT,
     RS_TASK_LAYOUT,
     TAIL_LAYOUT,
+    RS_SOCKOPT_LAYOUT,
 ];
 
 /// The fixed layout of a record type, if it has one.
@@ -922,6 +991,7 @@ pub fn layout_index(ty: RecordType) -> Option<usize> {
         RecordType::RS_PENDING => 12,
         RecordType::RS_TASK => 13,
         RecordType::TAIL => 14,
+        RecordType::RS_SOCKOPT => 15,
         _ => return None,
     })
 }
@@ -1034,6 +1104,7 @@ pub fn reemit(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
             RecordType::SOCKET_INET => via!(SocketInet, SocketInetRepr),
             RecordType::RS_PENDING => via!(Pending, PendingRepr),
             RecordType::RS_TASK => via!(Task, TaskRepr),
+            RecordType::RS_SOCKOPT => via!(SockOptRec, SockOptRepr),
             RecordType::TAIL => via!(Tail, TailRepr),
             RecordType::RS_RIGHTS => RightsRepr::parse(&Rights::new_checked(rec)?).emit(&mut out),
             _ => out.extend_from_slice(rec.bytes),

@@ -531,6 +531,8 @@ struct Member {
     queue: Vec<Peeked>,
     /// `SO_PASSCRED` (read from a duplicate: unix_diag does not report it).
     passcred: bool,
+    /// The recorded options (`RS_SOCKOPT`), read from the duplicate likewise.
+    opts: Vec<resocket_core::sim::SockOpt>,
 }
 
 /// The sockets found so far, and the fds the peeks received (in flight), to find more in.
@@ -566,7 +568,7 @@ impl Found<'_> {
                 None => Vec::new(),
             };
             todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
-            self.dups.insert(r, Member { fd: Some(f), held: false, queue: q, passcred: false });
+            self.dups.insert(r, Member { fd: Some(f), held: false, queue: q, passcred: false, opts: Vec::new() });
         }
         Ok(())
     }
@@ -825,7 +827,7 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
             match diag.get(&ino) {
                 Some(d) => {
                     if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(ino) {
-                        v.insert(Member { fd: None, held: true, queue: Vec::new(), passcred: false });
+                        v.insert(Member { fd: None, held: true, queue: Vec::new(), passcred: false, opts: Vec::new() });
                         held_at.insert(ino, (pidfd, pid, fd));
                         if may_hold_messages(d) || d.bufs.is_none() {
                             to_read.push((pidfd, pid, fd, ino, d));
@@ -1010,15 +1012,30 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     }
     // SO_PASSCRED, which no diag answer carries: from the duplicates, and from a short-lived one
     // of each other held socket (one pidfd_getfd + getsockopt + close each).
-    for m in dups.values_mut() {
+    // The recorded options likewise (the peek offset is the process's own again: the peeks
+    // put it back).
+    // A stream socket with an out-of-band byte pending (MSG_OOB) is refused: see
+    // dump_inet::refuse_oob.
+    let opts_of = |ino: u32, f: &OwnedFd| {
+        if diag.get(&ino).is_some_and(|d| u16::from(d.ty) == SockType::Stream.raw()) {
+            if let Some(byte) = crate::dump_inet::oob_pending(f).map_err(|e| format!("{}: {e}", name_of(ino)))? {
+                return Err(crate::dump_inet::refuse_oob(&name_of(ino), "an out-of-band byte (MSG_OOB)", byte));
+            }
+        }
+        crate::sockopt_io::read_all(f, resocket_core::sockopt::OptKind::Unix)
+            .map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(ino)))
+    };
+    for (&ino, m) in dups.iter_mut() {
         if let Some(f) = &m.fd {
             m.passcred = net::sockopt::socket_passcred(f).unwrap_or(false);
+            m.opts = opts_of(ino, f)?;
         }
     }
     for (pidfd, pid, fd, ino) in to_probe {
         let dup = getfd(&pidfds[pidfd], pid, fd)?;
         if let Some(m) = dups.get_mut(&ino) {
             m.passcred = net::sockopt::socket_passcred(&dup).unwrap_or(false);
+            m.opts = opts_of(ino, &dup)?;
         }
     }
     // The directory each socket bound to a relative name was bound in: `SIOCUNIXFILE` opens the
@@ -1070,8 +1087,14 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
         let Some(ty) = SockType::from_raw(d.ty.into()) else {
             return Err(format!("{}: socket type {}", name_of(ino), d.ty));
         };
-        let mut s =
-            SockSpec { name: name_of(ino), family: Family::Unix, ty, passcred: m.passcred, ..SockSpec::default() };
+        let mut s = SockSpec {
+            name: name_of(ino),
+            family: Family::Unix,
+            ty,
+            passcred: m.passcred,
+            opts: m.opts.clone(),
+            ..SockSpec::default()
+        };
         if let Some(n) = &d.name {
             s.addr = Some(addr_spelling(n));
             if n.first() == Some(&0)

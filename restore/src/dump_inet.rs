@@ -108,21 +108,73 @@ impl Sock<'_> {
 /// one message holds them all.
 fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; len + 1];
-    let mut got = 0;
     // One peek returns what is queued, up to the buffer size. The processes run on while they
     // are dumped: bytes beyond what inet_diag counted arrived after its snapshot, and are left
     // to the next dump (the snapshot's count is what the image describes).
-    if len > 0 {
-        got = net::recv(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT).map(|(n, _)| n).or_else(|e| {
+    let got = without_peek_off(fd, || {
+        if len == 0 {
+            return Ok(0);
+        }
+        net::recv(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT).map(|(n, _)| n).or_else(|e| {
             if e == rustix::io::Errno::AGAIN {
                 Ok(0)
             } else {
                 Err(format!("MSG_PEEK: {e}"))
             }
-        })?;
-    }
+        })
+    })??;
     buf.truncate(got.min(len));
     Ok(buf)
+}
+
+/// Run `f` (MSG_PEEKs from the head of a TCP queue) with the socket's own peek offset off: a
+/// `SO_PEEK_OFF` of the process's (TCP has it since Linux 6.10) would make a peek start there
+/// and move it. The offset is put back afterwards.
+pub(crate) fn without_peek_off<T>(fd: &OwnedFd, f: impl FnOnce() -> T) -> Result<T, String> {
+    use rustix::fd::AsFd;
+    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    if saved >= 0 {
+        crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    }
+    let out = f();
+    if saved >= 0 {
+        crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    }
+    Ok(out)
+}
+
+/// The out-of-band byte pending on a stream socket (AF_UNIX `MSG_OOB`, Linux ≥ 5.15; TCP
+/// urgent data), read with `recv(MSG_OOB | MSG_PEEK)`, which leaves it where it is. A socket
+/// with `SO_OOBINLINE` answers EINVAL to that whatever it holds, so the option is set aside for
+/// the peek and put back. `Ok(None)`: none pending (EINVAL). TCP's EAGAIN (urgent data announced,
+/// its byte not yet arrived) is reported as pending too, with no byte.
+pub(crate) fn oob_pending(fd: &OwnedFd) -> Result<Option<Option<u8>>, String> {
+    let inline = net::sockopt::socket_oobinline(fd).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    if inline {
+        net::sockopt::set_socket_oobinline(fd, false).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    }
+    let mut b = [0u8; 1];
+    let got = net::recv(fd, &mut b[..], RecvFlags::OOB | RecvFlags::PEEK | RecvFlags::DONTWAIT);
+    if inline {
+        net::sockopt::set_socket_oobinline(fd, true).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    }
+    match got {
+        Ok((n, _)) if n > 0 => Ok(Some(Some(b[0]))),
+        Ok(_) => Ok(None),
+        Err(e) if e == rustix::io::Errno::INVAL => Ok(None),
+        Err(e) if e == rustix::io::Errno::AGAIN => Ok(Some(None)),
+        Err(e) => Err(format!("recv(MSG_OOB | MSG_PEEK): {e}")),
+    }
+}
+
+/// The dump's refusal of a socket with out-of-band data pending: the image has no record for
+/// it, and a restore would deliver the byte inline (or not at all), so the socket would come
+/// back different.
+pub(crate) fn refuse_oob(who: &str, what: &str, byte: Option<u8>) -> String {
+    let byte = byte.map_or_else(|| " (announced, not yet arrived)".to_string(), |b| format!(" {b:#04x}"));
+    format!(
+        "{who}: {what}{byte} is pending in its receive queue; the image has no record of out-of-band data or of where its mark is, and a restore would deliver it as ordinary data, so the socket cannot be captured faithfully (read it with recv(MSG_OOB) before dumping)"
+    )
 }
 
 /// A datagram and its sender.
@@ -131,6 +183,8 @@ type Datagram = (Option<SocketAddr>, Vec<u8>);
 /// Datagrams queued on a UDP socket with their senders, peeked (`SO_PEEK_OFF` walks the queue).
 pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
     use rustix::fd::AsFd;
+    // The process's own peek offset is put back afterwards.
+    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     crate::raw::set_peek_off(fd.as_fd(), 0).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     let mut buf = vec![0u8; 1 << 16];
     let mut out = Vec::new();
@@ -147,34 +201,23 @@ pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
             Err(e) => break Err(format!("MSG_PEEK: {e}")),
         }
     };
-    crate::raw::set_peek_off(fd.as_fd(), -1).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     result.map(|()| out)
 }
 
-/// The socket options set away from their defaults that the image has no field for.
-fn options_set(fd: &OwnedFd, tcp: bool) -> Vec<&'static str> {
-    use rustix::net::sockopt::{self as so, Timeout};
+/// The socket options set away from their defaults that the image has no field for (the
+/// `SOL_SOCKET` and `IPPROTO_TCP` ones are in `RS_SOCKOPT`; these are IP-level).
+fn options_set(fd: &OwnedFd, inet6: bool) -> Vec<&'static str> {
+    use rustix::net::sockopt as so;
     let mut out = Vec::new();
-    if tcp && so::tcp_nodelay(fd).unwrap_or(false) {
-        out.push("TCP_NODELAY");
+    if !inet6 && so::ip_tos(fd).unwrap_or(0) != 0 {
+        out.push("IP_TOS");
     }
-    if so::socket_keepalive(fd).unwrap_or(false) {
-        out.push("SO_KEEPALIVE");
+    if inet6 && so::ipv6_tclass(fd).unwrap_or(0) != 0 {
+        out.push("IPV6_TCLASS");
     }
-    if so::socket_linger(fd).ok().flatten().is_some() {
-        out.push("SO_LINGER");
-    }
-    if !tcp && so::socket_broadcast(fd).unwrap_or(false) {
-        out.push("SO_BROADCAST");
-    }
-    if so::socket_oobinline(fd).unwrap_or(false) {
-        out.push("SO_OOBINLINE");
-    }
-    if so::socket_timeout(fd, Timeout::Recv).ok().flatten().is_some() {
-        out.push("SO_RCVTIMEO");
-    }
-    if so::socket_timeout(fd, Timeout::Send).ok().flatten().is_some() {
-        out.push("SO_SNDTIMEO");
+    if so::ip_freebind(fd).unwrap_or(false) || (inet6 && so::ipv6_freebind(fd).unwrap_or(false)) {
+        out.push(if inet6 { "IPV6_FREEBIND" } else { "IP_FREEBIND" });
     }
     out
 }
@@ -360,7 +403,15 @@ pub(crate) fn specs(
             spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
             spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
         }
-        let set = options_set(s.fd, s.tcp);
+        if s.tcp && state != TCP_LISTEN {
+            if let Some(byte) = oob_pending(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
+                return Err(refuse_oob(&name_of(s.ino), "TCP urgent data (MSG_OOB)", byte));
+            }
+        }
+        let kind = if s.tcp { resocket_core::sockopt::OptKind::Tcp } else { resocket_core::sockopt::OptKind::Udp };
+        spec.opts = crate::sockopt_io::read_all(s.fd, kind)
+            .map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(s.ino)))?;
+        let set = options_set(s.fd, s.inet6);
         if !set.is_empty() {
             warnings.push(DumpWarning::on(
                 s.ino,

@@ -358,10 +358,11 @@ impl Executor {
                     SockOpt::ReuseAddr(on) => net::sockopt::set_socket_reuseaddr(fd, on),
                     SockOpt::ReusePort(on) => net::sockopt::set_socket_reuseport(fd, on),
                     SockOpt::V6Only(on) => net::sockopt::set_ipv6_v6only(fd, on),
-                    // rustix has no SO_PEEK_OFF setter; the plans never use it.
-                    SockOpt::PeekOff(_) => {
-                        return Err(Outcome::Invalid { why: "SO_PEEK_OFF is not supported natively".into() })
-                    }
+                    // The recorded options (RS_SOCKOPT): rustix or raw.rs (sockopt_io.rs).
+                    o => match crate::sockopt_io::set(fd, o) {
+                        Some(r) => r.map_err(|e| rustix::io::Errno::from_raw_os_error(e.raw_os_error().unwrap_or(5))),
+                        None => return Err(Outcome::Invalid { why: format!("{o:?} has no setter") }),
+                    },
                 }
                 .map_err(errno)?;
                 Ok(Outcome::ok(0))

@@ -13,6 +13,7 @@ pub mod raw;
 pub mod render;
 pub mod render_criu;
 pub mod run;
+pub mod sockopt_io;
 mod verify_inet;
 
 use std::path::Path;

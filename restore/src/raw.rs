@@ -2,7 +2,8 @@
 //! * closing descriptors this process inherited at numbers the restored process needs — nothing
 //!   in this program owns them, so no `OwnedFd` exists and `close(2)` on a raw number is the
 //!   only way;
-//! * `SO_PEEK_OFF`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)` with an `int`;
+//! * `SO_PEEK_OFF`, `SO_PRIORITY`, `SO_MARK`, `SO_RCVLOWAT`, `SO_PASSSEC` and the whole
+//!   `struct linger` of `SO_LINGER`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)`;
 //! * `SIOCUNIXFILE`, an ioctl rustix does not wrap, returning a new descriptor;
 //! * `getrusage(RUSAGE_CHILDREN)` and `wait4` for the benchmarks, likewise not wrapped;
 //! * a counting global allocator for the benchmarks' heap figures (`GlobalAlloc` is an unsafe
@@ -74,6 +75,86 @@ pub fn peek_off(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<i32> {
     };
     if rc == 0 {
         Ok(value)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `SOL_SOCKET` options with an `int` value that rustix does not wrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntOpt {
+    /// `SO_PRIORITY`.
+    Priority,
+    /// `SO_MARK`.
+    Mark,
+    /// `SO_RCVLOWAT`.
+    RcvLowat,
+    /// `SO_PASSSEC`.
+    PassSec,
+}
+
+impl IntOpt {
+    fn name(self) -> libc::c_int {
+        match self {
+            IntOpt::Priority => libc::SO_PRIORITY,
+            IntOpt::Mark => libc::SO_MARK,
+            IntOpt::RcvLowat => libc::SO_RCVLOWAT,
+            IntOpt::PassSec => libc::SO_PASSSEC,
+        }
+    }
+}
+
+/// `setsockopt(fd, SOL_SOCKET, opt, value)` with an `int`.
+pub fn set_int_opt(fd: rustix::fd::BorrowedFd<'_>, opt: IntOpt, value: i32) -> std::io::Result<()> {
+    use rustix::fd::AsRawFd;
+    // SAFETY: `fd` is a live descriptor (borrowed for the call); the option value is a valid
+    // `int` that lives across the call, and its size is passed exactly.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            opt.name(),
+            (&raw const value).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `getsockopt(fd, SOL_SOCKET, opt)` of an `int`.
+pub fn int_opt(fd: rustix::fd::BorrowedFd<'_>, opt: IntOpt) -> std::io::Result<i32> {
+    use rustix::fd::AsRawFd;
+    let mut value: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: `fd` is a live descriptor (borrowed for the call); `value` is a writable `int`
+    // that lives across the call and `len` points at its exact size.
+    let rc = unsafe {
+        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, opt.name(), (&raw mut value).cast(), &raw mut len)
+    };
+    if rc == 0 {
+        Ok(value)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `getsockopt(fd, SOL_SOCKET, SO_LINGER)`: `(l_onoff, l_linger)`, the time included while
+/// lingering is off (rustix reports only an on time).
+pub fn linger(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<(i32, i32)> {
+    use rustix::fd::AsRawFd;
+    let mut value = libc::linger { l_onoff: 0, l_linger: 0 };
+    let mut len = std::mem::size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: `fd` is a live descriptor (borrowed for the call); `value` is a writable
+    // `struct linger` that lives across the call and `len` points at its exact size.
+    let rc = unsafe {
+        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_LINGER, (&raw mut value).cast(), &raw mut len)
+    };
+    if rc == 0 {
+        Ok((value.l_onoff, value.l_linger))
     } else {
         Err(std::io::Error::last_os_error())
     }

@@ -386,6 +386,20 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
                 Err(e) => out.push(format!("{who}: fcntl(F_GETFL): {e}")),
             }
         }
+        // The recorded options (RS_SOCKOPT), every family.
+        for &want in s.opts.iter().flat_map(|o| &o.opts) {
+            let Some(name) = want.recorded() else { continue };
+            match crate::sockopt_io::get(h.owned.as_fd(), name) {
+                Ok(got) if got == want => {}
+                Ok(got) => out.push(format!(
+                    "{who}: {} is {}, the image says {}",
+                    name.c_name(),
+                    resocket_core::sockopt::show(&got),
+                    resocket_core::sockopt::show(&want)
+                )),
+                Err(e) => out.push(format!("{who}: getsockopt({}): {e}", name.c_name())),
+            }
+        }
         // (AF_UNIX only: Linux 6.18 has SO_PASSCRED for AF_UNIX, netlink and Bluetooth.)
         if s.unix.is_some() {
             let want = s.common.socket_flags & resocket_core::wire::SOCK_PASSCRED != 0;

@@ -232,7 +232,13 @@ pub(crate) fn verify(
             if own && want.len() > resocket_core::sim::inet::SELF_CONNECTED_SEND {
                 want.clear(); // more than the plan can send itself at once: dropped, with a warning
             }
-            let got = peek_tcp(&h.owned, want.len());
+            let got = match crate::dump_inet::without_peek_off(&h.owned, || peek_tcp(&h.owned, want.len())) {
+                Ok(g) => g,
+                Err(e) => {
+                    out.push(format!("{who}: {e}"));
+                    continue;
+                }
+            };
             if got != want {
                 out.push(format!(
                     "{who}: unread bytes are {} ({} bytes), the image says {} ({} bytes)",

@@ -201,40 +201,84 @@ fn base_spec(name: String, family: Option<InetFamily>, ty: SockType, opts: &pb::
         rcvbuf: (opts.so_rcvbuf != DEFAULT_BUF as u32).then_some(opts.so_rcvbuf.min(i32::MAX as u32) as i32),
         sndbuf_lock: opts.so_buf_lock.unwrap_or(0) & 1 != 0,
         rcvbuf_lock: opts.so_buf_lock.unwrap_or(0) & 2 != 0,
+        opts: recorded_options(opts, family, ty),
         ..SockSpec::default()
     }
 }
 
-/// The options of `opts` that the scenario does not hold and that differ from a new socket's.
+/// The options of `opts` that `RS_SOCKOPT` records and that differ from a new socket's, for a
+/// socket of this kind (the rest stay notes: [`unmodelled_options`]).
+fn recorded_options(opts: &pb::SkOptsEntry, family: Option<InetFamily>, ty: SockType) -> Vec<crate::sim::SockOpt> {
+    use crate::sim::SockOpt;
+    let kind = match (family, ty) {
+        (None, _) => crate::sockopt::OptKind::Unix,
+        (Some(_), SockType::Stream) => crate::sockopt::OptKind::Tcp,
+        (Some(_), _) => crate::sockopt::OptKind::Udp,
+    };
+    let us =
+        |sec: u64, usec: u64| i64::try_from(sec.saturating_mul(1_000_000).saturating_add(usec)).unwrap_or(i64::MAX);
+    let int = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    let keep = |v: u32, max: i32| int(v).clamp(1, max);
+    let mut v = Vec::new();
+    if opts.so_rcv_tmo_sec != 0 || opts.so_rcv_tmo_usec != 0 {
+        v.push(SockOpt::RcvTimeo(us(opts.so_rcv_tmo_sec, opts.so_rcv_tmo_usec)));
+    }
+    if opts.so_snd_tmo_sec != 0 || opts.so_snd_tmo_usec != 0 {
+        v.push(SockOpt::SndTimeo(us(opts.so_snd_tmo_sec, opts.so_snd_tmo_usec)));
+    }
+    if let Some(p) = opts.so_priority.filter(|&p| p != 0) {
+        v.push(SockOpt::Priority(int(p)));
+    }
+    if let Some(m) = opts.so_mark.filter(|&m| m != 0) {
+        v.push(SockOpt::Mark(m));
+    }
+    if let Some(l) = opts.so_rcvlowat.filter(|&l| l > 1) {
+        v.push(SockOpt::RcvLowat(int(l)));
+    }
+    if opts.so_passsec == Some(true) {
+        v.push(SockOpt::PassSec(true));
+    }
+    if opts.so_broadcast == Some(true) {
+        v.push(SockOpt::Broadcast(true));
+    }
+    if opts.so_keepalive == Some(true) {
+        v.push(SockOpt::KeepAlive(true));
+    }
+    if opts.so_oobinline.unwrap_or(0) != 0 {
+        v.push(SockOpt::OobInline(true));
+    }
+    if let Some(l) = opts.so_linger.filter(|&l| l != 0) {
+        v.push(SockOpt::Linger { on: true, secs: int(l) });
+    }
+    if let Some(n) = opts.tcp_keepidle {
+        v.push(SockOpt::TcpKeepIdle(keep(n, crate::sockopt::MAX_TCP_KEEP)));
+    }
+    if let Some(n) = opts.tcp_keepintvl {
+        v.push(SockOpt::TcpKeepIntvl(keep(n, crate::sockopt::MAX_TCP_KEEP)));
+    }
+    if let Some(n) = opts.tcp_keepcnt {
+        v.push(SockOpt::TcpKeepCnt(keep(n, crate::sockopt::MAX_TCP_KEEPCNT)));
+    }
+    v.retain(|o| o.recorded().is_some_and(|n| kind.refuses(n).is_none()));
+    v
+}
+
+/// The options of `opts` that the scenario does not hold and that differ from a new socket's
+/// (the SOL_SOCKET and TCP keepalive ones are in `opts`: [`recorded_options`]).
 fn unmodelled_options(opts: &pb::SkOptsEntry, unix: bool) -> Vec<&'static str> {
     let mut v = Vec::new();
     let on = |b: Option<bool>| b == Some(true);
-    if opts.so_snd_tmo_sec != 0 || opts.so_snd_tmo_usec != 0 {
-        v.push("SO_SNDTIMEO");
-    }
-    if opts.so_rcv_tmo_sec != 0 || opts.so_rcv_tmo_usec != 0 {
-        v.push("SO_RCVTIMEO");
-    }
     if unix && on(opts.reuseaddr) {
         v.push("SO_REUSEADDR");
     }
     if unix && on(opts.so_reuseport) {
         v.push("SO_REUSEPORT");
     }
-    if opts.so_priority.unwrap_or(0) != 0 {
-        v.push("SO_PRIORITY");
-    }
-    if opts.so_rcvlowat.unwrap_or(1) > 1 {
-        v.push("SO_RCVLOWAT");
-    }
-    if opts.so_mark.unwrap_or(0) != 0 {
-        v.push("SO_MARK");
-    }
     if !unix && on(opts.so_passcred) {
         v.push("SO_PASSCRED"); // the scenario holds it for AF_UNIX sockets
     }
-    if on(opts.so_passsec) {
-        v.push("SO_PASSSEC");
+    if !unix && on(opts.so_passsec) {
+        v.push("SO_PASSSEC"); // RS_SOCKOPT holds it for AF_UNIX sockets (Linux >= 6.16: only there)
     }
     if on(opts.so_dontroute) {
         v.push("SO_DONTROUTE");
@@ -247,18 +291,6 @@ fn unmodelled_options(opts: &pb::SkOptsEntry, unix: bool) -> Vec<&'static str> {
     }
     if !opts.so_filter.is_empty() {
         v.push("SO_ATTACH_FILTER");
-    }
-    if on(opts.so_broadcast) {
-        v.push("SO_BROADCAST");
-    }
-    if on(opts.so_keepalive) {
-        v.push("SO_KEEPALIVE");
-    }
-    if opts.so_oobinline.unwrap_or(0) != 0 {
-        v.push("SO_OOBINLINE");
-    }
-    if opts.so_linger.unwrap_or(0) != 0 {
-        v.push("SO_LINGER");
     }
     v
 }

@@ -307,6 +307,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         spec.rcvbuf_lock = s.common.userlocks & 2 != 0;
         spec.nonblock = self.nonblock.contains(&o);
         spec.passcred = s.common.socket_flags & crate::wire::SOCK_PASSCRED != 0;
+        spec.opts = s.opts.as_ref().map(|o| o.opts.clone()).unwrap_or_default();
         let default_sender = if p != 0 { Some(p) } else { None };
         spec.queue = s.queue.iter().map(|m| self.msg(&me, m, default_sender)).collect();
         for pc in &s.pending {

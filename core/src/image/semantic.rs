@@ -202,6 +202,19 @@ fn check_socket(
         return;
     }
     let embryo = embryo_of.is_some();
+    if let Some(o) = s.opts.as_ref().filter(|_| embryo) {
+        out.push(
+            Diagnostic::new(
+                Code::BadSockopt,
+                o.offset..o.offset + crate::wire::RS_SOCKOPT_LAYOUT.size,
+                format!(
+                    "socket {} is an embryo (a pending connection): nothing can set its options before it is accepted",
+                    s.objref
+                ),
+            )
+            .objref(s.objref),
+        );
+    }
     let ss_ok = match (c.socket_state, c.state) {
         (SS_CONNECTED, TCP_ESTABLISHED) => !embryo,
         (SS_CONNECTED, _) => false,

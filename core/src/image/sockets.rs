@@ -291,6 +291,7 @@ mod tests {
             inet: None,
             queue: Vec::new(),
             pending: Vec::new(),
+            opts: None,
         }
     }
 

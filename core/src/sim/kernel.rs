@@ -127,8 +127,9 @@ impl Kernel {
             },
             Op::SetSockOpt { slot, opt } => match get(self, slot) {
                 Some(r) => {
-                    if matches!(opt, SockOpt::V6Only(_)) {
-                        // An IPPROTO_IPV6 option: AF_UNIX has no setsockopt beyond SOL_SOCKET.
+                    if matches!(opt, SockOpt::V6Only(_)) || opt.recorded().is_some_and(OptName::is_tcp) {
+                        // An IPPROTO_IPV6 or IPPROTO_TCP option: AF_UNIX has no setsockopt
+                        // beyond SOL_SOCKET.
                         return self.deny(Rule::OptionOfAnotherLevel, Errno::EOPNOTSUPP);
                     }
                     let s = &mut self.socks[r];
@@ -140,8 +141,8 @@ impl Kernel {
                         SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
                         SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
                         SockOpt::PassCred(on) => s.passcred = on,
-                        SockOpt::PeekOff(_) | SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) => {}
-                        SockOpt::V6Only(_) => {}
+                        SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) | SockOpt::V6Only(_) => {}
+                        o => super::state::store_opt(&mut s.opts, o),
                     }
                     Outcome::ok(0)
                 }
@@ -787,3 +788,4 @@ impl Kernel {
         Outcome::Read { data: Payload(out), rights: new_slots, truncated }
     }
 }
+

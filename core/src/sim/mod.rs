@@ -8,6 +8,8 @@ pub mod state;
 
 pub use crate::sock::{SkState, SsState};
 pub use inet::{HostAddr, HostAddrs, InetSock};
-pub use ops::{Block, Errno, How, InetFamily, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
+pub use ops::{
+    Block, Errno, How, InetFamily, Op, OptName, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl,
+};
 pub use rule::{Explanation, Refusal, Rule};
 pub use state::{Kernel, SimSock, Skb, SockRef};

@@ -66,6 +66,9 @@ pub enum Rule {
     RightsNeedUnix,
     Ipv6OptionOnIpv4,
     V6OnlyAfterBind,
+    PassOptionNotUnix,
+    TcpOptionOnUdp,
+    OptionValueOutOfRange,
     InetAddressFamily,
     V4OnV6OnlySocket,
     AddressNotLocal,
@@ -126,7 +129,7 @@ pub struct Explanation {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 91] = [
+    pub const ALL: [Rule; 94] = [
         Rule::BadFd,
         Rule::BadFdNumber,
         Rule::TooManyFdsInOneMessage,
@@ -174,6 +177,9 @@ impl Rule {
         Rule::RightsNeedUnix,
         Rule::Ipv6OptionOnIpv4,
         Rule::V6OnlyAfterBind,
+        Rule::PassOptionNotUnix,
+        Rule::TcpOptionOnUdp,
+        Rule::OptionValueOutOfRange,
         Rule::InetAddressFamily,
         Rule::V4OnV6OnlySocket,
         Rule::AddressNotLocal,
@@ -270,6 +276,9 @@ impl Rule {
             Rule::RightsNeedUnix => "rights-need-unix",
             Rule::Ipv6OptionOnIpv4 => "ipv6-option-on-ipv4",
             Rule::V6OnlyAfterBind => "v6-only-after-bind",
+            Rule::PassOptionNotUnix => "pass-option-not-unix",
+            Rule::TcpOptionOnUdp => "tcp-option-on-udp",
+            Rule::OptionValueOutOfRange => "option-value-out-of-range",
             Rule::InetAddressFamily => "inet-address-family",
             Rule::V4OnV6OnlySocket => "v4-on-v6-only-socket",
             Rule::AddressNotLocal => "address-not-local",
@@ -537,9 +546,9 @@ impl Rule {
                 "A datagram socket shut down for reading with nothing queued answers a non-blocking read with EAGAIN (a blocking one returns 0 at once).",
             ),
             Rule::OptionOfAnotherLevel => e(
-                "sock_common_setsockopt (net/core/sock.c)",
-                "an IPPROTO_IPV6 option (IPV6_V6ONLY) on an AF_UNIX socket",
-                "AF_UNIX sockets take only SOL_SOCKET options. An IPv6 option means nothing to them: setsockopt fails with EOPNOTSUPP.",
+                "do_sock_setsockopt (net/socket.c): AF_UNIX has no proto_ops.setsockopt",
+                "an IPPROTO_IPV6 option (IPV6_V6ONLY) or an IPPROTO_TCP option (TCP_NODELAY, TCP_CORK, TCP_KEEPIDLE, …) on an AF_UNIX socket",
+                "AF_UNIX sockets take only SOL_SOCKET options. An IPv6 or TCP option means nothing to them: setsockopt fails with EOPNOTSUPP.",
             ),
             Rule::InetNoSeqpacket => e(
                 "inet_create (net/ipv4/af_inet.c, net/ipv6/af_inet6.c)",
@@ -560,6 +569,21 @@ impl Rule {
                 "do_ipv6_setsockopt (net/ipv6/ipv6_sockglue.c)",
                 "IPV6_V6ONLY on a socket that already has a port (inet_num set)",
                 "Whether an AF_INET6 socket also takes IPv4 decides which ports it holds, so IPV6_V6ONLY can only change before the socket is bound: afterwards setsockopt fails with EINVAL.",
+            ),
+            Rule::PassOptionNotUnix => e(
+                "sk_setsockopt (net/core/sock.c), sk_may_scm_recv",
+                "SO_PASSCRED or SO_PASSSEC on a TCP or UDP socket",
+                "Since Linux 6.16 only AF_UNIX and netlink sockets receive credentials or security contexts as control messages, so only they take SO_PASSCRED and SO_PASSSEC: on a TCP or UDP socket setsockopt fails with EOPNOTSUPP.",
+            ),
+            Rule::TcpOptionOnUdp => e(
+                "udp_setsockopt → ip_setsockopt (net/ipv4/udp.c, net/ipv4/ip_sockglue.c)",
+                "an IPPROTO_TCP option (TCP_NODELAY, TCP_CORK, TCP_KEEPIDLE, …) on a UDP socket",
+                "UDP hands options of levels other than SOL_UDP and SOL_SOCKET to the IP layer, which knows only SOL_IP: setsockopt(IPPROTO_TCP, …) fails with ENOPROTOOPT.",
+            ),
+            Rule::OptionValueOutOfRange => e(
+                "tcp_sock_set_keepidle_locked / tcp_sock_set_keepintvl / tcp_sock_set_keepcnt (net/ipv4/tcp.c)",
+                "TCP_KEEPIDLE or TCP_KEEPINTVL outside 1..=32767 seconds, TCP_KEEPCNT outside 1..=127",
+                "The keepalive timer takes an idle time and an interval of 1 to MAX_TCP_KEEPIDLE (32767) seconds and 1 to MAX_TCP_KEEPCNT (127) probes; other values fail with EINVAL and change nothing.",
             ),
             Rule::InetAddressFamily => e(
                 "inet_bind / inet6_bind / __inet_stream_connect / inet_dgram_connect (net/ipv4/af_inet.c, net/ipv6/af_inet6.c)",

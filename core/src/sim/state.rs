@@ -101,6 +101,9 @@ pub struct SimSock {
     pub nonblock: bool,
     /// `SO_PASSCRED`.
     pub passcred: bool,
+    /// The recorded options (`RS_SOCKOPT`) set on it, one value per name, in the order they
+    /// were first set (empty: all at their defaults).
+    pub opts: Vec<SockOpt>,
     /// Created by socketpair (its `socket.state` is SS_CONNECTED even for dgram).
     pub paired: bool,
 }
@@ -440,6 +443,12 @@ impl Kernel {
         self.slots.iter().find(|&(_, v)| v == r).map(|(k, _)| k)
     }
 
+    /// The value of a recorded option on socket `r` (its default if never set).
+    pub fn opt(&self, r: SockRef, name: OptName) -> Option<SockOpt> {
+        let s = self.socks.get(r)?;
+        Some(crate::sockopt::find(&s.opts, name).unwrap_or(SockOpt::default_of(name)))
+    }
+
     pub(super) fn new_sock(&mut self, ty: SockType) -> SockRef {
         self.socks.push(SimSock {
             ty,
@@ -460,6 +469,7 @@ impl Kernel {
             refs: 0,
             nonblock: false,
             passcred: false,
+            opts: Vec::new(),
             paired: false,
         });
         self.socks.len() - 1
@@ -468,5 +478,26 @@ impl Kernel {
     pub(super) fn attach(&mut self, slot: Slot, r: SockRef) {
         self.slots.insert(slot, r);
         self.socks[r].refs += 1;
+    }
+}
+
+/// `setsockopt` of a recorded option: the new value replaces the old one of the same name. A
+/// `SO_LINGER` with `l_onoff` 0 turns lingering off and leaves `sk_lingertime` as it was
+/// (`sk_setsockopt`), so the time reported stays the earlier one.
+pub(super) fn store_opt(opts: &mut Vec<SockOpt>, o: SockOpt) {
+    let Some(name) = o.recorded() else { return };
+    let o = match o {
+        SockOpt::Linger { on: false, .. } => {
+            let secs = match crate::sockopt::find(opts, OptName::Linger) {
+                Some(SockOpt::Linger { secs, .. }) => secs,
+                _ => 0,
+            };
+            SockOpt::Linger { on: false, secs }
+        }
+        o => o,
+    };
+    match opts.iter_mut().find(|x| x.recorded() == Some(name)) {
+        Some(x) => *x = o,
+        None => opts.push(o),
     }
 }

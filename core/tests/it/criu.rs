@@ -281,6 +281,15 @@ fn criu_maps_options_and_shutdown() {
     assert!(a.passcred);
     assert!(n.is_some_and(|n| !n.message.contains("SO_PASSCRED") && n.message.contains("SO_REUSEADDR")));
     assert!(has_note(&notes, criu::NoteCode::PairOrAccepted, Some("unix-30001")));
+    // SO_PRIORITY, SO_RCVLOWAT and SO_PASSSEC are options RS_SOCKOPT records: in the scenario,
+    // not in a note.
+    use resocket_core::sim::SockOpt;
+    let b = sock(&sc, "unix-30002");
+    assert_eq!(b.opts, [SockOpt::Priority(6), SockOpt::RcvLowat(4), SockOpt::PassSec(true)]);
+    assert!(!notes
+        .iter()
+        .any(|n| n.code == criu::NoteCode::OptionNotModelled && n.socket.as_deref() == Some("unix-30002")));
+    assert!(a.opts.is_empty(), "{:?}", a.opts);
 }
 
 #[test]

@@ -13,4 +13,5 @@ mod mutate;
 mod plan_props;
 mod roundtrip;
 mod sim;
+mod sockopt;
 mod warn;

@@ -72,7 +72,9 @@ enum Command {
         /// (symlinks and `..` never lead out); bound sockets report their last component.
         #[arg(long)]
         root: Option<PathBuf>,
-        /// Read the state back from the kernel and compare it with the image; exit 1 on any difference.
+        /// Read the state back from the kernel and compare it with the image (states, names,
+        /// peers, queues, flags, every recorded socket option and peek offset); exit 1 on any
+        /// difference.
         #[arg(long)]
         verify: bool,
         /// Print the plan and do nothing (with a --deny-warnings / -D policy: exit 1 if it refuses the plan).

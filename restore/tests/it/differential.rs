@@ -27,6 +27,25 @@ fn slot() -> impl Strategy<Value = Slot> {
     1..5u32
 }
 
+/// A recorded option (`RS_SOCKOPT`) whose effect the traces do not observe, or one of another
+/// level, of any value.
+pub(crate) fn recorded_opt() -> impl Strategy<Value = resocket_core::sim::SockOpt> {
+    use resocket_core::sim::SockOpt;
+    prop_oneof![
+        any::<bool>().prop_map(SockOpt::KeepAlive),
+        (any::<bool>(), 0..9i32).prop_map(|(on, secs)| SockOpt::Linger { on, secs }),
+        (0..7i32).prop_map(SockOpt::Priority),
+        (0..5u32).prop_map(SockOpt::Mark),
+        any::<bool>().prop_map(SockOpt::PassSec),
+        any::<bool>().prop_map(SockOpt::Broadcast),
+        any::<bool>().prop_map(SockOpt::OobInline),
+        any::<bool>().prop_map(SockOpt::TcpNoDelay),
+        (-1..3i32).prop_map(SockOpt::TcpKeepIdle),
+        (-1..3i32).prop_map(SockOpt::TcpKeepCnt),
+        (0..5000u32).prop_map(SockOpt::TcpUserTimeout),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (slot(), ty()).prop_map(|(slot, ty)| Op::Socket { slot, ty }),
@@ -44,6 +63,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => slot().prop_map(|slot| Op::Close { slot }),
         2 => (slot(), any::<bool>()).prop_map(|(slot, on)| Op::SetNonblock { slot, on }),
         1 => (slot(), 0..6000i32).prop_map(|(slot, v)| Op::SetSockOpt { slot, opt: resocket_core::sim::SockOpt::SndBuf(v) }),
+        // Recorded options that change nothing these traces can see (SO_PEEK_OFF and
+        // SO_RCVLOWAT change reads, which the model does not follow); the TCP ones are refused.
+        1 => (slot(), recorded_opt()).prop_map(|(slot, opt)| Op::SetSockOpt { slot, opt }),
         1 => (slot(), prop::option::of(addr()), 200..40000usize)
             .prop_map(|(slot, to, n)| Op::Send { slot, to, data: Payload(vec![b'z'; n]), rights: vec![] }),
         1 => (prop_oneof![Just(b"/p".to_vec()), Just(b"/q".to_vec())], any::<bool>())

@@ -101,6 +101,9 @@ fn ops_with(addr: BoxedStrategy<SockAddr>) -> impl Strategy<Value = Op> {
                 any::<bool>().prop_map(SockOpt::V6Only),
                 (0..3000i32).prop_map(SockOpt::RcvBuf),
             ]).prop_map(|(slot, opt)| Op::SetSockOpt { slot, opt }),
+        // (Not SO_LINGER: a zero linger time makes close() send a RST.)
+        1 => (slot(), crate::differential::recorded_opt().prop_filter("linger", |o| !matches!(o, SockOpt::Linger { .. })))
+            .prop_map(|(slot, opt)| Op::SetSockOpt { slot, opt }),
     ]
 }
 

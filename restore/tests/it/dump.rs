@@ -1034,3 +1034,130 @@ fn a_kill_dump_reads_what_tcp_clients_sent_before_accept_in_accept_order() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("holds 9 bytes sent before accept()"), "{err}");
 }
+
+/// `checkpoint dump` of a process that set options on its sockets (live.py `sockopts-unix` /
+/// `sockopts-inet`: every recorded option away from its default somewhere, and a peek offset
+/// over queued bytes or datagrams on each kind), then `restore run --verify` (which reads every
+/// recorded option back), then `restore run IMAGE -- live.py check-opts DIR`: the restored
+/// process reads each option back with getsockopt as the original did, and MSG_PEEK starts at
+/// the restored offset. The image and what the plan warned.
+fn sockopts_round_trip(scenario: &str) -> (resocket_core::Image<'static>, String) {
+    let live = Live::start(scenario);
+    let (code, said, img) = live.dump();
+    assert_eq!(code, Some(0), "dump of {scenario}: {said}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
+    let (code, verified) = restore_verify(&img);
+    assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
+    let root = live.dir.join("check-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
+    let o = Command::new("unshare")
+        .args(["-n", "sh", "-c", LO_UP])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--root"])
+        .arg(&root)
+        .arg(&img)
+        .args(["--", "python3"])
+        .arg(script)
+        .arg("check-opts")
+        .arg(&live.dir)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
+    (r.image.into_owned(), format!("{verified}{err}"))
+}
+
+/// The options of the image's sockets that are away from their defaults, sorted.
+fn set_opts(img: &resocket_core::Image<'_>) -> Vec<resocket_core::sim::SockOpt> {
+    use resocket_core::sim::SockOpt;
+    let mut v: Vec<SockOpt> = img
+        .sockets
+        .values()
+        .flat_map(|s| s.opts.iter().flat_map(|o| o.opts.iter().copied()))
+        .filter(|o| o.recorded().is_some_and(|n| *o != SockOpt::default_of(n)))
+        .collect();
+    v.sort_by_key(|o| format!("{o:?}"));
+    v
+}
+
+#[test]
+fn unix_socket_options_and_peek_offsets_survive_a_dump_and_a_restore() {
+    use resocket_core::sim::SockOpt;
+    let (img, _) = sockopts_round_trip("sockopts-unix");
+    let got = set_opts(&img);
+    for o in [
+        SockOpt::PeekOff(4),
+        SockOpt::PeekOff(1),
+        SockOpt::KeepAlive(true),
+        SockOpt::Linger { on: true, secs: 5 },
+        SockOpt::Linger { on: false, secs: 7 },
+        SockOpt::SndTimeo(2_000_000),
+        SockOpt::Priority(3),
+        SockOpt::Priority(7),
+        SockOpt::Mark(9),
+        SockOpt::RcvLowat(2),
+        SockOpt::RcvLowat(7),
+        SockOpt::PassSec(true),
+        SockOpt::OobInline(true),
+        SockOpt::Broadcast(true),
+    ] {
+        assert!(got.contains(&o), "{o:?} not recorded: {got:?}");
+    }
+    // SO_RCVTIMEO 1.5 s is recorded as the kernel holds it (whole jiffies).
+    assert!(got.iter().any(|o| matches!(o, SockOpt::RcvTimeo(us) if *us >= 1_500_000)), "{got:?}");
+    second_dump_equals_first("sockopts-unix");
+}
+
+#[test]
+fn tcp_and_udp_socket_options_and_peek_offsets_survive_a_dump_and_a_restore() {
+    use resocket_core::sim::SockOpt;
+    let (img, _) = sockopts_round_trip("sockopts-inet");
+    let got = set_opts(&img);
+    for o in [
+        SockOpt::TcpNoDelay(true),
+        SockOpt::TcpCork(true),
+        SockOpt::TcpKeepIdle(100),
+        SockOpt::TcpKeepIdle(77),
+        SockOpt::TcpKeepIntvl(10),
+        SockOpt::TcpKeepCnt(4),
+        SockOpt::TcpUserTimeout(3000),
+        SockOpt::Linger { on: true, secs: 3 },
+        SockOpt::Mark(5),
+        SockOpt::PeekOff(3),
+        SockOpt::PeekOff(2),
+        SockOpt::Broadcast(true),
+        SockOpt::Priority(2),
+        SockOpt::SndTimeo(3_000_000),
+        SockOpt::OobInline(true),
+    ] {
+        assert!(got.contains(&o), "{o:?} not recorded: {got:?}");
+    }
+    second_dump_equals_first("sockopts-inet");
+}
+
+/// An out-of-band byte pending on an AF_UNIX stream socket (plain and SO_OOBINLINE) or TCP
+/// urgent data: the image has no record for it (and the dump cannot tell where the mark is for
+/// certain), so `checkpoint dump` refuses, naming the socket and the state, and leaves the byte,
+/// the mark and SO_OOBINLINE as they were (the process reports them when it ends).
+#[test]
+fn pending_out_of_band_data_is_refused_by_the_dump_with_the_socket_and_the_state() {
+    for (scenario, what, inline) in [
+        ("oob-unix", "an out-of-band byte (MSG_OOB) 0x58", 0),
+        ("oob-unix-inline", "an out-of-band byte (MSG_OOB) 0x58", 1),
+        ("oob-tcp", "TCP urgent data (MSG_OOB) 0x58", 0),
+    ] {
+        let mut live = Live::start(scenario);
+        let (code, said, _) = live.dump();
+        assert_eq!(code, Some(1), "{scenario}: {said}");
+        assert!(said.contains(what) && said.contains("is pending in its receive queue"), "{scenario}: {said}");
+        assert!(said.contains(": ino"), "{scenario}: names the socket: {said}");
+        drop(live.child.stdin.take());
+        live.child.wait().unwrap();
+        let after = std::fs::read_to_string(live.dir.join("oob.txt")).unwrap();
+        assert_eq!(after, format!("inline={inline} oob=X"), "{scenario}");
+    }
+}

@@ -4,7 +4,7 @@
 Usage: live.py SCENARIO DIR   (DIR: a scratch directory for path names)
 Used by tests/it/dump.rs: the process is dumped with `checkpoint dump` while it waits.
 """
-import os, socket, sys
+import os, socket, struct, sys
 
 scenario, d = sys.argv[1], sys.argv[2]
 keep = []
@@ -119,7 +119,55 @@ if scenario == "check":
     print("ok", flush=True)
     sys.exit(0)
 
-expect = {"listeners": []}
+if scenario == "check-opts":
+    # Run by `restore run IMAGE -- live.py check-opts DIR` in the restored process: each option
+    # the original process set (DIR/expect.json "opts": fd, level, option, how to read it, the
+    # value it read back there) reads back the same with getsockopt, and a MSG_PEEK of each
+    # socket with a peek offset ("peeks") starts at that offset.
+    import json, struct
+    want = json.load(open(os.path.join(d, "expect.json")))
+    bad = []
+    for o in want["opts"]:
+        s = socket.socket(fileno=os.dup(o["fd"]))
+        if o["kind"] == "int":
+            got = s.getsockopt(o["level"], o["opt"])
+        else:
+            got = list(struct.unpack(o["kind"], s.getsockopt(o["level"], o["opt"], struct.calcsize(o["kind"]))))
+        if got != o["value"]:
+            bad.append("fd %d option %d/%d is %r, was %r" % (o["fd"], o["level"], o["opt"], got, o["value"]))
+        s.detach()
+    for p in want["peeks"]:
+        s = socket.socket(fileno=os.dup(p["fd"]))
+        try:
+            got = s.recv(1 << 16, socket.MSG_PEEK | socket.MSG_DONTWAIT).hex()
+        except BlockingIOError:
+            got = None
+        if got != p["data"]:
+            bad.append("fd %d: MSG_PEEK gives %r, want %r" % (p["fd"], got and bytes.fromhex(got), bytes.fromhex(p["data"])))
+        s.detach()
+    if bad:
+        sys.exit("check-opts: " + "; ".join(bad))
+    print("ok", flush=True)
+    sys.exit(0)
+
+expect = {"listeners": [], "opts": [], "peeks": []}
+
+def opt(s, level, name, value, kind="int"):
+    """Set an option on s and record what getsockopt reads back (check-opts compares)."""
+    import struct
+    if kind == "int":
+        s.setsockopt(level, name, value)
+        got = s.getsockopt(level, name)
+    else:
+        s.setsockopt(level, name, struct.pack(kind, *value))
+        got = list(struct.unpack(kind, s.getsockopt(level, name, struct.calcsize(kind))))
+    expect["opts"].append({"fd": s.fileno(), "level": level, "opt": name, "kind": kind, "value": got})
+
+def peek_off(s, n, then):
+    """SO_PEEK_OFF = n on s; `then` is what a MSG_PEEK must return afterwards."""
+    s.setsockopt(socket.SOL_SOCKET, 42, n)
+    expect["opts"].append({"fd": s.fileno(), "level": socket.SOL_SOCKET, "opt": 42, "kind": "int", "value": n})
+    expect["peeks"].append({"fd": s.fileno(), "data": then.hex()})
 
 def expect_listener(l, conns, via=None):
     """What `check` must find on listener l (held at its fd, or in flight in via's queue):
@@ -269,6 +317,89 @@ elif scenario == "options":
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.bind(("127.0.0.1", 4321)); t.listen(1); t.setblocking(False); keep.append(t)
+elif scenario in ("sockopts-unix", "sockopts-inet"):
+    # Every recorded option away from its default on some socket, with queued data under a
+    # peek offset: AF_UNIX stream and dgram (check-opts reads them back after the restore).
+    SOL, TCP = socket.SOL_SOCKET, socket.IPPROTO_TCP
+    SO_PASSSEC = 34
+    if scenario == "sockopts-unix":
+        a, b = pair(socket.SOCK_STREAM)
+        b.send(b"0123"); b.send(b"456789")
+        peek_off(a, 4, b"456789")
+        opt(a, SOL, socket.SO_KEEPALIVE, 1)
+        opt(a, SOL, socket.SO_LINGER, (1, 5), "ii")
+        opt(a, SOL, socket.SO_RCVTIMEO, (1, 500000), "qq")
+        opt(a, SOL, socket.SO_SNDTIMEO, (2, 0), "qq")
+        opt(a, SOL, socket.SO_PRIORITY, 3)
+        opt(a, SOL, socket.SO_MARK, 9)
+        opt(a, SOL, socket.SO_RCVLOWAT, 2)
+        opt(a, SOL, SO_PASSSEC, 1)
+        opt(a, SOL, socket.SO_OOBINLINE, 1)
+        opt(b, SOL, socket.SO_PRIORITY, 7)  # above 6: CAP_NET_ADMIN
+        c, e = pair(socket.SOCK_DGRAM)
+        e.send(b"one"); e.send(b"two")
+        peek_off(c, 1, b"ne")
+        opt(c, SOL, socket.SO_BROADCAST, 1)
+        c.setsockopt(SOL, socket.SO_LINGER, struct.pack("ii", 1, 7))
+        opt(c, SOL, socket.SO_LINGER, (0, 0), "ii")  # off, the time (7 s) kept
+        g = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        g.bind("\0sockopts-%d" % os.getpid()); g.listen(2); keep.append(g)
+        opt(g, SOL, socket.SO_RCVLOWAT, 7)
+        opt(g, SOL, socket.SO_KEEPALIVE, 1)
+    else:
+        import subprocess
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        l.setsockopt(SOL, socket.SO_REUSEADDR, 1)
+        l.bind(("127.0.0.1", 4400)); l.listen(2); keep.append(l)
+        opt(l, TCP, socket.TCP_KEEPIDLE, 77)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.connect(("127.0.0.1", 4400)); keep.append(t)
+        acc, _ = l.accept(); keep.append(acc)
+        t.send(b"tcpdata")
+        for name, v in ((socket.TCP_NODELAY, 1), (socket.TCP_KEEPIDLE, 100), (socket.TCP_KEEPINTVL, 10),
+                        (socket.TCP_KEEPCNT, 4), (socket.TCP_USER_TIMEOUT, 3000), (socket.TCP_CORK, 1)):
+            opt(t, TCP, name, v)
+        opt(t, SOL, socket.SO_KEEPALIVE, 1)
+        opt(t, SOL, socket.SO_LINGER, (1, 3), "ii")
+        opt(t, SOL, socket.SO_MARK, 5)
+        import time; time.sleep(0.1)
+        peek_off(acc, 3, b"data")
+        opt(acc, SOL, socket.SO_RCVTIMEO, (0, 250000), "qq")
+        opt(acc, SOL, socket.SO_OOBINLINE, 1)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 4401)); keep.append(u)
+        u.sendto(b"dgram", ("127.0.0.1", 4401))
+        time.sleep(0.05)
+        peek_off(u, 2, b"ram")
+        opt(u, SOL, socket.SO_BROADCAST, 1)
+        opt(u, SOL, socket.SO_PRIORITY, 2)
+        opt(u, SOL, socket.SO_SNDTIMEO, (3, 0), "qq")
+elif scenario in ("oob-unix", "oob-unix-inline", "oob-tcp"):
+    # An out-of-band byte pending amid queued bytes: AF_UNIX stream (MSG_OOB, Linux >= 5.15),
+    # the same with the receiver SO_OOBINLINE, TCP urgent data. DIR/oob.txt: what the receiver
+    # holds, written at the end of the run (the dump must leave all of it in place).
+    if scenario == "oob-tcp":
+        import subprocess
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        l = socket.socket(socket.AF_INET, socket.SOCK_STREAM); l.bind(("127.0.0.1", 4500)); l.listen(1); keep.append(l)
+        b = socket.socket(socket.AF_INET, socket.SOCK_STREAM); b.connect(("127.0.0.1", 4500)); keep.append(b)
+        a, _ = l.accept(); keep.append(a)
+    else:
+        a, b = pair(socket.SOCK_STREAM)
+        if scenario == "oob-unix-inline":
+            a.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    b.send(b"ab"); b.send(b"cX", socket.MSG_OOB); b.send(b"d")
+    import atexit, time
+    time.sleep(0.05)
+    def report():
+        a.setblocking(False)
+        inline = a.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 0)
+        try:
+            oob = a.recv(1, socket.MSG_OOB | socket.MSG_PEEK).decode()
+        except OSError as e:
+            oob = str(e)
+        open(os.path.join(d, "oob.txt"), "w").write("inline=%d oob=%s" % (inline, oob))
+    atexit.register(report)
 elif scenario == "external":
     # One end stays here; the other lives in a child process that is not dumped.
     a, b = pair(socket.SOCK_STREAM)
@@ -501,7 +632,7 @@ elif scenario.startswith("inet"):
         r = socket.socket(socket.AF_UNIX, U); r.bind(os.path.join(d, "r.sock")); keep.append(r)
         tcp_listener(socket.AF_INET, ("127.0.0.1", 8090), 5)
         client(socket.AF_INET, ("127.0.0.1", 8090)); client(socket.AF_INET, ("127.0.0.1", 8090))  # accept-order-guessed
-        keep[-1].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # option-not-recorded
+        keep[-1].setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)  # option-not-recorded
         sa, sb = pair(socket.SOCK_SEQPACKET); sa.send(b"record"); sb.shutdown(socket.SHUT_RD)  # seqpacket-empty-tail
         outside = tcp_listener(socket.AF_INET, ("127.0.0.1", 7071), 5)
         client(socket.AF_INET, ("127.0.0.1", 7071))  # tcp-external-peer: accepted in the child

@@ -266,8 +266,17 @@ impl Kernel {
             SockOpt::SndBufForce(x) => self.socks[r].sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
             SockOpt::RcvBuf(x) => self.socks[r].rcvbuf = (2 * v(x).min(rmem_max)).max(SOCK_MIN_RCVBUF),
             SockOpt::RcvBufForce(x) => self.socks[r].rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
-            SockOpt::PassCred(on) => self.socks[r].passcred = on,
-            SockOpt::PeekOff(_) => {}
+            // Linux 6.16 made SO_PASSCRED and SO_PASSSEC AF_UNIX (and netlink) options.
+            SockOpt::PassCred(_) | SockOpt::PassSec(_) => return self.deny(Rule::PassOptionNotUnix, Errno::EOPNOTSUPP),
+            o if o.recorded().is_some_and(OptName::is_tcp) && !self.isk(r).tcp => {
+                return self.deny(Rule::TcpOptionOnUdp, Errno::ENOPROTOOPT)
+            }
+            SockOpt::TcpKeepIdle(v) | SockOpt::TcpKeepIntvl(v) if !(1..=crate::sockopt::MAX_TCP_KEEP).contains(&v) => {
+                return self.deny(Rule::OptionValueOutOfRange, Errno::EINVAL)
+            }
+            SockOpt::TcpKeepCnt(v) if !(1..=crate::sockopt::MAX_TCP_KEEPCNT).contains(&v) => {
+                return self.deny(Rule::OptionValueOutOfRange, Errno::EINVAL)
+            }
             SockOpt::ReuseAddr(on) => self.isk_mut(r).reuse = on,
             SockOpt::ReusePort(on) => self.isk_mut(r).reuseport = on,
             SockOpt::V6Only(on) => {
@@ -281,6 +290,7 @@ impl Kernel {
                 }
                 self.isk_mut(r).v6only = on;
             }
+            o => super::state::store_opt(&mut self.socks[r].opts, o),
         }
         Outcome::ok(0)
     }
