@@ -42,7 +42,15 @@ impl OnKernel {
                 return Err(NotOnKernel::Fails { step: i, call: Call::of(&step.op), outcome: out, rule }.into());
             }
         }
-        let slots = objrefs.iter().map(|o| run.objref_sock.get(o).and_then(|&r| run.kernel.slot_of(r))).collect();
+        // Socket → its slot, once (a scan per socket would be quadratic).
+        let mut slot_of = vec![None; run.kernel.socks.len()];
+        for (slot, r) in run.kernel.slots.iter() {
+            if let Some(s) = slot_of.get_mut(r).filter(|s| s.is_none()) {
+                *s = Some(slot);
+            }
+        }
+        let slots =
+            objrefs.iter().map(|o| run.objref_sock.get(o).and_then(|&r| slot_of.get(r).copied().flatten())).collect();
         let kernel = run.detach().kernel;
         let next = kernel.slots.last_key().map_or(0, |s| s.saturating_add(1)).max(plan.slots.len() as Slot);
         Ok(OnKernel { kernel, slots, next })
