@@ -15,6 +15,7 @@
 //! * [`criu`] — CRIU image directories: framing, prost messages, a protobuf wire walker,
 //!   cross-image checks, the mapping onto a scenario (with named notes) and crit-shaped JSON.
 //! * [`archive`] — checkpoint archives (tar, tar.gz, tar.zst; Podman and CRI-O layouts).
+//! * [`lesson`] — guided lessons: the format, the built-in lessons, running one on the simulator.
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!
 //! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
@@ -29,6 +30,7 @@ pub mod diag;
 pub mod diff;
 pub mod edit;
 pub mod image;
+pub mod lesson;
 pub mod order;
 pub mod plan;
 pub mod scenario;

@@ -7,6 +7,7 @@ mod chunked;
 mod criu;
 mod fuzz_found;
 mod inet_sim;
+mod lesson;
 #[cfg(not(target_arch = "wasm32"))]
 mod mutate;
 #[cfg(not(target_arch = "wasm32"))]
