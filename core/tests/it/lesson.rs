@@ -200,3 +200,16 @@ fn oversized_lesson_files_and_step_lists_are_refused() {
     let steps = vec!["{ \"prose\": \"x\" }"; MAX_STEPS].join(",\n");
     assert!(lesson::parse(&format!("{HEAD}{steps}\n  ]\n}}")).is_ok());
 }
+
+/// The example of docs/lessons.md is a lesson whose stated answers are the simulator's.
+#[test]
+fn the_documented_example_lesson_is_right() {
+    let doc = include_str!("../../../docs/lessons.md");
+    let after = doc.split("## Writing a lesson").nth(1).unwrap();
+    let json = after.split("```json\n").nth(1).and_then(|s| s.split("```").next()).unwrap();
+    let l = lesson::parse(json).unwrap_or_else(|e| panic!("docs/lessons.md example: {e}"));
+    let runs = lesson::run(&l, &Answers::new());
+    let questions: Vec<_> = runs.iter().filter_map(|r| r.question.as_ref()).collect();
+    assert_eq!(questions.len(), 3);
+    assert!(questions.iter().all(|q| q.stated_agrees), "{questions:?}");
+}
