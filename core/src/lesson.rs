@@ -576,6 +576,37 @@ pub fn run(lesson: &Lesson, answers: &Answers) -> Vec<StepRun> {
         .collect()
 }
 
+/// A restore step that cannot run (its scenario was checked when the lesson was parsed, so this
+/// does not happen for a parsed lesson): reported as an invalid outcome.
+fn invalid(mut run: RestoreRun, why: String) -> RestoreRun {
+    run.steps.push((String::from("(the scenario)"), Outcome::Invalid { why: why.clone() }));
+    run.failure = Some(Failure { position: 0, step: 0, explanation: why, fix: "fix the scenario".into(), rule: None });
+    run
+}
+
+impl Restore {
+    /// The plan and the order (indices into its steps) this step runs, for the scenario's
+    /// image `img` (the differential test runs the same ones on the real kernel).
+    pub fn plan_and_order(&self, img: &crate::Image<'_>) -> Result<(Plan, Vec<usize>), String> {
+        let planned = plan::plan(img).map_err(|e| e.to_string())?;
+        Ok(match self.order {
+            Order::Plan => {
+                let n = planned.steps.len();
+                (planned, (0..n).collect())
+            }
+            Order::Naive => {
+                let o = check::naive_order(&planned);
+                (planned, o)
+            }
+            Order::V2 => {
+                let v2 = check::v2_plan(img);
+                let n = v2.steps.len();
+                (v2, (0..n).collect())
+            }
+        })
+    }
+}
+
 /// Run a restore step: the scenario's image, the planner's plan, the order, through `check`.
 /// (The scenario was checked when the lesson was parsed; a failure here is reported as an
 /// invalid outcome.)
@@ -588,35 +619,14 @@ fn restore(rs: &Restore) -> RestoreRun {
         differences: Vec::new(),
         warnings: Vec::new(),
     };
-    let invalid = |mut run: RestoreRun, why: String| {
-        run.steps.push((String::from("(the scenario)"), Outcome::Invalid { why: why.clone() }));
-        run.failure =
-            Some(Failure { position: 0, step: 0, explanation: why, fix: "fix the scenario".into(), rule: None });
-        run
-    };
     let bytes = match rs.scenario.to_image() {
         Ok(b) => b,
         Err(e) => return invalid(run, e.to_string()),
     };
     let report = crate::load(&bytes);
-    let planned = match plan::plan(&report.image) {
+    let (plan, order) = match rs.plan_and_order(&report.image) {
         Ok(p) => p,
-        Err(e) => return invalid(run, e.to_string()),
-    };
-    let (plan, order): (Plan, Vec<usize>) = match rs.order {
-        Order::Plan => {
-            let n = planned.steps.len();
-            (planned, (0..n).collect())
-        }
-        Order::Naive => {
-            let o = check::naive_order(&planned);
-            (planned, o)
-        }
-        Order::V2 => {
-            let v2 = check::v2_plan(&report.image);
-            let n = v2.steps.len();
-            (v2, (0..n).collect())
-        }
+        Err(e) => return invalid(run, e),
     };
     let rep = check::run_order(&report.image, &plan, &order);
     run.steps = rep.results.iter().map(|s| (plan.describe(s.step), s.outcome.clone())).collect();

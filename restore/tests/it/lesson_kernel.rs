@@ -1,10 +1,11 @@
 //! The lessons against the real kernel: every syscall step of every built-in lesson
 //! (core/lessons/*.json) runs on the simulator and, through the executor, on this machine's
 //! kernel — in a fresh network namespace with `lo` up and a scratch root for path names — and
-//! the two must answer the same (values, errnos, reads, would-block). A lesson must not teach
-//! something the real kernel contradicts. Restore steps are the planner's, checked live by
-//! `kernel.rs` and `inet_restore.rs`.
+//! the two must answer the same (values, errnos, reads, would-block). So must every restore
+//! step's order (the planner's, the naive one, v2): each of its syscalls, up to the first that
+//! fails, on a fresh executor. A lesson must not teach something the real kernel contradicts.
 
+use resocket_core::check;
 use resocket_core::lesson::{self, Action};
 use resocket_core::sim::{Kernel, Op, Outcome};
 use resocket_restore::exec::{Config, Executor, PlaceMode};
@@ -54,12 +55,53 @@ fn run_lesson(l: &lesson::Lesson) -> Vec<String> {
         }
     }
     real.rollback();
+    // The restore steps, each on a fresh executor (the simulator's run is check's).
+    for (i, step) in l.steps.iter().enumerate() {
+        let Action::Restore(rs) = &step.action else { continue };
+        let bytes = rs.scenario.to_image().expect("checked when parsed");
+        let report = resocket_core::load(&bytes);
+        let (plan, order) = rs.plan_and_order(&report.image).expect("checked when parsed");
+        let sim = check::run_order(&report.image, &plan, &order);
+        let mut real = Executor::new(Config {
+            root: Some(root.clone()),
+            place: PlaceMode::HoldAll,
+            fd_base: 1024,
+            inherit_all: false,
+        });
+        let mut ran = 0;
+        for (pos, &k) in order.iter().enumerate() {
+            let Some(expected) = sim.results.get(pos) else { break };
+            let got = real.apply(&plan.steps[k].op);
+            ran += 1;
+            if !agree(&expected.outcome, &got) {
+                out.push(format!(
+                    "lesson {} step {i} ({:?} order) position {pos} `{}`: simulator {:?}, kernel {got:?}",
+                    l.id,
+                    rs.order,
+                    plan.describe(k),
+                    expected.outcome
+                ));
+                break;
+            }
+            if !got.is_ok() {
+                break;
+            }
+        }
+        if ran < sim.results.len() && out.is_empty() {
+            out.push(format!(
+                "lesson {} step {i}: the kernel ran {ran} of the simulator's {} steps",
+                l.id,
+                sim.results.len()
+            ));
+        }
+        real.rollback();
+    }
     let _ = std::fs::remove_dir_all(&root);
     out
 }
 
 #[test]
-fn every_lessons_syscall_steps_get_the_real_kernels_answers() {
+fn every_lessons_syscalls_and_restores_get_the_real_kernels_answers() {
     let mut bad = Vec::new();
     let mut n = 0;
     for r in lesson::builtin() {
