@@ -94,7 +94,7 @@ impl TryFrom<RawLesson> for Lesson {
             if let Some(Question { answer: Answer::Accepts(c), .. }) = &s.question {
                 if !lesson.steps.iter().any(|t| matches!(&t.action, Action::Syscall(op) if op.slots().any(|x| x == *c)))
                 {
-                    return Err(format!("step {i}: the answer names slot {c}, which no step uses"));
+                    return Err(format!("{STEP_MARK}{i}: the answer names slot {c}, which no syscall step uses"));
                 }
             }
         }
@@ -403,10 +403,12 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
         });
     }
     serde_json::from_str(text).map_err(|e| {
-        let (line, column) = (e.line(), e.column());
         let full = e.to_string();
-        let suffix = format!(" at line {line} column {column}");
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
         let msg = full.strip_suffix(&suffix).unwrap_or(&full);
+        // A check of the whole lesson (its id, an answer naming a slot) runs once the text is
+        // read: it is located at the end of the text.
+        let (line, column) = if e.line() == 0 { end_of(text) } else { (e.line(), e.column().max(1)) };
         let (step, message) = match msg.strip_prefix(STEP_MARK).and_then(|m| m.split_once(": ")) {
             Some((n, rest)) => match n.parse::<usize>() {
                 Ok(n) => (Some(n), rest.to_string()),
@@ -416,6 +418,14 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
         };
         LessonError { line, column, step, message }
     })
+}
+
+/// The line and column (1-based) of the last character of `text` that is not white space.
+fn end_of(text: &str) -> (usize, usize) {
+    let t = text.trim_end();
+    let line = t.matches('\n').count() + 1;
+    let column = t.rsplit('\n').next().map_or(0, |l| l.chars().count()).max(1);
+    (line, column)
 }
 
 /// The built-in lessons, parsed (a built-in that does not parse is reported by name: a test

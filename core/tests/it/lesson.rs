@@ -213,3 +213,16 @@ fn the_documented_example_lesson_is_right() {
     assert_eq!(questions.len(), 3);
     assert!(questions.iter().all(|q| q.stated_agrees), "{questions:?}");
 }
+
+#[test]
+fn whole_lesson_errors_are_located_at_the_end_of_the_text() {
+    let e = lesson::parse(
+        "{ \"id\": \"Bad Id\", \"title\": \"t\", \"goal\": \"g\", \"prose\": \"p\",\n  \"steps\": [] }\n\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.line, e.column, e.step), (2, 15, None), "{e}");
+    assert!(e.message.contains("lowercase"), "{e}");
+    let e = bad("    { \"syscall\": { \"op\": \"close\", \"slot\": 1 } },\n    { \"syscall\": { \"op\": \"accept\", \"slot\": 1, \"new\": 2 }, \"question\": { \"prompt\": \"?\", \"answer\": { \"accepts\": 9 } } }");
+    assert_eq!((e.line, e.step), (7, Some(1)), "{e}");
+    assert!(e.message.contains("slot 9"), "{e}");
+}

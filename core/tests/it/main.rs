@@ -9,6 +9,8 @@ mod fuzz_found;
 mod inet_sim;
 mod lesson;
 #[cfg(not(target_arch = "wasm32"))]
+mod lesson_mutate;
+#[cfg(not(target_arch = "wasm32"))]
 mod mutate;
 #[cfg(not(target_arch = "wasm32"))]
 mod plan_props;
