@@ -460,23 +460,36 @@ impl RuleText {
     }
 }
 
+/// One executed syscall of a restore step's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreStep {
+    /// Its index in the plan.
+    pub step: usize,
+    /// The syscall as C-like text.
+    pub call: String,
+    /// What the simulator returned.
+    pub outcome: Outcome,
+}
+
 /// A restore step, run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestoreRun {
     /// The order.
     pub order: Order,
-    /// Each executed step: the syscall as text and its outcome.
-    pub steps: Vec<(String, Outcome)>,
+    /// Each executed syscall, up to and including the first that failed or would block.
+    pub steps: Vec<RestoreStep>,
     /// The first step that failed or would block, explained, with a fix.
     pub failure: Option<Failure>,
     /// The failing syscall as text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_call: Option<String>,
-    /// How the result differs from the image, for an order that completed: `#objref what:
-    /// expected …, found …`.
-    pub differences: Vec<String>,
-    /// The plan's warnings (what it cannot restore exactly), rendered.
-    pub warnings: Vec<String>,
+    /// How the result differs from the image, for an order that completed.
+    pub differences: Vec<check::Difference>,
+    /// The plan's warnings (what it cannot restore exactly).
+    pub warnings: Vec<crate::warn::Warning>,
+    /// The warnings as text, each as [`Warning::render`](crate::warn::Warning::render) gives
+    /// it (its step described).
+    pub warnings_text: Vec<String>,
 }
 
 /// A question, answered.
@@ -559,7 +572,7 @@ pub fn run(lesson: &Lesson, answers: &Answers) -> Vec<StepRun> {
                     r.call = Some(format!("restore (order {})", rs.order.word()));
                     let run = restore(rs);
                     rule = run.failure.as_ref().and_then(|f| f.rule);
-                    let out = run.steps.last().map(|(_, o)| o.clone()).filter(|_| run.failure.is_some());
+                    let out = run.steps.last().map(|s| s.outcome.clone()).filter(|_| run.failure.is_some());
                     r.answer = match &out {
                         None => Some(Answer::Ok),
                         Some(o) => Answer::of(o),
@@ -589,7 +602,11 @@ pub fn run(lesson: &Lesson, answers: &Answers) -> Vec<StepRun> {
 /// A restore step that cannot run (its scenario was checked when the lesson was parsed, so this
 /// does not happen for a parsed lesson): reported as an invalid outcome.
 fn invalid(mut run: RestoreRun, why: String) -> RestoreRun {
-    run.steps.push((String::from("(the scenario)"), Outcome::Invalid { why: why.clone() }));
+    run.steps.push(RestoreStep {
+        step: 0,
+        call: "(the scenario)".into(),
+        outcome: Outcome::Invalid { why: why.clone() },
+    });
     run.failure = Some(Failure { position: 0, step: 0, explanation: why, fix: "fix the scenario".into(), rule: None });
     run
 }
@@ -628,6 +645,7 @@ fn restore(rs: &Restore) -> RestoreRun {
         failed_call: None,
         differences: Vec::new(),
         warnings: Vec::new(),
+        warnings_text: Vec::new(),
     };
     let bytes = match rs.scenario.to_image() {
         Ok(b) => b,
@@ -639,14 +657,15 @@ fn restore(rs: &Restore) -> RestoreRun {
         Err(e) => return invalid(run, e),
     };
     let rep = check::run_order(&report.image, &plan, &order);
-    run.steps = rep.results.iter().map(|s| (plan.describe(s.step), s.outcome.clone())).collect();
-    run.failed_call = rep.failure.as_ref().map(|f| plan.describe(f.step));
-    run.differences = rep
-        .differences
+    run.steps = rep
+        .results
         .iter()
-        .map(|d| format!("#{} {}: expected {}, found {}", d.objref, d.what, d.expected, d.found))
+        .map(|s| RestoreStep { step: s.step, call: plan.describe(s.step), outcome: s.outcome.clone() })
         .collect();
-    run.warnings = plan.warnings.iter().map(|w| w.render(&|i| plan.describe(i)).trim_end().to_string()).collect();
+    run.failed_call = rep.failure.as_ref().map(|f| plan.describe(f.step));
+    run.differences = rep.differences;
+    run.warnings_text = plan.warnings.iter().map(|w| w.render(&|i| plan.describe(i)).trim_end().to_string()).collect();
+    run.warnings = plan.warnings;
     run.failure = rep.failure;
     run
 }

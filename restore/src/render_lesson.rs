@@ -62,8 +62,8 @@ fn step_text(out: &mut String, l: &Lesson, r: &StepRun) {
     if let Some(run) = &r.restore {
         let _ =
             writeln!(out, "  $ restore the scenario in the {} order ({} steps run)", run.order.word(), run.steps.len());
-        for (call, outcome) in &run.steps {
-            let _ = writeln!(out, "      {call:<56} = {}", outcome.short());
+        for s in &run.steps {
+            let _ = writeln!(out, "      {:<56} = {}", s.call, s.outcome.short());
         }
         match &run.failure {
             Some(f) => {
@@ -75,11 +75,11 @@ fn step_text(out: &mut String, l: &Lesson, r: &StepRun) {
             None => {
                 let _ = writeln!(out, "  = runs to the end, but the result differs from the image:");
                 for d in &run.differences {
-                    let _ = writeln!(out, "      {d}");
+                    let _ = writeln!(out, "      #{} {}: expected {}, found {}", d.objref, d.what, d.expected, d.found);
                 }
             }
         }
-        for w in &run.warnings {
+        for w in &run.warnings_text {
             indent(out, w, "    ");
         }
     } else if let Some(o) = &r.outcome {

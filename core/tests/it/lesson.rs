@@ -2,6 +2,9 @@
 //! every refusal a lesson shows names its rule with the rule's own explanation, answers are
 //! graded, and bad lesson files get located errors.
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use resocket_core::lesson::{self, Action, Answer, Answers, LessonError, RuleText, MAX_LESSON_BYTES, MAX_STEPS};
 use resocket_core::sim::{Errno, Outcome, Rule};
 
