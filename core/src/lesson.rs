@@ -647,15 +647,22 @@ fn restore(rs: &Restore) -> RestoreRun {
         warnings: Vec::new(),
         warnings_text: Vec::new(),
     };
-    let bytes = match rs.scenario.to_image() {
+    let (bytes, objrefs) = match rs.scenario.to_image_mapped() {
         Ok(b) => b,
         Err(e) => return invalid(run, e.to_string()),
     };
     let report = crate::load(&bytes);
-    let (plan, order) = match rs.plan_and_order(&report.image) {
+    let (mut plan, order) = match rs.plan_and_order(&report.image) {
         Ok(p) => p,
         Err(e) => return invalid(run, e),
     };
+    // The scenario's sockets by their names in the scenario (the planner's slot of a restored
+    // socket is its objref), so the steps read `connect(c1, …)`, not `connect(#5, …)`.
+    for (sock, o) in rs.scenario.sockets.iter().zip(objrefs) {
+        if let Some(info) = plan.slots.get_mut(&(o as Slot)).filter(|i| i.objref == Some(o)) {
+            info.label.clone_from(&sock.name);
+        }
+    }
     let rep = check::run_order(&report.image, &plan, &order);
     run.steps = rep
         .results

@@ -229,3 +229,14 @@ fn whole_lesson_errors_are_located_at_the_end_of_the_text() {
     assert_eq!((e.line, e.step), (7, Some(1)), "{e}");
     assert!(e.message.contains("slot 9"), "{e}");
 }
+
+/// A restore step names the scenario's sockets by their scenario names.
+#[test]
+fn a_restore_step_speaks_of_the_scenarios_sockets_by_name() {
+    let l = lesson::find("restore-order").unwrap();
+    let runs = lesson::run(&l, &Answers::new());
+    let r = runs[0].restore.as_ref().unwrap();
+    assert_eq!(r.failed_call.as_deref(), Some("connect(c0, /tmp/lesson-srv.sock)"));
+    assert!(r.failure.as_ref().unwrap().explanation.starts_with("connect(c0, "), "{:?}", r.failure);
+    assert_eq!(r.steps[0].call, "L = socket(AF_UNIX, SOCK_STREAM)");
+}
