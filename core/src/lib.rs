@@ -17,6 +17,7 @@
 //! * [`archive`] — checkpoint archives (tar, tar.gz, tar.zst; Podman and CRI-O layouts).
 //! * [`sockopt`] — the socket options of `RS_SOCKOPT`: which apply to which socket, and the
 //!   record to and from [`sim::SockOpt`] values.
+//! * [`lesson`] — guided lessons: the format, the built-in lessons, running one on the simulator.
 //! * [`synth`] — deterministic generators of large images (fixtures and benchmarks).
 //!
 //! Nothing here performs I/O, reads a clock or uses randomness; everything builds for
@@ -31,6 +32,7 @@ pub mod diag;
 pub mod diff;
 pub mod edit;
 pub mod image;
+pub mod lesson;
 pub mod order;
 pub mod plan;
 pub mod scenario;

@@ -12,6 +12,7 @@ pub mod input;
 pub mod raw;
 pub mod render;
 pub mod render_criu;
+pub mod render_lesson;
 pub mod run;
 pub mod sockopt_io;
 mod verify_inet;

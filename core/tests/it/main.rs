@@ -7,6 +7,9 @@ mod chunked;
 mod criu;
 mod fuzz_found;
 mod inet_sim;
+mod lesson;
+#[cfg(not(target_arch = "wasm32"))]
+mod lesson_mutate;
 #[cfg(not(target_arch = "wasm32"))]
 mod mutate;
 #[cfg(not(target_arch = "wasm32"))]

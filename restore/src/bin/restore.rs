@@ -143,6 +143,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Guided lessons: without LESSON, the list; with one (a built-in id or a lesson file), walk
+    /// it — each step's prose, the syscall, the question, the simulator's answer, the kernel
+    /// rule that decided it and its explanation. `--answer STEP=ANSWER` grades a learner's
+    /// answers (exit 1 if one is wrong). The format: docs/lessons.md.
+    Lesson {
+        /// A built-in lesson's id (`restore lesson` lists them) or a lesson file (JSON).
+        lesson: Option<String>,
+        /// A learner's answer to step STEP's question (0-based, as printed): `ok`, `would-block`,
+        /// an errno name (`EAGAIN`), or for an accept question the client's name. Repeatable.
+        #[arg(long = "answer", value_name = "STEP=ANSWER")]
+        answers: Vec<String>,
+        /// Machine-readable output (the lesson and every step's run, as the inspector gets them).
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare two images up to renumbering (sockets matched by process position and fd, embryos by accept
     /// position, peers and in-flight sockets through them); exit 1 if they differ.
     Diff {
@@ -354,6 +369,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             emit(&text)?;
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }
+        Command::Lesson { lesson, answers, json } => lesson_command(lesson.as_deref(), &answers, json),
         Command::Diff { a, b, strip_a, strip_b } => {
             let (ba, bb) = (image_of(&a, budget)?, image_of(&b, budget)?);
             let (ra, rb) = (resocket_core::load(&ba), resocket_core::load(&bb));
@@ -412,6 +428,47 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(if report.is_valid() { EXIT_OK } else { EXIT_INVALID })
         }
     }
+}
+
+/// `restore lesson`.
+fn lesson_command(which: Option<&str>, answers: &[String], json: bool) -> Result<u8, CliError> {
+    use resocket_core::lesson;
+    use resocket_restore::render_lesson as rl;
+    let Some(which) = which else {
+        if !answers.is_empty() {
+            return Err(CliError::usage("--answer needs a lesson"));
+        }
+        emit(&if json { pretty(&rl::list_json()) } else { rl::list_text() })?;
+        return Ok(EXIT_OK);
+    };
+    let l = match lesson::find(which) {
+        Some(l) => l,
+        None => {
+            let path = std::path::Path::new(which);
+            if !path.exists() {
+                let ids: Vec<String> = lesson::builtin().into_iter().filter_map(Result::ok).map(|l| l.id).collect();
+                return Err(CliError::usage(format!(
+                    "{which}: no such lesson or file; the lessons are: {}",
+                    ids.join(", ")
+                )));
+            }
+            let bytes = resocket_restore::read_input(path, lesson::MAX_LESSON_BYTES as u64)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| CliError { message: format!("{which}: not UTF-8: {e}"), code: EXIT_INVALID })?;
+            lesson::parse(&text).map_err(|e| CliError { message: format!("{which}: {e}"), code: EXIT_INVALID })?
+        }
+    };
+    let mut graded = lesson::Answers::new();
+    for a in answers {
+        let (step, text) =
+            a.split_once('=').ok_or_else(|| CliError::usage(format!("--answer {a:?}: expected STEP=ANSWER")))?;
+        let step: usize =
+            step.trim().parse().map_err(|_| CliError::usage(format!("--answer {a:?}: STEP is a step number")))?;
+        let answer = l.parse_answer(step, text).map_err(|e| CliError::usage(format!("--answer {a:?}: {e}")))?;
+        graded.insert(step, answer);
+    }
+    emit(&if json { pretty(&rl::lesson_json(&l, &graded)) } else { rl::lesson_text(&l, &graded) })?;
+    Ok(if rl::all_right(&l, &graded) { EXIT_OK } else { EXIT_INVALID })
 }
 
 struct RunArgs {

@@ -372,3 +372,85 @@ fn run_with_a_command_says_what_exec_changes_and_deny_refuses_it() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn lesson_lists_the_lessons() {
+    let o = restore(&["lesson"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for r in resocket_core::lesson::builtin() {
+        let l = r.unwrap();
+        assert!(out.contains(&format!("  {:<20} {}", l.id, l.title)), "{out}");
+    }
+    let o = restore(&["lesson", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["lessons"].as_array().unwrap().len() >= 8);
+    assert_eq!(v["lessons"][1]["id"], "backlog");
+}
+
+#[test]
+fn lesson_walks_a_lesson_with_questions_answers_and_rules() {
+    let o = restore(&["lesson", "backlog"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    let e = resocket_core::sim::Rule::BacklogFull.explain();
+    let step8 = out.split("\n[8]\n").nth(1).and_then(|s| s.split("\n[9]\n").next()).unwrap_or_default();
+    assert!(step8.contains("? Two are pending, the backlog is 1."), "{step8}");
+    assert!(step8.contains("$ connect(c3, @lesson-backlog)\n  = would block\n  answer: would-block"), "{step8}");
+    assert!(step8.contains(&format!("kernel rule [backlog-full]: {}", e.function)), "{step8}");
+    assert!(step8.contains(&format!("when: {}", e.condition)) && step8.contains(e.text), "{step8}");
+    assert!(out.contains("$ a1 = accept(L)\n  = 0\n  answer: c1"), "{out}");
+    // A restore step: the naive order's failure, explained, with the rule.
+    let out = stdout(&restore(&["lesson", "restore-order"]));
+    assert!(out.contains("$ restore the scenario in the naive order"), "{out}");
+    assert!(out.contains("fails with ENOENT") && out.contains("kernel rule [no-such-path]"), "{out}");
+}
+
+#[test]
+fn lesson_grades_a_learners_answers() {
+    let o = restore(&["lesson", "backlog", "--answer", "8=ok", "--answer", "11=c1"]);
+    assert_eq!(o.status.code(), Some(1), "a wrong answer: exit 1");
+    let out = stdout(&o);
+    assert!(out.contains("your answer: ok — wrong") && out.contains("your answer: c1 — right"), "{out}");
+    assert!(out.contains("1 of 2 answers right"), "{out}");
+    let o = restore(&["lesson", "backlog", "--answer", "8=would-block", "--answer", "10=eagain", "--answer", "11=c1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("3 of 3 answers right"));
+    let o = restore(&["lesson", "backlog", "--json", "--answer", "8=ok"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let s8 = &v["steps"][8];
+    assert_eq!((s8["rule"]["rule"].as_str(), s8["question"]["correct"].as_bool()), (Some("backlog-full"), Some(false)));
+    assert_eq!(s8["question"]["simulator"], "would_block");
+    assert_eq!(v["lesson"]["id"], "backlog");
+    for bad in ["8=maybe", "3=ok", "x=ok", "8"] {
+        let o = restore(&["lesson", "backlog", "--answer", bad]);
+        assert_eq!(o.status.code(), Some(2), "--answer {bad}");
+    }
+}
+
+#[test]
+fn lesson_files_load_and_bad_ones_get_a_located_error() {
+    let d = scratch("lesson");
+    let good = d.join("mine.json");
+    std::fs::write(
+        &good,
+        r#"{ "id": "mine", "title": "Mine", "goal": "g", "prose": "p", "names": { "1": "s" },
+  "steps": [ { "syscall": { "op": "socket", "slot": 1, "ty": "dgram" } },
+    { "syscall": { "op": "listen", "slot": 1, "backlog": 1 },
+      "question": { "prompt": "listen() on a datagram socket?", "answer": { "errno": "EOPNOTSUPP" } } } ] }"#,
+    )
+    .unwrap();
+    let o = restore(&["lesson", good.to_str().unwrap(), "--answer", "1=EOPNOTSUPP"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("kernel rule [listen-on-dgram]"), "{}", stdout(&o));
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, "{ \"id\": \"bad\", \"title\": \"t\", \"goal\": \"g\", \"prose\": \"p\",\n \"steps\": [\n  { \"prose\": \"x\" },\n  { \"syscall\": { \"op\": \"sockit\" } } ] }").unwrap();
+    let o = restore(&["lesson", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.json: line 4, column") && err.contains("(step 1)") && err.contains("sockit"), "{err}");
+    let o = restore(&["lesson", "no-such-lesson"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the lessons are: socketpair, backlog"));
+    let _ = std::fs::remove_dir_all(&d);
+}

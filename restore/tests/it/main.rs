@@ -9,3 +9,4 @@ mod dump;
 mod hostile_root;
 mod inet_restore;
 mod kernel;
+mod lesson_kernel;
