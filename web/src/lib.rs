@@ -170,12 +170,12 @@ pub fn app() -> Html {
     let generation = use_memo((), |_| Rc::new(job::Generation::default()));
     let generation: Rc<job::Generation> = (*generation).clone();
     let d = state.dispatcher();
-    // Share links: `#s=` opens its scenario; "Copy share link" writes the location.
-    editor::use_share_link(&state, d.clone());
     let on_editor = {
         let d = d.clone();
         use_callback((), move |a: editor::EditorAction, _| d.dispatch(Action::Editor(a)))
     };
+    // Share links: `#s=` opens its scenario; "Copy share link" writes the location.
+    editor::use_share_link(state.editor.as_ref(), on_editor.clone());
     let on_download = {
         let doc = state.doc.clone();
         Callback::from(move |()| {

@@ -1,6 +1,9 @@
 //! The inspector's state and the reducer that is its only writer. Actions are plain data;
 //! reading files and scrolling are effects done by the components, never in the reducer.
 
+mod criu;
+mod editor;
+
 use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, Plans, RunAt, BIG};
 use crate::route::Goto;
 use resocket_core::check::RunReport;
@@ -166,9 +169,9 @@ pub enum Action {
     ToggleHelp,
     /// Hide it.
     HideHelp,
-    /// The scenario editor and share links (`crate::editor::reduce`).
+    /// The scenario editor and share links (reduced by `state::editor`).
     Editor(crate::editor::EditorAction),
-    /// The CRIU panels (`crate::criu::reduce`).
+    /// The CRIU panels (reduced by `state::criu`).
     Criu(crate::criu::CriuAction),
 }
 
@@ -386,8 +389,8 @@ impl Reducible for State {
                     return self;
                 }
             }
-            Action::Editor(a) => return crate::editor::reduce(self, a),
-            Action::Criu(a) => return crate::criu::reduce(self, a),
+            Action::Editor(a) => return editor::reduce(self, a),
+            Action::Criu(a) => return criu::reduce(self, a),
             Action::ToggleHelp => s.help = !s.help,
             Action::HideHelp => {
                 if !s.help {
