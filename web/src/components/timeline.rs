@@ -4,6 +4,8 @@ use super::SocketGraph;
 use crate::model::{step_sockets, thousands, Drawing, OrderKind};
 use resocket_core::check::RunReport;
 use resocket_core::plan::Plan;
+use resocket_core::warn::Warning;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -28,6 +30,12 @@ pub struct TimelineProps {
     pub on_play: Callback<()>,
     pub on_tick: Callback<()>,
     pub on_socket: Callback<i32>,
+    /// The clicked plan warning (an index into the plan's `warnings`).
+    #[prop_or_default]
+    pub focus_warning: Option<usize>,
+    /// Click on a plan warning (its index): show its step and select its socket.
+    #[prop_or_default]
+    pub on_warning: Callback<usize>,
     /// The image is being opened in slices: the plan is on its way (no button).
     #[prop_or_default]
     pub busy: bool,
@@ -161,6 +169,13 @@ pub fn timeline(p: &TimelineProps) -> Html {
         positions.push(f.position);
         resocket_core::order::sort_by_rank(&mut positions, |&i| i as u128);
     }
+    // The plan's warnings by the step they belong to, shown beside it.
+    let mut by_step: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (k, w) in plan.warnings.iter().enumerate() {
+        if let Some(step) = w.step {
+            by_step.entry(step).or_default().push(k);
+        }
+    }
     let mut last_phase = None;
     let mut prev_pos = None;
     let rows = positions.iter().map(|&pos| {
@@ -193,6 +208,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 m.emit((pos, 1))
             })
         };
+        let warned = by_step.get(&i).map_or(&[][..], Vec::as_slice);
         out.push(html! {
             <li key={format!("s{pos}")}
                 class={classes!(
@@ -200,7 +216,8 @@ pub fn timeline(p: &TimelineProps) -> Html {
                     (pos < p.cursor).then_some("done"),
                     (pos + 1 == p.cursor).then_some("current"),
                     failed.then_some("failed"),
-                    (pos >= n_run).then_some("not-run")
+                    (pos >= n_run).then_some("not-run"),
+                    (!warned.is_empty()).then_some("warned")
                 )}
                 data-index={pos.to_string()} data-step={i.to_string()} title={step.why.to_string()} onclick={seek}>
                 <span class="num">{ pos }</span>
@@ -208,6 +225,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 if let Some(o) = outcome {
                     <span class="outcome">{ o }</span>
                 }
+                { for warned.iter().map(|&k| warn_badge(&plan.warnings[k], k, p.focus_warning == Some(k), &p.on_warning)) }
                 <span class="move">
                     <button class="up" onclick={up} disabled={pos == 0} title="move up">{ "↑" }</button>
                     <button class="down" onclick={down} disabled={pos + 1 >= n} title="move down">{ "↓" }</button>
@@ -260,8 +278,18 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 <details id="plan-warnings" class="plan-warnings" open={plan.warnings.len() <= 3}>
                     <summary>{ format!("the plan restores less than the image ({} warning{})", plan.warnings.len(),
                         if plan.warnings.len() == 1 { "" } else { "s" }) }</summary>
-                    <ul>{ for plan.warnings.iter().map(|w| html! {
-                        <li data-code={w.code.as_str()}><code>{ w.code.as_str() }</code>{ " " }{ w.message.clone() }</li>
+                    <ul>{ for plan.warnings.iter().enumerate().map(|(k, w)| {
+                        let onclick = p.on_warning.reform(move |_: MouseEvent| k);
+                        html! {
+                            <li data-code={w.code.as_str()} data-index={k.to_string()}
+                                class={classes!("plan-warning", (p.focus_warning == Some(k)).then_some("focus"))} {onclick}>
+                                <code>{ w.code.as_str() }</code>
+                                if let Some(place) = w.place() {
+                                    <span class="at">{ place }</span>
+                                }
+                                { " " }{ w.message.clone() }
+                            </li>
+                        }
                     }) }</ul>
                 </details>
             }
@@ -296,5 +324,25 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 </div>
             </div>
         </section>
+    }
+}
+
+/// A plan warning's code beside its step: a click shows the step and selects its socket (and
+/// does not also seek to the step's row position, which the row's own click would).
+fn warn_badge(w: &Warning, k: usize, focus: bool, on_warning: &Callback<usize>) -> Html {
+    let onclick = {
+        let on_warning = on_warning.clone();
+        Callback::from(move |e: MouseEvent| {
+            e.stop_propagation();
+            on_warning.emit(k)
+        })
+    };
+    let title = match w.objref {
+        Some(o) => format!("socket #{o}: {} ({}: {})", w.message, w.effect.as_str(), w.lost()),
+        None => format!("{} ({}: {})", w.message, w.effect.as_str(), w.lost()),
+    };
+    html! {
+        <button class={classes!("warn", focus.then_some("focus"))} data-code={w.code.as_str()} data-index={k.to_string()}
+            {title} {onclick}>{ w.code.as_str() }</button>
     }
 }
