@@ -272,7 +272,7 @@ pub fn criu_hex(p: &HexProps) -> Html {
         more: (region.end < base.end).then(|| format!("… entry continues to {:#x}", base.end)),
         on_hover: &p.on_hover,
     };
-    panel.render(|o| {
+    panel.render(&|o| {
         classes!(
             inside(head.as_ref(), o).then_some("hdr"),
             inside(p.sel.focus.as_ref(), o).then_some("hl"),

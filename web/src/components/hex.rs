@@ -40,8 +40,9 @@ pub struct HexPanel<'a> {
 }
 
 impl HexPanel<'_> {
-    /// The panel, with `class_of(offset)` the classes of each byte beyond `b`.
-    pub fn render(&self, class_of: impl Fn(usize) -> Classes) -> Html {
+    /// The panel, with `class_of(offset)` the classes of each byte beyond `b` (a `dyn`: one
+    /// instance of this function for both panels).
+    pub fn render(&self, class_of: &dyn Fn(usize) -> Classes) -> Html {
         let bytes = self.bytes;
         let region = self.region.start.min(bytes.len())..self.region.end.min(bytes.len());
         let onmouseover = self.on_hover.reform(|e: MouseEvent| {
@@ -120,7 +121,7 @@ pub fn hex_view(p: &HexProps) -> Html {
         more: more.then(|| format!("… record continues to {:#x}", p.region.end.max(1))),
         on_hover: &p.on_hover,
     };
-    panel.render(|o| {
+    panel.render(&|o| {
         classes!(
             hdr.contains(&o).then_some("hdr"),
             pads.iter().any(|r| r.contains(&o)).then_some("pad"),
