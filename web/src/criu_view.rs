@@ -3,6 +3,7 @@
 //! notes on what a CRIU restore loses. Data and callbacks in, nothing computed beyond
 //! formatting (the fields come from core's wire walk through `criu::entry_fields`).
 
+use crate::components::hex::{inside, HexPanel};
 use crate::criu::{entry_fields, CriuDoc, CriuSel};
 use crate::model::{thousands, HEX_MAX};
 use resocket_core::criu::OpenedFile;
@@ -255,54 +256,29 @@ pub fn criu_hex(p: &HexProps) -> Html {
         }
     }
     let region = start..base.end.min(start + HEX_MAX).min(bytes.len());
-    let inside = |r: Option<&Range<usize>>, o: usize| r.is_some_and(|r| r.contains(&o));
     let hover = p.sel.hover.as_ref().map(|h| &h.1);
     let head = p.sel.entry.and_then(|e| file.entry(e)).map(|e| e.range.start..e.payload.start);
-    let onmouseover = p.on_hover.reform(|e: MouseEvent| {
-        e.target_dyn_into::<web_sys::Element>()
-            .and_then(|el| el.get_attribute("data-off"))
-            .and_then(|s| s.parse::<usize>().ok())
-    });
-    let onmouseleave = p.on_hover.reform(|_: MouseEvent| None);
-    let rows = region.clone().step_by(16).map(|row| {
-        let end = (row + 16).min(region.end);
-        let ascii: String =
-            bytes[row..end].iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
-        html! {
-            <div class="row" key={row}>
-                <span class="addr">{ format!("{row:08x}") }</span>
-                <span class="bytes">
-                { for (row..end).map(|o| html! {
-                    <span class={classes!("b", inside(head.as_ref(), o).then_some("hdr"),
-                            inside(p.sel.focus.as_ref(), o).then_some("hl"), inside(hover, o).then_some("hv"))}
-                        data-off={o.to_string()}>{ format!("{:02x}", bytes[o]) }</span>
-                }) }
-                </span>
-                <span class="ascii">{ ascii }</span>
-            </div>
-        }
-    });
     let label = match p.sel.entry {
         Some(e) => format!("{} entry #{e} at {:#x}", file.name, region.start),
         None => format!("{} bytes {:#x}..{:#x}", file.name, region.start, region.end),
     };
-    html! {
-        <section id="criu-hex" class="panel">
-            <h2>{ "Hex" }<span class="count">{ label }</span></h2>
-            <div class="caption">
-                { match &p.sel.hover {
-                    Some((n, r)) => format!("{n}: {:#x}..{:#x} ({} B)", r.start, r.end, r.len()),
-                    None => "hover a byte or a field".to_string(),
-                } }
-            </div>
-            <div class="scroll hexdump" id="criu-hex-scroll" {onmouseover} {onmouseleave}>
-                { for rows }
-                if region.end < base.end {
-                    <div class="row note">{ format!("… entry continues to {:#x}", base.end) }</div>
-                }
-            </div>
-        </section>
-    }
+    let panel = HexPanel {
+        id: "criu-hex",
+        scroll_id: "criu-hex-scroll",
+        label,
+        hover: p.sel.hover.as_ref().map(|(n, r)| (n.as_str(), r)),
+        bytes,
+        region: region.clone(),
+        more: (region.end < base.end).then(|| format!("… entry continues to {:#x}", base.end)),
+        on_hover: &p.on_hover,
+    };
+    panel.render(&|o| {
+        classes!(
+            inside(head.as_ref(), o).then_some("hdr"),
+            inside(p.sel.focus.as_ref(), o).then_some("hl"),
+            inside(hover, o).then_some("hv")
+        )
+    })
 }
 
 #[derive(Properties, PartialEq, Debug)]

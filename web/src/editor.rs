@@ -13,7 +13,6 @@
 //!   never the reducer.
 
 use crate::model::Doc;
-use crate::state::{Action, State};
 use resocket_core::edit::{self, Edit};
 use resocket_core::scenario::{Scenario, SockSpec};
 use resocket_core::share;
@@ -23,7 +22,6 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
-use yew::Reducible;
 
 /// The editor's state.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -77,98 +75,6 @@ pub fn edited_name(name: &str) -> String {
     } else {
         format!("{stem}-edited.rsimg")
     }
-}
-
-/// Open `bytes` as the image named `name` (the same path as any other open) and keep `editor`.
-fn open_with(state: Rc<State>, name: String, note: String, bytes: Vec<u8>, editor: Editor) -> Rc<State> {
-    let opened = state.reduce(Action::Open { name, note, bytes: Rc::from(bytes) });
-    let mut s = (*opened).clone();
-    s.editor = Some(Rc::new(editor));
-    Rc::new(s)
-}
-
-/// The reducer of [`EditorAction`]s (called by `State::reduce`).
-pub fn reduce(state: Rc<State>, action: EditorAction) -> Rc<State> {
-    let mut s = (*state).clone();
-    match action {
-        EditorAction::Start => {
-            let Some(doc) = s.doc.as_ref().filter(|d| d.summary.sockets <= EDIT_MAX) else { return state };
-            let imported = edit::from_image(&doc.bytes);
-            s.editor = Some(Rc::new(Editor {
-                scenario: Rc::new(imported.scenario),
-                notes: imported.notes,
-                objrefs: imported.objrefs,
-                ..Editor::default()
-            }));
-        }
-        EditorAction::Close => s.editor = None,
-        EditorAction::Share => {
-            let Some(ed) = &s.editor else { return state };
-            let mut ed = (**ed).clone();
-            ed.link = None;
-            ed.shares += 1;
-            ed.sharing = true;
-            s.editor = Some(Rc::new(ed));
-        }
-        EditorAction::Linked { scenario, text } => {
-            let Some(ed) = s.editor.as_ref().filter(|ed| ed.sharing && Rc::ptr_eq(&ed.scenario, &scenario)) else {
-                return state;
-            };
-            let mut ed = (**ed).clone();
-            ed.link = Some(share::fragment_of(&text));
-            ed.sharing = false;
-            s.editor = Some(Rc::new(ed));
-        }
-        EditorAction::Apply(e) => {
-            let (Some(ed), Some(doc)) = (s.editor.clone(), s.doc.clone()) else { return state };
-            let mut ed = (*ed).clone();
-            ed.link = None;
-            ed.sharing = false;
-            let written = edit::apply(&ed.scenario, &e)
-                .map_err(|err| err.to_string())
-                .and_then(|sc| sc.to_image_mapped().map(|b| (sc, b)).map_err(|err| err.to_string()));
-            match written {
-                Ok((sc, (bytes, objrefs))) => {
-                    ed.scenario = Rc::new(sc);
-                    ed.objrefs = objrefs;
-                    ed.error = None;
-                    ed.edits += 1;
-                    let note = ed.scenario.description.clone();
-                    return open_with(state, edited_name(&doc.name), note, bytes, ed);
-                }
-                Err(err) => {
-                    ed.error = Some(err);
-                    s.editor = Some(Rc::new(ed));
-                }
-            }
-        }
-        EditorAction::OpenShared { text, payload } => {
-            let opened = payload
-                .and_then(|p| share::from_payload(&p).map_err(|e| e.to_string()))
-                .and_then(|sc| {
-                    let n = sc.sockets.len() + sc.sockets.iter().map(|s| s.pending.len()).sum::<usize>();
-                    if n > EDIT_MAX {
-                        return Err(format!("{n} sockets; the editor opens scenarios of up to {EDIT_MAX}"));
-                    }
-                    Ok(sc)
-                })
-                .and_then(|sc| sc.to_image_mapped().map(|b| (sc, b)).map_err(|e| e.to_string()));
-            match opened {
-                Ok((sc, (bytes, objrefs))) => {
-                    let note = sc.description.clone();
-                    let ed = Editor {
-                        scenario: Rc::new(sc),
-                        link: Some(share::fragment_of(&text)),
-                        objrefs,
-                        ..Editor::default()
-                    };
-                    return open_with(state, "shared.rsimg".into(), note, bytes, ed);
-                }
-                Err(e) => s.error = Some(format!("share link: {e}")),
-            }
-        }
-    }
-    Rc::new(s)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,18 +476,18 @@ fn shared_in_location() -> Option<String> {
 /// another share text; put the share fragment in the location and on the clipboard when one
 /// is made.
 #[hook]
-pub fn use_share_link(state: &State, dispatch: UseReducerDispatcher<State>) {
+pub fn use_share_link(editor: Option<&Rc<Editor>>, on_action: Callback<EditorAction>) {
     let last = use_mut_ref(|| None::<String>);
     {
-        let (dispatch, last) = (dispatch.clone(), last.clone());
+        let (on_action, last) = (on_action.clone(), last.clone());
         use_effect_with((), move |_| {
             let check = move || {
                 let Some(text) = shared_in_location() else { return };
                 if last.borrow().as_deref() != Some(text.as_str()) {
                     *last.borrow_mut() = Some(text.clone());
-                    let dispatch = dispatch.clone();
+                    let on_action = on_action.clone();
                     wasm_bindgen_futures::spawn_local(async move {
-                        dispatch.dispatch(Action::Editor(read_link(text).await));
+                        on_action.emit(read_link(text).await);
                     });
                 }
             };
@@ -591,18 +497,17 @@ pub fn use_share_link(state: &State, dispatch: UseReducerDispatcher<State>) {
         });
     }
     // A press of "Copy share link" (`shares` counts them) asks for a link: made in a task.
-    let asked = state.editor.as_ref().filter(|e| e.sharing).map(|e| (e.shares, e.scenario.clone()));
+    let asked = editor.filter(|e| e.sharing).map(|e| (e.shares, e.scenario.clone()));
     {
-        let dispatch = dispatch.clone();
         use_effect_with(asked, move |asked| {
             if let Some((_, scenario)) = asked.clone() {
                 wasm_bindgen_futures::spawn_local(async move {
-                    dispatch.dispatch(Action::Editor(make_link(scenario).await));
+                    on_action.emit(make_link(scenario).await);
                 });
             }
         });
     }
-    let share = state.editor.as_ref().map(|e| (e.link.clone(), e.shares));
+    let share = editor.map(|e| (e.link.clone(), e.shares));
     use_effect_with(share, move |share| {
         // Only a press of "Copy share link" writes the location and the clipboard (not the link
         // of a scenario opened from the location).

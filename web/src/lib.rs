@@ -170,12 +170,12 @@ pub fn app() -> Html {
     let generation = use_memo((), |_| Rc::new(job::Generation::default()));
     let generation: Rc<job::Generation> = (*generation).clone();
     let d = state.dispatcher();
-    // Share links: `#s=` opens its scenario; "Copy share link" writes the location.
-    editor::use_share_link(&state, d.clone());
     let on_editor = {
         let d = d.clone();
         use_callback((), move |a: editor::EditorAction, _| d.dispatch(Action::Editor(a)))
     };
+    // Share links: `#s=` opens its scenario; "Copy share link" writes the location.
+    editor::use_share_link(state.editor.as_ref(), on_editor.clone());
     let on_download = {
         let doc = state.doc.clone();
         Callback::from(move |()| {
@@ -267,6 +267,10 @@ pub fn app() -> Html {
     let on_diag = {
         let d = d.clone();
         use_callback((), move |k: usize, _| d.dispatch(Action::SelectDiagnostic(k)))
+    };
+    let on_warning = {
+        let d = d.clone();
+        use_callback((), move |k: usize, _| d.dispatch(Action::SelectWarning(k)))
     };
     let on_more = {
         let d = d.clone();
@@ -504,7 +508,8 @@ pub fn app() -> Html {
                             on_hover={on_hover_byte}
                         />
                     </div>
-                    <Diagnostics doc={doc.clone()} focus={state.focus_diag} on_select={on_diag} />
+                    <Diagnostics doc={doc.clone()} focus={state.focus_diag} on_select={on_diag} plan={state.plan()}
+                        focus_warning={state.focus_warning} on_warning={on_warning.clone()} />
                 }
                     <GraphPanel
                         sockets={doc.summary.sockets}
@@ -535,6 +540,8 @@ pub fn app() -> Html {
                         {on_play}
                         {on_tick}
                         on_socket={on_socket.clone()}
+                        focus_warning={state.focus_warning}
+                        {on_warning}
                         busy={state.loading.is_some()}
                         inet={doc.inet}
                         host={state.host.clone()}

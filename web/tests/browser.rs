@@ -440,3 +440,56 @@ async fn a_big_image_is_planned_again_in_slices_for_another_host() {
     until(&root, |r| planned(r) && r.query_selector("#plan-warnings").is_ok_and(|w| w.is_some())).await;
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn plan_warnings_sit_beside_their_steps_and_select_step_and_socket() {
+    // On a loopback-only host (the default), inet-external's plan warns with a code, a socket
+    // and a step for what it cannot restore.
+    let bytes = by_name("inet-external").await.expect("the inet-external fixture");
+    let image = resocket_core::load(&bytes).image;
+    let plans = resocket_web::model::Plans::of(&image);
+    let plan = plans.planner.as_ref().expect("inet-external plans");
+    let (k, w) = plan
+        .warnings
+        .iter()
+        .enumerate()
+        .find(|(_, w)| w.step.is_some() && w.objref.is_some())
+        .expect("a warning with a step and a socket");
+    let (step, objref, code) = (w.step.unwrap(), w.objref.unwrap(), w.code.as_str());
+    let root = mount().await;
+    open_gallery(&root, "inet-external").await;
+    // The timeline: the warning's code beside its step, and only beside steps that have one.
+    let badge = format!("#timeline .step[data-step=\"{step}\"] .warn[data-index=\"{k}\"]");
+    assert_eq!(text(&root, &badge), code);
+    let badged: Vec<usize> = all(&root, "#timeline .step .warn")
+        .iter()
+        .map(|b| b.get_attribute("data-index").unwrap().parse().unwrap())
+        .collect();
+    let with_step: Vec<usize> = (0..plan.warnings.len()).filter(|&j| plan.warnings[j].step.is_some()).collect();
+    assert_eq!(badged, with_step);
+    for j in &badged {
+        let row = one(&root, &format!("#timeline .warn[data-index=\"{j}\"]")).closest(".step").unwrap().unwrap();
+        assert_eq!(row.get_attribute("data-step"), plan.warnings[*j].step.map(|s| s.to_string()));
+    }
+    // Clicking it shows the state after that step and selects its socket.
+    click(&root, &badge).await;
+    assert_eq!(one(&root, "#timeline .step.current").get_attribute("data-step"), Some(step.to_string()));
+    assert_eq!(one(&root, "#sockets tr.focus").get_attribute("data-objref"), Some(objref.to_string()));
+    assert!(one(&root, &badge).class_list().contains("focus"));
+    // The diagnostics list has every plan warning with its code and place.
+    let listed = all(&root, "#diagnostics .plan-warning");
+    assert_eq!(listed.len(), plan.warnings.len());
+    let item = format!("#diagnostics .plan-warning[data-index=\"{k}\"]");
+    assert_eq!(one(&root, &item).get_attribute("data-code").as_deref(), Some(code));
+    assert_eq!(text(&root, &format!("{item} .code")), code);
+    assert_eq!(text(&root, &format!("{item} .at")), w.place().unwrap());
+    // Clicking there selects the step and socket too: first move away.
+    click(&root, "#timeline .rewind").await;
+    click(&root, "#sockets tr.socket:not(.focus)").await;
+    assert!(root.query_selector("#timeline .step.current").unwrap().is_none());
+    click(&root, &item).await;
+    assert_eq!(one(&root, "#timeline .step.current").get_attribute("data-step"), Some(step.to_string()));
+    assert_eq!(one(&root, "#sockets tr.focus").get_attribute("data-objref"), Some(objref.to_string()));
+    assert!(one(&root, &item).class_list().contains("focus"));
+    root.remove();
+}

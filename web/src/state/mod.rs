@@ -1,6 +1,9 @@
 //! The inspector's state and the reducer that is its only writer. Actions are plain data;
 //! reading files and scrolling are effects done by the components, never in the reducer.
 
+mod criu;
+mod editor;
+
 use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, Plans, RunAt, BIG};
 use crate::route::Goto;
 use resocket_core::check::RunReport;
@@ -33,6 +36,8 @@ pub struct State {
     pub focus_field: Option<FieldRef>,
     /// Socket marked in the sockets table (from a diagnostic or a row click).
     pub focus_socket: Option<i32>,
+    /// The clicked plan warning (an index into the current plan's `warnings`).
+    pub focus_warning: Option<usize>,
     /// Field under the pointer (in the tree or the hex view) and its absolute bytes.
     pub hover: Option<(FieldRef, Range<usize>)>,
     /// Records whose decoded fields are shown.
@@ -127,6 +132,9 @@ pub enum Action {
     EarlierRecords,
     /// Render more sockets.
     MoreSockets,
+    /// Click on a plan warning (an index into the current plan's `warnings`): show the state
+    /// after its step, if it has one in the order run, and select its socket, if it has one.
+    SelectWarning(usize),
     /// Build the socket graph of a big image.
     DrawGraph,
     /// Build the restore plans of a big image.
@@ -166,9 +174,9 @@ pub enum Action {
     ToggleHelp,
     /// Hide it.
     HideHelp,
-    /// The scenario editor and share links (`crate::editor::reduce`).
+    /// The scenario editor and share links (reduced by `state::editor`).
     Editor(crate::editor::EditorAction),
-    /// The CRIU panels (`crate::criu::reduce`).
+    /// The CRIU panels (reduced by `state::criu`).
     Criu(crate::criu::CriuAction),
 }
 
@@ -245,6 +253,7 @@ impl State {
     /// Choose an order (and run it).
     fn set_order(&mut self, kind: OrderKind) {
         let Some(plans) = self.plans.clone() else { return };
+        self.focus_warning = None;
         self.order_kind = kind;
         self.playing = false;
         self.cursor = 0;
@@ -278,6 +287,7 @@ impl State {
     }
 
     fn clear_focus(&mut self) {
+        self.focus_warning = None;
         self.focus = None;
         self.focus_diag = None;
         self.focus_field = None;
@@ -386,8 +396,8 @@ impl Reducible for State {
                     return self;
                 }
             }
-            Action::Editor(a) => return crate::editor::reduce(self, a),
-            Action::Criu(a) => return crate::criu::reduce(self, a),
+            Action::Editor(a) => return editor::reduce(self, a),
+            Action::Criu(a) => return criu::reduce(self, a),
             Action::ToggleHelp => s.help = !s.help,
             Action::HideHelp => {
                 if !s.help {
@@ -553,6 +563,22 @@ impl Reducible for State {
                 s.shown += back;
             }
             Action::MoreSockets => s.sockets_shown += PAGE,
+            Action::SelectWarning(k) => {
+                let Some(w) = s.plan().and_then(|p| p.warnings.get(k).cloned()) else { return self };
+                if let Some(pos) = w.step.and_then(|step| s.order.iter().position(|&i| i == step)) {
+                    s.playing = false;
+                    s.cursor = (pos + 1).min(s.steps_run());
+                    s.redraw();
+                }
+                let record =
+                    w.objref.and_then(|o| s.doc.as_ref()?.sockets.iter().find(|r| r.objref == o)).map(|r| r.record);
+                if let Some(record) = record {
+                    s.select(record);
+                }
+                s.clear_focus();
+                s.focus_socket = w.objref;
+                s.focus_warning = Some(k);
+            }
         }
         Rc::new(s)
     }
