@@ -329,7 +329,7 @@ fn decode_into(ck: &mut Checkpoint, kind: ImageKind, p: &[u8], extra: Range<usiz
             let e: pb::FdinfoEntry = dec(p)?;
             // The table was pushed when the file's framing began.
             if let Some(t) = ck.fd_tables.last_mut() {
-                t.fds.push(Fd { fd: e.fd, id: e.id, ty: e.r#type, flags: e.flags });
+                t.fds.push(Fd { fd: e.fd, id: e.id, ty: e.r#type });
             }
         }
         ImageKind::Files => {

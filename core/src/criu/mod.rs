@@ -365,7 +365,9 @@ impl FdTable {
     }
 }
 
-/// One fd of a task (an `fdinfo-N.img` entry).
+/// One fd of a task (an `fdinfo-N.img` entry): what the checks across images use (12 bytes; a
+/// checkpoint holds one per fd). Its FD flags (`FD_CLOEXEC`) are [`Opened::fd_flags`], read
+/// again from the entry's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Fd {
     /// The fd number.
@@ -374,8 +376,6 @@ pub struct Fd {
     pub id: u32,
     /// `fd_types` value.
     pub ty: i32,
-    /// FD flags (`FD_CLOEXEC`).
-    pub flags: u32,
 }
 
 /// A file of the checkpoint other than a socket: listed with its type.
@@ -572,6 +572,12 @@ impl Opened {
             ImageKind::Unixsk => pb::UnixSkEntry::decode(p).ok(),
             _ => pb::FileEntry::decode(p).ok()?.usk,
         }
+    }
+    /// The FD flags (`FD_CLOEXEC`) of the fd at `loc` (an `fdinfo-N.img` entry), decoded again
+    /// from its bytes (`None` only if they do not decode, which [`open`] would have reported).
+    pub fn fd_flags(&self, loc: Loc) -> Option<u32> {
+        use prost::Message;
+        pb::FdinfoEntry::decode(self.payload(loc)?).ok().map(|e| e.flags)
     }
     /// The field path prefix of unix socket `s`'s entry: `usk.` in files.img, none in the
     /// legacy unixsk.img.
