@@ -188,13 +188,13 @@ pub fn open(files: Vec<ImageFile>, progress: &mut dyn FnMut(Progress)) -> Result
 /// A file's entry framing as posted: where each entry starts (its size field), as u32s (wasm32
 /// offsets are 32 bits); the rest of each entry is read again from the bytes.
 pub fn entries_of(f: &OpenedFile) -> Vec<u32> {
-    f.starts().iter().map(|&x| u32::try_from(x).unwrap_or(u32::MAX)).collect()
+    f.starts().to_vec()
 }
 
 /// A file's bytes, entries and metadata as the page rebuilds it, checked against the bytes
 /// ([`OpenedFile::from_framing`]).
 pub fn file_from(meta: FileMeta, bytes: Vec<u8>, words: &[u32]) -> Result<OpenedFile, String> {
-    let starts = words.iter().map(|&w| w as usize).collect();
+    let starts = words.to_vec();
     let name = meta.name.clone();
     OpenedFile::from_framing(meta.name, meta.first_magic, meta.magic, meta.decoded, bytes, starts)
         .map_err(|e| format!("{name}: {e}"))

@@ -49,7 +49,7 @@ pub fn check(o: &mut Opened) {
     // held at once; their diagnostics still come after the fds'.
     let mut peers = Vec::new();
     check_peers(o, &mut peers);
-    let ids = FileIds::of(&o.checkpoint);
+    let ids = file_ids(&o.checkpoint);
     check_fds(o, &ids, &mut d);
     d.extend(peers);
     check_queues(o, &ids, &mut d);
@@ -62,36 +62,46 @@ fn missing(name: &str, msg: String) -> Diagnostic {
     at(Code::CriuMissingImage, name, None, 0..0, msg)
 }
 
-/// `(key, index)` pairs sorted by key, then index: lookups by binary search, the first (or
-/// last) of equal keys in input order. The checks' maps: 8 bytes an entry, no per-node
-/// allocation (a checkpoint has one entry per socket or fd).
-/// `n`: how many keys there are (the room reserved).
-fn sorted_index(keys: impl Iterator<Item = u32>, n: usize) -> Vec<(u32, u32)> {
-    let mut v: Vec<(u32, u32)> = Vec::with_capacity(n);
-    v.extend(keys.enumerate().map(|(i, k)| (k, u32::try_from(i).unwrap_or(u32::MAX))));
-    // Unstable sort of distinct pairs: the same order as a stable one, without its buffer.
-    v.sort_unstable();
-    v
+/// The positions `0..n` of a sequence sorted by `(key(position), position)`: lookups by binary
+/// search, the first (or last) of equal keys in input order. The checks' maps: 4 bytes an entry
+/// (a checkpoint has one entry per socket or fd), the keys read from the model through `key`
+/// rather than copied, no per-node allocation.
+struct Index<F: Fn(usize) -> u32> {
+    pos: Vec<u32>,
+    key: F,
 }
 
-/// The entries of `index` with key `k`.
-fn equal(index: &[(u32, u32)], k: u32) -> &[(u32, u32)] {
-    let lo = index.partition_point(|&(x, _)| x < k);
-    let hi = index.partition_point(|&(x, _)| x <= k);
-    index.get(lo..hi).unwrap_or(&[])
-}
-
-/// The positions (in input order) of every key seen before at a smaller position, with the
-/// position of its first occurrence: `(later, first)`, sorted by `later`.
-fn repeats(index: &[(u32, u32)]) -> Vec<(u32, u32)> {
-    let mut out = Vec::new();
-    for run in index.chunk_by(|a, b| a.0 == b.0) {
-        if let Some((&(_, first), rest)) = run.split_first() {
-            out.extend(rest.iter().map(|&(_, i)| (i, first)));
-        }
+impl<F: Fn(usize) -> u32> Index<F> {
+    fn new(n: usize, key: F) -> Self {
+        let mut pos: Vec<u32> = Vec::with_capacity(n);
+        pos.extend((0..n).map(|i| u32::try_from(i).unwrap_or(u32::MAX)));
+        // Unstable sort of distinct pairs: the same order as a stable one, without its buffer.
+        pos.sort_unstable_by_key(|&p| (key(p as usize), p));
+        Index { pos, key }
     }
-    out.sort_unstable();
-    out
+    fn key_of(&self, p: u32) -> u32 {
+        (self.key)(p as usize)
+    }
+    /// The positions with key `k`, in input order.
+    fn equal(&self, k: u32) -> &[u32] {
+        let lo = self.pos.partition_point(|&p| self.key_of(p) < k);
+        // Keys are mostly unique: the run of equal ones is scanned, not searched.
+        let rest = self.pos.get(lo..).unwrap_or(&[]);
+        let n = rest.iter().take_while(|&&p| self.key_of(p) == k).count();
+        rest.get(..n).unwrap_or(&[])
+    }
+    /// The positions (in input order) of every key seen before at a smaller position, with the
+    /// position of its first occurrence: `(later, first)`, sorted by `later`.
+    fn repeats(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for run in self.pos.chunk_by(|&a, &b| self.key_of(a) == self.key_of(b)) {
+            if let Some((&first, rest)) = run.split_first() {
+                out.extend(rest.iter().map(|&i| (i, first)));
+            }
+        }
+        out.sort_unstable();
+        out
+    }
 }
 
 fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
@@ -108,9 +118,9 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
     }
     let ck = &mut o.checkpoint;
     // The first ids-PID / core-PID entry of each pid.
-    let ids_of = sorted_index(ck.ids.iter().map(|(p, _, _)| *p), ck.ids.len());
-    let cores_of = sorted_index(ck.cores.iter().map(|(p, _, _)| *p), ck.cores.len());
-    let first = |index: &[(u32, u32)], pid: u32| equal(index, pid).first().map(|&(_, i)| i as usize);
+    let (ids, cores) = (&ck.ids, &ck.cores);
+    let ids_of = Index::new(ids.len(), |i| ids.get(i).map_or(u32::MAX, |x| x.0));
+    let cores_of = Index::new(cores.len(), |i| cores.get(i).map_or(u32::MAX, |x| x.0));
     let mut seen = BTreeSet::new();
     for t in &mut ck.tasks {
         if !seen.insert(t.pid) {
@@ -122,8 +132,8 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
                 format!("pid {} appears twice in pstree", t.pid),
             ));
         }
-        let core = first(&cores_of, t.pid).and_then(|i| ck.cores.get(i)).map(|(_, c, _)| c);
-        match first(&ids_of, t.pid).and_then(|i| ck.ids.get(i)) {
+        let core = cores_of.equal(t.pid).first().and_then(|&i| cores.get(i as usize)).map(|(_, c, _)| c);
+        match ids_of.equal(t.pid).first().and_then(|&i| ids.get(i as usize)) {
             Some((_, ids, _)) => {
                 t.files_id = Some(ids.files_id);
                 t.net_ns_id = ids.net_ns_id;
@@ -168,8 +178,18 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
         }
         let group: Vec<&FdTable> = ck.fd_tables.iter().skip(k).filter(|t| t.files_id == tb.files_id).collect();
         let fds = || group.iter().flat_map(|t| t.fds.iter().enumerate().map(move |(j, fd)| (t.loc(j), fd.fd)));
-        let index = sorted_index(fds().map(|(_, fd)| fd), group.iter().map(|t| t.fds.len()).sum());
-        for (later, _) in repeats(&index) {
+        // Position p of the group's fds: table by table.
+        let fd_at = |mut p: usize| {
+            for t in &group {
+                match t.fds.get(p) {
+                    Some(fd) => return fd.fd,
+                    None => p -= t.fds.len(),
+                }
+            }
+            u32::MAX
+        };
+        let index = Index::new(group.iter().map(|t| t.fds.len()).sum(), fd_at);
+        for (later, _) in index.repeats() {
             let Some((at, fd)) = fds().nth(later as usize) else { continue };
             let fid = tb.files_id;
             let msg = format!("fd {fd} appears twice in fdinfo-{fid}.img");
@@ -182,18 +202,31 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
 
 /// Every file id the checkpoint defines, sorted, with its position in the order unix sockets,
 /// inet sockets, other files: an id's type is its first definition's.
-struct FileIds(Vec<(u32, u32)>);
+struct FileIds<F: Fn(usize) -> u32>(Index<F>);
 
-impl FileIds {
-    fn of(ck: &Checkpoint) -> FileIds {
-        let n = ck.unix.len() + ck.inet.len() + ck.others.len();
-        let ids =
-            ck.unix.iter().map(|s| s.id).chain(ck.inet.iter().map(|s| s.id)).chain(ck.others.iter().map(|f| f.id));
-        FileIds(sorted_index(ids, n))
+/// The file id at position `i` of the order unix sockets, inet sockets, other files.
+fn file_id(ck: &Checkpoint, i: usize) -> u32 {
+    match ck.unix.get(i) {
+        Some(s) => s.id,
+        None => {
+            let i = i - ck.unix.len();
+            match ck.inet.get(i) {
+                Some(s) => s.id,
+                None => ck.others.get(i - ck.inet.len()).map_or(u32::MAX, |f| f.id),
+            }
+        }
     }
+}
+
+fn file_ids(ck: &Checkpoint) -> FileIds<impl Fn(usize) -> u32 + '_> {
+    let n = ck.unix.len() + ck.inet.len() + ck.others.len();
+    FileIds(Index::new(n, move |i| file_id(ck, i)))
+}
+
+impl<F: Fn(usize) -> u32> FileIds<F> {
     /// The fd type of file id `id`, if one is defined.
     fn get(&self, ck: &Checkpoint, id: u32) -> Option<i32> {
-        let &(_, first) = equal(&self.0, id).first()?;
+        let &first = self.0.equal(id).first()?;
         let (u, n) = (ck.unix.len(), ck.inet.len());
         let i = first as usize;
         Some(if i < u {
@@ -209,9 +242,9 @@ impl FileIds {
 fn check_ids(o: &Opened, d: &mut Vec<Diagnostic>) {
     let ck = &o.checkpoint;
     // File ids, in the order unix sockets, inet sockets, other files.
-    let ids = ck.unix.iter().map(|s| s.id).chain(ck.inet.iter().map(|s| s.id)).chain(ck.others.iter().map(|f| f.id));
-    let index = sorted_index(ids, ck.unix.len() + ck.inet.len() + ck.others.len());
-    for (later, first) in repeats(&index) {
+    let n = ck.unix.len() + ck.inet.len() + ck.others.len();
+    let index = Index::new(n, |i| file_id(ck, i));
+    for (later, first) in index.repeats() {
         let (Some((id, at)), Some((_, first))) = (file_at(ck, later as usize), file_at(ck, first as usize)) else {
             continue;
         };
@@ -226,8 +259,9 @@ fn check_ids(o: &Opened, d: &mut Vec<Diagnostic>) {
     }
     // (The first index is freed first: a shadowed one would live on beside it.)
     drop(index);
-    let index = sorted_index(ck.unix.iter().map(|s| s.ino), ck.unix.len());
-    for (later, _) in repeats(&index) {
+    let unix = &ck.unix;
+    let index = Index::new(unix.len(), |i| unix.get(i).map_or(u32::MAX, |s| s.ino));
+    for (later, _) in index.repeats() {
         let Some(s) = ck.unix.get(later as usize) else { continue };
         d.push(on_field(
             &o.files,
@@ -252,7 +286,7 @@ fn file_at(ck: &Checkpoint, i: usize) -> Option<(u32, Loc)> {
     }
 }
 
-fn check_fds(o: &Opened, ids: &FileIds, d: &mut Vec<Diagnostic>) {
+fn check_fds(o: &Opened, ids: &FileIds<impl Fn(usize) -> u32>, d: &mut Vec<Diagnostic>) {
     // Before files.img (CRIU < 3.4) every kind of file had its own image; resocket reads only
     // the socket, regular-file and pipe ones, so only those fds can be checked there.
     let files_img = o.files.iter().any(|f| f.kind == ImageKind::Files);
@@ -297,12 +331,13 @@ fn check_fds(o: &Opened, ids: &FileIds, d: &mut Vec<Diagnostic>) {
 fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
     let ck = &o.checkpoint;
     // By inode; of two entries with one inode (a criu-duplicate-id error) the last one.
-    let by_ino = sorted_index(ck.unix.iter().map(|s| s.ino), ck.unix.len());
+    let unix = &ck.unix;
+    let by_ino = Index::new(unix.len(), |i| unix.get(i).map_or(u32::MAX, |s| s.ino));
     for s in &ck.unix {
         let p = |f: &str| format!("{}{f}", o.unix_prefix(s));
-        let external = s.uflags & USK_EXTERN != 0;
+        let external = s.external;
         if s.peer != 0 {
-            let Some(peer) = equal(&by_ino, s.peer).last().and_then(|&(_, i)| ck.unix.get(i as usize)) else {
+            let Some(peer) = by_ino.equal(s.peer).last().and_then(|&i| unix.get(i as usize)) else {
                 if !external {
                     d.push(on_field(
                         &o.files,
@@ -336,7 +371,7 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
             if let Some(message) = wrong {
                 d.push(on_field(&o.files, Code::CriuPendingNotListening, s.at, &p("peer"), message));
             }
-        } else if s.state == ESTABLISHED && s.ty != DGRAM && !external && s.shutdown != Some(3) {
+        } else if s.state == ESTABLISHED && s.ty != DGRAM && !external && !s.shut_both {
             d.push(on_field(
                 &o.files,
                 Code::CriuDanglingConnection,
@@ -348,7 +383,7 @@ fn check_peers(o: &Opened, d: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_queues(o: &Opened, ids: &FileIds, d: &mut Vec<Diagnostic>) {
+fn check_queues(o: &Opened, ids: &FileIds<impl Fn(usize) -> u32>, d: &mut Vec<Diagnostic>) {
     let ck = &o.checkpoint;
     if ck.packets.is_empty() {
         return;

@@ -51,6 +51,20 @@ pub(crate) fn at(code: Code, file: &str, entry: Option<usize>, range: Range<usiz
     }
 }
 
+/// An entry starting past 4 GiB, where resocket stops framing a file (entry offsets are kept
+/// as `u32`s).
+fn past_4g(file: &str, entry: usize, offset: usize, len: usize) -> Diagnostic {
+    at(
+        Code::CriuSizePastEnd,
+        file,
+        Some(entry),
+        offset..len,
+        format!(
+            "entry at offset {offset} starts past 4 GiB: resocket frames an image file's entries up to offset 4 GiB"
+        ),
+    )
+}
+
 pub(crate) fn sk_queues_extra(payload: &[u8]) -> u64 {
     top_varint(payload, 2).unwrap_or(0)
 }
@@ -207,7 +221,10 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
                 .field(path.clone()),
             );
         }
-        out.push_start(e.offset);
+        if !out.push_start(e.offset) {
+            diags.push(past_4g(&out.name, e.index, e.offset, data.len()));
+            break;
+        }
         if let Some(err) = w.error {
             let code = if err.is_truncation() { Code::CriuTruncated } else { Code::CriuBadProtobuf };
             let mut d = at(code, &out.name, Some(e.index), err.offset()..e.payload_range().end, err.to_string());
@@ -272,7 +289,10 @@ fn read_ifaddr(
                 return;
             }
         };
-        out.push_start(m.offset);
+        if !out.push_start(m.offset) {
+            diags.push(past_4g(&name, m.index, m.offset, data.len()));
+            return;
+        }
         match m.addr() {
             Ok(addr) => ck.ifaddrs.push(NsAddr { ns, addr, at: Loc::new(index, m.index) }),
             Err(e) => {
@@ -309,7 +329,7 @@ fn decode_into(ck: &mut Checkpoint, kind: ImageKind, p: &[u8], extra: Range<usiz
             let e: pb::FdinfoEntry = dec(p)?;
             // The table was pushed when the file's framing began.
             if let Some(t) = ck.fd_tables.last_mut() {
-                t.fds.push(Fd { fd: e.fd, id: e.id, ty: e.r#type, flags: e.flags });
+                t.fds.push(Fd { fd: e.fd, id: e.id, ty: e.r#type });
             }
         }
         ImageKind::Files => {
@@ -371,6 +391,19 @@ mod tests {
         assert_eq!(top_varint(&[0x08, 0x05, 0x22, 0x01, 0x00, 0x10, 0x03], 2), Some(3));
         assert_eq!(top_varint(&[0x08], 2), None);
         assert_eq!(top_varint(&[0x12, 0xff, 0xff, 0xff, 0xff, 0x0f], 2), None);
+    }
+
+    /// Entry starts are kept as `u32`s: one past 4 GiB is refused (the framing stops there with
+    /// a diagnostic), one at 4 GiB - 1 is kept. (64-bit only: no wasm32 offset reaches 4 GiB.)
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn entry_starts_past_4_gib_are_refused() {
+        let mut f = OpenedFile::new("files.img".into(), ImageKind::Files, Vec::new());
+        assert!(f.push_start(u32::MAX as usize));
+        assert!(!f.push_start(u32::MAX as usize + 1));
+        assert_eq!(f.starts(), [u32::MAX]);
+        let d = past_4g("files.img", 7, 1 << 32, (1 << 32) + 10);
+        assert_eq!((d.code, d.record, d.range.clone()), (Code::CriuSizePastEnd, Some(7), (1 << 32)..(1 << 32) + 10));
     }
 
     #[test]

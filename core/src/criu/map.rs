@@ -707,12 +707,12 @@ fn tasks(c: &mut Ctx<'_>) -> Vec<TaskSpec> {
         if let Some(f) = t.files_id {
             tables.entry(f).or_default().push(t.pid);
         }
-        for (_, fd) in ck.task_fds(t) {
+        for (loc, fd) in ck.task_fds(t) {
             let n = fd.fd.min(i32::MAX as u32) as i32;
             match c.by_id.get(&fd.id) {
                 Some(&i) => {
                     spec.fds.insert(n, c.sockets[i].name.clone());
-                    if fd.flags & 1 != 0 {
+                    if c.o.fd_flags(loc).unwrap_or(0) & 1 != 0 {
                         spec.cloexec.push(n);
                     }
                 }

@@ -172,8 +172,9 @@ pub struct OpenedFile {
     pub magic: Option<u32>,
     /// Where each entry framed before the first framing error starts (its size field; none
     /// for images not read). The rest of an [`EntryView`] is read again from the bytes, which
-    /// the framing checked: see [`OpenedFile::entry`].
-    starts: Vec<usize>,
+    /// the framing checked: see [`OpenedFile::entry`]. As `u32`s (a checkpoint holds one per
+    /// socket and fd): entries are framed up to offset 4 GiB ([`OpenedFile::push_start`]).
+    starts: Vec<u32>,
     /// The bytes.
     pub bytes: Vec<u8>,
     /// True when resocket decodes this image's entries (its schema is known).
@@ -193,7 +194,7 @@ impl OpenedFile {
     /// an entry is a netlink message: its `nlmsghdr` (whose `nlmsg_len` counts itself) stands
     /// where the size field is, its payload the `ifaddrmsg` and attributes after it.
     pub fn entry(&self, index: usize) -> Option<EntryView> {
-        let start = *self.starts.get(index)?;
+        let start = *self.starts.get(index)? as usize;
         if let ImageKind::Ifaddr(_) = self.kind {
             let len = ifaddr::message_len_at(&self.bytes, start)?;
             let range = start..start + len;
@@ -219,12 +220,12 @@ impl OpenedFile {
     }
     /// The index of the entry whose bytes hold offset `at`, if any.
     pub fn entry_at(&self, at: usize) -> Option<usize> {
-        let i = self.starts.partition_point(|&s| s <= at).checked_sub(1)?;
+        let i = self.starts.partition_point(|&s| s as usize <= at).checked_sub(1)?;
         self.entry(i).filter(|e| e.range.contains(&at)).map(|e| e.index)
     }
     /// Where each framed entry starts (its size field), in order: the framing as
     /// [`OpenedFile::from_framing`] takes it back (the browser's worker posts it this way).
-    pub fn starts(&self) -> &[usize] {
+    pub fn starts(&self) -> &[u32] {
         &self.starts
     }
     /// A file rebuilt from its bytes and the [`starts`](OpenedFile::starts) of its entries,
@@ -236,12 +237,12 @@ impl OpenedFile {
         magic: Option<u32>,
         decoded: bool,
         bytes: Vec<u8>,
-        starts: Vec<usize>,
+        starts: Vec<u32>,
     ) -> Result<OpenedFile, String> {
         let kind = ImageKind::of_name(&name);
         let f = OpenedFile { name, kind, first_magic, magic, starts, bytes, decoded };
         let mut end = 0;
-        for (i, &start) in f.starts.iter().enumerate() {
+        for (i, start) in f.starts.iter().map(|&s| s as usize).enumerate() {
             let e = f.entry(i).filter(|e| start >= end && e.range.end <= f.bytes.len());
             let Some(e) = e else {
                 return Err(format!("entry #{i} at offset {start} does not fit a file of {} bytes", f.bytes.len()));
@@ -250,8 +251,16 @@ impl OpenedFile {
         }
         Ok(f)
     }
-    pub(crate) fn push_start(&mut self, start: usize) {
-        self.starts.push(start);
+    /// Note where the next entry starts: `false` (nothing noted) for an offset past 4 GiB,
+    /// where the caller stops framing with a diagnostic.
+    pub(crate) fn push_start(&mut self, start: usize) -> bool {
+        match u32::try_from(start) {
+            Ok(s) => {
+                self.starts.push(s);
+                true
+            }
+            Err(_) => false,
+        }
     }
     pub(crate) fn reserve_entries(&mut self, n: usize) {
         self.starts.reserve_exact(n);
@@ -356,7 +365,9 @@ impl FdTable {
     }
 }
 
-/// One fd of a task (an `fdinfo-N.img` entry).
+/// One fd of a task (an `fdinfo-N.img` entry): what the checks across images use (12 bytes; a
+/// checkpoint holds one per fd). Its FD flags (`FD_CLOEXEC`) are [`Opened::fd_flags`], read
+/// again from the entry's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Fd {
     /// The fd number.
@@ -365,8 +376,6 @@ pub struct Fd {
     pub id: u32,
     /// `fd_types` value.
     pub ty: i32,
-    /// FD flags (`FD_CLOEXEC`).
-    pub flags: u32,
 }
 
 /// A file of the checkpoint other than a socket: listed with its type.
@@ -388,13 +397,16 @@ pub struct OtherFile {
 pub struct UnixSock {
     /// Its file id (`FileEntry.id`; the entry's own `id` in unixsk.img).
     pub id: u32,
-    /// `ino`, `peer` (0: none), `type`, `state`, `uflags` and `shutdown` of the entry.
+    /// `ino`, `peer` (0: none), `type` and `state` of the entry.
     pub ino: u32,
     pub peer: u32,
     pub ty: u32,
     pub state: u32,
-    pub uflags: u32,
-    pub shutdown: Option<i32>,
+    /// `uflags` has `USK_EXTERN` (the socket's peer is outside the dump, or this is the entry
+    /// CRIU writes for that outside peer).
+    pub external: bool,
+    /// `shutdown` is BOTH (3).
+    pub shut_both: bool,
     /// Where it is.
     pub at: Loc,
 }
@@ -408,8 +420,8 @@ impl UnixSock {
             peer: sk.peer,
             ty: sk.r#type,
             state: sk.state,
-            uflags: sk.uflags,
-            shutdown: sk.shutdown,
+            external: sk.uflags & check::USK_EXTERN != 0,
+            shut_both: sk.shutdown == Some(3),
             at,
         }
     }
@@ -560,6 +572,12 @@ impl Opened {
             ImageKind::Unixsk => pb::UnixSkEntry::decode(p).ok(),
             _ => pb::FileEntry::decode(p).ok()?.usk,
         }
+    }
+    /// The FD flags (`FD_CLOEXEC`) of the fd at `loc` (an `fdinfo-N.img` entry), decoded again
+    /// from its bytes (`None` only if they do not decode, which [`open`] would have reported).
+    pub fn fd_flags(&self, loc: Loc) -> Option<u32> {
+        use prost::Message;
+        pb::FdinfoEntry::decode(self.payload(loc)?).ok().map(|e| e.flags)
     }
     /// The field path prefix of unix socket `s`'s entry: `usk.` in files.img, none in the
     /// legacy unixsk.img.

@@ -373,8 +373,8 @@ fn criu_unix_sockets_are_their_entries() {
         for u in &o.checkpoint.unix {
             let sk = o.unix_entry(u).expect("decodes again");
             assert_eq!(
-                (u.ino, u.peer, u.ty, u.state, u.uflags, u.shutdown),
-                (sk.ino, sk.peer, sk.r#type, sk.state, sk.uflags, sk.shutdown),
+                (u.ino, u.peer, u.ty, u.state, u.external, u.shut_both),
+                (sk.ino, sk.peer, sk.r#type, sk.state, sk.uflags & 1 != 0, sk.shutdown == Some(3)),
                 "{}",
                 s.name
             );
