@@ -788,4 +788,3 @@ impl Kernel {
         Outcome::Read { data: Payload(out), rights: new_slots, truncated }
     }
 }
-
