@@ -88,41 +88,23 @@ fn unix_request(show: ShowFlags) -> SockDiagMessage {
 /// One `SOCK_DIAG_BY_FAMILY` dump request: the answers, until `NLMSG_DONE`. Shared by
 /// unix_diag and inet_diag. An answer the crate cannot read is an error, not a socket left out.
 pub(crate) fn sock_diag_dump(request: SockDiagMessage) -> Result<Vec<SockDiagMessage>, String> {
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header.sequence_number = 1;
-    let mut msg = NetlinkMessage::new(header, NetlinkPayload::from(request));
+    use netlink_packet_core::ParseableParametrized;
+    use netlink_packet_sock_diag::SOCK_DIAG_BY_FAMILY;
+    let mut msg = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(request));
     msg.finalize();
     let mut req = vec![0u8; msg.buffer_len()];
     msg.serialize(&mut req);
-    let sock = net::socket(AddressFamily::NETLINK, SocketType::RAW, Some(netlink::SOCK_DIAG))
-        .map_err(|e| format!("netlink socket: {e}"))?;
-    net::sendto(&sock, &req, net::SendFlags::empty(), &netlink::SocketAddrNetlink::new(0, 0))
-        .map_err(|e| format!("netlink send: {e}"))?;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let (n, _) =
-            net::recv(&sock, &mut buf[..], net::RecvFlags::empty()).map_err(|e| format!("netlink recv: {e}"))?;
-        let mut at = 0;
-        while at + 16 <= n {
-            let m = NetlinkMessage::<SockDiagMessage>::deserialize(&buf[at..n])
-                .map_err(|e| format!("sock_diag answer at byte {at}: {e}"))?;
-            let len = m.header.length as usize;
-            match m.payload {
-                NetlinkPayload::Done(_) => return Ok(out),
-                NetlinkPayload::Error(e) => {
-                    return Err(format!("sock_diag: {}", e.to_io()));
-                }
-                NetlinkPayload::InnerMessage(m) => out.push(m),
-                _ => {}
-            }
-            if len < 16 {
-                return Err("malformed netlink message".into());
-            }
-            at += (len + 3) & !3;
-        }
-    }
+    // The crate writes the request; the one netlink transport below sends it (after its own
+    // `nlmsghdr`) and gathers the answers.
+    let body = req.get(16..).ok_or("sock_diag request shorter than its header")?;
+    netlink_dump(Some(netlink::SOCK_DIAG), SOCK_DIAG_BY_FAMILY, SOCK_DIAG_BY_FAMILY, body)?
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            SockDiagMessage::parse_with_param(m.as_slice(), SOCK_DIAG_BY_FAMILY)
+                .map_err(|e| format!("sock_diag answer {i}: {e}"))
+        })
+        .collect()
 }
 
 /// One netlink dump request of type `request` on a `protocol` socket (`None`: protocol 0,
