@@ -107,6 +107,29 @@ fn restore_verify_in(img: &Path, setup: &str) -> (Option<i32>, String) {
     (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
+/// `restore run --root DIR/check-root IMAGE -- python3 live.py MODE DIR [ROOT]` in a fresh
+/// network namespace with lo up: the restored process checks what it holds (`with_root`: the
+/// root is passed to it as well).
+fn restore_run_live_py(img: &Path, dir: &Path, mode: &str, with_root: bool) -> std::process::Output {
+    let root = dir.join("check-root");
+    std::fs::create_dir_all(&root).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-n", "sh", "-c", LO_UP])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .args(["run", "--root"])
+        .arg(&root)
+        .arg(img)
+        .args(["--", "python3"])
+        .arg(script)
+        .arg(mode)
+        .arg(dir);
+    if with_root {
+        cmd.arg(&root);
+    }
+    cmd.output().unwrap()
+}
+
 fn round_trip(scenario: &str) -> resocket_core::Image<'static> {
     let live = Live::start(scenario);
     let (code, err, img) = live.dump();
@@ -235,21 +258,7 @@ fn kill_dump_round_trip(scenario: &str) -> (resocket_core::Image<'static>, Strin
     assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
     let (code, verified) = restore_verify(&img);
     assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
-    let root = live.dir.join("check-root");
-    std::fs::create_dir_all(&root).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
-    let o = Command::new("unshare")
-        .args(["-n", "sh", "-c", LO_UP])
-        .arg(env!("CARGO_BIN_EXE_restore"))
-        .args(["run", "--root"])
-        .arg(&root)
-        .arg(&img)
-        .args(["--", "python3"])
-        .arg(script)
-        .arg("check")
-        .arg(&live.dir)
-        .output()
-        .unwrap();
+    let o = restore_run_live_py(&img, &live.dir, "check", false);
     let out = String::from_utf8_lossy(&o.stdout);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
@@ -374,22 +383,7 @@ fn relative_names_bound_in_a_directory_the_process_has_left_come_back_there() {
     let a = live.dir.join("a");
     let a = a.to_str().unwrap().as_bytes();
     assert_eq!(cwds, [(b"srv.sock".to_vec(), a.to_vec(), true), (b"sub/log.sock".to_vec(), a.to_vec(), true)]);
-    let root = live.dir.join("check-root");
-    std::fs::create_dir_all(&root).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
-    let o = Command::new("unshare")
-        .args(["-n", "sh", "-c", LO_UP])
-        .arg(env!("CARGO_BIN_EXE_restore"))
-        .args(["run", "--root"])
-        .arg(&root)
-        .arg(&img)
-        .args(["--", "python3"])
-        .arg(script)
-        .arg("relative-elsewhere-check")
-        .arg(&live.dir)
-        .arg(&root)
-        .output()
-        .unwrap();
+    let o = restore_run_live_py(&img, &live.dir, "relative-elsewhere-check", true);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{}", String::from_utf8_lossy(&o.stderr));
 }
@@ -965,21 +959,7 @@ fn datagrams_from_a_closed_socketpair_end_are_restored_from_a_stand_in_that_clos
     }
     let (code, verified) = restore_verify(&img);
     assert_eq!(code, Some(0), "{verified}");
-    let root = live.dir.join("check-root");
-    std::fs::create_dir_all(&root).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
-    let o = Command::new("unshare")
-        .args(["-n", "sh", "-c", LO_UP])
-        .arg(env!("CARGO_BIN_EXE_restore"))
-        .args(["run", "--root"])
-        .arg(&root)
-        .arg(&img)
-        .args(["--", "python3"])
-        .arg(script)
-        .arg("check")
-        .arg(&live.dir)
-        .output()
-        .unwrap();
+    let o = restore_run_live_py(&img, &live.dir, "check", false);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{}", String::from_utf8_lossy(&o.stderr));
     drop(live);
@@ -1050,21 +1030,7 @@ fn sockopts_round_trip(scenario: &str) -> (resocket_core::Image<'static>, String
     assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
     let (code, verified) = restore_verify(&img);
     assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
-    let root = live.dir.join("check-root");
-    std::fs::create_dir_all(&root).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
-    let o = Command::new("unshare")
-        .args(["-n", "sh", "-c", LO_UP])
-        .arg(env!("CARGO_BIN_EXE_restore"))
-        .args(["run", "--root"])
-        .arg(&root)
-        .arg(&img)
-        .args(["--", "python3"])
-        .arg(script)
-        .arg("check-opts")
-        .arg(&live.dir)
-        .output()
-        .unwrap();
+    let o = restore_run_live_py(&img, &live.dir, "check-opts", false);
     let out = String::from_utf8_lossy(&o.stdout);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
