@@ -1344,20 +1344,35 @@ impl<'i, 'a> Planner<'i, 'a> {
         for s in socks {
             let want = s.common.shutdown & wire::SHUTDOWN_MASK;
             let Some(have) = self.k.sock(s.objref as Slot).map(|k| k.shutdown) else { continue };
-            if have != want {
-                self.plan.warnings.push(
-                    Warning::new(
-                        WarnCode::ShutdownDiffers,
-                        format!(
-                            "socket #{}: its shutdown bits come back as {have}, the image has {want} (a peer's shutdown() mirrors onto it, or a bit cannot be set before its data is queued)",
-                            s.objref
-                        ),
-                    )
-                    .objref(s.objref),
-                );
-            }
+            self.warn_shutdown(s.objref, have, want);
+        }
+        // An embryo has no slot of its own: it is its client's peer on the kernel.
+        let embryos: Vec<&Sock<'_>> = self.unix().filter(|s| self.embryos.contains(&s.objref)).collect();
+        for e in embryos {
+            let want = e.common.shutdown & wire::SHUTDOWN_MASK;
+            let client = self.k.sock(e.peer() as Slot).filter(|_| e.peer() != 0);
+            let Some(have) = client.and_then(|c| c.peer).and_then(|r| self.k.socks.get(r)).map(|k| k.shutdown) else {
+                continue;
+            };
+            self.warn_shutdown(e.objref, have, want);
         }
         Ok(())
+    }
+
+    /// `shutdown-differs` on socket `objref` when the bits it comes back with are not the image's.
+    fn warn_shutdown(&mut self, objref: i32, have: u8, want: u8) {
+        if have == want {
+            return;
+        }
+        self.plan.warnings.push(
+            Warning::new(
+                WarnCode::ShutdownDiffers,
+                format!(
+                    "socket #{objref}: its shutdown bits come back as {have}, the image has {want} (a peer's shutdown() mirrors onto it, or a bit cannot be set before its data is queued)"
+                ),
+            )
+            .objref(objref),
+        );
     }
 
     fn cleanup(&mut self) -> Result<(), PlanError> {

@@ -111,6 +111,23 @@ fn shutdown_differs() {
     );
 }
 
+/// `plan` fuzz target (2026-12-07): the same on a pending connection. The client's `SHUT_WR`
+/// reaches its embryo when the restore sets it after the embryo's data; the embryo has no name
+/// of its own, so the warning is on its objref.
+#[test]
+fn shutdown_differs_on_a_pending_connections_embryo() {
+    let (p, names) = plan_of(
+        r#"{"sockets": [
+            {"name": "L", "type": "seqpacket", "addr": "@warn-pl", "listen": 4,
+             "pending": [{"client": "c", "sent": [{"data": "rec-a"}, {"data": "rec-b"}]}]},
+            {"name": "c", "type": "seqpacket", "shutdown": "wr"}]}"#,
+    );
+    let named: Vec<i32> = names.iter().map(|(_, o)| *o).collect();
+    let w = p.warnings.iter().find(|w| w.code == WarnCode::ShutdownDiffers);
+    let on = w.and_then(|w| w.objref).expect("a shutdown-differs warning");
+    assert!(!named.contains(&on), "on the embryo, not on {names:?}");
+}
+
 #[test]
 fn closed_at_end() {
     warned(
