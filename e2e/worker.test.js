@@ -97,7 +97,7 @@ async function open() {
 
 const workerFiles = (fetched) => fetched.filter((p) => /resocket-worker/.test(p));
 
-test('the page module has no CRIU reader: the worker module is fetched when a checkpoint is opened, not before', async () => {
+test('the page module has no CRIU reader and no serde-wasm-bindgen: the worker module is fetched when a checkpoint is opened, not before', async () => {
   const files = fs.readdirSync(DIST);
   const page = files.find((f) => /^resocket-web-.*_bg\.wasm$/.test(f));
   assert.ok(page && files.includes('resocket-worker_bg.wasm') && files.includes('resocket-worker_loader.js'), files.join(' '));
@@ -105,6 +105,12 @@ test('the page module has no CRIU reader: the worker module is fetched when a ch
   const tarMessage = 'does not hold a tar archive';
   assert.ok(!fs.readFileSync(path.join(DIST, page)).includes(tarMessage), 'the page module links the archive reader');
   assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(tarMessage));
+  // The worker's message is decoded without serde-wasm-bindgen (web/src/message.rs, bincode): its
+  // source path (in its panic locations) is in the worker's module, which builds the JS API's
+  // object with it, and not in the page's.
+  const swb = 'serde-wasm-bindgen';
+  assert.ok(!fs.readFileSync(path.join(DIST, page)).includes(swb), 'the page module links serde-wasm-bindgen');
+  assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(swb));
   const { page: p, errors, fetched } = await open();
   await p.click('.gallery-item[data-name="stream-pair"]');
   await p.waitForSelector('#graph .node');

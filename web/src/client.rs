@@ -6,10 +6,13 @@
 //! The worker is `resocket-worker_loader.js` next to the page (resolved against the document's
 //! base URL; trunk writes it, `resocket-worker.js` and `resocket-worker_bg.wasm` into `dist/`).
 //! Tests in the browser, where no worker is built, serve requests in the page instead
-//! ([`serve_in_process`]): the same messages, the same decoding.
+//! ([`serve_in_process`] with the worker's handler): the same messages, the same decoding.
+//!
+//! The messages and their encoding are [`crate::message`]'s; this module does not import the
+//! worker's ([`crate::worker`], which imports neither this one nor the page's modules).
 
 use crate::criu::CriuDoc;
-use crate::worker::{self, Meta, Progress};
+use crate::message::{self, Meta, Mode, Notes, Post, Progress};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -41,8 +44,8 @@ pub enum Reply {
 #[derive(Debug)]
 pub struct CriuParts {
     pub meta: Meta,
-    /// The notes as posted (`meta.notes` is empty).
-    pub notes: crate::criu::Notes,
+    /// The notes as posted, decoded when shown.
+    pub notes: Notes,
     pub files: Vec<resocket_core::criu::OpenedFile>,
     pub image: Option<Vec<u8>>,
 }
@@ -57,8 +60,12 @@ fn get(v: &JsValue, k: &str) -> JsValue {
     js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| format!("the checkpoint reader's message: {e}"))
+/// The bytes of the typed array `o[k]`.
+fn bytes_of(o: &JsValue, k: &str) -> Result<Vec<u8>, String> {
+    get(o, k)
+        .dyn_into::<js_sys::Uint8Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| format!("the checkpoint reader's message: no {k}"))
 }
 
 /// The typed arrays of `o[k]`.
@@ -73,7 +80,7 @@ fn arrays<T: JsCast>(o: &JsValue, k: &str) -> Result<Vec<T>, String> {
 pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
     let ty = get(&data, "type").as_string()?;
     Some(match ty.as_str() {
-        "progress" => from_js(data).map(Reply::Progress),
+        "progress" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(Reply::Progress),
         "failed" => Ok(Reply::Failed(get(&data, "message").as_string().unwrap_or_default())),
         "api" => Ok(Reply::Api(get(&data, "value"))),
         "rsimg" => match get(&data, "bytes").dyn_into::<js_sys::Uint8Array>() {
@@ -89,8 +96,11 @@ fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
     let bytes = arrays::<js_sys::Uint8Array>(&data, "bytes")?;
     let entries = arrays::<js_sys::Uint32Array>(&data, "entries")?;
     let image = get(&data, "image").dyn_into::<js_sys::Uint8Array>().ok().map(|a| a.to_vec());
-    let notes = crate::criu::Notes::new(get(&data, "notes").dyn_into::<js_sys::Array>().unwrap_or_default());
-    let mut meta: Meta = from_js(data)?;
+    let ends = get(&data, "noteEnds")
+        .dyn_into::<js_sys::Uint32Array>()
+        .map_err(|_| "the checkpoint reader's message: no noteEnds".to_string())?;
+    let notes = Notes::new(bytes_of(&data, "notes")?, ends.to_vec());
+    let mut meta: Meta = message::decode(&bytes_of(&data, "meta")?)?;
     if bytes.len() != meta.files.len() || entries.len() != meta.files.len() {
         return Err(format!(
             "the checkpoint reader's message: {} files, {} byte arrays, {} entry arrays",
@@ -102,27 +112,22 @@ fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
     let files = std::mem::take(&mut meta.files)
         .into_iter()
         .zip(bytes.iter().zip(&entries))
-        .map(|(m, (b, e))| worker::file_from(m, b.to_vec(), &e.to_vec()))
+        .map(|(m, (b, e))| message::file_from(m, b.to_vec(), &e.to_vec()))
         .collect::<Result<Vec<_>, String>>()?;
     Ok(CriuParts { meta, notes, files, image })
 }
 
 /// Serves a request in the page: `serve(request, post)`.
-pub type Handler = fn(JsValue, worker::Post) -> Pin<Box<dyn Future<Output = ()>>>;
+pub type Handler = fn(JsValue, Post) -> Pin<Box<dyn Future<Output = ()>>>;
 
 thread_local! {
     static IN_PROCESS: RefCell<Option<Handler>> = const { RefCell::new(None) };
 }
 
 /// Serve requests in the page with `handler` from now on (browser tests, which have no worker
-/// script; `worker::serve` is the worker's own handler).
+/// script, pass the worker's own: `|r, p| Box::pin(worker::serve(r, p))`).
 pub fn serve_in_process(handler: Handler) {
     IN_PROCESS.with(|h| *h.borrow_mut() = Some(handler));
-}
-
-/// The in-page handler that runs the worker's code ([`serve_in_process`] with it).
-pub fn worker_handler(request: JsValue, post: worker::Post) -> Pin<Box<dyn Future<Output = ()>>> {
-    Box::pin(worker::serve(request, post))
 }
 
 /// A request being served. Dropping it terminates its worker (and ignores anything else it
@@ -176,7 +181,7 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
     };
     if let Some(handler) = IN_PROCESS.with(|h| *h.borrow()) {
         let deliver = Rc::new(deliver);
-        let post: worker::Post = Rc::new(move |msg, _transfer| {
+        let post: Post = Rc::new(move |msg, _transfer| {
             // As a worker's message would: after the current task.
             let deliver = deliver.clone();
             wasm_bindgen_futures::spawn_local(async move { deliver(msg) });
@@ -229,25 +234,6 @@ fn failed(message: &str) -> JsValue {
 pub enum Data {
     Bytes(Vec<u8>),
     Blob(web_sys::Blob),
-}
-
-/// What a request is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The inspector's panels ([`Reply::Criu`], [`Reply::Rsimg`]).
-    Inspect,
-    /// The embedding API's JSON ([`Reply::Api`]).
-    Api,
-}
-
-impl Mode {
-    /// Its name in the request.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Inspect => "inspect",
-            Mode::Api => "api",
-        }
-    }
 }
 
 /// The request `{mode, files: [{name, bytes}]}` and its transfer list (the page's own byte

@@ -8,10 +8,9 @@
 //! keeps the files' bytes and framing, and walks an entry's fields (core's wire walker and
 //! schema tables) when it is shown.
 
-use crate::worker::Meta;
-use resocket_core::archive::Archive;
+use crate::message::{ArchiveMeta, Meta, Notes, SavedAddr};
 use resocket_core::criu::walk::{Node, Val};
-use resocket_core::criu::{Note, OpenedFile};
+use resocket_core::criu::OpenedFile;
 use resocket_core::detect::Skip;
 use resocket_core::Diagnostic;
 use std::ops::Range;
@@ -25,7 +24,7 @@ pub struct CriuDoc {
     /// The gallery item's description (empty for files).
     pub note: String,
     /// The archive it came from (container metadata, members), if any.
-    pub archive: Option<Box<Archive>>,
+    pub archive: Option<ArchiveMeta>,
     /// Files given that are not read.
     pub skipped: Vec<(String, Skip)>,
     /// The image files with their framing, in name order.
@@ -35,6 +34,8 @@ pub struct CriuDoc {
     /// Processes and sockets (AF_UNIX and INET) in the checkpoint.
     pub tasks: usize,
     pub sockets: usize,
+    /// The interface addresses CRIU saved (`ifaddr-N.img` on `netdev-N.img`'s devices).
+    pub addresses: Vec<SavedAddr>,
     /// What the mapping onto resocket's model cannot say, or CRIU did not record.
     pub notes: Notes,
     /// The scenario's resocket image (graph, timeline, plan), or why there is none.
@@ -51,7 +52,7 @@ impl PartialEq for CriuDoc {
 }
 
 impl CriuDoc {
-    /// The checkpoint the worker read and mapped (`worker::check`), under this name.
+    /// The checkpoint the worker read and mapped (`reader::check`), under this name.
     pub fn new(
         name: String,
         note: String,
@@ -60,14 +61,28 @@ impl CriuDoc {
         files: Vec<OpenedFile>,
         image: Option<Vec<u8>>,
     ) -> CriuDoc {
-        let Meta { archive, skipped, files: _, diagnostics, notes: _, tasks, sockets, unmapped } = meta;
+        let Meta { archive, skipped, files: _, diagnostics, tasks, sockets, unmapped, addresses } = meta;
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = diagnostics.len() - errors;
         let image = match (image, unmapped) {
             (Some(b), _) => Ok(Rc::from(b)),
             (None, why) => Err(why.unwrap_or_else(|| "the checkpoint has no scenario image".into())),
         };
-        CriuDoc { name, note, archive, skipped, files, diagnostics, tasks, sockets, notes, image, errors, warnings }
+        CriuDoc {
+            name,
+            note,
+            archive,
+            skipped,
+            files,
+            diagnostics,
+            tasks,
+            sockets,
+            addresses,
+            notes,
+            image,
+            errors,
+            warnings,
+        }
     }
 
     /// The file shown first: `files.img` (the sockets) when there is one.
@@ -77,28 +92,6 @@ impl CriuDoc {
 
     pub fn is_valid(&self) -> bool {
         self.errors == 0
-    }
-}
-
-/// The mapping's notes as the worker posted them (a JS array): a big checkpoint has one per
-/// socket or more, so only the ones shown are deserialized.
-#[derive(Debug, Clone, Default)]
-pub struct Notes(js_sys::Array);
-
-impl Notes {
-    pub fn new(list: js_sys::Array) -> Notes {
-        Notes(list)
-    }
-    pub fn len(&self) -> usize {
-        self.0.length() as usize
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Notes `range` (those that do not deserialize are left out).
-    pub fn get(&self, range: Range<usize>) -> Vec<Note> {
-        let end = range.end.min(self.len());
-        (range.start.min(end)..end).filter_map(|i| serde_wasm_bindgen::from_value(self.0.get(i as u32)).ok()).collect()
     }
 }
 

@@ -36,8 +36,8 @@ pub fn criu_summary(p: &DocProps) -> Html {
         let mut rows: Vec<(&str, String)> = vec![
             ("compression", a.compression.as_str().to_string()),
             ("layout", layout),
-            ("unpacked", format!("{} bytes", thousands(a.unpacked as usize))),
-            ("other members", a.members.len().to_string()),
+            ("unpacked", format!("{} bytes", thousands(usize::try_from(a.unpacked).unwrap_or(usize::MAX)))),
+            ("other members", a.members.to_string()),
         ];
         if let Some(m) = &a.container {
             let fields: [(&str, Option<String>); 9] = [
@@ -60,7 +60,7 @@ pub fn criu_summary(p: &DocProps) -> Html {
                 { for rows.into_iter().map(|(k, v)| html! { <><dt>{ k }</dt><dd data-key={k}>{ v }</dd></> }) }
                 </dl>
                 if !a.warnings.is_empty() {
-                    <ul class="warnings">{ for a.warnings.iter().map(|w| html! { <li>{ w.to_string() }</li> }) }</ul>
+                    <ul class="warnings">{ for a.warnings.iter().map(|w| html! { <li>{ w }</li> }) }</ul>
                 }
             </section>
         }
@@ -366,6 +366,48 @@ pub fn criu_notes(p: &NotesProps) -> Html {
                     <button class="more later" onclick={on_more}>{ format!("show more ({} more notes)", thousands(total - p.shown)) }</button>
                 }
             }
+        </section>
+    }
+}
+
+/// The interface addresses CRIU saved (`ifaddr-N.img`, on `netdev-N.img`'s devices), per
+/// namespace: the simulator's host for the plan and the timeline is built from those of the
+/// namespace marked as planned for (`criu::Opened::host`).
+#[function_component(CriuAddresses)]
+pub fn criu_addresses(p: &DocProps) -> Html {
+    let addrs = &p.doc.addresses;
+    if addrs.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section id="criu-addresses" class="panel">
+            <h2>{ "Saved addresses" }<span class="count">{ addrs.len() }</span></h2>
+            <p class="muted">{ "What ip addr save wrote (ifaddr-N.img): the plan and the simulation run on the host of the namespace marked planned for." }</p>
+            <div class="table-wrap">
+            <table>
+                <thead><tr><th>{ "netns" }</th><th>{ "interface" }</th><th>{ "address" }</th><th>{ "flags" }</th><th></th></tr></thead>
+                <tbody>
+                { for addrs.iter().map(|a| {
+                    let dev = a.device.clone().unwrap_or_else(|| format!("if{}", a.ifindex));
+                    let ip = a.addr.map_or_else(|| "-".to_string(), |ip| format!("{ip}/{}", a.prefix));
+                    let flags = [(a.secondary, "secondary"), (a.tentative, "tentative")]
+                        .into_iter()
+                        .filter_map(|(on, f)| on.then_some(f))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    html! {
+                        <tr class={classes!(a.planned.then_some("planned"))} data-ns={a.ns.to_string()}>
+                            <td class="num">{ a.ns }</td>
+                            <td class="name">{ dev }</td>
+                            <td class="num addr">{ ip }</td>
+                            <td>{ flags }</td>
+                            <td class="muted">{ if a.planned { "planned for" } else { "" } }</td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table>
+            </div>
         </section>
     }
 }

@@ -6,8 +6,9 @@
 //! (the whole-image checks, the graph and its layout, one planner phase, the seed's v2 plan, the
 //! final comparison) are one slice each.
 
-use crate::client::{self, Data, Mode, Reply};
+use crate::client::{self, Data, Reply};
 use crate::criu::{CriuAction, CriuDoc};
+use crate::message::Mode;
 use crate::model::{Doc, Drawing, OrderKind, Plans};
 use crate::route::Goto;
 use crate::state::{Action, State};

@@ -11,7 +11,9 @@ pub mod editor;
 pub mod files;
 pub mod gallery;
 pub mod job;
+pub mod message;
 pub mod model;
+pub mod reader;
 pub mod route;
 pub mod state;
 pub mod worker;
@@ -450,6 +452,7 @@ pub fn app() -> Html {
                 </div>
                 <CriuDiagnostics doc={c.clone()} focus={sel.diag} on_select={on_criu.reform(A::SelectDiagnostic)} />
                 <CriuNotes doc={c.clone()} shown={sel.notes_shown} on_more={on_criu.reform(|()| A::MoreNotes)} />
+                <CriuAddresses doc={c.clone()} />
             </>
         }
     });
