@@ -12,7 +12,7 @@
 //! worker's ([`crate::worker`], which imports neither this one nor the page's modules).
 
 use crate::criu::CriuDoc;
-use crate::message::{self, Meta, Mode, Notes, Post, Progress};
+use crate::message::{self, Fields, Meta, Mode, Notes, Post, Progress, Walk};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -36,6 +36,8 @@ pub enum Reply {
     },
     /// The embedding API's result, a plain JS object.
     Api(JsValue),
+    /// An entry of the checkpoint, walked ([`Job::walk`]).
+    Fields(Box<Fields>),
     /// Why the files are not a checkpoint (or the worker failed).
     Failed(String),
 }
@@ -83,6 +85,7 @@ pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
         "progress" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(Reply::Progress),
         "failed" => Ok(Reply::Failed(get(&data, "message").as_string().unwrap_or_default())),
         "api" => Ok(Reply::Api(get(&data, "value"))),
+        "fields" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(|f| Reply::Fields(Box::new(f))),
         "rsimg" => match get(&data, "bytes").dyn_into::<js_sys::Uint8Array>() {
             Ok(b) => Ok(Reply::Rsimg { name: get(&data, "name").as_string().unwrap_or_default(), bytes: b.to_vec() }),
             Err(_) => Err("the checkpoint reader's message: no bytes".into()),
@@ -134,6 +137,8 @@ pub fn serve_in_process(handler: Handler) {
 /// posts).
 pub struct Job {
     worker: Option<web_sys::Worker>,
+    /// Serving in the page instead: the handler and where it posts.
+    in_process: Option<(Handler, Post)>,
     on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
     on_error: Option<Closure<dyn FnMut(web_sys::ErrorEvent)>>,
     live: Rc<std::cell::Cell<bool>>,
@@ -186,8 +191,8 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
             let deliver = deliver.clone();
             wasm_bindgen_futures::spawn_local(async move { deliver(msg) });
         });
-        wasm_bindgen_futures::spawn_local(handler(request, post));
-        return Ok(Job { worker: None, on_message: None, on_error: None, live });
+        wasm_bindgen_futures::spawn_local(handler(request, post.clone()));
+        return Ok(Job { worker: None, in_process: Some((handler, post)), on_message: None, on_error: None, live });
     }
     let w = web_sys::Worker::new(WORKER_URL).map_err(|e| format!("the checkpoint reader did not start: {e:?}"))?;
     let on_message = {
@@ -219,7 +224,23 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
     };
     w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    Ok(Job { worker: Some(w), on_message: Some(on_message), on_error: Some(on_error), live })
+    Ok(Job { worker: Some(w), in_process: None, on_message: Some(on_message), on_error: Some(on_error), live })
+}
+
+impl Job {
+    /// Ask the worker, which has answered with a checkpoint, to walk entry `entry` of file
+    /// `file`: it answers with [`Reply::Fields`].
+    pub fn walk(&self, file: usize, entry: usize) {
+        let req = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(Mode::Fields.as_str()));
+        let data = js_sys::Uint8Array::from(message::encode(&Walk { file, entry }).as_slice());
+        let _ = js_sys::Reflect::set(&req, &"data".into(), &data);
+        if let Some((handler, post)) = &self.in_process {
+            wasm_bindgen_futures::spawn_local(handler(req.into(), post.clone()));
+        } else if let Some(w) = &self.worker {
+            let _ = w.post_message(&req);
+        }
+    }
 }
 
 fn failed(message: &str) -> JsValue {

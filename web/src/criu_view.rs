@@ -1,12 +1,12 @@
 //! The CRIU panels: the checkpoint's summary and container metadata, its image files, the
 //! entries of one file with field↔byte highlighting, its hex, the located diagnostics and the
 //! notes on what a CRIU restore loses. Data and callbacks in, nothing computed beyond
-//! formatting (the fields come from core's wire walk through `criu::entry_fields`).
+//! formatting (an entry's fields come from the worker's walk, `reader::fields`).
 
 use crate::components::hex::{inside, HexPanel};
-use crate::criu::{entry_fields, CriuDoc, CriuSel};
+use crate::criu::{CriuDoc, CriuSel};
+use crate::message::Fields;
 use crate::model::{thousands, HEX_MAX};
-use resocket_core::criu::OpenedFile;
 use resocket_core::Severity;
 use std::ops::Range;
 use std::rc::Rc;
@@ -152,7 +152,7 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
     let Some(file) = p.doc.files.get(p.sel.file) else { return html! {} };
     let total = file.entry_count();
     let end = p.sel.shown.min(total);
-    let fields = p.sel.entry.map(|e| entry_fields(file, e));
+    let fields = p.sel.fields.as_deref().filter(|f| f.file == p.sel.file && Some(f.entry) == p.sel.entry);
     let on_more = p.on_more.reform(|_: MouseEvent| ());
     html! {
         <section id="criu-entries" class="panel">
@@ -176,7 +176,7 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
                                     if let Some(x) = &e.extra { { format!(" + {} B", x.len()) } }</span>
                             </div>
                             if selected {
-                                { fields_html(p, file, fields.as_ref()) }
+                                { fields_html(p, fields) }
                             }
                         </li>
                     }
@@ -190,14 +190,10 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
     }
 }
 
-fn fields_html(
-    p: &EntriesProps,
-    file: &OpenedFile,
-    fields: Option<&(Vec<crate::criu::FieldRow>, Option<String>)>,
-) -> Html {
-    let Some((rows, error)) = fields else { return html! {} };
+fn fields_html(p: &EntriesProps, fields: Option<&Fields>) -> Html {
+    let Some(Fields { rows, error, schema, .. }) = fields else { return html! {} };
     if rows.is_empty() && error.is_none() {
-        let what = if file.schema().is_some() { "an empty message" } else { "its schema is not decoded here" };
+        let what = if *schema { "an empty message" } else { "its schema is not decoded here" };
         return html! { <p class="muted">{ what }</p> };
     }
     html! {

@@ -55,6 +55,15 @@ impl Generation {
             *self.2.borrow_mut() = Some(job);
         }
     }
+    /// The worker of open `g`, which has answered with a checkpoint: it is the doc's now
+    /// ([`crate::criu::CriuDoc::set_walker`]).
+    fn take_job(&self, g: u64) -> Option<client::Job> {
+        if self.is_current(g) {
+            self.2.borrow_mut().take()
+        } else {
+            None
+        }
+    }
     /// A worker is reading a checkpoint for the current open.
     pub fn reading(&self) -> bool {
         self.2.borrow().is_some()
@@ -189,6 +198,12 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
     let on_reply = {
         let (generation, d) = (generation.clone(), d.clone());
         move |reply: Reply| {
+            if let Reply::Fields(f) = reply {
+                // From the worker kept by the checkpoint shown (a later open dropped it, and
+                // with it the worker, otherwise).
+                d.dispatch(Action::Criu(CriuAction::Fields(Rc::new(*f))));
+                return;
+            }
             if !generation.is_current(g) {
                 return;
             }
@@ -205,6 +220,10 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                 }
                 Reply::Criu(parts) => {
                     let doc = Rc::new(parts.doc(name.clone(), note.clone()));
+                    // The worker stays with the doc, to walk the entries it shows.
+                    if let Some(job) = generation.take_job(g) {
+                        doc.set_walker(Box::new(move |file, entry| job.walk(file, entry)));
+                    }
                     match doc.image.clone() {
                         Ok(bytes) => open(
                             Request { name, note, fixture, bytes, goto, criu: Some(doc) },
@@ -218,7 +237,7 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                         }
                     }
                 }
-                Reply::Api(_) => {}
+                Reply::Api(_) | Reply::Fields(_) => {}
             }
         }
     };

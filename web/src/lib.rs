@@ -436,6 +436,15 @@ pub fn app() -> Html {
         let d = d.clone();
         use_callback((), move |a: criu::CriuAction, _| d.dispatch(Action::Criu(a)))
     };
+    // The entry shown is walked by the worker that read the checkpoint (`reader::fields`).
+    {
+        let walk = (state.criu.clone(), state.criu_sel.file, state.criu_sel.entry);
+        use_effect_with(walk, |(doc, file, entry)| {
+            if let (Some(doc), Some(entry)) = (doc, entry) {
+                doc.walk(*file, *entry);
+            }
+        });
+    }
     let criu_panels = state.criu.as_ref().map(|c| {
         use criu::CriuAction as A;
         use criu_view::*;

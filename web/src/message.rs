@@ -14,11 +14,17 @@
 //!
 //! Messages (JS objects; the bincode parts are `Uint8Array`s):
 //!
-//! * page → worker: `{mode: "inspect" | "api", files: [{name, bytes}]}` ([`Mode`]);
+//! * page → worker: `{mode: "inspect" | "api", files: [{name, bytes}]}` ([`Mode`]), then, while
+//!   the checkpoint is shown, `{mode: "fields", data}` ([`Walk`]): walk that entry;
 //! * worker → page: `{type: "ready"}`, `{type: "progress", data}` ([`Progress`]),
 //!   `{type: "criu", meta, notes, noteEnds, bytes, entries, image}` ([`Meta`]; the notes one
 //!   encoding each, `noteEnds` where each ends, so that the page decodes only those it shows),
+//!   `{type: "fields", data}` ([`Fields`]: an entry walked),
 //!   `{type: "rsimg", name, bytes}`, `{type: "api", value}`, `{type: "failed", message}`.
+//!
+//! The worker walks an entry's protobuf fields (core's wire walker and schema tables) when the
+//! page shows it, so that the page links neither: the worker that read a checkpoint stays
+//! while the checkpoint is shown (`criu::CriuDoc` holds it) and keeps the files.
 
 use bincode::{Decode, Encode};
 use resocket_core::archive::{Compression, Container, Layout};
@@ -37,6 +43,8 @@ pub enum Mode {
     Inspect,
     /// The embedding API's JSON (an `api` answer).
     Api,
+    /// The fields of an entry of the checkpoint read last (a `fields` answer).
+    Fields,
 }
 
 impl Mode {
@@ -45,6 +53,7 @@ impl Mode {
         match self {
             Mode::Inspect => "inspect",
             Mode::Api => "api",
+            Mode::Fields => "fields",
         }
     }
 }
@@ -184,6 +193,52 @@ pub struct Meta {
     pub unmapped: Option<String>,
     /// The interface addresses CRIU saved, which the simulator's host is built from.
     pub addresses: Vec<SavedAddr>,
+}
+
+/// One field of an entry as the entries panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct FieldRow {
+    /// Its path (`usk.opts.so_sndbuf`, `#40` for a field the schema does not know).
+    pub path: String,
+    /// Nesting depth.
+    pub depth: usize,
+    /// False for a field the schema does not know (kept visible).
+    pub known: bool,
+    /// The value as text (empty for a nested message: its fields follow).
+    pub value: String,
+    /// Tag through end of value, in file offsets.
+    pub range: std::ops::Range<usize>,
+}
+
+/// The page asks for entry `entry` of file `file` to be walked (a `fields` request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct Walk {
+    pub file: usize,
+    pub entry: usize,
+}
+
+/// Entry `entry` of file `file`, walked: its fields, nested ones after their parent.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Fields {
+    pub file: usize,
+    pub entry: usize,
+    /// The image has a schema (its entries are decoded): no rows and no error is then an
+    /// empty message.
+    pub schema: bool,
+    pub rows: Vec<FieldRow>,
+    /// Where and why the walk stopped, if it did.
+    pub error: Option<String>,
+}
+
+impl Fields {
+    /// The innermost field whose bytes contain `at`.
+    pub fn at(&self, at: usize) -> Option<&FieldRow> {
+        self.rows.iter().filter(|f| f.range.contains(&at)).min_by_key(|f| f.range.len())
+    }
+    /// The field at `path`.
+    pub fn get(&self, path: &str) -> Option<&FieldRow> {
+        self.rows.iter().find(|f| f.path == path)
+    }
 }
 
 /// The most a decoded message may claim (bincode checks every length against what is left of

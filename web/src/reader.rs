@@ -3,11 +3,12 @@
 //! directory's files, one CRIU image, a tar/tar.gz/tar.zst checkpoint archive), map a CRIU
 //! checkpoint onto a scenario and its image ([`check`]), and the embedding API's result
 //! (`openCheckpoint`, [`crate::api`]): that image loaded, checked and planned by core
-//! ([`open_json`]).
+//! ([`open_json`]); and an entry's fields walked for the page's entries panel ([`fields`]).
 
-use crate::message::{ArchiveMeta, FileMeta, Meta, Progress, SavedAddr, Stage};
+use crate::message::{ArchiveMeta, FieldRow, Fields, FileMeta, Meta, Progress, SavedAddr, Stage};
 use crate::model::Doc;
 use resocket_core::archive;
+use resocket_core::criu::walk::{Node, Val};
 use resocket_core::criu::{self, ImageFile, Note, OpenedFile};
 use resocket_core::detect::{self, CriuInput, Opening, Step};
 use serde_json::{json, Value};
@@ -165,4 +166,56 @@ pub fn open_json(files: Vec<ImageFile>) -> Result<Value, String> {
         }
     }
     Ok(out)
+}
+
+/// Bytes shown as text or hex in a field's value.
+const VALUE_BYTES: usize = 48;
+
+fn bytes_text(b: &[u8]) -> String {
+    let shown = &b[..b.len().min(VALUE_BYTES)];
+    let more = if b.len() > VALUE_BYTES { format!("… ({} B)", b.len()) } else { String::new() };
+    if !shown.is_empty() && shown.iter().all(|&c| c.is_ascii_graphic() || c == b' ') {
+        format!("\"{}\"{more}", String::from_utf8_lossy(shown))
+    } else {
+        let hex: Vec<String> = shown.iter().map(|c| format!("{c:02x}")).collect();
+        format!("{}{more}", hex.join(" "))
+    }
+}
+
+fn rows(file: &OpenedFile, nodes: &[Node], depth: usize, out: &mut Vec<FieldRow>) {
+    for n in nodes {
+        let value = match &n.val {
+            Val::Varint(v) | Val::Fixed64(v) => v.to_string(),
+            Val::Fixed32(v) => v.to_string(),
+            Val::Bytes(r) => bytes_text(file.bytes.get(r.clone()).unwrap_or_default()),
+            Val::Packed(v) => format!("[{}]", v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
+            Val::Msg(_) => String::new(),
+        };
+        out.push(FieldRow {
+            path: n.field.path.clone(),
+            depth,
+            known: n.field.name.is_some(),
+            value,
+            range: n.field.range.clone(),
+        });
+        if let Val::Msg(sub) = &n.val {
+            rows(file, sub, depth + 1, out);
+        }
+    }
+}
+
+/// Entry `entry` of file `file` walked (core's wire walk over the image's schema): its fields,
+/// nested ones after their parent, and the walk's error (where it stopped), if any.
+pub fn fields(files: &[OpenedFile], file: usize, entry: usize) -> Fields {
+    let f = files.get(file);
+    let schema = f.and_then(OpenedFile::schema).is_some();
+    let mut rows_out = Vec::new();
+    let mut error = None;
+    if let Some(w) = f.and_then(|f| f.walk(entry)) {
+        if let Some(f) = f {
+            rows(f, &w.nodes, 0, &mut rows_out);
+        }
+        error = w.error.map(|e| e.to_string());
+    }
+    Fields { file, entry, schema, rows: rows_out, error }
 }

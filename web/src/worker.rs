@@ -11,16 +11,23 @@
 //! (`Uint8Array`), its entries' framing as a `Uint32Array` (where each entry starts) and the
 //! scenario's resocket image (`Uint8Array`, absent when it does not map): a structured clone of
 //! 100,000 entry objects would cost the page more than the whole open (docs/benchmarks.md).
-//! For the embedding API it answers with [`crate::reader::open_json`]'s result.
+//! For the embedding API it answers with [`crate::reader::open_json`]'s result. After a
+//! checkpoint it keeps the files and answers the page's walk requests (`{mode: "fields"}`,
+//! [`crate::reader::fields`]) for as long as the page keeps it.
 //!
 //! Nothing but `worker_main.rs` (and the tests, which serve requests in the page) imports this
 //! module: the page's side is [`crate::client`], and both sides share [`crate::message`].
 
-use crate::message::{self, Mode, Post, Progress, Stage};
+use crate::message::{self, Mode, Post, Progress, Stage, Walk};
 use crate::reader::{self, Checked, Outcome};
 use resocket_core::criu::ImageFile;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+thread_local! {
+    /// The files of the checkpoint posted last, whose entries the page asks to walk.
+    static SHOWN: std::cell::RefCell<Vec<resocket_core::criu::OpenedFile>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 fn js_error(e: JsValue) -> String {
     e.as_string()
@@ -132,7 +139,19 @@ pub fn criu_message(c: &Checked) -> (JsValue, js_sys::Array) {
 
 /// Handle one request of the page: read, open, post progress and the result.
 pub async fn serve(request: JsValue, post: Post) {
-    let api = get(&request, "mode").and_then(|m| m.as_string()).as_deref() == Some(Mode::Api.as_str());
+    let mode = get(&request, "mode").and_then(|m| m.as_string());
+    if mode.as_deref() == Some(Mode::Fields.as_str()) {
+        let walk = get(&request, "data")
+            .and_then(|d| d.dyn_into::<js_sys::Uint8Array>().ok())
+            .ok_or_else(|| "the page's request: no data".to_string())
+            .and_then(|d| message::decode::<Walk>(&d.to_vec()));
+        let msg = match walk {
+            Ok(w) => SHOWN.with(|s| encoded("fields", &reader::fields(&s.borrow(), w.file, w.entry))),
+            Err(e) => failed(&e),
+        };
+        return post(msg, js_sys::Array::new());
+    }
+    let api = mode.as_deref() == Some(Mode::Api.as_str());
     let files = get(&request, "files").unwrap_or(JsValue::UNDEFINED);
     let progress = |p: Progress| post(encoded("progress", &p), js_sys::Array::new());
     let files = match files_of(&files, &mut { progress }).await {
@@ -163,6 +182,8 @@ pub async fn serve(request: JsValue, post: Post) {
             progress(Progress { stage: Stage::Sending, done: 0, total: 0, unpacked: 0 });
             let (msg, transfer) = criu_message(&c);
             post(msg, transfer);
+            // Kept for the page's walk requests, as long as the page keeps this worker.
+            SHOWN.with(|s| *s.borrow_mut() = c.files);
         }
     }
 }

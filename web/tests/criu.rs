@@ -45,6 +45,17 @@ async fn click(root: &Element, sel: &str) {
     yew::scheduler::flush().await;
 }
 
+/// Wait until something matches `sel`.
+async fn until(root: &Element, sel: &str) {
+    for _ in 0..500 {
+        if root.query_selector(sel).unwrap().is_some() {
+            return;
+        }
+        settle().await;
+    }
+    panic!("nothing matches {sel}");
+}
+
 async fn settle() {
     yew::platform::time::sleep(std::time::Duration::from_millis(10)).await;
     yew::scheduler::flush().await;
@@ -92,7 +103,8 @@ async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
     assert!(all(&root, "#graph .node").len() >= 4);
     assert_eq!(text(&root, ".controls .verdict"), "reproduces the image");
     assert!(!all(&root, "#criu-notes li").is_empty(), "notes on what CRIU does not record");
-    // Field <-> byte highlighting in the selected entry.
+    // Field <-> byte highlighting in the selected entry (its fields walked by the worker).
+    until(&root, "#criu-entries .record.selected .field").await;
     let field = one(&root, "#criu-entries .record.selected .field");
     let path = field.get_attribute("data-key").unwrap();
     field.unchecked_ref::<HtmlElement>().click();
@@ -105,7 +117,7 @@ async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
     // Another file.
     click(&root, "#criu-files tr[data-name=\"pstree.img\"]").await;
     assert!(text(&root, "#criu-entries h2").contains("pstree.img"));
-    assert!(!all(&root, "#criu-entries .record.selected .field").is_empty());
+    until(&root, "#criu-entries .record.selected .field").await;
 }
 
 #[wasm_bindgen_test]
