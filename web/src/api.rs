@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The same open path as the inspector, in the checkpoint reader's worker (`crate::worker`),
-//! which answers with [`crate::report::open_json`]'s result; the page passes it on unread.
+//! which answers with [`crate::reader::open_json`]'s result; the page passes it on unread.
 
 use crate::client::{self, Reply};
 use crate::message::Mode;
