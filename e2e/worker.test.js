@@ -97,7 +97,7 @@ async function open() {
 
 const workerFiles = (fetched) => fetched.filter((p) => /resocket-worker/.test(p));
 
-test('the page module has no CRIU reader: the worker module is fetched when a checkpoint is opened, not before', async () => {
+test('the page module has no CRIU reader, schema or serde-wasm-bindgen: the worker module is fetched when a checkpoint is opened, not before', async () => {
   const files = fs.readdirSync(DIST);
   const page = files.find((f) => /^resocket-web-.*_bg\.wasm$/.test(f));
   assert.ok(page && files.includes('resocket-worker_bg.wasm') && files.includes('resocket-worker_loader.js'), files.join(' '));
@@ -105,6 +105,16 @@ test('the page module has no CRIU reader: the worker module is fetched when a ch
   const tarMessage = 'does not hold a tar archive';
   assert.ok(!fs.readFileSync(path.join(DIST, page)).includes(tarMessage), 'the page module links the archive reader');
   assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(tarMessage));
+  // The worker's message is decoded without serde-wasm-bindgen (web/src/message.rs, bincode): the
+  // page's module holds the source paths of its crates' panic locations (yew's, bincode's, …),
+  // and serde-wasm-bindgen's deserializer, which has such panics, is not among them.
+  const pageBytes = fs.readFileSync(path.join(DIST, page));
+  assert.ok(pageBytes.includes('/bincode-2.0.1/src/') && pageBytes.includes('/yew-0.23'), 'crate paths in the page module');
+  assert.ok(!pageBytes.includes('/serde-wasm-bindgen-'), 'the page module links serde-wasm-bindgen');
+  // The CRIU schema tables (the entry walker's field names) are the worker's: it walks the
+  // entries the page shows.
+  assert.ok(!pageBytes.includes('sk_opts_entry'), 'the page module links the CRIU schema');
+  assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes('sk_opts_entry'));
   const { page: p, errors, fetched } = await open();
   await p.click('.gallery-item[data-name="stream-pair"]');
   await p.waitForSelector('#graph .node');
@@ -113,9 +123,15 @@ test('the page module has no CRIU reader: the worker module is fetched when a ch
   await p.waitForSelector('#container dd[data-key="engine"]', { timeout: 30_000 });
   await p.waitForSelector('#graph .node');
   assert.deepEqual(workerFiles(fetched).sort(), ['/resocket-worker.js', '/resocket-worker_bg.wasm', '/resocket-worker_loader.js']);
-  // Done: no worker is left running.
+  // Done: the worker stays while its checkpoint is shown (it walks the entries the page shows,
+  // so the page links no CRIU schema), and goes with it.
   await p.waitForFunction(() => !document.querySelector('#loading'));
-  assert.equal(p.workers().length, 0, 'the worker is terminated once it has answered');
+  await p.waitForSelector('#criu-entries .record.selected .field');
+  assert.equal(p.workers().length, 1, 'the worker is kept while its checkpoint is shown');
+  await p.click('.gallery-item[data-name="stream-pair"]');
+  await p.waitForFunction(() => document.querySelector('#summary .file')?.textContent === 'stream-pair');
+  for (let i = 0; i < 50 && p.workers().length > 0; i++) await p.waitForTimeout(100);
+  assert.equal(p.workers().length, 0, 'the worker is terminated when its checkpoint is no longer shown');
   assert.deepEqual(errors, []);
   await p.close();
 });

@@ -30,7 +30,7 @@ pub fn is_raw_pages(name: &str) -> bool {
 }
 
 /// How the tar stream is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compression {
     /// A plain tar.
@@ -166,7 +166,7 @@ pub enum ArchiveError {
 }
 
 /// The container engine that wrote the archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
 pub enum Engine {
     /// Podman (`io.container.manager` = `libpod`).
     Podman,
@@ -194,7 +194,9 @@ impl Engine {
 }
 
 /// What the archive says about the container (from `config.dump` and `spec.dump`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct Container {
     /// The engine, when the metadata names it.
     pub engine: Option<Engine>,
@@ -245,7 +247,7 @@ pub struct Member {
 }
 
 /// Where the CRIU images were found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// A container checkpoint: images under `checkpoint/` (Podman, CRI-O).

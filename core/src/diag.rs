@@ -1,12 +1,14 @@
 //! Diagnostics: what `validate` finds, with a stable code, a severity, the bytes concerned,
 //! the record, a one-line message and a help line that explains the rule.
 
+// bincode: the browser worker's message to the page (web/src/message.rs).
+use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::Range;
 
 /// How bad a finding is. Errors make an image invalid; warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The image is still restorable as recorded.
@@ -18,7 +20,7 @@ pub enum Severity {
 macro_rules! codes {
     ($( $(#[$m:meta])* $variant:ident = $text:literal, $sev:ident, $help:literal; )*) => {
         /// Stable diagnostic codes. The kebab-case spelling is the stable identifier.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
         pub enum Code { $( $(#[$m])* $variant, )* }
 
         impl Code {
@@ -217,7 +219,7 @@ impl<'de> Deserialize<'de> for Code {
 }
 
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct Diagnostic {
     /// Stable code.
     pub code: Code,

@@ -6,10 +6,13 @@
 //! The worker is `resocket-worker_loader.js` next to the page (resolved against the document's
 //! base URL; trunk writes it, `resocket-worker.js` and `resocket-worker_bg.wasm` into `dist/`).
 //! Tests in the browser, where no worker is built, serve requests in the page instead
-//! ([`serve_in_process`]): the same messages, the same decoding.
+//! ([`serve_in_process`] with the worker's handler): the same messages, the same decoding.
+//!
+//! The messages and their encoding are [`crate::message`]'s; this module does not import the
+//! worker's ([`crate::worker`], which imports neither this one nor the page's modules).
 
 use crate::criu::CriuDoc;
-use crate::worker::{self, Meta, Progress};
+use crate::message::{self, Fields, Meta, Mode, Notes, Post, Progress, Walk};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -33,6 +36,8 @@ pub enum Reply {
     },
     /// The embedding API's result, a plain JS object.
     Api(JsValue),
+    /// An entry of the checkpoint, walked ([`Job::walk`]).
+    Fields(Box<Fields>),
     /// Why the files are not a checkpoint (or the worker failed).
     Failed(String),
 }
@@ -41,8 +46,8 @@ pub enum Reply {
 #[derive(Debug)]
 pub struct CriuParts {
     pub meta: Meta,
-    /// The notes as posted (`meta.notes` is empty).
-    pub notes: crate::criu::Notes,
+    /// The notes as posted, decoded when shown.
+    pub notes: Notes,
     pub files: Vec<resocket_core::criu::OpenedFile>,
     pub image: Option<Vec<u8>>,
 }
@@ -57,8 +62,12 @@ fn get(v: &JsValue, k: &str) -> JsValue {
     js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| format!("the checkpoint reader's message: {e}"))
+/// The bytes of the typed array `o[k]`.
+fn bytes_of(o: &JsValue, k: &str) -> Result<Vec<u8>, String> {
+    get(o, k)
+        .dyn_into::<js_sys::Uint8Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| format!("the checkpoint reader's message: no {k}"))
 }
 
 /// The typed arrays of `o[k]`.
@@ -73,9 +82,10 @@ fn arrays<T: JsCast>(o: &JsValue, k: &str) -> Result<Vec<T>, String> {
 pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
     let ty = get(&data, "type").as_string()?;
     Some(match ty.as_str() {
-        "progress" => from_js(data).map(Reply::Progress),
+        "progress" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(Reply::Progress),
         "failed" => Ok(Reply::Failed(get(&data, "message").as_string().unwrap_or_default())),
         "api" => Ok(Reply::Api(get(&data, "value"))),
+        "fields" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(|f| Reply::Fields(Box::new(f))),
         "rsimg" => match get(&data, "bytes").dyn_into::<js_sys::Uint8Array>() {
             Ok(b) => Ok(Reply::Rsimg { name: get(&data, "name").as_string().unwrap_or_default(), bytes: b.to_vec() }),
             Err(_) => Err("the checkpoint reader's message: no bytes".into()),
@@ -89,8 +99,11 @@ fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
     let bytes = arrays::<js_sys::Uint8Array>(&data, "bytes")?;
     let entries = arrays::<js_sys::Uint32Array>(&data, "entries")?;
     let image = get(&data, "image").dyn_into::<js_sys::Uint8Array>().ok().map(|a| a.to_vec());
-    let notes = crate::criu::Notes::new(get(&data, "notes").dyn_into::<js_sys::Array>().unwrap_or_default());
-    let mut meta: Meta = from_js(data)?;
+    let ends = get(&data, "noteEnds")
+        .dyn_into::<js_sys::Uint32Array>()
+        .map_err(|_| "the checkpoint reader's message: no noteEnds".to_string())?;
+    let notes = Notes::new(bytes_of(&data, "notes")?, ends.to_vec());
+    let mut meta: Meta = message::decode(&bytes_of(&data, "meta")?)?;
     if bytes.len() != meta.files.len() || entries.len() != meta.files.len() {
         return Err(format!(
             "the checkpoint reader's message: {} files, {} byte arrays, {} entry arrays",
@@ -102,33 +115,30 @@ fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
     let files = std::mem::take(&mut meta.files)
         .into_iter()
         .zip(bytes.iter().zip(&entries))
-        .map(|(m, (b, e))| worker::file_from(m, b.to_vec(), &e.to_vec()))
+        .map(|(m, (b, e))| message::file_from(m, b.to_vec(), &e.to_vec()))
         .collect::<Result<Vec<_>, String>>()?;
     Ok(CriuParts { meta, notes, files, image })
 }
 
 /// Serves a request in the page: `serve(request, post)`.
-pub type Handler = fn(JsValue, worker::Post) -> Pin<Box<dyn Future<Output = ()>>>;
+pub type Handler = fn(JsValue, Post) -> Pin<Box<dyn Future<Output = ()>>>;
 
 thread_local! {
     static IN_PROCESS: RefCell<Option<Handler>> = const { RefCell::new(None) };
 }
 
 /// Serve requests in the page with `handler` from now on (browser tests, which have no worker
-/// script; `worker::serve` is the worker's own handler).
+/// script, pass the worker's own: `|r, p| Box::pin(worker::serve(r, p))`).
 pub fn serve_in_process(handler: Handler) {
     IN_PROCESS.with(|h| *h.borrow_mut() = Some(handler));
-}
-
-/// The in-page handler that runs the worker's code ([`serve_in_process`] with it).
-pub fn worker_handler(request: JsValue, post: worker::Post) -> Pin<Box<dyn Future<Output = ()>>> {
-    Box::pin(worker::serve(request, post))
 }
 
 /// A request being served. Dropping it terminates its worker (and ignores anything else it
 /// posts).
 pub struct Job {
     worker: Option<web_sys::Worker>,
+    /// Serving in the page instead: the handler and where it posts.
+    in_process: Option<(Handler, Post)>,
     on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
     on_error: Option<Closure<dyn FnMut(web_sys::ErrorEvent)>>,
     live: Rc<std::cell::Cell<bool>>,
@@ -176,13 +186,13 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
     };
     if let Some(handler) = IN_PROCESS.with(|h| *h.borrow()) {
         let deliver = Rc::new(deliver);
-        let post: worker::Post = Rc::new(move |msg, _transfer| {
+        let post: Post = Rc::new(move |msg, _transfer| {
             // As a worker's message would: after the current task.
             let deliver = deliver.clone();
             wasm_bindgen_futures::spawn_local(async move { deliver(msg) });
         });
-        wasm_bindgen_futures::spawn_local(handler(request, post));
-        return Ok(Job { worker: None, on_message: None, on_error: None, live });
+        wasm_bindgen_futures::spawn_local(handler(request, post.clone()));
+        return Ok(Job { worker: None, in_process: Some((handler, post)), on_message: None, on_error: None, live });
     }
     let w = web_sys::Worker::new(WORKER_URL).map_err(|e| format!("the checkpoint reader did not start: {e:?}"))?;
     let on_message = {
@@ -214,7 +224,23 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
     };
     w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    Ok(Job { worker: Some(w), on_message: Some(on_message), on_error: Some(on_error), live })
+    Ok(Job { worker: Some(w), in_process: None, on_message: Some(on_message), on_error: Some(on_error), live })
+}
+
+impl Job {
+    /// Ask the worker, which has answered with a checkpoint, to walk entry `entry` of file
+    /// `file`: it answers with [`Reply::Fields`].
+    pub fn walk(&self, file: usize, entry: usize) {
+        let req = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(Mode::Fields.as_str()));
+        let data = js_sys::Uint8Array::from(message::encode(&Walk { file, entry }).as_slice());
+        let _ = js_sys::Reflect::set(&req, &"data".into(), &data);
+        if let Some((handler, post)) = &self.in_process {
+            wasm_bindgen_futures::spawn_local(handler(req.into(), post.clone()));
+        } else if let Some(w) = &self.worker {
+            let _ = w.post_message(&req);
+        }
+    }
 }
 
 fn failed(message: &str) -> JsValue {
@@ -229,25 +255,6 @@ fn failed(message: &str) -> JsValue {
 pub enum Data {
     Bytes(Vec<u8>),
     Blob(web_sys::Blob),
-}
-
-/// What a request is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The inspector's panels ([`Reply::Criu`], [`Reply::Rsimg`]).
-    Inspect,
-    /// The embedding API's JSON ([`Reply::Api`]).
-    Api,
-}
-
-impl Mode {
-    /// Its name in the request.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Inspect => "inspect",
-            Mode::Api => "api",
-        }
-    }
 }
 
 /// The request `{mode, files: [{name, bytes}]}` and its transfer list (the page's own byte

@@ -5,27 +5,25 @@
 //! opens the files by content, `criu::Opened` frames, decodes and checks them,
 //! `Opened::to_scenario` maps the checkpoint onto a scenario whose image the rest of the
 //! inspector (graph, timeline, plan, order checking) shows as for a native image. The page
-//! keeps the files' bytes and framing, and walks an entry's fields (core's wire walker and
-//! schema tables) when it is shown.
+//! keeps the files' bytes and framing; the worker, kept while the checkpoint is shown, walks
+//! the entry shown (core's wire walker and schema tables, not linked by the page).
 
-use crate::worker::Meta;
-use resocket_core::archive::Archive;
-use resocket_core::criu::walk::{Node, Val};
-use resocket_core::criu::{Note, OpenedFile};
+use crate::message::{ArchiveMeta, Fields, Meta, Notes, SavedAddr};
+use resocket_core::criu::OpenedFile;
 use resocket_core::detect::Skip;
 use resocket_core::Diagnostic;
+use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
 
 /// An opened CRIU checkpoint, as the checkpoint reader's worker posted it (`crate::worker`).
-#[derive(Debug)]
 pub struct CriuDoc {
     /// The file, directory or gallery name.
     pub name: String,
     /// The gallery item's description (empty for files).
     pub note: String,
     /// The archive it came from (container metadata, members), if any.
-    pub archive: Option<Box<Archive>>,
+    pub archive: Option<ArchiveMeta>,
     /// Files given that are not read.
     pub skipped: Vec<(String, Skip)>,
     /// The image files with their framing, in name order.
@@ -35,12 +33,26 @@ pub struct CriuDoc {
     /// Processes and sockets (AF_UNIX and INET) in the checkpoint.
     pub tasks: usize,
     pub sockets: usize,
+    /// The interface addresses CRIU saved (`ifaddr-N.img` on `netdev-N.img`'s devices).
+    pub addresses: Vec<SavedAddr>,
     /// What the mapping onto resocket's model cannot say, or CRIU did not record.
     pub notes: Notes,
     /// The scenario's resocket image (graph, timeline, plan), or why there is none.
     pub image: Result<Rc<[u8]>, String>,
     pub errors: usize,
     pub warnings: usize,
+    /// Asks the worker that read the checkpoint to walk an entry (its answer comes as
+    /// [`CriuAction::Fields`]). It owns that worker: dropping the doc terminates it.
+    walker: RefCell<Option<Walker>>,
+}
+
+/// `walker(file, entry)`: ask for an entry to be walked.
+pub type Walker = Box<dyn Fn(usize, usize)>;
+
+impl std::fmt::Debug for CriuDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CriuDoc").field("name", &self.name).field("files", &self.files.len()).finish_non_exhaustive()
+    }
 }
 
 /// Identity: the state compares docs by `Rc`.
@@ -51,7 +63,7 @@ impl PartialEq for CriuDoc {
 }
 
 impl CriuDoc {
-    /// The checkpoint the worker read and mapped (`worker::check`), under this name.
+    /// The checkpoint the worker read and mapped (`reader::check`), under this name.
     pub fn new(
         name: String,
         note: String,
@@ -60,14 +72,41 @@ impl CriuDoc {
         files: Vec<OpenedFile>,
         image: Option<Vec<u8>>,
     ) -> CriuDoc {
-        let Meta { archive, skipped, files: _, diagnostics, notes: _, tasks, sockets, unmapped } = meta;
+        let Meta { archive, skipped, files: _, diagnostics, tasks, sockets, unmapped, addresses } = meta;
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = diagnostics.len() - errors;
         let image = match (image, unmapped) {
             (Some(b), _) => Ok(Rc::from(b)),
             (None, why) => Err(why.unwrap_or_else(|| "the checkpoint has no scenario image".into())),
         };
-        CriuDoc { name, note, archive, skipped, files, diagnostics, tasks, sockets, notes, image, errors, warnings }
+        CriuDoc {
+            name,
+            note,
+            archive,
+            skipped,
+            files,
+            diagnostics,
+            tasks,
+            sockets,
+            addresses,
+            notes,
+            image,
+            errors,
+            warnings,
+            walker: RefCell::new(None),
+        }
+    }
+
+    /// Entries are walked by `walker(file, entry)` (the worker that read the checkpoint).
+    pub fn set_walker(&self, walker: Walker) {
+        *self.walker.borrow_mut() = Some(walker);
+    }
+
+    /// Ask for entry `entry` of file `file` to be walked (nothing without a walker).
+    pub fn walk(&self, file: usize, entry: usize) {
+        if let Some(w) = self.walker.borrow().as_ref() {
+            w(file, entry);
+        }
     }
 
     /// The file shown first: `files.img` (the sockets) when there is one.
@@ -78,97 +117,6 @@ impl CriuDoc {
     pub fn is_valid(&self) -> bool {
         self.errors == 0
     }
-}
-
-/// The mapping's notes as the worker posted them (a JS array): a big checkpoint has one per
-/// socket or more, so only the ones shown are deserialized.
-#[derive(Debug, Clone, Default)]
-pub struct Notes(js_sys::Array);
-
-impl Notes {
-    pub fn new(list: js_sys::Array) -> Notes {
-        Notes(list)
-    }
-    pub fn len(&self) -> usize {
-        self.0.length() as usize
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Notes `range` (those that do not deserialize are left out).
-    pub fn get(&self, range: Range<usize>) -> Vec<Note> {
-        let end = range.end.min(self.len());
-        (range.start.min(end)..end).filter_map(|i| serde_wasm_bindgen::from_value(self.0.get(i as u32)).ok()).collect()
-    }
-}
-
-/// One field of an entry as the entries panel lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldRow {
-    /// Its path (`usk.opts.so_sndbuf`, `#40` for a field the schema does not know).
-    pub path: String,
-    /// Nesting depth.
-    pub depth: usize,
-    /// False for a field the schema does not know (kept visible).
-    pub known: bool,
-    /// The value as text (empty for a nested message: its fields follow).
-    pub value: String,
-    /// Tag through end of value, in file offsets.
-    pub range: Range<usize>,
-}
-
-/// Bytes shown as text or hex in a field's value.
-const VALUE_BYTES: usize = 48;
-
-fn bytes_text(b: &[u8]) -> String {
-    let shown = &b[..b.len().min(VALUE_BYTES)];
-    let more = if b.len() > VALUE_BYTES { format!("… ({} B)", b.len()) } else { String::new() };
-    if !shown.is_empty() && shown.iter().all(|&c| c.is_ascii_graphic() || c == b' ') {
-        format!("\"{}\"{more}", String::from_utf8_lossy(shown))
-    } else {
-        let hex: Vec<String> = shown.iter().map(|c| format!("{c:02x}")).collect();
-        format!("{}{more}", hex.join(" "))
-    }
-}
-
-fn rows(file: &OpenedFile, nodes: &[Node], depth: usize, out: &mut Vec<FieldRow>) {
-    for n in nodes {
-        let value = match &n.val {
-            Val::Varint(v) | Val::Fixed64(v) => v.to_string(),
-            Val::Fixed32(v) => v.to_string(),
-            Val::Bytes(r) => bytes_text(file.bytes.get(r.clone()).unwrap_or_default()),
-            Val::Packed(v) => format!("[{}]", v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
-            Val::Msg(_) => String::new(),
-        };
-        out.push(FieldRow {
-            path: n.field.path.clone(),
-            depth,
-            known: n.field.name.is_some(),
-            value,
-            range: n.field.range.clone(),
-        });
-        if let Val::Msg(sub) = &n.val {
-            rows(file, sub, depth + 1, out);
-        }
-    }
-}
-
-/// The fields of entry `entry` of `file`, nested ones after their parent, and the walk's error
-/// (where it stopped), if any.
-pub fn entry_fields(file: &OpenedFile, entry: usize) -> (Vec<FieldRow>, Option<String>) {
-    let Some(w) = file.walk(entry) else { return (Vec::new(), None) };
-    let mut out = Vec::new();
-    rows(file, &w.nodes, 0, &mut out);
-    (out, w.error.map(|e| e.to_string()))
-}
-
-/// The innermost field of `entry` whose bytes contain `at`.
-pub fn field_at(file: &OpenedFile, entry: usize, at: usize) -> Option<(String, Range<usize>)> {
-    file.fields(entry)
-        .into_iter()
-        .filter(|f| f.range.contains(&at))
-        .min_by_key(|f| f.range.len())
-        .map(|f| (f.path, f.range))
 }
 
 /// The entry of `file` whose bytes contain `at`.
@@ -191,6 +139,8 @@ pub struct CriuSel {
     pub hover: Option<(String, Range<usize>)>,
     /// The clicked diagnostic.
     pub diag: Option<usize>,
+    /// The selected entry's fields, once the worker has walked it.
+    pub fields: Option<Rc<Fields>>,
     /// Entry rows rendered.
     pub shown: usize,
     /// Notes rendered.
@@ -219,4 +169,6 @@ pub enum CriuAction {
     MoreEntries,
     /// Render more notes.
     MoreNotes,
+    /// The worker walked an entry.
+    Fields(Rc<Fields>),
 }

@@ -1,12 +1,12 @@
 //! The CRIU panels: the checkpoint's summary and container metadata, its image files, the
 //! entries of one file with field↔byte highlighting, its hex, the located diagnostics and the
 //! notes on what a CRIU restore loses. Data and callbacks in, nothing computed beyond
-//! formatting (the fields come from core's wire walk through `criu::entry_fields`).
+//! formatting (an entry's fields come from the worker's walk, `reader::fields`).
 
 use crate::components::hex::{inside, HexPanel};
-use crate::criu::{entry_fields, CriuDoc, CriuSel};
+use crate::criu::{CriuDoc, CriuSel};
+use crate::message::Fields;
 use crate::model::{thousands, HEX_MAX};
-use resocket_core::criu::OpenedFile;
 use resocket_core::Severity;
 use std::ops::Range;
 use std::rc::Rc;
@@ -36,8 +36,8 @@ pub fn criu_summary(p: &DocProps) -> Html {
         let mut rows: Vec<(&str, String)> = vec![
             ("compression", a.compression.as_str().to_string()),
             ("layout", layout),
-            ("unpacked", format!("{} bytes", thousands(a.unpacked as usize))),
-            ("other members", a.members.len().to_string()),
+            ("unpacked", format!("{} bytes", thousands(usize::try_from(a.unpacked).unwrap_or(usize::MAX)))),
+            ("other members", a.members.to_string()),
         ];
         if let Some(m) = &a.container {
             let fields: [(&str, Option<String>); 9] = [
@@ -60,7 +60,7 @@ pub fn criu_summary(p: &DocProps) -> Html {
                 { for rows.into_iter().map(|(k, v)| html! { <><dt>{ k }</dt><dd data-key={k}>{ v }</dd></> }) }
                 </dl>
                 if !a.warnings.is_empty() {
-                    <ul class="warnings">{ for a.warnings.iter().map(|w| html! { <li>{ w.to_string() }</li> }) }</ul>
+                    <ul class="warnings">{ for a.warnings.iter().map(|w| html! { <li>{ w }</li> }) }</ul>
                 }
             </section>
         }
@@ -152,7 +152,7 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
     let Some(file) = p.doc.files.get(p.sel.file) else { return html! {} };
     let total = file.entry_count();
     let end = p.sel.shown.min(total);
-    let fields = p.sel.entry.map(|e| entry_fields(file, e));
+    let fields = p.sel.fields.as_deref().filter(|f| f.file == p.sel.file && Some(f.entry) == p.sel.entry);
     let on_more = p.on_more.reform(|_: MouseEvent| ());
     html! {
         <section id="criu-entries" class="panel">
@@ -176,7 +176,7 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
                                     if let Some(x) = &e.extra { { format!(" + {} B", x.len()) } }</span>
                             </div>
                             if selected {
-                                { fields_html(p, file, fields.as_ref()) }
+                                { fields_html(p, fields) }
                             }
                         </li>
                     }
@@ -190,14 +190,10 @@ pub fn criu_entries(p: &EntriesProps) -> Html {
     }
 }
 
-fn fields_html(
-    p: &EntriesProps,
-    file: &OpenedFile,
-    fields: Option<&(Vec<crate::criu::FieldRow>, Option<String>)>,
-) -> Html {
-    let Some((rows, error)) = fields else { return html! {} };
+fn fields_html(p: &EntriesProps, fields: Option<&Fields>) -> Html {
+    let Some(Fields { rows, error, schema, .. }) = fields else { return html! {} };
     if rows.is_empty() && error.is_none() {
-        let what = if file.schema().is_some() { "an empty message" } else { "its schema is not decoded here" };
+        let what = if *schema { "an empty message" } else { "its schema is not decoded here" };
         return html! { <p class="muted">{ what }</p> };
     }
     html! {
@@ -366,6 +362,48 @@ pub fn criu_notes(p: &NotesProps) -> Html {
                     <button class="more later" onclick={on_more}>{ format!("show more ({} more notes)", thousands(total - p.shown)) }</button>
                 }
             }
+        </section>
+    }
+}
+
+/// The interface addresses CRIU saved (`ifaddr-N.img`, on `netdev-N.img`'s devices), per
+/// namespace: the simulator's host for the plan and the timeline is built from those of the
+/// namespace marked as planned for (`criu::Opened::host`).
+#[function_component(CriuAddresses)]
+pub fn criu_addresses(p: &DocProps) -> Html {
+    let addrs = &p.doc.addresses;
+    if addrs.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section id="criu-addresses" class="panel">
+            <h2>{ "Saved addresses" }<span class="count">{ addrs.len() }</span></h2>
+            <p class="muted">{ "What ip addr save wrote (ifaddr-N.img): the plan and the simulation run on the host of the namespace marked planned for." }</p>
+            <div class="table-wrap">
+            <table>
+                <thead><tr><th>{ "netns" }</th><th>{ "interface" }</th><th>{ "address" }</th><th>{ "flags" }</th><th></th></tr></thead>
+                <tbody>
+                { for addrs.iter().map(|a| {
+                    let dev = a.device.clone().unwrap_or_else(|| format!("if{}", a.ifindex));
+                    let ip = a.addr.map_or_else(|| "-".to_string(), |ip| format!("{ip}/{}", a.prefix));
+                    let flags = [(a.secondary, "secondary"), (a.tentative, "tentative")]
+                        .into_iter()
+                        .filter_map(|(on, f)| on.then_some(f))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    html! {
+                        <tr class={classes!(a.planned.then_some("planned"))} data-ns={a.ns.to_string()}>
+                            <td class="num">{ a.ns }</td>
+                            <td class="name">{ dev }</td>
+                            <td class="num addr">{ ip }</td>
+                            <td>{ flags }</td>
+                            <td class="muted">{ if a.planned { "planned for" } else { "" } }</td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table>
+            </div>
         </section>
     }
 }

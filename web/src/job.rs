@@ -6,8 +6,9 @@
 //! (the whole-image checks, the graph and its layout, one planner phase, the seed's v2 plan, the
 //! final comparison) are one slice each.
 
-use crate::client::{self, Data, Mode, Reply};
+use crate::client::{self, Data, Reply};
 use crate::criu::{CriuAction, CriuDoc};
+use crate::message::Mode;
 use crate::model::{Doc, Drawing, OrderKind, Plans};
 use crate::route::Goto;
 use crate::state::{Action, State};
@@ -52,6 +53,15 @@ impl Generation {
     fn set_job(&self, g: u64, job: client::Job) {
         if self.is_current(g) {
             *self.2.borrow_mut() = Some(job);
+        }
+    }
+    /// The worker of open `g`, which has answered with a checkpoint: it is the doc's now
+    /// ([`crate::criu::CriuDoc::set_walker`]).
+    fn take_job(&self, g: u64) -> Option<client::Job> {
+        if self.is_current(g) {
+            self.2.borrow_mut().take()
+        } else {
+            None
         }
     }
     /// A worker is reading a checkpoint for the current open.
@@ -188,6 +198,12 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
     let on_reply = {
         let (generation, d) = (generation.clone(), d.clone());
         move |reply: Reply| {
+            if let Reply::Fields(f) = reply {
+                // From the worker kept by the checkpoint shown (a later open dropped it, and
+                // with it the worker, otherwise).
+                d.dispatch(Action::Criu(CriuAction::Fields(Rc::new(*f))));
+                return;
+            }
             if !generation.is_current(g) {
                 return;
             }
@@ -204,6 +220,10 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                 }
                 Reply::Criu(parts) => {
                     let doc = Rc::new(parts.doc(name.clone(), note.clone()));
+                    // The worker stays with the doc, to walk the entries it shows.
+                    if let Some(job) = generation.take_job(g) {
+                        doc.set_walker(Box::new(move |file, entry| job.walk(file, entry)));
+                    }
                     match doc.image.clone() {
                         Ok(bytes) => open(
                             Request { name, note, fixture, bytes, goto, criu: Some(doc) },
@@ -217,7 +237,7 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                         }
                     }
                 }
-                Reply::Api(_) => {}
+                Reply::Api(_) | Reply::Fields(_) => {}
             }
         }
     };

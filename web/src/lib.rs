@@ -11,7 +11,9 @@ pub mod editor;
 pub mod files;
 pub mod gallery;
 pub mod job;
+pub mod message;
 pub mod model;
+pub mod reader;
 pub mod route;
 pub mod state;
 pub mod worker;
@@ -434,6 +436,15 @@ pub fn app() -> Html {
         let d = d.clone();
         use_callback((), move |a: criu::CriuAction, _| d.dispatch(Action::Criu(a)))
     };
+    // The entry shown is walked by the worker that read the checkpoint (`reader::fields`).
+    {
+        let walk = (state.criu.clone(), state.criu_sel.file, state.criu_sel.entry);
+        use_effect_with(walk, |(doc, file, entry)| {
+            if let (Some(doc), Some(entry)) = (doc, entry) {
+                doc.walk(*file, *entry);
+            }
+        });
+    }
     let criu_panels = state.criu.as_ref().map(|c| {
         use criu::CriuAction as A;
         use criu_view::*;
@@ -450,6 +461,7 @@ pub fn app() -> Html {
                 </div>
                 <CriuDiagnostics doc={c.clone()} focus={sel.diag} on_select={on_criu.reform(A::SelectDiagnostic)} />
                 <CriuNotes doc={c.clone()} shown={sel.notes_shown} on_more={on_criu.reform(|()| A::MoreNotes)} />
+                <CriuAddresses doc={c.clone()} />
             </>
         }
     });

@@ -21,7 +21,7 @@ async fn mount() -> Element {
     doc.body().unwrap().append_child(&root).unwrap();
     // No worker script is built for these tests: the page serves the requests itself, with the
     // worker's code and through the same messages.
-    resocket_web::client::serve_in_process(resocket_web::client::worker_handler);
+    resocket_web::client::serve_in_process(|r, p| Box::pin(resocket_web::worker::serve(r, p)));
     yew::Renderer::<resocket_web::App>::with_root(root.clone()).render();
     yew::scheduler::flush().await;
     root
@@ -43,6 +43,17 @@ fn text(root: &Element, sel: &str) -> String {
 async fn click(root: &Element, sel: &str) {
     one(root, sel).unchecked_into::<HtmlElement>().click();
     yew::scheduler::flush().await;
+}
+
+/// Wait until something matches `sel`.
+async fn until(root: &Element, sel: &str) {
+    for _ in 0..500 {
+        if root.query_selector(sel).unwrap().is_some() {
+            return;
+        }
+        settle().await;
+    }
+    panic!("nothing matches {sel}");
 }
 
 async fn settle() {
@@ -92,7 +103,8 @@ async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
     assert!(all(&root, "#graph .node").len() >= 4);
     assert_eq!(text(&root, ".controls .verdict"), "reproduces the image");
     assert!(!all(&root, "#criu-notes li").is_empty(), "notes on what CRIU does not record");
-    // Field <-> byte highlighting in the selected entry.
+    // Field <-> byte highlighting in the selected entry (its fields walked by the worker).
+    until(&root, "#criu-entries .record.selected .field").await;
     let field = one(&root, "#criu-entries .record.selected .field");
     let path = field.get_attribute("data-key").unwrap();
     field.unchecked_ref::<HtmlElement>().click();
@@ -105,7 +117,7 @@ async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
     // Another file.
     click(&root, "#criu-files tr[data-name=\"pstree.img\"]").await;
     assert!(text(&root, "#criu-entries h2").contains("pstree.img"));
-    assert!(!all(&root, "#criu-entries .record.selected .field").is_empty());
+    until(&root, "#criu-entries .record.selected .field").await;
 }
 
 #[wasm_bindgen_test]
@@ -120,6 +132,23 @@ async fn an_invalid_checkpoint_lists_located_diagnostics_that_highlight_their_by
     assert!(!all(&root, "#criu-hex .b.hl").is_empty());
     assert!(root.query_selector("#criu-unmapped").unwrap().is_some(), "no plan for a checkpoint with errors");
     assert!(root.query_selector("#graph").unwrap().is_none());
+}
+
+/// A checkpoint with a network namespace lists the addresses CRIU saved (ifaddr-2.img, on
+/// netdev-2.img's devices), which the simulator's host is built from, marked as planned for.
+#[wasm_bindgen_test]
+async fn a_checkpoint_lists_the_addresses_criu_saved() {
+    let root = mount().await;
+    open(&root, "criu-inet-netns", |r| r.query_selector("#criu-addresses tbody tr").unwrap().is_some()).await;
+    let rows: Vec<String> =
+        all(&root, "#criu-addresses tbody tr").iter().map(|r| r.text_content().unwrap_or_default()).collect();
+    for want in [("eth0", "10.0.0.5/24"), ("eth0", "2001:db8::5/64"), ("lo", "127.0.0.1/8"), ("lo", "::1/128")] {
+        assert!(rows.iter().any(|r| r.contains(want.0) && r.contains(want.1)), "{want:?} in {rows:?}");
+    }
+    assert_eq!(all(&root, "#criu-addresses tbody tr.planned").len(), rows.len(), "netns 2 is planned for: {rows:?}");
+    // A checkpoint without an ifaddr image has no such panel.
+    open(&root, "criu-stream-pair", |r| !all(r, "#graph .node").is_empty()).await;
+    assert!(root.query_selector("#criu-addresses").unwrap().is_none());
 }
 
 #[wasm_bindgen_test]
@@ -162,13 +191,13 @@ async fn the_js_api_opens_a_directory_and_an_archive() {
     for name in ["criu-stream-pair", "podman-stream-pair.tar.gz"] {
         let item = gallery::items().into_iter().find(|i| i.name == name).expect("in the gallery");
         let files = item.files().await;
-        let v = resocket_web::api::open_json(files).expect("opens");
+        let v = resocket_web::reader::open_json(files).expect("opens");
         assert_eq!(v["kind"], "criu", "{name}");
         assert_eq!(v["valid"], true, "{name}");
         assert_eq!(v["sockets"].as_array().map(Vec::len), Some(2), "{name}: {}", v["sockets"]);
         assert!(v["plan"]["steps"].as_array().is_some_and(|s| !s.is_empty()), "{name}");
     }
-    let bad = resocket_web::api::open_json(vec![resocket_core::criu::ImageFile {
+    let bad = resocket_web::reader::open_json(vec![resocket_core::criu::ImageFile {
         name: "x.txt".into(),
         bytes: b"hi".to_vec(),
     }]);
@@ -180,7 +209,7 @@ async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
     let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
     assert!(items.len() >= 30, "{} CRIU items", items.len());
     for item in items {
-        let v = resocket_web::api::open_json(item.files().await).unwrap_or_else(|e| panic!("{}: {e}", item.name));
+        let v = resocket_web::reader::open_json(item.files().await).unwrap_or_else(|e| panic!("{}: {e}", item.name));
         if item.group == "criu" {
             assert_eq!(v["valid"], true, "{}: {}", item.name, v["diagnostics"]);
             assert!(v["plan"].is_object(), "{}: {}", item.name, v["planError"]);
@@ -195,25 +224,26 @@ async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
 #[wasm_bindgen_test]
 async fn the_worker_message_carries_the_checkpoint_losslessly() {
     use resocket_web::client::{decode, Reply};
-    use resocket_web::worker::{self, Outcome};
+    use resocket_web::reader::{self, Outcome};
+    use resocket_web::worker;
     let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
     let mut archives = 0;
     for item in items {
         let files = item.files().await;
-        let Ok(Outcome::Criu(c)) = worker::open(files.clone(), &mut |_| {}) else {
+        let Ok(Outcome::Criu(c)) = reader::open(files.clone(), &mut |_| {}) else {
             panic!("{}: not a checkpoint", item.name)
         };
         let (msg, transfer) = worker::criu_message(&c);
-        assert_eq!(transfer.length() as usize, 2 * c.files.len() + usize::from(c.image.is_some()), "{}", item.name);
+        // Each file's bytes and framing, the image, and the meta, notes and note ends.
+        assert_eq!(transfer.length() as usize, 2 * c.files.len() + usize::from(c.image.is_some()) + 3, "{}", item.name);
         let Some(Ok(Reply::Criu(parts))) = decode(msg) else { panic!("{}: not decoded", item.name) };
         assert_eq!(parts.files, c.files, "{}", item.name);
         assert_eq!(parts.image, c.image, "{}", item.name);
         let mut meta = c.meta.clone();
         meta.files.clear();
-        // The notes stay a JS array on the page, deserialized when shown.
-        let notes = std::mem::take(&mut meta.notes);
-        assert_eq!(parts.notes.len(), notes.len(), "{}", item.name);
-        assert_eq!(parts.notes.get(0..notes.len()), notes, "{}", item.name);
+        // The notes stay encoded on the page, each decoded when shown.
+        assert_eq!(parts.notes.len(), c.notes.len(), "{}", item.name);
+        assert_eq!(parts.notes.get(0..c.notes.len()), c.notes, "{}", item.name);
         assert_eq!(parts.meta, meta, "{}", item.name);
         archives += usize::from(c.meta.archive.is_some());
         assert!(c.files.iter().any(|f| f.entry_count() > 0), "{}", item.name);
@@ -225,7 +255,7 @@ async fn the_worker_message_carries_the_checkpoint_losslessly() {
 /// past the file's end, or whose entry would run past it or into the next are refused.
 #[wasm_bindgen_test]
 fn entry_offsets_are_checked_against_the_file() {
-    use resocket_web::worker::{file_from, FileMeta};
+    use resocket_web::message::{file_from, FileMeta};
     let meta = || FileMeta { name: "pstree.img".into(), first_magic: None, magic: None, decoded: false, extras: false };
     // Two words of magic, then entries of 2 and 1 payload bytes.
     let bytes = [0u8, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0xaa, 0xbb, 1, 0, 0, 0, 0xcc].to_vec();
@@ -243,7 +273,8 @@ fn entry_offsets_are_checked_against_the_file() {
 #[wasm_bindgen_test]
 async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
     use resocket_web::client::{decode, Reply};
-    use resocket_web::worker::{self, Stage};
+    use resocket_web::message::{Mode, Stage};
+    use resocket_web::worker;
     use std::cell::RefCell;
     use std::rc::Rc;
     let item = gallery::items().into_iter().find(|i| i.name == "podman-stream-pair.tar.gz").expect("in the gallery");
@@ -251,7 +282,7 @@ async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
         let got: Rc<RefCell<Vec<Reply>>> = Rc::default();
         let sink = got.clone();
         let files = files.into_iter().map(|f| (f.name, resocket_web::client::Data::Bytes(f.bytes))).collect();
-        let (req, _) = resocket_web::client::request(resocket_web::client::Mode::Inspect, files);
+        let (req, _) = resocket_web::client::request(Mode::Inspect, files);
         worker::serve(req, Rc::new(move |m, _| sink.borrow_mut().extend(decode(m).map(|r| r.expect("decoded"))))).await;
         got.take()
     };

@@ -2,7 +2,7 @@
 //! kept beside it so that the CRIU view data (`crate::criu`) does not depend on the app's state.
 
 use super::{State, PAGE};
-use crate::criu::{entry_at, field_at, CriuAction, CriuSel};
+use crate::criu::{entry_at, CriuAction, CriuSel};
 use std::rc::Rc;
 
 /// The reducer of [`CriuAction`]s (`Action::Criu`).
@@ -40,6 +40,9 @@ pub(super) fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             if shown_file.is_none_or(|f| e >= f.entry_count()) {
                 return state;
             }
+            if s.criu_sel.entry != Some(e) {
+                s.criu_sel.fields = None;
+            }
             s.criu_sel.entry = Some(e);
             s.criu_sel.focus = None;
             s.criu_sel.focus_field = None;
@@ -47,15 +50,18 @@ pub(super) fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             s.criu_sel.shown = s.criu_sel.shown.max(e + 1);
         }
         CriuAction::SelectField(path) => {
-            let (Some(f), Some(e)) = (shown_file, s.criu_sel.entry) else { return state };
-            let Some(field) = f.fields(e).into_iter().find(|x| x.path == path) else { return state };
-            s.criu_sel.focus = Some(field.range);
+            let (Some(_), Some(e)) = (shown_file, s.criu_sel.entry) else { return state };
+            let fields = s.criu_sel.fields.as_ref().filter(|w| w.file == s.criu_sel.file && w.entry == e);
+            let Some(field) = fields.and_then(|w| w.get(&path)) else { return state };
+            s.criu_sel.focus = Some(field.range.clone());
             s.criu_sel.focus_field = Some(path);
             s.criu_sel.diag = None;
         }
         CriuAction::HoverField(path) => {
-            let hover = match (shown_file, s.criu_sel.entry, path) {
-                (Some(f), Some(e), Some(p)) => f.fields(e).into_iter().find(|x| x.path == p).map(|x| (x.path, x.range)),
+            let hover = match (shown_file, s.criu_sel.fields.as_ref(), path) {
+                (Some(_), Some(w), Some(p)) if Some(w.entry) == s.criu_sel.entry && w.file == s.criu_sel.file => {
+                    w.get(&p).map(|x| (x.path.clone(), x.range.clone()))
+                }
                 _ => None,
             };
             if hover == s.criu_sel.hover {
@@ -64,8 +70,15 @@ pub(super) fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
             s.criu_sel.hover = hover;
         }
         CriuAction::HoverByte(at) => {
-            let hover = match (shown_file, at) {
-                (Some(f), Some(at)) => entry_at(f, at).and_then(|e| field_at(f, e, at)),
+            // The fields of the selected entry are the ones walked (the hex shows its bytes).
+            let hover = match (shown_file, s.criu_sel.fields.as_ref(), at) {
+                (Some(f), Some(w), Some(at))
+                    if w.file == s.criu_sel.file
+                        && entry_at(f, at) == Some(w.entry)
+                        && s.criu_sel.entry == Some(w.entry) =>
+                {
+                    w.at(at).map(|x| (x.path.clone(), x.range.clone()))
+                }
                 _ => None,
             };
             if hover == s.criu_sel.hover {
@@ -84,6 +97,9 @@ pub(super) fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
                 }
                 let f = &doc.files[i];
                 let entry = d.record.filter(|&e| e < f.entry_count()).or_else(|| entry_at(f, d.range.start));
+                if s.criu_sel.entry != entry {
+                    s.criu_sel.fields = None;
+                }
                 s.criu_sel.entry = entry;
                 if let Some(e) = entry {
                     s.criu_sel.shown = s.criu_sel.shown.max(e + 1);
@@ -97,6 +113,12 @@ pub(super) fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
         }
         CriuAction::MoreEntries => s.criu_sel.shown += PAGE,
         CriuAction::MoreNotes => s.criu_sel.notes_shown += PAGE,
+        CriuAction::Fields(f) => {
+            if f.file != s.criu_sel.file || Some(f.entry) != s.criu_sel.entry {
+                return state;
+            }
+            s.criu_sel.fields = Some(f);
+        }
     }
     Rc::new(s)
 }

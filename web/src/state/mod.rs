@@ -159,7 +159,7 @@ pub enum Action {
     /// How far the sliced open is.
     Progress { stage: &'static str, done: usize, total: usize },
     /// How far the checkpoint reader's worker is (`crate::worker`).
-    Reading(crate::worker::Progress),
+    Reading(crate::message::Progress),
     /// The sliced open has loaded the image.
     Loaded(Rc<Doc>),
     /// … drawn its graph.
@@ -349,7 +349,7 @@ impl Reducible for State {
             Action::Reading(p) => {
                 let Some(l) = s.loading.as_mut() else { return self };
                 let n = |x: u64| usize::try_from(x).unwrap_or(usize::MAX);
-                let unpacked = (p.stage == crate::worker::Stage::Unpacking).then_some(p.unpacked);
+                let unpacked = (p.stage == crate::message::Stage::Unpacking).then_some(p.unpacked);
                 *l = Loading {
                     name: l.name.clone(),
                     stage: p.stage.label(),
