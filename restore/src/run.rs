@@ -350,6 +350,11 @@ fn show(n: &Option<Vec<u8>>) -> String {
 /// A queued message as verify compares it: bytes and number of fds carried.
 type QueuedMsg = (Vec<u8>, usize);
 
+/// An out-of-band byte, or its absence, for a `--verify` difference.
+fn show_oob(b: Option<u8>) -> String {
+    b.map_or_else(|| "none".to_string(), |b| format!("{b:#04x}"))
+}
+
 /// Read back the real kernel state of every placed socket and compare it with the image.
 /// Returns the differences, one line each.
 pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<String> {
@@ -407,6 +412,20 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
                 Ok(on) if on != want => out.push(format!("{who}: SO_PASSCRED is {on}, the image says {want}")),
                 Ok(_) => {}
                 Err(e) => out.push(format!("{who}: getsockopt(SO_PASSCRED): {e}")),
+            }
+        }
+        // The out-of-band byte (RS_OOB) of an AF_UNIX stream socket: recv(MSG_OOB | MSG_PEEK)
+        // (SO_OOBINLINE set aside for it) answers the byte the image names, or EINVAL for none.
+        if s.unix.is_some() && s.common.sock_type == resocket_core::wire::SOCK_STREAM && !s.is_listener() {
+            let want = s.oob.and_then(|o| s.queue.get(o.index as usize)).and_then(|m| m.data.first().copied());
+            match crate::dump_inet::oob_pending(&h.owned) {
+                Ok(got) if got.flatten() == want && got.is_some() == want.is_some() => {}
+                Ok(got) => out.push(format!(
+                    "{who}: the out-of-band byte is {}, the image says {}",
+                    show_oob(got.flatten()),
+                    show_oob(want)
+                )),
+                Err(e) => out.push(format!("{who}: {e}")),
             }
         }
         let Some(d) = diag.get(&ino) else { continue };

@@ -193,6 +193,7 @@ impl Call {
             Op::Accept { .. } => Call::Accept,
             Op::Send { to: None, .. } => Call::Send,
             Op::Send { to: Some(_), .. } => Call::Sendto,
+            Op::SendOob { .. } => Call::Send,
             Op::Recv { .. } => Call::Recv,
             Op::Shutdown { .. } => Call::Shutdown,
             Op::SetSockOpt { .. } => Call::Setsockopt,

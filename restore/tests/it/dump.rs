@@ -247,6 +247,11 @@ fn a_kill_dump_that_is_killed_mid_dump_leaves_no_process_stopped() {
 /// in accept order, the connections the process had pending with what their clients had sent
 /// (live.py's expect.json). The image, and what the dump said.
 fn kill_dump_round_trip(scenario: &str) -> (resocket_core::Image<'static>, String) {
+    kill_dump_round_trip_checked(scenario, "check")
+}
+
+/// [`kill_dump_round_trip`], the restored process running `live.py MODE DIR`.
+fn kill_dump_round_trip_checked(scenario: &str, mode: &str) -> (resocket_core::Image<'static>, String) {
     use std::os::unix::process::ExitStatusExt;
     let mut live = Live::start(scenario);
     let (code, said, img) = live.dump_kill();
@@ -258,7 +263,7 @@ fn kill_dump_round_trip(scenario: &str) -> (resocket_core::Image<'static>, Strin
     assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
     let (code, verified) = restore_verify(&img);
     assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
-    let o = restore_run_live_py(&img, &live.dir, "check", false);
+    let o = restore_run_live_py(&img, &live.dir, mode, false);
     let out = String::from_utf8_lossy(&o.stdout);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
@@ -1105,25 +1110,76 @@ fn tcp_and_udp_socket_options_and_peek_offsets_survive_a_dump_and_a_restore() {
     second_dump_equals_first("sockopts-inet");
 }
 
-/// An out-of-band byte pending on an AF_UNIX stream socket (plain and SO_OOBINLINE) or TCP
-/// urgent data: the image has no record for it (and the dump cannot tell where the mark is for
-/// certain), so `checkpoint dump` refuses, naming the socket and the state, and leaves the byte,
-/// the mark and SO_OOBINLINE as they were (the process reports them when it ends).
+/// An out-of-band byte pending on an AF_UNIX stream socket (plain, SO_OOBINLINE, a second
+/// MSG_OOB send that made the first ordinary data) or TCP urgent data: a dump that leaves the
+/// process running cannot place the mark for certain, so `checkpoint dump` refuses, naming the
+/// socket, the state and `--kill`, and leaves the byte, the mark and SO_OOBINLINE as they were
+/// (the process reports them when it ends).
 #[test]
-fn pending_out_of_band_data_is_refused_by_the_dump_with_the_socket_and_the_state() {
-    for (scenario, what, inline) in [
-        ("oob-unix", "an out-of-band byte (MSG_OOB) 0x58", 0),
-        ("oob-unix-inline", "an out-of-band byte (MSG_OOB) 0x58", 1),
-        ("oob-tcp", "TCP urgent data (MSG_OOB) 0x58", 0),
+fn pending_out_of_band_data_is_refused_by_a_plain_dump_naming_kill() {
+    for (scenario, what, inline, byte) in [
+        ("oob-unix", "an out-of-band byte (MSG_OOB) 0x58", 0, 'X'),
+        ("oob-unix-inline", "an out-of-band byte (MSG_OOB) 0x58", 1, 'X'),
+        ("oob-unix-twice", "an out-of-band byte (MSG_OOB) 0x59", 0, 'Y'),
+        ("oob-tcp", "TCP urgent data (MSG_OOB) 0x58", 0, 'X'),
     ] {
         let mut live = Live::start(scenario);
         let (code, said, _) = live.dump();
         assert_eq!(code, Some(1), "{scenario}: {said}");
         assert!(said.contains(what) && said.contains("is pending in its receive queue"), "{scenario}: {said}");
         assert!(said.contains(": ino"), "{scenario}: names the socket: {said}");
+        if scenario != "oob-tcp" {
+            assert!(said.contains("`checkpoint dump --kill` reads it"), "{scenario}: {said}");
+        }
         drop(live.child.stdin.take());
         live.child.wait().unwrap();
         let after = std::fs::read_to_string(live.dir.join("oob.txt")).unwrap();
-        assert_eq!(after, format!("inline={inline} oob=X"), "{scenario}");
+        assert_eq!(after, format!("inline={inline} oob={byte}"), "{scenario}");
     }
+}
+
+/// The out-of-band byte of an AF_UNIX stream socket, from a `--kill` dump: the image names the
+/// skb (RS_OOB, the 1-byte skb after the bytes before the mark), `restore run --verify`
+/// finds it, and the restored process reads what the dumped one would have: SIOCATMARK 0, the
+/// bytes before the mark, SIOCATMARK 1, recv(MSG_OOB) the byte, the bytes after (live.py
+/// check-oob).
+#[test]
+fn a_kill_dump_restores_an_out_of_band_byte_at_its_mark() {
+    let (img, said) = kill_dump_round_trip_checked("oob-unix", "check-oob");
+    let s = img.sockets.values().find(|s| s.oob.is_some()).unwrap_or_else(|| panic!("no RS_OOB: {said}"));
+    let at = s.oob.unwrap().index as usize;
+    let before: Vec<u8> = s.queue[..at].iter().flat_map(|m| m.data.to_vec()).collect();
+    let after: Vec<u8> = s.queue[at + 1..].iter().flat_map(|m| m.data.to_vec()).collect();
+    assert_eq!((before, &s.queue[at].data[..], after), (b"abc".to_vec(), &b"X"[..], b"d".to_vec()));
+}
+
+/// The same with SO_OOBINLINE on the receiver: the option comes back, recv(MSG_OOB) is EINVAL,
+/// and the byte is read inline after the mark, as before.
+#[test]
+fn a_kill_dump_restores_an_out_of_band_byte_read_inline() {
+    let (img, _) = kill_dump_round_trip_checked("oob-unix-inline", "check-oob");
+    assert_eq!(img.sockets.values().filter(|s| s.oob.is_some()).count(), 1);
+}
+
+/// Two MSG_OOB sends: the first byte became ordinary data, the second is the out-of-band byte;
+/// restored so, a read goes through the first and stops at the second's mark.
+#[test]
+fn a_kill_dump_restores_only_the_last_out_of_band_byte_as_out_of_band() {
+    let (img, _) = kill_dump_round_trip_checked("oob-unix-twice", "check-oob");
+    let s = img.sockets.values().find(|s| s.oob.is_some()).expect("RS_OOB");
+    assert_eq!(&s.queue[s.oob.unwrap().index as usize].data[..], b"Y");
+}
+
+/// TCP urgent data is refused by `--kill` too (the TCP restore re-sends a queue as ordinary
+/// data), before anything is consumed: the process is resumed with its urgent byte in place.
+#[test]
+fn tcp_urgent_data_is_refused_by_a_kill_dump_and_the_process_resumed() {
+    let mut live = Live::start("oob-tcp");
+    let (code, said, _) = live.dump_kill();
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("TCP urgent data (MSG_OOB) 0x58") && said.contains("were resumed"), "{said}");
+    drop(live.child.stdin.take());
+    live.child.wait().unwrap();
+    let after = std::fs::read_to_string(live.dir.join("oob.txt")).unwrap();
+    assert_eq!(after, "inline=0 oob=X");
 }

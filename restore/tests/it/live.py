@@ -119,6 +119,42 @@ if scenario == "check":
     print("ok", flush=True)
     sys.exit(0)
 
+if scenario == "check-oob":
+    # Run by `restore run IMAGE -- live.py check-oob DIR` in the restored process: the socket
+    # the original process held with an out-of-band byte pending (DIR/expect.json "oob") has
+    # SO_OOBINLINE as it had, and reads as it would have: SIOCATMARK before and after the bytes
+    # before the mark, recv(MSG_OOB) (EINVAL with SO_OOBINLINE), the bytes after; then nothing.
+    import errno, fcntl, json, struct
+    want = json.load(open(os.path.join(d, "expect.json")))["oob"]
+    s = socket.socket(fileno=os.dup(want["fd"])); s.setblocking(False)
+    def fail(msg):
+        sys.exit("check-oob: " + msg)
+    if s.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE) != int(want["inline"]):
+        fail("SO_OOBINLINE is %d" % s.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE))
+    for i, (kind, v) in enumerate(want["steps"]):
+        if kind == "mark":
+            at = struct.unpack("i", fcntl.ioctl(s.fileno(), 0x8905, struct.pack("i", 0)))[0]  # SIOCATMARK
+            if bool(at) != v:
+                fail("step %d: SIOCATMARK is %d, want %r" % (i, at, v))
+        elif kind == "read":
+            got = s.recv(1 << 16)
+            if got != bytes.fromhex(v):
+                fail("step %d: read %r, want %r" % (i, got, bytes.fromhex(v)))
+        else:
+            try:
+                got = s.recv(1, socket.MSG_OOB)
+            except OSError as e:
+                got = None if e.errno == errno.EINVAL else e
+            if got != (bytes.fromhex(v) if v is not None else None):
+                fail("step %d: recv(MSG_OOB) gave %r, want %r" % (i, got, v))
+    try:
+        got = s.recv(1 << 16)
+        fail("%r left after the last step" % got)
+    except BlockingIOError:
+        pass
+    print("ok", flush=True)
+    sys.exit(0)
+
 if scenario == "check-opts":
     # Run by `restore run IMAGE -- live.py check-opts DIR` in the restored process: each option
     # the original process set (DIR/expect.json "opts": fd, level, option, how to read it, the
@@ -373,7 +409,7 @@ elif scenario in ("sockopts-unix", "sockopts-inet"):
         opt(u, SOL, socket.SO_BROADCAST, 1)
         opt(u, SOL, socket.SO_PRIORITY, 2)
         opt(u, SOL, socket.SO_SNDTIMEO, (3, 0), "qq")
-elif scenario in ("oob-unix", "oob-unix-inline", "oob-tcp"):
+elif scenario in ("oob-unix", "oob-unix-inline", "oob-unix-twice", "oob-tcp"):
     # An out-of-band byte pending amid queued bytes: AF_UNIX stream (MSG_OOB, Linux >= 5.15),
     # the same with the receiver SO_OOBINLINE, TCP urgent data. DIR/oob.txt: what the receiver
     # holds, written at the end of the run (the dump must leave all of it in place).
@@ -388,6 +424,18 @@ elif scenario in ("oob-unix", "oob-unix-inline", "oob-tcp"):
         if scenario == "oob-unix-inline":
             a.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
     b.send(b"ab"); b.send(b"cX", socket.MSG_OOB); b.send(b"d")
+    # What `check-oob` must read from a, in order: ("mark", at the mark?), ("read", bytes),
+    # ("oob", the byte recv(MSG_OOB) returns, or None for EINVAL).
+    if scenario == "oob-unix-twice":
+        # A second MSG_OOB send: X becomes ordinary data, Y the out-of-band byte.
+        b.send(b"eY", socket.MSG_OOB); b.send(b"f")
+        steps = [("mark", False), ("read", b"abcXde"), ("mark", True), ("oob", b"Y"), ("read", b"f")]
+    elif scenario == "oob-unix-inline":
+        steps = [("mark", False), ("read", b"abc"), ("mark", True), ("oob", None), ("read", b"Xd")]
+    else:
+        steps = [("mark", False), ("read", b"abc"), ("mark", True), ("oob", b"X"), ("read", b"d")]
+    expect["oob"] = {"fd": a.fileno(), "inline": scenario == "oob-unix-inline",
+                     "steps": [[k, v.hex() if isinstance(v, bytes) else v] for k, v in steps]}
     import atexit, time
     time.sleep(0.05)
     def report():
