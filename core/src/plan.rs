@@ -498,7 +498,11 @@ impl<'i, 'a> Planner<'i, 'a> {
                     self.plan.warnings.push(
                         Warning::new(
                             WarnCode::OptionNeedsPrivilege,
-                            format!("socket #{}: {} needs CAP_NET_ADMIN to set", s.objref, crate::sockopt::show(&o)),
+                            format!(
+                                "socket #{}: {} needs CAP_NET_ADMIN or CAP_NET_RAW to set",
+                                s.objref,
+                                crate::sockopt::show(&o)
+                            ),
                         )
                         .objref(s.objref)
                         .step(self.plan.steps.len()),
