@@ -418,9 +418,11 @@ fn peek_walk(
         };
         // EOF: for a stream, everything was peeked and the peer is gone. A seqpacket socket shut
         // down for reading answers 0 instead of EAGAIN once its queue is peeked through, which
-        // looks like an empty record: empty records at the end of such a queue are not told
-        // apart from the end (one is reported as a warning by the caller's diff, if any).
-        if m.bytes == 0 && (stream || (seqpacket && d.shutdown & 1 != 0)) {
+        // looks like an empty record: while fewer bytes than unix_diag counts (UNIX_DIAG_RQLEN:
+        // every record's bytes) were peeked, a 0 is an empty record (the next peek skips it:
+        // the skb is marked peeked); after, empty records at the end of such a queue are not
+        // told apart from the end (the caller warns `seqpacket-empty-tail`).
+        if m.bytes == 0 && (stream || (seqpacket && d.shutdown & 1 != 0 && peeked >= total)) {
             break;
         }
         let mut rights = Vec::new();

@@ -1183,3 +1183,74 @@ fn tcp_urgent_data_is_refused_by_a_kill_dump_and_the_process_resumed() {
     let after = std::fs::read_to_string(live.dir.join("oob.txt")).unwrap();
     assert_eq!(after, "inline=0 oob=X");
 }
+
+/// `checkpoint dump` of a live.py scenario (plain, or with `flags`), `restore run --verify` of
+/// the image, then `restore run IMAGE -- live.py check-reads DIR`: the restored process replays
+/// on its sockets what the original wrote it must see (names, peers, peeks, reads with their
+/// fds and credentials, EOF, EAGAIN, send errors, the same on fds received in flight). The
+/// image and what the dump said.
+fn reads_round_trip(scenario: &str, flags: &[&str]) -> (resocket_core::Image<'static>, String) {
+    let live = Live::start(scenario);
+    let (code, said, img) = live.dump_with(flags);
+    assert_eq!(code, Some(0), "dump of {scenario}: {said}");
+    let bytes = std::fs::read(&img).unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
+    let (code, verified) = restore_verify(&img);
+    assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
+    let o = restore_run_live_py(&img, &live.dir, "check-reads", false);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
+    (r.image.into_owned(), format!("{said}{err}"))
+}
+
+/// A seqpacket pair shut down in one direction with records queued both ways (an empty one
+/// among them): the records, then EOF on the side that can no longer receive more; EAGAIN and
+/// EPIPE on the other.
+#[test]
+fn a_seqpacket_pair_shut_down_one_way_with_records_queued_both_ways() {
+    let (img, _) = reads_round_trip("seqpacket-half-shut", &[]);
+    let mut shut: Vec<u8> = img.sockets.values().map(|s| s.common.shutdown).collect();
+    shut.sort();
+    assert_eq!(shut, [1, 2]);
+}
+
+/// Datagrams with SCM_CREDENTIALS (the receiver has SO_PASSCRED) queued from a named sender
+/// that has closed: read back with credentials, the empty one too.
+#[test]
+fn datagrams_with_credentials_from_a_closed_sender() {
+    let (img, _) = reads_round_trip("passcred-closed-sender", &[]);
+    let r = img.sockets.values().find(|s| !s.queue.is_empty()).expect("the receiver");
+    assert_eq!(r.queue.iter().map(|m| (m.sender, m.data.len())).collect::<Vec<_>>(), [(0, 10), (0, 0)]);
+}
+
+/// Sockets in flight two deep (a socket whose queue carries a socket whose queue carries a
+/// third, none held by an fd): each comes back inside the one that carried it, with its data.
+#[test]
+fn sockets_in_flight_two_deep() {
+    let (img, _) = reads_round_trip("nested-rights", &[]);
+    let held: std::collections::BTreeSet<i32> = img
+        .tables
+        .iter()
+        .flat_map(|t| &t.fds)
+        .filter_map(|f| img.files.get(&f.file).map(|f| f.repr.sock_objref))
+        .collect();
+    assert_eq!(img.sockets.len() - held.len(), 2, "two sockets only in flight");
+}
+
+/// Abstract names with NUL bytes inside: a listener with an accepted connection and a pending
+/// client, and a dgram socket connected to such a name, each named and peered as before.
+#[test]
+fn abstract_names_with_nul_bytes_and_their_peers() {
+    let (img, _) = reads_round_trip("abstract-nul", &[]);
+    assert!(img.sockets.values().filter_map(|s| s.laddr()).any(
+        |a| matches!(a, resocket_core::image::UnixAddr::Abstract(n) if n.iter().filter(|&&b| b == 0).count() >= 2)
+    ));
+}
+
+/// SO_PEEK_OFF in the middle of a seqpacket record: the restored socket peeks from there.
+#[test]
+fn a_seqpacket_peek_offset_in_the_middle_of_a_record() {
+    reads_round_trip("seqpacket-peek-off", &[]);
+}

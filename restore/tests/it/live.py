@@ -155,6 +155,81 @@ if scenario == "check-oob":
     print("ok", flush=True)
     sys.exit(0)
 
+if scenario == "check-reads":
+    # Run by `restore run IMAGE -- live.py check-reads DIR` in the restored process: replay on
+    # each socket the steps the original process wrote (DIR/expect.json "reads", by fd): its
+    # name and peer, MSG_PEEK, reads (bytes, fds received, SCM_CREDENTIALS present), EOF or
+    # EAGAIN, a send's errno, and the same on an fd a read received ("onfd", its index).
+    import array, errno, json
+    want = json.load(open(os.path.join(d, "expect.json")))["reads"]
+    def fail(msg):
+        sys.exit("check-reads: " + msg)
+    def run(s, steps, where):
+        got_fds = []
+        for i, st in enumerate(steps):
+            kind, at = st[0], "%s step %d (%s)" % (where, i, st[0])
+            if kind == "name":
+                if s.getsockname() != (bytes.fromhex(st[1]) if isinstance(s.getsockname(), bytes) else bytes.fromhex(st[1]).decode("latin-1")):
+                    fail("%s: getsockname %r" % (at, s.getsockname()))
+            elif kind == "peer":
+                try:
+                    p = s.getpeername()
+                    p = p if isinstance(p, bytes) else p.encode("latin-1")
+                except OSError as e:
+                    p = None
+                if p != (bytes.fromhex(st[1]) if st[1] is not None else None):
+                    fail("%s: getpeername %r, want %r" % (at, p, st[1]))
+            elif kind == "peek":
+                try:
+                    g = s.recv(1 << 16, socket.MSG_PEEK | socket.MSG_DONTWAIT).hex()
+                except BlockingIOError:
+                    g = None
+                if g != st[1]:
+                    fail("%s: MSG_PEEK %r, want %r" % (at, g, st[1]))
+            elif kind == "recv":
+                try:
+                    data, anc, _, _ = s.recvmsg(1 << 16, socket.CMSG_SPACE(253 * 4) + socket.CMSG_SPACE(12), socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    fail(at + ": EAGAIN")
+                fds, creds = [], False
+                for level, ty, blob in anc:
+                    if level == socket.SOL_SOCKET and ty == socket.SCM_RIGHTS:
+                        a = array.array("i"); a.frombytes(blob[: len(blob) - len(blob) % 4]); fds.extend(a)
+                    if level == socket.SOL_SOCKET and ty == socket.SCM_CREDENTIALS:
+                        creds = True
+                if (data.hex(), len(fds), creds) != (st[1], st[2], st[3]):
+                    fail("%s: read %r with %d fds, creds %r; want %r" % (at, data, len(fds), creds, st[1:]))
+                got_fds.extend(fds)
+            elif kind == "eof":
+                try:
+                    g = s.recv(1 << 16, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    fail(at + ": EAGAIN, not EOF")
+                if g != b"":
+                    fail("%s: %r, not EOF" % (at, g))
+            elif kind == "eagain":
+                try:
+                    g = s.recv(1 << 16, socket.MSG_DONTWAIT)
+                    fail("%s: %r, not EAGAIN" % (at, g))
+                except BlockingIOError:
+                    pass
+            elif kind == "send_errno":
+                try:
+                    s.send(b"x", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+                    e = 0
+                except OSError as x:
+                    e = x.errno
+                if errno.errorcode.get(e, str(e)) != st[1]:
+                    fail("%s: send gave %s, want %s" % (at, errno.errorcode.get(e, e), st[1]))
+            elif kind == "onfd":
+                run(socket.socket(fileno=got_fds[st[1]]), st[2], "%s fd #%d" % (where, st[1]))
+            else:
+                fail("unknown step " + kind)
+    for r in want:
+        run(socket.socket(fileno=os.dup(r["fd"])), r["steps"], "fd %d" % r["fd"])
+    print("ok", flush=True)
+    sys.exit(0)
+
 if scenario == "check-opts":
     # Run by `restore run IMAGE -- live.py check-opts DIR` in the restored process: each option
     # the original process set (DIR/expect.json "opts": fd, level, option, how to read it, the
@@ -214,6 +289,15 @@ def expect_listener(l, conns, via=None):
         "conns": [{"client": c.fileno() if c is not None else None, "data": [m.hex() for m in data],
                    "fds": [m.hex() for m in fds], "eof": eof} for c, data, fds, eof in conns],
     })
+
+def expect_reads(s, steps):
+    """What `check-reads` must find on s, in order (see there); bytes are written as hex."""
+    conv = lambda v: v.hex() if isinstance(v, bytes) else ([conv(x) for x in v] if isinstance(v, list) else v)
+    expect.setdefault("reads", []).append({"fd": s.fileno(), "steps": [[conv(x) for x in st] for st in steps]})
+
+def name_of(addr):
+    """An AF_UNIX address as check-reads compares it (bytes)."""
+    return addr if isinstance(addr, bytes) else addr.encode("latin-1")
 
 def connect(ty, addr, sends=(), rights=None):
     """A client of addr that sends these messages before accept (rights: (index, socket) whose
@@ -448,6 +532,61 @@ elif scenario in ("oob-unix", "oob-unix-inline", "oob-unix-twice", "oob-tcp"):
             oob = str(e)
         open(os.path.join(d, "oob.txt"), "w").write("inline=%d oob=%s" % (inline, oob))
     atexit.register(report)
+elif scenario == "seqpacket-half-shut":
+    # A seqpacket pair, b shut down for writing after queueing three records (one empty) at a,
+    # with one record queued at b: a reads the records, then EOF; b reads its record, then
+    # EAGAIN, and its sends are EPIPE; a can still send to b.
+    a, b = pair(socket.SOCK_SEQPACKET)
+    b.send(b"first"); b.send(b""); b.send(b"third")
+    a.send(b"to b")
+    b.shutdown(socket.SHUT_WR)
+    expect_reads(a, [["recv", b"first", 0, False], ["recv", b"", 0, False], ["recv", b"third", 0, False], ["eof"]])
+    expect_reads(b, [["send_errno", "EPIPE"], ["recv", b"to b", 0, False], ["eagain"]])
+elif scenario == "passcred-closed-sender":
+    # A named dgram receiver with SO_PASSCRED holding datagrams from a named sender that has
+    # closed since: they are read back with SCM_CREDENTIALS, then EAGAIN.
+    r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind(os.path.join(d, "creds.sock")); keep.append(r)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    s1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s1.bind("\0closed-sender-%d" % os.getpid())
+    s1.sendto(b"with creds", os.path.join(d, "creds.sock")); s1.sendto(b"", os.path.join(d, "creds.sock"))
+    s1.close()
+    expect_reads(r, [["recv", b"with creds", 0, True], ["recv", b"", 0, True], ["eagain"]])
+elif scenario == "nested-rights":
+    # fds in flight two deep: q's queue carries n (a dgram socket) whose queue carries x, whose
+    # queue holds a datagram; n and x are held by nothing else.
+    p, q = pair(socket.SOCK_STREAM)
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); keep.append(y)
+    y.send(b"inner")
+    m, n = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); keep.append(m)
+    socket.send_fds(m, [b"middle"], [x.fileno()]); x.close()
+    socket.send_fds(p, [b"outer"], [n.fileno()]); n.close()
+    expect_reads(q, [["recv", b"outer", 1, False], ["eagain"],
+                     ["onfd", 0, [["recv", b"middle", 1, False], ["eagain"], ["onfd", 0, [["recv", b"inner", 0, False], ["eagain"]]]]]])
+elif scenario == "abstract-nul":
+    # Abstract names with NUL bytes inside: a listener with an accepted connection (data both
+    # ways) and a pending client, and a dgram socket connected to one such name.
+    name = b"\0res\0ocket\0%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(name); l.listen(3); keep.append(l)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(name); keep.append(c)
+    acc, _ = l.accept(); keep.append(acc)
+    c.send(b"to the server"); acc.send(b"to the client")
+    dname = b"\0dg\0ram\0%d" % os.getpid()
+    g = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); g.bind(dname); keep.append(g)
+    h = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); h.connect(dname); keep.append(h)
+    h.send(b"dgram to a nul name")
+    expect_reads(l, [["name", name]])
+    expect_reads(acc, [["name", name], ["recv", b"to the server", 0, False], ["eagain"]])
+    expect_reads(c, [["peer", name], ["recv", b"to the client", 0, False], ["eagain"]])
+    expect_reads(g, [["name", dname], ["recv", b"dgram to a nul name", 0, False]])
+    expect_reads(h, [["peer", dname]])
+elif scenario == "seqpacket-peek-off":
+    # SO_PEEK_OFF in the middle of a seqpacket record: a peek starts 3 bytes into the first
+    # record and the next one at the second record; plain reads return whole records.
+    a, b = pair(socket.SOCK_SEQPACKET)
+    b.send(b"record one"); b.send(b"record two")
+    a.setsockopt(socket.SOL_SOCKET, 42, 3)
+    expect_reads(a, [["peek", b"ord one"], ["peek", b"record two"], ["recv", b"record one", 0, False],
+                     ["recv", b"record two", 0, False], ["eagain"]])
 elif scenario == "external":
     # One end stays here; the other lives in a child process that is not dumped.
     a, b = pair(socket.SOCK_STREAM)
