@@ -98,3 +98,14 @@ fn rs_oob_is_validated_and_survives_the_scenario_form() {
     let codes: Vec<Code> = load(&twice).diagnostics.iter().map(|d| d.code).collect();
     assert!(codes.contains(&Code::BadOob), "{codes:?}");
 }
+
+/// `restore diff` compares the out-of-band byte: the same queue without the mark differs.
+#[test]
+fn images_that_differ_only_in_the_mark_differ() {
+    let with = Scenario::from_json(PAIR).unwrap().to_image().unwrap();
+    let without = Scenario::from_json(&PAIR.replace(r#", "oob": true"#, "")).unwrap().to_image().unwrap();
+    let (a, b) = (load(&with), load(&without));
+    assert_eq!(resocket_core::diff::diff(&a.image, &a.image, b"", b""), Vec::<String>::new());
+    let d = resocket_core::diff::diff(&a.image, &b.image, b"", b"");
+    assert!(d.iter().any(|l| l.contains("oob")), "{d:?}");
+}

@@ -1296,3 +1296,13 @@ fn datagrams_from_named_unnamed_and_own_senders_keep_their_senders() {
     // from an unnamed stand-in, which recvfrom shows just the same.
     assert_eq!(r.queue.iter().map(|m| m.sender != 0).collect::<Vec<_>>(), [true, false, true], "{said}");
 }
+
+/// The out-of-band situations dumped with `--kill`, restored, and dumped again with `--kill`:
+/// the same image up to renumbering, the out-of-band byte at the same skb (`restore diff`
+/// compares it).
+#[test]
+fn a_second_kill_dump_of_a_restored_out_of_band_byte_equals_the_first() {
+    for scenario in ["oob-unix", "oob-unix-inline", "oob-unix-twice"] {
+        second_dump_equals_first_with(scenario, LO_UP, &["--kill"]);
+    }
+}
