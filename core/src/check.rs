@@ -461,6 +461,9 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
                     && rights.len() == skb.rights.len()
                     && rights.iter().zip(&skb.rights).all(|(a, &b)| *a == obj(Some(b)))
             });
+        let want_oob = s.oob.map(|o| o.index as usize);
+        let got_oob = data_skbs.clone().position(|skb| skb.oob);
+        diff("out-of-band byte", want_oob == got_oob, &|| oob_str(want_oob), &|| oob_str(got_oob));
         if !same_queue {
             let want: Vec<String> = s.queue.iter().map(|m| msg_str(img, m.sender, &m.data, &m.rights)).collect();
             let got: Vec<String> = data_skbs
@@ -516,6 +519,11 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         }
     }
     out
+}
+
+/// Which skb of a queue is the out-of-band byte, for a difference.
+fn oob_str(at: Option<usize>) -> String {
+    at.map_or_else(|| "none".to_string(), |i| format!("skb {i}"))
 }
 
 fn rights_str(r: &[i32]) -> String {

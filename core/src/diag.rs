@@ -197,6 +197,8 @@ codes! {
         "an established TCP socket dumped with --tcp-established has its tcp-stream-INO.img (sequence numbers and queues)";
     BadSockopt = "bad-sockopt", Error,
         "RS_SOCKOPT names a socket that takes the options it records (TCP options on TCP sockets, SO_PASSSEC on AF_UNIX, none on an embryo), at most once, with only known bits, zero fields for options it does not record, and values the kernel can report";
+    BadOob = "bad-oob", Error,
+        "RS_OOB names, at most once per socket, a 1-byte skb of the queue of an AF_UNIX stream socket (the skb sent with MSG_OOB), and that socket is not an embryo";
 }
 
 impl fmt::Display for Code {

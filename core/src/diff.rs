@@ -102,6 +102,9 @@ fn describe(
         })
         .collect();
     d.insert("queue", msgs.join(" | "));
+    if let Some(o) = s.oob {
+        d.insert("oob", format!("skb {}", o.index));
+    }
     if let Some(o) = &s.opts {
         d.insert("opts", o.opts.iter().map(crate::sockopt::show).collect::<Vec<_>>().join(", "));
     }
@@ -110,11 +113,12 @@ fn describe(
 }
 
 /// Field names in the order differences are listed (alphabetical).
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 16] = [
     "backlog",
     "family",
     "flags",
     "name",
+    "oob",
     "opts",
     "passcred",
     "peer",

@@ -336,6 +336,18 @@ fn connect(sc: &mut Scenario, client: &str, server: &str) -> Result<(), EditErro
     if connection_oriented(&sc.sockets[c]) {
         sc.sockets[s].pending.push(PendingSpec { client: Some(client.to_string()), sent: Vec::new() });
     } else {
+        // unix_dgram_connect → unix_dgram_disconnected: connected elsewhere than its old peer
+        // (alive or closed), a dgram socket's queue is purged, as the kernel just did.
+        if k.kernel.sock(slot).is_some_and(|x| x.queue.is_empty()) {
+            sc.sockets[c].queue.clear();
+        }
+        if let Some(old) = sc.sockets[c].peer.clone().filter(|o| o != server) {
+            let o = index(sc, &old)?;
+            if k.slot(sc, o).ok().and_then(|os| k.kernel.sock(os)).is_some_and(|x| x.err.is_some()) {
+                return Err(FormLimit::DgramResetLeft(client.to_string(), old).into());
+            }
+        }
+        sc.sockets[c].peer_gone = false;
         set_dgram_peer(sc, c, server);
     }
     Ok(())
@@ -461,12 +473,12 @@ fn remove(sc: &mut Scenario, name: &str) -> Result<(), EditError> {
             s.peer = None;
             s.pair = None;
             // A stream peer is shut down both ways and sees the close. A dgram socket connected
-            // to the closed one keeps a dead peer in Linux until its next send (ECONNREFUSED);
-            // the scenario form can say so (`peer_gone` on a dgram socket, which `checkpoint
-            // dump` writes), but the editor does not model that survivor's later sends and
-            // connects yet, so here it is disconnected.
+            // to the closed one keeps a dead peer (unix_peer still points at it, its own
+            // shutdown untouched): `peer_gone` on a dgram socket, as `checkpoint dump` writes it.
+            // Its next send is then ECONNREFUSED (the kernel's answer on the scenario's
+            // kernel), and a connect elsewhere purges its queue (`set_dgram_peer`).
+            s.peer_gone = true;
             if stream {
-                s.peer_gone = true;
                 s.shutdown = None;
             }
         }

@@ -181,6 +181,17 @@ pub struct Sock<'a> {
     pub pending: Vec<PendingConn>,
     /// Its `RS_SOCKOPT` record, if it has one (boxed: most sockets have none).
     pub opts: Option<Box<RecordedOpts>>,
+    /// Its `RS_OOB` record, if it has one: which skb of its queue is the out-of-band byte.
+    pub oob: Option<OobMark>,
+}
+
+/// The out-of-band byte pending on a stream socket (`RS_OOB`): skb `index` of its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OobMark {
+    /// The skb of the queue (a 1-byte one) that was sent with `MSG_OOB` and not yet read.
+    pub index: u32,
+    /// Offset of the `RS_OOB` record.
+    pub offset: usize,
 }
 
 /// The options an `RS_SOCKOPT` record gives one socket.
@@ -385,6 +396,7 @@ impl Image<'_> {
                         queue,
                         pending: s.pending,
                         opts: s.opts,
+                        oob: s.oob,
                     }
                 })
                 .collect(),
@@ -1083,6 +1095,7 @@ impl<'a> Loader<'a> {
             RecordType::RS_PENDING => self.pending(rec),
             RecordType::RS_TASK => self.task(rec),
             RecordType::RS_SOCKOPT => self.sockopt(rec),
+            RecordType::RS_OOB => self.oob(rec),
             RecordType::HEADER_ARCH => {
                 if self.idx != 4 {
                     self.err(Code::MisplacedRecord, rec.range(), "HEADER_ARCH must directly follow the uts buffers");
@@ -1287,6 +1300,7 @@ impl<'a> Loader<'a> {
             queue: Vec::new(),
             pending: Vec::new(),
             opts: None,
+            oob: None,
         });
     }
 
@@ -1783,6 +1797,29 @@ impl<'a> Loader<'a> {
         }
         if let Some(s) = self.sock_mut(r.sock) {
             s.opts = Some(Box::new(RecordedOpts { opts, offset: off }));
+        }
+    }
+
+    /// `RS_OOB`: kept on its socket; what it may name (a stream's 1-byte skb) is checked with
+    /// the whole image, once every queue is read (image/semantic.rs).
+    fn oob(&mut self, rec: Record<'a>) {
+        let off = rec.offset;
+        let Ok(v) = Oob::new_checked(rec) else { return };
+        let r = OobRepr::parse(&v);
+        if !self.check_ref(r.sock, ObjKind::Sock, field_range(off, &RS_OOB_LAYOUT, "sock"), "RS_OOB.sock") {
+            return;
+        }
+        let twice = self.sock(r.sock).is_some_and(|s| s.oob.is_some());
+        if twice {
+            self.err(
+                Code::BadOob,
+                rec.range(),
+                format!("socket {} has a second RS_OOB record: a socket holds one out-of-band byte at most", r.sock),
+            );
+            return;
+        }
+        if let Some(s) = self.sock_mut(r.sock) {
+            s.oob = Some(OobMark { index: r.index, offset: off });
         }
     }
 

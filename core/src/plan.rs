@@ -498,7 +498,11 @@ impl<'i, 'a> Planner<'i, 'a> {
                     self.plan.warnings.push(
                         Warning::new(
                             WarnCode::OptionNeedsPrivilege,
-                            format!("socket #{}: {} needs CAP_NET_ADMIN to set", s.objref, crate::sockopt::show(&o)),
+                            format!(
+                                "socket #{}: {} needs CAP_NET_ADMIN or CAP_NET_RAW to set",
+                                s.objref,
+                                crate::sockopt::show(&o)
+                            ),
                         )
                         .objref(s.objref)
                         .step(self.plan.steps.len()),
@@ -1094,10 +1098,10 @@ impl<'i, 'a> Planner<'i, 'a> {
                     self.bind_named(s, a, "its own name")?;
                 }
             }
-            for m in &s.queue {
+            for (i, m) in s.queue.iter().enumerate() {
                 let rights = self.rights_slots(&m.rights);
                 self.push(
-                    Op::Send { slot: t, to: None, data: Payload(m.data.to_vec()), rights },
+                    queue_send(s, i, t, Payload(m.data.to_vec()), rights),
                     format!("what the closed peer had sent to #{}", s.objref),
                 )?;
             }
@@ -1135,7 +1139,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                     )));
                 }
             }
-            for m in &s.queue {
+            for (i, m) in s.queue.iter().enumerate() {
                 let rights = self.rights_slots(&m.rights);
                 let data = Payload(m.data.to_vec());
                 if gone && m.sender == 0 && temp_sender.is_none() {
@@ -1143,10 +1147,12 @@ impl<'i, 'a> Planner<'i, 'a> {
                 }
                 if ty.is_connection_oriented() {
                     let from = m.sender as Slot;
-                    self.push(
-                        Op::Send { slot: from, to: None, data, rights },
-                        "refill the queue: the peer sends what it had sent",
-                    )?;
+                    let why = if s.oob.is_some_and(|o| o.index as usize == i) {
+                        "refill the queue: the peer sends its out-of-band byte (MSG_OOB) where it was"
+                    } else {
+                        "refill the queue: the peer sends what it had sent"
+                    };
+                    self.push(queue_send(s, i, from, data, rights), why)?;
                     continue;
                 }
                 let from = match (m.sender, temp_sender) {
@@ -1480,5 +1486,14 @@ impl<'i, 'a> Planner<'i, 'a> {
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
         Ok(())
+    }
+}
+
+/// The send that puts message `i` of `s`'s queue back from `from`: `sendmsg(MSG_OOB)` of its
+/// one byte for the out-of-band byte (`RS_OOB`), a plain `sendmsg` otherwise.
+fn queue_send(s: &Sock<'_>, i: usize, from: Slot, data: Payload, rights: Vec<Slot>) -> Op {
+    match (s.oob, &data.0[..]) {
+        (Some(o), &[byte]) if o.index as usize == i => Op::SendOob { slot: from, byte, rights },
+        _ => Op::Send { slot: from, to: None, data, rights },
     }
 }

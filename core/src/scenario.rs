@@ -198,6 +198,10 @@ pub struct MsgSpec {
     /// Sockets whose files travel with the message (SCM_RIGHTS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rights: Vec<String>,
+    /// The out-of-band byte of an AF_UNIX stream socket (`RS_OOB`): a 1-byte message sent
+    /// with `MSG_OOB` and not yet read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oob: bool,
 }
 
 impl MsgSpec {
@@ -248,6 +252,9 @@ struct Node {
     /// `RS_SOCKOPT` (none if empty).
     opts: Vec<crate::sim::SockOpt>,
     queue: Vec<(Option<usize>, Vec<u8>, Vec<usize>)>,
+    /// `RS_OOB`: the queue's message sent with `MSG_OOB` (the last one marked wins, as the
+    /// kernel's `oob_skb` does).
+    oob: Option<usize>,
     pending: Vec<(usize, Option<usize>)>,
     receiver: bool,
     /// INET: `rs_flags`, `sk_reuse`, an external peer's address, an explicit `addr`.
@@ -452,6 +459,7 @@ impl Scenario {
                 socket_flags: if s.passcred { SOCK_PASSCRED } else { 0 },
                 opts: s.opts.clone(),
                 queue: Vec::new(),
+                oob: None,
                 pending: Vec::new(),
                 receiver: false,
             });
@@ -550,6 +558,9 @@ impl Scenario {
                     None => nodes[i].peer,
                 };
                 let rights = m.rights.iter().map(|r| look(r, "rights", &s.name)).collect::<Result<_, _>>()?;
+                if m.oob {
+                    nodes[i].oob = Some(nodes[i].queue.len());
+                }
                 nodes[i].queue.push((from, data, rights));
             }
         }
@@ -803,6 +814,9 @@ impl<'n> Writer<'n> {
                 if !files.is_empty() {
                     wire::RightsRepr { objrefs: files }.emit(&mut self.out);
                 }
+            }
+            if let Some(index) = self.nodes[i].oob {
+                wire::OobRepr { sock: owner, index: index as u32 }.emit(&mut self.out);
             }
         }
         self.worklist.clear();

@@ -137,7 +137,7 @@ warn_codes! {
         "the datagram's sender: it is not among the dumped sockets, so it is recorded as from the receiver's peer (or none), and a restore re-sends it from there";
     /// A recorded option the plan sets that needs CAP_NET_ADMIN (or CAP_NET_RAW).
     OptionNeedsPrivilege = "option-needs-privilege", Plan, Changed,
-        "nothing while restore runs as root; without CAP_NET_ADMIN (or CAP_NET_RAW) the step that sets SO_MARK, or SO_PRIORITY above 6, fails with EPERM and the whole restore is undone";
+        "nothing while restore runs with CAP_NET_ADMIN or CAP_NET_RAW (as root); without both, `restore run` refuses the image before any step, naming each socket and option (SO_MARK, SO_PRIORITY outside 0..=6), and restores nothing";
     /// A recorded timeout the kernel keeps in jiffies.
     OptionRounded = "option-rounded", Plan, Changed,
         "the timeout's sub-millisecond part: the kernel keeps SO_RCVTIMEO/SO_SNDTIMEO in jiffies (at most 1000 a second) and rounds up, so getsockopt reports a longer one";

@@ -64,6 +64,7 @@ record_types! {
     RS_RIGHTS = 8002,
     RS_TASK = 8003,
     RS_SOCKOPT = 8004,
+    RS_OOB = 8005,
     TAIL = 9001,
     ERROR = 9999,
 }
@@ -940,6 +941,17 @@ record! {
 }
 
 record! {
+    /// Extension `RS_OOB` (16 bytes): the out-of-band byte pending on a stream socket (AF_UNIX
+    /// `MSG_OOB`, the receiver's `oob_skb`): skb `index` of the socket's queue, a 1-byte skb,
+    /// is the one that was sent with `MSG_OOB` and not yet read.
+    Oob, OobRepr, RS_OOB_LAYOUT = RS_OOB, 16;
+    {
+        sock: i32 = 8, Num;
+        index: u32 = 12, Num;
+    }
+}
+
+record! {
     /// `struct ckpt_hdr_tail` (16 bytes).
     Tail, TailRepr, TAIL_LAYOUT = TAIL, 16;
     {
@@ -965,6 +977,7 @@ pub const LAYOUTS: &[Layout] = &[
     RS_TASK_LAYOUT,
     TAIL_LAYOUT,
     RS_SOCKOPT_LAYOUT,
+    RS_OOB_LAYOUT,
 ];
 
 /// The fixed layout of a record type, if it has one.
@@ -992,6 +1005,7 @@ pub fn layout_index(ty: RecordType) -> Option<usize> {
         RecordType::RS_TASK => 13,
         RecordType::TAIL => 14,
         RecordType::RS_SOCKOPT => 15,
+        RecordType::RS_OOB => 16,
         _ => return None,
     })
 }
@@ -1105,6 +1119,7 @@ pub fn reemit(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
             RecordType::RS_PENDING => via!(Pending, PendingRepr),
             RecordType::RS_TASK => via!(Task, TaskRepr),
             RecordType::RS_SOCKOPT => via!(SockOptRec, SockOptRepr),
+            RecordType::RS_OOB => via!(Oob, OobRepr),
             RecordType::TAIL => via!(Tail, TailRepr),
             RecordType::RS_RIGHTS => RightsRepr::parse(&Rights::new_checked(rec)?).emit(&mut out),
             _ => out.extend_from_slice(rec.bytes),

@@ -21,7 +21,9 @@
 //! `--kill` ([`dump_killing`], [`Stopped`]) is for processes that will not run on: they are
 //! stopped, each listener with pending connections is accepted on (a duplicate of it, in accept
 //! order) and each accepted connection's queue read, so those connections are recorded as
-//! pending with what they held; the processes are killed once the image is written. If the
+//! pending with what they held; an AF_UNIX stream socket with an out-of-band byte pending has
+//! its queue read for real up to the mark (`dump_oob`), which a peek cannot place; the
+//! processes are killed once the image is written. If the
 //! dump itself dies first (SIGKILL, a crash), a guard process resumes them, or kills them once
 //! something was accepted ([`Stopped::stop_guarded`], [`guard`]): none is left stopped.
 //!
@@ -416,9 +418,11 @@ fn peek_walk(
         };
         // EOF: for a stream, everything was peeked and the peer is gone. A seqpacket socket shut
         // down for reading answers 0 instead of EAGAIN once its queue is peeked through, which
-        // looks like an empty record: empty records at the end of such a queue are not told
-        // apart from the end (one is reported as a warning by the caller's diff, if any).
-        if m.bytes == 0 && (stream || (seqpacket && d.shutdown & 1 != 0)) {
+        // looks like an empty record: while fewer bytes than unix_diag counts (UNIX_DIAG_RQLEN:
+        // every record's bytes) were peeked, a 0 is an empty record (the next peek skips it:
+        // the skb is marked peeked); after, empty records at the end of such a queue are not
+        // told apart from the end (the caller warns `seqpacket-empty-tail`).
+        if m.bytes == 0 && (stream || (seqpacket && d.shutdown & 1 != 0 && peeked >= total)) {
             break;
         }
         let mut rights = Vec::new();
@@ -533,6 +537,9 @@ struct Member {
     passcred: bool,
     /// The recorded options (`RS_SOCKOPT`), read from the duplicate likewise.
     opts: Vec<resocket_core::sim::SockOpt>,
+    /// `--kill`: the index in `queue` of the out-of-band byte (`RS_OOB`), the queue having been
+    /// read for real (dump_oob.rs).
+    oob: Option<usize>,
 }
 
 /// The sockets found so far, and the fds the peeks received (in flight), to find more in.
@@ -568,7 +575,8 @@ impl Found<'_> {
                 None => Vec::new(),
             };
             todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
-            self.dups.insert(r, Member { fd: Some(f), held: false, queue: q, passcred: false, opts: Vec::new() });
+            self.dups
+                .insert(r, Member { fd: Some(f), held: false, queue: q, passcred: false, opts: Vec::new(), oob: None });
         }
         Ok(())
     }
@@ -793,7 +801,7 @@ pub fn dump_killing(pids: &[i32], stopped: &mut Stopped) -> Result<Dump, String>
     dump_with(pids, Some(stopped))
 }
 
-fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String> {
+fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, String> {
     let ns = netns_of(pids)?;
     let diag = in_netns(ns.as_ref(), diag_unix::dump)?;
     let sockfs = sockfs_mnt_id();
@@ -827,7 +835,14 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
             match diag.get(&ino) {
                 Some(d) => {
                     if let std::collections::btree_map::Entry::Vacant(v) = dups.entry(ino) {
-                        v.insert(Member { fd: None, held: true, queue: Vec::new(), passcred: false, opts: Vec::new() });
+                        v.insert(Member {
+                            fd: None,
+                            held: true,
+                            queue: Vec::new(),
+                            passcred: false,
+                            opts: Vec::new(),
+                            oob: None,
+                        });
                         held_at.insert(ino, (pidfd, pid, fd));
                         if may_hold_messages(d) || d.bufs.is_none() {
                             to_read.push((pidfd, pid, fd, ino, d));
@@ -883,7 +898,7 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     // `--kill`: the TCP connections taken off listeners' accept queues, per listener.
     let mut tcp_accepted = BTreeMap::new();
     let early = if stopped.is_some() { EarlyData::Accepted } else { EarlyData::Refuse };
-    if let Some(stopped) = stopped {
+    if let Some(stopped) = stopped.as_deref_mut() {
         // What the TCP/UDP part refuses, it refuses before anything is accepted: the processes
         // can still be resumed then (the part is described again, for real, at the end).
         // Data TCP clients sent before accept() is not refused: it is read below.
@@ -966,6 +981,17 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
                     }
                     let q = peek_queue_with(a, d, found.received, found.scratch)
                         .map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?;
+                    if d.ty == 1 {
+                        if let Some(b) = crate::dump_inet::oob_pending(a)
+                            .map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?
+                        {
+                            return Err(format!(
+                                "{}: pending connection {i}: its client sent an out-of-band byte (MSG_OOB) {} before accept(); the image records out-of-band data on sockets a restore can send to, not on embryos, so it cannot be captured faithfully",
+                                name_of(l),
+                                b.map_or_else(String::new, |b| format!("{b:#04x}"))
+                            ));
+                        }
+                    }
                     todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
                     if d.ty == 5 && d.shutdown & 1 != 0 {
                         warnings.push(DumpWarning::on(
@@ -1014,10 +1040,12 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     // of each other held socket (one pidfd_getfd + getsockopt + close each).
     // The recorded options likewise (the peek offset is the process's own again: the peeks
     // put it back).
-    // A stream socket with an out-of-band byte pending (MSG_OOB) is refused: see
-    // dump_inet::refuse_oob.
-    let opts_of = |ino: u32, f: &OwnedFd| {
-        if diag.get(&ino).is_some_and(|d| u16::from(d.ty) == SockType::Stream.raw()) {
+    // A stream socket with an out-of-band byte pending (MSG_OOB): without `--kill` refused
+    // (dump_inet::refuse_oob); with it, its queue is read for real to place the mark
+    // (dump_oob.rs), after its options (the reads move its peek offset).
+    let is_stream = |ino: u32| diag.get(&ino).is_some_and(|d| u16::from(d.ty) == SockType::Stream.raw());
+    let opts_of = |ino: u32, f: &OwnedFd, may_read: bool| {
+        if is_stream(ino) && !may_read {
             if let Some(byte) = crate::dump_inet::oob_pending(f).map_err(|e| format!("{}: {e}", name_of(ino)))? {
                 return Err(crate::dump_inet::refuse_oob(&name_of(ino), "an out-of-band byte (MSG_OOB)", byte));
             }
@@ -1028,14 +1056,23 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     for (&ino, m) in dups.iter_mut() {
         if let Some(f) = &m.fd {
             m.passcred = net::sockopt::socket_passcred(f).unwrap_or(false);
-            m.opts = opts_of(ino, f)?;
+            m.opts = opts_of(ino, f, stopped.is_some())?;
+            if let Some(stopped) = stopped.as_deref_mut().filter(|_| is_stream(ino)) {
+                if crate::dump_inet::oob_pending(f).map_err(|e| format!("{}: {e}", name_of(ino)))?.is_some() {
+                    stopped.mark_consumed()?;
+                    let (q, at) = crate::dump_oob::read_with_mark(f, &mut received)
+                        .map_err(|e| format!("{}: reading its queue up to the out-of-band mark: {e}", name_of(ino)))?;
+                    m.queue = q;
+                    m.oob = Some(at);
+                }
+            }
         }
     }
     for (pidfd, pid, fd, ino) in to_probe {
         let dup = getfd(&pidfds[pidfd], pid, fd)?;
         if let Some(m) = dups.get_mut(&ino) {
             m.passcred = net::sockopt::socket_passcred(&dup).unwrap_or(false);
-            m.opts = opts_of(ino, &dup)?;
+            m.opts = opts_of(ino, &dup, false)?;
         }
     }
     // The directory each socket bound to a relative name was bound in: `SIOCUNIXFILE` opens the
@@ -1187,10 +1224,11 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
                 if d.shutdown != 0 {
                     s.shutdown = How::from_bits(d.shutdown);
                 }
-                for (_, data, rights) in &m.queue {
+                for (i, (_, data, rights)) in m.queue.iter().enumerate() {
                     s.queue.push(MsgSpec {
                         hex: Some(bstr::hex(data)),
                         rights: rights.iter().map(|&r| name_of(r)).collect(),
+                        oob: m.oob == Some(i),
                         ..MsgSpec::default()
                     });
                 }
@@ -1266,7 +1304,7 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
         }
         s.no_fd = !m.held;
         let mut outside = 0usize;
-        for (from, data, rights) in &m.queue {
+        for (i, (from, data, rights)) in m.queue.iter().enumerate() {
             let sender = if connection {
                 None
             } else {
@@ -1280,6 +1318,7 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
                 from: sender,
                 hex: Some(bstr::hex(data)),
                 rights: rights.iter().map(|&r| name_of(r)).collect(),
+                oob: m.oob == Some(i),
                 ..MsgSpec::default()
             });
         }

@@ -173,7 +173,15 @@ pub(crate) fn oob_pending(fd: &OwnedFd) -> Result<Option<Option<u8>>, String> {
 pub(crate) fn refuse_oob(who: &str, what: &str, byte: Option<u8>) -> String {
     let byte = byte.map_or_else(|| " (announced, not yet arrived)".to_string(), |b| format!(" {b:#04x}"));
     format!(
-        "{who}: {what}{byte} is pending in its receive queue; the image has no record of out-of-band data or of where its mark is, and a restore would deliver it as ordinary data, so the socket cannot be captured faithfully (read it with recv(MSG_OOB) before dumping)"
+        "{who}: {what}{byte} is pending in its receive queue; a dump that leaves the process running cannot tell for certain where its mark is (a peek stops there, but also at other boundaries): `checkpoint dump --kill` reads it (it reads the queue for real, asking SIOCATMARK before each read, and records the byte and its place in RS_OOB), then kills the processes"
+    )
+}
+
+/// The dump's refusal of TCP urgent data, in every mode: what is refused and why.
+pub(crate) fn refuse_tcp_urgent(who: &str, byte: Option<u8>) -> String {
+    let byte = byte.map_or_else(|| " (announced, not yet arrived)".to_string(), |b| format!(" {b:#04x}"));
+    format!(
+        "{who}: TCP urgent data (MSG_OOB){byte} is pending in its receive queue; the image records out-of-band data for AF_UNIX stream sockets only (RS_OOB), and the TCP restore re-sends a queue as ordinary data, so the urgent byte and its mark would come back as ordinary data: refused (read it with recv(MSG_OOB) before dumping)"
     )
 }
 
@@ -405,7 +413,7 @@ pub(crate) fn specs(
         }
         if s.tcp && state != TCP_LISTEN {
             if let Some(byte) = oob_pending(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
-                return Err(refuse_oob(&name_of(s.ino), "TCP urgent data (MSG_OOB)", byte));
+                return Err(refuse_tcp_urgent(&name_of(s.ino), byte));
             }
         }
         let kind = if s.tcp { resocket_core::sockopt::OptKind::Tcp } else { resocket_core::sockopt::OptKind::Udp };

@@ -335,6 +335,9 @@ impl Executor {
                 }
             }
             Op::Send { slot, to, data, rights } => self.send(*slot, to.as_ref(), data, rights),
+            Op::SendOob { slot, byte, rights } => {
+                self.send_msg::<SocketAddrUnix>(*slot, None, &Payload(vec![*byte]), rights, SendFlags::OOB)
+            }
             Op::Recv { slot, len, peek } => self.recv(*slot, *len as usize, *peek),
             Op::Shutdown { slot, how } => {
                 let (fd, _) = self.get(slot)?;
@@ -449,15 +452,15 @@ impl Executor {
             // seqpacket one ignores it): the others get it as recorded, never resolved.
             Some(SockAddr::Path(p)) if !self.is_dgram(slot)? => {
                 let a = SocketAddrUnix::new(&p[..]).map_err(errno)?;
-                self.send_msg(slot, Some(&a), data, rights)
+                self.send_msg(slot, Some(&a), data, rights, SendFlags::empty())
             }
             Some(a) => {
                 self.get(&slot)?;
                 let (a, _pinned) = self.addr(a)?;
                 let a = a.ok_or(Outcome::err(Errno::EINVAL))?;
-                self.send_msg(slot, Some(&a), data, rights)
+                self.send_msg(slot, Some(&a), data, rights, SendFlags::empty())
             }
-            None => self.send_msg::<SocketAddrUnix>(slot, None, data, rights),
+            None => self.send_msg::<SocketAddrUnix>(slot, None, data, rights, SendFlags::empty()),
         }
     }
 
@@ -466,14 +469,16 @@ impl Executor {
         Ok(net::sockopt::socket_type(fd).map_err(errno)? == SocketType::DGRAM)
     }
 
-    /// `sendmsg` (to `addr` if given) with the slots in `rights` as SCM_RIGHTS; never blocks
-    /// (a blocking send that cannot complete is reported as would-block).
+    /// `sendmsg` (to `addr` if given) with the slots in `rights` as SCM_RIGHTS and `extra`
+    /// flags (`MSG_OOB`); never blocks (a blocking send that cannot complete is reported as
+    /// would-block).
     fn send_msg<A: net::addr::SocketAddrArg>(
         &mut self,
         slot: Slot,
         addr: Option<&A>,
         data: &Payload,
         rights: &[Slot],
+        extra: SendFlags,
     ) -> Result<Outcome, Outcome> {
         let mut fds = Vec::new();
         for r in rights {
@@ -486,7 +491,7 @@ impl Executor {
             return Err(Outcome::err(Errno::EINVAL));
         }
         let iov = [IoSlice::new(&data.0)];
-        let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+        let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL | extra;
         let r = match addr {
             Some(a) => net::sendmsg_addr(fd, a, &iov, &mut anc, flags),
             None => net::sendmsg(fd, &iov, &mut anc, flags),

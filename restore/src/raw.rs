@@ -4,7 +4,8 @@
 //!   only way;
 //! * `SO_PEEK_OFF`, `SO_PRIORITY`, `SO_MARK`, `SO_RCVLOWAT`, `SO_PASSSEC` and the whole
 //!   `struct linger` of `SO_LINGER`, which rustix does not wrap: `setsockopt(2)`/`getsockopt(2)`;
-//! * `SIOCUNIXFILE`, an ioctl rustix does not wrap, returning a new descriptor;
+//! * `SIOCUNIXFILE`, an ioctl rustix does not wrap, returning a new descriptor, and
+//!   `SIOCATMARK`, likewise not wrapped;
 //! * `getrusage(RUSAGE_CHILDREN)` and `wait4` for the benchmarks, likewise not wrapped;
 //! * a counting global allocator for the benchmarks' heap figures (`GlobalAlloc` is an unsafe
 //!   trait).
@@ -318,4 +319,21 @@ pub fn unix_socket_file(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<rusti
     // SAFETY: `rc` is the fresh descriptor the kernel just installed for this call; it is
     // owned by the returned `OwnedFd` alone.
     Ok(unsafe { rustix::fd::OwnedFd::from_raw_fd(rc) })
+}
+
+/// `SIOCATMARK`: whether the next byte a read would return is at the out-of-band mark (AF_UNIX
+/// stream, Linux ≥ 5.15: the head skb is the `oob_skb`, or a consumed one just before it;
+/// TCP: the urgent byte is next).
+pub fn at_mark(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<bool> {
+    use rustix::fd::AsRawFd;
+    // include/uapi/linux/sockios.h (asm-generic/sockios.h): SIOCATMARK 0x8905.
+    const SIOCATMARK: libc::c_ulong = 0x8905;
+    let mut answer: libc::c_int = 0;
+    // SAFETY: `fd` is a live descriptor (borrowed for the call); SIOCATMARK writes one int to
+    // the pointer, which points at `answer`, alive for the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCATMARK, &mut answer as *mut libc::c_int) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(answer != 0)
 }

@@ -5,7 +5,7 @@ use crate::exec::{Config, Executor, Held, PlaceMode};
 use crate::CliError;
 use resocket_core::image::{Image, UnixAddr};
 use resocket_core::plan::{Plan, PlanError};
-use resocket_core::sim::{HostAddrs, Op};
+use resocket_core::sim::{HostAddrs, Op, SockOpt};
 use resocket_core::wire;
 use rustix::fd::AsFd;
 use rustix::net::{self, SocketAddrAny};
@@ -123,6 +123,43 @@ fn raise_nofile(max_target: Option<i32>) -> i32 {
     base
 }
 
+/// The recorded options of the image a restore sets that the kernel allows only with
+/// CAP_NET_ADMIN or CAP_NET_RAW (`sk_setsockopt`: `SO_MARK`, `SO_PRIORITY` outside 0..=6), each
+/// as `socket #N: SO_MARK 9`. Options at their defaults are not set, so not listed.
+pub fn privileged_options(img: &Image<'_>) -> Vec<String> {
+    img.sockets
+        .values()
+        .filter(|s| !img.embryos().contains(&s.objref))
+        .flat_map(|s| s.opts.iter().flat_map(|o| &o.opts).map(move |o| (s.objref, o)))
+        .filter(|(_, o)| o.needs_privilege() && o.recorded().is_some_and(|n| **o != SockOpt::default_of(n)))
+        .map(|(objref, o)| format!("socket #{objref}: {}", resocket_core::sockopt::show(o)))
+        .collect()
+}
+
+/// Whether this process may set those options: CAP_NET_ADMIN or CAP_NET_RAW effective.
+pub fn has_net_privilege() -> bool {
+    use rustix::thread::CapabilitySet;
+    rustix::thread::capabilities(None)
+        .map(|c| c.effective.intersects(CapabilitySet::NET_ADMIN | CapabilitySet::NET_RAW))
+        .unwrap_or(false)
+}
+
+/// Refuse a restore, before any step, whose recorded options need a privilege this process
+/// lacks (`privileged`: [`has_net_privilege`]): each such step would fail with EPERM.
+pub fn check_privilege(img: &Image<'_>, privileged: bool) -> Result<(), CliError> {
+    let need = privileged_options(img);
+    if privileged || need.is_empty() {
+        return Ok(());
+    }
+    Err(CliError {
+        message: format!(
+            "{}: the kernel sets these only with CAP_NET_ADMIN or CAP_NET_RAW (sk_setsockopt: SO_MARK, SO_PRIORITY outside 0..=6), and this restore has neither in its effective set, so each setsockopt would fail with EPERM; nothing was restored (run it with one of them)",
+            need.join(", ")
+        ),
+        code: crate::EXIT_INVALID,
+    })
+}
+
 /// Plan and execute at once: the planner (core) runs on its own thread and hands over each
 /// batch of steps as soon as the model has proven it, and this thread executes them, so the
 /// syscalls start while the rest is still being planned. Caps are counted as steps arrive. On any
@@ -146,6 +183,7 @@ pub fn plan_and_execute_on(
     caps: Caps,
     progress: bool,
 ) -> Result<(Executor, Plan), CliError> {
+    check_privilege(img, has_net_privilege())?;
     // Big enough that the executor rarely waits on the channel (measured: 64 waits twice as long
     // as 1024), small enough that the first syscalls start within a few milliseconds.
     const BATCH: usize = 1024;
@@ -180,7 +218,19 @@ pub fn plan_and_execute_on(
                 }
                 let out = ex.apply(&step.op);
                 if !out.is_ok() {
-                    failed = Some((done, Ok(format!("{} ({})", out.short(), step.why))));
+                    let why = match (&step.op, &out) {
+                        (Op::SetSockOpt { opt, .. }, resocket_core::sim::Outcome::Err { errno })
+                            if opt.needs_privilege() && *errno == resocket_core::sim::Errno::EPERM =>
+                        {
+                            if matches!(opt, SockOpt::SndBufForce(_) | SockOpt::RcvBufForce(_)) {
+                                ": the kernel takes it only with CAP_NET_ADMIN in the socket's network namespace"
+                            } else {
+                                ": the kernel takes it only with CAP_NET_ADMIN or CAP_NET_RAW in the socket's network namespace"
+                            }
+                        }
+                        _ => "",
+                    };
+                    failed = Some((done, Ok(format!("{} ({}){why}", out.short(), step.why))));
                     break 'batches;
                 }
                 done += 1;
@@ -350,6 +400,11 @@ fn show(n: &Option<Vec<u8>>) -> String {
 /// A queued message as verify compares it: bytes and number of fds carried.
 type QueuedMsg = (Vec<u8>, usize);
 
+/// An out-of-band byte, or its absence, for a `--verify` difference.
+fn show_oob(b: Option<u8>) -> String {
+    b.map_or_else(|| "none".to_string(), |b| format!("{b:#04x}"))
+}
+
 /// Read back the real kernel state of every placed socket and compare it with the image.
 /// Returns the differences, one line each.
 pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<String> {
@@ -407,6 +462,20 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
                 Ok(on) if on != want => out.push(format!("{who}: SO_PASSCRED is {on}, the image says {want}")),
                 Ok(_) => {}
                 Err(e) => out.push(format!("{who}: getsockopt(SO_PASSCRED): {e}")),
+            }
+        }
+        // The out-of-band byte (RS_OOB) of an AF_UNIX stream socket: recv(MSG_OOB | MSG_PEEK)
+        // (SO_OOBINLINE set aside for it) answers the byte the image names, or EINVAL for none.
+        if s.unix.is_some() && s.common.sock_type == resocket_core::wire::SOCK_STREAM && !s.is_listener() {
+            let want = s.oob.and_then(|o| s.queue.get(o.index as usize)).and_then(|m| m.data.first().copied());
+            match crate::dump_inet::oob_pending(&h.owned) {
+                Ok(got) if got.flatten() == want && got.is_some() == want.is_some() => {}
+                Ok(got) => out.push(format!(
+                    "{who}: the out-of-band byte is {}, the image says {}",
+                    show_oob(got.flatten()),
+                    show_oob(want)
+                )),
+                Err(e) => out.push(format!("{who}: {e}")),
             }
         }
         let Some(d) = diag.get(&ino) else { continue };

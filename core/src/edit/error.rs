@@ -112,6 +112,8 @@ pub enum FormLimit {
     NoListener(String),
     #[error("connect(): {0:?} is one end of a socketpair")]
     PairedDgramConnect(String),
+    #[error("connect(): {0:?} held datagrams and its old peer {1:?} is connected back to it: the purge leaves {1:?} a pending ECONNRESET, which the scenario form cannot hold")]
+    DgramResetLeft(String, String),
     #[error("connect(): the server is on the v4-mapped wildcard, which the scenario form would give its connections: bind [::]")]
     MappedWildcardServer,
     #[error("connect(): {0} listens on that port too: the editor does not choose between listeners")]
@@ -193,6 +195,7 @@ impl Call {
             Op::Accept { .. } => Call::Accept,
             Op::Send { to: None, .. } => Call::Send,
             Op::Send { to: Some(_), .. } => Call::Sendto,
+            Op::SendOob { .. } => Call::Send,
             Op::Recv { .. } => Call::Recv,
             Op::Shutdown { .. } => Call::Shutdown,
             Op::SetSockOpt { .. } => Call::Setsockopt,

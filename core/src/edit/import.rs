@@ -310,6 +310,9 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         spec.opts = s.opts.as_ref().map(|o| o.opts.clone()).unwrap_or_default();
         let default_sender = if p != 0 { Some(p) } else { None };
         spec.queue = s.queue.iter().map(|m| self.msg(&me, m, default_sender)).collect();
+        if let Some(m) = s.oob.and_then(|o| spec.queue.get_mut(o.index as usize)) {
+            m.oob = true;
+        }
         for pc in &s.pending {
             let client = if pc.client == 0 { None } else { self.name(pc.client) };
             if pc.client != 0 && client.is_none() {

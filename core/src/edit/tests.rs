@@ -572,3 +572,56 @@ fn what_the_scenario_form_cannot_hold_is_the_editors_typed_refusal() {
     let r = apply(&broken, &Edit::Listen { name: "x".into(), backlog: 1 });
     assert!(matches!(r, Err(EditError::NotOnKernel(_))), "{r:?}");
 }
+
+/// Closing a dgram socket's connected peer leaves it pointing at a dead peer (`peer_gone`), with
+/// the datagrams that peer sent (now from sender 0); its next send is ECONNREFUSED, the
+/// kernel's answer on the scenario's kernel (`dgram-peer-closed`); a connect elsewhere purges
+/// its queue, as unix_dgram_disconnected does, and it is connected to its new peer.
+#[test]
+fn closing_a_dgram_peer_leaves_the_survivor_pointing_at_a_dead_peer() {
+    let sc = add(&add(&Scenario::default(), "a", "dgram"), "b", "dgram");
+    let sc = ok(&sc, Edit::Pair { a: "a".into(), b: "b".into() });
+    let sc = ok(&sc, Edit::Send { from: "a".into(), to: None, data: "last".into() });
+    let sc = ok(&sc, Edit::RemoveSocket { name: "a".into() });
+    let b = s(&sc, "b");
+    assert!(b.peer_gone && b.pair.is_none() && b.peer.is_none(), "{b:?}");
+    assert_eq!(
+        b.queue.iter().map(|m| (m.from.clone(), m.data.clone())).collect::<Vec<_>>(),
+        [(None, Some("last".into()))]
+    );
+    assert_eq!(errors(&sc), Vec::<String>::new());
+    // Its own send: refused by the kernel, ECONNREFUSED.
+    let e = err(&sc, Edit::Send { from: "b".into(), to: None, data: "x".into() });
+    assert!(e.contains("ECONNREFUSED"), "{e}");
+    // Connected elsewhere: the queue is purged, the peer is the new one.
+    let sc = add(&sc, "c", "dgram");
+    let sc = ok(&sc, Edit::Bind { name: "c".into(), addr: "@edit-c".into() });
+    let sc = ok(&sc, Edit::Connect { client: "b".into(), server: "c".into() });
+    let b = s(&sc, "b");
+    assert!(!b.peer_gone && b.peer.as_deref() == Some("c") && b.queue.is_empty(), "{b:?}");
+    assert_eq!(errors(&sc), Vec::<String>::new());
+    // It can send to its new peer.
+    let sc = ok(&sc, Edit::Send { from: "b".into(), to: None, data: "hello c".into() });
+    assert_eq!(s(&sc, "c").queue.len(), 1);
+}
+
+/// A dgram socket connected to a live peer that holds datagrams, connected elsewhere: Linux
+/// purges its queue (the scenario follows), and an old peer connected back gets a pending
+/// ECONNRESET the scenario cannot hold: refused with the reason.
+#[test]
+fn reconnecting_a_dgram_socket_purges_its_queue() {
+    let sc = add(&add(&add(&Scenario::default(), "a", "dgram"), "b", "dgram"), "c", "dgram");
+    let sc = ok(&sc, Edit::Bind { name: "a".into(), addr: "@edit-ra".into() });
+    let sc = ok(&sc, Edit::Bind { name: "b".into(), addr: "@edit-rb".into() });
+    let sc = ok(&sc, Edit::Bind { name: "c".into(), addr: "@edit-rc".into() });
+    let sc = ok(&sc, Edit::Send { from: "c".into(), to: Some("a".into()), data: "to a".into() });
+    let sc = ok(&sc, Edit::Connect { client: "a".into(), server: "b".into() });
+    assert_eq!(s(&sc, "a").queue.len(), 1, "connecting from no peer purges nothing");
+    let sc2 = ok(&sc, Edit::Connect { client: "a".into(), server: "c".into() });
+    assert!(s(&sc2, "a").queue.is_empty(), "{:?}", s(&sc2, "a"));
+    assert_eq!(errors(&sc2), Vec::<String>::new());
+    // b connected back to a: the purge leaves b an ECONNRESET.
+    let sc = ok(&sc, Edit::Connect { client: "b".into(), server: "a".into() });
+    let e = err(&sc, Edit::Connect { client: "a".into(), server: "c".into() });
+    assert!(e.contains("ECONNRESET"), "{e}");
+}

@@ -180,6 +180,7 @@ fn check_socket(
             format!("socket {o}: shutdown {:#x} has bits outside RCV|SEND", c.shutdown),
         ));
     }
+    check_oob(s, embryo_of.is_some(), out);
     if c.family != AF_UNIX {
         return; // INET sockets: only the address checks of the record (issue: INET support).
     }
@@ -464,6 +465,35 @@ fn check_socket(
                 "dgram socket {o}: a datagram from another socket sits at queue position {last_other_index}, but max_ack_backlog {qlen_limit} admits such a datagram only at positions 0..={qlen_limit}"
             ),
         ));
+    }
+}
+
+/// `RS_OOB`: the out-of-band byte of an AF_UNIX stream socket (not an embryo), a 1-byte skb of
+/// its queue.
+fn check_oob(s: &Sock<'_>, embryo: bool, out: &mut Vec<Diagnostic>) {
+    let Some(m) = s.oob else { return };
+    let o = s.objref;
+    let range = m.offset..m.offset + crate::wire::RS_OOB_LAYOUT.size;
+    let why = if s.common.family != AF_UNIX || s.common.sock_type != SOCK_STREAM {
+        Some(format!(
+            "socket {o} is not an AF_UNIX stream socket (family {}, type {}): only those hold an out-of-band byte here",
+            s.common.family, s.common.sock_type
+        ))
+    } else if embryo {
+        Some(format!("socket {o} is an embryo (a pending connection): RS_OOB is for sockets a restore can send to"))
+    } else {
+        match s.queue.get(m.index as usize) {
+            None => Some(format!("socket {o}: RS_OOB.index {} is past its queue of {} skbs", m.index, s.queue.len())),
+            Some(msg) if msg.data.len() != 1 => Some(format!(
+                "socket {o}: skb {} holds {} bytes; the skb sent with MSG_OOB holds exactly one",
+                m.index,
+                msg.data.len()
+            )),
+            Some(_) => None,
+        }
+    };
+    if let Some(why) = why {
+        out.push(Diagnostic::new(Code::BadOob, range, why).objref(o));
     }
 }
 

@@ -292,6 +292,7 @@ mod tests {
             queue: Vec::new(),
             pending: Vec::new(),
             opts: None,
+            oob: None,
         }
     }
 

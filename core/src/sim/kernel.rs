@@ -107,6 +107,35 @@ impl Kernel {
                     SockType::Dgram => self.dgram_send(r, to.as_ref(), &data.0, &fds),
                 }
             }
+            Op::SendOob { slot, byte, rights } => {
+                let Some(r) = get(self, slot) else { return self.deny(Rule::BadFd, Errno::EBADF) };
+                let mut fds = Vec::new();
+                for s in rights {
+                    match get(self, s) {
+                        Some(x) => fds.push(x),
+                        None => return self.deny(Rule::BadFd, Errno::EBADF),
+                    }
+                }
+                if self.socks[r].ty != SockType::Stream {
+                    return self.deny(Rule::OobNeedsStream, Errno::EOPNOTSUPP);
+                }
+                // unix_stream_sendmsg + queue_oob: the one byte is its own skb (fds ride it),
+                // which becomes the peer's oob_skb; the one before, if any, ordinary data.
+                // DEVIATION: queue_oob's checks (dead or RCV_SHUTDOWN peer: EPIPE) are those
+                // of an ordinary send here, and a recv in this model reads the byte inline
+                // (no stop at the mark, no skipping it without SO_OOBINLINE): plans only send.
+                let out = self.stream_send(r, None, &[*byte], &fds);
+                if matches!(out, Outcome::Ok { value: 1 }) {
+                    if let Some(other) = self.socks[r].peer {
+                        let q = &mut self.socks[other].queue;
+                        q.iter_mut().for_each(|skb| skb.oob = false);
+                        if let Some(last) = q.back_mut() {
+                            last.oob = true;
+                        }
+                    }
+                }
+                out
+            }
             Op::Recv { slot, len, peek } => match get(self, slot) {
                 Some(r) => self.recv(r, *len as usize, *peek),
                 None => self.deny(Rule::BadFd, Errno::EBADF),
@@ -454,6 +483,7 @@ impl Kernel {
             rights: Vec::new(),
             embryo: Some(embryo),
             truesize: 0,
+            oob: false,
         });
         Outcome::ok(0)
     }
@@ -601,6 +631,7 @@ impl Kernel {
                 rights,
                 embryo: None,
                 truesize: t,
+                oob: false,
             });
             sent += n;
             first = false;
@@ -682,6 +713,7 @@ impl Kernel {
             rights: fds.to_vec(),
             embryo: None,
             truesize: t,
+            oob: false,
         });
         Outcome::ok(data.len() as i64)
     }

@@ -657,6 +657,15 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         rights: Vec<Slot>,
     },
+    /// `sendmsg()` of one byte with `MSG_OOB` on a connected AF_UNIX stream socket (Linux ≥
+    /// 5.15): the byte becomes the peer's out-of-band byte (`oob_skb`), the one before it, if
+    /// any, ordinary data.
+    SendOob {
+        slot: Slot,
+        byte: u8,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rights: Vec<Slot>,
+    },
     /// `recvmsg()` of up to `len` bytes (`MSG_PEEK` with `peek`).
     Recv { slot: Slot, len: u32, peek: bool },
     /// `shutdown()`.
@@ -700,7 +709,7 @@ impl Op {
             | Op::Place { slot, .. } => (Some(*slot), None, &[]),
             Op::Socketpair { a, b, .. } => (Some(*a), Some(*b), &[]),
             Op::Accept { slot, new } => (Some(*slot), Some(*new), &[]),
-            Op::Send { slot, rights, .. } => (Some(*slot), None, rights.as_slice()),
+            Op::Send { slot, rights, .. } | Op::SendOob { slot, rights, .. } => (Some(*slot), None, rights.as_slice()),
             Op::Unlink { .. } | Op::Chdir { .. } | Op::SetSysctl { .. } => (None, None, &[]),
         };
         a.into_iter().chain(b).chain(rights.iter().copied())
@@ -738,6 +747,14 @@ impl Op {
                     format!(", SCM_RIGHTS [{}]", rights.iter().map(|s| name(*s)).collect::<Vec<_>>().join(", "))
                 };
                 format!("sendmsg({}, {shown}{to}{r})", name(*slot))
+            }
+            Op::SendOob { slot, byte, rights } => {
+                let r = if rights.is_empty() {
+                    String::new()
+                } else {
+                    format!(", SCM_RIGHTS [{}]", rights.iter().map(|s| name(*s)).collect::<Vec<_>>().join(", "))
+                };
+                format!("sendmsg({}, \"{}\", MSG_OOB{r})", name(*slot), bstr::escape(&[*byte]))
             }
             Op::Recv { slot, len, peek } => {
                 format!("recv({}, {len}{})", name(*slot), if *peek { ", MSG_PEEK" } else { "" })

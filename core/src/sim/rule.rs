@@ -51,6 +51,7 @@ pub enum Rule {
     AcceptQueueEmpty,
     AcceptAfterShutRd,
     StreamSendWithAddress,
+    OobNeedsStream,
     NotConnected,
     ShutForSending,
     PeerClosedOrShutRd,
@@ -129,7 +130,7 @@ pub struct Explanation {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 94] = [
+    pub const ALL: [Rule; 95] = [
         Rule::BadFd,
         Rule::BadFdNumber,
         Rule::TooManyFdsInOneMessage,
@@ -162,6 +163,7 @@ impl Rule {
         Rule::AcceptQueueEmpty,
         Rule::AcceptAfterShutRd,
         Rule::StreamSendWithAddress,
+        Rule::OobNeedsStream,
         Rule::NotConnected,
         Rule::ShutForSending,
         Rule::PeerClosedOrShutRd,
@@ -261,6 +263,7 @@ impl Rule {
             Rule::AcceptQueueEmpty => "accept-queue-empty",
             Rule::AcceptAfterShutRd => "accept-after-shut-rd",
             Rule::StreamSendWithAddress => "stream-send-with-address",
+            Rule::OobNeedsStream => "oob-needs-stream",
             Rule::NotConnected => "not-connected",
             Rule::ShutForSending => "shut-for-sending",
             Rule::PeerClosedOrShutRd => "peer-closed-or-shut-rd",
@@ -494,6 +497,11 @@ impl Rule {
                 "unix_stream_sendmsg (net/unix/af_unix.c)",
                 "msg->msg_name is set",
                 "A stream socket sends only to its peer. Given a destination address it fails: EISCONN when connected, EOPNOTSUPP when not.",
+            ),
+            Rule::OobNeedsStream => e(
+                "unix_dgram_sendmsg (net/unix/af_unix.c) / udp_sendmsg (net/ipv4/udp.c)",
+                "msg->msg_flags & MSG_OOB on a dgram or seqpacket socket, or on UDP",
+                "Only stream sockets carry out-of-band data: a datagram or seqpacket socket (and UDP) fails a MSG_OOB send with EOPNOTSUPP.",
             ),
             Rule::NotConnected => e(
                 "unix_stream_sendmsg / unix_seqpacket_sendmsg / unix_dgram_sendmsg (net/unix/af_unix.c)",

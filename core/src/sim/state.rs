@@ -61,6 +61,8 @@ pub struct Skb {
     pub embryo: Option<SockRef>,
     /// Bytes charged to the sender's `sk_wmem_alloc`.
     pub truesize: i64,
+    /// The receiver's `oob_skb` (AF_UNIX stream `MSG_OOB`): at most one skb of a queue.
+    pub oob: bool,
 }
 
 /// One socket.

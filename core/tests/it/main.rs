@@ -12,6 +12,7 @@ mod lesson;
 mod lesson_mutate;
 #[cfg(not(target_arch = "wasm32"))]
 mod mutate;
+mod oob;
 #[cfg(not(target_arch = "wasm32"))]
 mod plan_props;
 mod roundtrip;

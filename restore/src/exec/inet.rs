@@ -132,6 +132,6 @@ impl Executor {
     }
 
     fn send_to(&mut self, slot: Slot, a: SocketAddr, data: &Payload, rights: &[Slot]) -> Result<Outcome, Outcome> {
-        self.send_msg(slot, Some(&a), data, rights)
+        self.send_msg(slot, Some(&a), data, rights, rustix::net::SendFlags::empty())
     }
 }

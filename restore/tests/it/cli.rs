@@ -454,3 +454,75 @@ fn lesson_files_load_and_bad_ones_get_a_located_error() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("the lessons are: socketpair, backlog"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `restore run DIR/NAME.rsimg -- true` in a fresh network namespace, under `setpriv` with these
+/// capabilities dropped from the bounding set (so the restore runs without them): the exit code
+/// and what restore said.
+fn restore_run_without(dir: &Path, image: &Path, drop_caps: &str) -> (Option<i32>, String) {
+    let o = Command::new("unshare")
+        .args(["-n", "setpriv", "--inh-caps=-all", &format!("--bounding-set={drop_caps}")])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .arg("run")
+        .arg(image)
+        .args(["--", "true"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// An image whose sockets record SO_MARK or SO_PRIORITY above 6, restored without CAP_NET_ADMIN
+/// and CAP_NET_RAW: refused before any step, naming each socket and option and the capabilities
+/// it needs, nothing left behind (its listener's file is not there). With CAP_NET_RAW alone
+/// (CAP_NET_ADMIN dropped) it is restored. A restore whose plan raises a send buffer with
+/// SO_SNDBUFFORCE (CAP_NET_ADMIN only) fails at that step, says why, and undoes what it made.
+#[test]
+fn options_that_need_a_privilege_the_restore_lacks_fail_precisely_and_leave_nothing() {
+    let dir = scratch("privilege");
+    let sock = dir.join("srv.sock");
+    let src = dir.join("opts.json");
+    let image = dir.join("opts.rsimg");
+    for (opt, shown) in
+        [(r#"{"name": "mark", "value": 9}"#, "SO_MARK 9"), (r#"{"name": "priority", "value": 7}"#, "SO_PRIORITY 7")]
+    {
+        std::fs::write(
+            &src,
+            format!(
+                r#"{{"sockets": [{{"name": "L", "type": "stream", "addr": "{}", "listen": 2}},
+                    {{"name": "a", "type": "stream", "pair": "b", "opts": [{opt}]}}, {{"name": "b", "type": "stream", "pair": "a"}}]}}"#,
+                sock.display()
+            ),
+        )
+        .unwrap();
+        let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", image.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let (code, said) = restore_run_without(&dir, &image, "-net_admin,-net_raw");
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains(&format!("socket #5: {shown}")), "{said}");
+        assert!(said.contains("CAP_NET_ADMIN or CAP_NET_RAW") && said.contains("nothing was restored"), "{said}");
+        assert!(!sock.exists(), "the listener's file was left behind");
+        let (code, said) = restore_run_without(&dir, &image, "-net_admin");
+        assert_eq!(code, Some(0), "{shown} with CAP_NET_RAW: {said}");
+        std::fs::remove_file(&sock).unwrap();
+    }
+    std::fs::write(
+        &src,
+        format!(
+            r#"{{"sockets": [{{"name": "L", "type": "stream", "addr": "{}", "listen": 2}},
+                {{"name": "a", "type": "stream", "pair": "b", "queue": [{{"repeat": 3000000}}]}}, {{"name": "b", "type": "stream", "pair": "a"}}]}}"#,
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let o = checkpoint(&["encode", src.to_str().unwrap(), "-o", image.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, said) = restore_run_without(&dir, &image, "-net_admin");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("SndBufForce") && said.contains("EPERM"), "{said}");
+    assert!(
+        said.contains("only with CAP_NET_ADMIN") && said.contains("everything restored so far was undone"),
+        "{said}"
+    );
+    assert!(!sock.exists(), "the listener's file was left behind");
+    let _ = std::fs::remove_dir_all(&dir);
+}

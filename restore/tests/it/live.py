@@ -119,6 +119,143 @@ if scenario == "check":
     print("ok", flush=True)
     sys.exit(0)
 
+if scenario == "check-oob":
+    # Run by `restore run IMAGE -- live.py check-oob DIR` in the restored process: the socket
+    # the original process held with an out-of-band byte pending (DIR/expect.json "oob") has
+    # SO_OOBINLINE as it had, and reads as it would have: SIOCATMARK before and after the bytes
+    # before the mark, recv(MSG_OOB) (EINVAL with SO_OOBINLINE), the bytes after; then nothing.
+    import errno, fcntl, json, struct
+    want = json.load(open(os.path.join(d, "expect.json")))["oob"]
+    s = socket.socket(fileno=os.dup(want["fd"])); s.setblocking(False)
+    def fail(msg):
+        sys.exit("check-oob: " + msg)
+    if s.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE) != int(want["inline"]):
+        fail("SO_OOBINLINE is %d" % s.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE))
+    for i, (kind, v) in enumerate(want["steps"]):
+        if kind == "mark":
+            at = struct.unpack("i", fcntl.ioctl(s.fileno(), 0x8905, struct.pack("i", 0)))[0]  # SIOCATMARK
+            if bool(at) != v:
+                fail("step %d: SIOCATMARK is %d, want %r" % (i, at, v))
+        elif kind == "read":
+            got = s.recv(1 << 16)
+            if got != bytes.fromhex(v):
+                fail("step %d: read %r, want %r" % (i, got, bytes.fromhex(v)))
+        else:
+            try:
+                got = s.recv(1, socket.MSG_OOB)
+            except OSError as e:
+                got = None if e.errno == errno.EINVAL else e
+            if got != (bytes.fromhex(v) if v is not None else None):
+                fail("step %d: recv(MSG_OOB) gave %r, want %r" % (i, got, v))
+    try:
+        got = s.recv(1 << 16)
+        fail("%r left after the last step" % got)
+    except BlockingIOError:
+        pass
+    print("ok", flush=True)
+    sys.exit(0)
+
+if scenario == "check-reads":
+    # Run by `restore run IMAGE -- live.py check-reads DIR` in the restored process: replay on
+    # each socket the steps the original process wrote (DIR/expect.json "reads", by fd): its
+    # name and peer, MSG_PEEK, reads (bytes, fds received, SCM_CREDENTIALS present), EOF or
+    # EAGAIN, a send's errno, and the same on an fd a read received ("onfd", its index).
+    import array, errno, json
+    want = json.load(open(os.path.join(d, "expect.json")))["reads"]
+    def fail(msg):
+        sys.exit("check-reads: " + msg)
+    def run(s, steps, where):
+        got_fds = []
+        for i, st in enumerate(steps):
+            kind, at = st[0], "%s step %d (%s)" % (where, i, st[0])
+            # (A path name restored under --root is bound from its directory by its last
+            # component, which getsockname/getpeername then report: compared by that.)
+            def same(got, want):
+                got = got.encode("latin-1") if isinstance(got, str) else got
+                if want is None or not got:
+                    return got == want or (not got and want is None)
+                if want[:1] != b"\0":
+                    return os.path.basename(got) == os.path.basename(want)
+                return got == want
+            if kind == "name":
+                if not same(s.getsockname(), bytes.fromhex(st[1])):
+                    fail("%s: getsockname %r" % (at, s.getsockname()))
+            elif kind == "peer":
+                try:
+                    p = s.getpeername()
+                except OSError as e:
+                    p = None
+                if not same(p, bytes.fromhex(st[1]) if st[1] is not None else None):
+                    fail("%s: getpeername %r, want %r" % (at, p, st[1]))
+            elif kind == "peek":
+                try:
+                    g = s.recv(1 << 16, socket.MSG_PEEK | socket.MSG_DONTWAIT).hex()
+                except BlockingIOError:
+                    g = None
+                if g != st[1]:
+                    fail("%s: MSG_PEEK %r, want %r" % (at, g, st[1]))
+            elif kind == "recv":
+                try:
+                    data, anc, _, _ = s.recvmsg(1 << 16, socket.CMSG_SPACE(253 * 4) + socket.CMSG_SPACE(12), socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    fail(at + ": EAGAIN")
+                fds, creds = [], False
+                for level, ty, blob in anc:
+                    if level == socket.SOL_SOCKET and ty == socket.SCM_RIGHTS:
+                        a = array.array("i"); a.frombytes(blob[: len(blob) - len(blob) % 4]); fds.extend(a)
+                    if level == socket.SOL_SOCKET and ty == socket.SCM_CREDENTIALS:
+                        creds = True
+                if (data.hex(), len(fds), creds) != (st[1], st[2], st[3]):
+                    fail("%s: read %r with %d fds, creds %r; want %r" % (at, data, len(fds), creds, st[1:]))
+                got_fds.extend(fds)
+            elif kind == "eof":
+                try:
+                    g = s.recv(1 << 16, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    fail(at + ": EAGAIN, not EOF")
+                if g != b"":
+                    fail("%s: %r, not EOF" % (at, g))
+            elif kind == "eagain":
+                try:
+                    g = s.recv(1 << 16, socket.MSG_DONTWAIT)
+                    fail("%s: %r, not EAGAIN" % (at, g))
+                except BlockingIOError:
+                    pass
+            elif kind == "send_errno":
+                try:
+                    s.send(b"x", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+                    e = 0
+                except OSError as x:
+                    e = x.errno
+                if errno.errorcode.get(e, str(e)) != st[1]:
+                    fail("%s: send gave %s, want %s" % (at, errno.errorcode.get(e, e), st[1]))
+            elif kind == "recvfrom":
+                try:
+                    data, addr = s.recvfrom(1 << 16, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    fail(at + ": EAGAIN")
+                addr = addr.encode("latin-1") if isinstance(addr, str) else addr
+                if data.hex() != st[1] or not same(addr, bytes.fromhex(st[2]) if st[2] is not None else None):
+                    fail("%s: %r from %r, want %r" % (at, data, addr, st[1:]))
+            elif kind == "connect_errno":
+                c = socket.socket(socket.AF_UNIX, s.type); c.setblocking(False)
+                try:
+                    c.connect(bytes.fromhex(st[1]))
+                    e = 0
+                except OSError as x:
+                    e = x.errno
+                if errno.errorcode.get(e, str(e)) != st[2]:
+                    fail("%s: connect gave %s, want %s" % (at, errno.errorcode.get(e, e), st[2]))
+                keep.append(c)
+            elif kind == "onfd":
+                run(socket.socket(fileno=got_fds[st[1]]), st[2], "%s fd #%d" % (where, st[1]))
+            else:
+                fail("unknown step " + kind)
+    for r in want:
+        run(socket.socket(fileno=os.dup(r["fd"])), r["steps"], "fd %d" % r["fd"])
+    print("ok", flush=True)
+    sys.exit(0)
+
 if scenario == "check-opts":
     # Run by `restore run IMAGE -- live.py check-opts DIR` in the restored process: each option
     # the original process set (DIR/expect.json "opts": fd, level, option, how to read it, the
@@ -178,6 +315,15 @@ def expect_listener(l, conns, via=None):
         "conns": [{"client": c.fileno() if c is not None else None, "data": [m.hex() for m in data],
                    "fds": [m.hex() for m in fds], "eof": eof} for c, data, fds, eof in conns],
     })
+
+def expect_reads(s, steps):
+    """What `check-reads` must find on s, in order (see there); bytes are written as hex."""
+    conv = lambda v: v.hex() if isinstance(v, bytes) else ([conv(x) for x in v] if isinstance(v, list) else v)
+    expect.setdefault("reads", []).append({"fd": s.fileno(), "steps": [[conv(x) for x in st] for st in steps]})
+
+def name_of(addr):
+    """An AF_UNIX address as check-reads compares it (bytes)."""
+    return addr if isinstance(addr, bytes) else addr.encode("latin-1")
 
 def connect(ty, addr, sends=(), rights=None):
     """A client of addr that sends these messages before accept (rights: (index, socket) whose
@@ -373,7 +519,7 @@ elif scenario in ("sockopts-unix", "sockopts-inet"):
         opt(u, SOL, socket.SO_BROADCAST, 1)
         opt(u, SOL, socket.SO_PRIORITY, 2)
         opt(u, SOL, socket.SO_SNDTIMEO, (3, 0), "qq")
-elif scenario in ("oob-unix", "oob-unix-inline", "oob-tcp"):
+elif scenario in ("oob-unix", "oob-unix-inline", "oob-unix-twice", "oob-tcp"):
     # An out-of-band byte pending amid queued bytes: AF_UNIX stream (MSG_OOB, Linux >= 5.15),
     # the same with the receiver SO_OOBINLINE, TCP urgent data. DIR/oob.txt: what the receiver
     # holds, written at the end of the run (the dump must leave all of it in place).
@@ -388,6 +534,18 @@ elif scenario in ("oob-unix", "oob-unix-inline", "oob-tcp"):
         if scenario == "oob-unix-inline":
             a.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
     b.send(b"ab"); b.send(b"cX", socket.MSG_OOB); b.send(b"d")
+    # What `check-oob` must read from a, in order: ("mark", at the mark?), ("read", bytes),
+    # ("oob", the byte recv(MSG_OOB) returns, or None for EINVAL).
+    if scenario == "oob-unix-twice":
+        # A second MSG_OOB send: X becomes ordinary data, Y the out-of-band byte.
+        b.send(b"eY", socket.MSG_OOB); b.send(b"f")
+        steps = [("mark", False), ("read", b"abcXde"), ("mark", True), ("oob", b"Y"), ("read", b"f")]
+    elif scenario == "oob-unix-inline":
+        steps = [("mark", False), ("read", b"abc"), ("mark", True), ("oob", None), ("read", b"Xd")]
+    else:
+        steps = [("mark", False), ("read", b"abc"), ("mark", True), ("oob", b"X"), ("read", b"d")]
+    expect["oob"] = {"fd": a.fileno(), "inline": scenario == "oob-unix-inline",
+                     "steps": [[k, v.hex() if isinstance(v, bytes) else v] for k, v in steps]}
     import atexit, time
     time.sleep(0.05)
     def report():
@@ -400,6 +558,95 @@ elif scenario in ("oob-unix", "oob-unix-inline", "oob-tcp"):
             oob = str(e)
         open(os.path.join(d, "oob.txt"), "w").write("inline=%d oob=%s" % (inline, oob))
     atexit.register(report)
+elif scenario == "seqpacket-half-shut":
+    # A seqpacket pair, b shut down for writing after queueing three records (one empty) at a,
+    # with one record queued at b: a reads the records, then EOF; b reads its record, then
+    # EAGAIN, and its sends are EPIPE; a can still send to b.
+    a, b = pair(socket.SOCK_SEQPACKET)
+    b.send(b"first"); b.send(b""); b.send(b"third")
+    a.send(b"to b")
+    b.shutdown(socket.SHUT_WR)
+    expect_reads(a, [["recv", b"first", 0, False], ["recv", b"", 0, False], ["recv", b"third", 0, False], ["eof"]])
+    expect_reads(b, [["send_errno", "EPIPE"], ["recv", b"to b", 0, False], ["eagain"]])
+elif scenario == "passcred-closed-sender":
+    # A named dgram receiver with SO_PASSCRED holding datagrams from a named sender that has
+    # closed since: they are read back with SCM_CREDENTIALS, then EAGAIN.
+    r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind(os.path.join(d, "creds.sock")); keep.append(r)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    s1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s1.bind("\0closed-sender-%d" % os.getpid())
+    s1.sendto(b"with creds", os.path.join(d, "creds.sock")); s1.sendto(b"", os.path.join(d, "creds.sock"))
+    s1.close()
+    expect_reads(r, [["recv", b"with creds", 0, True], ["recv", b"", 0, True], ["eagain"]])
+elif scenario == "nested-rights":
+    # fds in flight two deep: q's queue carries n (a dgram socket) whose queue carries x, whose
+    # queue holds a datagram; n and x are held by nothing else.
+    p, q = pair(socket.SOCK_STREAM)
+    x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); keep.append(y)
+    y.send(b"inner")
+    m, n = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); keep.append(m)
+    socket.send_fds(m, [b"middle"], [x.fileno()]); x.close()
+    socket.send_fds(p, [b"outer"], [n.fileno()]); n.close()
+    expect_reads(q, [["recv", b"outer", 1, False], ["eagain"],
+                     ["onfd", 0, [["recv", b"middle", 1, False], ["eagain"], ["onfd", 0, [["recv", b"inner", 0, False], ["eagain"]]]]]])
+elif scenario == "abstract-nul":
+    # Abstract names with NUL bytes inside: a listener with an accepted connection (data both
+    # ways) and a pending client, and a dgram socket connected to one such name.
+    name = b"\0res\0ocket\0%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(name); l.listen(3); keep.append(l)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(name); keep.append(c)
+    acc, _ = l.accept(); keep.append(acc)
+    c.send(b"to the server"); acc.send(b"to the client")
+    dname = b"\0dg\0ram\0%d" % os.getpid()
+    g = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); g.bind(dname); keep.append(g)
+    h = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); h.connect(dname); keep.append(h)
+    h.send(b"dgram to a nul name")
+    expect_reads(l, [["name", name]])
+    expect_reads(acc, [["name", name], ["recv", b"to the server", 0, False], ["eagain"]])
+    expect_reads(c, [["peer", name], ["recv", b"to the client", 0, False], ["eagain"]])
+    expect_reads(g, [["name", dname], ["recv", b"dgram to a nul name", 0, False]])
+    expect_reads(h, [["peer", dname]])
+elif scenario == "seqpacket-peek-off":
+    # SO_PEEK_OFF in the middle of a seqpacket record: a peek starts 3 bytes into the first
+    # record and the next one at the second record; plain reads return whole records.
+    a, b = pair(socket.SOCK_SEQPACKET)
+    b.send(b"record one"); b.send(b"record two")
+    a.setsockopt(socket.SOL_SOCKET, 42, 3)
+    expect_reads(a, [["peek", b"ord one"], ["peek", b"record two"], ["recv", b"record one", 0, False],
+                     ["recv", b"record two", 0, False], ["eagain"]])
+elif scenario == "stream-peer-closed":
+    # A stream pair whose other end sent and closed: the data, then EOF; a send is EPIPE.
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM); keep.append(a)
+    b.send(b"last "); b.send(b"words"); b.close()
+    expect_reads(a, [["send_errno", "EPIPE"], ["recv", b"last words", 0, False], ["eof"]])
+elif scenario == "seqpacket-named":
+    # A seqpacket listener on a path with an accepted connection, records both ways: the
+    # accepted socket carries the listener's name, the client's peer is that name.
+    path = os.path.join(d, "seq.sock").encode()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); l.bind(path); l.listen(2); keep.append(l)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); c.connect(path); keep.append(c)
+    acc, _ = l.accept(); keep.append(acc)
+    c.send(b"req 1"); c.send(b"req 2"); acc.send(b"resp")
+    expect_reads(acc, [["name", path], ["recv", b"req 1", 0, False], ["recv", b"req 2", 0, False], ["eagain"]])
+    expect_reads(c, [["peer", path], ["recv", b"resp", 0, False], ["eagain"]])
+elif scenario == "backlog-full":
+    # A listener with backlog 0 holding one pending connection: the queue is full, so one
+    # more non-blocking connect is EAGAIN; after accepting, the client is its peer.
+    name = b"\0backlog-full-%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(name); l.listen(0); keep.append(l)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect(name); keep.append(c)
+    expect_reads(l, [["connect_errno", name, "EAGAIN"]])
+    expect_listener(l, [(c, [], [], False)])
+elif scenario == "dgram-senders":
+    # An unconnected receiver with datagrams from a named live sender, from an unnamed one and
+    # from itself, in that order: each read with its sender's name (none for the unnamed one).
+    rn = os.path.join(d, "rcv.sock").encode()
+    r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind(rn); keep.append(r)
+    sn = b"\0named-sender-%d" % os.getpid()
+    s1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s1.bind(sn); keep.append(s1)
+    s2 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); keep.append(s2)
+    s1.sendto(b"from named", rn); s2.sendto(b"from unnamed", rn); r.sendto(b"from myself", rn)
+    expect_reads(r, [["recvfrom", b"from named", sn], ["recvfrom", b"from unnamed", None],
+                     ["recvfrom", b"from myself", rn], ["eagain"]])
 elif scenario == "external":
     # One end stays here; the other lives in a child process that is not dumped.
     a, b = pair(socket.SOCK_STREAM)

@@ -228,6 +228,15 @@ impl Kernel {
                     self.udp_send(r, to.as_ref(), &data.0)
                 }
             }
+            Op::SendOob { slot, .. } => {
+                let r = inet_slot(self, slot)?;
+                if self.isk(r).tcp {
+                    // DEVIATION: TCP urgent data is not modelled.
+                    self.wait(Rule::ModelUndetermined, Block::undetermined("TCP urgent data (MSG_OOB) is not modelled"))
+                } else {
+                    self.deny(Rule::OobNeedsStream, Errno::EOPNOTSUPP)
+                }
+            }
             Op::Recv { slot, len, peek } => {
                 let r = inet_slot(self, slot)?;
                 if self.isk(r).tcp {

@@ -315,6 +315,7 @@ impl Kernel {
             rights: Vec::new(),
             embryo: Some(child),
             truesize: 0,
+            oob: false,
         });
         // The child is a clone of the listener, shutdown bits included (a shutdown() on the
         // socket before it listened sets them): shut for sending, it sends its FIN at once
@@ -580,6 +581,7 @@ impl Kernel {
             rights: Vec::new(),
             embryo: None,
             truesize: 0,
+            oob: false,
         });
         Outcome::ok(data.len() as i64)
     }

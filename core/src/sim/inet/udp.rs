@@ -175,6 +175,7 @@ impl Kernel {
                     rights: Vec::new(),
                     embryo: None,
                     truesize: 0,
+                    oob: false,
                 });
             }
             Ok(None) => {

@@ -1,0 +1,111 @@
+//! Out-of-band data on AF_UNIX stream sockets (`RS_OOB`, `sim::Op::SendOob`): the model, the
+//! plan that puts the byte back at its mark, the check that compares it, the validator.
+
+use resocket_core::check::run_plan;
+use resocket_core::diag::Code;
+use resocket_core::scenario::Scenario;
+use resocket_core::sim::*;
+use resocket_core::{load, plan};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+const PAIR: &str = r#"{"sockets": [
+    {"name": "a", "type": "stream", "pair": "b", "queue": [{"data": "abc"}, {"data": "X", "oob": true}, {"data": "d"}]},
+    {"name": "b", "type": "stream", "pair": "a"}]}"#;
+
+/// `sendmsg(MSG_OOB)` marks the byte's skb as the peer's `oob_skb`; a second one moves the mark
+/// (the first byte is ordinary data then); on a dgram or seqpacket socket it is EOPNOTSUPP.
+#[test]
+fn send_oob_marks_the_last_byte_sent_so_and_needs_a_stream_socket() {
+    let mut k = Kernel::new();
+    assert!(k.apply(&Op::Socketpair { a: 1, b: 2, ty: SockType::Stream }).is_ok());
+    assert!(k.apply(&Op::Send { slot: 1, to: None, data: Payload(b"ab".to_vec()), rights: vec![] }).is_ok());
+    assert_eq!(k.apply(&Op::SendOob { slot: 1, byte: b'X', rights: vec![] }), Outcome::ok(1));
+    let marks = |k: &Kernel| k.sock(2).unwrap().queue.iter().map(|s| (s.data.clone(), s.oob)).collect::<Vec<_>>();
+    assert_eq!(marks(&k), [(b"ab".to_vec(), false), (b"X".to_vec(), true)]);
+    assert_eq!(k.apply(&Op::SendOob { slot: 1, byte: b'Y', rights: vec![] }), Outcome::ok(1));
+    assert_eq!(marks(&k), [(b"ab".to_vec(), false), (b"X".to_vec(), false), (b"Y".to_vec(), true)]);
+    for ty in [SockType::Dgram, SockType::Seqpacket] {
+        let mut k = Kernel::new();
+        assert!(k.apply(&Op::Socketpair { a: 1, b: 2, ty }).is_ok());
+        assert_eq!(k.apply(&Op::SendOob { slot: 1, byte: b'X', rights: vec![] }), Outcome::err(Errno::EOPNOTSUPP));
+        assert_eq!(k.last_rule, Some(Rule::OobNeedsStream), "{ty:?}");
+    }
+}
+
+/// The plan refills the queue with the bytes before the mark, `sendmsg(MSG_OOB)` of the byte,
+/// then the rest; its simulated run reproduces the image, the mark included.
+#[test]
+fn the_plan_sends_the_out_of_band_byte_with_msg_oob_at_its_place() {
+    let img = Scenario::from_json(PAIR).unwrap().to_image().unwrap();
+    let r = load(&img);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let s = r.image.sockets.values().find(|s| s.oob.is_some()).expect("RS_OOB read");
+    assert_eq!(s.oob.unwrap().index, 1);
+    let p = plan::plan(&r.image).unwrap();
+    let sends: Vec<String> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::Send { data, .. } => Some(String::from_utf8_lossy(&data.0).into_owned()),
+            Op::SendOob { byte, .. } => Some(format!("OOB {}", *byte as char)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sends, ["abc", "OOB X", "d"]);
+    let run = run_plan(&r.image, &p);
+    assert!(run.is_clean(), "{:?} {:#?}", run.failure, run.differences);
+}
+
+/// The check compares the mark: the same queue refilled with plain sends differs from the image
+/// in its out-of-band byte.
+#[test]
+fn a_run_that_loses_the_mark_differs_from_the_image() {
+    let img = Scenario::from_json(PAIR).unwrap().to_image().unwrap();
+    let r = load(&img);
+    let mut p = plan::plan(&r.image).unwrap();
+    for s in &mut p.steps {
+        if let Op::SendOob { slot, byte, rights } = s.op.clone() {
+            s.op = Op::Send { slot, to: None, data: Payload(vec![byte]), rights };
+        }
+    }
+    let run = run_plan(&r.image, &p);
+    assert!(run.differences.iter().any(|d| d.what == "out-of-band byte"), "{:#?}", run.differences);
+}
+
+/// `bad-oob`: on a socket that is not an AF_UNIX stream one, on a skb of more than one byte, past
+/// the queue, twice; the scenario's form round-trips the mark (image → scenario → image).
+#[test]
+fn rs_oob_is_validated_and_survives_the_scenario_form() {
+    let bad = |json: &str| {
+        let img = Scenario::from_json(json).unwrap().to_image().unwrap();
+        load(&img).diagnostics.iter().filter(|d| d.code == Code::BadOob).count()
+    };
+    assert_eq!(bad(PAIR), 0);
+    assert_eq!(bad(&PAIR.replace(r#""data": "X""#, r#""data": "XY""#)), 1, "two bytes");
+    assert_eq!(bad(&PAIR.replace(r#""stream""#, r#""seqpacket""#)), 1, "seqpacket");
+    // Read back into a scenario, the image comes back byte for byte (the mark with it).
+    let img = Scenario::from_json(PAIR).unwrap().to_image().unwrap();
+    let imported = resocket_core::edit::from_image(&img);
+    assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+    assert!(imported.scenario.sockets.iter().flat_map(|s| &s.queue).any(|m| m.oob));
+    // A second RS_OOB for the socket is refused.
+    let mut twice = img.clone();
+    let at =
+        (0..img.len() - 16).step_by(8).find(|&i| img[i..i + 2] == 8005u16.to_le_bytes()).expect("RS_OOB in the image");
+    let rec = img[at..at + 16].to_vec();
+    twice.splice(at..at, rec);
+    let codes: Vec<Code> = load(&twice).diagnostics.iter().map(|d| d.code).collect();
+    assert!(codes.contains(&Code::BadOob), "{codes:?}");
+}
+
+/// `restore diff` compares the out-of-band byte: the same queue without the mark differs.
+#[test]
+fn images_that_differ_only_in_the_mark_differ() {
+    let with = Scenario::from_json(PAIR).unwrap().to_image().unwrap();
+    let without = Scenario::from_json(&PAIR.replace(r#", "oob": true"#, "")).unwrap().to_image().unwrap();
+    let (a, b) = (load(&with), load(&without));
+    assert_eq!(resocket_core::diff::diff(&a.image, &a.image, b"", b""), Vec::<String>::new());
+    let d = resocket_core::diff::diff(&a.image, &b.image, b"", b"");
+    assert!(d.iter().any(|l| l.contains("oob")), "{d:?}");
+}
