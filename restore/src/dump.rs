@@ -1011,31 +1011,61 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
         }
     }
     // SO_PASSCRED, which no diag answer carries: from the duplicates, and from a short-lived one
-    // of each other held socket (one pidfd_getfd + getsockopt + close each).
-    // The recorded options likewise (the peek offset is the process's own again: the peeks
-    // put it back).
+    // of each other held socket (one pidfd_getfd + close each). The recorded options likewise
+    // (the peek offset is the process's own again: the peeks put it back). Both through
+    // `sockopt_io::Reader`: a batch of sockets' SOL_SOCKET options in one io_uring_enter where
+    // the kernel offers it, one getsockopt each otherwise.
     // A stream socket with an out-of-band byte pending (MSG_OOB) is refused: see
-    // dump_inet::refuse_oob.
-    let opts_of = |ino: u32, f: &OwnedFd| {
-        if diag.get(&ino).is_some_and(|d| u16::from(d.ty) == SockType::Stream.raw()) {
+    // dump_inet::refuse_oob. The OOB byte is an skb of the receive queue (counted by
+    // UNIX_DIAG_RQLEN), so a stream with no byte queued in unix_diag's answer is not probed: the
+    // queue peek takes the same snapshot.
+    let oob_check = |ino: u32, f: &OwnedFd| -> Result<(), String> {
+        let stream_with_bytes = diag.get(&ino).is_some_and(|d| {
+            u16::from(d.ty) == SockType::Stream.raw() && d.rqlen.is_none_or(|r| r.0 > 0)
+        });
+        if stream_with_bytes {
             if let Some(byte) = crate::dump_inet::oob_pending(f).map_err(|e| format!("{}: {e}", name_of(ino)))? {
                 return Err(crate::dump_inet::refuse_oob(&name_of(ino), "an out-of-band byte (MSG_OOB)", byte));
             }
         }
-        crate::sockopt_io::read_all(f, resocket_core::sockopt::OptKind::Unix)
-            .map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(ino)))
+        Ok(())
     };
-    for (&ino, m) in dups.iter_mut() {
-        if let Some(f) = &m.fd {
-            m.passcred = net::sockopt::socket_passcred(f).unwrap_or(false);
-            m.opts = opts_of(ino, f)?;
+    let kind = resocket_core::sockopt::OptKind::Unix;
+    let mut reader = crate::sockopt_io::Reader::new();
+    let record = |m: &mut Member, ino: u32, (passcred, opts): crate::sockopt_io::Read| -> Result<(), String> {
+        m.passcred = passcred;
+        m.opts = opts.map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(ino)))?;
+        Ok(())
+    };
+    let with_dup: Vec<u32> = dups.iter().filter(|(_, m)| m.fd.is_some()).map(|(&ino, _)| ino).collect();
+    for batch in with_dup.chunks(reader.batch_sockets(kind)) {
+        let mut fds = Vec::with_capacity(batch.len());
+        for &ino in batch {
+            if let Some(f) = dups.get(&ino).and_then(|m| m.fd.as_ref()) {
+                oob_check(ino, f)?;
+                fds.push((ino, f.as_fd()));
+            }
+        }
+        let read = reader.read(&fds.iter().map(|&(_, f)| f).collect::<Vec<_>>(), kind);
+        let inos: Vec<u32> = fds.into_iter().map(|(ino, _)| ino).collect();
+        for (ino, r) in inos.into_iter().zip(read) {
+            if let Some(m) = dups.get_mut(&ino) {
+                record(m, ino, r)?;
+            }
         }
     }
-    for (pidfd, pid, fd, ino) in to_probe {
-        let dup = getfd(&pidfds[pidfd], pid, fd)?;
-        if let Some(m) = dups.get_mut(&ino) {
-            m.passcred = net::sockopt::socket_passcred(&dup).unwrap_or(false);
-            m.opts = opts_of(ino, &dup)?;
+    for batch in to_probe.chunks(reader.batch_sockets(kind)) {
+        let mut probes = Vec::with_capacity(batch.len());
+        for &(pidfd, pid, fd, ino) in batch {
+            let dup = getfd(&pidfds[pidfd], pid, fd)?;
+            oob_check(ino, &dup)?;
+            probes.push((ino, dup));
+        }
+        let read = reader.read(&probes.iter().map(|(_, f)| f.as_fd()).collect::<Vec<_>>(), kind);
+        for ((ino, _), r) in probes.iter().zip(read) {
+            if let Some(m) = dups.get_mut(ino) {
+                record(m, *ino, r)?;
+            }
         }
     }
     // The directory each socket bound to a relative name was bound in: `SIOCUNIXFILE` opens the
