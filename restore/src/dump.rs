@@ -122,12 +122,16 @@ fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool, bool
             .map_err(|e| format!("{path}: {e}"))
     };
     let fd_dir = open_dir(&dir_path)?;
-    let info_dir = open_dir(&format!("/proc/{pid}/fdinfo"))?;
+    let info_path = format!("/proc/{pid}/fdinfo");
+    let info_dir = open_dir(&info_path)?;
     let mut numbers = Vec::new();
     let mut buf = Vec::with_capacity(32 << 10);
-    let mut entries = rustix::fs::RawDir::new(&fd_dir, buf.spare_capacity_mut());
+    // Listed from fdinfo/, not fd/: listing makes the directory's dentries (proc_fill_cache),
+    // so the openat of each fdinfo/N below finds its own in the dcache instead of making a
+    // second one per fd (about 5 % of a first dump of 10,000 sockets).
+    let mut entries = rustix::fs::RawDir::new(&info_dir, buf.spare_capacity_mut());
     while let Some(e) = entries.next() {
-        let e = e.map_err(|e| format!("{dir_path}: {e}"))?;
+        let e = e.map_err(|e| format!("{info_path}: {e}"))?;
         if let Some(fd) = std::str::from_utf8(e.file_name().to_bytes()).ok().and_then(|s| s.parse::<i32>().ok()) {
             numbers.push(fd);
         }
