@@ -1024,9 +1024,9 @@ fn dump_with(pids: &[i32], stopped: Option<&mut Stopped>) -> Result<Dump, String
     // UNIX_DIAG_RQLEN), so a stream with no byte queued in unix_diag's answer is not probed: the
     // queue peek takes the same snapshot.
     let oob_check = |ino: u32, f: &OwnedFd| -> Result<(), String> {
-        let stream_with_bytes = diag.get(&ino).is_some_and(|d| {
-            u16::from(d.ty) == SockType::Stream.raw() && d.rqlen.is_none_or(|r| r.0 > 0)
-        });
+        let stream_with_bytes = diag
+            .get(&ino)
+            .is_some_and(|d| u16::from(d.ty) == SockType::Stream.raw() && d.rqlen.is_none_or(|r| r.0 > 0));
         if stream_with_bytes {
             if let Some(byte) = crate::dump_inet::oob_pending(f).map_err(|e| format!("{}: {e}", name_of(ino)))? {
                 return Err(crate::dump_inet::refuse_oob(&name_of(ino), "an out-of-band byte (MSG_OOB)", byte));

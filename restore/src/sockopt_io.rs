@@ -112,8 +112,11 @@ fn decode(name: OptName, v: &[u8; 16]) -> Option<SockOpt> {
     };
     // `struct timeval`: two `long`s (64-bit) or two `int`s (32-bit).
     let timeval = || {
-        let (sec, usec) =
-            if std::mem::size_of::<libc::timeval>() == 16 { (long(0), long(8)) } else { (int(0).into(), int(4).into()) };
+        let (sec, usec) = if std::mem::size_of::<libc::timeval>() == 16 {
+            (long(0), long(8))
+        } else {
+            (int(0).into(), int(4).into())
+        };
         if sec == 0 && usec == 0 {
             return None;
         }
@@ -306,7 +309,12 @@ mod tests {
         assert_eq!(all, plain.read(&unix_fds, OptKind::Unix));
         assert!(all[1].0 && !all[0].0, "SO_PASSCRED as set");
         let got = all[1].1.as_ref().unwrap();
-        for o in [SockOpt::PeekOff(5), SockOpt::Linger { on: true, secs: 7 }, SockOpt::RcvTimeo(1_500_000), SockOpt::Mark(42)] {
+        for o in [
+            SockOpt::PeekOff(5),
+            SockOpt::Linger { on: true, secs: 7 },
+            SockOpt::RcvTimeo(1_500_000),
+            SockOpt::Mark(42),
+        ] {
             assert!(got.contains(&o), "{o:?} in {got:?}");
         }
         assert!(all[2].1.as_ref().unwrap().contains(&SockOpt::Linger { on: false, secs: 11 }));
@@ -315,6 +323,9 @@ mod tests {
         let p = OwnedFd::from(p);
         let e = batched.read(&[p.as_fd()], OptKind::Unix);
         assert_eq!(e, plain.read(&[p.as_fd()], OptKind::Unix));
-        assert_eq!(e[0].1, Err(format!("getsockopt(SO_PEEK_OFF): {}", std::io::Error::from_raw_os_error(libc::ENOTSOCK))));
+        assert_eq!(
+            e[0].1,
+            Err(format!("getsockopt(SO_PEEK_OFF): {}", std::io::Error::from_raw_os_error(libc::ENOTSOCK)))
+        );
     }
 }
