@@ -104,7 +104,7 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
     }
     let (mut full, mut seq, mut base) = (Vec::new(), Vec::new(), Vec::new());
     let (mut full_cpu, mut seq_cpu, mut base_cpu) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut parts, mut over) = (Vec::new(), Vec::new());
+    let (mut parts, mut over, mut cpu_parts) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         fresh_netns();
         let (t, c) = (Instant::now(), cpu_now());
@@ -117,9 +117,9 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
         let (t, c) = (Instant::now(), cpu_now());
         let r = resocket_core::load(&bytes);
         assert!(r.is_valid());
-        let t_load = t.elapsed();
+        let (t_load, c_load) = (t.elapsed(), cpu_now());
         let p = resocket_core::plan::plan(&r.image).unwrap();
-        let t_plan = t.elapsed() - t_load;
+        let (t_plan, c_plan) = (t.elapsed() - t_load, cpu_now());
         let cfg = exec::Config {
             root: None,
             place: exec::PlaceMode::Exact(1000),
@@ -129,7 +129,9 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
         let ex = run::execute(&p, cfg, false).unwrap();
         drop(ex);
         seq.push(t.elapsed());
-        seq_cpu.push(cpu_now().saturating_sub(c));
+        let c_end = cpu_now();
+        seq_cpu.push(c_end.saturating_sub(c));
+        cpu_parts.push((c_load.saturating_sub(c), c_plan.saturating_sub(c_load), c_end.saturating_sub(c_plan)));
         parts.push((t_load, t_plan, t.elapsed() - t_load - t_plan));
 
         // `restore run`'s path: load, then plan and execute overlapped (run::plan_and_execute).
@@ -183,10 +185,15 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
         ms(e) / ms(b)
     );
     let (fc, sc, bc) = (median(full_cpu), median(seq_cpu), median(base_cpu));
+    let part =
+        |i: usize| median(cpu_parts.iter().map(|p: &(Duration, Duration, Duration)| [p.0, p.1, p.2][i]).collect());
     println!(
-        "| restore, CPU time (every thread; medians) | {sockets} sockets | overlapped {:.1} ms, sequential {:.1} ms | floor {:.1} ms | {:.2}x, {:.2}x |",
+        "| restore, CPU time (every thread; medians) | {sockets} sockets | overlapped {:.1} ms, sequential {:.1} ms (load {:.1} + plan {:.1} + execute and close {:.1}) | floor {:.1} ms | {:.2}x, {:.2}x |",
         ms(fc),
         ms(sc),
+        ms(part(0)),
+        ms(part(1)),
+        ms(part(2)),
         ms(bc),
         ms(fc) / ms(bc),
         ms(sc) / ms(bc)
