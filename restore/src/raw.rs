@@ -7,7 +7,9 @@
 //! * `SIOCUNIXFILE`, an ioctl rustix does not wrap, returning a new descriptor;
 //! * `getrusage(RUSAGE_CHILDREN)` and `wait4` for the benchmarks, likewise not wrapped;
 //! * a counting global allocator for the benchmarks' heap figures (`GlobalAlloc` is an unsafe
-//!   trait).
+//!   trait);
+//! * [`Ring`]: an io_uring (the `io-uring` crate) for batches of `SOL_SOCKET` getsockopts —
+//!   pushing a submission is unsafe because the kernel writes into its buffer later.
 
 #![allow(unsafe_code, reason = "closing inherited raw fds has no safe API; confined to this module")]
 
