@@ -920,6 +920,15 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
         }
         crate::order::sort_by_rank(&mut by_listener, |t| crate::order::rank_i32(t.0));
+        // (listener, accepted socket whose peer has closed), in socket order within each
+        // listener: gathered in one pass (a pass per listener was quadratic: 12 % of the
+        // restore benchmark's CPU at 500 listeners and 9,500 sockets).
+        let mut gone_by_listener: Vec<(i32, i32)> = self
+            .unix()
+            .filter(|s| self.gone_accepted(s))
+            .filter_map(|s| self.listener_of(s).map(|l| (l.objref, s.objref)))
+            .collect();
+        crate::order::sort_by_rank(&mut gone_by_listener, |t| crate::order::rank_i32(t.0));
         for l in ls {
             let pairs: Vec<(i32, i32)> =
                 crate::order::run_of(&by_listener, l.objref, |t| t.0).iter().map(|t| (t.1, t.2)).collect();
@@ -947,9 +956,9 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             // Accepted sockets whose peer has closed, from a stand-in peer: accept() must find
             // its connection at the head of the queue too (PeerGone sends the data and closes it).
-            let gone: Vec<&Sock<'_>> = self
-                .unix()
-                .filter(|s| self.gone_accepted(s) && self.listener_of(s).is_some_and(|x| x.objref == l.objref))
+            let gone: Vec<&Sock<'_>> = crate::order::run_of(&gone_by_listener, l.objref, |t| t.0)
+                .iter()
+                .filter_map(|t| self.sock(t.1))
                 .collect();
             for s in gone {
                 let t = self.temp("peer");

@@ -10,7 +10,12 @@
 //!   them, both as spawned commands, back to back in each run: medians of wall time, the median
 //!   of the runs' own ratios, the best runs, and medians of CPU time (user + system).
 //!
-//! Each figure is the median of RUNS runs; each run happens in a fresh network namespace.
+//! Each figure is the median of RUNS runs; each run happens in a fresh network namespace. CPU
+//! time is printed next to wall time: for `restore`, this process's (every thread: the planner
+//! runs beside the executor); for `dump`, each spawned command's.
+//!
+//! `restore` places sockets at the fd numbers the image names (3 and up): descriptors this
+//! process inherited there are closed first (said on stderr), as `restore run` does.
 
 use resocket_core::sim::{Op, SockAddr, SockType};
 use resocket_restore::{exec, run};
@@ -73,6 +78,12 @@ fn floor(ops: &[Op]) {
     }
 }
 
+/// CPU time (user + system) of this process so far, every thread.
+fn cpu_now() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec.max(0) as u64, t.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
 fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
     let bytes = resocket_core::synth::restore_bench(pairs, listeners).to_image().unwrap();
     let report = resocket_core::load(&bytes);
@@ -80,22 +91,35 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
     let plan = resocket_core::plan::plan(&report.image).unwrap();
     let ops: Vec<Op> = plan.steps.iter().map(|s| s.op.clone()).collect();
     let _ = run::fd_base(&plan); // raises RLIMIT_NOFILE for both sides
+                                 // The image's fd numbers must be free here (the harness may have left descriptors open).
+    let targets: Vec<i32> =
+        ops.iter().filter_map(|o| if let Op::Place { fd, .. } = o { Some(*fd) } else { None }).collect();
+    let closed = resocket_restore::raw::close_inherited(targets);
+    if !closed.is_empty() {
+        eprintln!(
+            "bench: closed {} inherited descriptors at fd numbers the image places sockets at ({:?}...)",
+            closed.len(),
+            &closed[..closed.len().min(8)]
+        );
+    }
     let (mut full, mut seq, mut base) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut parts, mut over) = (Vec::new(), Vec::new());
+    let (mut full_cpu, mut seq_cpu, mut base_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut parts, mut over, mut cpu_parts) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         fresh_netns();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_now());
         floor(&ops);
         base.push(t.elapsed());
+        base_cpu.push(cpu_now().saturating_sub(c));
 
         // Sequential: load, plan, then execute (the parts are timed separately).
         fresh_netns();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_now());
         let r = resocket_core::load(&bytes);
         assert!(r.is_valid());
-        let t_load = t.elapsed();
+        let (t_load, c_load) = (t.elapsed(), cpu_now());
         let p = resocket_core::plan::plan(&r.image).unwrap();
-        let t_plan = t.elapsed() - t_load;
+        let (t_plan, c_plan) = (t.elapsed() - t_load, cpu_now());
         let cfg = exec::Config {
             root: None,
             place: exec::PlaceMode::Exact(1000),
@@ -105,11 +129,14 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
         let ex = run::execute(&p, cfg, false).unwrap();
         drop(ex);
         seq.push(t.elapsed());
+        let c_end = cpu_now();
+        seq_cpu.push(c_end.saturating_sub(c));
+        cpu_parts.push((c_load.saturating_sub(c), c_plan.saturating_sub(c_load), c_end.saturating_sub(c_plan)));
         parts.push((t_load, t_plan, t.elapsed() - t_load - t_plan));
 
         // `restore run`'s path: load, then plan and execute overlapped (run::plan_and_execute).
         fresh_netns();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_now());
         let r = resocket_core::load(&bytes);
         assert!(r.is_valid());
         let cfg = exec::Config {
@@ -124,6 +151,7 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
         let t2 = t.elapsed();
         drop(ex);
         full.push(t.elapsed());
+        full_cpu.push(cpu_now().saturating_sub(c));
         over.push((t1, t2 - t1, t.elapsed() - t2));
     }
     // Best runs too: on a shared machine the median carries other work's noise, the best run
@@ -155,6 +183,20 @@ fn restore_bench(pairs: usize, listeners: usize, runs: usize) {
         ms(b),
         ms(s) / ms(b),
         ms(e) / ms(b)
+    );
+    let (fc, sc, bc) = (median(full_cpu), median(seq_cpu), median(base_cpu));
+    let part =
+        |i: usize| median(cpu_parts.iter().map(|p: &(Duration, Duration, Duration)| [p.0, p.1, p.2][i]).collect());
+    println!(
+        "| restore, CPU time (every thread; medians) | {sockets} sockets | overlapped {:.1} ms, sequential {:.1} ms (load {:.1} + plan {:.1} + execute and close {:.1}) | floor {:.1} ms | {:.2}x, {:.2}x |",
+        ms(fc),
+        ms(sc),
+        ms(part(0)),
+        ms(part(1)),
+        ms(part(2)),
+        ms(bc),
+        ms(fc) / ms(bc),
+        ms(sc) / ms(bc)
     );
     println!(
         "| restore, best runs | {sockets} sockets | overlapped {:.1} ms, sequential {:.1} ms | floor {:.1} ms | {:.2}x, {:.2}x |",

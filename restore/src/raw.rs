@@ -8,7 +8,9 @@
 //!   `SIOCATMARK`, likewise not wrapped;
 //! * `getrusage(RUSAGE_CHILDREN)` and `wait4` for the benchmarks, likewise not wrapped;
 //! * a counting global allocator for the benchmarks' heap figures (`GlobalAlloc` is an unsafe
-//!   trait).
+//!   trait);
+//! * [`Ring`]: an io_uring (the `io-uring` crate) for batches of `SOL_SOCKET` getsockopts —
+//!   pushing a submission is unsafe because the kernel writes into its buffer later.
 
 #![allow(unsafe_code, reason = "closing inherited raw fds has no safe API; confined to this module")]
 
@@ -336,4 +338,135 @@ pub fn at_mark(fd: rustix::fd::BorrowedFd<'_>) -> std::io::Result<bool> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(answer != 0)
+}
+
+/// One `getsockopt(fd, SOL_SOCKET, name)` of a batch ([`Ring::getsockopts`]): the option, the
+/// size of its value (at most 16 bytes), and, once the batch ran, the kernel's answer: the
+/// value's length (`res >= 0`, the value in `val`) or `-errno`.
+#[derive(Debug, Clone, Copy)]
+pub struct SolSocketGet<'fd> {
+    pub fd: rustix::fd::BorrowedFd<'fd>,
+    pub name: libc::c_int,
+    pub len: u32,
+    pub val: [u8; 16],
+    pub res: i32,
+}
+
+impl<'fd> SolSocketGet<'fd> {
+    /// The request for `name` on `fd`, with a value of `len` bytes (clamped to 16).
+    pub fn new(fd: rustix::fd::BorrowedFd<'fd>, name: libc::c_int, len: u32) -> Self {
+        SolSocketGet { fd, name, len: len.min(16), val: [0; 16], res: 0 }
+    }
+}
+
+/// An io_uring used for batches of `SOL_SOCKET` `getsockopt`s (`IORING_OP_URING_CMD` with
+/// `SOCKET_URING_OP_GETSOCKOPT`, Linux 6.7+): one `io_uring_enter` for up to [`Ring::capacity`]
+/// options instead of one `getsockopt` each. The values are written into buffers the ring owns
+/// and copied out once every request of a chunk has completed, so no caller memory is ever
+/// handed to the kernel.
+pub struct Ring {
+    ring: io_uring::IoUring,
+    /// One value buffer per submission slot (stable: boxed, never resized).
+    bufs: Box<[[u8; 16]]>,
+    /// Requests may still be in flight (an `io_uring_enter` failed): the buffers are leaked on
+    /// drop instead of freed, and the ring takes no more work.
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring").field("capacity", &self.bufs.len()).field("poisoned", &self.poisoned).finish()
+    }
+}
+
+impl Ring {
+    /// A ring of `entries` slots, checked to answer a `SOL_SOCKET` getsockopt (`SO_TYPE` of a
+    /// socket of our own). An error when io_uring is unavailable (`kernel.io_uring_disabled`,
+    /// seccomp, an older kernel): the caller falls back to `getsockopt(2)`.
+    pub fn new(entries: u32) -> std::io::Result<Ring> {
+        let ring = io_uring::IoUring::new(entries.max(1))?;
+        let slots = ring.params().sq_entries() as usize;
+        let mut r = Ring { ring, bufs: vec![[0u8; 16]; slots].into_boxed_slice(), poisoned: false };
+        let probe = rustix::net::socket(rustix::net::AddressFamily::UNIX, rustix::net::SocketType::DGRAM, None)?;
+        let mut req = [SolSocketGet::new(rustix::fd::AsFd::as_fd(&probe), libc::SO_TYPE, 4)];
+        r.getsockopts(&mut req)?;
+        let ty = i32::from_ne_bytes([req[0].val[0], req[0].val[1], req[0].val[2], req[0].val[3]]);
+        if req[0].res != 4 || ty != libc::SOCK_DGRAM {
+            let e = if req[0].res < 0 { -req[0].res } else { libc::EOPNOTSUPP };
+            return Err(std::io::Error::from_raw_os_error(e));
+        }
+        Ok(r)
+    }
+
+    /// How many requests go into one `io_uring_enter`.
+    pub fn capacity(&self) -> usize {
+        self.bufs.len()
+    }
+
+    /// Run every request of `reqs`, filling in `val` and `res`. An error only when the ring
+    /// itself fails (then it takes no more work); a failing option is its own `res`.
+    pub fn getsockopts(&mut self, reqs: &mut [SolSocketGet<'_>]) -> std::io::Result<()> {
+        use rustix::fd::AsRawFd;
+        if self.poisoned {
+            return Err(std::io::Error::other("io_uring: an earlier batch failed"));
+        }
+        let cap = self.bufs.len();
+        for chunk in reqs.chunks_mut(cap) {
+            {
+                let mut sq = self.ring.submission();
+                for (i, r) in chunk.iter().enumerate() {
+                    let val = self.bufs[i].as_mut_ptr().cast::<libc::c_void>();
+                    let e = io_uring::opcode::GetSockOpt::new(
+                        io_uring::types::Fd(r.fd.as_raw_fd()),
+                        libc::SOL_SOCKET as u32,
+                        r.name as u32,
+                        val,
+                        r.len,
+                    )
+                    .build()
+                    .user_data(i as u64);
+                    // SAFETY: the value buffer is `self.bufs[i]`, owned by the ring and boxed
+                    // (its address is stable); it is neither read nor freed until the request's
+                    // completion is reaped below, and if that cannot be made sure of, the ring
+                    // is poisoned and leaks the buffers on drop. The fd is borrowed for the
+                    // whole call (the kernel takes its own reference to the file at submission).
+                    // The queue has room: a chunk is at most its size and it is empty here.
+                    if unsafe { sq.push(&e) }.is_err() {
+                        self.poisoned = true;
+                        return Err(std::io::Error::other("io_uring: submission queue full"));
+                    }
+                }
+            }
+            let mut left = chunk.len();
+            while left > 0 {
+                match self.ring.submit_and_wait(left) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.poisoned = true;
+                        return Err(e);
+                    }
+                }
+                for cqe in self.ring.completion() {
+                    let Some(r) = usize::try_from(cqe.user_data()).ok().and_then(|i| chunk.get_mut(i)) else {
+                        continue;
+                    };
+                    let i = cqe.user_data() as usize;
+                    r.res = cqe.result();
+                    r.val = self.bufs[i];
+                    left = left.saturating_sub(1);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if self.poisoned {
+            // Requests may complete after the ring's fd is closed: their buffers must stay.
+            std::mem::forget(std::mem::take(&mut self.bufs));
+        }
+    }
 }

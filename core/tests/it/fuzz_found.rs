@@ -138,3 +138,33 @@ fn repeat_payloads_are_bounded_in_total_before_anything_is_allocated() {
     let small = json(0).replace(r#""queue": []"#, r#""queue": [{"repeat": 3}]"#);
     assert!(Scenario::from_json(&small).expect("scenario").to_image().is_ok());
 }
+
+/// Accepted sockets whose peers have closed, of two listeners, interleaved in socket order:
+/// each is accepted on its own listener (from a stand-in peer) and the restored state is the
+/// image's, accepted before each listener's pending connection is queued (else accept() would
+/// return the pending client's embryo). (The planner gathers them by listener in one pass.)
+#[test]
+fn accepted_sockets_whose_peers_closed_are_accepted_on_their_own_listeners() {
+    let json = r#"{"sockets": [
+            {"name": "L1", "type": "stream", "addr": "@gone-one", "listen": 4, "pending": [{"client": "p1"}]},
+            {"name": "L2", "type": "stream", "addr": "@gone-two", "listen": 4, "pending": [{"client": "p2"}]},
+            {"name": "a", "type": "stream", "accepted_from": "L1", "peer_gone": true, "queue": [{"data": "a"}]},
+            {"name": "b", "type": "stream", "accepted_from": "L2", "peer_gone": true, "queue": [{"data": "b"}]},
+            {"name": "c", "type": "stream", "accepted_from": "L1", "peer_gone": true},
+            {"name": "d", "type": "stream", "accepted_from": "L2", "peer_gone": true, "queue": [{"data": "d"}]},
+            {"name": "p1", "type": "stream"},
+            {"name": "p2", "type": "stream"}]}"#;
+    let p = plan_runs_clean(json);
+    let img = Scenario::from_json(json).expect("scenario").to_image().expect("image");
+    let r = load(&img);
+    let name = |o: u32| r.image.sockets.get(&(o as i32)).and_then(|s| s.laddr()).map(|a| format!("{a:?}"));
+    let accepts: Vec<(u32, u32)> = p
+        .steps
+        .iter()
+        .filter_map(|s| if let Op::Accept { slot, new } = s.op { Some((slot, new)) } else { None })
+        .collect();
+    assert_eq!(accepts.len(), 4, "{:#?}", p.steps);
+    for (l, a) in accepts {
+        assert!(name(l).is_some() && name(l) == name(a), "#{a} accepted on #{l}: {:#?}", p.steps);
+    }
+}

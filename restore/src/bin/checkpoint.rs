@@ -23,7 +23,8 @@ enum Command {
     /// socket's own SO_PEEK_OFF is set aside for the peeks and put back), socket options are
     /// read with getsockopt (SO_PEEK_OFF, SO_KEEPALIVE, SO_LINGER, SO_RCVTIMEO/SO_SNDTIMEO,
     /// SO_PRIORITY, SO_MARK, SO_RCVLOWAT, SO_PASSSEC, SO_BROADCAST, SO_OOBINLINE, TCP_NODELAY,
-    /// TCP_CORK, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT: docs/format.md §5.5), a
+    /// TCP_CORK, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT: docs/format.md §5.5; the
+    /// SOL_SOCKET ones of unix sockets batched through io_uring where the kernel offers it), a
     /// stream socket with an out-of-band byte pending (MSG_OOB, TCP urgent data) is refused
     /// (a peek cannot place the mark for certain), and a pending connection whose client sent
     /// data before accept() (or has closed) is refused, because that data waits on the embryo,
