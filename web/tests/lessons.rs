@@ -63,7 +63,7 @@ fn a_question_hides_its_outcome_until_answered_then_grades_and_explains() {
     let s = act(s, L::Answer { step: 8, answer: Answer::WouldBlock });
     let r = &s.lessons.runs[8];
     assert_eq!(r.question.as_ref().unwrap().correct, Some(true));
-    assert_eq!(r.rule.unwrap().function, "unix_stream_connect");
+    assert!(r.rule.unwrap().function.starts_with("unix_stream_connect"));
     assert_eq!(s.lessons.progress(s.lessons.lesson().unwrap()), (1, 9));
     // An answer that is not one of the step's choices, or on a step with no question, is ignored.
     let same = act(s.clone(), L::Answer { step: 8, answer: Answer::Accepts(2) });

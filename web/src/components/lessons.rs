@@ -183,7 +183,7 @@ pub fn lessons_page(p: &LessonsProps) -> Html {
                 <ol class="lesson-steps panel">
                     { for l.steps.iter().zip(s.runs.iter()).enumerate().map(|(i, (st, r))| {
                         let text = r.call.clone().unwrap_or_else(|| "(prose)".into());
-                        let q = st.question.is_some().then_some("❓");
+                        let q = st.question.is_some().then(|| html! { <span class="q" title="a question">{ "?" }</span> });
                         html! {
                             <li class={classes!("lesson-stepitem", (i == s.step).then_some("current"))}
                                 onclick={go(A::Go(i))}><code>{ text }</code>{ for q }</li>
