@@ -340,6 +340,72 @@ impl Lesson {
     }
 }
 
+/// The errnos every question offers as choices (besides those the lesson's questions state): the
+/// answers AF_UNIX and loopback calls give most often.
+pub const CHOICE_ERRNOS: [Errno; 9] = [
+    Errno::EAGAIN,
+    Errno::ENOENT,
+    Errno::ECONNREFUSED,
+    Errno::EADDRINUSE,
+    Errno::EPIPE,
+    Errno::ENOTCONN,
+    Errno::EPERM,
+    Errno::EINVAL,
+    Errno::EISCONN,
+];
+
+impl Lesson {
+    /// The answers a learner picks from at step `step`'s question (empty when it asks none):
+    /// for an accept, first each client slot that a syscall step before it connected (in that
+    /// order); then `ok` (for an accept: a connection whose client was closed), `would_block`, and the errnos of
+    /// [`CHOICE_ERRNOS`] followed by any other errno a question of the lesson states. The right
+    /// answer is among them whatever it is (a test holds every built-in question to that).
+    pub fn choices(&self, step: usize) -> Vec<Answer> {
+        let Some(s) = self.steps.get(step).filter(|s| s.question.is_some()) else { return Vec::new() };
+        let mut out = Vec::new();
+        let accept = matches!(s.action, Action::Syscall(Op::Accept { .. }));
+        if accept {
+            for t in &self.steps[..step] {
+                if let Action::Syscall(Op::Connect { slot, .. }) = &t.action {
+                    if !out.contains(&Answer::Accepts(*slot)) {
+                        out.push(Answer::Accepts(*slot));
+                    }
+                }
+            }
+        }
+        // An accept answers `ok` too: a connection whose client is gone is no client's.
+        out.push(Answer::Ok);
+        out.push(Answer::WouldBlock);
+        let stated = self.steps.iter().filter_map(|t| match t.question.as_ref().map(|q| q.answer) {
+            Some(Answer::Errno(e)) => Some(e),
+            _ => None,
+        });
+        for e in CHOICE_ERRNOS.into_iter().chain(stated) {
+            if !out.contains(&Answer::Errno(e)) {
+                out.push(Answer::Errno(e));
+            }
+        }
+        if let Some(Question { answer: a @ Answer::Accepts(_), .. }) = &s.question {
+            if !out.contains(a) {
+                out.insert(0, *a);
+            }
+        }
+        out
+    }
+}
+
+/// The lesson's simulated kernel once its first `steps` steps have run (the syscall steps among
+/// them; restore steps run on kernels of their own): what the inspector draws at a step.
+pub fn kernel_at(lesson: &Lesson, steps: usize) -> Kernel {
+    let mut k = Kernel::new();
+    for s in lesson.steps.iter().take(steps) {
+        if let Action::Syscall(op) = &s.action {
+            k.apply(op);
+        }
+    }
+    k
+}
+
 /// A bad lesson file: where, in which step, and what.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}{}: {message}", step.map(|s| format!(" (step {s})")).unwrap_or_default())]
@@ -570,14 +636,10 @@ pub fn run(lesson: &Lesson, answers: &Answers) -> Vec<StepRun> {
                 }
                 Action::Restore(rs) => {
                     r.call = Some(format!("restore (order {})", rs.order.word()));
-                    let run = restore(rs);
+                    let run = run_restore(rs);
                     rule = run.failure.as_ref().and_then(|f| f.rule);
-                    let out = run.steps.last().map(|s| s.outcome.clone()).filter(|_| run.failure.is_some());
-                    r.answer = match &out {
-                        None => Some(Answer::Ok),
-                        Some(o) => Answer::of(o),
-                    };
-                    r.outcome = out;
+                    r.answer = run.answer();
+                    r.outcome = run.failed_outcome().cloned();
                     r.restore = Some(run);
                 }
             }
@@ -634,10 +696,26 @@ impl Restore {
     }
 }
 
+impl RestoreRun {
+    /// The outcome of the step that failed or would block (`None`: the order ran to its end).
+    pub fn failed_outcome(&self) -> Option<&Outcome> {
+        self.steps.last().map(|s| &s.outcome).filter(|_| self.failure.is_some())
+    }
+
+    /// The run in the question vocabulary: `ok` when the order ran to its end, else its failing
+    /// step's answer (`None` when the model cannot say).
+    pub fn answer(&self) -> Option<Answer> {
+        match self.failed_outcome() {
+            None => Some(Answer::Ok),
+            Some(o) => Answer::of(o),
+        }
+    }
+}
+
 /// Run a restore step: the scenario's image, the planner's plan, the order, through `check`.
-/// (The scenario was checked when the lesson was parsed; a failure here is reported as an
-/// invalid outcome.)
-fn restore(rs: &Restore) -> RestoreRun {
+/// A lesson's own steps were checked when it was parsed; a scenario changed since (the
+/// inspector's "try it yourself") that does not plan is reported as an invalid outcome.
+pub fn run_restore(rs: &Restore) -> RestoreRun {
     let mut run = RestoreRun {
         order: rs.order,
         steps: Vec::new(),

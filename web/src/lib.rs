@@ -11,6 +11,7 @@ pub mod editor;
 pub mod files;
 pub mod gallery;
 pub mod job;
+pub mod lesson;
 pub mod message;
 pub mod model;
 pub mod reader;
@@ -18,7 +19,9 @@ pub mod route;
 pub mod state;
 pub mod worker;
 
-use components::{Diagnostics, Gallery, GraphPanel, HexView, RecordList, Sockets, SummaryBar, Timeline};
+use components::{
+    Diagnostics, Gallery, GraphPanel, HexView, LessonsPage, RecordList, Sockets, SummaryBar, Timeline, TryBar,
+};
 use gallery::Item;
 use model::OrderKind;
 use state::{Action, FieldRef, State};
@@ -165,6 +168,96 @@ fn scroll_within(container_id: &str, item_selector: &str) {
     }
 }
 
+/// The lessons page's action for a key press (its keys, `lesson::KEYS`; `?` and Esc on the
+/// shortcut list still work), or none.
+fn lesson_key(l: &lesson::Lessons, e: &web_sys::KeyboardEvent) -> Option<Action> {
+    if e.default_prevented() || e.ctrl_key() || e.alt_key() || e.meta_key() || job::is_typing_target(e.target()) {
+        return None;
+    }
+    match e.key().as_str() {
+        "?" => Some(Action::ToggleHelp),
+        k => lesson::key_action(l, k).map(Action::Lesson),
+    }
+}
+
+/// Read a dropped lesson file and open it (core parses it; a bad one shows its located error).
+fn open_lesson_file(f: web_sys::File, d: UseReducerDispatcher<State>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let name = f.name();
+        let text = wasm_bindgen_futures::JsFuture::from(f.text()).await.ok().and_then(|t| t.as_string());
+        d.dispatch(Action::Lesson(match text {
+            Some(text) => lesson::LessonAction::OpenFile { name, text },
+            None => lesson::LessonAction::Failed(format!("{name}: could not be read as text")),
+        }));
+    });
+}
+
+/// The lessons page's effects: progress read back at start and kept in localStorage, a deep
+/// link (`#lesson=ID&at=N`) and `?lesson=URL` followed at start, the built-in lessons fetched
+/// when the page is first shown, and the fragment kept in step with the lesson and step shown.
+#[hook]
+fn use_lesson_effects(l: &Rc<lesson::Lessons>, d: UseReducerDispatcher<State>) {
+    {
+        let d = d.clone();
+        use_effect_with((), move |_| {
+            d.dispatch(Action::Lesson(lesson::LessonAction::Restored(lesson::load_answers())));
+            let loc = gloo::utils::window().location();
+            if let Some((id, step)) = lesson::route_of(&loc.hash().unwrap_or_default()) {
+                d.dispatch(Action::Lesson(lesson::LessonAction::Goto { id, step }));
+            }
+            let search = loc.search().unwrap_or_default();
+            let url =
+                route::pairs(search.trim_start_matches('?')).into_iter().find(|(k, _)| k == "lesson").map(|(_, v)| v);
+            if let Some(url) = url.filter(|u| !u.is_empty()) {
+                d.dispatch(Action::Lesson(lesson::LessonAction::Show(true)));
+                wasm_bindgen_futures::spawn_local(async move {
+                    d.dispatch(Action::Lesson(match lesson::fetch_text(&url).await {
+                        Ok(text) => lesson::LessonAction::OpenFile { name: url, text },
+                        Err(e) => lesson::LessonAction::Failed(format!("lesson {e}")),
+                    }));
+                });
+            }
+        });
+    }
+    {
+        let d = d.clone();
+        use_effect_with(l.requested, move |&requested| {
+            if requested {
+                for name in lesson::BUILTIN_NAMES {
+                    let d = d.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        d.dispatch(Action::Lesson(match lesson::fetch_text(&format!("lessons/{name}")).await {
+                            Ok(text) => lesson::LessonAction::Fetched { name: name.to_string(), text },
+                            Err(e) => lesson::LessonAction::Failed(format!("lessons/{name}: {e}")),
+                        }));
+                    });
+                }
+            }
+        });
+    }
+    use_effect_with(l.answers.clone(), |a| {
+        if !a.is_empty() {
+            lesson::save_answers(a);
+        }
+    });
+    let place = l.shown.then(|| (l.lesson().map(|x| x.id.clone()), l.step));
+    let l2 = l.clone();
+    use_effect_with(place, move |place| {
+        if place.as_ref().is_none_or(|p| p.0.is_none()) && !l2.shown {
+            return;
+        }
+        let loc = gloo::utils::window().location();
+        let hash = loc.hash().unwrap_or_default();
+        let new = lesson::fragment_for(&hash, &l2);
+        if new != hash && !(new.is_empty() && hash == "#") {
+            let url = format!("{}{}{new}", loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default());
+            if let Ok(h) = gloo::utils::window().history() {
+                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+        }
+    });
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer_eq(State::default);
@@ -194,21 +287,32 @@ pub fn app() -> Html {
     // The fixture open (or opening) as of the last render, for the window listeners.
     let latest = use_mut_ref(|| None::<String>);
     latest.borrow_mut().clone_from(&state.fixture);
+    // The lessons page as of the last render, for the key listener.
+    let lessons_now = use_mut_ref(|| Rc::new(lesson::Lessons::default()));
+    *lessons_now.borrow_mut() = state.lessons.clone();
+    use_lesson_effects(&state.lessons, d.clone());
     // Deep links: follow the fragment on load and when it changes; shortcuts on the document.
     {
         let (d, items, generation, latest) = (d.clone(), items.clone(), generation.clone(), latest.clone());
+        let lessons_now = lessons_now.clone();
         use_effect_with((), move |_| {
             follow_link(&items, latest.borrow().as_deref(), generation.clone(), d.clone());
             let on_hash = {
                 let d = d.clone();
                 gloo::events::EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
+                    let hash = gloo::utils::window().location().hash().unwrap_or_default();
+                    if let Some((id, step)) = lesson::route_of(&hash) {
+                        d.dispatch(Action::Lesson(lesson::LessonAction::Goto { id, step }));
+                    }
                     let current = latest.borrow().clone();
                     follow_link(&items, current.as_deref(), generation.clone(), d.clone());
                 })
             };
             let on_key = gloo::events::EventListener::new(&gloo::utils::document(), "keydown", move |e| {
                 let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
-                if let Some(action) = shortcut(e) {
+                let on_lessons = lessons_now.borrow().shown;
+                let action = if on_lessons { lesson_key(&lessons_now.borrow(), e) } else { shortcut(e) };
+                if let Some(action) = action {
                     e.prevent_default();
                     d.dispatch(action);
                 }
@@ -377,10 +481,18 @@ pub fn app() -> Html {
     // Drops of files or a folder: the entries are taken now (they are gone after the event).
     let ondrop = {
         let (d, dragging, generation) = (d.clone(), dragging.clone(), generation.clone());
+        let lessons_shown = state.lessons.shown;
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             dragging.set(false);
             let Some(dt) = e.data_transfer() else { return };
+            // On the lessons page a dropped .json file is a lesson.
+            if lessons_shown {
+                if let Some(f) = dt.files().and_then(|l| l.get(0)).filter(|f| f.name().ends_with(".json")) {
+                    open_lesson_file(f, d.clone());
+                    return;
+                }
+            }
             let entries = files::drop_entries(&dt);
             if entries.is_empty() {
                 // No entries API (or a drop of plain files some browsers give only as a list).
@@ -572,6 +684,29 @@ pub fn app() -> Html {
         }
     };
 
+    let on_lesson = {
+        let d = d.clone();
+        use_callback((), move |a: lesson::LessonAction, _| d.dispatch(Action::Lesson(a)))
+    };
+    let lessons_toggle = on_lesson.reform({
+        let shown = state.lessons.shown;
+        move |_: MouseEvent| lesson::LessonAction::Show(!shown)
+    });
+    let body = if state.lessons.shown {
+        html! { <LessonsPage lessons={state.lessons.clone()} on_action={on_lesson.clone()} /> }
+    } else {
+        let t = state.lessons.trying.clone();
+        let title =
+            t.as_ref().and_then(|t| state.lessons.list.get(t.lesson)).map(|l| l.title.clone()).unwrap_or_default();
+        html! {
+            <>
+                if let Some(t) = t {
+                    <TryBar trying={t} title={title} on_action={on_lesson.clone()} />
+                }
+                { body }
+            </>
+        }
+    };
     html! {
         <div class={classes!("app", dragging.then_some("dragging"))} {ondragover} {ondragleave} {ondrop}>
             <header>
@@ -582,6 +717,8 @@ pub fn app() -> Html {
                 if let Some(e) = &state.error {
                     <span class="error" id="error">{ e }</span>
                 }
+                <button id="lessons-toggle" class="lessons-toggle" onclick={lessons_toggle}
+                    aria-pressed={state.lessons.shown.to_string()}>{ "Lessons" }</button>
                 <button id="help-toggle" class="help-toggle" onclick={on_help} aria-expanded={state.help.to_string()}
                     title="keyboard shortcuts (?)">{ "⌨ shortcuts ?" }</button>
             </header>

@@ -397,8 +397,12 @@ impl Graph {
 
     /// The graph of the simulated kernel of a restore run (released sockets left out).
     pub fn of_run(run: &Run<'_>) -> Graph {
-        let k = &run.kernel;
-        let key = |r: usize| run.objref_of(r).unwrap_or(-(r as i32) - 1);
+        Graph::of_kernel(&run.kernel, &|r| run.objref_of(r).unwrap_or(-(r as i32) - 1))
+    }
+
+    /// The graph of a simulated kernel, each socket keyed by `key` of its sockref (released
+    /// sockets left out).
+    pub fn of_kernel(k: &resocket_core::sim::Kernel, key: &dyn Fn(usize) -> i32) -> Graph {
         let mut g = Graph::default();
         let mut peer = BTreeMap::new();
         let live = |r: usize| !k.socks[r].dead;

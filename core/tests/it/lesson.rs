@@ -240,3 +240,72 @@ fn a_restore_step_speaks_of_the_scenarios_sockets_by_name() {
     assert!(r.failure.as_ref().unwrap().explanation.starts_with("connect(c0, "), "{:?}", r.failure);
     assert_eq!(r.steps[0].call, "L = socket(AF_UNIX, SOCK_STREAM)");
 }
+
+#[test]
+fn every_questions_right_answer_is_among_its_choices_and_no_choice_twice() {
+    for l in all() {
+        let runs = lesson::run(&l, &Answers::new());
+        for (i, s) in l.steps.iter().enumerate() {
+            let c = l.choices(i);
+            let Some(q) = &s.question else {
+                assert!(c.is_empty(), "{} step {i}: choices without a question", l.id);
+                continue;
+            };
+            let right = runs[i].question.as_ref().and_then(|q| q.simulator).unwrap();
+            assert!(c.contains(&right), "{} step {i}: {right:?} not in {c:?}", l.id);
+            assert!(c.contains(&q.answer), "{} step {i}", l.id);
+            assert!(c.contains(&Answer::WouldBlock), "{} step {i}", l.id);
+            let mut spelled: Vec<String> = c.iter().map(|a| a.spell(&l)).collect();
+            let n = spelled.len();
+            spelled.sort();
+            spelled.dedup();
+            assert_eq!(spelled.len(), n, "{} step {i}: {c:?}", l.id);
+        }
+    }
+}
+
+#[test]
+fn an_accept_question_offers_the_clients_that_connected_before_it_in_order() {
+    let l = lesson::find("backlog").unwrap();
+    let accept =
+        l.steps.iter().position(|s| matches!(s.action, Action::Syscall(resocket_core::sim::Op::Accept { .. })));
+    let c = l.choices(accept.unwrap());
+    assert_eq!(&c[..5], &[Answer::Accepts(2), Answer::Accepts(3), Answer::Accepts(4), Answer::Ok, Answer::WouldBlock]);
+    // The choices the socketpair lesson offers at a plain call start with ok and would-block.
+    let l = lesson::find("socketpair").unwrap();
+    let q = l.steps.iter().position(|s| s.question.is_some()).unwrap();
+    assert_eq!(&l.choices(q)[..3], &[Answer::Ok, Answer::WouldBlock, Answer::Errno(Errno::EAGAIN)]);
+}
+
+#[test]
+fn kernel_at_is_the_lessons_kernel_after_its_syscall_steps() {
+    let l = lesson::find("backlog").unwrap();
+    // After socket, bind, listen: one listening socket, slot 1.
+    let k = lesson::kernel_at(&l, 3);
+    let live: Vec<_> = k.socks.iter().filter(|s| !s.dead).collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(k.sock(1).map(|s| s.state), Some(resocket_core::sock::SkState::Listen));
+    // After the first connect: c1, its embryo on L's queue.
+    let k = lesson::kernel_at(&l, 5);
+    assert_eq!(k.sock(1).map(|s| s.queue.len()), Some(1));
+    assert!(lesson::kernel_at(&l, 0).socks.is_empty());
+}
+
+#[test]
+fn a_changed_scenario_runs_in_the_order_asked() {
+    let l = lesson::find("restore-order").unwrap();
+    let Action::Restore(rs) = &l.steps[4].action else { panic!() };
+    let planned = lesson::run_restore(rs);
+    assert_eq!(planned.answer(), Some(Answer::Ok));
+    // The planner raises backlog 0 for two pending connections: listen(L, 1), then listen(L, 0).
+    assert!(planned.steps.iter().any(|s| s.call == "listen(L, 1)"), "{:?}", planned.steps);
+    let mut wide = rs.clone();
+    wide.scenario.sockets[0].listen = Some(5);
+    let w = lesson::run_restore(&wide);
+    assert!(w.steps.iter().all(|s| s.call != "listen(L, 1)") && w.steps.iter().any(|s| s.call == "listen(L, 5)"));
+    assert!(w.steps.len() < planned.steps.len());
+    wide.order = lesson::Order::Naive;
+    let n = lesson::run_restore(&wide);
+    assert_eq!(n.answer(), Some(Answer::Errno(Errno::ECONNREFUSED)));
+    assert_eq!(n.failed_outcome(), Some(&Outcome::Err { errno: Errno::ECONNREFUSED }));
+}

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use yew::Reducible;
 
 /// Open `bytes` as the image named `name` (the same path as any other open) and keep `editor`.
-fn open_with(state: Rc<State>, name: String, note: String, bytes: Vec<u8>, editor: Editor) -> Rc<State> {
+pub(super) fn open_with(state: Rc<State>, name: String, note: String, bytes: Vec<u8>, editor: Editor) -> Rc<State> {
     let opened = state.reduce(Action::Open { name, note, bytes: Rc::from(bytes) });
     let mut s = (*opened).clone();
     s.editor = Some(Rc::new(editor));

@@ -3,6 +3,7 @@
 
 mod criu;
 mod editor;
+mod lesson;
 
 use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, Plans, RunAt, BIG};
 use crate::route::Goto;
@@ -89,6 +90,8 @@ pub struct State {
     pub criu: Option<Rc<crate::criu::CriuDoc>>,
     /// What is selected in the CRIU panels.
     pub criu_sel: crate::criu::CriuSel,
+    /// The lessons page (`crate::lesson`); kept when an image is opened.
+    pub lessons: Rc<crate::lesson::Lessons>,
 }
 
 /// Progress of an image opened in slices, or of a checkpoint read by the worker.
@@ -178,6 +181,8 @@ pub enum Action {
     Editor(crate::editor::EditorAction),
     /// The CRIU panels (reduced by `state::criu`).
     Criu(crate::criu::CriuAction),
+    /// The lessons page (reduced by `state::lesson`).
+    Lesson(crate::lesson::LessonAction),
 }
 
 impl State {
@@ -319,7 +324,14 @@ impl Reducible for State {
             Action::Open { name, note, bytes } => {
                 let mut doc = Doc::load(name, bytes);
                 doc.note = note;
-                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, host: s.host, ..State::default() };
+                s = State {
+                    shown: PAGE,
+                    sockets_shown: PAGE,
+                    help: s.help,
+                    host: s.host,
+                    lessons: s.lessons,
+                    ..State::default()
+                };
                 let small = doc.summary.sockets <= BIG;
                 s.opened(Rc::new(doc));
                 if small {
@@ -338,6 +350,7 @@ impl Reducible for State {
                     fixture,
                     goto,
                     host: s.host,
+                    lessons: s.lessons,
                     ..State::default()
                 };
                 s.loading = Some(Loading { name, stage: "reading", done: 0, total: 0, unpacked: None });
@@ -396,7 +409,8 @@ impl Reducible for State {
                     return self;
                 }
             }
-            Action::Editor(a) => return editor::reduce(self, a),
+            Action::Editor(a) => return lesson::retry(editor::reduce(self, a)),
+            Action::Lesson(a) => return lesson::reduce(self, a),
             Action::Criu(a) => return criu::reduce(self, a),
             Action::ToggleHelp => s.help = !s.help,
             Action::HideHelp => {
