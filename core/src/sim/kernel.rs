@@ -723,42 +723,7 @@ impl Kernel {
         let mut rights = Vec::new();
         let mut truncated = false;
         if self.socks[r].ty == SockType::Stream {
-            if peek {
-                // unix_stream_read_generic, MSG_PEEK: after copying from an skb it moves to the
-                // next one without looking at the size left (`goto again`), so a peek returns
-                // the fds of the first fd-carrying skb behind the bytes it copied, and stops
-                // there (found by the differential test; "It is questionable", says the source).
-                for skb in &self.socks[r].queue {
-                    let take = (len - out.len()).min(skb.data.len());
-                    out.extend_from_slice(&skb.data[..take]);
-                    if !skb.rights.is_empty() {
-                        rights.extend(skb.rights.iter().copied());
-                        break;
-                    }
-                }
-            } else {
-                // Consume from the head; a partially read skb stops the read; a fully read skb
-                // that carried fds stops it too (§4.4). The fds are detached on first contact.
-                while out.len() < len {
-                    let Some(skb) = self.socks[r].queue.front_mut() else { break };
-                    let take = (len - out.len()).min(skb.data.len());
-                    out.extend_from_slice(&skb.data[..take]);
-                    let had_rights = !skb.rights.is_empty();
-                    rights.append(&mut skb.rights);
-                    if take < skb.data.len() {
-                        skb.data.drain(..take);
-                        break;
-                    }
-                    if let Some(skb) = self.socks[r].queue.pop_front() {
-                        if let Some(s) = self.socks.get_mut(skb.from) {
-                            s.wmem -= skb.truesize;
-                        }
-                    }
-                    if had_rights {
-                        break;
-                    }
-                }
-            }
+            (out, rights) = self.read_stream(r, len, peek);
         } else {
             let Some(skb) = self.socks[r].queue.front() else {
                 return self.wait(Rule::RecvQueueEmpty, Block::RecvEmpty);

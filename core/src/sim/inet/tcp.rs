@@ -53,8 +53,7 @@ impl Kernel {
     /// SO_REUSEPORT group of several would choose by a keyed hash.
     pub(super) fn find_listener(&self, dst: SocketAddr) -> Result<Option<SockRef>, String> {
         let v4 = v4_of(dst.ip());
-        let mut best: Option<(u8, SockRef)> = None;
-        let mut ties = 0;
+        let mut best = Best::new();
         for (o, i) in self.inet.iter() {
             if !i.tcp || self.socks[o].state != SkState::Listen || i.port() != dst.port() {
                 continue;
@@ -79,22 +78,11 @@ impl Kernel {
                     u8::from(exact) * 4 + 1
                 }
             };
-            match best {
-                Some((b, _)) if b > score => {}
-                Some((b, _)) if b == score => ties += 1,
-                _ => {
-                    best = Some((score, o));
-                    ties = 0;
-                }
-            }
+            best.offer(score, o);
         }
-        match best {
-            Some((_, o)) if ties > 0 => {
-                let _ = o;
-                Err(format!("{ties} more SO_REUSEPORT listeners on {dst}: the kernel picks one by a keyed hash"))
-            }
-            b => Ok(b.map(|(_, o)| o)),
-        }
+        best.winner().map_err(|ties| {
+            format!("{ties} more SO_REUSEPORT listeners on {dst}: the kernel picks one by a keyed hash")
+        })
     }
 
     /// What `tcp_connect` would answer if `forget` undid a build-dependent quirk of `r` (on a
@@ -452,17 +440,7 @@ impl Kernel {
         // tcp_set_state(TCP_CLOSE) gives an unlocked port back only when the state changes: a
         // socket already CLOSE keeps its port (live 6.18: bind to port 0, connect(AF_UNSPEC),
         // bind again is EINVAL; the differential test). inet_reset_saddr either way.
-        if !i.port_locked && old != SkState::Close {
-            i.bound = false;
-            i.local = None;
-        } else if !i.addr_locked {
-            let port = i.port();
-            let any: IpAddr = match i.family {
-                InetFamily::Inet => Ipv4Addr::UNSPECIFIED.into(),
-                InetFamily::Inet6 => Ipv6Addr::UNSPECIFIED.into(),
-            };
-            i.local = Some(SocketAddr::new(any, port));
-        }
+        i.reset_local(old != SkState::Close);
     }
 
     /// `inet_csk_listen_stop`: every queued child is disconnected (its client gets an RST) and
@@ -588,27 +566,8 @@ impl Kernel {
         if self.socks[r].state == SkState::Listen {
             return self.deny(Rule::TcpRecvOnListener, Errno::ENOTCONN);
         }
-        let mut out = Vec::new();
-        if peek {
-            for skb in &self.socks[r].queue {
-                let take = (len - out.len()).min(skb.data.len());
-                out.extend_from_slice(&skb.data[..take]);
-                if out.len() >= len {
-                    break;
-                }
-            }
-        } else {
-            while out.len() < len {
-                let Some(skb) = self.socks[r].queue.front_mut() else { break };
-                let take = (len - out.len()).min(skb.data.len());
-                out.extend_from_slice(&skb.data[..take]);
-                if take < skb.data.len() {
-                    skb.data.drain(..take);
-                    break;
-                }
-                self.socks[r].queue.pop_front();
-            }
-        }
+        // TCP skbs carry no fds (and no truesize): the stream read is AF_UNIX's.
+        let (out, _) = self.read_stream(r, len, peek);
         if !out.is_empty() || len == 0 {
             return Outcome::Read { data: Payload(out), rights: Vec::new(), truncated: false };
         }
