@@ -101,25 +101,8 @@ impl Kernel {
             self.isk_mut(r).ss = SsState::Unconnected;
             return Outcome::ok(0);
         }
-        match self.isk(r).ss {
-            SsState::Connected => return self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN),
-            SsState::Connecting => {
-                // A second call after a non-blocking one: the outcome of the first.
-                return match self.socks[r].state {
-                    SkState::Close => {
-                        let e = self.socks[r].err.take().unwrap_or(Errno::ECONNABORTED);
-                        self.isk_mut(r).ss = SsState::Unconnected;
-                        self.tcp_disconnect(r);
-                        self.deny(Rule::EarlierConnectFailed, e)
-                    }
-                    _ => {
-                        self.isk_mut(r).ss = SsState::Connected;
-                        Outcome::ok(0)
-                    }
-                };
-            }
-            SsState::Unconnected => {}
-            _ => return self.deny(Rule::InetConnectState, Errno::EINVAL),
+        if let Some(out) = self.connect_again(r) {
+            return out;
         }
         if self.socks[r].state != SkState::Close {
             return self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN);
@@ -215,6 +198,46 @@ impl Kernel {
             }
             return self.deny(Rule::FourTupleInUse, Errno::EADDRNOTAVAIL);
         }
+        self.send_syn(r, local, dst, own.is_some(), listener, nonblock)
+    }
+
+    /// `connect()` on a socket already connected or connecting: `None` when it is unconnected
+    /// and the connect goes on; else the answer (a second call after a non-blocking one gives
+    /// the outcome of the first).
+    fn connect_again(&mut self, r: SockRef) -> Option<Outcome> {
+        match self.isk(r).ss {
+            SsState::Connected => Some(self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN)),
+            SsState::Connecting => {
+                // A second call after a non-blocking one: the outcome of the first.
+                Some(match self.socks[r].state {
+                    SkState::Close => {
+                        let e = self.socks[r].err.take().unwrap_or(Errno::ECONNABORTED);
+                        self.isk_mut(r).ss = SsState::Unconnected;
+                        self.tcp_disconnect(r);
+                        self.deny(Rule::EarlierConnectFailed, e)
+                    }
+                    _ => {
+                        self.isk_mut(r).ss = SsState::Connected;
+                        Outcome::ok(0)
+                    }
+                })
+            }
+            SsState::Unconnected => None,
+            _ => Some(self.deny(Rule::InetConnectState, Errno::EINVAL)),
+        }
+    }
+
+    /// The SYN goes out from `local` to `dst` (every check passed): it meets the socket itself
+    /// (`to_self`, simultaneous open), a `listener` (the handshake completes), or nothing (RST).
+    fn send_syn(
+        &mut self,
+        r: SockRef,
+        local: SocketAddr,
+        dst: SocketAddr,
+        to_self: bool,
+        listener: Option<SockRef>,
+        nonblock: bool,
+    ) -> Outcome {
         {
             let i = self.isk_mut(r);
             i.was_connected = true; // the SYN goes out
@@ -226,7 +249,7 @@ impl Kernel {
         self.socks[r].err = None; // tcp_connect_init (sk_shutdown is kept: live 6.18)
         let rcvbuf = self.socks[r].rcvbuf;
         self.isk_mut(r).syn_rcvbuf = rcvbuf;
-        if own.is_some() && self.socks[r].shutdown & 2 != 0 {
+        if to_self && self.socks[r].shutdown & 2 != 0 {
             // Simultaneous open with itself while shut for sending: the connection is aborted
             // without an error, through a FIN to itself that leaves a TIME_WAIT on the port
             // (live 6.18: ECONNABORTED, then EADDRINUSE for listen; the differential test).
@@ -239,7 +262,7 @@ impl Kernel {
             self.tcp_disconnect(r);
             return self.deny(Rule::SelfConnectShutForSending, Errno::ECONNABORTED);
         }
-        if own.is_some() {
+        if to_self {
             self.set_state(r, SkState::Established);
             self.socks[r].peer = Some(r);
         } else if let Some(l) = listener {
