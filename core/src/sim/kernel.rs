@@ -78,35 +78,10 @@ impl Kernel {
                 Some(r) => self.accept(r, *new),
                 None => self.deny(Rule::BadFd, Errno::EBADF),
             },
-            Op::Send { slot, to, data, rights } => {
-                let Some(r) = get(self, slot) else { return self.deny(Rule::BadFd, Errno::EBADF) };
-                let mut fds = Vec::new();
-                for s in rights {
-                    match get(self, s) {
-                        Some(x) => fds.push(x),
-                        None => return self.deny(Rule::BadFd, Errno::EBADF),
-                    }
-                }
-                if fds.len() > crate::wire::SCM_MAX_FD as usize {
-                    return self.deny(Rule::TooManyFdsInOneMessage, Errno::EINVAL);
-                    // §4.4: SCM_MAX_FD
-                }
-                match self.socks[r].ty {
-                    SockType::Stream => self.stream_send(r, to.as_ref(), &data.0, &fds),
-                    SockType::Seqpacket => {
-                        // unix_seqpacket_sendmsg: a pending error (sock_error), then ENOTCONN;
-                        // the address is ignored (§1.7; the error first: differential test).
-                        if let Some(e) = self.socks[r].err.take() {
-                            return self.deny(Rule::PendingError, e);
-                        }
-                        if self.socks[r].state != SkState::Established {
-                            return self.deny(Rule::NotConnected, Errno::ENOTCONN);
-                        }
-                        self.dgram_send(r, None, &data.0, &fds)
-                    }
-                    SockType::Dgram => self.dgram_send(r, to.as_ref(), &data.0, &fds),
-                }
-            }
+            Op::Send { slot, to, data, rights } => match get(self, slot) {
+                Some(r) => self.unix_send(r, to.as_ref(), &data.0, rights),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
+            },
             Op::Recv { slot, len, peek } => match get(self, slot) {
                 Some(r) => self.recv(r, *len as usize, *peek),
                 None => self.deny(Rule::BadFd, Errno::EBADF),
@@ -126,26 +101,7 @@ impl Kernel {
                 None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::SetSockOpt { slot, opt } => match get(self, slot) {
-                Some(r) => {
-                    if matches!(opt, SockOpt::V6Only(_)) || opt.recorded().is_some_and(OptName::is_tcp) {
-                        // An IPPROTO_IPV6 or IPPROTO_TCP option: AF_UNIX has no setsockopt
-                        // beyond SOL_SOCKET.
-                        return self.deny(Rule::OptionOfAnotherLevel, Errno::EOPNOTSUPP);
-                    }
-                    let s = &mut self.socks[r];
-                    let v = |x: i32| i64::from(x.max(0));
-                    match *opt {
-                        // net/core/sock.c:1335-1352: max(2 * min(v, wmem_max), SOCK_MIN_SNDBUF).
-                        SockOpt::SndBuf(x) => s.sndbuf = (2 * v(x).min(self.sysctl.wmem_max)).max(SOCK_MIN_SNDBUF),
-                        SockOpt::SndBufForce(x) => s.sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
-                        SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
-                        SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
-                        SockOpt::PassCred(on) => s.passcred = on,
-                        SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) | SockOpt::V6Only(_) => {}
-                        o => super::state::store_opt(&mut s.opts, o),
-                    }
-                    Outcome::ok(0)
-                }
+                Some(r) => self.unix_setsockopt(r, *opt),
                 None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::SetNonblock { slot, on } => match get(self, slot) {
@@ -186,6 +142,58 @@ impl Kernel {
                 Outcome::ok(i64::from(*fd))
             }
         }
+    }
+
+    /// `sendmsg()` on an AF_UNIX socket: the SCM_RIGHTS fds looked up, then the send of its type.
+    fn unix_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8], rights: &[Slot]) -> Outcome {
+        let mut fds = Vec::new();
+        for s in rights {
+            match self.slots.get(s).copied() {
+                Some(x) => fds.push(x),
+                None => return self.deny(Rule::BadFd, Errno::EBADF),
+            }
+        }
+        if fds.len() > crate::wire::SCM_MAX_FD as usize {
+            return self.deny(Rule::TooManyFdsInOneMessage, Errno::EINVAL);
+            // §4.4: SCM_MAX_FD
+        }
+        match self.socks[r].ty {
+            SockType::Stream => self.stream_send(r, to, data, &fds),
+            SockType::Seqpacket => {
+                // unix_seqpacket_sendmsg: a pending error (sock_error), then ENOTCONN;
+                // the address is ignored (§1.7; the error first: differential test).
+                if let Some(e) = self.socks[r].err.take() {
+                    return self.deny(Rule::PendingError, e);
+                }
+                if self.socks[r].state != SkState::Established {
+                    return self.deny(Rule::NotConnected, Errno::ENOTCONN);
+                }
+                self.dgram_send(r, None, data, &fds)
+            }
+            SockType::Dgram => self.dgram_send(r, to, data, &fds),
+        }
+    }
+
+    /// `setsockopt()` on an AF_UNIX socket: SOL_SOCKET options only.
+    fn unix_setsockopt(&mut self, r: SockRef, opt: SockOpt) -> Outcome {
+        if matches!(opt, SockOpt::V6Only(_)) || opt.recorded().is_some_and(OptName::is_tcp) {
+            // An IPPROTO_IPV6 or IPPROTO_TCP option: AF_UNIX has no setsockopt
+            // beyond SOL_SOCKET.
+            return self.deny(Rule::OptionOfAnotherLevel, Errno::EOPNOTSUPP);
+        }
+        let s = &mut self.socks[r];
+        let v = |x: i32| i64::from(x.max(0));
+        match opt {
+            // net/core/sock.c:1335-1352: max(2 * min(v, wmem_max), SOCK_MIN_SNDBUF).
+            SockOpt::SndBuf(x) => s.sndbuf = (2 * v(x).min(self.sysctl.wmem_max)).max(SOCK_MIN_SNDBUF),
+            SockOpt::SndBufForce(x) => s.sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
+            SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
+            SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
+            SockOpt::PassCred(on) => s.passcred = on,
+            SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) | SockOpt::V6Only(_) => {}
+            o => super::state::store_opt(&mut s.opts, o),
+        }
+        Outcome::ok(0)
     }
 
     /// Drop one reference; release the socket when none is left.
