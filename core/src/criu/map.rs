@@ -308,6 +308,45 @@ fn unmodelled_options(opts: &pb::SkOptsEntry, unix: bool) -> Vec<&'static str> {
     v
 }
 
+/// The scenario socket of one CRIU unix entry, before its role: name, cwd, flags, shutdown,
+/// backlog.
+fn unix_spec(sk: &pb::UnixSkEntry, ty: SockType) -> SockSpec {
+    let mut spec = base_spec(format!("unix-{}", sk.ino), None, ty, &sk.opts);
+    spec.nonblock = sk.flags & crate::wire::O_NONBLOCK != 0;
+    spec.passcred = sk.opts.so_passcred == Some(true);
+    spec.addr = unix_name(&sk.name);
+    if spec.addr.as_deref().is_some_and(|a| !a.starts_with('@') && !a.starts_with('/')) {
+        spec.cwd = sk.name_dir.clone();
+    }
+    spec.unlinked = sk.deleted == Some(true) && spec.addr.as_deref().is_some_and(|a| !a.starts_with('@'));
+    spec.shutdown = how(sk.shutdown);
+    if sk.state == LISTEN && ty.is_connection_oriented() {
+        spec.listen = Some(sk.backlog.min(i16::MAX as u32) as i16);
+    }
+    spec
+}
+
+/// What CRIU does not record about pending clients: their accept order, data sent before accept.
+fn note_pending_clients(c: &mut Ctx<'_>) {
+    for i in 0..c.sockets.len() {
+        let n = c.sockets[i].pending.len();
+        if n >= 2 {
+            c.note(
+                NoteCode::AcceptOrder,
+                Some(i),
+                format!("{n} pending clients: CRIU does not record their accept order (inode order used)"),
+            );
+        }
+        if n >= 1 {
+            c.note(
+            NoteCode::DataBeforeAccept,
+            Some(i),
+            "data sent before accept is not in a CRIU image (CRIU refuses to dump it): the pending clients have sent nothing".into(),
+        );
+        }
+    }
+}
+
 fn unix_sockets(c: &mut Ctx<'_>) {
     let ck = &c.o.checkpoint;
     // The whole entries (the checkpoint keeps only what the checks use).
@@ -330,20 +369,8 @@ fn unix_sockets(c: &mut Ctx<'_>) {
             });
             continue;
         };
-        let mut spec = base_spec(format!("unix-{}", sk.ino), None, ty, &sk.opts);
-        spec.nonblock = sk.flags & crate::wire::O_NONBLOCK != 0;
-        spec.passcred = sk.opts.so_passcred == Some(true);
-        spec.addr = unix_name(&sk.name);
-        if spec.addr.as_deref().is_some_and(|a| !a.starts_with('@') && !a.starts_with('/')) {
-            spec.cwd = sk.name_dir.clone();
-        }
-        spec.unlinked = sk.deleted == Some(true) && spec.addr.as_deref().is_some_and(|a| !a.starts_with('@'));
-        spec.shutdown = how(sk.shutdown);
-        if sk.state == LISTEN && ty.is_connection_oriented() {
-            spec.listen = Some(sk.backlog.min(i16::MAX as u32) as i16);
-        }
         let i = c.sockets.len();
-        c.sockets.push(spec);
+        c.sockets.push(unix_spec(sk, ty));
         idx[k] = Some(i);
         c.by_id.entry(s.id).or_insert(i);
         let opts = unmodelled_options(&sk.opts, true);
@@ -477,23 +504,7 @@ fn unix_sockets(c: &mut Ctx<'_>) {
             }
         }
     }
-    for i in 0..c.sockets.len() {
-        let n = c.sockets[i].pending.len();
-        if n >= 2 {
-            c.note(
-                NoteCode::AcceptOrder,
-                Some(i),
-                format!("{n} pending clients: CRIU does not record their accept order (inode order used)"),
-            );
-        }
-        if n >= 1 {
-            c.note(
-                NoteCode::DataBeforeAccept,
-                Some(i),
-                "data sent before accept is not in a CRIU image (CRIU refuses to dump it): the pending clients have sent nothing".into(),
-            );
-        }
-    }
+    note_pending_clients(c);
 }
 
 fn inet_sockets(c: &mut Ctx<'_>) {

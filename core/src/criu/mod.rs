@@ -620,24 +620,16 @@ impl Opened {
     pub fn host(&self) -> Option<crate::sim::HostAddrs> {
         let ns = self.host_ns()?;
         let ck = &self.checkpoint;
-        let mut host = crate::sim::HostAddrs { addrs: Vec::new(), broadcast: Vec::new() };
-        for a in ck.ifaddrs.iter().filter(|a| a.ns == ns) {
+        let addrs = ck.ifaddrs.iter().filter(|a| a.ns == ns).filter_map(|a| {
             let dev = ck.netdevs.iter().find(|d| d.ns == ns && d.ifindex == a.addr.ifindex);
             let flags = match (dev, a.addr.own()) {
                 (Some(d), _) => d.flags,
                 (None, Some(ip)) if ip.is_loopback() => ifaddr::IFF_UP | ifaddr::IFF_LOOPBACK,
                 (None, _) => ifaddr::IFF_UP,
             };
-            if let Some((h, brd)) = a.addr.host_addr(flags) {
-                host.addrs.push(h);
-                host.broadcast.extend(brd);
-            }
-        }
-        host.addrs.sort();
-        host.addrs.dedup();
-        host.broadcast.sort();
-        host.broadcast.dedup();
-        Some(host)
+            a.addr.host_addr(flags)
+        });
+        Some(crate::sim::HostAddrs::from_addrs(addrs))
     }
 
     /// The checkpoint as a resocket scenario, and the notes on what it cannot say or what CRIU

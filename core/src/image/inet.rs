@@ -94,9 +94,8 @@ impl Sock<'_> {
 pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetRepr, out: &mut Vec<Diagnostic>) {
     let o = s.objref;
     let c = &s.common;
-    let here = |code: Code, field: &str, msg: String| {
-        Diagnostic::new(code, field_range(off, &SOCKET_INET_LAYOUT, field), msg).record(idx).objref(o)
-    };
+    let rec = InetRecord { off, idx, o };
+    let here = |code: Code, field: &str, msg: String| rec.at(code, field, msg);
     let at_sock = |code: Code, field: &str, msg: String| {
         Diagnostic::new(code, field_range(s.offset, &SOCKET_LAYOUT, field), msg).record(s.record).objref(o)
     };
@@ -153,6 +152,32 @@ pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetR
     if family == AF_INET && i.rs_flags & INET_V6ONLY != 0 {
         out.push(here(Code::BadInetFlags, "rs_flags", format!("AF_INET socket {o} has V6ONLY, an AF_INET6 option")));
     }
+    let remote = check_addresses(&rec, family, i, out);
+    let connected = check_port_and_peer(&rec, tcp, c.state, i, remote, out);
+    if family == AF_INET6 {
+        check_v6(&rec, i, connected, remote, out);
+    }
+}
+
+/// Where a finding about one `SOCKET_INET` record points: a field of the record (at `off`,
+/// record index `idx`) of socket `o`.
+struct InetRecord {
+    off: usize,
+    idx: usize,
+    o: i32,
+}
+
+impl InetRecord {
+    fn at(&self, code: Code, field: &str, msg: String) -> Diagnostic {
+        Diagnostic::new(code, field_range(self.off, &SOCKET_INET_LAYOUT, field), msg).record(self.idx).objref(self.o)
+    }
+}
+
+/// The recorded `sockaddr_in`s (`laddr`, `raddr`: their lengths for the family, their bytes
+/// against the socket's own fields) and `sport`; the peer address the record gives.
+fn check_addresses(rec: &InetRecord, family: u16, i: &SocketInetRepr, out: &mut Vec<Diagnostic>) -> Option<SocketAddr> {
+    let o = rec.o;
+    let here = |code: Code, field: &str, msg: String| rec.at(code, field, msg);
     // Lengths against the family.
     let mut lengths_ok = true;
     for (name, len) in [("laddr_len", i.laddr_len), ("raddr_len", i.raddr_len)] {
@@ -214,8 +239,22 @@ pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetR
             format!("socket {o}: sport {} is not htons(num {})", u16::from_be_bytes(i.sport.0), i.num),
         ));
     }
-    let connected = if tcp { TCP_CONNECTED_STATES.contains(&c.state) } else { c.state == TCP_ESTABLISHED };
-    let listening = tcp && c.state == TCP_LISTEN;
+    remote
+}
+
+/// A connected or listening socket's local port, and its peer address; true when connected.
+fn check_port_and_peer(
+    rec: &InetRecord,
+    tcp: bool,
+    state: u8,
+    i: &SocketInetRepr,
+    remote: Option<SocketAddr>,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let o = rec.o;
+    let here = |code: Code, field: &str, msg: String| rec.at(code, field, msg);
+    let connected = if tcp { TCP_CONNECTED_STATES.contains(&state) } else { state == TCP_ESTABLISHED };
+    let listening = tcp && state == TCP_LISTEN;
     if (listening || connected) && i.num == 0 {
         out.push(here(
             Code::InetPortZero,
@@ -242,45 +281,59 @@ pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetR
         }
         _ => {}
     }
-    if family == AF_INET6 {
-        let l6 = Ipv6Addr::from(i.inet6_rcv_saddr.0);
-        let v6only = i.rs_flags & INET_V6ONLY != 0;
-        if let Some(v4) = l6.to_ipv4_mapped() {
-            if v6only {
+    connected
+}
+
+/// An AF_INET6 socket's v4-mapped addresses: against `IPV6_V6ONLY`, the IPv4 `rcv_saddr` the
+/// kernel keeps beside them, and the peer's.
+fn check_v6(
+    rec: &InetRecord,
+    i: &SocketInetRepr,
+    connected: bool,
+    remote: Option<SocketAddr>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let o = rec.o;
+    let here = |code: Code, field: &str, msg: String| rec.at(code, field, msg);
+    let l6 = Ipv6Addr::from(i.inet6_rcv_saddr.0);
+    let v6only = i.rs_flags & INET_V6ONLY != 0;
+    if let Some(v4) = l6.to_ipv4_mapped() {
+        if v6only {
+            out.push(here(
+                Code::InetV4Mapped,
+                "inet6_rcv_saddr",
+                format!("socket {o} is IPV6_V6ONLY but bound to the v4-mapped address {l6}"),
+            ));
+        }
+        if i.rcv_saddr.0 != v4.octets() {
+            out.push(here(
+                Code::InetV4Mapped,
+                "rcv_saddr",
+                format!(
+                    "socket {o} is bound to {l6} but rcv_saddr is {}; the kernel keeps the IPv4 address {v4} there",
+                    Ipv4Addr::from(i.rcv_saddr.0)
+                ),
+            ));
+        }
+    }
+    if let Some(r) = remote {
+        if let IpAddr::V6(r6) = r.ip() {
+            let peer_mapped = r6.to_ipv4_mapped().is_some();
+            let local_mapped = l6.to_ipv4_mapped().is_some();
+            if peer_mapped && v6only {
                 out.push(here(
                     Code::InetV4Mapped,
-                    "inet6_rcv_saddr",
-                    format!("socket {o} is IPV6_V6ONLY but bound to the v4-mapped address {l6}"),
-                ));
-            }
-            if i.rcv_saddr.0 != v4.octets() {
-                out.push(here(
-                    Code::InetV4Mapped,
-                    "rcv_saddr",
+                    "inet6_daddr",
                     format!(
-                        "socket {o} is bound to {l6} but rcv_saddr is {}; the kernel keeps the IPv4 address {v4} there",
-                        Ipv4Addr::from(i.rcv_saddr.0)
+                        "socket {o} is IPV6_V6ONLY but its peer {r} is v4-mapped (connect() fails with ENETUNREACH)"
                     ),
                 ));
-            }
-        }
-        if let Some(r) = remote {
-            if let IpAddr::V6(r6) = r.ip() {
-                let peer_mapped = r6.to_ipv4_mapped().is_some();
-                let local_mapped = l6.to_ipv4_mapped().is_some();
-                if peer_mapped && v6only {
-                    out.push(here(
-                        Code::InetV4Mapped,
-                        "inet6_daddr",
-                        format!("socket {o} is IPV6_V6ONLY but its peer {r} is v4-mapped (connect() fails with ENETUNREACH)"),
-                    ));
-                } else if connected && peer_mapped != local_mapped {
-                    out.push(here(
-                        Code::InetV4Mapped,
-                        "inet6_daddr",
-                        format!("socket {o}: local {l6} and peer {r6} mix a v4-mapped and a plain IPv6 address; one connection is IPv4 or IPv6 on both ends"),
-                    ));
-                }
+            } else if connected && peer_mapped != local_mapped {
+                out.push(here(
+                    Code::InetV4Mapped,
+                    "inet6_daddr",
+                    format!("socket {o}: local {l6} and peer {r6} mix a v4-mapped and a plain IPv6 address; one connection is IPv4 or IPv6 on both ends"),
+                ));
             }
         }
     }

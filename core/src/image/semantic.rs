@@ -1,7 +1,7 @@
 //! Checks on the model that need the whole image: states, peers, names, queues, backlogs.
 //! Each rule names the kernel behaviour it stands for (see `../shared/reference/af_unix.md`).
 
-use super::{field_range, Image, Sock, UnixAddr, MAX_DGRAM_QLEN};
+use super::{field_range, Image, Sock, UnixAddr, UnixPart, MAX_DGRAM_QLEN};
 use crate::diag::{Code, Diagnostic};
 use crate::wire::*;
 use std::borrow::Cow;
@@ -191,7 +191,6 @@ fn check_socket(
     let Some(u) = &s.unix else {
         return; // reported as socket-without-family
     };
-    let ty = type_name(c.sock_type);
     // socket.state vs sk_state (the reviewer's check): Linux-CR's sock_cptrst_verify + unix_precheck.
     if !matches!(c.state, TCP_ESTABLISHED | TCP_CLOSE | TCP_LISTEN) {
         out.push(at(
@@ -202,7 +201,16 @@ fn check_socket(
         ));
         return;
     }
-    let embryo = embryo_of.is_some();
+    check_unix_states(s, u, embryo_of.is_some(), out);
+    check_unix_peers(socks, s, u, out);
+    check_unix_queue(socks, s, u, out);
+}
+
+/// An AF_UNIX socket's `socket.state` against its `sk_state`, and what only a listener (or only
+/// an accepted socket) may have: options, pending connections.
+fn check_unix_states(s: &Sock<'_>, u: &UnixPart, embryo: bool, out: &mut Vec<Diagnostic>) {
+    let c = &s.common;
+    let o = s.objref;
     if let Some(o) = s.opts.as_ref().filter(|_| embryo) {
         out.push(
             Diagnostic::new(
@@ -234,52 +242,7 @@ fn check_socket(
         out.push(at(Code::StateMismatch, s, "socket_state", format!("socket {o}: {why}")));
     }
     if c.state == TCP_LISTEN {
-        if !s.is_connection_oriented() {
-            out.push(at(
-                Code::StateType,
-                s,
-                "state",
-                format!("{ty} socket {o} is LISTEN; only stream and seqpacket sockets listen (EOPNOTSUPP)"),
-            ));
-        }
-        if !u.laddr.is_named() {
-            out.push(at(
-                Code::StateType,
-                s,
-                "state",
-                format!("socket {o} listens without a name (listen() on an unbound socket is EINVAL)"),
-            ));
-        }
-        if u.peer != 0 {
-            out.push(at(Code::StateMismatch, s, "state", format!("listening socket {o} has a peer ({})", u.peer)));
-        }
-        if !s.queue.is_empty() {
-            out.push(
-                Diagnostic::new(
-                    Code::ListenerWithData,
-                    s.queue[0].offset..s.queue[0].offset + SOCKET_BUFFER_LAYOUT.size,
-                    format!(
-                        "listening socket {o} has {} queued messages; a listener's queue holds only connections",
-                        s.queue.len()
-                    ),
-                )
-                .objref(o),
-            );
-        }
-        let admits = s.effective_backlog() + 1;
-        if s.pending.len() as i64 > admits {
-            out.push(at(
-                Code::BacklogExceeded,
-                s,
-                "backlog",
-                format!(
-                    "listener {o} has {} pending connections but backlog {} admits {admits}; the restore raises it to {} first",
-                    s.pending.len(),
-                    c.backlog,
-                    s.pending.len() - 1
-                ),
-            ));
-        }
+        check_listener(s, u, out);
     } else if !s.pending.is_empty() {
         out.push(
             Diagnostic::new(
@@ -290,8 +253,68 @@ fn check_socket(
             .objref(o),
         );
     }
+}
 
-    // Peers.
+/// A LISTEN socket: stream or seqpacket, named, without peer or data, its pending connections
+/// within the backlog.
+fn check_listener(s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
+    let c = &s.common;
+    let o = s.objref;
+    let ty = type_name(c.sock_type);
+    if !s.is_connection_oriented() {
+        out.push(at(
+            Code::StateType,
+            s,
+            "state",
+            format!("{ty} socket {o} is LISTEN; only stream and seqpacket sockets listen (EOPNOTSUPP)"),
+        ));
+    }
+    if !u.laddr.is_named() {
+        out.push(at(
+            Code::StateType,
+            s,
+            "state",
+            format!("socket {o} listens without a name (listen() on an unbound socket is EINVAL)"),
+        ));
+    }
+    if u.peer != 0 {
+        out.push(at(Code::StateMismatch, s, "state", format!("listening socket {o} has a peer ({})", u.peer)));
+    }
+    if !s.queue.is_empty() {
+        out.push(
+            Diagnostic::new(
+                Code::ListenerWithData,
+                s.queue[0].offset..s.queue[0].offset + SOCKET_BUFFER_LAYOUT.size,
+                format!(
+                    "listening socket {o} has {} queued messages; a listener's queue holds only connections",
+                    s.queue.len()
+                ),
+            )
+            .objref(o),
+        );
+    }
+    let admits = s.effective_backlog() + 1;
+    if s.pending.len() as i64 > admits {
+        out.push(at(
+            Code::BacklogExceeded,
+            s,
+            "backlog",
+            format!(
+                "listener {o} has {} pending connections but backlog {} admits {admits}; the restore raises it to {} first",
+                s.pending.len(),
+                c.backlog,
+                s.pending.len() - 1
+            ),
+        ));
+    }
+}
+
+/// An AF_UNIX socket's peer: mutual and of its type for a connection, its type for a dgram
+/// connect; the flags that speak of peers and names.
+fn check_unix_peers(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
+    let c = &s.common;
+    let o = s.objref;
+    let ty = type_name(c.sock_type);
     let peer = socks.get(u.peer);
     if s.is_connection_oriented() && c.state == TCP_ESTABLISHED {
         if u.peer == o {
@@ -389,8 +412,14 @@ fn check_socket(
             format!("accepted socket {o} has no name; it inherits its listener's"),
         ));
     }
+}
 
-    // Queue.
+/// An AF_UNIX socket's queued messages: their senders, their sizes against the sender's sndbuf,
+/// and a dgram queue's length against `max_ack_backlog`.
+fn check_unix_queue(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
+    let c = &s.common;
+    let o = s.objref;
+    let ty = type_name(c.sock_type);
     let mut last_other_index = -1i64;
     for (idx, m) in s.queue.iter().enumerate() {
         let range = m.offset..m.offset + SOCKET_BUFFER_LAYOUT.size;

@@ -78,64 +78,14 @@ impl Kernel {
                 Some(r) => self.accept(r, *new),
                 None => self.deny(Rule::BadFd, Errno::EBADF),
             },
-            Op::Send { slot, to, data, rights } => {
-                let Some(r) = get(self, slot) else { return self.deny(Rule::BadFd, Errno::EBADF) };
-                let mut fds = Vec::new();
-                for s in rights {
-                    match get(self, s) {
-                        Some(x) => fds.push(x),
-                        None => return self.deny(Rule::BadFd, Errno::EBADF),
-                    }
-                }
-                if fds.len() > crate::wire::SCM_MAX_FD as usize {
-                    return self.deny(Rule::TooManyFdsInOneMessage, Errno::EINVAL);
-                    // §4.4: SCM_MAX_FD
-                }
-                match self.socks[r].ty {
-                    SockType::Stream => self.stream_send(r, to.as_ref(), &data.0, &fds),
-                    SockType::Seqpacket => {
-                        // unix_seqpacket_sendmsg: a pending error (sock_error), then ENOTCONN;
-                        // the address is ignored (§1.7; the error first: differential test).
-                        if let Some(e) = self.socks[r].err.take() {
-                            return self.deny(Rule::PendingError, e);
-                        }
-                        if self.socks[r].state != SkState::Established {
-                            return self.deny(Rule::NotConnected, Errno::ENOTCONN);
-                        }
-                        self.dgram_send(r, None, &data.0, &fds)
-                    }
-                    SockType::Dgram => self.dgram_send(r, to.as_ref(), &data.0, &fds),
-                }
-            }
-            Op::SendOob { slot, byte, rights } => {
-                let Some(r) = get(self, slot) else { return self.deny(Rule::BadFd, Errno::EBADF) };
-                let mut fds = Vec::new();
-                for s in rights {
-                    match get(self, s) {
-                        Some(x) => fds.push(x),
-                        None => return self.deny(Rule::BadFd, Errno::EBADF),
-                    }
-                }
-                if self.socks[r].ty != SockType::Stream {
-                    return self.deny(Rule::OobNeedsStream, Errno::EOPNOTSUPP);
-                }
-                // unix_stream_sendmsg + queue_oob: the one byte is its own skb (fds ride it),
-                // which becomes the peer's oob_skb; the one before, if any, ordinary data.
-                // DEVIATION: queue_oob's checks (dead or RCV_SHUTDOWN peer: EPIPE) are those
-                // of an ordinary send here, and a recv in this model reads the byte inline
-                // (no stop at the mark, no skipping it without SO_OOBINLINE): plans only send.
-                let out = self.stream_send(r, None, &[*byte], &fds);
-                if matches!(out, Outcome::Ok { value: 1 }) {
-                    if let Some(other) = self.socks[r].peer {
-                        let q = &mut self.socks[other].queue;
-                        q.iter_mut().for_each(|skb| skb.oob = false);
-                        if let Some(last) = q.back_mut() {
-                            last.oob = true;
-                        }
-                    }
-                }
-                out
-            }
+            Op::Send { slot, to, data, rights } => match get(self, slot) {
+                Some(r) => self.unix_send(r, to.as_ref(), &data.0, rights),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
+            },
+            Op::SendOob { slot, byte, rights } => match get(self, slot) {
+                Some(r) => self.unix_send_oob(r, *byte, rights),
+                None => self.deny(Rule::BadFd, Errno::EBADF),
+            },
             Op::Recv { slot, len, peek } => match get(self, slot) {
                 Some(r) => self.recv(r, *len as usize, *peek),
                 None => self.deny(Rule::BadFd, Errno::EBADF),
@@ -155,26 +105,7 @@ impl Kernel {
                 None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::SetSockOpt { slot, opt } => match get(self, slot) {
-                Some(r) => {
-                    if matches!(opt, SockOpt::V6Only(_)) || opt.recorded().is_some_and(OptName::is_tcp) {
-                        // An IPPROTO_IPV6 or IPPROTO_TCP option: AF_UNIX has no setsockopt
-                        // beyond SOL_SOCKET.
-                        return self.deny(Rule::OptionOfAnotherLevel, Errno::EOPNOTSUPP);
-                    }
-                    let s = &mut self.socks[r];
-                    let v = |x: i32| i64::from(x.max(0));
-                    match *opt {
-                        // net/core/sock.c:1335-1352: max(2 * min(v, wmem_max), SOCK_MIN_SNDBUF).
-                        SockOpt::SndBuf(x) => s.sndbuf = (2 * v(x).min(self.sysctl.wmem_max)).max(SOCK_MIN_SNDBUF),
-                        SockOpt::SndBufForce(x) => s.sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
-                        SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
-                        SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
-                        SockOpt::PassCred(on) => s.passcred = on,
-                        SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) | SockOpt::V6Only(_) => {}
-                        o => super::state::store_opt(&mut s.opts, o),
-                    }
-                    Outcome::ok(0)
-                }
+                Some(r) => self.unix_setsockopt(r, *opt),
                 None => self.deny(Rule::BadFd, Errno::EBADF),
             },
             Op::SetNonblock { slot, on } => match get(self, slot) {
@@ -215,6 +146,88 @@ impl Kernel {
                 Outcome::ok(i64::from(*fd))
             }
         }
+    }
+
+    /// `sendmsg()` on an AF_UNIX socket: the SCM_RIGHTS fds looked up, then the send of its type.
+    /// `send(MSG_OOB)` of one byte on an AF_UNIX stream socket.
+    fn unix_send_oob(&mut self, r: SockRef, byte: u8, rights: &[Slot]) -> Outcome {
+        let mut fds = Vec::new();
+        for s in rights {
+            match self.slots.get(s).copied() {
+                Some(x) => fds.push(x),
+                None => return self.deny(Rule::BadFd, Errno::EBADF),
+            }
+        }
+        if self.socks[r].ty != SockType::Stream {
+            return self.deny(Rule::OobNeedsStream, Errno::EOPNOTSUPP);
+        }
+        // unix_stream_sendmsg + queue_oob: the one byte is its own skb (fds ride it), which
+        // becomes the peer's oob_skb; the one before, if any, ordinary data.
+        // DEVIATION: queue_oob's checks (dead or RCV_SHUTDOWN peer: EPIPE) are those of an
+        // ordinary send here, and a recv in this model reads the byte inline (no stop at the
+        // mark, no skipping it without SO_OOBINLINE): plans only send.
+        let out = self.stream_send(r, None, &[byte], &fds);
+        if matches!(out, Outcome::Ok { value: 1 }) {
+            if let Some(other) = self.socks[r].peer {
+                let q = &mut self.socks[other].queue;
+                q.iter_mut().for_each(|skb| skb.oob = false);
+                if let Some(last) = q.back_mut() {
+                    last.oob = true;
+                }
+            }
+        }
+        out
+    }
+
+    fn unix_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8], rights: &[Slot]) -> Outcome {
+        let mut fds = Vec::new();
+        for s in rights {
+            match self.slots.get(s).copied() {
+                Some(x) => fds.push(x),
+                None => return self.deny(Rule::BadFd, Errno::EBADF),
+            }
+        }
+        if fds.len() > crate::wire::SCM_MAX_FD as usize {
+            return self.deny(Rule::TooManyFdsInOneMessage, Errno::EINVAL);
+            // §4.4: SCM_MAX_FD
+        }
+        match self.socks[r].ty {
+            SockType::Stream => self.stream_send(r, to, data, &fds),
+            SockType::Seqpacket => {
+                // unix_seqpacket_sendmsg: a pending error (sock_error), then ENOTCONN;
+                // the address is ignored (§1.7; the error first: differential test).
+                if let Some(e) = self.socks[r].err.take() {
+                    return self.deny(Rule::PendingError, e);
+                }
+                if self.socks[r].state != SkState::Established {
+                    return self.deny(Rule::NotConnected, Errno::ENOTCONN);
+                }
+                self.dgram_send(r, None, data, &fds)
+            }
+            SockType::Dgram => self.dgram_send(r, to, data, &fds),
+        }
+    }
+
+    /// `setsockopt()` on an AF_UNIX socket: SOL_SOCKET options only.
+    fn unix_setsockopt(&mut self, r: SockRef, opt: SockOpt) -> Outcome {
+        if matches!(opt, SockOpt::V6Only(_)) || opt.recorded().is_some_and(OptName::is_tcp) {
+            // An IPPROTO_IPV6 or IPPROTO_TCP option: AF_UNIX has no setsockopt
+            // beyond SOL_SOCKET.
+            return self.deny(Rule::OptionOfAnotherLevel, Errno::EOPNOTSUPP);
+        }
+        let s = &mut self.socks[r];
+        let v = |x: i32| i64::from(x.max(0));
+        match opt {
+            // net/core/sock.c:1335-1352: max(2 * min(v, wmem_max), SOCK_MIN_SNDBUF).
+            SockOpt::SndBuf(x) => s.sndbuf = (2 * v(x).min(self.sysctl.wmem_max)).max(SOCK_MIN_SNDBUF),
+            SockOpt::SndBufForce(x) => s.sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
+            SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
+            SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
+            SockOpt::PassCred(on) => s.passcred = on,
+            SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) | SockOpt::V6Only(_) => {}
+            o => super::state::store_opt(&mut s.opts, o),
+        }
+        Outcome::ok(0)
     }
 
     /// Drop one reference; release the socket when none is left.
@@ -755,42 +768,7 @@ impl Kernel {
         let mut rights = Vec::new();
         let mut truncated = false;
         if self.socks[r].ty == SockType::Stream {
-            if peek {
-                // unix_stream_read_generic, MSG_PEEK: after copying from an skb it moves to the
-                // next one without looking at the size left (`goto again`), so a peek returns
-                // the fds of the first fd-carrying skb behind the bytes it copied, and stops
-                // there (found by the differential test; "It is questionable", says the source).
-                for skb in &self.socks[r].queue {
-                    let take = (len - out.len()).min(skb.data.len());
-                    out.extend_from_slice(&skb.data[..take]);
-                    if !skb.rights.is_empty() {
-                        rights.extend(skb.rights.iter().copied());
-                        break;
-                    }
-                }
-            } else {
-                // Consume from the head; a partially read skb stops the read; a fully read skb
-                // that carried fds stops it too (§4.4). The fds are detached on first contact.
-                while out.len() < len {
-                    let Some(skb) = self.socks[r].queue.front_mut() else { break };
-                    let take = (len - out.len()).min(skb.data.len());
-                    out.extend_from_slice(&skb.data[..take]);
-                    let had_rights = !skb.rights.is_empty();
-                    rights.append(&mut skb.rights);
-                    if take < skb.data.len() {
-                        skb.data.drain(..take);
-                        break;
-                    }
-                    if let Some(skb) = self.socks[r].queue.pop_front() {
-                        if let Some(s) = self.socks.get_mut(skb.from) {
-                            s.wmem -= skb.truesize;
-                        }
-                    }
-                    if had_rights {
-                        break;
-                    }
-                }
-            }
+            (out, rights) = self.read_stream(r, len, peek);
         } else {
             let Some(skb) = self.socks[r].queue.front() else {
                 return self.wait(Rule::RecvQueueEmpty, Block::RecvEmpty);

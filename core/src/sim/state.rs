@@ -385,6 +385,50 @@ impl Kernel {
         (0..self.socks.len()).map(|r| live(r).then(|| role(r))).collect()
     }
 
+    /// Copy up to `len` bytes from the head of stream socket `r`'s receive queue, with the fds
+    /// the copied skbs carry (`unix_stream_read_generic`; `tcp_recvmsg` alike, whose skbs carry
+    /// none). A read consumes what it copies: a partly read skb keeps the rest and stops the
+    /// read, a fully read one is uncharged from its sender, and one that carried fds stops the
+    /// read too (§4.4; the fds are detached on first contact). A peek (`MSG_PEEK`) leaves the
+    /// queue as it is; after copying from an skb it moves to the next one without looking at the
+    /// size left (`goto again`), so it returns the fds of the first fd-carrying skb behind the
+    /// bytes it copied, and stops there (found by the differential test; "It is questionable",
+    /// says the source).
+    pub(super) fn read_stream(&mut self, r: SockRef, len: usize, peek: bool) -> (Vec<u8>, Vec<SockRef>) {
+        let mut out = Vec::new();
+        let mut rights = Vec::new();
+        if peek {
+            for skb in &self.socks[r].queue {
+                let take = (len - out.len()).min(skb.data.len());
+                out.extend_from_slice(&skb.data[..take]);
+                if !skb.rights.is_empty() {
+                    rights.extend(skb.rights.iter().copied());
+                    break;
+                }
+            }
+            return (out, rights);
+        }
+        while out.len() < len {
+            let Some(skb) = self.socks[r].queue.front_mut() else { break };
+            let take = (len - out.len()).min(skb.data.len());
+            out.extend_from_slice(&skb.data[..take]);
+            let had_rights = !skb.rights.is_empty();
+            rights.append(&mut skb.rights);
+            if take < skb.data.len() {
+                skb.data.drain(..take);
+                break;
+            }
+            if let Some(skb) = self.socks[r].queue.pop_front() {
+                if let Some(s) = self.socks.get_mut(skb.from) {
+                    s.wmem -= skb.truesize;
+                }
+            }
+            if had_rights {
+                break;
+            }
+        }
+        (out, rights)
+    }
     /// Refuse the call with `errno`, by `rule` (the one place an AF_UNIX refusal is made:
     /// `sim/rule.rs` checks).
     pub(super) fn deny(&mut self, rule: Rule, errno: Errno) -> Outcome {

@@ -728,3 +728,36 @@ fn sockets_on_broadcast_or_multicast_addresses_are_bound_and_carry_nothing() {
     let run = resocket_core::check::run_plan(&r.image, &plan);
     assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
 }
+
+/// A disconnect (`connect(AF_UNSPEC)`) gives a port back only when it was not bound by the user
+/// and, for TCP, only when the state changes: a UDP socket autobound by its connect is unbound
+/// (it can bind again), one bound by the user keeps its port; a TCP socket bound to port 0 and
+/// still CLOSE keeps the port it was given (live 6.18: bind again is EINVAL).
+#[test]
+fn a_disconnect_gives_back_only_a_port_the_kernel_chose_and_tcp_only_on_a_state_change() {
+    let mut k = Kernel::new();
+    udp(&mut k, 1, V4);
+    ok(&mut k, Op::Connect { slot: 1, addr: a("127.0.0.1:6000") });
+    ok(&mut k, Op::Connect { slot: 1, addr: SockAddr::Unspec });
+    ok(&mut k, Op::Bind { slot: 1, addr: a("127.0.0.1:5001") });
+    udp(&mut k, 2, V4);
+    ok(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:5002") });
+    ok(&mut k, Op::Connect { slot: 2, addr: a("127.0.0.1:6000") });
+    ok(&mut k, Op::Connect { slot: 2, addr: SockAddr::Unspec });
+    err(&mut k, Op::Bind { slot: 2, addr: a("127.0.0.1:5003") }, Errno::EINVAL);
+    tcp(&mut k, 3, V4);
+    ok(&mut k, Op::Bind { slot: 3, addr: a("127.0.0.1:0") });
+    ok(&mut k, Op::Connect { slot: 3, addr: SockAddr::Unspec });
+    err(&mut k, Op::Bind { slot: 3, addr: a("127.0.0.1:5004") }, Errno::EINVAL);
+}
+
+/// A host made from interface addresses holds each address and broadcast address once, sorted.
+#[test]
+fn a_host_from_addresses_holds_each_once_in_order() {
+    let lo = HostAddr { ip: "127.0.0.1".parse().unwrap(), prefix: 8, ifindex: 1, loopback: true };
+    let eth = HostAddr { ip: "10.0.0.2".parse().unwrap(), prefix: 24, ifindex: 2, loopback: false };
+    let brd: std::net::Ipv4Addr = "10.0.0.255".parse().unwrap();
+    let host = HostAddrs::from_addrs([(lo, vec![]), (eth, vec![brd]), (lo, vec![]), (eth, vec![brd])]);
+    assert_eq!(host.addrs, vec![eth, lo]);
+    assert_eq!(host.broadcast, vec![brd]);
+}

@@ -557,3 +557,23 @@ fn an_orphan_dgram_queue_with_another_sender() {
         assert_eq!(k.apply(&send(slot, "x")), Outcome::err(Errno::ENOTCONN));
     }
 }
+
+/// A stream read takes bytes across skbs and stops after the first one carrying fds (taking
+/// them); a peek copies what fits and returns the fds of the first fd-carrying skb behind those
+/// bytes, however few bytes it asked for (`unix_stream_read_generic`'s `goto again`).
+#[test]
+fn stream_peek_and_read_stop_at_the_first_skb_with_fds() {
+    let mut k = k();
+    ok(&mut k, Op::Socketpair { a: 1, b: 2, ty: SockType::Stream });
+    ok(&mut k, Op::Socketpair { a: 3, b: 4, ty: SockType::Stream });
+    ok(&mut k, send(1, "ab"));
+    ok(&mut k, Op::Send { slot: 1, to: None, data: Payload(b"cd".to_vec()), rights: vec![3] });
+    ok(&mut k, send(1, "ef"));
+    let peek = k.apply(&Op::Recv { slot: 2, len: 1, peek: true });
+    let Outcome::Read { data, rights, .. } = peek else { panic!("{peek:?}") };
+    assert_eq!((data.0.as_slice(), rights.len()), (&b"a"[..], 1));
+    let out = recv(&mut k, 2);
+    let Outcome::Read { data, rights, .. } = out else { panic!("{out:?}") };
+    assert_eq!((data.0.as_slice(), rights.len()), (&b"abcd"[..], 1));
+    assert_eq!(recv(&mut k, 2), read("ef"));
+}

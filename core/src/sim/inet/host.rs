@@ -93,6 +93,21 @@ impl HostAddrs {
         h
     }
 
+    /// The host these interface addresses make, each with the broadcast addresses it gives the
+    /// local routing table: sorted, without repeats (CRIU's `ifaddr-N.img`, the netlink dump).
+    pub fn from_addrs(addrs: impl IntoIterator<Item = (HostAddr, Vec<Ipv4Addr>)>) -> HostAddrs {
+        let mut host = HostAddrs { addrs: Vec::new(), broadcast: Vec::new() };
+        for (a, brd) in addrs {
+            host.addrs.push(a);
+            host.broadcast.extend(brd);
+        }
+        host.addrs.sort();
+        host.addrs.dedup();
+        host.broadcast.sort();
+        host.broadcast.dedup();
+        host
+    }
+
     /// Only loopback interfaces carry addresses (every destination that is not local has no route).
     pub fn loopback_only(&self) -> bool {
         self.addrs.iter().all(|a| a.loopback)

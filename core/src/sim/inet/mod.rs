@@ -128,6 +128,41 @@ pub fn connect_after_listening(ordinary: Outcome) -> Outcome {
 /// The largest UDP payload over IPv4 (65535 − 20 − 8) and over IPv6 (65535 − 8).
 pub const UDP_MAX: (usize, usize) = (65507, 65527);
 
+/// The best-scoring socket of a lookup (`compute_score` in `__inet_lookup_listener` and
+/// `__udp4_lib_lookup`/`__udp6_lib_lookup`): the first to reach the highest score, and how many
+/// others reached it too (a tie is the kernel's choice by a keyed hash or a chain order).
+pub(super) struct Best {
+    best: Option<(u8, SockRef)>,
+    ties: usize,
+}
+
+impl Best {
+    pub(super) fn new() -> Best {
+        Best { best: None, ties: 0 }
+    }
+
+    /// Count `candidate` with its `score`.
+    pub(super) fn offer(&mut self, score: u8, candidate: SockRef) {
+        match self.best {
+            Some((b, _)) if b > score => {}
+            Some((b, _)) if b == score => self.ties += 1,
+            _ => {
+                self.best = Some((score, candidate));
+                self.ties = 0;
+            }
+        }
+    }
+
+    /// The winner (`None` when nothing scored), or `Err` with the number of others that tie with
+    /// it.
+    pub(super) fn winner(&self) -> Result<Option<SockRef>, usize> {
+        match self.best {
+            Some(_) if self.ties > 0 => Err(self.ties),
+            b => Ok(b.map(|(_, o)| o)),
+        }
+    }
+}
+
 /// Which side of a TCP reset gets which error (`tcp_reset`).
 pub(super) fn reset_errno(state: SkState) -> Option<Errno> {
     match state {

@@ -130,6 +130,21 @@ impl InetSock {
             IpAddr::V6(v6) => !self.v6only && (v6.is_unspecified() || v6.to_ipv4_mapped().is_some()),
         }
     }
+    /// The local address after a disconnect (`inet_put_port`, `inet_reset_saddr`): when
+    /// `release_port` and the port was not bound by the user, the socket is unbound; otherwise
+    /// an address the user did not bind goes back to the wildcard of its family, the port kept.
+    pub(super) fn reset_local(&mut self, release_port: bool) {
+        if release_port && !self.port_locked {
+            self.bound = false;
+            self.local = None;
+        } else if !self.addr_locked {
+            let any: IpAddr = match self.family {
+                InetFamily::Inet => Ipv4Addr::UNSPECIFIED.into(),
+                InetFamily::Inet6 => Ipv6Addr::UNSPECIFIED.into(),
+            };
+            self.local = Some(SocketAddr::new(any, self.port()));
+        }
+    }
 }
 
 /// The kernel's `ipv6_addr_type` classes that matter here.

@@ -53,8 +53,7 @@ impl Kernel {
     /// SO_REUSEPORT group of several would choose by a keyed hash.
     pub(super) fn find_listener(&self, dst: SocketAddr) -> Result<Option<SockRef>, String> {
         let v4 = v4_of(dst.ip());
-        let mut best: Option<(u8, SockRef)> = None;
-        let mut ties = 0;
+        let mut best = Best::new();
         for (o, i) in self.inet.iter() {
             if !i.tcp || self.socks[o].state != SkState::Listen || i.port() != dst.port() {
                 continue;
@@ -79,22 +78,11 @@ impl Kernel {
                     u8::from(exact) * 4 + 1
                 }
             };
-            match best {
-                Some((b, _)) if b > score => {}
-                Some((b, _)) if b == score => ties += 1,
-                _ => {
-                    best = Some((score, o));
-                    ties = 0;
-                }
-            }
+            best.offer(score, o);
         }
-        match best {
-            Some((_, o)) if ties > 0 => {
-                let _ = o;
-                Err(format!("{ties} more SO_REUSEPORT listeners on {dst}: the kernel picks one by a keyed hash"))
-            }
-            b => Ok(b.map(|(_, o)| o)),
-        }
+        best.winner().map_err(|ties| {
+            format!("{ties} more SO_REUSEPORT listeners on {dst}: the kernel picks one by a keyed hash")
+        })
     }
 
     /// What `tcp_connect` would answer if `forget` undid a build-dependent quirk of `r` (on a
@@ -113,25 +101,8 @@ impl Kernel {
             self.isk_mut(r).ss = SsState::Unconnected;
             return Outcome::ok(0);
         }
-        match self.isk(r).ss {
-            SsState::Connected => return self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN),
-            SsState::Connecting => {
-                // A second call after a non-blocking one: the outcome of the first.
-                return match self.socks[r].state {
-                    SkState::Close => {
-                        let e = self.socks[r].err.take().unwrap_or(Errno::ECONNABORTED);
-                        self.isk_mut(r).ss = SsState::Unconnected;
-                        self.tcp_disconnect(r);
-                        self.deny(Rule::EarlierConnectFailed, e)
-                    }
-                    _ => {
-                        self.isk_mut(r).ss = SsState::Connected;
-                        Outcome::ok(0)
-                    }
-                };
-            }
-            SsState::Unconnected => {}
-            _ => return self.deny(Rule::InetConnectState, Errno::EINVAL),
+        if let Some(out) = self.connect_again(r) {
+            return out;
         }
         if self.socks[r].state != SkState::Close {
             return self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN);
@@ -227,6 +198,46 @@ impl Kernel {
             }
             return self.deny(Rule::FourTupleInUse, Errno::EADDRNOTAVAIL);
         }
+        self.send_syn(r, local, dst, own.is_some(), listener, nonblock)
+    }
+
+    /// `connect()` on a socket already connected or connecting: `None` when it is unconnected
+    /// and the connect goes on; else the answer (a second call after a non-blocking one gives
+    /// the outcome of the first).
+    fn connect_again(&mut self, r: SockRef) -> Option<Outcome> {
+        match self.isk(r).ss {
+            SsState::Connected => Some(self.deny(Rule::TcpAlreadyConnected, Errno::EISCONN)),
+            SsState::Connecting => {
+                // A second call after a non-blocking one: the outcome of the first.
+                Some(match self.socks[r].state {
+                    SkState::Close => {
+                        let e = self.socks[r].err.take().unwrap_or(Errno::ECONNABORTED);
+                        self.isk_mut(r).ss = SsState::Unconnected;
+                        self.tcp_disconnect(r);
+                        self.deny(Rule::EarlierConnectFailed, e)
+                    }
+                    _ => {
+                        self.isk_mut(r).ss = SsState::Connected;
+                        Outcome::ok(0)
+                    }
+                })
+            }
+            SsState::Unconnected => None,
+            _ => Some(self.deny(Rule::InetConnectState, Errno::EINVAL)),
+        }
+    }
+
+    /// The SYN goes out from `local` to `dst` (every check passed): it meets the socket itself
+    /// (`to_self`, simultaneous open), a `listener` (the handshake completes), or nothing (RST).
+    fn send_syn(
+        &mut self,
+        r: SockRef,
+        local: SocketAddr,
+        dst: SocketAddr,
+        to_self: bool,
+        listener: Option<SockRef>,
+        nonblock: bool,
+    ) -> Outcome {
         {
             let i = self.isk_mut(r);
             i.was_connected = true; // the SYN goes out
@@ -238,7 +249,7 @@ impl Kernel {
         self.socks[r].err = None; // tcp_connect_init (sk_shutdown is kept: live 6.18)
         let rcvbuf = self.socks[r].rcvbuf;
         self.isk_mut(r).syn_rcvbuf = rcvbuf;
-        if own.is_some() && self.socks[r].shutdown & 2 != 0 {
+        if to_self && self.socks[r].shutdown & 2 != 0 {
             // Simultaneous open with itself while shut for sending: the connection is aborted
             // without an error, through a FIN to itself that leaves a TIME_WAIT on the port
             // (live 6.18: ECONNABORTED, then EADDRINUSE for listen; the differential test).
@@ -251,7 +262,7 @@ impl Kernel {
             self.tcp_disconnect(r);
             return self.deny(Rule::SelfConnectShutForSending, Errno::ECONNABORTED);
         }
-        if own.is_some() {
+        if to_self {
             self.set_state(r, SkState::Established);
             self.socks[r].peer = Some(r);
         } else if let Some(l) = listener {
@@ -453,17 +464,7 @@ impl Kernel {
         // tcp_set_state(TCP_CLOSE) gives an unlocked port back only when the state changes: a
         // socket already CLOSE keeps its port (live 6.18: bind to port 0, connect(AF_UNSPEC),
         // bind again is EINVAL; the differential test). inet_reset_saddr either way.
-        if !i.port_locked && old != SkState::Close {
-            i.bound = false;
-            i.local = None;
-        } else if !i.addr_locked {
-            let port = i.port();
-            let any: IpAddr = match i.family {
-                InetFamily::Inet => Ipv4Addr::UNSPECIFIED.into(),
-                InetFamily::Inet6 => Ipv6Addr::UNSPECIFIED.into(),
-            };
-            i.local = Some(SocketAddr::new(any, port));
-        }
+        i.reset_local(old != SkState::Close);
     }
 
     /// `inet_csk_listen_stop`: every queued child is disconnected (its client gets an RST) and
@@ -590,27 +591,8 @@ impl Kernel {
         if self.socks[r].state == SkState::Listen {
             return self.deny(Rule::TcpRecvOnListener, Errno::ENOTCONN);
         }
-        let mut out = Vec::new();
-        if peek {
-            for skb in &self.socks[r].queue {
-                let take = (len - out.len()).min(skb.data.len());
-                out.extend_from_slice(&skb.data[..take]);
-                if out.len() >= len {
-                    break;
-                }
-            }
-        } else {
-            while out.len() < len {
-                let Some(skb) = self.socks[r].queue.front_mut() else { break };
-                let take = (len - out.len()).min(skb.data.len());
-                out.extend_from_slice(&skb.data[..take]);
-                if take < skb.data.len() {
-                    skb.data.drain(..take);
-                    break;
-                }
-                self.socks[r].queue.pop_front();
-            }
-        }
+        // TCP skbs carry no fds (and no truesize): the stream read is AF_UNIX's.
+        let (out, _) = self.read_stream(r, len, peek);
         if !out.is_empty() || len == 0 {
             return Outcome::Read { data: Payload(out), rights: Vec::new(), truncated: false };
         }

@@ -9,17 +9,7 @@ impl Kernel {
             self.set_state(r, SkState::Close);
             let i = self.isk_mut(r);
             i.remote = None;
-            if !i.port_locked {
-                i.bound = false;
-                i.local = None;
-            } else if !i.addr_locked {
-                let port = i.port();
-                let any: IpAddr = match i.family {
-                    InetFamily::Inet => Ipv4Addr::UNSPECIFIED.into(),
-                    InetFamily::Inet6 => Ipv6Addr::UNSPECIFIED.into(),
-                };
-                i.local = Some(SocketAddr::new(any, port));
-            }
+            i.reset_local(true);
             return Outcome::ok(0);
         }
         // inet_dgram_connect: autobind first, then the address.
@@ -47,8 +37,7 @@ impl Kernel {
     /// several SO_REUSEADDR sockets tie (the order of a hash chain).
     pub(super) fn udp_target(&self, src: SocketAddr, dst: SocketAddr) -> Result<Option<SockRef>, String> {
         let v4 = v4_of(dst.ip());
-        let mut best: Option<(u8, SockRef)> = None;
-        let mut ties = 0;
+        let mut best = Best::new();
         for (o, i) in self.inet.iter() {
             if i.tcp || !i.bound || self.socks[o].dead || i.port() != dst.port() {
                 continue;
@@ -83,22 +72,14 @@ impl Kernel {
                 }
                 score += 4 + 4 * u8::from(rm.port() != 0);
             }
-            match best {
-                Some((b, _)) if b > score => {}
-                Some((b, _)) if b == score => ties += 1,
-                _ => {
-                    best = Some((score, o));
-                    ties = 0;
-                }
-            }
+            best.offer(score, o);
         }
-        match best {
-            Some(_) if ties > 0 => Err(format!(
+        best.winner().map_err(|ties| {
+            format!(
                 "{} UDP sockets share {dst}: which one gets the datagram depends on a hash or a chain order",
                 ties + 1
-            )),
-            b => Ok(b.map(|(_, o)| o)),
-        }
+            )
+        })
     }
 
     pub(super) fn udp_send(&mut self, r: SockRef, to: Option<&SockAddr>, data: &[u8]) -> Outcome {

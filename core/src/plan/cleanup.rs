@@ -1,0 +1,235 @@
+//! Phases Shutdown, Cleanup and Place: shutdowns, temporaries closed and raised buffers put
+//! back, the recorded options (`RS_SOCKOPT`), and every socket moved to its process and fd.
+
+use super::*;
+
+impl<'i, 'a> Planner<'i, 'a> {
+    pub(super) fn shutdowns(&mut self) -> Result<(), PlanError> {
+        let socks: Vec<&Sock<'_>> = self.unix().collect();
+        for s in socks {
+            let bits = s.common.shutdown & wire::SHUTDOWN_MASK;
+            if bits == 0 || self.embryos.contains(&s.objref) {
+                continue;
+            }
+            let slot = s.objref as Slot;
+            let have = self.k.sock(slot).map_or(0, |k| k.shutdown);
+            let Some(how) = How::from_bits(bits & !have) else { continue };
+            self.push(
+                Op::Shutdown { slot, how },
+                format!("#{} had shutdown {bits} (applied last: it stops the refill)", s.objref),
+            )?;
+        }
+        // shutdown() mirrors onto a connected peer: say where the bits now differ from the image.
+        // (A socket whose peer is outside the image is said with its own code.)
+        let socks: Vec<&Sock<'_>> = self
+            .unix()
+            .filter(|s| {
+                !self.embryos.contains(&s.objref) && !s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_EXTERNAL_PEER))
+            })
+            .collect();
+        for s in socks {
+            let want = s.common.shutdown & wire::SHUTDOWN_MASK;
+            let Some(have) = self.k.sock(s.objref as Slot).map(|k| k.shutdown) else { continue };
+            self.warn_shutdown(s.objref, have, want);
+        }
+        // An embryo has no slot of its own: it is its client's peer on the kernel.
+        let embryos: Vec<&Sock<'_>> = self.unix().filter(|s| self.embryos.contains(&s.objref)).collect();
+        for e in embryos {
+            let want = e.common.shutdown & wire::SHUTDOWN_MASK;
+            let client = self.k.sock(e.peer() as Slot).filter(|_| e.peer() != 0);
+            let Some(have) = client.and_then(|c| c.peer).and_then(|r| self.k.socks.get(r)).map(|k| k.shutdown) else {
+                continue;
+            };
+            self.warn_shutdown(e.objref, have, want);
+        }
+        Ok(())
+    }
+
+    /// `shutdown-differs` on socket `objref` when the bits it comes back with are not the image's.
+    fn warn_shutdown(&mut self, objref: i32, have: u8, want: u8) {
+        if have == want {
+            return;
+        }
+        self.plan.warnings.push(
+            Warning::new(
+                WarnCode::ShutdownDiffers,
+                format!(
+                    "socket #{objref}: its shutdown bits come back as {have}, the image has {want} (a peer's shutdown() mirrors onto it, or a bit cannot be set before its data is queued)"
+                ),
+            )
+            .objref(objref),
+        );
+    }
+
+    pub(super) fn cleanup(&mut self) -> Result<(), PlanError> {
+        let ls: Vec<&Sock<'_>> = self.unix().filter(|s| s.is_listener()).collect();
+        for l in ls {
+            let want = l.effective_backlog();
+            if self.k.sock(l.objref as Slot).is_some_and(|k| k.max_ack_backlog != want) {
+                self.push(
+                    Op::Listen { slot: l.objref as Slot, backlog: i32::from(l.common.backlog) },
+                    format!(
+                        "#{}'s backlog back to {} (re-listen keeps the pending connections)",
+                        l.objref, l.common.backlog
+                    ),
+                )?;
+            }
+        }
+        let raised: Vec<(Slot, i32)> = std::mem::take(&mut self.raised_sndbuf).into_iter().collect();
+        for (slot, v) in raised {
+            if self.k.sock(slot).is_some() {
+                self.push(Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(v) }, "sndbuf back to its recorded size")?;
+            }
+        }
+        for slot in std::mem::take(&mut self.late_passcred) {
+            if self.k.sock(slot).is_some() {
+                self.push(
+                    Op::SetSockOpt { slot, opt: SockOpt::PassCred(true) },
+                    format!("#{slot} had SO_PASSCRED and no name: set after its sends and connects, which would have autobound it"),
+                )?;
+            }
+        }
+        let unlinked: Vec<&Sock<'_>> = self
+            .unix()
+            .filter(|s| {
+                let u = s.unix.as_ref();
+                matches!(s.laddr(), Some(UnixAddr::Path(_)))
+                    && u.is_some_and(|u| !u.has(UNIX_LINKED) && !u.has(UNIX_ACCEPTED))
+                    && !self.embryos.contains(&s.objref)
+            })
+            .collect();
+        for s in unlinked {
+            if let Some(UnixAddr::Path(p)) = s.laddr() {
+                let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone());
+                let p = p.to_vec();
+                self.with_cwd(cwd.as_deref(), |pl| {
+                    pl.push(
+                        Op::Unlink { path: Payload(p), stale_only: false },
+                        "the name's file had been unlinked at checkpoint",
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The recorded options (`RS_SOCKOPT`) of every socket the plan holds, last in Cleanup:
+    /// after every refill (so `SO_PEEK_OFF` counts from the head of the restored queue, as it
+    /// did from the head of the dumped one, and `TCP_CORK`, `SO_SNDTIMEO`, `SO_RCVLOWAT` cannot
+    /// hold the refill up), before the fds are placed. Options at their defaults are skipped
+    /// (but for the TCP keepalive times, whose defaults are the host's sysctls).
+    pub(super) fn options(&mut self) -> Result<(), PlanError> {
+        self.phase = Phase::Cleanup;
+        let socks: Vec<&Sock<'_>> = self.img.sockets.values().filter(|s| s.opts.is_some()).collect();
+        for s in socks {
+            let slot = s.objref as Slot;
+            let Some(rec) = s.opts.as_ref() else { continue };
+            if self.k.sock(slot).is_none() || self.embryos.contains(&s.objref) {
+                continue;
+            }
+            for &o in &rec.opts {
+                let Some(name) = o.recorded() else { continue };
+                // (The TCP keepalive times a socket never set follow the net.ipv4 sysctls of
+                // the host it is on: set them anyway, the host of the restore may differ.)
+                let follows_sysctl = matches!(name, OptName::TcpKeepIdle | OptName::TcpKeepIntvl | OptName::TcpKeepCnt);
+                if o == SockOpt::default_of(name) && !follows_sysctl {
+                    continue;
+                }
+                if o.needs_privilege() {
+                    self.plan.warnings.push(
+                        Warning::new(
+                            WarnCode::OptionNeedsPrivilege,
+                            format!(
+                                "socket #{}: {} needs CAP_NET_ADMIN or CAP_NET_RAW to set",
+                                s.objref,
+                                crate::sockopt::show(&o)
+                            ),
+                        )
+                        .objref(s.objref)
+                        .step(self.plan.steps.len()),
+                    );
+                }
+                if let SockOpt::RcvTimeo(us) | SockOpt::SndTimeo(us) = o {
+                    if us % 1000 != 0 {
+                        self.plan.warnings.push(
+                            Warning::new(
+                                WarnCode::OptionRounded,
+                                format!(
+                                    "socket #{}: {} is not a whole number of milliseconds; the kernel rounds it up to a jiffy",
+                                    s.objref,
+                                    crate::sockopt::show(&o)
+                                ),
+                            )
+                            .objref(s.objref)
+                            .step(self.plan.steps.len()),
+                        );
+                    }
+                }
+                if let SockOpt::Linger { on: false, secs } = o {
+                    // l_onoff 0 keeps sk_lingertime: set the time with lingering on, then off.
+                    self.push(
+                        Op::SetSockOpt { slot, opt: SockOpt::Linger { on: true, secs } },
+                        format!("#{} had a linger time of {secs} s with lingering off: the time first", s.objref),
+                    )?;
+                }
+                self.push(Op::SetSockOpt { slot, opt: o }, format!("#{} had {}", s.objref, crate::sockopt::show(&o)))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn place(&mut self) -> Result<(), PlanError> {
+        // Every socket's places, then its handle closed at once: the restorer never holds much
+        // more than one descriptor per socket (RLIMIT_NOFILE).
+        let mut places: BTreeMap<Slot, Vec<Placement>> = BTreeMap::new();
+        for t in &self.img.tables {
+            let pid = t.pid.unwrap_or(0);
+            for fd in &t.fds {
+                let Some(f) = self.img.files.get(&fd.file) else { continue };
+                let slot = f.repr.sock_objref as Slot;
+                if self.k.sock(slot).is_some() {
+                    let nonblock = f.repr.f_flags & wire::O_NONBLOCK != 0;
+                    places.entry(slot).or_default().push((pid, fd.fd, fd.cloexec, nonblock));
+                }
+            }
+        }
+        let mut order: Vec<(Slot, Vec<Placement>)> = places.into_iter().collect();
+        // By the first placement (pid, fd); a slot placed nowhere first.
+        crate::order::sort_by_rank(&mut order, |(_, v)| {
+            v.first().map_or(0, |&(pid, fd, _, _)| {
+                1u128 << 64 | crate::order::rank_i32(pid) << 32 | crate::order::rank_i32(fd)
+            })
+        });
+        for (slot, v) in order {
+            for (pid, fd, cloexec, nonblock) in v {
+                self.push(Op::Place { slot, pid, fd, cloexec, nonblock }, "the process had this socket at this fd")?;
+            }
+            self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
+        }
+        // Image sockets still held only by the plan: kept alive by a queue (SCM_RIGHTS) or an
+        // accept queue (embryos), or closed here for good.
+        let in_flight: BTreeSet<i32> = self
+            .img
+            .sockets
+            .values()
+            .flat_map(|s| s.queue.iter().flat_map(|m| m.rights.iter()))
+            .filter_map(|f| self.img.files.get(f).map(|f| f.repr.sock_objref))
+            .collect();
+        let open: Vec<Slot> = self.k.slots.keys().collect();
+        for slot in open {
+            let objref = self.plan.slots.get(&slot).and_then(|i| i.objref);
+            if let Some(o) = objref.filter(|o| !in_flight.contains(o) && !self.embryos.contains(o)) {
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::ClosedAtEnd,
+                        format!("socket #{o} has no fd in any process and no queue carries it: the restore closes it"),
+                    )
+                    .objref(o)
+                    .step(self.plan.steps.len()),
+                );
+            }
+            self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,195 @@
+//! INET phases Refill, DgramConnect, Shutdown and Cleanup: queued data sent again, UDP
+//! connects, shutdowns, temporaries closed.
+
+use super::*;
+
+impl<'i, 'a> Planner<'i, 'a> {
+    pub(super) fn inet_refill(&mut self) -> Result<(), PlanError> {
+        let matched = self.inet.matched.clone();
+        let embryo_client: BTreeMap<i32, i32> =
+            order::map(self.img.sockets.values().flat_map(|l| l.pending.iter().map(|p| (p.embryo, p.client))));
+        for s in self.inet_socks() {
+            if s.queue.is_empty() {
+                continue;
+            }
+            if s.is_tcp() && self_connected(s) {
+                let slot = s.objref as Slot;
+                if self.k.sock(slot).and_then(|k| k.peer) != self.k.sock_ref(slot) {
+                    continue; // not rebuilt: warned
+                }
+                let data: Vec<u8> = s.queue.iter().flat_map(|m| m.data.iter().copied()).collect();
+                if data.len() > crate::sim::inet::SELF_CONNECTED_SEND {
+                    self.plan.warnings.push(
+                        Warning::new(
+                            WarnCode::SelfConnectedDataDropped,
+                            format!(
+                                "socket #{}: {} unread bytes on a self-connected socket are more than one send delivers at once ({} bytes, checked on the kernel): they are dropped",
+                                s.objref,
+                                data.len(),
+                                crate::sim::inet::SELF_CONNECTED_SEND
+                            ),
+                        )
+                        .objref(s.objref),
+                    );
+                    continue;
+                }
+                // One send: a second one while its own data is unread waits on a delayed ACK.
+                self.push(
+                    Op::Send { slot, to: None, data: Payload(data), rights: vec![] },
+                    format!("#{} sends itself again what it had not read, in one send", s.objref),
+                )?;
+                continue;
+            }
+            if s.is_tcp() {
+                let sender = embryo_client.get(&s.objref).copied().or_else(|| matched.get(&s.objref).copied());
+                // Only over a connection the plan made (an embryo's, or a matched pair's).
+                let made = self.inet.conns.iter().any(|&(c, a, _)| c == s.objref || a == s.objref);
+                let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref && made) else {
+                    continue; // an external peer, or an address this host lacks: warned at creation
+                };
+                for m in &s.queue {
+                    self.push(
+                        Op::Send { slot: sender as Slot, to: None, data: Payload(m.data.to_vec()), rights: vec![] },
+                        format!("#{sender} sends again what #{} had not read", s.objref),
+                    )?;
+                }
+                continue;
+            }
+            let Some(at) = s.inet_local() else { continue };
+            if self.inet.unbound.contains_key(&s.objref)
+                || self.inet.mute.contains(&s.objref)
+                || self.k.sock(s.objref as Slot).is_none()
+            {
+                continue; // nothing can reach it: warned at creation
+            }
+            // UDP drops what does not fit the receive buffer, silently: raise it so the whole
+            // queue fits by the largest charge the model allows, and set it back in cleanup.
+            let need: i64 = s.queue.iter().map(|m| crate::sim::inet::udp_truesize(m.data.len()).1).sum();
+            let slot = s.objref as Slot;
+            if self.k.sock(slot).is_some_and(|k| k.rcvbuf < need) {
+                let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
+                self.push(
+                    Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(arg) },
+                    format!(
+                        "#{}'s {} datagrams may take up to {need} bytes of receive buffer: raise it for the refill",
+                        s.objref,
+                        s.queue.len()
+                    ),
+                )?;
+                self.inet.rcvbuf_back.push((slot, s.common.rcvbuf));
+            }
+            let mut stand_in = 0usize;
+            for m in &s.queue {
+                let from = if m.sender != 0
+                    && self.k.sock(m.sender as Slot).is_some()
+                    && !self.inet.unbound.contains_key(&m.sender)
+                    && !self.inet.mute.contains(&m.sender)
+                {
+                    m.sender as Slot
+                } else {
+                    if stand_in == 0 {
+                        self.plan.warnings.push(
+                            Warning::new(
+                                WarnCode::SenderStandIn,
+                                format!(
+                                    "socket #{}: datagrams whose sender is outside the image or not restored on this host are re-sent from a temporary socket, so their source address differs",
+                                    s.objref
+                                ),
+                            )
+                            .objref(s.objref)
+                            .step(self.plan.steps.len()),
+                        );
+                    }
+                    stand_in += 1;
+                    self.temp_sender(family(s))?
+                };
+                let fam = self.k.inet_sock(from).map_or(family(s), |i| i.family);
+                let Some(to) = reach(at, fam) else { continue };
+                self.push(
+                    Op::Send {
+                        slot: from,
+                        to: Some(SockAddr::Inet(to)),
+                        data: Payload(m.data.to_vec()),
+                        rights: vec![],
+                    },
+                    format!("a datagram #{} had not read, from its sender to its address", s.objref),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn inet_dgram_connects(&mut self) -> Result<(), PlanError> {
+        let matched = self.inet.matched.clone();
+        for s in self.inet_socks() {
+            if !(s.is_udp() && s.inet_connected() && matched.contains_key(&s.objref)) {
+                continue;
+            }
+            let Some(r) = s.inet_remote() else { continue };
+            self.push(
+                Op::Connect { slot: s.objref as Slot, addr: SockAddr::Inet(r) },
+                "the UDP socket was connected to this address",
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn inet_shutdowns(&mut self) -> Result<(), PlanError> {
+        for s in self.inet_socks() {
+            let slot = s.objref as Slot;
+            let Some(cur) = self.k.sock(slot).map(|k| k.shutdown) else { continue };
+            let missing = s.common.shutdown & !cur & 3;
+            let Some(how) = How::from_bits(missing) else { continue };
+            if !s.inet_connected() || self.k.sock(slot).is_some_and(|k| k.state == SkState::Close) {
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::ShutdownNotRestored,
+                        format!(
+                            "socket #{}: shutdown bits {missing} are not restored (shutdown() on a socket that is not connected answers ENOTCONN)",
+                            s.objref
+                        ),
+                    )
+                    .objref(s.objref),
+                );
+                continue;
+            }
+            self.push(Op::Shutdown { slot, how }, "the recorded shutdown bits (after the refill)")?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn inet_cleanup(&mut self) -> Result<(), PlanError> {
+        for (slot, backlog) in std::mem::take(&mut self.inet.raised) {
+            self.push(
+                Op::Listen { slot, backlog },
+                "the backlog back to its recorded value (re-listen keeps the queue)",
+            )?;
+        }
+        for (slot, v) in std::mem::take(&mut self.inet.rcvbuf_back) {
+            self.push(
+                Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(v) },
+                "the receive buffer back to its recorded size (the queued datagrams stay)",
+            )?;
+        }
+        // (Not for buffers raised for a big queue: shrinking them now could hold back bytes
+        // still on their way.)
+        let tcp: Vec<&Sock<'_>> =
+            self.inet_socks().into_iter().filter(|s| s.is_tcp() && !self.inet.big.contains(&s.objref)).collect();
+        for s in tcp {
+            self.inet_buffers(s)?;
+        }
+        let temps: Vec<Slot> = self
+            .inet
+            .temp_listeners
+            .values()
+            .copied()
+            .chain(self.inet.temp_senders.iter().flatten().copied())
+            .collect();
+        for t in temps {
+            self.push(Op::Close { slot: t }, "the temporary is not needed any more")?;
+        }
+        self.inet.temp_listeners.clear();
+        self.inet.temp_senders = [None; 2];
+        Ok(())
+    }
+}

@@ -1,0 +1,300 @@
+//! Phases PeerGone, Refill and DgramConnect: stand-in peers that send and close, the queues
+//! refilled in order (with their SCM_RIGHTS), and the dgram connects that must come after.
+
+use super::*;
+
+impl<'i, 'a> Planner<'i, 'a> {
+    /// A stream socket whose peer closed: connect it to a stand-in, let the stand-in send what
+    /// is queued, close the stand-in (the kernel then sets shutdown 3, as it did). A dgram
+    /// socket whose connected peer closed the same way, as one end of a socketpair: only its
+    /// peer could have queued datagrams on it then (`unix_may_send`), and once the stand-in
+    /// closes its `unix_peer` points at a dead socket, as it did: its first send() is
+    /// ECONNREFUSED and purges its queue, later ones ENOTCONN (§2.2).
+    pub(super) fn peer_gone(&mut self) -> Result<(), PlanError> {
+        let gone: Vec<&Sock<'_>> =
+            self.unix().filter(|s| stand_in_peer(s) && !self.embryos.contains(&s.objref)).collect();
+        for s in gone {
+            let ty = ty_of(s);
+            if let Some(m) = s.queue.iter().find(|m| m.sender != 0).filter(|_| ty == SockType::Dgram) {
+                return Err(PlanError(format!(
+                    "dgram #{}'s connected peer has closed, but a datagram queued on it comes from #{}: once it was connected only its peer could send to it, so that datagram cannot be re-sent in its place",
+                    s.objref, m.sender
+                )));
+            }
+            let slot = s.objref as Slot;
+            let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
+            let early = self.stand_ins.remove(&s.objref);
+            let t = early.unwrap_or_else(|| self.temp("peer"));
+            if early.is_some() {
+                // Accepted in Connect, its stand-in connected.
+            } else if accepted {
+                // It must come out of accept() to carry its listener's name.
+                let name = s.laddr().and_then(addr_of);
+                let l = self.listener_of(s).map(|l| l.objref as Slot);
+                let (lslot, temp_l) = match l {
+                    Some(l) => (l, None),
+                    None => {
+                        let tl = self.temp("listener");
+                        self.push(
+                            Op::Socket { slot: tl, ty },
+                            format!("#{}'s listener is gone: a temporary one", s.objref),
+                        )?;
+                        if let Some(n) = &name {
+                            if let SockAddr::Path(p) = n {
+                                self.push(
+                                    Op::Unlink { path: Payload(p.clone()), stale_only: true },
+                                    "remove a stale socket file first",
+                                )?;
+                            }
+                            self.push(
+                                Op::Bind { slot: tl, addr: n.clone() },
+                                "the accepted socket inherits this name",
+                            )?;
+                        }
+                        self.push(Op::Listen { slot: tl, backlog: 0 }, "listen for the stand-in")?;
+                        (tl, Some(tl))
+                    }
+                };
+                let Some(n) = name else { continue };
+                self.push(Op::Socket { slot: t, ty }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+                self.push(Op::Connect { slot: t, addr: n.clone() }, "the stand-in connects")?;
+                self.push(Op::Accept { slot: lslot, new: slot }, format!("accept gives #{}", s.objref))?;
+                self.created.insert(s.objref);
+                self.buffers(s)?;
+                if let Some(tl) = temp_l {
+                    self.push(Op::Close { slot: tl }, "the temporary listener is no longer needed")?;
+                    if let SockAddr::Path(p) = &n {
+                        if !self.unix().any(|x| x.is_listener() && x.laddr() == s.laddr()) {
+                            self.push(
+                                Op::Unlink { path: Payload(p.clone()), stale_only: false },
+                                "its file did not exist at checkpoint",
+                            )?;
+                        }
+                    }
+                }
+            } else {
+                self.push(
+                    Op::Socketpair { a: t, b: slot, ty },
+                    format!("#{} gets a stand-in peer that will close", s.objref),
+                )?;
+                self.created.insert(s.objref);
+                self.buffers(s)?;
+                if let Some(a) = s.laddr().and_then(addr_of) {
+                    self.bind_named(s, a, "its own name")?;
+                }
+            }
+            for (i, m) in s.queue.iter().enumerate() {
+                let rights = self.rights_slots(&m.rights);
+                self.push(
+                    queue_send(s, i, t, Payload(m.data.to_vec()), rights),
+                    format!("what the closed peer had sent to #{}", s.objref),
+                )?;
+            }
+            let why = if ty == SockType::Dgram {
+                format!(
+                    "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
+                    s.objref
+                )
+            } else {
+                format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref)
+            };
+            self.push(Op::Close { slot: t }, why)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn refill(&mut self) -> Result<(), PlanError> {
+        let socks: Vec<&Sock<'_>> = self.unix().collect();
+        // Receivers are not connected yet (dgram connects come after the refill), so re-sending
+        // is never refused with EPERM; the queue limit is handled when the receiver is created.
+        for s in socks.iter().copied() {
+            if self.embryos.contains(&s.objref) || stand_in_peer(s) || s.queue.is_empty() {
+                continue;
+            }
+            let slot = s.objref as Slot;
+            let ty = ty_of(s);
+            let mut temp_sender: Option<Slot> = None;
+            let gone = named_gone_dgram(s);
+            if gone {
+                let first_own = s.queue.iter().position(|m| m.sender == 0).unwrap_or(s.queue.len());
+                if let Some(m) = s.queue[first_own..].iter().find(|m| m.sender != 0) {
+                    return Err(PlanError(format!(
+                        "dgram #{}'s connected peer has closed, and a datagram from #{} is queued after one from that peer: once it was connected only its peer could send to it",
+                        s.objref, m.sender
+                    )));
+                }
+            }
+            for (i, m) in s.queue.iter().enumerate() {
+                let rights = self.rights_slots(&m.rights);
+                let data = Payload(m.data.to_vec());
+                if gone && m.sender == 0 && temp_sender.is_none() {
+                    temp_sender = Some(self.stand_in_dgram_peer(s)?);
+                }
+                if ty.is_connection_oriented() {
+                    let from = m.sender as Slot;
+                    let why = if s.oob.is_some_and(|o| o.index as usize == i) {
+                        "refill the queue: the peer sends its out-of-band byte (MSG_OOB) where it was"
+                    } else {
+                        "refill the queue: the peer sends what it had sent"
+                    };
+                    self.push(queue_send(s, i, from, data, rights), why)?;
+                    continue;
+                }
+                let from = match (m.sender, temp_sender) {
+                    (0, Some(t)) => t,
+                    (0, None) => {
+                        let t = self.temp("sender");
+                        let n = s.queue.iter().filter(|m| m.sender == 0).count();
+                        self.plan.warnings.push(
+                            Warning::new(
+                                WarnCode::SenderStandIn,
+                                format!(
+                                    "socket #{}: {n} queued datagrams came from a socket that has closed: they are re-sent from an unnamed temporary socket (the image does not record the sender's name)",
+                                    s.objref
+                                ),
+                            )
+                            .objref(s.objref)
+                            .step(self.plan.steps.len()),
+                        );
+                        self.push(
+                            Op::Socket { slot: t, ty },
+                            format!("a datagram to #{} came from a socket that has closed", s.objref),
+                        )?;
+                        temp_sender = Some(t);
+                        t
+                    }
+                    (x, _) => x as Slot,
+                };
+                let connected =
+                    self.k.sock(from).and_then(|x| x.peer) == self.k.sock_ref(slot) && self.k.sock_ref(slot).is_some();
+                let to = if connected { None } else { s.laddr().and_then(addr_of) };
+                if !connected && to.is_none() {
+                    return Err(PlanError(format!(
+                        "a datagram to unnamed socket #{} from #{} cannot be re-sent: only its connected peer could reach it",
+                        s.objref, m.sender
+                    )));
+                }
+                let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone()).filter(|_| to.is_some());
+                let why = format!("refill #{}'s queue: a datagram from #{}", s.objref, m.sender);
+                self.with_cwd(cwd.as_deref(), |p| p.push(Op::Send { slot: from, to, data, rights }, why))?;
+            }
+            if gone && temp_sender.is_none() {
+                temp_sender = Some(self.stand_in_dgram_peer(s)?);
+            }
+            match temp_sender {
+                Some(t) if gone => self.push(
+                    Op::Close { slot: t },
+                    format!(
+                        "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
+                        s.objref
+                    ),
+                )?,
+                Some(t) => self.push(Op::Close { slot: t }, "the stand-in sender is no longer needed")?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// For [`named_gone_dgram`] `s`, once the datagrams of other senders are back: a stand-in
+    /// bound to a temporary abstract name, `s` connected to it and it to `s` (`unix_may_send`:
+    /// `s`'s peer is now the stand-in), which then sends the closed peer's datagrams and closes.
+    fn stand_in_dgram_peer(&mut self, s: &Sock<'_>) -> Result<Slot, PlanError> {
+        let t = self.temp("peer");
+        let at = SockAddr::Abstract(format!("resocket-closed-peer-of-{}", s.objref).into_bytes());
+        let own = s.laddr().and_then(addr_of).ok_or_else(|| PlanError(format!("#{} has no name", s.objref)))?;
+        self.push(Op::Socket { slot: t, ty: SockType::Dgram }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+        self.push(
+            Op::Bind { slot: t, addr: at.clone() },
+            format!("a temporary name, for #{} to connect to", s.objref),
+        )?;
+        let n = s.queue.iter().filter(|m| m.sender == 0).count();
+        if n > 0 {
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::SenderStandIn,
+                    format!(
+                        "socket #{}: {n} queued datagrams came from its connected peer, which has closed: they are re-sent from a stand-in bound to a temporary abstract name (the image does not record the peer's name)",
+                        s.objref
+                    ),
+                )
+                .objref(s.objref)
+                .step(self.plan.steps.len()),
+            );
+        }
+        self.push(
+            Op::Connect { slot: s.objref as Slot, addr: at },
+            format!("#{} connects to the stand-in, after the datagrams others had sent it", s.objref),
+        )?;
+        let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone());
+        self.with_cwd(cwd.as_deref(), |p| {
+            p.push(
+                Op::Connect { slot: t, addr: own },
+                "the stand-in connects back, to send what the closed peer had sent",
+            )
+        })?;
+        Ok(t)
+    }
+
+    pub(super) fn dgram_connects(&mut self) -> Result<(), PlanError> {
+        let mut todo: Vec<(i32, i32)> = self
+            .unix()
+            .filter(|s| ty_of(s) == SockType::Dgram && s.peer() != 0 && self.is_pair(s).is_none())
+            .map(|s| (s.objref, s.peer()))
+            .collect();
+        // A connect to a socket that is connected elsewhere is EPERM: connect in an order where
+        // each target is still free (the order the original process must have used).
+        while !todo.is_empty() {
+            let before = todo.len();
+            let mut rest = Vec::new();
+            for (s, p) in todo {
+                let target = self.k.sock(p as Slot).and_then(|t| t.peer);
+                let own = self.k.sock_ref(s as Slot);
+                if target.is_some() && target != own {
+                    rest.push((s, p));
+                    continue;
+                }
+                let Some(ps) = self.sock(p) else { continue };
+                let Some(addr) = ps.laddr().and_then(addr_of) else {
+                    return Err(PlanError(format!(
+                        "dgram #{s} is connected to unnamed #{p}, which connect() cannot reach"
+                    )));
+                };
+                let cwd = ps.unix.as_ref().and_then(|u| u.cwd.clone());
+                let why = if s == p { format!("#{s} connects to itself") } else { format!("#{s} connects to #{p}") };
+                self.with_cwd(cwd.as_deref(), |pl| pl.push(Op::Connect { slot: s as Slot, addr }, why))?;
+            }
+            if rest.len() == before {
+                return Err(PlanError(format!("dgram connects {rest:?} wait on each other")));
+            }
+            todo = rest;
+        }
+        // A receiver that someone connected to is ESTABLISHED even when that someone is gone.
+        let lonely: Vec<i32> = self
+            .unix()
+            .filter(|s| ty_of(s) == SockType::Dgram && s.common.state == wire::TCP_ESTABLISHED && s.peer() == 0)
+            .filter(|s| self.k.sock(s.objref as Slot).is_some_and(|k| k.state != SkState::Established))
+            .map(|s| s.objref)
+            .collect();
+        for r in lonely {
+            let Some(addr) = self.sock(r).and_then(|s| s.laddr()).and_then(addr_of) else { continue };
+            let t = self.temp("connector");
+            self.push(
+                Op::Socket { slot: t, ty: SockType::Dgram },
+                format!("#{r} was connected to by a socket that is gone"),
+            )?;
+            self.push(Op::Connect { slot: t, addr }, format!("connecting to #{r} makes it ESTABLISHED"))?;
+            self.push(Op::Close { slot: t }, "the stand-in is no longer needed")?;
+        }
+        Ok(())
+    }
+}
+
+/// The send that puts message `i` of `s`'s queue back from `from`: `sendmsg(MSG_OOB)` of its
+/// one byte for the out-of-band byte (`RS_OOB`), a plain `sendmsg` otherwise.
+fn queue_send(s: &Sock<'_>, i: usize, from: Slot, data: Payload, rights: Vec<Slot>) -> Op {
+    match (s.oob, &data.0[..]) {
+        (Some(o), &[byte]) if o.index as usize == i => Op::SendOob { slot: from, byte, rights },
+        _ => Op::Send { slot: from, to: None, data, rights },
+    }
+}
