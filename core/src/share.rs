@@ -21,7 +21,7 @@ use crate::scenario::Scenario;
 
 mod base64url;
 mod mirror;
-use mirror::{from_wire, opts_to_wire, to_wire, unwopt, WOpts, WScenario};
+use mirror::{from_wire, oob_to_wire, opts_to_wire, to_wire, unwopt, WOob, WOpts, WScenario};
 
 /// The fragment key: `#s=…` (other `key=value` pairs may share the fragment, `&`-separated).
 pub const KEY: &str = "s";
@@ -101,12 +101,15 @@ impl bincode::enc::write::Writer for Out<'_> {
     }
 }
 
-fn encode_raw(w: &WScenario, opts: &[WOpts]) -> Vec<u8> {
+fn encode_raw(w: &WScenario, opts: &[WOpts], oob: &[WOob]) -> Vec<u8> {
     let mut raw = Vec::new();
     // Writing to a vector cannot fail, and nothing in the mirror refuses to encode.
     let _ = bincode::encode_into_writer(w, Out(&mut raw), bincode::config::standard());
-    if !opts.is_empty() {
+    if !opts.is_empty() || !oob.is_empty() {
         let _ = bincode::encode_into_writer(opts, Out(&mut raw), bincode::config::standard());
+    }
+    if !oob.is_empty() {
+        let _ = bincode::encode_into_writer(oob, Out(&mut raw), bincode::config::standard());
     }
     raw
 }
@@ -115,7 +118,7 @@ fn encode_raw(w: &WScenario, opts: &[WOpts]) -> Vec<u8> {
 /// is the caller's choice: [`to_bytes`] uses miniz_oxide; the browser uses its own
 /// `CompressionStream` (the same raw DEFLATE) and frames the result with [`frame`].
 pub fn payload(sc: &Scenario) -> Vec<u8> {
-    encode_raw(&to_wire(sc), &opts_to_wire(sc))
+    encode_raw(&to_wire(sc), &opts_to_wire(sc), &oob_to_wire(sc))
 }
 
 /// Share bytes (format byte + data) of a payload and, if there is one, its raw DEFLATE: the
@@ -168,6 +171,16 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Scenario, ShareError> {
     }
 }
 
+/// One of the lists after the mirror, and the bytes it took.
+fn decode_part<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<(T, usize), ShareError> {
+    bincode::decode_from_slice(bytes, config()).map_err(|e| match e {
+        bincode::error::DecodeError::LimitExceeded | bincode::error::DecodeError::OutsideUsizeRange(_) => {
+            ShareError::TooLarge
+        }
+        e => ShareError::Decode(e.to_string()),
+    })
+}
+
 /// Read a payload (see [`payload`]): untrusted bytes, bounded as the module says.
 pub fn from_payload(payload: &[u8]) -> Result<Scenario, ShareError> {
     if payload.len() > MAX_BYTES {
@@ -181,33 +194,56 @@ pub fn from_payload(payload: &[u8]) -> Result<Scenario, ShareError> {
         e => ShareError::Decode(e.to_string()),
     })?;
     let mut sc = from_wire(w)?;
-    if used != payload.len() {
-        let rest = payload.get(used..).unwrap_or_default();
-        let (opts, more): (Vec<WOpts>, usize) = bincode::decode_from_slice(rest, config()).map_err(|e| match e {
-            bincode::error::DecodeError::LimitExceeded | bincode::error::DecodeError::OutsideUsizeRange(_) => {
-                ShareError::TooLarge
-            }
-            e => ShareError::Decode(e.to_string()),
-        })?;
+    let rest = payload.get(used..).unwrap_or_default();
+    if rest.is_empty() {
+        return Ok(sc);
+    }
+    // The options' list, then (if bytes remain) the out-of-band bytes' list: each written only
+    // when there is something in it, the options' list (then maybe empty) when either is.
+    let (opts, more): (Vec<WOpts>, usize) = decode_part(rest)?;
+    let rest = rest.get(more..).unwrap_or_default();
+    let oob: Vec<WOob> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        let (oob, more): (Vec<WOob>, usize) = decode_part(rest)?;
         if more != rest.len() {
             return Err(ShareError::Trailing(rest.len() - more));
         }
-        if opts.is_empty() {
+        if oob.is_empty() {
             // The writer never writes an empty list: its bytes would be a second spelling.
             return Err(ShareError::Trailing(rest.len()));
         }
-        let mut last = None;
-        for w in opts {
-            let n = sc.sockets.len();
-            if last.is_some_and(|l| w.sock <= l) || w.opts.is_empty() {
-                return Err(ShareError::Invalid(format!("socket options of socket {} out of order or empty", w.sock)));
-            }
-            last = Some(w.sock);
-            let Some(s) = sc.sockets.get_mut(w.sock as usize) else {
-                return Err(ShareError::Invalid(format!("socket options of socket {} past the {n} sockets", w.sock)));
-            };
-            s.opts = w.opts.into_iter().map(unwopt).collect::<Result<_, _>>()?;
+        oob
+    };
+    if opts.is_empty() && oob.is_empty() {
+        return Err(ShareError::Trailing(payload.len() - used));
+    }
+    let mut last = None;
+    for w in opts {
+        let n = sc.sockets.len();
+        if last.is_some_and(|l| w.sock <= l) || w.opts.is_empty() {
+            return Err(ShareError::Invalid(format!("socket options of socket {} out of order or empty", w.sock)));
         }
+        last = Some(w.sock);
+        let Some(s) = sc.sockets.get_mut(w.sock as usize) else {
+            return Err(ShareError::Invalid(format!("socket options of socket {} past the {n} sockets", w.sock)));
+        };
+        s.opts = w.opts.into_iter().map(unwopt).collect::<Result<_, _>>()?;
+    }
+    let mut last = None;
+    for w in oob {
+        if last.is_some_and(|l| w <= l) {
+            return Err(ShareError::Invalid(format!("out-of-band byte of socket {} out of order", w.sock)));
+        }
+        last = Some(w);
+        let m = sc.sockets.get_mut(w.sock as usize).and_then(|s| s.queue.get_mut(w.msg as usize));
+        let Some(m) = m else {
+            return Err(ShareError::Invalid(format!(
+                "out-of-band byte at message {} of socket {}: no such message",
+                w.msg, w.sock
+            )));
+        };
+        m.oob = true;
     }
     Ok(sc)
 }
@@ -316,7 +352,7 @@ mod tests {
         let text = encode(&sc);
         assert_eq!(decode(&text), Ok(sc.clone()));
         // Raw and deflated forms both read.
-        let raw = encode_raw(&to_wire(&sc), &opts_to_wire(&sc));
+        let raw = encode_raw(&to_wire(&sc), &opts_to_wire(&sc), &oob_to_wire(&sc));
         let mut b = vec![FORMAT_RAW];
         b.extend_from_slice(&raw);
         assert_eq!(from_bytes(&b), Ok(sc.clone()));
@@ -332,7 +368,7 @@ mod tests {
         let many = crate::synth::mixed(40);
         let b = to_bytes(&many);
         assert_eq!(b[0], FORMAT_DEFLATE);
-        let raw = encode_raw(&to_wire(&many), &[]);
+        let raw = encode_raw(&to_wire(&many), &[], &[]);
         assert!(b.len() < raw.len());
     }
 
@@ -366,7 +402,7 @@ mod tests {
         let mut w = to_wire(&sample());
         w.sockets[0].peer = Some(Ref::At(99));
         let mut b = vec![FORMAT_RAW];
-        b.extend(encode_raw(&w, &[]));
+        b.extend(encode_raw(&w, &[], &[]));
         assert!(matches!(from_bytes(&b), Err(ShareError::Invalid(m)) if m.contains("99")));
     }
 

@@ -205,6 +205,30 @@ pub(super) fn unwopt((tag, a, b): (u8, i64, i64)) -> Result<SockOpt, ShareError>
     })
 }
 
+/// The out-of-band byte of a socket's queue (`MsgSpec::oob`): message `msg` of socket `sock`'s
+/// queue. A link whose scenario has none ends before this list (the bytes links had before
+/// out-of-band data was recorded); otherwise it follows the options' list, which is then
+/// written even when empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Encode, Decode)]
+pub(super) struct WOob {
+    /// Index of the socket in the mirror's list.
+    pub(super) sock: u32,
+    /// Index of the message in that socket's queue.
+    pub(super) msg: u32,
+}
+
+pub(super) fn oob_to_wire(sc: &Scenario) -> Vec<WOob> {
+    let mut out = Vec::new();
+    for (i, s) in sc.sockets.iter().enumerate() {
+        for (k, m) in s.queue.iter().enumerate() {
+            if m.oob {
+                out.push(WOob { sock: i as u32, msg: k as u32 });
+            }
+        }
+    }
+    out
+}
+
 pub(super) fn opts_to_wire(sc: &Scenario) -> Vec<WOpts> {
     sc.sockets
         .iter()

@@ -109,3 +109,31 @@ fn images_that_differ_only_in_the_mark_differ() {
     let d = resocket_core::diff::diff(&a.image, &b.image, b"", b"");
     assert!(d.iter().any(|l| l.contains("oob")), "{d:?}");
 }
+
+/// A share link carries the out-of-band byte's mark (it was dropped without a word before):
+/// after the options' list (written, empty, when there are none), so a link without one is the
+/// bytes it always was; a mark naming no message, or one out of order, is refused.
+#[test]
+fn a_share_link_carries_the_out_of_band_mark() {
+    use resocket_core::share;
+    let sc = Scenario::from_json(PAIR).expect("scenario");
+    let back = share::decode(&share::encode(&sc)).expect("a link");
+    assert_eq!(back, sc);
+    assert!(back.sockets[0].queue[1].oob);
+    let mut plain = sc.clone();
+    plain.sockets.iter_mut().flat_map(|s| s.queue.iter_mut()).for_each(|m| m.oob = false);
+    let (p, with) = (share::payload(&plain), share::payload(&sc));
+    assert!(with.starts_with(&p) && with.len() > p.len());
+    // With socket options as well: both lists, in order.
+    let mut both = sc.clone();
+    both.sockets[1].opts = vec![SockOpt::KeepAlive(true)];
+    assert_eq!(share::decode(&share::encode(&both)).expect("a link"), both);
+    // The trailer is [options: empty] [marks: (0, 1)]: varints 0, then 1, 0, 1.
+    assert_eq!(&with[p.len()..], &[0, 1, 0, 1]);
+    let bad = |tail: &[u8]| share::from_payload(&[&p[..], tail].concat());
+    assert!(matches!(bad(&[0, 1, 0, 7]), Err(share::ShareError::Invalid(_))), "no message 7");
+    assert!(matches!(bad(&[0, 1, 5, 0]), Err(share::ShareError::Invalid(_))), "no socket 5");
+    assert!(matches!(bad(&[0, 2, 0, 2, 0, 1]), Err(share::ShareError::Invalid(_))), "out of order");
+    assert!(matches!(bad(&[0, 0]), Err(share::ShareError::Trailing(_))), "an empty list is a second spelling");
+    assert!(matches!(bad(&[0]), Err(share::ShareError::Trailing(_))), "an empty options list alone");
+}
