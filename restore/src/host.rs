@@ -37,18 +37,8 @@ pub fn read() -> Result<HostAddrs, String> {
         }
     }
     // ifaddrmsg: family (AF_UNSPEC: all), prefix length, flags, scope, index.
-    let mut host = HostAddrs { addrs: Vec::new(), broadcast: Vec::new() };
-    for m in netlink_dump(None, RTM_GETADDR, RTM_NEWADDR, &[0u8; 8])? {
-        if let Some((a, brd)) = parse_addr(&m, &links) {
-            host.broadcast.extend(brd);
-            host.addrs.push(a);
-        }
-    }
-    host.addrs.sort();
-    host.addrs.dedup();
-    host.broadcast.sort();
-    host.broadcast.dedup();
-    Ok(host)
+    let msgs = netlink_dump(None, RTM_GETADDR, RTM_NEWADDR, &[0u8; 8])?;
+    Ok(HostAddrs::from_addrs(msgs.iter().filter_map(|m| parse_addr(m, &links))))
 }
 
 /// One `RTM_NEWADDR` message (after its `nlmsghdr`): the address (none for a tentative IPv6
