@@ -41,7 +41,9 @@ pub fn is_raw_pages(name: &str) -> bool {
 }
 
 /// How the tar stream is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compression {
     /// A plain tar.
@@ -177,7 +179,9 @@ pub enum ArchiveError {
 }
 
 /// The container engine that wrote the archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 pub enum Engine {
     /// Podman (`io.container.manager` = `libpod`).
     Podman,
@@ -206,7 +210,15 @@ impl Engine {
 
 /// What the archive says about the container (from `config.dump` and `spec.dump`).
 #[derive(
-    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
 )]
 pub struct Container {
     /// The engine, when the metadata names it.
@@ -258,7 +270,9 @@ pub struct Member {
 }
 
 /// Where the CRIU images were found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// A container checkpoint: images under `checkpoint/` (Podman, CRI-O).

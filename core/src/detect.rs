@@ -57,7 +57,9 @@ pub fn looks_rsimg(bytes: &[u8]) -> bool {
 }
 
 /// A file of a directory (or a set of files) that is not a CRIU image to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Skip {
     /// Not named `*.img` (logs, `stats-dump`, …).

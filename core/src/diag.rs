@@ -2,7 +2,7 @@
 //! the record, a one-line message and a help line that explains the rule.
 
 // bincode: the browser worker's message to the page (web/src/message.rs).
-use bincode::{Decode, Encode};
+use crate::codec::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::Range;

@@ -26,6 +26,7 @@
 pub mod archive;
 pub mod bstr;
 pub mod check;
+pub mod codec;
 pub mod criu;
 pub mod detect;
 pub mod diag;

@@ -17,6 +17,7 @@
 //! [`Scenario`] the bincode bytes encode is `share/mirror.rs` (it uses this file's errors and
 //! limits only); the text form is the `base64` crate's strict `URL_SAFE_NO_PAD`.
 
+use crate::codec;
 use crate::scenario::Scenario;
 
 mod mirror;
@@ -81,34 +82,13 @@ pub enum ShareError {
     TooLarge,
 }
 
-fn config() -> bincode::config::Configuration<
-    bincode::config::LittleEndian,
-    bincode::config::Varint,
-    bincode::config::Limit<MAX_DECODED>,
-> {
-    bincode::config::standard().with_limit::<MAX_DECODED>()
-}
-
-/// A bincode writer appending to a vector: one encoding pass (`bincode::encode_to_vec` makes two,
-/// sizing first, which doubles the encoder in the wasm bundle).
-struct Out<'a>(&'a mut Vec<u8>);
-
-impl bincode::enc::write::Writer for Out<'_> {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
-    }
-}
-
 fn encode_raw(w: &WScenario, opts: &[WOpts], oob: &[WOob]) -> Vec<u8> {
-    let mut raw = Vec::new();
-    // Writing to a vector cannot fail, and nothing in the mirror refuses to encode.
-    let _ = bincode::encode_into_writer(w, Out(&mut raw), bincode::config::standard());
+    let mut raw = codec::encode(w);
     if !opts.is_empty() || !oob.is_empty() {
-        let _ = bincode::encode_into_writer(opts, Out(&mut raw), bincode::config::standard());
+        codec::encode_into(&opts, &mut raw);
     }
     if !oob.is_empty() {
-        let _ = bincode::encode_into_writer(oob, Out(&mut raw), bincode::config::standard());
+        codec::encode_into(&oob, &mut raw);
     }
     raw
 }
@@ -171,12 +151,10 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Scenario, ShareError> {
 }
 
 /// One of the lists after the mirror, and the bytes it took.
-fn decode_part<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<(T, usize), ShareError> {
-    bincode::decode_from_slice(bytes, config()).map_err(|e| match e {
-        bincode::error::DecodeError::LimitExceeded | bincode::error::DecodeError::OutsideUsizeRange(_) => {
-            ShareError::TooLarge
-        }
-        e => ShareError::Decode(e.to_string()),
+fn decode_part<T: codec::Decode<()>>(bytes: &[u8]) -> Result<(T, usize), ShareError> {
+    codec::decode::<T, MAX_DECODED>(bytes).map_err(|e| match e {
+        codec::DecodeError::TooLarge => ShareError::TooLarge,
+        codec::DecodeError::Damaged(m) => ShareError::Decode(m),
     })
 }
 
@@ -185,13 +163,8 @@ pub fn from_payload(payload: &[u8]) -> Result<Scenario, ShareError> {
     if payload.len() > MAX_BYTES {
         return Err(ShareError::Decode(format!("{} bytes, at most {MAX_BYTES}", payload.len())));
     }
-    let (w, used): (WScenario, usize) = bincode::decode_from_slice(payload, config()).map_err(|e| match e {
-        // A length past the budget, or past what a 32-bit usize holds (wasm32).
-        bincode::error::DecodeError::LimitExceeded | bincode::error::DecodeError::OutsideUsizeRange(_) => {
-            ShareError::TooLarge
-        }
-        e => ShareError::Decode(e.to_string()),
-    })?;
+    let (w, used): (WScenario, usize) = decode_part(payload)?;
+
     let mut sc = from_wire(w)?;
     let rest = payload.get(used..).unwrap_or_default();
     if rest.is_empty() {

@@ -26,8 +26,8 @@
 //! page shows it, so that the page links neither: the worker that read a checkpoint stays
 //! while the checkpoint is shown (`criu::CriuDoc` holds it) and keeps the files.
 
-use bincode::{Decode, Encode};
 use resocket_core::archive::{Compression, Container, Layout};
+use resocket_core::codec::{self, Decode, Encode};
 use resocket_core::criu::{Note, OpenedFile};
 use resocket_core::detect::Skip;
 use resocket_core::Diagnostic;
@@ -245,24 +245,16 @@ impl Fields {
 /// it before allocating): the page's own worker writes them, but a length is never trusted.
 const MAX_MESSAGE: usize = 1 << 28;
 
-fn config() -> bincode::config::Configuration<
-    bincode::config::LittleEndian,
-    bincode::config::Varint,
-    bincode::config::Limit<MAX_MESSAGE>,
-> {
-    bincode::config::standard().with_limit::<MAX_MESSAGE>()
-}
-
 /// The bytes of a message part.
 pub fn encode<T: Encode>(v: &T) -> Vec<u8> {
     // Encoding into a vector cannot fail (no writer errors, no limit on encoding).
-    bincode::encode_to_vec(v, bincode::config::standard()).unwrap_or_default()
+    codec::encode(v)
 }
 
 /// A message part from its bytes, all of them.
 pub fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, String> {
     let (v, used) =
-        bincode::decode_from_slice(bytes, config()).map_err(|e| format!("the checkpoint reader's message: {e}"))?;
+        codec::decode::<T, MAX_MESSAGE>(bytes).map_err(|e| format!("the checkpoint reader's message: {e}"))?;
     if used != bytes.len() {
         return Err(format!("the checkpoint reader's message: {} bytes after its end", bytes.len() - used));
     }

@@ -82,7 +82,7 @@ fn to_js(v: &serde_json::Value) -> JsValue {
 }
 
 /// A message of type `ty` whose `data` is the encoding of `v`.
-fn encoded<T: bincode::Encode>(ty: &str, v: &T) -> JsValue {
+fn encoded<T: resocket_core::codec::Encode>(ty: &str, v: &T) -> JsValue {
     let o = tagged(ty, JsValue::NULL);
     set(&o, "data", &js_sys::Uint8Array::from(message::encode(v).as_slice()));
     o

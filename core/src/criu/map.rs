@@ -38,8 +38,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     Hash,
     serde::Serialize,
     serde::Deserialize,
-    bincode::Encode,
-    bincode::Decode,
+    crate::codec::Encode,
+    crate::codec::Decode,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum NoteCode {
@@ -112,7 +112,9 @@ impl NoteCode {
 }
 
 /// A note on the mapping.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, bincode::Encode, bincode::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 pub struct Note {
     /// What it is about.
     pub code: NoteCode,

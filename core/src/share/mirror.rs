@@ -3,10 +3,10 @@
 //! the share format changes only when this file says so. [`to_wire`] and [`from_wire`] convert.
 
 use super::*;
+use crate::codec::{Decode, Encode};
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec};
 use crate::sim::{How, SockOpt, SockType};
 use crate::sock::Family;
-use bincode::{Decode, Encode};
 use std::collections::BTreeMap;
 
 /// A spelling from a known list, or any other text.
