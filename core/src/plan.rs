@@ -548,14 +548,17 @@ impl<'i, 'a> Planner<'i, 'a> {
 
     fn buffers(&mut self, s: &Sock<'_>) -> Result<(), PlanError> {
         let slot = s.objref as Slot;
-        let (snd, rcv) = (i64::from(s.common.sndbuf) * 2, i64::from(s.common.rcvbuf) * 2);
-        if snd != self.k.sysctl.wmem_default && s.common.sndbuf > 0 {
+        // What SO_SNDBUFFORCE / SO_RCVBUFFORCE of the recorded halves give: twice the value, at
+        // least the kernel's minimum (a recorded 0 is that minimum, as the checker reads it).
+        let snd = (i64::from(s.common.sndbuf) * 2).max(crate::sim::kernel::SOCK_MIN_SNDBUF);
+        let rcv = (i64::from(s.common.rcvbuf) * 2).max(crate::sim::kernel::SOCK_MIN_RCVBUF);
+        if snd != self.k.sysctl.wmem_default {
             self.push(
                 Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(s.common.sndbuf) },
                 format!("#{} had sndbuf {snd}", s.objref),
             )?;
         }
-        if rcv != self.k.sysctl.rmem_default && s.common.rcvbuf > 0 {
+        if rcv != self.k.sysctl.rmem_default {
             self.push(
                 Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(s.common.rcvbuf) },
                 format!("#{} had rcvbuf {rcv}", s.objref),

@@ -38,6 +38,19 @@ fn an_unnamed_passcred_dgram_pair_end_that_sent_stays_unnamed() {
     assert!(passcred_step(&p) > last_send, "{:#?}", p.steps);
 }
 
+/// `plan` target (2026-12-07): a socket whose recorded sndbuf is 0 (below the kernel's
+/// minimum) kept the default 212,992 bytes: the planner skipped a 0, the checker reads it as
+/// SOCK_MIN_SNDBUF (what SO_SNDBUFFORCE of 0 gives). Both read it the kernel's way now.
+#[test]
+fn a_recorded_sndbuf_below_the_minimum_comes_back_as_the_minimum() {
+    let p = plan_runs_clean(r#"{"sockets": [{"name": "a", "type": "dgram", "sndbuf": 0, "rcvbuf": 0}]}"#);
+    assert!(
+        p.steps.iter().any(|s| matches!(s.op, Op::SetSockOpt { opt: SockOpt::SndBufForce(0), .. })),
+        "{:#?}",
+        p.steps
+    );
+}
+
 #[test]
 fn an_unnamed_passcred_stream_client_stays_unnamed() {
     plan_runs_clean(
