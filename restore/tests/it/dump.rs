@@ -1028,18 +1028,31 @@ fn a_kill_dump_reads_what_tcp_clients_sent_before_accept_in_accept_order() {
 /// the restored offset. The image and what the plan warned.
 fn sockopts_round_trip(scenario: &str) -> (resocket_core::Image<'static>, String) {
     let live = Live::start(scenario);
-    let (code, said, img) = live.dump();
+    let (image, _, verified, err) = checked_round_trip(scenario, &live, live.dump(), "check-opts");
+    (image, format!("{verified}{err}"))
+}
+
+/// The part of a live round trip after the dump (`dumped`: what `Live::dump` or `dump_with`
+/// gave): the image loads valid, `restore run --verify` passes, and `restore run IMAGE --
+/// live.py MODE DIR` prints `ok`. The image, what the dump said, what verify said, and the
+/// restored process's stderr.
+fn checked_round_trip(
+    scenario: &str,
+    live: &Live,
+    (code, said, img): (Option<i32>, String, PathBuf),
+    mode: &str,
+) -> (resocket_core::Image<'static>, String, String, String) {
     assert_eq!(code, Some(0), "dump of {scenario}: {said}");
     let bytes = std::fs::read(&img).unwrap();
     let r = resocket_core::load(&bytes);
     assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
     let (code, verified) = restore_verify(&img);
     assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
-    let o = restore_run_live_py(&img, &live.dir, "check-opts", false);
+    let o = restore_run_live_py(&img, &live.dir, mode, false);
     let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
-    (r.image.into_owned(), format!("{verified}{err}"))
+    (r.image.into_owned(), said, verified, err)
 }
 
 /// The options of the image's sockets that are away from their defaults, sorted.
@@ -1191,18 +1204,8 @@ fn tcp_urgent_data_is_refused_by_a_kill_dump_and_the_process_resumed() {
 /// image and what the dump said.
 fn reads_round_trip(scenario: &str, flags: &[&str]) -> (resocket_core::Image<'static>, String) {
     let live = Live::start(scenario);
-    let (code, said, img) = live.dump_with(flags);
-    assert_eq!(code, Some(0), "dump of {scenario}: {said}");
-    let bytes = std::fs::read(&img).unwrap();
-    let r = resocket_core::load(&bytes);
-    assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
-    let (code, verified) = restore_verify(&img);
-    assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
-    let o = restore_run_live_py(&img, &live.dir, "check-reads", false);
-    let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
-    (r.image.into_owned(), format!("{said}{err}"))
+    let (image, said, _, err) = checked_round_trip(scenario, &live, live.dump_with(flags), "check-reads");
+    (image, format!("{said}{err}"))
 }
 
 /// A seqpacket pair shut down in one direction with records queued both ways (an empty one
