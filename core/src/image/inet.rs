@@ -149,6 +149,13 @@ pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetR
             format!("socket {o}: rs_flags has unknown bits {:#x}", i.rs_flags & !INET_FLAGS_KNOWN),
         ));
     }
+    if !tcp && i.rs_flags & INET_ACCEPTED != 0 {
+        out.push(here(
+            Code::BadInetFlags,
+            "rs_flags",
+            format!("UDP socket {o} is marked ACCEPTED; only TCP sockets are accepted"),
+        ));
+    }
     if family == AF_INET && i.rs_flags & INET_V6ONLY != 0 {
         out.push(here(Code::BadInetFlags, "rs_flags", format!("AF_INET socket {o} has V6ONLY, an AF_INET6 option")));
     }

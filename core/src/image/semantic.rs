@@ -241,6 +241,26 @@ fn check_unix_states(s: &Sock<'_>, u: &UnixPart, embryo: bool, out: &mut Vec<Dia
         };
         out.push(at(Code::StateMismatch, s, "socket_state", format!("socket {o}: {why}")));
     }
+    // accept() returns a connected stream or seqpacket socket, and it stays ESTABLISHED for
+    // good: a closing peer sets its shutdown and PEER_GONE, not its state (unix_release_sock).
+    if u.has(UNIX_ACCEPTED) && !s.is_connection_oriented() {
+        out.push(at(
+            Code::StateType,
+            s,
+            "sock_type",
+            format!(
+                "socket {o} ({}) is marked ACCEPTED, but only stream and seqpacket sockets are accepted",
+                type_name(c.sock_type)
+            ),
+        ));
+    } else if u.has(UNIX_ACCEPTED) && c.state != TCP_ESTABLISHED {
+        out.push(at(
+            Code::StateMismatch,
+            s,
+            "state",
+            format!("accepted socket {o} is not ESTABLISHED (sk_state {}); an accepted socket stays ESTABLISHED after its peer closes", c.state),
+        ));
+    }
     if c.state == TCP_LISTEN {
         check_listener(s, u, out);
     } else if !s.pending.is_empty() {

@@ -181,3 +181,39 @@ fn accepted_sockets_whose_peers_closed_are_accepted_on_their_own_listeners() {
         assert!(name(l).is_some() && name(l) == name(a), "#{a} accepted on #{l}: {:#?}", p.steps);
     }
 }
+
+/// `plan` target (2026-12-07, third run): a dgram socket marked ACCEPTED (a scenario's
+/// `accepted_from` on a dgram socket) loaded as valid; the planner leaves accepted sockets to
+/// connect/accept, which never happen for a dgram socket, so the socket was never created, with
+/// no warning. Only a connected stream or seqpacket socket is accepted: the validator says so.
+#[test]
+fn only_a_connected_stream_or_seqpacket_socket_is_accepted() {
+    use resocket_core::diag::Code;
+    let codes = |json: &str| -> Vec<Code> {
+        let img = Scenario::from_json(json).expect("scenario").to_image().expect("image");
+        load(&img)
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == resocket_core::diag::Severity::Error)
+            .map(|d| d.code)
+            .collect()
+    };
+    let dgram = codes(r#"{"sockets": [{"name": "a", "type": "dgram", "addr": "@z", "accepted_from": "a"}]}"#);
+    assert!(dgram.contains(&Code::StateType), "{dgram:?}");
+    let unconnected = codes(
+        r#"{"sockets": [{"name": "l", "type": "stream", "addr": "@l", "listen": 1},
+            {"name": "a", "type": "stream", "accepted_from": "l"}]}"#,
+    );
+    assert!(unconnected.contains(&Code::StateMismatch), "{unconnected:?}");
+    let udp = codes(
+        r#"{"sockets": [{"name": "l", "type": "stream", "family": "inet", "addr": "127.0.0.1:8080", "listen": 1},
+            {"name": "u", "type": "dgram", "family": "inet", "addr": "127.0.0.1:9000", "accepted_from": "l"}]}"#,
+    );
+    assert!(udp.contains(&Code::BadInetFlags), "{udp:?}");
+    // What accept() really gives stays valid, as does one whose peer has closed.
+    plan_runs_clean(
+        r#"{"sockets": [{"name": "l", "type": "seqpacket", "addr": "@l", "listen": 1},
+            {"name": "c", "type": "seqpacket", "peer": "a"},
+            {"name": "a", "type": "seqpacket", "peer": "c", "accepted_from": "l"}]}"#,
+    );
+}
