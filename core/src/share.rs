@@ -21,7 +21,9 @@ use crate::codec;
 use crate::scenario::Scenario;
 
 mod mirror;
-use mirror::{from_wire, oob_to_wire, opts_to_wire, to_wire, unwopt, WOob, WOpts, WScenario};
+use mirror::{
+    from_wire, oob_to_wire, opts_to_wire, pending_oob_to_wire, to_wire, unwopt, WOob, WOpts, WPendingOob, WScenario,
+};
 
 /// The fragment key: `#s=…` (other `key=value` pairs may share the fragment, `&`-separated).
 pub const KEY: &str = "s";
@@ -82,14 +84,73 @@ pub enum ShareError {
     TooLarge,
 }
 
-fn encode_raw(w: &WScenario, opts: &[WOpts], oob: &[WOob]) -> Vec<u8> {
+/// What follows the mirror: lists that later versions added, in this order, each written only
+/// when it or a later one has something in it. So a link that needs none of them is the bytes it
+/// always was, and a written list is empty only when a later one follows (any other empty list
+/// would be a second spelling of the same scenario, refused on reading).
+#[derive(Debug, Default)]
+struct Trailer {
+    /// Socket options (`SockSpec::opts`).
+    opts: Vec<WOpts>,
+    /// Out-of-band bytes of sockets' queues (`MsgSpec::oob`).
+    oob: Vec<WOob>,
+    /// Out-of-band bytes a pending client sent before accept (`PendingSpec::sent`).
+    pending_oob: Vec<WPendingOob>,
+}
+
+impl Trailer {
+    fn of(sc: &Scenario) -> Trailer {
+        Trailer { opts: opts_to_wire(sc), oob: oob_to_wire(sc), pending_oob: pending_oob_to_wire(sc) }
+    }
+
+    fn encode_into(&self, raw: &mut Vec<u8>) {
+        let lens = [self.opts.len(), self.oob.len(), self.pending_oob.len()];
+        let written = lens.iter().rposition(|&n| n > 0).map_or(0, |i| i + 1);
+        if written > 0 {
+            codec::encode_into(&self.opts, raw);
+        }
+        if written > 1 {
+            codec::encode_into(&self.oob, raw);
+        }
+        if written > 2 {
+            codec::encode_into(&self.pending_oob, raw);
+        }
+    }
+
+    /// The lists in `rest` (the bytes after the mirror), each read while bytes remain.
+    fn decode(rest: &[u8]) -> Result<Trailer, ShareError> {
+        let mut t = Trailer::default();
+        let mut at = 0;
+        let mut last_len = None;
+        if at < rest.len() {
+            let (v, n): (Vec<WOpts>, usize) = decode_part(&rest[at..])?;
+            (at, last_len) = (at + n, Some(v.len()));
+            t.opts = v;
+        }
+        if at < rest.len() {
+            let (v, n): (Vec<WOob>, usize) = decode_part(&rest[at..])?;
+            (at, last_len) = (at + n, Some(v.len()));
+            t.oob = v;
+        }
+        if at < rest.len() {
+            let (v, n): (Vec<WPendingOob>, usize) = decode_part(&rest[at..])?;
+            (at, last_len) = (at + n, Some(v.len()));
+            t.pending_oob = v;
+        }
+        if at < rest.len() {
+            return Err(ShareError::Trailing(rest.len() - at));
+        }
+        if last_len == Some(0) {
+            // The writer never ends on an empty list.
+            return Err(ShareError::Trailing(rest.len()));
+        }
+        Ok(t)
+    }
+}
+
+fn encode_raw(w: &WScenario, trailer: &Trailer) -> Vec<u8> {
     let mut raw = codec::encode(w);
-    if !opts.is_empty() || !oob.is_empty() {
-        codec::encode_into(&opts, &mut raw);
-    }
-    if !oob.is_empty() {
-        codec::encode_into(&oob, &mut raw);
-    }
+    trailer.encode_into(&mut raw);
     raw
 }
 
@@ -97,7 +158,7 @@ fn encode_raw(w: &WScenario, opts: &[WOpts], oob: &[WOob]) -> Vec<u8> {
 /// is the caller's choice: [`to_bytes`] uses miniz_oxide; the browser uses its own
 /// `CompressionStream` (the same raw DEFLATE) and frames the result with [`frame`].
 pub fn payload(sc: &Scenario) -> Vec<u8> {
-    encode_raw(&to_wire(sc), &opts_to_wire(sc), &oob_to_wire(sc))
+    encode_raw(&to_wire(sc), &Trailer::of(sc))
 }
 
 /// Share bytes (format byte + data) of a payload and, if there is one, its raw DEFLATE: the
@@ -170,26 +231,7 @@ pub fn from_payload(payload: &[u8]) -> Result<Scenario, ShareError> {
     if rest.is_empty() {
         return Ok(sc);
     }
-    // The options' list, then (if bytes remain) the out-of-band bytes' list: each written only
-    // when there is something in it, the options' list (then maybe empty) when either is.
-    let (opts, more): (Vec<WOpts>, usize) = decode_part(rest)?;
-    let rest = rest.get(more..).unwrap_or_default();
-    let oob: Vec<WOob> = if rest.is_empty() {
-        Vec::new()
-    } else {
-        let (oob, more): (Vec<WOob>, usize) = decode_part(rest)?;
-        if more != rest.len() {
-            return Err(ShareError::Trailing(rest.len() - more));
-        }
-        if oob.is_empty() {
-            // The writer never writes an empty list: its bytes would be a second spelling.
-            return Err(ShareError::Trailing(rest.len()));
-        }
-        oob
-    };
-    if opts.is_empty() && oob.is_empty() {
-        return Err(ShareError::Trailing(payload.len() - used));
-    }
+    let Trailer { opts, oob, pending_oob } = Trailer::decode(rest)?;
     let mut last = None;
     for w in opts {
         let n = sc.sockets.len();
@@ -213,6 +255,28 @@ pub fn from_payload(payload: &[u8]) -> Result<Scenario, ShareError> {
             return Err(ShareError::Invalid(format!(
                 "out-of-band byte at message {} of socket {}: no such message",
                 w.msg, w.sock
+            )));
+        };
+        m.oob = true;
+    }
+    let mut last = None;
+    for w in pending_oob {
+        if last.is_some_and(|l| w <= l) {
+            return Err(ShareError::Invalid(format!(
+                "out-of-band byte of socket {} pending {} out of order",
+                w.sock, w.pending
+            )));
+        }
+        last = Some(w);
+        let m = sc
+            .sockets
+            .get_mut(w.sock as usize)
+            .and_then(|s| s.pending.get_mut(w.pending as usize))
+            .and_then(|p| p.sent.get_mut(w.msg as usize));
+        let Some(m) = m else {
+            return Err(ShareError::Invalid(format!(
+                "out-of-band byte at message {} of pending connection {} of socket {}: no such message",
+                w.msg, w.pending, w.sock
             )));
         };
         m.oob = true;
@@ -335,7 +399,7 @@ mod tests {
         let text = encode(&sc);
         assert_eq!(decode(&text), Ok(sc.clone()));
         // Raw and deflated forms both read.
-        let raw = encode_raw(&to_wire(&sc), &opts_to_wire(&sc), &oob_to_wire(&sc));
+        let raw = encode_raw(&to_wire(&sc), &Trailer::of(&sc));
         let mut b = vec![FORMAT_RAW];
         b.extend_from_slice(&raw);
         assert_eq!(from_bytes(&b), Ok(sc.clone()));
@@ -351,7 +415,7 @@ mod tests {
         let many = crate::synth::mixed(40);
         let b = to_bytes(&many);
         assert_eq!(b[0], FORMAT_DEFLATE);
-        let raw = encode_raw(&to_wire(&many), &[], &[]);
+        let raw = encode_raw(&to_wire(&many), &Trailer::default());
         assert!(b.len() < raw.len());
     }
 
@@ -385,7 +449,7 @@ mod tests {
         let mut w = to_wire(&sample());
         w.sockets[0].peer = Some(Ref::At(99));
         let mut b = vec![FORMAT_RAW];
-        b.extend(encode_raw(&w, &[], &[]));
+        b.extend(encode_raw(&w, &Trailer::default()));
         assert!(matches!(from_bytes(&b), Err(ShareError::Invalid(m)) if m.contains("99")));
     }
 

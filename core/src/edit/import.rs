@@ -321,7 +321,11 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
             let sent = match self.img.sockets.get(&pc.embryo) {
                 Some(e) => {
                     let from = (pc.client != 0).then_some(pc.client);
-                    e.queue.iter().map(|m| self.msg(&me, m, from)).collect()
+                    let mut sent: Vec<MsgSpec> = e.queue.iter().map(|m| self.msg(&me, m, from)).collect();
+                    if let Some(m) = e.oob.and_then(|o| sent.get_mut(o.index as usize)) {
+                        m.oob = true;
+                    }
+                    sent
                 }
                 None => Vec::new(),
             };

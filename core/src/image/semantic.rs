@@ -180,7 +180,7 @@ fn check_socket(
             format!("socket {o}: shutdown {:#x} has bits outside RCV|SEND", c.shutdown),
         ));
     }
-    check_oob(s, embryo_of.is_some(), out);
+    check_oob(s, out);
     if c.family != AF_UNIX {
         return; // INET sockets: only the address checks of the record (issue: INET support).
     }
@@ -517,9 +517,10 @@ fn check_unix_queue(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut
     }
 }
 
-/// `RS_OOB`: the out-of-band byte of an AF_UNIX stream socket (not an embryo), a 1-byte skb of
-/// its queue.
-fn check_oob(s: &Sock<'_>, embryo: bool, out: &mut Vec<Diagnostic>) {
+/// `RS_OOB`: the out-of-band byte of an AF_UNIX stream socket, a 1-byte skb of its queue. An
+/// embryo can hold one too: its client's `sendmsg(MSG_OOB)` before accept() sets the embryo's
+/// `oob_skb` (`queue_oob` on `unix_peer`), and accept() hands the embryo over as it is.
+fn check_oob(s: &Sock<'_>, out: &mut Vec<Diagnostic>) {
     let Some(m) = s.oob else { return };
     let o = s.objref;
     let range = m.offset..m.offset + crate::wire::RS_OOB_LAYOUT.size;
@@ -528,8 +529,6 @@ fn check_oob(s: &Sock<'_>, embryo: bool, out: &mut Vec<Diagnostic>) {
             "socket {o} is not an AF_UNIX stream socket (family {}, type {}): only those hold an out-of-band byte here",
             s.common.family, s.common.sock_type
         ))
-    } else if embryo {
-        Some(format!("socket {o} is an embryo (a pending connection): RS_OOB is for sockets a restore can send to"))
     } else {
         match s.queue.get(m.index as usize) {
             None => Some(format!("socket {o}: RS_OOB.index {} is past its queue of {} skbs", m.index, s.queue.len())),

@@ -206,12 +206,17 @@ impl<'i, 'a> Planner<'i, 'a> {
                     )
                 })?;
                 if let Some(e) = embryo {
-                    for m in &e.queue {
+                    for (k, m) in e.queue.iter().enumerate() {
                         let rights = self.rights_slots(&m.rights);
-                        self.push(
-                            Op::Send { slot: client, to: None, data: Payload(m.data.to_vec()), rights },
-                            format!("data #{} sent before accept waits on the embryo", p.client),
-                        )?;
+                        let op = super::refill::queue_send(e, k, client, Payload(m.data.to_vec()), rights);
+                        let why = match op {
+                            Op::SendOob { .. } => format!(
+                                "the out-of-band byte (MSG_OOB) #{} sent before accept waits on the embryo",
+                                p.client
+                            ),
+                            _ => format!("data #{} sent before accept waits on the embryo", p.client),
+                        };
+                        self.push(op, why)?;
                     }
                 }
                 if p.client == 0 {

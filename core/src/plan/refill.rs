@@ -292,7 +292,7 @@ impl<'i, 'a> Planner<'i, 'a> {
 
 /// The send that puts message `i` of `s`'s queue back from `from`: `sendmsg(MSG_OOB)` of its
 /// one byte for the out-of-band byte (`RS_OOB`), a plain `sendmsg` otherwise.
-fn queue_send(s: &Sock<'_>, i: usize, from: Slot, data: Payload, rights: Vec<Slot>) -> Op {
+pub(super) fn queue_send(s: &Sock<'_>, i: usize, from: Slot, data: Payload, rights: Vec<Slot>) -> Op {
     match (s.oob, &data.0[..]) {
         (Some(o), &[byte]) if o.index as usize == i => Op::SendOob { slot: from, byte, rights },
         _ => Op::Send { slot: from, to: None, data, rights },

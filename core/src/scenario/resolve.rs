@@ -203,6 +203,7 @@ impl Scenario {
                 embryo.embryo = true;
                 embryo.pending.clear();
                 embryo.queue.clear();
+                embryo.oob = None;
                 embryo.opts.clear();
                 embryo.shutdown = if client.is_none() { SHUTDOWN_MASK } else { 0 };
                 if client.is_none() {
@@ -212,6 +213,9 @@ impl Scenario {
                     let data = m.payload().map_err(|e| ScenarioError(format!("socket {:?} pending: {e}", s.name)))?;
                     let rights =
                         m.rights.iter().map(|r| look(names, r, "rights", &s.name)).collect::<Result<_, _>>()?;
+                    if m.oob {
+                        embryo.oob = Some(embryo.queue.len());
+                    }
                     embryo.queue.push((client, data, rights));
                 }
                 nodes.push(embryo);

@@ -229,6 +229,32 @@ pub(super) fn oob_to_wire(sc: &Scenario) -> Vec<WOob> {
     out
 }
 
+/// The out-of-band byte a pending client sent before accept: message `msg` of pending
+/// connection `pending` of socket `sock` (`PendingSpec::sent`). The list after [`WOob`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Encode, Decode)]
+pub(super) struct WPendingOob {
+    /// Index of the listener in the mirror's list.
+    pub(super) sock: u32,
+    /// Index of the connection in its accept queue.
+    pub(super) pending: u32,
+    /// Index of the message in what the client sent.
+    pub(super) msg: u32,
+}
+
+pub(super) fn pending_oob_to_wire(sc: &Scenario) -> Vec<WPendingOob> {
+    let mut out = Vec::new();
+    for (i, s) in sc.sockets.iter().enumerate() {
+        for (j, p) in s.pending.iter().enumerate() {
+            for (k, m) in p.sent.iter().enumerate() {
+                if m.oob {
+                    out.push(WPendingOob { sock: i as u32, pending: j as u32, msg: k as u32 });
+                }
+            }
+        }
+    }
+    out
+}
+
 pub(super) fn opts_to_wire(sc: &Scenario) -> Vec<WOpts> {
     sc.sockets
         .iter()

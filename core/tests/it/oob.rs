@@ -137,3 +137,75 @@ fn a_share_link_carries_the_out_of_band_mark() {
     assert!(matches!(bad(&[0, 0]), Err(share::ShareError::Trailing(_))), "an empty list is a second spelling");
     assert!(matches!(bad(&[0]), Err(share::ShareError::Trailing(_))), "an empty options list alone");
 }
+
+/// A pending client that sent an out-of-band byte before accept(): its embryo holds the mark
+/// (`queue_oob` marks `unix_peer`, the embryo, and accept() hands it over as it is). CRIU has no
+/// place for it; resocket validates it, plans the client's `sendmsg(MSG_OOB)` right after its
+/// connect, checks it on the simulator, and carries it through the scenario form and share links.
+pub const PENDING: &str = r#"{"sockets": [
+    {"name": "L", "type": "stream", "addr": "@oob-l", "listen": 2,
+     "pending": [{"client": "c", "sent": [{"data": "abc"}, {"data": "X", "oob": true}, {"data": "d"}]}]},
+    {"name": "c", "type": "stream"}]}"#;
+
+#[test]
+fn an_out_of_band_byte_sent_before_accept_waits_on_the_embryo_and_comes_back() {
+    let sc = Scenario::from_json(PENDING).unwrap();
+    let img = sc.to_image().unwrap();
+    let r = load(&img);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let embryo = r.image.sockets.values().find(|s| s.oob.is_some()).expect("the embryo's RS_OOB");
+    assert_eq!(embryo.oob.unwrap().index, 1);
+    let p = plan::plan(&r.image).unwrap();
+    let connect = p.steps.iter().position(|s| matches!(s.op, Op::Connect { .. })).expect("the client connects");
+    let sends: Vec<(usize, String)> = p
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.op {
+            Op::Send { data, .. } => Some((i, String::from_utf8_lossy(&data.0).into_owned())),
+            Op::SendOob { byte, .. } => Some((i, format!("OOB {}", *byte as char))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sends.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(), ["abc", "OOB X", "d"]);
+    assert!(sends.iter().all(|&(i, _)| i > connect), "{:#?}", p.steps);
+    assert!(!p.steps.iter().any(|s| matches!(s.op, Op::Accept { .. })), "nothing is accepted: {:#?}", p.steps);
+    let run = run_plan(&r.image, &p);
+    assert!(run.is_clean(), "{:?} {:#?}", run.failure, run.differences);
+    // The same plan with the byte sent plainly differs from the image in the embryo's mark.
+    let mut plain = p.clone();
+    for s in &mut plain.steps {
+        if let Op::SendOob { slot, byte, rights } = s.op.clone() {
+            s.op = Op::Send { slot, to: None, data: Payload(vec![byte]), rights };
+        }
+    }
+    let run = run_plan(&r.image, &plain);
+    assert!(run.differences.iter().any(|d| d.what == "out-of-band byte"), "{:#?}", run.differences);
+    // Image → scenario → image keeps the mark; a share link carries it.
+    let imported = resocket_core::edit::from_image(&img);
+    assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+    assert_eq!(imported.scenario.to_image().unwrap(), img);
+    let back = resocket_core::share::decode(&resocket_core::share::encode(&sc)).expect("a link");
+    assert_eq!(back, sc);
+    assert!(back.sockets[0].pending[0].sent[1].oob);
+}
+
+/// The pending marks' list follows the queue marks' list, written (then maybe empty) only when
+/// a pending mark exists: a link without one is the bytes it was; bad lists are refused.
+#[test]
+fn a_share_link_carries_a_pending_clients_out_of_band_mark_after_the_queue_marks() {
+    use resocket_core::share;
+    let sc = Scenario::from_json(PENDING).unwrap();
+    let mut plain = sc.clone();
+    plain.sockets[0].pending[0].sent[1].oob = false;
+    let (p, with) = (share::payload(&plain), share::payload(&sc));
+    // [options: empty] [queue marks: empty] [pending marks: (0, 0, 1)].
+    assert_eq!(&with[p.len()..], &[0, 0, 1, 0, 0, 1]);
+    let bad = |tail: &[u8]| share::from_payload(&[&p[..], tail].concat());
+    assert!(matches!(bad(&[0, 0, 1, 0, 0, 7]), Err(share::ShareError::Invalid(_))), "no message 7");
+    assert!(matches!(bad(&[0, 0, 1, 0, 3, 0]), Err(share::ShareError::Invalid(_))), "no pending 3");
+    assert!(matches!(bad(&[0, 0, 2, 0, 0, 1, 0, 0, 1]), Err(share::ShareError::Invalid(_))), "twice");
+    assert!(matches!(bad(&[0, 0, 0]), Err(share::ShareError::Trailing(_))), "an empty last list");
+    assert!(matches!(bad(&[0, 0, 1, 0, 0, 1, 9]), Err(share::ShareError::Trailing(_))), "a byte after the lists");
+    assert_eq!(bad(&[0, 0, 1, 0, 0, 1]), Ok(sc));
+}

@@ -321,3 +321,58 @@ fn what_the_plan_fuzzer_found_restores_and_verifies_on_the_real_kernel() {
         let _ = std::fs::remove_dir_all(&root);
     }
 }
+
+/// A pending client's out-of-band byte, sent before accept(), on the real kernel: the restored
+/// listener's first accept() gives a socket that reads "abc", is then at the mark (SIOCATMARK),
+/// gives "X" to recv(MSG_OOB) and "d" after (the scenario of core's `oob.rs` `PENDING`).
+#[test]
+fn an_out_of_band_byte_sent_before_accept_is_there_after_the_restore() {
+    let root = scratch("pending-oob");
+    let src = root.join("pending-oob.json");
+    std::fs::write(
+        &src,
+        r#"{"sockets": [
+            {"name": "L", "type": "stream", "addr": "@oob-l", "listen": 2,
+             "pending": [{"client": "c", "sent": [{"data": "abc"}, {"data": "X", "oob": true}, {"data": "d"}]}]},
+            {"name": "c", "type": "stream"}]}"#,
+    )
+    .unwrap();
+    let img = root.join("pending-oob.rsimg");
+    let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
+        .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let check = r#"
+import fcntl, socket, struct
+mark = lambda s: struct.unpack("i", fcntl.ioctl(s.fileno(), 0x8905, struct.pack("i", 0)))[0]  # SIOCATMARK
+a, _ = socket.socket(fileno=3).accept()
+a.setblocking(False)
+seen = [mark(a), a.recv(100), mark(a), a.recv(1, socket.MSG_OOB), a.recv(100)]
+try:
+    seen.append(a.recv(100))
+except BlockingIOError:
+    seen.append("empty")
+print(seen)
+"#;
+    let sandbox = root.join("sandbox");
+    std::fs::create_dir_all(&sandbox).unwrap();
+    let o = restore_in_netns(&[
+        "run",
+        "--verify",
+        "--root",
+        sandbox.to_str().unwrap(),
+        img.to_str().unwrap(),
+        "--",
+        "python3",
+        "-c",
+        check,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "[0, b'abc', 1, b'X', b'd', 'empty']",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
