@@ -175,6 +175,14 @@ fn msg(u: &mut Unstructured<'_>, n: usize) -> Result<MsgSpec> {
     if u.ratio(1u8, 6)? {
         m.rights = vec![spec_name(u, n)?];
     }
+    // The out-of-band byte (`RS_OOB`): valid on a one-byte message of an AF_UNIX stream queue,
+    // a socket's or a pending connection's.
+    if u.ratio(1u8, 8)? {
+        m.oob = true;
+        if u.arbitrary()? {
+            (m.data, m.hex, m.repeat) = (Some("X".to_string()), None, None);
+        }
+    }
     Ok(m)
 }
 
