@@ -149,7 +149,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                             Warning::new(
                                 WarnCode::SenderStandIn,
                                 format!(
-                                    "socket #{}: {n} queued datagrams came from a socket that has closed: they are re-sent from an unnamed temporary socket (the image does not record the sender's name)",
+                                    "socket #{}: {n} queued datagrams came from a socket that is not in the image (closed since, or unnamed and held outside the dumped processes: the image records no sender for them): they are re-sent from an unnamed temporary socket",
                                     s.objref
                                 ),
                             )
@@ -158,7 +158,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                         );
                         self.push(
                             Op::Socket { slot: t, ty },
-                            format!("a datagram to #{} came from a socket that has closed", s.objref),
+                            format!("a datagram to #{} came from a socket that is not in the image", s.objref),
                         )?;
                         temp_sender = Some(t);
                         t
