@@ -21,6 +21,18 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// `checkpoint encode` of a scenario written as `root/NAME.json`: the image `root/NAME.rsimg`.
+fn encode_scenario(root: &Path, name: &str, json: &str) -> PathBuf {
+    let (src, img) = (root.join(format!("{name}.json")), root.join(format!("{name}.rsimg")));
+    std::fs::write(&src, json).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
+        .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    img
+}
+
 fn valid_fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid");
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -65,19 +77,12 @@ fn a_failed_restore_removes_the_directories_and_socket_files_it_created() {
     let root = scratch("rollback-dirs");
     // One name under the other: whichever is bound first makes directories (and a socket
     // file), and the second fails (ENOTDIR below a socket file, or ENOTSOCK at a directory).
-    let src = root.join("nested.json");
-    std::fs::write(
-        &src,
+    let img = encode_scenario(
+        &root,
+        "nested",
         r#"{"sockets":[{"name":"ok","type":"dgram","addr":"/tmp/resocket/deep/first.sock"},
                       {"name":"bad","type":"dgram","addr":"/tmp/resocket/deep/first.sock/x.sock"}]}"#,
-    )
-    .unwrap();
-    let img = root.join("nested.rsimg");
-    let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
-        .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    );
     let sandbox = root.join("sandbox");
     std::fs::create_dir_all(&sandbox).unwrap();
     let o = restore_in_netns(&["run", "--root", sandbox.to_str().unwrap(), img.to_str().unwrap()]);
@@ -89,14 +94,8 @@ fn a_failed_restore_removes_the_directories_and_socket_files_it_created() {
 #[test]
 fn dot_dot_in_a_name_stops_at_the_root() {
     let root = scratch("escape");
-    let src = root.join("esc.json");
-    std::fs::write(&src, r#"{"sockets":[{"name":"x","type":"dgram","addr":"/tmp/../../etc/evil.sock"}]}"#).unwrap();
-    let img = root.join("esc.rsimg");
-    let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
-        .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    let img =
+        encode_scenario(&root, "esc", r#"{"sockets":[{"name":"x","type":"dgram","addr":"/tmp/../../etc/evil.sock"}]}"#);
     let sandbox = root.join("sandbox");
     std::fs::create_dir_all(&sandbox).unwrap();
     // As in a chroot: `..` at the root is the root (resolved by the kernel, RESOLVE_IN_ROOT).
@@ -300,14 +299,7 @@ fn what_the_plan_fuzzer_found_restores_and_verifies_on_the_real_kernel() {
     ];
     for (name, json) in cases {
         let root = scratch(&format!("fuzz-{name}"));
-        let src = root.join("s.json");
-        std::fs::write(&src, json).unwrap();
-        let img = root.join("s.rsimg");
-        let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
-            .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let img = encode_scenario(&root, name, json);
         let sandbox = root.join("sandbox");
         std::fs::create_dir_all(&sandbox).unwrap();
         let o = restore_in_netns(&["run", "--verify", "--root", sandbox.to_str().unwrap(), img.to_str().unwrap()]);
@@ -328,21 +320,14 @@ fn what_the_plan_fuzzer_found_restores_and_verifies_on_the_real_kernel() {
 #[test]
 fn an_out_of_band_byte_sent_before_accept_is_there_after_the_restore() {
     let root = scratch("pending-oob");
-    let src = root.join("pending-oob.json");
-    std::fs::write(
-        &src,
+    let img = encode_scenario(
+        &root,
+        "pending-oob",
         r#"{"sockets": [
             {"name": "L", "type": "stream", "addr": "@oob-l", "listen": 2,
              "pending": [{"client": "c", "sent": [{"data": "abc"}, {"data": "X", "oob": true}, {"data": "d"}]}]},
             {"name": "c", "type": "stream"}]}"#,
-    )
-    .unwrap();
-    let img = root.join("pending-oob.rsimg");
-    let o = Command::new(env!("CARGO_BIN_EXE_checkpoint"))
-        .args(["encode", src.to_str().unwrap(), "-o", img.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    );
     let check = r#"
 import fcntl, socket, struct
 mark = lambda s: struct.unpack("i", fcntl.ioctl(s.fileno(), 0x8905, struct.pack("i", 0)))[0]  # SIOCATMARK
