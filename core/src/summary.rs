@@ -44,6 +44,7 @@ fn role_with(img: &Image<'_>, s: &Sock<'_>, is_embryo: &dyn Fn(i32) -> bool) -> 
             PeerFact::None
         } else {
             match crate::image::inet::peer_of(img, s) {
+                Some(p) if p == s.objref => PeerFact::Itself,
                 Some(p) if is_embryo(p) => PeerFact::Embryo,
                 Some(_) => PeerFact::Socket,
                 None => PeerFact::Outside,

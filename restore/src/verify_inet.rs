@@ -95,7 +95,9 @@ pub(crate) fn verify(
         .collect();
     let off = |o: &i32| lacking.contains(o) || mute.contains(o);
     // Peers the plan rebuilds: both ends in the image, both addresses this host's.
-    let rebuilt: BTreeMap<i32, i32> = peers(img).into_iter().filter(|(s, p)| !off(s) && !off(p) && s != p).collect();
+    let all = peers(img);
+    let rebuilt: BTreeMap<i32, i32> =
+        all.iter().filter(|&(s, p)| !off(s) && !off(p) && s != p).map(|(&s, &p)| (s, p)).collect();
     for (h, s) in inet_held {
         let who = format!("pid {} fd {} (#{})", h.pid, h.fd, s.objref);
         let fd = h.owned.as_fd();
@@ -109,7 +111,9 @@ pub(crate) fn verify(
         let bound = s.inet_local().filter(|l| l.port() != 0 && !lacking.contains(&s.objref)).map(canonical);
         let got_local = inet_addr(net::getsockname(fd).ok()).filter(|l| l.port() != 0);
         diff("getsockname", show(got_local), show(bound));
-        let own = self_connected(s) && !off(&s.objref);
+        // Its own peer (`image::inet::peer_of`'s rule): a TCP simultaneous open with itself, a
+        // UDP socket connected to its own address.
+        let own = (self_connected(s) || all.get(&s.objref) == Some(&s.objref)) && !off(&s.objref);
         let connected = s.inet_connected() && (rebuilt.contains_key(&s.objref) || own);
         let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
         let got_peer = inet_addr(net::getpeername(fd).ok().flatten());

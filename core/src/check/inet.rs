@@ -38,10 +38,9 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         };
         let (ks, ki) = (&k.socks[r], k.inet.get(&r));
         diff("alive", "yes".into(), if ks.dead { "closed".into() } else { "yes".into() });
-        // A socket connected to itself is its own peer (plan/inet.rs connects it to itself).
-        let peer = peer_of(img, s)
-            .filter(|p| !off(s) && img.sockets.get(p).is_some_and(|p| !off(p)))
-            .or_else(|| (crate::plan::self_connected(s) && !off(s)).then_some(s.objref));
+        // A socket connected to itself is its own peer (`peer_of`; plan/inet.rs connects it to
+        // itself).
+        let peer = peer_of(img, s).filter(|p| !off(s) && img.sockets.get(p).is_some_and(|p| !off(p)));
         let listening = s.is_listener() && !unbound(s);
         // A connection to a peer outside the image comes back closed (plan/inet.rs).
         let want_state =

@@ -387,15 +387,29 @@ pub fn peers(img: &Image<'_>) -> BTreeMap<i32, i32> {
     out
 }
 
-/// The peer of one connected INET socket in the image (a linear scan; [`peers`] does all at once).
+/// A TCP socket connected to itself (its peer address is its own: a simultaneous open with
+/// itself, which Linux allows when nothing listens there).
+pub fn self_connected(s: &Sock<'_>) -> bool {
+    s.is_tcp()
+        && s.inet_connected()
+        && matches!((s.inet_local(), s.inet_remote()), (Some(l), Some(r)) if l.port() != 0 && canonical(l) == canonical(r))
+}
+
+/// The peer of one connected INET socket in the image (a linear scan; [`peers`] does all at
+/// once, by the same rule, for peers other than the socket itself). A socket connected to its
+/// own address is its own peer, as in Linux: a UDP socket's datagrams come back to it, a TCP
+/// socket did a simultaneous open with itself ([`self_connected`]).
 pub fn peer_of(img: &Image<'_>, s: &Sock<'_>) -> Option<i32> {
     if !s.inet_connected() {
         return None;
     }
+    if self_connected(s) {
+        return Some(s.objref);
+    }
     let (l, r) = (canonical(s.inet_local()?), canonical(s.inet_remote()?));
     let mut wildcard = None;
     for p in img.sockets.values() {
-        if p.objref == s.objref || p.is_tcp() != s.is_tcp() {
+        if p.is_tcp() != s.is_tcp() || (s.is_tcp() && p.objref == s.objref) {
             continue;
         }
         let Some(pl) = p.inet_local().map(canonical) else { continue };

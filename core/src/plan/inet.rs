@@ -55,13 +55,7 @@ pub(super) struct InetPlan {
     mute: std::collections::BTreeSet<i32>,
 }
 
-/// A TCP socket connected to itself (its peer address is its own: a simultaneous open with
-/// itself, which Linux allows when nothing listens there).
-pub fn self_connected(s: &Sock<'_>) -> bool {
-    s.is_tcp()
-        && s.inet_connected()
-        && matches!((s.inet_local(), s.inet_remote()), (Some(l), Some(r)) if l.port() != 0 && canonical(l) == canonical(r))
-}
+pub use crate::image::inet::self_connected;
 
 fn is_inet(s: &Sock<'_>) -> bool {
     matches!(s.common.family, wire::AF_INET | wire::AF_INET6) && s.inet.is_some()

@@ -217,3 +217,32 @@ fn only_a_connected_stream_or_seqpacket_socket_is_accepted() {
             {"name": "a", "type": "seqpacket", "peer": "c", "accepted_from": "l"}]}"#,
     );
 }
+
+/// `plan` target (2026-12-07, fourth run): a UDP socket connected to its own address. The
+/// planner (`image::inet::peers`) took it as its own peer and connected it; the checker's
+/// `peer_of` skipped the socket itself, found no peer and expected it closed. One rule now: a
+/// UDP socket connected to its own address is its own peer (Linux delivers its datagrams back
+/// to it); the summary calls it connected to itself.
+#[test]
+fn a_udp_socket_connected_to_its_own_address_is_its_own_peer() {
+    for json in [
+        r#"{"sockets": [{"name": "u", "family": "inet", "type": "dgram", "addr": "127.0.0.1:9000", "peer": "u",
+            "queue": [{"data": "to myself"}]}]}"#,
+        r#"{"sockets": [{"name": "u", "family": "inet6", "type": "dgram", "addr": "[::ffff:127.0.0.1]:9000",
+            "peer": "u", "shutdown": "rd"}]}"#,
+    ] {
+        let p = plan_runs_clean(json);
+        assert!(p.steps.iter().any(|s| matches!(s.op, Op::Connect { .. })), "{:#?}", p.steps);
+        let img = Scenario::from_json(json).expect("scenario").to_image().expect("image");
+        let r = load(&img);
+        let s = r.image.sockets.values().next().expect("the socket");
+        assert_eq!(resocket_core::image::inet::peer_of(&r.image, s), Some(s.objref));
+        assert_eq!(resocket_core::summary::roles(&r.image), [resocket_core::sock::Role::SelfConnected]);
+    }
+    // A TCP socket connected to itself (a simultaneous open) was "external-peer" in the summary.
+    let tcp =
+        r#"{"sockets": [{"name": "t", "family": "inet", "type": "stream", "addr": "127.0.0.1:9001", "peer": "t"}]}"#;
+    plan_runs_clean(tcp);
+    let img = Scenario::from_json(tcp).expect("scenario").to_image().expect("image");
+    assert_eq!(resocket_core::summary::roles(&load(&img).image), [resocket_core::sock::Role::SelfConnected]);
+}

@@ -296,6 +296,11 @@ fn what_the_plan_fuzzer_found_restores_and_verifies_on_the_real_kernel() {
                 {"name": "a0", "type": "stream", "accepted_from": "L", "peer_gone": true, "queue": [{"data": "from c0"}]},
                 {"name": "c1", "type": "stream"}]}"#,
         ),
+        (
+            "udp-self-connected",
+            r#"{"sockets": [{"name": "u", "family": "inet6", "type": "dgram", "addr": "[::ffff:127.0.0.1]:9000",
+                "peer": "u", "shutdown": "rd", "queue": [{"data": "to myself"}]}]}"#,
+        ),
     ];
     for (name, json) in cases {
         let root = scratch(&format!("fuzz-{name}"));
