@@ -587,8 +587,9 @@ impl Found<'_> {
 }
 
 /// A pending connection accepted by a `--kill` dump: its client's inode (`None`: the client has
-/// closed) and what the connection held, in order.
-type Consumed = (Option<u32>, Vec<Peeked>);
+/// closed), what the connection held, in order, and the index of the out-of-band byte its
+/// client sent before accept(), if any.
+type Consumed = (Option<u32>, Vec<Peeked>, Option<usize>);
 
 /// The processes of a `checkpoint dump --kill`, stopped (SIGSTOP, every thread seen stopped in
 /// `/proc/PID/task/*/stat`) for as long as the dump runs. The dump may then accept the pending
@@ -983,19 +984,23 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
                             icons.get(i)
                         ));
                     }
-                    let q = peek_queue_with(a, d, found.received, found.scratch)
-                        .map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?;
-                    if d.ty == 1 {
-                        if let Some(b) = crate::dump_inet::oob_pending(a)
+                    // An out-of-band byte its client sent before accept() (a stream embryo's
+                    // `oob_skb`): the queue read for real up to the mark (dump_oob.rs), which a
+                    // peek cannot place; the connection is the dump's own, accepted above.
+                    let oob_sent = d.ty == 1
+                        && crate::dump_inet::oob_pending(a)
                             .map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?
-                        {
-                            return Err(format!(
-                                "{}: pending connection {i}: its client sent an out-of-band byte (MSG_OOB) {} before accept(); the image records out-of-band data on sockets a restore can send to, not on embryos, so it cannot be captured faithfully",
-                                name_of(l),
-                                b.map_or_else(String::new, |b| format!("{b:#04x}"))
-                            ));
-                        }
-                    }
+                            .is_some();
+                    let (q, oob) = if oob_sent {
+                        let (q, at) = crate::dump_oob::read_with_mark(a, found.received).map_err(|e| {
+                            format!("{}: pending connection {i}: reading up to the out-of-band mark: {e}", name_of(l))
+                        })?;
+                        (q, Some(at))
+                    } else {
+                        let q = peek_queue_with(a, d, found.received, found.scratch)
+                            .map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?;
+                        (q, None)
+                    };
                     todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
                     if d.ty == 5 && d.shutdown & 1 != 0 {
                         warnings.push(DumpWarning::on(
@@ -1007,7 +1012,7 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
                             ),
                         ));
                     }
-                    out.push(((client != 0).then_some(client), q));
+                    out.push(((client != 0).then_some(client), q, oob));
                 }
                 if out.len() != icons.len() {
                     return Err(format!(
@@ -1205,12 +1210,14 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
             s.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
             if let Some(conns) = consumed.get(&ino) {
                 // `--kill`: accepted by the dump, in this order, with what each held.
-                for (client, q) in conns {
+                for (client, q, oob) in conns {
                     let sent = q
                         .iter()
-                        .map(|(_, data, rights)| MsgSpec {
+                        .enumerate()
+                        .map(|(k, (_, data, rights))| MsgSpec {
                             hex: Some(bstr::hex(data)),
                             rights: rights.iter().map(|&r| name_of(r)).collect(),
+                            oob: *oob == Some(k),
                             ..MsgSpec::default()
                         })
                         .collect();

@@ -1166,6 +1166,28 @@ fn a_kill_dump_restores_an_out_of_band_byte_at_its_mark() {
     assert_eq!((before, &s.queue[at].data[..], after), (b"abc".to_vec(), &b"X"[..], b"d".to_vec()));
 }
 
+/// An out-of-band byte a pending client sent before accept(): a plain dump refuses (it cannot
+/// read the embryo), `--kill` accepts the connection on a duplicate of the listener, reads its
+/// queue for real up to the mark and records the mark on the embryo; the restored process's
+/// first accept() gives a connection that reads "abc", is at the mark, gives "X" to
+/// recv(MSG_OOB) and "d" after (live.py oob-pending, check-oob).
+#[test]
+fn a_kill_dump_restores_an_out_of_band_byte_sent_before_accept() {
+    let mut live = Live::start("oob-pending");
+    let (code, said, _) = live.dump();
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("embryo") && said.contains("--kill"), "{said}");
+    drop(live.child.stdin.take());
+    live.child.wait().unwrap();
+    let (img, said) = kill_dump_round_trip_checked("oob-pending", "check-oob");
+    let l = img.sockets.values().find(|s| !s.pending.is_empty()).unwrap_or_else(|| panic!("no listener: {said}"));
+    let e = img.sockets.get(&l.pending[0].embryo).expect("the embryo");
+    let at = e.oob.unwrap_or_else(|| panic!("no RS_OOB on the embryo: {said}")).index as usize;
+    let before: Vec<u8> = e.queue[..at].iter().flat_map(|m| m.data.to_vec()).collect();
+    let after: Vec<u8> = e.queue[at + 1..].iter().flat_map(|m| m.data.to_vec()).collect();
+    assert_eq!((before, &e.queue[at].data[..], after), (b"abc".to_vec(), &b"X"[..], b"d".to_vec()));
+}
+
 /// The same with SO_OOBINLINE on the receiver: the option comes back, recv(MSG_OOB) is EINVAL,
 /// and the byte is read inline after the mark, as before.
 #[test]

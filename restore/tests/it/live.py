@@ -126,7 +126,11 @@ if scenario == "check-oob":
     # before the mark, recv(MSG_OOB) (EINVAL with SO_OOBINLINE), the bytes after; then nothing.
     import errno, fcntl, json, struct
     want = json.load(open(os.path.join(d, "expect.json")))["oob"]
-    s = socket.socket(fileno=os.dup(want["fd"])); s.setblocking(False)
+    s = socket.socket(fileno=os.dup(want["fd"]))
+    if want.get("accept"):
+        # The byte was sent before accept(): the listener's first connection holds it.
+        s = s.accept()[0]
+    s.setblocking(False)
     def fail(msg):
         sys.exit("check-oob: " + msg)
     if s.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE) != int(want["inline"]):
@@ -558,6 +562,16 @@ elif scenario in ("oob-unix", "oob-unix-inline", "oob-unix-twice", "oob-tcp"):
             oob = str(e)
         open(os.path.join(d, "oob.txt"), "w").write("inline=%d oob=%s" % (inline, oob))
     atexit.register(report)
+elif scenario == "oob-pending":
+    # A client that connected and sent an out-of-band byte amid its data before accept(): the
+    # embryo holds the mark (`queue_oob` marks unix_peer, the embryo). `--kill` reads it.
+    addr = "\0oob-pending-%d" % os.getpid()
+    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); l.bind(addr); l.listen(2); keep.append(l)
+    b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); b.connect(addr); keep.append(b)
+    b.send(b"ab"); b.send(b"cX", socket.MSG_OOB); b.send(b"d")
+    steps = [("mark", False), ("read", b"abc"), ("mark", True), ("oob", b"X"), ("read", b"d")]
+    expect["oob"] = {"fd": l.fileno(), "accept": True, "inline": False,
+                     "steps": [[k, v.hex() if isinstance(v, bytes) else v] for k, v in steps]}
 elif scenario == "seqpacket-half-shut":
     # A seqpacket pair, b shut down for writing after queueing three records (one empty) at a,
     # with one record queued at b: a reads the records, then EOF; b reads its record, then
