@@ -1,7 +1,8 @@
 //! The native executor: runs the same [`Op`]s as the simulator, with real syscalls (rustix),
 //! and answers with the same [`Outcome`] type, so plans and traces compare one to one.
 //!
-//! Blocking is never allowed to hang the restorer: every socket is created non-blocking and the
+//! Blocking is never allowed to hang the restorer: every socket that could wait is created
+//! non-blocking (connected AF_UNIX ones, which cannot, blocking) and the
 //! plan's blocking calls are emulated — `EAGAIN` on a socket the plan treats as blocking is
 //! reported as [`Outcome::WouldBlock`] (what the simulator calls a deadlock), except where a
 //! blocking call answers at once (a read or accept after SHUT_RD, seen through `POLLRDHUP`).
@@ -65,7 +66,7 @@ pub struct Held {
 #[derive(Debug)]
 pub struct Executor {
     cfg: Config,
-    slots: SlotTable<(OwnedFd, bool)>,
+    slots: SlotTable<Entry>,
     /// Placed sockets.
     pub held: Vec<Held>,
     /// Names: resolution, creation, removal, rollback (fsroot.rs).
@@ -78,6 +79,28 @@ pub struct Executor {
     placeholders: BTreeMap<i32, OwnedFd>,
     /// New sockets stay where the kernel put them (every target fd is held by a placeholder).
     reserved: bool,
+}
+
+/// What the executor knows of a socket it made, without asking the kernel again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// AF_UNIX (made by `socket`, `socketpair`, or accepted on an AF_UNIX listener).
+    Unix,
+    /// AF_INET/AF_INET6 SOCK_STREAM: its connects go through `exec/inet.rs`'s `tcp_connect`.
+    Tcp,
+    /// AF_INET/AF_INET6 of another type.
+    OtherInet,
+    /// Received through SCM_RIGHTS: the kernel is asked when it matters.
+    Unknown,
+}
+
+/// One slot's descriptor.
+#[derive(Debug)]
+struct Entry {
+    fd: OwnedFd,
+    /// Its open file has O_NONBLOCK (what `Place` must clear), as far as this executor knows.
+    nonblocking: bool,
+    kind: Kind,
 }
 
 /// Hold each target fd number with a `/dev/null` placeholder, all or none ([`Executor::reserve_fds`]).
@@ -112,7 +135,9 @@ mod inet;
 /// Flags of every socket the executor creates: non-blocking (blocking is emulated) and
 /// close-on-exec, so that no process started meanwhile (by `restore run -- COMMAND`, or by
 /// another thread) holds one of the plan's sockets; `Place` decides what the restored process
-/// inherits. (Socketpairs are created blocking: every send and receive passes MSG_DONTWAIT.)
+/// inherits. (Socketpairs and sockets accepted on an AF_UNIX listener are created blocking:
+/// nothing done on a connected AF_UNIX socket can wait, every send and receive passes
+/// MSG_DONTWAIT.)
 const NEW_FLAGS: net::SocketFlags = net::SocketFlags::NONBLOCK.union(net::SocketFlags::CLOEXEC);
 
 fn errno(e: rustix::io::Errno) -> Outcome {
@@ -164,7 +189,7 @@ impl Executor {
 
     /// The descriptor behind a slot.
     pub fn fd(&self, slot: Slot) -> Option<BorrowedFd<'_>> {
-        self.slots.get(&slot).map(|(f, _)| f.as_fd())
+        self.slots.get(&slot).map(|e| e.fd.as_fd())
     }
 
     /// The address to pass to the kernel for a connect or a send: a path name through
@@ -197,19 +222,30 @@ impl Executor {
         self.reserved
     }
 
-    fn adopt(&mut self, slot: Slot, fd: OwnedFd) -> Result<(), Outcome> {
-        self.adopt_as(slot, fd, true)
-    }
-
     /// Take a new descriptor into `slot`; `nonblocking`: its open file has O_NONBLOCK (what
     /// `Place` must clear), as far as this executor knows.
-    fn adopt_as(&mut self, slot: Slot, fd: OwnedFd, nonblocking: bool) -> Result<(), Outcome> {
+    fn adopt_as(&mut self, slot: Slot, fd: OwnedFd, nonblocking: bool, kind: Kind) -> Result<(), Outcome> {
         // Keep the plan's own fds clear of the numbers the image wants: they are all held by
         // placeholders, or else the new fd moves above them.
         let fd =
             if self.reserved { fd } else { rustix::io::fcntl_dupfd_cloexec(&fd, self.cfg.fd_base).map_err(errno)? };
-        self.slots.insert(slot, (fd, nonblocking));
+        self.slots.insert(slot, Entry { fd, nonblocking, kind });
         Ok(())
+    }
+
+    /// What is known of the socket in `slot` (`Unknown` for an empty slot).
+    fn kind(&self, slot: Slot) -> Kind {
+        self.slots.get(&slot).map_or(Kind::Unknown, |e| e.kind)
+    }
+
+    /// Whether the socket in `slot` is TCP: known for the sockets the executor made, asked of
+    /// the kernel (`SO_DOMAIN`, `SO_TYPE`) for received ones.
+    fn is_tcp(&self, slot: Slot, fd: BorrowedFd<'_>) -> bool {
+        match self.kind(slot) {
+            Kind::Tcp => true,
+            Kind::Unix | Kind::OtherInet => false,
+            Kind::Unknown => inet::is_tcp(fd),
+        }
     }
 
     fn take_free(&self, slot: &Slot) -> Result<(), Outcome> {
@@ -231,7 +267,7 @@ impl Executor {
     /// belongs to the open file, so an fd received back through SCM_RIGHTS shares it: the plan's
     /// view is kept per socket inode, and only once a plan uses SetNonblock.
     fn get(&self, slot: &Slot) -> Result<(BorrowedFd<'_>, bool), Outcome> {
-        let (f, _) = self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?;
+        let f = &self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?.fd;
         let blocking = if self.nonblock.is_empty() {
             true
         } else {
@@ -250,7 +286,7 @@ impl Executor {
             Op::Socket { slot, ty } => {
                 self.take_free(slot)?;
                 let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), NEW_FLAGS, None).map_err(errno)?;
-                self.adopt(*slot, fd)?;
+                self.adopt_as(*slot, fd, true, Kind::Unix)?;
                 Ok(Outcome::ok(0))
             }
             Op::SocketInet { slot, family, ty } => {
@@ -260,7 +296,8 @@ impl Executor {
                     resocket_core::sim::InetFamily::Inet6 => AddressFamily::INET6,
                 };
                 let fd = net::socket_with(af, sock_type(*ty), NEW_FLAGS, None).map_err(errno)?;
-                self.adopt(*slot, fd)?;
+                let kind = if *ty == SockType::Stream { Kind::Tcp } else { Kind::OtherInet };
+                self.adopt_as(*slot, fd, true, kind)?;
                 Ok(Outcome::ok(0))
             }
             Op::Socketpair { a, b, ty } => {
@@ -273,13 +310,13 @@ impl Executor {
                     .map_err(errno)?;
                 // Created blocking (every send and receive passes MSG_DONTWAIT), so `Place`
                 // has no O_NONBLOCK to clear.
-                self.adopt_as(*a, x, false)?;
-                self.adopt_as(*b, y, false)?;
+                self.adopt_as(*a, x, false, Kind::Unix)?;
+                self.adopt_as(*b, y, false, Kind::Unix)?;
                 Ok(Outcome::ok(0))
             }
             Op::Bind { slot, addr } => {
                 self.get(slot)?;
-                let (f, _) = self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?;
+                let f = &self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?.fd;
                 match addr {
                     SockAddr::Path(p) => self.fs.bind(f.as_fd(), p).map_err(|e| fs_err(e, Errno::EADDRINUSE))?,
                     SockAddr::Abstract(n) => {
@@ -316,12 +353,19 @@ impl Executor {
             Op::Accept { slot, new } => {
                 self.get(slot)?;
                 self.take_free(new)?;
+                let kind = self.kind(*slot);
                 let (fd, blocking) = self.get(slot)?;
+                // An accepted AF_UNIX socket is connected: no call on it can wait (connect
+                // answers EISCONN, accept EINVAL, and every send and receive passes
+                // MSG_DONTWAIT), so it is made blocking, like a socketpair, and `Place` has no
+                // O_NONBLOCK to clear. Any other is non-blocking (a TCP socket can be
+                // disconnected and connect again).
+                let flags = if kind == Kind::Unix { net::SocketFlags::CLOEXEC } else { NEW_FLAGS };
                 // Never a blocking syscall: ask without waiting, then say what a blocking call
                 // would have done (after SHUT_RD an empty listener answers EINVAL at once).
-                match net::accept_with(fd, NEW_FLAGS) {
+                match net::accept_with(fd, flags) {
                     Ok(s) => {
-                        self.adopt(*new, s)?;
+                        self.adopt_as(*new, s, kind != Kind::Unix, kind)?;
                         Ok(Outcome::ok(0))
                     }
                     Err(e) if e == rustix::io::Errno::AGAIN && blocking => {
@@ -401,7 +445,7 @@ impl Executor {
                 let reserved = if exact && self.slots.contains_key(slot) { self.placeholders.remove(fd) } else { None };
                 // The open file gets the O_NONBLOCK the image recorded (FILE f_flags); the
                 // executor's own (every socket it makes is non-blocking) is cleared otherwise.
-                let nonblocking = self.slots.get(slot).is_none_or(|&(_, nb)| nb);
+                let nonblocking = self.slots.get(slot).is_none_or(|e| e.nonblocking);
                 let file_flags = if *nonblock { rustix::fs::OFlags::NONBLOCK } else { rustix::fs::OFlags::empty() };
                 let (src, _) = self.get(slot)?;
                 let owned = if let Some(mut ph) = reserved {
@@ -537,7 +581,7 @@ impl Executor {
         let mut new_slots = Vec::new();
         for f in got {
             let slot = self.slots.last_key().map_or(1, |k| k + 1);
-            self.adopt(slot, f)?;
+            self.adopt_as(slot, f, true, Kind::Unknown)?;
             new_slots.push(slot);
         }
         Ok(Outcome::Read { data: Payload(buf[..m.bytes.min(len)].to_vec()), rights: new_slots, truncated })

@@ -104,11 +104,14 @@ impl Scenario {
         let mut out = Vec::new();
         for t in &self.tasks {
             let mut fds = Vec::new();
+            // A set, once per task: `contains` on the list made this quadratic (a dump of
+            // 10,000 close-on-exec fds spent 3.5 ms here).
+            let cloexec = crate::order::set(t.cloexec.iter().copied());
             for (&fd, name) in &t.fds {
                 let &i = names
                     .get(name)
                     .ok_or_else(|| ScenarioError(format!("task {} fd {fd}: no socket {name:?}", t.pid)))?;
-                fds.push((fd, i, t.cloexec.contains(&fd)));
+                fds.push((fd, i, cloexec.contains(&fd)));
             }
             out.push((t.pid, fds));
         }

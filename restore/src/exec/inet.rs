@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 /// covers softirqs deferred to ksoftirqd on a loaded machine).
 pub const HANDSHAKE_GRACE_MS: i32 = 1000;
 
-fn is_tcp(fd: BorrowedFd<'_>) -> bool {
+pub(super) fn is_tcp(fd: BorrowedFd<'_>) -> bool {
     let inet =
         matches!(net::sockopt::socket_domain(fd), Ok(d) if d == AddressFamily::INET || d == AddressFamily::INET6);
     inet && matches!(net::sockopt::socket_type(fd), Ok(t) if t == SocketType::STREAM)
@@ -69,7 +69,7 @@ impl Executor {
             Op::Bind { slot, addr: SockAddr::Inet(a) } => Some(self.inet_bind(*slot, *a)),
             Op::Connect { slot, addr } => {
                 let tcp = match self.get(slot) {
-                    Ok((fd, _)) => is_tcp(fd),
+                    Ok((fd, _)) => self.is_tcp(*slot, fd),
                     Err(e) => return Some(Err(e)),
                 };
                 match addr {

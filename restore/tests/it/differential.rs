@@ -321,3 +321,66 @@ mod regressions {
         ]);
     }
 }
+
+/// Sockets accepted on a listener, placed: each open file gets the O_NONBLOCK the image recorded
+/// (AF_UNIX and TCP, on and off), and the plan's blocking read of an empty accepted socket is
+/// reported as would-block at once (never a wait), as the simulator says, whatever the
+/// executor's own flags on it are.
+#[test]
+fn accepted_sockets_are_placed_with_the_recorded_o_nonblock_and_never_wait() {
+    use resocket_core::sim::InetFamily;
+    use rustix::fs::OFlags;
+    crate::differential_inet::fresh_netns_with_lo();
+    let root = scratch();
+    let mut sim = Kernel::new();
+    let mut real = Executor::new(Config {
+        root: Some(root.clone()),
+        place: PlaceMode::HoldAll,
+        fd_base: 1024,
+        inherit_all: false,
+    });
+    let tcp: std::net::SocketAddr = "127.0.0.1:47311".parse().unwrap();
+    let mut trace = vec![
+        Op::Socket { slot: 1, ty: SockType::Stream },
+        Op::Bind { slot: 1, addr: SockAddr::Abstract(b"accepted-flags".to_vec()) },
+        Op::Listen { slot: 1, backlog: 8 },
+        Op::SocketInet { slot: 11, family: InetFamily::Inet, ty: SockType::Stream },
+        Op::Bind { slot: 11, addr: SockAddr::Inet(tcp) },
+        Op::Listen { slot: 11, backlog: 8 },
+    ];
+    // Clients 2, 3 (AF_UNIX) and 12, 13 (TCP), accepted as 4, 5 and 14, 15.
+    for (l, c, new, addr) in [
+        (1, 2, 4, SockAddr::Abstract(b"accepted-flags".to_vec())),
+        (1, 3, 5, SockAddr::Abstract(b"accepted-flags".to_vec())),
+        (11, 12, 14, SockAddr::Inet(tcp)),
+        (11, 13, 15, SockAddr::Inet(tcp)),
+    ] {
+        trace.push(if l == 1 {
+            Op::Socket { slot: c, ty: SockType::Stream }
+        } else {
+            Op::SocketInet { slot: c, family: InetFamily::Inet, ty: SockType::Stream }
+        });
+        trace.push(Op::Connect { slot: c, addr });
+        trace.push(Op::Accept { slot: l, new });
+    }
+    trace.push(Op::Recv { slot: 4, len: 1, peek: false });
+    trace.push(Op::Recv { slot: 14, len: 1, peek: false });
+    for (slot, fd, nonblock) in [(4, 20, false), (5, 21, true), (14, 22, false), (15, 23, true)] {
+        trace.push(Op::Place { slot, pid: 1, fd, cloexec: true, nonblock });
+    }
+    for (i, op) in trace.iter().enumerate() {
+        let (a, b) = (sim.apply(op), real.apply(op));
+        assert!(agree(&a, &b), "op {i} {op:?}: simulator {a:?}, kernel {b:?}");
+        if let Op::Recv { .. } = op {
+            assert!(matches!(b, Outcome::WouldBlock { .. }), "op {i} {op:?}: {b:?}");
+        }
+    }
+    let flags: Vec<(i32, bool)> = real
+        .held
+        .iter()
+        .map(|h| (h.fd, rustix::fs::fcntl_getfl(&h.owned).unwrap().contains(OFlags::NONBLOCK)))
+        .collect();
+    real.rollback();
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(flags, [(20, false), (21, true), (22, false), (23, true)]);
+}
