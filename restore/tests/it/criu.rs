@@ -381,6 +381,7 @@ fn plan_and_simulate_use_the_checkpoints_saved_addresses() {
     assert!(stdout(&o).contains("bind(#7, (inet [2001:db8::5]:5354))"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("inet-address-missing"), "{}", stdout(&o));
     assert!(stderr(&o).contains("planned for the checkpoint's network namespace 2 (ifaddr-2.img)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("; 2 routes (route-2.img), 2 routes (route6-2.img)"), "{}", stderr(&o));
     let o = restore(&["simulate", s(&dir)]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("the simulated state equals the image"), "{}", stdout(&o));
