@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -52,4 +54,58 @@ export function countRecords(buf) {
 export async function stop(h) {
   await h?.browser?.close();
   h?.server?.close();
+}
+
+/** A ustar archive of [path, bytes] members (mode 0644, mtime 0). */
+export function tar(members) {
+  const blocks = [];
+  const field = (buf, off, len, s) => buf.write(s, off, len, 'ascii');
+  for (const [name, data] of members) {
+    const hd = Buffer.alloc(512);
+    field(hd, 0, 100, name);
+    field(hd, 100, 8, '0000644\0');
+    field(hd, 108, 8, '0000000\0');
+    field(hd, 116, 8, '0000000\0');
+    field(hd, 124, 12, data.length.toString(8).padStart(11, '0') + '\0');
+    field(hd, 136, 12, '00000000000\0');
+    hd.fill(' ', 148, 156);
+    field(hd, 156, 1, '0');
+    field(hd, 257, 6, 'ustar\0');
+    field(hd, 263, 2, '00');
+    let sum = 0;
+    for (const b of hd) sum += b;
+    field(hd, 148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
+    blocks.push(hd, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+/**
+ * A big checkpoint archive (generated once into e2e/out/): `time_criu`'s N unix sockets (N/2
+ * socketpairs in one task) in Podman's layout, tar.gz level 1, plus a raw memory image of
+ * `pagesMb` MiB of incompressible bytes when `pagesMb` > 0.
+ */
+export function bigArchive(SOCKETS, PAGES_MB = 0) {
+  const file = path.join(OUT, `worker-${SOCKETS}-${PAGES_MB}.tar.gz`);
+  if (fs.existsSync(file)) return file;
+  const dir = path.join(OUT, `criu-${SOCKETS}`);
+  if (!fs.existsSync(path.join(dir, 'files.img'))) {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('cargo', ['run', '-q', '--release', '-p', 'resocket-core', '--example', 'time_criu', '--', String(SOCKETS), dir],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const members = [
+    ['config.dump', Buffer.from('{"id":"big","name":"big","runtime":"crun"}')],
+    ['spec.dump', Buffer.from('{"annotations":{"io.container.manager":"libpod"}}')],
+    ...fs.readdirSync(dir).sort().map((n) => [`checkpoint/${n}`, fs.readFileSync(path.join(dir, n))]),
+  ];
+  if (PAGES_MB > 0) {
+    const pages = Buffer.alloc(PAGES_MB << 20);
+    let x = 12345;
+    for (let i = 0; i < pages.length; i += 4) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; pages.writeUInt32LE(x, i); }
+    members.push(['checkpoint/pages-1.img', pages]);
+  }
+  fs.writeFileSync(file, zlib.gzipSync(tar(members), { level: 1 }));
+  return file;
 }

@@ -42,7 +42,7 @@ text)
 criu)
     # One seed per CRIU fixture set: its files joined by \0CRF, each led by its index in the
     # target's NAMES list (files whose name is not there are left out).
-    names="inventory.img pstree.img ids-100.img core-100.img fdinfo-100.img files.img sk-queues.img unixsk.img inetsk.img tcp-stream-7532.img ids-101.img core-101.img fdinfo-101.img reg-files.img pipes.img netdev-1.img ifaddr-2.img netdev-2.img"
+    names="inventory.img pstree.img ids-100.img core-100.img fdinfo-100.img files.img sk-queues.img unixsk.img inetsk.img tcp-stream-7532.img ids-101.img core-101.img fdinfo-101.img reg-files.img pipes.img netdev-1.img ifaddr-2.img netdev-2.img route-2.img route6-2.img netns-2.img"
     for set in ../fixtures/criu/images/*/*; do
         out="corpus/criu/$(basename "$(dirname "$set")")-$(basename "$set")"
         : >"$out"

@@ -27,6 +27,9 @@ const NAMES: &[&str] = &[
     "netdev-1.img",
     "ifaddr-2.img",
     "netdev-2.img",
+    "route-2.img",
+    "route6-2.img",
+    "netns-2.img",
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -54,8 +57,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(d.range.start <= d.range.end && d.range.end <= f.bytes.len(), "diagnostic outside its file: {d}");
         }
     }
-    // The saved namespace's addresses as the simulator's host (ifaddr-N.img + netdev-N.img).
-    let _ = o.host();
+    // The saved namespace's addresses and routes as the simulator's host (ifaddr-N.img,
+    // netdev-N.img, route-N.img, route6-N.img).
+    if let Some(h) = o.host() {
+        let _ = h.routes.lookup(std::net::Ipv4Addr::new(8, 8, 8, 8).into());
+    }
     let (sc, _) = o.to_scenario();
     let _ = sc.to_image();
     let _ = o.crit_json();

@@ -136,6 +136,66 @@ fn addresses_text(out: &mut String, c: &Criu) {
     }
 }
 
+/// The devices (netdev-N.img), routes (route-N.img, route6-N.img) and namespaces (netns-N.img)
+/// CRIU saved.
+fn network_text(out: &mut String, c: &Criu) {
+    let cp = &c.opened.checkpoint;
+    if !cp.netdevs.is_empty() {
+        let _ = writeln!(out, "\ndevices (netdev-N.img):");
+        for d in &cp.netdevs {
+            let kind = d.kind.word();
+            let state = if d.up() { "up" } else { "down" };
+            let addr = d.address_text().unwrap_or_else(|| "-".into());
+            let line = format!(
+                "  netns {:<4} {:<3} {:<10} {:<9} {:<4} mtu {:<6} {addr}",
+                d.ns, d.ifindex, d.name, kind, state, d.mtu
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    if !cp.routes.is_empty() {
+        let _ = writeln!(out, "\nroutes (route-N.img, route6-N.img, `ip route save`):");
+        for r in &cp.routes {
+            let rt = &r.route;
+            let dev = rt.oif.map(|i| {
+                cp.netdevs
+                    .iter()
+                    .find(|d| d.ns == r.ns && d.ifindex == i)
+                    .map_or_else(|| format!("if{i}"), |d| d.name.clone())
+            });
+            let mut words = Vec::new();
+            if rt.kind != resocket_core::criu::route::RouteType::Unicast {
+                words.push(rt.kind.word().to_string());
+            }
+            words.push(rt.dst_text());
+            if let Some(g) = rt.gateway {
+                words.push(format!("via {g}"));
+            }
+            if let Some(d) = dev {
+                words.push(format!("dev {d}"));
+            }
+            if let Some(src) = rt.prefsrc {
+                words.push(format!("src {src}"));
+            }
+            if let Some(m) = rt.priority {
+                words.push(format!("metric {m}"));
+            }
+            if rt.multipath {
+                words.push("multipath".into());
+            }
+            let _ = writeln!(out, "  netns {:<4} {}", r.ns, words.join(" "));
+        }
+    }
+    for n in &cp.netns {
+        let ext = n.ext_key.as_ref().map_or_else(String::new, |k| {
+            format!(", external (key {k}): CRIU saved none of its devices, addresses or routes")
+        });
+        let ids: Vec<String> = n.nsids.iter().map(|(ns, id)| format!("netns {ns} = nsid {id}")).collect();
+        let ids = if ids.is_empty() { "none".to_string() } else { ids.join(", ") };
+        let _ = writeln!(out, "\nnetns {} (netns-{}.img): ids it gives other namespaces: {ids}{ext}", n.ns, n.ns);
+    }
+}
+
 /// `restore show` of CRIU input.
 pub fn show_text(name: &str, c: &Criu) -> String {
     let mut out = format!("{name}: {}\n\n", summary_line(c));
@@ -160,6 +220,7 @@ pub fn show_text(name: &str, c: &Criu) -> String {
         let _ = writeln!(out, "  {:<28} {:<14} {:>10} B  {entries}", f.name, f.magic_name(), f.bytes.len());
     }
     addresses_text(&mut out, c);
+    network_text(&mut out, c);
     let _ = writeln!(out, "\nsockets (mapped onto resocket's model):");
     out.push_str(&sockets_text(c));
     let (_, notes) = c.opened.to_scenario();
@@ -236,6 +297,9 @@ pub fn show_json(c: &Criu) -> Value {
             "decoded": f.decoded,
         })).collect::<Vec<_>>(),
         "addresses": c.opened.checkpoint.ifaddrs,
+        "devices": c.opened.checkpoint.netdevs,
+        "routes": c.opened.checkpoint.routes,
+        "netns": c.opened.checkpoint.netns,
         "host_ns": c.opened.host_ns(),
         "scenario": sc,
         "notes": notes,

@@ -133,10 +133,15 @@ pub fn serve_in_process(handler: Handler) {
     IN_PROCESS.with(|h| *h.borrow_mut() = Some(handler));
 }
 
+/// A request and its transfer list.
+type Queued = (JsValue, js_sys::Array);
+
 /// A request being served. Dropping it terminates its worker (and ignores anything else it
 /// posts).
 pub struct Job {
     worker: Option<web_sys::Worker>,
+    /// Requests waiting for the worker's `ready` (`None` once it is ready).
+    queue: Rc<RefCell<Option<Vec<Queued>>>>,
     /// Serving in the page instead: the handler and where it posts.
     in_process: Option<(Handler, Post)>,
     on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
@@ -192,16 +197,25 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
             wasm_bindgen_futures::spawn_local(async move { deliver(msg) });
         });
         wasm_bindgen_futures::spawn_local(handler(request, post.clone()));
-        return Ok(Job { worker: None, in_process: Some((handler, post)), on_message: None, on_error: None, live });
+        let queue = Rc::new(RefCell::new(None));
+        return Ok(Job {
+            worker: None,
+            queue,
+            in_process: Some((handler, post)),
+            on_message: None,
+            on_error: None,
+            live,
+        });
     }
     let w = web_sys::Worker::new(WORKER_URL).map_err(|e| format!("the checkpoint reader did not start: {e:?}"))?;
+    let queue = Rc::new(RefCell::new(Some(vec![(request, transfer)])));
     let on_message = {
-        let w = w.clone();
-        let mut request = Some((request, transfer));
+        let (w, queue) = (w.clone(), queue.clone());
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             let data = e.data();
             if get(&data, "type").as_string().as_deref() == Some("ready") {
-                if let Some((req, transfer)) = request.take() {
+                let waiting = queue.borrow_mut().take();
+                for (req, transfer) in waiting.into_iter().flatten() {
                     if let Err(e) = w.post_message_with_transfer(&req, &transfer) {
                         deliver(failed(&format!("the checkpoint reader refused the files: {e:?}")));
                     }
@@ -224,23 +238,53 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
     };
     w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    Ok(Job { worker: Some(w), in_process: None, on_message: Some(on_message), on_error: Some(on_error), live })
+    Ok(Job { worker: Some(w), queue, in_process: None, on_message: Some(on_message), on_error: Some(on_error), live })
 }
 
 impl Job {
-    /// Ask the worker, which has answered with a checkpoint, to walk entry `entry` of file
-    /// `file`: it answers with [`Reply::Fields`].
-    pub fn walk(&self, file: usize, entry: usize) {
-        let req = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(Mode::Fields.as_str()));
-        let data = js_sys::Uint8Array::from(message::encode(&Walk { file, entry }).as_slice());
-        let _ = js_sys::Reflect::set(&req, &"data".into(), &data);
+    /// Post one more request to the job's worker (once it is ready), or serve it in the page.
+    pub fn post(&self, request: JsValue) {
         if let Some((handler, post)) = &self.in_process {
-            wasm_bindgen_futures::spawn_local(handler(req.into(), post.clone()));
+            wasm_bindgen_futures::spawn_local(handler(request, post.clone()));
+        } else if let Some(waiting) = self.queue.borrow_mut().as_mut() {
+            waiting.push((request, js_sys::Array::new()));
         } else if let Some(w) = &self.worker {
-            let _ = w.post_message(&req);
+            let _ = w.post_message(&request);
         }
     }
+}
+
+/// The request `{mode: "fields", data}` to walk an entry.
+pub fn walk_request(walk: &Walk) -> JsValue {
+    let req = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(Mode::Fields.as_str()));
+    let data = js_sys::Uint8Array::from(message::encode(walk).as_slice());
+    let _ = js_sys::Reflect::set(&req, &"data".into(), &data);
+    req.into()
+}
+
+/// A checkpoint's entry walker ([`crate::criu::CriuDoc::set_walker`]): a worker of its own,
+/// started at the first walk (a few MB: it holds only the entry it walks, unlike the worker that
+/// read the checkpoint, whose memory stays at the peak of the reading), and terminated when the
+/// walker is dropped with its doc. `on_fields` gets each walked entry.
+pub fn walker(on_fields: impl Fn(Box<Fields>) + 'static) -> crate::criu::Walker {
+    let job: RefCell<Option<Job>> = RefCell::new(None);
+    let on_fields = Rc::new(on_fields);
+    Box::new(move |walk: Walk| {
+        let request = walk_request(&walk);
+        let mut job = job.borrow_mut();
+        if let Some(j) = job.as_ref() {
+            return j.post(request);
+        }
+        let on_fields = on_fields.clone();
+        // A walker that cannot start shows no fields (the bytes and the framing stay shown).
+        *job = start(request, js_sys::Array::new(), move |reply| {
+            if let Reply::Fields(f) = reply {
+                on_fields(f);
+            }
+        })
+        .ok();
+    })
 }
 
 fn failed(message: &str) -> JsValue {

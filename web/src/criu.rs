@@ -5,10 +5,11 @@
 //! opens the files by content, `criu::Opened` frames, decodes and checks them,
 //! `Opened::to_scenario` maps the checkpoint onto a scenario whose image the rest of the
 //! inspector (graph, timeline, plan, order checking) shows as for a native image. The page
-//! keeps the files' bytes and framing; the worker, kept while the checkpoint is shown, walks
-//! the entry shown (core's wire walker and schema tables, not linked by the page).
+//! keeps the files' bytes and framing, the one copy of them (the worker that read them is
+//! gone); a worker of the doc's own walks the entry shown from the bytes the page sends it
+//! (core's wire walker and schema tables, not linked by the page).
 
-use crate::message::{ArchiveMeta, Fields, Meta, Notes, SavedAddr};
+use crate::message::{ArchiveMeta, Fields, Meta, Notes, SavedAddr, Walk};
 use resocket_core::criu::OpenedFile;
 use resocket_core::detect::Skip;
 use resocket_core::Diagnostic;
@@ -41,13 +42,13 @@ pub struct CriuDoc {
     pub image: Result<Rc<[u8]>, String>,
     pub errors: usize,
     pub warnings: usize,
-    /// Asks the worker that read the checkpoint to walk an entry (its answer comes as
-    /// [`CriuAction::Fields`]). It owns that worker: dropping the doc terminates it.
+    /// Asks a worker to walk an entry (its answer comes as [`CriuAction::Fields`]). It owns
+    /// that worker (`client::walker`): dropping the doc terminates it.
     walker: RefCell<Option<Walker>>,
 }
 
-/// `walker(file, entry)`: ask for an entry to be walked.
-pub type Walker = Box<dyn Fn(usize, usize)>;
+/// `walker(request)`: ask for an entry to be walked.
+pub type Walker = Box<dyn Fn(Walk)>;
 
 impl std::fmt::Debug for CriuDoc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,15 +98,17 @@ impl CriuDoc {
         }
     }
 
-    /// Entries are walked by `walker(file, entry)` (the worker that read the checkpoint).
+    /// Entries are walked by `walker` (a worker's, `client::walker`).
     pub fn set_walker(&self, walker: Walker) {
         *self.walker.borrow_mut() = Some(walker);
     }
 
-    /// Ask for entry `entry` of file `file` to be walked (nothing without a walker).
+    /// Ask for entry `entry` of file `file` to be walked, sending its bytes (nothing without a
+    /// walker, or for an entry the file does not have).
     pub fn walk(&self, file: usize, entry: usize) {
+        let Some(req) = self.files.get(file).and_then(|f| Walk::of(f, file, entry)) else { return };
         if let Some(w) = self.walker.borrow().as_ref() {
-            w(file, entry);
+            w(req);
         }
     }
 

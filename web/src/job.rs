@@ -55,8 +55,7 @@ impl Generation {
             *self.2.borrow_mut() = Some(job);
         }
     }
-    /// The worker of open `g`, which has answered with a checkpoint: it is the doc's now
-    /// ([`crate::criu::CriuDoc::set_walker`]).
+    /// The worker of open `g`, which has answered with a checkpoint (and is dropped then).
     fn take_job(&self, g: u64) -> Option<client::Job> {
         if self.is_current(g) {
             self.2.borrow_mut().take()
@@ -198,12 +197,6 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
     let on_reply = {
         let (generation, d) = (generation.clone(), d.clone());
         move |reply: Reply| {
-            if let Reply::Fields(f) = reply {
-                // From the worker kept by the checkpoint shown (a later open dropped it, and
-                // with it the worker, otherwise).
-                d.dispatch(Action::Criu(CriuAction::Fields(Rc::new(*f))));
-                return;
-            }
             if !generation.is_current(g) {
                 return;
             }
@@ -220,10 +213,13 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                 }
                 Reply::Criu(parts) => {
                     let doc = Rc::new(parts.doc(name.clone(), note.clone()));
-                    // The worker stays with the doc, to walk the entries it shows.
-                    if let Some(job) = generation.take_job(g) {
-                        doc.set_walker(Box::new(move |file, entry| job.walk(file, entry)));
-                    }
+                    // The worker that read it goes now, and its memory with it (the page holds
+                    // the files); the entries shown are walked by a worker of the doc's own.
+                    drop(generation.take_job(g));
+                    let fields = d.clone();
+                    doc.set_walker(client::walker(move |f| {
+                        fields.dispatch(Action::Criu(CriuAction::Fields(Rc::new(*f))))
+                    }));
                     match doc.image.clone() {
                         Ok(bytes) => open(
                             Request { name, note, fixture, bytes, goto, criu: Some(doc) },

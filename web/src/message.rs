@@ -14,17 +14,21 @@
 //!
 //! Messages (JS objects; the bincode parts are `Uint8Array`s):
 //!
-//! * page → worker: `{mode: "inspect" | "api", files: [{name, bytes}]}` ([`Mode`]), then, while
-//!   the checkpoint is shown, `{mode: "fields", data}` ([`Walk`]): walk that entry;
+//! * page → worker: `{mode: "inspect" | "api", files: [{name, bytes}]}` ([`Mode`]); and, to a
+//!   worker of its own while the checkpoint is shown, `{mode: "fields", data}` ([`Walk`]: the
+//!   entry's bytes): walk that entry;
 //! * worker → page: `{type: "ready"}`, `{type: "progress", data}` ([`Progress`]),
 //!   `{type: "criu", meta, notes, noteEnds, bytes, entries, image}` ([`Meta`]; the notes one
 //!   encoding each, `noteEnds` where each ends, so that the page decodes only those it shows),
 //!   `{type: "fields", data}` ([`Fields`]: an entry walked),
 //!   `{type: "rsimg", name, bytes}`, `{type: "api", value}`, `{type: "failed", message}`.
 //!
-//! The worker walks an entry's protobuf fields (core's wire walker and schema tables) when the
-//! page shows it, so that the page links neither: the worker that read a checkpoint stays
-//! while the checkpoint is shown (`criu::CriuDoc` holds it) and keeps the files.
+//! A worker walks an entry's protobuf fields (core's wire walker and schema tables) when the
+//! page shows it, so that the page links neither. The page holds the one copy of the files: a
+//! walk request carries the entry's payload and its file's magic, so the worker keeps nothing of
+//! the checkpoint, and the worker that read it is terminated once it has handed it over (its
+//! linear memory, grown to its peak while reading, goes with it: docs/benchmarks.md); the walks
+//! go to a worker started for them (`client::walker`, kept by `criu::CriuDoc`).
 
 use resocket_core::archive::{Compression, Container, Layout};
 use resocket_core::codec::{self, Decode, Encode};
@@ -210,11 +214,28 @@ pub struct FieldRow {
     pub range: std::ops::Range<usize>,
 }
 
-/// The page asks for entry `entry` of file `file` to be walked (a `fields` request).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+/// The page asks for entry `entry` of file `file` to be walked (a `fields` request): the entry's
+/// payload and what says its schema, so that the worker needs nothing else of the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Walk {
     pub file: usize,
     pub entry: usize,
+    /// The file's image magic, and whether resocket decodes its entries (`OpenedFile::schema`).
+    pub magic: Option<u32>,
+    pub decoded: bool,
+    /// Where the payload starts in its file (field ranges are file offsets), and its bytes.
+    pub offset: usize,
+    pub payload: Vec<u8>,
+}
+
+impl Walk {
+    /// The request for entry `entry` of `f` (file `file` of the checkpoint); `None` for an entry
+    /// the file does not have.
+    pub fn of(f: &OpenedFile, file: usize, entry: usize) -> Option<Walk> {
+        let e = f.entry(entry)?;
+        let payload = f.bytes.get(e.payload.clone())?.to_vec();
+        Some(Walk { file, entry, magic: f.magic, decoded: f.decoded, offset: e.payload.start, payload })
+    }
 }
 
 /// Entry `entry` of file `file`, walked: its fields, nested ones after their parent.

@@ -3,9 +3,10 @@
 //! directory's files, one CRIU image, a tar/tar.gz/tar.zst checkpoint archive), map a CRIU
 //! checkpoint onto a scenario and its image ([`check`]), and the embedding API's result
 //! (`openCheckpoint`, [`crate::api`]): that image loaded, checked and planned by core
-//! ([`open_json`]); and an entry's fields walked for the page's entries panel ([`fields`]).
+//! ([`open_json`]); and an entry's fields walked for the page's entries panel ([`fields`], from
+//! the entry's bytes the page sends).
 
-use crate::message::{ArchiveMeta, FieldRow, Fields, FileMeta, Meta, Progress, SavedAddr, Stage};
+use crate::message::{ArchiveMeta, FieldRow, Fields, FileMeta, Meta, Progress, SavedAddr, Stage, Walk};
 use crate::model::Doc;
 use resocket_core::archive;
 use resocket_core::criu::walk::{Node, Val};
@@ -182,12 +183,16 @@ fn bytes_text(b: &[u8]) -> String {
     }
 }
 
-fn rows(file: &OpenedFile, nodes: &[Node], depth: usize, out: &mut Vec<FieldRow>) {
+/// The rows of `nodes`, values read from `walk`'s payload (field ranges are file offsets).
+fn rows(walk: &Walk, nodes: &[Node], depth: usize, out: &mut Vec<FieldRow>) {
     for n in nodes {
         let value = match &n.val {
             Val::Varint(v) | Val::Fixed64(v) => v.to_string(),
             Val::Fixed32(v) => v.to_string(),
-            Val::Bytes(r) => bytes_text(file.bytes.get(r.clone()).unwrap_or_default()),
+            Val::Bytes(r) => {
+                let at = r.start.saturating_sub(walk.offset)..r.end.saturating_sub(walk.offset);
+                bytes_text(walk.payload.get(at).unwrap_or_default())
+            }
             Val::Packed(v) => format!("[{}]", v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")),
             Val::Msg(_) => String::new(),
         };
@@ -199,23 +204,22 @@ fn rows(file: &OpenedFile, nodes: &[Node], depth: usize, out: &mut Vec<FieldRow>
             range: n.field.range.clone(),
         });
         if let Val::Msg(sub) = &n.val {
-            rows(file, sub, depth + 1, out);
+            rows(walk, sub, depth + 1, out);
         }
     }
 }
 
-/// Entry `entry` of file `file` walked (core's wire walk over the image's schema): its fields,
-/// nested ones after their parent, and the walk's error (where it stopped), if any.
-pub fn fields(files: &[OpenedFile], file: usize, entry: usize) -> Fields {
-    let f = files.get(file);
-    let schema = f.and_then(OpenedFile::schema).is_some();
+/// The entry a walk request carries, walked (core's wire walk over its image's schema): its
+/// fields, nested ones after their parent, and the walk's error (where it stopped), if any.
+/// Only the request is read: the worker keeps nothing of the checkpoint.
+pub fn fields(walk: &Walk) -> Fields {
+    let schema = walk.magic.and_then(criu::Magic::from_value).and_then(criu::schema::of_magic).filter(|_| walk.decoded);
     let mut rows_out = Vec::new();
     let mut error = None;
-    if let Some(w) = f.and_then(|f| f.walk(entry)) {
-        if let Some(f) = f {
-            rows(f, &w.nodes, 0, &mut rows_out);
-        }
+    if let Some(s) = schema {
+        let w = criu::walk::walk(&walk.payload, walk.offset, s);
+        rows(walk, &w.nodes, 0, &mut rows_out);
         error = w.error.map(|e| e.to_string());
     }
-    Fields { file, entry, schema, rows: rows_out, error }
+    Fields { file: walk.file, entry: walk.entry, schema: schema.is_some(), rows: rows_out, error }
 }

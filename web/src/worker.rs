@@ -11,9 +11,11 @@
 //! (`Uint8Array`), its entries' framing as a `Uint32Array` (where each entry starts) and the
 //! scenario's resocket image (`Uint8Array`, absent when it does not map): a structured clone of
 //! 100,000 entry objects would cost the page more than the whole open (docs/benchmarks.md).
-//! For the embedding API it answers with [`crate::reader::open_json`]'s result. After a
-//! checkpoint it keeps the files and answers the page's walk requests (`{mode: "fields"}`,
-//! [`crate::reader::fields`]) for as long as the page keeps it.
+//! For the embedding API it answers with [`crate::reader::open_json`]'s result. It keeps
+//! nothing of a checkpoint once posted (the page terminates it then: its linear memory stays
+//! at the peak the reading reached until it goes); a worker the page starts for the entries
+//! answers walk requests (`{mode: "fields"}`, [`crate::reader::fields`]), each carrying the
+//! entry's bytes.
 //!
 //! Nothing but `worker_main.rs` (and the tests, which serve requests in the page) imports this
 //! module: the page's side is [`crate::client`], and both sides share [`crate::message`].
@@ -23,11 +25,6 @@ use crate::reader::{self, Checked, Outcome};
 use resocket_core::criu::ImageFile;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-thread_local! {
-    /// The files of the checkpoint posted last, whose entries the page asks to walk.
-    static SHOWN: std::cell::RefCell<Vec<resocket_core::criu::OpenedFile>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 fn js_error(e: JsValue) -> String {
     e.as_string()
@@ -146,7 +143,7 @@ pub async fn serve(request: JsValue, post: Post) {
             .ok_or_else(|| "the page's request: no data".to_string())
             .and_then(|d| message::decode::<Walk>(&d.to_vec()));
         let msg = match walk {
-            Ok(w) => SHOWN.with(|s| encoded("fields", &reader::fields(&s.borrow(), w.file, w.entry))),
+            Ok(w) => encoded("fields", &reader::fields(&w)),
             Err(e) => failed(&e),
         };
         return post(msg, js_sys::Array::new());
@@ -182,8 +179,6 @@ pub async fn serve(request: JsValue, post: Post) {
             progress(Progress { stage: Stage::Sending, done: 0, total: 0, unpacked: 0 });
             let (msg, transfer) = criu_message(&c);
             post(msg, transfer);
-            // Kept for the page's walk requests, as long as the page keeps this worker.
-            SHOWN.with(|s| *s.borrow_mut() = c.files);
         }
     }
 }

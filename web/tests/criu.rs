@@ -313,3 +313,50 @@ async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A walk request carries its entry: a worker that never read the checkpoint (a fresh one, as
+/// the page's walker is) answers it with the entry's fields, field ranges in file offsets and
+/// values read from the bytes sent; bytes changed in the request change the answer, so nothing
+/// else is read.
+#[wasm_bindgen_test]
+async fn an_entry_is_walked_from_the_bytes_its_request_carries() {
+    use resocket_web::client::{decode, walk_request, Reply};
+    use resocket_web::message::Walk;
+    use resocket_web::reader::{self, Outcome};
+    use resocket_web::worker;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let item = gallery::items().into_iter().find(|i| i.name == "criu-unknown-field").expect("in the gallery");
+    let Ok(Outcome::Criu(c)) = reader::open(item.files().await, &mut |_| {}) else { panic!("not a checkpoint") };
+    let k = c.files.iter().position(|f| f.name == "files.img").expect("files.img");
+    let walk = Walk::of(&c.files[k], k, 0).expect("entry 0");
+    drop(c);
+    let serve = |w: Walk| async move {
+        let got: Rc<RefCell<Vec<Reply>>> = Rc::default();
+        let sink = got.clone();
+        worker::serve(
+            walk_request(&w),
+            Rc::new(move |m, _| sink.borrow_mut().extend(decode(m).map(|r| r.expect("decoded")))),
+        )
+        .await;
+        match got.take().pop() {
+            Some(Reply::Fields(f)) => f,
+            r => panic!("not fields: {r:?}"),
+        }
+    };
+    let f = serve(walk.clone()).await;
+    assert!(f.schema && f.error.is_none(), "{f:?}");
+    assert_eq!((f.file, f.entry), (k, 0));
+    assert!(f.rows.iter().any(|r| !r.known), "the unknown field is kept: {:?}", f.rows);
+    assert!(f.rows.iter().all(|r| r.range.start >= walk.offset && r.range.end <= walk.offset + walk.payload.len()));
+    let ino = f.get("usk.ino").expect("usk.ino").clone();
+    // The same request with the inode's varint changed: the answer follows the bytes sent.
+    let mut other = walk.clone();
+    let at = ino.range.end - 1 - walk.offset;
+    other.payload[at] ^= 0x01;
+    let g = serve(other).await;
+    assert_ne!(g.get("usk.ino").map(|r| r.value.clone()), Some(ino.value.clone()));
+    // A request naming a file resocket does not decode has no schema: no rows.
+    let raw = serve(Walk { decoded: false, ..walk }).await;
+    assert!(!raw.schema && raw.rows.is_empty());
+}

@@ -104,8 +104,8 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
     let kind = ImageKind::of_name(&f.name);
     let mut out = OpenedFile::new(f.name, kind, Vec::new());
     let data = f.bytes;
-    if let ImageKind::Ifaddr(ns) = kind {
-        read_ifaddr(&mut out, &data, ns, index, ck, diags);
+    if let (Some(dump), ImageKind::Ifaddr(ns) | ImageKind::Route(ns) | ImageKind::Route6(ns)) = (kind.dump(), kind) {
+        read_dump(&mut out, &data, dump, ns, index, ck, diags);
         out.bytes = data;
         return out;
     }
@@ -250,17 +250,19 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
     out
 }
 
-/// `ifaddr-N.img` (`ip addr save`'s output, see [`super::ifaddr`]): the magic, then each netlink
-/// message framed (an entry) and its address read, up to the first error.
-fn read_ifaddr(
+/// `ifaddr-N.img`, `route-N.img`, `route6-N.img` (`ip addr save`'s and `ip route save`'s
+/// output, see [`super::rtnl`]): the magic, then each netlink message framed (an entry) and its
+/// address or route read, up to the first error.
+fn read_dump(
     out: &mut OpenedFile,
     data: &[u8],
+    dump: rtnl::Dump,
     ns: u32,
     index: usize,
     ck: &mut Checkpoint,
     diags: &mut Vec<Diagnostic>,
 ) {
-    use super::ifaddr::{self, NlError, NlErrorKind};
+    use super::rtnl::{Dump, NlError, NlErrorKind};
     let name = out.name.clone();
     let diag = |e: &NlError, entry: Option<usize>, end: usize| {
         let code = match e.kind() {
@@ -272,16 +274,16 @@ fn read_ifaddr(
         let start = e.offset().min(end);
         at(code, &name, entry, start..end, e.to_string()).field(e.field())
     };
-    let pos = match ifaddr::head(data) {
+    let pos = match rtnl::head(data, dump) {
         Ok(p) => p,
         Err(e) => {
             diags.push(diag(&e, None, data.len().min(4)));
             return;
         }
     };
-    out.magic = Some(ifaddr::MAGIC);
+    out.magic = Some(dump.magic());
     out.decoded = true;
-    for m in ifaddr::Messages::new(data, pos) {
+    for m in rtnl::Messages::new(data, pos, dump) {
         let m = match m {
             Ok(m) => m,
             Err(e) => {
@@ -293,8 +295,17 @@ fn read_ifaddr(
             diags.push(past_4g(&name, m.index, m.offset, data.len()));
             return;
         }
-        match m.addr() {
-            Ok(addr) => ck.ifaddrs.push(NsAddr { ns, addr, at: Loc::new(index, m.index) }),
+        let at = Loc::new(index, m.index);
+        let read = match dump {
+            Dump::Addr => {
+                ifaddr::IfAddr::parse(m.body, m.body_offset()).map(|addr| ck.ifaddrs.push(NsAddr { ns, addr, at }))
+            }
+            Dump::Route => {
+                route::Route::parse(m.body, m.body_offset()).map(|route| ck.routes.push(NsRoute { ns, route, at }))
+            }
+        };
+        match read {
+            Ok(()) => {}
             Err(e) => {
                 diags.push(diag(&e, Some(m.index), m.range().end));
                 return;
@@ -372,9 +383,23 @@ fn decode_into(ck: &mut Checkpoint, kind: ImageKind, p: &[u8], extra: Range<usiz
         }
         ImageKind::Netdev(ns) => {
             let d: pb::NetDeviceEntry = dec(p)?;
-            ck.netdevs.push(NetDev { ns, name: d.name, ifindex: d.ifindex, flags: d.flags, at });
+            ck.netdevs.push(NetDev {
+                ns,
+                name: d.name,
+                ifindex: d.ifindex,
+                flags: d.flags,
+                kind: NdType::of(d.r#type),
+                mtu: d.mtu,
+                address: d.address,
+                at,
+            });
         }
-        ImageKind::Ifaddr(_) | ImageKind::Other => {}
+        ImageKind::Netns(ns) => {
+            let n: pb::NetnsEntry = dec(p)?;
+            let nsids = n.nsids.iter().map(|i| (i.target_ns_id, i.netnsid_value)).collect();
+            ck.netns.push(NetnsInfo { ns, ext_key: n.ext_key, nsids, at });
+        }
+        ImageKind::Ifaddr(_) | ImageKind::Route(_) | ImageKind::Route6(_) | ImageKind::Other => {}
     }
     Ok(())
 }

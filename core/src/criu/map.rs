@@ -82,6 +82,10 @@ pub enum NoteCode {
     UdpQueue,
     /// Tasks that share one fd table (CLONE_FILES) get one table each in the scenario.
     SharedFdTable,
+    /// A connection to an address outside the checkpoint that the saved namespace's routes
+    /// (route-N.img, route6-N.img) do not reach: on the restored host a connect to it fails
+    /// with ENETUNREACH.
+    RemoteUnreachable,
     /// An entry the scenario cannot hold (unsupported type or state, an unknown peer).
     Unmapped,
 }
@@ -106,6 +110,7 @@ impl NoteCode {
             NoteCode::TcpSendQueue => "tcp-send-queue",
             NoteCode::UdpQueue => "udp-queue",
             NoteCode::SharedFdTable => "shared-fd-table",
+            NoteCode::RemoteUnreachable => "remote-unreachable",
             NoteCode::Unmapped => "unmapped",
         }
     }
@@ -578,6 +583,8 @@ fn inet_sockets(c: &mut Ctx<'_>) {
         }
         ins.push(In { i, local, remote: connected.then_some(remote), listen, tcp, ino: sk.ino });
     }
+    // The saved namespace's host and routes, for the remotes outside the checkpoint.
+    let reach = c.o.host_ns().and_then(|ns| Some(Reach { ns, host: c.o.host()?, routes: c.o.host_routes(ns) }));
     // Peers by address pair; the end on a listener's port is the accepted one.
     for a in &ins {
         let Some(remote) = a.remote else { continue };
@@ -610,6 +617,9 @@ fn inet_sockets(c: &mut Ctx<'_>) {
             None => {
                 c.sockets[a.i].external_peer = true;
                 c.sockets[a.i].remote = Some(addr_spec(remote));
+                if let Some(r) = &reach {
+                    note_unreachable(c, a.i, remote, r);
+                }
             }
         }
         if a.tcp {
@@ -633,6 +643,34 @@ fn inet_sockets(c: &mut Ctx<'_>) {
                 }
             }
         }
+    }
+}
+
+/// The saved network namespace the sockets are restored for: its host and routes.
+struct Reach {
+    ns: u32,
+    host: crate::sim::HostAddrs,
+    routes: crate::sim::Routes,
+}
+
+/// Note a remote address outside the checkpoint that the saved namespace's routes do not reach
+/// (nothing when its routes were not saved, or the address is the namespace's own).
+fn note_unreachable(c: &mut Ctx<'_>, i: usize, remote: SocketAddr, r: &Reach) {
+    let (ns, ip) = (r.ns, remote.ip());
+    if r.host.is_local(ip) {
+        return;
+    }
+    if r.routes.lookup(ip) == crate::sim::RouteLookup::None {
+        let file = if ip.is_ipv4() || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some()) {
+            format!("route-{ns}.img")
+        } else {
+            format!("route6-{ns}.img")
+        };
+        c.note(
+            NoteCode::RemoteUnreachable,
+            Some(i),
+            format!("connected to {remote}, which no route of network namespace {ns} ({file}) reaches: on the restored host a connect to it fails with ENETUNREACH"),
+        );
     }
 }
 

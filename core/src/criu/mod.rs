@@ -11,8 +11,10 @@
 //! * [`map`] — [`Opened::to_scenario`]: the checkpoint as a resocket scenario, with named
 //!   notes for what CRIU records less than resocket.
 //! * [`crit`] — JSON in the shape of `crit decode`.
-//! * [`ifaddr`] — `ifaddr-N.img`, the namespace's addresses (`ip addr save`: netlink, not
-//!   protobuf); [`Opened::host`] makes them the simulator's host.
+//! * [`rtnl`] — the netlink dumps CRIU saves with iproute2 (not protobuf): [`ifaddr`]
+//!   (`ifaddr-N.img`, `ip addr save`) and [`route`] (`route-N.img`, `route6-N.img`,
+//!   `ip route save`); [`Opened::host`] makes the namespace's addresses and routes the
+//!   simulator's host.
 //!
 //! The caller does the I/O: [`open`] takes the `.img` files of a directory as bytes.
 
@@ -23,6 +25,8 @@ pub mod ifaddr;
 pub mod load;
 pub mod map;
 pub mod pb;
+pub mod route;
+pub mod rtnl;
 pub mod schema;
 pub mod walk;
 
@@ -69,6 +73,12 @@ pub enum ImageKind {
     Netdev(u32),
     /// `ifaddr-N.img` (N: a net_ns_id): `ip addr save` output, not a CRIU-framed image
     Ifaddr(u32),
+    /// `route-N.img` (N: a net_ns_id): `ip route save` output (IPv4), not a CRIU-framed image
+    Route(u32),
+    /// `route6-N.img` (N: a net_ns_id): `ip -6 route save` output
+    Route6(u32),
+    /// `netns-N.img` (N: a net_ns_id): the namespace's sysctls, ids and external key
+    Netns(u32),
     /// `reg-files.img` (legacy layout)
     RegFiles,
     /// `pipes.img` (legacy layout)
@@ -105,13 +115,19 @@ impl ImageKind {
             ImageKind::Netdev(n)
         } else if let Some(n) = num("ifaddr-", 10) {
             ImageKind::Ifaddr(n)
+        } else if let Some(n) = num("route-", 10) {
+            ImageKind::Route(n)
+        } else if let Some(n) = num("route6-", 10) {
+            ImageKind::Route6(n)
+        } else if let Some(n) = num("netns-", 10) {
+            ImageKind::Netns(n)
         } else {
             ImageKind::Other
         }
     }
 
-    /// The CRIU magic an image of this kind carries (none for `ifaddr-N.img`, which holds
-    /// [`ifaddr::MAGIC`], and for names resocket does not read).
+    /// The CRIU magic an image of this kind carries (none for the iproute2 dumps, which hold
+    /// their tool's magic ([`ImageKind::dump`]), and for names resocket does not read).
     pub fn magic(self) -> Option<Magic> {
         Some(match self {
             ImageKind::Inventory => Magic::Inventory,
@@ -125,10 +141,21 @@ impl ImageKind {
             ImageKind::SkQueues => Magic::SkQueues,
             ImageKind::TcpStream(_) => Magic::TcpStream,
             ImageKind::Netdev(_) => Magic::Netdev,
+            ImageKind::Netns(_) => Magic::Netns,
             ImageKind::RegFiles => Magic::RegFiles,
             ImageKind::Pipes => Magic::Pipes,
-            ImageKind::Ifaddr(_) | ImageKind::Other => return None,
+            ImageKind::Ifaddr(_) | ImageKind::Route(_) | ImageKind::Route6(_) | ImageKind::Other => return None,
         })
+    }
+
+    /// The iproute2 dump an image of this kind holds (`ifaddr-N.img`, `route-N.img`,
+    /// `route6-N.img`: netlink messages, not CRIU-framed protobuf).
+    pub fn dump(self) -> Option<rtnl::Dump> {
+        match self {
+            ImageKind::Ifaddr(_) => Some(rtnl::Dump::Addr),
+            ImageKind::Route(_) | ImageKind::Route6(_) => Some(rtnl::Dump::Route),
+            _ => None,
+        }
     }
 }
 
@@ -190,15 +217,16 @@ impl OpenedFile {
     pub fn entry_count(&self) -> usize {
         self.starts.len()
     }
-    /// Entry `index`: its size field, payload and extra, in file offsets. In `ifaddr-N.img`
-    /// an entry is a netlink message: its `nlmsghdr` (whose `nlmsg_len` counts itself) stands
-    /// where the size field is, its payload the `ifaddrmsg` and attributes after it.
+    /// Entry `index`: its size field, payload and extra, in file offsets. In the iproute2
+    /// dumps (`ifaddr-N.img`, `route-N.img`, `route6-N.img`) an entry is a netlink message: its
+    /// `nlmsghdr` (whose `nlmsg_len` counts itself) stands where the size field is, its payload
+    /// the `ifaddrmsg` or `rtmsg` and attributes after it.
     pub fn entry(&self, index: usize) -> Option<EntryView> {
         let start = *self.starts.get(index)? as usize;
-        if let ImageKind::Ifaddr(_) = self.kind {
-            let len = ifaddr::message_len_at(&self.bytes, start)?;
+        if self.kind.dump().is_some() {
+            let len = rtnl::message_len_at(&self.bytes, start)?;
             let range = start..start + len;
-            return Some(EntryView { index, payload: start + ifaddr::NLMSG_HDRLEN..range.end, range, extra: None });
+            return Some(EntryView { index, payload: start + rtnl::NLMSG_HDRLEN..range.end, range, extra: None });
         }
         let size = self.bytes.get(start..start.checked_add(4)?)?;
         let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
@@ -269,13 +297,14 @@ impl OpenedFile {
     pub fn known_magic(&self) -> Option<Magic> {
         self.magic.and_then(Magic::from_value)
     }
-    /// crit's name of the magic, or its value in hex (`IP_ADDR_SAVE` for `ifaddr-N.img`'s).
+    /// crit's name of the magic, or its value in hex (`IP_ADDR_SAVE` for `ifaddr-N.img`'s,
+    /// `IP_ROUTE_SAVE` for `route-N.img`'s and `route6-N.img`'s).
     pub fn magic_name(&self) -> String {
-        match (self.known_magic(), self.magic) {
-            (Some(m), _) => m.crit_name().to_string(),
-            (None, Some(ifaddr::MAGIC)) if matches!(self.kind, ImageKind::Ifaddr(_)) => "IP_ADDR_SAVE".into(),
-            (None, Some(v)) => format!("{v:#x}"),
-            (None, None) => "none".into(),
+        match (self.known_magic(), self.magic, self.kind.dump()) {
+            (Some(m), _, _) => m.crit_name().to_string(),
+            (None, Some(v), Some(d)) if v == d.magic() => d.magic_name().into(),
+            (None, Some(v), _) => format!("{v:#x}"),
+            (None, None, _) => "none".into(),
         }
     }
 }
@@ -474,6 +503,103 @@ pub struct NetDev {
     pub name: String,
     pub ifindex: u32,
     pub flags: u32,
+    /// Its kind (`nd_type`).
+    #[serde(rename = "type")]
+    pub kind: NdType,
+    /// Its MTU.
+    pub mtu: u32,
+    /// Its link-layer address (`address`: 6 bytes for Ethernet), if saved.
+    pub address: Option<Vec<u8>>,
+    /// Where it is.
+    #[serde(skip)]
+    pub at: Loc,
+}
+
+impl NetDev {
+    /// `IFF_UP`.
+    pub fn up(&self) -> bool {
+        self.flags & ifaddr::IFF_UP != 0
+    }
+    /// The link-layer address as `ip link` prints it (`02:00:00:00:00:05`).
+    pub fn address_text(&self) -> Option<String> {
+        let a = self.address.as_ref()?;
+        Some(a.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
+    }
+}
+
+/// `enum nd_type` (netdev.proto): what kind of device CRIU saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NdType {
+    Loopback,
+    Veth,
+    Tun,
+    /// A device CRIU does not restore itself (`--external`, a plugin's).
+    Extlink,
+    Venet,
+    Bridge,
+    Macvlan,
+    Sit,
+    /// A value this version does not know (kept).
+    Other(i32),
+}
+
+impl NdType {
+    /// The type of an `nd_type` value.
+    pub fn of(v: i32) -> NdType {
+        match v {
+            1 => NdType::Loopback,
+            2 => NdType::Veth,
+            3 => NdType::Tun,
+            4 => NdType::Extlink,
+            5 => NdType::Venet,
+            6 => NdType::Bridge,
+            7 => NdType::Macvlan,
+            8 => NdType::Sit,
+            v => NdType::Other(v),
+        }
+    }
+    /// crit's name of it, lower case (`veth`; `other` for a value not known).
+    pub fn word(self) -> &'static str {
+        match self {
+            NdType::Loopback => "loopback",
+            NdType::Veth => "veth",
+            NdType::Tun => "tun",
+            NdType::Extlink => "extlink",
+            NdType::Venet => "venet",
+            NdType::Bridge => "bridge",
+            NdType::Macvlan => "macvlan",
+            NdType::Sit => "sit",
+            NdType::Other(_) => "other",
+        }
+    }
+}
+
+/// A route of a namespace (a `route-N.img` or `route6-N.img` message).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NsRoute {
+    /// The namespace (N of the file name).
+    pub ns: u32,
+    /// The route.
+    #[serde(flatten)]
+    pub route: route::Route,
+    /// Where it is.
+    #[serde(skip)]
+    pub at: Loc,
+}
+
+/// A network namespace's own image (`netns-N.img`, `NetnsEntry`): what a restore is told by it.
+/// Its sysctl arrays (`def_conf4`, `all_conf6`, `unix_conf`, …) are shown as the entry's fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NetnsInfo {
+    /// The namespace (N of the file name).
+    pub ns: u32,
+    /// `ext_key`: the namespace was external at dump (`--external net[INO]:KEY`): CRIU saved
+    /// none of its devices, addresses or routes, and its restore joins the namespace given for
+    /// this key (`--inherit-fd`).
+    pub ext_key: Option<String>,
+    /// `nsids`: the ids this namespace gives other namespaces (`target_ns_id`, `netnsid_value`).
+    pub nsids: Vec<(u32, i32)>,
     /// Where it is.
     #[serde(skip)]
     pub at: Loc,
@@ -519,6 +645,10 @@ pub struct Checkpoint {
     pub netdevs: Vec<NetDev>,
     /// Interface addresses (ifaddr-N.img), file order.
     pub ifaddrs: Vec<NsAddr>,
+    /// Routes (route-N.img, route6-N.img), file order.
+    pub routes: Vec<NsRoute>,
+    /// Network namespaces (netns-N.img), file order.
+    pub netns: Vec<NetnsInfo>,
     /// True for the legacy layout (unixsk.img / inetsk.img instead of files.img sockets).
     pub legacy_layout: bool,
 }
@@ -629,7 +759,34 @@ impl Opened {
             };
             a.addr.host_addr(flags)
         });
-        Some(crate::sim::HostAddrs::from_addrs(addrs))
+        let mut host = crate::sim::HostAddrs::from_addrs(addrs);
+        host.routes = self.host_routes(ns);
+        Some(host)
+    }
+
+    /// The main-table routes of namespace `ns` as the host model holds them: IPv4's from
+    /// `route-N.img`, IPv6's from `route6-N.img`, each only if its file is there and read
+    /// without error (a route list cut short would make destinations unreachable that are not).
+    pub fn host_routes(&self, ns: u32) -> crate::sim::Routes {
+        let table = |kind: ImageKind, v4: bool| -> Option<Vec<crate::sim::HostRoute>> {
+            let f = self.files.iter().find(|f| f.kind == kind && f.decoded)?;
+            if self.diagnostics.iter().any(|d| d.is_error() && d.file.as_deref() == Some(f.name.as_str())) {
+                return None;
+            }
+            let routes = self.checkpoint.routes.iter().filter(|r| r.ns == ns && r.route.table == route::RT_TABLE_MAIN);
+            Some(routes.filter_map(|r| r.route.host_route()).filter(|h| h.dst.is_ipv4() == v4).collect())
+        };
+        crate::sim::Routes { v4: table(ImageKind::Route(ns), true), v6: table(ImageKind::Route6(ns), false) }
+    }
+
+    /// The route of namespace `ns` that takes packets to `ip` (the longest prefix of the main
+    /// table), if its routes were saved and one covers it; `None` also when not saved.
+    pub fn route_to(&self, ns: u32, ip: std::net::IpAddr) -> Option<&NsRoute> {
+        let h = match self.host_routes(ns).lookup(ip) {
+            crate::sim::RouteLookup::Via(h) => h,
+            _ => return None,
+        };
+        self.checkpoint.routes.iter().find(|r| r.ns == ns && r.route.host_route() == Some(h))
     }
 
     /// The checkpoint as a resocket scenario, and the notes on what it cannot say or what CRIU

@@ -453,4 +453,51 @@ pub struct NetDeviceEntry {
     pub flags: u32,
     #[prost(string, required, tag = "5")]
     pub name: String,
+    #[prost(bytes = "vec", optional, tag = "7")]
+    pub address: Option<Vec<u8>>,
+}
+
+/// `sysctl_entry` (sysctl.proto): one value of a namespace's or device's sysctl array.
+#[derive(Clone, PartialEq, Message)]
+pub struct SysctlEntry {
+    /// `SysctlType`: 5 CTL_STR, 6 CTL_32.
+    #[prost(int32, required, tag = "1")]
+    pub r#type: i32,
+    #[prost(int32, optional, tag = "2")]
+    pub iarg: Option<i32>,
+    #[prost(string, optional, tag = "3")]
+    pub sarg: Option<String>,
+}
+
+/// `netns_id` (netdev.proto): an id this namespace gives another one.
+#[derive(Clone, PartialEq, Message)]
+pub struct NetnsId {
+    #[prost(uint32, required, tag = "1")]
+    pub target_ns_id: u32,
+    #[prost(int32, required, tag = "2")]
+    pub netnsid_value: i32,
+}
+
+/// `netns_entry` (netns-N.img): the namespace's sysctls (by position in CRIU's `devconfs`
+/// tables, criu/net.c), its ids of other namespaces, and the key of an external namespace.
+#[derive(Clone, PartialEq, Message)]
+pub struct NetnsEntry {
+    #[prost(int32, repeated, packed = "false", tag = "1")]
+    pub def_conf: Vec<i32>,
+    #[prost(int32, repeated, packed = "false", tag = "2")]
+    pub all_conf: Vec<i32>,
+    #[prost(message, repeated, tag = "3")]
+    pub def_conf4: Vec<SysctlEntry>,
+    #[prost(message, repeated, tag = "4")]
+    pub all_conf4: Vec<SysctlEntry>,
+    #[prost(message, repeated, tag = "5")]
+    pub def_conf6: Vec<SysctlEntry>,
+    #[prost(message, repeated, tag = "6")]
+    pub all_conf6: Vec<SysctlEntry>,
+    #[prost(message, repeated, tag = "7")]
+    pub nsids: Vec<NetnsId>,
+    #[prost(string, optional, tag = "8")]
+    pub ext_key: Option<String>,
+    #[prost(message, repeated, tag = "9")]
+    pub unix_conf: Vec<SysctlEntry>,
 }

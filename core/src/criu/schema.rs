@@ -129,6 +129,8 @@ pub const LSMTYPE: &[(i32, &str)] = &[(0, "NO_LSM"), (1, "SELINUX"), (2, "APPARM
 /// `enum march`.
 pub const MARCH: &[(i32, &str)] =
     &[(0, "UNKNOWN"), (1, "X86_64"), (2, "ARM"), (3, "AARCH64"), (4, "PPC64"), (5, "S390"), (6, "MIPS")];
+/// `enum SysctlType` (sysctl.proto).
+pub const SYSCTL_TYPE: &[(i32, &str)] = &[(5, "CTL_STR"), (6, "CTL_32")];
 /// `enum nd_type`.
 pub const ND_TYPE: &[(i32, &str)] = &[
     (1, "LOOPBACK"),
@@ -225,9 +227,16 @@ schema!(TCP_STREAM "tcp_stream_entry" {
     10 "cork": Bool, Opt; 11 "nodelay": Bool, Opt; 12 "unsq_len": U32, Opt; 13 "snd_wl1": U32, Opt; 14 "snd_wnd": U32, Opt;
     15 "max_window": U32, Opt; 16 "rcv_wnd": U32, Opt; 17 "rcv_wup": U32, Opt;
 });
+schema!(SYSCTL "sysctl_entry" { 1 "type": Enum(SYSCTL_TYPE), Req; 2 "iarg": I32, Opt; 3 "sarg": Str, Opt; });
+schema!(NETNS_ID "netns_id" { 1 "target_ns_id": U32, Req; 2 "netnsid_value": I32, Req; });
+schema!(NETNS "netns_entry" {
+    1 "def_conf": I32, Rep; 2 "all_conf": I32, Rep; 3 "def_conf4": Msg(&SYSCTL), Rep; 4 "all_conf4": Msg(&SYSCTL), Rep;
+    5 "def_conf6": Msg(&SYSCTL), Rep; 6 "all_conf6": Msg(&SYSCTL), Rep; 7 "nsids": Msg(&NETNS_ID), Rep;
+    8 "ext_key": Str, Opt; 9 "unix_conf": Msg(&SYSCTL), Rep;
+});
 schema!(NET_DEVICE "net_device_entry" {
     1 "type": Enum(ND_TYPE), Req; 2 "ifindex": U32, Req; 3 "mtu": U32, Req; 4 "flags": U32, Req; 5 "name": Str, Req;
-    6 "tun": Opaque, Opt; 7 "address": Bytes, Opt; 8 "conf": Opaque, Rep; 9 "conf4": Opaque, Rep; 10 "conf6": Opaque, Rep;
+    6 "tun": Opaque, Opt; 7 "address": Bytes, Opt; 8 "conf": I32, Rep; 9 "conf4": Msg(&SYSCTL), Rep; 10 "conf6": Msg(&SYSCTL), Rep;
     11 "macvlan": Opaque, Opt; 12 "peer_ifindex": U32, Opt; 13 "peer_nsid": U32, Opt; 14 "master": U32, Opt;
     15 "sit": Opaque, Opt;
 });
@@ -249,6 +258,7 @@ pub fn of_magic(m: super::Magic) -> Option<&'static Schema> {
         M::RegFiles => &REG_FILE,
         M::Pipes => &PIPE,
         M::Netdev => &NET_DEVICE,
+        M::Netns => &NETNS,
         _ => return None,
     })
 }
@@ -419,6 +429,21 @@ mod tests {
             },
             &TCP_STREAM,
         );
-        agrees(pb::NetDeviceEntry::default(), &NET_DEVICE);
+        agrees(pb::NetDeviceEntry { address: Some(vec![2, 0, 0, 0, 0, 5]), ..Default::default() }, &NET_DEVICE);
+        let sysctl = |iarg| pb::SysctlEntry { r#type: 6, iarg: Some(iarg), sarg: Some("x".into()) };
+        agrees(
+            pb::NetnsEntry {
+                def_conf: vec![1, 2],
+                all_conf: vec![3],
+                def_conf4: vec![sysctl(1)],
+                all_conf4: vec![sysctl(2)],
+                def_conf6: vec![sysctl(3)],
+                all_conf6: vec![sysctl(4)],
+                nsids: vec![pb::NetnsId { target_ns_id: 3, netnsid_value: 0 }],
+                ext_key: Some("net".into()),
+                unix_conf: vec![sysctl(10)],
+            },
+            &NETNS,
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! Nested messages are walked only where the schema says so, so the depth is bounded by the
 //! schema; nothing is allocated from a length read in the input.
 
-use super::schema::{Label, Schema, Ty};
+use super::schema::{self, Label, Schema, Ty};
 use std::ops::Range;
 
 /// One field occurrence found in a payload.
@@ -229,6 +229,160 @@ impl Prefix<'_> {
     }
 }
 
+/// Where a field occurrence stands: its message's prefix, its schema field (if known), number and
+/// repeated index; gives its path only when one is needed.
+struct Site<'p, 'a> {
+    prefix: &'p Prefix<'a>,
+    known: Option<&'static schema::Field>,
+    num: u32,
+    index: Option<usize>,
+}
+
+impl Site<'_, '_> {
+    /// Its full path (`usk.opts.so_sndbuf`, `scm[0].rights[1]`, `usk.#40`).
+    fn path(&self) -> String {
+        match self.known {
+            Some(f) => self.prefix.child(f.name, self.index),
+            None => self.prefix.child(&format!("#{}", self.num), None),
+        }
+    }
+}
+
+/// The tag at `data[pos..]`: field number, wire type and the tag's length; `None` (with
+/// `w.error` set) for a truncated tag, field number 0 or past 2^29, or wire types 3, 4, 6, 7.
+fn read_tag(data: &[u8], pos: usize, base: usize, prefix: &Prefix<'_>, w: &mut Walk) -> Option<(u32, u8, usize)> {
+    let Some((tag, n)) = varint(data, pos) else {
+        w.error = Some(WalkError::Truncated { offset: base + pos, what: "tag", path: prefix.render() });
+        return None;
+    };
+    let wire = (tag & 7) as u8;
+    let num = tag >> 3;
+    if num == 0 || num > u64::from(u32::MAX >> 3) || !matches!(wire, 0 | 1 | 2 | 5) {
+        w.error = Some(WalkError::BadTag { offset: base + pos, tag, path: prefix.render() });
+        return None;
+    }
+    Some((num as u32, wire, n))
+}
+
+/// The index of this occurrence of repeated field `num` (`[k]` in its path), counted in `reps`;
+/// `None` for a field that is not repeated (or not known).
+fn repeat_index(known: Option<&'static schema::Field>, num: u32, reps: &mut Vec<(u32, usize)>) -> Option<usize> {
+    match known {
+        Some(f) if f.label == Label::Rep => Some(match reps.iter_mut().find(|(f, _)| *f == num) {
+            Some((_, c)) => {
+                *c += 1;
+                *c - 1
+            }
+            None => {
+                reps.push((num, 1));
+                0
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The value of wire type `wire` at `data[pos..]`: its range (in `data`), the value and where
+/// it ends; `None` (with `w.error` set) where it is cut short. A nested message of the schema is
+/// walked; packed repeated varints are read (an error inside them is set in `w`, the value read
+/// so far still returned, as for a nested message's error).
+fn read_value(
+    data: &[u8],
+    pos: usize,
+    base: usize,
+    wire: u8,
+    site: &Site<'_, '_>,
+    paths: bool,
+    w: &mut Walk,
+) -> Option<(Range<usize>, Val, usize)> {
+    match wire {
+        0 => match varint(data, pos) {
+            Some((v, n)) => Some((pos..pos + n, Val::Varint(v), pos + n)),
+            None => {
+                w.error = Some(WalkError::Truncated { offset: base + pos, what: "varint", path: site.path() });
+                None
+            }
+        },
+        1 | 5 => {
+            let len = if wire == 1 { 8 } else { 4 };
+            let Some(b) = data.get(pos..pos + len) else {
+                w.error =
+                    Some(WalkError::Truncated { offset: base + pos, what: "fixed-size value", path: site.path() });
+                return None;
+            };
+            let mut a = [0u8; 8];
+            a[..len].copy_from_slice(b);
+            let v = u64::from_le_bytes(a);
+            Some((pos..pos + len, if wire == 1 { Val::Fixed64(v) } else { Val::Fixed32(v as u32) }, pos + len))
+        }
+        _ => {
+            let Some((len, n)) = varint(data, pos) else {
+                w.error = Some(WalkError::Truncated { offset: base + pos, what: "length", path: site.path() });
+                return None;
+            };
+            let at = pos + n;
+            let remaining = data.len() - at;
+            let Some(inner) = usize::try_from(len).ok().filter(|&l| l <= remaining) else {
+                w.error = Some(WalkError::LenPastEnd { offset: base + pos, len, remaining, path: site.path() });
+                return None;
+            };
+            let r = at..at + inner;
+            let val = delimited(data, r.clone(), base, site, paths, w);
+            Some((r.clone(), val, r.end))
+        }
+    }
+}
+
+/// A length-delimited value `data[r]`: a nested message of the schema (walked), packed repeated
+/// varints, or bytes (strings, bytes, opaque and unknown fields).
+fn delimited(data: &[u8], r: Range<usize>, base: usize, site: &Site<'_, '_>, paths: bool, w: &mut Walk) -> Val {
+    match site.known.map(|f| (f.ty, f.label, f.name)) {
+        Some((Ty::Msg(sub), _, name)) => {
+            let inner = Prefix { up: Some((site.prefix, name, site.index)) };
+            Val::Msg(walk_msg(&data[r.clone()], base + r.start, sub, &inner, paths, w))
+        }
+        Some((ty, Label::Rep, _)) if expected_wire(ty) == Some(0) => {
+            let mut vals = Vec::new();
+            let mut p = r.start;
+            while p < r.end {
+                match varint(&data[..r.end], p) {
+                    Some((v, n)) => {
+                        vals.push(v);
+                        p += n;
+                    }
+                    None => {
+                        w.error =
+                            Some(WalkError::Truncated { offset: base + p, what: "packed varint", path: site.path() });
+                        break;
+                    }
+                }
+            }
+            Val::Packed(vals)
+        }
+        _ => Val::Bytes(base + r.start..base + r.end),
+    }
+}
+
+/// A known field whose wire type is not its type's (packed repeated varints allowed).
+fn wrong_wire(site: &Site<'_, '_>, wire: u8, offset: usize) -> Option<WalkError> {
+    let f = site.known?;
+    let packed = wire == 2 && f.label == Label::Rep && expected_wire(f.ty) == Some(0);
+    let exp = expected_wire(f.ty)?;
+    (exp != wire && !packed).then(|| WalkError::WrongWire { offset, wire, expected: exp, path: site.path() })
+}
+
+/// Required fields of `schema` that are not in `seen` (by position), noted in `w` unless the
+/// walk stopped at an error.
+fn note_missing(schema: &'static Schema, seen: u64, prefix: &Prefix<'_>, base: usize, w: &mut Walk) {
+    if w.error.is_none() && seen & schema.required != schema.required {
+        for (p, f) in schema.fields.iter().enumerate() {
+            if f.label == Label::Req && seen & 1u64.checked_shl(p as u32).unwrap_or(0) == 0 {
+                w.missing.push((prefix.child(f.name, None), base));
+            }
+        }
+    }
+}
+
 fn walk_msg(
     data: &[u8],
     base: usize,
@@ -245,160 +399,39 @@ fn walk_msg(
     let mut reps: Vec<(u32, usize)> = Vec::new();
     while pos < data.len() && w.error.is_none() {
         let start = pos;
-        let Some((tag, n)) = varint(data, pos) else {
-            w.error = Some(WalkError::Truncated { offset: base + pos, what: "tag", path: prefix.render() });
-            break;
-        };
+        let Some((num, wire, n)) = read_tag(data, pos, base, prefix, w) else { break };
         pos += n;
-        let wire = (tag & 7) as u8;
-        let num = tag >> 3;
-        if num == 0 || num > u64::from(u32::MAX >> 3) || !matches!(wire, 0 | 1 | 2 | 5) {
-            w.error = Some(WalkError::BadTag { offset: base + start, tag, path: prefix.render() });
-            break;
-        }
-        let num = num as u32;
         let at = schema.position(num);
         let known = at.and_then(|p| schema.fields.get(p));
         if let Some(p) = at {
             seen |= 1u64.checked_shl(p as u32).unwrap_or(0);
         }
-        let index = match known {
-            Some(f) if f.label == Label::Rep => Some(match reps.iter_mut().find(|(f, _)| *f == num) {
-                Some((_, c)) => {
-                    *c += 1;
-                    *c - 1
-                }
-                None => {
-                    reps.push((num, 1));
-                    0
-                }
-            }),
-            _ => None,
-        };
-        let full = || match known {
-            Some(f) => prefix.child(f.name, index),
-            None => prefix.child(&format!("#{num}"), None),
-        };
-        let path = match known {
-            Some(_) if !paths => String::new(),
-            _ => full(),
-        };
-        let vstart = pos;
-        let (val_range, val) = match wire {
-            0 => match varint(data, pos) {
-                Some((v, n)) => {
-                    pos += n;
-                    (vstart..pos, Val::Varint(v))
-                }
-                None => {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "varint", path: full() });
-                    break;
-                }
-            },
-            1 | 5 => {
-                let len = if wire == 1 { 8 } else { 4 };
-                let Some(b) = data.get(pos..pos + len) else {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "fixed-size value", path: full() });
-                    break;
-                };
-                pos += len;
-                let mut a = [0u8; 8];
-                a[..len].copy_from_slice(b);
-                let v = u64::from_le_bytes(a);
-                (vstart..pos, if wire == 1 { Val::Fixed64(v) } else { Val::Fixed32(v as u32) })
-            }
-            _ => {
-                let Some((len, n)) = varint(data, pos) else {
-                    w.error = Some(WalkError::Truncated { offset: base + pos, what: "length", path: full() });
-                    break;
-                };
-                pos += n;
-                let remaining = data.len() - pos;
-                let Some(inner) = usize::try_from(len).ok().filter(|&l| l <= remaining) else {
-                    w.error = Some(WalkError::LenPastEnd { offset: base + vstart, len, remaining, path: full() });
-                    break;
-                };
-                let r = pos..pos + inner;
-                pos += inner;
-                let abs = base + r.start..base + r.end;
-                match known.map(|f| (f.ty, f.label, f.name)) {
-                    Some((Ty::Msg(sub), _, name)) => {
-                        let inner = Prefix { up: Some((prefix, name, index)) };
-                        let kids = walk_msg(&data[r.clone()], base + r.start, sub, &inner, paths, w);
-                        (r, Val::Msg(kids))
-                    }
-                    Some((ty, Label::Rep, _)) if expected_wire(ty) == Some(0) => {
-                        let mut vals = Vec::new();
-                        let mut p = r.start;
-                        while p < r.end {
-                            match varint(&data[..r.end], p) {
-                                Some((v, n)) => {
-                                    vals.push(v);
-                                    p += n;
-                                }
-                                None => {
-                                    w.error = Some(WalkError::Truncated {
-                                        offset: base + p,
-                                        what: "packed varint",
-                                        path: full(),
-                                    });
-                                    break;
-                                }
-                            }
-                        }
-                        (r, Val::Packed(vals))
-                    }
-                    _ => (r, Val::Bytes(abs)),
-                }
-            }
-        };
-        if let Some(f) = known {
-            let packed = wire == 2 && f.label == Label::Rep && expected_wire(f.ty) == Some(0);
-            if let Some(exp) = expected_wire(f.ty) {
-                if exp != wire && !packed {
-                    w.error = Some(WalkError::WrongWire { offset: base + start, wire, expected: exp, path: full() });
-                    break;
-                }
-            }
+        let index = repeat_index(known, num, &mut reps);
+        let site = Site { prefix, known, num, index };
+        let Some((val_range, val, end)) = read_value(data, pos, base, wire, &site, paths, w) else { break };
+        pos = end;
+        if let Some(e) = wrong_wire(&site, wire, base + start) {
+            w.error = Some(e);
+            break;
         }
-        if !paths {
-            // The loader's scan keeps only the unknown fields (nested ones lifted up).
-            match (known, val) {
-                (Some(_), Val::Msg(kids)) => nodes.extend(kids),
-                (Some(_), _) => {}
-                (None, val) => nodes.push(Node {
-                    field: Field {
-                        path,
-                        number: num,
-                        name: None,
-                        wire,
-                        range: base + start..base + pos,
-                        value: base + val_range.start..base + val_range.end,
-                    },
-                    val,
-                }),
-            }
-            continue;
-        }
-        nodes.push(Node {
-            field: Field {
-                path,
-                number: num,
-                name: known.map(|f| f.name),
-                wire,
-                range: base + start..base + pos,
-                value: base + val_range.start..base + val_range.end,
-            },
-            val,
-        });
-    }
-    if w.error.is_none() && seen & schema.required != schema.required {
-        for (p, f) in schema.fields.iter().enumerate() {
-            if f.label == Label::Req && seen & 1u64.checked_shl(p as u32).unwrap_or(0) == 0 {
-                w.missing.push((prefix.child(f.name, None), base));
-            }
+        let field = |path| Field {
+            path,
+            number: num,
+            name: known.map(|f| f.name),
+            wire,
+            range: base + start..base + pos,
+            value: base + val_range.start..base + val_range.end,
+        };
+        match (paths, known, val) {
+            (true, _, val) => nodes.push(Node { field: field(site.path()), val }),
+            // The loader's scan keeps only the unknown fields (nested ones lifted up), and
+            // builds no path for a known one.
+            (false, Some(_), Val::Msg(kids)) => nodes.extend(kids),
+            (false, Some(_), _) => {}
+            (false, None, val) => nodes.push(Node { field: field(site.path()), val }),
         }
     }
+    note_missing(schema, seen, prefix, base, w);
     nodes
 }
 

@@ -7,7 +7,7 @@ pub mod rule;
 pub mod state;
 
 pub use crate::sock::{SkState, SsState};
-pub use inet::{HostAddr, HostAddrs, InetSock};
+pub use inet::{HostAddr, HostAddrs, HostRoute, InetSock, RouteLookup, Routes};
 pub use ops::{
     Block, Errno, How, InetFamily, Op, OptName, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl,
 };

@@ -347,7 +347,7 @@ fn criu_entries_tile_their_files() {
                     assert_eq!(e.index, i);
                     assert_eq!(e.range.start, at, "{}/{} entry {i}", s.name, f.name);
                     // A netlink message's payload follows its 16-byte nlmsghdr.
-                    let head = if matches!(f.kind, criu::ImageKind::Ifaddr(_)) { 16 } else { 4 };
+                    let head = if f.kind.dump().is_some() { 16 } else { 4 };
                     assert_eq!(e.payload.start, e.range.start + head);
                     assert_eq!(e.extra.is_some(), extra, "{}/{} entry {i}", s.name, f.name);
                     assert_eq!(e.range.end, e.extra.clone().map_or(e.payload.end, |x| x.end));
@@ -507,4 +507,183 @@ fn criu_netns_addresses_are_the_host() {
     let s = sets("valid").into_iter().find(|s| s.name == "inet-netns").unwrap();
     let files: Vec<ImageFile> = s.files.into_iter().filter(|f| f.name != "ifaddr-2.img").collect();
     assert_eq!(criu::open(files).host(), None);
+}
+
+/// The route fixtures (real `ip route save` / `ip -6 route save` output) read as their readable
+/// source says: every line of `ip route show` in route-2.txt is one route of namespace 2, with
+/// its destination, gateway and device (eth0, ifindex 3 in netdev-2.img).
+#[test]
+fn criu_route_fixture_is_its_source() {
+    let src = std::fs::read_to_string(root().join("src/valid/inet-netns/route-2.txt")).unwrap();
+    let mut want: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+    for line in src.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let after = |k: &str| w.iter().position(|x| *x == k).map(|i| w[i + 1].to_string());
+        want.push((w[0].to_string(), after("via"), after("dev")));
+    }
+    assert_eq!(want.len(), 4, "{want:?}");
+    let (o, _, _) = mapped("inet-netns");
+    let ck = &o.checkpoint;
+    let dev = |i: Option<u32>| ck.netdevs.iter().find(|d| Some(d.ifindex) == i).map(|d| d.name.clone());
+    let mut got: Vec<_> = ck
+        .routes
+        .iter()
+        .map(|r| (r.route.dst_text(), r.route.gateway.map(|g| g.to_string()), dev(r.route.oif)))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(ck.routes.iter().all(|r| r.ns == 2 && r.route.table == criu::route::RT_TABLE_MAIN));
+    assert!(ck.routes.iter().all(|r| r.route.kind == criu::route::RouteType::Unicast));
+    // Both files are entries (one per message) named by their magic.
+    for name in ["route-2.img", "route6-2.img"] {
+        let f = o.files.iter().find(|f| f.name == name).unwrap();
+        assert_eq!((f.entry_count(), f.magic_name().as_str()), (2, "IP_ROUTE_SAVE"), "{name}");
+    }
+}
+
+/// The saved routes decide what the restored host reaches, as the namespace they were saved from
+/// did (route-2.txt): a destination no route covers is ENETUNREACH (UDP and TCP, IPv4 and IPv6),
+/// one a route covers stays undetermined (the traffic leaves the host); without the route
+/// images the model knows no routes and both are undetermined.
+#[test]
+fn criu_saved_routes_decide_reachability() {
+    use resocket_core::sim::{Errno, InetFamily, Kernel, Op, Outcome, Rule, SockAddr, SockType};
+    let (o, _, _) = mapped("inet-netns");
+    let host = o.host().unwrap();
+    assert_eq!(host.routes.v4.as_ref().map(Vec::len), Some(2));
+    assert_eq!(host.routes.v6.as_ref().map(Vec::len), Some(2));
+    let connect = |host: &resocket_core::sim::HostAddrs, ty: SockType, to: &str| {
+        let mut k = Kernel::with_host(host.clone());
+        let family = if to.starts_with('[') { InetFamily::Inet6 } else { InetFamily::Inet };
+        assert!(k.apply(&Op::SocketInet { slot: 1, family, ty }).is_ok());
+        let out = k.apply(&Op::Connect { slot: 1, addr: SockAddr::Inet(to.parse().unwrap()) });
+        (out, k.last_rule)
+    };
+    for ty in [SockType::Dgram, SockType::Stream] {
+        for to in ["8.8.8.8:53", "[2001:db9::9]:53"] {
+            assert_eq!(connect(&host, ty, to), (Outcome::err(Errno::ENETUNREACH), Some(Rule::NoRoute)), "{to}");
+        }
+    }
+    for to in ["192.168.7.9:53", "10.0.0.7:53", "[2001:db8:7::9]:53", "[2001:db8::7]:53", "8.8.8.8:53"] {
+        let h = if to == "8.8.8.8:53" {
+            // The same host without its routes.
+            let mut h = host.clone();
+            h.routes = Default::default();
+            h
+        } else {
+            host.clone()
+        };
+        let (out, rule) = connect(&h, SockType::Dgram, to);
+        assert!(matches!(out, Outcome::WouldBlock { .. }), "{to}: {out:?}");
+        assert_eq!(rule, Some(Rule::ModelUndetermined), "{to}");
+    }
+    let r = o.route_to(2, "192.168.7.9".parse().unwrap()).unwrap();
+    assert_eq!((r.route.dst_text(), r.route.gateway), ("192.168.7.0/24".into(), Some("10.0.0.1".parse().unwrap())));
+    assert_eq!(o.route_to(2, "8.8.8.8".parse().unwrap()), None);
+    // Without route6-2.img the IPv6 routes are unknown (IPv4's still known).
+    let s = sets("valid").into_iter().find(|s| s.name == "inet-netns").unwrap();
+    let files: Vec<ImageFile> = s.files.into_iter().filter(|f| f.name != "route6-2.img").collect();
+    let routes = criu::open(files).host().unwrap().routes;
+    assert!(routes.v4.is_some() && routes.v6.is_none());
+}
+
+/// A route file with a bad attribute is located (file, entry, offset, attribute), and gives no
+/// routes to the host: a list cut short would make reachable destinations unreachable.
+#[test]
+fn criu_bad_route_is_located_and_not_used() {
+    let s = sets("invalid").into_iter().find(|s| s.name == "route-gateway-size").unwrap();
+    let o = criu::open(s.files);
+    let d = o.diagnostics.iter().find(|d| d.code == Code::CriuBadNetlink).expect("criu-bad-netlink");
+    assert_eq!(
+        (d.file.as_deref(), d.record, d.range.start, d.field.as_deref()),
+        (Some("route-2.img"), Some(1), 108, Some("RTA_GATEWAY"))
+    );
+    assert_eq!(o.checkpoint.routes.iter().filter(|r| r.route.family == criu::ifaddr::AddrFamily::Inet).count(), 1);
+    let routes = o.host().unwrap().routes;
+    assert!(routes.v4.is_none() && routes.v6.is_some());
+}
+
+/// netdev-2.img's devices are typed entries (kind, MTU, link-layer address, up), and
+/// netns-2.img is decoded: its ids of other namespaces, no external key, its sysctl arrays as
+/// walked fields; a field a newer CRIU adds to NetnsEntry is kept visible (field number, bytes).
+#[test]
+fn criu_netdev_and_netns_entries() {
+    use criu::NdType;
+    use prost::Message;
+    let (o, _, _) = mapped("inet-netns");
+    let devs: Vec<_> =
+        o.checkpoint.netdevs.iter().map(|d| (d.name.as_str(), d.kind, d.mtu, d.address_text(), d.up())).collect();
+    let mac = |s: &str| Some(s.to_string());
+    assert_eq!(
+        devs,
+        [
+            ("lo", NdType::Loopback, 65536, mac("00:00:00:00:00:00"), true),
+            ("eth1", NdType::Veth, 1500, mac("02:00:00:00:00:06"), true),
+            ("eth0", NdType::Veth, 1500, mac("02:00:00:00:00:05"), true),
+        ]
+    );
+    let n = &o.checkpoint.netns;
+    assert_eq!(n.len(), 1);
+    assert_eq!((n[0].ns, n[0].ext_key.as_deref(), n[0].nsids.as_slice()), (2, None, &[(9, 0)][..]));
+    let f = o.files.iter().position(|f| f.name == "netns-2.img").unwrap();
+    let paths: Vec<String> = o.files[f].fields(0).into_iter().map(|x| x.path).collect();
+    assert!(paths.iter().any(|p| p == "unix_conf[0].iarg"), "{paths:?}");
+    assert!(paths.iter().any(|p| p == "def_conf4[2].type"), "{paths:?}");
+    // A newer CRIU's field 12 (varint 7) after the entry: a warning, kept with its bytes.
+    let mut e = criu::pb::NetnsEntry { ext_key: Some("net-key".into()), ..Default::default() }.encode_to_vec();
+    e.extend([0x60, 0x07]);
+    let mut bytes = criu::frame::IMG_COMMON.to_le_bytes().to_vec();
+    bytes.extend(criu::Magic::Netns.value().to_le_bytes());
+    bytes.extend((e.len() as u32).to_le_bytes());
+    bytes.extend(&e);
+    let o = criu::open(vec![ImageFile { name: "netns-3.img".into(), bytes }]);
+    let u: Vec<_> = o.diagnostics.iter().filter(|d| d.code == Code::CriuUnknownField).collect();
+    assert_eq!(u.len(), 1, "{:?}", o.diagnostics);
+    assert_eq!((u[0].field.as_deref(), u[0].record), (Some("#12"), Some(0)));
+    assert_eq!(o.checkpoint.netns[0].ext_key.as_deref(), Some("net-key"));
+    let unknown = o.files[0].unknown_fields(0);
+    assert_eq!((unknown.len(), unknown[0].number), (1, 12));
+}
+
+/// A UDP socket of the inet-netns checkpoint connected to an address outside it: to 8.8.8.8,
+/// which no saved route reaches, it gets a `remote-unreachable` note (a connect there fails with
+/// ENETUNREACH); to 192.168.7.9 (the gateway route) or with the route images left out, none.
+#[test]
+fn criu_remote_without_a_route_is_noted() {
+    use prost::Message;
+    let s = sets("valid").into_iter().find(|s| s.name == "inet-netns").unwrap();
+    let with_remote = |files: &[ImageFile], to: [u8; 4]| -> Vec<ImageFile> {
+        let mut files = files.to_vec();
+        let f = files.iter_mut().find(|f| f.name == "files.img").unwrap();
+        let mut out = f.bytes[..8].to_vec();
+        let mut pos = 8;
+        while pos < f.bytes.len() {
+            let n = u32::from_le_bytes(f.bytes[pos..pos + 4].try_into().unwrap()) as usize;
+            let mut e = criu::pb::FileEntry::decode(&f.bytes[pos + 4..pos + 4 + n]).unwrap();
+            if let Some(isk) = e.isk.as_mut().filter(|i| i.ino == 31002) {
+                (isk.dst_addr, isk.dst_port, isk.state) = (vec![u32::from_le_bytes(to)], 53, 1);
+            }
+            let b = e.encode_to_vec();
+            out.extend((b.len() as u32).to_le_bytes());
+            out.extend(b);
+            pos += 4 + n;
+        }
+        f.bytes = out;
+        files
+    };
+    let notes = |files: Vec<ImageFile>| {
+        let o = criu::open(files);
+        assert!(o.is_valid(), "{}", render(&o));
+        let (sc, notes) = o.to_scenario();
+        assert!(sock(&sc, "udp-31002").external_peer);
+        notes.into_iter().filter(|n| n.code == criu::NoteCode::RemoteUnreachable).collect::<Vec<_>>()
+    };
+    let n = notes(with_remote(&s.files, [8, 8, 8, 8]));
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0].socket.as_deref(), Some("udp-31002"));
+    assert!(n[0].message.contains("8.8.8.8:53") && n[0].message.contains("route-2.img"), "{}", n[0].message);
+    assert!(notes(with_remote(&s.files, [192, 168, 7, 9])).is_empty());
+    let no_routes: Vec<ImageFile> = s.files.iter().filter(|f| !f.name.starts_with("route")).cloned().collect();
+    assert!(notes(with_remote(&no_routes, [8, 8, 8, 8])).is_empty());
 }

@@ -381,15 +381,23 @@ fn plan_and_simulate_use_the_checkpoints_saved_addresses() {
     assert!(stdout(&o).contains("bind(#7, (inet [2001:db8::5]:5354))"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("inet-address-missing"), "{}", stdout(&o));
     assert!(stderr(&o).contains("planned for the checkpoint's network namespace 2 (ifaddr-2.img)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("; 2 routes (route-2.img), 2 routes (route6-2.img)"), "{}", stderr(&o));
     let o = restore(&["simulate", s(&dir)]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("the simulated state equals the image"), "{}", stdout(&o));
     let o = restore(&["show", s(&dir)]);
     assert!(stdout(&o).contains("eth0       10.0.0.5/24"), "{}", stdout(&o));
+    // The devices and routes CRIU saved, as `ip link` and `ip route` would say them.
+    assert!(stdout(&o).contains("3   eth0       veth      up   mtu 1500   02:00:00:00:00:05"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("netns 2    192.168.7.0/24 via 10.0.0.1 dev eth0"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("netns 2    2001:db8:7::/48 via 2001:db8::1 dev eth0 metric 1024"), "{}", stdout(&o));
     let o = restore(&["show", "--json", s(&dir)]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["host_ns"], 2);
     assert_eq!(v["addresses"].as_array().map(Vec::len), Some(4));
+    assert_eq!(v["routes"].as_array().map(Vec::len), Some(4));
+    assert_eq!(v["devices"][2]["mtu"], 1500);
+    assert_eq!(v["netns"][0]["nsids"][0][0], 9);
     // Without ifaddr-2.img: this host's addresses (which have no 10.0.0.5 here).
     let d = scratch("no-ifaddr");
     for e in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok) {

@@ -33,10 +33,12 @@ pub struct HostAddr {
 ///
 /// The default is a fresh network namespace with `lo` up: 127.0.0.1/8 and ::1, nothing else.
 /// `restore` reads the real host's addresses (netlink `RTM_GETADDR`, `restore/src/host.rs`).
-/// DEVIATIONS: the model knows addresses, not routes: a local route added by hand (`ip route
-/// add local 10.0.0.0/8 dev lo`) is not seen, and an address on an interface that is down counts
-/// as local; a destination that is not local on a host with other interfaces is
-/// [`Block::Undetermined`] (a route may carry it away).
+/// DEVIATIONS: the model knows addresses, and the main table's routes only when they are given
+/// ([`HostAddrs::routes`], a CRIU checkpoint's `route-N.img`): a local route added by hand
+/// (`ip route add local 10.0.0.0/8 dev lo`) is not seen, and an address on an interface that is
+/// down counts as local; a destination that is not local on a host with other interfaces is
+/// [`Block::Undetermined`] (a route may carry it away), or `ENETUNREACH` when the given routes
+/// of its family have none that covers it (policy rules and other tables are not followed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HostAddrs {
     /// Interface addresses (IPv6 ones that are still tentative — duplicate address detection
@@ -45,6 +47,87 @@ pub struct HostAddrs {
     /// IPv4 broadcast addresses of the interfaces (`RTN_BROADCAST` routes, which bind()
     /// accepts: `IFA_BROADCAST`, and a primary address's prefix's all-ones address).
     pub broadcast: Vec<Ipv4Addr>,
+    /// The main table's routes, per family, where they are known (`None`: not known, the
+    /// default; the running host's are not read).
+    #[serde(default)]
+    pub routes: Routes,
+}
+
+/// One route of the main table ([`Routes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HostRoute {
+    /// The destination prefix (`0.0.0.0`/`::` with prefix 0: the default route).
+    pub dst: IpAddr,
+    /// Its length.
+    pub prefix: u8,
+    /// `RTN_UNICAST` (a gateway or direct route); otherwise unreachable, blackhole, prohibit,
+    /// throw, … whose errnos the model does not follow.
+    pub unicast: bool,
+    /// The output interface (0: none given).
+    pub oif: u32,
+    /// The gateway.
+    pub gateway: Option<IpAddr>,
+}
+
+impl HostRoute {
+    /// `ip` is inside the destination prefix.
+    pub fn covers(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> (u128, u32) {
+            match ip {
+                IpAddr::V4(a) => (u128::from(u32::from(a)) << 96, 32),
+                IpAddr::V6(a) => (u128::from(a), 128),
+            }
+        };
+        let ((d, width), (a, width2)) = (bits(self.dst), bits(ip));
+        if width != width2 {
+            return false;
+        }
+        let n = u32::from(self.prefix).min(width);
+        let mask = u128::MAX.checked_shl(128 - n).unwrap_or(0);
+        d & mask == a & mask
+    }
+}
+
+/// The main table's routes of each family, where known (a CRIU checkpoint saves IPv4's in
+/// `route-N.img` and IPv6's in `route6-N.img`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Routes {
+    /// IPv4 routes.
+    pub v4: Option<Vec<HostRoute>>,
+    /// IPv6 routes.
+    pub v6: Option<Vec<HostRoute>>,
+}
+
+/// What the routes say of a destination that is not local ([`Routes::lookup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteLookup {
+    /// The routes of its family are not known (or it is multicast, whose routes are in the
+    /// local table).
+    Unknown,
+    /// Known, and none covers it: `ENETUNREACH`.
+    None,
+    /// The longest prefix that covers it (the lowest metric is not chosen among equal ones).
+    Via(HostRoute),
+}
+
+impl Routes {
+    /// The route to `ip` (a v4-mapped IPv6 address goes the IPv4 way).
+    pub fn lookup(&self, ip: IpAddr) -> RouteLookup {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let multicast = match ip {
+            IpAddr::V4(a) => a.is_multicast() || a.is_broadcast(),
+            IpAddr::V6(a) => a.is_multicast(),
+        };
+        let table = if ip.is_ipv4() { &self.v4 } else { &self.v6 };
+        let Some(table) = table.as_ref().filter(|_| !multicast) else { return RouteLookup::Unknown };
+        match table.iter().filter(|r| r.covers(ip)).max_by_key(|r| r.prefix) {
+            Some(r) => RouteLookup::Via(*r),
+            None => RouteLookup::None,
+        }
+    }
 }
 
 impl Default for HostAddrs {
@@ -76,6 +159,7 @@ impl HostAddrs {
                 HostAddr { ip: Ipv6Addr::LOCALHOST.into(), prefix: 128, ifindex: 1, loopback: true },
             ],
             broadcast: vec![Ipv4Addr::new(127, 255, 255, 255)],
+            routes: Routes::default(),
         }
     }
 
@@ -96,7 +180,7 @@ impl HostAddrs {
     /// The host these interface addresses make, each with the broadcast addresses it gives the
     /// local routing table: sorted, without repeats (CRIU's `ifaddr-N.img`, the netlink dump).
     pub fn from_addrs(addrs: impl IntoIterator<Item = (HostAddr, Vec<Ipv4Addr>)>) -> HostAddrs {
-        let mut host = HostAddrs { addrs: Vec::new(), broadcast: Vec::new() };
+        let mut host = HostAddrs { addrs: Vec::new(), broadcast: Vec::new(), routes: Routes::default() };
         for (a, brd) in addrs {
             host.addrs.push(a);
             host.broadcast.extend(brd);

@@ -43,7 +43,7 @@ pub(super) mod sock;
 mod tcp;
 mod udp;
 
-pub use host::{HostAddr, HostAddrs};
+pub use host::{HostAddr, HostAddrs, HostRoute, RouteLookup, Routes};
 pub use ports::bind_conflict;
 pub(super) use sock::mapped;
 pub use sock::InetSock;

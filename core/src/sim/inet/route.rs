@@ -69,18 +69,30 @@ impl Kernel {
     }
 
     /// The route to `dst`: this host (delivered over `lo`), or none (`ENETUNREACH` on a
-    /// loopback-only host; undetermined on one with other interfaces).
+    /// loopback-only host, or where the host's routes are known and none covers it);
+    /// undetermined otherwise (the traffic leaves the host, which the model does not follow).
     pub(super) fn route(&self, dst: SocketAddr) -> Result<(), (Rule, Outcome)> {
-        if !self.host.is_local(dst.ip()) {
-            if self.host.loopback_only() {
-                return Err((Rule::NoRoute, Outcome::err(Errno::ENETUNREACH))); // only lo: no route
-            }
-            let why = format!(
-                "{dst} is not an address of this host: the model knows no routes (another interface may carry it away)"
-            );
-            return Err((Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) }));
+        if self.host.is_local(dst.ip()) {
+            return Ok(());
         }
-        Ok(())
+        if self.host.loopback_only() {
+            return Err((Rule::NoRoute, Outcome::err(Errno::ENETUNREACH))); // only lo: no route
+        }
+        let why = match self.host.routes.lookup(dst.ip()) {
+            RouteLookup::None => return Err((Rule::NoRoute, Outcome::err(Errno::ENETUNREACH))),
+            RouteLookup::Unknown => format!(
+                "{dst} is not an address of this host: the model knows no routes (another interface may carry it away)"
+            ),
+            RouteLookup::Via(r) => {
+                let via = match (r.unicast, r.gateway) {
+                    (false, _) => "a route that is not unicast (unreachable, blackhole, prohibit, throw…)".to_string(),
+                    (true, Some(gw)) => format!("the route {}/{} via {gw}", r.dst, r.prefix),
+                    (true, None) => format!("the route {}/{} (on link)", r.dst, r.prefix),
+                };
+                format!("{dst} is not an address of this host: {via} takes it, and the model does not follow traffic that leaves the host")
+            }
+        };
+        Err((Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) }))
     }
 
     /// [`Kernel::destination`] before the route: the checks of the address itself.

@@ -113,8 +113,8 @@ pub(super) const INET_CONNECT_STATE: Explanation = e(
 
 pub(super) const NO_ROUTE: Explanation = e(
     "ip_route_output_flow / ip6_route_output (net/ipv4/route.c, net/ipv6/route.c)",
-    "no route to the destination on a host with only the loopback interface",
-    "The destination is not one of this host's addresses, and a host with only lo has no route elsewhere: the call fails with ENETUNREACH.",
+    "no route to the destination: a host with only the loopback interface, or a routing table without a route that covers it",
+    "The destination is not one of this host's addresses, and no route leads elsewhere (a host with only lo has none; a checkpoint's route-N.img / route6-N.img has none whose prefix holds the destination): the call fails with ENETUNREACH.",
 );
 
 pub(super) const KEPT_IPV4_TRANSMIT_PATH: Explanation = e(
