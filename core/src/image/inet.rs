@@ -160,7 +160,7 @@ pub(super) fn check_record(s: &Sock<'_>, off: usize, idx: usize, i: &SocketInetR
         out.push(here(Code::BadInetFlags, "rs_flags", format!("AF_INET socket {o} has V6ONLY, an AF_INET6 option")));
     }
     let remote = check_addresses(&rec, family, i, out);
-    let connected = check_port_and_peer(&rec, tcp, c.state, i, remote, out);
+    let connected = check_port_and_peer(&rec, tcp, c.state, i, (local_addr(family, i), remote), out);
     if family == AF_INET6 {
         check_v6(&rec, i, connected, remote, out);
     }
@@ -255,7 +255,7 @@ fn check_port_and_peer(
     tcp: bool,
     state: u8,
     i: &SocketInetRepr,
-    remote: Option<SocketAddr>,
+    (local, remote): (SocketAddr, Option<SocketAddr>),
     out: &mut Vec<Diagnostic>,
 ) -> bool {
     let o = rec.o;
@@ -273,8 +273,20 @@ fn check_port_and_peer(
             ),
         ));
     }
+    // A v4-mapped wildcard (`::ffff:0.0.0.0`) is the wildcard too.
+    let unspecified = |a: SocketAddr| canonical(a).ip().is_unspecified();
+    if connected && unspecified(local) {
+        out.push(here(
+            Code::InetAddress,
+            "rcv_saddr",
+            format!(
+                "connected socket {o} has the wildcard local address {}; connect() gives a socket the source address of its route",
+                display(local)
+            ),
+        ));
+    }
     match (connected, listening, remote) {
-        (true, _, r) if r.is_none_or(|r| r.port() == 0 || r.ip().is_unspecified()) => out.push(here(
+        (true, _, r) if r.is_none_or(|r| r.port() == 0 || unspecified(r)) => out.push(here(
             Code::InetPeer,
             "dport",
             format!(

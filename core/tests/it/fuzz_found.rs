@@ -246,3 +246,31 @@ fn a_udp_socket_connected_to_its_own_address_is_its_own_peer() {
     let img = Scenario::from_json(tcp).expect("scenario").to_image().expect("image");
     assert_eq!(resocket_core::summary::roles(&load(&img).image), [resocket_core::sock::Role::SelfConnected]);
 }
+
+/// `plan` target (2026-12-07, fifth run): a TCP socket "connected" from and to
+/// `[::ffff:0.0.0.0]:8080` loaded as valid (the wildcard check did not see the v4-mapped
+/// wildcard); the restore's connect() to the wildcard reaches loopback, so the socket came back
+/// at 127.0.0.1, unwarned. Linux never leaves a connected socket on a wildcard address (connect()
+/// takes the route's source; a connect to INADDR_ANY goes to loopback): the validator says so.
+#[test]
+fn a_connected_socket_on_a_wildcard_address_is_invalid() {
+    use resocket_core::diag::Code;
+    let codes = |json: &str| -> Vec<Code> {
+        let img = Scenario::from_json(json).expect("scenario").to_image().expect("image");
+        load(&img).diagnostics.iter().map(|d| d.code).collect()
+    };
+    let mapped = codes(
+        r#"{"sockets": [{"name": "t", "family": "inet6", "type": "stream", "addr": "[::ffff:0.0.0.0]:8080",
+            "remote": "[::ffff:0.0.0.0]:8080", "external_peer": true}]}"#,
+    );
+    assert!(mapped.contains(&Code::InetAddress) && mapped.contains(&Code::InetPeer), "{mapped:?}");
+    let local = codes(
+        r#"{"sockets": [{"name": "u", "family": "inet", "type": "dgram", "addr": "0.0.0.0:9000",
+            "remote": "127.0.0.1:9001", "external_peer": true}]}"#,
+    );
+    assert!(local.contains(&Code::InetAddress), "{local:?}");
+    // Bound to the wildcard and not connected stays valid.
+    assert!(
+        codes(r#"{"sockets": [{"name": "u", "family": "inet", "type": "dgram", "addr": "0.0.0.0:9000"}]}"#).is_empty()
+    );
+}
