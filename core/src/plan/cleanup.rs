@@ -181,7 +181,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     pub(super) fn place(&mut self) -> Result<(), PlanError> {
         // Every socket's places, then its handle closed at once: the restorer never holds much
         // more than one descriptor per socket (RLIMIT_NOFILE).
-        let mut places: BTreeMap<Slot, Vec<Placement>> = BTreeMap::new();
+        let mut places: Vec<(Slot, Placement)> = Vec::new();
         for t in &self.img.tables {
             let pid = t.pid.unwrap_or(0);
             for fd in &t.fds {
@@ -189,19 +189,28 @@ impl<'i, 'a> Planner<'i, 'a> {
                 let slot = f.repr.sock_objref as Slot;
                 if self.k.sock(slot).is_some() {
                     let nonblock = f.repr.f_flags & wire::O_NONBLOCK != 0;
-                    places.entry(slot).or_default().push((pid, fd.fd, fd.cloexec, nonblock));
+                    places.push((slot, (pid, fd.fd, fd.cloexec, nonblock)));
                 }
             }
         }
-        let mut order: Vec<(Slot, Vec<Placement>)> = places.into_iter().collect();
-        // By the first placement (pid, fd); a slot placed nowhere first.
-        crate::order::sort_by_rank(&mut order, |(_, v)| {
-            v.first().map_or(0, |&(pid, fd, _, _)| {
-                1u128 << 64 | crate::order::rank_i32(pid) << 32 | crate::order::rank_i32(fd)
-            })
+        // By slot, each slot's places in table and fd order (a stable sort; one list, not a
+        // vector per socket in a map)...
+        crate::order::sort_by_rank(&mut places, |(slot, _)| u128::from(*slot));
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for (i, (slot, _)) in places.iter().enumerate() {
+            match runs.last_mut() {
+                Some((from, to)) if places[*from].0 == *slot => *to = i + 1,
+                _ => runs.push((i, i + 1)),
+            }
+        }
+        // ...then the slots by their first placement (pid, fd).
+        crate::order::sort_by_rank(&mut runs, |&(from, _)| {
+            let (_, (pid, fd, _, _)) = places[from];
+            crate::order::rank_i32(pid) << 32 | crate::order::rank_i32(fd)
         });
-        for (slot, v) in order {
-            for (pid, fd, cloexec, nonblock) in v {
+        for (from, to) in runs {
+            let slot = places[from].0;
+            for &(_, (pid, fd, cloexec, nonblock)) in &places[from..to] {
                 self.push(Op::Place { slot, pid, fd, cloexec, nonblock }, "the process had this socket at this fd")?;
             }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;

@@ -366,3 +366,44 @@ print(seen)
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A restore that fails late in a long plan, while the planner is blocked handing over batches
+/// the executor will never take (at most four wait: `run::plan_and_execute`), still ends: the
+/// error says so, everything is undone and no descriptor is left.
+#[test]
+fn a_long_streamed_restore_that_fails_late_ends_and_undoes_everything() {
+    use resocket_core::sim::Op;
+    use resocket_restore::{exec, run};
+    crate::differential_inet::fresh_netns_with_lo();
+    let bytes = resocket_core::synth::restore_bench(1500, 100).to_image().unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid());
+    let plan = resocket_core::plan::plan(&r.image).unwrap();
+    let sends: Vec<(usize, usize)> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| if let Op::Send { data, .. } = &s.op { Some((i, data.0.len())) } else { None })
+        .collect();
+    let (last, _) = *sends.last().unwrap();
+    // More than six batches of 1,024 steps after it: when the cap is hit the planner has four
+    // batches waiting and is blocked handing over the next one.
+    assert!(plan.steps.len() - last > 6 * 1024, "{last} of {} steps", plan.steps.len());
+    let total: usize = sends.iter().map(|s| s.1).sum();
+    let fds = || std::fs::read_dir("/proc/thread-self/fd").unwrap().count();
+    let before = fds();
+    let cfg = exec::Config {
+        root: None,
+        place: exec::PlaceMode::HoldAll,
+        fd_base: run::fd_base_image(&r.image),
+        inherit_all: false,
+    };
+    let caps = run::Caps { max_sockets: usize::MAX, max_queued_bytes: total - 1 };
+    let err = run::plan_and_execute(&r.image, cfg, caps, false).unwrap_err();
+    assert!(
+        err.message.contains("--max-queued-bytes") && err.message.contains("everything restored so far was undone"),
+        "{}",
+        err.message
+    );
+    assert_eq!(fds(), before, "descriptors left after the rollback");
+}
