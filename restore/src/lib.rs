@@ -4,8 +4,6 @@
 pub mod diag_inet;
 pub mod diag_unix;
 pub mod dump;
-mod dump_inet;
-mod dump_oob;
 pub mod exec;
 pub mod fsroot;
 pub mod host;

@@ -477,7 +477,7 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
         // (SO_OOBINLINE set aside for it) answers the byte the image names, or EINVAL for none.
         if s.unix.is_some() && s.common.sock_type == resocket_core::wire::SOCK_STREAM && !s.is_listener() {
             let want = s.oob.and_then(|o| s.queue.get(o.index as usize)).and_then(|m| m.data.first().copied());
-            match crate::dump_inet::oob_pending(&h.owned) {
+            match crate::dump::inet::oob_pending(&h.owned) {
                 Ok(got) if got.flatten() == want && got.is_some() == want.is_some() => {}
                 Ok(got) => out.push(format!(
                     "{who}: the out-of-band byte is {}, the image says {}",

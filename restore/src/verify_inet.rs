@@ -236,7 +236,7 @@ pub(crate) fn verify(
             if own && want.len() > resocket_core::sim::inet::SELF_CONNECTED_SEND {
                 want.clear(); // more than the plan can send itself at once: dropped, with a warning
             }
-            let got = match crate::dump_inet::without_peek_off(&h.owned, || peek_tcp(&h.owned, want.len())) {
+            let got = match crate::dump::inet::without_peek_off(&h.owned, || peek_tcp(&h.owned, want.len())) {
                 Ok(g) => g,
                 Err(e) => {
                     out.push(format!("{who}: {e}"));
@@ -255,7 +255,7 @@ pub(crate) fn verify(
         } else {
             let want: Vec<Vec<u8>> =
                 if off(&s.objref) { Vec::new() } else { s.queue.iter().map(|m| m.data.to_vec()).collect() };
-            match crate::dump_inet::peek_datagrams(&h.owned) {
+            match crate::dump::inet::peek_datagrams(&h.owned) {
                 Ok(got) => {
                     let got: Vec<Vec<u8>> = got.into_iter().map(|(_, b)| b).collect();
                     if got != want {

@@ -5,7 +5,7 @@ use resocket_core::warn::{Policy, WarnCode, Warning};
 use resocket_restore::input::{self, Input};
 use resocket_restore::{render, render_criu, write_output, CliError, DEFAULT_MAX_BYTES, EXIT_INVALID, EXIT_OK};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Inspect, check, decode, plan, simulate and restore socket checkpoints: resocket (Linux-CR)
@@ -305,25 +305,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             }
             Ok(EXIT_OK)
         }
-        Command::Check { image, json } => {
-            let name = image.display().to_string();
-            let (text, valid) = match input::open(&image, budget)? {
-                Input::Rsimg(bytes) if json => {
-                    let v = render::check_json(&bytes);
-                    let valid = v["valid"].as_bool().unwrap_or(false);
-                    (pretty(&v), valid)
-                }
-                Input::Rsimg(bytes) => render::check_text(&name, &bytes),
-                Input::Criu(c) if json => {
-                    let v = render_criu::check_json(&c);
-                    let valid = v["valid"].as_bool().unwrap_or(false);
-                    (pretty(&v), valid)
-                }
-                Input::Criu(c) => render_criu::check_text(&name, &c),
-            };
-            emit(&text)?;
-            Ok(if valid { EXIT_OK } else { EXIT_INVALID })
-        }
+        Command::Check { image, json } => check_command(&image, budget, json),
         Command::Run {
             image,
             root,
@@ -375,64 +357,99 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(if clean { EXIT_OK } else { EXIT_INVALID })
         }
         Command::Lesson { lesson, answers, json } => lesson_command(lesson.as_deref(), &answers, json),
-        Command::Diff { a, b, strip_a, strip_b } => {
-            let (ba, bb) = (image_of(&a, budget)?, image_of(&b, budget)?);
-            let (ra, rb) = (resocket_core::load(&ba), resocket_core::load(&bb));
-            let diffs = resocket_core::diff::diff(&ra.image, &rb.image, strip_a.as_bytes(), strip_b.as_bytes());
-            let mut text = String::new();
-            for d in &diffs {
-                text.push_str(d);
-                text.push('\n');
-            }
-            if diffs.is_empty() {
-                text.push_str("the images describe the same sockets\n");
-            }
-            emit(&text)?;
-            Ok(if diffs.is_empty() { EXIT_OK } else { EXIT_INVALID })
+        Command::Diff { a, b, strip_a, strip_b } => diff_command(&a, &b, budget, &strip_a, &strip_b),
+        Command::Decode { image, output, file } => decode_command(&image, budget, output.as_deref(), file.as_deref()),
+        Command::Convert { input: path, output } => convert_command(&path, &output, budget),
+    }
+}
+
+/// `restore check`.
+fn check_command(image: &Path, budget: input::Budget, json: bool) -> Result<u8, CliError> {
+    let name = image.display().to_string();
+    let (text, valid) = match input::open(image, budget)? {
+        Input::Rsimg(bytes) if json => {
+            let v = render::check_json(&bytes);
+            let valid = v["valid"].as_bool().unwrap_or(false);
+            (pretty(&v), valid)
         }
-        Command::Decode { image, output, file } => {
-            let text = match input::open(&image, budget)? {
-                Input::Rsimg(_) if file.is_some() => {
-                    return Err(CliError::usage(format!(
-                        "{}: --file names an image of a CRIU checkpoint; this is a resocket image",
-                        image.display()
-                    )))
-                }
-                Input::Rsimg(bytes) => resocket_core::text::decode_to_string(&bytes)
-                    .map_err(|e| CliError { message: format!("{}: {e}", image.display()), code: EXIT_INVALID })?,
-                Input::Criu(c) => pretty(&render_criu::decode(&c, file.as_deref())?),
-            };
-            match output {
-                Some(p) => write_output(&p, text.as_bytes())?,
-                None => emit(&text)?,
-            }
-            Ok(EXIT_OK)
+        Input::Rsimg(bytes) => render::check_text(&name, &bytes),
+        Input::Criu(c) if json => {
+            let v = render_criu::check_json(&c);
+            let valid = v["valid"].as_bool().unwrap_or(false);
+            (pretty(&v), valid)
         }
-        Command::Convert { input: path, output } => {
-            let name = path.display().to_string();
-            let (bytes, notes) = match input::open(&path, budget)? {
-                Input::Rsimg(b) => {
-                    eprintln!("restore: {name} is already a resocket image; written unchanged");
-                    (b, Vec::new())
-                }
-                Input::Criu(c) => c.to_image(&name)?,
-            };
-            write_output(&output, &bytes)?;
-            let report = resocket_core::load(&bytes);
-            let mut text = format!("{}: {}\n", output.display(), resocket_core::summary::summary_line(&report));
-            if notes.is_empty() {
-                text.push_str("no notes: the mapping reports nothing lost\n");
-            } else {
-                text.push_str(&format!("{} notes on what the image does not carry:\n", notes.len()));
-                for n in &notes {
-                    text.push_str(&input::note_line(n));
-                    text.push('\n');
-                }
-            }
-            emit(&text)?;
-            Ok(if report.is_valid() { EXIT_OK } else { EXIT_INVALID })
+        Input::Criu(c) => render_criu::check_text(&name, &c),
+    };
+    emit(&text)?;
+    Ok(if valid { EXIT_OK } else { EXIT_INVALID })
+}
+
+/// `restore diff`.
+fn diff_command(a: &Path, b: &Path, budget: input::Budget, strip_a: &str, strip_b: &str) -> Result<u8, CliError> {
+    let (ba, bb) = (image_of(a, budget)?, image_of(b, budget)?);
+    let (ra, rb) = (resocket_core::load(&ba), resocket_core::load(&bb));
+    let diffs = resocket_core::diff::diff(&ra.image, &rb.image, strip_a.as_bytes(), strip_b.as_bytes());
+    let mut text = String::new();
+    for d in &diffs {
+        text.push_str(d);
+        text.push('\n');
+    }
+    if diffs.is_empty() {
+        text.push_str("the images describe the same sockets\n");
+    }
+    emit(&text)?;
+    Ok(if diffs.is_empty() { EXIT_OK } else { EXIT_INVALID })
+}
+
+/// `restore decode`.
+fn decode_command(
+    image: &Path,
+    budget: input::Budget,
+    output: Option<&Path>,
+    file: Option<&str>,
+) -> Result<u8, CliError> {
+    let text = match input::open(image, budget)? {
+        Input::Rsimg(_) if file.is_some() => {
+            return Err(CliError::usage(format!(
+                "{}: --file names an image of a CRIU checkpoint; this is a resocket image",
+                image.display()
+            )))
+        }
+        Input::Rsimg(bytes) => resocket_core::text::decode_to_string(&bytes)
+            .map_err(|e| CliError { message: format!("{}: {e}", image.display()), code: EXIT_INVALID })?,
+        Input::Criu(c) => pretty(&render_criu::decode(&c, file)?),
+    };
+    match output {
+        Some(p) => write_output(p, text.as_bytes())?,
+        None => emit(&text)?,
+    }
+    Ok(EXIT_OK)
+}
+
+/// `restore convert`.
+fn convert_command(path: &Path, output: &Path, budget: input::Budget) -> Result<u8, CliError> {
+    let name = path.display().to_string();
+    let (bytes, notes) = match input::open(path, budget)? {
+        Input::Rsimg(b) => {
+            eprintln!("restore: {name} is already a resocket image; written unchanged");
+            (b, Vec::new())
+        }
+        Input::Criu(c) => c.to_image(&name)?,
+    };
+    write_output(output, &bytes)?;
+    let report = resocket_core::load(&bytes);
+    let mut text = format!("{}: {}\n", output.display(), resocket_core::summary::summary_line(&report));
+    if notes.is_empty() {
+        text.push_str("no notes: the mapping reports nothing lost\n");
+    } else {
+        text.push_str(&format!("{} notes on what the image does not carry:\n", notes.len()));
+        for n in &notes {
+            text.push_str(&input::note_line(n));
+            text.push('\n');
         }
     }
+    emit(&text)?;
+    Ok(if report.is_valid() { EXIT_OK } else { EXIT_INVALID })
 }
 
 /// `restore lesson`.

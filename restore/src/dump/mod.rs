@@ -1,0 +1,216 @@
+//! `checkpoint dump`: capture the AF_UNIX sockets of live processes, without disturbing them
+//! (or, with `--kill`, reading what only `accept()` reaches, then killing them).
+//!
+//! Per process: `/proc/PID/fd` lists the fds and `/proc/PID/fdinfo/N` gives each one's
+//! close-on-exec bit and, for a socket, its inode; `unix_diag` gives names, peers, pending
+//! connections in accept order, backlogs, buffer sizes and shutdown bits; `pidfd_getfd` gives us
+//! a duplicate (the same open file, so nothing changes for the process) of each socket whose
+//! queue must be read, and of each socket unix_diag does not know; queued data is read with
+//! `MSG_PEEK` (`SO_PEEK_OFF` to walk a queue, the process's own offset put back; message
+//! boundaries and SCM_RIGHTS kept, nothing consumed). The result is a scenario, written as an
+//! image by core.
+//!
+//! TCP and UDP sockets (IPv4, IPv6) are described by `inet` (inet.rs) from inet_diag, which is
+//! asked only for the kinds (TCP/UDP × IPv4/IPv6) the processes hold.
+//!
+//! Refused, with the reason, rather than written wrongly: data a pending client sent before
+//! `accept()`, and pending connections whose client has closed (what they hold waits on the
+//! embryo, which no interface can read without accepting it), fds in flight that are not
+//! sockets. Sockets of other families are left out with a warning.
+//!
+//! `--kill` ([`dump_killing`], [`Stopped`]) is for processes that will not run on: they are
+//! stopped, each listener with pending connections is accepted on (a duplicate of it, in accept
+//! order) and each accepted connection's queue read, so those connections are recorded as
+//! pending with what they held; an AF_UNIX stream socket with an out-of-band byte pending has
+//! its queue read for real up to the mark (`oob`, oob.rs), which a peek cannot place; the
+//! processes are killed once the image is written. If the
+//! dump itself dies first (SIGKILL, a crash), a guard process resumes them, or kills them once
+//! something was accepted ([`Stopped::stop_guarded`], [`guard`]): none is left stopped.
+//!
+//! No non-invasive way is implemented. The embryo has no inode, no fd and is not in the unix
+//! hash table, so neither unix_diag nor pidfd_getfd reaches it. This kernel has the unix BPF
+//! iterator (`bpf_iter__unix` in its BTF): it visits hashed sockets only, but from a listener a
+//! tracing program could walk `sk_receive_queue` (`skb->sk` is the embryo) to each embryo's own
+//! queue and copy its bytes out (linear part and page frags, in bounded loops). Two things stop
+//! it here: this tool would have to carry and load a compiled BPF program (the machine has
+//! LLVM 14's `llc` but no C compiler for BPF, and bpftool loads objects, it does not build
+//! them), and fds in flight on an embryo (`UNIXCB(skb).fp`) could be named by inode but never
+//! received, so a socket only in flight there could not be described: that part needs
+//! `accept()` in any case.
+
+mod fds;
+pub(crate) mod inet;
+mod names;
+pub(crate) mod oob;
+mod pending;
+mod queues;
+mod stopped;
+mod unix;
+
+pub use queues::{may_hold_messages, peek_queue, peek_queue_with, Peeked};
+pub use stopped::{guard, Stopped};
+
+use crate::diag_unix;
+use inet::EarlyData;
+use resocket_core::scenario::{Scenario, ScenarioError};
+use resocket_core::warn::{WarnCode, Warning};
+use std::collections::{BTreeMap, BTreeSet};
+use unix::{Found, Member};
+
+/// The result of a dump.
+#[derive(Debug)]
+pub struct Dump {
+    /// The scenario (write it with `to_image`).
+    pub scenario: Scenario,
+    /// Things the user must know (external peers, guesses), each with the scenario socket it
+    /// is about, if any ([`Dump::to_image`] turns that into the image's objref).
+    pub warnings: Vec<DumpWarning>,
+}
+
+/// A warning of the dump, placed on a socket of the scenario by its name.
+#[derive(Debug, Clone)]
+pub struct DumpWarning {
+    /// The warning (its objref is filled in by [`Dump::to_image`]).
+    pub warning: Warning,
+    /// The scenario socket it is about (`inoN`).
+    pub socket: Option<String>,
+}
+
+impl DumpWarning {
+    /// A warning about the socket of inode `ino`.
+    pub(crate) fn on(ino: u32, code: WarnCode, message: String) -> Self {
+        DumpWarning { warning: Warning::new(code, message), socket: Some(name_of(ino)) }
+    }
+}
+
+impl Dump {
+    /// The image, and the warnings with the objrefs their sockets got in it.
+    pub fn to_image(&self) -> Result<(Vec<u8>, Vec<Warning>), ScenarioError> {
+        let (bytes, objrefs) = self.scenario.to_image_mapped()?;
+        let by_name: BTreeMap<&str, i32> = self
+            .scenario
+            .sockets
+            .iter()
+            .zip(objrefs)
+            .filter(|(_, o)| *o > 0)
+            .map(|(s, o)| (s.name.as_str(), o))
+            .collect();
+        let warnings = self
+            .warnings
+            .iter()
+            .map(|w| {
+                let mut out = w.warning.clone();
+                out.objref = w.socket.as_deref().and_then(|n| by_name.get(n).copied());
+                out
+            })
+            .collect();
+        Ok((bytes, warnings))
+    }
+}
+
+fn name_of(ino: u32) -> String {
+    format!("ino{ino}")
+}
+
+/// A network namespace: its `/proc/PID/ns/net`, open, and that pid.
+type Netns = (std::fs::File, i32);
+
+/// The network namespace the processes live in, when it is not ours: its `/proc/PID/ns/net`
+/// and that pid. sock_diag answers for the namespace its netlink socket was made in, so the
+/// dumps run there ([`in_netns`]); the rest of the dump works on `/proc` and on duplicated fds,
+/// which do not care. Processes in different namespaces are refused.
+fn netns_of(pids: &[i32]) -> Result<Option<Netns>, String> {
+    let ns_of = |pid: &str| {
+        std::fs::metadata(format!("/proc/{pid}/ns/net")).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        })
+    };
+    let ours = ns_of("self").map_err(|e| format!("/proc/self/ns/net: {e}"))?;
+    let mut theirs = None;
+    for pid in pids {
+        let ns = ns_of(&pid.to_string()).map_err(|e| format!("/proc/{pid}/ns/net: {e}"))?;
+        match theirs {
+            None => theirs = Some((ns, *pid)),
+            Some((other, first)) if other != ns => {
+                return Err(format!(
+                    "pids {first} and {pid} live in different network namespaces; dump them separately"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let Some((_, pid)) = theirs.filter(|(ns, _)| *ns != ours) else { return Ok(None) };
+    let file = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| format!("/proc/{pid}/ns/net: {e}"))?;
+    Ok(Some((file, pid)))
+}
+
+/// Run `f` in the namespace: here when it is ours, else on a short-lived thread moved into it.
+fn in_netns<T: Send>(ns: Option<&Netns>, f: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+    let Some((file, pid)) = ns else { return f() };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            use rustix::fd::AsFd;
+            rustix::thread::move_into_link_name_space(file.as_fd(), Some(rustix::thread::LinkNameSpaceType::Network))
+                .map_err(|e| format!("setns into the network namespace of pid {pid}: {e}"))?;
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the sock_diag thread panicked".into()))
+    })
+}
+
+/// Capture the unix sockets of these processes, without disturbing them.
+pub fn dump(pids: &[i32]) -> Result<Dump, String> {
+    dump_with(pids, None)
+}
+
+/// Capture the unix sockets of these processes, stopped (see [`Stopped`]), with what the clients
+/// of pending connections sent before `accept()`: each listener with pending connections is
+/// duplicated and accepted on in accept order, and what each accepted connection holds is read
+/// (bytes, record boundaries, fds in flight). Kill the processes afterwards ([`Stopped::kill`]).
+pub fn dump_killing(pids: &[i32], stopped: &mut Stopped) -> Result<Dump, String> {
+    dump_with(pids, Some(stopped))
+}
+
+fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, String> {
+    let ns = netns_of(pids)?;
+    let diag = in_netns(ns.as_ref(), diag_unix::dump)?;
+    let mut warnings = Vec::new();
+    let fds::Tables { tasks, mut dups, mut inet, pidfds, to_read, to_probe, nonblock, held_at } =
+        fds::walk(pids, &diag, &mut warnings)?;
+    let inet_held: BTreeSet<u32> = inet.keys().copied().collect();
+    let mut received = Vec::new();
+    let mut scratch = Vec::new();
+    let mut todo = unix::read_held(to_read, &pidfds, &mut dups, &mut received, &mut scratch)?;
+    let mut found =
+        Found { diag: &diag, dups: &mut dups, inet: &mut inet, received: &mut received, scratch: &mut scratch };
+    found.in_flight(&mut todo)?;
+    let early = if stopped.is_some() { EarlyData::Accepted } else { EarlyData::Refuse };
+    // `--kill`: the pending connections of each listener, accepted on a duplicate of it, with
+    // what they hold (pending.rs).
+    let (consumed, tcp_accepted) = match stopped.as_deref_mut() {
+        Some(stopped) => {
+            pending::consume(stopped, &mut found, ns.as_ref(), &inet_held, &held_at, &pidfds, &mut warnings)?
+        }
+        None => (BTreeMap::new(), BTreeMap::new()),
+    };
+    unix::read_options(&diag, &mut dups, &to_probe, &pidfds, &mut received, stopped)?;
+    let bound_in = names::bound_dirs(pids, &diag, &dups, &held_at, &pidfds)?;
+    let mut sockets = unix::specs(pids, &diag, &dups, &bound_in, &consumed, inet.len(), &mut warnings)?;
+    // inet_diag: only the families and protocols of the TCP/UDP sockets found (none: no dump).
+    // What the TCP/UDP part reads of other sockets is within these: a listener's pending
+    // connections are of its own family, and peers outside them are outside the dump anyway.
+    let kinds: BTreeSet<(bool, bool)> = inet.values().map(|&(_, kind)| kind).collect();
+    let inet_diag =
+        if kinds.is_empty() { Vec::new() } else { in_netns(ns.as_ref(), || crate::diag_inet::dump_kinds(&kinds))? };
+    sockets.extend(inet::specs(&inet, &inet_diag, &inet_held, early, &tcp_accepted, &mut warnings)?);
+    let nonblock: BTreeSet<String> = nonblock.into_iter().map(name_of).collect();
+    for s in &mut sockets {
+        s.nonblock = nonblock.contains(&s.name);
+    }
+    let description =
+        format!("checkpoint dump of pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", "));
+    let release = rustix::system::uname().release().to_string_lossy().into_owned();
+    Ok(Dump { scenario: Scenario { description, kernel: release, time: 0, tasks, sockets }, warnings })
+}
