@@ -811,6 +811,16 @@ elif scenario.startswith("inet"):
         for cmd in ("ip link add rs0 type veth peer name rs1", "ip addr add 10.1.2.3/24 dev rs0",
                     "ip addr add 2001:db8::3/64 dev rs0 nodad", "ip link set rs0 up", "ip link set rs1 up"):
             subprocess.run(cmd.split(), check=True)
+        # The IPv6 address stays tentative (bind() EADDRNOTAVAIL) until the veth's carrier is
+        # seen, which the kernel reports asynchronously (linkwatch), even with nodad: wait for it.
+        import time
+        for _ in range(200):
+            out = subprocess.run("ip -6 -o addr show dev rs0 tentative".split(), capture_output=True, text=True).stdout
+            if not out.strip():
+                break
+            time.sleep(0.05)
+        else:
+            sys.exit("inet-host: 2001:db8::3 is still tentative after 10 s")
         l = tcp_listener(socket.AF_INET, ("10.1.2.3", 8080), 5)
         c0 = client(socket.AF_INET, ("10.1.2.3", 8080))
         a0, _ = l.accept(); keep.append(a0)
