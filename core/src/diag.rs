@@ -114,6 +114,8 @@ codes! {
         "SOCKET_QUEUE.skb_count must equal the number of SOCKET_BUFFER records that follow it";
     QueueBytesMismatch = "queue-bytes-mismatch", Error,
         "SOCKET_QUEUE.total_bytes must equal the sum of its buffers' lin_len";
+    EmptyStreamSkb = "empty-stream-skb", Error,
+        "a stream send of 0 bytes queues nothing (not even its fds): an AF_UNIX stream socket's queue holds no empty skb that a restore could put back";
     BadBuffer = "bad-buffer", Error,
         "a SOCKET_BUFFER is followed by one BUFFER of exactly lin_len bytes; AF_UNIX skbs have no frags; SOCKET.has_buffers says whether a queue follows";
     BadSender = "bad-sender", Error,

@@ -274,3 +274,24 @@ fn a_connected_socket_on_a_wildcard_address_is_invalid() {
         codes(r#"{"sockets": [{"name": "u", "family": "inet", "type": "dgram", "addr": "0.0.0.0:9000"}]}"#).is_empty()
     );
 }
+
+/// `plan` target (2026-12-07, sixth run, with out-of-band bytes in the generator): a stream
+/// queue holding an empty skb (with SCM_RIGHTS) before the out-of-band byte loaded as valid. A
+/// stream send of 0 bytes queues nothing, not even its fds, so the restored queue lost the skb
+/// and the mark moved to skb 0, unwarned; without the mark the queue already differed. The
+/// validator refuses an empty AF_UNIX stream skb (`empty-stream-skb`); seqpacket and dgram
+/// records may be empty.
+#[test]
+fn an_empty_skb_in_a_stream_queue_is_invalid() {
+    use resocket_core::diag::Code;
+    let codes = |ty: &str| -> Vec<Code> {
+        let json = format!(
+            r#"{{"sockets": [{{"name": "a", "type": "{ty}", "pair": "b", "queue": [{{"data": ""}}, {{"data": "x"}}]}},
+                {{"name": "b", "type": "{ty}", "pair": "a"}}]}}"#
+        );
+        let img = Scenario::from_json(&json).expect("scenario").to_image().expect("image");
+        load(&img).diagnostics.iter().map(|d| d.code).collect()
+    };
+    assert_eq!(codes("stream"), [Code::EmptyStreamSkb]);
+    assert!(codes("seqpacket").is_empty() && codes("dgram").is_empty());
+}
