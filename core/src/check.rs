@@ -396,91 +396,106 @@ fn name_str(n: Option<&UnixAddr>) -> String {
 /// peer, shutdown, backlog, pending connections (in order), queue (senders, bytes, boundaries,
 /// rights) and placed fds.
 pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
-    let k = &run.kernel;
     let mut out = Vec::new();
-    let obj =
-        |r: Option<SockRef>| -> i32 { r.filter(|&r| !k.socks[r].dead).and_then(|r| run.objref_of(r)).unwrap_or(0) };
     for s in img.sockets.values().filter(|s| s.common.family == wire::AF_UNIX && s.unix.is_some()) {
-        // Values are compared first and only spelled out when they differ.
-        let mut diff = |what: &str, equal: bool, expected: &dyn Fn() -> String, found: &dyn Fn() -> String| {
-            if !equal {
-                out.push(Difference { objref: s.objref, what: what.into(), expected: expected(), found: found() });
-            }
-        };
-        let Some(&r) = run.objref_sock.get(&s.objref) else {
-            diff("exists", false, &|| "yes".into(), &|| "no".into());
-            continue;
-        };
-        let ks = &k.socks[r];
-        let Some(u) = s.unix.as_ref() else { continue };
-        let tcp = |v: u8| crate::summary::sym_name(wire::sym::TCP, u64::from(v));
-        diff("alive", !ks.dead, &|| "yes".into(), &|| "closed".into());
-        diff("type", s.common.sock_type == ks.ty.raw(), &|| s.common.sock_type.to_string(), &|| {
-            ks.ty.raw().to_string()
-        });
-        diff("state", s.common.state == ks.state.raw(), &|| tcp(s.common.state), &|| ks.state.to_string());
-        let name_eq = match (&u.laddr, &ks.name) {
-            (UnixAddr::Unnamed, None) => true,
-            (a, Some(b)) => a == b,
-            _ => false,
-        };
-        diff("name", name_eq, &|| u.laddr.display(), &|| name_str(ks.name.as_ref()));
-        let peer = obj(ks.peer);
-        diff("peer", u.peer == peer, &|| u.peer.to_string(), &|| peer.to_string());
-        if ks.ty == SockType::Dgram {
-            // A dgram socket whose connected peer closed still points at it (its next send is
-            // ECONNREFUSED); one with no peer does not.
-            let dead_peer = ks.peer.is_some_and(|p| k.socks[p].dead);
-            let yes_no = |b: bool| if b { "a closed peer".to_string() } else { "none".to_string() };
-            let want = u.has(wire::UNIX_PEER_GONE);
-            diff("peer-gone", want == dead_peer, &|| yes_no(want), &|| yes_no(dead_peer));
-        }
-        diff("shutdown", s.common.shutdown == ks.shutdown, &|| s.common.shutdown.to_string(), &|| {
-            ks.shutdown.to_string()
-        });
-        if s.is_listener() {
-            let want_backlog = s.effective_backlog();
-            diff("backlog", want_backlog == ks.max_ack_backlog, &|| want_backlog.to_string(), &|| {
-                ks.max_ack_backlog.to_string()
-            });
-            let got: Vec<(i32, i32)> =
-                ks.queue.iter().filter_map(|skb| skb.embryo).map(|e| (obj(Some(e)), obj(k.socks[e].peer))).collect();
-            let want: Vec<(i32, i32)> = s.pending.iter().map(|p| (p.embryo, p.client)).collect();
-            let show = |v: &[(i32, i32)]| v.iter().map(|(e, c)| format!("{e}<-{c}")).collect::<Vec<_>>().join(", ");
-            diff("pending", want == got, &|| show(&want), &|| show(&got));
-        }
-        let want_snd = (2 * i64::from(s.common.sndbuf)).max(kernel::SOCK_MIN_SNDBUF);
-        diff("sndbuf", want_snd == ks.sndbuf, &|| want_snd.to_string(), &|| ks.sndbuf.to_string());
-        let data_skbs = ks.queue.iter().filter(|skb| skb.embryo.is_none());
-        let same_queue = s.queue.len() == data_skbs.clone().count()
-            && s.queue.iter().zip(data_skbs.clone()).all(|(m, skb)| {
-                let rights: Vec<i32> =
-                    m.rights.iter().filter_map(|f| img.files.get(f)).map(|f| f.repr.sock_objref).collect();
-                m.sender == obj(Some(skb.from))
-                    && *m.data == skb.data[..]
-                    && rights.len() == skb.rights.len()
-                    && rights.iter().zip(&skb.rights).all(|(a, &b)| *a == obj(Some(b)))
-            });
-        let want_oob = s.oob.map(|o| o.index as usize);
-        let got_oob = data_skbs.clone().position(|skb| skb.oob);
-        diff("out-of-band byte", want_oob == got_oob, &|| oob_str(want_oob), &|| oob_str(got_oob));
-        if !same_queue {
-            let want: Vec<String> = s.queue.iter().map(|m| msg_str(img, m.sender, &m.data, &m.rights)).collect();
-            let got: Vec<String> = data_skbs
-                .map(|skb| {
-                    let rights: Vec<i32> = skb.rights.iter().map(|&f| obj(Some(f))).collect();
-                    format!("{}:{}{}", obj(Some(skb.from)), crate::bstr::escape(&skb.data), rights_str(&rights))
-                })
-                .collect();
-            out.push(Difference {
-                objref: s.objref,
-                what: "queue".into(),
-                expected: want.join(" | "),
-                found: got.join(" | "),
-            });
-        }
+        compare_unix(img, run, s, &mut out);
     }
-    // Descriptors.
+    compare_fds(img, run, &mut out);
+    // AF_INET/AF_INET6 sockets (check/inet.rs).
+    out.extend(inet::compare(img, run));
+    compare_opts(img, run, &mut out);
+    out
+}
+
+/// The objref of a live simulated socket (0: none, or closed).
+fn live_objref(run: &Run<'_>, r: Option<SockRef>) -> i32 {
+    r.filter(|&r| !run.kernel.socks[r].dead).and_then(|r| run.objref_of(r)).unwrap_or(0)
+}
+
+/// The differences of the image's AF_UNIX socket `s` from the simulated one.
+fn compare_unix(img: &Image<'_>, run: &Run<'_>, s: &Sock<'_>, out: &mut Vec<Difference>) {
+    let k = &run.kernel;
+    let obj = |r: Option<SockRef>| live_objref(run, r);
+    // Values are compared first and only spelled out when they differ.
+    let mut diff = |what: &str, equal: bool, expected: &dyn Fn() -> String, found: &dyn Fn() -> String| {
+        if !equal {
+            out.push(Difference { objref: s.objref, what: what.into(), expected: expected(), found: found() });
+        }
+    };
+    let Some(&r) = run.objref_sock.get(&s.objref) else {
+        diff("exists", false, &|| "yes".into(), &|| "no".into());
+        return;
+    };
+    let ks = &k.socks[r];
+    let Some(u) = s.unix.as_ref() else { return };
+    let tcp = |v: u8| crate::summary::sym_name(wire::sym::TCP, u64::from(v));
+    diff("alive", !ks.dead, &|| "yes".into(), &|| "closed".into());
+    diff("type", s.common.sock_type == ks.ty.raw(), &|| s.common.sock_type.to_string(), &|| ks.ty.raw().to_string());
+    diff("state", s.common.state == ks.state.raw(), &|| tcp(s.common.state), &|| ks.state.to_string());
+    let name_eq = match (&u.laddr, &ks.name) {
+        (UnixAddr::Unnamed, None) => true,
+        (a, Some(b)) => a == b,
+        _ => false,
+    };
+    diff("name", name_eq, &|| u.laddr.display(), &|| name_str(ks.name.as_ref()));
+    let peer = obj(ks.peer);
+    diff("peer", u.peer == peer, &|| u.peer.to_string(), &|| peer.to_string());
+    if ks.ty == SockType::Dgram {
+        // A dgram socket whose connected peer closed still points at it (its next send is
+        // ECONNREFUSED); one with no peer does not.
+        let dead_peer = ks.peer.is_some_and(|p| k.socks[p].dead);
+        let yes_no = |b: bool| if b { "a closed peer".to_string() } else { "none".to_string() };
+        let want = u.has(wire::UNIX_PEER_GONE);
+        diff("peer-gone", want == dead_peer, &|| yes_no(want), &|| yes_no(dead_peer));
+    }
+    diff("shutdown", s.common.shutdown == ks.shutdown, &|| s.common.shutdown.to_string(), &|| ks.shutdown.to_string());
+    if s.is_listener() {
+        let want_backlog = s.effective_backlog();
+        diff("backlog", want_backlog == ks.max_ack_backlog, &|| want_backlog.to_string(), &|| {
+            ks.max_ack_backlog.to_string()
+        });
+        let got: Vec<(i32, i32)> =
+            ks.queue.iter().filter_map(|skb| skb.embryo).map(|e| (obj(Some(e)), obj(k.socks[e].peer))).collect();
+        let want: Vec<(i32, i32)> = s.pending.iter().map(|p| (p.embryo, p.client)).collect();
+        let show = |v: &[(i32, i32)]| v.iter().map(|(e, c)| format!("{e}<-{c}")).collect::<Vec<_>>().join(", ");
+        diff("pending", want == got, &|| show(&want), &|| show(&got));
+    }
+    let want_snd = (2 * i64::from(s.common.sndbuf)).max(kernel::SOCK_MIN_SNDBUF);
+    diff("sndbuf", want_snd == ks.sndbuf, &|| want_snd.to_string(), &|| ks.sndbuf.to_string());
+    let data_skbs = ks.queue.iter().filter(|skb| skb.embryo.is_none());
+    let same_queue = s.queue.len() == data_skbs.clone().count()
+        && s.queue.iter().zip(data_skbs.clone()).all(|(m, skb)| {
+            let rights: Vec<i32> =
+                m.rights.iter().filter_map(|f| img.files.get(f)).map(|f| f.repr.sock_objref).collect();
+            m.sender == obj(Some(skb.from))
+                && *m.data == skb.data[..]
+                && rights.len() == skb.rights.len()
+                && rights.iter().zip(&skb.rights).all(|(a, &b)| *a == obj(Some(b)))
+        });
+    let want_oob = s.oob.map(|o| o.index as usize);
+    let got_oob = data_skbs.clone().position(|skb| skb.oob);
+    diff("out-of-band byte", want_oob == got_oob, &|| oob_str(want_oob), &|| oob_str(got_oob));
+    if !same_queue {
+        let want: Vec<String> = s.queue.iter().map(|m| msg_str(img, m.sender, &m.data, &m.rights)).collect();
+        let got: Vec<String> = data_skbs
+            .map(|skb| {
+                let rights: Vec<i32> = skb.rights.iter().map(|&f| obj(Some(f))).collect();
+                format!("{}:{}{}", obj(Some(skb.from)), crate::bstr::escape(&skb.data), rights_str(&rights))
+            })
+            .collect();
+        out.push(Difference {
+            objref: s.objref,
+            what: "queue".into(),
+            expected: want.join(" | "),
+            found: got.join(" | "),
+        });
+    }
+}
+
+/// Descriptors: each placed fd names the image's socket, with its close-on-exec bit.
+fn compare_fds(img: &Image<'_>, run: &Run<'_>, out: &mut Vec<Difference>) {
+    let k = &run.kernel;
+    let obj = |r: Option<SockRef>| live_objref(run, r);
     for t in &img.tables {
         let pid = t.pid.unwrap_or(0);
         for fd in &t.fds {
@@ -499,9 +514,11 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
             }
         }
     }
-    // AF_INET/AF_INET6 sockets (check/inet.rs).
-    out.extend(inet::compare(img, run));
-    // The recorded options (RS_SOCKOPT), every family; embryos are never set (no handle).
+}
+
+/// The recorded options (RS_SOCKOPT), every family; embryos are never set (no handle).
+fn compare_opts(img: &Image<'_>, run: &Run<'_>, out: &mut Vec<Difference>) {
+    let k = &run.kernel;
     for s in img.sockets.values() {
         let Some(rec) = s.opts.as_ref() else { continue };
         let Some(&r) = run.objref_sock.get(&s.objref) else { continue };
@@ -518,7 +535,6 @@ pub fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
             }
         }
     }
-    out
 }
 
 /// Which skb of a queue is the out-of-band byte, for a difference.
