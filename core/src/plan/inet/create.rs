@@ -14,6 +14,30 @@ impl<'i, 'a> Planner<'i, 'a> {
         self.inet.matched = order::map(all.iter().filter(|(s, p)| !off(s) && !off(p)).map(|(&s, &p)| (s, p)));
         let matched = self.inet.matched.clone();
         self.warn_unavailable(&all);
+        let pending_of: BTreeMap<i32, i32> = order::map(
+            self.img
+                .sockets
+                .values()
+                .filter(|l| is_inet(l))
+                .flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))),
+        );
+        self.inet.conns = self.tcp_pairs(&matched, &pending_of);
+        let servers: std::collections::BTreeSet<i32> = order::set(self.inet.conns.iter().map(|c| c.1));
+        self.warn_pending_external(&servers, &pending_of, &all);
+        for s in self.inet_socks() {
+            if servers.contains(&s.objref) || pending_of.contains_key(&s.objref) {
+                continue; // made by accept() (or waiting in a queue; or lost with its connection)
+            }
+            self.inet_socket(s, &all)?;
+        }
+        Ok(())
+    }
+
+    /// The TCP connections to rebuild, as (client, server, the listener the server was
+    /// accepted from): each pair of `matched` ends once, the server end decided; accepted
+    /// connections first, then pending ones (`pending_of`: embryo → listener) in their
+    /// listeners' accept order.
+    fn tcp_pairs(&self, matched: &BTreeMap<i32, i32>, pending_of: &BTreeMap<i32, i32>) -> Vec<(i32, i32, Option<i32>)> {
         // Listener objrefs as slots: the map type of `temp_listeners` (one B-tree instance fewer
         // in the browser's bundle); `as` there and back keeps every i32.
         let mut listener_at: BTreeMap<SocketAddr, Slot> = BTreeMap::new();
@@ -24,13 +48,6 @@ impl<'i, 'a> Planner<'i, 'a> {
                 }
             }
         }
-        let pending_of: BTreeMap<i32, i32> = order::map(
-            self.img
-                .sockets
-                .values()
-                .filter(|l| is_inet(l))
-                .flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))),
-        );
         let listener_for = |a: &Sock<'_>| -> Option<i32> {
             if let Some(&l) = pending_of.get(&a.objref) {
                 return Some(l);
@@ -81,9 +98,17 @@ impl<'i, 'a> Planner<'i, 'a> {
         order::sort_by_rank(&mut conns, |&(_, server, _)| {
             order::rank_pair(u64::from(pending_of.contains_key(&server)), pos(server) as u64)
         });
-        self.inet.conns = conns;
-        let servers: std::collections::BTreeSet<i32> = order::set(self.inet.conns.iter().map(|c| c.1));
-        for (&e, &l) in &pending_of {
+        conns
+    }
+
+    /// A warning for each pending connection whose client is outside the image.
+    fn warn_pending_external(
+        &mut self,
+        servers: &std::collections::BTreeSet<i32>,
+        pending_of: &BTreeMap<i32, i32>,
+        all: &BTreeMap<i32, i32>,
+    ) {
+        for (&e, &l) in pending_of {
             if !servers.contains(&e) && !all.contains_key(&e) && !self.inet.unbound.contains_key(&l) {
                 let from =
                     self.sock(e).and_then(|e| e.inet_remote()).map_or_else(|| "?".to_string(), |r| r.to_string());
@@ -98,45 +123,45 @@ impl<'i, 'a> Planner<'i, 'a> {
                 );
             }
         }
-        for s in self.inet_socks() {
-            if servers.contains(&s.objref) || pending_of.contains_key(&s.objref) {
-                continue; // made by accept() (or waiting in a queue; or lost with its connection)
-            }
-            let slot = s.objref as Slot;
-            let ty = if s.is_tcp() { SockType::Stream } else { SockType::Dgram };
-            let created_at = self.plan.steps.len();
-            self.push(Op::SocketInet { slot, family: family(s), ty }, "create the socket")?;
-            self.created.insert(s.objref);
-            if s.common.reuse != 0 {
-                self.push(Op::SetSockOpt { slot, opt: SockOpt::ReuseAddr(true) }, "SO_REUSEADDR was set")?;
-            }
-            if s.inet_has(INET_REUSEPORT) {
-                self.push(Op::SetSockOpt { slot, opt: SockOpt::ReusePort(true) }, "SO_REUSEPORT was set")?;
-            }
-            if s.inet_has(INET_V6ONLY) {
-                self.push(Op::SetSockOpt { slot, opt: SockOpt::V6Only(true) }, "IPV6_V6ONLY was set")?;
-            }
-            if s.is_udp() {
-                self.inet_buffers(s)?;
-            }
-            if s.inet_connected() && !all.contains_key(&s.objref) && !self_connected(s) {
-                let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
-                let lost = s.queued_bytes();
-                let (code, message) = if s.is_tcp() {
-                    (WarnCode::TcpExternalPeer, format!(
-                        "socket #{} was a TCP connection to {peer}, outside the image: it cannot be rebuilt, so it is restored as a closed socket (never connected: reads answer ENOTCONN, writes EPIPE){}",
-                        s.objref,
-                        if lost > 0 { format!("; its {lost} unread bytes are dropped") } else { String::new() }
-                    ))
-                } else {
-                    (WarnCode::UdpExternalPeer, format!(
-                        "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored {} and not connected (the model knows this host's addresses, not its routes, so a connect() there is not planned)",
-                        s.objref,
-                        if self.inet.unbound.contains_key(&s.objref) { "unbound (its own address is missing, above)" } else { "bound" },
-                    ))
-                };
-                self.plan.warnings.push(Warning::new(code, message).objref(s.objref).step(created_at));
-            }
+    }
+
+    /// Create one TCP/UDP socket that `socket()` makes, with its options (and a UDP socket's
+    /// buffers); a warning when its peer is outside the image (`all`: the peers matched).
+    fn inet_socket(&mut self, s: &'i Sock<'a>, all: &BTreeMap<i32, i32>) -> Result<(), PlanError> {
+        let slot = s.objref as Slot;
+        let ty = if s.is_tcp() { SockType::Stream } else { SockType::Dgram };
+        let created_at = self.plan.steps.len();
+        self.push(Op::SocketInet { slot, family: family(s), ty }, "create the socket")?;
+        self.created.insert(s.objref);
+        if s.common.reuse != 0 {
+            self.push(Op::SetSockOpt { slot, opt: SockOpt::ReuseAddr(true) }, "SO_REUSEADDR was set")?;
+        }
+        if s.inet_has(INET_REUSEPORT) {
+            self.push(Op::SetSockOpt { slot, opt: SockOpt::ReusePort(true) }, "SO_REUSEPORT was set")?;
+        }
+        if s.inet_has(INET_V6ONLY) {
+            self.push(Op::SetSockOpt { slot, opt: SockOpt::V6Only(true) }, "IPV6_V6ONLY was set")?;
+        }
+        if s.is_udp() {
+            self.inet_buffers(s)?;
+        }
+        if s.inet_connected() && !all.contains_key(&s.objref) && !self_connected(s) {
+            let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
+            let lost = s.queued_bytes();
+            let (code, message) = if s.is_tcp() {
+                (WarnCode::TcpExternalPeer, format!(
+                    "socket #{} was a TCP connection to {peer}, outside the image: it cannot be rebuilt, so it is restored as a closed socket (never connected: reads answer ENOTCONN, writes EPIPE){}",
+                    s.objref,
+                    if lost > 0 { format!("; its {lost} unread bytes are dropped") } else { String::new() }
+                ))
+            } else {
+                (WarnCode::UdpExternalPeer, format!(
+                    "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored {} and not connected (the model knows this host's addresses, not its routes, so a connect() there is not planned)",
+                    s.objref,
+                    if self.inet.unbound.contains_key(&s.objref) { "unbound (its own address is missing, above)" } else { "bound" },
+                ))
+            };
+            self.plan.warnings.push(Warning::new(code, message).objref(s.objref).step(created_at));
         }
         Ok(())
     }
