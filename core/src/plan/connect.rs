@@ -135,96 +135,123 @@ impl<'i, 'a> Planner<'i, 'a> {
                 crate::order::run_of(&by_listener, l.objref, |t| t.0).iter().map(|t| (t.1, t.2)).collect();
             let Some(name) = l.laddr().and_then(addr_of) else { continue };
             let cwd = l.unix.as_ref().and_then(|u| u.cwd.clone());
-            // Accepted connections first, so accept() finds them at the head of the queue.
-            for &(acc, client) in &pairs {
-                let Some(a) = self.sock(acc) else { continue };
-                let Some(c) = self.sock(client) else { continue };
-                self.bind_client(c)?;
-                self.shutdown_before_connect(client, acc)?;
-                let n = name.clone();
-                self.with_cwd(cwd.as_deref(), |p| {
-                    p.push(
-                        Op::Connect { slot: client as Slot, addr: n },
-                        format!("#{client} connects to #{} (returns before accept)", l.objref),
-                    )
-                })?;
-                self.push(
-                    Op::Accept { slot: l.objref as Slot, new: acc as Slot },
-                    format!("accept returns #{acc}, named like #{}, peer #{client}", l.objref),
-                )?;
-                self.created.insert(acc);
-                self.buffers(a)?;
-            }
-            // Accepted sockets whose peer has closed, from a stand-in peer: accept() must find
-            // its connection at the head of the queue too (PeerGone sends the data and closes it).
+            self.accept_pairs(l, &name, cwd.as_deref(), &pairs)?;
             let gone: Vec<&Sock<'_>> = crate::order::run_of(&gone_by_listener, l.objref, |t| t.0)
                 .iter()
                 .filter_map(|t| self.sock(t.1))
                 .collect();
-            for s in gone {
-                let t = self.temp("peer");
-                let n = name.clone();
-                self.push(Op::Socket { slot: t, ty: ty_of(s) }, format!("a stand-in for #{}'s closed peer", s.objref))?;
-                self.with_cwd(cwd.as_deref(), |p| p.push(Op::Connect { slot: t, addr: n }, "the stand-in connects"))?;
+            self.accept_gone(l, &name, cwd.as_deref(), gone)?;
+            self.queue_pending(l, &name, cwd.as_deref())?;
+        }
+        Ok(())
+    }
+
+    /// Accepted connections of listener `l` (bound to `name`, from `cwd`) first, so accept()
+    /// finds them at the head of the queue.
+    fn accept_pairs(
+        &mut self,
+        l: &Sock<'_>,
+        name: &SockAddr,
+        cwd: Option<&[u8]>,
+        pairs: &[(i32, i32)],
+    ) -> Result<(), PlanError> {
+        for &(acc, client) in pairs {
+            let Some(a) = self.sock(acc) else { continue };
+            let Some(c) = self.sock(client) else { continue };
+            self.bind_client(c)?;
+            self.shutdown_before_connect(client, acc)?;
+            let n = name.clone();
+            self.with_cwd(cwd, |p| {
+                p.push(
+                    Op::Connect { slot: client as Slot, addr: n },
+                    format!("#{client} connects to #{} (returns before accept)", l.objref),
+                )
+            })?;
+            self.push(
+                Op::Accept { slot: l.objref as Slot, new: acc as Slot },
+                format!("accept returns #{acc}, named like #{}, peer #{client}", l.objref),
+            )?;
+            self.created.insert(acc);
+            self.buffers(a)?;
+        }
+        Ok(())
+    }
+
+    /// Accepted sockets of listener `l` whose peer has closed, from a stand-in peer: accept()
+    /// must find its connection at the head of the queue too (PeerGone sends the data and
+    /// closes it).
+    fn accept_gone(
+        &mut self,
+        l: &Sock<'_>,
+        name: &SockAddr,
+        cwd: Option<&[u8]>,
+        gone: Vec<&Sock<'_>>,
+    ) -> Result<(), PlanError> {
+        for s in gone {
+            let t = self.temp("peer");
+            let n = name.clone();
+            self.push(Op::Socket { slot: t, ty: ty_of(s) }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+            self.with_cwd(cwd, |p| p.push(Op::Connect { slot: t, addr: n }, "the stand-in connects"))?;
+            self.push(
+                Op::Accept { slot: l.objref as Slot, new: s.objref as Slot },
+                format!("accept gives #{}, before the pending connections queue up", s.objref),
+            )?;
+            self.created.insert(s.objref);
+            self.buffers(s)?;
+            self.stand_ins.insert(s.objref, t);
+        }
+        Ok(())
+    }
+
+    /// The pending connections of listener `l`, in accept-queue order, each with what its
+    /// client already sent.
+    fn queue_pending(&mut self, l: &Sock<'_>, name: &SockAddr, cwd: Option<&[u8]>) -> Result<(), PlanError> {
+        for (i, p) in l.pending.iter().enumerate() {
+            let embryo = self.sock(p.embryo);
+            let client = if p.client != 0 {
+                if let Some(c) = self.sock(p.client) {
+                    self.bind_client(c)?;
+                    self.shutdown_before_connect(p.client, p.embryo)?;
+                }
+                p.client as Slot
+            } else {
+                let t = self.temp("client");
+                let ty = ty_of(l);
                 self.push(
-                    Op::Accept { slot: l.objref as Slot, new: s.objref as Slot },
-                    format!("accept gives #{}, before the pending connections queue up", s.objref),
+                    Op::Socket { slot: t, ty },
+                    format!(
+                        "pending connection {i} of #{}: its client has closed; a temporary client stands in",
+                        l.objref
+                    ),
                 )?;
-                self.created.insert(s.objref);
-                self.buffers(s)?;
-                self.stand_ins.insert(s.objref, t);
+                t
+            };
+            let n = name.clone();
+            self.with_cwd(cwd, |pl| {
+                pl.push(
+                    Op::Connect { slot: client, addr: n },
+                    format!(
+                        "pending connection {i} of #{}: connect, never accept (it stays in the accept queue)",
+                        l.objref
+                    ),
+                )
+            })?;
+            if let Some(e) = embryo {
+                for (k, m) in e.queue.iter().enumerate() {
+                    let rights = self.rights_slots(&m.rights);
+                    let op = super::refill::queue_send(e, k, client, Payload(m.data.to_vec()), rights);
+                    let why = match op {
+                        Op::SendOob { .. } => format!(
+                            "the out-of-band byte (MSG_OOB) #{} sent before accept waits on the embryo",
+                            p.client
+                        ),
+                        _ => format!("data #{} sent before accept waits on the embryo", p.client),
+                    };
+                    self.push(op, why)?;
+                }
             }
-            // Pending connections in accept-queue order, each with what its client already sent.
-            for (i, p) in l.pending.iter().enumerate() {
-                let embryo = self.sock(p.embryo);
-                let client = if p.client != 0 {
-                    if let Some(c) = self.sock(p.client) {
-                        self.bind_client(c)?;
-                        self.shutdown_before_connect(p.client, p.embryo)?;
-                    }
-                    p.client as Slot
-                } else {
-                    let t = self.temp("client");
-                    let ty = ty_of(l);
-                    self.push(
-                        Op::Socket { slot: t, ty },
-                        format!(
-                            "pending connection {i} of #{}: its client has closed; a temporary client stands in",
-                            l.objref
-                        ),
-                    )?;
-                    t
-                };
-                let n = name.clone();
-                self.with_cwd(cwd.as_deref(), |pl| {
-                    pl.push(
-                        Op::Connect { slot: client, addr: n },
-                        format!(
-                            "pending connection {i} of #{}: connect, never accept (it stays in the accept queue)",
-                            l.objref
-                        ),
-                    )
-                })?;
-                if let Some(e) = embryo {
-                    for (k, m) in e.queue.iter().enumerate() {
-                        let rights = self.rights_slots(&m.rights);
-                        let op = super::refill::queue_send(e, k, client, Payload(m.data.to_vec()), rights);
-                        let why = match op {
-                            Op::SendOob { .. } => format!(
-                                "the out-of-band byte (MSG_OOB) #{} sent before accept waits on the embryo",
-                                p.client
-                            ),
-                            _ => format!("data #{} sent before accept waits on the embryo", p.client),
-                        };
-                        self.push(op, why)?;
-                    }
-                }
-                if p.client == 0 {
-                    self.push(
-                        Op::Close { slot: client },
-                        "the client had closed: its embryo keeps the data and sees EOF",
-                    )?;
-                }
+            if p.client == 0 {
+                self.push(Op::Close { slot: client }, "the client had closed: its embryo keeps the data and sees EOF")?;
             }
         }
         Ok(())
