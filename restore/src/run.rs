@@ -426,11 +426,35 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
             Default::default()
         }
     };
-    let file_of_held = |h: &Held| {
-        let t = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid)?;
-        let fd = t.fds.iter().find(|f| f.fd == h.fd)?;
-        img.files.get(&fd.file)
-    };
+    let objref_of_held = |h: &Held| file_of_held(img, h).map(|f| f.repr.sock_objref);
+    verify_held(img, held, &diag, &mut out);
+    verify_unix(img, held, root, &diag, &mut out);
+    // TCP and UDP sockets (verify_inet.rs), against what this host's addresses allow.
+    let host = crate::host::read().unwrap_or_else(|e| {
+        out.push(format!("reading this host's addresses: {e}"));
+        resocket_core::sim::HostAddrs::loopback()
+    });
+    crate::verify_inet::verify(img, held, &objref_of_held, &host, &mut out);
+    out
+}
+
+/// The image's file that a placed fd holds.
+fn file_of_held<'x>(img: &'x Image<'_>, h: &Held) -> Option<&'x resocket_core::image::FileObj> {
+    let t = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid)?;
+    let fd = t.fds.iter().find(|f| f.fd == h.fd)?;
+    img.files.get(&fd.file)
+}
+
+/// Each placed socket's open-file flags and recorded options (every family), its out-of-band
+/// byte, and what unix_diag (`diag`) says of it: shutdown bits, a closed dgram peer, a
+/// listener's backlog and pending connections in accept order.
+fn verify_held(
+    img: &Image<'_>,
+    held: &[Held],
+    diag: &std::collections::BTreeMap<u32, crate::diag_unix::UnixDiag>,
+    out: &mut Vec<String>,
+) {
+    let file_of_held = |h: &Held| file_of_held(img, h);
     let objref_of_held = |h: &Held| file_of_held(h).map(|f| f.repr.sock_objref);
     let ino_of = |h: &Held| rustix::fs::fstat(&h.owned).ok().map(|st| st.st_ino as u32);
     let ino_by_objref: std::collections::BTreeMap<i32, u32> =
@@ -514,6 +538,16 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
             }
         }
     }
+}
+
+/// Each placed AF_UNIX socket's type, listening bit, names, send buffer and queue.
+fn verify_unix(
+    img: &Image<'_>,
+    held: &[Held],
+    root: Option<&PathBuf>,
+    diag: &std::collections::BTreeMap<u32, crate::diag_unix::UnixDiag>,
+    out: &mut Vec<String>,
+) {
     for h in held {
         let Some(table) = img.tables.iter().find(|t| t.pid.unwrap_or(0) == h.pid) else { continue };
         let Some(fd) = table.fds.iter().find(|f| f.fd == h.fd) else { continue };
@@ -616,11 +650,4 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
             }
         }
     }
-    // TCP and UDP sockets (verify_inet.rs), against what this host's addresses allow.
-    let host = crate::host::read().unwrap_or_else(|e| {
-        out.push(format!("reading this host's addresses: {e}"));
-        resocket_core::sim::HostAddrs::loopback()
-    });
-    crate::verify_inet::verify(img, held, &objref_of_held, &host, &mut out);
-    out
 }
