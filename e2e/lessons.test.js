@@ -12,8 +12,19 @@ import { start, stop, OUT } from './harness.js';
 
 let h, browser, base;
 
+// Lesson files served beside the page for `?lesson=URL`: a good one and a bad one.
+const served = path.join(OUT, 'served-lessons');
+const GOOD = JSON.stringify({ id: 'by-url', title: 'Opened by URL', goal: 'g', prose: 'A lesson fetched from ?lesson=URL.', steps: [
+  { syscall: { op: 'socket', slot: 1, ty: 'stream' } },
+  { syscall: { op: 'listen', slot: 1, backlog: 0 }, question: { prompt: 'Unbound: does listen() work?', answer: { errno: 'EINVAL' } } },
+] }, null, 2);
+const BAD = '{\n  "id": "by-url", "title": "t", "goal": "g", "prose": "p",\n  "steps": [\n    { "syscall": { "op": "listen", "slot": 1, "backlog": "many" } }\n  ]\n}\n';
+
 before(async () => {
-  h = await start({});
+  fs.mkdirSync(served, { recursive: true });
+  fs.writeFileSync(path.join(served, 'good.json'), GOOD);
+  fs.writeFileSync(path.join(served, 'bad.json'), BAD);
+  h = await start({ '/teacher/good.json': path.join(served, 'good.json'), '/teacher/bad.json': path.join(served, 'bad.json') });
   ({ browser, base } = h);
 });
 after(() => stop(h));
@@ -136,5 +147,75 @@ test('lessons: a bad dropped lesson file shows its located error; a good one ope
   assert.ok(wide <= 390, `page ${wide}px wide on a 390px screen`);
   await page.screenshot({ path: path.join(OUT, 'lesson-narrow.png'), fullPage: true });
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('lessons: ?lesson=URL opens a lesson file by URL; a bad one shows its located error', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { page, errors } = await open(context, `${base}?lesson=${encodeURIComponent(`${base}teacher/good.json`)}`);
+  await page.waitForSelector('#lessons[data-lesson="by-url"]');
+  await page.waitForSelector('#lesson-step[data-step="0"]');
+  assert.match(await page.textContent('#lessons'), /Opened by URL/);
+  assert.equal(await page.locator('#lesson-error').count(), 0);
+  // The lesson runs: step 1's question is graded by the simulator.
+  await page.keyboard.press('ArrowRight');
+  await page.waitForSelector('#lesson-step[data-step="1"]');
+  await page.click('#lesson-question .choice[data-answer="EINVAL"]');
+  await page.waitForSelector('#lesson-verdict.ok');
+  // A relative URL, to a bad file: core's located error (line, column, step), named by its URL.
+  const bad = await open(context, `${base}?lesson=teacher/bad.json`);
+  await bad.page.waitForSelector('#lesson-error');
+  assert.match(await bad.page.textContent('#lesson-error'), /^teacher\/bad\.json: line 4, column \d+ \(step 0\): invalid type: string "many"/);
+  // A URL that serves no lesson (this server answers unknown paths with the page): an error naming it.
+  const missing = await open(context, `${base}?lesson=teacher/none.json`);
+  await missing.page.waitForSelector('#lesson-error');
+  assert.match(await missing.page.textContent('#lesson-error'), /teacher\/none\.json/);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(bad.errors, []);
+  assert.deepEqual(missing.errors, []);
+  await context.close();
+});
+
+test('lessons: try it yourself in the socketpair and backlog lessons (their syscall steps open the lesson\'s restore step)', async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  const { page, errors } = await open(context, `${base}#lesson=backlog&at=8`);
+  await page.waitForSelector('#lesson-step[data-step="8"]');
+  // A syscall step: "try it" opens the lesson's restore step (Z, backlog 0, two pending).
+  assert.equal(await page.getAttribute('#lesson-try', 'disabled'), null);
+  await page.click('#lesson-try');
+  await page.waitForSelector('#lesson-try-bar #try-outcome');
+  await page.waitForSelector('#edit-sockets');
+  const before = await page.textContent('#try-outcome');
+  assert.match(before, /The plan order runs to its end, after (\d+) steps/);
+  // Backlog 5: nothing to raise, fewer steps.
+  await page.selectOption('#listen-socket', 'Z');
+  await page.fill('#listen-backlog', '5');
+  await page.click('#listen');
+  await page.waitForFunction((b) => document.querySelector('#try-outcome')?.textContent !== b, before);
+  const after = await page.textContent('#try-outcome');
+  assert.match(after, /runs to its end/);
+  assert.ok(Number(after.match(/after (\d+) steps/)[1]) < Number(before.match(/after (\d+) steps/)[1]), `${before} → ${after}`);
+  // The naive order: the clients connect before Z listens.
+  await page.selectOption('#try-order', 'naive');
+  await page.waitForFunction(() => /fails: ECONNREFUSED/.test(document.querySelector('#try-outcome')?.textContent));
+  await page.click('#lesson-reset');
+  await page.waitForFunction((b) => document.querySelector('#try-outcome')?.textContent === b, before);
+  await page.click('#lesson-return');
+  await page.waitForSelector('#lesson-step[data-step="8"]');
+
+  // The socketpair lesson: its pairs' checkpoint, resent message by message.
+  const sp = await open(context, `${base}#lesson=socketpair&at=3`);
+  await sp.page.waitForSelector('#lesson-step[data-step="3"]');
+  await sp.page.click('#lesson-try');
+  await sp.page.waitForSelector('#lesson-try-bar #try-outcome');
+  await sp.page.waitForSelector('#edit-sockets');
+  const pair = await sp.page.textContent('#try-outcome');
+  assert.match(pair, /The plan order runs to its end, after (\d+) steps/);
+  await sp.page.selectOption('#try-order', 'v2');
+  await sp.page.waitForFunction((b) => document.querySelector('#try-outcome')?.textContent !== b, pair);
+  await sp.page.click('#lesson-reset');
+  await sp.page.waitForFunction((b) => document.querySelector('#try-outcome')?.textContent === b, pair);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(sp.errors, []);
   await context.close();
 });

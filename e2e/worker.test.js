@@ -45,7 +45,7 @@ async function open() {
 
 const workerFiles = (fetched) => fetched.filter((p) => /resocket-worker/.test(p));
 
-test('the page module has no CRIU reader, schema or serde-wasm-bindgen: the worker module is fetched when a checkpoint is opened, not before', async () => {
+test('the page module has no CRIU reader, schema, lesson file reader or serde-wasm-bindgen: the worker module is fetched when a checkpoint is opened, not before', async () => {
   const files = fs.readdirSync(DIST);
   const page = files.find((f) => /^resocket-web-.*_bg\.wasm$/.test(f));
   assert.ok(page && files.includes('resocket-worker_bg.wasm') && files.includes('resocket-worker_loader.js'), files.join(' '));
@@ -63,6 +63,11 @@ test('the page module has no CRIU reader, schema or serde-wasm-bindgen: the work
   // entries the page shows.
   assert.ok(!pageBytes.includes('sk_opts_entry'), 'the page module links the CRIU schema');
   assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes('sk_opts_entry'));
+  // Lesson files are read in the worker too (web/src/message.rs, LessonMsg): a message only
+  // core's lesson file reader has.
+  const lessonReader = 'a step has a syscall or a restore, not both';
+  assert.ok(!pageBytes.includes(lessonReader), 'the page module links the lesson file reader');
+  assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(lessonReader));
   const { page: p, errors, fetched } = await open();
   await p.click('.gallery-item[data-name="stream-pair"]');
   await p.waitForSelector('#graph .node');

@@ -136,7 +136,7 @@ pub struct Restore {
 }
 
 /// The order a restore step runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     /// The planner's order.
@@ -239,7 +239,7 @@ fn check_scenario(sc: &Scenario) -> Result<(), String> {
 }
 
 /// A question: the learner predicts, then the step runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
     /// What is asked.
@@ -252,7 +252,7 @@ pub struct Question {
 }
 
 /// An answer: a step's outcome in the learner's vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     /// The call succeeds (a restore: runs to its end).

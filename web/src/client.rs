@@ -12,7 +12,7 @@
 //! worker's ([`crate::worker`], which imports neither this one nor the page's modules).
 
 use crate::criu::CriuDoc;
-use crate::message::{self, Fields, Meta, Mode, Notes, Post, Progress, Walk};
+use crate::message::{self, Fields, LessonFile, Meta, Mode, Notes, Post, Progress, Walk};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +38,8 @@ pub enum Reply {
     Api(JsValue),
     /// An entry of the checkpoint, walked ([`Job::walk`]).
     Fields(Box<Fields>),
+    /// Lesson files, read (a `lessons` request).
+    Lessons(Vec<LessonFile>),
     /// Why the files are not a checkpoint (or the worker failed).
     Failed(String),
 }
@@ -90,6 +92,7 @@ pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
             Ok(b) => Ok(Reply::Rsimg { name: get(&data, "name").as_string().unwrap_or_default(), bytes: b.to_vec() }),
             Err(_) => Err("the checkpoint reader's message: no bytes".into()),
         },
+        "lessons" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(Reply::Lessons),
         "criu" => decode_criu(data).map(|c| Reply::Criu(Box::new(c))),
         _ => return None,
     })

@@ -233,7 +233,7 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                         }
                     }
                 }
-                Reply::Api(_) | Reply::Fields(_) => {}
+                Reply::Api(_) | Reply::Fields(_) | Reply::Lessons(_) => {}
             }
         }
     };

@@ -8,6 +8,9 @@
 //!
 //! The built-in lessons are not in the page's module: trunk copies `core/lessons/` next to the
 //! page (`lessons/NAME.json`) and the page fetches them when the lessons page is first shown.
+//! Lesson files are read by core in the checkpoint reader's worker ([`read_in_worker`]), which
+//! posts the parsed lessons back (`message::LessonMsg`), so the page links no lesson file
+//! reader; a bad file's located error comes back the same way.
 
 use crate::model::{Drawing, Graph};
 use resocket_core::lesson::{self, Action as Do, Answer, Answers, Lesson, Order, Restore, RestoreRun, StepRun};
@@ -77,10 +80,11 @@ pub struct Lessons {
 pub enum LessonAction {
     /// Show the page (fetching the built-ins the first time) or go back to the inspector.
     Show(bool),
-    /// A built-in lesson file arrived (`name`, text): parsed by core.
-    Fetched { name: String, text: String },
-    /// A lesson file was opened (dropped, or `?lesson=URL`): parsed, shown, or its error shown.
-    OpenFile { name: String, text: String },
+    /// A built-in lesson file arrived (`name`), read by core in the worker: its lesson or its
+    /// located error.
+    Fetched { name: String, lesson: Result<Lesson, String> },
+    /// A lesson file was opened (dropped, or `?lesson=URL`) and read: shown, or its error shown.
+    OpenFile { name: String, lesson: Result<Lesson, String> },
     /// A lesson file could not be read or fetched.
     Failed(String),
     /// Open a lesson (by index), or go back to the list (`None`).
@@ -225,7 +229,7 @@ pub fn reduce(s: &Lessons, action: LessonAction) -> Option<Lessons> {
             s.shown = on;
             s.requested |= on;
         }
-        LessonAction::Fetched { name, text } => match lesson::parse(&text) {
+        LessonAction::Fetched { name, lesson } => match lesson {
             Ok(l) => {
                 // Built-ins keep teaching order whatever order they arrive in.
                 let rank = |id: &str| BUILTIN_NAMES.iter().position(|n| n.strip_suffix(".json") == Some(id));
@@ -249,7 +253,7 @@ pub fn reduce(s: &Lessons, action: LessonAction) -> Option<Lessons> {
             }
             Err(e) => s.error = Some(format!("{name}: {e}")),
         },
-        LessonAction::OpenFile { name, text } => match lesson::parse(&text) {
+        LessonAction::OpenFile { name, lesson } => match lesson {
             Ok(l) => {
                 let i = s.add(l);
                 s.error = None;
@@ -384,17 +388,70 @@ pub fn fragment_for(fragment: &str, l: &Lessons) -> String {
 // ---------------------------------------------------------------------------------------------
 // Effects
 
-/// Fetch `url` as text.
-pub async fn fetch_text(url: &str) -> Result<String, String> {
+/// Fetch `url` as text (the request starts at the call, not when the future is first polled).
+pub fn fetch_text(url: &str) -> impl std::future::Future<Output = Result<String, String>> {
+    let started = gloo::utils::window().fetch_with_str(url);
+    let url = url.to_string();
+    async move { read_text(&url, started).await }
+}
+
+async fn read_text(url: &str, started: js_sys::Promise) -> Result<String, String> {
     use wasm_bindgen::JsCast;
     let js = |e: wasm_bindgen::JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
-    let resp = wasm_bindgen_futures::JsFuture::from(gloo::utils::window().fetch_with_str(url)).await.map_err(js)?;
+    let resp = wasm_bindgen_futures::JsFuture::from(started).await.map_err(js)?;
     let resp: web_sys::Response = resp.dyn_into().map_err(js)?;
     if !resp.ok() {
         return Err(format!("{url}: HTTP {}", resp.status()));
     }
     let text = wasm_bindgen_futures::JsFuture::from(resp.text().map_err(js)?).await.map_err(js)?;
     text.as_string().ok_or_else(|| format!("{url}: not text"))
+}
+
+/// Read lesson files `(name, text)` with core in the checkpoint reader's worker (a worker of its
+/// own, terminated once it has answered); `done` gets each file's lesson or located error, in
+/// the order given (every file gets the worker's error if the worker fails).
+pub fn read_in_worker(
+    files: Vec<(String, String)>,
+    done: impl FnOnce(Vec<(String, Result<Lesson, String>)>) + 'static,
+) {
+    use crate::client::{self, Data, Job, Reply};
+    use std::cell::RefCell;
+    type Done = Box<dyn FnOnce(Vec<(String, Result<Lesson, String>)>)>;
+    let names: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+    let done: Rc<RefCell<Option<Done>>> = Rc::new(RefCell::new(Some(Box::new(done))));
+    let finish = {
+        let done = done.clone();
+        move |out| {
+            if let Some(d) = done.borrow_mut().take() {
+                d(out);
+            }
+        }
+    };
+    let failed = move |e: &str| names.iter().map(|n| (n.clone(), Err(e.to_string()))).collect::<Vec<_>>();
+    let (request, transfer) = client::request(
+        crate::message::Mode::Lessons,
+        files.into_iter().map(|(name, text)| (name, Data::Bytes(text.into_bytes()))).collect(),
+    );
+    let job: Rc<RefCell<Option<Job>>> = Rc::default();
+    let keep = job.clone();
+    let on_failed = failed.clone();
+    let finish2 = finish.clone();
+    let started = client::start(request, transfer, move |reply| {
+        let out = match reply {
+            Reply::Lessons(files) => {
+                files.into_iter().map(|f| (f.name, f.lesson.and_then(crate::message::LessonMsg::lesson))).collect()
+            }
+            Reply::Failed(e) => on_failed(&e),
+            _ => return,
+        };
+        finish2(out);
+        // Answered: the worker goes.
+        keep.borrow_mut().take();
+    });
+    match started {
+        Ok(j) => *job.borrow_mut() = Some(j),
+        Err(e) => finish(failed(&e)),
+    }
 }
 
 /// The learner's answers kept in localStorage (none when there are none or they do not read).

@@ -180,15 +180,26 @@ fn lesson_key(l: &lesson::Lessons, e: &web_sys::KeyboardEvent) -> Option<Action>
     }
 }
 
-/// Read a dropped lesson file and open it (core parses it; a bad one shows its located error).
+/// Read a dropped lesson file and open it (core parses it in the worker; a bad one shows its
+/// located error).
 fn open_lesson_file(f: web_sys::File, d: UseReducerDispatcher<State>) {
     wasm_bindgen_futures::spawn_local(async move {
         let name = f.name();
-        let text = wasm_bindgen_futures::JsFuture::from(f.text()).await.ok().and_then(|t| t.as_string());
-        d.dispatch(Action::Lesson(match text {
-            Some(text) => lesson::LessonAction::OpenFile { name, text },
-            None => lesson::LessonAction::Failed(format!("{name}: could not be read as text")),
-        }));
+        match wasm_bindgen_futures::JsFuture::from(f.text()).await.ok().and_then(|t| t.as_string()) {
+            Some(text) => open_lessons(vec![(name, text)], d),
+            None => {
+                d.dispatch(Action::Lesson(lesson::LessonAction::Failed(format!("{name}: could not be read as text"))))
+            }
+        }
+    });
+}
+
+/// Open lesson files `(name, text)`, read by core in the worker.
+fn open_lessons(files: Vec<(String, String)>, d: UseReducerDispatcher<State>) {
+    lesson::read_in_worker(files, move |read| {
+        for (name, lesson) in read {
+            d.dispatch(Action::Lesson(lesson::LessonAction::OpenFile { name, lesson }));
+        }
     });
 }
 
@@ -211,10 +222,10 @@ fn use_lesson_effects(l: &Rc<lesson::Lessons>, d: UseReducerDispatcher<State>) {
             if let Some(url) = url.filter(|u| !u.is_empty()) {
                 d.dispatch(Action::Lesson(lesson::LessonAction::Show(true)));
                 wasm_bindgen_futures::spawn_local(async move {
-                    d.dispatch(Action::Lesson(match lesson::fetch_text(&url).await {
-                        Ok(text) => lesson::LessonAction::OpenFile { name: url, text },
-                        Err(e) => lesson::LessonAction::Failed(format!("lesson {e}")),
-                    }));
+                    match lesson::fetch_text(&url).await {
+                        Ok(text) => open_lessons(vec![(url, text)], d),
+                        Err(e) => d.dispatch(Action::Lesson(lesson::LessonAction::Failed(format!("lesson {e}")))),
+                    }
                 });
             }
         });
@@ -223,15 +234,27 @@ fn use_lesson_effects(l: &Rc<lesson::Lessons>, d: UseReducerDispatcher<State>) {
         let d = d.clone();
         use_effect_with(l.requested, move |&requested| {
             if requested {
-                for name in lesson::BUILTIN_NAMES {
-                    let d = d.clone();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        d.dispatch(Action::Lesson(match lesson::fetch_text(&format!("lessons/{name}")).await {
-                            Ok(text) => lesson::LessonAction::Fetched { name: name.to_string(), text },
-                            Err(e) => lesson::LessonAction::Failed(format!("lessons/{name}: {e}")),
-                        }));
+                // Every file fetched at once, then all of them read in one worker.
+                let fetches: Vec<_> = lesson::BUILTIN_NAMES
+                    .iter()
+                    .map(|name| (*name, lesson::fetch_text(&format!("lessons/{name}"))))
+                    .collect();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let mut texts = Vec::new();
+                    for (name, fetch) in fetches {
+                        match fetch.await {
+                            Ok(text) => texts.push((name.to_string(), text)),
+                            Err(e) => {
+                                d.dispatch(Action::Lesson(lesson::LessonAction::Failed(format!("lessons/{name}: {e}"))))
+                            }
+                        }
+                    }
+                    lesson::read_in_worker(texts, move |read| {
+                        for (name, lesson) in read {
+                            d.dispatch(Action::Lesson(lesson::LessonAction::Fetched { name, lesson }));
+                        }
                     });
-                }
+                });
             }
         });
     }

@@ -14,14 +14,20 @@
 //!
 //! Messages (JS objects; the bincode parts are `Uint8Array`s):
 //!
-//! * page → worker: `{mode: "inspect" | "api", files: [{name, bytes}]}` ([`Mode`]); and, to a
-//!   worker of its own while the checkpoint is shown, `{mode: "fields", data}` ([`Walk`]: the
-//!   entry's bytes): walk that entry;
+//! * page → worker: `{mode: "inspect" | "api" | "lessons", files: [{name, bytes}]}` ([`Mode`];
+//!   for `lessons`, the bytes are lesson files' UTF-8 text); and, to a worker of its own while
+//!   the checkpoint is shown, `{mode: "fields", data}` ([`Walk`]: the entry's bytes): walk that
+//!   entry;
 //! * worker → page: `{type: "ready"}`, `{type: "progress", data}` ([`Progress`]),
 //!   `{type: "criu", meta, notes, noteEnds, bytes, entries, image}` ([`Meta`]; the notes one
 //!   encoding each, `noteEnds` where each ends, so that the page decodes only those it shows),
 //!   `{type: "fields", data}` ([`Fields`]: an entry walked),
-//!   `{type: "rsimg", name, bytes}`, `{type: "api", value}`, `{type: "failed", message}`.
+//!   `{type: "rsimg", name, bytes}`, `{type: "api", value}`, `{type: "failed", message}`,
+//!   `{type: "lessons", data}` ([`LessonFile`]s: each file's lesson, or core's located error).
+//!
+//! Lesson files (built-in ones fetched from `lessons/`, dropped ones, `?lesson=URL` ones) are
+//! read here too, so that the page links no lesson file reader: the worker parses and checks
+//! them with `lesson::parse` and posts each as a [`LessonMsg`].
 //!
 //! A worker walks an entry's protobuf fields (core's wire walker and schema tables) when the
 //! page shows it, so that the page links neither. The page holds the one copy of the files: a
@@ -34,7 +40,11 @@ use resocket_core::archive::{Compression, Container, Layout};
 use resocket_core::codec::{self, Decode, Encode};
 use resocket_core::criu::{Note, OpenedFile};
 use resocket_core::detect::Skip;
+use resocket_core::lesson::{self, Action as Do, Lesson, Order, Question, Restore, Step};
+use resocket_core::share;
+use resocket_core::sim::{Op, Slot};
 use resocket_core::Diagnostic;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Where the worker posts: `post(message, transfer list)`.
@@ -49,6 +59,8 @@ pub enum Mode {
     Api,
     /// The fields of an entry of the checkpoint read last (a `fields` answer).
     Fields,
+    /// Lesson files read by core (a `lessons` answer).
+    Lessons,
 }
 
 impl Mode {
@@ -58,6 +70,7 @@ impl Mode {
             Mode::Inspect => "inspect",
             Mode::Api => "api",
             Mode::Fields => "fields",
+            Mode::Lessons => "lessons",
         }
     }
 }
@@ -338,4 +351,102 @@ pub fn file_from(meta: FileMeta, bytes: Vec<u8>, words: &[u32]) -> Result<Opened
     let name = meta.name.clone();
     OpenedFile::from_framing(meta.name, meta.first_magic, meta.magic, meta.decoded, bytes, starts)
         .map_err(|e| format!("{name}: {e}"))
+}
+
+/// A lesson as the worker posts it, read and checked there by core's [`lesson::parse`]: the
+/// page links no lesson file reader (serde_json's deserializers of `Lesson`, `sim::Op`,
+/// `Scenario`; docs/benchmarks.md, "The page bundle back under budget"). A restore step's
+/// scenario travels as its share-link payload ([`share::payload`]), which the page decodes for
+/// share links anyway.
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub struct LessonMsg {
+    pub id: String,
+    pub title: String,
+    pub goal: String,
+    pub prose: String,
+    pub names: BTreeMap<Slot, String>,
+    pub steps: Vec<StepMsg>,
+}
+
+/// A lesson's step as posted ([`lesson::Step`]).
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub struct StepMsg {
+    pub prose: String,
+    pub action: ActionMsg,
+    pub question: Option<Question>,
+}
+
+/// What a step does, as posted ([`lesson::Action`]).
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub enum ActionMsg {
+    Prose,
+    Syscall(Op),
+    /// The scenario's share payload.
+    Restore {
+        order: Order,
+        scenario: Vec<u8>,
+    },
+}
+
+impl LessonMsg {
+    /// The message of a parsed lesson.
+    pub fn of(l: &Lesson) -> LessonMsg {
+        let step = |s: &Step| StepMsg {
+            prose: s.prose.clone(),
+            action: match &s.action {
+                Do::Prose => ActionMsg::Prose,
+                Do::Syscall(op) => ActionMsg::Syscall(op.clone()),
+                Do::Restore(r) => ActionMsg::Restore { order: r.order, scenario: share::payload(&r.scenario) },
+            },
+            question: s.question.clone(),
+        };
+        LessonMsg {
+            id: l.id.clone(),
+            title: l.title.clone(),
+            goal: l.goal.clone(),
+            prose: l.prose.clone(),
+            names: l.names.clone(),
+            steps: l.steps.iter().map(step).collect(),
+        }
+    }
+
+    /// The lesson again (a restore step's scenario decoded as a share link's is, bounded).
+    pub fn lesson(self) -> Result<Lesson, String> {
+        let step = |s: StepMsg| -> Result<Step, String> {
+            let action = match s.action {
+                ActionMsg::Prose => Do::Prose,
+                ActionMsg::Syscall(op) => Do::Syscall(op),
+                ActionMsg::Restore { order, scenario } => Do::Restore(Restore {
+                    order,
+                    scenario: share::from_payload(&scenario)
+                        .map_err(|e| format!("the lesson reader's message: a restore step's scenario: {e}"))?,
+                }),
+            };
+            Ok(Step { prose: s.prose, action, question: s.question })
+        };
+        Ok(Lesson {
+            id: self.id,
+            title: self.title,
+            goal: self.goal,
+            prose: self.prose,
+            names: self.names,
+            steps: self.steps.into_iter().map(step).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// A lesson file as the worker read it (a `lessons` answer holds one per file sent): its name,
+/// and its lesson or core's located error ([`lesson::LessonError`]'s text).
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub struct LessonFile {
+    pub name: String,
+    pub lesson: Result<LessonMsg, String>,
+}
+
+impl LessonFile {
+    /// A lesson file's text read by core.
+    pub fn read(name: String, text: &str) -> LessonFile {
+        let lesson = lesson::parse(text).map(|l| LessonMsg::of(&l)).map_err(|e| e.to_string());
+        LessonFile { name, lesson }
+    }
 }

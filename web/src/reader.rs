@@ -223,3 +223,11 @@ pub fn fields(walk: &Walk) -> Fields {
     }
     Fields { file: walk.file, entry: walk.entry, schema: schema.is_some(), rows: rows_out, error }
 }
+
+/// A lesson file read by core (its bytes must be UTF-8 text): the `lessons` answer's part.
+pub fn lesson_file(f: ImageFile) -> crate::message::LessonFile {
+    match String::from_utf8(f.bytes) {
+        Ok(text) => crate::message::LessonFile::read(f.name, &text),
+        Err(_) => crate::message::LessonFile { name: f.name, lesson: Err("the file is not UTF-8 text".into()) },
+    }
+}

@@ -148,6 +148,14 @@ pub async fn serve(request: JsValue, post: Post) {
         };
         return post(msg, js_sys::Array::new());
     }
+    if mode.as_deref() == Some(Mode::Lessons.as_str()) {
+        let files = get(&request, "files").unwrap_or(JsValue::UNDEFINED);
+        let msg = match files_of(&files, &mut |_| ()).await {
+            Ok(files) => encoded("lessons", &files.into_iter().map(reader::lesson_file).collect::<Vec<_>>()),
+            Err(e) => failed(&e),
+        };
+        return post(msg, js_sys::Array::new());
+    }
     let api = mode.as_deref() == Some(Mode::Api.as_str());
     let files = get(&request, "files").unwrap_or(JsValue::UNDEFINED);
     let progress = |p: Progress| post(encoded("progress", &p), js_sys::Array::new());

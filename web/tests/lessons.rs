@@ -9,6 +9,7 @@ use resocket_core::lesson::{self as core_lesson, Answer, Order};
 use resocket_core::sim::Errno;
 use resocket_web::editor::EditorAction;
 use resocket_web::lesson::{self, LessonAction as L, Lessons};
+use resocket_web::message::{LessonFile, LessonMsg};
 use resocket_web::state::{Action, State};
 use std::rc::Rc;
 use wasm_bindgen_test::*;
@@ -20,11 +21,16 @@ fn act(s: Rc<State>, a: L) -> Rc<State> {
     s.reduce(Action::Lesson(a))
 }
 
+/// A lesson file as the worker reads it: core's parse, through the form the worker posts.
+fn read(text: &str) -> Result<core_lesson::Lesson, String> {
+    LessonFile::read(String::new(), text).lesson.and_then(LessonMsg::lesson)
+}
+
 /// The page shown with every built-in lesson arrived, last first (as fetches may come back).
 fn loaded() -> Rc<State> {
     let mut s = act(Rc::new(State::default()), L::Show(true));
     for (name, text) in core_lesson::BUILTIN.iter().rev() {
-        s = act(s, L::Fetched { name: name.to_string(), text: text.to_string() });
+        s = act(s, L::Fetched { name: name.to_string(), lesson: read(text) });
     }
     s
 }
@@ -43,7 +49,7 @@ fn built_in_lessons_are_listed_in_teaching_order_whatever_order_they_arrive_in()
     assert_eq!(ids, want);
     // The same file twice is kept once.
     let (name, text) = core_lesson::BUILTIN[0];
-    let again = act(s.clone(), L::Fetched { name: name.into(), text: text.into() });
+    let again = act(s.clone(), L::Fetched { name: name.into(), lesson: read(text) });
     assert_eq!(again.lessons.list.len(), s.lessons.list.len());
 }
 
@@ -93,7 +99,7 @@ fn a_deep_link_waits_for_its_lesson_and_the_fragment_follows_the_step() {
     assert!(s.lessons.shown && s.lessons.lesson().is_none());
     let mut s = s;
     for (name, text) in core_lesson::BUILTIN {
-        s = act(s, L::Fetched { name: name.into(), text: text.into() });
+        s = act(s, L::Fetched { name: name.into(), lesson: read(text) });
     }
     assert_eq!(s.lessons.lesson().map(|l| l.id.as_str()), Some("names"));
     assert_eq!(s.lessons.step, 3);
@@ -119,14 +125,14 @@ fn progress_is_kept_by_lesson_and_read_back() {
 fn a_bad_lesson_file_shows_cores_located_error_and_a_good_one_opens() {
     let s = loaded();
     let bad = "{\n  \"id\": \"mine\", \"title\": \"t\", \"goal\": \"g\", \"prose\": \"p\",\n  \"steps\": [ { \"syscall\": { \"op\": \"sockit\" } } ]\n}";
-    let s = act(s, L::OpenFile { name: "mine.json".into(), text: bad.into() });
+    let s = act(s, L::OpenFile { name: "mine.json".into(), lesson: read(bad) });
     let e = s.lessons.error.clone().unwrap();
     let core_err = core_lesson::parse(bad).unwrap_err();
     assert_eq!(e, format!("mine.json: {core_err}"));
     assert!(e.contains("line 3") && e.contains("(step 0)"), "{e}");
     let (_, text) = core_lesson::BUILTIN[0];
     let good = text.replace("\"id\": \"socketpair\"", "\"id\": \"mine\"");
-    let s = act(s, L::OpenFile { name: "mine.json".into(), text: good });
+    let s = act(s, L::OpenFile { name: "mine.json".into(), lesson: read(&good) });
     assert_eq!(s.lessons.error, None);
     assert_eq!(s.lessons.lesson().map(|l| l.id.as_str()), Some("mine"));
     assert_eq!(s.lessons.list.len(), core_lesson::BUILTIN.len() + 1);
@@ -158,11 +164,58 @@ fn try_it_opens_the_steps_scenario_in_the_editor_and_follows_edits_orders_and_re
     assert_eq!(s.editor.as_ref().unwrap().scenario.sockets[0].listen, Some(0));
     let t = s.lessons.trying.clone().unwrap();
     assert_eq!((t.order, t.run.as_ref().unwrap().steps.len()), (Order::Plan, steps0));
-    // A syscall step opens the nearest restore step's scenario; a lesson with none opens nothing.
-    let b = open("backlog");
-    assert!(b.lessons.restore_for(3).is_none());
-    let same = act(b.clone(), L::TryIt);
-    assert!(Rc::ptr_eq(&same, &b));
+    // A syscall step opens the nearest restore step's scenario (backlog and socketpair end
+    // with one); a lesson with none opens nothing.
+    let b = act(open("backlog"), L::Go(3));
+    let last = b.lessons.lesson().unwrap().steps.len() - 1;
+    assert_eq!(b.lessons.restore_for(3).map(|(i, _)| i), Some(last));
+    let tried = act(b.clone(), L::TryIt);
+    assert_eq!(tried.lessons.trying.as_ref().map(|t| t.step), Some(last));
+    assert_eq!(tried.editor.as_ref().unwrap().scenario.sockets[0].listen, Some(0));
+    assert_eq!(tried.lessons.trying.as_ref().unwrap().run.as_ref().unwrap().answer(), Some(Answer::Ok));
+    let sp: &Lessons = &open("socketpair").lessons;
+    assert!(sp.restore_for(0).is_some());
     let l: &Lessons = &open("names").lessons;
     assert!(l.restore_for(0).is_some());
+    let only_syscalls = "{ \"id\": \"mine\", \"title\": \"t\", \"goal\": \"g\", \"prose\": \"p\", \"steps\": [ { \"syscall\": { \"op\": \"socket\", \"slot\": 1, \"ty\": \"stream\" } } ] }";
+    let m = act(loaded(), L::OpenFile { name: "mine.json".into(), lesson: read(only_syscalls) });
+    assert!(m.lessons.restore_for(0).is_none());
+    let same = act(m.clone(), L::TryIt);
+    assert!(Rc::ptr_eq(&same, &m));
+}
+
+#[wasm_bindgen_test]
+async fn lesson_files_are_read_in_the_worker_and_arrive_as_core_parses_them() {
+    use std::cell::RefCell;
+    resocket_web::client::serve_in_process(|r, p| Box::pin(resocket_web::worker::serve(r, p)));
+    let bad = "{\n  \"id\": \"mine\", \"title\": \"t\", \"goal\": \"g\", \"prose\": \"p\",\n  \"steps\": [ { \"syscall\": { \"op\": \"sockit\" } } ]\n}";
+    let mut files: Vec<(String, String)> =
+        core_lesson::BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    files.push(("mine.json".into(), bad.into()));
+    type Read = Vec<(String, Result<core_lesson::Lesson, String>)>;
+    let got: Rc<RefCell<Option<Read>>> = Rc::default();
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let got = got.clone();
+        lesson::read_in_worker(files.clone(), move |read| {
+            *got.borrow_mut() = Some(read);
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        });
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+    let got = got.borrow_mut().take().unwrap();
+    assert_eq!(got.len(), files.len());
+    for ((name, text), (got_name, lesson)) in files.iter().zip(&got) {
+        assert_eq!(name, got_name);
+        // The same lesson, restore steps' scenarios included, or the same located error.
+        assert_eq!(lesson, &core_lesson::parse(text).map_err(|e| e.to_string()), "{name}");
+    }
+    assert!(got.last().unwrap().1.as_ref().unwrap_err().contains("(step 0)"));
+    assert!(
+        got.iter()
+            .filter(|(_, l)| l
+                .as_ref()
+                .is_ok_and(|l| l.steps.iter().any(|s| matches!(s.action, core_lesson::Action::Restore(_)))))
+            .count()
+            >= 2
+    );
 }

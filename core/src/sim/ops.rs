@@ -25,7 +25,9 @@ pub use outcome::*;
 pub use sockopt::*;
 
 /// Sysctls the restorer may raise for a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Sysctl {
     /// `net.unix.max_dgram_qlen` (read when a socket is created).
@@ -45,7 +47,7 @@ impl Sysctl {
 }
 
 /// Bytes in the bstr spelling when serialized.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, crate::codec::Encode, crate::codec::Decode)]
 pub struct Payload(pub Vec<u8>);
 
 impl Serialize for Payload {
@@ -62,7 +64,7 @@ impl<'de> Deserialize<'de> for Payload {
 }
 
 /// One operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// `socket(AF_UNIX, ty, 0)`.

@@ -17,7 +17,20 @@ use serde::{Deserialize, Serialize};
 /// A rule of the Linux socket code (AF_UNIX, TCP, UDP, the file-descriptor layer; or, for
 /// [`Rule::ModelUndetermined`], the model's own refusal to guess) that refused a call or made it
 /// wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     BadFd,

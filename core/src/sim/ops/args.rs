@@ -4,7 +4,21 @@ use crate::bstr;
 use serde::{Deserialize, Serialize};
 
 /// Socket types AF_UNIX knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SockType {
     /// `SOCK_STREAM`.
@@ -78,7 +92,20 @@ impl SockType {
 }
 
 /// AF_INET or AF_INET6 (for [`Op::SocketInet`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum InetFamily {
     /// `AF_INET`.
@@ -99,7 +126,7 @@ impl InetFamily {
 
 /// A `sockaddr_un` (or, for INET sockets, a `sockaddr_in`/`sockaddr_in6`) as passed to
 /// bind/connect/sendto.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, crate::codec::Encode, crate::codec::Decode)]
 pub enum SockAddr {
     /// A filesystem name, relative to the cwd unless it starts with `/`.
     Path(Vec<u8>),
@@ -158,7 +185,9 @@ impl<'de> Deserialize<'de> for SockAddr {
 }
 
 /// `shutdown()`'s `how`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum How {
     /// `SHUT_RD`.

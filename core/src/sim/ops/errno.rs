@@ -4,7 +4,20 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Linux errno values (x86_64 numbering), the subset AF_UNIX returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[allow(clippy::upper_case_acronyms, reason = "errno names are the kernel's")]
 pub enum Errno {
     EPERM,

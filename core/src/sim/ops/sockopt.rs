@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Socket options the image carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode,
+)]
 #[serde(rename_all = "snake_case", tag = "name", content = "value")]
 pub enum SockOpt {
     /// `SO_SNDBUF` (doubled, clamped to `wmem_max`).
@@ -63,7 +65,20 @@ pub enum SockOpt {
 
 /// The options an image records (`RS_SOCKOPT`), one bit each in its `recorded` mask, in bit
 /// order: the name of a [`SockOpt`] without its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OptName {
     /// `SO_PEEK_OFF`.
