@@ -228,10 +228,18 @@ impl<'i, 'a> Planner<'i, 'a> {
         for slot in open {
             let objref = self.plan.slots.get(&slot).and_then(|i| i.objref);
             if let Some(o) = objref.filter(|o| !in_flight.contains(o) && !self.embryos.contains(o)) {
+                // A listener's pending connections go with it (their embryos are freed).
+                let pending = self.img.sockets.get(&o).map_or(0, |s| s.pending.len());
+                let with = match pending {
+                    0 => String::new(),
+                    n => format!(", and with it its {n} pending connection{}", if n == 1 { "" } else { "s" }),
+                };
                 self.plan.warnings.push(
                     Warning::new(
                         WarnCode::ClosedAtEnd,
-                        format!("socket #{o} has no fd in any process and no queue carries it: the restore closes it"),
+                        format!(
+                            "socket #{o} has no fd in any process and no queue carries it: the restore closes it{with}"
+                        ),
                     )
                     .objref(o)
                     .step(self.plan.steps.len()),

@@ -24,11 +24,17 @@ fn plan_of(json: &str) -> (Plan, Vec<(String, i32)>) {
     let run = resocket_core::check::run_plan(&r.image, &p);
     assert!(run.failure.is_none(), "{:?}", run.failure);
     // Never silent: every difference of the simulated result from the image is on a socket a
-    // warning names, or on the peer of one (a closed socket's peer loses it).
+    // warning names, or on the peer of one (a closed socket's peer loses it), or on the
+    // listener of an embryo (a closed listener's pending connections go with it).
     let warned = |o: i32| p.warnings.iter().any(|w| w.objref == Some(o));
     for d in &run.differences {
         let peer = r.image.sockets.get(&d.objref).map(|s| s.peer());
-        assert!(warned(d.objref) || peer.is_some_and(warned), "unwarned difference {d:?} in {:#?}", p.warnings);
+        let listener = r.image.sockets.values().find(|l| l.pending.iter().any(|q| q.embryo == d.objref));
+        assert!(
+            warned(d.objref) || peer.is_some_and(warned) || listener.is_some_and(|l| warned(l.objref)),
+            "unwarned difference {d:?} in {:#?}",
+            p.warnings
+        );
     }
     (p, sc.sockets.iter().map(|s| s.name.clone()).zip(objrefs).collect())
 }
@@ -222,4 +228,17 @@ fn every_code_has_its_origin_effect_and_line() {
         assert_eq!(json, format!("\"{c}\""));
         assert_eq!(serde_json::from_str::<WarnCode>(&json).unwrap(), *c);
     }
+}
+
+/// A listener no fd holds, with pending connections (the `plan` fuzzer, 2026-12-07): the
+/// restore closes it at the end and its embryos go with it; `closed-at-end` on the listener
+/// says so and covers the embryos' differences (`plan_of` checks that).
+#[test]
+fn closed_at_end_on_a_listener_covers_its_pending_connections() {
+    let json = r#"{"sockets": [
+        {"name": "L", "type": "stream", "addr": "/tmp/warn-l.sock", "listen": 2, "no_fd": true,
+         "pending": [{"sent": [{"data": "early"}]}, {}]}]}"#;
+    warned(json, WarnCode::ClosedAtEnd, "L");
+    let (p, _) = plan_of(json);
+    assert!(p.warnings.iter().any(|w| w.message.contains("with it its 2 pending connections")), "{:#?}", p.warnings);
 }
