@@ -69,6 +69,20 @@ fn canon(a: SocketAddr) -> SocketAddr {
 
 /// The scenario spelling: `a.b.c.d:port`, `[v6]:port` (an IPv4-mapped address on an inet6
 /// socket is spelled as IPv4, which the scenario form reads as mapped).
+/// `pending-external`: listener `l`'s pending connection from `from`, outside the dumped
+/// processes, is left out (in the accept queue, or accepted by a `--kill` dump).
+fn pending_external(l: u32, from: SocketAddr) -> DumpWarning {
+    DumpWarning::on(
+        l,
+        WarnCode::PendingExternal,
+        format!(
+            "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
+            name_of(l),
+            spell(from)
+        ),
+    )
+}
+
 fn spell(a: SocketAddr) -> String {
     canon(a).to_string()
 }
@@ -352,15 +366,7 @@ pub(crate) fn specs(
                 pending.entry(l).or_default().push((client, Vec::new()));
                 pending_clients.insert(client);
             }
-            None => warnings.push(DumpWarning::on(
-                l,
-                WarnCode::PendingExternal,
-                format!(
-                    "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
-                    name_of(l),
-                    spell(e.remote)
-                ),
-            )),
+            None => warnings.push(pending_external(l, e.remote)),
         }
     }
     // Connections a `--kill` dump accepted: no longer in the accept queue (the accepted end is
@@ -373,15 +379,7 @@ pub(crate) fn specs(
                     p.push((client, c.data.clone()));
                     pending_clients.insert(client);
                 }
-                None => warnings.push(DumpWarning::on(
-                    l,
-                    WarnCode::PendingExternal,
-                    format!(
-                        "{}: a pending connection from {} (outside the dumped processes) is left out: its client will see it reset",
-                        name_of(l),
-                        spell(c.peer)
-                    ),
-                )),
+                None => warnings.push(pending_external(l, c.peer)),
             }
         }
         pending.insert(l, p);
