@@ -10,7 +10,7 @@
 //! (core's wire walker and schema tables, not linked by the page).
 
 use crate::message::{ArchiveMeta, Fields, Meta, Notes, SavedAddr, Walk};
-use resocket_core::criu::OpenedFile;
+use resocket_core::criu::{OpenedFile, SavedHost};
 use resocket_core::detect::Skip;
 use resocket_core::Diagnostic;
 use std::cell::RefCell;
@@ -36,6 +36,8 @@ pub struct CriuDoc {
     pub sockets: usize,
     /// The interface addresses CRIU saved (`ifaddr-N.img` on `netdev-N.img`'s devices).
     pub addresses: Vec<SavedAddr>,
+    /// The saved namespace its restore is planned for when it is opened (`Opened::saved_host`).
+    pub saved_host: Option<Rc<SavedHost>>,
     /// What the mapping onto resocket's model cannot say, or CRIU did not record.
     pub notes: Notes,
     /// The scenario's resocket image (graph, timeline, plan), or why there is none.
@@ -73,7 +75,7 @@ impl CriuDoc {
         files: Vec<OpenedFile>,
         image: Option<Vec<u8>>,
     ) -> CriuDoc {
-        let Meta { archive, skipped, files: _, diagnostics, tasks, sockets, unmapped, addresses } = meta;
+        let Meta { archive, skipped, files: _, diagnostics, tasks, sockets, unmapped, addresses, saved_host } = meta;
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = diagnostics.len() - errors;
         let image = match (image, unmapped) {
@@ -90,6 +92,7 @@ impl CriuDoc {
             tasks,
             sockets,
             addresses,
+            saved_host: saved_host.map(Rc::new),
             notes,
             image,
             errors,

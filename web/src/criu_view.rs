@@ -378,7 +378,7 @@ pub fn criu_addresses(p: &DocProps) -> Html {
     html! {
         <section id="criu-addresses" class="panel">
             <h2>{ "Saved addresses" }<span class="count">{ addrs.len() }</span></h2>
-            <p class="muted">{ "What ip addr save wrote (ifaddr-N.img): the plan and the simulation run on the host of the namespace marked planned for." }</p>
+            <p class="muted">{ "What ip addr save wrote (ifaddr-N.img): the checkpoint opens planned and simulated for the namespace marked planned for (the host control above the timeline can choose a fresh one)." }</p>
             <div class="table-wrap">
             <table>
                 <thead><tr><th>{ "netns" }</th><th>{ "interface" }</th><th>{ "address" }</th><th>{ "flags" }</th><th></th></tr></thead>

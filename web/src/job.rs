@@ -9,14 +9,13 @@
 use crate::client::{self, Data, Reply};
 use crate::criu::{CriuAction, CriuDoc};
 use crate::message::Mode;
-use crate::model::{Doc, Drawing, OrderKind, Plans};
+use crate::model::{Doc, Drawing, OrderKind, PlanHost, Plans};
 use crate::route::Goto;
 use crate::state::{Action, State};
 use resocket_core::check::{naive_order, OrderRun};
 use resocket_core::detect::{self, Detected};
 use resocket_core::image::LoadJob;
 use resocket_core::plan::PlanJob;
-use resocket_core::sim::HostAddrs;
 use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -35,9 +34,10 @@ const STEP_BATCH: usize = 250;
 pub const SYNC_MAX_BYTES: usize = 256 * 1024;
 
 /// Which open is current: every open takes a new number, and a task whose number is no longer
-/// current stops at its next yield. It also holds the host opens plan for (`State::host`: the
-/// app copies it here at each render, and the host control before it opens an image again),
-/// and the checkpoint reader's worker of the current open, if it has one.
+/// current stops at its next yield. It also holds the addresses a fresh host gets
+/// (`State::typed_host`: the app copies them here at each render, and the host control before
+/// it opens an image again), and the checkpoint reader's worker of the current open, if it has
+/// one.
 #[derive(Debug, Default)]
 pub struct Generation(Cell<u64>, RefCell<Rc<[IpAddr]>>, RefCell<Option<client::Job>>);
 
@@ -70,12 +70,18 @@ impl Generation {
     pub fn is_current(&self, g: u64) -> bool {
         self.0.get() == g
     }
-    /// Plan the next opens for loopback plus these addresses.
-    pub fn set_host(&self, host: Rc<[IpAddr]>) {
-        *self.1.borrow_mut() = host;
+    /// Plan the next opens of anything but a CRIU checkpoint that saved its namespace for
+    /// loopback plus these addresses.
+    pub fn set_fresh(&self, addrs: Rc<[IpAddr]>) {
+        *self.1.borrow_mut() = addrs;
     }
-    fn host(&self) -> HostAddrs {
-        HostAddrs::loopback_and(&self.1.borrow())
+    /// The host a new open is planned for: the checkpoint's saved namespace if it has one
+    /// (as `restore plan` does), else a fresh one with the addresses last chosen.
+    pub fn host_for(&self, criu: Option<&CriuDoc>) -> PlanHost {
+        match criu.and_then(|c| c.saved_host.clone()) {
+            Some(saved) => PlanHost::Saved(saved),
+            None => PlanHost::Fresh(self.1.borrow().clone()),
+        }
     }
 }
 
@@ -103,13 +109,15 @@ pub struct Request {
     pub goto: Option<Goto>,
     /// The CRIU checkpoint `bytes` is the scenario image of (`crate::criu`), if any.
     pub criu: Option<Rc<CriuDoc>>,
+    /// The host to plan for (`Generation::host_for` for a new open).
+    pub host: PlanHost,
 }
 
 /// Open `req`: small images at once through `Action::Open`, bigger ones in slices.
 pub fn open(req: Request, generation: Rc<Generation>, d: UseReducerDispatcher<State>) {
     let g = generation.next();
     if req.bytes.len() <= SYNC_MAX_BYTES {
-        d.dispatch(Action::Open { name: req.name, note: req.note, bytes: req.bytes });
+        d.dispatch(Action::Open { name: req.name, note: req.note, bytes: req.bytes, host: req.host });
         if let Some(c) = req.criu {
             d.dispatch(Action::Criu(CriuAction::Opened(c)));
         }
@@ -153,7 +161,11 @@ pub fn open_files(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDi
                 Some((_, Data::Bytes(b))) => Rc::from(b),
                 _ => Rc::from(Vec::new()),
             };
-            open(Request { name, note, fixture, bytes, goto, criu: None }, generation, d)
+            open(
+                Request { name, note, fixture, bytes, goto, criu: None, host: generation.host_for(None) },
+                generation,
+                d,
+            )
         }
         [(_, Data::Blob(b))] => {
             // Read what it is first: a resocket image is read in the page, the rest by the worker.
@@ -173,7 +185,12 @@ pub fn open_files(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDi
                 }
                 match bytes {
                     Ok(Some(bytes)) => {
-                        open(Request { name, note, fixture, bytes: Rc::from(bytes), goto, criu: None }, generation, d)
+                        let host = generation.host_for(None);
+                        open(
+                            Request { name, note, fixture, bytes: Rc::from(bytes), goto, criu: None, host },
+                            generation,
+                            d,
+                        )
                     }
                     Ok(None) => open_checkpoint(FilesRequest { name, note, fixture, files, goto }, generation, d),
                     Err(e) => d.dispatch(Action::OpenFailed(e)),
@@ -191,7 +208,7 @@ pub fn open_files(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDi
 pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseReducerDispatcher<State>) {
     let FilesRequest { name, note, fixture, files, goto } = req;
     let g = generation.next();
-    d.dispatch(Action::Begin { name: name.clone(), fixture: fixture.clone(), goto });
+    d.dispatch(Action::Begin { name: name.clone(), fixture: fixture.clone(), goto, host: generation.host_for(None) });
     d.dispatch(Action::Progress { stage: "starting the checkpoint reader", done: 0, total: 0 });
     let (request, transfer) = client::request(Mode::Inspect, files);
     let on_reply = {
@@ -209,7 +226,14 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                 }
                 Reply::Rsimg { bytes, .. } => {
                     let bytes = Rc::from(bytes);
-                    open(Request { name, note, fixture, bytes, goto, criu: None }, generation.clone(), d.clone())
+                    {
+                        let host = generation.host_for(None);
+                        open(
+                            Request { name, note, fixture, bytes, goto, criu: None, host },
+                            generation.clone(),
+                            d.clone(),
+                        )
+                    }
                 }
                 Reply::Criu(parts) => {
                     let doc = Rc::new(parts.doc(name.clone(), note.clone()));
@@ -222,7 +246,15 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                     }));
                     match doc.image.clone() {
                         Ok(bytes) => open(
-                            Request { name, note, fixture, bytes, goto, criu: Some(doc) },
+                            Request {
+                                name,
+                                note,
+                                fixture,
+                                bytes,
+                                goto,
+                                host: generation.host_for(Some(&doc)),
+                                criu: Some(doc),
+                            },
                             generation.clone(),
                             d.clone(),
                         ),
@@ -273,8 +305,8 @@ impl Pace {
 }
 
 async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispatcher<State>) {
-    let Request { name, note, fixture, bytes, goto, criu } = req;
-    d.dispatch(Action::Begin { name: name.clone(), fixture, goto });
+    let Request { name, note, fixture, bytes, goto, criu, host } = req;
+    d.dispatch(Action::Begin { name: name.clone(), fixture, goto, host: host.clone() });
     if let Some(c) = criu {
         d.dispatch(Action::Criu(CriuAction::Opened(c)));
     }
@@ -326,7 +358,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
         return;
     }
     // The planner a phase at a time (phases that are quick together).
-    let host = generation.host();
+    let host = host.addrs();
     let mut planning = PlanJob::new_on(&doc.image, &host);
     loop {
         let t0 = now();

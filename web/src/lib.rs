@@ -43,7 +43,12 @@ pub fn start() {
 /// item, like picked and dropped files, through `job::open_files`; a CRIU item's files are
 /// `Item::files` (its `bytes` are empty).
 pub async fn open_item(item: &Item) -> Action {
-    Action::Open { name: item.name.to_string(), note: item.description.to_string(), bytes: item.bytes().await }
+    Action::Open {
+        name: item.name.to_string(),
+        note: item.description.to_string(),
+        bytes: item.bytes().await,
+        host: model::PlanHost::default(),
+    }
 }
 
 /// Open what the user picked or dropped (`job::open_files`: core decides by content what it
@@ -81,7 +86,7 @@ fn open_fixture(
     let (item, g) = (*item, generation.next());
     if item.is_costly() {
         let name = item.name.to_string();
-        d.dispatch(Action::Begin { name: name.clone(), fixture: Some(name), goto });
+        d.dispatch(Action::Begin { name: name.clone(), fixture: Some(name), goto, host: generation.host_for(None) });
         d.dispatch(Action::Progress { stage: "generating the image", done: 0, total: 0 });
     }
     wasm_bindgen_futures::spawn_local(async move {
@@ -441,16 +446,18 @@ pub fn app() -> Html {
         let d = d.clone();
         use_callback((), move |(), _| d.dispatch(Action::TogglePlay))
     };
-    // The host the restore is planned for: opens started from callbacks read it from
-    // `generation` (set at each render); a change re-plans at once, or opens a big image again
-    // (planned in slices).
-    generation.set_host(state.host.clone());
+    // The addresses of a fresh host the restore is planned for: opens started from callbacks
+    // read them from `generation` (set at each render); a change of host re-plans at once, or
+    // opens a big image again (planned in slices).
+    generation.set_fresh(state.typed_host.clone());
     let on_host = {
         let (d, generation, doc, fixture, criu) =
             (d.clone(), generation.clone(), state.doc.clone(), state.fixture.clone(), state.criu.clone());
-        Callback::from(move |host: Rc<[std::net::IpAddr]>| {
+        Callback::from(move |host: model::PlanHost| {
             d.dispatch(Action::SetHost(host.clone()));
-            generation.set_host(host);
+            if let model::PlanHost::Fresh(a) = &host {
+                generation.set_fresh(a.clone());
+            }
             if let Some(doc) = doc.as_ref().filter(|doc| doc.summary.sockets > model::BIG) {
                 let request = job::Request {
                     name: doc.name.clone(),
@@ -459,6 +466,7 @@ pub fn app() -> Html {
                     bytes: doc.bytes.clone(),
                     goto: None,
                     criu: criu.clone(),
+                    host: host.clone(),
                 };
                 job::open(request, generation.clone(), d.clone());
             }
@@ -692,6 +700,7 @@ pub fn app() -> Html {
                         busy={state.loading.is_some()}
                         inet={doc.inet}
                         host={state.host.clone()}
+                        saved_host={state.criu.as_ref().and_then(|c| c.saved_host.clone())}
                         image_addrs={doc.addrs.clone()}
                         {on_host}
                     />

@@ -210,6 +210,8 @@ pub struct Meta {
     pub unmapped: Option<String>,
     /// The interface addresses CRIU saved, which the simulator's host is built from.
     pub addresses: Vec<SavedAddr>,
+    /// The saved namespace the restore is planned for by default (`Opened::saved_host`).
+    pub saved_host: Option<resocket_core::criu::SavedHost>,
 }
 
 /// One field of an entry as the entries panel lists it.

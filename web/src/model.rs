@@ -253,9 +253,38 @@ pub fn thousands(n: usize) -> String {
 // Socket graph view-model: built from an image or from the simulated kernel of a restore run.
 
 use resocket_core::check::{Run, RunState};
+use resocket_core::criu::SavedHost;
 use resocket_core::image::Image;
 use resocket_core::sim::HostAddrs;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The host a restore is planned and simulated for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanHost {
+    /// A fresh network namespace with `lo` up and these addresses besides loopback (none: `lo`
+    /// only, the default).
+    Fresh(Rc<[IpAddr]>),
+    /// The network namespace a CRIU checkpoint saved: its addresses and routes (what a CLI
+    /// `restore plan` of the checkpoint plans for).
+    Saved(Rc<SavedHost>),
+}
+
+impl Default for PlanHost {
+    fn default() -> Self {
+        PlanHost::Fresh(Rc::from([]))
+    }
+}
+
+impl PlanHost {
+    /// The simulator's host.
+    pub fn addrs(&self) -> HostAddrs {
+        match self {
+            PlanHost::Fresh(extra) => HostAddrs::loopback_and(extra),
+            PlanHost::Saved(s) => s.host.clone(),
+        }
+    }
+}
 
 /// Above this many sockets the graph and the timeline are built only on request.
 pub const BIG: usize = 2000;

@@ -44,6 +44,7 @@ pub fn check(input: CriuInput, progress: &mut dyn FnMut(Progress)) -> Checked {
     };
     let c = &opened.checkpoint;
     let addresses = SavedAddr::of(&opened);
+    let saved_host = opened.saved_host();
     let files = opened
         .files
         .iter()
@@ -64,6 +65,7 @@ pub fn check(input: CriuInput, progress: &mut dyn FnMut(Progress)) -> Checked {
         diagnostics: opened.diagnostics,
         unmapped,
         addresses,
+        saved_host,
     };
     Checked { meta, notes, files: opened.files, image }
 }

@@ -151,6 +151,44 @@ async fn a_checkpoint_lists_the_addresses_criu_saved() {
     assert!(root.query_selector("#criu-addresses").unwrap().is_none());
 }
 
+/// A checkpoint that saved its namespace is planned and simulated for it, as `restore plan`
+/// does: its sockets on 10.0.0.5 and 2001:db8::5 are bound, with no `inet-address-missing`
+/// warning; "lo only" plans for a fresh namespace (the warning comes), "the saved namespace"
+/// goes back; a resocket image opened next is planned for a fresh host again.
+#[wasm_bindgen_test]
+async fn a_checkpoint_is_planned_for_the_namespace_it_saved() {
+    let root = mount().await;
+    open(&root, "criu-inet-netns", |r| r.query_selector(".controls .verdict").unwrap().is_some()).await;
+    let host = || one(&root, "#host").get_attribute("data-host").unwrap_or_default();
+    let warned = |root: &Element| {
+        root.query_selector("#plan-warnings li[data-code=\"inet-address-missing\"]").unwrap().is_some()
+    };
+    assert_eq!(host(), "saved");
+    let saved = text(&root, "#host-saved");
+    assert!(saved.contains("network namespace 2 (ifaddr-2.img): "), "{saved}");
+    assert!(saved.contains("10.0.0.5/24") && saved.contains("2001:db8::5/64"), "{saved}");
+    assert!(saved.contains("2 routes (route-2.img), 2 routes (route6-2.img)"), "{saved}");
+    assert!(!warned(&root), "{}", text(&root, ".timeline"));
+    assert_eq!(text(&root, ".controls .verdict"), "reproduces the image");
+    click(&root, "#host-lo").await;
+    assert_eq!(host(), "fresh");
+    assert!(warned(&root), "on lo only 10.0.0.5 is missing: {}", text(&root, ".timeline"));
+    assert!(text(&root, "#host-saved-ns").contains("the saved namespace 2"));
+    click(&root, "#host-saved-ns").await;
+    assert_eq!(host(), "saved");
+    assert!(!warned(&root));
+    open(&root, "criu-stream-pair", |r| !all(r, "#graph .node").is_empty()).await;
+    click(&root, ".gallery-item[data-name=\"inet-external\"]").await;
+    for _ in 0..500 {
+        if root.query_selector("#host").unwrap().is_some() {
+            break;
+        }
+        settle().await;
+    }
+    assert_eq!(host(), "fresh");
+    root.remove();
+}
+
 #[wasm_bindgen_test]
 async fn a_podman_archive_opens_by_content_with_its_container_metadata() {
     let root = mount().await;

@@ -28,6 +28,7 @@ async fn opened(name: &str) -> Rc<State> {
         name: format!("{name}.rsimg"),
         note: String::new(),
         bytes: fixture(name).await,
+        host: Default::default(),
     })
 }
 
@@ -152,6 +153,7 @@ async fn images_above_the_limit_are_not_edited() {
         name: "big".into(),
         note: String::new(),
         bytes: Rc::from(big),
+        host: Default::default(),
     });
     assert!(s.doc.as_ref().unwrap().summary.sockets > resocket_web::editor::EDIT_MAX);
     let after = s.clone().reduce(Action::Editor(EditorAction::Start));

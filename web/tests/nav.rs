@@ -70,7 +70,12 @@ async fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
     assert_eq!(s.cursor, s.steps_run());
     // While an open is in progress the link waits for `Planned`.
     let item = gallery::items().into_iter().find(|i| i.name == "listener-pending").unwrap();
-    let s = Rc::new(State::default()).reduce(Action::Begin { name: "x".into(), fixture: Some("x".into()), goto: None });
+    let s = Rc::new(State::default()).reduce(Action::Begin {
+        name: "x".into(),
+        fixture: Some("x".into()),
+        goto: None,
+        host: Default::default(),
+    });
     let s = s.reduce(Action::Goto(Goto { order: Some(OrderKind::V2), step: Some(3) }));
     assert_eq!(s.goto, Some(Goto { order: Some(OrderKind::V2), step: Some(3) }));
     let doc = Rc::new(resocket_web::model::Doc::load("x", item.bytes().await));

@@ -742,6 +742,12 @@ impl Opened {
         }
     }
 
+    /// The saved namespace the checkpoint is planned for, with its host ([`Opened::host_ns`],
+    /// [`Opened::host`]); `None` without an `ifaddr-N.img`.
+    pub fn saved_host(&self) -> Option<SavedHost> {
+        Some(SavedHost { ns: self.host_ns()?, host: self.host()? })
+    }
+
     /// The addresses of that namespace as the simulator's host ([`crate::sim::HostAddrs`]), to
     /// plan and simulate for the host the checkpoint was taken on (as `criu restore` rebuilds
     /// it): its `ifaddr-N.img` addresses, each on its interface of `netdev-N.img` (up, loopback:
@@ -797,5 +803,35 @@ impl Opened {
     /// Each decoded image as crit would print it (`crit decode`), keyed by file name.
     pub fn crit_json(&self) -> serde_json::Value {
         crit::to_json(self)
+    }
+}
+
+/// The network namespace a CRIU checkpoint saved, as the host a restore is planned for
+/// ([`Opened::saved_host`]): the CLI and the inspector both plan for it by default.
+#[derive(Debug, Clone, PartialEq, Eq, crate::codec::Encode, crate::codec::Decode)]
+pub struct SavedHost {
+    /// The namespace (N of `ifaddr-N.img`).
+    pub ns: u32,
+    /// Its addresses and, where saved, routes.
+    pub host: crate::sim::HostAddrs,
+}
+
+/// "the checkpoint's network namespace 2 (ifaddr-2.img): 10.0.0.5/24, …; 2 routes
+/// (route-2.img), 2 routes (route6-2.img)".
+impl std::fmt::Display for SavedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ns = self.ns;
+        write!(f, "the checkpoint's network namespace {ns} (ifaddr-{ns}.img): ")?;
+        if self.host.addrs.is_empty() {
+            f.write_str("no addresses")?;
+        }
+        for (k, a) in self.host.addrs.iter().enumerate() {
+            write!(f, "{}{}/{}", if k == 0 { "" } else { ", " }, a.ip, a.prefix)?;
+        }
+        let routes = [(&self.host.routes.v4, "route"), (&self.host.routes.v6, "route6")];
+        for (k, (r, file)) in routes.into_iter().filter_map(|(r, file)| Some((r.as_ref()?, file))).enumerate() {
+            write!(f, "{}{} routes ({file}-{ns}.img)", if k == 0 { "; " } else { ", " }, r.len())?;
+        }
+        Ok(())
     }
 }

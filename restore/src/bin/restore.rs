@@ -264,24 +264,15 @@ fn image_and_host(
     let name = path.display().to_string();
     let input = input::open(path, budget)?;
     let saved = match &input {
-        Input::Criu(c) => c.opened.host_ns().zip(c.opened.host()),
+        Input::Criu(c) => c.opened.saved_host(),
         Input::Rsimg(_) => None,
     };
     let (bytes, notes) = input.image_bytes(&name)?;
     warn_notes(&name, &notes);
     let host = match saved {
-        Some((ns, host)) => {
-            let addrs: Vec<String> = host.addrs.iter().map(|a| format!("{}/{}", a.ip, a.prefix)).collect();
-            let routes: Vec<String> = [(&host.routes.v4, "route"), (&host.routes.v6, "route6")]
-                .into_iter()
-                .filter_map(|(r, file)| r.as_ref().map(|r| format!("{} routes ({file}-{ns}.img)", r.len())))
-                .collect();
-            let routes = if routes.is_empty() { String::new() } else { format!("; {}", routes.join(", ")) };
-            eprintln!(
-                "restore: {name}: planned for the checkpoint's network namespace {ns} (ifaddr-{ns}.img): {}{routes}",
-                if addrs.is_empty() { "no addresses".to_string() } else { addrs.join(", ") }
-            );
-            host
+        Some(saved) => {
+            eprintln!("restore: {name}: planned for {saved}");
+            saved.host
         }
         None => this_host(),
     };

@@ -1,8 +1,9 @@
 //! The restore timeline: the plan's steps in the order run, the simulated kernel at the cursor.
 
 use super::SocketGraph;
-use crate::model::{step_sockets, thousands, Drawing, OrderKind};
+use crate::model::{step_sockets, thousands, Drawing, OrderKind, PlanHost};
 use resocket_core::check::RunReport;
+use resocket_core::criu::SavedHost;
 use resocket_core::plan::Plan;
 use resocket_core::warn::Warning;
 use std::collections::BTreeMap;
@@ -42,27 +43,32 @@ pub struct TimelineProps {
     /// The image has TCP/UDP sockets: the host the plan is for matters (its addresses).
     #[prop_or_default]
     pub inet: bool,
-    /// The addresses besides loopback the plan is for (`State::host`).
+    /// The host the plan is for (`State::host`).
     #[prop_or_default]
-    pub host: Rc<[IpAddr]>,
+    pub host: PlanHost,
+    /// The namespace the open CRIU checkpoint saved, if it did (`CriuDoc::saved_host`).
+    #[prop_or_default]
+    pub saved_host: Option<Rc<SavedHost>>,
     /// The addresses besides loopback the image's sockets are bound to (`plan::image_addrs`).
     #[prop_or_default]
     pub image_addrs: Rc<[IpAddr]>,
-    /// Plan for loopback plus these addresses.
+    /// Plan for this host.
     #[prop_or_default]
-    pub on_host: Callback<Rc<[IpAddr]>>,
+    pub on_host: Callback<PlanHost>,
 }
 
 fn addr_list(a: &[IpAddr]) -> String {
     a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// The host the plan is for: loopback plus the addresses typed here, or the image's own.
+/// The host the plan is for: loopback plus the addresses typed here, or the image's own, or
+/// the namespace a CRIU checkpoint saved.
 #[derive(Properties, PartialEq, Debug)]
 struct HostProps {
-    host: Rc<[IpAddr]>,
+    host: PlanHost,
+    saved_host: Option<Rc<SavedHost>>,
     image_addrs: Rc<[IpAddr]>,
-    on_host: Callback<Rc<[IpAddr]>>,
+    on_host: Callback<PlanHost>,
 }
 
 #[function_component(HostControl)]
@@ -75,7 +81,7 @@ fn host_control(p: &HostProps) -> Html {
             match resocket_core::plan::parse_addrs(&text) {
                 Ok(a) => {
                     error.set(None);
-                    on_host.emit(a.into());
+                    on_host.emit(PlanHost::Fresh(a.into()));
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -85,27 +91,50 @@ fn host_control(p: &HostProps) -> Html {
         let (on_host, a, error) = (p.on_host.clone(), p.image_addrs.clone(), error.clone());
         Callback::from(move |_: MouseEvent| {
             error.set(None);
-            on_host.emit(a.clone());
+            on_host.emit(PlanHost::Fresh(a.clone()));
         })
     };
     let lo_only = {
         let (on_host, error) = (p.on_host.clone(), error.clone());
         Callback::from(move |_: MouseEvent| {
             error.set(None);
-            on_host.emit(Rc::from([]));
+            on_host.emit(PlanHost::default());
         })
     };
+    let (typed, saved): (&[IpAddr], _) = match &p.host {
+        PlanHost::Fresh(a) => (a, None),
+        PlanHost::Saved(s) => (&[], Some(s)),
+    };
+    // The checkpoint's saved namespace, offered when the plan is for a fresh host.
+    let offer_saved = p.saved_host.clone().filter(|_| saved.is_none()).map(|s| {
+        let (on_host, error, ns) = (p.on_host.clone(), error.clone(), s.ns);
+        let onclick = Callback::from(move |_: MouseEvent| {
+            error.set(None);
+            on_host.emit(PlanHost::Saved(s.clone()));
+        });
+        (ns, onclick)
+    });
     html! {
-        <div id="host" class="host" title="The restore is planned for a fresh network namespace with these addresses">
-            <label for="host-addrs">{ "planned for a host with lo and" }</label>
-            <input id="host-addrs" type="text" value={addr_list(&p.host)} placeholder="no other address" {onchange}
+        <div id="host" class="host" data-host={if saved.is_some() { "saved" } else { "fresh" }}
+            title="The network namespace the restore is planned and simulated for">
+            if let Some(s) = saved {
+                <span id="host-saved" class="host-saved">{ format!("planned for {s}") }</span>
+                <label for="host-addrs">{ "or a fresh host with lo and" }</label>
+            } else {
+                <label for="host-addrs">{ "planned for a fresh host with lo and" }</label>
+            }
+            <input id="host-addrs" type="text" value={addr_list(typed)} placeholder="no other address" {onchange}
                 aria-invalid={error.is_some().to_string()} size="28" />
-            if !p.image_addrs.is_empty() && p.host != p.image_addrs {
+            if let Some((ns, onclick)) = offer_saved {
+                <button id="host-saved-ns" {onclick} title="plan for the addresses and routes the checkpoint saved">
+                    { format!("the saved namespace {ns}") }</button>
+            }
+            if !p.image_addrs.is_empty() && (saved.is_some() || typed != &*p.image_addrs) {
                 <button id="host-image" onclick={use_image}
                     title={format!("plan for the addresses the image's sockets are bound to: {}", addr_list(&p.image_addrs))}>
                     { "the image's addresses" }</button>
             }
-            if !p.host.is_empty() {
+            if saved.is_some() || !typed.is_empty() {
                 <button id="host-lo" onclick={lo_only}>{ "lo only" }</button>
             }
             if let Some(e) = &*error {
@@ -272,7 +301,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
                 }
             </div>
             if p.inet {
-                <HostControl host={p.host.clone()} image_addrs={p.image_addrs.clone()} on_host={p.on_host.clone()} />
+                <HostControl host={p.host.clone()} saved_host={p.saved_host.clone()} image_addrs={p.image_addrs.clone()} on_host={p.on_host.clone()} />
             }
             if !plan.warnings.is_empty() {
                 <details id="plan-warnings" class="plan-warnings" open={plan.warnings.len() <= 3}>

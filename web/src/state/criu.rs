@@ -15,7 +15,14 @@ pub(super) fn reduce(state: Rc<State>, action: CriuAction) -> Rc<State> {
         CriuAction::Opened(doc) => {
             if doc.image.is_err() {
                 // Nothing else to show: clear the previous image's panels.
-                s = State { shown: PAGE, sockets_shown: PAGE, help: s.help, host: s.host.clone(), ..State::default() };
+                s = State {
+                    shown: PAGE,
+                    sockets_shown: PAGE,
+                    help: s.help,
+                    host: s.host.clone(),
+                    typed_host: s.typed_host.clone(),
+                    ..State::default()
+                };
             }
             let file = doc.first_file();
             let entry = doc.files.get(file).filter(|f| f.entry_count() > 0).map(|_| 0);

@@ -10,7 +10,9 @@ use yew::Reducible;
 
 /// Open `bytes` as the image named `name` (the same path as any other open) and keep `editor`.
 pub(super) fn open_with(state: Rc<State>, name: String, note: String, bytes: Vec<u8>, editor: Editor) -> Rc<State> {
-    let opened = state.reduce(Action::Open { name, note, bytes: Rc::from(bytes) });
+    // The edited scenario is planned for the host the image was.
+    let host = state.host.clone();
+    let opened = state.reduce(Action::Open { name, note, bytes: Rc::from(bytes), host });
     let mut s = (*opened).clone();
     s.editor = Some(Rc::new(editor));
     Rc::new(s)

@@ -5,7 +5,7 @@ mod criu;
 mod editor;
 mod lesson;
 
-use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, Plans, RunAt, BIG};
+use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, PlanHost, Plans, RunAt, BIG};
 use crate::route::Goto;
 use resocket_core::check::RunReport;
 use resocket_core::sim::HostAddrs;
@@ -83,9 +83,12 @@ pub struct State {
     pub help: bool,
     /// The scenario editor, while editing (`crate::editor`).
     pub editor: Option<Rc<crate::editor::Editor>>,
-    /// The addresses the restore is planned for besides loopback (empty: a fresh network
-    /// namespace with `lo` only, the default). Kept when another image is opened.
-    pub host: Rc<[IpAddr]>,
+    /// The host the restore is planned for (each open says which: `Action::Open`).
+    pub host: PlanHost,
+    /// The addresses last chosen for a fresh host besides loopback (empty: `lo` only, the
+    /// default): kept when another image is opened, which is planned for them unless it is a
+    /// CRIU checkpoint that saved its namespace.
+    pub typed_host: Rc<[IpAddr]>,
     /// The CRIU checkpoint open (`crate::criu`); `doc` is then its scenario's image, if it maps.
     pub criu: Option<Rc<crate::criu::CriuDoc>>,
     /// What is selected in the CRIU panels.
@@ -108,9 +111,9 @@ pub struct Loading {
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// An image was read (gallery, file picker or drop): load it with core. `note` is the gallery
-    /// item's description (empty for files).
-    Open { name: String, note: String, bytes: Rc<[u8]> },
+    /// An image was read (gallery, file picker or drop): load it with core and plan its restore
+    /// for `host`. `note` is the gallery item's description (empty for files).
+    Open { name: String, note: String, bytes: Rc<[u8]>, host: PlanHost },
     /// Reading a file failed.
     OpenFailed(String),
     /// Click on a record row.
@@ -142,9 +145,9 @@ pub enum Action {
     DrawGraph,
     /// Build the restore plans of a big image.
     MakePlan,
-    /// Plan for a host with these addresses besides loopback (and run the order there again).
-    /// Images of more than `BIG` sockets are re-planned by the caller (`job::open`, in slices).
-    SetHost(Rc<[IpAddr]>),
+    /// Plan for this host (and run the order there again). Images of more than `BIG` sockets
+    /// are re-planned by the caller (`job::open`, in slices).
+    SetHost(PlanHost),
     /// Pick the order the timeline runs.
     SetOrder(OrderKind),
     /// Move the step at position `.0` of the order one place up (-1) or down (+1).
@@ -157,8 +160,9 @@ pub enum Action {
     TogglePlay,
     /// The play timer: one step forward, stopping at the end.
     Tick,
-    /// An image is being opened in slices (`crate::job`): clear the view and show progress.
-    Begin { name: String, fixture: Option<String>, goto: Option<Goto> },
+    /// An image is being opened in slices (`crate::job`), to be planned for `host`: clear the
+    /// view and show progress.
+    Begin { name: String, fixture: Option<String>, goto: Option<Goto>, host: PlanHost },
     /// How far the sliced open is.
     Progress { stage: &'static str, done: usize, total: usize },
     /// How far the checkpoint reader's worker is (`crate::worker`).
@@ -273,9 +277,14 @@ impl State {
         self.rerun();
     }
 
-    /// The host the restore is planned for: loopback plus [`State::host`].
+    /// The simulator's host for [`State::host`].
     pub fn host_addrs(&self) -> HostAddrs {
-        HostAddrs::loopback_and(&self.host)
+        self.host.addrs()
+    }
+
+    /// A fresh host with the addresses last chosen ([`State::typed_host`]).
+    pub fn fresh_host(&self) -> PlanHost {
+        PlanHost::Fresh(self.typed_host.clone())
     }
 
     fn make_plan(&mut self) {
@@ -321,14 +330,15 @@ impl Reducible for State {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = (*self).clone();
         match action {
-            Action::Open { name, note, bytes } => {
+            Action::Open { name, note, bytes, host } => {
                 let mut doc = Doc::load(name, bytes);
                 doc.note = note;
                 s = State {
                     shown: PAGE,
                     sockets_shown: PAGE,
                     help: s.help,
-                    host: s.host,
+                    host,
+                    typed_host: s.typed_host,
                     lessons: s.lessons,
                     ..State::default()
                 };
@@ -340,7 +350,7 @@ impl Reducible for State {
                     s.make_plan();
                 }
             }
-            Action::Begin { name, fixture, goto } => {
+            Action::Begin { name, fixture, goto, host } => {
                 // The sockets table comes one turn after the records (`job`: MoreSockets): two
                 // shorter renders instead of one long one.
                 s = State {
@@ -349,7 +359,8 @@ impl Reducible for State {
                     help: s.help,
                     fixture,
                     goto,
-                    host: s.host,
+                    host,
+                    typed_host: s.typed_host,
                     lessons: s.lessons,
                     ..State::default()
                 };
@@ -427,6 +438,9 @@ impl Reducible for State {
             Action::SetHost(host) => {
                 if host == s.host {
                     return self;
+                }
+                if let PlanHost::Fresh(a) = &host {
+                    s.typed_host = a.clone();
                 }
                 s.host = host;
                 match s.doc.as_ref().map(|d| d.summary.sockets) {

@@ -3,6 +3,7 @@
 
 use super::super::ops::Errno;
 use super::super::rule::{Refusal, Rule};
+use crate::codec::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -13,7 +14,7 @@ pub(super) fn needs_scope_id(ip: Ipv6Addr) -> bool {
 }
 
 /// One address of an interface of the host ([`HostAddrs`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode)]
 pub struct HostAddr {
     /// The address (`IFA_LOCAL`, or `IFA_ADDRESS` for IPv6).
     pub ip: IpAddr,
@@ -39,7 +40,7 @@ pub struct HostAddr {
 /// down counts as local; a destination that is not local on a host with other interfaces is
 /// [`Block::Undetermined`] (a route may carry it away), or `ENETUNREACH` when the given routes
 /// of its family have none that covers it (policy rules and other tables are not followed).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Encode, Decode)]
 pub struct HostAddrs {
     /// Interface addresses (IPv6 ones that are still tentative — duplicate address detection
     /// not finished — are left out: `ipv6_chk_addr` refuses them).
@@ -54,7 +55,7 @@ pub struct HostAddrs {
 }
 
 /// One route of the main table ([`Routes`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode)]
 pub struct HostRoute {
     /// The destination prefix (`0.0.0.0`/`::` with prefix 0: the default route).
     pub dst: IpAddr,
@@ -90,7 +91,7 @@ impl HostRoute {
 
 /// The main table's routes of each family, where known (a CRIU checkpoint saves IPv4's in
 /// `route-N.img` and IPv6's in `route6-N.img`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, Encode, Decode)]
 pub struct Routes {
     /// IPv4 routes.
     pub v4: Option<Vec<HostRoute>>,
