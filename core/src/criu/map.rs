@@ -23,7 +23,7 @@ use crate::bstr;
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
 use crate::sim::ops::{How, InetFamily, SockType};
 use crate::sock::Family;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// What a note is about. The kebab-case spelling is stable.
@@ -354,18 +354,20 @@ fn note_pending_clients(c: &mut Ctx<'_>) {
     }
 }
 
-fn unix_sockets(c: &mut Ctx<'_>) {
+/// Entries CRIU wrote for outside peers (`USK_EXTERN` on a file no process holds): not sockets
+/// of the scenario.
+fn fake_extern(s: &pb::UnixSkEntry, id: u32, held: &BTreeSet<u32>) -> bool {
+    s.uflags & USK_EXTERN != 0 && !held.contains(&id)
+}
+
+/// A scenario socket for each unix entry `sks` (the whole entries of the checkpoint's, in its
+/// order) that is one, with the notes on what it loses; each entry's socket index.
+fn place_unix(c: &mut Ctx<'_>, sks: &[pb::UnixSkEntry], held: &BTreeSet<u32>) -> Vec<Option<usize>> {
     let ck = &c.o.checkpoint;
-    // The whole entries (the checkpoint keeps only what the checks use).
-    let sks: Vec<pb::UnixSkEntry> = ck.unix.iter().map(|s| c.o.unix_entry(s).unwrap_or_default()).collect();
-    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.ino, k)).collect();
-    // Entries CRIU wrote for outside peers: not sockets of the scenario.
-    let held: std::collections::BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
-    let is_fake_extern = |s: &pb::UnixSkEntry, id: u32| s.uflags & USK_EXTERN != 0 && !held.contains(&id);
     let mut idx: Vec<Option<usize>> = vec![None; ck.unix.len()];
     for (k, s) in ck.unix.iter().enumerate() {
         let Some(sk) = sks.get(k) else { continue };
-        if is_fake_extern(sk, s.id) {
+        if fake_extern(sk, s.id, held) {
             continue;
         }
         let Some(ty) = sock_type(sk.r#type) else {
@@ -392,6 +394,17 @@ fn unix_sockets(c: &mut Ctx<'_>) {
             );
         }
     }
+    idx
+}
+
+fn unix_sockets(c: &mut Ctx<'_>) {
+    let ck = &c.o.checkpoint;
+    // The whole entries (the checkpoint keeps only what the checks use).
+    let sks: Vec<pb::UnixSkEntry> = ck.unix.iter().map(|s| c.o.unix_entry(s).unwrap_or_default()).collect();
+    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.ino, k)).collect();
+    let held: BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
+    let is_fake_extern = |s: &pb::UnixSkEntry, id: u32| fake_extern(s, id, &held);
+    let idx = place_unix(c, &sks, &held);
     // Roles.
     let listener_names: BTreeMap<(&[u8], u32), usize> = ck
         .unix
@@ -477,41 +490,54 @@ fn unix_sockets(c: &mut Ctx<'_>) {
         // socketpair. Each end decides for itself; both see the same facts.
         let mine = listener_names.get(&(sk.name.as_slice(), sk.r#type)).copied();
         let theirs = listener_names.get(&(peer.name.as_slice(), peer.r#type)).copied();
-        let pname = c.sockets[pi].name.clone();
-        match (mine, theirs) {
-            (Some(l), None) => {
-                c.sockets[i].accepted_from = Some(c.sockets[l].name.clone());
-                c.sockets[i].peer = Some(pname);
-                c.sockets[i].addr = None;
-                c.sockets[i].cwd = None;
-                c.sockets[i].unlinked = false;
+        connected_end(c, (i, k), (pi, pk), mine, theirs);
+    }
+    note_pending_clients(c);
+}
+
+/// End `i` (entry `k`) of a connected stream/seqpacket pair whose other end is `pi` (entry
+/// `pk`): accepted from the listener named like it (`mine`), the client of the one named like
+/// its peer (`theirs`), or a socketpair.
+fn connected_end(
+    c: &mut Ctx<'_>,
+    (i, k): (usize, usize),
+    (pi, pk): (usize, usize),
+    mine: Option<usize>,
+    theirs: Option<usize>,
+) {
+    let pname = c.sockets[pi].name.clone();
+    match (mine, theirs) {
+        (Some(l), None) => {
+            c.sockets[i].accepted_from = Some(c.sockets[l].name.clone());
+            c.sockets[i].peer = Some(pname);
+            c.sockets[i].addr = None;
+            c.sockets[i].cwd = None;
+            c.sockets[i].unlinked = false;
+        }
+        (None, Some(_)) => {
+            c.sockets[i].peer = Some(pname);
+            if c.sockets[i].addr.take().is_some() {
+                c.note(NoteCode::NameDropped, Some(i), "a connected client's own name is not kept".into());
             }
-            (None, Some(_)) => {
-                c.sockets[i].peer = Some(pname);
-                if c.sockets[i].addr.take().is_some() {
-                    c.note(NoteCode::NameDropped, Some(i), "a connected client's own name is not kept".into());
-                }
+        }
+        _ => {
+            c.sockets[i].pair = Some(pname.clone());
+            if c.sockets[i].addr.take().is_some() {
+                c.note(
+                    NoteCode::NameDropped,
+                    Some(i),
+                    "named end of a connection whose listener is not in the image: restored unnamed".into(),
+                );
             }
-            _ => {
-                c.sockets[i].pair = Some(pname.clone());
-                if c.sockets[i].addr.take().is_some() {
-                    c.note(
-                        NoteCode::NameDropped,
-                        Some(i),
-                        "named end of a connection whose listener is not in the image: restored unnamed".into(),
-                    );
-                }
-                if k < pk {
-                    c.note(
-                        NoteCode::PairOrAccepted,
-                        Some(i),
-                        format!("connected to {pname}: CRIU does not record whether this came from socketpair() or accept(); restored as a socketpair, as CRIU does"),
-                    );
-                }
+            if k < pk {
+                c.note(
+                    NoteCode::PairOrAccepted,
+                    Some(i),
+                    format!("connected to {pname}: CRIU does not record whether this came from socketpair() or accept(); restored as a socketpair, as CRIU does"),
+                );
             }
         }
     }
-    note_pending_clients(c);
 }
 
 fn inet_sockets(c: &mut Ctx<'_>) {
@@ -708,7 +734,7 @@ fn queues(c: &mut Ctx<'_>) {
         }
     }
     // In-flight-only sockets.
-    let held: std::collections::BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
+    let held: BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
     for (&id, &i) in &c.by_id {
         if !held.contains(&id) {
             c.sockets[i].no_fd = true;
