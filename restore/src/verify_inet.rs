@@ -18,7 +18,6 @@ use crate::diag_inet::InetDiag;
 use crate::exec::Held;
 use resocket_core::image::inet::{canonical, peers};
 use resocket_core::image::{Image, Sock};
-use resocket_core::plan::self_connected;
 use resocket_core::sim::HostAddrs;
 use resocket_core::wire::{self, AF_INET6, INET_REUSEPORT, INET_V6ONLY};
 use rustix::fd::AsFd;
@@ -111,9 +110,9 @@ pub(crate) fn verify(
         let bound = s.inet_local().filter(|l| l.port() != 0 && !lacking.contains(&s.objref)).map(canonical);
         let got_local = inet_addr(net::getsockname(fd).ok()).filter(|l| l.port() != 0);
         diff("getsockname", show(got_local), show(bound));
-        // Its own peer (`image::inet::peer_of`'s rule): a TCP simultaneous open with itself, a
-        // UDP socket connected to its own address.
-        let own = (self_connected(s) || all.get(&s.objref) == Some(&s.objref)) && !off(&s.objref);
+        // Its own peer (core's `peers`, by `peer_of`'s rule): a TCP simultaneous open with
+        // itself, a UDP socket connected to its own address.
+        let own = all.get(&s.objref) == Some(&s.objref) && !off(&s.objref);
         let connected = s.inet_connected() && (rebuilt.contains_key(&s.objref) || own);
         let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
         let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
