@@ -19,6 +19,7 @@ use crate::exec::Held;
 use resocket_core::image::inet::{canonical, peers};
 use resocket_core::image::{Image, Sock};
 use resocket_core::sim::HostAddrs;
+use resocket_core::sock::SkState;
 use resocket_core::wire::{self, AF_INET6, INET_REUSEPORT, INET_V6ONLY};
 use rustix::fd::AsFd;
 use rustix::net;
@@ -35,9 +36,6 @@ fn unavailable(img: &Image<'_>, host: &HostAddrs) -> BTreeSet<i32> {
         .collect()
 }
 
-/// `TCP_TIME_WAIT`.
-const TCP_TIME_WAIT: u8 = 6;
-
 fn inet_addr(a: Option<net::SocketAddrAny>) -> Option<SocketAddr> {
     a.and_then(|a| SocketAddr::try_from(a).ok()).map(canonical)
 }
@@ -49,8 +47,8 @@ fn show(a: Option<SocketAddr>) -> String {
 /// FIN_WAIT1 and FIN_WAIT2 differ only by whether the peer has acknowledged the FIN, which a
 /// peer in CLOSE_WAIT delays (~40 ms on loopback): one state here.
 fn fin_wait(state: u8) -> u8 {
-    if state == 4 {
-        5
+    if state == SkState::FinWait1.raw() {
+        SkState::FinWait2.raw()
     } else {
         state
     }
@@ -279,7 +277,7 @@ fn verify_accept_queue(e: &Expect<'_, '_>, s: &Sock<'_>, bound: Option<SocketAdd
         .diag
         .iter()
         .filter(|c| c.ino == 0 && c.protocol == crate::diag_inet::IPPROTO_TCP)
-        .filter(|c| !matches!(c.state, wire::TCP_LISTEN | TCP_TIME_WAIT) && c.local.is_ipv6() == v6)
+        .filter(|c| !matches!(c.sk_state(), Some(SkState::Listen | SkState::TimeWait)) && c.local.is_ipv6() == v6)
         .filter(|c| {
             local.is_some_and(|l| {
                 l.port() == c.local.port() && (l.ip().is_unspecified() || canonical(c.local).ip() == l.ip())

@@ -20,39 +20,16 @@ use crate::dump::DumpWarning;
 use resocket_core::bstr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, SockSpec};
 use resocket_core::sim::{How, SockType};
-use resocket_core::sock::Family;
+use resocket_core::sock::{Family, SkState};
 use resocket_core::warn::WarnCode;
 use rustix::fd::OwnedFd;
 use rustix::net::{self, AddressFamily, RecvFlags, SocketType};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
-const TCP_ESTABLISHED: u8 = 1;
-const TCP_SYN_SENT: u8 = 2;
-const TCP_FIN_WAIT1: u8 = 4;
-const TCP_FIN_WAIT2: u8 = 5;
-const TCP_CLOSE: u8 = 7;
-const TCP_CLOSE_WAIT: u8 = 8;
-const TCP_LISTEN: u8 = 10;
-const TCP_BOUND_INACTIVE: u8 = 13;
-
-fn state_name(s: u8) -> &'static str {
-    match s {
-        1 => "ESTABLISHED",
-        2 => "SYN_SENT",
-        3 => "SYN_RECV",
-        4 => "FIN_WAIT1",
-        5 => "FIN_WAIT2",
-        6 => "TIME_WAIT",
-        7 => "CLOSE",
-        8 => "CLOSE_WAIT",
-        9 => "LAST_ACK",
-        10 => "LISTEN",
-        11 => "CLOSING",
-        12 => "NEW_SYN_RECV",
-        13 => "BOUND_INACTIVE",
-        _ => "unknown",
-    }
+/// A state's name in messages (`unknown` for a number Linux does not define).
+fn state_name(s: Option<SkState>) -> &'static str {
+    s.map_or("unknown", SkState::name)
 }
 
 fn name_of(ino: u32) -> String {
@@ -104,8 +81,9 @@ struct Sock<'d> {
 }
 
 impl Sock<'_> {
-    fn state(&self) -> u8 {
-        self.diag.map_or(TCP_CLOSE, |d| d.state)
+    /// Its state; a socket inet_diag does not list is in no hash table: closed.
+    fn state(&self) -> Option<SkState> {
+        self.diag.map_or(Some(SkState::Close), InetDiag::sk_state)
     }
     fn local(&self) -> Option<SocketAddr> {
         self.diag.map(|d| d.local).or_else(|| {
@@ -288,7 +266,8 @@ pub(crate) fn accept_pending(
     keep: &mut Vec<OwnedFd>,
 ) -> Result<BTreeMap<u32, Vec<TcpAccepted>>, String> {
     let mut out = BTreeMap::new();
-    for d in diags.iter().filter(|d| d.protocol == IPPROTO_TCP && d.state == TCP_LISTEN && d.rqueue > 0) {
+    for d in diags.iter().filter(|d| d.protocol == IPPROTO_TCP && d.sk_state() == Some(SkState::Listen) && d.rqueue > 0)
+    {
         let Some((fd, (true, _))) = socks.get(&d.ino) else { continue };
         let mut conns = Vec::new();
         for _ in 0..d.rqueue {
@@ -343,13 +322,16 @@ pub(crate) fn specs(
     // Connected ends by (local, remote), to find each one's peer.
     let ends: BTreeMap<(SocketAddr, SocketAddr, bool), u32> =
         list.iter().filter_map(|s| Some(((canon(s.local()?), canon(s.remote()?), s.tcp), s.ino))).collect();
-    let listeners: Vec<(SocketAddr, u32)> =
-        list.iter().filter(|s| s.tcp && s.state() == TCP_LISTEN).filter_map(|s| Some((s.local()?, s.ino))).collect();
+    let listeners: Vec<(SocketAddr, u32)> = list
+        .iter()
+        .filter(|s| s.tcp && s.state() == Some(SkState::Listen))
+        .filter_map(|s| Some((s.local()?, s.ino)))
+        .collect();
     // Connections in an accept queue: TCP sockets without a file, at a dumped listener's address.
     let mut pending: BTreeMap<u32, Vec<(u32, Vec<u8>)>> = BTreeMap::new();
     let mut pending_clients = BTreeSet::new();
     for e in diags.iter().filter(|d| d.ino == 0 && d.protocol == IPPROTO_TCP && d.remote.port() != 0) {
-        if !matches!(e.state, TCP_ESTABLISHED | TCP_CLOSE_WAIT) {
+        if !matches!(e.sk_state(), Some(SkState::Established | SkState::CloseWait)) {
             continue; // opening (SYN_RECV) or closing without a file: not part of any process
         }
         let Some(&(_, l)) = listeners.iter().find(|(la, _)| accepts_at(*la, e.local)) else { continue };
@@ -409,7 +391,7 @@ pub(crate) fn specs(
             spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
             spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
         }
-        if s.tcp && state != TCP_LISTEN {
+        if s.tcp && state != Some(SkState::Listen) {
             if let Some(byte) = oob_pending(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
                 return Err(refuse_tcp_urgent(&name_of(s.ino), byte));
             }
@@ -434,7 +416,7 @@ pub(crate) fn specs(
         let d = s.diag;
         if s.tcp {
             match state {
-                TCP_LISTEN => {
+                Some(SkState::Listen) => {
                     let backlog = d.map_or(0, |d| d.wqueue);
                     spec.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
                     let mut p = pending.remove(&s.ino).unwrap_or_default();
@@ -466,7 +448,7 @@ pub(crate) fn specs(
                         })
                         .collect();
                 }
-                TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2 => {
+                Some(SkState::Established | SkState::CloseWait | SkState::FinWait1 | SkState::FinWait2) => {
                     let d = d.ok_or_else(|| format!("{}: connected but not listed by inet_diag", name_of(s.ino)))?;
                     if d.wqueue > 0 {
                         return Err(format!(
@@ -514,8 +496,16 @@ pub(crate) fn specs(
                         spec.queue.push(MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
                     }
                 }
-                TCP_CLOSE | TCP_BOUND_INACTIVE => {}
-                st => {
+                Some(SkState::Close) => {}
+                st @ (Some(
+                    SkState::SynSent
+                    | SkState::SynRecv
+                    | SkState::TimeWait
+                    | SkState::LastAck
+                    | SkState::Closing
+                    | SkState::NewSynRecv,
+                )
+                | None) => {
                     return Err(format!(
                         "{}: TCP state {} (a connection opening or closing) cannot be recreated by connect()/accept(); dump again once it settles",
                         name_of(s.ino),
@@ -546,7 +536,7 @@ pub(crate) fn specs(
                     }
                 }
             }
-            if state == TCP_SYN_SENT {
+            if state == Some(SkState::SynSent) {
                 return Err(format!("{}: unexpected UDP state {}", name_of(s.ino), state_name(state)));
             }
             for (from, data) in peek_datagrams(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
