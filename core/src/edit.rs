@@ -152,129 +152,16 @@ fn socket_op(slot: Slot, family: Family, ty: SockType) -> Op {
 pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
     let mut sc = sc.clone();
     match edit {
-        Edit::AddSocket { name, family, ty } => {
-            let s = new_socket(&sc, name, *family, *ty)?;
-            let mut k = OnKernel::of(&sc)?;
-            let slot = k.new_slot();
-            k.call(socket_op(slot, *family, *ty))?;
-            sc.sockets.push(s);
-            hold(&mut sc, name);
-        }
+        Edit::AddSocket { name, family, ty } => add_socket(&mut sc, name, *family, *ty)?,
         // close() is never refused: what remains is what the scenario form can hold.
         Edit::RemoveSocket { name } => remove(&mut sc, name)?,
-        Edit::Bind { name, addr } => {
-            let i = index(&sc, name)?;
-            if sc.sockets[i].family != Family::Unix {
-                return bind_inet(&mut sc, i, addr).map(|()| sc);
-            }
-            let to = unix_addr(addr)?;
-            let mut k = OnKernel::of(&sc)?;
-            let slot = k.slot(&sc, i)?;
-            k.call(Op::Bind { slot, addr: to })?;
-            let s = &mut sc.sockets[i];
-            s.addr = Some(addr.clone());
-            s.autobind = false;
-            s.unlinked = false;
-        }
-        Edit::Listen { name, backlog } => {
-            let i = index(&sc, name)?;
-            let mut k = OnKernel::of(&sc)?;
-            let slot = k.slot(&sc, i)?;
-            k.call(Op::Listen { slot, backlog: i32::from(*backlog) })?;
-            if !sc.sockets[i].queue.is_empty() {
-                return Err(FormLimit::ListenQueued(name.clone()).into());
-            }
-            if is_inet(&sc.sockets[i]) {
-                set_local_from(&mut sc, i, &k, slot);
-            }
-            sc.sockets[i].listen = Some(*backlog);
-        }
-        Edit::Pair { a, b } => {
-            let (i, j) = (index(&sc, a)?, index(&sc, b)?);
-            if i == j {
-                return Err(BadInput::SamePair.into());
-            }
-            let (sa, sb) = (&sc.sockets[i], &sc.sockets[j]);
-            if sa.family != Family::Unix || sb.family != Family::Unix {
-                return Err(FormLimit::SocketpairUnixOnly.into());
-            }
-            if sa.ty != sb.ty {
-                return Err(FormLimit::PairTypes(sa.ty, sb.ty).into());
-            }
-            for s in [sa, sb] {
-                if !fresh(&sc, s) || s.addr.is_some() || !s.queue.is_empty() || s.shutdown.is_some() {
-                    return Err(FormLimit::PairNotFresh(s.name.clone()).into());
-                }
-            }
-            // Two fresh sockets paired: the pair socketpair() returns.
-            let mut k = OnKernel::of(&sc)?;
-            let (na, nb) = (k.new_slot(), k.new_slot());
-            k.call(Op::Socketpair { a: na, b: nb, ty: sa.ty })?;
-            sc.sockets[i].pair = Some(b.clone());
-            sc.sockets[j].pair = Some(a.clone());
-        }
+        Edit::Bind { name, addr } => bind(&mut sc, name, addr)?,
+        Edit::Listen { name, backlog } => listen(&mut sc, name, *backlog)?,
+        Edit::Pair { a, b } => pair(&mut sc, a, b)?,
         Edit::Connect { client, server } => connect(&mut sc, client, server)?,
-        Edit::Accept { listener, name } => {
-            let l = index(&sc, listener)?;
-            let mut s = new_socket(&sc, name, sc.sockets[l].family, sc.sockets[l].ty)?;
-            let mut k = OnKernel::of(&sc)?;
-            let (slot, new) = (k.slot(&sc, l)?, k.new_slot());
-            k.call(Op::Accept { slot, new })?;
-            if sc.sockets[l].pending.is_empty() {
-                return Err(FormLimit::UnlistedConnection(listener.clone()).into());
-            }
-            let p = sc.sockets[l].pending.remove(0);
-            s.accepted_from = Some(listener.clone());
-            s.queue = p.sent;
-            match &p.client {
-                Some(c) => {
-                    s.peer = Some(c.clone());
-                    let ci = index(&sc, c)?;
-                    sc.sockets[ci].peer = Some(name.clone());
-                }
-                None => s.peer_gone = true,
-            }
-            sc.sockets.push(s);
-            hold(&mut sc, name);
-        }
+        Edit::Accept { listener, name } => accept(&mut sc, listener, name)?,
         Edit::Send { from, to, data } => send(&mut sc, from, to.as_deref(), data)?,
-        Edit::Shutdown { name, how } => {
-            let bits = how.bits();
-            let i = index(&sc, name)?;
-            let mut k = OnKernel::of(&sc)?;
-            let slot = k.slot(&sc, i)?;
-            k.call(Op::Shutdown { slot, how: *how })?;
-            let s = &sc.sockets[i];
-            if s.peer_gone {
-                return Err(FormLimit::PeerGoneShutdown(name.clone()).into());
-            }
-            let inet = is_inet(s);
-            if inet {
-                // inet_shutdown: a listener stops listening on SHUT_RD (and ignores SHUT_WR).
-                if s.listen.is_some() {
-                    if bits & 1 != 0 {
-                        return Err(FormLimit::TcpListenerShutRd.into());
-                    }
-                    return Ok(sc);
-                }
-                if pending_of(&sc, name).is_some() && bits & 2 != 0 {
-                    return Err(FormLimit::ShutdownBeforeAccept.into());
-                }
-            }
-            let mirror = if connection_oriented(s) { destination(&sc, i) } else { None };
-            let mine = shut_bits(s.shutdown) | bits;
-            // unix_shutdown(): a connected stream peer gets RCV for our SEND and SEND for our RCV;
-            // TCP (tcp_fin): our FIN shuts the peer's reading side, SHUT_RD tells it nothing.
-            let peer_bits = if inet { bits >> 1 } else { sim::How::mirror(bits) };
-            if let Some(j) = mirror.and_then(|p| sc.sockets.iter().position(|o| o.name == p)) {
-                let theirs = shut_bits(sc.sockets[j].shutdown);
-                if inet && peer_bits != 0 && theirs & 2 != 0 {
-                    return Err(FormLimit::BothFins.into());
-                }
-                sc.sockets[j].shutdown = How::from_bits(theirs | peer_bits);
-            }
-            sc.sockets[i].shutdown = How::from_bits(mine);
-        }
+        Edit::Shutdown { name, how } => shutdown(&mut sc, name, *how)?,
         // recv() out of order is no system call: the editor's own.
         Edit::DropMessage { name, index: k } => {
             let i = index(&sc, name)?;
@@ -285,6 +172,144 @@ pub fn apply(sc: &Scenario, edit: &Edit) -> Result<Scenario, EditError> {
         }
     }
     Ok(sc)
+}
+
+/// `socket()`: a new socket `name`, held by a new fd.
+fn add_socket(sc: &mut Scenario, name: &str, family: Family, ty: SockType) -> Result<(), EditError> {
+    let s = new_socket(sc, name, family, ty)?;
+    let mut k = OnKernel::of(sc)?;
+    let slot = k.new_slot();
+    k.call(socket_op(slot, family, ty))?;
+    sc.sockets.push(s);
+    hold(sc, name);
+    Ok(())
+}
+
+/// `bind()`: an AF_UNIX name (an INET address: [`bind_inet`]).
+fn bind(sc: &mut Scenario, name: &str, addr: &str) -> Result<(), EditError> {
+    let i = index(sc, name)?;
+    if sc.sockets[i].family != Family::Unix {
+        return bind_inet(sc, i, addr);
+    }
+    let to = unix_addr(addr)?;
+    let mut k = OnKernel::of(sc)?;
+    let slot = k.slot(sc, i)?;
+    k.call(Op::Bind { slot, addr: to })?;
+    let s = &mut sc.sockets[i];
+    s.addr = Some(addr.to_string());
+    s.autobind = false;
+    s.unlinked = false;
+    Ok(())
+}
+
+/// `listen(backlog)`; an INET socket without a port gets the one the kernel gave it.
+fn listen(sc: &mut Scenario, name: &str, backlog: i16) -> Result<(), EditError> {
+    let i = index(sc, name)?;
+    let mut k = OnKernel::of(sc)?;
+    let slot = k.slot(sc, i)?;
+    k.call(Op::Listen { slot, backlog: i32::from(backlog) })?;
+    if !sc.sockets[i].queue.is_empty() {
+        return Err(FormLimit::ListenQueued(name.to_string()).into());
+    }
+    if is_inet(&sc.sockets[i]) {
+        set_local_from(sc, i, &k, slot);
+    }
+    sc.sockets[i].listen = Some(backlog);
+    Ok(())
+}
+
+/// `socketpair()`: two fresh AF_UNIX sockets of one type become the pair it returns.
+fn pair(sc: &mut Scenario, a: &str, b: &str) -> Result<(), EditError> {
+    let (i, j) = (index(sc, a)?, index(sc, b)?);
+    if i == j {
+        return Err(BadInput::SamePair.into());
+    }
+    let (sa, sb) = (&sc.sockets[i], &sc.sockets[j]);
+    if sa.family != Family::Unix || sb.family != Family::Unix {
+        return Err(FormLimit::SocketpairUnixOnly.into());
+    }
+    if sa.ty != sb.ty {
+        return Err(FormLimit::PairTypes(sa.ty, sb.ty).into());
+    }
+    for s in [sa, sb] {
+        if !fresh(sc, s) || s.addr.is_some() || !s.queue.is_empty() || s.shutdown.is_some() {
+            return Err(FormLimit::PairNotFresh(s.name.clone()).into());
+        }
+    }
+    // Two fresh sockets paired: the pair socketpair() returns.
+    let mut k = OnKernel::of(sc)?;
+    let (na, nb) = (k.new_slot(), k.new_slot());
+    k.call(Op::Socketpair { a: na, b: nb, ty: sa.ty })?;
+    sc.sockets[i].pair = Some(b.to_string());
+    sc.sockets[j].pair = Some(a.to_string());
+    Ok(())
+}
+
+/// `accept()`: the listener's first pending connection becomes the socket `name`, with what
+/// its client sent before (a client that has closed leaves it `peer_gone`).
+fn accept(sc: &mut Scenario, listener: &str, name: &str) -> Result<(), EditError> {
+    let l = index(sc, listener)?;
+    let mut s = new_socket(sc, name, sc.sockets[l].family, sc.sockets[l].ty)?;
+    let mut k = OnKernel::of(sc)?;
+    let (slot, new) = (k.slot(sc, l)?, k.new_slot());
+    k.call(Op::Accept { slot, new })?;
+    if sc.sockets[l].pending.is_empty() {
+        return Err(FormLimit::UnlistedConnection(listener.to_string()).into());
+    }
+    let p = sc.sockets[l].pending.remove(0);
+    s.accepted_from = Some(listener.to_string());
+    s.queue = p.sent;
+    match &p.client {
+        Some(c) => {
+            s.peer = Some(c.clone());
+            let ci = index(sc, c)?;
+            sc.sockets[ci].peer = Some(name.to_string());
+        }
+        None => s.peer_gone = true,
+    }
+    sc.sockets.push(s);
+    hold(sc, name);
+    Ok(())
+}
+
+/// `shutdown(how)`: this socket's bits, and the mirror image its connected stream peer sees.
+fn shutdown(sc: &mut Scenario, name: &str, how: How) -> Result<(), EditError> {
+    let bits = how.bits();
+    let i = index(sc, name)?;
+    let mut k = OnKernel::of(sc)?;
+    let slot = k.slot(sc, i)?;
+    k.call(Op::Shutdown { slot, how })?;
+    let s = &sc.sockets[i];
+    if s.peer_gone {
+        return Err(FormLimit::PeerGoneShutdown(name.to_string()).into());
+    }
+    let inet = is_inet(s);
+    if inet {
+        // inet_shutdown: a listener stops listening on SHUT_RD (and ignores SHUT_WR).
+        if s.listen.is_some() {
+            if bits & 1 != 0 {
+                return Err(FormLimit::TcpListenerShutRd.into());
+            }
+            return Ok(());
+        }
+        if pending_of(sc, name).is_some() && bits & 2 != 0 {
+            return Err(FormLimit::ShutdownBeforeAccept.into());
+        }
+    }
+    let mirror = if connection_oriented(s) { destination(sc, i) } else { None };
+    let mine = shut_bits(s.shutdown) | bits;
+    // unix_shutdown(): a connected stream peer gets RCV for our SEND and SEND for our RCV;
+    // TCP (tcp_fin): our FIN shuts the peer's reading side, SHUT_RD tells it nothing.
+    let peer_bits = if inet { bits >> 1 } else { sim::How::mirror(bits) };
+    if let Some(j) = mirror.and_then(|p| sc.sockets.iter().position(|o| o.name == p)) {
+        let theirs = shut_bits(sc.sockets[j].shutdown);
+        if inet && peer_bits != 0 && theirs & 2 != 0 {
+            return Err(FormLimit::BothFins.into());
+        }
+        sc.sockets[j].shutdown = How::from_bits(theirs | peer_bits);
+    }
+    sc.sockets[i].shutdown = How::from_bits(mine);
+    Ok(())
 }
 
 /// The `sk_shutdown` bits of a scenario socket.

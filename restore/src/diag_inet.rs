@@ -9,6 +9,7 @@
 use crate::diag_unix::sock_diag_dump;
 use netlink_packet_sock_diag::inet::{nlas::Nla, ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
 use netlink_packet_sock_diag::SockDiagMessage;
+use resocket_core::sock::SkState;
 use std::net::SocketAddr;
 
 /// `IPPROTO_TCP`.
@@ -17,6 +18,9 @@ pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
+/// `TCP_BOUND_INACTIVE` (Linux >= 6.8): the state inet_diag reports for a TCP socket bound to
+/// a port and neither listening nor connected; its `sk_state` is `TCP_CLOSE`.
+const TCP_BOUND_INACTIVE: u8 = 13;
 
 /// What inet_diag says about one TCP or UDP socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +83,15 @@ pub fn dump_kinds(kinds: &std::collections::BTreeSet<(bool, bool)>) -> Result<Ve
 }
 
 impl InetDiag {
+    /// The socket's state in core's vocabulary (`TCP_BOUND_INACTIVE` is `Close`, its
+    /// `sk_state`); `None` for a number Linux does not define.
+    pub fn sk_state(&self) -> Option<SkState> {
+        match self.state {
+            TCP_BOUND_INACTIVE => Some(SkState::Close),
+            raw => SkState::from_raw(raw),
+        }
+    }
+
     fn of(r: InetResponse, protocol: u8) -> InetDiag {
         let h = r.header;
         let id = h.socket_id;
@@ -110,6 +123,30 @@ impl InetDiag {
 mod tests {
     use super::*;
     use netlink_packet_core::ParseableParametrized;
+
+    /// The state in core's vocabulary: `TCP_BOUND_INACTIVE` (13) is a closed socket, a number
+    /// Linux does not define is none.
+    #[test]
+    fn states_are_read_into_core_s_vocabulary() {
+        let d = |state: u8| InetDiag {
+            protocol: IPPROTO_TCP,
+            state,
+            local: SocketAddr::from(([127, 0, 0, 1], 80)),
+            remote: SocketAddr::from(([0, 0, 0, 0], 0)),
+            ino: 1,
+            rqueue: 0,
+            wqueue: 0,
+            shutdown: 0,
+            bufs: None,
+            v6only: None,
+        };
+        for s in SkState::ALL {
+            assert_eq!(d(s.raw()).sk_state(), Some(s));
+        }
+        assert_eq!(d(TCP_BOUND_INACTIVE).sk_state(), Some(SkState::Close));
+        assert_eq!(d(0).sk_state(), None);
+        assert_eq!(d(14).sk_state(), None);
+    }
 
     /// An `inet_diag_msg` as the kernel writes it (ports big-endian, the rest native), read
     /// through the crate into the fields the dump uses.

@@ -18,16 +18,16 @@ use crate::diag_inet::InetDiag;
 use crate::exec::Held;
 use resocket_core::image::inet::{canonical, peers};
 use resocket_core::image::{Image, Sock};
-use resocket_core::plan::self_connected;
 use resocket_core::sim::HostAddrs;
+use resocket_core::sock::SkState;
 use resocket_core::wire::{self, AF_INET6, INET_REUSEPORT, INET_V6ONLY};
 use rustix::fd::AsFd;
 use rustix::net;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 /// Sockets whose recorded address `host` does not have (the planner leaves them unbound).
-fn unavailable(img: &Image<'_>, host: &HostAddrs) -> std::collections::BTreeSet<i32> {
+fn unavailable(img: &Image<'_>, host: &HostAddrs) -> BTreeSet<i32> {
     img.sockets
         .values()
         .filter(|s| s.inet.is_some())
@@ -35,9 +35,6 @@ fn unavailable(img: &Image<'_>, host: &HostAddrs) -> std::collections::BTreeSet<
         .map(|s| s.objref)
         .collect()
 }
-
-/// `TCP_TIME_WAIT`.
-const TCP_TIME_WAIT: u8 = 6;
 
 fn inet_addr(a: Option<net::SocketAddrAny>) -> Option<SocketAddr> {
     a.and_then(|a| SocketAddr::try_from(a).ok()).map(canonical)
@@ -50,10 +47,73 @@ fn show(a: Option<SocketAddr>) -> String {
 /// FIN_WAIT1 and FIN_WAIT2 differ only by whether the peer has acknowledged the FIN, which a
 /// peer in CLOSE_WAIT delays (~40 ms on loopback): one state here.
 fn fin_wait(state: u8) -> u8 {
-    if state == 4 {
-        5
+    if state == SkState::FinWait1.raw() {
+        SkState::FinWait2.raw()
     } else {
         state
+    }
+}
+
+/// What the plan rebuilt, as `--verify` expects it back: the sockets it could not bind or
+/// follows no traffic for, the peers it reconnected, and what inet_diag lists.
+struct Expect<'v, 'a> {
+    img: &'v Image<'a>,
+    /// Sockets whose recorded address this host does not have: left unbound.
+    lacking: BTreeSet<i32>,
+    /// Bound to a broadcast or multicast address: bound, but no traffic planned (plan/inet.rs).
+    mute: BTreeSet<i32>,
+    /// Every INET peer of the image (core's `peers`), a socket connected to itself included.
+    all: BTreeMap<i32, i32>,
+    /// Peers the plan rebuilds: both ends in the image, both addresses this host's.
+    rebuilt: BTreeMap<i32, i32>,
+    /// inet_diag's sockets, and those with a file by inode.
+    diag: &'v [InetDiag],
+    by_ino: BTreeMap<u32, &'v InetDiag>,
+}
+
+impl<'v, 'a> Expect<'v, 'a> {
+    fn new(img: &'v Image<'a>, host: &HostAddrs, diag: &'v [InetDiag]) -> Self {
+        let by_ino = diag.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
+        let lacking = unavailable(img, host);
+        let mute = img
+            .sockets
+            .values()
+            .filter(|s| s.inet.is_some() && !lacking.contains(&s.objref))
+            .filter(|s| {
+                s.inet_local()
+                    .filter(|l| l.port() != 0)
+                    .is_some_and(|l| !l.ip().is_unspecified() && !host.is_local(l.ip()))
+            })
+            .map(|s| s.objref)
+            .collect();
+        let mut e = Expect { img, lacking, mute, all: peers(img), rebuilt: BTreeMap::new(), diag, by_ino };
+        e.rebuilt = e.all.iter().filter(|&(s, p)| !e.off(s) && !e.off(p) && s != p).map(|(&s, &p)| (s, p)).collect();
+        e
+    }
+
+    /// The plan leaves it unbound, or bound with no traffic.
+    fn off(&self, o: &i32) -> bool {
+        self.lacking.contains(o) || self.mute.contains(o)
+    }
+}
+
+/// The differences of one socket, each a line naming it (`who`).
+struct Diffs<'o> {
+    who: String,
+    out: &'o mut Vec<String>,
+}
+
+impl Diffs<'_> {
+    /// A line when `got` is not `want`.
+    fn diff(&mut self, what: &str, got: String, want: String) {
+        if got != want {
+            self.out.push(format!("{}: {what} is {got}, the image says {want}", self.who));
+        }
+    }
+
+    /// A line of its own.
+    fn say(&mut self, line: impl std::fmt::Display) {
+        self.out.push(format!("{}: {line}", self.who));
     }
 }
 
@@ -81,200 +141,196 @@ pub(crate) fn verify(
             Vec::new()
         }
     };
-    let by_ino: BTreeMap<u32, &InetDiag> = diag.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
-    let lacking = unavailable(img, host);
-    // Bound to a broadcast or multicast address: bound, but no traffic planned (plan/inet.rs).
-    let mute: std::collections::BTreeSet<i32> = img
-        .sockets
-        .values()
-        .filter(|s| s.inet.is_some() && !lacking.contains(&s.objref))
-        .filter(|s| {
-            s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| !l.ip().is_unspecified() && !host.is_local(l.ip()))
-        })
-        .map(|s| s.objref)
-        .collect();
-    let off = |o: &i32| lacking.contains(o) || mute.contains(o);
-    // Peers the plan rebuilds: both ends in the image, both addresses this host's.
-    let all = peers(img);
-    let rebuilt: BTreeMap<i32, i32> =
-        all.iter().filter(|&(s, p)| !off(s) && !off(p) && s != p).map(|(&s, &p)| (s, p)).collect();
+    let e = Expect::new(img, host, &diag);
     for (h, s) in inet_held {
-        let who = format!("pid {} fd {} (#{})", h.pid, h.fd, s.objref);
-        let fd = h.owned.as_fd();
-        let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
-        let d = by_ino.get(&ino).copied();
-        let mut diff = |what: &str, got: String, want: String| {
-            if got != want {
-                out.push(format!("{who}: {what} is {got}, the image says {want}"));
-            }
-        };
-        let bound = s.inet_local().filter(|l| l.port() != 0 && !lacking.contains(&s.objref)).map(canonical);
-        let got_local = inet_addr(net::getsockname(fd).ok()).filter(|l| l.port() != 0);
-        diff("getsockname", show(got_local), show(bound));
-        // Its own peer (`image::inet::peer_of`'s rule): a TCP simultaneous open with itself, a
-        // UDP socket connected to its own address.
-        let own = (self_connected(s) || all.get(&s.objref) == Some(&s.objref)) && !off(&s.objref);
-        let connected = s.inet_connected() && (rebuilt.contains_key(&s.objref) || own);
-        let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
-        let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
-        diff("getpeername", show(got_peer), show(want_peer));
-        let listening = s.is_listener() && !lacking.contains(&s.objref);
-        diff(
-            "SO_ACCEPTCONN",
-            net::sockopt::socket_acceptconn(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
-            listening.to_string(),
-        );
-        diff(
-            "SO_REUSEADDR",
-            net::sockopt::socket_reuseaddr(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
-            (s.common.reuse != 0).to_string(),
-        );
-        diff(
-            "SO_REUSEPORT",
-            net::sockopt::socket_reuseport(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
-            s.inet_has(INET_REUSEPORT).to_string(),
-        );
-        if s.common.family == AF_INET6 {
-            diff(
-                "IPV6_V6ONLY",
-                net::sockopt::ipv6_v6only(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
-                s.inet_has(INET_V6ONLY).to_string(),
-            );
-        }
-        // Buffer sizes: UDP always (it never changes them itself), TCP where SO_SNDBUF /
-        // SO_RCVBUF locked them (otherwise autotuning owns them). The kernel doubles the value
-        // set and applies its minimums.
-        let locks = s.common.userlocks;
-        let (snd, rcv) = (s.common.sndbuf, s.common.rcvbuf);
-        let want = |x: i32, min: i64| (2 * i64::from(x)).max(min).to_string();
-        if snd > 0 && (s.is_udp() || locks & 1 != 0) {
-            diff(
-                "SO_SNDBUF",
-                net::sockopt::socket_send_buffer_size(fd).map_or_else(|e| e.to_string(), |v| v.to_string()),
-                want(snd, resocket_core::sim::kernel::SOCK_MIN_SNDBUF),
-            );
-        }
-        if rcv > 0 && (s.is_udp() || locks & 2 != 0) {
-            diff(
-                "SO_RCVBUF",
-                net::sockopt::socket_recv_buffer_size(fd).map_or_else(|e| e.to_string(), |v| v.to_string()),
-                want(rcv, resocket_core::sim::kernel::SOCK_MIN_RCVBUF),
-            );
-        }
-        // A closed socket is in no hash table, so inet_diag does not list it.
-        let closed = InetDiag {
-            protocol: 0,
-            state: wire::TCP_CLOSE,
-            local: SocketAddr::from(([0, 0, 0, 0], 0)),
-            remote: SocketAddr::from(([0, 0, 0, 0], 0)),
-            ino,
-            rqueue: 0,
-            wqueue: 0,
-            shutdown: 0,
-            bufs: None,
-            v6only: None,
-        };
-        let d = d.unwrap_or(&closed);
-        if s.is_tcp() {
-            // The TCP state and shutdown bits: as recorded for a rebuilt connection or listener,
-            // CLOSE and none for a socket the plan restores closed.
-            let want = if connected || listening {
-                (fin_wait(s.common.state), s.common.shutdown & wire::SHUTDOWN_MASK)
-            } else {
-                (wire::TCP_CLOSE, 0)
-            };
-            diff(
-                "TCP state, shutdown (inet_diag)",
-                format!("{:?}", (fin_wait(d.state), d.shutdown)),
-                format!("{want:?}"),
-            );
-        } else if connected && d.shutdown != s.common.shutdown & wire::SHUTDOWN_MASK {
-            diff("shutdown (inet_diag)", d.shutdown.to_string(), (s.common.shutdown & wire::SHUTDOWN_MASK).to_string());
-        }
-        if listening {
-            diff("backlog (inet_diag)", d.wqueue.to_string(), s.effective_backlog().to_string());
-            // The connections waiting in its accept queue: inet_diag lists them with inode 0,
-            // by their addresses.
-            let local = bound;
-            let mut want: Vec<(String, usize)> = s
-                .pending
-                .iter()
-                .filter(|p| rebuilt.get(&p.embryo) == Some(&p.client))
-                .filter_map(|p| img.sockets.get(&p.embryo))
-                .map(|e| {
-                    (
-                        format!(
-                            "{} from {}",
-                            show(e.inet_local().map(canonical)),
-                            show(e.inet_remote().map(canonical))
-                        ),
-                        e.queued_bytes(),
-                    )
-                })
-                .collect();
-            // Children are of their listener's family (an AF_INET6 one's IPv4 children have
-            // v4-mapped addresses); TIME_WAIT sockets have inode 0 too.
-            let v6 = s.common.family == AF_INET6;
-            let mut got: Vec<(String, usize)> = diag
-                .iter()
-                .filter(|c| c.ino == 0 && c.protocol == crate::diag_inet::IPPROTO_TCP)
-                .filter(|c| !matches!(c.state, wire::TCP_LISTEN | TCP_TIME_WAIT) && c.local.is_ipv6() == v6)
-                .filter(|c| {
-                    local.is_some_and(|l| {
-                        l.port() == c.local.port() && (l.ip().is_unspecified() || canonical(c.local).ip() == l.ip())
-                    })
-                })
-                .map(|c| (format!("{} from {}", canonical(c.local), canonical(c.remote)), c.rqueue as usize))
-                .collect();
-            want.sort();
-            got.sort();
-            diff("accept queue (inet_diag)", format!("{got:?}"), format!("{want:?}"));
-            diff("pending connections (inet_diag)", d.rqueue.to_string(), want.len().to_string());
-        } else if s.is_tcp() {
-            let mut want: Vec<u8> =
-                if connected { s.queue.iter().flat_map(|m| m.data.iter().copied()).collect() } else { Vec::new() };
-            if own && want.len() > resocket_core::sim::inet::SELF_CONNECTED_SEND {
-                want.clear(); // more than the plan can send itself at once: dropped, with a warning
-            }
-            let got = match crate::dump::inet::without_peek_off(&h.owned, || peek_tcp(&h.owned, want.len())) {
-                Ok(g) => g,
-                Err(e) => {
-                    out.push(format!("{who}: {e}"));
-                    continue;
-                }
-            };
-            if got != want {
-                out.push(format!(
-                    "{who}: unread bytes are {} ({} bytes), the image says {} ({} bytes)",
-                    resocket_core::bstr::escape(&got[..got.len().min(64)]),
-                    got.len(),
-                    resocket_core::bstr::escape(&want[..want.len().min(64)]),
-                    want.len()
-                ));
-            }
+        let mut d = Diffs { who: format!("pid {} fd {} (#{})", h.pid, h.fd, s.objref), out: &mut *out };
+        verify_socket(&e, h, s, &mut d);
+    }
+}
+
+/// One held socket against its image socket `s`.
+fn verify_socket(e: &Expect<'_, '_>, h: &Held, s: &Sock<'_>, d: &mut Diffs<'_>) {
+    let fd = h.owned.as_fd();
+    let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
+    let bound = s.inet_local().filter(|l| l.port() != 0 && !e.lacking.contains(&s.objref)).map(canonical);
+    let got_local = inet_addr(net::getsockname(fd).ok()).filter(|l| l.port() != 0);
+    d.diff("getsockname", show(got_local), show(bound));
+    // Its own peer (core's `peers`, by `peer_of`'s rule): a TCP simultaneous open with
+    // itself, a UDP socket connected to its own address.
+    let own = e.all.get(&s.objref) == Some(&s.objref) && !e.off(&s.objref);
+    let connected = s.inet_connected() && (e.rebuilt.contains_key(&s.objref) || own);
+    let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
+    let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
+    d.diff("getpeername", show(got_peer), show(want_peer));
+    let listening = s.is_listener() && !e.lacking.contains(&s.objref);
+    verify_options(fd, s, listening, d);
+    verify_buffers(fd, s, d);
+    // A closed socket is in no hash table, so inet_diag does not list it.
+    let closed = InetDiag {
+        protocol: 0,
+        state: wire::TCP_CLOSE,
+        local: SocketAddr::from(([0, 0, 0, 0], 0)),
+        remote: SocketAddr::from(([0, 0, 0, 0], 0)),
+        ino,
+        rqueue: 0,
+        wqueue: 0,
+        shutdown: 0,
+        bufs: None,
+        v6only: None,
+    };
+    let got = e.by_ino.get(&ino).copied().unwrap_or(&closed);
+    if s.is_tcp() {
+        // The TCP state and shutdown bits: as recorded for a rebuilt connection or listener,
+        // CLOSE and none for a socket the plan restores closed.
+        let want = if connected || listening {
+            (fin_wait(s.common.state), s.common.shutdown & wire::SHUTDOWN_MASK)
         } else {
-            let want: Vec<Vec<u8>> =
-                if off(&s.objref) { Vec::new() } else { s.queue.iter().map(|m| m.data.to_vec()).collect() };
-            match crate::dump::inet::peek_datagrams(&h.owned) {
-                Ok(got) => {
-                    let got: Vec<Vec<u8>> = got.into_iter().map(|(_, b)| b).collect();
-                    if got != want {
-                        let show = |v: &[Vec<u8>]| {
-                            v.iter()
-                                .map(|b| format!("\"{}\"", resocket_core::bstr::escape(b)))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        };
-                        out.push(format!(
-                            "{who}: queued datagrams are [{}], the image says [{}]",
-                            show(&got),
-                            show(&want)
-                        ));
-                    }
-                }
-                Err(e) => out.push(format!("{who}: reading the datagrams: {e}")),
+            (wire::TCP_CLOSE, 0)
+        };
+        d.diff(
+            "TCP state, shutdown (inet_diag)",
+            format!("{:?}", (fin_wait(got.state), got.shutdown)),
+            format!("{want:?}"),
+        );
+    } else if connected && got.shutdown != s.common.shutdown & wire::SHUTDOWN_MASK {
+        d.diff("shutdown (inet_diag)", got.shutdown.to_string(), (s.common.shutdown & wire::SHUTDOWN_MASK).to_string());
+    }
+    if listening {
+        verify_accept_queue(e, s, bound, got, d);
+    } else if s.is_tcp() {
+        verify_unread(h, s, connected, own, d);
+    } else {
+        verify_datagrams(h, s, e.off(&s.objref), d);
+    }
+}
+
+/// SO_ACCEPTCONN, SO_REUSEADDR, SO_REUSEPORT and (AF_INET6) IPV6_V6ONLY.
+fn verify_options(fd: rustix::fd::BorrowedFd<'_>, s: &Sock<'_>, listening: bool, d: &mut Diffs<'_>) {
+    d.diff(
+        "SO_ACCEPTCONN",
+        net::sockopt::socket_acceptconn(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+        listening.to_string(),
+    );
+    d.diff(
+        "SO_REUSEADDR",
+        net::sockopt::socket_reuseaddr(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+        (s.common.reuse != 0).to_string(),
+    );
+    d.diff(
+        "SO_REUSEPORT",
+        net::sockopt::socket_reuseport(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+        s.inet_has(INET_REUSEPORT).to_string(),
+    );
+    if s.common.family == AF_INET6 {
+        d.diff(
+            "IPV6_V6ONLY",
+            net::sockopt::ipv6_v6only(fd).map_or_else(|e| e.to_string(), |b| b.to_string()),
+            s.inet_has(INET_V6ONLY).to_string(),
+        );
+    }
+}
+
+/// Buffer sizes: UDP always (it never changes them itself), TCP where SO_SNDBUF / SO_RCVBUF
+/// locked them (otherwise autotuning owns them). The kernel doubles the value set and applies
+/// its minimums.
+fn verify_buffers(fd: rustix::fd::BorrowedFd<'_>, s: &Sock<'_>, d: &mut Diffs<'_>) {
+    let locks = s.common.userlocks;
+    let (snd, rcv) = (s.common.sndbuf, s.common.rcvbuf);
+    let want = |x: i32, min: i64| (2 * i64::from(x)).max(min).to_string();
+    if snd > 0 && (s.is_udp() || locks & 1 != 0) {
+        d.diff(
+            "SO_SNDBUF",
+            net::sockopt::socket_send_buffer_size(fd).map_or_else(|e| e.to_string(), |v| v.to_string()),
+            want(snd, resocket_core::sim::kernel::SOCK_MIN_SNDBUF),
+        );
+    }
+    if rcv > 0 && (s.is_udp() || locks & 2 != 0) {
+        d.diff(
+            "SO_RCVBUF",
+            net::sockopt::socket_recv_buffer_size(fd).map_or_else(|e| e.to_string(), |v| v.to_string()),
+            want(rcv, resocket_core::sim::kernel::SOCK_MIN_RCVBUF),
+        );
+    }
+}
+
+/// A listener's backlog (`got`: its inet_diag entry) and the connections waiting in its accept
+/// queue: inet_diag lists them with inode 0, by their addresses (`bound`: the listener's).
+fn verify_accept_queue(e: &Expect<'_, '_>, s: &Sock<'_>, bound: Option<SocketAddr>, got: &InetDiag, d: &mut Diffs<'_>) {
+    d.diff("backlog (inet_diag)", got.wqueue.to_string(), s.effective_backlog().to_string());
+    let local = bound;
+    let mut want: Vec<(String, usize)> = s
+        .pending
+        .iter()
+        .filter(|p| e.rebuilt.get(&p.embryo) == Some(&p.client))
+        .filter_map(|p| e.img.sockets.get(&p.embryo))
+        .map(|c| {
+            (
+                format!("{} from {}", show(c.inet_local().map(canonical)), show(c.inet_remote().map(canonical))),
+                c.queued_bytes(),
+            )
+        })
+        .collect();
+    // Children are of their listener's family (an AF_INET6 one's IPv4 children have
+    // v4-mapped addresses); TIME_WAIT sockets have inode 0 too.
+    let v6 = s.common.family == AF_INET6;
+    let mut queued: Vec<(String, usize)> = e
+        .diag
+        .iter()
+        .filter(|c| c.ino == 0 && c.protocol == crate::diag_inet::IPPROTO_TCP)
+        .filter(|c| !matches!(c.sk_state(), Some(SkState::Listen | SkState::TimeWait)) && c.local.is_ipv6() == v6)
+        .filter(|c| {
+            local.is_some_and(|l| {
+                l.port() == c.local.port() && (l.ip().is_unspecified() || canonical(c.local).ip() == l.ip())
+            })
+        })
+        .map(|c| (format!("{} from {}", canonical(c.local), canonical(c.remote)), c.rqueue as usize))
+        .collect();
+    want.sort();
+    queued.sort();
+    d.diff("accept queue (inet_diag)", format!("{queued:?}"), format!("{want:?}"));
+    d.diff("pending connections (inet_diag)", got.rqueue.to_string(), want.len().to_string());
+}
+
+/// A TCP socket's unread bytes, peeked: the image's queue for a rebuilt connection (none for one
+/// restored closed, or a self-connected one's beyond what the plan sends itself at once).
+fn verify_unread(h: &Held, s: &Sock<'_>, connected: bool, own: bool, d: &mut Diffs<'_>) {
+    let mut want: Vec<u8> =
+        if connected { s.queue.iter().flat_map(|m| m.data.iter().copied()).collect() } else { Vec::new() };
+    if own && want.len() > resocket_core::sim::inet::SELF_CONNECTED_SEND {
+        want.clear(); // more than the plan can send itself at once: dropped, with a warning
+    }
+    let got = match crate::dump::inet::without_peek_off(&h.owned, || peek_tcp(&h.owned, want.len())) {
+        Ok(g) => g,
+        Err(e) => {
+            d.say(e);
+            return;
+        }
+    };
+    if got != want {
+        d.say(format_args!(
+            "unread bytes are {} ({} bytes), the image says {} ({} bytes)",
+            resocket_core::bstr::escape(&got[..got.len().min(64)]),
+            got.len(),
+            resocket_core::bstr::escape(&want[..want.len().min(64)]),
+            want.len()
+        ));
+    }
+}
+
+/// A UDP socket's queued datagrams, peeked (none where the plan follows no traffic: `off`).
+fn verify_datagrams(h: &Held, s: &Sock<'_>, off: bool, d: &mut Diffs<'_>) {
+    let want: Vec<Vec<u8>> = if off { Vec::new() } else { s.queue.iter().map(|m| m.data.to_vec()).collect() };
+    match crate::dump::inet::peek_datagrams(&h.owned) {
+        Ok(got) => {
+            let got: Vec<Vec<u8>> = got.into_iter().map(|(_, b)| b).collect();
+            if got != want {
+                let show = |v: &[Vec<u8>]| {
+                    v.iter().map(|b| format!("\"{}\"", resocket_core::bstr::escape(b))).collect::<Vec<_>>().join(", ")
+                };
+                d.say(format_args!("queued datagrams are [{}], the image says [{}]", show(&got), show(&want)));
             }
         }
+        Err(e) => d.say(format_args!("reading the datagrams: {e}")),
     }
 }
 

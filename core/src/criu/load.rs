@@ -109,52 +109,10 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
         out.bytes = data;
         return out;
     }
-    let head = match Head::parse(&data) {
-        Ok(h) => h,
-        Err(e) => {
-            if kind != ImageKind::Other {
-                diags.push(at(Code::CriuBadMagic, &out.name, None, 0..data.len(), e.to_string()));
-            }
-            out.bytes = data;
-            return out;
-        }
-    };
-    out.first_magic = head.first;
-    out.magic = Some(head.magic);
-    let found = Magic::from_value(head.magic);
-    let Some(expected) = kind.magic() else {
-        // Not an image resocket reads: listed with its magic.
+    let Some((head, expected)) = header(&mut out, &data, kind, diags) else {
         out.bytes = data;
         return out;
     };
-    let magic_range = head.body - 4..head.body;
-    if found != Some(expected) {
-        let what = found.map_or(format!("{:#010x}", head.magic), |m| m.crit_name().to_string());
-        let (code, msg) = match (found, head.first) {
-            (None, None) => (
-                Code::CriuBadMagic,
-                format!("starts with {what}: neither IMG_COMMON/IMG_SERVICE nor a CRIU image magic"),
-            ),
-            (None, Some(_)) => (Code::CriuBadMagic, format!("image magic {what} is not one CRIU defines")),
-            (Some(_), _) => (
-                Code::CriuMagicMismatch,
-                format!("{} holds a {what} image, its name says {}", out.name, expected.crit_name()),
-            ),
-        };
-        diags.push(at(code, &out.name, None, magic_range, msg));
-        out.bytes = data;
-        return out;
-    }
-    if head.first.is_none() && expected != Magic::Inventory {
-        // crit reads such a file (a pre-v1.1 image); CRIU 1.1+ writes IMG_COMMON first.
-        diags.push(at(
-            Code::CriuBadMagic,
-            &out.name,
-            None,
-            0..4,
-            format!("{} has no IMG_COMMON word before its magic (an image older than v1.1)", out.name),
-        ));
-    }
     let Some(schema) = schema::of_magic(expected) else {
         out.bytes = data;
         return out;
@@ -177,50 +135,13 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
         let e = match e {
             Ok(e) => e,
             Err(err) => {
-                let code = match err {
-                    FrameError::ShortHead { .. } | FrameError::TruncatedSize { .. } => Code::CriuTruncated,
-                    FrameError::SizePastEnd { .. } => Code::CriuSizePastEnd,
-                    FrameError::ExtraPastEnd { .. } => Code::CriuExtraPastEnd,
-                };
-                let off = err.offset();
-                let entry = out.entry_count();
-                let mut d = at(code, &out.name, Some(entry), off..data.len(), err.to_string());
-                if code == Code::CriuExtraPastEnd {
-                    d = d.field(if expected == Magic::SkQueues { "length" } else { "inq_len" });
-                }
-                diags.push(d);
+                diags.push(frame_diag(&out, &data, expected, &err));
                 break;
             }
         };
         let base = e.payload_range().start;
         let w = walk::scan(e.payload, base, schema);
-        for f in w.unknown() {
-            let bytes = data.get(f.range.clone()).unwrap_or(&[]);
-            let hex: String = bytes.iter().take(32).map(|b| format!("{b:02x}")).collect();
-            let more = if bytes.len() > 32 { "…" } else { "" };
-            diags.push(
-                at(
-                    Code::CriuUnknownField,
-                    &out.name,
-                    Some(e.index),
-                    f.range.clone(),
-                    format!("field {} (wire type {}) not in {}: {hex}{more}", f.number, f.wire, schema.name),
-                )
-                .field(f.path.clone()),
-            );
-        }
-        for (path, off) in &w.missing {
-            diags.push(
-                at(
-                    Code::CriuMissingField,
-                    &out.name,
-                    Some(e.index),
-                    *off..*off,
-                    format!("required field {path} is absent"),
-                )
-                .field(path.clone()),
-            );
-        }
+        field_diags(&out.name, e.index, &w, &data, schema, diags);
         if !out.push_start(e.offset) {
             diags.push(past_4g(&out.name, e.index, e.offset, data.len()));
             break;
@@ -248,6 +169,105 @@ fn read_file(f: ImageFile, index: usize, ck: &mut Checkpoint, diags: &mut Vec<Di
     }
     out.bytes = data;
     out
+}
+
+/// The head of image `out` (its bytes `data`): its magic words, checked against the one its
+/// name says (`kind`), with a diagnostic for each mismatch. `None` when the file is not read
+/// further (no head, not an image resocket reads, or the wrong magic).
+fn header(out: &mut OpenedFile, data: &[u8], kind: ImageKind, diags: &mut Vec<Diagnostic>) -> Option<(Head, Magic)> {
+    let head = match Head::parse(data) {
+        Ok(h) => h,
+        Err(e) => {
+            if kind != ImageKind::Other {
+                diags.push(at(Code::CriuBadMagic, &out.name, None, 0..data.len(), e.to_string()));
+            }
+            return None;
+        }
+    };
+    out.first_magic = head.first;
+    out.magic = Some(head.magic);
+    let found = Magic::from_value(head.magic);
+    let Some(expected) = kind.magic() else {
+        // Not an image resocket reads: listed with its magic.
+        return None;
+    };
+    let magic_range = head.body - 4..head.body;
+    if found != Some(expected) {
+        let what = found.map_or(format!("{:#010x}", head.magic), |m| m.crit_name().to_string());
+        let (code, msg) = match (found, head.first) {
+            (None, None) => (
+                Code::CriuBadMagic,
+                format!("starts with {what}: neither IMG_COMMON/IMG_SERVICE nor a CRIU image magic"),
+            ),
+            (None, Some(_)) => (Code::CriuBadMagic, format!("image magic {what} is not one CRIU defines")),
+            (Some(_), _) => (
+                Code::CriuMagicMismatch,
+                format!("{} holds a {what} image, its name says {}", out.name, expected.crit_name()),
+            ),
+        };
+        diags.push(at(code, &out.name, None, magic_range, msg));
+        return None;
+    }
+    if head.first.is_none() && expected != Magic::Inventory {
+        // crit reads such a file (a pre-v1.1 image); CRIU 1.1+ writes IMG_COMMON first.
+        diags.push(at(
+            Code::CriuBadMagic,
+            &out.name,
+            None,
+            0..4,
+            format!("{} has no IMG_COMMON word before its magic (an image older than v1.1)", out.name),
+        ));
+    }
+    Some((head, expected))
+}
+
+/// The diagnostic of an entry of `out` that cannot be framed.
+fn frame_diag(out: &OpenedFile, data: &[u8], expected: Magic, err: &FrameError) -> Diagnostic {
+    let code = match err {
+        FrameError::ShortHead { .. } | FrameError::TruncatedSize { .. } => Code::CriuTruncated,
+        FrameError::SizePastEnd { .. } => Code::CriuSizePastEnd,
+        FrameError::ExtraPastEnd { .. } => Code::CriuExtraPastEnd,
+    };
+    let off = err.offset();
+    let entry = out.entry_count();
+    let d = at(code, &out.name, Some(entry), off..data.len(), err.to_string());
+    if code == Code::CriuExtraPastEnd {
+        return d.field(if expected == Magic::SkQueues { "length" } else { "inq_len" });
+    }
+    d
+}
+
+/// The diagnostics of the fields of entry `entry` of image `name` that its schema does not
+/// name, or that it requires and the entry lacks.
+fn field_diags(
+    name: &str,
+    entry: usize,
+    w: &walk::Walk,
+    data: &[u8],
+    schema: &'static schema::Schema,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for f in w.unknown() {
+        let bytes = data.get(f.range.clone()).unwrap_or(&[]);
+        let hex: String = bytes.iter().take(32).map(|b| format!("{b:02x}")).collect();
+        let more = if bytes.len() > 32 { "…" } else { "" };
+        diags.push(
+            at(
+                Code::CriuUnknownField,
+                name,
+                Some(entry),
+                f.range.clone(),
+                format!("field {} (wire type {}) not in {}: {hex}{more}", f.number, f.wire, schema.name),
+            )
+            .field(f.path.clone()),
+        );
+    }
+    for (path, off) in &w.missing {
+        diags.push(
+            at(Code::CriuMissingField, name, Some(entry), *off..*off, format!("required field {path} is absent"))
+                .field(path.clone()),
+        );
+    }
 }
 
 /// `ifaddr-N.img`, `route-N.img`, `route6-N.img` (`ip addr save`'s and `ip route save`'s

@@ -17,14 +17,15 @@
 //! * INET: peers matched by address pair; a connection whose other end is not in the image is
 //!   `external_peer` with `remote`.
 
-use super::check::{CLOSE, DGRAM, ESTABLISHED, LISTEN, SEQPACKET, STREAM, USK_EXTERN};
-use super::{pb, Opened, TcpStream};
+use super::check::{DGRAM, ESTABLISHED, LISTEN, SEQPACKET, STREAM, USK_EXTERN};
+use super::{pb, Opened};
 use crate::bstr;
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
 use crate::sim::ops::{How, InetFamily, SockType};
 use crate::sock::Family;
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::collections::{BTreeMap, BTreeSet};
+
+mod inet;
 
 /// What a note is about. The kebab-case spelling is stable.
 #[derive(
@@ -148,23 +149,6 @@ fn how(shutdown: Option<i32>) -> Option<How> {
     }
 }
 
-/// CRIU's address words (network-order bytes read as host u32s) as an IP address.
-fn ip(family: InetFamily, words: &[u32]) -> IpAddr {
-    let mut b = [0u8; 16];
-    for (k, w) in words.iter().take(4).enumerate() {
-        b[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
-    }
-    match family {
-        InetFamily::Inet => IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3])),
-        InetFamily::Inet6 => IpAddr::V6(Ipv6Addr::from(b)),
-    }
-}
-
-/// A scenario address from a socket address (`[v6]:port` for IPv6, v4-mapped included).
-fn addr_spec(a: SocketAddr) -> String {
-    a.to_string()
-}
-
 /// An AF_UNIX name in the scenario's spelling: `@` + bstr escapes for abstract names, the
 /// bstr escape of a path otherwise; `None` for an unnamed socket.
 pub fn unix_name(name: &[u8]) -> Option<String> {
@@ -195,7 +179,7 @@ impl Ctx<'_> {
 pub fn to_scenario(o: &Opened) -> (Scenario, Vec<Note>) {
     let mut c = Ctx { o, sockets: Vec::new(), notes: Vec::new(), by_id: BTreeMap::new() };
     unix_sockets(&mut c);
-    inet_sockets(&mut c);
+    inet::inet_sockets(&mut c);
     queues(&mut c);
     let tasks = tasks(&mut c);
     let ck = &o.checkpoint;
@@ -354,18 +338,20 @@ fn note_pending_clients(c: &mut Ctx<'_>) {
     }
 }
 
-fn unix_sockets(c: &mut Ctx<'_>) {
+/// Entries CRIU wrote for outside peers (`USK_EXTERN` on a file no process holds): not sockets
+/// of the scenario.
+fn fake_extern(s: &pb::UnixSkEntry, id: u32, held: &BTreeSet<u32>) -> bool {
+    s.uflags & USK_EXTERN != 0 && !held.contains(&id)
+}
+
+/// A scenario socket for each unix entry `sks` (the whole entries of the checkpoint's, in its
+/// order) that is one, with the notes on what it loses; each entry's socket index.
+fn place_unix(c: &mut Ctx<'_>, sks: &[pb::UnixSkEntry], held: &BTreeSet<u32>) -> Vec<Option<usize>> {
     let ck = &c.o.checkpoint;
-    // The whole entries (the checkpoint keeps only what the checks use).
-    let sks: Vec<pb::UnixSkEntry> = ck.unix.iter().map(|s| c.o.unix_entry(s).unwrap_or_default()).collect();
-    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.ino, k)).collect();
-    // Entries CRIU wrote for outside peers: not sockets of the scenario.
-    let held: std::collections::BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
-    let is_fake_extern = |s: &pb::UnixSkEntry, id: u32| s.uflags & USK_EXTERN != 0 && !held.contains(&id);
     let mut idx: Vec<Option<usize>> = vec![None; ck.unix.len()];
     for (k, s) in ck.unix.iter().enumerate() {
         let Some(sk) = sks.get(k) else { continue };
-        if is_fake_extern(sk, s.id) {
+        if fake_extern(sk, s.id, held) {
             continue;
         }
         let Some(ty) = sock_type(sk.r#type) else {
@@ -392,6 +378,17 @@ fn unix_sockets(c: &mut Ctx<'_>) {
             );
         }
     }
+    idx
+}
+
+fn unix_sockets(c: &mut Ctx<'_>) {
+    let ck = &c.o.checkpoint;
+    // The whole entries (the checkpoint keeps only what the checks use).
+    let sks: Vec<pb::UnixSkEntry> = ck.unix.iter().map(|s| c.o.unix_entry(s).unwrap_or_default()).collect();
+    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.ino, k)).collect();
+    let held: BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
+    let is_fake_extern = |s: &pb::UnixSkEntry, id: u32| fake_extern(s, id, &held);
+    let idx = place_unix(c, &sks, &held);
     // Roles.
     let listener_names: BTreeMap<(&[u8], u32), usize> = ck
         .unix
@@ -477,200 +474,53 @@ fn unix_sockets(c: &mut Ctx<'_>) {
         // socketpair. Each end decides for itself; both see the same facts.
         let mine = listener_names.get(&(sk.name.as_slice(), sk.r#type)).copied();
         let theirs = listener_names.get(&(peer.name.as_slice(), peer.r#type)).copied();
-        let pname = c.sockets[pi].name.clone();
-        match (mine, theirs) {
-            (Some(l), None) => {
-                c.sockets[i].accepted_from = Some(c.sockets[l].name.clone());
-                c.sockets[i].peer = Some(pname);
-                c.sockets[i].addr = None;
-                c.sockets[i].cwd = None;
-                c.sockets[i].unlinked = false;
-            }
-            (None, Some(_)) => {
-                c.sockets[i].peer = Some(pname);
-                if c.sockets[i].addr.take().is_some() {
-                    c.note(NoteCode::NameDropped, Some(i), "a connected client's own name is not kept".into());
-                }
-            }
-            _ => {
-                c.sockets[i].pair = Some(pname.clone());
-                if c.sockets[i].addr.take().is_some() {
-                    c.note(
-                        NoteCode::NameDropped,
-                        Some(i),
-                        "named end of a connection whose listener is not in the image: restored unnamed".into(),
-                    );
-                }
-                if k < pk {
-                    c.note(
-                        NoteCode::PairOrAccepted,
-                        Some(i),
-                        format!("connected to {pname}: CRIU does not record whether this came from socketpair() or accept(); restored as a socketpair, as CRIU does"),
-                    );
-                }
-            }
-        }
+        connected_end(c, (i, k), (pi, pk), mine, theirs);
     }
     note_pending_clients(c);
 }
 
-fn inet_sockets(c: &mut Ctx<'_>) {
-    let ck = &c.o.checkpoint;
-    struct In {
-        i: usize,
-        local: SocketAddr,
-        remote: Option<SocketAddr>,
-        listen: bool,
-        tcp: bool,
-        ino: u32,
-    }
-    let mut ins: Vec<In> = Vec::new();
-    for s in &ck.inet {
-        let sk = &s.sk;
-        let family = match sk.family {
-            2 => InetFamily::Inet,
-            10 => InetFamily::Inet6,
-            f => {
-                c.notes.push(Note {
-                    code: NoteCode::Unmapped,
-                    socket: None,
-                    message: format!("inet socket ino {}: family {f} is not AF_INET or AF_INET6", sk.ino),
-                });
-                continue;
-            }
-        };
-        let ty = match (sk.r#type, sk.proto) {
-            (STREAM, 6) | (STREAM, 0) => SockType::Stream,
-            (DGRAM, 17) | (DGRAM, 0) => SockType::Dgram,
-            (t, p) => {
-                c.notes.push(Note {
-                    code: NoteCode::Unmapped,
-                    socket: None,
-                    message: format!("inet socket ino {}: type {t} protocol {p} is neither TCP nor UDP", sk.ino),
-                });
-                continue;
-            }
-        };
-        let tcp = ty == SockType::Stream;
-        let kind = if tcp { "tcp" } else { "udp" };
-        let mut spec = base_spec(format!("{kind}-{}", sk.ino), Some(family), ty, &sk.opts);
-        spec.nonblock = sk.flags & crate::wire::O_NONBLOCK != 0;
-        let local = SocketAddr::new(ip(family, &sk.src_addr), sk.src_port.min(65535) as u16);
-        let remote = SocketAddr::new(ip(family, &sk.dst_addr), sk.dst_port.min(65535) as u16);
-        let connected = sk.state != CLOSE && sk.state != LISTEN && sk.dst_port != 0;
-        spec.addr = (sk.src_port != 0 || !local.ip().is_unspecified()).then(|| addr_spec(local));
-        spec.reuseaddr = sk.opts.reuseaddr == Some(true);
-        spec.reuseport = sk.opts.so_reuseport == Some(true);
-        spec.v6only = family == InetFamily::Inet6 && sk.v6only == Some(true);
-        spec.shutdown = how(sk.shutdown);
-        let listen = tcp && sk.state == LISTEN;
-        if listen {
-            spec.listen = Some(sk.backlog.min(i16::MAX as u32) as i16);
+/// End `i` (entry `k`) of a connected stream/seqpacket pair whose other end is `pi` (entry
+/// `pk`): accepted from the listener named like it (`mine`), the client of the one named like
+/// its peer (`theirs`), or a socketpair.
+fn connected_end(
+    c: &mut Ctx<'_>,
+    (i, k): (usize, usize),
+    (pi, pk): (usize, usize),
+    mine: Option<usize>,
+    theirs: Option<usize>,
+) {
+    let pname = c.sockets[pi].name.clone();
+    match (mine, theirs) {
+        (Some(l), None) => {
+            c.sockets[i].accepted_from = Some(c.sockets[l].name.clone());
+            c.sockets[i].peer = Some(pname);
+            c.sockets[i].addr = None;
+            c.sockets[i].cwd = None;
+            c.sockets[i].unlinked = false;
         }
-        let i = c.sockets.len();
-        c.sockets.push(spec);
-        c.by_id.entry(s.id).or_insert(i);
-        let opts = unmodelled_options(&sk.opts, false);
-        if !opts.is_empty() {
-            c.note(NoteCode::OptionNotModelled, Some(i), format!("not restored by resocket: {}", opts.join(", ")));
-        }
-        if !tcp {
-            c.note(
-                NoteCode::UdpQueue,
-                Some(i),
-                "CRIU does not dump UDP receive queues: the socket restores empty".into(),
-            );
-        }
-        ins.push(In { i, local, remote: connected.then_some(remote), listen, tcp, ino: sk.ino });
-    }
-    // The saved namespace's host and routes, for the remotes outside the checkpoint.
-    let reach = c.o.host_ns().and_then(|ns| Some(Reach { ns, host: c.o.host()?, routes: c.o.host_routes(ns) }));
-    // Peers by address pair; the end on a listener's port is the accepted one.
-    for a in &ins {
-        let Some(remote) = a.remote else { continue };
-        // TCP: the other end of the connection; UDP: the socket bound to where this one is
-        // connected (one-sided, a wildcard bind included).
-        let peer = ins.iter().find(|b| {
-            b.i != a.i
-                && b.tcp == a.tcp
-                && if a.tcp {
-                    b.remote == Some(a.local) && b.local == remote
-                } else {
-                    b.local.port() == remote.port() && (b.local.ip() == remote.ip() || b.local.ip().is_unspecified())
-                }
-        });
-        match peer {
-            Some(b) => {
-                let pname = c.sockets[b.i].name.clone();
-                c.sockets[a.i].peer = Some(pname);
-                if a.tcp {
-                    let listener = ins.iter().find(|l| {
-                        l.listen
-                            && l.local.port() == a.local.port()
-                            && (l.local.ip().is_unspecified() || l.local.ip() == a.local.ip())
-                    });
-                    if let Some(l) = listener {
-                        c.sockets[a.i].accepted_from = Some(c.sockets[l.i].name.clone());
-                    }
-                }
-            }
-            None => {
-                c.sockets[a.i].external_peer = true;
-                c.sockets[a.i].remote = Some(addr_spec(remote));
-                if let Some(r) = &reach {
-                    note_unreachable(c, a.i, remote, r);
-                }
+        (None, Some(_)) => {
+            c.sockets[i].peer = Some(pname);
+            if c.sockets[i].addr.take().is_some() {
+                c.note(NoteCode::NameDropped, Some(i), "a connected client's own name is not kept".into());
             }
         }
-        if a.tcp {
-            let ts: Option<&TcpStream> = c.o.checkpoint.tcp_streams.iter().find(|t| t.ino == a.ino);
-            c.note(
-                NoteCode::TcpRepairState,
-                Some(a.i),
-                "sequence numbers, windows and timestamps (tcp-stream) are not repaired: resocket reconnects".into(),
-            );
-            if let Some(ts) = ts {
-                let inq = c.o.bytes(ts.at.file(), ts.inq.clone()).to_vec();
-                if !inq.is_empty() {
-                    c.sockets[a.i].queue.push(msg(&inq, Vec::new()));
-                }
-                if !ts.outq.is_empty() {
-                    c.note(
-                        NoteCode::TcpSendQueue,
-                        Some(a.i),
-                        format!("{} bytes sent and not acknowledged are not restored", ts.outq.len()),
-                    );
-                }
+        _ => {
+            c.sockets[i].pair = Some(pname.clone());
+            if c.sockets[i].addr.take().is_some() {
+                c.note(
+                    NoteCode::NameDropped,
+                    Some(i),
+                    "named end of a connection whose listener is not in the image: restored unnamed".into(),
+                );
+            }
+            if k < pk {
+                c.note(
+                    NoteCode::PairOrAccepted,
+                    Some(i),
+                    format!("connected to {pname}: CRIU does not record whether this came from socketpair() or accept(); restored as a socketpair, as CRIU does"),
+                );
             }
         }
-    }
-}
-
-/// The saved network namespace the sockets are restored for: its host and routes.
-struct Reach {
-    ns: u32,
-    host: crate::sim::HostAddrs,
-    routes: crate::sim::Routes,
-}
-
-/// Note a remote address outside the checkpoint that the saved namespace's routes do not reach
-/// (nothing when its routes were not saved, or the address is the namespace's own).
-fn note_unreachable(c: &mut Ctx<'_>, i: usize, remote: SocketAddr, r: &Reach) {
-    let (ns, ip) = (r.ns, remote.ip());
-    if r.host.is_local(ip) {
-        return;
-    }
-    if r.routes.lookup(ip) == crate::sim::RouteLookup::None {
-        let file = if ip.is_ipv4() || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some()) {
-            format!("route-{ns}.img")
-        } else {
-            format!("route6-{ns}.img")
-        };
-        c.note(
-            NoteCode::RemoteUnreachable,
-            Some(i),
-            format!("connected to {remote}, which no route of network namespace {ns} ({file}) reaches: on the restored host a connect to it fails with ENETUNREACH"),
-        );
     }
 }
 
@@ -708,7 +558,7 @@ fn queues(c: &mut Ctx<'_>) {
         }
     }
     // In-flight-only sockets.
-    let held: std::collections::BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
+    let held: BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
     for (&id, &i) in &c.by_id {
         if !held.contains(&id) {
             c.sockets[i].no_fd = true;

@@ -361,7 +361,9 @@ fn check_v6(
 /// Loopback peer matching: for every connected INET socket whose peer is also in the image,
 /// the peer's objref. Two sockets are peers when each one's local address is the other's
 /// remote address (v4-mapped IPv6 compared as IPv4) and both are TCP or both UDP. A connected
-/// UDP socket's peer need not be connected back; for TCP the match is mutual.
+/// UDP socket's peer need not be connected back; for TCP the match is mutual. A socket
+/// connected to its own address is its own peer, as [`peer_of`] says (one rule: a TCP socket
+/// by [`self_connected`], a UDP one because it is the socket bound there).
 pub fn peers(img: &Image<'_>) -> BTreeMap<i32, i32> {
     // UDP sockets by local address: the first one's objref, as a `u32` (`as` there and back
     // keeps every i32): the planner's address-to-slot map type, one B-tree instance fewer in
@@ -384,7 +386,9 @@ pub fn peers(img: &Image<'_>) -> BTreeMap<i32, i32> {
         }
         let (Some(l), Some(r)) = (s.inet_local(), s.inet_remote()) else { continue };
         let (l, r) = (canonical(l), canonical(r));
-        let peer = if s.is_tcp() {
+        let peer = if self_connected(s) {
+            Some(s.objref)
+        } else if s.is_tcp() {
             by_pair.get(&(r, l)).copied().filter(|&p| p != s.objref)
         } else {
             // A UDP destination: the socket bound to exactly that address, or to the wildcard
@@ -408,7 +412,7 @@ pub fn self_connected(s: &Sock<'_>) -> bool {
 }
 
 /// The peer of one connected INET socket in the image (a linear scan; [`peers`] does all at
-/// once, by the same rule, for peers other than the socket itself). A socket connected to its
+/// once, by the same rule). A socket connected to its
 /// own address is its own peer, as in Linux: a UDP socket's datagrams come back to it, a TCP
 /// socket did a simultaneous open with itself ([`self_connected`]).
 pub fn peer_of(img: &Image<'_>, s: &Sock<'_>) -> Option<i32> {

@@ -670,6 +670,46 @@ fn a_self_connected_tcp_socket_is_planned_as_a_connect_to_itself() {
     assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
 }
 
+/// One rule for "its own peer": `image::inet::peers` (every socket at once: the planner, the
+/// summary, the graph, the editor's import, `--verify`) answers as `peer_of` (one socket: the
+/// checker, the roles) does. A TCP socket connected to itself is its own peer (its role is
+/// self-connected); `peers` used to leave it out, so its import came back as a connection to
+/// an outside peer (differing when written back) and the summary's peer column said `ext`.
+#[test]
+fn a_self_connected_tcp_socket_is_its_own_peer_for_every_reader() {
+    let text = r#"{"sockets": [
+        {"name": "t", "type": "stream", "family": "inet", "addr": "127.0.0.1:9001", "peer": "t"},
+        {"name": "t6", "type": "stream", "family": "inet6", "addr": "[::ffff:127.0.0.1]:9002", "peer": "t6"},
+        {"name": "u", "type": "dgram", "family": "inet", "addr": "127.0.0.1:9003", "peer": "u"},
+        {"name": "L", "type": "stream", "family": "inet", "addr": "127.0.0.1:80", "listen": 1},
+        {"name": "c", "type": "stream", "family": "inet", "addr": "127.0.0.1:40000", "peer": "a"},
+        {"name": "a", "type": "stream", "family": "inet", "peer": "c", "accepted_from": "L"}
+    ]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:?}", r.diagnostics);
+    let all = resocket_core::image::inet::peers(&r.image);
+    for s in r.image.sockets.values() {
+        assert_eq!(all.get(&s.objref).copied(), resocket_core::image::inet::peer_of(&r.image, s), "#{}", s.objref);
+    }
+    let selfs: Vec<i32> =
+        r.image.sockets.values().filter(|s| all.get(&s.objref) == Some(&s.objref)).map(|s| s.objref).collect();
+    assert_eq!(selfs.len(), 3, "{all:?}");
+    // The editor's import reads it back as connected to itself, and writes the image back.
+    let back = resocket_core::edit::from_image(&bytes);
+    assert!(back.notes.is_empty(), "{:#?}", back.notes);
+    let mut own = 0;
+    for (s, o) in back.scenario.sockets.iter().zip(&back.objrefs) {
+        if selfs.contains(o) {
+            assert_eq!((s.peer.as_deref(), s.external_peer), (Some(s.name.as_str()), false), "#{o}");
+            own += 1;
+        }
+    }
+    assert_eq!(own, 3, "{:#?}", back.scenario.sockets);
+    let table = resocket_core::summary::socket_table(&r.image);
+    assert!(!table.contains(" ext "), "{table}");
+}
+
 #[test]
 fn a_tcp_queue_above_2_mib_is_taken_only_with_buffers_raised_before_the_syn() {
     let n = resocket_core::sim::inet::TCP_QUEUE_LIMIT;

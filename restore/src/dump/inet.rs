@@ -20,39 +20,16 @@ use crate::dump::DumpWarning;
 use resocket_core::bstr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, SockSpec};
 use resocket_core::sim::{How, SockType};
-use resocket_core::sock::Family;
+use resocket_core::sock::{Family, SkState};
 use resocket_core::warn::WarnCode;
 use rustix::fd::OwnedFd;
 use rustix::net::{self, AddressFamily, RecvFlags, SocketType};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
-const TCP_ESTABLISHED: u8 = 1;
-const TCP_SYN_SENT: u8 = 2;
-const TCP_FIN_WAIT1: u8 = 4;
-const TCP_FIN_WAIT2: u8 = 5;
-const TCP_CLOSE: u8 = 7;
-const TCP_CLOSE_WAIT: u8 = 8;
-const TCP_LISTEN: u8 = 10;
-const TCP_BOUND_INACTIVE: u8 = 13;
-
-fn state_name(s: u8) -> &'static str {
-    match s {
-        1 => "ESTABLISHED",
-        2 => "SYN_SENT",
-        3 => "SYN_RECV",
-        4 => "FIN_WAIT1",
-        5 => "FIN_WAIT2",
-        6 => "TIME_WAIT",
-        7 => "CLOSE",
-        8 => "CLOSE_WAIT",
-        9 => "LAST_ACK",
-        10 => "LISTEN",
-        11 => "CLOSING",
-        12 => "NEW_SYN_RECV",
-        13 => "BOUND_INACTIVE",
-        _ => "unknown",
-    }
+/// A state's name in messages (`unknown` for a number Linux does not define).
+fn state_name(s: Option<SkState>) -> &'static str {
+    s.map_or("unknown", SkState::name)
 }
 
 fn name_of(ino: u32) -> String {
@@ -104,8 +81,9 @@ struct Sock<'d> {
 }
 
 impl Sock<'_> {
-    fn state(&self) -> u8 {
-        self.diag.map_or(TCP_CLOSE, |d| d.state)
+    /// Its state; a socket inet_diag does not list is in no hash table: closed.
+    fn state(&self) -> Option<SkState> {
+        self.diag.map_or(Some(SkState::Close), InetDiag::sk_state)
     }
     fn local(&self) -> Option<SocketAddr> {
         self.diag.map(|d| d.local).or_else(|| {
@@ -288,7 +266,8 @@ pub(crate) fn accept_pending(
     keep: &mut Vec<OwnedFd>,
 ) -> Result<BTreeMap<u32, Vec<TcpAccepted>>, String> {
     let mut out = BTreeMap::new();
-    for d in diags.iter().filter(|d| d.protocol == IPPROTO_TCP && d.state == TCP_LISTEN && d.rqueue > 0) {
+    for d in diags.iter().filter(|d| d.protocol == IPPROTO_TCP && d.sk_state() == Some(SkState::Listen) && d.rqueue > 0)
+    {
         let Some((fd, (true, _))) = socks.get(&d.ino) else { continue };
         let mut conns = Vec::new();
         for _ in 0..d.rqueue {
@@ -321,6 +300,26 @@ pub(crate) fn accept_pending(
     Ok(out)
 }
 
+/// The dumped TCP/UDP sockets as the spec of each one sees them: each socket with its
+/// inet_diag entry, the connected ends by address pair and the listeners.
+struct Seen<'d> {
+    list: Vec<Sock<'d>>,
+    /// inet_diag's entries with a file, by inode.
+    by_ino: BTreeMap<u32, &'d InetDiag>,
+    /// Connected ends by (local, remote, TCP), to find each one's peer.
+    ends: BTreeMap<(SocketAddr, SocketAddr, bool), u32>,
+    /// TCP listeners: address and inode.
+    listeners: Vec<(SocketAddr, u32)>,
+}
+
+/// A dumped listener's pending connections (listener inode → client inodes, each with the data
+/// it sent before accept()), and the clients.
+#[derive(Default)]
+struct Pending {
+    of: BTreeMap<u32, Vec<(u32, Vec<u8>)>>,
+    clients: BTreeSet<u32>,
+}
+
 /// The scenario sockets for the TCP/UDP sockets `socks` (inode → duplicated fd) of the dumped
 /// processes; `held` are the inodes some dumped fd holds (the others are only in flight).
 /// `accepted`: the connections a `--kill` dump took off listeners' accept queues (then
@@ -340,20 +339,45 @@ pub(crate) fn specs(
         let diag = by_ino.get(&ino).copied().filter(|d| (d.protocol == IPPROTO_TCP) == tcp);
         list.push(Sock { ino, fd, tcp, inet6, diag });
     }
-    // Connected ends by (local, remote), to find each one's peer.
     let ends: BTreeMap<(SocketAddr, SocketAddr, bool), u32> =
         list.iter().filter_map(|s| Some(((canon(s.local()?), canon(s.remote()?), s.tcp), s.ino))).collect();
-    let listeners: Vec<(SocketAddr, u32)> =
-        list.iter().filter(|s| s.tcp && s.state() == TCP_LISTEN).filter_map(|s| Some((s.local()?, s.ino))).collect();
-    // Connections in an accept queue: TCP sockets without a file, at a dumped listener's address.
-    let mut pending: BTreeMap<u32, Vec<(u32, Vec<u8>)>> = BTreeMap::new();
-    let mut pending_clients = BTreeSet::new();
+    let listeners: Vec<(SocketAddr, u32)> = list
+        .iter()
+        .filter(|s| s.tcp && s.state() == Some(SkState::Listen))
+        .filter_map(|s| Some((s.local()?, s.ino)))
+        .collect();
+    let seen = Seen { list, by_ino, ends, listeners };
+    let mut pending = pending(&seen, diags, early, warnings)?;
+    took_pending(&seen, accepted, &mut pending, warnings);
+    let mut out = Vec::new();
+    for s in &seen.list {
+        let mut spec = common_spec(s, held, warnings)?;
+        if s.tcp {
+            tcp_spec(&mut spec, s, &seen, &mut pending, accepted, warnings)?;
+        } else {
+            udp_spec(&mut spec, s, &seen, warnings)?;
+        }
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+/// Connections in an accept queue: TCP sockets without a file, at a dumped listener's address,
+/// matched to their clients by address (one from outside the dumped processes is left out,
+/// with a warning). Data a client sent before accept() refuses the dump unless `early` allows.
+fn pending(
+    seen: &Seen<'_>,
+    diags: &[InetDiag],
+    early: EarlyData,
+    warnings: &mut Vec<DumpWarning>,
+) -> Result<Pending, String> {
+    let mut p = Pending::default();
     for e in diags.iter().filter(|d| d.ino == 0 && d.protocol == IPPROTO_TCP && d.remote.port() != 0) {
-        if !matches!(e.state, TCP_ESTABLISHED | TCP_CLOSE_WAIT) {
+        if !matches!(e.sk_state(), Some(SkState::Established | SkState::CloseWait)) {
             continue; // opening (SYN_RECV) or closing without a file: not part of any process
         }
-        let Some(&(_, l)) = listeners.iter().find(|(la, _)| accepts_at(*la, e.local)) else { continue };
-        match ends.get(&(canon(e.remote), canon(e.local), true)) {
+        let Some(&(_, l)) = seen.listeners.iter().find(|(la, _)| accepts_at(*la, e.local)) else { continue };
+        match seen.ends.get(&(canon(e.remote), canon(e.local), true)) {
             Some(&client) => {
                 if e.rqueue > 0 && early == EarlyData::Refuse {
                     return Err(format!(
@@ -363,214 +387,272 @@ pub(crate) fn specs(
                         e.rqueue
                     ));
                 }
-                pending.entry(l).or_default().push((client, Vec::new()));
-                pending_clients.insert(client);
+                p.of.entry(l).or_default().push((client, Vec::new()));
+                p.clients.insert(client);
             }
             None => warnings.push(pending_external(l, e.remote)),
         }
     }
-    // Connections a `--kill` dump accepted: no longer in the accept queue (the accepted end is
-    // ours now), so matched to their clients by address, and in the order accept() gave them.
+    Ok(p)
+}
+
+/// Connections a `--kill` dump accepted (`accepted`): no longer in the accept queue (the
+/// accepted end is ours now), so matched to their clients by address, and in the order accept()
+/// gave them.
+fn took_pending(
+    seen: &Seen<'_>,
+    accepted: &BTreeMap<u32, Vec<TcpAccepted>>,
+    pending: &mut Pending,
+    warnings: &mut Vec<DumpWarning>,
+) {
     for (&l, conns) in accepted {
         let mut p = Vec::new();
         for c in conns {
-            match ends.get(&(canon(c.peer), canon(c.local), true)) {
+            match seen.ends.get(&(canon(c.peer), canon(c.local), true)) {
                 Some(&client) => {
                     p.push((client, c.data.clone()));
-                    pending_clients.insert(client);
+                    pending.clients.insert(client);
                 }
                 None => warnings.push(pending_external(l, c.peer)),
             }
         }
-        pending.insert(l, p);
+        pending.of.insert(l, p);
     }
-    let mut out = Vec::new();
-    for s in &list {
-        let mut spec = SockSpec {
-            name: name_of(s.ino),
-            family: if s.inet6 { Family::Inet6 } else { Family::Inet },
-            ty: if s.tcp { SockType::Stream } else { SockType::Dgram },
-            no_fd: !held.contains(&s.ino),
-            ..SockSpec::default()
-        };
-        let state = s.state();
-        let local = s.local();
-        if let Some(a) = local.filter(|a| a.port() != 0) {
-            spec.addr = Some(spell(a));
+}
+
+/// What every TCP/UDP socket records: name, family, type, address, reuse flags, IPV6_V6ONLY,
+/// buffer sizes and options (a warning for the options the image has no field for). A TCP
+/// socket holding an urgent byte refuses the dump.
+fn common_spec(s: &Sock<'_>, held: &BTreeSet<u32>, warnings: &mut Vec<DumpWarning>) -> Result<SockSpec, String> {
+    let mut spec = SockSpec {
+        name: name_of(s.ino),
+        family: if s.inet6 { Family::Inet6 } else { Family::Inet },
+        ty: if s.tcp { SockType::Stream } else { SockType::Dgram },
+        no_fd: !held.contains(&s.ino),
+        ..SockSpec::default()
+    };
+    if let Some(a) = s.local().filter(|a| a.port() != 0) {
+        spec.addr = Some(spell(a));
+    }
+    spec.reuseaddr = net::sockopt::socket_reuseaddr(s.fd).unwrap_or(false);
+    spec.reuseport = net::sockopt::socket_reuseport(s.fd).unwrap_or(false);
+    spec.v6only =
+        s.inet6 && s.diag.and_then(|d| d.v6only).unwrap_or_else(|| net::sockopt::ipv6_v6only(s.fd).unwrap_or(false));
+    if let Some((rcv, snd)) = s.diag.and_then(|d| d.bufs) {
+        spec.rcvbuf = Some(rcv as i32);
+        spec.sndbuf = Some(snd as i32);
+    } else {
+        spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
+        spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
+    }
+    if s.tcp && s.state() != Some(SkState::Listen) {
+        if let Some(byte) = oob_pending(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
+            return Err(refuse_tcp_urgent(&name_of(s.ino), byte));
         }
-        spec.reuseaddr = net::sockopt::socket_reuseaddr(s.fd).unwrap_or(false);
-        spec.reuseport = net::sockopt::socket_reuseport(s.fd).unwrap_or(false);
-        spec.v6only = s.inet6
-            && s.diag.and_then(|d| d.v6only).unwrap_or_else(|| net::sockopt::ipv6_v6only(s.fd).unwrap_or(false));
-        if let Some((rcv, snd)) = s.diag.and_then(|d| d.bufs) {
-            spec.rcvbuf = Some(rcv as i32);
-            spec.sndbuf = Some(snd as i32);
-        } else {
-            spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
-            spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
+    }
+    let kind = if s.tcp { resocket_core::sockopt::OptKind::Tcp } else { resocket_core::sockopt::OptKind::Udp };
+    spec.opts = crate::sockopt_io::read_all(s.fd, kind)
+        .map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(s.ino)))?;
+    let set = options_set(s.fd, s.inet6);
+    if !set.is_empty() {
+        warnings.push(DumpWarning::on(
+            s.ino,
+            WarnCode::OptionNotRecorded,
+            format!(
+                "{}: {} set; the image has no field for {}: a restore leaves {} at the default",
+                name_of(s.ino),
+                set.join(", "),
+                if set.len() == 1 { "it" } else { "them" },
+                if set.len() == 1 { "it" } else { "them" }
+            ),
+        ));
+    }
+    Ok(spec)
+}
+
+/// A TCP socket by its state: a listener with its pending connections, a connection with its
+/// peer, shutdown bits and unread bytes, a closed socket as it is; a connection opening or
+/// closing refuses the dump.
+fn tcp_spec(
+    spec: &mut SockSpec,
+    s: &Sock<'_>,
+    seen: &Seen<'_>,
+    pending: &mut Pending,
+    accepted: &BTreeMap<u32, Vec<TcpAccepted>>,
+    warnings: &mut Vec<DumpWarning>,
+) -> Result<(), String> {
+    let state = s.state();
+    match state {
+        Some(SkState::Listen) => {
+            listener_spec(spec, s, pending.of.remove(&s.ino).unwrap_or_default(), accepted, warnings);
+            Ok(())
         }
-        if s.tcp && state != TCP_LISTEN {
-            if let Some(byte) = oob_pending(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
-                return Err(refuse_tcp_urgent(&name_of(s.ino), byte));
-            }
+        Some(SkState::Established | SkState::CloseWait | SkState::FinWait1 | SkState::FinWait2) => {
+            let d = s.diag.ok_or_else(|| format!("{}: connected but not listed by inet_diag", name_of(s.ino)))?;
+            connection_spec(spec, s, d, state, seen, pending, warnings)
         }
-        let kind = if s.tcp { resocket_core::sockopt::OptKind::Tcp } else { resocket_core::sockopt::OptKind::Udp };
-        spec.opts = crate::sockopt_io::read_all(s.fd, kind)
-            .map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(s.ino)))?;
-        let set = options_set(s.fd, s.inet6);
-        if !set.is_empty() {
+        Some(SkState::Close) => Ok(()),
+        st @ (Some(
+            SkState::SynSent
+            | SkState::SynRecv
+            | SkState::TimeWait
+            | SkState::LastAck
+            | SkState::Closing
+            | SkState::NewSynRecv,
+        )
+        | None) => Err(format!(
+            "{}: TCP state {} (a connection opening or closing) cannot be recreated by connect()/accept(); dump again once it settles",
+            name_of(s.ino),
+            state_name(st)
+        )),
+    }
+}
+
+/// A TCP listener: its backlog and pending connections `p` (in accept order after a `--kill`
+/// dump's accept, else in their clients' creation order, with a warning when that is a guess).
+fn listener_spec(
+    spec: &mut SockSpec,
+    s: &Sock<'_>,
+    mut p: Vec<(u32, Vec<u8>)>,
+    accepted: &BTreeMap<u32, Vec<TcpAccepted>>,
+    warnings: &mut Vec<DumpWarning>,
+) {
+    let backlog = s.diag.map_or(0, |d| d.wqueue);
+    spec.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
+    if accepted.contains_key(&s.ino) {
+        // In accept order: accept() said so.
+    } else {
+        if p.len() > 1 {
             warnings.push(DumpWarning::on(
                 s.ino,
-                WarnCode::OptionNotRecorded,
+                WarnCode::AcceptOrderGuessed,
                 format!(
-                    "{}: {} set; the image has no field for {}: a restore leaves {} at the default",
+                    "{}: {} pending connections; the kernel does not expose their accept order, so they are recorded in the order their clients were created",
                     name_of(s.ino),
-                    set.join(", "),
-                    if set.len() == 1 { "it" } else { "them" },
-                    if set.len() == 1 { "it" } else { "them" }
+                    p.len()
                 ),
             ));
         }
-        let d = s.diag;
-        if s.tcp {
-            match state {
-                TCP_LISTEN => {
-                    let backlog = d.map_or(0, |d| d.wqueue);
-                    spec.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
-                    let mut p = pending.remove(&s.ino).unwrap_or_default();
-                    if accepted.contains_key(&s.ino) {
-                        // In accept order: accept() said so.
-                    } else {
-                        if p.len() > 1 {
-                        warnings.push(DumpWarning::on(
-                            s.ino,
-                            WarnCode::AcceptOrderGuessed,
-                            format!(
-                                "{}: {} pending connections; the kernel does not expose their accept order, so they are recorded in the order their clients were created",
-                                name_of(s.ino),
-                                p.len()
-                            ),
-                        ));
-                    }
-                        p.sort_by_key(|(client, _)| *client);
-                    }
-                    spec.pending = p
-                        .into_iter()
-                        .map(|(c, data)| PendingSpec {
-                            client: Some(name_of(c)),
-                            sent: if data.is_empty() {
-                                Vec::new()
-                            } else {
-                                vec![MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() }]
-                            },
-                        })
-                        .collect();
-                }
-                TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2 => {
-                    let d = d.ok_or_else(|| format!("{}: connected but not listed by inet_diag", name_of(s.ino)))?;
-                    if d.wqueue > 0 {
-                        return Err(format!(
-                            "{}: {} bytes sent to {} are not yet acknowledged (in the send queue); no interface reads them without TCP_REPAIR, so the socket cannot be captured faithfully",
-                            name_of(s.ino),
-                            d.wqueue,
-                            spell(d.remote)
-                        ));
-                    }
-                    let peer = ends.get(&(canon(d.remote), canon(d.local), true)).copied();
-                    if pending_clients.contains(&s.ino) {
-                        // Its peer is an embryo: the listener's pending list says it all.
-                    } else if let Some(p) = peer {
-                        spec.peer = Some(name_of(p));
-                        if let Some(&(_, l)) = listeners.iter().find(|(la, _)| accepts_at(*la, d.local)) {
-                            spec.accepted_from = Some(name_of(l));
-                        }
-                    } else {
-                        spec.external_peer = true;
-                        spec.remote = Some(spell(d.remote));
-                        warnings.push(DumpWarning::on(
-                            s.ino,
-                            WarnCode::TcpExternalPeer,
-                            format!(
-                                "{}: TCP connection to {} outside the dumped processes ({}); marked external: a restore brings it back as a closed socket",
-                                name_of(s.ino),
-                                spell(d.remote),
-                                state_name(state)
-                            ),
-                        ));
-                    }
-                    // A received FIN (RCV_SHUTDOWN) follows from the peer's own shutdown when the
-                    // peer is in the image; only what this end did is recorded then.
-                    let mut how = d.shutdown & 3;
-                    if let Some(pd) = peer.and_then(|p| by_ino.get(&p)) {
-                        if pd.shutdown & 2 != 0 {
-                            how &= !1;
-                        }
-                    }
-                    if how != 0 {
-                        spec.shutdown = How::from_bits(how);
-                    }
-                    let data = peek_stream(s.fd, d.rqueue as usize).map_err(|e| format!("{}: {e}", name_of(s.ino)))?;
-                    if !data.is_empty() {
-                        spec.queue.push(MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
-                    }
-                }
-                TCP_CLOSE | TCP_BOUND_INACTIVE => {}
-                st => {
-                    return Err(format!(
-                        "{}: TCP state {} (a connection opening or closing) cannot be recreated by connect()/accept(); dump again once it settles",
+        p.sort_by_key(|(client, _)| *client);
+    }
+    spec.pending = p
+        .into_iter()
+        .map(|(c, data)| PendingSpec {
+            client: Some(name_of(c)),
+            sent: if data.is_empty() {
+                Vec::new()
+            } else {
+                vec![MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() }]
+            },
+        })
+        .collect();
+}
+
+/// A TCP connection (`d`: its inet_diag entry, `state` its state): its peer in the image (an
+/// accepted end names its listener), or an external peer with a warning; the shutdown bits this
+/// end set; its unread bytes. Bytes in its send queue refuse the dump.
+fn connection_spec(
+    spec: &mut SockSpec,
+    s: &Sock<'_>,
+    d: &InetDiag,
+    state: Option<SkState>,
+    seen: &Seen<'_>,
+    pending: &Pending,
+    warnings: &mut Vec<DumpWarning>,
+) -> Result<(), String> {
+    if d.wqueue > 0 {
+        return Err(format!(
+            "{}: {} bytes sent to {} are not yet acknowledged (in the send queue); no interface reads them without TCP_REPAIR, so the socket cannot be captured faithfully",
+            name_of(s.ino),
+            d.wqueue,
+            spell(d.remote)
+        ));
+    }
+    let peer = seen.ends.get(&(canon(d.remote), canon(d.local), true)).copied();
+    if pending.clients.contains(&s.ino) {
+        // Its peer is an embryo: the listener's pending list says it all.
+    } else if let Some(p) = peer {
+        spec.peer = Some(name_of(p));
+        if let Some(&(_, l)) = seen.listeners.iter().find(|(la, _)| accepts_at(*la, d.local)) {
+            spec.accepted_from = Some(name_of(l));
+        }
+    } else {
+        spec.external_peer = true;
+        spec.remote = Some(spell(d.remote));
+        warnings.push(DumpWarning::on(
+            s.ino,
+            WarnCode::TcpExternalPeer,
+            format!(
+                "{}: TCP connection to {} outside the dumped processes ({}); marked external: a restore brings it back as a closed socket",
+                name_of(s.ino),
+                spell(d.remote),
+                state_name(state)
+            ),
+        ));
+    }
+    // A received FIN (RCV_SHUTDOWN) follows from the peer's own shutdown when the peer is in the
+    // image; only what this end did is recorded then.
+    let mut how = d.shutdown & 3;
+    if let Some(pd) = peer.and_then(|p| seen.by_ino.get(&p)) {
+        if pd.shutdown & 2 != 0 {
+            how &= !1;
+        }
+    }
+    if how != 0 {
+        spec.shutdown = How::from_bits(how);
+    }
+    let data = peek_stream(s.fd, d.rqueue as usize).map_err(|e| format!("{}: {e}", name_of(s.ino)))?;
+    if !data.is_empty() {
+        spec.queue.push(MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
+    }
+    Ok(())
+}
+
+/// A UDP socket: the socket it is connected to (or an external peer, with a warning) and its
+/// queued datagrams with their senders; a datagram from outside the dumped processes refuses
+/// the dump.
+fn udp_spec(spec: &mut SockSpec, s: &Sock<'_>, seen: &Seen<'_>, warnings: &mut Vec<DumpWarning>) -> Result<(), String> {
+    let list = &seen.list;
+    if let Some(r) = s.remote() {
+        let peer = list
+            .iter()
+            .find(|o| !o.tcp && o.ino != s.ino && o.local().is_some_and(|la| accepts_at(la, r)))
+            .or_else(|| list.iter().find(|o| !o.tcp && o.local().is_some_and(|la| accepts_at(la, r))));
+        match peer {
+            Some(p) => spec.peer = Some(name_of(p.ino)),
+            None => {
+                spec.external_peer = true;
+                spec.remote = Some(spell(r));
+                warnings.push(DumpWarning::on(
+                    s.ino,
+                    WarnCode::UdpExternalPeer,
+                    format!(
+                        "{}: UDP socket connected to {} outside the dumped processes; marked external: a restore leaves it unconnected",
                         name_of(s.ino),
-                        state_name(st)
-                    ))
-                }
-            }
-        } else {
-            if let Some(r) = s.remote() {
-                let peer = list
-                    .iter()
-                    .find(|o| !o.tcp && o.ino != s.ino && o.local().is_some_and(|la| accepts_at(la, r)))
-                    .or_else(|| list.iter().find(|o| !o.tcp && o.local().is_some_and(|la| accepts_at(la, r))));
-                match peer {
-                    Some(p) => spec.peer = Some(name_of(p.ino)),
-                    None => {
-                        spec.external_peer = true;
-                        spec.remote = Some(spell(r));
-                        warnings.push(DumpWarning::on(
-                            s.ino,
-                            WarnCode::UdpExternalPeer,
-                            format!(
-                                "{}: UDP socket connected to {} outside the dumped processes; marked external: a restore leaves it unconnected",
-                                name_of(s.ino),
-                                spell(r)
-                            ),
-                        ));
-                    }
-                }
-            }
-            if state == TCP_SYN_SENT {
-                return Err(format!("{}: unexpected UDP state {}", name_of(s.ino), state_name(state)));
-            }
-            for (from, data) in peek_datagrams(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
-                let sender = from.and_then(|f| {
-                    list.iter()
-                        .find(|o| !o.tcp && o.local().is_some_and(|la| la.port() == f.port() && accepts_at(la, f)))
-                });
-                let Some(sender) = sender else {
-                    return Err(format!(
-                        "{}: a queued datagram comes from {}, outside the dumped processes; its sender cannot be recreated",
-                        name_of(s.ino),
-                        from.map_or("an unknown address".into(), spell)
-                    ));
-                };
-                spec.queue.push(MsgSpec {
-                    from: Some(name_of(sender.ino)),
-                    hex: Some(bstr::hex(&data)),
-                    ..MsgSpec::default()
-                });
+                        spell(r)
+                    ),
+                ));
             }
         }
-        out.push(spec);
     }
-    Ok(out)
+    let state = s.state();
+    if state == Some(SkState::SynSent) {
+        return Err(format!("{}: unexpected UDP state {}", name_of(s.ino), state_name(state)));
+    }
+    for (from, data) in peek_datagrams(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
+        let sender = from.and_then(|f| {
+            list.iter().find(|o| !o.tcp && o.local().is_some_and(|la| la.port() == f.port() && accepts_at(la, f)))
+        });
+        let Some(sender) = sender else {
+            return Err(format!(
+                "{}: a queued datagram comes from {}, outside the dumped processes; its sender cannot be recreated",
+                name_of(s.ino),
+                from.map_or("an unknown address".into(), spell)
+            ));
+        };
+        spec.queue.push(MsgSpec { from: Some(name_of(sender.ino)), hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

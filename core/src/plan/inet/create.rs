@@ -145,7 +145,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         if s.is_udp() {
             self.inet_buffers(s)?;
         }
-        if s.inet_connected() && !all.contains_key(&s.objref) && !self_connected(s) {
+        if s.inet_connected() && !all.contains_key(&s.objref) {
             let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
             let lost = s.queued_bytes();
             let (code, message) = if s.is_tcp() {
