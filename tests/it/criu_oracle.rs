@@ -91,3 +91,80 @@ json.dump(out, sys.stdout)
         assert_eq!(criu::crit::base64_lines(&bytes), b64, "base64 of {hex}");
     }
 }
+
+/// The images of a real CRIU 4.2 dump (fixtures/criu/real/: `criu dump` of a Python process
+/// holding AF_UNIX, TCP and UDP sockets on Linux 6.18, see its README.md), each read by
+/// resocket and by the crit of the CRIU that wrote them (its output committed beside them:
+/// Debian's crit is 3.17 and does not know the fields 4.x added). They agree field for field,
+/// and resocket finds nothing it does not know (no `criu-unknown-field`) and nothing wrong.
+#[test]
+fn a_real_criu_4_2_dump_decodes_like_its_own_crit() {
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/real");
+    let dir = real.join("criu-4.2-python");
+    let mut files: Vec<criu::ImageFile> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| criu::ImageFile {
+            name: p.file_name().unwrap().to_string_lossy().into(),
+            bytes: std::fs::read(&p).unwrap(),
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let o = criu::open(files);
+    assert!(o.diagnostics.is_empty(), "{:?}", o.diagnostics);
+    let mut compared = 0;
+    for f in &o.files {
+        let Some(ours) = criu::crit::file_json(f) else { continue };
+        let json = real.join("criu-4.2-python.crit").join(f.name.replace(".img", ".json"));
+        let theirs: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let schema = f.schema().unwrap_or_else(|| panic!("{}: decoded without a schema", f.name));
+        let mut errors = Vec::new();
+        assert_eq!(ours["magic"], theirs["magic"], "{}", f.name);
+        let (o, t) = (ours["entries"].as_array().unwrap(), theirs["entries"].as_array().unwrap());
+        assert_eq!(o.len(), t.len(), "{}: entries", f.name);
+        for (k, (o, t)) in o.iter().zip(t).enumerate() {
+            agree(o, t, schema, &format!("{}#{k}", f.name), &mut errors);
+        }
+        assert!(errors.is_empty(), "resocket and CRIU 4.2's crit disagree:\n{}", errors.join("\n"));
+        compared += 1;
+    }
+    assert!(compared >= 9, "only {compared} images compared");
+}
+
+/// `ours` (resocket's crit JSON of one entry) equals `theirs` (crit's) but for the fields the
+/// schema walks without decoding (`Ty::Opaque`), which resocket leaves out.
+fn agree(
+    ours: &serde_json::Value,
+    theirs: &serde_json::Value,
+    schema: &'static criu::schema::Schema,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    use criu::schema::Ty;
+    let (Some(o), Some(t)) = (ours.as_object(), theirs.as_object()) else {
+        if ours != theirs {
+            errors.push(format!("{at}: {ours} != {theirs}"));
+        }
+        return;
+    };
+    for (key, tv) in t {
+        let field = schema.fields.iter().find(|f| f.name == key);
+        match (o.get(key), field.map(|f| f.ty)) {
+            (None, Some(Ty::Opaque)) => {}
+            (Some(ov), Some(Ty::Msg(sub))) => match (ov.as_array(), tv.as_array()) {
+                (Some(os), Some(ts)) if os.len() == ts.len() => {
+                    for (k, (ov, tv)) in os.iter().zip(ts).enumerate() {
+                        agree(ov, tv, sub, &format!("{at}.{key}[{k}]"), errors);
+                    }
+                }
+                (None, None) => agree(ov, tv, sub, &format!("{at}.{key}"), errors),
+                _ => errors.push(format!("{at}.{key}: {ov} != {tv}")),
+            },
+            (Some(ov), _) if ov == tv => {}
+            (ov, _) => errors.push(format!("{at}.{key}: resocket {ov:?}, crit {tv}")),
+        }
+    }
+    for key in o.keys().filter(|k| !t.contains_key(*k)) {
+        errors.push(format!("{at}.{key}: resocket has it, crit does not"));
+    }
+}

@@ -67,12 +67,13 @@ fn top_u64(nodes: &[Node], num: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The fields of a message in field-number order (protobuf's `ListFields`).
+/// The fields of a message in field-number order (protobuf's `ListFields`); the fields resocket
+/// walks without decoding (`Ty::Opaque`: register sets, timers, signal state) are left out.
 fn message(nodes: &[Node], schema: &'static Schema, file: &[u8]) -> Map<String, Value> {
     let mut m = Map::new();
     for f in schema.fields {
         let occ: Vec<&Node> = nodes.iter().filter(|n| n.field.number == f.num).collect();
-        if occ.is_empty() {
+        if occ.is_empty() || f.ty == Ty::Opaque {
             continue;
         }
         if f.label == Label::Rep {

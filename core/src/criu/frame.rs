@@ -100,6 +100,7 @@ magics! {
     BpfmapFile = 0x5750_6142, "BPFMAP_FILE";
     BpfmapData = 0x6432_4033, "BPFMAP_DATA";
     Apparmor = 0x5942_3047, "APPARMOR";
+    Pidfd = 0x5443_5556, "PIDFD";
     Stats = 0x5709_3306, "STATS";
     IrmapCache = 0x5700_4059, "IRMAP_CACHE";
     Kdat = 0x5702_3458, "KDAT";

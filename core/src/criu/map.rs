@@ -150,12 +150,15 @@ fn how(shutdown: Option<i32>) -> Option<How> {
 }
 
 /// An AF_UNIX name in the scenario's spelling: `@` + bstr escapes for abstract names, the
-/// bstr escape of a path otherwise; `None` for an unnamed socket.
+/// bstr escape of a path otherwise; `None` for an unnamed socket. A path name as CRIU dumps it
+/// from a real kernel ends in the NUL that `unix_mkname_bsd` counts in the bound address's
+/// length (unix_diag's `UNIX_DIAG_NAME` is `addr->len - sizeof(short)` bytes): that one NUL is
+/// not part of the path (hand-written images leave it out).
 pub fn unix_name(name: &[u8]) -> Option<String> {
     match name.split_first() {
         None => None,
         Some((0, rest)) => Some(format!("@{}", bstr::escape(rest))),
-        Some(_) => Some(bstr::escape(name)),
+        Some(_) => Some(bstr::escape(name.strip_suffix(b"\0").unwrap_or(name))),
     }
 }
 

@@ -34,6 +34,7 @@ pub enum FdTypes {
     Timerfd = 17,
     Memfd = 18,
     Bpfmap = 19,
+    Pidfd = 20,
     CtlTty = 65534,
     AutofsPipe = 65535,
 }
@@ -103,6 +104,10 @@ pub struct InventoryEntry {
     pub tcp_close: Option<bool>,
     #[prost(uint32, optional, tag = "11")]
     pub network_lock_method: Option<u32>,
+    #[prost(string, optional, tag = "13")]
+    pub dump_criu_run_id: Option<String>,
+    #[prost(bool, optional, tag = "14")]
+    pub allow_uprobes: Option<bool>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -295,6 +300,28 @@ pub struct IpOptsEntry {
     pub freebind: Option<bool>,
     #[prost(message, optional, tag = "4")]
     pub raw: Option<IpOptsRawEntry>,
+    #[prost(bool, optional, tag = "5")]
+    pub pktinfo: Option<bool>,
+    #[prost(uint32, optional, tag = "6")]
+    pub tos: Option<u32>,
+    #[prost(uint32, optional, tag = "7")]
+    pub ttl: Option<u32>,
+}
+
+/// `tcp_opts_entry` (CRIU ≥ 4.0: `inet_sk_entry.tcp_opts`, every TCP socket; tcp-stream's
+/// `cork`/`nodelay` only for established ones).
+#[derive(Clone, PartialEq, Message)]
+pub struct TcpOptsEntry {
+    #[prost(bool, optional, tag = "1")]
+    pub cork: Option<bool>,
+    #[prost(bool, optional, tag = "2")]
+    pub nodelay: Option<bool>,
+    #[prost(uint32, optional, tag = "3")]
+    pub keepcnt: Option<u32>,
+    #[prost(uint32, optional, tag = "4")]
+    pub keepidle: Option<u32>,
+    #[prost(uint32, optional, tag = "5")]
+    pub keepintvl: Option<u32>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -337,6 +364,8 @@ pub struct InetSkEntry {
     pub ns_id: Option<u32>,
     #[prost(enumeration = "SkShutdown", optional, tag = "19")]
     pub shutdown: Option<i32>,
+    #[prost(message, optional, tag = "20")]
+    pub tcp_opts: Option<TcpOptsEntry>,
 }
 
 /// `reg_file_entry`: enough to name a regular file.

@@ -119,6 +119,7 @@ pub const FD_TYPES: &[(i32, &str)] = &[
     (17, "TIMERFD"),
     (18, "MEMFD"),
     (19, "BPFMAP"),
+    (20, "PIDFD"),
     (65534, "CTL_TTY"),
     (65535, "AUTOFS_PIPE"),
 ];
@@ -127,8 +128,17 @@ pub const SK_SHUTDOWN: &[(i32, &str)] = &[(0, "NONE"), (1, "READ"), (2, "WRITE")
 /// `enum lsmtype`.
 pub const LSMTYPE: &[(i32, &str)] = &[(0, "NO_LSM"), (1, "SELINUX"), (2, "APPARMOR")];
 /// `enum march`.
-pub const MARCH: &[(i32, &str)] =
-    &[(0, "UNKNOWN"), (1, "X86_64"), (2, "ARM"), (3, "AARCH64"), (4, "PPC64"), (5, "S390"), (6, "MIPS")];
+pub const MARCH: &[(i32, &str)] = &[
+    (0, "UNKNOWN"),
+    (1, "X86_64"),
+    (2, "ARM"),
+    (3, "AARCH64"),
+    (4, "PPC64"),
+    (5, "S390"),
+    (6, "MIPS"),
+    (7, "LOONGARCH64"),
+    (8, "RISCV64"),
+];
 /// `enum SysctlType` (sysctl.proto).
 pub const SYSCTL_TYPE: &[(i32, &str)] = &[(5, "CTL_STR"), (6, "CTL_32")];
 /// `enum nd_type`.
@@ -150,11 +160,13 @@ schema!(TASK_KOBJ_IDS "task_kobj_ids_entry" {
     5 "pid_ns_id": U32, Opt; 6 "net_ns_id": U32, Opt; 7 "ipc_ns_id": U32, Opt; 8 "uts_ns_id": U32, Opt;
     9 "mnt_ns_id": U32, Opt; 10 "user_ns_id": U32, Opt; 11 "cgroup_ns_id": U32, Opt; 12 "time_ns_id": U32, Opt;
 });
+schema!(PLUGINS "plugins_entry" { 12 "plugins": Str, Rep; });
 schema!(INVENTORY "inventory_entry" {
     1 "img_version": U32, Req; 2 "fdinfo_per_id": Bool, Opt; 3 "root_ids": Msg(&TASK_KOBJ_IDS), Opt;
     4 "ns_per_id": Bool, Opt; 5 "root_cg_set": U32, Opt; 6 "lsmtype": Enum(LSMTYPE), Opt;
     8 "dump_uptime": U64, Opt; 9 "pre_dump_mode": U32, Opt; 10 "tcp_close": Bool, Opt;
-    11 "network_lock_method": U32, Opt;
+    11 "network_lock_method": U32, Opt; 12 "plugins_entry": Msg(&PLUGINS), Opt; 13 "dump_criu_run_id": Str, Opt;
+    14 "allow_uprobes": Bool, Opt;
 });
 schema!(PSTREE "pstree_entry" {
     1 "pid": U32, Req; 2 "ppid": U32, Req; 3 "pgid": U32, Req; 4 "sid": U32, Req; 5 "threads": U32, Rep;
@@ -165,11 +177,13 @@ schema!(TASK_CORE "task_core_entry" {
     9 "cg_set": U32, Opt; 10 "signals_s": Opaque, Opt; 11 "old_seccomp_mode": Enum(SECCOMP_MODE), Opt;
     12 "old_seccomp_filter": U32, Opt; 13 "loginuid": U32, Opt; 14 "oom_score_adj": I32, Opt;
     15 "sigactions": Opaque, Rep; 18 "child_subreaper": Bool, Opt; 20 "blk_sigset_extended": U64, Opt;
+    21 "stop_signo": U32, Opt; 22 "membarrier_registration_mask": U32, Opt;
 });
 schema!(CORE "core_entry" {
     1 "mtype": Enum(MARCH), Req; 2 "thread_info": Opaque, Opt; 3 "tc": Msg(&TASK_CORE), Opt;
     4 "ids": Msg(&TASK_KOBJ_IDS), Opt; 5 "thread_core": Opaque, Opt; 6 "ti_arm": Opaque, Opt;
     8 "ti_aarch64": Opaque, Opt; 9 "ti_ppc64": Opaque, Opt; 10 "ti_s390": Opaque, Opt; 11 "ti_mips": Opaque, Opt;
+    12 "ti_loongarch64": Opaque, Opt; 13 "ti_riscv64": Opaque, Opt;
 });
 schema!(FDINFO "fdinfo_entry" {
     1 "id": U32, Req; 2 "flags": U32, Req; 3 "type": Enum(FD_TYPES), Req; 4 "fd": U32, Req;
@@ -198,13 +212,18 @@ schema!(UNIX_SK "unix_sk_entry" {
 schema!(IP_OPTS_RAW "ip_opts_raw_entry" {
     1 "hdrincl": Bool, Opt; 2 "nodefrag": Bool, Opt; 3 "checksum": Bool, Opt; 4 "icmpv_filter": U32, Rep;
 });
-schema!(IP_OPTS "ip_opts_entry" { 1 "freebind": Bool, Opt; 4 "raw": Msg(&IP_OPTS_RAW), Opt; });
+schema!(IP_OPTS "ip_opts_entry" {
+    1 "freebind": Bool, Opt; 4 "raw": Msg(&IP_OPTS_RAW), Opt; 5 "pktinfo": Bool, Opt; 6 "tos": U32, Opt; 7 "ttl": U32, Opt;
+});
+schema!(TCP_OPTS "tcp_opts_entry" {
+    1 "cork": Bool, Opt; 2 "nodelay": Bool, Opt; 3 "keepcnt": U32, Opt; 4 "keepidle": U32, Opt; 5 "keepintvl": U32, Opt;
+});
 schema!(INET_SK "inet_sk_entry" {
     1 "id": U32, Req; 2 "ino": U32, Req; 3 "family": U32, Req; 4 "type": U32, Req; 5 "proto": U32, Req;
     6 "state": U32, Req; 7 "src_port": U32, Req; 8 "dst_port": U32, Req; 9 "flags": U32, Req; 10 "backlog": U32, Req;
     11 "src_addr": U32, Rep; 12 "dst_addr": U32, Rep; 13 "fown": Msg(&FOWN), Req; 14 "opts": Msg(&SK_OPTS), Req;
     15 "v6only": Bool, Opt; 16 "ip_opts": Msg(&IP_OPTS), Opt; 17 "ifname": Str, Opt; 18 "ns_id": U32, Opt;
-    19 "shutdown": Enum(SK_SHUTDOWN), Opt;
+    19 "shutdown": Enum(SK_SHUTDOWN), Opt; 20 "tcp_opts": Msg(&TCP_OPTS), Opt;
 });
 schema!(REG_FILE "reg_file_entry" {
     1 "id": U32, Req; 2 "flags": U32, Req; 3 "pos": U64, Req; 5 "fown": Msg(&FOWN), Req; 6 "name": Str, Req;
@@ -217,7 +236,7 @@ schema!(FILE "file_entry" {
     5 "nsf": Opaque, Opt; 6 "psk": Opaque, Opt; 7 "nlsk": Opaque, Opt; 8 "efd": Opaque, Opt; 9 "epfd": Opaque, Opt;
     10 "sgfd": Opaque, Opt; 11 "tunf": Opaque, Opt; 12 "tfd": Opaque, Opt; 13 "ify": Opaque, Opt; 14 "ffy": Opaque, Opt;
     15 "ext": Opaque, Opt; 16 "usk": Msg(&UNIX_SK), Opt; 17 "fifo": Opaque, Opt; 18 "pipe": Msg(&PIPE), Opt;
-    19 "tty": Opaque, Opt; 20 "memfd": Opaque, Opt; 21 "bpf": Opaque, Opt;
+    19 "tty": Opaque, Opt; 20 "memfd": Opaque, Opt; 21 "bpf": Opaque, Opt; 22 "pidfd": Opaque, Opt;
 });
 schema!(SCM "scm_entry" { 1 "type": U32, Req; 2 "rights": U32, Rep; });
 schema!(SK_PACKET "sk_packet_entry" { 1 "id_for": U32, Req; 2 "length": U32, Req; 4 "scm": Msg(&SCM), Rep; });
@@ -232,7 +251,7 @@ schema!(NETNS_ID "netns_id" { 1 "target_ns_id": U32, Req; 2 "netnsid_value": I32
 schema!(NETNS "netns_entry" {
     1 "def_conf": I32, Rep; 2 "all_conf": I32, Rep; 3 "def_conf4": Msg(&SYSCTL), Rep; 4 "all_conf4": Msg(&SYSCTL), Rep;
     5 "def_conf6": Msg(&SYSCTL), Rep; 6 "all_conf6": Msg(&SYSCTL), Rep; 7 "nsids": Msg(&NETNS_ID), Rep;
-    8 "ext_key": Str, Opt; 9 "unix_conf": Msg(&SYSCTL), Rep;
+    8 "ext_key": Str, Opt; 9 "unix_conf": Msg(&SYSCTL), Rep; 10 "ipv4_sysctl": Msg(&SYSCTL), Rep;
 });
 schema!(NET_DEVICE "net_device_entry" {
     1 "type": Enum(ND_TYPE), Req; 2 "ifindex": U32, Req; 3 "mtu": U32, Req; 4 "flags": U32, Req; 5 "name": Str, Req;
@@ -361,10 +380,20 @@ mod tests {
                     checksum: Some(true),
                     icmpv_filter: vec![1],
                 }),
+                pktinfo: Some(true),
+                tos: Some(1),
+                ttl: Some(1),
             }),
             ifname: Some("lo".into()),
             ns_id: Some(1),
             shutdown: Some(1),
+            tcp_opts: Some(pb::TcpOptsEntry {
+                cork: Some(true),
+                nodelay: Some(true),
+                keepcnt: Some(1),
+                keepidle: Some(1),
+                keepintvl: Some(1),
+            }),
             ..Default::default()
         };
         agrees(usk.clone(), &UNIX_SK);
@@ -402,6 +431,8 @@ mod tests {
                 pre_dump_mode: Some(1),
                 tcp_close: Some(true),
                 network_lock_method: Some(1),
+                dump_criu_run_id: Some("x".into()),
+                allow_uprobes: Some(true),
                 ..Default::default()
             },
             &INVENTORY,

@@ -372,6 +372,32 @@ fn plan_simulate_convert_and_diff_go_through_the_scenario() {
 /// bound, with no `inet-address-missing` warning, whatever this host's addresses are; `show`
 /// lists them. Without the ifaddr image the same sockets are planned for this host, which lacks
 /// them.
+/// A real CRIU 4.2 dump of a Python process (fixtures/criu/real/README.md) opens with no
+/// diagnostic and maps onto resocket's model: its path-named listener (CRIU records the name
+/// with the NUL the kernel counts in the bound address: the whole checkpoint did not map while
+/// that NUL was taken as part of the path), and the TCP options CRIU 4.x saves in
+/// `inet_sk_entry.tcp_opts` (TCP_NODELAY on the client, TCP_KEEPIDLE 60 on the listener and
+/// inherited by the accepted socket); plan and simulate reproduce it.
+#[test]
+fn a_real_criu_4_2_dump_maps_plans_and_simulates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/real/criu-4.2-python");
+    let o = restore(&["check", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid (0 errors, 0 warnings)"), "{}", stdout(&o));
+    let o = restore(&["show", "--json", s(&dir)]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let socks = v["scenario"]["sockets"].as_array().unwrap_or_else(|| panic!("not mapped: {}", stdout(&o)));
+    assert_eq!(socks.len(), 13);
+    assert!(socks.iter().any(|s| s["addr"] == "/tmp/realcriu/path.sock" && s["listen"].is_number()), "{socks:?}");
+    assert!(socks.iter().any(|s| s["addr"] == "@resocket-real-listener" && s["listen"].is_number()));
+    let opts = |want: &str| socks.iter().filter(|s| s["opts"].to_string().contains(want)).count();
+    assert_eq!(opts(r#""name":"tcp_no_delay","value":true"#), 1, "{socks:?}");
+    assert_eq!(opts(r#""name":"tcp_keep_idle","value":60"#), 2, "{socks:?}");
+    let o = restore(&["simulate", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("the simulated state equals the image"), "{}", stdout(&o));
+}
+
 #[test]
 fn plan_and_simulate_use_the_checkpoints_saved_addresses() {
     let dir = criu_dir("valid", "inet-netns");

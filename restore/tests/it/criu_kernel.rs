@@ -34,6 +34,9 @@ fn every_valid_criu_fixture_and_the_podman_and_cri_o_archives_restore_and_verify
     assert!(inputs.len() >= 15, "{inputs:?}");
     inputs.push(fixtures().join("archives/podman-stream-pair.tar.gz"));
     inputs.push(fixtures().join("archives/checkpoint-web-0_shop-server-2026-12-01T00:00:00Z.tar"));
+    // A real CRIU 4.2 dump (fixtures/criu/real/README.md): path, abstract and unnamed AF_UNIX
+    // sockets, a TCP listener with an accepted connection and its options, UDP.
+    inputs.push(fixtures().join("real/criu-4.2-python"));
     let mut failures = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let root = scratch(&format!("run-{i}"));

@@ -6,6 +6,7 @@ use super::{base_spec, how, msg, unmodelled_options, Ctx, Note, NoteCode};
 use crate::criu::check::{CLOSE, DGRAM, LISTEN, STREAM};
 use crate::criu::{pb, TcpStream};
 use crate::sim::ops::{InetFamily, SockType};
+use crate::sim::SockOpt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 pub(super) fn inet_sockets(c: &mut Ctx<'_>) {
@@ -17,6 +18,10 @@ pub(super) fn inet_sockets(c: &mut Ctx<'_>) {
         let tcp = ty == SockType::Stream;
         let kind = if tcp { "tcp" } else { "udp" };
         let mut spec = base_spec(format!("{kind}-{}", sk.ino), Some(family), ty, &sk.opts);
+        if tcp {
+            let ts = ck.tcp_streams.iter().find(|t| t.ino == sk.ino).map(|t| &t.ts);
+            tcp_options(&mut spec.opts, sk.tcp_opts.as_ref(), ts);
+        }
         spec.nonblock = sk.flags & crate::wire::O_NONBLOCK != 0;
         let local = SocketAddr::new(ip(family, &sk.src_addr), sk.src_port.min(65535) as u16);
         let remote = SocketAddr::new(ip(family, &sk.dst_addr), sk.dst_port.min(65535) as u16);
@@ -49,6 +54,30 @@ pub(super) fn inet_sockets(c: &mut Ctx<'_>) {
     // The saved namespace's host and routes, for the remotes outside the checkpoint.
     let reach = c.o.host_ns().and_then(|ns| Some(Reach { ns, host: c.o.host()?, routes: c.o.host_routes(ns) }));
     inet_peers(c, &ins, reach.as_ref());
+}
+
+/// The `IPPROTO_TCP` options of a TCP socket that differ from a new socket's: CRIU ≥ 4.0 saves
+/// them for every TCP socket in `inet_sk_entry.tcp_opts`; older ones only `cork` and `nodelay`
+/// of an established one, in tcp-stream. `sk_opts`' keepalive times, where CRIU wrote them,
+/// come first (`recorded_options`).
+fn tcp_options(opts: &mut Vec<SockOpt>, t: Option<&pb::TcpOptsEntry>, ts: Option<&pb::TcpStreamEntry>) {
+    let nodelay = t.and_then(|t| t.nodelay).or(ts.and_then(|ts| ts.nodelay));
+    let cork = t.and_then(|t| t.cork).or(ts.and_then(|ts| ts.cork));
+    let int = |v: u32, max: i32| i32::try_from(v).unwrap_or(i32::MAX).clamp(1, max);
+    let keep = crate::sockopt::MAX_TCP_KEEP;
+    let found = [
+        nodelay.map(SockOpt::TcpNoDelay),
+        cork.map(SockOpt::TcpCork),
+        t.and_then(|t| t.keepidle).map(|v| SockOpt::TcpKeepIdle(int(v, keep))),
+        t.and_then(|t| t.keepintvl).map(|v| SockOpt::TcpKeepIntvl(int(v, keep))),
+        t.and_then(|t| t.keepcnt).map(|v| SockOpt::TcpKeepCnt(int(v, crate::sockopt::MAX_TCP_KEEPCNT))),
+    ];
+    for o in found.into_iter().flatten() {
+        let Some(name) = o.recorded() else { continue };
+        if o != SockOpt::default_of(name) && !opts.iter().any(|have| have.recorded() == Some(name)) {
+            opts.push(o);
+        }
+    }
 }
 
 /// A TCP or UDP socket of the checkpoint, as the peer matching sees it.
