@@ -92,15 +92,28 @@ json.dump(out, sys.stdout)
     }
 }
 
-/// The images of a real CRIU 4.2 dump (fixtures/criu/real/: `criu dump` of a Python process
+/// The images of the real CRIU 4.2 dumps (fixtures/criu/real/: `criu dump` of Python processes
 /// holding AF_UNIX, TCP and UDP sockets on Linux 6.18, see its README.md), each read by
 /// resocket and by the crit of the CRIU that wrote them (its output committed beside them:
 /// Debian's crit is 3.17 and does not know the fields 4.x added). They agree field for field,
 /// and resocket finds nothing it does not know (no `criu-unknown-field`) and nothing wrong.
 #[test]
-fn a_real_criu_4_2_dump_decodes_like_its_own_crit() {
+fn real_criu_4_2_dumps_decode_like_their_own_crit() {
     let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/real");
-    let dir = real.join("criu-4.2-python");
+    let mut dumps: Vec<String> = std::fs::read_dir(&real)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("criu-") && !n.ends_with(".crit"))
+        .collect();
+    dumps.sort();
+    assert_eq!(dumps, ["criu-4.2-python", "criu-4.2-tcp-in-flight", "criu-4.2-tree"]);
+    for name in &dumps {
+        compare_with_crit(&real, name);
+    }
+}
+
+fn compare_with_crit(real: &std::path::Path, name: &str) {
+    let dir = real.join(name);
     let mut files: Vec<criu::ImageFile> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -111,11 +124,11 @@ fn a_real_criu_4_2_dump_decodes_like_its_own_crit() {
         .collect();
     files.sort_by(|a, b| a.name.cmp(&b.name));
     let o = criu::open(files);
-    assert!(o.diagnostics.is_empty(), "{:?}", o.diagnostics);
+    assert!(o.diagnostics.is_empty(), "{name}: {:?}", o.diagnostics);
     let mut compared = 0;
     for f in &o.files {
         let Some(ours) = criu::crit::file_json(f) else { continue };
-        let json = real.join("criu-4.2-python.crit").join(f.name.replace(".img", ".json"));
+        let json = real.join(format!("{name}.crit")).join(f.name.replace(".img", ".json"));
         let theirs: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
         let schema = f.schema().unwrap_or_else(|| panic!("{}: decoded without a schema", f.name));
         let mut errors = Vec::new();
@@ -125,10 +138,10 @@ fn a_real_criu_4_2_dump_decodes_like_its_own_crit() {
         for (k, (o, t)) in o.iter().zip(t).enumerate() {
             agree(o, t, schema, &format!("{}#{k}", f.name), &mut errors);
         }
-        assert!(errors.is_empty(), "resocket and CRIU 4.2's crit disagree:\n{}", errors.join("\n"));
+        assert!(errors.is_empty(), "{name}: resocket and CRIU 4.2's crit disagree:\n{}", errors.join("\n"));
         compared += 1;
     }
-    assert!(compared >= 9, "only {compared} images compared");
+    assert!(compared >= 9, "{name}: only {compared} images compared");
 }
 
 /// `ours` (resocket's crit JSON of one entry) equals `theirs` (crit's) but for the fields the

@@ -87,6 +87,12 @@ pub enum NoteCode {
     /// (route-N.img, route6-N.img) do not reach: on the restored host a connect to it fails
     /// with ENETUNREACH.
     RemoteUnreachable,
+    /// A TCP client connected to the address of a listener of the checkpoint whose accepted
+    /// end is not in it: the connection was in that listener's accept queue, which CRIU dumps
+    /// only with `--skip-in-flight`, dropping it (a CRIU restore leaves the client connected
+    /// to nothing). Restored as a pending connection of that listener; what the client had
+    /// sent before accept is lost.
+    InFlightSkipped,
     /// An entry the scenario cannot hold (unsupported type or state, an unknown peer).
     Unmapped,
 }
@@ -112,6 +118,7 @@ impl NoteCode {
             NoteCode::UdpQueue => "udp-queue",
             NoteCode::SharedFdTable => "shared-fd-table",
             NoteCode::RemoteUnreachable => "remote-unreachable",
+            NoteCode::InFlightSkipped => "in-flight-skipped",
             NoteCode::Unmapped => "unmapped",
         }
     }
@@ -183,6 +190,7 @@ pub fn to_scenario(o: &Opened) -> (Scenario, Vec<Note>) {
     let mut c = Ctx { o, sockets: Vec::new(), notes: Vec::new(), by_id: BTreeMap::new() };
     unix_sockets(&mut c);
     inet::inet_sockets(&mut c);
+    note_pending_clients(&mut c);
     queues(&mut c);
     let tasks = tasks(&mut c);
     let ck = &o.checkpoint;
@@ -320,10 +328,12 @@ fn unix_spec(sk: &pb::UnixSkEntry, ty: SockType) -> SockSpec {
     spec
 }
 
-/// What CRIU does not record about pending clients: their accept order, data sent before accept.
+/// What CRIU does not record about pending clients: their accept order, data sent before accept
+/// (AF_UNIX: CRIU refuses the dump; a TCP pending connection is dropped, `InFlightSkipped`).
 fn note_pending_clients(c: &mut Ctx<'_>) {
     for i in 0..c.sockets.len() {
         let n = c.sockets[i].pending.len();
+        let unix = c.sockets[i].family == Family::Unix;
         if n >= 2 {
             c.note(
                 NoteCode::AcceptOrder,
@@ -331,7 +341,7 @@ fn note_pending_clients(c: &mut Ctx<'_>) {
                 format!("{n} pending clients: CRIU does not record their accept order (inode order used)"),
             );
         }
-        if n >= 1 {
+        if n >= 1 && unix {
             c.note(
             NoteCode::DataBeforeAccept,
             Some(i),
@@ -479,7 +489,6 @@ fn unix_sockets(c: &mut Ctx<'_>) {
         let theirs = listener_names.get(&(peer.name.as_slice(), peer.r#type)).copied();
         connected_end(c, (i, k), (pi, pk), mine, theirs);
     }
-    note_pending_clients(c);
 }
 
 /// End `i` (entry `k`) of a connected stream/seqpacket pair whose other end is `pi` (entry

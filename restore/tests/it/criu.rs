@@ -2,6 +2,7 @@
 //! fixture directories, and the committed Podman-layout fixture), one image file; detection by
 //! content; every command that takes an image.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -380,7 +381,7 @@ fn plan_simulate_convert_and_diff_go_through_the_scenario() {
 /// inherited by the accepted socket); plan and simulate reproduce it.
 #[test]
 fn a_real_criu_4_2_dump_maps_plans_and_simulates() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/real/criu-4.2-python");
+    let dir = real("criu-4.2-python");
     let o = restore(&["check", s(&dir)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("valid (0 errors, 0 warnings)"), "{}", stdout(&o));
@@ -396,6 +397,70 @@ fn a_real_criu_4_2_dump_maps_plans_and_simulates() {
     let o = restore(&["simulate", s(&dir)]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("the simulated state equals the image"), "{}", stdout(&o));
+}
+
+fn real(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/real").join(name)
+}
+
+/// The scenario `restore show --json` maps a checkpoint onto, by socket name, and its notes.
+fn mapped_real(name: &str) -> (BTreeMap<String, serde_json::Value>, String) {
+    let o = restore(&["show", "--json", s(&real(name))]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let socks = v["scenario"]["sockets"].as_array().unwrap_or_else(|| panic!("{name} not mapped: {}", stdout(&o)));
+    (socks.iter().map(|s| (s["name"].as_str().unwrap().to_string(), s.clone())).collect(), v["notes"].to_string())
+}
+
+/// A real CRIU 4.2 dump of a process tree (fixtures/criu/real/src/criu-4.2-tree.py): two
+/// processes sharing every fd, a listener on a relative name bound from its working directory
+/// with a pending client, a seqpacket pair shut down one way with records queued, a dgram
+/// socket in flight in an SCM_RIGHTS message (no fd holds it), a dgram receiver whose path was
+/// unlinked fed by two senders, a dgram socket connected to itself — each mapped as it was.
+#[test]
+fn a_real_criu_4_2_process_tree_maps_every_af_unix_case() {
+    let (socks, notes) = mapped_real("criu-4.2-tree");
+    assert_eq!(socks.len(), 12, "{socks:?}");
+    let find = |f: &dyn Fn(&serde_json::Value) -> bool| socks.values().filter(|s| f(s)).cloned().collect::<Vec<_>>();
+    let rel = find(&|s| s["addr"] == "rel.sock");
+    assert_eq!(rel.len(), 1);
+    assert_eq!(rel[0]["cwd"], "/tmp/realcriu2/work");
+    assert_eq!(rel[0]["pending"].as_array().map(Vec::len), Some(1), "{rel:?}");
+    assert_eq!(find(&|s| s["type"] == "seqpacket" && s["shutdown"] == "wr").len(), 1);
+    let carrier = find(&|s| s["queue"][0]["rights"].is_array());
+    let carried = carrier[0]["queue"][0]["rights"][0].as_str().unwrap().to_string();
+    assert_eq!(socks[&carried]["no_fd"], true, "{:?}", socks[&carried]);
+    let gone = find(&|s| s["addr"] == "/tmp/realcriu2/work/gone.sock");
+    assert_eq!(gone[0]["unlinked"], true);
+    assert_eq!(gone[0]["queue"].as_array().map(Vec::len), Some(2));
+    assert!(notes.contains("sender-address"), "{notes}");
+    let me = find(&|s| s["addr"] == "@resocket-self");
+    assert_eq!(me[0]["peer"], me[0]["name"]);
+    let o = restore(&["show", s(&real("criu-4.2-tree"))]);
+    assert!(stdout(&o).contains("2 tasks"), "{}", stdout(&o));
+    let o = restore(&["simulate", s(&real("criu-4.2-tree"))]);
+    assert!(stdout(&o).contains("the simulated state equals the image"), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// A real CRIU 4.2 dump taken with `--skip-in-flight` (fixtures/criu/real/src/criu-4.2-tcp-in-flight.py):
+/// CRIU dropped the connection still in the TCP listener's accept queue and kept its client,
+/// connected to nothing. resocket restores it as the listener's pending connection (note
+/// `in-flight-skipped`), with its shutdown; the two accepted connections stay paired.
+#[test]
+fn a_connection_criu_dropped_from_an_accept_queue_is_restored_pending() {
+    let (socks, notes) = mapped_real("criu-4.2-tcp-in-flight");
+    let listener: Vec<_> = socks.values().filter(|s| s["listen"].is_number()).collect();
+    assert_eq!(listener.len(), 1);
+    let pending = listener[0]["pending"].as_array().unwrap_or_else(|| panic!("no pending: {listener:?}"));
+    assert_eq!(pending.len(), 1);
+    let client = &socks[pending[0]["client"].as_str().unwrap()];
+    assert_eq!(client["shutdown"], "wr", "{client:?}");
+    assert!(client.get("external_peer").is_none(), "{client:?}");
+    assert!(notes.contains("in-flight-skipped"), "{notes}");
+    assert_eq!(socks.values().filter(|s| s["accepted_from"].is_string()).count(), 2);
+    let o = restore(&["plan", s(&real("criu-4.2-tcp-in-flight"))]);
+    assert!(!stdout(&o).contains("tcp-external-peer"), "{}", stdout(&o));
+    let o = restore(&["simulate", s(&real("criu-4.2-tcp-in-flight"))]);
+    assert!(stdout(&o).contains("the simulated state equals the image"), "{}{}", stdout(&o), stderr(&o));
 }
 
 #[test]

@@ -34,9 +34,12 @@ fn every_valid_criu_fixture_and_the_podman_and_cri_o_archives_restore_and_verify
     assert!(inputs.len() >= 15, "{inputs:?}");
     inputs.push(fixtures().join("archives/podman-stream-pair.tar.gz"));
     inputs.push(fixtures().join("archives/checkpoint-web-0_shop-server-2026-12-01T00:00:00Z.tar"));
-    // A real CRIU 4.2 dump (fixtures/criu/real/README.md): path, abstract and unnamed AF_UNIX
-    // sockets, a TCP listener with an accepted connection and its options, UDP.
-    inputs.push(fixtures().join("real/criu-4.2-python"));
+    // Real CRIU 4.2 dumps (fixtures/criu/real/README.md): AF_UNIX sockets of every naming, a
+    // pending client, one in flight, two processes sharing fds, TCP with options and a
+    // connection CRIU dropped from an accept queue (restored pending), UDP.
+    for real in ["criu-4.2-python", "criu-4.2-tree", "criu-4.2-tcp-in-flight"] {
+        inputs.push(fixtures().join("real").join(real));
+    }
     let mut failures = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let root = scratch(&format!("run-{i}"));

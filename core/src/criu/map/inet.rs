@@ -5,6 +5,7 @@
 use super::{base_spec, how, msg, unmodelled_options, Ctx, Note, NoteCode};
 use crate::criu::check::{CLOSE, DGRAM, LISTEN, STREAM};
 use crate::criu::{pb, TcpStream};
+use crate::scenario::PendingSpec;
 use crate::sim::ops::{InetFamily, SockType};
 use crate::sim::SockOpt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -151,6 +152,7 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
                     }
                 }
             }
+            None if a.tcp && in_flight(c, ins, a, remote) => {}
             None => {
                 c.sockets[a.i].external_peer = true;
                 c.sockets[a.i].remote = Some(addr_spec(remote));
@@ -163,6 +165,39 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
             tcp_stream_notes(c, a);
         }
     }
+}
+
+/// A TCP client `a` whose accepted end is not in the checkpoint, connected to `remote`: when a
+/// listener of the checkpoint is on that address, the connection was in its accept queue (CRIU
+/// refuses such a dump, "In-flight connection", unless `--skip-in-flight` drops it): made a
+/// pending connection of that listener, in inode order after the ones before it, with a note.
+/// The other reading, an accepted end in a process outside the checkpoint sharing the
+/// listener, is named in the note.
+fn in_flight(c: &mut Ctx<'_>, ins: &[In], a: &In, remote: SocketAddr) -> bool {
+    let canon = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let Some(l) = ins.iter().find(|l| {
+        l.listen
+            && l.local.port() == remote.port()
+            && (l.local.ip().is_unspecified() || canon(l.local.ip()) == canon(remote.ip()))
+    }) else {
+        return false;
+    };
+    let (client, listener) = (c.sockets[a.i].name.clone(), c.sockets[l.i].name.clone());
+    c.sockets[l.i].pending.push(PendingSpec { client: Some(client), sent: Vec::new() });
+    c.note(
+        NoteCode::InFlightSkipped,
+        Some(a.i),
+        format!(
+            "connected to {listener}'s address {remote} with no accepted end in the checkpoint: it was in \
+             {listener}'s accept queue (CRIU dumps that only with --skip-in-flight, dropping the connection, \
+             and its restore leaves this socket connected to nothing): restored as a pending connection of \
+             {listener}; what it sent before accept is lost (or its accepted end is in a process outside the checkpoint)"
+        ),
+    );
+    true
 }
 
 /// A TCP connection's notes (what tcp-stream holds that is not repaired), and its unread bytes.
