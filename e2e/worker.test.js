@@ -75,9 +75,14 @@ test('the page module has no CRIU reader, schema, lesson file reader, serde dese
   const deserializer = 'unknown variant';
   assert.ok(!pageBytes.includes(deserializer), 'the page module links a serde deserializer');
   assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(deserializer));
+  // The gallery's fixtures are not in the page module either (web/build.rs): an item's file is
+  // fetched from next to the page when it is opened, and only then.
   const { page: p, errors, fetched } = await open();
+  const fixtureFiles = () => fetched.filter((u) => u.includes('/fixtures/'));
+  assert.deepEqual(fixtureFiles(), [], 'fixture files fetched before an item is opened');
   await p.click('.gallery-item[data-name="stream-pair"]');
   await p.waitForSelector('#graph .node');
+  assert.deepEqual(fixtureFiles(), ['/fixtures/images/valid/stream-pair.rsimg']);
   assert.deepEqual(workerFiles(fetched), [], 'a resocket image opens without the worker');
   // Each worker started, and whether it has gone.
   const started = [];
