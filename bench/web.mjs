@@ -3,6 +3,7 @@
 //
 //   ./x bench-web                       # trunk build --release, then this script
 //   node bench/web.mjs [--runs N]       # against an existing dist/ (DIST=dir to choose another)
+//   node bench/web.mjs --sizes          # only the two bundle sizes below (no browser)
 //
 // Prints, for a baseline image (the 2-socket stream-pair fixture) and generated images of about
 // 1,000 and 10,000 sockets (core's `synth_image` example, written to bench/out/):
@@ -29,6 +30,29 @@ const RUNS = argRuns > 0 ? Number(process.argv[argRuns + 1]) : 3;
 if (!fs.existsSync(path.join(DIST, 'index.html'))) {
   console.error(`no ${DIST}/index.html: run trunk build --release (or ./x bench-web)`);
   process.exit(2);
+}
+// Every .wasm and .js trunk wrote, wasm-bindgen's snippets/ (inline JS) included: the page's
+// bundle (what it downloads before any checkpoint is opened) apart from the checkpoint reader's
+// worker (resocket-worker*, fetched when a checkpoint is opened).
+const files = fs.readdirSync(DIST, { recursive: true }).filter((f) => /\.(wasm|js)$/.test(f));
+const size = (list) => {
+  let raw = 0, gz = 0;
+  for (const f of list) {
+    const b = fs.readFileSync(path.join(DIST, f));
+    raw += b.length;
+    gz += zlib.gzipSync(b, { level: 9 }).length;
+  }
+  return `${list.join(' + ')}: ${raw.toLocaleString('en')} B, gzip -9 ${gz.toLocaleString('en')} B (${(gz / 1024).toFixed(1)} KiB)`;
+};
+const isWorker = (f) => /^resocket-worker/.test(path.basename(f));
+const pageLine = () => `page bundle, release wasm + js: ${size(files.filter((f) => !isWorker(f)))}`;
+const workerLine = () => `checkpoint reader (worker), release wasm + js: ${size(files.filter(isWorker))}`;
+// --sizes: the two sizes only (no browser, no images).
+if (process.argv.includes('--sizes')) {
+  console.log(`dist: ${path.relative(ROOT, DIST) || DIST}`);
+  console.log(pageLine());
+  console.log(workerLine());
+  process.exit(0);
 }
 fs.mkdirSync(OUT, { recursive: true });
 
@@ -126,21 +150,7 @@ for (let i = 0; i < images.length; i++) {
 }
 await stop(h);
 
-// Every .wasm and .js trunk wrote, wasm-bindgen's snippets/ (inline JS) included: the page's
-// bundle (what it downloads before any checkpoint is opened) apart from the checkpoint reader's
-// worker (resocket-worker*, fetched when a checkpoint is opened).
-const files = fs.readdirSync(DIST, { recursive: true }).filter((f) => /\.(wasm|js)$/.test(f));
-const size = (list) => {
-  let raw = 0, gz = 0;
-  for (const f of list) {
-    const b = fs.readFileSync(path.join(DIST, f));
-    raw += b.length;
-    gz += zlib.gzipSync(b, { level: 9 }).length;
-  }
-  return `${list.join(' + ')}: ${raw.toLocaleString('en')} B, gzip -9 ${gz.toLocaleString('en')} B (${(gz / 1024).toFixed(1)} KiB)`;
-};
-const isWorker = (f) => /^resocket-worker/.test(path.basename(f));
 console.log(`chromium ${browser.version()}, ${RUNS} runs each (medians), dist: ${path.relative(ROOT, DIST) || DIST}`);
 console.table(rows);
-console.log(`page bundle, release wasm + js: ${size(files.filter((f) => !isWorker(f)))}`);
-console.log(`checkpoint reader (worker), release wasm + js: ${size(files.filter(isWorker))}`);
+console.log(pageLine());
+console.log(workerLine());

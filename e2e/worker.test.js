@@ -45,7 +45,7 @@ async function open() {
 
 const workerFiles = (fetched) => fetched.filter((p) => /resocket-worker/.test(p));
 
-test('the page module has no CRIU reader, schema, lesson file reader or serde-wasm-bindgen: the worker module is fetched when a checkpoint is opened, not before', async () => {
+test('the page module has no CRIU reader, schema, lesson file reader, serde deserializer or serde-wasm-bindgen: the worker module is fetched when a checkpoint is opened, not before', async () => {
   const files = fs.readdirSync(DIST);
   const page = files.find((f) => /^resocket-web-.*_bg\.wasm$/.test(f));
   assert.ok(page && files.includes('resocket-worker_bg.wasm') && files.includes('resocket-worker_loader.js'), files.join(' '));
@@ -68,9 +68,21 @@ test('the page module has no CRIU reader, schema, lesson file reader or serde-wa
   const lessonReader = 'a step has a syscall or a restore, not both';
   assert.ok(!pageBytes.includes(lessonReader), 'the page module links the lesson file reader');
   assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(lessonReader));
+  // The page keeps the learner's answers as codec bytes (web/src/lesson.rs), so it links no serde
+  // deserializer (serde_json's parser and the `Deserialize` impls): serde's message for an
+  // unknown enum variant, which every derived `Deserialize` of an enum can give (the worker's
+  // lesson reader has it).
+  const deserializer = 'unknown variant';
+  assert.ok(!pageBytes.includes(deserializer), 'the page module links a serde deserializer');
+  assert.ok(fs.readFileSync(path.join(DIST, 'resocket-worker_bg.wasm')).includes(deserializer));
+  // The gallery's fixtures are not in the page module either (web/build.rs): an item's file is
+  // fetched from next to the page when it is opened, and only then.
   const { page: p, errors, fetched } = await open();
+  const fixtureFiles = () => fetched.filter((u) => u.includes('/fixtures/'));
+  assert.deepEqual(fixtureFiles(), [], 'fixture files fetched before an item is opened');
   await p.click('.gallery-item[data-name="stream-pair"]');
   await p.waitForSelector('#graph .node');
+  assert.deepEqual(fixtureFiles(), ['/fixtures/images/valid/stream-pair.rsimg']);
   assert.deepEqual(workerFiles(fetched), [], 'a resocket image opens without the worker');
   // Each worker started, and whether it has gone.
   const started = [];

@@ -1,15 +1,18 @@
-//! Embeds the fixture gallery: every `fixtures/images/{valid,invalid}/*.rsimg` becomes an entry
-//! `(name, group, description, Source::Embedded(start, len))` in `$OUT_DIR/gallery.rs`, with
-//! the description taken from `fixtures/src/<group>/<name>.json` when there is one. The images
-//! themselves are concatenated and DEFLATE-compressed into one `$OUT_DIR/fixtures.deflate`
-//! (`PACKED`, `UNPACKED` bytes when inflated): the images are mostly zero padding and repeat
-//! each other, so one stream is a few KB where the raw bytes cost ~15 KB of the gzipped bundle
-//! (the app already carries the inflater for share links). Missing or empty directories give an
-//! empty list (the app then shows only generated images).
+//! Lists the fixture gallery: every `fixtures/images/{valid,invalid}/*.rsimg` becomes an entry
+//! `(name, group, description, Source::File(path))` in `$OUT_DIR/gallery.rs`, with the
+//! description taken from `fixtures/src/<group>/<name>.json` when there is one. The images are
+//! not in the page's module: trunk copies `fixtures/images`, `fixtures/criu/images` and
+//! `fixtures/criu/archives` next to the page (index.html) and the gallery fetches an item's
+//! files when it is opened, as the lessons page fetches its lesson files (the packed images
+//! were 9.2 KB of the gzipped page, incompressible: docs/benchmarks.md). `path` is the file's
+//! path under `fixtures/`, relative to the page. Missing or empty directories give an empty
+//! list (the app then shows only generated images).
 //! A fixture whose source is `{"synthetic": N}` is `synth::mixed(N)` (the fixture tests keep
 //! the committed image equal to it): its entry is `Source::Synthetic(N)` and it is generated
-//! when opened instead of being embedded (many-1000 alone would be a tenth of the gzipped
-//! bundle).
+//! when opened instead of being fetched.
+//! The browser tests, which are served no fixture files, read the same files from
+//! `$OUT_DIR/fixture_files.rs` (`(path, include_bytes!(…))` of every file listed), through
+//! `gallery::load_with`; the page does not link it.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,7 +23,8 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let fixtures = manifest.join("..").join("fixtures");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let mut blob: Vec<u8> = Vec::new();
+    // Every file listed: (path relative to the page, path on disk), for the tests' table.
+    let mut listed: Vec<(String, PathBuf)> = Vec::new();
     // In gallery order: valid then invalid, by name within a group (as on disk).
     let mut out = String::from("/// `(name, group, description, source)` of every fixture, in gallery order.\n");
     out.push_str("pub static FIXTURES: &[(&str, &str, &str, Source)] = &[\n");
@@ -43,32 +47,28 @@ fn main() {
                 continue;
             }
             let description = description(&source);
-            let bytes = std::fs::read(&path).expect("read a fixture image");
-            let _ = writeln!(
-                out,
-                "    ({name:?}, {group:?}, {description:?}, Source::Embedded({}, {})),",
-                blob.len(),
-                bytes.len()
-            );
-            blob.extend_from_slice(&bytes);
+            let url = format!("fixtures/images/{group}/{name}.rsimg");
+            let _ = writeln!(out, "    ({name:?}, {group:?}, {description:?}, Source::File({url:?})),");
+            listed.push((url, path.clone()));
         }
     }
-    criu(&fixtures.join("criu"), &mut blob, &mut out);
+    criu(&fixtures.join("criu"), &mut listed, &mut out);
     out.push_str("];\n");
-    let packed = out_dir.join("fixtures.deflate");
-    std::fs::write(&packed, miniz_oxide::deflate::compress_to_vec(&blob, 10)).expect("write fixtures.deflate");
-    let _ = writeln!(out, "/// The fixture images, concatenated and DEFLATE-compressed.");
-    let _ = writeln!(out, "static PACKED: &[u8] = include_bytes!({:?});", packed.to_string_lossy());
-    let _ = writeln!(out, "/// The length of `PACKED` inflated.");
-    let _ = writeln!(out, "const UNPACKED: usize = {};", blob.len());
     std::fs::write(out_dir.join("gallery.rs"), out).expect("write gallery.rs");
+    let mut files = String::from("/// Every fixture file the gallery lists: (its path under the page, its bytes).\n");
+    files.push_str("pub static FIXTURE_FILES: &[(&str, &[u8])] = &[\n");
+    for (url, disk) in &listed {
+        let _ = writeln!(files, "    ({url:?}, include_bytes!({:?})),", disk.to_string_lossy());
+    }
+    files.push_str("];\n");
+    std::fs::write(out_dir.join("fixture_files.rs"), files).expect("write fixture_files.rs");
 }
 
 /// The CRIU gallery: every image directory `fixtures/criu/images/{valid,invalid}/NAME/` becomes
-/// `(criu-NAME, "criu" | "criu-invalid", description, Source::Criu(&[(file, start, len), ...]))`
+/// `(criu-NAME, "criu" | "criu-invalid", description, Source::Criu(dir, &[file, ...]))`
 /// (description from `fixtures/criu/src/GROUP/NAME/fixture.meta`), and every checkpoint archive
 /// `fixtures/criu/archives/NAME.tar.*` an embedded item of the `criu` group, opened by content.
-fn criu(root: &Path, blob: &mut Vec<u8>, out: &mut String) {
+fn criu(root: &Path, listed: &mut Vec<(String, PathBuf)>, out: &mut String) {
     for (group, label) in [("valid", "criu"), ("invalid", "criu-invalid")] {
         let images = root.join("images").join(group);
         watch(&images);
@@ -76,23 +76,22 @@ fn criu(root: &Path, blob: &mut Vec<u8>, out: &mut String) {
             let Some(name) = dir.file_name().and_then(|s| s.to_str()) else { continue };
             let meta = root.join("src").join(group).join(name).join("fixture.meta");
             let description = description(&meta);
+            let dir_url = format!("fixtures/criu/images/{group}/{name}");
             let mut files = String::new();
             for f in sorted(&dir).into_iter().filter(|p| p.is_file()) {
                 let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
-                let bytes = std::fs::read(&f).expect("read a CRIU fixture image");
-                let _ = write!(files, "({fname:?}, {}, {}), ", blob.len(), bytes.len());
-                blob.extend_from_slice(&bytes);
+                let _ = write!(files, "{fname:?}, ");
+                listed.push((format!("{dir_url}/{fname}"), f.clone()));
             }
             // `criu-` keeps the names (deep links) apart from the resocket fixtures'.
             let item = format!("criu-{name}");
-            let _ = writeln!(out, "    ({item:?}, {label:?}, {description:?}, Source::Criu(&[{files}])),");
+            let _ = writeln!(out, "    ({item:?}, {label:?}, {description:?}, Source::Criu({dir_url:?}, &[{files}])),");
         }
     }
     let archives = root.join("archives");
     watch(&archives);
     for f in sorted(&archives).into_iter().filter(|p| p.is_file()) {
         let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
-        let bytes = std::fs::read(&f).expect("read a checkpoint archive");
         // Described by the naming conventions of the tools that write them; what is opened is
         // decided by the content (core's `detect`, `archive`), never by the name.
         let description = if fname.starts_with("checkpoint-") && fname.ends_with(".tar") {
@@ -107,13 +106,9 @@ fn criu(root: &Path, blob: &mut Vec<u8>, out: &mut String) {
         } else {
             format!("a checkpoint archive ({fname}), opened by its content")
         };
-        let _ = writeln!(
-            out,
-            "    ({fname:?}, \"criu\", {description:?}, Source::Embedded({}, {})),",
-            blob.len(),
-            bytes.len()
-        );
-        blob.extend_from_slice(&bytes);
+        let url = format!("fixtures/criu/archives/{fname}");
+        let _ = writeln!(out, "    ({fname:?}, \"criu\", {description:?}, Source::File({url:?})),");
+        listed.push((url, f.clone()));
     }
 }
 

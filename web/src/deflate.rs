@@ -3,7 +3,7 @@
 //!
 //! The bundle then carries no DEFLATE code of its own (miniz_oxide was 15 KB of the gzipped
 //! release wasm). The price is that both directions are asynchronous: share links are made and
-//! read, and the embedded gallery is unpacked, in tasks (`spawn_local`) that dispatch their
+//! read in tasks (`spawn_local`) that dispatch their
 //! result.
 
 use wasm_bindgen::prelude::*;

@@ -29,7 +29,7 @@ pub const BUILTIN_NAMES: [&str; lesson::BUILTIN.len()] = {
     out
 };
 
-/// The localStorage key of the learner's answers (`{lesson id: {step: answer}}`, JSON).
+/// The localStorage key of the learner's answers (`{lesson id: {step: answer}}`, [`answers_text`]).
 pub const STORAGE_KEY: &str = "resocket.lessons.answers";
 
 /// "Try it yourself": a lesson's restore step opened in the scenario editor.
@@ -454,16 +454,33 @@ pub fn read_in_worker(
     }
 }
 
+/// The most the kept answers may claim when decoded (bincode checks every length against it).
+const MAX_KEPT: usize = 1 << 20;
+
+/// The kept answers' text: their codec (bincode) encoding in base64url, as share links spell
+/// bytes. Not JSON: the page links no JSON parser (docs/benchmarks.md, "The page bundle, text
+/// tables and the lesson runs").
+pub fn answers_text(a: &BTreeMap<String, Answers>) -> String {
+    resocket_core::share::text_of(&resocket_core::codec::encode(a))
+}
+
+/// The answers of a kept text (`None`: not one, e.g. the JSON an earlier version kept).
+pub fn answers_of(text: &str) -> Option<BTreeMap<String, Answers>> {
+    let bytes = resocket_core::share::bytes_of(text).ok()?;
+    let (a, used) = resocket_core::codec::decode::<BTreeMap<String, Answers>, MAX_KEPT>(&bytes).ok()?;
+    (used == bytes.len()).then_some(a)
+}
+
 /// The learner's answers kept in localStorage (none when there are none or they do not read).
 pub fn load_answers() -> BTreeMap<String, Answers> {
     let storage = gloo::utils::window().local_storage().ok().flatten();
     let text = storage.and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
-    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    text.and_then(|t| answers_of(&t)).unwrap_or_default()
 }
 
 /// Keep the learner's answers in localStorage.
 pub fn save_answers(a: &BTreeMap<String, Answers>) {
-    if let (Some(s), Ok(text)) = (gloo::utils::window().local_storage().ok().flatten(), serde_json::to_string(a)) {
-        let _ = s.set_item(STORAGE_KEY, &text);
+    if let Some(s) = gloo::utils::window().local_storage().ok().flatten() {
+        let _ = s.set_item(STORAGE_KEY, &answers_text(a));
     }
 }

@@ -43,11 +43,14 @@ pub fn start() {
 /// item, like picked and dropped files, through `job::open_files`; a CRIU item's files are
 /// `Item::files` (its `bytes` are empty).
 pub async fn open_item(item: &Item) -> Action {
-    Action::Open {
-        name: item.name.to_string(),
-        note: item.description.to_string(),
-        bytes: item.bytes().await,
-        host: model::PlanHost::default(),
+    match item.bytes().await {
+        Ok(bytes) => Action::Open {
+            name: item.name.to_string(),
+            note: item.description.to_string(),
+            bytes,
+            host: model::PlanHost::default(),
+        },
+        Err(e) => Action::OpenFailed(e),
     }
 }
 
@@ -75,8 +78,8 @@ fn open_picked(
 }
 
 /// Open a gallery item, then show `goto` (a deep link's order and step). The bytes are made in
-/// a task: embedded images are unpacked by the browser, and an item whose bytes take a while to
-/// generate is generated one turn after the page shows that it is opening it.
+/// a task: fixture files are fetched, and an item whose bytes take a while to generate is
+/// generated one turn after the page shows that it is opening it.
 fn open_fixture(
     item: &Item,
     goto: Option<route::Goto>,
@@ -93,9 +96,13 @@ fn open_fixture(
         if item.is_costly() {
             job::yield_now().await;
         }
-        let files = item.files().await.into_iter().map(|f| (f.name, client::Data::Bytes(f.bytes))).collect();
+        let files = item.files().await;
         // A newer open (a click or a link while this one waited) wins.
         if generation.is_current(g) {
+            let files = match files {
+                Ok(files) => files.into_iter().map(|f| (f.name, client::Data::Bytes(f.bytes))).collect(),
+                Err(e) => return d.dispatch(Action::OpenFailed(e)),
+            };
             let request = job::FilesRequest {
                 name: item.name.to_string(),
                 note: item.description.to_string(),

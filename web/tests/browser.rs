@@ -9,9 +9,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 
+mod fixtures;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 async fn mount() -> Element {
+    fixtures::serve();
     // The app follows (and writes) deep links in the fragment: start each test without one.
     let w = gloo::utils::window();
     let path = w.location().pathname().unwrap();
@@ -58,8 +61,9 @@ async fn open_gallery(root: &Element, name: &str) {
 
 /// A gallery item's bytes, by name.
 async fn by_name(name: &str) -> Option<Rc<[u8]>> {
+    fixtures::serve();
     let item = gallery::items().into_iter().find(|i| i.name == name)?;
-    Some(item.bytes().await)
+    Some(item.bytes().await.expect("a fixture file"))
 }
 
 async fn hover(el: &Element) {
@@ -138,11 +142,12 @@ async fn truncated_image_lists_a_diagnostic_that_highlights_its_bytes() {
 }
 
 #[wasm_bindgen_test]
-async fn every_embedded_fixture_loads_in_wasm_with_the_expected_verdict() {
+async fn every_fixture_loads_in_wasm_with_the_expected_verdict() {
     // resocket-core's own tests do not build for wasm32 (proptest); this runs its loader there.
     // (The CRIU items, groups `criu` and `criu-invalid`: tests/criu.rs.)
+    fixtures::serve();
     for item in gallery::items().iter().filter(|i| matches!(i.group, "valid" | "invalid")) {
-        let doc = Doc::load(item.name, item.bytes().await);
+        let doc = Doc::load(item.name, item.bytes().await.expect("a fixture file"));
         match item.group {
             "valid" => assert_eq!(doc.summary.errors, 0, "{}: {:?}", item.name, doc.diagnostics),
             _ => assert!(!doc.diagnostics.is_empty(), "{} has no findings", item.name),
@@ -236,7 +241,7 @@ async fn socket_graph_timeline_and_invalid_orders() {
     let Some(item) = item else { return };
     let root = mount().await;
     open_gallery(&root, "listener-pending").await;
-    let bytes = item.bytes().await;
+    let bytes = item.bytes().await.expect("a fixture file");
     let report = resocket_core::load(&bytes);
     let img = &report.image;
     // One node per socket; the listener's pending connections are edges labelled 0, 1.

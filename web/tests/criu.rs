@@ -10,9 +10,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement};
 
+mod fixtures;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 async fn mount() -> Element {
+    fixtures::serve();
     let w = gloo::utils::window();
     let path = w.location().pathname().unwrap();
     w.history().unwrap().replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path)).unwrap();
@@ -88,6 +91,7 @@ async fn hover(el: &Element) {
 
 #[wasm_bindgen_test]
 async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
+    fixtures::serve();
     let root = mount().await;
     let graphed =
         |r: &Element| !all(r, "#graph .node").is_empty() && r.query_selector(".controls .verdict").unwrap().is_some();
@@ -122,6 +126,7 @@ async fn a_criu_directory_opens_with_its_images_entries_graph_and_plan() {
 
 #[wasm_bindgen_test]
 async fn an_invalid_checkpoint_lists_located_diagnostics_that_highlight_their_bytes() {
+    fixtures::serve();
     let root = mount().await;
     open(&root, "criu-peer-missing", |r| r.query_selector("#diagnostics .diag").unwrap().is_some()).await;
     assert_eq!(text(&root, "#summary .verdict"), "invalid");
@@ -138,6 +143,7 @@ async fn an_invalid_checkpoint_lists_located_diagnostics_that_highlight_their_by
 /// netdev-2.img's devices), which the simulator's host is built from, marked as planned for.
 #[wasm_bindgen_test]
 async fn a_checkpoint_lists_the_addresses_criu_saved() {
+    fixtures::serve();
     let root = mount().await;
     open(&root, "criu-inet-netns", |r| r.query_selector("#criu-addresses tbody tr").unwrap().is_some()).await;
     let rows: Vec<String> =
@@ -191,6 +197,7 @@ async fn a_checkpoint_is_planned_for_the_namespace_it_saved() {
 
 #[wasm_bindgen_test]
 async fn a_podman_archive_opens_by_content_with_its_container_metadata() {
+    fixtures::serve();
     let root = mount().await;
     open(&root, "podman-stream-pair.tar.gz", |r| !all(r, "#graph .node").is_empty()).await;
     assert_eq!(text(&root, "#container dd[data-key=\"compression\"]"), "tar.gz");
@@ -205,6 +212,7 @@ async fn a_podman_archive_opens_by_content_with_its_container_metadata() {
 /// and the checkpoint's sockets (a listener with its accepted and pending clients) drawn.
 #[wasm_bindgen_test]
 async fn the_crio_kubelet_archive_opens_from_the_gallery_with_its_pod() {
+    fixtures::serve();
     const NAME: &str = "checkpoint-web-0_shop-server-2026-12-01T00:00:00Z.tar";
     let root = mount().await;
     let names: Vec<String> = all(&root, ".gallery-group[data-group=\"criu\"] .gallery-item")
@@ -226,9 +234,10 @@ async fn the_crio_kubelet_archive_opens_from_the_gallery_with_its_pod() {
 
 #[wasm_bindgen_test]
 async fn the_js_api_opens_a_directory_and_an_archive() {
+    fixtures::serve();
     for name in ["criu-stream-pair", "podman-stream-pair.tar.gz"] {
         let item = gallery::items().into_iter().find(|i| i.name == name).expect("in the gallery");
-        let files = item.files().await;
+        let files = item.files().await.expect("fixture files");
         let v = resocket_web::reader::open_json(files).expect("opens");
         assert_eq!(v["kind"], "criu", "{name}");
         assert_eq!(v["valid"], true, "{name}");
@@ -244,10 +253,12 @@ async fn the_js_api_opens_a_directory_and_an_archive() {
 
 #[wasm_bindgen_test]
 async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
+    fixtures::serve();
     let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
     assert!(items.len() >= 30, "{} CRIU items", items.len());
     for item in items {
-        let v = resocket_web::reader::open_json(item.files().await).unwrap_or_else(|e| panic!("{}: {e}", item.name));
+        let v = resocket_web::reader::open_json(item.files().await.expect("fixture files"))
+            .unwrap_or_else(|e| panic!("{}: {e}", item.name));
         if item.group == "criu" {
             assert_eq!(v["valid"], true, "{}: {}", item.name, v["diagnostics"]);
             assert!(v["plan"].is_object(), "{}: {}", item.name, v["planError"]);
@@ -261,13 +272,14 @@ async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
 /// magics, bytes and entry framing, the diagnostics, notes, archive metadata and the image.
 #[wasm_bindgen_test]
 async fn the_worker_message_carries_the_checkpoint_losslessly() {
+    fixtures::serve();
     use resocket_web::client::{decode, Reply};
     use resocket_web::reader::{self, Outcome};
     use resocket_web::worker;
     let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
     let mut archives = 0;
     for item in items {
-        let files = item.files().await;
+        let files = item.files().await.expect("fixture files");
         let Ok(Outcome::Criu(c)) = reader::open(files.clone(), &mut |_| {}) else {
             panic!("{}: not a checkpoint", item.name)
         };
@@ -293,6 +305,7 @@ async fn the_worker_message_carries_the_checkpoint_losslessly() {
 /// past the file's end, or whose entry would run past it or into the next are refused.
 #[wasm_bindgen_test]
 fn entry_offsets_are_checked_against_the_file() {
+    fixtures::serve();
     use resocket_web::message::{file_from, FileMeta};
     let meta = || FileMeta { name: "pstree.img".into(), first_magic: None, magic: None, decoded: false, extras: false };
     // Two words of magic, then entries of 2 and 1 payload bytes.
@@ -310,6 +323,7 @@ fn entry_offsets_are_checked_against_the_file() {
 /// checks, the mapping), then the checkpoint; a bad archive ends in a `failed` message.
 #[wasm_bindgen_test]
 async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
+    fixtures::serve();
     use resocket_web::client::{decode, Reply};
     use resocket_web::message::{Mode, Stage};
     use resocket_web::worker;
@@ -324,7 +338,7 @@ async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
         worker::serve(req, Rc::new(move |m, _| sink.borrow_mut().extend(decode(m).map(|r| r.expect("decoded"))))).await;
         got.take()
     };
-    let replies = serve(item.files().await).await;
+    let replies = serve(item.files().await.expect("fixture files")).await;
     let stages: Vec<Stage> =
         replies.iter().filter_map(|r| if let Reply::Progress(p) = r { Some(p.stage) } else { None }).collect();
     for s in [Stage::Unpacking, Stage::Images, Stage::Checking, Stage::Mapping, Stage::Sending] {
@@ -342,7 +356,7 @@ async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
     assert!(last_unpack.unpacked > last_unpack.total, "a tar.gz unpacks to more than its size");
     assert!(matches!(replies.last(), Some(Reply::Criu(_))), "{:?}", replies.last());
     // A gzip stream cut short: located in the message, no checkpoint.
-    let mut bad = item.files().await;
+    let mut bad = item.files().await.expect("fixture files");
     let half = bad[0].bytes.len() / 2;
     bad[0].bytes.truncate(half);
     let replies = serve(bad).await;
@@ -358,6 +372,7 @@ async fn the_worker_posts_progress_then_the_checkpoint_or_why_not() {
 /// else is read.
 #[wasm_bindgen_test]
 async fn an_entry_is_walked_from_the_bytes_its_request_carries() {
+    fixtures::serve();
     use resocket_web::client::{decode, walk_request, Reply};
     use resocket_web::message::Walk;
     use resocket_web::reader::{self, Outcome};
@@ -365,7 +380,9 @@ async fn an_entry_is_walked_from_the_bytes_its_request_carries() {
     use std::cell::RefCell;
     use std::rc::Rc;
     let item = gallery::items().into_iter().find(|i| i.name == "criu-unknown-field").expect("in the gallery");
-    let Ok(Outcome::Criu(c)) = reader::open(item.files().await, &mut |_| {}) else { panic!("not a checkpoint") };
+    let Ok(Outcome::Criu(c)) = reader::open(item.files().await.expect("fixture files"), &mut |_| {}) else {
+        panic!("not a checkpoint")
+    };
     let k = c.files.iter().position(|f| f.name == "files.img").expect("files.img");
     let walk = Walk::of(&c.files[k], k, 0).expect("entry 0");
     drop(c);

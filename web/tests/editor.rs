@@ -17,13 +17,23 @@ use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
 use yew::{Callback, Reducible};
 
+mod fixtures;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 async fn fixture(name: &str) -> Rc<[u8]> {
-    gallery::items().into_iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no fixture {name}")).bytes().await
+    fixtures::serve();
+    gallery::items()
+        .into_iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+        .bytes()
+        .await
+        .expect("a fixture file")
 }
 
 async fn opened(name: &str) -> Rc<State> {
+    fixtures::serve();
     Rc::new(State::default()).reduce(Action::Open {
         name: format!("{name}.rsimg"),
         note: String::new(),
@@ -46,6 +56,7 @@ fn listener_name(s: &State) -> String {
 
 #[wasm_bindgen_test]
 async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
+    fixtures::serve();
     let s = opened("listener-pending").await.reduce(Action::Editor(EditorAction::Start));
     assert!(ed(&s).notes.is_empty(), "a valid fixture reads back exactly: {:?}", ed(&s).notes);
     let before = s.doc.clone().unwrap();
@@ -91,6 +102,7 @@ async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
 
 #[wasm_bindgen_test]
 async fn a_share_link_opens_the_same_scenario_and_image() {
+    fixtures::serve();
     let s = opened("scm-rights").await.reduce(Action::Editor(EditorAction::Start));
     let s = apply(
         s,
@@ -127,6 +139,7 @@ async fn a_share_link_opens_the_same_scenario_and_image() {
 
 #[wasm_bindgen_test]
 async fn a_damaged_share_link_is_a_clear_error() {
+    fixtures::serve();
     // Empty, not base64url, an empty raw payload, damaged DEFLATE, an unknown format.
     for bad in ["", "!!", "AQ", "Ag", "Av__", "CQ"] {
         let s = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(bad.into()).await));
@@ -138,6 +151,7 @@ async fn a_damaged_share_link_is_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn a_share_link_that_inflates_past_the_limit_is_refused() {
+    fixtures::serve();
     let bomb = miniz_oxide::deflate::compress_to_vec(&vec![0u8; 2 * share::MAX_BYTES], 9);
     let text = share::text_of(&share::frame(&[0; 1 << 20], Some(&bomb)));
     let s = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(text).await));
@@ -148,6 +162,7 @@ async fn a_share_link_that_inflates_past_the_limit_is_refused() {
 
 #[wasm_bindgen_test]
 async fn images_above_the_limit_are_not_edited() {
+    fixtures::serve();
     let big = resocket_core::synth::mixed(resocket_web::editor::EDIT_MAX).to_image().unwrap();
     let s = Rc::new(State::default()).reduce(Action::Open {
         name: "big".into(),
@@ -167,6 +182,7 @@ async fn images_above_the_limit_are_not_edited() {
 
 #[wasm_bindgen_test]
 async fn an_image_the_scenario_form_cannot_say_is_edited_with_notes() {
+    fixtures::serve();
     let s = opened("synth-truncated").await.reduce(Action::Editor(EditorAction::Start));
     assert!(!ed(&s).notes.is_empty());
     assert!(ed(&s).notes[0].contains("error"));
@@ -175,6 +191,7 @@ async fn an_image_the_scenario_form_cannot_say_is_edited_with_notes() {
 // ---- the panel in the app ----
 
 async fn mount() -> Element {
+    fixtures::serve();
     let doc = gloo::utils::document();
     let root = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&root).unwrap();
@@ -218,6 +235,7 @@ fn sockets_stat(root: &Element) -> usize {
 
 #[wasm_bindgen_test]
 async fn the_panel_edits_the_open_image_and_shows_refusals() {
+    fixtures::serve();
     let root = mount().await;
     click(&root, ".gallery-item[data-name=\"listener-pending\"]").await;
     wait_for(&root, "#edit-start").await;
@@ -285,6 +303,7 @@ async fn the_panel_edits_the_open_image_and_shows_refusals() {
 
 #[wasm_bindgen_test]
 async fn the_closed_panel_offers_to_edit_and_emits_start() {
+    fixtures::serve();
     let doc = gloo::utils::document();
     let root = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&root).unwrap();
@@ -326,6 +345,7 @@ async fn add(root: &Element, name: &str, ty: &str) {
 
 #[wasm_bindgen_test]
 async fn every_form_of_the_panel_performs_its_edit() {
+    fixtures::serve();
     let root = mount().await;
     click(&root, ".gallery-item[data-name=\"unconnected\"]").await;
     wait_for(&root, "#edit-start").await;
@@ -385,6 +405,7 @@ async fn every_form_of_the_panel_performs_its_edit() {
 
 #[wasm_bindgen_test]
 async fn editor_rows_and_the_graph_select_the_same_socket() {
+    fixtures::serve();
     let root = mount().await;
     click(&root, ".gallery-item[data-name=\"listener-pending\"]").await;
     wait_for(&root, "#edit-start").await;
@@ -428,6 +449,7 @@ async fn editor_rows_and_the_graph_select_the_same_socket() {
 
 #[wasm_bindgen_test]
 async fn the_panel_makes_a_tcp_listener_and_a_pending_connection() {
+    fixtures::serve();
     let root = mount().await;
     click(&root, ".gallery-item[data-name=\"unconnected\"]").await;
     wait_for(&root, "#edit-start").await;

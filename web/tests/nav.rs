@@ -10,6 +10,8 @@ use std::rc::Rc;
 use wasm_bindgen_test::*;
 use yew::Reducible;
 
+mod fixtures;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn route(fixture: Option<&str>, order: Option<OrderKind>, step: Option<usize>) -> Route {
@@ -18,6 +20,7 @@ fn route(fixture: Option<&str>, order: Option<OrderKind>, step: Option<usize>) -
 
 #[wasm_bindgen_test]
 fn fragments_parse_to_routes() {
+    fixtures::serve();
     assert_eq!(route::parse(""), Route::default());
     assert_eq!(route::parse("#fixture=listener-pending&step=3"), route(Some("listener-pending"), None, Some(3)));
     assert_eq!(
@@ -34,6 +37,7 @@ fn fragments_parse_to_routes() {
 
 #[wasm_bindgen_test]
 async fn routes_rewrite_only_their_keys() {
+    fixtures::serve();
     let r = route(Some("listener-pending"), Some(OrderKind::Naive), Some(4));
     assert_eq!(route::apply("", &r), "#fixture=listener-pending&order=naive&step=4");
     assert_eq!(
@@ -53,12 +57,14 @@ async fn routes_rewrite_only_their_keys() {
 }
 
 async fn opened(name: &str) -> Rc<State> {
+    fixtures::serve();
     let item = gallery::items().into_iter().find(|i| i.name == name).expect("fixture in the gallery");
     Rc::new(State::default()).reduce(resocket_web::open_item(&item).await)
 }
 
 #[wasm_bindgen_test]
 async fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
+    fixtures::serve();
     if !gallery::items().iter().any(|i| i.name == "listener-pending") {
         return;
     }
@@ -78,7 +84,7 @@ async fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
     });
     let s = s.reduce(Action::Goto(Goto { order: Some(OrderKind::V2), step: Some(3) }));
     assert_eq!(s.goto, Some(Goto { order: Some(OrderKind::V2), step: Some(3) }));
-    let doc = Rc::new(resocket_web::model::Doc::load("x", item.bytes().await));
+    let doc = Rc::new(resocket_web::model::Doc::load("x", item.bytes().await.expect("a fixture file")));
     let plans = Rc::new(resocket_web::model::Plans::of(&doc.image));
     let order: Vec<usize> = (0..plans.v2.steps.len()).collect();
     let report = Rc::new(resocket_core::check::run_order(&doc.image, &plans.v2, &order));
@@ -94,7 +100,14 @@ async fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
 
 #[wasm_bindgen_test]
 async fn stepping_from_the_kept_state_draws_what_a_run_from_the_start_draws() {
-    let bytes = gallery::items().into_iter().find(|i| i.name == "synth-mixed-12").unwrap().bytes().await;
+    fixtures::serve();
+    let bytes = gallery::items()
+        .into_iter()
+        .find(|i| i.name == "synth-mixed-12")
+        .unwrap()
+        .bytes()
+        .await
+        .expect("a fixture file");
     let report = resocket_core::load(&bytes);
     let plan = resocket_core::plan::plan(&report.image).unwrap();
     let order = resocket_core::check::naive_order(&plan);
