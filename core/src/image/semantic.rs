@@ -113,6 +113,21 @@ pub(super) fn check(img: &Image<'_>, out: &mut Vec<Diagnostic>) {
         }
         for m in &s.queue {
             reference(m.sender);
+            // Every family: an embryo has no fd until accept() hands it over, and the kernel
+            // sends nothing of its own on it (a TCP child's SYN-ACK carries no data).
+            if let Some((listener, _)) = socks.pos(m.sender).and_then(|e| embryos[e]) {
+                out.push(
+                    Diagnostic::new(
+                        Code::BadSender,
+                        m.offset..m.offset + SOCKET_BUFFER_LAYOUT.size,
+                        format!(
+                            "socket {} holds a message from socket {}, a pending connection of listener {listener}: nothing can send on it before accept()",
+                            s.objref, m.sender
+                        ),
+                    )
+                    .objref(s.objref),
+                );
+            }
         }
         for p in &s.pending {
             reference(p.embryo);
