@@ -106,7 +106,7 @@ fn real_criu_4_2_dumps_decode_like_their_own_crit() {
         .filter(|n| n.starts_with("criu-") && !n.ends_with(".crit"))
         .collect();
     dumps.sort();
-    assert_eq!(dumps, ["criu-4.2-python", "criu-4.2-tcp-in-flight", "criu-4.2-tree"]);
+    assert_eq!(dumps, ["criu-4.2-options", "criu-4.2-python", "criu-4.2-tcp-in-flight", "criu-4.2-tree"]);
     for name in &dumps {
         compare_with_crit(&real, name);
     }

@@ -463,6 +463,38 @@ fn a_connection_criu_dropped_from_an_accept_queue_is_restored_pending() {
     assert!(stdout(&o).contains("the simulated state equals the image"), "{}{}", stdout(&o), stderr(&o));
 }
 
+/// A real CRIU 4.2 dump of sockets with options set (fixtures/criu/real/src/criu-4.2-options.py):
+/// an AF_INET client of a dual-stack AF_INET6 listener is paired with its accepted end, whose
+/// address is v4-mapped (both were restored as closed sockets to outside peers while the
+/// mapping compared 127.0.0.1:P with [::ffff:127.0.0.1]:P), half-closed both ways with data
+/// queued each way; and the options CRIU saves come back as the scenario's.
+#[test]
+fn a_real_criu_4_2_dump_keeps_v4_mapped_connections_and_socket_options() {
+    let (socks, _) = mapped_real("criu-4.2-options");
+    let client = socks.values().find(|s| s["family"] == "inet").expect("the AF_INET client");
+    let server = &socks[client["peer"].as_str().unwrap_or_else(|| panic!("no peer: {client:?}"))];
+    assert_eq!(server["peer"], client["name"]);
+    assert!(server["addr"].as_str().unwrap().starts_with("[::ffff:127.0.0.1]:"), "{server:?}");
+    assert_eq!((client["shutdown"].as_str(), server["shutdown"].as_str()), (Some("wr"), Some("rd")));
+    let opts = |s: &serde_json::Value| s["opts"].to_string();
+    let tuned = socks.values().find(|s| opts(s).contains("linger")).expect("the socket with options");
+    for want in [
+        r#"{"name":"rcv_timeo","value":2500000}"#,
+        r#"{"name":"priority","value":3}"#,
+        r#"{"name":"keep_alive","value":true}"#,
+        r#"{"name":"oob_inline","value":true}"#,
+        r#"{"name":"linger","value":{"on":true,"secs":5}}"#,
+        r#"{"name":"tcp_keep_intvl","value":30}"#,
+        r#"{"name":"tcp_keep_cnt","value":4}"#,
+    ] {
+        assert!(opts(tuned).contains(want), "{want} in {}", opts(tuned));
+    }
+    assert_eq!((tuned["rcvbuf"].as_i64(), tuned["rcvbuf_lock"].as_bool()), (Some(131072), Some(true)));
+    assert!(socks.values().any(|s| opts(s).contains(r#"{"name":"tcp_cork","value":true}"#)));
+    assert!(socks.values().any(|s| opts(s).contains(r#"{"name":"rcv_lowat","value":4}"#)));
+    assert!(socks.values().any(|s| s["passcred"] == true));
+}
+
 #[test]
 fn plan_and_simulate_use_the_checkpoints_saved_addresses() {
     let dir = criu_dir("valid", "inet-netns");

@@ -37,7 +37,7 @@ fn every_valid_criu_fixture_and_the_podman_and_cri_o_archives_restore_and_verify
     // Real CRIU 4.2 dumps (fixtures/criu/real/README.md): AF_UNIX sockets of every naming, a
     // pending client, one in flight, two processes sharing fds, TCP with options and a
     // connection CRIU dropped from an accept queue (restored pending), UDP.
-    for real in ["criu-4.2-python", "criu-4.2-tree", "criu-4.2-tcp-in-flight"] {
+    for real in ["criu-4.2-python", "criu-4.2-tree", "criu-4.2-tcp-in-flight", "criu-4.2-options"] {
         inputs.push(fixtures().join("real").join(real));
     }
     let mut failures = Vec::new();

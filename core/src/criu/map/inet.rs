@@ -5,6 +5,7 @@
 use super::{base_spec, how, msg, unmodelled_options, Ctx, Note, NoteCode};
 use crate::criu::check::{CLOSE, DGRAM, LISTEN, STREAM};
 use crate::criu::{pb, TcpStream};
+use crate::image::inet::canonical;
 use crate::scenario::PendingSpec;
 use crate::sim::ops::{InetFamily, SockType};
 use crate::sim::SockOpt;
@@ -127,14 +128,18 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
     for a in ins {
         let Some(remote) = a.remote else { continue };
         // TCP: the other end of the connection; UDP: the socket bound to where this one is
-        // connected (one-sided, a wildcard bind included).
+        // connected (one-sided, a wildcard bind included). Addresses compare v4-mapped ones as
+        // IPv4: an AF_INET client of a dual-stack AF_INET6 listener is 127.0.0.1:P to its
+        // accepted end's [::ffff:127.0.0.1]:P.
+        let remote_c = canonical(remote);
         let peer = ins.iter().find(|b| {
             b.i != a.i
                 && b.tcp == a.tcp
                 && if a.tcp {
-                    b.remote == Some(a.local) && b.local == remote
+                    b.remote.map(canonical) == Some(canonical(a.local)) && canonical(b.local) == remote_c
                 } else {
-                    b.local.port() == remote.port() && (b.local.ip() == remote.ip() || b.local.ip().is_unspecified())
+                    b.local.port() == remote.port()
+                        && (canonical(b.local).ip() == remote_c.ip() || b.local.ip().is_unspecified())
                 }
         });
         match peer {
@@ -145,7 +150,7 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
                     let listener = ins.iter().find(|l| {
                         l.listen
                             && l.local.port() == a.local.port()
-                            && (l.local.ip().is_unspecified() || l.local.ip() == a.local.ip())
+                            && (l.local.ip().is_unspecified() || canonical(l.local) == canonical(a.local))
                     });
                     if let Some(l) = listener {
                         c.sockets[a.i].accepted_from = Some(c.sockets[l.i].name.clone());
@@ -174,14 +179,10 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
 /// The other reading, an accepted end in a process outside the checkpoint sharing the
 /// listener, is named in the note.
 fn in_flight(c: &mut Ctx<'_>, ins: &[In], a: &In, remote: SocketAddr) -> bool {
-    let canon = |ip: IpAddr| match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
     let Some(l) = ins.iter().find(|l| {
         l.listen
             && l.local.port() == remote.port()
-            && (l.local.ip().is_unspecified() || canon(l.local.ip()) == canon(remote.ip()))
+            && (l.local.ip().is_unspecified() || canonical(l.local) == canonical(remote))
     }) else {
         return false;
     };
