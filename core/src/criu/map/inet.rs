@@ -51,7 +51,8 @@ pub(super) fn inet_sockets(c: &mut Ctx<'_>) {
                 "CRIU does not dump UDP receive queues: the socket restores empty".into(),
             );
         }
-        ins.push(In { i, local, remote: connected.then_some(remote), listen, tcp, ino: sk.ino });
+        let v6only = c.sockets[i].v6only;
+        ins.push(In { i, local, remote: connected.then_some(remote), listen, tcp, ino: sk.ino, v6only });
     }
     // The saved namespace's host and routes, for the remotes outside the checkpoint.
     let reach = c.o.host_ns().and_then(|ns| Some(Reach { ns, host: c.o.host()?, routes: c.o.host_routes(ns) }));
@@ -90,6 +91,23 @@ struct In {
     listen: bool,
     tcp: bool,
     ino: u32,
+    /// An AF_INET6 socket with IPV6_V6ONLY.
+    v6only: bool,
+}
+
+impl In {
+    /// A listener that takes connections to `to`: its port, and its address or wildcard of
+    /// the family (an AF_INET6 wildcard takes IPv4 too, as v4-mapped, unless IPV6_V6ONLY).
+    fn listens_on(&self, to: SocketAddr) -> bool {
+        let (mine, to) = (canonical(self.local), canonical(to));
+        self.listen
+            && mine.port() == to.port()
+            && match (self.local, to) {
+                (SocketAddr::V4(_), SocketAddr::V6(_)) => false,
+                (SocketAddr::V6(_), SocketAddr::V4(_)) if self.v6only => false,
+                _ => self.local.ip().is_unspecified() || mine.ip() == to.ip(),
+            }
+    }
 }
 
 /// The family and type of an inet entry; `None` (with a note) when it is neither TCP nor UDP
@@ -147,11 +165,7 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
                 let pname = c.sockets[b.i].name.clone();
                 c.sockets[a.i].peer = Some(pname);
                 if a.tcp {
-                    let listener = ins.iter().find(|l| {
-                        l.listen
-                            && l.local.port() == a.local.port()
-                            && (l.local.ip().is_unspecified() || canonical(l.local) == canonical(a.local))
-                    });
+                    let listener = ins.iter().find(|l| l.listens_on(a.local));
                     if let Some(l) = listener {
                         c.sockets[a.i].accepted_from = Some(c.sockets[l.i].name.clone());
                     }
@@ -179,11 +193,7 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
 /// The other reading, an accepted end in a process outside the checkpoint sharing the
 /// listener, is named in the note.
 fn in_flight(c: &mut Ctx<'_>, ins: &[In], a: &In, remote: SocketAddr) -> bool {
-    let Some(l) = ins.iter().find(|l| {
-        l.listen
-            && l.local.port() == remote.port()
-            && (l.local.ip().is_unspecified() || canonical(l.local) == canonical(remote))
-    }) else {
+    let Some(l) = ins.iter().find(|l| l.listens_on(remote)) else {
         return false;
     };
     let (client, listener) = (c.sockets[a.i].name.clone(), c.sockets[l.i].name.clone());
@@ -267,4 +277,32 @@ fn ip(family: InetFamily, words: &[u32]) -> IpAddr {
 /// A scenario address from a socket address (`[v6]:port` for IPv6, v4-mapped included).
 fn addr_spec(a: SocketAddr) -> String {
     a.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::In;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn listener(at: &str, v6only: bool) -> In {
+        In { i: 0, local: at.parse().unwrap(), remote: None, listen: true, tcp: true, ino: 1, v6only }
+    }
+
+    /// Which connections a checkpoint listener takes (`inet_lookup_listener`): its port, its
+    /// address or the wildcard of its family; an AF_INET6 wildcard takes IPv4 as v4-mapped
+    /// unless IPV6_V6ONLY; an AF_INET one never takes IPv6.
+    #[test]
+    fn a_listener_takes_connections_to_its_address_in_its_family() {
+        let to = |s: &str| s.parse().unwrap();
+        assert!(listener("[::]:80", false).listens_on(to("127.0.0.1:80")));
+        assert!(listener("[::]:80", false).listens_on(to("[::ffff:127.0.0.1]:80")));
+        assert!(!listener("[::]:80", true).listens_on(to("127.0.0.1:80")));
+        assert!(listener("[::]:80", true).listens_on(to("[::1]:80")));
+        assert!(listener("0.0.0.0:80", false).listens_on(to("[::ffff:10.0.0.1]:80")));
+        assert!(!listener("0.0.0.0:80", false).listens_on(to("[::1]:80")));
+        assert!(listener("[::ffff:127.0.0.1]:80", false).listens_on(to("127.0.0.1:80")));
+        assert!(!listener("127.0.0.1:80", false).listens_on(to("127.0.0.2:80")));
+        assert!(!listener("127.0.0.1:80", false).listens_on(to("127.0.0.1:81")));
+    }
 }
