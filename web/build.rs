@@ -88,6 +88,27 @@ fn criu(root: &Path, listed: &mut Vec<(String, PathBuf)>, out: &mut String) {
             let _ = writeln!(out, "    ({item:?}, {label:?}, {description:?}, Source::Criu({dir_url:?}, &[{files}])),");
         }
     }
+    // Real dumps made by `criu dump` (fixtures/criu/real/README.md), described by the first
+    // comment line of the program that was dumped.
+    let real = root.join("real");
+    watch(&real);
+    for dir in sorted(&real).into_iter().filter(|p| p.is_dir()) {
+        let Some(name) = dir.file_name().and_then(|s| s.to_str()) else { continue };
+        if !name.starts_with("criu-") || name.ends_with(".crit") {
+            continue;
+        }
+        let program = std::fs::read_to_string(real.join("src").join(format!("{name}.py"))).unwrap_or_default();
+        let description = program.lines().next().and_then(|l| l.strip_prefix("# ")).unwrap_or("a real CRIU dump");
+        let dir_url = format!("fixtures/criu/real/{name}");
+        let mut files = String::new();
+        for f in sorted(&dir).into_iter().filter(|p| p.is_file()) {
+            let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
+            let _ = write!(files, "{fname:?}, ");
+            listed.push((format!("{dir_url}/{fname}"), f.clone()));
+        }
+        let item = format!("real-{name}");
+        let _ = writeln!(out, "    ({item:?}, \"criu\", {description:?}, Source::Criu({dir_url:?}, &[{files}])),");
+    }
     let archives = root.join("archives");
     watch(&archives);
     for f in sorted(&archives).into_iter().filter(|p| p.is_file()) {

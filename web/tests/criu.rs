@@ -256,6 +256,9 @@ async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
     fixtures::serve();
     let items: Vec<_> = gallery::items().into_iter().filter(|i| i.group.starts_with("criu")).collect();
     assert!(items.len() >= 30, "{} CRIU items", items.len());
+    // The real dumps of fixtures/criu/real/ are in the gallery, as valid checkpoints.
+    let real: Vec<&str> = items.iter().map(|i| i.name).filter(|n| n.starts_with("real-criu-")).collect();
+    assert_eq!(real.len(), 4, "{real:?}");
     for item in items {
         let v = resocket_web::reader::open_json(item.files().await.expect("fixture files"))
             .unwrap_or_else(|e| panic!("{}: {e}", item.name));
