@@ -18,6 +18,7 @@ use crate::diag_inet::InetDiag;
 use crate::exec::Held;
 use resocket_core::image::inet::{canonical, peers};
 use resocket_core::image::{Image, Sock};
+use resocket_core::plan::{on_host, OnHost};
 use resocket_core::sim::HostAddrs;
 use resocket_core::sock::SkState;
 use resocket_core::wire::{self, AF_INET6, INET_REUSEPORT, INET_V6ONLY};
@@ -25,16 +26,6 @@ use rustix::fd::AsFd;
 use rustix::net;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-
-/// Sockets whose recorded address `host` does not have (the planner leaves them unbound).
-fn unavailable(img: &Image<'_>, host: &HostAddrs) -> BTreeSet<i32> {
-    img.sockets
-        .values()
-        .filter(|s| s.inet.is_some())
-        .filter(|s| s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| host.bind_check(l, s.is_tcp()).is_err()))
-        .map(|s| s.objref)
-        .collect()
-}
 
 fn inet_addr(a: Option<net::SocketAddrAny>) -> Option<SocketAddr> {
     a.and_then(|a| SocketAddr::try_from(a).ok()).map(canonical)
@@ -74,18 +65,12 @@ struct Expect<'v, 'a> {
 impl<'v, 'a> Expect<'v, 'a> {
     fn new(img: &'v Image<'a>, host: &HostAddrs, diag: &'v [InetDiag]) -> Self {
         let by_ino = diag.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
-        let lacking = unavailable(img, host);
-        let mute = img
-            .sockets
-            .values()
-            .filter(|s| s.inet.is_some() && !lacking.contains(&s.objref))
-            .filter(|s| {
-                s.inet_local()
-                    .filter(|l| l.port() != 0)
-                    .is_some_and(|l| !l.ip().is_unspecified() && !host.is_local(l.ip()))
-            })
-            .map(|s| s.objref)
-            .collect();
+        // Where plan/inet.rs leaves each socket on this host (core's one rule).
+        let fits = |want: fn(OnHost) -> bool| -> BTreeSet<i32> {
+            img.sockets.values().filter(|s| s.inet.is_some() && want(on_host(s, host))).map(|s| s.objref).collect()
+        };
+        let lacking = fits(|f| matches!(f, OnHost::Missing(_)));
+        let mute = fits(|f| f == OnHost::Mute);
         let mut e = Expect { img, lacking, mute, all: peers(img), rebuilt: BTreeMap::new(), diag, by_ino };
         e.rebuilt = e.all.iter().filter(|&(s, p)| !e.off(s) && !e.off(p) && s != p).map(|(&s, &p)| (s, p)).collect();
         e

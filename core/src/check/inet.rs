@@ -4,6 +4,7 @@
 use super::{Difference, Run};
 use crate::image::inet::{canonical, peer_of};
 use crate::image::Image;
+use crate::plan::{on_host, OnHost};
 use crate::wire;
 
 /// Differences for every AF_INET/AF_INET6 socket of the image that has an fd or a peer.
@@ -13,14 +14,8 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
     let embryos = img.embryos();
     // What plan/inet.rs does not rebuild on the run's host: sockets whose address it lacks
     // (left unbound) or that are bound to a broadcast or multicast address (no traffic).
-    let off = |s: &crate::image::Sock<'_>| {
-        s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| {
-            k.host.bind_check(l, s.is_tcp()).is_err() || (!l.ip().is_unspecified() && !k.host.is_local(l.ip()))
-        })
-    };
-    let unbound = |s: &crate::image::Sock<'_>| {
-        s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| k.host.bind_check(l, s.is_tcp()).is_err())
-    };
+    let off = |s: &crate::image::Sock<'_>| on_host(s, &k.host) != OnHost::Usable;
+    let unbound = |s: &crate::image::Sock<'_>| matches!(on_host(s, &k.host), OnHost::Missing(_));
     for s in
         img.sockets.values().filter(|s| s.inet.is_some() && matches!(s.common.family, wire::AF_INET | wire::AF_INET6))
     {
