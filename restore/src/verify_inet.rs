@@ -16,9 +16,9 @@
 
 use crate::diag_inet::InetDiag;
 use crate::exec::Held;
-use resocket_core::image::inet::{canonical, peers};
+use resocket_core::image::inet::canonical;
 use resocket_core::image::{Image, Sock};
-use resocket_core::plan::{on_host, OnHost};
+use resocket_core::plan::{on_host, rebuilt_peers, OnHost};
 use resocket_core::sim::HostAddrs;
 use resocket_core::sock::SkState;
 use resocket_core::wire::{self, AF_INET6, INET_REUSEPORT, INET_V6ONLY};
@@ -53,9 +53,8 @@ struct Expect<'v, 'a> {
     lacking: BTreeSet<i32>,
     /// Bound to a broadcast or multicast address: bound, but no traffic planned (plan/inet.rs).
     mute: BTreeSet<i32>,
-    /// Every INET peer of the image (core's `peers`), a socket connected to itself included.
-    all: BTreeMap<i32, i32>,
-    /// Peers the plan rebuilds: both ends in the image, both addresses this host's.
+    /// Peers the plan rebuilds (core's `plan::rebuilt_peers`): both ends in the image, both
+    /// addresses this host's; a socket connected to itself is its own.
     rebuilt: BTreeMap<i32, i32>,
     /// inet_diag's sockets, and those with a file by inode.
     diag: &'v [InetDiag],
@@ -71,9 +70,7 @@ impl<'v, 'a> Expect<'v, 'a> {
         };
         let lacking = fits(|f| matches!(f, OnHost::Missing(_)));
         let mute = fits(|f| f == OnHost::Mute);
-        let mut e = Expect { img, lacking, mute, all: peers(img), rebuilt: BTreeMap::new(), diag, by_ino };
-        e.rebuilt = e.all.iter().filter(|&(s, p)| !e.off(s) && !e.off(p) && s != p).map(|(&s, &p)| (s, p)).collect();
-        e
+        Expect { img, lacking, mute, rebuilt: rebuilt_peers(img, host), diag, by_ino }
     }
 
     /// The plan leaves it unbound, or bound with no traffic.
@@ -142,8 +139,8 @@ fn verify_socket(e: &Expect<'_, '_>, h: &Held, s: &Sock<'_>, d: &mut Diffs<'_>) 
     d.diff("getsockname", show(got_local), show(bound));
     // Its own peer (core's `peers`, by `peer_of`'s rule): a TCP simultaneous open with
     // itself, a UDP socket connected to its own address.
-    let own = e.all.get(&s.objref) == Some(&s.objref) && !e.off(&s.objref);
-    let connected = s.inet_connected() && (e.rebuilt.contains_key(&s.objref) || own);
+    let own = e.rebuilt.get(&s.objref) == Some(&s.objref);
+    let connected = s.inet_connected() && e.rebuilt.contains_key(&s.objref);
     let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
     let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
     d.diff("getpeername", show(got_peer), show(want_peer));

@@ -20,7 +20,7 @@
 
 use super::{PlanError, Planner};
 use crate::image::inet::{canonical, peers};
-use crate::image::Sock;
+use crate::image::{Image, Sock};
 use crate::order;
 use crate::sim::inet::TCP_QUEUE_LIMIT;
 use crate::sim::*;
@@ -68,6 +68,13 @@ pub enum OnHost {
     /// A broadcast or multicast address bind() takes: bound, but the model follows no traffic
     /// to or from it, so none is planned.
     Mute,
+}
+
+/// The INET connections a plan rebuilds on `host`: each peer of [`peers`] (a socket
+/// connected to itself included) whose two ends are [`OnHost::Usable`] there.
+pub fn rebuilt_peers(img: &Image<'_>, host: &HostAddrs) -> BTreeMap<i32, i32> {
+    let usable = |o: &i32| img.sockets.get(o).is_some_and(|s| on_host(s, host) == OnHost::Usable);
+    order::map(peers(img).into_iter().filter(|(s, p)| usable(s) && usable(p)))
 }
 
 /// How socket `s`'s recorded address fits `host` ([`OnHost`]).

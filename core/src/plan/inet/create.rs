@@ -9,9 +9,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         self.inet.unbound = self.unavailable();
         self.inet.mute = self.mute();
         let all = peers(self.img);
-        let (unbound, mute) = (&self.inet.unbound, &self.inet.mute);
-        let off = |o: &i32| unbound.contains_key(o) || mute.contains(o);
-        self.inet.matched = order::map(all.iter().filter(|(s, p)| !off(s) && !off(p)).map(|(&s, &p)| (s, p)));
+        self.inet.matched = rebuilt_peers(self.img, &self.k.host);
         let matched = self.inet.matched.clone();
         self.warn_unavailable(&all);
         let pending_of: BTreeMap<i32, i32> = order::map(
