@@ -157,21 +157,6 @@ fn label(plan: &Plan, slot: Slot) -> String {
 pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, String) {
     let name = |s: Slot| label(plan, s);
     let text = op.describe(&name);
-    let target_of = |addr: &SockAddr, ty: SockType| -> Option<&SimSock> {
-        let r = match addr {
-            SockAddr::Abstract(a) => k.abstract_names.get(&(ty, a.clone())).copied(),
-            SockAddr::Path(_) => k.socks.iter().position(|s| {
-                !s.dead
-                    && s.name
-                        .as_ref()
-                        .map(|n| matches!(n, UnixAddr::Path(p) if SockAddr::Path(p.to_vec()) == *addr))
-                        .unwrap_or(false)
-                    && s.embryo_of.is_none()
-            }),
-            _ => None,
-        };
-        r.and_then(|r| k.socks.get(r))
-    };
     match (op, out) {
         (Op::Connect { addr, slot }, Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } })
             if k.inet_sock(*slot).is_some() =>
@@ -193,8 +178,8 @@ pub fn explain(plan: &Plan, k: &Kernel, op: &Op, out: &Outcome) -> (String, Stri
             format!("{text} gets no answer: {why}; the kernel would retry the SYN for minutes"),
             "use a fresh socket for this connection".into(),
         ),
-        (Op::Connect { addr, slot }, Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } }) => {
-            let lname = k.sock(*slot).map(|s| s.ty).and_then(|ty| target_of(addr, ty)).map_or(addr.display(), |_| addr.display());
+        (Op::Connect { addr, .. }, Outcome::WouldBlock { block: Block::BacklogFull { pending, backlog } }) => {
+            let lname = addr.display();
             (
                 format!(
                     "{text} would block: the listener at {lname} holds {pending} pending connections and its backlog is {backlog}, so it admits {} — in a single-threaded restore nobody will accept, so this is a deadlock",

@@ -218,7 +218,7 @@ mod connect;
 mod create;
 mod inet;
 mod refill;
-pub use inet::self_connected;
+pub use inet::{on_host, rebuilt_peers, self_connected, OnHost};
 
 /// Plan the restore of a (validated) image on the model's default host (`lo` only:
 /// [`HostAddrs::loopback`]).

@@ -227,18 +227,7 @@ pub fn plan_and_execute_on(
                 }
                 let out = ex.apply(&step.op);
                 if !out.is_ok() {
-                    let why = match (&step.op, &out) {
-                        (Op::SetSockOpt { opt, .. }, resocket_core::sim::Outcome::Err { errno })
-                            if opt.needs_privilege() && *errno == resocket_core::sim::Errno::EPERM =>
-                        {
-                            if matches!(opt, SockOpt::SndBufForce(_) | SockOpt::RcvBufForce(_)) {
-                                ": the kernel takes it only with CAP_NET_ADMIN in the socket's network namespace"
-                            } else {
-                                ": the kernel takes it only with CAP_NET_ADMIN or CAP_NET_RAW in the socket's network namespace"
-                            }
-                        }
-                        _ => "",
-                    };
+                    let why = privilege_hint(&step.op, &out);
                     failed = Some((done, Ok(format!("{} ({}){why}", out.short(), step.why))));
                     break 'batches;
                 }
@@ -250,46 +239,71 @@ pub fn plan_and_execute_on(
         drop(rx);
         let planned = planner.join().unwrap_or_else(|_| Err(PlanError("the planner thread panicked".into())));
         bar.finish(done);
-        let plan = match (planned, failed) {
-            (Err(e), _) => {
-                ex.rollback();
-                return Err(CliError {
-                    message: format!("{e}; everything restored so far ({done} steps) was undone"),
-                    code: crate::EXIT_INVALID,
-                });
-            }
-            (Ok(_), Some((_, Err(cap)))) => {
-                ex.rollback();
-                return Err(CliError {
-                    message: format!("{}; everything restored so far was undone", cap.message),
-                    ..cap
-                });
-            }
-            (Ok(plan), Some((i, Ok(what)))) => {
-                ex.rollback();
-                return Err(CliError {
-                    message: format!(
-                        "step {i} `{}` failed: {what}; everything restored so far was undone",
-                        plan.describe(i)
-                    ),
-                    code: crate::EXIT_INVALID,
-                });
-            }
-            (Ok(plan), None) if plan.steps.len() == done => plan,
-            (Ok(plan), None) => {
-                ex.rollback();
-                return Err(CliError {
-                    message: format!(
-                        "the planner made {} steps but handed over {done}; everything restored so far was undone",
-                        plan.steps.len()
-                    ),
-                    code: crate::EXIT_INVALID,
-                });
-            }
-        };
+        let plan = settle(planned, failed, done, &mut ex)?;
         ex.finish();
         Ok((ex, plan))
     })
+}
+
+/// Why the kernel refused a step, where the reason is a missing capability (`""` otherwise).
+fn privilege_hint(op: &Op, out: &resocket_core::sim::Outcome) -> &'static str {
+    match (op, out) {
+        (Op::SetSockOpt { opt, .. }, resocket_core::sim::Outcome::Err { errno })
+            if opt.needs_privilege() && *errno == resocket_core::sim::Errno::EPERM =>
+        {
+            if matches!(opt, SockOpt::SndBufForce(_) | SockOpt::RcvBufForce(_)) {
+                ": the kernel takes it only with CAP_NET_ADMIN in the socket's network namespace"
+            } else {
+                ": the kernel takes it only with CAP_NET_ADMIN or CAP_NET_RAW in the socket's network namespace"
+            }
+        }
+        _ => "",
+    }
+}
+
+/// The plan once the executor has run what the planner handed over (`done` steps): the plan
+/// when every step ran, else everything undone and the error (the planner's, a capability the
+/// plan lacks, the step that failed with its label, or a plan longer than what was handed over).
+fn settle(
+    planned: Result<Plan, PlanError>,
+    failed: Option<(usize, Result<String, CliError>)>,
+    done: usize,
+    ex: &mut Executor,
+) -> Result<Plan, CliError> {
+    match (planned, failed) {
+        (Err(e), _) => {
+            ex.rollback();
+            Err(CliError {
+                message: format!("{e}; everything restored so far ({done} steps) was undone"),
+                code: crate::EXIT_INVALID,
+            })
+        }
+        (Ok(_), Some((_, Err(cap)))) => {
+            ex.rollback();
+            Err(CliError { message: format!("{}; everything restored so far was undone", cap.message), ..cap })
+        }
+        (Ok(plan), Some((i, Ok(what)))) => {
+            ex.rollback();
+            Err(CliError {
+                message: format!(
+                    "step {i} `{}` failed: {what}; everything restored so far was undone",
+                    plan.describe(i)
+                ),
+                code: crate::EXIT_INVALID,
+            })
+        }
+        (Ok(plan), None) if plan.steps.len() == done => Ok(plan),
+        (Ok(plan), None) => {
+            ex.rollback();
+            Err(CliError {
+                message: format!(
+                    "the planner made {} steps but handed over {done}; everything restored so far was undone",
+                    plan.steps.len()
+                ),
+                code: crate::EXIT_INVALID,
+            })
+        }
+    }
 }
 
 /// A progress bar on stderr for long restores (a terminal only; the caller decides): `[####  ]
@@ -565,88 +579,111 @@ fn verify_unix(
             Ok(l) => out.push(format!("{who}: SO_ACCEPTCONN is {l}, the image says {}", s.is_listener())),
             Err(e) => out.push(format!("{who}: SO_ACCEPTCONN: {e}")),
         }
-        let want = expected_name(root, &u.laddr);
-        let got = actual_name(net::getsockname(sock).ok());
-        if want != got {
-            out.push(format!("{who}: getsockname is {}, the image says {}", show(&got), show(&want)));
-        }
-        let peer_name = if u.peer != 0 {
-            img.sockets.get(&u.peer).and_then(|p| p.unix.as_ref()).map(|p| expected_name(root, &p.laddr))
-        } else {
-            None
-        };
-        if let Some(want) = peer_name {
-            match net::getpeername(sock) {
-                Ok(p) => {
-                    let got = actual_name(p);
-                    if got != want {
-                        out.push(format!("{who}: getpeername is {}, the image says {}", show(&got), show(&want)));
-                    }
-                }
-                Err(e) => out.push(format!("{who}: getpeername: {e}")),
-            }
-        }
+        verify_unix_names(img, root, sock, u, &who, out);
         let want_snd = (2 * i64::from(s.common.sndbuf)).max(4608);
         if let Ok(v) = net::sockopt::socket_send_buffer_size(sock) {
             if v as i64 != want_snd {
                 out.push(format!("{who}: SO_SNDBUF is {v}, the image says {want_snd}"));
             }
         }
-        // Queued data, read without consuming it (SO_PEEK_OFF + MSG_PEEK, as `checkpoint dump`
-        // does): a stream's bytes (boundaries are not visible), every datagram/record with its
-        // boundaries, and the number of fds each message carries.
         if !s.is_listener() {
-            let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
-            let Some(d) = diag.get(&ino) else { continue };
-            let mut received = Vec::new();
-            match crate::dump::peek_queue(&h.owned, d, &mut received) {
-                Err(e) => out.push(format!("{who}: reading the queue: {e}")),
-                Ok(got) => {
-                    let stream = s.common.sock_type == wire::SOCK_STREAM;
-                    let (want, have): (Vec<QueuedMsg>, Vec<QueuedMsg>) = if stream {
-                        let cat = |v: Vec<QueuedMsg>| -> Vec<QueuedMsg> {
-                            let bytes: Vec<u8> = v.iter().flat_map(|(b, _)| b.clone()).collect();
-                            let fds = v.iter().map(|(_, n)| n).sum();
-                            if bytes.is_empty() && fds == 0 {
-                                vec![]
-                            } else {
-                                vec![(bytes, fds)]
-                            }
-                        };
-                        (
-                            cat(s.queue.iter().map(|m| (m.data.to_vec(), m.rights.len())).collect()),
-                            cat(got.into_iter().map(|(_, b, r)| (b, r.len())).collect()),
-                        )
-                    } else {
-                        (
-                            s.queue.iter().map(|m| (m.data.to_vec(), m.rights.len())).collect(),
-                            got.into_iter().map(|(_, b, r)| (b, r.len())).collect(),
-                        )
-                    };
-                    // See dump::peek_queue: trailing empty records of a seqpacket socket shut
-                    // down for reading cannot be seen.
-                    let mut want = want;
-                    if s.common.sock_type == wire::SOCK_SEQPACKET && s.common.shutdown & 1 != 0 {
-                        while want.last().is_some_and(|(b, n)| b.is_empty() && *n == 0) {
-                            want.pop();
-                        }
-                    }
-                    if want != have {
-                        let show = |v: &[QueuedMsg]| {
-                            v.iter()
-                                .map(|(b, n)| {
-                                    format!(
-                                        "\"{}\"{}",
-                                        resocket_core::bstr::escape(b),
-                                        if *n > 0 { format!(" +{n} fds") } else { String::new() }
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        };
-                        out.push(format!("{who}: queued data is [{}], the image says [{}]", show(&have), show(&want)));
-                    }
+            verify_unix_queue(h, s, diag, &who, out);
+        }
+    }
+}
+
+/// An AF_UNIX socket's own name and its peer's (`u`: its SOCKET_UNIX record), as the kernel
+/// gives them back.
+fn verify_unix_names(
+    img: &Image<'_>,
+    root: Option<&PathBuf>,
+    sock: rustix::fd::BorrowedFd<'_>,
+    u: &resocket_core::image::UnixPart,
+    who: &str,
+    out: &mut Vec<String>,
+) {
+    let want = expected_name(root, &u.laddr);
+    let got = actual_name(net::getsockname(sock).ok());
+    if want != got {
+        out.push(format!("{who}: getsockname is {}, the image says {}", show(&got), show(&want)));
+    }
+    let peer_name = if u.peer != 0 {
+        img.sockets.get(&u.peer).and_then(|p| p.unix.as_ref()).map(|p| expected_name(root, &p.laddr))
+    } else {
+        None
+    };
+    if let Some(want) = peer_name {
+        match net::getpeername(sock) {
+            Ok(p) => {
+                let got = actual_name(p);
+                if got != want {
+                    out.push(format!("{who}: getpeername is {}, the image says {}", show(&got), show(&want)));
                 }
+            }
+            Err(e) => out.push(format!("{who}: getpeername: {e}")),
+        }
+    }
+}
+
+/// An AF_UNIX socket's queued data, read without consuming it (SO_PEEK_OFF + MSG_PEEK, as
+/// `checkpoint dump` does): a stream's bytes (boundaries are not visible), every
+/// datagram/record with its boundaries, and the number of fds each message carries.
+fn verify_unix_queue(
+    h: &Held,
+    s: &resocket_core::image::Sock<'_>,
+    diag: &std::collections::BTreeMap<u32, crate::diag_unix::UnixDiag>,
+    who: &str,
+    out: &mut Vec<String>,
+) {
+    let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
+    let Some(d) = diag.get(&ino) else { return };
+    let mut received = Vec::new();
+    match crate::dump::peek_queue(&h.owned, d, &mut received) {
+        Err(e) => out.push(format!("{who}: reading the queue: {e}")),
+        Ok(got) => {
+            let stream = s.common.sock_type == wire::SOCK_STREAM;
+            let (want, have): (Vec<QueuedMsg>, Vec<QueuedMsg>) = if stream {
+                let cat = |v: Vec<QueuedMsg>| -> Vec<QueuedMsg> {
+                    let bytes: Vec<u8> = v.iter().flat_map(|(b, _)| b.clone()).collect();
+                    let fds = v.iter().map(|(_, n)| n).sum();
+                    if bytes.is_empty() && fds == 0 {
+                        vec![]
+                    } else {
+                        vec![(bytes, fds)]
+                    }
+                };
+                (
+                    cat(s.queue.iter().map(|m| (m.data.to_vec(), m.rights.len())).collect()),
+                    cat(got.into_iter().map(|(_, b, r)| (b, r.len())).collect()),
+                )
+            } else {
+                (
+                    s.queue.iter().map(|m| (m.data.to_vec(), m.rights.len())).collect(),
+                    got.into_iter().map(|(_, b, r)| (b, r.len())).collect(),
+                )
+            };
+            // See dump::peek_queue: trailing empty records of a seqpacket socket shut
+            // down for reading cannot be seen.
+            let mut want = want;
+            if s.common.sock_type == wire::SOCK_SEQPACKET && s.common.shutdown & 1 != 0 {
+                while want.last().is_some_and(|(b, n)| b.is_empty() && *n == 0) {
+                    want.pop();
+                }
+            }
+            if want != have {
+                let show = |v: &[QueuedMsg]| {
+                    v.iter()
+                        .map(|(b, n)| {
+                            format!(
+                                "\"{}\"{}",
+                                resocket_core::bstr::escape(b),
+                                if *n > 0 { format!(" +{n} fds") } else { String::new() }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                out.push(format!("{who}: queued data is [{}], the image says [{}]", show(&have), show(&want)));
             }
         }
     }

@@ -16,8 +16,9 @@
 
 use crate::diag_inet::InetDiag;
 use crate::exec::Held;
-use resocket_core::image::inet::{canonical, peers};
+use resocket_core::image::inet::canonical;
 use resocket_core::image::{Image, Sock};
+use resocket_core::plan::{on_host, rebuilt_peers, OnHost};
 use resocket_core::sim::ops::How;
 use resocket_core::sim::HostAddrs;
 use resocket_core::sock::SkState;
@@ -26,16 +27,6 @@ use rustix::fd::AsFd;
 use rustix::net;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-
-/// Sockets whose recorded address `host` does not have (the planner leaves them unbound).
-fn unavailable(img: &Image<'_>, host: &HostAddrs) -> BTreeSet<i32> {
-    img.sockets
-        .values()
-        .filter(|s| s.inet.is_some())
-        .filter(|s| s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| host.bind_check(l, s.is_tcp()).is_err()))
-        .map(|s| s.objref)
-        .collect()
-}
 
 fn inet_addr(a: Option<net::SocketAddrAny>) -> Option<SocketAddr> {
     a.and_then(|a| SocketAddr::try_from(a).ok()).map(canonical)
@@ -63,9 +54,8 @@ struct Expect<'v, 'a> {
     lacking: BTreeSet<i32>,
     /// Bound to a broadcast or multicast address: bound, but no traffic planned (plan/inet.rs).
     mute: BTreeSet<i32>,
-    /// Every INET peer of the image (core's `peers`), a socket connected to itself included.
-    all: BTreeMap<i32, i32>,
-    /// Peers the plan rebuilds: both ends in the image, both addresses this host's.
+    /// Peers the plan rebuilds (core's `plan::rebuilt_peers`): both ends in the image, both
+    /// addresses this host's; a socket connected to itself is its own.
     rebuilt: BTreeMap<i32, i32>,
     /// inet_diag's sockets, and those with a file by inode.
     diag: &'v [InetDiag],
@@ -75,21 +65,13 @@ struct Expect<'v, 'a> {
 impl<'v, 'a> Expect<'v, 'a> {
     fn new(img: &'v Image<'a>, host: &HostAddrs, diag: &'v [InetDiag]) -> Self {
         let by_ino = diag.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
-        let lacking = unavailable(img, host);
-        let mute = img
-            .sockets
-            .values()
-            .filter(|s| s.inet.is_some() && !lacking.contains(&s.objref))
-            .filter(|s| {
-                s.inet_local()
-                    .filter(|l| l.port() != 0)
-                    .is_some_and(|l| !l.ip().is_unspecified() && !host.is_local(l.ip()))
-            })
-            .map(|s| s.objref)
-            .collect();
-        let mut e = Expect { img, lacking, mute, all: peers(img), rebuilt: BTreeMap::new(), diag, by_ino };
-        e.rebuilt = e.all.iter().filter(|&(s, p)| !e.off(s) && !e.off(p) && s != p).map(|(&s, &p)| (s, p)).collect();
-        e
+        // Where plan/inet.rs leaves each socket on this host (core's one rule).
+        let fits = |want: fn(OnHost) -> bool| -> BTreeSet<i32> {
+            img.sockets.values().filter(|s| s.inet.is_some() && want(on_host(s, host))).map(|s| s.objref).collect()
+        };
+        let lacking = fits(|f| matches!(f, OnHost::Missing(_)));
+        let mute = fits(|f| f == OnHost::Mute);
+        Expect { img, lacking, mute, rebuilt: rebuilt_peers(img, host), diag, by_ino }
     }
 
     /// The plan leaves it unbound, or bound with no traffic.
@@ -158,8 +140,8 @@ fn verify_socket(e: &Expect<'_, '_>, h: &Held, s: &Sock<'_>, d: &mut Diffs<'_>) 
     d.diff("getsockname", show(got_local), show(bound));
     // Its own peer (core's `peers`, by `peer_of`'s rule): a TCP simultaneous open with
     // itself, a UDP socket connected to its own address.
-    let own = e.all.get(&s.objref) == Some(&s.objref) && !e.off(&s.objref);
-    let connected = s.inet_connected() && (e.rebuilt.contains_key(&s.objref) || own);
+    let own = e.rebuilt.get(&s.objref) == Some(&s.objref);
+    let connected = s.inet_connected() && e.rebuilt.contains_key(&s.objref);
     let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
     let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
     d.diff("getpeername", show(got_peer), show(want_peer));

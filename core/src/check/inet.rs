@@ -2,8 +2,9 @@
 //! [`compare`]): what a restore of AF_INET/AF_INET6 sockets promises (plan/inet.rs).
 
 use super::{Difference, Run};
-use crate::image::inet::{canonical, peer_of};
+use crate::image::inet::canonical;
 use crate::image::Image;
+use crate::plan::{on_host, rebuilt_peers, OnHost};
 use crate::wire;
 
 /// Differences for every AF_INET/AF_INET6 socket of the image that has an fd or a peer.
@@ -13,14 +14,9 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
     let embryos = img.embryos();
     // What plan/inet.rs does not rebuild on the run's host: sockets whose address it lacks
     // (left unbound) or that are bound to a broadcast or multicast address (no traffic).
-    let off = |s: &crate::image::Sock<'_>| {
-        s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| {
-            k.host.bind_check(l, s.is_tcp()).is_err() || (!l.ip().is_unspecified() && !k.host.is_local(l.ip()))
-        })
-    };
-    let unbound = |s: &crate::image::Sock<'_>| {
-        s.inet_local().filter(|l| l.port() != 0).is_some_and(|l| k.host.bind_check(l, s.is_tcp()).is_err())
-    };
+    let off = |s: &crate::image::Sock<'_>| on_host(s, &k.host) != OnHost::Usable;
+    let unbound = |s: &crate::image::Sock<'_>| matches!(on_host(s, &k.host), OnHost::Missing(_));
+    let rebuilt = rebuilt_peers(img, &k.host);
     for s in
         img.sockets.values().filter(|s| s.inet.is_some() && matches!(s.common.family, wire::AF_INET | wire::AF_INET6))
     {
@@ -38,9 +34,8 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         };
         let (ks, ki) = (&k.socks[r], k.inet.get(&r));
         diff("alive", "yes".into(), if ks.dead { "closed".into() } else { "yes".into() });
-        // A socket connected to itself is its own peer (`peer_of`; plan/inet.rs connects it to
-        // itself).
-        let peer = peer_of(img, s).filter(|p| !off(s) && img.sockets.get(p).is_some_and(|p| !off(p)));
+        // The peer plan/inet.rs reconnects it to (itself, for a socket connected to itself).
+        let peer = rebuilt.get(&s.objref).copied();
         let listening = s.is_listener() && !unbound(s);
         // A connection to a peer outside the image comes back closed (plan/inet.rs).
         let want_state =

@@ -6,6 +6,7 @@
 //! payload knows, so the iterator asks a caller-supplied function for it: every size is
 //! checked against the bytes that remain before anything is read, and nothing is allocated.
 
+use crate::wire::{le_u32_at, Framed};
 use std::ops::Range;
 
 /// `IMG_COMMON_MAGIC`: first word of every image except inventory (and the service images).
@@ -147,19 +148,14 @@ impl FrameError {
     }
 }
 
-fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    let b = data.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
 impl Head {
     /// Read the magics: a first word IMG_COMMON/IMG_SERVICE is followed by the image magic;
     /// any other first word is the image magic itself (as crit reads it).
     pub fn parse(data: &[u8]) -> Result<Head, FrameError> {
         let short = FrameError::ShortHead { len: data.len() };
-        let w0 = u32_at(data, 0).ok_or(short.clone())?;
+        let w0 = le_u32_at(data, 0).ok_or(short.clone())?;
         if w0 == IMG_COMMON || w0 == IMG_SERVICE {
-            let magic = u32_at(data, 4).ok_or(short)?;
+            let magic = le_u32_at(data, 4).ok_or(short)?;
             Ok(Head { first: Some(w0), magic, body: 8 })
         } else {
             Ok(Head { first: None, magic: w0, body: 4 })
@@ -200,24 +196,23 @@ impl Entry<'_> {
 /// cannot be read far enough to say; the entry then has no extra and the decoder reports it.
 pub type ExtraLen = fn(&[u8]) -> u64;
 
-/// Iterator over the entries of an image body; fuses after its first error.
+/// Iterator over the entries of an image body; fuses after its first error (the framing loop
+/// is `wire::Framed`, shared with the record stream's).
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
-    data: &'a [u8],
-    pos: usize,
+    framed: Framed<'a>,
     index: usize,
     extra: Option<ExtraLen>,
-    done: bool,
 }
 
 impl<'a> Entries<'a> {
     /// Frame `data` (the whole file) from `body`; `extra` gives each entry's extra length.
     pub fn new(data: &'a [u8], body: usize, extra: Option<ExtraLen>) -> Self {
-        Entries { data, pos: body, index: 0, extra, done: false }
+        Entries { framed: Framed::new(data, body), index: 0, extra }
     }
     /// Offset of the next entry.
     pub fn position(&self) -> usize {
-        self.pos
+        self.framed.position()
     }
 }
 
@@ -225,36 +220,26 @@ impl<'a> Iterator for Entries<'a> {
     type Item = Result<Entry<'a>, FrameError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
+        let (index, extra_len) = (self.index, self.extra);
+        let entry = self.framed.next_with(|offset, rest| {
+            let Some(size) = le_u32_at(rest, 0) else {
+                return Err(FrameError::TruncatedSize { offset, remaining: rest.len() });
+            };
+            let after = rest.get(4..).unwrap_or(&[]);
+            let Some(payload) = after.get(..size as usize) else {
+                return Err(FrameError::SizePastEnd { offset, size, remaining: after.len() });
+            };
+            let after = after.get(payload.len()..).unwrap_or(&[]);
+            let xlen = extra_len.map_or(0, |f| f(payload));
+            let Some(extra) = usize::try_from(xlen).ok().and_then(|n| after.get(..n)) else {
+                return Err(FrameError::ExtraPastEnd { offset, len: xlen, remaining: after.len() });
+            };
+            Ok((Entry { index, offset, payload, extra }, 4 + payload.len() + extra.len()))
+        });
+        if matches!(entry, Some(Ok(_))) {
+            self.index += 1;
         }
-        let rest = self.data.get(self.pos..).unwrap_or(&[]);
-        if rest.is_empty() {
-            self.done = true;
-            return None;
-        }
-        let offset = self.pos;
-        let mut fail = |e| {
-            self.done = true;
-            Some(Err(e))
-        };
-        let Some(size) = u32_at(rest, 0) else {
-            return fail(FrameError::TruncatedSize { offset, remaining: rest.len() });
-        };
-        let after = &rest[4..];
-        let Some(payload) = after.get(..size as usize) else {
-            return fail(FrameError::SizePastEnd { offset, size, remaining: after.len() });
-        };
-        let after = &after[payload.len()..];
-        let xlen = self.extra.map_or(0, |f| f(payload));
-        let extra = match usize::try_from(xlen).ok().and_then(|n| after.get(..n)) {
-            Some(x) => x,
-            None => return fail(FrameError::ExtraPastEnd { offset, len: xlen, remaining: after.len() }),
-        };
-        self.pos = offset + 4 + payload.len() + extra.len();
-        let index = self.index;
-        self.index += 1;
-        Some(Ok(Entry { index, offset, payload, extra }))
+        entry
     }
 }
 

@@ -1,6 +1,6 @@
 //! From an image back to a scenario ([`from_image`]), with every difference noted.
 
-use crate::image::{inet, Image, Sock, UnixAddr};
+use crate::image::{inet, Image, Sock, UnixAddr, UnixPart};
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
 use crate::sim::{How, SockType};
 use crate::sock::Family;
@@ -247,19 +247,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         }
         spec.accepted_from = listener.and_then(|l| self.name(l));
         if let Some(u) = &s.unix {
-            if spec.accepted_from.is_none() {
-                spec.addr = addr_spelling(&u.laddr);
-                spec.unlinked = matches!(u.laddr, UnixAddr::Path(_)) && !u.has(UNIX_LINKED);
-            }
-            if let Some(cwd) = &u.cwd {
-                match String::from_utf8(cwd.to_vec()) {
-                    Ok(c) => spec.cwd = Some(c),
-                    Err(_) => self.note(format!("{me}: its cwd is not UTF-8; left out")),
-                }
-            }
-            spec.autobind = u.has(UNIX_AUTOBIND);
-            spec.peer_gone = u.has(UNIX_PEER_GONE);
-            spec.external_peer = u.has(UNIX_EXTERNAL_PEER);
+            self.unix_fields(&mut spec, u);
         } else if unix {
             self.note(format!("{me}: no SOCKET_UNIX record; written as an unnamed socket"));
         }
@@ -272,28 +260,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         if s.is_listener() {
             spec.listen = Some(s.common.backlog);
         }
-        let p = self.peer(s);
-        if p != 0 && !self.embryos.contains(&p) {
-            match (self.name(p), self.img.sockets.get(&p)) {
-                (Some(pn), Some(ps)) => {
-                    let mutual = self.peer(ps) == o;
-                    let pair = if s.is_connection_oriented() {
-                        mutual && !accepted && !self.is_accepted(ps)
-                    } else {
-                        mutual && s.common.socket_state == SS_CONNECTED
-                    };
-                    if pair && unix {
-                        spec.pair = Some(pn);
-                    } else {
-                        spec.peer = Some(pn);
-                    }
-                }
-                _ => self.note(format!("{me}: its peer #{p} is not a socket of the scenario")),
-            }
-        } else if p == 0 && !unix && s.inet_connected() {
-            spec.external_peer = true;
-            spec.remote = s.inet_remote().map(inet::display);
-        }
+        let p = self.peer_fields(&mut spec, s, accepted);
         // A closing peer shuts a stream/seqpacket survivor down both ways, a dgram one never.
         if !spec.peer_gone || !s.is_connection_oriented() {
             spec.shutdown = How::from_bits(s.common.shutdown);
@@ -313,6 +280,62 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         if let Some(m) = s.oob.and_then(|o| spec.queue.get_mut(o.index as usize)) {
             m.oob = true;
         }
+        spec.pending = self.pending(s, &me);
+        spec
+    }
+
+    /// What an AF_UNIX socket's SOCKET_UNIX record `u` says: its name (an accepted end's is
+    /// its listener's: not written), cwd, autobind, a peer gone or outside.
+    fn unix_fields(&mut self, spec: &mut SockSpec, u: &UnixPart) {
+        if spec.accepted_from.is_none() {
+            spec.addr = addr_spelling(&u.laddr);
+            spec.unlinked = matches!(u.laddr, UnixAddr::Path(_)) && !u.has(UNIX_LINKED);
+        }
+        if let Some(cwd) = &u.cwd {
+            match String::from_utf8(cwd.to_vec()) {
+                Ok(c) => spec.cwd = Some(c),
+                Err(_) => self.note(format!("{}: its cwd is not UTF-8; left out", spec.name)),
+            }
+        }
+        spec.autobind = u.has(UNIX_AUTOBIND);
+        spec.peer_gone = u.has(UNIX_PEER_GONE);
+        spec.external_peer = u.has(UNIX_EXTERNAL_PEER);
+    }
+
+    /// Socket `s`'s peer in the scenario (`accepted`: it came from accept()): a socketpair's
+    /// other end, a peer, or (INET) an external peer at its remote address. Its peer's objref
+    /// (0: none).
+    fn peer_fields(&mut self, spec: &mut SockSpec, s: &Sock<'_>, accepted: bool) -> i32 {
+        let unix = s.common.family == AF_UNIX;
+        let p = self.peer(s);
+        if p != 0 && !self.embryos.contains(&p) {
+            match (self.name(p), self.img.sockets.get(&p)) {
+                (Some(pn), Some(ps)) => {
+                    let mutual = self.peer(ps) == s.objref;
+                    let pair = if s.is_connection_oriented() {
+                        mutual && !accepted && !self.is_accepted(ps)
+                    } else {
+                        mutual && s.common.socket_state == SS_CONNECTED
+                    };
+                    if pair && unix {
+                        spec.pair = Some(pn);
+                    } else {
+                        spec.peer = Some(pn);
+                    }
+                }
+                _ => self.note(format!("{}: its peer #{p} is not a socket of the scenario", spec.name)),
+            }
+        } else if p == 0 && !unix && s.inet_connected() {
+            spec.external_peer = true;
+            spec.remote = s.inet_remote().map(inet::display);
+        }
+        p
+    }
+
+    /// A listener's pending connections: each client and what it sent before accept() (the
+    /// embryo's queue).
+    fn pending(&mut self, s: &Sock<'_>, me: &str) -> Vec<PendingSpec> {
+        let mut out = Vec::new();
         for pc in &s.pending {
             let client = if pc.client == 0 { None } else { self.name(pc.client) };
             if pc.client != 0 && client.is_none() {
@@ -321,7 +344,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
             let sent = match self.img.sockets.get(&pc.embryo) {
                 Some(e) => {
                     let from = (pc.client != 0).then_some(pc.client);
-                    let mut sent: Vec<MsgSpec> = e.queue.iter().map(|m| self.msg(&me, m, from)).collect();
+                    let mut sent: Vec<MsgSpec> = e.queue.iter().map(|m| self.msg(me, m, from)).collect();
                     if let Some(m) = e.oob.and_then(|o| sent.get_mut(o.index as usize)) {
                         m.oob = true;
                     }
@@ -329,9 +352,9 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
                 }
                 None => Vec::new(),
             };
-            spec.pending.push(PendingSpec { client, sent });
+            out.push(PendingSpec { client, sent });
         }
-        spec
+        out
     }
 
     fn is_accepted(&self, s: &Sock<'_>) -> bool {

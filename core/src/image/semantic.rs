@@ -347,10 +347,18 @@ fn check_listener(s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
 /// An AF_UNIX socket's peer: mutual and of its type for a connection, its type for a dgram
 /// connect; the flags that speak of peers and names.
 fn check_unix_peers(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
+    let peer = socks.get(u.peer);
+    check_connection_peer(s, u, peer, out);
+    check_dgram_peer(s, u, peer, out);
+    check_unix_flags(s, u, out);
+}
+
+/// A stream/seqpacket socket: ESTABLISHED with a mutual peer of its type (or a closed or
+/// outside one, as the flags say), and a peer only when ESTABLISHED.
+fn check_connection_peer(s: &Sock<'_>, u: &UnixPart, peer: Option<&Sock<'_>>, out: &mut Vec<Diagnostic>) {
     let c = &s.common;
     let o = s.objref;
     let ty = type_name(c.sock_type);
-    let peer = socks.get(u.peer);
     if s.is_connection_oriented() && c.state == TCP_ESTABLISHED {
         if u.peer == o {
             out.push(at(
@@ -400,6 +408,12 @@ fn check_unix_peers(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut
             format!("{ty} socket {o} has peer {} but is not ESTABLISHED", u.peer),
         ));
     }
+}
+
+/// A dgram socket connected to a peer: ESTABLISHED, and the peer a dgram socket.
+fn check_dgram_peer(s: &Sock<'_>, u: &UnixPart, peer: Option<&Sock<'_>>, out: &mut Vec<Diagnostic>) {
+    let c = &s.common;
+    let o = s.objref;
     if c.sock_type == SOCK_DGRAM && u.peer != 0 {
         if c.state != TCP_ESTABLISHED {
             out.push(at(
@@ -420,6 +434,13 @@ fn check_unix_peers(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut
             }
         }
     }
+}
+
+/// The flags that speak of peers and names: PEER_GONE without a peer (and, on a dgram socket,
+/// ESTABLISHED), AUTOBIND on an autobind-shaped name, ACCEPTED on a named socket.
+fn check_unix_flags(s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
+    let c = &s.common;
+    let o = s.objref;
     if u.has(UNIX_PEER_GONE) && u.peer != 0 {
         out.push(at(Code::PeerGone, s, "state", format!("socket {o} carries PEER_GONE but names peer {}", u.peer)));
     }

@@ -20,7 +20,7 @@
 
 use super::{PlanError, Planner};
 use crate::image::inet::{canonical, peers};
-use crate::image::Sock;
+use crate::image::{Image, Sock};
 use crate::order;
 use crate::sim::inet::TCP_QUEUE_LIMIT;
 use crate::sim::*;
@@ -56,6 +56,36 @@ pub(super) struct InetPlan {
 }
 
 pub use crate::image::inet::self_connected;
+
+/// Where an INET socket's recorded address leaves it on a host: the one rule the planner,
+/// the checker (check/inet.rs) and `restore run --verify` expect the restore by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnHost {
+    /// Bound as recorded (or not bound at all): its traffic is planned.
+    Usable,
+    /// The host does not have the address (bind() would fail with this errno): left unbound.
+    Missing(Errno),
+    /// A broadcast or multicast address bind() takes: bound, but the model follows no traffic
+    /// to or from it, so none is planned.
+    Mute,
+}
+
+/// The INET connections a plan rebuilds on `host`: each peer of [`peers`] (a socket
+/// connected to itself included) whose two ends are [`OnHost::Usable`] there.
+pub fn rebuilt_peers(img: &Image<'_>, host: &HostAddrs) -> BTreeMap<i32, i32> {
+    let usable = |o: &i32| img.sockets.get(o).is_some_and(|s| on_host(s, host) == OnHost::Usable);
+    order::map(peers(img).into_iter().filter(|(s, p)| usable(s) && usable(p)))
+}
+
+/// How socket `s`'s recorded address fits `host` ([`OnHost`]).
+pub fn on_host(s: &Sock<'_>, host: &HostAddrs) -> OnHost {
+    let Some(l) = s.inet_local().filter(|l| l.port() != 0) else { return OnHost::Usable };
+    match host.bind_check(l, s.is_tcp()) {
+        Err(e) => OnHost::Missing(e),
+        Ok(()) if !l.ip().is_unspecified() && !host.is_local(l.ip()) => OnHost::Mute,
+        Ok(()) => OnHost::Usable,
+    }
+}
 
 fn is_inet(s: &Sock<'_>) -> bool {
     matches!(s.common.family, wire::AF_INET | wire::AF_INET6) && s.inet.is_some()
@@ -131,8 +161,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     fn unavailable(&self) -> BTreeMap<i32, Errno> {
         let mut out = BTreeMap::new();
         for s in self.inet_socks() {
-            let Some(l) = s.inet_local().filter(|l| l.port() != 0) else { continue };
-            if let Err(e) = self.k.host.bind_check(l, s.is_tcp()) {
+            if let OnHost::Missing(e) = on_host(s, &self.k.host) {
                 out.insert(s.objref, e);
             }
         }
@@ -142,17 +171,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// Sockets bind accepts but whose address is not one of the host's own (broadcast,
     /// multicast): no traffic to or from them is planned.
     fn mute(&self) -> std::collections::BTreeSet<i32> {
-        order::set(
-            self.inet_socks()
-                .into_iter()
-                .filter(|s| !self.inet.unbound.contains_key(&s.objref))
-                .filter(|s| {
-                    s.inet_local()
-                        .filter(|l| l.port() != 0)
-                        .is_some_and(|l| !l.ip().is_unspecified() && !self.k.host.is_local(l.ip()))
-                })
-                .map(|s| s.objref),
-        )
+        order::set(self.inet_socks().into_iter().filter(|s| on_host(s, &self.k.host) == OnHost::Mute).map(|s| s.objref))
     }
 
     /// Raise `slot`'s receive buffer (before a SYN) so `total` unread bytes for `receiver` fit

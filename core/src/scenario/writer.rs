@@ -2,6 +2,7 @@
 
 use super::resolve::{Addr, Node, TaskFds};
 use super::*;
+use crate::sock::{SkState, SsState};
 
 pub(super) struct Writer<'n> {
     nodes: &'n [Node],
@@ -112,33 +113,8 @@ impl<'n> Writer<'n> {
         self.sock_ref[i] = Some(r);
         self.worklist.push(i);
         let inet = n.family != AF_UNIX;
-        let state = if n.listen.is_some() {
-            TCP_LISTEN
-        } else if n.peer.is_some()
-            || n.pair
-            || n.embryo
-            || (n.flags & (UNIX_PEER_GONE | UNIX_EXTERNAL_PEER) != 0)
-            || (n.ty == SOCK_DGRAM && n.receiver && !inet)
-        {
-            TCP_ESTABLISHED
-        } else {
-            TCP_CLOSE
-        };
-        // A TCP connection half-closed by shutdown(SHUT_WR): FIN_WAIT2 on the closer, CLOSE_WAIT
-        // on the other end (the FIN and its ACK cross loopback at once).
-        let peer_wr = n.peer.is_some_and(|p| self.nodes[p].shutdown & 2 != 0);
-        let state = match (inet && n.ty == SOCK_STREAM && state == TCP_ESTABLISHED, n.shutdown & 2 != 0, peer_wr) {
-            (true, true, false) => 5, // TCP_FIN_WAIT2
-            (true, false, true) => 8, // TCP_CLOSE_WAIT
-            _ => state,
-        };
-        let socket_state = if n.embryo {
-            SS_CONNECTING
-        } else if matches!(state, TCP_ESTABLISHED | 5 | 8) && (n.ty != SOCK_DGRAM || n.pair) {
-            SS_CONNECTED
-        } else {
-            SS_UNCONNECTED
-        };
+        let (state, socket_state) = self.states(n);
+        let (state, socket_state) = (state.raw(), socket_state.raw());
         // INET: sk_max_ack_backlog is 0 until listen(); AF_UNIX copies max_dgram_qlen.
         let backlog = n.listen.unwrap_or(if inet { 0 } else { crate::image::MAX_DGRAM_QLEN as i16 });
         SocketRepr {
@@ -165,37 +141,7 @@ impl<'n> Writer<'n> {
         }
         .emit(&mut self.out);
         match &n.addr {
-            Addr::Unix(laddr) => {
-                // The peer (or an embryo's client) is introduced before this socket's SOCKET_UNIX.
-                let peer = n.peer.map(|p| self.sock(p)).unwrap_or(0);
-                let raddr = match n.peer {
-                    Some(p) => match &self.nodes[p].addr {
-                        Addr::Unix(a) => a.clone(),
-                        Addr::Inet(..) => crate::image::UnixAddr::Unnamed,
-                    },
-                    None => crate::image::UnixAddr::Unnamed,
-                };
-                let (laddr_len, laddr_family, lp) = laddr.encode();
-                let (raddr_len, raddr_family, rp) = raddr.encode();
-                SocketUnixRepr {
-                    this: r,
-                    peer,
-                    peercred: 0,
-                    flags: n.flags,
-                    laddr_len,
-                    raddr_len,
-                    laddr_family,
-                    laddr_path: Bytes(lp),
-                    raddr_family,
-                    raddr_path: Bytes(rp),
-                }
-                .emit(&mut self.out);
-                if laddr.is_relative_path() {
-                    let mut cwd = n.cwd.clone().unwrap_or_default();
-                    cwd.push(0);
-                    emit_raw(&mut self.out, RecordType::STRING, &cwd);
-                }
-            }
+            Addr::Unix(laddr) => self.unix_record(r, n, laddr),
             Addr::Inet(local) => {
                 let remote = match n.peer {
                     Some(p) => match &self.nodes[p].addr {
@@ -208,6 +154,72 @@ impl<'n> Writer<'n> {
             }
         }
         r
+    }
+
+    /// `sk_state` and `socket->state` of node `n`: LISTEN, ESTABLISHED (a TCP connection
+    /// half-closed by shutdown(SHUT_WR): FIN_WAIT2 on the closer, CLOSE_WAIT on the other end)
+    /// or CLOSE; SS_CONNECTING for an embryo.
+    fn states(&self, n: &Node) -> (SkState, SsState) {
+        let inet = n.family != AF_UNIX;
+        let established = n.peer.is_some()
+            || n.pair
+            || n.embryo
+            || (n.flags & (UNIX_PEER_GONE | UNIX_EXTERNAL_PEER) != 0)
+            || (n.ty == SOCK_DGRAM && n.receiver && !inet);
+        // A TCP connection half-closed by shutdown(SHUT_WR): FIN_WAIT2 on the closer, CLOSE_WAIT
+        // on the other end (the FIN and its ACK cross loopback at once).
+        let peer_wr = n.peer.is_some_and(|p| self.nodes[p].shutdown & 2 != 0);
+        let tcp = inet && n.ty == SOCK_STREAM;
+        let state = match (n.listen.is_some(), established, tcp, n.shutdown & 2 != 0, peer_wr) {
+            (true, ..) => SkState::Listen,
+            (false, true, true, true, false) => SkState::FinWait2,
+            (false, true, true, false, true) => SkState::CloseWait,
+            (false, true, ..) => SkState::Established,
+            (false, false, ..) => SkState::Close,
+        };
+        let connected = matches!(state, SkState::Established | SkState::FinWait2 | SkState::CloseWait);
+        let socket_state = if n.embryo {
+            SsState::Connecting
+        } else if connected && (n.ty != SOCK_DGRAM || n.pair) {
+            SsState::Connected
+        } else {
+            SsState::Unconnected
+        };
+        (state, socket_state)
+    }
+
+    /// The SOCKET_UNIX record of socket `r` (node `n`, named `laddr`), after its peer's (an
+    /// embryo's client's) socket, and its cwd for a relative name.
+    fn unix_record(&mut self, r: i32, n: &Node, laddr: &crate::image::UnixAddr) {
+        // The peer (or an embryo's client) is introduced before this socket's SOCKET_UNIX.
+        let peer = n.peer.map(|p| self.sock(p)).unwrap_or(0);
+        let raddr = match n.peer {
+            Some(p) => match &self.nodes[p].addr {
+                Addr::Unix(a) => a.clone(),
+                Addr::Inet(..) => crate::image::UnixAddr::Unnamed,
+            },
+            None => crate::image::UnixAddr::Unnamed,
+        };
+        let (laddr_len, laddr_family, lp) = laddr.encode();
+        let (raddr_len, raddr_family, rp) = raddr.encode();
+        SocketUnixRepr {
+            this: r,
+            peer,
+            peercred: 0,
+            flags: n.flags,
+            laddr_len,
+            raddr_len,
+            laddr_family,
+            laddr_path: Bytes(lp),
+            raddr_family,
+            raddr_path: Bytes(rp),
+        }
+        .emit(&mut self.out);
+        if laddr.is_relative_path() {
+            let mut cwd = n.cwd.clone().unwrap_or_default();
+            cwd.push(0);
+            emit_raw(&mut self.out, RecordType::STRING, &cwd);
+        }
     }
 
     fn deferred(&mut self) {

@@ -353,46 +353,8 @@ pub(super) fn to_wire(sc: &Scenario) -> WScenario {
 }
 
 pub(super) fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
-    use crate::bstr;
-    let names: Vec<String> = w.sockets.iter().map(|s| s.name.clone()).collect();
-    let name = |r: Ref| match r {
-        Ref::At(i) => names
-            .get(i as usize)
-            .cloned()
-            .ok_or_else(|| ShareError::Invalid(format!("socket reference {i} past the {} sockets", names.len()))),
-        Ref::Named(n) => Ok(n),
-    };
-    let mut repeat_total: u64 = 0;
-    let mut msg = |m: WMsg| -> Result<MsgSpec, ShareError> {
-        let mut spec = MsgSpec {
-            from: m.from.map(&name).transpose()?,
-            rights: m.rights.into_iter().map(&name).collect::<Result<_, _>>()?,
-            ..Default::default()
-        };
-        let mut count = |n: Option<u32>| -> Result<(), ShareError> {
-            repeat_total += u64::from(n.unwrap_or(0));
-            if repeat_total > MAX_REPEAT {
-                return Err(ShareError::TooMuchData(repeat_total));
-            }
-            Ok(())
-        };
-        match m.payload {
-            Payload::None => {}
-            Payload::Text(b) => spec.data = Some(bstr::escape(&b)),
-            Payload::HexBytes(b) => spec.hex = Some(bstr::hex(&b)),
-            Payload::Data(d) => spec.data = Some(d),
-            Payload::Hex(h) => spec.hex = Some(h),
-            Payload::Repeat(n) => {
-                count(Some(n))?;
-                spec.repeat = Some(n);
-            }
-            Payload::Mixed(d, h, n) => {
-                count(n)?;
-                (spec.data, spec.hex, spec.repeat) = (d, h, n);
-            }
-        }
-        Ok(spec)
-    };
+    let names = Names(w.sockets.iter().map(|s| s.name.clone()).collect());
+    let mut payloads = Payloads { repeat_total: 0 };
     let socks = w.sockets.len() + w.sockets.iter().map(|s| s.pending.len()).sum::<usize>();
     if socks > MAX_SOCKETS {
         return Err(ShareError::TooMany(socks, "sockets and pending connections", MAX_SOCKETS));
@@ -404,56 +366,123 @@ pub(super) fn from_wire(w: WScenario) -> Result<Scenario, ShareError> {
     }
     let mut sockets = Vec::with_capacity(w.sockets.len());
     for s in w.sockets {
-        let has = |f: u16| s.flags & f != 0;
-        let mut pending = Vec::new();
-        for p in s.pending {
-            let sent = p.sent.into_iter().map(&mut msg).collect::<Result<_, _>>()?;
-            pending.push(PendingSpec { client: p.client.map(&name).transpose()?, sent });
-        }
-        let queue = s.queue.into_iter().map(&mut msg).collect::<Result<_, _>>()?;
-        sockets.push(SockSpec {
-            name: s.name,
-            family: unsym(&Family::ALL, Family::word, s.family)?,
-            ty: unsym(&SockType::ALL, SockType::word, s.ty)?,
-            addr: s.addr,
-            cwd: s.cwd,
-            autobind: has(F_AUTOBIND),
-            unlinked: has(F_UNLINKED),
-            listen: s.listen,
-            pending,
-            peer: s.peer.map(&name).transpose()?,
-            pair: s.pair.map(&name).transpose()?,
-            accepted_from: s.accepted_from.map(&name).transpose()?,
-            peer_gone: has(F_PEER_GONE),
-            external_peer: has(F_EXTERNAL),
-            remote: s.remote,
-            reuseaddr: has(F_REUSEADDR),
-            reuseport: has(F_REUSEPORT),
-            v6only: has(F_V6ONLY),
-            shutdown: s.shutdown.map(|h| unsym(&How::ALL, How::word, h)).transpose()?,
-            sndbuf: s.sndbuf,
-            rcvbuf: s.rcvbuf,
-            queue,
-            no_fd: has(F_NO_FD),
-            sndbuf_lock: has(F_SNDBUF_LOCK),
-            rcvbuf_lock: has(F_RCVBUF_LOCK),
-            nonblock: has(F_NONBLOCK),
-            passcred: has(F_PASSCRED),
-            opts: Vec::new(),
-        });
-        if s.flags >= F_PASSCRED << 1 {
-            return Err(ShareError::Invalid(format!("unknown socket flags {:#x}", s.flags)));
-        }
+        sockets.push(sock_from_wire(s, &names, &mut payloads)?);
     }
     let mut tasks = Vec::with_capacity(w.tasks.len());
     for t in w.tasks {
         let mut fds = BTreeMap::new();
         for (fd, r) in t.fds {
-            if fds.insert(fd, name(r)?).is_some() {
+            if fds.insert(fd, names.of(r)?).is_some() {
                 return Err(ShareError::Invalid(format!("pid {} has fd {fd} twice", t.pid)));
             }
         }
         tasks.push(TaskSpec { pid: t.pid, fds, cloexec: t.cloexec });
     }
     Ok(Scenario { description: w.description, kernel: w.kernel, time: w.time, tasks, sockets })
+}
+
+/// The decoded scenario's socket names, in order: what a [`Ref::At`] points at.
+struct Names(Vec<String>);
+
+impl Names {
+    /// The name a reference stands for (an index past the sockets is refused).
+    fn of(&self, r: Ref) -> Result<String, ShareError> {
+        match r {
+            Ref::At(i) => {
+                self.0.get(i as usize).cloned().ok_or_else(|| {
+                    ShareError::Invalid(format!("socket reference {i} past the {} sockets", self.0.len()))
+                })
+            }
+            Ref::Named(n) => Ok(n),
+        }
+    }
+}
+
+/// The messages decoded so far: the bytes their `repeat` counts stand for, bounded by
+/// `MAX_REPEAT` over the whole link.
+struct Payloads {
+    repeat_total: u64,
+}
+
+impl Payloads {
+    /// One message, its sender and fds named.
+    fn msg(&mut self, names: &Names, m: WMsg) -> Result<MsgSpec, ShareError> {
+        use crate::bstr;
+        let mut spec = MsgSpec {
+            from: m.from.map(|r| names.of(r)).transpose()?,
+            rights: m.rights.into_iter().map(|r| names.of(r)).collect::<Result<_, _>>()?,
+            ..Default::default()
+        };
+        match m.payload {
+            Payload::None => {}
+            Payload::Text(b) => spec.data = Some(bstr::escape(&b)),
+            Payload::HexBytes(b) => spec.hex = Some(bstr::hex(&b)),
+            Payload::Data(d) => spec.data = Some(d),
+            Payload::Hex(h) => spec.hex = Some(h),
+            Payload::Repeat(n) => {
+                self.count(Some(n))?;
+                spec.repeat = Some(n);
+            }
+            Payload::Mixed(d, h, n) => {
+                self.count(n)?;
+                (spec.data, spec.hex, spec.repeat) = (d, h, n);
+            }
+        }
+        Ok(spec)
+    }
+
+    fn count(&mut self, n: Option<u32>) -> Result<(), ShareError> {
+        self.repeat_total += u64::from(n.unwrap_or(0));
+        if self.repeat_total > MAX_REPEAT {
+            return Err(ShareError::TooMuchData(self.repeat_total));
+        }
+        Ok(())
+    }
+}
+
+/// One socket of the link: its pending connections and queue decoded, references named, flags
+/// known.
+fn sock_from_wire(s: WSock, names: &Names, payloads: &mut Payloads) -> Result<SockSpec, ShareError> {
+    let has = |f: u16| s.flags & f != 0;
+    let name = |r: Ref| names.of(r);
+    let mut pending = Vec::new();
+    for p in s.pending {
+        let sent = p.sent.into_iter().map(|m| payloads.msg(names, m)).collect::<Result<_, _>>()?;
+        pending.push(PendingSpec { client: p.client.map(name).transpose()?, sent });
+    }
+    let queue = s.queue.into_iter().map(|m| payloads.msg(names, m)).collect::<Result<_, _>>()?;
+    let spec = SockSpec {
+        name: s.name,
+        family: unsym(&Family::ALL, Family::word, s.family)?,
+        ty: unsym(&SockType::ALL, SockType::word, s.ty)?,
+        addr: s.addr,
+        cwd: s.cwd,
+        autobind: has(F_AUTOBIND),
+        unlinked: has(F_UNLINKED),
+        listen: s.listen,
+        pending,
+        peer: s.peer.map(name).transpose()?,
+        pair: s.pair.map(name).transpose()?,
+        accepted_from: s.accepted_from.map(name).transpose()?,
+        peer_gone: has(F_PEER_GONE),
+        external_peer: has(F_EXTERNAL),
+        remote: s.remote,
+        reuseaddr: has(F_REUSEADDR),
+        reuseport: has(F_REUSEPORT),
+        v6only: has(F_V6ONLY),
+        shutdown: s.shutdown.map(|h| unsym(&How::ALL, How::word, h)).transpose()?,
+        sndbuf: s.sndbuf,
+        rcvbuf: s.rcvbuf,
+        queue,
+        no_fd: has(F_NO_FD),
+        sndbuf_lock: has(F_SNDBUF_LOCK),
+        rcvbuf_lock: has(F_RCVBUF_LOCK),
+        nonblock: has(F_NONBLOCK),
+        passcred: has(F_PASSCRED),
+        opts: Vec::new(),
+    };
+    if s.flags >= F_PASSCRED << 1 {
+        return Err(ShareError::Invalid(format!("unknown socket flags {:#x}", s.flags)));
+    }
+    Ok(spec)
 }

@@ -30,11 +30,9 @@ impl Kernel {
         if let Some(out) = self.inet_apply(op) {
             return out;
         }
-        let get = |k: &Kernel, slot: &Slot| k.slots.get(slot).copied();
-        let free = |k: &Kernel, slot: &Slot| !k.slots.contains_key(slot);
         match op {
             Op::Socket { slot, ty } => {
-                if !free(self, slot) {
+                if self.slots.contains_key(slot) {
                     return Outcome::Invalid { why: format!("slot {slot} is already open") };
                 }
                 let r = self.new_sock(*ty);
@@ -43,78 +41,34 @@ impl Kernel {
             }
             // Answered by inet_apply above.
             Op::SocketInet { .. } => Outcome::Invalid { why: "an INET socket op reached the AF_UNIX code".into() },
-            Op::Socketpair { a, b, ty } => {
-                if !free(self, a) || !free(self, b) || a == b {
-                    return Outcome::Invalid { why: format!("slots {a}/{b} are not two free slots") };
-                }
-                // §4.1: both ends ESTABLISHED (dgram included since 5.15), peers of each other.
-                let (ra, rb) = (self.new_sock(*ty), self.new_sock(*ty));
-                for (x, y) in [(ra, rb), (rb, ra)] {
-                    self.set_state(x, SkState::Established);
-                    let s = &mut self.socks[x];
-                    s.peer = Some(y);
-                    s.paired = true;
-                }
-                self.attach(*a, ra);
-                self.attach(*b, rb);
-                Outcome::ok(0)
-            }
-            Op::Bind { slot, addr } => match get(self, slot) {
-                Some(r) => self.bind(r, addr),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
+            Op::Socketpair { a, b, ty } => self.socketpair(*a, *b, *ty),
+            Op::Bind { slot, addr } => self.on_sock(slot, |k, r| k.bind(r, addr)),
             Op::Unlink { path, stale_only } => self.unlink(&path.0, *stale_only),
-            Op::Listen { slot, backlog } => match get(self, slot) {
-                Some(r) => self.listen(r, i64::from(*backlog)),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::Connect { slot, addr } => match get(self, slot) {
-                Some(r) if self.socks[r].ty == SockType::Dgram => self.dgram_connect(r, addr),
-                Some(r) => self.stream_connect(r, addr),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::Accept { slot, new } => match get(self, slot) {
-                Some(_) if !free(self, new) => Outcome::Invalid { why: format!("slot {new} is already open") },
-                Some(r) => self.accept(r, *new),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::Send { slot, to, data, rights } => match get(self, slot) {
-                Some(r) => self.unix_send(r, to.as_ref(), &data.0, rights),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::SendOob { slot, byte, rights } => match get(self, slot) {
-                Some(r) => self.unix_send_oob(r, *byte, rights),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::Recv { slot, len, peek } => match get(self, slot) {
-                Some(r) => self.recv(r, *len as usize, *peek),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::Shutdown { slot, how } => match get(self, slot) {
-                Some(r) => {
-                    // §4.2: no ENOTCONN; the peer of a stream/seqpacket socket gets the mirror bits.
-                    let bits = how.bits();
-                    self.socks[r].shutdown |= bits;
-                    if self.socks[r].ty.is_connection_oriented() {
-                        if let Some(p) = self.socks[r].peer {
-                            self.socks[p].shutdown |= How::mirror(bits);
-                        }
-                    }
-                    Outcome::ok(0)
+            Op::Listen { slot, backlog } => self.on_sock(slot, |k, r| k.listen(r, i64::from(*backlog))),
+            Op::Connect { slot, addr } => self.on_sock(slot, |k, r| {
+                if k.socks[r].ty == SockType::Dgram {
+                    k.dgram_connect(r, addr)
+                } else {
+                    k.stream_connect(r, addr)
                 }
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::SetSockOpt { slot, opt } => match get(self, slot) {
-                Some(r) => self.unix_setsockopt(r, *opt),
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
-            Op::SetNonblock { slot, on } => match get(self, slot) {
-                Some(r) => {
-                    self.socks[r].nonblock = *on;
-                    Outcome::ok(0)
+            }),
+            Op::Accept { slot, new } => self.on_sock(slot, |k, r| {
+                if k.slots.contains_key(new) {
+                    return Outcome::Invalid { why: format!("slot {new} is already open") };
                 }
-                None => self.deny(Rule::BadFd, Errno::EBADF),
-            },
+                k.accept(r, *new)
+            }),
+            Op::Send { slot, to, data, rights } => {
+                self.on_sock(slot, |k, r| k.unix_send(r, to.as_ref(), &data.0, rights))
+            }
+            Op::SendOob { slot, byte, rights } => self.on_sock(slot, |k, r| k.unix_send_oob(r, *byte, rights)),
+            Op::Recv { slot, len, peek } => self.on_sock(slot, |k, r| k.recv(r, *len as usize, *peek)),
+            Op::Shutdown { slot, how } => self.on_sock(slot, |k, r| k.unix_shutdown(r, *how)),
+            Op::SetSockOpt { slot, opt } => self.on_sock(slot, |k, r| k.unix_setsockopt(r, *opt)),
+            Op::SetNonblock { slot, on } => self.on_sock(slot, |k, r| {
+                k.socks[r].nonblock = *on;
+                Outcome::ok(0)
+            }),
             Op::Close { slot } => match self.slots.remove(slot) {
                 Some(r) => {
                     self.put(r);
@@ -134,18 +88,59 @@ impl Kernel {
                 }
                 Outcome::ok(0)
             }
-            Op::Place { slot, pid, fd, cloexec, .. } => {
-                let Some(r) = get(self, slot) else { return self.deny(Rule::BadFd, Errno::EBADF) };
-                if *fd < 0 {
-                    return self.deny(Rule::BadFdNumber, Errno::EBADF);
-                }
-                if let Some((old, _)) = self.fds.insert((*pid, *fd), (r, *cloexec)) {
-                    self.put(old); // dup2 closes what was there
-                }
-                self.socks[r].refs += 1;
-                Outcome::ok(i64::from(*fd))
+            Op::Place { slot, pid, fd, cloexec, .. } => self.on_sock(slot, |k, r| k.place(r, *pid, *fd, *cloexec)),
+        }
+    }
+
+    /// `f` on the socket open in `slot`; EBADF when none is.
+    fn on_sock(&mut self, slot: &Slot, f: impl FnOnce(&mut Kernel, SockRef) -> Outcome) -> Outcome {
+        match self.slots.get(slot).copied() {
+            Some(r) => f(self, r),
+            None => self.deny(Rule::BadFd, Errno::EBADF),
+        }
+    }
+
+    /// `socketpair()` into slots `a` and `b`.
+    fn socketpair(&mut self, a: Slot, b: Slot, ty: SockType) -> Outcome {
+        if self.slots.contains_key(&a) || self.slots.contains_key(&b) || a == b {
+            return Outcome::Invalid { why: format!("slots {a}/{b} are not two free slots") };
+        }
+        // §4.1: both ends ESTABLISHED (dgram included since 5.15), peers of each other.
+        let (ra, rb) = (self.new_sock(ty), self.new_sock(ty));
+        for (x, y) in [(ra, rb), (rb, ra)] {
+            self.set_state(x, SkState::Established);
+            let s = &mut self.socks[x];
+            s.peer = Some(y);
+            s.paired = true;
+        }
+        self.attach(a, ra);
+        self.attach(b, rb);
+        Outcome::ok(0)
+    }
+
+    /// `shutdown()` of an AF_UNIX socket.
+    fn unix_shutdown(&mut self, r: SockRef, how: How) -> Outcome {
+        // §4.2: no ENOTCONN; the peer of a stream/seqpacket socket gets the mirror bits.
+        let bits = how.bits();
+        self.socks[r].shutdown |= bits;
+        if self.socks[r].ty.is_connection_oriented() {
+            if let Some(p) = self.socks[r].peer {
+                self.socks[p].shutdown |= How::mirror(bits);
             }
         }
+        Outcome::ok(0)
+    }
+
+    /// The socket placed at `fd` of process `pid` (dup2: what was there is closed).
+    fn place(&mut self, r: SockRef, pid: i32, fd: i32, cloexec: bool) -> Outcome {
+        if fd < 0 {
+            return self.deny(Rule::BadFdNumber, Errno::EBADF);
+        }
+        if let Some((old, _)) = self.fds.insert((pid, fd), (r, cloexec)) {
+            self.put(old); // dup2 closes what was there
+        }
+        self.socks[r].refs += 1;
+        Outcome::ok(i64::from(fd))
     }
 
     /// `sendmsg()` on an AF_UNIX socket: the SCM_RIGHTS fds looked up, then the send of its type.

@@ -139,29 +139,34 @@ impl WireError {
     }
 }
 
-/// Iterator over the records of an image; fuses after its first error.
+/// The framing loop both formats share (resocket's records here, CRIU's entries in
+/// `criu/frame.rs`): from a position in `data`, one item at a time is framed from the bytes
+/// that remain, the position moves past it, and the first error (or the end) fuses it. Nothing
+/// is read out of bounds and nothing is allocated: a framer gets a slice and says how long its
+/// item is.
 #[derive(Debug, Clone)]
-pub struct Records<'a> {
+pub(crate) struct Framed<'a> {
     data: &'a [u8],
     pos: usize,
     done: bool,
 }
 
-impl<'a> Records<'a> {
-    /// Frame `data` from its first byte.
-    pub fn new(data: &'a [u8]) -> Self {
-        Records { data, pos: 0, done: false }
+impl<'a> Framed<'a> {
+    /// Frame `data` from `pos`.
+    pub(crate) fn new(data: &'a [u8], pos: usize) -> Self {
+        Framed { data, pos, done: false }
     }
-    /// Offset of the next record to be read.
-    pub fn position(&self) -> usize {
+    /// Offset of the next item.
+    pub(crate) fn position(&self) -> usize {
         self.pos
     }
-}
-
-impl<'a> Iterator for Records<'a> {
-    type Item = Result<Record<'a>, WireError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next item: `frame` gets its offset and the bytes from there to the end (never
+    /// empty) and answers the item and its length, or an error; `None` at the end and after
+    /// the first error.
+    pub(crate) fn next_with<T, E>(
+        &mut self,
+        frame: impl FnOnce(usize, &'a [u8]) -> Result<(T, usize), E>,
+    ) -> Option<Result<T, E>> {
         if self.done {
             return None;
         }
@@ -170,24 +175,52 @@ impl<'a> Iterator for Records<'a> {
             self.done = true;
             return None;
         }
-        let offset = self.pos;
-        let fail = |this: &mut Self, e| {
-            this.done = true;
-            Some(Err(e))
-        };
-        if rest.len() < HDR_LEN {
-            return fail(self, WireError::TruncatedHeader { offset, remaining: rest.len() });
+        match frame(self.pos, rest) {
+            Ok((item, len)) => {
+                self.pos += len;
+                Some(Ok(item))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
         }
-        let ty = RecordType(le_u32(rest, 0));
-        let len = le_u32(rest, 4);
-        if (len as usize) < HDR_LEN {
-            return fail(self, WireError::LenTooSmall { offset, len });
-        }
-        let Some(bytes) = rest.get(..len as usize) else {
-            return fail(self, WireError::PastEnd { offset, len, remaining: rest.len() });
-        };
-        self.pos += len as usize;
-        Some(Ok(Record { offset, ty, bytes }))
+    }
+}
+
+/// Iterator over the records of an image; fuses after its first error.
+#[derive(Debug, Clone)]
+pub struct Records<'a>(Framed<'a>);
+
+impl<'a> Records<'a> {
+    /// Frame `data` from its first byte.
+    pub fn new(data: &'a [u8]) -> Self {
+        Records(Framed::new(data, 0))
+    }
+    /// Offset of the next record to be read.
+    pub fn position(&self) -> usize {
+        self.0.position()
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, WireError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_with(|offset, rest| {
+            if rest.len() < HDR_LEN {
+                return Err(WireError::TruncatedHeader { offset, remaining: rest.len() });
+            }
+            let ty = RecordType(le_u32(rest, 0));
+            let len = le_u32(rest, 4);
+            if (len as usize) < HDR_LEN {
+                return Err(WireError::LenTooSmall { offset, len });
+            }
+            let Some(bytes) = rest.get(..len as usize) else {
+                return Err(WireError::PastEnd { offset, len, remaining: rest.len() });
+            };
+            Ok((Record { offset, ty, bytes }, bytes.len()))
+        })
     }
 }
 

@@ -18,6 +18,13 @@ pub fn le_u32(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(le_bytes(b, off))
 }
 
+/// Read a little-endian `u32` at `off`; `None` if out of range.
+#[inline]
+pub fn le_u32_at(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
 /// Read a little-endian `u64` at `off`; zero if out of range.
 #[inline]
 pub fn le_u64(b: &[u8], off: usize) -> u64 {

@@ -738,6 +738,37 @@ fn a_tcp_queue_above_2_mib_is_taken_only_with_buffers_raised_before_the_syn() {
     }
 }
 
+/// One rule for where a recorded address leaves a socket on a host (`plan::on_host`): the
+/// planner's unbound and mute sets, the checker's and `--verify`'s expectations all read it.
+#[test]
+fn a_recorded_address_is_usable_missing_or_mute_on_a_host() {
+    use resocket_core::plan::{on_host, OnHost};
+    let text = r#"{"sockets": [
+        {"name": "lo", "type": "dgram", "family": "inet", "addr": "127.0.0.1:5000"},
+        {"name": "any", "type": "stream", "family": "inet", "addr": "0.0.0.0:80", "listen": 1},
+        {"name": "none", "type": "stream", "family": "inet"},
+        {"name": "far", "type": "stream", "family": "inet", "addr": "10.9.9.9:80", "listen": 1},
+        {"name": "group", "type": "dgram", "family": "inet", "addr": "224.0.0.1:5001"},
+        {"name": "bcast", "type": "dgram", "family": "inet", "addr": "255.255.255.255:5002"}
+    ]}"#;
+    let bytes = resocket_core::scenario::Scenario::from_json(text).unwrap().to_image().unwrap();
+    let r = resocket_core::load(&bytes);
+    assert!(r.is_valid(), "{:?}", r.diagnostics);
+    let host = HostAddrs::loopback();
+    let fits: Vec<OnHost> = r.image.sockets.values().map(|s| on_host(s, &host)).collect();
+    assert_eq!(
+        fits,
+        [
+            OnHost::Usable,
+            OnHost::Usable,
+            OnHost::Usable,
+            OnHost::Missing(Errno::EADDRNOTAVAIL),
+            OnHost::Mute,
+            OnHost::Mute
+        ]
+    );
+}
+
 #[test]
 fn sockets_on_broadcast_or_multicast_addresses_are_bound_and_carry_nothing() {
     let text = r#"{"sockets": [

@@ -566,7 +566,7 @@ fn run_image(image: &std::path::Path, budget: input::Budget, a: RunArgs) -> Resu
     }
     let progress = rustix::termios::isatty(std::io::stderr());
     // Planning (proven step by step on the model) and execution overlap: see plan_and_execute.
-    let (mut ex, plan) = match whole {
+    let (ex, plan) = match whole {
         Some(plan) => (run::execute(&plan, cfg, progress)?, plan),
         None => run::plan_and_execute_on(&report.image, &host, cfg, caps, progress)?,
     };
@@ -577,8 +577,19 @@ fn run_image(image: &std::path::Path, budget: input::Budget, a: RunArgs) -> Resu
         plan.steps.len(),
         ex.held.len()
     );
+    held(ex, &report.image, root.as_ref(), &a)
+}
+
+/// The restored sockets: verified against the image (`--verify`: undone on a difference), then
+/// handed to the command exec'd, or held until interrupted (`--hold`).
+fn held(
+    mut ex: resocket_restore::exec::Executor,
+    img: &resocket_core::Image<'_>,
+    root: Option<&std::path::PathBuf>,
+    a: &RunArgs,
+) -> Result<u8, CliError> {
     if a.verify {
-        let diffs = run::verify(&report.image, &ex.held, root.as_ref());
+        let diffs = resocket_restore::run::verify(img, &ex.held, root);
         if !diffs.is_empty() {
             for d in &diffs {
                 eprintln!("restore: verify: {d}");

@@ -9,9 +9,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         self.inet.unbound = self.unavailable();
         self.inet.mute = self.mute();
         let all = peers(self.img);
-        let (unbound, mute) = (&self.inet.unbound, &self.inet.mute);
-        let off = |o: &i32| unbound.contains_key(o) || mute.contains(o);
-        self.inet.matched = order::map(all.iter().filter(|(s, p)| !off(s) && !off(p)).map(|(&s, &p)| (s, p)));
+        self.inet.matched = rebuilt_peers(self.img, &self.k.host);
         let matched = self.inet.matched.clone();
         self.warn_unavailable(&all);
         let pending_of: BTreeMap<i32, i32> = order::map(
@@ -169,6 +167,32 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// One warning per socket whose address this host does not have, saying what is lost; and
     /// one per socket connected to such a socket.
     fn warn_unavailable(&mut self, all: &BTreeMap<i32, i32>) {
+        self.warn_mute(all);
+        if self.inet.unbound.is_empty() {
+            return;
+        }
+        let host: Vec<String> = self.k.host.addrs.iter().map(|h| format!("{}/{}", h.ip, h.prefix)).collect();
+        let host = if host.is_empty() { "none".to_string() } else { host.join(", ") };
+        let embryo_of: BTreeMap<i32, i32> =
+            order::map(self.inet_socks().iter().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))));
+        let mut warnings = Vec::new();
+        for s in self.inet_socks() {
+            let o = s.objref;
+            if let Some(e) = self.inet.unbound.get(&o) {
+                if embryo_of.get(&o).is_some_and(|l| self.inet.unbound.contains_key(l)) {
+                    continue; // said with its listener
+                }
+                warnings.push(address_missing(s, e, embryo_of.contains_key(&o), all.get(&o), &host));
+            } else if let Some(p) = all.get(&o).filter(|p| self.inet.unbound.contains_key(p)) {
+                warnings.push(peer_address_missing(s, *p, embryo_of.contains_key(&o)));
+            }
+        }
+        self.plan.warnings.extend(warnings);
+    }
+
+    /// One warning per socket bound to a broadcast or multicast address (bound, no traffic
+    /// followed), saying what is lost (`all`: the peers matched).
+    fn warn_mute(&mut self, all: &BTreeMap<i32, i32>) {
         let mute: Vec<Warning> = self
             .inet_socks()
             .into_iter()
@@ -194,89 +218,72 @@ impl<'i, 'a> Planner<'i, 'a> {
             })
             .collect();
         self.plan.warnings.extend(mute);
-        if self.inet.unbound.is_empty() {
-            return;
-        }
-        let host: Vec<String> = self.k.host.addrs.iter().map(|h| format!("{}/{}", h.ip, h.prefix)).collect();
-        let host = if host.is_empty() { "none".to_string() } else { host.join(", ") };
-        let embryo_of: BTreeMap<i32, i32> =
-            order::map(self.inet_socks().iter().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))));
-        let mut warnings = Vec::new();
-        for s in self.inet_socks() {
-            let o = s.objref;
-            let addr = s.inet_local().map_or_else(|| "?".to_string(), |l| l.to_string());
-            if let Some(e) = self.inet.unbound.get(&o) {
-                if embryo_of.get(&o).is_some_and(|l| self.inet.unbound.contains_key(l)) {
-                    continue; // said with its listener
-                }
-                let mut lost = Vec::new();
-                if s.is_listener() {
-                    lost.push("not listening".to_string());
-                    if !s.pending.is_empty() {
-                        lost.push(format!("its {} pending connections are lost", s.pending.len()));
-                    }
-                } else if s.inet_connected() && s.is_tcp() {
-                    lost.push(match all.get(&o) {
-                        Some(p) => format!("its connection to #{p} cannot be rebuilt: it is restored as a closed socket (never connected)"),
-                        None => "restored as a closed socket (never connected)".to_string(),
-                    });
-                } else if s.inet_connected() {
-                    lost.push("unconnected".to_string());
-                }
-                let q = s.queued_bytes();
-                if q > 0 {
-                    lost.push(format!("its {q} queued bytes are dropped"));
-                }
-                let what = if embryo_of.contains_key(&o) {
-                    format!("pending connection #{o} on {addr} is lost (this host cannot make it)")
-                } else {
-                    format!("left unbound{}", lost.iter().map(|l| format!(", {l}")).collect::<String>())
-                };
-                warnings.push(
-                    Warning::new(
-                        WarnCode::InetAddressMissing,
-                        format!(
-                            "socket #{o}: {addr} is not an address of this host (bind() would fail with {e}; the host has {host}): {what}"
-                        ),
-                    )
-                    .objref(o),
-                );
-            } else if let Some(p) = all.get(&o).filter(|p| self.inet.unbound.contains_key(p)) {
-                let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
-                if embryo_of.contains_key(&o) {
-                    warnings.push(
-                        Warning::new(
-                            WarnCode::InetPeerAddressMissing,
-                            format!(
-                                "pending connection #{o} on {addr} came from #{p} at {peer}, which is not an address of this host: it is lost"
-                            ),
-                        )
-                        .objref(o),
-                    );
-                    continue;
-                }
-                let q = s.queued_bytes();
-                warnings.push(
-                    Warning::new(
-                        WarnCode::InetPeerAddressMissing,
-                        format!(
-                            "socket #{o} was connected to #{p} at {peer}, which is not an address of this host: {}{}",
-                            if s.is_tcp() {
-                                "it is restored as a closed socket bound to its own address (never connected)"
-                            } else {
-                                "it is restored bound but unconnected"
-                            },
-                            if q > 0 && s.is_tcp() {
-                                format!("; its {q} unread bytes are dropped")
-                            } else {
-                                String::new()
-                            }
-                        ),
-                    )
-                    .objref(o),
-                );
-            }
-        }
-        self.plan.warnings.extend(warnings);
     }
+}
+
+/// `inet-address-missing`: socket `s`'s address is not this host's (`e`: bind()'s errno,
+/// `host`: the host's addresses); what it loses (an embryo: the pending connection; `peer`: the
+/// peer matched).
+fn address_missing(s: &Sock<'_>, e: &Errno, embryo: bool, peer: Option<&i32>, host: &str) -> Warning {
+    let o = s.objref;
+    let addr = s.inet_local().map_or_else(|| "?".to_string(), |l| l.to_string());
+    let mut lost = Vec::new();
+    if s.is_listener() {
+        lost.push("not listening".to_string());
+        if !s.pending.is_empty() {
+            lost.push(format!("its {} pending connections are lost", s.pending.len()));
+        }
+    } else if s.inet_connected() && s.is_tcp() {
+        lost.push(match peer {
+            Some(p) => {
+                format!("its connection to #{p} cannot be rebuilt: it is restored as a closed socket (never connected)")
+            }
+            None => "restored as a closed socket (never connected)".to_string(),
+        });
+    } else if s.inet_connected() {
+        lost.push("unconnected".to_string());
+    }
+    let q = s.queued_bytes();
+    if q > 0 {
+        lost.push(format!("its {q} queued bytes are dropped"));
+    }
+    let what = if embryo {
+        format!("pending connection #{o} on {addr} is lost (this host cannot make it)")
+    } else {
+        format!("left unbound{}", lost.iter().map(|l| format!(", {l}")).collect::<String>())
+    };
+    Warning::new(
+        WarnCode::InetAddressMissing,
+        format!("socket #{o}: {addr} is not an address of this host (bind() would fail with {e}; the host has {host}): {what}"),
+    )
+    .objref(o)
+}
+
+/// `inet-peer-address-missing`: socket `s` (an embryo, or not) was connected to `p`, whose
+/// address is not this host's.
+fn peer_address_missing(s: &Sock<'_>, p: i32, embryo: bool) -> Warning {
+    let o = s.objref;
+    let addr = s.inet_local().map_or_else(|| "?".to_string(), |l| l.to_string());
+    let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
+    if embryo {
+        return Warning::new(
+            WarnCode::InetPeerAddressMissing,
+            format!("pending connection #{o} on {addr} came from #{p} at {peer}, which is not an address of this host: it is lost"),
+        )
+        .objref(o);
+    }
+    let q = s.queued_bytes();
+    Warning::new(
+        WarnCode::InetPeerAddressMissing,
+        format!(
+            "socket #{o} was connected to #{p} at {peer}, which is not an address of this host: {}{}",
+            if s.is_tcp() {
+                "it is restored as a closed socket bound to its own address (never connected)"
+            } else {
+                "it is restored bound but unconnected"
+            },
+            if q > 0 && s.is_tcp() { format!("; its {q} unread bytes are dropped") } else { String::new() }
+        ),
+    )
+    .objref(o)
 }

@@ -13,108 +13,127 @@ impl<'i, 'a> Planner<'i, 'a> {
                 continue;
             }
             if s.is_tcp() && self_connected(s) {
-                let slot = s.objref as Slot;
-                if self.k.sock(slot).and_then(|k| k.peer) != self.k.sock_ref(slot) {
-                    continue; // not rebuilt: warned
-                }
-                let data: Vec<u8> = s.queue.iter().flat_map(|m| m.data.iter().copied()).collect();
-                if data.len() > crate::sim::inet::SELF_CONNECTED_SEND {
+                self.refill_self_connected(s)?;
+            } else if s.is_tcp() {
+                self.refill_tcp(s, &embryo_client, &matched)?;
+            } else {
+                self.refill_udp(s)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A self-connected TCP socket sends itself its unread bytes again, in one send (more than
+    /// one send delivers at once are dropped, with a warning).
+    fn refill_self_connected(&mut self, s: &Sock<'_>) -> Result<(), PlanError> {
+        let slot = s.objref as Slot;
+        if self.k.sock(slot).and_then(|k| k.peer) != self.k.sock_ref(slot) {
+            return Ok(()); // not rebuilt: warned
+        }
+        let data: Vec<u8> = s.queue.iter().flat_map(|m| m.data.iter().copied()).collect();
+        if data.len() > crate::sim::inet::SELF_CONNECTED_SEND {
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::SelfConnectedDataDropped,
+                    format!(
+                        "socket #{}: {} unread bytes on a self-connected socket are more than one send delivers at once ({} bytes, checked on the kernel): they are dropped",
+                        s.objref,
+                        data.len(),
+                        crate::sim::inet::SELF_CONNECTED_SEND
+                    ),
+                )
+                .objref(s.objref),
+            );
+            return Ok(());
+        }
+        // One send: a second one while its own data is unread waits on a delayed ACK.
+        self.push(
+            Op::Send { slot, to: None, data: Payload(data), rights: vec![] },
+            format!("#{} sends itself again what it had not read, in one send", s.objref),
+        )?;
+        Ok(())
+    }
+
+    /// A TCP socket's unread bytes, sent again by its peer (the embryo's client, or the
+    /// matched end), over a connection the plan made.
+    fn refill_tcp(
+        &mut self,
+        s: &Sock<'_>,
+        embryo_client: &BTreeMap<i32, i32>,
+        matched: &BTreeMap<i32, i32>,
+    ) -> Result<(), PlanError> {
+        let sender = embryo_client.get(&s.objref).copied().or_else(|| matched.get(&s.objref).copied());
+        // Only over a connection the plan made (an embryo's, or a matched pair's).
+        let made = self.inet.conns.iter().any(|&(c, a, _)| c == s.objref || a == s.objref);
+        let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref && made) else {
+            return Ok(()); // an external peer, or an address this host lacks: warned at creation
+        };
+        for m in &s.queue {
+            self.push(
+                Op::Send { slot: sender as Slot, to: None, data: Payload(m.data.to_vec()), rights: vec![] },
+                format!("#{sender} sends again what #{} had not read", s.objref),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A UDP socket's datagrams, sent again to its address from their senders (or a temporary
+    /// stand-in, with a warning), its receive buffer raised first so the whole queue fits.
+    fn refill_udp(&mut self, s: &Sock<'_>) -> Result<(), PlanError> {
+        let Some(at) = s.inet_local() else { return Ok(()) };
+        if self.inet.unbound.contains_key(&s.objref)
+            || self.inet.mute.contains(&s.objref)
+            || self.k.sock(s.objref as Slot).is_none()
+        {
+            return Ok(()); // nothing can reach it: warned at creation
+        }
+        // UDP drops what does not fit the receive buffer, silently: raise it so the whole
+        // queue fits by the largest charge the model allows, and set it back in cleanup.
+        let need: i64 = s.queue.iter().map(|m| crate::sim::inet::udp_truesize(m.data.len()).1).sum();
+        let slot = s.objref as Slot;
+        if self.k.sock(slot).is_some_and(|k| k.rcvbuf < need) {
+            let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
+            self.push(
+                Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(arg) },
+                format!(
+                    "#{}'s {} datagrams may take up to {need} bytes of receive buffer: raise it for the refill",
+                    s.objref,
+                    s.queue.len()
+                ),
+            )?;
+            self.inet.rcvbuf_back.push((slot, s.common.rcvbuf));
+        }
+        let mut stand_in = 0usize;
+        for m in &s.queue {
+            let from = if m.sender != 0
+                && self.k.sock(m.sender as Slot).is_some()
+                && !self.inet.unbound.contains_key(&m.sender)
+                && !self.inet.mute.contains(&m.sender)
+            {
+                m.sender as Slot
+            } else {
+                if stand_in == 0 {
                     self.plan.warnings.push(
                         Warning::new(
-                            WarnCode::SelfConnectedDataDropped,
+                            WarnCode::SenderStandIn,
                             format!(
-                                "socket #{}: {} unread bytes on a self-connected socket are more than one send delivers at once ({} bytes, checked on the kernel): they are dropped",
-                                s.objref,
-                                data.len(),
-                                crate::sim::inet::SELF_CONNECTED_SEND
+                                "socket #{}: datagrams whose sender is outside the image or not restored on this host are re-sent from a temporary socket, so their source address differs",
+                                s.objref
                             ),
                         )
-                        .objref(s.objref),
+                        .objref(s.objref)
+                        .step(self.plan.steps.len()),
                     );
-                    continue;
                 }
-                // One send: a second one while its own data is unread waits on a delayed ACK.
-                self.push(
-                    Op::Send { slot, to: None, data: Payload(data), rights: vec![] },
-                    format!("#{} sends itself again what it had not read, in one send", s.objref),
-                )?;
-                continue;
-            }
-            if s.is_tcp() {
-                let sender = embryo_client.get(&s.objref).copied().or_else(|| matched.get(&s.objref).copied());
-                // Only over a connection the plan made (an embryo's, or a matched pair's).
-                let made = self.inet.conns.iter().any(|&(c, a, _)| c == s.objref || a == s.objref);
-                let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref && made) else {
-                    continue; // an external peer, or an address this host lacks: warned at creation
-                };
-                for m in &s.queue {
-                    self.push(
-                        Op::Send { slot: sender as Slot, to: None, data: Payload(m.data.to_vec()), rights: vec![] },
-                        format!("#{sender} sends again what #{} had not read", s.objref),
-                    )?;
-                }
-                continue;
-            }
-            let Some(at) = s.inet_local() else { continue };
-            if self.inet.unbound.contains_key(&s.objref)
-                || self.inet.mute.contains(&s.objref)
-                || self.k.sock(s.objref as Slot).is_none()
-            {
-                continue; // nothing can reach it: warned at creation
-            }
-            // UDP drops what does not fit the receive buffer, silently: raise it so the whole
-            // queue fits by the largest charge the model allows, and set it back in cleanup.
-            let need: i64 = s.queue.iter().map(|m| crate::sim::inet::udp_truesize(m.data.len()).1).sum();
-            let slot = s.objref as Slot;
-            if self.k.sock(slot).is_some_and(|k| k.rcvbuf < need) {
-                let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
-                self.push(
-                    Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(arg) },
-                    format!(
-                        "#{}'s {} datagrams may take up to {need} bytes of receive buffer: raise it for the refill",
-                        s.objref,
-                        s.queue.len()
-                    ),
-                )?;
-                self.inet.rcvbuf_back.push((slot, s.common.rcvbuf));
-            }
-            let mut stand_in = 0usize;
-            for m in &s.queue {
-                let from = if m.sender != 0
-                    && self.k.sock(m.sender as Slot).is_some()
-                    && !self.inet.unbound.contains_key(&m.sender)
-                    && !self.inet.mute.contains(&m.sender)
-                {
-                    m.sender as Slot
-                } else {
-                    if stand_in == 0 {
-                        self.plan.warnings.push(
-                            Warning::new(
-                                WarnCode::SenderStandIn,
-                                format!(
-                                    "socket #{}: datagrams whose sender is outside the image or not restored on this host are re-sent from a temporary socket, so their source address differs",
-                                    s.objref
-                                ),
-                            )
-                            .objref(s.objref)
-                            .step(self.plan.steps.len()),
-                        );
-                    }
-                    stand_in += 1;
-                    self.temp_sender(family(s))?
-                };
-                let fam = self.k.inet_sock(from).map_or(family(s), |i| i.family);
-                let Some(to) = reach(at, fam) else { continue };
-                self.push(
-                    Op::Send {
-                        slot: from,
-                        to: Some(SockAddr::Inet(to)),
-                        data: Payload(m.data.to_vec()),
-                        rights: vec![],
-                    },
-                    format!("a datagram #{} had not read, from its sender to its address", s.objref),
-                )?;
-            }
+                stand_in += 1;
+                self.temp_sender(family(s))?
+            };
+            let fam = self.k.inet_sock(from).map_or(family(s), |i| i.family);
+            let Some(to) = reach(at, fam) else { continue };
+            self.push(
+                Op::Send { slot: from, to: Some(SockAddr::Inet(to)), data: Payload(m.data.to_vec()), rights: vec![] },
+                format!("a datagram #{} had not read, from its sender to its address", s.objref),
+            )?;
         }
         Ok(())
     }

@@ -119,23 +119,7 @@ impl Kernel {
         let nonblock = self.socks[r].nonblock;
         let v4_dst = v4_of(dst.ip()).is_some();
         if self.isk(r).mapped_ops && !v4_dst {
-            // Builds differ (docs/simulator.md): on some the socket kept the IPv4 transmit path
-            // (`icsk_af_ops = &ipv6_mapped`) and its SYN to an IPv6 address goes nowhere; on
-            // others (6.18.44 of 2026-12) the connect goes out over IPv6 as for a fresh socket.
-            // Both answers; the model follows the first (the attempt withdrawn).
-            let over_ipv6 = self.connect_without(r, addr, |i| i.mapped_ops = false);
-            self.withdraw_connect(r);
-            let no_answer = Outcome::WouldBlock {
-                block: Block::NoAnswer {
-                    why: "this AF_INET6 socket once connected to a v4-mapped address and kept the IPv4 transmit path (a Linux quirk)".into(),
-                },
-            };
-            let answers = Outcome::either_of(
-                "a TCP connect to IPv6 from an AF_INET6 socket that once tried a v4-mapped peer: Linux builds differ (no answer on some, IPv6 as usual on others)",
-                no_answer,
-                over_ipv6,
-            );
-            return self.by(Rule::KeptIpv4TransmitPath, answers);
+            return self.kept_ipv4_transmit_path(r, addr);
         }
         if self.isk(r).family == InetFamily::Inet6 && v4_dst {
             self.isk_mut(r).mapped_ops = true;
@@ -179,8 +163,38 @@ impl Kernel {
             return self.deny(Rule::NoEphemeralPort, Errno::EADDRNOTAVAIL);
         }
         let local = SocketAddr::new(src_ip, self.isk(r).port());
-        // Only sockets in the established hash: bound and neither CLOSE nor LISTEN (a closed
-        // socket keeps its old addresses; the differential test).
+        if let Some(out) = self.four_tuple_taken(r, local, dst) {
+            return out;
+        }
+        self.send_syn(r, local, dst, own.is_some(), listener, nonblock)
+    }
+
+    /// A connect to IPv6 from an AF_INET6 socket that once connected to a v4-mapped address.
+    /// Builds differ (docs/simulator.md): on some the socket kept the IPv4 transmit path
+    /// (`icsk_af_ops = &ipv6_mapped`) and its SYN to an IPv6 address goes nowhere; on others
+    /// (6.18.44 of 2026-12) the connect goes out over IPv6 as for a fresh socket. Both answers;
+    /// the model follows the first (the attempt withdrawn).
+    fn kept_ipv4_transmit_path(&mut self, r: SockRef, addr: &SockAddr) -> Outcome {
+        let over_ipv6 = self.connect_without(r, addr, |i| i.mapped_ops = false);
+        self.withdraw_connect(r);
+        let no_answer = Outcome::WouldBlock {
+            block: Block::NoAnswer {
+                why: "this AF_INET6 socket once connected to a v4-mapped address and kept the IPv4 transmit path (a Linux quirk)".into(),
+            },
+        };
+        let answers = Outcome::either_of(
+            "a TCP connect to IPv6 from an AF_INET6 socket that once tried a v4-mapped peer: Linux builds differ (no answer on some, IPv6 as usual on others)",
+            no_answer,
+            over_ipv6,
+        );
+        self.by(Rule::KeptIpv4TransmitPath, answers)
+    }
+
+    /// inet_hash_connect's four-tuple check of `r` connecting from `local` to `dst`: the
+    /// refusal (or, behind a TIME_WAIT, the undetermined wait) when another socket holds it.
+    /// Only sockets in the established hash count: bound and neither CLOSE nor LISTEN (a closed
+    /// socket keeps its old addresses; the differential test).
+    fn four_tuple_taken(&mut self, r: SockRef, local: SocketAddr, dst: SocketAddr) -> Option<Outcome> {
         let holder = self.inet.iter().find(|&(o, i)| {
             o != r
                 && i.tcp
@@ -189,16 +203,14 @@ impl Kernel {
                 && i.local.map(mapped) == Some(mapped(local))
                 && i.remote.map(mapped) == Some(mapped(dst))
         });
-        if let Some((o, _)) = holder {
-            if self.socks[o].state == SkState::TimeWait {
-                // tcp_twsk_unique with tcp_tw_reuse = 2 on loopback: allowed once the
-                // TIME_WAIT's timestamp is a second old.
-                let why = format!("{local} to {dst} is in TIME_WAIT: reusable only after a second");
-                return self.wait(Rule::TimeWaitReuse, Block::undetermined(why));
-            }
-            return self.deny(Rule::FourTupleInUse, Errno::EADDRNOTAVAIL);
+        let (o, _) = holder?;
+        if self.socks[o].state == SkState::TimeWait {
+            // tcp_twsk_unique with tcp_tw_reuse = 2 on loopback: allowed once the TIME_WAIT's
+            // timestamp is a second old.
+            let why = format!("{local} to {dst} is in TIME_WAIT: reusable only after a second");
+            return Some(self.wait(Rule::TimeWaitReuse, Block::undetermined(why)));
         }
-        self.send_syn(r, local, dst, own.is_some(), listener, nonblock)
+        Some(self.deny(Rule::FourTupleInUse, Errno::EADDRNOTAVAIL))
     }
 
     /// `connect()` on a socket already connected or connecting: `None` when it is unconnected
