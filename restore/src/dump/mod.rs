@@ -182,7 +182,8 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
     let inet_held: BTreeSet<u32> = inet.keys().copied().collect();
     let mut received = Vec::new();
     let mut scratch = Vec::new();
-    let mut todo = unix::read_held(to_read, &pidfds, &mut dups, &mut received, &mut scratch)?;
+    let mut reader = crate::sockopt_io::Reader::new();
+    let mut todo = unix::read_held(to_read, &pidfds, &mut dups, &mut received, &mut scratch, &mut reader)?;
     let mut found =
         Found { diag: &diag, dups: &mut dups, inet: &mut inet, received: &mut received, scratch: &mut scratch };
     found.in_flight(&mut todo)?;
@@ -195,9 +196,9 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
         }
         None => (BTreeMap::new(), BTreeMap::new()),
     };
-    unix::read_options(&diag, &mut dups, &to_probe, &pidfds, &mut received, stopped)?;
+    unix::read_options(&diag, &mut dups, &to_probe, &pidfds, &mut received, &mut reader, stopped)?;
     let bound_in = names::bound_dirs(pids, &diag, &dups, &held_at, &pidfds)?;
-    let mut sockets = unix::specs(pids, &diag, &dups, &bound_in, &consumed, inet.len(), &mut warnings)?;
+    let mut sockets = unix::specs(pids, &diag, &mut dups, &bound_in, &consumed, inet.len(), &mut warnings)?;
     // inet_diag: only the families and protocols of the TCP/UDP sockets found (none: no dump).
     // What the TCP/UDP part reads of other sockets is within these: a listener's pending
     // connections are of its own family, and peers outside them are outside the dump anyway.
