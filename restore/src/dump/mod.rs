@@ -108,8 +108,43 @@ impl Dump {
     }
 }
 
+/// A socket's name in the scenario: `ino` and its inode number. Spelled by hand (the dump names
+/// each socket several times over: itself, its peer, its fd, messages' rights), not with
+/// `format!`.
 fn name_of(ino: u32) -> String {
-    format!("ino{ino}")
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = ino;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(3 + digits.len() - at);
+    s.push_str("ino");
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    /// The hand-spelled names are what `format!` gives, at the edges of every digit count.
+    #[test]
+    fn socket_names_are_ino_and_the_decimal_inode() {
+        let mut edges = vec![0, u32::MAX];
+        let mut p = 1u32;
+        while let Some(next) = p.checked_mul(10) {
+            edges.extend([p - 1, p, p + 1]);
+            p = next;
+        }
+        edges.extend([p - 1, p, p + 1]);
+        for ino in edges {
+            assert_eq!(super::name_of(ino), format!("ino{ino}"));
+        }
+    }
 }
 
 /// A network namespace: its `/proc/PID/ns/net`, open, and that pid.
