@@ -87,20 +87,23 @@ impl Dump {
     /// The image, and the warnings with the objrefs their sockets got in it.
     pub fn to_image(&self) -> Result<(Vec<u8>, Vec<Warning>), ScenarioError> {
         let (bytes, objrefs) = self.scenario.to_image_mapped()?;
-        let by_name: BTreeMap<&str, i32> = self
-            .scenario
-            .sockets
-            .iter()
-            .zip(objrefs)
-            .filter(|(_, o)| *o > 0)
-            .map(|(s, o)| (s.name.as_str(), o))
-            .collect();
+        // Only the sockets the warnings name are looked up (none, mostly): not a map of every
+        // socket's name.
+        let mut by_name: BTreeMap<&str, i32> =
+            self.warnings.iter().filter_map(|w| w.socket.as_deref()).map(|n| (n, 0)).collect();
+        if !by_name.is_empty() {
+            for (s, o) in self.scenario.sockets.iter().zip(objrefs).filter(|(_, o)| *o > 0) {
+                if let Some(slot) = by_name.get_mut(s.name.as_str()) {
+                    *slot = o;
+                }
+            }
+        }
         let warnings = self
             .warnings
             .iter()
             .map(|w| {
                 let mut out = w.warning.clone();
-                out.objref = w.socket.as_deref().and_then(|n| by_name.get(n).copied());
+                out.objref = w.socket.as_deref().and_then(|n| by_name.get(n).copied()).filter(|&o| o > 0);
                 out
             })
             .collect();
@@ -127,24 +130,6 @@ fn name_of(ino: u32) -> String {
     s.push_str("ino");
     s.extend(digits[at..].iter().map(|&d| char::from(d)));
     s
-}
-
-#[cfg(test)]
-mod tests {
-    /// The hand-spelled names are what `format!` gives, at the edges of every digit count.
-    #[test]
-    fn socket_names_are_ino_and_the_decimal_inode() {
-        let mut edges = vec![0, u32::MAX];
-        let mut p = 1u32;
-        while let Some(next) = p.checked_mul(10) {
-            edges.extend([p - 1, p, p + 1]);
-            p = next;
-        }
-        edges.extend([p - 1, p, p + 1]);
-        for ino in edges {
-            assert_eq!(super::name_of(ino), format!("ino{ino}"));
-        }
-    }
 }
 
 /// A network namespace: its `/proc/PID/ns/net`, open, and that pid.
@@ -249,4 +234,22 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
         format!("checkpoint dump of pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", "));
     let release = rustix::system::uname().release().to_string_lossy().into_owned();
     Ok(Dump { scenario: Scenario { description, kernel: release, time: 0, tasks, sockets }, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The hand-spelled names are what `format!` gives, at the edges of every digit count.
+    #[test]
+    fn socket_names_are_ino_and_the_decimal_inode() {
+        let mut edges = vec![0, u32::MAX];
+        let mut p = 1u32;
+        while let Some(next) = p.checked_mul(10) {
+            edges.extend([p - 1, p, p + 1]);
+            p = next;
+        }
+        edges.extend([p - 1, p, p + 1]);
+        for ino in edges {
+            assert_eq!(super::name_of(ino), format!("ino{ino}"));
+        }
+    }
 }
