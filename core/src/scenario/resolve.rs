@@ -370,3 +370,44 @@ fn accepted_inet_addrs(nodes: &mut [Node]) {
         nodes[i].addr = Addr::Inet(std::net::SocketAddr::new(ip, l.port()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn written(json: &str) -> Result<Vec<u8>, ScenarioError> {
+        Scenario::from_json(json).and_then(|s| s.to_image())
+    }
+
+    /// Names are looked up, never iterated: a duplicate is the first one in scenario order, a
+    /// reference to a missing socket names it, and a reference resolves to the named socket.
+    #[test]
+    fn sockets_are_found_by_name_and_the_first_duplicate_is_named() {
+        let dup = r#"{"sockets": [{"name": "b", "type": "dgram"}, {"name": "a", "type": "dgram"},
+            {"name": "b", "type": "dgram"}, {"name": "a", "type": "dgram"}]}"#;
+        assert_eq!(written(dup), Err(ScenarioError("two sockets are named \"b\"".into())));
+        let missing = r#"{"sockets": [{"name": "a", "type": "stream", "pair": "c"}, {"name": "b", "type": "stream"}]}"#;
+        assert_eq!(written(missing), Err(ScenarioError("socket \"a\": pair \"c\" does not exist".into())));
+        // The pair resolves to the socket named, whatever the order: the two images are the
+        // same up to that order's objrefs, so both load as one socketpair.
+        for order in [["a", "b", "c"], ["c", "b", "a"]] {
+            let socks: Vec<String> = order
+                .iter()
+                .map(|n| match *n {
+                    "a" => r#"{"name": "a", "type": "stream", "pair": "c"}"#.to_string(),
+                    "c" => r#"{"name": "c", "type": "stream", "pair": "a"}"#.to_string(),
+                    _ => r#"{"name": "b", "type": "stream"}"#.to_string(),
+                })
+                .collect();
+            let sc = Scenario::from_json(&format!(r#"{{"sockets": [{}]}}"#, socks.join(","))).unwrap();
+            let (bytes, objrefs) = sc.to_image_mapped().unwrap();
+            let r = crate::load(&bytes);
+            assert!(r.is_valid(), "{:?}", r.diagnostics);
+            let at = |n: &str| order.iter().position(|x| *x == n).map(|i| objrefs[i]).unwrap();
+            let peer_of = |o: i32| r.image.sockets.get(&o).and_then(|s| s.unix.as_ref()).map(|u| u.peer).unwrap();
+            assert_eq!((peer_of(at("a")), peer_of(at("c"))), (at("c"), at("a")));
+        }
+    }
+}
