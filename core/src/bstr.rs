@@ -59,9 +59,12 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, EscapeError> {
 
 /// Lowercase hex of `bytes`, no separators.
 pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+    // Two table lookups a byte, not a `write!` (a dump spells every queued payload this way).
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -72,11 +75,14 @@ pub fn unhex(text: &str) -> Result<Vec<u8>, EscapeError> {
     if !digits.len().is_multiple_of(2) {
         return Err(EscapeError(digits.len()));
     }
+    let nibble = |d: u8| char::from(d).to_digit(16).map(|v| v as u8);
     digits
         .chunks(2)
         .enumerate()
-        .map(|(i, pair)| {
-            std::str::from_utf8(pair).ok().and_then(|s| u8::from_str_radix(s, 16).ok()).ok_or(EscapeError(i * 2))
+        .map(|(i, pair)| match (pair.first().and_then(|&d| nibble(d)), pair.get(1).and_then(|&d| nibble(d))) {
+            (Some(hi), Some(lo)) => Ok(hi << 4 | lo),
+            // Anything else as `from_str_radix` reads it (it also takes a `+` before one digit).
+            _ => std::str::from_utf8(pair).ok().and_then(|s| u8::from_str_radix(s, 16).ok()).ok_or(EscapeError(i * 2)),
         })
         .collect()
 }
@@ -110,6 +116,19 @@ mod tests {
         assert_eq!(unescape("ab\\q"), Err(EscapeError(2)));
         assert_eq!(unescape("\\x4"), Err(EscapeError(0)));
         assert_eq!(unescape("\\xzz"), Err(EscapeError(0)));
+    }
+
+    #[test]
+    fn hex_spells_every_byte_as_two_lowercase_digits_and_reads_both_cases() {
+        for b in 0..=255u8 {
+            let two = format!("{b:02x}");
+            assert_eq!(hex(&[b]), two);
+            assert_eq!(unhex(&two).unwrap(), [b]);
+            assert_eq!(unhex(&two.to_uppercase()).unwrap(), [b]);
+        }
+        assert_eq!(unhex("+f 0A").unwrap(), [0x0f, 0x0a]);
+        assert_eq!(unhex("0g"), Err(EscapeError(0)));
+        assert_eq!(unhex("00-1"), Err(EscapeError(2)));
     }
 
     #[test]

@@ -229,6 +229,7 @@ pub(super) fn walk<'d>(
                             queue: Vec::new(),
                             passcred: false,
                             opts: Vec::new(),
+                            opts_read: false,
                             oob: None,
                         });
                         t.held_at.insert(ino, (pidfd, pid, fd));

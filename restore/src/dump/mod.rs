@@ -87,20 +87,23 @@ impl Dump {
     /// The image, and the warnings with the objrefs their sockets got in it.
     pub fn to_image(&self) -> Result<(Vec<u8>, Vec<Warning>), ScenarioError> {
         let (bytes, objrefs) = self.scenario.to_image_mapped()?;
-        let by_name: BTreeMap<&str, i32> = self
-            .scenario
-            .sockets
-            .iter()
-            .zip(objrefs)
-            .filter(|(_, o)| *o > 0)
-            .map(|(s, o)| (s.name.as_str(), o))
-            .collect();
+        // Only the sockets the warnings name are looked up (none, mostly): not a map of every
+        // socket's name.
+        let mut by_name: BTreeMap<&str, i32> =
+            self.warnings.iter().filter_map(|w| w.socket.as_deref()).map(|n| (n, 0)).collect();
+        if !by_name.is_empty() {
+            for (s, o) in self.scenario.sockets.iter().zip(objrefs).filter(|(_, o)| *o > 0) {
+                if let Some(slot) = by_name.get_mut(s.name.as_str()) {
+                    *slot = o;
+                }
+            }
+        }
         let warnings = self
             .warnings
             .iter()
             .map(|w| {
                 let mut out = w.warning.clone();
-                out.objref = w.socket.as_deref().and_then(|n| by_name.get(n).copied());
+                out.objref = w.socket.as_deref().and_then(|n| by_name.get(n).copied()).filter(|&o| o > 0);
                 out
             })
             .collect();
@@ -108,8 +111,25 @@ impl Dump {
     }
 }
 
+/// A socket's name in the scenario: `ino` and its inode number. Spelled by hand (the dump names
+/// each socket several times over: itself, its peer, its fd, messages' rights), not with
+/// `format!`.
 fn name_of(ino: u32) -> String {
-    format!("ino{ino}")
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = ino;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(3 + digits.len() - at);
+    s.push_str("ino");
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s
 }
 
 /// A network namespace: its `/proc/PID/ns/net`, open, and that pid.
@@ -182,7 +202,8 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
     let inet_held: BTreeSet<u32> = inet.keys().copied().collect();
     let mut received = Vec::new();
     let mut scratch = Vec::new();
-    let mut todo = unix::read_held(to_read, &pidfds, &mut dups, &mut received, &mut scratch)?;
+    let mut reader = crate::sockopt_io::Reader::new();
+    let mut todo = unix::read_held(to_read, &pidfds, &mut dups, &mut received, &mut scratch, &mut reader)?;
     let mut found =
         Found { diag: &diag, dups: &mut dups, inet: &mut inet, received: &mut received, scratch: &mut scratch };
     found.in_flight(&mut todo)?;
@@ -195,9 +216,9 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
         }
         None => (BTreeMap::new(), BTreeMap::new()),
     };
-    unix::read_options(&diag, &mut dups, &to_probe, &pidfds, &mut received, stopped)?;
+    unix::read_options(&diag, &mut dups, &to_probe, &pidfds, &mut received, &mut reader, stopped)?;
     let bound_in = names::bound_dirs(pids, &diag, &dups, &held_at, &pidfds)?;
-    let mut sockets = unix::specs(pids, &diag, &dups, &bound_in, &consumed, inet.len(), &mut warnings)?;
+    let mut sockets = unix::specs(pids, &diag, &mut dups, &bound_in, &consumed, inet.len(), &mut warnings)?;
     // inet_diag: only the families and protocols of the TCP/UDP sockets found (none: no dump).
     // What the TCP/UDP part reads of other sockets is within these: a listener's pending
     // connections are of its own family, and peers outside them are outside the dump anyway.
@@ -213,4 +234,22 @@ fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, St
         format!("checkpoint dump of pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", "));
     let release = rustix::system::uname().release().to_string_lossy().into_owned();
     Ok(Dump { scenario: Scenario { description, kernel: release, time: 0, tasks, sockets }, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The hand-spelled names are what `format!` gives, at the edges of every digit count.
+    #[test]
+    fn socket_names_are_ino_and_the_decimal_inode() {
+        let mut edges = vec![0, u32::MAX];
+        let mut p = 1u32;
+        while let Some(next) = p.checked_mul(10) {
+            edges.extend([p - 1, p, p + 1]);
+            p = next;
+        }
+        edges.extend([p - 1, p, p + 1]);
+        for ino in edges {
+            assert_eq!(super::name_of(ino), format!("ino{ino}"));
+        }
+    }
 }

@@ -38,13 +38,29 @@ pub fn peek_queue_with(
     received: &mut Vec<OwnedFd>,
     buf: &mut Vec<u8>,
 ) -> Result<Vec<Peeked>, String> {
+    peek_queue_at(fd, d, None, received, buf)
+}
+
+/// [`peek_queue_with`] for a socket whose own `SO_PEEK_OFF` the caller has read already
+/// (`own_offset`, -1 for none: the dump reads every recorded option of a batch of sockets in
+/// one `io_uring_enter` before peeking them); `None`: read here with `getsockopt`.
+pub(super) fn peek_queue_at(
+    fd: &OwnedFd,
+    d: &UnixDiag,
+    own_offset: Option<i32>,
+    received: &mut Vec<OwnedFd>,
+    buf: &mut Vec<u8>,
+) -> Result<Vec<Peeked>, String> {
     if !may_hold_messages(d) {
         return Ok(Vec::new());
     }
     let stream = d.ty == 1;
     let total = d.rqlen.map_or(0, |r| r.0) as usize;
     // The socket's own peek offset (-1: none), put back at the end: the process may use it.
-    let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
+    let saved = match own_offset {
+        Some(v) => v,
+        None => crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?,
+    };
     // A stream without a peek offset is peeked from its start once, as it is: one peek returns
     // every byte queued unless it stops at a message carrying fds or from another writer, and
     // only then is SO_PEEK_OFF set (to where that peek stopped) to walk on. Message queues, and
@@ -58,6 +74,28 @@ pub fn peek_queue_with(
         crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     }
     result
+}
+
+/// The out-of-band byte pending on an AF_UNIX stream socket whose `SO_OOBINLINE` the caller
+/// has read already (`inline`), as `inet::oob_pending` gives it (which reads the option itself):
+/// `recv(MSG_OOB | MSG_PEEK)`, the option set aside for the peek when it is on (a socket with
+/// it answers EINVAL whatever it holds) and put back. `Ok(None)`: none pending.
+pub(super) fn oob_pending_known(fd: &OwnedFd, inline: bool) -> Result<Option<Option<u8>>, String> {
+    if inline {
+        net::sockopt::set_socket_oobinline(fd, false).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    }
+    let mut b = [0u8; 1];
+    let got = net::recv(fd, &mut b[..], RecvFlags::OOB | RecvFlags::PEEK | RecvFlags::DONTWAIT);
+    if inline {
+        net::sockopt::set_socket_oobinline(fd, true).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    }
+    match got {
+        Ok((n, _)) if n > 0 => Ok(Some(Some(b[0]))),
+        Ok(_) => Ok(None),
+        Err(e) if e == rustix::io::Errno::INVAL => Ok(None),
+        Err(e) if e == rustix::io::Errno::AGAIN => Ok(Some(None)),
+        Err(e) => Err(format!("recv(MSG_OOB | MSG_PEEK): {e}")),
+    }
 }
 
 /// The MSG_PEEK loop of [`peek_queue_with`]; sets SO_PEEK_OFF (and says so in `offset_set`)
