@@ -76,16 +76,9 @@ fn criu(root: &Path, listed: &mut Vec<(String, PathBuf)>, out: &mut String) {
             let Some(name) = dir.file_name().and_then(|s| s.to_str()) else { continue };
             let meta = root.join("src").join(group).join(name).join("fixture.meta");
             let description = description(&meta);
-            let dir_url = format!("fixtures/criu/images/{group}/{name}");
-            let mut files = String::new();
-            for f in sorted(&dir).into_iter().filter(|p| p.is_file()) {
-                let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
-                let _ = write!(files, "{fname:?}, ");
-                listed.push((format!("{dir_url}/{fname}"), f.clone()));
-            }
             // `criu-` keeps the names (deep links) apart from the resocket fixtures'.
-            let item = format!("criu-{name}");
-            let _ = writeln!(out, "    ({item:?}, {label:?}, {description:?}, Source::Criu({dir_url:?}, &[{files}])),");
+            let dir_url = format!("fixtures/criu/images/{group}/{name}");
+            criu_dir_item(&dir, &dir_url, &format!("criu-{name}"), label, &description, listed, out);
         }
     }
     // Real dumps made by `criu dump` (fixtures/criu/real/README.md), described by the first
@@ -100,14 +93,7 @@ fn criu(root: &Path, listed: &mut Vec<(String, PathBuf)>, out: &mut String) {
         let program = std::fs::read_to_string(real.join("src").join(format!("{name}.py"))).unwrap_or_default();
         let description = program.lines().next().and_then(|l| l.strip_prefix("# ")).unwrap_or("a real CRIU dump");
         let dir_url = format!("fixtures/criu/real/{name}");
-        let mut files = String::new();
-        for f in sorted(&dir).into_iter().filter(|p| p.is_file()) {
-            let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
-            let _ = write!(files, "{fname:?}, ");
-            listed.push((format!("{dir_url}/{fname}"), f.clone()));
-        }
-        let item = format!("real-{name}");
-        let _ = writeln!(out, "    ({item:?}, \"criu\", {description:?}, Source::Criu({dir_url:?}, &[{files}])),");
+        criu_dir_item(&dir, &dir_url, &format!("real-{name}"), "criu", description, listed, out);
     }
     let archives = root.join("archives");
     watch(&archives);
@@ -131,6 +117,25 @@ fn criu(root: &Path, listed: &mut Vec<(String, PathBuf)>, out: &mut String) {
         let _ = writeln!(out, "    ({fname:?}, \"criu\", {description:?}, Source::File({url:?})),");
         listed.push((url, f.clone()));
     }
+}
+
+/// One gallery item for a CRIU image directory `dir`, served at `dir_url`: its files listed.
+fn criu_dir_item(
+    dir: &Path,
+    dir_url: &str,
+    item: &str,
+    label: &str,
+    description: &str,
+    listed: &mut Vec<(String, PathBuf)>,
+    out: &mut String,
+) {
+    let mut files = String::new();
+    for f in sorted(dir).into_iter().filter(|p| p.is_file()) {
+        let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
+        let _ = write!(files, "{fname:?}, ");
+        listed.push((format!("{dir_url}/{fname}"), f.clone()));
+    }
+    let _ = writeln!(out, "    ({item:?}, {label:?}, {description:?}, Source::Criu({dir_url:?}, &[{files}])),");
 }
 
 fn sorted(dir: &Path) -> Vec<PathBuf> {

@@ -142,6 +142,11 @@ pub(crate) fn without_peek_off<T>(fd: &OwnedFd, f: impl FnOnce() -> T) -> Result
 /// its byte not yet arrived) is reported as pending too, with no byte.
 pub(crate) fn oob_pending(fd: &OwnedFd) -> Result<Option<Option<u8>>, String> {
     let inline = net::sockopt::socket_oobinline(fd).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    oob_pending_known(fd, inline)
+}
+
+/// [`oob_pending`] of a socket whose `SO_OOBINLINE` the caller has read already (`inline`).
+pub(crate) fn oob_pending_known(fd: &OwnedFd, inline: bool) -> Result<Option<Option<u8>>, String> {
     if inline {
         net::sockopt::set_socket_oobinline(fd, false).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
     }

@@ -76,28 +76,6 @@ pub(super) fn peek_queue_at(
     result
 }
 
-/// The out-of-band byte pending on an AF_UNIX stream socket whose `SO_OOBINLINE` the caller
-/// has read already (`inline`), as `inet::oob_pending` gives it (which reads the option itself):
-/// `recv(MSG_OOB | MSG_PEEK)`, the option set aside for the peek when it is on (a socket with
-/// it answers EINVAL whatever it holds) and put back. `Ok(None)`: none pending.
-pub(super) fn oob_pending_known(fd: &OwnedFd, inline: bool) -> Result<Option<Option<u8>>, String> {
-    if inline {
-        net::sockopt::set_socket_oobinline(fd, false).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
-    }
-    let mut b = [0u8; 1];
-    let got = net::recv(fd, &mut b[..], RecvFlags::OOB | RecvFlags::PEEK | RecvFlags::DONTWAIT);
-    if inline {
-        net::sockopt::set_socket_oobinline(fd, true).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
-    }
-    match got {
-        Ok((n, _)) if n > 0 => Ok(Some(Some(b[0]))),
-        Ok(_) => Ok(None),
-        Err(e) if e == rustix::io::Errno::INVAL => Ok(None),
-        Err(e) if e == rustix::io::Errno::AGAIN => Ok(Some(None)),
-        Err(e) => Err(format!("recv(MSG_OOB | MSG_PEEK): {e}")),
-    }
-}
-
 /// The MSG_PEEK loop of [`peek_queue_with`]; sets SO_PEEK_OFF (and says so in `offset_set`)
 /// when a stream peek made without it stops short.
 fn peek_walk(

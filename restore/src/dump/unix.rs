@@ -3,9 +3,10 @@
 //! unix_diag says of it.
 
 use super::fds::{getfd, socket_ino};
+use super::inet::oob_pending_known;
 use super::names::{addr_spelling, name_stat};
 use super::pending::Consumed;
-use super::queues::{oob_pending_known, peek_queue_at, peek_queue_with};
+use super::queues::{peek_queue_at, peek_queue_with};
 use super::{name_of, DumpWarning, Peeked, Stopped};
 use crate::diag_unix::UnixDiag;
 use resocket_core::bstr;
