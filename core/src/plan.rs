@@ -419,8 +419,13 @@ impl<'i, 'a> Planner<'i, 'a> {
         if let (Outcome::WouldBlock { block: Block::SndBuf { .. } }, Op::Send { slot, data, .. }) = (&out, &op) {
             // Raise the sender's buffer just enough for everything it still has to queue.
             let slot = *slot;
-            let (wmem, cur) = self.k.sock(slot).map_or((0, 0), |s| (s.wmem, s.sndbuf));
-            let need = wmem + kernel::truesize(data.0.len()) + 1;
+            let (wmem, cur, stream) =
+                self.k.sock(slot).map_or((0, 0, false), |s| (s.wmem, s.sndbuf, s.ty == SockType::Stream));
+            // One skb, or a stream's skbs cut as the raised buffer will cut them (counted at the
+            // one-skb figure's cut, which is no larger: never too little).
+            let one = wmem + kernel::truesize(data.0.len()) + 1;
+            let need =
+                if stream { wmem + kernel::stream_truesize(data.0.len(), kernel::stream_chunk(one)) + 1 } else { one };
             let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
             self.raised_sndbuf.entry(slot).or_insert((cur / 2) as i32);
             let raise = Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(arg) };

@@ -12,6 +12,26 @@ pub use super::state::{SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 use crate::image::UnixAddr;
 use crate::sock::SkState;
 
+/// The largest skb `unix_stream_sendmsg` makes, whatever the sndbuf: `SKB_MAX_HEAD(0) +
+/// UNIX_SKB_FRAGS_SZ`, 3,776 + 32,768 bytes with 4 KiB pages on x86_64 (checked on 6.18:
+/// `differential::regressions::a_big_stream_send_is_split_at_the_kernels_skb_size`).
+/// DEVIATION: other page sizes and `struct skb_shared_info` sizes give other values.
+pub const UNIX_STREAM_SKB_MAX: usize = 3_776 + 32_768;
+
+/// The size of the skbs `unix_stream_sendmsg` cuts a send into on a socket with this sndbuf:
+/// at most sndbuf/2 - 64 bytes ("keep two messages in the pipe") and `UNIX_STREAM_SKB_MAX`.
+pub fn stream_chunk(sndbuf: i64) -> usize {
+    usize::try_from((sndbuf >> 1) - 64).unwrap_or(0).max(1).min(UNIX_STREAM_SKB_MAX)
+}
+
+/// What a stream send of `len` bytes charges its sender in all, cut at `chunk`.
+pub fn stream_truesize(len: usize, chunk: usize) -> i64 {
+    let chunk = chunk.max(1);
+    let full = len / chunk;
+    let rest = len % chunk;
+    full as i64 * truesize(chunk) + if rest > 0 { truesize(rest) } else { 0 }
+}
+
 impl Kernel {
     /// Apply one operation. [`Kernel::last_rule`] says afterwards which rule refused it or made
     /// it wait.
@@ -600,8 +620,8 @@ impl Kernel {
         if data.is_empty() {
             return Outcome::ok(0);
         }
-        // Chunks of at most sndbuf/2 - 64 bytes (af_unix.c:2441-2452); fds ride the first one.
-        let chunk = ((self.socks[r].sndbuf >> 1) - 64).max(1) as usize;
+        // Chunks of `stream_chunk` bytes; fds ride the first one.
+        let chunk = stream_chunk(self.socks[r].sndbuf);
         let mut sent = 0usize;
         let mut first = true;
         loop {

@@ -295,3 +295,19 @@ fn an_empty_skb_in_a_stream_queue_is_invalid() {
     assert_eq!(codes("stream"), [Code::EmptyStreamSkb]);
     assert!(codes("seqpacket").is_empty() && codes("dgram").is_empty());
 }
+
+/// `plan` target (2026-12-07, seventh session, ninth finding): a stream socket whose peer had
+/// closed held 211,367-byte skbs; the simulator cut its stand-in peer's sends at sndbuf/2 - 64
+/// and the checker compared skb by skb, so the restore "differed" unwarned. The kernel cuts a
+/// stream send at `UNIX_STREAM_SKB_MAX` too (checked on the kernel:
+/// `differential::regressions::a_big_stream_send_is_split_at_the_kernels_skb_size`), and the
+/// checker compares a stream queue as reads see it (skbs joined except after fds and at the
+/// out-of-band byte).
+#[test]
+fn a_big_stream_message_of_a_closed_peer_is_restored_equal() {
+    let p = plan_runs_clean(
+        r#"{"sockets": [{"name": "a", "type": "stream", "peer_gone": true, "shutdown": "rdwr",
+            "queue": [{"repeat": 211367}, {"repeat": 211367}]}]}"#,
+    );
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}

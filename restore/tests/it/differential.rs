@@ -233,6 +233,20 @@ mod regressions {
         ]);
     }
 
+    /// unix_stream_sendmsg makes skbs of at most `SKB_MAX_HEAD(0) + UNIX_SKB_FRAGS_SZ` bytes
+    /// (36,544 with 4 KiB pages), whatever the sndbuf: a 100,000-byte send with an fd is
+    /// read back as its first skb, the one the fd rides (the simulator chunked at sndbuf/2 - 64
+    /// = 106,432 bytes; the plan fuzzer's ninth finding).
+    #[test]
+    fn a_big_stream_send_is_split_at_the_kernels_skb_size() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Stream },
+            Op::Send { slot: 1, to: None, data: Payload(vec![b'x'; 100_000]), rights: vec![1] },
+            Op::Recv { slot: 2, len: 200_000, peek: false },
+            Op::Recv { slot: 2, len: 200_000, peek: false },
+        ]);
+    }
+
     #[test]
     fn stream_reads_stop_after_an_skb_with_fds() {
         same(vec![
