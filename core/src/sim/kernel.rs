@@ -21,7 +21,7 @@ pub const UNIX_STREAM_SKB_MAX: usize = 3_776 + 32_768;
 /// The size of the skbs `unix_stream_sendmsg` cuts a send into on a socket with this sndbuf:
 /// at most sndbuf/2 - 64 bytes ("keep two messages in the pipe") and `UNIX_STREAM_SKB_MAX`.
 pub fn stream_chunk(sndbuf: i64) -> usize {
-    usize::try_from((sndbuf >> 1) - 64).unwrap_or(0).max(1).min(UNIX_STREAM_SKB_MAX)
+    usize::try_from((sndbuf >> 1) - 64).unwrap_or(0).clamp(1, UNIX_STREAM_SKB_MAX)
 }
 
 /// What a stream send of `len` bytes charges its sender in all, cut at `chunk`.
