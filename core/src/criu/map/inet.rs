@@ -96,18 +96,31 @@ struct In {
 }
 
 impl In {
-    /// A listener that takes connections to `to`: its port, and its address or wildcard of
-    /// the family (an AF_INET6 wildcard takes IPv4 too, as v4-mapped, unless IPV6_V6ONLY).
-    fn listens_on(&self, to: SocketAddr) -> bool {
-        let (mine, to) = (canonical(self.local), canonical(to));
-        self.listen
-            && mine.port() == to.port()
-            && match (self.local, to) {
-                (SocketAddr::V4(_), SocketAddr::V6(_)) => false,
-                (SocketAddr::V6(_), SocketAddr::V4(_)) if self.v6only => false,
-                _ => self.local.ip().is_unspecified() || mine.ip() == to.ip(),
-            }
+    /// How well this socket, a listener, matches a connection to `to`: the simulator's rule
+    /// (`InetSock::listener_score`, `__inet_lookup_listener`); `None` for one that does not
+    /// take it or does not listen.
+    fn listener_score(&self, to: SocketAddr) -> Option<u8> {
+        if !self.listen {
+            return None;
+        }
+        let family = if self.local.is_ipv6() { InetFamily::Inet6 } else { InetFamily::Inet };
+        let mut s = crate::sim::InetSock::new(family, true);
+        s.local = Some(self.local);
+        s.v6only = self.v6only;
+        s.listener_score(to)
     }
+}
+
+/// The checkpoint's listener a connection to `to` reaches: the best score, the first of equals.
+fn listener_for(ins: &[In], to: SocketAddr) -> Option<&In> {
+    let mut best: Option<(u8, &In)> = None;
+    for l in ins {
+        match l.listener_score(to) {
+            Some(score) if best.is_none_or(|(b, _)| score > b) => best = Some((score, l)),
+            _ => {}
+        }
+    }
+    best.map(|(_, l)| l)
 }
 
 /// The family and type of an inet entry; `None` (with a note) when it is neither TCP nor UDP
@@ -165,7 +178,7 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
                 let pname = c.sockets[b.i].name.clone();
                 c.sockets[a.i].peer = Some(pname);
                 if a.tcp {
-                    let listener = ins.iter().find(|l| l.listens_on(a.local));
+                    let listener = listener_for(ins, a.local);
                     if let Some(l) = listener {
                         c.sockets[a.i].accepted_from = Some(c.sockets[l.i].name.clone());
                     }
@@ -193,7 +206,7 @@ fn inet_peers(c: &mut Ctx<'_>, ins: &[In], reach: Option<&Reach>) {
 /// The other reading, an accepted end in a process outside the checkpoint sharing the
 /// listener, is named in the note.
 fn in_flight(c: &mut Ctx<'_>, ins: &[In], a: &In, remote: SocketAddr) -> bool {
-    let Some(l) = ins.iter().find(|l| l.listens_on(remote)) else {
+    let Some(l) = listener_for(ins, remote) else {
         return false;
     };
     let (client, listener) = (c.sockets[a.i].name.clone(), c.sockets[l.i].name.clone());
@@ -291,18 +304,23 @@ mod tests {
 
     /// Which connections a checkpoint listener takes (`inet_lookup_listener`): its port, its
     /// address or the wildcard of its family; an AF_INET6 wildcard takes IPv4 as v4-mapped
-    /// unless IPV6_V6ONLY; an AF_INET one never takes IPv6.
+    /// unless IPV6_V6ONLY; an AF_INET one never takes IPv6; the exact address before the
+    /// wildcard.
     #[test]
     fn a_listener_takes_connections_to_its_address_in_its_family() {
         let to = |s: &str| s.parse().unwrap();
-        assert!(listener("[::]:80", false).listens_on(to("127.0.0.1:80")));
-        assert!(listener("[::]:80", false).listens_on(to("[::ffff:127.0.0.1]:80")));
-        assert!(!listener("[::]:80", true).listens_on(to("127.0.0.1:80")));
-        assert!(listener("[::]:80", true).listens_on(to("[::1]:80")));
-        assert!(listener("0.0.0.0:80", false).listens_on(to("[::ffff:10.0.0.1]:80")));
-        assert!(!listener("0.0.0.0:80", false).listens_on(to("[::1]:80")));
-        assert!(listener("[::ffff:127.0.0.1]:80", false).listens_on(to("127.0.0.1:80")));
-        assert!(!listener("127.0.0.1:80", false).listens_on(to("127.0.0.2:80")));
-        assert!(!listener("127.0.0.1:80", false).listens_on(to("127.0.0.1:81")));
+        let takes = |at: &str, v6only: bool, dst: &str| listener(at, v6only).listener_score(to(dst)).is_some();
+        assert!(takes("[::]:80", false, "127.0.0.1:80"));
+        assert!(takes("[::]:80", false, "[::ffff:127.0.0.1]:80"));
+        assert!(!takes("[::]:80", true, "127.0.0.1:80"));
+        assert!(takes("[::]:80", true, "[::1]:80"));
+        assert!(takes("0.0.0.0:80", false, "[::ffff:10.0.0.1]:80"));
+        assert!(!takes("0.0.0.0:80", false, "[::1]:80"));
+        assert!(takes("[::ffff:127.0.0.1]:80", false, "127.0.0.1:80"));
+        assert!(!takes("127.0.0.1:80", false, "127.0.0.2:80"));
+        assert!(!takes("127.0.0.1:80", false, "127.0.0.1:81"));
+        let ins = [listener("0.0.0.0:80", false), In { i: 1, ..listener("127.0.0.1:80", false) }];
+        assert_eq!(super::listener_for(&ins, to("127.0.0.1:80")).map(|l| l.i), Some(1));
+        assert_eq!(super::listener_for(&ins, to("10.0.0.1:80")).map(|l| l.i), Some(0));
     }
 }

@@ -122,6 +122,27 @@ impl InetSock {
             IpAddr::V6(v6) => v6.is_unspecified() || v6.to_ipv4_mapped().is_some_and(|v| v.is_unspecified()),
         }
     }
+    /// How well this socket, listening, matches a SYN to `dst` (`__inet_lookup_listener`'s
+    /// `compute_score`): `None` when it does not take it (another port, another address, IPv6
+    /// on an AF_INET socket, IPv4 on an IPV6_V6ONLY or plain IPv6 address); the exact address
+    /// scores above the wildcard, and among equals AF_INET above a dual-stack AF_INET6.
+    pub fn listener_score(&self, dst: SocketAddr) -> Option<u8> {
+        if self.port() != dst.port() {
+            return None;
+        }
+        match v4_of(dst.ip()) {
+            Some(d4) if self.takes_v4() => {
+                let exact = !self.is_wildcard() && self.rcv4() == d4;
+                (exact || self.is_wildcard())
+                    .then(|| u8::from(exact) * 4 + u8::from(self.family == InetFamily::Inet) + 1)
+            }
+            Some(_) => None,
+            None => {
+                let exact = self.ip() == dst.ip();
+                (self.family == InetFamily::Inet6 && (exact || self.is_wildcard())).then(|| u8::from(exact) * 4 + 1)
+            }
+        }
+    }
     /// Handles IPv4 traffic: AF_INET, or AF_INET6 on the wildcard or a v4-mapped address and
     /// not IPV6_V6ONLY.
     pub(super) fn takes_v4(&self) -> bool {

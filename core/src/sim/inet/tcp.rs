@@ -52,32 +52,12 @@ impl Kernel {
     /// then the wildcard; among equals AF_INET before a dual-stack AF_INET6. `Err` when a
     /// SO_REUSEPORT group of several would choose by a keyed hash.
     pub(super) fn find_listener(&self, dst: SocketAddr) -> Result<Option<SockRef>, String> {
-        let v4 = v4_of(dst.ip());
         let mut best = Best::new();
         for (o, i) in self.inet.iter() {
-            if !i.tcp || self.socks[o].state != SkState::Listen || i.port() != dst.port() {
+            if !i.tcp || self.socks[o].state != SkState::Listen {
                 continue;
             }
-            let score = match v4 {
-                Some(d4) if i.takes_v4() => {
-                    let exact = !i.is_wildcard() && i.rcv4() == d4;
-                    if !exact && !i.is_wildcard() {
-                        continue;
-                    }
-                    u8::from(exact) * 4 + u8::from(i.family == InetFamily::Inet) + 1
-                }
-                Some(_) => continue,
-                None => {
-                    if i.family != InetFamily::Inet6 {
-                        continue;
-                    }
-                    let exact = i.ip() == dst.ip();
-                    if !exact && !i.is_wildcard() {
-                        continue;
-                    }
-                    u8::from(exact) * 4 + 1
-                }
-            };
+            let Some(score) = i.listener_score(dst) else { continue };
             best.offer(score, o);
         }
         best.winner().map_err(|ties| {
