@@ -89,6 +89,9 @@ warn_codes! {
     /// A TCP pending connection from a client outside the image.
     PendingExternal = "pending-external", Both, Lost,
         "the pending connection: it is not in the listener's accept queue (its client outside is not reconnected)";
+    /// An AF_UNIX pending connection recorded with a send buffer connect() does not give.
+    PendingSndbufDefault = "pending-sndbuf-default", Plan, Changed,
+        "the pending connection's send buffer: unix_stream_connect makes the embryo with this host's net.core.wmem_default, and nothing can set an option on it before accept(), so the accepted socket has the default, not the recorded size";
     /// A TCP connection to a peer outside the image.
     TcpExternalPeer = "tcp-external-peer", Both, Lost,
         "the TCP connection: the socket comes back closed (never connected: reads ENOTCONN, writes EPIPE) and its unread bytes are dropped";

@@ -168,3 +168,39 @@ fn every_restored_socket_plays_its_image_role_in_the_simulated_kernel() {
     assert!(compared > 100, "{compared}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `plan` fuzz target (2026-12-07, its tenth finding): an AF_UNIX pending connection recorded
+/// with a send buffer that `unix_stream_connect` does not give its embryo (`unix_create1`:
+/// `net.core.wmem_default`) came back with the default, unwarned. Nothing can set an option on
+/// an embryo before accept(), so the plan says `pending-sndbuf-default` on the embryo, and
+/// an embryo recorded with the default gets no warning.
+#[test]
+fn a_pending_connection_recorded_with_another_sndbuf_is_warned() {
+    use resocket_core::warn::WarnCode;
+    use resocket_fixtures::{patch, root};
+    let base = std::fs::read(root().join("images/valid/listener-pending.rsimg")).unwrap();
+    let r = load(&base);
+    let l = r.image.sockets.values().find(|s| s.is_listener()).unwrap();
+    let embryo = l.pending[1].embryo;
+    let sndbuf = |r: &resocket_core::Report<'_>| r.image.sockets.get(&embryo).unwrap().common.sndbuf;
+    assert_eq!(sndbuf(&r), 106_496, "the fixture's embryo has connect()'s buffer");
+    let p = plan::plan(&r.image).unwrap();
+    assert!(p.warnings.iter().all(|w| w.code != WarnCode::PendingSndbufDefault), "{:?}", p.warnings);
+    let bytes = (0..16)
+        .filter_map(|nth| {
+            let ops = [serde_json::json!({"at": {"type": "SOCKET", "nth": nth}, "set": {"sndbuf": 2304}})];
+            patch(&base, &ops).ok()
+        })
+        .find(|b| sndbuf(&load(b)) == 2304)
+        .expect("the embryo's SOCKET record");
+    let patched = load(&bytes);
+    assert!(patched.is_valid(), "{:#?}", patched.diagnostics);
+    let p = plan::plan(&patched.image).unwrap();
+    let w: Vec<_> = p.warnings.iter().filter(|w| w.code == WarnCode::PendingSndbufDefault).collect();
+    assert_eq!(w.len(), 1, "{:?}", p.warnings);
+    assert_eq!(w[0].objref, Some(embryo));
+    let run = check::run_plan(&patched.image, &p);
+    assert!(run.failure.is_none(), "{:?}", run.failure);
+    let what: Vec<(i32, &str)> = run.differences.iter().map(|d| (d.objref, d.what.as_str())).collect();
+    assert_eq!(what, [(embryo, "sndbuf")], "the one difference is the one warned about");
+}

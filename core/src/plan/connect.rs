@@ -237,6 +237,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 )
             })?;
             if let Some(e) = embryo {
+                self.warn_embryo_sndbuf(e);
                 for (k, m) in e.queue.iter().enumerate() {
                     let rights = self.rights_slots(&m.rights);
                     let op = super::refill::queue_send(e, k, client, Payload(m.data.to_vec()), rights);
@@ -255,6 +256,23 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// `pending-sndbuf-default` when an AF_UNIX embryo's recorded sndbuf is not what
+    /// `unix_stream_connect` gives it (`unix_create1`: `net.core.wmem_default`, not the
+    /// listener's), since no setsockopt can reach an embryo before accept().
+    fn warn_embryo_sndbuf(&mut self, e: &Sock<'_>) {
+        let recorded = (2 * i64::from(e.common.sndbuf)).max(crate::sim::kernel::SOCK_MIN_SNDBUF);
+        let given = self.k.sysctl.wmem_default;
+        if recorded != given {
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::PendingSndbufDefault,
+                    format!("pending connection #{}: recorded sndbuf {recorded}, connect() gives it {given}", e.objref),
+                )
+                .objref(e.objref),
+            );
+        }
     }
 
     /// An accepted stream/seqpacket socket whose peer has closed (PeerGone gives it a stand-in).

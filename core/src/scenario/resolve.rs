@@ -209,6 +209,14 @@ impl Scenario {
                 embryo.queue.clear();
                 embryo.oob = None;
                 embryo.opts.clear();
+                if embryo.family == AF_UNIX {
+                    // unix_stream_connect makes the embryo with unix_create1: the host's default
+                    // buffers and no locks, not the listener's (a TCP child is sk_clone_lock's
+                    // copy of its listener, buffers and locks included).
+                    embryo.sndbuf = DEFAULT_BUF;
+                    embryo.rcvbuf = DEFAULT_BUF;
+                    embryo.userlocks = 0;
+                }
                 embryo.shutdown = if client.is_none() { SHUTDOWN_MASK } else { 0 };
                 if client.is_none() {
                     embryo.flags |= UNIX_PEER_GONE;

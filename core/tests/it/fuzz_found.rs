@@ -311,3 +311,23 @@ fn a_big_stream_message_of_a_closed_peer_is_restored_equal() {
     );
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
+
+/// `plan` target (2026-12-07): the scenario gave a pending AF_UNIX connection's embryo its
+/// listener's buffers and locks, which the kernel never does (`unix_stream_connect` makes the
+/// embryo with `unix_create1`: the host's default, no locks), so the planned restore "differed"
+/// on its sndbuf. The embryo gets the defaults now; a TCP child still copies its listener's.
+#[test]
+fn a_pending_unix_connection_has_the_default_buffers_not_its_listeners() {
+    let json = r#"{"sockets": [
+        {"name": "L", "type": "stream", "addr": "@fz-pl", "listen": 1, "sndbuf": 4096, "sndbuf_lock": true,
+         "pending": [{"client": "c"}]},
+        {"name": "c", "type": "stream"}]}"#;
+    let img = Scenario::from_json(json).unwrap().to_image().unwrap();
+    let r = load(&img);
+    let l = r.image.sockets.values().find(|s| s.is_listener()).unwrap();
+    let e = r.image.sockets.get(&l.pending[0].embryo).unwrap();
+    assert_eq!((l.common.sndbuf, l.common.userlocks), (2048, 1));
+    assert_eq!((e.common.sndbuf, e.common.userlocks), (106_496, 0));
+    let p = plan_runs_clean(json);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
