@@ -62,10 +62,13 @@ pub fn looks_rsimg(bytes: &[u8]) -> bool {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Skip {
-    /// Not named `*.img` (logs, `stats-dump`, …).
+    /// Not named `*.img` and not one of CRIU's own files (logs, notes, …).
     NotAnImage,
     /// A raw memory image (`pages-N.img`): no entries, often most of the checkpoint's size.
     RawPages,
+    /// `stats-dump` / `stats-restore`: CRIU's timings and page counts of the dump (a STATS
+    /// image, without the `.img` suffix), nothing of the processes' state.
+    Stats,
 }
 
 impl Skip {
@@ -74,6 +77,7 @@ impl Skip {
         match self {
             Skip::NotAnImage => "not a CRIU image",
             Skip::RawPages => "raw memory pages, not read",
+            Skip::Stats => "CRIU's statistics of the dump (a STATS image), not read",
         }
     }
 }
@@ -81,7 +85,9 @@ impl Skip {
 /// Whether a file of an image directory is read, by its name, as the CLI's directory reader
 /// does: `*.img` files are, except the raw memory pages.
 pub fn image_dir_entry(name: &str) -> Option<Skip> {
-    if !name.ends_with(".img") {
+    if name == "stats-dump" || name == "stats-restore" {
+        Some(Skip::Stats)
+    } else if !name.ends_with(".img") {
         Some(Skip::NotAnImage)
     } else if archive::is_raw_pages(name) {
         Some(Skip::RawPages)
@@ -241,5 +247,6 @@ mod tests {
         assert_eq!(image_dir_entry("files.img"), None);
         assert_eq!(image_dir_entry("pages-1.img"), Some(Skip::RawPages));
         assert_eq!(image_dir_entry("dump.log"), Some(Skip::NotAnImage));
+        assert_eq!(image_dir_entry("stats-dump"), Some(Skip::Stats));
     }
 }

@@ -14,7 +14,7 @@ use crate::{CliError, EXIT_INVALID};
 use resocket_core::archive::{self, Archive};
 use resocket_core::criu::{self, ImageFile, Note, Opened};
 // By-content detection is core's (shared with the browser inspector and its JS API).
-use resocket_core::detect::{self, Detected};
+use resocket_core::detect::{self, Detected, Skip};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -64,10 +64,8 @@ pub struct Skipped {
 /// Why a directory entry is not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
-    /// Not named `*.img` (logs, `stats-dump`, …).
-    NotAnImage,
-    /// A raw memory image (`pages-N.img`): no entries, often most of the checkpoint's size.
-    RawPages,
+    /// A regular file that is not read, and why (core's rule for an image directory's files).
+    File(resocket_core::detect::Skip),
     /// A subdirectory.
     Directory,
     /// A symlink, device, fifo or socket that is not named `*.img`.
@@ -78,8 +76,7 @@ impl SkipReason {
     /// A few words for listings.
     pub fn as_str(self) -> &'static str {
         match self {
-            SkipReason::NotAnImage => "not a CRIU image",
-            SkipReason::RawPages => "raw memory pages, not read",
+            SkipReason::File(why) => why.as_str(),
             SkipReason::Directory => "directory",
             SkipReason::Special => "not a regular file",
         }
@@ -162,13 +159,13 @@ fn read_dir(dir: &Path, max_bytes: u64) -> Result<(Vec<ImageFile>, Vec<Skipped>)
     let mut total = 0u64;
     for (name, path) in entries {
         let lmeta = std::fs::symlink_metadata(&path).map_err(|e| io(&path, e))?;
-        let is_img = name.ends_with(".img") && !name.contains('\u{fffd}');
+        let by_name = if name.contains('\u{fffd}') { Some(Skip::NotAnImage) } else { detect::image_dir_entry(&name) };
         let skip = |why, size| Skipped { name: name.clone(), size, why };
-        if !is_img {
+        if let Some(not_read) = by_name.filter(|&w| w != Skip::RawPages) {
             let why = if lmeta.is_dir() {
                 SkipReason::Directory
             } else if lmeta.is_file() {
-                SkipReason::NotAnImage
+                SkipReason::File(not_read)
             } else {
                 SkipReason::Special
             };
@@ -198,8 +195,8 @@ fn read_dir(dir: &Path, max_bytes: u64) -> Result<(Vec<ImageFile>, Vec<Skipped>)
             skipped.push(skip(SkipReason::Special, 0));
             continue;
         }
-        if archive::is_raw_pages(&name) {
-            skipped.push(skip(SkipReason::RawPages, meta.len()));
+        if by_name == Some(Skip::RawPages) {
+            skipped.push(skip(SkipReason::File(Skip::RawPages), meta.len()));
             continue;
         }
         let room = max_bytes.saturating_sub(total);

@@ -547,3 +547,29 @@ fn help_says_what_run_restores_and_what_decode_prints() {
     assert!(out.contains("crit decode") && out.contains("keyed by image file name"), "{out}");
     assert!(stdout(&restore(&["convert", "--help"])).contains("note"));
 }
+
+/// What an image directory holds beside its images is listed with why it is not read: CRIU's
+/// `stats-dump` is its statistics of the dump (a STATS image without the `.img` suffix), not
+/// "not a CRIU image"; the raw memory pages and any other file have their own reasons.
+#[test]
+fn an_image_directory_lists_what_it_does_not_read_and_why() {
+    let dir = scratch("criu-skipped");
+    for e in std::fs::read_dir(real("criu-4.2-python")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    // CRIU's STATS magic and an empty stats_entry, as `criu dump` writes it.
+    std::fs::write(dir.join("stats-dump"), [0x40, 0x59, 0x10, 0x55, 0x06, 0x33, 0x09, 0x57, 0, 0, 0, 0]).unwrap();
+    std::fs::write(dir.join("pages-1.img"), [0u8; 4096]).unwrap();
+    std::fs::write(dir.join("dump.log"), b"(00.000000) Dumping finished successfully\n").unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&restore(&["show", "--json", s(&dir)]).stdout).unwrap();
+    let why = |name: &str| {
+        let skipped = v["origin"]["skipped"].as_array().unwrap_or_else(|| panic!("{v}"));
+        skipped.iter().find(|e| e["name"] == name).map(|e| e["why"].as_str().unwrap().to_string())
+    };
+    assert_eq!(why("stats-dump").as_deref(), Some("CRIU's statistics of the dump (a STATS image), not read"));
+    assert_eq!(why("pages-1.img").as_deref(), Some("raw memory pages, not read"));
+    assert_eq!(why("dump.log").as_deref(), Some("not a CRIU image"));
+    assert_eq!(why("files.img"), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
