@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 /// Write resocket (Linux-CR) socket checkpoint images.
 ///
-/// Exit status: 0 success, 1 the source is not a valid description, 2 usage or I/O error.
+/// Exit status: 0 success; 1 the processes hold a state the image cannot record (the message
+/// names the socket and what to do), the dump is not a valid image, or the source is not a
+/// valid description; 2 usage, I/O or system failure (no such process, not permitted, /proc
+/// or netlink failed, the processes changed during the dump: dumping again may work).
 #[derive(Debug, Parser)]
 #[command(name = "checkpoint", version, about, long_about)]
 struct Cli {
@@ -89,7 +92,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 let exe = std::env::current_exe().map_err(|e| CliError::usage(format!("the guard process: {e}")))?;
                 let mut guard = std::process::Command::new(exe);
                 guard.arg("__guard");
-                Some(resocket_restore::dump::Stopped::stop_guarded(&pids, guard).map_err(CliError::usage)?)
+                Some(resocket_restore::dump::Stopped::stop_guarded(&pids, guard).map_err(CliError::from)?)
             } else {
                 None
             };
@@ -97,7 +100,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 Some(st) => resocket_restore::dump::dump_killing(&pids, st),
                 None => resocket_restore::dump::dump(&pids),
             };
-            let d = d.map_err(|message| {
+            let d = d.map_err(|e| {
                 let fate = match stopped.take() {
                     Some(st) if st.consumed() => {
                         let _ = st.kill();
@@ -106,7 +109,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     Some(_) => " (the processes were resumed: nothing of theirs had been touched)",
                     None => "",
                 };
-                CliError { message: format!("{message}{fate}"), code: resocket_restore::EXIT_INVALID }
+                let e = CliError::from(e);
+                CliError { message: format!("{}{fate}", e.message), ..e }
             })?;
             let (bytes, warnings) =
                 d.to_image().map_err(|e| CliError { message: e.to_string(), code: resocket_restore::EXIT_INVALID })?;
@@ -117,7 +121,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             }
             write_output(&output, &bytes)?;
             if let Some(st) = stopped {
-                st.kill().map_err(CliError::usage)?;
+                st.kill().map_err(CliError::from)?;
                 eprintln!("checkpoint: --kill: the processes {pids:?} were killed");
             }
             let report = resocket_core::load(&bytes);
@@ -149,7 +153,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Command::Guard { pids } => {
             resocket_restore::dump::guard(&pids, std::io::stdin().lock(), std::io::stdout().lock())
-                .map_err(CliError::usage)?;
+                .map_err(CliError::from)?;
             Ok(EXIT_OK)
         }
         Command::Encode { source, output } => {

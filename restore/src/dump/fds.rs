@@ -2,6 +2,7 @@
 //! are sockets, their inodes, close-on-exec and O_NONBLOCK bits), and `pidfd_getfd` for
 //! duplicates of them.
 
+use super::DumpError;
 use super::{name_of, DumpWarning, Member};
 use crate::diag_unix::UnixDiag;
 use resocket_core::scenario::TaskSpec;
@@ -22,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// meanwhile, and the queues read in two halves too) was 15-25% faster on an idle 2-core
 /// machine, and up to 1.7x slower while other work held both cores (each join waits for a
 /// thread the scheduler has not run yet).
-fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool, bool)>, String> {
+fn socket_fds(pid: i32, sockfs: Option<u64>) -> Result<Vec<(i32, u32, bool, bool)>, DumpError> {
     use rustix::fs::{openat, Mode, OFlags, CWD};
     let dir_path = format!("/proc/{pid}/fd");
     let open_dir = |path: &str| {
@@ -162,9 +163,9 @@ pub(super) fn socket_ino(fd: &OwnedFd) -> Option<u32> {
 }
 
 /// `pidfd_getfd`: a duplicate of `fd` of the process (the same open file).
-pub(super) fn getfd(pidfd: &OwnedFd, pid: i32, fd: i32) -> Result<OwnedFd, String> {
+pub(super) fn getfd(pidfd: &OwnedFd, pid: i32, fd: i32) -> Result<OwnedFd, DumpError> {
     rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty())
-        .map_err(|e| format!("pidfd_getfd({pid}, {fd}): {e}"))
+        .map_err(|e| DumpError::System(format!("pidfd_getfd({pid}, {fd}): {e}")))
 }
 
 /// What the walk of the processes' fd tables found ([`walk`]).
@@ -194,7 +195,7 @@ pub(super) fn walk<'d>(
     pids: &[i32],
     diag: &'d BTreeMap<u32, UnixDiag>,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<Tables<'d>, String> {
+) -> Result<Tables<'d>, DumpError> {
     let sockfs = sockfs_mnt_id();
     let mut t = Tables {
         tasks: Vec::new(),

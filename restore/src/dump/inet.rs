@@ -15,6 +15,7 @@
 //! order), with a warning. With `--kill` ([`accept_pending`]) the listener is accepted on through
 //! its duplicate instead: the order is accept()'s and the data sent before accept() is read.
 
+use super::DumpError;
 use crate::diag_inet::{InetDiag, IPPROTO_TCP};
 use crate::dump::DumpWarning;
 use resocket_core::bstr;
@@ -98,7 +99,7 @@ impl Sock<'_> {
 
 /// Queued bytes of a TCP socket, peeked (nothing consumed). TCP keeps no message boundaries:
 /// one message holds them all.
-fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
+fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, DumpError> {
     let mut buf = vec![0u8; len + 1];
     // One peek returns what is queued, up to the buffer size. The processes run on while they
     // are dumped: bytes beyond what inet_diag counted arrived after its snapshot, and are left
@@ -111,7 +112,7 @@ fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
             if e == rustix::io::Errno::AGAIN {
                 Ok(0)
             } else {
-                Err(format!("MSG_PEEK: {e}"))
+                Err(DumpError::from(format!("MSG_PEEK: {e}")))
             }
         })
     })??;
@@ -122,7 +123,7 @@ fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, String> {
 /// Run `f` (MSG_PEEKs from the head of a TCP queue) with the socket's own peek offset off: a
 /// `SO_PEEK_OFF` of the process's (TCP has it since Linux 6.10) would make a peek start there
 /// and move it. The offset is put back afterwards.
-pub(crate) fn without_peek_off<T>(fd: &OwnedFd, f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn without_peek_off<T>(fd: &OwnedFd, f: impl FnOnce() -> T) -> Result<T, DumpError> {
     use rustix::fd::AsFd;
     let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
     if saved >= 0 {
@@ -140,13 +141,13 @@ pub(crate) fn without_peek_off<T>(fd: &OwnedFd, f: impl FnOnce() -> T) -> Result
 /// with `SO_OOBINLINE` answers EINVAL to that whatever it holds, so the option is set aside for
 /// the peek and put back. `Ok(None)`: none pending (EINVAL). TCP's EAGAIN (urgent data announced,
 /// its byte not yet arrived) is reported as pending too, with no byte.
-pub(crate) fn oob_pending(fd: &OwnedFd) -> Result<Option<Option<u8>>, String> {
+pub(crate) fn oob_pending(fd: &OwnedFd) -> Result<Option<Option<u8>>, DumpError> {
     let inline = net::sockopt::socket_oobinline(fd).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
     oob_pending_known(fd, inline)
 }
 
 /// [`oob_pending`] of a socket whose `SO_OOBINLINE` the caller has read already (`inline`).
-pub(crate) fn oob_pending_known(fd: &OwnedFd, inline: bool) -> Result<Option<Option<u8>>, String> {
+pub(crate) fn oob_pending_known(fd: &OwnedFd, inline: bool) -> Result<Option<Option<u8>>, DumpError> {
     if inline {
         net::sockopt::set_socket_oobinline(fd, false).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
     }
@@ -160,33 +161,33 @@ pub(crate) fn oob_pending_known(fd: &OwnedFd, inline: bool) -> Result<Option<Opt
         Ok(_) => Ok(None),
         Err(e) if e == rustix::io::Errno::INVAL => Ok(None),
         Err(e) if e == rustix::io::Errno::AGAIN => Ok(Some(None)),
-        Err(e) => Err(format!("recv(MSG_OOB | MSG_PEEK): {e}")),
+        Err(e) => Err(DumpError::from(format!("recv(MSG_OOB | MSG_PEEK): {e}"))),
     }
 }
 
 /// The dump's refusal of a socket with out-of-band data pending: the image has no record for
 /// it, and a restore would deliver the byte inline (or not at all), so the socket would come
 /// back different.
-pub(crate) fn refuse_oob(who: &str, what: &str, byte: Option<u8>) -> String {
+pub(crate) fn refuse_oob(who: &str, what: &str, byte: Option<u8>) -> DumpError {
     let byte = byte.map_or_else(|| " (announced, not yet arrived)".to_string(), |b| format!(" {b:#04x}"));
-    format!(
+    DumpError::Refused(format!(
         "{who}: {what}{byte} is pending in its receive queue; a dump that leaves the process running cannot tell for certain where its mark is (a peek stops there, but also at other boundaries): `checkpoint dump --kill` reads it (it reads the queue for real, asking SIOCATMARK before each read, and records the byte and its place in RS_OOB), then kills the processes"
-    )
+    ))
 }
 
 /// The dump's refusal of TCP urgent data, in every mode: what is refused and why.
-pub(crate) fn refuse_tcp_urgent(who: &str, byte: Option<u8>) -> String {
+pub(crate) fn refuse_tcp_urgent(who: &str, byte: Option<u8>) -> DumpError {
     let byte = byte.map_or_else(|| " (announced, not yet arrived)".to_string(), |b| format!(" {b:#04x}"));
-    format!(
+    DumpError::Refused(format!(
         "{who}: TCP urgent data (MSG_OOB){byte} is pending in its receive queue; the image records out-of-band data for AF_UNIX stream sockets only (RS_OOB), and the TCP restore re-sends a queue as ordinary data, so the urgent byte and its mark would come back as ordinary data: refused (read it with recv(MSG_OOB) before dumping)"
-    )
+    ))
 }
 
 /// A datagram and its sender.
 type Datagram = (Option<SocketAddr>, Vec<u8>);
 
 /// Datagrams queued on a UDP socket with their senders, peeked (`SO_PEEK_OFF` walks the queue).
-pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
+pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, DumpError> {
     use rustix::fd::AsFd;
     // The process's own peek offset is put back afterwards.
     let saved = crate::raw::peek_off(fd.as_fd()).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
@@ -195,7 +196,7 @@ pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
     let mut out = Vec::new();
     let result = loop {
         if out.len() >= 1_000_000 {
-            break Err("more than a million queued datagrams".to_string());
+            break Err(DumpError::from("more than a million queued datagrams"));
         }
         match net::recvfrom(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT) {
             Ok((n, _, from)) => {
@@ -203,7 +204,7 @@ pub(crate) fn peek_datagrams(fd: &OwnedFd) -> Result<Vec<Datagram>, String> {
                 out.push((from, buf[..n.min(buf.len())].to_vec()));
             }
             Err(e) if e == rustix::io::Errno::AGAIN => break Ok(()),
-            Err(e) => break Err(format!("MSG_PEEK: {e}")),
+            Err(e) => break Err(DumpError::from(format!("MSG_PEEK: {e}"))),
         }
     };
     crate::raw::set_peek_off(fd.as_fd(), saved).map_err(|e| format!("SO_PEEK_OFF: {e}"))?;
@@ -269,7 +270,7 @@ pub(crate) fn accept_pending(
     socks: &BTreeMap<u32, InetFd>,
     diags: &[InetDiag],
     keep: &mut Vec<OwnedFd>,
-) -> Result<BTreeMap<u32, Vec<TcpAccepted>>, String> {
+) -> Result<BTreeMap<u32, Vec<TcpAccepted>>, DumpError> {
     let mut out = BTreeMap::new();
     for d in diags.iter().filter(|d| d.protocol == IPPROTO_TCP && d.sk_state() == Some(SkState::Listen) && d.rqueue > 0)
     {
@@ -279,13 +280,13 @@ pub(crate) fn accept_pending(
             let a = match net::accept_with(fd, net::SocketFlags::NONBLOCK | net::SocketFlags::CLOEXEC) {
                 Ok(a) => a,
                 Err(e) if e == rustix::io::Errno::AGAIN => break,
-                Err(e) => return Err(format!("{}: accept: {e}", name_of(d.ino))),
+                Err(e) => return Err(DumpError::from(format!("{}: accept: {e}", name_of(d.ino)))),
             };
             let addr = |r: rustix::io::Result<Option<net::SocketAddrAny>>| {
                 r.ok().flatten().and_then(|a| SocketAddr::try_from(a).ok())
             };
             let (Some(local), Some(peer)) = (addr(net::getsockname(&a).map(Some)), addr(net::getpeername(&a))) else {
-                return Err(format!("{}: an accepted connection has no addresses", name_of(d.ino)));
+                return Err(DumpError::from(format!("{}: an accepted connection has no addresses", name_of(d.ino))));
             };
             let mut data = Vec::new();
             let mut buf = [0u8; 16 << 10];
@@ -294,7 +295,9 @@ pub(crate) fn accept_pending(
                     Ok((0, _)) => break,
                     Ok((n, _)) => data.extend_from_slice(&buf[..n.min(buf.len())]),
                     Err(e) if e == rustix::io::Errno::AGAIN => break,
-                    Err(e) => return Err(format!("{}: reading a pending connection: {e}", name_of(d.ino))),
+                    Err(e) => {
+                        return Err(DumpError::from(format!("{}: reading a pending connection: {e}", name_of(d.ino))))
+                    }
                 }
             }
             conns.push(TcpAccepted { local, peer, data });
@@ -336,7 +339,7 @@ pub(crate) fn specs(
     early: EarlyData,
     accepted: &BTreeMap<u32, Vec<TcpAccepted>>,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<Vec<SockSpec>, String> {
+) -> Result<Vec<SockSpec>, DumpError> {
     let by_ino: BTreeMap<u32, &InetDiag> = diags.iter().filter(|d| d.ino != 0).map(|d| (d.ino, d)).collect();
     let mut list = Vec::new();
     for (&ino, (fd, (tcp, inet6))) in socks {
@@ -375,7 +378,7 @@ fn pending(
     diags: &[InetDiag],
     early: EarlyData,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<Pending, String> {
+) -> Result<Pending, DumpError> {
     let mut p = Pending::default();
     for e in diags.iter().filter(|d| d.ino == 0 && d.protocol == IPPROTO_TCP && d.remote.port() != 0) {
         if !matches!(e.sk_state(), Some(SkState::Established | SkState::CloseWait)) {
@@ -385,12 +388,12 @@ fn pending(
         match seen.ends.get(&(canon(e.remote), canon(e.local), true)) {
             Some(&client) => {
                 if e.rqueue > 0 && early == EarlyData::Refuse {
-                    return Err(format!(
+                    return Err(DumpError::Refused(format!(
                         "{}: the pending connection from {} holds {} bytes sent before accept(); they wait on the embryo, which no interface can read without accepting the connection (`checkpoint dump --kill` accepts it, for processes that will not run on)",
                         name_of(l),
                         name_of(client),
                         e.rqueue
-                    ));
+                    )));
                 }
                 p.of.entry(l).or_default().push((client, Vec::new()));
                 p.clients.insert(client);
@@ -428,7 +431,7 @@ fn took_pending(
 /// What every TCP/UDP socket records: name, family, type, address, reuse flags, IPV6_V6ONLY,
 /// buffer sizes and options (a warning for the options the image has no field for). A TCP
 /// socket holding an urgent byte refuses the dump.
-fn common_spec(s: &Sock<'_>, held: &BTreeSet<u32>, warnings: &mut Vec<DumpWarning>) -> Result<SockSpec, String> {
+fn common_spec(s: &Sock<'_>, held: &BTreeSet<u32>, warnings: &mut Vec<DumpWarning>) -> Result<SockSpec, DumpError> {
     let mut spec = SockSpec {
         name: name_of(s.ino),
         family: if s.inet6 { Family::Inet6 } else { Family::Inet },
@@ -451,7 +454,7 @@ fn common_spec(s: &Sock<'_>, held: &BTreeSet<u32>, warnings: &mut Vec<DumpWarnin
         spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
     }
     if s.tcp && s.state() != Some(SkState::Listen) {
-        if let Some(byte) = oob_pending(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
+        if let Some(byte) = oob_pending(s.fd).map_err(|e| e.context(&name_of(s.ino)))? {
             return Err(refuse_tcp_urgent(&name_of(s.ino), byte));
         }
     }
@@ -485,7 +488,7 @@ fn tcp_spec(
     pending: &mut Pending,
     accepted: &BTreeMap<u32, Vec<TcpAccepted>>,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<(), String> {
+) -> Result<(), DumpError> {
     let state = s.state();
     match state {
         Some(SkState::Listen) => {
@@ -505,11 +508,11 @@ fn tcp_spec(
             | SkState::Closing
             | SkState::NewSynRecv,
         )
-        | None) => Err(format!(
+        | None) => Err(DumpError::Refused(format!(
             "{}: TCP state {} (a connection opening or closing) cannot be recreated by connect()/accept(); dump again once it settles",
             name_of(s.ino),
             state_name(st)
-        )),
+        ))),
     }
 }
 
@@ -564,14 +567,14 @@ fn connection_spec(
     seen: &Seen<'_>,
     pending: &Pending,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<(), String> {
+) -> Result<(), DumpError> {
     if d.wqueue > 0 {
-        return Err(format!(
+        return Err(DumpError::Refused(format!(
             "{}: {} bytes sent to {} are not yet acknowledged (in the send queue); no interface reads them without TCP_REPAIR, so the socket cannot be captured faithfully",
             name_of(s.ino),
             d.wqueue,
             spell(d.remote)
-        ));
+        )));
     }
     let peer = seen.ends.get(&(canon(d.remote), canon(d.local), true)).copied();
     if pending.clients.contains(&s.ino) {
@@ -606,7 +609,7 @@ fn connection_spec(
     if how != 0 {
         spec.shutdown = How::from_bits(how);
     }
-    let data = peek_stream(s.fd, d.rqueue as usize).map_err(|e| format!("{}: {e}", name_of(s.ino)))?;
+    let data = peek_stream(s.fd, d.rqueue as usize).map_err(|e| e.context(&name_of(s.ino)))?;
     if !data.is_empty() {
         spec.queue.push(MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
     }
@@ -616,7 +619,12 @@ fn connection_spec(
 /// A UDP socket: the socket it is connected to (or an external peer, with a warning) and its
 /// queued datagrams with their senders; a datagram from outside the dumped processes refuses
 /// the dump.
-fn udp_spec(spec: &mut SockSpec, s: &Sock<'_>, seen: &Seen<'_>, warnings: &mut Vec<DumpWarning>) -> Result<(), String> {
+fn udp_spec(
+    spec: &mut SockSpec,
+    s: &Sock<'_>,
+    seen: &Seen<'_>,
+    warnings: &mut Vec<DumpWarning>,
+) -> Result<(), DumpError> {
     let list = &seen.list;
     if let Some(r) = s.remote() {
         let peer = list
@@ -642,18 +650,18 @@ fn udp_spec(spec: &mut SockSpec, s: &Sock<'_>, seen: &Seen<'_>, warnings: &mut V
     }
     let state = s.state();
     if state == Some(SkState::SynSent) {
-        return Err(format!("{}: unexpected UDP state {}", name_of(s.ino), state_name(state)));
+        return Err(DumpError::Refused(format!("{}: unexpected UDP state {}", name_of(s.ino), state_name(state))));
     }
-    for (from, data) in peek_datagrams(s.fd).map_err(|e| format!("{}: {e}", name_of(s.ino)))? {
+    for (from, data) in peek_datagrams(s.fd).map_err(|e| e.context(&name_of(s.ino)))? {
         let sender = from.and_then(|f| {
             list.iter().find(|o| !o.tcp && o.local().is_some_and(|la| la.port() == f.port() && accepts_at(la, f)))
         });
         let Some(sender) = sender else {
-            return Err(format!(
+            return Err(DumpError::Refused(format!(
                 "{}: a queued datagram comes from {}, outside the dumped processes; its sender cannot be recreated",
                 name_of(s.ino),
                 from.map_or("an unknown address".into(), spell)
-            ));
+            )));
         };
         spec.queue.push(MsgSpec { from: Some(name_of(sender.ino)), hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
     }

@@ -139,7 +139,7 @@ type Netns = (std::fs::File, i32);
 /// and that pid. sock_diag answers for the namespace its netlink socket was made in, so the
 /// dumps run there ([`in_netns`]); the rest of the dump works on `/proc` and on duplicated fds,
 /// which do not care. Processes in different namespaces are refused.
-fn netns_of(pids: &[i32]) -> Result<Option<Netns>, String> {
+fn netns_of(pids: &[i32]) -> Result<Option<Netns>, DumpError> {
     let ns_of = |pid: &str| {
         std::fs::metadata(format!("/proc/{pid}/ns/net")).map(|m| {
             use std::os::unix::fs::MetadataExt;
@@ -153,9 +153,9 @@ fn netns_of(pids: &[i32]) -> Result<Option<Netns>, String> {
         match theirs {
             None => theirs = Some((ns, *pid)),
             Some((other, first)) if other != ns => {
-                return Err(format!(
+                return Err(DumpError::Refused(format!(
                     "pids {first} and {pid} live in different network namespaces; dump them separately"
-                ))
+                )))
             }
             Some(_) => {}
         }
@@ -166,22 +166,78 @@ fn netns_of(pids: &[i32]) -> Result<Option<Netns>, String> {
 }
 
 /// Run `f` in the namespace: here when it is ours, else on a short-lived thread moved into it.
-fn in_netns<T: Send>(ns: Option<&Netns>, f: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
-    let Some((file, pid)) = ns else { return f() };
+fn in_netns<T: Send, E: Into<DumpError>>(
+    ns: Option<&Netns>,
+    f: impl FnOnce() -> Result<T, E> + Send,
+) -> Result<T, DumpError> {
+    let Some((file, pid)) = ns else { return f().map_err(Into::into) };
     std::thread::scope(|s| {
         s.spawn(|| {
             use rustix::fd::AsFd;
             rustix::thread::move_into_link_name_space(file.as_fd(), Some(rustix::thread::LinkNameSpaceType::Network))
                 .map_err(|e| format!("setns into the network namespace of pid {pid}: {e}"))?;
-            f()
+            f().map_err(Into::into)
         })
         .join()
-        .unwrap_or_else(|_| Err("the sock_diag thread panicked".into()))
+        .unwrap_or_else(|_| Err(DumpError::from("the sock_diag thread panicked")))
     })
 }
 
+/// Why a dump failed: [`checkpoint dump`] exits 1 for a refusal, 2 for a system failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DumpError {
+    /// The processes hold a state the image cannot record faithfully (data waiting on an
+    /// embryo, a peer outside the dumped processes, an out-of-band byte, a TCP connection
+    /// opening or closing, ...): the message says which socket and what to do instead.
+    #[error("{0}")]
+    Refused(String),
+    /// A system call, `/proc`, netlink or the processes themselves failed (gone, not
+    /// permitted, changed during the dump): dumping again may work.
+    #[error("{0}")]
+    System(String),
+}
+
+impl From<String> for DumpError {
+    fn from(message: String) -> Self {
+        DumpError::System(message)
+    }
+}
+
+impl From<rustix::io::Errno> for DumpError {
+    fn from(e: rustix::io::Errno) -> Self {
+        DumpError::System(e.to_string())
+    }
+}
+
+impl From<&str> for DumpError {
+    fn from(message: &str) -> Self {
+        DumpError::System(message.to_string())
+    }
+}
+
+impl From<DumpError> for crate::CliError {
+    /// A refusal exits 1 (`EXIT_INVALID`: the state cannot be recorded), a system failure 2
+    /// (`EXIT_USAGE`: usage or I/O).
+    fn from(e: DumpError) -> Self {
+        match e {
+            DumpError::Refused(message) => crate::CliError { message, code: crate::EXIT_INVALID },
+            DumpError::System(message) => crate::CliError::usage(message),
+        }
+    }
+}
+
+impl DumpError {
+    /// The same failure with `context` before its message (which socket, which step).
+    pub fn context(self, context: &str) -> Self {
+        match self {
+            DumpError::Refused(m) => DumpError::Refused(format!("{context}: {m}")),
+            DumpError::System(m) => DumpError::System(format!("{context}: {m}")),
+        }
+    }
+}
+
 /// Capture the unix sockets of these processes, without disturbing them.
-pub fn dump(pids: &[i32]) -> Result<Dump, String> {
+pub fn dump(pids: &[i32]) -> Result<Dump, DumpError> {
     dump_with(pids, None)
 }
 
@@ -189,11 +245,11 @@ pub fn dump(pids: &[i32]) -> Result<Dump, String> {
 /// of pending connections sent before `accept()`: each listener with pending connections is
 /// duplicated and accepted on in accept order, and what each accepted connection holds is read
 /// (bytes, record boundaries, fds in flight). Kill the processes afterwards ([`Stopped::kill`]).
-pub fn dump_killing(pids: &[i32], stopped: &mut Stopped) -> Result<Dump, String> {
+pub fn dump_killing(pids: &[i32], stopped: &mut Stopped) -> Result<Dump, DumpError> {
     dump_with(pids, Some(stopped))
 }
 
-fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, String> {
+fn dump_with(pids: &[i32], mut stopped: Option<&mut Stopped>) -> Result<Dump, DumpError> {
     let ns = netns_of(pids)?;
     let diag = in_netns(ns.as_ref(), diag_unix::dump)?;
     let mut warnings = Vec::new();

@@ -2,6 +2,7 @@
 //! name the directory it was bound in and whether the file is still linked.
 
 use super::fds::getfd;
+use super::DumpError;
 use super::Member;
 use crate::diag_unix::UnixDiag;
 use resocket_core::bstr;
@@ -98,7 +99,7 @@ pub(super) fn bound_dirs(
     dups: &BTreeMap<u32, Member>,
     held_at: &BTreeMap<u32, (usize, i32, i32)>,
     pidfds: &[OwnedFd],
-) -> Result<BTreeMap<u32, PathBuf>, String> {
+) -> Result<BTreeMap<u32, PathBuf>, DumpError> {
     let mut bound_in: BTreeMap<u32, PathBuf> = BTreeMap::new();
     for (&ino, m) in dups {
         let Some(rel) = diag.get(&ino).and_then(|d| relative_name(d).map(|r| (r, d.vfs))) else { continue };

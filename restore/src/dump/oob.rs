@@ -14,6 +14,7 @@
 //! process will not run on, and its queue is read for real, `SIOCATMARK` asked before each
 //! read, the byte taken with `recv(MSG_OOB)` when the mark is reached.
 
+use super::DumpError;
 use crate::dump::Peeked;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{self, RecvFlags};
@@ -23,7 +24,7 @@ use rustix::net::{self, RecvFlags};
 /// in order, the out-of-band byte as a 1-byte message of its own, and its index. The socket's
 /// `SO_OOBINLINE` is set aside for the reads (with it on the byte would read inline and
 /// `recv(MSG_OOB)` answer EINVAL) and put back.
-pub(crate) fn read_with_mark(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Result<(Vec<Peeked>, usize), String> {
+pub(crate) fn read_with_mark(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Result<(Vec<Peeked>, usize), DumpError> {
     let inline = net::sockopt::socket_oobinline(fd).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
     if inline {
         net::sockopt::set_socket_oobinline(fd, false).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
@@ -35,7 +36,7 @@ pub(crate) fn read_with_mark(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Resul
     out
 }
 
-fn read_walk(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Result<(Vec<Peeked>, usize), String> {
+fn read_walk(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Result<(Vec<Peeked>, usize), DumpError> {
     let mut out: Vec<Peeked> = Vec::new();
     let mut oob = None;
     let mut buf = vec![0u8; 1 << 16];
@@ -52,8 +53,8 @@ fn read_walk(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Result<(Vec<Peeked>, 
                 }
                 // At a mark with no byte pending: a consumed one, read on.
                 Err(e) if e == rustix::io::Errno::INVAL => {}
-                Ok(_) => return Err("recv(MSG_OOB) returned no byte at the mark".into()),
-                Err(e) => return Err(format!("recv(MSG_OOB): {e}")),
+                Ok(_) => return Err(DumpError::from("recv(MSG_OOB) returned no byte at the mark")),
+                Err(e) => return Err(DumpError::from(format!("recv(MSG_OOB): {e}"))),
             }
         }
         let mut anc = net::RecvAncillaryBuffer::new(&mut space);
@@ -61,7 +62,7 @@ fn read_walk(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Result<(Vec<Peeked>, 
         let m = match r {
             Ok(m) => m,
             Err(e) if e == rustix::io::Errno::AGAIN => break,
-            Err(e) => return Err(format!("recvmsg: {e}")),
+            Err(e) => return Err(DumpError::from(format!("recvmsg: {e}"))),
         };
         let mut rights = Vec::new();
         for msg in anc.drain() {
@@ -81,6 +82,6 @@ fn read_walk(fd: &OwnedFd, received: &mut Vec<OwnedFd>) -> Result<(Vec<Peeked>, 
     }
     match oob {
         Some(i) => Ok((out, i)),
-        None => Err("an out-of-band byte was pending but its mark was not met reading the queue".into()),
+        None => Err(DumpError::from("an out-of-band byte was pending but its mark was not met reading the queue")),
     }
 }

@@ -7,6 +7,7 @@ use super::inet::{EarlyData, TcpAccepted};
 use super::queues::peek_queue_with;
 use super::stopped::failpoint;
 use super::unix::Found;
+use super::DumpError;
 use super::{in_netns, name_of, DumpWarning, Netns, Peeked, Stopped};
 use crate::diag_unix::{self, UnixDiag};
 use resocket_core::warn::WarnCode;
@@ -34,7 +35,7 @@ pub(super) fn consume(
     held_at: &BTreeMap<u32, (usize, i32, i32)>,
     pidfds: &[OwnedFd],
     warnings: &mut Vec<DumpWarning>,
-) -> Result<(BTreeMap<u32, Vec<Consumed>>, TcpConsumed), String> {
+) -> Result<(BTreeMap<u32, Vec<Consumed>>, TcpConsumed), DumpError> {
     let kinds: BTreeSet<(bool, bool)> = found.inet.values().map(|&(_, kind)| kind).collect();
     let inet_diag = if kinds.is_empty() { Vec::new() } else { in_netns(ns, || crate::diag_inet::dump_kinds(&kinds))? };
     super::inet::specs(found.inet, &inet_diag, inet_held, EarlyData::Accepted, &BTreeMap::new(), &mut Vec::new())?;
@@ -81,15 +82,15 @@ fn accept_unix(
     listeners: Vec<u32>,
     held_at: &BTreeMap<u32, (usize, i32, i32)>,
     pidfds: &[OwnedFd],
-) -> Result<Vec<Accepted>, String> {
+) -> Result<Vec<Accepted>, DumpError> {
     let mut accepted = Vec::new();
     for l in listeners {
         let icons = found.diag.get(&l).and_then(|d| d.icons.clone()).unwrap_or_default();
         if let Some(&c) = icons.iter().find(|&&c| c != 0 && !found.dups.contains_key(&c)) {
-            return Err(format!(
+            return Err(DumpError::Refused(format!(
                 "{}: a pending connection comes from socket {c}, outside the dumped processes; it cannot be recreated",
                 name_of(l)
-            ));
+            )));
         }
         let dup = match found.dups.get(&l).and_then(|m| m.fd.as_ref()) {
             Some(fd) => rustix::io::fcntl_dupfd_cloexec(fd, 0).map_err(|e| format!("{}: dup: {e}", name_of(l)))?,
@@ -107,7 +108,7 @@ fn accept_unix(
             match net::accept_with(&dup, net::SocketFlags::NONBLOCK | net::SocketFlags::CLOEXEC) {
                 Ok(a) => conns.push(a),
                 Err(e) if e == rustix::io::Errno::AGAIN => break,
-                Err(e) => return Err(format!("{}: accept: {e}", name_of(l))),
+                Err(e) => return Err(DumpError::from(format!("{}: accept: {e}", name_of(l)))),
             }
         }
         accepted.push((l, icons, conns));
@@ -127,7 +128,7 @@ fn read_accepted(
     conns: &[OwnedFd],
     todo: &mut Vec<u32>,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<Vec<Consumed>, String> {
+) -> Result<Vec<Consumed>, DumpError> {
     let mut out = Vec::new();
     for (i, a) in conns.iter().enumerate() {
         let d = socket_ino(a)
@@ -135,11 +136,11 @@ fn read_accepted(
             .ok_or(format!("{}: unix_diag does not show the connection accepted from it", name_of(l)))?;
         let client = d.peer.unwrap_or(0);
         if icons.get(i) != Some(&client) {
-            return Err(format!(
+            return Err(DumpError::from(format!(
                 "{}: the accept queue changed during the dump (connection {i} comes from socket {client}, unix_diag listed {:?})",
                 name_of(l),
                 icons.get(i)
-            ));
+            )));
         }
         let (q, oob) = read_connection(found, a, d, l, i)?;
         todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
@@ -156,12 +157,12 @@ fn read_accepted(
         out.push(((client != 0).then_some(client), q, oob));
     }
     if out.len() != icons.len() {
-        return Err(format!(
+        return Err(DumpError::from(format!(
             "{}: unix_diag listed {} pending connections, accept() returned {}",
             name_of(l),
             icons.len(),
             out.len()
-        ));
+        )));
     }
     Ok(out)
 }
@@ -176,23 +177,26 @@ fn read_connection(
     d: &UnixDiag,
     l: u32,
     i: usize,
-) -> Result<(Vec<Peeked>, Option<usize>), String> {
+) -> Result<(Vec<Peeked>, Option<usize>), DumpError> {
     let oob_sent = d.ty == 1
-        && super::inet::oob_pending(a).map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?.is_some();
+        && super::inet::oob_pending(a)
+            .map_err(|e| e.context(&format!("{}: pending connection {i}", name_of(l))))?
+            .is_some();
     if oob_sent {
-        let (q, at) = super::oob::read_with_mark(a, found.received)
-            .map_err(|e| format!("{}: pending connection {i}: reading up to the out-of-band mark: {e}", name_of(l)))?;
+        let (q, at) = super::oob::read_with_mark(a, found.received).map_err(|e| {
+            e.context(&format!("{}: pending connection {i}: reading up to the out-of-band mark", name_of(l)))
+        })?;
         Ok((q, Some(at)))
     } else {
         let q = peek_queue_with(a, d, found.received, found.scratch)
-            .map_err(|e| format!("{}: pending connection {i}: {e}", name_of(l)))?;
+            .map_err(|e| e.context(&format!("{}: pending connection {i}", name_of(l))))?;
         Ok((q, None))
     }
 }
 
 /// The TCP listeners' accept queues (those held, and those the unix part found in flight:
 /// inet_diag is read again for them).
-fn accept_tcp(stopped: &mut Stopped, found: &mut Found, ns: Option<&Netns>) -> Result<TcpConsumed, String> {
+fn accept_tcp(stopped: &mut Stopped, found: &mut Found, ns: Option<&Netns>) -> Result<TcpConsumed, DumpError> {
     let kinds: BTreeSet<(bool, bool)> = found.inet.values().map(|&(_, kind)| kind).collect();
     let inet_diag = if kinds.is_empty() { Vec::new() } else { in_netns(ns, || crate::diag_inet::dump_kinds(&kinds))? };
     let waiting = |d: &crate::diag_inet::InetDiag| {

@@ -3,6 +3,7 @@
 //! sockets passed with SCM_RIGHTS kept.
 
 use super::fds::socket_ino;
+use super::DumpError;
 use crate::diag_unix::UnixDiag;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{self, RecvFlags};
@@ -26,7 +27,7 @@ pub fn may_hold_messages(d: &UnixDiag) -> bool {
 }
 
 /// Messages queued on a socket, in order, with the inodes of the sockets passed with them.
-pub fn peek_queue(fd: &OwnedFd, d: &UnixDiag, received: &mut Vec<OwnedFd>) -> Result<Vec<Peeked>, String> {
+pub fn peek_queue(fd: &OwnedFd, d: &UnixDiag, received: &mut Vec<OwnedFd>) -> Result<Vec<Peeked>, DumpError> {
     peek_queue_with(fd, d, received, &mut Vec::new())
 }
 
@@ -37,7 +38,7 @@ pub fn peek_queue_with(
     d: &UnixDiag,
     received: &mut Vec<OwnedFd>,
     buf: &mut Vec<u8>,
-) -> Result<Vec<Peeked>, String> {
+) -> Result<Vec<Peeked>, DumpError> {
     peek_queue_at(fd, d, None, received, buf)
 }
 
@@ -50,7 +51,7 @@ pub(super) fn peek_queue_at(
     own_offset: Option<i32>,
     received: &mut Vec<OwnedFd>,
     buf: &mut Vec<u8>,
-) -> Result<Vec<Peeked>, String> {
+) -> Result<Vec<Peeked>, DumpError> {
     if !may_hold_messages(d) {
         return Ok(Vec::new());
     }
@@ -85,7 +86,7 @@ fn peek_walk(
     received: &mut Vec<OwnedFd>,
     buf: &mut Vec<u8>,
     offset_set: &mut bool,
-) -> Result<Vec<Peeked>, String> {
+) -> Result<Vec<Peeked>, DumpError> {
     let stream = d.ty == 1;
     let seqpacket = d.ty == 5;
     let mut out = Vec::new();
@@ -113,7 +114,7 @@ fn peek_walk(
         let m = match r {
             Ok(m) => m,
             Err(e) if e == rustix::io::Errno::AGAIN => break,
-            Err(e) => return Err(format!("MSG_PEEK: {e}")),
+            Err(e) => return Err(DumpError::from(format!("MSG_PEEK: {e}"))),
         };
         // EOF: for a stream, everything was peeked and the peer is gone. A seqpacket socket shut
         // down for reading answers 0 instead of EAGAIN once its queue is peeked through, which
@@ -132,7 +133,7 @@ fn peek_walk(
                         .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket)
                         .unwrap_or(false);
                     if !is_sock {
-                        return Err("a queued message carries a file that is not a socket (SCM_RIGHTS); only sockets can be described".into());
+                        return Err(DumpError::Refused("a queued message carries a file that is not a socket (SCM_RIGHTS); only sockets can be described".into()));
                     }
                     if let Some(ino) = socket_ino(&f) {
                         rights.push(ino);

@@ -1,6 +1,7 @@
 //! `--kill`: the dumped processes stopped for the length of the dump ([`Stopped`]), and the
 //! guard process that resumes or kills them if the dump dies first ([`guard`]).
 
+use super::DumpError;
 use rustix::fd::OwnedFd;
 
 /// The processes of a `checkpoint dump --kill`, stopped (SIGSTOP, every thread seen stopped in
@@ -38,14 +39,14 @@ mod word {
 
 impl Stopped {
     /// SIGSTOP each process (by pidfd) and wait until every thread of each is stopped.
-    pub fn stop(pids: &[i32]) -> Result<Stopped, String> {
+    pub fn stop(pids: &[i32]) -> Result<Stopped, DumpError> {
         Self::stop_with(pids, None)
     }
 
     /// [`Stopped::stop`], with the guard `guard` started first: a command that runs [`guard`]
     /// with `pids` (`checkpoint` runs itself: `checkpoint __guard PID...`). The processes are
     /// stopped only once the guard holds its pidfds.
-    pub fn stop_guarded(pids: &[i32], mut guard: std::process::Command) -> Result<Stopped, String> {
+    pub fn stop_guarded(pids: &[i32], mut guard: std::process::Command) -> Result<Stopped, DumpError> {
         use std::io::Read;
         use std::os::unix::process::CommandExt;
         use std::process::Stdio;
@@ -58,12 +59,12 @@ impl Stopped {
             .spawn()
             .map_err(|e| format!("the guard process: {e}"))?;
         let (Some(stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err("the guard process: no pipes".into());
+            return Err(DumpError::from("the guard process: no pipes"));
         };
         let mut ready = [0u8; 1];
         if stdout.read_exact(&mut ready).is_err() || ready[0] != word::READY {
             let _ = child.wait();
-            return Err("the guard process did not start".into());
+            return Err(DumpError::from("the guard process did not start"));
         }
         Self::stop_with(pids, Some((child, stdin)))
     }
@@ -71,7 +72,7 @@ impl Stopped {
     fn stop_with(
         pids: &[i32],
         guard: Option<(std::process::Child, std::process::ChildStdin)>,
-    ) -> Result<Stopped, String> {
+    ) -> Result<Stopped, DumpError> {
         use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
         let mut st = Stopped { pidfds: Vec::new(), consumed: false, accepted: Vec::new(), done: false, guard };
         for &pid in pids {
@@ -87,7 +88,7 @@ impl Stopped {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        Err(format!("the processes {pids:?} did not stop within 5 s of SIGSTOP"))
+        Err(DumpError::from(format!("the processes {pids:?} did not stop within 5 s of SIGSTOP")))
     }
 
     /// Whether the dump accepted connections of theirs (they can no longer be resumed as they
@@ -98,15 +99,15 @@ impl Stopped {
 
     /// From here on the processes are killed, not resumed, whatever happens: told to the guard
     /// before the first accept().
-    pub(super) fn mark_consumed(&mut self) -> Result<(), String> {
+    pub(super) fn mark_consumed(&mut self) -> Result<(), DumpError> {
         self.consumed = true;
         self.tell(word::CONSUMED)
     }
 
-    fn tell(&mut self, w: u8) -> Result<(), String> {
+    fn tell(&mut self, w: u8) -> Result<(), DumpError> {
         use std::io::Write;
         match &mut self.guard {
-            Some((_, pipe)) => pipe.write_all(&[w]).map_err(|e| format!("the guard process: {e}")),
+            Some((_, pipe)) => pipe.write_all(&[w]).map_err(|e| DumpError::System(format!("the guard process: {e}"))),
             None => Ok(()),
         }
     }
@@ -121,13 +122,13 @@ impl Stopped {
     }
 
     /// SIGKILL each process (the `--kill` contract), then close the accepted connections.
-    pub fn kill(mut self) -> Result<(), String> {
+    pub fn kill(mut self) -> Result<(), DumpError> {
         self.done = true;
         let mut err = Ok(());
         for (pid, fd) in &self.pidfds {
             if let Err(e) = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL) {
                 if e != rustix::io::Errno::SRCH {
-                    err = Err(format!("SIGKILL to {pid}: {e}"));
+                    err = Err(DumpError::from(format!("SIGKILL to {pid}: {e}")));
                 }
             }
         }
@@ -153,7 +154,7 @@ impl Drop for Stopped {
 /// pidfd of each process, say ready on `out`, read `input` to its end, and then, unless the
 /// last word was "done", SIGKILL the processes if the last word was "consumed", else SIGCONT
 /// them. Its pipe closes when the dumping process exits, however it exits.
-pub fn guard(pids: &[i32], mut input: impl std::io::Read, mut out: impl std::io::Write) -> Result<(), String> {
+pub fn guard(pids: &[i32], mut input: impl std::io::Read, mut out: impl std::io::Write) -> Result<(), DumpError> {
     use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
     let mut fds = Vec::new();
     for &pid in pids {

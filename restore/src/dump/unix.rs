@@ -7,6 +7,7 @@ use super::inet::oob_pending_known;
 use super::names::{addr_spelling, name_stat};
 use super::pending::Consumed;
 use super::queues::{peek_queue_at, peek_queue_with};
+use super::DumpError;
 use super::{name_of, DumpWarning, Peeked, Stopped};
 use crate::diag_unix::UnixDiag;
 use resocket_core::bstr;
@@ -50,7 +51,7 @@ pub(super) struct Found<'a> {
 impl Found<'_> {
     /// Describe the sockets in flight whose inodes are on `todo` (a stack), each from the fd a
     /// peek received, and those in flight in their own queues.
-    pub(super) fn in_flight(&mut self, todo: &mut Vec<u32>) -> Result<(), String> {
+    pub(super) fn in_flight(&mut self, todo: &mut Vec<u32>) -> Result<(), DumpError> {
         while let Some(r) = todo.pop() {
             if self.inet.contains_key(&r) || self.dups.contains_key(&r) {
                 continue;
@@ -65,9 +66,7 @@ impl Found<'_> {
                 continue;
             }
             let q = match d {
-                Some(d) => {
-                    peek_queue_with(&f, d, self.received, self.scratch).map_err(|e| format!("{}: {e}", name_of(r)))?
-                }
+                Some(d) => peek_queue_with(&f, d, self.received, self.scratch).map_err(|e| e.context(&name_of(r)))?,
                 None => Vec::new(),
             };
             todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
@@ -103,7 +102,7 @@ pub(super) fn read_held(
     received: &mut Vec<OwnedFd>,
     scratch: &mut Vec<u8>,
     reader: &mut crate::sockopt_io::Reader,
-) -> Result<Vec<u32>, String> {
+) -> Result<Vec<u32>, DumpError> {
     let kind = resocket_core::sockopt::OptKind::Unix;
     let mut todo = Vec::new();
     for batch in to_read.chunks(reader.batch_sockets(kind)) {
@@ -119,7 +118,7 @@ pub(super) fn read_held(
                 resocket_core::sim::SockOpt::PeekOff(v) => Some(*v),
                 _ => None,
             });
-            let q = peek_queue_at(&dup, d, own, received, scratch).map_err(|e| format!("{}: {e}", name_of(ino)))?;
+            let q = peek_queue_at(&dup, d, own, received, scratch).map_err(|e| e.context(&name_of(ino)))?;
             todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
             m.fd = Some(dup);
             m.queue = q;
@@ -137,7 +136,7 @@ fn stream_with_bytes(diag: &BTreeMap<u32, UnixDiag>, ino: u32) -> bool {
 
 /// The out-of-band byte pending on socket `ino`, probed with the `SO_OOBINLINE` its recorded
 /// options hold (read already: no `getsockopt`); `oob_pending`'s own read when they lack it.
-fn oob_of(ino: u32, f: &OwnedFd, opts: &[resocket_core::sim::SockOpt]) -> Result<Option<Option<u8>>, String> {
+fn oob_of(ino: u32, f: &OwnedFd, opts: &[resocket_core::sim::SockOpt]) -> Result<Option<Option<u8>>, DumpError> {
     let inline = opts.iter().find_map(|o| match o {
         resocket_core::sim::SockOpt::OobInline(on) => Some(*on),
         _ => None,
@@ -146,7 +145,7 @@ fn oob_of(ino: u32, f: &OwnedFd, opts: &[resocket_core::sim::SockOpt]) -> Result
         Some(inline) => oob_pending_known(f, inline),
         None => crate::dump::inet::oob_pending(f),
     }
-    .map_err(|e| format!("{}: {e}", name_of(ino)))
+    .map_err(|e| e.context(&name_of(ino)))
 }
 
 /// Refuse a socket with an out-of-band byte pending, unless its queue may be read for real.
@@ -156,7 +155,7 @@ fn oob_check(
     f: &OwnedFd,
     opts: &[resocket_core::sim::SockOpt],
     may_read: bool,
-) -> Result<(), String> {
+) -> Result<(), DumpError> {
     if stream_with_bytes(diag, ino) && !may_read {
         if let Some(byte) = oob_of(ino, f, opts)? {
             return Err(crate::dump::inet::refuse_oob(&name_of(ino), "an out-of-band byte (MSG_OOB)", byte));
@@ -165,7 +164,7 @@ fn oob_check(
     Ok(())
 }
 
-fn record(m: &mut Member, ino: u32, (passcred, opts): crate::sockopt_io::Read) -> Result<(), String> {
+fn record(m: &mut Member, ino: u32, (passcred, opts): crate::sockopt_io::Read) -> Result<(), DumpError> {
     m.passcred = passcred;
     m.opts = opts.map_err(|e| format!("{}: {e}: the dump cannot record its socket options", name_of(ino)))?;
     m.opts_read = true;
@@ -191,7 +190,7 @@ pub(super) fn read_options(
     received: &mut Vec<OwnedFd>,
     reader: &mut crate::sockopt_io::Reader,
     mut stopped: Option<&mut Stopped>,
-) -> Result<(), String> {
+) -> Result<(), DumpError> {
     let kind = resocket_core::sockopt::OptKind::Unix;
     let with_dup: Vec<u32> = dups.iter().filter(|(_, m)| m.fd.is_some()).map(|(&ino, _)| ino).collect();
     for batch in with_dup.chunks(reader.batch_sockets(kind)) {
@@ -215,8 +214,9 @@ pub(super) fn read_options(
             let Some(stopped) = stopped.as_deref_mut() else { continue };
             if stream_with_bytes(diag, ino) && oob_of(ino, f, &m.opts)?.is_some() {
                 stopped.mark_consumed()?;
-                let (q, at) = crate::dump::oob::read_with_mark(f, received)
-                    .map_err(|e| format!("{}: reading its queue up to the out-of-band mark: {e}", name_of(ino)))?;
+                let (q, at) = crate::dump::oob::read_with_mark(f, received).map_err(|e| {
+                    e.context(&format!("{}: reading its queue up to the out-of-band mark", name_of(ino)))
+                })?;
                 m.queue = q;
                 m.oob = Some(at);
             }
@@ -272,7 +272,7 @@ pub(super) fn specs(
     consumed: &BTreeMap<u32, Vec<Consumed>>,
     spare: usize,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<Vec<SockSpec>, String> {
+) -> Result<Vec<SockSpec>, DumpError> {
     // Moved, not cloned: one allocation per socket fewer (10,000 lists of 11 options).
     let mut opts: Vec<Vec<resocket_core::sim::SockOpt>> =
         dups.values_mut().map(|m| std::mem::take(&mut m.opts)).collect();
@@ -324,9 +324,9 @@ fn spec(
     opts: Vec<resocket_core::sim::SockOpt>,
     d: &UnixDiag,
     warnings: &mut Vec<DumpWarning>,
-) -> Result<SockSpec, String> {
+) -> Result<SockSpec, DumpError> {
     let Some(ty) = SockType::from_raw(d.ty.into()) else {
-        return Err(format!("{}: socket type {}", name_of(ino), d.ty));
+        return Err(DumpError::Refused(format!("{}: socket type {}", name_of(ino), d.ty)));
     };
     let mut s =
         SockSpec { name: name_of(ino), family: Family::Unix, ty, passcred: m.passcred, opts, ..SockSpec::default() };
@@ -424,7 +424,7 @@ fn name(cx: &Cx, ino: u32, d: &UnixDiag, n: &[u8], s: &mut SockSpec, warnings: &
 
 /// A listener: its backlog and pending connections (accepted by a `--kill` dump, or refused
 /// when what they hold cannot be read).
-fn listener(cx: &Cx, ino: u32, d: &UnixDiag, s: &mut SockSpec) -> Result<(), String> {
+fn listener(cx: &Cx, ino: u32, d: &UnixDiag, s: &mut SockSpec) -> Result<(), DumpError> {
     let backlog = d.rqlen.map_or(0, |r| r.1);
     s.listen = Some(i16::try_from(backlog).unwrap_or(i16::MAX));
     if let Some(conns) = cx.consumed.get(&ino) {
@@ -445,24 +445,24 @@ fn listener(cx: &Cx, ino: u32, d: &UnixDiag, s: &mut SockSpec) -> Result<(), Str
     }
     for &c in d.icons.iter().flatten().filter(|_| !cx.consumed.contains_key(&ino)) {
         if c == 0 {
-            return Err(format!(
+            return Err(DumpError::Refused(format!(
                 "{}: a pending connection's client has closed; what it sent before closing waits on the embryo, which no interface can read without accepting the connection: `checkpoint dump --kill` reads it (it accepts on a duplicate of the listener, then kills the processes)",
                 name_of(ino)
-            ));
+            )));
         }
         if !cx.in_set(c) {
-            return Err(format!(
+            return Err(DumpError::Refused(format!(
                 "{}: a pending connection comes from socket {c}, outside the dumped processes; it cannot be recreated",
                 name_of(ino)
-            ));
+            )));
         }
         let w = cx.diag.get(&c).and_then(|x| x.rqlen).map_or(0, |r| r.1);
         if w > 0 {
-            return Err(format!(
+            return Err(DumpError::Refused(format!(
                 "{}: pending connection from {} holds data sent before accept() ({w} bytes of buffer); it waits on the embryo, which no interface can read without accepting the connection: `checkpoint dump --kill` reads it (it accepts on a duplicate of the listener, then kills the processes)",
                 name_of(ino),
                 name_of(c)
-            ));
+            )));
         }
         s.pending.push(PendingSpec { client: Some(name_of(c)), sent: Vec::new() });
     }

@@ -168,6 +168,22 @@ fn pending_data_before_accept_is_refused_with_the_reason() {
     assert!(err.contains("`checkpoint dump --kill`"), "{err}");
 }
 
+/// Exit codes tell a refusal (1: the state cannot be recorded, above) from a system failure
+/// (2: here a process that is gone; dumping again may work, or the pid is wrong).
+#[test]
+fn a_dump_of_a_process_that_is_gone_is_a_system_failure_exit_2() {
+    let mut child = Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let pid = child.id().to_string();
+    let img = std::env::temp_dir().join(format!("resocket-gone-{pid}.rsimg"));
+    let o =
+        Command::new(env!("CARGO_BIN_EXE_checkpoint")).args(["dump", "--pid", &pid, "-o"]).arg(&img).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&pid), "names the process: {err}");
+    assert!(!img.exists(), "no image is written");
+}
+
 impl Live {
     /// `checkpoint dump --kill` (inside the process's network namespace): the exit code, what
     /// the dump said, the image.
