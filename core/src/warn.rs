@@ -150,6 +150,9 @@ warn_codes! {
     /// A seqpacket socket shut down for reading: trailing empty records cannot be seen.
     SeqpacketEmptyTail = "seqpacket-empty-tail", Dump, Guessed,
         "empty records at the end of the queue, if any: a seqpacket socket shut down for reading reads them like its end";
+    /// Empty datagrams or records the dump's peeks returned: the kernel marks them peeked.
+    EmptyMessagePeeked = "empty-message-peeked", Dump, Changed,
+        "what the process sees later, if it runs on: a peek that returns an empty message marks it (skb->peeked), and a peek with SO_PEEK_OFF then skips it, so the process's own SO_PEEK_OFF peeks (and a second dump) no longer see the empty messages; plain reads still do";
     /// This host's addresses could not be read: planned for a loopback-only host.
     HostAddressesUnknown = "host-addresses-unknown", Run, Changed,
         "where INET sockets can be bound: the plan is for a loopback-only host, so sockets on other addresses are left unbound";

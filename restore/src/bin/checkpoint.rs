@@ -23,7 +23,9 @@ enum Command {
     /// Capture the sockets of live processes into an image.
     ///
     /// By default the processes are not disturbed: every queue is read with MSG_PEEK (a
-    /// socket's own SO_PEEK_OFF is set aside for the peeks and put back), socket options are
+    /// socket's own SO_PEEK_OFF is set aside for the peeks and put back; one trace is the
+    /// kernel's: an empty datagram or record a peek returned is marked peeked, and later peeks
+    /// with SO_PEEK_OFF skip it — warning `empty-message-peeked`), socket options are
     /// read with getsockopt (SO_PEEK_OFF, SO_KEEPALIVE, SO_LINGER, SO_RCVTIMEO/SO_SNDTIMEO,
     /// SO_PRIORITY, SO_MARK, SO_RCVLOWAT, SO_PASSSEC, SO_BROADCAST, SO_OOBINLINE, TCP_NODELAY,
     /// TCP_CORK, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT: docs/format.md §5.5; the

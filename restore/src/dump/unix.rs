@@ -377,6 +377,20 @@ fn spec(
     }
     s.no_fd = !m.held;
     queue(cx, ino, m, peer, connection, &mut s, warnings);
+    let empty = m.queue.iter().filter(|(_, data, _)| data.is_empty()).count();
+    if empty > 0 && ty != SockType::Stream {
+        // DEVIATION from a dump that leaves no trace: __skb_try_recv_from_queue marks an empty
+        // skb that a peek returns (skb_set_peeked), and later peeks with SO_PEEK_OFF skip a
+        // marked empty skb. No interface clears the mark (checked on 6.18).
+        warnings.push(DumpWarning::on(
+            ino,
+            WarnCode::EmptyMessagePeeked,
+            format!(
+                "{}: the dump's peeks returned {empty} empty message(s) of its queue, which the kernel now marks peeked: if the process runs on, its peeks with SO_PEEK_OFF skip them (plain reads still see them), and another dump of it does not see them",
+                name_of(ino)
+            ),
+        ));
+    }
     // Pending clients point at their embryos, not at the listener: no peer of their own.
     if cx.pending_clients.contains(&ino) {
         s.peer = None;

@@ -1347,3 +1347,32 @@ fn a_second_kill_dump_of_a_restored_out_of_band_byte_equals_the_first() {
         second_dump_equals_first_with(scenario, LO_UP, &["--kill"]);
     }
 }
+
+/// A dump that leaves the process running still leaves one mark (the kernel's, not the
+/// dump's choice): a peek that returns an empty datagram marks it peeked, and the process's
+/// later peeks with SO_PEEK_OFF skip it. Without a dump its SO_PEEK_OFF peek returns the empty
+/// datagram; after one, the next datagram; a plain recv reads the empty one either way. The
+/// dump says so (`empty-message-peeked`, on that socket), and `--kill` (nobody runs on) does not.
+#[test]
+fn a_dump_that_peeks_an_empty_datagram_says_the_process_sees_it_marked() {
+    use std::io::Write as _;
+    let ask = |live: &mut Live| {
+        live.child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+        let mut line = String::new();
+        BufReader::new(live.child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        line.trim().to_string()
+    };
+    let mut undisturbed = Live::start("empty-peeked");
+    assert_eq!(ask(&mut undisturbed), "peek=- recv=-");
+    let mut dumped = Live::start("empty-peeked");
+    let (code, err, img) = dumped.dump();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning[empty-message-peeked]") && err.contains("1 empty message"), "{err}");
+    let r = resocket_core::load(&std::fs::read(img).unwrap()).image.sockets.len();
+    assert_eq!(r, 2);
+    assert_eq!(ask(&mut dumped), "peek=78 recv=-", "the kernel's mark, as the warning says");
+    let killed = Live::start("empty-peeked");
+    let (code, err, _) = killed.dump_kill();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("empty-message-peeked"), "{err}");
+}

@@ -905,6 +905,7 @@ elif scenario.startswith("inet"):
         client(socket.AF_INET, ("127.0.0.1", 8090)); client(socket.AF_INET, ("127.0.0.1", 8090))  # accept-order-guessed
         keep[-1].setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)  # option-not-recorded
         sa, sb = pair(socket.SOCK_SEQPACKET); sa.send(b"record"); sb.shutdown(socket.SHUT_RD)  # seqpacket-empty-tail
+        ea, eb = pair(U); ea.send(b""); ea.send(b"after")  # empty-message-peeked
         outside = tcp_listener(socket.AF_INET, ("127.0.0.1", 7071), 5)
         client(socket.AF_INET, ("127.0.0.1", 7071))  # tcp-external-peer: accepted in the child
         u = socket.socket(socket.AF_INET, U); u.connect(("127.0.0.1", 9)); keep.append(u)  # udp-external-peer
@@ -924,6 +925,20 @@ elif scenario.startswith("inet"):
     else:
         sys.exit("unknown scenario " + scenario)
     time.sleep(0.2)  # loopback delivery and handshakes settle
+elif scenario == "empty-peeked":
+    # An empty datagram before a full one. Once a peek has returned the empty one, the kernel
+    # marks it (skb->peeked) and a peek with SO_PEEK_OFF skips it; a plain recv still reads it
+    # (tests/it/dump.rs). On a line from stdin: peek with SO_PEEK_OFF 0, then recv, and say.
+    a, b = pair(socket.SOCK_DGRAM); a.send(b""); a.send(b"x"); keep.extend([a, b])
+    print("ready", flush=True)
+    sys.stdin.readline()
+    b.setsockopt(socket.SOL_SOCKET, 42, 0)  # SO_PEEK_OFF
+    peeked = b.recv(16, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    b.setsockopt(socket.SOL_SOCKET, 42, -1)
+    first = b.recv(16, socket.MSG_DONTWAIT)
+    print("peek=%s recv=%s" % (peeked.hex() or "-", first.hex() or "-"), flush=True)
+    sys.stdin.read()
+    sys.exit(0)
 elif scenario.startswith("many-"):
     n = int(scenario.split("-")[1])
     for i in range(n // 2):
