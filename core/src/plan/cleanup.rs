@@ -225,9 +225,11 @@ impl<'i, 'a> Planner<'i, 'a> {
             .filter_map(|f| self.img.files.get(f).map(|f| f.repr.sock_objref))
             .collect();
         let open: Vec<Slot> = self.k.slots.keys().collect();
+        let mut closed: BTreeMap<i32, usize> = BTreeMap::new();
         for slot in open {
             let objref = self.plan.slots.get(&slot).and_then(|i| i.objref);
             if let Some(o) = objref.filter(|o| !in_flight.contains(o) && !self.embryos.contains(o)) {
+                closed.insert(o, self.plan.steps.len());
                 // A listener's pending connections go with it (their embryos are freed).
                 let pending = self.img.sockets.get(&o).map_or(0, |s| s.pending.len());
                 let with = match pending {
@@ -247,6 +249,43 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
+        self.warn_carried_by_closed(&in_flight, closed);
         Ok(())
+    }
+
+    /// `closed-at-end` on each socket in flight only in the queues of sockets the restore
+    /// closes (`closed`: objref → its close step), or of the embryos of such listeners: when
+    /// the last carrier goes, its skbs are freed and the fds in them with it (`unix_release_sock`
+    /// purges the queue), so the socket is closed too — and so on, for what it carried.
+    fn warn_carried_by_closed(&mut self, in_flight: &BTreeSet<i32>, mut closed: BTreeMap<i32, usize>) {
+        let sock_of = |f: &i32| self.img.files.get(f).map(|f| f.repr.sock_objref);
+        let carriers = |x: i32| -> Vec<i32> {
+            let of = |s: &&Sock<'_>| s.queue.iter().any(|m| m.rights.iter().any(|f| sock_of(f) == Some(x)));
+            self.img.sockets.values().filter(of).map(|s| s.objref).collect()
+        };
+        let listener_of = |e: i32| self.img.sockets.values().find(|l| l.pending.iter().any(|p| p.embryo == e));
+        loop {
+            let gone_with = |c: &i32| closed.get(c).or_else(|| listener_of(*c).and_then(|l| closed.get(&l.objref)));
+            let next = in_flight.iter().filter(|x| !closed.contains_key(x)).find_map(|&x| {
+                let by = carriers(x);
+                let steps: Option<Vec<usize>> = by.iter().map(|c| gone_with(c).copied()).collect();
+                let step = steps.and_then(|v| v.into_iter().max())?;
+                Some((x, by, step))
+            });
+            let Some((x, by, step)) = next else { break };
+            let by: Vec<String> = by.iter().map(|c| format!("#{c}")).collect();
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::ClosedAtEnd,
+                    format!(
+                        "socket #{x} is held only in flight (SCM_RIGHTS) in the queue of {}, which the restore closes: it is closed with it",
+                        by.join(", ")
+                    ),
+                )
+                .objref(x)
+                .step(step),
+            );
+            closed.insert(x, step);
+        }
     }
 }

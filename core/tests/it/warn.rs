@@ -242,3 +242,24 @@ fn closed_at_end_on_a_listener_covers_its_pending_connections() {
     let (p, _) = plan_of(json);
     assert!(p.warnings.iter().any(|w| w.message.contains("with it its 2 pending connections")), "{:#?}", p.warnings);
 }
+
+/// `plan` fuzz target (2026-12-07, its eleventh finding): a socket held only in flight in the
+/// queue of a socket that no fd holds is closed with it (the queue is purged, the fds in it
+/// released), and was not warned about. `closed-at-end` is on it too now, naming its carrier.
+#[test]
+fn closed_at_end_covers_what_a_closed_socket_carries() {
+    let (p, names) = plan_of(
+        r#"{"sockets": [
+            {"name": "h", "type": "dgram", "addr": "@warn-carrier", "no_fd": true,
+             "queue": [{"from": "s", "data": "fd", "rights": ["c"]}]},
+            {"name": "s", "type": "dgram"},
+            {"name": "c", "family": "inet6", "type": "dgram", "addr": "[::1]:8085", "no_fd": true}]}"#,
+    );
+    let of = |n: &str| names.iter().find(|(m, _)| m == n).map(|(_, o)| *o);
+    let closed: Vec<Option<i32>> =
+        p.warnings.iter().filter(|w| w.code == WarnCode::ClosedAtEnd).map(|w| w.objref).collect();
+    assert_eq!(closed, [of("h"), of("c")], "{:#?}", p.warnings);
+    let carried = p.warnings.iter().find(|w| w.objref == of("c")).unwrap();
+    assert!(carried.message.contains(&format!("#{}", of("h").unwrap())), "{}", carried.message);
+    assert!(carried.step.is_some_and(|s| s < p.steps.len()));
+}
