@@ -15,17 +15,29 @@ export const OUT = path.join(import.meta.dirname, 'out');
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
 
 /**
- * Serve DIST (unknown paths get index.html, as a static host with a fallback would) plus `extra`
- * routes (`{ '/name': file }`), and launch the browser. Returns `{ server, browser, base }`.
+ * Serve DIST plus `extra` routes (`{ '/name': file }`), and launch the browser. A page route
+ * (a path without an extension) that is not a file gets index.html, as a static host with a
+ * fallback would; a missing file is 404, so a test that fetches a file the build lacks fails on
+ * that (it was answered with index.html, which the page then reported as a parse error).
+ * Returns `{ server, browser, base }`.
  */
 export async function start(extra = {}) {
   assert.ok(fs.existsSync(path.join(DIST, 'index.html')), `no ${DIST}/index.html: run trunk build --release first`);
   fs.mkdirSync(OUT, { recursive: true });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
-    let p = extra[url.pathname] ?? path.join(DIST, decodeURIComponent(url.pathname));
-    if (!(p.startsWith(DIST) || Object.values(extra).includes(p))) p = path.join(DIST, 'index.html');
-    if (!fs.existsSync(p) || fs.statSync(p).isDirectory()) p = path.join(DIST, 'index.html');
+    const routed = extra[url.pathname];
+    let p = routed ?? path.join(DIST, decodeURIComponent(url.pathname));
+    const inside = routed !== undefined || p === DIST || p.startsWith(DIST + path.sep);
+    if (inside && fs.existsSync(p) && fs.statSync(p).isDirectory()) p = path.join(p, 'index.html');
+    if (!inside || !fs.existsSync(p)) {
+      if (!inside || path.extname(url.pathname) !== '') {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end(`not found: ${url.pathname}\n`);
+        return;
+      }
+      p = path.join(DIST, 'index.html');
+    }
     res.writeHead(200, { 'content-type': TYPES[path.extname(p)] ?? 'application/octet-stream' });
     fs.createReadStream(p).pipe(res);
   });
