@@ -523,6 +523,11 @@ fn a_real_podman_archive_checks_shows_plans_and_simulates() {
     ] {
         assert!(text.contains(want), "{want} in {text}");
     }
+    // CRIU's raw images (the tmpfs contents under /dev, gzipped tars) have no magic: listed as
+    // RAW, not with their gzip header read as one (0x88b1f).
+    let tmpfs: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("tmpfs-dev-")).collect();
+    assert_eq!(tmpfs.len(), 5, "{text}");
+    assert!(tmpfs.iter().all(|l| l.split_whitespace().nth(1) == Some("RAW")), "{tmpfs:?}");
     let (socks, notes) = mapped_real("podman-4.3.1-sockets.tar.gz");
     assert_eq!(socks.len(), 13, "{socks:?}");
     let find = |f: &dyn Fn(&serde_json::Value) -> bool| socks.values().filter(|s| f(s)).cloned().collect::<Vec<_>>();
