@@ -95,6 +95,18 @@ fn criu(root: &Path, listed: &mut Vec<(String, PathBuf)>, out: &mut String) {
         let dir_url = format!("fixtures/criu/real/{name}");
         criu_dir_item(&dir, &dir_url, &format!("real-{name}"), "criu", description, listed, out);
     }
+    // Real container checkpoint archives (`podman container checkpoint --export`, README.md).
+    for f in sorted(&real).into_iter().filter(|p| p.is_file()) {
+        let Some(fname) = f.file_name().and_then(|s| s.to_str()) else { continue };
+        let Some(name) = fname.strip_suffix(".tar.gz").filter(|n| n.starts_with("podman-")) else { continue };
+        let description = format!(
+            "a real Podman checkpoint archive (podman container checkpoint --export, runc, CRIU 4.2: {fname}) \
+             of a static program's AF_UNIX, TCP and UDP sockets, opened by its content"
+        );
+        let url = format!("fixtures/criu/real/{fname}");
+        let _ = writeln!(out, "    ({:?}, \"criu\", {description:?}, Source::File({url:?})),", format!("real-{name}"));
+        listed.push((url, f.clone()));
+    }
     let archives = root.join("archives");
     watch(&archives);
     for f in sorted(&archives).into_iter().filter(|p| p.is_file()) {

@@ -123,6 +123,24 @@ fn compare_with_crit(real: &std::path::Path, name: &str) {
         })
         .collect();
     files.sort_by(|a, b| a.name.cmp(&b.name));
+    compare_images_with_crit(real, name, files);
+}
+
+/// The real Podman checkpoint archive (fixtures/criu/real/podman-4.3.1-sockets.tar.gz:
+/// `podman container checkpoint --export` with runc and CRIU 4.2, see its README.md) unpacks
+/// (zstd, whatever its name says) to its checkpoint/ images, which decode like the crit of the
+/// CRIU that wrote them, with no diagnostic.
+#[test]
+fn a_real_podman_archive_decodes_like_its_own_crit() {
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/criu/real");
+    let bytes = std::fs::read(real.join("podman-4.3.1-sockets.tar.gz")).unwrap();
+    let a = resocket_core::archive::unpack(&bytes).unwrap();
+    assert_eq!(a.compression, resocket_core::archive::Compression::Zstd);
+    assert_eq!(a.layout, resocket_core::archive::Layout::Container);
+    compare_images_with_crit(&real, "podman-4.3.1-sockets", a.images);
+}
+
+fn compare_images_with_crit(real: &std::path::Path, name: &str, files: Vec<criu::ImageFile>) {
     let o = criu::open(files);
     assert!(o.diagnostics.is_empty(), "{name}: {:?}", o.diagnostics);
     let mut compared = 0;

@@ -259,6 +259,8 @@ async fn every_criu_gallery_item_opens_with_the_expected_verdict() {
     // The real dumps of fixtures/criu/real/ are in the gallery, as valid checkpoints.
     let real: Vec<&str> = items.iter().map(|i| i.name).filter(|n| n.starts_with("real-criu-")).collect();
     assert_eq!(real.len(), 4, "{real:?}");
+    // And the real Podman checkpoint archive (fixtures/criu/real/podman-4.3.1-sockets.tar.gz).
+    assert!(items.iter().any(|i| i.name == "real-podman-4.3.1-sockets"), "no real Podman archive");
     for item in items {
         let v = resocket_web::reader::open_json(item.files().await.expect("fixture files"))
             .unwrap_or_else(|e| panic!("{}: {e}", item.name));

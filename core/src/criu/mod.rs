@@ -83,6 +83,11 @@ pub enum ImageKind {
     RegFiles,
     /// `pipes.img` (legacy layout)
     Pipes,
+    /// An image CRIU writes raw (`RAW_IMAGE_MAGIC`: no IMG_COMMON, no magic) that resocket
+    /// does not read: `tmpfs-N.tar.gz.img` and `tmpfs-dev-N.tar.gz.img` (a tmpfs's files, a
+    /// gzipped tar), `rule-N.img`, `iptables-N.img`, `ip6tables-N.img`, `nftables-N.img`.
+    /// Listed with no magic: their first bytes are the data's, not a CRIU magic.
+    Raw,
     /// Any other name: listed, not read.
     Other,
 }
@@ -91,6 +96,15 @@ impl ImageKind {
     /// The kind a file name stands for.
     pub fn of_name(name: &str) -> ImageKind {
         let Some(stem) = name.strip_suffix(".img") else { return ImageKind::Other };
+        let raw = |p: &str, suffix: &str| {
+            stem.strip_prefix(p).and_then(|n| n.strip_suffix(suffix)).is_some_and(|n| n.parse::<u32>().is_ok())
+        };
+        if raw("tmpfs-", ".tar.gz")
+            || raw("tmpfs-dev-", ".tar.gz")
+            || ["rule-", "iptables-", "ip6tables-", "nftables-"].iter().any(|p| raw(p, ""))
+        {
+            return ImageKind::Raw;
+        }
         let num = |p: &str, radix| stem.strip_prefix(p).and_then(|n| u32::from_str_radix(n, radix).ok());
         match stem {
             "inventory" => return ImageKind::Inventory,
@@ -144,7 +158,9 @@ impl ImageKind {
             ImageKind::Netns(_) => Magic::Netns,
             ImageKind::RegFiles => Magic::RegFiles,
             ImageKind::Pipes => Magic::Pipes,
-            ImageKind::Ifaddr(_) | ImageKind::Route(_) | ImageKind::Route6(_) | ImageKind::Other => return None,
+            ImageKind::Ifaddr(_) | ImageKind::Route(_) | ImageKind::Route6(_) | ImageKind::Raw | ImageKind::Other => {
+                return None
+            }
         })
     }
 
@@ -298,8 +314,12 @@ impl OpenedFile {
         self.magic.and_then(Magic::from_value)
     }
     /// crit's name of the magic, or its value in hex (`IP_ADDR_SAVE` for `ifaddr-N.img`'s,
-    /// `IP_ROUTE_SAVE` for `route-N.img`'s and `route6-N.img`'s).
+    /// `IP_ROUTE_SAVE` for `route-N.img`'s and `route6-N.img`'s; `RAW` for an image CRIU
+    /// writes without a magic, [`ImageKind::Raw`]).
     pub fn magic_name(&self) -> String {
+        if self.kind == ImageKind::Raw {
+            return "RAW".into();
+        }
         match (self.known_magic(), self.magic, self.kind.dump()) {
             (Some(m), _, _) => m.crit_name().to_string(),
             (None, Some(v), Some(d)) if v == d.magic() => d.magic_name().into(),

@@ -495,6 +495,60 @@ fn a_real_criu_4_2_dump_keeps_v4_mapped_connections_and_socket_options() {
     assert!(socks.values().any(|s| s["passcred"] == true));
 }
 
+/// A real Podman checkpoint archive (fixtures/criu/real/podman-4.3.1-sockets.tar.gz: `podman
+/// container checkpoint --export --tcp-established` of a container running
+/// src/podman-4.3.1-sockets.c, runc and CRIU 4.2): zstd under a `.tar.gz` name, opened by
+/// content; `check` finds it valid; `show` lists what checkpointctl lists from config.dump and
+/// spec.dump (container name, image, id, runtime, created, engine) and maps every socket the
+/// program made (a path listener with an accepted and a pending connection, a socketpair, an
+/// abstract dgram pair, UDP, TCP); `plan` and `simulate` reproduce it.
+#[test]
+fn a_real_podman_archive_checks_shows_plans_and_simulates() {
+    let ar = real("podman-4.3.1-sockets.tar.gz");
+    let o = restore(&["check", s(&ar)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("tar.zst archive, Podman container checkpoint"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("valid (0 errors, 0 warnings)"), "{}", stdout(&o));
+    let o = restore(&["show", s(&ar)]);
+    let text = stdout(&o);
+    for want in [
+        "name          sockets",
+        "engine        Podman",
+        "image         localhost/resocket-sockets:1",
+        "created       2026-12-07T17:51:40.837862177Z",
+        "id            93885e26a9a4bbbcfd1cb038c5bc5f93388c6335323867175fc48d0c95f0794d",
+        "runtime       runc",
+        "rootfs-diff.tar",
+        "checkpoint/pages-1.img",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    // CRIU's raw images (the tmpfs contents under /dev, gzipped tars) have no magic: listed as
+    // RAW, not with their gzip header read as one (0x88b1f).
+    let tmpfs: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("tmpfs-dev-")).collect();
+    assert_eq!(tmpfs.len(), 5, "{text}");
+    assert!(tmpfs.iter().all(|l| l.split_whitespace().nth(1) == Some("RAW")), "{tmpfs:?}");
+    let (socks, notes) = mapped_real("podman-4.3.1-sockets.tar.gz");
+    assert_eq!(socks.len(), 13, "{socks:?}");
+    let find = |f: &dyn Fn(&serde_json::Value) -> bool| socks.values().filter(|s| f(s)).cloned().collect::<Vec<_>>();
+    let listener = find(&|s| s["addr"] == "/tmp/listener.sock" && s["listen"].is_number());
+    assert_eq!(listener[0]["pending"].as_array().map(Vec::len), Some(1), "{listener:?}");
+    let accepted = find(&|s| s["accepted_from"] == listener[0]["name"] && s["family"] == "unix");
+    assert_eq!(accepted[0]["queue"][0]["data"], "client to server", "{accepted:?}");
+    let dgram = find(&|s| s["addr"] == "@resocket-podman-dgram");
+    assert_eq!(dgram[0]["queue"].as_array().map(Vec::len), Some(2), "{dgram:?}");
+    let tcp = find(&|s| s["addr"] == "127.0.0.1:47100" && s["accepted_from"].is_string());
+    assert_eq!(tcp[0]["queue"][0]["data"], "tcp bytes", "{tcp:?}");
+    assert!(socks.values().any(|s| s["addr"] == "127.0.0.1:47101" && s["type"] == "dgram"));
+    assert!(socks.values().any(|s| s["opts"].to_string().contains(r#""name":"tcp_no_delay","value":true"#)));
+    assert!(notes.contains("udp-queue"), "{notes}");
+    let o = restore(&["plan", s(&ar)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = restore(&["simulate", s(&ar)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("the simulated state equals the image"), "{}", stdout(&o));
+}
+
 #[test]
 fn plan_and_simulate_use_the_checkpoints_saved_addresses() {
     let dir = criu_dir("valid", "inet-netns");

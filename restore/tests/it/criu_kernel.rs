@@ -40,6 +40,8 @@ fn every_valid_criu_fixture_and_the_podman_and_cri_o_archives_restore_and_verify
     for real in ["criu-4.2-python", "criu-4.2-tree", "criu-4.2-tcp-in-flight", "criu-4.2-options"] {
         inputs.push(fixtures().join("real").join(real));
     }
+    // A real Podman checkpoint archive (runc, CRIU 4.2) of a static program's sockets.
+    inputs.push(fixtures().join("real/podman-4.3.1-sockets.tar.gz"));
     let mut failures = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let root = scratch(&format!("run-{i}"));
