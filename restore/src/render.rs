@@ -88,15 +88,17 @@ pub fn show_json(bytes: &[u8]) -> Value {
 
 fn sockets_json(report: &Report<'_>) -> Value {
     let img = &report.image;
+    let roles = summary::roles(img);
     Value::Array(
         img.sockets
             .values()
-            .map(|s| {
+            .zip(roles)
+            .map(|(s, role)| {
                 json!({
                     "objref": s.objref,
                     "family": summary::family_name(s.common.family),
                     "type": summary::type_name(s.common.sock_type),
-                    "role": summary::role(img, s),
+                    "role": role,
                     "name": summary::sock_name(s),
                     "peer": s.peer(),
                     "queued_messages": s.queue.len(),
