@@ -26,24 +26,27 @@ pub fn family_name(f: u16) -> String {
 /// The role a socket plays ([`Role`]). Looks through every listener's pending connections: for
 /// all the sockets of an image use [`roles`].
 pub fn role(img: &Image<'_>, s: &Sock<'_>) -> Role {
-    role_with(img, s, &|o| img.sockets.values().any(|l| l.pending.iter().any(|p| p.embryo == o)))
+    let is_embryo = |o| img.sockets.values().any(|l| l.pending.iter().any(|p| p.embryo == o));
+    role_with(s, &is_embryo, &|s| crate::image::inet::peer_of(img, s))
 }
 
-/// [`role`] of every socket, in `img.sockets` order, with the embryos collected once (linear in
-/// the image instead of quadratic).
+/// [`role`] of every socket, in `img.sockets` order, with the embryos and the INET peers
+/// ([`crate::image::inet::peers`]) found once (instead of a scan of the image per socket).
 pub fn roles(img: &Image<'_>) -> Vec<Role> {
     let embryos = img.embryos();
-    img.sockets.values().map(|s| role_with(img, s, &|o| embryos.contains(&o))).collect()
+    let peers = crate::image::inet::peers(img);
+    img.sockets.values().map(|s| role_with(s, &|o| embryos.contains(&o), &|s| peers.get(&s.objref).copied())).collect()
 }
 
-/// The [`RoleFacts`] of an image's socket: what its records say.
-fn role_with(img: &Image<'_>, s: &Sock<'_>, is_embryo: &dyn Fn(i32) -> bool) -> Role {
+/// The [`RoleFacts`] of an image's socket: what its records say (`peer_of`: an INET socket's
+/// peer by address, `image::inet`'s one rule).
+fn role_with(s: &Sock<'_>, is_embryo: &dyn Fn(i32) -> bool, peer_of: &dyn Fn(&Sock<'_>) -> Option<i32>) -> Role {
     let pending = is_embryo(s.objref);
     let facts = if s.inet.is_some() {
         let peer = if !s.inet_connected() {
             PeerFact::None
         } else {
-            match crate::image::inet::peer_of(img, s) {
+            match peer_of(s) {
                 Some(p) if p == s.objref => PeerFact::Itself,
                 Some(p) if is_embryo(p) => PeerFact::Embryo,
                 Some(_) => PeerFact::Socket,

@@ -19,7 +19,9 @@
 
 use crate::fsroot::{Fs, FsError};
 use resocket_core::sim::kernel::SlotTable;
-use resocket_core::sim::{Block, Errno, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl};
+use resocket_core::sim::{
+    Block, Errno, How, InetFamily, Op, Outcome, Payload, Slot, SockAddr, SockOpt, SockType, Sysctl,
+};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketType};
 use std::collections::BTreeMap;
@@ -159,6 +161,57 @@ fn fs_err(e: FsError, not_socket: Errno) -> Outcome {
     }
 }
 
+/// `Place` over the placeholder holding the number: `dup3` replaces it atomically (the number
+/// was never free).
+fn place_over(
+    src: BorrowedFd<'_>,
+    mut placeholder: OwnedFd,
+    keep_cloexec: bool,
+    file_flags: Option<rustix::fs::OFlags>,
+) -> Result<OwnedFd, Outcome> {
+    let flags = if keep_cloexec { rustix::io::DupFlags::CLOEXEC } else { rustix::io::DupFlags::empty() };
+    rustix::io::dup3(src, &mut placeholder, flags).map_err(errno)?;
+    set_file_flags(&placeholder, file_flags)?;
+    Ok(placeholder)
+}
+
+/// `Place` at the number itself, with no placeholder: the lowest free number from `fd` on,
+/// refused when that is not `fd` (the number is in use in the restorer).
+fn place_at(
+    src: BorrowedFd<'_>,
+    fd: i32,
+    keep_cloexec: bool,
+    file_flags: Option<rustix::fs::OFlags>,
+) -> Result<OwnedFd, Outcome> {
+    let got = rustix::io::fcntl_dupfd_cloexec(src, fd).map_err(errno)?;
+    set_file_flags(&got, file_flags)?;
+    if !keep_cloexec {
+        rustix::io::fcntl_setfd(&got, rustix::io::FdFlags::empty()).map_err(errno)?;
+    }
+    use rustix::fd::AsRawFd;
+    if got.as_raw_fd() != fd {
+        return Err(Outcome::Invalid {
+            why: format!("fd {fd} is already in use in the restorer; it cannot be placed there"),
+        });
+    }
+    Ok(got)
+}
+
+/// A placed socket held at a free number at or above `fd_base` (its pid is not placed exactly).
+fn hold_free(src: BorrowedFd<'_>, fd_base: i32, file_flags: Option<rustix::fs::OFlags>) -> Result<OwnedFd, Outcome> {
+    let got = rustix::io::fcntl_dupfd_cloexec(src, fd_base).map_err(errno)?;
+    set_file_flags(&got, file_flags)?;
+    Ok(got)
+}
+
+/// The open file's flags set to `flags`, if any are to be set.
+fn set_file_flags(fd: &OwnedFd, flags: Option<rustix::fs::OFlags>) -> Result<(), Outcome> {
+    match flags {
+        Some(f) => rustix::fs::fcntl_setfl(fd, f).map_err(errno),
+        None => Ok(()),
+    }
+}
+
 fn would_block() -> Outcome {
     Outcome::WouldBlock { block: Block::Kernel }
 }
@@ -277,212 +330,229 @@ impl Executor {
         Ok((f.as_fd(), blocking))
     }
 
+    /// The one `match` of every operation: each arm is the syscall of its own method below.
     fn apply_inner(&mut self, op: &Op) -> Result<Outcome, Outcome> {
         // INET destinations and TCP connects (exec/inet.rs).
         if let Some(r) = self.inet_op(op) {
             return r;
         }
         match op {
-            Op::Socket { slot, ty } => {
-                self.take_free(slot)?;
-                let fd = net::socket_with(AddressFamily::UNIX, sock_type(*ty), NEW_FLAGS, None).map_err(errno)?;
-                self.adopt_as(*slot, fd, true, Kind::Unix)?;
-                Ok(Outcome::ok(0))
-            }
-            Op::SocketInet { slot, family, ty } => {
-                self.take_free(slot)?;
-                let af = match family {
-                    resocket_core::sim::InetFamily::Inet => AddressFamily::INET,
-                    resocket_core::sim::InetFamily::Inet6 => AddressFamily::INET6,
-                };
-                let fd = net::socket_with(af, sock_type(*ty), NEW_FLAGS, None).map_err(errno)?;
-                let kind = if *ty == SockType::Stream { Kind::Tcp } else { Kind::OtherInet };
-                self.adopt_as(*slot, fd, true, kind)?;
-                Ok(Outcome::ok(0))
-            }
-            Op::Socketpair { a, b, ty } => {
-                if a == b {
-                    return Err(Outcome::Invalid { why: format!("slots {a}/{b} are not two free slots") });
-                }
-                self.take_free(a)?;
-                self.take_free(b)?;
-                let (x, y) = net::socketpair(AddressFamily::UNIX, sock_type(*ty), net::SocketFlags::CLOEXEC, None)
-                    .map_err(errno)?;
-                // Created blocking (every send and receive passes MSG_DONTWAIT), so `Place`
-                // has no O_NONBLOCK to clear.
-                self.adopt_as(*a, x, false, Kind::Unix)?;
-                self.adopt_as(*b, y, false, Kind::Unix)?;
-                Ok(Outcome::ok(0))
-            }
-            Op::Bind { slot, addr } => {
-                self.get(slot)?;
-                let f = &self.slots.get(slot).ok_or(Outcome::err(Errno::EBADF))?.fd;
-                match addr {
-                    SockAddr::Path(p) => self.fs.bind(f.as_fd(), p).map_err(|e| fs_err(e, Errno::EADDRINUSE))?,
-                    SockAddr::Abstract(n) => {
-                        net::bind(f, &SocketAddrUnix::new_abstract_name(n).map_err(errno)?).map_err(errno)?
-                    }
-                    SockAddr::Autobind => net::bind(f, &SocketAddrUnix::new_unnamed()).map_err(errno)?,
-                    SockAddr::Unspec => return Err(Outcome::err(Errno::EINVAL)),
-                    SockAddr::Inet(_) => {
-                        return Err(Outcome::Invalid { why: "an INET address where a sockaddr_un is built".into() })
-                    }
-                }
-                Ok(Outcome::ok(0))
-            }
+            Op::Socket { slot, ty } => self.socket(*slot, AddressFamily::UNIX, *ty, Kind::Unix),
+            Op::SocketInet { slot, family, ty } => self.socket_inet(*slot, *family, *ty),
+            Op::Socketpair { a, b, ty } => self.socketpair(*a, *b, *ty),
+            Op::Bind { slot, addr } => self.bind(*slot, addr),
             Op::Unlink { path, stale_only } => self.unlink(&path.0, *stale_only),
-            Op::Listen { slot, backlog } => {
-                let (fd, _) = self.get(slot)?;
-                net::listen(fd, *backlog).map_err(errno)?;
-                Ok(Outcome::ok(0))
-            }
-            Op::Connect { slot, addr } => {
-                self.get(slot)?;
-                let (a, _pinned) = self.addr(addr)?;
-                let (fd, blocking) = self.get(slot)?;
-                let r = match &a {
-                    Some(a) => net::connect(fd, a),
-                    None => net::connect_unspec(fd),
-                };
-                match r {
-                    Ok(()) => Ok(Outcome::ok(0)),
-                    Err(e) if e == rustix::io::Errno::AGAIN && blocking => Ok(would_block()),
-                    Err(e) => Err(errno(e)),
-                }
-            }
-            Op::Accept { slot, new } => {
-                self.get(slot)?;
-                self.take_free(new)?;
-                let kind = self.kind(*slot);
-                let (fd, blocking) = self.get(slot)?;
-                // An accepted AF_UNIX socket is connected: no call on it can wait (connect
-                // answers EISCONN, accept EINVAL, and every send and receive passes
-                // MSG_DONTWAIT), so it is made blocking, like a socketpair, and `Place` has no
-                // O_NONBLOCK to clear. Any other is non-blocking (a TCP socket can be
-                // disconnected and connect again).
-                let flags = if kind == Kind::Unix { net::SocketFlags::CLOEXEC } else { NEW_FLAGS };
-                // Never a blocking syscall: ask without waiting, then say what a blocking call
-                // would have done (after SHUT_RD an empty listener answers EINVAL at once).
-                match net::accept_with(fd, flags) {
-                    Ok(s) => {
-                        self.adopt_as(*new, s, kind != Kind::Unix, kind)?;
-                        Ok(Outcome::ok(0))
-                    }
-                    Err(e) if e == rustix::io::Errno::AGAIN && blocking => {
-                        if rd_hangup(fd) {
-                            Err(Outcome::err(Errno::EINVAL))
-                        } else {
-                            Ok(would_block())
-                        }
-                    }
-                    Err(e) => Err(errno(e)),
-                }
-            }
+            Op::Listen { slot, backlog } => self.listen(*slot, *backlog),
+            Op::Connect { slot, addr } => self.connect(*slot, addr),
+            Op::Accept { slot, new } => self.accept(*slot, *new),
             Op::Send { slot, to, data, rights } => self.send(*slot, to.as_ref(), data, rights),
             Op::SendOob { slot, byte, rights } => {
                 self.send_msg::<SocketAddrUnix>(*slot, None, &Payload(vec![*byte]), rights, SendFlags::OOB)
             }
             Op::Recv { slot, len, peek } => self.recv(*slot, *len as usize, *peek),
-            Op::Shutdown { slot, how } => {
-                let (fd, _) = self.get(slot)?;
-                let h = match how {
-                    resocket_core::sim::How::Rd => net::Shutdown::Read,
-                    resocket_core::sim::How::Wr => net::Shutdown::Write,
-                    resocket_core::sim::How::Rdwr => net::Shutdown::Both,
-                };
-                net::shutdown(fd, h).map_err(errno)?;
-                Ok(Outcome::ok(0))
+            Op::Shutdown { slot, how } => self.shutdown(*slot, *how),
+            Op::SetSockOpt { slot, opt } => self.setsockopt(*slot, *opt),
+            Op::SetNonblock { slot, on } => self.set_nonblock(*slot, *on),
+            Op::Close { slot } => self.close(*slot),
+            Op::Chdir { path } => self.chdir(&path.0),
+            Op::SetSysctl { name, value } => self.set_sysctl(*name, *value),
+            Op::Place { slot, pid, fd, cloexec, nonblock } => self.place(*slot, *pid, *fd, *cloexec, *nonblock),
+        }
+    }
+
+    /// `socket()` into a free `slot`, non-blocking (blocking is emulated).
+    fn socket(&mut self, slot: Slot, af: AddressFamily, ty: SockType, kind: Kind) -> Result<Outcome, Outcome> {
+        self.take_free(&slot)?;
+        let fd = net::socket_with(af, sock_type(ty), NEW_FLAGS, None).map_err(errno)?;
+        self.adopt_as(slot, fd, true, kind)?;
+        Ok(Outcome::ok(0))
+    }
+
+    /// `socket(AF_INET or AF_INET6)`: a stream one is known to be TCP.
+    fn socket_inet(&mut self, slot: Slot, family: InetFamily, ty: SockType) -> Result<Outcome, Outcome> {
+        let af = match family {
+            InetFamily::Inet => AddressFamily::INET,
+            InetFamily::Inet6 => AddressFamily::INET6,
+        };
+        let kind = if ty == SockType::Stream { Kind::Tcp } else { Kind::OtherInet };
+        self.socket(slot, af, ty, kind)
+    }
+
+    /// `socketpair()` into the free slots `a` and `b`.
+    fn socketpair(&mut self, a: Slot, b: Slot, ty: SockType) -> Result<Outcome, Outcome> {
+        if a == b {
+            return Err(Outcome::Invalid { why: format!("slots {a}/{b} are not two free slots") });
+        }
+        self.take_free(&a)?;
+        self.take_free(&b)?;
+        let (x, y) =
+            net::socketpair(AddressFamily::UNIX, sock_type(ty), net::SocketFlags::CLOEXEC, None).map_err(errno)?;
+        // Created blocking (every send and receive passes MSG_DONTWAIT), so `Place`
+        // has no O_NONBLOCK to clear.
+        self.adopt_as(a, x, false, Kind::Unix)?;
+        self.adopt_as(b, y, false, Kind::Unix)?;
+        Ok(Outcome::ok(0))
+    }
+
+    /// `bind()` to an AF_UNIX address (a path through fsroot.rs).
+    fn bind(&mut self, slot: Slot, addr: &SockAddr) -> Result<Outcome, Outcome> {
+        self.get(&slot)?;
+        let f = &self.slots.get(&slot).ok_or(Outcome::err(Errno::EBADF))?.fd;
+        match addr {
+            SockAddr::Path(p) => self.fs.bind(f.as_fd(), p).map_err(|e| fs_err(e, Errno::EADDRINUSE))?,
+            SockAddr::Abstract(n) => {
+                net::bind(f, &SocketAddrUnix::new_abstract_name(n).map_err(errno)?).map_err(errno)?
             }
-            Op::SetSockOpt { slot, opt } => {
-                let (fd, _) = self.get(slot)?;
-                let v = |x: i32| x.max(0) as usize;
-                match *opt {
-                    SockOpt::SndBuf(x) => net::sockopt::set_socket_send_buffer_size(fd, v(x)),
-                    SockOpt::SndBufForce(x) => net::sockopt::set_socket_send_buffer_size_force(fd, v(x)),
-                    SockOpt::RcvBuf(x) => net::sockopt::set_socket_recv_buffer_size(fd, v(x)),
-                    SockOpt::RcvBufForce(x) => net::sockopt::set_socket_recv_buffer_size_force(fd, v(x)),
-                    SockOpt::PassCred(on) => net::sockopt::set_socket_passcred(fd, on),
-                    SockOpt::ReuseAddr(on) => net::sockopt::set_socket_reuseaddr(fd, on),
-                    SockOpt::ReusePort(on) => net::sockopt::set_socket_reuseport(fd, on),
-                    SockOpt::V6Only(on) => net::sockopt::set_ipv6_v6only(fd, on),
-                    // The recorded options (RS_SOCKOPT): rustix or raw.rs (sockopt_io.rs).
-                    o => match crate::sockopt_io::set(fd, o) {
-                        Some(r) => r.map_err(|e| rustix::io::Errno::from_raw_os_error(e.raw_os_error().unwrap_or(5))),
-                        None => return Err(Outcome::Invalid { why: format!("{o:?} has no setter") }),
-                    },
-                }
-                .map_err(errno)?;
-                Ok(Outcome::ok(0))
-            }
-            Op::SetNonblock { slot, on } => {
-                let (fd, _) = self.get(slot)?;
-                let ino = rustix::fs::fstat(fd).map_err(errno)?.st_ino;
-                self.nonblock.insert(ino, *on);
-                Ok(Outcome::ok(0))
-            }
-            Op::Close { slot } => match self.slots.remove(slot) {
-                Some(_) => Ok(Outcome::ok(0)),
-                None => Err(Outcome::err(Errno::EBADF)),
-            },
-            Op::Chdir { path } => {
-                // Under a root: resolved (and made) inside it, entered by fchdir (fsroot.rs).
-                self.fs.chdir(&path.0).map_err(|e| fs_err(e, Errno::ENOTDIR))?;
-                Ok(Outcome::ok(0))
-            }
-            Op::SetSysctl { name, value } => {
-                let path = name.path();
-                let old =
-                    std::fs::read_to_string(path).map_err(|e| Outcome::Invalid { why: format!("{path}: {e}") })?;
-                self.saved_sysctls.entry(path).or_insert_with(|| old.trim().to_string());
-                std::fs::write(path, value.to_string())
-                    .map_err(|e| Outcome::Invalid { why: format!("{path}: {e}") })?;
-                let _ = Sysctl::MaxDgramQlen;
-                Ok(Outcome::ok(0))
-            }
-            Op::Place { slot, pid, fd, cloexec, nonblock } => {
-                let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == *pid);
-                let keep_cloexec = *cloexec && !self.cfg.inherit_all;
-                let reserved = if exact && self.slots.contains_key(slot) { self.placeholders.remove(fd) } else { None };
-                // The open file gets the O_NONBLOCK the image recorded (FILE f_flags); the
-                // executor's own (every socket it makes is non-blocking) is cleared otherwise.
-                let nonblocking = self.slots.get(slot).is_none_or(|e| e.nonblocking);
-                let file_flags = if *nonblock { rustix::fs::OFlags::NONBLOCK } else { rustix::fs::OFlags::empty() };
-                let (src, _) = self.get(slot)?;
-                let owned = if let Some(mut ph) = reserved {
-                    // Atomically replaces the placeholder: the number was never free.
-                    let flags =
-                        if keep_cloexec { rustix::io::DupFlags::CLOEXEC } else { rustix::io::DupFlags::empty() };
-                    rustix::io::dup3(src, &mut ph, flags).map_err(errno)?;
-                    if nonblocking || *nonblock {
-                        rustix::fs::fcntl_setfl(&ph, file_flags).map_err(errno)?;
-                    }
-                    ph
-                } else if exact {
-                    let got = rustix::io::fcntl_dupfd_cloexec(src, *fd).map_err(errno)?;
-                    if nonblocking || *nonblock {
-                        rustix::fs::fcntl_setfl(&got, file_flags).map_err(errno)?;
-                    }
-                    if !*cloexec || self.cfg.inherit_all {
-                        rustix::io::fcntl_setfd(&got, rustix::io::FdFlags::empty()).map_err(errno)?;
-                    }
-                    use rustix::fd::AsRawFd;
-                    if got.as_raw_fd() != *fd {
-                        return Err(Outcome::Invalid {
-                            why: format!("fd {fd} is already in use in the restorer; it cannot be placed there"),
-                        });
-                    }
-                    got
-                } else {
-                    let got = rustix::io::fcntl_dupfd_cloexec(src, self.cfg.fd_base).map_err(errno)?;
-                    if nonblocking || *nonblock {
-                        rustix::fs::fcntl_setfl(&got, file_flags).map_err(errno)?;
-                    }
-                    got
-                };
-                self.held.push(Held { pid: *pid, fd: *fd, exact, owned });
-                Ok(Outcome::ok(i64::from(*fd)))
+            SockAddr::Autobind => net::bind(f, &SocketAddrUnix::new_unnamed()).map_err(errno)?,
+            SockAddr::Unspec => return Err(Outcome::err(Errno::EINVAL)),
+            SockAddr::Inet(_) => {
+                return Err(Outcome::Invalid { why: "an INET address where a sockaddr_un is built".into() })
             }
         }
+        Ok(Outcome::ok(0))
+    }
+
+    fn listen(&mut self, slot: Slot, backlog: i32) -> Result<Outcome, Outcome> {
+        let (fd, _) = self.get(&slot)?;
+        net::listen(fd, backlog).map_err(errno)?;
+        Ok(Outcome::ok(0))
+    }
+
+    /// `connect()` (`AF_UNSPEC`: disconnect); a blocking connect that would wait is reported
+    /// as would-block.
+    fn connect(&mut self, slot: Slot, addr: &SockAddr) -> Result<Outcome, Outcome> {
+        self.get(&slot)?;
+        let (a, _pinned) = self.addr(addr)?;
+        let (fd, blocking) = self.get(&slot)?;
+        let r = match &a {
+            Some(a) => net::connect(fd, a),
+            None => net::connect_unspec(fd),
+        };
+        match r {
+            Ok(()) => Ok(Outcome::ok(0)),
+            Err(e) if e == rustix::io::Errno::AGAIN && blocking => Ok(would_block()),
+            Err(e) => Err(errno(e)),
+        }
+    }
+
+    /// `accept()` into the free slot `new`, never waiting.
+    fn accept(&mut self, slot: Slot, new: Slot) -> Result<Outcome, Outcome> {
+        self.get(&slot)?;
+        self.take_free(&new)?;
+        let kind = self.kind(slot);
+        let (fd, blocking) = self.get(&slot)?;
+        // An accepted AF_UNIX socket is connected: no call on it can wait (connect
+        // answers EISCONN, accept EINVAL, and every send and receive passes
+        // MSG_DONTWAIT), so it is made blocking, like a socketpair, and `Place` has no
+        // O_NONBLOCK to clear. Any other is non-blocking (a TCP socket can be
+        // disconnected and connect again).
+        let flags = if kind == Kind::Unix { net::SocketFlags::CLOEXEC } else { NEW_FLAGS };
+        // Never a blocking syscall: ask without waiting, then say what a blocking call
+        // would have done (after SHUT_RD an empty listener answers EINVAL at once).
+        match net::accept_with(fd, flags) {
+            Ok(s) => {
+                self.adopt_as(new, s, kind != Kind::Unix, kind)?;
+                Ok(Outcome::ok(0))
+            }
+            Err(e) if e == rustix::io::Errno::AGAIN && blocking => {
+                if rd_hangup(fd) {
+                    Err(Outcome::err(Errno::EINVAL))
+                } else {
+                    Ok(would_block())
+                }
+            }
+            Err(e) => Err(errno(e)),
+        }
+    }
+
+    fn shutdown(&mut self, slot: Slot, how: How) -> Result<Outcome, Outcome> {
+        let (fd, _) = self.get(&slot)?;
+        let h = match how {
+            How::Rd => net::Shutdown::Read,
+            How::Wr => net::Shutdown::Write,
+            How::Rdwr => net::Shutdown::Both,
+        };
+        net::shutdown(fd, h).map_err(errno)?;
+        Ok(Outcome::ok(0))
+    }
+
+    /// `setsockopt()`: the buffer and address options by rustix, the recorded ones
+    /// (RS_SOCKOPT) through sockopt_io.rs.
+    fn setsockopt(&mut self, slot: Slot, opt: SockOpt) -> Result<Outcome, Outcome> {
+        let (fd, _) = self.get(&slot)?;
+        let v = |x: i32| x.max(0) as usize;
+        match opt {
+            SockOpt::SndBuf(x) => net::sockopt::set_socket_send_buffer_size(fd, v(x)),
+            SockOpt::SndBufForce(x) => net::sockopt::set_socket_send_buffer_size_force(fd, v(x)),
+            SockOpt::RcvBuf(x) => net::sockopt::set_socket_recv_buffer_size(fd, v(x)),
+            SockOpt::RcvBufForce(x) => net::sockopt::set_socket_recv_buffer_size_force(fd, v(x)),
+            SockOpt::PassCred(on) => net::sockopt::set_socket_passcred(fd, on),
+            SockOpt::ReuseAddr(on) => net::sockopt::set_socket_reuseaddr(fd, on),
+            SockOpt::ReusePort(on) => net::sockopt::set_socket_reuseport(fd, on),
+            SockOpt::V6Only(on) => net::sockopt::set_ipv6_v6only(fd, on),
+            // The recorded options (RS_SOCKOPT): rustix or raw.rs (sockopt_io.rs).
+            o => match crate::sockopt_io::set(fd, o) {
+                Some(r) => r.map_err(|e| rustix::io::Errno::from_raw_os_error(e.raw_os_error().unwrap_or(5))),
+                None => return Err(Outcome::Invalid { why: format!("{o:?} has no setter") }),
+            },
+        }
+        .map_err(errno)?;
+        Ok(Outcome::ok(0))
+    }
+
+    /// The plan's own view of O_NONBLOCK, kept per socket inode (see [`Executor::get`]).
+    fn set_nonblock(&mut self, slot: Slot, on: bool) -> Result<Outcome, Outcome> {
+        let (fd, _) = self.get(&slot)?;
+        let ino = rustix::fs::fstat(fd).map_err(errno)?.st_ino;
+        self.nonblock.insert(ino, on);
+        Ok(Outcome::ok(0))
+    }
+
+    fn close(&mut self, slot: Slot) -> Result<Outcome, Outcome> {
+        match self.slots.remove(&slot) {
+            Some(_) => Ok(Outcome::ok(0)),
+            None => Err(Outcome::err(Errno::EBADF)),
+        }
+    }
+
+    fn chdir(&mut self, path: &[u8]) -> Result<Outcome, Outcome> {
+        // Under a root: resolved (and made) inside it, entered by fchdir (fsroot.rs).
+        self.fs.chdir(path).map_err(|e| fs_err(e, Errno::ENOTDIR))?;
+        Ok(Outcome::ok(0))
+    }
+
+    /// Write a sysctl, its first value saved for [`Executor::finish`] to put back.
+    fn set_sysctl(&mut self, name: Sysctl, value: i64) -> Result<Outcome, Outcome> {
+        let path = name.path();
+        let old = std::fs::read_to_string(path).map_err(|e| Outcome::Invalid { why: format!("{path}: {e}") })?;
+        self.saved_sysctls.entry(path).or_insert_with(|| old.trim().to_string());
+        std::fs::write(path, value.to_string()).map_err(|e| Outcome::Invalid { why: format!("{path}: {e}") })?;
+        Ok(Outcome::ok(0))
+    }
+
+    /// `Place`: the socket in `slot` put at `fd` of `pid` when that pid is placed exactly (over
+    /// its placeholder, or at the number itself), else held at a free number; with the file
+    /// flags the image recorded.
+    fn place(&mut self, slot: Slot, pid: i32, fd: i32, cloexec: bool, nonblock: bool) -> Result<Outcome, Outcome> {
+        let exact = matches!(self.cfg.place, PlaceMode::Exact(p) if p == pid);
+        let keep_cloexec = cloexec && !self.cfg.inherit_all;
+        let reserved = if exact && self.slots.contains_key(&slot) { self.placeholders.remove(&fd) } else { None };
+        // The open file gets the O_NONBLOCK the image recorded (FILE f_flags); the
+        // executor's own (every socket it makes is non-blocking) is cleared otherwise.
+        let nonblocking = self.slots.get(&slot).is_none_or(|e| e.nonblocking);
+        let file_flags = (nonblocking || nonblock).then_some(if nonblock {
+            rustix::fs::OFlags::NONBLOCK
+        } else {
+            rustix::fs::OFlags::empty()
+        });
+        let (src, _) = self.get(&slot)?;
+        let owned = match reserved {
+            Some(placeholder) => place_over(src, placeholder, keep_cloexec, file_flags)?,
+            None if exact => place_at(src, fd, keep_cloexec, file_flags)?,
+            None => hold_free(src, self.cfg.fd_base, file_flags)?,
+        };
+        self.held.push(Held { pid, fd, exact, owned });
+        Ok(Outcome::ok(i64::from(fd)))
     }
 
     fn unlink(&mut self, p: &[u8], stale_only: bool) -> Result<Outcome, Outcome> {

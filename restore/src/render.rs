@@ -88,15 +88,17 @@ pub fn show_json(bytes: &[u8]) -> Value {
 
 fn sockets_json(report: &Report<'_>) -> Value {
     let img = &report.image;
+    let roles = summary::roles(img);
     Value::Array(
         img.sockets
             .values()
-            .map(|s| {
+            .zip(roles)
+            .map(|(s, role)| {
                 json!({
                     "objref": s.objref,
                     "family": summary::family_name(s.common.family),
                     "type": summary::type_name(s.common.sock_type),
-                    "role": summary::role(img, s),
+                    "role": role,
                     "name": summary::sock_name(s),
                     "peer": s.peer(),
                     "queued_messages": s.queue.len(),
@@ -306,21 +308,7 @@ pub fn simulate_output_on(
     let SimulateShow { states: with_states, explain, json } = show;
     use resocket_core::check;
     let (report, plan) = planned_on(bytes, host)?;
-    let (plan, order) = match order {
-        OrderKind::Plan => {
-            let n = plan.steps.len();
-            (plan, (0..n).collect::<Vec<_>>())
-        }
-        OrderKind::V2 => {
-            let v2 = check::v2_plan(&report.image);
-            let n = v2.steps.len();
-            (v2, (0..n).collect())
-        }
-        OrderKind::Naive => {
-            let order = check::naive_order(&plan);
-            (plan, order)
-        }
-    };
+    let (plan, order) = ordered(&report, plan, order);
     let (rep, states) = if with_states {
         check::run_order_traced_on(&report.image, &plan, &order, host)
     } else {
@@ -339,31 +327,66 @@ pub fn simulate_output_on(
     let mut out = String::new();
     for (pos, r) in rep.results.iter().enumerate() {
         let _ = writeln!(out, "{pos:>5}  step {:<5} {:<60} = {}", r.step, r.text(&plan), r.outcome.short());
-        if let Some(st) = states.get(pos) {
-            for s in st.iter().filter(|s| !s.closed) {
-                let who = s.objref.map_or_else(|| "tmp".to_string(), |o| format!("#{o}"));
-                let state = format!("TCP_{}", s.state);
-                let mut line =
-                    format!("         {who:<6} {:<10} {state:<16} {}", format!("{:?}", s.ty).to_lowercase(), s.name);
-                if s.peer != 0 {
-                    let _ = write!(line, "  peer #{}", s.peer);
-                }
-                if let Some(b) = s.backlog {
-                    let _ = write!(line, "  pending {}/{}", s.queued, b + 1);
-                } else if s.queued > 0 {
-                    let _ = write!(line, "  queue {} msg / {} B", s.queued, s.queued_bytes);
-                }
-                if let Some(l) = s.pending_on {
-                    let _ = write!(line, "  (embryo on #{l})");
-                }
-                if s.shutdown != 0 {
-                    let _ = write!(line, "  shutdown {}", s.shutdown);
-                }
-                out.push_str(line.trim_end());
-                out.push('\n');
-            }
+        for s in states.get(pos).into_iter().flatten().filter(|s| !s.closed) {
+            out.push_str(&state_line(s));
+            out.push('\n');
         }
     }
+    out.push_str(&run_end(&rep, &plan, explain));
+    Ok((out, clean))
+}
+
+/// The plan and the order of its steps `simulate --order` runs: the plan's own, the seed's v2
+/// plan, or the plan's steps in the naive order.
+fn ordered(
+    report: &Report<'_>,
+    plan: resocket_core::plan::Plan,
+    order: OrderKind,
+) -> (resocket_core::plan::Plan, Vec<usize>) {
+    use resocket_core::check;
+    match order {
+        OrderKind::Plan => {
+            let n = plan.steps.len();
+            (plan, (0..n).collect::<Vec<_>>())
+        }
+        OrderKind::V2 => {
+            let v2 = check::v2_plan(&report.image);
+            let n = v2.steps.len();
+            (v2, (0..n).collect())
+        }
+        OrderKind::Naive => {
+            let order = check::naive_order(&plan);
+            (plan, order)
+        }
+    }
+}
+
+/// One open socket after a step (`--states`): who, type, state, name, and what it holds.
+fn state_line(s: &resocket_core::check::SockState) -> String {
+    let who = s.objref.map_or_else(|| "tmp".to_string(), |o| format!("#{o}"));
+    let state = format!("TCP_{}", s.state);
+    let mut line = format!("         {who:<6} {:<10} {state:<16} {}", format!("{:?}", s.ty).to_lowercase(), s.name);
+    if s.peer != 0 {
+        let _ = write!(line, "  peer #{}", s.peer);
+    }
+    if let Some(b) = s.backlog {
+        let _ = write!(line, "  pending {}/{}", s.queued, b + 1);
+    } else if s.queued > 0 {
+        let _ = write!(line, "  queue {} msg / {} B", s.queued, s.queued_bytes);
+    }
+    if let Some(l) = s.pending_on {
+        let _ = write!(line, "  (embryo on #{l})");
+    }
+    if s.shutdown != 0 {
+        let _ = write!(line, "  shutdown {}", s.shutdown);
+    }
+    line.trim_end().to_string()
+}
+
+/// How the run ended: the first failure (its fix, its kernel rule), or completed, equal to
+/// the image (but for what the plan warned of) or not.
+fn run_end(rep: &resocket_core::check::RunReport, plan: &resocket_core::plan::Plan, explain: bool) -> String {
+    let mut out = String::new();
     if let Some(f) = &rep.failure {
         let _ =
             writeln!(out, "\nfailed at position {} (step {}): {}\n  fix: {}", f.position, f.step, f.explanation, f.fix);
@@ -390,7 +413,7 @@ pub fn simulate_output_on(
             let _ = writeln!(out, "  #{} {}: expected {}, found {}", d.objref, d.what, d.expected, d.found);
         }
     }
-    Ok((out, clean))
+    out
 }
 
 /// Warnings as JSON: code, effect, objref, step, message and what is lost or changed.

@@ -1,14 +1,16 @@
 //! `restore run`: validate, plan (core), execute on the real kernel, verify, then exec a command
 //! with the restored fds, hold them, or close them.
 
+use crate::diag_unix::UnixDiag;
 use crate::exec::{Config, Executor, Held, PlaceMode};
 use crate::CliError;
-use resocket_core::image::{Image, UnixAddr};
+use resocket_core::image::{FileObj, Image, Sock, UnixAddr};
 use resocket_core::plan::{Plan, PlanError};
 use resocket_core::sim::{HostAddrs, Op, SockOpt};
 use resocket_core::wire;
 use rustix::fd::AsFd;
 use rustix::net::{self, SocketAddrAny};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Limits for hostile images.
@@ -462,95 +464,115 @@ fn file_of_held<'x>(img: &'x Image<'_>, h: &Held) -> Option<&'x resocket_core::i
 /// Each placed socket's open-file flags and recorded options (every family), its out-of-band
 /// byte, and what unix_diag (`diag`) says of it: shutdown bits, a closed dgram peer, a
 /// listener's backlog and pending connections in accept order.
-fn verify_held(
-    img: &Image<'_>,
-    held: &[Held],
-    diag: &std::collections::BTreeMap<u32, crate::diag_unix::UnixDiag>,
-    out: &mut Vec<String>,
-) {
+fn verify_held(img: &Image<'_>, held: &[Held], diag: &BTreeMap<u32, UnixDiag>, out: &mut Vec<String>) {
     let file_of_held = |h: &Held| file_of_held(img, h);
     let objref_of_held = |h: &Held| file_of_held(h).map(|f| f.repr.sock_objref);
     let ino_of = |h: &Held| rustix::fs::fstat(&h.owned).ok().map(|st| st.st_ino as u32);
-    let ino_by_objref: std::collections::BTreeMap<i32, u32> =
+    let ino_by_objref: BTreeMap<i32, u32> =
         held.iter().filter_map(|h| Some((objref_of_held(h)?, ino_of(h)?))).collect();
     for h in held {
         let (Some(o), Some(ino)) = (objref_of_held(h), ino_of(h)) else { continue };
         let Some(s) = img.sockets.get(&o) else { continue };
         let who = format!("pid {} fd {} (#{o})", h.pid, h.fd);
-        // The open file's O_NONBLOCK and SO_PASSCRED, which no diag answer carries.
         if let Some(f) = file_of_held(h) {
-            let want = f.repr.f_flags & resocket_core::wire::O_NONBLOCK != 0;
-            match rustix::fs::fcntl_getfl(&h.owned) {
-                Ok(fl) if fl.contains(rustix::fs::OFlags::NONBLOCK) != want => {
-                    out.push(format!("{who}: O_NONBLOCK is {}, the image says {want}", !want));
-                }
-                Ok(_) => {}
-                Err(e) => out.push(format!("{who}: fcntl(F_GETFL): {e}")),
-            }
+            verify_file_flags(h, f, &who, out);
         }
-        // The recorded options (RS_SOCKOPT), every family.
-        for &want in s.opts.iter().flat_map(|o| &o.opts) {
-            let Some(name) = want.recorded() else { continue };
-            match crate::sockopt_io::get(h.owned.as_fd(), name) {
-                Ok(got) if got == want => {}
-                Ok(got) => out.push(format!(
-                    "{who}: {} is {}, the image says {}",
-                    name.c_name(),
-                    resocket_core::sockopt::show(&got),
-                    resocket_core::sockopt::show(&want)
-                )),
-                Err(e) => out.push(format!("{who}: getsockopt({}): {e}", name.c_name())),
-            }
+        verify_options(h, s, &who, out);
+        // (Only an AF_UNIX stream socket that is not listening can hold one.)
+        if s.unix.is_some() && s.common.sock_type == wire::SOCK_STREAM && !s.is_listener() {
+            verify_oob(h, s, &who, out);
         }
-        // (AF_UNIX only: Linux 6.18 has SO_PASSCRED for AF_UNIX, netlink and Bluetooth.)
-        if s.unix.is_some() {
-            let want = s.common.socket_flags & resocket_core::wire::SOCK_PASSCRED != 0;
-            match rustix::net::sockopt::socket_passcred(&h.owned) {
-                Ok(on) if on != want => out.push(format!("{who}: SO_PASSCRED is {on}, the image says {want}")),
-                Ok(_) => {}
-                Err(e) => out.push(format!("{who}: getsockopt(SO_PASSCRED): {e}")),
-            }
+        if let Some(d) = diag.get(&ino) {
+            verify_diag(s, d, &ino_by_objref, &who, out);
         }
-        // The out-of-band byte (RS_OOB) of an AF_UNIX stream socket: recv(MSG_OOB | MSG_PEEK)
-        // (SO_OOBINLINE set aside for it) answers the byte the image names, or EINVAL for none.
-        if s.unix.is_some() && s.common.sock_type == resocket_core::wire::SOCK_STREAM && !s.is_listener() {
-            let want = s.oob.and_then(|o| s.queue.get(o.index as usize)).and_then(|m| m.data.first().copied());
-            match crate::dump::inet::oob_pending(&h.owned) {
-                Ok(got) if got.flatten() == want && got.is_some() == want.is_some() => {}
-                Ok(got) => out.push(format!(
-                    "{who}: the out-of-band byte is {}, the image says {}",
-                    show_oob(got.flatten()),
-                    show_oob(want)
-                )),
-                Err(e) => out.push(format!("{who}: {e}")),
-            }
+    }
+}
+
+/// The open file's O_NONBLOCK, which no diag answer carries.
+fn verify_file_flags(h: &Held, f: &FileObj, who: &str, out: &mut Vec<String>) {
+    let want = f.repr.f_flags & wire::O_NONBLOCK != 0;
+    match rustix::fs::fcntl_getfl(&h.owned) {
+        Ok(fl) if fl.contains(rustix::fs::OFlags::NONBLOCK) != want => {
+            out.push(format!("{who}: O_NONBLOCK is {}, the image says {want}", !want));
         }
-        let Some(d) = diag.get(&ino) else { continue };
-        if d.shutdown != s.common.shutdown {
-            out.push(format!("{who}: shutdown is {}, the image says {}", d.shutdown, s.common.shutdown));
+        Ok(_) => {}
+        Err(e) => out.push(format!("{who}: fcntl(F_GETFL): {e}")),
+    }
+}
+
+/// The recorded options (RS_SOCKOPT), every family, and an AF_UNIX socket's SO_PASSCRED.
+fn verify_options(h: &Held, s: &Sock<'_>, who: &str, out: &mut Vec<String>) {
+    for &want in s.opts.iter().flat_map(|o| &o.opts) {
+        let Some(name) = want.recorded() else { continue };
+        match crate::sockopt_io::get(h.owned.as_fd(), name) {
+            Ok(got) if got == want => {}
+            Ok(got) => out.push(format!(
+                "{who}: {} is {}, the image says {}",
+                name.c_name(),
+                resocket_core::sockopt::show(&got),
+                resocket_core::sockopt::show(&want)
+            )),
+            Err(e) => out.push(format!("{who}: getsockopt({}): {e}", name.c_name())),
         }
-        // A dgram socket whose connected peer closed still points at it (unix_diag: peer 0).
-        if let Some(u) = s.unix.as_ref().filter(|_| s.common.sock_type == resocket_core::wire::SOCK_DGRAM) {
-            let want = u.has(resocket_core::wire::UNIX_PEER_GONE);
-            if want != (d.peer == Some(0)) {
-                let say = |gone: bool| if gone { "a peer that has closed" } else { "no closed peer" };
-                out.push(format!("{who}: it has {}, the image says {}", say(!want), say(want)));
-            }
+    }
+    // (AF_UNIX only: Linux 6.18 has SO_PASSCRED for AF_UNIX, netlink and Bluetooth.)
+    if s.unix.is_some() {
+        let want = s.common.socket_flags & wire::SOCK_PASSCRED != 0;
+        match rustix::net::sockopt::socket_passcred(&h.owned) {
+            Ok(on) if on != want => out.push(format!("{who}: SO_PASSCRED is {on}, the image says {want}")),
+            Ok(_) => {}
+            Err(e) => out.push(format!("{who}: getsockopt(SO_PASSCRED): {e}")),
         }
-        if s.is_listener() {
-            let (pending, backlog) = d.rqlen.unwrap_or((0, 0));
-            if i64::from(backlog) != s.effective_backlog() {
-                out.push(format!("{who}: backlog is {backlog}, the image says {}", s.effective_backlog()));
-            }
-            if pending as usize != s.pending.len() {
-                out.push(format!("{who}: {pending} pending connections, the image has {}", s.pending.len()));
-            }
-            let want: Vec<Option<u32>> = s.pending.iter().map(|p| ino_by_objref.get(&p.client).copied()).collect();
-            let got: Vec<Option<u32>> = d.icons.clone().unwrap_or_default().into_iter().map(Some).collect();
-            if want.iter().all(Option::is_some) && want != got {
-                out.push(format!("{who}: pending clients in accept order are {got:?}, the image says {want:?}"));
-            }
+    }
+}
+
+/// The out-of-band byte (RS_OOB) of an AF_UNIX stream socket: recv(MSG_OOB | MSG_PEEK)
+/// (SO_OOBINLINE set aside for it) answers the byte the image names, or EINVAL for none.
+fn verify_oob(h: &Held, s: &Sock<'_>, who: &str, out: &mut Vec<String>) {
+    let want = s.oob.and_then(|o| s.queue.get(o.index as usize)).and_then(|m| m.data.first().copied());
+    match crate::dump::inet::oob_pending(&h.owned) {
+        Ok(got) if got.flatten() == want && got.is_some() == want.is_some() => {}
+        Ok(got) => out.push(format!(
+            "{who}: the out-of-band byte is {}, the image says {}",
+            show_oob(got.flatten()),
+            show_oob(want)
+        )),
+        Err(e) => out.push(format!("{who}: {e}")),
+    }
+}
+
+/// What unix_diag says of the socket (`d`): its shutdown bits, a dgram socket's closed peer,
+/// a listener's backlog and pending clients (by inode: `ino_by_objref`).
+fn verify_diag(s: &Sock<'_>, d: &UnixDiag, ino_by_objref: &BTreeMap<i32, u32>, who: &str, out: &mut Vec<String>) {
+    if d.shutdown != s.common.shutdown {
+        out.push(format!("{who}: shutdown is {}, the image says {}", d.shutdown, s.common.shutdown));
+    }
+    // A dgram socket whose connected peer closed still points at it (unix_diag: peer 0).
+    if let Some(u) = s.unix.as_ref().filter(|_| s.common.sock_type == wire::SOCK_DGRAM) {
+        let want = u.has(wire::UNIX_PEER_GONE);
+        if want != (d.peer == Some(0)) {
+            let say = |gone: bool| if gone { "a peer that has closed" } else { "no closed peer" };
+            out.push(format!("{who}: it has {}, the image says {}", say(!want), say(want)));
         }
+    }
+    if s.is_listener() {
+        verify_listener(s, d, ino_by_objref, who, out);
+    }
+}
+
+/// A listener's backlog, its number of pending connections and their clients in accept order.
+fn verify_listener(s: &Sock<'_>, d: &UnixDiag, ino_by_objref: &BTreeMap<i32, u32>, who: &str, out: &mut Vec<String>) {
+    let (pending, backlog) = d.rqlen.unwrap_or((0, 0));
+    if i64::from(backlog) != s.effective_backlog() {
+        out.push(format!("{who}: backlog is {backlog}, the image says {}", s.effective_backlog()));
+    }
+    if pending as usize != s.pending.len() {
+        out.push(format!("{who}: {pending} pending connections, the image has {}", s.pending.len()));
+    }
+    let want: Vec<Option<u32>> = s.pending.iter().map(|p| ino_by_objref.get(&p.client).copied()).collect();
+    let got: Vec<Option<u32>> = d.icons.clone().unwrap_or_default().into_iter().map(Some).collect();
+    if want.iter().all(Option::is_some) && want != got {
+        out.push(format!("{who}: pending clients in accept order are {got:?}, the image says {want:?}"));
     }
 }
 
@@ -559,7 +581,7 @@ fn verify_unix(
     img: &Image<'_>,
     held: &[Held],
     root: Option<&PathBuf>,
-    diag: &std::collections::BTreeMap<u32, crate::diag_unix::UnixDiag>,
+    diag: &BTreeMap<u32, UnixDiag>,
     out: &mut Vec<String>,
 ) {
     for h in held {
@@ -631,7 +653,7 @@ fn verify_unix_names(
 fn verify_unix_queue(
     h: &Held,
     s: &resocket_core::image::Sock<'_>,
-    diag: &std::collections::BTreeMap<u32, crate::diag_unix::UnixDiag>,
+    diag: &BTreeMap<u32, UnixDiag>,
     who: &str,
     out: &mut Vec<String>,
 ) {

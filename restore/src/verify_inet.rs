@@ -138,7 +138,7 @@ fn verify_socket(e: &Expect<'_, '_>, h: &Held, s: &Sock<'_>, d: &mut Diffs<'_>) 
     let bound = s.inet_local().filter(|l| l.port() != 0 && !e.lacking.contains(&s.objref)).map(canonical);
     let got_local = inet_addr(net::getsockname(fd).ok()).filter(|l| l.port() != 0);
     d.diff("getsockname", show(got_local), show(bound));
-    // Its own peer (core's `peers`, by `peer_of`'s rule): a TCP simultaneous open with
+    // Its own peer (core's `peers`, by `PeerIndex::peer`): a TCP simultaneous open with
     // itself, a UDP socket connected to its own address.
     let own = e.rebuilt.get(&s.objref) == Some(&s.objref);
     let connected = s.inet_connected() && e.rebuilt.contains_key(&s.objref);

@@ -109,14 +109,23 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
     if !has_files {
         return;
     }
-    // The files are in name order (open sorts them).
-    let has = |files: &[OpenedFile], name: &str| files.binary_search_by(|f| f.name.as_str().cmp(name)).is_ok();
     for img in ["inventory.img", "pstree.img"] {
-        if !has(&o.files, img) {
+        if !has_file(&o.files, img) {
             d.push(missing(img, format!("{img} is missing: a CRIU checkpoint directory has one")));
         }
     }
-    let ck = &mut o.checkpoint;
+    join_task_ids(&o.files, &mut o.checkpoint, d);
+    duplicate_fds(&o.files, &o.checkpoint, d);
+}
+
+/// Whether the checkpoint has the file `name` (the files are in name order: open sorts them).
+fn has_file(files: &[OpenedFile], name: &str) -> bool {
+    files.binary_search_by(|f| f.name.as_str().cmp(name)).is_ok()
+}
+
+/// Each task of pstree joined with its ids (ids-PID.img, or core-PID.img before CRIU 2.x) and
+/// its core's comm, each pid once, its fd table's file present.
+fn join_task_ids(files: &[OpenedFile], ck: &mut Checkpoint, d: &mut Vec<Diagnostic>) {
     // The first ids-PID / core-PID entry of each pid.
     let (ids, cores) = (&ck.ids, &ck.cores);
     let ids_of = Index::new(ids.len(), |i| ids.get(i).map_or(u32::MAX, |x| x.0));
@@ -125,7 +134,7 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
     for t in &mut ck.tasks {
         if !seen.insert(t.pid) {
             d.push(on_field(
-                &o.files,
+                files,
                 Code::CriuDuplicateId,
                 t.at,
                 "pid",
@@ -146,7 +155,7 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
                         t.net_ns_id = ids.net_ns_id;
                     }
                     None => d.push(on_field(
-                        &o.files,
+                        files,
                         Code::CriuMissingImage,
                         t.at,
                         "pid",
@@ -158,9 +167,9 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
         t.comm = core.and_then(|c| c.tc.as_ref()).map(|tc| tc.comm.clone());
         if let Some(fid) = t.files_id {
             let name = format!("fdinfo-{fid}.img");
-            if !has(&o.files, &name) {
+            if !has_file(files, &name) {
                 d.push(on_field(
-                    &o.files,
+                    files,
                     Code::CriuMissingImage,
                     t.at,
                     "pid",
@@ -169,7 +178,11 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
             }
         }
     }
-    // fd numbers are unique within one table (the tables of one files_id are one table).
+}
+
+/// fd numbers are unique within one table (the tables of one files_id are one table): each
+/// repeat, in file order.
+fn duplicate_fds(files: &[OpenedFile], ck: &Checkpoint, d: &mut Vec<Diagnostic>) {
     let mut dups: Vec<(Loc, Diagnostic)> = Vec::new();
     let mut done = BTreeSet::new();
     for (k, tb) in ck.fd_tables.iter().enumerate() {
@@ -193,7 +206,7 @@ fn join_tasks(o: &mut Opened, d: &mut Vec<Diagnostic>) {
             let Some((at, fd)) = fds().nth(later as usize) else { continue };
             let fid = tb.files_id;
             let msg = format!("fd {fd} appears twice in fdinfo-{fid}.img");
-            dups.push((at, on_field(&o.files, Code::CriuDuplicateId, at, "fd", msg)));
+            dups.push((at, on_field(files, Code::CriuDuplicateId, at, "fd", msg)));
         }
     }
     dups.sort_by_key(|(at, _)| *at);

@@ -394,100 +394,130 @@ fn place_unix(c: &mut Ctx<'_>, sks: &[pb::UnixSkEntry], held: &BTreeSet<u32>) ->
     idx
 }
 
+/// The checkpoint's unix entries as their links are decided: each entry's whole record and
+/// scenario socket, entries by inode, the files a process holds, listeners by (name, type).
+struct UnixView<'v> {
+    unix: &'v [super::UnixSock],
+    sks: &'v [pb::UnixSkEntry],
+    idx: &'v [Option<usize>],
+    by_ino: BTreeMap<u32, usize>,
+    held: &'v BTreeSet<u32>,
+    listeners: BTreeMap<(&'v [u8], u32), usize>,
+}
+
 fn unix_sockets(c: &mut Ctx<'_>) {
     let ck = &c.o.checkpoint;
     // The whole entries (the checkpoint keeps only what the checks use).
     let sks: Vec<pb::UnixSkEntry> = ck.unix.iter().map(|s| c.o.unix_entry(s).unwrap_or_default()).collect();
-    let by_ino: BTreeMap<u32, usize> = ck.unix.iter().enumerate().map(|(k, s)| (s.ino, k)).collect();
     let held: BTreeSet<u32> = ck.all_fds().map(|(_, _, f)| f.id).collect();
-    let is_fake_extern = |s: &pb::UnixSkEntry, id: u32| fake_extern(s, id, &held);
     let idx = place_unix(c, &sks, &held);
-    // Roles.
-    let listener_names: BTreeMap<(&[u8], u32), usize> = ck
-        .unix
+    let listeners = sks
         .iter()
-        .zip(&sks)
         .enumerate()
-        .filter(|(_, (_, sk))| sk.state == LISTEN && !sk.name.is_empty())
-        .filter_map(|(k, (_, sk))| idx[k].map(|i| ((sk.name.as_slice(), sk.r#type), i)))
+        .filter(|(_, sk)| sk.state == LISTEN && !sk.name.is_empty())
+        .filter_map(|(k, sk)| idx[k].map(|i| ((sk.name.as_slice(), sk.r#type), i)))
         .collect();
+    let by_ino = ck.unix.iter().enumerate().map(|(k, s)| (s.ino, k)).collect();
+    let v = UnixView { unix: &ck.unix, sks: &sks, idx: &idx, by_ino, held: &held, listeners };
     for (k, sk) in sks.iter().enumerate() {
-        let Some(i) = idx[k] else { continue };
-        let connection = sk.r#type != DGRAM;
-        if sk.uflags & USK_EXTERN != 0 {
-            // A socket CRIU dumped with --external unix[ino]: its peer stays outside.
-            c.sockets[i].external_peer = connection;
-            c.note(
-                NoteCode::ExternalPeerName,
-                Some(i),
-                "marked external by CRIU (USK_EXTERN): its peer is not restored".into(),
-            );
-            continue;
+        if let Some(i) = idx[k] {
+            link_unix(c, &v, (i, k), sk);
         }
-        if sk.peer == 0 {
-            if connection && sk.state == ESTABLISHED {
-                if sk.shutdown == Some(3) {
-                    c.sockets[i].peer_gone = true;
-                    c.sockets[i].shutdown = None;
-                }
-                if c.sockets[i].addr.take().is_some() {
-                    c.note(NoteCode::NameDropped, Some(i), "a semi-closed stream socket's own name is not kept".into());
-                }
-            }
-            continue;
+    }
+}
+
+/// The links of unix entry `k` (scenario socket `i`): an outside peer, a peer, a pair, a
+/// listener it is pending on, or none.
+fn link_unix(c: &mut Ctx<'_>, v: &UnixView<'_>, (i, k): (usize, usize), sk: &pb::UnixSkEntry) {
+    let connection = sk.r#type != DGRAM;
+    if sk.uflags & USK_EXTERN != 0 {
+        // A socket CRIU dumped with --external unix[ino]: its peer stays outside.
+        c.sockets[i].external_peer = connection;
+        c.note(
+            NoteCode::ExternalPeerName,
+            Some(i),
+            "marked external by CRIU (USK_EXTERN): its peer is not restored".into(),
+        );
+        return;
+    }
+    if sk.peer == 0 {
+        if connection && sk.state == ESTABLISHED {
+            semi_closed(c, i, sk);
         }
-        let Some(&pk) = by_ino.get(&sk.peer) else {
-            c.note(NoteCode::Unmapped, Some(i), format!("peer ino {} is not in the image: left unconnected", sk.peer));
-            continue;
-        };
-        let (Some(peer), Some(pu)) = (sks.get(pk), ck.unix.get(pk)) else { continue };
-        if is_fake_extern(peer, pu.id) {
-            let name = unix_name(&peer.name).unwrap_or_default();
-            let msg = if connection {
-                // resocket restores a connection to an outside peer as a broken one.
-                c.sockets[i].external_peer = true;
-                format!("connected to {name:?} outside the checkpoint: restored as a broken connection (data kept, then EOF)")
-            } else {
-                format!("connected to {name:?} outside the checkpoint: restored unconnected (CRIU reconnects with --ext-unix-sk)")
-            };
-            c.note(NoteCode::ExternalPeerName, Some(i), msg);
-            continue;
+        return;
+    }
+    let Some(&pk) = v.by_ino.get(&sk.peer) else {
+        c.note(NoteCode::Unmapped, Some(i), format!("peer ino {} is not in the image: left unconnected", sk.peer));
+        return;
+    };
+    let (Some(peer), Some(pu)) = (v.sks.get(pk), v.unix.get(pk)) else { return };
+    if fake_extern(peer, pu.id, v.held) {
+        outside_peer(c, i, connection, peer);
+        return;
+    }
+    let Some(pi) = v.idx[pk] else { return };
+    if pk == k {
+        c.sockets[i].peer = Some(c.sockets[i].name.clone());
+        return;
+    }
+    let mutual = peer.peer == sk.ino;
+    if connection && !mutual {
+        one_way(c, (i, pi), sk, peer);
+    } else if !connection {
+        // Two unnamed dgram sockets connected to each other: a socketpair.
+        if mutual && sk.name.is_empty() && peer.name.is_empty() {
+            c.sockets[i].pair = Some(c.sockets[pi].name.clone());
+        } else {
+            c.sockets[i].peer = Some(c.sockets[pi].name.clone());
         }
-        let Some(pi) = idx[pk] else { continue };
-        if pk == k {
-            c.sockets[i].peer = Some(c.sockets[i].name.clone());
-            continue;
-        }
-        let mutual = peer.peer == sk.ino;
-        if connection && !mutual {
-            if peer.state == LISTEN {
-                let name = c.sockets[i].name.clone();
-                c.sockets[pi].pending.push(PendingSpec { client: Some(name), sent: Vec::new() });
-                if c.sockets[i].addr.take().is_some() {
-                    c.note(NoteCode::NameDropped, Some(i), "a pending client's own name is not kept".into());
-                }
-            } else {
-                c.note(
-                    NoteCode::Unmapped,
-                    Some(i),
-                    format!("names ino {} as peer, which does not name it back", sk.peer),
-                );
-            }
-            continue;
-        }
-        if !connection {
-            if mutual && sk.name.is_empty() && peer.name.is_empty() {
-                c.sockets[i].pair = Some(c.sockets[pi].name.clone());
-            } else {
-                c.sockets[i].peer = Some(c.sockets[pi].name.clone());
-            }
-            continue;
-        }
+    } else {
         // A connected stream/seqpacket pair: accepted (one end named like a listener) or a
         // socketpair. Each end decides for itself; both see the same facts.
-        let mine = listener_names.get(&(sk.name.as_slice(), sk.r#type)).copied();
-        let theirs = listener_names.get(&(peer.name.as_slice(), peer.r#type)).copied();
+        let mine = v.listeners.get(&(sk.name.as_slice(), sk.r#type)).copied();
+        let theirs = v.listeners.get(&(peer.name.as_slice(), peer.r#type)).copied();
         connected_end(c, (i, k), (pi, pk), mine, theirs);
+    }
+}
+
+/// An established stream/seqpacket socket with no peer: its peer closed (restored with
+/// `peer_gone` when both directions were shut), its own name not kept.
+fn semi_closed(c: &mut Ctx<'_>, i: usize, sk: &pb::UnixSkEntry) {
+    if sk.shutdown == Some(3) {
+        c.sockets[i].peer_gone = true;
+        c.sockets[i].shutdown = None;
+    }
+    if c.sockets[i].addr.take().is_some() {
+        c.note(NoteCode::NameDropped, Some(i), "a semi-closed stream socket's own name is not kept".into());
+    }
+}
+
+/// A socket whose peer is outside the checkpoint (an entry CRIU wrote for it, held by no
+/// process): a connection is restored broken, a dgram socket unconnected.
+fn outside_peer(c: &mut Ctx<'_>, i: usize, connection: bool, peer: &pb::UnixSkEntry) {
+    let name = unix_name(&peer.name).unwrap_or_default();
+    let msg = if connection {
+        // resocket restores a connection to an outside peer as a broken one.
+        c.sockets[i].external_peer = true;
+        format!("connected to {name:?} outside the checkpoint: restored as a broken connection (data kept, then EOF)")
+    } else {
+        format!(
+            "connected to {name:?} outside the checkpoint: restored unconnected (CRIU reconnects with --ext-unix-sk)"
+        )
+    };
+    c.note(NoteCode::ExternalPeerName, Some(i), msg);
+}
+
+/// A stream/seqpacket socket `i` naming `pi` as its peer, which does not name it back: a
+/// client pending on the listener `pi`, or unmapped.
+fn one_way(c: &mut Ctx<'_>, (i, pi): (usize, usize), sk: &pb::UnixSkEntry, peer: &pb::UnixSkEntry) {
+    if peer.state == LISTEN {
+        let name = c.sockets[i].name.clone();
+        c.sockets[pi].pending.push(PendingSpec { client: Some(name), sent: Vec::new() });
+        if c.sockets[i].addr.take().is_some() {
+            c.note(NoteCode::NameDropped, Some(i), "a pending client's own name is not kept".into());
+        }
+    } else {
+        c.note(NoteCode::Unmapped, Some(i), format!("names ino {} as peer, which does not name it back", sk.peer));
     }
 }
 

@@ -359,48 +359,66 @@ fn check_v6(
 }
 
 /// Loopback peer matching: for every connected INET socket whose peer is also in the image,
-/// the peer's objref. Two sockets are peers when each one's local address is the other's
-/// remote address (v4-mapped IPv6 compared as IPv4) and both are TCP or both UDP. A connected
-/// UDP socket's peer need not be connected back; for TCP the match is mutual. A socket
-/// connected to its own address is its own peer, as [`peer_of`] says (one rule: a TCP socket
-/// by [`self_connected`], a UDP one because it is the socket bound there).
+/// the peer's objref, by [`PeerIndex::peer`] (the one rule).
 pub fn peers(img: &Image<'_>) -> BTreeMap<i32, i32> {
-    // UDP sockets by local address: the first one's objref, as a `u32` (`as` there and back
-    // keeps every i32): the planner's address-to-slot map type, one B-tree instance fewer in
-    // the browser's bundle.
-    let mut udp_at: BTreeMap<SocketAddr, u32> = BTreeMap::new();
-    let mut by_pair: BTreeMap<(SocketAddr, SocketAddr), i32> = BTreeMap::new();
-    for s in img.sockets.values() {
-        let Some(l) = s.inet_local() else { continue };
-        if !s.is_tcp() {
-            udp_at.entry(canonical(l)).or_insert(s.objref as u32);
+    let index = PeerIndex::new(img);
+    img.sockets.values().filter_map(|s| Some((s.objref, index.peer(s)?))).collect()
+}
+
+/// The peer of one connected INET socket in the image, by [`PeerIndex::peer`] (it builds the
+/// index: for every socket use [`peers`]).
+pub fn peer_of(img: &Image<'_>, s: &Sock<'_>) -> Option<i32> {
+    PeerIndex::new(img).peer(s)
+}
+
+/// The image's INET sockets as a peer is looked up among them: UDP sockets by local address
+/// (the first one bound there), connected TCP sockets by (local, remote) address pair (the
+/// first one with it); addresses [`canonical`].
+#[derive(Debug)]
+pub struct PeerIndex {
+    udp_at: BTreeMap<SocketAddr, i32>,
+    tcp_by_pair: BTreeMap<(SocketAddr, SocketAddr), i32>,
+}
+
+impl PeerIndex {
+    /// The index of `img`'s sockets.
+    pub fn new(img: &Image<'_>) -> PeerIndex {
+        let mut udp_at = BTreeMap::new();
+        let mut tcp_by_pair = BTreeMap::new();
+        for s in img.sockets.values() {
+            let Some(l) = s.inet_local() else { continue };
+            if !s.is_tcp() {
+                udp_at.entry(canonical(l)).or_insert(s.objref);
+            }
+            if let (true, Some(r)) = (s.is_tcp() && s.inet_connected(), s.inet_remote()) {
+                tcp_by_pair.entry((canonical(l), canonical(r))).or_insert(s.objref);
+            }
         }
-        if let (true, Some(r)) = (s.is_tcp() && s.inet_connected(), s.inet_remote()) {
-            by_pair.entry((canonical(l), canonical(r))).or_insert(s.objref);
-        }
+        PeerIndex { udp_at, tcp_by_pair }
     }
-    let mut out = BTreeMap::new();
-    for s in img.sockets.values() {
+
+    /// The peer of the connected INET socket `s`, if it is in the image. Two sockets are peers
+    /// when each one's local address is the other's remote address (v4-mapped IPv6 compared as
+    /// IPv4) and both are TCP or both UDP. A connected UDP socket's peer need not be connected
+    /// back: it is the socket bound to exactly its destination, or else to the wildcard of its
+    /// family on that port (the one the kernel would deliver to first); for TCP the match is
+    /// mutual. A socket connected to its own address is its own peer, as in Linux: a UDP
+    /// socket's datagrams come back to it (it is the socket bound there), a TCP socket did a
+    /// simultaneous open with itself ([`self_connected`]).
+    pub fn peer(&self, s: &Sock<'_>) -> Option<i32> {
         if !s.inet_connected() {
-            continue;
+            return None;
         }
-        let (Some(l), Some(r)) = (s.inet_local(), s.inet_remote()) else { continue };
-        let (l, r) = (canonical(l), canonical(r));
-        let peer = if self_connected(s) {
+        let (l, r) = (canonical(s.inet_local()?), canonical(s.inet_remote()?));
+        if self_connected(s) {
             Some(s.objref)
         } else if s.is_tcp() {
-            by_pair.get(&(r, l)).copied().filter(|&p| p != s.objref)
+            self.tcp_by_pair.get(&(r, l)).copied().filter(|&p| p != s.objref)
         } else {
-            // A UDP destination: the socket bound to exactly that address, or to the wildcard
-            // of its family on that port (the one the kernel would deliver to first).
             let any: IpAddr = if r.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
-            udp_at.get(&r).or_else(|| udp_at.get(&SocketAddr::new(any, r.port()))).map(|&p| p as i32)
-        };
-        if let Some(p) = peer {
-            out.insert(s.objref, p);
+            self.udp_at.get(&r).or_else(|| self.udp_at.get(&SocketAddr::new(any, r.port()))).copied()
         }
     }
-    out
 }
 
 /// A TCP socket connected to itself (its peer address is its own: a simultaneous open with
@@ -409,42 +427,6 @@ pub fn self_connected(s: &Sock<'_>) -> bool {
     s.is_tcp()
         && s.inet_connected()
         && matches!((s.inet_local(), s.inet_remote()), (Some(l), Some(r)) if l.port() != 0 && canonical(l) == canonical(r))
-}
-
-/// The peer of one connected INET socket in the image (a linear scan; [`peers`] does all at
-/// once, by the same rule). A socket connected to its
-/// own address is its own peer, as in Linux: a UDP socket's datagrams come back to it, a TCP
-/// socket did a simultaneous open with itself ([`self_connected`]).
-pub fn peer_of(img: &Image<'_>, s: &Sock<'_>) -> Option<i32> {
-    if !s.inet_connected() {
-        return None;
-    }
-    if self_connected(s) {
-        return Some(s.objref);
-    }
-    let (l, r) = (canonical(s.inet_local()?), canonical(s.inet_remote()?));
-    let mut wildcard = None;
-    for p in img.sockets.values() {
-        if p.is_tcp() != s.is_tcp() || (s.is_tcp() && p.objref == s.objref) {
-            continue;
-        }
-        let Some(pl) = p.inet_local().map(canonical) else { continue };
-        if s.is_tcp() {
-            if p.inet_connected() && pl == r && p.inet_remote().map(canonical) == Some(l) {
-                return Some(p.objref);
-            }
-        } else if pl == r {
-            return Some(p.objref);
-        } else if wildcard.is_none() && pl.port() == r.port() && pl.ip().is_unspecified() && pl.is_ipv4() == r.is_ipv4()
-        {
-            wildcard = Some(p.objref);
-        }
-    }
-    if s.is_tcp() {
-        None
-    } else {
-        wildcard
-    }
 }
 
 /// One pending connection of an INET listener `l`: the embryo `e` is a TCP socket of the

@@ -1,7 +1,7 @@
 //! Checks on the model that need the whole image: states, peers, names, queues, backlogs.
 //! Each rule names the kernel behaviour it stands for (see `../shared/reference/af_unix.md`).
 
-use super::{field_range, Image, Sock, UnixAddr, UnixPart, MAX_DGRAM_QLEN};
+use super::{field_range, Image, Message, Sock, UnixAddr, UnixPart, MAX_DGRAM_QLEN};
 use crate::diag::{Code, Diagnostic};
 use crate::wire::*;
 use std::borrow::Cow;
@@ -475,76 +475,26 @@ fn check_unix_flags(s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
 fn check_unix_queue(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut Vec<Diagnostic>) {
     let c = &s.common;
     let o = s.objref;
-    let ty = type_name(c.sock_type);
     let mut last_other_index = -1i64;
     for (idx, m) in s.queue.iter().enumerate() {
         let range = m.offset..m.offset + SOCKET_BUFFER_LAYOUT.size;
         let sender = socks.get(m.sender);
+        let mut bad = |code, message| out.push(Diagnostic::new(code, range.clone(), message).objref(o));
         // DEVIATION: the empty skb a recv(MSG_OOB) leaves of the out-of-band byte (its
         // `consumed` count) is real, but reads skip and free it, and no dump records it.
         if c.sock_type == SOCK_STREAM && m.data.is_empty() {
-            out.push(
-                Diagnostic::new(
-                    Code::EmptyStreamSkb,
-                    range.clone(),
-                    format!("stream socket {o}: skb {idx} is empty; a stream send of 0 bytes queues nothing, not even its fds"),
-                )
-                .objref(o),
+            bad(
+                Code::EmptyStreamSkb,
+                format!(
+                    "stream socket {o}: skb {idx} is empty; a stream send of 0 bytes queues nothing, not even its fds"
+                ),
             );
         }
-        if s.is_connection_oriented() && !s.is_listener() {
-            let expected = u.peer;
-            let ok = if m.sender == 0 {
-                u.peer == 0 && (u.has(UNIX_PEER_GONE) || u.has(UNIX_EXTERNAL_PEER)) && c.state == TCP_ESTABLISHED
-            } else {
-                m.sender == expected
-            };
-            if !ok {
-                out.push(
-                    Diagnostic::new(
-                        Code::BadSender,
-                        range.clone(),
-                        if c.state != TCP_ESTABLISHED {
-                            format!("{ty} socket {o} is not connected but holds a message (from {})", m.sender)
-                        } else {
-                            format!("{ty} socket {o} holds a message from {} but its peer is {expected}", m.sender)
-                        },
-                    )
-                    .objref(o),
-                );
-            }
-        } else if let Some(snd) = sender.filter(|_| c.sock_type == SOCK_DGRAM) {
-            if snd.common.sock_type != SOCK_DGRAM || snd.common.family != AF_UNIX {
-                out.push(
-                    Diagnostic::new(
-                        Code::BadSender,
-                        range.clone(),
-                        format!("dgram socket {o} holds a message from non-dgram socket {}", m.sender),
-                    )
-                    .objref(o),
-                );
-            }
+        if let Some(why) = bad_sender(s, u, m, sender) {
+            bad(Code::BadSender, why);
         }
-        if c.sock_type != SOCK_STREAM {
-            if let Some(snd) = sender {
-                let limit = snd.sndbuf_bytes() - 32;
-                if m.data.len() as i64 > limit {
-                    out.push(
-                        Diagnostic::new(
-                            Code::DgramTooLarge,
-                            range.clone(),
-                            format!(
-                                "a {}-byte message from socket {} exceeds its sndbuf {} - 32 = {limit} bytes by {}",
-                                m.data.len(),
-                                m.sender,
-                                snd.sndbuf_bytes(),
-                                m.data.len() as i64 - limit
-                            ),
-                        )
-                        .objref(o),
-                    );
-                }
-            }
+        if let Some(why) = too_large(s, m, sender) {
+            bad(Code::DgramTooLarge, why);
         }
         if c.sock_type == SOCK_DGRAM && m.sender != o && (m.sender == 0 || m.sender != u.peer) {
             last_other_index = idx as i64;
@@ -563,6 +513,50 @@ fn check_unix_queue(socks: &Socks<'_, '_>, s: &Sock<'_>, u: &UnixPart, out: &mut
             ),
         ));
     }
+}
+
+/// Why message `m` of `s` cannot come from its sender: a connected socket's messages come from
+/// its peer (or, for one whose peer closed or is outside, from nobody in the image); a dgram
+/// socket's from dgram sockets.
+fn bad_sender(s: &Sock<'_>, u: &UnixPart, m: &Message<'_>, sender: Option<&Sock<'_>>) -> Option<String> {
+    let c = &s.common;
+    let (o, ty) = (s.objref, type_name(c.sock_type));
+    if s.is_connection_oriented() && !s.is_listener() {
+        let expected = u.peer;
+        let ok = if m.sender == 0 {
+            u.peer == 0 && (u.has(UNIX_PEER_GONE) || u.has(UNIX_EXTERNAL_PEER)) && c.state == TCP_ESTABLISHED
+        } else {
+            m.sender == expected
+        };
+        if ok {
+            None
+        } else if c.state != TCP_ESTABLISHED {
+            Some(format!("{ty} socket {o} is not connected but holds a message (from {})", m.sender))
+        } else {
+            Some(format!("{ty} socket {o} holds a message from {} but its peer is {expected}", m.sender))
+        }
+    } else if let Some(snd) = sender.filter(|_| c.sock_type == SOCK_DGRAM) {
+        (snd.common.sock_type != SOCK_DGRAM || snd.common.family != AF_UNIX)
+            .then(|| format!("dgram socket {o} holds a message from non-dgram socket {}", m.sender))
+    } else {
+        None
+    }
+}
+
+/// Why message `m` of a dgram or seqpacket socket `s` is larger than its sender could send: a
+/// message is at most the sender's sndbuf - 32 bytes.
+fn too_large(s: &Sock<'_>, m: &Message<'_>, sender: Option<&Sock<'_>>) -> Option<String> {
+    let snd = sender.filter(|_| s.common.sock_type != SOCK_STREAM)?;
+    let limit = snd.sndbuf_bytes() - 32;
+    (m.data.len() as i64 > limit).then(|| {
+        format!(
+            "a {}-byte message from socket {} exceeds its sndbuf {} - 32 = {limit} bytes by {}",
+            m.data.len(),
+            m.sender,
+            snd.sndbuf_bytes(),
+            m.data.len() as i64 - limit
+        )
+    })
 }
 
 /// `RS_OOB`: the out-of-band byte of an AF_UNIX stream socket, a 1-byte skb of its queue. An

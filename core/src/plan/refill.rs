@@ -14,93 +14,124 @@ impl<'i, 'a> Planner<'i, 'a> {
         let gone: Vec<&Sock<'_>> =
             self.unix().filter(|s| stand_in_peer(s) && !self.embryos.contains(&s.objref)).collect();
         for s in gone {
-            let ty = ty_of(s);
-            if let Some(m) = s.queue.iter().find(|m| m.sender != 0).filter(|_| ty == SockType::Dgram) {
-                return Err(PlanError(format!(
-                    "dgram #{}'s connected peer has closed, but a datagram queued on it comes from #{}: once it was connected only its peer could send to it, so that datagram cannot be re-sent in its place",
-                    s.objref, m.sender
-                )));
-            }
-            let slot = s.objref as Slot;
-            let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
-            let early = self.stand_ins.remove(&s.objref);
-            let t = early.unwrap_or_else(|| self.temp("peer"));
-            if early.is_some() {
-                // Accepted in Connect, its stand-in connected.
-            } else if accepted {
-                // It must come out of accept() to carry its listener's name.
-                let name = s.laddr().and_then(addr_of);
-                let l = self.listener_of(s).map(|l| l.objref as Slot);
-                let (lslot, temp_l) = match l {
-                    Some(l) => (l, None),
-                    None => {
-                        let tl = self.temp("listener");
-                        self.push(
-                            Op::Socket { slot: tl, ty },
-                            format!("#{}'s listener is gone: a temporary one", s.objref),
-                        )?;
-                        if let Some(n) = &name {
-                            if let SockAddr::Path(p) = n {
-                                self.push(
-                                    Op::Unlink { path: Payload(p.clone()), stale_only: true },
-                                    "remove a stale socket file first",
-                                )?;
-                            }
-                            self.push(
-                                Op::Bind { slot: tl, addr: n.clone() },
-                                "the accepted socket inherits this name",
-                            )?;
-                        }
-                        self.push(Op::Listen { slot: tl, backlog: 0 }, "listen for the stand-in")?;
-                        (tl, Some(tl))
-                    }
-                };
-                let Some(n) = name else { continue };
-                self.push(Op::Socket { slot: t, ty }, format!("a stand-in for #{}'s closed peer", s.objref))?;
-                self.push(Op::Connect { slot: t, addr: n.clone() }, "the stand-in connects")?;
-                self.push(Op::Accept { slot: lslot, new: slot }, format!("accept gives #{}", s.objref))?;
-                self.created.insert(s.objref);
-                self.buffers(s)?;
-                if let Some(tl) = temp_l {
-                    self.push(Op::Close { slot: tl }, "the temporary listener is no longer needed")?;
-                    if let SockAddr::Path(p) = &n {
-                        if !self.unix().any(|x| x.is_listener() && x.laddr() == s.laddr()) {
-                            self.push(
-                                Op::Unlink { path: Payload(p.clone()), stale_only: false },
-                                "its file did not exist at checkpoint",
-                            )?;
-                        }
-                    }
-                }
-            } else {
-                self.push(
-                    Op::Socketpair { a: t, b: slot, ty },
-                    format!("#{} gets a stand-in peer that will close", s.objref),
-                )?;
-                self.created.insert(s.objref);
-                self.buffers(s)?;
-                if let Some(a) = s.laddr().and_then(addr_of) {
-                    self.bind_named(s, a, "its own name")?;
-                }
-            }
-            for (i, m) in s.queue.iter().enumerate() {
-                let rights = self.rights_slots(&m.rights);
-                self.push(
-                    queue_send(s, i, t, Payload(m.data.to_vec()), rights),
-                    format!("what the closed peer had sent to #{}", s.objref),
-                )?;
-            }
-            let why = if ty == SockType::Dgram {
-                format!(
-                    "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
-                    s.objref
-                )
-            } else {
-                format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref)
-            };
-            self.push(Op::Close { slot: t }, why)?;
+            self.stand_in_for_closed_peer(s)?;
         }
         Ok(())
+    }
+
+    /// [`Planner::peer_gone`] for one socket `s`: made with its stand-in peer (accepted from a
+    /// listener when it was accepted, else a socketpair), which sends its queue and closes.
+    fn stand_in_for_closed_peer(&mut self, s: &Sock<'_>) -> Result<(), PlanError> {
+        let ty = ty_of(s);
+        if let Some(m) = s.queue.iter().find(|m| m.sender != 0).filter(|_| ty == SockType::Dgram) {
+            return Err(PlanError(format!(
+                "dgram #{}'s connected peer has closed, but a datagram queued on it comes from #{}: once it was connected only its peer could send to it, so that datagram cannot be re-sent in its place",
+                s.objref, m.sender
+            )));
+        }
+        let accepted = s.unix.as_ref().is_some_and(|u| u.has(UNIX_ACCEPTED));
+        let early = self.stand_ins.remove(&s.objref);
+        let t = early.unwrap_or_else(|| self.temp("peer"));
+        if early.is_some() {
+            // Accepted in Connect, its stand-in connected.
+        } else if accepted {
+            // It must come out of accept() to carry its listener's name.
+            let name = s.laddr().and_then(addr_of);
+            let (lslot, temp_l) = self.listener_to_accept_from(s, ty, name.as_ref())?;
+            let Some(n) = name else { return Ok(()) };
+            self.accept_from_stand_in(s, t, lslot, &n)?;
+            if let Some(tl) = temp_l {
+                self.close_temp_listener(s, tl, &n)?;
+            }
+        } else {
+            self.push(
+                Op::Socketpair { a: t, b: s.objref as Slot, ty },
+                format!("#{} gets a stand-in peer that will close", s.objref),
+            )?;
+            self.created.insert(s.objref);
+            self.buffers(s)?;
+            if let Some(a) = s.laddr().and_then(addr_of) {
+                self.bind_named(s, a, "its own name")?;
+            }
+        }
+        self.stand_in_sends_and_closes(s, t, ty)
+    }
+
+    /// The listener accepted `s` comes out of: its own, or a temporary one bound to `name`
+    /// (the second: `Some`, to close once `s` is accepted).
+    fn listener_to_accept_from(
+        &mut self,
+        s: &Sock<'_>,
+        ty: SockType,
+        name: Option<&SockAddr>,
+    ) -> Result<(Slot, Option<Slot>), PlanError> {
+        if let Some(l) = self.listener_of(s) {
+            return Ok((l.objref as Slot, None));
+        }
+        let tl = self.temp("listener");
+        self.push(Op::Socket { slot: tl, ty }, format!("#{}'s listener is gone: a temporary one", s.objref))?;
+        if let Some(n) = name {
+            if let SockAddr::Path(p) = n {
+                self.push(
+                    Op::Unlink { path: Payload(p.clone()), stale_only: true },
+                    "remove a stale socket file first",
+                )?;
+            }
+            self.push(Op::Bind { slot: tl, addr: n.clone() }, "the accepted socket inherits this name")?;
+        }
+        self.push(Op::Listen { slot: tl, backlog: 0 }, "listen for the stand-in")?;
+        Ok((tl, Some(tl)))
+    }
+
+    /// The stand-in `t` connects to `name`, and `s` comes out of `listener`'s accept().
+    fn accept_from_stand_in(
+        &mut self,
+        s: &Sock<'_>,
+        t: Slot,
+        listener: Slot,
+        name: &SockAddr,
+    ) -> Result<(), PlanError> {
+        let ty = ty_of(s);
+        self.push(Op::Socket { slot: t, ty }, format!("a stand-in for #{}'s closed peer", s.objref))?;
+        self.push(Op::Connect { slot: t, addr: name.clone() }, "the stand-in connects")?;
+        self.push(Op::Accept { slot: listener, new: s.objref as Slot }, format!("accept gives #{}", s.objref))?;
+        self.created.insert(s.objref);
+        self.buffers(s)
+    }
+
+    /// The temporary listener `tl` closed; its file removed unless a listener of the image is
+    /// bound there.
+    fn close_temp_listener(&mut self, s: &Sock<'_>, tl: Slot, name: &SockAddr) -> Result<(), PlanError> {
+        self.push(Op::Close { slot: tl }, "the temporary listener is no longer needed")?;
+        if let SockAddr::Path(p) = name {
+            if !self.unix().any(|x| x.is_listener() && x.laddr() == s.laddr()) {
+                self.push(
+                    Op::Unlink { path: Payload(p.clone()), stale_only: false },
+                    "its file did not exist at checkpoint",
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The stand-in `t` sends `s`'s queue, as the closed peer had, then closes.
+    fn stand_in_sends_and_closes(&mut self, s: &Sock<'_>, t: Slot, ty: SockType) -> Result<(), PlanError> {
+        for (i, m) in s.queue.iter().enumerate() {
+            let rights = self.rights_slots(&m.rights);
+            self.push(
+                queue_send(s, i, t, Payload(m.data.to_vec()), rights),
+                format!("what the closed peer had sent to #{}", s.objref),
+            )?;
+        }
+        let why = if ty == SockType::Dgram {
+            format!(
+                "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
+                s.objref
+            )
+        } else {
+            format!("the peer closes: #{} sees shutdown and reads the data, then EOF", s.objref)
+        };
+        self.push(Op::Close { slot: t }, why)
     }
 
     pub(super) fn refill(&mut self) -> Result<(), PlanError> {
@@ -111,89 +142,107 @@ impl<'i, 'a> Planner<'i, 'a> {
             if self.embryos.contains(&s.objref) || stand_in_peer(s) || s.queue.is_empty() {
                 continue;
             }
-            let slot = s.objref as Slot;
-            let ty = ty_of(s);
-            let mut temp_sender: Option<Slot> = None;
-            let gone = named_gone_dgram(s);
-            if gone {
-                let first_own = s.queue.iter().position(|m| m.sender == 0).unwrap_or(s.queue.len());
-                if let Some(m) = s.queue[first_own..].iter().find(|m| m.sender != 0) {
-                    return Err(PlanError(format!(
-                        "dgram #{}'s connected peer has closed, and a datagram from #{} is queued after one from that peer: once it was connected only its peer could send to it",
-                        s.objref, m.sender
-                    )));
-                }
-            }
-            for (i, m) in s.queue.iter().enumerate() {
-                let rights = self.rights_slots(&m.rights);
-                let data = Payload(m.data.to_vec());
-                if gone && m.sender == 0 && temp_sender.is_none() {
-                    temp_sender = Some(self.stand_in_dgram_peer(s)?);
-                }
-                if ty.is_connection_oriented() {
-                    let from = m.sender as Slot;
-                    let why = if s.oob.is_some_and(|o| o.index as usize == i) {
-                        "refill the queue: the peer sends its out-of-band byte (MSG_OOB) where it was"
-                    } else {
-                        "refill the queue: the peer sends what it had sent"
-                    };
-                    self.push(queue_send(s, i, from, data, rights), why)?;
-                    continue;
-                }
-                let from = match (m.sender, temp_sender) {
-                    (0, Some(t)) => t,
-                    (0, None) => {
-                        let t = self.temp("sender");
-                        let n = s.queue.iter().filter(|m| m.sender == 0).count();
-                        self.plan.warnings.push(
-                            Warning::new(
-                                WarnCode::SenderStandIn,
-                                format!(
-                                    "socket #{}: {n} queued datagrams came from a socket that is not in the image (closed since, or unnamed and held outside the dumped processes: the image records no sender for them): they are re-sent from an unnamed temporary socket",
-                                    s.objref
-                                ),
-                            )
-                            .objref(s.objref)
-                            .step(self.plan.steps.len()),
-                        );
-                        self.push(
-                            Op::Socket { slot: t, ty },
-                            format!("a datagram to #{} came from a socket that is not in the image", s.objref),
-                        )?;
-                        temp_sender = Some(t);
-                        t
-                    }
-                    (x, _) => x as Slot,
-                };
-                let connected =
-                    self.k.sock(from).and_then(|x| x.peer) == self.k.sock_ref(slot) && self.k.sock_ref(slot).is_some();
-                let to = if connected { None } else { s.laddr().and_then(addr_of) };
-                if !connected && to.is_none() {
-                    return Err(PlanError(format!(
-                        "a datagram to unnamed socket #{} from #{} cannot be re-sent: only its connected peer could reach it",
-                        s.objref, m.sender
-                    )));
-                }
-                let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone()).filter(|_| to.is_some());
-                let why = format!("refill #{}'s queue: a datagram from #{}", s.objref, m.sender);
-                self.with_cwd(cwd.as_deref(), |p| p.push(Op::Send { slot: from, to, data, rights }, why))?;
-            }
-            if gone && temp_sender.is_none() {
-                temp_sender = Some(self.stand_in_dgram_peer(s)?);
-            }
-            match temp_sender {
-                Some(t) if gone => self.push(
-                    Op::Close { slot: t },
-                    format!(
-                        "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
-                        s.objref
-                    ),
-                )?,
-                Some(t) => self.push(Op::Close { slot: t }, "the stand-in sender is no longer needed")?,
-                None => {}
-            }
+            self.refill_queue(s)?;
         }
         Ok(())
+    }
+
+    /// `s`'s queue sent again in order: by its stream/seqpacket peer, or each datagram from its
+    /// sender (a stand-in for one not in the image; for [`named_gone_dgram`] `s`, its closed
+    /// peer's stand-in, closed last).
+    fn refill_queue(&mut self, s: &Sock<'_>) -> Result<(), PlanError> {
+        let gone = named_gone_dgram(s);
+        if gone {
+            closed_peer_sent_last(s)?;
+        }
+        let mut temp_sender: Option<Slot> = None;
+        for (i, m) in s.queue.iter().enumerate() {
+            let rights = self.rights_slots(&m.rights);
+            let data = Payload(m.data.to_vec());
+            if gone && m.sender == 0 && temp_sender.is_none() {
+                temp_sender = Some(self.stand_in_dgram_peer(s)?);
+            }
+            if ty_of(s).is_connection_oriented() {
+                let why = if s.oob.is_some_and(|o| o.index as usize == i) {
+                    "refill the queue: the peer sends its out-of-band byte (MSG_OOB) where it was"
+                } else {
+                    "refill the queue: the peer sends what it had sent"
+                };
+                self.push(queue_send(s, i, m.sender as Slot, data, rights), why)?;
+            } else {
+                let from = self.dgram_sender(s, m.sender, &mut temp_sender)?;
+                self.resend_dgram(s, m.sender, from, data, rights)?;
+            }
+        }
+        if gone && temp_sender.is_none() {
+            temp_sender = Some(self.stand_in_dgram_peer(s)?);
+        }
+        match temp_sender {
+            Some(t) if gone => self.push(
+                Op::Close { slot: t },
+                format!(
+                    "the peer closes: #{} keeps its datagrams and points at a dead peer (its next send is ECONNREFUSED)",
+                    s.objref
+                ),
+            ),
+            Some(t) => self.push(Op::Close { slot: t }, "the stand-in sender is no longer needed"),
+            None => Ok(()),
+        }
+    }
+
+    /// The slot a datagram of `sender` to `s` is re-sent from: the sender's own, or for one not
+    /// in the image (0) the stand-in `temp` (made here, with its warning, on first use).
+    fn dgram_sender(&mut self, s: &Sock<'_>, sender: i32, temp: &mut Option<Slot>) -> Result<Slot, PlanError> {
+        match (sender, *temp) {
+            (0, Some(t)) => Ok(t),
+            (0, None) => {
+                let t = self.temp("sender");
+                let n = s.queue.iter().filter(|m| m.sender == 0).count();
+                self.plan.warnings.push(
+                    Warning::new(
+                        WarnCode::SenderStandIn,
+                        format!(
+                            "socket #{}: {n} queued datagrams came from a socket that is not in the image (closed since, or unnamed and held outside the dumped processes: the image records no sender for them): they are re-sent from an unnamed temporary socket",
+                            s.objref
+                        ),
+                    )
+                    .objref(s.objref)
+                    .step(self.plan.steps.len()),
+                );
+                self.push(
+                    Op::Socket { slot: t, ty: ty_of(s) },
+                    format!("a datagram to #{} came from a socket that is not in the image", s.objref),
+                )?;
+                *temp = Some(t);
+                Ok(t)
+            }
+            (x, _) => Ok(x as Slot),
+        }
+    }
+
+    /// A datagram of `sender` re-sent from `from` to `s`: without an address when `from` is
+    /// connected to `s`, else to `s`'s name (from its directory); refused for an unnamed `s`.
+    fn resend_dgram(
+        &mut self,
+        s: &Sock<'_>,
+        sender: i32,
+        from: Slot,
+        data: Payload,
+        rights: Vec<Slot>,
+    ) -> Result<(), PlanError> {
+        let slot = s.objref as Slot;
+        let connected =
+            self.k.sock(from).and_then(|x| x.peer) == self.k.sock_ref(slot) && self.k.sock_ref(slot).is_some();
+        let to = if connected { None } else { s.laddr().and_then(addr_of) };
+        if !connected && to.is_none() {
+            return Err(PlanError(format!(
+                "a datagram to unnamed socket #{} from #{} cannot be re-sent: only its connected peer could reach it",
+                s.objref, sender
+            )));
+        }
+        let cwd = s.unix.as_ref().and_then(|u| u.cwd.clone()).filter(|_| to.is_some());
+        let why = format!("refill #{}'s queue: a datagram from #{}", s.objref, sender);
+        self.with_cwd(cwd.as_deref(), |p| p.push(Op::Send { slot: from, to, data, rights }, why))
     }
 
     /// For [`named_gone_dgram`] `s`, once the datagrams of other senders are back: a stand-in
@@ -296,5 +345,18 @@ pub(super) fn queue_send(s: &Sock<'_>, i: usize, from: Slot, data: Payload, righ
     match (s.oob, &data.0[..]) {
         (Some(o), &[byte]) if o.index as usize == i => Op::SendOob { slot: from, byte, rights },
         _ => Op::Send { slot: from, to: None, data, rights },
+    }
+}
+
+/// For [`named_gone_dgram`] `s`: refused when a datagram of another sender is queued after one
+/// of its closed peer (once connected, only its peer could send to it).
+fn closed_peer_sent_last(s: &Sock<'_>) -> Result<(), PlanError> {
+    let first_own = s.queue.iter().position(|m| m.sender == 0).unwrap_or(s.queue.len());
+    match s.queue[first_own..].iter().find(|m| m.sender != 0) {
+        Some(m) => Err(PlanError(format!(
+            "dgram #{}'s connected peer has closed, and a datagram from #{} is queued after one from that peer: once it was connected only its peer could send to it",
+            s.objref, m.sender
+        ))),
+        None => Ok(()),
     }
 }

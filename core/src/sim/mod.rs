@@ -5,6 +5,7 @@ pub mod kernel;
 pub mod ops;
 pub mod rule;
 pub mod state;
+pub mod unix;
 
 pub use crate::sock::{SkState, SsState};
 pub use inet::{HostAddr, HostAddrs, HostRoute, InetSock, RouteLookup, Routes};

@@ -6,7 +6,7 @@
 //! rule, so a rule cannot exist without its explanation (the match is exhaustive; the text is in
 //! one file per family: `rule/common.rs`, `rule/unix.rs`, `rule/sockopt.rs`, `rule/inet.rs`,
 //! `rule/transfer.rs`, which use only this file), and a test checks that every rule is used by
-//! the simulator and that no refusal of `sim/kernel.rs` is left without one.
+//! the simulator and that no refusal of `sim/kernel.rs` or `sim/unix/` is left without one.
 //!
 //! The TCP/UDP side (`sim/inet/`) names its rules the same way; its refusals are checked to
 //! name one by the INET differential test (every refusal on random traces).
@@ -485,14 +485,23 @@ mod tests {
     use super::*;
 
     /// Every rule is named by a refusal of the simulator, and every AF_UNIX refusal goes through
-    /// `deny` (so it names a rule): the only `Outcome::err(` of sim/kernel.rs and sim/state.rs is
+    /// `deny` (so it names a rule): the only `Outcome::err(` of sim/kernel.rs, sim/unix/ and sim/state.rs is
     /// the one in `deny`, and their `Outcome::WouldBlock`s are made by `wait`. (The INET side builds some
     /// answers elsewhere, `Outcome::either` lists; the INET differential test checks that every
     /// refusal there names a rule.)
     #[test]
     fn every_rule_is_used_and_every_unix_refusal_names_one() {
         // The AF_UNIX code and the kernel state whose `deny`/`wait` it calls.
-        let src = [include_str!("state.rs"), include_str!("kernel.rs")].concat();
+        let src = [
+            include_str!("state.rs"),
+            include_str!("kernel.rs"),
+            include_str!("unix/buffers.rs"),
+            include_str!("unix/connect.rs"),
+            include_str!("unix/io.rs"),
+            include_str!("unix/names.rs"),
+            include_str!("unix/release.rs"),
+        ]
+        .concat();
         let inet = [
             include_str!("inet/mod.rs"),
             include_str!("inet/host.rs"),
@@ -508,10 +517,18 @@ mod tests {
                 let after = &both[i + 6 + variant.len()..];
                 !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
             });
-            assert!(used, "Rule::{variant} is not used in sim/kernel.rs nor sim/inet/");
+            assert!(used, "Rule::{variant} is not used in sim/kernel.rs, sim/unix/ nor sim/inet/");
         }
-        assert_eq!(src.matches("Outcome::err(").count(), 1, "a refusal in sim/kernel.rs without a rule");
-        assert_eq!(src.matches("Outcome::WouldBlock {").count(), 1, "a wait in sim/kernel.rs without a rule");
+        assert_eq!(
+            src.matches("Outcome::err(").count(),
+            1,
+            "an AF_UNIX refusal (sim/kernel.rs, sim/unix/) without a rule"
+        );
+        assert_eq!(
+            src.matches("Outcome::WouldBlock {").count(),
+            1,
+            "an AF_UNIX wait (sim/kernel.rs, sim/unix/) without a rule"
+        );
     }
 
     /// docs/simulator.md lists every rule with the function that decides it.

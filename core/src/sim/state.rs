@@ -1,6 +1,7 @@
-//! The simulated kernel's state, shared by its AF_UNIX part (`sim/kernel.rs`) and its TCP/UDP
-//! part (`sim/inet/`): sockets, slots, queues, the filesystem and names, the tunables, and the
-//! few primitives every transition uses (`set_state`, `deny`/`wait`/`by`, `new_sock`, `attach`).
+//! The simulated kernel's state, shared by its AF_UNIX part (`sim/kernel.rs`, `sim/unix/`) and
+//! its TCP/UDP part (`sim/inet/`): sockets, slots, queues, the filesystem and names, the
+//! tunables, and the few primitives every transition uses (`set_state`, `deny`/`wait`/`by`,
+//! `new_sock`, `attach`).
 
 use super::inet::sock::InetSock;
 use super::inet::HostAddrs;

@@ -670,11 +670,13 @@ fn a_self_connected_tcp_socket_is_planned_as_a_connect_to_itself() {
     assert!(run.failure.is_none() && run.differences.is_empty(), "{:#?}", run.differences);
 }
 
-/// One rule for "its own peer": `image::inet::peers` (every socket at once: the planner, the
-/// summary, the graph, the editor's import, `--verify`) answers as `peer_of` (one socket: the
-/// checker, the roles) does. A TCP socket connected to itself is its own peer (its role is
-/// self-connected); `peers` used to leave it out, so its import came back as a connection to
-/// an outside peer (differing when written back) and the summary's peer column said `ext`.
+/// One rule for a peer by address (`image::inet::PeerIndex::peer`, behind `peers` for every
+/// socket at once — the planner, the summary, the roles, the graph, the editor's import,
+/// `--verify` — and `peer_of` for one): a TCP or UDP socket connected to its own address is its
+/// own peer (its role is self-connected), an accepted connection and its client each other's.
+/// `peers` used to leave a self-connected TCP socket out, so its import came back as a
+/// connection to an outside peer (differing when written back) and the summary's peer column
+/// said `ext`.
 #[test]
 fn a_self_connected_tcp_socket_is_its_own_peer_for_every_reader() {
     let text = r#"{"sockets": [
@@ -689,8 +691,22 @@ fn a_self_connected_tcp_socket_is_its_own_peer_for_every_reader() {
     let r = resocket_core::load(&bytes);
     assert!(r.is_valid(), "{:?}", r.diagnostics);
     let all = resocket_core::image::inet::peers(&r.image);
+    let local = |o: &i32| {
+        let s = r.image.sockets.get(o).expect("a socket of the image");
+        s.inet_local().map(resocket_core::image::inet::canonical).map(|a| a.to_string()).unwrap_or_default()
+    };
+    let mut pairs: Vec<(String, String)> = all.iter().map(|(s, p)| (local(s), local(p))).collect();
+    pairs.sort();
+    let want = [
+        ("127.0.0.1:40000", "127.0.0.1:80"),
+        ("127.0.0.1:80", "127.0.0.1:40000"),
+        ("127.0.0.1:9001", "127.0.0.1:9001"),
+        ("127.0.0.1:9002", "127.0.0.1:9002"),
+        ("127.0.0.1:9003", "127.0.0.1:9003"),
+    ];
+    assert_eq!(pairs, want.map(|(a, b)| (a.to_string(), b.to_string())), "{all:?}");
     for s in r.image.sockets.values() {
-        assert_eq!(all.get(&s.objref).copied(), resocket_core::image::inet::peer_of(&r.image, s), "#{}", s.objref);
+        assert_eq!(resocket_core::image::inet::peer_of(&r.image, s), all.get(&s.objref).copied(), "#{}", s.objref);
     }
     let selfs: Vec<i32> =
         r.image.sockets.values().filter(|s| all.get(&s.objref) == Some(&s.objref)).map(|s| s.objref).collect();

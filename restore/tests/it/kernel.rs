@@ -175,6 +175,33 @@ fn verify_reports_every_difference_from_the_image() {
     assert_eq!(run::verify(&r.image, &ex.held, None), Vec::<String>::new());
 }
 
+/// `--verify` counts a listener's pending connections (unix_diag's `udiag_rqueue`): against an
+/// image claiming one fewer than were restored, it says how many it found.
+#[test]
+fn verify_reports_a_listeners_pending_connection_count() {
+    use resocket_restore::{exec, run};
+    let bytes =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid/listener-pending.rsimg"))
+            .unwrap();
+    let r = resocket_core::load(&bytes);
+    let plan = resocket_core::plan::plan(&r.image).unwrap();
+    let root = scratch("verify-pending");
+    let cfg =
+        exec::Config { root: Some(root.clone()), place: exec::PlaceMode::HoldAll, fd_base: 1024, inherit_all: false };
+    let ex = run::execute(&plan, cfg, false).unwrap();
+    let own = run::verify(&r.image, &ex.held, Some(&root));
+    let mut claimed = resocket_core::load(&bytes).image;
+    let listener = claimed.sockets.values_mut().find(|s| s.is_listener()).unwrap();
+    let n = listener.pending.len();
+    listener.pending.pop();
+    let diffs = run::verify(&claimed, &ex.held, Some(&root));
+    drop(ex);
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(own, Vec::<String>::new());
+    let said = format!("{n} pending connections, the image has {}", n - 1);
+    assert!(diffs.iter().any(|d| d.contains(&said)), "{diffs:#?}");
+}
+
 /// `restore run --hold`: the first process's sockets sit at exactly their recorded numbers with
 /// exactly their recorded close-on-exec bits, blocking again, and nothing else the restorer used
 /// (placeholders holding those numbers, the plan's own handles) is left open.

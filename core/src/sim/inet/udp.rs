@@ -91,31 +91,9 @@ impl Kernel {
         if data.len() > 0xffff {
             return self.deny(Rule::UdpTooBig, Errno::EMSGSIZE);
         }
-        let dst = match to {
-            // The executor has no AF_UNSPEC destination (udpv6 would read it as "none").
-            Some(SockAddr::Unspec) => return self.deny(Rule::UdpPortZero, Errno::EINVAL),
-            Some(a) => match self.destination_form(r, a, false) {
-                // udp_sendmsg: port 0 is refused before the route is looked up.
-                Ok(d) if d.port() == 0 => return self.deny(Rule::UdpPortZero, Errno::EINVAL),
-                Ok(d) => match self.route(d).and_then(|()| self.unicast_source(r)) {
-                    Ok(()) => Some(d),
-                    Err((rule, out)) => return self.by(rule, out),
-                },
-                Err(e) => return self.refuse(e),
-            },
-            None => None,
-        };
-        let dst = match dst {
-            Some(d) => d,
-            None => match (self.socks[r].state, self.isk(r).remote) {
-                // udpv6_sendmsg sends to a v4-mapped peer through udp_sendmsg with the peer as
-                // the address, whose port 0 is EINVAL.
-                (SkState::Established, Some(d)) if d.port() == 0 && v4_of(d.ip()).is_some() && d.is_ipv6() => {
-                    return self.deny(Rule::UdpPortZero, Errno::EINVAL)
-                }
-                (SkState::Established, Some(d)) => d,
-                _ => return self.deny(Rule::UdpNoDestination, Errno::EDESTADDRREQ),
-            },
+        let dst = match self.udp_destination(r, to) {
+            Ok(d) => d,
+            Err(refused) => return refused,
         };
         let max = if v4_of(dst.ip()).is_some() { UDP_MAX.0 } else { UDP_MAX.1 };
         if data.len() > max {
@@ -130,53 +108,90 @@ impl Kernel {
         }
         let src = SocketAddr::new(self.source_for(r, dst), self.isk(r).port());
         match self.udp_target(src, dst) {
-            Err(why) => return self.wait(Rule::ModelUndetermined, Block::undetermined(why)),
-            Ok(Some(t)) => {
-                // __udp_enqueue_schedule_skb (6.18): dropped, silently, when the queue is not
-                // empty and sk_rmem_alloc + this datagram's truesize passes sk_rcvbuf (a live
-                // check: 832-byte charges against 2304 take two). The charges are known within
-                // bounds only: a drop the bounds cannot settle is undetermined.
-                let (lo, hi) = self.isk(t).rmem;
-                let (tlo, thi) = udp_truesize(data.len());
-                let rcvbuf = self.socks[t].rcvbuf;
-                if lo > 0 && lo + tlo > rcvbuf {
-                    return Outcome::ok(data.len() as i64); // dropped
-                }
-                if hi > 0 && hi + thi > rcvbuf {
-                    let why = format!(
-                        "the receiver holds {lo}..{hi} bytes of datagrams against a receive buffer of {rcvbuf}: whether this one is dropped depends on truesizes the model knows within bounds"
-                    );
-                    return self.wait(Rule::ModelUndetermined, Block::undetermined(why));
-                }
-                let i = self.isk_mut(t);
-                i.rmem = (i.rmem.0 + tlo, i.rmem.1 + thi);
-                self.socks[t].queue.push_back(Skb {
-                    from: r,
-                    data: data.to_vec(),
-                    rights: Vec::new(),
-                    embryo: None,
-                    truesize: 0,
-                    oob: false,
-                });
-            }
+            Err(why) => self.wait(Rule::ModelUndetermined, Block::undetermined(why)),
+            Ok(Some(t)) => self.udp_enqueue(r, t, data),
             Ok(None) => {
-                // ICMP port unreachable, at once on loopback (no rate limit on lo): a hard
-                // error for a connected sender only (udp_err without IP_RECVERR).
-                // The ICMP error finds the sender by the reversed addresses, so only a socket
-                // connected to that very destination takes it.
-                // (udp compute_score: a connected port 0 matches any port.)
-                let i = self.isk(r);
-                let to_peer =
-                    i.remote.map(mapped).is_some_and(|rm| {
-                        let d = mapped(dst);
-                        rm.ip() == d.ip() && (rm.port() == 0 || rm.port() == d.port())
-                    }) && (i.rcv4().is_unspecified() || Some(i.rcv4()) == v4_of(src.ip()) || v4_of(dst.ip()).is_none());
-                if self.socks[r].state == SkState::Established && to_peer {
-                    self.socks[r].err = Some(Errno::ECONNREFUSED);
-                }
+                self.udp_port_unreachable(r, src, dst);
+                Outcome::ok(data.len() as i64)
             }
         }
+    }
+
+    /// Where a UDP send goes: `to` (routed, from a unicast source), else the connected peer;
+    /// the refusal otherwise.
+    fn udp_destination(&mut self, r: SockRef, to: Option<&SockAddr>) -> Result<SocketAddr, Outcome> {
+        match to {
+            // The executor has no AF_UNSPEC destination (udpv6 would read it as "none").
+            Some(SockAddr::Unspec) => Err(self.deny(Rule::UdpPortZero, Errno::EINVAL)),
+            Some(a) => match self.destination_form(r, a, false) {
+                // udp_sendmsg: port 0 is refused before the route is looked up.
+                Ok(d) if d.port() == 0 => Err(self.deny(Rule::UdpPortZero, Errno::EINVAL)),
+                Ok(d) => match self.route(d).and_then(|()| self.unicast_source(r)) {
+                    Ok(()) => Ok(d),
+                    Err((rule, out)) => Err(self.by(rule, out)),
+                },
+                Err(e) => Err(self.refuse(e)),
+            },
+            None => match (self.socks[r].state, self.isk(r).remote) {
+                // udpv6_sendmsg sends to a v4-mapped peer through udp_sendmsg with the peer as
+                // the address, whose port 0 is EINVAL.
+                (SkState::Established, Some(d)) if d.port() == 0 && v4_of(d.ip()).is_some() && d.is_ipv6() => {
+                    Err(self.deny(Rule::UdpPortZero, Errno::EINVAL))
+                }
+                (SkState::Established, Some(d)) => Ok(d),
+                _ => Err(self.deny(Rule::UdpNoDestination, Errno::EDESTADDRREQ)),
+            },
+        }
+    }
+
+    /// The datagram queued on the receiving socket `t`, or dropped when its receive buffer is
+    /// full (the send succeeds either way).
+    fn udp_enqueue(&mut self, r: SockRef, t: SockRef, data: &[u8]) -> Outcome {
+        // __udp_enqueue_schedule_skb (6.18): dropped, silently, when the queue is not
+        // empty and sk_rmem_alloc + this datagram's truesize passes sk_rcvbuf (a live
+        // check: 832-byte charges against 2304 take two). The charges are known within
+        // bounds only: a drop the bounds cannot settle is undetermined.
+        let (lo, hi) = self.isk(t).rmem;
+        let (tlo, thi) = udp_truesize(data.len());
+        let rcvbuf = self.socks[t].rcvbuf;
+        if lo > 0 && lo + tlo > rcvbuf {
+            return Outcome::ok(data.len() as i64); // dropped
+        }
+        if hi > 0 && hi + thi > rcvbuf {
+            let why = format!(
+                "the receiver holds {lo}..{hi} bytes of datagrams against a receive buffer of {rcvbuf}: whether this one is dropped depends on truesizes the model knows within bounds"
+            );
+            return self.wait(Rule::ModelUndetermined, Block::undetermined(why));
+        }
+        let i = self.isk_mut(t);
+        i.rmem = (i.rmem.0 + tlo, i.rmem.1 + thi);
+        self.socks[t].queue.push_back(Skb {
+            from: r,
+            data: data.to_vec(),
+            rights: Vec::new(),
+            embryo: None,
+            truesize: 0,
+            oob: false,
+        });
         Outcome::ok(data.len() as i64)
+    }
+
+    /// No socket takes a datagram from `src` to `dst`: ICMP port unreachable, at once on
+    /// loopback (no rate limit on lo), a hard error for a connected sender only (udp_err
+    /// without IP_RECVERR).
+    fn udp_port_unreachable(&mut self, r: SockRef, src: SocketAddr, dst: SocketAddr) {
+        // The ICMP error finds the sender by the reversed addresses, so only a socket
+        // connected to that very destination takes it.
+        // (udp compute_score: a connected port 0 matches any port.)
+        let i = self.isk(r);
+        let to_peer =
+            i.remote.map(mapped).is_some_and(|rm| {
+                let d = mapped(dst);
+                rm.ip() == d.ip() && (rm.port() == 0 || rm.port() == d.port())
+            }) && (i.rcv4().is_unspecified() || Some(i.rcv4()) == v4_of(src.ip()) || v4_of(dst.ip()).is_none());
+        if self.socks[r].state == SkState::Established && to_peer {
+            self.socks[r].err = Some(Errno::ECONNREFUSED);
+        }
     }
 
     pub(super) fn udp_recv(&mut self, r: SockRef, len: usize, peek: bool) -> Outcome {
