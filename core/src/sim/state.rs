@@ -66,6 +66,14 @@ pub struct Skb {
     pub oob: bool,
 }
 
+impl Skb {
+    /// An INET skb: bytes from `from`, no fds, no embryo, charged to no AF_UNIX sender
+    /// (TCP and UDP memory is accounted on the receiver: `InetSock::rmem`).
+    pub fn inet(from: SockRef, data: &[u8]) -> Skb {
+        Skb { from, data: data.to_vec(), rights: Vec::new(), embryo: None, truesize: 0, oob: false }
+    }
+}
+
 /// One socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimSock {

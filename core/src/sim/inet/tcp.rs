@@ -568,14 +568,7 @@ impl Kernel {
             );
             return self.wait(Rule::ModelUndetermined, Block::undetermined(why));
         }
-        self.socks[p].queue.push_back(Skb {
-            from: r,
-            data: data.to_vec(),
-            rights: Vec::new(),
-            embryo: None,
-            truesize: 0,
-            oob: false,
-        });
+        self.socks[p].queue.push_back(Skb::inet(r, data));
         Outcome::ok(data.len() as i64)
     }
 

@@ -165,14 +165,7 @@ impl Kernel {
         }
         let i = self.isk_mut(t);
         i.rmem = (i.rmem.0 + tlo, i.rmem.1 + thi);
-        self.socks[t].queue.push_back(Skb {
-            from: r,
-            data: data.to_vec(),
-            rights: Vec::new(),
-            embryo: None,
-            truesize: 0,
-            oob: false,
-        });
+        self.socks[t].queue.push_back(Skb::inet(r, data));
         Outcome::ok(data.len() as i64)
     }
 
