@@ -217,18 +217,19 @@ impl<'i, 'a> Planner<'i, 'a> {
         }
         // Image sockets still held only by the plan: kept alive by a queue (SCM_RIGHTS) or an
         // accept queue (embryos), or closed here for good.
-        let in_flight: BTreeSet<i32> = self
-            .img
-            .sockets
-            .values()
-            .flat_map(|s| s.queue.iter().flat_map(|m| m.rights.iter()))
-            .filter_map(|f| self.img.files.get(f).map(|f| f.repr.sock_objref))
-            .collect();
+        // Each socket in flight, with the sockets whose queues carry it.
+        let mut carriers: BTreeMap<i32, BTreeSet<i32>> = BTreeMap::new();
+        for s in self.img.sockets.values() {
+            let carried = s.queue.iter().flat_map(|m| m.rights.iter());
+            for x in carried.filter_map(|f| self.img.files.get(f).map(|f| f.repr.sock_objref)) {
+                carriers.entry(x).or_default().insert(s.objref);
+            }
+        }
         let open: Vec<Slot> = self.k.slots.keys().collect();
         let mut closed: BTreeMap<i32, usize> = BTreeMap::new();
         for slot in open {
             let objref = self.plan.slots.get(&slot).and_then(|i| i.objref);
-            if let Some(o) = objref.filter(|o| !in_flight.contains(o) && !self.embryos.contains(o)) {
+            if let Some(o) = objref.filter(|o| !carriers.contains_key(o) && !self.embryos.contains(o)) {
                 closed.insert(o, self.plan.steps.len());
                 // A listener's pending connections go with it (their embryos are freed).
                 let pending = self.img.sockets.get(&o).map_or(0, |s| s.pending.len());
@@ -249,7 +250,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             self.push(Op::Close { slot }, "the plan's own handle is not needed any more")?;
         }
-        self.warn_carried_by_closed(&in_flight, closed);
+        self.warn_carried_by_closed(&carriers, closed);
         Ok(())
     }
 
@@ -257,20 +258,14 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// closes (`closed`: objref → its close step), or of the embryos of such listeners: when
     /// the last carrier goes, its skbs are freed and the fds in them with it (`unix_release_sock`
     /// purges the queue), so the socket is closed too — and so on, for what it carried.
-    fn warn_carried_by_closed(&mut self, in_flight: &BTreeSet<i32>, mut closed: BTreeMap<i32, usize>) {
-        let sock_of = |f: &i32| self.img.files.get(f).map(|f| f.repr.sock_objref);
-        let carriers = |x: i32| -> Vec<i32> {
-            let of = |s: &&Sock<'_>| s.queue.iter().any(|m| m.rights.iter().any(|f| sock_of(f) == Some(x)));
-            self.img.sockets.values().filter(of).map(|s| s.objref).collect()
-        };
-        let listener_of = |e: i32| self.img.sockets.values().find(|l| l.pending.iter().any(|p| p.embryo == e));
+    fn warn_carried_by_closed(&mut self, carriers: &BTreeMap<i32, BTreeSet<i32>>, mut closed: BTreeMap<i32, usize>) {
+        let listener_of: BTreeMap<i32, i32> =
+            self.img.sockets.values().flat_map(|l| l.pending.iter().map(move |p| (p.embryo, l.objref))).collect();
         loop {
-            let gone_with = |c: &i32| closed.get(c).or_else(|| listener_of(*c).and_then(|l| closed.get(&l.objref)));
-            let next = in_flight.iter().filter(|x| !closed.contains_key(x)).find_map(|&x| {
-                let by = carriers(x);
-                let steps: Option<Vec<usize>> = by.iter().map(|c| gone_with(c).copied()).collect();
-                let step = steps.and_then(|v| v.into_iter().max())?;
-                Some((x, by, step))
+            let gone_with = |c: &i32| closed.get(c).or_else(|| listener_of.get(c).and_then(|l| closed.get(l))).copied();
+            let next = carriers.iter().filter(|(x, _)| !closed.contains_key(x)).find_map(|(&x, by)| {
+                let steps: Option<Vec<usize>> = by.iter().map(gone_with).collect();
+                Some((x, by, steps?.into_iter().max()?))
             });
             let Some((x, by, step)) = next else { break };
             let by: Vec<String> = by.iter().map(|c| format!("#{c}")).collect();
