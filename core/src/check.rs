@@ -445,7 +445,7 @@ fn compare_unix(img: &Image<'_>, run: &Run<'_>, s: &Sock<'_>, out: &mut Vec<Diff
         let show = |v: &[(i32, i32)]| v.iter().map(|(e, c)| format!("{e}<-{c}")).collect::<Vec<_>>().join(", ");
         diff("pending", want == got, &|| show(&want), &|| show(&got));
     }
-    let want_snd = (2 * i64::from(s.common.sndbuf)).max(kernel::SOCK_MIN_SNDBUF);
+    let want_snd = kernel::forced_sndbuf(s.common.sndbuf);
     diff("sndbuf", want_snd == ks.sndbuf, &|| want_snd.to_string(), &|| ks.sndbuf.to_string());
     let data_skbs = ks.queue.iter().filter(|skb| skb.embryo.is_none());
     let want_oob = s.oob.map(|o| o.index as usize);

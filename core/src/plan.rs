@@ -555,8 +555,8 @@ impl<'i, 'a> Planner<'i, 'a> {
         let slot = s.objref as Slot;
         // What SO_SNDBUFFORCE / SO_RCVBUFFORCE of the recorded halves give: twice the value, at
         // least the kernel's minimum (a recorded 0 is that minimum, as the checker reads it).
-        let snd = (i64::from(s.common.sndbuf) * 2).max(crate::sim::kernel::SOCK_MIN_SNDBUF);
-        let rcv = (i64::from(s.common.rcvbuf) * 2).max(crate::sim::kernel::SOCK_MIN_RCVBUF);
+        let snd = crate::sim::kernel::forced_sndbuf(s.common.sndbuf);
+        let rcv = crate::sim::kernel::forced_rcvbuf(s.common.rcvbuf);
         if snd != self.k.sysctl.wmem_default {
             self.push(
                 Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(s.common.sndbuf) },

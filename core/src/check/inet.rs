@@ -133,11 +133,11 @@ fn queues(s: &Sock<'_>, ks: &SimSock) -> (String, String) {
 fn buffers(s: &Sock<'_>, ks: &SimSock, diff: &mut impl FnMut(&str, String, String)) {
     let locks = s.common.userlocks;
     if s.common.sndbuf > 0 && (s.is_udp() || locks & 1 != 0) {
-        let want = (2 * i64::from(s.common.sndbuf)).max(crate::sim::kernel::SOCK_MIN_SNDBUF);
+        let want = crate::sim::kernel::forced_sndbuf(s.common.sndbuf);
         diff("sndbuf", want.to_string(), ks.sndbuf.to_string());
     }
     if s.common.rcvbuf > 0 && (s.is_udp() || locks & 2 != 0) {
-        let want = (2 * i64::from(s.common.rcvbuf)).max(crate::sim::kernel::SOCK_MIN_RCVBUF);
+        let want = crate::sim::kernel::forced_rcvbuf(s.common.rcvbuf);
         diff("rcvbuf", want.to_string(), ks.rcvbuf.to_string());
     }
 }

@@ -262,7 +262,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     /// `unix_stream_connect` gives it (`unix_create1`: `net.core.wmem_default`, not the
     /// listener's), since no setsockopt can reach an embryo before accept().
     fn warn_embryo_sndbuf(&mut self, e: &Sock<'_>) {
-        let recorded = (2 * i64::from(e.common.sndbuf)).max(crate::sim::kernel::SOCK_MIN_SNDBUF);
+        let recorded = crate::sim::kernel::forced_sndbuf(e.common.sndbuf);
         let given = self.k.sysctl.wmem_default;
         if recorded != given {
             self.plan.warnings.push(

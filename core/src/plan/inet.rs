@@ -273,13 +273,13 @@ impl<'i, 'a> Planner<'i, 'a> {
         let (want_snd, want_rcv) =
             if s.is_tcp() { (locks & 1 != 0 && snd > 0, locks & 2 != 0 && rcv > 0) } else { (snd > 0, rcv > 0) };
         let dbl = |x: i32| (2 * i64::from(x)).max(0);
-        if want_snd && dbl(snd).max(crate::sim::kernel::SOCK_MIN_SNDBUF) != cur_snd {
+        if want_snd && crate::sim::kernel::forced_sndbuf(snd) != cur_snd {
             self.push(
                 Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(snd) },
                 format!("#{} had sndbuf {}", s.objref, dbl(snd)),
             )?;
         }
-        if want_rcv && dbl(rcv).max(crate::sim::kernel::SOCK_MIN_RCVBUF) != cur_rcv {
+        if want_rcv && crate::sim::kernel::forced_rcvbuf(rcv) != cur_rcv {
             self.push(
                 Op::SetSockOpt { slot, opt: SockOpt::RcvBufForce(rcv) },
                 format!("#{} had rcvbuf {}", s.objref, dbl(rcv)),

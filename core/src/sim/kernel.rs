@@ -10,8 +10,8 @@
 use super::ops::*;
 use super::rule::Rule;
 use super::state::join;
+pub use super::state::{forced_rcvbuf, forced_sndbuf, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 pub use super::state::{truesize, FsNode, Kernel, PerSock, SimSock, Skb, SlotTable, SockRef, Sysctls};
-pub use super::state::{SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 pub use super::unix::buffers::{stream_chunk, stream_truesize, UNIX_STREAM_SKB_MAX};
 use crate::sock::SkState;
 
@@ -158,9 +158,9 @@ impl Kernel {
         match opt {
             // net/core/sock.c:1335-1352: max(2 * min(v, wmem_max), SOCK_MIN_SNDBUF).
             SockOpt::SndBuf(x) => s.sndbuf = (2 * v(x).min(self.sysctl.wmem_max)).max(SOCK_MIN_SNDBUF),
-            SockOpt::SndBufForce(x) => s.sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
+            SockOpt::SndBufForce(x) => s.sndbuf = forced_sndbuf(x),
             SockOpt::RcvBuf(x) => s.rcvbuf = (2 * v(x).min(self.sysctl.rmem_max)).max(SOCK_MIN_RCVBUF),
-            SockOpt::RcvBufForce(x) => s.rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
+            SockOpt::RcvBufForce(x) => s.rcvbuf = forced_rcvbuf(x),
             SockOpt::PassCred(on) => s.passcred = on,
             SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) | SockOpt::V6Only(_) => {}
             o => super::state::store_opt(&mut s.opts, o),

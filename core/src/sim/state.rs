@@ -16,6 +16,18 @@ pub const SOCK_MIN_SNDBUF: i64 = 4608;
 /// `SOCK_MIN_RCVBUF`.
 pub const SOCK_MIN_RCVBUF: i64 = 2304;
 
+/// `sk_sndbuf` after `SO_SNDBUFFORCE` of `v` (net/core/sock.c: `max(2 * v, SOCK_MIN_SNDBUF)`),
+/// which is also what a restore gives a socket whose image records `v` (an image keeps the
+/// setsockopt argument, half the kernel's value; a recorded 0 is the minimum).
+pub fn forced_sndbuf(v: i32) -> i64 {
+    (2 * i64::from(v)).max(SOCK_MIN_SNDBUF)
+}
+
+/// `sk_rcvbuf` after `SO_RCVBUFFORCE` of `v`: `max(2 * v, SOCK_MIN_RCVBUF)`, as [`forced_sndbuf`].
+pub fn forced_rcvbuf(v: i32) -> i64 {
+    (2 * i64::from(v)).max(SOCK_MIN_RCVBUF)
+}
+
 /// Index of a socket inside the simulator (never reused).
 pub type SockRef = usize;
 

@@ -50,7 +50,7 @@ pub use sock::InetSock;
 
 use super::ops::*;
 use super::rule::{Refusal, Rule};
-use super::state::{Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
+use super::state::{forced_rcvbuf, forced_sndbuf, Kernel, Skb, SockRef, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 use crate::sock::{SkState, SsState};
 use host::needs_scope_id;
 use sock::{class, v4_of, V6Class};
@@ -307,9 +307,9 @@ impl Kernel {
         let v = |x: i32| i64::from(x.max(0));
         match opt {
             SockOpt::SndBuf(x) => self.socks[r].sndbuf = (2 * v(x).min(wmem_max)).max(SOCK_MIN_SNDBUF),
-            SockOpt::SndBufForce(x) => self.socks[r].sndbuf = (2 * v(x)).max(SOCK_MIN_SNDBUF),
+            SockOpt::SndBufForce(x) => self.socks[r].sndbuf = forced_sndbuf(x),
             SockOpt::RcvBuf(x) => self.socks[r].rcvbuf = (2 * v(x).min(rmem_max)).max(SOCK_MIN_RCVBUF),
-            SockOpt::RcvBufForce(x) => self.socks[r].rcvbuf = (2 * v(x)).max(SOCK_MIN_RCVBUF),
+            SockOpt::RcvBufForce(x) => self.socks[r].rcvbuf = forced_rcvbuf(x),
             // Linux 6.16 made SO_PASSCRED and SO_PASSSEC AF_UNIX (and netlink) options.
             SockOpt::PassCred(_) | SockOpt::PassSec(_) => return self.deny(Rule::PassOptionNotUnix, Errno::EOPNOTSUPP),
             o if o.recorded().is_some_and(OptName::is_tcp) && !self.isk(r).tcp => {
