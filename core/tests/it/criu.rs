@@ -687,3 +687,22 @@ fn criu_remote_without_a_route_is_noted() {
     let no_routes: Vec<ImageFile> = s.files.iter().filter(|f| !f.name.starts_with("route")).cloned().collect();
     assert!(notes(with_remote(&no_routes, [8, 8, 8, 8])).is_empty());
 }
+
+#[test]
+fn criu_a_pid_twice_in_pstree_is_located_at_its_second_entry() {
+    let s = sets("invalid").into_iter().find(|s| s.name == "duplicate-pid").expect("fixture duplicate-pid");
+    let o = criu::open(s.files);
+    let dups: Vec<_> = o.diagnostics.iter().filter(|d| d.code == Code::CriuDuplicateId).collect();
+    assert_eq!(dups.len(), 1, "one duplicate reported:\n{}", render(&o));
+    let d = dups[0];
+    assert_eq!(d.message, "pid 100 appears twice in pstree");
+    assert_eq!(d.file.as_deref(), Some("pstree.img"));
+    let f = o.files.iter().find(|f| f.name == "pstree.img").expect("pstree.img opened");
+    let second = f.entry(1).expect("two pstree entries");
+    assert!(
+        second.payload.start <= d.range.start && d.range.end <= second.payload.end,
+        "{d} is not inside the second entry {:?}",
+        second.payload
+    );
+    assert!(!o.is_valid());
+}
