@@ -225,18 +225,30 @@ impl<'i, 'a> Planner<'i, 'a> {
                 carriers.entry(x).or_default().insert(s.objref);
             }
         }
-        let open: Vec<Slot> = self.k.slots.keys().collect();
+        // Each slot still open, with its objref when the restore closes that socket for good.
+        let open: Vec<(Slot, Option<i32>)> = self
+            .k
+            .slots
+            .keys()
+            .map(|slot| {
+                let o = self.plan.slots.get(&slot).and_then(|i| i.objref);
+                (slot, o.filter(|o| !carriers.contains_key(o) && !self.embryos.contains(o)))
+            })
+            .collect();
+        let left_peers = self.peers_left_by(&open);
         let mut closed: BTreeMap<i32, usize> = BTreeMap::new();
-        for slot in open {
-            let objref = self.plan.slots.get(&slot).and_then(|i| i.objref);
-            if let Some(o) = objref.filter(|o| !carriers.contains_key(o) && !self.embryos.contains(o)) {
+        for (slot, for_good) in open {
+            if let Some(o) = for_good {
                 closed.insert(o, self.plan.steps.len());
                 // A listener's pending connections go with it (their embryos are freed).
                 let pending = self.img.sockets.get(&o).map_or(0, |s| s.pending.len());
-                let with = match pending {
+                let mut with = match pending {
                     0 => String::new(),
                     n => format!(", and with it its {n} pending connection{}", if n == 1 { "" } else { "s" }),
                 };
+                if let Some(p) = left_peers.get(&o) {
+                    with.push_str(&format!("; its peer #{p} sees it close (end of file; TCP: CLOSE_WAIT)"));
+                }
                 self.plan.warnings.push(
                     Warning::new(
                         WarnCode::ClosedAtEnd,
@@ -252,6 +264,19 @@ impl<'i, 'a> Planner<'i, 'a> {
         }
         self.warn_carried_by_closed(&carriers, closed);
         Ok(())
+    }
+
+    /// The peer each socket closed for good leaves behind (AF_UNIX by its record, INET by the
+    /// one address-pair rule, [`crate::image::inet::peers`]), when that peer stays open: it
+    /// sees the close.
+    fn peers_left_by(&self, open: &[(Slot, Option<i32>)]) -> BTreeMap<i32, i32> {
+        let closing: BTreeSet<i32> = open.iter().filter_map(|(_, o)| *o).collect();
+        let inet = if closing.is_empty() { BTreeMap::new() } else { crate::image::inet::peers(self.img) };
+        let peer = |o: i32| {
+            let unix = self.img.sockets.get(&o).map(|s| s.peer()).filter(|&p| p != 0);
+            unix.or_else(|| inet.get(&o).copied()).filter(|p| *p != o && !closing.contains(p))
+        };
+        closing.iter().filter_map(|&o| Some((o, peer(o)?))).collect()
     }
 
     /// `closed-at-end` on each socket in flight only in the queues of sockets the restore

@@ -331,3 +331,37 @@ fn a_pending_unix_connection_has_the_default_buffers_not_its_listeners() {
     let p = plan_runs_clean(json);
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
+
+/// `plan` target (2026-12-07, thirteenth run, 1,149 CPU-s): a TCP connection over loopback one
+/// end of which no process holds. The restore closes that end (`closed-at-end` on it) and the
+/// other end sees the FIN (CLOSE_WAIT where the image has ESTABLISHED). The warning was there,
+/// but named only the closed socket, and the fuzz target matched a difference to a warning on the
+/// peer for AF_UNIX only. The warning now names the peer that sees the close (AF_UNIX by record,
+/// INET by address pair), and the target uses the same peer rule for both.
+#[test]
+fn a_tcp_end_no_process_holds_is_closed_and_its_warning_names_the_peer_that_sees_it() {
+    use resocket_core::warn::WarnCode;
+    for (family, a, b) in [("inet", "127.0.0.1:40002", "127.0.0.1:8080"), ("unix", "", "")] {
+        let addr = |x: &str| if x.is_empty() { String::new() } else { format!(r#", "addr": "{x}""#) };
+        let json = format!(
+            r#"{{"sockets": [{{"name": "held", "family": "{family}", "type": "stream"{}, "peer": "gone"}},
+                {{"name": "gone", "family": "{family}", "type": "stream"{}, "peer": "held", "no_fd": true}}]}}"#,
+            addr(a),
+            addr(b)
+        );
+        let img = Scenario::from_json(&json).expect("scenario").to_image().expect("image");
+        let r = load(&img);
+        assert!(r.is_valid(), "{family}: {:#?}", r.diagnostics);
+        let p = plan::plan(&r.image).expect("a plan");
+        // Objrefs follow the scenario's order: `held`, then `gone`.
+        let objs: Vec<i32> = r.image.sockets.keys().collect();
+        let (held, gone) = (objs[0], objs[1]);
+        let w: Vec<_> = p.warnings.iter().filter(|w| w.code == WarnCode::ClosedAtEnd).collect();
+        assert_eq!(w.len(), 1, "{family}: {:?}", p.warnings);
+        assert_eq!(w[0].objref, Some(gone));
+        assert!(w[0].message.contains(&format!("its peer #{held} sees it close")), "{family}: {}", w[0].message);
+        let run = run_plan(&r.image, &p);
+        assert!(run.failure.is_none(), "{family}: {:?}", run.failure);
+        assert!(run.differences.iter().all(|d| d.objref == held || d.objref == gone), "{:?}", run.differences);
+    }
+}
