@@ -121,7 +121,7 @@ codes! {
     BadSender = "bad-sender", Error,
         "a queued message's sender must be a socket that could have sent it (the peer, for streams)";
     DgramTooLarge = "dgram-too-large", Error,
-        "a datagram can be at most sndbuf - 32 bytes of its sender (EMSGSIZE otherwise)";
+        "a datagram is one skb: at most 4,263,616 bytes (ENOBUFS beyond, whatever the sndbuf)";
     DgramQueueFull = "dgram-queue-full", Warning,
         "a datagram receiver holds max_ack_backlog+1 datagrams from other sockets; the restore must raise it temporarily";
     BadAddress = "bad-address", Error,

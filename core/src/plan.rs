@@ -412,33 +412,50 @@ impl<'i, 'a> Planner<'i, 'a> {
         s
     }
 
+    /// Why a send's outcome `out` is the sender's sndbuf being too small for it, if it is: it
+    /// would block on a full buffer, or (an AF_UNIX datagram above sk_sndbuf - 32, which the
+    /// sender may have queued before it lowered SO_SNDBUF) EMSGSIZE.
+    fn sndbuf_short(&self, out: &Outcome) -> Option<&'static str> {
+        match out {
+            Outcome::WouldBlock { block: Block::SndBuf { .. } } => Some("the next send would block"),
+            Outcome::Err { errno: Errno::EMSGSIZE } if self.k.last_rule == Some(Rule::DgramTooBig) => {
+                Some("the next datagram is larger than the sndbuf allows (EMSGSIZE)")
+            }
+            _ => None,
+        }
+    }
+
+    /// Raise `slot`'s sndbuf just enough for a send of `len` bytes and everything it has in
+    /// flight (set back to the recorded size in the cleanup phase).
+    fn raise_sndbuf_for(&mut self, slot: Slot, len: usize, why: &str) {
+        let (wmem, cur, stream) =
+            self.k.sock(slot).map_or((0, 0, false), |s| (s.wmem, s.sndbuf, s.ty == SockType::Stream));
+        // One skb, or a stream's skbs cut as the raised buffer will cut them (counted at the
+        // one-skb figure's cut, which is no larger: never too little). A datagram also needs
+        // sk_sndbuf - 32 >= its length (unix_dgram_sendmsg).
+        let one = (wmem + kernel::truesize(len) + 1).max(len as i64 + 32);
+        let need = if stream { wmem + kernel::stream_truesize(len, kernel::stream_chunk(one)) + 1 } else { one };
+        let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
+        self.raised_sndbuf.entry(slot).or_insert((cur / 2) as i32);
+        let raise = Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(arg) };
+        self.k.apply(&raise);
+        self.emit(Step {
+            op: raise,
+            phase: self.phase,
+            why: format!(
+                "{why}: {} has {wmem} bytes in flight and its sndbuf is {cur}; raise it for the refill",
+                self.plan.label(slot)
+            )
+            .into(),
+        });
+    }
+
     /// Emit a step after checking it on the model.
     fn push(&mut self, op: Op, why: impl Into<Cow<'static, str>>) -> Result<(), PlanError> {
         let why = why.into();
         let mut out = self.k.apply(&op);
-        if let (Outcome::WouldBlock { block: Block::SndBuf { .. } }, Op::Send { slot, data, .. }) = (&out, &op) {
-            // Raise the sender's buffer just enough for everything it still has to queue.
-            let slot = *slot;
-            let (wmem, cur, stream) =
-                self.k.sock(slot).map_or((0, 0, false), |s| (s.wmem, s.sndbuf, s.ty == SockType::Stream));
-            // One skb, or a stream's skbs cut as the raised buffer will cut them (counted at the
-            // one-skb figure's cut, which is no larger: never too little).
-            let one = wmem + kernel::truesize(data.0.len()) + 1;
-            let need =
-                if stream { wmem + kernel::stream_truesize(data.0.len(), kernel::stream_chunk(one)) + 1 } else { one };
-            let arg = ((need + 1) / 2).min(i64::from(i32::MAX)) as i32;
-            self.raised_sndbuf.entry(slot).or_insert((cur / 2) as i32);
-            let raise = Op::SetSockOpt { slot, opt: SockOpt::SndBufForce(arg) };
-            self.k.apply(&raise);
-            self.emit(Step {
-                op: raise,
-                phase: self.phase,
-                why: format!(
-                    "the next send would block: {} has {wmem} bytes in flight and its sndbuf is {cur}; raise it for the refill",
-                    self.plan.label(slot)
-                )
-                .into(),
-            });
+        if let (Some(why), Op::Send { slot, data, .. }) = (self.sndbuf_short(&out), &op) {
+            self.raise_sndbuf_for(*slot, data.0.len(), why);
             out = self.k.apply(&op);
         }
         if !out.is_ok() {

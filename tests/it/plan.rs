@@ -204,3 +204,64 @@ fn a_pending_connection_recorded_with_another_sndbuf_is_warned() {
     let what: Vec<(i32, &str)> = run.differences.iter().map(|d| (d.objref, d.what.as_str())).collect();
     assert_eq!(what, [(embryo, "sndbuf")], "the one difference is the one warned about");
 }
+
+/// A datagram larger than its sender's recorded sndbuf - 32 (the sender lowered SO_SNDBUF
+/// after queuing it: `differential.rs` `a_datagram_larger_than_its_senders_lowered_sndbuf_stays_queued`)
+/// is valid, and the plan raises the sender's sndbuf just for the send, then sets it back.
+#[test]
+fn a_datagram_above_its_senders_sndbuf_is_sent_with_the_sndbuf_raised_then_set_back() {
+    use resocket_core::sim::kernel::forced_sndbuf;
+    use resocket_core::sim::{Op, SockOpt};
+    let f =
+        resocket_fixtures::build(Kind::Valid, &resocket_fixtures::root().join("src/valid/dgram-sndbuf-lowered.json"))
+            .unwrap();
+    let r = load(&f.image);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let sender = r.image.sockets.values().find(|s| s.queue.is_empty()).unwrap();
+    let recorded = forced_sndbuf(sender.common.sndbuf);
+    let p = plan::plan(&r.image).unwrap();
+    let forced: Vec<(usize, i64)> = p
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s.op {
+            Op::SetSockOpt { opt: SockOpt::SndBufForce(v), .. } => Some((i, forced_sndbuf(v))),
+            _ => None,
+        })
+        .collect();
+    let send = p.steps.iter().position(|s| matches!(s.op, Op::Send { .. })).expect("the datagram is sent");
+    let raised = forced.iter().rfind(|(i, _)| *i < send).expect("a sndbuf set before the send");
+    assert!(raised.1 - 32 >= 5_000, "the send needs sk_sndbuf >= 5,032, the plan gives {}", raised.1);
+    let last = forced.last().unwrap();
+    assert!(last.0 > send && last.1 == recorded, "set back to {recorded} after the send: {forced:?}");
+    let run = check::run_plan(&r.image, &p);
+    assert!(run.failure.is_none(), "{:?}", run.failure);
+}
+
+/// `dgram-too-large` is the skb maximum: a datagram of exactly `UNIX_DGRAM_MAX` bytes is valid and
+/// restores on the simulator; one byte more is refused (the invalid fixture).
+#[test]
+fn the_largest_datagram_one_skb_holds_is_valid_and_one_byte_more_is_not() {
+    use resocket_core::diag::Code;
+    use resocket_core::sim::kernel::UNIX_DGRAM_MAX;
+    let src = resocket_fixtures::root().join("src/invalid/dgram-too-large.json");
+    let over = resocket_fixtures::build(Kind::Invalid, &src).unwrap();
+    let r = load(&over.image);
+    let too_large: Vec<_> = r.diagnostics.iter().filter(|d| d.code == Code::DgramTooLarge).collect();
+    assert_eq!(too_large.len(), 1, "{:#?}", r.diagnostics);
+    assert!(too_large[0].message.contains(&format!("{}-byte", UNIX_DGRAM_MAX + 1)));
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&src).unwrap()).unwrap();
+    v["scenario"]["sockets"][1]["queue"][0]["repeat"] = UNIX_DGRAM_MAX.into();
+    let dir = std::env::temp_dir().join(format!("resocket-dgram-max-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dgram-max.json");
+    std::fs::write(&path, v["scenario"].to_string()).unwrap();
+    let at_max = resocket_fixtures::build(Kind::Valid, &path);
+    let _ = std::fs::remove_dir_all(&dir);
+    let at_max = at_max.unwrap();
+    let r = load(&at_max.image);
+    assert!(r.is_valid(), "{:#?}", r.diagnostics);
+    let p = plan::plan(&r.image).unwrap();
+    let run = check::run_plan(&r.image, &p);
+    assert!(run.failure.is_none(), "{:?}", run.failure);
+}

@@ -12,7 +12,7 @@ use super::rule::Rule;
 use super::state::join;
 pub use super::state::{forced_rcvbuf, forced_sndbuf, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF};
 pub use super::state::{truesize, FsNode, Kernel, PerSock, SimSock, Skb, SlotTable, SockRef, Sysctls};
-pub use super::unix::buffers::{stream_chunk, stream_truesize, UNIX_STREAM_SKB_MAX};
+pub use super::unix::buffers::{stream_chunk, stream_truesize, UNIX_DGRAM_MAX, UNIX_STREAM_SKB_MAX};
 use crate::sock::SkState;
 
 impl Kernel {

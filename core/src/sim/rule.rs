@@ -71,6 +71,7 @@ pub enum Rule {
     PeerClosedOrShutRd,
     SendBufferFull,
     DgramTooBig,
+    DgramOverSkbMax,
     DgramPeerClosed,
     DgramReceiverQueueFull,
     StreamRecvNotConnected,
@@ -155,7 +156,7 @@ const fn e(function: &'static str, condition: &'static str, text: &'static str) 
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 95] = [
+    pub const ALL: [Rule; 96] = [
         Rule::BadFd,
         Rule::BadFdNumber,
         Rule::TooManyFdsInOneMessage,
@@ -194,6 +195,7 @@ impl Rule {
         Rule::PeerClosedOrShutRd,
         Rule::SendBufferFull,
         Rule::DgramTooBig,
+        Rule::DgramOverSkbMax,
         Rule::DgramPeerClosed,
         Rule::DgramReceiverQueueFull,
         Rule::StreamRecvNotConnected,
@@ -294,6 +296,7 @@ impl Rule {
             Rule::PeerClosedOrShutRd => "peer-closed-or-shut-rd",
             Rule::SendBufferFull => "send-buffer-full",
             Rule::DgramTooBig => "dgram-too-big",
+            Rule::DgramOverSkbMax => "dgram-over-skb-max",
             Rule::DgramPeerClosed => "dgram-peer-closed",
             Rule::DgramReceiverQueueFull => "dgram-receiver-queue-full",
             Rule::StreamRecvNotConnected => "stream-recv-not-connected",
@@ -400,6 +403,7 @@ impl Rule {
             Rule::PeerClosedOrShutRd => unix::PEER_CLOSED_OR_SHUT_RD,
             Rule::SendBufferFull => unix::SEND_BUFFER_FULL,
             Rule::DgramTooBig => unix::DGRAM_TOO_BIG,
+            Rule::DgramOverSkbMax => unix::DGRAM_OVER_SKB_MAX,
             Rule::DgramPeerClosed => unix::DGRAM_PEER_CLOSED,
             Rule::DgramReceiverQueueFull => unix::DGRAM_RECEIVER_QUEUE_FULL,
             Rule::StreamRecvNotConnected => unix::STREAM_RECV_NOT_CONNECTED,

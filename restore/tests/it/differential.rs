@@ -165,6 +165,7 @@ proptest! {
 mod regressions {
     //! Disagreements the differential test found, kept as named tests.
     use super::*;
+    use resocket_core::sim::SockOpt;
 
     fn same(trace: Vec<Op>) {
         if let Some(d) = run_both(&trace) {
@@ -230,6 +231,43 @@ mod regressions {
             Op::Send { slot: 4, to: None, data: Payload(b"a".to_vec()), rights: vec![3] },
             Op::Socket { slot: 1, ty: SockType::Stream },
             Op::Recv { slot: 3, len: 1, peek: true },
+        ]);
+    }
+
+    /// A datagram (or seqpacket record) is one skb: at most `UNIX_DGRAM_MAX` (4,263,616) bytes
+    /// with 4 KiB pages, and one byte more is ENOBUFS however large the sndbuf is; the sndbuf
+    /// limit itself is sk_sndbuf - 32 (EMSGSIZE), at both edges.
+    #[test]
+    fn a_datagram_past_the_skb_maximum_gets_enobufs_whatever_the_sndbuf() {
+        use resocket_core::sim::kernel::UNIX_DGRAM_MAX;
+        for ty in [SockType::Dgram, SockType::Seqpacket] {
+            same(vec![
+                Op::Socketpair { a: 1, b: 2, ty },
+                Op::SetSockOpt { slot: 1, opt: SockOpt::SndBufForce(8 << 20) },
+                Op::Send { slot: 1, to: None, data: Payload(vec![b'x'; UNIX_DGRAM_MAX]), rights: vec![] },
+                Op::Recv { slot: 2, len: UNIX_DGRAM_MAX as u32 + 1, peek: false },
+                Op::Send { slot: 1, to: None, data: Payload(vec![b'y'; UNIX_DGRAM_MAX + 1]), rights: vec![] },
+                Op::SetSockOpt { slot: 1, opt: SockOpt::SndBufForce(2_500) },
+                Op::Send { slot: 1, to: None, data: Payload(vec![b'z'; 4_968]), rights: vec![] },
+                Op::Send { slot: 1, to: None, data: Payload(vec![b'z'; 4_969]), rights: vec![] },
+            ]);
+        }
+    }
+
+    /// A sender can lower SO_SNDBUF below a datagram it has already queued: the datagram stays
+    /// (and is read whole), only the next send of that size fails. So an image whose queued
+    /// datagram is larger than its sender's recorded sndbuf - 32 is a real state, not an
+    /// invalid one (the validator's `dgram-too-large` is only the skb maximum; the planner
+    /// raises the sndbuf for the send and sets it back: fixture `dgram-sndbuf-lowered`).
+    #[test]
+    fn a_datagram_larger_than_its_senders_lowered_sndbuf_stays_queued() {
+        same(vec![
+            Op::Socketpair { a: 1, b: 2, ty: SockType::Dgram },
+            Op::SetSockOpt { slot: 1, opt: SockOpt::SndBufForce(100_000) },
+            Op::Send { slot: 1, to: None, data: Payload(vec![b'x'; 100_000]), rights: vec![] },
+            Op::SetSockOpt { slot: 1, opt: SockOpt::SndBuf(1_024) },
+            Op::Send { slot: 1, to: None, data: Payload(vec![b'y'; 5_000]), rights: vec![] },
+            Op::Recv { slot: 2, len: 200_000, peek: false },
         ]);
     }
 

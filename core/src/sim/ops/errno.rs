@@ -56,6 +56,7 @@ pub enum Errno {
     EALREADY,
     EINPROGRESS,
     ENODEV,
+    ENOBUFS,
 }
 
 impl Errno {
@@ -97,6 +98,7 @@ impl Errno {
         Errno::EALREADY,
         Errno::EINPROGRESS,
         Errno::ENODEV,
+        Errno::ENOBUFS,
     ];
 
     /// The number Linux uses on x86_64.
@@ -138,6 +140,7 @@ impl Errno {
             Errno::EALREADY => 114,
             Errno::EINPROGRESS => 115,
             Errno::ENODEV => 19,
+            Errno::ENOBUFS => 105,
         }
     }
 

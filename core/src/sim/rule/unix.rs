@@ -204,6 +204,12 @@ pub(super) const DGRAM_TOO_BIG: Explanation = e(
     "A datagram is sent whole or not at all, and must fit the send buffer. One larger than sk_sndbuf - 32 bytes fails with EMSGSIZE; raise SO_SNDBUF first.",
 );
 
+pub(super) const DGRAM_OVER_SKB_MAX: Explanation = e(
+    "sock_alloc_send_pskb / alloc_skb_with_frags (net/core/sock.c, net/core/skbuff.c)",
+    "len > 4,263,616 bytes: a datagram's skb is one kmalloc'd head of at most 4 MiB (less its skb_shared_info) plus at most 17 page fragments",
+    "A datagram is one skb, and an skb cannot be made arbitrarily large: its linear head comes from kmalloc, which stops at 4 MiB, and at most MAX_SKB_FRAGS (17) pages hang off it. A datagram of more than 4,263,616 bytes (x86_64, 4 KiB pages) fails with ENOBUFS however large SO_SNDBUF is; under memory fragmentation a smaller one can fail the same way.",
+);
+
 pub(super) const DGRAM_PEER_CLOSED: Explanation = e(
     "unix_dgram_sendmsg (net/unix/af_unix.c)",
     "the destination is dead (sock_flag(other, SOCK_DEAD))",

@@ -10,6 +10,16 @@ use crate::sim::state::{truesize, Kernel, SockRef};
 /// DEVIATION: other page sizes and `struct skb_shared_info` sizes give other values.
 pub const UNIX_STREAM_SKB_MAX: usize = 3_776 + 32_768;
 
+/// The largest datagram (or seqpacket record) `unix_dgram_sendmsg` can make into one skb,
+/// whatever the sndbuf: a head of at most `KMALLOC_MAX_SIZE` (4 MiB) less its aligned `struct
+/// skb_shared_info` (320 bytes), plus `MAX_SKB_FRAGS` (17) pages; one byte more gives ENOBUFS
+/// from `sock_alloc_send_pskb` (checked on 6.18 for both types: `differential::regressions::`
+/// `a_datagram_past_the_skb_maximum_gets_enobufs_whatever_the_sndbuf`).
+/// DEVIATION: other page sizes, `MAX_SKB_FRAGS` and `MAX_PAGE_ORDER` configurations give other
+/// values, and under memory fragmentation the order-10 head allocation can fail for a smaller
+/// datagram too (ENOBUFS then depends on the machine's state; the model says it never does).
+pub const UNIX_DGRAM_MAX: usize = 4_194_304 - 320 + 17 * 4_096;
+
 /// The size of the skbs `unix_stream_sendmsg` cuts a send into on a socket with this sndbuf:
 /// at most sndbuf/2 - 64 bytes ("keep two messages in the pipe") and `UNIX_STREAM_SKB_MAX`.
 pub fn stream_chunk(sndbuf: i64) -> usize {

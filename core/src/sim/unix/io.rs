@@ -1,7 +1,7 @@
 //! `sendmsg` (stream: cut into skbs, fds on the first; seqpacket and dgram: one skb; the
 //! out-of-band byte) and `recvmsg` (§1.7, §2.2, §4.2, §4.4).
 
-use super::buffers::stream_chunk;
+use super::buffers::{stream_chunk, UNIX_DGRAM_MAX};
 use crate::sim::ops::{Block, Errno, Outcome, Payload, Slot, SockAddr, SockType};
 use crate::sim::rule::Rule;
 use crate::sim::state::{truesize, Kernel, Skb, SockRef};
@@ -175,6 +175,10 @@ impl Kernel {
             let s = &self.socks[r];
             let block = Block::SndBuf { wmem: s.wmem, sndbuf: s.sndbuf };
             return self.wait(Rule::SendBufferFull, block);
+        }
+        // sock_alloc_send_pskb: the skb is allocated after the error, shutdown and wmem checks.
+        if data.len() > UNIX_DGRAM_MAX {
+            return self.deny(Rule::DgramOverSkbMax, Errno::ENOBUFS);
         }
         let ty = self.socks[r].ty;
         let other = match to {
