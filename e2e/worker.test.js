@@ -80,10 +80,7 @@ test('the page module has no CRIU reader, schema, lesson file reader, serde dese
   const { page: p, errors, fetched } = await open();
   const fixtureFiles = () => fetched.filter((u) => u.includes('/fixtures/'));
   assert.deepEqual(fixtureFiles(), [], 'fixture files fetched before an item is opened');
-  await p.click('.gallery-item[data-name="stream-pair"]');
-  await p.waitForSelector('#graph .node');
-  assert.deepEqual(fixtureFiles(), ['/fixtures/images/valid/stream-pair.rsimg']);
-  assert.deepEqual(workerFiles(fetched), [], 'a resocket image opens without the worker');
+  assert.deepEqual(workerFiles(fetched), [], 'no worker before anything is opened');
   // Each worker started, and whether it has gone.
   const started = [];
   p.on('worker', (w) => {
@@ -91,6 +88,13 @@ test('the page module has no CRIU reader, schema, lesson file reader, serde dese
     w.on('close', () => { rec.closed = true; });
     started.push(rec);
   });
+  await p.click('.gallery-item[data-name="stream-pair"]');
+  await p.waitForSelector('#graph .node');
+  assert.deepEqual(fixtureFiles(), ['/fixtures/images/valid/stream-pair.rsimg']);
+  // A resocket image is read in the page; its plans come from the kernel worker, started then
+  // and kept (web/src/kernel.rs).
+  await p.waitForSelector('#timeline .controls .verdict');
+  assert.equal(started.length, 1, 'the kernel worker');
   await p.setInputFiles('#file', path.join(ROOT, 'fixtures', 'criu', 'archives', 'podman-stream-pair.tar.gz'));
   await p.waitForSelector('#container dd[data-key="engine"]', { timeout: 30_000 });
   await p.waitForSelector('#graph .node');
@@ -100,16 +104,18 @@ test('the page module has no CRIU reader, schema, lesson file reader, serde dese
   // the bytes the page sends (so the page links no CRIU schema), which goes with the checkpoint.
   await p.waitForFunction(() => !document.querySelector('#loading'));
   await p.waitForSelector('#criu-entries .record.selected .field');
-  for (let i = 0; i < 50 && !started[0]?.closed; i++) await p.waitForTimeout(100);
-  assert.equal(started.length, 2, 'a reader, then a walker');
-  assert.ok(started[0].closed, 'the worker that read the checkpoint is terminated once the page has it');
-  assert.ok(!started[1].closed, 'the walker is kept while its checkpoint is shown');
-  assert.equal(p.workers().length, 1);
+  for (let i = 0; i < 50 && !started[1]?.closed; i++) await p.waitForTimeout(100);
+  assert.equal(started.length, 3, 'the kernel worker, a reader, then a walker');
+  assert.ok(started[1].closed, 'the worker that read the checkpoint is terminated once the page has it');
+  assert.ok(!started[2].closed, 'the walker is kept while its checkpoint is shown');
+  assert.ok(!started[0].closed, 'the kernel worker is kept');
+  assert.equal(p.workers().length, 2);
   await p.click('.gallery-item[data-name="stream-pair"]');
   await p.waitForFunction(() => document.querySelector('#summary .file')?.textContent === 'stream-pair');
-  for (let i = 0; i < 50 && p.workers().length > 0; i++) await p.waitForTimeout(100);
-  assert.equal(p.workers().length, 0, 'the walker is terminated when its checkpoint is no longer shown');
-  assert.ok(started.every((w) => w.closed));
+  for (let i = 0; i < 50 && p.workers().length > 1; i++) await p.waitForTimeout(100);
+  assert.equal(p.workers().length, 1, 'the walker is terminated when its checkpoint is no longer shown');
+  assert.ok(started[2].closed && !started[0].closed, 'the kernel worker stays');
+  assert.equal(started.length, 3, 'no new worker: the kept kernel worker plans the image opened again');
   assert.deepEqual(errors, []);
   await p.close();
 });
@@ -184,10 +190,15 @@ test('a new open cancels the checkpoint being read: its worker is terminated and
   await page.waitForFunction(() => /unpacking|reading/.test(document.querySelector('#loading .what')?.textContent ?? ''), null,
     { timeout: 60_000 });
   assert.equal(page.workers().length, 1, 'one worker reads the archive');
+  const reader = { closed: false };
+  page.workers()[0].on('close', () => { reader.closed = true; });
   await page.click('.gallery-item[data-name="stream-pair"]');
   await page.waitForSelector('#graph .node');
-  for (let i = 0; i < 50 && page.workers().length > 0; i++) await page.waitForTimeout(100);
-  assert.equal(page.workers().length, 0, 'the worker was terminated');
+  for (let i = 0; i < 50 && !reader.closed; i++) await page.waitForTimeout(100);
+  assert.ok(reader.closed, 'the worker was terminated');
+  // What is left is the kernel worker, which planned the image opened instead.
+  await page.waitForSelector('#timeline .controls .verdict');
+  assert.equal(page.workers().length, 1);
   // Long enough for the archive to have opened, had it not been cancelled.
   await page.waitForTimeout(3000);
   assert.match(await page.textContent('#summary .file'), /stream-pair/);

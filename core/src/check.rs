@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 mod inet;
 
 /// What happened at one step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 pub struct StepResult {
     /// Index of the step in the plan.
     pub step: usize,
@@ -29,7 +29,7 @@ impl StepResult {
 }
 
 /// The first step that failed or would block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 pub struct Failure {
     /// Position in the executed order.
     pub position: usize,
@@ -46,7 +46,7 @@ pub struct Failure {
 }
 
 /// One way the simulated result differs from the image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 pub struct Difference {
     /// The image socket concerned.
     pub objref: i32,
@@ -59,7 +59,7 @@ pub struct Difference {
 }
 
 /// The result of running an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 pub struct RunReport {
     /// Every executed step, up to and including the first failure.
     pub results: Vec<StepResult>,

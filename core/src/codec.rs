@@ -52,3 +52,17 @@ pub fn decode<T: Decode<()>, const BUDGET: usize>(bytes: &[u8]) -> Result<(T, us
         e => DecodeError::Damaged(e.to_string()),
     })
 }
+
+/// A plan's step, decoded (the browser's kernel worker posts plans): its `why` is a
+/// `Cow<'static, str>`, which bincode's derive cannot decode (it would borrow it), so the
+/// decoded one is owned.
+impl<Context> Decode<Context> for crate::plan::Step {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(d: &mut D) -> Result<Self, bincode::error::DecodeError> {
+        Ok(crate::plan::Step {
+            op: Decode::decode(d)?,
+            phase: Decode::decode(d)?,
+            why: std::borrow::Cow::Owned(String::decode(d)?),
+        })
+    }
+}
+bincode::impl_borrow_decode!(crate::plan::Step);

@@ -24,7 +24,20 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a step is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Sysctls and sockets.
@@ -52,7 +65,8 @@ pub enum Phase {
 }
 
 /// One step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// (Its `Decode` is by hand, in `codec.rs`: the derive cannot decode a `Cow<'static, str>`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode)]
 pub struct Step {
     /// The operation.
     #[serde(flatten)]
@@ -64,7 +78,7 @@ pub struct Step {
 }
 
 /// What a slot stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 pub struct SlotInfo {
     /// Objref of the image socket, if it is one.
     pub objref: Option<i32>,
@@ -75,7 +89,7 @@ pub struct SlotInfo {
 }
 
 /// A restore plan: data, not code.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 pub struct Plan {
     /// Steps in order.
     pub steps: Vec<Step>,

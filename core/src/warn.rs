@@ -7,7 +7,20 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a warning says happens to the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
     /// Something of the image is not restored (a connection, data, a socket).
@@ -45,7 +58,7 @@ pub enum Origin {
 macro_rules! warn_codes {
     ($( $(#[$m:meta])* $variant:ident = $text:literal, $origin:ident, $effect:ident, $lost:literal; )*) => {
         /// Stable warning codes. The kebab-case spelling is the stable identifier.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, crate::codec::Encode, crate::codec::Decode)]
         pub enum WarnCode { $( $(#[$m])* $variant, )* }
 
         impl WarnCode {
@@ -184,7 +197,7 @@ impl<'de> Deserialize<'de> for WarnCode {
 }
 
 /// One warning.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 pub struct Warning {
     /// Stable code.
     pub code: WarnCode,

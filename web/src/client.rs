@@ -12,7 +12,7 @@
 //! worker's ([`crate::worker`], which imports neither this one nor the page's modules).
 
 use crate::criu::CriuDoc;
-use crate::message::{self, Fields, LessonFile, Meta, Mode, Notes, Post, Progress, Walk};
+use crate::message::{self, Fields, LessonFile, Meta, Mode, Notes, PlanAsk, Planned, Post, Progress, Walk};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +40,8 @@ pub enum Reply {
     Fields(Box<Fields>),
     /// Lesson files, read (a `lessons` request).
     Lessons(Vec<LessonFile>),
+    /// An image planned and an order run (a `plan` request to the kernel worker).
+    Planned(Box<Planned>),
     /// Why the files are not a checkpoint (or the worker failed).
     Failed(String),
 }
@@ -93,6 +95,7 @@ pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
             Err(_) => Err("the checkpoint reader's message: no bytes".into()),
         },
         "lessons" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(Reply::Lessons),
+        "planned" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(|p| Reply::Planned(Box::new(p))),
         "criu" => decode_criu(data).map(|c| Reply::Criu(Box::new(c))),
         _ => return None,
     })
@@ -247,14 +250,126 @@ pub fn start(request: JsValue, transfer: js_sys::Array, on_reply: impl FnMut(Rep
 impl Job {
     /// Post one more request to the job's worker (once it is ready), or serve it in the page.
     pub fn post(&self, request: JsValue) {
+        let _ = self.post_with(request, js_sys::Array::new());
+    }
+
+    /// [`Job::post`], transferring the buffers of `transfer`; an error if the worker refused it.
+    pub fn post_with(&self, request: JsValue, transfer: js_sys::Array) -> Result<(), String> {
         if let Some((handler, post)) = &self.in_process {
             wasm_bindgen_futures::spawn_local(handler(request, post.clone()));
         } else if let Some(waiting) = self.queue.borrow_mut().as_mut() {
-            waiting.push((request, js_sys::Array::new()));
+            waiting.push((request, transfer));
         } else if let Some(w) = &self.worker {
-            let _ = w.post_message(&request);
+            w.post_message_with_transfer(&request, &transfer)
+                .map_err(|e| format!("the worker refused the request: {e:?}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The page's kernel worker: one worker, started at the first request and kept (the image it
+/// plans comes with each request), serving one request at a time. A request made while one is
+/// being served waits, and a newer one replaces it: the worker never works through a queue of
+/// stale requests (each carries its session, and the page ignores the answers to superseded
+/// ones: `State::session`).
+pub struct Kernel(Rc<KernelState>);
+
+struct KernelState {
+    job: RefCell<Option<Job>>,
+    /// A request is being served.
+    busy: std::cell::Cell<bool>,
+    /// The newest request made while busy.
+    next: RefCell<Option<Queued>>,
+    deliver: Box<dyn Fn(Reply)>,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel").field("busy", &self.0.busy.get()).finish()
+    }
+}
+
+impl Kernel {
+    /// A kernel worker whose answers go to `deliver` (none is started before the first request).
+    pub fn new(deliver: impl Fn(Reply) + 'static) -> Kernel {
+        Kernel(Rc::new(KernelState {
+            job: RefCell::new(None),
+            busy: std::cell::Cell::new(false),
+            next: RefCell::new(None),
+            deliver: Box::new(deliver),
+        }))
+    }
+
+    /// Send `request` (its buffers in `transfer`) now, or once the request being served is
+    /// answered, in place of any other waiting.
+    pub fn ask(&self, request: JsValue, transfer: js_sys::Array) {
+        if self.0.busy.get() {
+            *self.0.next.borrow_mut() = Some((request, transfer));
+        } else {
+            send(&self.0, request, transfer);
         }
     }
+}
+
+fn send(k: &Rc<KernelState>, request: JsValue, transfer: js_sys::Array) {
+    k.busy.set(true);
+    let mut job = k.job.borrow_mut();
+    if let Some(j) = job.as_ref() {
+        if let Err(e) = j.post_with(request, transfer) {
+            drop(job);
+            answered(k, Reply::Failed(e));
+        }
+        return;
+    }
+    let weak = Rc::downgrade(k);
+    match start(request, transfer, move |reply| {
+        if let Some(k) = weak.upgrade() {
+            answered(&k, reply);
+        }
+    }) {
+        Ok(j) => *job = Some(j),
+        Err(e) => {
+            drop(job);
+            answered(k, Reply::Failed(e));
+        }
+    }
+}
+
+fn answered(k: &Rc<KernelState>, reply: Reply) {
+    k.busy.set(false);
+    (k.deliver)(reply);
+    let next = k.next.borrow_mut().take();
+    if let Some((request, transfer)) = next {
+        send(k, request, transfer);
+    }
+}
+
+/// The kernel worker's request to plan `image` as `ask` says, and its transfer list.
+pub fn plan_request(ask: &PlanAsk, image: &[u8]) -> (JsValue, js_sys::Array) {
+    let transfer = js_sys::Array::new();
+    let req = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(Mode::Plan.as_str()));
+    for (k, bytes) in [("data", message::encode(ask)), ("image", image.to_vec())] {
+        let a = js_sys::Uint8Array::from(bytes.as_slice());
+        transfer.push(&a.buffer());
+        let _ = js_sys::Reflect::set(&req, &k.into(), &a);
+    }
+    (req.into(), transfer)
+}
+
+/// Serve `request` in the page with the handler [`serve_in_process`] set, and decode the last
+/// message it posts (`None`: no handler, or nothing posted). The browser tests answer the
+/// state's kernel requests with it (`state::settle`).
+pub async fn serve_here(request: JsValue) -> Option<Reply> {
+    let handler = IN_PROCESS.with(|h| *h.borrow())?;
+    let got = Rc::new(RefCell::new(None));
+    let post: Post = {
+        let got = got.clone();
+        Rc::new(move |msg, _transfer| *got.borrow_mut() = Some(msg))
+    };
+    handler(request, post).await;
+    let msg = got.borrow_mut().take()?;
+    decode(msg).map(|r| r.unwrap_or_else(Reply::Failed))
 }
 
 /// The request `{mode: "fields", data}` to walk an entry.

@@ -1,21 +1,20 @@
 //! Opening an image in slices, so that a big image never blocks input for long: a task that
 //! does a bounded amount of core work, yields to the browser (a `setTimeout(0)` turn, so input
 //! events and rendering run), and dispatches the results as they are ready (`Begin`, `Progress`,
-//! `Loaded`, `Drawn`, `Planned`). All the work itself is core's, through its resumable APIs
-//! (`image::LoadJob`, `plan::PlanJob`, `check::OrderRun`); the pieces that core does in one call
-//! (the whole-image checks, the graph and its layout, one planner phase, the seed's v2 plan, the
-//! final comparison) are one slice each.
+//! `Loaded`, `Drawn`), then asks the kernel worker for the plans (`MakePlan`; its answer,
+//! `Planned`, ends the open). The work itself is core's, through its resumable loader
+//! (`image::LoadJob`); the pieces that core does in one call (the whole-image checks, the graph
+//! and its layout) are one slice each. The planner and the order's run are the kernel
+//! worker's (`crate::kernel`): they take the page no time at all.
 
 use crate::client::{self, Data, Reply};
 use crate::criu::{CriuAction, CriuDoc};
 use crate::message::Mode;
-use crate::model::{Doc, Drawing, OrderKind, PlanHost, Plans};
+use crate::model::{Doc, Drawing, PlanHost};
 use crate::route::Goto;
 use crate::state::{Action, State};
-use resocket_core::check::{naive_order, OrderRun};
 use resocket_core::detect::{self, Detected};
 use resocket_core::image::LoadJob;
-use resocket_core::plan::PlanJob;
 use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -27,8 +26,6 @@ use yew::UseReducerDispatcher;
 pub const SLICE_MS: f64 = 25.0;
 /// Records read between clock reads.
 const RECORD_BATCH: usize = 2_000;
-/// Steps run between clock reads.
-const STEP_BATCH: usize = 250;
 /// Images up to this size are opened in one go (`Action::Open`): the slicing would only add
 /// turns of the event loop.
 pub const SYNC_MAX_BYTES: usize = 256 * 1024;
@@ -265,7 +262,7 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                         }
                     }
                 }
-                Reply::Api(_) | Reply::Fields(_) | Reply::Lessons(_) => {}
+                Reply::Api(_) | Reply::Fields(_) | Reply::Lessons(_) | Reply::Planned(_) => {}
             }
         }
     };
@@ -353,69 +350,10 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
         return;
     }
     d.dispatch(Action::Drawn(Rc::new(Drawing::of(&doc.image))));
+    // The kernel worker plans it and runs the order (the deep link's, if it has one): the
+    // open ends with its answer (`Action::Planned`).
     d.dispatch(Action::Progress { stage: "planning the restore", done: 0, total: 0 });
-    if !pace.breathe(g, generation).await {
-        return;
-    }
-    // The planner a phase at a time (phases that are quick together).
-    let host = host.addrs();
-    let mut planning = PlanJob::new_on(&doc.image, &host);
-    loop {
-        let t0 = now();
-        let mut done = false;
-        while !done && now() - t0 < SLICE_MS {
-            done = planning.advance();
-        }
-        if !pace.breathe(g, generation).await {
-            return;
-        }
-        if done {
-            break;
-        }
-    }
-    let planner = planning.finish().map(Rc::new).map_err(|e| e.to_string());
-    if !pace.breathe(g, generation).await {
-        return;
-    }
-    let v2 = Rc::new(resocket_core::check::v2_plan(&doc.image));
-    let plans = Rc::new(Plans { planner, v2 });
-    // As `State::rerun`: on the host the plan is for.
-    let kind = goto.and_then(|g| g.order).unwrap_or_default();
-    // As `State::set_order`: the planner's order or the naive one need the planner's plan.
-    let (plan, order) = match (kind, &plans.planner) {
-        (OrderKind::V2, _) => (Some(plans.v2.clone()), (0..plans.v2.steps.len()).collect::<Vec<usize>>()),
-        (OrderKind::Naive, Ok(p)) => (Some(p.clone()), naive_order(p)),
-        (_, Ok(p)) => (Some(p.clone()), (0..p.steps.len()).collect()),
-        (_, Err(_)) => (None, Vec::new()),
-    };
-    let mut report = None;
-    if let Some(plan) = plan {
-        // Run the order on the simulator, a batch of steps at a time.
-        let mut check = OrderRun::on_host(&host);
-        loop {
-            if !pace.breathe(g, generation).await {
-                return;
-            }
-            let t0 = now();
-            let mut done = false;
-            while !done && now() - t0 < SLICE_MS {
-                done = check.advance(&plan, &order, STEP_BATCH);
-            }
-            d.dispatch(Action::Progress {
-                stage: "simulating the restore",
-                done: check.position(),
-                total: order.len(),
-            });
-            if done {
-                break;
-            }
-        }
-        if !pace.breathe(g, generation).await {
-            return;
-        }
-        report = Some(Rc::new(check.finish(&doc.image, &plan)));
-    }
-    d.dispatch(Action::Planned { plans, kind, order, report });
+    d.dispatch(Action::MakePlan);
 }
 
 /// The element an event happened in is one where keys mean text (or a native control's own

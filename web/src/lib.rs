@@ -11,6 +11,7 @@ pub mod editor;
 pub mod files;
 pub mod gallery;
 pub mod job;
+pub mod kernel;
 pub mod lesson;
 pub mod message;
 pub mod model;
@@ -293,6 +294,26 @@ fn use_lesson_effects(l: &Rc<lesson::Lessons>, d: UseReducerDispatcher<State>) {
     });
 }
 
+/// The kernel worker, kept for as long as the app is: each request the state makes
+/// (`State::ask`, a new session each) is sent with the doc's bytes, and the answers are
+/// dispatched (the reducer ignores those of superseded sessions).
+#[hook]
+fn use_kernel(state: &State, d: UseReducerDispatcher<State>) {
+    let kernel = use_memo((), move |_| {
+        client::Kernel::new(move |reply| {
+            if let Some(a) = state::kernel_action(reply) {
+                d.dispatch(a);
+            }
+        })
+    });
+    let request = state::kernel_request(state);
+    use_effect_with(state.ask.clone(), move |_| {
+        if let Some((request, transfer)) = request {
+            kernel.ask(request, transfer);
+        }
+    });
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer_eq(State::default);
@@ -300,6 +321,7 @@ pub fn app() -> Html {
     let generation = use_memo((), |_| Rc::new(job::Generation::default()));
     let generation: Rc<job::Generation> = (*generation).clone();
     let d = state.dispatcher();
+    use_kernel(&state, d.clone());
     let on_editor = {
         let d = d.clone();
         use_callback((), move |a: editor::EditorAction, _| d.dispatch(Action::Editor(a)))
@@ -359,7 +381,7 @@ pub fn app() -> Html {
     {
         // Nothing is written before an image is open: the first render must not strip a link
         // that `follow_link` is still opening.
-        let route = (state.loading.is_none() && state.doc.is_some()).then(|| route::Route {
+        let route = (state.loading.is_none() && state.ask.is_none() && state.doc.is_some()).then(|| route::Route {
             fixture: state.fixture.clone(),
             order: Some(state.order_kind).filter(|&k| k != OrderKind::Custom),
             step: Some(state.cursor).filter(|_| state.order_kind != OrderKind::Custom),
@@ -704,7 +726,7 @@ pub fn app() -> Html {
                         on_socket={on_socket.clone()}
                         focus_warning={state.focus_warning}
                         {on_warning}
-                        busy={state.loading.is_some()}
+                        busy={state.loading.is_some() || state.ask.is_some()}
                         inet={doc.inet}
                         host={state.host.clone()}
                         saved_host={state.criu.as_ref().and_then(|c| c.saved_host.clone())}

@@ -25,6 +25,13 @@
 //!   `{type: "rsimg", name, bytes}`, `{type: "api", value}`, `{type: "failed", message}`,
 //!   `{type: "lessons", data}` ([`LessonFile`]s: each file's lesson, or core's located error).
 //!
+//! The kernel worker (`client::Kernel`, one kept by the page; its work is [`crate::kernel`]):
+//! page → worker `{mode: "plan", data, image}` ([`PlanAsk`]; `image` the image's bytes,
+//! transferred), worker → page `{type: "planned", data}` ([`Planned`]: the plans, the order
+//! asked for and its run). Each request carries its session: the page ignores the answer to a
+//! request a newer one superseded, and keeps at most one request waiting behind the one the
+//! worker is serving (the newest).
+//!
 //! Lesson files (built-in ones fetched from `lessons/`, dropped ones, `?lesson=URL` ones) are
 //! read here too, so that the page links no lesson file reader: the worker parses and checks
 //! them with `lesson::parse` and posts each as a [`LessonMsg`].
@@ -36,13 +43,16 @@
 //! linear memory, grown to its peak while reading, goes with it: docs/benchmarks.md); the walks
 //! go to a worker started for them (`client::walker`, kept by `criu::CriuDoc`).
 
+use crate::model::OrderKind;
 use resocket_core::archive::{Compression, Container, Layout};
+use resocket_core::check::RunReport;
 use resocket_core::codec::{self, Decode, Encode};
 use resocket_core::criu::{Note, OpenedFile};
 use resocket_core::detect::Skip;
 use resocket_core::lesson::{self, Action as Do, Lesson, Order, Question, Restore, Step};
+use resocket_core::plan::Plan;
 use resocket_core::share;
-use resocket_core::sim::{Op, Slot};
+use resocket_core::sim::{HostAddrs, Op, Slot};
 use resocket_core::Diagnostic;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -61,6 +71,8 @@ pub enum Mode {
     Fields,
     /// Lesson files read by core (a `lessons` answer).
     Lessons,
+    /// The kernel worker: plan an image and run an order of it (a `planned` answer, [`PlanAsk`]).
+    Plan,
 }
 
 impl Mode {
@@ -71,6 +83,7 @@ impl Mode {
             Mode::Api => "api",
             Mode::Fields => "fields",
             Mode::Lessons => "lessons",
+            Mode::Plan => "plan",
         }
     }
 }
@@ -451,4 +464,28 @@ impl LessonFile {
         let lesson = lesson::parse(text).map(|l| LessonMsg::of(&l)).map_err(|e| e.to_string());
         LessonFile { name, lesson }
     }
+}
+
+/// The page asks the kernel worker to plan the image it sends beside this (`image`) for `host`,
+/// and to run the order `kind` of the plans on the simulator (a `plan` request).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct PlanAsk {
+    /// The request's number: a newer one supersedes it (`State::session`).
+    pub session: u64,
+    pub host: HostAddrs,
+    pub kind: OrderKind,
+}
+
+/// The kernel worker's answer to a [`PlanAsk`]: the planner's plan (or why there is none), the
+/// seed's v2 plan, and the order `kind` run on the simulator (`report`: none when the order
+/// needs the planner's plan and there is none).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Planned {
+    pub session: u64,
+    pub planner: Result<Plan, String>,
+    pub v2: Plan,
+    pub kind: OrderKind,
+    /// Indices into the plan of `kind` (v2's for [`OrderKind::V2`], else the planner's).
+    pub order: Vec<usize>,
+    pub report: Option<RunReport>,
 }

@@ -611,7 +611,7 @@ impl Drawing {
 }
 
 /// Which order the timeline runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, resocket_core::codec::Encode, resocket_core::codec::Decode)]
 pub enum OrderKind {
     /// `plan::plan`, in its own order.
     #[default]

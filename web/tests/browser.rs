@@ -59,6 +59,20 @@ async fn open_gallery(root: &Element, name: &str) {
     panic!("{name} did not open");
 }
 
+/// Wait until the timeline shows the plans (the kernel worker's answer: served in the page).
+async fn until_planned(root: &Element) {
+    for _ in 0..500 {
+        if root.query_selector("#timeline .steps").unwrap().is_some()
+            && root.query_selector("#timeline .busy").unwrap().is_none()
+        {
+            return;
+        }
+        yew::platform::time::sleep(std::time::Duration::from_millis(10)).await;
+        yew::scheduler::flush().await;
+    }
+    panic!("not planned");
+}
+
 /// A gallery item's bytes, by name.
 async fn by_name(name: &str) -> Option<Rc<[u8]>> {
     fixtures::serve();
@@ -368,6 +382,7 @@ async fn inet_sockets_show_addresses_loopback_edges_and_external_stubs() {
 async fn the_plan_follows_the_host_it_is_for() {
     let root = mount().await;
     open_gallery(&root, "inet-external").await;
+    until_planned(&root).await;
     let warnings = |root: &Element| text(root, "#plan-warnings");
     // On lo only (the default) both sockets bound to 10.0.0.2 are left unbound, and the plan says so.
     assert!(warnings(&root).contains("10.0.0.2"), "{}", warnings(&root));
@@ -375,6 +390,7 @@ async fn the_plan_follows_the_host_it_is_for() {
     assert_eq!(input.value(), "");
     // The image's own addresses: the plan binds them, and says nothing more about 10.0.0.2.
     click(&root, "#host-image").await;
+    until_planned(&root).await;
     assert_eq!(one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>().value(), "10.0.0.2");
     assert!(!warnings(&root).contains("10.0.0.2"), "{}", warnings(&root));
     assert!(root.query_selector("#host-image").unwrap().is_none());
@@ -387,11 +403,15 @@ async fn the_plan_follows_the_host_it_is_for() {
     assert!(!warnings(&root).contains("10.0.0.2"));
     // Back to lo only; the host is kept when another image opens.
     click(&root, "#host-lo").await;
+    until_planned(&root).await;
     assert!(warnings(&root).contains("10.0.0.2"));
+    // (The control was drawn again while the kernel worker planned: the input is a new one.)
+    let input = one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>();
     input.set_value("192.0.2.9");
     input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
     yew::scheduler::flush().await;
     open_gallery(&root, "inet-loopback").await;
+    until_planned(&root).await;
     assert_eq!(one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>().value(), "192.0.2.9");
     click(&root, "#host-lo").await;
     // An image without TCP/UDP sockets has no host control.

@@ -178,10 +178,13 @@ async fn a_checkpoint_is_planned_for_the_namespace_it_saved() {
     assert_eq!(text(&root, ".controls .verdict"), "reproduces the image");
     click(&root, "#host-lo").await;
     assert_eq!(host(), "fresh");
+    // The kernel worker plans again for the host chosen.
+    until(&root, "#plan-warnings li[data-code=\"inet-address-missing\"]").await;
     assert!(warned(&root), "on lo only 10.0.0.5 is missing: {}", text(&root, ".timeline"));
     assert!(text(&root, "#host-saved-ns").contains("the saved namespace 2"));
     click(&root, "#host-saved-ns").await;
     assert_eq!(host(), "saved");
+    until(&root, ".controls .verdict").await;
     assert!(!warned(&root));
     open(&root, "criu-stream-pair", |r| !all(r, "#graph .node").is_empty()).await;
     click(&root, ".gallery-item[data-name=\"inet-external\"]").await;

@@ -9,7 +9,7 @@ use resocket_core::share;
 use resocket_web::editor::{self, EditorAction, EditorPanel, EditorProps};
 use resocket_web::gallery;
 use resocket_web::model::Doc;
-use resocket_web::state::{Action, State};
+use resocket_web::state::{settle, Action, State};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -32,22 +32,24 @@ async fn fixture(name: &str) -> Rc<[u8]> {
         .expect("a fixture file")
 }
 
+/// The fixture opened, its plans answered by the kernel worker's handler (in the page).
 async fn opened(name: &str) -> Rc<State> {
     fixtures::serve();
-    Rc::new(State::default()).reduce(Action::Open {
+    settle(Rc::new(State::default()).reduce(Action::Open {
         name: format!("{name}.rsimg"),
         note: String::new(),
         bytes: fixture(name).await,
         host: Default::default(),
-    })
+    }))
+    .await
 }
 
 fn ed(s: &State) -> &resocket_web::editor::Editor {
     s.editor.as_deref().expect("editing")
 }
 
-fn apply(s: Rc<State>, e: Edit) -> Rc<State> {
-    s.reduce(Action::Editor(EditorAction::Apply(e)))
+async fn apply(s: Rc<State>, e: Edit) -> Rc<State> {
+    settle(s.reduce(Action::Editor(EditorAction::Apply(e)))).await
 }
 
 fn listener_name(s: &State) -> String {
@@ -69,14 +71,15 @@ async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
             family: resocket_core::sock::Family::Unix,
             ty: resocket_core::sim::SockType::Stream,
         },
-    );
+    )
+    .await;
     let doc = s.doc.clone().unwrap();
     assert_eq!(doc.summary.sockets, before.summary.sockets + 1);
     assert_eq!(doc.name, "listener-pending-edited.rsimg");
     assert_eq!(ed(&s).edits, 1);
 
-    let s = apply(s, Edit::Connect { client: "n1".into(), server: l.clone() });
-    let s = apply(s, Edit::Send { from: "n1".into(), to: None, data: "hello".into() });
+    let s = apply(s, Edit::Connect { client: "n1".into(), server: l.clone() }).await;
+    let s = apply(s, Edit::Send { from: "n1".into(), to: None, data: "hello".into() }).await;
     let doc = s.doc.clone().unwrap();
     // n1 and its embryo are new; the image is what core writes for the scenario.
     assert_eq!(doc.summary.sockets, before.summary.sockets + 2);
@@ -89,13 +92,13 @@ async fn each_edit_rebuilds_the_image_its_diagnostics_graph_and_plan() {
     assert!(s.report.as_ref().is_some_and(|r| r.failure.is_none()), "the planner's order runs");
 
     // Live validation: lowering the backlog below the pending connections is reported.
-    let s = apply(s, Edit::Listen { name: l, backlog: 0 });
+    let s = apply(s, Edit::Listen { name: l, backlog: 0 }).await;
     let doc = s.doc.clone().unwrap();
     assert!(doc.diagnostics.iter().any(|d| d.code == resocket_core::Code::BacklogExceeded), "{:?}", doc.diagnostics);
 
     // A refused edit changes no image and says why.
     let kept = s.doc.clone().unwrap();
-    let s = apply(s, Edit::Send { from: "nobody".into(), to: None, data: "x".into() });
+    let s = apply(s, Edit::Send { from: "nobody".into(), to: None, data: "x".into() }).await;
     assert!(Rc::ptr_eq(&kept, s.doc.as_ref().unwrap()));
     assert!(ed(&s).error.as_deref().is_some_and(|e| e.contains("no socket named")));
 }
@@ -111,7 +114,8 @@ async fn a_share_link_opens_the_same_scenario_and_image() {
             family: resocket_core::sock::Family::Unix,
             ty: resocket_core::sim::SockType::Seqpacket,
         },
-    );
+    )
+    .await;
     let s = s.reduce(Action::Editor(EditorAction::Share));
     assert_eq!((ed(&s).shares, ed(&s).sharing, ed(&s).link.clone()), (1, true, None));
     // The link is made by the browser's CompressionStream, then arrives as `Linked`.
@@ -125,11 +129,13 @@ async fn a_share_link_opens_the_same_scenario_and_image() {
     assert_eq!(share::decode(&text).as_ref(), Ok(&*ed(&s).scenario));
     // And the other way: a link made by core opens in the browser.
     let native = share::encode(&ed(&s).scenario);
-    let back = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(native).await));
+    let back = settle(Rc::new(State::default()).reduce(Action::Editor(editor::read_link(native).await))).await;
     assert_eq!(back.error, None);
     assert_eq!(ed(&back).scenario, ed(&s).scenario);
 
     let fresh = Rc::new(State::default()).reduce(Action::Editor(editor::read_link(text).await));
+    assert!(fresh.graph.is_some() && fresh.plans.is_none() && fresh.ask.is_some(), "the plans are asked for");
+    let fresh = settle(fresh).await;
     assert_eq!(fresh.error, None);
     assert_eq!(ed(&fresh).scenario, ed(&s).scenario);
     assert_eq!(fresh.doc.as_ref().unwrap().bytes, s.doc.as_ref().unwrap().bytes);

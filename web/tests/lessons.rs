@@ -10,7 +10,7 @@ use resocket_core::sim::Errno;
 use resocket_web::editor::EditorAction;
 use resocket_web::lesson::{self, LessonAction as L, Lessons};
 use resocket_web::message::{LessonFile, LessonMsg};
-use resocket_web::state::{Action, State};
+use resocket_web::state::{settle, Action, State};
 use std::rc::Rc;
 use wasm_bindgen_test::*;
 use yew::Reducible;
@@ -146,9 +146,13 @@ fn a_bad_lesson_file_shows_cores_located_error_and_a_good_one_opens() {
 }
 
 #[wasm_bindgen_test]
-fn try_it_opens_the_steps_scenario_in_the_editor_and_follows_edits_orders_and_reset() {
+async fn try_it_opens_the_steps_scenario_in_the_editor_and_follows_edits_orders_and_reset() {
+    resocket_web::client::serve_in_process(|r, p| Box::pin(resocket_web::worker::serve(r, p)));
     let s = act(open("restore-order"), L::Go(4));
     let s = act(s, L::TryIt);
+    // The kernel worker plans the scenario's image in the lesson's order.
+    assert_eq!(s.ask.as_ref().map(|a| a.kind), Some(resocket_web::model::OrderKind::Planner));
+    let s = settle(s).await;
     assert!(!s.lessons.shown);
     let ed = s.editor.clone().expect("the editor holds the scenario");
     assert_eq!(ed.scenario.sockets[0].listen, Some(0));
@@ -157,17 +161,21 @@ fn try_it_opens_the_steps_scenario_in_the_editor_and_follows_edits_orders_and_re
     let steps0 = t.run.as_ref().unwrap().steps.len();
     assert!(s.doc.is_some() && s.report.is_some(), "the scenario's image opened and planned");
     // The backlog raised in the editor: the same order needs no raised backlog.
-    let s = s.reduce(Action::Editor(EditorAction::Apply(Edit::Listen { name: "L".into(), backlog: 5 })));
+    let s = settle(s.reduce(Action::Editor(EditorAction::Apply(Edit::Listen { name: "L".into(), backlog: 5 })))).await;
     let run = s.lessons.trying.as_ref().unwrap().run.clone().unwrap();
     assert_eq!(run.answer(), Some(Answer::Ok));
     assert!(run.steps.len() < steps0);
     // Another order: naive fails, named by its rule; the timeline runs the same order.
     let s = act(s, L::TryOrder(Order::Naive));
+    assert_eq!(s.order_kind, resocket_web::model::OrderKind::Naive, "the plans are here: run at once");
     let run = s.lessons.trying.as_ref().unwrap().run.clone().unwrap();
     assert_eq!(run.answer(), Some(Answer::Errno(Errno::ECONNREFUSED)));
     assert_eq!(s.order_kind, resocket_web::model::OrderKind::Naive);
     // Reset lesson: the step's own scenario and order again.
     let s = act(s, L::Reset);
+    assert_eq!(s.ask.as_ref().map(|a| a.kind), Some(resocket_web::model::OrderKind::Planner));
+    let s = settle(s).await;
+    assert_eq!(s.order_kind, resocket_web::model::OrderKind::Planner);
     assert_eq!(s.editor.as_ref().unwrap().scenario.sockets[0].listen, Some(0));
     let t = s.lessons.trying.clone().unwrap();
     assert_eq!((t.order, t.run.as_ref().unwrap().steps.len()), (Order::Plan, steps0));

@@ -29,3 +29,27 @@ fn a_tasks_cloexec_list_marks_exactly_its_fds() {
     let marks: Vec<(i32, bool)> = r.image.tables[0].fds.iter().map(|f| (f.fd, f.cloexec)).collect();
     assert_eq!(marks, [(3, true), (4, false), (5, true), (6, false), (9, true)]);
 }
+
+/// Plans and run reports survive the codec unchanged (the browser's kernel worker posts them to
+/// the page): every fixture's plan (steps, slots, warnings) and the report of its naive order,
+/// which fails with a rule on several of them; a decode needs all the bytes.
+#[test]
+fn plans_and_run_reports_survive_the_codec() {
+    use resocket_core::{check, codec, plan};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/valid");
+    let (mut failures, mut warnings) = (0, 0);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let img = load(&bytes).image;
+        let p = plan::plan(&img).unwrap();
+        let report = check::run_order(&img, &p, &check::naive_order(&p));
+        failures += usize::from(report.failure.as_ref().is_some_and(|f| f.rule.is_some()));
+        warnings += p.warnings.len();
+        let enc = codec::encode(&p);
+        assert_eq!(codec::decode::<plan::Plan, { 1 << 24 }>(&enc).unwrap(), (p, enc.len()));
+        let enc = codec::encode(&report);
+        assert_eq!(codec::decode::<check::RunReport, { 1 << 24 }>(&enc).unwrap(), (report, enc.len()));
+        assert!(codec::decode::<check::RunReport, { 1 << 24 }>(&enc[..enc.len() - 1]).is_err());
+    }
+    assert!(failures > 0 && warnings > 0, "the fixtures exercise failures ({failures}) and warnings ({warnings})");
+}

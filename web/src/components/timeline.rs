@@ -158,10 +158,14 @@ pub fn timeline(p: &TimelineProps) -> Html {
     }
     let plan = match &p.plan {
         None if p.busy => {
+            // The host control stays while the kernel worker plans for the host just chosen.
             return html! {
                 <section id="timeline" class="panel">
                     <h2>{ "Restore timeline" }</h2>
                     <p class="busy">{ "planning…" }</p>
+                    if p.inet {
+                        <HostControl host={p.host.clone()} saved_host={p.saved_host.clone()} image_addrs={p.image_addrs.clone()} on_host={p.on_host.clone()} />
+                    }
                 </section>
             };
         }

@@ -33,7 +33,7 @@ fn try_restore(state: Rc<State>, lesson: usize, step: usize, rs: Restore) -> Rc<
     l.shown = false;
     l.trying = Some(Rc::new(Lessons::tried(&t, Some(&rs.scenario))));
     s.lessons = Rc::new(l);
-    s.set_order(kind(rs.order));
+    s.choose_order(kind(rs.order));
     Rc::new(s)
 }
 
@@ -70,7 +70,7 @@ pub(super) fn reduce(state: Rc<State>, action: LessonAction) -> Rc<State> {
             let mut s = (*state).clone();
             s.lessons = Rc::new(l);
             if let Some(o) = order {
-                s.set_order(kind(o));
+                s.choose_order(kind(o));
                 return retry(Rc::new(s));
             }
             Rc::new(s)

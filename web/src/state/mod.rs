@@ -5,6 +5,8 @@ mod criu;
 mod editor;
 mod lesson;
 
+use crate::client::Reply;
+use crate::message::{PlanAsk, Planned};
 use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, PlanHost, Plans, RunAt, BIG};
 use crate::route::Goto;
 use resocket_core::check::RunReport;
@@ -95,6 +97,12 @@ pub struct State {
     pub criu_sel: crate::criu::CriuSel,
     /// The lessons page (`crate::lesson`); kept when an image is opened.
     pub lessons: Rc<crate::lesson::Lessons>,
+    /// The number of the last request made to the kernel worker (kept when an image is
+    /// opened): an answer to an older one is ignored.
+    pub session: u64,
+    /// The plans asked of the kernel worker and not answered yet (the app's effect sends the
+    /// request, with the doc's bytes: `client::plan_request`).
+    pub ask: Option<Rc<PlanAsk>>,
 }
 
 /// Progress of an image opened in slices, or of a checkpoint read by the worker.
@@ -171,8 +179,11 @@ pub enum Action {
     Loaded(Rc<Doc>),
     /// … drawn its graph.
     Drawn(Rc<Drawing>),
-    /// … planned it and run `order` (of the `kind` asked for); done.
-    Planned { plans: Rc<Plans>, kind: OrderKind, order: Vec<usize>, report: Option<Rc<RunReport>> },
+    /// The kernel worker planned the image and ran the order asked for (`State::ask`); the
+    /// end of a sliced open.
+    Planned(Rc<Planned>),
+    /// The kernel worker failed (it did not start, or refused the request).
+    KernelFailed(String),
     /// The open image is this gallery item (or none).
     Fixture(Option<String>),
     /// Show this order and step (a deep link); kept until the plans are ready.
@@ -288,9 +299,51 @@ impl State {
     }
 
     fn make_plan(&mut self) {
-        let Some(doc) = self.doc.clone() else { return };
-        self.plans = Some(Rc::new(Plans::of_on(&doc.image, &self.host_addrs())));
-        self.set_order(OrderKind::Planner);
+        self.ask_plan(OrderKind::Planner);
+    }
+
+    /// Ask the kernel worker for the plans of the doc and the run of the order `kind` (the
+    /// timeline shows "planning…" until [`Action::Planned`] answers).
+    fn ask_plan(&mut self, kind: OrderKind) {
+        if self.doc.is_none() {
+            return;
+        }
+        self.session += 1;
+        self.ask = Some(Rc::new(PlanAsk { session: self.session, host: self.host_addrs(), kind }));
+        self.plans = None;
+        self.report = None;
+        self.kernel = None;
+        self.run_at = None;
+        self.order = Vec::new();
+        self.cursor = 0;
+        self.playing = false;
+        self.focus_warning = None;
+    }
+
+    /// Run the order `kind`: at once when the plans are here, else ask for them with it.
+    pub(crate) fn choose_order(&mut self, kind: OrderKind) {
+        if self.ask.is_some() {
+            self.ask_plan(kind);
+        } else {
+            self.set_order(kind);
+        }
+    }
+
+    /// The kernel worker's answer to the request asked last.
+    fn planned(&mut self, p: &Planned) {
+        let plans = Plans { planner: p.planner.clone().map(Rc::new), v2: Rc::new(p.v2.clone()) };
+        self.ask = None;
+        self.loading = None;
+        self.plans = Some(Rc::new(plans));
+        self.order_kind = p.kind;
+        self.order = p.order.clone();
+        self.report = p.report.clone().map(Rc::new);
+        self.cursor = 0;
+        self.run_at = None;
+        self.redraw();
+        if let Some(g) = self.goto.take() {
+            self.goto(g);
+        }
     }
 
     fn field_hover(&self, field: FieldRef) -> Option<(FieldRef, Range<usize>)> {
@@ -340,6 +393,7 @@ impl Reducible for State {
                     host,
                     typed_host: s.typed_host,
                     lessons: s.lessons,
+                    session: s.session,
                     ..State::default()
                 };
                 let small = doc.summary.sockets <= BIG;
@@ -362,6 +416,7 @@ impl Reducible for State {
                     host,
                     typed_host: s.typed_host,
                     lessons: s.lessons,
+                    session: s.session,
                     ..State::default()
                 };
                 s.loading = Some(Loading { name, stage: "reading", done: 0, total: 0, unpacked: None });
@@ -394,25 +449,22 @@ impl Reducible for State {
                 }
                 s.graph = Some(d);
             }
-            Action::Planned { plans, kind, order, report } => {
-                if s.loading.take().is_none() {
+            Action::Planned(p) => {
+                if s.ask.as_ref().map(|a| a.session) != Some(p.session) {
                     return self;
                 }
-                s.plans = Some(plans);
-                s.order_kind = kind;
-                s.order = order;
-                s.report = report;
-                s.cursor = 0;
-                s.run_at = None;
-                s.redraw();
-                if let Some(step) = s.goto.take().and_then(|g| g.step) {
-                    s.cursor = step.min(s.steps_run());
-                    s.redraw();
+                s.planned(&p);
+            }
+            Action::KernelFailed(e) => {
+                if s.ask.take().is_none() {
+                    return self;
                 }
+                s.loading = None;
+                s.error = Some(e);
             }
             Action::Fixture(f) => s.fixture = f,
             Action::Goto(g) => {
-                if s.loading.is_some() {
+                if s.loading.is_some() || s.ask.is_some() {
                     s.goto = Some(g);
                 } else if s.plans.is_some() {
                     s.goto(g);
@@ -434,7 +486,8 @@ impl Reducible for State {
                 let Some(doc) = s.doc.clone() else { return self };
                 s.graph = Some(Rc::new(Drawing::of(&doc.image)));
             }
-            Action::MakePlan => s.make_plan(),
+            // A sliced open asks for the order of its deep link, if it has one.
+            Action::MakePlan => s.ask_plan(s.goto.as_ref().and_then(|g| g.order).unwrap_or_default()),
             Action::SetHost(host) => {
                 if host == s.host {
                     return self;
@@ -444,9 +497,10 @@ impl Reducible for State {
                 }
                 s.host = host;
                 match s.doc.as_ref().map(|d| d.summary.sockets) {
-                    Some(n) if n <= BIG && s.plans.is_some() => s.make_plan(),
+                    Some(n) if n <= BIG && (s.plans.is_some() || s.ask.is_some()) => s.make_plan(),
                     // The caller opens the image again with the new host (planned in slices).
                     _ => {
+                        s.ask = None;
                         s.plans = None;
                         s.report = None;
                         s.kernel = None;
@@ -610,4 +664,34 @@ impl Reducible for State {
         }
         Rc::new(s)
     }
+}
+
+/// The action of a kernel worker's answer (`None`: not one of its answers).
+pub fn kernel_action(reply: Reply) -> Option<Action> {
+    match reply {
+        Reply::Planned(p) => Some(Action::Planned(Rc::new(*p))),
+        Reply::Failed(e) => Some(Action::KernelFailed(e)),
+        _ => None,
+    }
+}
+
+/// The state's request to the kernel worker, if it has one waiting for its answer.
+pub fn kernel_request(s: &State) -> Option<(wasm_bindgen::JsValue, js_sys::Array)> {
+    let (ask, doc) = (s.ask.as_ref()?, s.doc.as_ref()?);
+    Some(crate::client::plan_request(ask, &doc.bytes))
+}
+
+/// Answer the state's kernel requests in the page (through the handler that
+/// `client::serve_in_process` set: the worker's own) and reduce the answers, as the app's
+/// effect and the kernel worker do; the browser tests' way of driving the reducer.
+pub async fn settle(mut s: Rc<State>) -> Rc<State> {
+    while let Some((request, _)) = kernel_request(&s) {
+        let Some(action) = crate::client::serve_here(request).await.and_then(kernel_action) else { break };
+        let before = s.ask.clone();
+        s = s.reduce(action);
+        if s.ask == before {
+            break;
+        }
+    }
+    s
 }

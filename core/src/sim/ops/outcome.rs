@@ -6,7 +6,7 @@ use crate::bstr;
 use serde::{Deserialize, Serialize};
 
 /// Why a blocking call cannot complete (in a single-threaded restorer: a deadlock).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Block {
     /// `connect()`: the listener's accept queue is full (`qlen > backlog`). For TCP this holds
@@ -51,7 +51,7 @@ impl Block {
 }
 
 /// What an operation returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, crate::codec::Encode, crate::codec::Decode)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
     /// Success with the syscall's return value.
