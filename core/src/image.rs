@@ -19,7 +19,19 @@ pub const SOMAXCONN: i64 = 4096;
 pub const MAX_DGRAM_QLEN: i64 = 10;
 
 /// An AF_UNIX socket name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 pub enum UnixAddr {
     /// Not bound (`addr_len` 0 or 2).
     Unnamed,

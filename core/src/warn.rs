@@ -84,9 +84,9 @@ warn_codes! {
     /// A socket of a family the planner does not restore.
     FamilyNotPlanned = "family-not-planned", Plan, Lost,
         "the socket is not restored at all: only AF_UNIX, AF_INET and AF_INET6 sockets are planned";
-    /// An AF_UNIX connection to a peer outside the image (EXTERNAL_PEER).
+    /// An AF_UNIX connection to a peer outside the image (EXTERNAL_PEER) that is not rebuilt.
     UnixExternalPeer = "unix-external-peer", Both, Lost,
-        "the connection: the socket comes back as if its peer had closed (its queued data kept, then EOF; shutdown 3)";
+        "the connection: a stream/seqpacket socket comes back as if its peer had closed (its queued data kept, then EOF; shutdown 3); a dgram socket whose outside peer's name is not recorded or has no dgram socket bound on this host comes back unconnected (send() needs an address)";
     /// A dgram receiver created with a raised max_dgram_qlen.
     DgramQlenRaised = "dgram-qlen-raised", Plan, Changed,
         "the receiver's queue limit (max_ack_backlog, copied from net.unix.max_dgram_qlen at creation) is higher than recorded: senders block later";

@@ -6,6 +6,7 @@
 
 use crate::diag_unix::{netlink_dump, u32_at};
 use resocket_core::criu::ifaddr::IfAddr;
+use resocket_core::image::UnixAddr;
 use resocket_core::sim::{HostAddr, HostAddrs};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -48,6 +49,44 @@ pub fn read() -> Result<HostAddrs, String> {
 fn parse_addr(m: &[u8], links: &BTreeMap<u32, u32>) -> Option<(HostAddr, Vec<Ipv4Addr>)> {
     let a = IfAddr::parse(m, 0).ok()?;
     a.host_addr(links.get(&a.ifindex).copied().unwrap_or(0))
+}
+
+/// How [`crate::diag_unix::UnixDiag::name`] spells an AF_UNIX name (the raw `sun_path`: a path
+/// with its NUL, an abstract name after its leading NUL); `None` for an unnamed socket.
+pub fn diag_name(a: &UnixAddr) -> Option<Vec<u8>> {
+    match a {
+        UnixAddr::Unnamed => None,
+        UnixAddr::Path(p) => Some([&p[..], &[0u8][..]].concat()),
+        UnixAddr::Abstract(n) => Some([&[0u8][..], n].concat()),
+    }
+}
+
+/// The outside names the image's dgram sockets were connected to (EXTERNAL_PEER, raddr) where
+/// a dgram socket of this namespace is bound now ([`HostAddrs::unix`]): a probe, not a
+/// unix_diag dump, because a probe is the executor's own `connect()` (a path is resolved, its
+/// permissions and its socket type checked as the restore's connect will be), and it asks only
+/// about the names the image records. Absolute paths and abstract names only; none under
+/// `--root` (the executor resolves paths inside the root; not probed there yet).
+pub fn outside_unix(img: &resocket_core::image::Image<'_>) -> Vec<UnixAddr> {
+    use rustix::net::{self as net, AddressFamily, SocketAddrUnix, SocketType};
+    let mut found = Vec::new();
+    for s in img.sockets.values().filter(|s| s.common.sock_type == resocket_core::wire::SOCK_DGRAM) {
+        let Some(u) = s.unix.as_ref().filter(|u| u.has(resocket_core::wire::UNIX_EXTERNAL_PEER)) else { continue };
+        let addr = match &u.raddr {
+            UnixAddr::Path(p) if p.first() == Some(&b'/') => SocketAddrUnix::new(&**p),
+            UnixAddr::Abstract(n) => SocketAddrUnix::new_abstract_name(n),
+            _ => continue,
+        };
+        let Ok(addr) = addr else { continue };
+        let Ok(probe) = net::socket_with(AddressFamily::UNIX, SocketType::DGRAM, net::SocketFlags::CLOEXEC, None)
+        else {
+            continue;
+        };
+        if net::connect(&probe, &addr).is_ok() && !found.contains(&u.raddr) {
+            found.push(u.raddr.clone());
+        }
+    }
+    found
 }
 
 #[cfg(test)]

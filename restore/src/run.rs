@@ -484,7 +484,39 @@ fn verify_held(img: &Image<'_>, held: &[Held], diag: &BTreeMap<u32, UnixDiag>, o
         }
         if let Some(d) = diag.get(&ino) {
             verify_diag(s, d, &ino_by_objref, &who, out);
+            verify_outside_peer(s, d, diag, &who, out);
         }
+    }
+}
+
+/// A dgram socket connected to a socket outside the image (EXTERNAL_PEER, its name in raddr):
+/// connected to the dgram socket bound at that name when this namespace has one (unix_diag:
+/// its peer inode is that socket's), else unconnected, as the plan's `unix-external-peer`
+/// warning says.
+fn verify_outside_peer(s: &Sock<'_>, d: &UnixDiag, diag: &BTreeMap<u32, UnixDiag>, who: &str, out: &mut Vec<String>) {
+    let Some(u) = s.unix.as_ref() else { return };
+    if s.common.sock_type != wire::SOCK_DGRAM || !u.has(wire::UNIX_EXTERNAL_PEER) {
+        return;
+    }
+    let name = crate::host::diag_name(&u.raddr);
+    let receivers: Vec<u32> = diag
+        .values()
+        .filter(|x| x.ty == 2 && x.ino != d.ino && name.is_some() && x.name == name)
+        .map(|x| x.ino)
+        .collect();
+    let peer = d.peer.filter(|&p| p != 0);
+    match (receivers.is_empty(), peer) {
+        (true, None) => {}
+        (true, Some(p)) => out.push(format!(
+            "{who}: connected to socket {p}, the image's outside peer {} is not bound here",
+            u.raddr.display()
+        )),
+        (false, Some(p)) if receivers.contains(&p) => {}
+        (false, _) => out.push(format!(
+            "{who}: its peer is {}, not the socket bound at {} outside the image ({receivers:?})",
+            peer.map_or("none".into(), |p| format!("socket {p}")),
+            u.raddr.display()
+        )),
     }
 }
 

@@ -499,10 +499,14 @@ fn outside_peer(c: &mut Ctx<'_>, i: usize, connection: bool, peer: &pb::UnixSkEn
         // resocket restores a connection to an outside peer as a broken one.
         c.sockets[i].external_peer = true;
         format!("connected to {name:?} outside the checkpoint: restored as a broken connection (data kept, then EOF)")
+    } else if name.starts_with('/') || name.starts_with('@') {
+        // Reconnected to the name when the restoring host has a dgram socket bound there (as
+        // CRIU does with --ext-unix-sk), else restored unconnected (`unix-external-peer`).
+        c.sockets[i].external_peer = true;
+        c.sockets[i].remote = Some(name.clone());
+        format!("connected to {name:?} outside the checkpoint: reconnected to that name when the restoring host has a dgram socket bound there, else restored unconnected")
     } else {
-        format!(
-            "connected to {name:?} outside the checkpoint: restored unconnected (CRIU reconnects with --ext-unix-sk)"
-        )
+        format!("connected to {name:?} outside the checkpoint (no absolute or abstract name to connect to): restored unconnected")
     };
     c.note(NoteCode::ExternalPeerName, Some(i), msg);
 }

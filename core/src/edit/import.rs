@@ -300,6 +300,10 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         spec.autobind = u.has(UNIX_AUTOBIND);
         spec.peer_gone = u.has(UNIX_PEER_GONE);
         spec.external_peer = u.has(UNIX_EXTERNAL_PEER);
+        if spec.external_peer && spec.ty == crate::sim::SockType::Dgram && u.raddr != UnixAddr::Unnamed {
+            // The outside peer's name (raddr), which the restore connects to again.
+            spec.remote = addr_spelling(&u.raddr);
+        }
     }
 
     /// Socket `s`'s peer in the scenario (`accepted`: it came from accept()): a socketpair's

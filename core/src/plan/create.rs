@@ -20,7 +20,9 @@ impl<'i, 'a> Planner<'i, 'a> {
                     .objref(s.objref),
                 );
             }
-            if s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_EXTERNAL_PEER)) {
+            if ty_of(s) == SockType::Dgram {
+                self.warn_outside_dgram(s);
+            } else if s.unix.as_ref().is_some_and(|u| u.has(wire::UNIX_EXTERNAL_PEER)) {
                 self.plan.warnings.push(
                     Warning::new(
                         WarnCode::UnixExternalPeer,
@@ -33,6 +35,30 @@ impl<'i, 'a> Planner<'i, 'a> {
                 );
             }
         }
+    }
+
+    /// A dgram socket connected to a socket outside the image: reconnected to the outside name
+    /// when this host has a receiver there ([`Planner::outside_receiver`]), else warned.
+    fn warn_outside_dgram(&mut self, s: &Sock<'_>) {
+        let Some(u) = s.unix.as_ref().filter(|u| u.has(wire::UNIX_EXTERNAL_PEER)) else { return };
+        if self.outside_receiver(s).is_some() {
+            return;
+        }
+        let why = match &u.raddr {
+            UnixAddr::Unnamed => "its name was not recorded".to_string(),
+            a => format!("this host has no dgram socket bound at {}", a.display()),
+        };
+        self.plan.warnings.push(
+            Warning::new(
+                WarnCode::UnixExternalPeer,
+                format!(
+                    "dgram socket #{} was connected to {} outside the image, and {why}: it is restored unconnected (send() needs an address)",
+                    s.objref,
+                    u.raddr.display()
+                ),
+            )
+            .objref(s.objref),
+        );
     }
 
     /// Accepted sockets (and their clients) are created by connect/accept, embryos by connect,

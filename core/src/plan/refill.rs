@@ -318,6 +318,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             }
             todo = rest;
         }
+        self.outside_connects()?;
         // A receiver that someone connected to is ESTABLISHED even when that someone is gone.
         let lonely: Vec<i32> = self
             .unix()
@@ -334,6 +335,31 @@ impl<'i, 'a> Planner<'i, 'a> {
             )?;
             self.push(Op::Connect { slot: t, addr }, format!("connecting to #{r} makes it ESTABLISHED"))?;
             self.push(Op::Close { slot: t }, "the stand-in is no longer needed")?;
+        }
+        Ok(())
+    }
+}
+
+impl Planner<'_, '_> {
+    /// The outside name a dgram socket connected to a socket outside the image (EXTERNAL_PEER)
+    /// is connected to again: its recorded peer name (raddr), when this host has a dgram
+    /// receiver there ([`crate::sim::HostAddrs::unix`]). Otherwise it is restored unconnected,
+    /// warned `unix-external-peer` (`warn_outside_dgram`).
+    pub(super) fn outside_receiver(&self, s: &Sock<'_>) -> Option<SockAddr> {
+        let u = s.unix.as_ref().filter(|u| u.has(wire::UNIX_EXTERNAL_PEER) && ty_of(s) == SockType::Dgram)?;
+        if !self.k.host.unix.contains(&u.raddr) || u.raddr.is_relative_path() {
+            return None;
+        }
+        addr_of(&u.raddr)
+    }
+
+    /// Each dgram socket with a receiver outside the image connects to it again.
+    fn outside_connects(&mut self) -> Result<(), PlanError> {
+        let todo: Vec<(i32, SockAddr)> =
+            self.unix().filter_map(|s| self.outside_receiver(s).map(|a| (s.objref, a))).collect();
+        for (s, addr) in todo {
+            let why = format!("#{s} connects to its peer outside the image, which this host has");
+            self.push(Op::Connect { slot: s as Slot, addr }, why)?;
         }
         Ok(())
     }

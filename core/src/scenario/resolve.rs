@@ -45,6 +45,8 @@ pub(super) struct Node {
     pub(super) inet_flags: u16,
     pub(super) reuse: u32,
     pub(super) remote: Option<std::net::SocketAddr>,
+    /// AF_UNIX dgram with an external peer: the outside peer's name (SOCKET_UNIX.raddr).
+    pub(super) remote_unix: Option<crate::image::UnixAddr>,
     pub(super) explicit_addr: bool,
 }
 
@@ -63,6 +65,22 @@ pub(super) fn parse_inet(family: u16, s: &str) -> Result<std::net::SocketAddr, S
         (AF_INET, IpAddr::V4(_)) | (AF_INET6, IpAddr::V6(_)) => Ok(a),
         (AF_INET6, IpAddr::V4(v4)) => Ok(SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), a.port())),
         _ => Err(format!("{s:?} is an IPv6 address on an inet socket (use family inet6)")),
+    }
+}
+
+/// The `remote` of an AF_UNIX socket: the name of the outside peer of a dgram `external_peer`,
+/// an absolute path or an abstract name.
+fn unix_remote(s: &SockSpec, r: &str) -> Result<crate::image::UnixAddr, ScenarioError> {
+    use crate::image::UnixAddr;
+    let fail = |why: &str| Err(ScenarioError(format!("socket {:?}: {why}", s.name)));
+    if !s.external_peer || s.ty != SockType::Dgram {
+        return fail("an AF_UNIX remote is the outside name of a dgram external_peer");
+    }
+    match parse_addr(AF_UNIX, Some(r)) {
+        Ok(Addr::Unix(a @ UnixAddr::Abstract(_))) => Ok(a),
+        Ok(Addr::Unix(UnixAddr::Path(p))) if p.first() == Some(&b'/') => Ok(UnixAddr::Path(p)),
+        Ok(_) => fail("an AF_UNIX remote is an absolute path or an @abstract name"),
+        Err(e) => fail(&e),
     }
 }
 
@@ -299,10 +317,14 @@ fn node_of(s: &SockSpec) -> Result<Node, ScenarioError> {
     if family != AF_UNIX && (s.peer_gone || s.autobind || s.unlinked || s.cwd.is_some()) {
         return fail(format!("socket {:?}: peer_gone, autobind, unlinked and cwd are AF_UNIX only", s.name));
     }
-    if (s.remote.is_some() || s.reuseaddr || s.reuseport || s.v6only) && family == AF_UNIX {
-        return fail(format!("socket {:?}: remote, reuseaddr, reuseport and v6only are INET only", s.name));
+    if (s.reuseaddr || s.reuseport || s.v6only) && family == AF_UNIX {
+        return fail(format!("socket {:?}: reuseaddr, reuseport and v6only are INET only", s.name));
     }
-    let remote = match &s.remote {
+    let remote_unix = match &s.remote {
+        Some(r) if family == AF_UNIX => Some(unix_remote(s, r)?),
+        _ => None,
+    };
+    let remote = match s.remote.as_ref().filter(|_| family != AF_UNIX) {
         Some(r) if s.external_peer => {
             Some(parse_inet(family, r).map_err(|e| ScenarioError(format!("socket {:?}: {e}", s.name)))?)
         }
@@ -326,6 +348,7 @@ fn node_of(s: &SockSpec) -> Result<Node, ScenarioError> {
         inet_flags,
         reuse: u32::from(s.reuseaddr),
         remote,
+        remote_unix,
         explicit_addr: s.addr.is_some(),
         family,
         ty,

@@ -198,7 +198,7 @@ impl<'n> Writer<'n> {
                 Addr::Unix(a) => a.clone(),
                 Addr::Inet(..) => crate::image::UnixAddr::Unnamed,
             },
-            None => crate::image::UnixAddr::Unnamed,
+            None => n.remote_unix.clone().unwrap_or(crate::image::UnixAddr::Unnamed),
         };
         let (laddr_len, laddr_family, lp) = laddr.encode();
         let (raddr_len, raddr_family, rp) = raddr.encode();

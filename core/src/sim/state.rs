@@ -479,9 +479,26 @@ impl Kernel {
         Kernel { cwd: b"/".to_vec(), ..Kernel::default() }
     }
 
-    /// A kernel on a host with these addresses (INET binds and destinations, `sim/inet/`).
+    /// A kernel on a host with these addresses (INET binds and destinations, `sim/inet/`), and
+    /// a dgram receiver bound at each of its outside AF_UNIX names ([`HostAddrs::unix`]), held
+    /// by no slot: `connect()` to one succeeds and sends queue on it.
+    /// DEVIATION: nobody reads an outside receiver's queue, so sends to it block (or EAGAIN)
+    /// once it holds `max_dgram_qlen` datagrams; Linux's receiver may read them.
     pub fn with_host(host: HostAddrs) -> Kernel {
-        Kernel { host, ..Kernel::new() }
+        let names = host.unix.clone();
+        let mut k = Kernel { host, ..Kernel::new() };
+        for name in &names {
+            let addr = match name {
+                UnixAddr::Path(p) if p.first() == Some(&b'/') => SockAddr::Path(p.to_vec()),
+                UnixAddr::Abstract(a) => SockAddr::Abstract(a.to_vec()),
+                // A relative or empty name is no place on this host.
+                UnixAddr::Path(_) | UnixAddr::Unnamed => continue,
+            };
+            let r = k.new_sock(SockType::Dgram);
+            let _ = k.bind(r, &addr);
+        }
+        k.last_rule = None;
+        k
     }
 
     /// Create a file that exists before the restore (for tests and what-if runs).

@@ -5,6 +5,7 @@ mod archive;
 mod chunked;
 #[cfg(not(target_arch = "wasm32"))]
 mod criu;
+mod extpeer;
 mod fuzz_found;
 mod inet_sim;
 mod lesson;

@@ -514,7 +514,11 @@ fn run_image(image: &std::path::Path, budget: input::Budget, a: RunArgs) -> Resu
     }
     // INET sockets are planned for this host's addresses (those of the namespace the
     // sockets are made in).
-    let (host, host_warning) = this_host_warned();
+    let (mut host, host_warning) = this_host_warned();
+    if a.root.is_none() {
+        // The outside AF_UNIX names a dgram socket of the image is reconnected to.
+        host.unix = resocket_restore::host::outside_unix(&report.image);
+    }
     let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
     // What this run itself changes (beyond the plan): said, and refused like the plan's.
     let mut run_warnings: Vec<Warning> = host_warning.into_iter().collect();

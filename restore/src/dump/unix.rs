@@ -340,6 +340,8 @@ fn spec(
     let connection = d.ty != 2;
     if let Some(p) = peer {
         if !cx.in_set(p) {
+            let outside = cx.diag.get(&p).and_then(|x| x.name.as_deref()).and_then(outside_name);
+            s.remote = outside.filter(|_| d.ty == 2);
             external(ino, m, d, p, &mut s, warnings);
             return Ok(s);
         }
@@ -483,15 +485,30 @@ fn listener(cx: &Cx, ino: u32, d: &UnixDiag, s: &mut SockSpec) -> Result<(), Dum
     Ok(())
 }
 
-/// A socket whose peer `p` is outside the dumped processes: marked external, with its queue.
+/// The scenario spelling of an outside peer's name as unix_diag gives it (the raw `sun_path`),
+/// when a restore can connect to it: an absolute path or an abstract name.
+fn outside_name(raw: &[u8]) -> Option<String> {
+    match raw.split_first() {
+        Some((0, n)) => Some(format!("@{}", resocket_core::bstr::escape(n))),
+        Some((b'/', _)) => Some(resocket_core::bstr::escape(raw.strip_suffix(b"\0").unwrap_or(raw))),
+        _ => None,
+    }
+}
+
+/// A socket whose peer `p` is outside the dumped processes: marked external, with its queue
+/// (a dgram one with its peer's name in `remote`, when unix_diag shows one a restore can use).
 fn external(ino: u32, m: &Member, d: &UnixDiag, p: u32, s: &mut SockSpec, warnings: &mut Vec<DumpWarning>) {
+    let how = match (&s.remote, d.ty) {
+        (Some(n), 2) => format!(
+            "its name {n} is recorded: a restore connects it there again when a dgram socket is bound at it, else leaves it unconnected"
+        ),
+        (None, 2) => "its name is not known: a restore leaves it unconnected".to_string(),
+        _ => "a restore brings it back as a broken connection".to_string(),
+    };
     warnings.push(DumpWarning::on(
         ino,
         WarnCode::UnixExternalPeer,
-        format!(
-            "{}: its peer (socket {p}) is outside the dumped processes; marked external: a restore brings it back as a broken connection",
-            name_of(ino)
-        ),
+        format!("{}: its peer (socket {p}) is outside the dumped processes; marked external: {how}", name_of(ino)),
     ));
     s.external_peer = true;
     if d.shutdown != 0 {

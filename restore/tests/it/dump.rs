@@ -430,6 +430,22 @@ fn a_peer_outside_the_dumped_processes_is_marked_external_and_restored_broken() 
 }
 
 #[test]
+fn a_dgram_peer_outside_the_dumped_processes_is_recorded_by_name() {
+    let live = Live::start("external-dgram");
+    let (code, err, img) = live.dump();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("is recorded: a restore connects it there again"), "{err}");
+    let bytes = std::fs::read(&img).unwrap();
+    let report = resocket_core::load(&bytes);
+    assert!(report.is_valid(), "{:#?}", report.diagnostics);
+    let s = report.image.sockets.values().find(|s| s.common.sock_type == resocket_core::wire::SOCK_DGRAM).unwrap();
+    let u = s.unix.as_ref().unwrap();
+    assert!(u.has(resocket_core::wire::UNIX_EXTERNAL_PEER));
+    let want = live.dir.join("ext-dgram.sock");
+    assert_eq!(u.raddr, resocket_core::image::UnixAddr::Path(want.as_os_str().as_encoded_bytes().into()));
+}
+
+#[test]
 fn an_fd_in_flight() {
     let img = round_trip("rights");
     assert!(img.sockets.values().flat_map(|s| &s.queue).any(|m| !m.rights.is_empty()));

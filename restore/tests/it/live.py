@@ -670,6 +670,17 @@ elif scenario == "external":
         sys.stdin.read()
         os._exit(0)
     b.close()
+elif scenario == "external-dgram":
+    # A dgram socket connected to a receiver bound at a path by a child that is not dumped.
+    path = os.path.join(d, "ext-dgram.sock")
+    r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    r.bind(path)
+    if os.fork() == 0:
+        sys.stdin.read()
+        os._exit(0)
+    r.close()
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a.connect(path)
 elif scenario in ("early-stream", "early-seqpacket"):
     # Clients that sent data before accept(): several sends, none, one with an fd in flight
     # (itself holding a datagram), and an accepted connection ahead of them.

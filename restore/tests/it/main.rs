@@ -6,6 +6,7 @@ mod criu_kernel;
 mod differential;
 mod differential_inet;
 mod dump;
+mod extpeer;
 mod hostile_root;
 mod inet_restore;
 mod kernel;

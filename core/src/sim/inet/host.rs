@@ -52,6 +52,13 @@ pub struct HostAddrs {
     /// default; the running host's are not read).
     #[serde(default)]
     pub routes: Routes,
+    /// AF_UNIX names outside the restore where a dgram socket is bound and takes datagrams
+    /// (a path, absolute, or an abstract name): what a dgram socket connected to an outside
+    /// peer (EXTERNAL_PEER) can be connected to again. The simulator holds a receiver at each
+    /// ([`crate::sim::Kernel::with_host`]). `restore run` probes the names the image records
+    /// (`restore/src/host.rs`); empty by default.
+    #[serde(default)]
+    pub unix: Vec<crate::image::UnixAddr>,
 }
 
 /// One route of the main table ([`Routes`]).
@@ -161,6 +168,7 @@ impl HostAddrs {
             ],
             broadcast: vec![Ipv4Addr::new(127, 255, 255, 255)],
             routes: Routes::default(),
+            unix: Vec::new(),
         }
     }
 
@@ -181,7 +189,8 @@ impl HostAddrs {
     /// The host these interface addresses make, each with the broadcast addresses it gives the
     /// local routing table: sorted, without repeats (CRIU's `ifaddr-N.img`, the netlink dump).
     pub fn from_addrs(addrs: impl IntoIterator<Item = (HostAddr, Vec<Ipv4Addr>)>) -> HostAddrs {
-        let mut host = HostAddrs { addrs: Vec::new(), broadcast: Vec::new(), routes: Routes::default() };
+        let mut host =
+            HostAddrs { addrs: Vec::new(), broadcast: Vec::new(), routes: Routes::default(), unix: Vec::new() };
         for (a, brd) in addrs {
             host.addrs.push(a);
             host.broadcast.extend(brd);

@@ -1,0 +1,72 @@
+//! A dgram AF_UNIX socket connected to a socket outside the image, restored on the real kernel
+//! (each case in a private network namespace, so the abstract names are its own): with a
+//! receiver bound at the recorded name it comes back connected (`--verify` checks its peer
+//! inode is the receiver's) and a datagram it sends arrives there; without one it comes back
+//! unconnected, warned `unix-external-peer`, and `--verify` agrees.
+
+use std::process::Command;
+
+/// The image: `log` connected to the path `path`, `alog` to the abstract name `abs`, at fds 3
+/// and 4 of pid 1.
+fn image(path: &str, abs: &str) -> std::path::PathBuf {
+    let json = format!(
+        r#"{{"tasks": [{{"pid": 1, "fds": {{"3": "log", "4": "alog"}}}}],
+            "sockets": [{{"name": "log", "type": "dgram", "external_peer": true, "remote": "{path}"}},
+                        {{"name": "alog", "type": "dgram", "external_peer": true, "remote": "@{abs}"}}]}}"#
+    );
+    let bytes = resocket_core::scenario::Scenario::from_json(&json).unwrap().to_image().unwrap();
+    let p = std::env::temp_dir().join(format!("resocket-extpeer-{}-{abs}.rsimg", std::process::id()));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Runs, in a private network namespace, receivers bound at `path` and `@abs` (when `bind`),
+/// then `restore run --verify IMG -- sh -c 'printf one >&3; printf two >&4'`; prints the
+/// restore's stderr, then what each receiver got.
+fn run(bind: bool, path: &str, abs: &str) -> (String, String) {
+    let img = image(path, abs);
+    let script = format!(
+        r#"
+import socket, subprocess, sys, os
+rs = []
+if {bind}:
+    for a in ({path:?}, "\0" + {abs:?}):
+        r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind(a); r.settimeout(2); rs.append(r)
+o = subprocess.run([sys.argv[1], "run", "--verify", sys.argv[2], "--", "sh", "-c",
+                    "printf one >&3; printf two >&4"], capture_output=True, text=True)
+sys.stderr.write(o.stderr)
+for r in rs:
+    print(r.recv(100).decode())
+if {bind}:
+    os.unlink({path:?})
+"#,
+        bind = if bind { "True" } else { "False" }
+    );
+    let o = Command::new("unshare")
+        .args(["-n", "python3", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .arg(&img)
+        .output()
+        .expect("unshare and python3 run");
+    let _ = std::fs::remove_file(&img);
+    (String::from_utf8_lossy(&o.stderr).into_owned(), String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[test]
+fn a_dgram_socket_is_reconnected_to_its_outside_receivers_and_its_datagrams_arrive() {
+    let path = format!("/tmp/resocket-extpeer-{}.sock", std::process::id());
+    let (err, out) = run(true, &path, "resocket-extpeer-log");
+    assert!(err.contains("verify: the kernel state matches the image"), "{err}");
+    assert!(!err.contains("unix-external-peer"), "{err}");
+    assert_eq!(out, "one\ntwo\n", "{err}");
+}
+
+#[test]
+fn without_receivers_it_is_restored_unconnected_with_the_warning_and_verify_agrees() {
+    let path = format!("/tmp/resocket-extpeer-none-{}.sock", std::process::id());
+    let (err, out) = run(false, &path, "resocket-extpeer-none");
+    assert_eq!(err.matches("warning[unix-external-peer]").count(), 2, "{err}");
+    assert!(err.contains(&path) && err.contains("@resocket-extpeer-none"), "{err}");
+    assert!(err.contains("verify: the kernel state matches the image"), "{err}");
+    assert_eq!(out, "");
+}
