@@ -32,7 +32,9 @@ fn a_tasks_cloexec_list_marks_exactly_its_fds() {
 
 /// Plans and run reports survive the codec unchanged (the browser's kernel worker posts them to
 /// the page): every fixture's plan (steps, slots, warnings) and the report of its naive order,
-/// which fails with a rule on several of them; a decode needs all the bytes.
+/// which fails with a rule on several of them; a decode needs all the bytes. Native only (it
+/// reads the fixture directory); in wasm the synthetic images below go through the same codec.
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn plans_and_run_reports_survive_the_codec() {
     use resocket_core::{check, codec, plan};
@@ -52,4 +54,21 @@ fn plans_and_run_reports_survive_the_codec() {
         assert!(codec::decode::<check::RunReport, { 1 << 24 }>(&enc[..enc.len() - 1]).is_err());
     }
     assert!(failures > 0 && warnings > 0, "the fixtures exercise failures ({failures}) and warnings ({warnings})");
+}
+
+/// The same codec round trip on synthetic images, which also runs in wasm (node), where the
+/// kernel worker's messages are encoded and decoded.
+#[test]
+fn plans_and_run_reports_of_synthetic_images_survive_the_codec() {
+    use resocket_core::{check, codec, plan};
+    for n in [1, 10, 200] {
+        let bytes = synth::mixed(n).to_image().unwrap();
+        let img = load(&bytes).image;
+        let p = plan::plan(&img).unwrap();
+        let report = check::run_order(&img, &p, &check::naive_order(&p));
+        let enc = codec::encode(&p);
+        assert_eq!(codec::decode::<plan::Plan, { 1 << 24 }>(&enc).unwrap(), (p, enc.len()));
+        let enc = codec::encode(&report);
+        assert_eq!(codec::decode::<check::RunReport, { 1 << 24 }>(&enc).unwrap(), (report, enc.len()));
+    }
 }
