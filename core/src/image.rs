@@ -120,6 +120,23 @@ impl UnixAddr {
         matches!(self, UnixAddr::Path(p) if p.first() != Some(&b'/'))
     }
 
+    /// The address a bind, connect or send of this name takes (`None` for an unnamed socket).
+    pub fn sock_addr(&self) -> Option<crate::sim::SockAddr> {
+        use crate::sim::SockAddr;
+        match self {
+            UnixAddr::Unnamed => None,
+            UnixAddr::Path(p) => Some(SockAddr::Path(p.to_vec())),
+            UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.to_vec())),
+        }
+    }
+
+    /// The address of this name as a place outside the restore (an outside peer's name,
+    /// [`crate::sim::HostAddrs::unix`]): an absolute path or an abstract name; a relative or
+    /// empty name is no place on the host.
+    pub fn outside_addr(&self) -> Option<crate::sim::SockAddr> {
+        self.sock_addr().filter(|_| !self.is_relative_path())
+    }
+
     /// True for an autobind-shaped name: abstract, exactly 5 lowercase hex digits.
     pub fn is_autobind_shape(&self) -> bool {
         matches!(self, UnixAddr::Abstract(a) if a.len() == 5 && a.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))

@@ -122,14 +122,6 @@ type Placement = (i32, i32, bool, bool);
 #[error("cannot plan a restore: {0}")]
 pub struct PlanError(pub String);
 
-fn addr_of(a: &UnixAddr) -> Option<SockAddr> {
-    match a {
-        UnixAddr::Unnamed => None,
-        UnixAddr::Path(p) => Some(SockAddr::Path(p.to_vec())),
-        UnixAddr::Abstract(b) => Some(SockAddr::Abstract(b.to_vec())),
-    }
-}
-
 /// A stream/seqpacket peer that is not in the image: closed (PEER_GONE), or outside the
 /// checkpointed processes (EXTERNAL_PEER, restored as a broken connection).
 fn gone_peer(u: &crate::image::UnixPart) -> bool {

@@ -7,7 +7,7 @@
 use crate::diag_unix::{netlink_dump, u32_at};
 use resocket_core::criu::ifaddr::IfAddr;
 use resocket_core::image::UnixAddr;
-use resocket_core::sim::{HostAddr, HostAddrs};
+use resocket_core::sim::{HostAddr, HostAddrs, SockAddr};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -72,9 +72,9 @@ pub fn outside_unix(img: &resocket_core::image::Image<'_>) -> Vec<UnixAddr> {
     let mut found = Vec::new();
     for s in img.sockets.values().filter(|s| s.common.sock_type == resocket_core::wire::SOCK_DGRAM) {
         let Some(u) = s.unix.as_ref().filter(|u| u.has(resocket_core::wire::UNIX_EXTERNAL_PEER)) else { continue };
-        let addr = match &u.raddr {
-            UnixAddr::Path(p) if p.first() == Some(&b'/') => SocketAddrUnix::new(&**p),
-            UnixAddr::Abstract(n) => SocketAddrUnix::new_abstract_name(n),
+        let addr = match u.raddr.outside_addr() {
+            Some(SockAddr::Path(p)) => SocketAddrUnix::new(p),
+            Some(SockAddr::Abstract(n)) => SocketAddrUnix::new_abstract_name(&n),
             _ => continue,
         };
         let Ok(addr) = addr else { continue };

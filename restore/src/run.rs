@@ -501,7 +501,7 @@ fn verify_outside_peer(s: &Sock<'_>, d: &UnixDiag, diag: &BTreeMap<u32, UnixDiag
     let name = crate::host::diag_name(&u.raddr);
     let receivers: Vec<u32> = diag
         .values()
-        .filter(|x| x.ty == 2 && x.ino != d.ino && name.is_some() && x.name == name)
+        .filter(|x| u16::from(x.ty) == wire::SOCK_DGRAM && x.ino != d.ino && name.is_some() && x.name == name)
         .map(|x| x.ino)
         .collect();
     let peer = d.peer.filter(|&p| p != 0);

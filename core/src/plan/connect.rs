@@ -12,7 +12,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             if self.listener_of(a).is_some() {
                 continue;
             }
-            let Some(name) = a.laddr().and_then(addr_of) else { continue };
+            let Some(name) = a.laddr().and_then(UnixAddr::sock_addr) else { continue };
             let Some(c) = self.sock(client) else { continue };
             let ty = ty_of(a);
             let t = self.temp("listener");
@@ -76,7 +76,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             if !self.created.contains(&s.objref) {
                 continue;
             }
-            let Some(a) = addr_of(&laddr) else { continue };
+            let Some(a) = laddr.sock_addr() else { continue };
             if self.k.sock(s.objref as Slot).is_some_and(|x| x.name.is_some()) {
                 continue;
             }
@@ -133,7 +133,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         for l in ls {
             let pairs: Vec<(i32, i32)> =
                 crate::order::run_of(&by_listener, l.objref, |t| t.0).iter().map(|t| (t.1, t.2)).collect();
-            let Some(name) = l.laddr().and_then(addr_of) else { continue };
+            let Some(name) = l.laddr().and_then(UnixAddr::sock_addr) else { continue };
             let cwd = l.unix.as_ref().and_then(|u| u.cwd.clone());
             self.accept_pairs(l, &name, cwd.as_deref(), &pairs)?;
             let gone: Vec<&Sock<'_>> = crate::order::run_of(&gone_by_listener, l.objref, |t| t.0)
@@ -294,7 +294,7 @@ impl<'i, 'a> Planner<'i, 'a> {
     }
 
     fn bind_client(&mut self, c: &Sock<'_>) -> Result<(), PlanError> {
-        if let Some(a) = c.laddr().and_then(addr_of) {
+        if let Some(a) = c.laddr().and_then(UnixAddr::sock_addr) {
             let slot = c.objref as Slot;
             if self.k.sock(slot).is_some_and(|s| s.name.is_none()) {
                 self.bind_named(c, a, "the client was bound before it connected")?;

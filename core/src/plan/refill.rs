@@ -36,7 +36,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             // Accepted in Connect, its stand-in connected.
         } else if accepted {
             // It must come out of accept() to carry its listener's name.
-            let name = s.laddr().and_then(addr_of);
+            let name = s.laddr().and_then(UnixAddr::sock_addr);
             let (lslot, temp_l) = self.listener_to_accept_from(s, ty, name.as_ref())?;
             let Some(n) = name else { return Ok(()) };
             self.accept_from_stand_in(s, t, lslot, &n)?;
@@ -50,7 +50,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             )?;
             self.created.insert(s.objref);
             self.buffers(s)?;
-            if let Some(a) = s.laddr().and_then(addr_of) {
+            if let Some(a) = s.laddr().and_then(UnixAddr::sock_addr) {
                 self.bind_named(s, a, "its own name")?;
             }
         }
@@ -233,7 +233,7 @@ impl<'i, 'a> Planner<'i, 'a> {
         let slot = s.objref as Slot;
         let connected =
             self.k.sock(from).and_then(|x| x.peer) == self.k.sock_ref(slot) && self.k.sock_ref(slot).is_some();
-        let to = if connected { None } else { s.laddr().and_then(addr_of) };
+        let to = if connected { None } else { s.laddr().and_then(UnixAddr::sock_addr) };
         if !connected && to.is_none() {
             return Err(PlanError(format!(
                 "a datagram to unnamed socket #{} from #{} cannot be re-sent: only its connected peer could reach it",
@@ -251,7 +251,8 @@ impl<'i, 'a> Planner<'i, 'a> {
     fn stand_in_dgram_peer(&mut self, s: &Sock<'_>) -> Result<Slot, PlanError> {
         let t = self.temp("peer");
         let at = SockAddr::Abstract(format!("resocket-closed-peer-of-{}", s.objref).into_bytes());
-        let own = s.laddr().and_then(addr_of).ok_or_else(|| PlanError(format!("#{} has no name", s.objref)))?;
+        let own =
+            s.laddr().and_then(UnixAddr::sock_addr).ok_or_else(|| PlanError(format!("#{} has no name", s.objref)))?;
         self.push(Op::Socket { slot: t, ty: SockType::Dgram }, format!("a stand-in for #{}'s closed peer", s.objref))?;
         self.push(
             Op::Bind { slot: t, addr: at.clone() },
@@ -304,7 +305,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                     continue;
                 }
                 let Some(ps) = self.sock(p) else { continue };
-                let Some(addr) = ps.laddr().and_then(addr_of) else {
+                let Some(addr) = ps.laddr().and_then(UnixAddr::sock_addr) else {
                     return Err(PlanError(format!(
                         "dgram #{s} is connected to unnamed #{p}, which connect() cannot reach"
                     )));
@@ -327,7 +328,7 @@ impl<'i, 'a> Planner<'i, 'a> {
             .map(|s| s.objref)
             .collect();
         for r in lonely {
-            let Some(addr) = self.sock(r).and_then(|s| s.laddr()).and_then(addr_of) else { continue };
+            let Some(addr) = self.sock(r).and_then(|s| s.laddr()).and_then(UnixAddr::sock_addr) else { continue };
             let t = self.temp("connector");
             self.push(
                 Op::Socket { slot: t, ty: SockType::Dgram },
@@ -347,10 +348,7 @@ impl Planner<'_, '_> {
     /// warned `unix-external-peer` (`warn_outside_dgram`).
     pub(super) fn outside_receiver(&self, s: &Sock<'_>) -> Option<SockAddr> {
         let u = s.unix.as_ref().filter(|u| u.has(wire::UNIX_EXTERNAL_PEER) && ty_of(s) == SockType::Dgram)?;
-        if !self.k.host.unix.contains(&u.raddr) || u.raddr.is_relative_path() {
-            return None;
-        }
-        addr_of(&u.raddr)
+        self.k.host.unix.contains(&u.raddr).then(|| u.raddr.outside_addr())?
     }
 
     /// Each dgram socket with a receiver outside the image connects to it again.

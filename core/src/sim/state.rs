@@ -485,17 +485,11 @@ impl Kernel {
     /// DEVIATION: nobody reads an outside receiver's queue, so sends to it block (or EAGAIN)
     /// once it holds `max_dgram_qlen` datagrams; Linux's receiver may read them.
     pub fn with_host(host: HostAddrs) -> Kernel {
-        let names = host.unix.clone();
+        let names: Vec<SockAddr> = host.unix.iter().filter_map(UnixAddr::outside_addr).collect();
         let mut k = Kernel { host, ..Kernel::new() };
-        for name in &names {
-            let addr = match name {
-                UnixAddr::Path(p) if p.first() == Some(&b'/') => SockAddr::Path(p.to_vec()),
-                UnixAddr::Abstract(a) => SockAddr::Abstract(a.to_vec()),
-                // A relative or empty name is no place on this host.
-                UnixAddr::Path(_) | UnixAddr::Unnamed => continue,
-            };
+        for addr in &names {
             let r = k.new_sock(SockType::Dgram);
-            let _ = k.bind(r, &addr);
+            let _ = k.bind(r, addr);
         }
         k.last_rule = None;
         k
