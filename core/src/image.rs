@@ -97,6 +97,25 @@ impl UnixAddr {
         }
     }
 
+    /// A bound name as the kernel reports it and CRIU records it (unix_diag's `UNIX_DIAG_NAME`,
+    /// `UnixSkEntry.name`: the `addr->len - sizeof(short)` bytes of `sun_path`): abstract when it
+    /// starts with a NUL; else a path, whose one trailing NUL (counted in the bound address's
+    /// length by `unix_mkname_bsd`; hand-written images leave it out) is not part of it. Empty:
+    /// unnamed.
+    pub fn from_kernel_name(raw: &[u8]) -> UnixAddr {
+        match raw.split_first() {
+            None => UnixAddr::Unnamed,
+            Some((0, rest)) => UnixAddr::Abstract(rest.into()),
+            Some(_) => UnixAddr::Path(raw.strip_suffix(b"\0").unwrap_or(raw).into()),
+        }
+    }
+
+    /// The scenario's spelling (`name`/`remote`, [`crate::sim::SockAddr::display`]): the
+    /// [`crate::bstr`] escape of a path, `@` and the escape of an abstract name; `None` unnamed.
+    pub fn spelling(&self) -> Option<String> {
+        self.sock_addr().map(|a| a.display())
+    }
+
     /// True when bound to something.
     pub fn is_named(&self) -> bool {
         !matches!(self, UnixAddr::Unnamed)
@@ -391,6 +410,21 @@ impl Image<'_> {
             }
         }
         out
+    }
+
+    /// The outside names the image's dgram sockets were connected to (`EXTERNAL_PEER`, the
+    /// peer's name in `raddr`) that a restore could connect them to again: absolute paths and
+    /// abstract names ([`UnixAddr::outside_addr`]), each once, in socket order. Which of them a
+    /// host has is [`crate::sim::HostAddrs::unix`] (`restore run` probes these).
+    pub fn outside_dgram_names(&self) -> Vec<UnixAddr> {
+        let mut names: Vec<UnixAddr> = Vec::new();
+        for s in self.sockets.values().filter(|s| s.common.sock_type == crate::wire::SOCK_DGRAM) {
+            let Some(u) = s.unix.as_ref().filter(|u| u.has(crate::wire::UNIX_EXTERNAL_PEER)) else { continue };
+            if u.raddr.outside_addr().is_some() && !names.contains(&u.raddr) {
+                names.push(u.raddr.clone());
+            }
+        }
+        names
     }
 
     /// Socket objrefs that are embryos of some listener.

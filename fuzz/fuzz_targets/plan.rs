@@ -11,7 +11,10 @@
 //! Input: the first byte picks how the image is made — raw bytes (seeds: `fixtures/images`,
 //! led by a 0 byte), a scenario built by editor operations (`gen::edited`) or a scenario written
 //! directly (`gen::direct`); its high bit plans for the loopback host alone or with the image's
-//! own addresses too (`plan::image_addrs`, as a what-if run does).
+//! own addresses too (`plan::image_addrs`, as a what-if run does); the next bit gives the host a
+//! dgram receiver at every outside name the image's dgram sockets record
+//! (`Image::outside_dgram_names` as `HostAddrs::unix`, what `restore run`'s probe finds when all
+//! are there), so the planner's reconnect to an outside peer is planned and simulated.
 #![no_main]
 
 mod gen;
@@ -24,7 +27,7 @@ use resocket_core::{load, plan};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
-    let bytes = match mode & 0x7f {
+    let bytes = match mode & 0x3f {
         0 => rest.to_vec(),
         m => {
             let mut u = Unstructured::new(rest);
@@ -40,7 +43,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let img = &r.image;
-    let host = if mode & 0x80 == 0 { HostAddrs::loopback() } else { HostAddrs::loopback_and(&plan::image_addrs(img)) };
+    let mut host = if mode & 0x80 == 0 { HostAddrs::loopback() } else { HostAddrs::loopback_and(&plan::image_addrs(img)) };
+    if mode & 0x40 != 0 {
+        host.unix = img.outside_dgram_names();
+    }
     let planned = plan::plan_on(img, &host);
     let mut streamed = Vec::new();
     let again = plan::plan_streaming_on(img, &host, 7, &mut |b| {

@@ -39,6 +39,13 @@ pub struct UnixDiag {
     pub bufs: Option<(u32, u32)>,
 }
 
+impl UnixDiag {
+    /// The socket type, `None` for a number AF_UNIX does not know.
+    pub fn sock_type(&self) -> Option<resocket_core::sim::SockType> {
+        resocket_core::sim::SockType::from_raw(self.ty.into())
+    }
+}
+
 pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_ne_bytes)
 }

@@ -61,32 +61,26 @@ pub fn diag_name(a: &UnixAddr) -> Option<Vec<u8>> {
     }
 }
 
-/// The outside names the image's dgram sockets were connected to (EXTERNAL_PEER, raddr) where
-/// a dgram socket of this namespace is bound now ([`HostAddrs::unix`]): a probe, not a
-/// unix_diag dump, because a probe is the executor's own `connect()` (a path is resolved, its
-/// permissions and its socket type checked as the restore's connect will be), and it asks only
-/// about the names the image records. Absolute paths and abstract names only; none under
-/// `--root` (the executor resolves paths inside the root; not probed there yet).
+/// Which of the outside names the image's dgram sockets were connected to
+/// ([`resocket_core::image::Image::outside_dgram_names`]) have a dgram socket of this namespace
+/// bound now ([`HostAddrs::unix`]): a probe, not a unix_diag dump, because a probe is the
+/// executor's own `connect()` (a path is resolved, its permissions and its socket type checked
+/// as the restore's connect will be), and it asks only about the names the image records. None
+/// under `--root` (the executor resolves paths inside the root; not probed there yet).
 pub fn outside_unix(img: &resocket_core::image::Image<'_>) -> Vec<UnixAddr> {
     use rustix::net::{self as net, AddressFamily, SocketAddrUnix, SocketType};
-    let mut found = Vec::new();
-    for s in img.sockets.values().filter(|s| s.common.sock_type == resocket_core::wire::SOCK_DGRAM) {
-        let Some(u) = s.unix.as_ref().filter(|u| u.has(resocket_core::wire::UNIX_EXTERNAL_PEER)) else { continue };
-        let addr = match u.raddr.outside_addr() {
+    let reachable = |name: &UnixAddr| {
+        let addr = match name.outside_addr() {
             Some(SockAddr::Path(p)) => SocketAddrUnix::new(p),
             Some(SockAddr::Abstract(n)) => SocketAddrUnix::new_abstract_name(&n),
-            _ => continue,
+            _ => return false,
         };
-        let Ok(addr) = addr else { continue };
-        let Ok(probe) = net::socket_with(AddressFamily::UNIX, SocketType::DGRAM, net::SocketFlags::CLOEXEC, None)
-        else {
-            continue;
-        };
-        if net::connect(&probe, &addr).is_ok() && !found.contains(&u.raddr) {
-            found.push(u.raddr.clone());
-        }
-    }
-    found
+        let Ok(addr) = addr else { return false };
+        let flags = net::SocketFlags::CLOEXEC;
+        net::socket_with(AddressFamily::UNIX, SocketType::DGRAM, flags, None)
+            .is_ok_and(|probe| net::connect(&probe, &addr).is_ok())
+    };
+    img.outside_dgram_names().into_iter().filter(reachable).collect()
 }
 
 #[cfg(test)]

@@ -415,11 +415,8 @@ fn actual_name(a: Option<SocketAddrAny>) -> Option<Vec<u8>> {
 }
 
 fn show(n: &Option<Vec<u8>>) -> String {
-    match n {
-        None => "(unnamed)".into(),
-        Some(b) if b.first() == Some(&0) => format!("@{}", resocket_core::bstr::escape(&b[1..])),
-        Some(b) => resocket_core::bstr::escape(b),
-    }
+    let name = n.as_deref().map(resocket_core::image::UnixAddr::from_kernel_name);
+    name.and_then(|a| a.spelling()).unwrap_or_else(|| "(unnamed)".into())
 }
 
 /// A queued message as verify compares it: bytes and number of fds carried.
@@ -501,7 +498,12 @@ fn verify_outside_peer(s: &Sock<'_>, d: &UnixDiag, diag: &BTreeMap<u32, UnixDiag
     let name = crate::host::diag_name(&u.raddr);
     let receivers: Vec<u32> = diag
         .values()
-        .filter(|x| u16::from(x.ty) == wire::SOCK_DGRAM && x.ino != d.ino && name.is_some() && x.name == name)
+        .filter(|x| {
+            x.sock_type() == Some(resocket_core::sim::SockType::Dgram)
+                && x.ino != d.ino
+                && name.is_some()
+                && x.name == name
+        })
         .map(|x| x.ino)
         .collect();
     let peer = d.peer.filter(|&p| p != 0);

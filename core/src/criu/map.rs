@@ -20,6 +20,7 @@
 use super::check::{DGRAM, ESTABLISHED, LISTEN, SEQPACKET, STREAM, USK_EXTERN};
 use super::{pb, Opened};
 use crate::bstr;
+use crate::image::UnixAddr;
 use crate::scenario::{MsgSpec, PendingSpec, Scenario, SockSpec, TaskSpec, DEFAULT_BUF};
 use crate::sim::ops::{How, InetFamily, SockType};
 use crate::sock::Family;
@@ -156,17 +157,10 @@ fn how(shutdown: Option<i32>) -> Option<How> {
     }
 }
 
-/// An AF_UNIX name in the scenario's spelling: `@` + bstr escapes for abstract names, the
-/// bstr escape of a path otherwise; `None` for an unnamed socket. A path name as CRIU dumps it
-/// from a real kernel ends in the NUL that `unix_mkname_bsd` counts in the bound address's
-/// length (unix_diag's `UNIX_DIAG_NAME` is `addr->len - sizeof(short)` bytes): that one NUL is
-/// not part of the path (hand-written images leave it out).
+/// An AF_UNIX name CRIU recorded, in the scenario's spelling ([`UnixAddr::from_kernel_name`],
+/// [`UnixAddr::spelling`]); `None` for an unnamed socket.
 pub fn unix_name(name: &[u8]) -> Option<String> {
-    match name.split_first() {
-        None => None,
-        Some((0, rest)) => Some(format!("@{}", bstr::escape(rest))),
-        Some(_) => Some(bstr::escape(name.strip_suffix(b"\0").unwrap_or(name))),
-    }
+    UnixAddr::from_kernel_name(name).spelling()
 }
 
 struct Ctx<'a> {
@@ -499,7 +493,7 @@ fn outside_peer(c: &mut Ctx<'_>, i: usize, connection: bool, peer: &pb::UnixSkEn
         // resocket restores a connection to an outside peer as a broken one.
         c.sockets[i].external_peer = true;
         format!("connected to {name:?} outside the checkpoint: restored as a broken connection (data kept, then EOF)")
-    } else if name.starts_with('/') || name.starts_with('@') {
+    } else if UnixAddr::from_kernel_name(&peer.name).outside_addr().is_some() {
         // Reconnected to the name when the restoring host has a dgram socket bound there (as
         // CRIU does with --ext-unix-sk), else restored unconnected (`unix-external-peer`).
         c.sockets[i].external_peer = true;

@@ -23,14 +23,6 @@ pub struct Imported {
 /// Notes listed at most (the rest are counted).
 const MAX_NOTES: usize = 24;
 
-fn addr_spelling(a: &UnixAddr) -> Option<String> {
-    match a {
-        UnixAddr::Unnamed => None,
-        UnixAddr::Path(p) => Some(bstr::escape(p)),
-        UnixAddr::Abstract(a) => Some(format!("@{}", bstr::escape(a))),
-    }
-}
-
 fn payload(data: &[u8]) -> MsgSpec {
     let mut m = MsgSpec::default();
     if data.len() >= 64 && data.iter().all(|&b| b == b'x') {
@@ -288,7 +280,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
     /// its listener's: not written), cwd, autobind, a peer gone or outside.
     fn unix_fields(&mut self, spec: &mut SockSpec, u: &UnixPart) {
         if spec.accepted_from.is_none() {
-            spec.addr = addr_spelling(&u.laddr);
+            spec.addr = u.laddr.spelling();
             spec.unlinked = matches!(u.laddr, UnixAddr::Path(_)) && !u.has(UNIX_LINKED);
         }
         if let Some(cwd) = &u.cwd {
@@ -302,7 +294,7 @@ impl<'i, 'a, 'n> Reader<'i, 'a, 'n> {
         spec.external_peer = u.has(UNIX_EXTERNAL_PEER);
         if spec.external_peer && spec.ty == crate::sim::SockType::Dgram && u.raddr != UnixAddr::Unnamed {
             // The outside peer's name (raddr), which the restore connects to again.
-            spec.remote = addr_spelling(&u.raddr);
+            spec.remote = u.raddr.spelling();
         }
     }
 

@@ -71,14 +71,12 @@ pub(super) fn parse_inet(family: u16, s: &str) -> Result<std::net::SocketAddr, S
 /// The `remote` of an AF_UNIX socket: the name of the outside peer of a dgram `external_peer`,
 /// an absolute path or an abstract name.
 fn unix_remote(s: &SockSpec, r: &str) -> Result<crate::image::UnixAddr, ScenarioError> {
-    use crate::image::UnixAddr;
     let fail = |why: &str| Err(ScenarioError(format!("socket {:?}: {why}", s.name)));
     if !s.external_peer || s.ty != SockType::Dgram {
         return fail("an AF_UNIX remote is the outside name of a dgram external_peer");
     }
     match parse_addr(AF_UNIX, Some(r)) {
-        Ok(Addr::Unix(a @ UnixAddr::Abstract(_))) => Ok(a),
-        Ok(Addr::Unix(UnixAddr::Path(p))) if p.first() == Some(&b'/') => Ok(UnixAddr::Path(p)),
+        Ok(Addr::Unix(a)) if a.outside_addr().is_some() => Ok(a),
         Ok(_) => fail("an AF_UNIX remote is an absolute path or an @abstract name"),
         Err(e) => fail(&e),
     }

@@ -224,6 +224,11 @@ fn spec(u: &mut Unstructured<'_>, name: &str, n: usize) -> Result<SockSpec> {
     }
     s.peer_gone = (unix || other) && u.ratio(1u8, 10)?;
     s.external_peer = u.ratio(1u8, 10)?;
+    // The outside peer of an AF_UNIX dgram socket: a name the host may have (the plan target's
+    // outside receivers), or one that no host can (relative).
+    if unix && s.external_peer && s.ty == SockType::Dgram && u.arbitrary()? {
+        s.remote = Some(pick(u, &["/run/outside.sock", "@outside", "@out\\x00side", "rel.sock"])?);
+    }
     if !unix || other {
         if s.external_peer && u.arbitrary()? {
             s.remote = Some(pick(u, &["10.0.0.1:443", "[2001:db8::1]:443", "127.0.0.1:1"])?);

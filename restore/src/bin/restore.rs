@@ -256,7 +256,7 @@ fn image_of(path: &std::path::Path, budget: input::Budget) -> Result<Vec<u8>, Cl
 /// [`image_of`], and the host to plan and simulate for: a CRIU checkpoint that saved its network
 /// namespace's addresses (`ifaddr-N.img`) is planned for them, the host it was taken on (as
 /// `criu restore` rebuilds the namespace); any other input for this host's addresses, as
-/// `restore run` would.
+/// `restore run` would; either with the outside AF_UNIX names this host has.
 fn image_and_host(
     path: &std::path::Path,
     budget: input::Budget,
@@ -269,13 +269,16 @@ fn image_and_host(
     };
     let (bytes, notes) = input.image_bytes(&name)?;
     warn_notes(&name, &notes);
-    let host = match saved {
+    let mut host = match saved {
         Some(saved) => {
             eprintln!("restore: {name}: planned for {saved}");
             saved.host
         }
         None => this_host(),
     };
+    // The outside AF_UNIX names this host has, probed as `restore run` (without `--root`)
+    // probes them, so the plan shown is the plan run.
+    host.unix = resocket_restore::host::outside_unix(&resocket_core::load(&bytes).image);
     Ok((bytes, host))
 }
 

@@ -5,7 +5,6 @@ use super::fds::getfd;
 use super::DumpError;
 use super::Member;
 use crate::diag_unix::UnixDiag;
-use resocket_core::bstr;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -81,13 +80,6 @@ fn bound_dir(
         dir = Path::new("/").join(dir.strip_prefix(&root).ok()?);
     }
     Some(dir)
-}
-
-pub(super) fn addr_spelling(raw: &[u8]) -> String {
-    match raw.split_first() {
-        Some((0, rest)) => format!("@{}", bstr::escape(rest)),
-        _ => bstr::escape(raw.strip_suffix(b"\0").unwrap_or(raw)),
-    }
 }
 
 /// The directory each socket bound to a relative name was bound in: `SIOCUNIXFILE` opens the

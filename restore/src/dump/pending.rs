@@ -10,6 +10,7 @@ use super::unix::Found;
 use super::DumpError;
 use super::{in_netns, name_of, DumpWarning, Netns, Peeked, Stopped};
 use crate::diag_unix::{self, UnixDiag};
+use resocket_core::sim::SockType;
 use resocket_core::warn::WarnCode;
 use rustix::fd::OwnedFd;
 use rustix::net;
@@ -144,7 +145,7 @@ fn read_accepted(
         }
         let (q, oob) = read_connection(found, a, d, l, i)?;
         todo.extend(q.iter().rev().flat_map(|(_, _, rights)| rights.iter().rev()));
-        if d.ty == 5 && d.shutdown & 1 != 0 {
+        if d.sock_type() == Some(SockType::Seqpacket) && d.shutdown & 1 != 0 {
             warnings.push(DumpWarning::on(
                 l,
                 WarnCode::SeqpacketEmptyTail,
@@ -178,7 +179,7 @@ fn read_connection(
     l: u32,
     i: usize,
 ) -> Result<(Vec<Peeked>, Option<usize>), DumpError> {
-    let oob_sent = d.ty == 1
+    let oob_sent = d.sock_type() == Some(SockType::Stream)
         && super::inet::oob_pending(a)
             .map_err(|e| e.context(&format!("{}: pending connection {i}", name_of(l))))?
             .is_some();

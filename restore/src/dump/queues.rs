@@ -5,6 +5,7 @@
 use super::fds::socket_ino;
 use super::DumpError;
 use crate::diag_unix::UnixDiag;
+use resocket_core::sim::SockType;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{self, RecvFlags};
 
@@ -18,8 +19,8 @@ pub type Peeked = (Option<Vec<u8>>, Vec<u8>, Vec<u32>);
 /// holds no empty message). A datagram or seqpacket socket showing 0 bytes may still hold empty
 /// messages (`UNIX_DIAG_RQLEN` counts bytes: for datagrams, those of the first message only).
 pub fn may_hold_messages(d: &UnixDiag) -> bool {
-    let stream = d.ty == 1;
-    let seqpacket = d.ty == 5;
+    let stream = d.sock_type() == Some(SockType::Stream);
+    let seqpacket = d.sock_type() == Some(SockType::Seqpacket);
     let total = d.rqlen.map_or(0, |r| r.0);
     !(d.state == resocket_core::wire::TCP_LISTEN
         || (total == 0 && stream)
@@ -55,7 +56,7 @@ pub(super) fn peek_queue_at(
     if !may_hold_messages(d) {
         return Ok(Vec::new());
     }
-    let stream = d.ty == 1;
+    let stream = d.sock_type() == Some(SockType::Stream);
     let total = d.rqlen.map_or(0, |r| r.0) as usize;
     // The socket's own peek offset (-1: none), put back at the end: the process may use it.
     let saved = match own_offset {
@@ -87,8 +88,8 @@ fn peek_walk(
     buf: &mut Vec<u8>,
     offset_set: &mut bool,
 ) -> Result<Vec<Peeked>, DumpError> {
-    let stream = d.ty == 1;
-    let seqpacket = d.ty == 5;
+    let stream = d.sock_type() == Some(SockType::Stream);
+    let seqpacket = d.sock_type() == Some(SockType::Seqpacket);
     let mut out = Vec::new();
     // Larger than everything queued, so a stream peek never stops exactly at an skb boundary
     // (where the kernel would hand out the next skb's fds with none of its bytes).

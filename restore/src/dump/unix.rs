@@ -4,13 +4,14 @@
 
 use super::fds::{getfd, socket_ino};
 use super::inet::oob_pending_known;
-use super::names::{addr_spelling, name_stat};
+use super::names::name_stat;
 use super::pending::Consumed;
 use super::queues::{peek_queue_at, peek_queue_with};
 use super::DumpError;
 use super::{name_of, DumpWarning, Peeked, Stopped};
 use crate::diag_unix::UnixDiag;
 use resocket_core::bstr;
+use resocket_core::image::UnixAddr;
 use resocket_core::scenario::{MsgSpec, PendingSpec, SockSpec};
 use resocket_core::sim::{How, SockType};
 use resocket_core::sock::Family;
@@ -131,7 +132,7 @@ pub(super) fn read_held(
 /// can be pending on (the OOB byte is an skb of the receive queue, counted by UNIX_DIAG_RQLEN,
 /// so a stream with no byte queued is not probed: the queue peek takes the same snapshot).
 fn stream_with_bytes(diag: &BTreeMap<u32, UnixDiag>, ino: u32) -> bool {
-    diag.get(&ino).is_some_and(|d| u16::from(d.ty) == SockType::Stream.raw() && d.rqlen.is_none_or(|r| r.0 > 0))
+    diag.get(&ino).is_some_and(|d| d.sock_type() == Some(SockType::Stream) && d.rqlen.is_none_or(|r| r.0 > 0))
 }
 
 /// The out-of-band byte pending on socket `ino`, probed with the `SO_OOBINLINE` its recorded
@@ -325,7 +326,7 @@ fn spec(
     d: &UnixDiag,
     warnings: &mut Vec<DumpWarning>,
 ) -> Result<SockSpec, DumpError> {
-    let Some(ty) = SockType::from_raw(d.ty.into()) else {
+    let Some(ty) = d.sock_type() else {
         return Err(DumpError::Refused(format!("{}: socket type {}", name_of(ino), d.ty)));
     };
     let mut s =
@@ -337,11 +338,11 @@ fn spec(
         listener(cx, ino, d, &mut s)?;
     }
     let peer = d.peer.filter(|&p| p != 0);
-    let connection = d.ty != 2;
+    let connection = d.sock_type() != Some(SockType::Dgram);
     if let Some(p) = peer {
         if !cx.in_set(p) {
             let outside = cx.diag.get(&p).and_then(|x| x.name.as_deref()).and_then(outside_name);
-            s.remote = outside.filter(|_| d.ty == 2);
+            s.remote = outside.filter(|_| d.sock_type() == Some(SockType::Dgram));
             external(ino, m, d, p, &mut s, warnings);
             return Ok(s);
         }
@@ -353,7 +354,10 @@ fn spec(
         // dead socket, which has no inode any more); its next send() is ECONNREFUSED.
         s.peer_gone = true;
     }
-    if d.ty == 5 && d.shutdown & 1 != 0 && d.state == resocket_core::wire::TCP_ESTABLISHED {
+    if d.sock_type() == Some(SockType::Seqpacket)
+        && d.shutdown & 1 != 0
+        && d.state == resocket_core::wire::TCP_ESTABLISHED
+    {
         warnings.push(DumpWarning::on(
             ino,
             WarnCode::SeqpacketEmptyTail,
@@ -405,7 +409,7 @@ fn spec(
 /// The bound name `n` of socket `ino`: its spelling, autobind, the directory a relative name
 /// was bound in, and whether the file is still linked.
 fn name(cx: &Cx, ino: u32, d: &UnixDiag, n: &[u8], s: &mut SockSpec, warnings: &mut Vec<DumpWarning>) {
-    s.addr = Some(addr_spelling(n));
+    s.addr = UnixAddr::from_kernel_name(n).spelling();
     if n.first() == Some(&0) && n.len() == 6 && n[1..].iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     {
         s.autobind = true;
@@ -488,21 +492,18 @@ fn listener(cx: &Cx, ino: u32, d: &UnixDiag, s: &mut SockSpec) -> Result<(), Dum
 /// The scenario spelling of an outside peer's name as unix_diag gives it (the raw `sun_path`),
 /// when a restore can connect to it: an absolute path or an abstract name.
 fn outside_name(raw: &[u8]) -> Option<String> {
-    match raw.split_first() {
-        Some((0, n)) => Some(format!("@{}", resocket_core::bstr::escape(n))),
-        Some((b'/', _)) => Some(resocket_core::bstr::escape(raw.strip_suffix(b"\0").unwrap_or(raw))),
-        _ => None,
-    }
+    let addr = UnixAddr::from_kernel_name(raw);
+    addr.outside_addr().map(|a| a.display())
 }
 
 /// A socket whose peer `p` is outside the dumped processes: marked external, with its queue
 /// (a dgram one with its peer's name in `remote`, when unix_diag shows one a restore can use).
 fn external(ino: u32, m: &Member, d: &UnixDiag, p: u32, s: &mut SockSpec, warnings: &mut Vec<DumpWarning>) {
-    let how = match (&s.remote, d.ty) {
-        (Some(n), 2) => format!(
+    let how = match (&s.remote, d.sock_type()) {
+        (Some(n), Some(SockType::Dgram)) => format!(
             "its name {n} is recorded: a restore connects it there again when a dgram socket is bound at it, else leaves it unconnected"
         ),
-        (None, 2) => "its name is not known: a restore leaves it unconnected".to_string(),
+        (None, Some(SockType::Dgram)) => "its name is not known: a restore leaves it unconnected".to_string(),
         _ => "a restore brings it back as a broken connection".to_string(),
     };
     warnings.push(DumpWarning::on(
@@ -530,7 +531,7 @@ fn external(ino: u32, m: &Member, d: &UnixDiag, p: u32, s: &mut SockSpec, warnin
 /// A socket whose peer `p` is dumped too: a socketpair, a connection (the accepted end carrying
 /// its listener's name) or a connected datagram socket.
 fn peer_in_set(cx: &Cx, ino: u32, d: &UnixDiag, p: u32, s: &mut SockSpec, warnings: &mut Vec<DumpWarning>) {
-    let connection = d.ty != 2;
+    let connection = d.sock_type() != Some(SockType::Dgram);
     let pd = cx.diag.get(&p);
     let mutual = pd.and_then(|x| x.peer) == Some(ino);
     let both_unnamed = d.name.is_none() && pd.and_then(|x| x.name.as_ref()).is_none();

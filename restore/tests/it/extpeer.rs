@@ -21,10 +21,12 @@ fn image(path: &str, abs: &str) -> std::path::PathBuf {
 }
 
 /// Runs, in a private network namespace, receivers bound at `path` and `@abs` (when `bind`),
-/// then `restore run --verify IMG -- sh -c 'printf one >&3; printf two >&4'`; prints the
-/// restore's stderr, then what each receiver got.
-fn run(bind: bool, path: &str, abs: &str) -> (String, String) {
+/// then `restore ARGS IMG [-- sh -c 'printf one >&3; printf two >&4']` (the command for
+/// `run` only); prints the restore's stderr, then what each receiver got (for `run`) or the
+/// restore's stdout.
+fn restore_in_netns(bind: bool, path: &str, abs: &str, args: &[&str]) -> (String, String) {
     let img = image(path, abs);
+    let run = args.first() == Some(&"run");
     let script = format!(
         r#"
 import socket, subprocess, sys, os
@@ -32,15 +34,21 @@ rs = []
 if {bind}:
     for a in ({path:?}, "\0" + {abs:?}):
         r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind(a); r.settimeout(2); rs.append(r)
-o = subprocess.run([sys.argv[1], "run", "--verify", sys.argv[2], "--", "sh", "-c",
-                    "printf one >&3; printf two >&4"], capture_output=True, text=True)
+cmd = [sys.argv[1]] + {args:?} + [sys.argv[2]]
+if {run}:
+    cmd += ["--", "sh", "-c", "printf one >&3; printf two >&4"]
+o = subprocess.run(cmd, capture_output=True, text=True)
 sys.stderr.write(o.stderr)
-for r in rs:
-    print(r.recv(100).decode())
+if {run}:
+    for r in rs:
+        print(r.recv(100).decode())
+else:
+    sys.stdout.write(o.stdout)
 if {bind}:
     os.unlink({path:?})
 "#,
-        bind = if bind { "True" } else { "False" }
+        bind = if bind { "True" } else { "False" },
+        run = if run { "True" } else { "False" },
     );
     let o = Command::new("unshare")
         .args(["-n", "python3", "-c", &script])
@@ -50,6 +58,10 @@ if {bind}:
         .expect("unshare and python3 run");
     let _ = std::fs::remove_file(&img);
     (String::from_utf8_lossy(&o.stderr).into_owned(), String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn run(bind: bool, path: &str, abs: &str) -> (String, String) {
+    restore_in_netns(bind, path, abs, &["run", "--verify"])
 }
 
 #[test]
@@ -69,4 +81,26 @@ fn without_receivers_it_is_restored_unconnected_with_the_warning_and_verify_agre
     assert!(err.contains(&path) && err.contains("@resocket-extpeer-none"), "{err}");
     assert!(err.contains("verify: the kernel state matches the image"), "{err}");
     assert_eq!(out, "");
+}
+
+/// `restore plan` and `restore simulate` probe the outside names as `restore run` does: the plan
+/// shown is the plan run (reconnected where a receiver is bound, warned where none is).
+#[test]
+fn plan_and_simulate_probe_the_outside_names_as_run_does() {
+    let path = format!("/tmp/resocket-extpeer-plan-{}.sock", std::process::id());
+    let connects = |out: &str| out.lines().any(|l| l.contains("connect(#") && l.contains(&format!("{path})")));
+    for sub in ["plan", "simulate"] {
+        let (err, out) = restore_in_netns(true, &path, "resocket-extpeer-plan", &[sub]);
+        assert!(!out.contains("unix-external-peer") && !err.contains("unix-external-peer"), "{sub}: {err}{out}");
+        assert!(connects(&out), "{sub}: {err}{out}");
+        let (err, out) = restore_in_netns(false, &path, "resocket-extpeer-plan", &[sub]);
+        // The plan warns; the simulation shows the unconnected sockets as differences.
+        let told = if sub == "plan" {
+            "warning[unix-external-peer]"
+        } else {
+            "#3 state: expected TCP_ESTABLISHED, found CLOSE"
+        };
+        assert!(out.contains(told), "{sub}: {err}{out}");
+        assert!(!connects(&out), "{sub}: {err}{out}");
+    }
 }
