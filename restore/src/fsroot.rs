@@ -21,6 +21,8 @@
 //!   file, or ECONNREFUSED), with no window between a check and the use and no path resolved
 //!   outside the root. (`/proc` must be mounted.) A `send` with an address on a stream or
 //!   seqpacket socket is passed the recorded name untouched: the kernel never looks it up.
+//! * An outside peer's name (a dgram socket connected outside the image) is probed and, for
+//!   `--verify`, looked up ([`Fs::inode_of`]) the same way: inside the root.
 //! * A name may be longer than `sun_path` once joined to the root: only the last component
 //!   goes into a `sockaddr_un` (bind) or nothing of it does (connect).
 //! * What a restored process sees: `getsockname` (and a peer's `getpeername`) of a socket bound
@@ -453,6 +455,15 @@ impl Fs {
             Err(e) => return Err(e),
         };
         Ok(Target { addr: SocketAddrUnix::new(name).map_err(|e| sys("connect", e))?, _pinned: pinned })
+    }
+
+    /// The inode of the file the absolute name `p` resolves to (symlinks followed, as a
+    /// `connect` follows them; inside the root under a root), `None` when there is none: what
+    /// an outside peer's name names, to find the socket bound there by unix_diag's
+    /// `UNIX_DIAG_VFS`.
+    pub fn inode_of(&self, p: &[u8]) -> Option<u64> {
+        let fd = self.open(p, OFlags::PATH | OFlags::CLOEXEC).ok()?;
+        rustix::fs::fstat(&fd).ok().map(|st| st.st_ino)
     }
 
     /// The plan's unlink of `p`: only a socket file is removed, a symlink in the last component

@@ -62,23 +62,27 @@ pub fn diag_name(a: &UnixAddr) -> Option<Vec<u8>> {
 }
 
 /// Which of the outside names the image's dgram sockets were connected to
-/// ([`resocket_core::image::Image::outside_dgram_names`]) have a dgram socket of this namespace
-/// bound now ([`HostAddrs::unix`]): a probe, not a unix_diag dump, because a probe is the
-/// executor's own `connect()` (a path is resolved, its permissions and its socket type checked
-/// as the restore's connect will be), and it asks only about the names the image records. None
-/// under `--root` (the executor resolves paths inside the root; not probed there yet).
-pub fn outside_unix(img: &resocket_core::image::Image<'_>) -> Vec<UnixAddr> {
+/// ([`resocket_core::image::Image::outside_dgram_names`]) have a dgram socket bound now
+/// ([`HostAddrs::unix`]): a probe, not a unix_diag dump, because a probe is the executor's own
+/// `connect()` — a path resolved as the restore's connect resolves it (under `root`, inside
+/// the root: [`crate::fsroot::Fs::target`]), its permissions and its socket type checked — and
+/// it asks only about the names the image records. Abstract names are the network namespace's,
+/// root or not.
+pub fn outside_unix(img: &resocket_core::image::Image<'_>, root: Option<&std::path::Path>) -> Vec<UnixAddr> {
     use rustix::net::{self as net, AddressFamily, SocketAddrUnix, SocketType};
+    let fs = crate::fsroot::Fs::new(root, 0);
     let reachable = |name: &UnixAddr| {
-        let addr = match name.outside_addr() {
-            Some(SockAddr::Path(p)) => SocketAddrUnix::new(p),
-            Some(SockAddr::Abstract(n)) => SocketAddrUnix::new_abstract_name(&n),
-            _ => return false,
+        let Ok(probe) = net::socket_with(AddressFamily::UNIX, SocketType::DGRAM, net::SocketFlags::CLOEXEC, None)
+        else {
+            return false;
         };
-        let Ok(addr) = addr else { return false };
-        let flags = net::SocketFlags::CLOEXEC;
-        net::socket_with(AddressFamily::UNIX, SocketType::DGRAM, flags, None)
-            .is_ok_and(|probe| net::connect(&probe, &addr).is_ok())
+        match name.outside_addr() {
+            Some(SockAddr::Path(p)) => fs.target(&p).is_ok_and(|t| net::connect(&probe, &t.addr).is_ok()),
+            Some(SockAddr::Abstract(n)) => {
+                SocketAddrUnix::new_abstract_name(&n).is_ok_and(|a| net::connect(&probe, &a).is_ok())
+            }
+            _ => false,
+        }
     };
     img.outside_dgram_names().into_iter().filter(reachable).collect()
 }

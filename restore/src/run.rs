@@ -440,7 +440,7 @@ pub fn verify(img: &Image<'_>, held: &[Held], root: Option<&PathBuf>) -> Vec<Str
         }
     };
     let objref_of_held = |h: &Held| file_of_held(img, h).map(|f| f.repr.sock_objref);
-    verify_held(img, held, &diag, &mut out);
+    verify_held(img, held, root, &diag, &mut out);
     verify_unix(img, held, root, &diag, &mut out);
     // TCP and UDP sockets (verify_inet.rs), against what this host's addresses allow.
     let host = crate::host::read().unwrap_or_else(|e| {
@@ -461,7 +461,15 @@ fn file_of_held<'x>(img: &'x Image<'_>, h: &Held) -> Option<&'x resocket_core::i
 /// Each placed socket's open-file flags and recorded options (every family), its out-of-band
 /// byte, and what unix_diag (`diag`) says of it: shutdown bits, a closed dgram peer, a
 /// listener's backlog and pending connections in accept order.
-fn verify_held(img: &Image<'_>, held: &[Held], diag: &BTreeMap<u32, UnixDiag>, out: &mut Vec<String>) {
+fn verify_held(
+    img: &Image<'_>,
+    held: &[Held],
+    root: Option<&PathBuf>,
+    diag: &BTreeMap<u32, UnixDiag>,
+    out: &mut Vec<String>,
+) {
+    // Outside peers' path names resolve as the restore resolved them (inside the root).
+    let fs = crate::fsroot::Fs::new(root.map(PathBuf::as_path), 0);
     let file_of_held = |h: &Held| file_of_held(img, h);
     let objref_of_held = |h: &Held| file_of_held(h).map(|f| f.repr.sock_objref);
     let ino_of = |h: &Held| rustix::fs::fstat(&h.owned).ok().map(|st| st.st_ino as u32);
@@ -481,7 +489,7 @@ fn verify_held(img: &Image<'_>, held: &[Held], diag: &BTreeMap<u32, UnixDiag>, o
         }
         if let Some(d) = diag.get(&ino) {
             verify_diag(s, d, &ino_by_objref, &who, out);
-            verify_outside_peer(s, d, diag, &who, out);
+            verify_outside_peer(s, d, (diag, &fs), &who, out);
         }
     }
 }
@@ -490,20 +498,33 @@ fn verify_held(img: &Image<'_>, held: &[Held], diag: &BTreeMap<u32, UnixDiag>, o
 /// connected to the dgram socket bound at that name when this namespace has one (unix_diag:
 /// its peer inode is that socket's), else unconnected, as the plan's `unix-external-peer`
 /// warning says.
-fn verify_outside_peer(s: &Sock<'_>, d: &UnixDiag, diag: &BTreeMap<u32, UnixDiag>, who: &str, out: &mut Vec<String>) {
+fn verify_outside_peer(
+    s: &Sock<'_>,
+    d: &UnixDiag,
+    cx: (&BTreeMap<u32, UnixDiag>, &crate::fsroot::Fs),
+    who: &str,
+    out: &mut Vec<String>,
+) {
+    let (diag, fs) = cx;
     let Some(u) = s.unix.as_ref() else { return };
     if s.common.sock_type != wire::SOCK_DGRAM || !u.has(wire::UNIX_EXTERNAL_PEER) {
         return;
     }
+    // A path by the inode it resolves to (inside the root under one: the bound name unix_diag
+    // reports is the binder's spelling), an abstract name by its name.
+    let inode = match &u.raddr {
+        UnixAddr::Path(p) if !u.raddr.is_relative_path() => fs.inode_of(p),
+        _ => None,
+    };
     let name = crate::host::diag_name(&u.raddr);
+    let bound_there = |x: &UnixDiag| match (&u.raddr, inode) {
+        (UnixAddr::Path(_), Some(i)) => x.vfs.is_some_and(|(ino, _)| u64::from(ino) == i),
+        (UnixAddr::Abstract(_), _) => name.is_some() && x.name == name,
+        _ => false,
+    };
     let receivers: Vec<u32> = diag
         .values()
-        .filter(|x| {
-            x.sock_type() == Some(resocket_core::sim::SockType::Dgram)
-                && x.ino != d.ino
-                && name.is_some()
-                && x.name == name
-        })
+        .filter(|x| x.sock_type() == Some(resocket_core::sim::SockType::Dgram) && x.ino != d.ino && bound_there(x))
         .map(|x| x.ino)
         .collect();
     let peer = d.peer.filter(|&p| p != 0);

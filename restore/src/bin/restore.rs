@@ -278,7 +278,7 @@ fn image_and_host(
     };
     // The outside AF_UNIX names this host has, probed as `restore run` (without `--root`)
     // probes them, so the plan shown is the plan run.
-    host.unix = resocket_restore::host::outside_unix(&resocket_core::load(&bytes).image);
+    host.unix = resocket_restore::host::outside_unix(&resocket_core::load(&bytes).image, None);
     Ok((bytes, host))
 }
 
@@ -518,10 +518,9 @@ fn run_image(image: &std::path::Path, budget: input::Budget, a: RunArgs) -> Resu
     // INET sockets are planned for this host's addresses (those of the namespace the
     // sockets are made in).
     let (mut host, host_warning) = this_host_warned();
-    if a.root.is_none() {
-        // The outside AF_UNIX names a dgram socket of the image is reconnected to.
-        host.unix = resocket_restore::host::outside_unix(&report.image);
-    }
+    // The outside AF_UNIX names a dgram socket of the image is reconnected to (paths inside
+    // the root under `--root`).
+    host.unix = resocket_restore::host::outside_unix(&report.image, a.root.as_deref());
     let pid = a.pid.or_else(|| report.image.tables.first().and_then(|t| t.pid)).unwrap_or(0);
     // What this run itself changes (beyond the plan): said, and refused like the plan's.
     let mut run_warnings: Vec<Warning> = host_warning.into_iter().collect();

@@ -104,3 +104,59 @@ fn plan_and_simulate_probe_the_outside_names_as_run_does() {
         assert!(!connects(&out), "{sub}: {err}{out}");
     }
 }
+
+/// Under `--root ROOT` the outside name is looked for inside the root, as every path of such a
+/// restore is: a receiver at `ROOT/run/NAME` is reconnected to; with `ROOT/run` a symlink to
+/// a host directory that has a receiver at `NAME`, nothing is connected to it (the name resolves
+/// inside the root, where there is none), the socket is restored unconnected and warned, and the
+/// host's receiver gets nothing. `(stderr, what the receiver got)`.
+fn run_under_root(escape: bool) -> (String, String) {
+    let base = std::env::temp_dir().join(format!("resocket-extroot-{}-{escape}", std::process::id()));
+    let (root, host) = (base.join("root"), base.join("host"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&host).unwrap();
+    let receiver = if escape {
+        std::os::unix::fs::symlink(&host, root.join("run")).unwrap();
+        host.join("out.sock")
+    } else {
+        std::fs::create_dir(root.join("run")).unwrap();
+        root.join("run/out.sock")
+    };
+    let img = image("/run/out.sock", &format!("resocket-extroot-{escape}"));
+    let script = format!(
+        r#"
+import socket, subprocess, sys
+r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind({receiver:?}); r.settimeout(1)
+o = subprocess.run([sys.argv[1], "run", "--verify", "--root", {root:?}, sys.argv[2], "--", "sh", "-c",
+                    "printf one >&3"], capture_output=True, text=True)
+sys.stderr.write(o.stderr)
+try:
+    print(r.recv(100).decode())
+except socket.timeout:
+    print("nothing")
+"#,
+        receiver = receiver.display().to_string(),
+        root = root.display().to_string(),
+    );
+    let o = Command::new("unshare")
+        .args(["-n", "python3", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_restore"))
+        .arg(&img)
+        .output()
+        .expect("unshare and python3 run");
+    let _ = std::fs::remove_file(&img);
+    let _ = std::fs::remove_dir_all(&base);
+    (String::from_utf8_lossy(&o.stderr).into_owned(), String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[test]
+fn under_a_root_the_outside_name_is_found_inside_the_root_and_never_outside_it() {
+    let (err, out) = run_under_root(false);
+    assert_eq!(err.matches("warning[unix-external-peer]").count(), 1, "only the abstract one: {err}");
+    assert!(err.contains("verify: the kernel state matches the image"), "{err}");
+    assert_eq!(out, "one\n", "{err}");
+    let (err, out) = run_under_root(true);
+    assert_eq!(err.matches("warning[unix-external-peer]").count(), 2, "{err}");
+    assert!(err.contains("verify: the kernel state matches the image"), "{err}");
+    assert_eq!(out, "nothing\n", "the host's receiver, reached through the root's symlink: {err}");
+}
