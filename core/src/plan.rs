@@ -224,7 +224,7 @@ mod connect;
 mod create;
 mod inet;
 mod refill;
-pub use inet::{on_host, rebuilt_peers, self_connected, OnHost};
+pub use inet::{on_host, outside_connect, rebuilt_peers, self_connected, OnHost};
 
 /// Plan the restore of a (validated) image on the model's default host (`lo` only:
 /// [`HostAddrs::loopback`]).

@@ -108,7 +108,8 @@ warn_codes! {
     /// A TCP connection to a peer outside the image.
     TcpExternalPeer = "tcp-external-peer", Both, Lost,
         "the TCP connection: the socket comes back closed (never connected: reads ENOTCONN, writes EPIPE) and its unread bytes are dropped";
-    /// A connected UDP socket whose peer is outside the image.
+    /// A connected UDP socket whose peer is outside the image, and the model says a connect
+    /// there fails or cannot tell (`plan::outside_connect`).
     UdpExternalPeer = "udp-external-peer", Both, Changed,
         "the UDP connect: the socket comes back unconnected (it receives from anyone; send() needs an address)";
     /// An INET socket bound to a broadcast or multicast address.

@@ -1,13 +1,14 @@
 //! The addresses of this host, as the model needs them ([`HostAddrs`], `core/src/sim/inet/host.rs`):
-//! one netlink `RTM_GETLINK` dump (which interfaces are loopback, which are up) and one
-//! `RTM_GETADDR` dump (every IPv4 and IPv6 address), in the caller's network namespace — the one
-//! `restore run` creates its sockets in.
+//! one netlink `RTM_GETLINK` dump (which interfaces are loopback, which are up), one
+//! `RTM_GETADDR` dump (every IPv4 and IPv6 address) and an `RTM_GETROUTE` dump per family (the
+//! main table's routes), in the caller's network namespace — the one `restore run` creates its
+//! sockets in.
 //! Layouts: `include/uapi/linux/if_addr.h` (`ifaddrmsg`, `IFA_*`), `rtnetlink.h` (`ifinfomsg`).
 
 use crate::diag_unix::{netlink_dump, u32_at};
 use resocket_core::criu::ifaddr::IfAddr;
 use resocket_core::image::UnixAddr;
-use resocket_core::sim::{HostAddr, HostAddrs, SockAddr};
+use resocket_core::sim::{HostAddr, HostAddrs, HostRoute, Routes, SockAddr};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -15,6 +16,10 @@ const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
 
 /// [`read`], or the loopback-only host when the addresses cannot be read (with the reason,
 /// for a warning).
@@ -39,7 +44,30 @@ pub fn read() -> Result<HostAddrs, String> {
     }
     // ifaddrmsg: family (AF_UNSPEC: all), prefix length, flags, scope, index.
     let msgs = netlink_dump(None, RTM_GETADDR, RTM_NEWADDR, &[0u8; 8])?;
-    Ok(HostAddrs::from_addrs(msgs.iter().filter_map(|m| parse_addr(m, &links))))
+    let mut host = HostAddrs::from_addrs(msgs.iter().filter_map(|m| parse_addr(m, &links)));
+    host.routes = Routes { v4: main_routes(AF_INET), v6: main_routes(AF_INET6) };
+    Ok(host)
+}
+
+/// The main table's routes of one family (`RTM_GETROUTE` dump), read by core's route reader
+/// (the one that reads a CRIU checkpoint's `route-N.img`: the same messages, saved by
+/// `ip route save`); `None` when they cannot be read, or one of them cannot: a list cut short
+/// would make destinations unreachable that are not. Other tables and policy rules are not
+/// read (the model follows the main table only).
+fn main_routes(family: u8) -> Option<Vec<HostRoute>> {
+    use resocket_core::criu::route::{Route, RT_TABLE_MAIN};
+    // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags (u32).
+    let mut rtmsg = [0u8; 12];
+    rtmsg[0] = family;
+    let msgs = netlink_dump(None, RTM_GETROUTE, RTM_NEWROUTE, &rtmsg).ok()?;
+    let mut routes = Vec::new();
+    for m in msgs {
+        let r = Route::parse(&m, 0).ok()?;
+        if r.table == RT_TABLE_MAIN {
+            routes.push(r.host_route()?);
+        }
+    }
+    Some(routes)
 }
 
 /// One `RTM_NEWADDR` message (after its `nlmsghdr`): the address (none for a tentative IPv6

@@ -18,7 +18,7 @@ use crate::diag_inet::InetDiag;
 use crate::exec::Held;
 use resocket_core::image::inet::canonical;
 use resocket_core::image::{Image, Sock};
-use resocket_core::plan::{on_host, rebuilt_peers, OnHost};
+use resocket_core::plan::{on_host, outside_connect, rebuilt_peers, OnHost};
 use resocket_core::sim::ops::How;
 use resocket_core::sim::HostAddrs;
 use resocket_core::sock::SkState;
@@ -57,6 +57,9 @@ struct Expect<'v, 'a> {
     /// Peers the plan rebuilds (core's `plan::rebuilt_peers`): both ends in the image, both
     /// addresses this host's; a socket connected to itself is its own.
     rebuilt: BTreeMap<i32, i32>,
+    /// UDP sockets the plan connects again to their peer outside the image (core's
+    /// `plan::outside_connect`: where the model says the connect works on this host).
+    outside: BTreeSet<i32>,
     /// inet_diag's sockets, and those with a file by inode.
     diag: &'v [InetDiag],
     by_ino: BTreeMap<u32, &'v InetDiag>,
@@ -71,7 +74,14 @@ impl<'v, 'a> Expect<'v, 'a> {
         };
         let lacking = fits(|f| matches!(f, OnHost::Missing(_)));
         let mute = fits(|f| f == OnHost::Mute);
-        Expect { img, lacking, mute, rebuilt: rebuilt_peers(img, host), diag, by_ino }
+        let rebuilt = rebuilt_peers(img, host);
+        let outside = img
+            .sockets
+            .values()
+            .filter(|s| !rebuilt.contains_key(&s.objref) && outside_connect(s, host).is_some_and(|o| o.is_ok()))
+            .map(|s| s.objref)
+            .collect();
+        Expect { img, lacking, mute, rebuilt, outside, diag, by_ino }
     }
 
     /// The plan leaves it unbound, or bound with no traffic.
@@ -141,7 +151,7 @@ fn verify_socket(e: &Expect<'_, '_>, h: &Held, s: &Sock<'_>, d: &mut Diffs<'_>) 
     // Its own peer (core's `peers`, by `PeerIndex::peer`): a TCP simultaneous open with
     // itself, a UDP socket connected to its own address.
     let own = e.rebuilt.get(&s.objref) == Some(&s.objref);
-    let connected = s.inet_connected() && e.rebuilt.contains_key(&s.objref);
+    let connected = s.inet_connected() && (e.rebuilt.contains_key(&s.objref) || e.outside.contains(&s.objref));
     let want_peer = if connected { s.inet_remote().map(canonical) } else { None };
     let got_peer = inet_addr(net::getpeername(fd).ok().flatten());
     d.diff("getpeername", show(got_peer), show(want_peer));

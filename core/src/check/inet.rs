@@ -19,8 +19,10 @@ pub(super) fn compare(img: &Image<'_>, run: &Run<'_>) -> Vec<Difference> {
         if embryos.contains(&s.objref) {
             continue; // compared through its listener's queue
         }
-        // The peer plan/inet.rs reconnects it to (itself, for a socket connected to itself).
-        let peer = rebuilt.get(&s.objref).copied();
+        // The peer plan/inet.rs reconnects it to (itself, for a socket connected to itself; a
+        // UDP socket's outside peer where the model says the connect works: 0).
+        let outside = crate::plan::outside_connect(s, &run.kernel.host).is_some_and(|o| o.is_ok());
+        let peer = rebuilt.get(&s.objref).copied().or(outside.then_some(0));
         compare_socket(img, run, s, peer, &mut out);
     }
     // Descriptors: checked for every family in check::compare.

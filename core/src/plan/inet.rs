@@ -87,6 +87,28 @@ pub fn on_host(s: &Sock<'_>, host: &HostAddrs) -> OnHost {
     }
 }
 
+/// A connected UDP socket `s` whose peer is outside the image ([`peers`] has none for it):
+/// what its connect there again answers on `host`, asked of the simulated kernel (a socket of
+/// its family bound to its address, then the connect); `None` when there is nothing to ask
+/// (not such a socket, its peer's or its own address not recorded, or its own not usable
+/// here). The one rule the planner reconnects it by and the checker expects it by.
+pub fn outside_connect(s: &Sock<'_>, host: &HostAddrs) -> Option<Outcome> {
+    if !(s.is_udp() && s.inet_connected()) || on_host(s, host) != OnHost::Usable {
+        return None;
+    }
+    let (local, remote) = (s.inet_local()?, s.inet_remote()?);
+    let mut k = crate::sim::Kernel::with_host(host.clone());
+    let slot: Slot = 1;
+    let steps = [
+        Op::SocketInet { slot, family: family(s), ty: SockType::Dgram },
+        Op::Bind { slot, addr: SockAddr::Inet(local) },
+    ];
+    if !steps.iter().all(|op| k.apply(op).is_ok()) {
+        return None;
+    }
+    Some(k.apply(&Op::Connect { slot, addr: SockAddr::Inet(remote) }))
+}
+
 fn is_inet(s: &Sock<'_>) -> bool {
     matches!(s.common.family, wire::AF_INET | wire::AF_INET6) && s.inet.is_some()
 }

@@ -103,6 +103,7 @@ pub enum Rule {
     EarlierConnectFailed,
     InetConnectState,
     NoRoute,
+    LoopbackSourceLeaves,
     ModelUndetermined,
     KeptIpv4TransmitPath,
     SynUnanswered,
@@ -156,7 +157,7 @@ const fn e(function: &'static str, condition: &'static str, text: &'static str) 
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 96] = [
+    pub const ALL: [Rule; 97] = [
         Rule::BadFd,
         Rule::BadFdNumber,
         Rule::TooManyFdsInOneMessage,
@@ -227,6 +228,7 @@ impl Rule {
         Rule::EarlierConnectFailed,
         Rule::InetConnectState,
         Rule::NoRoute,
+        Rule::LoopbackSourceLeaves,
         Rule::ModelUndetermined,
         Rule::KeptIpv4TransmitPath,
         Rule::SynUnanswered,
@@ -328,6 +330,7 @@ impl Rule {
             Rule::EarlierConnectFailed => "earlier-connect-failed",
             Rule::InetConnectState => "inet-connect-state",
             Rule::NoRoute => "no-route",
+            Rule::LoopbackSourceLeaves => "loopback-source-leaves",
             Rule::ModelUndetermined => "model-undetermined",
             Rule::KeptIpv4TransmitPath => "kept-ipv4-transmit-path",
             Rule::SynUnanswered => "syn-unanswered",
@@ -435,6 +438,7 @@ impl Rule {
             Rule::EarlierConnectFailed => inet::EARLIER_CONNECT_FAILED,
             Rule::InetConnectState => inet::INET_CONNECT_STATE,
             Rule::NoRoute => inet::NO_ROUTE,
+            Rule::LoopbackSourceLeaves => inet::LOOPBACK_SOURCE_LEAVES,
             Rule::ModelUndetermined => common::MODEL_UNDETERMINED,
             Rule::KeptIpv4TransmitPath => inet::KEPT_IPV4_TRANSMIT_PATH,
             Rule::SynUnanswered => inet::SYN_UNANSWERED,

@@ -7,6 +7,7 @@ mod chunked;
 mod criu;
 mod extpeer;
 mod fuzz_found;
+mod inet_routes;
 mod inet_sim;
 mod lesson;
 #[cfg(not(target_arch = "wasm32"))]

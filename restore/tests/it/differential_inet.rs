@@ -201,14 +201,23 @@ fn run_both(trace: &[Op]) -> Option<String> {
 /// [`run_both`] on a loopback-only namespace, or (`host`) one with [`fresh_netns_with_host`]'s
 /// addresses, the model told the addresses `restore` reads there.
 fn run_both_on(trace: &[Op], host: bool) -> Option<String> {
-    let _quiet = QUIET.read().unwrap_or_else(|e| e.into_inner());
-    let mut sim = if host {
-        fresh_netns_with_host();
-        Kernel::with_host(host_of_netns())
+    if host {
+        run_both_with(trace, || {
+            fresh_netns_with_host();
+            Kernel::with_host(host_of_netns())
+        })
     } else {
-        fresh_netns_with_lo();
-        Kernel::new()
-    };
+        run_both_with(trace, || {
+            fresh_netns_with_lo();
+            Kernel::new()
+        })
+    }
+}
+
+/// [`run_both`] in the namespace `setup` moves this thread to, on the model it returns.
+pub(crate) fn run_both_with(trace: &[Op], setup: impl FnOnce() -> Kernel) -> Option<String> {
+    let _quiet = QUIET.read().unwrap_or_else(|e| e.into_inner());
+    let mut sim = setup();
     let mut real = trace_executor();
     let mut verdict = None;
     for (i, op) in trace.iter().enumerate() {

@@ -143,23 +143,18 @@ impl<'i, 'a> Planner<'i, 'a> {
         if s.is_udp() {
             self.inet_buffers(s)?;
         }
-        if s.inet_connected() && !all.contains_key(&s.objref) {
+        // A UDP socket connected outside the image is connected again after its refill, where
+        // the model says the connect works (`inet_dgram_connects`).
+        if s.is_tcp() && s.inet_connected() && !all.contains_key(&s.objref) {
             let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
             let lost = s.queued_bytes();
-            let (code, message) = if s.is_tcp() {
-                (WarnCode::TcpExternalPeer, format!(
-                    "socket #{} was a TCP connection to {peer}, outside the image: it cannot be rebuilt, so it is restored as a closed socket (never connected: reads answer ENOTCONN, writes EPIPE){}",
-                    s.objref,
-                    if lost > 0 { format!("; its {lost} unread bytes are dropped") } else { String::new() }
-                ))
-            } else {
-                (WarnCode::UdpExternalPeer, format!(
-                    "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored {} and not connected (the model knows this host's addresses, not its routes, so a connect() there is not planned)",
-                    s.objref,
-                    if self.inet.unbound.contains_key(&s.objref) { "unbound (its own address is missing, above)" } else { "bound" },
-                ))
-            };
-            self.plan.warnings.push(Warning::new(code, message).objref(s.objref).step(created_at));
+            let message = format!(
+                "socket #{} was a TCP connection to {peer}, outside the image: it cannot be rebuilt, so it is restored as a closed socket (never connected: reads answer ENOTCONN, writes EPIPE){}",
+                s.objref,
+                if lost > 0 { format!("; its {lost} unread bytes are dropped") } else { String::new() }
+            );
+            let w = Warning::new(WarnCode::TcpExternalPeer, message).objref(s.objref).step(created_at);
+            self.plan.warnings.push(w);
         }
         Ok(())
     }

@@ -138,19 +138,59 @@ impl<'i, 'a> Planner<'i, 'a> {
         Ok(())
     }
 
+    /// Each connected UDP socket connects again, after its refill (once connected it takes
+    /// datagrams from its peer only): to its peer in the image, or to its peer outside it where
+    /// the model says the connect works there ([`crate::plan::outside_connect`]: a route of this
+    /// host covers the address; the connect sends nothing), else it stays unconnected, warned
+    /// with the model's answer.
     pub(super) fn inet_dgram_connects(&mut self) -> Result<(), PlanError> {
         let matched = self.inet.matched.clone();
         for s in self.inet_socks() {
-            if !(s.is_udp() && s.inet_connected() && matched.contains_key(&s.objref)) {
+            if !(s.is_udp() && s.inet_connected()) {
                 continue;
             }
-            let Some(r) = s.inet_remote() else { continue };
-            self.push(
-                Op::Connect { slot: s.objref as Slot, addr: SockAddr::Inet(r) },
-                "the UDP socket was connected to this address",
-            )?;
+            let Some(r) = s.inet_remote() else {
+                self.warn_udp_outside(s, None);
+                continue;
+            };
+            let connect = Op::Connect { slot: s.objref as Slot, addr: SockAddr::Inet(r) };
+            if matched.contains_key(&s.objref) {
+                self.push(connect, "the UDP socket was connected to this address")?;
+                continue;
+            }
+            match crate::plan::outside_connect(s, &self.k.host) {
+                Some(out) if out.is_ok() => self.push(
+                    connect,
+                    "the UDP socket was connected to this address outside the image, which a route of this host takes (connect() sends nothing)",
+                )?,
+                out => self.warn_udp_outside(s, out),
+            }
         }
         Ok(())
+    }
+
+    /// `udp-external-peer`: `s` stays unconnected; `refused` is the model's answer to the
+    /// connect when one was asked ([`crate::plan::outside_connect`]).
+    fn warn_udp_outside(&mut self, s: &Sock<'_>, refused: Option<Outcome>) {
+        let peer = s.inet_remote().map_or_else(|| "?".to_string(), |r| r.to_string());
+        let why = match &refused {
+            Some(Outcome::WouldBlock { block: crate::sim::Block::Undetermined { why, .. } }) => {
+                format!("the model cannot tell what a connect() there gives ({why})")
+            }
+            Some(out) => format!("a connect() there gives {} on this host", out.short()),
+            None if self.inet.unbound.contains_key(&s.objref) => {
+                "it is not bound (its own address is missing, above)".to_string()
+            }
+            None if self.inet.mute.contains(&s.objref) => {
+                "it is bound to a broadcast or multicast address, whose traffic the model does not follow".to_string()
+            }
+            None => "its peer's address is not recorded".to_string(),
+        };
+        let message = format!(
+            "socket #{} was a UDP socket connected to {peer}, outside the image: it is restored unconnected, because {why}",
+            s.objref
+        );
+        self.plan.warnings.push(Warning::new(WarnCode::UdpExternalPeer, message).objref(s.objref));
     }
 
     pub(super) fn inet_shutdowns(&mut self) -> Result<(), PlanError> {

@@ -49,7 +49,7 @@ pub struct HostAddrs {
     /// accepts: `IFA_BROADCAST`, and a primary address's prefix's all-ones address).
     pub broadcast: Vec<Ipv4Addr>,
     /// The main table's routes, per family, where they are known (`None`: not known, the
-    /// default; the running host's are not read).
+    /// default; `restore` reads the running host's, a CRIU checkpoint saves its own).
     #[serde(default)]
     pub routes: Routes,
     /// AF_UNIX names outside the restore where a dgram socket is bound and takes datagrams

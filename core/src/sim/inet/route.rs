@@ -3,6 +3,28 @@
 
 use super::*;
 
+/// Where a packet to a destination goes ([`Kernel::route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Path {
+    /// This host: delivered over `lo`.
+    Local,
+    /// Out of the host, along this unicast route of the host's known routes.
+    Out(HostRoute),
+}
+
+/// Traffic along `route` to `dst` leaves the host: the model does not follow it (a TCP
+/// connect's SYN: `tcp` says so), so the answer is undetermined.
+fn leaves(dst: SocketAddr, route: HostRoute, tcp: bool) -> (Rule, Outcome) {
+    let via = match route.gateway {
+        Some(gw) => format!("the route {}/{} via {gw}", route.dst, route.prefix),
+        None => format!("the route {}/{} (on link)", route.dst, route.prefix),
+    };
+    let what = if tcp { "a TCP connect sends its SYN there" } else { "the packet leaves the host" };
+    let why =
+        format!("{dst} is not an address of this host: {via} takes it and {what}, which the model does not follow");
+    (Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) })
+}
+
 impl Kernel {
     /// The source address of a packet from `r` to `dst`: the bound address, or the loopback
     /// address of the destination's kind (route prefsrc of 127.0.0.0/8 is 127.0.0.1).
@@ -48,9 +70,41 @@ impl Kernel {
         connect: bool,
     ) -> Result<SocketAddr, (Rule, Outcome)> {
         let dst = self.destination_form(r, addr, connect).map_err(|e| (e.rule, Outcome::err(e.errno)))?;
-        self.route(dst)?;
+        if let Path::Out(route) = self.route(dst)? {
+            self.leaving(r, dst, route, connect)?;
+        }
         self.unicast_source(r)?;
         Ok(dst)
+    }
+
+    /// What is sent to `dst` (deliveries; `connect`: a connect) from `r` goes out along
+    /// `route`: refused from an IPv4 loopback source (`__mkroute_output`: EINVAL); a UDP
+    /// connect from a bound address is only the route lookup and the peer noted
+    /// (`ip4_datagram_connect` / `ip6_datagram_connect` send nothing) and succeeds; anything
+    /// else leaves the host, where the model does not follow it (undetermined).
+    pub(super) fn leaving(
+        &self,
+        r: SockRef,
+        dst: SocketAddr,
+        route: HostRoute,
+        connect: bool,
+    ) -> Result<(), (Rule, Outcome)> {
+        let i = self.isk(r);
+        if !i.is_wildcard() && v4_of(i.ip()).is_some_and(|a| a.is_loopback()) {
+            return Err((Rule::LoopbackSourceLeaves, Outcome::err(Errno::EINVAL)));
+        }
+        if connect && !i.tcp && self.bound_for(r, dst) {
+            return Ok(());
+        }
+        Err(leaves(dst, route, i.tcp && connect))
+    }
+
+    /// `r` is bound to a specific address of `dst`'s kind, the source of whatever it sends
+    /// there (a wildcard one would take the route's: its `prefsrc`, else the output device's
+    /// primary address, which the model does not hold).
+    fn bound_for(&self, r: SockRef, dst: SocketAddr) -> bool {
+        let i = self.isk(r);
+        !i.is_wildcard() && v4_of(i.ip()).is_some() == v4_of(dst.ip()).is_some()
     }
 
     /// A socket bound to a broadcast or multicast address (bind accepts them) sends from an
@@ -68,31 +122,42 @@ impl Kernel {
         Err((Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) }))
     }
 
-    /// The route to `dst`: this host (delivered over `lo`), or none (`ENETUNREACH` on a
-    /// loopback-only host, or where the host's routes are known and none covers it);
-    /// undetermined otherwise (the traffic leaves the host, which the model does not follow).
-    pub(super) fn route(&self, dst: SocketAddr) -> Result<(), (Rule, Outcome)> {
+    /// The route to `dst`: this host (delivered over `lo`), out along a unicast route of the
+    /// host's known routes, or none (`ENETUNREACH` on a loopback-only host, or where the host's
+    /// routes are known and none covers it); undetermined where the routes are not known or the
+    /// route is not unicast (unreachable, blackhole, prohibit: their errnos are not modelled).
+    pub(super) fn route(&self, dst: SocketAddr) -> Result<Path, (Rule, Outcome)> {
         if self.host.is_local(dst.ip()) {
-            return Ok(());
+            return Ok(Path::Local);
         }
         if self.host.loopback_only() {
             return Err((Rule::NoRoute, Outcome::err(Errno::ENETUNREACH))); // only lo: no route
         }
+        let broadcast = v4_of(dst.ip()).is_some_and(|a| a.is_broadcast() || self.host.broadcast.contains(&a));
         let why = match self.host.routes.lookup(dst.ip()) {
             RouteLookup::None => return Err((Rule::NoRoute, Outcome::err(Errno::ENETUNREACH))),
+            // A broadcast address has a route of its own (RTN_BROADCAST, local table): sending
+            // or connecting there depends on SO_BROADCAST (EACCES without), not modelled.
+            RouteLookup::Via(_) if broadcast => format!(
+                "{dst} is a broadcast address: SO_BROADCAST decides whether it may be sent to, which the model does not follow"
+            ),
+            RouteLookup::Via(r) if r.unicast => return Ok(Path::Out(r)),
             RouteLookup::Unknown => format!(
                 "{dst} is not an address of this host: the model knows no routes (another interface may carry it away)"
             ),
-            RouteLookup::Via(r) => {
-                let via = match (r.unicast, r.gateway) {
-                    (false, _) => "a route that is not unicast (unreachable, blackhole, prohibit, throw…)".to_string(),
-                    (true, Some(gw)) => format!("the route {}/{} via {gw}", r.dst, r.prefix),
-                    (true, None) => format!("the route {}/{} (on link)", r.dst, r.prefix),
-                };
-                format!("{dst} is not an address of this host: {via} takes it, and the model does not follow traffic that leaves the host")
-            }
+            RouteLookup::Via(_) => format!(
+                "{dst} is not an address of this host: a route that is not unicast (unreachable, blackhole, prohibit, throw…) takes it, whose answer the model does not follow"
+            ),
         };
         Err((Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) }))
+    }
+
+    /// [`Kernel::route`] for what `r` sends to `dst`: to this host, else [`Kernel::leaving`].
+    pub(super) fn route_send(&self, r: SockRef, dst: SocketAddr) -> Result<(), (Rule, Outcome)> {
+        match self.route(dst)? {
+            Path::Local => Ok(()),
+            Path::Out(route) => self.leaving(r, dst, route, false),
+        }
     }
 
     /// [`Kernel::destination`] before the route: the checks of the address itself.

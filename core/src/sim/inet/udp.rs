@@ -126,7 +126,7 @@ impl Kernel {
             Some(a) => match self.destination_form(r, a, false) {
                 // udp_sendmsg: port 0 is refused before the route is looked up.
                 Ok(d) if d.port() == 0 => Err(self.deny(Rule::UdpPortZero, Errno::EINVAL)),
-                Ok(d) => match self.route(d).and_then(|()| self.unicast_source(r)) {
+                Ok(d) => match self.route_send(r, d).and_then(|()| self.unicast_source(r)) {
                     Ok(()) => Ok(d),
                     Err((rule, out)) => Err(self.by(rule, out)),
                 },
@@ -138,7 +138,12 @@ impl Kernel {
                 (SkState::Established, Some(d)) if d.port() == 0 && v4_of(d.ip()).is_some() && d.is_ipv6() => {
                     Err(self.deny(Rule::UdpPortZero, Errno::EINVAL))
                 }
-                (SkState::Established, Some(d)) => Ok(d),
+                // A peer outside the host (a connect there is only a route lookup): what is
+                // sent to it leaves the host.
+                (SkState::Established, Some(d)) => match self.route_send(r, d) {
+                    Ok(()) => Ok(d),
+                    Err((rule, out)) => Err(self.by(rule, out)),
+                },
                 _ => Err(self.deny(Rule::UdpNoDestination, Errno::EDESTADDRREQ)),
             },
         }

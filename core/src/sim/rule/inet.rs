@@ -117,6 +117,12 @@ pub(super) const NO_ROUTE: Explanation = e(
     "The destination is not one of this host's addresses, and no route leads elsewhere (a host with only lo has none; a checkpoint's route-N.img / route6-N.img has none whose prefix holds the destination): the call fails with ENETUNREACH.",
 );
 
+pub(super) const LOOPBACK_SOURCE_LEAVES: Explanation = e(
+    "__mkroute_output (net/ipv4/route.c)",
+    "an IPv4 loopback source address (127.0.0.0/8) on a route that leaves the host",
+    "The socket is bound to a 127.x address (or its v4-mapped form) and the destination is not this host's: a route covers it, but it goes out of an interface that is not loopback, and a loopback source may not leave the host. The route lookup fails with EINVAL (a TCP connect, a UDP connect or send alike). IPv6's ::1 is not refused so.",
+);
+
 pub(super) const KEPT_IPV4_TRANSMIT_PATH: Explanation = e(
     "tcp_v6_connect (net/ipv6/tcp_ipv6.c)",
     "an AF_INET6 socket that once connected to a v4-mapped address connects to IPv6",
