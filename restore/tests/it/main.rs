@@ -11,3 +11,4 @@ mod hostile_root;
 mod inet_restore;
 mod kernel;
 mod lesson_kernel;
+mod urgent;

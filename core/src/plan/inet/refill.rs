@@ -68,11 +68,15 @@ impl<'i, 'a> Planner<'i, 'a> {
         let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref && made) else {
             return Ok(()); // an external peer, or an address this host lacks: warned at creation
         };
-        for m in &s.queue {
-            self.push(
-                Op::Send { slot: sender as Slot, to: None, data: Payload(m.data.to_vec()), rights: vec![] },
-                format!("#{sender} sends again what #{} had not read", s.objref),
-            )?;
+        // The urgent byte (RS_OOB) with MSG_OOB, where it was: the receiver's mark is there.
+        for (i, m) in s.queue.iter().enumerate() {
+            let op = crate::plan::refill::queue_send(s, i, sender as Slot, Payload(m.data.to_vec()), vec![]);
+            let why = if matches!(op, Op::SendOob { .. }) {
+                format!("#{sender} sends #{}'s urgent byte (MSG_OOB) again where it was", s.objref)
+            } else {
+                format!("#{sender} sends again what #{} had not read", s.objref)
+            };
+            self.push(op, why)?;
         }
         Ok(())
     }
