@@ -301,9 +301,11 @@ fn verify_unread(h: &Held, s: &Sock<'_>, connected: bool, own: bool, d: &mut Dif
         }
         None => Urgent::None,
     };
+    if own {
+        want_urgent = Urgent::None; // re-sent in one send, as ordinary data: urgent-mark-lost
+    }
     if own && want.len() > resocket_core::sim::inet::SELF_CONNECTED_SEND {
         want.clear(); // more than the plan can send itself at once: dropped, with a warning
-        want_urgent = Urgent::None;
     }
     let got = match peek_tcp(&h.owned, want.len()) {
         Ok(g) => g,

@@ -46,6 +46,18 @@ impl<'i, 'a> Planner<'i, 'a> {
             );
             return Ok(());
         }
+        if s.oob.is_some() {
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::UrgentMarkLost,
+                    format!(
+                        "socket #{}: its urgent byte (MSG_OOB) is re-sent with its other unread bytes in one send (a self-connected socket's second send waits on a delayed ACK): it comes back as ordinary data",
+                        s.objref
+                    ),
+                )
+                .objref(s.objref),
+            );
+        }
         // One send: a second one while its own data is unread waits on a delayed ACK.
         self.push(
             Op::Send { slot, to: None, data: Payload(data), rights: vec![] },
