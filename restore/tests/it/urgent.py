@@ -74,12 +74,13 @@ if scenario == "check":
 
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 keep = []
-l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-l.bind(("127.0.0.1", 4600))
+fam, host = (socket.AF_INET6, "::1") if scenario == "v6" else (socket.AF_INET, "127.0.0.1")
+l = socket.socket(fam, socket.SOCK_STREAM)
+l.bind((host, 4600))
 l.listen(2)
 keep.append(l)
-b = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-b.connect(("127.0.0.1", 4600))
+b = socket.socket(fam, socket.SOCK_STREAM)
+b.connect((host, 4600))
 keep.append(b)
 a = None
 if scenario != "pending":
@@ -117,6 +118,10 @@ elif scenario == "read":
     time.sleep(0.05)
     a.recv(1, OOB)
     steps = [("mark", False), ("urg", None), ("read", b"ab"), ("mark", True), ("read", b"c")]
+elif scenario == "v6":
+    # The same over IPv6 (::1).
+    b.send(b"ab"); b.send(b"X", OOB); b.send(b"c")
+    steps = [("urg", b"X"), ("peek", b"ab"), ("read", b"ab"), ("mark", True), ("read", b"c"), ("eagain", None)]
 elif scenario == "pending":
     # Urgent data a client sent before accept() (`--kill` accepts it on a duplicate).
     b.send(b"ab"); b.send(b"X", OOB); b.send(b"c")

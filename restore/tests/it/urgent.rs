@@ -1,6 +1,7 @@
 //! TCP urgent data (MSG_OOB) on the real kernel: live processes (tests/it/urgent.py, each in its
 //! own network namespace) hold a loopback connection with an urgent byte mid-queue, at the
-//! head, read inline, moved by a second urgent send, already read, or sent before accept();
+//! head, read inline, moved by a second urgent send, over IPv6, already read, or sent before
+//! accept();
 //! `checkpoint dump --pid` captures it without stopping them (or `--kill` for the pending
 //! connection), `restore run --verify` restores and reads it back, and `restore run IMAGE --
 //! urgent.py check DIR` replays in the restored process what the original would have seen:
@@ -144,6 +145,13 @@ fn urgent_data_read_inline_is_restored_inline() {
 fn only_the_last_urgent_byte_is_restored_as_urgent() {
     let img = round_trip("twice", &[]);
     assert_eq!(mark_of(&img), (b'Y', b"abXc".to_vec()));
+}
+
+/// The same over IPv6.
+#[test]
+fn urgent_data_over_ipv6_is_restored_at_its_mark() {
+    let img = round_trip("v6", &[]);
+    assert_eq!(mark_of(&img), (b'X', b"ab".to_vec()));
 }
 
 /// Urgent data a client sent before accept(): `--kill` accepts the connection and peeks it
