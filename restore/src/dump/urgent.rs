@@ -13,6 +13,8 @@
 //! `SO_PEEK_OFF` set aside and `SO_OOBINLINE` on for the peeks (off for the `MSG_OOB` one), two
 //! peeks give every byte and the mark's place: one from the head (it stops at the mark), one
 //! with `SO_PEEK_OFF` at that place (the rest, the byte first). Both options are put back.
+//! A socket without `SO_OOBINLINE` whose answers show no urgent state (EINVAL, not at a mark,
+//! a peek from the head gives every byte) is read with no option changed.
 //! Checked on the kernel by restore/tests/it/urgent.rs.
 
 use super::DumpError;
@@ -61,6 +63,12 @@ impl TcpQueue {
 /// leaving any option changed (see the module's notes).
 pub(crate) fn peek_tcp_queue(fd: &OwnedFd, len: usize) -> Result<TcpQueue, DumpError> {
     let inline = net::sockopt::socket_oobinline(fd).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
+    if !inline {
+        // The usual case, with no option changed: no urgent byte, no mark, every byte peeked.
+        if let Some(q) = super::inet::without_peek_off(fd, || plain(fd, len))?? {
+            return Ok(q);
+        }
+    }
     let got = super::inet::without_peek_off(fd, || peeks(fd, len));
     // Put SO_OOBINLINE back whatever happened.
     net::sockopt::set_socket_oobinline(fd, inline).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
@@ -99,6 +107,22 @@ pub(crate) fn queued(fd: &OwnedFd) -> Result<usize, DumpError> {
     net::sockopt::set_socket_oobinline(fd, inline).map_err(|e| format!("SO_OOBINLINE: {e}"))?;
     let n = n.map_err(|e| format!("FIONREAD: {e}"))?;
     usize::try_from(n).map_err(|_| DumpError::from("FIONREAD: more than this host can address"))
+}
+
+/// A socket without SO_OOBINLINE whose `recv(MSG_OOB | MSG_PEEK)` is EINVAL, SIOCATMARK 0 and
+/// peek from the head gives all `len` bytes holds no urgent state (a mark would stop the
+/// peek); `None` when it may hold some.
+fn plain(fd: &OwnedFd, len: usize) -> Result<Option<TcpQueue>, DumpError> {
+    let mut b = [0u8; 1];
+    match net::recv(fd, &mut b[..], RecvFlags::OOB | RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+        Err(e) if e == rustix::io::Errno::INVAL => {}
+        _ => return Ok(None),
+    }
+    if crate::raw::at_mark(fd.as_fd()).map_err(|e| format!("SIOCATMARK: {e}"))? {
+        return Ok(None);
+    }
+    let bytes = peek(fd, len)?;
+    Ok((bytes.len() == len).then_some(TcpQueue { bytes, urgent: Urgent::None }))
 }
 
 /// What `recv(MSG_OOB | MSG_PEEK)` answered.

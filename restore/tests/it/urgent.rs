@@ -111,6 +111,32 @@ fn round_trip(scenario: &str, flags: &[&str]) -> resocket_core::Image<'static> {
     r.image.into_owned()
 }
 
+/// What each scenario's restored process must see holds on the original socket first (urgent.py
+/// `--self-check`: the kernel's own answers, so a failure below is the restore's, not a claim
+/// about Linux that this kernel does not keep).
+#[test]
+fn each_scenarios_steps_hold_on_the_kernel_before_any_dump() {
+    for scenario in ["mid", "head", "inline", "twice", "v6", "read", "pending"] {
+        let dir = std::env::temp_dir().join(format!("resocket-urgent-self-{}-{scenario}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let o = Command::new("unshare")
+            .args(["-n", "python3"])
+            .arg(script())
+            .arg(scenario)
+            .arg(&dir)
+            .arg("--self-check")
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "ok",
+            "{scenario}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
 /// The urgent byte of the image's one marked socket and the bytes before it.
 fn mark_of(img: &resocket_core::Image<'_>) -> (u8, Vec<u8>) {
     let s = img.sockets.values().find(|s| s.oob.is_some()).expect("an RS_OOB record");
