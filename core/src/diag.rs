@@ -200,7 +200,7 @@ codes! {
     BadSockopt = "bad-sockopt", Error,
         "RS_SOCKOPT names a socket that takes the options it records (TCP options on TCP sockets, SO_PASSSEC on AF_UNIX, none on an embryo), at most once, with only known bits, zero fields for options it does not record, and values the kernel can report";
     BadOob = "bad-oob", Error,
-        "RS_OOB names, at most once per socket, a 1-byte skb of the queue of an AF_UNIX stream socket (the skb sent with MSG_OOB), and that socket is not an embryo";
+        "RS_OOB names, at most once per socket, a 1-byte skb of the queue of a stream socket, AF_UNIX or TCP (the skb sent with MSG_OOB: the out-of-band or urgent byte)";
 }
 
 impl fmt::Display for Code {

@@ -133,6 +133,9 @@ warn_codes! {
     /// Unread bytes of a self-connected TCP socket beyond what one send delivers.
     SelfConnectedDataDropped = "self-connected-data-dropped", Plan, Lost,
         "the unread bytes of the self-connected socket: more than one send delivers at once, so none are re-sent";
+    /// The urgent byte (RS_OOB) of a self-connected TCP socket, re-sent with its other bytes.
+    UrgentMarkLost = "urgent-mark-lost", Plan, Lost,
+        "the urgent mark: a self-connected socket's bytes are re-sent in one send, so its urgent byte comes back as ordinary data (recv(MSG_OOB) EINVAL, no stop at the mark)";
     /// INET shutdown bits on a socket that is not connected after the restore.
     ShutdownNotRestored = "shutdown-not-restored", Plan, Lost,
         "the shutdown bits: shutdown() on a socket that is not connected answers ENOTCONN";

@@ -582,7 +582,10 @@ fn verify_options(h: &Held, s: &Sock<'_>, who: &str, out: &mut Vec<String>) {
 }
 
 /// The out-of-band byte (RS_OOB) of an AF_UNIX stream socket: recv(MSG_OOB | MSG_PEEK)
-/// (SO_OOBINLINE set aside for it) answers the byte the image names, or EINVAL for none.
+/// (SO_OOBINLINE set aside for it) answers the byte the image names, or EINVAL for none; and
+/// its mark is where the image puts it, nothing consumed: SIOCATMARK is 1 exactly when it is at
+/// the head, and a peek from the head (the socket's SO_PEEK_OFF set aside) stops at it — when
+/// no skb before it carries fds, where a peek stops too (unix_stream_read_generic).
 fn verify_oob(h: &Held, s: &Sock<'_>, who: &str, out: &mut Vec<String>) {
     let want = s.oob.and_then(|o| s.queue.get(o.index as usize)).and_then(|m| m.data.first().copied());
     match crate::dump::inet::oob_pending(&h.owned) {
@@ -592,6 +595,28 @@ fn verify_oob(h: &Held, s: &Sock<'_>, who: &str, out: &mut Vec<String>) {
             show_oob(got.flatten()),
             show_oob(want)
         )),
+        Err(e) => out.push(format!("{who}: {e}")),
+    }
+    let Some(i) = s.oob.map(|o| o.index as usize).filter(|&i| i < s.queue.len()) else { return };
+    let at: usize = s.queue[..i].iter().map(|m| m.data.len()).sum();
+    match crate::raw::at_mark(h.owned.as_fd()) {
+        Ok(m) if m == (at == 0) => {}
+        Ok(m) => {
+            out.push(format!("{who}: SIOCATMARK is {}, the image puts the mark {at} bytes from the head", u8::from(m)))
+        }
+        Err(e) => out.push(format!("{who}: SIOCATMARK: {e}")),
+    }
+    if at == 0 || s.queue[..i].iter().any(|m| !m.rights.is_empty()) {
+        return;
+    }
+    let mut buf = vec![0u8; s.queue.iter().map(|m| m.data.len()).sum::<usize>() + 1];
+    let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
+    match crate::dump::inet::without_peek_off(&h.owned, || rustix::net::recv(&h.owned, &mut buf[..], flags)) {
+        Ok(Ok((n, _))) if n == at => {}
+        Ok(Ok((n, _))) => {
+            out.push(format!("{who}: a peek from the head stops after {n} bytes, the image puts the mark after {at}"))
+        }
+        Ok(Err(e)) => out.push(format!("{who}: MSG_PEEK: {e}")),
         Err(e) => out.push(format!("{who}: {e}")),
     }
 }
@@ -715,7 +740,18 @@ fn verify_unix_queue(
     let ino = rustix::fs::fstat(&h.owned).map(|st| st.st_ino as u32).unwrap_or(0);
     let Some(d) = diag.get(&ino) else { return };
     let mut received = Vec::new();
-    match crate::dump::peek_queue(&h.owned, d, &mut received) {
+    // A peek from the head skips an out-of-band byte there without SO_OOBINLINE (manage_oob):
+    // on for the peeks, then put back.
+    let inline = |on: bool| rustix::net::sockopt::set_socket_oobinline(&h.owned, on);
+    let was = rustix::net::sockopt::socket_oobinline(&h.owned).unwrap_or(false);
+    if s.oob.is_some() {
+        let _ = inline(true);
+    }
+    let peeked = crate::dump::peek_queue(&h.owned, d, &mut received);
+    if s.oob.is_some() {
+        let _ = inline(was);
+    }
+    match peeked {
         Err(e) => out.push(format!("{who}: reading the queue: {e}")),
         Ok(got) => {
             let stream = s.common.sock_type == wire::SOCK_STREAM;

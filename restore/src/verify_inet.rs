@@ -15,6 +15,7 @@
 //! is gone is not there.
 
 use crate::diag_inet::InetDiag;
+use crate::dump::urgent::{peek_tcp_queue, TcpQueue, Urgent};
 use crate::exec::Held;
 use resocket_core::image::inet::canonical;
 use resocket_core::image::{Image, Sock};
@@ -297,29 +298,57 @@ fn verify_accept_queue(e: &Expect<'_, '_>, s: &Sock<'_>, bound: Option<SocketAdd
     d.diff("pending connections (inet_diag)", got.rqueue.to_string(), want.len().to_string());
 }
 
-/// A TCP socket's unread bytes, peeked: the image's queue for a rebuilt connection (none for one
-/// restored closed, or a self-connected one's beyond what the plan sends itself at once).
+/// A TCP socket's unread bytes and urgent mark, peeked (dump/urgent.rs: nothing consumed): the
+/// image's queue and RS_OOB for a rebuilt connection (none for one restored closed, or a
+/// self-connected one's beyond what the plan sends itself at once).
 fn verify_unread(h: &Held, s: &Sock<'_>, connected: bool, own: bool, d: &mut Diffs<'_>) {
     let mut want: Vec<u8> =
         if connected { s.queue.iter().flat_map(|m| m.data.iter().copied()).collect() } else { Vec::new() };
+    let mut want_urgent = match s.oob.filter(|_| connected) {
+        Some(o) => {
+            let at: usize = s.queue.iter().take(o.index as usize).map(|m| m.data.len()).sum();
+            want.get(at).map_or(Urgent::None, |&byte| Urgent::Pending { at, byte })
+        }
+        None => Urgent::None,
+    };
+    if own {
+        want_urgent = Urgent::None; // re-sent in one send, as ordinary data: urgent-mark-lost
+    }
     if own && want.len() > resocket_core::sim::inet::SELF_CONNECTED_SEND {
         want.clear(); // more than the plan can send itself at once: dropped, with a warning
     }
-    let got = match crate::dump::inet::without_peek_off(&h.owned, || peek_tcp(&h.owned, want.len())) {
+    let got = match peek_tcp(&h.owned, want.len()) {
         Ok(g) => g,
         Err(e) => {
             d.say(e);
             return;
         }
     };
-    if got != want {
+    if got.bytes != want {
         d.say(format_args!(
             "unread bytes are {} ({} bytes), the image says {} ({} bytes)",
-            resocket_core::bstr::escape(&got[..got.len().min(64)]),
-            got.len(),
+            resocket_core::bstr::escape(&got.bytes[..got.bytes.len().min(64)]),
+            got.bytes.len(),
             resocket_core::bstr::escape(&want[..want.len().min(64)]),
             want.len()
         ));
+    }
+    if got.urgent != want_urgent {
+        d.say(format_args!(
+            "the urgent mark is {}, the image says {}",
+            show_urgent(got.urgent),
+            show_urgent(want_urgent)
+        ));
+    }
+}
+
+/// An urgent state, for a difference.
+fn show_urgent(u: Urgent) -> String {
+    match u {
+        Urgent::None => "none".into(),
+        Urgent::Pending { at, byte } => format!("the byte {byte:#04x} after {at} bytes"),
+        Urgent::Read { at } => format!("after {at} bytes, its byte read already"),
+        Urgent::NotYet => "announced, its byte not arrived".into(),
     }
 }
 
@@ -340,16 +369,15 @@ fn verify_datagrams(h: &Held, s: &Sock<'_>, off: bool, d: &mut Diffs<'_>) {
     }
 }
 
-/// Unread bytes of a TCP socket, peeked: up to `want` + 1 bytes, waiting (up to a second) while
-/// fewer than `want` have arrived (a big refill may still sit in the sender's queue a moment).
-fn peek_tcp(fd: &rustix::fd::OwnedFd, want: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; want + 1];
+/// Unread bytes of a TCP socket and its urgent mark, peeked: up to `want` + 1 bytes, waiting
+/// (up to a second) while fewer than `want` have arrived (a big refill may still sit in the
+/// sender's queue a moment).
+fn peek_tcp(fd: &rustix::fd::OwnedFd, want: usize) -> Result<TcpQueue, crate::dump::DumpError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     loop {
-        let n = net::recv(fd, &mut buf[..], net::RecvFlags::PEEK | net::RecvFlags::DONTWAIT).map_or(0, |(n, _)| n);
-        if n >= want || std::time::Instant::now() >= deadline {
-            buf.truncate(n.min(buf.len()));
-            return buf;
+        let q = peek_tcp_queue(fd, want + 1)?;
+        if q.bytes.len() >= want || std::time::Instant::now() >= deadline {
+            return Ok(q);
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

@@ -76,6 +76,10 @@ fn compare_socket(img: &Image<'_>, run: &Run<'_>, s: &Sock<'_>, peer: Option<i32
         let (want, got) = queues(s, ks);
         diff("queue", want, got);
     }
+    if peer.is_some() && s.is_tcp() {
+        let (want, got) = urgent_marks(s, ks);
+        diff("urgent mark", want, got);
+    }
     if peer.is_some() {
         diff("shutdown", s.common.shutdown.to_string(), ks.shutdown.to_string());
     }
@@ -129,6 +133,24 @@ fn queues(s: &Sock<'_>, ks: &SimSock) -> (String, String) {
         data(s.queue.iter().map(|m| m.data.to_vec()).collect()),
         data(ks.queue.iter().filter(|skb| skb.embryo.is_none()).map(|skb| skb.data.clone()).collect()),
     )
+}
+
+/// Where the urgent byte (RS_OOB) is, expected and found: the unread bytes before it and the
+/// byte, or "none".
+fn urgent_marks(s: &Sock<'_>, ks: &SimSock) -> (String, String) {
+    let show =
+        |at: Option<(usize, u8)>| at.map_or_else(|| "none".to_string(), |(n, b)| format!("{b:#04x} after {n} bytes"));
+    let want = s.oob.and_then(|o| {
+        let i = o.index as usize;
+        let byte = *s.queue.get(i)?.data.first()?;
+        Some((s.queue.iter().take(i).map(|m| m.data.len()).sum(), byte))
+    });
+    let skbs: Vec<_> = ks.queue.iter().filter(|skb| skb.embryo.is_none()).collect();
+    let got = skbs.iter().position(|skb| skb.oob).and_then(|i| {
+        let byte = *skbs[i].data.first()?;
+        Some((skbs.iter().take(i).map(|skb| skb.data.len()).sum(), byte))
+    });
+    (show(want), show(got))
 }
 
 /// Buffers as the plan restores them: UDP's, TCP's where SO_SNDBUF/SO_RCVBUF locked them.

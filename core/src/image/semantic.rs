@@ -561,16 +561,19 @@ fn too_large(s: &Sock<'_>, m: &Message<'_>) -> Option<String> {
     })
 }
 
-/// `RS_OOB`: the out-of-band byte of an AF_UNIX stream socket, a 1-byte skb of its queue. An
-/// embryo can hold one too: its client's `sendmsg(MSG_OOB)` before accept() sets the embryo's
-/// `oob_skb` (`queue_oob` on `unix_peer`), and accept() hands the embryo over as it is.
+/// `RS_OOB`: the out-of-band byte of a stream socket, a 1-byte skb of its queue: AF_UNIX's
+/// `oob_skb`, or TCP's urgent byte (`urg_data`, its place `urg_seq`: the bytes of the skbs
+/// before it). An embryo can hold one too: its client's `sendmsg(MSG_OOB)` before accept()
+/// sets the embryo's `oob_skb` (`queue_oob` on `unix_peer`) or urgent pointer, and accept()
+/// hands the embryo over as it is.
 fn check_oob(s: &Sock<'_>, out: &mut Vec<Diagnostic>) {
     let Some(m) = s.oob else { return };
     let o = s.objref;
     let range = m.offset..m.offset + crate::wire::RS_OOB_LAYOUT.size;
-    let why = if s.common.family != AF_UNIX || s.common.sock_type != SOCK_STREAM {
+    let stream = s.common.sock_type == SOCK_STREAM;
+    let why = if !stream || !matches!(s.common.family, AF_UNIX | AF_INET | AF_INET6) {
         Some(format!(
-            "socket {o} is not an AF_UNIX stream socket (family {}, type {}): only those hold an out-of-band byte here",
+            "socket {o} is neither an AF_UNIX stream socket nor a TCP one (family {}, type {}): only those hold an out-of-band byte",
             s.common.family, s.common.sock_type
         ))
     } else {

@@ -20,4 +20,5 @@ mod plan_props;
 mod roundtrip;
 mod sim;
 mod sockopt;
+mod urgent;
 mod warn;

@@ -211,6 +211,16 @@ fn self_connected_data_dropped() {
 }
 
 #[test]
+fn urgent_mark_lost() {
+    warned(
+        r#"{"sockets": [{"name": "s", "type": "stream", "family": "inet", "addr": "127.0.0.1:6000", "peer": "s",
+            "queue": [{"data": "ab"}, {"data": "X", "oob": true}]}]}"#,
+        WarnCode::UrgentMarkLost,
+        "s",
+    );
+}
+
+#[test]
 fn the_valid_fixtures_on_the_loopback_host_warn_only_where_they_must() {
     // (tests/it covers the fixtures themselves; here: a plain pair says nothing.)
     let (p, _) = plan_of(

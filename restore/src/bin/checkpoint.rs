@@ -29,17 +29,20 @@ enum Command {
     /// read with getsockopt (SO_PEEK_OFF, SO_KEEPALIVE, SO_LINGER, SO_RCVTIMEO/SO_SNDTIMEO,
     /// SO_PRIORITY, SO_MARK, SO_RCVLOWAT, SO_PASSSEC, SO_BROADCAST, SO_OOBINLINE, TCP_NODELAY,
     /// TCP_CORK, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT: docs/format.md §5.5; the
-    /// SOL_SOCKET ones of unix sockets batched through io_uring where the kernel offers it), a
-    /// stream socket with an out-of-band byte pending (MSG_OOB, TCP urgent data) is refused
-    /// (a peek cannot place the mark for certain), and a pending connection whose client sent
+    /// SOL_SOCKET ones of unix sockets batched through io_uring where the kernel offers it),
+    /// TCP urgent data (MSG_OOB) is recorded with its mark (peeks stop there: recv(MSG_OOB |
+    /// MSG_PEEK), SIOCATMARK and a peek from the mark with SO_PEEK_OFF, SO_OOBINLINE set aside
+    /// for the peeks and put back; refused: an urgent byte the process read already with its
+    /// mark still ahead, and one announced but not arrived), an AF_UNIX stream socket with an
+    /// out-of-band byte pending is refused (a peek cannot place its mark for certain), and a
+    /// pending connection whose client sent
     /// data before accept() (or has closed) is refused, because that data waits on the embryo,
     /// which nothing can read without accepting it.
     /// With --kill the dump is for processes that will not run on (as CRIU's default): they are
     /// stopped, the pending connections of their unix listeners are accepted on duplicates and
     /// read, the queue of an AF_UNIX stream socket with an out-of-band byte is read for real
     /// up to its mark (SIOCATMARK) to record the byte where it was (RS_OOB: docs/format.md
-    /// §5.5a), and the processes are killed once the image is written. TCP urgent data is
-    /// refused in both modes.
+    /// §5.5a), and the processes are killed once the image is written.
     Dump {
         /// Process to dump (repeat for several).
         #[arg(long = "pid", required = true)]
@@ -58,7 +61,8 @@ enum Command {
         /// For processes that will not run on: stop them (SIGSTOP), accept each AF_UNIX and TCP
         /// listener's pending connections on a duplicate of it, in accept order, to read what
         /// their clients sent before accept() (bytes, record boundaries, fds in flight; clients
-        /// that have closed too), record them as pending in that order; read the queue of each
+        /// that have closed too; TCP ones peeked, urgent data with its mark), record them as
+        /// pending in that order; read the queue of each
         /// AF_UNIX stream socket with an out-of-band byte pending (MSG_OOB) for real, SIOCATMARK
         /// asked before each read, so the byte is recorded at its mark; write the image, then
         /// SIGKILL the processes.

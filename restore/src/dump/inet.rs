@@ -97,29 +97,6 @@ impl Sock<'_> {
     }
 }
 
-/// Queued bytes of a TCP socket, peeked (nothing consumed). TCP keeps no message boundaries:
-/// one message holds them all.
-fn peek_stream(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, DumpError> {
-    let mut buf = vec![0u8; len + 1];
-    // One peek returns what is queued, up to the buffer size. The processes run on while they
-    // are dumped: bytes beyond what inet_diag counted arrived after its snapshot, and are left
-    // to the next dump (the snapshot's count is what the image describes).
-    let got = without_peek_off(fd, || {
-        if len == 0 {
-            return Ok(0);
-        }
-        net::recv(fd, &mut buf[..], RecvFlags::PEEK | RecvFlags::DONTWAIT).map(|(n, _)| n).or_else(|e| {
-            if e == rustix::io::Errno::AGAIN {
-                Ok(0)
-            } else {
-                Err(DumpError::from(format!("MSG_PEEK: {e}")))
-            }
-        })
-    })??;
-    buf.truncate(got.min(len));
-    Ok(buf)
-}
-
 /// Run `f` (MSG_PEEKs from the head of a TCP queue) with the socket's own peek offset off: a
 /// `SO_PEEK_OFF` of the process's (TCP has it since Linux 6.10) would make a peek start there
 /// and move it. The offset is put back afterwards.
@@ -175,12 +152,27 @@ pub(crate) fn refuse_oob(who: &str, what: &str, byte: Option<u8>) -> DumpError {
     ))
 }
 
-/// The dump's refusal of TCP urgent data, in every mode: what is refused and why.
-pub(crate) fn refuse_tcp_urgent(who: &str, byte: Option<u8>) -> DumpError {
-    let byte = byte.map_or_else(|| " (announced, not yet arrived)".to_string(), |b| format!(" {b:#04x}"));
-    DumpError::Refused(format!(
-        "{who}: TCP urgent data (MSG_OOB){byte} is pending in its receive queue; the image records out-of-band data for AF_UNIX stream sockets only (RS_OOB), and the TCP restore re-sends a queue as ordinary data, so the urgent byte and its mark would come back as ordinary data: refused (read it with recv(MSG_OOB) before dumping)"
-    ))
+/// A TCP queue as scenario messages: TCP keeps no boundaries, so one message holds the bytes,
+/// except around a pending urgent byte (`urgent`: its place), a 1-byte message of its own
+/// marked `oob` (RS_OOB), between the bytes before and after it.
+fn tcp_msgs(bytes: &[u8], urgent: Option<usize>) -> Vec<MsgSpec> {
+    let msg = |b: &[u8], oob: bool| MsgSpec { hex: Some(bstr::hex(b)), oob, ..MsgSpec::default() };
+    match urgent.filter(|&at| at < bytes.len()) {
+        Some(at) => {
+            let (before, after) = (&bytes[..at], &bytes[at + 1..]);
+            let mut out = Vec::new();
+            if !before.is_empty() {
+                out.push(msg(before, false));
+            }
+            out.push(msg(&bytes[at..=at], true));
+            if !after.is_empty() {
+                out.push(msg(after, false));
+            }
+            out
+        }
+        None if bytes.is_empty() => Vec::new(),
+        None => vec![msg(bytes, false)],
+    }
 }
 
 /// A datagram and its sender.
@@ -246,12 +238,13 @@ pub(crate) fn classify(fd: &OwnedFd) -> Option<(bool, bool)> {
 pub(crate) type InetFd = (OwnedFd, (bool, bool));
 
 /// One connection a `--kill` dump took off a TCP listener's accept queue: the accepted end's
-/// own address, its peer's (the client's), and every byte the client had sent before accept().
+/// own address, its peer's (the client's), and every byte the client had sent before accept()
+/// as the queue's messages (an urgent byte one of its own, urgent.rs).
 #[derive(Debug)]
 pub(crate) struct TcpAccepted {
     pub local: SocketAddr,
     pub peer: SocketAddr,
-    pub data: Vec<u8>,
+    pub sent: Vec<MsgSpec>,
 }
 
 /// What data sent before accept() the TCP part may meet: refused (a plain dump: it waits on
@@ -288,19 +281,12 @@ pub(crate) fn accept_pending(
             let (Some(local), Some(peer)) = (addr(net::getsockname(&a).map(Some)), addr(net::getpeername(&a))) else {
                 return Err(DumpError::from(format!("{}: an accepted connection has no addresses", name_of(d.ino))));
             };
-            let mut data = Vec::new();
-            let mut buf = [0u8; 16 << 10];
-            loop {
-                match net::recv(&a, &mut buf[..], RecvFlags::DONTWAIT) {
-                    Ok((0, _)) => break,
-                    Ok((n, _)) => data.extend_from_slice(&buf[..n.min(buf.len())]),
-                    Err(e) if e == rustix::io::Errno::AGAIN => break,
-                    Err(e) => {
-                        return Err(DumpError::from(format!("{}: reading a pending connection: {e}", name_of(d.ino))))
-                    }
-                }
-            }
-            conns.push(TcpAccepted { local, peer, data });
+            // Peeked, not read: a read would skip an urgent byte or stop at its mark.
+            let who = format!("{}: the pending connection from {}", name_of(d.ino), spell(peer));
+            let queued = super::urgent::queued(&a).map_err(|e| e.context(&who))?;
+            let q = super::urgent::peek_tcp_queue(&a, queued).map_err(|e| e.context(&who))?;
+            let sent = tcp_msgs(&q.bytes, q.pending_at(&who)?);
+            conns.push(TcpAccepted { local, peer, sent });
             keep.push(a);
         }
         out.insert(d.ino, conns);
@@ -324,7 +310,7 @@ struct Seen<'d> {
 /// it sent before accept()), and the clients.
 #[derive(Default)]
 struct Pending {
-    of: BTreeMap<u32, Vec<(u32, Vec<u8>)>>,
+    of: BTreeMap<u32, Vec<(u32, Vec<MsgSpec>)>>,
     clients: BTreeSet<u32>,
 }
 
@@ -418,7 +404,7 @@ fn took_pending(
         for c in conns {
             match seen.ends.get(&(canon(c.peer), canon(c.local), true)) {
                 Some(&client) => {
-                    p.push((client, c.data.clone()));
+                    p.push((client, c.sent.clone()));
                     pending.clients.insert(client);
                 }
                 None => warnings.push(pending_external(l, c.peer)),
@@ -429,8 +415,7 @@ fn took_pending(
 }
 
 /// What every TCP/UDP socket records: name, family, type, address, reuse flags, IPV6_V6ONLY,
-/// buffer sizes and options (a warning for the options the image has no field for). A TCP
-/// socket holding an urgent byte refuses the dump.
+/// buffer sizes and options (a warning for the options the image has no field for).
 fn common_spec(s: &Sock<'_>, held: &BTreeSet<u32>, warnings: &mut Vec<DumpWarning>) -> Result<SockSpec, DumpError> {
     let mut spec = SockSpec {
         name: name_of(s.ino),
@@ -452,11 +437,6 @@ fn common_spec(s: &Sock<'_>, held: &BTreeSet<u32>, warnings: &mut Vec<DumpWarnin
     } else {
         spec.sndbuf = net::sockopt::socket_send_buffer_size(s.fd).ok().map(|v| v as i32);
         spec.rcvbuf = net::sockopt::socket_recv_buffer_size(s.fd).ok().map(|v| v as i32);
-    }
-    if s.tcp && s.state() != Some(SkState::Listen) {
-        if let Some(byte) = oob_pending(s.fd).map_err(|e| e.context(&name_of(s.ino)))? {
-            return Err(refuse_tcp_urgent(&name_of(s.ino), byte));
-        }
     }
     let kind = if s.tcp { resocket_core::sockopt::OptKind::Tcp } else { resocket_core::sockopt::OptKind::Udp };
     spec.opts = crate::sockopt_io::read_all(s.fd, kind)
@@ -521,7 +501,7 @@ fn tcp_spec(
 fn listener_spec(
     spec: &mut SockSpec,
     s: &Sock<'_>,
-    mut p: Vec<(u32, Vec<u8>)>,
+    mut p: Vec<(u32, Vec<MsgSpec>)>,
     accepted: &BTreeMap<u32, Vec<TcpAccepted>>,
     warnings: &mut Vec<DumpWarning>,
 ) {
@@ -543,17 +523,7 @@ fn listener_spec(
         }
         p.sort_by_key(|(client, _)| *client);
     }
-    spec.pending = p
-        .into_iter()
-        .map(|(c, data)| PendingSpec {
-            client: Some(name_of(c)),
-            sent: if data.is_empty() {
-                Vec::new()
-            } else {
-                vec![MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() }]
-            },
-        })
-        .collect();
+    spec.pending = p.into_iter().map(|(c, sent)| PendingSpec { client: Some(name_of(c)), sent }).collect();
 }
 
 /// A TCP connection (`d`: its inet_diag entry, `state` its state): its peer in the image (an
@@ -609,10 +579,11 @@ fn connection_spec(
     if how != 0 {
         spec.shutdown = How::from_bits(how);
     }
-    let data = peek_stream(s.fd, d.rqueue as usize).map_err(|e| e.context(&name_of(s.ino)))?;
-    if !data.is_empty() {
-        spec.queue.push(MsgSpec { hex: Some(bstr::hex(&data)), ..MsgSpec::default() });
-    }
+    // The processes run on while they are dumped: bytes beyond what inet_diag counted arrived
+    // after its snapshot, and are left to the next dump (the snapshot's count is what the image
+    // describes). An urgent byte is recorded where it is (urgent.rs).
+    let q = super::urgent::peek_tcp_queue(s.fd, d.rqueue as usize).map_err(|e| e.context(&name_of(s.ino)))?;
+    spec.queue = tcp_msgs(&q.bytes, q.pending_at(&name_of(s.ino))?);
     Ok(())
 }
 

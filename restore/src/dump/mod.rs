@@ -11,7 +11,8 @@
 //! image by core.
 //!
 //! TCP and UDP sockets (IPv4, IPv6) are described by `inet` (inet.rs) from inet_diag, which is
-//! asked only for the kinds (TCP/UDP × IPv4/IPv6) the processes hold.
+//! asked only for the kinds (TCP/UDP × IPv4/IPv6) the processes hold; a TCP queue is peeked
+//! with its urgent mark (`urgent`, urgent.rs), in both modes.
 //!
 //! Refused, with the reason, rather than written wrongly: data a pending client sent before
 //! `accept()`, and pending connections whose client has closed (what they hold waits on the
@@ -46,6 +47,7 @@ mod pending;
 mod queues;
 mod stopped;
 mod unix;
+pub(crate) mod urgent;
 
 pub use queues::{may_hold_messages, peek_queue, peek_queue_with, Peeked};
 pub use stopped::{guard, Stopped};

@@ -91,6 +91,7 @@ fn ops_with(addr: BoxedStrategy<SockAddr>) -> impl Strategy<Value = Op> {
             .prop_map(|(slot, to, data)| Op::Send { slot, to, data: Payload(data), rights: vec![] }),
         1 => (slot(), prop::option::of(addr()), 200..2000usize)
             .prop_map(|(slot, to, n)| Op::Send { slot, to, data: Payload(vec![b'z'; n]), rights: vec![] }),
+        2 => (slot(), b'A'..b'D').prop_map(|(slot, byte)| Op::SendOob { slot, byte, rights: vec![] }),
         3 => (slot(), 1..16u32, any::<bool>()).prop_map(|(slot, len, peek)| Op::Recv { slot, len, peek }),
         1 => (slot(), prop_oneof![Just(How::Rd), Just(How::Wr), Just(How::Rdwr)]).prop_map(|(slot, how)| Op::Shutdown { slot, how }),
         2 => slot().prop_map(|slot| Op::Close { slot }),
@@ -194,7 +195,7 @@ fn trace_executor() -> Executor {
 }
 
 /// Run a trace on both kernels; the first disagreement, if any.
-fn run_both(trace: &[Op]) -> Option<String> {
+pub(crate) fn run_both(trace: &[Op]) -> Option<String> {
     run_both_on(trace, false)
 }
 

@@ -1156,8 +1156,8 @@ fn tcp_and_udp_socket_options_and_peek_offsets_survive_a_dump_and_a_restore() {
 }
 
 /// An out-of-band byte pending on an AF_UNIX stream socket (plain, SO_OOBINLINE, a second
-/// MSG_OOB send that made the first ordinary data) or TCP urgent data: a dump that leaves the
-/// process running cannot place the mark for certain, so `checkpoint dump` refuses, naming the
+/// MSG_OOB send that made the first ordinary data): a dump that leaves the process running
+/// cannot place the mark for certain (TCP urgent data it can: tests/it/urgent.rs), so `checkpoint dump` refuses, naming the
 /// socket, the state and `--kill`, and leaves the byte, the mark and SO_OOBINLINE as they were
 /// (the process reports them when it ends).
 #[test]
@@ -1166,16 +1166,13 @@ fn pending_out_of_band_data_is_refused_by_a_plain_dump_naming_kill() {
         ("oob-unix", "an out-of-band byte (MSG_OOB) 0x58", 0, 'X'),
         ("oob-unix-inline", "an out-of-band byte (MSG_OOB) 0x58", 1, 'X'),
         ("oob-unix-twice", "an out-of-band byte (MSG_OOB) 0x59", 0, 'Y'),
-        ("oob-tcp", "TCP urgent data (MSG_OOB) 0x58", 0, 'X'),
     ] {
         let mut live = Live::start(scenario);
         let (code, said, _) = live.dump();
         assert_eq!(code, Some(1), "{scenario}: {said}");
         assert!(said.contains(what) && said.contains("is pending in its receive queue"), "{scenario}: {said}");
         assert!(said.contains(": ino"), "{scenario}: names the socket: {said}");
-        if scenario != "oob-tcp" {
-            assert!(said.contains("`checkpoint dump --kill` reads it"), "{scenario}: {said}");
-        }
+        assert!(said.contains("`checkpoint dump --kill` reads it"), "{scenario}: {said}");
         drop(live.child.stdin.take());
         live.child.wait().unwrap();
         let after = std::fs::read_to_string(live.dir.join("oob.txt")).unwrap();
@@ -1237,18 +1234,13 @@ fn a_kill_dump_restores_only_the_last_out_of_band_byte_as_out_of_band() {
     assert_eq!(&s.queue[s.oob.unwrap().index as usize].data[..], b"Y");
 }
 
-/// TCP urgent data is refused by `--kill` too (the TCP restore re-sends a queue as ordinary
-/// data), before anything is consumed: the process is resumed with its urgent byte in place.
+/// TCP urgent data, `--kill` (the plain dump: tests/it/urgent.rs): peeked, not read, and
+/// restored at its mark.
 #[test]
-fn tcp_urgent_data_is_refused_by_a_kill_dump_and_the_process_resumed() {
-    let mut live = Live::start("oob-tcp");
-    let (code, said, _) = live.dump_kill();
-    assert_eq!(code, Some(1), "{said}");
-    assert!(said.contains("TCP urgent data (MSG_OOB) 0x58") && said.contains("were resumed"), "{said}");
-    drop(live.child.stdin.take());
-    live.child.wait().unwrap();
-    let after = std::fs::read_to_string(live.dir.join("oob.txt")).unwrap();
-    assert_eq!(after, "inline=0 oob=X");
+fn a_kill_dump_restores_tcp_urgent_data_at_its_mark() {
+    let (img, _) = kill_dump_round_trip_checked("oob-tcp", "check-oob");
+    let s = img.sockets.values().find(|s| s.oob.is_some()).expect("RS_OOB on the TCP socket");
+    assert_eq!(&s.queue[s.oob.unwrap().index as usize].data[..], b"X");
 }
 
 /// `checkpoint dump` of a live.py scenario (plain, or with `flags`), `restore run --verify` of

@@ -12,3 +12,4 @@ mod inet_restore;
 mod kernel;
 mod lesson_kernel;
 mod routes;
+mod urgent;

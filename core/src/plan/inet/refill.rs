@@ -46,6 +46,18 @@ impl<'i, 'a> Planner<'i, 'a> {
             );
             return Ok(());
         }
+        if s.oob.is_some() {
+            self.plan.warnings.push(
+                Warning::new(
+                    WarnCode::UrgentMarkLost,
+                    format!(
+                        "socket #{}: its urgent byte (MSG_OOB) is re-sent with its other unread bytes in one send (a self-connected socket's second send waits on a delayed ACK): it comes back as ordinary data",
+                        s.objref
+                    ),
+                )
+                .objref(s.objref),
+            );
+        }
         // One send: a second one while its own data is unread waits on a delayed ACK.
         self.push(
             Op::Send { slot, to: None, data: Payload(data), rights: vec![] },
@@ -68,11 +80,15 @@ impl<'i, 'a> Planner<'i, 'a> {
         let Some(sender) = sender.filter(|&p| self.k.sock(p as Slot).is_some() && p != s.objref && made) else {
             return Ok(()); // an external peer, or an address this host lacks: warned at creation
         };
-        for m in &s.queue {
-            self.push(
-                Op::Send { slot: sender as Slot, to: None, data: Payload(m.data.to_vec()), rights: vec![] },
-                format!("#{sender} sends again what #{} had not read", s.objref),
-            )?;
+        // The urgent byte (RS_OOB) with MSG_OOB, where it was: the receiver's mark is there.
+        for (i, m) in s.queue.iter().enumerate() {
+            let op = crate::plan::refill::queue_send(s, i, sender as Slot, Payload(m.data.to_vec()), vec![]);
+            let why = if matches!(op, Op::SendOob { .. }) {
+                format!("#{sender} sends #{}'s urgent byte (MSG_OOB) again where it was", s.objref)
+            } else {
+                format!("#{sender} sends again what #{} had not read", s.objref)
+            };
+            self.push(op, why)?;
         }
         Ok(())
     }

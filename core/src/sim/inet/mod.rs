@@ -42,6 +42,7 @@ mod route;
 pub(super) mod sock;
 mod tcp;
 mod udp;
+mod urgent;
 
 pub use host::{HostAddr, HostAddrs, HostRoute, RouteLookup, Routes};
 pub use ports::bind_conflict;
@@ -263,14 +264,18 @@ impl Kernel {
                     self.udp_send(r, to.as_ref(), &data.0)
                 }
             }
-            Op::SendOob { slot, .. } => {
+            Op::SendOob { slot, byte, rights } => {
                 let r = inet_slot(self, slot)?;
-                if self.isk(r).tcp {
-                    // DEVIATION: TCP urgent data is not modelled.
-                    self.wait(Rule::ModelUndetermined, Block::undetermined("TCP urgent data (MSG_OOB) is not modelled"))
-                } else {
-                    self.deny(Rule::OobNeedsStream, Errno::EOPNOTSUPP)
+                if rights.iter().any(|s| !self.slots.contains_key(s)) {
+                    return Some(self.deny(Rule::BadFd, Errno::EBADF));
                 }
+                if !self.isk(r).tcp {
+                    return Some(self.udp_send_oob(r, *byte));
+                }
+                if !rights.is_empty() {
+                    return Some(self.deny(Rule::RightsNeedUnix, Errno::EINVAL));
+                }
+                self.tcp_send_oob(r, *byte)
             }
             Op::Recv { slot, len, peek } => {
                 let r = inet_slot(self, slot)?;

@@ -170,8 +170,8 @@ pub(super) const STREAM_SEND_WITH_ADDRESS: Explanation = e(
 
 pub(super) const OOB_NEEDS_STREAM: Explanation = e(
     "unix_dgram_sendmsg (net/unix/af_unix.c) / udp_sendmsg (net/ipv4/udp.c)",
-    "msg->msg_flags & MSG_OOB on a dgram or seqpacket socket, or on UDP",
-    "Only stream sockets carry out-of-band data: a datagram or seqpacket socket (and UDP) fails a MSG_OOB send with EOPNOTSUPP.",
+    "msg->msg_flags & MSG_OOB on a dgram or seqpacket socket, or on UDP over IPv4",
+    "Only stream sockets carry out-of-band data: a datagram or seqpacket socket (and UDP over IPv4) fails a MSG_OOB send with EOPNOTSUPP. (UDP over IPv6 ignores the flag and sends the byte as a datagram.)",
 );
 
 pub(super) const NOT_CONNECTED: Explanation = e(
