@@ -4,7 +4,8 @@
 Usage: urgent.py SCENARIO DIR   build the scenario in this process (in its own network
                                 namespace: lo is brought up), write DIR/expect.json (the fd and
                                 the steps `check` must see), print 'ready', wait until stdin
-                                closes. With --self-check instead: run the steps here, on the
+                                closes (a line "after" first: run the steps here, on the
+                                original socket, and print 'ok' or the first difference). With --self-check instead: run the steps here, on the
                                 original socket, and print 'ok' or the first difference (how
                                 each scenario's steps were checked against the kernel).
        urgent.py check DIR      run in the restored process (`restore run IMAGE -- ...`): replay
@@ -137,4 +138,14 @@ if "--self-check" in sys.argv:
     sys.exit(0)
 json.dump(expect, open(os.path.join(d, "expect.json"), "w"))
 print("ready", flush=True)
+# "after" on stdin (once the test has dumped this process): replay the steps on the original
+# socket, its options checked first, and print 'ok' or the first difference.
+if sys.stdin.readline().strip() == "after":
+    s = a if a else l.accept()[0]
+    why = None
+    if s.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE) != int(expect["inline"]):
+        why = "SO_OOBINLINE changed"
+    elif "peek_off" in expect and s.getsockopt(socket.SOL_SOCKET, SO_PEEK_OFF) != expect["peek_off"]:
+        why = "SO_PEEK_OFF changed"
+    print(why or run(s, expect["steps"]) or "ok", flush=True)
 sys.stdin.read()

@@ -28,7 +28,10 @@ struct Live {
 
 impl Live {
     fn start(scenario: &str) -> Live {
-        let dir = std::env::temp_dir().join(format!("resocket-urgent-{}-{scenario}", std::process::id()));
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("resocket-urgent-{}-{scenario}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut child = Command::new("unshare")
@@ -142,6 +145,23 @@ fn mark_of(img: &resocket_core::Image<'_>) -> (u8, Vec<u8>) {
     let s = img.sockets.values().find(|s| s.oob.is_some()).expect("an RS_OOB record");
     let i = s.oob.unwrap().index as usize;
     (s.queue[i].data[0], s.queue[..i].iter().flat_map(|m| m.data.to_vec()).collect())
+}
+
+/// A plain dump leaves the process's sockets as they were: after it, the original socket still
+/// has its SO_OOBINLINE and SO_PEEK_OFF, and reads, peeks, marks and answers recv(MSG_OOB) as
+/// before (urgent.py "after").
+#[test]
+fn a_plain_dump_leaves_the_urgent_byte_its_mark_and_the_options_as_they_were() {
+    use std::io::Write;
+    for scenario in ["mid", "head", "inline", "read"] {
+        let mut live = Live::start(scenario);
+        let (code, said, _) = live.dump(&[]);
+        assert_eq!(code, Some(if scenario == "read" { 1 } else { 0 }), "{scenario}: {said}");
+        writeln!(live.child.stdin.as_mut().unwrap(), "after").unwrap();
+        let mut line = String::new();
+        BufReader::new(live.child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ok", "{scenario}: the original socket after the dump");
+    }
 }
 
 /// The urgent byte amid the queue, dumped without stopping the process (its own SO_PEEK_OFF
