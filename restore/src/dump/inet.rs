@@ -298,8 +298,6 @@ pub(crate) fn accept_pending(
 /// inet_diag entry, the connected ends by address pair and the listeners.
 struct Seen<'d> {
     list: Vec<Sock<'d>>,
-    /// inet_diag's entries with a file, by inode.
-    by_ino: BTreeMap<u32, &'d InetDiag>,
     /// Connected ends by (local, remote, TCP), to find each one's peer.
     ends: BTreeMap<(SocketAddr, SocketAddr, bool), u32>,
     /// TCP listeners: address and inode.
@@ -340,7 +338,7 @@ pub(crate) fn specs(
         .filter(|s| s.tcp && s.state() == Some(SkState::Listen))
         .filter_map(|s| Some((s.local()?, s.ino)))
         .collect();
-    let seen = Seen { list, by_ino, ends, listeners };
+    let seen = Seen { list, ends, listeners };
     let mut pending = pending(&seen, diags, early, warnings)?;
     took_pending(&seen, accepted, &mut pending, warnings);
     let mut out = Vec::new();
@@ -527,8 +525,8 @@ fn listener_spec(
 }
 
 /// A TCP connection (`d`: its inet_diag entry, `state` its state): its peer in the image (an
-/// accepted end names its listener), or an external peer with a warning; the shutdown bits this
-/// end set; its unread bytes. Bytes in its send queue refuse the dump.
+/// accepted end names its listener), or an external peer with a warning; its shutdown bits as
+/// the kernel holds them; its unread bytes. Bytes in its send queue refuse the dump.
 fn connection_spec(
     spec: &mut SockSpec,
     s: &Sock<'_>,
@@ -568,14 +566,10 @@ fn connection_spec(
             ),
         ));
     }
-    // A received FIN (RCV_SHUTDOWN) follows from the peer's own shutdown when the peer is in the
-    // image; only what this end did is recorded then.
-    let mut how = d.shutdown & 3;
-    if let Some(pd) = peer.and_then(|p| seen.by_ino.get(&p)) {
-        if pd.shutdown & 2 != 0 {
-            how &= !1;
-        }
-    }
+    // The bits as the kernel holds them: a received FIN (RCV_SHUTDOWN) is recorded too, as the
+    // image describes the socket (the restore's FIN from the peer's own shutdown sets it again,
+    // and `--verify` reads it back).
+    let how = d.shutdown & 3;
     if how != 0 {
         spec.shutdown = How::from_bits(how);
     }

@@ -9,6 +9,7 @@ mod dump;
 mod extpeer;
 mod hostile_root;
 mod inet_restore;
+mod inline_live;
 mod kernel;
 mod lesson_kernel;
 mod routes;

@@ -1,8 +1,7 @@
 //! The model against the kernel where a destination is outside the host and the host's routes
 //! are known (`restore` reads the main table, `restore/src/host.rs`): on the veth host of
-//! `differential_inet` (10.1.2.3/24, 2001:db8::3/64), without and with default routes. And a
-//! live UDP socket connected to an outside address is dumped and restored connected again
-//! where a route takes the address, unconnected and warned where none does.
+//! `differential_inet` (10.1.2.3/24, 2001:db8::3/64), without and with default routes. (A live
+//! UDP socket connected outside, dumped and restored by route: `inline_live.rs`.)
 
 use crate::differential_inet::{add_host_addrs, fresh_netns_with_lo, host_of_netns, run_both_with};
 use resocket_core::sim::*;
@@ -79,83 +78,4 @@ fn the_route_trace_is_determined_on_the_model() {
             assert!(!matches!(out, Outcome::WouldBlock { .. }), "step {i}: {out:?}");
         }
     }
-}
-
-/// The veth host in a fresh namespace (as `differential_inet`'s), with default routes when
-/// `default`, then `exec "$0" "$@"`.
-fn host_setup(default: bool) -> String {
-    let routes =
-        if default { "ip route add default via 10.1.2.1 && ip -6 route add default via 2001:db8::1 && " } else { "" };
-    format!(
-        "ip link set lo up && ip link add rs0 type veth peer name rs1 && ip addr add 10.1.2.3/24 dev rs0 && \
-         ip addr add 2001:db8::3/64 dev rs0 nodad && ip link set rs0 up && ip link set rs1 up && \
-         while ! ip route get 10.1.2.3 | grep -q ^local; do sleep 0.01; done && {routes}exec \"$0\" \"$@\""
-    )
-}
-
-/// A live process (in a namespace with the veth host and default routes) holding a UDP socket
-/// bound to 10.1.2.3:5300 and connected to 198.51.100.1:53, and an IPv6 one from
-/// [2001:db8::3]:5301 to [2001:db8:1::7]:53, dumped; then restored with `--verify` on a host
-/// with (`default`) or without default routes, where the restored process prints each fd's
-/// `getpeername`. (restore's stderr, the restored process's stdout.)
-fn udp_outside_round_trip(dir: &std::path::Path, default: bool) -> (String, String) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let img = dir.join("udp-outside.rsimg");
-    let live = r#"
-import socket, sys
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("10.1.2.3", 5300)); u.connect(("198.51.100.1", 53))
-v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.bind(("2001:db8::3", 5301)); v.connect(("2001:db8:1::7", 53))
-print(u.fileno(), v.fileno(), flush=True)
-sys.stdin.read()
-"#;
-    let mut child = Command::new("unshare")
-        .args(["-n", "sh", "-c", &host_setup(true), "python3", "-c", live])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("unshare + python3");
-    let mut fds = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut fds).expect("the live process's fds");
-    let pid = child.id().to_string();
-    let dump = Command::new("nsenter")
-        .arg(format!("--net=/proc/{pid}/ns/net"))
-        .arg(env!("CARGO_BIN_EXE_checkpoint"))
-        .args(["dump", "--pid", &pid, "-o"])
-        .arg(&img)
-        .output()
-        .expect("checkpoint dump");
-    drop(child.stdin.take());
-    let _ = child.wait();
-    assert!(dump.status.success(), "dump: {}", String::from_utf8_lossy(&dump.stderr));
-    let check = format!(
-        "import socket\nfor fd in {:?}:\n    s = socket.socket(fileno=fd)\n    try: print(s.getpeername()[:2])\n    except OSError as e: print(e.strerror)\n    s.detach()",
-        fds.split_whitespace().filter_map(|f| f.parse::<i32>().ok()).collect::<Vec<_>>()
-    );
-    let o = Command::new("unshare")
-        .args(["-n", "sh", "-c", &host_setup(default)])
-        .arg(env!("CARGO_BIN_EXE_restore"))
-        .args(["run", "--verify"])
-        .arg(&img)
-        .args(["--", "python3", "-c", &check])
-        .output()
-        .expect("restore run");
-    (String::from_utf8_lossy(&o.stderr).into_owned(), String::from_utf8_lossy(&o.stdout).into_owned())
-}
-
-#[test]
-fn a_udp_socket_connected_outside_comes_back_connected_where_a_route_takes_its_peer() {
-    let dir = std::env::temp_dir().join(format!("resocket-routes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch directory");
-    let (err, out) = udp_outside_round_trip(&dir, true);
-    assert!(!err.contains("udp-external-peer"), "{err}");
-    assert!(err.contains("verify: the kernel state matches the image"), "{err}");
-    assert_eq!(out, "('198.51.100.1', 53)\n('2001:db8:1::7', 53)\n", "{err}");
-    // No default route: nothing takes the peers' addresses, both come back unconnected.
-    let (err, out) = udp_outside_round_trip(&dir, false);
-    assert_eq!(err.matches("warning[udp-external-peer]").count(), 2, "{err}");
-    assert!(err.contains("gives -1 ENETUNREACH on this host"), "{err}");
-    assert!(err.contains("verify: the kernel state matches the image"), "{err}");
-    assert_eq!(out, "Transport endpoint is not connected\nTransport endpoint is not connected\n", "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
