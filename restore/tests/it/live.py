@@ -2,7 +2,7 @@
 """Build a socket scenario in this process, print 'ready', then wait until stdin closes.
 
 Usage: live.py SCENARIO DIR   (DIR: a scratch directory for path names)
-Used by tests/it/dump.rs: the process is dumped with `checkpoint dump` while it waits.
+Used by tests/it/dump/: the process is dumped with `checkpoint dump` while it waits.
 """
 import os, socket, struct, sys
 
@@ -900,7 +900,7 @@ elif scenario.startswith("inet"):
         l.close(); keep.remove(l)
         client(socket.AF_INET, ("127.0.0.1", 7070))
     elif scenario == "inet-warnings":
-        # One of each thing `checkpoint dump` warns about (tests/it/dump.rs), the outside
+        # One of each thing `checkpoint dump` warns about (tests/it/dump/), the outside
         # ends in a child process that is not dumped.
         os.chdir(d)
         # relative-cwd-guessed: the socket's own file no longer has the name (renamed), so where
@@ -939,7 +939,7 @@ elif scenario.startswith("inet"):
 elif scenario == "empty-peeked":
     # An empty datagram before a full one. Once a peek has returned the empty one, the kernel
     # marks it (skb->peeked) and a peek with SO_PEEK_OFF skips it; a plain recv still reads it
-    # (tests/it/dump.rs). On a line from stdin: peek with SO_PEEK_OFF 0, then recv, and say.
+    # (tests/it/dump/). On a line from stdin: peek with SO_PEEK_OFF 0, then recv, and say.
     a, b = pair(socket.SOCK_DGRAM); a.send(b""); a.send(b"x"); keep.extend([a, b])
     print("ready", flush=True)
     sys.stdin.readline()
