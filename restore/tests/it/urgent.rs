@@ -9,70 +9,16 @@
 //! `--verify` tells a mark in the wrong place, TCP and AF_UNIX.
 
 use crate::differential_inet::fresh_netns_with_lo;
+use crate::dump::Live;
 use resocket_core::scenario::Scenario;
 use resocket_core::{load, plan};
 use resocket_restore::exec::{Config, Executor, PlaceMode};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/urgent.py")
-}
-
-/// A process running urgent.py SCENARIO in its own network namespace, ready.
-struct Live {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Live {
-    fn start(scenario: &str) -> Live {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("resocket-urgent-{}-{scenario}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut child = Command::new("unshare")
-            .args(["-n", "python3"])
-            .arg(script())
-            .arg(scenario)
-            .arg(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("unshare + python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "scenario {scenario} did not start");
-        Live { child, dir }
-    }
-
-    /// `checkpoint dump FLAGS --pid PID` inside the process's network namespace: exit code,
-    /// what it said, the image.
-    fn dump(&self, flags: &[&str]) -> (Option<i32>, String, PathBuf) {
-        let img = self.dir.join("dump.rsimg");
-        let pid = self.child.id().to_string();
-        let o = Command::new("nsenter")
-            .arg(format!("--net=/proc/{pid}/ns/net"))
-            .arg(env!("CARGO_BIN_EXE_checkpoint"))
-            .arg("dump")
-            .args(flags)
-            .args(["--pid", &pid, "-o"])
-            .arg(&img)
-            .output()
-            .unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), img)
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// `restore run ARGS IMAGE [-- CMD]` in a fresh network namespace with lo up: exit code, stdout,
@@ -99,8 +45,8 @@ fn restore_run(img: &Path, args: &[&str], cmd: &[&std::ffi::OsStr]) -> (Option<i
 /// Dump `scenario` (with `flags`), kill it, restore with --verify, then restore and replay its
 /// steps in the restored process. The image.
 fn round_trip(scenario: &str, flags: &[&str]) -> resocket_core::Image<'static> {
-    let live = Live::start(scenario);
-    let (code, said, img) = live.dump(flags);
+    let live = Live::start_script(&script(), scenario);
+    let (code, said, img) = live.dump_with(flags);
     assert_eq!(code, Some(0), "dump of {scenario}: {said}");
     let bytes = std::fs::read(&img).unwrap();
     let r = load(&bytes);
@@ -154,8 +100,8 @@ fn mark_of(img: &resocket_core::Image<'_>) -> (u8, Vec<u8>) {
 fn a_plain_dump_leaves_the_urgent_byte_its_mark_and_the_options_as_they_were() {
     use std::io::Write;
     for scenario in ["mid", "head", "inline", "read"] {
-        let mut live = Live::start(scenario);
-        let (code, said, _) = live.dump(&[]);
+        let mut live = Live::start_script(&script(), scenario);
+        let (code, said, _) = live.dump_with(&[]);
         assert_eq!(code, Some(if scenario == "read" { 1 } else { 0 }), "{scenario}: {said}");
         writeln!(live.child.stdin.as_mut().unwrap(), "after").unwrap();
         let mut line = String::new();
@@ -213,8 +159,8 @@ fn urgent_data_sent_before_accept_is_captured_by_a_kill_dump() {
 /// for the process.
 #[test]
 fn an_urgent_byte_read_already_with_its_mark_ahead_is_refused_by_name() {
-    let live = Live::start("read");
-    let (code, said, _) = live.dump(&[]);
+    let live = Live::start_script(&script(), "read");
+    let (code, said, _) = live.dump_with(&[]);
     assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains("ino") && said.contains("read already with recv(MSG_OOB)") && said.contains("2 bytes ahead"),

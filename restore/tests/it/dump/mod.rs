@@ -12,20 +12,27 @@ mod options;
 mod reads;
 mod unix;
 
-struct Live {
-    child: Child,
-    dir: PathBuf,
+/// A live process: a test script (live.py, urgent.py) running one scenario in its own network
+/// namespace, ready (it printed `ready`); it ends when its stdin closes.
+pub(crate) struct Live {
+    pub(crate) child: Child,
+    pub(crate) dir: PathBuf,
 }
 
 impl Live {
     fn start(scenario: &str) -> Live {
+        Live::start_script(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py"), scenario)
+    }
+
+    /// `python3 SCRIPT SCENARIO DIR` in a fresh network namespace, DIR its own scratch directory.
+    pub(crate) fn start_script(script: &Path, scenario: &str) -> Live {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("resocket-live-{}-{scenario}-{n}", std::process::id()));
+        let stem = script.file_stem().map_or_else(Default::default, |s| s.to_string_lossy().into_owned());
+        let dir = std::env::temp_dir().join(format!("resocket-{stem}-{}-{scenario}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/live.py");
         let mut child = Command::new("unshare")
             .args(["-n", "python3"])
             .arg(script)
@@ -43,12 +50,20 @@ impl Live {
 
     /// `checkpoint dump` run inside the process's network namespace (sock_diag is per netns).
     fn dump(&self) -> (Option<i32>, String, PathBuf) {
-        let img = self.dir.join("dump.rsimg");
+        self.dump_into("dump.rsimg", &[])
+    }
+
+    /// `checkpoint dump FLAGS --pid PID -o DIR/NAME` inside the process's network namespace: the
+    /// exit code, what the dump said, the image.
+    fn dump_into(&self, name: &str, flags: &[&str]) -> (Option<i32>, String, PathBuf) {
+        let img = self.dir.join(name);
         let pid = self.child.id().to_string();
         let o = Command::new("nsenter")
             .arg(format!("--net=/proc/{pid}/ns/net"))
             .arg(env!("CARGO_BIN_EXE_checkpoint"))
-            .args(["dump", "--pid", &pid, "-o"])
+            .arg("dump")
+            .args(flags)
+            .args(["--pid", &pid, "-o"])
             .arg(&img)
             .output()
             .unwrap();
@@ -155,19 +170,8 @@ impl Live {
     }
 
     /// `checkpoint dump FLAGS` (inside the process's network namespace).
-    fn dump_with(&self, flags: &[&str]) -> (Option<i32>, String, PathBuf) {
-        let img = self.dir.join("kill.rsimg");
-        let pid = self.child.id().to_string();
-        let o = Command::new("nsenter")
-            .arg(format!("--net=/proc/{pid}/ns/net"))
-            .arg(env!("CARGO_BIN_EXE_checkpoint"))
-            .arg("dump")
-            .args(flags)
-            .args(["--pid", &pid, "-o"])
-            .arg(&img)
-            .output()
-            .unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), img)
+    pub(crate) fn dump_with(&self, flags: &[&str]) -> (Option<i32>, String, PathBuf) {
+        self.dump_into("kill.rsimg", flags)
     }
 }
 
