@@ -11,8 +11,8 @@
 //     nodes in the DOM; drop → timeline: … with the restore timeline's steps (planned and run);
 //   * the longest task (PerformanceObserver 'longtask') and the number of long tasks (> 50 ms)
 //     from the drop until the timeline is ready;
-//   * stepping: one → (and one ←) press to the next frame showing the new position, median and
-//     worst of 20 steps each, on the image just opened;
+//   * stepping: one → (and one ←) press to the next frame showing the new position and the
+//     simulated kernel there, median and worst of 20 steps each, on the image just opened;
 // and the gzipped (level 9) size of the release .wasm + .js: the page's bundle and, apart, the checkpoint
 // reader's worker (loaded only when a checkpoint is opened). Medians of --runs runs (default 3).
 // Figures, not assertions: the targets are judged in docs/benchmarks.md.
@@ -105,13 +105,19 @@ async function measure(index) {
     const tTimeline = await until(() => document.querySelector('#timeline .step') && !document.querySelector('#loading'));
     const long = window.__longtasks.filter(([s]) => s >= t0);
     const steps = Number(document.querySelector('#timeline .controls .pos').textContent.split('/')[1]);
-    // Stepping: a key press to the frame that shows the new position.
+    // Stepping: a key press to the frame that shows the new position and the kernel there (a
+    // build whose kernel worker draws it marks the kernel with the step it is after, data-at; an
+    // older one drew it in the same frame as the position).
     const pos = () => document.querySelector('#timeline .controls .pos').textContent;
+    const drawn = () => {
+      const k = document.querySelector('#timeline .kernel');
+      return !k?.hasAttribute('data-at') || k.dataset.at === pos().split(' / ')[0];
+    };
     const press = async (key) => {
       const before = pos();
       const t = performance.now();
       document.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }));
-      await until(() => pos() !== before);
+      await until(() => pos() !== before && drawn());
       return performance.now() - t;
     };
     const fwd = [], back = [];

@@ -223,12 +223,17 @@ test('socket graph and restore timeline: listener-pending, stepping, an invalid 
   const listen = ops.findIndex((o) => o.startsWith('listen('));
   assert.ok(listen > 0);
   await page.focus('#timeline');
+  // The kernel at the cursor is the kernel worker's answer: wait for it (aria-busy) before reading it.
+  const idle = () => page.waitForSelector('#timeline[aria-busy="false"]');
   for (let i = 0; i <= listen; i++) await page.keyboard.press('ArrowRight');
+  await idle();
+  assert.equal(await page.getAttribute('#timeline .kernel', 'data-at'), String(listen + 1));
   const badge = () => page.textContent('#kgraph .node[data-objref="3"] .badge.backlog');
   assert.equal(await badge(), 'backlog 0/6');
   const seen = [];
   for (let i = listen + 1; i < ops.length; i++) {
     await page.keyboard.press('ArrowRight');
+    await idle();
     seen.push(`${await badge()} ${await page.locator('#kgraph .node[data-role="pending"]').count()}`);
     if (i === listen + 5) await page.locator('#timeline').screenshot({ path: path.join(OUT, 'timeline.png') });
   }
@@ -248,12 +253,13 @@ test('socket graph and restore timeline: listener-pending, stepping, an invalid 
   console.log(`# invalid order: ${msg}`);
   // The socket(s) the failing step names are marked in the graph.
   for (let i = 0; i <= listen; i++) await page.keyboard.press('ArrowRight');
+  await idle();
   assert.ok(await page.locator('#kgraph .node.marked').count() >= 1);
   await page.locator('#timeline').screenshot({ path: path.join(OUT, 'timeline-failed.png') });
 
   // The naive order fails at a connect with ENOENT; v2 completes (listing differences, if any).
   await page.selectOption('#order', 'naive');
-  assert.match(await page.textContent('#failure'), /ENOENT/);
+  await page.waitForFunction(() => /ENOENT/.test(document.querySelector('#failure')?.textContent ?? ''));
   await page.selectOption('#order', 'v2');
   await page.waitForSelector('#timeline .verdict');
   assert.deepEqual(errors, []);

@@ -31,8 +31,11 @@ async function open(hash = '', viewport = { width: 1440, height: 1000 }) {
 
 const pos = async (page) => (await page.textContent('#timeline .controls .pos')).split(' / ').map(Number);
 const hash = (page) => page.evaluate(() => location.hash);
+// The position shown, and the kernel worker's answer for it in (the order's run, the kernel at
+// the cursor: the timeline is aria-busy until then).
 const untilPos = (page, n) =>
-  page.waitForFunction((n) => document.querySelector('#timeline .controls .pos')?.textContent.startsWith(`${n} /`), n);
+  page.waitForFunction((n) => document.querySelector('#timeline .controls .pos')?.textContent.startsWith(`${n} /`)
+    && document.querySelector('#timeline[aria-busy="false"]'), n);
 
 test('deep links: #fixture=…&step=N opens the fixture at step N; the fragment follows the user', async (t) => {
   if (!hasFixture('listener-pending') || !hasFixture('stream-pair')) return t.skip('fixtures missing');

@@ -211,7 +211,20 @@ impl std::fmt::Display for Family {
 /// its restore timeline show, for a socket of an image and for one of the simulated kernel alike.
 /// [`Role::of`] is the one place that decides it, from [`RoleFacts`] that each side reads off
 /// its own data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    crate::codec::Encode,
+    crate::codec::Decode,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// A listener.

@@ -32,7 +32,7 @@ pub fn open_checkpoint(files: JsValue) -> js_sys::Promise {
             let settle = match reply {
                 Reply::Api(v) => Some(ok.call1(&JsValue::NULL, &v)),
                 Reply::Failed(m) => Some(err.call1(&JsValue::NULL, &js_sys::Error::new(&m))),
-                Reply::Progress(_) | Reply::Fields(_) | Reply::Planned(_) => None,
+                Reply::Progress(_) | Reply::Fields(_) | Reply::Kernel(_) | Reply::Unheld => None,
                 Reply::Criu(_) | Reply::Rsimg { .. } | Reply::Lessons(_) => {
                     Some(err.call1(&JsValue::NULL, &js_sys::Error::new("openCheckpoint: an unexpected reply")))
                 }

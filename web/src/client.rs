@@ -12,7 +12,7 @@
 //! worker's ([`crate::worker`], which imports neither this one nor the page's modules).
 
 use crate::criu::CriuDoc;
-use crate::message::{self, Fields, LessonFile, Meta, Mode, Notes, PlanAsk, Planned, Post, Progress, Walk};
+use crate::message::{self, Fields, KernelAnswer, KernelAsk, LessonFile, Meta, Mode, Notes, Post, Progress, Walk};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -40,8 +40,10 @@ pub enum Reply {
     Fields(Box<Fields>),
     /// Lesson files, read (a `lessons` request).
     Lessons(Vec<LessonFile>),
-    /// An image planned and an order run (a `plan` request to the kernel worker).
-    Planned(Box<Planned>),
+    /// The kernel worker's answer (a `kernel` request).
+    Kernel(Box<KernelAnswer>),
+    /// The kernel worker does not hold the image the request was about, which did not carry it.
+    Unheld,
     /// Why the files are not a checkpoint (or the worker failed).
     Failed(String),
 }
@@ -88,6 +90,7 @@ pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
     Some(match ty.as_str() {
         "progress" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(Reply::Progress),
         "failed" => Ok(Reply::Failed(get(&data, "message").as_string().unwrap_or_default())),
+        "unheld" => Ok(Reply::Unheld),
         "api" => Ok(Reply::Api(get(&data, "value"))),
         "fields" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(|f| Reply::Fields(Box::new(f))),
         "rsimg" => match get(&data, "bytes").dyn_into::<js_sys::Uint8Array>() {
@@ -95,7 +98,7 @@ pub fn decode(data: JsValue) -> Option<Result<Reply, String>> {
             Err(_) => Err("the checkpoint reader's message: no bytes".into()),
         },
         "lessons" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(Reply::Lessons),
-        "planned" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(|p| Reply::Planned(Box::new(p))),
+        "kernel" => bytes_of(&data, "data").and_then(|b| message::decode(&b)).map(|k| Reply::Kernel(Box::new(k))),
         "criu" => decode_criu(data).map(|c| Reply::Criu(Box::new(c))),
         _ => return None,
     })
@@ -127,7 +130,10 @@ fn decode_criu(data: JsValue) -> Result<CriuParts, String> {
 }
 
 /// Serves a request in the page: `serve(request, post)`.
-pub type Handler = fn(JsValue, Post) -> Pin<Box<dyn Future<Output = ()>>>;
+pub type Handler = fn(JsValue, Post) -> Served;
+
+/// A request being served in the page.
+pub type Served = Pin<Box<dyn Future<Output = ()>>>;
 
 thread_local! {
     static IN_PROCESS: RefCell<Option<Handler>> = const { RefCell::new(None) };
@@ -267,19 +273,25 @@ impl Job {
     }
 }
 
-/// The page's kernel worker: one worker, started at the first request and kept (the image it
-/// plans comes with each request), serving one request at a time. A request made while one is
-/// being served waits, and a newer one replaces it: the worker never works through a queue of
-/// stale requests (each carries its session, and the page ignores the answers to superseded
-/// ones: `State::session`).
+/// The page's kernel worker: one worker, started at the first request and kept, serving one
+/// request at a time. A request made while one is being served waits, and a newer one replaces
+/// it: the worker never works through a queue of stale requests (each carries its session, and
+/// the page ignores the answers to superseded ones: `State::session`). A request carries its
+/// doc's image only when the worker does not hold it yet ([`Holder`]).
 pub struct Kernel(Rc<KernelState>);
+
+/// A request to send: what it asks and its doc's image.
+type Asked = (Rc<KernelAsk>, Rc<[u8]>);
 
 struct KernelState {
     job: RefCell<Option<Job>>,
     /// A request is being served.
     busy: std::cell::Cell<bool>,
+    /// The request being served (sent again, with its image, if the worker does not hold it).
+    current: RefCell<Option<Asked>>,
     /// The newest request made while busy.
-    next: RefCell<Option<Queued>>,
+    next: RefCell<Option<Asked>>,
+    holder: Holder,
     deliver: Box<dyn Fn(Reply)>,
 }
 
@@ -295,24 +307,28 @@ impl Kernel {
         Kernel(Rc::new(KernelState {
             job: RefCell::new(None),
             busy: std::cell::Cell::new(false),
+            current: RefCell::new(None),
             next: RefCell::new(None),
+            holder: Holder::default(),
             deliver: Box::new(deliver),
         }))
     }
 
-    /// Send `request` (its buffers in `transfer`) now, or once the request being served is
+    /// Send `ask` about the doc whose image is `image` now, or once the request being served is
     /// answered, in place of any other waiting.
-    pub fn ask(&self, request: JsValue, transfer: js_sys::Array) {
+    pub fn ask(&self, ask: Rc<KernelAsk>, image: Rc<[u8]>) {
         if self.0.busy.get() {
-            *self.0.next.borrow_mut() = Some((request, transfer));
+            *self.0.next.borrow_mut() = Some((ask, image));
         } else {
-            send(&self.0, request, transfer);
+            send(&self.0, ask, image);
         }
     }
 }
 
-fn send(k: &Rc<KernelState>, request: JsValue, transfer: js_sys::Array) {
+fn send(k: &Rc<KernelState>, ask: Rc<KernelAsk>, image: Rc<[u8]>) {
     k.busy.set(true);
+    let (request, transfer) = k.holder.request(&ask, &image);
+    *k.current.borrow_mut() = Some((ask, image));
     let mut job = k.job.borrow_mut();
     if let Some(j) = job.as_ref() {
         if let Err(e) = j.post_with(request, transfer) {
@@ -337,20 +353,54 @@ fn send(k: &Rc<KernelState>, request: JsValue, transfer: js_sys::Array) {
 
 fn answered(k: &Rc<KernelState>, reply: Reply) {
     k.busy.set(false);
+    let current = k.current.borrow_mut().take();
+    match reply {
+        // What the worker holds after a failure is not known: the next request sends its image.
+        Reply::Failed(_) => k.holder.forget(),
+        // It holds another image: the request again with its own (unless a newer one waits).
+        Reply::Unheld => {
+            k.holder.forget();
+            let next = k.next.borrow_mut().take().or(current);
+            if let Some((ask, image)) = next {
+                send(k, ask, image);
+            }
+            return;
+        }
+        _ => {}
+    }
     (k.deliver)(reply);
     let next = k.next.borrow_mut().take();
-    if let Some((request, transfer)) = next {
-        send(k, request, transfer);
+    if let Some((ask, image)) = next {
+        send(k, ask, image);
     }
 }
 
-/// The kernel worker's request to plan `image` as `ask` says, and its transfer list.
-pub fn plan_request(ask: &PlanAsk, image: &[u8]) -> (JsValue, js_sys::Array) {
+/// Which doc's image the worker was sent last (requests are served in the order sent, so a
+/// request after it finds the image there).
+#[derive(Debug, Default)]
+pub struct Holder(std::cell::Cell<Option<u64>>);
+
+impl Holder {
+    /// The request of `ask` and its transfer list, with `image` if the worker was not sent it.
+    pub fn request(&self, ask: &KernelAsk, image: &[u8]) -> (JsValue, js_sys::Array) {
+        let sent = self.0.replace(Some(ask.doc)) == Some(ask.doc);
+        kernel_request(ask, (!sent).then_some(image))
+    }
+    /// The worker may hold nothing.
+    pub fn forget(&self) {
+        self.0.set(None);
+    }
+}
+
+/// The kernel worker's request `ask`, with its doc's image if given, and its transfer list.
+pub fn kernel_request(ask: &KernelAsk, image: Option<&[u8]>) -> (JsValue, js_sys::Array) {
     let transfer = js_sys::Array::new();
     let req = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(Mode::Plan.as_str()));
-    for (k, bytes) in [("data", message::encode(ask)), ("image", image.to_vec())] {
-        let a = js_sys::Uint8Array::from(bytes.as_slice());
+    let _ = js_sys::Reflect::set(&req, &"mode".into(), &JsValue::from_str(Mode::Kernel.as_str()));
+    let data = message::encode(ask);
+    for (k, bytes) in [("data", Some(data.as_slice())), ("image", image)] {
+        let Some(bytes) = bytes else { continue };
+        let a = js_sys::Uint8Array::from(bytes);
         transfer.push(&a.buffer());
         let _ = js_sys::Reflect::set(&req, &k.into(), &a);
     }

@@ -2,7 +2,7 @@
 //! does a bounded amount of core work, yields to the browser (a `setTimeout(0)` turn, so input
 //! events and rendering run), and dispatches the results as they are ready (`Begin`, `Progress`,
 //! `Loaded`, `Drawn`), then asks the kernel worker for the plans (`MakePlan`; its answer,
-//! `Planned`, ends the open). The work itself is core's, through its resumable loader
+//! `Kernel`, ends the open). The work itself is core's, through its resumable loader
 //! (`image::LoadJob`); the pieces that core does in one call (the whole-image checks, the graph
 //! and its layout) are one slice each. The planner and the order's run are the kernel
 //! worker's (`crate::kernel`): they take the page no time at all.
@@ -262,7 +262,7 @@ pub fn open_checkpoint(req: FilesRequest, generation: Rc<Generation>, d: UseRedu
                         }
                     }
                 }
-                Reply::Api(_) | Reply::Fields(_) | Reply::Lessons(_) | Reply::Planned(_) => {}
+                Reply::Api(_) | Reply::Fields(_) | Reply::Lessons(_) | Reply::Kernel(_) | Reply::Unheld => {}
             }
         }
     };
@@ -351,7 +351,7 @@ async fn run(req: Request, g: u64, generation: &Generation, d: &UseReducerDispat
     }
     d.dispatch(Action::Drawn(Rc::new(Drawing::of(&doc.image))));
     // The kernel worker plans it and runs the order (the deep link's, if it has one): the
-    // open ends with its answer (`Action::Planned`).
+    // open ends with its answer (`Action::Kernel`).
     d.dispatch(Action::Progress { stage: "planning the restore", done: 0, total: 0 });
     d.dispatch(Action::MakePlan);
 }

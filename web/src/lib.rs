@@ -295,8 +295,9 @@ fn use_lesson_effects(l: &Rc<lesson::Lessons>, d: UseReducerDispatcher<State>) {
 }
 
 /// The kernel worker, kept for as long as the app is: each request the state makes
-/// (`State::ask`, a new session each) is sent with the doc's bytes, and the answers are
-/// dispatched (the reducer ignores those of superseded sessions).
+/// (`State::ask`, a new session each) is sent (with the doc's bytes if the worker does not
+/// hold them), and the answers are dispatched (the reducer ignores those of superseded
+/// sessions).
 #[hook]
 fn use_kernel(state: &State, d: UseReducerDispatcher<State>) {
     let kernel = use_memo((), move |_| {
@@ -306,10 +307,10 @@ fn use_kernel(state: &State, d: UseReducerDispatcher<State>) {
             }
         })
     });
-    let request = state::kernel_request(state);
-    use_effect_with(state.ask.clone(), move |_| {
-        if let Some((request, transfer)) = request {
-            kernel.ask(request, transfer);
+    let image = state.doc.as_ref().map(|d| d.bytes.clone());
+    use_effect_with(state.ask.clone(), move |ask| {
+        if let (Some(ask), Some(image)) = (ask.clone(), image) {
+            kernel.ask(ask, image);
         }
     });
 }
@@ -381,7 +382,7 @@ pub fn app() -> Html {
     {
         // Nothing is written before an image is open: the first render must not strip a link
         // that `follow_link` is still opening.
-        let route = (state.loading.is_none() && state.ask.is_none() && state.doc.is_some()).then(|| route::Route {
+        let route = (state.loading.is_none() && !state.running() && state.doc.is_some()).then(|| route::Route {
             fixture: state.fixture.clone(),
             order: Some(state.order_kind).filter(|&k| k != OrderKind::Custom),
             step: Some(state.cursor).filter(|_| state.order_kind != OrderKind::Custom),
@@ -715,6 +716,7 @@ pub fn app() -> Html {
                         cursor={state.cursor}
                         playing={state.playing}
                         kernel={state.kernel.clone()}
+                        kernel_at={state.kernel_at}
                         selected={state.focus_socket}
                         {on_plan}
                         {on_order}

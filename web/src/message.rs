@@ -26,11 +26,12 @@
 //!   `{type: "lessons", data}` ([`LessonFile`]s: each file's lesson, or core's located error).
 //!
 //! The kernel worker (`client::Kernel`, one kept by the page; its work is [`crate::kernel`]):
-//! page → worker `{mode: "plan", data, image}` ([`PlanAsk`]; `image` the image's bytes,
-//! transferred), worker → page `{type: "planned", data}` ([`Planned`]: the plans, the order
-//! asked for and its run). Each request carries its session: the page ignores the answer to a
-//! request a newer one superseded, and keeps at most one request waiting behind the one the
-//! worker is serving (the newest).
+//! page → worker `{mode: "kernel", data, image?}` ([`KernelAsk`]; `image` the image's bytes,
+//! transferred, with the first request about a doc only: the worker keeps the image loaded,
+//! its plans and its run), worker → page `{type: "kernel", data}` ([`KernelAnswer`]: the plans,
+//! the order run, and the kernel at the timeline's cursor as the graph draws it). Each request
+//! carries its session: the page ignores the answer to a request a newer one superseded, and
+//! keeps at most one request waiting behind the one the worker is serving (the newest).
 //!
 //! Lesson files (built-in ones fetched from `lessons/`, dropped ones, `?lesson=URL` ones) are
 //! read here too, so that the page links no lesson file reader: the worker parses and checks
@@ -43,7 +44,7 @@
 //! linear memory, grown to its peak while reading, goes with it: docs/benchmarks.md); the walks
 //! go to a worker started for them (`client::walker`, kept by `criu::CriuDoc`).
 
-use crate::model::OrderKind;
+use crate::model::{Graph, OrderKind};
 use resocket_core::archive::{Compression, Container, Layout};
 use resocket_core::check::RunReport;
 use resocket_core::codec::{self, Decode, Encode};
@@ -71,8 +72,9 @@ pub enum Mode {
     Fields,
     /// Lesson files read by core (a `lessons` answer).
     Lessons,
-    /// The kernel worker: plan an image and run an order of it (a `planned` answer, [`PlanAsk`]).
-    Plan,
+    /// The kernel worker: plans, order runs and the kernel at the timeline's cursor (a `kernel`
+    /// answer, [`KernelAsk`]).
+    Kernel,
 }
 
 impl Mode {
@@ -83,7 +85,7 @@ impl Mode {
             Mode::Api => "api",
             Mode::Fields => "fields",
             Mode::Lessons => "lessons",
-            Mode::Plan => "plan",
+            Mode::Kernel => "kernel",
         }
     }
 }
@@ -466,26 +468,60 @@ impl LessonFile {
     }
 }
 
-/// The page asks the kernel worker to plan the image it sends beside this (`image`) for `host`,
-/// and to run the order `kind` of the plans on the simulator (a `plan` request).
+/// A request to the kernel worker (a `kernel` request, [`crate::kernel::serve`]): what to do
+/// with the image of doc `doc` (sent beside the first request about it, `image`; the worker
+/// keeps it, its plans and its run until a request about another doc comes), and where the
+/// timeline's cursor is: every answer carries the kernel after that many steps of the run.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub struct PlanAsk {
+pub struct KernelAsk {
     /// The request's number: a newer one supersedes it (`State::session`).
     pub session: u64,
-    pub host: HostAddrs,
-    pub kind: OrderKind,
+    /// The doc whose image it is about (`model::Doc::id`).
+    pub doc: u64,
+    pub job: Job,
+    /// Steps of the run executed in the kernel asked for (the worker stops at the last one run).
+    pub cursor: usize,
 }
 
-/// The kernel worker's answer to a [`PlanAsk`]: the planner's plan (or why there is none), the
-/// seed's v2 plan, and the order `kind` run on the simulator (`report`: none when the order
-/// needs the planner's plan and there is none).
+/// What a [`KernelAsk`] asks for besides the kernel at the cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub struct Planned {
-    pub session: u64,
+pub enum Job {
+    /// Plan the image for `host` (the planner's and v2's plans) and run their order `kind`.
+    Plan { host: HostAddrs, kind: OrderKind },
+    /// Run another order of the plans answered to request `plans`: their order `kind`, or, for
+    /// [`OrderKind::Custom`], `order` of v2's steps (`v2`) or of the planner's.
+    Run { plans: u64, kind: OrderKind, v2: bool, order: Vec<usize> },
+    /// Only the kernel at the cursor, in the run answered to request `run`.
+    At { run: u64 },
+}
+
+/// The plans of an image, as the kernel worker made them: the planner's (or why there is none)
+/// and the seed's v2.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct PlansMsg {
     pub planner: Result<Plan, String>,
     pub v2: Plan,
+}
+
+/// An order of the plans run on the simulator: which (`kind`), its steps (indices into v2's
+/// plan for [`OrderKind::V2`] or a custom order of v2's, else into the planner's) and the run's
+/// report (none when the order needs the planner's plan and there is none).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct RunMsg {
     pub kind: OrderKind,
-    /// Indices into the plan of `kind` (v2's for [`OrderKind::V2`], else the planner's).
     pub order: Vec<usize>,
     pub report: Option<RunReport>,
+}
+
+/// The kernel worker's answer to a [`KernelAsk`]: the plans (for a [`Job::Plan`]), the run (for
+/// a plan or a [`Job::Run`]), and the simulated kernel after `cursor` steps of the run as the
+/// timeline draws it (none when there is no run).
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub struct KernelAnswer {
+    pub session: u64,
+    pub plans: Option<PlansMsg>,
+    pub run: Option<RunMsg>,
+    /// The cursor asked for, or the last step run if it was past it.
+    pub cursor: usize,
+    pub kernel: Option<Graph>,
 }

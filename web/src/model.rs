@@ -58,6 +58,9 @@ pub struct Summary {
 /// A loaded image.
 #[derive(Debug)]
 pub struct Doc {
+    /// Its number, unique for as long as the page lives: the kernel worker keeps the image of
+    /// the doc asked about last (`message::KernelAsk::doc`).
+    pub id: u64,
     /// File or gallery name.
     pub name: String,
     /// What the image is (the fixture's description), if known.
@@ -81,6 +84,13 @@ pub struct Doc {
     pub inet: bool,
     /// The addresses besides loopback its sockets are bound to (`plan::image_addrs`).
     pub addrs: Rc<[std::net::IpAddr]>,
+}
+
+/// A number no doc of this page had.
+fn next_doc_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Identity: two docs are the same when they are the same allocation (state compares by `Rc`).
@@ -140,6 +150,7 @@ impl Doc {
         let inet = image.sockets.values().any(|s| s.inet.is_some());
         let addrs = resocket_core::plan::image_addrs(&image).into();
         Doc {
+            id: next_doc_id(),
             name: name.into(),
             note: String::new(),
             bytes,
@@ -252,7 +263,7 @@ pub fn thousands(n: usize) -> String {
 // ---------------------------------------------------------------------------------------------
 // Socket graph view-model: built from an image or from the simulated kernel of a restore run.
 
-use resocket_core::check::{Run, RunState};
+use resocket_core::check::Run;
 use resocket_core::criu::SavedHost;
 use resocket_core::image::Image;
 use resocket_core::sim::HostAddrs;
@@ -290,7 +301,7 @@ impl PlanHost {
 pub const BIG: usize = 2000;
 
 /// One socket of the graph.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, resocket_core::codec::Encode, resocket_core::codec::Decode)]
 pub struct GNode {
     /// Image objref; temporaries of a restore run get `-(sockref + 1)`.
     pub objref: i32,
@@ -311,7 +322,7 @@ pub struct GNode {
 }
 
 /// What an edge stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, resocket_core::codec::Encode, resocket_core::codec::Decode)]
 pub enum EdgeKind {
     /// Connected peers (one edge per mutual pair; one-way for dgram connects).
     Peer,
@@ -324,15 +335,16 @@ pub enum EdgeKind {
 }
 
 /// One edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, resocket_core::codec::Encode, resocket_core::codec::Decode)]
 pub struct GEdge {
     pub from: i32,
     pub to: i32,
     pub kind: EdgeKind,
 }
 
-/// Nodes and edges, nodes in objref order.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Nodes and edges, nodes in objref order (the kernel worker posts its kernel's:
+/// `message::KernelAnswer`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, resocket_core::codec::Encode, resocket_core::codec::Decode)]
 pub struct Graph {
     pub nodes: Vec<GNode>,
     pub edges: Vec<GEdge>,
@@ -597,6 +609,13 @@ impl PartialEq for Drawing {
 }
 
 impl Drawing {
+    /// A kernel's graph (`message::KernelAnswer::kernel`), laid out where the image has its
+    /// sockets (`base`).
+    pub fn of_kernel(graph: Graph, base: &Layout) -> Drawing {
+        let layout = graph.layout(Some(base));
+        Drawing { graph, layout }
+    }
+
     /// The image's graph, laid out.
     pub fn of_image(bytes: &[u8]) -> Drawing {
         Drawing::of(&resocket_core::load(bytes).image)
@@ -646,6 +665,8 @@ impl OrderKind {
 /// The plans of an image: the planner's (or why there is none) and the seed's v2.
 #[derive(Debug)]
 pub struct Plans {
+    /// The kernel worker's request that made them (`message::Job::Run` names it).
+    pub session: u64,
     pub planner: Result<Rc<resocket_core::plan::Plan>, String>,
     pub v2: Rc<resocket_core::plan::Plan>,
 }
@@ -670,70 +691,10 @@ impl Plans {
     /// records say whatever the host: it is the seed's).
     pub fn of_on(img: &Image<'_>, host: &HostAddrs) -> Plans {
         Plans {
+            session: 0,
             planner: resocket_core::plan::plan_on(img, host).map(Rc::new).map_err(|e| e.to_string()),
             v2: Rc::new(resocket_core::check::v2_plan(img)),
         }
-    }
-}
-
-/// The simulated kernel after the first `count` steps of `order`, drawn where the image has
-/// its sockets (`base`).
-pub fn kernel_drawing(
-    bytes: &[u8],
-    plan: &resocket_core::plan::Plan,
-    order: &[usize],
-    count: usize,
-    base: &Layout,
-) -> Drawing {
-    let report = resocket_core::load(bytes);
-    let at = RunAt::start().advance(plan, order, count);
-    at.drawing(&report.image, plan, base)
-}
-
-/// The simulated kernel after the first `cursor` steps of an order (kept between timeline steps
-/// so that a step forward executes one step, not the whole prefix again).
-#[derive(Debug, Clone)]
-pub struct RunAt {
-    pub cursor: usize,
-    pub state: RunState,
-}
-
-impl PartialEq for RunAt {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self, other)
-    }
-}
-
-impl RunAt {
-    /// Before the first step (on the default host: `lo` only).
-    pub fn start() -> RunAt {
-        RunAt { cursor: 0, state: RunState::default() }
-    }
-
-    /// Before the first step, on a host with these addresses.
-    pub fn start_on(host: &HostAddrs) -> RunAt {
-        RunAt { cursor: 0, state: RunState::on_host(host) }
-    }
-
-    /// The state after `count` steps of `order`, continuing from `self` (which must be a state
-    /// of the same plan and order with `self.cursor <= count`).
-    pub fn advance(self, plan: &resocket_core::plan::Plan, order: &[usize], count: usize) -> RunAt {
-        let mut run = self.state.attach(plan);
-        for &i in order.iter().take(count).skip(self.cursor) {
-            if let Some(step) = plan.steps.get(i) {
-                run.step(step);
-            }
-        }
-        RunAt { cursor: count.max(self.cursor), state: run.detach() }
-    }
-
-    /// The kernel drawn where the image has its sockets (`base`).
-    pub fn drawing(&self, img: &Image<'_>, plan: &resocket_core::plan::Plan, base: &Layout) -> Drawing {
-        let mut run = self.state.clone().attach(plan);
-        run.map_embryos(img);
-        let graph = Graph::of_run(&run);
-        let layout = graph.layout(Some(base));
-        Drawing { graph, layout }
     }
 }
 

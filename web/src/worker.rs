@@ -20,7 +20,7 @@
 //! Nothing but `worker_main.rs` (and the tests, which serve requests in the page) imports this
 //! module: the page's side is [`crate::client`], and both sides share [`crate::message`].
 
-use crate::message::{self, Mode, PlanAsk, Post, Progress, Stage, Walk};
+use crate::message::{self, KernelAsk, Mode, Post, Progress, Stage, Walk};
 use crate::reader::{self, Checked, Outcome};
 use resocket_core::criu::ImageFile;
 use wasm_bindgen::{JsCast, JsValue};
@@ -134,23 +134,25 @@ pub fn criu_message(c: &Checked) -> (JsValue, js_sys::Array) {
     (msg, transfer)
 }
 
-/// The kernel worker's answer to a `plan` request ([`crate::kernel::plan`]), its bytes added
+/// The kernel worker's answer to a `kernel` request ([`crate::kernel::serve`]), its bytes added
 /// to `transfer`.
-fn plan_reply(request: &JsValue, transfer: &js_sys::Array) -> JsValue {
-    let bytes = |k: &str| {
-        get(request, k)
-            .and_then(|d| d.dyn_into::<js_sys::Uint8Array>().ok())
-            .map(|d| d.to_vec())
-            .ok_or_else(|| format!("the page's request: no {k}"))
+fn kernel_reply(request: &JsValue, transfer: &js_sys::Array) -> JsValue {
+    let bytes = |k: &str| get(request, k).and_then(|d| d.dyn_into::<js_sys::Uint8Array>().ok()).map(|d| d.to_vec());
+    let ask = bytes("data")
+        .ok_or_else(|| "the page's request: no data".to_string())
+        .and_then(|d| message::decode::<KernelAsk>(&d));
+    let ask = match ask {
+        Ok(ask) => ask,
+        Err(e) => return failed(&e),
     };
-    let ask = bytes("data").and_then(|d| message::decode::<PlanAsk>(&d));
-    match ask.and_then(|a| bytes("image").map(|i| (a, i))) {
-        Ok((ask, image)) => {
-            let o = tagged("planned", JsValue::NULL);
-            set(&o, "data", &bytes_js(&message::encode(&crate::kernel::plan(&ask, &image)), transfer));
+    match crate::kernel::serve(&ask, bytes("image").as_deref()) {
+        Ok(answer) => {
+            let o = tagged("kernel", JsValue::NULL);
+            set(&o, "data", &bytes_js(&message::encode(&answer), transfer));
             o
         }
-        Err(e) => failed(&e),
+        Err(crate::kernel::Refused::Unheld) => tagged("unheld", JsValue::NULL),
+        Err(crate::kernel::Refused::Failed(e)) => failed(&e),
     }
 }
 
@@ -168,9 +170,9 @@ pub async fn serve(request: JsValue, post: Post) {
         };
         return post(msg, js_sys::Array::new());
     }
-    if mode.as_deref() == Some(Mode::Plan.as_str()) {
+    if mode.as_deref() == Some(Mode::Kernel.as_str()) {
         let transfer = js_sys::Array::new();
-        return post(plan_reply(&request, &transfer), transfer);
+        return post(kernel_reply(&request, &transfer), transfer);
     }
     if mode.as_deref() == Some(Mode::Lessons.as_str()) {
         let files = get(&request, "files").unwrap_or(JsValue::UNDEFINED);

@@ -22,7 +22,7 @@ async fn mount() -> Element {
     let doc = gloo::utils::document();
     let root = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<resocket_web::App>::with_root(root.clone()).render();
+    fixtures::mount_app(&root);
     yew::scheduler::flush().await;
     root
 }
@@ -243,6 +243,20 @@ async fn timeline_key(root: &Element, k: &str, times: usize) {
         tl.dispatch_event(&key_event(k)).unwrap();
     }
     yew::scheduler::flush().await;
+    until_idle(root).await;
+}
+
+/// Wait until the kernel worker has answered what the timeline asked (the kernel at the
+/// cursor, an order's run).
+async fn until_idle(root: &Element) {
+    for _ in 0..500 {
+        if root.query_selector("#timeline[aria-busy=\"false\"]").unwrap().is_some() {
+            return;
+        }
+        yew::platform::time::sleep(std::time::Duration::from_millis(10)).await;
+        yew::scheduler::flush().await;
+    }
+    panic!("the timeline stays busy");
 }
 
 fn backlog_badge(root: &Element, objref: i32) -> String {
@@ -309,6 +323,7 @@ async fn socket_graph_timeline_and_invalid_orders() {
     select.set_value("naive");
     select.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
     yew::scheduler::flush().await;
+    until_idle(&root).await;
     let failed = one(&root, "#timeline .step.failed");
     let msg = text(&root, "#failure");
     assert!(msg.contains("ENOENT"), "{msg}");
@@ -389,8 +404,14 @@ async fn the_plan_follows_the_host_it_is_for() {
     let input = one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>();
     assert_eq!(input.value(), "");
     // The image's own addresses: the plan binds them, and says nothing more about 10.0.0.2.
+    input.focus().unwrap();
     click(&root, "#host-image").await;
     until_planned(&root).await;
+    // The control stayed while the kernel worker planned: the same input, its focus kept.
+    let now = one(&root, "#host-addrs");
+    assert!(js_sys::Object::is(&now, &input), "the host control was drawn anew");
+    let focused = gloo::utils::document().active_element().map(|e| e.id());
+    assert_eq!(focused.as_deref(), Some("host-addrs"));
     assert_eq!(one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>().value(), "10.0.0.2");
     assert!(!warnings(&root).contains("10.0.0.2"), "{}", warnings(&root));
     assert!(root.query_selector("#host-image").unwrap().is_none());
@@ -405,7 +426,6 @@ async fn the_plan_follows_the_host_it_is_for() {
     click(&root, "#host-lo").await;
     until_planned(&root).await;
     assert!(warnings(&root).contains("10.0.0.2"));
-    // (The control was drawn again while the kernel worker planned: the input is a new one.)
     let input = one(&root, "#host-addrs").unchecked_into::<HtmlInputElement>();
     input.set_value("192.0.2.9");
     input.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();

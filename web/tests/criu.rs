@@ -25,7 +25,7 @@ async fn mount() -> Element {
     // No worker script is built for these tests: the page serves the requests itself, with the
     // worker's code and through the same messages.
     resocket_web::client::serve_in_process(|r, p| Box::pin(resocket_web::worker::serve(r, p)));
-    yew::Renderer::<resocket_web::App>::with_root(root.clone()).render();
+    fixtures::mount_app(&root);
     yew::scheduler::flush().await;
     root
 }

@@ -201,7 +201,7 @@ async fn mount() -> Element {
     let doc = gloo::utils::document();
     let root = doc.create_element("div").unwrap();
     doc.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<resocket_web::App>::with_root(root.clone()).render();
+    fixtures::mount_app(&root);
     yew::scheduler::flush().await;
     root
 }

@@ -151,7 +151,13 @@ async fn try_it_opens_the_steps_scenario_in_the_editor_and_follows_edits_orders_
     let s = act(open("restore-order"), L::Go(4));
     let s = act(s, L::TryIt);
     // The kernel worker plans the scenario's image in the lesson's order.
-    assert_eq!(s.ask.as_ref().map(|a| a.kind), Some(resocket_web::model::OrderKind::Planner));
+    assert_eq!(
+        s.ask.as_ref().and_then(|a| match a.job {
+            resocket_web::message::Job::Plan { kind, .. } => Some(kind),
+            _ => None,
+        }),
+        Some(resocket_web::model::OrderKind::Planner)
+    );
     let s = settle(s).await;
     assert!(!s.lessons.shown);
     let ed = s.editor.clone().expect("the editor holds the scenario");
@@ -167,13 +173,24 @@ async fn try_it_opens_the_steps_scenario_in_the_editor_and_follows_edits_orders_
     assert!(run.steps.len() < steps0);
     // Another order: naive fails, named by its rule; the timeline runs the same order.
     let s = act(s, L::TryOrder(Order::Naive));
-    assert_eq!(s.order_kind, resocket_web::model::OrderKind::Naive, "the plans are here: run at once");
+    let asked = s.ask.as_ref().map(|a| a.job.clone());
+    assert!(
+        matches!(asked, Some(resocket_web::message::Job::Run { kind: resocket_web::model::OrderKind::Naive, .. })),
+        "the plans are here: only the order is run, {asked:?}"
+    );
+    let s = settle(s).await;
     let run = s.lessons.trying.as_ref().unwrap().run.clone().unwrap();
     assert_eq!(run.answer(), Some(Answer::Errno(Errno::ECONNREFUSED)));
     assert_eq!(s.order_kind, resocket_web::model::OrderKind::Naive);
     // Reset lesson: the step's own scenario and order again.
     let s = act(s, L::Reset);
-    assert_eq!(s.ask.as_ref().map(|a| a.kind), Some(resocket_web::model::OrderKind::Planner));
+    assert_eq!(
+        s.ask.as_ref().and_then(|a| match a.job {
+            resocket_web::message::Job::Plan { kind, .. } => Some(kind),
+            _ => None,
+        }),
+        Some(resocket_web::model::OrderKind::Planner)
+    );
     let s = settle(s).await;
     assert_eq!(s.order_kind, resocket_web::model::OrderKind::Planner);
     assert_eq!(s.editor.as_ref().unwrap().scenario.sockets[0].listen, Some(0));

@@ -1,9 +1,11 @@
-//! Deep links (`route`), the deep-link and stepping parts of the reducer, and the kept kernel
-//! state of the timeline (`model::RunAt`), in headless Chromium.
+//! Deep links (`route`), the deep-link and stepping parts of the reducer, and the kernel
+//! worker that keeps the image, its plans and the timeline's run (`kernel::Held`,
+//! `client::Kernel`), in headless Chromium.
 #![cfg(target_arch = "wasm32")]
 
 use resocket_web::gallery;
-use resocket_web::model::{kernel_drawing, Drawing, OrderKind, RunAt};
+use resocket_web::kernel::RunAt;
+use resocket_web::model::{Drawing, OrderKind};
 use resocket_web::route::{self, Goto, Route};
 use resocket_web::state::{settle, Action, State};
 use std::rc::Rc;
@@ -68,13 +70,13 @@ async fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
     if !gallery::items().iter().any(|i| i.name == "listener-pending") {
         return;
     }
-    let s =
-        opened("listener-pending").await.reduce(Action::Goto(Goto { order: Some(OrderKind::Naive), step: Some(2) }));
-    assert_eq!((s.order_kind, s.cursor), (OrderKind::Naive, 2));
+    let s = opened("listener-pending").await;
+    let s = settle(s.reduce(Action::Goto(Goto { order: Some(OrderKind::Naive), step: Some(2) }))).await;
+    assert_eq!((s.order_kind, s.cursor, s.kernel_at), (OrderKind::Naive, 2, Some(2)));
     // A step past the end stops at the last executed step.
-    let s = s.reduce(Action::Goto(Goto { order: None, step: Some(10_000) }));
-    assert_eq!(s.cursor, s.steps_run());
-    // While an open is in progress the link waits for the kernel worker's answer (`Planned`),
+    let s = settle(s.reduce(Action::Goto(Goto { order: None, step: Some(10_000) }))).await;
+    assert_eq!((s.cursor, s.kernel_at), (s.steps_run(), Some(s.steps_run())));
+    // While an open is in progress the link waits for the kernel worker's plans,
     // and the plans are asked for in the link's order.
     let item = gallery::items().into_iter().find(|i| i.name == "listener-pending").unwrap();
     let s = Rc::new(State::default()).reduce(Action::Begin {
@@ -87,7 +89,13 @@ async fn goto_sets_order_and_step_now_or_when_the_plans_arrive() {
     assert_eq!(s.goto, Some(Goto { order: Some(OrderKind::V2), step: Some(3) }));
     let doc = Rc::new(resocket_web::model::Doc::load("x", item.bytes().await.expect("a fixture file")));
     let s = s.reduce(Action::Loaded(doc)).reduce(Action::MakePlan);
-    assert_eq!(s.ask.as_ref().map(|a| a.kind), Some(OrderKind::V2));
+    assert_eq!(
+        s.ask.as_ref().and_then(|a| match a.job {
+            resocket_web::message::Job::Plan { kind, .. } => Some(kind),
+            _ => None,
+        }),
+        Some(OrderKind::V2)
+    );
     assert!(s.loading.is_some() && s.plans.is_none());
     let s = settle(s).await;
     assert_eq!((s.order_kind, s.cursor, s.loading.is_none(), s.goto), (OrderKind::V2, 3, true, None));
@@ -107,28 +115,42 @@ async fn stepping_from_the_kept_state_draws_what_a_run_from_the_start_draws() {
     let report = resocket_core::load(&bytes);
     let plan = resocket_core::plan::plan(&report.image).unwrap();
     let order = resocket_core::check::naive_order(&plan);
-    let base = Drawing::of(&report.image).layout;
-    let mut at = RunAt::start();
+    let host = resocket_core::sim::HostAddrs::default();
+    let mut at = RunAt::start_on(&host);
     for count in [1, 2, 5, 6, 20, order.len()] {
         at = at.advance(&plan, &order, count);
-        let kept = at.drawing(&report.image, &plan, &base);
-        let fresh = kernel_drawing(&bytes, &plan, &order, count, &base);
-        assert_eq!(kept.graph, fresh.graph, "after {count} steps");
-        assert_eq!(kept.layout, fresh.layout, "after {count} steps");
+        let fresh = RunAt::start_on(&host).advance(&plan, &order, count);
+        assert_eq!(at.graph(&report.image, &plan), fresh.graph(&report.image, &plan), "after {count} steps");
     }
-    // The reducer: forward, back (from the start again), and End give the same kernels.
+    // The reducer, its kernel drawn by the worker: forward, back (from the start again), and
+    // End give the kernels a run from the start to there gives, laid out where the image has
+    // its sockets.
     let mut s = opened("synth-mixed-12").await;
+    let planner = s.plans.as_ref().unwrap().planner.clone().unwrap();
+    let order = s.order.clone();
+    let base = Drawing::of(&report.image).layout;
+    let drawn = |count: usize| {
+        let g = RunAt::start_on(&host).advance(&planner, &order, count).graph(&report.image, &planner);
+        Drawing::of_kernel(g, &base)
+    };
     let mut forward = Vec::new();
-    for _ in 0..8 {
+    for k in 1..=8 {
+        let before = s.clone();
         s = s.reduce(Action::StepTimeline(1));
-        forward.push(s.kernel.as_ref().unwrap().graph.clone());
+        assert_eq!((s.cursor, s.kernel_at), (k, Some(k - 1)), "the cursor moves now, the kernel when drawn");
+        assert!(Rc::ptr_eq(s.kernel.as_ref().unwrap(), before.kernel.as_ref().unwrap()));
+        s = settle(s).await;
+        let k_now = s.kernel.as_ref().unwrap();
+        assert_eq!((s.kernel_at, &k_now.graph, &k_now.layout), (Some(k), &drawn(k).graph, &drawn(k).layout));
+        forward.push(k_now.graph.clone());
     }
     for k in (0..7).rev() {
-        s = s.reduce(Action::StepTimeline(-1));
+        s = settle(s.reduce(Action::StepTimeline(-1))).await;
         assert_eq!(s.kernel.as_ref().unwrap().graph, forward[k], "back to {}", k + 1);
     }
-    let end = s.reduce(Action::Seek(usize::MAX));
-    assert_eq!(end.cursor, end.steps_run());
+    let end = settle(s.reduce(Action::Seek(usize::MAX))).await;
+    assert_eq!((end.cursor, end.kernel_at), (end.steps_run(), Some(end.steps_run())));
+    assert_eq!(end.kernel.as_ref().unwrap().graph, drawn(end.steps_run()).graph);
 }
 
 /// A small image opens at once and asks the kernel worker for its plans; an answer to a
@@ -161,35 +183,104 @@ async fn answers_to_superseded_kernel_requests_are_ignored() {
 }
 
 /// The kernel worker serves one request at a time: of the requests made meanwhile only the
-/// newest is sent when it answers.
+/// newest is sent when it answers; each carries the image only until the worker holds it, and
+/// again after a failed request.
 #[wasm_bindgen_test]
-async fn the_kernel_worker_serves_only_the_newest_waiting_request() {
+async fn the_kernel_worker_serves_only_the_newest_waiting_request_and_gets_each_image_once() {
     use resocket_web::client::{self, Reply};
+    use resocket_web::message::{Job, KernelAsk};
     use std::cell::RefCell;
+    thread_local! {
+        /// The requests served: (their session, they carried an image).
+        static SEEN: RefCell<Vec<(u64, bool)>> = const { RefCell::new(Vec::new()) };
+    }
+    fn counting(r: wasm_bindgen::JsValue, p: resocket_web::message::Post) -> client::Served {
+        let has = |k: &str| js_sys::Reflect::get(&r, &k.into()).is_ok_and(|v| !v.is_undefined());
+        let data = js_sys::Reflect::get(&r, &"data".into()).unwrap();
+        let ask: KernelAsk = resocket_web::message::decode(&js_sys::Uint8Array::new(&data).to_vec()).unwrap();
+        SEEN.with(|s| s.borrow_mut().push((ask.session, has("image"))));
+        Box::pin(resocket_web::worker::serve(r, p))
+    }
     fixtures::serve();
-    let bytes = gallery::items().into_iter().find(|i| i.name == "listener-pending").unwrap().bytes().await.unwrap();
+    client::serve_in_process(counting);
+    let bytes: Rc<[u8]> =
+        gallery::items().into_iter().find(|i| i.name == "listener-pending").unwrap().bytes().await.unwrap();
+    let doc = resocket_web::model::Doc::load("x", bytes.clone()).id;
     let got = Rc::new(RefCell::new(Vec::new()));
     let kernel = {
         let got = got.clone();
-        client::Kernel::new(move |r| {
-            if let Reply::Planned(p) = r {
-                got.borrow_mut().push(p.session);
-            }
+        client::Kernel::new(move |r| match r {
+            Reply::Kernel(a) => got.borrow_mut().push(Ok(a.session)),
+            Reply::Failed(e) => got.borrow_mut().push(Err(e)),
+            _ => {}
         })
     };
-    for session in 1..=4 {
-        let ask = resocket_web::message::PlanAsk { session, host: Default::default(), kind: OrderKind::Naive };
-        let (request, transfer) = client::plan_request(&ask, &bytes);
-        kernel.ask(request, transfer);
-    }
-    for _ in 0..100 {
-        if got.borrow().len() >= 2 {
-            break;
+    let plan = |session| KernelAsk {
+        session,
+        doc,
+        job: Job::Plan { host: Default::default(), kind: OrderKind::Naive },
+        cursor: 1,
+    };
+    let until = |n: usize| {
+        let got = got.clone();
+        async move {
+            for _ in 0..200 {
+                if got.borrow().len() >= n {
+                    break;
+                }
+                resocket_web::job::yield_now().await;
+            }
         }
-        resocket_web::job::yield_now().await;
+    };
+    for session in 1..=4 {
+        kernel.ask(Rc::new(plan(session)), bytes.clone());
     }
-    for _ in 0..5 {
-        resocket_web::job::yield_now().await;
-    }
-    assert_eq!(*got.borrow(), [1, 4]);
+    until(2).await;
+    // A request for a run the worker does not hold fails; the next one carries the image again.
+    kernel.ask(Rc::new(KernelAsk { session: 5, doc, job: Job::At { run: 99 }, cursor: 0 }), bytes.clone());
+    until(3).await;
+    kernel.ask(Rc::new(KernelAsk { session: 6, doc, job: Job::At { run: 4 }, cursor: 3 }), bytes.clone());
+    until(4).await;
+    // Another doc's image; then the worker is made to hold a third one (as another page's
+    // requests would in the tests): a request about the second, without its image, is refused
+    // as unheld and sent again with it (a plan: the worker that lost an image lost its plans).
+    let other = resocket_web::model::Doc::load("y", bytes.clone()).id;
+    kernel.ask(Rc::new(KernelAsk { doc: other, ..plan(7) }), bytes.clone());
+    until(5).await;
+    let third = KernelAsk { doc: u64::MAX, ..plan(0) };
+    assert!(resocket_web::kernel::serve(&third, Some(&bytes)).is_ok());
+    kernel.ask(Rc::new(KernelAsk { doc: other, ..plan(8) }), bytes.clone());
+    until(6).await;
+    fixtures::serve();
+    let got = got.borrow().clone();
+    assert_eq!(got[..2], [Ok(1), Ok(4)]);
+    assert!(got[2].as_ref().is_err_and(|e| e.contains("no run of request 99")), "{got:?}");
+    assert_eq!(got[3..], [Ok(6), Ok(7), Ok(8)]);
+    let seen = SEEN.with(|s| s.borrow().clone());
+    assert_eq!(seen, [(1, true), (4, false), (5, false), (6, true), (7, true), (8, false), (8, true)]);
+}
+
+/// A failed kernel worker (it did not start, or refused a request) ends what waited for it
+/// with its error; a failure with no request waiting changes nothing.
+#[wasm_bindgen_test]
+async fn a_failed_kernel_worker_shows_its_error() {
+    use resocket_web::client;
+    use resocket_web::message::{Job, KernelAsk};
+    fixtures::serve();
+    let item = gallery::items().into_iter().find(|i| i.name == "listener-pending").expect("fixture in the gallery");
+    let s = Rc::new(State::default()).reduce(resocket_web::open_item(&item).await);
+    assert!(s.ask.is_some() && s.plans.is_none());
+    // The worker's own refusal: a request about a run it does not hold.
+    let doc = s.doc.clone().unwrap();
+    let ask = KernelAsk { session: 1, doc: doc.id, job: Job::At { run: u64::MAX }, cursor: 0 };
+    let (request, _) = client::kernel_request(&ask, Some(&doc.bytes));
+    let failed = client::serve_here(request).await.and_then(resocket_web::state::kernel_action).unwrap();
+    let Action::KernelFailed(e) = &failed else { panic!("{failed:?}") };
+    assert!(e.contains(&format!("no run of request {}", u64::MAX)), "{e}");
+    let after = s.clone().reduce(failed.clone());
+    assert_eq!((after.error.as_deref(), after.ask.is_none(), after.plans.is_none()), (Some(e.as_str()), true, true));
+    assert!(Rc::ptr_eq(&after.clone().reduce(failed), &after), "nothing waits: ignored");
+    // The next request is answered as usual.
+    let s = settle(after.reduce(Action::MakePlan)).await;
+    assert!(s.plans.is_some() && s.report.is_some() && s.ask.is_none());
 }

@@ -22,6 +22,9 @@ pub struct TimelineProps {
     pub cursor: usize,
     pub playing: bool,
     pub kernel: Option<Rc<Drawing>>,
+    /// The steps `kernel` is after (`cursor` once the kernel worker answered the cursor's move).
+    #[prop_or_default]
+    pub kernel_at: Option<usize>,
     pub selected: Option<i32>,
     pub on_plan: Callback<()>,
     pub on_order: Callback<OrderKind>,
@@ -37,7 +40,8 @@ pub struct TimelineProps {
     /// Click on a plan warning (its index): show its step and select its socket.
     #[prop_or_default]
     pub on_warning: Callback<usize>,
-    /// The image is being opened in slices: the plan is on its way (no button).
+    /// The image is being opened in slices, or the kernel worker has a request to answer: the
+    /// plan, the run or the kernel at the cursor is on its way (no button; `aria-busy`).
     #[prop_or_default]
     pub busy: bool,
     /// The image has TCP/UDP sockets: the host the plan is for matters (its addresses).
@@ -160,12 +164,16 @@ pub fn timeline(p: &TimelineProps) -> Html {
         None if p.busy => {
             // The host control stays while the kernel worker plans for the host just chosen.
             return html! {
-                <section id="timeline" class="panel">
+                <section id="timeline" class="panel" aria-busy="true">
                     <h2>{ "Restore timeline" }</h2>
                     <p class="busy">{ "planning…" }</p>
                     if p.inet {
                         <HostControl host={p.host.clone()} saved_host={p.saved_host.clone()} image_addrs={p.image_addrs.clone()} on_host={p.on_host.clone()} />
                     }
+                    // Where the timeline has the rest of its panel: the host control is then
+                    // the same child, counted from the end as Yew matches children, and stays
+                    // (its input keeps the focus) when the plans come.
+                    <></>
                 </section>
             };
         }
@@ -275,7 +283,7 @@ pub fn timeline(p: &TimelineProps) -> Html {
     let rewind = p.on_seek.reform(|_: MouseEvent| 0);
     // The keys (→ ← Space Home End) are the app's document-wide shortcuts (`crate::shortcut`).
     html! {
-        <section id="timeline" class="panel" tabindex="0">
+        <section id="timeline" class="panel" tabindex="0" aria-busy={p.busy.to_string()}>
             <h2>{ "Restore timeline" }<span class="count">{ format!("{n} steps") }</span></h2>
             <div class="controls">
                 <select id="order" {onchange}>
@@ -307,6 +315,8 @@ pub fn timeline(p: &TimelineProps) -> Html {
             if p.inet {
                 <HostControl host={p.host.clone()} saved_host={p.saved_host.clone()} image_addrs={p.image_addrs.clone()} on_host={p.on_host.clone()} />
             }
+            // The rest in one fragment, as in the "planning…" panel (the host control stays).
+            <>
             if !plan.warnings.is_empty() {
                 <details id="plan-warnings" class="plan-warnings" open={plan.warnings.len() <= 3}>
                     <summary>{ format!("the plan restores less than the image ({} warning{})", plan.warnings.len(),
@@ -350,12 +360,14 @@ pub fn timeline(p: &TimelineProps) -> Html {
             }
             <div class="timeline-body">
                 <ol class="steps">{ for rows }</ol>
-                <div class="kernel">
+                <div class={classes!("kernel", (p.kernel_at != Some(p.cursor)).then_some("stale"))}
+                    data-at={p.kernel_at.map(|k| k.to_string())}>
                     if let Some(k) = &p.kernel {
                         <SocketGraph id="kgraph" drawing={k.clone()} {marked} selected={p.selected} on_select={p.on_socket.clone()} />
                     }
                 </div>
             </div>
+            </>
         </section>
     }
 }

@@ -6,8 +6,8 @@ mod editor;
 mod lesson;
 
 use crate::client::Reply;
-use crate::message::{PlanAsk, Planned};
-use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, PlanHost, Plans, RunAt, BIG};
+use crate::message::{Job, KernelAnswer, KernelAsk};
+use crate::model::{key_at, key_range, Doc, Drawing, OrderKind, PlanHost, Plans, BIG};
 use crate::route::Goto;
 use resocket_core::check::RunReport;
 use resocket_core::sim::HostAddrs;
@@ -65,12 +65,16 @@ pub struct State {
     pub order: Vec<usize>,
     /// Custom orders reorder the v2 plan (true) or the planner's.
     pub custom_v2: bool,
-    /// `check::run_order` of `order`.
+    /// `check::run_order` of `order` (the kernel worker's).
     pub report: Option<Rc<RunReport>>,
+    /// The request whose answer brought `order` and `report` (the worker keeps that run).
+    pub run: Option<u64>,
     /// Steps of `order` executed in the timeline's view (0: the empty kernel).
     pub cursor: usize,
-    /// The simulated kernel after `cursor` steps.
+    /// The simulated kernel after `kernel_at` steps, as the kernel worker answered (it is
+    /// `cursor` once the answer to the request the cursor's move made is in).
     pub kernel: Option<Rc<Drawing>>,
+    pub kernel_at: Option<usize>,
     /// The timeline plays.
     pub playing: bool,
     /// The gallery item the open image came from (for deep links); `None` for files.
@@ -79,8 +83,6 @@ pub struct State {
     pub loading: Option<Loading>,
     /// The order and step to show once the plans are ready (a deep link).
     pub goto: Option<Goto>,
-    /// The simulated kernel at `cursor` (so a step forward runs one step).
-    pub run_at: Option<Rc<RunAt>>,
     /// The keyboard shortcuts are listed.
     pub help: bool,
     /// The scenario editor, while editing (`crate::editor`).
@@ -100,9 +102,9 @@ pub struct State {
     /// The number of the last request made to the kernel worker (kept when an image is
     /// opened): an answer to an older one is ignored.
     pub session: u64,
-    /// The plans asked of the kernel worker and not answered yet (the app's effect sends the
-    /// request, with the doc's bytes: `client::plan_request`).
-    pub ask: Option<Rc<PlanAsk>>,
+    /// The request to the kernel worker not answered yet (the app's effect sends it, with the
+    /// doc's bytes if the worker does not hold them: `client::Kernel`).
+    pub ask: Option<Rc<KernelAsk>>,
 }
 
 /// Progress of an image opened in slices, or of a checkpoint read by the worker.
@@ -179,9 +181,9 @@ pub enum Action {
     Loaded(Rc<Doc>),
     /// … drawn its graph.
     Drawn(Rc<Drawing>),
-    /// The kernel worker planned the image and ran the order asked for (`State::ask`); the
-    /// end of a sliced open.
-    Planned(Rc<Planned>),
+    /// The kernel worker's answer to a request (`State::ask`): the plans (the end of a sliced
+    /// open), an order's run, the kernel at the cursor.
+    Kernel(Rc<KernelAnswer>),
     /// The kernel worker failed (it did not start, or refused the request).
     KernelFailed(String),
     /// The open image is this gallery item (or none).
@@ -217,46 +219,58 @@ impl State {
         self.report.as_ref().map_or(0, |r| r.results.len())
     }
 
-    /// Re-run the order and redraw the kernel.
-    fn rerun(&mut self) {
-        self.run_at = None;
-        let (Some(doc), Some(plan)) = (self.doc.clone(), self.plan()) else {
-            self.report = None;
-            self.kernel = None;
-            return;
-        };
-        let host = self.host_addrs();
-        self.report = Some(Rc::new(resocket_core::check::run_order_on(&doc.image, &plan, &self.order, &host)));
-        self.cursor = self.cursor.min(self.steps_run());
-        self.redraw();
+    /// Ask the kernel worker for `job` and the kernel at the cursor (superseding the request
+    /// not answered yet, if any).
+    fn ask_kernel(&mut self, job: Job) {
+        let Some(doc) = self.doc.as_ref() else { return };
+        self.session += 1;
+        self.ask = Some(Rc::new(KernelAsk { session: self.session, doc: doc.id, job, cursor: self.cursor }));
     }
 
-    /// Redraw the kernel at the cursor.
+    /// A plan or a run asked for is not answered yet (the order and the steps shown are to
+    /// change: the app writes no deep link meanwhile).
+    pub fn running(&self) -> bool {
+        self.ask.as_ref().is_some_and(|a| !matches!(a.job, Job::At { .. }))
+    }
+
+    /// Redraw the kernel at the cursor: ask the worker for it (with the plans or the run asked
+    /// for and not answered yet, if any, which the newer request replaces).
     fn redraw(&mut self) {
-        let (Some(doc), Some(plan)) = (self.doc.clone(), self.plan()) else { return };
-        if self.graph.is_none() {
-            self.graph = Some(Rc::new(Drawing::of(&doc.image)));
-        }
-        let base = &self.graph.as_ref().expect("set above").layout;
-        // Continue from the kept state when the cursor moved forward; else from the start.
-        let from = match self.run_at.take() {
-            Some(at) if at.cursor <= self.cursor => Rc::try_unwrap(at).unwrap_or_else(|at| (*at).clone()),
-            _ => RunAt::start_on(&self.host_addrs()),
+        let job = match self.ask.as_ref().map(|a| &a.job) {
+            Some(j @ (Job::Plan { .. } | Job::Run { .. })) => j.clone(),
+            _ => match self.run {
+                Some(run) => Job::At { run },
+                None => return,
+            },
         };
-        let at = from.advance(&plan, &self.order, self.cursor);
-        self.kernel = Some(Rc::new(at.drawing(&doc.image, &plan, base)));
-        self.run_at = Some(Rc::new(at));
+        self.ask_kernel(job);
     }
 
-    /// Apply a deep link's order and step (the plans are ready).
+    /// Run the order `kind` of the plans (a custom one: `order` of v2's or the planner's plan,
+    /// `custom_v2`); the timeline shows the order it shows until the answer comes.
+    fn run_order(&mut self, kind: OrderKind) {
+        let Some(plans) = self.plans.as_ref() else { return };
+        let order = if kind == OrderKind::Custom { self.order.clone() } else { Vec::new() };
+        self.ask_kernel(Job::Run { plans: plans.session, kind, v2: self.custom_v2, order });
+    }
+
+    /// Apply a deep link's order and step (the plans are ready): the step is the kernel
+    /// worker's to clamp when an order is run for it.
     fn goto(&mut self, g: Goto) {
-        if let Some(kind) = g.order.filter(|&k| k != self.order_kind) {
-            self.set_order(kind);
+        let order = g.order.filter(|&k| k != self.order_kind);
+        if order.is_some() {
+            self.focus_warning = None;
+            self.playing = false;
+            self.cursor = 0;
         }
         if let Some(step) = g.step {
             self.playing = false;
-            self.cursor = step.min(self.steps_run());
-            self.redraw();
+            self.cursor = if order.is_some() || self.running() { step } else { step.min(self.steps_run()) };
+        }
+        match order {
+            Some(kind) => self.run_order(kind),
+            None if g.step.is_some() => self.redraw(),
+            None => {}
         }
     }
 
@@ -270,22 +284,15 @@ impl State {
         self.doc = Some(doc);
     }
 
-    /// Choose an order (and run it).
+    /// Choose an order and run it from its first step.
     fn set_order(&mut self, kind: OrderKind) {
-        let Some(plans) = self.plans.clone() else { return };
+        if self.plans.is_none() {
+            return;
+        }
         self.focus_warning = None;
-        self.order_kind = kind;
         self.playing = false;
         self.cursor = 0;
-        let n = |p: &resocket_core::plan::Plan| (0..p.steps.len()).collect::<Vec<usize>>();
-        match (kind, &plans.planner) {
-            (OrderKind::V2, _) => self.order = n(&plans.v2),
-            (OrderKind::Naive, Ok(p)) => self.order = resocket_core::check::naive_order(p),
-            (OrderKind::Planner, Ok(p)) => self.order = n(p),
-            (OrderKind::Custom, _) => {}
-            (_, Err(_)) => self.order = Vec::new(),
-        }
-        self.rerun();
+        self.run_order(kind);
     }
 
     /// The simulator's host for [`State::host`].
@@ -308,21 +315,22 @@ impl State {
         if self.doc.is_none() {
             return;
         }
-        self.session += 1;
-        self.ask = Some(Rc::new(PlanAsk { session: self.session, host: self.host_addrs(), kind }));
         self.plans = None;
         self.report = None;
+        self.run = None;
         self.kernel = None;
-        self.run_at = None;
+        self.kernel_at = None;
         self.order = Vec::new();
         self.cursor = 0;
         self.playing = false;
         self.focus_warning = None;
+        let host = self.host_addrs();
+        self.ask_kernel(Job::Plan { host, kind });
     }
 
     /// Run the order `kind`: at once when the plans are here, else ask for them with it.
     pub(crate) fn choose_order(&mut self, kind: OrderKind) {
-        if self.ask.is_some() {
+        if self.plans.is_none() {
             self.ask_plan(kind);
         } else {
             self.set_order(kind);
@@ -330,17 +338,28 @@ impl State {
     }
 
     /// The kernel worker's answer to the request asked last.
-    fn planned(&mut self, p: &Planned) {
-        let plans = Plans { planner: p.planner.clone().map(Rc::new), v2: Rc::new(p.v2.clone()) };
+    fn answered(&mut self, a: KernelAnswer) {
         self.ask = None;
         self.loading = None;
-        self.plans = Some(Rc::new(plans));
-        self.order_kind = p.kind;
-        self.order = p.order.clone();
-        self.report = p.report.clone().map(Rc::new);
-        self.cursor = 0;
-        self.run_at = None;
-        self.redraw();
+        if let Some(p) = a.plans {
+            let planner = p.planner.map(Rc::new);
+            self.plans = Some(Rc::new(Plans { session: a.session, planner, v2: Rc::new(p.v2) }));
+        }
+        if let Some(r) = a.run {
+            self.run = r.report.is_some().then_some(a.session);
+            self.order_kind = r.kind;
+            self.order = r.order;
+            self.report = r.report.map(Rc::new);
+        }
+        self.cursor = a.cursor;
+        self.kernel_at = Some(a.cursor);
+        self.kernel = match (a.kernel, self.doc.clone()) {
+            (Some(k), Some(doc)) => {
+                let base = self.graph.get_or_insert_with(|| Rc::new(Drawing::of(&doc.image)));
+                Some(Rc::new(Drawing::of_kernel(k, &base.layout)))
+            }
+            _ => None,
+        };
         if let Some(g) = self.goto.take() {
             self.goto(g);
         }
@@ -449,11 +468,11 @@ impl Reducible for State {
                 }
                 s.graph = Some(d);
             }
-            Action::Planned(p) => {
-                if s.ask.as_ref().map(|a| a.session) != Some(p.session) {
+            Action::Kernel(a) => {
+                if s.ask.as_ref().map(|x| x.session) != Some(a.session) {
                     return self;
                 }
-                s.planned(&p);
+                s.answered(Rc::try_unwrap(a).unwrap_or_else(|a| (*a).clone()));
             }
             Action::KernelFailed(e) => {
                 if s.ask.take().is_none() {
@@ -464,7 +483,7 @@ impl Reducible for State {
             }
             Action::Fixture(f) => s.fixture = f,
             Action::Goto(g) => {
-                if s.loading.is_some() || s.ask.is_some() {
+                if s.loading.is_some() || s.ask.as_ref().is_some_and(|a| matches!(a.job, Job::Plan { .. })) {
                     s.goto = Some(g);
                 } else if s.plans.is_some() {
                     s.goto(g);
@@ -503,8 +522,9 @@ impl Reducible for State {
                         s.ask = None;
                         s.plans = None;
                         s.report = None;
+                        s.run = None;
                         s.kernel = None;
-                        s.run_at = None;
+                        s.kernel_at = None;
                     }
                 }
             }
@@ -523,7 +543,9 @@ impl Reducible for State {
                 s.order.swap(pos, to);
                 s.order_kind = OrderKind::Custom;
                 s.playing = false;
-                s.rerun();
+                // Its outcomes are the new order's run's (the worker's answer).
+                s.report = None;
+                s.run_order(OrderKind::Custom);
             }
             Action::Seek(k) => {
                 let k = k.min(s.steps_run());
@@ -669,24 +691,41 @@ impl Reducible for State {
 /// The action of a kernel worker's answer (`None`: not one of its answers).
 pub fn kernel_action(reply: Reply) -> Option<Action> {
     match reply {
-        Reply::Planned(p) => Some(Action::Planned(Rc::new(*p))),
+        Reply::Kernel(a) => Some(Action::Kernel(Rc::new(*a))),
         Reply::Failed(e) => Some(Action::KernelFailed(e)),
         _ => None,
     }
 }
 
-/// The state's request to the kernel worker, if it has one waiting for its answer.
+/// The state's request to the kernel worker, if it has one waiting for its answer, with its
+/// doc's image.
 pub fn kernel_request(s: &State) -> Option<(wasm_bindgen::JsValue, js_sys::Array)> {
     let (ask, doc) = (s.ask.as_ref()?, s.doc.as_ref()?);
-    Some(crate::client::plan_request(ask, &doc.bytes))
+    Some(crate::client::kernel_request(ask, Some(&doc.bytes)))
+}
+
+thread_local! {
+    /// The doc whose image [`settle`] sent the handler last.
+    static SETTLED: crate::client::Holder = crate::client::Holder::default();
 }
 
 /// Answer the state's kernel requests in the page (through the handler that
-/// `client::serve_in_process` set: the worker's own) and reduce the answers, as the app's
+/// `client::serve_in_process` set: the worker's own, which keeps the image as the worker does;
+/// each image is sent once, as `client::Kernel` sends it) and reduce the answers, as the app's
 /// effect and the kernel worker do; the browser tests' way of driving the reducer.
 pub async fn settle(mut s: Rc<State>) -> Rc<State> {
-    while let Some((request, _)) = kernel_request(&s) {
-        let Some(action) = crate::client::serve_here(request).await.and_then(kernel_action) else { break };
+    while let (Some(ask), Some(doc)) = (s.ask.clone(), s.doc.clone()) {
+        let (request, _) = SETTLED.with(|h| h.request(&ask, &doc.bytes));
+        let reply = crate::client::serve_here(request).await;
+        if matches!(reply, Some(Reply::Unheld)) {
+            // Another image was served since (another test's): again, with this one.
+            SETTLED.with(crate::client::Holder::forget);
+            continue;
+        }
+        let Some(action) = reply.and_then(kernel_action) else { break };
+        if matches!(action, Action::KernelFailed(_)) {
+            SETTLED.with(crate::client::Holder::forget);
+        }
         let before = s.ask.clone();
         s = s.reduce(action);
         if s.ask == before {
