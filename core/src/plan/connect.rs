@@ -240,7 +240,8 @@ impl<'i, 'a> Planner<'i, 'a> {
                 self.warn_embryo_sndbuf(e);
                 for (k, m) in e.queue.iter().enumerate() {
                     let rights = self.rights_slots(&m.rights);
-                    let op = super::refill::queue_send(e, k, client, Payload(m.data.to_vec()), rights);
+                    let data = Payload(m.data.to_vec());
+                    let op = super::refill::queue_send(e, k, client, data.clone(), rights.clone());
                     let why = match op {
                         Op::SendOob { .. } => format!(
                             "the out-of-band byte (MSG_OOB) #{} sent before accept waits on the embryo",
@@ -248,7 +249,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                         ),
                         _ => format!("data #{} sent before accept waits on the embryo", p.client),
                     };
-                    self.push(op, why)?;
+                    self.push_queued(e, k, client, (data, rights), why)?;
                 }
             }
             if p.client == 0 {

@@ -114,14 +114,42 @@ impl<'i, 'a> Planner<'i, 'a> {
         Ok(())
     }
 
+    /// Message `i` of `s`'s queue sent again from `from` ([`queue_send`]). A stream message
+    /// with fds longer than one skb of the sender (`stream_chunk` of its sndbuf now; a raise
+    /// for the send only makes skbs larger) goes as two sends: its bytes but the last skb's
+    /// worth plain, then those with the fds. The fds ride the first skb of a send and a read
+    /// stops after the skb that carries them, so in one send they would end the read early
+    /// (the image's message reads whole, fds last).
+    pub(super) fn push_queued(
+        &mut self,
+        s: &Sock<'_>,
+        i: usize,
+        from: Slot,
+        (data, rights): (Payload, Vec<Slot>),
+        why: impl Into<Cow<'static, str>>,
+    ) -> Result<(), PlanError> {
+        let chunk = self.k.sock(from).map_or(usize::MAX, |k| kernel::stream_chunk(k.sndbuf));
+        if ty_of(s) == SockType::Stream && !rights.is_empty() && data.0.len() > chunk {
+            let (head, tail) = data.0.split_at(data.0.len() - chunk);
+            let first = Op::Send { slot: from, to: None, data: Payload(head.to_vec()), rights: vec![] };
+            self.push(
+                first,
+                format!(
+                    "the bytes of #{}'s message #{i} before its last skb's worth ({chunk} bytes), without its fds",
+                    s.objref
+                ),
+            )?;
+            return self.push(Op::Send { slot: from, to: None, data: Payload(tail.to_vec()), rights }, why);
+        }
+        self.push(queue_send(s, i, from, data, rights), why)
+    }
+
     /// The stand-in `t` sends `s`'s queue, as the closed peer had, then closes.
     fn stand_in_sends_and_closes(&mut self, s: &Sock<'_>, t: Slot, ty: SockType) -> Result<(), PlanError> {
         for (i, m) in s.queue.iter().enumerate() {
             let rights = self.rights_slots(&m.rights);
-            self.push(
-                queue_send(s, i, t, Payload(m.data.to_vec()), rights),
-                format!("what the closed peer had sent to #{}", s.objref),
-            )?;
+            let why = format!("what the closed peer had sent to #{}", s.objref);
+            self.push_queued(s, i, t, (Payload(m.data.to_vec()), rights), why)?;
         }
         let why = if ty == SockType::Dgram {
             format!(
@@ -168,7 +196,7 @@ impl<'i, 'a> Planner<'i, 'a> {
                 } else {
                     "refill the queue: the peer sends what it had sent"
                 };
-                self.push(queue_send(s, i, m.sender as Slot, data, rights), why)?;
+                self.push_queued(s, i, m.sender as Slot, (data, rights), why)?;
             } else {
                 let from = self.dgram_sender(s, m.sender, &mut temp_sender)?;
                 self.resend_dgram(s, m.sender, from, data, rights)?;

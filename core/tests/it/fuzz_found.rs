@@ -365,3 +365,32 @@ fn a_tcp_end_no_process_holds_is_closed_and_its_warning_names_the_peer_that_sees
         assert!(run.differences.iter().all(|d| d.objref == held || d.objref == gone), "{:?}", run.differences);
     }
 }
+
+/// `plan` target (2026-12-08, the fourteenth finding, `fuzz/findings/plan-14-stream-rights-skb-split`):
+/// a stream message carrying fds, longer than one skb (at most 36,544 bytes, less with a small
+/// sndbuf), was sent again in one send. Its fds rode the send's first skb, and a read stops
+/// after the skb with fds, so the restored queue read in two parts where the image's reads
+/// whole with the fds last. The bytes before the last skb's worth go in a send of their own
+/// now — from a closed peer's stand-in, from a live peer, and before accept() from a client.
+#[test]
+fn a_stream_message_with_fds_longer_than_one_skb_reads_back_whole() {
+    let queue = r#"[{"repeat": 187893}, {"repeat": 48918, "rights": ["c"]}]"#;
+    let carried = r#"{"name": "c", "type": "dgram", "no_fd": true}"#;
+    for json in [
+        format!(
+            r#"{{"sockets": [{{"name": "a", "type": "stream", "peer_gone": true, "shutdown": "rdwr", "queue": {queue}}}, {carried}]}}"#
+        ),
+        format!(
+            r#"{{"sockets": [{{"name": "a", "type": "stream", "pair": "b", "queue": {}}}, {{"name": "b", "type": "stream", "pair": "a"}}, {carried}]}}"#,
+            queue.replace("187893}", "187893, \"from\": \"b\"}").replace("\"rights\"", "\"from\": \"b\", \"rights\"")
+        ),
+        format!(
+            r#"{{"sockets": [{{"name": "L", "type": "stream", "addr": "/tmp/l.sock", "listen": 1, "pending": [{{"client": "k", "sent": {queue}}}]}}, {{"name": "k", "type": "stream"}}, {carried}]}}"#
+        ),
+    ] {
+        let p = plan_runs_clean(&json);
+        let split =
+            p.steps.iter().filter(|s| matches!(&s.op, Op::Send { data, .. } if data.0.len() == 48918 - 36544)).count();
+        assert_eq!(split, 1, "{:#?}", p.steps);
+    }
+}
