@@ -70,9 +70,7 @@ impl Kernel {
         connect: bool,
     ) -> Result<SocketAddr, (Rule, Outcome)> {
         let dst = self.destination_form(r, addr, connect).map_err(|e| (e.rule, Outcome::err(e.errno)))?;
-        if let Path::Out(route) = self.route(dst)? {
-            self.leaving(r, dst, route, connect)?;
-        }
+        self.route_from(r, dst, connect)?;
         self.unicast_source(r)?;
         Ok(dst)
     }
@@ -152,11 +150,12 @@ impl Kernel {
         Err((Rule::ModelUndetermined, Outcome::WouldBlock { block: Block::undetermined(why) }))
     }
 
-    /// [`Kernel::route`] for what `r` sends to `dst`: to this host, else [`Kernel::leaving`].
-    pub(super) fn route_send(&self, r: SockRef, dst: SocketAddr) -> Result<(), (Rule, Outcome)> {
+    /// [`Kernel::route`] for what `r` sends to `dst` (`connect`: a connect there): to this
+    /// host, else [`Kernel::leaving`].
+    pub(super) fn route_from(&self, r: SockRef, dst: SocketAddr, connect: bool) -> Result<(), (Rule, Outcome)> {
         match self.route(dst)? {
             Path::Local => Ok(()),
-            Path::Out(route) => self.leaving(r, dst, route, false),
+            Path::Out(route) => self.leaving(r, dst, route, connect),
         }
     }
 

@@ -126,7 +126,7 @@ impl Kernel {
             Some(a) => match self.destination_form(r, a, false) {
                 // udp_sendmsg: port 0 is refused before the route is looked up.
                 Ok(d) if d.port() == 0 => Err(self.deny(Rule::UdpPortZero, Errno::EINVAL)),
-                Ok(d) => match self.route_send(r, d).and_then(|()| self.unicast_source(r)) {
+                Ok(d) => match self.route_from(r, d, false).and_then(|()| self.unicast_source(r)) {
                     Ok(()) => Ok(d),
                     Err((rule, out)) => Err(self.by(rule, out)),
                 },
@@ -140,7 +140,7 @@ impl Kernel {
                 }
                 // A peer outside the host (a connect there is only a route lookup): what is
                 // sent to it leaves the host.
-                (SkState::Established, Some(d)) => match self.route_send(r, d) {
+                (SkState::Established, Some(d)) => match self.route_from(r, d, false) {
                     Ok(()) => Ok(d),
                     Err((rule, out)) => Err(self.by(rule, out)),
                 },
