@@ -198,16 +198,8 @@ fn kill_dump_round_trip_checked(scenario: &str, mode: &str) -> (resocket_core::I
     assert_eq!(code, Some(0), "dump --kill of {scenario}: {said}");
     let status = live.child.wait().unwrap();
     assert_eq!(status.signal(), Some(9), "{scenario}: the dumped process was killed: {status:?}");
-    let bytes = std::fs::read(&img).unwrap();
-    let r = resocket_core::load(&bytes);
-    assert!(r.is_valid(), "{scenario}: {:#?}", r.diagnostics);
-    let (code, verified) = restore_verify(&img);
-    assert_eq!(code, Some(0), "restore --verify of {scenario}: {verified}");
-    let o = restore_run_live_py(&img, &live.dir, mode, false);
-    let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!((o.status.code(), out.trim()), (Some(0), "ok"), "{scenario}: the restored process: {err}");
-    (r.image.into_owned(), said)
+    let (image, said, _, _) = checked_round_trip(scenario, &live, (code, said, img), mode);
+    (image, said)
 }
 
 /// Every pending connection of the image's listeners: (listener type, client present, bytes
